@@ -1,0 +1,1 @@
+"""Reverse-mode autodiff: `Function` (primitives), `GradientTape`, and `sum_to`."""

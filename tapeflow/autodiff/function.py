@@ -1,0 +1,125 @@
+"""`Function`: one differentiable primitive, forward and backward side by side.
+
+A primitive subclasses `Function` and defines
+
+* `forward(*arrays) -> array` (or a tuple for several outputs): NumPy/CuPy code using the
+  inputs' array module;
+* `backward(dy) -> tuple` of one gradient per input (or `None`), written with Tensor ops so
+  that a tape recording the backward pass gives higher-order gradients.
+
+Calling an instance on Tensors runs `forward`, wraps the result and, when a `GradientTape` is
+recording and one of the inputs is watched, records `(function, inputs, outputs)` on that tape.
+Broadcasting is undone by the tape (`sum_to`), never in `backward`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tapeflow import backend
+from tapeflow.errors import InvalidArgumentError
+from tapeflow.tensor import Tensor, Variable
+
+# The recording tapes, innermost last. Read once per op: an empty list means no tape.
+recording_tapes: list = []
+
+
+class SymbolicState:
+    """Set once the first symbolic tensor exists, so eager ops skip the symbolic check until then."""
+
+    active = False
+
+
+class Function:
+    """Base class of differentiable primitives; see the module docstring."""
+
+    # Class-level defaults, overridden per primitive.
+    differentiable = True
+    n_outputs = 1
+
+    inputs: tuple = ()
+    outputs: Any = None
+    needs_input_grad: tuple = ()
+
+    def forward(self, *xs: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, *dys: Tensor) -> tuple:
+        raise NotImplementedError(f"{type(self).__name__} has no gradient.")
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __call__(self, *inputs: Tensor) -> Any:
+        values = [x._value for x in inputs]
+        if SymbolicState.active:
+            for v in values:
+                if v is None:
+                    from tapeflow.graph import symbolic_apply
+
+                    return symbolic_apply(self, inputs)
+        try:
+            out = self.forward(*values)
+        except (ValueError, IndexError) as e:
+            raise _op_error(self, inputs, e) from None
+        except TypeError as e:
+            _check_devices(self, values)
+            raise TypeError(f"{self.name}: {e}") from None
+        if self.n_outputs == 1:
+            result = Tensor(out)
+            if recording_tapes and self.differentiable:
+                _record(self, inputs, (result,))
+            return result
+        results = tuple(Tensor(o) for o in out)
+        if recording_tapes and self.differentiable:
+            _record(self, inputs, results)
+        return results
+
+
+def _record(fn: Function, inputs: tuple, outputs: tuple) -> None:
+    """Record `fn` on every recording tape that watches one of its inputs."""
+    needs = None
+    for tape in recording_tapes:
+        tracked = tape._tracked
+        hit = False
+        for x in inputs:
+            if id(x) in tracked:
+                hit = True
+            elif tape._watch_accessed_variables and x.__class__ is Variable and x._trainable:
+                tape._watch_one(x)
+                hit = True
+        if not hit:
+            continue
+        if needs is None:
+            needs = [False] * len(inputs)
+        for i, x in enumerate(inputs):
+            if id(x) in tracked and x._value.dtype.kind in "fc":
+                needs[i] = True
+        for o in outputs:
+            if o._value.dtype.kind in "fc":
+                tracked[id(o)] = o
+        tape._records.append(fn)
+    if needs is not None:
+        fn.inputs = inputs
+        fn.outputs = outputs
+        fn.needs_input_grad = tuple(needs)
+
+
+def _check_devices(fn: Function, values: list) -> None:
+    devices = {backend.device_name(v) for v in values if v is not None and hasattr(v, "dtype")}
+    if len(devices) > 1:
+        raise InvalidArgumentError(
+            f"{fn.name}: all inputs must be on the same device, received inputs on "
+            f"{' and '.join(sorted(devices))}. Move them with tf.identity inside tf.device(...)."
+        )
+
+
+def _op_error(fn: Function, inputs: tuple, e: Exception) -> Exception:
+    shapes = ", ".join(str(tuple(x._value.shape)) for x in inputs if x._value is not None)
+    return InvalidArgumentError(f"{fn.name}: {e} (input shapes: {shapes})")
+
+
+def wrap_constant(array: Any) -> Tensor:
+    """A Tensor around an array computed inside a backward pass (not differentiated)."""
+    return Tensor(array)

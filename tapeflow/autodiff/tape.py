@@ -1,0 +1,292 @@
+"""`GradientTape`: records ops on watched tensors and walks them backwards for gradients."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from tapeflow import nest
+from tapeflow.autodiff.function import recording_tapes
+from tapeflow.autodiff.unbroadcast import sum_to
+from tapeflow.tensor import Tensor, Variable, convert_to_tensor
+
+
+class UnconnectedGradients:
+    """What `gradient` returns for a source the target does not depend on."""
+
+    NONE = "none"
+    ZERO = "zero"
+
+
+class GradientTape:
+    """Record operations for automatic differentiation, like `tf.GradientTape`.
+
+    Trainable variables read inside the `with` block are watched automatically; other tensors
+    are watched with `watch()`. Tapes nest: an outer tape records the inner tape's gradient
+    computation, which gives higher-order derivatives.
+
+    Args:
+        persistent: allow several `gradient()` calls (the records are kept until deleted).
+        watch_accessed_variables: watch trainable variables automatically.
+
+    Example:
+        >>> x = tf.Variable(3.0)
+        >>> with tf.GradientTape() as tape:
+        ...     y = x * x
+        >>> tape.gradient(y, x)
+        <tf.Tensor: 6.0>
+    """
+
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
+        self._persistent = persistent
+        self._watch_accessed_variables = watch_accessed_variables
+        self._records: list = []
+        self._tracked: dict[int, Tensor] = {}
+        self._watched: dict[int, Tensor] = {}
+        self._used = False
+
+    # -- recording --------------------------------------------------------------------------
+    def __enter__(self) -> GradientTape:
+        recording_tapes.append(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        for i in range(len(recording_tapes) - 1, -1, -1):
+            if recording_tapes[i] is self:
+                del recording_tapes[i]
+                return
+
+    def watch(self, tensor: Any) -> None:
+        """Ensure `tensor` (or every tensor in a nested structure) is traced by this tape."""
+        for t in nest.flatten(tensor):
+            if not isinstance(t, Tensor):
+                raise TypeError(
+                    f"GradientTape.watch: expected a Tensor or Variable, received {type(t).__name__}."
+                )
+            self._watch_one(t)
+
+    def _watch_one(self, t: Tensor) -> None:
+        self._tracked[id(t)] = t
+        self._watched[id(t)] = t
+
+    def watched_variables(self) -> tuple:
+        """The variables this tape watched, in the order they were first watched."""
+        return tuple(t for t in self._watched.values() if isinstance(t, Variable))
+
+    @contextlib.contextmanager
+    def stop_recording(self) -> Iterator[None]:
+        """Temporarily pause recording on this tape."""
+        was = any(t is self for t in recording_tapes)
+        if not was:
+            raise ValueError("GradientTape.stop_recording: the tape is not currently recording.")
+        self._stop()
+        try:
+            yield
+        finally:
+            recording_tapes.append(self)
+
+    def reset(self) -> None:
+        """Clear everything recorded so far, as if the tape had just been entered."""
+        self._records = []
+        self._tracked = {}
+        self._watched = {}
+        self._used = False
+
+    # -- differentiation --------------------------------------------------------------------
+    def gradient(
+        self,
+        target: Any,
+        sources: Any,
+        output_gradients: Any = None,
+        unconnected_gradients: Any = UnconnectedGradients.NONE,
+    ) -> Any:
+        """d(sum of `target`)/d`sources`, in the nested structure of `sources`.
+
+        Args:
+            target: a tensor or a nested structure of tensors to differentiate.
+            sources: a tensor, variable, or nested structure (list, tuple, dict) of them.
+            output_gradients: optional upstream gradients, one per target.
+            unconnected_gradients: "none" (default) or "zero" for sources the target does
+                not depend on.
+
+        Returns:
+            Gradients with the structure of `sources`; `None` for unconnected or integer sources.
+        """
+        if self._used:
+            raise RuntimeError(
+                "A non-persistent GradientTape can only be used to compute one set of gradients "
+                "(or jacobians)"
+            )
+        mode = getattr(unconnected_gradients, "value", unconnected_gradients)
+        if mode not in ("none", "zero"):
+            raise ValueError(f"unconnected_gradients must be 'none' or 'zero', received {mode!r}.")
+        flat_sources = nest.flatten(sources)
+        for s in flat_sources:
+            if not isinstance(s, Tensor):
+                raise TypeError(
+                    "GradientTape.gradient: sources must be tensors or variables, received "
+                    f"{type(s).__name__}."
+                )
+        targets = nest.flatten(target)
+        if output_gradients is None:
+            ogs = [None] * len(targets)
+        else:
+            ogs = nest.flatten(output_gradients)
+            if len(ogs) != len(targets):
+                raise ValueError(
+                    f"output_gradients has {len(ogs)} entries but there are {len(targets)} targets."
+                )
+        paused = not self._persistent and any(t is self for t in recording_tapes)
+        if paused:
+            self._stop()
+        try:
+            grads = self._backprop(targets, ogs, flat_sources)
+        finally:
+            if paused:
+                recording_tapes.append(self)
+        if not self._persistent:
+            self._used = True
+            self._records = []
+            self._tracked = {}
+        result = []
+        for s in flat_sources:
+            g = grads.get(id(s))
+            if s._value.dtype.kind not in "fc":
+                g = None
+            elif g is None and mode == "zero":
+                from tapeflow.ops.creation import zeros_like
+
+                g = zeros_like(s)
+            result.append(g)
+        return nest.pack_sequence_as(sources, result)
+
+    def _backprop(self, targets: list, output_gradients: list, sources: list) -> dict:
+        """The reverse walk: gradients of `targets` for every tensor that leads to `sources`."""
+        from tapeflow.ops.creation import ones_like, zeros_like
+        from tapeflow.ops.elementwise import add
+
+        grads: dict[int, Tensor] = {}
+        keep = {id(s) for s in sources}
+        for t, og in zip(targets, output_gradients):
+            if not isinstance(t, Tensor):
+                t = convert_to_tensor(t)
+            if t._value.dtype.kind not in "fc":
+                continue
+            g = ones_like(t) if og is None else convert_to_tensor(og, dtype=t.dtype)
+            k = id(t)
+            grads[k] = g if k not in grads else add(grads[k], g)
+        for fn in reversed(list(self._records)):
+            outs = fn.outputs
+            if len(outs) == 1:
+                dy = grads.get(id(outs[0]))
+                if dy is None:
+                    continue
+                dxs = fn.backward(dy)
+            else:
+                dys = [grads.get(id(o)) for o in outs]
+                if all(d is None for d in dys):
+                    continue
+                dys = [zeros_like(o) if d is None else d for o, d in zip(outs, dys)]
+                dxs = fn.backward(*dys)
+            for o in outs:
+                if id(o) not in keep:
+                    grads.pop(id(o), None)
+            for x, dx, need in zip(fn.inputs, dxs, fn.needs_input_grad):
+                if dx is None or not need:
+                    continue
+                if dx._value.shape != x._value.shape:
+                    dx = sum_to(dx, x._value.shape)
+                k = id(x)
+                old = grads.get(k)
+                grads[k] = dx if old is None else add(old, dx)
+        return grads
+
+    def jacobian(
+        self,
+        target: Tensor,
+        sources: Any,
+        unconnected_gradients: Any = UnconnectedGradients.NONE,
+        parallel_iterations: Any = None,
+        experimental_use_pfor: bool = True,
+    ) -> Any:
+        """Full Jacobian: for each source, a tensor of shape `target.shape + source.shape`."""
+        from tapeflow.ops import creation, movement
+
+        if self._used:
+            raise RuntimeError(
+                "A non-persistent GradientTape can only be used to compute one set of gradients "
+                "(or jacobians)"
+            )
+        flat_sources = nest.flatten(sources)
+        n = int(target._value.size)
+        rows: list[list] = [[] for _ in flat_sources]
+        persistent, self._persistent = self._persistent, True
+        try:
+            for i in range(n):
+                og = creation.one_hot_flat(i, target)
+                gs = self.gradient(target, flat_sources, output_gradients=og,
+                                   unconnected_gradients=unconnected_gradients)
+                for j, g in enumerate(gs):
+                    rows[j].append(g)
+        finally:
+            self._persistent = persistent
+        out = []
+        for s, r in zip(flat_sources, rows):
+            if any(g is None for g in r):
+                out.append(None)
+                continue
+            stacked = movement.stack(r) if r else creation.zeros((0,) + tuple(s.shape), s.dtype)
+            out.append(movement.reshape(stacked, tuple(target.shape) + tuple(s.shape)))
+        if not self._persistent:
+            self._used = True
+            self._records = []
+        return nest.pack_sequence_as(sources, out)
+
+    def batch_jacobian(
+        self,
+        target: Tensor,
+        source: Tensor,
+        unconnected_gradients: Any = UnconnectedGradients.NONE,
+        parallel_iterations: Any = None,
+        experimental_use_pfor: bool = True,
+    ) -> Any:
+        """Per-example Jacobian: shape `(batch,) + target.shape[1:] + source.shape[1:]`.
+
+        Assumes example `i` of `target` depends only on example `i` of `source`.
+        """
+        from tapeflow.ops import creation, movement
+
+        if self._used:
+            raise RuntimeError(
+                "A non-persistent GradientTape can only be used to compute one set of gradients "
+                "(or jacobians)"
+            )
+        tshape = tuple(target.shape)
+        batch = tshape[0]
+        m = 1
+        for d in tshape[1:]:
+            m *= d
+        cols = []
+        persistent, self._persistent = self._persistent, True
+        try:
+            for j in range(m):
+                og = creation.batch_one_hot(j, target)
+                g = self.gradient(target, source, output_gradients=og,
+                                  unconnected_gradients=unconnected_gradients)
+                if g is None:
+                    cols = None
+                    break
+                cols.append(g)
+        finally:
+            self._persistent = persistent
+        if not self._persistent:
+            self._used = True
+            self._records = []
+        if cols is None:
+            return None
+        stacked = movement.stack(cols, axis=1)  # (batch, m, *source.shape[1:])
+        return movement.reshape(stacked, (batch,) + tshape[1:] + tuple(source.shape)[1:])

@@ -1,0 +1,155 @@
+"""Array modules and devices: NumPy on the CPU, CuPy on an NVIDIA GPU.
+
+The only place that imports CuPy. Op code asks `get_xp(array)` for the module of its inputs, so
+the same code runs on both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+try:  # NOTE: CuPy is optional; any failure (no driver, no GPU) means "no GPU".
+    if os.environ.get("TAPEFLOW_DISABLE_GPU"):
+        raise ImportError
+    import cupy as _cupy
+
+    if _cupy.cuda.runtime.getDeviceCount() < 1:
+        raise ImportError
+except Exception:  # noqa: BLE001
+    _cupy = None
+
+CPU = "/job:localhost/replica:0/task:0/device:CPU:0"
+host = np  # the host array module (seeding state, file I/O)
+
+
+def gpu_available() -> bool:
+    return _cupy is not None
+
+
+def gpu_count() -> int:
+    return _cupy.cuda.runtime.getDeviceCount() if _cupy is not None else 0
+
+
+def get_xp(*arrays: Any) -> Any:
+    """The array module (numpy or cupy) of `arrays`; numpy when none is a CuPy array."""
+    if _cupy is not None:
+        for a in arrays:
+            if isinstance(a, _cupy.ndarray):
+                return _cupy
+    return np
+
+
+def is_gpu_array(a: Any) -> bool:
+    return _cupy is not None and isinstance(a, _cupy.ndarray)
+
+
+def device_name(a: Any) -> str:
+    """TF-style device string of an array."""
+    if _cupy is not None and isinstance(a, _cupy.ndarray):
+        return f"/job:localhost/replica:0/task:0/device:GPU:{a.device.id}"
+    return CPU
+
+
+def to_numpy(a: Any) -> np.ndarray:
+    """A NumPy array with the data of `a` (copies from the GPU when needed)."""
+    if _cupy is not None and isinstance(a, _cupy.ndarray):
+        return a.get()
+    return np.asarray(a)
+
+
+# ---------------------------------------------------------------------------------------------
+# Device placement: `tf.device("/GPU:0")` decides where new tensors are created.
+# ---------------------------------------------------------------------------------------------
+
+_default_xp: list[Any] = [np]  # stack; top is where creation functions allocate
+_DEVICE_RE = re.compile(r"(?:^|/|device:)(CPU|GPU)(?::(\d+))?$", re.IGNORECASE)
+
+
+def parse_device(spec: str) -> tuple[str, int]:
+    """Parse "/GPU:0", "GPU", "/job:localhost/replica:0/task:0/device:CPU:0" -> ("GPU", 0)."""
+    m = _DEVICE_RE.search(spec.strip())
+    if m is None:
+        raise ValueError(f"Unknown device specification {spec!r}; expected e.g. '/CPU:0' or '/GPU:0'.")
+    return m.group(1).upper(), int(m.group(2) or 0)
+
+
+def xp_for_device(spec: str) -> Any:
+    kind, index = parse_device(spec)
+    if kind == "CPU":
+        return np
+    if _cupy is None:
+        raise RuntimeError(
+            f"Device {spec!r} was requested but no GPU is available: install CuPy "
+            "(`pip install tapeflow[gpu]`) on a machine with an NVIDIA GPU. "
+            "tf.config.list_physical_devices('GPU') lists the GPUs Tapeflow can use."
+        )
+    if index >= gpu_count():
+        raise RuntimeError(f"Device {spec!r} does not exist; this machine has {gpu_count()} GPU(s).")
+    _cupy.cuda.Device(index).use()
+    return _cupy
+
+
+@contextlib.contextmanager
+def device(spec: str) -> Iterator[None]:
+    """Context manager placing tensors created inside on `spec` ("/CPU:0" or "/GPU:0")."""
+    _default_xp.append(xp_for_device(spec))
+    try:
+        yield
+    finally:
+        _default_xp.pop()
+
+
+def default_xp() -> Any:
+    """The array module new tensors are created with (numpy unless inside `tf.device('/GPU:0')`)."""
+    return _default_xp[-1]
+
+
+def set_default_device(spec: str) -> None:
+    """Make `spec` the device for new tensors outside any `tf.device` block."""
+    _default_xp[0] = xp_for_device(spec)
+
+
+if os.environ.get("TAPEFLOW_DEFAULT_DEVICE"):
+    set_default_device(os.environ["TAPEFLOW_DEFAULT_DEVICE"])
+
+
+def asarray(value: Any, dtype: Any = None, xp: Any = None) -> Any:
+    """`value` as an array of module `xp` (default device when None), without copying if possible."""
+    if xp is None:
+        xp = _default_xp[-1]
+    if xp is np:
+        if _cupy is not None and isinstance(value, _cupy.ndarray):
+            value = value.get()
+        return np.asarray(value, dtype=dtype)
+    return xp.asarray(value, dtype=dtype)
+
+
+def erf(x: Any) -> Any:
+    """Elementwise error function on NumPy or CuPy arrays."""
+    if _cupy is not None and isinstance(x, _cupy.ndarray):
+        import cupyx.scipy.special
+
+        return cupyx.scipy.special.erf(x)
+    try:
+        from scipy.special import erf as _scipy_erf
+    except ImportError:
+        return _erf_numpy(x)
+    return _scipy_erf(x).astype(x.dtype, copy=False)
+
+
+def _erf_numpy(x: np.ndarray) -> np.ndarray:
+    # NOTE: without SciPy, erf(x) = 1 - erfc(x) with the Numerical Recipes Chebyshev fit of erfc
+    # (fractional error < 1.2e-7 everywhere): float32 precision.
+    z = np.abs(x).astype(np.float64)
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277))))))))
+    r = 1.0 - t * np.exp(poly)
+    return np.where(x >= 0, r, -r).astype(x.dtype, copy=False)

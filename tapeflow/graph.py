@@ -1,0 +1,185 @@
+"""Symbolic tensors: a shape and dtype but no value yet, recording the ops applied to them.
+
+The Functional API (`keras.Input`) and TF1 graphs (`compat.v1.placeholder`) build on this: ops
+on symbolic tensors create `Node`s, and `evaluate` replays the graph with real values (under
+any active tape, so gradients flow through it).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from tapeflow import backend
+from tapeflow import dtypes as _dt
+from tapeflow.autodiff.function import SymbolicState
+from tapeflow.tensor import Tensor, TensorShape
+
+_names = itertools.count()
+
+
+class Node:
+    """One application of `op` (a callable on Tensors) to `inputs`, producing `outputs`."""
+
+    def __init__(self, op: Callable, inputs: list, name: str = "") -> None:
+        self.op = op
+        self.inputs = list(inputs)
+        self.outputs: list = []
+        self.name = name
+
+    def run(self, values: list) -> list:
+        out = self.op(*values)
+        return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+class SymbolicTensor(Tensor):
+    """A placeholder for a tensor computed later; only `shape` and `dtype` are known."""
+
+    __slots__ = ("_shape", "_dtype", "node", "index", "name", "_keras_history")
+
+    def __init__(self, shape: Any, dtype: Any = _dt.float32, node: Node | None = None,
+                 index: int = 0, name: str | None = None) -> None:
+        SymbolicState.active = True
+        self._value = None
+        self._shape = TensorShape(shape)
+        self._dtype = _dt.as_dtype(dtype)
+        self.node = node
+        self.index = index
+        self.name = name or f"symbolic_tensor_{next(_names)}"
+        self._keras_history = None
+
+    @property
+    def shape(self) -> TensorShape:
+        return self._shape
+
+    @property
+    def dtype(self) -> _dt.DType:
+        return self._dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def device(self) -> str:
+        return backend.CPU
+
+    def numpy(self) -> Any:
+        raise TypeError(
+            f"{self.name} is a symbolic tensor (shape {self._shape}): it has no value until the "
+            "model or graph is run with real inputs."
+        )
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        self.numpy()
+
+    def __bool__(self) -> bool:
+        raise TypeError(f"Using symbolic tensor {self.name} as a Python bool is not allowed.")
+
+    def __len__(self) -> int:
+        if not self._shape or self._shape[0] is None:
+            raise TypeError(f"len() of symbolic tensor {self.name} with unknown first dimension.")
+        return self._shape[0]
+
+    def __repr__(self) -> str:
+        return f"<SymbolicTensor shape={tuple(self._shape)}, dtype={self._dtype.name}, name={self.name}>"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+
+def _dummy(t: Tensor, fill: int) -> Tensor:
+    if t._value is not None:
+        return t
+    shape = tuple(fill if d is None else d for d in t.shape)
+    np_dtype = t.dtype._np
+    xp = backend.default_xp()
+    arr = xp.zeros(shape, dtype=np_dtype) if np_dtype.kind in "iub" else xp.ones(shape, dtype=np_dtype)
+    return Tensor(arr)
+
+
+def infer_output_specs(fn: Callable, inputs: list) -> list:
+    """Output (shape, dtype) of `fn` on `inputs` by running it on small stand-in values.
+
+    Unknown (None) dimensions are tried at two sizes; output dimensions that change are None.
+    """
+    from tapeflow.autodiff import function as _fn
+
+    saved = list(_fn.recording_tapes)
+    _fn.recording_tapes.clear()
+    try:
+        a = fn(*[_dummy(t, 2) for t in inputs])
+        needs_second = any(t._value is None and None in tuple(t.shape) for t in inputs)
+        b = fn(*[_dummy(t, 3) for t in inputs]) if needs_second else a
+    finally:
+        _fn.recording_tapes[:] = saved
+    outs_a = list(a) if isinstance(a, (tuple, list)) else [a]
+    outs_b = list(b) if isinstance(b, (tuple, list)) else [b]
+    specs = []
+    for oa, ob in zip(outs_a, outs_b):
+        sa, sb = oa._value.shape, ob._value.shape
+        if len(sa) != len(sb):
+            shape: tuple = (None,) * len(sa)
+        else:
+            shape = tuple(d if d == e else None for d, e in zip(sa, sb))
+        specs.append((shape, _dt.from_numpy(oa._value.dtype)))
+    return specs
+
+
+def symbolic_apply(fn: Any, inputs: tuple) -> Any:
+    """Apply the primitive `fn` to inputs of which some are symbolic: a new graph node."""
+    specs = infer_output_specs(lambda *xs: copy.copy(fn)(*xs), list(inputs))
+    node = Node(lambda *xs: copy.copy(fn)(*xs), list(inputs), name=type(fn).__name__)
+    outs = [SymbolicTensor(s, d, node, i) for i, (s, d) in enumerate(specs)]
+    node.outputs = outs
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def evaluate(outputs: list, feed: dict) -> list:
+    """Values of symbolic `outputs` given `feed`: {id(symbolic input): Tensor}."""
+    values: dict[int, Tensor] = dict(feed)
+
+    def value_of(t: Tensor) -> Tensor:
+        if t._value is not None:
+            return t
+        v = values.get(id(t))
+        if v is not None:
+            return v
+        node = t.node
+        if node is None:
+            name = getattr(t, "name", "a symbolic tensor")
+            raise ValueError(f"No value was fed for {name} (shape {tuple(t.shape)}).")
+        # Iterative post-order walk keeps deep graphs off Python's recursion limit.
+        stack = [node]
+        while stack:
+            n = stack[-1]
+            pending = [i for i in n.inputs if i._value is None and id(i) not in values and i.node is not None
+                       and id(i.node) not in done]
+            if pending:
+                stack.extend(p.node for p in pending)
+                continue
+            stack.pop()
+            if id(n) in done:
+                continue
+            ins = [value_of_ready(i) for i in n.inputs]
+            outs = n.run(ins)
+            for o, v in zip(n.outputs, outs):
+                values[id(o)] = v
+            done.add(id(n))
+        return values[id(t)]
+
+    def value_of_ready(t: Tensor) -> Tensor:
+        if t._value is not None:
+            return t
+        v = values.get(id(t))
+        if v is None:
+            name = getattr(t, "name", "a symbolic tensor")
+            raise ValueError(f"No value was fed for {name} (shape {tuple(t.shape)}).")
+        return v
+
+    done: set = set()
+    return [value_of(o) for o in outputs]

@@ -1,0 +1,58 @@
+"""`tf.nest`: flatten and rebuild nested lists, tuples and dicts of leaves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def is_nested(structure: Any) -> bool:
+    return isinstance(structure, (list, tuple, Mapping))
+
+
+def flatten(structure: Any, expand_composites: bool = False) -> list:
+    """The leaves of `structure` in order (dicts by sorted key, like TF)."""
+    out: list = []
+    _flatten_into(structure, out)
+    return out
+
+
+def _flatten_into(s: Any, out: list) -> None:
+    if isinstance(s, Mapping):
+        for k in sorted(s, key=_sort_key):
+            _flatten_into(s[k], out)
+    elif isinstance(s, (list, tuple)):
+        for v in s:
+            _flatten_into(v, out)
+    else:
+        out.append(s)
+
+
+def _sort_key(k: Any) -> Any:
+    return (str(type(k)), k) if not isinstance(k, str) else ("str", k)
+
+
+def pack_sequence_as(structure: Any, flat_sequence: list, expand_composites: bool = False) -> Any:
+    """Rebuild `structure`'s shape with the leaves `flat_sequence`."""
+    it = iter(flat_sequence)
+    result = _pack(structure, it)
+    return result
+
+
+def _pack(s: Any, it: Any) -> Any:
+    if isinstance(s, Mapping):
+        items = {k: _pack(s[k], it) for k in sorted(s, key=_sort_key)}
+        return type(s)((k, items[k]) for k in s) if not isinstance(s, dict) else {k: items[k] for k in s}
+    if isinstance(s, tuple) and hasattr(s, "_fields"):
+        return type(s)(*[_pack(v, it) for v in s])
+    if isinstance(s, (list, tuple)):
+        return type(s)(_pack(v, it) for v in s)
+    return next(it)
+
+
+def map_structure(func: Callable, *structures: Any, **kwargs: Any) -> Any:
+    """Apply `func` to corresponding leaves of `structures`, keeping the first's shape."""
+    flats = [flatten(s) for s in structures]
+    if any(len(f) != len(flats[0]) for f in flats):
+        raise ValueError("map_structure: the structures do not have the same number of leaves.")
+    return pack_sequence_as(structures[0], [func(*leaves) for leaves in zip(*flats)])

@@ -1,0 +1,1 @@
+"""Differentiable primitives, grouped by family; the public functions live in each module."""

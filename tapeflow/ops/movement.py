@@ -1,0 +1,679 @@
+"""Shape and data movement: reshape, transpose, indexing, concat/split, pad, tile, gather, sort."""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from typing import Any
+
+from tapeflow import backend
+from tapeflow import dtypes as _dt
+from tapeflow.autodiff.function import Function
+from tapeflow.autodiff.unbroadcast import sum_to
+from tapeflow.tensor import Tensor, Variable, convert_to_tensor
+
+get_xp = backend.get_xp
+_pyslice = builtins.slice
+
+
+def _t(x: Any, op: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    try:
+        return convert_to_tensor(x)
+    except TypeError as e:
+        raise TypeError(f"{op}: {e}") from None
+
+
+def _ints(v: Any) -> list:
+    if isinstance(v, Tensor):
+        v = backend.to_numpy(v._value).tolist()
+    if isinstance(v, (int,)) or hasattr(v, "__index__") and not isinstance(v, (list, tuple)):
+        return [int(v)]
+    return [(-1 if d is None else int(d)) for d in v]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reshape / transpose / broadcast
+# ---------------------------------------------------------------------------------------------
+
+class Reshape(Function):
+    def __init__(self, shape: tuple) -> None:
+        self.shape = shape
+
+    def forward(self, a: Any) -> Any:
+        self.in_shape = a.shape
+        return a.reshape(self.shape)
+
+    def backward(self, dy: Tensor) -> tuple:
+        return (reshape(dy, self.in_shape),)
+
+
+def reshape(tensor: Any, shape: Any, name: Any = None) -> Tensor:
+    """`tensor` with a new shape of the same size; one dimension may be -1 (`tf.reshape`)."""
+    x = _t(tensor, "Reshape")
+    shape = tuple(_ints(shape))
+    if x._value is not None:
+        if x._value.shape == shape:
+            return x
+        size = x._value.size
+        known = 1
+        for d in shape:
+            if d != -1:
+                known *= d
+        if shape.count(-1) > 1 or (-1 not in shape and known != size) or (
+            -1 in shape and (known == 0 or size % known)
+        ):
+            from tapeflow.errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                f"Reshape: input is a tensor with {size} values and shape {tuple(x._value.shape)}, "
+                f"but the requested shape {list(shape)} "
+                + (f"has {known} values." if -1 not in shape else "is not compatible.")
+            )
+    return Reshape(shape)(x)
+
+
+class Transpose(Function):
+    def __init__(self, perm: tuple) -> None:
+        self.perm = perm
+
+    def forward(self, a: Any) -> Any:
+        return a.transpose(self.perm)
+
+    def backward(self, dy: Tensor) -> tuple:
+        inv = [0] * len(self.perm)
+        for i, p in enumerate(self.perm):
+            inv[p] = i
+        return (Transpose(tuple(inv))(dy),)
+
+
+def transpose(a: Any, perm: Any = None, conjugate: bool = False, name: Any = None) -> Tensor:
+    """Permute the axes of `a` (reverse them when `perm` is None)."""
+    x = _t(a, "Transpose")
+    n = x.ndim if x._value is not None else len(x.shape)
+    perm = tuple(reversed(range(n))) if perm is None else tuple(p % n for p in _ints(perm))
+    if sorted(perm) != list(range(n)):
+        raise ValueError(f"Transpose: perm {list(perm)} is not a permutation of the {n} axes of the input.")
+    return Transpose(perm)(x)
+
+
+class BroadcastTo(Function):
+    def __init__(self, shape: tuple) -> None:
+        self.shape = shape
+
+    def forward(self, a: Any) -> Any:
+        self.in_shape = a.shape
+        return get_xp(a).broadcast_to(a, self.shape)
+
+    def backward(self, dy: Tensor) -> tuple:
+        return (sum_to(dy, self.in_shape),)
+
+
+def broadcast_to(input: Any, shape: Any, name: Any = None) -> Tensor:  # noqa: A002
+    """Broadcast `input` to `shape` like NumPy (`tf.broadcast_to`)."""
+    x = _t(input, "BroadcastTo")
+    shape = tuple(_ints(shape))
+    if x._value is not None and x._value.shape == shape:
+        return x
+    return BroadcastTo(shape)(x)
+
+
+def expand_dims(input: Any, axis: int, name: Any = None) -> Tensor:  # noqa: A002
+    """Insert a length-1 axis at `axis` (negative counts from the end of the result)."""
+    x = _t(input, "ExpandDims")
+    shape = list(x.shape)
+    n = len(shape)
+    axis = int(axis)
+    if not -n - 1 <= axis <= n:
+        raise ValueError(f"ExpandDims: axis {axis} is out of range for a tensor of rank {n}.")
+    if axis < 0:
+        axis += n + 1
+    shape.insert(axis, 1)
+    return reshape(x, [(-1 if d is None else d) for d in shape])
+
+
+def squeeze(input: Any, axis: Any = None, name: Any = None) -> Tensor:  # noqa: A002
+    """Remove length-1 axes (all of them, or those in `axis`)."""
+    x = _t(input, "Squeeze")
+    shape = list(x.shape)
+    n = len(shape)
+    if axis is None:
+        keep = [d for d in shape if d != 1]
+    else:
+        axes = {a % n for a in _ints(axis)}
+        for a in axes:
+            if shape[a] != 1:
+                raise ValueError(f"Squeeze: cannot squeeze axis {a} of size {shape[a]} (shape {tuple(shape)}).")
+        keep = [d for i, d in enumerate(shape) if i not in axes]
+    return reshape(x, [(-1 if d is None else d) for d in keep])
+
+
+# ---------------------------------------------------------------------------------------------
+# Indexing
+# ---------------------------------------------------------------------------------------------
+
+def _normalize_key(key: Any, xp: Any) -> tuple[tuple, bool]:
+    """Convert Tensors in an index to arrays; returns (key, is_basic)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    basic = True
+    for k in key:
+        if isinstance(k, Tensor):
+            k = k._value
+            if k.ndim == 0 and k.dtype.kind in "iu":
+                k = int(k)
+        if isinstance(k, (list,)):
+            k = xp.asarray(k)
+        if hasattr(k, "dtype") and hasattr(k, "ndim") and not isinstance(k, (int,)):
+            if k.dtype.kind == "b":
+                nz = k.nonzero()
+                out.extend(nz)
+                basic = False
+                continue
+            if k.ndim == 0:
+                k = int(k)
+            else:
+                basic = False
+        out.append(k)
+    return tuple(out), basic
+
+
+class GetItem(Function):
+    def __init__(self, key: tuple, basic: bool) -> None:
+        self.key = key
+        self.basic = basic
+
+    def forward(self, a: Any) -> Any:
+        self.in_shape = a.shape
+        return a[self.key]
+
+    def backward(self, dy: Tensor) -> tuple:
+        return (GetItemGrad(self.key, self.basic, self.in_shape)(dy),)
+
+
+class GetItemGrad(Function):
+    """Scatter-add `dy` into zeros of the indexed tensor's shape (backward of GetItem)."""
+
+    def __init__(self, key: tuple, basic: bool, shape: tuple) -> None:
+        self.key = key
+        self.basic = basic
+        self.shape = shape
+
+    def forward(self, dy: Any) -> Any:
+        xp = get_xp(dy)
+        dx = xp.zeros(self.shape, dtype=dy.dtype)
+        if self.basic:
+            dx[self.key] = dy
+        elif xp.__name__ == "numpy":
+            xp.add.at(dx, self.key, dy)
+        else:
+            import cupyx
+
+            cupyx.scatter_add(dx, self.key, dy)
+        return dx
+
+    def backward(self, ddx: Tensor) -> tuple:
+        return (GetItem(self.key, self.basic)(ddx),)
+
+
+def getitem(x: Tensor, key: Any) -> Tensor:
+    """`x[key]` with NumPy indexing rules (ints, slices, `...`, None, int and bool arrays)."""
+    xv = x._value
+    xp = get_xp(xv) if xv is not None else get_xp()
+    k, basic = _normalize_key(key, xp)
+    if xv is not None and basic:
+        _check_basic_bounds(k, xv.shape)
+    out = GetItem(k, basic)(x)
+    if basic and isinstance(x, Variable):
+        out._value = out._value.copy()  # a snapshot, not a view of the variable's storage
+    return out
+
+
+def _check_basic_bounds(key: tuple, shape: tuple) -> None:
+    dim = 0
+    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    for k in key:
+        if k is Ellipsis:
+            dim += len(shape) - n_real
+            continue
+        if k is None:
+            continue
+        if isinstance(k, int):
+            if dim >= len(shape):
+                raise IndexError(f"Index {k} is out of bounds: too many indices for a tensor of rank {len(shape)}.")
+            if not -shape[dim] <= k < shape[dim]:
+                raise IndexError(
+                    f"Index {k} is out of bounds for axis {dim} with size {shape[dim]} "
+                    f"(tensor shape {tuple(shape)})."
+                )
+        dim += 1
+
+
+def slice(input_: Any, begin: Any, size: Any, name: Any = None) -> Tensor:  # noqa: A001 - TF's name
+    """`size[i]` elements from `begin[i]` on each axis (-1 = to the end)."""
+    x = _t(input_, "Slice")
+    b = _ints(begin)
+    s = _ints(size)
+    return getitem(x, tuple(_pyslice(bi, None if si == -1 else bi + si) for bi, si in zip(b, s)))
+
+
+def strided_slice(input_: Any, begin: Any, end: Any, strides: Any = None, **kwargs: Any) -> Tensor:
+    x = _t(input_, "StridedSlice")
+    b, e = _ints(begin), _ints(end)
+    st = _ints(strides) if strides is not None else [1] * len(b)
+    return getitem(x, tuple(_pyslice(bi, ei, si) for bi, ei, si in zip(b, e, st)))
+
+
+def reverse(tensor: Any, axis: Any, name: Any = None) -> Tensor:
+    """Reverse `tensor` along each axis in `axis`."""
+    x = _t(tensor, "Reverse")
+    n = len(x.shape)
+    axes = {a % n for a in _ints(axis)}
+    return getitem(x, tuple(_pyslice(None, None, -1) if i in axes else _pyslice(None) for i in range(n)))
+
+
+def boolean_mask(tensor: Any, mask: Any, axis: int = 0, name: Any = None) -> Tensor:
+    """The elements of `tensor` where `mask` is true; `mask` covers axes `axis..axis+mask.ndim`."""
+    x = _t(tensor, "BooleanMask")
+    m = _t(mask, "BooleanMask")
+    if m.dtype._np.kind != "b":
+        raise TypeError(f"BooleanMask: mask must be bool, received dtype {m.dtype.name}.")
+    mshape = tuple(m.shape)
+    xshape = tuple(x.shape)
+    axis = axis % max(len(xshape), 1)
+    if xshape[axis: axis + len(mshape)] != mshape:
+        raise ValueError(
+            f"BooleanMask: mask shape {mshape} does not match tensor shape {xshape} at axis {axis}."
+        )
+    return getitem(x, (_pyslice(None),) * axis + (m,))
+
+
+def gather_nd(params: Any, indices: Any, batch_dims: int = 0, name: Any = None) -> Tensor:
+    """Gather slices of `params` at the index tuples in the last axis of `indices`."""
+    p = _t(params, "GatherNd")
+    idx = _t(indices, "GatherNd")
+    if batch_dims:
+        raise NotImplementedError("gather_nd with batch_dims > 0 is not supported yet.")
+    iv = idx._value
+    _check_index_range(iv, tuple(p.shape)[: iv.shape[-1]], "GatherNd", all_axes=True)
+    key = tuple(iv[..., i] for i in range(iv.shape[-1]))
+    return GetItem(key, False)(p)
+
+
+def _check_index_range(iv: Any, dims: tuple, op: str, all_axes: bool = False) -> None:
+    if iv.size == 0:
+        return
+    xp = get_xp(iv)
+    if all_axes:
+        for i, d in enumerate(dims):
+            col = iv[..., i]
+            if bool(xp.any(col < 0)) or bool(xp.any(col >= d)):
+                bad = int(col[(col < 0) | (col >= d)].ravel()[0])
+                raise_invalid(f"{op}: index {bad} is out of range [0, {d}) for axis {i}.")
+        return
+    d = dims[0]
+    if bool((iv < 0).any()) or bool((iv >= d).any()):
+        bad = int(iv[(iv < 0) | (iv >= d)].ravel()[0])
+        raise_invalid(f"{op}: index {bad} is out of range [0, {d}).")
+
+
+def raise_invalid(msg: str) -> None:
+    from tapeflow.errors import InvalidArgumentError
+
+    raise InvalidArgumentError(msg)
+
+
+class Gather(Function):
+    """`take(params, indices, axis)`; backward scatter-adds (indices may repeat)."""
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, p: Any, idx: Any) -> Any:
+        self.in_shape = p.shape
+        return get_xp(p).take(p, idx, axis=self.axis)
+
+    def backward(self, dy: Tensor) -> tuple:
+        idx = self.inputs[1]
+        return GatherGrad(self.axis, self.in_shape)(dy, idx), None
+
+
+class GatherGrad(Function):
+    def __init__(self, axis: int, shape: tuple) -> None:
+        self.axis = axis
+        self.shape = shape
+
+    def forward(self, dy: Any, idx: Any) -> Any:
+        xp = get_xp(dy)
+        ax = self.axis
+        n = self.shape[ax]
+        # Move the gathered axis first and flatten: dy -> (idx.size, rest), then segment-sum.
+        pre = self.shape[:ax]
+        post = self.shape[ax + 1:]
+        d = xp.moveaxis(dy.reshape(pre + (idx.size,) + post), ax, 0).reshape(idx.size, -1)
+        out = xp.zeros((n, d.shape[1]), dtype=dy.dtype)
+        flat = idx.reshape(-1)
+        if xp.__name__ == "numpy":
+            xp.add.at(out, flat, d)
+        else:
+            import cupyx
+
+            cupyx.scatter_add(out, flat, d)
+        return xp.moveaxis(out.reshape((n,) + pre + post), 0, ax)
+
+    def backward(self, ddx: Tensor) -> tuple:
+        return Gather(self.axis)(ddx, self.inputs[1]), None
+
+
+def gather(params: Any, indices: Any, validate_indices: Any = None, axis: Any = None,
+           batch_dims: int = 0, name: Any = None) -> Tensor:
+    """Gather slices of `params` along `axis` at `indices` (`tf.gather`)."""
+    p = _t(params, "GatherV2")
+    idx = _t(indices, "GatherV2")
+    if idx.dtype._np.kind not in "iu":
+        raise TypeError(f"GatherV2: indices must be integers, received dtype {idx.dtype.name}.")
+    n = len(p.shape)
+    axis = batch_dims if axis is None else int(axis)
+    if axis < 0:
+        axis += n
+    bd = batch_dims if batch_dims >= 0 else batch_dims + len(idx.shape)
+    if p._value is not None:
+        _check_index_range(idx._value, (p._value.shape[axis],), "GatherV2")
+    if bd == 0:
+        return Gather(axis)(p, idx)
+    # batch_dims > 0: move `axis` next to the batch axes, flatten the batch, offset the indices.
+    pshape = tuple(p.shape)
+    ishape = tuple(idx.shape)
+    perm = list(range(bd)) + [axis] + [i for i in range(bd, n) if i != axis]
+    pt = transpose(p, perm) if perm != list(range(n)) else p
+    batch = 1
+    for d in pshape[:bd]:
+        batch *= d
+    nax = pshape[axis]
+    rest = tuple(pshape[i] for i in range(bd, n) if i != axis)
+    flat_p = reshape(pt, (batch * nax,) + rest)
+    xp = get_xp(idx._value)
+    offsets = (xp.arange(batch) * nax).reshape((batch,) + (1,) * (len(ishape) - bd)).astype(idx._value.dtype)
+    flat_idx = Tensor(idx._value.reshape((batch,) + ishape[bd:]) + offsets)
+    g = Gather(0)(flat_p, flat_idx)  # (batch, *idx_rest, *pre, *post)
+    pre = tuple(pshape[bd:axis])
+    post = tuple(pshape[axis + 1:])
+    g = reshape(g, pshape[:bd] + ishape[bd:] + pre + post)
+    if pre:
+        k = len(ishape) - bd
+        order = (list(range(bd)) + list(range(bd + k, bd + k + len(pre))) + list(range(bd, bd + k))
+                 + list(range(bd + k + len(pre), bd + k + len(pre) + len(post))))
+        g = transpose(g, order)
+    return g
+
+
+class TakeAlongAxis(Function):
+    """`take_along_axis` with indices unique per slice (sort, top_k)."""
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, a: Any, idx: Any) -> Any:
+        self.in_shape = a.shape
+        return get_xp(a).take_along_axis(a, idx, axis=self.axis)
+
+    def backward(self, dy: Tensor) -> tuple:
+        return PutAlongAxis(self.axis, self.in_shape)(dy, self.inputs[1]), None
+
+
+class PutAlongAxis(Function):
+    def __init__(self, axis: int, shape: tuple) -> None:
+        self.axis = axis
+        self.shape = shape
+
+    def forward(self, dy: Any, idx: Any) -> Any:
+        xp = get_xp(dy)
+        out = xp.zeros(self.shape, dtype=dy.dtype)
+        xp.put_along_axis(out, idx, dy, axis=self.axis)
+        return out
+
+    def backward(self, ddx: Tensor) -> tuple:
+        return TakeAlongAxis(self.axis)(ddx, self.inputs[1]), None
+
+
+def argsort(values: Any, axis: int = -1, direction: str = "ASCENDING", stable: bool = False, name: Any = None) -> Tensor:
+    """Indices that sort `values` along `axis` (int32; ties keep their order)."""
+    x = _t(values, "Argsort")
+    xv = x._value
+    xp = get_xp(xv)
+    if direction not in ("ASCENDING", "DESCENDING"):
+        raise ValueError(f"Argsort: direction must be 'ASCENDING' or 'DESCENDING', received {direction!r}.")
+    key = xv
+    if direction == "DESCENDING":
+        key = -xv if xv.dtype.kind in "fi" else xv.max() - xv
+    return Tensor(xp.argsort(key, axis=axis, kind="stable").astype("int32"))
+
+
+def sort(values: Any, axis: int = -1, direction: str = "ASCENDING", name: Any = None) -> Tensor:
+    """`values` sorted along `axis`; the gradient flows back to the original positions."""
+    x = _t(values, "Sort")
+    idx = argsort(x, axis, direction)
+    return TakeAlongAxis(axis % len(x.shape))(x, idx)
+
+
+TopKV2 = namedtuple("TopKV2", ["values", "indices"])
+
+
+def top_k(input: Any, k: int = 1, sorted: bool = True, index_type: Any = "int32", name: Any = None) -> TopKV2:  # noqa: A002
+    """The `k` largest entries of the last axis and their indices (lower index first on ties)."""
+    x = _t(input, "TopKV2")
+    n = x.shape[-1]
+    if k > n:
+        raise ValueError(f"TopKV2: k ({k}) must be at most the size of the last axis ({n}).")
+    idx = argsort(x, -1, "DESCENDING")
+    idx = Tensor(idx._value[..., :k].astype(_dt.as_dtype(index_type)._np))
+    return TopKV2(TakeAlongAxis(len(x.shape) - 1)(x, idx), idx)
+
+
+# ---------------------------------------------------------------------------------------------
+# Joining and splitting
+# ---------------------------------------------------------------------------------------------
+
+class Concat(Function):
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, *xs: Any) -> Any:
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return get_xp(*xs).concatenate(xs, axis=self.axis)
+
+    def backward(self, dy: Tensor) -> tuple:
+        return Split(self.sizes, self.axis)(dy)
+
+
+class Split(Function):
+    def __init__(self, sizes: list, axis: int) -> None:
+        self.sizes = list(sizes)
+        self.axis = axis
+        self.n_outputs = len(self.sizes)
+
+    def forward(self, a: Any) -> Any:
+        xp = get_xp(a)
+        points = []
+        acc = 0
+        for s in self.sizes[:-1]:
+            acc += s
+            points.append(acc)
+        return tuple(xp.split(a, points, axis=self.axis))
+
+    def backward(self, *dys: Tensor) -> tuple:
+        return (Concat(self.axis)(*dys),)
+
+
+def concat(values: Any, axis: int, name: Any = None) -> Tensor:
+    """Join tensors along an existing axis (`tf.concat`)."""
+    ts = [_t(v, "ConcatV2") for v in values]
+    if not ts:
+        raise ValueError("ConcatV2: values must be a non-empty list of tensors.")
+    if len(ts) == 1:
+        return ts[0]
+    n = len(ts[0].shape)
+    ax = int(axis)
+    if not -n <= ax < n:
+        raise ValueError(f"ConcatV2: axis {ax} is out of range for tensors of rank {n}.")
+    ax %= n
+    first = ts[0]
+    for t in ts[1:]:
+        if t.dtype != first.dtype:
+            from tapeflow.ops.elementwise import _dtype_mismatch
+
+            raise _dtype_mismatch("ConcatV2", first.dtype, t.dtype)
+        s0, s1 = tuple(first.shape), tuple(t.shape)
+        if len(s1) != n or any(a != b for i, (a, b) in enumerate(zip(s0, s1))
+                               if i != ax and a is not None and b is not None):
+            raise ValueError(
+                f"ConcatV2: dimensions must match except on axis {ax}; received shapes {s0} and {s1}."
+            )
+    return Concat(ax)(*ts)
+
+
+def stack(values: Any, axis: int = 0, name: Any = None) -> Tensor:
+    """Stack same-shape tensors along a new axis (`tf.stack`)."""
+    ts = [_t(v, "Pack") for v in values]
+    if not ts:
+        raise ValueError("Pack: values must be a non-empty list of tensors.")
+    shape0 = tuple(ts[0].shape)
+    for t in ts[1:]:
+        if tuple(t.shape) != shape0:
+            raise ValueError(f"Pack: all tensors must have the same shape; received {shape0} and {tuple(t.shape)}.")
+    n = len(shape0) + 1
+    ax = int(axis) % n
+    return concat([expand_dims(t, ax) for t in ts], ax)
+
+
+def unstack(value: Any, num: Any = None, axis: int = 0, name: Any = None) -> list:
+    """Split along `axis` into a list of tensors with that axis removed."""
+    x = _t(value, "Unpack")
+    n = len(x.shape)
+    ax = int(axis) % n
+    count = x.shape[ax]
+    parts = Split([1] * count, ax)(x) if count > 1 else (x,)
+    return [squeeze(p, [ax]) for p in parts]
+
+
+def split(value: Any, num_or_size_splits: Any, axis: int = 0, num: Any = None, name: Any = None) -> list:
+    """Split into `num` equal parts or parts of the given sizes along `axis`."""
+    x = _t(value, "Split")
+    n = len(x.shape)
+    ax = int(axis) % n
+    total = x.shape[ax]
+    if isinstance(num_or_size_splits, int):
+        k = num_or_size_splits
+        if total % k:
+            raise ValueError(f"Split: dimension {total} of axis {ax} is not divisible into {k} equal parts.")
+        sizes = [total // k] * k
+    else:
+        sizes = _ints(num_or_size_splits)
+        if -1 in sizes:
+            sizes[sizes.index(-1)] = total - (sum(sizes) + 1)
+        if sum(sizes) != total:
+            raise ValueError(f"Split: sizes {sizes} do not add up to the dimension {total} of axis {ax}.")
+    if len(sizes) == 1:
+        return [x]
+    return list(Split(sizes, ax)(x))
+
+
+class Tile(Function):
+    def __init__(self, multiples: tuple) -> None:
+        self.multiples = multiples
+
+    def forward(self, a: Any) -> Any:
+        self.in_shape = a.shape
+        return get_xp(a).tile(a, self.multiples)
+
+    def backward(self, dy: Tensor) -> tuple:
+        from tapeflow.ops.reduce import reduce_sum
+
+        inter = []
+        for m, d in zip(self.multiples, self.in_shape):
+            inter += [m, d]
+        g = reshape(dy, inter)
+        return (reduce_sum(g, list(range(0, len(inter), 2))),)
+
+
+def tile(input: Any, multiples: Any, name: Any = None) -> Tensor:  # noqa: A002
+    """Repeat `input` `multiples[i]` times along axis i."""
+    x = _t(input, "Tile")
+    m = tuple(_ints(multiples))
+    if len(m) != len(x.shape):
+        raise ValueError(f"Tile: multiples has {len(m)} entries but the input has rank {len(x.shape)}.")
+    return Tile(m)(x)
+
+
+def repeat(input: Any, repeats: int, axis: Any = None, name: Any = None) -> Tensor:  # noqa: A002
+    x = _t(input, "Repeat")
+    if axis is None:
+        x = reshape(x, [-1])
+        axis = 0
+    xp = get_xp(x._value)
+    idx = Tensor(xp.repeat(xp.arange(x.shape[axis]), int(repeats)))
+    return gather(x, idx, axis=axis)
+
+
+class Pad(Function):
+    def __init__(self, paddings: tuple, value: Any) -> None:
+        self.paddings = paddings
+        self.value = value
+
+    def forward(self, a: Any) -> Any:
+        return get_xp(a).pad(a, self.paddings, mode="constant", constant_values=self.value)
+
+    def backward(self, dy: Tensor) -> tuple:
+        key = tuple(_pyslice(lo, dy.shape[i] - hi) for i, (lo, hi) in enumerate(self.paddings))
+        return (getitem(dy, key),)
+
+
+def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any = 0, name: Any = None) -> Tensor:
+    """Pad with `paddings[i] = [before, after]` per axis; mode CONSTANT, REFLECT or SYMMETRIC."""
+    x = _t(tensor, "Pad")
+    if isinstance(paddings, Tensor):
+        paddings = backend.to_numpy(paddings._value).tolist()
+    pads = tuple((int(a), int(b)) for a, b in paddings)
+    if len(pads) != len(x.shape):
+        raise ValueError(f"Pad: paddings has {len(pads)} rows but the input has rank {len(x.shape)}.")
+    mode = mode.upper()
+    if mode == "CONSTANT":
+        return Pad(pads, constant_values)(x)
+    if mode not in ("REFLECT", "SYMMETRIC"):
+        raise ValueError(f"Pad: mode must be CONSTANT, REFLECT or SYMMETRIC, received {mode!r}.")
+    # Reflection is a gather along each axis with a mirrored index map (differentiable).
+    xp = get_xp(x._value)
+    out = x
+    for ax, (lo, hi) in enumerate(pads):
+        if lo == 0 and hi == 0:
+            continue
+        n = x.shape[ax]
+        shift = 1 if mode == "REFLECT" else 0
+        if max(lo, hi) > n - shift:
+            raise ValueError(f"Pad: padding {max(lo, hi)} is too large for axis {ax} of size {n} in {mode} mode.")
+        left = [lo - i - 1 + shift for i in range(lo)]
+        right = [n - 1 - shift - i for i in range(hi)]
+        idx = Tensor(xp.asarray(left + list(range(n)) + right, dtype="int64"))
+        out = Gather(ax)(out, idx)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape queries (not differentiable)
+# ---------------------------------------------------------------------------------------------
+
+def shape(input: Any, out_type: Any = "int32", name: Any = None) -> Tensor:  # noqa: A002
+    x = _t(input, "Shape")
+    return convert_to_tensor(list(x.shape), dtype=out_type)
+
+
+def size(input: Any, out_type: Any = "int32", name: Any = None) -> Tensor:  # noqa: A002
+    x = _t(input, "Size")
+    return convert_to_tensor(int(x._value.size), dtype=out_type)
+
+
+def rank(input: Any, name: Any = None) -> Tensor:  # noqa: A002
+    x = _t(input, "Rank")
+    return convert_to_tensor(len(x.shape), dtype="int32")

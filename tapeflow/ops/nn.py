@@ -1,0 +1,166 @@
+"""Fused neural-network primitives: softmax, log-softmax and softmax cross-entropy.
+
+Fused because each is both faster (one pass, one-op backward) and numerically safer
+(log-sum-exp with the max subtracted) than its composition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tapeflow import backend
+from tapeflow.autodiff import function as _fn
+from tapeflow.autodiff.function import Function
+from tapeflow.ops import elementwise as ew
+from tapeflow.ops import movement as mv
+from tapeflow.ops import reduce as rd
+from tapeflow.tensor import Tensor
+
+get_xp = backend.get_xp
+
+
+def _softmax_array(x: Any, axis: int) -> Any:
+    xp = get_xp(x)
+    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def _log_softmax_array(x: Any, axis: int) -> Any:
+    xp = get_xp(x)
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+
+
+class Softmax(Function):
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, x: Any) -> Any:
+        return _softmax_array(x, self.axis)
+
+    def backward(self, dy: Tensor) -> tuple:
+        y = self.outputs[0]
+        s = rd.reduce_sum(ew.multiply(dy, y), self.axis, keepdims=True)
+        return (ew.multiply(y, ew.subtract(dy, s)),)
+
+
+class LogSoftmax(Function):
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, x: Any) -> Any:
+        return _log_softmax_array(x, self.axis)
+
+    def backward(self, dy: Tensor) -> tuple:
+        p = ew.exp(self.outputs[0])
+        return (ew.subtract(dy, ew.multiply(p, rd.reduce_sum(dy, self.axis, keepdims=True))),)
+
+
+def softmax(logits: Any, axis: int = -1, name: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `axis`, computed stably."""
+    x = ew._float_operand(logits, "Softmax")
+    return Softmax(int(axis) % max(len(x.shape), 1))(x)
+
+
+def log_softmax(logits: Any, axis: int = -1, name: Any = None) -> Tensor:
+    """x - log(sum(exp(x))) along `axis`, computed stably."""
+    x = ew._float_operand(logits, "LogSoftmax")
+    return LogSoftmax(int(axis) % max(len(x.shape), 1))(x)
+
+
+class SoftmaxCrossEntropy(Function):
+    """Per-row -sum(labels * log_softmax(logits)) over the last axis."""
+
+    def forward(self, labels: Any, logits: Any) -> Any:
+        ls = _log_softmax_array(logits, -1)
+        self.log_probs = ls
+        return -(labels * ls).sum(axis=-1)
+
+    def backward(self, dy: Tensor) -> tuple:
+        labels, logits = self.inputs
+        nl, nz = self.needs_input_grad
+        dy_col = mv.expand_dims(dy, -1)
+        dlogits = dlabels = None
+        if nz:
+            if _fn.recording_tapes:  # higher order: keep softmax differentiable
+                probs = softmax(logits)
+            else:
+                xp = get_xp(self.log_probs)
+                probs = Tensor(xp.exp(self.log_probs))
+            dlogits = ew.multiply(dy_col, ew.subtract(probs, labels))
+        if nl:
+            dlabels = ew.multiply(dy_col, ew.negative(log_softmax(logits)))
+        return dlabels, dlogits
+
+
+class SparseSoftmaxCrossEntropy(Function):
+    """Per-row -log_softmax(logits)[label]; labels are integer class indices."""
+
+    def forward(self, labels: Any, logits: Any) -> Any:
+        xp = get_xp(logits)
+        ls = _log_softmax_array(logits, -1)
+        self.log_probs = ls
+        picked = xp.take_along_axis(ls, labels[..., None].astype("int64"), axis=-1)[..., 0]
+        return -picked
+
+    def backward(self, dy: Tensor) -> tuple:
+        labels, logits = self.inputs
+        xp = get_xp(self.log_probs)
+        if _fn.recording_tapes:
+            probs = softmax(logits)
+        else:
+            probs = Tensor(xp.exp(self.log_probs))
+        depth = logits._value.shape[-1]
+        onehot = (labels._value[..., None] == xp.arange(depth)).astype(logits._value.dtype)
+        return None, ew.multiply(mv.expand_dims(dy, -1), ew.subtract(probs, Tensor(onehot)))
+
+
+def softmax_cross_entropy_with_logits(labels: Any, logits: Any, axis: int = -1, name: Any = None) -> Tensor:
+    """Cross-entropy between `labels` (a distribution per row) and softmax(`logits`).
+
+    Shapes: labels and logits (..., classes) -> (...).
+    """
+    z = ew._float_operand(logits, "SoftmaxCrossEntropyWithLogits")
+    y = ew.unary_operand(labels, "SoftmaxCrossEntropyWithLogits")
+    if y.dtype != z.dtype:
+        y = ew.cast(y, z.dtype)
+    if tuple(y.shape) != tuple(z.shape):
+        raise ValueError(
+            "SoftmaxCrossEntropyWithLogits: labels and logits must have the same shape, received "
+            f"{tuple(y.shape)} and {tuple(z.shape)}."
+        )
+    n = len(z.shape)
+    if int(axis) % n != n - 1:
+        perm = [i for i in range(n) if i != int(axis) % n] + [int(axis) % n]
+        y, z = mv.transpose(y, perm), mv.transpose(z, perm)
+    return SoftmaxCrossEntropy()(y, z)
+
+
+def sparse_softmax_cross_entropy_with_logits(labels: Any, logits: Any, name: Any = None) -> Tensor:
+    """Cross-entropy with integer class `labels`: labels (...) and logits (..., classes) -> (...)."""
+    z = ew._float_operand(logits, "SparseSoftmaxCrossEntropyWithLogits")
+    y = ew.unary_operand(labels, "SparseSoftmaxCrossEntropyWithLogits")
+    if y.dtype._np.kind not in "iu":
+        raise TypeError(
+            "SparseSoftmaxCrossEntropyWithLogits: labels must be integers, received dtype "
+            f"{y.dtype.name}."
+        )
+    if tuple(y.shape) != tuple(z.shape)[:-1]:
+        raise ValueError(
+            "SparseSoftmaxCrossEntropyWithLogits: labels shape must equal logits shape without the "
+            f"last axis; received labels {tuple(y.shape)} and logits {tuple(z.shape)}."
+        )
+    yv = y._value
+    if yv is not None and yv.size:
+        depth = z.shape[-1]
+        lo, hi = int(yv.min()), int(yv.max())
+        if lo < 0 or hi >= depth:
+            from tapeflow.errors import InvalidArgumentError
+
+            bad = lo if lo < 0 else hi
+            raise InvalidArgumentError(
+                f"SparseSoftmaxCrossEntropyWithLogits: received a label value of {bad} which is "
+                f"outside the valid range of [0, {depth})."
+            )
+    return SparseSoftmaxCrossEntropy()(y, z)

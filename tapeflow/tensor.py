@@ -1,0 +1,632 @@
+"""`Tensor` (an immutable array with a dtype and shape), `Variable` (mutable, trainable) and
+the conversions from Python and NumPy values that every op uses.
+
+A Tensor wraps one NumPy or CuPy array in `_value`. Ops read `_value` directly; everything
+else here is the user-facing surface (`shape`, `dtype`, `numpy()`, operators, printing).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from tapeflow import backend
+from tapeflow import dtypes as _dt
+
+
+class TensorShape(tuple):
+    """A tuple of dimensions (`None` for unknown ones) with TF's `as_list()`, `rank`, ...
+
+    Compares equal to tuples and lists of the same dimensions.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, dims: Any = ()) -> TensorShape:
+        if dims is None:
+            dims = ()
+        elif isinstance(dims, (int, np.integer)):
+            dims = (dims,)
+        return tuple.__new__(cls, (None if d is None else int(d) for d in dims))
+
+    @property
+    def rank(self) -> int:
+        return len(self)
+
+    ndims = rank
+
+    @property
+    def dims(self) -> list:
+        return list(self)
+
+    def as_list(self) -> list:
+        return list(self)
+
+    def num_elements(self) -> int | None:
+        n = 1
+        for d in self:
+            if d is None:
+                return None
+            n *= d
+        return n
+
+    def is_fully_defined(self) -> bool:
+        return None not in tuple(self)
+
+    def is_compatible_with(self, other: Any) -> bool:
+        other = TensorShape(other)
+        if len(self) != len(other):
+            return False
+        return all(a is None or b is None or a == b for a, b in zip(self, other))
+
+    def concatenate(self, other: Any) -> TensorShape:
+        return TensorShape(tuple(self) + tuple(TensorShape(other)))
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, slice):
+            return TensorShape(tuple.__getitem__(self, key))
+        return tuple.__getitem__(self, key)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (tuple, list)):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    __hash__ = tuple.__hash__
+
+    def __repr__(self) -> str:
+        return f"TensorShape({list(self)})"
+
+    def __str__(self) -> str:
+        if len(self) == 1:
+            return f"({self[0]},)"
+        return "(" + ", ".join(str(d) for d in self) + ")"
+
+
+class Tensor:
+    """An immutable multi-dimensional array with a dtype, like `tf.Tensor`.
+
+    Create tensors with `tf.constant`, `tf.convert_to_tensor` or any op; `numpy()` gives the
+    values back.
+
+    Example:
+        >>> x = tf.constant([[1.0, 2.0]])
+        >>> (x * 2).numpy()
+        array([[2., 4.]], dtype=float32)
+    """
+
+    __slots__ = ("_value", "__weakref__")
+    __array_priority__ = 100  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    # -- metadata ---------------------------------------------------------------------------
+    @property
+    def shape(self) -> TensorShape:
+        return tuple.__new__(TensorShape, self._value.shape)
+
+    def get_shape(self) -> TensorShape:
+        return self.shape
+
+    @property
+    def dtype(self) -> _dt.DType:
+        return _dt.from_numpy(self._value.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim
+
+    @property
+    def device(self) -> str:
+        return backend.device_name(self._value)
+
+    # -- values -----------------------------------------------------------------------------
+    def numpy(self) -> Any:
+        """The values as a NumPy array (a NumPy scalar for rank 0); copied from a GPU."""
+        v = self._value
+        if type(v) is not np.ndarray:
+            v = backend.to_numpy(v)
+        return v[()] if v.ndim == 0 else v
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        v = backend.to_numpy(self._value)
+        if dtype is not None:
+            v = v.astype(dtype, copy=False)
+        return np.array(v, copy=True) if copy else v
+
+    def _scalar(self, kind: str) -> Any:
+        if self._value.size != 1:
+            raise TypeError(
+                f"Only tensors with one element can be converted to Python {kind}; "
+                f"received shape {tuple(self._value.shape)}."
+            )
+        return backend.to_numpy(self._value).reshape(()).item()
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))
+
+    def __index__(self) -> int:
+        if self._value.dtype.kind not in "iu":
+            raise TypeError(f"Only integer tensors can be used as an index; dtype is {self.dtype.name}.")
+        return int(self._scalar("int"))
+
+    def __bool__(self) -> bool:
+        return bool(self._scalar("bool"))
+
+    def __len__(self) -> int:
+        if self._value.ndim == 0:
+            raise TypeError("len() of a scalar (rank-0) tensor is not defined.")
+        return self._value.shape[0]
+
+    def __iter__(self):
+        if self._value.ndim == 0:
+            raise TypeError("Cannot iterate over a scalar (rank-0) tensor.")
+        for i in range(self._value.shape[0]):
+            yield self[i]
+
+    def __format__(self, spec: str) -> str:
+        if self._value.ndim == 0:
+            return format(self.numpy().item(), spec)
+        return format(str(self), spec)
+
+    def __repr__(self) -> str:
+        v = self.numpy()
+        body = str(v) if self._value.ndim == 0 else "\n" + str(v)
+        return f"tf.Tensor({body}, shape={self.shape}, dtype={self.dtype.name})"
+
+    __str__ = __repr__
+
+    def __hash__(self) -> int:
+        raise TypeError("Tensor is unhashable. Instead, use tensor.ref() as the key.")
+
+    def ref(self) -> Reference:
+        """A hashable reference to this tensor (tensors themselves are not hashable)."""
+        return Reference(self)
+
+    experimental_ref = ref
+
+    def __copy__(self) -> Tensor:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> Tensor:
+        return Tensor(self._value.copy())
+
+    def __reduce__(self):
+        return (constant, (self.numpy(),))
+
+    # -- operators --------------------------------------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return _ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _ops.subtract(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _ops.subtract(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _ops.multiply(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _ops.multiply(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _ops.truediv(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _ops.truediv(other, self)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _ops.floordiv(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _ops.floordiv(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _ops.floormod(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _ops.floormod(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _linalg.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _linalg.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return _ops.negative(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return _ops.abs(self)
+
+    def __invert__(self) -> Tensor:
+        return _ops.logical_not(self) if self._value.dtype.kind == "b" else _ops.bitwise_invert(self)
+
+    def __and__(self, other: Any) -> Tensor:
+        return _ops.logical_and(self, other)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return _ops.logical_and(other, self)
+
+    def __or__(self, other: Any) -> Tensor:
+        return _ops.logical_or(self, other)
+
+    def __ror__(self, other: Any) -> Tensor:
+        return _ops.logical_or(other, self)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return _ops.logical_xor(self, other)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return _ops.less(self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return _ops.less_equal(self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return _ops.greater(self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return _ops.greater_equal(self, other)
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        if other is None:
+            return False
+        return _ops.equal(self, other)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        if other is None:
+            return True
+        return _ops.not_equal(self, other)
+
+    def __getitem__(self, key: Any) -> Tensor:
+        return _movement.getitem(self, key)
+
+
+class Reference:
+    """Hashable wrapper returned by `Tensor.ref()`; `deref()` gives the tensor back."""
+
+    __slots__ = ("_tensor",)
+
+    def __init__(self, tensor: Tensor) -> None:
+        self._tensor = tensor
+
+    def deref(self) -> Tensor:
+        return self._tensor
+
+    def __hash__(self) -> int:
+        return id(self._tensor)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Reference) and other._tensor is self._tensor
+
+
+class Variable(Tensor):
+    """A mutable tensor whose value persists across calls, like `tf.Variable`.
+
+    Trainable variables read inside a `GradientTape` are watched automatically. `assign`,
+    `assign_add` and `assign_sub` update the value in place.
+
+    Args:
+        initial_value: a tensor, array, Python value, or a callable returning one.
+        trainable: whether tapes watch it automatically and optimizers update it.
+        name: optional name (TF appends ":0").
+        dtype: optional dtype to convert the initial value to.
+        constraint: optional callable applied to the value after each optimizer update.
+    """
+
+    __slots__ = ("_trainable", "_name", "_path", "constraint", "_keras_owned", "aggregation")
+
+    def __init__(
+        self,
+        initial_value: Any = None,
+        trainable: bool = True,
+        name: str | None = None,
+        dtype: Any = None,
+        constraint: Any = None,
+        shape: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if initial_value is None:
+            raise ValueError("Variable requires an initial_value.")
+        if callable(initial_value):
+            initial_value = initial_value()
+        if isinstance(initial_value, Tensor):
+            value = initial_value._value
+            if dtype is not None and _dt.as_dtype(dtype)._np != value.dtype:
+                value = value.astype(_dt.as_dtype(dtype)._np)
+        else:
+            value = _to_array(initial_value, dtype)
+        xp = backend.get_xp(value)
+        self._value = xp.array(value, copy=True)
+        self._trainable = bool(trainable)
+        base = name or "Variable"
+        self._name = base if ":" in base else base + ":0"
+        self._path = self._name.split(":")[0]
+        self.constraint = constraint
+        self._keras_owned = False
+        self.aggregation = kwargs.get("aggregation")
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+
+    def numpy(self) -> Any:
+        v = backend.to_numpy(self._value)
+        return v[()].copy() if v.ndim == 0 else v.copy()
+
+    def read_value(self) -> Tensor:
+        """A snapshot of the current value (later assignments do not change it)."""
+        return _ops.identity(self)
+
+    def value(self) -> Tensor:
+        return _ops.identity(self)
+
+    def _check_assign(self, value: Any, what: str) -> Any:
+        if isinstance(value, Tensor):
+            arr = value._value
+            if arr is None:
+                raise TypeError(f"Cannot {what} a symbolic tensor to Variable '{self._name}' eagerly.")
+            if arr.dtype != self._value.dtype:
+                arr = _check_same_dtype_for_assign(self, arr, what)
+        else:
+            arr = _to_array(value, self._value.dtype, xp=backend.get_xp(self._value))
+        if arr.shape != self._value.shape:
+            try:
+                np.broadcast_shapes(arr.shape, self._value.shape)
+                ok = np.broadcast_shapes(arr.shape, self._value.shape) == self._value.shape
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(
+                    f"Variable '{self._name}'.{what}: cannot assign a value of shape "
+                    f"{tuple(arr.shape)} to a variable of shape {tuple(self._value.shape)}."
+                )
+        if type(arr) is not type(self._value):
+            raise ValueError(
+                f"Variable '{self._name}'.{what}: the value is on {backend.device_name(arr)} "
+                f"but the variable is on {backend.device_name(self._value)}."
+            )
+        return arr
+
+    def assign(self, value: Any, use_locking: Any = None, name: Any = None, read_value: bool = True) -> Variable:
+        """Set the value in place; returns the variable."""
+        arr = self._check_assign(value, "assign")
+        self._value[...] = arr
+        return self
+
+    def assign_add(self, delta: Any, use_locking: Any = None, name: Any = None, read_value: bool = True) -> Variable:
+        """Add `delta` in place; returns the variable."""
+        self._value += self._check_assign(delta, "assign_add")
+        return self
+
+    def assign_sub(self, delta: Any, use_locking: Any = None, name: Any = None, read_value: bool = True) -> Variable:
+        """Subtract `delta` in place; returns the variable."""
+        self._value -= self._check_assign(delta, "assign_sub")
+        return self
+
+    def __repr__(self) -> str:
+        return (f"<tf.Variable '{self._name}' shape={self.shape} dtype={self.dtype.name}, "
+                f"numpy=\n{np.array_repr(backend.to_numpy(self._value))}>")
+
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo: Any) -> Variable:
+        return Variable(self._value.copy(), trainable=self._trainable, name=self._name)
+
+    def __reduce__(self):
+        return (Variable, (self.numpy(), self._trainable, self._name))
+
+
+def _check_same_dtype_for_assign(var: Variable, arr: Any, what: str) -> Any:
+    raise TypeError(
+        f"Variable '{var._name}'.{what}: expected a value of dtype {var.dtype.name}, "
+        f"received {_dt.from_numpy(arr.dtype).name}."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversions
+# ---------------------------------------------------------------------------------------------
+
+_PY_SCALARS = (bool, int, float, complex)
+
+
+def _infer_np_dtype(value: Any) -> Any:
+    """TF's default dtype for Python values: float32 for floats, int32 for ints."""
+    if isinstance(value, bool):
+        return np.bool_
+    if isinstance(value, numbers.Integral) and not isinstance(value, np.integer):
+        return np.int32 if -(2**31) <= value < 2**31 else np.int64
+    if isinstance(value, float):
+        return np.float32
+    if isinstance(value, complex):
+        return np.complex128
+    return None
+
+
+def _to_array(value: Any, dtype: Any = None, xp: Any = None) -> Any:
+    """Convert a non-Tensor value to an array, following TF's dtype rules."""
+    np_dtype = None if dtype is None else _dt.as_dtype(dtype)._np
+    if isinstance(value, _PY_SCALARS):
+        if np_dtype is None:
+            np_dtype = _infer_np_dtype(value)
+        elif np_dtype.kind in "iub" and isinstance(value, float):
+            raise TypeError(f"Cannot convert {value!r} to a tensor of dtype {_dt.from_numpy(np_dtype).name}.")
+        return backend.asarray(value, np_dtype, xp)
+    if isinstance(value, (list, tuple)):
+        if _contains_tensor(value):
+            stacked = _movement.stack([convert_to_tensor(v, dtype) for v in value])
+            return stacked._value
+        arr = np.asarray(value)
+        if arr.dtype == object:
+            raise TypeError(f"Cannot convert {_short(value)} to a tensor: ragged or non-numeric elements.")
+        if np_dtype is None:
+            if arr.dtype == np.float64:
+                np_dtype = np.float32
+            elif arr.dtype == np.int64:
+                np_dtype = np.int32 if arr.size == 0 or (arr.min() >= -(2**31) and arr.max() < 2**31) else np.int64
+        elif np_dtype.kind in "iub" and arr.dtype.kind == "f":
+            raise TypeError(f"Cannot convert {_short(value)} to a tensor of dtype {_dt.from_numpy(np_dtype).name}.")
+        return backend.asarray(arr, np_dtype, xp)
+    if isinstance(value, np.ndarray) or backend.is_gpu_array(value) or isinstance(value, np.generic):
+        if value.dtype.kind not in "biufc":
+            raise TypeError(f"Cannot convert an array of dtype {value.dtype} to a tensor.")
+        if xp is None and backend.is_gpu_array(value):
+            xp = backend.get_xp(value)
+        return backend.asarray(value, np_dtype, xp)
+    if hasattr(value, "__array__") and not isinstance(value, str):
+        return _to_array(np.asarray(value), dtype, xp)
+    raise TypeError(
+        f"Cannot convert {_short(value)} of type {type(value).__name__} to a tensor; "
+        "expected a number, list, NumPy array or Tensor."
+    )
+
+
+def _contains_tensor(seq: Any) -> bool:
+    for v in seq:
+        if isinstance(v, Tensor):
+            return True
+        if isinstance(v, (list, tuple)) and _contains_tensor(v):
+            return True
+    return False
+
+
+def _short(value: Any) -> str:
+    r = repr(value)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def convert_to_tensor(value: Any, dtype: Any = None, dtype_hint: Any = None, name: Any = None) -> Tensor:
+    """Convert a Python value, NumPy array or Tensor to a Tensor (`tf.convert_to_tensor`).
+
+    NumPy arrays keep their dtype; Python floats become float32 and ints int32. A Tensor of a
+    different `dtype` than requested raises ValueError.
+    """
+    if isinstance(value, Tensor):
+        if dtype is not None and value._value is not None:
+            want = _dt.as_dtype(dtype)
+            if want._np != value._value.dtype:
+                raise ValueError(
+                    f"Tensor conversion requested dtype {want.name} for Tensor with dtype "
+                    f"{value.dtype.name}."
+                )
+        return value
+    if dtype is None and dtype_hint is not None:
+        try:
+            return Tensor(_to_array(value, dtype_hint))
+        except (TypeError, ValueError):
+            pass
+    return Tensor(_to_array(value, dtype))
+
+
+def constant(value: Any, dtype: Any = None, shape: Any = None, name: Any = None) -> Tensor:
+    """A tensor from a Python value or array (`tf.constant`); `shape` reshapes or broadcasts."""
+    if isinstance(value, Tensor):
+        arr = value._value
+        if dtype is not None:
+            arr = arr.astype(_dt.as_dtype(dtype)._np, copy=False)
+    elif dtype is not None and isinstance(value, (np.ndarray, np.generic, list, tuple)):
+        arr = _to_array(np.asarray(value) if not isinstance(value, (list, tuple)) else value, None)
+        arr = arr.astype(_dt.as_dtype(dtype)._np, copy=False)
+    else:
+        arr = _to_array(value, dtype)
+    if shape is not None:
+        shape = tuple(int(d) for d in shape)
+        xp = backend.get_xp(arr)
+        if arr.size == int(np.prod(shape)):
+            arr = arr.reshape(shape)
+        elif arr.size == 1:
+            arr = xp.full(shape, arr.reshape(()), dtype=arr.dtype)
+        else:
+            raise TypeError(
+                f"constant: cannot reshape a value with {arr.size} elements to shape {shape}."
+            )
+    return Tensor(arr)
+
+
+_scalar_cache: dict = {}
+
+
+def scalar_like(value: Any, like: Any, op_name: str) -> Tensor:
+    """A Python number as a tensor of `like`'s dtype and device, for `x + 1.0` and friends."""
+    arr_like = like._value
+    np_dtype = arr_like.dtype if arr_like is not None else like.dtype._np
+    key = (value, type(value), np_dtype, type(arr_like))
+    try:
+        t = _scalar_cache.get(key)
+    except TypeError:  # unhashable
+        t = None
+        key = None
+    if t is not None:
+        return t
+    if isinstance(value, float) and np_dtype.kind in "iub":
+        raise TypeError(
+            f"{op_name}: cannot convert {value!r} to the dtype of the other operand, "
+            f"{_dt.from_numpy(np_dtype).name}."
+        )
+    xp = backend.get_xp(arr_like) if arr_like is not None else None
+    t = Tensor(backend.asarray(value, np_dtype, xp))
+    if key is not None:
+        if len(_scalar_cache) > 4096:
+            _scalar_cache.clear()
+        _scalar_cache[key] = t
+    return t
+
+
+def operand_like(value: Any, like: Tensor, op_name: str) -> Tensor:
+    """Convert the non-Tensor operand of a binary op, giving Python values `like`'s dtype."""
+    if isinstance(value, _PY_SCALARS):
+        return scalar_like(value, like, op_name)
+    if isinstance(value, (list, tuple)):
+        np_dtype = like._value.dtype if like._value is not None else like.dtype._np
+        xp = backend.get_xp(like._value) if like._value is not None else None
+        return Tensor(_to_array(value, np_dtype, xp))
+    xp = backend.get_xp(like._value) if like._value is not None else None
+    try:
+        return Tensor(_to_array(value, None, xp))
+    except TypeError:
+        raise TypeError(
+            f"{op_name}: expected a tensor, number or array operand, received "
+            f"{type(value).__name__} {_short(value)}."
+        ) from None
+
+
+from tapeflow.ops import elementwise as _ops  # noqa: E402
+from tapeflow.ops import linalg as _linalg  # noqa: E402
+from tapeflow.ops import movement as _movement  # noqa: E402
