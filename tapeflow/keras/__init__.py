@@ -1,0 +1,41 @@
+"""`tf.keras`: layers, models, losses, metrics, optimizers, callbacks and utilities.
+
+Submodules load on first use so `import tapeflow` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_SUBMODULES = {
+    "activations", "backend", "callbacks", "constraints", "datasets", "initializers", "layers",
+    "losses", "metrics", "models", "optimizers", "regularizers", "saving", "utils", "mixed_precision",
+    "preprocessing", "applications", "ops", "random",
+}
+_TOP_LEVEL = {
+    "Sequential": "tapeflow.keras.models",
+    "Model": "tapeflow.keras.models",
+    "Input": "tapeflow.keras.layers",
+    "Layer": "tapeflow.keras.layers",
+    "Variable": "tapeflow.keras.layers.base",
+    "KerasTensor": "tapeflow.keras.layers.base",
+}
+
+__version__ = "3.15.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"tapeflow.keras.{name}")
+        globals()[name] = module
+        return module
+    if name in _TOP_LEVEL:
+        value = getattr(importlib.import_module(_TOP_LEVEL[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tapeflow.keras' has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | _SUBMODULES | set(_TOP_LEVEL))

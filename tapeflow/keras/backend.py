@@ -1,0 +1,65 @@
+"""`keras.backend`: global Keras settings (float type, epsilon, image layout) and name counters."""
+
+from __future__ import annotations
+
+import collections
+
+from tapeflow import dtypes as _dt
+
+_FLOATX = ["float32"]
+_EPSILON = [1e-7]
+_IMAGE_DATA_FORMAT = ["channels_last"]
+_UIDS: collections.defaultdict = collections.defaultdict(int)
+
+
+def floatx() -> str:
+    """The default float type of layers and weights ("float32")."""
+    return _FLOATX[0]
+
+
+def set_floatx(value: str) -> None:
+    """Set the default float type: "float16", "float32" or "float64"."""
+    if value not in ("float16", "float32", "float64", "bfloat16"):
+        raise ValueError(f"Unknown floatx type: {value!r}; expected float16, float32 or float64.")
+    _FLOATX[0] = _dt.as_dtype(value).name
+
+
+def epsilon() -> float:
+    """The fuzz factor used in numeric expressions (1e-7)."""
+    return _EPSILON[0]
+
+
+def set_epsilon(value: float) -> None:
+    _EPSILON[0] = float(value)
+
+
+def image_data_format() -> str:
+    """"channels_last" (default) or "channels_first"."""
+    return _IMAGE_DATA_FORMAT[0]
+
+
+def set_image_data_format(data_format: str) -> None:
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"Unknown data_format: {data_format!r}; expected channels_last or channels_first.")
+    _IMAGE_DATA_FORMAT[0] = data_format
+
+
+def get_uid(prefix: str = "") -> int:
+    """A counter per prefix: 1, 2, 3, ... (layer names `dense`, `dense_1`, ...)."""
+    _UIDS[prefix] += 1
+    return _UIDS[prefix]
+
+
+def unique_name(prefix: str) -> str:
+    """`prefix` the first time, then `prefix_1`, `prefix_2`, ... like Keras."""
+    n = get_uid(prefix)
+    return prefix if n == 1 else f"{prefix}_{n - 1}"
+
+
+def clear_session() -> None:
+    """Reset Keras's global state: layer name counters start again."""
+    _UIDS.clear()
+
+
+def backend() -> str:
+    return "tapeflow"

@@ -1,0 +1,1 @@
+"""`keras.datasets`: the classic small datasets with Keras's return shapes and dtypes."""

@@ -1,0 +1,1 @@
+"""`keras.utils`: data helpers, progress bar, seeding, file download."""
