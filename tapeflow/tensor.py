@@ -101,7 +101,7 @@ class Tensor:
         array([[2., 4.]], dtype=float32)
     """
 
-    __slots__ = ("_value", "__weakref__")
+    __slots__ = ("_value", "_keras_mask", "__weakref__")
     __array_priority__ = 100  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
 
     def __init__(self, value: Any) -> None:
