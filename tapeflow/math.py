@@ -13,7 +13,7 @@ from tapeflow.ops.reduce import (  # noqa: F401
     reduce_variance,
 )
 from tapeflow.ops.movement import top_k  # noqa: F401
-from tapeflow.nn import softplus, log_sigmoid  # noqa: F401
+from tapeflow.nn import l2_normalize, log_sigmoid, softplus  # noqa: F401
 from tapeflow.ops.nn import log_softmax, softmax  # noqa: F401
 
 sigmoid = sigmoid

@@ -154,7 +154,9 @@ def moments(x: Any, axes: Any, shift: Any = None, keepdims: bool = False, name: 
     """Mean and variance of `x` over `axes`."""
     x = ew.unary_operand(x, "Moments")
     mean = rd.reduce_mean(x, axes, keepdims=True)
-    var = rd.reduce_mean(ew.square(ew.subtract(x, ew.stop_gradient(mean))), axes, keepdims=True)
+    # NOTE: TF stops the gradient through the mean here; the first derivative is the same either
+    # way (the deviations sum to zero), but only the full form gives correct second derivatives.
+    var = rd.reduce_mean(ew.square(ew.subtract(x, mean)), axes, keepdims=True)
     if not keepdims:
         mean = mv.squeeze(mean, axes)
         var = mv.squeeze(var, axes)

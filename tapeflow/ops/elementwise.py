@@ -176,6 +176,8 @@ class Cast(Function):
         self.np_dtype = np_dtype
 
     def forward(self, a: Any) -> Any:
+        if a.dtype.kind == "c" and self.np_dtype.kind != "c":
+            a = a.real  # NOTE: complex -> real keeps the real part, as tf.cast does.
         return a.astype(self.np_dtype)
 
     def backward(self, dy: Tensor) -> tuple:
@@ -296,7 +298,7 @@ class Erf(Function):
 
 class Abs(Function):
     def forward(self, a: Any) -> Any:
-        return abs(a)
+        return get_xp(a).abs(a)
 
     def backward(self, dy: Tensor) -> tuple:
         return (multiply(dy, sign(self.inputs[0])),)

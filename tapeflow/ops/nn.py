@@ -88,7 +88,10 @@ class SoftmaxCrossEntropy(Function):
             else:
                 xp = get_xp(self.log_probs)
                 probs = Tensor(xp.exp(self.log_probs))
-            dlogits = ew.multiply(dy_col, ew.subtract(probs, labels))
+            # NOTE: d/dz = softmax(z) * sum(labels) - labels; sum(labels) is 1 for proper
+            # distributions, where this is the usual softmax - labels.
+            total = rd.reduce_sum(labels, -1, keepdims=True)
+            dlogits = ew.multiply(dy_col, ew.subtract(ew.multiply(probs, total), labels))
         if nl:
             dlabels = ew.multiply(dy_col, ew.negative(log_softmax(logits)))
         return dlabels, dlogits

@@ -45,7 +45,9 @@ class Sum(Function):
 
     def forward(self, a: Any) -> Any:
         self.in_shape = a.shape
-        return a.sum(axis=self.axes, keepdims=self.keepdims)
+        # NOTE: NumPy sums int32 into int64; TF keeps the input's integer dtype.
+        dtype = a.dtype if a.dtype.kind in "iu" else None
+        return a.sum(axis=self.axes, keepdims=self.keepdims, dtype=dtype)
 
     def backward(self, dy: Tensor) -> tuple:
         if not self.keepdims:
@@ -85,7 +87,8 @@ class Prod(Function):
 
     def forward(self, a: Any) -> Any:
         self.in_shape = a.shape
-        return a.prod(axis=self.axes, keepdims=self.keepdims)
+        dtype = a.dtype if a.dtype.kind in "iu" else None
+        return a.prod(axis=self.axes, keepdims=self.keepdims, dtype=dtype)
 
     def backward(self, dy: Tensor) -> tuple:
         x = self.inputs[0]

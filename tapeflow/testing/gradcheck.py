@@ -27,7 +27,7 @@ def _scalarize(out: Any, weights: list | None, rng: np.random.Generator) -> tupl
         weights = [Tensor(backend.asarray(rng.standard_normal(o._value.shape), np.float64,
                                           backend.get_xp(o._value))) for o in outs]
     total = None
-    for o, w in zip(outs, weights):
+    for o, w in zip(outs, weights, strict=False):
         o64 = o if o._value.dtype == np.float64 else ew.cast(o, "float64")
         term = rd.reduce_sum(ew.multiply(o64, w))
         total = term if total is None else ew.add(total, term)
@@ -68,18 +68,18 @@ def check_gradients(
     if differentiable is None:
         differentiable = [True] * len(xs)
     with GradientTape(persistent=True) as tape:
-        for x, d in zip(xs, differentiable):
+        for x, d in zip(xs, differentiable, strict=False):
             if d:
                 tape.watch(x)
         y, weights = _scalarize(fn(*xs), None, rng)
-    grads = tape.gradient(y, [x for x, d in zip(xs, differentiable) if d])
+    grads = tape.gradient(y, [x for x, d in zip(xs, differentiable, strict=False) if d])
     del tape
 
     def f(moved: list) -> Tensor:
         return _scalarize(fn(*moved), weights, rng)[0]
 
     k = 0
-    for i, (x, d) in enumerate(zip(xs, differentiable)):
+    for i, (x, d) in enumerate(zip(xs, differentiable, strict=False)):
         if not d:
             continue
         g = grads[k]
@@ -128,7 +128,7 @@ def check_second_order(fn: Callable, inputs: Sequence[Any], **kwargs: Any) -> No
             ws.extend(Tensor(backend.asarray(rng.standard_normal(a._value.shape), np.float64,
                                              backend.get_xp(a._value))) for a in args)
         total = None
-        for g, w in zip(gs, ws):
+        for g, w in zip(gs, ws, strict=False):
             if g is None:
                 continue
             term = rd.reduce_sum(ew.multiply(g, w))
