@@ -1,0 +1,681 @@
+"""`Layer`: the base of every Keras layer and model — build once, call, track weights.
+
+A layer stores configuration in `__init__`, creates weights in `build(input_shape)` with
+`add_weight`, and computes in `call(inputs, training=None, mask=None)`. `__call__` converts
+inputs, builds on first use, and either computes eagerly or, for symbolic inputs
+(`keras.Input`), records a node of the Functional graph.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import threading
+from typing import Any
+
+import tapeflow as tf
+from tapeflow import graph, nest
+from tapeflow.graph import SymbolicTensor
+from tapeflow.keras import backend
+from tapeflow.tensor import Tensor, TensorShape, Variable
+
+KerasTensor = SymbolicTensor
+
+
+def _snake_case(name: str) -> str:
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    return s.replace("__", "_").lstrip("_")
+
+
+class _CallContext(threading.local):
+    """The `training` flag of the outermost layer call, inherited by nested calls."""
+
+    def __init__(self) -> None:
+        self.training: bool | None = None
+        self.depth = 0
+
+
+_context = _CallContext()
+
+
+def _call_signature_info(cls: type) -> tuple[bool, bool, bool]:
+    """(accepts training, accepts mask, accepts **kwargs) for `cls.call`, cached per class."""
+    info = _SIGNATURES.get(cls)
+    if info is None:
+        params = inspect.signature(cls.call).parameters
+        var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        info = ("training" in params, "mask" in params, var_kw)
+        _SIGNATURES[cls] = info
+    return info
+
+
+_SIGNATURES: dict = {}
+
+
+class InputSpec:
+    """Constraints on a layer's input: `ndim`, `min_ndim`, `max_ndim`, `axes` {axis: size}."""
+
+    def __init__(self, dtype: Any = None, shape: Any = None, ndim: int | None = None,
+                 max_ndim: int | None = None, min_ndim: int | None = None, axes: dict | None = None,
+                 allow_last_axis_squeeze: bool = False, name: str | None = None) -> None:
+        self.dtype = dtype
+        self.shape = shape
+        self.ndim = len(shape) if shape is not None else ndim
+        self.max_ndim = max_ndim
+        self.min_ndim = min_ndim
+        self.axes = axes or {}
+        self.name = name
+
+
+def check_input_spec(layer: Layer, spec: InputSpec, shape: tuple) -> None:
+    rank = len(shape)
+    kind = type(layer).__name__
+    if spec.ndim is not None and rank != spec.ndim:
+        raise ValueError(
+            f"Input 0 of layer \"{layer.name}\" ({kind}) is incompatible with the layer: expected "
+            f"ndim={spec.ndim}, found ndim={rank}. Full shape received: {tuple(shape)}"
+        )
+    if spec.min_ndim is not None and rank < spec.min_ndim:
+        raise ValueError(
+            f"Input 0 of layer \"{layer.name}\" ({kind}) is incompatible with the layer: expected "
+            f"min_ndim={spec.min_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}"
+        )
+    if spec.max_ndim is not None and rank > spec.max_ndim:
+        raise ValueError(
+            f"Input 0 of layer \"{layer.name}\" ({kind}) is incompatible with the layer: expected "
+            f"max_ndim={spec.max_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}"
+        )
+    for axis, size in spec.axes.items():
+        if size is None:
+            continue
+        if -rank <= axis < rank:
+            got = shape[axis]
+            if got is not None and got != size:
+                raise ValueError(
+                    f"Input 0 of layer \"{layer.name}\" ({kind}) is incompatible with the layer: "
+                    f"expected axis {axis} of input shape to have value {size}, but received input "
+                    f"with shape {tuple(shape)}"
+                )
+
+
+class LayerNode(graph.Node):
+    """A layer call in a Functional graph; replays `layer(*args, **kwargs)` on real values."""
+
+    def __init__(self, layer: Layer, args: tuple, kwargs: dict) -> None:
+        flat_inputs = [t for t in nest.flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
+        super().__init__(self._run, flat_inputs, name=layer.name)
+        self.layer = layer
+        self.args = args
+        self.kwargs = kwargs
+
+    def _run(self, *values: Tensor) -> Any:
+        it = iter(values)
+        flat = [next(it) if isinstance(t, SymbolicTensor) else t for t in nest.flatten((self.args, self.kwargs))]
+        args, kwargs = nest.pack_sequence_as((self.args, self.kwargs), flat)
+        return self.layer(*args, **kwargs)
+
+    def run(self, values: list) -> list:
+        out = self._run(*values)
+        return nest.flatten(out)
+
+
+class Layer:
+    """Base class of layers: configuration in `__init__`, weights in `build`, math in `call`.
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: unique name; by default the snake-cased class name (`dense`, `dense_1`, ...).
+        dtype: the dtype of weights and computations (default `keras.backend.floatx()`).
+        input_shape / input_dim / batch_input_shape / batch_size: on a model's first layer,
+            the shape of one input sample (Sequential builds the model from it).
+
+    Example:
+        >>> class Linear(keras.layers.Layer):
+        ...     def __init__(self, units):
+        ...         super().__init__()
+        ...         self.units = units
+        ...     def build(self, input_shape):
+        ...         self.w = self.add_weight(shape=(input_shape[-1], self.units))
+        ...     def call(self, x):
+        ...         return tf.matmul(x, self.w)
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+        obj = object.__new__(cls)
+        d = obj.__dict__
+        d["_weights_own"] = []
+        d["_regularized"] = []
+        d["_added_losses"] = []
+        d["built"] = False
+        d["_inbound_nodes"] = []
+        d["_trainable"] = True
+        d["_init_done"] = False
+        d["_checked_shape"] = None
+        d["_call_info"] = None
+        d["_np_dtype"] = None
+        d["activity_regularizer"] = None
+        return obj
+
+    def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None,
+                 autocast: bool = True, input_shape: Any = None, input_dim: int | None = None,
+                 batch_input_shape: Any = None, batch_size: int | None = None, **kwargs: Any) -> None:
+        kwargs.pop("dynamic", None)
+        activity_regularizer = kwargs.pop("activity_regularizer", None)
+        kwargs.pop("weights", None)
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}.__init__ got unexpected keyword argument(s): {', '.join(sorted(kwargs))}"
+            )
+        self._trainable = bool(trainable)
+        self.name = name or backend.unique_name(_snake_case(type(self).__name__))
+        self._dtype = tf.as_dtype(dtype).name if dtype is not None and not isinstance(dtype, dict) else (
+            dtype.get("config", {}).get("name", backend.floatx()) if isinstance(dtype, dict) else backend.floatx()
+        )
+        self.autocast = autocast
+        self._np_dtype = tf.as_dtype(self._dtype)._np
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self._batch_input_shape = (batch_size,) + tuple(input_shape)
+        elif input_dim is not None:
+            self._batch_input_shape = (batch_size, int(input_dim))
+        else:
+            self._batch_input_shape = None
+        self.input_spec: InputSpec | None = None
+        self.supports_masking = False
+        from tapeflow.keras import regularizers as _reg
+
+        self.activity_regularizer = _reg.get(activity_regularizer) if activity_regularizer is not None else None
+        self._init_done = True
+
+    # -- attributes and tracking ------------------------------------------------------------
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def compute_dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self._dtype
+
+    @property
+    def dtype_policy(self) -> Any:
+        return self._dtype
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = bool(value)
+        self._trainable = value
+        for layer in self._flat_layers():
+            layer._trainable = value
+
+    def _tracked_values(self) -> list:
+        """Layers and variables held in attributes (directly or in lists/tuples/dicts)."""
+        out: list = []
+        for key, v in self.__dict__.items():
+            if key in _UNTRACKED:
+                continue
+            if isinstance(v, (Layer, Variable)):
+                out.append(v)
+            elif isinstance(v, (list, tuple)):
+                _collect(v, out)
+            elif isinstance(v, dict):
+                _collect(list(v.values()), out)
+        return out
+
+    def _sublayers(self) -> list:
+        seen: set = set()
+        out = []
+        for v in self._tracked_values():
+            if isinstance(v, Layer) and id(v) not in seen and v is not self:
+                seen.add(id(v))
+                out.append(v)
+        return out
+
+    def _flat_layers(self) -> list:
+        out = []
+        seen: set = set()
+        stack = list(reversed(self._sublayers()))
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            out.append(layer)
+            stack.extend(reversed(layer._sublayers()))
+        return out
+
+    def _own_variables(self) -> list:
+        own = list(self._weights_own)
+        ids = {id(v) for v in own}
+        for v in self._tracked_values():
+            if isinstance(v, Variable) and id(v) not in ids:
+                ids.add(id(v))
+                own.append(v)
+        return own
+
+    @property
+    def weights(self) -> list:
+        """Own trainable, own non-trainable, then each sub-layer's weights (Keras's order)."""
+        own = self._own_variables()
+        out = [v for v in own if v.trainable] + [v for v in own if not v.trainable]
+        seen = {id(v) for v in out}
+        for layer in self._sublayers():
+            for w in layer.weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    @property
+    def trainable_weights(self) -> list:
+        if not self._trainable:
+            return []
+        out = [v for v in self._own_variables() if v.trainable]
+        seen = {id(v) for v in out}
+        for layer in self._sublayers():
+            for w in layer.trainable_weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    @property
+    def non_trainable_weights(self) -> list:
+        if not self._trainable:
+            return self.weights
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    @property
+    def layers(self) -> list:
+        return self._sublayers()
+
+    # -- weights ----------------------------------------------------------------------------
+    def add_weight(self, *args: Any, **kwargs: Any) -> Variable:
+        """Create a weight variable tracked by this layer.
+
+        Accepts Keras 3's `add_weight(shape=None, initializer=None, dtype=None, trainable=True,
+        regularizer=None, constraint=None, name=None)` and tf.keras 2's positional
+        `add_weight(name, shape, dtype, initializer, regularizer, trainable, constraint)`.
+        """
+        if args:
+            if isinstance(args[0], str):
+                keys = ["name", "shape", "dtype", "initializer", "regularizer", "trainable", "constraint"]
+            else:
+                keys = ["shape", "initializer", "dtype", "trainable", "autocast", "regularizer",
+                        "constraint", "aggregation", "overwrite_with_gradient", "name"]
+            for k, v in zip(keys, args):
+                if k in kwargs:
+                    raise TypeError(f"add_weight got multiple values for argument {k!r}")
+                kwargs[k] = v
+        name = kwargs.pop("name", None)
+        shape = kwargs.pop("shape", None)
+        dtype = kwargs.pop("dtype", None)
+        initializer = kwargs.pop("initializer", None)
+        regularizer = kwargs.pop("regularizer", None)
+        trainable = kwargs.pop("trainable", True)
+        constraint = kwargs.pop("constraint", None)
+        kwargs.pop("autocast", None)
+        kwargs.pop("aggregation", None)
+        kwargs.pop("synchronization", None)
+        kwargs.pop("use_resource", None)
+        kwargs.pop("experimental_autocast", None)
+        kwargs.pop("overwrite_with_gradient", None)
+        if kwargs:
+            raise TypeError(f"add_weight got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
+        from tapeflow.keras import constraints as _con
+        from tapeflow.keras import initializers as _init
+        from tapeflow.keras import regularizers as _reg
+
+        shape = () if shape is None else tuple(int(d) for d in shape)
+        dtype = tf.as_dtype(dtype or self._dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.is_floating else "zeros"
+        init = _init.get(initializer)
+        value = init(shape, dtype=dtype) if callable(init) else init
+        if not isinstance(value, Tensor):
+            value = tf.constant(value, dtype=dtype)
+        if tuple(value.shape) != shape:
+            value = tf.broadcast_to(value, shape)
+        if value.dtype != dtype:
+            value = tf.cast(value, dtype)
+        var_name = name or f"variable_{len(self._weights_own)}" if name is None else name
+        var = Variable(value, trainable=bool(trainable) if trainable is not None else True, name=var_name)
+        var._name = var_name
+        var._path = f"{self.name}/{var_name}"
+        var._keras_owned = True
+        var.constraint = _con.get(constraint) if constraint is not None else None
+        self._weights_own.append(var)
+        if regularizer is not None:
+            self._regularized.append((var, _reg.get(regularizer)))
+        return var
+
+    def get_weights(self) -> list:
+        """The values of `weights` as NumPy arrays (copies)."""
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights: list) -> None:
+        """Set `weights` from a list of arrays of the same shapes (Keras's order)."""
+        params = self.weights
+        weights = list(weights)
+        if len(weights) != len(params):
+            raise ValueError(
+                f"Layer {self.name!r} expected {len(params)} weights, but received {len(weights)} "
+                f"input weights."
+            )
+        for p, w in zip(params, weights):
+            arr = w.numpy() if isinstance(w, Tensor) else w
+            import numpy as np
+
+            arr = np.asarray(arr)
+            if tuple(arr.shape) != tuple(p.shape):
+                raise ValueError(
+                    f"Layer {self.name!r} weight shape {tuple(p.shape)} is not compatible with provided "
+                    f"weight shape {tuple(arr.shape)}."
+                )
+        for p, w in zip(params, weights):
+            p.assign(tf.constant(w.numpy() if isinstance(w, Tensor) else w, dtype=p.dtype))
+
+    def count_params(self) -> int:
+        """Total number of scalars in the weights (the layer must be built)."""
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't built. "
+                "You can build it manually via: `layer.build(input_shape)`."
+            )
+        total = 0
+        for w in self.weights:
+            n = 1
+            for d in w.shape:
+                n *= d
+            total += n
+        return total
+
+    # -- losses -----------------------------------------------------------------------------
+    def add_loss(self, loss: Any) -> None:
+        """Add a scalar loss (e.g. an activity penalty) to `losses` for this call."""
+        self._added_losses.append(loss)
+
+    @property
+    def losses(self) -> list:
+        """Regularization penalties of the weights plus losses added in the last call."""
+        out = []
+        for var, reg in self._regularized:
+            out.append(reg(var))
+        out.extend(self._added_losses)
+        for layer in self._sublayers():
+            out.extend(layer.losses)
+        return out
+
+    def _clear_losses(self) -> None:
+        if self._added_losses:
+            self._added_losses.clear()
+        for layer in self._sublayers():
+            layer._clear_losses()
+
+    # -- build / call -----------------------------------------------------------------------
+    def build(self, input_shape: Any) -> None:
+        """Create the layer's weights for inputs of `input_shape` (override in subclasses)."""
+        self.built = True
+
+    def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """The layer's computation (override in subclasses)."""
+        return inputs
+
+    def _maybe_build(self, inputs: Any) -> None:
+        if self.built:
+            return
+        shapes = nest.map_structure(lambda t: TensorShape(t.shape) if isinstance(t, Tensor) else None, inputs)
+        if isinstance(shapes, list) and not isinstance(inputs, list):
+            shapes = tuple(shapes)
+        if self.input_spec is not None and isinstance(inputs, Tensor):
+            check_input_spec(self, self.input_spec, tuple(inputs.shape))
+        build = type(self).build
+        if build is not Layer.build:
+            self.build(shapes)
+        self.built = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not args:
+            if "inputs" in kwargs:
+                args = (kwargs.pop("inputs"),)
+            else:
+                raise TypeError(f"Layer {self.name!r} was called without inputs.")
+        inputs = args[0]
+        # 1. Convert inputs: arrays to tensors, floating inputs to the layer's dtype.
+        if isinstance(inputs, Tensor):
+            v = inputs._value
+            if v is None:
+                return self._symbolic_call(args, kwargs)
+            if self.autocast and v.dtype.kind == "f" and v.dtype != self._np_dtype:
+                inputs = tf.cast(inputs, self._np_dtype)
+                args = (inputs,) + args[1:]
+        else:
+            inputs = self._convert_inputs(inputs)
+            args = (inputs,) + args[1:]
+            # 2. Symbolic inputs: record a node of the Functional graph instead of computing.
+            if _has_symbolic(inputs):
+                return self._symbolic_call(args, kwargs)
+        # 3. Build once; check the input spec when the input shape changes.
+        if not self.built:
+            self._maybe_build(inputs)
+        if self.input_spec is not None and isinstance(inputs, Tensor):
+            shape = inputs._value.shape
+            if shape != self._checked_shape:
+                check_input_spec(self, self.input_spec, shape)
+                self._checked_shape = shape
+        # 4. Resolve `training` (explicit > outer call > None) and `mask`.
+        info = self._call_info
+        if info is None or info[3] is not type(self):
+            info = _call_signature_info(type(self)) + (type(self),)
+            self._call_info = info
+        training = kwargs.pop("training", None)
+        ctx = _context
+        outer = ctx.training
+        if training is None:
+            training = outer
+        if info[0] or info[2]:
+            kwargs["training"] = training
+        in_mask = None
+        if info[1]:
+            in_mask = kwargs.get("mask")
+            if in_mask is None and isinstance(inputs, Tensor):
+                in_mask = getattr(inputs, "_keras_mask", None)
+                if in_mask is not None:
+                    kwargs["mask"] = in_mask
+        # 5. Call, with this call's training flag visible to nested layers.
+        ctx.training = training
+        ctx.depth += 1
+        try:
+            if ctx.depth == 1 and self._added_losses:
+                self._clear_losses()
+            outputs = self.call(*args, **kwargs)
+        finally:
+            ctx.depth -= 1
+            ctx.training = outer
+        # 6. Masks and activity regularization.
+        if in_mask is None and isinstance(inputs, Tensor):
+            in_mask = getattr(inputs, "_keras_mask", None)
+        if in_mask is not None or type(self).compute_mask is not Layer.compute_mask:
+            out_mask = self.compute_mask(inputs, in_mask)
+            if out_mask is not None and isinstance(outputs, Tensor):
+                outputs._keras_mask = out_mask
+        if self.activity_regularizer is not None:
+            for o in nest.flatten(outputs):
+                self.add_loss(self.activity_regularizer(o))
+        return outputs
+
+    def _convert_inputs(self, inputs: Any) -> Any:
+        def conv(x: Any) -> Any:
+            if x is None or isinstance(x, (str, bool)) or callable(x) and not hasattr(x, "__array__"):
+                return x
+            if isinstance(x, Tensor):
+                v = x._value
+                if v is not None and self.autocast and v.dtype.kind == "f" and v.dtype != self._np_dtype:
+                    return tf.cast(x, self._np_dtype)
+                return x
+            if isinstance(x, (int, float)):
+                return x
+            t = tf.convert_to_tensor(x)
+            if t._value.dtype.kind == "f" and self.autocast and t._value.dtype != self._np_dtype:
+                t = tf.cast(t, self._np_dtype)
+            return t
+
+        if isinstance(inputs, (list, tuple, dict)):
+            return nest.map_structure(conv, inputs)
+        return conv(inputs)
+
+    def _symbolic_call(self, args: tuple, kwargs: dict) -> Any:
+        inputs = args[0]
+        if not self.built:
+            shapes = nest.map_structure(lambda t: TensorShape(t.shape) if isinstance(t, Tensor) else None, inputs)
+            if isinstance(inputs, Tensor) and self.input_spec is not None:
+                check_input_spec(self, self.input_spec, tuple(inputs.shape))
+            if type(self).build is not Layer.build:
+                self.build(shapes)
+            self.built = True
+        elif isinstance(inputs, Tensor) and self.input_spec is not None:
+            check_input_spec(self, self.input_spec, tuple(inputs.shape))
+        kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+        specs, single = self._output_specs(args, kwargs)
+        node = LayerNode(self, args, kwargs)
+        outs = []
+        for i, (shape, dtype) in enumerate(specs):
+            name = self.name if single else f"{self.name}/output_{i}"
+            t = SymbolicTensor(shape, dtype, node, i, name=name)
+            t._keras_history = (self, len(self._inbound_nodes), i)
+            outs.append(t)
+        node.outputs = outs
+        self._inbound_nodes.append(node)
+        return outs[0] if single else outs
+
+    def _output_specs(self, args: tuple, kwargs: dict) -> tuple[list, bool]:
+        """[(shape, dtype), ...] of the outputs for symbolic inputs, and whether there is one."""
+        inputs = args[0]
+        try:
+            shape_in = nest.map_structure(lambda t: tuple(t.shape), inputs) if not isinstance(
+                inputs, Tensor) else tuple(inputs.shape)
+            out_shape = self.compute_output_shape(shape_in)
+        except NotImplementedError:
+            out_shape = None
+        if out_shape is not None:
+            dtype = self._dtype
+            if isinstance(out_shape, list) or (isinstance(out_shape, tuple) and out_shape and
+                                               isinstance(out_shape[0], (tuple, list))):
+                return [(tuple(s), dtype) for s in out_shape], False
+            return [(tuple(out_shape), dtype)], True
+        return self._infer_spec(args, kwargs)
+
+    def _infer_spec(self, args: tuple, kwargs: dict) -> tuple[list, bool]:
+        flat = [t for t in nest.flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
+        single = [True]
+
+        def run(*values: Tensor) -> Any:
+            it = iter(values)
+            leaves = [next(it) if isinstance(t, SymbolicTensor) else t for t in nest.flatten((args, kwargs))]
+            a, k = nest.pack_sequence_as((args, kwargs), leaves)
+            out = self(*a, training=False, **k)
+            single[0] = isinstance(out, Tensor)
+            return nest.flatten(out)
+
+        specs = graph.infer_output_specs(run, flat)
+        return specs, single[0]
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """Output shape for `input_shape` (override for speed; default runs the layer)."""
+        raise NotImplementedError
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The output mask: passed through when the layer supports masking, else None."""
+        return mask if self.supports_masking else None
+
+    # -- config -----------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """JSON-able constructor arguments (subclasses extend it)."""
+        config: dict = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> Layer:
+        """Recreate a layer from `get_config()`'s output."""
+        return cls(**config)
+
+    def get_build_config(self) -> dict | None:
+        shape = getattr(self, "_build_input_shape", None)
+        return {"input_shape": shape} if shape is not None else None
+
+    # -- functional helpers -----------------------------------------------------------------
+    @property
+    def input(self) -> Any:
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name!r} has never been called and thus has no defined input.")
+        node = self._inbound_nodes[0]
+        return node.args[0]
+
+    @property
+    def output(self) -> Any:
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name!r} has never been called and thus has no defined output.")
+        outs = self._inbound_nodes[0].outputs
+        return outs[0] if len(outs) == 1 else outs
+
+    @property
+    def input_shape(self) -> Any:
+        inp = self.input
+        return nest.map_structure(lambda t: tuple(t.shape), inp)
+
+    @property
+    def output_shape(self) -> Any:
+        out = self.output
+        return nest.map_structure(lambda t: tuple(t.shape), out)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "trainable" and not self.__dict__.get("_init_done", True):
+            object.__setattr__(self, "_trainable", bool(value))
+            return
+        object.__setattr__(self, name, value)
+
+
+_UNTRACKED = {"_inbound_nodes", "_weights_own", "_regularized", "_added_losses", "input_spec",
+              "_outbound_nodes", "_keras_history", "_call_info", "optimizer", "compiled_loss",
+              "compiled_metrics", "history", "_metrics_objs", "_train_state", "stop_training",
+              "activity_regularizer", "_graph_outputs", "_graph_inputs"}
+
+
+def _collect(seq: Any, out: list) -> None:
+    for v in seq:
+        if isinstance(v, (Layer, Variable)):
+            out.append(v)
+        elif isinstance(v, (list, tuple)):
+            _collect(v, out)
+        elif isinstance(v, dict):
+            _collect(list(v.values()), out)
+
+
+def _has_symbolic(x: Any) -> bool:
+    if isinstance(x, Tensor):
+        return x._value is None
+    if isinstance(x, (list, tuple)):
+        return any(_has_symbolic(v) for v in x)
+    if isinstance(x, dict):
+        return any(_has_symbolic(v) for v in x.values())
+    return False
+

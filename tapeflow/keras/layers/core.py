@@ -1,0 +1,478 @@
+"""Core layers: Input, Dense, Activation, Flatten, Reshape, Permute, RepeatVector, Dropout,
+GaussianNoise, Lambda, Embedding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import tapeflow as tf
+from tapeflow.graph import SymbolicTensor
+from tapeflow.keras import activations, backend, constraints, initializers, regularizers
+from tapeflow.keras.layers.base import InputSpec, Layer
+from tapeflow.ops import dense as _dense_op
+from tapeflow.tensor import Tensor
+
+
+class InputLayer(Layer):
+    """The entry point of a model: holds the symbolic input tensor (see `keras.Input`).
+
+    Args:
+        shape: shape of one sample, without the batch axis.
+        batch_size: optional fixed batch size.
+        dtype: input dtype (default floatx).
+        batch_shape: full shape including the batch axis (instead of shape/batch_size).
+    """
+
+    def __init__(self, shape: Any = None, batch_size: int | None = None, dtype: Any = None,
+                 sparse: Any = None, batch_shape: Any = None, input_tensor: Any = None,
+                 name: str | None = None, ragged: Any = None, **kwargs: Any) -> None:
+        input_shape = kwargs.pop("input_shape", None)
+        if shape is None and input_shape is not None:
+            shape = input_shape
+        batch_input_shape = kwargs.pop("batch_input_shape", None)
+        if batch_shape is None and batch_input_shape is not None:
+            batch_shape = batch_input_shape
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        if input_tensor is not None:
+            self.output_tensor = input_tensor
+            batch_shape = tuple(input_tensor.shape)
+        else:
+            if batch_shape is None:
+                if shape is None:
+                    raise ValueError("InputLayer needs a `shape` (or `batch_shape`).")
+                shape = (shape,) if isinstance(shape, int) else tuple(shape)
+                batch_shape = (batch_size,) + shape
+            batch_shape = tuple(batch_shape)
+            self.output_tensor = SymbolicTensor(batch_shape, dtype or backend.floatx(), name=self.name)
+        self.batch_shape = batch_shape
+        self.output_tensor._keras_history = (self, 0, 0)
+        self.built = True
+
+    def call(self, inputs: Any) -> Any:
+        return inputs
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {"batch_shape": list(self.batch_shape), "dtype": self._dtype, "sparse": False,
+                "name": self.name}
+
+    @property
+    def output(self) -> Any:
+        return self.output_tensor
+
+
+def Input(shape: Any = None, batch_size: int | None = None, dtype: Any = None, sparse: Any = None,
+          batch_shape: Any = None, name: str | None = None, tensor: Any = None, **kwargs: Any) -> SymbolicTensor:  # noqa: N802
+    """A symbolic input tensor for the Functional API.
+
+    Example:
+        >>> inputs = keras.Input(shape=(784,))
+        >>> outputs = keras.layers.Dense(10)(inputs)
+        >>> model = keras.Model(inputs, outputs)
+    """
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,
+                       name=name, input_tensor=tensor, **kwargs)
+    return layer.output_tensor
+
+
+class Dense(Layer):
+    """Densely connected layer: `activation(inputs @ kernel + bias)` on the last axis.
+
+    Args:
+        units: output dimension.
+        activation: activation name or callable (default linear).
+        use_bias: whether to add a bias vector.
+        kernel_initializer / bias_initializer / *_regularizer / *_constraint: as in Keras.
+
+    Shapes: (..., input_dim) -> (..., units); kernel (input_dim, units), bias (units,).
+    """
+
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, lora_rank: Any = None, **kwargs: Any) -> None:
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if int(units) <= 0:
+            raise ValueError(f"Dense: units must be a positive integer, received {units!r}.")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_spec = InputSpec(min_ndim=2)
+        self.supports_masking = True
+        self._fused: str | None = None
+
+    def build(self, input_shape: Any) -> None:
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(f"Dense '{self.name}': the last dimension of the input must be known, "
+                             f"received shape {tuple(input_shape)}.")
+        self.kernel = self.add_weight(name="kernel", shape=(input_dim, self.units),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer=self.bias_initializer,
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
+        self.built = True
+
+    def call(self, inputs: Tensor) -> Tensor:
+        x = inputs
+        if x._value is not None and x._value.dtype.kind != "f":
+            x = tf.cast(x, self._dtype)
+        fused = self._fused
+        if fused is None:
+            fused = self._fused = _fused_name(self.activation)
+        if fused and x.ndim == 2:
+            return _dense_op.dense(x, self.kernel, self.bias, fused)
+        if x.ndim == 2:
+            y = tf.matmul(x, self.kernel)
+        else:
+            shape = x.shape
+            y = tf.reshape(tf.matmul(tf.reshape(x, (-1, shape[-1])), self.kernel),
+                           tuple(-1 if d is None else d for d in shape[:-1]) + (self.units,))
+        if self.bias is not None:
+            y = y + self.bias
+        if self.activation is not None and self.activation is not activations.linear:
+            y = self.activation(y)
+        return y
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        return tuple(input_shape)[:-1] + (self.units,)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        })
+        return config
+
+
+def _fused_name(activation: Any) -> str:
+    """The fused-kernel name of a built-in activation, or "" when it has none."""
+    if activation is None or activation is activations.linear:
+        return "linear"
+    name = getattr(activation, "__name__", "")
+    module = getattr(activation, "__module__", "") or ""
+    if module.startswith("tapeflow") and name in _dense_op.ACTIVATIONS:
+        return name
+    return ""
+
+
+class Activation(Layer):
+    """Apply an activation function (name or callable) elementwise."""
+
+    def __init__(self, activation: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self.supports_masking = True
+
+    def call(self, inputs: Tensor) -> Tensor:
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["activation"] = activations.serialize(self.activation)
+        return config
+
+
+class Flatten(Layer):
+    """Flatten each sample to one axis: (batch, ...) -> (batch, prod(...))."""
+
+    def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data_format = data_format or backend.image_data_format()
+        self.input_spec = InputSpec(min_ndim=1)
+
+    def call(self, inputs: Tensor) -> Tensor:
+        x = inputs
+        if self.data_format == "channels_first" and x.ndim > 2:
+            x = tf.transpose(x, [0] + list(range(2, x.ndim)) + [1])
+        if x.ndim == 1:
+            return tf.expand_dims(x, 1)
+        return tf.reshape(x, (x.shape[0], -1))
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        rest = tuple(input_shape)[1:]
+        n = None if any(d is None for d in rest) else int(_prod(rest))
+        return (input_shape[0], n if rest else 1)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config
+
+
+def _prod(xs: Any) -> int:
+    n = 1
+    for d in xs:
+        n *= d
+    return n
+
+
+class Reshape(Layer):
+    """Reshape each sample to `target_shape` (one entry may be -1)."""
+
+    def __init__(self, target_shape: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+
+    def call(self, inputs: Tensor) -> Tensor:
+        return tf.reshape(inputs, (inputs.shape[0],) + self.target_shape)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        target = list(self.target_shape)
+        rest = tuple(input_shape)[1:]
+        if -1 in target and all(d is not None for d in rest):
+            known = _prod(d for d in target if d != -1)
+            total = _prod(rest)
+            if known == 0 or total % known:
+                raise ValueError(
+                    f"Reshape '{self.name}': cannot reshape input of shape {tuple(input_shape)} to "
+                    f"target shape {self.target_shape}."
+                )
+            target[target.index(-1)] = total // known
+        elif -1 not in target and all(d is not None for d in rest) and _prod(rest) != _prod(target):
+            raise ValueError(
+                f"Reshape '{self.name}': total size of the input {tuple(input_shape)[1:]} ({_prod(rest)}) "
+                f"does not match target shape {self.target_shape} ({_prod(target)})."
+            )
+        return (input_shape[0],) + tuple(None if d == -1 else d for d in target)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["target_shape"] = list(self.target_shape)
+        return config
+
+
+class Permute(Layer):
+    """Permute the non-batch axes; `dims` are 1-based like Keras (e.g. (2, 1))."""
+
+    def __init__(self, dims: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Permute: dims must be a permutation of 1..{len(self.dims)}, received {self.dims}.")
+
+    def call(self, inputs: Tensor) -> Tensor:
+        return tf.transpose(inputs, (0,) + self.dims)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        s = tuple(input_shape)
+        return (s[0],) + tuple(s[d] for d in self.dims)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["dims"] = list(self.dims)
+        return config
+
+
+class RepeatVector(Layer):
+    """Repeat the input n times: (batch, features) -> (batch, n, features)."""
+
+    def __init__(self, n: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.n = int(n)
+        self.input_spec = InputSpec(ndim=2)
+
+    def call(self, inputs: Tensor) -> Tensor:
+        return tf.tile(tf.expand_dims(inputs, 1), [1, self.n, 1])
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["n"] = self.n
+        return config
+
+
+class Dropout(Layer):
+    """Randomly zero a fraction `rate` of inputs during training (scaling the rest by 1/(1-rate)).
+
+    Does nothing at inference time.
+    """
+
+    def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not 0 <= float(rate) <= 1:
+            raise ValueError(f"Dropout: rate must be in [0, 1], received {rate}.")
+        self.rate = float(rate)
+        self.noise_shape = noise_shape
+        self.seed = seed
+        self.supports_masking = True
+
+    def call(self, inputs: Tensor, training: Any = None) -> Tensor:
+        if training and self.rate > 0:
+            if self.rate >= 1:
+                return tf.zeros_like(inputs)
+            return tf.nn.dropout(inputs, rate=self.rate, noise_shape=self.noise_shape, seed=self.seed)
+        return inputs
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed})
+        return config
+
+
+class GaussianNoise(Layer):
+    """Add zero-mean Gaussian noise with `stddev` during training."""
+
+    def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stddev = float(stddev)
+        self.seed = seed
+        self.supports_masking = True
+
+    def call(self, inputs: Tensor, training: Any = None) -> Tensor:
+        if training and self.stddev > 0:
+            return inputs + tf.random.normal(tuple(inputs.shape), stddev=self.stddev, dtype=inputs.dtype,
+                                             seed=self.seed)
+        return inputs
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"stddev": self.stddev, "seed": self.seed})
+        return config
+
+
+class Lambda(Layer):
+    """Wrap an arbitrary function as a layer (in-process only: it is not serialisable)."""
+
+    def __init__(self, function: Callable, output_shape: Any = None, mask: Any = None,
+                 arguments: dict | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.function = function
+        self._output_shape = output_shape
+        self.mask = mask
+        self.arguments = arguments or {}
+        import inspect
+
+        try:
+            params = inspect.signature(function).parameters
+        except (TypeError, ValueError):
+            params = {}
+        self._fn_takes_training = "training" in params
+        self._fn_takes_mask = "mask" in params
+
+    def call(self, inputs: Any, mask: Any = None, training: Any = None) -> Any:
+        kwargs = dict(self.arguments)
+        if self._fn_takes_mask:
+            kwargs["mask"] = mask
+        if self._fn_takes_training:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        if self._output_shape is None:
+            raise NotImplementedError
+        if callable(self._output_shape):
+            return self._output_shape(input_shape)
+        s = tuple(self._output_shape)
+        batch = input_shape[0] if isinstance(input_shape, tuple) and input_shape else None
+        return (batch,) + s
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
+
+    def get_config(self) -> dict:
+        raise NotImplementedError(
+            f"Lambda layer '{self.name}' wraps a Python function and cannot be serialised; "
+            "subclass Layer instead to save this model."
+        )
+
+
+class Embedding(Layer):
+    """Map integer indices to dense vectors: (batch, ...) ints -> (batch, ..., output_dim).
+
+    Args:
+        input_dim: vocabulary size (indices in [0, input_dim)).
+        output_dim: embedding size.
+        mask_zero: whether index 0 is padding (produces a mask for downstream RNN layers).
+    """
+
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
+                 embeddings_regularizer: Any = None, embeddings_constraint: Any = None,
+                 mask_zero: bool = False, input_length: Any = None, **kwargs: Any) -> None:
+        if input_length is not None and "input_shape" not in kwargs:
+            kwargs["input_shape"] = (input_length,) if isinstance(input_length, int) else tuple(input_length)
+        super().__init__(**kwargs)
+        self.input_dim = int(input_dim)
+        self.output_dim = int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = mask_zero
+        self.supports_masking = mask_zero
+        self.autocast = False
+
+    def build(self, input_shape: Any = None) -> None:
+        self.embeddings = self.add_weight(name="embeddings", shape=(self.input_dim, self.output_dim),
+                                          initializer=self.embeddings_initializer,
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
+        self.built = True
+
+    def call(self, inputs: Tensor) -> Tensor:
+        idx = inputs
+        if idx.dtype.is_floating or idx.dtype.is_bool:
+            idx = tf.cast(idx, "int32")
+        v = idx._value
+        if v is not None and v.size:
+            lo, hi = int(v.min()), int(v.max())
+            if lo < 0 or hi >= self.input_dim:
+                from tapeflow.errors import InvalidArgumentError
+
+                raise InvalidArgumentError(
+                    f"Embedding '{self.name}': indices must be in [0, {self.input_dim}), received "
+                    f"{lo if lo < 0 else hi}."
+                )
+        return tf.gather(self.embeddings, idx)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if not self.mask_zero:
+            return None
+        return tf.not_equal(inputs, 0)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({
+            "input_dim": self.input_dim, "output_dim": self.output_dim,
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+            "mask_zero": self.mask_zero,
+        })
+        return config

@@ -1,0 +1,101 @@
+"""`Model`: a Layer with a training API; `Model(inputs, outputs)` builds a Functional model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import tapeflow as tf
+from tapeflow.keras.layers.base import Layer
+from tapeflow.keras.models.trainer import Trainer
+
+
+class Model(Trainer, Layer):
+    """Groups layers into an object with training and inference features.
+
+    Two ways to make one:
+      * Functional: `keras.Model(inputs, outputs)` from `keras.Input` tensors.
+      * Subclassing: define layers in `__init__` and the forward pass in `call()`.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        if cls is Model and (len(args) >= 2 or "outputs" in kwargs or ("inputs" in kwargs and args)):
+            from tapeflow.keras.models.functional import Functional
+
+            return Functional.__new__(Functional, *args, **kwargs)
+        return super().__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args or "outputs" in kwargs or "inputs" in kwargs:
+            raise NotImplementedError(
+                f"{type(self).__name__}: calling Model.__init__(inputs, outputs) from a Model subclass is "
+                "not supported; build a keras.Model(inputs, outputs) or define call() instead."
+            )
+        super().__init__(**kwargs)
+        self._init_trainer()
+
+    def _init_trainer(self) -> None:
+        init = getattr(Trainer, "_trainer_init", None)
+        if init is not None:
+            init(self)
+
+    @property
+    def layers(self) -> list:
+        return [layer for layer in self._sublayers()]
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer with this `name` or at this `index` of `layers`."""
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index, not both.")
+        if index is not None:
+            layers = self.layers
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only has "
+                                 f"{len(layers)} layers.")
+            return layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: {[layer.name for layer in self.layers]}."
+            )
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    def build(self, input_shape: Any = None) -> None:
+        """Create the weights by running the model once on zeros of `input_shape`."""
+        if input_shape is None:
+            raise ValueError(f"Model '{self.name}': build() needs an input_shape.")
+        if type(self).call is Layer.call:
+            self.built = True
+            return
+
+        def zeros(shape: Any) -> Any:
+            return tf.zeros([1 if d is None else d for d in shape])
+
+        if isinstance(input_shape, (list, tuple)) and input_shape and isinstance(input_shape[0], (list, tuple)):
+            sample = [zeros(s) for s in input_shape]
+        elif isinstance(input_shape, dict):
+            sample = {k: zeros(s) for k, s in input_shape.items()}
+        else:
+            sample = zeros(input_shape)
+        self.built = True
+        self._build_input_shape = input_shape
+        self(sample, training=False)
+
+    def _maybe_build(self, inputs: Any) -> None:
+        if self.built:
+            return
+        # A subclassed model builds its sub-layers by running call() once for real.
+        self.built = True
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "trainable": self.trainable}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return Layer.__call__(self, *args, **kwargs)
+
+
+def _to_numpy_list(values: Any) -> list:
+    return [np.asarray(v) for v in values]
