@@ -175,16 +175,15 @@ class Tensor:
             yield self[i]
 
     def __format__(self, spec: str) -> str:
-        if self._value.ndim == 0:
-            return format(self.numpy().item(), spec)
-        return format(str(self), spec)
+        # Like TF: the NumPy array's format, so f"{loss:.2f}" works on scalar tensors.
+        return format(backend.to_numpy(self._value), spec)
 
     def __repr__(self) -> str:
-        v = self.numpy()
-        body = str(v) if self._value.ndim == 0 else "\n" + str(v)
-        return f"tf.Tensor({body}, shape={self.shape}, dtype={self.dtype.name})"
+        return (f"<tf.Tensor: shape={self.shape}, dtype={self.dtype.name}, "
+                f"numpy={_numpy_text(self._value, True)}>")
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        return f"tf.Tensor({_numpy_text(self._value, False)}, shape={self.shape}, dtype={self.dtype.name})"
 
     def __hash__(self) -> int:
         raise TypeError("Tensor is unhashable. Instead, use tensor.ref() as the key.")
@@ -442,7 +441,7 @@ class Variable(Tensor):
 
     def __repr__(self) -> str:
         return (f"<tf.Variable '{self._name}' shape={self.shape} dtype={self.dtype.name}, "
-                f"numpy=\n{np.array_repr(backend.to_numpy(self._value))}>")
+                f"numpy={_numpy_text(self._value, True)}>")
 
     __str__ = __repr__
 
@@ -451,6 +450,15 @@ class Variable(Tensor):
 
     def __reduce__(self):
         return (Variable, (self.numpy(), self._trainable, self._name))
+
+
+def _numpy_text(value: Any, is_repr: bool) -> str:
+    """The value as TF prints it: scalars bare, arrays by NumPy (multi-line ones on a new line)."""
+    v = backend.to_numpy(value)
+    if v.ndim == 0:
+        return str(v[()])
+    text = repr(v) if is_repr else str(v)
+    return "\n" + text if "\n" in text else text
 
 
 def _check_same_dtype_for_assign(var: Variable, arr: Any, what: str) -> Any:
@@ -483,7 +491,7 @@ def _infer_np_dtype(value: Any) -> Any:
 def _to_array(value: Any, dtype: Any = None, xp: Any = None) -> Any:
     """Convert a non-Tensor value to an array, following TF's dtype rules."""
     np_dtype = None if dtype is None else _dt.as_dtype(dtype)._np
-    if isinstance(value, _PY_SCALARS):
+    if isinstance(value, _PY_SCALARS) and not isinstance(value, np.generic):
         if np_dtype is None:
             np_dtype = _infer_np_dtype(value)
         elif np_dtype.kind in "iub" and isinstance(value, float):
@@ -493,7 +501,10 @@ def _to_array(value: Any, dtype: Any = None, xp: Any = None) -> Any:
         if _contains_tensor(value):
             stacked = _movement.stack([convert_to_tensor(v, dtype) for v in value])
             return stacked._value
-        arr = np.asarray(value)
+        try:
+            arr = np.asarray(value)
+        except ValueError:  # NumPy 2 refuses ragged nesting outright
+            arr = np.asarray(None, dtype=object)
         if arr.dtype == object:
             raise TypeError(f"Cannot convert {_short(value)} to a tensor: ragged or non-numeric elements.")
         if np_dtype is None:
@@ -547,6 +558,10 @@ def convert_to_tensor(value: Any, dtype: Any = None, dtype_hint: Any = None, nam
                     f"{value.dtype.name}."
                 )
         return value
+    if isinstance(value, (list, tuple)) and _contains_tensor(value):
+        # Stacked with a recorded op, so gradients flow to the listed tensors.
+        stacked = _movement.stack([convert_to_tensor(v, dtype) for v in value])
+        return stacked
     if dtype is None and dtype_hint is not None:
         try:
             return Tensor(_to_array(value, dtype_hint))
@@ -561,9 +576,9 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: Any = None)
         arr = value._value
         if dtype is not None:
             arr = arr.astype(_dt.as_dtype(dtype)._np, copy=False)
-    elif dtype is not None and isinstance(value, (np.ndarray, np.generic, list, tuple)):
-        arr = _to_array(np.asarray(value) if not isinstance(value, (list, tuple)) else value, None)
-        arr = arr.astype(_dt.as_dtype(dtype)._np, copy=False)
+    elif dtype is not None and isinstance(value, (np.ndarray, np.generic)):
+        # Like TF, an explicit dtype casts NumPy values (lists and scalars are checked instead).
+        arr = _to_array(value, None).astype(_dt.as_dtype(dtype)._np, copy=False)
     else:
         arr = _to_array(value, dtype)
     if shape is not None:
@@ -618,6 +633,17 @@ def operand_like(value: Any, like: Tensor, op_name: str) -> Tensor:
         xp = backend.get_xp(like._value) if like._value is not None else None
         return Tensor(_to_array(value, np_dtype, xp))
     xp = backend.get_xp(like._value) if like._value is not None else None
+    if isinstance(value, (np.ndarray, np.generic)) or backend.is_gpu_array(value):
+        # NOTE: like TF, a NumPy operand takes the tensor's dtype (float64 arrays do not turn a
+        # float32 computation into float64); only lossy float -> integer conversions are refused.
+        np_dtype = like._value.dtype if like._value is not None else like.dtype._np
+        if value.dtype != np_dtype:
+            if value.dtype.kind in "fc" and np_dtype.kind in "iub" or value.dtype.kind not in "biufc":
+                raise TypeError(
+                    f"{op_name}: cannot convert an array of dtype {value.dtype} to the dtype of the "
+                    f"other operand, {_dt.from_numpy(np_dtype).name}."
+                )
+            return Tensor(backend.asarray(value, np_dtype, xp))
     try:
         return Tensor(_to_array(value, None, xp))
     except TypeError:

@@ -62,6 +62,7 @@ class Function:
         try:
             out = self.forward(*values)
         except (ValueError, IndexError) as e:
+            _check_devices(self, values)
             raise _op_error(self, inputs, e) from None
         except TypeError as e:
             _check_devices(self, values)
@@ -116,8 +117,12 @@ def _check_devices(fn: Function, values: list) -> None:
 
 
 def _op_error(fn: Function, inputs: tuple, e: Exception) -> Exception:
-    shapes = ", ".join(str(tuple(x._value.shape)) for x in inputs if x._value is not None)
-    return InvalidArgumentError(f"{fn.name}: {e} (input shapes: {shapes})")
+    shapes = [tuple(x._value.shape) for x in inputs if x._value is not None]
+    if "could not be broadcast" in str(e):
+        return InvalidArgumentError(
+            f"{fn.name}: incompatible shapes {' and '.join(str(s) for s in shapes)} (they do not broadcast)."
+        )
+    return InvalidArgumentError(f"{fn.name}: {e} (input shapes: {', '.join(str(s) for s in shapes)})")
 
 
 def wrap_constant(array: Any) -> Tensor:

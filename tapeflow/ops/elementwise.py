@@ -556,8 +556,17 @@ def saturate_cast(value: Any, dtype: Any, name: Any = None) -> Tensor:
 
 
 def identity(x: Any, name: Any = None) -> Tensor:
-    """A copy of `x` (a snapshot for variables); the gradient passes through."""
+    """A copy of `x` (a snapshot for variables); the gradient passes through.
+
+    Inside `tf.device(...)` the copy is made on that device, which is how tensors move between
+    the CPU and a GPU (ops never move them silently).
+    """
     x = unary_operand(x, "Identity")
+    v = x._value
+    if v is not None:
+        target = backend.default_xp()
+        if get_xp(v) is not target:
+            return ToDevice(target)(x)
     return Identity()(x)
 
 
@@ -567,6 +576,20 @@ class Identity(Function):
 
     def backward(self, dy: Tensor) -> tuple:
         return (dy,)
+
+
+class ToDevice(Function):
+    """Copy to the device of array module `xp`; the gradient is copied back."""
+
+    def __init__(self, xp: Any) -> None:
+        self.xp = xp
+
+    def forward(self, a: Any) -> Any:
+        self.source_xp = get_xp(a)
+        return backend.asarray(a, None, self.xp)
+
+    def backward(self, dy: Tensor) -> tuple:
+        return (ToDevice(self.source_xp)(dy),)
 
 
 class StopGradient(Function):

@@ -114,8 +114,14 @@ def broadcast_to(input: Any, shape: Any, name: Any = None) -> Tensor:  # noqa: A
     """Broadcast `input` to `shape` like NumPy (`tf.broadcast_to`)."""
     x = _t(input, "BroadcastTo")
     shape = tuple(_ints(shape))
-    if x._value is not None and x._value.shape == shape:
-        return x
+    if x._value is not None:
+        have = x._value.shape
+        if have == shape:
+            return x
+        ok = len(have) <= len(shape) and all(
+            d == 1 or d == t for d, t in zip(have[::-1], shape[::-1], strict=False))
+        if not ok:
+            raise_invalid(f"BroadcastTo: cannot broadcast a tensor of shape {tuple(have)} to shape {shape}.")
     return BroadcastTo(shape)(x)
 
 
@@ -164,8 +170,8 @@ def _normalize_key(key: Any, xp: Any) -> tuple[tuple, bool]:
             k = k._value
             if k.ndim == 0 and k.dtype.kind in "iu":
                 k = int(k)
-        if isinstance(k, (list,)):
-            k = xp.asarray(k)
+        if isinstance(k, list) or (xp is not backend.host and isinstance(k, backend.host.ndarray)):
+            k = xp.asarray(k)  # index arrays live on the indexed tensor's device
         if hasattr(k, "dtype") and hasattr(k, "ndim") and not isinstance(k, (int,)):
             if k.dtype.kind == "b":
                 nz = k.nonzero()

@@ -15,9 +15,10 @@ from tapeflow.tensor import Tensor
 
 
 def _as_float64(x: Any) -> Tensor:
-    arr = x._value if isinstance(x, Tensor) else np.asarray(x)
-    xp = backend.get_xp(arr)
-    return Tensor(xp.asarray(arr, dtype=np.float64))
+    """`x` as a float64 tensor; host values go to the current default device (`tf.device`)."""
+    if isinstance(x, Tensor):
+        return Tensor(backend.get_xp(x._value).asarray(x._value, dtype=np.float64))
+    return Tensor(backend.asarray(np.asarray(x), np.float64))
 
 
 def _scalarize(out: Any, weights: list | None, rng: np.random.Generator) -> tuple[Tensor, list]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tapeflow as tf
-from tapeflow.testing import OpCase, check_gradients, run_case
+from tapeflow.testing import OpCase, available_devices, check_gradients, run_case
 
 B1, B2 = (3, 1, 4), (2, 4)  # broadcast to (3, 2, 4)
 
@@ -69,9 +69,11 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("device", available_devices())
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_gradients(case: OpCase) -> None:
-    run_case(case)
+def test_gradients(case: OpCase, device: str) -> None:
+    with tf.device(device):
+        run_case(case)
 
 
 def test_stop_gradient_blocks() -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tapeflow as tf
-from tapeflow.testing import OpCase, run_case
+from tapeflow.testing import OpCase, available_devices, run_case
 
 LABELS = np.array([[0, 2, 1], [3, 3, 0]])  # sparse labels for logits (2, 3, 4)
 
@@ -61,9 +61,11 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("device", available_devices())
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_gradients(case: OpCase) -> None:
-    run_case(case)
+def test_gradients(case: OpCase, device: str) -> None:
+    with tf.device(device):
+        run_case(case)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tapeflow as tf
-from tapeflow.testing import OpCase, run_case
+from tapeflow.testing import OpCase, available_devices, run_case
 
 AXES = [None, 0, 1, -1, [0, 2], (1, 2)]
 
@@ -54,9 +54,11 @@ CASES = (
 )
 
 
+@pytest.mark.parametrize("device", available_devices())
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_gradients(case: OpCase) -> None:
-    run_case(case)
+def test_gradients(case: OpCase, device: str) -> None:
+    with tf.device(device):
+        run_case(case)
 
 
 NP_REDUCE = [
