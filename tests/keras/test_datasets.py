@@ -264,6 +264,7 @@ def test_offline_loader_error_names_file_and_folder(data_root, monkeypatch):
         mnist.load_data()
     message = str(info.value)
     assert "'mnist.npz'" in message and str(data_root / "mnist.npz") in message
+    assert str(data_root / "mnist") in message and "load_embedded()" in message
     assert os.listdir(data_root) == []
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from tapeflow.keras.datasets._common import KERAS_ORIGIN, fetch, has_idx_folder, load_idx_folder, split_path
 from tapeflow.keras.datasets._formats import DatasetFileError, load_npz
-from tapeflow.keras.utils.file_utils import datasets_dir
+from tapeflow.keras.utils.file_utils import DownloadError, datasets_dir
 
 __all__ = ["is_cached", "load_data", "load_embedded"]
 
@@ -64,7 +64,13 @@ def load_data(path: str = "mnist.npz") -> tuple[Split, Split]:
     idx_folder = os.path.join(datasets_dir(), "mnist")
     if not os.path.exists(os.path.join(folder, fname)) and has_idx_folder(idx_folder):
         return load_idx_folder(datasets_dir(), "mnist", IDX_SHA256, IDX_ORIGINS)
-    npz = fetch(fname, (KERAS_ORIGIN + "mnist.npz",), NPZ_SHA256, folder)
+    try:
+        npz = fetch(fname, (KERAS_ORIGIN + "mnist.npz",), NPZ_SHA256, folder)
+    except DownloadError as e:
+        raise DownloadError(
+            f"{e} Alternatively, put the four canonical IDX .gz files in {idx_folder}; or, offline, "
+            "use mnist.load_embedded(), a 6,000-image subset shipped with Tapeflow."
+        ) from e
     return _check(npz, load_npz(npz, ("x_train", "y_train", "x_test", "y_test")))
 
 

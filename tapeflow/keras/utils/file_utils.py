@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import os
 import shutil
 import sys
-import tarfile
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import warnings
-import zipfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import tarfile
+    import zipfile
+
+# NOTE: hashlib, tarfile, zipfile and the HTTP modules are imported where they are used: together
+# they cost ~20 ms, which `import tapeflow.keras` should not pay.
 
 __all__ = ["DownloadError", "datasets_dir", "extract_archive", "get_file", "hash_file", "validate_file"]
 
@@ -79,6 +80,8 @@ def hash_file(fpath: str | os.PathLike, algorithm: str = "sha256", chunk_size: i
     Returns:
         The lowercase hex digest.
     """
+    import hashlib
+
     hasher = hashlib.new(_resolve_algorithm(algorithm))
     with open(fpath, "rb") as f:
         for chunk in iter(lambda: f.read(chunk_size), b""):
@@ -164,6 +167,9 @@ def extract_archive(
     Returns:
         True when the file matched a format and was extracted, False otherwise.
     """
+    import tarfile
+    import zipfile
+
     if archive_format is None:
         return False
     if archive_format == "auto":
@@ -249,6 +255,11 @@ def _offline_message(fname: str, origin: str, target: str, reason: object, file_
 
 def _download(origin: str, target: str, file_hash: str | None, algorithm: str) -> None:
     """Stream `origin` into a temporary file next to `target`, verify it, then rename it."""
+    import hashlib
+    import http.client
+    import urllib.error
+    import urllib.request
+
     fname = os.path.basename(target)
     folder = os.path.dirname(target)
     try:
