@@ -339,14 +339,33 @@ def test_restricted_unpickler_reads_numpy_pickles():
 # CIFAR
 
 
+class _Py2Pickler(pickle._Pickler):
+    """Writes str and bytes as Python 2 wrote its str (BINSTRING), like the published CIFAR batches."""
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def _save_py2_str(self, obj):
+        data = obj.encode("latin1") if isinstance(obj, str) else obj
+        if len(data) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(data)]) + data)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(data)) + data)
+        self.memoize(obj)
+
+    dispatch[str] = _save_py2_str
+    dispatch[bytes] = _save_py2_str
+
+
 def _cifar_batch(path: Path, n: int, rng: np.random.Generator, label_keys=("labels",), classes=10) -> dict:
     data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
-    batch = {b"batch_label": b"synthetic", b"data": data, b"filenames": [b"f%d.png" % i for i in range(n)]}
+    batch = {"batch_label": "synthetic", "data": data, "filenames": [f"f{i}.png" for i in range(n)]}
     labels = {}
     for key in label_keys:
         labels[key] = rng.integers(0, classes, n).tolist()
-        batch[key.encode()] = labels[key]
-    path.write_bytes(pickle.dumps(batch, protocol=2))
+        batch[key] = labels[key]
+    buffer = io.BytesIO()
+    _Py2Pickler(buffer, protocol=2).dump(batch)
+    path.write_bytes(buffer.getvalue())
     return {"data": data, **labels}
 
 

@@ -117,6 +117,8 @@ class RestrictedUnpickler(pickle.Unpickler):
         self.allow_object_arrays = allow_object_arrays
 
     def _dtype(self, spec: Any, align: bool = False, copy: bool = True) -> np.dtype:
+        if isinstance(spec, bytes):  # Python 2 pickles (the CIFAR batches) read with encoding="bytes"
+            spec = spec.decode("ascii")
         if not isinstance(spec, str):
             raise pickle.UnpicklingError(f"{self.source}: refusing a NumPy dtype built from {type(spec)}.")
         dt = np.dtype(spec)
