@@ -244,3 +244,86 @@ def check_layer_gradients(
 
     check_gradients(fn, [x] + [w.numpy() for w in weights], eps=eps, rtol=rtol, atol=atol,
                     differentiable=[wrt_input] + [True] * len(weights))
+
+
+def check_against_keras(
+    make_ours: Callable[[], Any],
+    make_theirs: Callable[[], Any],
+    x: Any,
+    *,
+    training: bool = False,
+    call_kwargs: dict | None = None,
+    perturb_weights: float = 0.2,
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
+    grad_tol: float = 1e-4,
+    seed: int = 0,
+) -> tuple[Any, Any]:
+    """Compare a layer with its tf.keras counterpart: outputs, gradients and weights after one call.
+
+    Both layers are built on `x`; Keras's weights, moved by up to `perturb_weights` (uniform noise,
+    so zero biases and unit scales are not special), are copied into ours with `set_weights`.
+    Then each runs once under its own GradientTape with `training`, and the outputs, the
+    gradients of `sum(output * r)` (fixed random `r`) with respect to the input and every
+    trainable weight, and all weights afterwards (e.g. BatchNormalization's moving statistics)
+    must match. Gradients are compared relative to their largest entry (`grad_tol`).
+
+    Returns:
+        (ours, theirs), the two layers.
+    """
+    import tensorflow as ktf  # the caller skips the test when TensorFlow is absent
+
+    rng = np.random.default_rng(seed)
+    call_kwargs = dict(call_kwargs or {})
+    x = np.asarray(x)
+    theirs = make_theirs()
+    theirs(x, training=False, **call_kwargs)
+    ours = make_ours()
+    ours(x, training=False, **call_kwargs)
+    weights = [w + rng.uniform(-perturb_weights, perturb_weights, w.shape).astype(w.dtype) if perturb_weights
+               else w for w in theirs.get_weights()]
+    theirs.set_weights(weights)
+    ours.set_weights(weights)
+    name = type(ours).__name__
+    assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in theirs.weights], (
+        f"{name}: weight shapes {[tuple(w.shape) for w in ours.weights]} vs Keras "
+        f"{[tuple(w.shape) for w in theirs.weights]}")
+
+    float_input = x.dtype.kind == "f"
+    xt_theirs = ktf.constant(x)
+    with ktf.GradientTape() as tape:
+        if float_input:
+            tape.watch(xt_theirs)
+        y_theirs = theirs(xt_theirs, training=training, **call_kwargs)
+        r = rng.standard_normal(tuple(y_theirs.shape)).astype(y_theirs.dtype.as_numpy_dtype)
+        loss = ktf.reduce_sum(y_theirs * r)
+    sources_theirs = ([xt_theirs] if float_input else []) + list(theirs.trainable_weights)
+    g_theirs = tape.gradient(loss, sources_theirs)
+
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape2:
+        if float_input:
+            tape2.watch(xt)
+        y_ours = ours(xt, training=training, **call_kwargs)
+        loss2 = tf.reduce_sum(y_ours * tf.constant(r))
+    sources = ([xt] if float_input else []) + list(ours.trainable_weights)
+    g_ours = tape2.gradient(loss2, sources)
+
+    np.testing.assert_allclose(y_ours.numpy(), y_theirs.numpy(), rtol=rtol, atol=atol,
+                               err_msg=f"{name}: output differs from Keras (training={training})")
+    assert len(g_ours) == len(g_theirs), f"{name}: {len(g_ours)} gradients vs Keras {len(g_theirs)}"
+    labels = (["input"] if float_input else []) + [w.name for w in ours.trainable_weights]
+    for label, a, b in zip(labels, g_ours, g_theirs, strict=True):
+        assert (a is None) == (b is None), (
+            f"{name}: gradient for {label}: ours {a is not None}, Keras {b is not None}")
+        if a is None:
+            continue
+        b = b.numpy()
+        scale = max(1.0, float(np.max(np.abs(b))))
+        np.testing.assert_allclose(
+            a.numpy() / scale, b / scale, rtol=0, atol=grad_tol,
+            err_msg=f"{name}: gradient for {label} differs from Keras (training={training})")
+    for w_o, w_t in zip(ours.weights, theirs.weights, strict=True):
+        np.testing.assert_allclose(w_o.numpy(), w_t.numpy(), rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{name}: weight {w_o.name} differs from Keras after the call")
+    return ours, theirs
