@@ -9,3 +9,14 @@ from tapeflow.keras.layers.merge import (
     Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
     dot, maximum, minimum, multiply, subtract,
 )
+from tapeflow.keras.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
+from tapeflow.keras.layers.pooling import (
+    AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D,
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D,
+    GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPool3D, MaxPooling1D,
+    MaxPooling2D, MaxPooling3D,
+)
+from tapeflow.keras.layers.regularization import SpatialDropout1D, SpatialDropout2D
+from tapeflow.keras.layers.reshaping import (
+    Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
+)
