@@ -40,7 +40,9 @@ def _drop(ref: _LogitsRef) -> None:
         del _LOGITS[ref.key]
 
 
-def _remember_logits(output: Tensor, logits: Tensor, kind: str) -> None:
+def remember_logits(output: Tensor, logits: Tensor, kind: str) -> None:
+    """Record that `output` = sigmoid(`logits`) (kind "sigmoid") or softmax(`logits`) over the
+    last axis ("softmax"), so the cross-entropy losses can start from the logits."""
     ref = _LogitsRef(output, _drop)
     ref.key = id(output)
     ref.logits = logits
@@ -110,7 +112,7 @@ def sigmoid(x: Any) -> Tensor:
     """1 / (1 + exp(-x)); remembers its logits for the cross-entropy losses."""
     x = _t(x)
     out = tf.sigmoid(x)
-    _remember_logits(out, x, "sigmoid")
+    remember_logits(out, x, "sigmoid")
     return out
 
 
@@ -130,7 +132,7 @@ def softmax(x: Any, axis: int | None = -1) -> Tensor:
     else:
         out = tf.nn.softmax(x, axis=axis)
         if axis == -1 or axis == len(x.shape) - 1:
-            _remember_logits(out, x, "softmax")
+            remember_logits(out, x, "softmax")
     return out
 
 
@@ -292,8 +294,10 @@ _ALL["swish"] = silu
 _ALL["hard_swish"] = hard_silu
 
 
-def serialize(activation: Callable) -> Any:
+def serialize(activation: Callable | None) -> Any:
     """The name of a built-in activation (its config); other callables give their `__name__`."""
+    if activation is None:
+        return None
     if hasattr(activation, "get_config") and not isinstance(activation, type):
         return {"module": "keras.activations", "class_name": type(activation).__name__,
                 "config": activation.get_config(), "registered_name": None}

@@ -122,15 +122,27 @@ _ALL: dict[str, type] = {
 }
 
 
-def serialize(constraint: Constraint) -> dict:
-    """A JSON-able dict `{"module", "class_name", "config", "registered_name"}`."""
+def serialize(constraint: Constraint | None) -> dict | None:
+    """A JSON-able dict `{"module", "class_name", "config", "registered_name"}` (None for None)."""
+    if constraint is None:
+        return None
+    if not hasattr(constraint, "get_config"):
+        fn_name = getattr(constraint, "__name__", repr(constraint))
+        return {"module": "keras.constraints", "class_name": "function", "config": fn_name,
+                "registered_name": fn_name}
     return {"module": "keras.constraints", "class_name": type(constraint).__name__,
             "config": constraint.get_config(), "registered_name": None}
 
 
-def deserialize(config: dict, custom_objects: dict | None = None) -> Constraint:
+def deserialize(config: Any, custom_objects: dict | None = None) -> Constraint:
     """Rebuild a constraint from `serialize`'s dict."""
+    if config is None:
+        return None
+    if isinstance(config, str):
+        return get(config, custom_objects)
     name = config["class_name"]
+    if name == "function" and custom_objects and config.get("config") in custom_objects:
+        return custom_objects[config["config"]]
     cls = (custom_objects or {}).get(name) or _ALL.get(name)
     if cls is None:
         raise ValueError(f"Unknown constraint: {name!r}. Valid names: {', '.join(sorted(_ALL))}.")

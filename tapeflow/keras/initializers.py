@@ -442,15 +442,27 @@ lecun_normal = LecunNormal
 orthogonal = Orthogonal
 
 
-def serialize(initializer: Initializer) -> dict:
-    """A JSON-able dict `{"module", "class_name", "config", "registered_name"}`."""
+def serialize(initializer: Initializer | None) -> dict | None:
+    """A JSON-able dict `{"module", "class_name", "config", "registered_name"}` (None for None)."""
+    if initializer is None:
+        return None
+    if not hasattr(initializer, "get_config"):
+        fn_name = getattr(initializer, "__name__", repr(initializer))
+        return {"module": "keras.initializers", "class_name": "function", "config": fn_name,
+                "registered_name": fn_name}
     return {"module": "keras.initializers", "class_name": type(initializer).__name__,
             "config": initializer.get_config(), "registered_name": None}
 
 
-def deserialize(config: dict, custom_objects: dict | None = None) -> Initializer:
+def deserialize(config: Any, custom_objects: dict | None = None) -> Initializer:
     """Rebuild an initializer from `serialize`'s dict (or `{"class_name", "config"}`)."""
+    if config is None:
+        return None
+    if isinstance(config, str):
+        return get(config, custom_objects)
     name = config["class_name"]
+    if name == "function" and custom_objects and config.get("config") in custom_objects:
+        return custom_objects[config["config"]]
     cls = (custom_objects or {}).get(name) or _ALL.get(name)
     if cls is None:
         raise ValueError(f"Unknown initializer: {name!r}. Valid names: {', '.join(sorted(_ALL))}.")

@@ -1080,8 +1080,10 @@ _ALL.update({
 })
 
 
-def serialize(loss: Any) -> dict:
+def serialize(loss: Any) -> dict | None:
     """A JSON-able dict describing a `Loss` instance or a built-in loss function."""
+    if loss is None:
+        return None
     if isinstance(loss, Loss):
         return {"module": "keras.losses", "class_name": type(loss).__name__,
                 "config": loss.get_config(), "registered_name": None}
@@ -1093,6 +1095,8 @@ def serialize(loss: Any) -> dict:
 
 def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
     """Rebuild a loss from `serialize`'s dict (or a name)."""
+    if config is None:
+        return None
     if isinstance(config, str):
         return get(config, custom_objects)
     name = config.get("class_name")

@@ -157,15 +157,27 @@ _ALL: dict[str, type] = {
 }
 
 
-def serialize(regularizer: Regularizer) -> dict:
-    """A JSON-able dict `{"module", "class_name", "config", "registered_name"}`."""
+def serialize(regularizer: Regularizer | None) -> dict | None:
+    """A JSON-able dict `{"module", "class_name", "config", "registered_name"}` (None for None)."""
+    if regularizer is None:
+        return None
+    if not hasattr(regularizer, "get_config"):
+        fn_name = getattr(regularizer, "__name__", repr(regularizer))
+        return {"module": "keras.regularizers", "class_name": "function", "config": fn_name,
+                "registered_name": fn_name}
     return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
             "config": regularizer.get_config(), "registered_name": None}
 
 
-def deserialize(config: dict, custom_objects: dict | None = None) -> Regularizer:
+def deserialize(config: Any, custom_objects: dict | None = None) -> Regularizer:
     """Rebuild a regularizer from `serialize`'s dict."""
+    if config is None:
+        return None
+    if isinstance(config, str):
+        return get(config, custom_objects)
     name = config["class_name"]
+    if name == "function" and custom_objects and config.get("config") in custom_objects:
+        return custom_objects[config["config"]]
     cls = (custom_objects or {}).get(name) or _ALL.get(name)
     if cls is None:
         raise ValueError(f"Unknown regularizer: {name!r}. Valid names: {', '.join(sorted(_ALL))}.")

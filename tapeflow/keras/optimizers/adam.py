@@ -1,0 +1,123 @@
+"""`keras.optimizers.Adam` and `AdamW`: adaptive moment estimation (with decoupled weight decay)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapeflow import backend as _backend
+from tapeflow.keras.optimizers.optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """Adam (Keras 3 update rule).
+
+    With t = iterations + 1: m += (g - m)(1 - beta_1); v += (g^2 - v)(1 - beta_2);
+    alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t); w -= alpha m / (sqrt(v) + epsilon).
+    With `amsgrad`, v is replaced by the running maximum of v.
+
+    Args:
+        learning_rate: float, schedule or callable (default 0.001).
+        beta_1: decay of the first moment (0.9).
+        beta_2: decay of the second moment (0.999).
+        epsilon: added to sqrt(v) (1e-7).
+        amsgrad: use the AMSGrad variant.
+        **kwargs: the base `Optimizer` arguments.
+
+    Example:
+        >>> opt = keras.optimizers.Adam(learning_rate=0.01)
+    """
+
+    _slot_attrs = ("_momentums", "_velocities", "_velocity_hat_slots")
+
+    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: float | None = None,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, use_ema: bool = False, ema_momentum: float = 0.99,
+                 ema_overwrite_frequency: int | None = None, loss_scale_factor: float | None = None,
+                 gradient_accumulation_steps: int | None = None, name: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(learning_rate=learning_rate, name=name, weight_decay=weight_decay,
+                         clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
+                         use_ema=use_ema, ema_momentum=ema_momentum,
+                         ema_overwrite_frequency=ema_overwrite_frequency,
+                         loss_scale_factor=loss_scale_factor,
+                         gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.amsgrad = amsgrad
+
+    def build(self, var_list: list) -> None:
+        if self.built:
+            return
+        super().build(var_list)
+        self._momentums, self._velocities = self.add_optimizer_variables(var_list, ["momentum", "velocity"])
+        self._velocity_hats = []
+        if self.amsgrad:
+            self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
+        self._velocity_hat_slots = self._velocity_hats or [None] * len(var_list)
+
+    def _prepare(self, lr: float) -> None:
+        # NOTE: the bias corrections in float32, as Keras computes them.
+        t = np.float32(self._step() + 1)
+        b1p = np.power(np.float32(self.beta_1), t)
+        b2p = np.power(np.float32(self.beta_2), t)
+        self._alpha = float(np.float32(lr) * np.sqrt(np.float32(1) - b2p) / (np.float32(1) - b1p))
+
+    def _update(self, g: Any, w: Any, slots: tuple) -> None:
+        m = slots[0]._value
+        v = slots[1]._value
+        d = g - m
+        d *= 1.0 - self.beta_1
+        m += d
+        d = g * g
+        d -= v
+        d *= 1.0 - self.beta_2
+        v += d
+        xp = _backend.get_xp(w)
+        if self.amsgrad:
+            vhat = slots[2]._value
+            xp.maximum(vhat, v, out=vhat)
+            v = vhat
+        denom = xp.sqrt(v)
+        denom += self.epsilon
+        step = m * self._alpha
+        step /= denom
+        w -= step
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                       "amsgrad": self.amsgrad})
+        return config
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: each step first does w -= w * weight_decay * lr.
+
+    Args:
+        learning_rate: float, schedule or callable (default 0.001).
+        weight_decay: the decay factor (default 0.004).
+        beta_1, beta_2, epsilon, amsgrad: as in `Adam`.
+        **kwargs: the base `Optimizer` arguments.
+    """
+
+    def __init__(self, learning_rate: Any = 0.001, weight_decay: float = 0.004, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, use_ema: bool = False, ema_momentum: float = 0.99,
+                 ema_overwrite_frequency: int | None = None, loss_scale_factor: float | None = None,
+                 gradient_accumulation_steps: int | None = None, name: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                         amsgrad=amsgrad, name=name, weight_decay=weight_decay, clipnorm=clipnorm,
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
+                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
+                         loss_scale_factor=loss_scale_factor,
+                         gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+        if self.weight_decay is None:
+            raise ValueError("Argument `weight_decay` must be a float. Received: weight_decay=None")
+
+

@@ -1,0 +1,649 @@
+"""`keras.optimizers.Optimizer`: the base class (learning rate, clipping, weight decay, EMA,
+gradient accumulation, constraints, `iterations`) shared by every optimizer.
+
+Built-in optimizers update the variables' arrays in place with array operations (`var._value`,
+NumPy or CuPy): no tape recording, no new parameter arrays per step. A subclass implements
+`build(var_list)` (creating its slot variables) and `_update(g, w, slots)` on arrays; a user
+subclass may instead override Keras's `update_step(gradient, variable, learning_rate)` with
+tensor operations and `self.assign*`.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+import tapeflow as tf
+from tapeflow import backend as _backend
+from tapeflow.keras import backend as _kbackend
+from tapeflow.keras.optimizers import schedules as _schedules
+from tapeflow.tensor import Tensor, Variable
+
+# NOTE: optimizer state (moments of weights whose gradient stays zero) decays geometrically and
+# then sticks in the denormal range, where NumPy arithmetic is several times slower. Every
+# _FLUSH_EVERY steps the state arrays are flushed with (a + c) - c: c is so large that every
+# denormal rounds away, and so small that normal-sized values are unchanged.
+_FLUSH_EVERY = 100
+_FLUSH_CONSTANT = {
+    np.dtype(np.float32): float(np.finfo(np.float32).tiny) * 2.0**24,
+    np.dtype(np.float64): float(np.finfo(np.float64).tiny) * 2.0**53,
+}
+
+
+def _snake(name: str) -> str:
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, Tensor):
+        return float(np.asarray(value.numpy()))
+    return float(value)
+
+
+class Optimizer:
+    """Base class of optimizers (Keras 3 API).
+
+    Args:
+        learning_rate: a float, a `LearningRateSchedule`, or a zero-argument callable.
+        weight_decay: if set, each step first shrinks weights by `weight * weight_decay * lr`.
+        clipnorm: clip each gradient to this L2 norm.
+        clipvalue: clip each gradient element to [-clipvalue, clipvalue].
+        global_clipnorm: clip all gradients together to this global L2 norm.
+        use_ema: keep an exponential moving average of the weights.
+        ema_momentum: the EMA's momentum.
+        ema_overwrite_frequency: every this many steps, overwrite the weights with their EMA.
+        loss_scale_factor: gradients are divided by it (use `scale_loss` on the loss).
+        gradient_accumulation_steps: apply the mean of this many steps' gradients at once.
+        name: optional name (default: the snake-case class name, made unique).
+
+    Only one of `clipnorm`, `clipvalue` and `global_clipnorm` may be set.
+    """
+
+    _slot_attrs: tuple = ()
+
+    def __init__(self, learning_rate: Any, weight_decay: float | None = None, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None, use_ema: bool = False,
+                 ema_momentum: float = 0.99, ema_overwrite_frequency: int | None = None,
+                 loss_scale_factor: float | None = None, gradient_accumulation_steps: int | None = None,
+                 name: str | None = None, **kwargs: Any) -> None:
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=3)
+        if "lr" in kwargs:
+            warnings.warn("Argument `lr` is deprecated: use `learning_rate`.", stacklevel=3)
+            learning_rate = kwargs.pop("lr")
+        if kwargs:
+            raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        self.name = name or _kbackend.unique_name(_snake(type(self).__name__))
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.global_clipnorm = global_clipnorm
+        self.clipvalue = clipvalue
+        self.use_ema = use_ema
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        if gradient_accumulation_steps is not None and not gradient_accumulation_steps >= 2:
+            raise ValueError("`gradient_accumulation_steps` must be an integer >= 2. Received: "
+                             f"gradient_accumulation_steps={gradient_accumulation_steps}")
+        if use_ema:
+            if not 0 <= ema_momentum <= 1:
+                raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: "
+                                 f"ema_momentum={ema_momentum}")
+            if ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int)
+                                            or ema_overwrite_frequency < 1):
+                raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
+                                 f"ema_overwrite_frequency={ema_overwrite_frequency}")
+        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+                f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
+            )
+        self.built = False
+        self._variables: list = []
+        self._trainable_variables: list = []
+        self._index: dict[int, int] = {}
+        self._slot_table: list | None = None
+        self._flush_countdown = _FLUSH_EVERY
+        self._exclude_ids: set = set()
+        self._exclude_pattern: Any = None
+        self._wd_cache: dict[int, bool] = {}
+        self._iterations = Variable(np.int64(0), trainable=False, name=f"{self.name}/iteration",
+                                    dtype="int64")
+        self._variables.append(self._iterations)
+        self._learning_rate: Any = None
+        self._set_learning_rate(learning_rate)
+
+    # -- learning rate ------------------------------------------------------------------------
+    def _set_learning_rate(self, learning_rate: Any) -> None:
+        current = self._learning_rate
+        if isinstance(learning_rate, _schedules.LearningRateSchedule) or (
+                callable(learning_rate) and not isinstance(learning_rate, Tensor)):
+            if isinstance(current, Variable):
+                self._variables = [v for v in self._variables if v is not current]
+            self._learning_rate = learning_rate
+            return
+        if isinstance(current, _schedules.LearningRateSchedule):
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` object as its "
+                "`learning_rate` constructor argument, hence its learning rate is not settable. If you "
+                "need the learning rate to be settable, you should instantiate the optimizer with a "
+                "float `learning_rate` argument."
+            )
+        try:
+            value = _to_float(learning_rate)
+        except (TypeError, ValueError):
+            raise ValueError(
+                "Argument `learning_rate` should be float, or an instance of LearningRateSchedule, or "
+                "a callable (that takes in the current iteration value and returns the corresponding "
+                f"learning rate value). Received instead: learning_rate={learning_rate!r}"
+            ) from None
+        if isinstance(current, Variable):
+            current.assign(value)
+            return
+        var = Variable(np.float32(value), trainable=False, name=f"{self.name}/learning_rate",
+                       dtype=_kbackend.floatx())
+        self._learning_rate = var
+        self._variables.insert(1, var)
+
+    @property
+    def learning_rate(self) -> Any:
+        """The learning rate: a variable (float learning rates), or the schedule's current value."""
+        lr = self._learning_rate
+        if isinstance(lr, _schedules.LearningRateSchedule):
+            return lr(self._iterations)
+        if isinstance(lr, Variable):
+            return lr
+        return lr()
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate: Any) -> None:
+        self._set_learning_rate(learning_rate)
+
+    lr = learning_rate  # Keras 2 name
+
+    def _current_lr(self) -> float:
+        """The learning rate for this step as a Python float."""
+        lr = self._learning_rate
+        if type(lr) is Variable:
+            return float(lr._value)
+        if isinstance(lr, _schedules.LearningRateSchedule):
+            return lr._value(int(self._iterations._value))
+        if isinstance(lr, Variable):
+            return float(lr._value)
+        return _to_float(lr())
+
+    # -- iterations ---------------------------------------------------------------------------
+    @property
+    def iterations(self) -> Any:
+        """The number of update steps applied so far (an int64 variable)."""
+        if self.gradient_accumulation_steps:
+            return tf.constant(int(self._iterations._value) // self.gradient_accumulation_steps,
+                               dtype=tf.int64)
+        return self._iterations
+
+    @iterations.setter
+    def iterations(self, value: Any) -> None:
+        self._iterations.assign(np.int64(_to_float(value)))
+
+    def _step(self) -> int:
+        """`iterations` as an int (counting accumulated steps as one)."""
+        n = int(self._iterations._value)
+        steps = self.gradient_accumulation_steps
+        return n // steps if steps else n
+
+    # -- variables ----------------------------------------------------------------------------
+    @property
+    def variables(self) -> list:
+        """All optimizer state: iterations, the learning rate variable, then slot variables."""
+        return self._variables[:]
+
+    def add_variable(self, shape: Any, initializer: Any = "zeros", dtype: Any = None,
+                     aggregation: str = "none", layout: Any = None, name: str | None = None) -> Variable:
+        """Create and track a non-trainable state variable."""
+        from tapeflow.keras import initializers
+
+        init = initializers.get(initializer)
+        value = init(tuple(shape), dtype=tf.as_dtype(dtype or _kbackend.floatx()))
+        var = Variable(value, trainable=False, name=name or "variable")
+        self._variables.append(var)
+        return var
+
+    def add_variable_from_reference(self, reference_variable: Any, name: str | None = None,
+                                    initializer: Any = "zeros") -> Variable:
+        """A state variable with the shape, dtype and device of `reference_variable`."""
+        path = getattr(reference_variable, "path", None) or str(reference_variable.name).split(":")[0]
+        full = f"{path.replace('/', '_')}_{name or 'var'}"
+        ref = reference_variable._value
+        xp = _backend.get_xp(ref)
+        if isinstance(initializer, str) and initializer in ("zeros", "zero", "Zeros"):
+            value = xp.zeros_like(ref)
+        else:
+            from tapeflow.keras import initializers
+
+            init = initializers.get(initializer)
+            value = init(tuple(ref.shape), dtype=tf.as_dtype(ref.dtype.name))._value
+            value = _backend.asarray(value, ref.dtype, xp)
+        var = Variable(value, trainable=False, name=full)
+        self._variables.append(var)
+        return var
+
+    def add_optimizer_variables(self, trainable_variables: list, name: Any,
+                                initializer: Any = "zeros") -> Any:
+        """One state variable per trainable variable (for each name in `name`), interleaved as
+        Keras does; returns a list (or a tuple of lists when `name` is a list)."""
+        names = [name] if isinstance(name, str) else list(name)
+        inits = initializer if isinstance(initializer, (list, tuple)) else [initializer] * len(names)
+        if len(names) != len(inits):
+            raise ValueError(f"The number of provided names must match the number of provided "
+                             f"initializers. Received name={name!r}, initializer={initializer!r}")
+        out: tuple = tuple([] for _ in names)
+        for var in trainable_variables:
+            for i, (n, init) in enumerate(zip(names, inits, strict=True)):
+                out[i].append(self.add_variable_from_reference(var, name=n, initializer=init))
+        return out[0] if isinstance(name, str) else out
+
+    def build(self, var_list: list) -> None:
+        """Register the trainable variables and create the optimizer's state for them."""
+        var_list = list(var_list)
+        if self.use_ema:
+            self._model_variables_moving_average = self.add_optimizer_variables(var_list, "average")
+        if self.gradient_accumulation_steps:
+            self._accumulated_gradients = self.add_optimizer_variables(var_list, "gradient_accumulator")
+        self._index = {id(v): i for i, v in enumerate(var_list)}
+        self._trainable_variables = var_list
+        self._slot_table = None
+        self.built = True
+
+    def _get_variable_index(self, variable: Any) -> int:
+        return self._index[id(variable)]
+
+    def _var_key(self, variable: Any) -> int:
+        return id(variable)
+
+    def _make_slot_table(self) -> list:
+        n = len(self._trainable_variables)
+        cols = [getattr(self, a) for a in self._slot_attrs]
+        table = [tuple(col[i] for col in cols) for i in range(n)]
+        self._slot_table = table
+        self._custom_update = type(self).update_step is not Optimizer.update_step
+        return table
+
+    def set_weights(self, weights: list) -> None:
+        """Set the optimizer state from a list of arrays (in `variables` order)."""
+        if not self.built:
+            raise ValueError(
+                "You are calling `set_weights()` on an optimizer that has not yet been built. Please "
+                "call `optimizer.build(trainable_variables)` to create the optimizer weights before "
+                "calling `set_weights()`."
+            )
+        for var, w in zip(self._variables, weights, strict=False):
+            if tuple(var.shape) != tuple(np.shape(w)):
+                raise ValueError(f"Optimizer variable {var.name} has shape {tuple(var.shape)} not "
+                                 f"compatible with provided weight shape {tuple(np.shape(w))}.")
+            var.assign(w)
+
+    def get_weights(self) -> list:
+        """The optimizer state as NumPy arrays (in `variables` order)."""
+        return [v.numpy() for v in self._variables]
+
+    def save_own_variables(self, store: dict) -> None:
+        for i, var in enumerate(self._variables):
+            store[str(i)] = var.numpy()
+
+    def load_own_variables(self, store: dict) -> None:
+        if len(store.keys()) != len(self._variables):
+            warnings.warn(
+                f"Skipping variable loading for optimizer '{self.name}', because it has "
+                f"{len(self._variables)} variables whereas the saved optimizer has {len(store.keys())} "
+                "variables.",
+                stacklevel=2,
+            )
+            return
+        for i, var in enumerate(self._variables):
+            var.assign(store[str(i)])
+
+    # -- applying gradients -------------------------------------------------------------------
+    def apply_gradients(self, grads_and_vars: Iterable) -> Variable:
+        """Apply `(gradient, variable)` pairs; `None` gradients are skipped. Returns `iterations`."""
+        pairs = list(grads_and_vars)
+        if not pairs:
+            return self._iterations
+        grads = [p[0] for p in pairs]
+        variables = [p[1] for p in pairs]
+        self.apply(grads, variables)
+        return self._iterations
+
+    def apply(self, grads: list, trainable_variables: list | None = None) -> None:
+        """Update `trainable_variables` (default: those the optimizer was built with) in place.
+
+        Steps: (1) build on first use, (2) drop `None` gradients, (3) unscale, accumulate and clip
+        the gradients, (4) weight decay, (5) the update rule, (6) constraints, (7) EMA,
+        (8) `iterations += 1`.
+        """
+        if len(grads) == 0:
+            return
+        # 1. Build on first use; check the variables are known.
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    "When passing `grads` without `variables`, the optimizer must already be built on "
+                    "a list of variables. Call `optimizer.build(trainable_variables)` first."
+                )
+            if len(grads) != len(self._trainable_variables):
+                raise ValueError(
+                    f"When passing `grads` as a list of gradient tensors, the gradients must match the "
+                    f"optimizer's variables one-to-one. Received a list of {len(grads)} gradients, but "
+                    f"the optimizer is tracking {len(self._trainable_variables)} trainable variables."
+                )
+            trainable_variables = self._trainable_variables
+        elif not self.built:
+            self.build(list(trainable_variables))
+        table = self._slot_table
+        if table is None:
+            table = self._make_slot_table()
+        index = self._index
+        if not (self._custom_update or self.gradient_accumulation_steps or self.clipnorm
+                or self.global_clipnorm or self.clipvalue or self.weight_decay or self.use_ema
+                or self.loss_scale_factor is not None):
+            self._apply_plain(grads, trainable_variables, table, index)
+            return
+        # 2. Arrays of the non-None gradients, with their variables and slots.
+        garrs = []
+        warrs = []
+        variables = []
+        slots = []
+        missing = None
+        for g, v in zip(grads, trainable_variables, strict=True):
+            i = index.get(id(v))
+            if i is None:
+                raise _unknown_variable(v)
+            if g is None:
+                if missing is None:
+                    missing = []
+                missing.append(v.name)
+                continue
+            w = v._value
+            ga = g._value if isinstance(g, Tensor) else _backend.asarray(g, w.dtype, _backend.get_xp(w))
+            if ga.dtype != w.dtype:
+                ga = ga.astype(w.dtype)
+            garrs.append(ga)
+            warrs.append(w)
+            variables.append(v)
+            slots.append(table[i])
+        if not garrs:
+            raise ValueError("No gradients provided for any variable.")
+        if missing:
+            _warn_missing(missing)
+        # 3. Unscale; accumulate (most steps end here); clip.
+        if self.loss_scale_factor is not None:
+            garrs = [g / self.loss_scale_factor for g in garrs]
+        if self.gradient_accumulation_steps:
+            garrs = self._accumulate(garrs, variables)
+        if garrs is not None:
+            if self.clipnorm or self.global_clipnorm or self.clipvalue:
+                garrs = self._clip_arrays(garrs)
+            lr = self._current_lr()
+            # 4. Weight decay.
+            if self.weight_decay:
+                self._apply_weight_decay_arrays(variables, warrs, lr)
+            # 5. The update rule.
+            if self._custom_update:
+                lr_t = tf.constant(lr, dtype=_kbackend.floatx())
+                for g, v in zip(garrs, variables, strict=True):
+                    self.update_step(Tensor(g), v, lr_t)
+            else:
+                self._update_all(garrs, warrs, slots, lr)
+        # 6. Constraints (on an untracked view, so no tape ever records them).
+        for v in variables:
+            c = v.constraint
+            if c is not None:
+                v.assign(c(Tensor(v._value)))
+        # 7. Moving average of the weights.
+        if self.use_ema:
+            self._update_ema()
+        # 8. Count the step; now and then flush denormals out of the state.
+        self._count_step()
+
+    def _apply_plain(self, grads: list, trainable_variables: list, table: list, index: dict) -> None:
+        """`apply` without clipping, decay, accumulation or EMA: one pass, no intermediate lists."""
+        self._prepare(self._current_lr())
+        update = self._update
+        applied = 0
+        missing = None
+        for g, v in zip(grads, trainable_variables, strict=True):
+            i = index.get(id(v))
+            if i is None:
+                raise _unknown_variable(v)
+            if g is None:
+                if missing is None:
+                    missing = []
+                missing.append(v.name)
+                continue
+            w = v._value
+            ga = g._value if isinstance(g, Tensor) else _backend.asarray(g, w.dtype, _backend.get_xp(w))
+            if ga.dtype != w.dtype:
+                ga = ga.astype(w.dtype)
+            update(ga, w, table[i])
+            applied += 1
+            c = v.constraint
+            if c is not None:
+                v.assign(c(Tensor(w)))
+        if not applied:
+            raise ValueError("No gradients provided for any variable.")
+        if missing:
+            _warn_missing(missing)
+        self._count_step()
+
+    def _count_step(self) -> None:
+        it = self._iterations._value
+        it[()] = int(it) + 1
+        self._flush_countdown -= 1
+        if self._flush_countdown <= 0:
+            self._flush_countdown = _FLUSH_EVERY
+            self._flush_denormals()
+
+    def _update_all(self, garrs: list, warrs: list, slots: list, lr: float) -> None:
+        """Apply the update rule to every variable (arrays, in place)."""
+        self._prepare(lr)
+        update = self._update
+        for g, w, s in zip(garrs, warrs, slots, strict=True):
+            update(g, w, s)
+
+    def _prepare(self, lr: float) -> None:
+        """Per-step scalars (bias corrections, ...) computed once for all variables."""
+        self._lr = lr
+
+    def _update(self, g: Any, w: Any, slots: tuple) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must implement `update_step` or `_update`.")
+
+    def update_step(self, gradient: Any, variable: Variable, learning_rate: Any) -> None:
+        """Apply the update rule to one variable (Keras's hook; override it with tensor ops in a
+        custom optimizer, using `self.assign`, `assign_add`, `assign_sub`)."""
+        if self._slot_table is None:
+            self._make_slot_table()
+        slots = self._slot_table[self._get_variable_index(variable)]
+        g = gradient._value if isinstance(gradient, Tensor) else np.asarray(gradient)
+        self._prepare(_to_float(learning_rate))
+        self._update(g.astype(variable._value.dtype, copy=False), variable._value, slots)
+
+    def assign(self, variable: Variable, value: Any) -> None:
+        variable.assign(tf.cast(value, variable.dtype) if isinstance(value, Tensor) else value)
+
+    def assign_add(self, variable: Variable, value: Any) -> None:
+        variable.assign_add(tf.cast(value, variable.dtype) if isinstance(value, Tensor) else value)
+
+    def assign_sub(self, variable: Variable, value: Any) -> None:
+        variable.assign_sub(tf.cast(value, variable.dtype) if isinstance(value, Tensor) else value)
+
+    def minimize(self, loss: Any, var_list: Any, tape: Any = None) -> Variable:
+        """Compute the gradients of `loss` (a zero-argument callable, or a tensor with `tape`) with
+        respect to `var_list` (a list or a callable returning one) and apply them."""
+        if callable(loss):
+            with tf.GradientTape() as tape:
+                if callable(var_list):
+                    var_list = var_list()
+                tape.watch(var_list)
+                value = loss()
+        else:
+            if tape is None:
+                raise ValueError("`tape` is required when a `Tensor` loss is passed. Received: "
+                                 f"loss={loss!r}, tape={tape!r}.")
+            value = loss
+            if callable(var_list):
+                var_list = var_list()
+        var_list = list(var_list)
+        grads = tape.gradient(value, var_list)
+        return self.apply_gradients(zip(grads, var_list, strict=True))
+
+    def scale_loss(self, loss: Any) -> Any:
+        """`loss * loss_scale_factor` when a loss scale factor is set."""
+        if self.loss_scale_factor is not None:
+            return loss * self.loss_scale_factor
+        return loss
+
+    # -- helpers of `apply` -------------------------------------------------------------------
+    def _clip_arrays(self, garrs: list) -> list:
+        if self.clipnorm and self.clipnorm > 0:
+            c = self.clipnorm
+            out = []
+            for g in garrs:
+                xp = _backend.get_xp(g)
+                norm = float(xp.sqrt((g * g).sum()))
+                out.append(g * (c / max(norm, c)) if norm > c else g)
+            return out
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            c = self.global_clipnorm
+            total = sum(float((g * g).sum()) for g in garrs)
+            norm = float(np.sqrt(total))
+            if not np.isfinite(norm):
+                return [g * np.nan for g in garrs]
+            scale = c * min(1.0 / norm if norm > 0 else np.inf, 1.0 / c)
+            return [g * scale for g in garrs] if scale != 1.0 else garrs
+        if self.clipvalue and self.clipvalue > 0:
+            v = self.clipvalue
+            return [_backend.get_xp(g).clip(g, -v, v) for g in garrs]
+        return garrs
+
+    def exclude_from_weight_decay(self, var_list: list | None = None, var_names: list | None = None) -> None:
+        """Exempt variables (or variables whose name matches one of `var_names`) from weight decay."""
+        if self.built:
+            raise ValueError("`exclude_from_weight_decay()` can only be configured before the optimizer "
+                             "is built.")
+        self._exclude_ids = {id(v) for v in var_list} if var_list else set()
+        self._exclude_pattern = re.compile("|".join(set(var_names))) if var_names else None
+        self._wd_cache = {}
+
+    def _use_weight_decay(self, variable: Any) -> bool:
+        key = id(variable)
+        hit = self._wd_cache.get(key)
+        if hit is None:
+            hit = key not in self._exclude_ids and not (
+                self._exclude_pattern is not None and self._exclude_pattern.search(variable.name))
+            self._wd_cache[key] = hit
+        return hit
+
+    def _apply_weight_decay_arrays(self, variables: list, warrs: list, lr: float) -> None:
+        factor = float(np.float32(lr) * np.float32(self.weight_decay))
+        for v, w in zip(variables, warrs, strict=True):
+            if self._use_weight_decay(v):
+                w -= w * factor
+
+    def _accumulate(self, garrs: list, variables: list) -> list | None:
+        steps = self.gradient_accumulation_steps
+        accs = [self._accumulated_gradients[self._index[id(v)]]._value for v in variables]
+        if (int(self._iterations._value) + 1) % steps == 0:
+            out = [(g + a) / steps for g, a in zip(garrs, accs, strict=True)]
+            for a in accs:
+                a[...] = 0
+            return out
+        for g, a in zip(garrs, accs, strict=True):
+            a += g
+        return None
+
+    def _update_ema(self) -> None:
+        momentum = self.ema_momentum if self._step() != 0 else 0.0
+        for var, avg in zip(self._trainable_variables, self._model_variables_moving_average, strict=True):
+            a = avg._value
+            a *= momentum
+            a += var._value * (1.0 - momentum)
+        freq = self.ema_overwrite_frequency
+        if freq and (self._step() + 1) % freq == 0:
+            self._overwrite_model_variables_with_average_value(self._trainable_variables)
+
+    def _overwrite_model_variables_with_average_value(self, trainable_variables: list) -> None:
+        for var, avg in zip(trainable_variables, self._model_variables_moving_average, strict=True):
+            var._value[...] = avg._value
+
+    def finalize_variable_values(self, var_list: list) -> None:
+        """With `use_ema`, set the weights to their moving averages (called at the end of fit)."""
+        if self.use_ema:
+            self._overwrite_model_variables_with_average_value(var_list)
+
+    def _flush_denormals(self) -> None:
+        table = self._slot_table or ()
+        for slots in table:
+            for s in slots:
+                if s is None:
+                    continue
+                a = s._value
+                c = _FLUSH_CONSTANT.get(a.dtype)
+                if c is not None:
+                    a += c
+                    a -= c
+
+    # -- config -------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        lr = self._learning_rate
+        if isinstance(lr, _schedules.LearningRateSchedule):
+            learning_rate: Any = _schedules.serialize(lr)
+        elif isinstance(lr, Variable):
+            learning_rate = float(lr.numpy())
+        else:
+            learning_rate = getattr(lr, "__name__", None) or repr(lr)
+        return {
+            "name": self.name,
+            "learning_rate": learning_rate,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> Optimizer:
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = _schedules.deserialize(config["learning_rate"], custom_objects)
+        config.pop("is_legacy_optimizer", None)
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name} learning_rate={self._current_lr():g}>"
+
+
+
+def _unknown_variable(v: Any) -> ValueError:
+    return ValueError(
+        f"Unknown variable: {getattr(v, 'name', v)}. This optimizer can only be called for the variables "
+        "it was originally built with. When working with a new set of variables, you should recreate a "
+        "new optimizer instance."
+    )
+
+
+def _warn_missing(names: list) -> None:
+    warnings.warn(
+        f"Gradients do not exist for variables {names} when minimizing the loss. If using "
+        "`model.compile()`, did you forget to provide a `loss` argument?",
+        stacklevel=3,
+    )
