@@ -10,12 +10,35 @@ from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.ops import random as rnd
 from tapeflow.ops import reduce as rd
+from tapeflow.ops.conv import (
+    conv1d,
+    conv1d_transpose,
+    conv2d,
+    conv2d_transpose,
+    conv3d,
+    conv3d_transpose,
+    conv_transpose,
+    convolution,
+    depthwise_conv2d,
+    separable_conv2d,
+)
 from tapeflow.ops.elementwise import relu, sigmoid, tanh
 from tapeflow.ops.nn import (
     log_softmax,
     softmax,
     softmax_cross_entropy_with_logits,
     sparse_softmax_cross_entropy_with_logits,
+)
+from tapeflow.ops.normalization import batch_normalization, fused_batch_norm
+from tapeflow.ops.pool import (
+    avg_pool,
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    max_pool,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
 )
 from tapeflow.tensor import Tensor
 
@@ -24,6 +47,10 @@ __all__ = [
     "sigmoid", "tanh", "softmax", "log_softmax", "sigmoid_cross_entropy_with_logits",
     "softmax_cross_entropy_with_logits", "sparse_softmax_cross_entropy_with_logits", "l2_loss",
     "bias_add", "moments", "dropout", "log_sigmoid", "l2_normalize",
+    "conv1d", "conv2d", "conv3d", "convolution", "conv1d_transpose", "conv2d_transpose",
+    "conv3d_transpose", "conv_transpose", "depthwise_conv2d", "separable_conv2d",
+    "max_pool", "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool", "avg_pool1d", "avg_pool2d",
+    "avg_pool3d", "batch_normalization", "fused_batch_norm",
 ]
 
 

@@ -1,0 +1,1084 @@
+"""Convolutions: three primitives (Conv, ConvBackpropInput, ConvBackpropFilter) and tf.nn's API.
+
+Like TensorFlow's Conv2D / Conv2DBackpropInput / Conv2DBackpropFilter, the three primitives are
+each other's gradients, so gradients of any order stay inside this closed set:
+
+* `Conv(x, w) -> y`                    backward: dx = ConvBackpropInput(dy, w),
+                                                 dw = ConvBackpropFilter(x, dy)
+* `ConvBackpropInput(dy, w) -> dx`     backward: d(dy) = Conv(g, w), dw = ConvBackpropFilter(g, dy)
+* `ConvBackpropFilter(x, dy) -> dw`    backward: dx = ConvBackpropInput(dy, g), d(dy) = Conv(x, g)
+
+All three work on channels-last arrays of any spatial rank (1-D, 2-D, 3-D): x (N, *S, Cin),
+w (*K, Cin / groups, Cout), y (N, *O, Cout); grouped and depthwise convolutions are `groups > 1`.
+The public functions (`conv2d`, `conv2d_transpose`, `depthwise_conv2d`, ...) validate arguments,
+move "NC..." data formats to channels-last and back, and call the primitives.
+
+Algorithms, chosen per shape by a cost model calibrated on measurements (see bench/conv_ops.py):
+
+* "im2col": a strided view of the padded input (no copy) gathered once into a column matrix,
+  then one GEMM; for few input channels the columns are built tap-major (T*C, M), a cheap copy.
+  Input gradients scatter the GEMM's columns back tap by tap (col2im) or, for stride 1 and fewer
+  output than input channels, run as a correlation of dy with the flipped filter.
+* "fft" (stride 1, groups 1, NumPy/SciPy): spectra of x and dy over the spatial axes, one
+  complex GEMM per frequency over channels, inverse transform and crop; the filter's spectrum is
+  a tiny matrix product with the DFT at the filter taps, and the filter gradient is read back
+  at the taps the same way. Spectra computed in the forward pass are reused by the backward.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+from tapeflow import backend
+from tapeflow.autodiff import function as _fn
+from tapeflow.autodiff.function import Function
+from tapeflow.ops import movement as mv
+from tapeflow.tensor import Tensor, convert_to_tensor
+
+get_xp = backend.get_xp
+
+# "auto" picks per shape; "im2col" or "fft" force one algorithm (tests and benchmarks).
+ALGORITHM = "auto"
+# Threads for SciPy's FFT (None: one). The GEMMs use BLAS's own threads.
+FFT_WORKERS: Any = None
+
+_SPATIAL = {1: "W", 2: "HW", 3: "DHW"}
+_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
+_OP_NAMES = {1: "Conv1D", 2: "Conv2D", 3: "Conv3D"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry: output sizes and TF's padding arithmetic
+# ---------------------------------------------------------------------------------------------
+
+class Geometry:
+    """Per-dimension sizes of one windowed op (convolution or pooling), channels excluded.
+
+    `lo`/`hi` are the zeros added before/after each spatial dimension; `padded` is the extent
+    the windows read, lo + S + hi' with hi' >= 0 (VALID may leave trailing input unread).
+    """
+
+    __slots__ = ("S", "K", "O", "strides", "dilations", "lo", "hi", "padded")
+
+    def __init__(self, S: tuple, K: tuple, O: tuple, strides: tuple, dilations: tuple,
+                 lo: tuple, hi: tuple) -> None:
+        self.S, self.K, self.O = S, K, O
+        self.strides, self.dilations, self.lo, self.hi = strides, dilations, lo, hi
+        self.padded = tuple(
+            max(lo_ + s_, (o - 1) * st + (k - 1) * d + 1)
+            for s_, k, o, st, d, lo_ in zip(S, K, O, strides, dilations, lo, strict=True)
+        )
+
+    @property
+    def taps(self) -> int:
+        return math.prod(self.K)
+
+    @property
+    def needs_padding(self) -> bool:
+        return any(self.lo) or any(p != s for p, s in zip(self.padded, self.S, strict=True))
+
+
+def geometry(op: str, S: tuple, K: tuple, strides: tuple, dilations: tuple, padding: Any) -> Geometry:
+    """TF's window arithmetic: "SAME" puts the odd padding element at the end."""
+    O, lo, hi = [], [], []
+    for i, (s_, k, st, d) in enumerate(zip(S, K, strides, dilations, strict=True)):
+        eff = (k - 1) * d + 1
+        if padding == "SAME":
+            o = -(-s_ // st)
+            total = max((o - 1) * st + eff - s_, 0)
+            a, b = total // 2, total - total // 2
+        else:
+            a, b = (0, 0) if padding == "VALID" else padding[i]
+            if s_ + a + b < eff:
+                what = "input" if padding == "VALID" else "padded input"
+                dil = f" (dilated to {eff})" if d > 1 else ""
+                raise ValueError(
+                    f"{op}: the window size {k}{dil} is larger than the {what} size "
+                    f"{s_ + a + b} in spatial dimension {i} (input spatial shape {tuple(S)}, "
+                    f"window {tuple(K)}, padding {padding if isinstance(padding, str) else 'explicit'})."
+                )
+            o = (s_ + a + b - eff) // st + 1
+        O.append(o)
+        lo.append(a)
+        hi.append(b)
+    return Geometry(tuple(S), tuple(K), tuple(O), tuple(strides), tuple(dilations), tuple(lo), tuple(hi))
+
+
+def _window_view(xp: Any, xpad: Any, g: Geometry, tap_major: bool = False) -> Any:
+    """A strided view of the padded input: (N, *O, *K, C), or (*K, C, N, *O) when tap_major."""
+    st = xpad.strides
+    sp = st[1:-1]
+    n_s, c_s = st[0], st[-1]
+    out_shape = (xpad.shape[0],) + g.O
+    out_strides = (n_s,) + tuple(a * s for a, s in zip(sp, g.strides, strict=True))
+    tap_strides = tuple(a * d for a, d in zip(sp, g.dilations, strict=True))
+    C = xpad.shape[-1]
+    if tap_major:
+        shape = g.K + (C,) + out_shape
+        strides = tap_strides + (c_s,) + out_strides
+    else:
+        shape = out_shape + g.K + (C,)
+        strides = out_strides + tap_strides + (c_s,)
+    return xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides)
+
+
+def pad_input(xp: Any, x: Any, g: Geometry, value: Any = 0) -> Any:
+    """x embedded in an array of the padded extent (x itself when no padding is needed)."""
+    if not g.needs_padding:
+        return x
+    shape = (x.shape[0],) + g.padded + (x.shape[-1],)
+    out = xp.zeros(shape, dtype=x.dtype) if value == 0 else xp.full(shape, value, dtype=x.dtype)
+    out[_inner(g)] = x
+    return out
+
+
+def _inner(g: Geometry) -> tuple:
+    """The index of the unpadded input inside the padded array."""
+    return (slice(None),) + tuple(slice(a, a + s) for a, s in zip(g.lo, g.S, strict=True)) + (slice(None),)
+
+
+def tap_slices(g: Geometry) -> list:
+    """For each window tap (row-major over the kernel), the strided slice it reads."""
+    out = []
+    for ks in itertools.product(*[range(k) for k in g.K]):
+        sl = tuple(
+            slice(k * d, k * d + (o - 1) * st + 1, st)
+            for k, d, o, st in zip(ks, g.dilations, g.O, g.strides, strict=True)
+        )
+        out.append((slice(None),) + sl + (slice(None),))
+    return out
+
+
+def crop_padding(xp: Any, dxpad: Any, g: Geometry) -> Any:
+    if not g.needs_padding:
+        return dxpad
+    return xp.ascontiguousarray(dxpad[_inner(g)])
+
+
+# ---------------------------------------------------------------------------------------------
+# Algorithm choice
+# ---------------------------------------------------------------------------------------------
+
+def _fft_size(g: Geometry) -> tuple:
+    """Per-dimension FFT length for which circular correlation equals the padded correlation.
+
+    NOTE: the filter is placed at offsets k*d - lo (mod F), so x needs no explicit padding; no
+    wrap-around reaches a kept output when F >= S + max(lo, hi), F >= the dilated kernel and
+    F >= O (derivation in the module docstring's terms: every index q - p stays in one period).
+    """
+    out = []
+    for s_, k, o, d, a, b in zip(g.S, g.K, g.O, g.dilations, g.lo, g.hi, strict=True):
+        n = max(s_ + max(a, b), (k - 1) * d + 1, o)
+        out.append(_good_size(n))
+    return tuple(out)
+
+
+def _good_size(n: int) -> int:
+    """The smallest 2^a 3^b 5^c >= n (fast FFT lengths)."""
+    best = 1 << max(n - 1, 0).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            v = p35
+            while v < n:
+                v *= 2
+            best = min(best, v)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def _fft_lib(xp: Any) -> tuple:
+    """(module with rfftn/irfftn, supports `workers`): SciPy's FFT on the CPU when installed."""
+    if xp.__name__ == "numpy":
+        try:
+            import scipy.fft as sfft
+
+            return sfft, True
+        except ImportError:  # pragma: no cover - SciPy is optional
+            return xp.fft, False
+    return xp.fft, False
+
+
+_HAVE_SCIPY_FFT: list = []
+
+
+def _scipy_fft_available() -> bool:
+    if not _HAVE_SCIPY_FFT:
+        try:
+            import scipy.fft  # noqa: F401
+
+            _HAVE_SCIPY_FFT.append(True)
+        except ImportError:  # pragma: no cover
+            _HAVE_SCIPY_FFT.append(False)
+    return _HAVE_SCIPY_FFT[0]
+
+
+# Cost model constants (seconds per unit), measured on a 2-core AVX-512 machine with NumPy's
+# OpenBLAS and SciPy's pocketfft; only their ratios matter for the choice.
+_GEMM_S_PER_FLOP = 1 / 2.4e11
+_COPY_S_PER_BYTE = 1 / 8e9
+_FFT_S_PER_POINT_LOG = 3.0e-10
+_CGEMM_S_PER_FLOP = 1 / 1.4e11
+
+
+def choose_algorithm(xp: Any, g: Geometry, N: int, C: int, Cout: int, groups: int,
+                     itemsize: int) -> str:
+    """"fft" or "im2col" for a convolution of this shape (the same for its three primitives)."""
+    if ALGORITHM != "auto":
+        if ALGORITHM == "fft" and (groups != 1 or any(s != 1 for s in g.strides)):
+            return "im2col"
+        return ALGORITHM
+    if groups != 1 or any(s != 1 for s in g.strides) or xp.__name__ != "numpy":
+        return "im2col"
+    if g.taps < 9 or not _scipy_fft_available():
+        return "im2col"
+    M = N * math.prod(g.O)
+    T = g.taps
+    t_im2col = 2.0 * M * T * C * Cout * _GEMM_S_PER_FLOP + M * T * C * itemsize * _COPY_S_PER_BYTE
+    F = _fft_size(g)
+    P = math.prod(F)
+    nf = math.prod(F[:-1]) * (F[-1] // 2 + 1)
+    t_fft = (N * (C + Cout) * P * math.log2(max(P, 2)) * _FFT_S_PER_POINT_LOG
+             + 8.0 * nf * N * C * Cout * _CGEMM_S_PER_FLOP
+             + 2.0 * N * P * (C + Cout) * itemsize * _COPY_S_PER_BYTE)
+    return "fft" if t_fft < t_im2col else "im2col"
+
+
+# ---------------------------------------------------------------------------------------------
+# im2col / col2im implementations (channels-last arrays)
+# ---------------------------------------------------------------------------------------------
+
+def _use_tap_major(C: int, groups: int) -> bool:
+    # NOTE: with few channels the (M, T*C) gather copies runs of C elements (slow); the
+    # tap-major (T*C, M) layout copies whole output rows instead (4x faster for C = 1).
+    return groups == 1 and C < 4
+
+
+def _columns(xp: Any, x: Any, g: Geometry, groups: int) -> tuple:
+    """The im2col matrix of x: ("rows", (M, T*C)), ("taps", (T*C, M)) or ("groups", (G, M, T*Cg))."""
+    N, C = x.shape[0], x.shape[-1]
+    M = N * math.prod(g.O)
+    T = g.taps
+    if T == 1 and not g.needs_padding and all(s == 1 for s in g.strides) and groups == 1:
+        return "rows", x.reshape(M, C)
+    xpad = pad_input(xp, x, g)
+    if _use_tap_major(C, groups):
+        return "taps", _window_view(xp, xpad, g, tap_major=True).reshape(T * C, M)
+    view = _window_view(xp, xpad, g)
+    if groups == 1:
+        return "rows", view.reshape(M, T * C)
+    Cg = C // groups
+    # (N, *O, *K, C) -> (G, N, *O, *K, Cg) as a view, then one gathering copy.
+    grouped = xp.lib.stride_tricks.as_strided(
+        view, shape=(groups,) + view.shape[:-1] + (Cg,),
+        strides=(Cg * view.strides[-1],) + view.strides)
+    return "groups", grouped.reshape(groups, M, T * Cg)
+
+
+def _group_filter(w: Any, groups: int) -> Any:
+    """(*K, Cg, Cout) -> (G, T*Cg, Og)."""
+    T = math.prod(w.shape[:-2])
+    Cg, Cout = w.shape[-2], w.shape[-1]
+    Og = Cout // groups
+    return w.reshape(T, Cg, groups, Og).transpose(2, 0, 1, 3).reshape(groups, T * Cg, Og)
+
+
+def _im2col_forward(xp: Any, x: Any, w: Any, g: Geometry, groups: int, keep: bool) -> tuple:
+    N = x.shape[0]
+    Cout = w.shape[-1]
+    kind, cols = _columns(xp, x, g, groups)
+    if kind == "rows":
+        y = cols @ w.reshape(-1, Cout)
+    elif kind == "taps":
+        y = cols.T @ w.reshape(-1, Cout)
+    else:
+        yg = xp.matmul(cols, _group_filter(w, groups))  # (G, M, Og)
+        y = yg.transpose(1, 0, 2).reshape(-1, Cout)
+    return y.reshape((N,) + g.O + (Cout,)), ((kind, cols) if keep else None)
+
+
+def _im2col_filter_grad(xp: Any, x: Any, dy: Any, g: Geometry, groups: int, kshape: tuple,
+                        cached: Any) -> Any:
+    Cout = dy.shape[-1]
+    kind, cols = cached if cached is not None else _columns(xp, x, g, groups)
+    dy2 = dy.reshape(-1, Cout)
+    if kind == "rows":
+        dw = cols.T @ dy2
+    elif kind == "taps":
+        dw = cols @ dy2
+    else:
+        Og = Cout // groups
+        dyg = dy2.reshape(-1, groups, Og).transpose(1, 0, 2)
+        dwg = xp.matmul(cols.transpose(0, 2, 1), dyg)  # (G, T*Cg, Og)
+        T = math.prod(kshape[:-2])
+        Cg = kshape[-2]
+        dw = dwg.reshape(groups, T, Cg, Og).transpose(1, 2, 0, 3)
+        return xp.ascontiguousarray(dw).reshape(kshape)
+    return dw.reshape(kshape)
+
+
+def _im2col_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, groups: int, C: int) -> Any:
+    N, Cout = dy.shape[0], dy.shape[-1]
+    T = g.taps
+    dy2 = dy.reshape(-1, Cout)
+    if groups == 1 and _flip_is_cheaper(g, C, Cout):
+        return _input_grad_as_correlation(xp, dy, w, g)
+    if groups == 1:
+        dcols = dy2 @ w.reshape(T * C, Cout).T  # (M, T*C)
+    else:
+        Og = Cout // groups
+        Cg = C // groups
+        dyg = dy2.reshape(-1, groups, Og).transpose(1, 0, 2)
+        dcg = xp.matmul(dyg, _group_filter(w, groups).transpose(0, 2, 1))  # (G, M, T*Cg)
+        dcols = xp.ascontiguousarray(dcg.reshape(groups, -1, T, Cg).transpose(1, 2, 0, 3))
+    if T == 1 and not g.needs_padding and all(s == 1 for s in g.strides):
+        return dcols.reshape((N,) + g.S + (C,))
+    dcols = dcols.reshape((N,) + g.O + (T, C))
+    dxpad = xp.zeros((N,) + g.padded + (C,), dtype=dy.dtype)
+    for t, sl in enumerate(tap_slices(g)):
+        dxpad[sl] += dcols[..., t, :]
+    return crop_padding(xp, dxpad, g)
+
+
+def _flip_is_cheaper(g: Geometry, C: int, Cout: int) -> bool:
+    # NOTE: for stride 1 the input gradient is a correlation of dy (padded by (K-1)d - lo before
+    # and (K-1)d - hi after) with the spatially flipped, channel-transposed filter; that gathers
+    # T*Cout columns instead of scattering T*C, and has no tap-by-tap scatter-add.
+    if any(s != 1 for s in g.strides) or g.taps == 1:
+        return False
+    for k, d, a, b in zip(g.K, g.dilations, g.lo, g.hi, strict=True):
+        if a > (k - 1) * d or b > (k - 1) * d:
+            return False
+    return Cout <= C
+
+
+def _flipped_geometry(g: Geometry) -> Geometry:
+    lo = tuple((k - 1) * d - a for k, d, a in zip(g.K, g.dilations, g.lo, strict=True))
+    hi = tuple((k - 1) * d - b for k, d, b in zip(g.K, g.dilations, g.hi, strict=True))
+    return geometry("ConvBackpropInput", g.O, g.K, g.strides, g.dilations, tuple(zip(lo, hi, strict=True)))
+
+
+def _flip_filter(xp: Any, w: Any) -> Any:
+    r = w.ndim - 2
+    flipped = w[(slice(None, None, -1),) * r]
+    return xp.ascontiguousarray(flipped.swapaxes(-1, -2))
+
+
+def _input_grad_as_correlation(xp: Any, dy: Any, w: Any, g: Geometry) -> Any:
+    gf = _flipped_geometry(g)
+    y, _ = _im2col_forward(xp, dy, _flip_filter(xp, w), gf, 1, False)
+    return y
+
+
+# ---------------------------------------------------------------------------------------------
+# FFT implementation
+# ---------------------------------------------------------------------------------------------
+
+_dft_cache: dict = {}
+
+
+def _tap_dft(xp: Any, g: Geometry, F: tuple, dtype: Any) -> tuple:
+    """E (nf, T): the half-spectrum DFT of a unit filter tap at offset k*d - lo (mod F), and
+    Gs (T, 2nf): the real matrix reading tap values back from a half spectrum (Hermitian
+    weights and 1/prod(F) folded in) so that taps = Gs @ [Re Z; Im Z] for Z = conj(spectrum)."""
+    key = (xp.__name__, g.K, g.dilations, g.lo, F, str(dtype))
+    hit = _dft_cache.get(key)
+    if hit is not None:
+        return hit
+    r = len(F)
+    E = None
+    for i in range(r):
+        n_freq = F[i] // 2 + 1 if i == r - 1 else F[i]
+        pos = (xp.arange(g.K[i]) * g.dilations[i] - g.lo[i]) % F[i]
+        Ei = xp.exp(-2j * math.pi * xp.outer(xp.arange(n_freq), pos) / F[i])
+        E = Ei if E is None else (E[:, None, :, None] * Ei[None, :, None, :]).reshape(
+            E.shape[0] * Ei.shape[0], E.shape[1] * Ei.shape[1])
+    last = F[-1] // 2 + 1
+    weights = xp.full(last, 2.0)
+    weights[0] = 1.0
+    if F[-1] % 2 == 0:
+        weights[-1] = 1.0
+    wts = xp.tile(weights, E.shape[0] // last)
+    G = (E * wts[:, None]).T / math.prod(F)  # (T, nf)
+    Gs = xp.concatenate([G.real, -G.imag], axis=1)
+    cdtype = xp.complex64 if dtype == xp.float32 else xp.complex128
+    hit = (E.astype(cdtype), Gs.astype(dtype))
+    if len(_dft_cache) > 256:
+        _dft_cache.clear()
+    _dft_cache[key] = hit
+    return hit
+
+
+def _spectrum(xp: Any, a: Any, F: tuple) -> Any:
+    """rfftn of a channels-last (N, *S, C) array over its spatial axes, zero-padded to F, laid
+    out frequency-major as (nf, N, C) so each frequency's channel matrix is contiguous."""
+    r = len(F)
+    lib, has_workers = _fft_lib(xp)
+    moved = a.transpose(tuple(range(1, r + 1)) + (0, r + 1))  # (*S, N, C) view
+    kw = {"workers": FFT_WORKERS} if has_workers and FFT_WORKERS else {}
+    spec = lib.rfftn(moved, s=F, axes=tuple(range(r)), **kw)
+    return spec.reshape(-1, a.shape[0], a.shape[-1])
+
+
+def _from_spectrum(xp: Any, spec: Any, F: tuple, keep: tuple) -> Any:
+    """Inverse of `_spectrum` for (nf, N, C), cropped to the leading `keep` sizes: (N, *keep, C)."""
+    r = len(F)
+    lib, has_workers = _fft_lib(xp)
+    N, C = spec.shape[1], spec.shape[2]
+    half = F[:-1] + (F[-1] // 2 + 1,)
+    kw = {"workers": FFT_WORKERS} if has_workers and FFT_WORKERS else {}
+    full = lib.irfftn(spec.reshape(half + (N, C)), s=F, axes=tuple(range(r)), **kw)
+    cropped = full[tuple(slice(0, k) for k in keep)]
+    return xp.ascontiguousarray(cropped.transpose((r,) + tuple(range(r)) + (r + 1,)))
+
+
+class _FFTCache:
+    """Spectra shared by one Conv's forward and the two backward primitives it creates."""
+
+    __slots__ = ("F", "X", "Wc", "DY")
+
+    def __init__(self, F: tuple) -> None:
+        self.F = F
+        self.X = self.Wc = self.DY = None
+
+
+def _fft_filter_spectrum(xp: Any, w: Any, g: Geometry, F: tuple) -> Any:
+    """conj(DFT of the filter placed at its tap offsets): (nf, C, Cout)."""
+    E, _ = _tap_dft(xp, g, F, w.dtype)
+    T = g.taps
+    C, Cout = w.shape[-2], w.shape[-1]
+    return (E.conj() @ w.reshape(T, C * Cout).astype(E.dtype)).reshape(-1, C, Cout)
+
+
+def _fft_forward(xp: Any, x: Any, w: Any, g: Geometry, cache: _FFTCache | None) -> Any:
+    F = _fft_size(g)
+    X = _spectrum(xp, x, F)
+    Wc = _fft_filter_spectrum(xp, w, g, F)
+    if cache is not None:
+        cache.X, cache.Wc = X, Wc
+    Y = xp.matmul(X, Wc)  # (nf, N, Cout)
+    return _from_spectrum(xp, Y, F, g.O).astype(x.dtype, copy=False)
+
+
+def _fft_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, cache: _FFTCache | None) -> Any:
+    F = _fft_size(g)
+    Wc = cache.Wc if cache is not None and cache.Wc is not None else _fft_filter_spectrum(xp, w, g, F)
+    DY = cache.DY if cache is not None and cache.DY is not None else _spectrum(xp, dy, F)
+    if cache is not None:
+        cache.DY = DY
+    DX = xp.matmul(DY, Wc.conj().transpose(0, 2, 1))  # (nf, N, C)
+    return _from_spectrum(xp, DX, F, g.S).astype(dy.dtype, copy=False)
+
+
+def _fft_filter_grad(xp: Any, x: Any, dy: Any, g: Geometry, kshape: tuple,
+                     cache: _FFTCache | None) -> Any:
+    F = _fft_size(g)
+    X = cache.X if cache is not None and cache.X is not None else _spectrum(xp, x, F)
+    DY = cache.DY if cache is not None and cache.DY is not None else _spectrum(xp, dy, F)
+    if cache is not None:
+        cache.DY = DY
+    # NOTE: Z = conj(X)^T DY is the conjugate of the cross-spectrum; Gs reads the filter taps
+    # from it directly (real GEMM over [Re; Im]), so only the smaller X is conjugated.
+    Z = xp.matmul(xp.conj(X).transpose(0, 2, 1), DY)  # (nf, C, Cout)
+    _, Gs = _tap_dft(xp, g, F, x.dtype)
+    nf = Z.shape[0]
+    parts = xp.ascontiguousarray(Z.reshape(nf, -1).view(Gs.dtype).reshape(nf, -1, 2)
+                                 .transpose(2, 0, 1)).reshape(2 * nf, -1)
+    return (Gs @ parts).reshape(kshape).astype(x.dtype, copy=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# The three primitives
+# ---------------------------------------------------------------------------------------------
+
+class _ConvBase(Function):
+    def __init__(self, strides: tuple, dilations: tuple, padding: Any, groups: int = 1,
+                 op: str = "Conv") -> None:
+        self.strides = strides
+        self.dilations = dilations
+        self.padding = padding
+        self.groups = groups
+        self.op = op
+        self.cache: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.op
+
+    def _geometry(self, S: tuple, K: tuple) -> Geometry:
+        return geometry(self.op, S, K, self.strides, self.dilations, self.padding)
+
+    def _algorithm(self, xp: Any, g: Geometry, N: int, C: int, Cout: int, itemsize: int) -> str:
+        return choose_algorithm(xp, g, N, C, Cout, self.groups, itemsize)
+
+    def _conv(self) -> Conv:
+        return Conv(self.strides, self.dilations, self.padding, self.groups, self.op)
+
+    def _input(self, S: tuple, **kwargs: Any) -> ConvBackpropInput:
+        return ConvBackpropInput(self.strides, self.dilations, self.padding, self.groups, S,
+                                 self.op, **kwargs)
+
+    def _filter(self, kshape: tuple, **kwargs: Any) -> ConvBackpropFilter:
+        return ConvBackpropFilter(self.strides, self.dilations, self.padding, self.groups, kshape,
+                                  self.op, **kwargs)
+
+
+class Conv(_ConvBase):
+    """y = correlate(x, w): x (N, *S, C), w (*K, C / groups, Cout) -> y (N, *O, Cout)."""
+
+    def __init__(self, strides: tuple, dilations: tuple, padding: Any, groups: int = 1,
+                 op: str = "Conv") -> None:
+        super().__init__(strides, dilations, padding, groups, op)
+
+    def forward(self, x: Any, w: Any) -> Any:
+        xp = get_xp(x, w)
+        g = self._geometry(x.shape[1:-1], w.shape[:-2])
+        algo = self._algorithm(xp, g, x.shape[0], x.shape[-1], w.shape[-1], x.dtype.itemsize)
+        keep = bool(_fn.recording_tapes)
+        if algo == "fft":
+            cache = _FFTCache(_fft_size(g)) if keep else None
+            y = _fft_forward(xp, x, w, g, cache)
+        else:
+            y, cache = _im2col_forward(xp, x, w, g, self.groups, keep)
+        self.cache = (algo, cache)
+        return y
+
+    def backward(self, dy: Tensor) -> tuple:
+        x, w = self.inputs
+        nx, nw = self.needs_input_grad
+        algo, cache = self.cache
+        self.cache = None
+        dx = dw = None
+        if nx:
+            dx = self._input(tuple(x._value.shape[1:-1]),
+                             fft_cache=cache if algo == "fft" else None)(dy, w)
+        if nw:
+            dw = self._filter(tuple(w._value.shape), cache=cache)(x, dy)
+        return dx, dw
+
+
+class ConvBackpropInput(_ConvBase):
+    """dx = conv_transpose(dy, w): dy (N, *O, Cout), w (*K, C / groups, Cout) -> (N, *S, C)."""
+
+    def __init__(self, strides: tuple, dilations: tuple, padding: Any, groups: int,
+                 input_spatial: tuple, op: str = "Conv", fft_cache: Any = None) -> None:
+        super().__init__(strides, dilations, padding, groups, op)
+        self.input_spatial = tuple(input_spatial)
+        self.fft_cache = fft_cache
+
+    @property
+    def name(self) -> str:
+        return self.op + "BackpropInput"
+
+    def forward(self, dy: Any, w: Any) -> Any:
+        xp = get_xp(dy, w)
+        g = self._geometry(self.input_spatial, w.shape[:-2])
+        if tuple(dy.shape[1:-1]) != g.O:
+            raise ValueError(
+                f"the gradient's spatial shape {tuple(dy.shape[1:-1])} does not match the "
+                f"convolution output {g.O} computed from the input spatial shape {g.S}."
+            )
+        C = w.shape[-2] * self.groups
+        algo = self._algorithm(xp, g, dy.shape[0], C, w.shape[-1], dy.dtype.itemsize)
+        cache, self.fft_cache = self.fft_cache, None
+        if algo == "fft":
+            return _fft_input_grad(xp, dy, w, g, cache)
+        return _im2col_input_grad(xp, dy, w, g, self.groups, C)
+
+    def backward(self, ddx: Tensor) -> tuple:
+        dy, w = self.inputs
+        ndy, nw = self.needs_input_grad
+        d_dy = self._conv()(ddx, w) if ndy else None
+        d_w = self._filter(tuple(w._value.shape))(ddx, dy) if nw else None
+        return d_dy, d_w
+
+
+class ConvBackpropFilter(_ConvBase):
+    """dw: x (N, *S, C), dy (N, *O, Cout) -> (*K, C / groups, Cout), the filter's gradient."""
+
+    def __init__(self, strides: tuple, dilations: tuple, padding: Any, groups: int,
+                 filter_shape: tuple, op: str = "Conv", cache: Any = None) -> None:
+        super().__init__(strides, dilations, padding, groups, op)
+        self.filter_shape = tuple(filter_shape)
+        self.cache = cache
+
+    @property
+    def name(self) -> str:
+        return self.op + "BackpropFilter"
+
+    def forward(self, x: Any, dy: Any) -> Any:
+        xp = get_xp(x, dy)
+        g = self._geometry(x.shape[1:-1], self.filter_shape[:-2])
+        if tuple(dy.shape[1:-1]) != g.O:
+            raise ValueError(
+                f"the gradient's spatial shape {tuple(dy.shape[1:-1])} does not match the "
+                f"convolution output {g.O}."
+            )
+        algo = self._algorithm(xp, g, x.shape[0], x.shape[-1], dy.shape[-1], x.dtype.itemsize)
+        cache, self.cache = self.cache, None
+        if algo == "fft":
+            return _fft_filter_grad(xp, x, dy, g, self.filter_shape,
+                                    cache if isinstance(cache, _FFTCache) else None)
+        cols = cache if isinstance(cache, tuple) else None
+        return _im2col_filter_grad(xp, x, dy, g, self.groups, self.filter_shape, cols)
+
+    def backward(self, ddw: Tensor) -> tuple:
+        x, dy = self.inputs
+        nx, ndy = self.needs_input_grad
+        d_x = self._input(tuple(x._value.shape[1:-1]))(dy, ddw) if nx else None
+        d_dy = self._conv()(x, ddw) if ndy else None
+        return d_x, d_dy
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument handling shared by convolutions and pooling
+# ---------------------------------------------------------------------------------------------
+
+def float_operand(x: Any, op: str, like: Tensor | None = None) -> Tensor:
+    if isinstance(x, Tensor):
+        t = x
+    else:
+        try:
+            t = convert_to_tensor(x, dtype=like.dtype if like is not None else None)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{op}: {e}") from None
+    if t.dtype._np.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point tensor, received dtype {t.dtype.name}.")
+    return t
+
+
+def channels_first(data_format: Any, r: int, op: str) -> bool:
+    """Whether `data_format` puts channels before the spatial axes ("NC...")."""
+    if data_format is None:
+        return False
+    fmt = str(data_format).upper()
+    allowed = _FORMATS.get(r, ())
+    if fmt not in allowed and not (r == 1 and fmt in ("NHWC", "NCHW")):
+        raise ValueError(f"{op}: data_format must be one of {list(allowed)}, received {data_format!r}.")
+    return fmt.startswith("NC")
+
+
+def spatial_ints(value: Any, r: int, op: str, what: str, cf: bool, default: int = 1) -> tuple:
+    """An int or list of length 1, r or r + 2 (batch and channel entries must be 1) -> r ints."""
+    if value is None:
+        return (default,) * r
+    if isinstance(value, Tensor):
+        value = backend.to_numpy(value._value).tolist()
+    if isinstance(value, int) or hasattr(value, "__index__") and not isinstance(value, (list, tuple)):
+        vals = [int(value)] * r
+    else:
+        vals = [int(v) for v in value]
+        if len(vals) == 1:
+            vals = vals * r
+        elif len(vals) == r + 2:
+            outer = (vals[0], vals[1]) if cf else (vals[0], vals[-1])
+            if outer != (1, 1):
+                raise ValueError(
+                    f"{op}: {what} in the batch and channel dimensions must be 1, received {value}."
+                )
+            vals = vals[2:] if cf else vals[1:-1]
+        elif len(vals) != r:
+            raise ValueError(
+                f"{op}: {what} must be an int or a list of 1, {r} or {r + 2} ints, received {value}."
+            )
+    if any(v < 1 for v in vals):
+        raise ValueError(f"{op}: {what} must be positive, received {value}.")
+    return tuple(vals)
+
+
+def parse_padding(padding: Any, r: int, op: str, cf: bool, explicit_ok: bool = True) -> Any:
+    """"SAME", "VALID", or explicit [[0, 0], [lo, hi] per spatial dim, [0, 0]] -> pairs."""
+    if isinstance(padding, str):
+        p = padding.upper()
+        if p not in ("SAME", "VALID"):
+            raise ValueError(f"{op}: padding must be 'SAME' or 'VALID', received {padding!r}.")
+        return p
+    if not explicit_ok:
+        raise ValueError(f"{op}: padding must be 'SAME' or 'VALID', received {padding!r}.")
+    try:
+        pairs = [(int(a), int(b)) for a, b in padding]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{op}: padding must be 'SAME', 'VALID' or a list of {r + 2} [before, after] pairs, "
+            f"received {padding!r}."
+        ) from None
+    if len(pairs) != r + 2:
+        raise ValueError(
+            f"{op}: explicit padding needs {r + 2} [before, after] pairs (one per dimension), "
+            f"received {len(pairs)}."
+        )
+    outer = (pairs[0], pairs[1]) if cf else (pairs[0], pairs[-1])
+    if outer != ((0, 0), (0, 0)):
+        raise ValueError(f"{op}: explicit padding of the batch and channel dimensions must be 0, "
+                         f"received {padding!r}.")
+    spatial = pairs[2:] if cf else pairs[1:-1]
+    if any(a < 0 or b < 0 for a, b in spatial):
+        raise ValueError(f"{op}: explicit padding must be non-negative, received {padding!r}.")
+    return tuple(spatial)
+
+
+def to_channels_last(x: Tensor, r: int) -> Tensor:
+    return mv.transpose(x, (0,) + tuple(range(2, r + 2)) + (1,))
+
+
+def to_channels_first(x: Tensor, r: int) -> Tensor:
+    return mv.transpose(x, (0, r + 1) + tuple(range(1, r + 1)))
+
+
+def check_input_rank(x: Tensor, r: int, op: str, cf: bool, allow_batch_shape: bool) -> None:
+    n = len(x.shape)
+    layout = ("N" + "C" + _SPATIAL[r]) if cf else ("N" + _SPATIAL[r] + "C")
+    if n == r + 2 or (allow_batch_shape and n > r + 2):
+        return
+    expect = f"rank {r + 2}" + (" or more" if allow_batch_shape else "")
+    raise ValueError(
+        f"{op}: expected input of {expect} ({', '.join(layout)}), received shape {tuple(x.shape)} "
+        f"(rank {n})."
+    )
+
+
+def _flatten_batch(x: Tensor, r: int) -> tuple:
+    """Merge leading batch dimensions (TF's batch_shape) into one; returns (x, batch_shape)."""
+    shape = tuple(x.shape)
+    if len(shape) == r + 2:
+        return x, None
+    batch = shape[: len(shape) - r - 1]
+    return mv.reshape(x, (-1,) + shape[len(shape) - r - 1:]), batch
+
+
+def _unflatten_batch(y: Tensor, batch: Any) -> Tensor:
+    if batch is None:
+        return y
+    return mv.reshape(y, tuple(batch) + tuple(y.shape[1:]))
+
+
+def _check_geometry(op: str, x_spatial: tuple, K: tuple, strides: tuple, dilations: tuple,
+                    padding: Any) -> None:
+    if any(s is None for s in x_spatial) or any(k is None for k in K):
+        return
+    geometry(op, tuple(x_spatial), tuple(K), strides, dilations, padding)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public functions (tf.nn)
+# ---------------------------------------------------------------------------------------------
+
+def _convolution(op: str, input: Any, filters: Any, r: int, strides: Any, padding: Any,  # noqa: A002
+                 data_format: Any, dilations: Any, explicit_ok: bool = True,
+                 allow_batch_shape: bool = False) -> Tensor:
+    x = float_operand(input, op)
+    w = float_operand(filters, op, like=x)
+    if w.dtype != x.dtype:
+        raise TypeError(f"{op}: input and filters must have the same dtype, received "
+                        f"{x.dtype.name} and {w.dtype.name}.")
+    cf = channels_first(data_format, r, op)
+    check_input_rank(x, r, op, cf, allow_batch_shape)
+    if len(w.shape) != r + 2:
+        raise ValueError(
+            f"{op}: expected filters of rank {r + 2} ({', '.join('spatial' for _ in range(r))}, "
+            f"in_channels, out_channels), received shape {tuple(w.shape)}."
+        )
+    st = spatial_ints(strides, r, op, "strides", cf)
+    dil = spatial_ints(dilations, r, op, "dilations", cf)
+    pad = parse_padding(padding, r, op, cf, explicit_ok)
+    x, batch = _flatten_batch(x, r) if not cf else (x, None)
+    if cf:
+        x = to_channels_last(x, r)
+    C = x.shape[-1]
+    Cin_w, Cout = w.shape[-2], w.shape[-1]
+    groups = 1
+    if C is not None and Cin_w is not None and C != Cin_w:
+        if Cin_w == 0 or C % Cin_w != 0:
+            raise ValueError(
+                f"{op}: the input has {C} channels but the filters expect {Cin_w} input channels "
+                f"(input shape {tuple(x.shape)}, filters shape {tuple(w.shape)})."
+            )
+        groups = C // Cin_w
+        if Cout is not None and Cout % groups != 0:
+            raise ValueError(
+                f"{op}: a grouped convolution with {groups} groups needs out_channels divisible "
+                f"by {groups}, received filters shape {tuple(w.shape)}."
+            )
+    _check_geometry(op, tuple(x.shape[1:-1]), tuple(w.shape[:-2]), st, dil, pad)
+    y = Conv(st, dil, pad, groups, op)(x, w)
+    if cf:
+        return to_channels_first(y, r)
+    return _unflatten_batch(y, batch)
+
+
+def conv1d(input: Any, filters: Any, stride: Any, padding: Any, data_format: str = "NWC",  # noqa: A002
+           dilations: Any = None, name: Any = None) -> Tensor:
+    """1-D convolution (cross-correlation, as in TF) of a batch of sequences.
+
+    Args:
+        input: (batch..., width, in_channels) for "NWC", or (batch, in_channels, width) for "NCW".
+        filters: (filter_width, in_channels, out_channels).
+        stride: int or list of 1 or 3 ints.
+        padding: "SAME" or "VALID" (SAME pads the odd element at the end, like TF).
+        data_format: "NWC" (default) or "NCW".
+        dilations: int or list of 1 or 3 ints.
+
+    Returns:
+        (batch..., out_width, out_channels).
+
+    Example:
+        >>> tf.nn.conv1d(tf.ones((2, 10, 3)), tf.ones((3, 3, 4)), 1, "SAME").shape
+        TensorShape([2, 10, 4])
+    """
+    return _convolution("Conv1D", input, filters, 1, stride, padding, data_format, dilations,
+                        explicit_ok=False, allow_batch_shape=True)
+
+
+def conv2d(input: Any, filters: Any, strides: Any, padding: Any, data_format: str = "NHWC",  # noqa: A002
+           dilations: Any = None, name: Any = None) -> Tensor:
+    """2-D convolution (cross-correlation, as in TF).
+
+    Args:
+        input: (batch..., height, width, in_channels) for "NHWC", or (N, C, H, W) for "NCHW".
+        filters: (filter_height, filter_width, in_channels, out_channels); when the input has a
+            multiple of in_channels channels the convolution is grouped.
+        strides: int or list of 1, 2 or 4 ints.
+        padding: "SAME", "VALID", or explicit [[0, 0], [top, bottom], [left, right], [0, 0]]
+            (NHWC order; NCHW puts the channel pair second).
+        data_format: "NHWC" (default) or "NCHW".
+        dilations: int or list of 1, 2 or 4 ints.
+
+    Returns:
+        (batch..., out_height, out_width, out_channels) (or NCHW).
+
+    Example:
+        >>> x = tf.random.normal((100, 28, 28, 1))
+        >>> tf.nn.conv2d(x, tf.random.normal((5, 5, 1, 32)), 1, "SAME").shape
+        TensorShape([100, 28, 28, 32])
+    """
+    return _convolution("Conv2D", input, filters, 2, strides, padding, data_format, dilations,
+                        allow_batch_shape=True)
+
+
+def conv3d(input: Any, filters: Any, strides: Any, padding: Any, data_format: str = "NDHWC",  # noqa: A002
+           dilations: Any = None, name: Any = None) -> Tensor:
+    """3-D convolution: input (N, D, H, W, C), filters (kd, kh, kw, C, out) -> (N, D', H', W', out).
+
+    Args:
+        strides, dilations: int or list of 1, 3 or 5 ints. padding: "SAME" or "VALID".
+        data_format: "NDHWC" (default) or "NCDHW".
+    """
+    return _convolution("Conv3D", input, filters, 3, strides, padding, data_format, dilations,
+                        explicit_ok=False)
+
+
+def convolution(input: Any, filters: Any, strides: Any = None, padding: str = "VALID",  # noqa: A002
+                data_format: Any = None, dilations: Any = None, name: Any = None) -> Tensor:
+    """N-D convolution; the spatial rank is the filter's rank minus 2 (`tf.nn.convolution`)."""
+    w = float_operand(filters, "Convolution")
+    r = len(w.shape) - 2
+    if r not in _OP_NAMES:
+        raise ValueError(f"Convolution: filters must have rank 3, 4 or 5, received shape {tuple(w.shape)}.")
+    return _convolution(_OP_NAMES[r], input, w, r, strides, padding, data_format, dilations,
+                        explicit_ok=(r == 2), allow_batch_shape=(r < 3))
+
+
+def _output_spatial(output_shape: Any, r: int, cf: bool, op: str) -> tuple:
+    if isinstance(output_shape, Tensor):
+        output_shape = backend.to_numpy(output_shape._value).tolist()
+    dims = [int(d) for d in output_shape]
+    if len(dims) == r + 2:
+        return tuple(dims[2:] if cf else dims[1:-1]), (dims[1] if cf else dims[-1]), dims[0]
+    if len(dims) == r:
+        return tuple(dims), None, None
+    raise ValueError(f"{op}: output_shape must have {r + 2} entries, received {output_shape!r}.")
+
+
+def _conv_transpose(op: str, input: Any, filters: Any, output_shape: Any, r: int, strides: Any,  # noqa: A002
+                    padding: Any, data_format: Any, dilations: Any) -> Tensor:
+    x = float_operand(input, op)
+    w = float_operand(filters, op, like=x)
+    cf = channels_first(data_format, r, op)
+    check_input_rank(x, r, op, cf, False)
+    if len(w.shape) != r + 2:
+        raise ValueError(
+            f"{op}: expected filters of rank {r + 2} (spatial..., out_channels, in_channels), "
+            f"received shape {tuple(w.shape)}."
+        )
+    st = spatial_ints(strides, r, op, "strides", cf)
+    dil = spatial_ints(dilations, r, op, "dilations", cf)
+    pad = parse_padding(padding, r, op, cf, explicit_ok=(r == 2))
+    S, Cout, batch = _output_spatial(output_shape, r, cf, op)
+    if cf:
+        x = to_channels_last(x, r)
+    if x.shape[-1] is not None and w.shape[-1] != x.shape[-1]:
+        raise ValueError(
+            f"{op}: the input has {x.shape[-1]} channels but the filters expect {w.shape[-1]} "
+            f"(filters are (spatial..., out_channels, in_channels); received {tuple(w.shape)})."
+        )
+    if Cout is not None and Cout != w.shape[-2]:
+        raise ValueError(
+            f"{op}: output_shape has {Cout} channels but the filters produce {w.shape[-2]} "
+            f"(filters shape {tuple(w.shape)})."
+        )
+    if batch is not None and x.shape[0] is not None and batch != x.shape[0]:
+        raise ValueError(f"{op}: output_shape batch size {batch} does not match the input's "
+                         f"{x.shape[0]}.")
+    g = geometry(op, S, tuple(w.shape[:-2]), st, dil, pad)
+    if None not in tuple(x.shape[1:-1]) and tuple(x.shape[1:-1]) != g.O:
+        raise ValueError(
+            f"{op}: output_shape {tuple(S)} is inconsistent with the input's spatial shape "
+            f"{tuple(x.shape[1:-1])}: a convolution of the output with these strides and padding "
+            f"gives {g.O}."
+        )
+    y = ConvBackpropInput(st, dil, pad, 1, S, _OP_NAMES[r])(x, w)
+    return to_channels_first(y, r) if cf else y
+
+
+def conv1d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,  # noqa: A002
+                     padding: str = "SAME", data_format: str = "NWC", dilations: Any = None,
+                     name: Any = None) -> Tensor:
+    """Transposed 1-D convolution (the gradient of conv1d with respect to its input).
+
+    Args:
+        input: (N, W, in_channels). filters: (filter_width, out_channels, in_channels).
+        output_shape: (N, out_width, out_channels).
+    """
+    return _conv_transpose("Conv1DTranspose", input, filters, output_shape, 1, strides, padding,
+                           data_format, dilations)
+
+
+def conv2d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,  # noqa: A002
+                     padding: Any = "SAME", data_format: str = "NHWC", dilations: Any = None,
+                     name: Any = None) -> Tensor:
+    """Transposed 2-D convolution ("deconvolution"): the gradient of conv2d w.r.t. its input.
+
+    Args:
+        input: (N, H, W, in_channels). filters: (kh, kw, out_channels, in_channels).
+        output_shape: (N, out_height, out_width, out_channels); conv2d of a tensor of this shape
+            with the same strides and padding must give the input's spatial shape.
+        strides: int or list of 1, 2 or 4 ints. padding: "SAME", "VALID" or explicit pairs.
+
+    Returns:
+        A tensor of `output_shape`.
+
+    Example:
+        >>> y = tf.nn.conv2d_transpose(tf.ones((1, 7, 7, 8)), tf.ones((3, 3, 4, 8)),
+        ...                            (1, 14, 14, 4), 2)
+    """
+    return _conv_transpose("Conv2DTranspose", input, filters, output_shape, 2, strides, padding,
+                           data_format, dilations)
+
+
+def conv3d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,  # noqa: A002
+                     padding: str = "SAME", data_format: str = "NDHWC", dilations: Any = None,
+                     name: Any = None) -> Tensor:
+    """Transposed 3-D convolution: filters (kd, kh, kw, out_channels, in_channels)."""
+    return _conv_transpose("Conv3DTranspose", input, filters, output_shape, 3, strides, padding,
+                           data_format, dilations)
+
+
+def conv_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,  # noqa: A002
+                   padding: str = "SAME", data_format: Any = None, dilations: Any = None,
+                   name: Any = None) -> Tensor:
+    """Transposed N-D convolution; the spatial rank is len(output_shape) - 2."""
+    if isinstance(output_shape, Tensor):
+        n = int(output_shape.shape[0])
+    else:
+        n = len(output_shape)
+    r = n - 2
+    if r not in _OP_NAMES:
+        raise ValueError(f"ConvTranspose: output_shape must have 3, 4 or 5 entries, received {n}.")
+    name_ = {1: "Conv1DTranspose", 2: "Conv2DTranspose", 3: "Conv3DTranspose"}[r]
+    return _conv_transpose(name_, input, filters, output_shape, r, strides, padding, data_format,
+                           dilations)
+
+
+def depthwise_conv2d(input: Any, filter: Any, strides: Any, padding: Any,  # noqa: A002
+                     data_format: Any = None, dilations: Any = None, name: Any = None) -> Tensor:
+    """Depthwise 2-D convolution: each input channel convolved with its own `multiplier` filters.
+
+    Args:
+        input: (N, H, W, C) ("NHWC", default) or (N, C, H, W) ("NCHW").
+        filter: (kh, kw, C, multiplier).
+        strides: list of 4 ints (or 1 / 2 ints). padding: "SAME", "VALID" or explicit pairs.
+        dilations: 1 or 2 ints (the atrous rate).
+
+    Returns:
+        (N, H', W', C * multiplier); output channel c * multiplier + m uses filter[..., c, m].
+    """
+    op = "DepthwiseConv2dNative"
+    x = float_operand(input, op)
+    w = float_operand(filter, op, like=x)
+    cf = channels_first(data_format, 2, op)
+    check_input_rank(x, 2, op, cf, False)
+    if len(w.shape) != 4:
+        raise ValueError(f"{op}: expected a filter of rank 4 (kh, kw, in_channels, multiplier), "
+                         f"received shape {tuple(w.shape)}.")
+    C = x.shape[1] if cf else x.shape[-1]
+    if C is not None and C != w.shape[2]:
+        raise ValueError(
+            f"{op}: the input has {C} channels but the filter expects {w.shape[2]} "
+            f"(filter shape {tuple(w.shape)})."
+        )
+    kh, kw, cin, mult = tuple(w.shape)
+    w_grouped = mv.reshape(w, (kh, kw, 1, cin * mult))
+    st = spatial_ints(strides, 2, op, "strides", cf)
+    dil = spatial_ints(dilations, 2, op, "dilations", cf)
+    pad = parse_padding(padding, 2, op, cf)
+    if cf:
+        x = to_channels_last(x, 2)
+    _check_geometry(op, tuple(x.shape[1:-1]), (kh, kw), st, dil, pad)
+    y = Conv(st, dil, pad, cin, op)(x, w_grouped)
+    return to_channels_first(y, 2) if cf else y
+
+
+def separable_conv2d(input: Any, depthwise_filter: Any, pointwise_filter: Any, strides: Any,  # noqa: A002
+                     padding: Any, data_format: Any = None, dilations: Any = None,
+                     name: Any = None) -> Tensor:
+    """Depthwise convolution followed by a 1x1 convolution mixing channels.
+
+    Args:
+        depthwise_filter: (kh, kw, C, multiplier). pointwise_filter: (1, 1, C * multiplier, out).
+        strides, padding, dilations: of the depthwise step.
+    """
+    pw = float_operand(pointwise_filter, "SeparableConv2D")
+    if len(pw.shape) != 4 or tuple(pw.shape[:2]) != (1, 1):
+        raise ValueError("SeparableConv2D: pointwise_filter must have shape (1, 1, C * multiplier, "
+                         f"out_channels), received {tuple(pw.shape)}.")
+    h = depthwise_conv2d(input, depthwise_filter, strides, padding, data_format, dilations)
+    return conv2d(h, pw, 1, "VALID", data_format or "NHWC")
+
+
+def conv2d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
+                          padding: Any, data_format: str = "NHWC", dilations: Any = None,
+                          name: Any = None) -> Tensor:
+    """The gradient of conv2d with respect to its input (`tf.compat.v1.nn.conv2d_backprop_input`)."""
+    return conv2d_transpose(out_backprop, filters, input_sizes, strides, padding, data_format,
+                            dilations)
+
+
+def conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,  # noqa: A002
+                           padding: Any, data_format: str = "NHWC", dilations: Any = None,
+                           name: Any = None) -> Tensor:
+    """The gradient of conv2d with respect to its filter: a tensor of shape `filter_sizes`."""
+    op = "Conv2DBackpropFilter"
+    x = float_operand(input, op)
+    dy = float_operand(out_backprop, op, like=x)
+    cf = channels_first(data_format, 2, op)
+    st = spatial_ints(strides, 2, op, "strides", cf)
+    dil = spatial_ints(dilations, 2, op, "dilations", cf)
+    pad = parse_padding(padding, 2, op, cf)
+    if isinstance(filter_sizes, Tensor):
+        filter_sizes = backend.to_numpy(filter_sizes._value).tolist()
+    fs = tuple(int(d) for d in filter_sizes)
+    if cf:
+        x, dy = to_channels_last(x, 2), to_channels_last(dy, 2)
+    groups = x.shape[-1] // fs[-2]
+    return ConvBackpropFilter(st, dil, pad, groups, fs, "Conv2D")(x, dy)
+
+
+__all__ = [
+    "conv1d", "conv2d", "conv3d", "convolution", "conv1d_transpose", "conv2d_transpose",
+    "conv3d_transpose", "conv_transpose", "depthwise_conv2d", "separable_conv2d",
+    "conv2d_backprop_input", "conv2d_backprop_filter",
+]

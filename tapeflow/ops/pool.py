@@ -1,0 +1,395 @@
+"""Pooling (tf.nn.max_pool*, avg_pool*): max and average pooling primitives and their gradients.
+
+Closed sets of primitives, so gradients of any order stay inside them (as in TF):
+
+* `MaxPool(x) -> y` records, per output, which window tap held the maximum (the first one on
+  ties, as TF). Its gradient `MaxPoolGrad(dy)` scatters dy to those taps; the gradient of that
+  scatter is `MaxPoolGradGrad`, the gather at the same taps, whose gradient is the scatter again.
+* `AvgPool(x)` and `AvgPoolGrad(dy)` are each other's adjoints (linear maps).
+
+Channels-last arrays of any spatial rank; work is vectorised over batch, space and channels with
+one strided-slice operation per window tap (4 for a 2x2 window), never per pixel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tapeflow import backend
+from tapeflow.autodiff.function import Function
+from tapeflow.ops.conv import (
+    Geometry,
+    channels_first,
+    check_input_rank,
+    crop_padding,
+    float_operand,
+    geometry,
+    pad_input,
+    parse_padding,
+    spatial_ints,
+    tap_slices,
+    to_channels_first,
+    to_channels_last,
+)
+from tapeflow.tensor import Tensor
+
+get_xp = backend.get_xp
+
+
+def _taps(xp: Any, xpad: Any, g: Geometry) -> list:
+    """The strided view each window tap reads: a list of T arrays shaped like the output."""
+    return [xpad[sl] for sl in tap_slices(g)]
+
+
+def _argmax_dtype(xp: Any, taps: int) -> Any:
+    return xp.uint8 if taps <= 255 else xp.int32
+
+
+def _scatter(xp: Any, dy: Any, pick: Any, g: Geometry, in_shape: tuple) -> Any:
+    """dx (of `in_shape`) with dy[o] * pick(t)[o] added at the input read by tap t of output o."""
+    slices = tap_slices(g)
+    non_overlapping = (not g.needs_padding and all(k == s for k, s in zip(g.K, g.strides, strict=True))
+                       and all(o * s == n for o, s, n in zip(g.O, g.strides, g.S, strict=True)))
+    if non_overlapping:
+        # NOTE: every input element is read by exactly one tap: write each tap's slice once,
+        # no zero fill and no accumulation.
+        dx = xp.empty(in_shape, dtype=dy.dtype)
+        for t, sl in enumerate(slices):
+            pick(t, dx[sl])
+        return dx
+    dxpad = xp.zeros((in_shape[0],) + g.padded + (in_shape[-1],), dtype=dy.dtype)
+    tmp = xp.empty_like(dy)
+    for t, sl in enumerate(slices):
+        pick(t, tmp)
+        dxpad[sl] += tmp
+    return crop_padding(xp, dxpad, g)
+
+
+class MaxPool(Function):
+    """y[o] = max over the window of x; x (N, *S, C) channels-last."""
+
+    def __init__(self, ksize: tuple, strides: tuple, padding: Any, op: str = "MaxPool") -> None:
+        self.ksize = ksize
+        self.strides = strides
+        self.padding = padding
+        self.op = op
+        self.argmax: Any = None
+        self.geom: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.op
+
+    def forward(self, x: Any) -> Any:
+        xp = get_xp(x)
+        g = geometry(self.op, x.shape[1:-1], self.ksize, self.strides, (1,) * len(self.ksize),
+                     self.padding)
+        self.geom = g
+        fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+        xpad = pad_input(xp, x, g, fill)
+        taps = _taps(xp, xpad, g)
+        if len(taps) == 1:
+            y = xp.ascontiguousarray(taps[0])
+        else:
+            y = xp.maximum(taps[0], taps[1])
+            for v in taps[2:]:
+                xp.maximum(y, v, out=y)
+        self._taps = taps
+        return y
+
+    def _argmax(self, y: Any) -> Any:
+        """Index of the first window tap equal to the maximum (TF's tie-breaking), lazily."""
+        if self.argmax is None:
+            taps = self._taps
+            xp = get_xp(y)
+            T = len(taps)
+            dt = _argmax_dtype(xp, T)
+            if T == 1:
+                idx = xp.zeros(y.shape, dtype=dt)
+            else:
+                # NOTE: first-equal index = ne0 * (1 + ne1 * (1 + ... (1 + ne_{T-2}))), with
+                # ne_t = (tap t != max): integer arithmetic instead of T masked writes.
+                idx = xp.not_equal(taps[T - 2], y).astype(dt)
+                ne = xp.empty(y.shape, dtype=bool)
+                for t in range(T - 3, -1, -1):
+                    idx += 1
+                    idx *= xp.not_equal(taps[t], y, out=ne)
+            self.argmax = idx
+            self._taps = None
+        return self.argmax
+
+    def backward(self, dy: Tensor) -> tuple:
+        x = self.inputs[0]
+        idx = self._argmax(self.outputs[0]._value)
+        return (MaxPoolGrad(self.geom, idx, tuple(x._value.shape), self.op)(dy),)
+
+
+class MaxPoolGrad(Function):
+    """dx: dy routed to the argmax tap of each window (a scatter into the input's shape)."""
+
+    def __init__(self, geom: Geometry, argmax: Any, in_shape: tuple, op: str = "MaxPool") -> None:
+        self.geom = geom
+        self.argmax = argmax
+        self.in_shape = in_shape
+        self.op = op
+
+    @property
+    def name(self) -> str:
+        return self.op + "Grad"
+
+    def forward(self, dy: Any) -> Any:
+        xp = get_xp(dy)
+        idx = self.argmax
+        dt = idx.dtype.type
+
+        def pick(t: int, out: Any) -> None:
+            xp.multiply(dy, idx == dt(t), out=out)
+
+        return _scatter(xp, dy, pick, self.geom, self.in_shape)
+
+    def backward(self, ddx: Tensor) -> tuple:
+        return (MaxPoolGradGrad(self.geom, self.argmax, self.op)(ddx),)
+
+
+class MaxPoolGradGrad(Function):
+    """The gather adjoint to MaxPoolGrad: out[o] = g[argmax tap of window o]."""
+
+    def __init__(self, geom: Geometry, argmax: Any, op: str = "MaxPool") -> None:
+        self.geom = geom
+        self.argmax = argmax
+        self.op = op
+
+    @property
+    def name(self) -> str:
+        return self.op + "GradGrad"
+
+    def forward(self, g: Any) -> Any:
+        xp = get_xp(g)
+        gpad = pad_input(xp, g, self.geom)
+        idx = self.argmax
+        dt = idx.dtype.type
+        out = None
+        for t, v in enumerate(_taps(xp, gpad, self.geom)):
+            term = v * (idx == dt(t))
+            if out is None:
+                out = term
+            else:
+                out += term
+        return out
+
+    def backward(self, dout: Tensor) -> tuple:
+        in_shape = tuple(self.inputs[0]._value.shape)
+        return (MaxPoolGrad(self.geom, self.argmax, in_shape, self.op)(dout),)
+
+
+def _avg_counts(xp: Any, g: Geometry, dtype: Any) -> Any:
+    """1 / (number of non-padding inputs in each window), broadcastable to (N, *O, C).
+
+    TF divides by the valid count, so SAME-padded border windows average fewer elements."""
+    if not g.needs_padding:
+        return None
+    r = len(g.K)
+    inv = None
+    for i in range(r):
+        starts = xp.arange(g.O[i]) * g.strides[i] - g.lo[i]
+        stops = starts + g.K[i]
+        count = xp.minimum(stops, g.S[i]) - xp.maximum(starts, 0)
+        shape = [1] * (r + 2)
+        shape[i + 1] = g.O[i]
+        c = count.reshape(shape)
+        inv = c if inv is None else inv * c
+    return (1.0 / inv).astype(dtype)
+
+
+class AvgPool(Function):
+    """y[o] = mean of x over the window's non-padding elements."""
+
+    def __init__(self, ksize: tuple, strides: tuple, padding: Any, op: str = "AvgPool") -> None:
+        self.ksize = ksize
+        self.strides = strides
+        self.padding = padding
+        self.op = op
+
+    @property
+    def name(self) -> str:
+        return self.op
+
+    def forward(self, x: Any) -> Any:
+        xp = get_xp(x)
+        g = geometry(self.op, x.shape[1:-1], self.ksize, self.strides, (1,) * len(self.ksize),
+                     self.padding)
+        self.geom = g
+        taps = _taps(xp, pad_input(xp, x, g), g)
+        if len(taps) == 1:
+            y = taps[0].copy()
+        else:
+            y = taps[0] + taps[1]
+            for v in taps[2:]:
+                y += v
+        inv = _avg_counts(xp, g, x.dtype)
+        if inv is None:
+            y *= x.dtype.type(1.0 / g.taps)
+        else:
+            y *= inv
+        return y
+
+    def backward(self, dy: Tensor) -> tuple:
+        x = self.inputs[0]
+        return (AvgPoolGrad(self.geom, tuple(x._value.shape), self.op)(dy),)
+
+
+class AvgPoolGrad(Function):
+    """dx: each output's gradient spread evenly over its window's non-padding inputs."""
+
+    def __init__(self, geom: Geometry, in_shape: tuple, op: str = "AvgPool") -> None:
+        self.geom = geom
+        self.in_shape = in_shape
+        self.op = op
+
+    @property
+    def name(self) -> str:
+        return self.op + "Grad"
+
+    def forward(self, dy: Any) -> Any:
+        xp = get_xp(dy)
+        inv = _avg_counts(xp, self.geom, dy.dtype)
+        scaled = dy * (dy.dtype.type(1.0 / self.geom.taps) if inv is None else inv)
+
+        def pick(t: int, out: Any) -> None:
+            out[...] = scaled
+
+        return _scatter(xp, dy, pick, self.geom, self.in_shape)
+
+    def backward(self, ddx: Tensor) -> tuple:
+        g = self.geom
+        pad = tuple(zip(g.lo, g.hi, strict=True))
+        return (AvgPool(g.K, g.strides, pad, self.op)(ddx),)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public functions (tf.nn)
+# ---------------------------------------------------------------------------------------------
+
+_POOL_FORMATS = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
+
+
+def _pool(kind: str, r: int, input: Any, ksize: Any, strides: Any, padding: Any,  # noqa: A002
+          data_format: Any) -> Tensor:
+    op = ("MaxPool" if kind == "max" else "AvgPool") + ("" if r == 2 else f"{r}D")
+    if kind == "max":
+        from tapeflow.ops import elementwise as ew
+
+        x = ew.unary_operand(input, op)
+    else:
+        x = float_operand(input, op)
+    cf = channels_first(data_format, r, op)
+    check_input_rank(x, r, op, cf, False)
+    k = spatial_ints(ksize, r, op, "ksize", cf)
+    st = spatial_ints(strides, r, op, "strides", cf)
+    pad = parse_padding(padding, r, op, cf, explicit_ok=(kind == "max"))
+    if cf:
+        x = to_channels_last(x, r)
+    S = tuple(x.shape[1:-1])
+    if None not in S:
+        geometry(op, S, k, st, (1,) * r, pad)
+    if not isinstance(pad, str):
+        for i, (a, b) in enumerate(pad):
+            if a >= k[i] or b >= k[i]:
+                raise ValueError(
+                    f"{op}: explicit padding must be smaller than the window; received "
+                    f"[{a}, {b}] for spatial dimension {i} with window size {k[i]}."
+                )
+    prim = MaxPool(k, st, pad, op) if kind == "max" else AvgPool(k, st, pad, op)
+    y = prim(x)
+    return to_channels_first(y, r) if cf else y
+
+
+def _rank_of(input: Any, op: str) -> int:  # noqa: A002
+    shape = input.shape if hasattr(input, "shape") else None
+    if shape is None:
+        from tapeflow.tensor import convert_to_tensor
+
+        shape = convert_to_tensor(input).shape
+    r = len(shape) - 2
+    if r not in (1, 2, 3):
+        raise ValueError(f"{op}: expected input of rank 3, 4 or 5, received shape {tuple(shape)}.")
+    return r
+
+
+def max_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",  # noqa: A002
+               name: Any = None) -> Tensor:
+    """Max over windows of a batch of sequences: (N, W, C) -> (N, W', C).
+
+    Args:
+        ksize, strides: int or list of 1 or 3 ints.
+        padding: "SAME", "VALID" or explicit [[0, 0], [before, after], [0, 0]].
+        data_format: "NWC" (default) or "NCW".
+    """
+    return _pool("max", 1, input, ksize, strides, padding, data_format)
+
+
+def max_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",  # noqa: A002
+               name: Any = None) -> Tensor:
+    """Max over spatial windows: (N, H, W, C) -> (N, H', W', C).
+
+    Args:
+        input: (N, H, W, C) for "NHWC" (default), (N, C, H, W) for "NCHW".
+        ksize, strides: int or list of 1, 2 or 4 ints.
+        padding: "SAME", "VALID" or explicit [[0, 0], [top, bottom], [left, right], [0, 0]].
+
+    Returns:
+        The pooled tensor; its gradient goes to the first maximal element of each window.
+
+    Example:
+        >>> tf.nn.max_pool2d(tf.ones((100, 28, 28, 32)), 2, 2, "SAME").shape
+        TensorShape([100, 14, 14, 32])
+    """
+    return _pool("max", 2, input, ksize, strides, padding, data_format)
+
+
+def max_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",  # noqa: A002
+               name: Any = None) -> Tensor:
+    """Max over 3-D windows: (N, D, H, W, C) -> (N, D', H', W', C)."""
+    return _pool("max", 3, input, ksize, strides, padding, data_format)
+
+
+def max_pool(input: Any, ksize: Any, strides: Any, padding: Any, data_format: Any = None,  # noqa: A002
+             name: Any = None) -> Tensor:
+    """Max pooling of any spatial rank (1-3, from the input's rank)."""
+    r = _rank_of(input, "MaxPool")
+    return _pool("max", r, input, ksize, strides, padding, data_format)
+
+
+def avg_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",  # noqa: A002
+               name: Any = None) -> Tensor:
+    """Mean over windows of a batch of sequences (padding "SAME" or "VALID")."""
+    return _pool("avg", 1, input, ksize, strides, padding, data_format)
+
+
+def avg_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",  # noqa: A002
+               name: Any = None) -> Tensor:
+    """Mean over spatial windows: (N, H, W, C) -> (N, H', W', C).
+
+    With "SAME" padding, border windows average only their non-padding elements (as TF).
+    """
+    return _pool("avg", 2, input, ksize, strides, padding, data_format)
+
+
+def avg_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",  # noqa: A002
+               name: Any = None) -> Tensor:
+    """Mean over 3-D windows: (N, D, H, W, C) -> (N, D', H', W', C)."""
+    return _pool("avg", 3, input, ksize, strides, padding, data_format)
+
+
+def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any, data_format: Any = None,  # noqa: A002
+             name: Any = None) -> Tensor:
+    """Average pooling of any spatial rank (1-3, from the input's rank)."""
+    r = _rank_of(input, "AvgPool")
+    return _pool("avg", r, input, ksize, strides, padding, data_format)
+
+
+__all__ = [
+    "max_pool", "max_pool1d", "max_pool2d", "max_pool3d",
+    "avg_pool", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+]
+
