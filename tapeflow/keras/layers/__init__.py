@@ -9,6 +9,11 @@ from tapeflow.keras.layers.merge import (
     Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
     dot, maximum, minimum, multiply, subtract,
 )
+from tapeflow.keras.layers.conv import (
+    Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, Convolution1D,
+    Convolution1DTranspose, Convolution2D, Convolution2DTranspose, Convolution3D, Convolution3DTranspose,
+    DepthwiseConv2D, SeparableConv2D,
+)
 from tapeflow.keras.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
 from tapeflow.keras.layers.pooling import (
     AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D,

@@ -68,12 +68,27 @@ class BatchNormalization(Layer):
         >>> y = bn(tf.random.normal((8, 4)), training=True)
     """
 
-    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
-                 scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
-                 moving_mean_initializer: Any = "zeros", moving_variance_initializer: Any = "ones",
-                 beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
-                 gamma_constraint: Any = None, renorm: bool = False, renorm_clipping: Any = None,
-                 renorm_momentum: float = 0.99, synchronized: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        axis: int = -1,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        moving_mean_initializer: Any = "zeros",
+        moving_variance_initializer: Any = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
+        renorm: bool = False,
+        renorm_clipping: Any = None,
+        renorm_momentum: float = 0.99,
+        synchronized: bool = False,
+        **kwargs: Any,
+    ) -> None:
         # tf.keras 2 arguments that Keras 3 dropped: accept the harmless ones.
         kwargs.pop("fused", None)
         kwargs.pop("virtual_batch_size", None)
@@ -97,7 +112,9 @@ class BatchNormalization(Layer):
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
         if renorm:
-            raise NotImplementedError("BatchNormalization: renorm=True (batch renormalization) is not supported.")
+            raise NotImplementedError(
+                "BatchNormalization: renorm=True (batch renormalization) is not supported."
+            )
         self.renorm = False
         self.renorm_clipping = renorm_clipping
         self.renorm_momentum = renorm_momentum
@@ -121,22 +138,35 @@ class BatchNormalization(Layer):
             )
         shape = (int(dim),)
         if self.scale:
-            self.gamma = self.add_weight(shape=shape, name="gamma", initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint, trainable=True)
+            self.gamma = self.add_weight(
+                shape=shape,
+                name="gamma",
+                initializer=self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
+                trainable=True,
+            )
         if self.center:
-            self.beta = self.add_weight(shape=shape, name="beta", initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint, trainable=True)
-        self.moving_mean = self.add_weight(shape=shape, name="moving_mean",
-                                           initializer=self.moving_mean_initializer, trainable=False)
-        self.moving_variance = self.add_weight(shape=shape, name="moving_variance",
-                                               initializer=self.moving_variance_initializer,
-                                               trainable=False)
+            self.beta = self.add_weight(
+                shape=shape,
+                name="beta",
+                initializer=self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
+                trainable=True,
+            )
+        self.moving_mean = self.add_weight(
+            shape=shape, name="moving_mean", initializer=self.moving_mean_initializer, trainable=False
+        )
+        self.moving_variance = self.add_weight(
+            shape=shape, name="moving_variance", initializer=self.moving_variance_initializer, trainable=False
+        )
         self.input_spec = InputSpec(ndim=ndim, axes={self.axis: int(dim)})
         self._axes = tuple(i for i in range(ndim) if i != axis)
         # Parameters broadcast against the input directly when the axis is last.
-        self._param_shape = None if axis == ndim - 1 else tuple(int(dim) if i == axis else 1 for i in range(ndim))
+        self._param_shape = (
+            None if axis == ndim - 1 else tuple(int(dim) if i == axis else 1 for i in range(ndim))
+        )
         self.built = True
 
     def _bcast(self, v: Tensor | None) -> Tensor | None:
@@ -200,25 +230,27 @@ class BatchNormalization(Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update({
-            "axis": self.axis,
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": _serialize(initializers, self.beta_initializer),
-            "gamma_initializer": _serialize(initializers, self.gamma_initializer),
-            "moving_mean_initializer": _serialize(initializers, self.moving_mean_initializer),
-            "moving_variance_initializer": _serialize(initializers, self.moving_variance_initializer),
-            "beta_regularizer": _serialize(regularizers, self.beta_regularizer),
-            "gamma_regularizer": _serialize(regularizers, self.gamma_regularizer),
-            "beta_constraint": _serialize(constraints, self.beta_constraint),
-            "gamma_constraint": _serialize(constraints, self.gamma_constraint),
-            "synchronized": self.synchronized,
-            "renorm": self.renorm,
-            "renorm_clipping": self.renorm_clipping,
-            "renorm_momentum": self.renorm_momentum,
-        })
+        config.update(
+            {
+                "axis": self.axis,
+                "momentum": self.momentum,
+                "epsilon": self.epsilon,
+                "center": self.center,
+                "scale": self.scale,
+                "beta_initializer": _serialize(initializers, self.beta_initializer),
+                "gamma_initializer": _serialize(initializers, self.gamma_initializer),
+                "moving_mean_initializer": _serialize(initializers, self.moving_mean_initializer),
+                "moving_variance_initializer": _serialize(initializers, self.moving_variance_initializer),
+                "beta_regularizer": _serialize(regularizers, self.beta_regularizer),
+                "gamma_regularizer": _serialize(regularizers, self.gamma_regularizer),
+                "beta_constraint": _serialize(constraints, self.beta_constraint),
+                "gamma_constraint": _serialize(constraints, self.gamma_constraint),
+                "synchronized": self.synchronized,
+                "renorm": self.renorm,
+                "renorm_clipping": self.renorm_clipping,
+                "renorm_momentum": self.renorm_momentum,
+            }
+        )
         return config
 
 
@@ -242,10 +274,20 @@ class LayerNormalization(Layer):
         >>> y = keras.layers.LayerNormalization()(tf.random.normal((2, 5)))
     """
 
-    def __init__(self, axis: Any = -1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
-                 beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
-                 beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
-                 gamma_constraint: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        axis: Any = -1,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
+        **kwargs: Any,
+    ) -> None:
         rms_scaling = kwargs.pop("rms_scaling", False)
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)):
@@ -282,13 +324,23 @@ class LayerNormalization(Layer):
                 f"sizes, received shape {tuple(input_shape)}."
             )
         if self.scale or self.rms_scaling:
-            self.gamma = self.add_weight(name="gamma", shape=shape, initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint, trainable=True)
+            self.gamma = self.add_weight(
+                name="gamma",
+                shape=shape,
+                initializer=self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
+                trainable=True,
+            )
         if self.center and not self.rms_scaling:
-            self.beta = self.add_weight(name="beta", shape=shape, initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint, trainable=True)
+            self.beta = self.add_weight(
+                name="beta",
+                shape=shape,
+                initializer=self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
+                trainable=True,
+            )
         if self._axes == list(range(ndim - len(self._axes), ndim)):
             self._param_shape = None
         else:
@@ -319,19 +371,21 @@ class LayerNormalization(Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update({
-            "axis": self.axis,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "rms_scaling": self.rms_scaling,
-            "beta_initializer": _serialize(initializers, self.beta_initializer),
-            "gamma_initializer": _serialize(initializers, self.gamma_initializer),
-            "beta_regularizer": _serialize(regularizers, self.beta_regularizer),
-            "gamma_regularizer": _serialize(regularizers, self.gamma_regularizer),
-            "beta_constraint": _serialize(constraints, self.beta_constraint),
-            "gamma_constraint": _serialize(constraints, self.gamma_constraint),
-        })
+        config.update(
+            {
+                "axis": self.axis,
+                "epsilon": self.epsilon,
+                "center": self.center,
+                "scale": self.scale,
+                "rms_scaling": self.rms_scaling,
+                "beta_initializer": _serialize(initializers, self.beta_initializer),
+                "gamma_initializer": _serialize(initializers, self.gamma_initializer),
+                "beta_regularizer": _serialize(regularizers, self.beta_regularizer),
+                "gamma_regularizer": _serialize(regularizers, self.gamma_regularizer),
+                "beta_constraint": _serialize(constraints, self.beta_constraint),
+                "gamma_constraint": _serialize(constraints, self.gamma_constraint),
+            }
+        )
         return config
 
 
@@ -356,10 +410,21 @@ class GroupNormalization(Layer):
         >>> y = keras.layers.GroupNormalization(groups=2)(tf.random.normal((2, 5, 5, 4)))
     """
 
-    def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3, center: bool = True,
-                 scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
-                 beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
-                 gamma_constraint: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        groups: int = 32,
+        axis: int = -1,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
+        **kwargs: Any,
+    ) -> None:
         if not isinstance(groups, int) or (groups <= 0 and groups != -1):
             raise ValueError(
                 "GroupNormalization: groups must be a positive integer (or -1 for instance "
@@ -404,13 +469,21 @@ class GroupNormalization(Layer):
             )
         self.input_spec = InputSpec(ndim=ndim, axes={self.axis: int(dim)})
         if self.scale:
-            self.gamma = self.add_weight(shape=(int(dim),), name="gamma", initializer=self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint)
+            self.gamma = self.add_weight(
+                shape=(int(dim),),
+                name="gamma",
+                initializer=self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
+            )
         if self.center:
-            self.beta = self.add_weight(shape=(int(dim),), name="beta", initializer=self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint)
+            self.beta = self.add_weight(
+                shape=(int(dim),),
+                name="beta",
+                initializer=self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
+            )
         self.built = True
 
     def call(self, inputs: Tensor) -> Tensor:
@@ -420,7 +493,7 @@ class GroupNormalization(Layer):
         axis = self.axis % ndim
         g = self.groups
         # (batch, ..., C, ...) -> (batch, ..., groups, C // groups, ...)
-        grouped = shape[:axis] + (g, shape[axis] // g) + shape[axis + 1:]
+        grouped = shape[:axis] + (g, shape[axis] // g) + shape[axis + 1 :]
         xg = tf.reshape(x, grouped)
         axes = [i for i in range(1, ndim + 1) if i != axis]
         mean = tf.reduce_mean(xg, axes, keepdims=True)
@@ -440,17 +513,19 @@ class GroupNormalization(Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update({
-            "groups": self.groups,
-            "axis": self.axis,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": _serialize(initializers, self.beta_initializer),
-            "gamma_initializer": _serialize(initializers, self.gamma_initializer),
-            "beta_regularizer": _serialize(regularizers, self.beta_regularizer),
-            "gamma_regularizer": _serialize(regularizers, self.gamma_regularizer),
-            "beta_constraint": _serialize(constraints, self.beta_constraint),
-            "gamma_constraint": _serialize(constraints, self.gamma_constraint),
-        })
+        config.update(
+            {
+                "groups": self.groups,
+                "axis": self.axis,
+                "epsilon": self.epsilon,
+                "center": self.center,
+                "scale": self.scale,
+                "beta_initializer": _serialize(initializers, self.beta_initializer),
+                "gamma_initializer": _serialize(initializers, self.gamma_initializer),
+                "beta_regularizer": _serialize(regularizers, self.beta_regularizer),
+                "gamma_regularizer": _serialize(regularizers, self.gamma_regularizer),
+                "beta_constraint": _serialize(constraints, self.beta_constraint),
+                "gamma_constraint": _serialize(constraints, self.gamma_constraint),
+            }
+        )
         return config

@@ -5,65 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import tapeflow as tf
-from tapeflow.keras import backend
 from tapeflow.keras.layers.base import InputSpec, Layer
+from tapeflow.keras.layers.conv import (
+    TF_FORMATS,
+    check_window,
+    spatial_axes,
+    standardize_data_format,
+    standardize_padding,
+    standardize_tuple,
+)
 from tapeflow.tensor import Tensor
-
-_TF_FORMATS = {
-    ("channels_last", 1): "NWC", ("channels_first", 1): "NCW",
-    ("channels_last", 2): "NHWC", ("channels_first", 2): "NCHW",
-    ("channels_last", 3): "NDHWC", ("channels_first", 3): "NCDHW",
-}
-
-
-def standardize_data_format(value: str | None) -> str:
-    """"channels_last" / "channels_first" (default: `keras.backend.image_data_format()`)."""
-    fmt = (value or backend.image_data_format()).lower()
-    if fmt not in ("channels_last", "channels_first"):
-        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', received {value!r}.")
-    return fmt
-
-
-def standardize_tuple(value: Any, n: int, what: str, allow_zero: bool = False) -> tuple:
-    """An int or an n-sequence of ints as an n-tuple of positive (or non-negative) ints."""
-    if isinstance(value, int):
-        out = (value,) * n
-    else:
-        try:
-            out = tuple(int(v) for v in value)
-        except TypeError:
-            raise ValueError(f"{what} must be an int or a tuple of {n} ints, received {value!r}.") from None
-        if len(out) != n:
-            raise ValueError(f"{what} must be an int or a tuple of {n} ints, received {value!r}.")
-    if any(v < 0 or (v == 0 and not allow_zero) for v in out):
-        kind = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{what} must be {kind} integers, received {value!r}.")
-    return out
-
-
-def standardize_padding(value: str, allow_causal: bool = False) -> str:
-    pad = str(value).lower()
-    allowed = ("valid", "same", "causal") if allow_causal else ("valid", "same")
-    if pad not in allowed:
-        raise ValueError(f"padding must be one of {', '.join(map(repr, allowed))}, received {value!r}.")
-    return pad
-
-
-def spatial_axes(data_format: str, rank: int) -> list[int]:
-    return list(range(2, 2 + rank)) if data_format == "channels_first" else list(range(1, 1 + rank))
-
-
-def check_window(layer: Layer, input_shape: Any, window: tuple, padding: str, what: str) -> None:
-    """A VALID window larger than the input: a ValueError naming both sizes and the layer."""
-    if padding != "valid":
-        return
-    axes = spatial_axes(layer.data_format, len(window))
-    sizes = tuple(input_shape[a] for a in axes)
-    if any(n is not None and n < w for n, w in zip(sizes, window, strict=True)):
-        raise ValueError(
-            f"{type(layer).__name__} '{layer.name}': the {what} {window} is larger than the input's "
-            f"spatial size {sizes} with padding='valid' (input shape {tuple(input_shape)})."
-        )
 
 
 class _Pooling(Layer):
@@ -72,17 +23,24 @@ class _Pooling(Layer):
     _rank = 2
     _mode = "max"
 
-    def __init__(self, pool_size: Any, strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        pool_size: Any,
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         cls = type(self).__name__
         self.pool_size = standardize_tuple(pool_size, self._rank, f"{cls}: pool_size")
-        self.strides = standardize_tuple(pool_size if strides is None else strides, self._rank,
-                                         f"{cls}: strides")
+        self.strides = standardize_tuple(
+            pool_size if strides is None else strides, self._rank, f"{cls}: strides"
+        )
         self.padding = standardize_padding(padding)
         self.data_format = standardize_data_format(data_format)
         self.input_spec = InputSpec(ndim=self._rank + 2)
-        self._tf_format = _TF_FORMATS[(self.data_format, self._rank)]
+        self._tf_format = TF_FORMATS[(self.data_format, self._rank)]
 
     def call(self, inputs: Tensor) -> Tensor:
         x = inputs
@@ -90,14 +48,20 @@ class _Pooling(Layer):
             x = tf.cast(x, self.dtype)
         check_window(self, tuple(x.shape), self.pool_size, self.padding, "pool size")
         op = tf.nn.max_pool if self._mode == "max" else tf.nn.avg_pool
-        return op(x, ksize=list(self.pool_size), strides=list(self.strides), padding=self.padding.upper(),
-                  data_format=self._tf_format)
+        return op(
+            x,
+            ksize=list(self.pool_size),
+            strides=list(self.strides),
+            padding=self.padding.upper(),
+            data_format=self._tf_format,
+        )
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         check_window(self, input_shape, self.pool_size, self.padding, "pool size")
         out = list(input_shape)
-        for ax, k, s in zip(spatial_axes(self.data_format, self._rank), self.pool_size, self.strides,
-                            strict=True):
+        for ax, k, s in zip(
+            spatial_axes(self.data_format, self._rank), self.pool_size, self.strides, strict=True
+        ):
             n = out[ax]
             if n is not None:
                 out[ax] = (n - k) // s + 1 if self.padding == "valid" else -(-n // s)
@@ -105,8 +69,14 @@ class _Pooling(Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update({"pool_size": list(self.pool_size), "padding": self.padding,
-                       "strides": list(self.strides), "data_format": self.data_format})
+        config.update(
+            {
+                "pool_size": list(self.pool_size),
+                "padding": self.padding,
+                "strides": list(self.strides),
+                "data_format": self.data_format,
+            }
+        )
         return config
 
 
@@ -116,7 +86,8 @@ class MaxPooling1D(_Pooling):
     Args:
         pool_size: int or tuple of 1 ints: the window size (default 2).
         strides: int or tuple of 1 ints (default: `pool_size`).
-        padding: "valid" (no padding) or "same" (output size ceil(input / strides); padded entries never win).
+        padding: "valid" (no padding) or "same" (output size ceil(input / strides);
+            padded entries never win).
         data_format: "channels_last" (default, (batch, steps, features)) or "channels_first"
             ((batch, features, steps)).
 
@@ -127,8 +98,14 @@ class MaxPooling1D(_Pooling):
 
     _rank, _mode = 1, "max"
 
-    def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        pool_size: Any = 2,
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(pool_size, strides=strides, padding=padding, data_format=data_format, **kwargs)
 
 
@@ -138,7 +115,8 @@ class MaxPooling2D(_Pooling):
     Args:
         pool_size: int or tuple of 2 ints: the window size (default (2, 2)).
         strides: int or tuple of 2 ints (default: `pool_size`).
-        padding: "valid" (no padding) or "same" (output size ceil(input / strides); padded entries never win).
+        padding: "valid" (no padding) or "same" (output size ceil(input / strides);
+            padded entries never win).
         data_format: "channels_last" (default, (batch, rows, cols, channels)) or "channels_first"
             ((batch, channels, rows, cols)).
 
@@ -149,8 +127,14 @@ class MaxPooling2D(_Pooling):
 
     _rank, _mode = 2, "max"
 
-    def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        pool_size: Any = (2, 2),
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(pool_size, strides=strides, padding=padding, data_format=data_format, **kwargs)
 
 
@@ -160,7 +144,8 @@ class MaxPooling3D(_Pooling):
     Args:
         pool_size: int or tuple of 3 ints: the window size (default (2, 2, 2)).
         strides: int or tuple of 3 ints (default: `pool_size`).
-        padding: "valid" (no padding) or "same" (output size ceil(input / strides); padded entries never win).
+        padding: "valid" (no padding) or "same" (output size ceil(input / strides);
+            padded entries never win).
         data_format: "channels_last" (default, (batch, d1, d2, d3, channels)) or "channels_first"
             ((batch, channels, d1, d2, d3)).
 
@@ -171,8 +156,14 @@ class MaxPooling3D(_Pooling):
 
     _rank, _mode = 3, "max"
 
-    def __init__(self, pool_size: Any = (2, 2, 2), strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        pool_size: Any = (2, 2, 2),
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(pool_size, strides=strides, padding=padding, data_format=data_format, **kwargs)
 
 
@@ -182,7 +173,8 @@ class AveragePooling1D(_Pooling):
     Args:
         pool_size: int or tuple of 1 ints: the window size (default 2).
         strides: int or tuple of 1 ints (default: `pool_size`).
-        padding: "valid" (no padding) or "same" (output size ceil(input / strides); padded entries are not counted).
+        padding: "valid" (no padding) or "same" (output size ceil(input / strides);
+            padded entries are not counted).
         data_format: "channels_last" (default, (batch, steps, features)) or "channels_first"
             ((batch, features, steps)).
 
@@ -193,8 +185,14 @@ class AveragePooling1D(_Pooling):
 
     _rank, _mode = 1, "avg"
 
-    def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        pool_size: Any = 2,
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(pool_size, strides=strides, padding=padding, data_format=data_format, **kwargs)
 
 
@@ -204,7 +202,8 @@ class AveragePooling2D(_Pooling):
     Args:
         pool_size: int or tuple of 2 ints: the window size (default (2, 2)).
         strides: int or tuple of 2 ints (default: `pool_size`).
-        padding: "valid" (no padding) or "same" (output size ceil(input / strides); padded entries are not counted).
+        padding: "valid" (no padding) or "same" (output size ceil(input / strides);
+            padded entries are not counted).
         data_format: "channels_last" (default, (batch, rows, cols, channels)) or "channels_first"
             ((batch, channels, rows, cols)).
 
@@ -215,8 +214,14 @@ class AveragePooling2D(_Pooling):
 
     _rank, _mode = 2, "avg"
 
-    def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        pool_size: Any = (2, 2),
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(pool_size, strides=strides, padding=padding, data_format=data_format, **kwargs)
 
 
@@ -226,7 +231,8 @@ class AveragePooling3D(_Pooling):
     Args:
         pool_size: int or tuple of 3 ints: the window size (default (2, 2, 2)).
         strides: int or tuple of 3 ints (default: `pool_size`).
-        padding: "valid" (no padding) or "same" (output size ceil(input / strides); padded entries are not counted).
+        padding: "valid" (no padding) or "same" (output size ceil(input / strides);
+            padded entries are not counted).
         data_format: "channels_last" (default, (batch, d1, d2, d3, channels)) or "channels_first"
             ((batch, channels, d1, d2, d3)).
 
@@ -237,8 +243,14 @@ class AveragePooling3D(_Pooling):
 
     _rank, _mode = 3, "avg"
 
-    def __init__(self, pool_size: Any = (2, 2, 2), strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        pool_size: Any = (2, 2, 2),
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(pool_size, strides=strides, padding=padding, data_format=data_format, **kwargs)
 
 
@@ -265,11 +277,14 @@ class _GlobalPooling(Layer):
             x = tf.cast(x, self.dtype)
         axes = spatial_axes(self.data_format, self._rank)
         if mask is not None and self._rank == 1:
-            m = tf.cast(tf.expand_dims(tf.convert_to_tensor(mask), 2 if self.data_format == "channels_last" else 1),
-                        x.dtype)
+            m = tf.cast(
+                tf.expand_dims(tf.convert_to_tensor(mask), 2 if self.data_format == "channels_last" else 1),
+                x.dtype,
+            )
             if self._mode == "avg":
                 return tf.reduce_sum(x * m, axes, keepdims=self.keepdims) / tf.reduce_sum(
-                    m, axes, keepdims=self.keepdims)
+                    m, axes, keepdims=self.keepdims
+                )
             # NOTE: masked steps are replaced by the dtype's lowest value so they never win the max.
             low = tf.constant(-3.0e38 if x.dtype == tf.float32 else -1.0e308, dtype=x.dtype)
             return tf.reduce_max(tf.where(m > 0, x, low), axes, keepdims=self.keepdims)

@@ -18,8 +18,9 @@ class _SpatialDropout(Dropout):
         if training and self.rate > 0:
             if self.rate >= 1:
                 return tf.zeros_like(inputs)
-            return tf.nn.dropout(inputs, rate=self.rate, noise_shape=self._noise_shape(tuple(inputs.shape)),
-                                 seed=self.seed)
+            return tf.nn.dropout(
+                inputs, rate=self.rate, noise_shape=self._noise_shape(tuple(inputs.shape)), seed=self.seed
+            )
         return inputs
 
     def _noise_shape(self, shape: tuple) -> tuple:
@@ -64,8 +65,9 @@ class SpatialDropout2D(_SpatialDropout):
         >>> y = keras.layers.SpatialDropout2D(0.5)(tf.ones((2, 4, 4, 3)), training=True)
     """
 
-    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, rate: float, data_format: str | None = None, seed: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(rate, seed=seed, **kwargs)
         fmt = (data_format or backend.image_data_format()).lower()
         if fmt not in ("channels_last", "channels_first"):

@@ -5,16 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import tapeflow as tf
-from tapeflow.keras import backend
 from tapeflow.keras.layers.base import InputSpec, Layer
+from tapeflow.keras.layers.conv import standardize_data_format
 from tapeflow.tensor import Tensor
-
-
-def _data_format(value: str | None) -> str:
-    fmt = (value or backend.image_data_format()).lower()
-    if fmt not in ("channels_last", "channels_first"):
-        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', received {value!r}.")
-    return fmt
 
 
 def _pair(value: Any, what: str) -> tuple[int, int]:
@@ -61,7 +54,7 @@ class ZeroPadding1D(Layer):
 
     def __init__(self, padding: Any = 1, data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.data_format = _data_format(data_format)
+        self.data_format = standardize_data_format(data_format)
         self.padding = _pair(padding, "ZeroPadding1D: padding")
         self.input_spec = InputSpec(ndim=3)
 
@@ -97,7 +90,7 @@ class ZeroPadding2D(Layer):
 
     def __init__(self, padding: Any = (1, 1), data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.data_format = _data_format(data_format)
+        self.data_format = standardize_data_format(data_format)
         self.padding = _pairs_2d(padding, "ZeroPadding2D: padding")
         self.input_spec = InputSpec(ndim=4)
 
@@ -181,9 +174,11 @@ class Cropping2D(Layer):
         TensorShape([1, 3, 3, 3])
     """
 
-    def __init__(self, cropping: Any = ((0, 0), (0, 0)), data_format: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, cropping: Any = ((0, 0), (0, 0)), data_format: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
-        self.data_format = _data_format(data_format)
+        self.data_format = standardize_data_format(data_format)
         self.cropping = _pairs_2d(cropping, "Cropping2D: cropping")
         self.input_spec = InputSpec(ndim=4)
 
@@ -215,8 +210,8 @@ def _repeat_nearest(x: Tensor, axis: int, factor: int) -> Tensor:
         return x
     shape = tuple(x.shape)
     expanded = tf.expand_dims(x, axis + 1)
-    tiled = tf.broadcast_to(expanded, shape[:axis + 1] + (factor,) + shape[axis + 1:])
-    return tf.reshape(tiled, shape[:axis] + (shape[axis] * factor,) + shape[axis + 1:])
+    tiled = tf.broadcast_to(expanded, shape[: axis + 1] + (factor,) + shape[axis + 1 :])
+    return tf.reshape(tiled, shape[:axis] + (shape[axis] * factor,) + shape[axis + 1 :])
 
 
 def _bilinear_matrix(n: int, factor: int, dtype: Any) -> Tensor:
@@ -245,7 +240,9 @@ class UpSampling1D(Layer):
     def __init__(self, size: int = 2, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(size, int) or isinstance(size, bool):
-            raise TypeError(f"UpSampling1D: size must be an integer, received {type(size).__name__} {size!r}.")
+            raise TypeError(
+                f"UpSampling1D: size must be an integer, received {type(size).__name__} {size!r}."
+            )
         if size <= 0:
             raise ValueError(f"UpSampling1D: size must be a positive integer, received size={size}.")
         self.size = size
@@ -278,10 +275,15 @@ class UpSampling2D(Layer):
         TensorShape([1, 4, 6, 1])
     """
 
-    def __init__(self, size: Any = (2, 2), data_format: str | None = None, interpolation: str = "nearest",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        size: Any = (2, 2),
+        data_format: str | None = None,
+        interpolation: str = "nearest",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        self.data_format = _data_format(data_format)
+        self.data_format = standardize_data_format(data_format)
         self.size = _pair(size, "UpSampling2D: size")
         if min(self.size) <= 0:
             raise ValueError(f"UpSampling2D: size must be positive integers, received {size!r}.")
@@ -314,6 +316,7 @@ class UpSampling2D(Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update({"size": list(self.size), "data_format": self.data_format,
-                       "interpolation": self.interpolation})
+        config.update(
+            {"size": list(self.size), "data_format": self.data_format, "interpolation": self.interpolation}
+        )
         return config

@@ -92,11 +92,13 @@ def check_layer(
     out_shape = _shape(y)
     if expected_output_shape is not None:
         assert out_shape == _as_tuple_shape(expected_output_shape), (
-            f"{name}: eager output shape {out_shape}, expected {tuple(expected_output_shape)}")
+            f"{name}: eager output shape {out_shape}, expected {tuple(expected_output_shape)}"
+        )
     computed = _as_tuple_shape(layer.compute_output_shape(input_shape))
     assert computed == out_shape, (
         f"{name}: compute_output_shape({input_shape}) = {computed}, but the eager output has "
-        f"shape {out_shape}")
+        f"shape {out_shape}"
+    )
     assert np.all(np.isfinite(np.asarray(y.numpy(), dtype=np.float64))), f"{name}: non-finite output"
 
     # 2. Symbolic call with an unknown batch size.
@@ -106,16 +108,20 @@ def check_layer(
         sym_out = sym_layer(inp, **call_kwargs)
         sym_shape = _shape(sym_out)
         assert len(sym_shape) == len(out_shape), (
-            f"{name}: symbolic output rank {len(sym_shape)} ({sym_shape}), eager {out_shape}")
+            f"{name}: symbolic output rank {len(sym_shape)} ({sym_shape}), eager {out_shape}"
+        )
         assert sym_shape[0] is None or sym_shape[0] == out_shape[0], (
-            f"{name}: symbolic batch axis {sym_shape[0]}, expected None")
+            f"{name}: symbolic batch axis {sym_shape[0]}, expected None"
+        )
         for i, (s, e) in enumerate(zip(sym_shape[1:], out_shape[1:], strict=True), start=1):
             assert s is None or s == e, (
-                f"{name}: symbolic output shape {sym_shape}, eager {out_shape} (axis {i})")
+                f"{name}: symbolic output shape {sym_shape}, eager {out_shape} (axis {i})"
+            )
         model = keras.Model(inp, sym_out)
         replay = model(x, training=False)
         assert _shape(replay) == out_shape, (
-            f"{name}: Functional replay shape {_shape(replay)}, eager {out_shape}")
+            f"{name}: Functional replay shape {_shape(replay)}, eager {out_shape}"
+        )
 
     # 3. Weights.
     weights = layer.weights
@@ -125,11 +131,13 @@ def check_layer(
         assert got == want, f"{name}: weight shapes {got}, expected {want}"
     if expected_num_trainable is not None:
         assert len(layer.trainable_weights) == expected_num_trainable, (
-            f"{name}: {len(layer.trainable_weights)} trainable weights, expected {expected_num_trainable}")
+            f"{name}: {len(layer.trainable_weights)} trainable weights, expected {expected_num_trainable}"
+        )
     if expected_num_non_trainable is not None:
         assert len(layer.non_trainable_weights) == expected_num_non_trainable, (
             f"{name}: {len(layer.non_trainable_weights)} non-trainable weights, expected "
-            f"{expected_num_non_trainable}")
+            f"{expected_num_non_trainable}"
+        )
 
     # 4. Config round trip.
     if check_config:
@@ -145,8 +153,13 @@ def check_layer(
             y_clone = clone(x, training=False, **call_kwargs)
         assert _shape(y_clone) == _shape(y_ref), f"{name}: clone output shape {_shape(y_clone)}"
         if deterministic:
-            np.testing.assert_allclose(y_clone.numpy(), y_ref.numpy(), rtol=1e-5, atol=1e-6,
-                                       err_msg=f"{name}: clone with the same weights differs")
+            np.testing.assert_allclose(
+                y_clone.numpy(),
+                y_ref.numpy(),
+                rtol=1e-5,
+                atol=1e-6,
+                err_msg=f"{name}: clone with the same weights differs",
+            )
 
     # 5. One training step.
     if check_training:
@@ -154,8 +167,9 @@ def check_layer(
     return layer
 
 
-def _check_training_step(layer: Any, x: np.ndarray, call_kwargs: dict, deterministic: bool,
-                         rng: np.random.Generator, name: str) -> None:
+def _check_training_step(
+    layer: Any, x: np.ndarray, call_kwargs: dict, deterministic: bool, rng: np.random.Generator, name: str
+) -> None:
     xt = tf.constant(x)
     float_input = x.dtype.kind == "f"
     trainable = layer.trainable_weights
@@ -175,7 +189,8 @@ def _check_training_step(layer: Any, x: np.ndarray, call_kwargs: dict, determini
         label = getattr(w, "name", "input") if w is not xt else "input"
         assert g is not None, f"{name}: no gradient for {label}"
         assert tuple(g.shape) == tuple(w.shape), (
-            f"{name}: gradient shape {tuple(g.shape)} for {label} of shape {tuple(w.shape)}")
+            f"{name}: gradient shape {tuple(g.shape)} for {label} of shape {tuple(w.shape)}"
+        )
         assert np.all(np.isfinite(g.numpy())), f"{name}: non-finite gradient for {label}"
     if not trainable or not deterministic:
         return
@@ -242,8 +257,14 @@ def check_layer_gradients(
             for (owner, key), w in zip(slots, weights, strict=True):
                 object.__setattr__(owner, key, w)
 
-    check_gradients(fn, [x] + [w.numpy() for w in weights], eps=eps, rtol=rtol, atol=atol,
-                    differentiable=[wrt_input] + [True] * len(weights))
+    check_gradients(
+        fn,
+        [x] + [w.numpy() for w in weights],
+        eps=eps,
+        rtol=rtol,
+        atol=atol,
+        differentiable=[wrt_input] + [True] * len(weights),
+    )
 
 
 def check_against_keras(
@@ -280,14 +301,17 @@ def check_against_keras(
     theirs(x, training=False, **call_kwargs)
     ours = make_ours()
     ours(x, training=False, **call_kwargs)
-    weights = [w + rng.uniform(-perturb_weights, perturb_weights, w.shape).astype(w.dtype) if perturb_weights
-               else w for w in theirs.get_weights()]
+    weights = [
+        w + rng.uniform(-perturb_weights, perturb_weights, w.shape).astype(w.dtype) if perturb_weights else w
+        for w in theirs.get_weights()
+    ]
     theirs.set_weights(weights)
     ours.set_weights(weights)
     name = type(ours).__name__
     assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in theirs.weights], (
         f"{name}: weight shapes {[tuple(w.shape) for w in ours.weights]} vs Keras "
-        f"{[tuple(w.shape) for w in theirs.weights]}")
+        f"{[tuple(w.shape) for w in theirs.weights]}"
+    )
 
     float_input = x.dtype.kind == "f"
     xt_theirs = ktf.constant(x)
@@ -309,21 +333,36 @@ def check_against_keras(
     sources = ([xt] if float_input else []) + list(ours.trainable_weights)
     g_ours = tape2.gradient(loss2, sources)
 
-    np.testing.assert_allclose(y_ours.numpy(), y_theirs.numpy(), rtol=rtol, atol=atol,
-                               err_msg=f"{name}: output differs from Keras (training={training})")
+    np.testing.assert_allclose(
+        y_ours.numpy(),
+        y_theirs.numpy(),
+        rtol=rtol,
+        atol=atol,
+        err_msg=f"{name}: output differs from Keras (training={training})",
+    )
     assert len(g_ours) == len(g_theirs), f"{name}: {len(g_ours)} gradients vs Keras {len(g_theirs)}"
     labels = (["input"] if float_input else []) + [w.name for w in ours.trainable_weights]
     for label, a, b in zip(labels, g_ours, g_theirs, strict=True):
         assert (a is None) == (b is None), (
-            f"{name}: gradient for {label}: ours {a is not None}, Keras {b is not None}")
+            f"{name}: gradient for {label}: ours {a is not None}, Keras {b is not None}"
+        )
         if a is None:
             continue
         b = b.numpy()
         scale = max(1.0, float(np.max(np.abs(b))))
         np.testing.assert_allclose(
-            a.numpy() / scale, b / scale, rtol=0, atol=grad_tol,
-            err_msg=f"{name}: gradient for {label} differs from Keras (training={training})")
+            a.numpy() / scale,
+            b / scale,
+            rtol=0,
+            atol=grad_tol,
+            err_msg=f"{name}: gradient for {label} differs from Keras (training={training})",
+        )
     for w_o, w_t in zip(ours.weights, theirs.weights, strict=True):
-        np.testing.assert_allclose(w_o.numpy(), w_t.numpy(), rtol=1e-5, atol=1e-6,
-                                   err_msg=f"{name}: weight {w_o.name} differs from Keras after the call")
+        np.testing.assert_allclose(
+            w_o.numpy(),
+            w_t.numpy(),
+            rtol=1e-5,
+            atol=1e-6,
+            err_msg=f"{name}: weight {w_o.name} differs from Keras after the call",
+        )
     return ours, theirs

@@ -24,41 +24,70 @@ def _x(shape, seed=0, scale=1.0, shift=0.0):
 
 # --- contract -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("axis, shape", [(-1, (4, 3)), (-1, (2, 3, 3, 4)), (1, (2, 4, 3, 3))])
 def test_batchnorm_contract(axis, shape):
     c = shape[axis]
-    layer = check_layer(lambda: layers.BatchNormalization(axis=axis), shape, expected_output_shape=shape,
-                        expected_weight_shapes=[(c,)] * 4, expected_num_trainable=2,
-                        expected_num_non_trainable=2)
-    assert [w.name.split(":")[0] for w in layer.weights] == ["gamma", "beta", "moving_mean", "moving_variance"]
+    layer = check_layer(
+        lambda: layers.BatchNormalization(axis=axis),
+        shape,
+        expected_output_shape=shape,
+        expected_weight_shapes=[(c,)] * 4,
+        expected_num_trainable=2,
+        expected_num_non_trainable=2,
+    )
+    assert [w.name.split(":")[0] for w in layer.weights] == [
+        "gamma",
+        "beta",
+        "moving_mean",
+        "moving_variance",
+    ]
 
 
 def test_batchnorm_without_center_scale():
-    check_layer(lambda: layers.BatchNormalization(center=False, scale=False), (4, 3),
-                expected_weight_shapes=[(3,), (3,)], expected_num_trainable=0)
+    check_layer(
+        lambda: layers.BatchNormalization(center=False, scale=False),
+        (4, 3),
+        expected_weight_shapes=[(3,), (3,)],
+        expected_num_trainable=0,
+    )
 
 
-@pytest.mark.parametrize("kwargs, shape, wshape", [
-    ({}, (3, 5), (5,)),
-    ({"axis": [1, 2]}, (2, 3, 4), (3, 4)),
-    ({"axis": 1}, (2, 3, 4), (3,)),
-    ({"rms_scaling": True}, (3, 5), (5,)),
-])
+@pytest.mark.parametrize(
+    "kwargs, shape, wshape",
+    [
+        ({}, (3, 5), (5,)),
+        ({"axis": [1, 2]}, (2, 3, 4), (3, 4)),
+        ({"axis": 1}, (2, 3, 4), (3,)),
+        ({"rms_scaling": True}, (3, 5), (5,)),
+    ],
+)
 def test_layernorm_contract(kwargs, shape, wshape):
     n = 1 if kwargs.get("rms_scaling") else 2
-    check_layer(lambda: layers.LayerNormalization(**kwargs), shape, expected_output_shape=shape,
-                expected_weight_shapes=[wshape] * n)
+    check_layer(
+        lambda: layers.LayerNormalization(**kwargs),
+        shape,
+        expected_output_shape=shape,
+        expected_weight_shapes=[wshape] * n,
+    )
 
 
-@pytest.mark.parametrize("kwargs, shape", [
-    ({"groups": 2}, (2, 5, 4)),
-    ({"groups": -1}, (2, 3, 3, 4)),
-    ({"groups": 2, "axis": 1}, (2, 4, 3, 3)),
-])
+@pytest.mark.parametrize(
+    "kwargs, shape",
+    [
+        ({"groups": 2}, (2, 5, 4)),
+        ({"groups": -1}, (2, 3, 3, 4)),
+        ({"groups": 2, "axis": 1}, (2, 4, 3, 3)),
+    ],
+)
 def test_groupnorm_contract(kwargs, shape):
     c = shape[kwargs.get("axis", -1)]
-    check_layer(lambda: layers.GroupNormalization(**kwargs), shape, expected_output_shape=shape,
-                expected_weight_shapes=[(c,), (c,)])
+    check_layer(
+        lambda: layers.GroupNormalization(**kwargs),
+        shape,
+        expected_output_shape=shape,
+        expected_weight_shapes=[(c,), (c,)],
+    )
 
 
 def test_normalization_defaults_are_keras3():
@@ -71,6 +100,7 @@ def test_normalization_defaults_are_keras3():
 
 
 # --- semantics ------------------------------------------------------------------------------
+
 
 def test_batchnorm_training_normalizes_and_updates_moving_stats():
     x = _x((64, 3), scale=2.0, shift=5.0)
@@ -137,16 +167,20 @@ def test_integer_input_is_cast():
 
 # --- gradients (float64) --------------------------------------------------------------------
 
-@pytest.mark.parametrize("make, shape, training", [
-    (lambda: layers.BatchNormalization(dtype="float64"), (5, 3), True),
-    (lambda: layers.BatchNormalization(axis=1, dtype="float64"), (3, 2, 2, 2), True),
-    (lambda: layers.BatchNormalization(dtype="float64"), (5, 3), False),
-    (lambda: layers.LayerNormalization(dtype="float64"), (3, 4), None),
-    (lambda: layers.LayerNormalization(axis=[1, 2], dtype="float64"), (2, 3, 2), None),
-    (lambda: layers.LayerNormalization(rms_scaling=True, dtype="float64"), (3, 4), None),
-    (lambda: layers.GroupNormalization(groups=2, dtype="float64"), (2, 3, 4), None),
-    (lambda: layers.GroupNormalization(groups=2, axis=1, dtype="float64"), (2, 4, 3), None),
-])
+
+@pytest.mark.parametrize(
+    "make, shape, training",
+    [
+        (lambda: layers.BatchNormalization(dtype="float64"), (5, 3), True),
+        (lambda: layers.BatchNormalization(axis=1, dtype="float64"), (3, 2, 2, 2), True),
+        (lambda: layers.BatchNormalization(dtype="float64"), (5, 3), False),
+        (lambda: layers.LayerNormalization(dtype="float64"), (3, 4), None),
+        (lambda: layers.LayerNormalization(axis=[1, 2], dtype="float64"), (2, 3, 2), None),
+        (lambda: layers.LayerNormalization(rms_scaling=True, dtype="float64"), (3, 4), None),
+        (lambda: layers.GroupNormalization(groups=2, dtype="float64"), (2, 3, 4), None),
+        (lambda: layers.GroupNormalization(groups=2, axis=1, dtype="float64"), (2, 4, 3), None),
+    ],
+)
 def test_normalization_gradients(make, shape, training):
     layer = make()
     x = np.random.default_rng(1).standard_normal(shape)
@@ -157,6 +191,7 @@ def test_normalization_gradients(make, shape, training):
 
 
 # --- bad input ------------------------------------------------------------------------------
+
 
 def test_bad_input_messages():
     bn = layers.BatchNormalization(name="bn_bad")
@@ -173,17 +208,25 @@ def test_bad_input_messages():
 
 # --- Keras oracle ---------------------------------------------------------------------------
 
+
 @pytest.mark.oracle
 @pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("kwargs, shape", [
-    ({}, (6, 3)),
-    ({"axis": 1, "momentum": 0.8}, (3, 4, 2, 2)),
-    ({"center": False, "epsilon": 0.01}, (2, 3, 3, 4)),
-])
+@pytest.mark.parametrize(
+    "kwargs, shape",
+    [
+        ({}, (6, 3)),
+        ({"axis": 1, "momentum": 0.8}, (3, 4, 2, 2)),
+        ({"center": False, "epsilon": 0.01}, (2, 3, 3, 4)),
+    ],
+)
 def test_batchnorm_matches_keras(tk, kwargs, shape, training):
     x = _x(shape, shift=1.5, scale=2.0)
-    check_against_keras(lambda: layers.BatchNormalization(**kwargs), lambda: tk.layers.BatchNormalization(**kwargs),
-                        x, training=training)
+    check_against_keras(
+        lambda: layers.BatchNormalization(**kwargs),
+        lambda: tk.layers.BatchNormalization(**kwargs),
+        x,
+        training=training,
+    )
 
 
 @pytest.mark.oracle
@@ -204,27 +247,41 @@ def test_frozen_batchnorm_matches_keras(tk):
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize("kwargs, shape", [
-    ({}, (3, 5)),
-    ({"axis": [1, 2], "epsilon": 1e-5}, (2, 3, 4)),
-    ({"rms_scaling": True}, (3, 5)),
-    ({"scale": False}, (2, 3, 4)),
-])
+@pytest.mark.parametrize(
+    "kwargs, shape",
+    [
+        ({}, (3, 5)),
+        ({"axis": [1, 2], "epsilon": 1e-5}, (2, 3, 4)),
+        ({"rms_scaling": True}, (3, 5)),
+        ({"scale": False}, (2, 3, 4)),
+    ],
+)
 def test_layernorm_matches_keras(tk, kwargs, shape):
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_against_keras(lambda: layers.LayerNormalization(**kwargs),
-                            lambda: tk.layers.LayerNormalization(**kwargs), _x(shape, shift=0.5), training=True)
+        check_against_keras(
+            lambda: layers.LayerNormalization(**kwargs),
+            lambda: tk.layers.LayerNormalization(**kwargs),
+            _x(shape, shift=0.5),
+            training=True,
+        )
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize("kwargs, shape", [
-    ({"groups": 2}, (2, 5, 4)),
-    ({"groups": -1}, (2, 3, 3, 4)),
-    ({"groups": 2, "axis": 1}, (2, 4, 3, 3)),
-])
+@pytest.mark.parametrize(
+    "kwargs, shape",
+    [
+        ({"groups": 2}, (2, 5, 4)),
+        ({"groups": -1}, (2, 3, 3, 4)),
+        ({"groups": 2, "axis": 1}, (2, 4, 3, 3)),
+    ],
+)
 def test_groupnorm_matches_keras(tk, kwargs, shape):
-    check_against_keras(lambda: layers.GroupNormalization(**kwargs),
-                        lambda: tk.layers.GroupNormalization(**kwargs), _x(shape, shift=0.5), training=True)
+    check_against_keras(
+        lambda: layers.GroupNormalization(**kwargs),
+        lambda: tk.layers.GroupNormalization(**kwargs),
+        _x(shape, shift=0.5),
+        training=True,
+    )

@@ -35,16 +35,21 @@ CASES = [
     ("UpSampling2D", {}, (2, 3, 4, 2), (2, 6, 8, 2)),
     ("UpSampling2D", {"size": (3, 2), "data_format": "channels_first"}, (2, 2, 3, 4), (2, 2, 9, 8)),
     ("UpSampling2D", {"size": (2, 3), "interpolation": "bilinear"}, (2, 3, 4, 2), (2, 6, 12, 2)),
-    ("UpSampling2D", {"size": 2, "interpolation": "bilinear", "data_format": "channels_first"},
-     (2, 2, 3, 4), (2, 2, 6, 8)),
+    (
+        "UpSampling2D",
+        {"size": 2, "interpolation": "bilinear", "data_format": "channels_first"},
+        (2, 2, 3, 4),
+        (2, 2, 6, 8),
+    ),
 ]
 IDS = [f"{c[0]}-{i}" for i, c in enumerate(CASES)]
 
 
 @pytest.mark.parametrize("cls, kwargs, shape, out", CASES, ids=IDS)
 def test_contract(cls, kwargs, shape, out):
-    check_layer(lambda: getattr(layers, cls)(**kwargs), shape, expected_output_shape=out,
-                expected_weight_shapes=[])
+    check_layer(
+        lambda: getattr(layers, cls)(**kwargs), shape, expected_output_shape=out, expected_weight_shapes=[]
+    )
 
 
 @pytest.mark.parametrize("cls, kwargs, shape, out", CASES, ids=IDS)
@@ -58,7 +63,9 @@ def test_values():
     np.testing.assert_array_equal(layers.Cropping1D((1, 1))(x).numpy(), x[:, 1:2])
     np.testing.assert_array_equal(layers.UpSampling1D(2)(x).numpy()[0, :, 1], [1, 1, 3, 3, 5, 5])
     img = np.arange(4, dtype="float32").reshape(1, 2, 2, 1)
-    np.testing.assert_array_equal(layers.UpSampling2D((1, 2))(img).numpy()[0, :, :, 0], [[0, 0, 1, 1], [2, 2, 3, 3]])
+    np.testing.assert_array_equal(
+        layers.UpSampling2D((1, 2))(img).numpy()[0, :, :, 0], [[0, 0, 1, 1], [2, 2, 3, 3]]
+    )
 
 
 def test_bad_input():
@@ -74,14 +81,19 @@ def test_bad_input():
 
 # --- SpatialDropout -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("cls, kwargs, shape, chan_axis", [
-    ("SpatialDropout1D", {}, (4, 6, 5), 2),
-    ("SpatialDropout2D", {}, (4, 3, 3, 5), 3),
-    ("SpatialDropout2D", {"data_format": "channels_first"}, (4, 5, 3, 3), 1),
-])
+
+@pytest.mark.parametrize(
+    "cls, kwargs, shape, chan_axis",
+    [
+        ("SpatialDropout1D", {}, (4, 6, 5), 2),
+        ("SpatialDropout2D", {}, (4, 3, 3, 5), 3),
+        ("SpatialDropout2D", {"data_format": "channels_first"}, (4, 5, 3, 3), 1),
+    ],
+)
 def test_spatial_dropout(cls, kwargs, shape, chan_axis):
-    check_layer(lambda: getattr(layers, cls)(0.5, **kwargs), shape, expected_output_shape=shape,
-                deterministic=False)
+    check_layer(
+        lambda: getattr(layers, cls)(0.5, **kwargs), shape, expected_output_shape=shape, deterministic=False
+    )
     layer = getattr(layers, cls)(0.5, seed=3, **kwargs)
     x = np.ones(shape, "float32")
     np.testing.assert_array_equal(layer(x, training=False).numpy(), x)
@@ -95,17 +107,24 @@ def test_spatial_dropout(cls, kwargs, shape, chan_axis):
 
 # --- Keras oracle ---------------------------------------------------------------------------
 
+
 @pytest.mark.oracle
 @pytest.mark.parametrize("cls, kwargs, shape, out", CASES, ids=IDS)
 def test_matches_keras(tk, cls, kwargs, shape, out):
-    check_against_keras(lambda: getattr(layers, cls)(**kwargs), lambda: getattr(tk.layers, cls)(**kwargs),
-                        _x(shape), training=True)
+    check_against_keras(
+        lambda: getattr(layers, cls)(**kwargs),
+        lambda: getattr(tk.layers, cls)(**kwargs),
+        _x(shape),
+        training=True,
+    )
 
 
 @pytest.mark.oracle
 def test_spatial_dropout_inference_matches_keras(tk):
     x = _x((2, 3, 3, 4))
-    check_against_keras(lambda: layers.SpatialDropout2D(0.3), lambda: tk.layers.SpatialDropout2D(0.3), x,
-                        training=False)
-    check_against_keras(lambda: layers.SpatialDropout1D(0.3), lambda: tk.layers.SpatialDropout1D(0.3), x[:, 0],
-                        training=False)
+    check_against_keras(
+        lambda: layers.SpatialDropout2D(0.3), lambda: tk.layers.SpatialDropout2D(0.3), x, training=False
+    )
+    check_against_keras(
+        lambda: layers.SpatialDropout1D(0.3), lambda: tk.layers.SpatialDropout1D(0.3), x[:, 0], training=False
+    )
