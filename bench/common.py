@@ -2,15 +2,17 @@
 
 Usage::
 
-    from bench.common import timeit, Table
+    from bench.common import compare, timeit, Table
 
     table = Table("op_overhead", peers=("numpy", "torch"))
     table.add("add 4 f32", tapeflow=timeit(lambda: tf.add(a, b)), numpy=timeit(lambda: a_np + b_np))
     table.report()          # prints, and writes bench/results/op_overhead.{json,md}
 
-Times are seconds per call (the median of ``repeat`` rounds of ``number`` calls each, after
-``warmup`` calls); the table prints them in the most readable unit and gives each peer's ratio
-``tapeflow / peer`` (below 1.0 means tapeflow is faster).
+Times are seconds per call: `timeit` takes the median (or best) of ``repeat`` rounds of
+``number`` calls each, after ``warmup`` calls; `compare` times several callables in interleaved
+rounds (robust ratios on a shared machine) and takes the best round. The table prints them in
+the most readable unit and gives each peer's ratio ``tapeflow / peer`` (below 1.0 means tapeflow
+is faster).
 """
 
 from __future__ import annotations
@@ -80,6 +82,69 @@ def timeit(
     if stat != "median":
         raise ValueError(f"timeit: stat must be 'median' or 'min', received {stat!r}")
     return statistics.median(rounds)
+
+
+def compare(
+    fns: dict[str, Callable[[], Any]],
+    *,
+    number: int | None = None,
+    repeat: int = 15,
+    warmup: int = 3,
+    min_round_s: float = 0.05,
+    stat: str = "min",
+) -> dict[str, float]:
+    """Seconds per call of each of `fns`, timed in interleaved rounds (A B C A B C ...).
+
+    Interleaving puts every implementation through the same machine conditions, so ratios
+    stay meaningful when other processes share the CPU; "min" (best-of-N, the default) is the
+    statistic least disturbed by such noise, "median" the alternative.
+
+    Args:
+        fns: name -> zero-argument callable.
+        number: calls per round for every callable; None picks, per callable, enough calls for
+            one round to last about `min_round_s`.
+        repeat: rounds per callable.
+        warmup: untimed calls of each callable first.
+        min_round_s: target round duration when `number` is None.
+        stat: "min" or "median" over the rounds.
+
+    Returns:
+        name -> seconds per call.
+    """
+    numbers = {}
+    for name, fn in fns.items():
+        for _ in range(warmup):
+            fn()
+        n = number
+        if n is None:
+            n = 1
+            while True:
+                t0 = time.perf_counter()
+                for _ in range(n):
+                    fn()
+                dt = time.perf_counter() - t0
+                if dt >= min_round_s or n >= 1 << 24:
+                    break
+                n = max(n * 2, int(n * min_round_s / max(dt, 1e-9) * 1.1))
+        numbers[name] = n
+    rounds: dict[str, list[float]] = {name: [] for name in fns}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            for name, fn in fns.items():
+                n = numbers[name]
+                t0 = time.perf_counter()
+                for _ in range(n):
+                    fn()
+                rounds[name].append((time.perf_counter() - t0) / n)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    if stat not in ("min", "median"):
+        raise ValueError(f"compare: stat must be 'min' or 'median', received {stat!r}")
+    pick = min if stat == "min" else statistics.median
+    return {name: pick(r) for name, r in rounds.items()}
 
 
 def fmt_time(seconds: float | None) -> str:
