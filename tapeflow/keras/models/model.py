@@ -89,12 +89,78 @@ class Model(Trainer, Layer):
             return
         # A subclassed model builds its sub-layers by running call() once for real.
         self.built = True
+        if getattr(self, "_build_input_shape", None) is None:
+            self._build_input_shape = _batchless_shapes(inputs)
 
     def get_config(self) -> dict:
         return {"name": self.name, "trainable": self.trainable}
 
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> Model:
+        """Recreate a model: a Functional config (layers/input_layers/output_layers) gives a
+        Functional model; otherwise `cls(**config)`."""
+        if cls is Model and all(k in config for k in ("layers", "input_layers", "output_layers")):
+            from tapeflow.keras.models.functional_config import functional_from_config
+
+            return functional_from_config(config, custom_objects)
+        try:
+            return cls(**config)
+        except TypeError as exc:
+            raise TypeError(
+                f"Unable to revive model {cls.__name__} from config {sorted(config)}: its get_config() must "
+                f"return every argument of its constructor ({exc})."
+            ) from exc
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return Layer.__call__(self, *args, **kwargs)
+
+    # -- saving (implemented in tapeflow.keras.saving) ----------------------------------------
+    def save(self, filepath: Any, overwrite: bool = True, zipped: Any = None, **kwargs: Any) -> None:
+        """Save architecture, weights, compile arguments and optimizer state to a `.keras` file."""
+        from tapeflow.keras.saving.model_io import save_model
+
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
+        """Write the weights (and optimizer state) to a `.weights.npz` file, atomically."""
+        from tapeflow.keras.saving.weights_io import save_weights
+
+        kwargs.pop("save_format", None)
+        kwargs.pop("options", None)
+        if kwargs:
+            raise TypeError(f"save_weights got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
+        """Load weights saved by `save_weights` (same architecture; counts and shapes checked)."""
+        from tapeflow.keras.saving.weights_io import load_weights
+
+        if kwargs.pop("by_name", False):
+            raise NotImplementedError("load_weights(by_name=True) is not supported: weights load by "
+                                      "position into a model of the same architecture.")
+        kwargs.pop("options", None)
+        if kwargs:
+            raise TypeError(f"load_weights got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture (no weights) as JSON; see `keras.models.model_from_json`."""
+        from tapeflow.keras.saving.model_io import model_to_json
+
+        return model_to_json(self, **kwargs)
+
+
+def _batchless_shapes(inputs: Any) -> Any:
+    """Input shapes with the batch axis unknown, as `build()` takes them (None if not tensors)."""
+    if isinstance(inputs, tf.Tensor):
+        return (None,) + tuple(inputs.shape)[1:]
+    if isinstance(inputs, (list, tuple)):
+        shapes = [_batchless_shapes(x) for x in inputs]
+        return None if any(s is None for s in shapes) else shapes
+    if isinstance(inputs, dict):
+        shapes = {k: _batchless_shapes(v) for k, v in inputs.items()}
+        return None if any(s is None for s in shapes.values()) else shapes
+    return None
 
 
 def _to_numpy_list(values: Any) -> list:
