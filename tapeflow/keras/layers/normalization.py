@@ -7,6 +7,7 @@ from typing import Any
 import tapeflow as tf
 from tapeflow.keras import constraints, initializers, regularizers
 from tapeflow.keras.layers.base import InputSpec, Layer
+from tapeflow.ops import normalization as _bn_ops
 from tapeflow.tensor import Tensor
 
 
@@ -176,6 +177,11 @@ class BatchNormalization(Layer):
 
     def call(self, inputs: Tensor, training: Any = None, mask: Any = None) -> Tensor:
         x = _float_input(self, inputs)
+        if training and self.trainable and mask is None:
+            # One fused primitive: normalize with the batch statistics and return them.
+            y, mean, variance = _bn_ops.batch_norm_training(x, self.gamma, self.beta, self.axis, self.epsilon)
+            self._update_moving(mean, variance)
+            return y
         gamma = self._bcast(self.gamma)
         beta = self._bcast(self.beta)
         if training and self.trainable:
