@@ -105,12 +105,27 @@ def _tensor(a: Any) -> Tensor:
 
 
 def _add_into(var: Variable, value: Any) -> None:
-    """var += value in float32, in place."""
+    """var += value, in place, rounded to the variable's dtype."""
     arr = var._value
     if arr.ndim == 0:
-        arr[()] = arr + _F32(value)
+        # NOTE: adding in double then rounding to float32 gives exactly the float32 sum (53 >= 2*24 + 2
+        # bits), and Python floats are much faster than NumPy 0-d arithmetic.
+        arr[()] = float(arr) + float(value)
     else:
         arr += np.asarray(value, dtype=arr.dtype)
+
+
+def _mean_axes(x: np.ndarray, axes: tuple) -> np.ndarray:
+    """x.mean(axis=axes) in x's dtype, without np.mean's Python overhead."""
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    out = np.add.reduce(x, axis=axes)
+    return out / out.dtype.type(n) if out.dtype.kind == "f" else out / n
+
+
+def _sum_axes(x: np.ndarray, axis: tuple) -> np.ndarray:
+    return np.add.reduce(x, axis=axis)
 
 
 def _snake(name: str) -> str:
@@ -216,17 +231,17 @@ class Metric:
 def _samplewise(values: np.ndarray, sample_weight: Any, reduce_fn: Callable) -> tuple:
     """Keras's `reduce_to_samplewise_values` on arrays: weight the values, reduce to one per sample."""
     if sample_weight is not None:
-        sample_weight = _host(sample_weight, _F32)
+        sample_weight = _host(sample_weight, values.dtype)
         values, sample_weight = _squeeze_or_expand(values, sample_weight)
         wnd, vnd = sample_weight.ndim, values.ndim
         if vnd > wnd:
-            values = reduce_fn(values, axis=tuple(range(wnd, vnd)))
+            values = reduce_fn(values, tuple(range(wnd, vnd)))
         sample_weight = np.broadcast_to(sample_weight, values.shape)
         values = values * sample_weight
         if wnd > 1:
-            sample_weight = reduce_fn(sample_weight, axis=tuple(range(1, wnd)))
+            sample_weight = reduce_fn(sample_weight, tuple(range(1, wnd)))
     if values.ndim > 1:
-        values = reduce_fn(values, axis=tuple(range(1, values.ndim)))
+        values = reduce_fn(values, tuple(range(1, values.ndim)))
     return values, sample_weight
 
 
@@ -244,8 +259,8 @@ class Sum(Metric):
         self.total = self.add_variable(shape=(), initializer="zeros", dtype=self._dtype, name="total")
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
-        values, _ = _samplewise(_host(values, self._dtype._np), sample_weight, np.sum)
-        _add_into(self.total, values.sum(dtype=self._dtype._np))
+        values, _ = _samplewise(_host(values, self._dtype._np), sample_weight, _sum_axes)
+        _add_into(self.total, np.add.reduce(values, axis=None))
 
     def result(self) -> Tensor:
         return Tensor(self.total._value.copy())
@@ -269,19 +284,27 @@ class Mean(Metric):
         self._update_arrays(_host(values, self._dtype._np), sample_weight)
 
     def _update_arrays(self, values: np.ndarray, sample_weight: Any) -> None:
-        np_dtype = self._dtype._np
-        values, sample_weight = _samplewise(values, sample_weight, np.mean)
-        _add_into(self.total, values.sum(dtype=np_dtype))
-        if sample_weight is not None:
-            n = sample_weight.sum(dtype=np_dtype)
-        elif values.ndim >= 1:
-            n = values.shape[0]
-        else:
-            n = 1
-        _add_into(self.count, n)
+        total = self.total._value
+        count = self.count._value
+        if sample_weight is None:
+            nd = values.ndim
+            if nd == 0:
+                total[()] = float(total) + float(values)
+                count[()] = float(count) + 1.0
+                return
+            if nd > 1:
+                values = _mean_axes(values, tuple(range(1, nd)))
+            total[()] = float(total) + float(np.add.reduce(values, axis=None))
+            count[()] = float(count) + values.shape[0]
+            return
+        values, sample_weight = _samplewise(values, sample_weight, _mean_axes)
+        total[()] = float(total) + float(np.add.reduce(values, axis=None))
+        count[()] = float(count) + float(np.add.reduce(sample_weight, axis=None))
 
     def result(self) -> Tensor:
-        return Tensor(_div_no_nan(self.total._value, self.count._value).astype(self._dtype._np))
+        t = float(self.total._value)
+        c = float(self.count._value)
+        return Tensor(np.array(t / c if c != 0 else 0.0, dtype=self._dtype._np))
 
 
 class MeanMetricWrapper(Mean):
@@ -699,7 +722,8 @@ class RootMeanSquaredError(Mean):
         self._update_arrays(d * d, sample_weight)
 
     def result(self) -> Tensor:
-        return Tensor(np.sqrt(_div_no_nan(self.total._value, self.count._value)).astype(self._dtype._np))
+        mean = super().result()._value
+        return Tensor(np.sqrt(mean))
 
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": self.dtype}
