@@ -473,3 +473,39 @@ def test_compiled_with_strings_and_custom_loss(tmp_path):
     assert isinstance(loaded.optimizer, keras.optimizers.SGD)
     y = np.array([[0], [1], [1], [0]], dtype=np.float32)
     assert loaded.test_on_batch(XOR_X, y) == pytest.approx(model.test_on_batch(XOR_X, y))
+
+
+def test_weights_file_carries_optimizer_state_for_resuming(tmp_path):
+    def make():
+        model = keras.Sequential([keras.layers.Dense(6, activation="tanh", input_shape=(3,)),
+                                  keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=0.01, momentum=0.5), loss="mse")
+        return model
+
+    rng = np.random.default_rng(7)
+    x = rng.random((16, 3), dtype=np.float32)
+    y = rng.random((16, 1), dtype=np.float32)
+    model = make()
+    for _ in range(2):
+        model.train_on_batch(x, y)
+    path = tmp_path / "resume.weights.npz"
+    model.save_weights(path)
+    saved_kernel = model.layers[0].kernel.numpy()
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(data[weights_io.METADATA_KEY].tobytes())
+        assert meta["optimizer"]["class_name"] == "RMSprop"
+        assert all(d["key"] in data.files for d in meta["optimizer"]["variables"])
+    resumed = make()
+    resumed.load_weights(path)
+    assert int(resumed.optimizer.iterations.numpy()) == 2
+    model.train_on_batch(x, y)
+    resumed.train_on_batch(x, y)
+    for a, b in zip(model.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # A different optimizer keeps its fresh state, with a warning.
+    other = keras.Sequential([keras.layers.Dense(6, activation="tanh", input_shape=(3,)),
+                              keras.layers.Dense(1)])
+    other.compile(optimizer="sgd", loss="mse")
+    with pytest.warns(UserWarning, match="RMSprop state"):
+        other.load_weights(path)
+    np.testing.assert_array_equal(other.layers[0].kernel.numpy(), saved_kernel)

@@ -180,6 +180,40 @@ def test_registered_activation_function_round_trips():
     assert clone.activation is scaled_tanh
 
 
+@keras.saving.register_keras_serializable(package="TestSer")
+class HalfOnes(keras.initializers.Initializer):
+    def __init__(self, value=0.5):
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        return tf.fill(shape, tf.constant(self.value, dtype=dtype or "float32"))
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+@keras.saving.register_keras_serializable(package="TestSer")
+class SumSquares(keras.regularizers.Regularizer):
+    def __init__(self, factor=0.1):
+        self.factor = factor
+
+    def __call__(self, w):
+        return self.factor * tf.reduce_sum(tf.square(w))
+
+    def get_config(self):
+        return {"factor": self.factor}
+
+
+def test_registered_initializer_and_regularizer_nested_in_a_layer():
+    layer = keras.layers.Dense(3, kernel_initializer=HalfOnes(0.25), kernel_regularizer=SumSquares(0.5))
+    config = _json_round_trip(serialize_layer(layer))
+    clone = deserialize_layer(config)
+    assert isinstance(clone.kernel_initializer, HalfOnes) and clone.kernel_initializer.value == 0.25
+    assert isinstance(clone.kernel_regularizer, SumSquares) and clone.kernel_regularizer.factor == 0.5
+    clone.build((None, 2))
+    np.testing.assert_array_equal(clone.kernel.numpy(), np.full((2, 3), 0.25, dtype=np.float32))
+
+
 def test_unregistered_layer_needs_custom_objects_or_scope():
     config = _json_round_trip(serialize_layer(UnregisteredLayer(3, name="u")))
     assert config["registered_name"] == "UnregisteredLayer"

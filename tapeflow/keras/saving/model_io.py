@@ -40,6 +40,7 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 METADATA_FILE = "metadata.json"
 WEIGHTS_FILE = "model.weights.npz"
+_MAX_JSON_BYTES = 256 * 2**20  # a config larger than this is a damaged or hostile archive
 _COMPILE_KEYS = ("optimizer", "loss", "metrics", "loss_weights", "weighted_metrics")
 
 
@@ -191,6 +192,10 @@ def _read_archive(path: str) -> tuple[dict, dict, bytes]:
                 if member not in names:
                     raise CorruptFileError(f"Model file '{path}' has no '{member}' entry; it is not a "
                                            "complete .keras archive.")
+            for member in (CONFIG_FILE, METADATA_FILE):
+                if member in names and zf.getinfo(member).file_size > _MAX_JSON_BYTES:
+                    raise CorruptFileError(f"Model file '{path}': {member} declares "
+                                           f"{zf.getinfo(member).file_size} bytes; refusing to read it.")
             config_raw = zf.read(CONFIG_FILE)
             meta_raw = zf.read(METADATA_FILE) if METADATA_FILE in names else b"{}"
             weights = zf.read(WEIGHTS_FILE)

@@ -227,12 +227,37 @@ def _unknown(kind: str, name: str) -> UnknownObjectError:
     )
 
 
+def _is_builtin_name(name: str, module: str) -> bool:
+    """Whether `name` is a Tapeflow built-in layer/model or a class of the family `module`."""
+    if _builtin_layer_class(name) is not None:
+        return True
+    families = [_FAMILIES[module]] if module in _FAMILIES else list(_FAMILIES.values())
+    for family in families:
+        try:
+            mod = importlib.import_module(family)
+        except ImportError:
+            continue
+        if isinstance(getattr(mod, name, None), type):
+            return True
+    return False
+
+
 def _lookup_custom(config: dict, custom_objects: dict | None) -> Any:
-    for key in (config.get("registered_name"), config.get("class_name")):
+    """A user object named by `registered_name` or `class_name`, else None.
+
+    Built-in families' own `serialize()` may leave `registered_name` empty for a registered
+    class; its bare class name then finds the registry entry "Package>Name" (when exactly one
+    package registered that name and no built-in has it).
+    """
+    name = config.get("class_name")
+    for key in (config.get("registered_name"), name):
         if isinstance(key, str) and key:
             obj = _reg.get_registered_object(key, custom_objects)
             if obj is not None:
                 return obj
+    if (isinstance(name, str) and name and ">" not in name
+            and not _is_builtin_name(name, config.get("module") or "")):
+        return _reg.registered_by_short_name(name)
     return None
 
 
