@@ -383,3 +383,14 @@ def test_clone_model_has_fresh_weights_and_same_architecture():
     fn_clone = keras.models.clone_model(seq, clone_function=lambda layer: layer.__class__.from_config(
         layer.get_config()))
     assert fn_clone(np.ones((1, 2), dtype=np.float32)).shape == (1, 3)
+
+
+def test_frozen_state_survives_a_config_round_trip():
+    model = keras.Sequential([keras.layers.Dense(3, input_shape=(2,)), keras.layers.Dense(1)])
+    model.layers[0].trainable = False
+    clone = keras.models.model_from_json(model.to_json())
+    assert [layer.trainable for layer in clone.layers] == [False, True]
+    assert len(clone.trainable_weights) == 2
+    model.trainable = False
+    frozen = keras.models.model_from_json(model.to_json())
+    assert frozen.trainable is False and frozen.trainable_weights == []

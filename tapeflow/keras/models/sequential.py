@@ -168,7 +168,7 @@ class Sequential(Model):
     def from_config(cls, config: dict, custom_objects: dict | None = None) -> Sequential:
         from tapeflow.keras.saving.serialization import deserialize_layer
 
-        model = cls(name=config.get("name"))
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for layer_config in config["layers"]:
             layer = deserialize_layer(layer_config, custom_objects)
             model.add(layer, rebuild=False)
