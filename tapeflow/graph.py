@@ -19,6 +19,9 @@ from tapeflow.tensor import Tensor, TensorShape
 
 _names = itertools.count()
 
+# Sessions that `SymbolicTensor.eval()` runs in, innermost last (compat.v1 sessions push themselves).
+default_sessions: list = []
+
 
 class Node:
     """One application of `op` (a callable on Tensors) to `inputs`, producing `outputs`."""
@@ -74,6 +77,27 @@ class SymbolicTensor(Tensor):
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         self.numpy()
+
+    def eval(self, feed_dict: dict | None = None, session: Any = None) -> Any:
+        """The value of this tensor computed by `session` (default: the default session), TF1 style.
+
+        Args:
+            feed_dict: {placeholder: value} for the placeholders this tensor depends on.
+            session: the session to run in; by default the innermost default session
+                (`compat.v1.InteractiveSession`, or a `with sess:` / `sess.as_default()` block).
+
+        Returns:
+            The value as a NumPy array (a NumPy scalar for rank 0).
+        """
+        if session is None:
+            if not default_sessions:
+                raise ValueError(
+                    f"Cannot evaluate tensor {self.name} using `eval()`: no default session is "
+                    "registered. Use `with sess.as_default():`, an InteractiveSession, or pass an "
+                    "explicit session: `eval(session=sess)`."
+                )
+            session = default_sessions[-1]
+        return session.run(self, feed_dict)
 
     def __bool__(self) -> bool:
         raise TypeError(f"Using symbolic tensor {self.name} as a Python bool is not allowed.")
