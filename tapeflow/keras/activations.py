@@ -282,6 +282,18 @@ def glu(x: Any, axis: int = -1) -> Tensor:
 # Lookup
 # ---------------------------------------------------------------------------------------------
 
+
+def lookup_custom_object(name: str, custom_objects: dict | None = None) -> Any:
+    """`name` among user objects: `custom_objects`, active `custom_object_scope`s, then
+    `register_keras_serializable` registrations; None when unknown."""
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    try:
+        from tapeflow.keras.saving.object_registration import get_registered_object
+    except ImportError:  # saving not available: only explicit custom_objects count
+        return None
+    return get_registered_object(name, custom_objects)
+
 _ALL: dict[str, Callable] = {
     fn.__name__: fn
     for fn in (
@@ -328,9 +340,7 @@ def get(identifier: Any, custom_objects: dict | None = None) -> Callable:
     if isinstance(identifier, dict):
         return deserialize(identifier, custom_objects)
     if isinstance(identifier, str):
-        if custom_objects and identifier in custom_objects:
-            return custom_objects[identifier]
-        fn = _ALL.get(identifier)
+        fn = _ALL.get(identifier) or lookup_custom_object(identifier, custom_objects)
         if fn is None:
             raise ValueError(
                 f"Could not interpret activation function identifier: {identifier!r}. "

@@ -6,6 +6,7 @@ from typing import Any
 
 import tapeflow as tf
 from tapeflow.keras import backend as _kbackend
+from tapeflow.keras.activations import lookup_custom_object
 from tapeflow.tensor import Tensor
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "max_norm", "non_neg",
@@ -141,9 +142,12 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> Constraint:
     if isinstance(config, str):
         return get(config, custom_objects)
     name = config["class_name"]
-    if name == "function" and custom_objects and config.get("config") in custom_objects:
-        return custom_objects[config["config"]]
-    cls = (custom_objects or {}).get(name) or _ALL.get(name)
+    if name == "function":
+        fn = lookup_custom_object(str(config.get("config")), custom_objects)
+        if fn is None:
+            raise ValueError(f"Unknown function {config.get('config')!r}: pass it in `custom_objects`.")
+        return fn
+    cls = _ALL.get(name) or lookup_custom_object(name, custom_objects)
     if cls is None:
         raise ValueError(f"Unknown constraint: {name!r}. Valid names: {', '.join(sorted(_ALL))}.")
     return cls.from_config(dict(config.get("config") or {}))
@@ -161,7 +165,7 @@ def get(identifier: Any, custom_objects: dict | None = None) -> Any:
     if isinstance(identifier, dict):
         return deserialize(identifier, custom_objects)
     if isinstance(identifier, str):
-        cls = (custom_objects or {}).get(identifier) or _ALL.get(identifier)
+        cls = _ALL.get(identifier) or lookup_custom_object(identifier, custom_objects)
         if cls is None:
             raise ValueError(f"Could not interpret constraint identifier: {identifier!r}. "
                              f"Valid names: {', '.join(sorted(_ALL))}.")

@@ -18,7 +18,7 @@ from tapeflow import backend as _backend
 from tapeflow import dtypes as _dt
 from tapeflow import nn as tf_nn
 from tapeflow.keras import backend as _kbackend
-from tapeflow.keras.activations import keras_logits
+from tapeflow.keras.activations import keras_logits, lookup_custom_object
 from tapeflow.tensor import Tensor
 
 __all__ = [
@@ -1102,7 +1102,7 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
     name = config.get("class_name")
     if name == "function":
         return get(config["config"], custom_objects)
-    cls = (custom_objects or {}).get(name) or _ALL.get(name)
+    cls = _ALL.get(name) or lookup_custom_object(name, custom_objects)
     if cls is None:
         raise ValueError(f"Unknown loss: {name!r}. Valid names: {', '.join(sorted(_ALL))}.")
     if not isinstance(cls, type):
@@ -1122,7 +1122,7 @@ def get(identifier: Any, custom_objects: dict | None = None) -> Any:
     if isinstance(identifier, dict):
         return deserialize(identifier, custom_objects)
     if isinstance(identifier, str):
-        obj = (custom_objects or {}).get(identifier) or _ALL.get(identifier)
+        obj = _ALL.get(identifier) or lookup_custom_object(identifier, custom_objects)
         if obj is None:
             raise ValueError(
                 f"Could not interpret loss identifier: {identifier!r}. "

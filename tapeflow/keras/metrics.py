@@ -20,6 +20,7 @@ from tapeflow import dtypes as _dt
 from tapeflow.keras import activations as _activations
 from tapeflow.keras import backend as _kbackend
 from tapeflow.keras import losses as _losses
+from tapeflow.keras.activations import lookup_custom_object
 from tapeflow.keras.losses import (  # noqa: F401 - metric functions shared with the losses
     binary_crossentropy,
     binary_focal_crossentropy,
@@ -1460,11 +1461,11 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
     name = config.get("class_name")
     if name == "function":
         fn_name = config.get("config")
-        fn = (custom_objects or {}).get(fn_name) or _FUNCTIONS.get(fn_name)
+        fn = _FUNCTIONS.get(fn_name) or lookup_custom_object(fn_name, custom_objects)
         if fn is None:
             raise ValueError(f"Unknown metric function: {fn_name!r}.")
         return fn
-    cls = (custom_objects or {}).get(name) or _ALL.get(name)
+    cls = _ALL.get(name) or lookup_custom_object(name, custom_objects)
     if cls is None:
         raise ValueError(f"Unknown metric: {name!r}. Valid names: {', '.join(sorted(_ALL))}.")
     return cls.from_config(dict(config.get("config") or {}))
@@ -1484,7 +1485,7 @@ def get(identifier: Any, custom_objects: dict | None = None) -> Any:
     if isinstance(identifier, dict):
         return deserialize(identifier, custom_objects)
     if isinstance(identifier, str):
-        obj = (custom_objects or {}).get(identifier) or _ALL.get(identifier)
+        obj = _ALL.get(identifier) or lookup_custom_object(identifier, custom_objects)
         if obj is None:
             raise ValueError(
                 f"Could not interpret metric identifier: {identifier!r}. "

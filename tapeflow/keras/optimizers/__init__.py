@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapeflow.keras.activations import lookup_custom_object
 from tapeflow.keras.optimizers import schedules
 from tapeflow.keras.optimizers.adadelta import Adadelta
 from tapeflow.keras.optimizers.adagrad import Adagrad
@@ -35,7 +36,7 @@ def serialize(optimizer: Optimizer) -> dict:
 def deserialize(config: dict, custom_objects: dict | None = None) -> Optimizer:
     """Rebuild an optimizer from `serialize`'s dict; built-in class names are case-insensitive."""
     name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _ALL.get(name.lower())
+    cls = _ALL.get(name.lower()) or lookup_custom_object(name, custom_objects)
     if cls is None:
         raise ValueError(
             f"Could not interpret optimizer identifier: {name!r}. Valid names: "

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 import tapeflow as tf
+from tapeflow.keras.activations import lookup_custom_object
 from tapeflow.tensor import Tensor
 
 __all__ = [
@@ -312,7 +313,7 @@ def serialize(learning_rate_schedule: LearningRateSchedule) -> dict:
 def deserialize(config: dict, custom_objects: dict | None = None) -> LearningRateSchedule:
     """Rebuild a schedule from `serialize`'s dict."""
     name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _ALL.get(name)
+    cls = _ALL.get(name) or lookup_custom_object(name, custom_objects)
     if cls is None:
         raise ValueError(f"Unknown learning rate schedule: {name!r}. Valid names: {', '.join(sorted(_ALL))}.")
     return cls.from_config(dict(config.get("config") or {}))
