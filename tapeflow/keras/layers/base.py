@@ -23,9 +23,9 @@ KerasTensor = SymbolicTensor
 
 
 def _snake_case(name: str) -> str:
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
-    return s.replace("__", "_").lstrip("_")
+    s = re.sub(r"\W+", "", name)
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", s)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 class _CallContext(threading.local):
