@@ -779,14 +779,14 @@ def _check(op: str, x: Tensor, states: list, kernel: Tensor, recurrent_kernel: T
     if T == 0:
         raise InvalidArgumentError(f"{op}: the input sequence has no time steps (shape {tuple(xv.shape)}).")
     U = recurrent_kernel.shape[0]
-    if tuple(kernel.shape) != (F, gates * U):
-        raise InvalidArgumentError(
-            f"{op}: expected kernel of shape {(F, gates * U)} for inputs with {F} features, received "
-            f"{tuple(kernel.shape)}.")
     if tuple(recurrent_kernel.shape) != (U, gates * U):
         raise InvalidArgumentError(
             f"{op}: expected recurrent_kernel of shape {(U, gates * U)}, received "
             f"{tuple(recurrent_kernel.shape)}.")
+    if tuple(kernel.shape) != (F, gates * U):
+        raise InvalidArgumentError(
+            f"{op}: expected kernel of shape {(F, gates * U)} for inputs with {F} features, received "
+            f"{tuple(kernel.shape)}.")
     if bias is not None and tuple(bias.shape) != bias_shape:
         raise InvalidArgumentError(
             f"{op}: expected bias of shape {bias_shape}, received {tuple(bias.shape)}.")

@@ -6,7 +6,7 @@ from typing import Any
 
 import tapeflow as tf
 from tapeflow import nest
-from tapeflow.keras.layers.base import Layer
+from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.rnn._serialization import deserialize_layer, serialize_layer
 from tapeflow.keras.layers.rnn.dropout_cell import DropoutRNNCell
 from tapeflow.keras.layers.rnn.stacked_cells import StackedRNNCells
@@ -115,6 +115,11 @@ class RNN(Layer):
                 f"received shape {sequences_shape}."
             )
         step_shape = (sequences_shape[0],) + sequences_shape[2:]
+        if sequences_shape[-1] is not None:
+            # After build, a different feature size is reported naming the layer and both sizes.
+            ndim = self.input_spec.ndim if self.input_spec is not None else None
+            self.input_spec = InputSpec(ndim=ndim, min_ndim=None if ndim else 3,
+                                        axes={-1: int(sequences_shape[-1])})
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell.build(tf.TensorShape(step_shape))
             self.cell.built = True
