@@ -569,7 +569,8 @@ class ModelCheckpoint(_MonitorCallback):
 
     def __init__(self, filepath: Any, monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto",
-                 save_freq: Any = "epoch", initial_value_threshold: float | None = None, **kwargs: Any) -> None:
+                 save_freq: Any = "epoch", initial_value_threshold: float | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(monitor, mode, initial_value_threshold)
         kwargs.pop("options", None)
         kwargs.pop("period", None)
