@@ -551,7 +551,12 @@ class Conv(_ConvBase):
         x, w = self.inputs
         nx, nw = self.needs_input_grad
         algo, cache = self.cache
-        self.cache = None
+        if algo == "fft" and cache is not None:
+            # NOTE: the spectra of x and w stay valid for every backward call (persistent tapes,
+            # nested tapes); dy's spectrum is shared only between this call's two gradients.
+            shared = _FFTCache(cache.F)
+            shared.X, shared.Wc = cache.X, cache.Wc
+            cache = shared
         dx = dw = None
         if nx:
             dx = self._input(tuple(x._value.shape[1:-1]),

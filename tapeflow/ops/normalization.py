@@ -108,7 +108,6 @@ class FusedBatchNorm(Function):
         saved = getattr(self, "saved", None)
         if _fn.recording_tapes or saved is None:
             return self._backward_tensors(dy, dmean, dvar)
-        self.saved = None
         xc, inv = saved
         g = dy._value
         xp = get_xp(g)

@@ -1,0 +1,198 @@
+"""Pooling: tf.nn.max_pool*/avg_pool*; gradients (first and second order) and oracles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow.testing import OpCase, available_devices, run_case
+
+# Max pooling is checked on inputs without ties ("distinct"), where it is differentiable.
+CASES = [
+    OpCase("max_pool2d/2x2_valid", lambda x: tf.nn.max_pool2d(x, 2, 2, "VALID"), [(2, 4, 6, 3)], "distinct"),
+    OpCase("max_pool2d/2x2_valid_leftover", lambda x: tf.nn.max_pool2d(x, 2, 2, "VALID"), [(1, 5, 7, 2)],
+           "distinct"),
+    OpCase("max_pool2d/3x3_s2_same_uneven", lambda x: tf.nn.max_pool2d(x, 3, 2, "SAME"), [(2, 6, 7, 2)],
+           "distinct"),
+    OpCase("max_pool2d/2x2_s1_same_overlap", lambda x: tf.nn.max_pool2d(x, 2, 1, "SAME"), [(1, 4, 5, 2)],
+           "distinct"),
+    OpCase("max_pool2d/rect_window", lambda x: tf.nn.max_pool2d(x, [3, 1], [1, 2], "VALID"), [(1, 5, 6, 2)],
+           "distinct"),
+    OpCase("max_pool2d/explicit", lambda x: tf.nn.max_pool2d(x, 3, 2, [[0, 0], [2, 1], [0, 2], [0, 0]]),
+           [(1, 5, 5, 2)], "distinct"),
+    OpCase("max_pool2d/nchw", lambda x: tf.nn.max_pool2d(x, 2, 2, "SAME", data_format="NCHW"), [(2, 3, 5, 4)],
+           "distinct"),
+    OpCase("max_pool1d/same", lambda x: tf.nn.max_pool1d(x, 3, 2, "SAME"), [(2, 7, 3)], "distinct"),
+    OpCase("max_pool1d/ncw", lambda x: tf.nn.max_pool1d(x, 2, 2, "VALID", data_format="NCW"), [(2, 3, 6)],
+           "distinct"),
+    OpCase("max_pool3d/valid", lambda x: tf.nn.max_pool3d(x, 2, 2, "VALID"), [(1, 4, 4, 6, 2)], "distinct"),
+    OpCase("max_pool3d/same_ncdhw", lambda x: tf.nn.max_pool3d(x, [2, 3, 2], 2, "SAME", data_format="NCDHW"),
+           [(1, 2, 3, 5, 4)], "distinct"),
+    OpCase("max_pool/generic_rank4", lambda x: tf.nn.max_pool(x, 2, 2, "SAME"), [(1, 5, 5, 2)], "distinct"),
+    OpCase("avg_pool2d/2x2_valid", lambda x: tf.nn.avg_pool2d(x, 2, 2, "VALID"), [(2, 4, 6, 3)]),
+    OpCase("avg_pool2d/3x3_s2_same_uneven", lambda x: tf.nn.avg_pool2d(x, 3, 2, "SAME"), [(2, 6, 7, 2)]),
+    OpCase("avg_pool2d/2x2_s1_same", lambda x: tf.nn.avg_pool2d(x, 2, 1, "SAME"), [(1, 4, 5, 2)]),
+    OpCase("avg_pool2d/nchw", lambda x: tf.nn.avg_pool2d(x, [2, 3], [2, 1], "VALID", data_format="NCHW"),
+           [(1, 2, 5, 6)]),
+    OpCase("avg_pool1d/same", lambda x: tf.nn.avg_pool1d(x, 3, 2, "SAME"), [(2, 8, 3)]),
+    OpCase("avg_pool3d/same", lambda x: tf.nn.avg_pool3d(x, 2, [1, 2, 2], "SAME"), [(1, 3, 5, 4, 2)]),
+    OpCase("avg_pool/generic_rank3", lambda x: tf.nn.avg_pool(x, 2, 1, "VALID"), [(2, 5, 2)]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_pool_gradients(case):
+    run_case(case, second_order=False)
+
+
+SECOND_ORDER = [
+    # Squared so the gradient depends on the input: exercises MaxPoolGrad's own gradient (the
+    # gather MaxPoolGradGrad) and AvgPoolGrad's (AvgPool).
+    OpCase("max_pool2d/2x2", lambda x: tf.nn.max_pool2d(x, 2, 2, "VALID") ** 2, [(1, 4, 4, 2)], "distinct"),
+    OpCase("max_pool2d/3x3_s2_same", lambda x: tf.nn.max_pool2d(x, 3, 2, "SAME") ** 2, [(1, 5, 6, 2)],
+           "distinct"),
+    OpCase("avg_pool2d/3x3_s2_same", lambda x: tf.nn.avg_pool2d(x, 3, 2, "SAME") ** 2, [(1, 5, 6, 2)]),
+    OpCase("max_pool1d", lambda x: tf.nn.max_pool1d(x, 2, 1, "SAME") ** 2, [(2, 5, 2)], "distinct"),
+]
+
+
+@pytest.mark.parametrize("case", SECOND_ORDER, ids=lambda c: c.name)
+def test_pool_second_order(case):
+    run_case(case, second_order=True)
+
+
+def test_max_pool_grad_grad_is_the_gather_at_the_argmax():
+    """d/d(dy) of <MaxPoolGrad(dy), v> is v gathered at each window's argmax."""
+    x = tf.constant(np.random.default_rng(0).permutation(32).reshape(1, 4, 4, 2).astype(np.float64))
+    dy = tf.constant(np.ones((1, 2, 2, 2)))
+    v = tf.constant(np.arange(32.0).reshape(1, 4, 4, 2))
+    with tf.GradientTape() as outer:
+        outer.watch(dy)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            y = tf.nn.max_pool2d(x, 2, 2, "VALID")
+        dx = inner.gradient(y, x, output_gradients=dy)
+        s = tf.reduce_sum(dx * v)
+    got = outer.gradient(s, dy).numpy()
+    xv = x.numpy().reshape(1, 2, 2, 2, 2, 2).transpose(0, 1, 3, 5, 2, 4).reshape(1, 2, 2, 2, 4)
+    vv = v.numpy().reshape(1, 2, 2, 2, 2, 2).transpose(0, 1, 3, 5, 2, 4).reshape(1, 2, 2, 2, 4)
+    expect = np.take_along_axis(vv, xv.argmax(-1)[..., None], -1)[..., 0]
+    np.testing.assert_array_equal(got, expect)
+
+
+def test_max_pool_ties_send_the_gradient_to_the_first_maximum():
+    x = tf.constant(np.zeros((1, 4, 4, 1), np.float32))  # every window is a 4-way tie
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.nn.max_pool2d(x, 2, 2, "VALID")
+    dx = tape.gradient(y, x).numpy()[0, :, :, 0]
+    np.testing.assert_array_equal(dx, np.array([[1, 0, 1, 0], [0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]]))
+
+
+def test_max_pool_on_integers_and_negative_values():
+    x = np.array([[-5, -3], [-7, -9]], np.int32).reshape(1, 2, 2, 1)
+    assert int(tf.nn.max_pool2d(x, 2, 2, "SAME").numpy().ravel()[0]) == -3
+    xf = -np.arange(1.0, 10.0, dtype=np.float32).reshape(1, 3, 3, 1)
+    # SAME padding never wins: the padded border is -inf.
+    np.testing.assert_array_equal(tf.nn.max_pool2d(xf, 2, 2, "SAME").numpy().ravel(), [-1, -3, -7, -9])
+
+
+def test_avg_pool_same_divides_by_the_valid_count():
+    x = np.ones((1, 3, 3, 1), np.float32)
+    np.testing.assert_allclose(tf.nn.avg_pool2d(x, 2, 2, "SAME").numpy(), np.ones((1, 2, 2, 1)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Oracles
+# ---------------------------------------------------------------------------------------------
+
+TF_CASES = [
+    ("max_pool2d_same_s2", lambda m, x: m.nn.max_pool2d(x, 3, 2, "SAME")),
+    ("max_pool2d_valid_leftover", lambda m, x: m.nn.max_pool2d(x, 2, 2, "VALID")),
+    ("max_pool2d_explicit", lambda m, x: m.nn.max_pool2d(x, 3, 2, [[0, 0], [1, 2], [2, 0], [0, 0]])),
+    ("avg_pool2d_same_s2", lambda m, x: m.nn.avg_pool2d(x, 3, 2, "SAME")),
+    ("avg_pool2d_same_even", lambda m, x: m.nn.avg_pool2d(x, [2, 4], [1, 3], "SAME")),
+    ("max_pool1d_same", lambda m, x: m.nn.max_pool1d(m.reshape(x, (2, 35, 3)), 4, 3, "SAME")),
+    ("avg_pool3d_same", lambda m, x: m.nn.avg_pool3d(m.reshape(x, (2, 5, 7, 1, 3)), 2, 2, "SAME")),
+    ("max_pool_generic", lambda m, x: m.nn.max_pool(x, [2, 3], [2, 2], "VALID")),
+]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name,fn", TF_CASES, ids=[c[0] for c in TF_CASES])
+def test_matches_tensorflow(name, fn):
+    tfm = pytest.importorskip("tensorflow")
+    x = np.random.default_rng(1).standard_normal((2, 5, 7, 3)).astype(np.float32)
+    outs = {}
+    for key, m in (("ours", tf), ("tf", tfm)):
+        tx = m.constant(x)
+        with m.GradientTape() as tape:
+            tape.watch(tx)
+            y = fn(m, tx)
+            loss = m.reduce_sum(y * y)
+        outs[key] = (y.numpy(), tape.gradient(loss, tx).numpy())
+    for a, b in zip(outs["ours"], outs["tf"], strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.oracle
+def test_cnn_pool_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(2).standard_normal((4, 28, 28, 8)).astype(np.float32)
+    tx = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(tx)
+        y = tf.nn.max_pool2d(tx, 2, 2, "VALID")
+        loss = tf.reduce_sum(y * y)
+    dx = tape.gradient(loss, tx)
+    xt = torch.from_numpy(x).permute(0, 3, 1, 2).requires_grad_()
+    yt = torch.nn.functional.max_pool2d(xt, 2)
+    (yt * yt).sum().backward()
+    np.testing.assert_allclose(y.numpy(), yt.detach().permute(0, 2, 3, 1).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(dx.numpy(), xt.grad.permute(0, 2, 3, 1).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("device", available_devices())
+def test_pool_on_each_device(device):
+    x_np = np.random.default_rng(3).standard_normal((2, 6, 6, 3)).astype(np.float32)
+    with tf.device(device):
+        x = tf.constant(x_np)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.nn.max_pool2d(x, 3, 2, "SAME") + tf.nn.avg_pool2d(x, 3, 2, "SAME")
+        dx = tape.gradient(y, x)
+    assert y.device == x.device and dx.device == x.device
+    ref = tf.nn.max_pool2d(x_np, 3, 2, "SAME") + tf.nn.avg_pool2d(x_np, 3, 2, "SAME")
+    np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------------------------
+
+def test_wrong_rank_names_op_and_expected_rank():
+    with pytest.raises(ValueError, match=r"MaxPool: expected input of rank 4 .*\(28, 28, 1\)"):
+        tf.nn.max_pool2d(np.ones((28, 28, 1), np.float32), 2, 2, "VALID")
+    with pytest.raises(ValueError, match=r"AvgPool1D: expected input of rank 3"):
+        tf.nn.avg_pool1d(np.ones((2, 5, 5, 1), np.float32), 2, 2, "VALID")
+    with pytest.raises(ValueError, match=r"MaxPool: expected input of rank 3, 4 or 5"):
+        tf.nn.max_pool(np.ones((5, 1), np.float32), 2, 2, "VALID")
+
+
+def test_window_larger_than_valid_input_names_both_sizes():
+    with pytest.raises(ValueError, match=r"MaxPool: the window size 3 is larger than the input size 2"):
+        tf.nn.max_pool2d(np.ones((1, 2, 5, 1), np.float32), 3, 1, "VALID")
+
+
+def test_bad_pool_arguments():
+    x = np.ones((1, 4, 4, 1), np.float32)
+    with pytest.raises(ValueError, match="padding must be 'SAME' or 'VALID'"):
+        tf.nn.avg_pool2d(x, 2, 2, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    with pytest.raises(ValueError, match="explicit padding must be smaller than the window"):
+        tf.nn.max_pool2d(x, 2, 2, [[0, 0], [2, 0], [0, 0], [0, 0]])
+    with pytest.raises(ValueError, match="ksize must be positive"):
+        tf.nn.max_pool2d(x, 0, 2, "VALID")
+    with pytest.raises(ValueError, match="ksize in the batch and channel dimensions must be 1"):
+        tf.nn.max_pool2d(x, [2, 2, 2, 1], 2, "VALID")
