@@ -65,6 +65,12 @@ def is_array_like(value: Any) -> bool:
     return hasattr(value, "__array__") and not isinstance(value, (str, bytes))
 
 
+def is_batch_list(value: Any) -> bool:
+    """A list whose items are `(x, y[, sample_weight])` tuples: batches, not arrays."""
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(v, tuple) and 1 <= len(v) <= 3 for v in value)
+
+
 def _is_array_container(value: Any) -> bool:
     """An array/tensor, or a list/dict whose leaves are all arrays/tensors."""
     if isinstance(value, (np.ndarray, Tensor)) or _backend.is_gpu_array(value):
@@ -211,6 +217,10 @@ class ArrayData:
                         and sample_weight is None)
         nbytes = sum(int(a.nbytes) for a in self._flat)
         self._gather_once = nbytes <= _GATHER_ONCE_BYTES
+        self.steps = steps
+        self._pending: Iterator | None = None  # with `steps`, an epoch continues the last pass
+        self._seen = 0
+        self.exhausted = False
 
     def set_leaf(self, index: int, array: Any) -> None:
         """Replace leaf `index` (0: x, 1: y, in the simple one-x-one-y case) by `array`."""
@@ -226,7 +236,34 @@ class ArrayData:
         return nest.pack_sequence_as(self._struct, leaves)
 
     def epoch(self) -> Iterator:
-        """The batches of one epoch, each in `pack_x_y_sample_weight` form with Tensor leaves."""
+        """The batches of one epoch, each in `pack_x_y_sample_weight` form with Tensor leaves.
+
+        With `steps`, an epoch is `steps` batches taken from a pass over the data that goes on
+        across epochs (as Keras does); when a pass ends early the epoch ends with a warning and
+        the next epoch starts a new pass.
+        """
+        if not self.steps:
+            yield from self._one_pass()
+            return
+        if self._pending is None:
+            self._pending = self._one_pass()
+            self._seen = 0
+        count = 0
+        for batch in self._pending:
+            yield batch
+            count += 1
+            self._seen += 1
+            if count >= self.steps:
+                if self._seen >= self.num_batches:
+                    self._pending = None
+                return
+        self._pending = None
+        warnings.warn(
+            "Your input ran out of data; interrupting training. Make sure that your dataset or "
+            "generator can generate at least `steps_per_epoch * epochs` batches.", stacklevel=3,
+        )
+
+    def _one_pass(self) -> Iterator:
         n, bs, flat = self.num_samples, self.batch_size, self._flat
         shuffle = self.shuffle
         order = None
@@ -322,7 +359,7 @@ def make_data(x: Any, y: Any = None, sample_weight: Any = None, batch_size: int 
     """`ArrayData` for arrays, `IterableData` for a generator / iterable of batches."""
     if x is None:
         raise ValueError(f"`{what}()` expected input data `x`, received None.")
-    if is_array_like(x):
+    if is_array_like(x) and not is_batch_list(x):
         return ArrayData(x, y, sample_weight, batch_size, shuffle, class_weight, steps)
     if not hasattr(x, "__iter__"):
         raise ValueError(

@@ -525,7 +525,10 @@ class Trainer:
             cl.build(y0, self(x0, training=False))
         if not data._simple:
             return
-        inputs = self.inputs if self.built else []
+        try:
+            inputs = list(self.inputs) if self.built else []
+        except (AttributeError, ValueError):
+            inputs = []
         if len(inputs) == 1 and data.x.dtype.kind in "biu":
             want = inputs[0].dtype
             if want.is_floating:
@@ -635,7 +638,7 @@ class Trainer:
                                      steps_per_epoch, "fit")
         val_data = None
         if validation_data is not None:
-            if isinstance(validation_data, (tuple, list)):
+            if isinstance(validation_data, (tuple, list)) and not _data.is_batch_list(validation_data):
                 vx, vy, vsw = _data.unpack_x_y_sample_weight(validation_data)
                 val_data = _data.make_data(vx, vy, vsw, validation_batch_size or batch_size, False, None,
                                            validation_steps, "fit")

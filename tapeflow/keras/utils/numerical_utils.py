@@ -80,4 +80,5 @@ def normalize(x: Any, axis: int = -1, order: int = 2) -> Any:
     x = np.asarray(x)
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))
     norm[norm == 0] = 1
-    return x / np.expand_dims(norm, axis or -1)
+    # NOTE: Keras writes `axis or -1`, which turns axis=0 into -1; the axis asked for is used here.
+    return x / np.expand_dims(norm, -1 if axis is None else axis)
