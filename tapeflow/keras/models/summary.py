@@ -171,12 +171,13 @@ def _wrap(text: str, width: int) -> list:
         return [""]
     lines: list = []
     for paragraph in text.split("\n"):
-        current = ""
-        for word in paragraph.split(" "):
+        stripped = paragraph.lstrip(" ")
+        current = paragraph[: len(paragraph) - len(stripped)]  # keep an indent (nested layers)
+        for word in stripped.split(" "):
             if len(word) > width:
                 word = word[: width - 1] + "…"
-            if not current:
-                current = word
+            if not current.strip():
+                current += word
             elif len(current) + 1 + len(word) <= width:
                 current += " " + word
             else:
