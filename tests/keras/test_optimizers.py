@@ -428,3 +428,49 @@ def test_set_weights_and_argument_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert float(optimizers.SGD(lr=0.3).learning_rate) == pytest.approx(0.3)
+
+
+# ---------------------------------------------------------------------------------------------
+# The BLAS fast path for large arrays
+# ---------------------------------------------------------------------------------------------
+
+BIG_CASES = [("SGD", {}), ("SGD", {"momentum": 0.9}), ("SGD", {"momentum": 0.9, "nesterov": True}),
+             ("RMSprop", {}), ("RMSprop", {"momentum": 0.5}), ("Adam", {})]
+
+
+def _big_run(name, kwargs, disable_blas, monkeypatch):
+    from tapeflow.keras.optimizers import _blas
+
+    if disable_blas:
+        monkeypatch.setattr(_blas, "_FUNCS", {})
+    rng = np.random.default_rng(5)
+    var = tf.Variable(rng.standard_normal((160, 128)).astype("float32"))
+    opt = getattr(optimizers, name)(learning_rate=0.01, **kwargs)
+    for _ in range(3):
+        opt.apply_gradients([(tf.constant(rng.standard_normal((160, 128)).astype("float32")), var)])
+    return var.numpy()
+
+
+@pytest.mark.parametrize("name,kwargs", BIG_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(BIG_CASES)])
+def test_blas_path_matches_numpy_path(name, kwargs, monkeypatch):
+    from tapeflow.keras.optimizers import _blas
+
+    if not _blas.available():
+        pytest.skip("NumPy's bundled OpenBLAS not found: only the NumPy path exists")
+    fast = _big_run(name, kwargs, False, monkeypatch)
+    plain = _big_run(name, kwargs, True, monkeypatch)
+    np.testing.assert_allclose(fast, plain, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,kwargs", BIG_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(BIG_CASES)])
+def test_large_variables_match_keras(K, name, kwargs):
+    rng = np.random.default_rng(6)
+    w0 = rng.standard_normal((160, 128)).astype("float32")
+    grads = [rng.standard_normal((160, 128)).astype("float32") for _ in range(3)]
+    ours = getattr(optimizers, name)(learning_rate=0.01, **kwargs)
+    theirs = getattr(K.optimizers, name)(learning_rate=0.01, **kwargs)
+    ov, kv = tf.Variable(w0), K.Variable(w0)
+    for g in grads:
+        ours.apply_gradients([(tf.constant(g), ov)])
+        theirs.apply_gradients([(K.ops.convert_to_tensor(g), kv)])
+    np.testing.assert_allclose(ov.numpy(), np.asarray(kv), atol=1e-5, rtol=1e-5)

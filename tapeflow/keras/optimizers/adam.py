@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow import backend as _backend
+from tapeflow.keras.optimizers import _blas
 from tapeflow.keras.optimizers.optimizer import Optimizer
 
 
@@ -83,6 +84,10 @@ class Adam(Optimizer):
             v = vhat
         denom = xp.sqrt(v)
         denom += self.epsilon
+        if g.size >= _blas.MIN_SIZE and _blas.usable(g, w):
+            xp.divide(m, denom, out=denom)
+            _blas.axpy(-self._alpha, denom, w)
+            return
         step = m * self._alpha
         step /= denom
         w -= step
