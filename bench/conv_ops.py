@@ -203,11 +203,22 @@ def torch_stack_fn(channels_last: bool) -> object:
 # their work and would steal the 2 cores from whichever library is timed next.
 # ---------------------------------------------------------------------------------------------
 
-def measure(lib: str, cases: list, repeat: int) -> dict:
+def tune_malloc() -> None:
+    """glibc: serve allocations up to 32 MB from the heap and never trim it, so repeated
+    multi-megabyte temporaries reuse resident pages instead of faulting fresh ones."""
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6")
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024)
+    libc.mallopt(m_trim_threshold, 1 << 30)
+
+
+def measure(lib: str, cases: list, repeat: int, stat: str = "median") -> dict:
     """{row name: seconds} for one library: "tapeflow", "torch", "torch_cl", "tensorflow",
     or "alg:<name>" (tapeflow with that algorithm forced)."""
     def t(fn: object) -> float:
-        return timeit(fn, repeat=repeat, warmup=2, min_round_s=0.2)
+        return timeit(fn, repeat=repeat, warmup=2, min_round_s=0.2, stat=stat)
 
     out: dict = {}
     if lib.startswith("alg:"):
@@ -245,6 +256,9 @@ def run_worker(lib: str, args: argparse.Namespace) -> dict:
         cmd.append("--quick")
     if args.fft_workers:
         cmd += ["--fft-workers", str(args.fft_workers)]
+    if args.malloc_tuning:
+        cmd.append("--malloc-tuning")
+    cmd += ["--stat", args.stat]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     res = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
@@ -260,13 +274,19 @@ def main() -> None:
     ap.add_argument("--no-tf", action="store_true", help="skip the TensorFlow peer")
     ap.add_argument("--no-alg", action="store_true", help="skip the forced-algorithm table")
     ap.add_argument("--fft-workers", type=int, default=None, help="SciPy FFT threads")
+    ap.add_argument("--malloc-tuning", action="store_true",
+                    help="keep freed memory in glibc's heap (mallopt) in every process, to show "
+                         "what fresh-page faults cost")
+    ap.add_argument("--stat", default="median", choices=("median", "min"))
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     conv_ops.FFT_WORKERS = args.fft_workers
     repeat = 5 if args.quick else 9
     cases = KEY_CASES + ([] if args.quick else OTHER_CASES)
     if args.worker:
-        print(json.dumps(measure(args.worker, cases, repeat)))
+        if args.malloc_tuning:
+            tune_malloc()
+        print(json.dumps(measure(args.worker, cases, repeat, args.stat)))
         return
 
     have_torch = peer_available("torch")
@@ -278,7 +298,8 @@ def main() -> None:
     for name in results["tapeflow"]:
         table.add(name, results["tapeflow"][name],
                   **{p: results[p].get(name) for p in peers})
-    table.note(f"FFT workers: {args.fft_workers or 1}; algorithm: auto; one process per library")
+    table.note(f"FFT workers: {args.fft_workers or 1}; algorithm: auto; one process per library; "
+               f"{args.stat} of rounds; malloc tuning: {'on' if args.malloc_tuning else 'off'}")
     table.report()
     if args.no_alg:
         return

@@ -252,6 +252,9 @@ def choose_algorithm(xp: Any, g: Geometry, N: int, C: int, Cout: int, groups: in
 # im2col / col2im implementations (channels-last arrays)
 # ---------------------------------------------------------------------------------------------
 
+_MAX_CACHED_COLUMNS_BYTES = 64 << 20
+
+
 def _use_tap_major(C: int, groups: int) -> bool:
     # NOTE: with few channels the (M, T*C) gather copies runs of C elements (slow); the
     # tap-major (T*C, M) layout copies whole output rows instead (4x faster for C = 1).
@@ -298,6 +301,9 @@ def _im2col_forward(xp: Any, x: Any, w: Any, g: Geometry, groups: int, keep: boo
     else:
         yg = xp.matmul(cols, _group_filter(w, groups))  # (G, M, Og)
         y = yg.transpose(1, 0, 2).reshape(-1, Cout)
+    # NOTE: the columns are kept for the filter gradient (saves redoing the gather) unless
+    # they are large; a recording tape may never ask for that gradient.
+    keep = keep and cols.nbytes <= _MAX_CACHED_COLUMNS_BYTES
     return y.reshape((N,) + g.O + (Cout,)), ((kind, cols) if keep else None)
 
 
