@@ -1,0 +1,35 @@
+"""Every example runs to completion in its --quick mode."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
+NEEDS_FASHION = {"fashion_mnist_mlp.py"}
+
+
+def test_every_example_is_listed_in_the_readme() -> None:
+    readme = (EXAMPLES / "README.md").read_text()
+    assert SCRIPTS, "no examples found"
+    for name in SCRIPTS:
+        assert f"`{name}`" in readme, f"{name} is missing from examples/README.md"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_example_runs_quick(script: str) -> None:
+    if script in NEEDS_FASHION:
+        data = os.environ.get("TAPEFLOW_DATA_DIR")
+        if not data or not (Path(data) / "fashion-mnist").is_dir():
+            pytest.skip("Fashion-MNIST not in the dataset cache")
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    proc = subprocess.run([sys.executable, script, "--quick"], cwd=EXAMPLES, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    assert proc.stdout.strip(), f"{script} printed nothing"
