@@ -6,10 +6,15 @@ training step. Here one `Function` runs the whole sequence:
 
 * forward: one GEMM projects the inputs of every time step (`x @ kernel + bias`), then a loop
   over time does one GEMM with the recurrent kernel plus a few in-place ufuncs per step, writing
-  into preallocated time-major buffers;
-* backward (backpropagation through time): the activation derivatives of all steps are formed
-  at once, the loop over time does one GEMM and a few ufuncs per step, and the weight gradients
-  are three GEMMs over the whole sequence (`x^T dZ`, `h_prev^T dZ`).
+  into preallocated time-major buffers. When a tape records the call, each step also stores the
+  multipliers its backward step needs (activation derivatives times their partners), computed
+  while the step's values are in cache;
+* backward (backpropagation through time): the loop over time does one GEMM and a few ufuncs
+  per step, and the weight gradients are GEMMs over the whole sequence (`x^T dZ`,
+  `h_prev^T dZ`).
+
+Work buffers come from a small pool (`_POOL`) and go back to it when the call (or its
+backward) is done: fresh multi-megabyte arrays cost page faults on every call.
 
 When a tape records the backward pass (higher-order gradients), the backward re-runs the
 sequence with Tensor ops (`reference`) under a nested tape, so every derivative stays
@@ -39,6 +44,43 @@ ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear", "hard_sigmoid")
 
 
 # ---------------------------------------------------------------------------------------------
+# Work-buffer pool
+# ---------------------------------------------------------------------------------------------
+
+class _BufferPool:
+    """Recycled work arrays keyed by (array module, shape, dtype).
+
+    Only arrays that nothing else references are given back: buffers private to one call, and
+    a call's saved buffers once its backward pass has run.
+    """
+
+    def __init__(self, per_key: int = 4) -> None:
+        self.per_key = per_key
+        self.free: dict = {}
+
+    def take(self, xp: Any, shape: tuple, dtype: Any) -> Any:
+        stack = self.free.get((id(xp), shape, str(dtype)))
+        if stack:
+            return stack.pop()
+        return xp.empty(shape, dtype=dtype)
+
+    def give(self, *arrays: Any) -> None:
+        for a in arrays:
+            if a is None:
+                continue
+            key = (id(backend.get_xp(a)), a.shape, str(a.dtype))
+            stack = self.free.setdefault(key, [])
+            if len(stack) < self.per_key:
+                stack.append(a)
+
+    def clear(self) -> None:
+        self.free.clear()
+
+
+_POOL = _BufferPool()
+
+
+# ---------------------------------------------------------------------------------------------
 # Activations on arrays (in place) and their derivatives from the output
 # ---------------------------------------------------------------------------------------------
 
@@ -62,23 +104,21 @@ def _act_(name: str, a: Any, xp: Any) -> None:
         raise ValueError(f"unsupported activation {name!r}")
 
 
-def _dact(name: str, y: Any, xp: Any) -> Any:
-    """The activation's derivative at the point where it output `y` (a new array)."""
+def _dact_(name: str, y: Any, out: Any, xp: Any) -> None:
+    """out = the activation's derivative at the point where it output `y`."""
     if name == "tanh":
-        d = y * y
-        xp.subtract(1, d, out=d)
-        return d
-    if name == "sigmoid":
-        d = 1 - y
-        d *= y
-        return d
-    if name == "relu":
-        return (y > 0).astype(y.dtype)
-    if name == "hard_sigmoid":
-        d = ((y > 0) & (y < 1)).astype(y.dtype)
-        d /= 6.0
-        return d
-    return xp.ones_like(y)
+        xp.multiply(y, y, out=out)
+        xp.subtract(1, out, out=out)
+    elif name == "sigmoid":
+        xp.subtract(1, y, out=out)
+        out *= y
+    elif name == "relu":
+        xp.greater(y, 0, out=out)
+    elif name == "hard_sigmoid":
+        xp.logical_and(y > 0, y < 1, out=out)
+        out /= 6.0
+    else:
+        out[...] = 1
 
 
 def _act_tensor(name: str, x: Tensor) -> Tensor:
@@ -94,6 +134,13 @@ def _act_tensor(name: str, x: Tensor) -> Tensor:
     return x
 
 
+def _half_sigmoid_columns(a: Any, n: int) -> Any:
+    """A copy of `a` with its first `n` columns (last axis) halved: z -> z / 2 for the tanh form."""
+    a = a.copy()
+    a[..., :n] *= 0.5
+    return a
+
+
 # ---------------------------------------------------------------------------------------------
 # The shared sequence machinery
 # ---------------------------------------------------------------------------------------------
@@ -107,6 +154,9 @@ class _Recurrence(Function):
     Masked steps keep the previous states; their output is the previous output (or zeros with
     `zero_output_for_mask`), as in Keras. With `go_backwards` the sequence is read from its end
     and the output sequence is in that (reversed) order.
+
+    Subclasses implement `_weights` (kernel layouts for the loop), `_loop` (the forward time
+    loop, storing backward multipliers in `self._saved` when asked) and `_backward_arrays`.
     """
 
     n_states = 1
@@ -122,6 +172,7 @@ class _Recurrence(Function):
         self.return_sequences = return_sequences
         self.zero_output_for_mask = zero_output_for_mask
         self.n_outputs = 1 + self.n_states
+        self._released = False
 
     # -- argument unpacking -----------------------------------------------------------------
     def _split(self, args: tuple) -> tuple:
@@ -138,21 +189,48 @@ class _Recurrence(Function):
         x, states, kernel, recurrent_kernel, bias, mask = self._split(args)
         xp = backend.get_xp(x)
         B, T, F = x.shape
-        # 1. Time-major inputs in processing order, one contiguous copy: X (T, B, F).
-        X = x.transpose(1, 0, 2)
-        if self.go_backwards:
-            X = X[::-1]
-        X = xp.ascontiguousarray(X)
+        U = recurrent_kernel.shape[0]
+        G = self.gates * U
+        dt = x.dtype
+        pool = _POOL
+        # Keep what backpropagation needs only when a tape records this call.
+        save = bool(_fn.recording_tapes)
+        # 1. Time-major inputs in processing order (a private copy): X (T, B, F).
+        X = pool.take(xp, (T, B, F), dt)
+        xt = x.transpose(1, 0, 2)
+        X[...] = xt[::-1] if self.go_backwards else xt
         # 2. The mask, time-major in processing order, (T, B, 1) bool.
         M = None
         if mask is not None:
-            M = mask.T
-            if self.go_backwards:
-                M = M[::-1]
-            M = xp.ascontiguousarray(M).astype(bool)[:, :, None]
-        self._X = X
-        self._M = M
-        return self._run(xp, X, states, kernel, recurrent_kernel, bias, M)
+            M = mask.T[::-1] if self.go_backwards else mask.T
+            M = xp.ascontiguousarray(M, dtype=bool)[:, :, None]
+        # 3. The input projection of every step in one GEMM: A (T, B, G).
+        W, R, b_in, extra = self._weights(xp, kernel, recurrent_kernel, bias)
+        A = pool.take(xp, (T, B, G), dt)
+        xp.matmul(X.reshape(T * B, F), W, out=A.reshape(T * B, G))
+        if b_in is not None:
+            A += b_in
+        # 4. The time loop. H[0] is the initial state, H[s + 1] the state after step s; with a
+        #    mask, HN[s] is the cell's raw output at step s.
+        keep_h = self.return_sequences and M is None
+        H = xp.empty((T + 1, B, U), dtype=dt) if keep_h else pool.take(xp, (T + 1, B, U), dt)
+        H[0] = states[0]
+        HN = pool.take(xp, (T, B, U), dt) if M is not None else None
+        self._saved = {} if save else None
+        finals = self._loop(xp, A, H, HN, states, R, extra, M)
+        # 5. Outputs: the sequence or the last step, and the final states (own arrays).
+        seq = self._outputs(xp, H, HN, M)
+        if self.return_sequences:
+            y = seq.transpose(1, 0, 2)
+        else:
+            y = seq[-1].copy()
+        out = (y, H[T].copy(), *finals)
+        if save:
+            self._X, self._M, self._A, self._H, self._keep_h = X, M, A, H, keep_h
+        else:
+            pool.give(X, A, None if keep_h else H)
+        pool.give(HN)
+        return out
 
     def _outputs(self, xp: Any, H: Any, HN: Any, M: Any) -> Any:
         """The output sequence (T, B, U) in processing order from carried / raw hidden states.
@@ -174,16 +252,24 @@ class _Recurrence(Function):
                 prev = out[s]
         return out
 
-    def _package(self, seq: Any, final_states: list) -> tuple:
-        y = seq.transpose(1, 0, 2) if self.return_sequences else seq[-1]
-        return (y, *final_states)
+    @staticmethod
+    def _carry(xp: Any, M: Any, s: int, new: Any, prev: Any, dest: Any) -> None:
+        """dest = new where the step is unmasked, else prev."""
+        xp.copyto(dest, prev)
+        xp.copyto(dest, new, where=M[s])
 
     # -- backward ---------------------------------------------------------------------------
     def backward(self, *dys: Tensor) -> tuple:
-        if _fn.recording_tapes:
+        if _fn.recording_tapes or self._released or self._saved is None:
             return self._backward_by_reference(dys)
         arrays = [d._value for d in dys]
         grads = self._backward_arrays(arrays)
+        # The saved buffers are no longer needed: recycle them. A second backward pass (a
+        # persistent tape) recomputes through the reference.
+        _POOL.give(self._X, self._A, None if self._keep_h else self._H, *self._saved.values())
+        self._X = self._A = self._H = self._M = None
+        self._saved = None
+        self._released = True
         return tuple(None if g is None else Tensor(g) for g in grads)
 
     def _backward_by_reference(self, dys: tuple) -> tuple:
@@ -199,25 +285,43 @@ class _Recurrence(Function):
         grads = iter(tape.gradient(list(outs), sources, output_gradients=list(dys)))
         return tuple(next(grads) if n else None for n in needs)
 
-    def _output_grads(self, xp: Any, dy: Any, T: int) -> Any:
-        """dL/d(output of each step), (T, B, U) in processing order, or None for no sequence."""
+    def _seed_grads(self, dy: Any, dhT: Any) -> tuple:
+        """(dh, dout, dseq): the gradient entering the last state, the gradient of the last
+        output when it is separate from the state (masked), and the per-step output gradients
+        (T, B, U) in processing order (or None)."""
+        dh = dhT.copy()
+        dout = None
+        dseq = None
         if self.return_sequences:
-            return dy.transpose(1, 0, 2)
-        return None
+            dseq = dy.transpose(1, 0, 2)
+        elif self._M is None:
+            dh += dy
+        else:
+            dout = dy.copy()
+        return dh, dout, dseq
 
-    def _mask_split(self, xp: Any, m: Any, dh: Any, g_out: Any) -> tuple:
-        """For a masked step: (grad into the cell's new h, grad passed to the previous state,
-        grad passed to the previous output)."""
+    def _step_grads(self, xp: Any, s: int, dh: Any, dout: Any, dseq: Any) -> tuple:
+        """(dh_new, dh_pass, dout) for step s: the gradient into the cell's new state, the part
+        that skips the cell (masked steps), and the gradient left for the previous output."""
+        g_out = None
+        if dseq is not None:
+            g_out = dseq[s] if dout is None else dseq[s] + dout
+        elif dout is not None:
+            g_out = dout
+        M = self._M
+        if M is None:
+            return (dh if g_out is None else dh + g_out), None, None
+        m = M[s]
         total = dh if g_out is None else dh + g_out
         dh_new = total * m
         dh_pass = dh - dh * m
-        dout_pass = None
+        dout = None
         if g_out is not None and not self.zero_output_for_mask:
-            dout_pass = g_out - g_out * m
-        return dh_new, dh_pass, dout_pass
+            dout = g_out - g_out * m
+        return dh_new, dh_pass, dout
 
     def _input_grads(self, xp: Any, dZ: Any, W: Any) -> tuple:
-        """(dx, dkernel, dbias-of-inputs) from the pre-activation gradients dZ (T, B, G)."""
+        """(dx, dkernel, dZ as (T*B, G)) from the pre-activation gradients dZ (T, B, G)."""
         needs = self.needs_input_grad
         T, B, G = dZ.shape
         dZ2 = dZ.reshape(T * B, G)
@@ -242,59 +346,43 @@ class SimpleRNNSequence(_Recurrence):
     n_states = 1
     gates = 1
 
-    def _run(self, xp: Any, X: Any, states: tuple, W: Any, R: Any, b: Any, M: Any) -> tuple:
-        T, B, _ = X.shape
-        U = R.shape[0]
+    def _weights(self, xp: Any, kernel: Any, recurrent_kernel: Any, bias: Any) -> tuple:
+        self._W, self._R = kernel, recurrent_kernel
+        return kernel, recurrent_kernel, bias, None
+
+    def _loop(self, xp: Any, A: Any, H: Any, HN: Any, states: tuple, R: Any, extra: Any, M: Any) -> list:
+        T, B, U = A.shape
         act = self.activation
-        # H[0] is the initial state; H[s + 1] the state after step s. Raw (unmasked) new states
-        # go straight into H when there is no mask.
-        H = xp.empty((T + 1, B, U), dtype=X.dtype)
-        H[0] = states[0]
-        Z = (X.reshape(T * B, -1) @ W).reshape(T, B, U)
-        if b is not None:
-            Z += b
-        tmp = xp.empty((B, U), dtype=X.dtype)
+        saved = self._saved
+        D = _POOL.take(xp, (T, B, U), A.dtype) if saved is not None else None
+        tmp = _POOL.take(xp, (B, U), A.dtype)
         for s in range(T):
-            z = Z[s]
+            z = A[s]
             xp.matmul(H[s], R, out=tmp)
             z += tmp
             _act_(act, z, xp)
+            if D is not None:
+                _dact_(act, z, D[s], xp)
             if M is None:
                 H[s + 1] = z
             else:
-                xp.copyto(H[s + 1], H[s])
-                xp.copyto(H[s + 1], z, where=M[s])
-        self._H, self._A, self._W, self._R = H, Z, W, R
-        seq = self._outputs(xp, H, Z, M)
-        return self._package(seq, [H[T]])
+                HN[s] = z
+                self._carry(xp, M, s, z, H[s], H[s + 1])
+        _POOL.give(tmp)
+        if saved is not None:
+            saved["D"] = D
+        return []
 
     def _backward_arrays(self, dys: list) -> tuple:
         dy, dhT = dys
-        H, A, W, R, M = self._H, self._A, self._W, self._R, self._M
+        H, D, W, R = self._H, self._saved["D"], self._W, self._R
         xp = backend.get_xp(H)
-        T, B, U = A.shape
-        D = _dact(self.activation, A, xp)  # (T, B, U)
-        dZ = xp.empty_like(A)
-        dseq = self._output_grads(xp, dy, T)
-        dh = dhT.copy()
-        dout = None
-        if dseq is None:
-            if M is None:
-                dh += dy
-            else:
-                dout = dy.copy()
+        T, B, U = D.shape
+        dZ = _POOL.take(xp, (T, B, U), D.dtype)
+        dh, dout, dseq = self._seed_grads(dy, dhT)
         RT = xp.ascontiguousarray(R.T)
         for s in range(T - 1, -1, -1):
-            g_out = None
-            if dseq is not None:
-                g_out = dseq[s] if dout is None else dseq[s] + dout
-            elif dout is not None:
-                g_out = dout
-            if M is None:
-                dh_new = dh if g_out is None else dh + g_out
-                dh_pass = None
-            else:
-                dh_new, dh_pass, dout = self._mask_split(xp, M[s], dh, g_out)
+            dh_new, dh_pass, dout = self._step_grads(xp, s, dh, dout, dseq)
             dz = dZ[s]
             xp.multiply(dh_new, D[s], out=dz)
             dh = dz @ RT
@@ -308,6 +396,7 @@ class SimpleRNNSequence(_Recurrence):
             grads.append(dZ2.sum(axis=0) if needs[4] else None)
         if self.has_mask:
             grads.append(None)
+        _POOL.give(dZ)
         return tuple(grads)
 
     def reference(self, *inputs: Tensor) -> tuple:
@@ -328,16 +417,14 @@ class SimpleRNNSequence(_Recurrence):
 # LSTM
 # ---------------------------------------------------------------------------------------------
 
-def _lstm_internal(a: Any, xp: Any, axis: int = -1) -> Any:
-    """Keras gate order (i, f, c, o) -> the kernel's internal order (o, i, f, c): a copy.
+def _lstm_internal(a: Any, xp: Any) -> Any:
+    """Keras gate order (i, f, c, o) -> the kernels' internal order (o, i, f, c), on the last axis.
 
     With o first the three sigmoid gates (o, i, f) are one contiguous block, and the three gates
     that the cell-state gradient multiplies (i, f, c) are another.
     """
-    U = a.shape[axis] // 4
-    if axis == -1 or axis == a.ndim - 1:
-        return xp.concatenate([a[..., 3 * U:], a[..., :3 * U]], axis=-1)
-    raise ValueError(axis)
+    U = a.shape[-1] // 4
+    return xp.concatenate([a[..., 3 * U:], a[..., :3 * U]], axis=-1)
 
 
 def _lstm_keras(a: Any, xp: Any) -> Any:
@@ -352,42 +439,42 @@ class LSTMSequence(_Recurrence):
     n_states = 2
     gates = 4
 
-    def _run(self, xp: Any, X: Any, states: tuple, kernel: Any, recurrent_kernel: Any, bias: Any,
-             M: Any) -> tuple:
-        T, B, _ = X.shape
-        U = recurrent_kernel.shape[0]
-        U3 = 3 * U
-        act, rec = self.activation, self.recurrent_activation
-        dt = X.dtype
+    def _weights(self, xp: Any, kernel: Any, recurrent_kernel: Any, bias: Any) -> tuple:
+        U3 = 3 * recurrent_kernel.shape[0]
         W = _lstm_internal(kernel, xp)
         R = _lstm_internal(recurrent_kernel, xp)
         b = _lstm_internal(bias, xp) if bias is not None else None
-        Ws, Rs, bs = W, R, b
+        self._W, self._R = W, R
+        if self.recurrent_activation != "sigmoid":
+            return W, R, b, None
+        # NOTE: sigmoid(z) = 0.5 tanh(z / 2) + 0.5; halving the sigmoid gates' columns of the
+        # weights once (exact in binary floating point) leaves one tanh per step, and
+        # sigmoid'(z) = (1 - tanh(z / 2)^2) / 4: the backward pass folds the 1/4 into its GEMMs.
+        return (_half_sigmoid_columns(W, U3), _half_sigmoid_columns(R, U3),
+                None if b is None else _half_sigmoid_columns(b, U3), None)
+
+    def _loop(self, xp: Any, A: Any, H: Any, HN: Any, states: tuple, Rs: Any, extra: Any, M: Any) -> list:
+        T, B, G = A.shape
+        U = G // 4
+        U3 = 3 * U
+        dt = A.dtype
+        act, rec = self.activation, self.recurrent_activation
         fast_sigmoid = rec == "sigmoid"
-        if fast_sigmoid:
-            # NOTE: sigmoid(z) = 0.5 tanh(z / 2) + 0.5; halving the sigmoid gates' columns of the
-            # (copied) weights once (exact in binary floating point) leaves one tanh per step.
-            Ws, Rs = W.copy(), R.copy()
-            Ws[:, :U3] *= 0.5
-            Rs[:, :U3] *= 0.5
-            if b is not None:
-                bs = b.copy()
-                bs[:U3] *= 0.5
-        # A: gate pre-activations, then (in place) activations, (T, B, 4U) internal order.
-        A = (X.reshape(T * B, -1) @ Ws).reshape(T, B, 4 * U)
-        if bs is not None:
-            A += bs
-        H = xp.empty((T + 1, B, U), dtype=dt)
-        C = xp.empty((T + 1, B, U), dtype=dt)
-        H[0] = states[0]
-        C[0] = states[1]
-        TC = xp.empty((T, B, U), dtype=dt)  # act(c_new)
-        masked = M is not None
-        HN = xp.empty((T, B, U), dtype=dt) if masked else None
-        CN = xp.empty((B, U), dtype=dt) if masked else None
-        tmp = xp.empty((B, 4 * U), dtype=dt)
-        tmpu = xp.empty((B, U), dtype=dt)
         one_tanh = fast_sigmoid and act == "tanh"
+        saved = self._saved
+        save = saved is not None
+        pool = _POOL
+        c = states[1]
+        cbuf = (xp.empty((B, U), dtype=dt), xp.empty((B, U), dtype=dt))
+        tmp = pool.take(xp, (B, G), dt)
+        tmpu = pool.take(xp, (B, U), dt)
+        tc = pool.take(xp, (B, U), dt)
+        if save:
+            # D: per-step multipliers of the pre-activation gradients (internal order o, i, f, c):
+            #    dZ_o = dh * [act(c) o'],  dZ_{i,f,c} = dc * [c~ i', c_prev f', i c~'];
+            # P = o act'(c): the path from h to c.
+            D = pool.take(xp, (T, B, G), dt)
+            P = pool.take(xp, (T, B, U), dt)
         for s in range(T):
             z = A[s]
             xp.matmul(H[s], Rs, out=tmp)
@@ -395,107 +482,111 @@ class LSTMSequence(_Recurrence):
             sg = z[:, :U3]
             if one_tanh:
                 xp.tanh(z, out=z)
+                if save:
+                    _dact_("tanh", z, D[s], xp)
             else:
                 if fast_sigmoid:
                     xp.tanh(sg, out=sg)
+                    if save:
+                        _dact_("tanh", sg, D[s, :, :U3], xp)
                 else:
                     _act_(rec, sg, xp)
+                    if save:
+                        _dact_(rec, sg, D[s, :, :U3], xp)
                 _act_(act, z[:, U3:], xp)
+                if save:
+                    _dact_(act, z[:, U3:], D[s, :, U3:], xp)
             if fast_sigmoid:
                 sg *= 0.5
                 sg += 0.5
             o, i, f, g = z[:, :U], z[:, U:2 * U], z[:, 2 * U:U3], z[:, U3:]
-            cn = CN if masked else C[s + 1]
-            xp.multiply(f, C[s], out=cn)
+            cn = cbuf[s % 2]
+            xp.multiply(f, c, out=cn)
             xp.multiply(i, g, out=tmpu)
             cn += tmpu
-            tc = TC[s]
             if act == "tanh":
                 xp.tanh(cn, out=tc)
             else:
                 xp.copyto(tc, cn)
                 _act_(act, tc, xp)
-            hn = HN[s] if masked else H[s + 1]
+            hn = H[s + 1] if M is None else HN[s]
             xp.multiply(o, tc, out=hn)
-            if masked:
-                m = M[s]
-                xp.copyto(H[s + 1], H[s])
-                xp.copyto(H[s + 1], hn, where=m)
-                xp.copyto(C[s + 1], C[s])
-                xp.copyto(C[s + 1], cn, where=m)
-        self._H, self._C, self._TC, self._A, self._W, self._R = H, C, TC, A, W, R
-        seq = self._outputs(xp, H, HN, M)
-        return self._package(seq, [H[T], C[T]])
+            if save:
+                d4 = D[s].reshape(B, 4, U)
+                d4[:, 0] *= tc
+                d4[:, 1] *= g
+                d4[:, 2] *= c
+                d4[:, 3] *= i
+                p = P[s]
+                _dact_(act, tc, p, xp)
+                p *= o
+            if M is not None:
+                self._carry(xp, M, s, hn, H[s], H[s + 1])
+                xp.copyto(cn, c, where=~M[s])
+            c = cn
+        pool.give(tmp, tmpu, tc)
+        if save:
+            saved["D"], saved["P"] = D, P
+            self._scale = None
+            if fast_sigmoid:
+                scale = xp.ones(G, dtype=dt)
+                scale[:U3] = 0.25
+                self._scale = scale
+        return [c]
 
     def _backward_arrays(self, dys: list) -> tuple:
         dy, dhT, dcT = dys
-        H, C, TC, A, W, R, M = self._H, self._C, self._TC, self._A, self._W, self._R, self._M
+        H, A, W, R = self._H, self._A, self._W, self._R
+        D, P = self._saved["D"], self._saved["P"]
+        scale = self._scale
         xp = backend.get_xp(H)
-        T, B, U = TC.shape
-        U3 = 3 * U
-        act, rec = self.activation, self.recurrent_activation
-        # 1. Per-step multipliers of all steps at once, (T, B, 4, U) in internal order o, i, f, c:
-        #    dZ_o = dh * act(c) * o',  dZ_{i,f,c} = dc * (c~ * i', c_prev * f', i * c~').
+        T, B, U = P.shape
+        G = 4 * U
+        # With the sigmoid trick the stored multipliers are 4x the true ones on the sigmoid
+        # gates: dZ' = dZ / scale, and dZ' @ (R * scale)^T = dZ @ R^T.
+        RT = xp.ascontiguousarray((R * scale).T if scale is not None else R.T)
         A4 = A.reshape(T, B, 4, U)
-        D = xp.empty_like(A)
-        D[..., :U3] = _dact(rec, A[..., :U3], xp)
-        D[..., U3:] = _dact(act, A[..., U3:], xp)
         D4 = D.reshape(T, B, 4, U)
-        D4[:, :, 0] *= TC
-        D4[:, :, 1] *= A4[:, :, 3]
-        D4[:, :, 2] *= C[:-1]
-        D4[:, :, 3] *= A4[:, :, 1]
-        P = _dact(act, TC, xp)  # dc += dh * o * act'(c)
-        P *= A4[:, :, 0]
-        # 2. Backpropagation through time.
-        dZ = xp.empty((T, B, 4, U), dtype=A.dtype)
-        dseq = self._output_grads(xp, dy, T)
-        dh = dhT.copy()
+        dZ = _POOL.take(xp, (T, B, G), A.dtype)
+        dZ4 = dZ.reshape(T, B, 4, U)
+        dh, dout, dseq = self._seed_grads(dy, dhT)
         dc = dcT.copy()
-        dout = None
-        if dseq is None:
-            if M is None:
-                dh += dy
-            else:
-                dout = dy.copy()
-        RT = xp.ascontiguousarray(R.T)
+        M = self._M
         for s in range(T - 1, -1, -1):
-            g_out = None
-            if dseq is not None:
-                g_out = dseq[s] if dout is None else dseq[s] + dout
-            elif dout is not None:
-                g_out = dout
+            dh_new, dh_pass, dout = self._step_grads(xp, s, dh, dout, dseq)
             if M is None:
-                dh_new = dh if g_out is None else dh + g_out
-                dc_new = dc
-                dh_pass = dc_pass = None
+                dct = dh_new * P[s]
+                dct += dc
             else:
-                m = M[s]
-                dh_new, dh_pass, dout = self._mask_split(xp, m, dh, g_out)
-                dc_new = dc * m
+                dc_new = dc * M[s]
                 dc_pass = dc - dc_new
-            dct = dh_new * P[s]
-            dct += dc_new
-            dz = dZ[s]
+                dct = dh_new * P[s]
+                dct += dc_new
+            dz = dZ4[s]
             xp.multiply(dh_new, D4[s, :, 0], out=dz[:, 0])
             xp.multiply(dct[:, None, :], D4[s, :, 1:], out=dz[:, 1:])
             dc = dct * A4[s, :, 2]
-            dh = dz.reshape(B, 4 * U) @ RT
+            dh = dZ[s] @ RT
             if dh_pass is not None:
                 dh += dh_pass
                 dc += dc_pass
-        # 3. Weight and input gradients over the whole sequence, back in Keras's gate order.
+        # Weight and input gradients over the whole sequence, back in Keras's gate order.
         needs = self.needs_input_grad
-        dZ = dZ.reshape(T, B, 4 * U)
-        dx, dW, dZ2 = self._input_grads(xp, dZ, W)
+        dx, dW, dZ2 = self._input_grads(xp, dZ, W if scale is None else W * scale)
         dR = H[:-1].reshape(T * B, U).T @ dZ2 if needs[4] else None
+        db = dZ2.sum(axis=0) if self.has_bias and needs[5] else None
+        if scale is not None:
+            for g in (dW, dR, db):
+                if g is not None:
+                    g *= scale
         grads = [dx, dh if needs[1] else None, dc if needs[2] else None,
                  None if dW is None else _lstm_keras(dW, xp),
                  None if dR is None else _lstm_keras(dR, xp)]
         if self.has_bias:
-            grads.append(_lstm_keras(dZ2.sum(axis=0), xp) if needs[5] else None)
+            grads.append(None if db is None else _lstm_keras(db, xp))
         if self.has_mask:
             grads.append(None)
+        _POOL.give(dZ)
         return tuple(grads)
 
     def reference(self, *inputs: Tensor) -> tuple:
@@ -541,54 +632,47 @@ class GRUSequence(_Recurrence):
                          return_sequences, zero_output_for_mask)
         self.reset_after = reset_after
 
-    def _biases(self, bias: Any) -> tuple:
-        if bias is None:
-            return None, None
-        if self.reset_after:
-            return bias[0], bias[1]
-        return bias, None
-
-    def _run(self, xp: Any, X: Any, states: tuple, W: Any, R: Any, bias: Any, M: Any) -> tuple:
-        T, B, _ = X.shape
-        U = R.shape[0]
-        U2 = 2 * U
-        dt = X.dtype
-        act, rec = self.activation, self.recurrent_activation
-        b_in, b_rec = self._biases(bias)
-        fast_sigmoid = rec == "sigmoid"
-        Ws, Rs, bis, brs = W, R, b_in, b_rec
-        if fast_sigmoid:
+    def _weights(self, xp: Any, kernel: Any, recurrent_kernel: Any, bias: Any) -> tuple:
+        U2 = 2 * recurrent_kernel.shape[0]
+        b_in = b_rec = None
+        if bias is not None:
+            b_in, b_rec = (bias[0], bias[1]) if self.reset_after else (bias, None)
+        self._W, self._R = kernel, recurrent_kernel
+        W, R = kernel, recurrent_kernel
+        if self.recurrent_activation == "sigmoid":
             # NOTE: as in the LSTM, halve the sigmoid gates' columns once: one tanh per step.
-            Ws, Rs = W.copy(), R.copy()
-            Ws[:, :U2] *= 0.5
-            Rs[:, :U2] *= 0.5
-            if b_in is not None:
-                bis = b_in.copy()
-                bis[:U2] *= 0.5
-            if b_rec is not None:
-                brs = b_rec.copy()
-                brs[:U2] *= 0.5
-        A = (X.reshape(T * B, -1) @ Ws).reshape(T, B, 3 * U)
-        if bis is not None:
-            A += bis
-        H = xp.empty((T + 1, B, U), dtype=dt)
-        H[0] = states[0]
-        masked = M is not None
-        HN = xp.empty((T, B, U), dtype=dt) if masked else None
-        # RH: reset_after: the recurrent projection h @ R_h + b_rh of each step;
-        # otherwise the reset state r * h_prev of each step.
-        RH = xp.empty((T, B, U), dtype=dt)
-        tmp = xp.empty((B, 3 * U if self.reset_after else U2), dtype=dt)
-        tmpu = xp.empty((B, U), dtype=dt)
-        Rs_zr = Rs[:, :U2]
-        Rs_h = Rs[:, U2:]
+            W, R = _half_sigmoid_columns(W, U2), _half_sigmoid_columns(R, U2)
+            b_in = None if b_in is None else _half_sigmoid_columns(b_in, U2)
+            b_rec = None if b_rec is None else _half_sigmoid_columns(b_rec, U2)
+        return W, R, b_in, b_rec
+
+    def _loop(self, xp: Any, A: Any, H: Any, HN: Any, states: tuple, Rs: Any, b_rec: Any, M: Any) -> list:
+        T, B, G = A.shape
+        U = G // 3
+        U2 = 2 * U
+        dt = A.dtype
+        act, rec = self.activation, self.recurrent_activation
+        fast_sigmoid = rec == "sigmoid"
+        ra = self.reset_after
+        saved = self._saved
+        save = saved is not None
+        pool = _POOL
+        tmp = pool.take(xp, (B, G if ra else U2), dt)
+        tmpu = pool.take(xp, (B, U), dt)
+        tmpu2 = pool.take(xp, (B, U), dt)
+        Rs_zr, Rs_h = Rs[:, :U2], Rs[:, U2:]
+        if save:
+            # D: per-step multipliers (z, r, h blocks): Dz = z' (h_prev - hh),
+            # Dr = r' (h_prev @ R_h + b_rh) [reset_after] or r' h_prev, Dh = act'(hh) (1 - z).
+            D = pool.take(xp, (T, B, G), dt)
+            RHS = None if ra else pool.take(xp, (T, B, U), dt)  # r * h_prev per step
         for s in range(T):
             a = A[s]
             hp = H[s]
-            if self.reset_after:
+            if ra:
                 xp.matmul(hp, Rs, out=tmp)
-                if brs is not None:
-                    tmp += brs
+                if b_rec is not None:
+                    tmp += b_rec
                 a[:, :U2] += tmp[:, :U2]
             else:
                 xp.matmul(hp, Rs_zr, out=tmp)
@@ -596,117 +680,120 @@ class GRUSequence(_Recurrence):
             sg = a[:, :U2]
             if fast_sigmoid:
                 xp.tanh(sg, out=sg)
+                if save:
+                    _dact_("tanh", sg, D[s, :, :U2], xp)
                 sg *= 0.5
                 sg += 0.5
             else:
                 _act_(rec, sg, xp)
+                if save:
+                    _dact_(rec, sg, D[s, :, :U2], xp)
             zg, r, hh = a[:, :U], a[:, U:U2], a[:, U2:]
-            if self.reset_after:
-                xp.copyto(RH[s], tmp[:, U2:])
-                xp.multiply(r, RH[s], out=tmpu)
+            if ra:
+                rh_lin = tmp[:, U2:]
+                if save:
+                    D[s, :, U:U2] *= rh_lin
+                xp.multiply(r, rh_lin, out=tmpu)
             else:
-                xp.multiply(r, hp, out=RH[s])
-                xp.matmul(RH[s], Rs_h, out=tmpu)
+                rhp = RHS[s] if save else tmpu2
+                xp.multiply(r, hp, out=rhp)
+                xp.matmul(rhp, Rs_h, out=tmpu)
+                if save:
+                    D[s, :, U:U2] *= hp
             hh += tmpu
             _act_(act, hh, xp)
-            hn = HN[s] if masked else H[s + 1]
-            # h = hh + z * (h_prev - hh)
-            xp.subtract(hp, hh, out=tmpu)
+            xp.subtract(hp, hh, out=tmpu)  # h_prev - hh
+            if save:
+                d = D[s]
+                _dact_(act, hh, d[:, U2:], xp)
+                xp.subtract(1, zg, out=tmpu2)
+                d[:, U2:] *= tmpu2
+                d[:, :U] *= tmpu
             tmpu *= zg
-            xp.add(hh, tmpu, out=hn)
-            if masked:
-                xp.copyto(H[s + 1], hp)
-                xp.copyto(H[s + 1], hn, where=M[s])
-        self._H, self._A, self._RH, self._W, self._R = H, A, RH, W, R
-        seq = self._outputs(xp, H, HN, M)
-        return self._package(seq, [H[T]])
+            hn = H[s + 1] if M is None else HN[s]
+            xp.add(hh, tmpu, out=hn)  # h = hh + z (h_prev - hh)
+            if M is not None:
+                self._carry(xp, M, s, hn, hp, H[s + 1])
+        pool.give(tmp, tmpu, tmpu2)
+        if save:
+            saved["D"] = D
+            if RHS is not None:
+                saved["RHS"] = RHS
+            self._scale = None
+            if fast_sigmoid:
+                scale = xp.ones(G, dtype=dt)
+                scale[:U2] = 0.25
+                self._scale = scale
+        return []
 
     def _backward_arrays(self, dys: list) -> tuple:
         dy, dhT = dys
-        H, A, RH, W, R, M = self._H, self._A, self._RH, self._W, self._R, self._M
+        H, A, W, R = self._H, self._A, self._W, self._R
+        D = self._saved["D"]
+        RHS = self._saved.get("RHS")
+        scale = self._scale
         xp = backend.get_xp(H)
-        T, B, U = RH.shape
+        T, B, G = D.shape
+        U = G // 3
         U2 = 2 * U
-        act, rec = self.activation, self.recurrent_activation
         ra = self.reset_after
-        zg, r, hh = A[..., :U], A[..., U:U2], A[..., U2:]
-        # 1. Multipliers of all steps at once (derivatives w.r.t. pre-activations):
-        #    dz = dh * (h_prev - hh) * z';  dhh = dh * (1 - z) * act'(hh);
-        #    reset_after: dr = dhh * RH * r';  otherwise dr = d(r h) * h_prev * r'.
-        Dsig = _dact(rec, A[..., :U2], xp)
-        Dz = H[:-1] - hh
-        Dz *= Dsig[..., :U]
-        Dh = _dact(act, hh, xp)
-        Dh *= 1 - zg
-        Dr = Dsig[..., U:]
-        Dr *= RH if ra else H[:-1]
-        # 2. Backpropagation through time. dG: pre-activation grads of the input projection;
-        #    dRZ: grads of the recurrent projection (reset_after: all three gates).
-        dG = xp.empty((T, B, 3 * U), dtype=A.dtype)
-        dRZ = xp.empty((T, B, 3 * U), dtype=A.dtype) if ra else None
-        dRH = None if ra else xp.empty((T, B, U), dtype=A.dtype)  # grads of r * h_prev
-        dseq = self._output_grads(xp, dy, T)
-        dh = dhT.copy()
-        dout = None
-        if dseq is None:
-            if M is None:
-                dh += dy
-            else:
-                dout = dy.copy()
-        RT = xp.ascontiguousarray(R.T)
-        RT_zr = xp.ascontiguousarray(R[:, :U2].T)
+        # Stored multipliers of the sigmoid gates are 4x the true ones: dZ' = dZ / scale.
+        Rsc = R * scale if scale is not None else R
+        RT = xp.ascontiguousarray(Rsc.T)
+        RT_zr = xp.ascontiguousarray(Rsc[:, :U2].T)
         RT_h = xp.ascontiguousarray(R[:, U2:].T)
+        dG = _POOL.take(xp, (T, B, G), A.dtype)  # grads of the input projection (pre-activation)
+        dRZ = _POOL.take(xp, (T, B, G), A.dtype) if ra else None  # grads of h_prev @ R + b_rec
+        dh, dout, dseq = self._seed_grads(dy, dhT)
         for s in range(T - 1, -1, -1):
-            g_out = None
-            if dseq is not None:
-                g_out = dseq[s] if dout is None else dseq[s] + dout
-            elif dout is not None:
-                g_out = dout
-            if M is None:
-                dh_new = dh if g_out is None else dh + g_out
-                dh_pass = None
-            else:
-                dh_new, dh_pass, dout = self._mask_split(xp, M[s], dh, g_out)
+            dh_new, dh_pass, dout = self._step_grads(xp, s, dh, dout, dseq)
+            d = D[s]
+            r, zg = A[s, :, U:U2], A[s, :, :U]
             dg = dG[s]
-            dz, dr, dhh = dg[:, :U], dg[:, U:U2], dg[:, U2:]
-            xp.multiply(dh_new, Dz[s], out=dz)
-            xp.multiply(dh_new, Dh[s], out=dhh)
+            dhh = dg[:, U2:]
+            xp.multiply(dh_new, d[:, :U], out=dg[:, :U])
+            xp.multiply(dh_new, d[:, U2:], out=dhh)
             if ra:
-                xp.multiply(dhh, Dr[s], out=dr)
+                xp.multiply(dhh, d[:, U:U2], out=dg[:, U:U2])
                 drz = dRZ[s]
                 drz[:, :U2] = dg[:, :U2]
-                xp.multiply(dhh, r[s], out=drz[:, U2:])
+                xp.multiply(dhh, r, out=drz[:, U2:])
                 dh = drz @ RT
             else:
-                drh = dRH[s]
-                xp.matmul(dhh, RT_h, out=drh)
-                xp.multiply(drh, Dr[s], out=dr)
+                drh = dhh @ RT_h  # grad of r * h_prev
+                xp.multiply(drh, d[:, U:U2], out=dg[:, U:U2])
                 dh = dg[:, :U2] @ RT_zr
-                drh_r = drh * r[s]
-                dh += drh_r
-            dh += dh_new * zg[s]
+                drh *= r
+                dh += drh
+            dh_new *= zg
+            dh += dh_new
             if dh_pass is not None:
                 dh += dh_pass
-        # 3. Whole-sequence weight gradients.
+        # Whole-sequence weight gradients.
         needs = self.needs_input_grad
-        dx, dW, dG2 = self._input_grads(xp, dG, W)
+        dx, dW, dG2 = self._input_grads(xp, dG, W if scale is None else W * scale)
         Hp = H[:-1].reshape(T * B, U)
         dR = None
         if needs[3]:
             if ra:
-                dR = Hp.T @ dRZ.reshape(T * B, 3 * U)
+                dR = Hp.T @ dRZ.reshape(T * B, G)
             else:
-                dR = xp.concatenate([Hp.T @ dG2[:, :U2],
-                                     RH.reshape(T * B, U).T @ dG2[:, U2:]], axis=1)
+                dR = xp.concatenate([Hp.T @ dG2[:, :U2], RHS.reshape(T * B, U).T @ dG2[:, U2:]], axis=1)
+        db = None
+        if self.has_bias and needs[4]:
+            db = dG2.sum(axis=0)
+            if ra:
+                db = xp.stack([db, dRZ.reshape(T * B, G).sum(axis=0)])
+        if scale is not None:
+            for g in (dW, dR, db):
+                if g is not None:
+                    g *= scale
         grads = [dx, dh if needs[1] else None, dW, dR]
         if self.has_bias:
-            db = None
-            if needs[4]:
-                db_in = dG2.sum(axis=0)
-                db = xp.stack([db_in, dRZ.reshape(T * B, 3 * U).sum(axis=0)]) if ra else db_in
             grads.append(db)
         if self.has_mask:
             grads.append(None)
+        _POOL.give(dG, dRZ)
         return tuple(grads)
 
     def reference(self, *inputs: Tensor) -> tuple:
