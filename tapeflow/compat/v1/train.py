@@ -1,0 +1,579 @@
+"""`tf.train` (TF1): optimizers with TF1 update rules, global step, learning-rate decay, Saver.
+
+`minimize(loss)` = `compute_gradients` (symbolic gradients, see `gradients.py`) +
+`apply_gradients` (an `Operation`). When a session runs it, the loss is evaluated under a
+tape, the gradients taken, and the update applied in place on the variables' arrays.
+Optimizer state (slots, Adam's beta powers) lives in non-trainable graph variables, created
+by `apply_gradients`, so `global_variables_initializer()` resets it as in TF1.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from tapeflow import backend
+from tapeflow.compat.v1.gradients import gradients as _gradients
+from tapeflow.compat.v1.graph import GraphKeys, get_default_graph
+from tapeflow.compat.v1.lift import graph_call
+from tapeflow.compat.v1.operations import Operation, engine_variable, value_of
+from tapeflow.compat.v1.variables import Variable, global_variables, trainable_variables
+from tapeflow.tensor import Tensor
+
+# NOTE: optimizer state of weights whose gradient stays zero decays into the denormal range,
+# where NumPy arithmetic is several times slower. Every _FLUSH_EVERY steps the slot arrays are
+# flushed with (a + c) - c, which rounds every denormal away and leaves normal values unchanged.
+_FLUSH_EVERY = 100
+_FLUSH_CONSTANT = {
+    np.dtype(np.float32): float(np.finfo(np.float32).tiny) * 2.0**24,
+    np.dtype(np.float64): float(np.finfo(np.float64).tiny) * 2.0**53,
+}
+
+
+def _scalar(value: Any, values: dict) -> float:
+    """A hyperparameter's value in this run: a number, a tensor, a variable or a fed tensor."""
+    if callable(value) and not isinstance(value, Tensor):
+        value = value()
+    if isinstance(value, Tensor):
+        value = value_of(value, values)
+        return float(np.asarray(backend.to_numpy(value._value)))
+    return float(value)
+
+
+class ApplyGradients(Operation):
+    """Applies the optimizer's update rule to each (gradient, variable) pair when run."""
+
+    type = "ApplyGradients"
+
+    def __init__(self, optimizer: Optimizer, pairs: list, global_step: Any, name: str) -> None:
+        super().__init__(name)
+        self.optimizer = optimizer
+        self.pairs = [(g, engine_variable(v, "apply_gradients")) for g, v in pairs]
+        self.global_step = global_step
+
+    def _tensors(self) -> list:
+        out = [g for g, _ in self.pairs if g._value is None]
+        out.extend(h for h in self.optimizer._hyper.values() if isinstance(h, Tensor) and h._value is None)
+        return out
+
+    def _execute(self, values: dict) -> None:
+        self.optimizer._apply(self.pairs, values)
+        if self.global_step is not None:
+            engine_variable(self.global_step, "global_step").assign_add(1)
+
+
+class Optimizer:
+    """Base class of TF1 optimizers (`tf.train.Optimizer`).
+
+    Subclasses set hyperparameters in `_hyper`, create state in `_create_slots`, compute per-step
+    scalars in `_prepare` and update one variable's array in place in `_apply_dense`.
+    """
+
+    GATE_NONE = 0
+    GATE_OP = 1
+    GATE_GRAPH = 2
+
+    def __init__(self, use_locking: bool, name: str) -> None:
+        if not name:
+            raise ValueError("Must specify the optimizer name")
+        self._name = name
+        self._use_locking = use_locking
+        self._hyper: dict[str, Any] = {}
+        self._slots: dict[str, dict[int, Variable]] = {}
+        self._non_slots: dict[str, Variable] = {}
+        self._flush_countdown = _FLUSH_EVERY
+
+    def get_name(self) -> str:
+        return self._name
+
+    # -- the TF1 API ----------------------------------------------------------------------------
+    def minimize(self, loss: Any, global_step: Any = None, var_list: Any = None, gate_gradients: int = 1,
+                 aggregation_method: Any = None, colocate_gradients_with_ops: bool = False,
+                 name: str | None = None, grad_loss: Any = None) -> Operation:
+        """An operation that computes the gradients of `loss` and updates the variables.
+
+        Args:
+            loss: a scalar tensor of the graph.
+            global_step: optional variable incremented by one per update.
+            var_list: the variables to train (default: `trainable_variables()`).
+            name: the operation's name.
+            grad_loss: optional gradient of `loss` to start from.
+
+        Returns:
+            The update `Operation` (run it with `sess.run(op, feed_dict)` or `op.run(...)`).
+
+        Raises:
+            ValueError: there are no variables, or `loss` depends on none of them.
+        """
+        grads_and_vars = self.compute_gradients(loss, var_list=var_list, grad_loss=grad_loss)
+        if all(g is None for g, _ in grads_and_vars):
+            names = [v.name for _, v in grads_and_vars]
+            raise ValueError(
+                f"No gradients provided for any variable, check your graph for ops that do not support "
+                f"gradients, between variables {names} and loss {loss!r}."
+            )
+        return self.apply_gradients(grads_and_vars, global_step=global_step, name=name)
+
+    def compute_gradients(self, loss: Any, var_list: Any = None, gate_gradients: int = 1,
+                          aggregation_method: Any = None, colocate_gradients_with_ops: bool = False,
+                          grad_loss: Any = None) -> list:
+        """[(symbolic gradient or None, variable)] for the variables `loss` may depend on.
+
+        Args:
+            loss: a scalar tensor.
+            var_list: the variables (default: `trainable_variables()`).
+            grad_loss: optional gradient of `loss` to start from.
+
+        Returns:
+            A list of (gradient, variable) pairs; the gradient is None where `loss` does not
+            depend on the variable.
+        """
+        if callable(loss) and not isinstance(loss, Tensor):
+            loss = loss()
+        if var_list is None:
+            var_list = trainable_variables() + get_default_graph().get_collection(
+                GraphKeys.TRAINABLE_RESOURCE_VARIABLES)
+        else:
+            var_list = list(var_list)
+        if not var_list:
+            raise ValueError("No variables to optimize.")
+        grads = _gradients(loss, var_list, grad_ys=None if grad_loss is None else [grad_loss])
+        return list(zip(grads, var_list, strict=False))
+
+    def apply_gradients(self, grads_and_vars: Any, global_step: Any = None,
+                        name: str | None = None) -> Operation:
+        """An operation applying the update rule to each (gradient, variable) pair.
+
+        Pairs whose gradient is None are skipped.
+
+        Raises:
+            ValueError: no pairs, or every gradient is None.
+        """
+        pairs = list(grads_and_vars)
+        if not pairs:
+            raise ValueError("No variables provided.")
+        kept = [(g, v) for g, v in pairs if g is not None]
+        if not kept:
+            raise ValueError(f"No gradients provided for any variable: {[v.name for _, v in pairs]}.")
+        for g, v in kept:
+            if not isinstance(g, Tensor):
+                raise TypeError(f"apply_gradients: the gradient for {v.name} must be a tensor, received {g!r}.")
+        engines = [engine_variable(v, "apply_gradients") for _, v in kept]
+        g = get_default_graph()
+        saved = g._name_scope
+        g._name_scope = []
+        try:
+            self._create_non_slots(engines)
+            self._create_slots(engines)
+        finally:
+            g._name_scope = saved
+        return ApplyGradients(self, kept, global_step, name or self._name)
+
+    def get_slot(self, var: Any, name: str) -> Variable | None:
+        """The slot variable `name` ("m", "v", "momentum", ...) of `var`, or None."""
+        return self._slots.get(name, {}).get(id(engine_variable(var, "get_slot")))
+
+    def get_slot_names(self) -> list:
+        return sorted(self._slots)
+
+    def variables(self) -> list:
+        """The optimizer's own variables (slots and non-slot state)."""
+        out = list(self._non_slots.values())
+        for table in self._slots.values():
+            out.extend(table.values())
+        return out
+
+    # -- state ----------------------------------------------------------------------------------
+    def _state_variable(self, name: str, init: Any, like: Any = None) -> Variable:
+        """A non-trainable global variable holding optimizer state."""
+        if like is not None:
+            arr = like._value
+
+            def thunk() -> Tensor:
+                return Tensor(backend.get_xp(arr).full(arr.shape, init, dtype=arr.dtype))
+
+            value = thunk()
+        else:
+            value = Tensor(np.asarray(init, dtype=np.float32))
+            thunk = None
+        v = Variable(value, trainable=False, name=name)
+        if thunk is not None:
+            v._init = thunk
+        return v
+
+    def _slot(self, var: Any, slot_name: str, init: float, display: str) -> Variable:
+        table = self._slots.setdefault(slot_name, {})
+        slot = table.get(id(var))
+        if slot is None:
+            base = var.name.split(":")[0]
+            slot = self._state_variable(f"{base}/{display}", init, like=var)
+            table[id(var)] = slot
+        return slot
+
+    def _create_slots(self, var_list: list) -> None:
+        """Create per-variable state (override)."""
+
+    def _create_non_slots(self, var_list: list) -> None:
+        """Create state shared by all variables (override)."""
+
+    def _slot_arrays(self, var: Any) -> dict:
+        return {name: table[id(var)]._variable._value for name, table in self._slots.items()
+                if id(var) in table}
+
+    # -- applying -------------------------------------------------------------------------------
+    def _apply(self, pairs: list, values: dict) -> None:
+        from tapeflow.compat.v1.session import NONE_GRADIENTS
+
+        hyper = {k: _scalar(v, values) for k, v in self._hyper.items()}
+        self._prepare(hyper)
+        none_ids = values.get(NONE_GRADIENTS, ())
+        for g, var in pairs:
+            if id(g) in none_ids:
+                continue
+            gv = value_of(g, values)
+            w = var._value
+            ga = gv._value
+            if ga.dtype != w.dtype:
+                ga = ga.astype(w.dtype)
+            if ga.shape != w.shape:
+                raise ValueError(
+                    f"{self._name}: the gradient for {var.name} has shape {tuple(ga.shape)}, the variable "
+                    f"{tuple(w.shape)}."
+                )
+            self._apply_dense(ga, w, self._slot_arrays(var))
+            c = var.constraint
+            if c is not None:
+                var.assign(c(Tensor(w)))
+        self._finish()
+        self._flush_countdown -= 1
+        if self._flush_countdown <= 0:
+            self._flush_countdown = _FLUSH_EVERY
+            for table in self._slots.values():
+                for slot in table.values():
+                    a = slot._variable._value
+                    c = _FLUSH_CONSTANT.get(a.dtype)
+                    if c is not None:
+                        a += c
+                        a -= c
+
+    def _prepare(self, hyper: dict) -> None:
+        self._h = hyper
+
+    def _apply_dense(self, g: Any, w: Any, slots: dict) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        """Per-step work after all variables are updated (override)."""
+
+
+class GradientDescentOptimizer(Optimizer):
+    """Plain gradient descent: `var -= learning_rate * grad`.
+
+    Args:
+        learning_rate: a float, or a tensor (a placeholder or a decay schedule).
+    """
+
+    def __init__(self, learning_rate: Any, use_locking: bool = False, name: str = "GradientDescent") -> None:
+        super().__init__(use_locking, name)
+        self._hyper = {"learning_rate": learning_rate}
+
+    def _apply_dense(self, g: Any, w: Any, slots: dict) -> None:
+        w -= self._h["learning_rate"] * g
+
+
+class MomentumOptimizer(Optimizer):
+    """Momentum: `accum = momentum * accum + grad; var -= lr * accum` (TF1 rule).
+
+    With `use_nesterov`: `var -= lr * grad + lr * momentum * accum` after the accumulator update.
+    """
+
+    def __init__(self, learning_rate: Any, momentum: Any, use_locking: bool = False, name: str = "Momentum",
+                 use_nesterov: bool = False) -> None:
+        super().__init__(use_locking, name)
+        self._hyper = {"learning_rate": learning_rate, "momentum": momentum}
+        self._use_nesterov = use_nesterov
+
+    def _create_slots(self, var_list: list) -> None:
+        for v in var_list:
+            self._slot(v, "momentum", 0.0, self._name)
+
+    def _apply_dense(self, g: Any, w: Any, slots: dict) -> None:
+        lr, mu = self._h["learning_rate"], self._h["momentum"]
+        accum = slots["momentum"]
+        accum *= mu
+        accum += g
+        if self._use_nesterov:
+            w -= lr * g
+            w -= (lr * mu) * accum
+        else:
+            w -= lr * accum
+
+
+class AdamOptimizer(Optimizer):
+    """Adam with TF1's rule: `lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)`;
+    `m += (g - m) * (1 - beta1)`; `v += (g^2 - v) * (1 - beta2)`; `var -= lr_t * m / (sqrt(v) + epsilon)`.
+
+    Args:
+        learning_rate: default 0.001 (a float or tensor).
+        beta1, beta2: moment decays (0.9, 0.999).
+        epsilon: added to sqrt(v) (TF1 default 1e-8).
+    """
+
+    def __init__(self, learning_rate: Any = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-8, use_locking: bool = False, name: str = "Adam") -> None:
+        super().__init__(use_locking, name)
+        self._hyper = {"learning_rate": learning_rate, "beta1": beta1, "beta2": beta2, "epsilon": epsilon}
+
+    def _create_non_slots(self, var_list: list) -> None:
+        if "beta1_power" not in self._non_slots:
+            self._non_slots["beta1_power"] = self._state_variable("beta1_power", self._hyper["beta1"])
+            self._non_slots["beta2_power"] = self._state_variable("beta2_power", self._hyper["beta2"])
+            # NOTE: the powers start at beta (not 1), so the first step uses 1 - beta^1.
+
+    def _create_slots(self, var_list: list) -> None:
+        for v in var_list:
+            self._slot(v, "m", 0.0, self._name)
+            self._slot(v, "v", 0.0, self._name + "_1")
+
+    def _prepare(self, hyper: dict) -> None:
+        super()._prepare(hyper)
+        b1p = float(self._non_slots["beta1_power"]._variable._value)
+        b2p = float(self._non_slots["beta2_power"]._variable._value)
+        self._lr_t = hyper["learning_rate"] * math.sqrt(1.0 - b2p) / (1.0 - b1p)
+        self._one_minus_b1 = 1.0 - hyper["beta1"]
+        self._one_minus_b2 = 1.0 - hyper["beta2"]
+
+    def _apply_dense(self, g: Any, w: Any, slots: dict) -> None:
+        m, v = slots["m"], slots["v"]
+        d = g - m
+        d *= self._one_minus_b1
+        m += d
+        np_g2 = g * g
+        np_g2 -= v
+        np_g2 *= self._one_minus_b2
+        v += np_g2
+        xp = backend.get_xp(w)
+        denom = xp.sqrt(v)
+        denom += self._h["epsilon"]
+        step = m * self._lr_t
+        step /= denom
+        w -= step
+
+    def _finish(self) -> None:
+        b1 = self._non_slots["beta1_power"]._variable._value
+        b2 = self._non_slots["beta2_power"]._variable._value
+        b1 *= self._h["beta1"]
+        b2 *= self._h["beta2"]
+
+
+class RMSPropOptimizer(Optimizer):
+    """RMSProp with TF1's rule (mean square starts at 1):
+    `ms += (g^2 - ms) * (1 - decay)`; `mom = momentum * mom + lr * g / sqrt(ms + epsilon)`;
+    `var -= mom`. Centered: `mg += (g - mg) * (1 - decay)` and `ms - mg^2 + epsilon` under the root.
+
+    Args:
+        learning_rate: a float or tensor.
+        decay: the moving-average decay (0.9).
+        momentum: 0.0.
+        epsilon: 1e-10.
+        centered: normalise by the estimated variance.
+    """
+
+    def __init__(self, learning_rate: Any, decay: float = 0.9, momentum: float = 0.0, epsilon: float = 1e-10,
+                 use_locking: bool = False, centered: bool = False, name: str = "RMSProp") -> None:
+        super().__init__(use_locking, name)
+        self._hyper = {"learning_rate": learning_rate, "decay": decay, "momentum": momentum,
+                       "epsilon": epsilon}
+        self._centered = centered
+
+    def _create_slots(self, var_list: list) -> None:
+        for v in var_list:
+            self._slot(v, "rms", 1.0, self._name)
+            if self._centered:
+                self._slot(v, "mg", 0.0, self._name + "_mg")
+            self._slot(v, "momentum", 0.0, self._name + "_1")
+
+    def _apply_dense(self, g: Any, w: Any, slots: dict) -> None:
+        h = self._h
+        ms, mom = slots["rms"], slots["momentum"]
+        rho = 1.0 - h["decay"]
+        d = g * g
+        d -= ms
+        d *= rho
+        ms += d
+        xp = backend.get_xp(w)
+        if self._centered:
+            mg = slots["mg"]
+            e = g - mg
+            e *= rho
+            mg += e
+            denom = ms - mg * mg
+        else:
+            denom = ms.copy()
+        denom += h["epsilon"]
+        xp.sqrt(denom, out=denom)
+        step = g * h["learning_rate"]
+        step /= denom
+        mom *= h["momentum"]
+        mom += step
+        w -= mom
+
+
+class AdagradOptimizer(Optimizer):
+    """Adagrad (TF1): `accum += g^2; var -= lr * g / sqrt(accum)`, accumulators start at 0.1."""
+
+    def __init__(self, learning_rate: Any, initial_accumulator_value: float = 0.1, use_locking: bool = False,
+                 name: str = "Adagrad") -> None:
+        super().__init__(use_locking, name)
+        if initial_accumulator_value <= 0.0:
+            raise ValueError(f"initial_accumulator_value must be positive: {initial_accumulator_value}")
+        self._hyper = {"learning_rate": learning_rate}
+        self._initial = initial_accumulator_value
+
+    def _create_slots(self, var_list: list) -> None:
+        for v in var_list:
+            self._slot(v, "accumulator", self._initial, self._name)
+
+    def _apply_dense(self, g: Any, w: Any, slots: dict) -> None:
+        acc = slots["accumulator"]
+        acc += g * g
+        xp = backend.get_xp(w)
+        step = g * self._h["learning_rate"]
+        step /= xp.sqrt(acc)
+        w -= step
+
+
+# -- global step and learning-rate schedules ------------------------------------------------------
+
+def get_global_step(graph: Any = None) -> Variable | None:
+    """The graph's global step variable, or None."""
+    g = graph or get_default_graph()
+    found = g.get_collection(GraphKeys.GLOBAL_STEP)
+    return found[0] if found else None
+
+
+def create_global_step(graph: Any = None) -> Variable:
+    """Create the global step: a non-trainable int64 scalar variable starting at 0."""
+    g = graph or get_default_graph()
+    if get_global_step(g) is not None:
+        raise ValueError("\"global_step\" already exists.")
+    with g.as_default():
+        saved = g._name_scope
+        g._name_scope = []
+        try:
+            step = Variable(np.zeros((), dtype=np.int64), trainable=False, name="global_step",
+                            collections=[GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP])
+        finally:
+            g._name_scope = saved
+    return step
+
+
+def get_or_create_global_step(graph: Any = None) -> Variable:
+    """The global step, created on first use."""
+    return get_global_step(graph) or create_global_step(graph)
+
+
+def exponential_decay(learning_rate: float, global_step: Any, decay_steps: int, decay_rate: float,
+                      staircase: bool = False, name: str | None = None) -> Tensor:
+    """`learning_rate * decay_rate ** (global_step / decay_steps)` (floored with `staircase`)."""
+    if global_step is None:
+        raise ValueError("global_step is required for exponential_decay.")
+
+    def schedule(step: Tensor) -> Tensor:
+        p = float(step) / float(decay_steps)
+        if staircase:
+            p = math.floor(p)
+        return Tensor(np.asarray(learning_rate * decay_rate ** p, dtype=np.float32))
+
+    return graph_call(schedule, (global_step,), name=name or "ExponentialDecay", specs=[((), "float32")])
+
+
+def piecewise_constant(x: Any, boundaries: list, values: list, name: str | None = None) -> Tensor:
+    """`values[i]` for `boundaries[i-1] < x <= boundaries[i]` (`values[0]` below the first)."""
+    if len(values) != len(boundaries) + 1:
+        raise ValueError("The length of boundaries should be 1 less than the length of values")
+
+    def schedule(step: Tensor) -> Tensor:
+        s = float(step)
+        i = 0
+        while i < len(boundaries) and s > boundaries[i]:
+            i += 1
+        return Tensor(np.asarray(values[i], dtype=np.float32))
+
+    return graph_call(schedule, (x,), name=name or "PiecewiseConstant", specs=[((), "float32")])
+
+
+# -- Saver ----------------------------------------------------------------------------------------
+
+class Saver:
+    """Save and restore variable values by name (`tf.train.Saver`), as a `.npz` file.
+
+    `save(sess, "dir/model.ckpt", global_step=100)` writes `dir/model.ckpt-100.npz` and returns
+    the prefix `dir/model.ckpt-100`, which `restore(sess, prefix)` and `latest_checkpoint("dir")`
+    understand.
+    """
+
+    def __init__(self, var_list: Any = None, max_to_keep: int = 5, **kwargs: Any) -> None:
+        if isinstance(var_list, dict):
+            self._vars = dict(var_list)
+        else:
+            items = global_variables() if var_list is None else list(var_list)
+            self._vars = {v.name.split(":")[0]: v for v in items}
+        self._max_to_keep = max_to_keep
+        self._kept: list = []
+
+    def save(self, sess: Any, save_path: str, global_step: Any = None, latest_filename: str | None = None,
+             write_meta_graph: bool = True, **kwargs: Any) -> str:
+        """Write the variables; returns the checkpoint prefix."""
+        if global_step is not None:
+            step = global_step if isinstance(global_step, int) else int(np.asarray(sess.run(global_step)))
+            prefix = f"{save_path}-{step}"
+        else:
+            prefix = save_path
+        arrays = {name: engine_variable(v, "Saver").numpy() for name, v in self._vars.items()}
+        folder = os.path.dirname(os.path.abspath(prefix))
+        os.makedirs(folder, exist_ok=True)
+        np.savez(prefix + ".npz", **arrays)
+        self._kept.append(prefix)
+        while self._max_to_keep and len(self._kept) > self._max_to_keep:
+            old = self._kept.pop(0)
+            if old != prefix and os.path.exists(old + ".npz"):
+                os.remove(old + ".npz")
+        with open(os.path.join(folder, latest_filename or "checkpoint"), "w") as f:
+            f.write(f'model_checkpoint_path: "{os.path.basename(prefix)}"\n')
+        return prefix
+
+    def restore(self, sess: Any, save_path: str) -> None:
+        """Assign the saved values to the variables."""
+        path = save_path if save_path.endswith(".npz") else save_path + ".npz"
+        if not os.path.exists(path):
+            raise ValueError(f"The passed save_path is not a valid checkpoint: {save_path}")
+        with np.load(path, allow_pickle=False) as data:
+            missing = [n for n in self._vars if n not in data.files]
+            if missing:
+                raise ValueError(f"Saver.restore: {path} has no values for {missing}.")
+            for name, v in self._vars.items():
+                engine_variable(v, "Saver").assign(data[name])
+
+
+def latest_checkpoint(checkpoint_dir: str, latest_filename: str | None = None) -> str | None:
+    """The prefix of the last checkpoint saved in `checkpoint_dir`, or None."""
+    path = os.path.join(checkpoint_dir, latest_filename or "checkpoint")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        for line in f:
+            if line.startswith("model_checkpoint_path:"):
+                name = line.split(":", 1)[1].strip().strip('"')
+                return os.path.join(checkpoint_dir, name)
+    return None
+
+
+__all__ = [
+    "Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer", "RMSPropOptimizer",
+    "AdagradOptimizer", "get_global_step", "create_global_step", "get_or_create_global_step",
+    "exponential_decay", "piecewise_constant", "Saver", "latest_checkpoint",
+]

@@ -1,0 +1,1 @@
+"""`tensorflow.examples` equivalents for tutorials: `tutorials.mnist.input_data`."""

@@ -1,0 +1,1 @@
+"""Helpers that TF1 tutorials import (`tutorials.mnist.input_data`)."""
