@@ -102,6 +102,9 @@ class SymbolicTensor(Tensor):
     def __bool__(self) -> bool:
         raise TypeError(f"Using symbolic tensor {self.name} as a Python bool is not allowed.")
 
+    # Hashable by identity, like graph tensors in TF1 (they key `feed_dict`s).
+    __hash__ = object.__hash__
+
     def __len__(self) -> int:
         if not self._shape or self._shape[0] is None:
             raise TypeError(f"len() of symbolic tensor {self.name} with unknown first dimension.")
@@ -126,19 +129,37 @@ def _dummy(t: Tensor, fill: int) -> Tensor:
     return Tensor(arr)
 
 
+def _run_broadcasting(fn: Callable, inputs: list) -> Any:
+    """`fn` on stand-ins whose unknown dimensions are 1, or None if that fails too."""
+    try:
+        return fn(*[_dummy(t, 1) for t in inputs])
+    except Exception:
+        return None
+
+
 def infer_output_specs(fn: Callable, inputs: list) -> list:
     """Output (shape, dtype) of `fn` on `inputs` by running it on small stand-in values.
 
     Unknown (None) dimensions are tried at two sizes; output dimensions that change are None.
+    If those sizes clash with a known dimension (`[None] * [3]`), unknown dimensions are tried
+    at size 1, which broadcasts, and output dimensions of size 1 are reported as None.
     """
     from tapeflow.autodiff import function as _fn
 
     saved = list(_fn.recording_tapes)
     _fn.recording_tapes.clear()
+    needs_second = any(t._value is None and None in tuple(t.shape) for t in inputs)
     try:
-        a = fn(*[_dummy(t, 2) for t in inputs])
-        needs_second = any(t._value is None and None in tuple(t.shape) for t in inputs)
-        b = fn(*[_dummy(t, 3) for t in inputs]) if needs_second else a
+        try:
+            a = fn(*[_dummy(t, 2) for t in inputs])
+            b = fn(*[_dummy(t, 3) for t in inputs]) if needs_second else a
+        except Exception:
+            a = _run_broadcasting(fn, inputs) if needs_second else None
+            if a is None:
+                raise
+            outs = list(a) if isinstance(a, (tuple, list)) else [a]
+            return [(tuple(None if d == 1 else d for d in o._value.shape), _dt.from_numpy(o._value.dtype))
+                    for o in outs]
     finally:
         _fn.recording_tapes[:] = saved
     outs_a = list(a) if isinstance(a, (tuple, list)) else [a]
