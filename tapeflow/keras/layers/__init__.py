@@ -17,9 +17,10 @@ from tapeflow.keras.layers.conv import (
 from tapeflow.keras.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
 from tapeflow.keras.layers.pooling import (
     AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D,
-    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D,
-    GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPool3D, MaxPooling1D,
-    MaxPooling2D, MaxPooling3D,
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalAvgPool1D, GlobalAvgPool2D,
+    GlobalAvgPool3D, GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D, GlobalMaxPooling1D,
+    GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D, MaxPooling1D, MaxPooling2D,
+    MaxPooling3D,
 )
 from tapeflow.keras.layers.regularization import SpatialDropout1D, SpatialDropout2D
 from tapeflow.keras.layers.reshaping import (

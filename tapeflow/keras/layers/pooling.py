@@ -1,4 +1,4 @@
-"""Pooling layers: Max/AveragePooling1D/2D/3D and GlobalMax/GlobalAveragePooling1D/2D."""
+"""Pooling layers: Max/AveragePooling1D/2D/3D and GlobalMax/GlobalAveragePooling1D/2D/3D."""
 
 from __future__ import annotations
 
@@ -355,5 +355,28 @@ class GlobalAveragePooling2D(_GlobalPooling):
     _rank, _mode = 2, "avg"
 
 
-GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
-GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+class GlobalMaxPooling3D(_GlobalPooling):
+    """Max over the three spatial axes: (batch, d1, d2, d3, channels) -> (batch, channels).
+
+    Args:
+        data_format: "channels_last" (default) or "channels_first".
+        keepdims: keep the reduced axes with size 1.
+    """
+
+    _rank, _mode = 3, "max"
+
+
+class GlobalAveragePooling3D(_GlobalPooling):
+    """Mean over the three spatial axes: (batch, d1, d2, d3, channels) -> (batch, channels).
+
+    Args:
+        data_format: "channels_last" (default) or "channels_first".
+        keepdims: keep the reduced axes with size 1.
+    """
+
+    _rank, _mode = 3, "avg"
+
+
+GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D
+GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = (
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D)

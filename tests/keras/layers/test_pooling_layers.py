@@ -48,6 +48,9 @@ CASES = [
     ("GlobalMaxPooling2D", {"keepdims": True, "data_format": "channels_first"}, (2, 5, 4, 3), (2, 5, 1, 1)),
     ("GlobalAveragePooling2D", {}, (2, 4, 3, 5), (2, 5)),
     ("GlobalAveragePooling2D", {"keepdims": True}, (2, 4, 3, 5), (2, 1, 1, 5)),
+    ("GlobalMaxPooling3D", {}, (2, 3, 2, 3, 4), (2, 4)),
+    ("GlobalAveragePooling3D", {"keepdims": True, "data_format": "channels_first"}, (2, 4, 3, 2, 3),
+     (2, 4, 1, 1, 1)),
 ]
 IDS = [f"{c[0]}-{i}" for i, c in enumerate(CASES)]
 
