@@ -4,16 +4,17 @@ A recurrent layer built from Tensor ops costs about ten ops per time step forwar
 backward, each with its Python dispatch and tape record; for 28 steps that is ~850 ops per
 training step. Here one `Function` runs the whole sequence:
 
-* forward: one GEMM projects the inputs of every time step (`x @ kernel + bias`), then a loop
-  over time does one GEMM with the recurrent kernel plus a few in-place ufuncs per step, writing
-  into preallocated time-major buffers. When a tape records the call, each step also stores the
-  multipliers its backward step needs (activation derivatives times their partners), computed
-  while the step's values are in cache;
+* forward: a loop over time does one GEMM per step (LSTM / SimpleRNN: [W; b; R]^T @ [x; 1; h]
+  gives the pre-activations directly; GRU: the input projection of all steps is one GEMM up
+  front) and a few in-place ufuncs, writing into preallocated buffers. When a tape records the
+  call, each step also stores the multipliers its backward step needs (activation derivatives
+  times their partners), computed while the step's values are in cache;
 * backward (backpropagation through time): the loop over time does one GEMM and a few ufuncs
-  per step, and the weight gradients are GEMMs over the whole sequence (`x^T dZ`,
-  `h_prev^T dZ`).
+  per step, and the kernel, bias and recurrent-kernel gradients come from one GEMM over the
+  whole sequence ([x; 1; h]^T dZ).
 
-Work buffers come from a small pool (`_POOL`) and go back to it when the call (or its
+Arrays are feature-major inside ((units, batch) per step, so each gate is one contiguous
+block); work buffers come from a small pool (`_POOL`) and go back to it when the call (or its
 backward) is done: fresh multi-megabyte arrays cost page faults on every call.
 
 When a tape records the backward pass (higher-order gradients), the backward re-runs the
@@ -155,8 +156,14 @@ class _Recurrence(Function):
     `zero_output_for_mask`), as in Keras. With `go_backwards` the sequence is read from its end
     and the output sequence is in that (reversed) order.
 
-    Subclasses implement `_weights` (kernel layouts for the loop), `_loop` (the forward time
-    loop, storing backward multipliers in `self._saved` when asked) and `_backward_arrays`.
+    Layout: the kernels work feature-major — every per-step array is (features, batch), so each
+    gate is one contiguous block — and keep inputs, a row of ones and states in one buffer
+    XH (F + 1 + U, T + 1, B): rows [0, F) hold x, row F ones, rows F+1.. the hidden state, time
+    column s the values entering step s. The per-step GEMMs read their operands in place
+    (XH[:, s]), and the backward pass gets dW, db and dR from one GEMM (XH @ dZ^T).
+
+    Subclasses implement `_loop` (the forward time loop, storing backward multipliers in
+    `self._saved` when a tape records) and `_backward_arrays`.
     """
 
     n_states = 1
@@ -173,6 +180,7 @@ class _Recurrence(Function):
         self.zero_output_for_mask = zero_output_for_mask
         self.n_outputs = 1 + self.n_states
         self._released = False
+        self._saved: dict | None = None
 
     # -- argument unpacking -----------------------------------------------------------------
     def _split(self, args: tuple) -> tuple:
@@ -190,66 +198,59 @@ class _Recurrence(Function):
         xp = backend.get_xp(x)
         B, T, F = x.shape
         U = recurrent_kernel.shape[0]
-        G = self.gates * U
         dt = x.dtype
         pool = _POOL
         # Keep what backpropagation needs only when a tape records this call.
         save = bool(_fn.recording_tapes)
-        # 1. Time-major inputs in processing order (a private copy): X (T, B, F).
-        X = pool.take(xp, (T, B, F), dt)
-        xt = x.transpose(1, 0, 2)
-        X[...] = xt[::-1] if self.go_backwards else xt
-        # 2. The mask, time-major in processing order, (T, B, 1) bool.
+        self._saved = {} if save else None
+        self._F, self._U = F, U
+        # 1. XH: inputs (processing order), ones, initial state. The output sequence is a view
+        #    of XH, so XH is the call's own array then; otherwise it is pooled.
+        keep = self.return_sequences and mask is None
+        shape = (F + 1 + U, T + 1, B)
+        XH = xp.empty(shape, dtype=dt) if keep else pool.take(xp, shape, dt)
+        xt = x.transpose(2, 1, 0)  # (F, T, B)
+        XH[:F, :T] = xt[:, ::-1] if self.go_backwards else xt
+        XH[F] = 1
+        XH[F + 1:, 0] = states[0].T
+        # 2. The mask, in processing order: M (T, 1, B) bool.
         M = None
         if mask is not None:
             M = mask.T[::-1] if self.go_backwards else mask.T
-            M = xp.ascontiguousarray(M, dtype=bool)[:, :, None]
-        # 3. The input projection of every step in one GEMM: A (T, B, G).
-        W, R, b_in, extra = self._weights(xp, kernel, recurrent_kernel, bias)
-        A = pool.take(xp, (T, B, G), dt)
-        xp.matmul(X.reshape(T * B, F), W, out=A.reshape(T * B, G))
-        if b_in is not None:
-            A += b_in
-        # 4. The time loop. H[0] is the initial state, H[s + 1] the state after step s; with a
-        #    mask, HN[s] is the cell's raw output at step s.
-        keep_h = self.return_sequences and M is None
-        H = xp.empty((T + 1, B, U), dtype=dt) if keep_h else pool.take(xp, (T + 1, B, U), dt)
-        H[0] = states[0]
-        HN = pool.take(xp, (T, B, U), dt) if M is not None else None
-        self._saved = {} if save else None
-        finals = self._loop(xp, A, H, HN, states, R, extra, M)
-        # 5. Outputs: the sequence or the last step, and the final states (own arrays).
-        seq = self._outputs(xp, H, HN, M)
-        if self.return_sequences:
-            y = seq.transpose(1, 0, 2)
+            M = xp.ascontiguousarray(M, dtype=bool)[:, None, :]
+        self._M = M
+        # 3. The time loop. HN[s] (masked calls): the cell's raw new state at step s.
+        HN = pool.take(xp, (T, U, B), dt) if M is not None else None
+        finals = self._loop(xp, XH, HN, states, kernel, recurrent_kernel, bias, M)
+        # 4. Outputs: the sequence or the last step, and the final states, (batch, ...) again.
+        H = XH[F + 1:]
+        if M is None:
+            seq = H[:, 1:]
         else:
-            y = seq[-1].copy()
-        out = (y, H[T].copy(), *finals)
+            seq = self._masked_outputs(xp, HN, M)
+        y = seq.transpose(2, 1, 0) if self.return_sequences else seq[:, T - 1].T.copy()
+        out = (y, H[:, T].T.copy(), *[f.T.copy() for f in finals])
         if save:
-            self._X, self._M, self._A, self._H, self._keep_h = X, M, A, H, keep_h
-        else:
-            pool.give(X, A, None if keep_h else H)
+            self._XH, self._keep = XH, keep
+        elif not keep:
+            pool.give(XH)
         pool.give(HN)
         return out
 
-    def _outputs(self, xp: Any, H: Any, HN: Any, M: Any) -> Any:
-        """The output sequence (T, B, U) in processing order from carried / raw hidden states.
-
-        Without a mask the output of step s is the new state H[s + 1]. With one, a masked step
-        outputs the previous output (or zeros).
-        """
-        if M is None:
-            return H[1:]
-        T = HN.shape[0]
-        out = xp.empty_like(HN)
-        prev = xp.zeros_like(HN[0])
+    def _masked_outputs(self, xp: Any, HN: Any, M: Any) -> Any:
+        """The output sequence (U, T, B) of a masked call: a masked step outputs the previous
+        output (or zeros), an unmasked one the cell's new state."""
+        T, U, B = HN.shape
+        out = xp.empty((U, T, B), dtype=HN.dtype)
+        prev = xp.zeros((U, B), dtype=HN.dtype)
         for s in range(T):
+            o = out[:, s]
             if self.zero_output_for_mask:
-                xp.multiply(HN[s], M[s], out=out[s])
+                xp.multiply(HN[s], M[s], out=o)
             else:
-                xp.copyto(out[s], prev)
-                xp.copyto(out[s], HN[s], where=M[s])
-                prev = out[s]
+                xp.copyto(o, prev)
+                xp.copyto(o, HN[s], where=M[s])
+                prev = o
         return out
 
     @staticmethod
@@ -257,6 +258,27 @@ class _Recurrence(Function):
         """dest = new where the step is unmasked, else prev."""
         xp.copyto(dest, prev)
         xp.copyto(dest, new, where=M[s])
+
+    def _bias_rows(self, xp: Any, W: Any, b: Any) -> Any:
+        """[W; b] (F + 1, G), the weights of the rows [x; 1] of XH (b = 0 without bias)."""
+        F, G = W.shape
+        Wb = xp.empty((F + 1, G), dtype=W.dtype)
+        Wb[:F] = W
+        if b is None:
+            Wb[F] = 0
+        else:
+            Wb[F] = b
+        return Wb
+
+    def _project_inputs(self, xp: Any, XH: Any, WbT: Any) -> Any:
+        """A (G, T, B): the input projection [W; b]^T @ [x; 1] of every step, one GEMM."""
+        K, T1, B = XH.shape
+        F = self._F
+        T = T1 - 1
+        G = WbT.shape[0]
+        A = _POOL.take(xp, (G, T, B), XH.dtype)
+        xp.matmul(WbT, XH[:F + 1, :T].reshape(F + 1, T * B), out=A.reshape(G, T * B))
+        return A
 
     # -- backward ---------------------------------------------------------------------------
     def backward(self, *dys: Tensor) -> tuple:
@@ -266,8 +288,8 @@ class _Recurrence(Function):
         grads = self._backward_arrays(arrays)
         # The saved buffers are no longer needed: recycle them. A second backward pass (a
         # persistent tape) recomputes through the reference.
-        _POOL.give(self._X, self._A, None if self._keep_h else self._H, *self._saved.values())
-        self._X = self._A = self._H = self._M = None
+        _POOL.give(None if self._keep else self._XH, *self._saved.values())
+        self._XH = self._M = None
         self._saved = None
         self._released = True
         return tuple(None if g is None else Tensor(g) for g in grads)
@@ -285,22 +307,22 @@ class _Recurrence(Function):
         grads = iter(tape.gradient(list(outs), sources, output_gradients=list(dys)))
         return tuple(next(grads) if n else None for n in needs)
 
-    def _seed_grads(self, dy: Any, dhT: Any) -> tuple:
-        """(dh, dout, dseq): the gradient entering the last state, the gradient of the last
-        output when it is separate from the state (masked), and the per-step output gradients
-        (T, B, U) in processing order (or None)."""
-        dh = dhT.copy()
+    def _seed_grads(self, xp: Any, dy: Any, dhT: Any) -> tuple:
+        """(dh, dout, dseq), feature-major: the gradient entering the last state (U, B), the
+        gradient of the last output when it is separate from the state (masked), and the
+        per-step output gradients (T, U, B) in processing order (or None)."""
+        dh = xp.ascontiguousarray(dhT.T)
         dout = None
         dseq = None
         if self.return_sequences:
-            dseq = dy.transpose(1, 0, 2)
+            dseq = xp.ascontiguousarray(dy.transpose(1, 2, 0))
         elif self._M is None:
-            dh += dy
+            dh += dy.T
         else:
-            dout = dy.copy()
+            dout = xp.ascontiguousarray(dy.T)
         return dh, dout, dseq
 
-    def _step_grads(self, xp: Any, s: int, dh: Any, dout: Any, dseq: Any) -> tuple:
+    def _step_grads(self, s: int, dh: Any, dout: Any, dseq: Any) -> tuple:
         """(dh_new, dh_pass, dout) for step s: the gradient into the cell's new state, the part
         that skips the cell (masked steps), and the gradient left for the previous output."""
         g_out = None
@@ -320,20 +342,13 @@ class _Recurrence(Function):
             dout = g_out - g_out * m
         return dh_new, dh_pass, dout
 
-    def _input_grads(self, xp: Any, dZ: Any, W: Any) -> tuple:
-        """(dx, dkernel, dZ as (T*B, G)) from the pre-activation gradients dZ (T, B, G)."""
-        needs = self.needs_input_grad
-        T, B, G = dZ.shape
-        dZ2 = dZ.reshape(T * B, G)
-        X = self._X
-        dx = None
-        if needs[0]:
-            dX = (dZ2 @ W.T).reshape(T, B, X.shape[2])
-            if self.go_backwards:
-                dX = dX[::-1]
-            dx = dX.transpose(1, 0, 2)
-        dW = X.reshape(T * B, X.shape[2]).T @ dZ2 if needs[1 + self.n_states] else None
-        return dx, dW, dZ2
+    def _dx(self, xp: Any, W: Any, dZ2: Any, T: int, B: int) -> Any:
+        """dL/dx (B, T, F) from the input-projection gradients dZ2 (G, T * B)."""
+        F = W.shape[0]
+        dX = (W @ dZ2).reshape(F, T, B)
+        if self.go_backwards:
+            dX = dX[:, ::-1]
+        return dX.transpose(2, 1, 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,54 +361,57 @@ class SimpleRNNSequence(_Recurrence):
     n_states = 1
     gates = 1
 
-    def _weights(self, xp: Any, kernel: Any, recurrent_kernel: Any, bias: Any) -> tuple:
-        self._W, self._R = kernel, recurrent_kernel
-        return kernel, recurrent_kernel, bias, None
-
-    def _loop(self, xp: Any, A: Any, H: Any, HN: Any, states: tuple, R: Any, extra: Any, M: Any) -> list:
-        T, B, U = A.shape
+    def _loop(self, xp: Any, XH: Any, HN: Any, states: tuple, W: Any, R: Any, b: Any, M: Any) -> list:
+        F, U = self._F, self._U
+        T, B = XH.shape[1] - 1, XH.shape[2]
+        dt = XH.dtype
         act = self.activation
         saved = self._saved
-        D = _POOL.take(xp, (T, B, U), A.dtype) if saved is not None else None
-        tmp = _POOL.take(xp, (B, U), A.dtype)
+        pool = _POOL
+        # One GEMM per step: [W; b; R]^T @ [x_s; 1; h_s].
+        WbRT = xp.ascontiguousarray(xp.concatenate([self._bias_rows(xp, W, b), R]).T)
+        D = pool.take(xp, (T, U, B), dt) if saved is not None else None
+        z = pool.take(xp, (U, B), dt)
+        H = XH[F + 1:]
         for s in range(T):
-            z = A[s]
-            xp.matmul(H[s], R, out=tmp)
-            z += tmp
+            xp.matmul(WbRT, XH[:, s], out=z)
             _act_(act, z, xp)
             if D is not None:
                 _dact_(act, z, D[s], xp)
             if M is None:
-                H[s + 1] = z
+                H[:, s + 1] = z
             else:
-                HN[s] = z
-                self._carry(xp, M, s, z, H[s], H[s + 1])
-        _POOL.give(tmp)
+                xp.copyto(HN[s], z)
+                self._carry(xp, M, s, z, H[:, s], H[:, s + 1])
+        pool.give(z)
         if saved is not None:
             saved["D"] = D
+            self._W, self._R = W, R
         return []
 
     def _backward_arrays(self, dys: list) -> tuple:
         dy, dhT = dys
-        H, D, W, R = self._H, self._saved["D"], self._W, self._R
-        xp = backend.get_xp(H)
-        T, B, U = D.shape
-        dZ = _POOL.take(xp, (T, B, U), D.dtype)
-        dh, dout, dseq = self._seed_grads(dy, dhT)
-        RT = xp.ascontiguousarray(R.T)
+        XH, D, W, R = self._XH, self._saved["D"], self._W, self._R
+        xp = backend.get_xp(XH)
+        T, U, B = D.shape
+        K = XH.shape[0]
+        dZ = _POOL.take(xp, (U, T, B), D.dtype)
+        dh, dout, dseq = self._seed_grads(xp, dy, dhT)
         for s in range(T - 1, -1, -1):
-            dh_new, dh_pass, dout = self._step_grads(xp, s, dh, dout, dseq)
-            dz = dZ[s]
+            dh_new, dh_pass, dout = self._step_grads(s, dh, dout, dseq)
+            dz = dZ[:, s]
             xp.multiply(dh_new, D[s], out=dz)
-            dh = dz @ RT
+            dh = R @ dz
             if dh_pass is not None:
                 dh += dh_pass
         needs = self.needs_input_grad
-        dx, dW, dZ2 = self._input_grads(xp, dZ, W)
-        dR = H[:-1].reshape(T * B, U).T @ dZ2 if needs[3] else None
-        grads = [dx, dh if needs[1] else None, dW, dR]
+        dZ2 = dZ.reshape(U, T * B)
+        dK = XH[:, :T].reshape(K, T * B) @ dZ2.T  # rows: dW (F), db (1), dR (U)
+        F = self._F
+        grads = [self._dx(xp, W, dZ2, T, B) if needs[0] else None, dh.T.copy() if needs[1] else None,
+                 dK[:F] if needs[2] else None, dK[F + 1:] if needs[3] else None]
         if self.has_bias:
-            grads.append(dZ2.sum(axis=0) if needs[4] else None)
+            grads.append(dK[F].copy() if needs[4] else None)
         if self.has_mask:
             grads.append(None)
         _POOL.give(dZ)
@@ -439,47 +457,45 @@ class LSTMSequence(_Recurrence):
     n_states = 2
     gates = 4
 
-    def _weights(self, xp: Any, kernel: Any, recurrent_kernel: Any, bias: Any) -> tuple:
-        U3 = 3 * recurrent_kernel.shape[0]
-        W = _lstm_internal(kernel, xp)
-        R = _lstm_internal(recurrent_kernel, xp)
-        b = _lstm_internal(bias, xp) if bias is not None else None
-        self._W, self._R = W, R
-        if self.recurrent_activation != "sigmoid":
-            return W, R, b, None
-        # NOTE: sigmoid(z) = 0.5 tanh(z / 2) + 0.5; halving the sigmoid gates' columns of the
-        # weights once (exact in binary floating point) leaves one tanh per step, and
-        # sigmoid'(z) = (1 - tanh(z / 2)^2) / 4: the backward pass folds the 1/4 into its GEMMs.
-        return (_half_sigmoid_columns(W, U3), _half_sigmoid_columns(R, U3),
-                None if b is None else _half_sigmoid_columns(b, U3), None)
-
-    def _loop(self, xp: Any, A: Any, H: Any, HN: Any, states: tuple, Rs: Any, extra: Any, M: Any) -> list:
-        T, B, G = A.shape
-        U = G // 4
-        U3 = 3 * U
-        dt = A.dtype
+    def _loop(self, xp: Any, XH: Any, HN: Any, states: tuple, kernel: Any, recurrent_kernel: Any,
+              bias: Any, M: Any) -> list:
+        F, U = self._F, self._U
+        T, B = XH.shape[1] - 1, XH.shape[2]
+        G, U3 = 4 * U, 3 * U
+        dt = XH.dtype
         act, rec = self.activation, self.recurrent_activation
         fast_sigmoid = rec == "sigmoid"
         one_tanh = fast_sigmoid and act == "tanh"
         saved = self._saved
         save = saved is not None
         pool = _POOL
-        c = states[1]
-        cbuf = (xp.empty((B, U), dtype=dt), xp.empty((B, U), dtype=dt))
-        tmp = pool.take(xp, (B, G), dt)
-        tmpu = pool.take(xp, (B, U), dt)
-        tc = pool.take(xp, (B, U), dt)
+        W = _lstm_internal(kernel, xp)
+        R = _lstm_internal(recurrent_kernel, xp)
+        # One GEMM per step gives the gate pre-activations: [W; b; R]^T @ [x_s; 1; h_s].
+        WbR = xp.concatenate([self._bias_rows(xp, W, None if bias is None else _lstm_internal(bias, xp)), R])
+        if fast_sigmoid:
+            # NOTE: sigmoid(z) = 0.5 tanh(z / 2) + 0.5; halving the sigmoid gates' columns of the
+            # weights once (exact in binary floating point) leaves one tanh per step, and
+            # sigmoid'(z) = (1 - tanh(z / 2)^2) / 4: the backward pass folds the 1/4 into its GEMMs.
+            WbR = _half_sigmoid_columns(WbR, U3)
+        WbRT = xp.ascontiguousarray(WbR.T)
+        H = XH[F + 1:]
+        c = xp.ascontiguousarray(states[1].T)
+        cbuf = (xp.empty((U, B), dtype=dt), xp.empty((U, B), dtype=dt))
+        tmpu = pool.take(xp, (U, B), dt)
+        tc = pool.take(xp, (U, B), dt)
+        # Z: the gate activations of every step (T, G, B), internal order.
+        Z = pool.take(xp, (T, G, B), dt)
         if save:
             # D: per-step multipliers of the pre-activation gradients (internal order o, i, f, c):
             #    dZ_o = dh * [act(c) o'],  dZ_{i,f,c} = dc * [c~ i', c_prev f', i c~'];
             # P = o act'(c): the path from h to c.
-            D = pool.take(xp, (T, B, G), dt)
-            P = pool.take(xp, (T, B, U), dt)
+            D = pool.take(xp, (T, G, B), dt)
+            P = pool.take(xp, (T, U, B), dt)
         for s in range(T):
-            z = A[s]
-            xp.matmul(H[s], Rs, out=tmp)
-            z += tmp
-            sg = z[:, :U3]
+            z = Z[s]
+            xp.matmul(WbRT, XH[:, s], out=z)
+            sg = z[:U3]
             if one_tanh:
                 xp.tanh(z, out=z)
                 if save:
@@ -488,18 +504,18 @@ class LSTMSequence(_Recurrence):
                 if fast_sigmoid:
                     xp.tanh(sg, out=sg)
                     if save:
-                        _dact_("tanh", sg, D[s, :, :U3], xp)
+                        _dact_("tanh", sg, D[s, :U3], xp)
                 else:
                     _act_(rec, sg, xp)
                     if save:
-                        _dact_(rec, sg, D[s, :, :U3], xp)
-                _act_(act, z[:, U3:], xp)
+                        _dact_(rec, sg, D[s, :U3], xp)
+                _act_(act, z[U3:], xp)
                 if save:
-                    _dact_(act, z[:, U3:], D[s, :, U3:], xp)
+                    _dact_(act, z[U3:], D[s, U3:], xp)
             if fast_sigmoid:
                 sg *= 0.5
                 sg += 0.5
-            o, i, f, g = z[:, :U], z[:, U:2 * U], z[:, 2 * U:U3], z[:, U3:]
+            o, i, f, g = z[:U], z[U:2 * U], z[2 * U:U3], z[U3:]
             cn = cbuf[s % 2]
             xp.multiply(f, c, out=cn)
             xp.multiply(i, g, out=tmpu)
@@ -509,81 +525,80 @@ class LSTMSequence(_Recurrence):
             else:
                 xp.copyto(tc, cn)
                 _act_(act, tc, xp)
-            hn = H[s + 1] if M is None else HN[s]
+            hn = H[:, s + 1] if M is None else HN[s]
             xp.multiply(o, tc, out=hn)
             if save:
-                d4 = D[s].reshape(B, 4, U)
-                d4[:, 0] *= tc
-                d4[:, 1] *= g
-                d4[:, 2] *= c
-                d4[:, 3] *= i
+                d4 = D[s].reshape(4, U, B)
+                d4[0] *= tc
+                d4[1] *= g
+                d4[2] *= c
+                d4[3] *= i
                 p = P[s]
                 _dact_(act, tc, p, xp)
                 p *= o
             if M is not None:
-                self._carry(xp, M, s, hn, H[s], H[s + 1])
+                self._carry(xp, M, s, hn, H[:, s], H[:, s + 1])
                 xp.copyto(cn, c, where=~M[s])
             c = cn
-        pool.give(tmp, tmpu, tc)
+        pool.give(tmpu, tc)
         if save:
-            saved["D"], saved["P"] = D, P
+            saved["Z"], saved["D"], saved["P"] = Z, D, P
+            self._W, self._R = W, R
             self._scale = None
             if fast_sigmoid:
                 scale = xp.ones(G, dtype=dt)
                 scale[:U3] = 0.25
                 self._scale = scale
+        else:
+            pool.give(Z)
         return [c]
 
     def _backward_arrays(self, dys: list) -> tuple:
         dy, dhT, dcT = dys
-        H, A, W, R = self._H, self._A, self._W, self._R
-        D, P = self._saved["D"], self._saved["P"]
-        scale = self._scale
-        xp = backend.get_xp(H)
-        T, B, U = P.shape
-        G = 4 * U
+        XH, W, R, scale = self._XH, self._W, self._R, self._scale
+        Z, D, P = self._saved["Z"], self._saved["D"], self._saved["P"]
+        xp = backend.get_xp(XH)
+        T, U, B = P.shape
+        G, K, F = 4 * U, XH.shape[0], self._F
         # With the sigmoid trick the stored multipliers are 4x the true ones on the sigmoid
-        # gates: dZ' = dZ / scale, and dZ' @ (R * scale)^T = dZ @ R^T.
-        RT = xp.ascontiguousarray((R * scale).T if scale is not None else R.T)
-        A4 = A.reshape(T, B, 4, U)
-        D4 = D.reshape(T, B, 4, U)
-        dZ = _POOL.take(xp, (T, B, G), A.dtype)
-        dZ4 = dZ.reshape(T, B, 4, U)
-        dh, dout, dseq = self._seed_grads(dy, dhT)
-        dc = dcT.copy()
+        # gates: dZ' = dZ / scale, and (R * scale) @ dZ' = R @ dZ.
+        Rsc = R * scale if scale is not None else R
+        Z4 = Z.reshape(T, 4, U, B)
+        D4 = D.reshape(T, 4, U, B)
+        dZ = _POOL.take(xp, (G, T, B), Z.dtype)
+        dh, dout, dseq = self._seed_grads(xp, dy, dhT)
+        dc = xp.ascontiguousarray(dcT.T)
         M = self._M
         for s in range(T - 1, -1, -1):
-            dh_new, dh_pass, dout = self._step_grads(xp, s, dh, dout, dseq)
+            dh_new, dh_pass, dout = self._step_grads(s, dh, dout, dseq)
+            dct = dh_new * P[s]
             if M is None:
-                dct = dh_new * P[s]
                 dct += dc
             else:
                 dc_new = dc * M[s]
                 dc_pass = dc - dc_new
-                dct = dh_new * P[s]
                 dct += dc_new
-            dz = dZ4[s]
-            xp.multiply(dh_new, D4[s, :, 0], out=dz[:, 0])
-            xp.multiply(dct[:, None, :], D4[s, :, 1:], out=dz[:, 1:])
-            dc = dct * A4[s, :, 2]
-            dh = dZ[s] @ RT
+            dz = dZ[:, s]
+            dz4 = dz.reshape(4, U, B)
+            xp.multiply(dh_new, D4[s, 0], out=dz4[0])
+            xp.multiply(dct, D4[s, 1:], out=dz4[1:])
+            dc = dct * Z4[s, 2]
+            dh = Rsc @ dz
             if dh_pass is not None:
                 dh += dh_pass
                 dc += dc_pass
-        # Weight and input gradients over the whole sequence, back in Keras's gate order.
+        # Weight, bias and input gradients over the whole sequence, in Keras's gate order.
         needs = self.needs_input_grad
-        dx, dW, dZ2 = self._input_grads(xp, dZ, W if scale is None else W * scale)
-        dR = H[:-1].reshape(T * B, U).T @ dZ2 if needs[4] else None
-        db = dZ2.sum(axis=0) if self.has_bias and needs[5] else None
+        dZ2 = dZ.reshape(G, T * B)
+        dK = XH[:, :T].reshape(K, T * B) @ dZ2.T  # rows: dW (F), db (1), dR (U)
         if scale is not None:
-            for g in (dW, dR, db):
-                if g is not None:
-                    g *= scale
-        grads = [dx, dh if needs[1] else None, dc if needs[2] else None,
-                 None if dW is None else _lstm_keras(dW, xp),
-                 None if dR is None else _lstm_keras(dR, xp)]
+            dK *= scale
+        dK = _lstm_keras(dK, xp)
+        grads = [self._dx(xp, W * scale if scale is not None else W, dZ2, T, B) if needs[0] else None,
+                 dh.T.copy() if needs[1] else None, dc.T.copy() if needs[2] else None,
+                 dK[:F] if needs[3] else None, dK[F + 1:] if needs[4] else None]
         if self.has_bias:
-            grads.append(None if db is None else _lstm_keras(db, xp))
+            grads.append(dK[F].copy() if needs[5] else None)
         if self.has_mask:
             grads.append(None)
         _POOL.give(dZ)
@@ -632,164 +647,162 @@ class GRUSequence(_Recurrence):
                          return_sequences, zero_output_for_mask)
         self.reset_after = reset_after
 
-    def _weights(self, xp: Any, kernel: Any, recurrent_kernel: Any, bias: Any) -> tuple:
-        U2 = 2 * recurrent_kernel.shape[0]
-        b_in = b_rec = None
-        if bias is not None:
-            b_in, b_rec = (bias[0], bias[1]) if self.reset_after else (bias, None)
-        self._W, self._R = kernel, recurrent_kernel
-        W, R = kernel, recurrent_kernel
-        if self.recurrent_activation == "sigmoid":
-            # NOTE: as in the LSTM, halve the sigmoid gates' columns once: one tanh per step.
-            W, R = _half_sigmoid_columns(W, U2), _half_sigmoid_columns(R, U2)
-            b_in = None if b_in is None else _half_sigmoid_columns(b_in, U2)
-            b_rec = None if b_rec is None else _half_sigmoid_columns(b_rec, U2)
-        return W, R, b_in, b_rec
-
-    def _loop(self, xp: Any, A: Any, H: Any, HN: Any, states: tuple, Rs: Any, b_rec: Any, M: Any) -> list:
-        T, B, G = A.shape
-        U = G // 3
-        U2 = 2 * U
-        dt = A.dtype
+    def _loop(self, xp: Any, XH: Any, HN: Any, states: tuple, W: Any, R: Any, bias: Any, M: Any) -> list:
+        F, U = self._F, self._U
+        T, B = XH.shape[1] - 1, XH.shape[2]
+        G, U2 = 3 * U, 2 * U
+        dt = XH.dtype
         act, rec = self.activation, self.recurrent_activation
         fast_sigmoid = rec == "sigmoid"
         ra = self.reset_after
         saved = self._saved
         save = saved is not None
         pool = _POOL
-        tmp = pool.take(xp, (B, G if ra else U2), dt)
-        tmpu = pool.take(xp, (B, U), dt)
-        tmpu2 = pool.take(xp, (B, U), dt)
-        Rs_zr, Rs_h = Rs[:, :U2], Rs[:, U2:]
+        b_in = b_rec = None
+        if bias is not None:
+            b_in, b_rec = (bias[0], bias[1]) if ra else (bias, None)
+        Wb = self._bias_rows(xp, W, b_in)
+        # Reset-after: the recurrent GEMM reads the rows [1; h] of XH with weights [b_rh; R].
+        Rb = self._bias_rows(xp, R, b_rec)
+        Rb = xp.concatenate([Rb[U:], Rb[:U]]) if ra else R
+        if fast_sigmoid:
+            # NOTE: as in the LSTM, halve the sigmoid gates' columns once: one tanh per step.
+            Wb, Rb = _half_sigmoid_columns(Wb, U2), _half_sigmoid_columns(Rb, U2)
+        A = self._project_inputs(xp, XH, xp.ascontiguousarray(Wb.T))
+        RbT = xp.ascontiguousarray(Rb.T)  # (G, U + 1) or (G, U)
+        RT_zr, RT_h = xp.ascontiguousarray(RbT[:U2]), xp.ascontiguousarray(RbT[U2:])
+        H = XH[F + 1:]
+        rec_rows = XH[F:] if ra else H  # [1; h] or h
+        tmp = pool.take(xp, (G if ra else U2, B), dt)
+        tmpu = pool.take(xp, (U, B), dt)
+        tmpu2 = pool.take(xp, (U, B), dt)
+        Z = pool.take(xp, (T, G, B), dt)  # activations z, r, hh of every step
         if save:
             # D: per-step multipliers (z, r, h blocks): Dz = z' (h_prev - hh),
             # Dr = r' (h_prev @ R_h + b_rh) [reset_after] or r' h_prev, Dh = act'(hh) (1 - z).
-            D = pool.take(xp, (T, B, G), dt)
-            RHS = None if ra else pool.take(xp, (T, B, U), dt)  # r * h_prev per step
+            D = pool.take(xp, (T, G, B), dt)
+            RHS = None if ra else pool.take(xp, (U, T, B), dt)  # r * h_prev per step
         for s in range(T):
-            a = A[s]
-            hp = H[s]
+            z = Z[s]
+            hp = H[:, s]
             if ra:
-                xp.matmul(hp, Rs, out=tmp)
-                if b_rec is not None:
-                    tmp += b_rec
-                a[:, :U2] += tmp[:, :U2]
+                xp.matmul(RbT, rec_rows[:, s], out=tmp)
             else:
-                xp.matmul(hp, Rs_zr, out=tmp)
-                a[:, :U2] += tmp
-            sg = a[:, :U2]
+                xp.matmul(RT_zr, hp, out=tmp)
+            sg = z[:U2]
+            xp.add(A[:U2, s], tmp[:U2], out=sg)
             if fast_sigmoid:
                 xp.tanh(sg, out=sg)
                 if save:
-                    _dact_("tanh", sg, D[s, :, :U2], xp)
+                    _dact_("tanh", sg, D[s, :U2], xp)
                 sg *= 0.5
                 sg += 0.5
             else:
                 _act_(rec, sg, xp)
                 if save:
-                    _dact_(rec, sg, D[s, :, :U2], xp)
-            zg, r, hh = a[:, :U], a[:, U:U2], a[:, U2:]
+                    _dact_(rec, sg, D[s, :U2], xp)
+            zg, r, hh = z[:U], z[U:U2], z[U2:]
             if ra:
-                rh_lin = tmp[:, U2:]
+                rh_lin = tmp[U2:]
                 if save:
-                    D[s, :, U:U2] *= rh_lin
-                xp.multiply(r, rh_lin, out=tmpu)
+                    D[s, U:U2] *= rh_lin
+                xp.multiply(r, rh_lin, out=hh)
             else:
-                rhp = RHS[s] if save else tmpu2
+                rhp = RHS[:, s] if save else tmpu2
                 xp.multiply(r, hp, out=rhp)
-                xp.matmul(rhp, Rs_h, out=tmpu)
+                xp.matmul(RT_h, rhp, out=hh)
                 if save:
-                    D[s, :, U:U2] *= hp
-            hh += tmpu
+                    D[s, U:U2] *= hp
+            hh += A[U2:, s]
             _act_(act, hh, xp)
             xp.subtract(hp, hh, out=tmpu)  # h_prev - hh
             if save:
                 d = D[s]
-                _dact_(act, hh, d[:, U2:], xp)
+                _dact_(act, hh, d[U2:], xp)
                 xp.subtract(1, zg, out=tmpu2)
-                d[:, U2:] *= tmpu2
-                d[:, :U] *= tmpu
+                d[U2:] *= tmpu2
+                d[:U] *= tmpu
             tmpu *= zg
-            hn = H[s + 1] if M is None else HN[s]
+            hn = H[:, s + 1] if M is None else HN[s]
             xp.add(hh, tmpu, out=hn)  # h = hh + z (h_prev - hh)
             if M is not None:
-                self._carry(xp, M, s, hn, hp, H[s + 1])
-        pool.give(tmp, tmpu, tmpu2)
+                self._carry(xp, M, s, hn, hp, H[:, s + 1])
+        pool.give(A, tmp, tmpu, tmpu2)
         if save:
-            saved["D"] = D
+            saved["Z"], saved["D"] = Z, D
             if RHS is not None:
                 saved["RHS"] = RHS
+            self._W, self._R = W, R
             self._scale = None
             if fast_sigmoid:
                 scale = xp.ones(G, dtype=dt)
                 scale[:U2] = 0.25
                 self._scale = scale
+        else:
+            pool.give(Z)
         return []
 
     def _backward_arrays(self, dys: list) -> tuple:
         dy, dhT = dys
-        H, A, W, R = self._H, self._A, self._W, self._R
-        D = self._saved["D"]
+        XH, W, R, scale = self._XH, self._W, self._R, self._scale
+        Z, D = self._saved["Z"], self._saved["D"]
         RHS = self._saved.get("RHS")
-        scale = self._scale
-        xp = backend.get_xp(H)
-        T, B, G = D.shape
-        U = G // 3
+        xp = backend.get_xp(XH)
+        T, G, B = D.shape
+        U, F = G // 3, self._F
         U2 = 2 * U
         ra = self.reset_after
         # Stored multipliers of the sigmoid gates are 4x the true ones: dZ' = dZ / scale.
         Rsc = R * scale if scale is not None else R
-        RT = xp.ascontiguousarray(Rsc.T)
-        RT_zr = xp.ascontiguousarray(Rsc[:, :U2].T)
-        RT_h = xp.ascontiguousarray(R[:, U2:].T)
-        dG = _POOL.take(xp, (T, B, G), A.dtype)  # grads of the input projection (pre-activation)
-        dRZ = _POOL.take(xp, (T, B, G), A.dtype) if ra else None  # grads of h_prev @ R + b_rec
-        dh, dout, dseq = self._seed_grads(dy, dhT)
+        R_zr, R_h = xp.ascontiguousarray(Rsc[:, :U2]), xp.ascontiguousarray(R[:, U2:])
+        dG = _POOL.take(xp, (G, T, B), Z.dtype)  # grads of the input projection (pre-activation)
+        dRZ = _POOL.take(xp, (G, T, B), Z.dtype) if ra else None  # grads of [b_rh; R]^T [1; h]
+        dh, dout, dseq = self._seed_grads(xp, dy, dhT)
         for s in range(T - 1, -1, -1):
-            dh_new, dh_pass, dout = self._step_grads(xp, s, dh, dout, dseq)
+            dh_new, dh_pass, dout = self._step_grads(s, dh, dout, dseq)
             d = D[s]
-            r, zg = A[s, :, U:U2], A[s, :, :U]
-            dg = dG[s]
-            dhh = dg[:, U2:]
-            xp.multiply(dh_new, d[:, :U], out=dg[:, :U])
-            xp.multiply(dh_new, d[:, U2:], out=dhh)
+            zg, r = Z[s, :U], Z[s, U:U2]
+            dg = dG[:, s]
+            dhh = dg[U2:]
+            xp.multiply(dh_new, d[:U], out=dg[:U])
+            xp.multiply(dh_new, d[U2:], out=dhh)
             if ra:
-                xp.multiply(dhh, d[:, U:U2], out=dg[:, U:U2])
-                drz = dRZ[s]
-                drz[:, :U2] = dg[:, :U2]
-                xp.multiply(dhh, r, out=drz[:, U2:])
-                dh = drz @ RT
+                xp.multiply(dhh, d[U:U2], out=dg[U:U2])
+                drz = dRZ[:, s]
+                drz[:U2] = dg[:U2]
+                xp.multiply(dhh, r, out=drz[U2:])
+                dh = Rsc @ drz
             else:
-                drh = dhh @ RT_h  # grad of r * h_prev
-                xp.multiply(drh, d[:, U:U2], out=dg[:, U:U2])
-                dh = dg[:, :U2] @ RT_zr
+                drh = R_h @ dhh  # grad of r * h_prev
+                xp.multiply(drh, d[U:U2], out=dg[U:U2])
+                dh = R_zr @ dg[:U2]
                 drh *= r
                 dh += drh
             dh_new *= zg
             dh += dh_new
             if dh_pass is not None:
                 dh += dh_pass
-        # Whole-sequence weight gradients.
+        # Whole-sequence weight gradients: [dW; db_in] from the rows [x; 1], and the recurrent
+        # kernel (with db_rh, reset_after) from the rows [1; h].
         needs = self.needs_input_grad
-        dx, dW, dG2 = self._input_grads(xp, dG, W if scale is None else W * scale)
-        Hp = H[:-1].reshape(T * B, U)
-        dR = None
-        if needs[3]:
-            if ra:
-                dR = Hp.T @ dRZ.reshape(T * B, G)
-            else:
-                dR = xp.concatenate([Hp.T @ dG2[:, :U2], RHS.reshape(T * B, U).T @ dG2[:, U2:]], axis=1)
-        db = None
-        if self.has_bias and needs[4]:
-            db = dG2.sum(axis=0)
-            if ra:
-                db = xp.stack([db, dRZ.reshape(T * B, G).sum(axis=0)])
+        dG2 = dG.reshape(G, T * B)
+        XH2 = XH[:, :T].reshape(XH.shape[0], T * B)
+        dWb = XH2[:F + 1] @ dG2.T
+        if ra:
+            dRb = XH2[F:] @ dRZ.reshape(G, T * B).T  # rows: db_rh (1), dR (U)
+        else:
+            dRb = xp.concatenate([XH2[F + 1:] @ dG2[:U2].T, RHS.reshape(U, T * B) @ dG2[U2:].T], axis=1)
         if scale is not None:
-            for g in (dW, dR, db):
-                if g is not None:
-                    g *= scale
-        grads = [dx, dh if needs[1] else None, dW, dR]
+            dWb *= scale
+            dRb *= scale
+        dR = dRb[1:] if ra else dRb
+        grads = [self._dx(xp, W * scale if scale is not None else W, dG2, T, B) if needs[0] else None,
+                 dh.T.copy() if needs[1] else None, dWb[:F] if needs[2] else None,
+                 dR if needs[3] else None]
         if self.has_bias:
+            db = None
+            if needs[4]:
+                db = xp.stack([dWb[F], dRb[0]]) if ra else dWb[F].copy()
             grads.append(db)
         if self.has_mask:
             grads.append(None)

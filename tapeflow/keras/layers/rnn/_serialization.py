@@ -1,4 +1,8 @@
-"""Serialize / rebuild the layers that recurrent wrappers hold (cells, wrapped layers)."""
+"""Serialize / rebuild the layers that recurrent wrappers hold (cells, wrapped layers).
+
+Thin lazy wrappers over `tapeflow.keras.saving.serialization` (imported on use: the saving
+package imports the models, which import the layers).
+"""
 
 from __future__ import annotations
 
@@ -6,35 +10,16 @@ from typing import Any
 
 
 def serialize_layer(layer: Any) -> dict:
-    """`{"class_name", "config"}` of a layer (Keras's serialized form, without the module)."""
-    return {"module": "keras.layers", "class_name": type(layer).__name__, "config": layer.get_config(),
-            "registered_name": None}
+    """`{"module", "class_name", "config", "registered_name"}` of a layer (Keras's form)."""
+    from tapeflow.keras.saving.serialization import serialize_layer as _serialize
+
+    return _serialize(layer)
 
 
 def deserialize_layer(config: Any, custom_objects: dict | None = None) -> Any:
-    """Rebuild a layer from `serialize_layer`'s output (or pass a layer instance through)."""
+    """Rebuild a layer from `serialize_layer`'s output (a layer instance passes through)."""
     if not isinstance(config, dict):
         return config
-    name = config["class_name"]
-    cls = (custom_objects or {}).get(name)
-    if cls is None:
-        from tapeflow.keras import layers
+    from tapeflow.keras.saving.serialization import deserialize_layer as _deserialize
 
-        cls = getattr(layers, name, None)
-    if cls is None:
-        raise ValueError(
-            f"Unknown layer class {name!r}; pass it in `custom_objects` to deserialize it."
-        )
-    inner = dict(config["config"])
-    if custom_objects and _accepts_custom_objects(cls):
-        return cls.from_config(inner, custom_objects=custom_objects)
-    return cls.from_config(inner)
-
-
-def _accepts_custom_objects(cls: type) -> bool:
-    import inspect
-
-    try:
-        return "custom_objects" in inspect.signature(cls.from_config).parameters
-    except (TypeError, ValueError):
-        return False
+    return _deserialize(config, custom_objects)
