@@ -10,7 +10,7 @@ that exercise the algorithm choice (3x3 convs, strided, 1x1, depthwise). Peers r
 on the same data: torch (NCHW), torch_cl (channels_last memory format), tensorflow (TF eager,
 NHWC). "alg" tables time tapeflow's algorithms forced one by one.
 
-Run:  python -m bench.conv_ops [--quick] [--no-tf] [--fft-workers N]
+Run:  python -m bench.conv_ops [--quick] [--no-tf] [--no-alg] [--malloc-tuning] [--stat min]
 Ratios are tapeflow / peer (below 1.0: tapeflow is faster).
 """
 
@@ -254,8 +254,6 @@ def run_worker(lib: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, "-m", "bench.conv_ops", "--worker", lib]
     if args.quick:
         cmd.append("--quick")
-    if args.fft_workers:
-        cmd += ["--fft-workers", str(args.fft_workers)]
     if args.malloc_tuning:
         cmd.append("--malloc-tuning")
     cmd += ["--stat", args.stat]
@@ -273,14 +271,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="key shapes only, fewer repeats")
     ap.add_argument("--no-tf", action="store_true", help="skip the TensorFlow peer")
     ap.add_argument("--no-alg", action="store_true", help="skip the forced-algorithm table")
-    ap.add_argument("--fft-workers", type=int, default=None, help="SciPy FFT threads")
     ap.add_argument("--malloc-tuning", action="store_true",
                     help="keep freed memory in glibc's heap (mallopt) in every process, to show "
                          "what fresh-page faults cost")
     ap.add_argument("--stat", default="median", choices=("median", "min"))
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    conv_ops.FFT_WORKERS = args.fft_workers
     repeat = 5 if args.quick else 9
     cases = KEY_CASES + ([] if args.quick else OTHER_CASES)
     if args.worker:
@@ -298,7 +294,7 @@ def main() -> None:
     for name in results["tapeflow"]:
         table.add(name, results["tapeflow"][name],
                   **{p: results[p].get(name) for p in peers})
-    table.note(f"FFT workers: {args.fft_workers or 1}; algorithm: auto; one process per library; "
+    table.note("algorithm: auto; one process per library; "
                f"{args.stat} of rounds; malloc tuning: {'on' if args.malloc_tuning else 'off'}")
     table.report()
     if args.no_alg:

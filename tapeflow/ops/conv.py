@@ -19,10 +19,12 @@ Algorithms, chosen per shape by a cost model calibrated on measurements (see ben
   then one GEMM; for few input channels the columns are built tap-major (T*C, M), a cheap copy.
   Input gradients scatter the GEMM's columns back tap by tap (col2im) or, for stride 1 and fewer
   output than input channels, run as a correlation of dy with the flipped filter.
-* "fft" (stride 1, groups 1, NumPy/SciPy): spectra of x and dy over the spatial axes, one
-  complex GEMM per frequency over channels, inverse transform and crop; the filter's spectrum is
+* "fft" (stride 1, groups 1): spectra of x and dy over the spatial axes, one complex GEMM per
+  frequency over channels, inverse transform of only the outputs kept; the filter's spectrum is
   a tiny matrix product with the DFT at the filter taps, and the filter gradient is read back
-  at the taps the same way. Spectra computed in the forward pass are reused by the backward.
+  at the taps the same way. The spatial DFTs are themselves small GEMMs, one per axis (faster
+  than an FFT library at these sizes, and the same code on NumPy and CuPy). Spectra computed in
+  the forward pass are reused by the backward.
 """
 
 from __future__ import annotations
@@ -41,8 +43,6 @@ get_xp = backend.get_xp
 
 # "auto" picks per shape; "im2col" or "fft" force one algorithm (tests and benchmarks).
 ALGORITHM = "auto"
-# Threads for SciPy's FFT (None: one). The GEMMs use BLAS's own threads.
-FFT_WORKERS: Any = None
 
 _SPATIAL = {1: "W", 2: "HW", 3: "DHW"}
 _FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
@@ -162,67 +162,41 @@ def crop_padding(xp: Any, dxpad: Any, g: Geometry) -> Any:
 # ---------------------------------------------------------------------------------------------
 
 def _fft_size(g: Geometry) -> tuple:
-    """Per-dimension FFT length for which circular correlation equals the padded correlation.
+    """Per-dimension DFT length for which circular correlation equals the padded correlation.
 
     NOTE: the filter is placed at offsets k*d - lo (mod F), so x needs no explicit padding; no
     wrap-around reaches a kept output when F >= S + max(lo, hi), F >= the dilated kernel and
-    F >= O (derivation in the module docstring's terms: every index q - p stays in one period).
+    F >= O (every index difference q - p that a kept output uses stays inside one period).
+    The DFTs are matrix products, so any length is as good as a power of two.
     """
-    out = []
-    for s_, k, o, d, a, b in zip(g.S, g.K, g.O, g.dilations, g.lo, g.hi, strict=True):
-        n = max(s_ + max(a, b), (k - 1) * d + 1, o)
-        out.append(_good_size(n))
-    return tuple(out)
+    return tuple(
+        max(s_ + max(a, b), (k - 1) * d + 1, o)
+        for s_, k, o, d, a, b in zip(g.S, g.K, g.O, g.dilations, g.lo, g.hi, strict=True)
+    )
 
 
-def _good_size(n: int) -> int:
-    """The smallest 2^a 3^b 5^c >= n (fast FFT lengths)."""
-    best = 1 << max(n - 1, 0).bit_length()
-    p5 = 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            v = p35
-            while v < n:
-                v *= 2
-            best = min(best, v)
-            p35 *= 3
-        p5 *= 5
-    return best
+# Cost model (seconds per flop or byte), measured on a 2-core AVX-512 machine with NumPy's
+# OpenBLAS (bench/conv_ops.py); only the ratios matter for the choice.
+_GEMM_S_PER_FLOP = 1 / 2.4e11       # large real GEMMs (im2col)
+_COPY_S_PER_BYTE = 1 / 8e9          # strided gathers and scatters
+_CGEMM_S_PER_FLOP = 1 / 1.2e11      # per-frequency complex GEMMs (small matrices)
+_DFT_S_PER_FLOP = 1 / 6e10          # the spatial DFT stages (K = a spatial size: memory bound)
 
 
-def _fft_lib(xp: Any) -> tuple:
-    """(module with rfftn/irfftn, supports `workers`): SciPy's FFT on the CPU when installed."""
-    if xp.__name__ == "numpy":
-        try:
-            import scipy.fft as sfft
-
-            return sfft, True
-        except ImportError:  # pragma: no cover - SciPy is optional
-            return xp.fft, False
-    return xp.fft, False
+def _fft_seconds(g: Geometry, N: int, C: int, Cout: int, itemsize: int) -> float:
+    F = _fft_size(g)
+    nf = math.prod(_freq_counts(F))
+    PS, PO = math.prod(g.S), math.prod(g.O)
+    transforms = 8.0 * (N * C * PS * sum(F) + N * Cout * nf * sum(g.O))
+    product = 8.0 * nf * N * C * Cout
+    moved = 2 * itemsize * (N * C * (PS + 3 * nf) + N * Cout * (3 * nf + 2 * PO))
+    return transforms * _DFT_S_PER_FLOP + product * _CGEMM_S_PER_FLOP + moved * _COPY_S_PER_BYTE
 
 
-_HAVE_SCIPY_FFT: list = []
-
-
-def _scipy_fft_available() -> bool:
-    if not _HAVE_SCIPY_FFT:
-        try:
-            import scipy.fft  # noqa: F401
-
-            _HAVE_SCIPY_FFT.append(True)
-        except ImportError:  # pragma: no cover
-            _HAVE_SCIPY_FFT.append(False)
-    return _HAVE_SCIPY_FFT[0]
-
-
-# Cost model constants (seconds per unit), measured on a 2-core AVX-512 machine with NumPy's
-# OpenBLAS and SciPy's pocketfft; only their ratios matter for the choice.
-_GEMM_S_PER_FLOP = 1 / 2.4e11
-_COPY_S_PER_BYTE = 1 / 8e9
-_FFT_S_PER_POINT_LOG = 3.0e-10
-_CGEMM_S_PER_FLOP = 1 / 1.4e11
+def _im2col_seconds(g: Geometry, N: int, C: int, Cout: int, itemsize: int) -> float:
+    M = N * math.prod(g.O)
+    T = g.taps
+    return 2.0 * M * T * C * Cout * _GEMM_S_PER_FLOP + M * T * C * itemsize * _COPY_S_PER_BYTE
 
 
 def choose_algorithm(xp: Any, g: Geometry, N: int, C: int, Cout: int, groups: int,
@@ -232,20 +206,10 @@ def choose_algorithm(xp: Any, g: Geometry, N: int, C: int, Cout: int, groups: in
         if ALGORITHM == "fft" and (groups != 1 or any(s != 1 for s in g.strides)):
             return "im2col"
         return ALGORITHM
-    if groups != 1 or any(s != 1 for s in g.strides) or xp.__name__ != "numpy":
+    if groups != 1 or any(s != 1 for s in g.strides) or xp.__name__ != "numpy" or g.taps < 4:
         return "im2col"
-    if g.taps < 9 or not _scipy_fft_available():
-        return "im2col"
-    M = N * math.prod(g.O)
-    T = g.taps
-    t_im2col = 2.0 * M * T * C * Cout * _GEMM_S_PER_FLOP + M * T * C * itemsize * _COPY_S_PER_BYTE
-    F = _fft_size(g)
-    P = math.prod(F)
-    nf = math.prod(F[:-1]) * (F[-1] // 2 + 1)
-    t_fft = (N * (C + Cout) * P * math.log2(max(P, 2)) * _FFT_S_PER_POINT_LOG
-             + 8.0 * nf * N * C * Cout * _CGEMM_S_PER_FLOP
-             + 2.0 * N * P * (C + Cout) * itemsize * _COPY_S_PER_BYTE)
-    return "fft" if t_fft < t_im2col else "im2col"
+    fft = _fft_seconds(g, N, C, Cout, itemsize)
+    return "fft" if fft < _im2col_seconds(g, N, C, Cout, itemsize) else "im2col"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,59 +351,138 @@ def _input_grad_as_correlation(xp: Any, dy: Any, w: Any, g: Geometry) -> Any:
 _dft_cache: dict = {}
 
 
-def _tap_dft(xp: Any, g: Geometry, F: tuple, dtype: Any) -> tuple:
-    """E (nf, T): the half-spectrum DFT of a unit filter tap at offset k*d - lo (mod F), and
-    Gs (T, 2nf): the real matrix reading tap values back from a half spectrum (Hermitian
-    weights and 1/prod(F) folded in) so that taps = Gs @ [Re Z; Im Z] for Z = conj(spectrum)."""
-    key = (xp.__name__, g.K, g.dilations, g.lo, F, str(dtype))
+def _cached(key: tuple, make: Any) -> Any:
     hit = _dft_cache.get(key)
-    if hit is not None:
-        return hit
-    r = len(F)
-    E = None
-    for i in range(r):
-        n_freq = F[i] // 2 + 1 if i == r - 1 else F[i]
-        pos = (xp.arange(g.K[i]) * g.dilations[i] - g.lo[i]) % F[i]
-        Ei = xp.exp(-2j * math.pi * xp.outer(xp.arange(n_freq), pos) / F[i])
-        E = Ei if E is None else (E[:, None, :, None] * Ei[None, :, None, :]).reshape(
-            E.shape[0] * Ei.shape[0], E.shape[1] * Ei.shape[1])
-    last = F[-1] // 2 + 1
-    weights = xp.full(last, 2.0)
-    weights[0] = 1.0
-    if F[-1] % 2 == 0:
-        weights[-1] = 1.0
-    wts = xp.tile(weights, E.shape[0] // last)
-    G = (E * wts[:, None]).T / math.prod(F)  # (T, nf)
-    Gs = xp.concatenate([G.real, -G.imag], axis=1)
-    cdtype = xp.complex64 if dtype == xp.float32 else xp.complex128
-    hit = (E.astype(cdtype), Gs.astype(dtype))
-    if len(_dft_cache) > 256:
-        _dft_cache.clear()
-    _dft_cache[key] = hit
+    if hit is None:
+        if len(_dft_cache) > 512:
+            _dft_cache.clear()
+        hit = _dft_cache[key] = make()
     return hit
 
 
+def _complex_dtype(xp: Any, dtype: Any) -> Any:
+    return xp.complex64 if dtype == xp.float32 else xp.complex128
+
+
+def _freq_counts(F: tuple) -> tuple:
+    """Frequencies kept per spatial axis: all of them, but only F//2 + 1 on the last (real input)."""
+    return F[:-1] + (F[-1] // 2 + 1,)
+
+
+def _tap_dft(xp: Any, g: Geometry, F: tuple, dtype: Any) -> tuple:
+    """E (nf, T): the spectrum of a unit filter tap at offset k*d - lo (mod F), frequencies in
+    the spectra's order (last axis first, then axes r-1 .. 1); and Gs (T, 2nf): the real matrix
+    reading tap values back from such a spectrum (Hermitian weights and 1/prod(F) folded in),
+    taps = Gs @ [Re Z; Im Z] for Z the conjugate of a real signal's half spectrum."""
+    def make() -> tuple:
+        r = len(F)
+        nfreq = _freq_counts(F)
+        E = None
+        for i in [r - 1] + list(range(r - 2, -1, -1)):  # the frequency order (v, u_{r-1}, .., u_1)
+            pos = (xp.arange(g.K[i]) * g.dilations[i] - g.lo[i]) % F[i]
+            Ei = xp.exp(-2j * math.pi * xp.outer(xp.arange(nfreq[i]), pos) / F[i])  # (freq, k_i)
+            E = Ei if E is None else _kron_freq(xp, E, Ei)
+        # E's taps are ordered (k_r, k_{r-1}, .., k_1); the filter's are (k_1, .., k_r).
+        T = math.prod(g.K)
+        E = E.reshape((E.shape[0],) + tuple(g.K[::-1])).transpose(
+            (0,) + tuple(range(r, 0, -1))).reshape(-1, T)
+        half = nfreq[-1]
+        weights = xp.full(half, 2.0)
+        weights[0] = 1.0
+        if F[-1] % 2 == 0:
+            weights[-1] = 1.0
+        wts = xp.repeat(weights, E.shape[0] // half)  # the last axis' frequency is outermost
+        G = (E * wts[:, None]).T / math.prod(F)  # (T, nf)
+        Gs = xp.concatenate([G.real, -G.imag], axis=1)
+        return E.astype(_complex_dtype(xp, dtype)), Gs.astype(dtype)
+
+    return _cached(("taps", xp.__name__, g.K, g.dilations, g.lo, F, str(dtype)), make)
+
+
+def _kron_freq(xp: Any, E: Any, Ei: Any) -> Any:
+    """Rows (f, u) and columns (t, k): the spectrum of a tap product over two axis groups."""
+    return (E[:, None, :, None] * Ei[None, :, None, :]).reshape(
+        E.shape[0] * Ei.shape[0], E.shape[1] * Ei.shape[1])
+
+
+def _dft_matrices(xp: Any, F: tuple, S: tuple, dtype: Any, inverse: bool, keep: tuple = ()) -> list:
+    """Per-axis DFT matrices: forward (freq, S_i) on the first S_i inputs (the rest are zero),
+    or inverse (keep_i, freq) for the first keep_i outputs with 1/F_i (and, on the last axis,
+    the Hermitian weights of the half spectrum) folded in."""
+    def make() -> list:
+        r = len(F)
+        nfreq = _freq_counts(F)
+        out = []
+        for i in range(r):
+            u = xp.arange(nfreq[i])
+            if not inverse:
+                D = xp.exp(-2j * math.pi * xp.outer(u, xp.arange(S[i])) / F[i])
+            else:
+                D = xp.exp(2j * math.pi * xp.outer(xp.arange(keep[i]), u) / F[i]) / F[i]
+                if i == r - 1:
+                    wts = xp.full(nfreq[i], 2.0)
+                    wts[0] = 1.0
+                    if F[i] % 2 == 0:
+                        wts[-1] = 1.0
+                    D = D * wts[None, :]
+            out.append(D.astype(_complex_dtype(xp, dtype)))
+        if not inverse:
+            # The real-to-complex first stage multiplies real data: [Re; Im] rows interleaved
+            # per frequency, (2 * freq, S_r).
+            Dr = out[-1]
+            stacked = xp.empty((Dr.shape[0], 2, Dr.shape[1]), dtype=dtype)
+            stacked[:, 0] = Dr.real
+            stacked[:, 1] = Dr.imag
+            out[-1] = stacked.reshape(-1, Dr.shape[1])
+        return out
+
+    return _cached(("dft", xp.__name__, F, S, keep, inverse, str(dtype)), make)
+
+
 def _spectrum(xp: Any, a: Any, F: tuple) -> Any:
-    """rfftn of a channels-last (N, *S, C) array over its spatial axes, zero-padded to F, laid
-    out frequency-major as (nf, N, C) so each frequency's channel matrix is contiguous."""
+    """The DFT of a channels-last (N, *S, C) real array over its spatial axes (zero-padded to
+    F, half spectrum on the last axis), as (nf, N, C): each frequency's (N, C) matrix contiguous.
+
+    NOTE: computed as one small GEMM per axis (the spatial sizes are tiny and the batch is
+    large), not with an FFT library: BLAS runs these at several times pocketfft's speed here,
+    and the first axis only reads the S_i nonzero inputs of each padded line.
+    """
     r = len(F)
-    lib, has_workers = _fft_lib(xp)
-    moved = a.transpose(tuple(range(1, r + 1)) + (0, r + 1))  # (*S, N, C) view
-    kw = {"workers": FFT_WORKERS} if has_workers and FFT_WORKERS else {}
-    spec = lib.rfftn(moved, s=F, axes=tuple(range(r)), **kw)
-    return spec.reshape(-1, a.shape[0], a.shape[-1])
+    N, C = a.shape[0], a.shape[-1]
+    S = tuple(a.shape[1:-1])
+    D = _dft_matrices(xp, F, S, a.dtype, inverse=False)
+    nfreq = _freq_counts(F)
+    # (S_r, S_{r-1}, .., S_1, N, C): the last spatial axis leads, the others follow reversed.
+    moved = xp.ascontiguousarray(a.transpose((r,) + tuple(range(r - 1, 0, -1)) + (0, r + 1)))
+    rest = moved.size // S[-1]
+    planar = (D[-1] @ moved.reshape(S[-1], rest)).reshape(nfreq[-1], 2, rest)
+    Z = xp.empty((nfreq[-1], rest), dtype=_complex_dtype(xp, a.dtype))
+    Z.real = planar[:, 0]
+    Z.imag = planar[:, 1]
+    done = (nfreq[-1],)
+    for i in range(r - 2, -1, -1):  # axes r-1 .. 1, each a batched GEMM over the finished axes
+        Z = xp.matmul(D[i], Z.reshape(done + (S[i], -1)))
+        done = done + (nfreq[i],)
+    return Z.reshape(-1, N, C)
 
 
-def _from_spectrum(xp: Any, spec: Any, F: tuple, keep: tuple) -> Any:
-    """Inverse of `_spectrum` for (nf, N, C), cropped to the leading `keep` sizes: (N, *keep, C)."""
+def _from_spectrum(xp: Any, spec: Any, F: tuple, keep: tuple, dtype: Any) -> Any:
+    """Inverse of `_spectrum` for (nf, N, C), keeping the first `keep` outputs of each spatial
+    axis: a real (N, *keep, C) array."""
     r = len(F)
-    lib, has_workers = _fft_lib(xp)
     N, C = spec.shape[1], spec.shape[2]
-    half = F[:-1] + (F[-1] // 2 + 1,)
-    kw = {"workers": FFT_WORKERS} if has_workers and FFT_WORKERS else {}
-    full = lib.irfftn(spec.reshape(half + (N, C)), s=F, axes=tuple(range(r)), **kw)
-    cropped = full[tuple(slice(0, k) for k in keep)]
-    return xp.ascontiguousarray(cropped.transpose((r,) + tuple(range(r)) + (r + 1,)))
+    D = _dft_matrices(xp, F, (), dtype, inverse=True, keep=keep)
+    nfreq = _freq_counts(F)
+    Z = spec.reshape(nfreq[-1:] + nfreq[-2::-1][: r - 1] + (N * C,)) if r > 1 else spec.reshape(
+        nfreq[-1], N * C)
+    # Undo the axes in reverse order of `_spectrum`: axis 1 first (innermost), the last axis last.
+    for i in range(r - 1):
+        lead = Z.shape[: r - 1 - i]
+        Z = xp.matmul(D[i], Z.reshape(lead + (nfreq[i], -1)))
+        Z = Z.reshape(lead + (-1,))
+    out = D[-1] @ Z.reshape(nfreq[-1], -1)  # (keep_r, keep_{r-1} .. keep_1, N, C), complex
+    out = out.real.reshape(tuple(keep[::-1]) + (N, C))
+    return xp.ascontiguousarray(out.transpose((r,) + tuple(range(r - 1, -1, -1)) + (r + 1,)))
 
 
 class _FFTCache:
@@ -467,7 +510,7 @@ def _fft_forward(xp: Any, x: Any, w: Any, g: Geometry, cache: _FFTCache | None) 
     if cache is not None:
         cache.X, cache.Wc = X, Wc
     Y = xp.matmul(X, Wc)  # (nf, N, Cout)
-    return _from_spectrum(xp, Y, F, g.O).astype(x.dtype, copy=False)
+    return _from_spectrum(xp, Y, F, g.O, x.dtype)
 
 
 def _fft_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, cache: _FFTCache | None) -> Any:
@@ -477,7 +520,7 @@ def _fft_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, cache: _FFTCache | No
     if cache is not None:
         cache.DY = DY
     DX = xp.matmul(DY, Wc.conj().transpose(0, 2, 1))  # (nf, N, C)
-    return _from_spectrum(xp, DX, F, g.S).astype(dy.dtype, copy=False)
+    return _from_spectrum(xp, DX, F, g.S, dy.dtype)
 
 
 def _fft_filter_grad(xp: Any, x: Any, dy: Any, g: Geometry, kshape: tuple,

@@ -155,8 +155,7 @@ def test_fft_matches_im2col(geom, monkeypatch):
 
 
 def test_auto_picks_fft_for_the_cnn_second_conv_and_im2col_for_the_first():
-    np_ = pytest.importorskip("numpy")
-    pytest.importorskip("scipy")
+    np_ = np
     g2 = conv_ops.geometry("", (14, 14), (5, 5), (1, 1), (1, 1), "SAME")
     g1 = conv_ops.geometry("", (28, 28), (5, 5), (1, 1), (1, 1), "SAME")
     assert conv_ops.choose_algorithm(np_, g2, 100, 32, 64, 1, 4) == "fft"
