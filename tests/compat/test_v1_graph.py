@@ -461,6 +461,10 @@ def test_momentum_and_rmsprop_tf1_rules():
     mom = tf.train.MomentumOptimizer(0.1, 0.9).minimize(tf.reduce_sum(w1 * x))
     nes = tf.train.MomentumOptimizer(0.1, 0.9, use_nesterov=True).minimize(tf.reduce_sum(w2 * x))
     rms = tf.train.RMSPropOptimizer(0.01, decay=0.9, momentum=0.5).minimize(tf.reduce_sum(w3 * x))
+    w4 = tf.Variable([1.0, -2.0])
+    w5 = tf.Variable([1.0, -2.0])
+    centered = tf.train.RMSPropOptimizer(0.01, centered=True).minimize(tf.reduce_sum(w4 * x))
+    adagrad = tf.train.AdagradOptimizer(0.1).minimize(tf.reduce_sum(w5 * x))
     grads = [np.array([1.0, -1.0]), np.array([0.5, 2.0])]
     h1 = np.array([1.0, -2.0])
     h2 = h1.copy()
@@ -469,10 +473,19 @@ def test_momentum_and_rmsprop_tf1_rules():
     acc2 = np.zeros(2)
     ms = np.ones(2)  # TF1 RMSProp starts the mean square at 1
     m3 = np.zeros(2)
+    h4, ms4, mg4, m4 = np.array([1.0, -2.0]), np.ones(2), np.zeros(2), np.zeros(2)
+    h5, acc5 = np.array([1.0, -2.0]), np.full(2, 0.1)  # Adagrad accumulators start at 0.1
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         for g in grads:
-            sess.run([mom, nes, rms], {x: g})
+            sess.run([mom, nes, rms, centered, adagrad], {x: g})
+            ms4 = ms4 + (g * g - ms4) * 0.1
+            mg4 = mg4 + (g - mg4) * 0.1
+            m4 = 0.0 * m4 + 0.01 * g / np.sqrt(ms4 - mg4**2 + 1e-10)
+            h4 = h4 - m4
+            acc5 = acc5 + g * g
+            h5 = h5 - 0.1 * g / np.sqrt(acc5)
+            np.testing.assert_allclose(sess.run([w4, w5]), [h4, h5], rtol=1e-5)
             acc1 = 0.9 * acc1 + g
             h1 = h1 - 0.1 * acc1
             acc2 = 0.9 * acc2 + g
@@ -569,3 +582,21 @@ def test_next_batch_walks_epochs():
     shuffled = input_data.DataSet(images, labels, seed=1)
     seen = np.concatenate([shuffled.next_batch(5)[1] for _ in range(2)])
     assert sorted(seen.tolist()) == list(range(10)) and seen.tolist() != list(range(10))
+
+
+def test_exponential_decay_follows_the_global_step_and_saver_round_trip(tmp_path):
+    step = tf.train.get_or_create_global_step()
+    lr = tf.train.exponential_decay(0.1, step, decay_steps=10, decay_rate=0.5, staircase=True)
+    w = tf.Variable([1.0, 2.0], name="w")
+    bump = tf.assign_add(step, 10)
+    saver = tf.train.Saver()
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        assert np.isclose(sess.run(lr), 0.1)
+        sess.run(bump)
+        assert np.isclose(sess.run(lr), 0.05)
+        prefix = saver.save(sess, str(tmp_path / "model.ckpt"), global_step=step)
+        assert prefix.endswith("model.ckpt-10") and tf.train.latest_checkpoint(str(tmp_path)) == prefix
+        sess.run([w.assign([0.0, 0.0]), bump])
+        saver.restore(sess, prefix)
+        assert sess.run(w).tolist() == [1.0, 2.0] and sess.run(step) == 10

@@ -85,6 +85,8 @@ class Optimizer:
         self._slots: dict[str, dict[int, Variable]] = {}
         self._non_slots: dict[str, Variable] = {}
         self._flush_countdown = _FLUSH_EVERY
+        self._buffers: dict = {}
+        self._slot_cache: dict = {}
 
     def get_name(self) -> str:
         return self._name
@@ -160,7 +162,9 @@ class Optimizer:
             raise ValueError(f"No gradients provided for any variable: {[v.name for _, v in pairs]}.")
         for g, v in kept:
             if not isinstance(g, Tensor):
-                raise TypeError(f"apply_gradients: the gradient for {v.name} must be a tensor, received {g!r}.")
+                raise TypeError(
+                    f"apply_gradients: the gradient for {v.name} must be a tensor, received {g!r}."
+                )
         engines = [engine_variable(v, "apply_gradients") for _, v in kept]
         g = get_default_graph()
         saved = g._name_scope
@@ -220,8 +224,25 @@ class Optimizer:
         """Create state shared by all variables (override)."""
 
     def _slot_arrays(self, var: Any) -> dict:
-        return {name: table[id(var)]._variable._value for name, table in self._slots.items()
-                if id(var) in table}
+        # Slot arrays are updated in place (initializers assign in place too), so they are cached.
+        cached = self._slot_cache.get(id(var))
+        if cached is None:
+            cached = {name: table[id(var)]._variable._value for name, table in self._slots.items()
+                      if id(var) in table}
+            self._slot_cache[id(var)] = cached
+        return cached
+
+    def _scratch(self, like: Any) -> Any:
+        """A scratch array shaped like `like`, reused across steps and variables."""
+        # NOTE: allocating fresh arrays of a large weight's size every step costs page faults
+        # comparable to the arithmetic; one flat buffer per dtype and device avoids that.
+        key = (like.dtype, type(like))
+        buf = self._buffers.get(key)
+        n = like.size
+        if buf is None or buf.size < n:
+            buf = backend.get_xp(like).empty(n, dtype=like.dtype)
+            self._buffers[key] = buf
+        return buf[:n].reshape(like.shape)
 
     # -- applying -------------------------------------------------------------------------------
     def _apply(self, pairs: list, values: dict) -> None:
@@ -281,7 +302,9 @@ class GradientDescentOptimizer(Optimizer):
         self._hyper = {"learning_rate": learning_rate}
 
     def _apply_dense(self, g: Any, w: Any, slots: dict) -> None:
-        w -= self._h["learning_rate"] * g
+        t = self._scratch(w)
+        backend.get_xp(w).multiply(g, self._h["learning_rate"], out=t)
+        w -= t
 
 
 class MomentumOptimizer(Optimizer):
@@ -305,11 +328,15 @@ class MomentumOptimizer(Optimizer):
         accum = slots["momentum"]
         accum *= mu
         accum += g
+        xp = backend.get_xp(w)
+        t = self._scratch(w)
         if self._use_nesterov:
-            w -= lr * g
-            w -= (lr * mu) * accum
+            xp.multiply(g, lr, out=t)
+            w -= t
+            xp.multiply(accum, lr * mu, out=t)
         else:
-            w -= lr * accum
+            xp.multiply(accum, lr, out=t)
+        w -= t
 
 
 class AdamOptimizer(Optimizer):
@@ -348,19 +375,20 @@ class AdamOptimizer(Optimizer):
 
     def _apply_dense(self, g: Any, w: Any, slots: dict) -> None:
         m, v = slots["m"], slots["v"]
-        d = g - m
-        d *= self._one_minus_b1
-        m += d
-        np_g2 = g * g
-        np_g2 -= v
-        np_g2 *= self._one_minus_b2
-        v += np_g2
         xp = backend.get_xp(w)
-        denom = xp.sqrt(v)
-        denom += self._h["epsilon"]
-        step = m * self._lr_t
-        step /= denom
-        w -= step
+        t = self._scratch(w)
+        xp.subtract(g, m, out=t)  # m += (g - m)(1 - beta1)
+        t *= self._one_minus_b1
+        m += t
+        xp.multiply(g, g, out=t)  # v += (g^2 - v)(1 - beta2)
+        t -= v
+        t *= self._one_minus_b2
+        v += t
+        xp.sqrt(v, out=t)  # var -= lr_t m / (sqrt(v) + epsilon)
+        t += self._h["epsilon"]
+        xp.divide(m, t, out=t)
+        t *= self._lr_t
+        w -= t
 
     def _finish(self) -> None:
         b1 = self._non_slots["beta1_power"]._variable._value
@@ -400,25 +428,27 @@ class RMSPropOptimizer(Optimizer):
         h = self._h
         ms, mom = slots["rms"], slots["momentum"]
         rho = 1.0 - h["decay"]
-        d = g * g
-        d -= ms
-        d *= rho
-        ms += d
         xp = backend.get_xp(w)
+        t = self._scratch(w)
+        xp.multiply(g, g, out=t)  # ms += (g^2 - ms)(1 - decay)
+        t -= ms
+        t *= rho
+        ms += t
         if self._centered:
             mg = slots["mg"]
-            e = g - mg
-            e *= rho
-            mg += e
-            denom = ms - mg * mg
+            xp.subtract(g, mg, out=t)  # mg += (g - mg)(1 - decay)
+            t *= rho
+            mg += t
+            xp.multiply(mg, mg, out=t)
+            xp.subtract(ms, t, out=t)
         else:
-            denom = ms.copy()
-        denom += h["epsilon"]
-        xp.sqrt(denom, out=denom)
-        step = g * h["learning_rate"]
-        step /= denom
+            t[...] = ms
+        t += h["epsilon"]  # mom = momentum mom + lr g / sqrt(denominator)
+        xp.sqrt(t, out=t)
+        xp.divide(g, t, out=t)
+        t *= h["learning_rate"]
         mom *= h["momentum"]
-        mom += step
+        mom += t
         w -= mom
 
 
@@ -439,11 +469,14 @@ class AdagradOptimizer(Optimizer):
 
     def _apply_dense(self, g: Any, w: Any, slots: dict) -> None:
         acc = slots["accumulator"]
-        acc += g * g
         xp = backend.get_xp(w)
-        step = g * self._h["learning_rate"]
-        step /= xp.sqrt(acc)
-        w -= step
+        t = self._scratch(w)
+        xp.multiply(g, g, out=t)
+        acc += t
+        xp.sqrt(acc, out=t)
+        xp.divide(g, t, out=t)
+        t *= self._h["learning_rate"]
+        w -= t
 
 
 # -- global step and learning-rate schedules ------------------------------------------------------

@@ -164,7 +164,9 @@ class Variable(SymbolicTensor):
 
     def set_shape(self, shape: Any) -> None:
         if not self.shape.is_compatible_with(shape):
-            raise ValueError(f"Variable {self.name}: shape {tuple(self.shape)} is not compatible with {shape}.")
+            raise ValueError(
+                f"Variable {self.name}: shape {tuple(self.shape)} is not compatible with {shape}."
+            )
 
     def assign(self, value: Any, use_locking: Any = None, name: str | None = None,
                read_value: bool = True) -> AssignOp:

@@ -50,7 +50,9 @@ def extract_images(path: str) -> np.ndarray:
     """The images of an IDX file as uint8 (N, rows, cols, 1)."""
     data = _read_idx(path)
     if data.ndim != 3 or data.dtype != np.uint8:
-        raise ValueError(f"{path!r} does not hold MNIST images: found {data.dtype} array of shape {data.shape}.")
+        raise ValueError(
+            f"{path!r} does not hold MNIST images: found {data.dtype} array of shape {data.shape}."
+        )
     return data[..., None]
 
 
@@ -86,7 +88,9 @@ class DataSet:
             )
         if reshape and images.ndim == 4:
             if images.shape[3] != 1:
-                raise ValueError(f"DataSet: reshape needs single-channel images, received shape {images.shape}.")
+                raise ValueError(
+                    f"DataSet: reshape needs single-channel images, received shape {images.shape}."
+                )
             images = images.reshape(images.shape[0], images.shape[1] * images.shape[2])
         if dt == _dt.float32:
             # NOTE: scaled in float32 (multiplying by 1/255 like TF1), never through float64.
