@@ -5,7 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
+# NOTE: with `pytest -n 2` on a 2-core machine, two workers each running a multi-threaded
+# OpenBLAS oversubscribe the cores, and OpenBLAS's spinning threads then slow GEMMs down by
+# an order of magnitude. One BLAS thread per worker keeps every core busy without contention.
+# (numpy is not imported yet when pytest loads this file in a worker.)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
+import pytest  # noqa: E402
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 if "TAPEFLOW_DATA_DIR" not in os.environ and _SHARED.is_dir():
