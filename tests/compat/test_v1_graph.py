@@ -600,3 +600,22 @@ def test_exponential_decay_follows_the_global_step_and_saver_round_trip(tmp_path
         sess.run([w.assign([0.0, 0.0]), bump])
         saver.restore(sess, prefix)
         assert sess.run(w).tolist() == [1.0, 2.0] and sess.run(step) == 10
+
+
+def test_keras_layers_called_on_placeholders_are_trained_by_minimize():
+    from tapeflow import keras
+
+    x = tf.placeholder(tf.float32, [None, 3])
+    y = tf.placeholder(tf.float32, [None, 1])
+    pred = keras.layers.Dense(1)(x)
+    loss = tf.reduce_mean(tf.square(pred - y))
+    train = tf.train.AdamOptimizer(0.05).minimize(loss)
+    assert len(tf.trainable_variables()) == 2
+    xs = np.random.default_rng(5).random((100, 3)).astype(np.float32)
+    ys = xs @ np.array([[1.0], [2.0], [3.0]], np.float32)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        first = sess.run(loss, {x: xs, y: ys})
+        for _ in range(300):
+            sess.run(train, {x: xs, y: ys})
+        assert sess.run(loss, {x: xs, y: ys}) < 0.01 * first

@@ -78,6 +78,26 @@ def reachable(tensors: list, stop: set | None = None) -> set:
     return seen
 
 
+def layers_upstream(tensors: list) -> list:
+    """Keras layers called (Functional-style, `keras.layers.Dense(10)(x)`) upstream of `tensors`."""
+    out: list = []
+    seen_nodes: set = set()
+    stack = [t for t in tensors if isinstance(t, SymbolicTensor)]
+    while stack:
+        t = stack.pop()
+        node = t.node
+        if node is None or id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        layer = getattr(node, "layer", None)
+        if layer is not None and all(layer is not x for x in out):
+            out.append(layer)
+        stack.extend(x for x in node.inputs if isinstance(x, SymbolicTensor))
+        if isinstance(node, GradientsNode):
+            stack.extend(y for y in node.ys if isinstance(y, SymbolicTensor))
+    return out
+
+
 def gradient_plan(targets: list, fed: set) -> tuple[list, list]:
     """The `GradientsNode`s upstream of `targets`, and for each target whether it needs them.
 

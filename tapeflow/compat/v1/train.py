@@ -17,10 +17,11 @@ import numpy as np
 
 from tapeflow import backend
 from tapeflow.compat.v1.gradients import gradients as _gradients
+from tapeflow.compat.v1.gradients import layers_upstream
 from tapeflow.compat.v1.graph import GraphKeys, get_default_graph
 from tapeflow.compat.v1.lift import graph_call
 from tapeflow.compat.v1.operations import Operation, engine_variable, value_of
-from tapeflow.compat.v1.variables import Variable, global_variables, trainable_variables
+from tapeflow.compat.v1.variables import Variable, global_variables, trainable_variables, wrap_layer_weights
 from tapeflow.tensor import Tensor
 
 # NOTE: optimizer state of weights whose gradient stays zero decays into the denormal range,
@@ -136,6 +137,10 @@ class Optimizer:
         if callable(loss) and not isinstance(loss, Tensor):
             loss = loss()
         if var_list is None:
+            # Keras layers called directly on graph tensors join the graph's collections, as
+            # in TF1, so their weights are trained (and initialised) too.
+            for layer in layers_upstream([loss]):
+                wrap_layer_weights(layer)
             var_list = trainable_variables() + get_default_graph().get_collection(
                 GraphKeys.TRAINABLE_RESOURCE_VARIABLES)
         else:
