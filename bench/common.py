@@ -92,6 +92,7 @@ def compare(
     warmup: int = 3,
     min_round_s: float = 0.05,
     stat: str = "min",
+    clock: str = "wall",
 ) -> dict[str, float]:
     """Seconds per call of each of `fns`, timed in interleaved rounds (A B C A B C ...).
 
@@ -107,6 +108,9 @@ def compare(
         warmup: untimed calls of each callable first.
         min_round_s: target round duration when `number` is None.
         stat: "min" or "median" over the rounds.
+        clock: "wall" (time.perf_counter) or "cpu" (time.process_time: this process's CPU
+            time, which excludes time spent waiting for a busy CPU; use it for single-threaded
+            comparisons on a loaded machine).
 
     Returns:
         name -> seconds per call.
@@ -127,6 +131,9 @@ def compare(
                     break
                 n = max(n * 2, int(n * min_round_s / max(dt, 1e-9) * 1.1))
         numbers[name] = n
+    if clock not in ("wall", "cpu"):
+        raise ValueError(f"compare: clock must be 'wall' or 'cpu', received {clock!r}")
+    now = time.perf_counter if clock == "wall" else time.process_time
     rounds: dict[str, list[float]] = {name: [] for name in fns}
     gc_was_enabled = gc.isenabled()
     gc.disable()
@@ -134,10 +141,10 @@ def compare(
         for _ in range(repeat):
             for name, fn in fns.items():
                 n = numbers[name]
-                t0 = time.perf_counter()
+                t0 = now()
                 for _ in range(n):
                     fn()
-                rounds[name].append((time.perf_counter() - t0) / n)
+                rounds[name].append((now() - t0) / n)
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -12,6 +12,15 @@ def is_nested(structure: Any) -> bool:
 
 def flatten(structure: Any, expand_composites: bool = False) -> list:
     """The leaves of `structure` in order (dicts by sorted key, like TF)."""
+    t = type(structure)
+    if t is list or t is tuple:  # fast path: a flat list/tuple of leaves
+        for v in structure:
+            if isinstance(v, (list, tuple, Mapping)):
+                break
+        else:
+            return list(structure)
+    elif t is not dict and not isinstance(structure, (list, tuple, Mapping)):
+        return [structure]
     out: list = []
     _flatten_into(structure, out)
     return out
@@ -55,4 +64,4 @@ def map_structure(func: Callable, *structures: Any, **kwargs: Any) -> Any:
     flats = [flatten(s) for s in structures]
     if any(len(f) != len(flats[0]) for f in flats):
         raise ValueError("map_structure: the structures do not have the same number of leaves.")
-    return pack_sequence_as(structures[0], [func(*leaves) for leaves in zip(*flats)])
+    return pack_sequence_as(structures[0], [func(*leaves) for leaves in zip(*flats, strict=False)])

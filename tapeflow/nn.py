@@ -140,7 +140,8 @@ def weighted_cross_entropy_with_logits(labels: Any, logits: Any, pos_weight: Any
     y = ew.cast(labels, z.dtype)
     log_weight = ew.add(ew.multiply(ew.subtract(pos_weight, 1.0), y), 1.0)
     return ew.add(ew.multiply(ew.subtract(1.0, y), z),
-                  ew.multiply(log_weight, ew.add(ew.log1p(ew.exp(ew.negative(ew.abs(z)))), relu(ew.negative(z)))))
+                  ew.multiply(log_weight, ew.add(ew.log1p(ew.exp(ew.negative(ew.abs(z)))),
+                              relu(ew.negative(z)))))
 
 
 def l2_loss(t: Any, name: Any = None) -> Tensor:

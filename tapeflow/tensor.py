@@ -59,7 +59,7 @@ class TensorShape(tuple):
         other = TensorShape(other)
         if len(self) != len(other):
             return False
-        return all(a is None or b is None or a == b for a, b in zip(self, other))
+        return all(a is None or b is None or a == b for a, b in zip(self, other, strict=False))
 
     def concatenate(self, other: Any) -> TensorShape:
         return TensorShape(tuple(self) + tuple(TensorShape(other)))
@@ -423,18 +423,21 @@ class Variable(Tensor):
             )
         return arr
 
-    def assign(self, value: Any, use_locking: Any = None, name: Any = None, read_value: bool = True) -> Variable:
+    def assign(self, value: Any, use_locking: Any = None, name: Any = None,
+               read_value: bool = True) -> Variable:
         """Set the value in place; returns the variable."""
         arr = self._check_assign(value, "assign")
         self._value[...] = arr
         return self
 
-    def assign_add(self, delta: Any, use_locking: Any = None, name: Any = None, read_value: bool = True) -> Variable:
+    def assign_add(self, delta: Any, use_locking: Any = None, name: Any = None,
+                   read_value: bool = True) -> Variable:
         """Add `delta` in place; returns the variable."""
         self._value += self._check_assign(delta, "assign_add")
         return self
 
-    def assign_sub(self, delta: Any, use_locking: Any = None, name: Any = None, read_value: bool = True) -> Variable:
+    def assign_sub(self, delta: Any, use_locking: Any = None, name: Any = None,
+                   read_value: bool = True) -> Variable:
         """Subtract `delta` in place; returns the variable."""
         self._value -= self._check_assign(delta, "assign_sub")
         return self
@@ -511,9 +514,11 @@ def _to_array(value: Any, dtype: Any = None, xp: Any = None) -> Any:
             if arr.dtype == np.float64:
                 np_dtype = np.float32
             elif arr.dtype == np.int64:
-                np_dtype = np.int32 if arr.size == 0 or (arr.min() >= -(2**31) and arr.max() < 2**31) else np.int64
+                fits = arr.size == 0 or (arr.min() >= -(2**31) and arr.max() < 2**31)
+                np_dtype = np.int32 if fits else np.int64
         elif np_dtype.kind in "iub" and arr.dtype.kind == "f":
-            raise TypeError(f"Cannot convert {_short(value)} to a tensor of dtype {_dt.from_numpy(np_dtype).name}.")
+            raise TypeError(
+                f"Cannot convert {_short(value)} to a tensor of dtype {_dt.from_numpy(np_dtype).name}.")
         return backend.asarray(arr, np_dtype, xp)
     if isinstance(value, np.ndarray) or backend.is_gpu_array(value) or isinstance(value, np.generic):
         if value.dtype.kind not in "biufc":

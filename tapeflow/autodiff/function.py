@@ -14,11 +14,14 @@ Broadcasting is undone by the tape (`sum_to`), never in `backward`.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from tapeflow import backend
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.tensor import Tensor, Variable
+
+_value_of = operator.attrgetter("_value")
 
 # The recording tapes, innermost last. Read once per op: an empty list means no tape.
 recording_tapes: list = []
@@ -52,7 +55,7 @@ class Function:
         return type(self).__name__
 
     def __call__(self, *inputs: Tensor) -> Any:
-        values = [x._value for x in inputs]
+        values = tuple(map(_value_of, inputs))
         if SymbolicState.active:
             for v in values:
                 if v is None:
@@ -79,24 +82,31 @@ class Function:
 
 
 def _record(fn: Function, inputs: tuple, outputs: tuple) -> None:
-    """Record `fn` on every recording tape that watches one of its inputs."""
+    """Record `fn` on every recording tape that watches one of its inputs.
+
+    A tape traces only floating tensors (`GradientTape._watch_one`, float outputs below), so
+    "input i is traced" is exactly "input i needs a gradient".
+    """
     needs = None
     for tape in recording_tapes:
         tracked = tape._tracked
-        hit = False
-        for x in inputs:
-            if id(x) in tracked:
-                hit = True
-            elif tape._watch_accessed_variables and x.__class__ is Variable and x._trainable:
+        hit = None
+        for i, x in enumerate(inputs):
+            if id(x) not in tracked:
+                if not (x.__class__ is Variable and x._trainable and tape._watch_accessed_variables):
+                    continue
                 tape._watch_one(x)
-                hit = True
-        if not hit:
+                if id(x) not in tracked:  # an integer variable
+                    continue
+            if hit is None:
+                hit = [False] * len(inputs)
+            hit[i] = True
+        if hit is None:
             continue
         if needs is None:
-            needs = [False] * len(inputs)
-        for i, x in enumerate(inputs):
-            if id(x) in tracked and x._value.dtype.kind in "fc":
-                needs[i] = True
+            needs = hit
+        else:
+            needs = [a or b for a, b in zip(needs, hit, strict=True)]
         for o in outputs:
             if o._value.dtype.kind in "fc":
                 tracked[id(o)] = o

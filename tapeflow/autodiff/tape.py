@@ -6,10 +6,12 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from tapeflow import nest
+from tapeflow import backend, nest
 from tapeflow.autodiff.function import recording_tapes
-from tapeflow.autodiff.unbroadcast import sum_to
+from tapeflow.autodiff.unbroadcast import sum_to, sum_to_array
 from tapeflow.tensor import Tensor, Variable, convert_to_tensor
+
+get_xp = backend.get_xp
 
 
 class UnconnectedGradients:
@@ -70,7 +72,10 @@ class GradientTape:
             self._watch_one(t)
 
     def _watch_one(self, t: Tensor) -> None:
-        self._tracked[id(t)] = t
+        # Only floating tensors are traced: integer ones have no gradient (None), as in TF.
+        v = t._value
+        if v is None or v.dtype.kind in "fc":
+            self._tracked[id(t)] = t
         self._watched[id(t)] = t
 
     def watched_variables(self) -> tuple:
@@ -121,17 +126,19 @@ class GradientTape:
                 "A non-persistent GradientTape can only be used to compute one set of gradients "
                 "(or jacobians)"
             )
-        mode = getattr(unconnected_gradients, "value", unconnected_gradients)
-        if mode not in ("none", "zero"):
-            raise ValueError(f"unconnected_gradients must be 'none' or 'zero', received {mode!r}.")
-        flat_sources = nest.flatten(sources)
+        mode = unconnected_gradients
+        if mode != "none":
+            mode = getattr(mode, "value", mode)
+            if mode not in ("none", "zero"):
+                raise ValueError(f"unconnected_gradients must be 'none' or 'zero', received {mode!r}.")
+        flat_sources = [sources] if isinstance(sources, Tensor) else nest.flatten(sources)
         for s in flat_sources:
             if not isinstance(s, Tensor):
                 raise TypeError(
                     "GradientTape.gradient: sources must be tensors or variables, received "
                     f"{type(s).__name__}."
                 )
-        targets = nest.flatten(target)
+        targets = [target] if isinstance(target, Tensor) else nest.flatten(target)
         if output_gradients is None:
             ogs = [None] * len(targets)
         else:
@@ -140,11 +147,12 @@ class GradientTape:
                 raise ValueError(
                     f"output_gradients has {len(ogs)} entries but there are {len(targets)} targets."
                 )
-        paused = not self._persistent and any(t is self for t in recording_tapes)
+        active = recording_tapes and any(t is self for t in recording_tapes)
+        paused = active and not self._persistent
         if paused:
             self._stop()
         try:
-            grads = self._backprop(targets, ogs, flat_sources)
+            grads = self._backprop(targets, ogs, flat_sources, copy_records=active and not paused)
         finally:
             if paused:
                 recording_tapes.append(self)
@@ -153,56 +161,109 @@ class GradientTape:
             self._records = []
             self._tracked = {}
         result = []
+        seen: set = set()
         for s in flat_sources:
             g = grads.get(id(s))
-            if s._value.dtype.kind not in "fc":
+            if g is None:
+                if mode == "zero" and s._value.dtype.kind in "fc":
+                    g = Tensor(get_xp(s._value).zeros_like(s._value))
+            elif s._value.dtype.kind not in "fc":
                 g = None
-            elif g is None and mode == "zero":
-                from tapeflow.ops.creation import zeros_like
+            else:
+                # Each returned gradient owns a writable array (optimizers may update in place):
+                # copy the rare read-only broadcast views and arrays shared between sources.
+                v = g._value
+                if recording_tapes:
+                    if id(v) in seen:  # a differentiable copy keeps the outer tapes' link
+                        from tapeflow.ops.elementwise import Identity
 
-                g = zeros_like(s)
+                        g = Identity()(g)
+                elif id(v) in seen or not getattr(v.flags, "writeable", True):
+                    g = Tensor(get_xp(v).array(v, copy=True))
+                seen.add(id(g._value))
             result.append(g)
+        if isinstance(sources, Tensor):
+            return result[0]
+        if type(sources) is list and len(result) == len(sources):
+            return result
         return nest.pack_sequence_as(sources, result)
 
-    def _backprop(self, targets: list, output_gradients: list, sources: list) -> dict:
-        """The reverse walk: gradients of `targets` for every tensor that leads to `sources`."""
-        from tapeflow.ops.creation import ones_like, zeros_like
+    def _backprop(self, targets: list, output_gradients: list, sources: list,
+                  copy_records: bool = False) -> dict:
+        """The reverse walk: gradients of `targets` for every tensor that leads to `sources`.
+
+        When no tape records the walk (the usual first-order case), gradients are accumulated
+        on arrays, in place where the engine owns the accumulated array; when a tape records
+        it (higher-order gradients), accumulation goes through ops so it is differentiable.
+        """
         from tapeflow.ops.elementwise import add
 
         grads: dict[int, Tensor] = {}
+        owned: dict[int, Tensor] = {}  # grads whose array the walk allocated (safe to add into)
         keep = {id(s) for s in sources}
-        for t, og in zip(targets, output_gradients):
+        for t, og in zip(targets, output_gradients, strict=True):
             if not isinstance(t, Tensor):
                 t = convert_to_tensor(t)
-            if t._value.dtype.kind not in "fc":
+            v = t._value
+            if v.dtype.kind not in "fc":
                 continue
-            g = ones_like(t) if og is None else convert_to_tensor(og, dtype=t.dtype)
+            if og is None:
+                g = Tensor(get_xp(v).empty(v.shape, v.dtype))
+                g._value.fill(1)
+            else:
+                g = convert_to_tensor(og, dtype=t.dtype)
             k = id(t)
             grads[k] = g if k not in grads else add(grads[k], g)
-        for fn in reversed(list(self._records)):
+        # A persistent tape that is still recording would append the backward ops to the list
+        # being walked: walk a copy then.
+        records = list(self._records) if copy_records else self._records
+        recording = bool(recording_tapes)
+        for fn in reversed(records):
             outs = fn.outputs
             if len(outs) == 1:
-                dy = grads.get(id(outs[0]))
+                k = id(outs[0])
+                dy = grads.get(k)
                 if dy is None:
                     continue
                 dxs = fn.backward(dy)
+                if k not in keep:
+                    del grads[k]
+                    if owned:
+                        owned.pop(k, None)
             else:
                 dys = [grads.get(id(o)) for o in outs]
                 if all(d is None for d in dys):
                     continue
-                dys = [zeros_like(o) if d is None else d for o, d in zip(outs, dys)]
+                dys = [Tensor(get_xp(o._value).zeros_like(o._value)) if d is None else d
+                       for o, d in zip(outs, dys, strict=True)]
                 dxs = fn.backward(*dys)
-            for o in outs:
-                if id(o) not in keep:
-                    grads.pop(id(o), None)
-            for x, dx, need in zip(fn.inputs, dxs, fn.needs_input_grad):
+                for o in outs:
+                    k = id(o)
+                    if k not in keep:
+                        grads.pop(k, None)
+                        owned.pop(k, None)
+            for x, dx, need in zip(fn.inputs, dxs, fn.needs_input_grad, strict=False):
                 if dx is None or not need:
                     continue
-                if dx._value.shape != x._value.shape:
-                    dx = sum_to(dx, x._value.shape)
+                xshape = x._value.shape
                 k = id(x)
                 old = grads.get(k)
-                grads[k] = dx if old is None else add(old, dx)
+                if recording:
+                    if dx._value.shape != xshape:
+                        dx = sum_to(dx, xshape)
+                    grads[k] = dx if old is None else add(old, dx)
+                    continue
+                dv = dx._value
+                if dv.shape != xshape:
+                    dv = sum_to_array(dv, xshape)
+                    dx = Tensor(dv)
+                if old is None:
+                    grads[k] = dx
+                elif owned.get(k) is old:
+                    old._value += dv
+                else:
+                    acc = Tensor(old._value + dv)
+                    grads[k] = owned[k] = acc
         return grads
 
     def jacobian(
@@ -235,7 +296,7 @@ class GradientTape:
         finally:
             self._persistent = persistent
         out = []
-        for s, r in zip(flat_sources, rows):
+        for s, r in zip(flat_sources, rows, strict=False):
             if any(g is None for g in r):
                 out.append(None)
                 continue

@@ -17,6 +17,13 @@ def _reduced_axes(in_shape: tuple, shape: tuple) -> tuple:
     return tuple(axes)
 
 
+def sum_to_array(x: Any, shape: tuple) -> Any:
+    """The array `x` summed down to `shape` (no tape involved)."""
+    axes = _reduced_axes(x.shape, shape)
+    y = x.sum(axis=axes, keepdims=True) if axes else x
+    return y.reshape(shape)
+
+
 class SumTo(Function):
     """Sum a broadcast array down to `shape` (the inverse of `broadcast_to`)."""
 
@@ -25,9 +32,7 @@ class SumTo(Function):
 
     def forward(self, x: Any) -> Any:
         self.in_shape = x.shape
-        axes = _reduced_axes(x.shape, self.shape)
-        y = x.sum(axis=axes, keepdims=True) if axes else x
-        return y.reshape(self.shape)
+        return sum_to_array(x, self.shape)
 
     def backward(self, dy: Tensor) -> tuple:
         from tapeflow.ops.movement import broadcast_to

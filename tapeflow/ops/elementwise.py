@@ -84,6 +84,9 @@ class Sub(Function):
         return dy, (negative(dy) if self.needs_input_grad[1] else None)
 
 
+# NOTE: backward methods call primitives directly (`Mul()(dy, b)`) rather than the public
+# functions: their operands are already tensors of one dtype, so the conversion checks are skipped.
+
 class Mul(Function):
     def forward(self, a: Any, b: Any) -> Any:
         return a * b
@@ -91,7 +94,7 @@ class Mul(Function):
     def backward(self, dy: Tensor) -> tuple:
         a, b = self.inputs
         na, nb = self.needs_input_grad
-        return (multiply(dy, b) if na else None), (multiply(dy, a) if nb else None)
+        return (Mul()(dy, b) if na else None), (Mul()(dy, a) if nb else None)
 
 
 class Div(Function):
@@ -101,9 +104,10 @@ class Div(Function):
     def backward(self, dy: Tensor) -> tuple:
         a, b = self.inputs
         na, nb = self.needs_input_grad
-        da = divide(dy, b) if na else None
-        db = negative(divide(multiply(dy, self.outputs[0]), b)) if nb else None
-        return da, db
+        da = Div()(dy, b) if na or nb else None
+        # d(a/b)/db = -(a/b)/b: reuse dy/b.
+        db = Neg()(Mul()(da, self.outputs[0])) if nb else None
+        return (da if na else None), db
 
 
 class Neg(Function):
@@ -111,7 +115,7 @@ class Neg(Function):
         return -a
 
     def backward(self, dy: Tensor) -> tuple:
-        return (negative(dy),)
+        return (Neg()(dy),)
 
 
 class Pow(Function):
@@ -133,14 +137,34 @@ class Pow(Function):
         return da, db
 
 
+class Mask(Function):
+    """`dy * mask` for a constant boolean `mask`: `dy` where it is true, zero elsewhere.
+
+    The gradient of every piecewise selection (relu, maximum/minimum, where, clip) in one pass.
+    """
+
+    def __init__(self, mask: Any) -> None:
+        self.mask = mask
+
+    def forward(self, dy: Any) -> Any:
+        # NOTE: a multiply by the 0/1 mask, not xp.where: branch-free, about 10x faster on random
+        # masks (where's per-element branch mispredicts). Like TF's ReluGrad, an inf or nan in
+        # `dy` at an unselected position gives nan rather than 0.
+        return dy * self.mask
+
+    def backward(self, ddx: Tensor) -> tuple:
+        return (Mask(self.mask)(ddx),)
+
+
 class Maximum(Function):
     def forward(self, a: Any, b: Any) -> Any:
         return get_xp(a).maximum(a, b)
 
     def backward(self, dy: Tensor) -> tuple:
         a, b = self.inputs
-        mask = Tensor(a._value >= b._value)
-        return _masked(dy, mask, True), _masked(dy, mask, False)
+        na, nb = self.needs_input_grad
+        av, bv = a._value, b._value
+        return (Mask(av >= bv)(dy) if na else None), (Mask(av < bv)(dy) if nb else None)
 
 
 class Minimum(Function):
@@ -149,13 +173,9 @@ class Minimum(Function):
 
     def backward(self, dy: Tensor) -> tuple:
         a, b = self.inputs
-        mask = Tensor(a._value <= b._value)
-        return _masked(dy, mask, True), _masked(dy, mask, False)
-
-
-def _masked(dy: Tensor, mask: Tensor, keep_true: bool) -> Tensor:
-    z = zeros_like_t(dy)
-    return where(mask, dy, z) if keep_true else where(mask, z, dy)
+        na, nb = self.needs_input_grad
+        av, bv = a._value, b._value
+        return (Mask(av <= bv)(dy) if na else None), (Mask(av > bv)(dy) if nb else None)
 
 
 class Where(Function):
@@ -165,10 +185,9 @@ class Where(Function):
         return get_xp(a).where(c, a, b)
 
     def backward(self, dy: Tensor) -> tuple:
-        c = self.inputs[0]
+        c = self.inputs[0]._value
         _, na, nb = self.needs_input_grad
-        z = zeros_like_t(dy)
-        return None, (where(c, dy, z) if na else None), (where(c, z, dy) if nb else None)
+        return None, (Mask(c)(dy) if na else None), (Mask(~c)(dy) if nb else None)
 
 
 class Cast(Function):
@@ -305,14 +324,14 @@ class Abs(Function):
 
 
 class Relu(Function):
-    """max(x, 0); a primitive: one pass forward, one masked multiply backward."""
+    """max(x, 0); a primitive: one pass forward, one masked pass backward."""
 
     def forward(self, a: Any) -> Any:
-        return get_xp(a).maximum(a, 0)
+        return get_xp(a).maximum(a, a.dtype.type(0))
 
     def backward(self, dy: Tensor) -> tuple:
         # NOTE: the gradient at exactly 0 is 0, as in TF.
-        return (multiply(dy, Tensor((self.outputs[0]._value > 0).astype(dy._value.dtype))),)
+        return (Mask(self.outputs[0]._value > 0)(dy),)
 
 
 class ZeroGradUnary(Function):
@@ -523,7 +542,28 @@ def minimum(x: Any, y: Any, name: Any = None) -> Tensor:
 def clip_by_value(t: Any, clip_value_min: Any, clip_value_max: Any, name: Any = None) -> Tensor:
     """Clamp `t` to [min, max]; the gradient passes where min <= t <= max."""
     t = unary_operand(t, "ClipByValue")
+    v = t._value
+    if (v is not None and v.dtype.kind == "f" and type(clip_value_min) in (int, float)
+            and type(clip_value_max) in (int, float)):
+        return ClipByValue(v.dtype.type(clip_value_min), v.dtype.type(clip_value_max))(t)
     return minimum(maximum(t, clip_value_min), clip_value_max)
+
+
+class ClipByValue(Function):
+    """Clamp to scalar bounds [lo, hi] in one op; the gradient passes where lo <= x <= hi."""
+
+    def __init__(self, lo: Any, hi: Any) -> None:
+        self.lo = lo
+        self.hi = hi
+
+    def forward(self, a: Any) -> Any:
+        xp = get_xp(a)
+        out = xp.maximum(a, self.lo)
+        return xp.minimum(out, self.hi, out=out) if out.ndim else xp.minimum(out, self.hi)
+
+    def backward(self, dy: Tensor) -> tuple:
+        x = self.inputs[0]._value
+        return (Mask((x >= self.lo) & (x <= self.hi))(dy),)
 
 
 def where(condition: Any, x: Any = None, y: Any = None, name: Any = None) -> Tensor:

@@ -72,6 +72,9 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
     av, bv = a._value, b._value
     if av is not None and bv is not None:
         sa, sb = av.shape, bv.shape
+        # Fast path: valid ranks and matching inner dimensions.
+        if len(sa) >= 2 and len(sb) >= 2 and sa[-2 if ta else -1] == sb[-1 if tb else -2]:
+            return MatMul(ta, tb)(a, b)
     else:
         sa, sb = tuple(a.shape), tuple(b.shape)
     if len(sa) < 2 or len(sb) < 2:
@@ -132,7 +135,7 @@ class Einsum(Function):
             if not self.needs_input_grad[i]:
                 grads.append(None)
                 continue
-            others = [(s, t) for j, (s, t) in enumerate(zip(self.ins, self.inputs)) if j != i]
+            others = [(s, t) for j, (s, t) in enumerate(zip(self.ins, self.inputs, strict=False)) if j != i]
             available = set(self.out) | {c for s, _ in others for c in s}
             # Letters of this operand that appear nowhere else were summed alone: broadcast back.
             target = "".join(dict.fromkeys(c for c in sub if c in available))
@@ -186,10 +189,10 @@ def einsum(equation: str, *inputs: Any, **kwargs: Any) -> Tensor:
     if any("..." in s for s in ins) or "..." in out:
         used = set(eq)
         free = [c for c in string.ascii_letters if c not in used]
-        nell = max(len(t.shape) - (len(s) - 3) for s, t in zip(ins, ts) if "..." in s)
+        nell = max(len(t.shape) - (len(s) - 3) for s, t in zip(ins, ts, strict=False) if "..." in s)
         ell = "".join(free[:nell])
         new_ins = []
-        for s, t in zip(ins, ts):
+        for s, t in zip(ins, ts, strict=False):
             if "..." in s:
                 k = len(t.shape) - (len(s) - 3)
                 s = s.replace("...", ell[nell - k:])
@@ -198,13 +201,13 @@ def einsum(equation: str, *inputs: Any, **kwargs: Any) -> Tensor:
         out = out.replace("...", ell)
         # Broadcast size-1 ellipsis dims to the common shape so every letter has one size.
         sizes: dict = {}
-        for s, t in zip(ins, ts):
-            for c, d in zip(s, t.shape):
+        for s, t in zip(ins, ts, strict=False):
+            for c, d in zip(s, t.shape, strict=False):
                 if c in ell:
                     sizes[c] = max(sizes.get(c, 1), d)
-        ts = [mv.broadcast_to(t, [sizes[c] if c in ell else d for c, d in zip(s, t.shape)])
-              for s, t in zip(ins, ts)]
-    for s, t in zip(ins, ts):
+        ts = [mv.broadcast_to(t, [sizes[c] if c in ell else d for c, d in zip(s, t.shape, strict=False)])
+              for s, t in zip(ins, ts, strict=False)]
+    for s, t in zip(ins, ts, strict=False):
         if len(s) != len(t.shape):
             raise ValueError(
                 f"Einsum: operand with subscripts {s!r} needs rank {len(s)}, received shape {tuple(t.shape)}."
@@ -229,7 +232,7 @@ def tensordot(a: Any, b: Any, axes: Any, name: Any = None) -> Tensor:
     letters = iter(string.ascii_letters)
     sa = [next(letters) for _ in range(na)]
     sb = [next(letters) for _ in range(nb)]
-    for i, j in zip(ax_a, ax_b):
+    for i, j in zip(ax_a, ax_b, strict=False):
         sb[j] = sa[i]
     out = [c for k, c in enumerate(sa) if k not in ax_a] + [c for k, c in enumerate(sb) if k not in ax_b]
     return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)

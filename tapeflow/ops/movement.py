@@ -150,7 +150,8 @@ def squeeze(input: Any, axis: Any = None, name: Any = None) -> Tensor:  # noqa: 
         axes = {a % n for a in _ints(axis)}
         for a in axes:
             if shape[a] != 1:
-                raise ValueError(f"Squeeze: cannot squeeze axis {a} of size {shape[a]} (shape {tuple(shape)}).")
+                raise ValueError(
+                    f"Squeeze: cannot squeeze axis {a} of size {shape[a]} (shape {tuple(shape)}).")
         keep = [d for i, d in enumerate(shape) if i not in axes]
     return reshape(x, [(-1 if d is None else d) for d in keep])
 
@@ -248,7 +249,8 @@ def _check_basic_bounds(key: tuple, shape: tuple) -> None:
             continue
         if isinstance(k, int):
             if dim >= len(shape):
-                raise IndexError(f"Index {k} is out of bounds: too many indices for a tensor of rank {len(shape)}.")
+                raise IndexError(
+                    f"Index {k} is out of bounds: too many indices for a tensor of rank {len(shape)}.")
             if not -shape[dim] <= k < shape[dim]:
                 raise IndexError(
                     f"Index {k} is out of bounds for axis {dim} with size {shape[dim]} "
@@ -262,14 +264,15 @@ def slice(input_: Any, begin: Any, size: Any, name: Any = None) -> Tensor:  # no
     x = _t(input_, "Slice")
     b = _ints(begin)
     s = _ints(size)
-    return getitem(x, tuple(_pyslice(bi, None if si == -1 else bi + si) for bi, si in zip(b, s)))
+    return getitem(x, tuple(_pyslice(bi, None if si == -1 else bi + si) for bi, si in zip(b, s,
+                   strict=False)))
 
 
 def strided_slice(input_: Any, begin: Any, end: Any, strides: Any = None, **kwargs: Any) -> Tensor:
     x = _t(input_, "StridedSlice")
     b, e = _ints(begin), _ints(end)
     st = _ints(strides) if strides is not None else [1] * len(b)
-    return getitem(x, tuple(_pyslice(bi, ei, si) for bi, ei, si in zip(b, e, st)))
+    return getitem(x, tuple(_pyslice(bi, ei, si) for bi, ei, si in zip(b, e, st, strict=False)))
 
 
 def reverse(tensor: Any, axis: Any, name: Any = None) -> Tensor:
@@ -444,7 +447,8 @@ class PutAlongAxis(Function):
         return TakeAlongAxis(self.axis)(ddx, self.inputs[1]), None
 
 
-def argsort(values: Any, axis: int = -1, direction: str = "ASCENDING", stable: bool = False, name: Any = None) -> Tensor:
+def argsort(values: Any, axis: int = -1, direction: str = "ASCENDING", stable: bool = False,
+            name: Any = None) -> Tensor:
     """Indices that sort `values` along `axis` (int32; ties keep their order)."""
     x = _t(values, "Argsort")
     xv = x._value
@@ -532,7 +536,7 @@ def concat(values: Any, axis: int, name: Any = None) -> Tensor:
 
             raise _dtype_mismatch("ConcatV2", first.dtype, t.dtype)
         s0, s1 = tuple(first.shape), tuple(t.shape)
-        if len(s1) != n or any(a != b for i, (a, b) in enumerate(zip(s0, s1))
+        if len(s1) != n or any(a != b for i, (a, b) in enumerate(zip(s0, s1, strict=False))
                                if i != ax and a is not None and b is not None):
             raise ValueError(
                 f"ConcatV2: dimensions must match except on axis {ax}; received shapes {s0} and {s1}."
@@ -548,7 +552,8 @@ def stack(values: Any, axis: int = 0, name: Any = None) -> Tensor:
     shape0 = tuple(ts[0].shape)
     for t in ts[1:]:
         if tuple(t.shape) != shape0:
-            raise ValueError(f"Pack: all tensors must have the same shape; received {shape0} and {tuple(t.shape)}.")
+            raise ValueError(
+                f"Pack: all tensors must have the same shape; received {shape0} and {tuple(t.shape)}.")
     n = len(shape0) + 1
     ax = int(axis) % n
     return concat([expand_dims(t, ax) for t in ts], ax)
@@ -598,7 +603,7 @@ class Tile(Function):
         from tapeflow.ops.reduce import reduce_sum
 
         inter = []
-        for m, d in zip(self.multiples, self.in_shape):
+        for m, d in zip(self.multiples, self.in_shape, strict=False):
             inter += [m, d]
         g = reshape(dy, inter)
         return (reduce_sum(g, list(range(0, len(inter), 2))),)
@@ -636,7 +641,8 @@ class Pad(Function):
         return (getitem(dy, key),)
 
 
-def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any = 0, name: Any = None) -> Tensor:
+def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any = 0,
+        name: Any = None) -> Tensor:
     """Pad with `paddings[i] = [before, after]` per axis; mode CONSTANT, REFLECT or SYMMETRIC."""
     x = _t(tensor, "Pad")
     if isinstance(paddings, Tensor):
@@ -658,7 +664,8 @@ def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any
         n = x.shape[ax]
         shift = 1 if mode == "REFLECT" else 0
         if max(lo, hi) > n - shift:
-            raise ValueError(f"Pad: padding {max(lo, hi)} is too large for axis {ax} of size {n} in {mode} mode.")
+            raise ValueError(
+                f"Pad: padding {max(lo, hi)} is too large for axis {ax} of size {n} in {mode} mode.")
         left = [lo - i - 1 + shift for i in range(lo)]
         right = [n - 1 - shift - i for i in range(hi)]
         idx = Tensor(xp.asarray(left + list(range(n)) + right, dtype="int64"))

@@ -21,15 +21,19 @@ get_xp = backend.get_xp
 
 def _softmax_array(x: Any, axis: int) -> Any:
     xp = get_xp(x)
-    e = xp.exp(x - x.max(axis=axis, keepdims=True))
-    e /= e.sum(axis=axis, keepdims=True)
-    return e
+    e = x - x.max(axis=axis, keepdims=True)
+    if e.ndim:
+        xp.exp(e, out=e)
+        e /= e.sum(axis=axis, keepdims=True)
+        return e
+    return xp.exp(e) / xp.exp(e)
 
 
 def _log_softmax_array(x: Any, axis: int) -> Any:
     xp = get_xp(x)
     z = x - x.max(axis=axis, keepdims=True)
-    return z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+    z -= xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+    return z
 
 
 class Softmax(Function):
@@ -40,9 +44,33 @@ class Softmax(Function):
         return _softmax_array(x, self.axis)
 
     def backward(self, dy: Tensor) -> tuple:
-        y = self.outputs[0]
-        s = rd.reduce_sum(ew.multiply(dy, y), self.axis, keepdims=True)
-        return (ew.multiply(y, ew.subtract(dy, s)),)
+        return (SoftmaxGrad(self.axis)(dy, self.outputs[0]),)
+
+
+class SoftmaxGrad(Function):
+    """The backward of softmax, y * (dy - sum(dy * y)), fused into one pass over the arrays."""
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, dy: Any, y: Any) -> Any:
+        out = dy * y
+        s = out.sum(axis=self.axis, keepdims=True)
+        out -= y * s
+        return out
+
+    def backward(self, dd: Tensor) -> tuple:
+        dy, y = self.inputs
+        n_dy, n_y = self.needs_input_grad
+        # Linear in dy with the same (symmetric) Jacobian; in y:
+        # d/dy_k = dd_k (dy_k - s) - dy_k * sum(dd * y), with s = sum(dy * y).
+        g_dy = SoftmaxGrad(self.axis)(dd, y) if n_dy else None
+        g_y = None
+        if n_y:
+            s = rd.reduce_sum(ew.multiply(dy, y), self.axis, keepdims=True)
+            t = rd.reduce_sum(ew.multiply(dd, y), self.axis, keepdims=True)
+            g_y = ew.subtract(ew.multiply(dd, ew.subtract(dy, s)), ew.multiply(dy, t))
+        return g_dy, g_y
 
 
 class LogSoftmax(Function):
@@ -104,12 +132,21 @@ class SparseSoftmaxCrossEntropy(Function):
         xp = get_xp(logits)
         ls = _log_softmax_array(logits, -1)
         self.log_probs = ls
+        if ls.ndim == 2:
+            self.rows = xp.arange(ls.shape[0])
+            return -ls[self.rows, labels]
         picked = xp.take_along_axis(ls, labels[..., None].astype("int64"), axis=-1)[..., 0]
         return -picked
 
     def backward(self, dy: Tensor) -> tuple:
         labels, logits = self.inputs
         xp = get_xp(self.log_probs)
+        if not _fn.recording_tapes and self.log_probs.ndim == 2:
+            # First order (nothing records the walk): (softmax - onehot) * dy on arrays.
+            g = xp.exp(self.log_probs)
+            g[self.rows, labels._value] -= 1
+            g *= dy._value[:, None]
+            return None, Tensor(g)
         if _fn.recording_tapes:
             probs = softmax(logits)
         else:
@@ -149,14 +186,16 @@ def sparse_softmax_cross_entropy_with_logits(labels: Any, logits: Any, name: Any
             "SparseSoftmaxCrossEntropyWithLogits: labels must be integers, received dtype "
             f"{y.dtype.name}."
         )
-    if tuple(y.shape) != tuple(z.shape)[:-1]:
+    yv, zv = y._value, z._value
+    yshape = yv.shape if yv is not None else tuple(y.shape)
+    zshape = zv.shape if zv is not None else tuple(z.shape)
+    if yshape != zshape[:-1]:
         raise ValueError(
             "SparseSoftmaxCrossEntropyWithLogits: labels shape must equal logits shape without the "
-            f"last axis; received labels {tuple(y.shape)} and logits {tuple(z.shape)}."
+            f"last axis; received labels {tuple(yshape)} and logits {tuple(zshape)}."
         )
-    yv = y._value
     if yv is not None and yv.size:
-        depth = z.shape[-1]
+        depth = zshape[-1]
         lo, hi = int(yv.min()), int(yv.max())
         if lo < 0 or hi >= depth:
             from tapeflow.errors import InvalidArgumentError

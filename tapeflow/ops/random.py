@@ -72,18 +72,21 @@ def _uniform(rng: Any, shape: tuple, minval: Any, maxval: Any, np_dtype: Any, xp
         return rng.integers(int(minval), int(maxval), size=shape).astype(np_dtype)
     if maxval is None:
         maxval = 1.0
-    u = rng.random(shape, dtype=np_dtype if np_dtype in (_np_host.float32, _np_host.float64) else _np_host.float64)
+    u = rng.random(shape, dtype=np_dtype if np_dtype in (_np_host.float32,
+                   _np_host.float64) else _np_host.float64)
     return (u * (maxval - minval) + minval).astype(np_dtype, copy=False)
 
 
 def _normal(rng: Any, shape: tuple, mean: Any, stddev: Any, np_dtype: Any) -> Any:
-    z = rng.standard_normal(shape, dtype=np_dtype if np_dtype in (_np_host.float32, _np_host.float64) else _np_host.float64)
+    z = rng.standard_normal(shape, dtype=np_dtype if np_dtype in (_np_host.float32,
+                            _np_host.float64) else _np_host.float64)
     return (z * stddev + mean).astype(np_dtype, copy=False)
 
 
 def _truncated(rng: Any, shape: tuple, mean: Any, stddev: Any, np_dtype: Any, xp: Any) -> Any:
     # NOTE: resample values outside two standard deviations, as TF does.
-    z = rng.standard_normal(shape, dtype=_np_host.float64 if np_dtype == _np_host.float64 else _np_host.float32)
+    z = rng.standard_normal(shape,
+                            dtype=_np_host.float64 if np_dtype == _np_host.float64 else _np_host.float32)
     bad = abs(z) > 2
     while bool(bad.any()):
         z[bad] = rng.standard_normal(int(bad.sum()), dtype=z.dtype)
@@ -114,7 +117,8 @@ def normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.floa
     return Tensor(_normal(rng, _shape(shape), _scalar(mean), _scalar(stddev), _dt.as_dtype(dtype)._np))
 
 
-def truncated_normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.float32, seed: Any = None,
+def truncated_normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.float32,
+                     seed: Any = None,
                      name: Any = None) -> Tensor:
     """Normal samples, redrawn when more than two standard deviations from the mean."""
     xp = backend.default_xp()
@@ -131,7 +135,8 @@ def shuffle(value: Any, seed: Any = None, name: Any = None) -> Tensor:
     return Tensor(x._value[backend.asarray(perm, None, xp)])
 
 
-def categorical(logits: Any, num_samples: int, dtype: Any = None, seed: Any = None, name: Any = None) -> Tensor:
+def categorical(logits: Any, num_samples: int, dtype: Any = None, seed: Any = None,
+                name: Any = None) -> Tensor:
     """Draw `num_samples` class indices per row of unnormalised log-probabilities (batch, classes)."""
     z = backend.to_numpy(convert_to_tensor(logits)._value).astype(_np_host.float64)
     rng = _host_rng(seed)
@@ -144,7 +149,8 @@ def categorical(logits: Any, num_samples: int, dtype: Any = None, seed: Any = No
 def random_mask(shape: tuple, keep_prob: float, np_dtype: Any, xp: Any, seed: Any = None) -> Any:
     """A 0/1 array with ones at probability `keep_prob` (for dropout), on `xp`'s device."""
     rng = _device_rng(_host_rng(seed), xp)
-    u = rng.random(shape, dtype=np_dtype if np_dtype in (_np_host.float32, _np_host.float64) else _np_host.float32)
+    u = rng.random(shape, dtype=np_dtype if np_dtype in (_np_host.float32,
+                   _np_host.float64) else _np_host.float32)
     return u < keep_prob
 
 
@@ -172,7 +178,8 @@ class Generator:
     def uniform(self, shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = _dt.float32,
                 name: Any = None) -> Tensor:
         rng, xp = self._dev()
-        return Tensor(_uniform(rng, _shape(shape), _scalar(minval), _scalar(maxval), _dt.as_dtype(dtype)._np, xp))
+        return Tensor(_uniform(rng, _shape(shape), _scalar(minval), _scalar(maxval),
+                      _dt.as_dtype(dtype)._np, xp))
 
     def normal(self, shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.float32,
                name: Any = None) -> Tensor:
@@ -182,7 +189,8 @@ class Generator:
     def truncated_normal(self, shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.float32,
                          name: Any = None) -> Tensor:
         xp = backend.default_xp()
-        arr = _truncated(self._rng, _shape(shape), _scalar(mean), _scalar(stddev), _dt.as_dtype(dtype)._np, xp)
+        arr = _truncated(self._rng, _shape(shape), _scalar(mean), _scalar(stddev), _dt.as_dtype(dtype)._np,
+                         xp)
         return Tensor(backend.asarray(arr, None, xp))
 
     def uniform_full_int(self, shape: Any, dtype: Any = _dt.int64, name: Any = None) -> Tensor:

@@ -18,6 +18,8 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple | None:
     """`axis` (None, int, list or tensor) as a sorted tuple of non-negative axes; None = all."""
     if axis is None:
         return None
+    if type(axis) is int and -ndim <= axis < max(ndim, 1):  # the common case, fast
+        return (axis % ndim if ndim else 0,)
     if isinstance(axis, Tensor):
         axis = backend.to_numpy(axis._value).tolist()
     if isinstance(axis, (list, tuple)):
@@ -50,9 +52,70 @@ class Sum(Function):
         return a.sum(axis=self.axes, keepdims=self.keepdims, dtype=dtype)
 
     def backward(self, dy: Tensor) -> tuple:
+        return (SumGrad(self.axes, self.keepdims, self.in_shape)(dy),)
+
+
+def _reduced_count(shape: tuple, axes: tuple | None) -> int:
+    n = 1
+    for i, d in enumerate(shape):
+        if axes is None or i in axes:
+            n *= d
+    return n
+
+
+class Mean(Function):
+    """Mean of a floating tensor over `axes` (the count comes from the actual input shape)."""
+
+    def __init__(self, axes: tuple | None, keepdims: bool) -> None:
+        self.axes = axes
+        self.keepdims = keepdims
+
+    def forward(self, a: Any) -> Any:
+        self.in_shape = a.shape
+        s = a.sum(axis=self.axes, keepdims=self.keepdims)
+        # NOTE: a true division, as TF's mean does; an empty reduction gives nan like TF.
+        return s / a.dtype.type(_reduced_count(a.shape, self.axes))
+
+    def backward(self, dy: Tensor) -> tuple:
+        n = _reduced_count(self.in_shape, self.axes)
+        return (SumGrad(self.axes, self.keepdims, self.in_shape, n)(dy),)
+
+
+_BROADCAST_VIEW_MIN = 1 << 16
+
+
+class SumGrad(Function):
+    """The backward of Sum (and of Mean with `n`): `dy` (divided by `n`) broadcast back over
+    the reduced axes."""
+
+    def __init__(self, axes: tuple | None, keepdims: bool, in_shape: tuple, n: int = 1) -> None:
+        self.axes = axes
+        self.keepdims = keepdims
+        self.in_shape = in_shape
+        self.n = n
+        size = 1
+        for d in in_shape:
+            size *= d
+        self.materialise = size < _BROADCAST_VIEW_MIN
+
+    def forward(self, dy: Any) -> Any:
         if not self.keepdims:
-            dy = mv.reshape(dy, _keepdims_shape(self.in_shape, self.axes))
-        return (mv.broadcast_to(dy, self.in_shape),)
+            dy = dy.reshape(_keepdims_shape(self.in_shape, self.axes))
+        if self.n != 1:
+            dy = dy / dy.dtype.type(self.n)
+        xp = get_xp(dy)
+        if self.materialise:
+            # NOTE: small results are materialised: one copy is cheaper than np.broadcast_to's
+            # Python-level view construction, and gives a normal writable array.
+            out = xp.empty(self.in_shape, dy.dtype)
+            out[...] = dy
+            return out
+        return xp.broadcast_to(dy, self.in_shape)
+
+    def backward(self, ddx: Tensor) -> tuple:
+        if self.n != 1:
+            return (Mean(self.axes, self.keepdims)(ddx),)
+        return (Sum(self.axes, self.keepdims)(ddx),)
 
 
 class MaxMin(Function):
@@ -186,15 +249,15 @@ def reduce_sum(input_tensor: Any, axis: Any = None, keepdims: bool = False, name
 def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: bool = False, name: Any = None) -> Tensor:
     """Mean over `axis`; integer tensors use integer division, as in TF."""
     x, axes = _prep(input_tensor, axis, "Mean")
-    shape = x.shape
+    kind = x._value.dtype.kind if x._value is not None else x.dtype._np.kind
+    if kind in "fc":
+        return Mean(axes, keepdims)(x)
     n = 1
-    for i, d in enumerate(shape):
+    for i, d in enumerate(x.shape):
         if axes is None or i in axes:
             n *= d if d is not None else 1
     s = Sum(axes, keepdims)(x)
-    if x.dtype._np.kind in "iu":
-        return ew.floordiv(s, n) if n else s
-    return ew.multiply(s, 1.0 / n) if n else ew.divide(s, 0.0)
+    return ew.floordiv(s, n) if n else s
 
 
 def reduce_max(input_tensor: Any, axis: Any = None, keepdims: bool = False, name: Any = None) -> Tensor:
@@ -246,11 +309,13 @@ def reduce_all(input_tensor: Any, axis: Any = None, keepdims: bool = False, name
     return AnyAll(axes, keepdims, "all")(x)
 
 
-def reduce_euclidean_norm(input_tensor: Any, axis: Any = None, keepdims: bool = False, name: Any = None) -> Tensor:
+def reduce_euclidean_norm(input_tensor: Any, axis: Any = None, keepdims: bool = False,
+                          name: Any = None) -> Tensor:
     return norm(input_tensor, axis=axis, keepdims=keepdims)
 
 
-def count_nonzero(input: Any, axis: Any = None, keepdims: bool = False, dtype: Any = "int64", name: Any = None) -> Tensor:  # noqa: A002
+def count_nonzero(input: Any, axis: Any = None, keepdims: bool = False, dtype: Any = "int64",
+                  name: Any = None) -> Tensor:  # noqa: A002
     x, axes = _prep(input, axis, "CountNonzero")
     nz = ew.cast(ew.not_equal(x, ew.zeros_like_t(x)), dtype)
     return reduce_sum(nz, axes, keepdims)
@@ -275,7 +340,8 @@ def cumsum(x: Any, axis: int = 0, exclusive: bool = False, reverse: bool = False
     return Cumsum(int(axis) % max(x.ndim, 1), exclusive, reverse)(x)
 
 
-def cumprod(x: Any, axis: int = 0, exclusive: bool = False, reverse: bool = False, name: Any = None) -> Tensor:
+def cumprod(x: Any, axis: int = 0, exclusive: bool = False, reverse: bool = False,
+            name: Any = None) -> Tensor:
     """Cumulative product (as exp(cumsum(log|x|)) with signs; inputs must be non-zero)."""
     x = ew.unary_operand(x, "Cumprod")
     ax = int(axis) % max(x.ndim, 1)
@@ -289,7 +355,8 @@ def cumprod(x: Any, axis: int = 0, exclusive: bool = False, reverse: bool = Fals
     return mv.reverse(out, [ax]) if reverse else out
 
 
-def norm(tensor: Any, ord: Any = "euclidean", axis: Any = None, keepdims: bool = False, name: Any = None) -> Tensor:  # noqa: A002
+def norm(tensor: Any, ord: Any = "euclidean", axis: Any = None, keepdims: bool = False,
+         name: Any = None) -> Tensor:  # noqa: A002
     """Vector norm over `axis` (all elements when None): 'euclidean'/2, 1, np.inf, or p."""
     x = ew.unary_operand(tensor, "Norm")
     if ord in ("euclidean", "fro", 2, 2.0):

@@ -392,6 +392,7 @@ def test_custom_gradient_decorator() -> None:
     np.testing.assert_allclose(tape.gradient(y, x).numpy(), [0.1, 0.5])
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp:RuntimeWarning")
 def test_custom_gradient_log1pexp_stable() -> None:
     """TF's documented example: a numerically stable gradient for log(1 + exp(x))."""
     @tf.custom_gradient
@@ -451,3 +452,25 @@ def test_custom_gradient_requires_variables_kwarg() -> None:
 
     with pytest.raises(TypeError, match="variables"):
         f(tf.constant(1.0))
+
+
+def test_returned_gradients_are_distinct_writable_arrays() -> None:
+    a, b = tf.Variable([1.0, 2.0]), tf.Variable([3.0, 4.0])
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(a + b)  # Add passes one gradient to both; Sum's is a broadcast view
+    ga, gb = tape.gradient(y, [a, b])
+    assert ga._value is not gb._value
+    for g in (ga, gb):
+        g._value *= 2.0  # an optimizer may scale in place
+    np.testing.assert_array_equal(ga.numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(gb.numpy(), [2.0, 2.0])
+
+
+def test_in_place_accumulation_does_not_touch_inputs() -> None:
+    x = tf.Variable([1.0, 2.0])
+    og = tf.constant([1.0, 1.0])
+    with tf.GradientTape() as tape:
+        y = x + x + x + x  # four contributions to x's gradient
+    g = tape.gradient(y, x, output_gradients=og)
+    np.testing.assert_array_equal(g.numpy(), [4.0, 4.0])
+    np.testing.assert_array_equal(og.numpy(), [1.0, 1.0])

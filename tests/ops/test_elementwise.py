@@ -51,6 +51,8 @@ CASES = [
     OpCase("minimum/broadcast", tf.minimum, [B1, B2]),
     OpCase("maximum/scalar", lambda x: tf.maximum(x, 0.1), [(3, 4)], domain="nonzero"),
     OpCase("clip_by_value", lambda x: tf.clip_by_value(x, -0.5, 0.7), [(4, 5)]),
+    OpCase("clip_by_value/rank0", lambda x: tf.clip_by_value(x, -0.5, 0.7) * x, [np.array(0.3)]),
+    OpCase("clip_by_value/int_bounds", lambda x: tf.clip_by_value(x, -1, 1), [(3, 4)], domain="unit"),
     OpCase("clip_by_value/tensor_bounds", lambda x, lo: tf.clip_by_value(x, lo, 1.0), [(3, 4), (4,)]),
     OpCase("where/broadcast",
            lambda a, b: tf.where(tf.constant(np.array([True, False, True, False])), a, b), [B1, B2]),

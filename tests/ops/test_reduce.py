@@ -31,6 +31,9 @@ CASES = (
     + _cases("reduce_variance", tf.math.reduce_variance)
     + _cases("reduce_std", tf.math.reduce_std)
     + [
+        OpCase("reduce_mean/rank0", lambda x: tf.reduce_mean(x) * x, [np.array(1.5)]),
+        OpCase("reduce_mean/large_broadcast_view", lambda x: tf.reduce_mean(x, axis=0) * 3.0, [(300, 250)],
+               second_order=False),
         OpCase("reduce_sum/after_broadcast", lambda a, b: tf.reduce_sum(a * b, axis=1), [(3, 1, 4), (2, 4)]),
         OpCase("reduce_prod/with_zero",
                lambda x: tf.reduce_prod(x * tf.constant([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0]], tf.float64),
@@ -81,6 +84,7 @@ def test_values(tf_fn, np_fn, axis, keepdims) -> None:
     np.testing.assert_allclose(out.numpy(), want, rtol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero encountered in log:RuntimeWarning")
 def test_logsumexp_is_stable() -> None:
     x = tf.constant([[1000.0, 1000.0], [-1000.0, -1000.0]])
     np.testing.assert_allclose(tf.reduce_logsumexp(x, axis=1).numpy(), [1000 + np.log(2), -1000 + np.log(2)])
@@ -141,5 +145,7 @@ def test_axis_out_of_range_names_op() -> None:
 
 def test_reduce_empty_sum_and_max() -> None:
     assert float(tf.reduce_sum(tf.zeros((0,)))) == 0.0
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(float(tf.reduce_mean(tf.zeros((0,)))))  # TF: nan
     with pytest.raises(ValueError):
         tf.reduce_max(tf.zeros((0,)))
