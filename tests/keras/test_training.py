@@ -260,6 +260,22 @@ def test_traced_dense_step_matches_taped_step(case, optimizer):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_traced_step_for_a_functional_chain_matches_taped_step():
+    x, y = _data(24)
+    runs = []
+    for traced in (True, False):
+        keras.utils.set_random_seed(9)
+        inputs = keras.Input((3,))
+        hidden = keras.layers.Dense(5, activation="relu")(inputs)
+        model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden))
+        model.compile("rmsprop", "mse", metrics=["mae"])
+        model._train_state.allow_fused = traced
+        runs.append((model.fit(x, y, epochs=2, batch_size=8, verbose=0).history, model.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_traced_step_used_for_dense_stacks_and_not_otherwise(monkeypatch):
     from tapeflow.keras.models import fused_step
 
@@ -279,7 +295,16 @@ def test_traced_step_used_for_dense_stacks_and_not_otherwise(monkeypatch):
                                 keras.layers.Dense(1)])
     dropout.compile("sgd", "mse")
     dropout.fit(x, y, epochs=1, verbose=0)
+    a = keras.Input((3,))
+    h = keras.layers.Dense(2)(a)
+    branches = keras.Model(a, keras.layers.Add()([h, keras.layers.Dense(2)(h)]))
+    branches.compile("sgd", "mse")
+    branches.fit(x, np.zeros((16, 2)), epochs=1, verbose=0)
     assert calls == []
+    functional = keras.Model(a, keras.layers.Dense(1)(keras.layers.Dense(3)(a)))
+    functional.compile("sgd", "mse")
+    functional.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert len(calls) == 2
 
 
 # ---------------------------------------------------------------------------------------------

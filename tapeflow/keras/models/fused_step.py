@@ -1,7 +1,7 @@
 """A traced train step for plain stacks of Dense layers: forward, loss and backward on arrays.
 
-What `tf.function` does for Keras, in miniature: when a `Sequential` model is only `Flatten`
-and `Dense` layers (linear / relu / sigmoid / tanh, softmax on the last layer) trained with a
+What `tf.function` does for Keras, in miniature: when a `Sequential` model (or a Functional
+chain) is only `Flatten` and `Dense` layers (linear / relu / sigmoid / tanh, softmax on the last layer) trained with a
 built-in mean squared error or (sparse) categorical cross-entropy, `fit` runs each step as a
 fixed sequence of array operations instead of recording a tape, then hands the gradients
 to the optimizer as usual. The arithmetic is the same as the layers' and losses' own
@@ -62,6 +62,30 @@ def _loss_kind(compile_loss: Any) -> tuple[str, bool] | None:
     return None
 
 
+def _layer_chain(model: Any) -> list | None:
+    """The layers of a `Sequential`, or of a Functional model that is a plain chain from one
+    input to one output (no shared layers, no extra call arguments); None otherwise."""
+    from tapeflow.keras.models.functional import Functional
+    from tapeflow.keras.models.sequential import Sequential
+
+    if type(model) is Sequential:
+        return model.layers
+    if type(model) is not Functional or len(model._graph_inputs) != 1 or len(model._graph_outputs) != 1:
+        return None
+    chain = []
+    current = model._graph_inputs[0]
+    for node in model._nodes:
+        if len(node.inputs) != 1 or node.inputs[0] is not current or len(node.outputs) != 1:
+            return None
+        if node.kwargs or len(node.args) != 1 or len(node.layer._inbound_nodes) != 1:
+            return None
+        chain.append(node.layer)
+        current = node.outputs[0]
+    if current is not model._graph_outputs[0]:
+        return None
+    return chain
+
+
 class FusedDenseStep:
     """Forward + loss + backward of a Flatten/Dense stack as array code (see module docstring).
 
@@ -85,13 +109,11 @@ class FusedDenseStep:
     @classmethod
     def plan(cls, model: Any, x: Any, y: Any) -> FusedDenseStep | None:
         """A fused step for `model` trained on arrays like `x` / `y`, or None if unsupported."""
-        from tapeflow.keras.models.sequential import Sequential
-
-        if type(model) is not Sequential or model._trainer_attr("_run_eagerly"):
+        if model._trainer_attr("_run_eagerly"):
             return None
         if not isinstance(x, np.ndarray) or x.dtype.kind != "f" or not isinstance(y, np.ndarray):
             return None
-        stack = model.layers
+        stack = _layer_chain(model)
         if not stack or model.activity_regularizer is not None or model._added_losses or model._regularized:
             return None
         flatten_first = False
