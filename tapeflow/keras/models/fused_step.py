@@ -1,13 +1,14 @@
 """A traced train step for plain stacks of Dense layers: forward, loss and backward on arrays.
 
 What `tf.function` does for Keras, in miniature: when a `Sequential` model (or a Functional
-chain) is only `Flatten` and `Dense` layers (linear / relu / sigmoid / tanh, softmax on the last layer) trained with a
-built-in mean squared error or (sparse) categorical cross-entropy, `fit` runs each step as a
-fixed sequence of array operations instead of recording a tape, then hands the gradients
-to the optimizer as usual. The arithmetic is the same as the layers' and losses' own
-(`tapeflow.ops.dense`, `tf.nn.*softmax_cross_entropy_with_logits`); the results agree with the
-taped step to float32 rounding. Anything else (regularizers, masks, dropout, sample weights,
-custom steps, `run_eagerly=True`) uses the general taped step.
+chain) is only `Flatten` and `Dense` layers (linear / relu / sigmoid / tanh, softmax on the
+last layer) trained with a built-in mean squared error or (sparse) categorical cross-entropy,
+`fit` runs each step as a fixed sequence of array operations instead of recording a tape,
+then hands the gradients to the optimizer as usual. The arithmetic is the same as the layers'
+and losses' own (`tapeflow.ops.dense`, `tf.nn.*softmax_cross_entropy_with_logits`); the
+results agree with the taped step to float32 rounding (bit for bit in the tests). Anything
+else (regularizers, masks, dropout, sample weights, custom steps, `run_eagerly=True`) uses
+the general taped step.
 """
 
 from __future__ import annotations
