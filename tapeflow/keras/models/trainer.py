@@ -149,9 +149,8 @@ class Trainer:
         """
         from tapeflow.keras import optimizers
 
-        kwargs.pop("experimental_run_tf_function", None)
-        legacy_metrics = kwargs.pop("sample_weight_mode", None)
-        del legacy_metrics
+        for legacy in ("experimental_run_tf_function", "sample_weight_mode", "target_tensors"):
+            kwargs.pop(legacy, None)  # tf.keras 2 arguments without an effect here
         if kwargs:
             raise TypeError(f"compile() got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
         # tf.keras 2's positional order was (optimizer, loss, metrics, loss_weights, ...): a list of
@@ -476,13 +475,11 @@ class Trainer:
             # 2. Forward pass and loss under the tape.
             with GradientTape() as tape:
                 y_pred = model(x, training=True)
-                if custom_loss:
+                if custom_loss or compile_loss is None or _any_extra_losses(loss_layers):
                     loss = model._call_compute_loss(x, y, y_pred, sw, True)
                 else:
-                    loss = compile_loss(y, y_pred, sw) if compile_loss is not None else None
-                    if _any_extra_losses(loss_layers):
-                        loss = model.compute_loss(x, y, y_pred, sw, True)
-                    elif loss is None:
+                    loss = compile_loss(y, y_pred, sw)
+                    if loss is None:
                         raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
             # 3. Gradients and the optimizer step.
             if tvars:
