@@ -185,7 +185,10 @@ class Metric:
         init = initializers.get(initializer if initializer is not None else "zeros")
         d = _dt.as_dtype(dtype or self._dtype)
         value = init(tuple(shape) if shape is not None else (), dtype=d)
-        var = Variable(_backend.to_numpy(value._value), trainable=False, name=name or "variable")
+        # NOTE: metric state stays in host memory (updates are computed with NumPy) whatever
+        # the default device.
+        with _backend.device("/CPU:0"):
+            var = Variable(_backend.to_numpy(value._value), trainable=False, name=name or "variable")
         self._variables.append(var)
         return var
 

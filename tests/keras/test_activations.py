@@ -12,7 +12,7 @@ from tapeflow.testing import check_gradients
 
 @pytest.fixture(scope="module")
 def K():
-    return pytest.importorskip("keras")
+    return pytest.importorskip("keras", minversion="3")
 
 
 X = np.linspace(-4.0, 4.0, 24, dtype="float32").reshape(4, 6) + 0.01

@@ -13,7 +13,7 @@ from tapeflow.keras import initializers
 
 @pytest.fixture(scope="module")
 def K():
-    return pytest.importorskip("keras")
+    return pytest.importorskip("keras", minversion="3")
 
 
 SHAPE = (300, 200)

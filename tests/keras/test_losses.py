@@ -14,7 +14,7 @@ from tapeflow.testing import check_gradients
 
 @pytest.fixture(scope="module")
 def K():
-    return pytest.importorskip("keras")
+    return pytest.importorskip("keras", minversion="3")
 
 
 RNG = np.random.default_rng(0)

@@ -11,7 +11,7 @@ from tapeflow.keras import activations, losses, metrics
 
 @pytest.fixture(scope="module")
 def K():
-    return pytest.importorskip("keras")
+    return pytest.importorskip("keras", minversion="3")
 
 
 RNG = np.random.default_rng(0)
@@ -278,3 +278,16 @@ def test_bad_arguments():
         metrics.F1Score(average="mean")
     with pytest.raises(ValueError, match="2D"):
         metrics.F1Score().update_state([1.0, 0.0], [1.0, 0.0])
+
+
+@pytest.mark.skipif(not tf.backend.gpu_available(), reason="needs CuPy and a GPU")
+def test_gpu_inputs_give_the_cpu_result():
+    for name, args in [("SparseCategoricalAccuracy", (LABELS, P)), ("AUC", (Y01, P)), ("Precision", (Y01, P)),
+                       ("MeanSquaredError", (Y01, P)), ("SparseCategoricalCrossentropy", (LABELS, PN)),
+                       ("F1Score", (ONEHOT, P))]:
+        cpu = getattr(metrics, name)()
+        cpu.update_state(*args, sample_weight=SW)
+        with tf.device("/GPU:0"):
+            gpu = getattr(metrics, name)()
+            gpu.update_state(*[tf.constant(a) for a in args], sample_weight=tf.constant(SW))
+        np.testing.assert_allclose(value(gpu.result()), value(cpu.result()), rtol=1e-6, err_msg=name)

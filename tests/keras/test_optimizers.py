@@ -14,7 +14,7 @@ from tapeflow.keras.optimizers import schedules
 
 @pytest.fixture(scope="module")
 def K():
-    return pytest.importorskip("keras")
+    return pytest.importorskip("keras", minversion="3")
 
 
 def _vars(*values):
@@ -474,3 +474,23 @@ def test_large_variables_match_keras(K, name, kwargs):
         ours.apply_gradients([(tf.constant(g), ov)])
         theirs.apply_gradients([(K.ops.convert_to_tensor(g), kv)])
     np.testing.assert_allclose(ov.numpy(), np.asarray(kv), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.skipif(not tf.backend.gpu_available(), reason="needs CuPy and a GPU")
+@pytest.mark.parametrize("name,kwargs", ORACLE_CASES[:14],
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(ORACLE_CASES[:14])])
+def test_gpu_variables_match_cpu(name, kwargs):
+    rng = np.random.default_rng(4)
+    w0 = rng.standard_normal((200, 100)).astype("float32")
+    grads = [rng.standard_normal((200, 100)).astype("float32") for _ in range(3)]
+    kwargs = {"learning_rate": 0.05, **kwargs}
+    results = []
+    for dev in ("/CPU:0", "/GPU:0"):
+        with tf.device(dev):
+            var = tf.Variable(w0)
+            opt = getattr(optimizers, name)(**kwargs)
+            for g in grads:
+                opt.apply_gradients([(tf.constant(g), var)])
+            assert var.device.endswith(dev[1:]) and opt.iterations.device.endswith("CPU:0")
+            results.append(var.numpy())
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-6)

@@ -12,7 +12,7 @@ from tapeflow.testing import check_gradients
 
 @pytest.fixture(scope="module")
 def K():
-    return pytest.importorskip("keras")
+    return pytest.importorskip("keras", minversion="3")
 
 
 W = np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.5], [-0.7, 0.4, 2.2], [0.1, -0.3, 0.9]], "float32")

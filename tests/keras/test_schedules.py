@@ -13,7 +13,7 @@ from tapeflow.keras.optimizers import schedules
 
 @pytest.fixture(scope="module")
 def K():
-    return pytest.importorskip("keras")
+    return pytest.importorskip("keras", minversion="3")
 
 
 CASES = [

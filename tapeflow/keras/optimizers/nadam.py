@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow import backend as _backend
-from tapeflow.keras.optimizers.optimizer import Optimizer
-from tapeflow.tensor import Variable
+from tapeflow.keras.optimizers.optimizer import Optimizer, _host_variable
 
 
 class Nadam(Optimizer):
@@ -50,7 +49,7 @@ class Nadam(Optimizer):
         dtype = var_list[0].dtype.name if var_list else "float32"
         super().build(var_list)
         self._momentums, self._velocities = self.add_optimizer_variables(var_list, ["momentum", "velocity"])
-        self._u_product = Variable(np.ones((), dtype=dtype), trainable=False, name=f"{self.name}/u_product")
+        self._u_product = _host_variable(np.ones((), dtype=dtype), f"{self.name}/u_product")
         self._variables.append(self._u_product)
         self._u_step = -1
 

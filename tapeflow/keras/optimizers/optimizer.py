@@ -113,8 +113,7 @@ class Optimizer:
         self._exclude_ids: set = set()
         self._exclude_pattern: Any = None
         self._wd_cache: dict[int, bool] = {}
-        self._iterations = Variable(np.int64(0), trainable=False, name=f"{self.name}/iteration",
-                                    dtype="int64")
+        self._iterations = _host_variable(np.int64(0), f"{self.name}/iteration")
         self._variables.append(self._iterations)
         self._learning_rate: Any = None
         self._set_learning_rate(learning_rate)
@@ -146,8 +145,7 @@ class Optimizer:
         if isinstance(current, Variable):
             current.assign(value)
             return
-        var = Variable(np.float32(value), trainable=False, name=f"{self.name}/learning_rate",
-                       dtype=_kbackend.floatx())
+        var = _host_variable(np.asarray(value, dtype=_kbackend.floatx()), f"{self.name}/learning_rate")
         self._learning_rate = var
         self._variables.insert(1, var)
 
@@ -647,3 +645,10 @@ def _warn_missing(names: list) -> None:
         "`model.compile()`, did you forget to provide a `loss` argument?",
         stacklevel=3,
     )
+
+
+def _host_variable(value: np.ndarray, name: str) -> Variable:
+    """A non-trainable scalar state variable kept in host memory whatever the default device:
+    the optimizer reads it from Python every step (a GPU copy would cost a sync each time)."""
+    with _backend.device("/CPU:0"):
+        return Variable(value, trainable=False, name=name)
