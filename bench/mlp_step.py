@@ -16,6 +16,8 @@ Peers, each doing the same arithmetic on the same data:
   tensorflow  the identical tapeflow code run with `import tensorflow as tf` (TF eager)
 
 Run:  python -m bench.mlp_step [--repeat N] [--no-tf] [--clock cpu]
+      (OPENBLAS_NUM_THREADS=1 ... --clock cpu gives steady single-threaded ratios on a busy machine;
+      PyTorch then uses the same number of threads)
 Targets: tapeflow <= 1.15x the NumPy step and faster than PyTorch.
 """
 
@@ -136,6 +138,9 @@ def make_numpy_step(d: dict, loss_kind: str = "logits"):
 
 def make_torch_step(d: dict, loss_kind: str = "logits"):
     import torch
+
+    if os.environ.get("OPENBLAS_NUM_THREADS"):  # the same thread count as NumPy's BLAS
+        torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
 
     weights = [torch.tensor(d[k], requires_grad=True) for k in ("W1", "b1", "W2", "b2")]
     x = torch.tensor(d["x"])
