@@ -173,6 +173,8 @@ def _normalize_key(key: Any, xp: Any) -> tuple[tuple, bool]:
                 k = int(k)
         if isinstance(k, list) or (xp is not backend.host and isinstance(k, backend.host.ndarray)):
             k = xp.asarray(k)  # index arrays live on the indexed tensor's device
+        elif xp is backend.host and backend.is_gpu_array(k):
+            k = backend.to_numpy(k)  # (indices are small metadata: copied, like TF's host ints)
         if hasattr(k, "dtype") and hasattr(k, "ndim") and not isinstance(k, (int,)):
             if k.dtype.kind == "b":
                 nz = k.nonzero()
@@ -213,16 +215,23 @@ class GetItemGrad(Function):
         dx = xp.zeros(self.shape, dtype=dy.dtype)
         if self.basic:
             dx[self.key] = dy
-        elif xp.__name__ == "numpy":
-            xp.add.at(dx, self.key, dy)
         else:
-            import cupyx
-
-            cupyx.scatter_add(dx, self.key, dy)
+            _scatter_add(xp, dx, self.key, dy)
         return dx
 
     def backward(self, ddx: Tensor) -> tuple:
         return (GetItem(self.key, self.basic)(ddx),)
+
+
+def _scatter_add(xp: Any, out: Any, key: Any, values: Any) -> None:
+    """out[key] += values with repeated indices accumulated (NumPy and CuPy >= 13: ufunc.at)."""
+    at = getattr(xp.add, "at", None)
+    if at is not None:
+        at(out, key, values)
+    else:  # older CuPy
+        import cupyx
+
+        cupyx.scatter_add(out, key, values)
 
 
 def getitem(x: Tensor, key: Any) -> Tensor:
@@ -364,12 +373,7 @@ class GatherGrad(Function):
         d = xp.moveaxis(dy.reshape(pre + (idx.size,) + post), ax, 0).reshape(idx.size, -1)
         out = xp.zeros((n, d.shape[1]), dtype=dy.dtype)
         flat = idx.reshape(-1)
-        if xp.__name__ == "numpy":
-            xp.add.at(out, flat, d)
-        else:
-            import cupyx
-
-            cupyx.scatter_add(out, flat, d)
+        _scatter_add(xp, out, flat, d)
         return xp.moveaxis(out.reshape((n,) + pre + post), 0, ax)
 
     def backward(self, ddx: Tensor) -> tuple:

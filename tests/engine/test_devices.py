@@ -76,7 +76,8 @@ def test_same_results_on_every_device(device: str) -> None:
 
 @needs_gpu
 def test_mixing_devices_is_an_error() -> None:
-    cpu = tf.constant([1.0, 2.0])
+    with tf.device("/CPU:0"):
+        cpu = tf.constant([1.0, 2.0])
     with tf.device("/GPU:0"):
         gpu = tf.constant([1.0, 2.0])
     with pytest.raises(tf.errors.InvalidArgumentError, match="all inputs must be on the same device"):
@@ -87,7 +88,8 @@ def test_mixing_devices_is_an_error() -> None:
 
 @needs_gpu
 def test_copy_between_devices_with_identity() -> None:
-    cpu = tf.constant([1.0, 2.0])
+    with tf.device("/CPU:0"):
+        cpu = tf.constant([1.0, 2.0])
     with tf.GradientTape() as tape:
         tape.watch(cpu)
         with tf.device("/GPU:0"):
