@@ -245,7 +245,8 @@ def profile_tapeflow(parts: dict, steps: int = 10) -> None:
     print(f"\n== tapeflow tape step, profiled ({steps} steps; {fmt_time(total)} per step with timers) ==")
     for k, v in phases.items():
         print(f"  {k:28s} {fmt_time(v / steps):>10s}  {100 * v / steps / total:5.1f}%")
-    print(f"{'primitive':28s} {'calls':>6s} {'forward':>10s} {'backward':>10s}  (backward includes the ops it runs)")
+    print(f"{'primitive':28s} {'calls':>6s} {'forward':>10s} {'backward':>10s}"
+          "  (backward includes the ops it runs)")
     names = sorted(set(fwd) | set(bwd), key=lambda n: -(fwd.get(n, 0) + bwd.get(n, 0)))
     for n in names:
         f, b = fwd.get(n, 0) / steps, bwd.get(n, 0) / steps
