@@ -184,8 +184,9 @@ class GradientTape:
             result.append(g)
         if isinstance(sources, Tensor):
             return result[0]
-        if type(sources) is list and len(result) == len(sources):
-            return result
+        if type(sources) is list and len(result) == len(sources) and all(
+                a is b for a, b in zip(flat_sources, sources, strict=True)):
+            return result  # a flat list of sources: no repacking
         return nest.pack_sequence_as(sources, result)
 
     def _backprop(self, targets: list, output_gradients: list, sources: list,

@@ -108,6 +108,14 @@ def test_nested_structure_of_sources() -> None:
     assert float(g["first"]) == 6.0 and float(g["rest"][0]) == 3.0 and float(g["rest"][1][0]) == 2.0
 
 
+def test_list_with_nested_single_element_list_keeps_structure() -> None:
+    a, b = tf.Variable(1.0), tf.Variable(2.0)
+    with tf.GradientTape() as tape:
+        y = a * b
+    ga, (gb,) = tape.gradient(y, [a, [b]])
+    assert float(ga) == 2.0 and float(gb) == 1.0
+
+
 def test_non_scalar_target_and_list_of_targets() -> None:
     x = tf.Variable([1.0, 2.0])
     with tf.GradientTape(persistent=True) as tape:
