@@ -64,14 +64,14 @@ def test_listing_structure_and_a_few_steps():
     assert names == ["conv2d/kernel:0", "conv2d/bias:0", "conv2d_1/kernel:0", "conv2d_1/bias:0",
                      "dense/kernel:0", "dense/bias:0", "dense_1/kernel:0", "dense_1/bias:0"]
     rng = np.random.default_rng(0)
-    xb = rng.random((20, 784)).astype(np.float32)
-    yb = np.eye(10)[rng.integers(0, 10, 20)]  # float64 one-hot rows, as input_data gives
+    xb = rng.random((10, 784)).astype(np.float32)
+    yb = np.eye(10)[rng.integers(0, 10, 10)]  # float64 one-hot rows, as input_data gives
     sess = tf.InteractiveSession()
     try:
         sess.run(tf.global_variables_initializer())
         feed = {net["x"]: xb, net["y"]: yb, net["drop"]: False}
         before = net["loss"].eval(feed_dict=feed)
-        for _ in range(5):
+        for _ in range(4):
             net["train_step"].run(feed_dict={net["x"]: xb, net["y"]: yb, net["drop"]: True})
         after = net["loss"].eval(feed_dict=feed)
         acc = net["accuracy"].eval(feed_dict=feed)
