@@ -181,9 +181,6 @@ class Graph:
         with _device(device_name):
             yield
 
-    def get_operations(self) -> list:
-        return []
-
     def __repr__(self) -> str:
         n = len(self._collections.get(GraphKeys.GLOBAL_VARIABLES, ()))
         return f"<tf.Graph with {n} variables>"

@@ -25,11 +25,8 @@ from tapeflow.tensor import Tensor, convert_to_tensor
 
 
 def _truth(flag: Any) -> bool:
-    if flag is None:
-        return False
-    if isinstance(flag, Tensor):
-        return bool(flag)
-    return bool(flag)
+    """A `training` value (None, a bool or a scalar boolean tensor) as a Python bool."""
+    return False if flag is None else bool(flag)
 
 
 class _GraphLayer:

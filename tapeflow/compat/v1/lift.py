@@ -118,5 +118,4 @@ def graph_function(fn: Callable, always: bool = False) -> Callable:
             return graph_call(fn, args, kwargs, name=fn.__name__)
         return fn(*args, **kwargs)
 
-    wrapper.__wrapped__ = fn
     return wrapper

@@ -23,7 +23,6 @@ from tapeflow.compat.v1.gradients import gradient_plan
 from tapeflow.compat.v1.operations import Operation
 from tapeflow.compat.v1.placeholders import shape_text
 from tapeflow.tensor import Reference, Tensor
-from tapeflow.tensor import Variable as EngineVariable
 
 # The default-session stack `SymbolicTensor.eval()` uses (never rebound, so aliasing is safe).
 _default_sessions = graph.default_sessions
@@ -37,11 +36,8 @@ def _is_symbolic(t: Any) -> bool:
 
 
 def _fetch_value(v: Any) -> Any:
-    if v is None:
-        return None
-    if isinstance(v, EngineVariable):
-        return v.numpy()  # a copy: the variable may be updated later in this run
-    return v.numpy()
+    # A variable's numpy() is a copy, so later updates in this run do not change the result.
+    return None if v is None else v.numpy()
 
 
 class Session:
