@@ -34,6 +34,7 @@ class _CallContext(threading.local):
     def __init__(self) -> None:
         self.training: bool | None = None
         self.depth = 0
+        self.losses_added = False
 
 
 _context = _CallContext()
@@ -408,6 +409,7 @@ class Layer:
     def add_loss(self, loss: Any) -> None:
         """Add a scalar loss (e.g. an activity penalty) to `losses` for this call."""
         self._added_losses.append(loss)
+        _context.losses_added = True
 
     @property
     def losses(self) -> list:
@@ -500,8 +502,10 @@ class Layer:
         ctx.training = training
         ctx.depth += 1
         try:
-            if ctx.depth == 1 and self._added_losses:
+            if ctx.depth == 1 and ctx.losses_added:
+                # A new top-level call: drop the losses that the previous call added anywhere.
                 self._clear_losses()
+                ctx.losses_added = False
             outputs = self.call(*args, **kwargs)
         finally:
             ctx.depth -= 1
@@ -515,7 +519,12 @@ class Layer:
                 outputs._keras_mask = out_mask
         if self.activity_regularizer is not None:
             for o in nest.flatten(outputs):
-                self.add_loss(self.activity_regularizer(o))
+                if isinstance(o, Tensor):
+                    loss = self.activity_regularizer(o)
+                    if o.ndim > 0:
+                        # Normalised by the batch size, as Keras 3 does.
+                        loss = tf.math.divide_no_nan(loss, tf.cast(o.shape[0], loss.dtype))
+                    self.add_loss(loss)
         return outputs
 
     def _convert_inputs(self, inputs: Any) -> Any:
