@@ -23,12 +23,21 @@ def _tapeflow_models():
     from tapeflow.keras import layers
 
     tf.keras.utils.set_random_seed(0)
-    mlp = keras.Sequential([keras.Input((784,)), layers.Dense(512, activation="relu"),
-                            layers.Dense(10, activation="softmax")])
-    cnn = keras.Sequential([keras.Input((28, 28, 1)),
-                            layers.Conv2D(32, 5, padding="same", activation="relu"), layers.MaxPooling2D(2),
-                            layers.Conv2D(64, 5, padding="same", activation="relu"), layers.MaxPooling2D(2),
-                            layers.Flatten(), layers.Dense(1024, activation="relu"), layers.Dense(10)])
+    mlp = keras.Sequential(
+        [keras.Input((784,)), layers.Dense(512, activation="relu"), layers.Dense(10, activation="softmax")]
+    )
+    cnn = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(32, 5, padding="same", activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 5, padding="same", activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(1024, activation="relu"),
+            layers.Dense(10),
+        ]
+    )
     return mlp, cnn
 
 
@@ -36,15 +45,25 @@ def _keras_models(mlp_w, cnn_w):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    mlp = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512, activation="relu"),
-                            keras.layers.Dense(10, activation="softmax")])
-    cnn = keras.Sequential([keras.Input((28, 28, 1)),
-                            keras.layers.Conv2D(32, 5, padding="same", activation="relu"),
-                            keras.layers.MaxPooling2D(2),
-                            keras.layers.Conv2D(64, 5, padding="same", activation="relu"),
-                            keras.layers.MaxPooling2D(2),
-                            keras.layers.Flatten(), keras.layers.Dense(1024, activation="relu"),
-                            keras.layers.Dense(10)])
+    mlp = keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Dense(512, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    cnn = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(32, 5, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(64, 5, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1024, activation="relu"),
+            keras.layers.Dense(10),
+        ]
+    )
     mlp.set_weights(mlp_w)
     cnn.set_weights(cnn_w)
     return mlp, cnn
@@ -73,12 +92,18 @@ def _torch_models(mlp_w, cnn_w):
     mlp = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10), nn.Softmax(-1))
     cnn = CNN()
     with torch.no_grad():
-        mlp[0].weight.copy_(torch.tensor(mlp_w[0].T)); mlp[0].bias.copy_(torch.tensor(mlp_w[1]))
-        mlp[2].weight.copy_(torch.tensor(mlp_w[2].T)); mlp[2].bias.copy_(torch.tensor(mlp_w[3]))
-        cnn.c1.weight.copy_(torch.tensor(cnn_w[0].transpose(3, 2, 0, 1))); cnn.c1.bias.copy_(torch.tensor(cnn_w[1]))
-        cnn.c2.weight.copy_(torch.tensor(cnn_w[2].transpose(3, 2, 0, 1))); cnn.c2.bias.copy_(torch.tensor(cnn_w[3]))
-        cnn.f1.weight.copy_(torch.tensor(cnn_w[4].T)); cnn.f1.bias.copy_(torch.tensor(cnn_w[5]))
-        cnn.f2.weight.copy_(torch.tensor(cnn_w[6].T)); cnn.f2.bias.copy_(torch.tensor(cnn_w[7]))
+        mlp[0].weight.copy_(torch.tensor(mlp_w[0].T))
+        mlp[0].bias.copy_(torch.tensor(mlp_w[1]))
+        mlp[2].weight.copy_(torch.tensor(mlp_w[2].T))
+        mlp[2].bias.copy_(torch.tensor(mlp_w[3]))
+        cnn.c1.weight.copy_(torch.tensor(cnn_w[0].transpose(3, 2, 0, 1)))
+        cnn.c1.bias.copy_(torch.tensor(cnn_w[1]))
+        cnn.c2.weight.copy_(torch.tensor(cnn_w[2].transpose(3, 2, 0, 1)))
+        cnn.c2.bias.copy_(torch.tensor(cnn_w[3]))
+        cnn.f1.weight.copy_(torch.tensor(cnn_w[4].T))
+        cnn.f1.bias.copy_(torch.tensor(cnn_w[5]))
+        cnn.f2.weight.copy_(torch.tensor(cnn_w[6].T))
+        cnn.f2.bias.copy_(torch.tensor(cnn_w[7]))
     mlp.eval()
     cnn.eval()
     return mlp, cnn
@@ -88,8 +113,9 @@ def _torch_predict(model, x, batch_size):
     import torch
 
     with torch.inference_mode():
-        return np.concatenate([model(torch.from_numpy(x[i:i + batch_size])).numpy()
-                               for i in range(0, len(x), batch_size)])
+        return np.concatenate(
+            [model(torch.from_numpy(x[i : i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
+        )
 
 
 def main(argv: list | None = None) -> None:
@@ -106,19 +132,26 @@ def main(argv: list | None = None) -> None:
     t = _torch_models(mlp.get_weights(), cnn.get_weights()) if "torch" in peers else None
     if t is not None:
         x_nchw = np.ascontiguousarray(x_img.transpose(0, 3, 1, 2))
-        assert np.allclose(_torch_predict(t[1], x_nchw[:64], 64), cnn.predict(x_img[:64], verbose=0), atol=1e-3)
+        assert np.allclose(
+            _torch_predict(t[1], x_nchw[:64], 64), cnn.predict(x_img[:64], verbose=0), atol=1e-3
+        )
     table = Table("predict_throughput", peers=peers)
     for label, model_i, x in (("MLP", 0, x_flat), ("CNN", 1, x_img)):
         for bs in (32, 256):
-            fns = {"tapeflow": lambda m=(mlp, cnn)[model_i], x=x, bs=bs: m.predict(x, batch_size=bs, verbose=0)}
+            fns = {
+                "tapeflow": lambda m=(mlp, cnn)[model_i], x=x, bs=bs: m.predict(x, batch_size=bs, verbose=0)
+            }
             if k is not None:
                 fns["keras"] = lambda m=k[model_i], x=x, bs=bs: m.predict(x, batch_size=bs, verbose=0)
             if t is not None:
                 xt = x if model_i == 0 else x_nchw
                 fns["torch"] = lambda m=t[model_i], x=xt, bs=bs: _torch_predict(m, x, bs)
             times = compare(fns, number=1, repeat=args.repeat, warmup=1)
-            row = table.add(f"{label} predict {args.samples} samples, batch {bs}", times["tapeflow"],
-                            **{p: times.get(p) for p in peers})
+            row = table.add(
+                f"{label} predict {args.samples} samples, batch {bs}",
+                times["tapeflow"],
+                **{p: times.get(p) for p in peers},
+            )
             row["samples_per_s"] = args.samples / times["tapeflow"]
     table.note("Times are per full predict() call; target: ahead of both peers (ratio < 1).")
     table.report()

@@ -17,8 +17,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 BENCHMARKS = [
-    "startup", "op_overhead", "mlp_step", "xor_fit", "fashion_mlp_epoch", "mnist_rmsprop_epoch",
-    "conv_ops", "cnn_step", "lstm_step", "predict_throughput",
+    "startup",
+    "op_overhead",
+    "mlp_step",
+    "xor_fit",
+    "fashion_mlp_epoch",
+    "mnist_rmsprop_epoch",
+    "conv_ops",
+    "cnn_step",
+    "lstm_step",
+    "predict_throughput",
 ]
 
 
@@ -43,20 +51,30 @@ def main(argv: list | None = None) -> int:
         if path.stem == "summary":
             continue
         data = json.loads(path.read_text())
-        if "rows" in data and data.get("time") and time.mktime(time.strptime(data["time"], "%Y-%m-%dT%H:%M:%S")) >= started - 1:
+        if (
+            "rows" in data
+            and data.get("time")
+            and time.mktime(time.strptime(data["time"], "%Y-%m-%dT%H:%M:%S")) >= started - 1
+        ):
             tables.append(data)
-    lines = ["| benchmark | case | tapeflow | peer | peer time | ratio (tapeflow/peer) |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| benchmark | case | tapeflow | peer | peer time | ratio (tapeflow/peer) |",
+        "|---|---|---|---|---|---|",
+    ]
     for t in tables:
         for r in t["rows"]:
             for p in t["peers"]:
                 if r.get(p):
-                    lines.append(f"| {t['title']} | {r['name']} | {_fmt(r['tapeflow'])} | {p} | {_fmt(r[p])} | "
-                                 f"{r[f'ratio_{p}']:.2f}x |")
+                    lines.append(
+                        f"| {t['title']} | {r['name']} | {_fmt(r['tapeflow'])} | {p} | {_fmt(r[p])} | "
+                        f"{r[f'ratio_{p}']:.2f}x |"
+                    )
             if not any(r.get(p) for p in t["peers"]):
                 lines.append(f"| {t['title']} | {r['name']} | {_fmt(r['tapeflow'])} | - | - | - |")
     env = tables[0]["environment"] if tables else {}
     md = "\n".join(lines) + "\n\n" + "\n".join(f"- {t['title']}: {n}" for t in tables for n in t["notes"])
-    md += f"\n\nMachine: {env.get('platform')}, {env.get('cpus')} CPUs, python {env.get('python')}, numpy {env.get('numpy')}"
+    md += f"\n\nMachine: {env.get('platform')}, {env.get('cpus')} CPUs, python {env.get('python')}"
+    md += f", numpy {env.get('numpy')}"
     md += f", OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE')}. Command: `python -m bench`\n"
     (RESULTS / "summary.md").write_text(md)
     (RESULTS / "summary.json").write_text(json.dumps(tables, indent=2))

@@ -42,7 +42,9 @@ def main() -> None:
     table.add("import time", import_seconds("tapeflow"), **{p: import_seconds(p) for p in peers})
     table.note("import targets: tapeflow < 0.3 s (TensorFlow 1.7 s, PyTorch 0.9 s on the reference machine)")
     sizes = {name: package_bytes(name) for name in ("tapeflow", "numpy", *peers)}
-    table.note("installed size (package files): " + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sizes.items()))
+    table.note(
+        "installed size (package files): " + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sizes.items())
+    )
     table.report()
 
 

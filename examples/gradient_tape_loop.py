@@ -39,7 +39,7 @@ def train_step(model, images, labels, learning_rate: float):
     with tf.GradientTape() as tape:
         probs = model(images)
         loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(labels, probs))
-    for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+    for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
         w.assign_sub(g * learning_rate)
     return loss
 
@@ -53,8 +53,12 @@ batch = 128
 learning_rate = 1e-3
 for epoch in range(2 if args.quick else 10):
     for i in range(math.ceil(len(x_train) / batch)):
-        loss = train_step(model, x_train[i * batch:(i + 1) * batch], y_train[i * batch:(i + 1) * batch],
-                          learning_rate)
+        loss = train_step(
+            model, x_train[i * batch : (i + 1) * batch], y_train[i * batch : (i + 1) * batch], learning_rate
+        )
     print(f"epoch {epoch}: last batch loss {loss:.3f}")
 accuracy = (model(x_test).numpy().argmax(axis=1) == y_test).mean()
-print(f"test accuracy: {accuracy:.2%}" + (" (--quick is far too short to learn: try without it)" if args.quick else ""))
+print(
+    f"test accuracy: {accuracy:.2%}"
+    + (" (--quick is far too short to learn: try without it)" if args.quick else "")
+)

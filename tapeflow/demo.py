@@ -45,16 +45,19 @@ def load(dataset: str) -> tuple[str, tuple, tuple, list]:
 def build_model(keras: Any) -> Any:
     """A small CNN: two conv/pool stages, dropout and a softmax classifier."""
     layers = keras.layers
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(16, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(32, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dropout(0.3),
-        layers.Dense(10, activation="softmax"),
-    ], name="demo_cnn")
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(16, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dropout(0.3),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="demo_cnn",
+    )
 
 
 def confusion_summary(y_true: np.ndarray, y_pred: np.ndarray, classes: list) -> str:
@@ -83,11 +86,13 @@ def plot_history(history: dict, path: str) -> str:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return ("Learning curves not drawn: matplotlib is not installed "
-                "(pip install 'tapeflow[plot]' or pip install matplotlib).")
+        return (
+            "Learning curves not drawn: matplotlib is not installed "
+            "(pip install 'tapeflow[plot]' or pip install matplotlib)."
+        )
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     epochs = range(1, len(history["loss"]) + 1)
-    for ax, key in zip(axes, ("loss", "accuracy")):
+    for ax, key in zip(axes, ("loss", "accuracy"), strict=False):
         ax.plot(epochs, history[key], "o-", label=f"training {key}")
         if f"val_{key}" in history:
             ax.plot(epochs, history[f"val_{key}"], "s--", label=f"validation {key}")
@@ -103,8 +108,15 @@ def plot_history(history: dict, path: str) -> str:
     return f"Learning curves: {path}"
 
 
-def run(dataset: str = "auto", epochs: int = 3, batch_size: int = 64, out: str = "tapeflow-demo",
-        seed: int = 0, limit: int | None = None, verbose: Any = "auto") -> dict:
+def run(
+    dataset: str = "auto",
+    epochs: int = 3,
+    batch_size: int = 64,
+    out: str = "tapeflow-demo",
+    seed: int = 0,
+    limit: int | None = None,
+    verbose: Any = "auto",
+) -> dict:
     """Train, evaluate, save and plot; returns the test accuracy and output paths."""
     import tapeflow as tf
 
@@ -119,8 +131,9 @@ def run(dataset: str = "auto", epochs: int = 3, batch_size: int = 64, out: str =
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.summary()
     start = time.perf_counter()
-    history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, validation_split=0.1,
-                        verbose=verbose)
+    history = model.fit(
+        x_train, y_train, epochs=epochs, batch_size=batch_size, validation_split=0.1, verbose=verbose
+    )
     seconds = time.perf_counter() - start
     loss, acc = model.evaluate(x_test, y_test, verbose=0)
     y_pred = model.predict(x_test, verbose=0).argmax(axis=1)
@@ -136,8 +149,12 @@ def run(dataset: str = "auto", epochs: int = 3, batch_size: int = 64, out: str =
 
 def main(argv: list | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tapeflow demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=DATASETS, default="auto",
-                        help="auto = full MNIST when cached, else the embedded subset")
+    parser.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default="auto",
+        help="auto = full MNIST when cached, else the embedded subset",
+    )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", default="tapeflow-demo", help="folder for the model and the plot")

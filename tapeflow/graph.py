@@ -42,8 +42,14 @@ class SymbolicTensor(Tensor):
 
     __slots__ = ("_shape", "_dtype", "node", "index", "name", "_keras_history")
 
-    def __init__(self, shape: Any, dtype: Any = _dt.float32, node: Node | None = None,
-                 index: int = 0, name: str | None = None) -> None:
+    def __init__(
+        self,
+        shape: Any,
+        dtype: Any = _dt.float32,
+        node: Node | None = None,
+        index: int = 0,
+        name: str | None = None,
+    ) -> None:
         SymbolicState.active = True
         self._value = None
         self._shape = TensorShape(shape)
@@ -158,19 +164,21 @@ def infer_output_specs(fn: Callable, inputs: list) -> list:
             if a is None:
                 raise
             outs = list(a) if isinstance(a, (tuple, list)) else [a]
-            return [(tuple(None if d == 1 else d for d in o._value.shape), _dt.from_numpy(o._value.dtype))
-                    for o in outs]
+            return [
+                (tuple(None if d == 1 else d for d in o._value.shape), _dt.from_numpy(o._value.dtype))
+                for o in outs
+            ]
     finally:
         _fn.recording_tapes[:] = saved
     outs_a = list(a) if isinstance(a, (tuple, list)) else [a]
     outs_b = list(b) if isinstance(b, (tuple, list)) else [b]
     specs = []
-    for oa, ob in zip(outs_a, outs_b):
+    for oa, ob in zip(outs_a, outs_b, strict=False):
         sa, sb = oa._value.shape, ob._value.shape
         if len(sa) != len(sb):
             shape: tuple = (None,) * len(sa)
         else:
-            shape = tuple(d if d == e else None for d, e in zip(sa, sb))
+            shape = tuple(d if d == e else None for d, e in zip(sa, sb, strict=False))
         specs.append((shape, _dt.from_numpy(oa._value.dtype)))
     return specs
 
@@ -202,8 +210,11 @@ def evaluate(outputs: list, feed: dict) -> list:
         stack = [node]
         while stack:
             n = stack[-1]
-            pending = [i for i in n.inputs if i._value is None and id(i) not in values and i.node is not None
-                       and id(i.node) not in done]
+            pending = [
+                i
+                for i in n.inputs
+                if i._value is None and id(i) not in values and i.node is not None and id(i.node) not in done
+            ]
             if pending:
                 stack.extend(p.node for p in pending)
                 continue
@@ -212,7 +223,7 @@ def evaluate(outputs: list, feed: dict) -> list:
                 continue
             ins = [value_of_ready(i) for i in n.inputs]
             outs = n.run(ins)
-            for o, v in zip(n.outputs, outs):
+            for o, v in zip(n.outputs, outs, strict=False):
                 values[id(o)] = v
             done.add(id(n))
         return values[id(t)]

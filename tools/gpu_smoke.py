@@ -27,8 +27,10 @@ def main() -> None:
         "matmul": (lambda a, b: tf.matmul(a, b), [rng.standard_normal((3, 4)), rng.standard_normal((4, 2))]),
         "logsumexp": (lambda a: tf.reduce_logsumexp(a, axis=1), [rng.standard_normal((3, 5))]),
         "gather": (lambda a: tf.gather(a, tf.constant([0, 2, 2])), [rng.standard_normal((4, 3))]),
-        "sparse_xent": (lambda a: tf.nn.sparse_softmax_cross_entropy_with_logits(tf.constant([1, 0]), a),
-                        [rng.standard_normal((2, 3))]),
+        "sparse_xent": (
+            lambda a: tf.nn.sparse_softmax_cross_entropy_with_logits(tf.constant([1, 0]), a),
+            [rng.standard_normal((2, 3))],
+        ),
         "erf": (lambda a: tf.math.erf(a), [rng.standard_normal((5,))]),
     }
     for name, (fn, inputs) in ops.items():
@@ -50,7 +52,7 @@ def main() -> None:
             logits = tf.matmul(h, w2) + b2
             loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(yb, logits))
         grads = tape.gradient(loss, [w1, b1, w2, b2])
-        for gr, w in zip(grads, [w1, b1, w2, b2]):
+        for gr, w in zip(grads, [w1, b1, w2, b2], strict=False):
             w.assign_sub(gr * 1e-3)
 
     for _ in range(20):

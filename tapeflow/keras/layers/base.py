@@ -57,9 +57,17 @@ _SIGNATURES: dict = {}
 class InputSpec:
     """Constraints on a layer's input: `ndim`, `min_ndim`, `max_ndim`, `axes` {axis: size}."""
 
-    def __init__(self, dtype: Any = None, shape: Any = None, ndim: int | None = None,
-                 max_ndim: int | None = None, min_ndim: int | None = None, axes: dict | None = None,
-                 allow_last_axis_squeeze: bool = False, name: str | None = None) -> None:
+    def __init__(
+        self,
+        dtype: Any = None,
+        shape: Any = None,
+        ndim: int | None = None,
+        max_ndim: int | None = None,
+        min_ndim: int | None = None,
+        axes: dict | None = None,
+        allow_last_axis_squeeze: bool = False,
+        name: str | None = None,
+    ) -> None:
         self.dtype = dtype
         self.shape = shape
         self.ndim = len(shape) if shape is not None else ndim
@@ -74,17 +82,17 @@ def check_input_spec(layer: Layer, spec: InputSpec, shape: tuple) -> None:
     kind = type(layer).__name__
     if spec.ndim is not None and rank != spec.ndim:
         raise ValueError(
-            f"Input 0 of layer \"{layer.name}\" ({kind}) is incompatible with the layer: expected "
+            f'Input 0 of layer "{layer.name}" ({kind}) is incompatible with the layer: expected '
             f"ndim={spec.ndim}, found ndim={rank}. Full shape received: {tuple(shape)}"
         )
     if spec.min_ndim is not None and rank < spec.min_ndim:
         raise ValueError(
-            f"Input 0 of layer \"{layer.name}\" ({kind}) is incompatible with the layer: expected "
+            f'Input 0 of layer "{layer.name}" ({kind}) is incompatible with the layer: expected '
             f"min_ndim={spec.min_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}"
         )
     if spec.max_ndim is not None and rank > spec.max_ndim:
         raise ValueError(
-            f"Input 0 of layer \"{layer.name}\" ({kind}) is incompatible with the layer: expected "
+            f'Input 0 of layer "{layer.name}" ({kind}) is incompatible with the layer: expected '
             f"max_ndim={spec.max_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}"
         )
     for axis, size in spec.axes.items():
@@ -94,7 +102,7 @@ def check_input_spec(layer: Layer, spec: InputSpec, shape: tuple) -> None:
             got = shape[axis]
             if got is not None and got != size:
                 raise ValueError(
-                    f"Input 0 of layer \"{layer.name}\" ({kind}) is incompatible with the layer: "
+                    f'Input 0 of layer "{layer.name}" ({kind}) is incompatible with the layer: '
                     f"expected axis {axis} of input shape to have value {size}, but received input "
                     f"with shape {tuple(shape)}"
                 )
@@ -112,7 +120,9 @@ class LayerNode(graph.Node):
 
     def _run(self, *values: Tensor) -> Any:
         it = iter(values)
-        flat = [next(it) if isinstance(t, SymbolicTensor) else t for t in nest.flatten((self.args, self.kwargs))]
+        flat = [
+            next(it) if isinstance(t, SymbolicTensor) else t for t in nest.flatten((self.args, self.kwargs))
+        ]
         args, kwargs = nest.pack_sequence_as((self.args, self.kwargs), flat)
         return self.layer(*args, **kwargs)
 
@@ -158,9 +168,18 @@ class Layer:
         d["activity_regularizer"] = None
         return obj
 
-    def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None,
-                 autocast: bool = True, input_shape: Any = None, input_dim: int | None = None,
-                 batch_input_shape: Any = None, batch_size: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        trainable: bool = True,
+        name: str | None = None,
+        dtype: Any = None,
+        autocast: bool = True,
+        input_shape: Any = None,
+        input_dim: int | None = None,
+        batch_input_shape: Any = None,
+        batch_size: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.pop("dynamic", None)
         activity_regularizer = kwargs.pop("activity_regularizer", None)
         kwargs.pop("weights", None)
@@ -170,8 +189,14 @@ class Layer:
             )
         self._trainable = bool(trainable)
         self.name = name or backend.unique_name(_snake_case(type(self).__name__))
-        self._dtype = tf.as_dtype(dtype).name if dtype is not None and not isinstance(dtype, dict) else (
-            dtype.get("config", {}).get("name", backend.floatx()) if isinstance(dtype, dict) else backend.floatx()
+        self._dtype = (
+            tf.as_dtype(dtype).name
+            if dtype is not None and not isinstance(dtype, dict)
+            else (
+                dtype.get("config", {}).get("name", backend.floatx())
+                if isinstance(dtype, dict)
+                else backend.floatx()
+            )
         )
         self.autocast = autocast
         self._np_dtype = tf.as_dtype(self._dtype)._np
@@ -187,7 +212,9 @@ class Layer:
         self.supports_masking = False
         from tapeflow.keras import regularizers as _reg
 
-        self.activity_regularizer = _reg.get(activity_regularizer) if activity_regularizer is not None else None
+        self.activity_regularizer = (
+            _reg.get(activity_regularizer) if activity_regularizer is not None else None
+        )
         self._init_done = True
 
     # -- attributes and tracking ------------------------------------------------------------
@@ -316,9 +343,19 @@ class Layer:
             if isinstance(args[0], str):
                 keys = ["name", "shape", "dtype", "initializer", "regularizer", "trainable", "constraint"]
             else:
-                keys = ["shape", "initializer", "dtype", "trainable", "autocast", "regularizer",
-                        "constraint", "aggregation", "overwrite_with_gradient", "name"]
-            for k, v in zip(keys, args):
+                keys = [
+                    "shape",
+                    "initializer",
+                    "dtype",
+                    "trainable",
+                    "autocast",
+                    "regularizer",
+                    "constraint",
+                    "aggregation",
+                    "overwrite_with_gradient",
+                    "name",
+                ]
+            for k, v in zip(keys, args, strict=False):
                 if k in kwargs:
                     raise TypeError(f"add_weight got multiple values for argument {k!r}")
                 kwargs[k] = v
@@ -377,7 +414,7 @@ class Layer:
                 f"Layer {self.name!r} expected {len(params)} weights, but received {len(weights)} "
                 f"input weights."
             )
-        for p, w in zip(params, weights):
+        for p, w in zip(params, weights, strict=False):
             arr = w.numpy() if isinstance(w, Tensor) else w
             import numpy as np
 
@@ -387,7 +424,7 @@ class Layer:
                     f"Layer {self.name!r} weight shape {tuple(p.shape)} is not compatible with provided "
                     f"weight shape {tuple(arr.shape)}."
                 )
-        for p, w in zip(params, weights):
+        for p, w in zip(params, weights, strict=False):
             p.assign(tf.constant(w.numpy() if isinstance(w, Tensor) else w, dtype=p.dtype))
 
     def count_params(self) -> int:
@@ -550,7 +587,9 @@ class Layer:
     def _symbolic_call(self, args: tuple, kwargs: dict) -> Any:
         inputs = args[0]
         if not self.built:
-            shapes = nest.map_structure(lambda t: TensorShape(t.shape) if isinstance(t, Tensor) else None, inputs)
+            shapes = nest.map_structure(
+                lambda t: TensorShape(t.shape) if isinstance(t, Tensor) else None, inputs
+            )
             if isinstance(inputs, Tensor) and self.input_spec is not None:
                 check_input_spec(self, self.input_spec, tuple(inputs.shape))
             if type(self).build is not Layer.build:
@@ -575,15 +614,19 @@ class Layer:
         """[(shape, dtype), ...] of the outputs for symbolic inputs, and whether there is one."""
         inputs = args[0]
         try:
-            shape_in = nest.map_structure(lambda t: tuple(t.shape), inputs) if not isinstance(
-                inputs, Tensor) else tuple(inputs.shape)
+            shape_in = (
+                nest.map_structure(lambda t: tuple(t.shape), inputs)
+                if not isinstance(inputs, Tensor)
+                else tuple(inputs.shape)
+            )
             out_shape = self.compute_output_shape(shape_in)
         except NotImplementedError:
             out_shape = None
         if out_shape is not None:
             dtype = self._dtype
-            if isinstance(out_shape, list) or (isinstance(out_shape, tuple) and out_shape and
-                                               isinstance(out_shape[0], (tuple, list))):
+            if isinstance(out_shape, list) or (
+                isinstance(out_shape, tuple) and out_shape and isinstance(out_shape[0], (tuple, list))
+            ):
                 return [(tuple(s), dtype) for s in out_shape], False
             return [(tuple(out_shape), dtype)], True
         return self._infer_spec(args, kwargs)
@@ -663,10 +706,26 @@ class Layer:
         object.__setattr__(self, name, value)
 
 
-_UNTRACKED = {"_inbound_nodes", "_weights_own", "_regularized", "_added_losses", "input_spec",
-              "_outbound_nodes", "_keras_history", "_call_info", "optimizer", "compiled_loss",
-              "compiled_metrics", "history", "_metrics_objs", "_train_state", "stop_training",
-              "activity_regularizer", "_graph_outputs", "_graph_inputs"}
+_UNTRACKED = {
+    "_inbound_nodes",
+    "_weights_own",
+    "_regularized",
+    "_added_losses",
+    "input_spec",
+    "_outbound_nodes",
+    "_keras_history",
+    "_call_info",
+    "optimizer",
+    "compiled_loss",
+    "compiled_metrics",
+    "history",
+    "_metrics_objs",
+    "_train_state",
+    "stop_training",
+    "activity_regularizer",
+    "_graph_outputs",
+    "_graph_inputs",
+}
 
 
 def _collect(seq: Any, out: list) -> None:
@@ -687,4 +746,3 @@ def _has_symbolic(x: Any) -> bool:
     if isinstance(x, dict):
         return any(_has_symbolic(v) for v in x.values())
     return False
-

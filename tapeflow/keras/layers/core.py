@@ -24,9 +24,18 @@ class InputLayer(Layer):
         batch_shape: full shape including the batch axis (instead of shape/batch_size).
     """
 
-    def __init__(self, shape: Any = None, batch_size: int | None = None, dtype: Any = None,
-                 sparse: Any = None, batch_shape: Any = None, input_tensor: Any = None,
-                 name: str | None = None, ragged: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        shape: Any = None,
+        batch_size: int | None = None,
+        dtype: Any = None,
+        sparse: Any = None,
+        batch_shape: Any = None,
+        input_tensor: Any = None,
+        name: str | None = None,
+        ragged: Any = None,
+        **kwargs: Any,
+    ) -> None:
         input_shape = kwargs.pop("input_shape", None)
         if shape is None and input_shape is not None:
             shape = input_shape
@@ -56,16 +65,28 @@ class InputLayer(Layer):
         return input_shape
 
     def get_config(self) -> dict:
-        return {"batch_shape": list(self.batch_shape), "dtype": self._dtype, "sparse": False,
-                "name": self.name}
+        return {
+            "batch_shape": list(self.batch_shape),
+            "dtype": self._dtype,
+            "sparse": False,
+            "name": self.name,
+        }
 
     @property
     def output(self) -> Any:
         return self.output_tensor
 
 
-def Input(shape: Any = None, batch_size: int | None = None, dtype: Any = None, sparse: Any = None,
-          batch_shape: Any = None, name: str | None = None, tensor: Any = None, **kwargs: Any) -> SymbolicTensor:  # noqa: N802
+def Input(
+    shape: Any = None,
+    batch_size: int | None = None,
+    dtype: Any = None,
+    sparse: Any = None,
+    batch_shape: Any = None,
+    name: str | None = None,
+    tensor: Any = None,
+    **kwargs: Any,
+) -> SymbolicTensor:  # noqa: N802
     """A symbolic input tensor for the Functional API.
 
     Example:
@@ -73,8 +94,15 @@ def Input(shape: Any = None, batch_size: int | None = None, dtype: Any = None, s
         >>> outputs = keras.layers.Dense(10)(inputs)
         >>> model = keras.Model(inputs, outputs)
     """
-    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,
-                       name=name, input_tensor=tensor, **kwargs)
+    layer = InputLayer(
+        shape=shape,
+        batch_size=batch_size,
+        dtype=dtype,
+        batch_shape=batch_shape,
+        name=name,
+        input_tensor=tensor,
+        **kwargs,
+    )
     return layer.output_tensor
 
 
@@ -90,11 +118,21 @@ class Dense(Layer):
     Shapes: (..., input_dim) -> (..., units); kernel (input_dim, units), bias (units,).
     """
 
-    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
-                 activity_regularizer: Any = None, kernel_constraint: Any = None,
-                 bias_constraint: Any = None, lora_rank: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        lora_rank: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if int(units) <= 0:
             raise ValueError(f"Dense: units must be a positive integer, received {units!r}.")
@@ -114,15 +152,28 @@ class Dense(Layer):
     def build(self, input_shape: Any) -> None:
         input_dim = input_shape[-1]
         if input_dim is None:
-            raise ValueError(f"Dense '{self.name}': the last dimension of the input must be known, "
-                             f"received shape {tuple(input_shape)}.")
-        self.kernel = self.add_weight(name="kernel", shape=(input_dim, self.units),
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer=self.bias_initializer,
-                                    regularizer=self.bias_regularizer,
-                                    constraint=self.bias_constraint) if self.use_bias else None
+            raise ValueError(
+                f"Dense '{self.name}': the last dimension of the input must be known, "
+                f"received shape {tuple(input_shape)}."
+            )
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(input_dim, self.units),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.bias = (
+            self.add_weight(
+                name="bias",
+                shape=(self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+            if self.use_bias
+            else None
+        )
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.built = True
 
@@ -139,8 +190,10 @@ class Dense(Layer):
             y = tf.matmul(x, self.kernel)
         else:
             shape = x.shape
-            y = tf.reshape(tf.matmul(tf.reshape(x, (-1, shape[-1])), self.kernel),
-                           tuple(-1 if d is None else d for d in shape[:-1]) + (self.units,))
+            y = tf.reshape(
+                tf.matmul(tf.reshape(x, (-1, shape[-1])), self.kernel),
+                tuple(-1 if d is None else d for d in shape[:-1]) + (self.units,),
+            )
         if self.bias is not None:
             y = y + self.bias
         if self.activation is not None and self.activation is not activations.linear:
@@ -152,17 +205,19 @@ class Dense(Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update({
-            "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-        })
+        config.update(
+            {
+                "units": self.units,
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint),
+            }
+        )
         return config
 
 
@@ -273,7 +328,9 @@ class Permute(Layer):
         super().__init__(**kwargs)
         self.dims = tuple(int(d) for d in dims)
         if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
-            raise ValueError(f"Permute: dims must be a permutation of 1..{len(self.dims)}, received {self.dims}.")
+            raise ValueError(
+                f"Permute: dims must be a permutation of 1..{len(self.dims)}, received {self.dims}."
+            )
 
     def call(self, inputs: Tensor) -> Tensor:
         return tf.transpose(inputs, (0,) + self.dims)
@@ -350,8 +407,9 @@ class GaussianNoise(Layer):
 
     def call(self, inputs: Tensor, training: Any = None) -> Tensor:
         if training and self.stddev > 0:
-            return inputs + tf.random.normal(tuple(inputs.shape), stddev=self.stddev, dtype=inputs.dtype,
-                                             seed=self.seed)
+            return inputs + tf.random.normal(
+                tuple(inputs.shape), stddev=self.stddev, dtype=inputs.dtype, seed=self.seed
+            )
         return inputs
 
     def compute_output_shape(self, input_shape: Any) -> Any:
@@ -366,8 +424,14 @@ class GaussianNoise(Layer):
 class Lambda(Layer):
     """Wrap an arbitrary function as a layer (in-process only: it is not serialisable)."""
 
-    def __init__(self, function: Callable, output_shape: Any = None, mask: Any = None,
-                 arguments: dict | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        function: Callable,
+        output_shape: Any = None,
+        mask: Any = None,
+        arguments: dict | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.function = function
         self._output_shape = output_shape
@@ -420,9 +484,17 @@ class Embedding(Layer):
         mask_zero: whether index 0 is padding (produces a mask for downstream RNN layers).
     """
 
-    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
-                 embeddings_regularizer: Any = None, embeddings_constraint: Any = None,
-                 mask_zero: bool = False, input_length: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        embeddings_initializer: Any = "uniform",
+        embeddings_regularizer: Any = None,
+        embeddings_constraint: Any = None,
+        mask_zero: bool = False,
+        input_length: Any = None,
+        **kwargs: Any,
+    ) -> None:
         if input_length is not None and "input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,) if isinstance(input_length, int) else tuple(input_length)
         super().__init__(**kwargs)
@@ -436,10 +508,13 @@ class Embedding(Layer):
         self.autocast = False
 
     def build(self, input_shape: Any = None) -> None:
-        self.embeddings = self.add_weight(name="embeddings", shape=(self.input_dim, self.output_dim),
-                                          initializer=self.embeddings_initializer,
-                                          regularizer=self.embeddings_regularizer,
-                                          constraint=self.embeddings_constraint)
+        self.embeddings = self.add_weight(
+            name="embeddings",
+            shape=(self.input_dim, self.output_dim),
+            initializer=self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint,
+        )
         self.built = True
 
     def call(self, inputs: Tensor) -> Tensor:
@@ -468,11 +543,14 @@ class Embedding(Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update({
-            "input_dim": self.input_dim, "output_dim": self.output_dim,
-            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
-            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
-            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
-            "mask_zero": self.mask_zero,
-        })
+        config.update(
+            {
+                "input_dim": self.input_dim,
+                "output_dim": self.output_dim,
+                "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+                "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+                "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+                "mask_zero": self.mask_zero,
+            }
+        )
         return config

@@ -32,7 +32,7 @@ class _Merge(Layer):
         ref = shapes[0]
         for s in shapes[1:]:
             if len(s) == len(ref):
-                for a, b in zip(ref[1:], s[1:]):
+                for a, b in zip(ref[1:], s[1:], strict=False):
                     if a is not None and b is not None and a != b and a != 1 and b != 1:
                         raise ValueError(
                             f"{type(self).__name__} layer '{self.name}' requires inputs with matching "
@@ -80,7 +80,9 @@ class Subtract(_Merge):
     def call(self, inputs: Any) -> Tensor:
         xs = self._check(inputs)
         if len(xs) != 2:
-            raise ValueError(f"Subtract layer '{self.name}' should be called on exactly 2 inputs, received {len(xs)}.")
+            raise ValueError(
+                f"Subtract layer '{self.name}' should be called on exactly 2 inputs, received {len(xs)}."
+            )
         return tf.subtract(xs[0], xs[1])
 
 
@@ -130,8 +132,11 @@ class Concatenate(Layer):
         rank = len(shapes[0])
         ax = self.axis % rank
         for s in shapes[1:]:
-            if len(s) != rank or any(a is not None and b is not None and a != b
-                                     for i, (a, b) in enumerate(zip(shapes[0], s)) if i != ax):
+            if len(s) != rank or any(
+                a is not None and b is not None and a != b
+                for i, (a, b) in enumerate(zip(shapes[0], s, strict=False))
+                if i != ax
+            ):
                 raise ValueError(
                     f"Concatenate layer '{self.name}' requires inputs with matching shapes except for "
                     f"the concatenation axis. Received: input_shape={shapes}"
@@ -168,7 +173,7 @@ class Dot(Layer):
 
     def _axes(self, ranks: tuple) -> tuple:
         axes = self.axes if isinstance(self.axes, (list, tuple)) else (self.axes, self.axes)
-        return tuple(a % r for a, r in zip(axes, ranks))
+        return tuple(a % r for a, r in zip(axes, ranks, strict=False))
 
     def call(self, inputs: Any) -> Tensor:
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
@@ -185,8 +190,8 @@ class Dot(Layer):
             )
         letters = "bcdefghijklmnopqrstuvw"
         sa = "a" + letters[: a.ndim - 1]
-        sb = "a" + letters[a.ndim - 1: a.ndim - 1 + b.ndim - 1]
-        sb = sb[:ax_b] + sa[ax_a] + sb[ax_b + 1:]
+        sb = "a" + letters[a.ndim - 1 : a.ndim - 1 + b.ndim - 1]
+        sb = sb[:ax_b] + sa[ax_a] + sb[ax_b + 1 :]
         out = [c for i, c in enumerate(sa) if i != ax_a] + [c for i, c in enumerate(sb) if i not in (0, ax_b)]
         y = tf.einsum(f"{sa},{sb}->{''.join(out)}", a, b)
         if y.ndim == 1:

@@ -7,7 +7,7 @@ from typing import Any
 import tapeflow as tf
 from tapeflow import graph, nest
 from tapeflow.graph import SymbolicTensor
-from tapeflow.keras.layers.base import Layer, LayerNode, check_input_spec, InputSpec
+from tapeflow.keras.layers.base import InputSpec, Layer, LayerNode, check_input_spec
 from tapeflow.keras.layers.core import InputLayer
 from tapeflow.keras.models.model import Model
 from tapeflow.tensor import Tensor
@@ -39,11 +39,19 @@ class Functional(Model):
     def __new__(cls, *args: Any, **kwargs: Any) -> Functional:
         return Layer.__new__(cls)
 
-    def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None,
-                 trainable: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        inputs: Any = None,
+        outputs: Any = None,
+        name: str | None = None,
+        trainable: bool = True,
+        **kwargs: Any,
+    ) -> None:
         if inputs is None or outputs is None:
             raise ValueError("A Functional model needs both `inputs` and `outputs`.")
-        Layer.__init__(self, name=name, trainable=trainable, **{k: v for k, v in kwargs.items() if k == "dtype"})
+        Layer.__init__(
+            self, name=name, trainable=trainable, **{k: v for k, v in kwargs.items() if k == "dtype"}
+        )
         self._init_trainer()
         self.autocast = False  # inputs are cast to each keras.Input's dtype in call()
         if isinstance(inputs, dict):
@@ -68,8 +76,8 @@ class Functional(Model):
                 if isinstance(t, SymbolicTensor) and t.node is None and id(t) not in ids_in:
                     raise ValueError(
                         f"Graph disconnected: cannot obtain value for tensor {t.name} (shape "
-                        f"{tuple(t.shape)}) at layer \"{node.name}\". The following previous layers were "
-                        f"accessed without issue: {[n.name for n in self._nodes[:self._nodes.index(node)]]}"
+                        f'{tuple(t.shape)}) at layer "{node.name}". The following previous layers were '
+                        f"accessed without issue: {[n.name for n in self._nodes[: self._nodes.index(node)]]}"
                     )
         layers: list = []
         seen: set = set()
@@ -122,13 +130,17 @@ class Functional(Model):
             if isinstance(self._input_struct, dict):
                 missing = [k for k in self._input_struct if k not in inputs]
                 if missing:
-                    raise ValueError(f"Model '{self.name}': missing inputs {missing}; received keys {list(inputs)}.")
+                    raise ValueError(
+                        f"Model '{self.name}': missing inputs {missing}; received keys {list(inputs)}."
+                    )
                 return nest.flatten({k: inputs[k] for k in self._input_struct})
             by_name = []
             for t in self._graph_inputs:
                 name = t._keras_history[0].name if t._keras_history else t.name
                 if name not in inputs:
-                    raise ValueError(f"Model '{self.name}': missing input '{name}'; received keys {list(inputs)}.")
+                    raise ValueError(
+                        f"Model '{self.name}': missing input '{name}'; received keys {list(inputs)}."
+                    )
                 by_name.append(inputs[name])
             return by_name
         flat = nest.flatten(inputs)
@@ -142,7 +154,7 @@ class Functional(Model):
     def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         flat = self._flatten_inputs(inputs)
         feed = {}
-        for i, (sym, value) in enumerate(zip(self._graph_inputs, flat)):
+        for i, (sym, value) in enumerate(zip(self._graph_inputs, flat, strict=False)):
             if not isinstance(value, Tensor):
                 value = tf.convert_to_tensor(value)
             if value._value is not None:
@@ -156,9 +168,11 @@ class Functional(Model):
     def _check_input(self, i: int, sym: SymbolicTensor, value: Tensor) -> None:
         want = tuple(sym.shape)
         got = tuple(value._value.shape)
-        if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want[1:], got[1:])):
+        if len(want) != len(got) or any(
+            w is not None and w != g for w, g in zip(want[1:], got[1:], strict=False)
+        ):
             raise ValueError(
-                f"Input {i} of layer \"{self.name}\" is incompatible with the layer: expected "
+                f'Input {i} of layer "{self.name}" is incompatible with the layer: expected '
                 f"shape={want}, found shape={got}"
             )
 

@@ -51,8 +51,9 @@ class Model(Trainer, Layer):
         if index is not None:
             layers = self.layers
             if not -len(layers) <= index < len(layers):
-                raise ValueError(f"Was asked to retrieve layer at index {index} but model only has "
-                                 f"{len(layers)} layers.")
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has {len(layers)} layers."
+                )
             return layers[index]
         if name is not None:
             for layer in self.layers:
@@ -74,7 +75,11 @@ class Model(Trainer, Layer):
         def zeros(shape: Any) -> Any:
             return tf.zeros([1 if d is None else d for d in shape])
 
-        if isinstance(input_shape, (list, tuple)) and input_shape and isinstance(input_shape[0], (list, tuple)):
+        if (
+            isinstance(input_shape, (list, tuple))
+            and input_shape
+            and isinstance(input_shape[0], (list, tuple))
+        ):
             sample = [zeros(s) for s in input_shape]
         elif isinstance(input_shape, dict):
             sample = {k: zeros(s) for k, s in input_shape.items()}
@@ -136,8 +141,10 @@ class Model(Trainer, Layer):
         from tapeflow.keras.saving.weights_io import load_weights
 
         if kwargs.pop("by_name", False):
-            raise NotImplementedError("load_weights(by_name=True) is not supported: weights load by "
-                                      "position into a model of the same architecture.")
+            raise NotImplementedError(
+                "load_weights(by_name=True) is not supported: weights load by "
+                "position into a model of the same architecture."
+            )
         kwargs.pop("options", None)
         if kwargs:
             raise TypeError(f"load_weights got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
