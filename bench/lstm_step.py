@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from bench.common import Table, compare, peer_available
+from bench.common import Table, peer_available
 
 BATCH, STEPS, FEATURES, UNITS, CLASSES, LR = 64, 28, 28, 128, 10, 1e-3
 FIT_BATCHES = 40
@@ -213,6 +213,37 @@ def check_same_model(d: dict, peers: dict) -> None:
         np.testing.assert_allclose(ours, peers["torch"]["probs"](), rtol=1e-4, atol=1e-5)
 
 
+def compare(fns: dict, *, number: int = 1, repeat: int = 15, warmup: int = 3, pause: float = 0.2,
+            **_: object) -> dict:
+    """Best-of-`repeat` seconds per call of each of `fns`, in interleaved rounds (A B C A B C ...)
+    with an untimed `pause` before each round.
+
+    Like bench.common.compare, plus the pause: PyTorch's OpenMP threads and TensorFlow's Eigen
+    threads keep spinning for a while after their last op, and on a 2-core machine they would
+    otherwise steal the cores from the next implementation's first calls.
+    """
+    import gc
+
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    best = {name: float("inf") for name in fns}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            for name, fn in fns.items():
+                time.sleep(pause)
+                t0 = time.perf_counter()
+                for _ in range(number):
+                    fn()
+                best[name] = min(best[name], (time.perf_counter() - t0) / number)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15, help="timed rounds per implementation")
@@ -236,12 +267,12 @@ def main(argv: list[str] | None = None) -> int:
     check_same_model(d, peers)
 
     step_fns = {f"{name}_step": p["train_on_batch"] for name, p in peers.items()}
-    times = compare(step_fns, number=1, repeat=args.repeat, warmup=3, stat="min")
+    times = compare(step_fns, number=5, repeat=args.repeat)
     fit_fns = {f"{name}_fit": p["fit"] for name, p in peers.items() if "fit" in p}
     times.update({k: v / FIT_BATCHES for k, v in
-                  compare(fit_fns, number=1, repeat=max(3, args.repeat // 3), warmup=1, stat="min").items()})
+                  compare(fit_fns, repeat=max(3, args.repeat // 3), warmup=1).items()})
     layer_fns = {f"{name}_layer": p["layer"] for name, p in peers.items() if "layer" in p}
-    times.update(compare(layer_fns, number=1, repeat=args.repeat, warmup=3, stat="min"))
+    times.update(compare(layer_fns, number=5, repeat=args.repeat))
     composite = None
     if args.composite:
         fn = make_tapeflow_composite(d, weights)
@@ -256,9 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     table.add("LSTM fwd+bwd", times["tapeflow_layer"], torch=times.get("torch_layer"))
     if composite is not None:
         table.add("LSTM fwd+bwd step-by-step", composite, torch=times.get("torch_layer"))
-    table.note(f"best of {args.repeat} interleaved rounds; batch {BATCH}, {STEPS} steps x {FEATURES} "
-               f"features, LSTM({UNITS}) + Dense({CLASSES}) softmax, Adam({LR}), float32; fit = one epoch of "
-               f"{FIT_BATCHES} batches / {FIT_BATCHES}; torch threads = {torch_threads}")
+    table.note(f"best of {args.repeat} interleaved rounds (5 calls each, 0.2 s pause before each); "
+               f"batch {BATCH}, {STEPS} steps x {FEATURES} features, LSTM({UNITS}) + Dense({CLASSES}) softmax, "
+               f"Adam({LR}), float32; fit = one epoch of {FIT_BATCHES} batches / {FIT_BATCHES}; "
+               f"torch threads = {torch_threads}")
     if "keras" in peers:
         best = min(times["tapeflow_step"], times["tapeflow_fit"])
         target = min(times["keras_fit"], times["keras_step"])
