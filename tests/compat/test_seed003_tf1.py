@@ -5,7 +5,7 @@ driven by a boolean placeholder, 10 logits), `tf.losses.softmax_cross_entropy`,
 `InteractiveSession` with `accuracy.eval(...)` / `train_step.run(...)`.
 
 The fast tests check the structure of the listing on a few batches; the slow one trains on real
-MNIST until the validation accuracy reaches 97.4% (checked every 100 steps from step 700, at
+MNIST until the validation accuracy reaches 97.3% (checked every 100 steps from step 700, at
 most 1500 steps) and requires >= 97% on the 10,000 test images.
 """
 
@@ -117,9 +117,10 @@ def test_seed003_cnn_reaches_97_percent_on_mnist(mnist_dir):
                 input_batch, labels_batch = mnist.train.next_batch(100)
                 train_step.run(feed_dict={x: input_batch, y: labels_batch, drop: True})
             steps += 100
-            # NOTE: stop once the 5,000 validation images (never trained on) reach 97.4%: measured
-            # with seeds 0-2, that happens at 800 steps, where the test accuracy is 97.2-97.3%.
-            if steps >= 700 and accuracy_on(mnist.validation.images, mnist.validation.labels) >= 0.974:
+            # NOTE: stop once the 5,000 validation images (never trained on) reach 97.3%. Measured
+            # with seeds 0-2: validation 96.9-97.2% at step 700, 97.4-97.5% at step 800, where the
+            # test accuracy is 97.2-97.3%.
+            if steps >= 700 and accuracy_on(mnist.validation.images, mnist.validation.labels) >= 0.973:
                 break
         test_accuracy = accuracy_on(mnist.test.images, mnist.test.labels)
     finally:
