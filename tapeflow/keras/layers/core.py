@@ -185,6 +185,9 @@ class Dense(Layer):
         if fused is None:
             fused = self._fused = _fused_name(self.activation)
         if fused and x.ndim == 2:
+            if fused == "sigmoid" and self.activation is activations.sigmoid:
+                # Keras's sigmoid records its logits so binary cross-entropy can start from them.
+                return self.activation(_dense_op.dense(x, self.kernel, self.bias, "linear"))
             return _dense_op.dense(x, self.kernel, self.bias, fused)
         if x.ndim == 2:
             y = tf.matmul(x, self.kernel)
