@@ -273,26 +273,37 @@ class ArrayData:
                 flat = [a[order] for a in flat]
                 order = None
         pack = self._pack
+        wrap = _device_wrapper()
         for start in range(0, n, bs):
             stop = min(start + bs, n)
             if shuffle == "batch":
                 idx = np.random.permutation(stop - start) + start
-                leaves = [Tensor(a[idx]) for a in flat]
+                leaves = [wrap(a[idx]) for a in flat]
             elif order is not None:
                 idx = order[start:stop]
-                leaves = [Tensor(a[idx]) for a in flat]
+                leaves = [wrap(a[idx]) for a in flat]
             else:
-                leaves = [Tensor(a[start:stop]) for a in flat]
+                leaves = [wrap(a[start:stop]) for a in flat]
             yield pack(leaves)
 
     def whole(self) -> Any:
         """All samples as one batch (for `train_on_batch` and friends)."""
-        return self._pack([Tensor(a) for a in self._flat])
+        wrap = _device_wrapper()
+        return self._pack([wrap(a) for a in self._flat])
 
     def first_batch(self) -> Any:
         """A batch of the first samples (used to build the model or the metrics)."""
         stop = min(self.batch_size, self.num_samples)
-        return self._pack([Tensor(a[:stop]) for a in self._flat])
+        wrap = _device_wrapper()
+        return self._pack([wrap(a[:stop]) for a in self._flat])
+
+
+def _device_wrapper() -> Any:
+    """Batch arrays -> Tensors on the default device (`tf.device`), copying host data to a GPU."""
+    xp = _backend.default_xp()
+    if xp is np:
+        return Tensor
+    return lambda a: Tensor(_backend.asarray(a, None, xp))
 
 
 class IterableData:
@@ -322,7 +333,8 @@ class IterableData:
                 raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
             sw = class_weight_to_sample_weights(y, self.class_weight)
         leaves = nest.flatten(pack_x_y_sample_weight(x, y, sw))
-        tensors = [None if a is None else Tensor(a) for a in leaves]
+        wrap = _device_wrapper()
+        tensors = [None if a is None else wrap(a) for a in leaves]
         return nest.pack_sequence_as(pack_x_y_sample_weight(x, y, sw), tensors)
 
     def epoch(self) -> Iterator:
