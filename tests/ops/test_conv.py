@@ -160,6 +160,32 @@ def test_fft_matches_im2col(geom, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("stride,padding", [(1, "SAME"), (2, "VALID"), (1, [[0, 0], [3, 1], [0, 2], [0, 0]])])
+def test_batch_chunked_columns(stride, padding, monkeypatch):
+    """Large column matrices are built a few images at a time; force that on small shapes."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((5, 6, 7, 4))
+    w = rng.standard_normal((3, 2, 4, 3))
+    monkeypatch.setattr(conv_ops, "ALGORITHM", "im2col")
+
+    def run():
+        tx, tw = tf.constant(x), tf.constant(w)
+        with tf.GradientTape() as tape:
+            tape.watch([tx, tw])
+            y = tf.nn.conv2d(tx, tw, stride, padding)
+            loss = tf.reduce_sum(y * y)
+        return [y.numpy()] + [gr.numpy() for gr in tape.gradient(loss, [tx, tw])]
+
+    whole = run()
+    monkeypatch.setattr(conv_ops, "_CHUNK_BYTES", 600)  # one image per chunk
+    assert conv_ops._chunked(conv_ops.geometry("", (6, 7), (3, 2), (stride,) * 2, (1, 1),
+                                               padding if isinstance(padding, str) else
+                                               ((3, 1), (0, 2))), x.shape, 1, 8)
+    for a, b in zip(run(), whole, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    check_gradients(lambda a, b: tf.nn.conv2d(a, b, stride, padding), [x, w])
+
+
 def test_auto_picks_fft_for_the_cnn_second_conv_and_im2col_for_the_first():
     np_ = np
     g2 = conv_ops.geometry("", (14, 14), (5, 5), (1, 1), (1, 1), "SAME")
