@@ -62,6 +62,37 @@ def test_pool_second_order(case):
     run_case(case, second_order=True)
 
 
+@pytest.mark.parametrize("fn", [
+    lambda x: tf.nn.max_pool2d(x, 2, 2, "VALID") ** 2,
+    lambda x: tf.nn.max_pool2d(x, 3, 2, "SAME") ** 2,
+    lambda x: tf.nn.avg_pool2d(x, 3, 2, "SAME") ** 2,
+    lambda x: tf.nn.avg_pool2d(x, 2, 2, "VALID") ** 2,
+], ids=["max_2x2", "max_3x3_same", "avg_3x3_same", "avg_2x2"])
+def test_batch_split_over_threads_matches(fn, monkeypatch):
+    """Large batches are pooled in two concurrent halves; force that on a small one."""
+    from tapeflow.ops import pool as pool_ops
+
+    x = np.random.default_rng(4).permutation(5 * 6 * 6 * 3).reshape(5, 6, 6, 3) * 0.1
+
+    def run():
+        tx = tf.constant(x)
+        with tf.GradientTape() as outer:
+            outer.watch(tx)
+            with tf.GradientTape() as inner:
+                inner.watch(tx)
+                y = fn(tx)
+            g = inner.gradient(y, tx)
+            s = tf.reduce_sum(g * g)
+        return y.numpy(), g.numpy(), outer.gradient(s, tx).numpy()
+
+    monkeypatch.setattr(pool_ops, "_SPLIT_MIN_ELEMENTS", 1 << 60)
+    whole = run()
+    monkeypatch.setattr(pool_ops, "_SPLIT_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(pool_ops.os, "cpu_count", lambda: 2)
+    for a, b in zip(run(), whole, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_max_pool_grad_grad_is_the_gather_at_the_argmax():
     """d/d(dy) of <MaxPoolGrad(dy), v> is v gathered at each window's argmax."""
     x = tf.constant(np.random.default_rng(0).permutation(32).reshape(1, 4, 4, 2).astype(np.float64))
