@@ -13,7 +13,6 @@ one strided-slice operation per window tap (4 for a 2x2 window), never per pixel
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from tapeflow import backend
@@ -28,6 +27,7 @@ from tapeflow.ops.conv import (
     pad_input,
     parse_padding,
     spatial_ints,
+    split_range,
     tap_slices,
     to_channels_first,
     to_channels_last,
@@ -46,29 +46,14 @@ def _argmax_dtype(xp: Any, taps: int) -> Any:
     return xp.uint8 if taps <= 255 else xp.int32
 
 
-# NOTE: pooling is elementwise work that NumPy runs on one core; NumPy releases the GIL inside
-# its loops, so for large batches one half runs on a helper thread while the calling thread
-# does the other (1.7x faster on 2 cores for seed-003's pools). Halves never overlap.
-_SPLIT_MIN_ELEMENTS = 1 << 18
-_executor: list = []
-
-
 def _split_batch(xp: Any, N: int, elements: int, part: Any) -> None:
-    """Run part(n0, n1) over the whole batch, in two concurrent halves when it pays off."""
-    threads = os.cpu_count() or 1
-    if xp.__name__ != "numpy" or N < 2 or elements < _SPLIT_MIN_ELEMENTS or threads < 2:
-        part(0, N)
-        return
-    if not _executor:
-        from concurrent.futures import ThreadPoolExecutor
+    """Run part(n0, n1) over the batch, in two concurrent halves for large NumPy work.
 
-        _executor.append(ThreadPoolExecutor(1, thread_name_prefix="tapeflow-pool"))
-    h = N // 2
-    future = _executor[0].submit(part, h, N)
-    try:
-        part(0, h)
-    finally:
-        future.result()
+    NOTE: pooling is elementwise work that NumPy runs on one core; it releases the GIL inside
+    its loops, so halving the batch over two threads is 1.7x faster on 2 cores (seed-003's
+    pools). The halves never overlap.
+    """
+    split_range(xp, N, elements, part)
 
 
 def _non_overlapping(g: Geometry) -> bool:

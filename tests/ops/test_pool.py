@@ -70,7 +70,7 @@ def test_pool_second_order(case):
 ], ids=["max_2x2", "max_3x3_same", "avg_3x3_same", "avg_2x2"])
 def test_batch_split_over_threads_matches(fn, monkeypatch):
     """Large batches are pooled in two concurrent halves; force that on a small one."""
-    from tapeflow.ops import pool as pool_ops
+    from tapeflow.ops import conv as conv_ops
 
     x = np.random.default_rng(4).permutation(5 * 6 * 6 * 3).reshape(5, 6, 6, 3) * 0.1
 
@@ -85,10 +85,10 @@ def test_batch_split_over_threads_matches(fn, monkeypatch):
             s = tf.reduce_sum(g * g)
         return y.numpy(), g.numpy(), outer.gradient(s, tx).numpy()
 
-    monkeypatch.setattr(pool_ops, "_SPLIT_MIN_ELEMENTS", 1 << 60)
+    monkeypatch.setattr(conv_ops, "SPLIT_MIN_ELEMENTS", 1 << 60)
     whole = run()
-    monkeypatch.setattr(pool_ops, "_SPLIT_MIN_ELEMENTS", 0)
-    monkeypatch.setattr(pool_ops.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(conv_ops, "SPLIT_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(conv_ops.os, "cpu_count", lambda: 2)
     for a, b in zip(run(), whole, strict=True):
         np.testing.assert_array_equal(a, b)
 
