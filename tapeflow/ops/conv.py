@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from typing import Any
 
 from tapeflow import backend
@@ -158,16 +157,19 @@ def crop_padding(xp: Any, dxpad: Any, g: Geometry) -> Any:
     return xp.ascontiguousarray(dxpad[_inner(g)])
 
 
-# NOTE: NumPy runs copies and elementwise loops on one core but releases the GIL inside them,
-# so large ones can run in two halves, one on a helper thread. Pooling uses it (1.7x faster);
-# the FFT path's copies sit between BLAS calls, whose spinning threads leave nothing to gain.
+# Opt-in: NumPy runs elementwise loops on one core but releases the GIL inside them, so large
+# pooling work can run in two batch halves, one on a helper thread. Measured on 2 cores:
+# seed-003's max pool fwd+bwd 4.3 -> 2.7 ms alone, but no gain inside the conv stack, where
+# OpenBLAS's threads are still spinning from the previous GEMM. Off (None) by default.
+SPLIT_THREADS: Any = None
 SPLIT_MIN_ELEMENTS = 1 << 18
 _executor: list = []
 
 
 def split_range(xp: Any, n: int, elements: int, part: Any) -> None:
     """Run part(i0, i1) over [0, n): in two concurrent halves for large NumPy work, else once."""
-    if xp.__name__ != "numpy" or n < 2 or elements < SPLIT_MIN_ELEMENTS or (os.cpu_count() or 1) < 2:
+    if (not SPLIT_THREADS or SPLIT_THREADS < 2 or xp.__name__ != "numpy" or n < 2
+            or elements < SPLIT_MIN_ELEMENTS):
         part(0, n)
         return
     if not _executor:

@@ -47,12 +47,7 @@ def _argmax_dtype(xp: Any, taps: int) -> Any:
 
 
 def _split_batch(xp: Any, N: int, elements: int, part: Any) -> None:
-    """Run part(n0, n1) over the batch, in two concurrent halves for large NumPy work.
-
-    NOTE: pooling is elementwise work that NumPy runs on one core; it releases the GIL inside
-    its loops, so halving the batch over two threads is 1.7x faster on 2 cores (seed-003's
-    pools). The halves never overlap.
-    """
+    """Run part(n0, n1) over the batch (in two concurrent halves when conv.SPLIT_THREADS >= 2)."""
     split_range(xp, N, elements, part)
 
 

@@ -69,7 +69,8 @@ def test_pool_second_order(case):
     lambda x: tf.nn.avg_pool2d(x, 2, 2, "VALID") ** 2,
 ], ids=["max_2x2", "max_3x3_same", "avg_3x3_same", "avg_2x2"])
 def test_batch_split_over_threads_matches(fn, monkeypatch):
-    """Large batches are pooled in two concurrent halves; force that on a small one."""
+    """With conv.SPLIT_THREADS = 2, large batches are pooled in two concurrent halves; force
+    that on a small one."""
     from tapeflow.ops import conv as conv_ops
 
     x = np.random.default_rng(4).permutation(5 * 6 * 6 * 3).reshape(5, 6, 6, 3) * 0.1
@@ -88,7 +89,7 @@ def test_batch_split_over_threads_matches(fn, monkeypatch):
     monkeypatch.setattr(conv_ops, "SPLIT_MIN_ELEMENTS", 1 << 60)
     whole = run()
     monkeypatch.setattr(conv_ops, "SPLIT_MIN_ELEMENTS", 0)
-    monkeypatch.setattr(conv_ops.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(conv_ops, "SPLIT_THREADS", 2)
     for a, b in zip(run(), whole, strict=True):
         np.testing.assert_array_equal(a, b)
 
