@@ -284,15 +284,11 @@ def glu(x: Any, axis: int = -1) -> Tensor:
 
 
 def lookup_custom_object(name: str, custom_objects: dict | None = None) -> Any:
-    """`name` among user objects: `custom_objects`, active `custom_object_scope`s, then
-    `register_keras_serializable` registrations; None when unknown."""
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
-    try:
-        from tapeflow.keras.saving.object_registration import get_registered_object
-    except ImportError:  # saving not available: only explicit custom_objects count
-        return None
-    return get_registered_object(name, custom_objects)
+    """`name` among user objects (see keras.saving.object_registration.lookup_custom_object)."""
+    from tapeflow.keras.saving.object_registration import lookup_custom_object as lookup
+
+    return lookup(name, custom_objects)
+
 
 _ALL: dict[str, Callable] = {
     fn.__name__: fn

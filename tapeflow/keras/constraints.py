@@ -6,7 +6,7 @@ from typing import Any
 
 import tapeflow as tf
 from tapeflow.keras import backend as _kbackend
-from tapeflow.keras.activations import lookup_custom_object
+from tapeflow.keras.saving.object_registration import deserialize_object, lookup_custom_object, serialize_object
 from tapeflow.tensor import Tensor
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "max_norm", "non_neg",
@@ -123,34 +123,18 @@ _ALL: dict[str, type] = {
 }
 
 
-def serialize(constraint: Constraint | None) -> dict | None:
+def serialize(constraint: Any) -> dict | None:
     """A JSON-able dict `{"module", "class_name", "config", "registered_name"}` (None for None)."""
-    if constraint is None:
-        return None
-    if not hasattr(constraint, "get_config"):
-        fn_name = getattr(constraint, "__name__", repr(constraint))
-        return {"module": "keras.constraints", "class_name": "function", "config": fn_name,
-                "registered_name": fn_name}
-    return {"module": "keras.constraints", "class_name": type(constraint).__name__,
-            "config": constraint.get_config(), "registered_name": None}
+    return serialize_object(constraint, "keras.constraints")
 
 
-def deserialize(config: Any, custom_objects: dict | None = None) -> Constraint:
-    """Rebuild a constraint from `serialize`'s dict."""
+def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
+    """Rebuild a constraint from `serialize`'s dict (or a name)."""
     if config is None:
         return None
     if isinstance(config, str):
         return get(config, custom_objects)
-    name = config["class_name"]
-    if name == "function":
-        fn = lookup_custom_object(str(config.get("config")), custom_objects)
-        if fn is None:
-            raise ValueError(f"Unknown function {config.get('config')!r}: pass it in `custom_objects`.")
-        return fn
-    cls = _ALL.get(name) or lookup_custom_object(name, custom_objects)
-    if cls is None:
-        raise ValueError(f"Unknown constraint: {name!r}. Valid names: {', '.join(sorted(_ALL))}.")
-    return cls.from_config(dict(config.get("config") or {}))
+    return deserialize_object(config, "constraint", _ALL, None, custom_objects)
 
 
 def get(identifier: Any, custom_objects: dict | None = None) -> Any:

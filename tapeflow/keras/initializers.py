@@ -15,7 +15,7 @@ import numpy as np
 import tapeflow as tf
 from tapeflow import backend as _backend
 from tapeflow.keras import backend as _kbackend
-from tapeflow.keras.activations import lookup_custom_object
+from tapeflow.keras.saving.object_registration import deserialize_object, lookup_custom_object, serialize_object
 from tapeflow.tensor import Tensor
 
 __all__ = [
@@ -443,34 +443,18 @@ lecun_normal = LecunNormal
 orthogonal = Orthogonal
 
 
-def serialize(initializer: Initializer | None) -> dict | None:
+def serialize(initializer: Any) -> dict | None:
     """A JSON-able dict `{"module", "class_name", "config", "registered_name"}` (None for None)."""
-    if initializer is None:
-        return None
-    if not hasattr(initializer, "get_config"):
-        fn_name = getattr(initializer, "__name__", repr(initializer))
-        return {"module": "keras.initializers", "class_name": "function", "config": fn_name,
-                "registered_name": fn_name}
-    return {"module": "keras.initializers", "class_name": type(initializer).__name__,
-            "config": initializer.get_config(), "registered_name": None}
+    return serialize_object(initializer, "keras.initializers")
 
 
-def deserialize(config: Any, custom_objects: dict | None = None) -> Initializer:
-    """Rebuild an initializer from `serialize`'s dict (or `{"class_name", "config"}`)."""
+def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
+    """Rebuild an initializer from `serialize`'s dict (or a name)."""
     if config is None:
         return None
     if isinstance(config, str):
         return get(config, custom_objects)
-    name = config["class_name"]
-    if name == "function":
-        fn = lookup_custom_object(str(config.get("config")), custom_objects)
-        if fn is None:
-            raise ValueError(f"Unknown function {config.get('config')!r}: pass it in `custom_objects`.")
-        return fn
-    cls = _ALL.get(name) or lookup_custom_object(name, custom_objects)
-    if cls is None:
-        raise ValueError(f"Unknown initializer: {name!r}. Valid names: {', '.join(sorted(_ALL))}.")
-    return cls.from_config(dict(config.get("config") or {}))
+    return deserialize_object(config, "initializer", _ALL, None, custom_objects)
 
 
 def get(identifier: Any, custom_objects: dict | None = None) -> Any:

@@ -18,7 +18,8 @@ from tapeflow import backend as _backend
 from tapeflow import dtypes as _dt
 from tapeflow import nn as tf_nn
 from tapeflow.keras import backend as _kbackend
-from tapeflow.keras.activations import keras_logits, lookup_custom_object
+from tapeflow.keras.activations import keras_logits
+from tapeflow.keras.saving.object_registration import deserialize_object, lookup_custom_object, serialize_object
 from tapeflow.tensor import Tensor
 
 __all__ = [
@@ -1081,16 +1082,8 @@ _ALL.update({
 
 
 def serialize(loss: Any) -> dict | None:
-    """A JSON-able dict describing a `Loss` instance or a built-in loss function."""
-    if loss is None:
-        return None
-    if isinstance(loss, Loss):
-        return {"module": "keras.losses", "class_name": type(loss).__name__,
-                "config": loss.get_config(), "registered_name": None}
-    name = getattr(loss, "__name__", None)
-    if name is None:
-        raise ValueError(f"Cannot serialize loss {loss!r}.")
-    return {"module": "keras.losses", "class_name": "function", "config": name, "registered_name": name}
+    """A JSON-able dict `{"module", "class_name", "config", "registered_name"}` (None for None)."""
+    return serialize_object(loss, "keras.losses")
 
 
 def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
@@ -1099,15 +1092,7 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
         return None
     if isinstance(config, str):
         return get(config, custom_objects)
-    name = config.get("class_name")
-    if name == "function":
-        return get(config["config"], custom_objects)
-    cls = _ALL.get(name) or lookup_custom_object(name, custom_objects)
-    if cls is None:
-        raise ValueError(f"Unknown loss: {name!r}. Valid names: {', '.join(sorted(_ALL))}.")
-    if not isinstance(cls, type):
-        return cls
-    return cls.from_config(dict(config.get("config") or {}))
+    return deserialize_object(config, "loss", _ALL, _ALL, custom_objects)
 
 
 def get(identifier: Any, custom_objects: dict | None = None) -> Any:

@@ -20,7 +20,6 @@ from tapeflow import dtypes as _dt
 from tapeflow.keras import activations as _activations
 from tapeflow.keras import backend as _kbackend
 from tapeflow.keras import losses as _losses
-from tapeflow.keras.activations import lookup_custom_object
 from tapeflow.keras.losses import (  # noqa: F401 - metric functions shared with the losses
     binary_crossentropy,
     binary_focal_crossentropy,
@@ -39,6 +38,7 @@ from tapeflow.keras.losses import (  # noqa: F401 - metric functions shared with
     sparse_categorical_crossentropy,
     squared_hinge,
 )
+from tapeflow.keras.saving.object_registration import deserialize_object, lookup_custom_object, serialize_object
 from tapeflow.tensor import Tensor, Variable
 
 __all__ = [
@@ -1445,33 +1445,17 @@ _ALL.update({
 
 
 def serialize(metric: Any) -> dict | None:
-    """A JSON-able dict describing a metric instance (or a metric function)."""
-    if metric is None:
-        return None
-    if isinstance(metric, Metric):
-        return {"module": "keras.metrics", "class_name": type(metric).__name__,
-                "config": metric.get_config(), "registered_name": None}
-    name = getattr(metric, "__name__", None)
-    return {"module": "keras.metrics", "class_name": "function", "config": name, "registered_name": name}
+    """A JSON-able dict `{"module", "class_name", "config", "registered_name"}` (None for None)."""
+    return serialize_object(metric, "keras.metrics")
 
 
 def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
-    """Rebuild a metric from `serialize`'s dict."""
+    """Rebuild a metric from `serialize`'s dict (or a name)."""
     if config is None:
         return None
     if isinstance(config, str):
         return get(config, custom_objects)
-    name = config.get("class_name")
-    if name == "function":
-        fn_name = config.get("config")
-        fn = _FUNCTIONS.get(fn_name) or lookup_custom_object(fn_name, custom_objects)
-        if fn is None:
-            raise ValueError(f"Unknown metric function: {fn_name!r}.")
-        return fn
-    cls = _ALL.get(name) or lookup_custom_object(name, custom_objects)
-    if cls is None:
-        raise ValueError(f"Unknown metric: {name!r}. Valid names: {', '.join(sorted(_ALL))}.")
-    return cls.from_config(dict(config.get("config") or {}))
+    return deserialize_object(config, "metric", _ALL, _FUNCTIONS, custom_objects)
 
 
 def get(identifier: Any, custom_objects: dict | None = None) -> Any:

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import tapeflow as tf
-from tapeflow.keras.activations import lookup_custom_object
+from tapeflow.keras.saving.object_registration import deserialize_object, lookup_custom_object, serialize_object
 from tapeflow.tensor import Tensor
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2",
@@ -158,34 +158,18 @@ _ALL: dict[str, type] = {
 }
 
 
-def serialize(regularizer: Regularizer | None) -> dict | None:
+def serialize(regularizer: Any) -> dict | None:
     """A JSON-able dict `{"module", "class_name", "config", "registered_name"}` (None for None)."""
-    if regularizer is None:
-        return None
-    if not hasattr(regularizer, "get_config"):
-        fn_name = getattr(regularizer, "__name__", repr(regularizer))
-        return {"module": "keras.regularizers", "class_name": "function", "config": fn_name,
-                "registered_name": fn_name}
-    return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
-            "config": regularizer.get_config(), "registered_name": None}
+    return serialize_object(regularizer, "keras.regularizers")
 
 
-def deserialize(config: Any, custom_objects: dict | None = None) -> Regularizer:
-    """Rebuild a regularizer from `serialize`'s dict."""
+def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
+    """Rebuild a regularizer from `serialize`'s dict (or a name)."""
     if config is None:
         return None
     if isinstance(config, str):
         return get(config, custom_objects)
-    name = config["class_name"]
-    if name == "function":
-        fn = lookup_custom_object(str(config.get("config")), custom_objects)
-        if fn is None:
-            raise ValueError(f"Unknown function {config.get('config')!r}: pass it in `custom_objects`.")
-        return fn
-    cls = _ALL.get(name) or lookup_custom_object(name, custom_objects)
-    if cls is None:
-        raise ValueError(f"Unknown regularizer: {name!r}. Valid names: {', '.join(sorted(_ALL))}.")
-    return cls.from_config(dict(config.get("config") or {}))
+    return deserialize_object(config, "regularizer", _ALL, None, custom_objects)
 
 
 def get(identifier: Any, custom_objects: dict | None = None) -> Any:

@@ -142,3 +142,44 @@ def active_custom_objects(custom_objects: dict | None = None) -> dict:
     if custom_objects:
         merged.update(custom_objects)
     return merged
+
+
+def lookup_custom_object(name: str, custom_objects: dict | None = None) -> Any:
+    """`name` among user objects: `custom_objects`, active `custom_object_scope`s, then
+    `register_keras_serializable` registrations; None when unknown."""
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    return get_registered_object(name, custom_objects)
+
+
+def serialize_object(obj: Any, module: str) -> dict | None:
+    """`{"module", "class_name", "config", "registered_name"}` for an object with `get_config`
+    (initializers, regularizers, losses, metrics, ...) or a named function (None for None)."""
+    if obj is None:
+        return None
+    if hasattr(obj, "get_config") and not isinstance(obj, type):
+        return {"module": module, "class_name": type(obj).__name__, "config": obj.get_config(),
+                "registered_name": None}
+    name = getattr(obj, "__name__", None)
+    if name is None:
+        raise ValueError(f"Cannot serialize {obj!r}: it has neither get_config() nor a __name__.")
+    return {"module": module, "class_name": "function", "config": name, "registered_name": name}
+
+
+def deserialize_object(config: dict, kind: str, classes: dict, functions: dict | None = None,
+                       custom_objects: dict | None = None) -> Any:
+    """Rebuild what `serialize_object` wrote: a class from `classes` (or a registered user class)
+    via `from_config`, or a function from `functions` (or a registered user function)."""
+    name = config.get("class_name")
+    if name == "function":
+        fn_name = str(config.get("config"))
+        fn = (functions or {}).get(fn_name) or lookup_custom_object(fn_name, custom_objects)
+        if fn is None:
+            raise ValueError(f"Unknown {kind} function {fn_name!r}: pass it in `custom_objects`.")
+        return fn
+    cls = classes.get(name) or lookup_custom_object(name, custom_objects)
+    if cls is None:
+        raise ValueError(f"Unknown {kind}: {name!r}. Valid names: {', '.join(sorted(classes))}.")
+    if not isinstance(cls, type):
+        return cls
+    return cls.from_config(dict(config.get("config") or {}))
