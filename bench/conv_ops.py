@@ -204,14 +204,11 @@ def torch_stack_fn(channels_last: bool) -> object:
 # ---------------------------------------------------------------------------------------------
 
 def tune_malloc() -> None:
-    """glibc: serve allocations up to 32 MB from the heap and never trim it, so repeated
-    multi-megabyte temporaries reuse resident pages instead of faulting fresh ones."""
-    import ctypes
+    """The engine's allocator setting (tapeflow applies it on import unless disabled), applied
+    explicitly so the peers' processes get it too with --malloc-tuning."""
+    from tapeflow.backend import tune_malloc as _tune
 
-    libc = ctypes.CDLL("libc.so.6")
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024)
-    libc.mallopt(m_trim_threshold, 1 << 30)
+    _tune()
 
 
 def measure(lib: str, cases: list, repeat: int, stat: str = "median") -> dict:

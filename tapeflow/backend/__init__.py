@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -117,6 +118,31 @@ def set_default_device(spec: str) -> None:
 
 if os.environ.get("TAPEFLOW_DEFAULT_DEVICE"):
     set_default_device(os.environ["TAPEFLOW_DEFAULT_DEVICE"])
+
+
+def tune_malloc() -> bool:
+    """Keep multi-megabyte temporaries on glibc's heap instead of fresh mmap'd pages.
+
+    Training allocates and frees the same large activation arrays every step. By default glibc
+    serves each from new pages that the kernel must zero-fill on first touch, which measured
+    ~6 ms of a 26 ms convolution (forward + backward). Serving allocations up to 32 MB from the
+    heap and not trimming it makes those pages stay resident, like a framework's caching
+    allocator. Set TAPEFLOW_MALLOC_TUNING=0 to opt out. Returns whether it was applied.
+    """
+    if os.environ.get("TAPEFLOW_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        ok = libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024) == 1
+        return bool(libc.mallopt(m_trim_threshold, 1 << 30) == 1 and ok)
+    except (OSError, AttributeError):
+        return False
+
+
+MALLOC_TUNED = tune_malloc()
 
 
 def asarray(value: Any, dtype: Any = None, xp: Any = None) -> Any:
