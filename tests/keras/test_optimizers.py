@@ -435,7 +435,10 @@ def test_set_weights_and_argument_errors():
 # ---------------------------------------------------------------------------------------------
 
 BIG_CASES = [("SGD", {}), ("SGD", {"momentum": 0.9}), ("SGD", {"momentum": 0.9, "nesterov": True}),
-             ("RMSprop", {}), ("RMSprop", {"momentum": 0.5}), ("Adam", {})]
+             ("RMSprop", {}), ("RMSprop", {"momentum": 0.5}), ("Adam", {}), ("Adam", {"amsgrad": True}),
+             ("AdamW", {})]
+# Large enough for several of Adam's update blocks (adam._BLOCK elements), the last one partial.
+BIG_SHAPE = (400, 410)
 
 
 def _big_run(name, kwargs, disable_blas, monkeypatch):
@@ -444,10 +447,10 @@ def _big_run(name, kwargs, disable_blas, monkeypatch):
     if disable_blas:
         monkeypatch.setattr(_blas, "_FUNCS", {})
     rng = np.random.default_rng(5)
-    var = tf.Variable(rng.standard_normal((160, 128)).astype("float32"))
+    var = tf.Variable(rng.standard_normal(BIG_SHAPE).astype("float32"))
     opt = getattr(optimizers, name)(learning_rate=0.01, **kwargs)
     for _ in range(3):
-        opt.apply_gradients([(tf.constant(rng.standard_normal((160, 128)).astype("float32")), var)])
+        opt.apply_gradients([(tf.constant(rng.standard_normal(BIG_SHAPE).astype("float32")), var)])
     return var.numpy()
 
 
@@ -465,8 +468,8 @@ def test_blas_path_matches_numpy_path(name, kwargs, monkeypatch):
 @pytest.mark.parametrize("name,kwargs", BIG_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(BIG_CASES)])
 def test_large_variables_match_keras(K, name, kwargs):
     rng = np.random.default_rng(6)
-    w0 = rng.standard_normal((160, 128)).astype("float32")
-    grads = [rng.standard_normal((160, 128)).astype("float32") for _ in range(3)]
+    w0 = rng.standard_normal(BIG_SHAPE).astype("float32")
+    grads = [rng.standard_normal(BIG_SHAPE).astype("float32") for _ in range(3)]
     ours = getattr(optimizers, name)(learning_rate=0.01, **kwargs)
     theirs = getattr(K.optimizers, name)(learning_rate=0.01, **kwargs)
     ov, kv = tf.Variable(w0), K.Variable(w0)

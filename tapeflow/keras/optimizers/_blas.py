@@ -83,6 +83,15 @@ def _funcs(x: Any, y: Any) -> tuple | None:
     return _FUNCS.get(x.dtype)
 
 
+def kernels(x: Any, y: Any) -> tuple | None:
+    """The raw (axpy, axpby) ctypes functions for these arrays' dtype, or None (see `usable`).
+
+    They take (n, alpha, x_address, 1[, beta], y_address, 1): callers looping over blocks of
+    large arrays pass addresses themselves, without the per-call checks of `axpy` / `axpby`.
+    """
+    return _funcs(x, y)
+
+
 def usable(x: Any, y: Any) -> bool:
     """Whether `axpy` / `axpby` would run with BLAS on these arrays."""
     return _funcs(x, y) is not None

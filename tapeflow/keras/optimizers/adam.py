@@ -10,6 +10,9 @@ from tapeflow import backend as _backend
 from tapeflow.keras.optimizers import _blas
 from tapeflow.keras.optimizers.optimizer import Optimizer
 
+# Elements per block of the blocked update (5 float32 blocks of 256 KB stay in a core's L2).
+_BLOCK = 1 << 16
+
 
 class Adam(Optimizer):
     """Adam (Keras 3 update rule).
@@ -49,6 +52,7 @@ class Adam(Optimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.amsgrad = amsgrad
+        self._block_buffers: dict = {}
 
     def build(self, var_list: list) -> None:
         if self.built:
@@ -70,6 +74,11 @@ class Adam(Optimizer):
     def _update(self, g: Any, w: Any, slots: tuple) -> None:
         m = slots[0]._value
         v = slots[1]._value
+        if g.size >= _blas.MIN_SIZE:
+            kernels = _blas.kernels(g, w)
+            if kernels is not None and m.flags.c_contiguous and v.flags.c_contiguous:
+                self._update_blocks(kernels, g, w, m, v, slots[2]._value if self.amsgrad else None)
+                return
         d = g - m
         d *= 1.0 - self.beta_1
         m += d
@@ -84,13 +93,46 @@ class Adam(Optimizer):
             v = vhat
         denom = xp.sqrt(v)
         denom += self.epsilon
-        if g.size >= _blas.MIN_SIZE and _blas.usable(g, w):
-            xp.divide(m, denom, out=denom)
-            _blas.axpy(-self._alpha, denom, w)
-            return
         step = m * self._alpha
         step /= denom
         w -= step
+
+    def _update_blocks(self, kernels: tuple, g: Any, w: Any, m: Any, v: Any, vhat: Any) -> None:
+        """The update of a large host variable, a block of `_BLOCK` elements at a time.
+
+        NOTE: done whole-array, each of the ~7 passes streams its arrays from memory (tens of MB
+        for a big Dense kernel); a block's moments, square root and quotient stay in cache, so
+        g, m, v and w cross memory once per step. m and v use BLAS axpby (one pass each):
+        m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, Keras's formula up to rounding.
+        """
+        axpy, axpby = kernels
+        buf = self._block_buffers.get(g.dtype)
+        if buf is None:
+            buf = self._block_buffers[g.dtype] = np.empty(_BLOCK, dtype=g.dtype)
+        gf, mf, vf, wf = g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
+        hf = vhat.reshape(-1) if vhat is not None else None
+        gp, mp, vp, wp, dp = (a.ctypes.data for a in (gf, mf, vf, wf, buf))
+        b1, b2 = self.beta_1, self.beta_2
+        c1, c2 = 1.0 - b1, 1.0 - b2
+        eps, step = self.epsilon, -self._alpha
+        sqrt, multiply, divide, maximum = np.sqrt, np.multiply, np.divide, np.maximum
+        size, itemsize = g.size, g.itemsize
+        for i in range(0, size, _BLOCK):
+            k = min(_BLOCK, size - i)
+            o = i * itemsize
+            j = i + k
+            d = buf[:k]
+            gb = gf[i:j]
+            axpby(k, c1, gp + o, 1, b1, mp + o, 1)
+            multiply(gb, gb, out=d)
+            axpby(k, c2, dp, 1, b2, vp + o, 1)
+            vb = vf[i:j]
+            if hf is not None:
+                vb = maximum(hf[i:j], vb, out=hf[i:j])
+            sqrt(vb, out=d)
+            d += eps
+            divide(mf[i:j], d, out=d)
+            axpy(k, step, dp, 1, wp + o, 1)
 
     def get_config(self) -> dict:
         config = super().get_config()
