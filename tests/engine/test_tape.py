@@ -482,3 +482,26 @@ def test_in_place_accumulation_does_not_touch_inputs() -> None:
     g = tape.gradient(y, x, output_gradients=og)
     np.testing.assert_array_equal(g.numpy(), [4.0, 4.0])
     np.testing.assert_array_equal(og.numpy(), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("shape,to", [
+    ((6, 5), (5,)), ((6, 5), (1, 5)), ((4, 3, 5, 2), (2,)), ((4, 3, 5, 2), (1, 1, 5, 2)),
+    ((7, 1), (1,)), ((4, 3, 5), (4, 1, 5)), ((4, 3, 5), (1, 3, 1)), ((4, 3), ()), ((0, 3), (3,)),
+])
+def test_sum_to_array_matches_numpy(shape, to, dtype) -> None:
+    from tapeflow.autodiff.unbroadcast import sum_to_array
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    lead = len(shape) - len(to)
+    axes = tuple(range(lead)) + tuple(i + lead for i, d in enumerate(to) if d == 1 and shape[i + lead] != 1)
+    want = x.astype("float64").sum(axis=axes, keepdims=True).reshape(to)
+    tol = {"rtol": 1e-2, "atol": 0.1} if dtype == "float16" else {"rtol": 1e-5, "atol": 1e-5}
+    got = sum_to_array(x, to)
+    assert got.shape == to and got.dtype == x.dtype
+    np.testing.assert_allclose(got, want, **tol)
+    # Non-contiguous input (a transposed view) takes the plain reduction: same result.
+    if len(shape) == 2 and shape[0] and lead:
+        xt = np.ascontiguousarray(x.T).T
+        np.testing.assert_allclose(sum_to_array(xt, to), want, **tol)
