@@ -620,9 +620,11 @@ def _dft_matrices(xp: Any, F: tuple, S: tuple, dtype: Any, inverse: bool, keep: 
     return _cached(("dft", xp.__name__, F, S, keep, inverse, str(dtype)), make)
 
 
-def _spectrum(xp: Any, a: Any, F: tuple) -> Any:
+def _spectrum(xp: Any, a: Any, F: tuple, relu_output: Any = None) -> Any:
     """The DFT of a channels-last (N, *S, C) real array over its spatial axes (zero-padded to
     F, half spectrum on the last axis), as (nf, N, C): each frequency's (N, C) matrix contiguous.
+    With `relu_output` (an array of a's shape), the DFT of `a * (relu_output > 0)`: a relu's
+    gradient applied in the transposing copy, without a pass of its own.
 
     NOTE: computed as one small GEMM per axis (the spatial sizes are tiny and the batch is
     large), not with an FFT library: BLAS runs these at several times pocketfft's speed here,
@@ -634,7 +636,12 @@ def _spectrum(xp: Any, a: Any, F: tuple) -> Any:
     D = _dft_matrices(xp, F, S, a.dtype, inverse=False)
     nfreq = _freq_counts(F)
     # (S_r, S_{r-1}, .., S_1, N, C): the last spatial axis leads, the others follow reversed.
-    moved = xp.ascontiguousarray(a.transpose((r,) + tuple(range(r - 1, 0, -1)) + (0, r + 1)))
+    perm = (r,) + tuple(range(r - 1, 0, -1)) + (0, r + 1)
+    if relu_output is None:
+        moved = xp.ascontiguousarray(a.transpose(perm))
+    else:
+        moved = xp.empty(tuple(a.shape[i] for i in perm), dtype=a.dtype)
+        xp.multiply(a.transpose(perm), relu_output.transpose(perm) > 0, out=moved)
     rest = moved.size // S[-1]
     planar = (D[-1] @ moved.reshape(S[-1], rest)).reshape(nfreq[-1], 2, rest)
     Z = xp.empty((nfreq[-1], rest), dtype=_complex_dtype(xp, a.dtype))
@@ -647,9 +654,9 @@ def _spectrum(xp: Any, a: Any, F: tuple) -> Any:
     return Z.reshape(-1, N, C)
 
 
-def _from_spectrum(xp: Any, spec: Any, F: tuple, keep: tuple, dtype: Any) -> Any:
+def _from_spectrum(xp: Any, spec: Any, F: tuple, keep: tuple, dtype: Any, relu: bool = False) -> Any:
     """Inverse of `_spectrum` for (nf, N, C), keeping the first `keep` outputs of each spatial
-    axis: a real (N, *keep, C) array."""
+    axis: a real (N, *keep, C) array (with `relu`, max(0, .) applied in the final copy)."""
     r = len(F)
     N, C = spec.shape[1], spec.shape[2]
     D = _dft_matrices(xp, F, (), dtype, inverse=True, keep=keep)
@@ -663,7 +670,11 @@ def _from_spectrum(xp: Any, spec: Any, F: tuple, keep: tuple, dtype: Any) -> Any
         Z = Z.reshape(lead + (-1,))
     out = D[-1] @ Z.reshape(nfreq[-1], -1)  # (keep_r, keep_{r-1} .. keep_1, N, C), complex
     out = out.real.reshape(tuple(keep[::-1]) + (N, C))
-    res = xp.ascontiguousarray(out.transpose((r,) + tuple(range(r - 1, -1, -1)) + (r + 1,)))
+    out = out.transpose((r,) + tuple(range(r - 1, -1, -1)) + (r + 1,))
+    if relu:
+        res = xp.empty(out.shape, dtype=dtype)
+        return xp.maximum(out, 0, out=res)
+    res = xp.ascontiguousarray(out)
     return res if res.dtype == dtype else res.astype(dtype)
 
 
@@ -685,14 +696,19 @@ def _fft_filter_spectrum(xp: Any, w: Any, g: Geometry, F: tuple) -> Any:
     return (E.conj() @ w.reshape(T, C * Cout).astype(E.dtype)).reshape(-1, C, Cout)
 
 
-def _fft_forward(xp: Any, x: Any, w: Any, g: Geometry, cache: _FFTCache | None) -> Any:
+def _fft_forward(xp: Any, x: Any, w: Any, g: Geometry, cache: _FFTCache | None,
+                 bias: Any = None, relu: bool = False) -> Any:
     F = _fft_size(g)
     X = _spectrum(xp, x, F)
     Wc = _fft_filter_spectrum(xp, w, g, F)
     if cache is not None:
         cache.X, cache.Wc = X, Wc
     Y = xp.matmul(X, Wc)  # (nf, N, Cout)
-    return _from_spectrum(xp, Y, F, g.O, x.dtype)
+    if bias is not None:
+        # NOTE: a constant added to every output is a term at frequency zero (the first row):
+        # the inverse transform divides it by prod(F). No pass over the output.
+        Y[0] += bias * math.prod(F)
+    return _from_spectrum(xp, Y, F, g.O, x.dtype, relu)
 
 
 def _fft_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, cache: _FFTCache | None) -> Any:
@@ -766,21 +782,54 @@ class Conv(_ConvBase):
         super().__init__(strides, dilations, padding, groups, op)
 
     def forward(self, x: Any, w: Any) -> Any:
+        return self._forward(x, w)[0]
+
+    def _forward(self, x: Any, w: Any, bias: Any = None, relu: bool = False) -> tuple:
+        """(y, finished): y a new array; `finished` when `bias` and `relu` were applied too
+        (the FFT path does them on the way), otherwise y is the bare convolution."""
         xp = get_xp(x, w)
         g = self._geometry(x.shape[1:-1], w.shape[:-2])
         algo = self._algorithm(xp, g, x.shape[0], x.shape[-1], w.shape[-1], x.dtype.itemsize)
         keep = bool(_fn.recording_tapes)
+        finished = False
         if algo == "fft":
             cache = _FFTCache(_fft_size(g)) if keep else None
-            y = _fft_forward(xp, x, w, g, cache)
+            y = _fft_forward(xp, x, w, g, cache, bias, relu)
+            finished = True
         else:
             y, cache = _im2col_forward(xp, x, w, g, self.groups, keep)
         self.cache = (algo, cache)
-        return y
+        return y, finished
 
     def backward(self, dy: Tensor) -> tuple:
-        x, w = self.inputs
         nx, nw = self.needs_input_grad
+        return self._conv_grads(dy, nx, nw)
+
+    def _fft_grads(self, dy: Any, relu_output: Any, nx: bool, nw: bool, bias: bool) -> tuple | None:
+        """Arrays (dx, dw, db) for y = conv(x, w) (+ b, relu when `relu_output` is y) from the
+        array `dy`, when the forward pass used and cached the FFT; None otherwise.
+
+        The relu's mask is applied inside dy's transform and db is the spectrum's zero-frequency
+        row summed over the batch: the gradient of the convolution's output is never formed.
+        """
+        algo, cache = self.cache
+        if algo != "fft" or cache is None:
+            return None
+        x, w = self.inputs[0]._value, self.inputs[1]._value
+        xp = get_xp(dy)
+        g = self._geometry(x.shape[1:-1], w.shape[:-2])
+        shared = _FFTCache(cache.F)
+        shared.X, shared.Wc = cache.X, cache.Wc
+        shared.DY = _spectrum(xp, dy, cache.F, relu_output)
+        # NOTE: with DY cached, the gradient functions read only dy's shape and dtype.
+        dx = _fft_input_grad(xp, dy, w, g, shared) if nx else None
+        dw = _fft_filter_grad(xp, x, dy, g, tuple(w.shape), shared) if nw else None
+        db = shared.DY[0].real.sum(axis=0) if bias else None
+        return dx, dw, db
+
+    def _conv_grads(self, dy: Tensor, nx: bool, nw: bool) -> tuple:
+        """(dx, dw) from the output gradient, reusing what the forward pass cached."""
+        x, w = self.inputs[0], self.inputs[1]
         algo, cache = self.cache
         if algo == "fft" and cache is not None:
             # NOTE: the spectra of x and w stay valid for every backward call (persistent tapes,
@@ -1006,6 +1055,24 @@ def _check_geometry(op: str, x_spatial: tuple, K: tuple, strides: tuple, dilatio
 def _convolution(op: str, input: Any, filters: Any, r: int, strides: Any, padding: Any,  # noqa: A002
                  data_format: Any, dilations: Any, explicit_ok: bool = True,
                  allow_batch_shape: bool = False) -> Tensor:
+    x, w, st, dil, pad, groups, cf, batch = prepare_convolution(
+        op, input, filters, r, strides, padding, data_format, dilations, explicit_ok, allow_batch_shape)
+    y = Conv(st, dil, pad, groups, op)(x, w)
+    return finish_convolution(y, r, cf, batch)
+
+
+def finish_convolution(y: Tensor, r: int, cf: bool, batch: Any) -> Tensor:
+    """The channels-last result of a convolution primitive in the caller's layout and batch shape."""
+    if cf:
+        return to_channels_first(y, r)
+    return _unflatten_batch(y, batch)
+
+
+def prepare_convolution(op: str, input: Any, filters: Any, r: int, strides: Any,  # noqa: A002
+                        padding: Any, data_format: Any, dilations: Any, explicit_ok: bool = True,
+                        allow_batch_shape: bool = False) -> tuple:
+    """Validate a convolution's arguments: (x channels-last with one batch axis, w, strides,
+    dilations, padding, groups, channels_first, batch_shape or None)."""
     x = float_operand(input, op)
     w = float_operand(filters, op, like=x)
     if w.dtype != x.dtype:
@@ -1040,10 +1107,7 @@ def _convolution(op: str, input: Any, filters: Any, r: int, strides: Any, paddin
                 f"by {groups}, received filters shape {tuple(w.shape)}."
             )
     _check_geometry(op, tuple(x.shape[1:-1]), tuple(w.shape[:-2]), st, dil, pad)
-    y = Conv(st, dil, pad, groups, op)(x, w)
-    if cf:
-        return to_channels_first(y, r)
-    return _unflatten_batch(y, batch)
+    return x, w, st, dil, pad, groups, cf, batch
 
 
 def conv1d(input: Any, filters: Any, stride: Any, padding: Any, data_format: str = "NWC",  # noqa: A002

@@ -3,7 +3,8 @@
 A Keras Dense layer does these three ops on every call; fusing them saves two op dispatches
 forward and four backward, which dominates small models (e.g. XOR: 12,000 steps of 2x2 matrices).
 The backward pass works on arrays when no tape records it, and falls back to Tensor ops (so
-higher-order gradients still work) when one does.
+higher-order gradients still work) when one does. The activation helpers are shared with the
+fused convolution (ops/fused_conv.py).
 """
 
 from __future__ import annotations
@@ -13,12 +14,51 @@ from typing import Any
 from tapeflow import backend
 from tapeflow.autodiff import function as _fn
 from tapeflow.autodiff.function import Function
+from tapeflow.autodiff.unbroadcast import leading_sum
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import linalg as la
 from tapeflow.ops import reduce as rd
 from tapeflow.tensor import Tensor
 
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
+
+
+def activate_(z: Any, act: str) -> Any:
+    """Apply the activation `act` (one of ACTIVATIONS) to the array `z` in place; returns z."""
+    if act == "relu":
+        backend.get_xp(z).maximum(z, 0, out=z)
+    elif act == "sigmoid":
+        xp = backend.get_xp(z)
+        # NOTE: 0.5 * tanh(0.5 z) + 0.5 is the logistic function without exp overflow.
+        z *= 0.5
+        xp.tanh(z, out=z)
+        z *= 0.5
+        z += 0.5
+    elif act == "tanh":
+        backend.get_xp(z).tanh(z, out=z)
+    return z
+
+
+def activation_grad_array(dy: Any, y: Any, act: str) -> Any:
+    """dz for y = act(z), from the output y (arrays; a new array unless act is linear)."""
+    if act == "relu":
+        return dy * (y > 0)
+    if act == "sigmoid":
+        return dy * (y * (1 - y))
+    if act == "tanh":
+        return dy * (1 - y * y)
+    return dy
+
+
+def activation_grad_tensor(dy: Tensor, y: Tensor, act: str) -> Tensor:
+    """dz for y = act(z) with Tensor ops (differentiable, for tapes recording the backward)."""
+    if act == "relu":
+        return ew.multiply(dy, Tensor((y._value > 0).astype(dy._value.dtype)))
+    if act == "sigmoid":
+        return ew.multiply(dy, ew.multiply(y, ew.subtract(1, y)))
+    if act == "tanh":
+        return ew.multiply(dy, ew.subtract(1, ew.multiply(y, y)))
+    return dy
 
 
 class Dense(Function):
@@ -32,55 +72,21 @@ class Dense(Function):
         z = x @ w
         if b is not None:
             z += b
-        act = self.activation
-        if act == "relu":
-            backend.get_xp(z).maximum(z, 0, out=z)
-        elif act == "sigmoid":
-            xp = backend.get_xp(z)
-            # NOTE: 0.5 * tanh(0.5 z) + 0.5 is the logistic function without exp overflow.
-            z *= 0.5
-            xp.tanh(z, out=z)
-            z *= 0.5
-            z += 0.5
-        elif act == "tanh":
-            backend.get_xp(z).tanh(z, out=z)
-        return z
-
-    def _dz_array(self, dy: Any) -> Any:
-        y = self.outputs[0]._value
-        act = self.activation
-        if act == "relu":
-            return dy * (y > 0)
-        if act == "sigmoid":
-            return dy * (y * (1 - y))
-        if act == "tanh":
-            return dy * (1 - y * y)
-        return dy
-
-    def _dz_tensor(self, dy: Tensor) -> Tensor:
-        y = self.outputs[0]
-        act = self.activation
-        if act == "relu":
-            return ew.multiply(dy, Tensor((y._value > 0).astype(dy._value.dtype)))
-        if act == "sigmoid":
-            return ew.multiply(dy, ew.multiply(y, ew.subtract(1, y)))
-        if act == "tanh":
-            return ew.multiply(dy, ew.subtract(1, ew.multiply(y, y)))
-        return dy
+        return activate_(z, self.activation)
 
     def backward(self, dy: Tensor) -> tuple:
         needs = self.needs_input_grad
         x, w = self.inputs[0], self.inputs[1]
         if _fn.recording_tapes:
-            dz = self._dz_tensor(dy)
+            dz = activation_grad_tensor(dy, self.outputs[0], self.activation)
             dx = la.matmul(dz, w, transpose_b=True) if needs[0] else None
             dw = la.matmul(x, dz, transpose_a=True) if needs[1] else None
             db = rd.reduce_sum(dz, 0) if self.has_bias and needs[2] else None
         else:
-            dz = self._dz_array(dy._value)
+            dz = activation_grad_array(dy._value, self.outputs[0]._value, self.activation)
             dx = Tensor(dz @ w._value.T) if needs[0] else None
             dw = Tensor(x._value.T @ dz) if needs[1] else None
-            db = Tensor(dz.sum(axis=0)) if self.has_bias and needs[2] else None
+            db = Tensor(leading_sum(dz, 1)) if self.has_bias and needs[2] else None
         return (dx, dw, db) if self.has_bias else (dx, dw)
 
 

@@ -14,6 +14,8 @@ from typing import Any
 import tapeflow as tf
 from tapeflow.keras import activations, backend, constraints, initializers, regularizers
 from tapeflow.keras.layers.base import InputSpec, Layer
+from tapeflow.keras.layers.core import _fused_name
+from tapeflow.ops import fused_conv as _fused_conv
 from tapeflow.tensor import Tensor
 
 # ---------------------------------------------------------------------------------------------
@@ -338,6 +340,7 @@ class _Conv(_BaseConv):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.kernel = None
         self._op_name = ("conv1d", "conv2d", "conv3d")[self._rank - 1]
+        self._fused: str | None = None
 
     def build(self, input_shape: Any) -> None:
         c = self._input_channels(input_shape)
@@ -376,6 +379,27 @@ class _Conv(_BaseConv):
             padding,
             "kernel size" if max(self.dilation_rate) == 1 else "dilated kernel size",
         )
+        fused = self._fused
+        if fused is None:
+            fused = self._fused = _fused_name(self.activation)
+        if fused:
+            # One primitive for conv + bias + activation (ops/fused_conv.py). Keras's sigmoid
+            # records its logits for binary cross-entropy, so it is applied after (as in Dense).
+            keras_sigmoid = fused == "sigmoid" and self.activation is activations.sigmoid
+            y = _fused_conv.conv_bias_activation(
+                x,
+                self.kernel,
+                self.bias,
+                list(self.strides),
+                padding.upper(),
+                "linear" if keras_sigmoid else fused,
+                data_format=self._tf_format,
+                dilations=list(self.dilation_rate),
+                rank=self._rank,
+            )
+            if keras_sigmoid:
+                y = self.activation(y)
+            return self._unflatten(y, batch)
         y = getattr(tf.nn, self._op_name)(
             x,
             self.kernel,
