@@ -19,9 +19,22 @@ from tapeflow.tensor import Tensor
 get_xp = backend.get_xp
 
 
+def _row_max(x: Any, axis: int) -> Any:
+    """x.max(axis, keepdims=True).
+
+    NOTE: NumPy's max over a short last axis costs ~50 ns per row (128 rows of 10 logits:
+    7 us); argmax plus one gather is 2-3x faster from a few dozen rows on, NaN-propagating
+    alike (argmax picks the first NaN).
+    """
+    if x.ndim == 2 and axis == 1 and x.shape[0] >= 32 and x.shape[1]:
+        xp = get_xp(x)
+        return x[xp.arange(x.shape[0]), x.argmax(axis=1)][:, None]
+    return x.max(axis=axis, keepdims=True)
+
+
 def _softmax_array(x: Any, axis: int) -> Any:
     xp = get_xp(x)
-    e = x - x.max(axis=axis, keepdims=True)
+    e = x - _row_max(x, axis)
     if e.ndim:
         xp.exp(e, out=e)
         e /= e.sum(axis=axis, keepdims=True)
@@ -31,7 +44,7 @@ def _softmax_array(x: Any, axis: int) -> Any:
 
 def _log_softmax_array(x: Any, axis: int) -> Any:
     xp = get_xp(x)
-    z = x - x.max(axis=axis, keepdims=True)
+    z = x - _row_max(x, axis)
     z -= xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
     return z
 
@@ -196,8 +209,10 @@ def sparse_softmax_cross_entropy_with_logits(labels: Any, logits: Any, name: Any
         )
     if yv is not None and yv.size:
         depth = zshape[-1]
-        lo, hi = int(yv.min()), int(yv.max())
-        if lo < 0 or hi >= depth:
+        # NOTE: one reduction checks both bounds: negative labels viewed as unsigned are huge.
+        unsigned = yv.view(yv.dtype.str.replace("i", "u")) if yv.dtype.kind == "i" else yv
+        if int(unsigned.max()) >= depth:
+            lo, hi = int(yv.min()), int(yv.max())
             from tapeflow.errors import InvalidArgumentError
 
             bad = lo if lo < 0 else hi

@@ -104,6 +104,27 @@ def test_softmax_family_values_and_stability() -> None:
     np.testing.assert_allclose(tf.nn.softmax(big).numpy(), [[1.0, 0.0, 0.0]])
 
 
+def test_softmax_family_many_rows_with_non_finite_values() -> None:
+    """From 32 rows on the row maximum is taken with argmax: same values, inf and nan included."""
+    x = np.random.default_rng(2).standard_normal((40, 7)).astype(np.float32) * 30
+    x[1, 3] = np.nan
+    x[2, :] = -np.inf
+    x[3, 2] = np.inf
+    x[4, 1], x[4, 5] = np.nan, np.inf
+    with np.errstate(invalid="ignore", over="ignore"):
+        m = x.max(axis=1, keepdims=True)
+        e = np.exp(x - m)
+        want = e / e.sum(axis=1, keepdims=True)
+        want_log = x - m - np.log(e.sum(axis=1, keepdims=True))
+        np.testing.assert_allclose(tf.nn.softmax(x).numpy(), want, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(tf.nn.log_softmax(x).numpy(), want_log, rtol=1e-5, atol=1e-6)
+        labels = np.arange(40) % 7
+        ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=x).numpy()
+    finite = np.isfinite(x).all(axis=1)
+    np.testing.assert_allclose(ce[finite], -want_log[finite, labels[finite]], rtol=1e-5, atol=1e-6)
+    assert np.isnan(ce[[1, 2, 3, 4]]).all()
+
+
 def test_cross_entropy_values() -> None:
     rng = np.random.default_rng(1)
     z = rng.standard_normal((4, 3)).astype(np.float32)
@@ -130,6 +151,10 @@ def test_cross_entropy_errors() -> None:
     z = tf.zeros((2, 3))
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"label value of 3 .* \[0, 3\)"):
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[0, 3], logits=z)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"label value of -1 .* \[0, 3\)"):
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[-1, 2], logits=z)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"label value of -2 "):
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=np.array([1, -2], "int32"), logits=z)
     with pytest.raises(ValueError, match=r"labels \(3,\) and logits \(2, 3\)"):
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[0, 1, 2], logits=z)
     with pytest.raises(TypeError, match="labels must be integers"):
