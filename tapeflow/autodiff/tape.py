@@ -12,6 +12,16 @@ from tapeflow.autodiff.unbroadcast import sum_to, sum_to_array
 from tapeflow.tensor import Tensor, Variable, convert_to_tensor
 
 get_xp = backend.get_xp
+_add_fn: list = []
+
+
+def _add() -> Any:
+    """tapeflow.ops.elementwise.add, imported on first use (ops import this module)."""
+    if not _add_fn:
+        from tapeflow.ops.elementwise import add
+
+        _add_fn.append(add)
+    return _add_fn[0]
 
 
 class UnconnectedGradients:
@@ -131,13 +141,22 @@ class GradientTape:
             mode = getattr(mode, "value", mode)
             if mode not in ("none", "zero"):
                 raise ValueError(f"unconnected_gradients must be 'none' or 'zero', received {mode!r}.")
-        flat_sources = [sources] if isinstance(sources, Tensor) else nest.flatten(sources)
-        for s in flat_sources:
-            if not isinstance(s, Tensor):
-                raise TypeError(
-                    "GradientTape.gradient: sources must be tensors or variables, received "
-                    f"{type(s).__name__}."
-                )
+        if isinstance(sources, Tensor):
+            flat_sources = [sources]
+        else:
+            flat_sources = sources if type(sources) is list else None
+            for s in flat_sources or ():
+                if not isinstance(s, Tensor):
+                    flat_sources = None
+                    break
+            if flat_sources is None:
+                flat_sources = nest.flatten(sources)
+                for s in flat_sources:
+                    if not isinstance(s, Tensor):
+                        raise TypeError(
+                            "GradientTape.gradient: sources must be tensors or variables, received "
+                            f"{type(s).__name__}."
+                        )
         targets = [target] if isinstance(target, Tensor) else nest.flatten(target)
         if output_gradients is None:
             ogs = [None] * len(targets)
@@ -182,11 +201,10 @@ class GradientTape:
                     g = Tensor(get_xp(v).array(v, copy=True))
                 seen.add(id(g._value))
             result.append(g)
+        if flat_sources is sources:
+            return result  # a flat list of sources: no repacking
         if isinstance(sources, Tensor):
             return result[0]
-        if type(sources) is list and len(result) == len(sources) and all(
-                a is b for a, b in zip(flat_sources, sources, strict=True)):
-            return result  # a flat list of sources: no repacking
         return nest.pack_sequence_as(sources, result)
 
     def _backprop(self, targets: list, output_gradients: list, sources: list,
@@ -197,8 +215,7 @@ class GradientTape:
         on arrays, in place where the engine owns the accumulated array; when a tape records
         it (higher-order gradients), accumulation goes through ops so it is differentiable.
         """
-        from tapeflow.ops.elementwise import add
-
+        add = _add()
         grads: dict[int, Tensor] = {}
         owned: dict[int, Tensor] = {}  # grads whose array the walk allocated (safe to add into)
         keep = {id(s) for s in sources}
