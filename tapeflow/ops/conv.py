@@ -283,13 +283,54 @@ def _group_filter(w: Any, groups: int) -> Any:
     return w.reshape(T, Cg, groups, Og).transpose(2, 0, 1, 3).reshape(groups, T * Cg, Og)
 
 
-def _im2col_forward(xp: Any, x: Any, w: Any, g: Geometry, groups: int, keep: bool) -> tuple:
+def _columns_with_ones(xp: Any, x: Any, g: Geometry) -> tuple | None:
+    """The im2col matrix with one more row ("taps", (T*C + 1, M)) or column ("rows",
+    (M, T*C + 1)) of ones, so that the GEMM also adds the bias; None where `_columns` would
+    not copy (a 1x1 convolution's columns are the input itself)."""
+    N, C = x.shape[0], x.shape[-1]
+    M = N * math.prod(g.O)
+    TC = g.taps * C
+    if g.taps == 1 and not g.needs_padding and all(s == 1 for s in g.strides):
+        return None
+    xpad = pad_input(xp, x, g)
+    if _use_tap_major(C, 1):
+        buf = xp.empty((TC + 1, M), dtype=x.dtype)
+        buf[:TC].reshape(g.K + (C, N) + g.O)[...] = _window_view(xp, xpad, g, tap_major=True)
+        buf[TC] = 1
+        return "taps", buf
+    buf = xp.empty((M, TC + 1), dtype=x.dtype)
+    target = buf[:, :TC].reshape((N,) + g.O + g.K + (C,))
+    if target.base is not buf and target.base is not buf.base:  # not a view: cannot fill in place
+        return None
+    target[...] = _window_view(xp, xpad, g)
+    buf[:, TC] = 1
+    return "rows", buf
+
+
+def _without_ones(kind: str, cols: Any) -> Any:
+    return cols[:-1] if kind == "taps" else cols[:, :-1]
+
+
+def _im2col_forward(xp: Any, x: Any, w: Any, g: Geometry, groups: int, keep: bool,
+                    bias: Any = None) -> tuple:
+    """(y, cache for the filter gradient, bias_added, columns with ones or None)."""
     N = x.shape[0]
     Cout = w.shape[-1]
     if groups > 1 and groups == x.shape[-1]:
-        return _depthwise_forward(xp, x, w, g), None
+        return _depthwise_forward(xp, x, w, g), None, False, None
     if _chunked(g, x.shape, groups, x.dtype.itemsize):
-        return _chunked_forward(xp, x, w, g), None
+        return _chunked_forward(xp, x, w, g), None, False, None
+    if bias is not None and groups == 1:
+        # NOTE: a row (column) of ones in the columns and the bias as one more filter row: the
+        # GEMM adds the bias (no pass over the output), and backward one GEMM gives dw and db.
+        ext = _columns_with_ones(xp, x, g)
+        if ext is not None:
+            kind, cols = ext
+            w_ext = xp.concatenate([w.reshape(-1, Cout), bias.reshape(1, Cout)])
+            y = (cols.T if kind == "taps" else cols) @ w_ext
+            keep = keep and cols.nbytes <= _MAX_CACHED_COLUMNS_BYTES
+            cache = (kind, _without_ones(kind, cols)) if keep else None
+            return y.reshape((N,) + g.O + (Cout,)), cache, True, (ext if keep else None)
     kind, cols = _columns(xp, x, g, groups)
     if kind == "rows":
         y = cols @ w.reshape(-1, Cout)
@@ -301,7 +342,7 @@ def _im2col_forward(xp: Any, x: Any, w: Any, g: Geometry, groups: int, keep: boo
     # NOTE: the columns are kept for the filter gradient (saves redoing the gather) unless
     # they are large; a recording tape may never ask for that gradient.
     keep = keep and cols.nbytes <= _MAX_CACHED_COLUMNS_BYTES
-    return y.reshape((N,) + g.O + (Cout,)), ((kind, cols) if keep else None)
+    return y.reshape((N,) + g.O + (Cout,)), ((kind, cols) if keep else None), False, None
 
 
 def _im2col_filter_grad(xp: Any, x: Any, dy: Any, g: Geometry, groups: int, kshape: tuple,
@@ -521,8 +562,7 @@ def _flip_filter(xp: Any, w: Any) -> Any:
 
 def _input_grad_as_correlation(xp: Any, dy: Any, w: Any, g: Geometry) -> Any:
     gf = _flipped_geometry(g)
-    y, _ = _im2col_forward(xp, dy, _flip_filter(xp, w), gf, 1, False)
-    return y
+    return _im2col_forward(xp, dy, _flip_filter(xp, w), gf, 1, False)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -781,25 +821,28 @@ class Conv(_ConvBase):
                  op: str = "Conv") -> None:
         super().__init__(strides, dilations, padding, groups, op)
 
+    cols_with_ones: Any = None
+
     def forward(self, x: Any, w: Any) -> Any:
         return self._forward(x, w)[0]
 
     def _forward(self, x: Any, w: Any, bias: Any = None, relu: bool = False) -> tuple:
-        """(y, finished): y a new array; `finished` when `bias` and `relu` were applied too
-        (the FFT path does them on the way), otherwise y is the bare convolution."""
+        """(y, bias_added, relu_applied): y a new array, the convolution plus whatever of
+        `bias` and `relu` the algorithm applied on the way (FFT: both; im2col: the bias)."""
         xp = get_xp(x, w)
         g = self._geometry(x.shape[1:-1], w.shape[:-2])
         algo = self._algorithm(xp, g, x.shape[0], x.shape[-1], w.shape[-1], x.dtype.itemsize)
         keep = bool(_fn.recording_tapes)
-        finished = False
+        self.cols_with_ones = None
         if algo == "fft":
             cache = _FFTCache(_fft_size(g)) if keep else None
             y = _fft_forward(xp, x, w, g, cache, bias, relu)
-            finished = True
-        else:
-            y, cache = _im2col_forward(xp, x, w, g, self.groups, keep)
+            self.cache = (algo, cache)
+            return y, True, relu
+        y, cache, bias_added, self.cols_with_ones = _im2col_forward(xp, x, w, g, self.groups, keep,
+                                                                     bias)
         self.cache = (algo, cache)
-        return y, finished
+        return y, bias_added, False
 
     def backward(self, dy: Tensor) -> tuple:
         nx, nw = self.needs_input_grad
@@ -826,6 +869,22 @@ class Conv(_ConvBase):
         dw = _fft_filter_grad(xp, x, dy, g, tuple(w.shape), shared) if nw else None
         db = shared.DY[0].real.sum(axis=0) if bias else None
         return dx, dw, db
+
+    def _im2col_grads(self, dz: Any, nx: bool, nw: bool) -> tuple | None:
+        """Arrays (dx, dw, db) from the array `dz`, the gradient of conv(x, w) + b, when the
+        forward pass folded the bias into the GEMM (`cols_with_ones`): one GEMM gives dw and db.
+        None otherwise."""
+        ext = self.cols_with_ones
+        if ext is None or not nw:
+            return None
+        x, w = self.inputs[0]._value, self.inputs[1]._value
+        xp = get_xp(dz)
+        g = self._geometry(x.shape[1:-1], w.shape[:-2])
+        kshape = tuple(w.shape)
+        TC = math.prod(kshape[:-1])
+        dwb = _im2col_filter_grad(xp, x, dz, g, 1, (TC + 1, kshape[-1]), ext)
+        dx = _im2col_input_grad(xp, dz, w, g, 1, x.shape[-1]) if nx else None
+        return dx, dwb[:TC].reshape(kshape), dwb[TC]
 
     def _conv_grads(self, dy: Tensor, nx: bool, nw: bool) -> tuple:
         """(dx, dw) from the output gradient, reusing what the forward pass cached."""

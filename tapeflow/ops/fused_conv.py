@@ -37,16 +37,11 @@ class ConvBiasActivation(_conv.Conv):
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         act = self.activation
-        if act in ("linear", "relu"):
-            y, finished = self._forward(x, w, b, act == "relu")
-            if finished:
-                return y
-        else:
-            y, _ = self._forward(x, w)
+        y, bias_added, relu_applied = self._forward(x, w, b, act == "relu")
         # The convolution's output is a new array: finish it in place.
-        if b is not None:
+        if b is not None and not bias_added:
             y += b
-        return activate_(y, act)
+        return y if relu_applied else activate_(y, act)
 
     def backward(self, dy: Tensor) -> tuple:
         needs = self.needs_input_grad
@@ -61,6 +56,10 @@ class ConvBiasActivation(_conv.Conv):
                     dx, dw, db = (None if a is None else Tensor(a) for a in grads)
                     return (dx, dw, db) if self.has_bias else (dx, dw)
             dz_array = activation_grad_array(dy._value, y._value, act)
+            grads = self._im2col_grads(dz_array, needs[0], needs[1]) if has_bias else None
+            if grads is not None:
+                dx, dw, db = (None if a is None else Tensor(a) for a in grads)
+                return dx, dw, db
             db = Tensor(leading_sum(dz_array, dz_array.ndim - 1)) if has_bias else None
             dz = Tensor(dz_array) if dz_array is not dy._value else dy
         else:

@@ -36,6 +36,10 @@ for act in ("linear", "relu", "sigmoid", "tanh"):
         OpCase(f"{act}/no_bias", _fused(act, bias=False), [(2, 5, 4, 2), (3, 3, 2, 3)]),
     ]
 CASES += [
+    # 4+ input channels: the row-major column matrix (fewer: tap-major), with its ones column.
+    OpCase("relu/rows", _fused("relu"), [(2, 5, 6, 5), (3, 3, 5, 3), (3,)]),
+    OpCase("linear/rows_stride2", _fused("linear", 2, "SAME"), [(2, 7, 6, 4), (3, 2, 4, 3), (3,)]),
+    OpCase("relu/1x1", _fused("relu", 1, "VALID"), [(2, 3, 4, 5), (1, 1, 5, 3), (3,)]),
     OpCase("relu/valid_stride2", _fused("relu", 2, "VALID"), [(2, 7, 8, 2), (3, 3, 2, 3), (3,)]),
     OpCase("relu/dilation", _fused("relu", 1, "SAME", dilations=2), [(1, 6, 7, 2), (3, 3, 2, 2), (2,)]),
     OpCase("relu/nchw", _fused("relu", 1, "SAME", data_format="NCHW"), [(2, 3, 5, 6), (3, 3, 3, 2), (2,)]),
@@ -56,6 +60,7 @@ SECOND_ORDER = [
     OpCase("sigmoid", _fused("sigmoid"), [(1, 4, 4, 2), (3, 3, 2, 2), (2,)]),
     OpCase("tanh/stride2", _fused("tanh", 2, "VALID"), [(1, 5, 6, 2), (2, 2, 2, 2), (2,)]),
     OpCase("linear/no_bias", _sq(_fused("linear", bias=False)), [(1, 4, 4, 2), (3, 3, 2, 2)]),
+    OpCase("relu/rows", _sq(_fused("relu")), [(1, 4, 4, 4), (3, 3, 4, 2), (2,)]),
 ]
 
 
@@ -64,13 +69,14 @@ def test_fused_conv_second_order(case, algorithm):
     run_case(case, second_order=True)
 
 
+@pytest.mark.parametrize("channels", [3, 6])
 @pytest.mark.parametrize("act", ["linear", "relu", "sigmoid", "tanh"])
-def test_fused_matches_unfused_ops(act, algorithm):
+def test_fused_matches_unfused_ops(act, channels, algorithm):
     """Values and gradients equal conv2d + bias + activation, also with a persistent tape
     asked twice (the forward pass's cached spectra or columns must stay valid)."""
     rng = np.random.default_rng(3)
-    x = tf.constant(rng.standard_normal((3, 9, 8, 3)).astype("float32"))
-    w = tf.constant(rng.standard_normal((5, 5, 3, 4)).astype("float32") * 0.3)
+    x = tf.constant(rng.standard_normal((3, 9, 8, channels)).astype("float32"))
+    w = tf.constant(rng.standard_normal((5, 5, channels, 4)).astype("float32") * 0.3)
     b = tf.constant(rng.standard_normal(4).astype("float32"))
     up = tf.constant(rng.standard_normal((3, 9, 8, 4)).astype("float32"))
     activation = {"linear": lambda t: t, "relu": tf.nn.relu, "sigmoid": tf.sigmoid, "tanh": tf.tanh}[act]
