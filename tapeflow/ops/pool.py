@@ -13,6 +13,7 @@ one strided-slice operation per window tap (4 for a 2x2 window), never per pixel
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from tapeflow import backend
@@ -57,6 +58,35 @@ def _non_overlapping(g: Geometry) -> bool:
             and all(o * s == n for o, s, n in zip(g.O, g.strides, g.S, strict=True)))
 
 
+def _tiled_shapes(g: Geometry, N: int, C: int) -> tuple:
+    """For non-overlapping windows: the input's shape with each spatial axis split into
+    (windows, taps), and the output's shape broadcast against it."""
+    split = (N,) + tuple(d for o, k in zip(g.O, g.K, strict=True) for d in (o, k)) + (C,)
+    out = (N,) + tuple(d for o in g.O for d in (o, 1)) + (C,)
+    return split, out
+
+
+def _first_max_mask(xp: Any, x: Any, y: Any, g: Geometry) -> Any:
+    """For non-overlapping windows: a boolean array (x's shape, split as in `_tiled_shapes`),
+    True at the first maximum (row-major over the window's taps) of each window.
+
+    NOTE: one comparison of x with the broadcast maxima, then ties resolved tap by tap
+    (t and not seen); the gradient is then one multiply writing dx contiguously, instead of
+    an argmax index and one strided write per tap.
+    """
+    split, out = _tiled_shapes(g, x.shape[0], x.shape[-1])
+    eq = xp.equal(x.reshape(split), y.reshape(out))
+    every = (slice(None),)
+    taps = [eq[every + tuple(i for k in ks for i in (slice(None), k)) + every]
+            for ks in itertools.product(*[range(k) for k in g.K])]
+    seen = taps[0].copy() if len(taps) > 1 else None
+    for i in range(1, len(taps)):
+        xp.greater(taps[i], seen, out=taps[i])
+        if i < len(taps) - 1:
+            seen |= taps[i]
+    return eq
+
+
 def _scatter(xp: Any, dy: Any, pick: Any, g: Geometry, in_shape: tuple) -> Any:
     """dx (of `in_shape`): for each tap t, pick(t, n0, n1, out) writes the values tap t sends
     back from outputs of images n0:n1 into `out`, which are added at the inputs it read."""
@@ -95,6 +125,7 @@ class MaxPool(Function):
         self.padding = padding
         self.op = op
         self.argmax: Any = None
+        self.mask: Any = None
         self.geom: Any = None
         self._xpad: Any = None
 
@@ -156,18 +187,30 @@ class MaxPool(Function):
 
     def backward(self, dy: Tensor) -> tuple:
         x = self.inputs[0]
+        g = self.geom
+        if g.taps > 1 and _non_overlapping(g):
+            if self.mask is None:
+                self.mask = _first_max_mask(get_xp(x._value), x._value, self.outputs[0]._value, g)
+                self._xpad = None
+            return (MaxPoolGrad(g, None, tuple(x._value.shape), self.op, self.mask)(dy),)
         idx = self._argmax(self.outputs[0]._value)
-        return (MaxPoolGrad(self.geom, idx, tuple(x._value.shape), self.op)(dy),)
+        return (MaxPoolGrad(g, idx, tuple(x._value.shape), self.op)(dy),)
 
 
 class MaxPoolGrad(Function):
-    """dx: dy routed to the argmax tap of each window (a scatter into the input's shape)."""
+    """dx: dy routed to the argmax tap of each window (a scatter into the input's shape).
 
-    def __init__(self, geom: Geometry, argmax: Any, in_shape: tuple, op: str = "MaxPool") -> None:
+    The argmax is given as a tap index per output, or for non-overlapping windows as the
+    boolean `mask` of `_first_max_mask`.
+    """
+
+    def __init__(self, geom: Geometry, argmax: Any, in_shape: tuple, op: str = "MaxPool",
+                 mask: Any = None) -> None:
         self.geom = geom
         self.argmax = argmax
         self.in_shape = in_shape
         self.op = op
+        self.mask = mask
 
     @property
     def name(self) -> str:
@@ -175,6 +218,11 @@ class MaxPoolGrad(Function):
 
     def forward(self, dy: Any) -> Any:
         xp = get_xp(dy)
+        if self.mask is not None:
+            split, out = _tiled_shapes(self.geom, dy.shape[0], dy.shape[-1])
+            dx = xp.empty(self.in_shape, dtype=dy.dtype)
+            xp.multiply(dy.reshape(out), self.mask, out=dx.reshape(split))
+            return dx
         idx = self.argmax
         dt = idx.dtype.type
 
@@ -184,16 +232,17 @@ class MaxPoolGrad(Function):
         return _scatter(xp, dy, pick, self.geom, self.in_shape)
 
     def backward(self, ddx: Tensor) -> tuple:
-        return (MaxPoolGradGrad(self.geom, self.argmax, self.op)(ddx),)
+        return (MaxPoolGradGrad(self.geom, self.argmax, self.op, self.mask)(ddx),)
 
 
 class MaxPoolGradGrad(Function):
     """The gather adjoint to MaxPoolGrad: out[o] = g[argmax tap of window o]."""
 
-    def __init__(self, geom: Geometry, argmax: Any, op: str = "MaxPool") -> None:
+    def __init__(self, geom: Geometry, argmax: Any, op: str = "MaxPool", mask: Any = None) -> None:
         self.geom = geom
         self.argmax = argmax
         self.op = op
+        self.mask = mask
 
     @property
     def name(self) -> str:
@@ -201,6 +250,10 @@ class MaxPoolGradGrad(Function):
 
     def forward(self, g: Any) -> Any:
         xp = get_xp(g)
+        if self.mask is not None:
+            split, out = _tiled_shapes(self.geom, g.shape[0], g.shape[-1])
+            axes = tuple(range(2, 2 * len(self.geom.K) + 1, 2))
+            return (g.reshape(split) * self.mask).sum(axis=axes)
         gpad = pad_input(xp, g, self.geom)
         idx = self.argmax
         dt = idx.dtype.type
@@ -216,7 +269,7 @@ class MaxPoolGradGrad(Function):
 
     def backward(self, dout: Tensor) -> tuple:
         in_shape = tuple(self.inputs[0]._value.shape)
-        return (MaxPoolGrad(self.geom, self.argmax, in_shape, self.op)(dout),)
+        return (MaxPoolGrad(self.geom, self.argmax, in_shape, self.op, self.mask)(dout),)
 
 
 def _avg_counts(xp: Any, g: Geometry, dtype: Any) -> Any:

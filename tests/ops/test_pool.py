@@ -122,6 +122,38 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum():
     np.testing.assert_array_equal(dx, np.array([[1, 0, 1, 0], [0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]]))
 
 
+@pytest.mark.parametrize("shape,k,fn", [
+    ((2, 6, 8, 3), 2, tf.nn.max_pool2d), ((1, 6, 9, 2), 3, tf.nn.max_pool2d),
+    ((2, 8, 3), 2, tf.nn.max_pool1d), ((1, 4, 4, 6, 2), 2, tf.nn.max_pool3d),
+], ids=["2d_2x2", "2d_3x3", "1d", "3d"])
+def test_non_overlapping_windows_mask_path_matches_the_argmax_path(shape, k, fn, monkeypatch):
+    """Windows that tile the input use a first-maximum mask instead of a tap index: the same
+    gradients and gradients of gradients, ties included (values drawn from a few levels)."""
+    from tapeflow.ops import pool as pool_ops
+
+    x = np.random.default_rng(7).integers(0, 3, shape).astype(np.float64)
+    v = np.random.default_rng(8).standard_normal(shape)
+
+    def run():
+        tx = tf.constant(x)
+        with tf.GradientTape() as outer:
+            outer.watch(tx)
+            with tf.GradientTape() as inner:
+                inner.watch(tx)
+                y = fn(tx, k, k, "VALID")
+                loss = tf.reduce_sum(y * y)
+            g = inner.gradient(loss, tx)
+            s = tf.reduce_sum(g * v)
+        return g.numpy(), outer.gradient(s, tx).numpy()
+
+    masked = run()
+    monkeypatch.setattr(pool_ops, "_non_overlapping", lambda g: False)
+    for a, b in zip(masked, run(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Exactly one input per window receives the window's gradient.
+    assert np.count_nonzero(masked[0]) <= np.count_nonzero(fn(x, k, k, "VALID").numpy())
+
+
 def test_max_pool_on_integers_and_negative_values():
     x = np.array([[-5, -3], [-7, -9]], np.int32).reshape(1, 2, 2, 1)
     assert int(tf.nn.max_pool2d(x, 2, 2, "SAME").numpy().ravel()[0]) == -3
