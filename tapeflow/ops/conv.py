@@ -318,7 +318,7 @@ def _im2col_forward(xp: Any, x: Any, w: Any, g: Geometry, groups: int, keep: boo
     Cout = w.shape[-1]
     if groups > 1 and groups == x.shape[-1]:
         return _depthwise_forward(xp, x, w, g), None, False, None
-    if _chunked(g, x.shape, groups, x.dtype.itemsize):
+    if _chunked(xp, g, x.shape, groups, x.dtype.itemsize):
         return _chunked_forward(xp, x, w, g), None, False, None
     if bias is not None and groups == 1:
         # NOTE: a row (column) of ones in the columns and the bias as one more filter row: the
@@ -350,7 +350,7 @@ def _im2col_filter_grad(xp: Any, x: Any, dy: Any, g: Geometry, groups: int, ksha
     Cout = dy.shape[-1]
     if groups > 1 and groups == x.shape[-1]:
         return _depthwise_filter_grad(xp, x, dy, g, kshape)
-    if cached is None and _chunked(g, x.shape, groups, x.dtype.itemsize):
+    if cached is None and _chunked(xp, g, x.shape, groups, x.dtype.itemsize):
         return _chunked_filter_grad(xp, x, dy, g, kshape)
     kind, cols = cached if cached is not None else _columns(xp, x, g, groups)
     dy2 = dy.reshape(-1, Cout)
@@ -389,7 +389,7 @@ def _im2col_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, groups: int, C: in
     dy2 = dy.reshape(-1, Cout)
     if groups == 1 and _flip_is_cheaper(g, C, Cout):
         return _input_grad_as_correlation(xp, dy, w, g)
-    if groups == 1 and _chunked(g, (N,) + g.S + (C,), 1, dy.dtype.itemsize):
+    if groups == 1 and _chunked(xp, g, (N,) + g.S + (C,), 1, dy.dtype.itemsize):
         return _chunked_input_grad(xp, dy, w, g, C)
     if groups == 1:
         dcols = dy2 @ w.reshape(T * C, Cout).T  # (M, T*C)
@@ -418,9 +418,11 @@ def _im2col_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, groups: int, C: in
 _CHUNK_BYTES = 8 << 20
 
 
-def _chunked(g: Geometry, x_shape: tuple, groups: int, itemsize: int) -> bool:
+def _chunked(xp: Any, g: Geometry, x_shape: tuple, groups: int, itemsize: int) -> bool:
+    """Whether to gather the columns a few images at a time (CPU caches; on a GPU, one GEMM
+    over the whole batch is fastest and each chunk costs kernel launches)."""
     N, C = x_shape[0], x_shape[-1]
-    if groups != 1 or _use_tap_major(C, groups) or N < 2:
+    if xp is not backend.host or groups != 1 or _use_tap_major(C, groups) or N < 2:
         return False
     per_image = math.prod(g.O) * g.taps * C * itemsize
     return per_image * N > 2 * _CHUNK_BYTES

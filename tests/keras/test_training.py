@@ -287,6 +287,9 @@ def test_traced_step_used_for_dense_stacks_and_not_otherwise(monkeypatch):
     model = _mlp()
     model.compile("sgd", "mse")
     model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    if type(model.trainable_variables[0]._value) is not np.ndarray:
+        assert calls == []  # the traced step is NumPy-only: GPU weights keep the taped step
+        return
     assert len(calls) == 2
     calls.clear()
     model.compile("sgd", "mse", run_eagerly=True)  # run_eagerly keeps the taped step

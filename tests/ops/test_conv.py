@@ -178,7 +178,7 @@ def test_batch_chunked_columns(stride, padding, monkeypatch):
 
     whole = run()
     monkeypatch.setattr(conv_ops, "_CHUNK_BYTES", 600)  # one image per chunk
-    assert conv_ops._chunked(conv_ops.geometry("", (6, 7), (3, 2), (stride,) * 2, (1, 1),
+    assert conv_ops._chunked(np, conv_ops.geometry("", (6, 7), (3, 2), (stride,) * 2, (1, 1),
                                                padding if isinstance(padding, str) else
                                                ((3, 1), (0, 2))), x.shape, 1, 8)
     for a, b in zip(run(), whole, strict=True):

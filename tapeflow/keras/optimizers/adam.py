@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow import backend as _backend
-from tapeflow.keras.optimizers import _blas
+from tapeflow.keras.optimizers import _blas, _cuda
 from tapeflow.keras.optimizers.optimizer import Optimizer
 
 # Elements per block of the blocked update (5 float32 blocks of 256 KB stay in a core's L2).
@@ -79,6 +79,14 @@ class Adam(Optimizer):
             if kernels is not None and m.flags.c_contiguous and v.flags.c_contiguous:
                 self._update_blocks(kernels, g, w, m, v, slots[2]._value if self.amsgrad else None)
                 return
+        xp = _backend.get_xp(w)
+        if xp is not np and m.dtype == g.dtype == w.dtype:
+            dt = g.dtype.type
+            args = (g, dt(1.0 - self.beta_1), dt(1.0 - self.beta_2), dt(self._alpha), dt(self.epsilon), w, m, v)
+            if self.amsgrad:
+                args += (slots[2]._value,)
+            _cuda.adam_kernel(xp, self.amsgrad)(*args)
+            return
         d = g - m
         d *= 1.0 - self.beta_1
         m += d
@@ -86,7 +94,6 @@ class Adam(Optimizer):
         d -= v
         d *= 1.0 - self.beta_2
         v += d
-        xp = _backend.get_xp(w)
         if self.amsgrad:
             vhat = slots[2]._value
             xp.maximum(vhat, v, out=vhat)
