@@ -2,13 +2,16 @@
 
 The step is the tutorial's: the two-layer model's forward pass under a GradientTape, a sparse
 categorical cross-entropy averaged over the batch, `tape.gradient`, and `w.assign_sub(g * lr)`
-for each of the four weights. Two ways of computing the loss are timed:
+for each of the four weights. Three ways of computing the loss are timed:
 
   logits  what `keras.losses.sparse_categorical_crossentropy` does with a softmax output (Keras
           takes the softmax's logits): `tf.nn.sparse_softmax_cross_entropy_with_logits`.
           The model still computes its softmax output, as the tutorial's model does.
   probs   the loss composed by hand from the probabilities: normalise, pick the label's
           probability, clip to [1e-7, 1 - 1e-7], -log (16 small ops forward).
+  keras   the tutorial's own code: `tf.keras.losses.sparse_categorical_crossentropy(labels, p)`
+          on the `tf.nn.softmax` output (probabilities: clipped, log, fused cross-entropy);
+          NumPy and PyTorch run the `probs` arithmetic for it.
 
 Peers, each doing the same arithmetic on the same data:
   numpy       the step hand-written in NumPy (analytic backward, in-place SGD)
@@ -70,6 +73,8 @@ def make_tf_step(m, d: dict, loss_kind: str = "logits"):
             p = m.nn.softmax(logits)  # the model's output
             if loss_kind == "logits":
                 per_sample = m.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+            elif loss_kind == "keras":
+                per_sample = m.keras.losses.sparse_categorical_crossentropy(labels, p)
             else:
                 p = p / m.reduce_sum(p, axis=-1, keepdims=True)
                 picked = m.reduce_sum(p * onehot, axis=-1)
@@ -172,7 +177,7 @@ def check_same_arithmetic(d: dict, loss_kind: str) -> None:
     import tapeflow
 
     tf_step = make_tf_step(tapeflow, d, loss_kind)
-    np_step = make_numpy_step(d, loss_kind)
+    np_step = make_numpy_step(d, "probs" if loss_kind == "keras" else loss_kind)
     for _ in range(3):
         a, b = float(tf_step()), float(np_step())
         assert abs(a - b) <= 1e-4 * max(1.0, abs(b)), (loss_kind, a, b)
@@ -198,15 +203,17 @@ def main() -> None:
 
     d = make_data()
     table = Table("mlp_step", peers=("numpy", "torch", "tensorflow"))
-    for loss_kind in ("logits", "probs"):
+    for loss_kind in ("logits", "probs", "keras"):
+        peer_kind = "probs" if loss_kind == "keras" else loss_kind
         check_same_arithmetic(d, loss_kind)
-        fns = {"tapeflow": make_tf_step(tapeflow, d, loss_kind), "numpy": make_numpy_step(d, loss_kind)}
+        fns = {"tapeflow": make_tf_step(tapeflow, d, loss_kind), "numpy": make_numpy_step(d, peer_kind)}
         if has_torch:
-            fns["torch"] = make_torch_step(d, loss_kind)
+            fns["torch"] = make_torch_step(d, peer_kind)
         if tensorflow is not None:
             fns["tensorflow"] = make_tf_step(tensorflow, d, loss_kind)
         times = compare(fns, repeat=args.repeat, warmup=20, min_round_s=0.1, stat=args.stat, clock=args.clock)
-        row = table.add(f"784-512-10 step, batch 128, loss from {loss_kind}", times["tapeflow"],
+        what = "keras.losses (tutorial code)" if loss_kind == "keras" else loss_kind
+        row = table.add(f"784-512-10 step, batch 128, loss from {what}", times["tapeflow"],
                         numpy=times["numpy"], torch=times.get("torch"), tensorflow=times.get("tensorflow"))
         verdict = f"{loss_kind}: tapeflow/numpy {row['ratio_numpy']:.3f} (target <= 1.15: " \
                   f"{'met' if row['ratio_numpy'] <= 1.15 else 'NOT met'})"
