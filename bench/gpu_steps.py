@@ -7,6 +7,8 @@ Workloads (the same as the CPU benchmarks, same weights and data):
   cnn fit step    the same network through model.train_on_batch
   mlp tape step   784-512 relu-10, batch 128, GradientTape + assign_sub (bench.mlp_step)
   cnn predict     model.predict on 10,000 images, batch 256 (per call)
+  lstm fit step   LSTM(128) over 28 steps of 28 features + Dense(10) softmax, batch 64, Adam,
+                  model.train_on_batch (PyTorch: nn.LSTM (cuDNN) + Linear, the same step)
 
 Every timed round ends with a device synchronisation, so the figures are GPU time plus the
 Python that launches it. Needs CuPy; PyTorch is timed when it sees a CUDA device.
@@ -48,12 +50,22 @@ def _tapeflow(d_cnn: dict, weights: list, d_mlp: dict, images: np.ndarray) -> di
     parts = cnn_step.make_tapeflow(d_cnn, weights)
     mlp = mlp_step.make_tf_step(tf, d_mlp, "logits")
     model = parts["model"]
+    lstm = tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.LSTM(128),
+                                tf.keras.layers.Dense(10, activation="softmax")])
+    lstm.compile(tf.keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    xl, yl = _lstm_data()
     return {
         "cnn tape step": parts["tape"],
         "cnn fit step": parts["train_on_batch"],
         "mlp tape step": mlp,
         "cnn predict 10k": lambda: model.predict(images, batch_size=256, verbose=0),
+        "lstm fit step": lambda: lstm.train_on_batch(xl, yl),
     }
+
+
+def _lstm_data() -> tuple:
+    rng = np.random.default_rng(4)
+    return rng.random((64, 28, 28), dtype=np.float32), rng.integers(0, 10, 64)
 
 
 def _torch(d_cnn: dict, weights: list, d_mlp: dict, images: np.ndarray) -> dict:
@@ -114,7 +126,21 @@ def _torch(d_cnn: dict, weights: list, d_mlp: dict, images: np.ndarray) -> dict:
                 outs.append(net(torch.from_numpy(host[i:i + 256]).to(dev)).cpu().numpy())
         return np.concatenate(outs)
 
-    return {"cnn tape step": cnn, "cnn fit step": cnn, "mlp tape step": mlp, "cnn predict 10k": predict}
+    rnn = torch.nn.LSTM(28, 128, batch_first=True).to(dev)
+    head = torch.nn.Linear(128, 10).to(dev)
+    ropt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
+    xl, yl = (torch.tensor(a, device=dev) for a in _lstm_data())
+
+    def lstm() -> Any:
+        ropt.zero_grad(set_to_none=True)
+        out, _ = rnn(xl)
+        loss = F.cross_entropy(head(out[:, -1]), yl)
+        loss.backward()
+        ropt.step()
+        return loss
+
+    return {"cnn tape step": cnn, "cnn fit step": cnn, "mlp tape step": mlp, "cnn predict 10k": predict,
+            "lstm fit step": lstm}
 
 
 def main(argv: list[str] | None = None) -> int:

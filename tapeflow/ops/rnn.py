@@ -34,6 +34,7 @@ from typing import Any
 from tapeflow import backend
 from tapeflow.autodiff import function as _fn
 from tapeflow.autodiff.function import Function
+from tapeflow.backend import kernels
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import linalg as la
@@ -492,9 +493,20 @@ class LSTMSequence(_Recurrence):
             # P = o act'(c): the path from h to c.
             D = pool.take(xp, (T, G, B), dt)
             P = pool.take(xp, (T, U, B), dt)
+        fused = one_tanh and M is None and xp is not backend.host
         for s in range(T):
             z = Z[s]
             xp.matmul(WbRT, XH[:, s], out=z)
+            if fused:  # one kernel for the step's pointwise work (GPU: launches dominate)
+                cn = cbuf[s % 2]
+                blocks = (z[:U], z[U:2 * U], z[2 * U:U3], z[U3:], cn, H[:, s + 1])
+                if save:
+                    d4 = D[s].reshape(4, U, B)
+                    kernels.lstm_step(xp, True)(c, *blocks, d4[0], d4[1], d4[2], d4[3], P[s])
+                else:
+                    kernels.lstm_step(xp, False)(c, *blocks)
+                c = cn
+                continue
             sg = z[:U3]
             if one_tanh:
                 xp.tanh(z, out=z)
@@ -569,8 +581,17 @@ class LSTMSequence(_Recurrence):
         dh, dout, dseq = self._seed_grads(xp, dy, dhT)
         dc = xp.ascontiguousarray(dcT.T)
         M = self._M
+        fused = M is None and xp is not backend.host
         for s in range(T - 1, -1, -1):
             dh_new, dh_pass, dout = self._step_grads(s, dh, dout, dseq)
+            if fused:
+                dz4 = dZ[:, s].reshape(4, U, B)
+                dc_new = xp.empty_like(dc)
+                kernels.lstm_step_grad(xp)(dh_new, P[s], dc, D4[s, 0], D4[s, 1], D4[s, 2], D4[s, 3],
+                                           Z4[s, 2], dz4[0], dz4[1], dz4[2], dz4[3], dc_new)
+                dc = dc_new
+                dh = Rsc @ dZ[:, s]
+                continue
             dct = dh_new * P[s]
             if M is None:
                 dct += dc

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from tapeflow import backend as _backend
-from tapeflow.keras.optimizers import _blas, _cuda
+from tapeflow.backend import kernels as _kernels
+from tapeflow.keras.optimizers import _blas
 from tapeflow.keras.optimizers.optimizer import Optimizer
 
 # Elements per block of the blocked update (5 float32 blocks of 256 KB stay in a core's L2).
@@ -85,7 +86,7 @@ class Adam(Optimizer):
             args = (g, dt(1.0 - self.beta_1), dt(1.0 - self.beta_2), dt(self._alpha), dt(self.epsilon), w, m, v)
             if self.amsgrad:
                 args += (slots[2]._value,)
-            _cuda.adam_kernel(xp, self.amsgrad)(*args)
+            _kernels.adam(xp, self.amsgrad)(*args)
             return
         d = g - m
         d *= 1.0 - self.beta_1
