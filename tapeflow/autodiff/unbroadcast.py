@@ -23,6 +23,28 @@ def _reduced_axes(in_shape: tuple, shape: tuple) -> tuple:
     return tuple(axes)
 
 
+def ones_vector(dtype: Any, n: int) -> Any:
+    """A read-only host vector of `n` ones (a cached buffer's prefix): sums as BLAS products."""
+    ones = _ones.get(dtype)
+    if ones is None or ones.shape[0] < n:
+        ones = backend.host.ones(max(n, 1024), dtype=dtype)
+        ones.flags.writeable = False
+        _ones[dtype] = ones
+    return ones[:n]
+
+
+def row_sum(x: Any) -> Any:
+    """x.sum(axis=-1, keepdims=True) for a 2-D array.
+
+    NOTE: NumPy reduces a short last axis row by row (128 rows of 10: 3 us); for C-contiguous
+    float32/float64 host arrays a matrix-vector product with ones does it in one BLAS call (1 us).
+    """
+    if (x.ndim == 2 and x.flags.c_contiguous and x.dtype.kind == "f" and x.dtype.itemsize in (4, 8)
+            and x.size and backend.get_xp(x) is backend.host):
+        return (x @ ones_vector(x.dtype, x.shape[1]))[:, None]
+    return x.sum(axis=-1, keepdims=True)
+
+
 def leading_sum(x: Any, lead: int) -> Any:
     """The array `x` summed over its first `lead` axes: shape `x.shape[lead:]`.
 
@@ -36,12 +58,7 @@ def leading_sum(x: Any, lead: int) -> Any:
     if (0 < lead < len(shape) and 0 < n <= _MAX_ONES and x.dtype.kind == "f"
             and x.dtype.itemsize in (4, 8) and x.flags.c_contiguous and x.size
             and backend.get_xp(x).__name__ == "numpy"):
-        ones = _ones.get(x.dtype)
-        if ones is None or ones.shape[0] < n:
-            ones = backend.get_xp(x).ones(max(n, 1024), dtype=x.dtype)
-            ones.flags.writeable = False
-            _ones[x.dtype] = ones
-        return (ones[:n] @ x.reshape(n, -1)).reshape(shape[lead:])
+        return (ones_vector(x.dtype, n) @ x.reshape(n, -1)).reshape(shape[lead:])
     return x.sum(axis=tuple(range(lead)))
 
 

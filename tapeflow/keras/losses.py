@@ -20,6 +20,7 @@ from tapeflow import nn as tf_nn
 from tapeflow.keras import backend as _kbackend
 from tapeflow.keras.activations import keras_logits
 from tapeflow.keras.saving.object_registration import deserialize_object, lookup_custom_object, serialize_object
+from tapeflow.ops import nn as _nn_ops
 from tapeflow.tensor import Tensor
 
 __all__ = [
@@ -425,6 +426,8 @@ def _sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool
             f"last (class) axis. Received: y_true.shape={tuple(y_true.shape)}, "
             f"y_pred.shape={tuple(output.shape)}"
         )
+    if not from_logits and valid is None and rank == 2 and _ndim(y_true) == 1:
+        return _nn_ops.sparse_crossentropy_from_probs(y_true, output, _eps()), None
     if not from_logits:
         eps = _eps()
         output = tf.math.log(tf.clip_by_value(output, eps, 1.0 - eps))

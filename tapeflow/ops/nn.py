@@ -11,6 +11,7 @@ from typing import Any
 from tapeflow import backend
 from tapeflow.autodiff import function as _fn
 from tapeflow.autodiff.function import Function
+from tapeflow.autodiff.unbroadcast import row_sum
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
@@ -32,20 +33,46 @@ def _row_max(x: Any, axis: int) -> Any:
     return x.max(axis=axis, keepdims=True)
 
 
+# Largest spread of a 2-D array's values for which one shift serves every row (see `_shift`):
+# log-softmax values stay exact up to a spread of ~80 (each row's sum of exps stays a normal
+# float32); softmax probabilities below exp(spread - 87) relative to their row's largest would
+# become subnormal or zero, so softmax takes the smaller bound (only p < 4e-21 is affected).
+_LOG_SOFTMAX_SPREAD = 60.0
+_SOFTMAX_SPREAD = 40.0
+
+
+def _shift(x: Any, axis: int, spread: float) -> Any:
+    """What softmax subtracts before exp: the row maxima, or for a 2-D array over its last axis
+    whose values span at most `spread`, the overall maximum.
+
+    NOTE: softmax is invariant to a per-row shift; one shift for all rows gives the same values
+    to rounding while exp neither overflows nor loses a row. Two whole-array reductions cost less
+    than one reduction per short row (128 x 10: 6 us -> 2 us). NaN and inf fail the spread test
+    and take the row maxima.
+    """
+    if (x.ndim == 2 and axis % 2 == 1 and x.size and x.dtype.kind == "f" and x.dtype.itemsize >= 4
+            and get_xp(x) is backend.host):  # on a GPU the test would wait for the device
+        hi = x.max()
+        if hi - x.min() <= spread:
+            return hi
+    return _row_max(x, axis)
+
+
 def _softmax_array(x: Any, axis: int) -> Any:
     xp = get_xp(x)
-    e = x - _row_max(x, axis)
+    e = x - _shift(x, axis, _SOFTMAX_SPREAD)
     if e.ndim:
         xp.exp(e, out=e)
-        e /= e.sum(axis=axis, keepdims=True)
+        e /= row_sum(e) if e.ndim == 2 and axis % 2 == 1 else e.sum(axis=axis, keepdims=True)
         return e
     return xp.exp(e) / xp.exp(e)
 
 
 def _log_softmax_array(x: Any, axis: int) -> Any:
     xp = get_xp(x)
-    z = x - _row_max(x, axis)
-    z -= xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
+    z = x - _shift(x, axis, _LOG_SOFTMAX_SPREAD)
+    e = xp.exp(z)
+    z -= xp.log(row_sum(e) if z.ndim == 2 and axis % 2 == 1 else e.sum(axis=axis, keepdims=True))
     return z
 
 
@@ -68,7 +95,7 @@ class SoftmaxGrad(Function):
 
     def forward(self, dy: Any, y: Any) -> Any:
         out = dy * y
-        s = out.sum(axis=self.axis, keepdims=True)
+        s = row_sum(out) if out.ndim == 2 and self.axis == 1 else out.sum(axis=self.axis, keepdims=True)
         out -= y * s
         return out
 
@@ -211,16 +238,71 @@ def sparse_softmax_cross_entropy_with_logits(labels: Any, logits: Any, name: Any
             f"last axis; received labels {tuple(yshape)} and logits {tuple(zshape)}."
         )
     if yv is not None and yv.size:
-        depth = zshape[-1]
-        # NOTE: one reduction checks both bounds: negative labels viewed as unsigned are huge.
-        unsigned = yv.view(yv.dtype.str.replace("i", "u")) if yv.dtype.kind == "i" else yv
-        if int(unsigned.max()) >= depth:
-            lo, hi = int(yv.min()), int(yv.max())
-            from tapeflow.errors import InvalidArgumentError
-
-            bad = lo if lo < 0 else hi
-            raise InvalidArgumentError(
-                f"SparseSoftmaxCrossEntropyWithLogits: received a label value of {bad} which is "
-                f"outside the valid range of [0, {depth})."
-            )
+        _check_label_range(yv, zshape[-1], "SparseSoftmaxCrossEntropyWithLogits")
     return SparseSoftmaxCrossEntropy()(y, z)
+
+
+def _check_label_range(labels: Any, depth: int, op: str) -> None:
+    """InvalidArgumentError (as TF's CPU kernel) for a class label outside [0, depth)."""
+    # NOTE: one reduction checks both bounds: negative labels viewed as unsigned are huge.
+    unsigned = labels.view(labels.dtype.str.replace("i", "u")) if labels.dtype.kind == "i" else labels
+    if int(unsigned.max()) >= depth:
+        lo, hi = int(labels.min()), int(labels.max())
+        from tapeflow.errors import InvalidArgumentError
+
+        bad = lo if lo < 0 else hi
+        raise InvalidArgumentError(
+            f"{op}: received a label value of {bad} which is outside the valid range of [0, {depth})."
+        )
+
+
+class SparseCrossEntropyFromProbs(Function):
+    """Keras's sparse categorical cross-entropy of probabilities, rows of a 2-D array, in one op.
+
+    Keras computes log(clip(p, eps, 1 - eps)) and feeds it to the sparse softmax cross-entropy;
+    with c = clip(p) that is log(sum(c)) - log(c[label]) per row, which is what this computes.
+    The gradient, c' (1 / sum(c) - onehot / c), is one pass instead of four ops' worth.
+    """
+
+    def __init__(self, eps: float) -> None:
+        self.eps = eps
+
+    def forward(self, labels: Any, p: Any) -> Any:
+        xp = get_xp(p)
+        lo, hi = p.dtype.type(self.eps), p.dtype.type(1.0 - self.eps)
+        c = xp.maximum(p, lo)
+        xp.minimum(c, hi, out=c)
+        s = row_sum(c)
+        self.rows = xp.arange(p.shape[0])
+        picked = c[self.rows, labels]
+        self.c, self.s, self.picked = c, s, picked
+        return xp.log(s[:, 0]) - xp.log(picked)
+
+    def backward(self, dy: Tensor) -> tuple:
+        labels, p = self.inputs
+        pv, lv = p._value, labels._value
+        xp = get_xp(pv)
+        lo, hi = pv.dtype.type(self.eps), pv.dtype.type(1.0 - self.eps)
+        active = (pv >= lo) & (pv <= hi)  # where clip passes the gradient (TF's convention)
+        if not _fn.recording_tapes:
+            d = dy._value
+            g = xp.empty_like(pv)
+            g[...] = d[:, None] / self.s
+            g[self.rows, lv] -= d / self.picked
+            g *= active
+            return None, Tensor(g)
+        # Higher order: the same expression in differentiable ops.
+        c = ew.clip_by_value(p, lo, hi)
+        s = rd.reduce_sum(c, -1, keepdims=True)
+        onehot = Tensor((lv[:, None] == xp.arange(pv.shape[1])).astype(pv.dtype))
+        inner = ew.subtract(ew.reciprocal(s), ew.divide(onehot, c))
+        return None, ew.multiply(ew.multiply(mv.expand_dims(dy, -1), inner), Tensor(active.astype(pv.dtype)))
+
+
+def sparse_crossentropy_from_probs(labels: Tensor, probs: Tensor, eps: float) -> Tensor:
+    """Per-row sparse categorical cross-entropy of probabilities (labels (n,), probs (n, k)),
+    as Keras computes it from probabilities (clipped to [eps, 1 - eps])."""
+    lv, pv = labels._value, probs._value
+    if lv is not None and lv.size and pv is not None:
+        _check_label_range(lv, pv.shape[-1], "SparseCategoricalCrossentropy")
+    return SparseCrossEntropyFromProbs(eps)(labels, probs)

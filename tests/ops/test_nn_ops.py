@@ -11,6 +11,8 @@ import tapeflow as tf
 from tapeflow.testing import OpCase, available_devices, run_case
 
 LABELS = np.array([[0, 2, 1], [3, 3, 0]])  # sparse labels for logits (2, 3, 4)
+ROW_LABELS = np.array([4, 0, 2, 2])  # sparse labels for probabilities (4, 5)
+UNNORMALIZED = np.random.default_rng(11).uniform(0.05, 0.9, (4, 5))
 
 
 def _dropout_fixed(x):
@@ -50,6 +52,10 @@ CASES = [
            domain=["normal", "normal"]),
     OpCase("sparse_softmax_cross_entropy_with_logits",
            lambda z: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=LABELS, logits=z), [(2, 3, 4)]),
+    OpCase("keras_sparse_cce_from_probs",
+           lambda p: tf.keras.losses.sparse_categorical_crossentropy(ROW_LABELS, p), [(4, 5)], domain="prob"),
+    OpCase("keras_sparse_cce_from_probs/unnormalized",
+           lambda p: tf.keras.losses.sparse_categorical_crossentropy(ROW_LABELS, p), [UNNORMALIZED]),
     OpCase("l2_loss", tf.nn.l2_loss, [(3, 4)]),
     OpCase("l2_normalize", lambda x: tf.math.l2_normalize(x, axis=-1), [(3, 4)]),
     OpCase("bias_add", tf.nn.bias_add, [(2, 3, 4), (4,)]),
@@ -194,3 +200,65 @@ def test_dropout_semantics() -> None:
     np.testing.assert_array_equal(a, b)
     c = tf.nn.dropout(x, 0.5, noise_shape=[1, 50]).numpy()
     assert (c == c[0]).all()
+
+
+@pytest.mark.parametrize("spread", [5.0, 39.0, 59.0, 70.0, 200.0])
+def test_softmax_and_log_softmax_with_one_shift_for_all_rows_match_float64(spread):
+    """Rows far below the array's maximum (up to the spread where one shift is used, and past
+    it) keep their probabilities, log-probabilities and cross-entropies."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1.0, 1.0, (64, 10))
+    x[::2] -= spread - 2.0  # every other row sits far below the others
+    x32 = x.astype(np.float32)
+    ref = x32.astype(np.float64)
+    ref_ls = ref - ref.max(1, keepdims=True)
+    ref_ls -= np.log(np.exp(ref_ls).sum(1, keepdims=True))
+    np.testing.assert_allclose(tf.nn.log_softmax(x32).numpy(), ref_ls, rtol=1e-6, atol=2e-6)
+    np.testing.assert_allclose(tf.nn.softmax(x32).numpy(), np.exp(ref_ls), rtol=2e-6, atol=1e-30)
+    labels = rng.integers(0, 10, 64)
+    xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, x32).numpy()
+    np.testing.assert_allclose(xent, -ref_ls[np.arange(64), labels], rtol=1e-6, atol=2e-6)
+
+
+def test_softmax_with_inf_or_nan_only_spoils_its_own_row():
+    x = np.zeros((40, 4), np.float32)
+    x[3, 1] = np.inf
+    x[5, 2] = np.nan
+    p = tf.nn.softmax(x).numpy()
+    np.testing.assert_array_equal(p[0], np.full(4, 0.25, np.float32))
+    assert np.isnan(p[3]).any() and np.isnan(p[5]).all()
+    assert np.isfinite(np.delete(p, [3, 5], axis=0)).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_crossentropy_from_probs_is_kerass_clip_log_softmax_composition(dtype):
+    """The fused op equals log(clip(p)) fed to the sparse softmax cross-entropy (Keras's
+    formula), values and gradients, with clipped entries (0 and 1) passing no gradient."""
+    from tapeflow.ops import nn as nn_ops
+
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(6), 50).astype(dtype)
+    p[0, :] = [1.0, 0, 0, 0, 0, 0]  # a one-hot row: clipped at both ends
+    p[1, 2] = 0.0
+    labels = rng.integers(0, 6, 50)
+    labels[0] = 0
+    eps = 1e-7
+    tp, tl = tf.constant(p), tf.constant(labels)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(tp)
+        fused = nn_ops.sparse_crossentropy_from_probs(tl, tp, eps)
+        composed = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            tl, tf.math.log(tf.clip_by_value(tp, eps, 1.0 - eps)))
+        w = tf.constant(rng.uniform(0.5, 1.5, 50).astype(dtype))
+        a, b = tf.reduce_sum(fused * w), tf.reduce_sum(composed * w)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(fused.numpy(), composed.numpy(), rtol=tol, atol=tol)
+    ga, gb = tape.gradient(a, tp).numpy(), tape.gradient(b, tp).numpy()
+    np.testing.assert_allclose(ga, gb, rtol=tol, atol=tol)
+    assert ga[0, 0] == 0 and ga[1, 2] == 0  # clipped probabilities get no gradient
+    assert type(fused._value) is type(p) and fused.dtype == tf.as_dtype(dtype)
+
+
+def test_keras_sparse_cce_from_probs_rejects_out_of_range_labels():
+    with pytest.raises(tf.errors.InvalidArgumentError, match="label value of 5 .* \\[0, 5\\)"):
+        tf.keras.losses.sparse_categorical_crossentropy(np.array([1, 5]), np.full((2, 5), 0.2, np.float32))

@@ -20,6 +20,7 @@ import numpy as np
 from tapeflow.keras import activations
 from tapeflow.keras import losses as _losses
 from tapeflow.keras.layers import core as _core
+from tapeflow.ops.nn import _log_softmax_array
 
 _ACTS = ("linear", "relu", "sigmoid", "tanh")
 
@@ -212,11 +213,7 @@ class FusedDenseStep:
             dz_last = None
         else:
             logits = z
-            m = logits.max(axis=-1, keepdims=True)
-            shifted = logits - m
-            e = np.exp(shifted)
-            s = e.sum(axis=-1, keepdims=True)
-            log_probs = shifted - np.log(s)
+            log_probs = _log_softmax_array(logits, -1)  # the taped step's arithmetic exactly
             probs = np.exp(log_probs)
             if kind == "sparse_cce":
                 labels = y.reshape(-1).astype(np.int64, copy=False)
