@@ -256,7 +256,7 @@ def test_sparse_crossentropy_from_probs_is_kerass_clip_log_softmax_composition(d
     ga, gb = tape.gradient(a, tp).numpy(), tape.gradient(b, tp).numpy()
     np.testing.assert_allclose(ga, gb, rtol=tol, atol=tol)
     assert ga[0, 0] == 0 and ga[1, 2] == 0  # clipped probabilities get no gradient
-    assert type(fused._value) is type(p) and fused.dtype == tf.as_dtype(dtype)
+    assert type(fused._value) is type(tp._value) and fused.dtype == tf.as_dtype(dtype)  # same device
 
 
 def test_keras_sparse_cce_from_probs_rejects_out_of_range_labels():
