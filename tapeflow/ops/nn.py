@@ -58,12 +58,17 @@ def _shift(x: Any, axis: int, spread: float) -> Any:
     return _row_max(x, axis)
 
 
+def _sum_keepdims(x: Any, axis: int) -> Any:
+    """x.sum(axis, keepdims=True); over the last axis of a 2-D array as a GEMV (`row_sum`)."""
+    return row_sum(x) if x.ndim == 2 and axis % 2 == 1 else x.sum(axis=axis, keepdims=True)
+
+
 def _softmax_array(x: Any, axis: int) -> Any:
     xp = get_xp(x)
     e = x - _shift(x, axis, _SOFTMAX_SPREAD)
     if e.ndim:
         xp.exp(e, out=e)
-        e /= row_sum(e) if e.ndim == 2 and axis % 2 == 1 else e.sum(axis=axis, keepdims=True)
+        e /= _sum_keepdims(e, axis)
         return e
     return xp.exp(e) / xp.exp(e)
 
@@ -71,8 +76,7 @@ def _softmax_array(x: Any, axis: int) -> Any:
 def _log_softmax_array(x: Any, axis: int) -> Any:
     xp = get_xp(x)
     z = x - _shift(x, axis, _LOG_SOFTMAX_SPREAD)
-    e = xp.exp(z)
-    z -= xp.log(row_sum(e) if z.ndim == 2 and axis % 2 == 1 else e.sum(axis=axis, keepdims=True))
+    z -= xp.log(_sum_keepdims(xp.exp(z), axis))
     return z
 
 
@@ -95,7 +99,7 @@ class SoftmaxGrad(Function):
 
     def forward(self, dy: Any, y: Any) -> Any:
         out = dy * y
-        s = row_sum(out) if out.ndim == 2 and self.axis == 1 else out.sum(axis=self.axis, keepdims=True)
+        s = _sum_keepdims(out, self.axis)
         out -= y * s
         return out
 
@@ -275,7 +279,7 @@ class SparseCrossEntropyFromProbs(Function):
         s = row_sum(c)
         self.rows = xp.arange(p.shape[0])
         picked = c[self.rows, labels]
-        self.c, self.s, self.picked = c, s, picked
+        self.s, self.picked = s, picked
         return xp.log(s[:, 0]) - xp.log(picked)
 
     def backward(self, dy: Tensor) -> tuple:

@@ -81,7 +81,7 @@ class Adam(Optimizer):
                 self._update_blocks(kernels, g, w, m, v, slots[2]._value if self.amsgrad else None)
                 return
         xp = _backend.get_xp(w)
-        if xp is not np and m.dtype == g.dtype == w.dtype:
+        if xp is not _backend.host and m.dtype == g.dtype == w.dtype:
             dt = g.dtype.type
             args = (g, dt(1.0 - self.beta_1), dt(1.0 - self.beta_2), dt(self._alpha), dt(self.epsilon), w, m, v)
             if self.amsgrad:
