@@ -154,6 +154,33 @@ def compare(
     return {name: pick(r) for name, r in rounds.items()}
 
 
+def torch_epoch_times(model: Any, opt: Any, x: Any, y: Any, batch: int, epochs: int) -> list[float]:
+    """Seconds per epoch of the usual PyTorch loop (shuffled minibatches, cross-entropy, and the
+    per-batch loss and accuracy bookkeeping that Keras's fit also does)."""
+    import torch
+
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    n = len(x)
+    times = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        perm = torch.randperm(n)
+        total = correct = 0.0
+        for start in range(0, n, batch):
+            idx = perm[start:start + batch]
+            xb, yb = xt[idx], yt[idx]
+            opt.zero_grad()
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+            correct += (logits.argmax(1) == yb).sum().item()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
 def fmt_time(seconds: float | None) -> str:
     """Human-readable duration: ns / us / ms / s."""
     if seconds is None:

@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from bench.common import Table, peer_available
+from bench.common import Table, peer_available, torch_epoch_times
 from bench.idx_data import load
 
 BATCH = 32
@@ -87,27 +87,7 @@ def run_torch(x, y, epochs: int) -> list:
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 300), torch.nn.ReLU(),
                                 torch.nn.Linear(300, 100), torch.nn.ReLU(), torch.nn.Linear(100, 10))
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    xt = torch.from_numpy(x)
-    yt = torch.from_numpy(y)
-    n = len(x)
-    times = []
-    for _ in range(epochs):
-        t0 = time.perf_counter()
-        perm = torch.randperm(n)
-        total = correct = 0.0
-        for start in range(0, n, BATCH):
-            idx = perm[start:start + BATCH]
-            xb, yb = xt[idx], yt[idx]
-            opt.zero_grad()
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            correct += (logits.argmax(1) == yb).sum().item()
-        times.append(time.perf_counter() - t0)
-    return times
+    return torch_epoch_times(model, opt, x, y, BATCH, epochs)
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from bench.common import Table, peer_available
+from bench.common import Table, peer_available, torch_epoch_times
 from bench.fashion_mlp_epoch import epoch_timer
 from bench.idx_data import load
 
@@ -133,26 +133,7 @@ def run_torch(x, y, epochs: int) -> list:
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10))
     opt = torch.optim.RMSprop(model.parameters(), lr=LR, alpha=RHO, eps=EPS)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    n = len(x)
-    times = []
-    for _ in range(epochs):
-        t0 = time.perf_counter()
-        perm = torch.randperm(n)
-        total = correct = 0.0
-        for start in range(0, n, BATCH):
-            idx = perm[start:start + BATCH]
-            xb, yb = xt[idx], yt[idx]
-            opt.zero_grad()
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            correct += (logits.argmax(1) == yb).sum().item()
-        times.append(time.perf_counter() - t0)
-    return times
+    return torch_epoch_times(model, opt, x, y, BATCH, epochs)
 
 
 def main() -> None:
