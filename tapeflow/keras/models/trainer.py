@@ -684,8 +684,6 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
-            logs = None
-            step = -1
             batches = train_data.epoch()
             if pending_build:
                 # Data that cannot be peeked at (a generator) builds the model on its first batch.
@@ -695,19 +693,8 @@ class Trainer:
                     train_function, returns_logs = self._make_train_function()
                     batches = itertools.chain([first], batches)
                     pending_build = False
-            for step, batch in enumerate(batches):
-                if begin_hook is not None:
-                    begin_hook(step, None)
-                out = train_function(batch)
-                if returns_logs:
-                    logs = out
-                if end_hook is not None:
-                    if returns_logs:
-                        end_hook(step, lambda out=out: pythonify_logs(out))
-                    else:
-                        end_hook(step, self._batch_logs)
-                if self.stop_training:
-                    break
+            step, logs = self._run_batches(batches, train_function, returns_logs, begin_hook, end_hook,
+                                           "stop_training")
             if step < 0 and isinstance(train_data, _data.IterableData):
                 warnings.warn(
                     "Your input ran out of data; interrupting training. Make sure that your dataset or "
@@ -769,18 +756,15 @@ class Trainer:
         logs = self._evaluate_data(data, callbacks, return_dict=True)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
-    def _evaluate_data(self, data: Any, callbacks: Any, return_dict: bool = True) -> dict:
-        test_function, returns_logs = self._make_test_function()
-        begin_hook = callbacks.hook("on_test_batch_begin")
-        end_hook = callbacks.hook("on_test_batch_end")
-        self.stop_evaluating = False
-        callbacks.on_test_begin()
-        self.reset_metrics()
-        logs = None
-        for step, batch in enumerate(data.epoch()):
+    def _run_batches(self, batches: Any, function: Any, returns_logs: bool, begin_hook: Any,
+                     end_hook: Any, stop_flag: str) -> tuple[int, Any]:
+        """Run `function` on each batch between the batch hooks until the data ends or the model's
+        `stop_flag` attribute is set; returns (index of the last batch or -1, the last logs)."""
+        step, logs = -1, None
+        for step, batch in enumerate(batches):
             if begin_hook is not None:
                 begin_hook(step, None)
-            out = test_function(batch)
+            out = function(batch)
             if returns_logs:
                 logs = out
             if end_hook is not None:
@@ -788,8 +772,19 @@ class Trainer:
                     end_hook(step, lambda out=out: pythonify_logs(out))
                 else:
                     end_hook(step, self._batch_logs)
-            if self.stop_evaluating:
+            if getattr(self, stop_flag):
                 break
+        return step, logs
+
+    def _evaluate_data(self, data: Any, callbacks: Any, return_dict: bool = True) -> dict:
+        test_function, returns_logs = self._make_test_function()
+        begin_hook = callbacks.hook("on_test_batch_begin")
+        end_hook = callbacks.hook("on_test_batch_end")
+        self.stop_evaluating = False
+        callbacks.on_test_begin()
+        self.reset_metrics()
+        _, logs = self._run_batches(data.epoch(), test_function, returns_logs, begin_hook, end_hook,
+                                    "stop_evaluating")
         logs = self._metrics_or_logs(logs)
         callbacks.on_test_end(logs)
         return logs
