@@ -67,10 +67,8 @@ def build(keras):
 # Tapeflow
 # ---------------------------------------------------------------------------------------------
 
-def make_tapeflow(d: dict, big: dict, weights: list) -> dict:
-    import tapeflow as tf
-    from tapeflow import keras
-
+def _keras_steps(keras, d: dict, big: dict, weights: list) -> tuple:
+    """(model, train_on_batch step, one-epoch fit) for a Keras-like module, same weights."""
     model = build(keras)
     model.set_weights(weights)
     model.compile(optimizer=keras.optimizers.Adam(LR), loss="sparse_categorical_crossentropy")
@@ -84,6 +82,15 @@ def make_tapeflow(d: dict, big: dict, weights: list) -> dict:
 
     def fit_step():
         fit_model.fit(big["x"], big["y"], batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+
+    return model, train_step, fit_step
+
+
+def make_tapeflow(d: dict, big: dict, weights: list) -> dict:
+    import tapeflow as tf
+    from tapeflow import keras
+
+    model, train_step, fit_step = _keras_steps(keras, d, big, weights)
 
     layer = keras.layers.LSTM(UNITS)
     x = tf.constant(d["x"])
@@ -129,19 +136,7 @@ def make_keras(d: dict, big: dict, weights: list) -> dict:
     import tensorflow as ktf
 
     keras = ktf.keras
-    model = build(keras)
-    model.set_weights(weights)
-    model.compile(optimizer=keras.optimizers.Adam(LR), loss="sparse_categorical_crossentropy")
-
-    def train_step():
-        return model.train_on_batch(d["x"], d["y"])
-
-    fit_model = build(keras)
-    fit_model.set_weights(weights)
-    fit_model.compile(optimizer=keras.optimizers.Adam(LR), loss="sparse_categorical_crossentropy")
-
-    def fit_step():
-        fit_model.fit(big["x"], big["y"], batch_size=BATCH, epochs=1, verbose=0, shuffle=False)
+    model, train_step, fit_step = _keras_steps(keras, d, big, weights)
 
     return {"train_on_batch": train_step, "fit": fit_step, "model": model}
 
