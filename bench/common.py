@@ -93,12 +93,21 @@ def compare(
     min_round_s: float = 0.05,
     stat: str = "min",
     clock: str = "wall",
+    settle_s: float = 0.15,
 ) -> dict[str, float]:
-    """Seconds per call of each of `fns`, timed in interleaved rounds (A B C A B C ...).
+    """Seconds per call of each of `fns`, timed in interleaved, rotated rounds (A B C, B C A,
+    C A B, ...), each round after `settle_s` of untimed calls of the same callable.
 
     Interleaving puts every implementation through the same machine conditions, so ratios
     stay meaningful when other processes share the CPU; "min" (best-of-N, the default) is the
     statistic least disturbed by such noise, "median" the alternative.
+
+    NOTE: an implementation disturbs the one timed after it: OpenBLAS's worker threads spin
+    for up to 2**28 cycles (~0.1 s) after a GEMM and PyTorch's OpenMP workers for a while after
+    its ops, on the core the next implementation's threads need; caches hold the previous
+    data. Measured on the 2-core dev machine: the NumPy MLP step timed right after PyTorch's
+    ran 1.47 ms (best of 15) against 1.27 ms after its own. Settling calls longer than that
+    spin, and rotating which implementation leads each round, keep that out of the ratios.
 
     Args:
         fns: name -> zero-argument callable.
@@ -111,6 +120,7 @@ def compare(
         clock: "wall" (time.perf_counter) or "cpu" (time.process_time: this process's CPU
             time, which excludes time spent waiting for a busy CPU; use it for single-threaded
             comparisons on a loaded machine).
+        settle_s: seconds of untimed calls before each round (at least one call; 0: none).
 
     Returns:
         name -> seconds per call.
@@ -138,9 +148,15 @@ def compare(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(repeat):
-            for name, fn in fns.items():
-                n = numbers[name]
+        names = list(fns)
+        for r in range(repeat):
+            for name in names[r % len(names):] + names[: r % len(names)]:
+                fn, n = fns[name], numbers[name]
+                if settle_s > 0:
+                    t_end = time.perf_counter() + settle_s
+                    fn()
+                    while time.perf_counter() < t_end:
+                        fn()
                 t0 = now()
                 for _ in range(n):
                     fn()

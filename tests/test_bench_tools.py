@@ -35,12 +35,22 @@ def test_compare_times_every_callable_and_checks_its_arguments():
     def b():
         calls["b"] += 1
 
-    times = common.compare({"a": a, "b": b}, number=3, repeat=2, warmup=1)
+    times = common.compare({"a": a, "b": b}, number=3, repeat=2, warmup=1, settle_s=0)
     assert set(times) == {"a", "b"} and all(v >= 0 for v in times.values())
     assert calls == {"a": 7, "b": 7}  # 1 warm-up + 2 rounds of 3
+    calls.update(a=0, b=0)
+    common.compare({"a": a, "b": b}, number=3, repeat=2, warmup=0, settle_s=0.01)
+    assert calls["a"] > 6 and calls["b"] > 6  # settling calls before each round
     with pytest.raises(ValueError, match="clock"):
         common.compare({"a": a}, number=1, repeat=1, clock="sundial")
     assert common.fmt_time(None) == "-" and common.fmt_time(2.5) == "2.500 s"
+
+
+def test_compare_rotates_the_order_of_the_rounds():
+    order = []
+    fns = {k: (lambda k=k: order.append(k)) for k in "abc"}
+    common.compare(fns, number=1, repeat=3, warmup=0, settle_s=0)
+    assert order == list("abcbcacab")  # every implementation leads one round
 
 
 def test_the_suite_lists_existing_benchmarks_and_skips_unknown_names(capsys, monkeypatch, tmp_path):
