@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import builtins as _builtins
-from typing import Any
+from typing import Any as _Any
 
 from tapeflow import config, dtypes, errors, linalg, math, nest, nn, random  # noqa: F401
 from tapeflow.autodiff.custom_gradient import custom_gradient
@@ -37,12 +37,14 @@ from tapeflow.tensor import Tensor, TensorShape, Variable, constant, convert_to_
 
 __version__ = "0.1.0"
 
+del annotations  # the __future__ feature object: not part of tf's namespace
+
 newaxis = None
 mod = math.floormod
 realdiv = truediv
 
 
-def is_tensor(x: Any) -> _builtins.bool:
+def is_tensor(x: _Any) -> _builtins.bool:
     """Whether `x` is a Tensor or Variable."""
     return isinstance(x, Tensor)
 
@@ -51,21 +53,21 @@ def executing_eagerly() -> _builtins.bool:
     return True
 
 
-def function(func: Any = None, **kwargs: Any) -> Any:
+def function(func: _Any = None, **kwargs: _Any) -> _Any:
     """`tf.function`: accepted for compatibility; the function runs eagerly."""
     if func is None:
         return lambda f: f
     return func
 
 
-def print(*inputs: Any, **kwargs: Any) -> None:  # noqa: A001 - TF's name
+def print(*inputs: _Any, **kwargs: _Any) -> None:  # noqa: A001 - TF's name
     """Print tensors by value (`tf.print`)."""
     kwargs.pop("output_stream", None)
     kwargs.pop("summarize", None)
     _builtins.print(*[x.numpy() if isinstance(x, Tensor) else x for x in inputs], **kwargs)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     # `tf.keras` and `tf.compat` load on first use, keeping `import tapeflow` fast.
     if name in ("keras", "compat", "testing"):
         import importlib

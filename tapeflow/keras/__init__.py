@@ -10,9 +10,10 @@ from typing import Any
 
 _SUBMODULES = {
     "activations", "backend", "callbacks", "constraints", "datasets", "initializers", "layers",
-    "losses", "metrics", "models", "optimizers", "regularizers", "saving", "utils", "mixed_precision",
-    "preprocessing", "applications", "ops", "random",
+    "losses", "metrics", "models", "optimizers", "regularizers", "saving", "utils",
 }
+# Keras submodules Tapeflow does not provide: a clear AttributeError, so hasattr() stays False.
+_MISSING = {"mixed_precision", "preprocessing", "applications", "ops", "random"}
 _TOP_LEVEL = {
     "Sequential": "tapeflow.keras.models",
     "Model": "tapeflow.keras.models",
@@ -34,8 +35,12 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(_TOP_LEVEL[name]), name)
         globals()[name] = value
         return value
+    if name in _MISSING:
+        raise AttributeError(f"module 'tapeflow.keras' has no attribute {name!r}: Tapeflow does not "
+                             f"implement keras.{name}")
     raise AttributeError(f"module 'tapeflow.keras' has no attribute {name!r}")
 
 
 def __dir__() -> list:
-    return sorted(set(globals()) | _SUBMODULES | set(_TOP_LEVEL))
+    public = {n for n in globals() if not n.startswith("_")} - {"Any", "annotations", "importlib"}
+    return sorted(public | _SUBMODULES | set(_TOP_LEVEL))
