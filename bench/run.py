@@ -19,6 +19,7 @@ RESULTS = ROOT / "bench" / "results"
 BENCHMARKS = [
     "startup",
     "op_overhead",
+    "gemm",
     "mlp_step",
     "xor_fit",
     "fashion_mlp_epoch",
