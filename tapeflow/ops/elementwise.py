@@ -329,7 +329,14 @@ class Relu(Function):
     def forward(self, a: Any) -> Any:
         return get_xp(a).maximum(a, a.dtype.type(0))
 
+    relu_folded = False  # set by a max-pool's backward (autodiff.tape.relu_folded_into)
+
+    def relu_foldable(self) -> bool:
+        return True
+
     def backward(self, dy: Tensor) -> tuple:
+        if self.relu_folded:  # dy is already zero wherever the output is
+            return (dy,)
         # NOTE: the gradient at exactly 0 is 0, as in TF.
         return (Mask(self.outputs[0]._value > 0)(dy),)
 

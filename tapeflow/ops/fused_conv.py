@@ -43,12 +43,19 @@ class ConvBiasActivation(_conv.Conv):
             y += b
         return y if relu_applied else activate_(y, act)
 
+    relu_folded = False  # set by a max-pool's backward (autodiff.tape.relu_folded_into)
+
+    def relu_foldable(self) -> bool:
+        return self.activation == "relu"
+
     def backward(self, dy: Tensor) -> tuple:
         needs = self.needs_input_grad
         act = self.activation
         y = self.outputs[0]
         has_bias = self.has_bias and needs[2]
         if not _fn.recording_tapes:
+            if self.relu_folded:  # dy is already zero wherever y is (see relu_folded_into)
+                act = "linear"
             if act in ("linear", "relu"):
                 grads = self._fft_grads(dy._value, y._value if act == "relu" else None,
                                         needs[0], needs[1], has_bias)

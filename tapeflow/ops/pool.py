@@ -18,6 +18,7 @@ from typing import Any
 
 from tapeflow import backend
 from tapeflow.autodiff.function import Function
+from tapeflow.autodiff.tape import relu_folded_into
 from tapeflow.ops.conv import (
     Geometry,
     channels_first,
@@ -188,6 +189,9 @@ class MaxPool(Function):
     def backward(self, dy: Tensor) -> tuple:
         x = self.inputs[0]
         g = self.geom
+        if relu_folded_into(x):
+            # The relu below applies no mask of its own: zero the windows whose maximum is 0.
+            dy = Tensor(dy._value * (self.outputs[0]._value > 0))
         if g.taps > 1 and _non_overlapping(g):
             if self.mask is None:
                 self.mask = _first_max_mask(get_xp(x._value), x._value, self.outputs[0]._value, g)

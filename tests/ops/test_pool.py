@@ -260,3 +260,122 @@ def test_bad_pool_arguments():
         tf.nn.max_pool2d(x, 0, 2, "VALID")
     with pytest.raises(ValueError, match="ksize in the batch and channel dimensions must be 1"):
         tf.nn.max_pool2d(x, [2, 2, 2, 1], 2, "VALID")
+
+
+# -- relu folded into the max-pool gradient (autodiff.tape.relu_folded_into) ---------------------
+
+def _relu_pool_grads(monkeypatch, fold, build, sources_of):
+    """Gradients of sum(out * r) for a relu -> max-pool graph, with the fold on or off."""
+    from tapeflow.ops import pool as pool_ops
+
+    if not fold:
+        monkeypatch.setattr(pool_ops, "relu_folded_into", lambda t: False)
+    with tf.GradientTape(persistent=True) as tape:
+        out, extra = build()
+        loss = tf.reduce_sum(out * tf.constant(np.linspace(-1, 1, out.shape.num_elements() or 1)
+                                               .reshape(tuple(out.shape)).astype(np.float32)))
+    sources = sources_of(extra)
+    first = [g.numpy() for g in tape.gradient(loss, sources)]
+    second = [g.numpy() for g in tape.gradient(loss, sources)]  # a persistent tape: walked again
+    monkeypatch.undo()
+    return first, second
+
+
+def _tied_input(shape, seed):
+    """Values with many exact zeros after a relu and exact ties between positive values."""
+    rng = np.random.default_rng(seed)
+    return (rng.integers(-3, 4, shape) / 2).astype(np.float32)
+
+
+@pytest.mark.parametrize("algorithm", ["im2col", "fft"])
+@pytest.mark.parametrize("pool", [(2, 2, "VALID"), (3, 2, "SAME")])
+def test_conv_relu_pool_gradients_are_the_same_with_the_relu_folded(monkeypatch, algorithm, pool):
+    from tapeflow.ops import conv as conv_ops
+
+    monkeypatch.setattr(conv_ops, "ALGORITHM", algorithm)
+    x = tf.constant(_tied_input((3, 8, 8, 2), 0))
+    w = tf.Variable(_tied_input((3, 3, 2, 4), 1))
+    b = tf.Variable(np.array([0.5, -0.5, 0.0, 1.0], np.float32))
+    conv = tf.keras.layers.Conv2D(4, 3, padding="same", activation="relu")
+    conv.build((None, 8, 8, 2))
+    conv.kernel.assign(w.numpy())
+    conv.bias.assign(b.numpy())
+    k, s, p = pool
+
+    def build():
+        return tf.nn.max_pool2d(conv(x), k, s, p), None
+
+    def sources_of(_):
+        return [conv.kernel, conv.bias]
+
+    from tapeflow.autodiff import tape as tape_mod
+    from tapeflow.ops import pool as pool_ops
+
+    seen = []
+    monkeypatch.setattr(pool_ops, "relu_folded_into",
+                        lambda t: seen.append(tape_mod.relu_folded_into(t)) or seen[-1])
+    folded, again = _relu_pool_grads(monkeypatch, True, build, sources_of)
+    assert seen == [True, True]  # the fused conv's relu was folded on both walks
+    monkeypatch.setattr(conv_ops, "ALGORITHM", algorithm)
+    plain, _ = _relu_pool_grads(monkeypatch, False, build, sources_of)
+    for a, b2, c in zip(folded, plain, again, strict=True):
+        np.testing.assert_array_equal(a, b2)
+        np.testing.assert_array_equal(c, b2)
+
+
+def test_relu_op_folds_and_declines_when_its_output_has_another_use_or_is_a_source(monkeypatch):
+    from tapeflow.autodiff import tape as tape_mod
+
+    z = tf.Variable(_tied_input((2, 6, 6, 3), 2))
+    seen = []
+    real = tape_mod.relu_folded_into
+
+    def spy(t):
+        seen.append(real(t))
+        return seen[-1]
+
+    from tapeflow.ops import pool as pool_ops
+
+    for case in ("alone", "second use", "source"):
+        seen.clear()
+        monkeypatch.setattr(pool_ops, "relu_folded_into", spy)
+
+        def build(case=case):
+            h = tf.nn.relu(z)
+            out = tf.nn.max_pool2d(h, 2, 2, "VALID")
+            if case == "second use":
+                out = out + tf.reduce_sum(h * 0.25)
+            return out, h
+
+        def sources_of(h, case=case):
+            return [z, h] if case == "source" else [z]
+
+        folded, _ = _relu_pool_grads(monkeypatch, True, build, sources_of)
+        assert seen and all(s == (case == "alone") for s in seen), (case, seen)
+        plain, _ = _relu_pool_grads(monkeypatch, False, build, sources_of)
+        for a, b in zip(folded, plain, strict=True):
+            np.testing.assert_array_equal(a, b)
+    # The gradient of the relu's output itself is the pool's own (TF's: a window of zeros sends
+    # its gradient to its first zero), not a relu-masked one.
+    h_grad = plain[1]
+    assert (h_grad[np.asarray(tf.nn.relu(z)) == 0] != 0).any()
+
+
+def test_relu_fold_is_off_while_a_tape_records_the_backward():
+    x = tf.Variable(_tied_input((1, 4, 4, 1), 3) + 0.25)
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            y = tf.reduce_sum(tf.nn.max_pool2d(tf.nn.relu(x), 2, 2, "VALID") ** 2)
+        g = inner.gradient(y, x)
+        gg = tf.reduce_sum(g * g)
+    h = np.maximum(x.numpy(), 0)
+    pooled = h.reshape(1, 2, 2, 2, 2, 1).max(axis=(2, 4))
+    expected = np.zeros_like(h)
+    for i in range(2):
+        for j in range(2):
+            win = h[0, 2 * i:2 * i + 2, 2 * j:2 * j + 2, 0]
+            r, c = np.unravel_index(np.argmax(win), (2, 2))
+            if pooled[0, i, j, 0] > 0:
+                expected[0, 2 * i + r, 2 * j + c, 0] = 2 * pooled[0, i, j, 0]
+    np.testing.assert_allclose(g.numpy(), expected)
+    assert outer.gradient(gg, x) is not None
