@@ -69,7 +69,8 @@ class _Walk:
             fn.relu_folded = False
 
 
-# The first-order walks in progress (innermost last).
+# The first-order walks in progress (innermost last), each [records, grads, keep, _Walk or None]:
+# the _Walk is built only when a backward asks.
 _walks: list = []
 
 
@@ -85,7 +86,10 @@ def relu_folded_into(t: Tensor) -> bool:
     """
     if not _walks:
         return False
-    walk = _walks[-1]
+    state = _walks[-1]
+    walk = state[3]
+    if walk is None:
+        walk = state[3] = _Walk(state[0], state[1], state[2])
     fn = walk.producer(t)
     if fn is None or len(fn.outputs) != 1 or not getattr(fn, "relu_foldable", _no)():
         return False
@@ -313,7 +317,7 @@ class GradientTape:
         recording = bool(recording_tapes)
         walk = None
         if not recording:
-            walk = _Walk(records, grads, keep)
+            walk = [records, grads, keep, None]
             _walks.append(walk)
         try:
             for fn in reversed(records):
@@ -365,7 +369,8 @@ class GradientTape:
         finally:
             if walk is not None:
                 _walks.pop()
-                walk.clear_folds()
+                if walk[3] is not None:
+                    walk[3].clear_folds()
         return grads
 
     def jacobian(
