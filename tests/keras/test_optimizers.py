@@ -497,3 +497,20 @@ def test_gpu_variables_match_cpu(name, kwargs):
             assert var.device.endswith(dev[1:]) and opt.iterations.device.endswith("CPU:0")
             results.append(var.numpy())
     np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-6)
+
+
+def test_adam_blocks_with_aliased_axpy_match_the_axpby_form(monkeypatch):
+    """Adam's moments as two axpy calls (m += (b1 - 1) m; m += (1 - b1) g, threaded by OpenBLAS)
+    agree with the one-axpby form; the aliased call is used only when its self-test passed."""
+    from tapeflow.keras.optimizers import _blas
+
+    if not _blas.available():
+        pytest.skip("NumPy's bundled OpenBLAS not found: only the NumPy path exists")
+    big = np.zeros(_blas.MIN_SIZE, np.float32)
+    axpy, axpby, aliased = _blas.kernels(big, big.copy())
+    assert isinstance(aliased, bool)
+    both = _big_run("Adam", {}, False, monkeypatch)
+    funcs = dict(_blas._FUNCS)
+    monkeypatch.setattr(_blas, "_FUNCS", {dt: (f[0], f[1], False) for dt, f in funcs.items()})
+    one = _big_run("Adam", {}, False, monkeypatch)
+    np.testing.assert_allclose(both, one, rtol=1e-6, atol=1e-7)

@@ -63,8 +63,14 @@ def _load() -> dict:
         axpy(5, 2.0, x.ctypes.data, 1, y.ctypes.data, 1)
         z = np.ones(5, dtype=dtype)
         axpby(5, 2.0, x.ctypes.data, 1, 3.0, z.ctypes.data, 1)
+        # y += (b - 1) y with x and y the same array scales y by b: used only if this build's
+        # kernel (elementwise, threads on disjoint ranges) gives exactly that, checked on a
+        # length long enough to be split across threads.
+        s = np.arange(1, 40001, dtype=dtype)
+        axpy(s.size, -0.5, s.ctypes.data, 1, s.ctypes.data, 1)
+        aliased = bool(np.array_equal(s, np.arange(1, 40001, dtype=dtype) * 0.5))
         if np.array_equal(y, 1 + 2 * x) and np.array_equal(z, 3 + 2 * x):
-            funcs[dtype] = (axpy, axpby)
+            funcs[dtype] = (axpy, axpby, aliased)
     return funcs
 
 
@@ -84,10 +90,12 @@ def _funcs(x: Any, y: Any) -> tuple | None:
 
 
 def kernels(x: Any, y: Any) -> tuple | None:
-    """The raw (axpy, axpby) ctypes functions for these arrays' dtype, or None (see `usable`).
+    """(axpy, axpby, aliased) for these arrays' dtype, or None (see `usable`): the raw ctypes
+    functions, and whether axpy with x and y the same array scales it (self-tested).
 
     They take (n, alpha, x_address, 1[, beta], y_address, 1): callers looping over blocks of
     large arrays pass addresses themselves, without the per-call checks of `axpy` / `axpby`.
+    NOTE: OpenBLAS runs axpy on its worker threads for long vectors and axpby on one thread.
     """
     return _funcs(x, y)
 
