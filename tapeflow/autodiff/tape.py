@@ -36,9 +36,7 @@ class _Walk:
 
     def __init__(self, records: list, grads: dict, keep: set) -> None:
         self.records, self.grads, self.keep = records, grads, keep
-        self._uses: dict | None = None
-        self._producers: dict | None = None
-        self._folded: list = []
+        self._uses = self._producers = self._folded = None  # built when a backward asks
 
     def producer(self, t: Tensor) -> Any:
         """The recorded op that produced `t`, or None."""
@@ -62,15 +60,16 @@ class _Walk:
 
     def fold(self, fn: Any) -> None:
         fn.relu_folded = True
+        if self._folded is None:
+            self._folded = []
         self._folded.append(fn)
 
     def clear_folds(self) -> None:
-        for fn in self._folded:
+        for fn in self._folded or ():
             fn.relu_folded = False
 
 
-# The first-order walks in progress (innermost last), each [records, grads, keep, _Walk or None]:
-# the _Walk is built only when a backward asks.
+# The first-order walks in progress, innermost last.
 _walks: list = []
 
 
@@ -86,21 +85,14 @@ def relu_folded_into(t: Tensor) -> bool:
     """
     if not _walks:
         return False
-    state = _walks[-1]
-    walk = state[3]
-    if walk is None:
-        walk = state[3] = _Walk(state[0], state[1], state[2])
+    walk = _walks[-1]
     fn = walk.producer(t)
-    if fn is None or len(fn.outputs) != 1 or not getattr(fn, "relu_foldable", _no)():
+    if fn is None or len(fn.outputs) != 1 or not fn.relu_foldable():
         return False
     if not walk.sole_gradient_path(t):
         return False
     walk.fold(fn)
     return True
-
-
-def _no() -> bool:
-    return False
 
 
 class UnconnectedGradients:
@@ -317,7 +309,7 @@ class GradientTape:
         recording = bool(recording_tapes)
         walk = None
         if not recording:
-            walk = [records, grads, keep, None]
+            walk = _Walk(records, grads, keep)
             _walks.append(walk)
         try:
             for fn in reversed(records):
@@ -369,8 +361,7 @@ class GradientTape:
         finally:
             if walk is not None:
                 _walks.pop()
-                if walk[3] is not None:
-                    walk[3].clear_folds()
+                walk.clear_folds()
         return grads
 
     def jacobian(

@@ -329,8 +329,6 @@ class Relu(Function):
     def forward(self, a: Any) -> Any:
         return get_xp(a).maximum(a, a.dtype.type(0))
 
-    relu_folded = False  # set by a max-pool's backward (autodiff.tape.relu_folded_into)
-
     def relu_foldable(self) -> bool:
         return True
 

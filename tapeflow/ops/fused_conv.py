@@ -43,8 +43,6 @@ class ConvBiasActivation(_conv.Conv):
             y += b
         return y if relu_applied else activate_(y, act)
 
-    relu_folded = False  # set by a max-pool's backward (autodiff.tape.relu_folded_into)
-
     def relu_foldable(self) -> bool:
         return self.activation == "relu"
 
