@@ -121,7 +121,8 @@ def make_keras(d: dict, weights: list) -> dict:
 # PyTorch
 # ---------------------------------------------------------------------------------------------
 
-def make_torch(d: dict, weights: list) -> dict:
+def make_torch(d: dict, weights: list, device: str = "cpu") -> dict:
+    """The PyTorch network, its training step and its logits on `device` ("cpu" or "cuda")."""
     import torch
     import torch.nn.functional as F  # noqa: N812
 
@@ -143,9 +144,10 @@ def make_torch(d: dict, weights: list) -> dict:
         net[7].bias.copy_(torch.tensor(w[5]))
         net[10].weight.copy_(torch.tensor(w[6].T))
         net[10].bias.copy_(torch.tensor(w[7]))
+    net = net.to(device)
     opt = torch.optim.Adam(net.parameters(), lr=LR)
-    x = torch.tensor(d["x"].transpose(0, 3, 1, 2).copy())
-    y = torch.tensor(d["y"])
+    x = torch.tensor(d["x"].transpose(0, 3, 1, 2).copy(), device=device)
+    y = torch.tensor(d["y"], device=device)
 
     def step():
         net.train()
@@ -158,9 +160,9 @@ def make_torch(d: dict, weights: list) -> dict:
     def logits():
         net.eval()
         with torch.no_grad():
-            return net(x).numpy()
+            return net(x).cpu().numpy()
 
-    return {"step": step, "logits": logits}
+    return {"step": step, "logits": logits, "net": net}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -73,31 +73,8 @@ def _torch(d_cnn: dict, weights: list, d_mlp: dict, images: np.ndarray) -> dict:
     import torch.nn.functional as F  # noqa: N812
 
     dev = torch.device("cuda")
-    w = weights
-    net = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 32, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(32, 64, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(), torch.nn.Linear(3136, 1024), torch.nn.ReLU(), torch.nn.Dropout(0.5),
-        torch.nn.Linear(1024, 10),
-    )
-    with torch.no_grad():
-        net[0].weight.copy_(torch.tensor(w[0].transpose(3, 2, 0, 1)))
-        net[3].weight.copy_(torch.tensor(w[2].transpose(3, 2, 0, 1)))
-        dense = w[4].reshape(7, 7, 64, 1024).transpose(2, 0, 1, 3).reshape(3136, 1024)
-        net[7].weight.copy_(torch.tensor(dense.T))
-        net[10].weight.copy_(torch.tensor(w[6].T))
-    net = net.to(dev)
-    opt = torch.optim.Adam(net.parameters(), lr=cnn_step.LR)
-    x = torch.tensor(d_cnn["x"].transpose(0, 3, 1, 2).copy(), device=dev)
-    y = torch.tensor(d_cnn["y"], device=dev)
-
-    def cnn() -> Any:
-        net.train()
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(net(x), y)
-        loss.backward()
-        opt.step()
-        return loss
+    seed_cnn = cnn_step.make_torch(d_cnn, weights, "cuda")
+    cnn, net = seed_cnn["step"], seed_cnn["net"]
 
     mw = [torch.tensor(d_mlp[k], device=dev, requires_grad=True) for k in ("W1", "b1", "W2", "b2")]
     mx = torch.tensor(d_mlp["x"], device=dev)
