@@ -62,6 +62,19 @@ def test_pool_second_order(case):
     run_case(case, second_order=True)
 
 
+def _value_grad_and_grad_of_grad(fn, x, v):
+    """fn(x), g = d sum(fn(x))/dx and d sum(g * v)/dx (v None: g itself) through nested tapes."""
+    tx = tf.constant(x)
+    with tf.GradientTape() as outer:
+        outer.watch(tx)
+        with tf.GradientTape() as inner:
+            inner.watch(tx)
+            y = fn(tx)
+        g = inner.gradient(y, tx)
+        s = tf.reduce_sum(g * (g if v is None else v))
+    return y.numpy(), g.numpy(), outer.gradient(s, tx).numpy()
+
+
 @pytest.mark.parametrize("fn", [
     lambda x: tf.nn.max_pool2d(x, 2, 2, "VALID") ** 2,
     lambda x: tf.nn.max_pool2d(x, 3, 2, "SAME") ** 2,
@@ -76,15 +89,7 @@ def test_batch_split_over_threads_matches(fn, monkeypatch):
     x = np.random.default_rng(4).permutation(5 * 6 * 6 * 3).reshape(5, 6, 6, 3) * 0.1
 
     def run():
-        tx = tf.constant(x)
-        with tf.GradientTape() as outer:
-            outer.watch(tx)
-            with tf.GradientTape() as inner:
-                inner.watch(tx)
-                y = fn(tx)
-            g = inner.gradient(y, tx)
-            s = tf.reduce_sum(g * g)
-        return y.numpy(), g.numpy(), outer.gradient(s, tx).numpy()
+        return _value_grad_and_grad_of_grad(fn, x, None)
 
     monkeypatch.setattr(conv_ops, "SPLIT_MIN_ELEMENTS", 1 << 60)
     whole = run()
@@ -135,16 +140,7 @@ def test_non_overlapping_windows_mask_path_matches_the_argmax_path(shape, k, fn,
     v = np.random.default_rng(8).standard_normal(shape)
 
     def run():
-        tx = tf.constant(x)
-        with tf.GradientTape() as outer:
-            outer.watch(tx)
-            with tf.GradientTape() as inner:
-                inner.watch(tx)
-                y = fn(tx, k, k, "VALID")
-                loss = tf.reduce_sum(y * y)
-            g = inner.gradient(loss, tx)
-            s = tf.reduce_sum(g * v)
-        return g.numpy(), outer.gradient(s, tx).numpy()
+        return _value_grad_and_grad_of_grad(lambda t: fn(t, k, k, "VALID") ** 2, x, v)[1:]
 
     masked = run()
     monkeypatch.setattr(pool_ops, "_non_overlapping", lambda g: False)
