@@ -67,9 +67,16 @@ def print(*inputs: _Any, **kwargs: _Any) -> None:  # noqa: A001 - TF's name
     _builtins.print(*[x.numpy() if isinstance(x, Tensor) else x for x in inputs], **kwargs)
 
 
+# Submodules that load on first use, keeping `import tapeflow` fast (one line each).
+_LAZY_SUBMODULES = {
+    "keras",
+    "compat",
+    "testing",
+}
+
+
 def __getattr__(name: str) -> _Any:
-    # `tf.keras` and `tf.compat` load on first use, keeping `import tapeflow` fast.
-    if name in ("keras", "compat", "testing"):
+    if name in _LAZY_SUBMODULES:
         import importlib
 
         module = importlib.import_module(f"tapeflow.{name}")
