@@ -34,6 +34,7 @@ from tapeflow.ops.reduce import (
     reduce_mean, reduce_min, reduce_prod, reduce_std, reduce_sum, reduce_variance,
 )
 from tapeflow.tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor
+from tapeflow.tracing.spec import TensorSpec
 
 __version__ = "0.1.0"
 
