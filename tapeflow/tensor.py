@@ -14,6 +14,7 @@ import numpy as np
 
 from tapeflow import backend
 from tapeflow import dtypes as _dt
+from tapeflow.name_scope import scoped_name as _scoped_name
 
 
 class TensorShape(tuple):
@@ -362,7 +363,7 @@ class Variable(Tensor):
         xp = backend.get_xp(value)
         self._value = xp.array(value, copy=True)
         self._trainable = bool(trainable)
-        base = name or "Variable"
+        base = _scoped_name(name or "Variable")  # "outer/inner/name" inside tf.name_scope
         self._name = base if ":" in base else base + ":0"
         self._path = self._name.split(":")[0]
         self.constraint = constraint
