@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from tapeflow import backend
+from tapeflow.tracing.polymorphic import functions_run_eagerly, run_functions_eagerly  # noqa: F401
 
 
 class PhysicalDevice(NamedTuple):

@@ -16,6 +16,7 @@ from tapeflow import backend
 from tapeflow import dtypes as _dt
 from tapeflow.autodiff.function import SymbolicState
 from tapeflow.tensor import Tensor, TensorShape
+from tapeflow.tracing import state as _trace_state
 
 _names = itertools.count()
 
@@ -26,11 +27,18 @@ default_sessions: list = []
 class Node:
     """One application of `op` (a callable on Tensors) to `inputs`, producing `outputs`."""
 
+    # Whether the node must run even when no output is used (assignments, printing, layer
+    # calls that update state): dead-code elimination of traced graphs keeps these.
+    stateful = False
+
     def __init__(self, op: Callable, inputs: list, name: str = "") -> None:
         self.op = op
         self.inputs = list(inputs)
         self.outputs: list = []
         self.name = name
+        trace = _trace_state.current()
+        if trace is not None:
+            trace.add_node(self)
 
     def run(self, values: list) -> list:
         out = self.op(*values)
@@ -125,6 +133,32 @@ class SymbolicTensor(Tensor):
         return repr(self)
 
 
+class GraphTensor(SymbolicTensor):
+    """A tensor inside a `tf.function` trace: printed as TF prints graph tensors."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f'Tensor("{self.name}", shape={self._shape}, dtype={self._dtype.name})'
+
+    def __repr__(self) -> str:
+        return f"<tf.Tensor '{self.name}' shape={self._shape} dtype={self._dtype.name}>"
+
+    def numpy(self) -> Any:
+        raise AttributeError(
+            f"Tensor {self.name} is a graph tensor inside a tf.function: it has no value while the "
+            "function is traced, so .numpy() is not available (use tf.print to print values)."
+        )
+
+
+def new_output(shape: Any, dtype: Any, node: Node | None, index: int, name: str) -> SymbolicTensor:
+    """An op's symbolic output: a GraphTensor named by the trace inside tf.function, else plain."""
+    trace = _trace_state.current()
+    if trace is not None:
+        return GraphTensor(shape, dtype, node, index, name=trace.unique_name(name, index))
+    return SymbolicTensor(shape, dtype, node, index)
+
+
 def _dummy(t: Tensor, fill: int) -> Tensor:
     if t._value is not None:
         return t
@@ -154,6 +188,7 @@ def infer_output_specs(fn: Callable, inputs: list) -> list:
 
     saved = list(_fn.recording_tapes)
     _fn.recording_tapes.clear()
+    _trace_state.graphs.append(None)  # probes run eagerly, outside any trace
     needs_second = any(t._value is None and None in tuple(t.shape) for t in inputs)
     try:
         try:
@@ -170,6 +205,7 @@ def infer_output_specs(fn: Callable, inputs: list) -> list:
             ]
     finally:
         _fn.recording_tapes[:] = saved
+        _trace_state.graphs.pop()
     outs_a = list(a) if isinstance(a, (tuple, list)) else [a]
     outs_b = list(b) if isinstance(b, (tuple, list)) else [b]
     specs = []
@@ -187,7 +223,8 @@ def symbolic_apply(fn: Any, inputs: tuple) -> Any:
     """Apply the primitive `fn` to inputs of which some are symbolic: a new graph node."""
     specs = infer_output_specs(lambda *xs: copy.copy(fn)(*xs), list(inputs))
     node = Node(lambda *xs: copy.copy(fn)(*xs), list(inputs), name=type(fn).__name__)
-    outs = [SymbolicTensor(s, d, node, i) for i, (s, d) in enumerate(specs)]
+    node.function = fn
+    outs = [new_output(s, d, node, i, node.name) for i, (s, d) in enumerate(specs)]
     node.outputs = outs
     return outs[0] if len(outs) == 1 else tuple(outs)
 

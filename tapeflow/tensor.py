@@ -15,6 +15,7 @@ import numpy as np
 from tapeflow import backend
 from tapeflow import dtypes as _dt
 from tapeflow.name_scope import scoped_name as _scoped_name
+from tapeflow.tracing import state as _trace_state
 
 
 class TensorShape(tuple):
@@ -352,7 +353,9 @@ class Variable(Tensor):
     ) -> None:
         if initial_value is None:
             raise ValueError("Variable requires an initial_value.")
-        if callable(initial_value):
+        if _trace_state.graphs:
+            initial_value = _traced_initial_value(initial_value, name)
+        elif callable(initial_value):
             initial_value = initial_value()
         if isinstance(initial_value, Tensor):
             value = initial_value._value
@@ -369,6 +372,10 @@ class Variable(Tensor):
         self.constraint = constraint
         self._keras_owned = False
         self.aggregation = kwargs.get("aggregation")
+        if _trace_state.graphs:
+            from tapeflow.tracing.func_graph import on_variable_created
+
+            on_variable_created(self)
 
     @property
     def name(self) -> str:
@@ -427,6 +434,10 @@ class Variable(Tensor):
     def assign(self, value: Any, use_locking: Any = None, name: Any = None,
                read_value: bool = True) -> Variable:
         """Set the value in place; returns the variable."""
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            from tapeflow.tracing.func_graph import assign_in_trace
+
+            return assign_in_trace(self, "assign", value)
         arr = self._check_assign(value, "assign")
         self._value[...] = arr
         return self
@@ -434,12 +445,20 @@ class Variable(Tensor):
     def assign_add(self, delta: Any, use_locking: Any = None, name: Any = None,
                    read_value: bool = True) -> Variable:
         """Add `delta` in place; returns the variable."""
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            from tapeflow.tracing.func_graph import assign_in_trace
+
+            return assign_in_trace(self, "assign_add", delta)
         self._value += self._check_assign(delta, "assign_add")
         return self
 
     def assign_sub(self, delta: Any, use_locking: Any = None, name: Any = None,
                    read_value: bool = True) -> Variable:
         """Subtract `delta` in place; returns the variable."""
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            from tapeflow.tracing.func_graph import assign_in_trace
+
+            return assign_in_trace(self, "assign_sub", delta)
         self._value -= self._check_assign(delta, "assign_sub")
         return self
 
@@ -454,6 +473,20 @@ class Variable(Tensor):
 
     def __reduce__(self):
         return (Variable, (self.numpy(), self._trainable, self._name))
+
+
+def _traced_initial_value(initial_value: Any, name: Any) -> Any:
+    """A variable created during a tf.function trace gets its initial value eagerly (TF lifts
+    initializers out of the function): callables run outside the trace, graph values are
+    computed now."""
+    from tapeflow.tracing.func_graph import eager_initial_value
+
+    if callable(initial_value):
+        with _trace_state.suspended():
+            initial_value = initial_value()
+    if isinstance(initial_value, Tensor) and initial_value._value is None:
+        initial_value = eager_initial_value(initial_value, name or "Variable")
+    return initial_value
 
 
 def _numpy_text(value: Any, is_repr: bool) -> str:

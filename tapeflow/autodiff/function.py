@@ -20,6 +20,7 @@ from typing import Any
 from tapeflow import backend
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.tensor import Tensor, Variable
+from tapeflow.tracing import state as _trace_state
 
 _value_of = operator.attrgetter("_value")
 
@@ -69,6 +70,14 @@ class Function:
                     from tapeflow.graph import symbolic_apply
 
                     return symbolic_apply(self, inputs)
+            if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+                # Inside a tf.function trace a variable read is part of the graph: re-read on
+                # every call, never folded into a constant.
+                for x in inputs:
+                    if isinstance(x, Variable):
+                        from tapeflow.graph import symbolic_apply
+
+                        return symbolic_apply(self, inputs)
         try:
             out = self.forward(*values)
         except (ValueError, IndexError) as e:

@@ -1,0 +1,228 @@
+"""`FuncGraph`: what one trace of a `tf.function` records, and how calls are lifted into it.
+
+While a trace is active (`tapeflow.tracing.state`), primitives applied to graph tensors or
+variables become graph nodes (`tapeflow.graph.symbolic_apply`), in program order. Calls that
+cannot be traced op by op — a Keras layer, an optimizer update, printing, random sampling —
+are *lifted*: recorded as one `CallNode` that runs the eager call on real values at replay.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from tapeflow import graph, nest
+from tapeflow.autodiff.function import SymbolicState
+from tapeflow.graph import GraphTensor
+from tapeflow.tensor import Tensor, Variable
+from tapeflow.tracing import state
+
+
+class FuncGraph:
+    """The nodes one trace records (in program order), its placeholders and new variables."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.nodes: list = []
+        self.inputs: list = []
+        self.created_variables: list = []
+        self._names: dict = {}
+        self._last_base = "op"
+        SymbolicState.active = True
+
+    def add_node(self, node: graph.Node) -> None:
+        self.nodes.append(node)
+
+    def unique_name(self, base: str, index: int) -> str:
+        """TF-style tensor names: `add:0`, `add_1:0`; outputs of one node share the base."""
+        if index == 0:
+            base = _snake(base)
+            n = self._names.get(base, 0)
+            self._names[base] = n + 1
+            self._last_base = base if n == 0 else f"{base}_{n}"
+        return f"{self._last_base}:{index}"
+
+    def placeholder(self, shape: Any, dtype: Any, name: str) -> GraphTensor:
+        """A graph input of `shape`/`dtype` (None dimensions allowed)."""
+        t = GraphTensor(shape, dtype, None, 0, name=self.unique_name(name, 0))
+        self.inputs.append(t)
+        return t
+
+    def __enter__(self) -> FuncGraph:
+        state.graphs.append(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        state.graphs.pop()
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+    return re.sub(r"[^a-z0-9_]", "_", name) or "op"
+
+
+def is_symbolic(x: Any) -> bool:
+    return isinstance(x, Tensor) and x._value is None
+
+
+def tracing() -> bool:
+    """Whether ops are being recorded into a tf.function trace right now."""
+    return state.current() is not None
+
+
+class CallNode(graph.Node):
+    """A lifted call: `fn(*args, **kwargs)` run on real values whenever the graph is replayed.
+
+    `captured` lists tensors the call reads without receiving them as graph inputs (a layer's
+    weights): gradient code inside the trace uses it to see which variables an output reaches.
+    """
+
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict, name: str, stateful: bool,
+                 captured: Any = ()) -> None:
+        structure = (tuple(args), dict(kwargs))
+        leaves = nest.flatten(structure)
+        slots = [i for i, t in enumerate(leaves) if is_symbolic(t)]
+        super().__init__(self._call, [leaves[i] for i in slots], name=name)
+        self.fn = fn
+        self.stateful = stateful
+        self._structure = structure
+        self._leaves = leaves
+        self._slots = slots
+        self.captured = [t for t in leaves if isinstance(t, Tensor) and t._value is not None]
+        self.captured.extend(captured)
+        self._out_slots: list = []
+
+    def _call(self, *values: Any) -> Any:
+        if self._slots:
+            flat = list(self._leaves)
+            for i, v in zip(self._slots, values, strict=True):
+                flat[i] = v
+            args, kwargs = nest.pack_sequence_as(self._structure, flat)
+        else:
+            args, kwargs = self._structure
+        return self.fn(*args, **kwargs)
+
+    def run(self, values: list) -> list:
+        out = nest.flatten(self._call(*values))
+        return [out[i] for i in self._out_slots]
+
+
+def lift_call(fn: Callable, args: tuple = (), kwargs: dict | None = None, *, name: str = "",
+              stateful: bool = True, probe: Callable | None = None, result: Any = None,
+              captured: Any = ()) -> Any:
+    """Record `fn(*args, **kwargs)` as one node of the current trace; returns its graph outputs.
+
+    Args:
+        fn: an eager function of Tensors and Python values.
+        name: the node's name (default: the function's).
+        stateful: keep the node even when no output is used (it changes state).
+        probe: a function with `fn`'s signature run eagerly on stand-in values to learn the
+            output structure, shapes and dtypes (default: `fn` itself, for side-effect-free
+            calls). Pass `result` instead for calls whose outputs are not tensors.
+        result: what the call returns in the trace when `probe` is not used (e.g. None).
+        captured: extra tensors `fn` reads (for gradient connectivity inside the trace).
+
+    Returns:
+        The call's output structure with every tensor leaf a graph tensor.
+    """
+    node = CallNode(fn, args, kwargs or {}, name or getattr(fn, "__name__", "call"), stateful, captured)
+    if probe is None and stateful:
+        return result
+    run = probe or fn
+    returned: list = []
+
+    def call_on(*values: Any) -> list:
+        saved = node.fn
+        node.fn = run
+        try:
+            out = node._call(*values)
+        finally:
+            node.fn = saved
+        returned.append(out)
+        return [o for o in nest.flatten(out) if isinstance(o, Tensor)]
+
+    specs = graph.infer_output_specs(call_on, node.inputs)
+    structure = returned[0]
+    flat = nest.flatten(structure)
+    slots = [i for i, o in enumerate(flat) if isinstance(o, Tensor)]
+    node._out_slots = slots
+    outs = [graph.new_output(s, d, node, k, node.name) for k, (s, d) in enumerate(specs)]
+    node.outputs = outs
+    for i, o in zip(slots, outs, strict=True):
+        flat[i] = o
+    if not nest.is_nested(structure):
+        return flat[0]
+    return nest.pack_sequence_as(structure, flat)
+
+
+def reachable(tensors: list) -> set:
+    """ids of every tensor a traced value depends on (through nodes and their captures)."""
+    seen: set = set()
+    nodes_seen: set = set()
+    stack = [t for t in tensors if isinstance(t, Tensor)]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        node = getattr(t, "node", None) if t._value is None else None
+        if node is None or id(node) in nodes_seen:
+            continue
+        nodes_seen.add(id(node))
+        stack.extend(node.inputs)
+        stack.extend(x for x in getattr(node, "captured", ()) if isinstance(x, Tensor))
+        stack.extend(getattr(node, "free_inputs", ()))
+    return seen
+
+
+def on_variable_created(variable: Variable) -> None:
+    """Every trace in progress notes a variable created during it (tf.function's rule)."""
+    for g in state.graphs:
+        if g is not None:
+            g.created_variables.append(variable)
+
+
+def eager_initial_value(value: Tensor, name: str) -> Tensor:
+    """The value of a symbolic initial value, computed now (variables are created once, outside
+    the graph, as TF lifts initializers out of tf.function); it may not depend on the inputs."""
+    with state.suspended():
+        try:
+            return graph.evaluate([value], {})[0]
+        except ValueError:
+            raise ValueError(
+                f"tf.function tried to create variable '{name}' whose initial value depends on the "
+                "function's inputs; create the variable from a value that does not (or outside "
+                "the function)."
+            ) from None
+
+
+def assign_in_trace(variable: Variable, method: str, value: Any) -> Variable:
+    """`variable.assign*` inside a trace: a node that assigns on every replay."""
+    if not isinstance(value, Tensor):
+        from tapeflow.tensor import convert_to_tensor
+
+        value = convert_to_tensor(value, dtype=variable.dtype)
+    if value._value is None and value.dtype != variable.dtype:
+        raise TypeError(
+            f"Variable '{variable.name}'.{method}: expected a value of dtype {variable.dtype.name}, "
+            f"received {value.dtype.name}."
+        )
+
+    def assign(v: Tensor) -> None:
+        getattr(variable, method)(v)
+
+    lift_call(assign, (value,), name=f"{method}_variable_op", stateful=True, captured=[variable])
+    return variable
+
+
+class init_scope:  # noqa: N801 - TF's name, a context manager
+    """`tf.init_scope`: run the body eagerly even inside a tf.function trace (for creating
+    variables and other one-time state), as TF lifts it out of the graph."""
+
+    def __enter__(self) -> None:
+        state.graphs.append(None)
+
+    def __exit__(self, *exc: Any) -> None:
+        state.graphs.pop()
+

@@ -1,0 +1,499 @@
+"""`tf.function`: trace a Python function once per input signature, then replay the graph.
+
+A `Function` keeps one `ConcreteFunction` per signature (tensors by shape and dtype, Python
+values by value, nested structures by structure). Tracing calls the Python function with graph
+placeholders, so its Python side effects happen only then; each later call with a matching
+signature replays the recorded graph (`tapeflow.tracing.executor`).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tapeflow import nest
+from tapeflow.tensor import Tensor, Variable, convert_to_tensor
+from tapeflow.tracing import state
+from tapeflow.tracing.executor import Program, RunState, read_output
+from tapeflow.tracing.func_graph import FuncGraph, lift_call
+from tapeflow.tracing.spec import TensorSpec, relax_shape, shapes_compatible
+
+
+class _Eagerly:
+    """`tf.config.run_functions_eagerly`: when set, tf.functions call their Python function."""
+
+    enabled = False
+
+
+def run_functions_eagerly(run_eagerly: bool) -> None:
+    """Make every tf.function run its Python code eagerly (for debugging), or trace again."""
+    _Eagerly.enabled = bool(run_eagerly)
+
+
+def functions_run_eagerly() -> bool:
+    """Whether `run_functions_eagerly(True)` is in effect."""
+    return _Eagerly.enabled
+
+
+# -- signatures ----------------------------------------------------------------------------------
+class _Placeholder:
+    """A tensor argument's place in a signature: the spec it was traced with."""
+
+    __slots__ = ("spec", "path")
+
+    def __init__(self, spec: TensorSpec, path: str) -> None:
+        self.spec = spec
+        self.path = path
+
+
+def _leaf_key(x: Any) -> Any:
+    if isinstance(x, Variable):
+        return ("variable", id(x))
+    if isinstance(x, Tensor):
+        return ("tensor", tuple(x.shape), x.dtype.name)
+    if isinstance(x, np.ndarray):
+        return ("tensor", x.shape, x.dtype.name)
+    try:
+        hash(x)
+    except TypeError:
+        return ("object", id(x))
+    return ("value", type(x), x)
+
+
+def _structure_key(structure: Any) -> Any:
+    if isinstance(structure, dict):
+        return ("dict", tuple((k, _structure_key(structure[k])) for k in sorted(structure, key=str)))
+    if isinstance(structure, (list, tuple)):
+        return (type(structure), tuple(_structure_key(v) for v in structure))
+    return _leaf_key(structure)
+
+
+def _to_tensor(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return convert_to_tensor(x)
+    return x
+
+
+class ConcreteFunction:
+    """One trace of a tf.function: its graph, placeholders and outputs; callable with tensors.
+
+    `structured_input_signature` is `(args, kwargs)` with a `tf.TensorSpec` per tensor argument;
+    `structured_outputs` is what the Python function returned, with graph tensors.
+    """
+
+    def __init__(self, name: str, graph: FuncGraph, args: tuple, kwargs: dict, placeholders: list,
+                 outputs: Any, signature: inspect.Signature | None) -> None:
+        self.name = name
+        self.graph = graph
+        self._args = args
+        self._kwargs = kwargs
+        self._placeholders = placeholders
+        self.structured_outputs = outputs
+        self._signature = signature
+        flat_out = nest.flatten(outputs)
+        self._flat_outputs = flat_out
+        self._program = Program(graph.nodes, flat_out)
+
+    @property
+    def structured_input_signature(self) -> tuple:
+        def spec(x: Any) -> Any:
+            return x.spec if isinstance(x, _Placeholder) else x
+
+        return (tuple(nest.map_structure(spec, list(self._args))), nest.map_structure(spec, self._kwargs))
+
+    @property
+    def inputs(self) -> list:
+        return list(self._placeholders)
+
+    @property
+    def outputs(self) -> list:
+        return [t for t in self._flat_outputs if isinstance(t, Tensor) and t._value is None]
+
+    @property
+    def variables(self) -> tuple:
+        return tuple(self.graph.created_variables)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        bound = _bind(self._signature, self.name, args, kwargs) if self._signature else (args, kwargs)
+        flat_ph = nest.flatten((self._args, self._kwargs))
+        try:
+            flat_in = nest.flatten(bound)
+        except Exception:
+            flat_in = None
+        if flat_in is None or len(flat_in) != len(flat_ph):
+            raise TypeError(f"ConcreteFunction {self.name}: the arguments do not match the traced "
+                            f"signature {self.structured_input_signature}.")
+        values = []
+        for ph, x in zip(flat_ph, flat_in, strict=True):
+            if isinstance(ph, _Placeholder):
+                t = _check_spec(ph, x, self.name)
+                values.append(t)
+        return self._call_flat(values)
+
+    def _call_flat(self, values: list) -> Any:
+        """Replay the graph with one value per placeholder, in order."""
+        if state.current() is not None:
+            # Called while another function is traced: one node that replays this function.
+            return lift_call(lambda *v: self._call_flat(list(v)), tuple(values), name=self.name,
+                             stateful=True, probe=lambda *v: self._call_flat(list(v)))
+        env = {id(p): v for p, v in zip(self.graph.inputs, values, strict=True)}
+        run = RunState(env)
+        self._program.run(run)
+        return nest.map_structure(lambda t: read_output(t, env), self.structured_outputs)
+
+    def pretty_printed_signature(self, verbose: bool = True) -> str:
+        args, kwargs = self.structured_input_signature
+        parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+        return f"{self.name}({', '.join(parts)})"
+
+    def __repr__(self) -> str:
+        return f"<ConcreteFunction {self.pretty_printed_signature()} at 0x{id(self):X}>"
+
+
+def _check_spec(ph: _Placeholder, x: Any, fname: str) -> Tensor:
+    t = x if isinstance(x, Tensor) else _convert(x, ph.spec, fname, ph.path)
+    if t.dtype != ph.spec.dtype or not shapes_compatible(ph.spec.shape, tuple(t.shape)):
+        raise TypeError(
+            f"Binding inputs to tf.function `{fname}` failed: argument `{ph.path}` expects "
+            f"{ph.spec!r}, received {TensorSpec.from_tensor(t)!r}."
+        )
+    return t
+
+
+def _convert(x: Any, spec: TensorSpec, fname: str, path: str) -> Tensor:
+    try:
+        if isinstance(x, np.ndarray):
+            return convert_to_tensor(x)
+        return convert_to_tensor(x, dtype=spec.dtype)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"Binding inputs to tf.function `{fname}` failed: argument `{path}` expects "
+                        f"{spec!r}, received {x!r} ({e}).") from None
+
+
+def _bind(signature: inspect.Signature, name: str, args: tuple, kwargs: dict) -> tuple:
+    """(args, kwargs) bound to the Python signature, defaults applied, as positional + keyword."""
+    try:
+        b = signature.bind(*args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"tf.function `{name}`: {e}") from None
+    b.apply_defaults()
+    return b.args, b.kwargs
+
+
+class Function:
+    """A `tf.function`-decorated callable: traces per input signature, replays the graph.
+
+    Args:
+        python_function: the function to trace.
+        name: its name (default: the function's `__name__`).
+        input_signature: a list of `tf.TensorSpec` (nested) fixing the signature: one trace,
+            and calls that do not match raise `TypeError`.
+        autograph: convert Python control flow on tensors into graph control flow.
+        jit_compile: accepted values None/False/True; tracing is the only compilation Tapeflow
+            does, so True traces exactly as False does (there is no XLA).
+        reduce_retracing: relax shapes that differ between calls to None dimensions instead of
+            tracing per shape.
+    """
+
+    def __init__(self, python_function: Callable, name: str | None = None,
+                 input_signature: Any = None, autograph: bool = True, jit_compile: Any = None,
+                 reduce_retracing: bool = False) -> None:
+        if not callable(python_function):
+            raise TypeError(f"tf.function expects a callable, received {python_function!r}.")
+        if jit_compile not in (None, True, False, "auto"):
+            raise ValueError(f"tf.function: jit_compile must be None, True or False, received {jit_compile!r}.")
+        self._python_function = python_function
+        self._name = name or getattr(python_function, "__name__", "function")
+        self._autograph = bool(autograph)
+        self._jit_compile = jit_compile
+        self._reduce_retracing = bool(reduce_retracing)
+        self._cache: dict = {}
+        self._relaxed: list = []
+        self._tracing_count = 0
+        self._converted: Callable | None = None
+        self._descriptor_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._instance = None
+        try:
+            self._signature: inspect.Signature | None = inspect.signature(python_function)
+        except (TypeError, ValueError):
+            self._signature = None
+        self._input_signature = None
+        if input_signature is not None:
+            self._input_signature = self._check_input_signature(input_signature)
+        functools.update_wrapper(self, python_function)
+
+    # -- public surface -------------------------------------------------------------------
+    @property
+    def python_function(self) -> Callable:
+        return self._python_function
+
+    @property
+    def input_signature(self) -> Any:
+        return self._input_signature
+
+    @property
+    def function_spec(self) -> Any:
+        return self._signature
+
+    def experimental_get_tracing_count(self) -> int:
+        """How many times the Python function was traced."""
+        return self._tracing_count
+
+    def get_concrete_function(self, *args: Any, **kwargs: Any) -> ConcreteFunction:
+        """The trace for these arguments (tensors, `tf.TensorSpec`s or Python values), traced
+        now if needed; with an `input_signature`, no arguments are needed."""
+        if not args and not kwargs and self._input_signature is not None:
+            args = tuple(self._input_signature)
+        return self._concrete_for(args, kwargs)
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            return self
+        bound = self._descriptor_cache.get(instance)
+        if bound is None:
+            bound = Function(self._python_function.__get__(instance, owner), self._name,
+                             self._input_signature, self._autograph, self._jit_compile,
+                             self._reduce_retracing)
+            bound._instance = weakref.ref(instance)
+            self._descriptor_cache[instance] = bound
+        return bound
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _Eagerly.enabled:
+            return self._python_function(*args, **kwargs)
+        if state.current() is not None:
+            # Nested tf.function inside a trace: its ops join the outer graph.
+            return self._traceable()(*args, **kwargs)
+        concrete = self._concrete_for(args, kwargs)
+        bound = _bind(self._signature, self._name, args, kwargs) if self._signature else (args, kwargs)
+        values = []
+        for ph, x in zip(nest.flatten((concrete._args, concrete._kwargs)), nest.flatten(bound), strict=True):
+            if isinstance(ph, _Placeholder):
+                values.append(x if isinstance(x, Tensor) else _check_spec(ph, x, self._name))
+        return concrete._call_flat(values)
+
+    def __repr__(self) -> str:
+        return f"<tapeflow.function {self._name} at 0x{id(self):X}>"
+
+    # -- tracing --------------------------------------------------------------------------
+    def _traceable(self) -> Callable:
+        if not self._autograph:
+            return self._python_function
+        if self._converted is None:
+            try:
+                from tapeflow import autograph
+            except ImportError:
+                self._converted = self._python_function
+            else:
+                self._converted = autograph.convert(self._python_function)
+        return self._converted
+
+    def _check_input_signature(self, signature: Any) -> tuple:
+        if not isinstance(signature, (list, tuple)):
+            raise TypeError(f"tf.function `{self._name}`: input_signature must be a list or tuple of "
+                            f"tf.TensorSpec, received {signature!r}.")
+        for s in nest.flatten(list(signature)):
+            if not isinstance(s, TensorSpec):
+                raise TypeError(f"tf.function `{self._name}`: input_signature must contain only "
+                                f"tf.TensorSpec, received {s!r}.")
+        return tuple(signature)
+
+    def _concrete_for(self, args: tuple, kwargs: dict) -> ConcreteFunction:
+        if self._input_signature is not None:
+            return self._concrete_for_signature(args, kwargs)
+        bound = _bind(self._signature, self._name, args, kwargs) if self._signature else (args, kwargs)
+        bound = nest.map_structure(_to_tensor, bound) if _has_arrays(bound) else bound
+        key = _structure_key(bound)
+        concrete = self._cache.get(key)
+        if concrete is not None:
+            return concrete
+        if self._reduce_retracing:
+            for relaxed in self._relaxed:
+                if _fits(relaxed, bound):
+                    self._cache[key] = relaxed
+                    return relaxed
+        specs = nest.map_structure(_spec_of, bound)
+        if self._reduce_retracing and self._cache:
+            specs = _relax_against(specs, [c for c in self._cache.values()])
+        concrete = self._trace(specs)
+        self._cache[key] = concrete
+        if self._reduce_retracing:
+            self._relaxed.append(concrete)
+        return concrete
+
+    def _concrete_for_signature(self, args: tuple, kwargs: dict) -> ConcreteFunction:
+        sig = self._input_signature
+        if kwargs and self._signature is not None:
+            args, kwargs = _bind(self._signature, self._name, args, kwargs)
+        if kwargs or len(args) > len(sig):
+            raise TypeError(f"tf.function `{self._name}` has an input_signature of {len(sig)} "
+                            f"argument(s); received {len(args)} positional and {sorted(kwargs)} keyword.")
+        names = _arg_names(self._signature, len(sig))
+        for i, (a, s) in enumerate(zip(args, sig, strict=False)):
+            if isinstance(a, TensorSpec) or isinstance(s, TensorSpec) is False:
+                continue
+            _check_spec(_Placeholder(s, names[i]), a, self._name)
+        if len(args) < len(sig) and args and not all(isinstance(a, TensorSpec) for a in args):
+            raise TypeError(f"tf.function `{self._name}` expects {len(sig)} argument(s) "
+                            f"({', '.join(map(repr, sig))}), received {len(args)}.")
+        concrete = self._cache.get("signature")
+        if concrete is None:
+            concrete = self._trace((tuple(sig), {}))
+            self._cache["signature"] = concrete
+        return concrete
+
+    def _trace(self, specs: tuple) -> ConcreteFunction:
+        """Run the Python function once on graph placeholders and keep what it recorded."""
+        g = FuncGraph(self._name)
+        names = _arg_names(self._signature, len(specs[0]))
+        placeholders: list = []
+
+        def make(path: str) -> Callable:
+            def leaf(s: Any) -> Any:
+                if isinstance(s, TensorSpec):
+                    ph = g.placeholder(s.shape, s.dtype, s.name or path)
+                    placeholders.append(_Placeholder(s, path))
+                    return ph
+                return s
+            return leaf
+
+        args_in = [nest.map_structure(make(names[i]), a) for i, a in enumerate(specs[0])]
+        kwargs_in = {k: nest.map_structure(make(k), v) for k, v in specs[1].items()}
+        marks = nest.map_structure(lambda s: _Placeholder(s, "") if isinstance(s, TensorSpec) else s,
+                                   (tuple(specs[0]), dict(specs[1])))
+        fn = self._traceable()
+        with g:
+            outputs = fn(*args_in, **kwargs_in)
+            outputs = nest.map_structure(_read_variable, outputs)
+        if g.created_variables and self._tracing_count > 0:
+            raise ValueError(
+                "tf.function only supports singleton tf.Variables created on the first call. Make "
+                f"sure the tf.Variable is only created once or created outside tf.function (in "
+                f"`{self._name}`)."
+            )
+        self._tracing_count += 1
+        flat_marks = nest.flatten(marks)
+        it = iter(placeholders)
+        flat_marks = [next(it) if isinstance(m, _Placeholder) else m for m in flat_marks]
+        args_m, kwargs_m = nest.pack_sequence_as(marks, flat_marks)
+        return ConcreteFunction(self._name, g, tuple(args_m), dict(kwargs_m), placeholders, outputs,
+                                self._signature if self._input_signature is None else None)
+
+
+def _read_variable(x: Any) -> Any:
+    # A returned variable is read when the function runs, as TF returns its value.
+    if isinstance(x, Variable):
+        from tapeflow.ops.elementwise import identity
+
+        return identity(x)
+    return x
+
+
+def _has_arrays(structure: Any) -> bool:
+    return any(isinstance(x, np.ndarray) for x in nest.flatten(structure))
+
+
+def _spec_of(x: Any) -> Any:
+    if isinstance(x, Variable):
+        return x
+    if isinstance(x, Tensor):
+        return TensorSpec(tuple(x.shape), x.dtype)
+    if isinstance(x, TensorSpec):
+        return x
+    return x
+
+
+def _fits(concrete: ConcreteFunction, bound: tuple) -> bool:
+    flat_ph = nest.flatten((concrete._args, concrete._kwargs))
+    flat_in = nest.flatten(bound)
+    if len(flat_ph) != len(flat_in):
+        return False
+    if _structure_shape(bound) != _structure_shape((concrete._args, concrete._kwargs)):
+        return False
+    for ph, x in zip(flat_ph, flat_in, strict=True):
+        if isinstance(ph, _Placeholder):
+            if not isinstance(x, Tensor) or isinstance(x, Variable) or not ph.spec.is_compatible_with(x):
+                return False
+        elif _leaf_key(ph) != _leaf_key(x):
+            return False
+    return True
+
+
+def _structure_shape(structure: Any) -> Any:
+    if isinstance(structure, dict):
+        return ("dict", tuple((k, _structure_shape(structure[k])) for k in sorted(structure, key=str)))
+    if isinstance(structure, (list, tuple)):
+        return (type(structure), tuple(_structure_shape(v) for v in structure))
+    return None
+
+
+def _relax_against(specs: tuple, traced: list) -> tuple:
+    """reduce_retracing: dimensions that differ from an earlier trace of the same structure
+    become None."""
+    flat = nest.flatten(specs)
+    for c in traced:
+        other = nest.flatten((c._args, c._kwargs))
+        if len(other) != len(flat) or _structure_shape(specs) != _structure_shape((c._args, c._kwargs)):
+            continue
+        out = []
+        for s, o in zip(flat, other, strict=True):
+            if isinstance(s, TensorSpec) and isinstance(o, _Placeholder) and s.dtype == o.spec.dtype:
+                out.append(TensorSpec(relax_shape(s.shape, o.spec.shape), s.dtype, s.name))
+            else:
+                out.append(s)
+        flat = out
+    return nest.pack_sequence_as(specs, flat)
+
+
+def _arg_names(signature: inspect.Signature | None, n: int) -> list:
+    names = []
+    if signature is not None:
+        for p in signature.parameters.values():
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                names.append(p.name)
+            elif p.kind is p.VAR_POSITIONAL:
+                names.extend(f"{p.name}_{i}" for i in range(n))
+    names.extend(f"arg_{i}" for i in range(len(names), n))
+    return names
+
+
+def function(func: Callable | None = None, input_signature: Any = None, autograph: bool = True,
+             jit_compile: Any = None, reduce_retracing: bool = False,
+             experimental_implements: Any = None, experimental_autograph_options: Any = None,
+             experimental_attributes: Any = None, experimental_relax_shapes: Any = None,
+             experimental_compile: Any = None, experimental_follow_type_hints: Any = None) -> Any:
+    """`tf.function`: compile `func` into a callable that traces once per input signature.
+
+    Usable as `@tf.function`, `@tf.function(input_signature=[...])` or `tf.function(f)`.
+    See `Function` for the arguments. Python side effects run only while tracing; use
+    `tf.print` for output on every call.
+
+    Example:
+        >>> @tf.function
+        ... def f(x):
+        ...     return x * x + 1
+        >>> f(tf.constant(2.0))
+        <tf.Tensor: shape=(), dtype=float32, numpy=5.0>
+    """
+    for arg, value in (("experimental_implements", experimental_implements),
+                       ("experimental_autograph_options", experimental_autograph_options),
+                       ("experimental_attributes", experimental_attributes),
+                       ("experimental_follow_type_hints", experimental_follow_type_hints)):
+        if value is not None:
+            raise ValueError(f"tf.function: `{arg}` is not supported by Tapeflow (received {value!r}).")
+    if experimental_relax_shapes is not None:
+        reduce_retracing = bool(experimental_relax_shapes)
+    if experimental_compile is not None:
+        jit_compile = experimental_compile
+
+    def decorate(f: Callable) -> Function:
+        return Function(f, None, input_signature, autograph, jit_compile, reduce_retracing)
+
+    if func is None:
+        return decorate
+    return decorate(func)
