@@ -8,7 +8,7 @@ from __future__ import annotations
 import builtins as _builtins
 from typing import Any as _Any
 
-from tapeflow import config, dtypes, errors, linalg, math, nest, nn, random  # noqa: F401
+from tapeflow import config, dtypes, errors, linalg, math, nest, nn, random, version  # noqa: F401
 from tapeflow.autodiff.custom_gradient import custom_gradient
 from tapeflow.autodiff.tape import GradientTape, UnconnectedGradients
 from tapeflow.backend import device
@@ -16,6 +16,8 @@ from tapeflow.dtypes import (
     DType, as_dtype, bool, complex64, complex128, double, float16, float32, float64, half, int8,
     int16, int32, int64, string, uint8, uint16, uint32, uint64,
 )
+from tapeflow.module import Module
+from tapeflow.name_scope import name_scope
 from tapeflow.ops.creation import eye, fill, linspace, one_hot, ones, ones_like, range, zeros, zeros_like
 from tapeflow.ops.elementwise import (
     abs, add, add_n, cast, ceil, clip_by_value, cos, divide, equal, exp, floor, floordiv,
@@ -34,9 +36,14 @@ from tapeflow.ops.reduce import (
     reduce_mean, reduce_min, reduce_prod, reduce_std, reduce_sum, reduce_variance,
 )
 from tapeflow.tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor
+from tapeflow.tracing import state as _trace_state
+from tapeflow.tracing.func_graph import init_scope
+from tapeflow.tracing.polymorphic import function
+from tapeflow.tracing.printing import print_ as print  # noqa: A001 - TF's name
 from tapeflow.tracing.spec import TensorSpec
 
-__version__ = "0.1.0"
+__version__ = version.VERSION  # the TF API version followed (tf.__version__)
+__tapeflow_version__ = version.TAPEFLOW_VERSION  # Tapeflow's own release
 
 del annotations  # the __future__ feature object: not part of tf's namespace
 
@@ -51,21 +58,8 @@ def is_tensor(x: _Any) -> _builtins.bool:
 
 
 def executing_eagerly() -> _builtins.bool:
-    return True
-
-
-def function(func: _Any = None, **kwargs: _Any) -> _Any:
-    """`tf.function`: accepted for compatibility; the function runs eagerly."""
-    if func is None:
-        return lambda f: f
-    return func
-
-
-def print(*inputs: _Any, **kwargs: _Any) -> None:  # noqa: A001 - TF's name
-    """Print tensors by value (`tf.print`)."""
-    kwargs.pop("output_stream", None)
-    kwargs.pop("summarize", None)
-    _builtins.print(*[x.numpy() if isinstance(x, Tensor) else x for x in inputs], **kwargs)
+    """False while a `tf.function` is being traced, True otherwise."""
+    return _trace_state.current() is None
 
 
 # Submodules that load on first use, keeping `import tapeflow` fast (one line each).
