@@ -37,6 +37,7 @@ from tapeflow.ops.reduce import (
 )
 from tapeflow.tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor
 from tapeflow.tracing import state as _trace_state
+from tapeflow.tracing.control_flow import case, cond, switch_case, while_loop
 from tapeflow.tracing.func_graph import init_scope
 from tapeflow.tracing.polymorphic import function
 from tapeflow.tracing.printing import print_ as print  # noqa: A001 - TF's name
@@ -67,6 +68,7 @@ _LAZY_SUBMODULES = {
     "keras",
     "compat",
     "testing",
+    "train",
 }
 
 

@@ -41,6 +41,7 @@ from tapeflow.ops.pool import (
     max_pool3d,
 )
 from tapeflow.tensor import Tensor
+from tapeflow.tracing.func_graph import lifted_when_tracing
 
 __all__ = [
     "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "softplus", "softsign", "silu", "swish",
@@ -191,6 +192,7 @@ def moments(x: Any, axes: Any, shift: Any = None, keepdims: bool = False, name: 
     return mean, var
 
 
+@lifted_when_tracing
 def dropout(x: Any, rate: Any = None, noise_shape: Any = None, seed: Any = None, name: Any = None,
             keep_prob: Any = None) -> Tensor:
     """Zero elements with probability `rate` and scale the rest by 1 / (1 - rate)."""

@@ -10,8 +10,19 @@ from tapeflow import backend, nest
 from tapeflow.autodiff.function import recording_tapes
 from tapeflow.autodiff.unbroadcast import sum_to, sum_to_array
 from tapeflow.tensor import Tensor, Variable, convert_to_tensor
+from tapeflow.tracing import state as _trace_state
 
 get_xp = backend.get_xp
+
+
+def _traced(tape: GradientTape, op: str, *args: Any) -> bool:
+    """Inside a tf.function trace, record the tape operation as a graph node instead."""
+    if not _trace_state.graphs or _trace_state.graphs[-1] is None:
+        return False
+    from tapeflow.tracing import tape_nodes
+
+    tape_nodes.record(tape, op, *args)
+    return True
 _add_fn: list = []
 
 
@@ -131,11 +142,13 @@ class GradientTape:
 
     # -- recording --------------------------------------------------------------------------
     def __enter__(self) -> GradientTape:
-        recording_tapes.append(self)
+        if not _traced(self, "enter"):
+            recording_tapes.append(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._stop()
+        if not _traced(self, "exit"):
+            self._stop()
 
     def _stop(self) -> None:
         for i in range(len(recording_tapes) - 1, -1, -1):
@@ -145,6 +158,8 @@ class GradientTape:
 
     def watch(self, tensor: Any) -> None:
         """Ensure `tensor` (or every tensor in a nested structure) is traced by this tape."""
+        if _traced(self, "watch", tensor):
+            return
         for t in nest.flatten(tensor):
             if not isinstance(t, Tensor):
                 raise TypeError(
@@ -166,6 +181,12 @@ class GradientTape:
     @contextlib.contextmanager
     def stop_recording(self) -> Iterator[None]:
         """Temporarily pause recording on this tape."""
+        if _traced(self, "pause"):
+            try:
+                yield
+            finally:
+                _traced(self, "resume")
+            return
         was = any(t is self for t in recording_tapes)
         if not was:
             raise ValueError("GradientTape.stop_recording: the tape is not currently recording.")
@@ -177,6 +198,8 @@ class GradientTape:
 
     def reset(self) -> None:
         """Clear everything recorded so far, as if the tape had just been entered."""
+        if _traced(self, "reset"):
+            return
         self._records = []
         self._tracked = {}
         self._watched = {}
@@ -212,6 +235,12 @@ class GradientTape:
             mode = getattr(mode, "value", mode)
             if mode not in ("none", "zero"):
                 raise ValueError(f"unconnected_gradients must be 'none' or 'zero', received {mode!r}.")
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            from tapeflow.tracing import tape_nodes
+
+            if not self._persistent:
+                self._used = True
+            return tape_nodes.gradient(self, target, sources, output_gradients, mode)
         if isinstance(sources, Tensor):
             flat_sources = [sources]
         else:

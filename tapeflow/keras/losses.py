@@ -21,6 +21,7 @@ from tapeflow.keras import backend as _kbackend
 from tapeflow.keras.activations import keras_logits
 from tapeflow.keras.saving.object_registration import deserialize_object, lookup_custom_object, serialize_object
 from tapeflow.ops import nn as _nn_ops
+from tapeflow.tracing import func_graph as _func_graph
 from tapeflow.tensor import Tensor
 
 __all__ = [
@@ -600,6 +601,11 @@ class Loss:
 
     _sparse_labels = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Inside tf.function a loss object's call is one graph node (computed eagerly on replay).
+        super().__init_subclass__(**kwargs)
+        _func_graph.lift_methods(cls, (("__call__", False),))
+
     def __init__(self, name: str | None = None, reduction: Any = "sum_over_batch_size",
                  dtype: Any = None) -> None:
         self.name = name or _kbackend.unique_name(_snake(type(self).__name__))
@@ -639,6 +645,9 @@ class Loss:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name} reduction={self.reduction}>"
+
+
+_func_graph.lift_methods(Loss, (("__call__", False),))
 
 
 class LossFunctionWrapper(Loss):

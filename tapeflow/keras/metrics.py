@@ -40,6 +40,7 @@ from tapeflow.keras.losses import (  # noqa: F401 - metric functions shared with
 )
 from tapeflow.keras.saving.object_registration import deserialize_object, lookup_custom_object, serialize_object
 from tapeflow.tensor import Tensor, Variable
+from tapeflow.tracing import func_graph as _func_graph
 
 __all__ = [
     "Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
@@ -139,6 +140,9 @@ def _snake(name: str) -> str:
 # Base classes
 # ---------------------------------------------------------------------------------------------
 
+_LIFTED_METRIC_METHODS = (("update_state", True), ("reset_state", True), ("result", False))
+
+
 class Metric:
     """Base class of streaming metrics.
 
@@ -154,6 +158,12 @@ class Metric:
         >>> m.update_state([1.0, 3.0])
         >>> float(m.result())  # 2.0
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Inside tf.function, update_state / reset_state / result are each one graph node that
+        # runs the eager method on every call (metric state is host arrays).
+        super().__init_subclass__(**kwargs)
+        _func_graph.lift_methods(cls, _LIFTED_METRIC_METHODS)
 
     def __init__(self, dtype: Any = None, name: str | None = None) -> None:
         object.__setattr__(self, "_metrics", [])
@@ -230,6 +240,9 @@ class Metric:
         return f"<{type(self).__name__} name={self.name}>"
 
     __str__ = __repr__
+
+
+_func_graph.lift_methods(Metric, _LIFTED_METRIC_METHODS)
 
 
 def _samplewise(values: np.ndarray, sample_weight: Any, reduce_fn: Callable) -> tuple:

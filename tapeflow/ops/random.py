@@ -9,6 +9,7 @@ from typing import Any
 from tapeflow import backend
 from tapeflow import dtypes as _dt
 from tapeflow.tensor import Tensor, convert_to_tensor
+from tapeflow.tracing.func_graph import lifted_when_tracing
 
 _np_host = backend.host  # seeding state lives on the host; samples use the device's module
 _DEFAULT_GLOBAL_SEED = 87654321
@@ -100,6 +101,7 @@ def _scalar(v: Any) -> Any:
     return v
 
 
+@lifted_when_tracing
 def uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = _dt.float32, seed: Any = None,
             name: Any = None) -> Tensor:
     """Uniform samples in [minval, maxval) (maxval defaults to 1 for floats)."""
@@ -109,6 +111,7 @@ def uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = _dt.fl
     return Tensor(_uniform(rng, _shape(shape), _scalar(minval), _scalar(maxval), np_dtype, xp))
 
 
+@lifted_when_tracing
 def normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.float32, seed: Any = None,
            name: Any = None) -> Tensor:
     """Normal samples with the given mean and standard deviation."""
@@ -117,6 +120,7 @@ def normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.floa
     return Tensor(_normal(rng, _shape(shape), _scalar(mean), _scalar(stddev), _dt.as_dtype(dtype)._np))
 
 
+@lifted_when_tracing
 def truncated_normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.float32,
                      seed: Any = None,
                      name: Any = None) -> Tensor:
@@ -127,6 +131,7 @@ def truncated_normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any 
     return Tensor(backend.asarray(arr, None, xp))
 
 
+@lifted_when_tracing
 def shuffle(value: Any, seed: Any = None, name: Any = None) -> Tensor:
     """`value` with its first axis randomly permuted."""
     x = convert_to_tensor(value)
@@ -135,6 +140,7 @@ def shuffle(value: Any, seed: Any = None, name: Any = None) -> Tensor:
     return Tensor(x._value[backend.asarray(perm, None, xp)])
 
 
+@lifted_when_tracing
 def categorical(logits: Any, num_samples: int, dtype: Any = None, seed: Any = None,
                 name: Any = None) -> Tensor:
     """Draw `num_samples` class indices per row of unnormalised log-probabilities (batch, classes)."""

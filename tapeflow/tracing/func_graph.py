@@ -8,6 +8,7 @@ are *lifted*: recorded as one `CallNode` that runs the eager call on real values
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -90,7 +91,8 @@ class CallNode(graph.Node):
         self._leaves = leaves
         self._slots = slots
         self.captured = [t for t in leaves if isinstance(t, Tensor) and t._value is not None]
-        self.captured.extend(captured)
+        if not callable(captured):
+            self.captured.extend(captured)
         self._out_slots: list = []
 
     def _call(self, *values: Any) -> Any:
@@ -121,7 +123,8 @@ def lift_call(fn: Callable, args: tuple = (), kwargs: dict | None = None, *, nam
             output structure, shapes and dtypes (default: `fn` itself, for side-effect-free
             calls). Pass `result` instead for calls whose outputs are not tensors.
         result: what the call returns in the trace when `probe` is not used (e.g. None).
-        captured: extra tensors `fn` reads (for gradient connectivity inside the trace).
+        captured: extra tensors `fn` reads (for gradient connectivity inside the trace), or a
+            function returning them after the probe (a layer's weights exist once it is built).
 
     Returns:
         The call's output structure with every tensor leaf a graph tensor.
@@ -143,6 +146,8 @@ def lift_call(fn: Callable, args: tuple = (), kwargs: dict | None = None, *, nam
         return [o for o in nest.flatten(out) if isinstance(o, Tensor)]
 
     specs = graph.infer_output_specs(call_on, node.inputs)
+    if callable(captured):
+        node.captured.extend(captured())
     structure = returned[0]
     flat = nest.flatten(structure)
     slots = [i for i, o in enumerate(flat) if isinstance(o, Tensor)]
@@ -226,3 +231,47 @@ class init_scope:  # noqa: N801 - TF's name, a context manager
     def __exit__(self, *exc: Any) -> None:
         state.graphs.pop()
 
+
+def lifted_when_tracing(fn: Callable) -> Callable:
+    """`fn` (a stateful eager function: random sampling, ...) that, called inside a trace,
+    becomes one node run anew on every call instead of a constant drawn at trace time."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if state.graphs and state.graphs[-1] is not None:
+            return lift_call(fn, args, kwargs, name=fn.__name__, stateful=True, probe=fn)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def traced_method(method: Callable, stateful: bool, result: Callable | None = None) -> Callable:
+    """`method` that, called inside a trace, is lifted into one node (run eagerly on replay).
+
+    Args:
+        method: an eager method.
+        stateful: the method changes state (kept in the graph, no shape probe run; it returns
+            `result(self)` in the trace, default None); otherwise it is probed for its outputs.
+        result: for stateful methods, what the call returns inside the trace.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if state.graphs and state.graphs[-1] is not None:
+            name = f"{type(self).__name__}.{method.__name__}"
+            if stateful:
+                lift_call(method, (self, *args), kwargs, name=name, stateful=True)
+                return None if result is None else result(self)
+            return lift_call(method, (self, *args), kwargs, name=name, stateful=False, probe=method)
+        return method(self, *args, **kwargs)
+
+    wrapper._traced_method = True
+    return wrapper
+
+
+def lift_methods(cls: type, specs: tuple) -> None:
+    """Wrap the methods `cls` defines itself with `traced_method` ((name, stateful) pairs)."""
+    for name, stateful in specs:
+        m = cls.__dict__.get(name)
+        if m is not None and callable(m) and not getattr(m, "_traced_method", False):
+            setattr(cls, name, traced_method(m, stateful))

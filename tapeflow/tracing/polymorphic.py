@@ -286,11 +286,11 @@ class Function:
             return self._python_function
         if self._converted is None:
             try:
-                from tapeflow import autograph
+                from tapeflow.autograph import convert
             except ImportError:
                 self._converted = self._python_function
             else:
-                self._converted = autograph.convert(self._python_function)
+                self._converted = convert(self._python_function)
         return self._converted
 
     def _check_input_signature(self, signature: Any) -> tuple:

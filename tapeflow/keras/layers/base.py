@@ -14,10 +14,13 @@ import threading
 from typing import Any
 
 import tapeflow as tf
-from tapeflow import graph, nest
+from tapeflow import graph, nest, tracking
 from tapeflow.graph import SymbolicTensor
 from tapeflow.keras import backend
+from tapeflow.module import Module
 from tapeflow.tensor import Tensor, TensorShape, Variable
+from tapeflow.tracing import func_graph as _func_graph
+from tapeflow.tracing import state as _trace_state
 
 KerasTensor = SymbolicTensor
 
@@ -131,7 +134,7 @@ class LayerNode(graph.Node):
         return nest.flatten(out)
 
 
-class Layer:
+class Layer(Module):
     """Base class of layers: configuration in `__init__`, weights in `build`, math in `call`.
 
     Args:
@@ -397,6 +400,8 @@ class Layer:
         var._keras_owned = True
         var.constraint = _con.get(constraint) if constraint is not None else None
         self._weights_own.append(var)
+        if tracking._listeners:
+            tracking.notify(self)
         if regularizer is not None:
             self._regularized.append((var, _reg.get(regularizer)))
         return var
@@ -488,6 +493,8 @@ class Layer:
         self.built = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            return _traced_call(self, args, kwargs)
         if not args:
             if "inputs" in kwargs:
                 args = (kwargs.pop("inputs"),)
@@ -704,6 +711,8 @@ class Layer:
             object.__setattr__(self, "_trainable", bool(value))
             return
         object.__setattr__(self, name, value)
+        if tracking._listeners:  # a checkpoint restoration waits for this layer's weights
+            tracking.notify(self)
 
 
 _UNTRACKED = {
@@ -728,6 +737,9 @@ _UNTRACKED = {
 }
 
 
+Layer._untracked_attributes = frozenset(_UNTRACKED)  # not walked by Module or checkpoints
+
+
 def _collect(seq: Any, out: list) -> None:
     for v in seq:
         if isinstance(v, (Layer, Variable)):
@@ -736,6 +748,18 @@ def _collect(seq: Any, out: list) -> None:
             _collect(v, out)
         elif isinstance(v, dict):
             _collect(list(v.values()), out)
+
+
+def _traced_call(layer: Layer, args: tuple, kwargs: dict) -> Any:
+    """A layer called inside a tf.function trace: one node that calls it on real values at each
+    replay (its weights are read then; training=True updates run then). Its outputs' shapes come
+    from an eager call on stand-in values with training=False, so the probe changes no state."""
+
+    def probe(*a: Any, **k: Any) -> Any:
+        return layer(*a, **{**k, "training": False})
+
+    return _func_graph.lift_call(layer.__call__, args, kwargs, name=layer.name, stateful=True,
+                                 probe=probe, captured=lambda: layer.weights)
 
 
 def _has_symbolic(x: Any) -> bool:

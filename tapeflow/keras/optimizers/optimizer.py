@@ -22,6 +22,8 @@ from tapeflow import backend as _backend
 from tapeflow.keras import backend as _kbackend
 from tapeflow.keras.optimizers import schedules as _schedules
 from tapeflow.tensor import Tensor, Variable
+from tapeflow.tracing import func_graph as _func_graph
+from tapeflow.tracing import state as _trace_state
 
 # NOTE: optimizer state (moments of weights whose gradient stays zero) decays geometrically and
 # then sticks in the denormal range, where NumPy arithmetic is several times slower. Every
@@ -310,6 +312,10 @@ class Optimizer:
     def apply_gradients(self, grads_and_vars: Iterable) -> Variable:
         """Apply `(gradient, variable)` pairs; `None` gradients are skipped. Returns `iterations`."""
         pairs = list(grads_and_vars)
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            # Inside tf.function: one node that runs this update on every call.
+            _func_graph.lift_call(self.apply_gradients, (pairs,), name="apply_gradients", stateful=True)
+            return self._iterations
         if not pairs:
             return self._iterations
         grads = [p[0] for p in pairs]
@@ -325,6 +331,9 @@ class Optimizer:
         (8) `iterations += 1`.
         """
         if len(grads) == 0:
+            return
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            _func_graph.lift_call(self.apply, (list(grads), trainable_variables), name="apply", stateful=True)
             return
         # 1. Build on first use; check the variables are known.
         if trainable_variables is None:

@@ -1,0 +1,121 @@
+"""`tf.GradientTape` inside a trace: the tape's operations become graph nodes.
+
+Tracing does not differentiate anything. It records where the tape is entered, what it
+watches, where gradients are asked for and where it is exited; each replay enacts those steps
+with a real tape (`RunState.tapes`), so the ops replayed in between are recorded by it exactly
+as in eager code, and `gradient` returns real gradients. Which sources are connected to the
+target is decided at trace time from the graph, so unconnected ones are `None` as in TF.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tapeflow import nest
+from tapeflow.autodiff.function import recording_tapes
+from tapeflow.tensor import Tensor
+from tapeflow.tracing import func_graph
+from tapeflow.tracing.func_graph import CallNode
+
+
+class TapeNode(CallNode):
+    """One tape operation (`op(real_tape, *args)`) enacted on this replay's real tape."""
+
+    def __init__(self, op: Any, tape: Any, args: tuple, name: str) -> None:
+        super().__init__(op, args, {}, name, stateful=True)
+        self.tape = tape
+
+    def run_in(self, values: list, run: Any) -> list:
+        tape = run.tapes.get(id(self.tape), self.tape)  # the traced tape until entered
+        saved = self.fn
+        self.fn = lambda *a: saved(tape, run, *a)
+        try:
+            return CallNode.run(self, values)
+        finally:
+            self.fn = saved
+
+
+def _enter(tape: Any, run: Any) -> None:
+    from tapeflow.autodiff.tape import GradientTape
+
+    real = GradientTape(persistent=tape._persistent, watch_accessed_variables=tape._watch_accessed_variables)
+    run.tapes[id(tape)] = real
+    real.__enter__()
+
+
+def _exit(tape: Any, run: Any) -> None:
+    tape._stop()
+
+
+def _watch(tape: Any, run: Any, tensors: Any) -> None:
+    tape.watch(tensors)
+
+
+def _pause(tape: Any, run: Any) -> None:
+    tape._stop()
+
+
+def _resume(tape: Any, run: Any) -> None:
+    recording_tapes.append(tape)
+
+
+def _reset(tape: Any, run: Any) -> None:
+    tape.reset()
+
+
+def record(tape: Any, op: str, *args: Any) -> None:
+    """Record one stateless-result tape operation (enter, exit, watch, pause, resume, reset)."""
+    fn = {"enter": _enter, "exit": _exit, "watch": _watch, "pause": _pause, "resume": _resume,
+          "reset": _reset}[op]
+    TapeNode(fn, tape, args, name=f"tape_{op}")
+
+
+def gradient(tape: Any, target: Any, sources: Any, output_gradients: Any, mode: str) -> Any:
+    """`tape.gradient` inside a trace: graph tensors for connected sources, None (or zeros for
+    `unconnected_gradients="zero"`) for the others."""
+    flat_targets = nest.flatten(target)
+    flat_sources = nest.flatten(sources)
+    for s in flat_sources:
+        if not isinstance(s, Tensor):
+            raise TypeError(f"GradientTape.gradient: sources must be tensors or variables, received "
+                            f"{type(s).__name__}.")
+    reach = func_graph.reachable(flat_targets)
+    connected = [id(s) in reach and s.dtype.is_floating for s in flat_sources]
+    ogs = None if output_gradients is None else nest.flatten(output_gradients)
+
+    def run_gradient(real: Any, run: Any, targets: list, srcs: list, grads_in: Any) -> list:
+        gs = real.gradient(targets, srcs, output_gradients=grads_in)
+        out = []
+        for s, g, c in zip(srcs, gs, connected, strict=True):
+            if not c:
+                continue
+            if g is None:
+                # NOTE: connected in the graph but not recorded by this tape (computed before
+                # it was entered): zeros, where eager code would get None.
+                from tapeflow.ops.creation import zeros_like
+
+                g = zeros_like(s)
+            out.append(g)
+        return out
+
+    node = TapeNode(run_gradient, tape, (flat_targets, flat_sources, ogs), name="gradients")
+    from tapeflow import graph
+
+    outs = [graph.new_output(tuple(s.shape), s.dtype, node, k, "gradients")
+            for k, s in enumerate(s for s, c in zip(flat_sources, connected, strict=True) if c)]
+    node.outputs = outs
+    node._out_slots = list(range(len(outs)))
+    it = iter(outs)
+    result = []
+    for s, c in zip(flat_sources, connected, strict=True):
+        if c:
+            result.append(next(it))
+        elif mode == "zero" and s.dtype.is_floating:
+            from tapeflow.ops.creation import zeros
+
+            result.append(zeros(tuple(s.shape), s.dtype) if None not in tuple(s.shape) else None)
+        else:
+            result.append(None)
+    if isinstance(sources, Tensor):
+        return result[0]
+    return nest.pack_sequence_as(sources, result)
