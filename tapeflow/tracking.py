@@ -156,6 +156,9 @@ def children(obj: Any) -> list[tuple[str, Any]]:
     if isinstance(obj, dict):
         return [(str(k), v) for k, v in obj.items() if _holds_trackable(v)]
     if is_trackable_object(obj):
+        custom = getattr(type(obj), "_checkpoint_children", None)
+        if custom is not None:  # e.g. tf.train.Checkpoint names its save counter "save_counter"
+            return custom(obj)
         skip = getattr(type(obj), "_untracked_attributes", ())
         return [
             (k, v) for k, v in vars(obj).items()

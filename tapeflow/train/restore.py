@@ -1,0 +1,214 @@
+"""Restoring a checkpoint: match its object graph to live objects edge by edge, now or later.
+
+A saved node is matched to the live object found by following the same edge names from the
+root. An edge whose live object does not exist yet (a layer not built, a list not filled) is
+remembered on the nearest live object that announces new children (`tracking.notify`): when the
+object appears, it is restored at once, as TF's deferred restoration does. A Keras optimizer
+that is not built yet is built on its saved variable list as soon as those variables are all
+matched, so its slots (moments, velocities) are restored before its first step.
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from typing import Any
+
+import numpy as np
+
+from tapeflow import backend, tracking
+from tapeflow.tensor import Variable
+from tapeflow.train.format import CheckpointReader
+from tapeflow.train.object_graph import walk
+
+
+def _assign_array(var: Variable, arr: np.ndarray, key: str) -> None:
+    if tuple(arr.shape) != tuple(var._value.shape):
+        raise ValueError(
+            f"Received incompatible tensor with shape {tuple(arr.shape)} when attempting to restore "
+            f"variable with shape {tuple(var._value.shape)} and name {var.name} (checkpoint key {key!r})."
+        )
+    if arr.dtype != var._value.dtype:
+        raise ValueError(f"Cannot restore {key!r} of dtype {arr.dtype.name} into variable {var.name} of "
+                         f"dtype {var._value.dtype.name}.")
+    var._value[...] = backend.asarray(arr, var._value.dtype, backend.get_xp(var._value))
+
+
+class Restoration:
+    """One `restore()` call: the saved graph, what is matched so far, what waits for objects."""
+
+    def __init__(self, reader: CheckpointReader, root: Any) -> None:
+        self.reader = reader
+        self.nodes = reader.nodes
+        self.live: dict[int, Any] = {}          # saved node id -> live object
+        self.restored_ids: set[int] = set()     # id() of live variables given a value
+        self.waiting: dict[int, tuple[Any, int]] = {}  # id(live object) -> (weakref, saved node id)
+        self.pending_optimizers: dict[int, Any] = {}   # saved node id -> unbuilt Keras optimizer
+        self.expect_partial = False
+        self._root = weakref.ref(root, self._root_gone)
+        self._visit(0, root, root, 0)
+        if not self.done():
+            tracking.add_listener(self)
+
+    # -- matching ---------------------------------------------------------------------------
+    def _visit(self, sid: int, obj: Any, anchor: Any, anchor_sid: int, seen: set | None = None) -> None:
+        """Match saved node `sid` to `obj` and its subtree; missing children wait on `anchor`."""
+        seen = set() if seen is None else seen
+        if sid in seen:
+            return
+        seen.add(sid)
+        prev = self.live.get(sid)
+        if prev is not None and prev is not obj:
+            return
+        node = self.nodes[sid]
+        if prev is None:
+            self.live[sid] = obj
+            key = node["key"]
+            if key is not None:
+                if not isinstance(obj, Variable):
+                    raise ValueError(f"The checkpoint holds a variable at {key!r} but the object there is "
+                                     f"{type(obj).__name__}, not a tf.Variable.")
+                _assign_array(obj, self.reader.get_tensor(key), key)
+                self.restored_ids.add(id(obj))
+        if tracking.is_notifiable(obj):
+            anchor, anchor_sid = obj, sid
+        live_children = dict(tracking.children(obj)) if node["children"] else {}
+        for name, csid in node["children"]:
+            child = live_children.get(name)
+            if child is None:
+                self.waiting[id(anchor)] = (weakref.ref(anchor), anchor_sid)
+                continue
+            self._visit(csid, child, anchor, anchor_sid, seen)
+        opt_type = tracking._keras_optimizer_type()
+        if opt_type is not None and isinstance(obj, opt_type) and not obj.built:
+            self.pending_optimizers[sid] = obj
+
+    def _build_optimizers(self) -> None:
+        for sid, opt in list(self.pending_optimizers.items()):
+            if opt.built:
+                del self.pending_optimizers[sid]
+                continue
+            edge = dict(self.nodes[sid]["children"]).get("_trainable_variables")
+            if edge is None:
+                continue
+            var_sids = [c for _, c in self.nodes[edge]["children"]]
+            variables = [self.live.get(c) for c in var_sids]
+            if not var_sids or any(not isinstance(v, Variable) for v in variables):
+                continue
+            del self.pending_optimizers[sid]
+            opt.build(variables)
+            self._visit(sid, opt, opt, sid)
+
+    def __call__(self, obj: Any) -> None:
+        """`tracking.notify` hook: `obj` gained children; restore what now matches."""
+        entry = self.waiting.get(id(obj))
+        if entry is not None and entry[0]() is obj:
+            del self.waiting[id(obj)]
+            self._visit(entry[1], obj, obj, entry[1])
+        if self.pending_optimizers:
+            self._build_optimizers()
+        if self.done():
+            tracking.remove_listener(self)
+
+    def done(self) -> bool:
+        return len(self.live) == len(self.nodes)
+
+    def _root_gone(self, _ref: Any) -> None:
+        tracking.remove_listener(self)
+
+    # -- reports ----------------------------------------------------------------------------
+    def _paths(self) -> list[str]:
+        paths = ["(root)"] + [""] * (len(self.nodes) - 1)
+        queue = [0]
+        for i in queue:
+            for name, j in self.nodes[i]["children"]:
+                if not paths[j]:
+                    paths[j] = f"{paths[i]}.{name}"
+                    queue.append(j)
+        return paths
+
+    def unmatched_values(self) -> list[str]:
+        paths = self._paths()
+        return [paths[i] for i, n in enumerate(self.nodes) if n["key"] is not None and i not in self.live]
+
+    def unbound_live_objects(self) -> list[Any]:
+        root = self._root()
+        if root is None:
+            return []
+        objects, _, _ = walk(root)
+        matched = {id(o) for o in self.live.values()}
+        return [o for o in objects[1:] if (isinstance(o, Variable) or tracking.is_trackable_object(o))
+                and id(o) not in matched]
+
+    def __del__(self) -> None:
+        if not self.expect_partial:
+            missing = self.unmatched_values()
+            if missing:
+                warnings.warn(
+                    "Value in checkpoint could not be found in the restored object: "
+                    + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+                    + " (call .expect_partial() on the restore status to silence this warning)",
+                    stacklevel=1,
+                )
+
+
+class CheckpointLoadStatus:
+    """What `Checkpoint.restore` returns: assertions about how well the checkpoint matched."""
+
+    def __init__(self, restoration: Restoration) -> None:
+        self._restoration = restoration
+
+    def assert_consumed(self) -> CheckpointLoadStatus:
+        """Raise AssertionError unless every checkpoint value and every live object matched."""
+        r = self._restoration
+        missing = r.unmatched_values()
+        if missing:
+            raise AssertionError(f"Unresolved object in checkpoint {missing[0]}"
+                                 + (f" (and {len(missing) - 1} more: {missing[1:6]})" if len(missing) > 1 else ""))
+        return self.assert_existing_objects_matched()
+
+    def assert_existing_objects_matched(self) -> CheckpointLoadStatus:
+        """Raise AssertionError if an object that exists now did not get a checkpointed value."""
+        unbound = self._restoration.unbound_live_objects()
+        if unbound:
+            raise AssertionError(
+                "Some Python objects were not bound to checkpointed values, likely due to changes in the "
+                f"Python program: {unbound[:10]}"
+            )
+        return self
+
+    def assert_nontrivial_match(self) -> CheckpointLoadStatus:
+        """Raise AssertionError if nothing but the root and the save counter matched."""
+        r = self._restoration
+        paths = r._paths()
+        matched = [paths[i] for i in r.live if i != 0 and paths[i] != "(root).save_counter"]
+        if not matched:
+            raise AssertionError(f"Nothing except the root object matched a checkpointed value. Typically "
+                                 f"this means that the checkpoint does not match the Python program "
+                                 f"({r.reader.prefix}).")
+        return self
+
+    def expect_partial(self) -> CheckpointLoadStatus:
+        """Silence the warning about checkpoint values that were never used (a partial restore)."""
+        self._restoration.expect_partial = True
+        return self
+
+
+class InitializationOnlyStatus:
+    """What `Checkpoint.restore(None)` returns: nothing is restored, so every assertion fails."""
+
+    def _fail(self) -> None:
+        raise AssertionError("No checkpoint specified (save_path=None); nothing is being restored.")
+
+    def assert_consumed(self) -> None:
+        self._fail()
+
+    def assert_existing_objects_matched(self) -> None:
+        self._fail()
+
+    def assert_nontrivial_match(self) -> None:
+        self._fail()
+
+    def expect_partial(self) -> InitializationOnlyStatus:
+        """Nothing to silence: no checkpoint was read."""
+        return self
