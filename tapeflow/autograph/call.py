@@ -1,0 +1,117 @@
+"""`converted_call`: how converted code calls other functions.
+
+TF's AutoGraph converts recursively: a helper called from a converted function is converted
+too, so its `if x > 0:` on a traced tensor also becomes `tf.cond`. Library code (Tapeflow
+itself, NumPy, the standard library), builtins and functions marked `do_not_convert` are
+called as they are; a few builtins get tensor-aware versions for symbolic arguments
+(`range`, `len`), as in TF.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+from tapeflow.autograph import ag_logging
+from tapeflow.autograph.errors import ConversionError
+
+DO_NOT_CONVERT = "__autograph_do_not_convert__"
+CONVERTED = "__autograph_converted__"
+CONVERTED_CODE: set = set()  # code objects compiled by the converter (nested functions included)
+
+# Top-level packages whose functions run unconverted (their control flow is on Python values).
+_LIBRARY_PACKAGES = {"tapeflow", "numpy", "scipy", "tensorflow", "keras", "pytest", "_pytest", "importlib",
+                     "typing", "six", "absl"}
+
+
+def _is_tensor(x: Any) -> bool:
+    from tapeflow.tensor import Tensor
+
+    return isinstance(x, Tensor)
+
+
+def _symbolic(x: Any) -> bool:
+    return _is_tensor(x) and x._value is None
+
+
+def _range(*args: Any) -> Any:
+    """`range` with tensor bounds is `tf.range` (so `for i in range(n)` loops in the graph)."""
+    if any(_is_tensor(a) for a in args):
+        import tapeflow
+
+        return tapeflow.range(*args)
+    return range(*args)
+
+
+def _len(x: Any) -> Any:
+    """`len` of a symbolic tensor: its static first dimension, else `tf.shape(x)[0]`."""
+    if _symbolic(x):
+        if len(x.shape) == 0:
+            raise TypeError("len is not well defined for a rank-0 tensor")
+        if x.shape[0] is not None:
+            return x.shape[0]
+        import tapeflow
+
+        return tapeflow.shape(x)[0]
+    return len(x)
+
+
+_BUILTIN_OVERLOADS: dict = {range: _range, len: _len}
+
+
+def is_library_function(func: Callable) -> bool:
+    """Whether `func` belongs to a library or the standard library (not converted)."""
+    module = getattr(func, "__module__", None) or ""
+    top = module.split(".")[0]
+    return top in _LIBRARY_PACKAGES or top in sys.stdlib_module_names or module == "builtins"
+
+
+def should_convert(func: Any) -> bool:
+    """Whether `converted_call` converts `func` before calling it."""
+    if getattr(func, DO_NOT_CONVERT, False) or getattr(func, CONVERTED, False):
+        return False
+    if isinstance(func, types.MethodType):
+        return should_convert(func.__func__)
+    if not isinstance(func, types.FunctionType) or func.__code__ in CONVERTED_CODE:
+        return False
+    if inspect.isgeneratorfunction(func) or inspect.iscoroutinefunction(func):
+        return False
+    return not is_library_function(func)
+
+
+def converted_call(func: Any, args: tuple, kwargs: dict | None) -> Any:
+    """Call `func(*args, **kwargs)` from converted code, converting `func` if it is user code."""
+    kwargs = kwargs or {}
+    overload = _BUILTIN_OVERLOADS.get(func) if _hashable(func) else None
+    if overload is not None:
+        return overload(*args, **kwargs)
+    target = func
+    if isinstance(func, functools.partial):
+        target = func.func
+    elif not isinstance(func, (types.FunctionType, types.MethodType)) and callable(func) \
+            and not isinstance(func, type) and isinstance(getattr(type(func), "__call__", None), types.FunctionType):
+        target = func.__call__  # a callable object whose __call__ is user code
+    if not should_convert(target):
+        return func(*args, **kwargs)
+    from tapeflow.autograph.conversion import SourceUnavailable, convert_entity
+
+    try:
+        converted = convert_entity(target, recursive=True)
+    except (ConversionError, SourceUnavailable) as e:  # TF too runs a callee it cannot convert as it is
+        ag_logging.log(1, f"AutoGraph could not convert {target!r} and will run it as-is: {e}")
+        return func(*args, **kwargs)
+    if isinstance(func, functools.partial):
+        return converted(*func.args, *args, **{**func.keywords, **kwargs})
+    return converted(*args, **kwargs)
+
+
+def _hashable(x: Any) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True

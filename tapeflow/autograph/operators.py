@@ -1,0 +1,263 @@
+"""The runtime operators that converted code calls: `if_stmt`, `while_stmt`, `for_stmt`,
+`and_`, `or_`, `not_`, `if_exp` and `assert_stmt`.
+
+Each decides at run time. A Python value or a concrete (eager) tensor runs ordinary Python
+control flow, with Python's semantics and side effects. A symbolic tensor (one being traced
+by `tf.function`: a `Tensor` whose `_value` is None) builds graph control flow with
+`tf.cond` / `tf.while_loop`, carrying the block's state variables (read with `get_state`,
+written with `set_state`); errors about that state name the variable and the user's line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tapeflow.autograph import checks
+from tapeflow.autograph.errors import describe, with_location
+from tapeflow.tensor import Tensor
+
+
+def is_symbolic(value: Any) -> bool:
+    """Whether `value` is a tensor without a value yet (traced, not eager)."""
+    return isinstance(value, Tensor) and value._value is None
+
+
+def _engine() -> Any:
+    import tapeflow
+
+    return tapeflow
+
+
+def _graph_op(name: str, where: tuple | None) -> Callable:
+    """`tf.<name>` from the engine, or an error naming the construct that needs it."""
+    op = getattr(_engine(), name, None)
+    if op is None:
+        raise NotImplementedError(
+            f"AutoGraph needs tf.{name} for control flow on a symbolic tensor; this Tapeflow has no tf.{name}"
+            + describe(where))
+    return op
+
+
+def _condition(value: Any, tag: str, where: tuple | None) -> Tensor:
+    """A symbolic condition as a scalar bool tensor (TF's check on `if`/`while` conditions)."""
+    if value.dtype.name != "bool":
+        raise ValueError(f"condition of {tag} expected to be `tf.bool` scalar, got {value}; to use as boolean "
+                         f"Tensor, use `tf.cast`; to check for None, use `is not None`" + describe(where))
+    known = [d for d in value.shape if d is not None]
+    if int(np.prod(known)) > 1:
+        raise ValueError(f"condition of {tag} expected to be `tf.bool` scalar, got {value}" + describe(where))
+    return value if len(value.shape) == 0 else _engine().reshape(value, ())
+
+
+def _python_truth(value: Any, what: str, where: tuple | None) -> bool:
+    if is_symbolic(value):
+        raise NotImplementedError(
+            f"{what} started as a Python loop, but its condition became a symbolic tensor in a later "
+            f"iteration; make the loop variables tensors before the loop so it becomes a TF loop" + describe(where))
+    return bool(value)
+
+
+# -- if --------------------------------------------------------------------------------------
+def if_stmt(cond: Any, body: Callable, orelse: Callable, get_state: Callable, set_state: Callable,
+            symbol_names: tuple, where: tuple | None = None) -> None:
+    """An `if` statement: `tf.cond` over the state for a symbolic `cond`, else Python's `if`."""
+    if is_symbolic(cond):
+        _graph_if(cond, body, orelse, get_state, set_state, symbol_names, where)
+    elif cond:
+        body()
+    else:
+        orelse()
+
+
+def _graph_if(cond: Tensor, body: Callable, orelse: Callable, get_state: Callable, set_state: Callable,
+              names: tuple, where: tuple | None) -> None:
+    cond = _condition(cond, "if statement", where)
+    init = get_state()
+    results: dict = {}
+
+    def branch(fn: Callable, label: str) -> Callable:
+        def run() -> tuple:
+            set_state(init)
+            fn()
+            values = get_state()
+            checks.branch_vars(values, names, label, where)
+            results[label] = values
+            if len(results) == 2:
+                checks.cond_vars(results["main"], results["else"], names, where)
+            return checks.to_tensors(values)
+
+        return run
+
+    try:
+        outputs = _graph_op("cond", where)(cond, branch(body, "main"), branch(orelse, "else"))
+    except Exception as e:
+        with_location(e, where)
+        raise
+    set_state(tuple(outputs) if names else ())
+
+
+# -- while -----------------------------------------------------------------------------------
+def while_stmt(test: Callable, body: Callable, get_state: Callable, set_state: Callable,
+               symbol_names: tuple, where: tuple | None = None) -> None:
+    """A `while` loop: `tf.while_loop` over the state when the condition is a symbolic tensor."""
+    cond = test()
+    if is_symbolic(cond):
+        _graph_loop(lambda: test(), body, None, get_state, set_state, symbol_names, where, "while loop")
+        return
+    while _python_truth(cond, "This while loop", where):
+        body()
+        cond = test()
+
+
+def _graph_loop(test: Callable, body: Callable, iterate: tuple | None, get_state: Callable, set_state: Callable,
+                names: tuple, where: tuple | None, tag: str) -> None:
+    """`tf.while_loop` over the state (plus an index when `iterate` = (tensor, length))."""
+    tapeflow = _engine()
+    init = get_state()
+    checks.loop_init_vars(init, names, where)
+    init = checks.to_tensors(init)
+    has_state = bool(names)
+    loop_vars = tuple(init) if has_state else (tapeflow.constant(0),)  # while_loop needs one variable
+    if iterate is not None:
+        loop_vars = (tapeflow.constant(0), *loop_vars)
+
+    def split(vars_: tuple) -> tuple:
+        index, state = (vars_[0], vars_[1:]) if iterate is not None else (None, vars_)
+        set_state(tuple(state) if has_state else ())
+        return index, state
+
+    def cond_fn(*vars_: Any) -> Tensor:
+        index, _ = split(vars_)
+        go = test()
+        if iterate is not None:
+            in_range = tapeflow.less(index, iterate[1])
+            if go is None:
+                return in_range
+            if not is_symbolic(go) and not isinstance(go, Tensor):
+                return in_range if go else tapeflow.constant(False)
+            return tapeflow.logical_and(in_range, go)
+        return _condition(go, tag, where)
+
+    def body_fn(*vars_: Any) -> tuple:
+        index, entry = split(vars_)
+        if iterate is not None:
+            body(tapeflow.gather(iterate[0], index))
+        else:
+            body()
+        out = get_state()
+        if has_state:
+            checks.loop_iteration_vars(entry, out, names, where)
+            out = checks.to_tensors(out)
+        else:
+            out = tuple(entry)
+        return (index + 1, *out) if iterate is not None else tuple(out)
+
+    try:
+        final = _graph_op("while_loop", where)(cond_fn, body_fn, loop_vars)
+    except Exception as e:
+        with_location(e, where)
+        raise
+    final = tuple(final)
+    if iterate is not None:
+        final = final[1:]
+    set_state(final if has_state else ())
+
+
+# -- for -------------------------------------------------------------------------------------
+def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable, get_state: Callable,
+             set_state: Callable, symbol_names: tuple, where: tuple | None = None) -> None:
+    """A `for` loop: over a symbolic tensor's first dimension with `tf.while_loop`; over
+    anything else (lists, dicts, generators, eager tensors, `range`) in Python, stopping
+    before an iteration when `extra_test()` (the lowered `break`/`return` flags) is false."""
+    if is_symbolic(iterable):
+        if len(iterable.shape) == 0:
+            raise TypeError("Cannot iterate over a scalar (rank-0) tensor." + describe(where))
+        length = iterable.shape[0]
+        if length is None:
+            length = _engine().shape(iterable)[0]
+        test = extra_test if extra_test is not None else (lambda: None)
+        _graph_loop(test, body, (iterable, length), get_state, set_state, symbol_names, where, "for loop")
+        return
+    iterator = iter(iterable)
+    while True:
+        if extra_test is not None:
+            go = extra_test()
+            if isinstance(go, Tensor) and is_symbolic(go):
+                raise NotImplementedError(
+                    "break and return statements which depend on a TF condition are not supported in Python "
+                    "for loops. Did you intend to make it a TF loop?" + describe(where))
+            if not go:
+                return
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        body(item)
+
+
+# -- expressions -----------------------------------------------------------------------------
+def and_(a: Callable, b: Callable) -> Any:
+    """`a and b`: lazy `tf.cond` when `a` is symbolic, else Python's `and`."""
+    value = a()
+    if is_symbolic(value):
+        return _lazy_logical(value, b, "and")
+    return value and b()
+
+
+def or_(a: Callable, b: Callable) -> Any:
+    """`a or b`: lazy `tf.cond` when `a` is symbolic, else Python's `or`."""
+    value = a()
+    if is_symbolic(value):
+        return _lazy_logical(value, b, "or")
+    return value or b()
+
+
+def _lazy_logical(value: Tensor, b: Callable, op: str) -> Tensor:
+    value = _condition(value, f"`{op}`", None)
+    rest = lambda: checks.to_tensors((b(),))[0]
+    same = lambda: value
+    cond = _graph_op("cond", None)
+    return cond(value, rest, same) if op == "and" else cond(value, same, rest)
+
+
+def not_(value: Any) -> Any:
+    """`not value`: `tf.logical_not` for a symbolic tensor, else Python's `not`."""
+    if is_symbolic(value):
+        return _engine().logical_not(value)
+    return not value
+
+
+def if_exp(cond: Any, if_true: Callable, if_false: Callable, where: tuple | None = None) -> Any:
+    """`if_true() if cond else if_false()`, as `tf.cond` for a symbolic `cond`."""
+    if is_symbolic(cond):
+        cond = _condition(cond, "conditional expression", where)
+        true_fn = lambda: checks.to_tensors((if_true(),))[0]
+        false_fn = lambda: checks.to_tensors((if_false(),))[0]
+        try:
+            return _graph_op("cond", where)(cond, true_fn, false_fn)
+        except Exception as e:
+            with_location(e, where)
+            raise
+    return if_true() if cond else if_false()
+
+
+def assert_stmt(test: Any, message: Callable | None, where: tuple | None = None) -> None:
+    """`assert test, message`: Python's assert for values; `tf.debugging.Assert` (failing
+    when the graph runs) for a symbolic test."""
+    if is_symbolic(test):
+        debugging = getattr(_engine(), "debugging", None)
+        assert_op = getattr(debugging, "Assert", None)
+        if assert_op is None:
+            raise NotImplementedError(
+                "assert on a symbolic tensor needs tf.debugging.Assert, which this Tapeflow does not have"
+                + describe(where))
+        data = [message()] if message is not None else [f"Assertion failed{describe(where)}"]
+        assert_op(test, data)
+        return
+    if not test:
+        if message is None:
+            raise AssertionError
+        raise AssertionError(message())
