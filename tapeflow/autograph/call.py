@@ -13,6 +13,7 @@ import functools
 import inspect
 import sys
 import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -38,12 +39,36 @@ def _symbolic(x: Any) -> bool:
     return _is_tensor(x) and x._value is None
 
 
+# Range tensors built from symbolic bounds: id(tensor) -> (weakref, start, limit, delta). A `for`
+# over one loops on a counter (TF's range-loop special case) instead of gathering its elements.
+_RANGES: dict = {}
+
+
+def range_bounds(x: Any) -> tuple | None:
+    """`(start, limit, delta)` when `x` is a range tensor with symbolic bounds made in converted code."""
+    entry = _RANGES.get(id(x))
+    if entry is None or entry[0]() is not x:
+        return None
+    return entry[1:]
+
+
+def _tf_range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None, name: Any = "range") -> Any:
+    """`tf.range`, remembering symbolic bounds for `for_stmt`."""
+    import tapeflow
+
+    result = tapeflow.range(start, limit, delta, dtype=dtype, name=name)
+    if limit is None:
+        start, limit = 0, start
+    if any(_symbolic(v) for v in (start, limit, delta)):
+        key = id(result)
+        _RANGES[key] = (weakref.ref(result, lambda _r, key=key: _RANGES.pop(key, None)), start, limit, delta)
+    return result
+
+
 def _range(*args: Any) -> Any:
     """`range` with tensor bounds is `tf.range` (so `for i in range(n)` loops in the graph)."""
     if any(_is_tensor(a) for a in args):
-        import tapeflow
-
-        return tapeflow.range(*args)
+        return _tf_range(*args)
     return range(*args)
 
 
@@ -60,7 +85,7 @@ def _len(x: Any) -> Any:
     return len(x)
 
 
-_BUILTIN_OVERLOADS: dict = {range: _range, len: _len}
+_BUILTIN_OVERLOADS: dict = {range: _range, len: _len}  # plus tf.range, added on first use
 
 
 def is_library_function(func: Callable) -> bool:
@@ -86,6 +111,10 @@ def should_convert(func: Any) -> bool:
 def converted_call(func: Any, args: tuple, kwargs: dict | None) -> Any:
     """Call `func(*args, **kwargs)` from converted code, converting `func` if it is user code."""
     kwargs = kwargs or {}
+    if len(_BUILTIN_OVERLOADS) == 2:
+        import tapeflow
+
+        _BUILTIN_OVERLOADS[tapeflow.range] = _tf_range
     overload = _BUILTIN_OVERLOADS.get(func) if _hashable(func) else None
     if overload is not None:
         return overload(*args, **kwargs)

@@ -45,7 +45,7 @@ def describe(where: tuple | None) -> str:
 
 def with_location(exc: BaseException, where: tuple | None) -> BaseException:
     """Attach the user's source line to an error raised by an engine op inside converted control flow."""
-    if where and not getattr(exc, "_ag_located", False):
+    if where and not getattr(exc, "_ag_located", False) and describe(where) not in str(exc):
         exc.add_note(f"(raised in AutoGraph-converted code{describe(where)})")
         exc._ag_located = True
     return exc

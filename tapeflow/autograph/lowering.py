@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 from tapeflow.autograph import analysis
 
-
 _LOCATION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
 
 

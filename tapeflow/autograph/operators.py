@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.autograph import checks
+from tapeflow.autograph import call, checks
 from tapeflow.autograph.errors import describe, with_location
 from tapeflow.tensor import Tensor
 
@@ -112,39 +112,74 @@ def while_stmt(test: Callable, body: Callable, get_state: Callable, set_state: C
         cond = test()
 
 
-def _graph_loop(test: Callable, body: Callable, iterate: tuple | None, get_state: Callable, set_state: Callable,
-                names: tuple, where: tuple | None, tag: str) -> None:
-    """`tf.while_loop` over the state (plus an index when `iterate` = (tensor, length))."""
+class _Counter:
+    """How a graph `for` walks its iterable: an index from `start`, while `more(index)`,
+    giving `element(index)` to the body and stepping by `delta`."""
+
+    def __init__(self, start: Any, more: Callable, element: Callable, delta: Any) -> None:
+        self.start, self.more, self.element, self.delta = start, more, element, delta
+
+
+def _tensor_counter(tensor: Tensor, where: tuple | None) -> _Counter:
+    """Iterate over the first dimension of `tensor` (gathering one slice per iteration)."""
+    tapeflow = _engine()
+    if len(tensor.shape) == 0:
+        raise TypeError("Cannot iterate over a scalar (rank-0) tensor." + describe(where))
+    length = tensor.shape[0] if tensor.shape[0] is not None else tapeflow.shape(tensor)[0]
+    return _Counter(tapeflow.constant(0), lambda i: tapeflow.less(i, length),
+                    lambda i: tapeflow.gather(tensor, i), 1)
+
+
+def _range_counter(tensor: Tensor, bounds: tuple) -> _Counter:
+    """Iterate over `tf.range(start, limit, delta)` by counting (no range tensor needed)."""
+    tapeflow = _engine()
+    start, limit, delta = bounds
+    start = tapeflow.cast(start, tensor.dtype)
+    if isinstance(delta, Tensor):
+        up = tapeflow.greater(delta, 0)
+        more = lambda i: tapeflow.logical_or(tapeflow.logical_and(up, tapeflow.less(i, limit)),
+                                             tapeflow.logical_and(tapeflow.logical_not(up), tapeflow.greater(i, limit)))
+        delta = tapeflow.cast(delta, tensor.dtype)
+    elif delta > 0:
+        more = lambda i: tapeflow.less(i, limit)
+    else:
+        more = lambda i: tapeflow.greater(i, limit)
+    return _Counter(start, more, lambda i: i, delta)
+
+
+def _graph_loop(test: Callable, body: Callable, counter: _Counter | None, get_state: Callable,
+                set_state: Callable, names: tuple, where: tuple | None, tag: str) -> None:
+    """`tf.while_loop` over the state (plus an index when `counter` walks an iterable)."""
     tapeflow = _engine()
     init = get_state()
     checks.loop_init_vars(init, names, where)
     init = checks.to_tensors(init)
     has_state = bool(names)
     loop_vars = tuple(init) if has_state else (tapeflow.constant(0),)  # while_loop needs one variable
-    if iterate is not None:
-        loop_vars = (tapeflow.constant(0), *loop_vars)
+    if counter is not None:
+        loop_vars = (counter.start, *loop_vars)
 
     def split(vars_: tuple) -> tuple:
-        index, state = (vars_[0], vars_[1:]) if iterate is not None else (None, vars_)
+        index, state = (vars_[0], vars_[1:]) if counter is not None else (None, vars_)
         set_state(tuple(state) if has_state else ())
         return index, state
 
     def cond_fn(*vars_: Any) -> Tensor:
         index, _ = split(vars_)
         go = test()
-        if iterate is not None:
-            in_range = tapeflow.less(index, iterate[1])
-            if go is None:
-                return in_range
-            if not is_symbolic(go) and not isinstance(go, Tensor):
-                return in_range if go else tapeflow.constant(False)
-            return tapeflow.logical_and(in_range, go)
-        return _condition(go, tag, where)
+        if counter is None:
+            return _condition(go, tag, where)
+        more = counter.more(index)
+        if go is None:
+            return more
+        if not isinstance(go, Tensor):
+            return more if go else tapeflow.constant(False)
+        return tapeflow.logical_and(more, _condition(go, tag, where))
 
     def body_fn(*vars_: Any) -> tuple:
         index, entry = split(vars_)
-        if iterate is not None:
-            body(tapeflow.gather(iterate[0], index))
+        if counter is not None:
+            body(counter.element(index))
         else:
             body()
         out = get_state()
@@ -153,7 +188,7 @@ def _graph_loop(test: Callable, body: Callable, iterate: tuple | None, get_state
             out = checks.to_tensors(out)
         else:
             out = tuple(entry)
-        return (index + 1, *out) if iterate is not None else tuple(out)
+        return (index + counter.delta, *out) if counter is not None else tuple(out)
 
     try:
         final = _graph_op("while_loop", where)(cond_fn, body_fn, loop_vars)
@@ -161,7 +196,7 @@ def _graph_loop(test: Callable, body: Callable, iterate: tuple | None, get_state
         with_location(e, where)
         raise
     final = tuple(final)
-    if iterate is not None:
+    if counter is not None:
         final = final[1:]
     set_state(final if has_state else ())
 
@@ -169,23 +204,21 @@ def _graph_loop(test: Callable, body: Callable, iterate: tuple | None, get_state
 # -- for -------------------------------------------------------------------------------------
 def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable, get_state: Callable,
              set_state: Callable, symbol_names: tuple, where: tuple | None = None) -> None:
-    """A `for` loop: over a symbolic tensor's first dimension with `tf.while_loop`; over
-    anything else (lists, dicts, generators, eager tensors, `range`) in Python, stopping
-    before an iteration when `extra_test()` (the lowered `break`/`return` flags) is false."""
-    if is_symbolic(iterable):
-        if len(iterable.shape) == 0:
-            raise TypeError("Cannot iterate over a scalar (rank-0) tensor." + describe(where))
-        length = iterable.shape[0]
-        if length is None:
-            length = _engine().shape(iterable)[0]
+    """A `for` loop: over a symbolic tensor's first dimension (or a `tf.range` with symbolic
+    bounds, by counting) with `tf.while_loop`; over anything else (lists, dicts, generators,
+    eager tensors, `range`) in Python, stopping before an iteration when `extra_test()` (the
+    lowered `break`/`return` flags) is false."""
+    bounds = call.range_bounds(iterable) if isinstance(iterable, Tensor) else None
+    if bounds is not None or is_symbolic(iterable):
+        counter = _range_counter(iterable, bounds) if bounds else _tensor_counter(iterable, where)
         test = extra_test if extra_test is not None else (lambda: None)
-        _graph_loop(test, body, (iterable, length), get_state, set_state, symbol_names, where, "for loop")
+        _graph_loop(test, body, counter, get_state, set_state, symbol_names, where, "for loop")
         return
     iterator = iter(iterable)
     while True:
         if extra_test is not None:
             go = extra_test()
-            if isinstance(go, Tensor) and is_symbolic(go):
+            if is_symbolic(go):
                 raise NotImplementedError(
                     "break and return statements which depend on a TF condition are not supported in Python "
                     "for loops. Did you intend to make it a TF loop?" + describe(where))
