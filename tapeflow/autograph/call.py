@@ -121,8 +121,8 @@ def converted_call(func: Any, args: tuple, kwargs: dict | None) -> Any:
     target = func
     if isinstance(func, functools.partial):
         target = func.func
-    elif not isinstance(func, (types.FunctionType, types.MethodType)) and callable(func) \
-            and not isinstance(func, type) and isinstance(getattr(type(func), "__call__", None), types.FunctionType):
+    elif not isinstance(func, (types.FunctionType, types.MethodType, type)) and isinstance(_user_call(func),
+                                                                                         types.FunctionType):
         target = func.__call__  # a callable object whose __call__ is user code
     if not should_convert(target):
         return func(*args, **kwargs)
@@ -136,6 +136,11 @@ def converted_call(func: Any, args: tuple, kwargs: dict | None) -> Any:
     if isinstance(func, functools.partial):
         return converted(*func.args, *args, **{**func.keywords, **kwargs})
     return converted(*args, **kwargs)
+
+
+def _user_call(obj: Any) -> Any:
+    """The `__call__` defined by `obj`'s class (None for non-callables)."""
+    return next((c.__dict__["__call__"] for c in type(obj).__mro__ if "__call__" in c.__dict__), None)
 
 
 def _hashable(x: Any) -> bool:

@@ -37,9 +37,10 @@ def convert_function(fn: ast.FunctionDef, location: Location, recursive: bool) -
     params = analysis.parameter_names(fn.args)
     declared_global, declared_nonlocal = analysis.scope_declarations(fn)
     maybe_undefined = _assigned_in_control_flow(fn) - params - declared_global - declared_nonlocal
-    ExpressionConverter(fn, maybe_undefined, location, recursive).convert()
-
+    # closures of the user's own nested functions (before expressions add thunks) read at any time
     always_live = analysis.nested_scope_reads(fn) | declared_global | declared_nonlocal
+    ExpressionConverter(fn, maybe_undefined - names.generated, location, recursive).convert()
+
     liveness = analysis.Liveness(always_live)
     liveness.run(fn.body)
     converter = _ControlFlowConverter(liveness, names, declared_global, location)
@@ -56,6 +57,7 @@ class _FreshNames:
 
     def __init__(self, taken: set[str]) -> None:
         self.taken = set(taken)
+        self.generated: set[str] = set()
 
     def __call__(self, base: str) -> str:
         name, i = base, 0
@@ -63,6 +65,7 @@ class _FreshNames:
             i += 1
             name = f"{base}_{i}"
         self.taken.add(name)
+        self.generated.add(name)
         return name
 
 

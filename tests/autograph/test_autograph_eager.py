@@ -145,9 +145,9 @@ def test_for_over_dict_generator_zip_enumerate():
         for k in d:
             keys.append(k)
         total = 0
-        for a, b in zip(range(3), (x * x for x in range(10))):
+        for a, b in zip(range(3), (x * x for x in range(10)), strict=False):
             total += a * b
-        for i, (k, v) in enumerate(sorted(d.items())):
+        for i, (_k, v) in enumerate(sorted(d.items())):
             total += i * v
         return keys, total
 
@@ -222,7 +222,7 @@ def test_eager_tensors():
 
 def test_for_target_survives_loop():
     def f(n):
-        for i in range(n):
+        for i in range(n):  # noqa: B007 - the target is read after the loop
             pass
         return i
 

@@ -1,0 +1,171 @@
+"""SYMBOLIC PATH: control flow on traced tensors inside `tf.function` becomes graph control
+flow (`tf.cond` / `tf.while_loop`), traced once and correct for every input of the signature."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import tapeflow as tf
+
+
+def values(t):
+    return t.numpy().tolist() if isinstance(t, tf.Tensor) else t
+
+
+def test_if_on_tensor_is_one_trace_for_both_branches():
+    @tf.function
+    def f(x):
+        if x > 0:
+            y = x * 2
+        else:
+            y = -x
+        return y
+
+    assert values(f(tf.constant(3.0))) == 6.0 and values(f(tf.constant(-2.0))) == 2.0
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_early_return_in_branches():
+    @tf.function
+    def f(x):
+        if x > 0:
+            return x * 2
+        return x - 1
+
+    assert values(f(tf.constant(3.0))) == 6.0 and values(f(tf.constant(-3.0))) == -4.0
+
+
+def test_while_with_python_int_state():
+    @tf.function
+    def f(n):
+        s = 0
+        i = 0
+        while i < n:
+            s += i
+            i += 1
+        return s
+
+    assert [values(f(tf.constant(n))) for n in (0, 3, 5)] == [0, 3, 10]
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_for_over_tensor_rows():
+    @tf.function
+    def f(x):
+        s = tf.constant(0.0)
+        for row in x:
+            s += tf.reduce_sum(row)
+        return s
+
+    x = np.arange(6, dtype=np.float32).reshape(3, 2)
+    assert values(f(tf.constant(x))) == 15.0
+
+
+def test_for_range_break_continue():
+    @tf.function
+    def f(n):
+        s = 0
+        for i in tf.range(n):
+            if i > 5:
+                break
+            if i % 2 == 0:
+                continue
+            s += i
+        return s
+
+    assert [values(f(tf.constant(n))) for n in (0, 4, 10)] == [0, 4, 9]
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_nested_loops_and_conditions():
+    @tf.function
+    def f(n):
+        total = 0
+        i = 0
+        while i < n:
+            for j in tf.range(i):
+                if (i + j) % 2 == 0 and j > 0:
+                    total += i * j
+                elif not j > 1:
+                    total -= 1
+            i += 1
+        return total
+
+    def reference(n):
+        total = 0
+        for i in range(n):
+            for j in range(i):
+                if (i + j) % 2 == 0 and j > 0:
+                    total += i * j
+                elif not j > 1:
+                    total -= 1
+        return total
+
+    assert [values(f(tf.constant(n))) for n in (0, 3, 6)] == [reference(n) for n in (0, 3, 6)]
+
+
+def test_tensor_array_accumulation():
+    @tf.function
+    def f(n):
+        arr = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=())
+        for i in tf.range(n):
+            arr = arr.write(i, tf.cast(i, tf.float32) ** 2)
+        return arr.stack()
+
+    assert values(f(tf.constant(4))) == [0.0, 1.0, 4.0, 9.0]
+
+
+def test_logical_operators_and_ternary_on_tensors():
+    @tf.function
+    def f(x, y):
+        return (x > 0 and y > 0), (x > 0 or y > 0), (not x > 0), (x if x > y else y)
+
+    out = [values(v) for v in f(tf.constant(1.0), tf.constant(-1.0))]
+    assert out == [False, True, False, 1.0]
+    out = [values(v) for v in f(tf.constant(-1.0), tf.constant(2.0))]
+    assert out == [False, True, True, 2.0]
+
+
+def test_python_condition_decided_at_trace_time():
+    traces = []
+
+    @tf.function
+    def f(x, training):
+        traces.append(training)
+        if training:
+            x = x * 2
+        for _ in range(2):  # a Python loop, unrolled while tracing
+            x = x + 1
+        return x
+
+    assert values(f(tf.constant(1.0), True)) == 4.0 and values(f(tf.constant(1.0), False)) == 3.0
+    assert traces == [True, False]
+
+
+def test_converted_helper_with_tensor_condition():
+    def clip(x):
+        if x > 1.0:
+            return tf.constant(1.0)
+        return x
+
+    @tf.function
+    def f(x):
+        return clip(x) + 1.0
+
+    assert values(f(tf.constant(5.0))) == 2.0 and values(f(tf.constant(0.5))) == 1.5
+
+
+def test_gradient_through_converted_control_flow():
+    @tf.function
+    def f(x):
+        y = x
+        for _ in tf.range(3):
+            if tf.reduce_sum(y) > 0:
+                y = y * x
+        return tf.reduce_sum(y)
+
+    x = tf.Variable([1.0, 2.0])
+    with tf.GradientTape() as tape:
+        loss = f(x)
+    assert values(loss) == 1.0 + 16.0
+    np.testing.assert_allclose(tape.gradient(loss, x).numpy(), [4.0, 32.0])
