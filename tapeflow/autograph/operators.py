@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.autograph import call, checks
+from tapeflow.autograph import call, checks, graph_support
 from tapeflow.autograph.errors import describe, with_location
+from tapeflow.autograph.variables import Undefined
 from tapeflow.tensor import Tensor
 
 
@@ -152,17 +153,23 @@ def _graph_loop(test: Callable, body: Callable, counter: _Counter | None, get_st
     """`tf.while_loop` over the state (plus an index when `counter` walks an iterable)."""
     tapeflow = _engine()
     init = get_state()
+    undefined = [n for n, v in zip(names, init, strict=True) if type(v) is Undefined]
+    if undefined:  # first assigned inside the loop: start from zeros of the type one iteration gives
+        run_once = (lambda: body(counter.element(counter.start))) if counter is not None else body
+        init = graph_support.probe_undefined(init, names, run_once, get_state, set_state, where)
     checks.loop_init_vars(init, names, where)
     init = checks.to_tensors(init)
     has_state = bool(names)
-    loop_vars = tuple(init) if has_state else (tapeflow.constant(0),)  # while_loop needs one variable
-    if counter is not None:
-        loop_vars = (counter.start, *loop_vars)
+    prefix = [counter.start] if counter is not None else []
+    if undefined:
+        prefix.append(tapeflow.constant(False))  # whether the body ran at least once
+    n_prefix = len(prefix)
+    loop_vars = (*prefix, *(init if has_state else (tapeflow.constant(0),)))  # while_loop needs a variable
 
     def split(vars_: tuple) -> tuple:
-        index, state = (vars_[0], vars_[1:]) if counter is not None else (None, vars_)
+        state = vars_[n_prefix:]
         set_state(tuple(state) if has_state else ())
-        return index, state
+        return (vars_[0] if counter is not None else None), state
 
     def cond_fn(*vars_: Any) -> Tensor:
         index, _ = split(vars_)
@@ -188,17 +195,19 @@ def _graph_loop(test: Callable, body: Callable, counter: _Counter | None, get_st
             out = checks.to_tensors(out)
         else:
             out = tuple(entry)
-        return (index + counter.delta, *out) if counter is not None else tuple(out)
+        head = [index + counter.delta] if counter is not None else []
+        if undefined:
+            head.append(tapeflow.constant(True))
+        return (*head, *out)
 
     try:
-        final = _graph_op("while_loop", where)(cond_fn, body_fn, loop_vars)
+        final = tuple(_graph_op("while_loop", where)(cond_fn, body_fn, loop_vars))
     except Exception as e:
         with_location(e, where)
         raise
-    final = tuple(final)
-    if counter is not None:
-        final = final[1:]
-    set_state(final if has_state else ())
+    if undefined:
+        graph_support.require_iteration(final[n_prefix - 1], undefined, where)
+    set_state(final[n_prefix:] if has_state else ())
 
 
 # -- for -------------------------------------------------------------------------------------
@@ -281,14 +290,7 @@ def assert_stmt(test: Any, message: Callable | None, where: tuple | None = None)
     """`assert test, message`: Python's assert for values; `tf.debugging.Assert` (failing
     when the graph runs) for a symbolic test."""
     if is_symbolic(test):
-        debugging = getattr(_engine(), "debugging", None)
-        assert_op = getattr(debugging, "Assert", None)
-        if assert_op is None:
-            raise NotImplementedError(
-                "assert on a symbolic tensor needs tf.debugging.Assert, which this Tapeflow does not have"
-                + describe(where))
-        data = [message()] if message is not None else [f"Assertion failed{describe(where)}"]
-        assert_op(test, data)
+        graph_support.graph_assert(test, message, where)
         return
     if not test:
         if message is None:
