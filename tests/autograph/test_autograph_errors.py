@@ -145,12 +145,14 @@ def test_non_bool_condition():
 
 def test_unconvertible_constructs_name_function_and_line():
     def gen(n):
+        total = 0
         for i in range(n):
-            yield i
+            total += i
+            yield total
 
     with pytest.raises(ConversionError, match="generator function") as info:
         convert(gen)
-    _names_line(info, "gen", "yield i")
+    _names_line(info, "gen", "yield total")
 
     def matcher(x):
         match x:
