@@ -47,6 +47,8 @@ class Restoration:
         self.expect_partial = False
         self._root = weakref.ref(root, self._root_gone)
         self._visit(0, root, root, 0)
+        if self.pending_optimizers:
+            self._build_optimizers()
         if not self.done():
             tracking.add_listener(self)
 
