@@ -10,10 +10,10 @@ from typing import Any
 
 _SUBMODULES = {
     "activations", "backend", "callbacks", "constraints", "datasets", "initializers", "layers",
-    "losses", "metrics", "models", "optimizers", "regularizers", "saving", "utils",
+    "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving", "utils",
 }
 # Keras submodules Tapeflow does not provide: a clear AttributeError, so hasattr() stays False.
-_MISSING = {"mixed_precision", "preprocessing", "applications", "ops", "random"}
+_MISSING = {"mixed_precision", "preprocessing", "applications"}
 _TOP_LEVEL = {
     "Sequential": "tapeflow.keras.models",
     "Model": "tapeflow.keras.models",

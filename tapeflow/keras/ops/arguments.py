@@ -1,0 +1,124 @@
+"""Argument handling shared by `keras.ops`: Keras's tensor conversion, promotion and axes.
+
+Keras converts Python floats to `floatx()` and ints to int32, keeps NumPy arrays' dtypes, and
+promotes mixed operands with `result_type` (Python numbers are weak types), unlike the engine's
+TF rules where both operands of a binary op must already share a dtype.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapeflow import backend
+from tapeflow.keras.ops.promotion import result_type, standardize_dtype
+from tapeflow.ops import elementwise as ew
+from tapeflow.tensor import Tensor, convert_to_tensor
+
+_PY_NUMBERS = (bool, int, float)
+
+
+def is_python_number(x: Any) -> bool:
+    return isinstance(x, _PY_NUMBERS) and not isinstance(x, np.generic)
+
+
+def dtype_of(x: Any) -> Any:
+    """The dtype `result_type` sees for `x`: a name, or the weak types `int`/`float`/`bool`."""
+    if isinstance(x, Tensor):
+        return x.dtype.name
+    if is_python_number(x):
+        return bool if isinstance(x, bool) else type(x)
+    if hasattr(x, "dtype"):
+        return standardize_dtype(x.dtype)
+    return to_tensor(x).dtype.name
+
+
+def to_tensor(x: Any, dtype: Any = None) -> Tensor:
+    """`x` as a Tensor with Keras's defaults (floats: floatx, ints: int32), cast to `dtype`."""
+    if dtype is not None:
+        dtype = standardize_dtype(dtype)
+    if isinstance(x, Tensor):
+        t = x
+    elif is_python_number(x):
+        if dtype is not None:
+            return Tensor(backend.asarray(x, np.dtype(dtype)))
+        if isinstance(x, float):
+            t = Tensor(backend.asarray(x, np.dtype(result_type(float))))
+        else:
+            t = convert_to_tensor(x)
+    elif isinstance(x, (list, tuple)) and any(isinstance(v, float) for v in _flat(x)):
+        t = convert_to_tensor(x, dtype=dtype or result_type(float))
+    else:
+        t = convert_to_tensor(x)
+    if dtype is not None and t.dtype.name != dtype:
+        t = ew.cast(t, dtype)
+    return t
+
+
+def _flat(x: Any) -> list:
+    out: list = []
+    for v in x:
+        if isinstance(v, (list, tuple)):
+            out.extend(_flat(v))
+        else:
+            out.append(v)
+    return out
+
+
+def cast(x: Tensor, dtype: str) -> Tensor:
+    return x if x.dtype.name == dtype else ew.cast(x, dtype)
+
+
+def promote(*xs: Any, dtype: Any = None) -> tuple:
+    """Convert `xs` to Tensors of one dtype: `dtype`, or `result_type` of their dtypes."""
+    if dtype is None:
+        dtype = result_type(*(dtype_of(x) for x in xs))
+    return tuple(to_tensor(x, dtype) for x in xs)
+
+
+def float_dtype(*xs: Any) -> str:
+    """The float dtype Keras computes float functions of `xs` in (int inputs give floatx)."""
+    return result_type(*(dtype_of(x) for x in xs), float)
+
+
+def to_float(x: Any) -> Tensor:
+    """`x` converted and cast to its float computation dtype."""
+    return to_tensor(x, float_dtype(x))
+
+
+def xp_of(x: Tensor) -> Any:
+    return backend.get_xp(x._value)
+
+
+def axis_list(axis: Any, ndim: int, op: str) -> list | None:
+    """`axis` (None, int or sequence) as non-negative ints, checked against `ndim`."""
+    if axis is None:
+        return None
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor of rank {ndim}.")
+        out.append(a % max(ndim, 1))
+    return out
+
+
+def one_axis(axis: Any, ndim: int, op: str) -> int:
+    return axis_list(int(axis), ndim, op)[0]
+
+
+def int_list(value: Any) -> list:
+    """A shape-like argument (int, sequence or tensor) as a list of Python ints."""
+    if isinstance(value, Tensor):
+        value = value.numpy().tolist()
+    if isinstance(value, (int, np.integer)):
+        return [int(value)]
+    return [int(v) for v in value]
+
+
+def constant_like(value: Any, like: Tensor, dtype: Any = None) -> Tensor:
+    """A constant array on `like`'s device."""
+    xp = xp_of(like)
+    return Tensor(backend.asarray(value, dtype if dtype is not None else like._value.dtype, xp))

@@ -1,0 +1,1 @@
+"""`keras.ops.image` (placeholder while the module is written)."""

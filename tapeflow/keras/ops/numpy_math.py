@@ -1,0 +1,546 @@
+"""`keras.ops` elementwise math: arithmetic, powers and logs, trigonometry, rounding, compare.
+
+Every function converts with Keras's rules and promotes its operands with `result_type`; float
+functions of integer inputs compute in `floatx()`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from tapeflow.keras.ops.arguments import (
+    cast,
+    constant_like,
+    dtype_of,
+    float_dtype,
+    promote,
+    to_float,
+    to_tensor,
+    xp_of,
+)
+from tapeflow.keras.ops.promotion import result_type
+from tapeflow.ops import elementwise as ew
+from tapeflow.ops import extra
+from tapeflow.tensor import Tensor
+
+# -- arithmetic --------------------------------------------------------------------------------
+
+def add(x1: Any, x2: Any) -> Tensor:
+    """x1 + x2 elementwise with broadcasting; bool inputs give a logical or."""
+    a, b = promote(x1, x2)
+    if a.dtype.name == "bool":
+        return ew.logical_or(a, b)
+    return ew.add(a, b)
+
+
+def subtract(x1: Any, x2: Any) -> Tensor:
+    """x1 - x2 elementwise with broadcasting."""
+    a, b = promote(x1, x2)
+    if a.dtype.name == "bool":
+        raise TypeError("subtract: boolean subtraction is not supported; use logical_xor.")
+    return ew.subtract(a, b)
+
+
+def multiply(x1: Any, x2: Any) -> Tensor:
+    """x1 * x2 elementwise with broadcasting; bool inputs give a logical and."""
+    a, b = promote(x1, x2)
+    if a.dtype.name == "bool":
+        return ew.logical_and(a, b)
+    return ew.multiply(a, b)
+
+
+def divide(x1: Any, x2: Any) -> Tensor:
+    """x1 / x2 in floating point (ints divide in floatx)."""
+    a, b = promote(x1, x2, dtype=float_dtype(x1, x2))
+    return ew.Div()(*ew.binary_operands(a, b, "Div"))
+
+
+true_divide = divide
+
+
+def divide_no_nan(x1: Any, x2: Any) -> Tensor:
+    """x1 / x2, with 0 wherever x2 == 0."""
+    a, b = promote(x1, x2, dtype=float_dtype(x1, x2))
+    return ew.div_no_nan(a, b)
+
+
+def floor_divide(x1: Any, x2: Any) -> Tensor:
+    """floor(x1 / x2) elementwise (no gradient)."""
+    a, b = promote(x1, x2)
+    return ew.floordiv(a, b)
+
+
+def mod(x1: Any, x2: Any) -> Tensor:
+    """Remainder of floor division, with the sign of x2; the gradient flows to x1."""
+    a, b = promote(x1, x2)
+    if a.dtype.name == "bool":
+        a, b = cast(a, "int32"), cast(b, "int32")
+    if a.dtype.is_floating:
+        return ew.subtract(a, ew.multiply(ew.stop_gradient(ew.floor(ew.divide(a, b))), b))
+    return ew.floormod(a, b)
+
+
+def fmod(x1: Any, x2: Any) -> Tensor:
+    """C's remainder (sign of x1), like `np.fmod`."""
+    a, b = promote(x1, x2)
+    if a.dtype.is_floating:
+        return extra.Fmod()(*ew.binary_operands(a, b, "Fmod"))
+    return ew.NonDifferentiable("fmod")(*ew.binary_operands(a, b, "Fmod"))
+
+
+def power(x1: Any, x2: Any) -> Tensor:
+    """x1 ** x2 elementwise."""
+    a, b = promote(x1, x2)
+    return ew.pow(a, b)
+
+
+def negative(x: Any) -> Tensor:
+    return ew.negative(to_tensor(x))
+
+
+def reciprocal(x: Any) -> Tensor:
+    """1 / x."""
+    x = to_tensor(x)
+    return ew.divide(ew.ones_like_t(x), x)
+
+
+def square(x: Any) -> Tensor:
+    """x * x (bool inputs give int32)."""
+    x = to_tensor(x)
+    if x.dtype.name == "bool":
+        x = cast(x, "int32")
+    return ew.square(x)
+
+
+def sqrt(x: Any) -> Tensor:
+    return ew.sqrt(to_float(x))
+
+
+def rsqrt(x: Any) -> Tensor:
+    """1 / sqrt(x)."""
+    return ew.rsqrt(to_float(x))
+
+
+def cbrt(x: Any) -> Tensor:
+    """The real cube root."""
+    return extra.unary_math("cbrt", to_float(x))
+
+
+def abs(x: Any) -> Tensor:  # noqa: A001 - Keras's name
+    """|x| (the modulus for complex inputs)."""
+    x = to_tensor(x)
+    if x.dtype.name == "bool":
+        return x
+    return ew.abs(x)
+
+
+absolute = abs
+
+
+def fabs(x: Any) -> Tensor:
+    """|x| as a float."""
+    return ew.abs(to_float(x))
+
+
+def sign(x: Any) -> Tensor:
+    return ew.sign(to_tensor(x))
+
+
+def signbit(x: Any) -> Tensor:
+    """Whether the sign bit is set (true for -0.0)."""
+    x = to_tensor(x)
+    return ew.NonDifferentiable("signbit")(x)
+
+
+def clip(x: Any, x_min: Any, x_max: Any) -> Tensor:
+    """Clamp x to [x_min, x_max]; bool inputs clip as int32."""
+    x = to_tensor(x)
+    if x.dtype.name == "bool":
+        x = cast(x, "int32")
+    return ew.clip_by_value(x, *promote(x_min, x_max, dtype=x.dtype.name))
+
+
+def maximum(x1: Any, x2: Any) -> Tensor:
+    a, b = promote(x1, x2)
+    return ew.maximum(a, b)
+
+
+def minimum(x1: Any, x2: Any) -> Tensor:
+    a, b = promote(x1, x2)
+    return ew.minimum(a, b)
+
+
+def fmax(x1: Any, x2: Any) -> Tensor:
+    """Elementwise maximum that ignores NaNs (a NaN loses to a number)."""
+    a, b = promote(x1, x2)
+    if not a.dtype.is_floating:
+        return ew.maximum(a, b)
+    return ew.where(ew.is_nan(b), a, ew.where(ew.is_nan(a), b, ew.maximum(a, b)))
+
+
+def fmin(x1: Any, x2: Any) -> Tensor:
+    """Elementwise minimum that ignores NaNs."""
+    a, b = promote(x1, x2)
+    if not a.dtype.is_floating:
+        return ew.minimum(a, b)
+    return ew.where(ew.is_nan(b), a, ew.where(ew.is_nan(a), b, ew.minimum(a, b)))
+
+
+# -- exponentials and logs ---------------------------------------------------------------------
+
+def exp(x: Any) -> Tensor:
+    return ew.exp(to_float(x))
+
+
+def exp2(x: Any) -> Tensor:
+    """2 ** x."""
+    return extra.unary_math("exp2", to_float(x))
+
+
+def expm1(x: Any) -> Tensor:
+    return ew.expm1(to_float(x))
+
+
+def log(x: Any) -> Tensor:
+    return ew.log(to_float(x))
+
+
+def log2(x: Any) -> Tensor:
+    return extra.unary_math("log2", to_float(x))
+
+
+def log10(x: Any) -> Tensor:
+    return extra.unary_math("log10", to_float(x))
+
+
+def log1p(x: Any) -> Tensor:
+    return ew.log1p(to_float(x))
+
+
+def logaddexp(x1: Any, x2: Any) -> Tensor:
+    """log(exp(x1) + exp(x2)), computed without overflow."""
+    a, b = promote(x1, x2, dtype=float_dtype(x1, x2))
+    m = ew.maximum(a, b)
+    # NOTE: max + log1p(exp(-|a - b|)) never overflows; the gradient of maximum at ties is split
+    # correctly by the second term (it contributes 1/2 to each side there).
+    return ew.add(m, ew.log1p(ew.exp(ew.negative(ew.abs(ew.subtract(a, b))))))
+
+
+def logaddexp2(x1: Any, x2: Any) -> Tensor:
+    """log2(2**x1 + 2**x2)."""
+    a, b = promote(x1, x2, dtype=float_dtype(x1, x2))
+    ln2 = math.log(2.0)
+    return ew.divide(logaddexp(ew.multiply(a, ln2), ew.multiply(b, ln2)), ln2)
+
+
+def ldexp(x1: Any, x2: Any) -> Tensor:
+    """x1 * 2 ** x2 for integer x2."""
+    b = to_tensor(x2)
+    if b.dtype.is_floating:
+        raise TypeError(f"ldexp: x2 must be an integer tensor, received dtype {b.dtype.name}.")
+    a = to_float(x1) if not isinstance(x1, Tensor) or not x1.dtype.is_floating else x1
+    return ew.multiply(a, ew.pow(cast(to_tensor(2.0), a.dtype.name), cast(b, a.dtype.name)))
+
+
+def hypot(x1: Any, x2: Any) -> Tensor:
+    """sqrt(x1**2 + x2**2)."""
+    a, b = promote(x1, x2, dtype=float_dtype(x1, x2))
+    return ew.sqrt(ew.add(ew.square(a), ew.square(b)))
+
+
+# -- trigonometry -----------------------------------------------------------------------------
+
+def sin(x: Any) -> Tensor:
+    return ew.sin(to_float(x))
+
+
+def cos(x: Any) -> Tensor:
+    return ew.cos(to_float(x))
+
+
+def tan(x: Any) -> Tensor:
+    return ew.tan(to_float(x))
+
+
+def tanh(x: Any) -> Tensor:
+    return ew.tanh(to_float(x))
+
+
+def _unary_math(fname: str, doc: str) -> Any:
+    def fn(x: Any) -> Tensor:
+        return extra.unary_math(fname, to_float(x))
+
+    fn.__name__ = fname
+    fn.__qualname__ = fname
+    fn.__doc__ = doc
+    return fn
+
+
+sinh = _unary_math("sinh", "Hyperbolic sine.")
+cosh = _unary_math("cosh", "Hyperbolic cosine.")
+arcsin = _unary_math("arcsin", "Inverse sine, in [-pi/2, pi/2].")
+arccos = _unary_math("arccos", "Inverse cosine, in [0, pi].")
+arctan = _unary_math("arctan", "Inverse tangent, in [-pi/2, pi/2].")
+arcsinh = _unary_math("arcsinh", "Inverse hyperbolic sine.")
+arccosh = _unary_math("arccosh", "Inverse hyperbolic cosine (x >= 1).")
+arctanh = _unary_math("arctanh", "Inverse hyperbolic tangent (|x| < 1).")
+i0 = _unary_math("i0", "The modified Bessel function of the first kind, order 0.")
+
+
+def arctan2(x1: Any, x2: Any) -> Tensor:
+    """The angle of the point (x2, x1), in [-pi, pi]."""
+    a, b = promote(x1, x2, dtype=float_dtype(x1, x2))
+    return extra.Arctan2()(*ew.binary_operands(a, b, "Arctan2"))
+
+
+def deg2rad(x: Any) -> Tensor:
+    return ew.multiply(to_float(x), math.pi / 180.0)
+
+
+def rad2deg(x: Any) -> Tensor:
+    return ew.multiply(to_float(x), 180.0 / math.pi)
+
+
+def sinc(x: Any) -> Tensor:
+    """sin(pi x) / (pi x), with sinc(0) = 1."""
+    x = to_float(x)
+    nz = ew.not_equal(x, 0.0)
+    px = ew.multiply(ew.where(nz, x, ew.ones_like_t(x)), math.pi)
+    return ew.where(nz, ew.divide(ew.sin(px), px), ew.ones_like_t(x))
+
+
+# -- rounding ---------------------------------------------------------------------------------
+
+def floor(x: Any) -> Tensor:
+    return ew.floor(to_float(x))
+
+
+def ceil(x: Any) -> Tensor:
+    return ew.ceil(to_float(x))
+
+
+def trunc(x: Any) -> Tensor:
+    """Round toward zero (integer inputs are returned unchanged)."""
+    x = to_tensor(x)
+    if not x.dtype.is_floating:
+        return x
+    return ew.ZeroGradUnary("trunc")(x)
+
+
+def round(x: Any, decimals: int = 0) -> Tensor:  # noqa: A001 - Keras's name
+    """Round half to even, to `decimals` places."""
+    x = to_tensor(x)
+    if not x.dtype.is_floating:
+        if decimals >= 0:
+            return x
+        f = 10 ** (-decimals)
+        xf = cast(x, "float32")
+        return cast(ew.multiply(ew.round(ew.divide(xf, float(f))), float(f)), x.dtype.name)
+    if decimals == 0:
+        return ew.round(x)
+    f = 10.0 ** decimals
+    return ew.divide(ew.round(ew.multiply(x, f)), f)
+
+
+def nan_to_num(x: Any, nan: float = 0.0, posinf: Any = None, neginf: Any = None) -> Tensor:
+    """Replace NaN with `nan` and infinities with `posinf`/`neginf` (the dtype's extremes)."""
+    x = to_tensor(x)
+    if not x.dtype.is_floating:
+        return x
+    info = np.finfo(x.dtype.as_numpy_dtype)
+    hi = info.max if posinf is None else posinf
+    lo = info.min if neginf is None else neginf
+    out = ew.where(ew.is_nan(x), constant_like(nan, x), x)
+    out = ew.where(ew.logical_and(ew.is_inf(x), ew.greater(x, 0.0)), constant_like(hi, x), out)
+    return ew.where(ew.logical_and(ew.is_inf(x), ew.less(x, 0.0)), constant_like(lo, x), out)
+
+
+# -- comparisons and predicates ---------------------------------------------------------------
+
+def _compare(engine_fn: Any, name: str) -> Any:
+    def fn(x1: Any, x2: Any) -> Tensor:
+        a, b = promote(x1, x2)
+        return engine_fn(a, b)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise `{name}` with broadcasting (a bool tensor)."
+    return fn
+
+
+equal = _compare(ew.equal, "equal")
+not_equal = _compare(ew.not_equal, "not_equal")
+less = _compare(ew.less, "less")
+less_equal = _compare(ew.less_equal, "less_equal")
+greater = _compare(ew.greater, "greater")
+greater_equal = _compare(ew.greater_equal, "greater_equal")
+
+
+def _as_bool(x: Any) -> Tensor:
+    x = to_tensor(x)
+    return x if x.dtype.name == "bool" else ew.not_equal(x, ew.zeros_like_t(x))
+
+
+def logical_and(x1: Any, x2: Any) -> Tensor:
+    return ew.logical_and(_as_bool(x1), _as_bool(x2))
+
+
+def logical_or(x1: Any, x2: Any) -> Tensor:
+    return ew.logical_or(_as_bool(x1), _as_bool(x2))
+
+
+def logical_xor(x1: Any, x2: Any) -> Tensor:
+    return ew.logical_xor(_as_bool(x1), _as_bool(x2))
+
+
+def logical_not(x: Any) -> Tensor:
+    return ew.logical_not(_as_bool(x))
+
+
+def isnan(x: Any) -> Tensor:
+    x = to_tensor(x)
+    return ew.is_nan(x) if x.dtype.is_floating else _false_like(x)
+
+
+def isinf(x: Any) -> Tensor:
+    x = to_tensor(x)
+    return ew.is_inf(x) if x.dtype.is_floating else _false_like(x)
+
+
+def isfinite(x: Any) -> Tensor:
+    x = to_tensor(x)
+    return ew.is_finite(x) if x.dtype.is_floating else ew.logical_not(_false_like(x))
+
+
+def isposinf(x: Any) -> Tensor:
+    x = to_tensor(x)
+    return ew.logical_and(isinf(x), ew.greater(x, ew.zeros_like_t(x)))
+
+
+def isneginf(x: Any) -> Tensor:
+    x = to_tensor(x)
+    return ew.logical_and(isinf(x), ew.less(x, ew.zeros_like_t(x)))
+
+
+def isreal(x: Any) -> Tensor:
+    """Whether each element has a zero imaginary part (always true for real dtypes)."""
+    x = to_tensor(x)
+    if x.dtype.is_complex:
+        return Tensor(xp_of(x).imag(x._value) == 0)
+    return ew.logical_not(_false_like(x))
+
+
+def _false_like(x: Tensor) -> Tensor:
+    return Tensor(xp_of(x).zeros(x._value.shape, dtype=bool))
+
+
+def isclose(x1: Any, x2: Any, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """|x1 - x2| <= atol + rtol |x2| elementwise."""
+    a, b = promote(x1, x2)
+    if not a.dtype.is_floating:
+        a, b = cast(a, float_dtype(a)), cast(b, float_dtype(a))
+    out = ew.less_equal(ew.abs(ew.subtract(a, b)), ew.add(ew.multiply(ew.abs(b), float(rtol)), float(atol)))
+    out = ew.logical_or(out, ew.equal(a, b))  # equal infinities
+    if equal_nan:
+        out = ew.logical_or(out, ew.logical_and(ew.is_nan(a), ew.is_nan(b)))
+    return out
+
+
+def allclose(x1: Any, x2: Any, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> Tensor:
+    """Whether `isclose` holds everywhere (a scalar bool tensor)."""
+    from tapeflow.ops import reduce as rd
+
+    return rd.reduce_all(isclose(x1, x2, rtol, atol, equal_nan))
+
+
+def heaviside(x1: Any, x2: Any) -> Tensor:
+    """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0."""
+    dtype = result_type(dtype_of(x1), dtype_of(x2))
+    if dtype in ("bool",) or "int" in dtype:
+        dtype = result_type(dtype, float)
+    a, b = promote(x1, x2, dtype=dtype)
+    one = ew.ones_like_t(a)
+    return ew.where(ew.less(a, 0.0), ew.zeros_like_t(a),
+                    ew.where(ew.greater(a, 0.0), one, ew.multiply(one, b)))
+
+
+def nextafter(x1: Any, x2: Any) -> Tensor:
+    """The next float after x1 toward x2 (float64 for integer inputs, as Keras)."""
+    dtype = result_type(dtype_of(x1), dtype_of(x2), float)
+    a, b = promote(x1, x2, dtype=dtype)
+    return ew.NonDifferentiable("nextafter")(a, b)
+
+
+# -- integer and bitwise ----------------------------------------------------------------------
+
+def _int_binary(fname: str, name: str, doc: str) -> Any:
+    def fn(x: Any, y: Any) -> Tensor:
+        a, b = promote(x, y)
+        if a.dtype.is_floating or a.dtype.is_complex:
+            raise TypeError(f"{name}: expected integer or bool tensors, received dtype "
+                            f"{a.dtype.name}.")
+        return ew.NonDifferentiable(fname)(a, b)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+bitwise_and = _int_binary("bitwise_and", "bitwise_and", "Bitwise and of integers.")
+bitwise_or = _int_binary("bitwise_or", "bitwise_or", "Bitwise or of integers.")
+bitwise_xor = _int_binary("bitwise_xor", "bitwise_xor", "Bitwise xor of integers.")
+bitwise_left_shift = _int_binary("left_shift", "bitwise_left_shift", "x << y.")
+bitwise_right_shift = _int_binary("right_shift", "bitwise_right_shift", "x >> y.")
+left_shift = bitwise_left_shift
+right_shift = bitwise_right_shift
+gcd = _int_binary("gcd", "gcd", "Greatest common divisor of integers.")
+lcm = _int_binary("lcm", "lcm", "Least common multiple of integers.")
+
+
+def bitwise_invert(x: Any) -> Tensor:
+    """~x for integers (logical not for bools)."""
+    x = to_tensor(x)
+    if x.dtype.is_floating:
+        raise TypeError(f"bitwise_invert: expected an integer or bool tensor, received {x.dtype.name}.")
+    return ew.bitwise_invert(x)
+
+
+bitwise_not = bitwise_invert
+
+
+# -- complex numbers --------------------------------------------------------------------------
+
+def real(x: Any) -> Tensor:
+    """The real part (real inputs unchanged)."""
+    x = to_tensor(x)
+    return Tensor(xp_of(x).real(x._value)) if x.dtype.is_complex else x
+
+
+def imag(x: Any) -> Tensor:
+    """The imaginary part (zeros for real inputs)."""
+    x = to_tensor(x)
+    if x.dtype.is_complex:
+        return Tensor(xp_of(x).imag(x._value))
+    return ew.zeros_like_t(x)
+
+
+def conj(x: Any) -> Tensor:
+    """The complex conjugate (real inputs unchanged)."""
+    x = to_tensor(x)
+    return Tensor(xp_of(x).conj(x._value)) if x.dtype.is_complex else x
+
+
+conjugate = conj
+
+
+def angle(x: Any) -> Tensor:
+    """The argument of complex numbers (0 or pi for reals)."""
+    x = to_tensor(x)
+    if x.dtype.is_complex:
+        return Tensor(xp_of(x).angle(x._value))
+    x = cast(x, float_dtype(x))
+    return arctan2(ew.zeros_like_t(x), x)

@@ -1,0 +1,159 @@
+"""`keras.ops` sorting and searching: sort, argsort, searchsorted, unique, bincount, histogram."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapeflow import backend
+from tapeflow.keras.ops.arguments import cast, one_axis, promote, to_tensor, xp_of
+from tapeflow.ops import movement as mv
+from tapeflow.tensor import Tensor
+
+
+def sort(x: Any, axis: int = -1) -> Tensor:
+    """`x` sorted ascending along `axis` (the gradient flows back to the original positions)."""
+    x = to_tensor(x)
+    if axis is None:
+        x, axis = mv.reshape(x, [-1]), 0
+    if x.dtype.name == "bool":
+        return cast(mv.sort(cast(x, "int8"), one_axis(axis, x.ndim, "sort")), "bool")
+    return mv.sort(x, one_axis(axis, x.ndim, "sort"))
+
+
+def argsort(x: Any, axis: int = -1) -> Tensor:
+    """Indices that sort `x` along `axis` (stable; int32)."""
+    x = to_tensor(x)
+    if axis is None:
+        x, axis = mv.reshape(x, [-1]), 0
+    ax = one_axis(axis, x.ndim, "argsort") if x.ndim else 0
+    xp = xp_of(x)
+    if x.ndim == 0:
+        return Tensor(xp.asarray(0, dtype="int32"))
+    return Tensor(xp.argsort(x._value, axis=ax, kind="stable").astype("int32"))
+
+
+def argpartition(x: Any, kth: int, axis: int = -1) -> Tensor:
+    """Indices that partition `x` around its kth smallest element along `axis` (int32)."""
+    x = to_tensor(x)
+    ax = one_axis(axis, x.ndim, "argpartition")
+    xp = xp_of(x)
+    return Tensor(xp.argpartition(x._value, int(kth), axis=ax).astype("int32"))
+
+
+def searchsorted(sorted_sequence: Any, values: Any, side: str = "left") -> Tensor:
+    """Insertion indices of `values` into the 1-D `sorted_sequence` (int32)."""
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', received {side!r}.")
+    s, v = promote(sorted_sequence, values)
+    if s.ndim != 1:
+        raise ValueError(f"searchsorted: sorted_sequence must be 1-D, received shape {tuple(s.shape)}.")
+    xp = xp_of(s)
+    return Tensor(xp.searchsorted(s._value, v._value, side=side).astype("int32"))
+
+
+def digitize(x: Any, bins: Any) -> Tensor:
+    """The index of the bin of each value of `x` (`np.digitize` with increasing bins), int32."""
+    x, b = promote(x, bins)
+    if b.ndim != 1:
+        raise ValueError(f"digitize: bins must be 1-D, received shape {tuple(b.shape)}.")
+    xp = xp_of(x)
+    return Tensor(xp.digitize(x._value, b._value).astype("int32"))
+
+
+def nonzero(x: Any) -> tuple:
+    """The indices of the non-zero elements, one int32 tensor per axis."""
+    x = to_tensor(x)
+    xp = xp_of(x)
+    return tuple(Tensor(i.astype("int32")) for i in xp.nonzero(x._value))
+
+
+def isin(x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """Whether each element of x1 occurs in x2 (`invert` negates)."""
+    a, b = promote(x1, x2)
+    xp = xp_of(a)
+    out = xp.isin(a._value, b._value, assume_unique=bool(assume_unique), invert=bool(invert))
+    return Tensor(out)
+
+
+def unique(x: Any, sorted: bool = True, return_index: bool = False, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, axis: Any = None, size: Any = None,
+           fill_value: Any = None) -> Any:
+    """The distinct values of `x` (flattened, or slices along `axis`), optionally with their first
+    indices, the inverse map and counts; `size` pads (with `fill_value`) or truncates the result.
+
+    The values are always returned sorted (`sorted=False` is not supported: the order of first
+    occurrence is not what NumPy's backend gives).
+    """
+    x = to_tensor(x)
+    if not sorted:
+        raise ValueError("unique: sorted=False is not supported; Tapeflow returns sorted values.")
+    host = backend.to_numpy(x._value)
+    res = np.unique(host, return_index=True, return_inverse=True, return_counts=True, axis=axis)
+    values, index, inverse, counts = res
+    if size is not None:
+        n = int(size)
+        fill = values.flat[0] if fill_value is None and values.size else (fill_value or 0)
+        ax = 0 if axis is None else axis
+        k = values.shape[ax]
+        if k >= n:
+            values = np.take(values, np.arange(n), axis=ax)
+            index, counts = index[:n], counts[:n]
+        else:
+            pad = [(0, 0)] * values.ndim
+            pad[ax] = (0, n - k)
+            values = np.pad(values, pad, constant_values=fill)
+            index = np.pad(index, (0, n - k))
+            counts = np.pad(counts, (0, n - k))
+    xp = xp_of(x)
+    out = [Tensor(backend.asarray(values, None, xp))]
+    if return_index:
+        out.append(Tensor(backend.asarray(index.astype("int32"), None, xp)))
+    if return_inverse:
+        inv = inverse.reshape(x.shape) if axis is None else inverse.reshape(-1)
+        out.append(Tensor(backend.asarray(inv.astype("int32"), None, xp)))
+    if return_counts:
+        out.append(Tensor(backend.asarray(counts.astype("int32"), None, xp)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def bincount(x: Any, weights: Any = None, minlength: int = 0, sparse: bool = False) -> Tensor:
+    """Counts of each non-negative integer in `x` (weighted sums with `weights`); a 2-D `x`
+    counts each row."""
+    if sparse:
+        raise ValueError("bincount: sparse=True is not supported (Tapeflow has no sparse tensors).")
+    x = to_tensor(x)
+    if x.dtype.is_floating or x.ndim not in (1, 2):
+        raise ValueError(f"bincount: x must be a 1-D or 2-D integer tensor, received dtype "
+                         f"{x.dtype.name} and shape {tuple(x.shape)}.")
+    xv = backend.to_numpy(x._value)
+    if xv.size and xv.min() < 0:
+        raise ValueError("bincount: x must not contain negative values.")
+    length = max(int(minlength), int(xv.max()) + 1 if xv.size else 0)
+    xp = xp_of(x)
+    rows = xv.reshape(-1, xv.shape[-1]) if xv.ndim == 2 else xv.reshape(1, -1)
+    idx = np.stack([np.repeat(np.arange(rows.shape[0]), rows.shape[1]), rows.reshape(-1)], -1)
+    from tapeflow.ops.extra import ScatterAdd
+
+    if weights is None:
+        vals = Tensor(xp.ones(rows.size, dtype="int32"))
+    else:
+        w = to_tensor(weights)
+        vals = mv.reshape(w, [-1])
+    out = ScatterAdd(xp.asarray(idx), (rows.shape[0], length))(vals)
+    return out if x.ndim == 2 else mv.reshape(out, [length])
+
+
+def histogram(x: Any, bins: int = 10, range: Any = None) -> tuple:  # noqa: A002 - Keras's name
+    """Counts of `x` in `bins` equal bins over `range` (default: min to max), in x's float dtype
+    as Keras gives them, and the bin edges."""
+    x = to_tensor(x)
+    host = backend.to_numpy(x._value)
+    if host.ndim != 1:
+        raise ValueError(f"histogram: x must be 1-D, received shape {host.shape}.")
+    counts, edges = np.histogram(host, bins=int(bins), range=range)
+    xp = xp_of(x)
+    dtype = x.dtype.name if x.dtype.is_floating else "float32"
+    return (Tensor(backend.asarray(counts.astype(dtype), None, xp)),
+            Tensor(backend.asarray(edges.astype(dtype), None, xp)))
