@@ -39,13 +39,13 @@ def _symbolic(x: Any) -> bool:
     return _is_tensor(x) and x._value is None
 
 
-# Range tensors built from symbolic bounds: id(tensor) -> (weakref, start, limit, delta). A `for`
-# over one loops on a counter (TF's range-loop special case) instead of gathering its elements.
+# Range tensors built in a trace from tensor bounds: id(tensor) -> (weakref, start, limit, delta).
+# A `for` over one is a graph loop on a counter (TF's range-loop special case), not a gather.
 _RANGES: dict = {}
 
 
 def range_bounds(x: Any) -> tuple | None:
-    """`(start, limit, delta)` when `x` is a range tensor with symbolic bounds made in converted code."""
+    """`(start, limit, delta)` when `x` is a `tf.range` made in converted code while tracing."""
     entry = _RANGES.get(id(x))
     if entry is None or entry[0]() is not x:
         return None
@@ -59,10 +59,16 @@ def _tf_range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None, 
     result = tapeflow.range(start, limit, delta, dtype=dtype, name=name)
     if limit is None:
         start, limit = 0, start
-    if any(_symbolic(v) for v in (start, limit, delta)):
+    if any(_symbolic(v) for v in (start, limit, delta)) or (_tracing() and any(_is_tensor(v) for v in (start, limit, delta))):
         key = id(result)
         _RANGES[key] = (weakref.ref(result, lambda _r, key=key: _RANGES.pop(key, None)), start, limit, delta)
     return result
+
+
+def _tracing() -> bool:
+    from tapeflow.tracing.func_graph import tracing
+
+    return tracing()
 
 
 def _range(*args: Any) -> Any:

@@ -53,11 +53,13 @@ def _condition(value: Any, tag: str, where: tuple | None) -> Tensor:
     return value if len(value.shape) == 0 else _engine().reshape(value, ())
 
 
-def _python_truth(value: Any, what: str, where: tuple | None) -> bool:
+def _python_truth(value: Any, where: tuple | None) -> bool:
+    """A Python loop's condition, which must stay a Python value (or eager tensor)."""
     if is_symbolic(value):
         raise NotImplementedError(
-            f"{what} started as a Python loop, but its condition became a symbolic tensor in a later "
-            f"iteration; make the loop variables tensors before the loop so it becomes a TF loop" + describe(where))
+            "The condition of while loop started as non-Tensor, then changed to Tensor. This may happen either "
+            "because variables changed type, or when a break or return statement inside the loop depends on a "
+            "Tensor condition. In both cases, changing to a TF loop should remove the error." + describe(where))
     return bool(value)
 
 
@@ -108,7 +110,7 @@ def while_stmt(test: Callable, body: Callable, get_state: Callable, set_state: C
     if is_symbolic(cond):
         _graph_loop(lambda: test(), body, None, get_state, set_state, symbol_names, where, "while loop")
         return
-    while _python_truth(cond, "This while loop", where):
+    while _python_truth(cond, where):
         body()
         cond = test()
 

@@ -203,3 +203,16 @@ def test_loop_that_must_run_once():
     assert f(tf.constant(3)).numpy() == 4
     with pytest.raises(tf.errors.InvalidArgumentError, match="loop must iterate at least once to initialize last"):
         f(tf.constant(0))
+
+
+def test_python_while_whose_condition_becomes_a_tensor():
+    def f(x):
+        while True:
+            x = x - 1
+            if x < 0:
+                break
+        return x
+
+    with pytest.raises(NotImplementedError, match="started as non-Tensor, then changed to Tensor") as info:
+        _trace(f, tf.constant(3))
+    _names_line(info, "f", "while True:")

@@ -169,3 +169,60 @@ def test_gradient_through_converted_control_flow():
         loss = f(x)
     assert values(loss) == 1.0 + 16.0
     np.testing.assert_allclose(tape.gradient(loss, x).numpy(), [4.0, 32.0])
+
+
+def test_variable_side_effects_without_state():
+    v = tf.Variable(0)
+
+    @tf.function
+    def f(x):
+        if x > 0:
+            v.assign_add(1)
+        while v < 5:
+            v.assign_add(2)
+        return v.read_value()
+
+    assert values(f(tf.constant(1))) == 5 and values(f(tf.constant(-1))) == 5
+    v.assign(-2)
+    assert values(f(tf.constant(1))) == 5  # the graph re-runs the loop: -1, 1, 3, 5
+
+
+def test_nested_structure_state_and_builtin_range_len():
+    @tf.function
+    def f(x, n):
+        d = {"a": x, "b": x * 0}
+        for _ in range(n):  # range of a tensor is tf.range
+            d = {"a": d["a"] + 1.0, "b": d["b"] + d["a"]}
+        s = 0.0
+        for i in range(len(x)):  # len of a traced tensor with a known first dimension
+            s += x[i]
+        return d, s
+
+    d, s = f(tf.constant([1.0, 2.0]), tf.constant(3))
+    assert values(d["a"]) == [4.0, 5.0] and values(d["b"]) == [6.0, 9.0] and values(s) == 3.0
+
+
+def test_range_of_constant_in_trace_is_a_graph_loop():
+    @tf.function
+    def f(x):
+        for i in tf.range(tf.constant(3)):
+            if x > 100.0:
+                break
+            x = x + tf.cast(i, tf.float32)
+        return x
+
+    assert values(f(tf.constant(1.0))) == 4.0 and values(f(tf.constant(200.0))) == 200.0
+
+
+def test_nested_function_with_tensor_condition():
+    @tf.function
+    def f(x):
+        def magnitude(v):
+            return v if v > 0 else -v
+
+        out = x
+        for _ in tf.range(2):
+            out = magnitude(out) * 2.0
+        return out
+
+    assert values(f(tf.constant(-3.0))) == 12.0
