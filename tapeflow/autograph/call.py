@@ -59,7 +59,8 @@ def _tf_range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None, 
     result = tapeflow.range(start, limit, delta, dtype=dtype, name=name)
     if limit is None:
         start, limit = 0, start
-    if any(_symbolic(v) for v in (start, limit, delta)) or (_tracing() and any(_is_tensor(v) for v in (start, limit, delta))):
+    bounds = (start, limit, delta)
+    if any(_symbolic(v) for v in bounds) or (_tracing() and any(_is_tensor(v) for v in bounds)):
         key = id(result)
         _RANGES[key] = (weakref.ref(result, lambda _r, key=key: _RANGES.pop(key, None)), start, limit, delta)
     return result
