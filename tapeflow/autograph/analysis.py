@@ -16,7 +16,7 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
-def _iter_scope(root: ast.AST, enter_root: bool = True) -> Iterable[ast.AST]:
+def scope_nodes(root: ast.AST, enter_root: bool = True) -> Iterable[ast.AST]:
     """Nodes of `root` that run in its scope: nested functions, lambdas and classes are
     yielded (their defaults and decorators belong here) but not entered, nor are
     comprehensions beyond their first iterable. `enter_root=False` treats `root` itself as
@@ -64,7 +64,7 @@ def assigned_names(nodes: Iterable[ast.AST]) -> set[str]:
     """Names that `nodes` (statements or expressions) bind in the current scope."""
     out: set[str] = set()
     for root in nodes:
-        for n in _iter_scope(root, enter_root=not isinstance(root, _SCOPES)):
+        for n in scope_nodes(root, enter_root=not isinstance(root, _SCOPES)):
             if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
                 out.add(n.id)
             elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -175,10 +175,10 @@ def exits(stmts: list, kinds: tuple) -> bool:
     return False
 
 
-def contains(node: ast.AST, kind: type, through_loops: bool) -> bool:
-    """Whether `node`'s body holds a `kind` statement of this function (not of a nested
-    function; not of a nested loop unless `through_loops`)."""
-    stack = list(ast.iter_child_nodes(node))
+def contains(stmts: list, kind: type, through_loops: bool) -> bool:
+    """Whether the statements `stmts` hold a `kind` statement of this function (not of a
+    nested function; not of a nested loop unless `through_loops`)."""
+    stack = list(stmts)
     while stack:
         n = stack.pop()
         if isinstance(n, kind):
@@ -196,7 +196,7 @@ def scope_declarations(fn: ast.AST) -> tuple[set[str], set[str]]:
     """The names `fn` declares `global` and `nonlocal`."""
     glob: set[str] = set()
     nonloc: set[str] = set()
-    for n in _iter_scope(fn):
+    for n in scope_nodes(fn):
         if isinstance(n, ast.Global):
             glob.update(n.names)
         elif isinstance(n, ast.Nonlocal):
@@ -216,7 +216,7 @@ def parameter_names(args: ast.arguments) -> set[str]:
 def nested_scope_reads(fn: ast.AST) -> set[str]:
     """Names read inside functions, lambdas and classes nested in `fn` (their closures)."""
     out: set[str] = set()
-    for n in _iter_scope(fn):
+    for n in scope_nodes(fn):
         if n is not fn and isinstance(n, _SCOPES):
             body = n.body if isinstance(n.body, list) else [n.body]
             for b in body:

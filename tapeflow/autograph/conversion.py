@@ -129,10 +129,11 @@ def _compile(node: ast.FunctionDef, freevars: tuple, filename: str) -> types.Cod
 
 
 def _register(code: types.CodeType) -> None:
-    """Remember `code` and its nested code objects as converted (not converted again)."""
+    """Remember `code` and the functions nested in it as converted (not converted again);
+    not the methods of classes defined inside, whose bodies the converter leaves alone."""
     call.CONVERTED_CODE.add(code)
     for const in code.co_consts:
-        if isinstance(const, types.CodeType):
+        if isinstance(const, types.CodeType) and const.co_flags & inspect.CO_NEWLOCALS:
             _register(const)
 
 

@@ -52,7 +52,7 @@ class _Jump:
         self.through_loops = kind is ast.Return
 
     def inside(self, node: ast.AST) -> bool:
-        return analysis.contains(node, self.kind, self.through_loops)
+        return analysis.contains([node], self.kind, self.through_loops)
 
     def lower_block(self, stmts: list) -> list:
         """`stmts` with each jump replaced and the statements after a possible jump guarded."""
@@ -65,7 +65,7 @@ class _Jump:
             if isinstance(s, self.kind):
                 out.extend(ast.copy_location(r, s) for r in self.replace(s))
                 return out  # the rest is unreachable
-            if not self.inside(_Holder(s)):
+            if not self.inside(s):
                 out.append(s)
                 i += 1
                 continue
@@ -104,15 +104,6 @@ class _Jump:
         return out
 
 
-class _Holder(ast.AST):
-    """Wraps one statement so `analysis.contains` looks at the statement itself."""
-
-    _fields = ("stmt",)
-
-    def __init__(self, stmt: ast.stmt) -> None:
-        self.stmt = stmt
-
-
 def add_loop_flag(loop: ast.For | ast.While, flag: str) -> None:
     """Make `loop` stop before an iteration once `flag` is set: a `while` tests
     `not flag and test`; a `for` records the flag for its `extra_test`."""
@@ -126,7 +117,7 @@ def add_loop_flag(loop: ast.For | ast.While, flag: str) -> None:
 
 def lower_returns(fn: ast.FunctionDef, fresh: Callable[[str], str]) -> None:
     """Rewrite `fn`'s returns into `do_return`/`retval_` flags when one sits inside a block."""
-    nested = any(analysis.contains(_Holder(s), ast.Return, True) for s in fn.body if not isinstance(s, ast.Return))
+    nested = analysis.contains([s for s in fn.body if not isinstance(s, ast.Return)], ast.Return, True)
     if not nested:
         return
     do_return, retval = fresh("do_return"), fresh("retval_")
@@ -147,11 +138,11 @@ def lower_returns(fn: ast.FunctionDef, fresh: Callable[[str], str]) -> None:
 def lower_loop_jumps(loop: ast.For | ast.While, fresh: Callable[[str], str]) -> list:
     """Lower the `break`s and `continue`s of `loop`; returns the statements replacing it."""
     out: list = [loop]
-    if analysis.contains(_body_of(loop), ast.Continue, False):
+    if analysis.contains(loop.body, ast.Continue, False):
         flag = fresh("continue_")
         jump = _Jump(ast.Continue, flag, lambda s: [parse_stmt(f"{flag} = True")])
         loop.body = [ast.copy_location(parse_stmt(f"{flag} = False"), loop.body[0])] + jump.lower_block(loop.body)
-    if analysis.contains(_body_of(loop), ast.Break, False):
+    if analysis.contains(loop.body, ast.Break, False):
         flag = fresh("break_")
         jump = _Jump(ast.Break, flag, lambda s: [parse_stmt(f"{flag} = True")])
         loop.body = jump.lower_block(loop.body)
@@ -162,7 +153,3 @@ def lower_loop_jumps(loop: ast.For | ast.While, fresh: Callable[[str], str]) -> 
             out.append(ast.copy_location(guard, loop.orelse[0]))
             loop.orelse = []
     return out
-
-
-def _body_of(loop: ast.AST) -> ast.AST:
-    return ast.Module(body=loop.body, type_ignores=[])

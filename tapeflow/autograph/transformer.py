@@ -70,7 +70,7 @@ class _FreshNames:
 
 
 def _reject_unsupported(fn: ast.FunctionDef, location: Location) -> None:
-    for node in analysis._iter_scope(fn):
+    for node in analysis.scope_nodes(fn):
         what = None
         if isinstance(node, (ast.Yield, ast.YieldFrom)):
             what = "a generator function (yield)"
@@ -83,7 +83,7 @@ def _reject_unsupported(fn: ast.FunctionDef, location: Location) -> None:
 
 
 def _nested_functions(fn: ast.FunctionDef) -> list:
-    return [n for n in analysis._iter_scope(fn) if n is not fn and isinstance(n, ast.FunctionDef)]
+    return [n for n in analysis.scope_nodes(fn) if n is not fn and isinstance(n, ast.FunctionDef)]
 
 
 def _lower_loops(stmts: list, names: _FreshNames) -> list:
@@ -106,7 +106,7 @@ def _lower_loops(stmts: list, names: _FreshNames) -> list:
 def _assigned_in_control_flow(fn: ast.FunctionDef) -> set[str]:
     """Names assigned inside any `if`/`while`/`for` of `fn`'s own scope."""
     out: set[str] = set()
-    for node in analysis._iter_scope(fn):
+    for node in analysis.scope_nodes(fn):
         if isinstance(node, (ast.If, ast.While, ast.For)):
             out |= analysis.assigned_names([*node.body, *node.orelse])
             if isinstance(node, ast.For):

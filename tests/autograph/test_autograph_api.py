@@ -213,3 +213,17 @@ def test_tracebacks_point_at_user_lines():
 
 def test_tf_namespace():
     assert tf.autograph.to_code is to_code
+
+
+def test_class_defined_inside_converted_function():
+    def f(x):
+        class Box:
+            def get(self, v):
+                if v > 0:
+                    return "pos"
+                return "neg"
+
+        return Box().get(x)
+
+    g = convert(f)
+    assert g(1) == "pos" and g(-1) == "neg"
