@@ -71,7 +71,7 @@ class ExpressionConverter(ast.NodeTransformer):
         name = "and_" if isinstance(node.op, ast.And) else "or_"
         result = node.values[-1]
         for value in reversed(node.values[:-1]):
-            result = ag_call(name, [_thunk(value), _thunk(result)])
+            result = ag_call(name, [_thunk(value), _thunk(result), self.location.node(node)])
         return ast.copy_location(result, node)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:

@@ -108,7 +108,7 @@ def while_stmt(test: Callable, body: Callable, get_state: Callable, set_state: C
     """A `while` loop: `tf.while_loop` over the state when the condition is a symbolic tensor."""
     cond = test()
     if is_symbolic(cond):
-        _graph_loop(lambda: test(), body, None, get_state, set_state, symbol_names, where, "while loop")
+        _graph_loop(test, body, None, get_state, set_state, symbol_names, where, "while loop")
         return
     while _python_truth(cond, where):
         body()
@@ -243,28 +243,33 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable, get_sta
 
 
 # -- expressions -----------------------------------------------------------------------------
-def and_(a: Callable, b: Callable) -> Any:
+def and_(a: Callable, b: Callable, where: tuple | None = None) -> Any:
     """`a and b`: lazy `tf.cond` when `a` is symbolic, else Python's `and`."""
     value = a()
     if is_symbolic(value):
-        return _lazy_logical(value, b, "and")
+        return _lazy_logical(value, b, "and", where)
     return value and b()
 
 
-def or_(a: Callable, b: Callable) -> Any:
+def or_(a: Callable, b: Callable, where: tuple | None = None) -> Any:
     """`a or b`: lazy `tf.cond` when `a` is symbolic, else Python's `or`."""
     value = a()
     if is_symbolic(value):
-        return _lazy_logical(value, b, "or")
+        return _lazy_logical(value, b, "or", where)
     return value or b()
 
 
-def _lazy_logical(value: Tensor, b: Callable, op: str) -> Tensor:
-    value = _condition(value, f"`{op}`", None)
+def _lazy_logical(value: Tensor, b: Callable, op: str, where: tuple | None) -> Tensor:
+    """`value and b()` / `value or b()` with `b` evaluated only on the branch that needs it."""
+    value = _condition(value, f"`{op}`", where)
     rest = lambda: checks.to_tensors((b(),))[0]
     same = lambda: value
-    cond = _graph_op("cond", None)
-    return cond(value, rest, same) if op == "and" else cond(value, same, rest)
+    cond = _graph_op("cond", where)
+    try:
+        return cond(value, rest, same) if op == "and" else cond(value, same, rest)
+    except Exception as e:
+        with_location(e, where)
+        raise
 
 
 def not_(value: Any) -> Any:

@@ -228,7 +228,7 @@ class _ControlFlowConverter:
             test: ast.expr = ag_call("not_", [_name(flags[-1])])
             for flag in reversed(flags[:-1]):
                 test = ag_call("and_", [ast.Lambda(args=_no_args(), body=ag_call("not_", [_name(flag)])),
-                                        ast.Lambda(args=_no_args(), body=test)])
+                                        ast.Lambda(args=_no_args(), body=test), self.location.node(node)])
             extra_name = self.names("extra_test")
             fns.append(_function(extra_name, [], [ast.Return(value=test)]))
             extra_test = _name(extra_name)

@@ -216,3 +216,12 @@ def test_python_while_whose_condition_becomes_a_tensor():
     with pytest.raises(NotImplementedError, match="started as non-Tensor, then changed to Tensor") as info:
         _trace(f, tf.constant(3))
     _names_line(info, "f", "while True:")
+
+
+def test_non_bool_operand_of_and():
+    def f(x, y):
+        return x and y
+
+    with pytest.raises(ValueError, match="condition of `and` expected to be `tf.bool` scalar") as info:
+        _trace(f, tf.constant(1.0), tf.constant(2.0))
+    _names_line(info, "f", "return x and y")
