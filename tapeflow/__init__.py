@@ -42,6 +42,7 @@ from tapeflow.tracing.func_graph import init_scope
 from tapeflow.tracing.polymorphic import function
 from tapeflow.tracing.printing import print_ as print  # noqa: A001 - TF's name
 from tapeflow.tracing.spec import TensorSpec
+from tapeflow.tracing.tensor_array import TensorArray
 
 __version__ = version.VERSION  # the TF API version followed (tf.__version__)
 __tapeflow_version__ = version.TAPEFLOW_VERSION  # Tapeflow's own release
@@ -67,6 +68,7 @@ def executing_eagerly() -> _builtins.bool:
 _LAZY_SUBMODULES = {
     "keras",
     "compat",
+    "data",
     "testing",
     "train",
 }
