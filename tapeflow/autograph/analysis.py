@@ -77,6 +77,35 @@ def assigned_names(nodes: Iterable[ast.AST]) -> set[str]:
     return out
 
 
+def _composite_root(node: ast.AST) -> str | None:
+    """The root name of `a.b.c` or `a.b['k']` (constant keys only), else None."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        if isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Constant):
+            return None
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def composite_targets(nodes: list) -> dict[str, ast.expr]:
+    """Attributes and constant-key items the statements assign (`self.count`, `d['k']`), by
+    their source text; those whose root variable the statements rebind are left out (they
+    name a new object)."""
+    found: dict[str, ast.expr] = {}
+    for root in nodes:
+        for n in scope_nodes(root, enter_root=not isinstance(root, _SCOPES)):
+            targets: list = []
+            if isinstance(n, ast.Assign):
+                targets = n.targets
+            elif isinstance(n, (ast.AugAssign, ast.AnnAssign)) and getattr(n, "value", None) is not None:
+                targets = [n.target]
+            for t in targets:
+                for elt in (t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]):
+                    if isinstance(elt, (ast.Attribute, ast.Subscript)) and _composite_root(elt) is not None:
+                        found.setdefault(ast.unparse(elt), elt)
+    rebound = assigned_names(nodes)
+    return {k: v for k, v in found.items() if _composite_root(v) not in rebound}
+
+
 def loaded_names(node: ast.AST) -> set[str]:
     """Every name read anywhere in `node`, nested scopes included (a closure reads its free
     variables when it runs, which may be later: counting them keeps liveness conservative)."""

@@ -26,7 +26,8 @@ AG = types.SimpleNamespace(
     if_stmt=operators.if_stmt, while_stmt=operators.while_stmt, for_stmt=operators.for_stmt,
     and_=operators.and_, or_=operators.or_, not_=operators.not_, if_exp=operators.if_exp,
     assert_stmt=operators.assert_stmt, converted_call=call.converted_call, ld=variables.ld,
-    retval=variables.retval, Undefined=variables.Undefined, UndefinedReturnValue=variables.UndefinedReturnValue,
+    retval=variables.retval, ld_composite=variables.ld_composite, is_defined=variables.is_defined,
+    Undefined=variables.Undefined, UndefinedReturnValue=variables.UndefinedReturnValue,
 )
 
 

@@ -21,7 +21,7 @@ import ast
 from tapeflow.autograph import analysis, lowering
 from tapeflow.autograph.errors import ConversionError, Location
 from tapeflow.autograph.expressions import ExpressionConverter, ag_call
-from tapeflow.autograph.lowering import parse_stmt
+from tapeflow.autograph.lowering import parse_expr, parse_stmt
 
 
 def convert_function(fn: ast.FunctionDef, location: Location, recursive: bool) -> None:
@@ -166,15 +166,24 @@ class _ControlFlowConverter:
             out.append(ast.Global(names=glob))
         return out
 
-    def _state_functions(self, state: list) -> tuple[str, str, list]:
+    def _state_functions(self, state: list, composites: dict) -> tuple[str, str, list]:
+        """`get_state`/`set_state` over the variables `state` and the attributes/items
+        `composites` (read as `Undefined` when missing, written back only when defined)."""
         get_name, set_name = self.names("get_state"), self.names("set_state")
-        values = ast.Tuple(elts=[_name(n) for n in state], ctx=ast.Load())
-        getter = _function(get_name, [], [ast.Return(value=values)])
+        reads: list = [_name(n) for n in state]
+        for key, target in composites.items():
+            load = _as_load(target)
+            reads.append(ag_call("ld_composite", [ast.Lambda(args=_no_args(), body=load), ast.Constant(value=key)]))
+        getter = _function(get_name, [], [ast.Return(value=ast.Tuple(elts=reads, ctx=ast.Load()))])
+        body: list = []
         if state:
             target = ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Store()) for n in state], ctx=ast.Store())
-            body = [*self._declare(set(state)), ast.Assign(targets=[target], value=_name("vars_"))]
-        else:
-            body = [ast.Pass()]
+            value = _name("vars_") if not composites else parse_expr(f"vars_[:{len(state)}]")
+            body += [*self._declare(set(state)), ast.Assign(targets=[target], value=value)]
+        for i, target in enumerate(composites.values(), start=len(state)):
+            item = parse_expr(f"vars_[{i}]")
+            store = ast.Assign(targets=[_as_store(target)], value=item)
+            body.append(ast.If(test=ag_call("is_defined", [parse_expr(f"vars_[{i}]")]), body=[store], orelse=[]))
         setter = _function(set_name, ["vars_"], body)
         return get_name, set_name, [getter, setter]
 
@@ -189,35 +198,39 @@ class _ControlFlowConverter:
     # -- statements -------------------------------------------------------------------------
     def _if(self, node: ast.If) -> list:
         modified = analysis.assigned_names([*node.body, *node.orelse])
+        composites = analysis.composite_targets([*node.body, *node.orelse])
         body, orelse = self.block(node.body), self.block(node.orelse)
         state = sorted(modified & self.liveness.live_out[id(node)])
-        get_name, set_name, state_fns = self._state_functions(state)
+        get_name, set_name, state_fns = self._state_functions(state, composites)
         body_name, else_name = self.names("if_body"), self.names("else_body")
         fns = [_function(body_name, [], self._declare(modified) + body),
                _function(else_name, [], self._declare(modified) + orelse)]
+        symbols = self._symbol_names(state + list(composites))
         call = ag_call("if_stmt", [node.test, _name(body_name), _name(else_name), _name(get_name),
-                                   _name(set_name), self._symbol_names(state), self.location.node(node)])
+                                   _name(set_name), symbols, self.location.node(node)])
         return self._placed([*state_fns, *fns, ast.Expr(value=call)], node)
 
     def _while(self, node: ast.While) -> list:
         modified = analysis.assigned_names(node.body)
+        composites = analysis.composite_targets(node.body)
         body = self.block(node.body)
         state = sorted(modified & self.liveness.live_header[id(node)])
-        get_name, set_name, state_fns = self._state_functions(state)
+        get_name, set_name, state_fns = self._state_functions(state, composites)
         test_name, body_name = self.names("loop_test"), self.names("loop_body")
         walrus = analysis.assigned_names([node.test])
         test = _function(test_name, [], self._declare(walrus) + [ast.Return(value=node.test)])
         loop_body = _function(body_name, [], self._declare(modified) + body)
         call = ag_call("while_stmt", [_name(test_name), _name(body_name), _name(get_name), _name(set_name),
-                                      self._symbol_names(state), self.location.node(node)])
+                                      self._symbol_names(state + list(composites)), self.location.node(node)])
         return self._placed([*state_fns, test, loop_body, ast.Expr(value=call)], node) + self.block(node.orelse)
 
     def _for(self, node: ast.For) -> list:
         targets = analysis.target_names(node.target)
         modified = analysis.assigned_names(node.body)
+        composites = analysis.composite_targets(node.body)
         body = self.block(node.body)
         state = sorted((modified & self.liveness.live_header[id(node)]) - targets)
-        get_name, set_name, state_fns = self._state_functions(state)
+        get_name, set_name, state_fns = self._state_functions(state, composites)
         body_name, itr = self.names("loop_body"), self.names("itr")
         bind = ast.Assign(targets=[node.target], value=_name(itr))
         loop_body = _function(body_name, [itr], self._declare(modified | targets) + [bind] + body)
@@ -233,8 +246,20 @@ class _ControlFlowConverter:
             fns.append(_function(extra_name, [], [ast.Return(value=test)]))
             extra_test = _name(extra_name)
         call = ag_call("for_stmt", [node.iter, extra_test, _name(body_name), _name(get_name), _name(set_name),
-                                    self._symbol_names(state), self.location.node(node)])
+                                    self._symbol_names(state + list(composites)), self.location.node(node)])
         return self._placed([*fns, ast.Expr(value=call)], node) + self.block(node.orelse)
+
+
+def _as_load(node: ast.expr) -> ast.expr:
+    """A fresh copy of an attribute/item target, for reading."""
+    return parse_expr(ast.unparse(node))
+
+
+def _as_store(node: ast.expr) -> ast.expr:
+    """A fresh copy of an attribute/item target, for assigning."""
+    copy = parse_expr(ast.unparse(node))
+    copy.ctx = ast.Store()
+    return copy
 
 
 def _no_args() -> ast.arguments:

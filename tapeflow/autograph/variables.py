@@ -44,6 +44,18 @@ def ld(value: Any) -> Any:
     return value
 
 
+def ld_composite(read: Any, symbol_name: str) -> Any:
+    """The value of an attribute or item (`self.x`, `d['k']`), `Undefined` when it does not exist."""
+    try:
+        return read()
+    except (AttributeError, KeyError, IndexError):
+        return Undefined(symbol_name)
+
+
+def is_defined(value: Any) -> bool:
+    return not is_undefined(value)
+
+
 def retval(value: Any) -> Any:
     """The converted function's result: None when no `return` statement ran."""
     return None if type(value) is UndefinedReturnValue else value

@@ -350,3 +350,19 @@ def test_method_with_super():
     c = Child()
     g = convert(c.value)
     assert g(3) == 8 and g(-3) == -2
+
+
+def test_attribute_and_item_assignments():
+    class Box:
+        def __init__(self):
+            self.n = 0
+            self.seen = {}
+
+        def add(self, xs):
+            for x in xs:
+                if x > 0:
+                    self.n += x
+                    self.seen["last"] = x
+            return self.n, self.seen
+
+    assert convert(Box().add)([1, -2, 3]) == Box().add([1, -2, 3]) == (4, {"last": 3})

@@ -226,3 +226,22 @@ def test_nested_function_with_tensor_condition():
         return out
 
     assert values(f(tf.constant(-3.0))) == 12.0
+
+
+def test_attributes_and_items_carried_through_graph_control_flow():
+    class Accumulator:
+        def __init__(self):
+            self.total = tf.constant(0.0)
+            self.counts = {"n": 0}
+
+        def run(self, x, n):
+            for _ in tf.range(n):
+                self.total = self.total + x
+                self.counts["n"] = self.counts["n"] + 1
+            if x > 0:
+                self.total = self.total * 2
+            return self.total, self.counts["n"]
+
+    acc = Accumulator()
+    total, count = tf.function(acc.run)(tf.constant(1.5), tf.constant(3))
+    assert values(total) == 9.0 and values(count) == 3
