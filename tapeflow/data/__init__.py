@@ -1,0 +1,20 @@
+"""`tf.data`: input pipelines (`tf.data.Dataset`) that feed models, with TF's element specs.
+
+Example:
+    >>> ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(10_000).batch(32)
+    >>> model.fit(ds.prefetch(tf.data.AUTOTUNE), epochs=5)
+"""
+
+from tapeflow.data import experimental
+from tapeflow.data.dataset import (
+    AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, DatasetIterator,
+)
+from tapeflow.data.options import Options, ThreadingOptions
+from tapeflow.data.windows import DatasetSpec
+
+Iterator = DatasetIterator
+
+__all__ = [
+    "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "DatasetSpec", "Iterator",
+    "Options", "ThreadingOptions", "experimental",
+]

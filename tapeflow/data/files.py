@@ -1,0 +1,206 @@
+"""Elements on disk: `Dataset.save` / `Dataset.load`, and `cache` (in memory or in a file).
+
+Elements are written as NumPy `.npz` files, one array per component: the components stacked
+when every element has the same shape, else their values concatenated with a table of shapes.
+`save` writes the element spec (JSON) last, so a directory with a spec is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from tapeflow import dtypes as _dt
+from tapeflow.data import structure
+from tapeflow.data.dataset import Dataset
+from tapeflow.data.functions import UserFunction
+from tapeflow.tracing.spec import TensorSpec
+
+_SPEC_FILE = "dataset_spec.json"
+_COMPRESSIONS = (None, "", "GZIP")
+
+
+def write_elements(path: str, elements: list, spec: Any, compress: bool) -> None:
+    """Write `elements` (structures of arrays with `spec`'s structure) to the `.npz` file `path`."""
+    n_components = len(structure.flatten(spec))
+    columns = list(zip(*[structure.flatten(e) for e in elements], strict=True)) if elements else [
+        ()] * n_components
+    arrays: dict = {"count": np.array(len(elements), np.int64)}
+    for j, column in enumerate(columns):
+        if column and all(a.shape == column[0].shape for a in column):
+            arrays[f"stacked_{j}"] = np.stack(column)
+        else:
+            arrays[f"values_{j}"] = (np.concatenate([a.reshape(-1) for a in column]) if column
+                                     else np.zeros(0))
+            arrays[f"shapes_{j}"] = np.array([a.shape for a in column], np.int64).reshape(len(column), -1)
+    (np.savez_compressed if compress else np.savez)(path, **arrays)
+
+
+def read_elements(path: str, spec: Any) -> list:
+    """The elements written by `write_elements`."""
+    leaf_specs = structure.flatten(spec)
+    with np.load(path) as data:
+        count = int(data["count"])
+        columns = []
+        for j, s in enumerate(leaf_specs):
+            if f"stacked_{j}" in data:
+                columns.append(list(data[f"stacked_{j}"]) if count else [])
+                continue
+            values, shapes = data[f"values_{j}"].astype(s.dtype._np), data[f"shapes_{j}"]
+            column, pos = [], 0
+            for shape in shapes:
+                size = int(np.prod(shape))
+                column.append(values[pos:pos + size].reshape(tuple(shape)))
+                pos += size
+            columns.append(column)
+    rows = zip(*columns, strict=True)
+    return [structure.pack(spec, [np.asarray(a) for a in row]) for row in rows]
+
+
+def spec_to_json(spec: Any) -> Any:
+    if isinstance(spec, dict):
+        return {"dict": {k: spec_to_json(v) for k, v in spec.items()}}
+    if isinstance(spec, tuple):
+        return {"tuple": [spec_to_json(v) for v in spec]}
+    if not isinstance(spec, TensorSpec):
+        raise TypeError(f"Dataset.save: only datasets of tensors can be saved, found {spec!r}.")
+    shape = None if spec.shape is None else list(spec.shape)
+    return {"shape": shape, "dtype": spec.dtype.name}
+
+
+def spec_from_json(data: Any) -> Any:
+    if "dict" in data:
+        return {k: spec_from_json(v) for k, v in data["dict"].items()}
+    if "tuple" in data:
+        return tuple(spec_from_json(v) for v in data["tuple"])
+    return TensorSpec(data["shape"], _dt.as_dtype(data["dtype"]))
+
+
+def _check_compression(compression: Any, what: str) -> bool:
+    if compression not in _COMPRESSIONS:
+        raise ValueError(f"{what}: `compression` must be None or 'GZIP', received {compression!r}.")
+    return compression == "GZIP"
+
+
+def save(dataset: Dataset, path: str, compression: str | None, shard_func: Any, checkpoint_args: Any) -> None:
+    """`Dataset.save`: the elements grouped into shard files by `shard_func` (default: one)."""
+    what = "Dataset.save"
+    compress = _check_compression(compression, what)
+    if checkpoint_args is not None:
+        raise ValueError(f"{what}: `checkpoint_args` needs tf.train.Checkpoint, which Tapeflow "
+                         "does not have yet; save without it.")
+    spec = dataset.element_spec
+    spec_json = spec_to_json(spec)
+    shard_of = None if shard_func is None else UserFunction(shard_func, f"{what} shard_func")
+    shards: dict = {}
+    for element in dataset._iter_elements():
+        key = 0
+        if shard_of is not None:
+            value = np.asarray(shard_of(element))
+            if value.shape != () or value.dtype.kind not in "iu":
+                raise ValueError(f"{what}: `shard_func` must return a scalar integer, returned shape "
+                                 f"{value.shape} dtype {value.dtype}.")
+            key = int(value)
+        shards.setdefault(key, []).append(element)
+    os.makedirs(path, exist_ok=True)
+    spec_path = os.path.join(path, _SPEC_FILE)
+    if os.path.exists(spec_path):
+        os.remove(spec_path)
+    keys = sorted(shards) or [0]
+    for key in keys:
+        write_elements(os.path.join(path, f"shard_{key}.npz"), shards.get(key, []), spec, compress)
+    with open(spec_path, "w") as f:
+        json.dump({"element_spec": spec_json, "shards": keys, "compression": compression}, f)
+
+
+def load(path: str, element_spec: Any, compression: str | None, reader_func: Any, wait: bool) -> Dataset:
+    """`Dataset.load`: the shards of a saved dataset, read in order or through `reader_func`."""
+    from tapeflow.data.windows import DatasetSpec, ListDataset
+
+    what = "Dataset.load"
+    _check_compression(compression, what)
+    spec_path = os.path.join(path, _SPEC_FILE)
+    while wait and not os.path.exists(spec_path):
+        time.sleep(0.1)
+    if not os.path.exists(spec_path):
+        raise FileNotFoundError(f"{what}: no dataset saved by Dataset.save at {path!r} (missing "
+                                f"{_SPEC_FILE}).")
+    with open(spec_path) as f:
+        meta = json.load(f)
+    spec = spec_from_json(meta["element_spec"])
+    if element_spec is not None and element_spec != spec:
+        raise ValueError(f"{what}: the given `element_spec` {element_spec} does not match the "
+                         f"saved one {spec}.")
+    shards = [ShardFileDataset(os.path.join(path, f"shard_{k}.npz"), spec) for k in meta["shards"]]
+    if reader_func is None:
+        out = shards[0]
+        for d in shards[1:]:
+            out = out.concatenate(d)
+        return out
+    result = reader_func(ListDataset(shards, DatasetSpec(spec)))
+    if not isinstance(result, Dataset):
+        raise TypeError(f"{what}: `reader_func` must return a Dataset, returned {type(result).__name__}.")
+    return result
+
+
+class ShardFileDataset(Dataset):
+    """The elements of one file written by `write_elements`."""
+
+    def __init__(self, path: str, spec: Any) -> None:
+        super().__init__(())
+        self._path, self._spec = path, spec
+
+    def _compute_element_spec(self) -> Any:
+        return self._spec
+
+    def _compute_cardinality(self) -> int:
+        with np.load(self._path) as data:
+            return int(data["count"])
+
+    def _iter_elements(self) -> Iterator:
+        yield from read_elements(self._path, self._spec)
+
+
+class CacheDataset(Dataset):
+    """`cache(filename)`: the first complete pass is recorded (in memory, or in the file
+    `filename` + ".npz"); later passes replay it without running the input pipeline."""
+
+    def __init__(self, input_ds: Dataset, filename: str = "", name: str | None = None) -> None:
+        super().__init__((input_ds,), name)
+        if not isinstance(filename, str):
+            raise TypeError(f"Dataset.cache: `filename` must be a string, received {filename!r}.")
+        self._filename = filename
+        self._memory: list | None = None
+
+    def _compute_element_spec(self) -> Any:
+        return self._inputs[0].element_spec
+
+    def _compute_cardinality(self) -> int:
+        return self._inputs[0]._compute_cardinality()
+
+    def _file(self) -> str:
+        return self._filename + ".npz"
+
+    def _iter_elements(self) -> Iterator:
+        if self._memory is not None:
+            yield from self._memory
+            return
+        if self._filename and os.path.exists(self._file()):
+            yield from read_elements(self._file(), self.element_spec)
+            return
+        recorded = []
+        for element in self._inputs[0]._iter_elements():
+            recorded.append(element)
+            yield element
+        # Only a complete pass is kept (an iteration stopped early records nothing).
+        if self._filename:
+            tmp = self._filename + ".partial.npz"
+            write_elements(tmp, recorded, self.element_spec, compress=False)
+            os.replace(tmp, self._file())
+        else:
+            self._memory = recorded
