@@ -92,7 +92,42 @@ def _len(x: Any) -> Any:
     return len(x)
 
 
-_BUILTIN_OVERLOADS: dict = {range: _range, len: _len}  # plus tf.range, added on first use
+def iterable(x: Any) -> Any:
+    """`x`, or for a symbolic tensor its rows as a list (unrolled while tracing, as TF does
+    when Python iterates a graph tensor; its first dimension must be known)."""
+    if not _symbolic(x):
+        return x
+    if len(x.shape) == 0:
+        raise TypeError("Cannot iterate over a scalar tensor.")
+    if x.shape[0] is None:
+        raise TypeError("Cannot iterate over a tensor with unknown first dimension.")
+    import tapeflow
+
+    return tapeflow.unstack(x, num=x.shape[0])
+
+
+def unpack(value: Any, count: int) -> Any:
+    """The right side of `a, b = value` in converted code: a symbolic tensor's rows."""
+    if _symbolic(value) and (len(value.shape) == 0 or value.shape[0] != count):
+        raise ValueError(f"cannot unpack a tensor of shape {value.shape} into {count} values")
+    return iterable(value)
+
+
+def _enumerate(x: Any, start: int = 0) -> Any:
+    return enumerate(iterable(x), start)
+
+
+def _zip(*xs: Any, strict: bool = False) -> Any:
+    return zip(*(iterable(x) for x in xs), strict=strict)
+
+
+@functools.cache
+def _overloads() -> dict:
+    """Callables replaced by tensor-aware versions in converted code (built on first use:
+    `tapeflow` imports this package)."""
+    import tapeflow
+
+    return {range: _range, len: _len, enumerate: _enumerate, zip: _zip, tapeflow.range: _tf_range}
 
 
 def is_library_function(func: Callable) -> bool:
@@ -118,11 +153,7 @@ def should_convert(func: Any) -> bool:
 def converted_call(func: Any, args: tuple, kwargs: dict | None) -> Any:
     """Call `func(*args, **kwargs)` from converted code, converting `func` if it is user code."""
     kwargs = kwargs or {}
-    if len(_BUILTIN_OVERLOADS) == 2:
-        import tapeflow
-
-        _BUILTIN_OVERLOADS[tapeflow.range] = _tf_range
-    overload = _BUILTIN_OVERLOADS.get(func) if _hashable(func) else None
+    overload = _overloads().get(func) if _hashable(func) else None
     if overload is not None:
         return overload(*args, **kwargs)
     target = func

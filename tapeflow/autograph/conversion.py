@@ -25,7 +25,7 @@ from tapeflow.autograph.transformer import convert_function
 AG = types.SimpleNamespace(
     if_stmt=operators.if_stmt, while_stmt=operators.while_stmt, for_stmt=operators.for_stmt,
     and_=operators.and_, or_=operators.or_, not_=operators.not_, if_exp=operators.if_exp,
-    assert_stmt=operators.assert_stmt, converted_call=call.converted_call, ld=variables.ld,
+    assert_stmt=operators.assert_stmt, converted_call=call.converted_call, unpack=call.unpack, ld=variables.ld,
     retval=variables.retval, ld_composite=variables.ld_composite, is_defined=variables.is_defined,
     Undefined=variables.Undefined, UndefinedReturnValue=variables.UndefinedReturnValue,
 )

@@ -232,7 +232,11 @@ class _ControlFlowConverter:
         state = sorted((modified & self.liveness.live_header[id(node)]) - targets)
         get_name, set_name, state_fns = self._state_functions(state, composites)
         body_name, itr = self.names("loop_body"), self.names("itr")
-        bind = ast.Assign(targets=[node.target], value=_name(itr))
+        item: ast.expr = _name(itr)
+        if isinstance(node.target, (ast.Tuple, ast.List)) and not any(
+                isinstance(e, ast.Starred) for e in node.target.elts):
+            item = ag_call("unpack", [item, ast.Constant(value=len(node.target.elts))])
+        bind = ast.Assign(targets=[node.target], value=item)
         loop_body = _function(body_name, [itr], self._declare(modified | targets) + [bind] + body)
         fns = [*state_fns, loop_body]
         flags = getattr(node, "ag_stop_flags", [])

@@ -245,3 +245,18 @@ def test_attributes_and_items_carried_through_graph_control_flow():
     acc = Accumulator()
     total, count = tf.function(acc.run)(tf.constant(1.5), tf.constant(3))
     assert values(total) == 9.0 and values(count) == 3
+
+
+def test_unpacking_enumerate_zip_over_traced_tensors():
+    @tf.function
+    def f(x):
+        s = 0.0
+        for a, b in x:  # graph loop; each row unpacked
+            s += a * b
+        for i, row in enumerate(x):  # unrolled while tracing (known first dimension), as in TF
+            s += tf.cast(i, tf.float32) * tf.reduce_sum(row)
+        for p, q in zip(x, x, strict=True):
+            s += tf.reduce_sum(p - q)
+        return s
+
+    assert values(f(tf.constant([[1.0, 2.0], [3.0, 4.0]]))) == 14.0 + 7.0
