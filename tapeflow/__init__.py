@@ -71,6 +71,7 @@ _LAZY_SUBMODULES = {
     "data",
     "testing",
     "train",
+    "summary",
 }
 
 

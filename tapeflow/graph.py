@@ -12,6 +12,8 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as _np
+
 from tapeflow import backend
 from tapeflow import dtypes as _dt
 from tapeflow.autodiff.function import SymbolicState
@@ -159,14 +161,35 @@ def new_output(shape: Any, dtype: Any, node: Node | None, index: int, name: str)
     return SymbolicTensor(shape, dtype, node, index)
 
 
-def _dummy(t: Tensor, fill: int) -> Tensor:
+def _probe_rng(fill: int) -> Any:
+    return _np.random.default_rng(fill)
+
+
+def _dummy(t: Tensor, fill: int, trace: Any = None) -> Tensor:
+    """A stand-in value for `t`. Inside a tf.function trace every graph tensor keeps the value
+    its op produced on its inputs' stand-ins (`FuncGraph.dummies`), so stand-ins stay
+    consistent (`i` and `i + 1` differ by one) and probed shapes are those eager code gets."""
     if t._value is not None:
         return t
+    if trace is not None:
+        known = trace.dummies.get((id(t), fill))
+        if known is not None:
+            return known
     shape = tuple(fill if d is None else d for d in t.shape)
     np_dtype = t.dtype._np
     xp = backend.default_xp()
-    arr = xp.zeros(shape, dtype=np_dtype) if np_dtype.kind in "iub" else xp.ones(shape, dtype=np_dtype)
-    return Tensor(arr)
+    if np_dtype.kind in "iu":
+        # 0 in the first probe, 1 in the second: shapes that depend on integer values differ.
+        arr = xp.full(shape, max(fill - 2, 0), dtype=np_dtype)
+    elif np_dtype.kind == "b":
+        arr = xp.zeros(shape, dtype=np_dtype)
+    else:
+        # Values in [0.5, 1.5): positive (log, sqrt) and generic (square matrices invertible).
+        arr = xp.asarray(_probe_rng(fill).uniform(0.5, 1.5, shape)).astype(np_dtype)
+    value = Tensor(arr)
+    if trace is not None and fill > 1:
+        trace.dummies[(id(t), fill)] = value
+    return value
 
 
 def _run_broadcasting(fn: Callable, inputs: list) -> Any:
@@ -177,23 +200,30 @@ def _run_broadcasting(fn: Callable, inputs: list) -> Any:
         return None
 
 
-def infer_output_specs(fn: Callable, inputs: list) -> list:
+def infer_output_specs(fn: Callable, inputs: list, probes: list | None = None) -> list:
     """Output (shape, dtype) of `fn` on `inputs` by running it on small stand-in values.
 
     Unknown (None) dimensions are tried at two sizes; output dimensions that change are None.
     If those sizes clash with a known dimension (`[None] * [3]`), unknown dimensions are tried
     at size 1, which broadcasts, and output dimensions of size 1 are reported as None.
+    `probes`, when given, receives the two lists of stand-in outputs (see `remember_probes`).
     """
     from tapeflow.autodiff import function as _fn
 
+    trace = _trace_state.current()
     saved = list(_fn.recording_tapes)
     _fn.recording_tapes.clear()
     _trace_state.graphs.append(None)  # probes run eagerly, outside any trace
-    needs_second = any(t._value is None and None in tuple(t.shape) for t in inputs)
+    needs_second = any(t._value is None and (None in tuple(t.shape) or t.dtype._np.kind in "iu")
+                       for t in inputs)
     try:
         try:
-            a = fn(*[_dummy(t, 2) for t in inputs])
-            b = fn(*[_dummy(t, 3) for t in inputs]) if needs_second else a
+            a = fn(*[_dummy(t, 2, trace) for t in inputs])
+            try:
+                b = fn(*[_dummy(t, 3, trace) for t in inputs]) if needs_second else a
+            except Exception:
+                # Works at one size only (a reshape to a fixed size, ...): rank known, sizes not.
+                b = None
         except Exception:
             a = _run_broadcasting(fn, inputs) if needs_second else None
             if a is None:
@@ -207,7 +237,11 @@ def infer_output_specs(fn: Callable, inputs: list) -> list:
         _fn.recording_tapes[:] = saved
         _trace_state.graphs.pop()
     outs_a = list(a) if isinstance(a, (tuple, list)) else [a]
+    if b is None:
+        return [((None,) * o._value.ndim, _dt.from_numpy(o._value.dtype)) for o in outs_a]
     outs_b = list(b) if isinstance(b, (tuple, list)) else [b]
+    if probes is not None and trace is not None:
+        probes.extend((outs_a, outs_b))
     specs = []
     for oa, ob in zip(outs_a, outs_b, strict=False):
         sa, sb = oa._value.shape, ob._value.shape
@@ -219,13 +253,26 @@ def infer_output_specs(fn: Callable, inputs: list) -> list:
     return specs
 
 
+def remember_probes(outputs: list, probes: list) -> None:
+    """Keep the stand-in values a probe computed as the stand-ins of the new graph tensors."""
+    trace = _trace_state.current()
+    if trace is None or not probes:
+        return
+    outs_a, outs_b = probes
+    for o, va, vb in zip(outputs, outs_a, outs_b, strict=False):
+        trace.dummies[(id(o), 2)] = va
+        trace.dummies[(id(o), 3)] = vb
+
+
 def symbolic_apply(fn: Any, inputs: tuple) -> Any:
     """Apply the primitive `fn` to inputs of which some are symbolic: a new graph node."""
-    specs = infer_output_specs(lambda *xs: copy.copy(fn)(*xs), list(inputs))
+    probes: list = []
+    specs = infer_output_specs(lambda *xs: copy.copy(fn)(*xs), list(inputs), probes)
     node = Node(lambda *xs: copy.copy(fn)(*xs), list(inputs), name=type(fn).__name__)
     node.function = fn
     outs = [new_output(s, d, node, i, node.name) for i, (s, d) in enumerate(specs)]
     node.outputs = outs
+    remember_probes(outs, probes)
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 

@@ -40,8 +40,9 @@ from tapeflow.ops.pool import (
     max_pool2d,
     max_pool3d,
 )
+from tapeflow.ops.random import rng_state_preserved
 from tapeflow.tensor import Tensor
-from tapeflow.tracing.func_graph import lifted_when_tracing
+from tapeflow.tracing.func_graph import lifted_on_unknown_shapes, lifted_when_tracing
 
 __all__ = [
     "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "softplus", "softsign", "silu", "swish",
@@ -121,6 +122,7 @@ def log_sigmoid(x: Any, name: Any = None) -> Tensor:
     return ew.negative(softplus(ew.negative(ew.unary_operand(x, "LogSigmoid"))))
 
 
+@lifted_on_unknown_shapes
 def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None, name: Any = None) -> Tensor:
     """Elementwise cross-entropy between `labels` in [0, 1] and sigmoid(`logits`), stable."""
     z = ew.unary_operand(logits, "SigmoidCrossEntropyWithLogits")
@@ -192,7 +194,7 @@ def moments(x: Any, axes: Any, shift: Any = None, keepdims: bool = False, name: 
     return mean, var
 
 
-@lifted_when_tracing
+@lifted_when_tracing(rng_state_preserved)
 def dropout(x: Any, rate: Any = None, noise_shape: Any = None, seed: Any = None, name: Any = None,
             keep_prob: Any = None) -> Tensor:
     """Zero elements with probability `rate` and scale the rest by 1 / (1 - rate)."""

@@ -21,8 +21,8 @@ from tapeflow.keras import backend as _kbackend
 from tapeflow.keras.activations import keras_logits
 from tapeflow.keras.saving.object_registration import deserialize_object, lookup_custom_object, serialize_object
 from tapeflow.ops import nn as _nn_ops
-from tapeflow.tracing import func_graph as _func_graph
 from tapeflow.tensor import Tensor
+from tapeflow.tracing import func_graph as _func_graph
 
 __all__ = [
     "Loss", "LossFunctionWrapper", "Reduction", "MeanSquaredError", "MeanAbsoluteError",

@@ -8,6 +8,7 @@ from typing import Any
 from tapeflow import backend
 from tapeflow import dtypes as _dt
 from tapeflow.tensor import Tensor, convert_to_tensor
+from tapeflow.tracing.func_graph import lifted_on_graph_tensors
 
 
 def _shape(shape: Any) -> tuple:
@@ -39,6 +40,7 @@ def _like(input: Any) -> Any:  # noqa: A002
     return input._value if isinstance(input, Tensor) else convert_to_tensor(input)._value
 
 
+@lifted_on_graph_tensors
 def zeros_like(input: Any, dtype: Any = None, name: Any = None) -> Tensor:  # noqa: A002
     """Zeros with the shape (and dtype, unless given) of `input`, on its device."""
     v = _like(input)
@@ -46,6 +48,7 @@ def zeros_like(input: Any, dtype: Any = None, name: Any = None) -> Tensor:  # no
     return Tensor(xp.zeros(v.shape, dtype=v.dtype if dtype is None else _np_dtype(dtype)))
 
 
+@lifted_on_graph_tensors
 def ones_like(input: Any, dtype: Any = None, name: Any = None) -> Tensor:  # noqa: A002
     """Ones with the shape (and dtype, unless given) of `input`, on its device."""
     v = _like(input)
@@ -53,6 +56,7 @@ def ones_like(input: Any, dtype: Any = None, name: Any = None) -> Tensor:  # noq
     return Tensor(xp.ones(v.shape, dtype=v.dtype if dtype is None else _np_dtype(dtype)))
 
 
+@lifted_on_graph_tensors
 def fill(dims: Any, value: Any, name: Any = None) -> Tensor:
     """A tensor of shape `dims` filled with `value` (its dtype follows `value`)."""
     v = convert_to_tensor(value)
@@ -71,6 +75,7 @@ def eye(num_rows: int, num_columns: Any = None, batch_shape: Any = None, dtype: 
     return Tensor(m)
 
 
+@lifted_on_graph_tensors
 def range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None, name: Any = "range") -> Tensor:  # noqa: A001
     """[start, limit) in steps of `delta` (`tf.range`); int32 for ints, float32 for floats."""
     if limit is None:
@@ -82,6 +87,7 @@ def range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None, name
     return Tensor(xp.arange(vals[0], vals[1], vals[2]).astype(_np_dtype(dtype)))
 
 
+@lifted_on_graph_tensors
 def linspace(start: Any, stop: Any, num: int, name: Any = None, axis: int = 0) -> Tensor:
     """`num` evenly spaced values from `start` to `stop` inclusive (float32 for Python floats)."""
     s = convert_to_tensor(start, dtype_hint=_dt.float32)
@@ -90,6 +96,7 @@ def linspace(start: Any, stop: Any, num: int, name: Any = None, axis: int = 0) -
     return Tensor(xp.linspace(s._value, e._value, int(num), axis=axis).astype(s._value.dtype))
 
 
+@lifted_on_graph_tensors
 def one_hot(indices: Any, depth: int, on_value: Any = None, off_value: Any = None, axis: Any = None,
             dtype: Any = None, name: Any = None) -> Tensor:
     """One-hot encoding of integer `indices` along a new axis of size `depth` (float32 default).

@@ -13,6 +13,7 @@ from tapeflow import dtypes as _dt
 from tapeflow.autodiff.function import Function
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.tensor import Tensor, convert_to_tensor, operand_like, scalar_like
+from tapeflow.tracing.func_graph import lifted_on_graph_tensors
 
 get_xp = backend.get_xp
 
@@ -576,14 +577,18 @@ def where(condition: Any, x: Any = None, y: Any = None, name: Any = None) -> Ten
     `condition`, the indices of true elements as an int64 (n, rank) tensor."""
     c = unary_operand(condition, "Where")
     if x is None and y is None:
-        xp = get_xp(c._value)
-        return Tensor(xp.argwhere(c._value).astype("int64"))
+        return _argwhere(c)
     if x is None or y is None:
         raise ValueError("where: x and y must both be given, or neither.")
     x, y = binary_operands(x, y, "Where")
     if c.dtype._np.kind != "b":
         raise TypeError(f"where: condition must be bool, received dtype {c.dtype.name}.")
     return Where()(c, x, y)
+
+
+@lifted_on_graph_tensors
+def _argwhere(c: Tensor) -> Tensor:
+    return Tensor(get_xp(c._value).argwhere(c._value).astype("int64"))
 
 
 def cast(x: Any, dtype: Any, name: Any = None) -> Tensor:
@@ -716,10 +721,12 @@ def add_n(inputs: list, name: Any = None) -> Tensor:
     return total
 
 
+@lifted_on_graph_tensors
 def zeros_like_t(x: Tensor) -> Tensor:
     return Tensor(get_xp(x._value).zeros_like(x._value))
 
 
+@lifted_on_graph_tensors
 def ones_like_t(x: Tensor) -> Tensor:
     return Tensor(get_xp(x._value).ones_like(x._value))
 

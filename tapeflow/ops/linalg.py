@@ -10,6 +10,7 @@ from tapeflow.autodiff.function import Function
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
+from tapeflow.tracing.func_graph import lifted_on_unknown_shapes
 
 get_xp = backend.get_xp
 
@@ -91,6 +92,7 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
     return MatMul(ta, tb)(a, b)
 
 
+@lifted_on_unknown_shapes
 def matvec(a: Any, b: Any, transpose_a: bool = False, adjoint_a: bool = False, name: Any = None) -> Tensor:
     """Matrix-vector product: (..., m, n) x (..., n) -> (..., m)."""
     b = ew.unary_operand(b, "MatVec")
@@ -107,6 +109,7 @@ class Inv(Function):
         return (ew.negative(MatMul(True, False)(y, MatMul(False, True)(dy, y))),)
 
 
+@lifted_on_unknown_shapes
 def inv(input: Any, adjoint: bool = False, name: Any = None) -> Tensor:  # noqa: A002
     """Inverse of square matrices (batched over leading axes)."""
     x = ew.unary_operand(input, "MatrixInverse")
@@ -171,6 +174,7 @@ def _expand_to_subscripts(g: Tensor, have: str, want: str, shape: tuple) -> Tens
     return ew.multiply(g, Tensor(mask.astype(g._value.dtype)))
 
 
+@lifted_on_unknown_shapes
 def einsum(equation: str, *inputs: Any, **kwargs: Any) -> Tensor:
     """Einstein summation (`tf.einsum`), e.g. `einsum("bij,bjk->bik", a, b)`; supports `...`."""
     ts = [ew.unary_operand(x, "Einsum") for x in inputs]
@@ -238,11 +242,13 @@ def tensordot(a: Any, b: Any, axes: Any, name: Any = None) -> Tensor:
     return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
 
 
+@lifted_on_unknown_shapes
 def trace(x: Any, name: Any = None) -> Tensor:
     x = ew.unary_operand(x, "Trace")
     return einsum("...ii->...", x)
 
 
+@lifted_on_unknown_shapes
 def diag_part(input: Any, name: Any = None) -> Tensor:  # noqa: A002
     x = ew.unary_operand(input, "MatrixDiagPart")
     return einsum("...ii->...i", x)

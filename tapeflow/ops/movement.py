@@ -10,7 +10,9 @@ from tapeflow import backend
 from tapeflow import dtypes as _dt
 from tapeflow.autodiff.function import Function
 from tapeflow.autodiff.unbroadcast import sum_to
-from tapeflow.tensor import Tensor, Variable, convert_to_tensor
+from tapeflow.tensor import Tensor, TensorShape, Variable, convert_to_tensor
+from tapeflow.tracing import state as _trace_state
+from tapeflow.tracing.func_graph import lifted_on_graph_tensors, lifted_on_unknown_shapes
 
 get_xp = backend.get_xp
 _pyslice = builtins.slice
@@ -139,6 +141,7 @@ def expand_dims(input: Any, axis: int, name: Any = None) -> Tensor:  # noqa: A00
     return reshape(x, [(-1 if d is None else d) for d in shape])
 
 
+@lifted_on_unknown_shapes
 def squeeze(input: Any, axis: Any = None, name: Any = None) -> Tensor:  # noqa: A002
     """Remove length-1 axes (all of them, or those in `axis`)."""
     x = _t(input, "Squeeze")
@@ -236,15 +239,58 @@ def _scatter_add(xp: Any, out: Any, key: Any, values: Any) -> None:
 
 def getitem(x: Tensor, key: Any) -> Tensor:
     """`x[key]` with NumPy indexing rules (ints, slices, `...`, None, int and bool arrays)."""
+    if _trace_state.graphs and _trace_state.graphs[-1] is not None and _symbolic_key(key):
+        from tapeflow.tracing.func_graph import lift_call
+
+        # An index computed in a tf.function graph: one node that indexes on replay.
+        return lift_call(_getitem_parts, (x, _key_parts(key)), name="strided_slice", stateful=False,
+                         probe=_getitem_parts)
     xv = x._value
     xp = get_xp(xv) if xv is not None else get_xp()
     k, basic = _normalize_key(key, xp)
     if xv is not None and basic:
         _check_basic_bounds(k, xv.shape)
     out = GetItem(k, basic)(x)
-    if basic and isinstance(x, Variable):
+    if basic and isinstance(x, Variable) and out._value is not None:
         out._value = out._value.copy()  # a snapshot, not a view of the variable's storage
     return out
+
+
+def _getitem_parts(x: Tensor, parts: Any) -> Tensor:
+    return getitem(x, _key_from_parts(parts))
+
+
+class _SliceParts(tuple):
+    """A slice's (start, stop, step) as a tuple, so graph tensors inside it are visible leaves."""
+
+
+def _key_parts(key: Any) -> Any:
+    if isinstance(key, _pyslice):
+        return _SliceParts((key.start, key.stop, key.step))
+    if isinstance(key, tuple):
+        return tuple(_key_parts(k) for k in key)
+    return key
+
+
+def _key_from_parts(key: Any) -> Any:
+    if isinstance(key, _SliceParts):
+        return _pyslice(*key)
+    if isinstance(key, tuple):
+        return tuple(_key_from_parts(k) for k in key)
+    return key
+
+
+def _symbolic_key(key: Any) -> bool:
+    parts = key if isinstance(key, tuple) else (key,)
+    for k in parts:
+        if isinstance(k, _pyslice):
+            if any(isinstance(b, Tensor) and b._value is None for b in (k.start, k.stop, k.step)):
+                return True
+        elif isinstance(k, Tensor) and k._value is None:
+            return True
+        elif isinstance(k, list) and any(isinstance(b, Tensor) and b._value is None for b in k):
+            return True
+    return False
 
 
 def _check_basic_bounds(key: tuple, shape: tuple) -> None:
@@ -292,6 +338,7 @@ def reverse(tensor: Any, axis: Any, name: Any = None) -> Tensor:
     return getitem(x, tuple(_pyslice(None, None, -1) if i in axes else _pyslice(None) for i in range(n)))
 
 
+@lifted_on_unknown_shapes
 def boolean_mask(tensor: Any, mask: Any, axis: int = 0, name: Any = None) -> Tensor:
     """The elements of `tensor` where `mask` is true; `mask` covers axes `axis..axis+mask.ndim`."""
     x = _t(tensor, "BooleanMask")
@@ -308,6 +355,7 @@ def boolean_mask(tensor: Any, mask: Any, axis: int = 0, name: Any = None) -> Ten
     return getitem(x, (_pyslice(None),) * axis + (m,))
 
 
+@lifted_on_graph_tensors
 def gather_nd(params: Any, indices: Any, batch_dims: int = 0, name: Any = None) -> Tensor:
     """Gather slices of `params` at the index tuples in the last axis of `indices`."""
     p = _t(params, "GatherNd")
@@ -380,6 +428,7 @@ class GatherGrad(Function):
         return Gather(self.axis)(ddx, self.inputs[1]), None
 
 
+@lifted_on_graph_tensors
 def gather(params: Any, indices: Any, validate_indices: Any = None, axis: Any = None,
            batch_dims: int = 0, name: Any = None) -> Tensor:
     """Gather slices of `params` along `axis` at `indices` (`tf.gather`)."""
@@ -451,6 +500,7 @@ class PutAlongAxis(Function):
         return TakeAlongAxis(self.axis)(ddx, self.inputs[1]), None
 
 
+@lifted_on_graph_tensors
 def argsort(values: Any, axis: int = -1, direction: str = "ASCENDING", stable: bool = False,
             name: Any = None) -> Tensor:
     """Indices that sort `values` along `axis` (int32; ties keep their order)."""
@@ -475,6 +525,7 @@ def sort(values: Any, axis: int = -1, direction: str = "ASCENDING", name: Any = 
 TopKV2 = namedtuple("TopKV2", ["values", "indices"])
 
 
+@lifted_on_graph_tensors
 def top_k(input: Any, k: int = 1, sorted: bool = True, index_type: Any = "int32", name: Any = None) -> TopKV2:  # noqa: A002
     """The `k` largest entries of the last axis and their indices (lower index first on ties)."""
     x = _t(input, "TopKV2")
@@ -548,6 +599,7 @@ def concat(values: Any, axis: int, name: Any = None) -> Tensor:
     return Concat(ax)(*ts)
 
 
+@lifted_on_unknown_shapes
 def stack(values: Any, axis: int = 0, name: Any = None) -> Tensor:
     """Stack same-shape tensors along a new axis (`tf.stack`)."""
     ts = [_t(v, "Pack") for v in values]
@@ -563,6 +615,7 @@ def stack(values: Any, axis: int = 0, name: Any = None) -> Tensor:
     return concat([expand_dims(t, ax) for t in ts], ax)
 
 
+@lifted_on_unknown_shapes
 def unstack(value: Any, num: Any = None, axis: int = 0, name: Any = None) -> list:
     """Split along `axis` into a list of tensors with that axis removed."""
     x = _t(value, "Unpack")
@@ -573,6 +626,7 @@ def unstack(value: Any, num: Any = None, axis: int = 0, name: Any = None) -> lis
     return [squeeze(p, [ax]) for p in parts]
 
 
+@lifted_on_unknown_shapes
 def split(value: Any, num_or_size_splits: Any, axis: int = 0, num: Any = None, name: Any = None) -> list:
     """Split into `num` equal parts or parts of the given sizes along `axis`."""
     x = _t(value, "Split")
@@ -622,6 +676,7 @@ def tile(input: Any, multiples: Any, name: Any = None) -> Tensor:  # noqa: A002
     return Tile(m)(x)
 
 
+@lifted_on_graph_tensors
 def repeat(input: Any, repeats: int, axis: Any = None, name: Any = None) -> Tensor:  # noqa: A002
     x = _t(input, "Repeat")
     if axis is None:
@@ -645,6 +700,7 @@ class Pad(Function):
         return (getitem(dy, key),)
 
 
+@lifted_on_graph_tensors
 def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any = 0,
         name: Any = None) -> Tensor:
     """Pad with `paddings[i] = [before, after]` per axis; mode CONSTANT, REFLECT or SYMMETRIC."""
@@ -683,11 +739,26 @@ def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any
 
 def shape(input: Any, out_type: Any = "int32", name: Any = None) -> Tensor:  # noqa: A002
     x = _t(input, "Shape")
+    if x._value is None and None in tuple(x.shape):
+        return _graph_shape(x, out_type)
     return convert_to_tensor(list(x.shape), dtype=out_type)
 
 
 def size(input: Any, out_type: Any = "int32", name: Any = None) -> Tensor:  # noqa: A002
     x = _t(input, "Size")
+    if x._value is None:
+        n = TensorShape(x.shape).num_elements()
+        return _graph_size(x, out_type) if n is None else convert_to_tensor(n, dtype=out_type)
+    return convert_to_tensor(int(x._value.size), dtype=out_type)
+
+
+@lifted_on_graph_tensors
+def _graph_shape(x: Tensor, out_type: Any) -> Tensor:
+    return convert_to_tensor(list(x._value.shape), dtype=out_type)
+
+
+@lifted_on_graph_tensors
+def _graph_size(x: Tensor, out_type: Any) -> Tensor:
     return convert_to_tensor(int(x._value.size), dtype=out_type)
 
 

@@ -16,6 +16,7 @@ from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.tensor import Tensor
+from tapeflow.tracing.func_graph import lifted_on_unknown_shapes
 
 get_xp = backend.get_xp
 
@@ -203,6 +204,7 @@ class SparseSoftmaxCrossEntropy(Function):
         return None, ew.multiply(mv.expand_dims(dy, -1), ew.subtract(probs, Tensor(onehot)))
 
 
+@lifted_on_unknown_shapes
 def softmax_cross_entropy_with_logits(labels: Any, logits: Any, axis: int = -1, name: Any = None) -> Tensor:
     """Cross-entropy between `labels` (a distribution per row) and softmax(`logits`).
 
@@ -224,6 +226,7 @@ def softmax_cross_entropy_with_logits(labels: Any, logits: Any, axis: int = -1, 
     return SoftmaxCrossEntropy()(y, z)
 
 
+@lifted_on_unknown_shapes
 def sparse_softmax_cross_entropy_with_logits(labels: Any, logits: Any, name: Any = None) -> Tensor:
     """Cross-entropy with integer class `labels`: labels (...) and logits (..., classes) -> (...)."""
     z = ew._float_operand(logits, "SparseSoftmaxCrossEntropyWithLogits")

@@ -18,6 +18,7 @@ from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.ops.conv import float_operand
 from tapeflow.tensor import Tensor
+from tapeflow.tracing.func_graph import lifted_on_graph_tensors, lifted_on_unknown_shapes
 
 get_xp = backend.get_xp
 
@@ -181,6 +182,7 @@ class FusedBatchNorm(Function):
         return dx, sum_dy_xhat, sum_dy
 
 
+@lifted_on_graph_tensors
 def batch_norm_training(x: Any, scale: Any = None, offset: Any = None, axis: int = -1,
                         epsilon: float = 1e-3) -> tuple:
     """Normalize `x` with its own batch statistics over every axis but `axis` (fused).
@@ -214,6 +216,7 @@ def batch_norm_training(x: Any, scale: Any = None, offset: Any = None, axis: int
     return FusedBatchNorm(ax, float(epsilon))(x, scale, offset)
 
 
+@lifted_on_unknown_shapes
 def fused_batch_norm(x: Any, scale: Any, offset: Any, mean: Any = None, variance: Any = None,
                      epsilon: float = 0.001, data_format: str = "NHWC", is_training: bool = True,
                      name: Any = None, exponential_avg_factor: float = 1.0) -> tuple:

@@ -30,6 +30,25 @@ def set_seed(seed: int | None) -> None:
     _SeedState.gpu_rngs = {}
 
 
+class rng_state_preserved:  # noqa: N801 - a context manager
+    """Restore the host generators' states on exit (a traced random op's shape probe must not
+    advance the sequence the calls will draw from)."""
+
+    def __enter__(self) -> None:
+        self._rng = _SeedState.rng
+        self._state = _SeedState.rng.bit_generator.state
+        self._ops = {k: (g, g.bit_generator.state) for k, g in _SeedState.op_rngs.items()}
+
+    def __exit__(self, *exc: Any) -> None:
+        self._rng.bit_generator.state = self._state
+        _SeedState.rng = self._rng
+        for g, st in self._ops.values():
+            g.bit_generator.state = st
+        for k in list(_SeedState.op_rngs):
+            if k not in self._ops:
+                del _SeedState.op_rngs[k]
+
+
 def get_global_seed() -> int | None:
     return _SeedState.global_seed
 
@@ -101,7 +120,7 @@ def _scalar(v: Any) -> Any:
     return v
 
 
-@lifted_when_tracing
+@lifted_when_tracing(rng_state_preserved)
 def uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = _dt.float32, seed: Any = None,
             name: Any = None) -> Tensor:
     """Uniform samples in [minval, maxval) (maxval defaults to 1 for floats)."""
@@ -111,7 +130,7 @@ def uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = _dt.fl
     return Tensor(_uniform(rng, _shape(shape), _scalar(minval), _scalar(maxval), np_dtype, xp))
 
 
-@lifted_when_tracing
+@lifted_when_tracing(rng_state_preserved)
 def normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.float32, seed: Any = None,
            name: Any = None) -> Tensor:
     """Normal samples with the given mean and standard deviation."""
@@ -120,7 +139,7 @@ def normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.floa
     return Tensor(_normal(rng, _shape(shape), _scalar(mean), _scalar(stddev), _dt.as_dtype(dtype)._np))
 
 
-@lifted_when_tracing
+@lifted_when_tracing(rng_state_preserved)
 def truncated_normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.float32,
                      seed: Any = None,
                      name: Any = None) -> Tensor:
@@ -131,7 +150,7 @@ def truncated_normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any 
     return Tensor(backend.asarray(arr, None, xp))
 
 
-@lifted_when_tracing
+@lifted_when_tracing(rng_state_preserved)
 def shuffle(value: Any, seed: Any = None, name: Any = None) -> Tensor:
     """`value` with its first axis randomly permuted."""
     x = convert_to_tensor(value)
@@ -140,7 +159,7 @@ def shuffle(value: Any, seed: Any = None, name: Any = None) -> Tensor:
     return Tensor(x._value[backend.asarray(perm, None, xp)])
 
 
-@lifted_when_tracing
+@lifted_when_tracing(rng_state_preserved)
 def categorical(logits: Any, num_samples: int, dtype: Any = None, seed: Any = None,
                 name: Any = None) -> Tensor:
     """Draw `num_samples` class indices per row of unnormalised log-probabilities (batch, classes)."""

@@ -56,6 +56,7 @@ def _child(name: str) -> FuncGraph:
     parent = state.current()
     g = FuncGraph(name)
     g._names = parent._names  # tensor names stay unique across the whole trace
+    g.dummies = parent.dummies
     return g
 
 
@@ -289,7 +290,9 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants:
     node = WhileNode(initial, placeholders, cond_g, body_g, maximum_iterations)
     outs = [graph.new_output(ph.shape, ph.dtype, node, i, "while") for i, ph in enumerate(placeholders)]
     node.outputs = outs
-    result = nest.pack_sequence_as(structure, [_rewrap(x, o) for x, o in zip(flat, outs, strict=True)])
+    templates = [b if hasattr(b, "_with_flow") else x  # TensorArrays keep what the body learned
+                 for x, b in zip(flat, nest.flatten(body_struct), strict=True)]
+    result = nest.pack_sequence_as(structure, [_rewrap(x, o) for x, o in zip(templates, outs, strict=True)])
     return result[0] if single else result
 
 

@@ -30,6 +30,7 @@ class FuncGraph:
         self.created_variables: list = []
         self._names: dict = {}
         self._last_base = "op"
+        self.dummies: dict = {}  # (id(graph tensor), 2 or 3) -> stand-in value (graph.infer_output_specs)
         SymbolicState.active = True
 
     def add_node(self, node: graph.Node) -> None:
@@ -145,7 +146,8 @@ def lift_call(fn: Callable, args: tuple = (), kwargs: dict | None = None, *, nam
         returned.append(out)
         return [o for o in nest.flatten(out) if isinstance(o, Tensor)]
 
-    specs = graph.infer_output_specs(call_on, node.inputs)
+    probes: list = []
+    specs = graph.infer_output_specs(call_on, node.inputs, probes)
     if callable(captured):
         node.captured.extend(captured())
     structure = returned[0]
@@ -154,6 +156,7 @@ def lift_call(fn: Callable, args: tuple = (), kwargs: dict | None = None, *, nam
     node._out_slots = slots
     outs = [graph.new_output(s, d, node, k, node.name) for k, (s, d) in enumerate(specs)]
     node.outputs = outs
+    graph.remember_probes(outs, probes)
     for i, o in zip(slots, outs, strict=True):
         flat[i] = o
     if not nest.is_nested(structure):
@@ -232,17 +235,25 @@ class init_scope:  # noqa: N801 - TF's name, a context manager
         state.graphs.pop()
 
 
-def lifted_when_tracing(fn: Callable) -> Callable:
-    """`fn` (a stateful eager function: random sampling, ...) that, called inside a trace,
-    becomes one node run anew on every call instead of a constant drawn at trace time."""
+def lifted_when_tracing(preserve: Callable) -> Callable:
+    """Decorator for a stateful eager function (random sampling, ...): called inside a trace,
+    it becomes one node run anew on every call instead of a constant drawn at trace time.
+    `preserve()` is a context manager that undoes the state change of the shape probe."""
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if state.graphs and state.graphs[-1] is not None:
-            return lift_call(fn, args, kwargs, name=fn.__name__, stateful=True, probe=fn)
-        return fn(*args, **kwargs)
+    def decorate(fn: Callable) -> Callable:
+        def probe(*args: Any, **kwargs: Any) -> Any:
+            with preserve():
+                return fn(*args, **kwargs)
 
-    return wrapper
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if state.graphs and state.graphs[-1] is not None:
+                return lift_call(fn, args, kwargs, name=fn.__name__, stateful=True, probe=probe)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def traced_method(method: Callable, stateful: bool, result: Callable | None = None) -> Callable:
@@ -275,3 +286,37 @@ def lift_methods(cls: type, specs: tuple) -> None:
         m = cls.__dict__.get(name)
         if m is not None and callable(m) and not getattr(m, "_traced_method", False):
             setattr(cls, name, traced_method(m, stateful))
+
+
+def lifted_on_graph_tensors(fn: Callable) -> Callable:
+    """`fn` (a composite that reads its inputs' values or static shapes) that, called inside a
+    trace with a graph tensor argument, is recorded as one side-effect-free node."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if state.graphs and state.graphs[-1] is not None and (
+                any(map(is_symbolic, nest.flatten(args))) or any(map(is_symbolic, nest.flatten(kwargs)))):
+            return lift_call(fn, args, kwargs, name=fn.__name__, stateful=False, probe=fn)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _has_unknown_dims(x: Any) -> bool:
+    return is_symbolic(x) and None in tuple(x.shape)
+
+
+def lifted_on_unknown_shapes(fn: Callable) -> Callable:
+    """`fn` (a composite whose static shape checks or parameters need every dimension) that,
+    called inside a trace with a graph tensor of unknown dimensions, is recorded as one node
+    and so runs on the real shapes at each call."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if state.graphs and state.graphs[-1] is not None and (
+                any(map(_has_unknown_dims, nest.flatten(args)))
+                or any(map(_has_unknown_dims, nest.flatten(kwargs)))):
+            return lift_call(fn, args, kwargs, name=fn.__name__, stateful=False, probe=fn)
+        return fn(*args, **kwargs)
+
+    return wrapper

@@ -249,7 +249,7 @@ class Function:
         now if needed; with an `input_signature`, no arguments are needed."""
         if not args and not kwargs and self._input_signature is not None:
             args = tuple(self._input_signature)
-        return self._concrete_for(args, kwargs)
+        return self._concrete_for(args, kwargs)[0]
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         if instance is None:
@@ -269,8 +269,7 @@ class Function:
         if state.current() is not None:
             # Nested tf.function inside a trace: its ops join the outer graph.
             return self._traceable()(*args, **kwargs)
-        concrete = self._concrete_for(args, kwargs)
-        bound = _bind(self._signature, self._name, args, kwargs) if self._signature else (args, kwargs)
+        concrete, bound = self._concrete_for(args, kwargs)
         values = []
         for ph, x in zip(nest.flatten((concrete._args, concrete._kwargs)), nest.flatten(bound), strict=True):
             if isinstance(ph, _Placeholder):
@@ -303,7 +302,8 @@ class Function:
                                 f"tf.TensorSpec, received {s!r}.")
         return tuple(signature)
 
-    def _concrete_for(self, args: tuple, kwargs: dict) -> ConcreteFunction:
+    def _concrete_for(self, args: tuple, kwargs: dict) -> tuple:
+        """The concrete function for a call, and the call's arguments bound to its signature."""
         if self._input_signature is not None:
             return self._concrete_for_signature(args, kwargs)
         bound = _bind(self._signature, self._name, args, kwargs) if self._signature else (args, kwargs)
@@ -311,44 +311,59 @@ class Function:
         key = _structure_key(bound)
         concrete = self._cache.get(key)
         if concrete is not None:
-            return concrete
+            return concrete, bound
         if self._reduce_retracing:
             for relaxed in self._relaxed:
                 if _fits(relaxed, bound):
                     self._cache[key] = relaxed
-                    return relaxed
+                    return relaxed, bound
         specs = nest.map_structure(_spec_of, bound)
         if self._reduce_retracing and self._cache:
             specs = _relax_against(specs, [c for c in self._cache.values()])
-        concrete = self._trace(specs)
+        concrete = self._trace(specs, bound)
         self._cache[key] = concrete
         if self._reduce_retracing:
             self._relaxed.append(concrete)
-        return concrete
+        return concrete, bound
 
-    def _concrete_for_signature(self, args: tuple, kwargs: dict) -> ConcreteFunction:
+    def _concrete_for_signature(self, args: tuple, kwargs: dict) -> tuple:
         sig = self._input_signature
-        if kwargs and self._signature is not None:
-            args, kwargs = _bind(self._signature, self._name, args, kwargs)
-        if kwargs or len(args) > len(sig):
-            raise TypeError(f"tf.function `{self._name}` has an input_signature of {len(sig)} "
-                            f"argument(s); received {len(args)} positional and {sorted(kwargs)} keyword.")
         names = _arg_names(self._signature, len(sig))
-        for i, (a, s) in enumerate(zip(args, sig, strict=False)):
-            if isinstance(a, TensorSpec) or isinstance(s, TensorSpec) is False:
-                continue
-            _check_spec(_Placeholder(s, names[i]), a, self._name)
-        if len(args) < len(sig) and args and not all(isinstance(a, TensorSpec) for a in args):
-            raise TypeError(f"tf.function `{self._name}` expects {len(sig)} argument(s) "
-                            f"({', '.join(map(repr, sig))}), received {len(args)}.")
+        args = list(args)
+        for name in names[len(args):len(sig)]:
+            if name in kwargs:
+                args.append(kwargs.pop(name))
+        if kwargs or len(args) != len(sig):
+            raise TypeError(
+                f"tf.function `{self._name}` has an input_signature of {len(sig)} argument(s) "
+                f"({', '.join(map(repr, sig))}); received {len(args)} positional argument(s)"
+                + (f" and unexpected keyword(s) {sorted(kwargs)}" if kwargs else "") + "."
+            )
+        checked = []
+        for i, (a, s) in enumerate(zip(args, sig, strict=True)):
+            flat_s = nest.flatten(s)
+            try:
+                flat_a = nest.flatten(a)
+            except Exception:
+                flat_a = [a]
+            if len(flat_a) != len(flat_s):
+                raise TypeError(f"Binding inputs to tf.function `{self._name}` failed: argument "
+                                f"`{names[i]}` does not match the structure of {s!r}.")
+            leaves = [x if isinstance(x, TensorSpec) else _check_spec(_Placeholder(spec, names[i]), x, self._name)
+                      for x, spec in zip(flat_a, flat_s, strict=True)]
+            checked.append(nest.pack_sequence_as(s, leaves) if nest.is_nested(s) else leaves[0])
         concrete = self._cache.get("signature")
         if concrete is None:
-            concrete = self._trace((tuple(sig), {}))
+            concrete = self._trace((tuple(sig), {}), None if _has_specs(checked) else (tuple(checked), {}))
             self._cache["signature"] = concrete
-        return concrete
+        return concrete, (tuple(checked), {})
 
-    def _trace(self, specs: tuple) -> ConcreteFunction:
-        """Run the Python function once on graph placeholders and keep what it recorded."""
+    def _trace(self, specs: tuple, example: tuple | None = None) -> ConcreteFunction:
+        """Run the Python function once on graph placeholders and keep what it recorded.
+
+        `example` is the call that caused the trace: its tensors are the placeholders' stand-in
+        values for shape probes, so every op probes exactly as it runs eagerly on them.
+        """
         g = FuncGraph(self._name)
         names = _arg_names(self._signature, len(specs[0]))
         placeholders: list = []
@@ -366,10 +381,19 @@ class Function:
         kwargs_in = {k: nest.map_structure(make(k), v) for k, v in specs[1].items()}
         marks = nest.map_structure(lambda s: _Placeholder(s, "") if isinstance(s, TensorSpec) else s,
                                    (tuple(specs[0]), dict(specs[1])))
+        if example is not None:
+            values = [x for x, m in zip(nest.flatten(example), nest.flatten(marks), strict=True)
+                      if isinstance(m, _Placeholder)]
+            for ph, v in zip(g.inputs, values, strict=True):
+                if isinstance(v, Tensor) and v._value is not None:
+                    g.dummies[(id(ph), 2)] = v
         fn = self._traceable()
-        with g:
-            outputs = fn(*args_in, **kwargs_in)
-            outputs = nest.map_structure(_read_variable, outputs)
+        try:
+            with g:
+                outputs = fn(*args_in, **kwargs_in)
+                outputs = nest.map_structure(_read_variable, outputs)
+        finally:
+            g.dummies.clear()
         if g.created_variables and self._tracing_count > 0:
             raise ValueError(
                 "tf.function only supports singleton tf.Variables created on the first call. Make "
@@ -392,6 +416,10 @@ def _read_variable(x: Any) -> Any:
 
         return identity(x)
     return x
+
+
+def _has_specs(structure: Any) -> bool:
+    return any(isinstance(x, TensorSpec) for x in nest.flatten(structure))
 
 
 def _has_arrays(structure: Any) -> bool:
