@@ -365,12 +365,88 @@ class IterableData:
             self._iterator = None
 
 
+class DatasetData(IterableData):
+    """Batches from a `tf.data.Dataset`: a new pass each epoch, or with `steps`, `steps` batches
+    per epoch taken from a pass that continues across epochs (as Keras does)."""
+
+    def __init__(self, dataset: Any, steps: int | None = None, class_weight: dict | None = None) -> None:
+        from tapeflow.data import INFINITE_CARDINALITY
+
+        cardinality = dataset._compute_cardinality()
+        if cardinality == INFINITE_CARDINALITY and not steps:
+            raise ValueError(
+                "When providing an infinite dataset, you must specify the number of steps to run "
+                "(`steps_per_epoch` in fit, `validation_steps` for validation data, `steps` in "
+                "evaluate and predict). If you did not intend to create an infinite dataset, make "
+                "sure to not call `repeat()` on the dataset."
+            )
+        super().__init__(dataset, steps, class_weight)
+        self.num_batches = cardinality if cardinality >= 0 else steps
+
+
+class PyDatasetData(IterableData):
+    """Batches from a `keras.utils.PyDataset` (or `Sequence`): `dataset[i]` for each index of an
+    epoch, read ahead by `workers` threads into a queue of `max_queue_size` batches, with
+    `on_epoch_begin` / `on_epoch_end` around each pass."""
+
+    def __init__(self, dataset: Any, steps: int | None = None, class_weight: dict | None = None) -> None:
+        from tapeflow.keras.utils.py_dataset import epoch_batches
+
+        n = dataset.num_batches
+        if n is None and not steps:
+            raise ValueError(
+                "The PyDataset has no length (`num_batches` is None): it is infinite, so give the "
+                "number of batches to run (`steps_per_epoch`, `validation_steps` or `steps`)."
+            )
+        super().__init__(_Passes(dataset, epoch_batches), steps, class_weight)
+        self.num_batches = n if n is not None else steps
+
+
+class _Passes:
+    """An iterable whose every `iter()` is one epoch of a PyDataset."""
+
+    def __init__(self, dataset: Any, epoch_batches: Any) -> None:
+        self.dataset = dataset
+        self._epoch_batches = epoch_batches
+
+    def __iter__(self) -> Iterator:
+        return self._epoch_batches(self.dataset)
+
+
+def _dataset_type() -> Any:
+    from tapeflow.data import Dataset
+
+    return Dataset
+
+
 def make_data(x: Any, y: Any = None, sample_weight: Any = None, batch_size: int | None = None,
               shuffle: Any = False, class_weight: dict | None = None, steps: int | None = None,
               what: str = "fit") -> Any:
-    """`ArrayData` for arrays, `IterableData` for a generator / iterable of batches."""
+    """The adapter for `x`: `ArrayData` for arrays, `DatasetData` for a `tf.data.Dataset`,
+    `PyDatasetData` for a `keras.utils.PyDataset`, `IterableData` for a generator / iterable."""
     if x is None:
         raise ValueError(f"`{what}()` expected input data `x`, received None.")
+    if type(x).__module__.startswith("tapeflow.data") and isinstance(x, _dataset_type()):
+        if y is not None:
+            raise ValueError(
+                "When providing `x` as a tf.data.Dataset, `y` should not be passed. Instead, the "
+                "targets should be included as part of the tf.data.Dataset."
+            )
+        if sample_weight is not None:
+            raise ValueError(
+                "When providing `x` as a tf.data.Dataset, `sample_weights` should not be passed. "
+                "Instead, the sample weights should be included as part of the tf.data.Dataset."
+            )
+        return DatasetData(x, steps, class_weight)
+    from tapeflow.keras.utils.py_dataset import PyDataset
+
+    if isinstance(x, PyDataset):
+        if y is not None or sample_weight is not None:
+            raise ValueError(
+                f"`{what}()`: when `x` is a PyDataset, targets and sample weights come from it; do "
+                "not pass `y` or `sample_weight`."
+            )
+        return PyDatasetData(x, steps, class_weight)
     if is_array_like(x) and not is_batch_list(x):
         return ArrayData(x, y, sample_weight, batch_size, shuffle, class_weight, steps)
     if not hasattr(x, "__iter__"):

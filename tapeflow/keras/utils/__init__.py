@@ -12,3 +12,4 @@ from tapeflow.keras.utils.file_utils import get_file  # noqa: F401
 from tapeflow.keras.utils.numerical_utils import normalize, to_categorical  # noqa: F401
 from tapeflow.keras.utils.progbar import Progbar  # noqa: F401
 from tapeflow.keras.utils.rng_utils import get_random_seed, set_random_seed  # noqa: F401
+from tapeflow.keras.utils.py_dataset import PyDataset, Sequence  # noqa: F401
