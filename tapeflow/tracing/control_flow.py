@@ -254,7 +254,7 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants:
         return values
     flat = nest.flatten(structure)
     initial = [_loop_leaf(x) for x in flat]
-    invariants = None if shape_invariants is None else nest.flatten(
+    invariants = None if shape_invariants is None else _flatten_shapes(
         [shape_invariants] if single else shape_invariants)
     shapes = [TensorShape(t.shape) if invariants is None or invariants[i] is None else TensorShape(invariants[i])
               for i, t in enumerate(initial)]
@@ -294,6 +294,17 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants:
                  for x, b in zip(flat, nest.flatten(body_struct), strict=True)]
     result = nest.pack_sequence_as(structure, [_rewrap(x, o) for x, o in zip(templates, outs, strict=True)])
     return result[0] if single else result
+
+
+def _flatten_shapes(structure: Any) -> list:
+    """Leaves of a structure of shapes (TensorShape, lists of dimensions or None)."""
+    if structure is None or isinstance(structure, TensorShape) or (
+            isinstance(structure, (list, tuple)) and all(d is None or isinstance(d, int) for d in structure)
+            and not all(d is None for d in structure) or structure == []):
+        return [structure]
+    if isinstance(structure, dict):
+        return [x for k in sorted(structure, key=str) for x in _flatten_shapes(structure[k])]
+    return [x for v in structure for x in _flatten_shapes(v)]
 
 
 def _unique(names: dict, base: str) -> str:

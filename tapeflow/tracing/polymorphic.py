@@ -372,7 +372,7 @@ class Function:
             def leaf(s: Any) -> Any:
                 if isinstance(s, TensorSpec):
                     ph = g.placeholder(s.shape, s.dtype, s.name or path)
-                    placeholders.append(_Placeholder(s, path))
+                    placeholders.append(_Placeholder(TensorSpec(s.shape, s.dtype, s.name or path), path))
                     return ph
                 return s
             return leaf

@@ -1,0 +1,457 @@
+"""tf.function semantics as the TF guides state them: tracing, retracing, side effects,
+variables, signatures, concrete functions, gradients, control flow and Keras in a trace."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow.testing import check_gradients
+
+
+def test_traces_once_per_signature_and_python_side_effects_only_while_tracing():
+    traced = []
+
+    @tf.function
+    def f(x, n):
+        traced.append(x.shape)
+        return x * n
+
+    assert f(tf.constant([1.0, 2.0]), 2).numpy().tolist() == [2.0, 4.0]
+    assert f(tf.constant([3.0, 4.0]), 2).numpy().tolist() == [6.0, 8.0]  # same signature
+    f(tf.constant([1.0, 2.0, 3.0]), 2)  # new shape
+    f(tf.constant([1, 2]), 2)  # new dtype
+    f(tf.constant([1.0, 2.0]), 3)  # Python values by value
+    f(np.array([5.0, 6.0], np.float32), 2)  # NumPy arrays are tensors: same as the first trace
+    assert f.experimental_get_tracing_count() == 4
+    assert len(traced) == 4
+
+
+def test_nested_structures_count_by_structure():
+    @tf.function
+    def f(d):
+        return d["a"] + d["b"][0]
+
+    f({"a": tf.constant(1.0), "b": [tf.constant(2.0)]})
+    f({"a": tf.constant(3.0), "b": [tf.constant(4.0)]})
+    assert f.experimental_get_tracing_count() == 1
+    assert float(f({"a": tf.constant(1.0), "b": (tf.constant(5.0),)})) == 6.0
+    assert f.experimental_get_tracing_count() == 2
+
+
+def test_tf_print_runs_on_every_call_and_print_only_while_tracing(capsys):
+    @tf.function
+    def f(x):
+        print("trace", x)
+        tf.print("run", x, output_stream=sys.stdout)
+        tf.print("err", x)
+        return x + 1
+
+    f(tf.constant([1.0, 2.5]))
+    f(tf.constant([3.0, 4.0]))
+    out = capsys.readouterr()
+    assert out.out.count("trace") == 1
+    assert 'Tensor("x:0", shape=(2,), dtype=float32)' in out.out
+    assert "run [1 2.5]\n" in out.out and "run [3 4]\n" in out.out
+    assert out.err == "err [1 2.5]\nerr [3 4]\n"
+
+
+def test_tf_print_summarizes_like_tf(capsys):
+    tf.print(tf.range(20), tf.constant(1 / 3), tf.constant(2.0, tf.float64) / 3, tf.constant([True, False]),
+             output_stream=sys.stdout)
+    tf.print(tf.range(10), summarize=2, sep=",", end="!\n", output_stream=sys.stdout)
+    assert capsys.readouterr().out == "[0 1 2 ... 17 18 19] 0.333333343 0.66666666666666663 [1 0]\n[0 1 ... 8 9]!\n"
+
+
+def test_executing_eagerly_is_false_inside_a_trace():
+    seen = []
+
+    @tf.function
+    def f(x):
+        seen.append(tf.executing_eagerly())
+        return x
+
+    f(tf.constant(1.0))
+    assert seen == [False] and tf.executing_eagerly()
+
+
+def test_variables_are_captured_and_assigned_on_every_call():
+    v = tf.Variable(1.0)
+
+    @tf.function
+    def f(x):
+        v.assign_add(x)
+        return v * 2.0
+
+    assert float(f(tf.constant(1.0))) == 4.0
+    assert float(f(tf.constant(1.0))) == 6.0
+    v.assign(10.0)
+    assert float(f(tf.constant(0.0))) == 20.0
+
+
+def test_variables_created_on_first_trace_only():
+    class Scale(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.v = None
+
+        @tf.function
+        def __call__(self, x):
+            if self.v is None:
+                self.v = tf.Variable(2.0)
+            return x * self.v
+
+    m = Scale()
+    assert m(tf.constant([1.0, 2.0])).numpy().tolist() == [2.0, 4.0]
+
+    @tf.function
+    def g(x):
+        return x * tf.Variable(1.0)
+
+    g(tf.constant(1.0))
+    with pytest.raises(ValueError, match="only supports singleton tf.Variables created on the first call"):
+        g(tf.constant([1.0, 2.0]))
+
+    @tf.function
+    def h(x):
+        return tf.Variable(x * 2.0)
+
+    with pytest.raises(ValueError, match="initial value depends on the function's inputs"):
+        h(tf.constant(1.0))
+
+
+def test_input_signature_fixes_the_trace_and_rejects_mismatches():
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
+    def f(x):
+        return x + 1
+
+    assert f(tf.constant([1, 2])).numpy().tolist() == [2, 3]
+    assert f(tf.constant([1, 2, 3, 4])).numpy().tolist() == [2, 3, 4, 5]
+    assert f.experimental_get_tracing_count() == 1
+    with pytest.raises(TypeError, match=r"argument `x` expects TensorSpec\(shape=\(None,\), dtype=tf.int32"):
+        f(tf.constant([1.0]))
+    with pytest.raises(TypeError, match="argument `x`"):
+        f(tf.constant([[1, 2]]))
+    with pytest.raises(TypeError, match="input_signature"):
+        tf.function(lambda x: x, input_signature=[3])
+
+
+def test_reduce_retracing_relaxes_shapes():
+    @tf.function(reduce_retracing=True)
+    def f(x):
+        return tf.reduce_sum(x)
+
+    for n in (2, 3, 4, 5):
+        assert float(f(tf.ones(n))) == n
+    assert f.experimental_get_tracing_count() == 2
+    concrete = f.get_concrete_function(tf.ones(7))
+    assert concrete.structured_input_signature[0][0].shape == (None,)
+
+
+def test_concrete_functions():
+    @tf.function
+    def f(x, scale=2.0):
+        return {"y": x * scale}
+
+    cf = f.get_concrete_function(tf.TensorSpec([None, 3], tf.float32))
+    assert cf.structured_input_signature == ((tf.TensorSpec([None, 3], tf.float32, "x"), 2.0), {})
+    assert repr(cf.structured_outputs["y"]).startswith("<tf.Tensor 'mul:0' shape=(None, 3) dtype=float32>")
+    assert cf(tf.ones((2, 3)))["y"].numpy().tolist() == [[2.0] * 3] * 2
+    with pytest.raises(TypeError):
+        cf(tf.ones((2, 4)))
+    assert f.python_function(tf.constant(1.0))["y"].numpy() == 2.0
+    assert f.get_concrete_function(tf.TensorSpec([None, 3], tf.float32)) is cf
+
+
+def test_methods_have_one_cache_per_instance():
+    class M:
+        def __init__(self, k):
+            self.k = k
+
+        @tf.function
+        def f(self, x):
+            return x * self.k
+
+    a, b = M(2.0), M(3.0)
+    assert float(a.f(tf.constant(1.0))) == 2.0
+    assert float(b.f(tf.constant(1.0))) == 3.0
+    assert a.f.experimental_get_tracing_count() == 1 and a.f is a.f
+
+
+def test_run_functions_eagerly():
+    calls = []
+
+    @tf.function
+    def f(x):
+        calls.append(tf.executing_eagerly())
+        return x
+
+    tf.config.run_functions_eagerly(True)
+    try:
+        assert tf.config.functions_run_eagerly()
+        f(tf.constant(1.0))
+        f(tf.constant(1.0))
+    finally:
+        tf.config.run_functions_eagerly(False)
+    f(tf.constant(1.0))
+    f(tf.constant(1.0))
+    assert calls == [True, True, False]
+
+
+def test_nested_functions_and_init_scope():
+    @tf.function
+    def inner(x):
+        return x * 2
+
+    @tf.function
+    def outer(x):
+        with tf.init_scope():
+            eager_inside = tf.executing_eagerly()
+        return inner(x) + 1, eager_inside
+
+    y, eager_inside = outer(tf.constant(1.0))
+    assert float(y) == 3.0 and eager_inside is True
+
+
+def test_random_ops_draw_anew_on_every_call():
+    @tf.function
+    def f():
+        return tf.random.normal([4]), tf.nn.dropout(tf.ones([50]), 0.5)
+
+    (a, da), (b, db) = f(), f()
+    assert not np.array_equal(a.numpy(), b.numpy())
+    assert not np.array_equal(da.numpy(), db.numpy())
+
+
+def test_gradient_of_a_call_float64():
+    w = tf.Variable(np.array([[0.3, -0.2], [0.5, 0.1]]))
+
+    @tf.function
+    def f(x, y):
+        return tf.tanh(tf.matmul(x, w)) * y + tf.reduce_sum(x * x, axis=1, keepdims=True)
+
+    check_gradients(f, [np.random.default_rng(0).normal(size=(3, 2)), np.random.default_rng(1).normal(size=(3, 1))])
+    with tf.GradientTape() as tape:
+        out = tf.reduce_sum(f(tf.ones((3, 2), tf.float64), tf.ones((3, 1), tf.float64)))
+    assert tape.gradient(out, w) is not None
+
+
+def test_tapes_inside_a_trace_first_and_second_order():
+    @tf.function
+    def f(x):
+        with tf.GradientTape() as outer:
+            outer.watch(x)
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                y = x * x * x
+            dy = inner.gradient(y, x)
+        return dy, outer.gradient(dy, x)
+
+    dy, d2y = f(tf.constant(2.0))
+    assert float(dy) == 12.0 and float(d2y) == 12.0
+
+    v, unused = tf.Variable(1.0), tf.Variable(2.0)
+
+    @tf.function
+    def g():
+        with tf.GradientTape() as tape:
+            loss = v * v
+        return tape.gradient(loss, [v, unused])
+
+    gv, gu = g()
+    assert float(gv) == 2.0 and gu is None
+
+
+def test_training_step_in_a_trace_equals_eager_bit_for_bit():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 3)).astype(np.float32)
+    y = rng.normal(size=(8, 1)).astype(np.float32)
+
+    def make():
+        return [tf.Variable(rng2.normal(size=s).astype(np.float32)) for s in ((3, 4), (4,), (4, 1))]
+
+    rng2 = np.random.default_rng(1)
+    wa = make()
+    rng2 = np.random.default_rng(1)
+    wb = make()
+
+    def step(x, y, ws):
+        with tf.GradientTape() as tape:
+            h = tf.nn.relu(tf.matmul(x, ws[0]) + ws[1])
+            loss = tf.reduce_mean(tf.square(tf.matmul(h, ws[2]) - y))
+        for w, g in zip(ws, tape.gradient(loss, ws), strict=True):
+            w.assign_sub(0.1 * g)
+        return loss
+
+    traced = tf.function(lambda x, y: step(x, y, wb))
+    for _ in range(3):
+        la, lb = step(x, y, wa), traced(x, y)
+        assert la.numpy() == lb.numpy()
+    for a, b in zip(wa, wb, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_keras_custom_training_loop_in_a_trace_equals_eager():
+    from tapeflow import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 5)).astype(np.float32)
+    y = rng.integers(0, 3, size=32)
+
+    def setup():
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"),
+                                  keras.layers.BatchNormalization(), keras.layers.Dense(3)])
+        return (model, keras.optimizers.Adam(0.01),
+                keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                keras.metrics.SparseCategoricalAccuracy())
+
+    def step(parts, xb, yb):
+        model, opt, loss_fn, metric = parts
+        with tf.GradientTape() as tape:
+            logits = model(xb, training=True)
+            loss = loss_fn(yb, logits)
+        grads = tape.gradient(loss, model.trainable_weights)
+        opt.apply_gradients(zip(grads, model.trainable_weights))
+        metric.update_state(yb, logits)
+        return loss
+
+    eager, traced = setup(), setup()
+    traced_step = tf.function(lambda xb, yb: step(traced, xb, yb))
+    for i in range(0, 32, 8):
+        assert step(eager, x[i:i + 8], y[i:i + 8]).numpy() == traced_step(x[i:i + 8], y[i:i + 8]).numpy()
+    assert traced_step.experimental_get_tracing_count() == 1
+    for a, b in zip(eager[0].weights, traced[0].weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert float(eager[3].result()) == float(traced[3].result())
+    assert int(traced[1].iterations) == 4
+
+
+# -- control flow ------------------------------------------------------------------------------
+def test_cond_eager_and_traced():
+    assert float(tf.cond(tf.constant(True), lambda: tf.constant(1.0), lambda: tf.constant(2.0))) == 1.0
+    branches = []
+
+    @tf.function
+    def f(x):
+        def yes():
+            branches.append("yes")
+            return x * 2
+
+        def no():
+            branches.append("no")
+            return -x
+
+        return tf.cond(x > 0, yes, no)
+
+    assert float(f(tf.constant(3.0))) == 6.0 and float(f(tf.constant(-4.0))) == 4.0
+    assert branches == ["yes", "no"]  # both branches traced once
+    with pytest.raises(TypeError, match="dtype"):
+        tf.function(lambda x: tf.cond(x > 0, lambda: tf.constant(1), lambda: tf.constant(1.0)))(tf.constant(1.0))
+
+
+def test_while_loop_eager_traced_and_shape_invariants():
+    assert int(tf.while_loop(lambda i: i < 10, lambda i: i + 1, tf.constant(0))) == 10
+
+    @tf.function
+    def collatz(n):
+        def body(n, steps):
+            return tf.cond(n % 2 == 0, lambda: n // 2, lambda: 3 * n + 1), steps + 1
+
+        return tf.while_loop(lambda n, s: n > 1, body, [n, tf.constant(0)])[1]
+
+    assert int(collatz(tf.constant(27))) == 111 and int(collatz(tf.constant(6))) == 8
+
+    @tf.function
+    def grow(x):
+        return tf.while_loop(lambda x: tf.shape(x)[0] < 10, lambda x: tf.concat([x, x], 0), [x])
+
+    with pytest.raises(ValueError, match="shape_invariants"):
+        grow(tf.constant([1.0]))
+
+    @tf.function
+    def grow_ok(x):
+        return tf.while_loop(lambda x: tf.shape(x)[0] < 10, lambda x: tf.concat([x, x], 0), [x],
+                             shape_invariants=[tf.TensorShape([None])])
+
+    assert grow_ok(tf.constant([1.0]))[0].shape == (16,)
+
+    @tf.function
+    def capped(x):
+        return tf.while_loop(lambda i: True, lambda i: i + 1, [x], maximum_iterations=5)
+
+    assert int(capped(tf.constant(0))[0]) == 5
+
+
+def test_gradient_through_cond_and_while():
+    w = tf.Variable(2.0)
+
+    @tf.function
+    def f(x):
+        y = tf.cond(x > 0, lambda: w * x, lambda: w * w)
+        return tf.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * w), (tf.constant(0), y))[1]
+
+    with tf.GradientTape() as tape:
+        out = f(tf.constant(1.0))
+    assert float(out) == 16.0 and float(tape.gradient(out, w)) == 32.0
+
+
+def test_case_and_switch_case():
+    @tf.function
+    def sc(i):
+        return tf.switch_case(i, [lambda: tf.constant(10), lambda: tf.constant(20)], default=lambda: tf.constant(-1))
+
+    assert [int(sc(tf.constant(k))) for k in (0, 1, 7)] == [10, 20, -1]
+
+    @tf.function
+    def cs(x):
+        return tf.case([(x < 0, lambda: tf.constant(-1)), (x > 0, lambda: tf.constant(1))],
+                       default=lambda: tf.constant(0))
+
+    assert [int(cs(tf.constant(v))) for v in (-3.0, 3.0, 0.0)] == [-1, 1, 0]
+    assert int(tf.switch_case(1, [lambda: 5, lambda: 6])) == 6
+
+
+def test_tensor_array_eager_and_in_a_loop():
+    ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+    for i in range(3):
+        ta = ta.write(i, float(i))
+    assert ta.stack().numpy().tolist() == [0.0, 1.0, 2.0] and int(ta.size()) == 3
+    with pytest.raises(tf.errors.InvalidArgumentError, match="not resizeable"):
+        tf.TensorArray(tf.float32, size=1).write(1, 1.0)
+
+    @tf.function
+    def doubled_rows(x):
+        ta = tf.TensorArray(tf.float32, size=tf.shape(x)[0])
+
+        def body(i, ta):
+            return i + 1, ta.write(i, x[i] * 2.0)
+
+        _, ta = tf.while_loop(lambda i, ta: i < tf.shape(x)[0], body, (tf.constant(0), ta))
+        return ta.stack()
+
+    x = tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    np.testing.assert_array_equal(doubled_rows(x).numpy(), x.numpy() * 2)
+    assert doubled_rows.get_concrete_function(tf.TensorSpec([None, 2])).structured_outputs.shape == (None, 2)
+
+
+@pytest.mark.oracle
+def test_tracing_counts_match_tensorflow():
+    tf_ref = pytest.importorskip("tensorflow")
+
+    def run(lib):
+        @lib.function
+        def f(x, n):
+            return x * n
+
+        calls = [([1.0, 2.0], 2), ([3.0, 4.0], 2), ([1.0, 2.0, 3.0], 2), ([1, 2], 2), ([1.0, 2.0], 3)]
+        counts = []
+        for values, n in calls:
+            f(lib.constant(values), n)
+            counts.append(f.experimental_get_tracing_count())
+        return counts
+
+    assert run(tf) == run(tf_ref)
