@@ -71,7 +71,9 @@ def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool 
     if tuple(t.shape) != tuple(y.shape[:-1]):
         raise ValueError(f"sparse_categorical_crossentropy: target shape {tuple(t.shape)} must be "
                          f"output's shape without the class axis, {tuple(y.shape[:-1])}.")
-    logits = y if from_logits else ew.log(_clip(ew.divide(y, rd.reduce_sum(y, -1, True))))
+    # NOTE: probabilities are clipped and logged without renormalizing, as Keras does (the
+    # softmax inside the fused loss renormalizes them).
+    logits = y if from_logits else ew.log(_clip(y))
     return nnops.sparse_softmax_cross_entropy_with_logits(labels=t, logits=logits)
 
 
@@ -150,6 +152,8 @@ def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any,
 
 
 def _greedy(logp: np.ndarray, lengths: np.ndarray, merge_repeated: bool, mask_index: int) -> tuple:
+    """Best class per step, repeats merged and blanks dropped; the score is minus the sum of the
+    best inputs, as TF's greedy decoder reports it (of the raw inputs, not log-probabilities)."""
     batch, time, _ = logp.shape
     best = logp.argmax(-1)
     decoded = np.full((1, batch, time), -1, dtype=np.int32)
@@ -164,7 +168,7 @@ def _greedy(logp: np.ndarray, lengths: np.ndarray, merge_repeated: bool, mask_in
             prev = c
         decoded[0, b, :len(seq)] = seq
         scores[b, 0] = -logp[b, np.arange(n), best[b, :n]].sum()
-    return decoded, -scores
+    return decoded, scores
 
 
 def _beam_search(logp: np.ndarray, lengths: np.ndarray, beam_width: int, top_paths: int,
@@ -208,15 +212,18 @@ def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy", bea
 
     Returns:
         (decoded, scores): decoded labels (top_paths, batch, time) padded with -1, and the
-        log-probability of each path (batch, top_paths). Not differentiable.
+        scores (batch, top_paths): for beam search the log-probability of each path, for greedy
+        minus the sum of the chosen inputs (TF's convention). Not differentiable.
     """
     x = to_tensor(inputs)
     x = cast(x, float_dtype(x))
-    logp = backend.to_numpy(nnops.log_softmax(x, -1)._value)
     lengths = backend.to_numpy(to_tensor(sequence_lengths)._value).reshape(-1)
     if strategy == "greedy":
-        decoded, scores = _greedy(logp, lengths, merge_repeated, mask_index)
+        raw = backend.to_numpy(x._value)
+        decoded, scores = _greedy(raw, lengths, merge_repeated, mask_index)
+        logp = raw
     elif strategy == "beam_search":
+        logp = backend.to_numpy(nnops.log_softmax(x, -1)._value)
         decoded, scores = _beam_search(logp, lengths, int(beam_width), int(top_paths), mask_index)
     else:
         raise ValueError(f"ctc_decode: strategy must be 'greedy' or 'beam_search', received {strategy!r}.")
