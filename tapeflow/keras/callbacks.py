@@ -10,7 +10,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -1064,14 +1063,4 @@ class RemoteMonitor(Callback):
         warnings.warn("RemoteMonitor does nothing in Tapeflow.", stacklevel=2)
 
 
-class TensorBoard(Callback):
-    """Accepted for compatibility; writes the epoch logs as JSON lines to `log_dir/logs.jsonl`."""
-
-    def __init__(self, log_dir: Any = "logs", **kwargs: Any) -> None:
-        super().__init__()
-        self.log_dir = os.fspath(log_dir)
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        os.makedirs(self.log_dir, exist_ok=True)
-        with open(os.path.join(self.log_dir, "logs.jsonl"), "a") as f:
-            f.write(json.dumps({"epoch": epoch, "time": time.time(), **(logs or {})}) + "\n")
+from tapeflow.keras.callbacks_tensorboard import TensorBoard  # noqa: E402 - it subclasses Callback

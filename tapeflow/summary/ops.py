@@ -1,0 +1,193 @@
+"""The summary ops: `scalar`, `histogram`, `image`, `text` and the generic `write`.
+
+Each builds the tensor and plugin metadata that TensorBoard's plugins read (with the
+tensorboard package's own builders where it has them) and adds one event to the default
+writer. Tags carry the current `tf.name_scope` ("train/loss"). Each returns True when it wrote
+and False when there is no default writer or `record_if` is off, as TF's do.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+
+from tapeflow.name_scope import current_scope
+from tapeflow.summary import writer as _writer
+from tapeflow.summary._tensorboard import tensorboard
+
+
+def _array(data: Any) -> np.ndarray:
+    if callable(data):
+        data = data()
+    if hasattr(data, "numpy"):
+        data = data.numpy()
+    return np.asarray(data)
+
+
+def _tag(name: str) -> str:
+    scope = current_scope()
+    return scope + name if scope else name
+
+
+def _step(step: Any) -> int:
+    if step is None:
+        step = _writer.get_step()
+    if step is None:
+        raise ValueError("No step set. Please specify one either through the `step` argument or through "
+                         "tf.summary.experimental.set_step()")
+    return int(_array(step))
+
+
+def _result(written: bool) -> Any:
+    from tapeflow.tensor import constant
+
+    return constant(written)
+
+
+def _emit(tag: str, tensor_proto: Any, metadata: Any, step: Any) -> Any:
+    writer, _ = _writer.current()
+    if writer is None:
+        return _result(False)
+    value = tensorboard().summary_pb2.Summary.Value(tag=tag, tensor=tensor_proto, metadata=metadata)
+    return _result(writer._write(value, _step(step)))
+
+
+def _emit_summary(summary: Any, step: Any) -> Any:
+    writer, _ = _writer.current()
+    if writer is None:
+        return _result(False)
+    written = False
+    for value in summary.value:
+        written = writer._write(value, _step(step))
+    return _result(written)
+
+
+def write(tag: str, tensor: Any, step: Any = None, metadata: Any = None) -> Any:
+    """Write `tensor` under `tag` with `metadata` (a `SummaryMetadata` proto or its bytes).
+
+    `tensor` may be a callable, called only when the summary is recorded.
+    """
+    writer, _ = _writer.current()
+    if writer is None:
+        return _result(False)
+    tb = tensorboard()
+    if isinstance(metadata, (bytes, bytearray)):
+        metadata = tb.summary_pb2.SummaryMetadata.FromString(bytes(metadata))
+    elif metadata is None:
+        metadata = tb.summary_pb2.SummaryMetadata()
+    return _emit(tag, tb.tensor_util.make_tensor_proto(_array(tensor)), metadata, step)
+
+
+def scalar(name: str, data: Any, step: Any = None, description: str | None = None) -> Any:
+    """Write a scalar (as float32) for TensorBoard's Scalars dashboard.
+
+    Args:
+        name: the summary's name; the tag is it inside the current name scope.
+        data: a real scalar (Python number, NumPy scalar or 0-d tensor).
+        step: the step (default: `tf.summary.experimental.get_step()`).
+        description: Markdown shown in TensorBoard.
+
+    Returns:
+        True if it was written, False if there is no default writer or recording is off.
+    """
+    writer, _ = _writer.current()
+    if writer is None:
+        return _result(False)
+    arr = _array(data)
+    if arr.shape != ():
+        raise ValueError(f"Expected scalar shape for {name!r}, saw shape: {arr.shape}.")
+    summary = tensorboard().scalar_v2.scalar_pb(_tag(name), arr, description=description)
+    return _emit_summary(summary, step)
+
+
+def histogram(name: str, data: Any, step: Any = None, buckets: int | None = None,
+              description: str | None = None) -> Any:
+    """Write a histogram of `data`'s values (`buckets` equal-width buckets, default 30) for
+    TensorBoard's Histograms and Distributions dashboards."""
+    writer, _ = _writer.current()
+    if writer is None:
+        return _result(False)
+    if buckets is not None and (int(buckets) != buckets or buckets < 0):
+        raise ValueError(f"buckets must be a non-negative integer, got {buckets!r}")
+    arr = _array(data).astype(np.float64)
+    summary = tensorboard().histogram_v2.histogram_pb(_tag(name), arr, buckets=buckets, description=description)
+    return _emit_summary(summary, step)
+
+
+def _to_uint8(images: np.ndarray) -> np.ndarray:
+    """TF's `convert_image_dtype(images, uint8, saturate=True)`."""
+    if images.dtype == np.uint8:
+        return images
+    if images.dtype.kind == "f":
+        # NOTE: TF scales by 255.5 and truncates, so 1.0 -> 255 and values just below 1 round up.
+        return np.clip(images.astype(np.float64) * 255.5, 0, 255).astype(np.uint8)
+    if images.dtype.kind in "iu":
+        info = np.iinfo(images.dtype)
+        shift = max(info.bits - 8 - (1 if info.min < 0 else 0), 0)
+        return np.clip(images.astype(np.int64) >> shift, 0, 255).astype(np.uint8)
+    if images.dtype == np.bool_:
+        return images.astype(np.uint8) * 255
+    raise ValueError(f"Images of dtype {images.dtype} cannot be converted to uint8.")
+
+
+def _png(image: np.ndarray) -> bytes:
+    from PIL import Image  # installed with the tensorboard package
+
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}[image.shape[-1]]
+    pixels = image[..., 0] if mode == "L" else image
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels), mode=mode).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def image(name: str, data: Any, step: Any = None, max_outputs: int = 3, description: str | None = None) -> Any:
+    """Write up to `max_outputs` images for TensorBoard's Images dashboard.
+
+    Args:
+        data: shape `[k, h, w, c]` with `c` in {1, 3, 4}; floats in [0, 1] or uint8 in [0, 255].
+    """
+    writer, _ = _writer.current()
+    if writer is None:
+        return _result(False)
+    arr = _array(data)
+    if arr.ndim != 4 or arr.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"image {name!r} expects data of shape [k, h, w, c] with c in (1, 3, 4), "
+                         f"got shape {arr.shape}.")
+    if max_outputs < 0:
+        raise ValueError(f"max_outputs must be non-negative, got {max_outputs}")
+    images = _to_uint8(arr)
+    encoded = [_png(img) for img in images[:max_outputs]]
+    tb = tensorboard()
+    tensor = np.array([str(arr.shape[2]).encode(), str(arr.shape[1]).encode()] + encoded, dtype=object)
+    metadata = tb.image_metadata.create_summary_metadata(display_name=None, description=description)
+    return _emit(_tag(name), tb.tensor_util.make_tensor_proto(tensor), metadata, step)
+
+
+def text(name: str, data: Any, step: Any = None, description: str | None = None) -> Any:
+    """Write text (a string, or an array of strings shown as a table) for TensorBoard's Text
+    dashboard (Markdown is rendered)."""
+    writer, _ = _writer.current()
+    if writer is None:
+        return _result(False)
+    value = data() if callable(data) else data
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    summary = tensorboard().text_v2.text_pb(_tag(name), value, description=description)
+    return _emit_summary(summary, step)
+
+
+def write_raw_pb(tensor: Any, step: Any = None) -> Any:
+    """Write serialized `Summary` protos (bytes, or an array of them) as they are."""
+    writer, _ = _writer.current()
+    if writer is None:
+        return _result(False)
+    Summary = tensorboard().summary_pb2.Summary  # noqa: N806 - a proto class
+    blobs = _array(tensor).reshape(-1)
+    written = False
+    for blob in blobs:
+        summary = Summary.FromString(bytes(blob))
+        result = _emit_summary(summary, step)
+        written = written or bool(result.numpy())
+    return _result(written)
