@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+from typing import Any
 
 from tapeflow import dtypes as _dt
 
@@ -63,3 +64,17 @@ def clear_session() -> None:
 
 def backend() -> str:
     return "tapeflow"
+
+
+def result_type(*dtypes: Any) -> str:
+    """The dtype Keras gives an op over inputs of `dtypes` (Keras's promotion lattice)."""
+    from tapeflow.keras.ops.promotion import result_type as _result_type
+
+    return _result_type(*dtypes)
+
+
+def standardize_dtype(dtype: Any = None) -> str:
+    """A dtype's Keras name ("float32", ...); None gives `floatx()`."""
+    from tapeflow.keras.ops.promotion import standardize_dtype as _standardize
+
+    return _standardize(dtype)

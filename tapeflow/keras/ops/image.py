@@ -344,10 +344,14 @@ def rgb_to_grayscale(images: Any, data_format: Any = None) -> Tensor:
     """Luma 0.2989 R + 0.5870 G + 0.1140 B, keeping a channel axis of 1."""
     lay = _Layout(images, data_format, "rgb_to_grayscale")
     x = lay.x
+    if x.shape[-1] not in (1, 3):
+        raise ValueError(f"rgb_to_grayscale: expected 1 or 3 channels, received shape {tuple(x.shape)}.")
+    if x.shape[-1] == 1:
+        return lay.back(x)
     dtype = x.dtype.name
     xf = cast(x, float_dtype(x))
     g = rd.reduce_sum(ew.multiply(xf, constant_like([0.2989, 0.5870, 0.1140], xf)), -1, True)
-    return lay.back(_round_to(g, dtype) if dtype != g.dtype.name else g)
+    return lay.back(cast(g, dtype))  # NOTE: a plain cast (truncation) for integers, as Keras
 
 
 def rgb_to_hsv(images: Any, data_format: Any = None) -> Tensor:

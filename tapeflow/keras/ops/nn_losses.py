@@ -86,12 +86,20 @@ def psnr(x1: Any, x2: Any, max_val: float) -> Tensor:
 
 # -- CTC ---------------------------------------------------------------------------------------
 
-def _logsumexp3(a: Tensor, b: Tensor, c: Tensor) -> Tensor:
-    m = ew.maximum(ew.maximum(a, b), c)
-    finite_m = ew.where(ew.is_finite(m), m, ew.zeros_like_t(m))
-    s = ew.add(ew.add(ew.exp(ew.subtract(a, finite_m)), ew.exp(ew.subtract(b, finite_m))),
-               ew.exp(ew.subtract(c, finite_m)))
-    return ew.add(ew.log(s), finite_m)
+def _logsumexp(*terms: Tensor) -> Tensor:
+    """log(sum(exp(terms))) elementwise; -inf (with a zero gradient) where every term is -inf."""
+    m = terms[0]
+    for t in terms[1:]:
+        m = ew.maximum(m, t)
+    finite = ew.is_finite(m)
+    finite_m = ew.where(finite, m, ew.zeros_like_t(m))
+    s = None
+    for t in terms:
+        e = ew.exp(ew.subtract(t, finite_m))
+        s = e if s is None else ew.add(s, e)
+    # NOTE: log is taken of 1 where the sum is 0, so no inf * 0 = nan reaches the gradient.
+    safe = ew.where(finite, s, ew.ones_like_t(s))
+    return ew.where(finite, ew.add(ew.log(safe), finite_m), m)
 
 
 def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any,
@@ -138,7 +146,7 @@ def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any,
         prev1 = mv.pad(alpha[:, :-1], [[0, 0], [1, 0]], constant_values=-np.inf)
         prev2 = mv.pad(alpha[:, :-2], [[0, 0], [2, 0]], constant_values=-np.inf)
         prev2 = ew.where(Tensor(xp.asarray(skip)), prev2, mv.broadcast_to(neg_inf, prev2.shape))
-        new = ew.add(_logsumexp3(alpha, prev1, prev2), emit)
+        new = ew.add(_logsumexp(alpha, prev1, prev2), emit)
         active = Tensor(xp.asarray((t < out_len)[:, None]))
         alpha = ew.where(mv.broadcast_to(active, new.shape), new, alpha)
     last = xp.asarray(2 * lab_len)
@@ -146,9 +154,7 @@ def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any,
     end_label = mv.getitem(alpha, (xp.arange(batch), xp.maximum(last - 1, 0)))
     end_label = ew.where(Tensor(xp.asarray(lab_len > 0)), end_label,
                          mv.broadcast_to(neg_inf, end_label.shape))
-    m = ew.maximum(end_blank, end_label)
-    ll = ew.add(m, ew.log(ew.add(ew.exp(ew.subtract(end_blank, m)), ew.exp(ew.subtract(end_label, m)))))
-    return ew.negative(ll)
+    return ew.negative(_logsumexp(end_blank, end_label))
 
 
 def _greedy(logp: np.ndarray, lengths: np.ndarray, merge_repeated: bool, mask_index: int) -> tuple:

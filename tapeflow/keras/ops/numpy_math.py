@@ -497,8 +497,18 @@ bitwise_left_shift = _int_binary("left_shift", "bitwise_left_shift", "x << y.")
 bitwise_right_shift = _int_binary("right_shift", "bitwise_right_shift", "x >> y.")
 left_shift = bitwise_left_shift
 right_shift = bitwise_right_shift
-gcd = _int_binary("gcd", "gcd", "Greatest common divisor of integers.")
-lcm = _int_binary("lcm", "lcm", "Least common multiple of integers.")
+_gcd = _int_binary("gcd", "gcd", "Greatest common divisor of integers.")
+_lcm = _int_binary("lcm", "lcm", "Least common multiple of integers.")
+
+
+def gcd(x1: Any, x2: Any) -> Tensor:
+    """Greatest common divisor of integers, elementwise."""
+    return _gcd(x1, x2)
+
+
+def lcm(x1: Any, x2: Any) -> Tensor:
+    """Least common multiple of integers, elementwise."""
+    return _lcm(x1, x2)
 
 
 def bitwise_invert(x: Any) -> Tensor:

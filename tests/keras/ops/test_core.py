@@ -1,0 +1,110 @@
+"""keras.ops core functions: control flow, custom gradients, conversion and errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow.keras import ops
+
+
+def test_cond_switch_and_loops():
+    assert ops.cond(tf.constant(True), lambda: 1, lambda: 2) == 1
+    assert ops.cond(False, lambda: 1, lambda: 2) == 2
+    assert ops.switch(5, [lambda x: x + 1, lambda x: x - 1], 5) == 4  # clamped to the last branch
+    assert ops.fori_loop(0, 4, lambda i, v: v + i, 0) == 6
+    i, total = ops.while_loop(lambda i, t: i < 3, lambda i, t: (i + 1, t + i), (0, 10))
+    assert (i, total) == (3, 13)
+    assert ops.while_loop(lambda i: i < 10, lambda i: i + 1, 0, maximum_iterations=4) == 4
+    single = ops.while_loop(lambda x: ops.sum(x) < 10.0, lambda x: x * 2, ops.ones(2))
+    np.testing.assert_allclose(single.numpy(), [8.0, 8.0])
+
+
+def test_scan_map_and_associative_scan():
+    carry, ys = ops.scan(lambda c, x: (c + x, c * x), 0.0, ops.arange(4, dtype="float32"))
+    assert float(carry) == 6.0
+    np.testing.assert_allclose(ys.numpy(), [0.0, 0.0, 2.0, 9.0])
+    carry, ys = ops.scan(lambda c, x: (c + x, c), 0.0, ops.arange(3, dtype="float32"), reverse=True)
+    np.testing.assert_allclose(ys.numpy(), [3.0, 2.0, 0.0])
+    carry, ys = ops.scan(lambda c, _: (c + 1, None), 0, length=3)
+    assert carry == 3 and ys is None
+    np.testing.assert_allclose(ops.map(lambda x: x * 2, ops.arange(3)).numpy(), [0, 2, 4])
+    out = ops.map(lambda x: {"a": x, "b": x + 1}, ops.arange(2))
+    np.testing.assert_allclose(out["b"].numpy(), [1, 2])
+    np.testing.assert_allclose(ops.associative_scan(lambda a, b: a + b, ops.arange(5)).numpy(),
+                               np.cumsum(np.arange(5)))
+    np.testing.assert_allclose(
+        ops.associative_scan(lambda a, b: a * b, ops.arange(1, 5), reverse=True).numpy(), [24, 24, 12, 4])
+    np.testing.assert_allclose(ops.vectorized_map(lambda x: x * x, ops.arange(3)).numpy(), [0, 1, 4])
+
+
+def test_vectorize_with_and_without_signature():
+    f = ops.vectorize(lambda a, b: a + b)
+    np.testing.assert_allclose(f(np.arange(3.0), np.ones((2, 1))).numpy(), np.arange(3.0) + np.ones((2, 1)))
+    dot = ops.vectorize(lambda a, b: ops.sum(a * b), signature="(n),(n)->()")
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(dot(x, x).numpy(), (x * x).sum(-1))
+
+
+def test_rearrange():
+    x = np.arange(24).reshape(2, 3, 4)
+    np.testing.assert_array_equal(ops.rearrange(x, "a b c -> c (a b)").numpy(),
+                                  x.transpose(2, 0, 1).reshape(4, 6))
+    np.testing.assert_array_equal(ops.rearrange(x, "a (h w) c -> a h w c", h=3).numpy(),
+                                  x.reshape(2, 3, 1, 4))
+    with pytest.raises(ValueError, match="same axes"):
+        ops.rearrange(x, "a b c -> a b")
+
+
+def test_gradients_flow_through_control_flow_and_slices():
+    x = tf.Variable([1.0, 2.0, 3.0])
+    with tf.GradientTape() as tape:
+        y = ops.fori_loop(0, 3, lambda i, v: v * x, ops.ones(3))
+        z = ops.sum(ops.slice_update(y, [1], ops.zeros(1))) + ops.sum(ops.scatter([[0]], x[:1], (2,)))
+    np.testing.assert_allclose(tape.gradient(z, x).numpy(), [3 * 1.0 + 1.0, 0.0, 27.0])
+
+
+def test_custom_gradient():
+    @ops.custom_gradient
+    def log1pexp(x):
+        e = ops.exp(x)
+
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            return ops.multiply(upstream, 1.0 - 1.0 / ops.add(1, e))
+
+        return ops.log(1 + e), grad
+
+    x = tf.constant(10.0)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = log1pexp(x)
+    assert float(tape.gradient(y, x)) == pytest.approx(1.0)
+
+
+def test_stop_gradient_and_errors_name_the_op():
+    x = tf.Variable(2.0)
+    with tf.GradientTape() as tape:
+        y = ops.stop_gradient(x) * x
+    assert float(tape.gradient(y, x)) == 2.0
+    with pytest.raises(ValueError, match="sparse"):
+        ops.convert_to_tensor([1], sparse=True)
+    with pytest.raises(ValueError, match="qr: mode"):
+        ops.qr(np.eye(2), mode="r")
+    with pytest.raises(ValueError, match="split"):
+        ops.split(np.arange(5), 2)
+    with pytest.raises(ValueError, match="bincount"):
+        ops.bincount(np.array([1]), sparse=True)
+    with pytest.raises(ValueError, match="flash_attention"):
+        ops.dot_product_attention(np.ones((1, 2, 1, 2)), np.ones((1, 2, 1, 2)), np.ones((1, 2, 1, 2)),
+                                  flash_attention=True)
+
+
+def test_tapeflow_keras_exposes_ops_and_random():
+    from tapeflow import keras
+
+    assert keras.ops is ops
+    assert keras.ops.numpy.add is ops.add and keras.ops.nn.relu is ops.relu
+    assert callable(keras.random.normal)
