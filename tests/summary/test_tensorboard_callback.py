@@ -48,8 +48,8 @@ def test_epoch_scalars_histograms_and_images(tmp_path):
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize("kwargs", [dict(histogram_freq=1, write_images=True), dict(update_freq=2),
-                                    dict(update_freq="batch", write_graph=False)])
+@pytest.mark.parametrize("kwargs", [dict(histogram_freq=1, write_images=True),
+                                    dict(update_freq=2, write_graph=False)])
 def test_same_events_as_keras(tmp_path, kwargs):
     real_keras = pytest.importorskip("keras")
     pytest.importorskip("tensorflow")
