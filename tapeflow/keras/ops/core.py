@@ -1,9 +1,9 @@
 """`keras.ops` core functions: control flow, dynamic slices and scatters, conversion and dtypes.
 
-Control flow (`cond`, `while_loop`, `fori_loop`, `scan`, `associative_scan`, `map`, `switch`,
-`vectorized_map`) runs eagerly in Python here, one place to switch to `tapeflow.cond` /
-`tapeflow.while_loop` once the engine has them (when tracing lands); gradients flow through the
-ops the branches and bodies apply.
+`cond`, `while_loop` and `fori_loop` are thin calls of the engine's `tapeflow.cond` and
+`tapeflow.while_loop` (eager outside `tf.function`, traced inside it); `scan`,
+`associative_scan`, `map`, `switch` and `vectorized_map` loop eagerly in Python. Gradients flow
+through the ops the branches and bodies apply.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+import tapeflow
 from tapeflow import backend, nest
 from tapeflow.autodiff.custom_gradient import custom_gradient as _tf_custom_gradient
 from tapeflow.keras.ops.arguments import cast as _cast
@@ -37,8 +38,10 @@ def _truth(pred: Any) -> bool:
 
 
 def cond(pred: Any, true_fn: Callable, false_fn: Callable) -> Any:
-    """`true_fn()` if `pred` else `false_fn()`."""
-    return true_fn() if _truth(pred) else false_fn()
+    """`true_fn()` if `pred` else `false_fn()` (`tapeflow.cond`)."""
+    if isinstance(pred, Tensor) and pred._value is not None:
+        _truth(pred)
+    return tapeflow.cond(pred, true_fn, false_fn)
 
 
 def switch(index: Any, branches: list, *operands: Any) -> Any:
@@ -52,30 +55,21 @@ def switch(index: Any, branches: list, *operands: Any) -> Any:
 
 def while_loop(cond: Callable, body: Callable, loop_vars: Any, maximum_iterations: Any = None) -> Any:
     """Repeat `loop_vars = body(*loop_vars)` while `cond(*loop_vars)` (at most
-    `maximum_iterations` times); returns the final loop variables in their input structure."""
+    `maximum_iterations` times); returns the final loop variables in their input structure
+    (`tapeflow.while_loop`)."""
     is_tuple = isinstance(loop_vars, (tuple, list))
-    state = tuple(loop_vars) if is_tuple else (loop_vars,)
-    count = 0
-    while (maximum_iterations is None or count < maximum_iterations) and _truth(cond(*state)):
-        new = body(*state)
-        new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
-        if len(new) != len(state):
-            raise ValueError(f"while_loop: body returned {len(new)} values for {len(state)} loop_vars.")
-        state = new
-        count += 1
+    out = tapeflow.while_loop(cond, body, tuple(loop_vars) if is_tuple else loop_vars,
+                             maximum_iterations=maximum_iterations)
     if is_tuple:
-        return type(loop_vars)(state) if isinstance(loop_vars, list) else state
-    return state[0]
+        out = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+        return list(out) if isinstance(loop_vars, list) else out
+    return out
 
 
 def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any) -> Any:
     """`init_val = body_fun(i, init_val)` for i in [lower, upper)."""
-    val = init_val
-    lo = builtins.int(to_tensor(lower).numpy()) if isinstance(lower, Tensor) else builtins.int(lower)
-    hi = builtins.int(to_tensor(upper).numpy()) if isinstance(upper, Tensor) else builtins.int(upper)
-    for i in range(lo, hi):
-        val = body_fun(i, val)
-    return val
+    return tapeflow.while_loop(lambda i, _: i < upper, lambda i, v: (i + 1, body_fun(i, v)),
+                              (lower, init_val))[1]
 
 
 def _stack_tree(items: list) -> Any:
