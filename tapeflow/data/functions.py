@@ -36,6 +36,7 @@ class UserFunction:
         self.func = func
         self.what = what
         self.name = getattr(func, "__name__", type(func).__name__)
+        self._traces: dict = {}  # input spec -> (output spec or None, elementwise)
 
     def raw(self, element: Any) -> Any:
         """Call the function on the element (arrays) and return what it returned, unconverted."""
@@ -97,15 +98,31 @@ class UserFunction:
                  zip(structure.flatten(first), structure.flatten(second), strict=True)]
         return structure.pack(first, specs)
 
+    def elementwise(self, input_spec: Any) -> bool:
+        """Whether the function is elementwise on elements of `input_spec` (see `vectorize`), so
+        that it may run on a stack of elements at once."""
+        return self._trace(input_spec)[1]
+
     def _traced_spec(self, input_spec: Any) -> Any:
+        return self._trace(input_spec)[0]
+
+    def _trace(self, input_spec: Any) -> tuple:
+        """Trace once per input spec with `tf.function`: (output spec or None, elementwise)."""
+        from tapeflow.data.vectorize import is_elementwise
         from tapeflow.tracing.polymorphic import function
 
+        key = repr(input_spec)
+        found = self._traces.get(key)
+        if found is not None:
+            return found
         args = input_spec if type(input_spec) is tuple else (input_spec,)
         try:
             concrete = function(self.func).get_concrete_function(*args)
-            return _spec_structure(concrete.structured_outputs)
+            found = (_spec_structure(concrete.structured_outputs), is_elementwise(concrete))
         except Exception:  # noqa: BLE001 - not traceable: fall back to stand-in values
-            return None
+            found = (None, False)
+        self._traces[key] = found
+        return found
 
 
 def _spec_structure(outputs: Any) -> Any:

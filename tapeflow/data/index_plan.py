@@ -14,6 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from tapeflow import nest
+
+# Rows taken at once when a plan is iterated element by element.
+_BLOCK = 256
+
 
 class IndexPlan:
     """Rows picked by index.
@@ -31,15 +36,20 @@ class IndexPlan:
         return IndexPlan(self.take, chunks)
 
     def elements(self) -> Iterator:
-        """One pass, element by element."""
+        """One pass, element by element: blocks of rows taken at once, then split into rows."""
         take = self.take
         for chunk in self.chunks():
-            if isinstance(chunk, slice):
-                for i in range(chunk.start, chunk.stop):
-                    yield take(i)
-            else:
-                for i in chunk.tolist():
-                    yield take(i)
+            lo, hi = _bounds(chunk)
+            for start in range(lo, hi, _BLOCK):
+                stop = min(start + _BLOCK, hi)
+                block = take(_sub(chunk, start if isinstance(chunk, slice) else start - lo,
+                                  stop if isinstance(chunk, slice) else stop - lo))
+                if type(block) is np.ndarray:
+                    yield from (block[i, ...] for i in range(stop - start))
+                    continue
+                leaves = nest.flatten(block)
+                for i in range(stop - start):
+                    yield nest.pack_sequence_as(block, [a[i, ...] for a in leaves])
 
     def batches(self, batch_size: int, drop_remainder: bool) -> Iterator:
         """One pass in batches: a slice when the batch lies in one run of rows, else a gather."""

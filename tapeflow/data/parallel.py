@@ -147,6 +147,10 @@ class ParallelMapDataset(MapDataset):
         self._deterministic = deterministic
 
     def _iter_elements(self) -> Iterator:
+        plan = self._index_plan()
+        if plan is not None:  # elementwise over rows: blocks at once beat threads per element
+            yield from plan.elements()
+            return
         threads = thread_count(self, self._requested)
         deterministic = self._deterministic
         if deterministic is None:

@@ -10,6 +10,7 @@ from typing import Any
 from tapeflow.data import structure
 from tapeflow.data.dataset import UNKNOWN_CARDINALITY, Dataset
 from tapeflow.data.functions import UserFunction, spec_from_real
+from tapeflow.data.index_plan import IndexPlan
 
 # Set while `ignore_errors()` pulls from its input: nodes that start iterating then drop the
 # elements whose production fails instead of raising. (None, or the `log_warning` flag.)
@@ -56,7 +57,19 @@ class MapDataset(Dataset):
     def _compute_cardinality(self) -> int:
         return self._inputs[0]._compute_cardinality()
 
+    def _index_plan(self) -> Any:
+        """Over rows of arrays, an elementwise function is applied to whole blocks / batches."""
+        inner = self._inputs[0]._index_plan()
+        if inner is None or not self._fn.elementwise(self._inputs[0].element_spec):
+            return None
+        fn, take = self._fn, inner.take
+        return IndexPlan(lambda index: fn(take(index)), inner.chunks)
+
     def _iter_elements(self) -> Iterator:
+        plan = self._index_plan()
+        if plan is not None:
+            yield from plan.elements()
+            return
         fn = self._fn
         policy = IGNORING_ERRORS.get()
         if policy is None:
