@@ -88,7 +88,8 @@ def to_float(x: Any) -> Tensor:
 
 
 def xp_of(x: Tensor) -> Any:
-    return backend.get_xp(x._value)
+    """The array module of `x` (the default device's for a graph tensor)."""
+    return backend.get_xp(x._value) if x._value is not None else backend.default_xp()
 
 
 def axis_list(axis: Any, ndim: int, op: str) -> list | None:
@@ -119,6 +120,10 @@ def int_list(value: Any) -> list:
 
 
 def constant_like(value: Any, like: Tensor, dtype: Any = None) -> Tensor:
-    """A constant array on `like`'s device."""
-    xp = xp_of(like)
-    return Tensor(backend.asarray(value, dtype if dtype is not None else like._value.dtype, xp))
+    """A constant array of `like`'s dtype (or `dtype`) on `like`'s device; a graph tensor
+    inside `tf.function` (no value yet) gives a constant on the default device."""
+    v = like._value
+    if dtype is None:
+        dtype = v.dtype if v is not None else like.dtype.as_numpy_dtype
+    xp = backend.get_xp(v) if v is not None else backend.default_xp()
+    return Tensor(backend.asarray(value, dtype, xp))

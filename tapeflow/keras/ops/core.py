@@ -20,8 +20,8 @@ from tapeflow.autodiff.custom_gradient import custom_gradient as _tf_custom_grad
 from tapeflow.keras.ops.arguments import cast as _cast
 from tapeflow.keras.ops.arguments import int_list, promote, to_tensor, xp_of
 from tapeflow.keras.ops.promotion import standardize_dtype
+from tapeflow.ops import creation, extra
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
 
@@ -250,7 +250,7 @@ def scatter_update(inputs: Any, indices: Any, updates: Any, reduction: Any = Non
             idx = idx[xp_of(x).asarray(keep)]
             u = mv.gather(u, Tensor(xp_of(x).asarray(keep)))
         ones = Tensor(xp_of(x).ones(u.shape, dtype=x.dtype.as_numpy_dtype))
-        mask = ew.greater(extra.ScatterAdd(idx, shape)(ones), ew.zeros_like_t(x))
+        mask = ew.greater(extra.ScatterAdd(idx, shape)(ones), creation.zeros_like(x))
         return ew.where(mask, extra.ScatterAdd(idx, shape)(u), x)
     if reduction == "add":
         return ew.add(x, extra.ScatterAdd(idx, shape)(u))

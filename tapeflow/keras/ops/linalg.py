@@ -18,6 +18,7 @@ from tapeflow.keras.ops.arguments import (
     to_tensor,
     xp_of,
 )
+from tapeflow.ops import creation
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import extra_linalg as xl
 from tapeflow.ops import linalg as la
@@ -264,7 +265,7 @@ def jvp(fun: Any, primals: Any, tangents: Any, has_aux: bool = False) -> tuple:
             res = fun(*structured)
         out, aux = (res[0], res[1]) if has_aux else (res, None)
         outs = nest.flatten(out)
-        cot = [ew.zeros_like_t(o) for o in outs]
+        cot = [creation.zeros_like(o) for o in outs]
         for c in cot:
             outer.watch(c)
         vjps = inner.gradient(outs, prim, output_gradients=cot)
@@ -273,6 +274,6 @@ def jvp(fun: Any, primals: Any, tangents: Any, has_aux: bool = False) -> tuple:
         jv = outer.gradient([v for v, _ in pairs], cot, output_gradients=[t for _, t in pairs])
     else:
         jv = [None] * len(cot)
-    jv = [ew.zeros_like_t(o) if g is None else g for g, o in zip(jv, outs, strict=True)]
+    jv = [creation.zeros_like(o) if g is None else g for g, o in zip(jv, outs, strict=True)]
     tangent_out = nest.pack_sequence_as(out, jv)
     return (out, tangent_out, aux) if has_aux else (out, tangent_out)

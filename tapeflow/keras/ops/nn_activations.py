@@ -10,6 +10,7 @@ from typing import Any
 from tapeflow import nn as tfnn
 from tapeflow.keras import activations as act
 from tapeflow.keras.ops.arguments import constant_like, one_axis, to_float
+from tapeflow.ops import creation
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.ops import nn as nnops
@@ -172,7 +173,7 @@ def sparsemax(x: Any, axis: int = -1) -> Tensor:
     from tapeflow.keras.ops.numpy_shape import take_along_axis
 
     tau = ew.divide(ew.subtract(take_along_axis(cum, idx, -1), 1.0), k_z)
-    out = ew.maximum(ew.subtract(z, tau), ew.zeros_like_t(z))
+    out = ew.maximum(ew.subtract(z, tau), creation.zeros_like(z))
     perm = list(range(x.ndim - 1))
     perm.insert(ax, x.ndim - 1)
     return mv.transpose(out, perm)

@@ -184,7 +184,7 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
     allowed = None
     if mask is not None:
         m = to_tensor(mask)
-        allowed = m if m.dtype.name == "bool" else ew.not_equal(m, ew.zeros_like_t(m))
+        allowed = m if m.dtype.name == "bool" else ew.not_equal(m, creation.zeros_like(m))
     if is_causal:
         lq, lk = logits.shape[-2], logits.shape[-1]
         causal = constant_like(np.tril(np.ones((lq, lk), dtype=bool)), logits, bool)

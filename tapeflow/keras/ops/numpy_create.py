@@ -10,6 +10,7 @@ import numpy as np
 from tapeflow import backend
 from tapeflow.keras.ops.arguments import cast, dtype_of, int_list, promote, to_tensor
 from tapeflow.keras.ops.promotion import result_type, standardize_dtype
+from tapeflow.ops import creation
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
@@ -46,13 +47,15 @@ def _like_dtype(x: Any, dtype: Any) -> str:
 
 
 def zeros_like(x: Any, dtype: Any = None) -> Tensor:
+    """Zeros with the shape of `x` (and its dtype unless given)."""
     x = to_tensor(x)
-    return Tensor(backend.get_xp(x._value).zeros(x._value.shape, _like_dtype(x, dtype)))
+    return creation.zeros_like(x, _like_dtype(x, dtype))
 
 
 def ones_like(x: Any, dtype: Any = None) -> Tensor:
+    """Ones with the shape of `x` (and its dtype unless given)."""
     x = to_tensor(x)
-    return Tensor(backend.get_xp(x._value).ones(x._value.shape, _like_dtype(x, dtype)))
+    return creation.ones_like(x, _like_dtype(x, dtype))
 
 
 def empty_like(x: Any, dtype: Any = None) -> Tensor:

@@ -22,8 +22,8 @@ from tapeflow.keras.ops.arguments import (
     xp_of,
 )
 from tapeflow.keras.ops.promotion import result_type
+from tapeflow.ops import creation, extra
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra
 from tapeflow.tensor import Tensor
 
 # -- arithmetic --------------------------------------------------------------------------------
@@ -104,7 +104,7 @@ def negative(x: Any) -> Tensor:
 def reciprocal(x: Any) -> Tensor:
     """1 / x."""
     x = to_tensor(x)
-    return ew.divide(ew.ones_like_t(x), x)
+    return ew.divide(creation.ones_like(x), x)
 
 
 def square(x: Any) -> Tensor:
@@ -308,8 +308,8 @@ def sinc(x: Any) -> Tensor:
     """sin(pi x) / (pi x), with sinc(0) = 1."""
     x = to_float(x)
     nz = ew.not_equal(x, 0.0)
-    px = ew.multiply(ew.where(nz, x, ew.ones_like_t(x)), math.pi)
-    return ew.where(nz, ew.divide(ew.sin(px), px), ew.ones_like_t(x))
+    px = ew.multiply(ew.where(nz, x, creation.ones_like(x)), math.pi)
+    return ew.where(nz, ew.divide(ew.sin(px), px), creation.ones_like(x))
 
 
 # -- rounding ---------------------------------------------------------------------------------
@@ -380,7 +380,7 @@ greater_equal = _compare(ew.greater_equal, "greater_equal")
 
 def _as_bool(x: Any) -> Tensor:
     x = to_tensor(x)
-    return x if x.dtype.name == "bool" else ew.not_equal(x, ew.zeros_like_t(x))
+    return x if x.dtype.name == "bool" else ew.not_equal(x, creation.zeros_like(x))
 
 
 def logical_and(x1: Any, x2: Any) -> Tensor:
@@ -416,12 +416,12 @@ def isfinite(x: Any) -> Tensor:
 
 def isposinf(x: Any) -> Tensor:
     x = to_tensor(x)
-    return ew.logical_and(isinf(x), ew.greater(x, ew.zeros_like_t(x)))
+    return ew.logical_and(isinf(x), ew.greater(x, creation.zeros_like(x)))
 
 
 def isneginf(x: Any) -> Tensor:
     x = to_tensor(x)
-    return ew.logical_and(isinf(x), ew.less(x, ew.zeros_like_t(x)))
+    return ew.logical_and(isinf(x), ew.less(x, creation.zeros_like(x)))
 
 
 def isreal(x: Any) -> Tensor:
@@ -433,7 +433,7 @@ def isreal(x: Any) -> Tensor:
 
 
 def _false_like(x: Tensor) -> Tensor:
-    return Tensor(xp_of(x).zeros(x._value.shape, dtype=bool))
+    return creation.zeros_like(x, "bool")
 
 
 def isclose(x1: Any, x2: Any, rtol: float = 1e-05, atol: float = 1e-08,
@@ -463,8 +463,8 @@ def heaviside(x1: Any, x2: Any) -> Tensor:
     if dtype in ("bool",) or "int" in dtype:
         dtype = result_type(dtype, float)
     a, b = promote(x1, x2, dtype=dtype)
-    one = ew.ones_like_t(a)
-    return ew.where(ew.less(a, 0.0), ew.zeros_like_t(a),
+    one = creation.ones_like(a)
+    return ew.where(ew.less(a, 0.0), creation.zeros_like(a),
                     ew.where(ew.greater(a, 0.0), one, ew.multiply(one, b)))
 
 
@@ -535,7 +535,7 @@ def imag(x: Any) -> Tensor:
     x = to_tensor(x)
     if x.dtype.is_complex:
         return Tensor(xp_of(x).imag(x._value))
-    return ew.zeros_like_t(x)
+    return creation.zeros_like(x)
 
 
 def conj(x: Any) -> Tensor:
@@ -553,4 +553,4 @@ def angle(x: Any) -> Tensor:
     if x.dtype.is_complex:
         return Tensor(xp_of(x).angle(x._value))
     x = cast(x, float_dtype(x))
-    return arctan2(ew.zeros_like_t(x), x)
+    return arctan2(creation.zeros_like(x), x)

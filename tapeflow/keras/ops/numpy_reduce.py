@@ -17,8 +17,8 @@ from tapeflow.keras.ops.arguments import (
     xp_of,
 )
 from tapeflow.keras.ops.promotion import standardize_dtype
+from tapeflow.ops import creation, extra
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.tensor import Tensor
@@ -44,9 +44,6 @@ def prod(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) ->
     x = to_tensor(x)
     target = standardize_dtype(dtype) if dtype is not None else _SUM_DTYPES.get(x.dtype.name, x.dtype.name)
     x = cast(x, target)
-    if not x.dtype.is_floating:
-        xp = xp_of(x)
-        return Tensor(xp.prod(x._value, axis=_axes(x, axis, "prod"), keepdims=keepdims, dtype=x._value.dtype))
     return rd.reduce_prod(x, _axes(x, axis, "prod"), keepdims)
 
 
@@ -95,20 +92,20 @@ def ptp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 def all(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     x = to_tensor(x)
-    x = x if x.dtype.name == "bool" else ew.not_equal(x, ew.zeros_like_t(x))
+    x = x if x.dtype.name == "bool" else ew.not_equal(x, creation.zeros_like(x))
     return rd.reduce_all(x, _axes(x, axis, "all"), keepdims)
 
 
 def any(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     x = to_tensor(x)
-    x = x if x.dtype.name == "bool" else ew.not_equal(x, ew.zeros_like_t(x))
+    x = x if x.dtype.name == "bool" else ew.not_equal(x, creation.zeros_like(x))
     return rd.reduce_any(x, _axes(x, axis, "any"), keepdims)
 
 
 def count_nonzero(x: Any, axis: Any = None) -> Tensor:
     """The number of non-zero elements over `axis` (int32)."""
     x = to_tensor(x)
-    nz = x if x.dtype.name == "bool" else ew.not_equal(x, ew.zeros_like_t(x))
+    nz = x if x.dtype.name == "bool" else ew.not_equal(x, creation.zeros_like(x))
     return rd.reduce_sum(cast(nz, "int32"), _axes(x, axis, "count_nonzero"))
 
 
@@ -160,7 +157,7 @@ def average(x: Any, axis: Any = None, weights: Any = None) -> Tensor:
         w = mv.reshape(w, [-1 if i == ax else 1 for i in range(x.ndim)])
     axes = _axes(x, axis, "average")
     num = rd.reduce_sum(ew.multiply(x, w), axes)
-    den = rd.reduce_sum(ew.multiply(ew.ones_like_t(x), w), axes)
+    den = rd.reduce_sum(ew.multiply(creation.ones_like(x), w), axes)
     return ew.divide(num, den)
 
 
@@ -319,7 +316,7 @@ def nanmedian(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 def _nan_filled(x: Any, fill: float) -> tuple[Tensor, Tensor]:
     x = to_tensor(x)
     if not x.dtype.is_floating:
-        return x, Tensor(xp_of(x).zeros(x._value.shape, dtype=bool))
+        return x, creation.zeros_like(x, "bool")
     nan = ew.is_nan(x)
     return ew.where(nan, constant_like(fill, x), x), nan
 

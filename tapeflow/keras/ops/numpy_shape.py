@@ -18,6 +18,7 @@ from tapeflow.keras.ops.arguments import (
     to_tensor,
     xp_of,
 )
+from tapeflow.ops import creation
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
@@ -333,7 +334,7 @@ def where(condition: Any, x1: Any = None, x2: Any = None) -> Tensor:
         raise ValueError("where: x1 and x2 must both be given, or neither.")
     c = to_tensor(condition)
     if c.dtype.name != "bool":
-        c = ew.not_equal(c, ew.zeros_like_t(c))
+        c = ew.not_equal(c, creation.zeros_like(c))
     a, b = promote(x1, x2)
     return ew.where(c, a, b)
 
@@ -406,13 +407,13 @@ def _tri_mask(x: Tensor, k: int, lower: bool) -> Tensor:
 def tril(x: Any, k: int = 0) -> Tensor:
     """Zero the entries above the k-th diagonal of the last two axes."""
     x = to_tensor(x)
-    return ew.where(_tri_mask(x, int(k), True), x, ew.zeros_like_t(x))
+    return ew.where(_tri_mask(x, int(k), True), x, creation.zeros_like(x))
 
 
 def triu(x: Any, k: int = 0) -> Tensor:
     """Zero the entries below the k-th diagonal of the last two axes."""
     x = to_tensor(x)
-    return ew.where(_tri_mask(x, int(k), False), x, ew.zeros_like_t(x))
+    return ew.where(_tri_mask(x, int(k), False), x, creation.zeros_like(x))
 
 
 def diff(a: Any, n: int = 1, axis: int = -1) -> Tensor:
