@@ -459,7 +459,14 @@ class Layer(Module):
         out = []
         for var, reg in self._regularized:
             out.append(reg(var))
-        out.extend(self._added_losses)
+        if self._added_losses and _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            # Inside tf.function: the losses the current call adds, read when the graph runs.
+            def added() -> list:
+                return list(self._added_losses)
+
+            out.extend(_func_graph.lift_call(added, (), name="added_losses", stateful=False, probe=added))
+        else:
+            out.extend(self._added_losses)
         for layer in self._sublayers():
             out.extend(layer.losses)
         return out

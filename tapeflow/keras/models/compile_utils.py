@@ -17,6 +17,7 @@ import numpy as np
 from tapeflow import backend as _backend
 from tapeflow import nest
 from tapeflow.tensor import Tensor
+from tapeflow.tracing import func_graph as _func_graph
 
 _ACCURACY_NAMES = ("accuracy", "acc")
 _CROSSENTROPY_NAMES = ("crossentropy", "ce")
@@ -155,6 +156,10 @@ class LossTracker:
 
     def __repr__(self) -> str:
         return f"<Mean name={self.name}>"
+
+
+# Inside tf.function each of these is one graph node run on every call (the state is Python floats).
+_func_graph.lift_methods(LossTracker, (("update_state", True), ("reset_state", True), ("result", False)))
 
 
 def _output_names_of(model: Any) -> list | None:

@@ -23,6 +23,8 @@ from tapeflow.autodiff.tape import GradientTape
 from tapeflow.keras.models import data_handler as _data
 from tapeflow.keras.models.compile_utils import CompileLoss, CompileMetrics, LossTracker
 from tapeflow.tensor import Tensor
+from tapeflow.tracing import func_graph as _func_graph
+from tapeflow.tracing import state as _trace_state
 
 __all__ = ["Trainer", "NotCompiledError"]
 
@@ -173,6 +175,7 @@ class Trainer:
             self._compile_metrics = None
         self._loss_tracker = LossTracker("loss")
         self._run_eagerly = bool(run_eagerly)
+        self.__dict__["_traced_steps"] = {}  # a new compile traces the steps again
         self._jit_compile = jit_compile if isinstance(jit_compile, bool) else False
         self.steps_per_execution = int(steps_per_execution or 1)
         self._compile_config = {
@@ -330,8 +333,7 @@ class Trainer:
         """tf.keras 2's `compiled_loss(y, y_pred, sample_weight, regularization_losses)`."""
         model = self
 
-        def compiled_loss(y_true: Any, y_pred: Any, sample_weight: Any = None,
-                          regularization_losses: Any = None) -> Any:
+        def total_loss(y_true: Any, y_pred: Any, sample_weight: Any, regularization_losses: Any) -> Any:
             import tapeflow as tf
 
             total = None
@@ -342,7 +344,22 @@ class Trainer:
                 total = extra if total is None else total + extra
             if total is None:
                 total = tf.constant(0.0)
+            return total
+
+        def track(total: Any, y_pred: Any) -> None:
             model._loss_tracker.update_state(total, _first_dim(y_pred))
+
+        def compiled_loss(y_true: Any, y_pred: Any, sample_weight: Any = None,
+                          regularization_losses: Any = None) -> Any:
+            args = (y_true, y_pred, sample_weight, list(regularization_losses or []))
+            if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+                # Inside tf.function: the loss and the tracker update are nodes run on each call.
+                total = _func_graph.lift_call(total_loss, args, name="compiled_loss", stateful=False,
+                                              probe=total_loss)
+                _func_graph.lift_call(track, (total, y_pred), name="loss_tracker", stateful=True)
+                return total
+            total = total_loss(*args)
+            track(total, y_pred)
             return total
 
         return compiled_loss
@@ -368,6 +385,13 @@ class Trainer:
         """
         import tapeflow as tf
 
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            # Inside tf.function: one node (the layers' added losses exist only once they ran).
+            def loss_now(x: Any, y: Any, y_pred: Any, sample_weight: Any) -> Any:
+                return Trainer.compute_loss(self, x, y, y_pred, sample_weight, training)
+
+            return _func_graph.lift_call(loss_now, (x, y, y_pred, sample_weight), name="compute_loss",
+                                         stateful=False, probe=loss_now)
         total = None
         if self._compile_loss is not None:
             total = self._compile_loss(y, y_pred, sample_weight)
@@ -391,6 +415,12 @@ class Trainer:
 
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> dict:
         """Update the compiled metrics with this batch and return every metric's result."""
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            # Inside tf.function: the update is one stateful node, the results one more.
+            _func_graph.lift_call(lambda *a: Trainer.compute_metrics(self, *a), (x, y, y_pred, sample_weight),
+                                  name="compute_metrics", stateful=True)
+            return _func_graph.lift_call(self.get_metrics_result, (), name="get_metrics_result",
+                                         stateful=False, probe=self.get_metrics_result)
         cm = self._compile_metrics
         if cm is not None:
             cm.update_state(y, y_pred, sample_weight)
@@ -437,12 +467,28 @@ class Trainer:
             if layer._added_losses:
                 layer._added_losses.clear()
 
+    def _compiled_step(self, name: str) -> Any:
+        """The user's `train_step`/`test_step`/`predict_step` as fit calls it: traced with
+        `tf.function(reduce_retracing=True)` as Keras does, unless `run_eagerly=True` (or
+        `tf.config.run_functions_eagerly(True)`); one trace cache per model and step."""
+        from tapeflow.tracing.polymorphic import function, functions_run_eagerly
+
+        method = getattr(self, name)
+        if self.run_eagerly or functions_run_eagerly():
+            return method
+        cache = self.__dict__.setdefault("_traced_steps", {})
+        traced = cache.get(name)
+        if traced is None:
+            traced = cache[name] = function(method, reduce_retracing=True)
+        return traced
+
     def _make_train_function(self, data: Any = None) -> Any:
-        """The per-batch train function and whether it returns logs: the user's `train_step`,
-        the traced Dense-stack step (`fused_step`), or the lean taped built-in step."""
+        """The per-batch train function and whether it returns logs: the user's `train_step`
+        (traced, see `_compiled_step`), the traced Dense-stack step (`fused_step`), or the lean
+        taped built-in step."""
         cls = type(self)
         if cls.train_step is not Trainer.train_step:
-            return self.train_step, True
+            return self._compiled_step("train_step"), True
         if (isinstance(data, _data.ArrayData) and data._simple and cls.compute_loss is Trainer.compute_loss
                 and cls.compute_metrics is Trainer.compute_metrics and self._train_state.allow_fused):
             from tapeflow.keras.models.fused_step import FusedDenseStep
@@ -538,7 +584,7 @@ class Trainer:
     def _make_test_function(self) -> Any:
         cls = type(self)
         if cls.test_step is not Trainer.test_step:
-            return self.test_step, True
+            return self._compiled_step("test_step"), True
         model = self
         tracker = self._loss_tracker
         metrics_obj = self._compile_metrics
@@ -815,7 +861,8 @@ class Trainer:
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=1, steps=steps or data.num_batches)
-        predict_step = self.predict_step
+        predict_step = (self._compiled_step("predict_step") if type(self).predict_step is not Trainer.predict_step
+                        else self.predict_step)
         begin_hook = callbacks.hook("on_predict_batch_begin")
         end_hook = callbacks.hook("on_predict_batch_end")
         self.stop_predicting = False
