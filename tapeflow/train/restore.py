@@ -40,12 +40,15 @@ class Restoration:
     def __init__(self, reader: CheckpointReader, root: Any) -> None:
         self.reader = reader
         self.nodes = reader.nodes
-        self.live: dict[int, Any] = {}          # saved node id -> live object
+        # Live objects are held by id (variables by reference: they cannot be weakly referenced and
+        # hold no other object), so a pending restoration never keeps a program's objects alive.
+        self.live: dict[int, int] = {}          # saved node id -> id() of the live object
+        self.variables: dict[int, Variable] = {}  # saved node id -> live variable
         self.restored_ids: set[int] = set()     # id() of live variables given a value
         self.waiting: dict[int, tuple[Any, int]] = {}  # id(live object) -> (weakref, saved node id)
-        self.pending_optimizers: dict[int, Any] = {}   # saved node id -> unbuilt Keras optimizer
+        self.pending_optimizers: dict[int, Any] = {}   # saved node id -> weakref to an unbuilt optimizer
         self.expect_partial = False
-        self._root = weakref.ref(root, self._root_gone)
+        self._root = weakref.ref(root, _forget_when_gone(self))
         self._visit(0, root, root, 0)
         if self.pending_optimizers:
             self._build_optimizers()
@@ -60,11 +63,11 @@ class Restoration:
             return
         seen.add(sid)
         prev = self.live.get(sid)
-        if prev is not None and prev is not obj:
+        if prev is not None and prev != id(obj):
             return
         node = self.nodes[sid]
         if prev is None:
-            self.live[sid] = obj
+            self.live[sid] = id(obj)
             key = node["key"]
             if key is not None:
                 if not isinstance(obj, Variable):
@@ -72,6 +75,7 @@ class Restoration:
                                      f"{type(obj).__name__}, not a tf.Variable.")
                 _assign_array(obj, self.reader.get_tensor(key), key)
                 self.restored_ids.add(id(obj))
+                self.variables[sid] = obj
         if tracking.is_notifiable(obj):
             anchor, anchor_sid = obj, sid
         live_children = dict(tracking.children(obj)) if node["children"] else {}
@@ -83,18 +87,19 @@ class Restoration:
             self._visit(csid, child, anchor, anchor_sid, seen)
         opt_type = tracking._keras_optimizer_type()
         if opt_type is not None and isinstance(obj, opt_type) and not obj.built:
-            self.pending_optimizers[sid] = obj
+            self.pending_optimizers[sid] = weakref.ref(obj)
 
     def _build_optimizers(self) -> None:
-        for sid, opt in list(self.pending_optimizers.items()):
-            if opt.built:
+        for sid, ref in list(self.pending_optimizers.items()):
+            opt = ref()
+            if opt is None or opt.built:
                 del self.pending_optimizers[sid]
                 continue
             edge = dict(self.nodes[sid]["children"]).get("_trainable_variables")
             if edge is None:
                 continue
             var_sids = [c for _, c in self.nodes[edge]["children"]]
-            variables = [self.live.get(c) for c in var_sids]
+            variables = [self.variables.get(c) for c in var_sids]
             if not var_sids or any(not isinstance(v, Variable) for v in variables):
                 continue
             del self.pending_optimizers[sid]
@@ -114,9 +119,6 @@ class Restoration:
 
     def done(self) -> bool:
         return len(self.live) == len(self.nodes)
-
-    def _root_gone(self, _ref: Any) -> None:
-        tracking.remove_listener(self)
 
     # -- reports ----------------------------------------------------------------------------
     def _paths(self) -> list[str]:
@@ -138,7 +140,7 @@ class Restoration:
         if root is None:
             return []
         objects, _, _ = walk(root)
-        matched = {id(o) for o in self.live.values()}
+        matched = set(self.live.values())
         return [o for o in objects[1:] if (isinstance(o, Variable) or tracking.is_trackable_object(o))
                 and id(o) not in matched]
 
@@ -152,6 +154,19 @@ class Restoration:
                     + " (call .expect_partial() on the restore status to silence this warning)",
                     stacklevel=1,
                 )
+
+
+def _forget_when_gone(restoration: Restoration) -> Any:
+    """A weakref callback that stops `restoration` waiting once its root object is gone (holding the
+    restoration weakly, so that nothing keeps it alive)."""
+    ref = weakref.ref(restoration)
+
+    def gone(_root_ref: Any) -> None:
+        r = ref()
+        if r is not None:
+            tracking.remove_listener(r)
+
+    return gone
 
 
 class CheckpointLoadStatus:

@@ -207,3 +207,49 @@ def test_checkpoint_keys_match_tensorflow(tmp_path):
     (tmp_path / "tf").mkdir()
     (tmp_path / "tapeflow").mkdir()
     assert _oracle_program(tf, str(tmp_path / "tapeflow")) == _oracle_program(real, str(tmp_path / "tf"))
+
+
+def test_fit_resumes_exactly_after_restore(tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(32, 5)).astype("float32")
+    y = rng.integers(0, 3, size=32)
+
+    def make():
+        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"),
+                                  keras.layers.Dense(3)])
+        model.compile(optimizer=keras.optimizers.RMSprop(0.01),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return model
+
+    model = make()
+    model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    path = tf.train.Checkpoint(model=model, optimizer=model.optimizer).save(str(tmp_path / "fit"))
+    model.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+
+    resumed = make()
+    tf.train.Checkpoint(model=resumed, optimizer=resumed.optimizer).restore(path).assert_consumed()
+    resumed.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(resumed.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_unused_values_warn_unless_expect_partial_and_nothing_is_kept_alive(tmp_path):
+    import gc
+    import weakref
+
+    path = tf.train.Checkpoint(a=tf.Variable(1.0), b=tf.Variable(2.0)).write(str(tmp_path / "w"))
+    root = tf.train.Checkpoint(a=tf.Variable(0.0))
+    alive = weakref.ref(root)
+    with pytest.warns(UserWarning, match=r"could not be found in the restored object: \(root\)\.b"):
+        root.restore(path)
+        del root
+        gc.collect()
+    assert alive() is None  # the pending restoration did not keep the program's objects alive
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = tf.train.Checkpoint(a=tf.Variable(0.0))
+        quiet.restore(path).expect_partial()
+        del quiet
+        gc.collect()
