@@ -72,8 +72,10 @@ def converted_code(func: types.FunctionType, recursive: bool) -> tuple:
 def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str]:
     """The function's definition as an AST with the original file's line numbers."""
     try:
-        source = inspect.getsource(func)
-        filename = inspect.getsourcefile(func) or func.__code__.co_filename
+        # NOTE: from the code object: inspect follows a decorated function's __wrapped__ to the
+        # wrapped function's source, but the wrapper's own code is what runs
+        source = inspect.getsource(func.__code__)
+        filename = inspect.getsourcefile(func.__code__) or func.__code__.co_filename
     except (OSError, TypeError) as e:
         raise SourceUnavailable(f"the source of {func.__qualname__} is not available: {e}") from e
     first_line = func.__code__.co_firstlineno

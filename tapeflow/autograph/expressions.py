@@ -115,6 +115,16 @@ class ExpressionConverter(ast.NodeTransformer):
         return node
 
     # -- statements -------------------------------------------------------------------------
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        """`x: T = v` -> `x = v`: a local variable's annotation is never evaluated, and an
+        annotated name cannot be declared `nonlocal` by the functions control flow becomes."""
+        self.generic_visit(node)
+        if not isinstance(node.target, ast.Name):
+            return node
+        if node.value is None:
+            return ast.copy_location(ast.Pass(), node)
+        return ast.copy_location(ast.Assign(targets=[node.target], value=node.value), node)
+
     def visit_Assert(self, node: ast.Assert) -> ast.AST | None:
         if not __debug__:  # python -O drops asserts; so does converted code
             return None
