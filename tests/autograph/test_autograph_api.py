@@ -227,3 +227,34 @@ def test_class_defined_inside_converted_function():
 
     g = convert(f)
     assert g(1) == "pos" and g(-1) == "neg"
+
+
+def test_annotated_locals_assigned_in_blocks():
+    def f(xs):
+        out: list = []
+        total: int  # noqa: F842 - a bare annotation, dropped by the converter
+        for x in xs:
+            if x:
+                out.append(x)
+        return out
+
+    assert convert(f)([0, 1, 2]) == [1, 2]
+
+
+def test_decorated_wrapper_is_converted_as_itself():
+    def twice(fn):
+        @functools.wraps(fn)
+        def wrapper(x):
+            if x > 0:
+                return fn(fn(x))
+            return fn(x)
+
+        return wrapper
+
+    @twice
+    def inc(x):
+        return x + 1
+
+    g = convert(inc)
+    assert g(1) == 3 and g(-5) == -4
+    assert "def wrapper(x):" in to_code(inc)
