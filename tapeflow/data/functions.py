@@ -36,7 +36,7 @@ class UserFunction:
         self.func = func
         self.what = what
         self.name = getattr(func, "__name__", type(func).__name__)
-        self._traces: dict = {}  # input spec -> (output spec or None, elementwise)
+        self._traces: dict = {}  # input spec -> (output spec, elementwise, concrete function)
 
     def raw(self, element: Any) -> Any:
         """Call the function on the element (arrays) and return what it returned, unconverted."""
@@ -100,14 +100,27 @@ class UserFunction:
 
     def elementwise(self, input_spec: Any) -> bool:
         """Whether the function is elementwise on elements of `input_spec` (see `vectorize`), so
-        that it may run on a stack of elements at once."""
+        that `on_stack` may run it on a stack of such elements at once."""
         return self._trace(input_spec)[1]
+
+    def on_stack(self, input_spec: Any, stacked: Any) -> Any:
+        """The results for a stack of elements (leading axis added), from one replay of the
+        function's trace; only for `elementwise` functions.
+
+        # NOTE: the trace is replayed rather than the Python function called, so values the
+        # Python code read from the element while tracing (`x.shape[0]`) keep their element
+        # values, and Python side effects happen once, at the trace, as in TF.
+        """
+        concrete = self._trace(input_spec)[2]
+        leaves = structure.flatten(stacked) if isinstance(stacked, (tuple, dict)) else [stacked]
+        return self.convert(concrete._call_flat([Tensor(a) for a in leaves]))
 
     def _traced_spec(self, input_spec: Any) -> Any:
         return self._trace(input_spec)[0]
 
     def _trace(self, input_spec: Any) -> tuple:
-        """Trace once per input spec with `tf.function`: (output spec or None, elementwise)."""
+        """Trace once per input spec with `tf.function`: (output spec or None, elementwise,
+        the concrete function or None)."""
         from tapeflow.data.vectorize import is_elementwise
         from tapeflow.tracing.polymorphic import function
 
@@ -118,9 +131,9 @@ class UserFunction:
         args = input_spec if type(input_spec) is tuple else (input_spec,)
         try:
             concrete = function(self.func).get_concrete_function(*args)
-            found = (_spec_structure(concrete.structured_outputs), is_elementwise(concrete))
+            found = (_spec_structure(concrete.structured_outputs), is_elementwise(concrete), concrete)
         except Exception:  # noqa: BLE001 - not traceable: fall back to stand-in values
-            found = (None, False)
+            found = (None, False, None)
         self._traces[key] = found
         return found
 

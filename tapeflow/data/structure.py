@@ -28,7 +28,11 @@ def component(value: Any, what: str) -> np.ndarray:
         arr = value._value
         if arr is None:
             raise TypeError(f"{what}: expected a tensor with a value, received symbolic {value!r}.")
-        return backend.to_numpy(arr)
+        arr = backend.to_numpy(arr)
+        if arr.dtype.kind in "biufc":
+            return arr
+        raise TypeError(f"{what}: string components are not supported yet (tf.string tensors do "
+                        "not exist in Tapeflow yet).")
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
         return value
     if isinstance(value, (str, bytes)) or (isinstance(value, np.ndarray) and value.dtype.kind in "SUO"):
@@ -37,10 +41,16 @@ def component(value: Any, what: str) -> np.ndarray:
             f"Tapeflow yet); received {_short(value)}."
         )
     try:
-        return backend.to_numpy(convert_to_tensor(value)._value)
+        arr = backend.to_numpy(convert_to_tensor(value)._value)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{what}: expected a tensor, array or number, received {_short(value)} "
                         f"({e})") from None
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(
+            f"{what}: string components are not supported yet (tf.string tensors do not exist in "
+            f"Tapeflow yet); received {_short(value)}."
+        )
+    return arr
 
 
 def normalize(value: Any, what: str, lists_are_tuples: bool = False) -> Any:

@@ -62,8 +62,13 @@ class MapDataset(Dataset):
         inner = self._inputs[0]._index_plan()
         if inner is None or not self._fn.elementwise(self._inputs[0].element_spec):
             return None
-        fn, take = self._fn, inner.take
-        return IndexPlan(lambda index: fn(take(index)), inner.chunks)
+        fn, take, spec = self._fn, inner.take, self._inputs[0].element_spec
+
+        def mapped(index: Any) -> Any:
+            if isinstance(index, int):
+                return fn(take(index))
+            return fn.on_stack(spec, take(index))
+        return IndexPlan(mapped, inner.chunks)
 
     def _iter_elements(self) -> Iterator:
         plan = self._index_plan()
