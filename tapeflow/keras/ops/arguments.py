@@ -34,15 +34,34 @@ def dtype_of(x: Any) -> Any:
     return to_tensor(x).dtype.name
 
 
+_NAMES = frozenset(("bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
+                    "float16", "float32", "float64", "complex64", "complex128"))
+_scalars: dict = {}
+
+
+def _scalar(x: Any, dtype: str) -> Tensor:
+    """A Python number as a tensor of `dtype` on the default device (cached: ops reuse them)."""
+    xp = backend.default_xp()
+    key = (x, type(x), dtype, id(xp))
+    t = _scalars.get(key)
+    if t is None:
+        if len(_scalars) > 4096:
+            _scalars.clear()
+        t = _scalars[key] = Tensor(backend.asarray(x, np.dtype(dtype), xp))
+    return t
+
+
 def to_tensor(x: Any, dtype: Any = None) -> Tensor:
     """`x` as a Tensor with Keras's defaults (floats: floatx, ints: int32), cast to `dtype`."""
-    if dtype is not None:
+    if dtype is not None and not (dtype.__class__ is str and dtype in _NAMES):
         dtype = standardize_dtype(dtype)
     if isinstance(x, Tensor):
+        if dtype is None or x.dtype.name == dtype:
+            return x
         t = x
     elif is_python_number(x):
         if dtype is not None:
-            return Tensor(backend.asarray(x, np.dtype(dtype)))
+            return _scalar(x, dtype)
         if isinstance(x, float):
             t = Tensor(backend.asarray(x, np.dtype(result_type(float))))
         else:
@@ -72,6 +91,10 @@ def cast(x: Tensor, dtype: str) -> Tensor:
 
 def promote(*xs: Any, dtype: Any = None) -> tuple:
     """Convert `xs` to Tensors of one dtype: `dtype`, or `result_type` of their dtypes."""
+    if dtype is None and all(type(x) is Tensor for x in xs):
+        first = xs[0]._value
+        if first is not None and all(x._value is not None and x._value.dtype == first.dtype for x in xs):
+            return xs  # the common case: tensors of one dtype already
     if dtype is None:
         dtype = result_type(*(dtype_of(x) for x in xs))
     return tuple(to_tensor(x, dtype) for x in xs)
@@ -84,6 +107,8 @@ def float_dtype(*xs: Any) -> str:
 
 def to_float(x: Any) -> Tensor:
     """`x` converted and cast to its float computation dtype."""
+    if type(x) is Tensor and x._value is not None and x._value.dtype.kind == "f":
+        return x  # float tensors keep their dtype
     return to_tensor(x, float_dtype(x))
 
 

@@ -8,6 +8,7 @@ int32 and `int32 tensor + 1.0` becomes `floatx()` (float32).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -147,6 +148,21 @@ def result_type(*dtypes: Any) -> str:
 
     if not dtypes:
         return floatx()
+    try:
+        return _cached_result_type(dtypes, floatx())
+    except TypeError:  # an unhashable dtype object
+        return _result_type(dtypes, floatx())
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_result_type(dtypes: tuple, floatx: str) -> str:
+    return _result_type(dtypes, floatx)
+
+
+def _result_type(dtypes: tuple, floatx_name: str) -> str:
+    def floatx() -> str:
+        return floatx_name
+
     pairs = [_dtype_and_weak(floatx() if d is None else d) for d in dtypes]
     for d, _ in pairs:
         if d == "string":
