@@ -28,8 +28,9 @@ def convert_function(fn: ast.FunctionDef, location: Location, recursive: bool) -
     """Convert `fn` in place (and every function nested in it)."""
     _reject_unsupported(fn, location)
     for nested in _nested_functions(fn):
-        convert_function(nested, Location(f"{location.function}.<locals>.{nested.name}", location.filename),
-                         recursive)
+        if not _is_generator(nested):  # a nested generator is left as it is (it cannot be converted)
+            convert_function(nested, Location(f"{location.function}.<locals>.{nested.name}", location.filename),
+                             recursive)
     names = _FreshNames(analysis.all_names(fn))
     lowering.lower_returns(fn, names)
     fn.body = _lower_loops(fn.body, names)
@@ -70,6 +71,7 @@ class _FreshNames:
 
 
 def _reject_unsupported(fn: ast.FunctionDef, location: Location) -> None:
+    """Raise `ConversionError` at the first construct of `fn`'s own scope that cannot be converted."""
     for node in analysis.scope_nodes(fn):
         what = None
         if isinstance(node, (ast.Yield, ast.YieldFrom)):
@@ -80,6 +82,10 @@ def _reject_unsupported(fn: ast.FunctionDef, location: Location) -> None:
             what = "a match statement"
         if what:
             raise ConversionError(location(node), what)
+
+
+def _is_generator(fn: ast.FunctionDef) -> bool:
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in analysis.scope_nodes(fn))
 
 
 def _nested_functions(fn: ast.FunctionDef) -> list:

@@ -366,3 +366,19 @@ def test_attribute_and_item_assignments():
             return self.n, self.seen
 
     assert convert(Box().add)([1, -2, 3]) == Box().add([1, -2, 3]) == (4, {"last": 3})
+
+
+def test_nested_generator_left_as_is():
+    def f(n):
+        def evens():
+            for i in range(n):
+                if i % 2 == 0:
+                    yield i
+
+        total = 0
+        for v in evens():
+            if v > 2:
+                total += v
+        return total
+
+    same(f, (7,), (0,))
