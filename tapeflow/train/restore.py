@@ -48,11 +48,12 @@ class Restoration:
         self.waiting: dict[int, tuple[Any, int]] = {}  # id(live object) -> (weakref, saved node id)
         self.pending_optimizers: dict[int, Any] = {}   # saved node id -> weakref to an unbuilt optimizer
         self.expect_partial = False
-        self._root = weakref.ref(root, _forget_when_gone(self))
+        self._root = weakref.ref(root)
+        self._on_death = _forget_when_gone(self)
         self._visit(0, root, root, 0)
         if self.pending_optimizers:
             self._build_optimizers()
-        if not self.done():
+        if self.waiting or self.pending_optimizers:
             tracking.add_listener(self)
 
     # -- matching ---------------------------------------------------------------------------
@@ -82,12 +83,12 @@ class Restoration:
         for name, csid in node["children"]:
             child = live_children.get(name)
             if child is None:
-                self.waiting[id(anchor)] = (weakref.ref(anchor), anchor_sid)
+                self.waiting[id(anchor)] = (weakref.ref(anchor, self._on_death), anchor_sid)
                 continue
             self._visit(csid, child, anchor, anchor_sid, seen)
         opt_type = tracking._keras_optimizer_type()
         if opt_type is not None and isinstance(obj, opt_type) and not obj.built:
-            self.pending_optimizers[sid] = weakref.ref(obj)
+            self.pending_optimizers[sid] = weakref.ref(obj, self._on_death)
 
     def _build_optimizers(self) -> None:
         for sid, ref in list(self.pending_optimizers.items()):
@@ -114,8 +115,13 @@ class Restoration:
             self._visit(entry[1], obj, obj, entry[1])
         if self.pending_optimizers:
             self._build_optimizers()
-        if self.done():
+        if self.done() or not self.pending():
             tracking.remove_listener(self)
+
+    def pending(self) -> bool:
+        """Whether some live object that may still gain the missing children exists."""
+        return any(ref() is not None for ref, _ in self.waiting.values()) or any(
+            ref() is not None for ref in self.pending_optimizers.values())
 
     def done(self) -> bool:
         return len(self.live) == len(self.nodes)
@@ -157,13 +163,13 @@ class Restoration:
 
 
 def _forget_when_gone(restoration: Restoration) -> Any:
-    """A weakref callback that stops `restoration` waiting once its root object is gone (holding the
-    restoration weakly, so that nothing keeps it alive)."""
+    """A weakref callback that stops `restoration` waiting once no object it waits on is alive
+    (holding the restoration weakly, so that nothing keeps it alive)."""
     ref = weakref.ref(restoration)
 
-    def gone(_root_ref: Any) -> None:
+    def gone(_dead: Any) -> None:
         r = ref()
-        if r is not None:
+        if r is not None and not r.pending():
             tracking.remove_listener(r)
 
     return gone
