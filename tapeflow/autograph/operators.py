@@ -32,6 +32,18 @@ def _engine() -> Any:
     return tapeflow
 
 
+def _graph_tensor(value: Any) -> bool:
+    """Whether a loop over/while `value` becomes a graph loop: a symbolic tensor, or any tensor
+    while a `tf.function` is being traced (in TF every tensor in a trace is a graph tensor)."""
+    if not isinstance(value, Tensor):
+        return False
+    if value._value is None:
+        return True
+    from tapeflow.tracing.func_graph import tracing
+
+    return tracing()
+
+
 def _graph_op(name: str, where: tuple | None) -> Callable:
     """`tf.<name>` from the engine, or an error naming the construct that needs it."""
     op = getattr(_engine(), name, None)
@@ -105,9 +117,9 @@ def _graph_if(cond: Tensor, body: Callable, orelse: Callable, get_state: Callabl
 # -- while -----------------------------------------------------------------------------------
 def while_stmt(test: Callable, body: Callable, get_state: Callable, set_state: Callable,
                symbol_names: tuple, where: tuple | None = None) -> None:
-    """A `while` loop: `tf.while_loop` over the state when the condition is a symbolic tensor."""
+    """A `while` loop: `tf.while_loop` over the state when the condition is a tensor in a trace."""
     cond = test()
-    if is_symbolic(cond):
+    if _graph_tensor(cond):
         _graph_loop(test, body, None, get_state, set_state, symbol_names, where, "while loop")
         return
     while _python_truth(cond, where):
@@ -215,12 +227,12 @@ def _graph_loop(test: Callable, body: Callable, counter: _Counter | None, get_st
 # -- for -------------------------------------------------------------------------------------
 def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable, get_state: Callable,
              set_state: Callable, symbol_names: tuple, where: tuple | None = None) -> None:
-    """A `for` loop: over a symbolic tensor's first dimension (or a `tf.range` with symbolic
-    bounds, by counting) with `tf.while_loop`; over anything else (lists, dicts, generators,
-    eager tensors, `range`) in Python, stopping before an iteration when `extra_test()` (the
-    lowered `break`/`return` flags) is false."""
+    """A `for` loop: over a tensor's first dimension in a trace (or a `tf.range` made in the
+    trace, by counting) with `tf.while_loop`; over anything else (lists, dicts, generators,
+    eager tensors outside traces, `range`) in Python, stopping before an iteration when
+    `extra_test()` (the lowered `break`/`return` flags) is false."""
     bounds = call.range_bounds(iterable) if isinstance(iterable, Tensor) else None
-    if bounds is not None or is_symbolic(iterable):
+    if bounds is not None or _graph_tensor(iterable):
         counter = _range_counter(iterable, bounds) if bounds else _tensor_counter(iterable, where)
         test = extra_test if extra_test is not None else (lambda: None)
         _graph_loop(test, body, counter, get_state, set_state, symbol_names, where, "for loop")

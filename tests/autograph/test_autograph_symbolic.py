@@ -260,3 +260,24 @@ def test_unpacking_enumerate_zip_over_traced_tensors():
         return s
 
     assert values(f(tf.constant([[1.0, 2.0], [3.0, 4.0]]))) == 14.0 + 7.0
+
+
+def test_loops_over_constant_tensors_in_a_trace_are_graph_loops():
+    @tf.function
+    def f(x):
+        total = x * 0.0
+        for w in tf.constant([1.0, 2.0, 3.0, 4.0]):  # a tensor in a trace: a graph loop, as in TF
+            if total > x:
+                break
+            total += w
+        i = tf.constant(0)
+        while i < 3:  # becomes a graph loop although `i` starts as a constant
+            i += tf.cast(x > 0, tf.int32)
+            if x <= 0:
+                i = i + 3
+        return total, i
+
+    total, i = f(tf.constant(2.5))
+    assert values(total) == 3.0 and values(i) == 3
+    total, i = f(tf.constant(-1.0))
+    assert values(total) == 0.0 and values(i) == 3  # breaks before the first addition
