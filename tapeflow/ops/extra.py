@@ -248,3 +248,39 @@ class ScatterReduce(Function):
                                           "on the GPU (CuPy has no multiply.at); run it on the CPU.")
             getattr(cupyx, "scatter_" + self.mode)(out, key, v)
         return out
+
+
+class ScatterNd(Function):
+    """zeros(shape) with `values` added at the index tuples in the last axis of `indices`.
+
+    Like `ScatterAdd` with the indices as a (non-differentiable) input tensor, so the indices
+    may be a graph tensor inside `tf.function`.
+    """
+
+    def __init__(self, shape: tuple) -> None:
+        self.shape = tuple(shape)
+
+    def forward(self, v: Any, indices: Any) -> Any:
+        return ScatterAdd(indices, self.shape).forward(v)
+
+    def backward(self, dy: Tensor) -> tuple:
+        idx = self.inputs[1]._value
+        return mv.getitem(dy, tuple(idx[..., i] for i in range(idx.shape[-1]))), None
+
+
+class ArrayFunction(Function):
+    """A non-differentiable function of arrays on their device (index results such as argsort or
+    searchsorted); a primitive so that it also runs on graph tensors inside `tf.function`."""
+
+    differentiable = False
+
+    def __init__(self, name: str, fn: Any) -> None:
+        self.fname = name
+        self.fn = fn
+
+    @property
+    def name(self) -> str:
+        return self.fname
+
+    def forward(self, *xs: Any) -> Any:
+        return self.fn(get_xp(*xs), *xs)

@@ -218,49 +218,53 @@ def slice_update(inputs: Any, start_indices: Any, updates: Any) -> Tensor:
     return ew.where(mask, mv.pad(u, pads), x)
 
 
-def _index_array(indices: Any, op: str) -> Any:
+def _indices(indices: Any, op: str) -> Tensor:
     idx = to_tensor(indices)
     if idx.dtype.is_floating:
         raise TypeError(f"{op}: indices must be integers, received dtype {idx.dtype.name}.")
-    return idx._value.astype("int64")
+    return _cast(idx, "int64")
 
 
 def scatter(indices: Any, values: Any, shape: Any) -> Tensor:
     """zeros(shape) with `values` added at `indices` (N, k) (repeated indices add up)."""
-    idx = _index_array(indices, "scatter")
-    v = to_tensor(values)
-    return extra.ScatterAdd(idx, tuple(int_list(shape)))(v)
+    return extra.ScatterNd(tuple(int_list(shape)))(to_tensor(values), _indices(indices, "scatter"))
 
 
 def scatter_update(inputs: Any, indices: Any, updates: Any, reduction: Any = None) -> Tensor:
     """`inputs` with `inputs[indices] = updates` (the last update wins on repeats), or combined
     with reduction "add", "max", "min" or "mul".
 
-    Gradients reach `inputs` always and `updates` for reduction None and "add".
+    Gradients reach `inputs` always and `updates` for reduction None and "add". Inside
+    `tf.function` with graph indices, repeated indices of reduction None add up.
     """
     x, u = promote(inputs, updates)
-    idx = _index_array(indices, "scatter_update")
+    idx = _indices(indices, "scatter_update")
     shape = tuple(x.shape)
+    scatter_nd = extra.ScatterNd(shape)
     if reduction is None:
-        host = backend.to_numpy(idx).reshape(idx.shape[0], -1)
-        # Keep the last update of each index tuple.
-        _, first_rev = np.unique(host[::-1], axis=0, return_index=True)
-        keep = np.sort(len(host) - 1 - first_rev)
-        if len(keep) != len(host):
-            idx = idx[xp_of(x).asarray(keep)]
-            u = mv.gather(u, Tensor(xp_of(x).asarray(keep)))
-        ones = Tensor(xp_of(x).ones(u.shape, dtype=x.dtype.as_numpy_dtype))
-        mask = ew.greater(extra.ScatterAdd(idx, shape)(ones), creation.zeros_like(x))
-        return ew.where(mask, extra.ScatterAdd(idx, shape)(u), x)
+        if idx._value is not None:
+            host = backend.to_numpy(idx._value).reshape(idx.shape[0], -1)
+            # Keep the last update of each index tuple.
+            _, first_rev = np.unique(host[::-1], axis=0, return_index=True)
+            keep = np.sort(len(host) - 1 - first_rev)
+            if len(keep) != len(host):
+                keep_t = Tensor(xp_of(x).asarray(keep))
+                idx, u = mv.gather(idx, keep_t), mv.gather(u, keep_t)
+        ones = creation.ones_like(u)
+        mask = ew.greater(extra.ScatterNd(shape)(ones, idx), creation.zeros_like(x))
+        return ew.where(mask, scatter_nd(u, idx), x)
     if reduction == "add":
-        return ew.add(x, extra.ScatterAdd(idx, shape)(u))
+        return ew.add(x, scatter_nd(u, idx))
     if reduction in ("max", "min", "mul"):
+        if idx._value is None:
+            raise ValueError(f"scatter_update: reduction={reduction!r} needs concrete indices; inside "
+                             "tf.function pass them as a constant.")
         if x.dtype.is_floating:
             info = np.finfo(x.dtype.as_numpy_dtype)
         else:
             info = np.iinfo(x.dtype.as_numpy_dtype)
         fill = {"max": info.min, "min": info.max, "mul": 1}[reduction]
-        combined = extra.ScatterReduce(idx, shape, reduction, fill)(u)
+        combined = extra.ScatterReduce(idx._value, shape, reduction, fill)(u)
         op = {"max": ew.maximum, "min": ew.minimum, "mul": ew.multiply}[reduction]
         return op(x, combined)
     raise ValueError(f"scatter_update: reduction must be None, 'add', 'max', 'min' or 'mul', "

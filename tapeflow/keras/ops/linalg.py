@@ -24,6 +24,7 @@ from tapeflow.ops import extra_linalg as xl
 from tapeflow.ops import linalg as la
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
+from tapeflow.ops.extra import ArrayFunction
 from tapeflow.tensor import Tensor
 
 
@@ -47,7 +48,7 @@ def det(x: Any) -> Tensor:
 def slogdet(x: Any) -> tuple:
     """(sign, log|det|) of square matrices; the gradient flows through log|det|."""
     x = _square(x, "slogdet")
-    sign = Tensor(xp_of(x).linalg.slogdet(x._value)[0])
+    sign = ArrayFunction("SlogdetSign", lambda xp, a: xp.linalg.slogdet(a)[0])(x)
     return sign, xl.LogAbsDet()(x)
 
 
@@ -155,14 +156,15 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Tensor:
 def matrix_rank(x: Any, tol: Any = None) -> Tensor:
     """The number of singular values above `tol` (default: max(s) * max(m, n) * eps), int32."""
     x = to_float(x)
-    s = xl.Svd(False, False)(x)._value
-    xp = xp_of(x)
-    if tol is None:
-        eps = np.finfo(x.dtype.as_numpy_dtype).eps
-        t = s.max(-1, keepdims=True) * max(x.shape[-2:]) * eps
-    else:
-        t = float(tol)
-    return Tensor(xp.asarray((s > t).sum(-1), dtype="int32"))
+    eps = np.finfo(x.dtype.as_numpy_dtype).eps
+    big = max(x.shape[-2:])
+
+    def rank(xp: Any, a: Any) -> Any:
+        s = xp.linalg.svd(a, compute_uv=False)
+        t = s.max(-1, keepdims=True) * big * eps if tol is None else float(tol)
+        return (s > t).sum(-1).astype("int32")
+
+    return ArrayFunction("MatrixRank", rank)(x)
 
 
 def lu_factor(x: Any) -> tuple:

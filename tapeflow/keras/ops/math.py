@@ -95,12 +95,14 @@ def in_top_k(targets: Any, predictions: Any, k: int) -> Tensor:
     """Whether each target class is among the k highest predictions of its row (ties count)."""
     p = to_tensor(predictions)
     t = to_tensor(targets)
-    xp = xp_of(p)
-    rows = xp.arange(p.shape[0])
-    tv = t._value.astype("int64")
-    score = p._value[rows, tv]
-    better = (p._value > score[:, None]).sum(-1)
-    return Tensor(xp.logical_and(better < int(k), xp.isfinite(score)))
+    k = int(k)
+
+    def hit(xp: Any, pv: Any, tv: Any) -> Any:
+        score = pv[xp.arange(pv.shape[0]), tv.astype("int64")]
+        better = (pv > score[:, None]).sum(-1)
+        return xp.logical_and(better < k, xp.isfinite(score))
+
+    return extra.ArrayFunction("InTopK", hit)(p, t)
 
 
 # -- error functions ---------------------------------------------------------------------------
@@ -175,9 +177,9 @@ def view_as_complex(x: Any) -> Tensor:
     x = to_tensor(x)
     if x.ndim == 0 or x.shape[-1] != 2:
         raise ValueError(f"view_as_complex: the last axis must have size 2, received shape {tuple(x.shape)}.")
-    v = x._value
     ctype = "complex128" if x.dtype.name == "float64" else "complex64"
-    return Tensor(v[..., 0].astype(ctype) + 1j * v[..., 1].astype(ctype))
+    return extra.ArrayFunction("ViewAsComplex",
+                               lambda xp, v: v[..., 0].astype(ctype) + 1j * v[..., 1].astype(ctype))(x)
 
 
 def extract_sequences(x: Any, sequence_length: int, sequence_stride: int) -> Tensor:

@@ -224,7 +224,7 @@ def _quantile(x: Any, q: Any, axis: Any, method: str, keepdims: bool, op: str,
     x = to_tensor(x)
     x = cast(x, float_dtype(x))
     qt = to_tensor(q, x.dtype.name)
-    qv = qt.numpy()
+    qv = qt.numpy() if qt._value is not None else np.zeros(())  # graph q: not checked
     if np.any((qv < 0) | (qv > 1)):
         raise ValueError(f"{op}: q must lie in [0, 1] (percentiles in [0, 100]), received {qv}.")
     nd = x.ndim

@@ -284,6 +284,12 @@ def get_item(x: Any, key: Any) -> Tensor:
     return mv.getitem(to_tensor(x), key)
 
 
+def _wrap_negative(idx: Tensor, n: int) -> Tensor:
+    """Indices with negative entries counted from the end (graph tensors too)."""
+    return ew.where(ew.less(idx, cast(to_tensor(0), idx.dtype.name)),
+                    ew.add(idx, cast(to_tensor(n), idx.dtype.name)), idx)
+
+
 def take(x: Any, indices: Any, axis: Any = None) -> Tensor:
     """Elements of `x` at `indices` along `axis` (of the flattened input when None); negative
     indices count from the end."""
@@ -294,11 +300,7 @@ def take(x: Any, indices: Any, axis: Any = None) -> Tensor:
     idx = to_tensor(indices)
     if idx.dtype.is_floating:
         raise TypeError(f"take: indices must be integers, received dtype {idx.dtype.name}.")
-    n = x.shape[ax]
-    iv = idx._value
-    if iv.size and bool((iv < 0).any()):
-        idx = Tensor(xp_of(idx).where(iv < 0, iv + n, iv))
-    return mv.gather(x, idx, axis=ax)
+    return mv.gather(x, _wrap_negative(idx, x.shape[ax]), axis=ax)
 
 
 def take_along_axis(x: Any, indices: Any, axis: Any = None) -> Tensor:
@@ -311,17 +313,19 @@ def take_along_axis(x: Any, indices: Any, axis: Any = None) -> Tensor:
     if idx.ndim != x.ndim:
         raise ValueError(f"take_along_axis: indices must have the rank of x ({x.ndim}), received "
                          f"shape {tuple(idx.shape)}.")
-    xp = xp_of(x)
-    iv = idx._value
-    iv = xp.where(iv < 0, iv + x.shape[ax], iv)
     shape = [builtins.max(a, b) if i != ax else b
-             for i, (a, b) in enumerate(zip(x.shape, iv.shape, strict=True))]
-    bshape = [s if i != ax else x.shape[ax] for i, s in enumerate(shape)]
+             for i, (a, b) in enumerate(zip(x.shape, idx.shape, strict=True))]
+    bshape = [d if i != ax else x.shape[ax] for i, d in enumerate(shape)]
     x = mv.broadcast_to(x, bshape) if list(x.shape) != bshape else x
-    iv = xp.broadcast_to(iv, shape)
-    key = tuple(iv if i == ax else xp.arange(shape[i]).reshape([-1 if j == i else 1 for j in range(len(shape))])
-                for i in range(len(shape)))
-    return mv.getitem(x, key)
+    idx = mv.broadcast_to(idx, shape) if list(idx.shape) != shape else idx
+    idx = cast(_wrap_negative(idx, x.shape[ax]), "int64")
+    # NOTE: one gather on the flattened input: flat = offset of the other axes + idx * stride.
+    strides = np.cumprod([1] + bshape[::-1])[:-1][::-1]
+    grids = np.meshgrid(*[np.arange(d) for d in shape], indexing="ij")
+    base = sum(g * st for i, (g, st) in enumerate(zip(grids, strides, strict=True)) if i != ax)
+    flat = ew.add(constant_like(np.asarray(base, dtype=np.int64), idx),
+                  ew.multiply(idx, cast(to_tensor(int(strides[ax])), "int64")))
+    return mv.gather(mv.reshape(x, [-1]), flat)
 
 
 def where(condition: Any, x1: Any = None, x2: Any = None) -> Tensor:

@@ -9,6 +9,7 @@ import numpy as np
 from tapeflow import backend
 from tapeflow.keras.ops.arguments import cast, one_axis, promote, to_tensor, xp_of
 from tapeflow.ops import movement as mv
+from tapeflow.ops.extra import ArrayFunction
 from tapeflow.tensor import Tensor
 
 
@@ -27,19 +28,18 @@ def argsort(x: Any, axis: int = -1) -> Tensor:
     x = to_tensor(x)
     if axis is None:
         x, axis = mv.reshape(x, [-1]), 0
-    ax = one_axis(axis, x.ndim, "argsort") if x.ndim else 0
-    xp = xp_of(x)
     if x.ndim == 0:
-        return Tensor(xp.asarray(0, dtype="int32"))
-    return Tensor(xp.argsort(x._value, axis=ax, kind="stable").astype("int32"))
+        return Tensor(xp_of(x).asarray(0, dtype="int32"))
+    ax = one_axis(axis, x.ndim, "argsort")
+    return ArrayFunction("Argsort", lambda xp, a: xp.argsort(a, axis=ax, kind="stable").astype("int32"))(x)
 
 
 def argpartition(x: Any, kth: int, axis: int = -1) -> Tensor:
     """Indices that partition `x` around its kth smallest element along `axis` (int32)."""
     x = to_tensor(x)
     ax = one_axis(axis, x.ndim, "argpartition")
-    xp = xp_of(x)
-    return Tensor(xp.argpartition(x._value, int(kth), axis=ax).astype("int32"))
+    k = int(kth)
+    return ArrayFunction("Argpartition", lambda xp, a: xp.argpartition(a, k, axis=ax).astype("int32"))(x)
 
 
 def searchsorted(sorted_sequence: Any, values: Any, side: str = "left") -> Tensor:
@@ -49,8 +49,8 @@ def searchsorted(sorted_sequence: Any, values: Any, side: str = "left") -> Tenso
     s, v = promote(sorted_sequence, values)
     if s.ndim != 1:
         raise ValueError(f"searchsorted: sorted_sequence must be 1-D, received shape {tuple(s.shape)}.")
-    xp = xp_of(s)
-    return Tensor(xp.searchsorted(s._value, v._value, side=side).astype("int32"))
+    return ArrayFunction("SearchSorted",
+                         lambda xp, a, b: xp.searchsorted(a, b, side=side).astype("int32"))(s, v)
 
 
 def digitize(x: Any, bins: Any) -> Tensor:
@@ -58,8 +58,7 @@ def digitize(x: Any, bins: Any) -> Tensor:
     x, b = promote(x, bins)
     if b.ndim != 1:
         raise ValueError(f"digitize: bins must be 1-D, received shape {tuple(b.shape)}.")
-    xp = xp_of(x)
-    return Tensor(xp.digitize(x._value, b._value).astype("int32"))
+    return ArrayFunction("Digitize", lambda xp, a, e: xp.digitize(a, e).astype("int32"))(x, b)
 
 
 def nonzero(x: Any) -> tuple:
@@ -72,9 +71,8 @@ def nonzero(x: Any) -> tuple:
 def isin(x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False) -> Tensor:
     """Whether each element of x1 occurs in x2 (`invert` negates)."""
     a, b = promote(x1, x2)
-    xp = xp_of(a)
-    out = xp.isin(a._value, b._value, assume_unique=bool(assume_unique), invert=bool(invert))
-    return Tensor(out)
+    return ArrayFunction("IsIn", lambda xp, p, q: xp.isin(p, q, assume_unique=bool(assume_unique),
+                                                          invert=bool(invert)))(a, b)
 
 
 def unique(x: Any, sorted: bool = True, return_index: bool = False, return_inverse: bool = False,  # noqa: A002

@@ -108,3 +108,22 @@ def test_tapeflow_keras_exposes_ops_and_random():
     assert keras.ops is ops
     assert keras.ops.numpy.add is ops.add and keras.ops.nn.relu is ops.relu
     assert callable(keras.random.normal)
+
+
+def test_ops_trace_inside_tf_function():
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(3, 4)).astype("float32"))
+    idx = tf.constant(np.array([[0, 1], [2, 0], [1, 1]]))
+
+    def body(x, idx):
+        y = ops.add(ops.take_along_axis(x, idx, axis=1), 1.0)
+        q = ops.quantile(x, 0.25, axis=1)
+        s = ops.scatter(ops.expand_dims(idx[:, 0], -1), ops.sum(y, axis=1), (3,))
+        order = ops.argsort(x, axis=1)
+        pos = ops.searchsorted(ops.sort(ops.ravel(x)), x[0])
+        return y, q, s, order, pos, ops.cond(ops.sum(x) > 0, lambda: ops.max(x), lambda: ops.min(x))
+
+    eager = body(x, idx)
+    traced = tf.function(body)(x, idx)
+    for a, b in zip(traced, eager, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
