@@ -1,4 +1,4 @@
-"""`tf.summary`: TensorBoard summaries (scalars, histograms, images, text) written to event files.
+"""`tf.summary`: TensorBoard summaries (scalars, histograms, images, audio, text) written to event files.
 
 Needs the optional `tensorboard` package (`pip install 'tapeflow[tensorboard]'`), whose event
 writer and summary builders produce the files; using a writer without it raises an ImportError
@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 from tapeflow.summary import experimental
-from tapeflow.summary.ops import histogram, image, scalar, text, write
+from tapeflow.summary.ops import audio, histogram, image, scalar, text, write
 from tapeflow.summary.writer import (
     SummaryWriter, create_file_writer, create_noop_writer, flush, record_if, should_record_summaries,
 )

@@ -13,6 +13,7 @@ def tensorboard() -> SimpleNamespace:
     if _MODULES is None:
         try:
             from tensorboard.compat.proto import event_pb2, summary_pb2
+            from tensorboard.plugins.audio import metadata as audio_metadata
             from tensorboard.plugins.histogram import summary_v2 as histogram_v2
             from tensorboard.plugins.image import metadata as image_metadata
             from tensorboard.plugins.scalar import summary_v2 as scalar_v2
@@ -28,6 +29,6 @@ def tensorboard() -> SimpleNamespace:
         _MODULES = SimpleNamespace(
             event_pb2=event_pb2, summary_pb2=summary_pb2, EventFileWriter=EventFileWriter,
             tensor_util=tensor_util, histogram_v2=histogram_v2, scalar_v2=scalar_v2, text_v2=text_v2,
-            image_metadata=image_metadata,
+            image_metadata=image_metadata, audio_metadata=audio_metadata,
         )
     return _MODULES

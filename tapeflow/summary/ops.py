@@ -1,4 +1,4 @@
-"""The summary ops: `scalar`, `histogram`, `image`, `text` and the generic `write`.
+"""The summary ops: `scalar`, `histogram`, `image`, `audio`, `text` and the generic `write`.
 
 Each builds the tensor and plugin metadata that TensorBoard's plugins read (with the
 tensorboard package's own builders where it has them) and adds one event to the default
@@ -162,6 +162,49 @@ def image(name: str, data: Any, step: Any = None, max_outputs: int = 3, descript
     tb = tensorboard()
     tensor = np.array([str(arr.shape[2]).encode(), str(arr.shape[1]).encode()] + encoded, dtype=object)
     metadata = tb.image_metadata.create_summary_metadata(display_name=None, description=description)
+    return _emit(_tag(name), tb.tensor_util.make_tensor_proto(tensor), metadata, step)
+
+
+def _wav(samples: np.ndarray, sample_rate: int) -> bytes:
+    """16-bit PCM WAV bytes of `samples` ([t, c] floats in [-1, 1])."""
+    import wave
+
+    # NOTE: TF's encode_wav scales by 2**15, rounds, and saturates to the int16 range.
+    pcm = np.clip(np.round(samples.astype(np.float32) * 32768.0), -32768, 32767).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(samples.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(int(sample_rate))
+        w.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
+def audio(name: str, data: Any, sample_rate: int, step: Any = None, max_outputs: int = 3,
+          encoding: str | None = None, description: str | None = None) -> Any:
+    """Write up to `max_outputs` clips as WAV for TensorBoard's Audio dashboard.
+
+    Args:
+        data: shape `[k, t, c]` (clips, samples, channels), floats in [-1, 1].
+        sample_rate: samples per second.
+        encoding: None or "wav" (the only encoding TensorBoard plays).
+    """
+    writer, _ = _writer.current()
+    if writer is None:
+        return _result(False)
+    if encoding not in (None, "wav"):
+        raise ValueError(f"Unknown encoding: {encoding!r} (only 'wav' is supported)")
+    arr = _array(data)
+    if arr.ndim != 3:
+        raise ValueError(f"audio {name!r} expects data of shape [k, t, c], got shape {arr.shape}.")
+    if max_outputs < 0:
+        raise ValueError(f"max_outputs must be non-negative, got {max_outputs}")
+    rate = int(_array(sample_rate))
+    clips = [[_wav(clip, rate), b""] for clip in arr[:max_outputs]]
+    tb = tensorboard()
+    tensor = np.array(clips, dtype=object).reshape(len(clips), 2)
+    metadata = tb.audio_metadata.create_summary_metadata(
+        display_name=None, description=description, encoding=tb.audio_metadata.Encoding.Value("WAV"))
     return _emit(_tag(name), tb.tensor_util.make_tensor_proto(tensor), metadata, step)
 
 

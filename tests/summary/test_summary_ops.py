@@ -32,6 +32,14 @@ def _decode_png(blob):
     return np.asarray(Image.open(io.BytesIO(blob)))
 
 
+def _decode_wav(blob):
+    import wave
+
+    with wave.open(io.BytesIO(blob)) as w:
+        frames = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, w.getnchannels())
+        return w.getframerate(), frames
+
+
 def _program(tf_mod, logdir, images):
     """One summary program, run by Tapeflow and by TensorFlow."""
     writer = tf_mod.summary.create_file_writer(logdir)
@@ -44,6 +52,8 @@ def _program(tf_mod, logdir, images):
         tf_mod.summary.histogram("few", data, buckets=4)
         tf_mod.summary.histogram("constant", np.full(5, 2.0), buckets=3)
         tf_mod.summary.image("pictures", images, max_outputs=2)
+        tf_mod.summary.audio("sound", np.sin(np.linspace(0, 20, 64 * 2)).reshape(2, 64, 1).astype("float32"),
+                             sample_rate=8000, max_outputs=1)
         tf_mod.summary.text("note", "hello *markdown*")
         tf_mod.summary.text("table", [["a", "b"], ["c", "d"]])
         with tf_mod.summary.record_if(False):
@@ -56,7 +66,8 @@ def test_events_read_back(tmp_path):
     images = np.random.default_rng(0).uniform(size=(3, 4, 5, 3))
     events = _program(tf, str(tmp_path), images)
     by_tag = {tag: (step, plugin, value) for step, tag, plugin, value in events}
-    assert list(by_tag) == ["train/loss", "int_scalar", "weights", "few", "constant", "pictures", "note", "table"]
+    assert list(by_tag) == ["train/loss", "int_scalar", "weights", "few", "constant", "pictures", "sound", "note",
+                            "table"]
     assert by_tag["train/loss"][:2] == (5, "scalars") and by_tag["train/loss"][2] == np.float32(0.25)
     assert by_tag["int_scalar"][0] == 6 and by_tag["int_scalar"][2].dtype == np.float32
     step, plugin, hist = by_tag["weights"]
@@ -66,6 +77,10 @@ def test_events_read_back(tmp_path):
     _, plugin, pictures = by_tag["pictures"]
     assert plugin == "images" and pictures[:2].tolist() == [b"5", b"4"] and len(pictures) == 4
     np.testing.assert_array_equal(_decode_png(pictures[2]), np.clip(images[0] * 255.5, 0, 255).astype(np.uint8))
+    _, plugin, sound = by_tag["sound"]
+    assert plugin == "audio" and sound.shape == (1,)  # TensorBoard's loader drops the (empty) labels
+    rate, samples = _decode_wav(sound[0])
+    assert rate == 8000 and samples.shape == (64, 1)
     assert by_tag["note"][1] == "text" and by_tag["note"][2] == b"hello *markdown*"
     assert by_tag["table"][2].tolist() == [[b"a", b"b"], [b"c", b"d"]]
 
@@ -78,7 +93,13 @@ def test_events_match_tensorflow(tmp_path):
     theirs = _program(real, str(tmp_path / "tf"), images)
     assert [(s, t, p) for s, t, p, _ in ours] == [(s, t, p) for s, t, p, _ in theirs]
     for (_, tag, plugin, a), (_, _, _, b) in zip(ours, theirs, strict=True):
-        if plugin == "images":
+        if plugin == "audio":
+            assert a.shape == b.shape
+            for x, y in zip(a, b, strict=True):
+                (ra, sa), (rb, sb) = _decode_wav(x), _decode_wav(y)
+                assert ra == rb
+                np.testing.assert_array_equal(sa, sb)
+        elif plugin == "images":
             assert a[:2].tolist() == b[:2].tolist()
             for x, y in zip(a[2:], b[2:], strict=True):
                 np.testing.assert_array_equal(_decode_png(x), _decode_png(y))
