@@ -78,38 +78,37 @@ def isin(x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False) ->
 def unique(x: Any, sorted: bool = True, return_index: bool = False, return_inverse: bool = False,  # noqa: A002
            return_counts: bool = False, axis: Any = None, size: Any = None,
            fill_value: Any = None) -> Any:
-    """The distinct values of `x` (flattened, or slices along `axis`), optionally with their first
-    indices, the inverse map and counts; `size` pads (with `fill_value`) or truncates the result.
-
-    The values are always returned sorted (`sorted=False` is not supported: the order of first
-    occurrence is not what NumPy's backend gives).
-    """
+    """The distinct values of `x` (flattened, or slices along `axis`): sorted, or in order of
+    first occurrence with `sorted=False`; optionally their first indices, the inverse map and
+    counts (int32). `size` pads (with `fill_value`, default 0) or truncates the result.
+    Not differentiable; computed on the host."""
     x = to_tensor(x)
-    if not sorted:
-        raise ValueError("unique: sorted=False is not supported; Tapeflow returns sorted values.")
     host = backend.to_numpy(x._value)
-    res = np.unique(host, return_index=True, return_inverse=True, return_counts=True, axis=axis)
-    values, index, inverse, counts = res
+    values, index, inverse, counts = np.unique(host, return_index=True, return_inverse=True,
+                                               return_counts=True, axis=axis)
+    inverse = inverse.reshape(-1)
+    ax = 0 if axis is None else int(axis) % max(host.ndim, 1)
+    if not sorted:
+        order = np.argsort(index, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        values, index, counts, inverse = np.take(values, order, axis=ax), index[order], counts[order], rank[inverse]
     if size is not None:
-        n = int(size)
-        fill = values.flat[0] if fill_value is None and values.size else (fill_value or 0)
-        ax = 0 if axis is None else axis
-        k = values.shape[ax]
+        n, k = int(size), values.shape[ax]
         if k >= n:
             values = np.take(values, np.arange(n), axis=ax)
             index, counts = index[:n], counts[:n]
         else:
             pad = [(0, 0)] * values.ndim
             pad[ax] = (0, n - k)
-            values = np.pad(values, pad, constant_values=fill)
-            index = np.pad(index, (0, n - k))
-            counts = np.pad(counts, (0, n - k))
+            values = np.pad(values, pad, constant_values=0 if fill_value is None else fill_value)
+            index, counts = np.pad(index, (0, n - k)), np.pad(counts, (0, n - k))
     xp = xp_of(x)
     out = [Tensor(backend.asarray(values, None, xp))]
     if return_index:
         out.append(Tensor(backend.asarray(index.astype("int32"), None, xp)))
     if return_inverse:
-        inv = inverse.reshape(x.shape) if axis is None else inverse.reshape(-1)
+        inv = inverse.reshape(host.shape) if axis is None else inverse
         out.append(Tensor(backend.asarray(inv.astype("int32"), None, xp)))
     if return_counts:
         out.append(Tensor(backend.asarray(counts.astype("int32"), None, xp)))
