@@ -81,3 +81,72 @@ def read_output(t: Any, env: dict) -> Any:
     if isinstance(t, Tensor) and t._value is None:
         return env[id(t)]
     return t
+
+
+class ArrayProgram:
+    """A traced graph made only of primitives, replayed on raw arrays (no tape recording).
+
+    Values live in a list of slots: the placeholders first, then each node's outputs; captured
+    variables are read once at the start of a run (a graph of primitives cannot assign them),
+    constants are stored once. Each step calls the primitive's `forward` directly; an error
+    replays that node through the op itself, which raises the op's own message.
+    """
+
+    __slots__ = ("_n_slots", "_constants", "_variables", "_steps", "_outputs")
+
+    @staticmethod
+    def supports(nodes: list) -> bool:
+        return all(getattr(n, "function", None) is not None and not hasattr(n, "run_in") for n in nodes)
+
+    def __init__(self, nodes: list, placeholders: list, outputs: list) -> None:
+        from tapeflow.tensor import Variable
+
+        slots: dict = {id(p): i for i, p in enumerate(placeholders)}
+        constants: list = []
+        variables: list = []
+
+        def slot_of(x: Any) -> int:
+            k = id(x)
+            if k not in slots:
+                slots[k] = len(slots)
+                if isinstance(x, Variable):
+                    variables.append((slots[k], x))
+                else:
+                    constants.append((slots[k], x._value))
+            return slots[k]
+
+        steps = []
+        for node in nodes:
+            ins = tuple(slot_of(x) if x._value is not None else slots[id(x)] for x in node.inputs)
+            outs = []
+            for o in node.outputs:
+                slots[id(o)] = len(slots)
+                outs.append(slots[id(o)])
+            steps.append((node.function.forward, ins, outs[0] if len(outs) == 1 else tuple(outs), node))
+        self._outputs = [None if not isinstance(o, Tensor) else slot_of(o) if o._value is not None else slots[id(o)]
+                         for o in outputs]
+        self._n_slots = len(slots)
+        self._constants = constants
+        self._variables = variables
+        self._steps = steps
+
+    def run(self, inputs: list) -> list:
+        """Output arrays (None for non-tensor outputs) for placeholder arrays `inputs`."""
+        env = [None] * self._n_slots
+        env[: len(inputs)] = inputs
+        for i, v in self._constants:
+            env[i] = v
+        for i, var in self._variables:
+            env[i] = var._value
+        for forward, ins, out, node in self._steps:
+            try:
+                result = forward(*[env[i] for i in ins])
+            except Exception:
+                node.function(*[Tensor(env[i]) for i in ins])  # raises the op's error message
+                raise
+            if type(out) is int:
+                env[out] = result
+            else:
+                for i, r in zip(out, result, strict=True):
+                    env[i] = r
+        return [None if i is None else env[i] for i in self._outputs]

@@ -19,7 +19,8 @@ import numpy as np
 from tapeflow import nest
 from tapeflow.tensor import Tensor, Variable, convert_to_tensor
 from tapeflow.tracing import state
-from tapeflow.tracing.executor import Program, RunState, read_output
+from tapeflow.autodiff.function import recording_tapes
+from tapeflow.tracing.executor import ArrayProgram, Program, RunState, read_output
 from tapeflow.tracing.func_graph import FuncGraph, lift_call
 from tapeflow.tracing.spec import TensorSpec, relax_shape, shapes_compatible
 
@@ -98,6 +99,9 @@ class ConcreteFunction:
         flat_out = nest.flatten(outputs)
         self._flat_outputs = flat_out
         self._program = Program(graph.nodes, flat_out)
+        self._nested_outputs = nest.is_nested(outputs)
+        self._arrays = (ArrayProgram(self._program.nodes, graph.inputs, flat_out)
+                        if ArrayProgram.supports(self._program.nodes) else None)
 
     @property
     def structured_input_signature(self) -> tuple:
@@ -141,6 +145,11 @@ class ConcreteFunction:
             # Called while another function is traced: one node that replays this function.
             return lift_call(lambda *v: self._call_flat(list(v)), tuple(values), name=self.name,
                              stateful=True, probe=lambda *v: self._call_flat(list(v)))
+        arrays = self._arrays
+        if arrays is not None and not recording_tapes:
+            outs = arrays.run([v._value for v in values])
+            flat = [t if a is None else Tensor(a) for t, a in zip(self._flat_outputs, outs, strict=True)]
+            return nest.pack_sequence_as(self.structured_outputs, flat) if self._nested_outputs else flat[0]
         env = {id(p): v for p, v in zip(self.graph.inputs, values, strict=True)}
         run = RunState(env)
         self._program.run(run)
@@ -213,6 +222,7 @@ class Function:
         self._jit_compile = jit_compile
         self._reduce_retracing = bool(reduce_retracing)
         self._cache: dict = {}
+        self._positional: dict = {}  # fast lookup for calls with positional tensors / scalars only
         self._relaxed: list = []
         self._tracing_count = 0
         self._converted: Callable | None = None
@@ -269,7 +279,14 @@ class Function:
         if state.current() is not None:
             # Nested tf.function inside a trace: its ops join the outer graph.
             return self._traceable()(*args, **kwargs)
+        key = None if kwargs else _positional_key(args)
+        if key is not None:
+            hit = self._positional.get(key)
+            if hit is not None:
+                return hit._call_flat([a for a in args if a.__class__ is Tensor])
         concrete, bound = self._concrete_for(args, kwargs)
+        if key is not None and _plain_positional(concrete, args):
+            self._positional[key] = concrete
         values = []
         for ph, x in zip(nest.flatten((concrete._args, concrete._kwargs)), nest.flatten(bound), strict=True):
             if isinstance(ph, _Placeholder):
@@ -407,6 +424,34 @@ class Function:
         args_m, kwargs_m = nest.pack_sequence_as(marks, flat_marks)
         return ConcreteFunction(self._name, g, tuple(args_m), dict(kwargs_m), placeholders, outputs,
                                 self._signature if self._input_signature is None else None)
+
+
+_SCALARS = (int, float, bool, str, type(None))
+
+
+def _positional_key(args: tuple) -> tuple | None:
+    """A cheap signature key for calls whose arguments are all tensors or Python scalars."""
+    key = []
+    for a in args:
+        c = a.__class__
+        if c is Tensor:
+            v = a._value
+            key.append((v.shape, v.dtype))
+        elif c in _SCALARS:
+            key.append((c, a))
+        else:
+            return None
+    return tuple(key)
+
+
+def _plain_positional(concrete: ConcreteFunction, args: tuple) -> bool:
+    """Whether the trace's placeholders are exactly the tensor arguments, in order."""
+    flat = nest.flatten((concrete._args, concrete._kwargs))
+    for i, ph in enumerate(flat):
+        is_tensor_arg = i < len(args) and args[i].__class__ is Tensor
+        if isinstance(ph, _Placeholder) != is_tensor_arg:
+            return False
+    return True
 
 
 def _read_variable(x: Any) -> Any:
