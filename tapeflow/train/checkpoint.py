@@ -30,6 +30,11 @@ def _check_options(options: Any) -> None:
 
 
 def _check_trackable(name: str, value: Any) -> None:
+    if type(value).__name__ == "DatasetIterator":
+        raise ValueError(
+            f"`Checkpoint` cannot save {name}: Tapeflow does not checkpoint tf.data iterators yet (their "
+            "position in the pipeline is not recorded). Leave the iterator out of the checkpoint."
+        )
     if not (isinstance(value, (Variable, tracking.ListWrapper, tracking.DictWrapper, list, tuple, dict))
             or tracking.is_trackable_object(value)):
         raise ValueError(
