@@ -19,6 +19,7 @@ RESULTS = ROOT / "bench" / "results"
 BENCHMARKS = [
     "startup",
     "op_overhead",
+    "function_call",
     "gemm",
     "mlp_step",
     "xor_fit",
