@@ -99,8 +99,12 @@ def loop_init_vars(values: tuple, names: tuple, where: tuple | None) -> None:
             raise ValueError(f"'{name}' is not allowed to be None before the loop" + describe(where))
 
 
-def loop_iteration_vars(entry: tuple, exit_: tuple, names: tuple, where: tuple | None) -> None:
-    for name, a, b in zip(names, entry, exit_, strict=True):
+def loop_iteration_vars(entry: tuple, exit_: tuple, names: tuple, where: tuple | None,
+                        invariants: list | None = None) -> None:
+    """Checks one iteration's result against the loop variables' entry values (and shape
+    invariants from `set_loop_options`)."""
+    invariants = invariants or [None] * len(names)
+    for name, a, b, invariant in zip(names, entry, exit_, invariants, strict=True):
         if any(leaf is None for leaf in _leaves(b)) or type(b) is Undefined:
             raise ValueError(f"'{name}' is None at the end of the iteration." + describe(where))
         if _structure(a) != _structure(b):
@@ -111,9 +115,14 @@ def loop_iteration_vars(entry: tuple, exit_: tuple, names: tuple, where: tuple |
             if dx is not None and dy is not None and dx != dy:
                 raise TypeError(f"'{name}' has dtype {dx.name} before the loop, but dtype {dy.name} after one "
                                 f"iteration" + describe(where))
-            if isinstance(x, Tensor) and isinstance(y, Tensor) and not _is_subshape(y.shape, x.shape):
+            if invariant is not None and isinstance(y, Tensor) and not _is_subshape(y.shape, invariant):
+                raise ValueError(f"'{name}' has shape {y.shape} after one iteration, which does not conform with "
+                                 f"the shape invariant {invariant}." + describe(where))
+            if invariant is None and isinstance(x, Tensor) and isinstance(y, Tensor) \
+                    and not _is_subshape(y.shape, x.shape):
                 raise ValueError(f"'{name}' has shape {x.shape} before the loop, but shape {y.shape} after one "
-                                 f"iteration; a loop variable must keep its shape" + describe(where))
+                                 "iteration. Use tf.autograph.experimental.set_loop_options to set shape "
+                                 "invariants." + describe(where))
 
 
 def _is_subshape(shape: tuple, of: tuple) -> bool:

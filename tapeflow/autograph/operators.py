@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.autograph import call, checks, graph_support
+from tapeflow.autograph import call, checks, graph_support, loop_options
 from tapeflow.autograph.errors import describe, with_location
 from tapeflow.autograph.variables import Undefined
 from tapeflow.tensor import Tensor
@@ -116,11 +116,13 @@ def _graph_if(cond: Tensor, body: Callable, orelse: Callable, get_state: Callabl
 
 # -- while -----------------------------------------------------------------------------------
 def while_stmt(test: Callable, body: Callable, get_state: Callable, set_state: Callable,
-               symbol_names: tuple, where: tuple | None = None) -> None:
-    """A `while` loop: `tf.while_loop` over the state when the condition is a tensor in a trace."""
+               symbol_names: tuple, where: tuple | None = None, opts: dict | None = None) -> None:
+    """A `while` loop: `tf.while_loop` over the state when the condition is a tensor in a trace.
+
+    `opts` (from `set_loop_options`) applies to the graph loop only, as in TF."""
     cond = test()
     if _graph_tensor(cond):
-        _graph_loop(test, body, None, get_state, set_state, symbol_names, where, "while loop")
+        _graph_loop(test, body, None, get_state, set_state, symbol_names, where, "while loop", opts)
         return
     while _python_truth(cond, where):
         body()
@@ -163,10 +165,11 @@ def _range_counter(tensor: Tensor, bounds: tuple) -> _Counter:
 
 
 def _graph_loop(test: Callable, body: Callable, counter: _Counter | None, get_state: Callable,
-                set_state: Callable, names: tuple, where: tuple | None, tag: str) -> None:
+                set_state: Callable, names: tuple, where: tuple | None, tag: str, opts: dict | None) -> None:
     """`tf.while_loop` over the state (plus an index when `counter` walks an iterable)."""
     tapeflow = _engine()
     init = get_state()
+    invariants = loop_options.shape_invariants(opts, init, names, where)
     undefined = [n for n, v in zip(names, init, strict=True) if type(v) is Undefined]
     if undefined:  # first assigned inside the loop: start from zeros of the type one iteration gives
         run_once = (lambda: body(counter.element(counter.start))) if counter is not None else body
@@ -205,7 +208,7 @@ def _graph_loop(test: Callable, body: Callable, counter: _Counter | None, get_st
             body()
         out = get_state()
         if has_state:
-            checks.loop_iteration_vars(entry, out, names, where)
+            checks.loop_iteration_vars(entry, out, names, where, invariants)
             out = checks.to_tensors(out)
         else:
             out = tuple(entry)
@@ -214,8 +217,9 @@ def _graph_loop(test: Callable, body: Callable, counter: _Counter | None, get_st
             head.append(tapeflow.constant(True))
         return (*head, *out)
 
+    kwargs = loop_options.while_loop_kwargs(opts, invariants, tuple(init), n_prefix)
     try:
-        final = tuple(_graph_op("while_loop", where)(cond_fn, body_fn, loop_vars))
+        final = tuple(_graph_op("while_loop", where)(cond_fn, body_fn, loop_vars, **kwargs))
     except Exception as e:
         with_location(e, where)
         raise
@@ -226,16 +230,17 @@ def _graph_loop(test: Callable, body: Callable, counter: _Counter | None, get_st
 
 # -- for -------------------------------------------------------------------------------------
 def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable, get_state: Callable,
-             set_state: Callable, symbol_names: tuple, where: tuple | None = None) -> None:
+             set_state: Callable, symbol_names: tuple, where: tuple | None = None, opts: dict | None = None) -> None:
     """A `for` loop: over a tensor's first dimension in a trace (or a `tf.range` made in the
     trace, by counting) with `tf.while_loop`; over anything else (lists, dicts, generators,
     eager tensors outside traces, `range`) in Python, stopping before an iteration when
-    `extra_test()` (the lowered `break`/`return` flags) is false."""
+    `extra_test()` (the lowered `break`/`return` flags) is false. `opts` (from
+    `set_loop_options`) applies to the graph loop only, as in TF."""
     bounds = call.range_bounds(iterable) if isinstance(iterable, Tensor) else None
     if bounds is not None or _graph_tensor(iterable):
         counter = _range_counter(iterable, bounds) if bounds else _tensor_counter(iterable, where)
         test = extra_test if extra_test is not None else (lambda: None)
-        _graph_loop(test, body, counter, get_state, set_state, symbol_names, where, "for loop")
+        _graph_loop(test, body, counter, get_state, set_state, symbol_names, where, "for loop", opts)
         return
     iterator = iter(iterable)
     while True:

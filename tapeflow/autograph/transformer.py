@@ -33,7 +33,7 @@ def convert_function(fn: ast.FunctionDef, location: Location, recursive: bool) -
                              recursive)
     names = _FreshNames(analysis.all_names(fn))
     lowering.lower_returns(fn, names)
-    fn.body = _lower_loops(fn.body, names)
+    fn.body = _lower_loops(fn.body, names, location)
 
     params = analysis.parameter_names(fn.args)
     declared_global, declared_nonlocal = analysis.scope_declarations(fn)
@@ -92,21 +92,48 @@ def _nested_functions(fn: ast.FunctionDef) -> list:
     return [n for n in analysis.scope_nodes(fn) if n is not fn and isinstance(n, ast.FunctionDef)]
 
 
-def _lower_loops(stmts: list, names: _FreshNames) -> list:
-    """Lower `break`/`continue` of every loop in `stmts`, innermost first."""
+def _lower_loops(stmts: list, names: _FreshNames, location: Location) -> list:
+    """Lower `break`/`continue` of every loop in `stmts`, innermost first, and move each loop's
+    `set_loop_options(...)` directive into a dict computed just before the loop."""
     out: list = []
     for s in stmts:
         for field in ("body", "orelse", "finalbody"):
             if isinstance(s, (ast.If, ast.For, ast.While, ast.With, ast.Try)) and hasattr(s, field):
-                setattr(s, field, _lower_loops(getattr(s, field), names))
+                setattr(s, field, _lower_loops(getattr(s, field), names, location))
         if isinstance(s, ast.Try):
             for h in s.handlers:
-                h.body = _lower_loops(h.body, names)
+                h.body = _lower_loops(h.body, names, location)
         if isinstance(s, (ast.For, ast.While)):
+            out.extend(_take_loop_options(s, names, location))
             out.extend(lowering.lower_loop_jumps(s, names))
         else:
             out.append(s)
     return out
+
+
+def _is_loop_options(stmt: ast.stmt) -> bool:
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return False
+    func = stmt.value.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    return name == "set_loop_options"
+
+
+def _take_loop_options(loop: ast.For | ast.While, names: _FreshNames, location: Location) -> list:
+    """`opts = {...}` from the `set_loop_options(...)` statement of `loop`'s body (removed from
+    it), as TF's directive: its arguments are read before the loop starts."""
+    directives = [s for s in loop.body if _is_loop_options(s)]
+    if not directives:
+        return []
+    if len(directives) > 1 or directives[0].value.args:
+        raise ConversionError(location(directives[-1]),
+                              "set_loop_options called twice in one loop, or with positional arguments")
+    call = directives[0].value
+    loop.body = [s for s in loop.body if s is not directives[0]] or [ast.Pass()]
+    options = names("loop_options")
+    loop.ag_options = options
+    value = ast.Dict(keys=[ast.Constant(value=k.arg) for k in call.keywords], values=[k.value for k in call.keywords])
+    return [ast.copy_location(ast.Assign(targets=[ast.Name(id=options, ctx=ast.Store())], value=value), directives[0])]
 
 
 def _assigned_in_control_flow(fn: ast.FunctionDef) -> set[str]:
@@ -227,7 +254,8 @@ class _ControlFlowConverter:
         test = _function(test_name, [], self._declare(walrus) + [ast.Return(value=node.test)])
         loop_body = _function(body_name, [], self._declare(modified) + body)
         call = ag_call("while_stmt", [_name(test_name), _name(body_name), _name(get_name), _name(set_name),
-                                      self._symbol_names(state + list(composites)), self.location.node(node)])
+                                      self._symbol_names(state + list(composites)), self.location.node(node),
+                                      _options(node)])
         return self._placed([*state_fns, test, loop_body, ast.Expr(value=call)], node) + self.block(node.orelse)
 
     def _for(self, node: ast.For) -> list:
@@ -256,8 +284,15 @@ class _ControlFlowConverter:
             fns.append(_function(extra_name, [], [ast.Return(value=test)]))
             extra_test = _name(extra_name)
         call = ag_call("for_stmt", [node.iter, extra_test, _name(body_name), _name(get_name), _name(set_name),
-                                    self._symbol_names(state + list(composites)), self.location.node(node)])
+                                    self._symbol_names(state + list(composites)), self.location.node(node),
+                                    _options(node)])
         return self._placed([*fns, ast.Expr(value=call)], node) + self.block(node.orelse)
+
+
+def _options(loop: ast.AST) -> ast.expr:
+    """The loop's options dict (from `set_loop_options`), else None."""
+    name = getattr(loop, "ag_options", None)
+    return _name(name) if name else ast.Constant(value=None)
 
 
 def _as_load(node: ast.expr) -> ast.expr:

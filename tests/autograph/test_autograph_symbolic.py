@@ -4,6 +4,7 @@ flow (`tf.cond` / `tf.while_loop`), traced once and correct for every input of t
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import tapeflow as tf
 
@@ -281,3 +282,49 @@ def test_loops_over_constant_tensors_in_a_trace_are_graph_loops():
     assert values(total) == 3.0 and values(i) == 3
     total, i = f(tf.constant(-1.0))
     assert values(total) == 0.0 and values(i) == 3  # breaks before the first addition
+
+
+def test_set_loop_options_shape_invariants_and_maximum_iterations():
+    @tf.function
+    def grow(n):
+        v = tf.constant([0])
+        for i in tf.range(n):
+            tf.autograph.experimental.set_loop_options(shape_invariants=[(v, tf.TensorShape([None]))])
+            v = tf.concat([v, [i]], 0)
+        return v
+
+    assert values(grow(tf.constant(3))) == [0, 0, 1, 2]
+
+    @tf.function
+    def capped(n):
+        count = 0
+        while count < n:
+            tf.autograph.experimental.set_loop_options(maximum_iterations=3)
+            count += 1
+        return count
+
+    assert values(capped(tf.constant(10))) == 3 and values(capped(tf.constant(2))) == 2
+
+    def python_loop():
+        count = 0
+        for _ in range(5):  # a Python loop: the options have no effect, as in TF
+            tf.autograph.experimental.set_loop_options(maximum_iterations=2)
+            count += 1
+        return count
+
+    assert tf.autograph.to_graph(python_loop)() == 5
+
+
+def test_set_loop_options_errors():
+    @tf.function
+    def wrong_start(n):
+        v = tf.constant([0, 1])
+        for i in tf.range(n):
+            tf.autograph.experimental.set_loop_options(shape_invariants=[(v, tf.TensorShape([None, 2]))])
+            v = tf.concat([v, [i]], 0)
+        return v
+
+    with pytest.raises(ValueError, match="'v' has shape .* before the loop, which does not conform"):
+        wrong_start(tf.constant(2))
+    with pytest.raises(ValueError, match="list of \\(tensor, shape\\) pairs"):
+        tf.autograph.experimental.set_loop_options(shape_invariants=[1])
