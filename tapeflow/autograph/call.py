@@ -3,8 +3,10 @@
 TF's AutoGraph converts recursively: a helper called from a converted function is converted
 too, so its `if x > 0:` on a traced tensor also becomes `tf.cond`. Library code (Tapeflow
 itself, NumPy, the standard library), builtins and functions marked `do_not_convert` are
-called as they are; a few builtins get tensor-aware versions for symbolic arguments
-(`range`, `len`), as in TF.
+called as they are; a few builtins get tensor-aware versions for traced arguments, as in
+TF: `range` of tensors is `tf.range`, `len` of a traced tensor its first dimension,
+`enumerate`/`zip` unroll a traced tensor's rows, and a `tf.range` made while tracing is
+remembered so that `for i in tf.range(n)` loops on a counter.
 """
 
 from __future__ import annotations

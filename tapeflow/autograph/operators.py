@@ -6,6 +6,8 @@ control flow, with Python's semantics and side effects. A symbolic tensor (one b
 by `tf.function`: a `Tensor` whose `_value` is None) builds graph control flow with
 `tf.cond` / `tf.while_loop`, carrying the block's state variables (read with `get_state`,
 written with `set_state`); errors about that state name the variable and the user's line.
+Loops go further, as in TF, where every tensor in a trace is a graph tensor: a `for` over any
+tensor, or a `while` whose condition is any tensor, becomes a graph loop while tracing.
 """
 
 from __future__ import annotations
