@@ -50,7 +50,6 @@ def convert_function(fn: ast.FunctionDef, location: Location, recursive: bool) -
     inits = [parse_stmt(f"{n} = ag__.Undefined({n!r})") for n in sorted(maybe_undefined)]
     docstring = fn.body[:1] if ast.get_docstring(fn, clean=False) is not None else []
     fn.body = docstring + inits + fn.body[len(docstring):]
-    fn.decorator_list = []
 
 
 class _FreshNames:

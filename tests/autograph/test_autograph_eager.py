@@ -382,3 +382,19 @@ def test_nested_generator_left_as_is():
         return total
 
     same(f, (7,), (0,))
+
+
+def test_decorators_of_nested_functions_are_kept():
+    import functools
+
+    def f(n):
+        calls = []
+
+        @functools.lru_cache(maxsize=None)
+        def square(k):
+            calls.append(k)
+            return k * k if k > 0 else 0
+
+        return [square(k % 3) for k in range(n)], len(calls)
+
+    same(f, (6,))
