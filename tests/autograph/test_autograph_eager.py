@@ -390,7 +390,7 @@ def test_decorators_of_nested_functions_are_kept():
     def f(n):
         calls = []
 
-        @functools.lru_cache(maxsize=None)
+        @functools.cache
         def square(k):
             calls.append(k)
             return k * k if k > 0 else 0
