@@ -100,6 +100,21 @@ def promote(*xs: Any, dtype: Any = None) -> tuple:
     return tuple(to_tensor(x, dtype) for x in xs)
 
 
+def strong(*xs: Any) -> tuple:
+    """Python numbers converted to tensors first (int32 / floatx): for the ops where Keras
+    promotes them as typed values, not weak ones (`mod(int8, 3)` is int32)."""
+    return tuple(to_tensor(x) if is_python_number(x) else x for x in xs)
+
+
+def wide_float_dtype(*xs: Any) -> str:
+    """Keras's float dtype for cbrt, hypot, heaviside, correlate, ...: int64 computes in float64,
+    float16/float64 keep theirs, everything else in floatx."""
+    d = result_type(*(dtype_of(x) for x in xs))
+    if d == "int64":
+        return "float64"
+    return d if d in ("float16", "float64") else result_type(float)
+
+
 def float_dtype(*xs: Any) -> str:
     """The float dtype Keras computes float functions of `xs` in (int inputs give floatx)."""
     return result_type(*(dtype_of(x) for x in xs), float)

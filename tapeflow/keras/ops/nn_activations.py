@@ -9,7 +9,7 @@ from typing import Any
 
 from tapeflow import nn as tfnn
 from tapeflow.keras import activations as act
-from tapeflow.keras.ops.arguments import constant_like, one_axis, to_float
+from tapeflow.keras.ops.arguments import constant_like, one_axis, to_float, to_tensor
 from tapeflow.ops import creation
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
@@ -19,13 +19,14 @@ from tapeflow.tensor import Tensor
 
 
 def relu(x: Any) -> Tensor:
-    """max(x, 0)."""
-    return ew.relu(to_float(x))
+    """max(x, 0) (integer inputs keep their dtype, as in Keras)."""
+    return ew.relu(to_tensor(x))
 
 
 def relu6(x: Any) -> Tensor:
-    """min(max(x, 0), 6)."""
-    return tfnn.relu6(to_float(x))
+    """min(max(x, 0), 6) (integer inputs keep their dtype, as in Keras)."""
+    x = to_tensor(x)
+    return ew.clip_by_value(x, 0, 6) if not x.dtype.is_floating else tfnn.relu6(x)
 
 
 def sigmoid(x: Any) -> Tensor:

@@ -10,7 +10,9 @@ from tapeflow.keras.ops.arguments import (
     dtype_of,
     float_dtype,
     promote,
+    strong,
     to_tensor,
+    wide_float_dtype,
     xp_of,
 )
 from tapeflow.keras.ops.promotion import result_type
@@ -118,18 +120,17 @@ def allclose(x1: Any, x2: Any, rtol: float = 1e-05, atol: float = 1e-08,
 
 
 def heaviside(x1: Any, x2: Any) -> Tensor:
-    """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0."""
-    dtype = result_type(dtype_of(x1), dtype_of(x2))
-    if dtype in ("bool",) or "int" in dtype:
-        dtype = result_type(dtype, float)
-    a, b = promote(x1, x2, dtype=dtype)
+    """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0 (int64 computes in float64)."""
+    x1, x2 = strong(x1, x2)
+    a, b = promote(x1, x2, dtype=wide_float_dtype(x1, x2))
     one = creation.ones_like(a)
     return ew.where(ew.less(a, 0.0), creation.zeros_like(a),
                     ew.where(ew.greater(a, 0.0), one, ew.multiply(one, b)))
 
 
 def nextafter(x1: Any, x2: Any) -> Tensor:
-    """The next float after x1 toward x2 (float64 for integer inputs, as Keras)."""
+    """The next float after x1 toward x2."""
+    x1, x2 = strong(x1, x2)
     dtype = result_type(dtype_of(x1), dtype_of(x2), float)
     a, b = promote(x1, x2, dtype=dtype)
     return ew.NonDifferentiable("nextafter")(a, b)
@@ -137,9 +138,9 @@ def nextafter(x1: Any, x2: Any) -> Tensor:
 
 # -- integer and bitwise ----------------------------------------------------------------------
 
-def _int_binary(fname: str, name: str, doc: str) -> Any:
+def _int_binary(fname: str, name: str, doc: str, weak: bool = False) -> Any:
     def fn(x: Any, y: Any) -> Tensor:
-        a, b = promote(x, y)
+        a, b = promote(x, y) if weak else promote(*strong(x, y))
         if a.dtype.is_floating or a.dtype.is_complex:
             raise TypeError(f"{name}: expected integer or bool tensors, received dtype "
                             f"{a.dtype.name}.")
@@ -153,8 +154,8 @@ def _int_binary(fname: str, name: str, doc: str) -> Any:
 bitwise_and = _int_binary("bitwise_and", "bitwise_and", "Bitwise and of integers.")
 bitwise_or = _int_binary("bitwise_or", "bitwise_or", "Bitwise or of integers.")
 bitwise_xor = _int_binary("bitwise_xor", "bitwise_xor", "Bitwise xor of integers.")
-bitwise_left_shift = _int_binary("left_shift", "bitwise_left_shift", "x << y.")
-bitwise_right_shift = _int_binary("right_shift", "bitwise_right_shift", "x >> y.")
+bitwise_left_shift = _int_binary("left_shift", "bitwise_left_shift", "x << y.", weak=True)
+bitwise_right_shift = _int_binary("right_shift", "bitwise_right_shift", "x >> y.", weak=True)
 left_shift = bitwise_left_shift
 right_shift = bitwise_right_shift
 _gcd = _int_binary("gcd", "gcd", "Greatest common divisor of integers.")

@@ -18,8 +18,10 @@ from tapeflow.keras.ops.arguments import (
     constant_like,
     float_dtype,
     promote,
+    strong,
     to_float,
     to_tensor,
+    wide_float_dtype,
 )
 from tapeflow.ops import creation, extra
 from tapeflow.ops import elementwise as ew
@@ -74,7 +76,7 @@ def floor_divide(x1: Any, x2: Any) -> Tensor:
 
 def mod(x1: Any, x2: Any) -> Tensor:
     """Remainder of floor division, with the sign of x2; the gradient flows to x1."""
-    a, b = promote(x1, x2)
+    a, b = promote(*strong(x1, x2))
     if a.dtype.name == "bool":
         a, b = cast(a, "int32"), cast(b, "int32")
     if a.dtype.is_floating:
@@ -84,7 +86,9 @@ def mod(x1: Any, x2: Any) -> Tensor:
 
 def fmod(x1: Any, x2: Any) -> Tensor:
     """C's remainder (sign of x1), like `np.fmod`."""
-    a, b = promote(x1, x2)
+    a, b = promote(*strong(x1, x2))
+    if a.dtype.name == "bool":
+        a, b = cast(a, "int32"), cast(b, "int32")
     if a.dtype.is_floating:
         return extra.Fmod()(*ew.binary_operands(a, b, "Fmod"))
     return ew.NonDifferentiable("fmod")(*ew.binary_operands(a, b, "Fmod"))
@@ -124,8 +128,8 @@ def rsqrt(x: Any) -> Tensor:
 
 
 def cbrt(x: Any) -> Tensor:
-    """The real cube root."""
-    return extra.unary_math("cbrt", to_float(x))
+    """The real cube root (int64 inputs compute in float64, as Keras)."""
+    return extra.unary_math("cbrt", to_tensor(x, wide_float_dtype(x)))
 
 
 def abs(x: Any) -> Tensor:  # noqa: A001 - Keras's name
@@ -221,6 +225,7 @@ def log1p(x: Any) -> Tensor:
 
 def logaddexp(x1: Any, x2: Any) -> Tensor:
     """log(exp(x1) + exp(x2)), computed without overflow."""
+    x1, x2 = strong(x1, x2)
     a, b = promote(x1, x2, dtype=float_dtype(x1, x2))
     m = ew.maximum(a, b)
     # NOTE: max + log1p(exp(-|a - b|)) never overflows; the gradient of maximum at ties is split
@@ -230,6 +235,7 @@ def logaddexp(x1: Any, x2: Any) -> Tensor:
 
 def logaddexp2(x1: Any, x2: Any) -> Tensor:
     """log2(2**x1 + 2**x2)."""
+    x1, x2 = strong(x1, x2)
     a, b = promote(x1, x2, dtype=float_dtype(x1, x2))
     ln2 = math.log(2.0)
     return ew.divide(logaddexp(ew.multiply(a, ln2), ew.multiply(b, ln2)), ln2)
@@ -245,8 +251,9 @@ def ldexp(x1: Any, x2: Any) -> Tensor:
 
 
 def hypot(x1: Any, x2: Any) -> Tensor:
-    """sqrt(x1**2 + x2**2)."""
-    a, b = promote(x1, x2, dtype=float_dtype(x1, x2))
+    """sqrt(x1**2 + x2**2) (int64 inputs compute in float64, as Keras)."""
+    x1, x2 = strong(x1, x2)
+    a, b = promote(x1, x2, dtype=wide_float_dtype(x1, x2))
     return ew.sqrt(ew.add(ew.square(a), ew.square(b)))
 
 
@@ -286,21 +293,26 @@ arctan = _unary_math("arctan", "Inverse tangent, in [-pi/2, pi/2].")
 arcsinh = _unary_math("arcsinh", "Inverse hyperbolic sine.")
 arccosh = _unary_math("arccosh", "Inverse hyperbolic cosine (x >= 1).")
 arctanh = _unary_math("arctanh", "Inverse hyperbolic tangent (|x| < 1).")
-i0 = _unary_math("i0", "The modified Bessel function of the first kind, order 0.")
+def i0(x: Any) -> Tensor:
+    """The modified Bessel function of the first kind, order 0 (int64 computes in float64)."""
+    return extra.unary_math("i0", to_tensor(x, wide_float_dtype(x)))
 
 
 def arctan2(x1: Any, x2: Any) -> Tensor:
     """The angle of the point (x2, x1), in [-pi, pi]."""
+    x1, x2 = strong(x1, x2)
     a, b = promote(x1, x2, dtype=float_dtype(x1, x2))
     return extra.Arctan2()(*ew.binary_operands(a, b, "Arctan2"))
 
 
 def deg2rad(x: Any) -> Tensor:
-    return ew.multiply(to_float(x), math.pi / 180.0)
+    """Degrees to radians (int64 inputs compute in float64, as Keras)."""
+    return ew.multiply(to_tensor(x, wide_float_dtype(x)), math.pi / 180.0)
 
 
 def rad2deg(x: Any) -> Tensor:
-    return ew.multiply(to_float(x), 180.0 / math.pi)
+    """Radians to degrees (int64 inputs compute in float64, as Keras)."""
+    return ew.multiply(to_tensor(x, wide_float_dtype(x)), 180.0 / math.pi)
 
 
 def sinc(x: Any) -> Tensor:

@@ -6,25 +6,29 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.keras.ops.arguments import cast, one_axis, promote, to_tensor
+from tapeflow.keras.ops.arguments import cast, one_axis, promote, strong, to_tensor
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import linalg as la
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.tensor import Tensor
 
-_WIDE = {"bool": "int32", "int8": "int32", "int16": "int32", "uint8": "int32", "uint16": "int32"}
-
 
 def _operands(*xs: Any) -> tuple:
-    ts = promote(*xs)
-    wide = _WIDE.get(ts[0].dtype.name)
-    return tuple(cast(t, wide) for t in ts) if wide else ts
+    """Tensors of the promoted dtype (Python numbers count as int32 / floatx, as in Keras)."""
+    return promote(*strong(*xs))
 
 
 def matmul(x1: Any, x2: Any) -> Tensor:
-    """Matrix product with NumPy's rules: 1-D operands are vectors, batch axes broadcast."""
+    """Matrix product with NumPy's rules: 1-D operands are vectors, batch axes broadcast
+    (int8 @ int8 accumulates in int32, as Keras)."""
     a, b = _operands(x1, x2)
+    if to_tensor(x1).dtype.name == "int8" and to_tensor(x2).dtype.name == "int8":
+        a, b = cast(a, "int32"), cast(b, "int32")
+    return _matmul(a, b)
+
+
+def _matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must be at least 1-D, received shapes {tuple(a.shape)} "
                          f"and {tuple(b.shape)}.")
@@ -50,13 +54,15 @@ def dot(x1: Any, x2: Any) -> Tensor:
     if a.ndim == 0 or b.ndim == 0:
         return ew.multiply(a, b)
     if b.ndim <= 2:
-        return matmul(a, b)
+        return _matmul(a, b)
     return la.tensordot(a, b, [[a.ndim - 1], [b.ndim - 2]])
 
 
 def vdot(x1: Any, x2: Any) -> Tensor:
-    """The dot product of the flattened inputs."""
+    """The dot product of the flattened inputs (a logical or of ands for bools)."""
     a, b = _operands(x1, x2)
+    if a.dtype.name == "bool":
+        return rd.reduce_any(ew.logical_and(mv.reshape(a, [-1]), mv.reshape(b, [-1])))
     return rd.reduce_sum(ew.multiply(mv.reshape(a, [-1]), mv.reshape(b, [-1])))
 
 
@@ -136,9 +142,9 @@ def _to_last(ndim: int, axis: int) -> list:
 
 def correlate(x1: Any, x2: Any, mode: str = "valid") -> Tensor:
     """Cross-correlation of two 1-D sequences (`np.correlate`): 'valid', 'same' or 'full'."""
-    from tapeflow.keras.ops.arguments import float_dtype
+    from tapeflow.keras.ops.arguments import wide_float_dtype
 
-    a, b = promote(x1, x2, dtype=float_dtype(x1, x2))
+    a, b = promote(x1, x2, dtype=wide_float_dtype(x1, x2))
     if a.ndim != 1 or b.ndim != 1:
         raise ValueError(f"correlate: expected 1-D inputs, received shapes {tuple(a.shape)} and "
                          f"{tuple(b.shape)}.")

@@ -15,6 +15,7 @@ from tapeflow.keras.ops.arguments import (
     int_list,
     one_axis,
     promote,
+    strong,
     to_tensor,
     xp_of,
 )
@@ -120,7 +121,7 @@ def concatenate(xs: Any, axis: int | None = 0) -> Tensor:
 
 def append(x1: Any, x2: Any, axis: Any = None) -> Tensor:
     """x2 appended to x1 along `axis` (both flattened when None)."""
-    return concatenate([x1, x2], axis)
+    return concatenate(list(strong(x1, x2)), axis)
 
 
 def stack(x: Any, axis: int = 0) -> Tensor:
