@@ -11,7 +11,7 @@ from typing import Any as _Any
 from tapeflow.train.checkpoint import Checkpoint
 from tapeflow.train.format import CheckpointReader
 from tapeflow.train.manager import CheckpointManager
-from tapeflow.train.state import CheckpointState, get_checkpoint_state, latest_checkpoint
+from tapeflow.train.state import CheckpointState, checkpoints_iterator, get_checkpoint_state, latest_checkpoint
 
 
 def load_checkpoint(ckpt_dir_or_file: str) -> CheckpointReader:

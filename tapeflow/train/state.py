@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from tapeflow.train import format as _format
 
@@ -121,3 +123,34 @@ def get_checkpoint_state(checkpoint_dir: str, latest_filename: str | None = None
         raise ValueError(f"Tapeflow writes the checkpoint state only to {STATE_FILE!r}; got "
                          f"latest_filename={latest_filename!r}.")
     return read(os.fspath(checkpoint_dir))
+
+
+def checkpoints_iterator(checkpoint_dir: str, min_interval_secs: float = 0, timeout: float | None = None,
+                         timeout_fn: Any = None) -> Iterator[str]:
+    """Yield each new latest checkpoint of `checkpoint_dir` as it appears (`tf.train.checkpoints_iterator`).
+
+    Args:
+        checkpoint_dir: the directory to watch.
+        min_interval_secs: wait at least this long between yields.
+        timeout: stop waiting for a new checkpoint after this many seconds (None: wait forever).
+        timeout_fn: called on a timeout; the iteration ends if it returns True, else waiting goes on.
+    """
+    last = None
+    while True:
+        start = time.time()
+        deadline = None if timeout is None else start + timeout
+        path = latest_checkpoint(checkpoint_dir)
+        while path is None or path == last:
+            if deadline is not None and time.time() > deadline:
+                break
+            time.sleep(0.05 if timeout is None else min(0.05, max(timeout, 0.0)))
+            path = latest_checkpoint(checkpoint_dir)
+        if path is None or path == last:
+            if timeout_fn is None or timeout_fn():
+                return
+            continue
+        last = path
+        yield path
+        remaining = min_interval_secs - (time.time() - start)
+        if remaining > 0:
+            time.sleep(remaining)

@@ -79,3 +79,22 @@ def test_checkpoint_interval_and_restore_or_initialize(tmp_path):
     assert manager.restore_or_initialize() == manager.latest_checkpoint and int(step.numpy()) == 12
     with pytest.raises(ValueError, match="step_counter"):
         tf.train.CheckpointManager(ckpt, str(tmp_path), max_to_keep=1, checkpoint_interval=3)
+
+
+def test_checkpoints_iterator_yields_new_checkpoints(tmp_path):
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(v=tf.Variable(0.0)), str(tmp_path), max_to_keep=5)
+    assert list(tf.train.checkpoints_iterator(str(tmp_path), timeout=0.05)) == []
+    first = manager.save()
+    seen = []
+    saves = iter([manager.save, None])
+
+    def on_timeout():
+        action = next(saves)
+        if action is None:
+            return True
+        action()  # a new checkpoint arrives while the iterator waits
+        return False
+
+    for path in tf.train.checkpoints_iterator(str(tmp_path), timeout=0.05, timeout_fn=on_timeout):
+        seen.append(os.path.basename(path))
+    assert seen == [os.path.basename(first), "ckpt-2"]
