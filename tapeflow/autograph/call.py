@@ -5,8 +5,9 @@ too, so its `if x > 0:` on a traced tensor also becomes `tf.cond`. Library code 
 itself, NumPy, the standard library), builtins and functions marked `do_not_convert` are
 called as they are; a few builtins get tensor-aware versions for traced arguments, as in
 TF: `range` of tensors is `tf.range`, `len` of a traced tensor its first dimension,
-`enumerate`/`zip` unroll a traced tensor's rows, and a `tf.range` made while tracing is
-remembered so that `for i in tf.range(n)` loops on a counter.
+`enumerate`/`zip` unroll a traced tensor's rows, `int`/`float` cast, `max`/`min`/`any`/`all`
+reduce, and a `tf.range` made while tracing is remembered so that `for i in tf.range(n)` loops
+on a counter. Eager values keep Python's builtins, so converted code runs as the original.
 """
 
 from __future__ import annotations
@@ -123,13 +124,52 @@ def _zip(*xs: Any, strict: bool = False) -> Any:
     return zip(*(iterable(x) for x in xs), strict=strict)
 
 
+def _cast_to(dtype: str, python_type: type) -> Callable:
+    """`int`/`float` of a traced tensor: a cast (the value is unknown while tracing), as in TF."""
+
+    def convert(x: Any = 0, *args: Any) -> Any:
+        if _symbolic(x) and not args:
+            import tapeflow
+
+            return tapeflow.cast(x, dtype)
+        return python_type(x, *args)
+
+    return convert
+
+
+def _reduction(reduce_name: str, builtin: Callable) -> Callable:
+    """`max`/`min`/`any`/`all` of traced tensors as reductions, as TF's AutoGraph does: one
+    tensor of rank 0 or 1, or several scalar tensors."""
+
+    def reduce(*args: Any, **kwargs: Any) -> Any:
+        if not any(_symbolic(a) for a in args):
+            return builtin(*args, **kwargs)
+        import tapeflow
+
+        name = builtin.__name__
+        if kwargs:
+            raise ValueError(f"{name}() of tensors does not support the keyword arguments {sorted(kwargs)}")
+        if len(args) == 1:
+            if len(args[0].shape) > 1:
+                raise ValueError(f"{name}(tensor) supports tensors of rank 0 or 1, got shape {args[0].shape}")
+            return getattr(tapeflow, reduce_name)(args[0]) if len(args[0].shape) == 1 else args[0]
+        if any(isinstance(a, tapeflow.Tensor) and len(a.shape) != 0 for a in args):
+            raise ValueError(f"{name}(a, b, ...) of tensors supports only scalars")
+        return getattr(tapeflow, reduce_name)(tapeflow.stack([tapeflow.convert_to_tensor(a) for a in args]))
+
+    return reduce
+
+
 @functools.cache
 def _overloads() -> dict:
     """Callables replaced by tensor-aware versions in converted code (built on first use:
     `tapeflow` imports this package)."""
     import tapeflow
 
-    return {range: _range, len: _len, enumerate: _enumerate, zip: _zip, tapeflow.range: _tf_range}
+    return {range: _range, len: _len, enumerate: _enumerate, zip: _zip, tapeflow.range: _tf_range,
+            int: _cast_to("int32", int), float: _cast_to("float32", float),
+            max: _reduction("reduce_max", max), min: _reduction("reduce_min", min),
+            any: _reduction("reduce_any", any), all: _reduction("reduce_all", all)}
 
 
 def is_library_function(func: Callable) -> bool:

@@ -328,3 +328,13 @@ def test_set_loop_options_errors():
         wrong_start(tf.constant(2))
     with pytest.raises(ValueError, match="list of \\(tensor, shape\\) pairs"):
         tf.autograph.experimental.set_loop_options(shape_invariants=[1])
+
+
+def test_builtins_on_traced_tensors():
+    @tf.function
+    def f(x, k):
+        return int(k), float(k), max(x), min(x), any(x > 2.0), all(x > 0.0), max(k, 3), len(x)
+
+    out = [values(v) for v in f(tf.constant([1.0, 3.0, 2.0]), tf.constant(5))]
+    assert out == [5, 5.0, 3.0, 1.0, True, True, 5, 3]
+    assert f(tf.constant([1.0]), tf.constant(1))[0].dtype == tf.int32
