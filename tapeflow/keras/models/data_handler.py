@@ -380,8 +380,36 @@ class DatasetData(IterableData):
                 "evaluate and predict). If you did not intend to create an infinite dataset, make "
                 "sure to not call `repeat()` on the dataset."
             )
-        super().__init__(dataset, steps, class_weight)
+        # The pipeline's own elements (NumPy arrays) are converted once, by `_convert_batch`,
+        # rather than first wrapped in Tensors by the dataset's iterator.
+        super().__init__(_Elements(dataset), steps, class_weight)
+        self.dataset = dataset
         self.num_batches = cardinality if cardinality >= 0 else steps
+        self._floatx = np.dtype(_kbackend.floatx())
+
+    def _convert_batch(self, batch: Any) -> Any:
+        # Fast path for the common `(x, y)` batch of host arrays: floats to floatx, then Tensors.
+        if (type(batch) is tuple and len(batch) == 2 and self.class_weight is None
+                and type(batch[0]) is np.ndarray and type(batch[1]) is np.ndarray
+                and batch[0].ndim and batch[1].ndim and _backend.default_xp() is np):
+            x, y = batch
+            floatx = self._floatx
+            if x.dtype.kind == "f" and x.dtype != floatx:
+                x = x.astype(floatx)
+            if y.dtype.kind == "f" and y.dtype != floatx:
+                y = y.astype(floatx)
+            return (Tensor(x), Tensor(y))
+        return super()._convert_batch(batch)
+
+
+class _Elements:
+    """An iterable whose every `iter()` is one pass over a dataset's elements, as arrays."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def __iter__(self) -> Iterator:
+        return self.dataset._iter_elements()
 
 
 class PyDatasetData(IterableData):
