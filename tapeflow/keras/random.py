@@ -49,7 +49,10 @@ class SeedGenerator:
                               name=f"{self.name}/seed_generator_state")
 
     def next(self, ordered: bool = True) -> Tensor:
-        """The current [seed, counter] state; advances the counter."""
+        """The current [seed, counter] state; advances the counter.
+
+        `ordered` matters to JAX's tracing only (ordered side effects); the draw is the same.
+        """
         current = Tensor(self.state._value.copy())
         self.state.assign_add(np.array([0, 1], dtype="int64"))
         return current

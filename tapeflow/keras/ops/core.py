@@ -76,7 +76,7 @@ def _stack_tree(items: list) -> Any:
     if not items:
         return None
     flats = [nest.flatten(it) for it in items]
-    stacked = [mv.stack([to_tensor(f[k]) for f in flats]) for k in range(len(flats[0]))]
+    stacked = [mv.stack(list(promote(*[f[k] for f in flats]))) for k in range(len(flats[0]))]
     return nest.pack_sequence_as(items[0], stacked)
 
 
@@ -84,8 +84,12 @@ def scan(f: Callable, init: Any, xs: Any = None, length: Any = None, reverse: bo
          unroll: Any = 1) -> tuple:
     """Loop `carry, y = f(carry, x)` over the leading axis of `xs`; returns (carry, stacked ys).
 
-    `unroll` only affects compiled backends; every step runs here either way.
+    `unroll` (a positive int or a bool) is how many steps a compiled backend unrolls; the
+    values do not depend on it, and here every step runs in Python either way.
     """
+    if isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 1:
+        if not isinstance(unroll, bool):
+            raise ValueError(f"scan: unroll must be a positive int or a bool, received {unroll!r}.")
     if xs is None:
         if length is None:
             raise ValueError("scan: give xs or length.")

@@ -21,9 +21,11 @@ from tapeflow.tensor import Tensor
 
 # -- segment reductions ------------------------------------------------------------------------
 
-def _segments(data: Any, segment_ids: Any, num_segments: Any, op: str) -> tuple:
+def _segments(data: Any, segment_ids: Any, num_segments: Any, op: str, is_sorted: bool = False) -> tuple:
     x = to_tensor(data)
     ids = backend.to_numpy(to_tensor(segment_ids)._value).astype(np.int64).reshape(-1)
+    if is_sorted and ids.size and bool((np.diff(ids) < 0).any()):
+        raise ValueError(f"{op}: sorted=True promises non-decreasing segment_ids, received {ids.tolist()}.")
     if ids.shape[0] != x.shape[0]:
         raise ValueError(f"{op}: segment_ids has {ids.shape[0]} entries, data has {x.shape[0]} rows.")
     n = int(num_segments) if num_segments is not None else (int(ids.max()) + 1 if ids.size else 0)
@@ -36,13 +38,17 @@ def _segments(data: Any, segment_ids: Any, num_segments: Any, op: str) -> tuple:
 
 
 def segment_sum(data: Any, segment_ids: Any, num_segments: Any = None, sorted: bool = False) -> Tensor:  # noqa: A002
-    """Sums of the rows of `data` that share a segment id (empty segments give 0)."""
-    x, idx, shape = _segments(data, segment_ids, num_segments, "segment_sum")
+    """Sums of the rows of `data` that share a segment id (empty segments give 0).
+
+    `sorted=True` promises non-decreasing ids (checked: a ValueError otherwise); the result is
+    the same either way. Ids outside [0, num_segments) are dropped.
+    """
+    x, idx, shape = _segments(data, segment_ids, num_segments, "segment_sum", sorted)
     return extra.ScatterAdd(idx, shape)(x)
 
 
-def _segment_extreme(data: Any, segment_ids: Any, num_segments: Any, mode: str) -> Tensor:
-    x, idx, shape = _segments(data, segment_ids, num_segments, "segment_" + mode)
+def _segment_extreme(data: Any, segment_ids: Any, num_segments: Any, mode: str, is_sorted: bool) -> Tensor:
+    x, idx, shape = _segments(data, segment_ids, num_segments, "segment_" + mode, is_sorted)
     np_dtype = x.dtype.as_numpy_dtype
     info = np.finfo(np_dtype) if x.dtype.is_floating else np.iinfo(np_dtype)
     fill = info.min if mode == "max" else info.max
@@ -60,17 +66,17 @@ def _segment_extreme(data: Any, segment_ids: Any, num_segments: Any, mode: str) 
 
 def segment_max(data: Any, segment_ids: Any, num_segments: Any = None, sorted: bool = False) -> Tensor:  # noqa: A002
     """Maxima per segment (empty segments give the dtype's lowest value)."""
-    return _segment_extreme(data, segment_ids, num_segments, "max")
+    return _segment_extreme(data, segment_ids, num_segments, "max", sorted)
 
 
 def segment_min(data: Any, segment_ids: Any, num_segments: Any = None, sorted: bool = False) -> Tensor:  # noqa: A002
     """Minima per segment (empty segments give the dtype's highest value)."""
-    return _segment_extreme(data, segment_ids, num_segments, "min")
+    return _segment_extreme(data, segment_ids, num_segments, "min", sorted)
 
 
 def segment_prod(data: Any, segment_ids: Any, num_segments: Any = None, sorted: bool = False) -> Tensor:  # noqa: A002
     """Products per segment (empty segments give 1); differentiable for non-zero data."""
-    x, idx, shape = _segments(data, segment_ids, num_segments, "segment_prod")
+    x, idx, shape = _segments(data, segment_ids, num_segments, "segment_prod", sorted)
     if not x.dtype.is_floating:
         return extra.ScatterReduce(idx, shape, "mul", 1)(x)
     # exp(sum(log|x|)) with the sign from the count of negatives.

@@ -57,7 +57,11 @@ def multi_hot(inputs: Any, num_classes: Any = None, axis: int = -1, dtype: Any =
 
 
 def moments(x: Any, axes: Any, keepdims: bool = False, synchronized: bool = False) -> tuple:
-    """Mean and variance of `x` over `axes` (float16 inputs accumulate in float32)."""
+    """Mean and variance of `x` over `axes` (float16 inputs accumulate in float32).
+
+    `synchronized` asks for statistics across devices in a distributed step; Tapeflow computes
+    on one device, where the synchronized moments are these.
+    """
     x = to_tensor(x)
     dtype = float_dtype(x)
     x = cast(x, "float32" if dtype == "float16" else dtype)
