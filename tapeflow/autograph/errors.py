@@ -46,6 +46,10 @@ def describe(where: tuple | None) -> str:
 def with_location(exc: BaseException, where: tuple | None) -> BaseException:
     """Attach the user's source line to an error raised by an engine op inside converted control flow."""
     if where and not getattr(exc, "_ag_located", False) and describe(where) not in str(exc):
-        exc.add_note(f"(raised in AutoGraph-converted code{describe(where)})")
+        note = f"(raised in AutoGraph-converted code{describe(where)})"
+        if hasattr(exc, "add_note"):
+            exc.add_note(note)
+        elif len(exc.args) == 1 and isinstance(exc.args[0], str):  # Python 3.10: no notes
+            exc.args = (f"{exc.args[0]}\n{note}",)
         exc._ag_located = True
     return exc
