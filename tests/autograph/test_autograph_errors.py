@@ -225,3 +225,15 @@ def test_non_bool_operand_of_and():
     with pytest.raises(ValueError, match="condition of `and` expected to be `tf.bool` scalar") as info:
         _trace(f, tf.constant(1.0), tf.constant(2.0))
     _names_line(info, "f", "return x and y")
+
+
+def test_engine_errors_inside_graph_control_flow_name_the_user_line():
+    def f(x):
+        if tf.reduce_sum(x) > 0:
+            x = tf.matmul(x, tf.ones([3, 3]))  # x is 2x2: a shape error while tracing the branch
+        return x
+
+    with pytest.raises(Exception) as info:
+        _trace(f, tf.ones([2, 2]))
+    text = str(info.value) + "".join(getattr(info.value, "__notes__", []))
+    assert "raised in AutoGraph-converted code" in text and "if tf.reduce_sum(x) > 0:" in text
