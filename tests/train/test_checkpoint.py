@@ -255,3 +255,24 @@ def test_unused_values_warn_unless_expect_partial_and_nothing_is_kept_alive(tmp_
         quiet.restore(path).expect_partial()
         del quiet
         gc.collect()
+
+
+def test_layer_weights_held_in_no_attribute_are_saved_and_restored(tmp_path):
+    class Odd(keras.layers.Layer):
+        def build(self, input_shape):
+            self.scales = [self.add_weight(shape=(2,), initializer="ones", name="s0")]
+            self.add_weight(shape=(3,), initializer="zeros", name="orphan")
+
+        def call(self, x):
+            return x
+
+    src = Odd()
+    src(np.ones((1, 2), "float32"))
+    for w in src.weights:
+        w.assign(np.full(w.shape, 7.0, "float32"))
+    path = tf.train.Checkpoint(layer=src).save(str(tmp_path / "odd"))
+    dst = Odd()
+    status = tf.train.Checkpoint(layer=dst).restore(path)
+    dst(np.ones((1, 2), "float32"))  # built now: both weights restored as add_weight creates them
+    status.assert_consumed()
+    assert [w.numpy().tolist() for w in dst.weights] == [[7.0, 7.0], [7.0, 7.0, 7.0]]

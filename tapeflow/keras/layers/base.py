@@ -744,7 +744,8 @@ _UNTRACKED = {
 }
 
 
-Layer._untracked_attributes = frozenset(_UNTRACKED)  # not walked by Module or checkpoints
+# Not walked by Module or checkpoints; `_weights_own` is, so that weights held in no attribute are saved.
+Layer._untracked_attributes = frozenset(_UNTRACKED - {"_weights_own"})
 
 
 def _collect(seq: Any, out: list) -> None:
