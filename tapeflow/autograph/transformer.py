@@ -143,6 +143,8 @@ def _assigned_in_control_flow(fn: ast.FunctionDef) -> set[str]:
             out |= analysis.assigned_names([*node.body, *node.orelse])
             if isinstance(node, ast.For):
                 out |= analysis.target_names(node.target)
+            if isinstance(node, ast.While):  # `while (n := f()) > 0`: the test runs in a nested function
+                out |= analysis.assigned_names([node.test])
     return out
 
 

@@ -398,3 +398,15 @@ def test_decorators_of_nested_functions_are_kept():
         return [square(k % 3) for k in range(n)], len(calls)
 
     same(f, (6,))
+
+
+def test_walrus_in_while_test():
+    def f(items):
+        items = list(items)
+        seen = []
+        while (n := len(items)) > 1:
+            seen.append(n)
+            items.pop()
+        return seen, n
+
+    same(f, ([1, 2, 3],), ([],))
