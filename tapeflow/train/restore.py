@@ -40,6 +40,7 @@ class Restoration:
     def __init__(self, reader: CheckpointReader, root: Any) -> None:
         self.reader = reader
         self.nodes = reader.nodes
+        self._value_nodes = [i for i, n in enumerate(self.nodes) if n["key"] is not None]
         # Live objects are held by id (variables by reference: they cannot be weakly referenced and
         # hold no other object), so a pending restoration never keeps a program's objects alive.
         self.live: dict[int, int] = {}          # saved node id -> id() of the live object
@@ -124,7 +125,8 @@ class Restoration:
             ref() is not None for ref in self.pending_optimizers.values())
 
     def done(self) -> bool:
-        return len(self.live) == len(self.nodes)
+        """Whether every saved value has found its variable (containers left unmatched do not count)."""
+        return all(i in self.live for i in self._value_nodes)
 
     # -- reports ----------------------------------------------------------------------------
     def _paths(self) -> list[str]:
