@@ -54,7 +54,7 @@ class Restoration:
         self._visit(0, root, root, 0)
         if self.pending_optimizers:
             self._build_optimizers()
-        if self.waiting or self.pending_optimizers:
+        if not self.done() and (self.waiting or self.pending_optimizers):
             tracking.add_listener(self)
 
     # -- matching ---------------------------------------------------------------------------
