@@ -7,6 +7,7 @@ image tensor, so gradients flow to the images (not to the transforms or coordina
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any
 
@@ -46,9 +47,10 @@ KERNELS = {
 }
 
 
+@functools.lru_cache(maxsize=256)
 def kernel_matrix(n_in: int, n_out: int, scale: float, translation: float, kernel: str,
                   antialias: bool) -> np.ndarray:
-    """(n_in, n_out) weights of TF/JAX `scale_and_translate` along one axis."""
+    """(n_in, n_out) weights of TF/JAX `scale_and_translate` along one axis (cached; read-only)."""
     inv = 1.0 / scale
     kscale = max(inv, 1.0) if antialias else 1.0
     sample = (np.arange(n_out) + 0.5) * inv - translation * inv - 0.5
@@ -56,12 +58,15 @@ def kernel_matrix(n_in: int, n_out: int, scale: float, translation: float, kerne
     total = w.sum(0, keepdims=True)
     w = np.where(np.abs(total) > 1000.0 * np.finfo(np.float32).eps, w / np.where(total != 0, total, 1), 0.0)
     inside = (sample >= -0.5) & (sample <= n_in - 0.5)
-    return np.where(inside[None, :], w, 0.0)
+    out = np.where(inside[None, :], w, 0.0)
+    out.setflags(write=False)
+    return out
 
 
+@functools.lru_cache(maxsize=256)
 def legacy_matrix(n_in: int, n_out: int, method: str) -> np.ndarray:
     """(n_in, n_out) weights of TF's ResizeBilinear / ResizeNearestNeighbor / ResizeBicubic
-    (half-pixel centers) and ResizeArea."""
+    (half-pixel centers) and ResizeArea (cached; read-only)."""
     scale = n_in / n_out
     w = np.zeros((n_in, n_out))
     cols = np.arange(n_out)
@@ -97,6 +102,7 @@ def legacy_matrix(n_in: int, n_out: int, method: str) -> np.ndarray:
                 w[i, o] = (min(end, i + 1) - max(start, i)) / scale
     else:
         raise ValueError(f"resize: unknown method {method!r}")
+    w.setflags(write=False)
     return w
 
 
