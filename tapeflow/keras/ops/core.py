@@ -294,6 +294,7 @@ def convert_to_numpy(x: Any) -> np.ndarray:
 
 
 def is_tensor(x: Any) -> bool:
+    """Whether `x` is a Tapeflow tensor."""
     return isinstance(x, Tensor)
 
 

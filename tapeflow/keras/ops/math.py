@@ -114,6 +114,7 @@ def in_top_k(targets: Any, predictions: Any, k: int) -> Tensor:
 # -- error functions ---------------------------------------------------------------------------
 
 def erf(x: Any) -> Tensor:
+    """The error function (integer inputs compute in floatx)."""
     return ew.erf(to_float(x))
 
 

@@ -40,10 +40,12 @@ def sparse_sigmoid(x: Any) -> Tensor:
 
 
 def softplus(x: Any) -> Tensor:
+    """log(1 + exp(x)), computed without overflow."""
     return tfnn.softplus(to_float(x))
 
 
 def softsign(x: Any) -> Tensor:
+    """x / (1 + |x|)."""
     return tfnn.softsign(to_float(x))
 
 
@@ -56,10 +58,12 @@ swish = silu
 
 
 def log_sigmoid(x: Any) -> Tensor:
+    """log(sigmoid(x)), computed stably."""
     return tfnn.log_sigmoid(to_float(x))
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.2) -> Tensor:
+    """x for x > 0, negative_slope * x otherwise."""
     return tfnn.leaky_relu(to_float(x), alpha=negative_slope)
 
 
@@ -77,10 +81,12 @@ hard_swish = hard_silu
 
 
 def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
     return act.elu(to_float(x), alpha)
 
 
 def selu(x: Any) -> Tensor:
+    """Scaled ELU with the self-normalizing constants."""
     return tfnn.selu(to_float(x))
 
 
@@ -100,26 +106,32 @@ def glu(x: Any, axis: int = -1) -> Tensor:
 
 
 def hard_tanh(x: Any) -> Tensor:
+    """clip(x, -1, 1)."""
     return act.hard_tanh(to_float(x))
 
 
 def hard_shrink(x: Any, threshold: float = 0.5) -> Tensor:
+    """x where |x| > threshold, 0 elsewhere."""
     return act.hard_shrink(to_float(x), threshold)
 
 
 def soft_shrink(x: Any, threshold: float = 0.5) -> Tensor:
+    """x -+ threshold outside [-threshold, threshold], 0 inside."""
     return act.soft_shrink(to_float(x), threshold)
 
 
 def tanh_shrink(x: Any) -> Tensor:
+    """x - tanh(x)."""
     return act.tanh_shrink(to_float(x))
 
 
 def squareplus(x: Any, b: float = 4) -> Tensor:
+    """(x + sqrt(x^2 + b)) / 2."""
     return act.squareplus(to_float(x), b)
 
 
 def sparse_plus(x: Any) -> Tensor:
+    """0 for x <= -1, x for x >= 1, (x + 1)^2 / 4 in between."""
     return act.sparse_plus(to_float(x))
 
 

@@ -59,10 +59,12 @@ def ones_like(x: Any, dtype: Any = None) -> Tensor:
 
 
 def empty_like(x: Any, dtype: Any = None) -> Tensor:
+    """A tensor shaped like `x` (zero-filled)."""
     return zeros_like(x, dtype)
 
 
 def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Tensor:
+    """A tensor shaped like `x` filled with `fill_value`."""
     x = to_tensor(x)
     value = cast(to_tensor(fill_value), _like_dtype(x, dtype))
     return ew.identity(mv.broadcast_to(value, list(x.shape)))

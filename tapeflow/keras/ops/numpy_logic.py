@@ -46,42 +46,51 @@ def _as_bool(x: Any) -> Tensor:
 
 
 def logical_and(x1: Any, x2: Any) -> Tensor:
+    """Elementwise and of truth values (non-zero is true)."""
     return ew.logical_and(_as_bool(x1), _as_bool(x2))
 
 
 def logical_or(x1: Any, x2: Any) -> Tensor:
+    """Elementwise or of truth values (non-zero is true)."""
     return ew.logical_or(_as_bool(x1), _as_bool(x2))
 
 
 def logical_xor(x1: Any, x2: Any) -> Tensor:
+    """Elementwise xor of truth values (non-zero is true)."""
     return ew.logical_xor(_as_bool(x1), _as_bool(x2))
 
 
 def logical_not(x: Any) -> Tensor:
+    """Elementwise not of truth values (non-zero is true)."""
     return ew.logical_not(_as_bool(x))
 
 
 def isnan(x: Any) -> Tensor:
+    """Whether each element is NaN (false for integers)."""
     x = to_tensor(x)
     return ew.is_nan(x) if x.dtype.is_floating else _false_like(x)
 
 
 def isinf(x: Any) -> Tensor:
+    """Whether each element is +-inf (false for integers)."""
     x = to_tensor(x)
     return ew.is_inf(x) if x.dtype.is_floating else _false_like(x)
 
 
 def isfinite(x: Any) -> Tensor:
+    """Whether each element is finite (true for integers)."""
     x = to_tensor(x)
     return ew.is_finite(x) if x.dtype.is_floating else ew.logical_not(_false_like(x))
 
 
 def isposinf(x: Any) -> Tensor:
+    """Whether each element is +inf."""
     x = to_tensor(x)
     return ew.logical_and(isinf(x), ew.greater(x, creation.zeros_like(x)))
 
 
 def isneginf(x: Any) -> Tensor:
+    """Whether each element is -inf."""
     x = to_tensor(x)
     return ew.logical_and(isinf(x), ew.less(x, creation.zeros_like(x)))
 

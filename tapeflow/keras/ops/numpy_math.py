@@ -101,6 +101,7 @@ def power(x1: Any, x2: Any) -> Tensor:
 
 
 def negative(x: Any) -> Tensor:
+    """-x elementwise."""
     return ew.negative(to_tensor(x))
 
 
@@ -119,6 +120,7 @@ def square(x: Any) -> Tensor:
 
 
 def sqrt(x: Any) -> Tensor:
+    """Square root (integer inputs compute in floatx)."""
     return ew.sqrt(to_float(x))
 
 
@@ -149,6 +151,7 @@ def fabs(x: Any) -> Tensor:
 
 
 def sign(x: Any) -> Tensor:
+    """-1, 0 or 1 by the sign of each element (gradient zero)."""
     return ew.sign(to_tensor(x))
 
 
@@ -167,11 +170,13 @@ def clip(x: Any, x_min: Any, x_max: Any) -> Tensor:
 
 
 def maximum(x1: Any, x2: Any) -> Tensor:
+    """Elementwise maximum with broadcasting and promotion."""
     a, b = promote(x1, x2)
     return ew.maximum(a, b)
 
 
 def minimum(x1: Any, x2: Any) -> Tensor:
+    """Elementwise minimum with broadcasting and promotion."""
     a, b = promote(x1, x2)
     return ew.minimum(a, b)
 
@@ -195,6 +200,7 @@ def fmin(x1: Any, x2: Any) -> Tensor:
 # -- exponentials and logs ---------------------------------------------------------------------
 
 def exp(x: Any) -> Tensor:
+    """e ** x (integer inputs compute in floatx)."""
     return ew.exp(to_float(x))
 
 
@@ -204,22 +210,27 @@ def exp2(x: Any) -> Tensor:
 
 
 def expm1(x: Any) -> Tensor:
+    """exp(x) - 1, accurate near zero."""
     return ew.expm1(to_float(x))
 
 
 def log(x: Any) -> Tensor:
+    """Natural logarithm (integer inputs compute in floatx)."""
     return ew.log(to_float(x))
 
 
 def log2(x: Any) -> Tensor:
+    """Base-2 logarithm."""
     return extra.unary_math("log2", to_float(x))
 
 
 def log10(x: Any) -> Tensor:
+    """Base-10 logarithm."""
     return extra.unary_math("log10", to_float(x))
 
 
 def log1p(x: Any) -> Tensor:
+    """log(1 + x), accurate near zero."""
     return ew.log1p(to_float(x))
 
 
@@ -260,18 +271,22 @@ def hypot(x1: Any, x2: Any) -> Tensor:
 # -- trigonometry -----------------------------------------------------------------------------
 
 def sin(x: Any) -> Tensor:
+    """Sine, elementwise."""
     return ew.sin(to_float(x))
 
 
 def cos(x: Any) -> Tensor:
+    """Cosine, elementwise."""
     return ew.cos(to_float(x))
 
 
 def tan(x: Any) -> Tensor:
+    """Tangent, elementwise."""
     return ew.tan(to_float(x))
 
 
 def tanh(x: Any) -> Tensor:
+    """Hyperbolic tangent, elementwise."""
     return ew.tanh(to_float(x))
 
 
@@ -326,10 +341,12 @@ def sinc(x: Any) -> Tensor:
 # -- rounding ---------------------------------------------------------------------------------
 
 def floor(x: Any) -> Tensor:
+    """Round down (integer inputs give floatx, as Keras)."""
     return ew.floor(to_float(x))
 
 
 def ceil(x: Any) -> Tensor:
+    """Round up (integer inputs give floatx, as Keras)."""
     return ew.ceil(to_float(x))
 
 

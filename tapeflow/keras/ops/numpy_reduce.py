@@ -78,10 +78,12 @@ def min(x: Any, axis: Any = None, keepdims: bool = False, initial: Any = None) -
 
 
 def amax(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """The largest value over `axis` (all axes when None)."""
     return _extreme(x, axis, keepdims, None, "max")
 
 
 def amin(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """The smallest value over `axis` (all axes when None)."""
     return _extreme(x, axis, keepdims, None, "min")
 
 
@@ -91,18 +93,22 @@ def ptp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 
 def all(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Whether every element over `axis` is true (non-zero)."""
     x = to_tensor(x)
     x = x if x.dtype.name == "bool" else ew.not_equal(x, creation.zeros_like(x))
     return rd.reduce_all(x, _axes(x, axis, "all"), keepdims)
 
 
 def any(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Whether some element over `axis` is true (non-zero)."""
     x = to_tensor(x)
     x = x if x.dtype.name == "bool" else ew.not_equal(x, creation.zeros_like(x))
     return rd.reduce_any(x, _axes(x, axis, "any"), keepdims)
 
 
 def count_nonzero(x: Any, axis: Any = None) -> Tensor:
+    """Whether some element over `axis` is true (non-zero)."""
+    """Whether every element over `axis` is true (non-zero)."""
     """The number of non-zero elements over `axis` (int32)."""
     x = to_tensor(x)
     nz = x if x.dtype.name == "bool" else ew.not_equal(x, creation.zeros_like(x))
@@ -322,18 +328,22 @@ def _nan_filled(x: Any, fill: float) -> tuple[Tensor, Tensor]:
 
 
 def nansum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """`sum` treating NaNs as zero."""
     return sum(_nan_filled(x, 0.0)[0], axis, keepdims)
 
 
 def nanprod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """`prod` treating NaNs as one."""
     return prod(_nan_filled(x, 1.0)[0], axis, keepdims)
 
 
 def nancumsum(x: Any, axis: Any = None, dtype: Any = None) -> Tensor:
+    """`cumsum` treating NaNs as zero."""
     return cumsum(_nan_filled(x, 0.0)[0], axis, dtype)
 
 
 def nancumprod(x: Any, axis: Any = None, dtype: Any = None) -> Tensor:
+    """`cumprod` treating NaNs as one."""
     return cumprod(_nan_filled(x, 1.0)[0], axis, dtype)
 
 
@@ -355,6 +365,7 @@ def nanvar(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 
 def nanstd(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """The standard deviation of the non-NaN values."""
     return ew.sqrt(nanvar(x, axis, keepdims))
 
 

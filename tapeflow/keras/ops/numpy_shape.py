@@ -33,6 +33,7 @@ def reshape(x: Any, newshape: Any) -> Tensor:
 
 
 def ravel(x: Any) -> Tensor:
+    """`x` flattened to 1-D."""
     return mv.reshape(to_tensor(x), [-1])
 
 
@@ -43,6 +44,7 @@ def transpose(x: Any, axes: Any = None) -> Tensor:
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
+    """`x` with axes `axis1` and `axis2` exchanged."""
     x = to_tensor(x)
     perm = list(range(x.ndim))
     a, b = one_axis(axis1, x.ndim, "swapaxes"), one_axis(axis2, x.ndim, "swapaxes")
@@ -77,6 +79,7 @@ def expand_dims(x: Any, axis: Any) -> Tensor:
 
 
 def squeeze(x: Any, axis: Any = None) -> Tensor:
+    """Remove length-1 axes (all, or those in `axis`, which must have length 1)."""
     x = to_tensor(x)
     if axis is None:
         return mv.squeeze(x)
@@ -88,18 +91,22 @@ def squeeze(x: Any, axis: Any = None) -> Tensor:
 
 
 def broadcast_to(x: Any, shape: Any) -> Tensor:
+    """Broadcast `x` to `shape` like NumPy."""
     return mv.broadcast_to(to_tensor(x), int_list(shape))
 
 
 def copy(x: Any) -> Tensor:
+    """A copy of `x` (the gradient passes through)."""
     return ew.identity(to_tensor(x))
 
 
 def ndim(x: Any) -> int:
+    """The rank of `x` as a Python int."""
     return to_tensor(x).ndim
 
 
 def size(x: Any) -> int:
+    """The number of elements of `x` as a Python int."""
     return int(to_tensor(x)._value.size)
 
 
@@ -125,20 +132,24 @@ def append(x1: Any, x2: Any, axis: Any = None) -> Tensor:
 
 
 def stack(x: Any, axis: int = 0) -> Tensor:
+    """Join same-shape tensors along a new `axis` (dtypes promoted)."""
     return mv.stack(_promoted(x), int(axis))
 
 
 def hstack(xs: Any) -> Tensor:
+    """Join along the second axis (the first for 1-D inputs)."""
     ts = _promoted(xs)
     return mv.concat(ts, 0 if ts[0].ndim == 1 else 1)
 
 
 def vstack(xs: Any) -> Tensor:
+    """Join along the first axis, 1-D inputs as rows."""
     ts = [t if t.ndim >= 2 else mv.reshape(t, [1, -1]) for t in _promoted(xs)]
     return mv.concat(ts, 0)
 
 
 def dstack(xs: Any) -> Tensor:
+    """Join along the third axis, lower-rank inputs expanded first."""
     out = []
     for t in _promoted(xs):
         if t.ndim == 0:
@@ -184,31 +195,37 @@ def array_split(x: Any, indices_or_sections: Any, axis: int = 0) -> list:
 
 
 def hsplit(x: Any, indices_or_sections: Any) -> list:
+    """`split` along the second axis (the first for 1-D inputs)."""
     x = to_tensor(x)
     return _split(x, indices_or_sections, 0 if x.ndim == 1 else 1, "hsplit", True)
 
 
 def vsplit(x: Any, indices_or_sections: Any) -> list:
+    """`split` along the first axis."""
     return _split(x, indices_or_sections, 0, "vsplit", True)
 
 
 def dsplit(x: Any, indices_or_sections: Any) -> list:
+    """`split` along the third axis."""
     return _split(x, indices_or_sections, 2, "dsplit", True)
 
 
 # -- reordering -------------------------------------------------------------------------------
 
 def flip(x: Any, axis: Any = None) -> Tensor:
+    """Reverse the order of elements along `axis` (all axes when None)."""
     x = to_tensor(x)
     axes = list(range(x.ndim)) if axis is None else axis_list(axis, x.ndim, "flip")
     return mv.reverse(x, axes) if axes else x
 
 
 def fliplr(x: Any) -> Tensor:
+    """Reverse along the second axis."""
     return flip(x, 1)
 
 
 def flipud(x: Any) -> Tensor:
+    """Reverse along the first axis."""
     return flip(x, 0)
 
 
@@ -255,6 +272,7 @@ def repeat(x: Any, repeats: Any, axis: Any = None) -> Tensor:
 
 
 def tile(x: Any, repeats: Any) -> Tensor:
+    """Repeat `x` `repeats[i]` times along axis i (ranks aligned at the end)."""
     x = to_tensor(x)
     reps = int_list(repeats)
     if len(reps) > x.ndim:
@@ -398,6 +416,7 @@ def diag(x: Any, k: int = 0) -> Tensor:
 
 
 def diagflat(x: Any, k: int = 0) -> Tensor:
+    """A matrix with the flattened `x` on its k-th diagonal."""
     return diag(mv.reshape(to_tensor(x), [-1]), k)
 
 
