@@ -85,8 +85,9 @@ class _Jump:
             elif isinstance(s, (ast.For, ast.While)) and self.through_loops:
                 s.body = self.lower_block(s.body)
                 add_loop_flag(s, self.flag)
-                rest = s.orelse + rest  # the else clause is skipped when the loop returned
-                s.orelse = []
+                if s.orelse:  # skipped when the body returned; stays on the loop for `break`'s lowering
+                    guard = ast.If(test=not_flag(self.flag), body=self.lower_block(s.orelse), orelse=[])
+                    s.orelse = [ast.copy_location(guard, s.orelse[0])]
             elif isinstance(s, (ast.For, ast.While)):  # a jump in a nested loop's else clause
                 s.orelse = self.lower_block(s.orelse)
             elif isinstance(s, (ast.With, ast.Try)):
