@@ -100,7 +100,7 @@ class RepeatDataset(Dataset):
         if n == 0 or count == 0:
             return 0
         if count == -1:
-            return INFINITE_CARDINALITY if n != UNKNOWN_CARDINALITY else UNKNOWN_CARDINALITY
+            return INFINITE_CARDINALITY  # as TF counts it, even for an input of unknown size
         if n < 0:
             return n
         return n * count

@@ -9,7 +9,7 @@ import numpy as np
 
 from tapeflow import dtypes as _dt
 from tapeflow.data import structure
-from tapeflow.data.dataset import INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
+from tapeflow.data.dataset import INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, check_count
 from tapeflow.data.index_plan import IndexPlan
 from tapeflow.tracing.spec import TensorSpec
 
@@ -87,10 +87,7 @@ class RangeDataset(Dataset):
         if not 1 <= len(args) <= 3:
             raise TypeError(f"Dataset.range takes 1 to 3 positional arguments (start, stop, step), "
                             f"received {len(args)}.")
-        for a in args:
-            if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
-                raise TypeError(f"Dataset.range: arguments must be integers, received {a!r}.")
-        bounds = [int(a) for a in args]
+        bounds = [check_count(a, "Dataset.range: each argument", -(2**63)) for a in args]
         if len(bounds) == 1:
             bounds = [0, bounds[0], 1]
         elif len(bounds) == 2:

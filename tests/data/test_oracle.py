@@ -38,6 +38,23 @@ PIPELINES = {
     "prefetch": lambda m: m.data.Dataset.from_tensor_slices((X, Y)).batch(4).prefetch(m.data.AUTOTUNE),
     "cache": lambda m: m.data.Dataset.range(5).cache(),
     "take_while": lambda m: m.data.Dataset.range(5).take_while(lambda v: v < 3),
+    "rebatch": lambda m: m.data.Dataset.range(10).batch(4).rebatch(3),
+    "interleave": lambda m: m.data.Dataset.range(3).interleave(
+        lambda v: m.data.Dataset.from_tensors(v).repeat(2), cycle_length=2),
+    "flat_map": lambda m: m.data.Dataset.range(4).flat_map(lambda v: m.data.Dataset.range(v)),
+    "padded_shapes": lambda m: m.data.Dataset.range(1, 4).map(lambda n: m.fill([n], n)).padded_batch(
+        2, padded_shapes=[5]),
+    "group": lambda m: m.data.Dataset.range(10).group_by_window(
+        lambda v: v % 2, lambda k, w: w.batch(3), window_size=3),
+    "bucket": lambda m: m.data.Dataset.range(1, 8).map(lambda n: m.fill([n], n)).bucket_by_sequence_length(
+        lambda s: m.shape(s)[0], [4], [2, 2]),
+    "unique": lambda m: m.data.Dataset.from_tensor_slices(np.array([1, 1, 2, 1, 3], np.int64)).unique(),
+    "zip_inf": lambda m: m.data.Dataset.zip((m.data.Dataset.range(3).repeat(), m.data.Dataset.range(2))),
+    "concat_inf": lambda m: m.data.Dataset.range(3).repeat().concatenate(m.data.Dataset.range(2)),
+    "filter_repeat": lambda m: m.data.Dataset.range(3).filter(lambda v: v > 0).repeat(),
+    "window_stride": lambda m: m.data.Dataset.range(10).window(4, 3, 2, drop_remainder=True),
+    "map_dict_tuple": lambda m: m.data.Dataset.from_tensor_slices({"a": np.zeros(2)}).map(
+        lambda d: (d["a"], {"b": d["a"] + 1})),
 }
 
 
