@@ -4,6 +4,12 @@
 `ops.image`, `ops.linalg`, and the core and math functions, each differentiable under
 `tf.GradientTape` and on the device of its inputs. Result dtypes follow Keras's promotion
 rules (`keras.backend.result_type`).
+
+Example:
+    >>> from tapeflow.keras import ops
+    >>> ops.add(ops.arange(3), 1.5)          # int32 + a Python float -> float32
+    >>> ops.image.resize(images, (224, 224))
+    >>> carry, ys = ops.scan(lambda c, x: (c + x, c), 0.0, ops.arange(4.0))
 """
 
 from tapeflow.keras.ops import image, linalg, nn, numpy  # noqa: F401

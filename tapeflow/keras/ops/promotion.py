@@ -90,6 +90,9 @@ def standardize_dtype(dtype: Any = None) -> str:
     if name == "bool_":
         name = "bool"
     if name not in ALLOWED:
+        if name == "bfloat16" or name.startswith("float8"):
+            raise ValueError(f"Invalid dtype: {dtype!r}: Tapeflow computes with NumPy/CuPy, which "
+                             "have no bfloat16 or float8 types; use float16 or float32.")
         raise ValueError(f"Invalid dtype: {dtype!r}; expected one of {', '.join(ALLOWED)}.")
     return name
 
