@@ -2,7 +2,7 @@
 
 An object graph is made of *trackable* objects joined by named edges: a `Variable` is a leaf;
 a `Module` (and any `AutoTrackable`) has an edge per attribute holding something trackable; lists,
-tuples and dicts have an edge per index or key; a Keras optimizer has an edge per attribute.
+tuples and dicts have an edge per index or key; a Keras optimizer or metric has an edge per attribute.
 Checkpoints save and match variables by these edges (`net/l1/kernel`), so renaming a variable
 never breaks a checkpoint, while renaming an attribute does (as in TF).
 
@@ -124,12 +124,22 @@ def _keras_optimizer_type() -> Any:
     return module.Optimizer if module is not None else None
 
 
+def _keras_metric_type() -> Any:
+    module = sys.modules.get("tapeflow.keras.metrics")
+    return getattr(module, "Metric", None) if module is not None else None
+
+
 def is_trackable_object(value: Any) -> bool:
-    """Whether `value` is a node with attribute edges (Module, Checkpoint, Keras optimizer)."""
+    """Whether `value` is a node with attribute edges (Module, Checkpoint, Keras optimizer or metric).
+
+    The Keras classes are looked up only once Keras is loaded: the engine never imports it.
+    """
     if isinstance(value, AutoTrackable):
         return True
-    opt = _keras_optimizer_type()
-    return opt is not None and isinstance(value, opt)
+    for kind in (_keras_optimizer_type(), _keras_metric_type()):
+        if kind is not None and isinstance(value, kind):
+            return True
+    return False
 
 
 def is_notifiable(value: Any) -> bool:

@@ -276,3 +276,12 @@ def test_layer_weights_held_in_no_attribute_are_saved_and_restored(tmp_path):
     dst(np.ones((1, 2), "float32"))  # built now: both weights restored as add_weight creates them
     status.assert_consumed()
     assert [w.numpy().tolist() for w in dst.weights] == [[7.0, 7.0], [7.0, 7.0, 7.0]]
+
+
+def test_keras_metrics_are_checkpointed(tmp_path):
+    metric = keras.metrics.Mean()
+    metric.update_state([1.0, 2.0, 6.0])
+    path = tf.train.Checkpoint(metric=metric).write(str(tmp_path / "m"))
+    fresh = keras.metrics.Mean()
+    tf.train.Checkpoint(metric=fresh).read(path).assert_consumed()
+    assert float(fresh.result()) == 3.0
