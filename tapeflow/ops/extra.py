@@ -284,3 +284,22 @@ class ArrayFunction(Function):
 
     def forward(self, *xs: Any) -> Any:
         return self.fn(get_xp(*xs), *xs)
+
+
+class FillLike(Function):
+    """An array shaped like the input filled with `value` (of `dtype`, or the input's); no
+    gradient. A primitive, so it also applies to symbolic tensors (Keras inputs, tf.function)."""
+
+    differentiable = False
+
+    def __init__(self, value: Any, dtype: Any = None) -> None:
+        self.value = value
+        self.dtype = dtype
+
+    def forward(self, a: Any) -> Any:
+        return get_xp(a).full(a.shape, self.value, dtype=self.dtype or a.dtype)
+
+
+def fill_like(x: Tensor, value: Any, dtype: Any = None) -> Tensor:
+    """`FillLike(value, dtype)(x)`: zeros_like/ones_like that work on symbolic tensors too."""
+    return FillLike(value, dtype)(x)

@@ -20,8 +20,8 @@ from tapeflow.autodiff.custom_gradient import custom_gradient as _tf_custom_grad
 from tapeflow.keras.ops.arguments import cast as _cast
 from tapeflow.keras.ops.arguments import int_list, promote, to_tensor, xp_of
 from tapeflow.keras.ops.promotion import standardize_dtype
-from tapeflow.ops import creation, extra
 from tapeflow.ops import elementwise as ew
+from tapeflow.ops import extra
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
 
@@ -254,8 +254,8 @@ def scatter_update(inputs: Any, indices: Any, updates: Any, reduction: Any = Non
             if len(keep) != len(host):
                 keep_t = Tensor(xp_of(x).asarray(keep))
                 idx, u = mv.gather(idx, keep_t), mv.gather(u, keep_t)
-        ones = creation.ones_like(u)
-        mask = ew.greater(extra.ScatterNd(shape)(ones, idx), creation.zeros_like(x))
+        ones = extra.fill_like(u, 1)
+        mask = ew.greater(extra.ScatterNd(shape)(ones, idx), extra.fill_like(x, 0))
         return ew.where(mask, scatter_nd(u, idx), x)
     if reduction == "add":
         return ew.add(x, scatter_nd(u, idx))

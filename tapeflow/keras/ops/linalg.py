@@ -18,8 +18,8 @@ from tapeflow.keras.ops.arguments import (
     to_tensor,
     xp_of,
 )
-from tapeflow.ops import creation
 from tapeflow.ops import elementwise as ew
+from tapeflow.ops import extra
 from tapeflow.ops import extra_linalg as xl
 from tapeflow.ops import linalg as la
 from tapeflow.ops import movement as mv
@@ -267,7 +267,7 @@ def jvp(fun: Any, primals: Any, tangents: Any, has_aux: bool = False) -> tuple:
             res = fun(*structured)
         out, aux = (res[0], res[1]) if has_aux else (res, None)
         outs = nest.flatten(out)
-        cot = [creation.zeros_like(o) for o in outs]
+        cot = [extra.fill_like(o, 0) for o in outs]
         for c in cot:
             outer.watch(c)
         vjps = inner.gradient(outs, prim, output_gradients=cot)
@@ -276,6 +276,6 @@ def jvp(fun: Any, primals: Any, tangents: Any, has_aux: bool = False) -> tuple:
         jv = outer.gradient([v for v, _ in pairs], cot, output_gradients=[t for _, t in pairs])
     else:
         jv = [None] * len(cot)
-    jv = [creation.zeros_like(o) if g is None else g for g, o in zip(jv, outs, strict=True)]
+    jv = [extra.fill_like(o, 0) if g is None else g for g, o in zip(jv, outs, strict=True)]
     tangent_out = nest.pack_sequence_as(out, jv)
     return (out, tangent_out, aux) if has_aux else (out, tangent_out)

@@ -12,8 +12,8 @@ from tapeflow.keras.ops.arguments import cast, constant_like, float_dtype, promo
 from tapeflow.keras.ops.linalg import logdet  # noqa: F401
 from tapeflow.keras.ops.numpy_math import rsqrt  # noqa: F401
 from tapeflow.keras.ops.numpy_reduce import logsumexp  # noqa: F401 - part of keras.ops.math
-from tapeflow.ops import creation, extra
 from tapeflow.ops import elementwise as ew
+from tapeflow.ops import extra
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.ops.extra_fft import FFT
@@ -61,7 +61,7 @@ def _segment_extreme(data: Any, segment_ids: Any, num_segments: Any, mode: str, 
     num = extra.ScatterAdd(idx, shape)(ew.multiply(x, hit))
     den = extra.ScatterAdd(idx, shape)(hit)
     empty = ew.equal(den, 0.0)
-    return ew.where(empty, ext, ew.divide(num, ew.where(empty, creation.ones_like(den), den)))
+    return ew.where(empty, ext, ew.divide(num, ew.where(empty, extra.fill_like(den, 1), den)))
 
 
 def segment_max(data: Any, segment_ids: Any, num_segments: Any = None, sorted: bool = False) -> Tensor:  # noqa: A002
@@ -85,7 +85,7 @@ def segment_prod(data: Any, segment_ids: Any, num_segments: Any = None, sorted: 
     sign = ew.subtract(1.0, ew.multiply(ew.floormod(negs, 2.0), 2.0))
     out = ew.multiply(ew.exp(logs), sign)
     zero = extra.ScatterAdd(idx, shape)(cast(ew.equal(x, 0.0), x.dtype.name))
-    return ew.where(ew.greater(zero, 0.0), creation.zeros_like(out), out)
+    return ew.where(ew.greater(zero, 0.0), extra.fill_like(out, 0), out)
 
 
 # -- top-k --------------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def erf(x: Any) -> Tensor:
 def erfc(x: Any) -> Tensor:
     """1 - erf(x)."""
     x = to_float(x)
-    return ew.subtract(creation.ones_like(x), ew.erf(x))
+    return ew.subtract(extra.fill_like(x, 1), ew.erf(x))
 
 
 def erfinv(x: Any) -> Tensor:
@@ -160,7 +160,7 @@ def rfft(x: Any, fft_length: Any = None) -> tuple:
     """The FFT of real signals along the last axis: (real, imag) of the fft_length // 2 + 1 bins."""
     x = to_float(x)
     n = x.shape[-1] if fft_length is None else int(fft_length)
-    return FFT("rfft", 1, n)(x, creation.zeros_like(x))
+    return FFT("rfft", 1, n)(x, extra.fill_like(x, 0))
 
 
 def irfft(x: Any, fft_length: Any = None) -> Tensor:
@@ -233,7 +233,7 @@ def stft(x: Any, sequence_length: int, sequence_stride: int, fft_length: int, wi
     win = _window(window, sequence_length, fft_length, x)
     if win is not None:
         frames = ew.multiply(frames, win)
-    return FFT("rfft", 1, fft_length)(frames, creation.zeros_like(frames))
+    return FFT("rfft", 1, fft_length)(frames, extra.fill_like(frames, 0))
 
 
 def istft(x: Any, sequence_length: int, sequence_stride: int, fft_length: int, length: Any = None,

@@ -10,8 +10,8 @@ from typing import Any
 from tapeflow import nn as tfnn
 from tapeflow.keras import activations as act
 from tapeflow.keras.ops.arguments import constant_like, one_axis, to_float, to_tensor
-from tapeflow.ops import creation
 from tapeflow.ops import elementwise as ew
+from tapeflow.ops import extra
 from tapeflow.ops import movement as mv
 from tapeflow.ops import nn as nnops
 from tapeflow.ops import reduce as rd
@@ -186,7 +186,7 @@ def sparsemax(x: Any, axis: int = -1) -> Tensor:
     from tapeflow.keras.ops.numpy_shape import take_along_axis
 
     tau = ew.divide(ew.subtract(take_along_axis(cum, idx, -1), 1.0), k_z)
-    out = ew.maximum(ew.subtract(z, tau), creation.zeros_like(z))
+    out = ew.maximum(ew.subtract(z, tau), extra.fill_like(z, 0))
     perm = list(range(x.ndim - 1))
     perm.insert(ax, x.ndim - 1)
     return mv.transpose(out, perm)

@@ -10,8 +10,8 @@ from tapeflow import backend
 from tapeflow import nn as tfnn
 from tapeflow.keras import backend as kbackend
 from tapeflow.keras.ops.arguments import cast, constant_like, float_dtype, one_axis, to_tensor
-from tapeflow.ops import creation
 from tapeflow.ops import elementwise as ew
+from tapeflow.ops import extra
 from tapeflow.ops import movement as mv
 from tapeflow.ops import nn as nnops
 from tapeflow.ops import reduce as rd
@@ -93,13 +93,13 @@ def _logsumexp(*terms: Tensor) -> Tensor:
     for t in terms[1:]:
         m = ew.maximum(m, t)
     finite = ew.is_finite(m)
-    finite_m = ew.where(finite, m, creation.zeros_like(m))
+    finite_m = ew.where(finite, m, extra.fill_like(m, 0))
     s = None
     for t in terms:
         e = ew.exp(ew.subtract(t, finite_m))
         s = e if s is None else ew.add(s, e)
     # NOTE: log is taken of 1 where the sum is 0, so no inf * 0 = nan reaches the gradient.
-    safe = ew.where(finite, s, creation.ones_like(s))
+    safe = ew.where(finite, s, extra.fill_like(s, 1))
     return ew.where(finite, ew.add(ew.log(safe), finite_m), m)
 
 

@@ -23,8 +23,8 @@ from tapeflow.keras.ops.arguments import (
     to_tensor,
     wide_float_dtype,
 )
-from tapeflow.ops import creation, extra
 from tapeflow.ops import elementwise as ew
+from tapeflow.ops import extra
 from tapeflow.tensor import Tensor
 
 # -- arithmetic --------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def negative(x: Any) -> Tensor:
 def reciprocal(x: Any) -> Tensor:
     """1 / x."""
     x = to_tensor(x)
-    return ew.divide(creation.ones_like(x), x)
+    return ew.divide(extra.fill_like(x, 1), x)
 
 
 def square(x: Any) -> Tensor:
@@ -334,8 +334,8 @@ def sinc(x: Any) -> Tensor:
     """sin(pi x) / (pi x), with sinc(0) = 1."""
     x = to_float(x)
     nz = ew.not_equal(x, 0.0)
-    px = ew.multiply(ew.where(nz, x, creation.ones_like(x)), math.pi)
-    return ew.where(nz, ew.divide(ew.sin(px), px), creation.ones_like(x))
+    px = ew.multiply(ew.where(nz, x, extra.fill_like(x, 1)), math.pi)
+    return ew.where(nz, ew.divide(ew.sin(px), px), extra.fill_like(x, 1))
 
 
 # -- rounding ---------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from tapeflow.keras.ops.arguments import (
     to_tensor,
     xp_of,
 )
-from tapeflow.ops import creation
 from tapeflow.ops import elementwise as ew
+from tapeflow.ops import extra
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
 
@@ -357,7 +357,7 @@ def where(condition: Any, x1: Any = None, x2: Any = None) -> Tensor:
         raise ValueError("where: x1 and x2 must both be given, or neither.")
     c = to_tensor(condition)
     if c.dtype.name != "bool":
-        c = ew.not_equal(c, creation.zeros_like(c))
+        c = ew.not_equal(c, extra.fill_like(c, 0))
     a, b = promote(x1, x2)
     return ew.where(c, a, b)
 
@@ -431,13 +431,13 @@ def _tri_mask(x: Tensor, k: int, lower: bool) -> Tensor:
 def tril(x: Any, k: int = 0) -> Tensor:
     """Zero the entries above the k-th diagonal of the last two axes."""
     x = to_tensor(x)
-    return ew.where(_tri_mask(x, int(k), True), x, creation.zeros_like(x))
+    return ew.where(_tri_mask(x, int(k), True), x, extra.fill_like(x, 0))
 
 
 def triu(x: Any, k: int = 0) -> Tensor:
     """Zero the entries below the k-th diagonal of the last two axes."""
     x = to_tensor(x)
-    return ew.where(_tri_mask(x, int(k), False), x, creation.zeros_like(x))
+    return ew.where(_tri_mask(x, int(k), False), x, extra.fill_like(x, 0))
 
 
 def diff(a: Any, n: int = 1, axis: int = -1) -> Tensor:
