@@ -127,3 +127,26 @@ def test_ops_trace_inside_tf_function():
     traced = tf.function(body)(x, idx)
     for a, b in zip(traced, eager, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
+def test_ops_build_functional_models_on_keras_inputs():
+    from tapeflow import keras
+
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(4, 3)).astype("float32")
+    inp = keras.Input((4,))
+    h = ops.relu(ops.add(ops.matmul(inp, w), 0.5))
+    h = ops.concatenate([h, ops.softmax(inp)], axis=-1)
+    h = ops.where(ops.greater(h, 0.2), h, ops.reciprocal(ops.add(h, 2.0)))
+    out = ops.nn.layer_normalization(ops.clip(h, -1.0, 1.0))
+    model = keras.Model(inp, out)
+    x = rng.normal(size=(5, 4)).astype("float32")
+    want = ops.relu(ops.add(ops.matmul(x, w), 0.5))
+    want = ops.concatenate([want, ops.softmax(x)], axis=-1)
+    want = ops.where(ops.greater(want, 0.2), want, ops.reciprocal(ops.add(want, 2.0)))
+    want = ops.nn.layer_normalization(ops.clip(want, -1.0, 1.0))
+    np.testing.assert_allclose(model(x).numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    images = keras.Input((6, 6, 3))
+    resized = keras.Model(images, ops.image.resize(images, (3, 4)))
+    batch = rng.random((2, 6, 6, 3)).astype("float32")
+    np.testing.assert_allclose(resized(batch).numpy(), ops.image.resize(batch, (3, 4)).numpy(), rtol=1e-6)
