@@ -267,7 +267,15 @@ def remember_probes(outputs: list, probes: list) -> None:
 def symbolic_apply(fn: Any, inputs: tuple) -> Any:
     """Apply the primitive `fn` to inputs of which some are symbolic: a new graph node."""
     probes: list = []
-    specs = infer_output_specs(lambda *xs: copy.copy(fn)(*xs), list(inputs), probes)
+    # The first probe runs `fn` itself, so what its forward keeps for backward (input shapes,
+    # axes) describes these inputs when a trace differentiates the graph (symbolic_grad).
+    calls = [fn]
+
+    def probe(*xs: Any) -> Any:
+        f = calls.pop() if calls else copy.copy(fn)
+        return f(*xs)
+
+    specs = infer_output_specs(probe, list(inputs), probes)
     node = Node(lambda *xs: copy.copy(fn)(*xs), list(inputs), name=type(fn).__name__)
     node.function = fn
     outs = [new_output(s, d, node, i, node.name) for i, (s, d) in enumerate(specs)]

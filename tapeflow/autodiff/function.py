@@ -44,6 +44,9 @@ class Function:
     inputs: tuple = ()
     outputs: Any = None
     needs_input_grad: tuple = ()
+    # Whether `backward` reads values its `forward` computed (not only shapes): such an op
+    # cannot be differentiated while tracing (tracing.symbolic_grad), only when replayed.
+    saves_forward_values = False
     # Set during a first-order walk when a max-pool above already applied this op's relu mask
     # (autodiff.tape.relu_folded_into); only ops whose relu_foldable() is true read it.
     relu_folded = False

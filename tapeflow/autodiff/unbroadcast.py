@@ -90,6 +90,6 @@ class SumTo(Function):
 
 def sum_to(x: Tensor, shape: tuple) -> Tensor:
     """`x` summed over the axes that broadcasting to its shape from `shape` created."""
-    if tuple(x._value.shape) == tuple(shape):
+    if tuple(x.shape) == tuple(shape):
         return x
     return SumTo(shape)(x)

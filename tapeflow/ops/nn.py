@@ -145,6 +145,8 @@ def log_softmax(logits: Any, axis: int = -1, name: Any = None) -> Tensor:
 class SoftmaxCrossEntropy(Function):
     """Per-row -sum(labels * log_softmax(logits)) over the last axis."""
 
+    saves_forward_values = True  # backward reuses the forward's saved states
+
     def forward(self, labels: Any, logits: Any) -> Any:
         ls = _log_softmax_array(logits, -1)
         self.log_probs = ls

@@ -167,6 +167,8 @@ class _Recurrence(Function):
     `self._saved` when a tape records) and `_backward_arrays`.
     """
 
+    saves_forward_values = True  # backward reuses the forward's saved states
+
     n_states = 1
     gates = 1
 

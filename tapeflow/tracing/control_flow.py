@@ -57,6 +57,7 @@ def _child(name: str) -> FuncGraph:
     g = FuncGraph(name)
     g._names = parent._names  # tensor names stay unique across the whole trace
     g.dummies = parent.dummies
+    g.tape_windows = parent.tape_windows
     return g
 
 

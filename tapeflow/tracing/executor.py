@@ -29,11 +29,15 @@ def prune_dead_nodes(nodes: list, outputs: list) -> list:
     """Dead-code elimination: the nodes that produce `outputs` or change state, in order.
 
     A node is kept when it is stateful (assignment, printing, a lifted layer or optimizer call,
-    a tape operation) or when a kept node or an output reads one of its outputs.
+    a tape operation) or when a kept node or an output reads one of its outputs. The operations
+    of a tape whose gradients were all built into the graph at trace time are dropped.
     """
     needed = {id(t) for t in outputs if isinstance(t, Tensor) and t._value is None}
     kept = []
     for node in reversed(nodes):
+        window = getattr(node, "window", None)
+        if window is not None and not window.enacted:
+            continue  # every gradient of that tape became graph ops: nothing to enact
         if not (node.stateful or any(id(o) in needed for o in node.outputs)):
             continue
         kept.append(node)
@@ -84,19 +88,20 @@ def read_output(t: Any, env: dict) -> Any:
 
 
 class ArrayProgram:
-    """A traced graph made only of primitives, replayed on raw arrays (no tape recording).
+    """A traced graph without tape enactment or control flow, replayed on raw arrays.
 
     Values live in a list of slots: the placeholders first, then each node's outputs; captured
-    variables are read once at the start of a run (a graph of primitives cannot assign them),
-    constants are stored once. Each step calls the primitive's `forward` directly; an error
-    replays that node through the op itself, which raises the op's own message.
+    variables are read at the start of a run (assignments update their arrays in place),
+    constants are stored once. A primitive step calls its `forward` directly (an error replays
+    that node through the op itself, which raises the op's own message); a lifted call gets its
+    inputs wrapped as Tensors and gives back its outputs' arrays.
     """
 
     __slots__ = ("_n_slots", "_constants", "_variables", "_steps", "_outputs")
 
     @staticmethod
     def supports(nodes: list) -> bool:
-        return all(getattr(n, "function", None) is not None and not hasattr(n, "run_in") for n in nodes)
+        return not any(hasattr(n, "run_in") for n in nodes)
 
     def __init__(self, nodes: list, placeholders: list, outputs: list) -> None:
         from tapeflow.tensor import Variable
@@ -122,7 +127,10 @@ class ArrayProgram:
             for o in node.outputs:
                 slots[id(o)] = len(slots)
                 outs.append(slots[id(o)])
-            steps.append((node.function.forward, ins, outs[0] if len(outs) == 1 else tuple(outs), node))
+            fn = getattr(node, "function", None)
+            primitive = fn is not None
+            steps.append((primitive, fn.forward if primitive else node.run, ins,
+                          outs[0] if primitive and len(outs) == 1 else tuple(outs), node))
         self._outputs = [None if not isinstance(o, Tensor) else slot_of(o) if o._value is not None else slots[id(o)]
                          for o in outputs]
         self._n_slots = len(slots)
@@ -138,15 +146,18 @@ class ArrayProgram:
             env[i] = v
         for i, var in self._variables:
             env[i] = var._value
-        for forward, ins, out, node in self._steps:
-            try:
-                result = forward(*[env[i] for i in ins])
-            except Exception:
-                node.function(*[Tensor(env[i]) for i in ins])  # raises the op's error message
-                raise
-            if type(out) is int:
-                env[out] = result
+        for primitive, call, ins, out, node in self._steps:
+            if primitive:
+                try:
+                    result = call(*[env[i] for i in ins])
+                except Exception:
+                    node.function(*[Tensor(env[i]) for i in ins])  # raises the op's error message
+                    raise
+                if type(out) is int:
+                    env[out] = result
+                    continue
             else:
-                for i, r in zip(out, result, strict=True):
-                    env[i] = r
+                result = [r._value for r in call([Tensor(env[i]) for i in ins])]
+            for i, r in zip(out, result, strict=True):
+                env[i] = r
         return [None if i is None else env[i] for i in self._outputs]

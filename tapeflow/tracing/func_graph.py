@@ -31,6 +31,7 @@ class FuncGraph:
         self._names: dict = {}
         self._last_base = "op"
         self.dummies: dict = {}  # (id(graph tensor), 2 or 3) -> stand-in value (graph.infer_output_specs)
+        self.tape_windows: dict = {}  # id(traced GradientTape) -> symbolic_grad.TapeWindow
         SymbolicState.active = True
 
     def add_node(self, node: graph.Node) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from tapeflow import nest
 from tapeflow.autodiff.function import recording_tapes
 from tapeflow.tensor import Tensor
-from tapeflow.tracing import func_graph
+from tapeflow.tracing import func_graph, state, symbolic_grad
 from tapeflow.tracing.func_graph import CallNode
 
 
@@ -63,11 +63,35 @@ def _reset(tape: Any, run: Any) -> None:
     tape.reset()
 
 
+def _window(tape: Any) -> Any:
+    return getattr(state.current(), "tape_windows", {}).get(id(tape))
+
+
 def record(tape: Any, op: str, *args: Any) -> None:
-    """Record one stateless-result tape operation (enter, exit, watch, pause, resume, reset)."""
+    """Record one tape operation (enter, exit, watch, pause, resume, reset): a node enacted at
+    replay if some gradient of the tape needs it, and the tape's window for trace-time
+    gradients (`symbolic_grad`)."""
+    graph = state.current()
+    if op == "enter":
+        graph.tape_windows[id(tape)] = symbolic_grad.TapeWindow(tape, graph)
+    window = _window(tape)
+    if window is not None:
+        n = len(graph.nodes)
+        if op == "exit":
+            window.stop = n
+        elif op == "watch":
+            window.watched.extend(t for t in nest.flatten(args[0]) if isinstance(t, Tensor))
+        elif op == "pause":
+            window.pauses.append([n, None])
+        elif op == "resume" and window.pauses:
+            window.pauses[-1][1] = n
+        elif op == "reset":
+            window.start, window.watched, window.pauses = n, [], []
     fn = {"enter": _enter, "exit": _exit, "watch": _watch, "pause": _pause, "resume": _resume,
           "reset": _reset}[op]
-    TapeNode(fn, tape, args, name=f"tape_{op}")
+    node = TapeNode(fn, tape, args, name=f"tape_{op}")
+    if window is not None:
+        node.window = window
 
 
 def gradient(tape: Any, target: Any, sources: Any, output_gradients: Any, mode: str) -> Any:
@@ -82,6 +106,15 @@ def gradient(tape: Any, target: Any, sources: Any, output_gradients: Any, mode: 
     reach = func_graph.reachable(flat_targets)
     connected = [id(s) in reach and s.dtype.is_floating for s in flat_sources]
     ogs = None if output_gradients is None else nest.flatten(output_gradients)
+    window = _window(tape)
+    if window is not None:
+        try:
+            grads = symbolic_grad.gradient(window, state.current(), flat_targets, flat_sources, ogs)
+        except symbolic_grad.NotSymbolic:
+            window.enacted = True
+        else:
+            return _pack(sources, [_unconnected(s, mode) if g is None else g
+                                   for s, g in zip(flat_sources, grads, strict=True)])
 
     def run_gradient(real: Any, run: Any, targets: list, srcs: list, grads_in: Any) -> list:
         gs = real.gradient(targets, srcs, output_gradients=grads_in)
@@ -106,16 +139,19 @@ def gradient(tape: Any, target: Any, sources: Any, output_gradients: Any, mode: 
     node.outputs = outs
     node._out_slots = list(range(len(outs)))
     it = iter(outs)
-    result = []
-    for s, c in zip(flat_sources, connected, strict=True):
-        if c:
-            result.append(next(it))
-        elif mode == "zero" and s.dtype.is_floating:
-            from tapeflow.ops.creation import zeros
+    result = [next(it) if c else _unconnected(s, mode) for s, c in zip(flat_sources, connected, strict=True)]
+    return _pack(sources, result)
 
-            result.append(zeros(tuple(s.shape), s.dtype) if None not in tuple(s.shape) else None)
-        else:
-            result.append(None)
+
+def _unconnected(source: Tensor, mode: str) -> Any:
+    if mode == "zero" and source.dtype.is_floating and None not in tuple(source.shape):
+        from tapeflow.ops.creation import zeros
+
+        return zeros(tuple(source.shape), source.dtype)
+    return None
+
+
+def _pack(sources: Any, result: list) -> Any:
     if isinstance(sources, Tensor):
         return result[0]
     return nest.pack_sequence_as(sources, result)

@@ -1,9 +1,10 @@
 """`tf.TensorArray`: a list of same-dtype tensors written one index at a time (loop outputs).
 
 Eagerly a TensorArray is a mutable Python list of tensors (`write` returns the array itself,
-as in TF 2). Inside a tf.function trace its contents are a graph value, the *flow*: every
-operation is a node that takes the flow and returns a new one (copy-on-write), so a
-TensorArray can be carried through `tf.while_loop` and `tf.cond` like any loop variable.
+as in TF 2). Inside a tf.function trace its contents are a graph value, the *flow* (a Tensor
+wrapping the list): every operation is a node that takes the flow and returns a new one
+(copy-on-write), so a TensorArray can be carried through `tf.while_loop` and `tf.cond` like any
+loop variable.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ class TensorArray:
         shape = None if element_shape is None else tuple(TensorShape(element_shape))
         self._element_shape = shape
         if state.current() is not None:
-            self._flow = _flow_node(lambda n: _new(n, self._dynamic, self._dtype, shape), (size,),
+            self._flow = _flow_node(lambda n: Tensor(_new(n, self._dynamic, self._dtype, shape)), (size,),
                                     "TensorArrayV3")
         else:
             self._flow = _new(size, self._dynamic, self._dtype, shape)
@@ -235,14 +236,14 @@ class TensorArray:
         """The flow as a graph tensor (an eager array captured by a trace is copied in)."""
         if isinstance(self._flow, _Elements):
             captured = self._flow
-            return _flow_node(lambda: captured.copy(), (), "TensorArrayCopy")
+            return _flow_node(lambda: Tensor(captured.copy()), (), "TensorArrayCopy")
         return self._flow
 
     # -- writing (new array in a trace, the same array eagerly) --------------------------------
     def _update(self, fn: Any, args: tuple, name: str) -> TensorArray:
         if self._graph():
-            return self._with_flow(_flow_node(lambda e, *a: fn(e, *a, False), (self._flow_for_graph(), *args),
-                                              name))
+            return self._with_flow(_flow_node(lambda e, *a: Tensor(fn(e._value, *a, False)),
+                                              (self._flow_for_graph(), *args), name))
         fn(self._flow, *args, True)
         return self
 
@@ -276,7 +277,8 @@ class TensorArray:
             if shape is None:
                 raise ValueError(f"TensorArray.{name}: inside tf.function the element_shape must be "
                                  "known; pass element_shape= when creating the TensorArray.")
-            return _value_node(fn, (self._flow_for_graph(), *args), shape, self._dtype, name)
+            return _value_node(lambda e, *a: fn(e._value, *a), (self._flow_for_graph(), *args), shape,
+                               self._dtype, name)
         return fn(self._flow, *args)
 
     def read(self, index: Any, name: Any = None) -> Tensor:
@@ -300,7 +302,8 @@ class TensorArray:
     def size(self, name: Any = None) -> Tensor:
         """The number of elements (an int32 scalar)."""
         if self._graph():
-            return _value_node(_size, (self._flow_for_graph(),), (), _dt.int32, "TensorArraySizeV3")
+            return _value_node(lambda e: _size(e._value), (self._flow_for_graph(),), (), _dt.int32,
+                               "TensorArraySizeV3")
         return _size(self._flow)
 
     def close(self, name: Any = None) -> None:
