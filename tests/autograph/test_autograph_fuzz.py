@@ -1,5 +1,5 @@
-"""Random small programs (nested if/elif/else, for/while with break/continue/else, early
-returns, and/or/not, conditional expressions) on Python ints: the converted function returns
+"""Random small programs (nested if/elif/else, for/while with break/continue/else, try/finally,
+early returns, and/or/not, conditional expressions) on Python ints: the converted function returns
 what the original returns, for several inputs."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class _Program:
         r = self.rng
         kinds = ["assign", "assign", "aug"]
         if depth < 3:
-            kinds += ["if", "for", "while"]
+            kinds += ["if", "for", "while", "try", "forlist"]
         if in_loop:
             kinds += ["break", "continue"]
         kinds += ["return"] if r.random() < 0.3 else []
@@ -71,8 +71,16 @@ class _Program:
             if r.random() < 0.6:
                 out += ["else:", *ind(self.block(depth + 1, in_loop))]
             return out
+        if kind == "try":
+            out = ["try:", *ind(self.block(depth + 1, in_loop))]
+            if r.random() < 0.5:
+                out += ["except ZeroDivisionError:", *ind(self.block(depth + 1, in_loop))]
+            return out + ["finally:", f"    c = c + {r.randrange(1, 3)}"]
         self.loop_id += 1
-        if kind == "for":
+        if kind == "forlist":
+            out = [f"for i{self.loop_id}, v{self.loop_id} in enumerate([a, b, {r.randrange(3)}]):",
+                   f"    a = a + v{self.loop_id} - i{self.loop_id}", *ind(self.block(depth + 1, True))]
+        elif kind == "for":
             out = [f"for i{self.loop_id} in range({r.randrange(0, 4)}):", *ind(self.block(depth + 1, True))]
         else:
             guard = f"g{self.loop_id}"
