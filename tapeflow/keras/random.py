@@ -7,6 +7,7 @@ and `tf.random.set_seed` reset). Samples are drawn on the host and placed on the
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from tapeflow.keras.ops.promotion import standardize_dtype
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import random as engine_random
 from tapeflow.tensor import Tensor, Variable
+from tapeflow.tracing.func_graph import lifted_when_tracing
 
 __all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal",
            "randint", "shuffle", "truncated_normal", "uniform"]
@@ -47,14 +49,18 @@ class SeedGenerator:
         self.name = name or kbackend.unique_name("seed_generator")
         self.state = Variable(np.array([int(seed), 0], dtype="int64"), trainable=False,
                               name=f"{self.name}/seed_generator_state")
+        _GENERATORS.add(self)
 
     def next(self, ordered: bool = True) -> Tensor:
         """The current [seed, counter] state; advances the counter.
 
         `ordered` matters to JAX's tracing only (ordered side effects); the draw is the same.
         """
-        current = Tensor(self.state._value.copy())
-        self.state.assign_add(np.array([0, 1], dtype="int64"))
+        # NOTE: the counter is advanced in place, eagerly, also when the draw is replayed inside a
+        # tf.function (a lifted stateful node), never recorded as a graph assignment.
+        value = self.state._value
+        current = Tensor(value.copy())
+        value[1] += 1
         return current
 
     def get_config(self) -> dict:
@@ -63,6 +69,30 @@ class SeedGenerator:
     @classmethod
     def from_config(cls, config: dict) -> SeedGenerator:
         return cls(**config)
+
+
+_GENERATORS: weakref.WeakSet = weakref.WeakSet()
+
+
+class _state_preserved:  # noqa: N801 - a context manager
+    """Undo what a draw changes (the global stream, SeedGenerator counters): a random op traced
+    inside tf.function is probed once for its output shape, and that probe must not advance
+    the sequence the calls draw from."""
+
+    def __enter__(self) -> None:
+        self._engine = engine_random.rng_state_preserved()
+        self._engine.__enter__()
+        self._counters = [(g, backend.to_numpy(g.state._value).copy()) for g in list(_GENERATORS)]
+
+    def __exit__(self, *exc: Any) -> None:
+        for g, value in self._counters:
+            g.state._value[...] = backend.asarray(value, None, backend.get_xp(g.state._value))
+        self._engine.__exit__(*exc)
+
+
+def _stateful(fn: Any) -> Any:
+    """Run `fn` anew on every call of a tf.function that traced it (not a constant draw)."""
+    return lifted_when_tracing(_state_preserved)(fn)
 
 
 def _rng(seed: Any) -> np.random.Generator:
@@ -94,6 +124,7 @@ def _value(v: Any) -> Any:
     return backend.to_numpy(v._value) if isinstance(v, Tensor) else np.asarray(v)
 
 
+@_stateful
 def normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: Any = None, seed: Any = None) -> Tensor:
     """Samples from a normal distribution (floatx by default)."""
     d = _float(dtype)
@@ -101,6 +132,7 @@ def normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: Any = None
     return _place(z * _value(stddev) + _value(mean), d)
 
 
+@_stateful
 def uniform(shape: Any, minval: float = 0.0, maxval: float = 1.0, dtype: Any = None, seed: Any = None) -> Tensor:
     """Samples uniform in [minval, maxval) (float dtypes; use `randint` for integers)."""
     d = standardize_dtype(dtype)
@@ -112,6 +144,7 @@ def uniform(shape: Any, minval: float = 0.0, maxval: float = 1.0, dtype: Any = N
     return _place(u * (hi - lo) + lo, d)
 
 
+@_stateful
 def randint(shape: Any, minval: int, maxval: int, dtype: Any = "int32", seed: Any = None) -> Tensor:
     """Integers uniform in [minval, maxval)."""
     d = standardize_dtype(dtype)
@@ -120,6 +153,7 @@ def randint(shape: Any, minval: int, maxval: int, dtype: Any = "int32", seed: An
     return _place(_rng(seed).integers(int(minval), int(maxval), tuple(int_list(shape))), d)
 
 
+@_stateful
 def truncated_normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: Any = None,
                      seed: Any = None) -> Tensor:
     """Normal samples, redrawn when more than two standard deviations from the mean."""
@@ -133,6 +167,7 @@ def truncated_normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: 
     return _place(z * _value(stddev) + _value(mean), d)
 
 
+@_stateful
 def dropout(inputs: Any, rate: float, noise_shape: Any = None, seed: Any = None) -> Tensor:
     """Zero each element with probability `rate` and scale the rest by 1 / (1 - rate);
     `noise_shape` (broadcast to the input) shares the mask along axes of size 1."""
@@ -149,6 +184,7 @@ def dropout(inputs: Any, rate: float, noise_shape: Any = None, seed: Any = None)
     return ew.multiply(x, mask)
 
 
+@_stateful
 def shuffle(x: Any, axis: int = 0, seed: Any = None) -> Tensor:
     """`x` with the slices along `axis` randomly permuted (differentiable)."""
     from tapeflow.ops import movement as mv
@@ -159,6 +195,7 @@ def shuffle(x: Any, axis: int = 0, seed: Any = None) -> Tensor:
     return mv.gather(x, Tensor(backend.asarray(perm, None, backend.get_xp(x._value))), axis=ax)
 
 
+@_stateful
 def categorical(logits: Any, num_samples: int, dtype: Any = "int32", seed: Any = None) -> Tensor:
     """`num_samples` class indices per row of unnormalized log-probabilities (batch, classes)."""
     z = _value(to_tensor(logits)).astype(np.float64)
@@ -170,18 +207,21 @@ def categorical(logits: Any, num_samples: int, dtype: Any = "int32", seed: Any =
     return _place(out, standardize_dtype(dtype))
 
 
+@_stateful
 def gamma(shape: Any, alpha: float, dtype: Any = None, seed: Any = None) -> Tensor:
     """Samples from Gamma(alpha, 1)."""
     d = _float(dtype)
     return _place(_rng(seed).standard_gamma(_value(alpha), tuple(int_list(shape))), d)
 
 
+@_stateful
 def beta(shape: Any, alpha: float, beta: float, dtype: Any = None, seed: Any = None) -> Tensor:
     """Samples from Beta(alpha, beta)."""
     d = _float(dtype)
     return _place(_rng(seed).beta(_value(alpha), _value(beta), tuple(int_list(shape))), d)
 
 
+@_stateful
 def binomial(shape: Any, counts: Any, probabilities: Any, dtype: Any = None, seed: Any = None) -> Tensor:
     """Numbers of successes in `counts` trials of probability `probabilities` (floatx by default)."""
     d = standardize_dtype(dtype)

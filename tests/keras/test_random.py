@@ -77,3 +77,23 @@ def test_signatures_match_keras():
     for name in [n for n in dir(kr) if not n.startswith("_")]:
         assert list(inspect.signature(getattr(random, name)).parameters) == \
             list(inspect.signature(getattr(kr, name)).parameters), name
+
+
+def test_draws_inside_tf_function_are_new_on_every_call_and_match_eager():
+    gen = random.SeedGenerator(3)
+    v = tf.Variable(np.ones((2, 6), "float32"))
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            y = random.dropout(v * 2.0, 0.5, seed=gen)
+            loss = tf.reduce_sum(y)
+        return tape.gradient(loss, v), y
+
+    (g1, y1), (g2, y2) = step(), step()
+    assert not np.array_equal(y1.numpy(), y2.numpy())
+    np.testing.assert_allclose(g1.numpy(), y1.numpy(), rtol=1e-6)
+    assert gen.state.numpy().tolist() == [3, 2]  # the trace's shape probe did not count
+    eager = random.SeedGenerator(3)
+    np.testing.assert_array_equal(random.dropout(np.full((2, 6), 2.0, "float32"), 0.5, seed=eager).numpy(),
+                                  y1.numpy())
