@@ -90,7 +90,7 @@ def test_draws_inside_tf_function_are_new_on_every_call_and_match_eager():
             loss = tf.reduce_sum(y)
         return tape.gradient(loss, v), y
 
-    (g1, y1), (g2, y2) = step(), step()
+    (g1, y1), (_, y2) = step(), step()
     assert not np.array_equal(y1.numpy(), y2.numpy())
     np.testing.assert_allclose(g1.numpy(), y1.numpy(), rtol=1e-6)
     assert gen.state.numpy().tolist() == [3, 2]  # the trace's shape probe did not count
