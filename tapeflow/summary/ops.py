@@ -9,13 +9,44 @@ and False when there is no default writer or `record_if` is off, as TF's do.
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from tapeflow.name_scope import current_scope
 from tapeflow.summary import writer as _writer
 from tapeflow.summary._tensorboard import tensorboard
+from tapeflow.tracing import state as _trace_state
+
+
+class _Context(NamedTuple):
+    """What a summary op writes with: taken when it is called, or traced."""
+
+    writer: Any
+    condition: Any
+    step: Any
+    scope: str
+
+    def tag(self, name: str) -> str:
+        return self.scope + name if self.scope else name
+
+    def recording(self) -> Any:
+        return _writer.recording_writer(self.writer, self.condition)
+
+
+def _run(op: Any, *args: Any) -> Any:
+    """Call `op(context, *args)` now, or record it in the tf.function being traced."""
+    writer, condition, step = _writer.capture()
+    ctx = _Context(writer, condition, step, current_scope())
+    if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+        from tapeflow.tracing.func_graph import lift_call
+
+        return lift_call(op, (ctx, *args), name=f"summary{op.__name__}", stateful=True, probe=_probe)
+    return op(ctx, *args)
+
+
+def _probe(*args: Any) -> Any:
+    return _result(False)
 
 
 def _array(data: Any) -> np.ndarray:
@@ -26,14 +57,9 @@ def _array(data: Any) -> np.ndarray:
     return np.asarray(data)
 
 
-def _tag(name: str) -> str:
-    scope = current_scope()
-    return scope + name if scope else name
-
-
-def _step(step: Any) -> int:
+def _step(ctx: _Context, step: Any) -> int:
     if step is None:
-        step = _writer.get_step()
+        step = ctx.step
     if step is None:
         raise ValueError("No step set. Please specify one either through the `step` argument or through "
                          "tf.summary.experimental.set_step()")
@@ -46,21 +72,21 @@ def _result(written: bool) -> Any:
     return constant(written)
 
 
-def _emit(tag: str, tensor_proto: Any, metadata: Any, step: Any) -> Any:
-    writer, _ = _writer.current()
+def _emit(ctx: _Context, tag: str, tensor_proto: Any, metadata: Any, step: Any) -> Any:
+    writer = ctx.recording()
     if writer is None:
         return _result(False)
     value = tensorboard().summary_pb2.Summary.Value(tag=tag, tensor=tensor_proto, metadata=metadata)
-    return _result(writer._write(value, _step(step)))
+    return _result(writer._write(value, _step(ctx, step)))
 
 
-def _emit_summary(summary: Any, step: Any) -> Any:
-    writer, _ = _writer.current()
+def _emit_summary(ctx: _Context, summary: Any, step: Any) -> Any:
+    writer = ctx.recording()
     if writer is None:
         return _result(False)
     written = False
     for value in summary.value:
-        written = writer._write(value, _step(step))
+        written = writer._write(value, _step(ctx, step))
     return _result(written)
 
 
@@ -69,15 +95,18 @@ def write(tag: str, tensor: Any, step: Any = None, metadata: Any = None) -> Any:
 
     `tensor` may be a callable, called only when the summary is recorded.
     """
-    writer, _ = _writer.current()
-    if writer is None:
+    return _run(_write, tag, tensor, step, metadata)
+
+
+def _write(ctx: _Context, tag: str, tensor: Any, step: Any, metadata: Any) -> Any:
+    if ctx.recording() is None:
         return _result(False)
     tb = tensorboard()
     if isinstance(metadata, (bytes, bytearray)):
         metadata = tb.summary_pb2.SummaryMetadata.FromString(bytes(metadata))
     elif metadata is None:
         metadata = tb.summary_pb2.SummaryMetadata()
-    return _emit(tag, tb.tensor_util.make_tensor_proto(_array(tensor)), metadata, step)
+    return _emit(ctx, tag, tb.tensor_util.make_tensor_proto(_array(tensor)), metadata, step)
 
 
 def scalar(name: str, data: Any, step: Any = None, description: str | None = None) -> Any:
@@ -92,28 +121,35 @@ def scalar(name: str, data: Any, step: Any = None, description: str | None = Non
     Returns:
         True if it was written, False if there is no default writer or recording is off.
     """
-    writer, _ = _writer.current()
-    if writer is None:
+    return _run(_scalar, name, data, step, description)
+
+
+def _scalar(ctx: _Context, name: str, data: Any, step: Any, description: str | None) -> Any:
+    if ctx.recording() is None:
         return _result(False)
     arr = _array(data)
     if arr.shape != ():
         raise ValueError(f"Expected scalar shape for {name!r}, saw shape: {arr.shape}.")
-    summary = tensorboard().scalar_v2.scalar_pb(_tag(name), arr, description=description)
-    return _emit_summary(summary, step)
+    summary = tensorboard().scalar_v2.scalar_pb(ctx.tag(name), arr, description=description)
+    return _emit_summary(ctx, summary, step)
 
 
 def histogram(name: str, data: Any, step: Any = None, buckets: int | None = None,
               description: str | None = None) -> Any:
     """Write a histogram of `data`'s values (`buckets` equal-width buckets, default 30) for
     TensorBoard's Histograms and Distributions dashboards."""
-    writer, _ = _writer.current()
-    if writer is None:
-        return _result(False)
     if buckets is not None and (int(buckets) != buckets or buckets < 0):
         raise ValueError(f"buckets must be a non-negative integer, got {buckets!r}")
+    return _run(_histogram, name, data, step, buckets, description)
+
+
+def _histogram(ctx: _Context, name: str, data: Any, step: Any, buckets: int | None,
+               description: str | None) -> Any:
+    if ctx.recording() is None:
+        return _result(False)
     arr = _array(data).astype(np.float64)
-    summary = tensorboard().histogram_v2.histogram_pb(_tag(name), arr, buckets=buckets, description=description)
-    return _emit_summary(summary, step)
+    summary = tensorboard().histogram_v2.histogram_pb(ctx.tag(name), arr, buckets=buckets, description=description)
+    return _emit_summary(ctx, summary, step)
 
 
 def _to_uint8(images: np.ndarray) -> np.ndarray:
@@ -148,21 +184,24 @@ def image(name: str, data: Any, step: Any = None, max_outputs: int = 3, descript
     Args:
         data: shape `[k, h, w, c]` with `c` in {1, 3, 4}; floats in [0, 1] or uint8 in [0, 255].
     """
-    writer, _ = _writer.current()
-    if writer is None:
+    if max_outputs < 0:
+        raise ValueError(f"max_outputs must be non-negative, got {max_outputs}")
+    return _run(_image, name, data, step, max_outputs, description)
+
+
+def _image(ctx: _Context, name: str, data: Any, step: Any, max_outputs: int, description: str | None) -> Any:
+    if ctx.recording() is None:
         return _result(False)
     arr = _array(data)
     if arr.ndim != 4 or arr.shape[-1] not in (1, 3, 4):
         raise ValueError(f"image {name!r} expects data of shape [k, h, w, c] with c in (1, 3, 4), "
                          f"got shape {arr.shape}.")
-    if max_outputs < 0:
-        raise ValueError(f"max_outputs must be non-negative, got {max_outputs}")
     images = _to_uint8(arr)
     encoded = [_png(img) for img in images[:max_outputs]]
     tb = tensorboard()
     tensor = np.array([str(arr.shape[2]).encode(), str(arr.shape[1]).encode()] + encoded, dtype=object)
     metadata = tb.image_metadata.create_summary_metadata(display_name=None, description=description)
-    return _emit(_tag(name), tb.tensor_util.make_tensor_proto(tensor), metadata, step)
+    return _emit(ctx, ctx.tag(name), tb.tensor_util.make_tensor_proto(tensor), metadata, step)
 
 
 def _wav(samples: np.ndarray, sample_rate: int) -> bytes:
@@ -189,48 +228,58 @@ def audio(name: str, data: Any, sample_rate: int, step: Any = None, max_outputs:
         sample_rate: samples per second.
         encoding: None or "wav" (the only encoding TensorBoard plays).
     """
-    writer, _ = _writer.current()
-    if writer is None:
-        return _result(False)
     if encoding not in (None, "wav"):
         raise ValueError(f"Unknown encoding: {encoding!r} (only 'wav' is supported)")
+    if max_outputs < 0:
+        raise ValueError(f"max_outputs must be non-negative, got {max_outputs}")
+    return _run(_audio, name, data, sample_rate, step, max_outputs, description)
+
+
+def _audio(ctx: _Context, name: str, data: Any, sample_rate: Any, step: Any, max_outputs: int,
+           description: str | None) -> Any:
+    if ctx.recording() is None:
+        return _result(False)
     arr = _array(data)
     if arr.ndim != 3:
         raise ValueError(f"audio {name!r} expects data of shape [k, t, c], got shape {arr.shape}.")
-    if max_outputs < 0:
-        raise ValueError(f"max_outputs must be non-negative, got {max_outputs}")
     rate = int(_array(sample_rate))
     clips = [[_wav(clip, rate), b""] for clip in arr[:max_outputs]]
     tb = tensorboard()
     tensor = np.array(clips, dtype=object).reshape(len(clips), 2)
     metadata = tb.audio_metadata.create_summary_metadata(
         display_name=None, description=description, encoding=tb.audio_metadata.Encoding.Value("WAV"))
-    return _emit(_tag(name), tb.tensor_util.make_tensor_proto(tensor), metadata, step)
+    return _emit(ctx, ctx.tag(name), tb.tensor_util.make_tensor_proto(tensor), metadata, step)
 
 
 def text(name: str, data: Any, step: Any = None, description: str | None = None) -> Any:
     """Write text (a string, or an array of strings shown as a table) for TensorBoard's Text
     dashboard (Markdown is rendered)."""
-    writer, _ = _writer.current()
-    if writer is None:
+    return _run(_text, name, data, step, description)
+
+
+def _text(ctx: _Context, name: str, data: Any, step: Any, description: str | None) -> Any:
+    if ctx.recording() is None:
         return _result(False)
     value = data() if callable(data) else data
     if hasattr(value, "numpy"):
         value = value.numpy()
-    summary = tensorboard().text_v2.text_pb(_tag(name), value, description=description)
-    return _emit_summary(summary, step)
+    summary = tensorboard().text_v2.text_pb(ctx.tag(name), value, description=description)
+    return _emit_summary(ctx, summary, step)
 
 
 def write_raw_pb(tensor: Any, step: Any = None) -> Any:
     """Write serialized `Summary` protos (bytes, or an array of them) as they are."""
-    writer, _ = _writer.current()
-    if writer is None:
+    return _run(_write_raw_pb, tensor, step)
+
+
+def _write_raw_pb(ctx: _Context, tensor: Any, step: Any) -> Any:
+    if ctx.recording() is None:
         return _result(False)
     Summary = tensorboard().summary_pb2.Summary  # noqa: N806 - a proto class
     blobs = _array(tensor).reshape(-1)
     written = False
     for blob in blobs:
         summary = Summary.FromString(bytes(blob))
-        result = _emit_summary(summary, step)
+        result = _emit_summary(ctx, summary, step)
         written = written or bool(result.numpy())
     return _result(written)

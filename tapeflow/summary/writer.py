@@ -161,7 +161,10 @@ def record_if(condition: Any) -> Iterator[None]:
 
 
 def _condition_holds() -> bool:
-    cond = _state.condition
+    return _holds(_state.condition)
+
+
+def _holds(cond: Any) -> bool:
     if callable(cond):
         cond = cond()
     if hasattr(cond, "numpy"):
@@ -184,9 +187,14 @@ def flush(writer: Any = None) -> None:
         writer.flush()
 
 
-def current() -> tuple[SummaryWriter | None, Any]:
-    """(default writer, default step), or (None, None) when recording is off."""
-    writer = _state.writer
-    if writer is None or isinstance(writer, _NoopWriter) or not _condition_holds():
-        return None, None
-    return writer, _state.step
+def capture() -> tuple[SummaryWriter | None, Any, Any]:
+    """(default writer, record_if condition, default step) now: what a summary op uses, taken when
+    the op is called (or traced, inside a tf.function)."""
+    return _state.writer, _state.condition, _state.step
+
+
+def recording_writer(writer: SummaryWriter | None, condition: Any) -> SummaryWriter | None:
+    """`writer` if it writes and `condition` holds, else None."""
+    if writer is None or isinstance(writer, _NoopWriter) or not _holds(condition):
+        return None
+    return writer

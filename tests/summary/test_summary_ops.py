@@ -173,3 +173,45 @@ def test_missing_tensorboard_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboard", None)
     with pytest.raises(ImportError, match=r"pip install 'tapeflow\[tensorboard\]'"):
         tf.summary.create_file_writer(str(tmp_path))
+
+
+def _function_program(tf_mod, logdir):
+    """Summaries written from inside a tf.function: writer, scope and step taken at trace time."""
+    writer = tf_mod.summary.create_file_writer(logdir)
+    v = tf_mod.Variable(1.0)
+    step = tf_mod.Variable(0, dtype=tf_mod.int64)
+
+    @tf_mod.function
+    def train_step(x):
+        v.assign_add(x)
+        with writer.as_default():
+            with tf_mod.name_scope("inner"):
+                tf_mod.summary.scalar("v", v, step=step)
+            tf_mod.summary.histogram("h", tf_mod.stack([v, v * 2.0]), step=step, buckets=3)
+        step.assign_add(1)
+        return v
+
+    for _ in range(3):
+        train_step(tf_mod.constant(1.0))
+
+    @tf_mod.function
+    def log(x):
+        tf_mod.summary.scalar("x", x)
+        return x
+
+    with writer.as_default(step=7):
+        log(tf_mod.constant(5.0))
+        log(tf_mod.constant(6.0))
+    writer.close()
+    return read_events(logdir)
+
+
+@pytest.mark.oracle
+def test_summaries_inside_tf_function_match_tensorflow(tmp_path):
+    real = pytest.importorskip("tensorflow")
+    ours = _function_program(tf, str(tmp_path / "tapeflow"))
+    theirs = _function_program(real, str(tmp_path / "tf"))
+    assert [(s, t, p) for s, t, p, _ in ours] == [(s, t, p) for s, t, p, _ in theirs]
+    assert [s for s, t, _, _ in ours if t == "inner/v"] == [0, 1, 2]
+    for (_, tag, _, a), (_, _, _, b) in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, err_msg=tag)
