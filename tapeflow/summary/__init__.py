@@ -4,6 +4,9 @@ Needs the optional `tensorboard` package (`pip install 'tapeflow[tensorboard]'`)
 writer and summary builders produce the files; using a writer without it raises an ImportError
 naming the extra.
 
+Not provided: `graph`, `trace_on`, `trace_off` and `trace_export`, which write TensorFlow
+`GraphDef`s of traced functions; Tapeflow's traces are not TensorFlow graphs.
+
 Example:
     >>> writer = tf.summary.create_file_writer("logs")
     >>> with writer.as_default():
