@@ -24,6 +24,7 @@ from tapeflow.ops import elementwise as ew
 from tapeflow.ops import extra
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
+from tapeflow.tracing.func_graph import lifted_on_graph_tensors, lifted_on_unknown_shapes
 
 # -- control flow --------------------------------------------------------------------------------
 
@@ -197,6 +198,7 @@ def _starts(start_indices: Any, ndim: int, op: str) -> list:
     return starts
 
 
+@lifted_on_unknown_shapes
 def slice(inputs: Any, start_indices: Any, shape: Any) -> Tensor:  # noqa: A001 - Keras's name
     """The block of `shape` starting at `start_indices` (starts are clamped so it fits)."""
     x = to_tensor(inputs)
@@ -210,6 +212,7 @@ def slice(inputs: Any, start_indices: Any, shape: Any) -> Tensor:  # noqa: A001 
     return mv.getitem(x, tuple(key))
 
 
+@lifted_on_unknown_shapes
 def slice_update(inputs: Any, start_indices: Any, updates: Any) -> Tensor:
     """`inputs` with the block at `start_indices` replaced by `updates` (differentiable in both)."""
     x, u = promote(inputs, updates)
@@ -234,6 +237,7 @@ def scatter(indices: Any, values: Any, shape: Any) -> Tensor:
     return extra.ScatterNd(tuple(int_list(shape)))(to_tensor(values), _indices(indices, "scatter"))
 
 
+@lifted_on_graph_tensors
 def scatter_update(inputs: Any, indices: Any, updates: Any, reduction: Any = None) -> Tensor:
     """`inputs` with `inputs[indices] = updates` (the last update wins on repeats), or combined
     with reduction "add", "max", "min" or "mul".

@@ -26,6 +26,7 @@ from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.ops.extra import ArrayFunction
 from tapeflow.tensor import Tensor
+from tapeflow.tracing.func_graph import lifted_on_graph_tensors
 
 
 def _square(x: Any, op: str) -> Tensor:
@@ -81,6 +82,7 @@ def eigh(x: Any) -> tuple:
     return xl.Eigh()(ew.multiply(ew.add(x, xl.mT(x)), 0.5))
 
 
+@lifted_on_graph_tensors
 def eig(x: Any) -> tuple:
     """Eigenvalues and right eigenvectors of general square matrices (complex; CPU only; no
     gradient)."""
@@ -167,6 +169,7 @@ def matrix_rank(x: Any, tol: Any = None) -> Tensor:
     return ArrayFunction("MatrixRank", rank)(x)
 
 
+@lifted_on_graph_tensors
 def lu_factor(x: Any) -> tuple:
     """LU factorization with partial pivoting: (lu, pivots), L unit-lower and U packed in `lu`;
     `pivots` is the row permutation p with a = P^T L U, Keras's convention (no gradient)."""

@@ -18,6 +18,7 @@ from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.ops.extra_fft import FFT
 from tapeflow.tensor import Tensor
+from tapeflow.tracing.func_graph import lifted_on_graph_tensors
 
 # -- segment reductions ------------------------------------------------------------------------
 
@@ -37,6 +38,7 @@ def _segments(data: Any, segment_ids: Any, num_segments: Any, op: str, is_sorted
     return x, idx, (n,) + tuple(x.shape[1:])
 
 
+@lifted_on_graph_tensors
 def segment_sum(data: Any, segment_ids: Any, num_segments: Any = None, sorted: bool = False) -> Tensor:  # noqa: A002
     """Sums of the rows of `data` that share a segment id (empty segments give 0).
 
@@ -64,16 +66,19 @@ def _segment_extreme(data: Any, segment_ids: Any, num_segments: Any, mode: str, 
     return ew.where(empty, ext, ew.divide(num, ew.where(empty, extra.fill_like(den, 1), den)))
 
 
+@lifted_on_graph_tensors
 def segment_max(data: Any, segment_ids: Any, num_segments: Any = None, sorted: bool = False) -> Tensor:  # noqa: A002
     """Maxima per segment (empty segments give the dtype's lowest value)."""
     return _segment_extreme(data, segment_ids, num_segments, "max", sorted)
 
 
+@lifted_on_graph_tensors
 def segment_min(data: Any, segment_ids: Any, num_segments: Any = None, sorted: bool = False) -> Tensor:  # noqa: A002
     """Minima per segment (empty segments give the dtype's highest value)."""
     return _segment_extreme(data, segment_ids, num_segments, "min", sorted)
 
 
+@lifted_on_graph_tensors
 def segment_prod(data: Any, segment_ids: Any, num_segments: Any = None, sorted: bool = False) -> Tensor:  # noqa: A002
     """Products per segment (empty segments give 1); differentiable for non-zero data."""
     x, idx, shape = _segments(data, segment_ids, num_segments, "segment_prod", sorted)

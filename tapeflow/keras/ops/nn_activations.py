@@ -16,6 +16,7 @@ from tapeflow.ops import movement as mv
 from tapeflow.ops import nn as nnops
 from tapeflow.ops import reduce as rd
 from tapeflow.tensor import Tensor
+from tapeflow.tracing.func_graph import lifted_on_unknown_shapes
 
 
 def relu(x: Any) -> Tensor:
@@ -170,6 +171,7 @@ def _multi_axis(x: Tensor, axis: Any, fn: Any) -> Tensor:
     return mv.transpose(y, inv)
 
 
+@lifted_on_unknown_shapes
 def sparsemax(x: Any, axis: int = -1) -> Tensor:
     """The Euclidean projection of `x` onto the probability simplex along `axis` (Martins & Astudillo)."""
     x = to_float(x)

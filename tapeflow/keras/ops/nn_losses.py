@@ -16,6 +16,7 @@ from tapeflow.ops import movement as mv
 from tapeflow.ops import nn as nnops
 from tapeflow.ops import reduce as rd
 from tapeflow.tensor import Tensor
+from tapeflow.tracing.func_graph import lifted_on_graph_tensors
 
 
 def _pair(target: Any, output: Any, op: str) -> tuple:
@@ -103,6 +104,7 @@ def _logsumexp(*terms: Tensor) -> Tensor:
     return ew.where(finite, ew.add(ew.log(safe), finite_m), m)
 
 
+@lifted_on_graph_tensors
 def ctc_loss(target: Any, output: Any, target_length: Any, output_length: Any,
              mask_index: int = 0) -> Tensor:
     """Connectionist temporal classification loss per batch entry (the negative log-likelihood).
@@ -213,6 +215,7 @@ def _beam_search(logp: np.ndarray, lengths: np.ndarray, beam_width: int, top_pat
     return decoded, scores
 
 
+@lifted_on_graph_tensors
 def ctc_decode(inputs: Any, sequence_lengths: Any, strategy: str = "greedy", beam_width: int = 100,
                top_paths: int = 1, merge_repeated: bool = True, mask_index: int = 0) -> tuple:
     """Decode CTC outputs (batch, time, classes) by greedy or beam search.

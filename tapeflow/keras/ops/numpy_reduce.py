@@ -22,6 +22,7 @@ from tapeflow.ops import extra
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.tensor import Tensor
+from tapeflow.tracing.func_graph import lifted_on_unknown_shapes
 
 _SUM_DTYPES = {"bool": "int32", "int8": "int32", "int16": "int32", "uint8": "uint32",
                "uint16": "uint32"}
@@ -284,27 +285,32 @@ def _quantile(x: Any, q: Any, axis: Any, method: str, keepdims: bool, op: str,
     return out
 
 
+@lifted_on_unknown_shapes
 def quantile(x: Any, q: Any, axis: Any = None, method: str = "linear", keepdims: bool = False) -> Tensor:
     """The q-th quantiles (q in [0, 1]) over `axis`; several q give a leading axis."""
     return _quantile(x, q, axis, method, keepdims, "quantile")
 
 
+@lifted_on_unknown_shapes
 def percentile(x: Any, q: Any, axis: Any = None, method: str = "linear", keepdims: bool = False) -> Tensor:
     """The q-th percentiles (q in [0, 100]) over `axis`."""
     return _quantile(x, ew.divide(to_tensor(q, "float64"), 100.0), axis, method, keepdims, "percentile")
 
 
+@lifted_on_unknown_shapes
 def median(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """The median over `axis` (the mean of the two middle values for even counts)."""
     return _quantile(x, 0.5, axis, "linear", keepdims, "median")
 
 
+@lifted_on_unknown_shapes
 def nanquantile(x: Any, q: Any, axis: Any = None, method: str = "linear",
                 keepdims: bool = False) -> Tensor:
     """`quantile` ignoring NaNs."""
     return _quantile(x, q, axis, method, keepdims, "nanquantile", ignore_nan=True)
 
 
+@lifted_on_unknown_shapes
 def nanpercentile(x: Any, q: Any, axis: Any = None, method: str = "linear",
                   keepdims: bool = False) -> Tensor:
     """`percentile` ignoring NaNs."""
@@ -312,6 +318,7 @@ def nanpercentile(x: Any, q: Any, axis: Any = None, method: str = "linear",
                      "nanpercentile", ignore_nan=True)
 
 
+@lifted_on_unknown_shapes
 def nanmedian(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """`median` ignoring NaNs."""
     return _quantile(x, 0.5, axis, "linear", keepdims, "nanmedian", ignore_nan=True)

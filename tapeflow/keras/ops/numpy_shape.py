@@ -23,6 +23,7 @@ from tapeflow.ops import elementwise as ew
 from tapeflow.ops import extra
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
+from tapeflow.tracing.func_graph import lifted_on_unknown_shapes
 
 _slice = builtins.slice
 
@@ -229,6 +230,7 @@ def flipud(x: Any) -> Tensor:
     return flip(x, 0)
 
 
+@lifted_on_unknown_shapes
 def roll(x: Any, shift: Any, axis: Any = None) -> Tensor:
     """Shift elements cyclically by `shift` along `axis` (of the flattened input when None)."""
     x = to_tensor(x)
@@ -281,6 +283,7 @@ def tile(x: Any, repeats: Any) -> Tensor:
     return mv.tile(x, reps)
 
 
+@lifted_on_unknown_shapes
 def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = None) -> Tensor:
     """Pad with `pad_width` ((before, after) per axis, or one pair/int for all axes)."""
     x = to_tensor(x)
@@ -322,6 +325,7 @@ def take(x: Any, indices: Any, axis: Any = None) -> Tensor:
     return mv.gather(x, _wrap_negative(idx, x.shape[ax]), axis=ax)
 
 
+@lifted_on_unknown_shapes
 def take_along_axis(x: Any, indices: Any, axis: Any = None) -> Tensor:
     """Values of `x` at `indices` along `axis`, the other axes broadcast (`np.take_along_axis`)."""
     x = to_tensor(x)
@@ -377,6 +381,7 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Tensor:
 
 # -- diagonals and triangles ------------------------------------------------------------------
 
+@lifted_on_unknown_shapes
 def diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     """The `offset` diagonal of the planes (axis1, axis2), as the last axis."""
     x = to_tensor(x)
@@ -399,6 +404,7 @@ def trace(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     return _sum(d, -1)
 
 
+@lifted_on_unknown_shapes
 def diag(x: Any, k: int = 0) -> Tensor:
     """The k-th diagonal of a matrix, or a matrix with 1-D `x` on its k-th diagonal."""
     x = to_tensor(x)
@@ -428,12 +434,14 @@ def _tri_mask(x: Tensor, k: int, lower: bool) -> Tensor:
     return constant_like(mask, x, bool)
 
 
+@lifted_on_unknown_shapes
 def tril(x: Any, k: int = 0) -> Tensor:
     """Zero the entries above the k-th diagonal of the last two axes."""
     x = to_tensor(x)
     return ew.where(_tri_mask(x, int(k), True), x, extra.fill_like(x, 0))
 
 
+@lifted_on_unknown_shapes
 def triu(x: Any, k: int = 0) -> Tensor:
     """Zero the entries below the k-th diagonal of the last two axes."""
     x = to_tensor(x)

@@ -11,8 +11,10 @@ from tapeflow.keras.ops.arguments import cast, one_axis, promote, to_tensor, xp_
 from tapeflow.ops import movement as mv
 from tapeflow.ops.extra import ArrayFunction
 from tapeflow.tensor import Tensor
+from tapeflow.tracing.func_graph import lifted_on_graph_tensors, lifted_on_unknown_shapes
 
 
+@lifted_on_unknown_shapes
 def sort(x: Any, axis: int = -1) -> Tensor:
     """`x` sorted ascending along `axis` (the gradient flows back to the original positions)."""
     x = to_tensor(x)
@@ -61,6 +63,7 @@ def digitize(x: Any, bins: Any) -> Tensor:
     return ArrayFunction("Digitize", lambda xp, a, e: xp.digitize(a, e).astype("int32"))(x, b)
 
 
+@lifted_on_graph_tensors
 def nonzero(x: Any) -> tuple:
     """The indices of the non-zero elements, one int32 tensor per axis."""
     x = to_tensor(x)
@@ -75,6 +78,7 @@ def isin(x1: Any, x2: Any, assume_unique: bool = False, invert: bool = False) ->
                                                           invert=bool(invert)))(a, b)
 
 
+@lifted_on_graph_tensors
 def unique(x: Any, sorted: bool = True, return_index: bool = False, return_inverse: bool = False,  # noqa: A002
            return_counts: bool = False, axis: Any = None, size: Any = None,
            fill_value: Any = None) -> Any:
@@ -115,6 +119,7 @@ def unique(x: Any, sorted: bool = True, return_index: bool = False, return_inver
     return out[0] if len(out) == 1 else tuple(out)
 
 
+@lifted_on_graph_tensors
 def bincount(x: Any, weights: Any = None, minlength: int = 0, sparse: bool = False) -> Tensor:
     """Counts of each non-negative integer in `x` (weighted sums with `weights`); a 2-D `x`
     counts each row."""
@@ -142,6 +147,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0, sparse: bool = Fal
     return out if x.ndim == 2 else mv.reshape(out, [length])
 
 
+@lifted_on_graph_tensors
 def histogram(x: Any, bins: int = 10, range: Any = None) -> tuple:  # noqa: A002 - Keras's name
     """Counts of `x` in `bins` equal bins over `range` (default: min to max), in x's float dtype
     as Keras gives them, and the bin edges."""

@@ -150,3 +150,18 @@ def test_ops_build_functional_models_on_keras_inputs():
     resized = keras.Model(images, ops.image.resize(images, (3, 4)))
     batch = rng.random((2, 6, 6, 3)).astype("float32")
     np.testing.assert_allclose(resized(batch).numpy(), ops.image.resize(batch, (3, 4)).numpy(), rtol=1e-6)
+
+
+def test_value_reading_ops_are_lifted_inside_tf_function():
+    v = tf.Variable(np.arange(6.0, dtype="float32").reshape(3, 2))
+
+    def body(ids):
+        with tf.GradientTape() as tape:
+            y = ops.segment_max(v, ids, num_segments=2) + ops.take_along_axis(
+                v, tf.constant([[1], [0], [1]]), axis=1)[:2]
+            loss = ops.sum(y * y) + ops.sum(ops.median(v, axis=0))
+        return loss, tape.gradient(loss, v), ops.unique(ids), ops.bincount(ids)
+
+    ids = tf.constant([0, 1, 0])
+    for a, b in zip(tf.function(body)(ids), body(ids), strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
