@@ -489,13 +489,15 @@ class Trainer:
         cls = type(self)
         if cls.train_step is not Trainer.train_step:
             return self._compiled_step("train_step"), True
-        if (isinstance(data, _data.ArrayData) and data._simple and cls.compute_loss is Trainer.compute_loss
+        planned = _data.fused_plan_arrays(data)
+        if (planned is not None and cls.compute_loss is Trainer.compute_loss
                 and cls.compute_metrics is Trainer.compute_metrics and self._train_state.allow_fused):
             from tapeflow.keras.models.fused_step import FusedDenseStep
 
-            fused = FusedDenseStep.plan(self, data.x, data.y)
+            fused = FusedDenseStep.plan(self, planned[0], planned[1])
             if fused is not None:
-                return self._fused_train_function(fused), False
+                taped = self._make_train_function()[0] if planned[2] else None
+                return self._fused_train_function(fused, taped), False
         state = self._train_state
         tvars = state.trainable_variables
         optimizer = self.optimizer
@@ -543,14 +545,20 @@ class Trainer:
 
         return train_function, False
 
-    def _fused_train_function(self, fused: Any) -> Any:
+    def _fused_train_function(self, fused: Any, taped: Any = None) -> Any:
+        """The fused step; with `taped`, each batch's sparse labels are checked first and a batch
+        the fused step cannot take (labels out of range) goes to the taped step, which reports it."""
         variables = fused.variables
         apply = self.optimizer.apply
         tracker = self._loss_tracker
         metrics_obj = self._compile_metrics
+        units = fused.layers[-1][2]._value.shape[1]
+        check = taped is not None and fused.loss_kind == "sparse_cce"
 
         def train_function(data: Any) -> None:
             x, y = data
+            if check and y._value.size and (y._value.min() < 0 or y._value.max() >= units):
+                return taped(data)
             loss, y_pred, grads = fused(x._value, y._value)
             if variables:
                 apply(grads, variables)
