@@ -442,8 +442,9 @@ def check_count(value: Any, what: str, minimum: int) -> int:
     """A Python int (or int tensor) >= `minimum`, else ValueError naming `what`."""
     if isinstance(value, Tensor):
         value = value.numpy()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) and not (
-            isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu"):
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{what} must be an integer, received {type(value).__name__} {value!r}.")
     value = int(value)
     if value < minimum:

@@ -132,3 +132,27 @@ def test_pydataset_workers_epochs_and_sequence_alias():
     assert keras.utils.Sequence is keras.utils.PyDataset
     with pytest.raises(ValueError, match="`workers` must be a positive integer"):
         _Batches(x, y, 16, workers=0)
+
+
+def _softmax_model():
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_dense_stack_on_a_dataset_trains_like_arrays_and_checks_labels_per_batch():
+    x, _ = _data()
+    labels = (np.arange(64) % 3).astype(np.int64)
+    a, b = _softmax_model(), _softmax_model()
+    ha = a.fit(x, labels, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    hb = b.fit(D.from_tensor_slices((x, labels)).batch(16), epochs=2, verbose=0)
+    np.testing.assert_allclose(ha.history["loss"], hb.history["loss"], rtol=1e-5)
+    bad = labels.copy()
+    bad[40] = -1  # in the third batch: the fused step hands it to the taped step, which reports it
+    with pytest.raises(Exception) as from_dataset:
+        _softmax_model().fit(D.from_tensor_slices((x, bad)).batch(16), epochs=1, verbose=0)
+    with pytest.raises(Exception) as from_arrays:
+        _softmax_model().fit(x, bad, batch_size=16, shuffle=False, epochs=1, verbose=0)
+    assert type(from_dataset.value) is type(from_arrays.value)
