@@ -114,3 +114,19 @@ def test_parallel_interleave_and_batch_threads_shut_down():
 def test_zero_parallel_calls_is_an_error():
     with pytest.raises(ValueError, match="num_parallel_calls"):
         D.range(3).map(lambda x: x, num_parallel_calls=0)
+
+
+def test_autotune_prefetch_threads_only_a_slow_producer():
+    def slow():
+        for i in range(40):
+            time.sleep(0.001)
+            yield i
+
+    slow_ds = D.from_generator(slow, output_signature=tf.TensorSpec((), tf.int64)).prefetch(tf.data.AUTOTUNE)
+    it = iter(slow_ds)
+    seen = [int(next(it)) for _ in range(12)]
+    assert seen == list(range(12)) and _data_threads()
+    assert [int(v) for v in it] == list(range(12, 40))
+    fast = iter(D.range(100).prefetch(tf.data.AUTOTUNE))
+    assert [int(next(fast)) for _ in range(20)] == list(range(20))
+    assert not _data_threads()
