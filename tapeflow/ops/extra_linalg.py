@@ -157,7 +157,11 @@ class Qr(Function):
 
 
 class Svd(Function):
-    """Singular values (and vectors); the gradient flows through the singular values only."""
+    """Singular values (and vectors) of matrices (batched).
+
+    Gradients: through the singular values always; through u and vh for distinct non-zero
+    singular values and thin factors (`full_matrices=False`, or square matrices).
+    """
 
     def __init__(self, full_matrices: bool, compute_uv: bool) -> None:
         self.full_matrices = full_matrices
@@ -173,17 +177,58 @@ class Svd(Function):
 
     def backward(self, *dys: Tensor) -> tuple:
         a = self.inputs[0]
+        m, n = a.shape[-2:]
+        k = min(m, n)
         if self.compute_uv:
             du, ds, dvh = dys
-            if du is not None or dvh is not None:
-                raise ValueError("svd: gradients through the singular vectors u and v are not "
-                                 "supported; differentiate the singular values (compute_uv=False).")
         else:
             (ds,) = dys
-        xp = get_xp(a._value)
-        u, s, vh = xp.linalg.svd(a._value, full_matrices=False)
+            du = dvh = None
+        if self.compute_uv and self.full_matrices and m != n and (du is not None or dvh is not None):
+            raise ValueError("svd: gradients through u and vh need full_matrices=False for "
+                             f"non-square matrices (received a {m}x{n} matrix).")
+        if self.compute_uv:
+            u, s, vh = self.outputs
+        else:
+            xp = get_xp(a._value)
+            uu, _, vvh = xp.linalg.svd(a._value, full_matrices=False)
+            u, s, vh = Tensor(uu), self.outputs[0], Tensor(vvh)
+        v = mT(vh)
         # NOTE: ds_i dA = u_i v_i^T ds_i.
-        return (_mm(ew.multiply(Tensor(u), mv.expand_dims(ds, -2)), Tensor(vh)),)
+        inner = ew.multiply(ds, 1.0) if ds is not None else ew.zeros_like_t(s)
+        core = ew.multiply(mv.expand_dims(inner, -1), _eye_like(s, k))
+        if du is None and dvh is None:
+            return (_mm(_mm(u, core), vh),)
+        # NOTE: Townsend (2016): with F_ij = 1 / (s_j^2 - s_i^2) off the diagonal,
+        # dA = U [ (F o (U^T dU - dU^T U)) S + diag(ds) + S (F o (V^T dV - dV^T V)) ] V^T
+        #      + (I - U U^T) dU S^-1 V^T + U S^-1 dV^T (I - V V^T).
+        xp = get_xp(s._value)
+        s2 = ew.square(s)
+        diff = ew.subtract(mv.expand_dims(s2, -2), mv.expand_dims(s2, -1))
+        off = Tensor(~xp.eye(k, dtype=bool))
+        f = ew.where(off, ew.reciprocal(ew.where(off, diff, ew.ones_like_t(diff))), ew.zeros_like_t(diff))
+        s_row = mv.expand_dims(s, -2)  # scales columns: X S
+        s_col = mv.expand_dims(s, -1)  # scales rows: S X
+        inv_s = ew.reciprocal(s)
+        grad_core = core
+        extra_terms = None
+        if du is not None:
+            j = _mm(mT(u), du)
+            grad_core = ew.add(grad_core, ew.multiply(ew.multiply(f, ew.subtract(j, mT(j))), s_row))
+            if m > k:
+                proj = ew.subtract(_eye_like(u, m), _mm(u, mT(u)))
+                term = _mm(_mm(proj, ew.multiply(du, mv.expand_dims(inv_s, -2))), vh)
+                extra_terms = term
+        if dvh is not None:
+            dv = mT(dvh)
+            j = _mm(vh, dv)
+            grad_core = ew.add(grad_core, ew.multiply(s_col, ew.multiply(f, ew.subtract(j, mT(j)))))
+            if n > k:
+                proj = ew.subtract(_eye_like(v, n), _mm(v, vh))
+                term = _mm(ew.multiply(u, mv.expand_dims(inv_s, -2)), _mm(mT(dv), proj))
+                extra_terms = term if extra_terms is None else ew.add(extra_terms, term)
+        out = _mm(_mm(u, grad_core), vh)
+        return (out if extra_terms is None else ew.add(out, extra_terms),)
 
 
 class Pinv(Function):

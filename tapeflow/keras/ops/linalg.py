@@ -108,8 +108,8 @@ def qr(x: Any, mode: str = "reduced") -> tuple:
 def svd(x: Any, full_matrices: bool = True, compute_uv: bool = True) -> Any:
     """Singular value decomposition (u, s, vh), or the singular values s alone.
 
-    Gradients flow through the singular values; a gradient that reaches u or vh raises a
-    ValueError (not supported).
+    Gradients flow through s, and through u and vh for distinct singular values when the
+    factors are thin (`full_matrices=False`, or a square matrix); other cases raise.
     """
     x = to_float(x)
     out = xl.Svd(bool(full_matrices), bool(compute_uv))(x)

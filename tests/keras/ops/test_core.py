@@ -165,3 +165,13 @@ def test_value_reading_ops_are_lifted_inside_tf_function():
     ids = tf.constant([0, 1, 0])
     for a, b in zip(tf.function(body)(ids), body(ids), strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
+def test_svd_vector_gradients_need_thin_factors():
+    a = tf.constant(np.random.default_rng(2).normal(size=(4, 3)))
+    with tf.GradientTape() as tape:
+        tape.watch(a)
+        u, s, vh = ops.svd(a, full_matrices=True)
+        loss = ops.sum(u)
+    with pytest.raises(ValueError, match="full_matrices=False"):
+        tape.gradient(loss, a)
