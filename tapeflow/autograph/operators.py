@@ -20,7 +20,7 @@ import numpy as np
 from tapeflow.autograph import call, checks, graph_support, loop_options
 from tapeflow.autograph.errors import describe, with_location
 from tapeflow.autograph.variables import Undefined
-from tapeflow.tensor import Tensor
+from tapeflow.tensor import Tensor, Variable
 
 
 def is_symbolic(value: Any) -> bool:
@@ -44,6 +44,17 @@ def _graph_tensor(value: Any) -> bool:
     from tapeflow.tracing.func_graph import tracing
 
     return tracing()
+
+
+def _staged(value: Any) -> Any:
+    """A `tf.Variable` read as a graph tensor while tracing (in TF a variable in a trace is read
+    when the graph runs: `if flag_variable:` must not be decided at trace time), else `value`."""
+    if isinstance(value, Variable):
+        from tapeflow.tracing.func_graph import tracing
+
+        if tracing():
+            return value.read_value()
+    return value
 
 
 def _graph_op(name: str, where: tuple | None) -> Callable:
@@ -81,6 +92,7 @@ def _python_truth(value: Any, where: tuple | None) -> bool:
 def if_stmt(cond: Any, body: Callable, orelse: Callable, get_state: Callable, set_state: Callable,
             symbol_names: tuple, where: tuple | None = None) -> None:
     """An `if` statement: `tf.cond` over the state for a symbolic `cond`, else Python's `if`."""
+    cond = _staged(cond)
     if is_symbolic(cond):
         _graph_if(cond, body, orelse, get_state, set_state, symbol_names, where)
     elif cond:
@@ -122,7 +134,7 @@ def while_stmt(test: Callable, body: Callable, get_state: Callable, set_state: C
     """A `while` loop: `tf.while_loop` over the state when the condition is a tensor in a trace.
 
     `opts` (from `set_loop_options`) applies to the graph loop only, as in TF."""
-    cond = test()
+    cond = _staged(test())
     if _graph_tensor(cond):
         _graph_loop(test, body, None, get_state, set_state, symbol_names, where, "while loop", opts)
         return
@@ -238,6 +250,7 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable, get_sta
     eager tensors outside traces, `range`) in Python, stopping before an iteration when
     `extra_test()` (the lowered `break`/`return` flags) is false. `opts` (from
     `set_loop_options`) applies to the graph loop only, as in TF."""
+    iterable = _staged(iterable)
     bounds = call.range_bounds(iterable) if isinstance(iterable, Tensor) else None
     if bounds is not None or _graph_tensor(iterable):
         counter = _range_counter(iterable, bounds) if bounds else _tensor_counter(iterable, where)
@@ -264,7 +277,7 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable, get_sta
 # -- expressions -----------------------------------------------------------------------------
 def and_(a: Callable, b: Callable, where: tuple | None = None) -> Any:
     """`a and b`: lazy `tf.cond` when `a` is symbolic, else Python's `and`."""
-    value = a()
+    value = _staged(a())
     if is_symbolic(value):
         return _lazy_logical(value, b, "and", where)
     return value and b()
@@ -272,7 +285,7 @@ def and_(a: Callable, b: Callable, where: tuple | None = None) -> Any:
 
 def or_(a: Callable, b: Callable, where: tuple | None = None) -> Any:
     """`a or b`: lazy `tf.cond` when `a` is symbolic, else Python's `or`."""
-    value = a()
+    value = _staged(a())
     if is_symbolic(value):
         return _lazy_logical(value, b, "or", where)
     return value or b()
@@ -293,6 +306,7 @@ def _lazy_logical(value: Tensor, b: Callable, op: str, where: tuple | None) -> T
 
 def not_(value: Any) -> Any:
     """`not value`: `tf.logical_not` for a symbolic tensor, else Python's `not`."""
+    value = _staged(value)
     if is_symbolic(value):
         return _engine().logical_not(value)
     return not value
@@ -300,6 +314,7 @@ def not_(value: Any) -> Any:
 
 def if_exp(cond: Any, if_true: Callable, if_false: Callable, where: tuple | None = None) -> Any:
     """`if_true() if cond else if_false()`, as `tf.cond` for a symbolic `cond`."""
+    cond = _staged(cond)
     if is_symbolic(cond):
         cond = _condition(cond, "conditional expression", where)
         true_fn = lambda: checks.to_tensors((if_true(),))[0]
@@ -315,6 +330,7 @@ def if_exp(cond: Any, if_true: Callable, if_false: Callable, where: tuple | None
 def assert_stmt(test: Any, message: Callable | None, where: tuple | None = None) -> None:
     """`assert test, message`: Python's assert for values; `tf.debugging.Assert` (failing
     when the graph runs) for a symbolic test."""
+    test = _staged(test)
     if is_symbolic(test):
         graph_support.graph_assert(test, message, where)
         return

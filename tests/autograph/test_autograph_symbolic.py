@@ -338,3 +338,24 @@ def test_builtins_on_traced_tensors():
     out = [values(v) for v in f(tf.constant([1.0, 3.0, 2.0]), tf.constant(5))]
     assert out == [5, 5.0, 3.0, 1.0, True, True, 5, 3]
     assert f(tf.constant([1.0]), tf.constant(1))[0].dtype == tf.int32
+
+
+def test_conditions_on_variables_are_read_when_the_graph_runs():
+    flag = tf.Variable(True)
+    limit = tf.Variable(2)
+
+    @tf.function
+    def f(x):
+        if flag:
+            x = x * 10
+        y = x if not flag else -x
+        while limit > 0:
+            limit.assign_sub(1)
+            x = x + 1
+        return x, y
+
+    assert [values(v) for v in f(tf.constant(1))] == [12, -10]
+    flag.assign(False)
+    limit.assign(1)
+    assert [values(v) for v in f(tf.constant(1))] == [2, 1]
+    assert f.experimental_get_tracing_count() == 1
