@@ -90,3 +90,76 @@ def test_same_results_as_tensorflow(case):
         assert len(got) == len(want)
         for g, w in zip(got, want, strict=True):
             np.testing.assert_allclose(np.asarray(g), w.numpy(), rtol=1e-6)
+
+
+def only_one_branch(tf):
+    def f(x):
+        if x > 0:
+            y = 1
+        return y
+
+    return f, (tf.constant(1),)
+
+
+def branch_dtypes(tf):
+    def f(x):
+        if x > 0:
+            y = tf.constant(1.0)
+        else:
+            y = tf.constant(1)
+        return y
+
+    return f, (tf.constant(1),)
+
+
+def none_in_branch(tf):
+    def f(x):
+        if x > 0:
+            return x, None
+        return -x, None
+
+    return f, (tf.constant(1.0),)
+
+
+def loop_dtype_change(tf):
+    def f(x):
+        while x > 0:
+            x = tf.cast(x, tf.float32) - 1.0
+        return x
+
+    return f, (tf.constant(3),)
+
+
+def tensor_break_in_python_for(tf):
+    def f(x):
+        for i in range(3):
+            if x > i:
+                break
+        return x
+
+    return f, (tf.constant(3),)
+
+
+def tensor_break_in_python_while(tf):
+    def f(x):
+        while True:
+            x = x - 1
+            if x < 0:
+                break
+        return x
+
+    return f, (tf.constant(3),)
+
+
+@pytest.mark.parametrize("case", [only_one_branch, branch_dtypes, none_in_branch, loop_dtype_change,
+                                  tensor_break_in_python_for, tensor_break_in_python_while])
+def test_same_errors_as_tensorflow(case):
+    ours, our_args = case(tapeflow)
+    theirs, their_args = case(real_tf)
+    with pytest.raises(Exception) as mine:
+        tapeflow.function(ours)(*our_args)
+    with pytest.raises(Exception) as reference:
+        real_tf.function(theirs)(*their_args)
+    assert type(mine.value) is type(reference.value) or isinstance(mine.value, type(reference.value))
+    first_line = str(mine.value).split("\n")[0]
+    assert first_line in str(reference.value), (first_line, str(reference.value))
