@@ -21,10 +21,10 @@ def _check_features(experimental_optional_features: Any) -> None:
 def convert(func: Callable, recursive: bool = True) -> Callable:
     """The AutoGraph-converted `func`, as `tf.function(autograph=True)` runs it.
 
-    Functions, nested functions, closures and bound methods are converted (cached per
-    function); anything whose source is unavailable (builtins, C functions, exec'd code, a
-    lambda sharing its line with another) or that is marked `do_not_convert` comes back
-    unchanged. A construct AutoGraph cannot convert raises `ConversionError` naming the
+    Functions, nested functions, closures, bound methods and objects with a user-defined
+    `__call__` are converted (cached per function); anything whose source is unavailable
+    (builtins, C functions, exec'd code, a lambda sharing its line with another) or that is
+    marked `do_not_convert` comes back unchanged. A construct AutoGraph cannot convert raises `ConversionError` naming the
     function and line.
 
     Args:
@@ -36,6 +36,9 @@ def convert(func: Callable, recursive: bool = True) -> Callable:
     """
     if isinstance(func, functools.partial):
         return functools.partial(convert(func.func, recursive), *func.args, **func.keywords)
+    if not isinstance(func, (types.FunctionType, types.MethodType, type)) and callable(func) \
+            and call.should_convert(func.__call__):
+        return convert(func.__call__, recursive)  # a callable object whose __call__ is user code
     target = func.__func__ if isinstance(func, types.MethodType) else func
     if getattr(target, call.DO_NOT_CONVERT, False) or getattr(target, call.CONVERTED, False):
         return func

@@ -258,3 +258,17 @@ def test_decorated_wrapper_is_converted_as_itself():
     g = convert(inc)
     assert g(1) == 3 and g(-5) == -4
     assert "def wrapper(x):" in to_code(inc)
+
+
+def test_callable_object():
+    class Clip:
+        def __init__(self, limit):
+            self.limit = limit
+
+        def __call__(self, x):
+            return self.limit if x > self.limit else x
+
+    clip = Clip(3)
+    g = convert(clip)
+    assert g(5) == 3 and g(1) == 1 and g.__self__ is clip
+    assert convert(tf.keras.layers.Dense(2)).__class__.__name__ == "Dense"  # library callables stay as they are
