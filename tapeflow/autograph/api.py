@@ -24,8 +24,8 @@ def convert(func: Callable, recursive: bool = True) -> Callable:
     Functions, nested functions, closures, bound methods and objects with a user-defined
     `__call__` are converted (cached per function); anything whose source is unavailable
     (builtins, C functions, exec'd code, a lambda sharing its line with another) or that is
-    marked `do_not_convert` comes back unchanged. A construct AutoGraph cannot convert raises `ConversionError` naming the
-    function and line.
+    marked `do_not_convert` comes back unchanged. A construct AutoGraph cannot convert raises
+    `ConversionError` naming the function and line.
 
     Args:
         func: the function or bound method to convert.
