@@ -13,7 +13,7 @@ import sys
 from typing import Any, NamedTuple
 
 from tapeflow import backend
-from tapeflow.tracing.polymorphic import functions_run_eagerly, run_functions_eagerly  # noqa: F401
+from tapeflow.tracing import state as _trace_state
 
 
 class PhysicalDevice(NamedTuple):
@@ -232,3 +232,13 @@ class threading:  # noqa: N801 - TF's namespace name
             raise NotImplementedError(f"Tapeflow runs ops one at a time in the calling thread; "
                                       f"inter_op_parallelism_threads={num_threads} is not supported (use 0 or 1).")
         threading._inter = int(num_threads)
+
+
+def run_functions_eagerly(run_eagerly: bool) -> None:
+    """Make every `tf.function` run its Python code eagerly (for debugging), or trace again."""
+    _trace_state.run_eagerly[0] = bool(run_eagerly)
+
+
+def functions_run_eagerly() -> bool:
+    """Whether `run_functions_eagerly(True)` is in effect."""
+    return _trace_state.run_eagerly[0]

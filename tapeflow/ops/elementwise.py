@@ -138,23 +138,37 @@ class Pow(Function):
         return da, db
 
 
-class Mask(Function):
-    """`dy * mask` for a constant boolean `mask`: `dy` where it is true, zero elsewhere.
+_SELECT_TESTS = {
+    "positive": lambda y: y > 0,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "true": lambda c: c,
+    "false": lambda c: ~c,
+    "between": lambda x, lo, hi: (x >= lo) & (x <= hi),
+}
 
-    The gradient of every piecewise selection (relu, maximum/minimum, where, clip) in one pass.
+
+class SelectGrad(Function):
+    """`dy` where a test of the operands holds, zero elsewhere: the gradient of the piecewise
+    ops (relu, maximum/minimum, where, clip). Inputs are `(*operands, dy)`; the test is computed
+    from the operands in the same pass, so a trace records it rather than a constant mask.
     """
 
-    def __init__(self, mask: Any) -> None:
-        self.mask = mask
+    def __init__(self, test: str, *params: Any) -> None:
+        self.test = test
+        self.params = params
 
-    def forward(self, dy: Any) -> Any:
+    def forward(self, *xs: Any) -> Any:
         # NOTE: a multiply by the 0/1 mask, not xp.where: branch-free, about 10x faster on random
         # masks (where's per-element branch mispredicts). Like TF's ReluGrad, an inf or nan in
         # `dy` at an unselected position gives nan rather than 0.
-        return dy * self.mask
+        return xs[-1] * _SELECT_TESTS[self.test](*xs[:-1], *self.params)
 
     def backward(self, ddx: Tensor) -> tuple:
-        return (Mask(self.mask)(ddx),)
+        operands = self.inputs[:-1]
+        return (*([None] * len(operands)), SelectGrad(self.test, *self.params)(*operands, ddx))
 
 
 class Maximum(Function):
@@ -164,8 +178,7 @@ class Maximum(Function):
     def backward(self, dy: Tensor) -> tuple:
         a, b = self.inputs
         na, nb = self.needs_input_grad
-        av, bv = a._value, b._value
-        return (Mask(av >= bv)(dy) if na else None), (Mask(av < bv)(dy) if nb else None)
+        return (SelectGrad("ge")(a, b, dy) if na else None), (SelectGrad("lt")(a, b, dy) if nb else None)
 
 
 class Minimum(Function):
@@ -175,8 +188,7 @@ class Minimum(Function):
     def backward(self, dy: Tensor) -> tuple:
         a, b = self.inputs
         na, nb = self.needs_input_grad
-        av, bv = a._value, b._value
-        return (Mask(av <= bv)(dy) if na else None), (Mask(av > bv)(dy) if nb else None)
+        return (SelectGrad("le")(a, b, dy) if na else None), (SelectGrad("gt")(a, b, dy) if nb else None)
 
 
 class Where(Function):
@@ -186,9 +198,9 @@ class Where(Function):
         return get_xp(a).where(c, a, b)
 
     def backward(self, dy: Tensor) -> tuple:
-        c = self.inputs[0]._value
+        c = self.inputs[0]
         _, na, nb = self.needs_input_grad
-        return None, (Mask(c)(dy) if na else None), (Mask(~c)(dy) if nb else None)
+        return None, (SelectGrad("true")(c, dy) if na else None), (SelectGrad("false")(c, dy) if nb else None)
 
 
 class Cast(Function):
@@ -337,7 +349,7 @@ class Relu(Function):
         if self.relu_folded:  # dy is already zero wherever the output is
             return (dy,)
         # NOTE: the gradient at exactly 0 is 0, as in TF.
-        return (Mask(self.outputs[0]._value > 0)(dy),)
+        return (SelectGrad("positive")(self.outputs[0], dy),)
 
 
 class ZeroGradUnary(Function):
@@ -568,8 +580,7 @@ class ClipByValue(Function):
         return xp.minimum(out, self.hi, out=out) if out.ndim else xp.minimum(out, self.hi)
 
     def backward(self, dy: Tensor) -> tuple:
-        x = self.inputs[0]._value
-        return (Mask((x >= self.lo) & (x <= self.hi))(dy),)
+        return (SelectGrad("between", self.lo, self.hi)(self.inputs[0], dy),)
 
 
 def where(condition: Any, x: Any = None, y: Any = None, name: Any = None) -> Tensor:

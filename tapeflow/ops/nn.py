@@ -178,32 +178,45 @@ class SparseSoftmaxCrossEntropy(Function):
     def forward(self, labels: Any, logits: Any) -> Any:
         xp = get_xp(logits)
         ls = _log_softmax_array(logits, -1)
-        self.log_probs = ls
         if ls.ndim == 2:
-            self.rows = xp.arange(ls.shape[0])
-            return -ls[self.rows, labels]
+            return -ls[xp.arange(ls.shape[0]), labels]
         picked = xp.take_along_axis(ls, labels[..., None].astype("int64"), axis=-1)[..., 0]
         return -picked
 
     def backward(self, dy: Tensor) -> tuple:
         labels, logits = self.inputs
-        xp = get_xp(self.log_probs)
-        if not _fn.recording_tapes and self.log_probs.ndim == 2:
-            # First order (nothing records the walk): (softmax - onehot) * dy on arrays.
-            g = xp.exp(self.log_probs)
-            if xp is backend.host:
-                g[self.rows, labels._value] -= 1
-            else:  # CuPy's fancy-index update costs ~10 kernel launches; a compare is one
-                g -= labels._value[:, None] == xp.arange(g.shape[1])
-            g *= dy._value[:, None]
-            return None, Tensor(g)
-        if _fn.recording_tapes:
-            probs = softmax(logits)
-        else:
-            probs = Tensor(xp.exp(self.log_probs))
-        depth = logits._value.shape[-1]
-        onehot = (labels._value[..., None] == xp.arange(depth)).astype(logits._value.dtype)
-        return None, ew.multiply(mv.expand_dims(dy, -1), ew.subtract(probs, Tensor(onehot)))
+        return None, SparseSoftmaxCrossEntropyGrad()(labels, logits, dy)
+
+
+class SparseSoftmaxCrossEntropyGrad(Function):
+    """The logits' gradient of `SparseSoftmaxCrossEntropy`: (softmax(logits) - onehot(labels)) *
+    dy[..., None]. A primitive, so the loss's backward is one op on arrays in a first-order walk
+    or a trace, and differentiable again under a recording tape."""
+
+    def forward(self, labels: Any, logits: Any, dy: Any) -> Any:
+        xp = get_xp(logits)
+        g = xp.exp(_log_softmax_array(logits, -1))
+        if g.ndim == 2 and xp is backend.host:
+            g[xp.arange(g.shape[0]), labels] -= 1
+        else:  # CuPy's fancy-index update costs ~10 kernel launches; a compare is one
+            g -= labels[..., None] == xp.arange(g.shape[-1])
+        g *= dy[..., None]
+        return g
+
+    def backward(self, dg: Tensor) -> tuple:
+        labels, logits, dy = self.inputs
+        _, need_logits, need_dy = self.needs_input_grad
+        probs = softmax(logits)
+        dlogits = ddy = None
+        if need_logits:
+            u = ew.multiply(dg, mv.expand_dims(dy, -1))
+            dlogits = ew.multiply(probs, ew.subtract(u, rd.reduce_sum(ew.multiply(u, probs), -1, keepdims=True)))
+        if need_dy:
+            from tapeflow.ops.creation import one_hot
+
+            onehot = one_hot(labels, logits.shape[-1], dtype=logits.dtype)
+            ddy = rd.reduce_sum(ew.multiply(dg, ew.subtract(probs, onehot)), -1)
+        return None, dlogits, ddy
 
 
 @lifted_on_unknown_shapes

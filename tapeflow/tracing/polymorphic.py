@@ -17,28 +17,22 @@ from typing import Any
 import numpy as np
 
 from tapeflow import nest
+from tapeflow.autodiff.function import recording_tapes
 from tapeflow.tensor import Tensor, Variable, convert_to_tensor
 from tapeflow.tracing import state
-from tapeflow.autodiff.function import recording_tapes
 from tapeflow.tracing.executor import ArrayProgram, Program, RunState, read_output
 from tapeflow.tracing.func_graph import FuncGraph, lift_call
 from tapeflow.tracing.spec import TensorSpec, relax_shape, shapes_compatible
 
 
-class _Eagerly:
-    """`tf.config.run_functions_eagerly`: when set, tf.functions call their Python function."""
-
-    enabled = False
-
-
 def run_functions_eagerly(run_eagerly: bool) -> None:
     """Make every tf.function run its Python code eagerly (for debugging), or trace again."""
-    _Eagerly.enabled = bool(run_eagerly)
+    state.run_eagerly[0] = bool(run_eagerly)
 
 
 def functions_run_eagerly() -> bool:
     """Whether `run_functions_eagerly(True)` is in effect."""
-    return _Eagerly.enabled
+    return state.run_eagerly[0]
 
 
 # -- signatures ----------------------------------------------------------------------------------
@@ -274,7 +268,7 @@ class Function:
         return bound
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _Eagerly.enabled:
+        if state.run_eagerly[0]:
             return self._python_function(*args, **kwargs)
         if state.current() is not None:
             # Nested tf.function inside a trace: its ops join the outer graph.

@@ -12,6 +12,9 @@ from typing import Any
 
 graphs: list = []
 
+# `tf.config.run_functions_eagerly(True)`: tf.functions call their Python function instead.
+run_eagerly = [False]
+
 
 def current() -> Any:
     """The FuncGraph that ops record into now, or None (eager)."""

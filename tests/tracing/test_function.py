@@ -292,6 +292,26 @@ def test_training_step_in_a_trace_equals_eager_bit_for_bit():
         assert la.numpy() == lb.numpy()
     for a, b in zip(wa, wb, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # The gradient was built at trace time: no tape is enacted, the step replays on arrays.
+    concrete = traced.get_concrete_function(tf.constant(x), tf.constant(y))
+    assert concrete._arrays is not None
+    assert not any(n.name.startswith("tape_") for n in concrete._program.nodes)
+
+
+def test_sparse_cross_entropy_step_replays_on_arrays():
+    w = tf.Variable(np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32))
+    x = tf.constant(np.random.default_rng(1).normal(size=(5, 4)).astype(np.float32))
+    labels = tf.constant([0, 2, 1, 1, 0])
+
+    def step():
+        with tf.GradientTape() as tape:
+            logits = tf.matmul(tf.nn.relu(x), w)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+        return tape.gradient(loss, w)
+
+    traced = tf.function(step)
+    np.testing.assert_array_equal(step().numpy(), traced().numpy())
+    assert traced.get_concrete_function()._arrays is not None
 
 
 def test_keras_custom_training_loop_in_a_trace_equals_eager():
@@ -315,7 +335,7 @@ def test_keras_custom_training_loop_in_a_trace_equals_eager():
             logits = model(xb, training=True)
             loss = loss_fn(yb, logits)
         grads = tape.gradient(loss, model.trainable_weights)
-        opt.apply_gradients(zip(grads, model.trainable_weights))
+        opt.apply_gradients(zip(grads, model.trainable_weights, strict=True))
         metric.update_state(yb, logits)
         return loss
 
