@@ -57,17 +57,13 @@ class _Jump:
     def lower_block(self, stmts: list) -> list:
         """`stmts` with each jump replaced and the statements after a possible jump guarded."""
         out: list = []
-        stmts = list(stmts)
-        i = 0
-        while i < len(stmts):
-            s = stmts[i]
+        for i, s in enumerate(stmts):
             rest = stmts[i + 1:]
             if isinstance(s, self.kind):
                 out.extend(ast.copy_location(r, s) for r in self.replace(s))
                 return out  # the rest is unreachable
             if not self.inside(s):
                 out.append(s)
-                i += 1
                 continue
             if isinstance(s, ast.If):
                 body_jumps = analysis.exits(s.body, (self.kind,))
