@@ -17,6 +17,7 @@ from tapeflow.keras.ops.arguments import (
     cast,
     constant_like,
     float_dtype,
+    is_python_number,
     promote,
     strong,
     to_float,
@@ -162,11 +163,15 @@ def signbit(x: Any) -> Tensor:
 
 
 def clip(x: Any, x_min: Any, x_max: Any) -> Tensor:
-    """Clamp x to [x_min, x_max]; bool inputs clip as int32."""
+    """Clamp x to [x_min, x_max]; bool inputs clip as int32. Where x_min > x_max the result is
+    x_min, as in Keras (the lower bound is applied last)."""
     x = to_tensor(x)
     if x.dtype.name == "bool":
         x = cast(x, "int32")
-    return ew.clip_by_value(x, *promote(x_min, x_max, dtype=x.dtype.name))
+    if is_python_number(x_min) and is_python_number(x_max) and x_min <= x_max:
+        return ew.clip_by_value(x, *promote(x_min, x_max, dtype=x.dtype.name))
+    lo, hi = promote(x_min, x_max, dtype=x.dtype.name)
+    return ew.maximum(ew.minimum(x, hi), lo)
 
 
 def maximum(x1: Any, x2: Any) -> Tensor:

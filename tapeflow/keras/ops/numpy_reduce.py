@@ -58,6 +58,10 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 def _extreme(x: Any, axis: Any, keepdims: bool, initial: Any, mode: str) -> Tensor:
     x = to_tensor(x)
     axes = _axes(x, axis, mode)
+    if initial is not None and x._value is not None and x._value.size == 0:
+        shape = [1 if axes is None or i in axes else d for i, d in enumerate(x.shape)] if keepdims else \
+            [d for i, d in enumerate(x.shape) if axes is not None and i not in axes]
+        return constant_like(np.full(shape, initial), x)
     if x.dtype.name == "bool":
         out = (rd.reduce_any if mode == "max" else rd.reduce_all)(x, axes, keepdims)
     else:

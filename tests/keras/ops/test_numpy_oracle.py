@@ -39,7 +39,8 @@ CASES = [
     ("sqrt", (P,), {}), ("sqrt", (J,), {}), ("cbrt", (F,), {}), ("abs", (I,), {}), ("abs", (F,), {}),
     ("absolute", (F,), {}), ("fabs", (I,), {}), ("sign", (F,), {}), ("sign", (I,), {}),
     ("signbit", (F,), {}), ("clip", (F, -0.5, 0.5), {}), ("clip", (I, -2, 2), {}),
-    ("clip", (B, 0, 1), {}), ("maximum", (F, G), {}), ("minimum", (I, 0), {}),
+    ("clip", (B, 0, 1), {}), ("clip", (F, 0.5, -0.5), {}), ("clip", (F, G, 0.2), {}),
+    ("max", (np.zeros((0,), "float32"),), {"initial": 1.0}), ("maximum", (F, G), {}), ("minimum", (I, 0), {}),
     ("fmax", (NAN, F), {}), ("fmin", (NAN, G), {}),
     # exponentials, logs, trigonometry
     ("exp", (F,), {}), ("exp", (I,), {}), ("exp2", (F,), {}), ("expm1", (F,), {}), ("log", (P,), {}),
