@@ -107,3 +107,40 @@ def test_random_program(seed, tmp_path):
     assert converted is not original, source
     for x, y in [(0, 0), (1, -1), (3, 2), (-2, 4)]:
         assert converted(x, y) == original(x, y), f"{source}\nx={x}, y={y}"
+
+
+def _plain(value):
+    """Results as nested tuples of Python numbers (tensors, NumPy and Python scalars alike)."""
+    import numpy as np
+
+    if isinstance(value, (tuple, list)):
+        return tuple(_plain(v) for v in value)
+    if value is None:
+        return None
+    return float(np.asarray(value))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_program_traced(seed, tmp_path):
+    """SYMBOLIC PATH: traced with tensor inputs, a random program gives the eager result, or
+    fails with one of AutoGraph's errors (these programs mix bools and ints, and break on
+    tensors inside Python loops)."""
+    import tapeflow as tf
+
+    source = _Program(seed).source(f"program_{seed}")
+    path = tmp_path / f"program_{seed}.py"
+    path.write_text(source)
+    namespace: dict = {}
+    exec(compile(source, str(path), "exec"), namespace)
+    original = namespace[f"program_{seed}"]
+    traced = tf.function(original)
+    for x, y in [(0, 0), (1, -1), (3, 2), (-2, 4)]:
+        try:
+            expected = _plain(original(tf.constant(x), tf.constant(y)))
+        except Exception:  # the program fails eagerly too (e.g. `not` of a non-bool tensor)
+            continue
+        try:
+            got = _plain(traced(tf.constant(x), tf.constant(y)))
+        except (ValueError, TypeError, NotImplementedError):
+            return
+        assert got == expected, f"{source}\nx={x}, y={y}"
