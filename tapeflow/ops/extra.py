@@ -1,7 +1,8 @@
-"""Primitives added for `keras.ops`: table-driven unary math, arctan2, fmod, cumprod, scatter-add.
+"""Math primitives added for `keras.ops`: table-driven unary functions, arctan2, fmod, cumprod.
 
 Each derivative is written with Tensor ops, so nested tapes give higher-order gradients. The
-linear-algebra primitives (solve, cholesky, slogdet, eigh, svd, qr) are in `ops/extra_linalg.py`.
+linear-algebra primitives are in `extra_linalg`, FFTs in `extra_fft`, scatters in `extra_scatter`,
+index and fill helpers in `extra_array`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any
 from tapeflow import backend
 from tapeflow.autodiff.function import Function
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.tensor import Tensor
 
@@ -185,121 +185,3 @@ class Cumprod(Function):
         y = self.outputs[0]
         # NOTE: exact where x has no zeros (as TF's gradient; a zero gives inf/nan there).
         return (ew.divide(rd.cumsum(ew.multiply(dy, y), self.axis, reverse=True), x),)
-
-
-class ScatterAdd(Function):
-    """zeros(shape) with `values` added at the index tuples `indices[..., :k]` (repeats add up).
-
-    `indices` is a constant int array (..., k) addressing the first k axes; `values` has shape
-    indices.shape[:-1] + shape[k:]. The gradient of `values` gathers dy at the same indices.
-    """
-
-    def __init__(self, indices: Any, shape: tuple) -> None:
-        self.indices = indices
-        self.shape = tuple(shape)
-
-    def key(self) -> tuple:
-        return tuple(self.indices[..., i] for i in range(self.indices.shape[-1]))
-
-    def forward(self, v: Any) -> Any:
-        xp = get_xp(v)
-        out = xp.zeros(self.shape, dtype=v.dtype)
-        key = self.key()
-        if xp is backend.host:
-            xp.add.at(out, key, v)
-        elif v.dtype.kind == "b":
-            out[key] = v
-        else:
-            import cupyx
-
-            cupyx.scatter_add(out, key, v)
-        return out
-
-    def backward(self, dy: Tensor) -> tuple:
-        return (mv.getitem(dy, self.key()),)
-
-
-class ScatterReduce(Function):
-    """zeros-free scatter with max/min/mul (`segment_max` ...): no gradient of its own.
-
-    The composites in `keras.ops` route gradients through `ScatterAdd` and masks instead.
-    """
-
-    differentiable = False
-
-    def __init__(self, indices: Any, shape: tuple, mode: str, fill: Any) -> None:
-        self.indices = indices
-        self.shape = tuple(shape)
-        self.mode = mode
-        self.fill = fill
-
-    def forward(self, v: Any) -> Any:
-        xp = get_xp(v)
-        out = xp.full(self.shape, self.fill, dtype=v.dtype)
-        key = tuple(self.indices[..., i] for i in range(self.indices.shape[-1]))
-        ufunc = {"max": "maximum", "min": "minimum", "mul": "multiply"}[self.mode]
-        if xp is backend.host:
-            getattr(xp, ufunc).at(out, key, v)
-        else:
-            import cupyx
-
-            if self.mode == "mul":
-                raise NotImplementedError("segment_prod: a multiplicative scatter is not available "
-                                          "on the GPU (CuPy has no multiply.at); run it on the CPU.")
-            getattr(cupyx, "scatter_" + self.mode)(out, key, v)
-        return out
-
-
-class ScatterNd(Function):
-    """zeros(shape) with `values` added at the index tuples in the last axis of `indices`.
-
-    Like `ScatterAdd` with the indices as a (non-differentiable) input tensor, so the indices
-    may be a graph tensor inside `tf.function`.
-    """
-
-    def __init__(self, shape: tuple) -> None:
-        self.shape = tuple(shape)
-
-    def forward(self, v: Any, indices: Any) -> Any:
-        return ScatterAdd(indices, self.shape).forward(v)
-
-    def backward(self, dy: Tensor) -> tuple:
-        idx = self.inputs[1]._value
-        return mv.getitem(dy, tuple(idx[..., i] for i in range(idx.shape[-1]))), None
-
-
-class ArrayFunction(Function):
-    """A non-differentiable function of arrays on their device (index results such as argsort or
-    searchsorted); a primitive so that it also runs on graph tensors inside `tf.function`."""
-
-    differentiable = False
-
-    def __init__(self, name: str, fn: Any) -> None:
-        self.fname = name
-        self.fn = fn
-
-    @property
-    def name(self) -> str:
-        return self.fname
-
-    def forward(self, *xs: Any) -> Any:
-        return self.fn(get_xp(*xs), *xs)
-
-
-class FillLike(Function):
-    """An array shaped like the input filled with `value` (of `dtype`, or the input's); no
-    gradient. A primitive, so it also applies to symbolic tensors (Keras inputs, tf.function)."""
-
-    differentiable = False
-
-    def __init__(self, value: Any, dtype: Any = None) -> None:
-        self.value = value
-        self.dtype = dtype
-
-    def forward(self, a: Any) -> Any:
-        return get_xp(a).full(a.shape, self.value, dtype=self.dtype or a.dtype)
-
-
-def fill_like(x: Tensor, value: Any, dtype: Any = None) -> Tensor:
-    """`FillLike(value, dtype)(x)`: zeros_like/ones_like that work on symbolic tensors too."""
-    return FillLike(value, dtype)(x)

@@ -21,7 +21,7 @@ from tapeflow.keras.ops.arguments import cast as _cast
 from tapeflow.keras.ops.arguments import int_list, promote, to_tensor, xp_of
 from tapeflow.keras.ops.promotion import standardize_dtype
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra
+from tapeflow.ops import extra_array, extra_scatter
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
 from tapeflow.tracing.func_graph import lifted_on_graph_tensors, lifted_on_unknown_shapes
@@ -234,7 +234,7 @@ def _indices(indices: Any, op: str) -> Tensor:
 
 def scatter(indices: Any, values: Any, shape: Any) -> Tensor:
     """zeros(shape) with `values` added at `indices` (N, k) (repeated indices add up)."""
-    return extra.ScatterNd(tuple(int_list(shape)))(to_tensor(values), _indices(indices, "scatter"))
+    return extra_scatter.ScatterNd(tuple(int_list(shape)))(to_tensor(values), _indices(indices, "scatter"))
 
 
 @lifted_on_graph_tensors
@@ -248,7 +248,7 @@ def scatter_update(inputs: Any, indices: Any, updates: Any, reduction: Any = Non
     x, u = promote(inputs, updates)
     idx = _indices(indices, "scatter_update")
     shape = tuple(x.shape)
-    scatter_nd = extra.ScatterNd(shape)
+    scatter_nd = extra_scatter.ScatterNd(shape)
     if reduction is None:
         if idx._value is not None:
             host = backend.to_numpy(idx._value).reshape(idx.shape[0], -1)
@@ -258,8 +258,8 @@ def scatter_update(inputs: Any, indices: Any, updates: Any, reduction: Any = Non
             if len(keep) != len(host):
                 keep_t = Tensor(xp_of(x).asarray(keep))
                 idx, u = mv.gather(idx, keep_t), mv.gather(u, keep_t)
-        ones = extra.fill_like(u, 1)
-        mask = ew.greater(extra.ScatterNd(shape)(ones, idx), extra.fill_like(x, 0))
+        ones = extra_array.fill_like(u, 1)
+        mask = ew.greater(extra_scatter.ScatterNd(shape)(ones, idx), extra_array.fill_like(x, 0))
         return ew.where(mask, scatter_nd(u, idx), x)
     if reduction == "add":
         return ew.add(x, scatter_nd(u, idx))
@@ -272,7 +272,7 @@ def scatter_update(inputs: Any, indices: Any, updates: Any, reduction: Any = Non
         else:
             info = np.iinfo(x.dtype.as_numpy_dtype)
         fill = {"max": info.min, "min": info.max, "mul": 1}[reduction]
-        combined = extra.ScatterReduce(idx._value, shape, reduction, fill)(u)
+        combined = extra_scatter.ScatterReduce(idx._value, shape, reduction, fill)(u)
         op = {"max": ew.maximum, "min": ew.minimum, "mul": ew.multiply}[reduction]
         return op(x, combined)
     raise ValueError(f"scatter_update: reduction must be None, 'add', 'max', 'min' or 'mul', "

@@ -16,7 +16,7 @@ from tapeflow.keras import backend as kbackend
 from tapeflow.keras.ops import image_sampling as smp
 from tapeflow.keras.ops.arguments import cast, constant_like, float_dtype, int_list, to_tensor
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra
+from tapeflow.ops import extra_array
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.tensor import Tensor
@@ -364,10 +364,10 @@ def rgb_to_hsv(images: Any, data_format: Any = None) -> Tensor:
     r, g, b = (x[..., i] for i in range(3))
     v = rd.reduce_max(x, -1)
     rng = ew.subtract(v, rd.reduce_min(x, -1))
-    zero = extra.fill_like(v, 0)
-    safe_v = ew.where(ew.greater(v, zero), v, extra.fill_like(v, 1))
+    zero = extra_array.fill_like(v, 0)
+    safe_v = ew.where(ew.greater(v, zero), v, extra_array.fill_like(v, 1))
     s = ew.where(ew.greater(v, zero), ew.divide(rng, safe_v), zero)
-    safe_rng = ew.where(ew.greater(rng, zero), rng, extra.fill_like(rng, 1))
+    safe_rng = ew.where(ew.greater(rng, zero), rng, extra_array.fill_like(rng, 1))
     hr = ew.divide(ew.subtract(g, b), safe_rng)
     hg = ew.add(ew.divide(ew.subtract(b, r), safe_rng), 2.0)
     hb = ew.add(ew.divide(ew.subtract(r, g), safe_rng), 4.0)
@@ -391,7 +391,7 @@ def hsv_to_rgb(images: Any, data_format: Any = None) -> Tensor:
         base = {-3.0: ew.subtract(d, 1.0), -2.0: ew.subtract(2.0, d), -4.0: ew.subtract(2.0, d)}[offset]
         chans.append(ew.clip_by_value(base, 0.0, 1.0))
     rgb = mv.stack(chans, -1)
-    one = extra.fill_like(rgb, 1)
+    one = extra_array.fill_like(rgb, 1)
     out = ew.multiply(ew.add(ew.multiply(ew.subtract(rgb, one), mv.expand_dims(s, -1)), one),
                       mv.expand_dims(v, -1))
     return lay.back(out)

@@ -19,12 +19,12 @@ from tapeflow.keras.ops.arguments import (
     xp_of,
 )
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra
+from tapeflow.ops import extra_array
 from tapeflow.ops import extra_linalg as xl
 from tapeflow.ops import linalg as la
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
-from tapeflow.ops.extra import ArrayFunction
+from tapeflow.ops.extra_array import ArrayFunction
 from tapeflow.tensor import Tensor
 from tapeflow.tracing.func_graph import lifted_on_graph_tensors
 
@@ -270,7 +270,7 @@ def jvp(fun: Any, primals: Any, tangents: Any, has_aux: bool = False) -> tuple:
             res = fun(*structured)
         out, aux = (res[0], res[1]) if has_aux else (res, None)
         outs = nest.flatten(out)
-        cot = [extra.fill_like(o, 0) for o in outs]
+        cot = [extra_array.fill_like(o, 0) for o in outs]
         for c in cot:
             outer.watch(c)
         vjps = inner.gradient(outs, prim, output_gradients=cot)
@@ -279,6 +279,6 @@ def jvp(fun: Any, primals: Any, tangents: Any, has_aux: bool = False) -> tuple:
         jv = outer.gradient([v for v, _ in pairs], cot, output_gradients=[t for _, t in pairs])
     else:
         jv = [None] * len(cot)
-    jv = [extra.fill_like(o, 0) if g is None else g for g, o in zip(jv, outs, strict=True)]
+    jv = [extra_array.fill_like(o, 0) if g is None else g for g, o in zip(jv, outs, strict=True)]
     tangent_out = nest.pack_sequence_as(out, jv)
     return (out, tangent_out, aux) if has_aux else (out, tangent_out)

@@ -13,7 +13,7 @@ from tapeflow.keras.ops.linalg import logdet  # noqa: F401
 from tapeflow.keras.ops.numpy_math import rsqrt  # noqa: F401
 from tapeflow.keras.ops.numpy_reduce import logsumexp  # noqa: F401 - part of keras.ops.math
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra
+from tapeflow.ops import extra, extra_array, extra_scatter
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.ops.extra_fft import FFT
@@ -46,7 +46,7 @@ def segment_sum(data: Any, segment_ids: Any, num_segments: Any = None, sorted: b
     the same either way. Ids outside [0, num_segments) are dropped.
     """
     x, idx, shape = _segments(data, segment_ids, num_segments, "segment_sum", sorted)
-    return extra.ScatterAdd(idx, shape)(x)
+    return extra_scatter.ScatterAdd(idx, shape)(x)
 
 
 def _segment_extreme(data: Any, segment_ids: Any, num_segments: Any, mode: str, is_sorted: bool) -> Tensor:
@@ -54,16 +54,16 @@ def _segment_extreme(data: Any, segment_ids: Any, num_segments: Any, mode: str, 
     np_dtype = x.dtype.as_numpy_dtype
     info = np.finfo(np_dtype) if x.dtype.is_floating else np.iinfo(np_dtype)
     fill = info.min if mode == "max" else info.max
-    ext = extra.ScatterReduce(idx, shape, mode, fill)(x)
+    ext = extra_scatter.ScatterReduce(idx, shape, mode, fill)(x)
     if not x.dtype.is_floating:
         return ext
     # NOTE: the gradient goes to the rows equal to their segment's extreme, split evenly on ties
     # (as TF): sum(x * hit) / sum(hit) has the extreme's value and that gradient.
     hit = cast(ew.equal(x, mv.getitem(ext, (idx[:, 0],))), x.dtype.name)
-    num = extra.ScatterAdd(idx, shape)(ew.multiply(x, hit))
-    den = extra.ScatterAdd(idx, shape)(hit)
+    num = extra_scatter.ScatterAdd(idx, shape)(ew.multiply(x, hit))
+    den = extra_scatter.ScatterAdd(idx, shape)(hit)
     empty = ew.equal(den, 0.0)
-    return ew.where(empty, ext, ew.divide(num, ew.where(empty, extra.fill_like(den, 1), den)))
+    return ew.where(empty, ext, ew.divide(num, ew.where(empty, extra_array.fill_like(den, 1), den)))
 
 
 @lifted_on_graph_tensors
@@ -83,14 +83,14 @@ def segment_prod(data: Any, segment_ids: Any, num_segments: Any = None, sorted: 
     """Products per segment (empty segments give 1); differentiable for non-zero data."""
     x, idx, shape = _segments(data, segment_ids, num_segments, "segment_prod", sorted)
     if not x.dtype.is_floating:
-        return extra.ScatterReduce(idx, shape, "mul", 1)(x)
+        return extra_scatter.ScatterReduce(idx, shape, "mul", 1)(x)
     # exp(sum(log|x|)) with the sign from the count of negatives.
-    logs = extra.ScatterAdd(idx, shape)(ew.log(ew.abs(x)))
-    negs = extra.ScatterAdd(idx, shape)(cast(ew.less(x, 0.0), x.dtype.name))
+    logs = extra_scatter.ScatterAdd(idx, shape)(ew.log(ew.abs(x)))
+    negs = extra_scatter.ScatterAdd(idx, shape)(cast(ew.less(x, 0.0), x.dtype.name))
     sign = ew.subtract(1.0, ew.multiply(ew.floormod(negs, 2.0), 2.0))
     out = ew.multiply(ew.exp(logs), sign)
-    zero = extra.ScatterAdd(idx, shape)(cast(ew.equal(x, 0.0), x.dtype.name))
-    return ew.where(ew.greater(zero, 0.0), extra.fill_like(out, 0), out)
+    zero = extra_scatter.ScatterAdd(idx, shape)(cast(ew.equal(x, 0.0), x.dtype.name))
+    return ew.where(ew.greater(zero, 0.0), extra_array.fill_like(out, 0), out)
 
 
 # -- top-k --------------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ def in_top_k(targets: Any, predictions: Any, k: int) -> Tensor:
         better = (pv > score[:, None]).sum(-1)
         return xp.logical_and(better < k, xp.isfinite(score))
 
-    return extra.ArrayFunction("InTopK", hit)(p, t)
+    return extra_array.ArrayFunction("InTopK", hit)(p, t)
 
 
 # -- error functions ---------------------------------------------------------------------------
@@ -126,7 +126,7 @@ def erf(x: Any) -> Tensor:
 def erfc(x: Any) -> Tensor:
     """1 - erf(x)."""
     x = to_float(x)
-    return ew.subtract(extra.fill_like(x, 1), ew.erf(x))
+    return ew.subtract(extra_array.fill_like(x, 1), ew.erf(x))
 
 
 def erfinv(x: Any) -> Tensor:
@@ -165,7 +165,7 @@ def rfft(x: Any, fft_length: Any = None) -> tuple:
     """The FFT of real signals along the last axis: (real, imag) of the fft_length // 2 + 1 bins."""
     x = to_float(x)
     n = x.shape[-1] if fft_length is None else int(fft_length)
-    return FFT("rfft", 1, n)(x, extra.fill_like(x, 0))
+    return FFT("rfft", 1, n)(x, extra_array.fill_like(x, 0))
 
 
 def irfft(x: Any, fft_length: Any = None) -> Tensor:
@@ -190,7 +190,7 @@ def view_as_complex(x: Any) -> Tensor:
     if x.ndim == 0 or x.shape[-1] != 2:
         raise ValueError(f"view_as_complex: the last axis must have size 2, received shape {tuple(x.shape)}.")
     ctype = "complex128" if x.dtype.name == "float64" else "complex64"
-    return extra.ArrayFunction("ViewAsComplex",
+    return extra_array.ArrayFunction("ViewAsComplex",
                                lambda xp, v: v[..., 0].astype(ctype) + 1j * v[..., 1].astype(ctype))(x)
 
 
@@ -238,7 +238,7 @@ def stft(x: Any, sequence_length: int, sequence_stride: int, fft_length: int, wi
     win = _window(window, sequence_length, fft_length, x)
     if win is not None:
         frames = ew.multiply(frames, win)
-    return FFT("rfft", 1, fft_length)(frames, extra.fill_like(frames, 0))
+    return FFT("rfft", 1, fft_length)(frames, extra_array.fill_like(frames, 0))
 
 
 def istft(x: Any, sequence_length: int, sequence_stride: int, fft_length: int, length: Any = None,
@@ -260,7 +260,7 @@ def istft(x: Any, sequence_length: int, sequence_stride: int, fft_length: int, l
     lead = list(frames.shape[:-2])
     moved = mv.transpose(frames, [frames.ndim - 2, frames.ndim - 1] + list(range(frames.ndim - 2)))
     idx = (np.arange(n_frames)[:, None] * step + np.arange(fft_length)[None, :])[..., None]
-    out = extra.ScatterAdd(xp_of(frames).asarray(idx), (total,) + tuple(lead))(moved)
+    out = extra_scatter.ScatterAdd(xp_of(frames).asarray(idx), (total,) + tuple(lead))(moved)
     out = mv.transpose(out, list(range(1, len(lead) + 1)) + [0])
     start = fft_length // 2 if center else 0
     if length is not None:

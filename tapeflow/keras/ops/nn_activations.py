@@ -11,7 +11,7 @@ from tapeflow import nn as tfnn
 from tapeflow.keras import activations as act
 from tapeflow.keras.ops.arguments import constant_like, one_axis, to_float, to_tensor
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra
+from tapeflow.ops import extra_array
 from tapeflow.ops import movement as mv
 from tapeflow.ops import nn as nnops
 from tapeflow.ops import reduce as rd
@@ -188,7 +188,7 @@ def sparsemax(x: Any, axis: int = -1) -> Tensor:
     from tapeflow.keras.ops.numpy_shape import take_along_axis
 
     tau = ew.divide(ew.subtract(take_along_axis(cum, idx, -1), 1.0), k_z)
-    out = ew.maximum(ew.subtract(z, tau), extra.fill_like(z, 0))
+    out = ew.maximum(ew.subtract(z, tau), extra_array.fill_like(z, 0))
     perm = list(range(x.ndim - 1))
     perm.insert(ax, x.ndim - 1)
     return mv.transpose(out, perm)

@@ -13,7 +13,7 @@ from tapeflow.ops import conv as cv
 from tapeflow.ops import movement as mv
 from tapeflow.ops import pool
 from tapeflow.ops import reduce as rd
-from tapeflow.ops.extra import ScatterAdd
+from tapeflow.ops.extra_scatter import ScatterAdd
 from tapeflow.tensor import Tensor
 
 _CF = {1: "NCW", 2: "NCHW", 3: "NCDHW"}

@@ -11,7 +11,7 @@ from tapeflow import nn as tfnn
 from tapeflow.keras import backend as kbackend
 from tapeflow.keras.ops.arguments import cast, constant_like, float_dtype, one_axis, to_tensor
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra
+from tapeflow.ops import extra_array
 from tapeflow.ops import movement as mv
 from tapeflow.ops import nn as nnops
 from tapeflow.ops import reduce as rd
@@ -94,13 +94,13 @@ def _logsumexp(*terms: Tensor) -> Tensor:
     for t in terms[1:]:
         m = ew.maximum(m, t)
     finite = ew.is_finite(m)
-    finite_m = ew.where(finite, m, extra.fill_like(m, 0))
+    finite_m = ew.where(finite, m, extra_array.fill_like(m, 0))
     s = None
     for t in terms:
         e = ew.exp(ew.subtract(t, finite_m))
         s = e if s is None else ew.add(s, e)
     # NOTE: log is taken of 1 where the sum is 0, so no inf * 0 = nan reaches the gradient.
-    safe = ew.where(finite, s, extra.fill_like(s, 1))
+    safe = ew.where(finite, s, extra_array.fill_like(s, 1))
     return ew.where(finite, ew.add(ew.log(safe), finite_m), m)
 
 

@@ -19,7 +19,7 @@ from tapeflow.keras.ops.arguments import (
     to_tensor,
 )
 from tapeflow.keras.ops.promotion import standardize_dtype
-from tapeflow.ops import creation, extra
+from tapeflow.ops import creation, extra_array
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import linalg as la
 from tapeflow.ops import movement as mv
@@ -188,7 +188,7 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
     allowed = None
     if mask is not None:
         m = to_tensor(mask)
-        allowed = m if m.dtype.name == "bool" else ew.not_equal(m, extra.fill_like(m, 0))
+        allowed = m if m.dtype.name == "bool" else ew.not_equal(m, extra_array.fill_like(m, 0))
     if is_causal:
         lq, lk = logits.shape[-2], logits.shape[-1]
         causal = constant_like(np.tril(np.ones((lq, lk), dtype=bool)), logits, bool)

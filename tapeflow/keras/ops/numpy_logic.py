@@ -17,7 +17,7 @@ from tapeflow.keras.ops.arguments import (
 )
 from tapeflow.keras.ops.promotion import result_type
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra
+from tapeflow.ops import extra, extra_array
 from tapeflow.tensor import Tensor
 
 # -- comparisons and predicates ---------------------------------------------------------------
@@ -42,7 +42,7 @@ greater_equal = _compare(ew.greater_equal, "greater_equal")
 
 def _as_bool(x: Any) -> Tensor:
     x = to_tensor(x)
-    return x if x.dtype.name == "bool" else ew.not_equal(x, extra.fill_like(x, 0))
+    return x if x.dtype.name == "bool" else ew.not_equal(x, extra_array.fill_like(x, 0))
 
 
 def logical_and(x1: Any, x2: Any) -> Tensor:
@@ -86,13 +86,13 @@ def isfinite(x: Any) -> Tensor:
 def isposinf(x: Any) -> Tensor:
     """Whether each element is +inf."""
     x = to_tensor(x)
-    return ew.logical_and(isinf(x), ew.greater(x, extra.fill_like(x, 0)))
+    return ew.logical_and(isinf(x), ew.greater(x, extra_array.fill_like(x, 0)))
 
 
 def isneginf(x: Any) -> Tensor:
     """Whether each element is -inf."""
     x = to_tensor(x)
-    return ew.logical_and(isinf(x), ew.less(x, extra.fill_like(x, 0)))
+    return ew.logical_and(isinf(x), ew.less(x, extra_array.fill_like(x, 0)))
 
 
 def isreal(x: Any) -> Tensor:
@@ -104,7 +104,7 @@ def isreal(x: Any) -> Tensor:
 
 
 def _false_like(x: Tensor) -> Tensor:
-    return extra.fill_like(x, 0, "bool")
+    return extra_array.fill_like(x, 0, "bool")
 
 
 def isclose(x1: Any, x2: Any, rtol: float = 1e-05, atol: float = 1e-08,
@@ -132,8 +132,8 @@ def heaviside(x1: Any, x2: Any) -> Tensor:
     """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0 (int64 computes in float64)."""
     x1, x2 = strong(x1, x2)
     a, b = promote(x1, x2, dtype=wide_float_dtype(x1, x2))
-    one = extra.fill_like(a, 1)
-    return ew.where(ew.less(a, 0.0), extra.fill_like(a, 0),
+    one = extra_array.fill_like(a, 1)
+    return ew.where(ew.less(a, 0.0), extra_array.fill_like(a, 0),
                     ew.where(ew.greater(a, 0.0), one, ew.multiply(one, b)))
 
 
@@ -205,7 +205,7 @@ def imag(x: Any) -> Tensor:
     x = to_tensor(x)
     if x.dtype.is_complex:
         return Tensor(xp_of(x).imag(x._value))
-    return extra.fill_like(x, 0)
+    return extra_array.fill_like(x, 0)
 
 
 def conj(x: Any) -> Tensor:
@@ -223,4 +223,4 @@ def angle(x: Any) -> Tensor:
     if x.dtype.is_complex:
         return Tensor(xp_of(x).angle(x._value))
     x = cast(x, float_dtype(x))
-    return extra.Arctan2()(extra.fill_like(x, 0), x)
+    return extra.Arctan2()(extra_array.fill_like(x, 0), x)

@@ -25,7 +25,7 @@ from tapeflow.keras.ops.arguments import (
     wide_float_dtype,
 )
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra
+from tapeflow.ops import extra, extra_array
 from tapeflow.tensor import Tensor
 
 # -- arithmetic --------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def negative(x: Any) -> Tensor:
 def reciprocal(x: Any) -> Tensor:
     """1 / x."""
     x = to_tensor(x)
-    return ew.divide(extra.fill_like(x, 1), x)
+    return ew.divide(extra_array.fill_like(x, 1), x)
 
 
 def square(x: Any) -> Tensor:
@@ -339,8 +339,8 @@ def sinc(x: Any) -> Tensor:
     """sin(pi x) / (pi x), with sinc(0) = 1."""
     x = to_float(x)
     nz = ew.not_equal(x, 0.0)
-    px = ew.multiply(ew.where(nz, x, extra.fill_like(x, 1)), math.pi)
-    return ew.where(nz, ew.divide(ew.sin(px), px), extra.fill_like(x, 1))
+    px = ew.multiply(ew.where(nz, x, extra_array.fill_like(x, 1)), math.pi)
+    return ew.where(nz, ew.divide(ew.sin(px), px), extra_array.fill_like(x, 1))
 
 
 # -- rounding ---------------------------------------------------------------------------------

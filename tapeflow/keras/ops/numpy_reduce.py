@@ -18,7 +18,7 @@ from tapeflow.keras.ops.arguments import (
 )
 from tapeflow.keras.ops.promotion import standardize_dtype
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra
+from tapeflow.ops import extra, extra_array
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.tensor import Tensor
@@ -100,14 +100,14 @@ def ptp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 def all(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Whether every element over `axis` is true (non-zero)."""
     x = to_tensor(x)
-    x = x if x.dtype.name == "bool" else ew.not_equal(x, extra.fill_like(x, 0))
+    x = x if x.dtype.name == "bool" else ew.not_equal(x, extra_array.fill_like(x, 0))
     return rd.reduce_all(x, _axes(x, axis, "all"), keepdims)
 
 
 def any(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Whether some element over `axis` is true (non-zero)."""
     x = to_tensor(x)
-    x = x if x.dtype.name == "bool" else ew.not_equal(x, extra.fill_like(x, 0))
+    x = x if x.dtype.name == "bool" else ew.not_equal(x, extra_array.fill_like(x, 0))
     return rd.reduce_any(x, _axes(x, axis, "any"), keepdims)
 
 
@@ -116,7 +116,7 @@ def count_nonzero(x: Any, axis: Any = None) -> Tensor:
     """Whether every element over `axis` is true (non-zero)."""
     """The number of non-zero elements over `axis` (int32)."""
     x = to_tensor(x)
-    nz = x if x.dtype.name == "bool" else ew.not_equal(x, extra.fill_like(x, 0))
+    nz = x if x.dtype.name == "bool" else ew.not_equal(x, extra_array.fill_like(x, 0))
     return rd.reduce_sum(cast(nz, "int32"), _axes(x, axis, "count_nonzero"))
 
 
@@ -168,7 +168,7 @@ def average(x: Any, axis: Any = None, weights: Any = None) -> Tensor:
         w = mv.reshape(w, [-1 if i == ax else 1 for i in range(x.ndim)])
     axes = _axes(x, axis, "average")
     num = rd.reduce_sum(ew.multiply(x, w), axes)
-    den = rd.reduce_sum(ew.multiply(extra.fill_like(x, 1), w), axes)
+    den = rd.reduce_sum(ew.multiply(extra_array.fill_like(x, 1), w), axes)
     return ew.divide(num, den)
 
 
@@ -333,7 +333,7 @@ def nanmedian(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 def _nan_filled(x: Any, fill: float) -> tuple[Tensor, Tensor]:
     x = to_tensor(x)
     if not x.dtype.is_floating:
-        return x, extra.fill_like(x, 0, "bool")
+        return x, extra_array.fill_like(x, 0, "bool")
     nan = ew.is_nan(x)
     return ew.where(nan, constant_like(fill, x), x), nan
 

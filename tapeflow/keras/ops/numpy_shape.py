@@ -20,7 +20,7 @@ from tapeflow.keras.ops.arguments import (
     xp_of,
 )
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra
+from tapeflow.ops import extra_array
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
 from tapeflow.tracing.func_graph import lifted_on_unknown_shapes
@@ -361,7 +361,7 @@ def where(condition: Any, x1: Any = None, x2: Any = None) -> Tensor:
         raise ValueError("where: x1 and x2 must both be given, or neither.")
     c = to_tensor(condition)
     if c.dtype.name != "bool":
-        c = ew.not_equal(c, extra.fill_like(c, 0))
+        c = ew.not_equal(c, extra_array.fill_like(c, 0))
     a, b = promote(x1, x2)
     return ew.where(c, a, b)
 
@@ -416,7 +416,7 @@ def diag(x: Any, k: int = 0) -> Tensor:
     xp = xp_of(x)
     r = np.arange(x.shape[0])
     idx = np.stack([r + builtins.max(-k, 0), r + builtins.max(k, 0)], -1)
-    from tapeflow.ops.extra import ScatterAdd
+    from tapeflow.ops.extra_scatter import ScatterAdd
 
     return ScatterAdd(xp.asarray(idx), (n, n))(x)
 
@@ -438,14 +438,14 @@ def _tri_mask(x: Tensor, k: int, lower: bool) -> Tensor:
 def tril(x: Any, k: int = 0) -> Tensor:
     """Zero the entries above the k-th diagonal of the last two axes."""
     x = to_tensor(x)
-    return ew.where(_tri_mask(x, int(k), True), x, extra.fill_like(x, 0))
+    return ew.where(_tri_mask(x, int(k), True), x, extra_array.fill_like(x, 0))
 
 
 @lifted_on_unknown_shapes
 def triu(x: Any, k: int = 0) -> Tensor:
     """Zero the entries below the k-th diagonal of the last two axes."""
     x = to_tensor(x)
-    return ew.where(_tri_mask(x, int(k), False), x, extra.fill_like(x, 0))
+    return ew.where(_tri_mask(x, int(k), False), x, extra_array.fill_like(x, 0))
 
 
 def diff(a: Any, n: int = 1, axis: int = -1) -> Tensor:

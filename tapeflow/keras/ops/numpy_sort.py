@@ -9,7 +9,7 @@ import numpy as np
 from tapeflow import backend
 from tapeflow.keras.ops.arguments import cast, one_axis, promote, to_tensor, xp_of
 from tapeflow.ops import movement as mv
-from tapeflow.ops.extra import ArrayFunction
+from tapeflow.ops.extra_array import ArrayFunction
 from tapeflow.tensor import Tensor
 from tapeflow.tracing.func_graph import lifted_on_graph_tensors, lifted_on_unknown_shapes
 
@@ -136,7 +136,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0, sparse: bool = Fal
     xp = xp_of(x)
     rows = xv.reshape(-1, xv.shape[-1]) if xv.ndim == 2 else xv.reshape(1, -1)
     idx = np.stack([np.repeat(np.arange(rows.shape[0]), rows.shape[1]), rows.reshape(-1)], -1)
-    from tapeflow.ops.extra import ScatterAdd
+    from tapeflow.ops.extra_scatter import ScatterAdd
 
     if weights is None:
         vals = Tensor(xp.ones(rows.size, dtype="int32"))

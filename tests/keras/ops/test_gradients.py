@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tapeflow.keras import ops
-from tapeflow.ops import extra, extra_fft, extra_linalg
+from tapeflow.ops import extra, extra_fft, extra_linalg, extra_scatter
 from tapeflow.testing import check_gradients, check_second_order
 
 rng = np.random.default_rng(3)
@@ -35,8 +35,8 @@ PRIMITIVES += [
     ("arctan2/broadcast", lambda a, b: extra.Arctan2()(a, b), [r(3, 1, 4), r(2, 4)]),
     ("fmod/broadcast", lambda a, b: extra.Fmod()(a, b), [r(3, 4, lo=1, hi=5), r(4, lo=0.6, hi=0.9)]),
     ("cumprod", lambda x: extra.Cumprod(1)(x), [r(2, 4, lo=0.5, hi=2)]),
-    ("scatter_add/repeats", lambda v: extra.ScatterAdd(np.array([[0], [2], [0]]), (3, 2))(v), [r(3, 2)]),
-    ("scatter_nd/repeats", lambda v: extra.ScatterNd((3, 2))(v, ops.convert_to_tensor([[0], [2], [0]])),
+    ("scatter_add/repeats", lambda v: extra_scatter.ScatterAdd(np.array([[0], [2], [0]]), (3, 2))(v), [r(3, 2)]),
+    ("scatter_nd/repeats", lambda v: extra_scatter.ScatterNd((3, 2))(v, ops.convert_to_tensor([[0], [2], [0]])),
      [r(3, 2)]),
     ("solve/batched", lambda a, b: extra_linalg.Solve()(a, b), [SPD, r(2, 3, 2)]),
     ("det", lambda a: extra_linalg.Det()(a), [r(2, 3, 3)]),
