@@ -492,8 +492,16 @@ class Trainer:
         planned = _data.fused_plan_arrays(data)
         if (planned is not None and cls.compute_loss is Trainer.compute_loss
                 and cls.compute_metrics is Trainer.compute_metrics and self._train_state.allow_fused):
-            from tapeflow.keras.models.fused_step import FusedDenseStep
+            from tapeflow.keras.layers import core
+            from tapeflow.keras.models.fused_step import FusedDenseStep, _layer_chain
 
+            cl = self._compile_loss
+            chain = _layer_chain(self) if planned[2] else None
+            if (chain and cl is not None and not cl.built and self.built
+                    and all(type(layer) in (core.Dense, core.Flatten) for layer in chain)):
+                # A dataset has no first batch at hand: build the loss on the one-row arrays
+                # (only for a plain Dense stack, where that call has no side effects).
+                cl.build(Tensor(planned[1]), self(Tensor(planned[0]), training=False))
             fused = FusedDenseStep.plan(self, planned[0], planned[1])
             if fused is not None:
                 taped = self._make_train_function()[0] if planned[2] else None
