@@ -129,13 +129,14 @@ class PrefetchDataset(Dataset):
         it = self._inputs[0]._iter_elements()
         spent = 0.0
         try:
-            for _ in range(_PROBE):
+            for k in range(_PROBE + 1):
                 start = time.perf_counter()
                 try:
                     element = next(it)
                 except StopIteration:
                     return
-                spent += time.perf_counter() - start
+                if k:  # the first element also pays the pipeline's setup (a shuffle order, ...)
+                    spent += time.perf_counter() - start
                 yield element
         except BaseException:
             it.close()

@@ -406,8 +406,9 @@ def fused_plan_arrays(data: Any) -> tuple | None:
     """`(x, y, check_each_batch)` to plan the fused Dense-stack step on, or None.
 
     Array data gives its own arrays (their labels are checked once, whole). A dataset of
-    `(x, y)` batches whose non-batch dimensions are known gives zero-row arrays of its element
-    spec (after `_convert_batch`'s float cast); its labels must then be checked batch by batch.
+    `(x, y)` batches whose non-batch dimensions are known gives one-row arrays of zeros with its
+    element spec (after `_convert_batch`'s float cast); its labels must then be checked batch
+    by batch.
     """
     if isinstance(data, ArrayData):
         return (data.x, data.y, False) if data._simple else None
@@ -424,7 +425,7 @@ def fused_plan_arrays(data: Any) -> tuple | None:
         np_dtype = s.dtype._np
         if np_dtype.kind == "f":
             np_dtype = data._floatx
-        stubs.append(np.zeros((0,) + tuple(shape)[1:], np_dtype))
+        stubs.append(np.zeros((1,) + tuple(shape)[1:], np_dtype))
     return stubs[0], stubs[1], True
 
 
