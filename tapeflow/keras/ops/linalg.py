@@ -56,7 +56,7 @@ def slogdet(x: Any) -> tuple:
 def logdet(x: Any) -> Tensor:
     """log(det(x)) of symmetric positive-definite matrices, via Cholesky."""
     lo = cholesky(x)
-    from tapeflow.keras.ops.numpy_shape import diagonal
+    from tapeflow.keras.ops.numpy_index import diagonal
 
     return ew.multiply(rd.reduce_sum(ew.log(diagonal(lo, 0, -2, -1)), -1), 2.0)
 

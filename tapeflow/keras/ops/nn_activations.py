@@ -185,7 +185,7 @@ def sparsemax(x: Any, axis: int = -1) -> Tensor:
     k_z = rd.reduce_sum(ew.cast(support, z.dtype), -1, True)
     # NOTE: tau = (sum of the support - 1) / |support|; only the support's cumsum is read.
     idx = ew.cast(ew.subtract(k_z, 1.0), "int64")
-    from tapeflow.keras.ops.numpy_shape import take_along_axis
+    from tapeflow.keras.ops.numpy_index import take_along_axis
 
     tau = ew.divide(ew.subtract(take_along_axis(cum, idx, -1), 1.0), k_z)
     out = ew.maximum(ew.subtract(z, tau), extra_array.fill_like(z, 0))

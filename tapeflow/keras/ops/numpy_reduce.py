@@ -267,7 +267,7 @@ def _quantile(x: Any, q: Any, axis: Any, method: str, keepdims: bool, op: str,
     limit = float(builtins.max(n_total - 1, 0))
     lo_i = cast(ew.clip_by_value(lo, 0.0, limit), "int64")
     hi_i = cast(ew.clip_by_value(hi, 0.0, limit), "int64")
-    from tapeflow.keras.ops.numpy_shape import take_along_axis
+    from tapeflow.keras.ops.numpy_index import take_along_axis
 
     v_lo = take_along_axis(srt_b, lo_i, -1)
     v_hi = take_along_axis(srt_b, hi_i, -1)
