@@ -124,8 +124,8 @@ def separable_conv(inputs: Any, depthwise_kernel: Any, pointwise_kernel: Any, st
 
 def _pool(kind: str, inputs: Any, pool_size: Any, strides: Any, padding: str, data_format: Any) -> Tensor:
     x = to_tensor(inputs)
-    if kind == "avg" or not x.dtype.is_floating:
-        x = cast(x, float_dtype(x)) if kind == "avg" else x
+    if kind == "avg":  # averages of integers are floats (max pooling keeps the dtype)
+        x = cast(x, float_dtype(x))
     r = _rank(x, kind + "_pool")
     k = _ints(pool_size, r, "pool_size")
     st = k if strides is None else _ints(strides, r, "strides")
