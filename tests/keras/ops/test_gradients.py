@@ -118,3 +118,20 @@ COMPOSITES = [
 @pytest.mark.parametrize("name,fn,inputs", COMPOSITES, ids=[c[0] for c in COMPOSITES])
 def test_composite_gradients(name, fn, inputs):
     check_gradients(fn, inputs, rtol=1e-4, atol=1e-6)
+
+
+SECOND_ORDER = [
+    ("logaddexp", lambda a, b: ops.logaddexp(a, b), [r(3, 1), r(4)]),
+    ("quantile", lambda x: ops.quantile(x, 0.3, axis=1), [r(3, 5)]),
+    ("segment_max", lambda x: ops.segment_max(x, np.array([0, 0, 1, 1]), 2), [r(4, 2)]),
+    ("resize/bilinear", lambda x: ops.square(ops.image.resize(x, (5, 3))), [r(1, 4, 4, 1)]),
+    ("conv_transpose", lambda x, k: ops.conv_transpose(x, k, strides=2), [r(1, 3, 3, 2), r(3, 3, 4, 2)]),
+    ("ctc_loss", lambda z: ops.ctc_loss(np.array([[1, 2]]), z, np.array([2]), np.array([4])), [r(1, 4, 3)]),
+    ("svd/u", lambda a: extra_linalg.Svd(False, True)(a)[0], [r(4, 3)]),
+    ("rfft", lambda a: list(ops.rfft(a)), [r(2, 6)]),
+]
+
+
+@pytest.mark.parametrize("name,fn,inputs", SECOND_ORDER, ids=[c[0] for c in SECOND_ORDER])
+def test_composite_second_order(name, fn, inputs):
+    check_second_order(fn, inputs, rtol=1e-4, atol=1e-6)
