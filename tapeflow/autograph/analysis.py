@@ -119,8 +119,8 @@ def _killed(stmt: ast.stmt) -> set[str]:
         for t in stmt.targets:
             out |= target_names(t)
         return out
-    if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
-        return target_names(stmt.target) if getattr(stmt, "value", None) is not None else set()
+    if isinstance(stmt, ast.AnnAssign):
+        return target_names(stmt.target) if stmt.value is not None else set()
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {stmt.name}
     if isinstance(stmt, (ast.Import, ast.ImportFrom)):
@@ -179,7 +179,11 @@ class Liveness:
             return header | loaded_names(s.iter)
         if isinstance(s, ast.With):
             inner = self.block(s.body, live)
-            return inner | set().union(*(loaded_names(i.context_expr) for i in s.items))
+            for item in reversed(s.items):
+                if item.optional_vars is not None:
+                    inner = (inner - target_names(item.optional_vars)) | loaded_names(item.optional_vars)
+                inner |= loaded_names(item.context_expr)
+            return inner
         if isinstance(s, ast.Try):
             final = self.block(s.finalbody, live)
             orelse = self.block(s.orelse, final)
@@ -191,7 +195,10 @@ class Liveness:
         if isinstance(s, (ast.Break, ast.Continue)):
             # only inside loops the converter does not lower; treat as falling through
             return set(live)
-        return (live - _killed(s)) | loaded_names(s)
+        uses = loaded_names(s)
+        if isinstance(s, ast.AugAssign):  # `i += 1` reads `i` too
+            uses |= target_names(s.target)
+        return (live - _killed(s)) | uses
 
 
 def exits(stmts: list, kinds: tuple) -> bool:

@@ -106,3 +106,54 @@ def graph_assert(test: Tensor, message: Callable | None, where: tuple | None) ->
             raise InvalidArgumentError(text)
 
     check_at_run_time(check, (test,), "autograph_assert")
+
+
+def is_dataset(value: Any) -> bool:
+    """Whether `value` is a `tf.data.Dataset` or an iterator over one."""
+    from tapeflow.data.dataset import Dataset, DatasetIterator
+
+    return isinstance(value, (Dataset, DatasetIterator))
+
+
+def dataset_steps(source: Any) -> tuple[Callable, Callable]:
+    """`(more, element)` for a graph loop over a dataset (or its iterator), as TF's AutoGraph
+    makes `for x in dataset` inside `tf.function` a loop that reads the dataset when the graph
+    runs, not while tracing.
+
+    Three stateful lifted calls do it on every run: one (recorded now, before the loop) starts
+    iterating, `more(i)` fetches the next element into a holder and says whether there was one,
+    and `element(i)` returns it as graph tensors typed by the dataset's `element_spec` (`i`,
+    the loop counter, only gives the shape probe of `element` two sizes for unknown dimensions).
+    A dataset starts over on each run; an iterator continues where it stopped, as in TF.
+    """
+    from tapeflow import nest
+    from tapeflow.tracing.func_graph import lift_call
+
+    tapeflow = _engine()
+    holder: dict = {}
+
+    def start() -> None:
+        holder["iterator"] = iter(source)
+
+    def fetch(_index: Any) -> Tensor:
+        try:
+            holder["element"] = next(holder["iterator"])
+        except StopIteration:
+            return tapeflow.constant(False)
+        return tapeflow.constant(True)
+
+    def element(_index: Any) -> Any:
+        return holder["element"]
+
+    spec = source.element_spec
+
+    def probe_element(index: Any) -> Any:
+        size = int(index)  # the probe's stand-in value: 2, then 3
+        return nest.map_structure(
+            lambda s: tapeflow.zeros([size if d is None else d for d in s.shape], dtype=s.dtype), spec)
+
+    lift_call(start, (), name="dataset_iterator", stateful=True, result=None)
+    more = lambda i: lift_call(fetch, (i,), name="dataset_has_next", stateful=True,  # noqa: E731
+                               probe=lambda _i: tapeflow.constant(True))
+    get = lambda i: lift_call(element, (i,), name="dataset_next", stateful=True, probe=probe_element)  # noqa: E731
+    return more, get

@@ -39,8 +39,10 @@ def _graph_tensor(value: Any) -> bool:
     while a `tf.function` is being traced (in TF every tensor in a trace is a graph tensor)."""
     if not isinstance(value, Tensor):
         return False
-    if value._value is None:
-        return True
+    return value._value is None or _tracing()
+
+
+def _tracing() -> bool:
     from tapeflow.tracing.func_graph import tracing
 
     return tracing()
@@ -207,12 +209,14 @@ def _graph_loop(test: Callable, body: Callable, counter: _Counter | None, get_st
         go = test()
         if counter is None:
             return _condition(go, tag, where)
-        more = counter.more(index)
         if go is None:
-            return more
+            return counter.more(index)
         if not isinstance(go, Tensor):
-            return more if go else tapeflow.constant(False)
-        return tapeflow.logical_and(more, _condition(go, tag, where))
+            return counter.more(index) if go else tapeflow.constant(False)
+        # NOTE: `more` only after the extra test (a `break`) passed: fetching from a dataset
+        # iterator consumes an element, which TF does not do after a break
+        go = _condition(go, tag, where)
+        return _graph_op("cond", where)(go, lambda: counter.more(index), lambda: tapeflow.constant(False))
 
     def body_fn(*vars_: Any) -> tuple:
         index, entry = split(vars_)
@@ -251,6 +255,12 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable, get_sta
     `extra_test()` (the lowered `break`/`return` flags) is false. `opts` (from
     `set_loop_options`) applies to the graph loop only, as in TF."""
     iterable = _staged(iterable)
+    if graph_support.is_dataset(iterable) and _tracing():
+        more, element = graph_support.dataset_steps(iterable)
+        counter = _Counter(_engine().constant(0), more, element, 1)
+        test = extra_test if extra_test is not None else (lambda: None)
+        _graph_loop(test, body, counter, get_state, set_state, symbol_names, where, "for loop", opts)
+        return
     bounds = call.range_bounds(iterable) if isinstance(iterable, Tensor) else None
     if bounds is not None or _graph_tensor(iterable):
         counter = _range_counter(iterable, bounds) if bounds else _tensor_counter(iterable, where)

@@ -359,3 +359,68 @@ def test_conditions_on_variables_are_read_when_the_graph_runs():
     limit.assign(1)
     assert [values(v) for v in f(tf.constant(1))] == [2, 1]
     assert f.experimental_get_tracing_count() == 1
+
+
+def test_counter_read_only_after_its_increment_is_loop_state():
+    @tf.function
+    def f(n):
+        s = 0
+        i = 0
+        for v in tf.range(n):
+            i += 1  # `i` is read by `+=` itself: it must be carried
+            if i >= 3:
+                break
+            s += v
+        return s
+
+    assert values(f(tf.constant(10))) == 1
+
+
+def test_with_as_target_is_not_loop_state():
+    w = tf.Variable(2.0)
+
+    @tf.function
+    def f(n):
+        total = tf.constant(0.0)
+        for _ in tf.range(n):
+            with tf.name_scope("step") as scope:
+                total += w
+            del scope
+        return total
+
+    assert values(f(tf.constant(3))) == 6.0
+
+
+def test_for_over_dataset_reads_it_when_the_graph_runs():
+    dataset = tf.data.Dataset.from_tensor_slices((tf.reshape(tf.range(10.0), [5, 2]), tf.range(5))).batch(2)
+
+    @tf.function
+    def total(ds):
+        s = tf.constant(0.0)
+        batches = 0
+        for x, y in ds:
+            s += tf.reduce_sum(x) + tf.cast(tf.reduce_sum(y), tf.float32)
+            batches += 1
+        return s, batches
+
+    assert [values(v) for v in total(dataset)] == [55.0, 3]
+    assert [values(v) for v in total(dataset)] == [55.0, 3]  # a dataset starts over on every call
+    assert total.experimental_get_tracing_count() == 1
+
+
+def test_for_over_dataset_iterator_with_break_continues_next_call():
+    iterator = iter(tf.data.Dataset.range(6))
+
+    @tf.function
+    def take_two(it):
+        s = tf.constant(0, tf.int64)
+        taken = 0
+        for v in it:
+            s += v
+            taken += 1
+            if taken >= 2:
+                break
+        return s
+
+    assert values(take_two(iterator)) == 0 + 1
+    assert values(take_two(iterator)) == 2 + 3  # no element is consumed after the break, as in TF
