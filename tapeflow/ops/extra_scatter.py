@@ -91,3 +91,58 @@ class ScatterNd(Function):
     def backward(self, dy: Tensor) -> tuple:
         idx = self.inputs[1]._value
         return mv.getitem(dy, tuple(idx[..., i] for i in range(idx.shape[-1]))), None
+
+
+def _along_key(idx: Any, axis: int, xp: Any) -> tuple:
+    """Index arrays addressing `take_along_axis(arr, idx, axis)`'s elements in `arr`."""
+    nd = idx.ndim
+    return tuple(idx if i == axis else xp.arange(idx.shape[i]).reshape([-1 if j == i else 1 for j in range(nd)])
+                 for i in range(nd))
+
+
+class GatherAlong(Function):
+    """`take_along_axis(x, idx, axis)` for indices of x's rank (x broadcast to idx on the other
+    axes; repeated indices allowed). The gradient scatter-adds dy back (`ScatterAlong`)."""
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, x: Any, idx: Any) -> Any:
+        xp = get_xp(x, idx)
+        shape = [x.shape[i] if i == self.axis else max(x.shape[i], idx.shape[i]) for i in range(x.ndim)]
+        ishape = [idx.shape[i] if i == self.axis else shape[i] for i in range(x.ndim)]
+        xb = xp.broadcast_to(x, shape)
+        ib = xp.broadcast_to(idx, ishape)
+        ib = xp.where(ib < 0, ib + x.shape[self.axis], ib)
+        return xp.take_along_axis(xb, ib, axis=self.axis)
+
+    def backward(self, dy: Tensor) -> tuple:
+        x, idx = self.inputs
+        return ScatterAlong(self.axis, tuple(x.shape))(dy, idx), None
+
+
+class ScatterAlong(Function):
+    """The adjoint of `GatherAlong`: zeros of x's (broadcast) shape with dy added at the
+    gathered positions; the tape sums broadcast axes back to x's shape."""
+
+    def __init__(self, axis: int, x_shape: tuple) -> None:
+        self.axis = axis
+        self.x_shape = x_shape
+
+    def forward(self, dy: Any, idx: Any) -> Any:
+        xp = get_xp(dy, idx)
+        shape = [self.x_shape[i] if i == self.axis else dy.shape[i] for i in range(dy.ndim)]
+        ib = xp.broadcast_to(idx, dy.shape)
+        ib = xp.where(ib < 0, ib + self.x_shape[self.axis], ib)
+        out = xp.zeros(shape, dtype=dy.dtype)
+        key = _along_key(ib, self.axis, xp)
+        if xp is backend.host:
+            xp.add.at(out, key, dy)
+        else:
+            import cupyx
+
+            cupyx.scatter_add(out, key, dy)
+        return out
+
+    def backward(self, ddx: Tensor) -> tuple:
+        return GatherAlong(self.axis)(ddx, self.inputs[1]), None

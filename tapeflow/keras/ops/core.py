@@ -206,6 +206,9 @@ def slice(inputs: Any, start_indices: Any, shape: Any) -> Tensor:  # noqa: A001 
     size = int_list(shape)
     key = []
     for s, n, d in zip(starts, size, x.shape, strict=True):
+        if d is None:  # an unknown dimension (a Keras input's batch): no clamping
+            key.append(builtins.slice(s, None if n == -1 else s + n))
+            continue
         n = d - s if n == -1 else n
         s = builtins.min(builtins.max(s, 0), d - n)
         key.append(builtins.slice(s, s + n))

@@ -58,6 +58,11 @@ def rearrange(tensor: Any, pattern: str, **axes_lengths: Any) -> Tensor:
         raise ValueError(f"rearrange: both sides must name the same axes once each: {pattern!r}.")
     sizes = {k: int(v) for k, v in axes_lengths.items()}
     for g, d in zip(left, x.shape, strict=True):
+        if d is None:  # an unknown dimension (a Keras input's batch) stays whole
+            if len(g) != 1:
+                raise ValueError(f"rearrange: cannot split the unknown dimension into {g}.")
+            sizes[g[0]] = None
+            continue
         unknown = [n for n in g if n not in sizes]
         known = int(np.prod([sizes[n] for n in g if n in sizes])) if len(g) > len(unknown) else 1
         if len(unknown) > 1:
@@ -68,6 +73,10 @@ def rearrange(tensor: Any, pattern: str, **axes_lengths: Any) -> Tensor:
             sizes[unknown[0]] = d // known
         elif known != d:
             raise ValueError(f"rearrange: group {g} has size {known}, the input axis has {d}.")
-    y = mv.reshape(x, [sizes[n] for n in names_l])
+    def size_of(group: list) -> int:
+        dims = [sizes[n] for n in group]
+        return -1 if None in dims else int(np.prod(dims))
+
+    y = mv.reshape(x, [size_of([n]) for n in names_l])
     y = mv.transpose(y, [names_l.index(n) for n in names_r])
-    return mv.reshape(y, [int(np.prod([sizes[n] for n in g])) for g in right])
+    return mv.reshape(y, [size_of(g) for g in right])

@@ -147,7 +147,9 @@ def affine_transform(images: Any, transform: Any, interpolation: str = "bilinear
     if t.ndim not in (1, 2) or t.shape[-1] != 8:
         raise ValueError(f"affine_transform: transform must have shape (8,) or (batch, 8), received {t.shape}.")
     x = lay.x
-    t = np.broadcast_to(t.reshape(-1, 8), (x.shape[0], 8))
+    t = t.reshape(-1, 8)
+    if t.shape[0] not in (1, x.shape[0]):
+        raise ValueError(f"affine_transform: {t.shape[0]} transforms for {x.shape[0]} images.")
     xs, ys = smp.projective_coordinates(t, x.shape[1], x.shape[2])
     return lay.back(_sampled(x, xs, ys, interpolation, fill_mode, fill_value))
 
@@ -186,7 +188,8 @@ def perspective_transform(images: Any, start_points: Any, end_points: Any,
     lay = _Layout(images, data_format, "perspective_transform")
     x = lay.x
     t = _homography(sp.reshape(-1, 4, 2), ep.reshape(-1, 4, 2))
-    t = np.broadcast_to(t, (x.shape[0], 8))
+    if t.shape[0] not in (1, x.shape[0]):
+        raise ValueError(f"perspective_transform: {t.shape[0]} point sets for {x.shape[0]} images.")
     xs, ys = smp.projective_coordinates(t, x.shape[1], x.shape[2])
     return lay.back(_sampled(x, xs, ys, interpolation, "constant", fill_value))
 

@@ -147,23 +147,26 @@ def _map_tf(coord: np.ndarray, n: int, mode: str) -> np.ndarray:
 
 def project(images: Tensor, xs: np.ndarray, ys: np.ndarray, interpolation: str, fill_mode: str,
             fill_value: float) -> Tensor:
-    """Sample (N, H, W, C) images at float input coordinates xs, ys of shape (N, Ho, Wo)."""
-    n, h, w, _ = images.shape
+    """Sample (N, H, W, C) images at float input coordinates xs, ys of shape (N, Ho, Wo), or
+    (1, Ho, Wo) for coordinates shared by every image (then N may be unknown)."""
+    _, h, w, _ = images.shape
     xs = _map_tf(xs, w, fill_mode)
     ys = _map_tf(ys, h, fill_mode)
     xp = xp_of(images)
-    batch = np.broadcast_to(np.arange(n)[:, None, None], xs.shape)
+    shared = xs.shape[0] == 1
+    batch = slice(None) if shared else xp.asarray(np.broadcast_to(np.arange(xs.shape[0])[:, None, None], xs.shape))
     fill = constant_like(fill_value, images)
 
     def read(yi: np.ndarray, xi: np.ndarray) -> Tensor:
         valid = (yi >= 0) & (yi <= h - 1) & (xi >= 0) & (xi <= w - 1)
-        key = (xp.asarray(batch), xp.asarray(np.clip(yi, 0, h - 1).astype(np.int64)),
-               xp.asarray(np.clip(xi, 0, w - 1).astype(np.int64)))
-        vals = mv.getitem(images, key)
+        yk = np.clip(yi, 0, h - 1).astype(np.int64)
+        xk = np.clip(xi, 0, w - 1).astype(np.int64)
+        if shared:
+            yk, xk, valid = yk[0], xk[0], valid[0]
+        vals = mv.getitem(images, (batch, xp.asarray(yk), xp.asarray(xk)))
         if valid.all():
             return vals
-        mask = Tensor(xp.asarray(valid[..., None]))
-        return ew.where(mv.broadcast_to(mask, vals.shape), vals, mv.broadcast_to(fill, vals.shape))
+        return ew.where(Tensor(xp.asarray(valid[..., None])), vals, fill)
 
     if interpolation == "nearest":
         # NOTE: std::round (half away from zero), as TF's projective transform.
@@ -173,7 +176,8 @@ def project(images: Tensor, xs: np.ndarray, ys: np.ndarray, interpolation: str, 
     for dy, dx in itertools.product((0, 1), (0, 1)):
         wy = (ys - y0) if dy else (y0 + 1 - ys)
         wx = (xs - x0) if dx else (x0 + 1 - xs)
-        term = ew.multiply(read(y0 + dy, x0 + dx), constant_like((wy * wx)[..., None], images))
+        weight = (wy * wx)[..., None]
+        term = ew.multiply(read(y0 + dy, x0 + dx), constant_like(weight[0] if shared else weight, images))
         out = term if out is None else ew.add(out, term)
     return out
 

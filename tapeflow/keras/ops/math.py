@@ -12,6 +12,7 @@ from tapeflow.keras.ops.arguments import cast, constant_like, float_dtype, promo
 from tapeflow.keras.ops.linalg import logdet  # noqa: F401
 from tapeflow.keras.ops.numpy_math import rsqrt  # noqa: F401
 from tapeflow.keras.ops.numpy_reduce import logsumexp  # noqa: F401 - part of keras.ops.math
+from tapeflow.keras.ops.numpy_sort import top_k  # noqa: F401
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import extra, extra_array, extra_scatter
 from tapeflow.ops import movement as mv
@@ -94,13 +95,6 @@ def segment_prod(data: Any, segment_ids: Any, num_segments: Any = None, sorted: 
 
 
 # -- top-k --------------------------------------------------------------------------------------
-
-def top_k(x: Any, k: int, sorted: bool = True) -> tuple:  # noqa: A002
-    """The k largest values of the last axis and their int32 indices."""
-    x = to_tensor(x)
-    res = mv.top_k(x, int(k), sorted=sorted, index_type="int32")
-    return res[0], res[1]
-
 
 def in_top_k(targets: Any, predictions: Any, k: int) -> Tensor:
     """Whether each target class is among the k highest predictions of its row (ties count)."""

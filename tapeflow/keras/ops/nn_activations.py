@@ -178,7 +178,9 @@ def sparsemax(x: Any, axis: int = -1) -> Tensor:
     ax = one_axis(axis, x.ndim, "sparsemax")
     z = mv.transpose(x, [i for i in range(x.ndim) if i != ax] + [ax])
     n = z.shape[-1]
-    srt = mv.reverse(mv.sort(z, -1), [-1])
+    from tapeflow.keras.ops.numpy_sort import sort
+
+    srt = mv.reverse(sort(z, -1), [-1])
     k = constant_like([float(i + 1) for i in range(n)], z)
     cum = rd.cumsum(srt, -1)
     support = ew.greater(ew.add(ew.multiply(k, srt), 1.0), cum)

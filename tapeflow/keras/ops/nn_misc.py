@@ -19,8 +19,8 @@ from tapeflow.keras.ops.arguments import (
     to_tensor,
 )
 from tapeflow.keras.ops.promotion import standardize_dtype
-from tapeflow.ops import creation, extra_array
 from tapeflow.ops import elementwise as ew
+from tapeflow.ops import extra_array
 from tapeflow.ops import linalg as la
 from tapeflow.ops import movement as mv
 from tapeflow.ops import nn as nnops
@@ -35,7 +35,12 @@ def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None, sparse:
     x = to_tensor(x)
     if x.dtype.is_floating:
         x = cast(x, "int64")
-    return creation.one_hot(x, int(num_classes), axis=axis, dtype=standardize_dtype(dtype))
+    n = int(num_classes)
+    ax = one_axis(axis, x.ndim + 1, "one_hot")
+    classes = constant_like(np.arange(n).reshape([-1 if i == ax else 1 for i in range(x.ndim + 1)]),
+                            x, x.dtype.as_numpy_dtype)
+    # NOTE: a comparison with every class: out-of-range indices (and -1) give all-zero rows.
+    return cast(ew.equal(mv.expand_dims(x, ax), classes), standardize_dtype(dtype))
 
 
 def multi_hot(inputs: Any, num_classes: Any = None, axis: int = -1, dtype: Any = None,
@@ -194,9 +199,10 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
         causal = constant_like(np.tril(np.ones((lq, lk), dtype=bool)), logits, bool)
         allowed = causal if allowed is None else ew.logical_and(allowed, causal)
     if allowed is not None:
+        # NOTE: Keras's large negative (-0.7 * the dtype's max), not -inf: a row with every
+        # position masked then attends uniformly instead of producing NaN.
         big = constant_like(np.finfo(logits.dtype.as_numpy_dtype).min * 0.7, logits)
-        logits = ew.where(mv.broadcast_to(allowed, logits.shape), logits,
-                          mv.broadcast_to(big, logits.shape))
+        logits = ew.where(allowed, logits, big)
     probs = nnops.softmax(logits, -1)
     out = la.MatMul()(probs, mv.transpose(v, [0, 2, 1, 3]))
     return mv.transpose(out, [0, 2, 1, 3])

@@ -18,7 +18,7 @@ from tapeflow.keras.ops.arguments import (
     xp_of,
 )
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra_array
+from tapeflow.ops import extra_array, extra_scatter
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
 from tapeflow.tracing.func_graph import lifted_on_unknown_shapes
@@ -52,30 +52,20 @@ def take(x: Any, indices: Any, axis: Any = None) -> Tensor:
     return mv.gather(x, _wrap_negative(idx, x.shape[ax]), axis=ax)
 
 
-@lifted_on_unknown_shapes
 def take_along_axis(x: Any, indices: Any, axis: Any = None) -> Tensor:
-    """Values of `x` at `indices` along `axis`, the other axes broadcast (`np.take_along_axis`)."""
+    """Values of `x` at `indices` along `axis`, the other axes broadcast (`np.take_along_axis`);
+    negative indices count from the end, repeated indices are allowed."""
     x = to_tensor(x)
     idx = to_tensor(indices)
+    if idx.dtype.is_floating:
+        raise TypeError(f"take_along_axis: indices must be integers, received dtype {idx.dtype.name}.")
     if axis is None:
-        x, axis = mv.reshape(x, [-1]), 0
+        x, idx, axis = mv.reshape(x, [-1]), mv.reshape(idx, [-1]), 0
     ax = one_axis(axis, x.ndim, "take_along_axis")
     if idx.ndim != x.ndim:
         raise ValueError(f"take_along_axis: indices must have the rank of x ({x.ndim}), received "
                          f"shape {tuple(idx.shape)}.")
-    shape = [builtins.max(a, b) if i != ax else b
-             for i, (a, b) in enumerate(zip(x.shape, idx.shape, strict=True))]
-    bshape = [d if i != ax else x.shape[ax] for i, d in enumerate(shape)]
-    x = mv.broadcast_to(x, bshape) if list(x.shape) != bshape else x
-    idx = mv.broadcast_to(idx, shape) if list(idx.shape) != shape else idx
-    idx = cast(_wrap_negative(idx, x.shape[ax]), "int64")
-    # NOTE: one gather on the flattened input: flat = offset of the other axes + idx * stride.
-    strides = np.cumprod([1] + bshape[::-1])[:-1][::-1]
-    grids = np.meshgrid(*[np.arange(d) for d in shape], indexing="ij")
-    base = sum(g * st for i, (g, st) in enumerate(zip(grids, strides, strict=True)) if i != ax)
-    flat = ew.add(constant_like(np.asarray(base, dtype=np.int64), idx),
-                  ew.multiply(idx, cast(to_tensor(int(strides[ax])), "int64")))
-    return mv.gather(mv.reshape(x, [-1]), flat)
+    return extra_scatter.GatherAlong(ax)(x, idx)
 
 
 def where(condition: Any, x1: Any = None, x2: Any = None) -> Tensor:

@@ -14,7 +14,6 @@ from tapeflow.keras.ops.arguments import (
     float_dtype,
     one_axis,
     to_tensor,
-    xp_of,
 )
 from tapeflow.keras.ops.promotion import standardize_dtype
 from tapeflow.ops import elementwise as ew
@@ -176,7 +175,13 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x))) over `axis`, computed stably."""
     x = to_tensor(x)
     x = cast(x, float_dtype(x))
-    return rd.reduce_logsumexp(x, _axes(x, axis, "logsumexp"), keepdims)
+    axes = _axes(x, axis, "logsumexp")
+    m = ew.stop_gradient(rd.reduce_max(x, axes, True))
+    # NOTE: the shift by the (constant) maximum keeps exp from overflowing; an all -inf slice
+    # gives -inf, not NaN.
+    m = ew.where(ew.is_finite(m), m, extra_array.fill_like(m, 0))
+    out = ew.add(ew.log(rd.reduce_sum(ew.exp(ew.subtract(x, m)), axes, True)), m)
+    return out if keepdims else (mv.squeeze(out, list(axes)) if axes is not None else mv.reshape(out, []))
 
 
 def cumsum(x: Any, axis: Any = None, dtype: Any = None) -> Tensor:
@@ -244,14 +249,16 @@ def _quantile(x: Any, q: Any, axis: Any, method: str, keepdims: bool, op: str,
     # Move the reduced axes last and merge them: (..kept.., n).
     moved = mv.transpose(x, keep + axes) if nd else x
     kept_shape = [x.shape[i] for i in keep]
-    flat = mv.reshape(moved, kept_shape + [-1])
-    srt = mv.sort(flat, axis=-1)  # NaNs sort last
-    xp = xp_of(x)
-    n_total = flat.shape[-1]
+    n_total = int(np.prod([x.shape[i] for i in axes]))
+    # NOTE: an unknown kept dimension (a Keras input's batch) becomes the one -1.
+    flat = mv.reshape(moved, [-1 if d is None else d for d in kept_shape] + [n_total])
+    from tapeflow.keras.ops.numpy_sort import sort
+
+    srt = sort(flat, axis=-1)  # NaNs sort last
     if ignore_nan:
         count = rd.reduce_sum(cast(ew.logical_not(ew.is_nan(flat)), x.dtype.name), -1, True)
     else:
-        count = constant_like(np.full(kept_shape + [1], n_total), x)
+        count = constant_like(np.full([1] * len(kept_shape) + [1], n_total), x)
     qs = qt if qt.ndim else mv.reshape(qt, [1])
     q_b = mv.reshape(qs, [-1] + [1] * len(kept_shape) + [1])  # (nq, ..., 1)
     pos = ew.multiply(q_b, ew.subtract(count, 1.0))
@@ -263,7 +270,7 @@ def _quantile(x: Any, q: Any, axis: Any, method: str, keepdims: bool, op: str,
         lo = hi
     elif method == "nearest":
         lo = hi = ew.round(pos)
-    srt_b = mv.broadcast_to(srt, [qs.shape[0]] + kept_shape + [n_total])
+    srt_b = mv.expand_dims(srt, 0)  # broadcast against the q axis by the gather
     limit = float(builtins.max(n_total - 1, 0))
     lo_i = cast(ew.clip_by_value(lo, 0.0, limit), "int64")
     hi_i = cast(ew.clip_by_value(hi, 0.0, limit), "int64")
@@ -279,13 +286,12 @@ def _quantile(x: Any, q: Any, axis: Any, method: str, keepdims: bool, op: str,
     out = mv.squeeze(out, [-1])  # (nq, ...kept)
     if not ignore_nan:
         has_nan = rd.reduce_any(ew.is_nan(flat), -1)
-        out = ew.where(mv.broadcast_to(has_nan, out.shape), constant_like(np.nan, out), out)
+        out = ew.where(has_nan, constant_like(np.nan, out), out)
     if keepdims:
-        shape = [1 if i in axes else x.shape[i] for i in range(nd)]
-        out = mv.reshape(out, [out.shape[0]] + shape)
+        shape = [1 if i in axes else (-1 if x.shape[i] is None else x.shape[i]) for i in range(nd)]
+        out = mv.reshape(out, [qs.shape[0]] + shape)
     if qt.ndim == 0:
         out = mv.squeeze(out, [0])
-    del xp
     return out
 
 

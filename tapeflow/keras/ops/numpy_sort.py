@@ -7,22 +7,42 @@ from typing import Any
 import numpy as np
 
 from tapeflow import backend
-from tapeflow.keras.ops.arguments import cast, one_axis, promote, to_tensor, xp_of
+from tapeflow.keras.ops.arguments import one_axis, promote, to_tensor, xp_of
 from tapeflow.ops import movement as mv
 from tapeflow.ops.extra_array import ArrayFunction
+from tapeflow.ops.extra_scatter import GatherAlong
 from tapeflow.tensor import Tensor
 from tapeflow.tracing.func_graph import lifted_on_graph_tensors, lifted_on_unknown_shapes
 
 
 @lifted_on_unknown_shapes
 def sort(x: Any, axis: int = -1) -> Tensor:
-    """`x` sorted ascending along `axis` (the gradient flows back to the original positions)."""
+    """`x` sorted ascending along `axis`, NaNs last (the gradient flows back to the original
+    positions)."""
     x = to_tensor(x)
     if axis is None:
         x, axis = mv.reshape(x, [-1]), 0
-    if x.dtype.name == "bool":
-        return cast(mv.sort(cast(x, "int8"), one_axis(axis, x.ndim, "sort")), "bool")
-    return mv.sort(x, one_axis(axis, x.ndim, "sort"))
+    if x.ndim == 0:
+        return x
+    ax = one_axis(axis, x.ndim, "sort")
+    order = ArrayFunction("Argsort", lambda xp, a: xp.argsort(a, axis=ax, kind="stable"))(x)
+    return GatherAlong(ax)(x, order)
+
+
+def top_k(x: Any, k: int, sorted: bool = True) -> tuple:  # noqa: A002
+    """The k largest values of the last axis (largest first) and their int32 indices; ties
+    keep the lower index first. `sorted=False` allows any order; this order is returned."""
+    x = to_tensor(x)
+    k = int(k)
+    if not 0 <= k <= x.shape[-1]:
+        raise ValueError(f"top_k: k must be in [0, {x.shape[-1]}], received {k}.")
+
+    def largest(xp: Any, a: Any) -> Any:
+        key = -a.astype("float64") if a.dtype.kind in "biu" else -a
+        return xp.argsort(key, axis=-1, kind="stable")[..., :k].astype("int32")
+
+    idx = ArrayFunction("TopK", largest)(x)
+    return GatherAlong(x.ndim - 1)(x, idx), idx
 
 
 def argsort(x: Any, axis: int = -1) -> Tensor:
