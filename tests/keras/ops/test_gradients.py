@@ -38,6 +38,10 @@ PRIMITIVES += [
     ("scatter_add/repeats", lambda v: extra_scatter.ScatterAdd(np.array([[0], [2], [0]]), (3, 2))(v), [r(3, 2)]),
     ("scatter_nd/repeats", lambda v: extra_scatter.ScatterNd((3, 2))(v, ops.convert_to_tensor([[0], [2], [0]])),
      [r(3, 2)]),
+    ("gather_along/repeats", lambda x: extra_scatter.GatherAlong(1)(x, ops.convert_to_tensor([[0, 0, 2], [1, -1, 0]])),
+     [r(2, 3)]),
+    ("gather_along/broadcast", lambda x: extra_scatter.GatherAlong(1)(x, ops.convert_to_tensor([[0, 0], [2, 1]])),
+     [r(1, 3)]),
     ("solve/batched", lambda a, b: extra_linalg.Solve()(a, b), [SPD, r(2, 3, 2)]),
     ("det", lambda a: extra_linalg.Det()(a), [r(2, 3, 3)]),
     ("logabsdet", lambda a: extra_linalg.LogAbsDet()(a), [r(2, 3, 3)]),
@@ -64,6 +68,7 @@ def test_primitive_gradients(name, fn, inputs):
 
 @pytest.mark.parametrize("name,fn,inputs", [p for p in PRIMITIVES if p[0] in (
     "unary/sinh", "unary/arctan", "unary/erfinv", "arctan2/broadcast", "solve/batched", "cholesky",
+    "gather_along/repeats",
     "fft", "irfft/odd")], ids=lambda v: v if isinstance(v, str) else "")
 def test_second_order(name, fn, inputs):
     check_second_order(fn, inputs, rtol=1e-4, atol=1e-6)
