@@ -88,8 +88,7 @@ class DictWrapper(dict):
     """A dict attribute of a Module: a `dict` whose changes are seen by checkpoint restoration."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__()
-        self.update(*args, **kwargs)
+        super().__init__((k, wrap(v)) for k, v in dict(*args, **kwargs).items())
 
     def __setitem__(self, key: Any, value: Any) -> None:
         super().__setitem__(key, wrap(value))
