@@ -47,7 +47,7 @@ def convert_function(fn: ast.FunctionDef, location: Location, recursive: bool) -
     converter = _ControlFlowConverter(liveness, names, declared_global, location)
     fn.body = converter.block(fn.body)
 
-    inits = [parse_stmt(f"{n} = ag__.Undefined({n!r})") for n in sorted(maybe_undefined)]
+    inits = [parse_stmt(f"{n} = ag__.Undefined({n!r})") for n in sorted(_needs_binding(fn.body, maybe_undefined))]
     docstring = fn.body[:1] if ast.get_docstring(fn, clean=False) is not None else []
     fn.body = docstring + inits + fn.body[len(docstring):]
 
@@ -146,6 +146,20 @@ def _assigned_in_control_flow(fn: ast.FunctionDef) -> set[str]:
             if isinstance(node, ast.While):  # `while (n := f()) > 0`: the test runs in a nested function
                 out |= analysis.assigned_names([node.test])
     return out
+
+
+def _needs_binding(body: list, names: set[str]) -> set[str]:
+    """The `names` not certainly assigned by a top-level simple statement before the first
+    block that assigns them: those start as `Undefined`, so that the nested functions' `nonlocal`
+    has a binding and `get_state` can read them before their first assignment."""
+    bound: set[str] = set()
+    needed: set[str] = set()
+    for s in body:
+        if isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Import, ast.ImportFrom)):
+            bound |= analysis.assigned_names([s]) - needed
+        else:
+            needed |= (analysis.assigned_names([s]) & names) - bound
+    return (names - bound) | needed
 
 
 def _function(name: str, params: list, body: list) -> ast.FunctionDef:
