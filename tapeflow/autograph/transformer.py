@@ -40,14 +40,15 @@ def convert_function(fn: ast.FunctionDef, location: Location, recursive: bool) -
     maybe_undefined = _assigned_in_control_flow(fn) - params - declared_global - declared_nonlocal
     # closures of the user's own nested functions (before expressions add thunks) read at any time
     always_live = analysis.nested_scope_reads(fn) | declared_global | declared_nonlocal
-    ExpressionConverter(fn, maybe_undefined - names.generated, location, recursive).convert()
+    unbound = _needs_binding(fn.body, maybe_undefined)  # before blocks become nested functions
+    ExpressionConverter(fn, unbound - names.generated, location, recursive).convert()
 
     liveness = analysis.Liveness(always_live)
     liveness.run(fn.body)
     converter = _ControlFlowConverter(liveness, names, declared_global, location)
     fn.body = converter.block(fn.body)
 
-    inits = [parse_stmt(f"{n} = ag__.Undefined({n!r})") for n in sorted(_needs_binding(fn.body, maybe_undefined))]
+    inits = [parse_stmt(f"{n} = ag__.Undefined({n!r})") for n in sorted(unbound)]
     docstring = fn.body[:1] if ast.get_docstring(fn, clean=False) is not None else []
     fn.body = docstring + inits + fn.body[len(docstring):]
 

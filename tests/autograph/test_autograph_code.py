@@ -57,7 +57,7 @@ def f_assert(a):
 
 CASES = [
     (f_if, ["ag__.if_stmt(x > 0", "def if_body", "def else_body", "nonlocal y", "('y',)"]),
-    (f_while, ["ag__.while_stmt(", "def loop_test", "return ag__.ld(i) < n", "('i',)"]),
+    (f_while, ["ag__.while_stmt(", "def loop_test", "return i < n", "('i',)"]),
     (f_for, ["ag__.for_stmt(xs, extra_test", "break_ = True", "continue_ = True", "ag__.not_(break_)"]),
     (f_return, ["do_return = True", "retval_ = ag__.ld(x)", "ag__.UndefinedReturnValue()",
                 "return ag__.retval(", "def extra_test"]),

@@ -424,3 +424,17 @@ def test_for_over_dataset_iterator_with_break_continues_next_call():
 
     assert values(take_two(iterator)) == 0 + 1
     assert values(take_two(iterator)) == 2 + 3  # no element is consumed after the break, as in TF
+
+
+def test_variable_assigned_in_branches_and_again_after():
+    @tf.function
+    def f(x):
+        if x > 0:
+            y = x
+        else:
+            y = -x
+        z = y * 2
+        y = 0  # assigned again at the top level, after the block
+        return z, y
+
+    assert [values(v) for v in f(tf.constant(-3))] == [6, 0]
