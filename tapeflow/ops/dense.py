@@ -53,7 +53,7 @@ def activation_grad_array(dy: Any, y: Any, act: str) -> Any:
 def activation_grad_tensor(dy: Tensor, y: Tensor, act: str) -> Tensor:
     """dz for y = act(z) with Tensor ops (differentiable, for tapes recording the backward)."""
     if act == "relu":
-        return ew.multiply(dy, Tensor((y._value > 0).astype(dy._value.dtype)))
+        return ew.SelectGrad("positive")(y, dy)
     if act == "sigmoid":
         return ew.multiply(dy, ew.multiply(y, ew.subtract(1, y)))
     if act == "tanh":
@@ -92,7 +92,7 @@ class Dense(Function):
 
 def dense(x: Tensor, kernel: Tensor, bias: Tensor | None, activation: str) -> Tensor:
     """`activation(x @ kernel + bias)` for 2-D `x`; activation in ACTIVATIONS."""
-    if x._value.dtype != kernel._value.dtype:
+    if x.dtype != kernel.dtype:
         x, kernel = ew.binary_operands(x, kernel, "Dense")
     if bias is None:
         return Dense(activation, False)(x, kernel)

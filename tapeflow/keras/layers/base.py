@@ -38,6 +38,7 @@ class _CallContext(threading.local):
         self.training: bool | None = None
         self.depth = 0
         self.losses_added = False
+        self.op_layers: list = []  # inside tf.function: the layers being traced op by op
 
 
 _context = _CallContext()
@@ -459,8 +460,11 @@ class Layer(Module):
         out = []
         for var, reg in self._regularized:
             out.append(reg(var))
-        if self._added_losses and _trace_state.graphs and _trace_state.graphs[-1] is not None:
-            # Inside tf.function: the losses the current call adds, read when the graph runs.
+        traced = [t for t in self._added_losses if isinstance(t, Tensor) and t._value is None]
+        if traced:  # added by an op-level traced call: graph tensors
+            out.extend(traced)
+        elif self._added_losses and _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            # Inside tf.function after a lifted call: the losses it adds, read when the graph runs.
             def added() -> list:
                 return list(self._added_losses)
 
@@ -500,7 +504,7 @@ class Layer(Module):
         self.built = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None and not _tracing_ops(self):
             return _traced_call(self, args, kwargs)
         if not args:
             if "inputs" in kwargs:
@@ -512,21 +516,26 @@ class Layer(Module):
         if isinstance(inputs, Tensor):
             v = inputs._value
             if v is None:
-                return self._symbolic_call(args, kwargs)
-            if self.autocast and v.dtype.kind == "f" and v.dtype != self._np_dtype:
+                if not _tracing_ops(self):
+                    return self._symbolic_call(args, kwargs)
+                np_dtype = inputs.dtype._np
+                if self.autocast and np_dtype.kind == "f" and np_dtype != self._np_dtype:
+                    inputs = tf.cast(inputs, self._np_dtype)
+                    args = (inputs,) + args[1:]
+            elif self.autocast and v.dtype.kind == "f" and v.dtype != self._np_dtype:
                 inputs = tf.cast(inputs, self._np_dtype)
                 args = (inputs,) + args[1:]
         else:
             inputs = self._convert_inputs(inputs)
             args = (inputs,) + args[1:]
             # 2. Symbolic inputs: record a node of the Functional graph instead of computing.
-            if _has_symbolic(inputs):
+            if _has_symbolic(inputs) and not _tracing_ops(self):
                 return self._symbolic_call(args, kwargs)
         # 3. Build once; check the input spec when the input shape changes.
         if not self.built:
             self._maybe_build(inputs)
         if self.input_spec is not None and isinstance(inputs, Tensor):
-            shape = inputs._value.shape
+            shape = inputs._value.shape if inputs._value is not None else tuple(inputs.shape)
             if shape != self._checked_shape:
                 check_input_spec(self, self.input_spec, shape)
                 self._checked_shape = shape
@@ -758,14 +767,38 @@ def _collect(seq: Any, out: list) -> None:
             _collect(list(v.values()), out)
 
 
+def _tracing_ops(layer: Layer) -> bool:
+    ops = _context.op_layers
+    return bool(ops) and ops[-1] is layer
+
+
 def _traced_call(layer: Layer, args: tuple, kwargs: dict) -> Any:
-    """A layer called inside a tf.function trace: one node that calls it on real values at each
-    replay (its weights are read then; training=True updates run then). Its outputs' shapes come
-    from an eager call on stand-in values with training=False, so the probe changes no state."""
+    """A layer called inside a tf.function trace.
+
+    First the layer is traced op by op (its `call` on graph tensors): the graph then holds its
+    primitives, which differentiate at trace time and replay on arrays. A layer that cannot be
+    traced so (it reads values, updates state on arrays) is instead one node that calls it on
+    real values at each replay; its outputs' shapes then come from an eager call on stand-in
+    values with training=False, so that probe changes no state. The nodes of a failed op-level
+    attempt are removed, and the layer is not tried op by op again.
+    """
+    graph = _trace_state.current()
+    if layer.__dict__.get("_traceable_ops", True):
+        start = len(graph.nodes)
+        _context.op_layers.append(layer)
+        try:
+            return layer(*args, **kwargs)
+        except Exception:
+            del graph.nodes[start:]
+            layer.__dict__["_traceable_ops"] = False
+        finally:
+            _context.op_layers.pop()
 
     def probe(*a: Any, **k: Any) -> Any:
         return layer(*a, **{**k, "training": False})
 
+    if kwargs.get("training") is None and _context.training is not None:
+        kwargs = {**kwargs, "training": _context.training}  # inherited now, not at replay
     return _func_graph.lift_call(layer.__call__, args, kwargs, name=layer.name, stateful=True,
                                  probe=probe, captured=lambda: layer.weights)
 
