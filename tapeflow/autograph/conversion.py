@@ -93,9 +93,23 @@ def _parse(func: types.FunctionType) -> tuple[ast.FunctionDef, str]:
         return _lambda_definition(func, tree), filename
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef) and node.name == func.__code__.co_name:
+            if _parameters(node.args) != _code_parameters(func.__code__):
+                raise SourceUnavailable(f"the source of {func.__qualname__} does not match its code (edited since "
+                                        "it was loaded?)")
             node.decorator_list = []
             return node, filename
     raise SourceUnavailable(f"no definition of {func.__code__.co_name} found in its source")
+
+
+def _parameters(args: ast.arguments) -> list:
+    names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+    return names + [a.arg for a in (args.vararg, args.kwarg) if a is not None]
+
+
+def _code_parameters(code: types.CodeType) -> list:
+    count = code.co_argcount + code.co_kwonlyargcount
+    count += bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    return list(code.co_varnames[:count])
 
 
 def _lambda_definition(func: types.FunctionType, tree: ast.AST) -> ast.FunctionDef:

@@ -156,6 +156,8 @@ def _needs_binding(body: list, names: set[str]) -> set[str]:
     bound: set[str] = set()
     needed: set[str] = set()
     for s in body:
+        if isinstance(s, ast.AnnAssign) and s.value is None:
+            continue  # `x: int` binds nothing (and is dropped by the expression pass)
         if isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Import, ast.ImportFrom)):
             bound |= analysis.assigned_names([s]) - needed
         else:

@@ -272,3 +272,15 @@ def test_callable_object():
     g = convert(clip)
     assert g(5) == 3 and g(1) == 1 and g.__self__ is clip
     assert convert(tf.keras.layers.Dense(2)).__class__.__name__ == "Dense"  # library callables stay as they are
+
+
+def test_bare_annotation_then_assignment_in_branches():
+    def f(x):
+        y: int
+        if x > 0:
+            y = 1
+        else:
+            y = 2
+        return y
+
+    assert convert(f)(1) == 1 and convert(f)(-1) == 2
