@@ -25,7 +25,7 @@ def main(argv: list | None = None) -> int:
     if command == "version":
         import tapeflow
 
-        print(tapeflow.__version__)
+        print(tapeflow.__tapeflow_version__)
         return 0
     print(f"tapeflow: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2

@@ -424,7 +424,7 @@ class Variable(Tensor):
                     f"Variable '{self._name}'.{what}: cannot assign a value of shape "
                     f"{tuple(arr.shape)} to a variable of shape {tuple(self._value.shape)}."
                 )
-        if type(arr) is not type(self._value):
+        if type(arr) is not type(self._value) and backend.get_xp(arr) is not backend.get_xp(self._value):
             raise ValueError(
                 f"Variable '{self._name}'.{what}: the value is on {backend.device_name(arr)} "
                 f"but the variable is on {backend.device_name(self._value)}."

@@ -87,7 +87,7 @@ def test_demo_without_the_requested_dataset_fails_with_a_message_not_a_traceback
 def test_the_command_line_lists_its_commands_and_rejects_unknown_ones():
     import tapeflow
 
-    assert _run("version").stdout.strip() == tapeflow.__version__
+    assert _run("version").stdout.strip() == tapeflow.__tapeflow_version__
     usage = _run("--help")
     assert usage.returncode == 0 and "demo" in usage.stdout
     bad = _run("train-everything")

@@ -7,6 +7,7 @@ from typing import Any
 
 from tapeflow import backend
 from tapeflow.autodiff.function import Function
+from tapeflow.errors import InvalidArgumentError
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
@@ -85,7 +86,9 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
     ka = sa[-2] if ta else sa[-1]
     kb = sb[-1] if tb else sb[-2]
     if ka is not None and kb is not None and ka != kb:
-        raise ValueError(
+        # Eagerly TF raises InvalidArgumentError (a ValueError here); building a graph, ValueError.
+        error = InvalidArgumentError if av is not None and bv is not None else ValueError
+        raise error(
             f"MatMul: inner dimensions must match, received shapes {sa} and {sb}"
             f"{' (transpose_a)' if ta else ''}{' (transpose_b)' if tb else ''}: {ka} != {kb}."
         )

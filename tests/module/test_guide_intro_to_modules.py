@@ -189,8 +189,6 @@ def test_keras_part(tmp_path, monkeypatch):
                                my_sequential_model(tf.constant([[2.0, 2.0, 2.0]])).numpy())
 
 
-@pytest.mark.xfail(strict=True, reason="tf.matmul raises ValueError, not tf.errors.InvalidArgumentError, on "
-                   "mismatched shapes (ops/linalg.py, outside this issue)")
 def test_wrong_input_shape_is_invalid_argument_error():
     flexible_dense = FlexibleDense(out_features=3)
     flexible_dense(tf.constant([[2.0, 2.0, 2.0], [3.0, 3.0, 3.0]]))

@@ -120,7 +120,7 @@ def _metadata() -> dict:
 
     return {
         "keras_version": getattr(keras, "__version__", "unknown"),
-        "tapeflow_version": getattr(tapeflow, "__version__", "unknown"),
+        "tapeflow_version": getattr(tapeflow, "__tapeflow_version__", "unknown"),
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),

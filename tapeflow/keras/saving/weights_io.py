@@ -98,7 +98,7 @@ def _versions() -> dict:
     import tapeflow
     from tapeflow import keras
 
-    return {"tapeflow_version": getattr(tapeflow, "__version__", "unknown"),
+    return {"tapeflow_version": getattr(tapeflow, "__tapeflow_version__", "unknown"),
             "keras_version": getattr(keras, "__version__", "unknown")}
 
 
