@@ -601,3 +601,12 @@ def test_history_matches_tf_keras():
         np.testing.assert_allclose(h1[key], h2[key], rtol=1e-5, atol=1e-6, err_msg=key)
     for a, b in zip(ours.get_weights(), theirs.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_functional_model_with_a_raw_op_between_layers_fits():
+    inp = keras.Input((4,))
+    out = keras.layers.Dense(2)(tf.nn.relu(keras.layers.Dense(8)(inp)))
+    model = keras.Model(inp, out)
+    model.compile("sgd", "mse")
+    history = model.fit(np.ones((8, 4), np.float32), np.ones((8, 2), np.float32), verbose=0)
+    assert np.isfinite(history.history["loss"][0])

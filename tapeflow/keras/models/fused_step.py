@@ -79,6 +79,8 @@ def _layer_chain(model: Any) -> list | None:
     for node in model._nodes:
         if len(node.inputs) != 1 or node.inputs[0] is not current or len(node.outputs) != 1:
             return None
+        if getattr(node, "layer", None) is None:
+            return None  # a raw op between layers: not a layer chain
         if node.kwargs or len(node.args) != 1 or len(node.layer._inbound_nodes) != 1:
             return None
         chain.append(node.layer)
