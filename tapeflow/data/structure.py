@@ -160,17 +160,6 @@ def merge_specs(specs: list, what: str) -> Any:
     return pack(first, merged)
 
 
-def check_spec(element: Any, spec: Any, what: str) -> None:
-    """Raise TypeError/ValueError unless `element` (arrays) matches `spec` (a signature)."""
-    if not same_structure(element, spec):
-        raise TypeError(f"{what}: the element structure {spec_of(element)} does not match the "
-                        f"expected structure {spec}.")
-    for arr, s in zip(flatten(element), flatten(spec), strict=True):
-        if not s.is_compatible_with(arr):
-            raise TypeError(f"{what}: an element of shape {tuple(arr.shape)} and dtype "
-                            f"{np.dtype(arr.dtype).name} does not match the expected {s}.")
-
-
 def _with_dim(dim: int | None, shape: TensorShape | None) -> TensorShape | None:
     return None if shape is None else TensorShape((dim,) + tuple(shape))
 
