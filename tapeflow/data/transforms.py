@@ -59,9 +59,11 @@ class MapDataset(Dataset):
 
     def _index_plan(self) -> Any:
         """Over rows of arrays, an elementwise function is applied to whole blocks / batches."""
+        from tapeflow.tracing.func_graph import tracing
+
         inner = self._inputs[0]._index_plan()
-        if inner is None or not self._fn.elementwise(self._inputs[0].element_spec):
-            return None
+        if inner is None or tracing() or not self._fn.elementwise(self._inputs[0].element_spec):
+            return None  # (inside another trace, a replay would give graph tensors, not values)
         fn, take, spec = self._fn, inner.take, self._inputs[0].element_spec
 
         def mapped(index: Any) -> Any:

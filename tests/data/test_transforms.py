@@ -172,3 +172,14 @@ def test_ignore_errors_drops_failing_elements():
     assert values(D.range(5).map(check).ignore_errors()) == [0, 1, 3, 4]
     with pytest.raises(ValueError, match="bad element"):
         list(D.range(5).map(check))
+
+
+def test_iterating_inside_tf_function_gives_values():
+    @tf.function
+    def total(ds):
+        s = tf.constant(0, tf.int64)
+        for v in ds:
+            s += v
+        return s
+
+    assert int(total(D.range(4).map(lambda v: v * 10))) == 60
