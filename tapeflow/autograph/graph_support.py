@@ -26,11 +26,14 @@ def _engine() -> Any:
 
 
 def probe_undefined(init: tuple, names: tuple, run_body: Callable, get_state: Callable, set_state: Callable,
-                    where: tuple | None) -> tuple:
-    """`init` with each `Undefined` replaced by zeros of the type the body gives it.
+                    where: tuple | None) -> tuple[tuple, dict]:
+    """`init` with each `Undefined` replaced by zeros of the type the body gives it, and the
+    shape invariants those need (`{position: shape}` where the body's shape has unknown
+    dimensions: the zeros then have size 0 there).
 
-    `run_body()` runs one iteration; it is traced into a scratch graph that is then dropped
-    (its Python side effects do happen once more, as in TF).
+    `run_body(index)` runs one iteration (`index`: a placeholder loop counter); it is traced
+    into a scratch graph that is then dropped (its Python side effects do happen once more,
+    as in TF).
     """
     from tapeflow.tracing import state
     from tapeflow.tracing.func_graph import FuncGraph
@@ -42,23 +45,27 @@ def probe_undefined(init: tuple, names: tuple, run_body: Callable, get_state: Ca
     with scratch:
         set_state(init)
         try:
-            run_body()
+            run_body(scratch.placeholder((), "int32", "autograph_probe_index"))
         except UnboundLocalError as e:
             undefined = [n for n, v in zip(names, init, strict=True) if type(v) is Undefined]
             raise ValueError(f"{', '.join(repr(n) for n in undefined)} must be defined before the loop: the loop "
                              f"body reads it before assigning it ({e})" + describe(where)) from None
         probed = get_state()
     set_state(init)
-    out = []
-    for name, value, seen in zip(names, init, probed, strict=True):
+    out, invariants = [], {}
+    for k, (name, value, seen) in enumerate(zip(names, init, probed, strict=True)):
         if type(value) is not Undefined:
             out.append(value)
             continue
-        out.append(_zeros_like(name, seen, where))
-    return tuple(out)
+        zeros = _zeros_like(name, seen, where)
+        if not seen.shape.is_fully_defined():
+            invariants[k] = seen.shape
+        out.append(zeros)
+    return tuple(out), invariants
 
 
 def _zeros_like(name: str, value: Any, where: tuple | None) -> Tensor:
+    """Zeros of `value`'s dtype and shape (size 0 in unknown dimensions)."""
     tapeflow = _engine()
     if not isinstance(value, Tensor):
         try:
@@ -67,10 +74,7 @@ def _zeros_like(name: str, value: Any, where: tuple | None) -> Tensor:
             raise ValueError(f"'{name}' must be defined before the loop: it is first assigned a "
                              f"{type(value).__name__} inside the loop, which a graph loop cannot start from "
                              "zeros" + describe(where)) from None
-    if not value.shape.is_fully_defined():
-        raise ValueError(f"'{name}' must be defined before the loop: it is first assigned inside the loop with "
-                         f"shape {value.shape}, which is not fully known" + describe(where))
-    return tapeflow.zeros(tuple(value.shape), dtype=value.dtype)
+    return tapeflow.zeros([0 if d is None else d for d in value.shape], dtype=value.dtype)
 
 
 def check_at_run_time(check: Callable, args: tuple, name: str) -> None:

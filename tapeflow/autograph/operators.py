@@ -188,8 +188,13 @@ def _graph_loop(test: Callable, body: Callable, counter: _Counter | None, get_st
     invariants = loop_options.shape_invariants(opts, init, names, where)
     undefined = [n for n, v in zip(names, init, strict=True) if type(v) is Undefined]
     if undefined:  # first assigned inside the loop: start from zeros of the type one iteration gives
-        run_once = (lambda: body(counter.element(counter.start))) if counter is not None else body
-        init = graph_support.probe_undefined(init, names, run_once, get_state, set_state, where)
+        if counter is not None:  # the probe's index placeholder, typed as the loop's counter
+            run_once = lambda i: body(counter.element(tapeflow.cast(i, counter.start.dtype)))  # noqa: E731
+        else:
+            run_once = lambda _i: body()  # noqa: E731
+        init, relaxed = graph_support.probe_undefined(init, names, run_once, get_state, set_state, where)
+        if relaxed:
+            invariants = [relaxed.get(k, s) for k, s in enumerate(invariants or [None] * len(init))]
     checks.loop_init_vars(init, names, where)
     init = checks.to_tensors(init)
     has_state = bool(names)

@@ -438,3 +438,22 @@ def test_variable_assigned_in_branches_and_again_after():
         return z, y
 
     assert [values(v) for v in f(tf.constant(-3))] == [6, 0]
+
+
+def test_variables_first_assigned_in_graph_loops():
+    dataset = tf.data.Dataset.from_tensor_slices(tf.reshape(tf.range(10.0), [5, 2])).batch(2)
+
+    @tf.function
+    def last_batch(ds):
+        for x in ds:
+            last = x  # unknown batch size: starts as zeros of size 0 with a relaxed shape
+        return last
+
+    @tf.function
+    def last_float(n):
+        for v in tf.range(n, dtype=tf.float32):
+            last = v * 2.0
+        return last
+
+    assert values(last_batch(dataset)) == [[8.0, 9.0]]
+    assert values(last_float(tf.constant(3.0))) == 4.0
