@@ -194,7 +194,6 @@ def moments(x: Any, axes: Any, shift: Any = None, keepdims: bool = False, name: 
     return mean, var
 
 
-@lifted_when_tracing(rng_state_preserved)
 def dropout(x: Any, rate: Any = None, noise_shape: Any = None, seed: Any = None, name: Any = None,
             keep_prob: Any = None) -> Tensor:
     """Zero elements with probability `rate` and scale the rest by 1 / (1 - rate)."""
@@ -206,12 +205,28 @@ def dropout(x: Any, rate: Any = None, noise_shape: Any = None, seed: Any = None,
         raise ValueError(f"Dropout: rate must be in [0, 1), received {rate}.")
     if rate == 0:
         return x
-    xv = x._value
-    xp = backend.get_xp(xv)
-    shape = tuple(xv.shape) if noise_shape is None else tuple(
-        xv.shape[i] if d is None else int(d) for i, d in enumerate(noise_shape))
-    keep = 1.0 - rate
-    mask = rnd.random_mask(shape, keep, xv.dtype, xp, seed)
-    scale = mask.astype(xv.dtype)
-    scale *= xv.dtype.type(1.0 / keep)
-    return ew.multiply(x, Tensor(scale))
+    dims = tuple(x.shape)
+    if noise_shape is not None:
+        dims = tuple(dims[i] if d is None else int(d) for i, d in enumerate(noise_shape))
+    shape: Any = dims
+    if None in dims:  # unknown dimensions inside tf.function: the shape is read at run time
+        if noise_shape is not None:
+            raise ValueError("Dropout: noise_shape needs the input's dimensions inside tf.function; "
+                             f"received {noise_shape} for input shape {dims}.")
+        from tapeflow.ops.movement import shape as shape_of
+
+        shape = shape_of(x)
+    # The scale is drawn by its own (stateful) op, so the product stays a differentiable primitive.
+    return ew.multiply(x, _dropout_scale(shape, 1.0 - rate, x.dtype, seed, x._value))
+
+
+@lifted_when_tracing(rng_state_preserved)
+def _dropout_scale(shape: Any, keep: float, dtype: Any, seed: Any, like: Any = None) -> Tensor:
+    """A mask of 0 and 1 / keep (probability `keep`) of `shape`, on the device of `like`."""
+    if isinstance(shape, Tensor):
+        shape = tuple(int(d) for d in backend.to_numpy(shape._value))
+    np_dtype = dtype._np
+    xp = backend.get_xp(like) if like is not None else backend.default_xp()
+    scale = rnd.random_mask(tuple(shape), keep, np_dtype, xp, seed).astype(np_dtype)
+    scale *= np_dtype.type(1.0 / keep)
+    return Tensor(scale)

@@ -602,9 +602,9 @@ class Loss:
     _sparse_labels = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        # Inside tf.function a loss object's call is one graph node (computed eagerly on replay).
+        # Inside tf.function a loss object's call is traced op by op, or else one graph node.
         super().__init_subclass__(**kwargs)
-        _func_graph.lift_methods(cls, (("__call__", False),))
+        _func_graph.lift_methods(cls, (("__call__", False),), try_ops=True)
 
     def __init__(self, name: str | None = None, reduction: Any = "sum_over_batch_size",
                  dtype: Any = None) -> None:
@@ -647,7 +647,7 @@ class Loss:
         return f"<{type(self).__name__} name={self.name} reduction={self.reduction}>"
 
 
-_func_graph.lift_methods(Loss, (("__call__", False),))
+_func_graph.lift_methods(Loss, (("__call__", False),), try_ops=True)
 
 
 class LossFunctionWrapper(Loss):

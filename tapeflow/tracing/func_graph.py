@@ -257,7 +257,8 @@ def lifted_when_tracing(preserve: Callable) -> Callable:
     return decorate
 
 
-def traced_method(method: Callable, stateful: bool, result: Callable | None = None) -> Callable:
+def traced_method(method: Callable, stateful: bool, result: Callable | None = None,
+                  try_ops: bool = False) -> Callable:
     """`method` that, called inside a trace, is lifted into one node (run eagerly on replay).
 
     Args:
@@ -265,15 +266,25 @@ def traced_method(method: Callable, stateful: bool, result: Callable | None = No
         stateful: the method changes state (kept in the graph, no shape probe run; it returns
             `result(self)` in the trace, default None); otherwise it is probed for its outputs.
         result: for stateful methods, what the call returns inside the trace.
+        try_ops: for a pure function of its arguments (a loss), first trace it op by op; lift
+            it only if that fails (the failed attempt's nodes are removed).
     """
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if state.graphs and state.graphs[-1] is not None:
+        graph = state.current()
+        if graph is not None:
             name = f"{type(self).__name__}.{method.__name__}"
             if stateful:
                 lift_call(method, (self, *args), kwargs, name=name, stateful=True)
                 return None if result is None else result(self)
+            if try_ops and name not in _untraceable:
+                start = len(graph.nodes)
+                try:
+                    return method(self, *args, **kwargs)
+                except Exception:
+                    del graph.nodes[start:]
+                    _untraceable.add(name)
             return lift_call(method, (self, *args), kwargs, name=name, stateful=False, probe=method)
         return method(self, *args, **kwargs)
 
@@ -281,12 +292,16 @@ def traced_method(method: Callable, stateful: bool, result: Callable | None = No
     return wrapper
 
 
-def lift_methods(cls: type, specs: tuple) -> None:
+# "Class.method" names whose op-by-op trace failed once: lifted from then on.
+_untraceable: set = set()
+
+
+def lift_methods(cls: type, specs: tuple, try_ops: bool = False) -> None:
     """Wrap the methods `cls` defines itself with `traced_method` ((name, stateful) pairs)."""
     for name, stateful in specs:
         m = cls.__dict__.get(name)
         if m is not None and callable(m) and not getattr(m, "_traced_method", False):
-            setattr(cls, name, traced_method(m, stateful))
+            setattr(cls, name, traced_method(m, stateful, try_ops=try_ops))
 
 
 def lifted_on_graph_tensors(fn: Callable) -> Callable:

@@ -70,6 +70,8 @@ def gradient(window: TapeWindow, graph: Any, targets: list, sources: list, outpu
             continue
         fn = getattr(node, "function", None)
         if fn is None or hasattr(node, "run_in"):
+            if not any(o.dtype.is_floating for o in node.outputs):
+                continue  # no gradient flows through it (an assignment, printing, a shape)
             raise NotSymbolic(f"{node.name} is not a primitive")
         if fn.saves_forward_values:
             raise NotSymbolic(f"{node.name}'s backward needs its forward's values")
