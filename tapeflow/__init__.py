@@ -66,6 +66,7 @@ def executing_eagerly() -> _builtins.bool:
 
 # Submodules that load on first use, keeping `import tapeflow` fast (one line each).
 _LAZY_SUBMODULES = {
+    "autograph",
     "keras",
     "compat",
     "data",
