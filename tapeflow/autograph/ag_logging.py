@@ -46,3 +46,14 @@ def log(level: int, message: str) -> None:
     logger.info(message)
     if _settings["alsologtostdout"]:
         print(message)
+
+
+def trace(*args: object) -> None:
+    """`tf.autograph.trace`: print `args` when it runs, which in a `tf.function` is while
+    tracing (so symbolic tensors print as such), like TF's debugging helper.
+
+    Example:
+        >>> tf.autograph.trace("x is", 3)
+        x is 3
+    """
+    print(*args)

@@ -175,7 +175,7 @@ def test_do_not_convert():
 
     assert convert(plain) is plain
     assert plain(3) == 1 and plain.__name__ == "plain"
-    assert autograph.do_not_convert is autograph.experimental.do_not_convert
+    assert not hasattr(autograph, "do_not_convert")  # as in TF: only under experimental
 
     def f(x):
         return plain(x)
@@ -211,8 +211,17 @@ def test_tracebacks_point_at_user_lines():
     assert last.path.name == "test_autograph_api.py" and "raise KeyError" in str(last.statement)
 
 
-def test_tf_namespace():
+def test_tf_namespace(capsys):
     assert tf.autograph.to_code is to_code
+    public = {n for n in dir(autograph) if not n.startswith("_")}
+    tf_names = {"experimental", "set_verbosity", "to_code", "to_graph", "trace"}
+    assert tf_names <= public and public - tf_names <= {"convert", "ConversionError", "ag_logging", "analysis",
+                                                        "api", "call", "checks", "conversion", "errors",
+                                                        "expressions", "graph_support", "loop_options", "lowering",
+                                                        "operators", "transformer", "variables"}
+    assert {n for n in dir(autograph.experimental) if not n.startswith("_")} >= {"do_not_convert", "set_loop_options"}
+    tf.autograph.trace("x is", 3)
+    assert capsys.readouterr().out == "x is 3\n"
 
 
 def test_class_defined_inside_converted_function():
