@@ -213,6 +213,7 @@ def converted_call(func: Any, args: tuple, kwargs: dict | None) -> Any:
     except (ConversionError, SourceUnavailable) as e:  # TF too runs a callee it cannot convert as it is
         ag_logging.log(1, f"AutoGraph could not convert {target!r} and will run it as-is: {e}")
         return func(*args, **kwargs)
+    ag_logging.log(2, f"Calling {target!r} converted")
     if isinstance(func, functools.partial):
         return converted(*func.args, *args, **{**func.keywords, **kwargs})
     return converted(*args, **kwargs)

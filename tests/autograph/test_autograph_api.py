@@ -184,15 +184,22 @@ def test_do_not_convert():
 
 
 def test_set_verbosity_logs_conversions(caplog, capsys):
+    def helper(x):
+        return -x
+
     def f(x):
-        return x if x else 1
+        return helper(x) if x else 1
 
     autograph.set_verbosity(3, alsologtostdout=True)
     try:
         with caplog.at_level(logging.INFO, logger="tapeflow.autograph"):
-            convert(f)
+            convert(f)(2)
         assert any("Converted" in r.message for r in caplog.records)
-        assert "ag__.if_exp" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert "ag__.if_exp" in out and "Calling <function" in out and "helper" in out
+        autograph.set_verbosity(0)
+        convert(f)(3)
+        assert capsys.readouterr().out == ""
     finally:
         autograph.set_verbosity(0)
     with pytest.raises(ValueError, match="non-negative int"):
