@@ -171,9 +171,12 @@ class Tensor:
         return self._value.shape[0]
 
     def __iter__(self):
-        if self._value.ndim == 0:
+        shape = self.shape
+        if len(shape) == 0:
             raise TypeError("Cannot iterate over a scalar (rank-0) tensor.")
-        for i in range(self._value.shape[0]):
+        if shape[0] is None:
+            raise TypeError("Cannot iterate over a tensor with unknown first dimension.")
+        for i in range(shape[0]):
             yield self[i]
 
     def __format__(self, spec: str) -> str:

@@ -277,7 +277,7 @@ class Function:
         if key is not None:
             hit = self._positional.get(key)
             if hit is not None:
-                return hit._call_flat([a for a in args if a.__class__ is Tensor])
+                return hit._call_flat(_flat_tensors(args))
         concrete, bound = self._concrete_for(args, kwargs)
         if key is not None and _plain_positional(concrete, args):
             self._positional[key] = concrete
@@ -424,7 +424,8 @@ _SCALARS = (int, float, bool, str, type(None))
 
 
 def _positional_key(args: tuple) -> tuple | None:
-    """A cheap signature key for calls whose arguments are all tensors or Python scalars."""
+    """A cheap signature key for calls whose arguments are tensors, Python scalars, or tuples
+    of them (a batch `(x, y)`)."""
     key = []
     for a in args:
         c = a.__class__
@@ -433,16 +434,32 @@ def _positional_key(args: tuple) -> tuple | None:
             key.append((v.shape, v.dtype))
         elif c in _SCALARS:
             key.append((c, a))
+        elif c is tuple:
+            inner = _positional_key(a)
+            if inner is None or any(type(x) is tuple for x in a):
+                return None
+            key.append((tuple, inner))
         else:
             return None
     return tuple(key)
 
 
+def _flat_tensors(args: tuple) -> list:
+    out = []
+    for a in args:
+        if a.__class__ is Tensor:
+            out.append(a)
+        elif a.__class__ is tuple:
+            out.extend(x for x in a if x.__class__ is Tensor)
+    return out
+
+
 def _plain_positional(concrete: ConcreteFunction, args: tuple) -> bool:
     """Whether the trace's placeholders are exactly the tensor arguments, in order."""
     flat = nest.flatten((concrete._args, concrete._kwargs))
+    leaves = nest.flatten(args)
     for i, ph in enumerate(flat):
-        is_tensor_arg = i < len(args) and args[i].__class__ is Tensor
+        is_tensor_arg = i < len(leaves) and leaves[i].__class__ is Tensor
         if isinstance(ph, _Placeholder) != is_tensor_arg:
             return False
     return True

@@ -566,7 +566,10 @@ class Layer(Module):
                 # A new top-level call: drop the losses that the previous call added anywhere.
                 self._clear_losses()
                 ctx.losses_added = False
-            outputs = self.call(*args, **kwargs)
+            call = self.call
+            if _context.op_layers and _context.op_layers[-1] is self:
+                call = _autograph_call(call)  # a tensor `if` in a user's call becomes tf.cond
+            outputs = call(*args, **kwargs)
         finally:
             ctx.depth -= 1
             ctx.training = outer
@@ -765,6 +768,12 @@ def _collect(seq: Any, out: list) -> None:
             _collect(v, out)
         elif isinstance(v, dict):
             _collect(list(v.values()), out)
+
+
+def _autograph_call(call: Any) -> Any:
+    from tapeflow.autograph import convert
+
+    return convert(call)
 
 
 def _tracing_ops(layer: Layer) -> bool:

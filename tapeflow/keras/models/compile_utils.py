@@ -347,7 +347,9 @@ class CompileLoss:
         total = None
         for k, (i, loss_obj, weight, _) in enumerate(self.flat_losses):
             value = loss_obj(flat_true[i], flat_pred[i], flat_sw[i])
-            if self.metrics:
+            if self.metrics and value._value is None:  # inside tf.function: a node per call
+                self.metrics[k].update_state(value, _traced_batch_size(flat_pred[i]))
+            elif self.metrics:
                 self.metrics[k].add(float(_backend.to_numpy(value._value)), _batch_size(flat_pred[i]))
             if weight is not None:
                 value = value * weight
@@ -363,6 +365,17 @@ def _float_target_fns() -> set:
              "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
              "kl_divergence", "poisson", "hinge", "squared_hinge", "categorical_hinge", "cosine_similarity")
     return {getattr(losses, n) for n in names if hasattr(losses, n)}
+
+
+def _traced_batch_size(t: Any) -> Any:
+    """The batch size of a graph tensor: a number, or a graph scalar when it is unknown."""
+    n = t.shape[0] if t.shape else 1
+    if n is None:
+        from tapeflow.ops.elementwise import cast
+        from tapeflow.ops.movement import shape
+
+        return cast(shape(t)[0], "float32")
+    return float(n)
 
 
 def _batch_size(t: Any) -> float:

@@ -73,8 +73,15 @@ def _is_metric(obj: Any) -> bool:
             and callable(getattr(obj, "result", None)) and callable(getattr(obj, "reset_state", None)))
 
 
-def _first_dim(x: Any) -> int:
+def _first_dim(x: Any) -> Any:
     for leaf in nest.flatten(x):
+        if isinstance(leaf, Tensor) and leaf._value is None:  # inside tf.function
+            n = leaf.shape[0] if leaf.shape else 1
+            if n is None:
+                from tapeflow.ops.movement import shape
+
+                return shape(leaf)[0]
+            return n
         if isinstance(leaf, Tensor):
             shape = leaf._value.shape
         else:
@@ -383,24 +390,34 @@ class Trainer:
         Raises:
             ValueError: when there is no loss at all.
         """
+        graph = _trace_state.current()
+        if graph is not None:
+            # Inside tf.function: traced op by op; else one node (run when the graph runs).
+            start = len(graph.nodes)
+            try:
+                return self._total_loss(y, y_pred, sample_weight)
+            except Exception:
+                del graph.nodes[start:]
+
+            def loss_now(y: Any, y_pred: Any, sample_weight: Any) -> Any:
+                return self._total_loss(y, y_pred, sample_weight)
+
+            return _func_graph.lift_call(loss_now, (y, y_pred, sample_weight), name="compute_loss",
+                                         stateful=False, probe=loss_now)
+        return self._total_loss(y, y_pred, sample_weight)
+
+    def _total_loss(self, y: Any, y_pred: Any, sample_weight: Any) -> Any:
         import tapeflow as tf
 
-        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
-            # Inside tf.function: one node (the layers' added losses exist only once they ran).
-            def loss_now(x: Any, y: Any, y_pred: Any, sample_weight: Any) -> Any:
-                return Trainer.compute_loss(self, x, y, y_pred, sample_weight, training)
-
-            return _func_graph.lift_call(loss_now, (x, y, y_pred, sample_weight), name="compute_loss",
-                                         stateful=False, probe=loss_now)
         total = None
         if self._compile_loss is not None:
             total = self._compile_loss(y, y_pred, sample_weight)
         for extra in self.losses:
             if not isinstance(extra, Tensor):
                 extra = tf.convert_to_tensor(extra)
-            if extra._value.dtype.kind != "f":
+            if not extra.dtype.is_floating:
                 extra = tf.cast(extra, "float32")
-            if extra._value.ndim:
+            if extra.ndim:
                 extra = tf.reduce_sum(extra)
             total = extra if total is None else total + extra
         if total is None:
@@ -482,6 +499,27 @@ class Trainer:
             traced = cache[name] = function(method, reduce_retracing=True)
         return traced
 
+    def _traced_builtin_step(self, name: str) -> Any:
+        """The built-in `train_step`/`test_step` through `tf.function(reduce_retracing=True)`,
+        its logs dropped (the trace's dead-code pass removes computing them; fit reads the
+        metrics only when a callback asks), or None under `run_eagerly`."""
+        from tapeflow.tracing.polymorphic import function, functions_run_eagerly
+
+        if self.run_eagerly or functions_run_eagerly():
+            return None
+        cache = self.__dict__.setdefault("_traced_steps", {})
+        traced = cache.get(name + "/no_logs")
+        if traced is None:
+            step = getattr(Trainer, name)
+            model = self
+
+            def run_step(data: Any) -> None:
+                step(model, data)
+
+            run_step.__name__ = name
+            traced = cache[name + "/no_logs"] = function(run_step, reduce_retracing=True)
+        return traced
+
     def _make_train_function(self, data: Any = None) -> Any:
         """The per-batch train function and whether it returns logs: the user's `train_step`
         (traced, see `_compiled_step`), the traced Dense-stack step (`fused_step`), or the lean
@@ -506,6 +544,9 @@ class Trainer:
             if fused is not None:
                 taped = self._make_train_function()[0] if planned[2] else None
                 return self._fused_train_function(fused, taped), False
+        traced = self._traced_builtin_step("train_step")
+        if traced is not None:
+            return traced, False
         state = self._train_state
         tvars = state.trainable_variables
         optimizer = self.optimizer
@@ -601,6 +642,9 @@ class Trainer:
         cls = type(self)
         if cls.test_step is not Trainer.test_step:
             return self._compiled_step("test_step"), True
+        traced = self._traced_builtin_step("test_step")
+        if traced is not None:
+            return traced, False
         model = self
         tracker = self._loss_tracker
         metrics_obj = self._compile_metrics
