@@ -24,6 +24,7 @@ BENCHMARKS = [
     "mlp_step",
     "xor_fit",
     "fashion_mlp_epoch",
+    "quickstart_mlp_epoch",
     "mnist_rmsprop_epoch",
     "conv_ops",
     "cnn_step",
