@@ -229,7 +229,8 @@ class Function:
         self._input_signature = None
         if input_signature is not None:
             self._input_signature = self._check_input_signature(input_signature)
-        functools.update_wrapper(self, python_function)
+        # Name and docstring only: a callable object's (a Keras layer's) __dict__ is not copied.
+        functools.update_wrapper(self, python_function, updated=())
 
     # -- public surface -------------------------------------------------------------------
     @property
@@ -247,6 +248,14 @@ class Function:
     def experimental_get_tracing_count(self) -> int:
         """How many times the Python function was traced."""
         return self._tracing_count
+
+    def pretty_printed_concrete_signatures(self, verbose: bool = True) -> str:
+        """One line per trace: the function's name and the specs it was traced with."""
+        seen = []
+        for concrete in self._cache.values():
+            if concrete not in seen:
+                seen.append(concrete)
+        return "\n".join(c.pretty_printed_signature(verbose) for c in seen)
 
     def get_concrete_function(self, *args: Any, **kwargs: Any) -> ConcreteFunction:
         """The trace for these arguments (tensors, `tf.TensorSpec`s or Python values), traced

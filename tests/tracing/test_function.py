@@ -510,3 +510,50 @@ def test_tf_quickstart_custom_loop_replays_on_arrays_and_equals_eager():
     concrete = traced.get_concrete_function(x[:16], y[:16])
     assert concrete._arrays is not None
     assert not any(n.name.startswith("tape_") for n in concrete._program.nodes)
+
+
+def test_pretty_printed_signatures_and_callable_objects():
+    from tapeflow import keras
+
+    f = tf.function(lambda x: x + 1)
+    f(tf.constant(1.0))
+    f(tf.constant([1, 2]))
+    assert f.pretty_printed_concrete_signatures().splitlines() == [
+        "<lambda>(TensorSpec(shape=(), dtype=tf.float32, name='x'))",
+        "<lambda>(TensorSpec(shape=(2,), dtype=tf.int32, name='x'))",
+    ]
+    layer = keras.layers.Dense(2)
+    traced = tf.function(layer)
+    x = tf.ones((1, 3))
+    np.testing.assert_array_equal(traced(x).numpy(), layer(x).numpy())
+    assert not hasattr(traced, "kernel")  # the layer's attributes are not copied onto the function
+
+
+def test_layer_call_with_tensor_condition_is_converted_by_autograph():
+    from tapeflow import keras
+
+    class Flip(keras.layers.Layer):
+        def call(self, x):
+            if tf.reduce_sum(x) > 0:
+                return x * 2.0
+            return -x
+
+    layer = Flip()
+    f = tf.function(lambda x: layer(x))
+    assert f(tf.constant([1.0, 2.0])).numpy().tolist() == [2.0, 4.0]
+    assert f(tf.constant([-1.0, -2.0])).numpy().tolist() == [1.0, 2.0]
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_gradient_tape_inside_a_graph_loop():
+    w = tf.Variable(1.0)
+
+    @tf.function
+    def train(n):
+        for _ in tf.range(n):
+            with tf.GradientTape() as tape:
+                loss = (w * 3.0 - 6.0) ** 2
+            w.assign_sub(0.01 * tape.gradient(loss, w))
+        return w.read_value()
+
+    assert abs(float(train(tf.constant(50))) - 2.0) < 1e-3
