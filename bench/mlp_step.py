@@ -21,7 +21,8 @@ Peers, each doing the same arithmetic on the same data:
 Run:  python -m bench.mlp_step [--repeat N] [--no-tf] [--clock cpu]
       (OPENBLAS_NUM_THREADS=1 ... --clock cpu gives steady single-threaded ratios on a busy machine;
       PyTorch then uses the same number of threads)
-Targets: tapeflow <= 1.15x the NumPy step and faster than PyTorch.
+Targets: tapeflow <= 1.15x the NumPy step and faster than PyTorch; the step inside @tf.function
+<= 1.05x the NumPy step (a fourth row; its TensorFlow peer is traced too).
 """
 
 from __future__ import annotations
@@ -221,6 +222,18 @@ def main() -> None:
             verdict += f", tapeflow/torch {row['ratio_torch']:.3f} (target < 1: " \
                        f"{'met' if row['ratio_torch'] < 1 else 'NOT met'})"
         table.note(verdict)
+    # The same step written inside @tf.function (issue 11: <= 1.05x the NumPy step).
+    check_same_arithmetic(d, "logits")
+    fns = {"tapeflow": tapeflow.function(make_tf_step(tapeflow, d, "logits")), "numpy": make_numpy_step(d, "logits")}
+    if has_torch:
+        fns["torch"] = make_torch_step(d, "logits")
+    if tensorflow is not None:
+        fns["tensorflow"] = tensorflow.function(make_tf_step(tensorflow, d, "logits"))
+    times = compare(fns, repeat=args.repeat, warmup=20, min_round_s=0.1, stat=args.stat, clock=args.clock)
+    row = table.add("the logits step inside @tf.function", times["tapeflow"], numpy=times["numpy"],
+                    torch=times.get("torch"), tensorflow=times.get("tensorflow"))
+    table.note(f"tf.function: tapeflow/numpy {row['ratio_numpy']:.3f} (target <= 1.05: "
+               f"{'met' if row['ratio_numpy'] <= 1.05 else 'NOT met'}); the TensorFlow peer is traced too")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     table.note(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
                f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')} "

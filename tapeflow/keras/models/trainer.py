@@ -499,25 +499,27 @@ class Trainer:
             traced = cache[name] = function(method, reduce_retracing=True)
         return traced
 
-    def _traced_builtin_step(self, name: str) -> Any:
-        """The built-in `train_step`/`test_step` through `tf.function(reduce_retracing=True)`,
-        its logs dropped (the trace's dead-code pass removes computing them; fit reads the
-        metrics only when a callback asks), or None under `run_eagerly`."""
+    def _traced_builtin_step(self, name: str, keep_outputs: bool = False) -> Any:
+        """The built-in `train_step`/`test_step`/`predict_step` through
+        `tf.function(reduce_retracing=True)`, or None under `run_eagerly`. Train and test steps
+        drop their logs (the trace's dead-code pass removes computing them; fit reads the
+        metrics only when a callback asks); `keep_outputs` returns the step's result."""
         from tapeflow.tracing.polymorphic import function, functions_run_eagerly
 
         if self.run_eagerly or functions_run_eagerly():
             return None
         cache = self.__dict__.setdefault("_traced_steps", {})
-        traced = cache.get(name + "/no_logs")
+        traced = cache.get(name + "/builtin")
         if traced is None:
             step = getattr(Trainer, name)
             model = self
 
-            def run_step(data: Any) -> None:
-                step(model, data)
+            def run_step(data: Any) -> Any:
+                out = step(model, data)
+                return out if keep_outputs else None
 
             run_step.__name__ = name
-            traced = cache[name + "/no_logs"] = function(run_step, reduce_retracing=True)
+            traced = cache[name + "/builtin"] = function(run_step, reduce_retracing=True)
         return traced
 
     def _make_train_function(self, data: Any = None) -> Any:
@@ -921,8 +923,10 @@ class Trainer:
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=1, steps=steps or data.num_batches)
-        predict_step = (self._compiled_step("predict_step") if type(self).predict_step is not Trainer.predict_step
-                        else self.predict_step)
+        if type(self).predict_step is not Trainer.predict_step:
+            predict_step = self._compiled_step("predict_step")
+        else:
+            predict_step = self._traced_builtin_step("predict_step", keep_outputs=True) or self.predict_step
         begin_hook = callbacks.hook("on_predict_batch_begin")
         end_hook = callbacks.hook("on_predict_batch_end")
         self.stop_predicting = False
