@@ -40,6 +40,14 @@ class Node:
         self.name = name
         trace = _trace_state.current()
         if trace is not None:
+            for x in self.inputs:
+                owner = getattr(x, "_graph", None)
+                if owner is not None and owner not in _trace_state.graphs:
+                    raise TypeError(
+                        f"{x!r} is out of scope and cannot be used here: it was made while tracing "
+                        "another tf.function. Use return values, explicit Python locals or "
+                        "TensorFlow collections to access it."
+                    )
             trace.add_node(self)
 
     def run(self, values: list) -> list:
@@ -136,9 +144,15 @@ class SymbolicTensor(Tensor):
 
 
 class GraphTensor(SymbolicTensor):
-    """A tensor inside a `tf.function` trace: printed as TF prints graph tensors."""
+    """A tensor inside a `tf.function` trace: printed as TF prints graph tensors; it belongs to
+    the trace that made it and cannot be used once that trace is over."""
 
-    __slots__ = ()
+    __slots__ = ("_graph",)
+
+    def __init__(self, shape: Any, dtype: Any = _dt.float32, node: Node | None = None, index: int = 0,
+                 name: str | None = None) -> None:
+        super().__init__(shape, dtype, node, index, name)
+        self._graph = _trace_state.current()
 
     def __str__(self) -> str:
         return f'Tensor("{self.name}", shape={self._shape}, dtype={self._dtype.name})'

@@ -557,3 +557,23 @@ def test_gradient_tape_inside_a_graph_loop():
         return w.read_value()
 
     assert abs(float(train(tf.constant(50))) - 2.0) < 1e-3
+
+
+def test_leaked_graph_tensors_cannot_be_used_elsewhere():
+    leaked = []
+
+    @tf.function
+    def leaky(a):
+        leaked.append(a + 1)
+        return a + 2
+
+    assert int(leaky(tf.constant(1))) == 3
+    with pytest.raises(AttributeError, match="graph tensor"):
+        leaked[0].numpy()
+
+    @tf.function
+    def uses_leaked(b):
+        return b + leaked[0]
+
+    with pytest.raises(TypeError, match="out of scope"):
+        uses_leaked(tf.constant(2))
