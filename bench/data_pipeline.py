@@ -16,6 +16,11 @@ A pass or epoch is timed several times; the fastest is reported. `--clock cpu` t
 process's CPU time (all its threads) instead of the wall clock, for a machine busy with other
 work: it counts the work done, not the overlap that background threads buy.
 
+NOTE: on the 2-core dev machine shared with other jobs, two OpenBLAS threads made single MLP
+epochs take anywhere from 0.5 s to 4 s (20k images) whatever fed them; with
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 the same epochs took 0.39-0.41 s every time. Compare
+the epoch rows from runs with one BLAS thread on such a machine.
+
 Run:  python -m bench.data_pipeline [--epochs 2] [--passes 3] [--clock wall|cpu] [--no-tf] [--no-torch]
 Targets: MLP epoch on the dataset <= 1.10x the epoch on arrays; per-element map >= 200k elements/s.
 """
