@@ -41,6 +41,7 @@ from tapeflow.tracing.control_flow import case, cond, switch_case, while_loop
 from tapeflow.tracing.func_graph import init_scope
 from tapeflow.tracing.polymorphic import function
 from tapeflow.tracing.printing import print_ as print  # noqa: A001 - TF's name
+from tapeflow.tracing.py_function import numpy_function, py_function
 from tapeflow.tracing.spec import TensorSpec
 from tapeflow.tracing.tensor_array import TensorArray
 
@@ -73,6 +74,7 @@ _LAZY_SUBMODULES = {
     "testing",
     "train",
     "summary",
+    "types",
 }
 
 

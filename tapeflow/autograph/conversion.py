@@ -10,6 +10,7 @@ function object.
 from __future__ import annotations
 
 import ast
+import builtins
 import inspect
 import textwrap
 import types
@@ -157,7 +158,17 @@ def _register(code: types.CodeType) -> None:
 def _bind(func: types.FunctionType, code: types.CodeType) -> types.FunctionType:
     """A function running `code` with `func`'s globals, defaults and closure cells."""
     cells = dict(zip(func.__code__.co_freevars, func.__closure__ or (), strict=True))
-    closure = tuple(types.CellType(AG) if n == "ag__" else cells[n] for n in code.co_freevars)
+
+    def cell(name: str) -> types.CellType:
+        if name == "ag__":
+            return types.CellType(AG)
+        if name in cells:
+            return cells[name]
+        # A global of the original that the converted code reaches through a nested function
+        # (a recursive call's own name): read when the cell is made.
+        return types.CellType(func.__globals__.get(name, getattr(builtins, name, None)))
+
+    closure = tuple(cell(n) for n in code.co_freevars)
     new = types.FunctionType(code, func.__globals__, func.__name__, func.__defaults__, closure)
     new.__kwdefaults__ = func.__kwdefaults__
     new.__qualname__ = func.__qualname__

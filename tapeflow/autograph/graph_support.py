@@ -154,7 +154,8 @@ def dataset_steps(source: Any) -> tuple[Callable, Callable]:
     def probe_element(index: Any) -> Any:
         size = int(index)  # the probe's stand-in value: 2, then 3
         return nest.map_structure(
-            lambda s: tapeflow.zeros([size if d is None else d for d in s.shape], dtype=s.dtype), spec)
+            # An element of unknown rank (from_generator without shapes) probes as a scalar.
+            lambda s: tapeflow.zeros([size if d is None else d for d in (s.shape or ())], dtype=s.dtype), spec)
 
     lift_call(start, (), name="dataset_iterator", stateful=True, result=None)
     more = lambda i: lift_call(fetch, (i,), name="dataset_has_next", stateful=True,  # noqa: E731

@@ -52,12 +52,51 @@ class FuncGraph:
         self.inputs.append(t)
         return t
 
+    def as_graph_def(self) -> GraphDef:
+        """The recorded ops as TF's GraphDef lists them: placeholders, then one node per op,
+        each with its name, op type and the names of its graph inputs."""
+        nodes = [NodeDef(p.name.split(":")[0], "Placeholder", []) for p in self.inputs]
+        for n in self.nodes:
+            if not n.outputs:
+                name = _snake(n.name)
+            else:
+                name = n.outputs[0].name.split(":")[0]
+            inputs = [_input_name(x) for x in n.inputs if is_symbolic(x)]
+            nodes.append(NodeDef(name, n.name, inputs))
+        return GraphDef(nodes)
+
     def __enter__(self) -> FuncGraph:
         state.graphs.append(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
         state.graphs.pop()
+
+
+class NodeDef:
+    """One op of `FuncGraph.as_graph_def()`: `name`, `op` and `input` (input tensor names)."""
+
+    __slots__ = ("name", "op", "input")
+
+    def __init__(self, name: str, op: str, inputs: list) -> None:
+        self.name, self.op, self.input = name, op, inputs
+
+    def __repr__(self) -> str:
+        return f"NodeDef(name={self.name!r}, op={self.op!r}, input={self.input!r})"
+
+
+class GraphDef:
+    """The ops of a traced function (`node`: a list of NodeDef), like TF's GraphDef."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, nodes: list) -> None:
+        self.node = nodes
+
+
+def _input_name(t: Any) -> str:
+    base, _, index = t.name.partition(":")
+    return base if index in ("", "0") else t.name
 
 
 def _snake(name: str) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 
 from tapeflow import nest
 from tapeflow.autodiff.function import recording_tapes
+from tapeflow.errors import InvalidArgumentError
 from tapeflow.tensor import Tensor, Variable, convert_to_tensor
 from tapeflow.tracing import state
 from tapeflow.tracing.executor import ArrayProgram, Program, RunState, read_output
@@ -47,6 +48,9 @@ class _Placeholder:
 
 
 def _leaf_key(x: Any) -> Any:
+    tracing_type = getattr(type(x), "__tf_tracing_type__", None)
+    if tracing_type is not None:
+        return ("trace_type", tracing_type(x, None))
     if isinstance(x, Variable):
         return ("variable", id(x))
     if isinstance(x, Tensor):
@@ -117,21 +121,58 @@ class ConcreteFunction:
         return tuple(self.graph.created_variables)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        bound = _bind(self._signature, self.name, args, kwargs) if self._signature else (args, kwargs)
-        flat_ph = nest.flatten((self._args, self._kwargs))
-        try:
-            flat_in = nest.flatten(bound)
-        except Exception:
-            flat_in = None
-        if flat_in is None or len(flat_in) != len(flat_ph):
-            raise TypeError(f"ConcreteFunction {self.name}: the arguments do not match the traced "
-                            f"signature {self.structured_input_signature}.")
-        values = []
-        for ph, x in zip(flat_ph, flat_in, strict=True):
-            if isinstance(ph, _Placeholder):
-                t = _check_spec(ph, x, self.name)
-                values.append(t)
-        return self._call_flat(values)
+        """Run the trace. Arguments: as the Python function takes them (Python values equal to
+        the traced ones may be left out), or only its tensor arguments, in order or by name."""
+        phs = self._placeholders
+        values = None
+        if self._signature is not None:
+            try:
+                bound = _bind(self._signature, self.name, args, kwargs)
+                flat_in = nest.flatten(bound)
+            except Exception:
+                flat_in = None
+            flat_ph = nest.flatten((self._args, self._kwargs))
+            if flat_in is not None and len(flat_in) == len(flat_ph):
+                values = []
+                for ph, x in zip(flat_ph, flat_in, strict=True):
+                    if isinstance(ph, _Placeholder):
+                        values.append(x)
+                    elif _leaf_key(ph) != _leaf_key(x):
+                        raise TypeError(f"ConcreteFunction {self.name} was traced with the Python value "
+                                        f"{ph!r}, received {x!r}; call the tf.function to trace anew.")
+        if values is None:
+            by_name = {ph.path: ph for ph in phs}
+            unknown = [k for k in kwargs if k not in by_name]
+            if unknown or len(args) + len(kwargs) != len(phs):
+                raise TypeError(f"ConcreteFunction {self.name}: expected {len(phs)} tensor argument(s) "
+                                f"({', '.join(ph.path for ph in phs)}), received {len(args)} positional and "
+                                f"{sorted(kwargs)} keyword argument(s).")
+            values = list(args) + [kwargs[ph.path] for ph in phs[len(args):]]
+        checked = []
+        for ph, x in zip(phs, values, strict=True):
+            t = x if isinstance(x, Tensor) else _check_spec(ph, x, self.name)
+            if t.dtype != ph.spec.dtype or not shapes_compatible(ph.spec.shape, tuple(t.shape)):
+                raise InvalidArgumentError(
+                    f"ConcreteFunction {self.name}: argument `{ph.path}` was traced as {ph.spec!r}, "
+                    f"received {TensorSpec.from_tensor(t)!r}.")
+            checked.append(t)
+        return self._call_flat(checked)
+
+    @property
+    def inference_fn(self) -> AtomicFunction:
+        """The trace as a function of its flat tensor inputs returning its flat outputs."""
+        return AtomicFunction(self)
+
+    @property
+    def function_type(self) -> FunctionType:
+        """The traced parameters and output, printed as TF prints a FunctionType."""
+        return FunctionType(self)
+
+    def __str__(self) -> str:
+        lines = ["ConcreteFunction Input Parameters:"]
+        lines += [f"  {name} (POSITIONAL_OR_KEYWORD): {text}" for name, text in _parameters(self)]
+        lines += ["Output Type:", f"  {_output_type(self.structured_outputs)}", "Captures:", "  None"]
+        return "\n".join(lines)
 
     def _call_flat(self, values: list) -> Any:
         """Replay the graph with one value per placeholder, in order."""
@@ -156,6 +197,60 @@ class ConcreteFunction:
 
     def __repr__(self) -> str:
         return f"<ConcreteFunction {self.pretty_printed_signature()} at 0x{id(self):X}>"
+
+
+class AtomicFunction:
+    """A ConcreteFunction called with its placeholders' tensors, in order; returns the list of
+    its tensor outputs (`ConcreteFunction.inference_fn`)."""
+
+    def __init__(self, concrete: ConcreteFunction) -> None:
+        self._concrete = concrete
+        self.name = concrete.name
+
+    def __call__(self, *tensors: Any) -> list:
+        concrete = self._concrete
+        if len(tensors) != len(concrete._placeholders):
+            raise TypeError(f"{self.name}: expected {len(concrete._placeholders)} tensors, received {len(tensors)}.")
+        out = concrete._call_flat([_check_spec(ph, t, self.name) for ph, t in zip(concrete._placeholders, tensors,
+                                                                                  strict=True)])
+        return [t for t in nest.flatten(out) if isinstance(t, Tensor)]
+
+
+class FunctionType:
+    """The parameters and output of a ConcreteFunction (`ConcreteFunction.function_type`)."""
+
+    def __init__(self, concrete: ConcreteFunction) -> None:
+        self.parameters = dict(_parameters(concrete))
+        self.output = concrete.structured_outputs
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}: {v}" for k, v in self.parameters.items())
+        return f"({params}) -> {_output_type(self.output)}"
+
+    __str__ = __repr__
+
+
+def _output_type(value: Any) -> str:
+    """A value as TF's FunctionType prints it: TensorSpec, Dict[[key, type], ...], Literal[v]."""
+    if isinstance(value, Tensor):
+        return repr(TensorSpec(tuple(value.shape), value.dtype))
+    if isinstance(value, TensorSpec):
+        return repr(TensorSpec(value.shape, value.dtype))
+    if isinstance(value, dict):
+        return "Dict[" + ", ".join(f"[{k!r}, {_output_type(v)}]" for k, v in value.items()) + "]"
+    if isinstance(value, (list, tuple)):
+        kind = "List" if isinstance(value, list) else "Tuple"
+        return f"{kind}[" + ", ".join(_output_type(v) for v in value) + "]"
+    return f"Literal[{value!r}]"
+
+
+def _parameters(concrete: ConcreteFunction) -> list:
+    """(name, type text) of each traced parameter, tensors and Python values alike."""
+    names = _arg_names(concrete._signature, len(concrete._args))
+    out = [(names[i], _output_type(a.spec if isinstance(a, _Placeholder) else a))
+           for i, a in enumerate(concrete._args)]
+    out += [(k, _output_type(v.spec if isinstance(v, _Placeholder) else v)) for k, v in concrete._kwargs.items()]
+    return out
 
 
 def _check_spec(ph: _Placeholder, x: Any, fname: str) -> Tensor:
@@ -421,6 +516,10 @@ class Function:
                 f"`{self._name}`)."
             )
         self._tracing_count += 1
+        if g.created_variables and self._tracing_count == 1:
+            # As TF does: a first trace that made variables is traced again, which must make
+            # none (so a function creating a variable on every call fails now, not later).
+            return self._trace(specs, example)
         flat_marks = nest.flatten(marks)
         it = iter(placeholders)
         flat_marks = [next(it) if isinstance(m, _Placeholder) else m for m in flat_marks]

@@ -313,7 +313,9 @@ class Optimizer:
         """Apply `(gradient, variable)` pairs; `None` gradients are skipped. Returns `iterations`."""
         pairs = list(grads_and_vars)
         if _trace_state.graphs and _trace_state.graphs[-1] is not None:
-            # Inside tf.function: one node that runs this update on every call.
+            # Inside tf.function: built now (its variables belong to the first trace, as in TF),
+            # then one node that runs this update on every call.
+            self._build_in_trace([p[1] for p in pairs])
             _func_graph.lift_call(self.apply_gradients, (pairs,), name="apply_gradients", stateful=True)
             return self._iterations
         if not pairs:
@@ -322,6 +324,11 @@ class Optimizer:
         variables = [p[1] for p in pairs]
         self.apply(grads, variables)
         return self._iterations
+
+    def _build_in_trace(self, variables: Any) -> None:
+        if not self.built and variables is not None:
+            with _trace_state.suspended():
+                self.build(list(variables))
 
     def apply(self, grads: list, trainable_variables: list | None = None) -> None:
         """Update `trainable_variables` (default: those the optimizer was built with) in place.
@@ -333,6 +340,7 @@ class Optimizer:
         if len(grads) == 0:
             return
         if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            self._build_in_trace(trainable_variables)
             _func_graph.lift_call(self.apply, (list(grads), trainable_variables), name="apply", stateful=True)
             return
         # 1. Build on first use; check the variables are known.
