@@ -17,6 +17,7 @@ import numpy as _np
 from tapeflow import backend
 from tapeflow import dtypes as _dt
 from tapeflow.autodiff.function import SymbolicState
+from tapeflow.errors import InvalidArgumentError
 from tapeflow.tensor import Tensor, TensorShape
 from tapeflow.tracing import state as _trace_state
 
@@ -41,6 +42,9 @@ class Node:
         trace = _trace_state.current()
         if trace is not None:
             for x in self.inputs:
+                failed = getattr(getattr(x, "node", None), "deferred_error", None)
+                if failed is not None:
+                    raise failed  # the value of a node that cannot run is used
                 owner = getattr(x, "_graph", None)
                 if owner is not None and owner not in _trace_state.graphs:
                     raise TypeError(
@@ -289,11 +293,21 @@ def symbolic_apply(fn: Any, inputs: tuple) -> Any:
         f = calls.pop() if calls else copy.copy(fn)
         return f(*xs)
 
-    specs = infer_output_specs(probe, list(inputs), probes)
+    try:
+        specs = infer_output_specs(probe, list(inputs), probes)
+    except InvalidArgumentError as e:
+        if _trace_state.current() is None:
+            raise
+        specs = [((), inputs[0].dtype)] * fn.n_outputs
+        error: Exception | None = e
+    else:
+        error = None
     node = Node(lambda *xs: copy.copy(fn)(*xs), list(inputs), name=type(fn).__name__)
     node.function = fn
     outs = [new_output(s, d, node, i, node.name) for i, (s, d) in enumerate(specs)]
     node.outputs = outs
+    if error is not None:
+        node.deferred_error = error
     remember_probes(outs, probes)
     return outs[0] if len(outs) == 1 else tuple(outs)
 

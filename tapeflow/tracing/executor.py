@@ -40,6 +40,9 @@ def prune_dead_nodes(nodes: list, outputs: list) -> list:
             continue  # every gradient of that tape became graph ops: nothing to enact
         if not (node.stateful or any(id(o) in needed for o in node.outputs)):
             continue
+        failed = getattr(node, "deferred_error", None)
+        if failed is not None:
+            raise failed  # a node that cannot run on these values is needed
         kept.append(node)
         for x in node.inputs:
             if x._value is None:

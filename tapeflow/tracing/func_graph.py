@@ -15,6 +15,7 @@ from typing import Any
 
 from tapeflow import graph, nest
 from tapeflow.autodiff.function import SymbolicState
+from tapeflow.errors import InvalidArgumentError
 from tapeflow.graph import GraphTensor
 from tapeflow.tensor import Tensor, Variable
 from tapeflow.tracing import state
@@ -52,7 +53,7 @@ class FuncGraph:
         self.inputs.append(t)
         return t
 
-    def as_graph_def(self) -> GraphDef:
+    def as_graph_def(self, add_shapes: bool = False) -> GraphDef:
         """The recorded ops as TF's GraphDef lists them: placeholders, then one node per op,
         each with its name, op type and the names of its graph inputs."""
         nodes = [NodeDef(p.name.split(":")[0], "Placeholder", []) for p in self.inputs]
@@ -86,12 +87,21 @@ class NodeDef:
 
 
 class GraphDef:
-    """The ops of a traced function (`node`: a list of NodeDef), like TF's GraphDef."""
+    """The ops of a traced function (`node`: a list of NodeDef), like TF's GraphDef; printed
+    in the protobuf text format."""
 
     __slots__ = ("node",)
 
     def __init__(self, nodes: list) -> None:
         self.node = nodes
+
+    def __str__(self) -> str:
+        parts = []
+        for n in self.node:
+            lines = ["node {", f'  name: "{n.name}"', f'  op: "{n.op}"']
+            lines += [f'  input: "{i}"' for i in n.input]
+            parts.append("\n".join([*lines, "}"]))
+        return "\n".join(parts) + "\n"
 
 
 def _input_name(t: Any) -> str:
@@ -187,7 +197,16 @@ def lift_call(fn: Callable, args: tuple = (), kwargs: dict | None = None, *, nam
         return [o for o in nest.flatten(out) if isinstance(o, Tensor)]
 
     probes: list = []
-    specs = graph.infer_output_specs(call_on, node.inputs, probes)
+    try:
+        specs = graph.infer_output_specs(call_on, node.inputs, probes)
+    except InvalidArgumentError as e:
+        if stateful or not node.inputs:
+            raise
+        # The call fails on these inputs' values; TF would fail only if its result is used.
+        node.deferred_error = e
+        out = graph.new_output((), node.inputs[0].dtype, node, 0, node.name)
+        node.outputs, node._out_slots = [out], [0]
+        return out
     if callable(captured):
         node.captured.extend(captured())
     structure = returned[0]

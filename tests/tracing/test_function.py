@@ -663,3 +663,21 @@ def test_switching_optimizers_in_a_traced_step_fails_like_tf():
     step(tf.constant(1.0), keras.optimizers.Adam(1e-2))
     with pytest.raises(ValueError, match="singleton tf.Variables"):
         step(tf.constant(1.0), keras.optimizers.Adam(1e-3))
+
+
+def test_only_needed_ops_run():
+    @tf.function
+    def unused_return_graph(x):
+        tf.gather(x, [1])  # fails on a one-element x, but nothing needs it
+        return x
+
+    assert unused_return_graph(tf.constant([0.0])).numpy().tolist() == [0.0]
+
+    @tf.function
+    def used(x):
+        return tf.gather(x, [1]) + 1.0
+
+    with pytest.raises(tf.errors.InvalidArgumentError, match="out of range"):
+        used(tf.constant([0.0]))
+    text = str(unused_return_graph.get_concrete_function(tf.constant([0.0])).graph.as_graph_def())
+    assert text.startswith('node {\n  name: "x"\n  op: "Placeholder"\n}\n')
