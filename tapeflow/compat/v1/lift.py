@@ -17,6 +17,7 @@ from typing import Any
 from tapeflow import graph, nest
 from tapeflow.graph import SymbolicTensor
 from tapeflow.tensor import Tensor
+from tapeflow.tracing.func_graph import CallNode
 
 
 def is_symbolic(x: Any) -> bool:
@@ -33,8 +34,9 @@ def has_symbolic(structure: Any) -> bool:
     return False
 
 
-class FunctionNode(graph.Node):
-    """`fn(*args, **kwargs)` with the symbolic leaves of the arguments replaced by their values.
+class FunctionNode(CallNode):
+    """`fn(*args, **kwargs)` with the symbolic leaves of the arguments replaced by their values
+    (tf.function's lifted call node); its outputs are every leaf `fn` returns.
 
     `captured` lists the tensors (variables) the call reads without receiving them as
     symbolic inputs; gradient code uses it to find which variables a result depends on.
@@ -42,26 +44,8 @@ class FunctionNode(graph.Node):
 
     def __init__(self, fn: Callable, args: tuple, kwargs: dict, name: str = "",
                  captured: Any = ()) -> None:
-        structure = (tuple(args), dict(kwargs))
-        leaves = nest.flatten(structure)
-        slots = [i for i, t in enumerate(leaves) if is_symbolic(t)]
-        super().__init__(self._call, [leaves[i] for i in slots], name=name or getattr(fn, "__name__", "fn"))
-        self.fn = fn
-        self._structure = structure
-        self._leaves = leaves
-        self._slots = slots
-        self.captured = [t for t in leaves if isinstance(t, Tensor) and t._value is not None]
-        self.captured.extend(captured)
-
-    def _call(self, *values: Any) -> Any:
-        if self._slots:
-            flat = list(self._leaves)
-            for i, v in zip(self._slots, values, strict=False):
-                flat[i] = v
-            args, kwargs = nest.pack_sequence_as(self._structure, flat)
-        else:
-            args, kwargs = self._structure
-        return self.fn(*args, **kwargs)
+        super().__init__(fn, args, kwargs, name or getattr(fn, "__name__", "fn"), stateful=False,
+                         captured=captured)
 
     def run(self, values: list) -> list:
         return nest.flatten(self._call(*values))
