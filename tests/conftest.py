@@ -47,3 +47,16 @@ def _reset_seed():
 
     tf.random.set_seed(None)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _no_tape_left_recording_or_trace_left_open():
+    """A test must not leave a tape recording or a tf.function trace open for the next ones."""
+    yield
+    from tapeflow.autodiff.function import recording_tapes
+    from tapeflow.tracing import state
+
+    leaked = (list(recording_tapes), list(state.graphs))
+    recording_tapes.clear()
+    state.graphs.clear()
+    assert leaked == ([], []), f"left recording / open: {leaked}"

@@ -70,17 +70,23 @@ class Program:
 
     def run(self, state: RunState) -> None:
         env = state.env
-        for kind, node, reads, out_ids in self._steps:
-            values = [env[r] if symbolic else r for symbolic, r in reads]
-            if kind == 1 and not recording_tapes:
-                out = node.function(*values)
-                outs = out if type(out) is tuple else (out,)
-            elif kind == 2:
-                outs = node.run_in(values, state)
-            else:
-                outs = node.run(values)
-            for k, v in zip(out_ids, outs, strict=False):
-                env[k] = v
+        try:
+            for kind, node, reads, out_ids in self._steps:
+                values = [env[r] if symbolic else r for symbolic, r in reads]
+                if kind == 1 and not recording_tapes:
+                    out = node.function(*values)
+                    outs = out if type(out) is tuple else (out,)
+                elif kind == 2:
+                    outs = node.run_in(values, state)
+                else:
+                    outs = node.run(values)
+                for k, v in zip(out_ids, outs, strict=False):
+                    env[k] = v
+        except BaseException:
+            # A failed call must not leave the tapes it entered recording.
+            for tape in state.tapes.values():
+                tape._stop()
+            raise
 
 
 def read_output(t: Any, env: dict) -> Any:

@@ -681,3 +681,23 @@ def test_only_needed_ops_run():
         used(tf.constant([0.0]))
     text = str(unused_return_graph.get_concrete_function(tf.constant([0.0])).graph.as_graph_def())
     assert text.startswith('node {\n  name: "x"\n  op: "Placeholder"\n}\n')
+
+
+def test_a_failing_call_leaves_no_tape_recording_and_no_trace_open():
+    from tapeflow.autodiff.function import recording_tapes
+    from tapeflow.tracing import state
+
+    layer_calls = []
+
+    @tf.function
+    def f(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.py_function(lambda v: layer_calls.append(1) or v * 2.0, [x], tf.float32)
+            z = tf.gather(y, tf.cast(x, tf.int32))  # out of range when x is large
+        return tape.gradient(z, x)
+
+    f(tf.constant([0.0]))
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        f(tf.constant([5.0]))
+    assert recording_tapes == [] and state.graphs == []
