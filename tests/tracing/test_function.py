@@ -701,3 +701,32 @@ def test_a_failing_call_leaves_no_tape_recording_and_no_trace_open():
     with pytest.raises(tf.errors.InvalidArgumentError):
         f(tf.constant([5.0]))
     assert recording_tapes == [] and state.graphs == []
+
+
+def test_added_losses_after_a_traced_step_and_an_eager_call():
+    from tapeflow import keras
+
+    class ActivityRegularization(keras.layers.Layer):
+        def call(self, inputs):
+            self.add_loss(1e-2 * tf.reduce_sum(inputs))
+            return inputs
+
+    class ReadsValues(keras.layers.Layer):  # cannot be traced op by op: lifted
+        def call(self, inputs):
+            return tf.constant(np.asarray(inputs) * 1.0)
+
+    inputs = keras.Input((4,))
+    x = ReadsValues()(keras.layers.Dense(3)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2)(ActivityRegularization()(x)))
+    xb = np.arange(8, dtype=np.uint8).reshape(2, 4)  # integer inputs are cast inside the graph
+
+    @tf.function
+    def step(x):
+        model(x, training=True)
+        return tf.add_n(model.losses)
+
+    traced = float(step(xb))
+    model(xb, training=True)
+    eager = model.losses
+    assert len(eager) == 1 and eager[0]._value is not None
+    assert abs(float(eager[0]) - traced) < 1e-6

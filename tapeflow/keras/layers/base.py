@@ -808,7 +808,18 @@ def _traced_call(layer: Layer, args: tuple, kwargs: dict) -> Any:
 
     if kwargs.get("training") is None and _context.training is not None:
         kwargs = {**kwargs, "training": _context.training}  # inherited now, not at replay
-    return _func_graph.lift_call(layer.__call__, args, kwargs, name=layer.name, stateful=True,
+    call = layer.__call__
+    if _context.depth > 0:
+        # Called inside another layer's call: at replay it is a nested call too (it must not
+        # start a new top-level call, which clears the losses the outer layers added).
+        def call(*a: Any, **k: Any) -> Any:
+            _context.depth += 1
+            try:
+                return layer(*a, **k)
+            finally:
+                _context.depth -= 1
+
+    return _func_graph.lift_call(call, args, kwargs, name=layer.name, stateful=True,
                                  probe=probe, captured=lambda: layer.weights)
 
 

@@ -179,7 +179,7 @@ class Dense(Layer):
 
     def call(self, inputs: Tensor) -> Tensor:
         x = inputs
-        if x._value is not None and x._value.dtype.kind != "f":
+        if x.dtype._np.kind != "f":
             x = tf.cast(x, self._dtype)
         fused = self._fused
         if fused is None:
