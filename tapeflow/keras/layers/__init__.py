@@ -1,5 +1,6 @@
 """`keras.layers`: the layer classes, one family per module."""
 
+from tapeflow.keras.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.core import (
     Activation, Dense, Dropout, Embedding, Flatten, GaussianNoise, Input, InputLayer, Lambda,
