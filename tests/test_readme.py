@@ -31,3 +31,13 @@ def test_the_compatibility_imports_resolve():
         statement = line.split("#")[0].strip()
         if statement:
             exec(statement, {})  # noqa: S102
+
+
+def test_the_tf_function_listing_runs_and_prints_what_it_says():
+    block = next(b for b in _python_blocks() if "@tf.function" in b and "train_step" in b)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(block, "README tf.function", "exec"), {"__name__": "readme_function"})  # noqa: S102
+    lines = out.getvalue().splitlines()
+    assert lines[0] == 'tracing with Tensor("x:0", shape=(2, 2), dtype=float32)'
+    assert lines[-1] == "1 0.0382"
