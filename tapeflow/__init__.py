@@ -18,6 +18,7 @@ from tapeflow.dtypes import (
 )
 from tapeflow.module import Module
 from tapeflow.name_scope import name_scope
+from tapeflow.ops.clip import clip_by_global_norm, clip_by_norm
 from tapeflow.ops.creation import eye, fill, linspace, one_hot, ones, ones_like, range, zeros, zeros_like
 from tapeflow.ops.elementwise import (
     abs, add, add_n, cast, ceil, clip_by_value, cos, divide, equal, exp, floor, floordiv,

@@ -1,5 +1,6 @@
 """`tf.linalg`: matrix products, inverse, einsum, norms."""
 
+from tapeflow.ops.clip import global_norm  # noqa: F401
 from tapeflow.ops.creation import eye  # noqa: F401
 from tapeflow.ops.linalg import diag_part, einsum, inv, matmul, matvec, tensordot, trace  # noqa: F401
 from tapeflow.ops.movement import transpose as _transpose

@@ -16,6 +16,7 @@ import tapeflow as _tf
 from tapeflow import dtypes as _dt
 from tapeflow.compat.v1.lift import graph_call, has_symbolic
 from tapeflow.compat.v1.lift import graph_function as _g
+from tapeflow.ops import clip as _clip
 from tapeflow.ops import random as _random
 from tapeflow.tensor import Tensor
 
@@ -170,18 +171,8 @@ def floormod(x: Any, y: Any, name: Any = None) -> Tensor:
     return _tf.math.floormod(x, y)
 
 
-@_g
-def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: Any = None) -> Tensor:
-    """`t * clip_norm / max(norm(t, axes), clip_norm)`."""
-    l2 = _tf.sqrt(_tf.reduce_sum(_tf.square(t), axes, keepdims=True))
-    return _tf.multiply(t, _tf.divide(clip_norm, _tf.maximum(l2, clip_norm)))
-
-
-@_g
-def global_norm(t_list: Any, name: Any = None) -> Tensor:
-    """sqrt(sum of squared elements of every tensor in `t_list`) (None entries skipped)."""
-    parts = [_tf.reduce_sum(_tf.square(t)) for t in t_list if t is not None]
-    return _tf.sqrt(_tf.add_n(parts)) if len(parts) > 1 else _tf.sqrt(parts[0])
+clip_by_norm = _g(_clip.clip_by_norm)
+global_norm = _g(_clip.global_norm)
 
 
 def clip_by_global_norm(t_list: Any, clip_norm: Any, use_norm: Any = None, name: Any = None) -> tuple:
