@@ -76,6 +76,7 @@ _LAZY_SUBMODULES = {
     "train",
     "summary",
     "types",
+    "saved_model",
 }
 
 

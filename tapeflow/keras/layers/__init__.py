@@ -31,3 +31,12 @@ from tapeflow.keras.layers.rnn import (
     GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking, SimpleRNN, SimpleRNNCell, StackedRNNCells,
     TimeDistributed,
 )
+
+
+def __getattr__(name: str):
+    # TFSMLayer needs the SavedModel loader: imported on first use.
+    if name == "TFSMLayer":
+        from tapeflow.keras.saving.export import TFSMLayer
+
+        return TFSMLayer
+    raise AttributeError(f"module 'tapeflow.keras.layers' has no attribute {name!r}")

@@ -993,6 +993,14 @@ class Trainer:
         return nest.map_structure(_as_numpy, out) if nest.is_nested(out) else _as_numpy(out)
 
     # -- summary -------------------------------------------------------------------------------
+    def export(self, filepath: str, format: str = "tf_saved_model", verbose: Any = None,  # noqa: A002
+               input_signature: Any = None, **kwargs: Any) -> None:
+        """Save the inference function as a SavedModel with the endpoint "serve"
+        (`tf.saved_model.load(filepath).serve(x)`, or `keras.layers.TFSMLayer(filepath)`)."""
+        from tapeflow.keras.saving.export import export_model
+
+        export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+
     def summary(self, line_length: int | None = None, positions: Any = None, print_fn: Any = None,
                 expand_nested: bool = False, show_trainable: bool = False, layer_range: Any = None) -> None:
         """Print a table of the layers (name, type, output shape, parameters) and the totals.

@@ -1,0 +1,86 @@
+"""How op attributes and values are written to and read from the SavedModel JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapeflow import dtypes as _dt
+from tapeflow.autodiff.function import Function
+
+SKIPPED_ATTRIBUTES = {"inputs", "outputs", "needs_input_grad", "relu_folded"}
+
+
+class Unsaveable(ValueError):
+    """A value of a traced function that the SavedModel format cannot hold."""
+
+
+def encode(value: Any, arrays: list) -> Any:
+    """`value` as JSON (arrays go to `arrays` and are referenced by index)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, np.generic):
+        return {"scalar": value.item(), "dtype": value.dtype.name}
+    if isinstance(value, _dt.DType):
+        return {"dtype": value.name}
+    if isinstance(value, np.dtype):
+        return {"np_dtype": value.name}
+    if isinstance(value, slice):
+        return {"slice": [encode(value.start, arrays), encode(value.stop, arrays), encode(value.step, arrays)]}
+    if value is Ellipsis:
+        return {"ellipsis": True}
+    if isinstance(value, tuple):
+        return {"tuple": [encode(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return [encode(v, arrays) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"dict": {k: encode(v, arrays) for k, v in value.items()}}
+    if hasattr(value, "__array__") and hasattr(value, "dtype"):
+        from tapeflow import backend
+
+        arrays.append(np.asarray(backend.to_numpy(value)))
+        return {"array": len(arrays) - 1}
+    raise Unsaveable(f"a value of type {type(value).__name__} ({value!r:.60})")
+
+
+def decode(value: Any, arrays: Any) -> Any:
+    """The inverse of `encode`."""
+    if isinstance(value, list):
+        return [decode(v, arrays) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "scalar" in value:
+        return np.dtype(value["dtype"]).type(value["scalar"])
+    if "dtype" in value:
+        return _dt.as_dtype(value["dtype"])
+    if "np_dtype" in value:
+        return np.dtype(value["np_dtype"])
+    if "slice" in value:
+        return slice(*[decode(v, arrays) for v in value["slice"]])
+    if "ellipsis" in value:
+        return Ellipsis
+    if "tuple" in value:
+        return tuple(decode(v, arrays) for v in value["tuple"])
+    if "dict" in value:
+        return {k: decode(v, arrays) for k, v in value["dict"].items()}
+    if "array" in value:
+        return arrays[int(value["array"])]
+    raise ValueError(f"SavedModel: unknown encoded value {value!r:.80}.")
+
+
+def op_registry() -> dict:
+    """Every primitive of the engine by "module.Class": the only classes a load may create."""
+    import tapeflow.nn  # noqa: F401 - make sure every op module is imported
+    from tapeflow import ops  # noqa: F401
+
+    registry: dict = {}
+    stack = [Function]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.startswith("tapeflow."):
+            registry[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return registry
