@@ -785,6 +785,10 @@ def _fft_filter_grad(xp: Any, x: Any, dy: Any, g: Geometry, kshape: tuple,
 # ---------------------------------------------------------------------------------------------
 
 class _ConvBase(Function):
+    # The backward reuses the forward's FFT spectra / im2col cache (`self.cache`): a trace cannot
+    # build it as graph ops (see tracing.symbolic_grad), the tape is enacted instead.
+    saves_forward_values = True
+
     def __init__(self, strides: tuple, dilations: tuple, padding: Any, groups: int = 1,
                  op: str = "Conv") -> None:
         self.strides = strides

@@ -69,7 +69,7 @@ class ConvBiasActivation(_conv.Conv):
             dz = Tensor(dz_array) if dz_array is not dy._value else dy
         else:
             dz = activation_grad_tensor(dy, y, act)
-            db = rd.reduce_sum(dz, tuple(range(len(y._value.shape) - 1))) if has_bias else None
+            db = rd.reduce_sum(dz, tuple(range(len(y.shape) - 1))) if has_bias else None
         dx, dw = self._conv_grads(dz, needs[0], needs[1])
         return (dx, dw, db) if self.has_bias else (dx, dw)
 

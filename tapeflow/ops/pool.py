@@ -17,6 +17,7 @@ import itertools
 from typing import Any
 
 from tapeflow import backend
+from tapeflow.autodiff import function as _fn
 from tapeflow.autodiff.function import Function
 from tapeflow.autodiff.tape import relu_folded_into
 from tapeflow.ops.conv import (
@@ -189,6 +190,10 @@ class MaxPool(Function):
     def backward(self, dy: Tensor) -> tuple:
         x = self.inputs[0]
         g = self.geom
+        if _fn.recording_tapes and g.taps > 1 and _non_overlapping(g):
+            # Recorded (higher order, or a trace): one primitive finds the window maxima from
+            # x and y itself, so no array computed here becomes a constant of the graph.
+            return (MaxPoolBackprop(g, self.op)(x, self.outputs[0], dy),)
         if relu_folded_into(x):
             # The relu below applies no mask of its own: zero the windows whose maximum is 0.
             dy = Tensor(dy._value * (self.outputs[0]._value > 0))
@@ -199,6 +204,32 @@ class MaxPool(Function):
             return (MaxPoolGrad(g, None, tuple(x._value.shape), self.op, self.mask)(dy),)
         idx = self._argmax(self.outputs[0]._value)
         return (MaxPoolGrad(g, idx, tuple(x._value.shape), self.op)(dy),)
+
+
+class MaxPoolBackprop(Function):
+    """dx of a max-pool with non-overlapping windows from (x, y, dy): dy routed to each window's
+    first maximum, found from x and the pooled y in the same pass."""
+
+    def __init__(self, geom: Geometry, op: str = "MaxPool") -> None:
+        self.geom = geom
+        self.op = op
+
+    @property
+    def name(self) -> str:
+        return self.op + "Grad"
+
+    def forward(self, x: Any, y: Any, dy: Any) -> Any:
+        xp = get_xp(x)
+        mask = _first_max_mask(xp, x, y, self.geom)
+        split, out = _tiled_shapes(self.geom, dy.shape[0], dy.shape[-1])
+        dx = xp.empty(x.shape, dtype=dy.dtype)
+        xp.multiply(dy.reshape(out), mask, out=dx.reshape(split))
+        return dx
+
+    def backward(self, ddx: Tensor) -> tuple:
+        x, y, _ = self.inputs
+        mask = _first_max_mask(get_xp(x._value), x._value, y._value, self.geom)
+        return None, None, MaxPoolGradGrad(self.geom, None, self.op, mask)(ddx)
 
 
 class MaxPoolGrad(Function):
