@@ -70,9 +70,5 @@ def is_elementwise(concrete: Any) -> bool:
 
 
 def _primitive(node: Any) -> Any:
-    """The primitive (`autodiff.Function`) a graph node applies, read from its closure."""
-    for cell in getattr(node.op, "__closure__", None) or ():
-        value = cell.cell_contents
-        if type(value).__name__ == node.name:
-            return value
-    return None
+    """The primitive (`autodiff.Function`) a graph node applies (None for a lifted call)."""
+    return getattr(node, "function", None)
