@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -98,6 +99,7 @@ class ConcreteFunction:
         self._flat_outputs = flat_out
         self._program = Program(graph.nodes, flat_out)
         self._nested_outputs = nest.is_nested(outputs)
+        self._lock = threading.RLock()
         self._arrays = (ArrayProgram(self._program.nodes, graph.inputs, flat_out)
                         if ArrayProgram.supports(self._program.nodes) else None)
 
@@ -181,14 +183,17 @@ class ConcreteFunction:
             return lift_call(lambda *v: self._call_flat(list(v)), tuple(values), name=self.name,
                              stateful=True, probe=lambda *v: self._call_flat(list(v)))
         arrays = self._arrays
-        if arrays is not None and not recording_tapes:
-            outs = arrays.run([v._value for v in values])
-            flat = [t if a is None else Tensor(a) for t, a in zip(self._flat_outputs, outs, strict=True)]
-            return nest.pack_sequence_as(self.structured_outputs, flat) if self._nested_outputs else flat[0]
-        env = {id(p): v for p, v in zip(self.graph.inputs, values, strict=True)}
-        run = RunState(env)
-        self._program.run(run)
-        return nest.map_structure(lambda t: read_output(t, env), self.structured_outputs)
+        # NOTE: replays share the traced primitives, whose forward may keep values on the
+        # instance: one replay of this function at a time (tf.data may call it from threads).
+        with self._lock:
+            if arrays is not None and not recording_tapes:
+                outs = arrays.run([v._value for v in values])
+                flat = [t if a is None else Tensor(a) for t, a in zip(self._flat_outputs, outs, strict=True)]
+                return nest.pack_sequence_as(self.structured_outputs, flat) if self._nested_outputs else flat[0]
+            env = {id(p): v for p, v in zip(self.graph.inputs, values, strict=True)}
+            run = RunState(env)
+            self._program.run(run)
+            return nest.map_structure(lambda t: read_output(t, env), self.structured_outputs)
 
     def pretty_printed_signature(self, verbose: bool = True) -> str:
         args, kwargs = self.structured_input_signature

@@ -730,3 +730,18 @@ def test_added_losses_after_a_traced_step_and_an_eager_call():
     eager = model.losses
     assert len(eager) == 1 and eager[0]._value is not None
     assert abs(float(eager[0]) - traced) < 1e-6
+
+
+def test_calls_from_several_threads_give_each_its_own_result():
+    from concurrent.futures import ThreadPoolExecutor
+
+    @tf.function
+    def f(x):
+        return tf.nn.max_pool2d(tf.nn.relu(x), 2, 2, "VALID") * 2.0 + tf.reduce_mean(x)
+
+    xs = [tf.constant(np.random.default_rng(i).standard_normal((2, 8, 8, 3)).astype(np.float32)) for i in range(16)]
+    expected = [f(x).numpy() for x in xs]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda x: f(x).numpy(), xs * 4))
+    for got, want in zip(results, expected * 4, strict=True):
+        np.testing.assert_array_equal(got, want)
