@@ -41,11 +41,12 @@ def functions_run_eagerly() -> bool:
 class _Placeholder:
     """A tensor argument's place in a signature: the spec it was traced with."""
 
-    __slots__ = ("spec", "path")
+    __slots__ = ("spec", "path", "rank")
 
-    def __init__(self, spec: TensorSpec, path: str) -> None:
+    def __init__(self, spec: TensorSpec, path: str, rank: int | None = None) -> None:
         self.spec = spec
         self.path = path
+        self.rank = rank  # for a spec of unknown rank: the rank this trace was made for
 
 
 def _leaf_key(x: Any) -> Any:
@@ -153,9 +154,11 @@ class ConcreteFunction:
         checked = []
         for ph, x in zip(phs, values, strict=True):
             t = x if isinstance(x, Tensor) else _check_spec(ph, x, self.name)
-            if t.dtype != ph.spec.dtype or not shapes_compatible(ph.spec.shape, tuple(t.shape)):
+            rank_ok = ph.rank is None or len(t.shape) == ph.rank
+            if not rank_ok or t.dtype != ph.spec.dtype or not shapes_compatible(ph.spec.shape, tuple(t.shape)):
+                traced = ph.spec if ph.rank is None else f"{ph.spec!r} (for rank-{ph.rank} values)"
                 raise InvalidArgumentError(
-                    f"ConcreteFunction {self.name}: argument `{ph.path}` was traced as {ph.spec!r}, "
+                    f"ConcreteFunction {self.name}: argument `{ph.path}` was traced as {traced!s}, "
                     f"received {TensorSpec.from_tensor(t)!r}.")
             checked.append(t)
         return self._call_flat(checked)
@@ -260,6 +263,12 @@ def _parameters(concrete: ConcreteFunction) -> list:
 
 def _check_spec(ph: _Placeholder, x: Any, fname: str) -> Tensor:
     t = x if isinstance(x, Tensor) else _convert(x, ph.spec, fname, ph.path)
+    if ph.rank is not None and len(t.shape) != ph.rank:
+        raise TypeError(
+            f"Binding inputs to tf.function `{fname}` failed: argument `{ph.path}` ({ph.spec!r}) was traced "
+            f"for rank-{ph.rank} values, received shape {tuple(t.shape)}; call the tf.function itself, "
+            "which traces once per rank for a spec of unknown rank."
+        )
     if t.dtype != ph.spec.dtype or not shapes_compatible(ph.spec.shape, tuple(t.shape)):
         raise TypeError(
             f"Binding inputs to tf.function `{fname}` failed: argument `{ph.path}` expects "
@@ -472,10 +481,14 @@ class Function:
             leaves = [x if isinstance(x, TensorSpec) else _check_spec(_Placeholder(spec, names[i]), x, self._name)
                       for x, spec in zip(flat_a, flat_s, strict=True)]
             checked.append(nest.pack_sequence_as(s, leaves) if nest.is_nested(s) else leaves[0])
-        concrete = self._cache.get("signature")
+        unknown_rank = tuple(len(x.shape) for x, spec in zip(nest.flatten(checked), nest.flatten(list(sig)),
+                                                             strict=True)
+                             if spec.shape is None and isinstance(x, Tensor))
+        key = ("signature", unknown_rank) if unknown_rank else "signature"
+        concrete = self._cache.get(key)
         if concrete is None:
             concrete = self._trace((tuple(sig), {}), None if _has_specs(checked) else (tuple(checked), {}))
-            self._cache["signature"] = concrete
+            self._cache[key] = concrete
         return concrete, (tuple(checked), {})
 
     def _trace(self, specs: tuple, example: tuple | None = None) -> ConcreteFunction:
@@ -488,11 +501,19 @@ class Function:
         names = _arg_names(self._signature, len(specs[0]))
         placeholders: list = []
 
+        marks_flat = nest.flatten((tuple(specs[0]), dict(specs[1])))
+        example_flat = nest.flatten(example) if example is not None else [None] * len(marks_flat)
+        ranks = iter([len(x.shape) if isinstance(x, Tensor) else 0
+                      for m, x in zip(marks_flat, example_flat, strict=True) if isinstance(m, TensorSpec)])
+
         def make(path: str) -> Callable:
             def leaf(s: Any) -> Any:
                 if isinstance(s, TensorSpec):
-                    ph = g.placeholder(s.shape, s.dtype, s.name or path)
-                    placeholders.append(_Placeholder(TensorSpec(s.shape, s.dtype, s.name or path), path))
+                    rank = next(ranks)
+                    # NOTE: a spec of unknown rank is traced for the rank of the call's value.
+                    shape, traced_rank = (s.shape, None) if s.shape is not None else ((None,) * rank, rank)
+                    ph = g.placeholder(shape, s.dtype, s.name or path)
+                    placeholders.append(_Placeholder(TensorSpec(s.shape, s.dtype, s.name or path), path, traced_rank))
                     return ph
                 return s
             return leaf

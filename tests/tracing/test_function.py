@@ -745,3 +745,22 @@ def test_calls_from_several_threads_give_each_its_own_result():
         results = list(pool.map(lambda x: f(x).numpy(), xs * 4))
     for got, want in zip(results, expected * 4, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_specs_of_unknown_rank_trace_per_rank():
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32)])
+    def total(x):
+        return tf.reduce_sum(x, axis=-1)
+
+    assert float(total(tf.constant([1.0, 2.0]))) == 3.0
+    assert total(tf.constant([[1.0, 2.0], [3.0, 4.0]])).numpy().tolist() == [3.0, 7.0]
+    assert total.experimental_get_tracing_count() == 2
+
+    @tf.function
+    def power(a, b):
+        return a ** b
+
+    square = power.get_concrete_function(a=tf.TensorSpec(None, tf.float32), b=2)
+    assert float(square(tf.constant(10.0))) == 100.0
+    with pytest.raises(tf.errors.InvalidArgumentError, match="rank-0"):
+        square(tf.constant([10.0]))
