@@ -2,6 +2,8 @@
 
 from tapeflow.keras.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from tapeflow.keras.layers.base import InputSpec, Layer
+from tapeflow.keras.layers.noise import ActivityRegularization, AlphaDropout, GaussianDropout, Identity
+from tapeflow.keras.layers.scale_normalization import RMSNormalization, UnitNormalization
 from tapeflow.keras.layers.core import (
     Activation, Dense, Dropout, Embedding, Flatten, GaussianNoise, Input, InputLayer, Lambda,
     Permute, RepeatVector, Reshape,
@@ -16,6 +18,7 @@ from tapeflow.keras.layers.conv import (
     DepthwiseConv2D, SeparableConv2D,
 )
 from tapeflow.keras.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
+from tapeflow.keras.layers.preprocessing import Normalization, Rescaling
 from tapeflow.keras.layers.pooling import (
     AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D,
     GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalAvgPool1D, GlobalAvgPool2D,
