@@ -30,6 +30,7 @@ from tapeflow.keras.layers.regularization import SpatialDropout1D, SpatialDropou
 from tapeflow.keras.layers.reshaping import (
     Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
 )
+from tapeflow.keras.layers.reshaping3d import Cropping3D, SpatialDropout3D, UpSampling3D, ZeroPadding3D
 from tapeflow.keras.layers.rnn import (
     GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking, SimpleRNN, SimpleRNNCell, StackedRNNCells,
     TimeDistributed,
