@@ -107,21 +107,32 @@ class Softmax(_Elementwise):
         self.axis = axis
 
     def call(self, inputs: Tensor, mask: Any = None) -> Tensor:
-        if mask is not None:
-            # As Keras: a large negative number where the mask is False, before the softmax.
-            adder = (1.0 - tf.cast(mask, inputs.dtype)) * tf.constant(-1e9 if inputs.dtype.name != "float16"
-                                                                       else -6e4, inputs.dtype)
-            inputs = inputs + adder
-        if isinstance(self.axis, (list, tuple)):
-            if len(self.axis) > 1:
-                return tf.exp(inputs - tf.reduce_logsumexp(inputs, axis=self.axis, keepdims=True))
-            return activations.softmax(inputs, axis=self.axis[0])
-        return activations.softmax(inputs, axis=self.axis)
+        return masked_softmax(inputs, mask, self.axis)
 
     def get_config(self) -> dict:
         config = super().get_config()
         config["axis"] = self.axis
         return config
+
+
+def masked_softmax(inputs: Tensor, mask: Any, axis: Any = -1) -> Tensor:
+    """Softmax over `axis` where masked-out positions (mask False, or <= 0.5) get probability 0,
+    as Keras's Softmax layer computes it (a large negative logit there, then zeros)."""
+    if mask is not None:
+        if mask.dtype.name != "bool":
+            mask = tf.greater(mask, tf.constant(0.5, mask.dtype))
+        large_negative = tf.constant(-3e4 if inputs.dtype.name == "float16" else -1e9, inputs.dtype)
+        inputs = tf.where(mask, inputs, large_negative)
+    if isinstance(axis, (list, tuple)):
+        if len(axis) > 1:
+            outputs = tf.exp(inputs - tf.reduce_logsumexp(inputs, axis=list(axis), keepdims=True))
+        else:
+            outputs = activations.softmax(inputs, axis=axis[0])
+    else:
+        outputs = activations.softmax(inputs, axis=axis)
+    if mask is not None:
+        outputs = tf.where(mask, outputs, tf.zeros_like(outputs))
+    return outputs
 
 
 class PReLU(_Elementwise):

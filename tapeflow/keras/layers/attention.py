@@ -1,0 +1,186 @@
+"""`MultiHeadAttention`: scaled dot-product attention over several heads, as Keras 3 computes it.
+
+Shapes: query (B, T, dim_q), value (B, S, dim_v), key (B, S, dim_k) (default: value).
+Projections: query/key kernels (dim, heads, key_dim), value kernel (dim_v, heads, value_dim),
+biases (heads, key_dim or value_dim); output kernel (heads, value_dim, out_dim), bias (out_dim,).
+Output (B, T, out_dim) with out_dim = dim_q unless `output_shape`; scores (B, heads, T, S).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import tapeflow as tf
+from tapeflow.keras import constraints, initializers, regularizers
+from tapeflow.keras.layers.activations import masked_softmax
+from tapeflow.keras.layers.base import Layer
+from tapeflow.tensor import Tensor
+
+
+class MultiHeadAttention(Layer):
+    """Multi-head attention (Vaswani et al.): `softmax(q k^T / sqrt(key_dim)) v` per head.
+
+    Args:
+        num_heads: the number of heads.
+        key_dim: size of each head for query and key.
+        value_dim: size of each head for value (default key_dim).
+        dropout: dropout rate on the attention probabilities (training only).
+        use_bias: whether the projections have biases.
+        output_shape: the last dimension of the output (default: the query's).
+        attention_axes: must be None or (1,) here (attention over the sequence axis of 3-D inputs).
+        kernel_*, bias_*, activity_regularizer: as for Dense.
+        seed: seed of the dropout.
+
+    Call arguments: query, value, key=None, query_mask, value_mask, key_mask (boolean (B, T) /
+    (B, S); taken from the inputs' Keras masks when not given), attention_mask (B, T, S),
+    return_attention_scores, training, use_causal_mask.
+    """
+
+    def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None, dropout: float = 0.0,
+                 use_bias: bool = True, output_shape: Any = None, attention_axes: Any = None,
+                 sliding_window: Any = None, flash_attention: Any = None, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None, bias_constraint: Any = None,
+                 use_gate: bool = False, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if attention_axes not in (None, 1, (1,), [1]):
+            raise ValueError(f"MultiHeadAttention: attention_axes={attention_axes!r} is not supported; Tapeflow "
+                             "attends over axis 1 of 3-D inputs (attention_axes=None).")
+        for arg, value in (("sliding_window", sliding_window), ("use_gate", use_gate or None)):
+            if value is not None:
+                raise ValueError(f"MultiHeadAttention: `{arg}` is not supported by Tapeflow (received {value!r}).")
+        if flash_attention:
+            raise ValueError("MultiHeadAttention: flash_attention=True needs a fused GPU kernel Tapeflow does "
+                             "not have; leave it None or False.")
+        self.num_heads = int(num_heads)
+        self.key_dim = int(key_dim)
+        self.value_dim = int(value_dim) if value_dim else self.key_dim
+        self.dropout = float(dropout)
+        self.use_bias = use_bias
+        self.output_shape_arg = output_shape
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.seed = seed
+        self._scale = 1.0 / math.sqrt(float(self.key_dim))
+
+    def _projection(self, name: str, dim: int, heads: int, size: int) -> tuple:
+        kernel = self.add_weight(shape=(dim, heads, size), name=f"{name}/kernel", initializer=self.kernel_initializer,
+                                 regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        bias = None
+        if self.use_bias:
+            bias = self.add_weight(shape=(heads, size), name=f"{name}/bias", initializer=self.bias_initializer,
+                                   regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+        return kernel, bias
+
+    def build(self, query_shape: Any, value_shape: Any = None, key_shape: Any = None) -> None:
+        value_shape = query_shape if value_shape is None else value_shape
+        key_shape = value_shape if key_shape is None else key_shape
+        for what, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
+            if len(shape) != 3 or shape[-1] is None:
+                raise ValueError(f"MultiHeadAttention '{self.name}': {what} must have shape (batch, steps, features) "
+                                 f"with known features, received {tuple(shape)}.")
+        h = self.num_heads
+        self.query_kernel, self.query_bias = self._projection("query", query_shape[-1], h, self.key_dim)
+        self.key_kernel, self.key_bias = self._projection("key", key_shape[-1], h, self.key_dim)
+        self.value_kernel, self.value_bias = self._projection("value", value_shape[-1], h, self.value_dim)
+        out_dim = self.output_shape_arg
+        if out_dim is None:
+            out_dim = query_shape[-1]
+        elif isinstance(out_dim, (list, tuple)):
+            if len(out_dim) != 1:
+                raise ValueError(f"MultiHeadAttention: output_shape must be one int here, received {out_dim!r}.")
+            out_dim = out_dim[0]
+        self._out_dim = int(out_dim)
+        self.output_kernel = self.add_weight(shape=(h, self.value_dim, self._out_dim), name="attention_output/kernel",
+                                             initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                             constraint=self.kernel_constraint)
+        self.output_bias = None
+        if self.use_bias:
+            self.output_bias = self.add_weight(shape=(self._out_dim,), name="attention_output/bias",
+                                               initializer=self.bias_initializer, regularizer=self.bias_regularizer,
+                                               constraint=self.bias_constraint)
+        self.built = True
+
+    def _maybe_build(self, inputs: Any) -> None:
+        if not self.built:
+            self.build(tuple(inputs.shape))
+
+    def __call__(self, query: Any, value: Any = None, key: Any = None, **kwargs: Any) -> Any:
+        if value is None:
+            raise TypeError(f"MultiHeadAttention '{self.name}' needs `value` (and `query`).")
+        if not self.built:
+            q = query if isinstance(query, Tensor) else tf.convert_to_tensor(query)
+            v = value if isinstance(value, Tensor) else tf.convert_to_tensor(value)
+            k = v if key is None else (key if isinstance(key, Tensor) else tf.convert_to_tensor(key))
+            self.build(tuple(q.shape), tuple(v.shape), tuple(k.shape))
+        return super().__call__(query, value=value, key=key, **kwargs)
+
+    def _attention_mask(self, query: Tensor, value: Tensor, key: Tensor, query_mask: Any, value_mask: Any,
+                        key_mask: Any, attention_mask: Any, use_causal_mask: bool) -> Any:
+        query_mask = getattr(query, "_keras_mask", None) if query_mask is None else query_mask
+        value_mask = getattr(value, "_keras_mask", None) if value_mask is None else value_mask
+        key_mask = getattr(key, "_keras_mask", None) if key_mask is None else key_mask
+        auto = None
+        if query_mask is not None:
+            auto = tf.expand_dims(tf.cast(query_mask, "bool"), -1)  # (B, T, 1)
+        for m in (value_mask, key_mask):
+            if m is not None:
+                m = tf.expand_dims(tf.cast(m, "bool"), -2)  # (B, 1, S)
+                auto = m if auto is None else tf.logical_and(auto, m)
+        if use_causal_mask:
+            t, s = query.shape[1], value.shape[1]
+            causal = tf.constant(__import__("numpy").tril(__import__("numpy").ones((1, t, s), bool)))
+            auto = causal if auto is None else tf.logical_and(auto, causal)
+        if auto is not None:
+            attention_mask = auto if attention_mask is None else tf.logical_and(tf.cast(attention_mask, "bool"), auto)
+        return attention_mask
+
+    def call(self, query: Tensor, value: Tensor, key: Tensor | None = None, query_mask: Any = None,
+             value_mask: Any = None, key_mask: Any = None, attention_mask: Any = None,
+             return_attention_scores: bool = False, training: Any = None, use_causal_mask: bool = False) -> Any:
+        key = value if key is None else key
+        mask = self._attention_mask(query, value, key, query_mask, value_mask, key_mask, attention_mask,
+                                    use_causal_mask)
+        q = tf.einsum("abc,cde->abde", query, self.query_kernel)
+        k = tf.einsum("abc,cde->abde", key, self.key_kernel)
+        v = tf.einsum("abc,cde->abde", value, self.value_kernel)
+        if self.use_bias:
+            q, k, v = q + self.query_bias, k + self.key_bias, v + self.value_bias
+        q = q * tf.constant(self._scale, q.dtype)
+        scores = tf.einsum("aecd,abcd->acbe", k, q)  # (B, heads, T, S)
+        if mask is not None:
+            mask = tf.expand_dims(tf.cast(mask, "bool"), 1)  # one mask for every head
+        scores = masked_softmax(scores, mask, -1)
+        probs = tf.nn.dropout(scores, self.dropout, seed=self.seed) if training and self.dropout > 0 else scores
+        out = tf.einsum("acbe,aecd->abcd", probs, v)  # (B, T, heads, value_dim)
+        out = tf.einsum("abcd,cde->abe", out, self.output_kernel)
+        if self.use_bias:
+            out = out + self.output_bias
+        return (out, scores) if return_attention_scores else out
+
+    def compute_output_shape(self, query_shape: Any, value_shape: Any = None, key_shape: Any = None) -> Any:
+        out = self.output_shape_arg
+        if out is None:
+            return tuple(query_shape)
+        return tuple(query_shape[:-1]) + ((out,) if isinstance(out, int) else tuple(out))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({
+            "num_heads": self.num_heads, "key_dim": self.key_dim, "value_dim": self.value_dim,
+            "dropout": self.dropout, "use_bias": self.use_bias, "use_gate": False,
+            "output_shape": self.output_shape_arg, "attention_axes": (1,), "sliding_window": None,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "seed": self.seed,
+        })
+        return config
