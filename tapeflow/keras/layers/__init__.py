@@ -1,7 +1,7 @@
 """`keras.layers`: the layer classes, one family per module."""
 
 from tapeflow.keras.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
-from tapeflow.keras.layers.attention import MultiHeadAttention
+from tapeflow.keras.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.noise import ActivityRegularization, AlphaDropout, GaussianDropout, Identity
 from tapeflow.keras.layers.scale_normalization import RMSNormalization, UnitNormalization

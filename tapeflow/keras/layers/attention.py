@@ -184,3 +184,122 @@ class MultiHeadAttention(Layer):
             "seed": self.seed,
         })
         return config
+
+
+class Attention(Layer):
+    """Dot-product (Luong) attention: `softmax(q k^T) v` over inputs `[query, value(, key)]`.
+
+    Args:
+        use_scale: learn a scalar multiplying the scores.
+        score_mode: "dot" (q . k) or "concat" (sum(tanh(q + k)) times a learned scalar).
+        dropout: dropout rate on the attention distribution (training only).
+        seed: seed of the dropout.
+
+    Call arguments: inputs `[query (B, Tq, dim), value (B, Tv, dim)]` (+ key), mask
+    `[query_mask, value_mask]`, return_attention_scores, training, use_causal_mask.
+    """
+
+    def __init__(self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0,
+                 seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if score_mode not in ("dot", "concat"):
+            raise ValueError(f"Attention: score_mode must be 'dot' or 'concat', received {score_mode!r}.")
+        self.use_scale = use_scale
+        self.score_mode = score_mode
+        self.dropout = float(dropout)
+        self.seed = seed
+        self.supports_masking = True
+
+    def build(self, input_shape: Any) -> None:
+        _check_attention_inputs(self, input_shape)
+        self.scale = self.add_weight(shape=(), name="scale", initializer="ones") if self.use_scale else None
+        self.concat_score_weight = (self.add_weight(shape=(), name="concat_score_weight", initializer="ones")
+                                    if self.score_mode == "concat" else None)
+        self.built = True
+
+    def _scores(self, query: Tensor, key: Tensor) -> Tensor:
+        if self.score_mode == "dot":
+            scores = tf.matmul(query, key, transpose_b=True)
+            return scores * self.scale if self.scale is not None else scores
+        summed = tf.expand_dims(query, -2) + tf.expand_dims(key, -3)
+        if self.scale is not None:
+            summed = self.scale * summed
+        return self.concat_score_weight * tf.reduce_sum(tf.tanh(summed), axis=-1)
+
+    def call(self, inputs: Any, mask: Any = None, training: Any = None, return_attention_scores: bool = False,
+             use_causal_mask: bool = False) -> Any:
+        return _attend(self, self._scores, inputs, mask, training, return_attention_scores, use_causal_mask)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None if mask is None or mask[0] is None else mask[0]
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return tuple(input_shape[0][:-1]) + (input_shape[1][-1],)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"use_scale": self.use_scale, "score_mode": self.score_mode, "dropout": self.dropout,
+                       "seed": self.seed})
+        return config
+
+
+class AdditiveAttention(Attention):
+    """Additive (Bahdanau) attention: scores `sum(scale * tanh(q + k))` over features, with a
+    learned per-feature `scale` when `use_scale` (default True)."""
+
+    def __init__(self, use_scale: bool = True, dropout: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def build(self, input_shape: Any) -> None:
+        _check_attention_inputs(self, input_shape)
+        dim = input_shape[0][-1]
+        self.scale = (self.add_weight(shape=(dim,), name="scale", initializer="glorot_uniform")
+                      if self.use_scale else None)
+        self.concat_score_weight = None
+        self.built = True
+
+    def _scores(self, query: Tensor, key: Tensor) -> Tensor:
+        summed = tf.tanh(tf.expand_dims(query, -2) + tf.expand_dims(key, -3))
+        if self.scale is not None:
+            summed = self.scale * summed
+        return tf.reduce_sum(summed, axis=-1)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("score_mode", None)
+        return config
+
+
+def _check_attention_inputs(layer: Layer, input_shape: Any) -> None:
+    if not isinstance(input_shape, (list, tuple)) or len(input_shape) not in (2, 3) or not all(
+            isinstance(s, (list, tuple)) for s in input_shape):
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': inputs must be a list [query, value] or "
+                         f"[query, value, key], received shapes {input_shape!r}.")
+
+
+def _attend(layer: Any, scores_of: Any, inputs: Any, mask: Any, training: Any, return_scores: bool,
+            causal: bool) -> Any:
+    q, v = inputs[0], inputs[1]
+    k = inputs[2] if len(inputs) > 2 else v
+    q_mask = mask[0] if mask else None
+    v_mask = mask[1] if mask and len(mask) > 1 else None
+    scores = scores_of(q, k)
+    keep = None
+    if v_mask is not None:
+        keep = tf.expand_dims(tf.cast(v_mask, "bool"), -2)  # (B, 1, Tv)
+    if causal:
+        import numpy as np
+
+        tq, tv = scores.shape[-2], scores.shape[-1]
+        lower = tf.constant(np.tril(np.ones((1, tq, tv), bool)))
+        keep = lower if keep is None else tf.logical_and(keep, lower)
+    if keep is not None:
+        # NOTE: as Keras: masked scores lowered by 1e9 (65504 in float16), not replaced.
+        big = tf.constant(65504.0 if scores.dtype.name == "float16" else 1.0e9, scores.dtype)
+        scores = tf.where(keep, scores, scores - big)
+    weights = tf.nn.softmax(scores, axis=-1)
+    used = tf.nn.dropout(weights, layer.dropout, seed=layer.seed) if training and layer.dropout > 0 else weights
+    out = tf.matmul(used, v)
+    if q_mask is not None:
+        out = tf.where(tf.expand_dims(tf.cast(q_mask, "bool"), -1), out, tf.zeros_like(out))
+    return (out, weights) if return_scores else out

@@ -90,3 +90,41 @@ def test_unsupported_variants_are_named():
         keras.layers.MultiHeadAttention(2, 3, use_gate=True)
     with pytest.raises(ValueError, match="batch, steps, features"):
         keras.layers.MultiHeadAttention(2, 3)(np.ones((2, 3), np.float32), np.ones((2, 3), np.float32))
+
+
+ATTENTION_CASES = [("Attention", {}), ("Attention", {"use_scale": True, "score_mode": "concat"}),
+                   ("AdditiveAttention", {}), ("AdditiveAttention", {"use_scale": False})]
+V5 = RNG.normal(size=(2, 6, 5)).astype("float32")
+Q_MASK = RNG.random((2, 4)) > 0.3
+V_MASK = np.concatenate([np.ones((2, 1), bool), RNG.random((2, 5)) > 0.3], axis=1)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("cls, kwargs", ATTENTION_CASES, ids=[f"{c}-{i}" for i, (c, _) in enumerate(ATTENTION_CASES)])
+@pytest.mark.parametrize("call", [{}, {"mask": [Q_MASK, V_MASK]}, {"use_causal_mask": True},
+                                  {"return_attention_scores": True}], ids=["plain", "masks", "causal", "scores"])
+def test_dot_and_additive_attention_against_keras(cls, kwargs, call):
+    pytest.importorskip("tensorflow")
+    k = pytest.importorskip("keras")
+    theirs = getattr(k.layers, cls)(**kwargs)
+    theirs([Q, V5])
+    ours = getattr(keras.layers, cls)(**kwargs)
+    ours([Q, V5])
+    ours.set_weights([np.asarray(w) for w in theirs.weights])
+    for x, y in zip(tf.nest.flatten(ours([Q, V5], **call)), tf.nest.flatten(theirs([Q, V5], **call)), strict=True):
+        np.testing.assert_allclose(x.numpy(), np.asarray(y), atol=1e-6)
+
+
+@pytest.mark.parametrize("cls, kwargs", ATTENTION_CASES, ids=[f"{c}-{i}" for i, (c, _) in enumerate(ATTENTION_CASES)])
+def test_dot_and_additive_attention_gradients_float64(cls, kwargs):
+    layer = getattr(keras.layers, cls)(dtype="float64", **kwargs)
+    q, v = RNG.normal(size=(2, 3, 4)), RNG.normal(size=(2, 5, 4))
+    layer([q, v])
+    check_gradients(lambda a, b: layer([a, b], mask=[None, V_MASK[:, :5]]), [q, v])
+
+
+def test_attention_input_errors():
+    with pytest.raises(ValueError, match="score_mode"):
+        keras.layers.Attention(score_mode="cosine")
+    with pytest.raises(ValueError, match="query, value"):
+        keras.layers.Attention()(np.ones((2, 3, 4), np.float32))
