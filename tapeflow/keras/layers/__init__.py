@@ -3,6 +3,7 @@
 from tapeflow.keras.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from tapeflow.keras.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from tapeflow.keras.layers.base import InputSpec, Layer
+from tapeflow.keras.layers.einsum_dense import EinsumDense
 from tapeflow.keras.layers.noise import ActivityRegularization, AlphaDropout, GaussianDropout, Identity
 from tapeflow.keras.layers.scale_normalization import RMSNormalization, UnitNormalization
 from tapeflow.keras.layers.core import (
