@@ -20,7 +20,7 @@ from tapeflow.keras.layers.conv import (
     DepthwiseConv2D, SeparableConv2D,
 )
 from tapeflow.keras.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
-from tapeflow.keras.layers.preprocessing import Normalization, Rescaling
+from tapeflow.keras.layers.preprocessing import CenterCrop, Normalization, Rescaling, Resizing
 from tapeflow.keras.layers.pooling import (
     AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D,
     GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalAvgPool1D, GlobalAvgPool2D,

@@ -157,3 +157,99 @@ def _batches(data: Any, steps: Any) -> Any:
         return
     raise TypeError(f"Normalization.adapt: expected a NumPy array, tensor or tf.data.Dataset, received "
                     f"{type(data).__name__}.")
+
+
+def _image_format(layer: str, data_format: Any) -> str:
+    fmt = (data_format or kbackend.image_data_format()).lower()
+    if fmt not in ("channels_last", "channels_first"):
+        raise ValueError(f"{layer}: data_format must be 'channels_last' or 'channels_first', received {data_format!r}.")
+    return fmt
+
+
+class Resizing(Layer):
+    """Resize images (a batch or one image) to `height` x `width` (`keras.ops.image.resize`).
+
+    Args:
+        height, width: the output size.
+        interpolation: "bilinear" (default), "nearest", "bicubic", "lanczos3", "lanczos5", "area".
+        crop_to_aspect_ratio: crop the largest centered window of the target aspect ratio first.
+        pad_to_aspect_ratio: pad to the target aspect ratio first (with `fill_mode`/`fill_value`).
+        antialias: low-pass filter when downsampling.
+        data_format: "channels_last" (default) or "channels_first".
+    """
+
+    def __init__(self, height: int, width: int, interpolation: str = "bilinear", crop_to_aspect_ratio: bool = False,
+                 pad_to_aspect_ratio: bool = False, fill_mode: str = "constant", fill_value: float = 0.0,
+                 antialias: bool = False, data_format: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.height, self.width = int(height), int(width)
+        self.interpolation = interpolation
+        self.crop_to_aspect_ratio = crop_to_aspect_ratio
+        self.pad_to_aspect_ratio = pad_to_aspect_ratio
+        self.fill_mode = fill_mode
+        self.fill_value = fill_value
+        self.antialias = antialias
+        self.data_format = _image_format("Resizing", data_format)
+
+    def call(self, inputs: Any) -> Tensor:
+        from tapeflow.keras.ops import image as image_ops
+
+        x = tf.cast(inputs, self._np_dtype)
+        return image_ops.resize(x, (self.height, self.width), interpolation=self.interpolation,
+                                antialias=self.antialias, crop_to_aspect_ratio=self.crop_to_aspect_ratio,
+                                pad_to_aspect_ratio=self.pad_to_aspect_ratio, fill_mode=self.fill_mode,
+                                fill_value=self.fill_value, data_format=self.data_format)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        shape = list(input_shape)
+        axes = (-3, -2) if self.data_format == "channels_last" else (-2, -1)
+        shape[axes[0]], shape[axes[1]] = self.height, self.width
+        return tuple(shape)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"height": self.height, "width": self.width, "interpolation": self.interpolation,
+                       "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
+                       "pad_to_aspect_ratio": self.pad_to_aspect_ratio, "fill_mode": self.fill_mode,
+                       "fill_value": self.fill_value, "antialias": self.antialias, "data_format": self.data_format})
+        return config
+
+
+class CenterCrop(Layer):
+    """Crop the central `height` x `width` window of images; images smaller than that are first
+    cropped to the target aspect ratio and resized (bilinear), as Keras does.
+
+    Args:
+        height, width: the output size.
+        data_format: "channels_last" (default) or "channels_first".
+    """
+
+    def __init__(self, height: int, width: int, data_format: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.height, self.width = int(height), int(width)
+        self.data_format = _image_format("CenterCrop", data_format)
+
+    def call(self, inputs: Any) -> Tensor:
+        x = tf.cast(inputs, self._np_dtype)
+        h_ax, w_ax = (x.ndim - 3, x.ndim - 2) if self.data_format == "channels_last" else (x.ndim - 2, x.ndim - 1)
+        h, w = x.shape[h_ax], x.shape[w_ax]
+        if h is not None and w is not None and h >= self.height and w >= self.width:
+            key = [slice(None)] * x.ndim
+            top, left = (h - self.height) // 2, (w - self.width) // 2
+            key[h_ax], key[w_ax] = slice(top, top + self.height), slice(left, left + self.width)
+            return x[tuple(key)]
+        from tapeflow.keras.ops import image as image_ops
+
+        return image_ops.resize(x, (self.height, self.width), crop_to_aspect_ratio=True,
+                                data_format=self.data_format)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple:
+        shape = list(input_shape)
+        axes = (-3, -2) if self.data_format == "channels_last" else (-2, -1)
+        shape[axes[0]], shape[axes[1]] = self.height, self.width
+        return tuple(shape)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"height": self.height, "width": self.width, "data_format": self.data_format})
+        return config

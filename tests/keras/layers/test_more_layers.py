@@ -95,3 +95,35 @@ def test_activity_regularization_adds_its_loss():
     expected = (0.1 * 6.5 + 0.01 * (1 + 4 + 9 + 0.25)) / 2  # divided by the batch size, as Keras 3
     np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-6)
     assert layer.get_config()["l1"] == 0.1 and "activity_regularizer" not in layer.get_config()
+
+
+IMAGE_CASES = [
+    ("Resizing", {"height": 5, "width": 7}),
+    ("Resizing", {"height": 12, "width": 8, "interpolation": "nearest"}),
+    ("Resizing", {"height": 6, "width": 6, "crop_to_aspect_ratio": True}),
+    ("Resizing", {"height": 6, "width": 6, "pad_to_aspect_ratio": True}),
+    ("CenterCrop", {"height": 5, "width": 6}),
+    ("CenterCrop", {"height": 10, "width": 10}),
+]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("cls, kwargs", IMAGE_CASES, ids=[f"{c}-{i}" for i, (c, _) in enumerate(IMAGE_CASES)])
+def test_image_layers_against_keras(cls, kwargs):
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    x = np.random.default_rng(0).random((2, 9, 12, 3)).astype("float32") * 255
+    ours = getattr(layers, cls)(**kwargs)
+    out = ours(x).numpy()
+    np.testing.assert_allclose(out, np.asarray(getattr(keras.layers, cls)(**kwargs)(x)), atol=5e-4)
+    assert tuple(ours.compute_output_shape((None, 9, 12, 3))) == (None, *out.shape[1:])
+
+
+def test_image_layers_contract_and_gradients():
+    check_layer(lambda: layers.Resizing(4, 6), (2, 8, 9, 3), expected_output_shape=(2, 4, 6, 3),
+                expected_weight_shapes=[])
+    check_layer(lambda: layers.CenterCrop(4, 6, data_format="channels_first"), (2, 3, 8, 9),
+                expected_output_shape=(2, 3, 4, 6), expected_weight_shapes=[])
+    check_layer_gradients(layers.Resizing(4, 6, dtype="float64"), _x((2, 8, 9, 3)).astype("float64"))
+    with pytest.raises(ValueError, match="data_format"):
+        layers.CenterCrop(2, 2, data_format="nhwc")
