@@ -3,6 +3,9 @@
 from tapeflow.keras.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from tapeflow.keras.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from tapeflow.keras.layers.base import InputSpec, Layer
+from tapeflow.keras.layers.conv1d_variants import (
+    DepthwiseConv1D, SeparableConv1D, SeparableConvolution1D, SeparableConvolution2D,
+)
 from tapeflow.keras.layers.einsum_dense import EinsumDense
 from tapeflow.keras.layers.noise import ActivityRegularization, AlphaDropout, GaussianDropout, Identity
 from tapeflow.keras.layers.scale_normalization import RMSNormalization, UnitNormalization
