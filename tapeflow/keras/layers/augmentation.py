@@ -1,0 +1,205 @@
+"""Image augmentation layers: RandomFlip, RandomRotation, RandomZoom (random per image while
+training; the identity in inference). Rotation and zoom are affine transforms
+(`keras.ops.image.affine_transform`) built as Keras builds them."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import tapeflow as tf
+from tapeflow.keras import backend as kbackend
+from tapeflow.keras.layers.base import Layer
+from tapeflow.tensor import Tensor
+
+_FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+_INTERPOLATIONS = ("nearest", "bilinear")
+
+
+def _format(layer: str, data_format: Any) -> str:
+    fmt = (data_format or kbackend.image_data_format()).lower()
+    if fmt not in ("channels_last", "channels_first"):
+        raise ValueError(f"{layer}: data_format must be 'channels_last' or 'channels_first', received {data_format!r}.")
+    return fmt
+
+
+def _range(layer: str, name: str, factor: Any, bound: float | None = None) -> tuple:
+    """A factor as (lower, upper): a number f gives (-f, f)."""
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2:
+            raise ValueError(f"{layer}: {name} must be a number or a tuple of two numbers, received {factor!r}.")
+        lower, upper = float(factor[0]), float(factor[1])
+    else:
+        lower, upper = -abs(float(factor)), abs(float(factor))
+    if lower > upper:
+        raise ValueError(f"{layer}: {name} has lower bound {lower} above upper bound {upper}.")
+    if bound is not None and (lower < bound):
+        raise ValueError(f"{layer}: {name} must be >= {bound}, received {factor!r}.")
+    return lower, upper
+
+
+class _Augmentation(Layer):
+    """What the augmentation layers share: seed, data format, training defaulting to True."""
+
+    def __init__(self, seed: int | None = None, data_format: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.data_format = _format(type(self).__name__, data_format)
+        self.supports_masking = False
+
+    def call(self, inputs: Any, training: Any = True) -> Tensor:
+        x = tf.cast(inputs, self._np_dtype)
+        if training is None:
+            training = True  # as Keras: augmentation layers augment unless told not to
+        if not training:
+            return x
+        batched = x.ndim == 4
+        images = x if batched else tf.expand_dims(x, 0)
+        out = self._augment(images)
+        return out if batched else tf.squeeze(out, 0)
+
+    def _augment(self, images: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def _hw(self, images: Tensor) -> tuple:
+        shape = tuple(images.shape)
+        return (shape[1], shape[2]) if self.data_format == "channels_last" else (shape[2], shape[3])
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"seed": self.seed, "data_format": self.data_format})
+        return config
+
+
+class RandomFlip(_Augmentation):
+    """Flip each image (probability 1/2) horizontally, vertically, or both (one draw per image).
+
+    Args:
+        mode: "horizontal", "vertical" or "horizontal_and_vertical".
+        seed, data_format: as for every augmentation layer.
+    """
+
+    def __init__(self, mode: str = "horizontal_and_vertical", seed: int | None = None, data_format: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        if mode not in ("horizontal", "vertical", "horizontal_and_vertical"):
+            raise ValueError(f"RandomFlip: mode must be 'horizontal', 'vertical' or 'horizontal_and_vertical', "
+                             f"received {mode!r}.")
+        self.mode = mode
+
+    def _augment(self, images: Tensor) -> Tensor:
+        flips = tf.random.uniform((images.shape[0], 1, 1, 1), seed=self.seed) <= 0.5
+        h_axis, v_axis = (2, 1) if self.data_format == "channels_last" else (3, 2)
+        out = images
+        if self.mode in ("horizontal", "horizontal_and_vertical"):
+            out = tf.where(flips, tf.reverse(out, [h_axis]), out)
+        if self.mode in ("vertical", "horizontal_and_vertical"):
+            out = tf.where(flips, tf.reverse(out, [v_axis]), out)
+        return out
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["mode"] = self.mode
+        return config
+
+
+class _AffineAugmentation(_Augmentation):
+    def __init__(self, fill_mode: str, interpolation: str, fill_value: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if fill_mode not in _FILL_MODES:
+            raise ValueError(f"{type(self).__name__}: fill_mode must be one of {_FILL_MODES}, received {fill_mode!r}.")
+        if interpolation not in _INTERPOLATIONS:
+            raise ValueError(f"{type(self).__name__}: interpolation must be one of {_INTERPOLATIONS}, received "
+                             f"{interpolation!r}.")
+        self.fill_mode = fill_mode
+        self.interpolation = interpolation
+        self.fill_value = fill_value
+
+    def _transform(self, images: Tensor, matrix: Tensor) -> Tensor:
+        from tapeflow.keras.ops import image as image_ops
+
+        return image_ops.affine_transform(images, matrix, interpolation=self.interpolation, fill_mode=self.fill_mode,
+                                          fill_value=self.fill_value, data_format=self.data_format)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"fill_mode": self.fill_mode, "interpolation": self.interpolation,
+                       "fill_value": self.fill_value})
+        return config
+
+
+class RandomRotation(_AffineAugmentation):
+    """Rotate each image by a random angle of `factor` turns about its center.
+
+    Args:
+        factor: a fraction of a full turn; f gives angles in [-f, f] * 360 degrees, a pair
+            (lower, upper) that range.
+        fill_mode: "reflect" (default), "wrap", "constant" or "nearest" for points outside.
+        interpolation: "bilinear" (default) or "nearest".
+        fill_value: the value outside the image when fill_mode is "constant".
+    """
+
+    def __init__(self, factor: Any, fill_mode: str = "reflect", interpolation: str = "bilinear",
+                 seed: int | None = None, fill_value: float = 0.0, data_format: Any = None, **kwargs: Any) -> None:
+        super().__init__(fill_mode, interpolation, fill_value, seed=seed, data_format=data_format, **kwargs)
+        self.factor = factor
+        self._lower, self._upper = _range("RandomRotation", "factor", factor)
+
+    def _augment(self, images: Tensor) -> Tensor:
+        n = images.shape[0]
+        angle = tf.random.uniform((n,), self._lower * 360.0, self._upper * 360.0, seed=self.seed)
+        h, w = self._hw(images)
+        theta = angle * (math.pi / 180.0)
+        cos, sin = tf.cos(theta), tf.sin(theta)
+        cx, cy = 0.5 * (w - 1), 0.5 * (h - 1)
+        a2 = cx - cx * cos - cy * (-sin)
+        b2 = cy - cx * sin - cy * cos
+        zeros = tf.zeros_like(cos)
+        matrix = tf.stack([cos, -sin, a2, sin, cos, b2, zeros, zeros], axis=1)
+        return self._transform(images, matrix)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["factor"] = self.factor
+        return config
+
+
+class RandomZoom(_AffineAugmentation):
+    """Zoom each image by a random factor: `1 + f` for f in the height (and width) factor range;
+    below 1 zooms in, above 1 zooms out.
+
+    Args:
+        height_factor: f gives [-f, f]; or a pair (lower, upper); values >= -1.
+        width_factor: the same for the width (None: the height's zoom, keeping the aspect ratio).
+        fill_mode, interpolation, fill_value: as RandomRotation.
+    """
+
+    def __init__(self, height_factor: Any, width_factor: Any = None, fill_mode: str = "reflect",
+                 interpolation: str = "bilinear", seed: int | None = None, fill_value: float = 0.0,
+                 data_format: Any = None, **kwargs: Any) -> None:
+        super().__init__(fill_mode, interpolation, fill_value, seed=seed, data_format=data_format, **kwargs)
+        self.height_factor = height_factor
+        self.width_factor = width_factor
+        self._height = _range("RandomZoom", "height_factor", height_factor, bound=-1.0)
+        self._width = None if width_factor is None else _range("RandomZoom", "width_factor", width_factor, bound=-1.0)
+
+    def _augment(self, images: Tensor) -> Tensor:
+        n = images.shape[0]
+        zy = tf.random.uniform((n,), 1.0 + self._height[0], 1.0 + self._height[1], seed=self.seed)
+        zx = zy if self._width is None else tf.random.uniform((n,), 1.0 + self._width[0], 1.0 + self._width[1],
+                                                              seed=self.seed)
+        h, w = self._hw(images)
+        x_off = (w - 1.0) / 2.0 * (1.0 - zx)
+        y_off = (h - 1.0) / 2.0 * (1.0 - zy)
+        zeros = tf.zeros_like(zx)
+        matrix = tf.stack([zx, zeros, x_off, zeros, zy, y_off, zeros, zeros], axis=1)
+        return self._transform(images, matrix)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"height_factor": self.height_factor, "width_factor": self.width_factor})
+        return config
+
