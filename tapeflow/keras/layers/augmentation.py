@@ -1,5 +1,5 @@
-"""Image augmentation layers: RandomFlip, RandomRotation, RandomZoom (random per image while
-training; the identity in inference). Rotation and zoom are affine transforms
+"""Image augmentation layers: RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
+RandomBrightness (random per image while training; the identity in inference). Rotation and zoom are affine transforms
 (`keras.ops.image.affine_transform`) built as Keras builds them."""
 
 from __future__ import annotations
@@ -203,3 +203,64 @@ class RandomZoom(_AffineAugmentation):
         config.update({"height_factor": self.height_factor, "width_factor": self.width_factor})
         return config
 
+
+
+class RandomTranslation(_AffineAugmentation):
+    """Shift each image by a random fraction of its height and width.
+
+    Args:
+        height_factor, width_factor: f gives shifts in [-f, f] of the size; or a pair
+            (lower, upper).
+        fill_mode, interpolation, fill_value: as RandomRotation.
+    """
+
+    def __init__(self, height_factor: Any, width_factor: Any, fill_mode: str = "reflect",
+                 interpolation: str = "bilinear", seed: int | None = None, fill_value: float = 0.0,
+                 data_format: Any = None, **kwargs: Any) -> None:
+        super().__init__(fill_mode, interpolation, fill_value, seed=seed, data_format=data_format, **kwargs)
+        self.height_factor = height_factor
+        self.width_factor = width_factor
+        self._height = _range("RandomTranslation", "height_factor", height_factor)
+        self._width = _range("RandomTranslation", "width_factor", width_factor)
+
+    def _augment(self, images: Tensor) -> Tensor:
+        n = images.shape[0]
+        h, w = self._hw(images)
+        dy = tf.random.uniform((n,), self._height[0], self._height[1], seed=self.seed) * float(h)
+        dx = tf.random.uniform((n,), self._width[0], self._width[1], seed=self.seed) * float(w)
+        ones, zeros = tf.ones_like(dx), tf.zeros_like(dx)
+        matrix = tf.stack([ones, zeros, -dx, zeros, ones, -dy, zeros, zeros], axis=1)
+        return self._transform(images, matrix)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"height_factor": self.height_factor, "width_factor": self.width_factor})
+        return config
+
+
+class RandomBrightness(_Augmentation):
+    """Add a random delta, a fraction of `value_range`'s width, to each image; clip to the range.
+
+    Args:
+        factor: f in [-1, 1] gives deltas in [-f, f]; or a pair (lower, upper).
+        value_range: the pixel range (default (0, 255)).
+    """
+
+    def __init__(self, factor: Any, value_range: Any = (0, 255), seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(seed=seed, **kwargs)
+        lower, upper = _range("RandomBrightness", "factor", factor)
+        if lower < -1 or upper > 1:
+            raise ValueError(f"RandomBrightness: factor must be in [-1, 1], received factor={factor!r}.")
+        self.factor = (lower, upper)
+        self.value_range = tuple(value_range)
+
+    def _augment(self, images: Tensor) -> Tensor:
+        lo, hi = self.value_range
+        delta = tf.random.uniform((images.shape[0], 1, 1, 1), self.factor[0], self.factor[1], seed=self.seed)
+        delta = tf.cast(delta * float(hi - lo), images.dtype)
+        return tf.clip_by_value(images + delta, float(lo), float(hi))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"factor": self.factor, "value_range": self.value_range})
+        return config

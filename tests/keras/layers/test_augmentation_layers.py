@@ -17,6 +17,10 @@ DETERMINISTIC = [
     ("RandomRotation", {"factor": (-0.05, -0.05), "interpolation": "nearest", "fill_mode": "wrap"}),
     ("RandomZoom", {"height_factor": (0.5, 0.5)}),
     ("RandomZoom", {"height_factor": (-0.3, -0.3), "width_factor": (0.2, 0.2), "fill_mode": "nearest"}),
+    ("RandomTranslation", {"height_factor": (0.2, 0.2), "width_factor": (-0.1, -0.1)}),
+    ("RandomTranslation", {"height_factor": (0, 0), "width_factor": (0.3, 0.3), "fill_mode": "constant"}),
+    ("RandomBrightness", {"factor": (0.2, 0.2)}),
+    ("RandomBrightness", {"factor": (-0.5, -0.5), "value_range": (0, 200)}),
 ]
 
 
@@ -57,3 +61,5 @@ def test_bad_arguments():
         layers.RandomZoom((-1.5, 0.2))
     with pytest.raises(ValueError, match="lower bound"):
         layers.RandomRotation((0.3, 0.1))
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        layers.RandomBrightness(1.5)
