@@ -1,6 +1,7 @@
 """Image augmentation layers: RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
-RandomBrightness (random per image while training; the identity in inference). Rotation and zoom are affine transforms
-(`keras.ops.image.affine_transform`) built as Keras builds them."""
+RandomBrightness, RandomContrast, RandomCrop (random while training; the identity in inference).
+Rotation and zoom are affine transforms (`keras.ops.image.affine_transform`) built as Keras
+builds them."""
 
 from __future__ import annotations
 
@@ -263,4 +264,93 @@ class RandomBrightness(_Augmentation):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update({"factor": self.factor, "value_range": self.value_range})
+        return config
+
+
+class RandomContrast(_Augmentation):
+    """Scale each image's deviation from its per-channel mean by a random factor; clip to range.
+
+    Args:
+        factor: f in [0, 1], or a pair (lower, upper) in [0, 1]: the factor is drawn per image
+            from [1 - lower, 1 + upper]. As in Keras 3.15, a single number f gives lower = 0
+            (factors in [1, 1 + f]).
+        value_range: the pixel range the output is clipped to (default (0, 255)).
+    """
+
+    def __init__(self, factor: Any, value_range: Any = (0, 255), seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(seed=seed, **kwargs)
+        message = ("RandomContrast: the `factor` argument should be a number (or a list of two numbers) in the "
+                   f"range [0, 1]. Received: factor={factor!r}")
+        if isinstance(factor, (tuple, list)):
+            if len(factor) != 2 or factor[0] > 1 or factor[1] < 0:
+                raise ValueError(message)
+            lower, upper = sorted(float(f) for f in factor)
+        elif isinstance(factor, (int, float)) and 0 <= factor <= 1:
+            lower, upper = 0.0, float(factor)
+        else:
+            raise ValueError(message)
+        self.factor = (lower, upper)
+        self.value_range = tuple(value_range)
+
+    def _augment(self, images: Tensor) -> Tensor:
+        axes = (1, 2) if self.data_format == "channels_last" else (2, 3)
+        contrast = tf.random.uniform((images.shape[0], 1, 1, 1), 1.0 - self.factor[0], 1.0 + self.factor[1],
+                                     seed=self.seed, dtype=images.dtype)
+        mean = tf.reduce_mean(images, axis=axes, keepdims=True)
+        return tf.clip_by_value((images - mean) * contrast + mean, float(self.value_range[0]),
+                                float(self.value_range[1]))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"factor": self.factor, "value_range": self.value_range})
+        return config
+
+
+class RandomCrop(_Augmentation):
+    """Crop a random `height` x `width` window (one offset per batch) while training.
+
+    An image not larger than the target in both dimensions gets Keras 3.15's fallback: the
+    window starts at the offset that would center the target's aspect ratio, and what it holds
+    is resized (bilinear) to the target. In inference the images pass unchanged, as in Keras 3.15.
+    """
+
+    def __init__(self, height: int, width: int, seed: int | None = None, data_format: Any = None,
+                 name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(seed=seed, data_format=data_format, name=name, **kwargs)
+        if int(height) < 1 or int(width) < 1:
+            raise ValueError(f"RandomCrop: height and width must be positive, received height={height}, "
+                             f"width={width}.")
+        self.height = int(height)
+        self.width = int(width)
+
+    def _augment(self, images: Tensor) -> Tensor:
+        from tapeflow.keras.ops import image as image_ops
+
+        in_h, in_w = self._hw(images)
+        if in_h is None or in_w is None:
+            raise ValueError("RandomCrop requires the input to have a fully defined height and width. "
+                             f"Received: images.shape={tuple(images.shape)}")
+        if in_h > self.height and in_w > self.width:
+            top = int(tf.random.uniform((), 0, float(in_h - self.height + 1), seed=self.seed).numpy())
+            left = int(tf.random.uniform((), 0, float(in_w - self.width + 1), seed=self.seed).numpy())
+        else:
+            height = max(min(in_h, int(float(in_w * self.height) / self.width)), 1)
+            width = max(min(in_w, int(float(in_h * self.width) / self.height)), 1)
+            top, left = int(float(in_h - height) / 2), int(float(in_w - width) / 2)
+        rows, cols = slice(top, top + self.height), slice(left, left + self.width)
+        out = images[:, rows, cols, :] if self.data_format == "channels_last" else images[:, :, rows, cols]
+        if self._hw(out) != (self.height, self.width):
+            out = tf.cast(image_ops.resize(out, (self.height, self.width), data_format=self.data_format),
+                          images.dtype)
+        return out
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        shape = list(input_shape)
+        h_axis = -3 if self.data_format == "channels_last" else -2
+        shape[h_axis], shape[h_axis + 1] = self.height, self.width
+        return tuple(shape)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"height": self.height, "width": self.width})
         return config
