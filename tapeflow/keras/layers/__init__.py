@@ -44,6 +44,7 @@ from tapeflow.keras.layers.rnn import (
     GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking, SimpleRNN, SimpleRNNCell, StackedRNNCells,
     TimeDistributed,
 )
+from tapeflow.keras.layers.wrappers import Pipeline, Wrapper, deserialize, serialize
 
 
 def __getattr__(name: str):

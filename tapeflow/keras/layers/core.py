@@ -106,6 +106,13 @@ def Input(
     return layer.output_tensor
 
 
+
+def _refuse_quantization(layer: str, quantization_config: Any) -> None:
+    """Keras 3.15 configs carry `quantization_config: None`; a real one is refused by name."""
+    if quantization_config is not None:
+        raise ValueError(f"{layer}: quantization_config={quantization_config!r} is not supported: Tapeflow "
+                         "has no quantized kernels (int8/int4/float8/GPTQ).")
+
 class Dense(Layer):
     """Densely connected layer: `activation(inputs @ kernel + bias)` on the last axis.
 
@@ -131,8 +138,10 @@ class Dense(Layer):
         kernel_constraint: Any = None,
         bias_constraint: Any = None,
         lora_rank: Any = None,
+        quantization_config: Any = None,
         **kwargs: Any,
     ) -> None:
+        _refuse_quantization("Dense", quantization_config)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if int(units) <= 0:
             raise ValueError(f"Dense: units must be a positive integer, received {units!r}.")
@@ -496,8 +505,10 @@ class Embedding(Layer):
         embeddings_constraint: Any = None,
         mask_zero: bool = False,
         input_length: Any = None,
+        quantization_config: Any = None,
         **kwargs: Any,
     ) -> None:
+        _refuse_quantization("Embedding", quantization_config)
         if input_length is not None and "input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,) if isinstance(input_length, int) else tuple(input_length)
         super().__init__(**kwargs)
