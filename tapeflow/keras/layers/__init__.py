@@ -3,7 +3,8 @@
 from tapeflow.keras.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from tapeflow.keras.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from tapeflow.keras.layers.augmentation import (
-    RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
+    RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomGrayscale, RandomInvert, RandomRotation,
+    RandomTranslation, RandomZoom, Solarization,
 )
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.conv1d_variants import (

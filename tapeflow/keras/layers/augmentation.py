@@ -1,5 +1,6 @@
 """Image augmentation layers: RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
-RandomBrightness, RandomContrast, RandomCrop (random while training; the identity in inference).
+RandomBrightness, RandomContrast, RandomCrop, RandomInvert, RandomGrayscale, Solarization (random
+while training; the identity in inference).
 Rotation and zoom are affine transforms (`keras.ops.image.affine_transform`) built as Keras
 builds them."""
 
@@ -353,4 +354,108 @@ class RandomCrop(_Augmentation):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update({"height": self.height, "width": self.width})
+        return config
+
+
+def _unit_factor(layer: str, name: str, factor: Any) -> tuple:
+    """Keras's [0, 1] factor: a number f gives (0, f); a pair is sorted."""
+    message = (f"{layer}: the `{name}` argument should be a number (or a list of two numbers) in the range "
+               f"[0, 1]. Received: {name}={factor!r}")
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or not all(0 <= float(f) <= 1 for f in factor):
+            raise ValueError(message)
+        lower, upper = sorted(float(f) for f in factor)
+        return lower, upper
+    if isinstance(factor, (int, float)) and 0 <= factor <= 1:
+        return 0.0, float(factor)
+    raise ValueError(message)
+
+
+class RandomInvert(_Augmentation):
+    """Replace an image by `value_range[1] - image` with a random probability.
+
+    Each image draws p from `factor`'s range and is inverted when a second uniform draw falls
+    below p (so the default factor=1.0, p in [0, 1], inverts half the images, as in Keras 3.15).
+    """
+
+    def __init__(self, factor: Any = 1.0, value_range: Any = (0, 255), seed: int | None = None,
+                 data_format: Any = None, **kwargs: Any) -> None:
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.factor = _unit_factor("RandomInvert", "factor", factor)
+        self.value_range = tuple(value_range)
+
+    def _augment(self, images: Tensor) -> Tensor:
+        n = (images.shape[0],)
+        chance = tf.random.uniform(n, self.factor[0], self.factor[1], seed=self.seed)
+        invert = tf.reshape(tf.random.uniform(n, 0.0, 1.0, seed=self.seed) < chance, (-1, 1, 1, 1))
+        return tf.where(invert, float(self.value_range[1]) - images, images)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"factor": self.factor, "value_range": self.value_range})
+        return config
+
+
+class RandomGrayscale(_Augmentation):
+    """Turn each image to grayscale (kept as 3 equal channels) with probability `factor`."""
+
+    def __init__(self, factor: float = 0.5, data_format: Any = None, seed: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        if not 0 <= factor <= 1:
+            raise ValueError(f"RandomGrayscale: `factor` should be between 0 and 1. Received: factor={factor}")
+        self.factor = factor
+
+    def _augment(self, images: Tensor) -> Tensor:
+        from tapeflow.keras.ops import image as image_ops
+
+        apply = tf.reshape(tf.random.uniform((images.shape[0],), 0.0, 1.0, seed=self.seed) < self.factor,
+                           (-1, 1, 1, 1))
+        gray = image_ops.rgb_to_grayscale(images, data_format=self.data_format)
+        return tf.where(apply, tf.cast(gray, images.dtype), images)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["factor"] = self.factor
+        return config
+
+
+class Solarization(_Augmentation):
+    """Invert the pixels above a random threshold after adding a random amount (in 0..255 units).
+
+    Per image: `x' = clip(x + a, 0, 255)`, then `x' if x' < t else 255 - x'`, computed on the
+    image mapped from `value_range` to [0, 255] and mapped back. `a` and `t` are drawn from
+    [lower, upper * 255] of `addition_factor` and `threshold_factor` (Keras 3.15's ranges).
+    """
+
+    def __init__(self, addition_factor: Any = 0.0, threshold_factor: Any = 0.0, value_range: Any = (0, 255),
+                 seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(seed=seed, **kwargs)
+        self.addition_factor = _unit_factor("Solarization", "addition_factor", addition_factor)
+        self.threshold_factor = _unit_factor("Solarization", "threshold_factor", threshold_factor)
+        if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
+            raise ValueError("Solarization: the `value_range` argument should be a list of two numbers. "
+                             f"Received: value_range={value_range!r}")
+        self.value_range = tuple(sorted(value_range))
+
+    def _augment(self, images: Tensor) -> Tensor:
+        shape = (images.shape[0], 1, 1, 1)
+        add = tf.random.uniform(shape, self.addition_factor[0], self.addition_factor[1] * 255, seed=self.seed,
+                                dtype=images.dtype)
+        threshold = tf.random.uniform(shape, self.threshold_factor[0], self.threshold_factor[1] * 255,
+                                      seed=self.seed, dtype=images.dtype)
+        return self._solarize(images, add, threshold)
+
+    def _solarize(self, images: Tensor, add: Any, threshold: Any) -> Tensor:
+        """The transform for given additions and thresholds (per image, shape (batch, 1, 1, 1))."""
+        lo, hi = (float(v) for v in self.value_range)
+        scaled = images if (lo, hi) == (0.0, 255.0) else (images - lo) / (hi - lo) * 255.0
+        out = tf.clip_by_value(scaled + add, 0.0, 255.0)
+        out = tf.where(out < threshold, out, 255.0 - out)
+        return out if (lo, hi) == (0.0, 255.0) else out / 255.0 * (hi - lo) + lo
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"addition_factor": self.addition_factor, "threshold_factor": self.threshold_factor,
+                       "value_range": self.value_range})
         return config
