@@ -2,6 +2,10 @@
 
 from tapeflow.keras.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from tapeflow.keras.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
+from tapeflow.keras.layers.adaptive_pooling import (
+    AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D, AdaptiveMaxPooling3D,
+)
 from tapeflow.keras.layers.augmentation import (
     RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomGrayscale, RandomInvert, RandomRotation,
     RandomTranslation, RandomZoom, Solarization,
