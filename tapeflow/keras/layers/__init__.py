@@ -50,6 +50,7 @@ from tapeflow.keras.layers.rnn import (
     TimeDistributed,
 )
 from tapeflow.keras.layers.wrappers import Pipeline, Wrapper, deserialize, serialize
+from tapeflow.keras.layers.spectral_normalization import SpectralNormalization  # noqa: I001 (needs Wrapper)
 
 
 def __getattr__(name: str):

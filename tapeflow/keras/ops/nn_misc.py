@@ -135,11 +135,21 @@ def rms_normalization(x: Any, scale: Any = None, axis: int = -1, epsilon: Any = 
     return out
 
 
-def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: Any = None) -> Tensor:
-    """x divided by its `order`-norm along `axis` (at least `epsilon`)."""
+def normalize(x: Any, axis: int | None = -1, order: int = 2, epsilon: Any = None) -> Tensor:
+    """x divided by its `order`-norm along `axis`, at least `epsilon`. axis=None: for order 2 the
+    norm of all of x; otherwise `keras.ops.norm(x, order, axis=None)` (a matrix norm for 2-D x)."""
     x = to_tensor(x)
     x = cast(x, float_dtype(x))
     eps = kbackend.epsilon() if epsilon is None else float(epsilon)
+    if axis is None:
+        if order == 2:
+            axes = tuple(range(x.ndim))
+            sq = rd.reduce_sum(ew.square(x), axes, True)
+            return ew.multiply(x, ew.rsqrt(ew.maximum(sq, constant_like(eps * eps, sq))))
+        from tapeflow.keras.ops.linalg import norm as _norm
+
+        n = _norm(x, ord=order, axis=None, keepdims=True)
+        return ew.divide(x, ew.maximum(n, constant_like(eps, n)))
     ax = one_axis(axis, x.ndim, "normalize")
     if order == 2:
         sq = rd.reduce_sum(ew.square(x), ax, True)
