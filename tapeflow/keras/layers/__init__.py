@@ -15,6 +15,7 @@ from tapeflow.keras.layers.conv1d_variants import (
     DepthwiseConv1D, SeparableConv1D, SeparableConvolution1D, SeparableConvolution2D,
 )
 from tapeflow.keras.layers.einsum_dense import EinsumDense
+from tapeflow.keras.layers.grouped_query_attention import GroupedQueryAttention, GroupQueryAttention
 from tapeflow.keras.layers.noise import ActivityRegularization, AlphaDropout, GaussianDropout, Identity
 from tapeflow.keras.layers.scale_normalization import RMSNormalization, UnitNormalization
 from tapeflow.keras.layers.core import (

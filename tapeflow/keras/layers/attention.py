@@ -155,7 +155,7 @@ class MultiHeadAttention(Layer):
         scores = tf.einsum("aecd,abcd->acbe", k, q)  # (B, heads, T, S)
         if mask is not None:
             mask = tf.expand_dims(tf.cast(mask, "bool"), 1)  # one mask for every head
-        scores = masked_softmax(scores, mask, -1)
+        scores = attention_probabilities(scores, mask, fused=not (self.dropout > 0 or return_attention_scores))
         probs = tf.nn.dropout(scores, self.dropout, seed=self.seed) if training and self.dropout > 0 else scores
         out = tf.einsum("acbe,aecd->abcd", probs, v)  # (B, T, heads, value_dim)
         out = tf.einsum("abcd,cde->abe", out, self.output_kernel)
@@ -184,6 +184,18 @@ class MultiHeadAttention(Layer):
             "seed": self.seed,
         })
         return config
+
+
+def attention_probabilities(scores: Tensor, mask: Any, fused: bool) -> Tensor:
+    """Softmax of (B, heads, T, S) scores over S where `mask` (B, 1, T, S) allows.
+
+    Keras takes two paths: with dropout or returned scores, its Softmax layer (a row with no
+    allowed key gets all zeros); otherwise `ops.dot_product_attention` (masked logits set very
+    negative, so such a row attends uniformly to every key). `fused` picks the second.
+    """
+    if not fused or mask is None:
+        return masked_softmax(scores, mask, -1)
+    return tf.nn.softmax(tf.where(mask, scores, tf.constant(-1e9, scores.dtype)), axis=-1)
 
 
 class Attention(Layer):

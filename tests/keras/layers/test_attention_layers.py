@@ -128,3 +128,18 @@ def test_attention_input_errors():
         keras.layers.Attention(score_mode="cosine")
     with pytest.raises(ValueError, match="query, value"):
         keras.layers.Attention()(np.ones((2, 3, 4), np.float32))
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("dropout, scores", [(0.0, False), (0.0, True), (0.2, False)],
+                         ids=["fused", "with-scores", "with-dropout"])
+def test_fully_masked_rows_follow_keras_paths(dropout, scores):
+    pytest.importorskip("tensorflow")
+    k = pytest.importorskip("keras")
+    ours, theirs = _pair(k, dropout=dropout)
+    mask = MASK.copy()
+    mask[:, 1, :] = False
+    a, b = ours(Q, V, attention_mask=mask, return_attention_scores=scores), theirs(
+        Q, V, attention_mask=mask, return_attention_scores=scores)
+    for x, y in zip(tf.nest.flatten(a), tf.nest.flatten(b), strict=True):
+        np.testing.assert_allclose(x.numpy(), np.asarray(y), atol=1e-6)
