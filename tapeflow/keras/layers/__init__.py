@@ -16,6 +16,7 @@ from tapeflow.keras.layers.conv1d_variants import (
 )
 from tapeflow.keras.layers.einsum_dense import EinsumDense
 from tapeflow.keras.layers.grouped_query_attention import GroupedQueryAttention, GroupQueryAttention
+from tapeflow.keras.layers.reversible_embedding import ReversibleEmbedding
 from tapeflow.keras.layers.noise import ActivityRegularization, AlphaDropout, GaussianDropout, Identity
 from tapeflow.keras.layers.scale_normalization import RMSNormalization, UnitNormalization
 from tapeflow.keras.layers.core import (
