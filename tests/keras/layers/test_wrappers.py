@@ -78,3 +78,10 @@ def test_keras_315_configs_with_quantization_config_load():
         layers.Dense(3, quantization_config={"mode": "int8"})
     with pytest.raises(ValueError, match="Embedding: quantization_config"):
         layers.Embedding(5, 2, quantization_config={"mode": "int8"})
+
+
+def test_time_distributed_is_a_wrapper():
+    wrapped = layers.TimeDistributed(layers.Dense(2))
+    assert isinstance(wrapped, layers.Wrapper)
+    assert wrapped(np.ones((2, 3, 4), "float32")).shape == (2, 3, 2)
+    assert wrapped.layer.built and len(wrapped.trainable_weights) == 2

@@ -8,10 +8,11 @@ import tapeflow as tf
 from tapeflow.keras.layers.base import Layer
 from tapeflow.keras.layers.rnn._serialization import deserialize_layer, serialize_layer
 from tapeflow.keras.layers.rnn.rnn import _accepts
+from tapeflow.keras.layers.wrappers import Wrapper
 from tapeflow.tensor import Tensor
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Apply `layer` to every temporal slice of the input.
 
     The time axis is folded into the batch axis — (batch, time, ...) becomes
@@ -41,8 +42,7 @@ class TimeDistributed(Layer):
                 "Please initialize `TimeDistributed` layer with a `keras.layers.Layer` instance. "
                 f"Received: {layer}"
             )
-        super().__init__(**kwargs)
-        self.layer = layer
+        super().__init__(layer, **kwargs)
         self.supports_masking = True
 
     def _child_input_shape(self, input_shape: Any) -> tuple:
