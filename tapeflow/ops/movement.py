@@ -357,14 +357,23 @@ def boolean_mask(tensor: Any, mask: Any, axis: int = 0, name: Any = None) -> Ten
 
 @lifted_on_graph_tensors
 def gather_nd(params: Any, indices: Any, batch_dims: int = 0, name: Any = None) -> Tensor:
-    """Gather slices of `params` at the index tuples in the last axis of `indices`."""
+    """Gather slices of `params` at the index tuples in the last axis of `indices`.
+
+    With `batch_dims` b, the first b axes of params and indices are batch axes: each batch
+    element indexes its own slice of params (output: indices.shape[:-1] + params.shape[b + k:]).
+    """
     p = _t(params, "GatherNd")
     idx = _t(indices, "GatherNd")
-    if batch_dims:
-        raise NotImplementedError("gather_nd with batch_dims > 0 is not supported yet.")
     iv = idx._value
-    _check_index_range(iv, tuple(p.shape)[: iv.shape[-1]], "GatherNd", all_axes=True)
-    key = tuple(iv[..., i] for i in range(iv.shape[-1]))
+    b = int(batch_dims)
+    if b < 0 or b >= iv.ndim or b > p.ndim or tuple(p.shape)[:b] != tuple(iv.shape)[:b]:
+        raise ValueError(f"GatherNd: batch_dims={batch_dims} needs the first batch_dims axes of params "
+                         f"{tuple(p.shape)} and indices {tuple(iv.shape)} to match (and indices to have more axes).")
+    _check_index_range(iv, tuple(p.shape)[b: b + iv.shape[-1]], "GatherNd", all_axes=True)
+    xp = get_xp(iv)
+    lead = iv.ndim - 1
+    batch = tuple(xp.arange(iv.shape[j]).reshape((1,) * j + (-1,) + (1,) * (lead - j - 1)) for j in range(b))
+    key = batch + tuple(iv[..., i] for i in range(iv.shape[-1]))
     return GetItem(key, False)(p)
 
 
