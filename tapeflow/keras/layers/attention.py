@@ -140,24 +140,42 @@ class MultiHeadAttention(Layer):
             attention_mask = auto if attention_mask is None else tf.logical_and(tf.cast(attention_mask, "bool"), auto)
         return attention_mask
 
+    def _project(self, x: Tensor, kernel: Any, bias: Any) -> Tensor:
+        """(B, T, dim) -> (B, T, heads, size) with a (dim, heads, size) kernel and (heads, size) bias."""
+        out = tf.einsum("abc,cde->abde", x, kernel)
+        return out if bias is None else out + bias
+
+    def _attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Any, training: Any, return_scores: bool) -> tuple:
+        """Scaled dot-product attention per head: (B, T, heads, d) with scores (B, heads, T, S)."""
+        scores = tf.einsum("aecd,abcd->acbe", k, q * tf.constant(self._scale, q.dtype))
+        if mask is not None:
+            mask = tf.expand_dims(tf.cast(mask, "bool"), 1)  # one mask for every head
+        scores = attention_probabilities(scores, mask, fused=not (self.dropout > 0 or return_scores))
+        probs = tf.nn.dropout(scores, self.dropout, seed=self.seed) if training and self.dropout > 0 else scores
+        return tf.einsum("acbe,aecd->abcd", probs, v), scores
+
+    def _weights_config(self) -> dict:
+        """The initializer/regularizer/constraint/seed entries of the config."""
+        return {
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "seed": self.seed,
+        }
+
     def call(self, query: Tensor, value: Tensor, key: Tensor | None = None, query_mask: Any = None,
              value_mask: Any = None, key_mask: Any = None, attention_mask: Any = None,
              return_attention_scores: bool = False, training: Any = None, use_causal_mask: bool = False) -> Any:
         key = value if key is None else key
         mask = self._attention_mask(query, value, key, query_mask, value_mask, key_mask, attention_mask,
                                     use_causal_mask)
-        q = tf.einsum("abc,cde->abde", query, self.query_kernel)
-        k = tf.einsum("abc,cde->abde", key, self.key_kernel)
-        v = tf.einsum("abc,cde->abde", value, self.value_kernel)
-        if self.use_bias:
-            q, k, v = q + self.query_bias, k + self.key_bias, v + self.value_bias
-        q = q * tf.constant(self._scale, q.dtype)
-        scores = tf.einsum("aecd,abcd->acbe", k, q)  # (B, heads, T, S)
-        if mask is not None:
-            mask = tf.expand_dims(tf.cast(mask, "bool"), 1)  # one mask for every head
-        scores = attention_probabilities(scores, mask, fused=not (self.dropout > 0 or return_attention_scores))
-        probs = tf.nn.dropout(scores, self.dropout, seed=self.seed) if training and self.dropout > 0 else scores
-        out = tf.einsum("acbe,aecd->abcd", probs, v)  # (B, T, heads, value_dim)
+        q = self._project(query, self.query_kernel, self.query_bias)
+        k = self._project(key, self.key_kernel, self.key_bias)
+        v = self._project(value, self.value_kernel, self.value_bias)
+        out, scores = self._attend(q, k, v, mask, training, return_attention_scores)
         out = tf.einsum("abcd,cde->abe", out, self.output_kernel)
         if self.use_bias:
             out = out + self.output_bias
@@ -175,13 +193,7 @@ class MultiHeadAttention(Layer):
             "num_heads": self.num_heads, "key_dim": self.key_dim, "value_dim": self.value_dim,
             "dropout": self.dropout, "use_bias": self.use_bias, "use_gate": False,
             "output_shape": self.output_shape_arg, "attention_axes": (1,), "sliding_window": None,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "seed": self.seed,
+            **self._weights_config(),
         })
         return config
 

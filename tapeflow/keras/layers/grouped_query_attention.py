@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 import tapeflow as tf
-from tapeflow.keras import constraints, initializers, regularizers
-from tapeflow.keras.layers.attention import MultiHeadAttention, attention_probabilities
+from tapeflow.keras.layers.attention import MultiHeadAttention
 from tapeflow.tensor import Tensor
 
 
@@ -86,10 +85,6 @@ class GroupedQueryAttention(MultiHeadAttention):
                                                constraint=self.bias_constraint)
         self.built = True
 
-    def _project(self, x: Tensor, kernel: Any, bias: Any) -> Tensor:
-        out = tf.einsum("abc,cde->abde", x, kernel)
-        return out + bias if bias is not None else out
-
     def call(self, query: Tensor, value: Tensor, key: Tensor | None = None, query_mask: Any = None,
              value_mask: Any = None, key_mask: Any = None, attention_mask: Any = None,
              return_attention_scores: bool = False, training: Any = None, use_causal_mask: bool = False) -> Any:
@@ -104,13 +99,7 @@ class GroupedQueryAttention(MultiHeadAttention):
         q = self._project(query, self.query_kernel, self.query_bias)
         k = tf.repeat(self._project(key, self.key_kernel, self.key_bias), self.num_repeats, axis=2)
         v = tf.repeat(self._project(value, self.value_kernel, self.value_bias), self.num_repeats, axis=2)
-        q = q * tf.constant(self._scale, q.dtype)
-        scores = tf.einsum("aecd,abcd->acbe", k, q)  # (B, heads, T, S)
-        if mask is not None:
-            mask = tf.expand_dims(tf.cast(mask, "bool"), 1)
-        scores = attention_probabilities(scores, mask, fused=not (self.dropout > 0 or return_attention_scores))
-        probs = tf.nn.dropout(scores, self.dropout, seed=self.seed) if training and self.dropout > 0 else scores
-        out = tf.einsum("acbe,aecd->abcd", probs, v)  # (B, T, heads, head_dim)
+        out, scores = self._attend(q, k, v, mask, training, return_attention_scores)
         if self.use_gate:
             out = out * tf.sigmoid(self._project(query, self.gate_kernel, self.gate_bias))
         out = tf.einsum("abcd,cde->abe", out, self.output_kernel)
@@ -126,14 +115,7 @@ class GroupedQueryAttention(MultiHeadAttention):
         config.update({
             "head_dim": self.head_dim, "num_query_heads": self.num_query_heads,
             "num_key_value_heads": self.num_key_value_heads, "use_bias": self.use_bias, "dropout": self.dropout,
-            "sliding_window": self.sliding_window, "use_gate": self.use_gate,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
-            "seed": self.seed,
+            "sliding_window": self.sliding_window, "use_gate": self.use_gate, **self._weights_config(),
         })
         return config
 
