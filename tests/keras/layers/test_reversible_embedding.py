@@ -68,6 +68,7 @@ def _reverse_with(layer, h, embeddings, reverse_embeddings):
 
 
 def test_tied_language_model_head_trains():
+    keras.utils.set_random_seed(0)
     inp = keras.Input((3,), dtype="int32")
     emb = layers.ReversibleEmbedding(6, 8, mask_zero=True)
     out = emb(layers.LSTM(8, return_sequences=True)(emb(inp)), reverse=True)
@@ -75,8 +76,8 @@ def test_tied_language_model_head_trains():
     assert len(model.trainable_weights) == 4  # one embedding matrix, the LSTM's three weights
     model.compile(keras.optimizers.Adam(0.05), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     ids = np.random.default_rng(1).integers(1, 6, size=(32, 3))
-    history = model.fit(ids, ids, epochs=15, verbose=0)
-    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    history = model.fit(ids, ids, epochs=40, verbose=0)
+    assert history.history["loss"][-1] < 0.25 * history.history["loss"][0]
 
 
 def test_config_shapes_and_errors():
