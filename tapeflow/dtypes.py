@@ -59,15 +59,21 @@ class DType:
 
     @property
     def size(self) -> int:
-        return self._np.itemsize
+        return 0 if self._np.kind == "O" else self._np.itemsize
 
     @property
     def min(self) -> Any:
+        self._check_ordered("minimum")
         return np.finfo(self._np).min if self.is_floating else np.iinfo(self._np).min
 
     @property
     def max(self) -> Any:
+        self._check_ordered("maximum")
         return np.finfo(self._np).max if self.is_floating else np.iinfo(self._np).max
+
+    def _check_ordered(self, what: str) -> None:
+        if self._np.kind == "O":
+            raise TypeError(f"Cannot find {what} value of {self.name}: strings have no range.")
 
     def __eq__(self, other: object) -> bool:
         if other is self:
@@ -114,7 +120,7 @@ _ALL = (
     float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
     bool, complex64, complex128, string,
 )
-_BY_NP: dict[np.dtype, DType] = {d._np: d for d in _ALL if d is not string}
+_BY_NP: dict[np.dtype, DType] = {d._np: d for d in _ALL}  # object arrays hold tf.string values
 _BY_NAME: dict[str, DType] = {d.name: d for d in _ALL}
 _BY_NAME.update({"half": float16, "double": float64, "float": float32, "int": int32,
                  "bfloat16": float32})
@@ -138,7 +144,10 @@ def as_dtype(value: Any) -> DType:
         if value is int:
             return int32
         try:
-            found = _BY_NP.get(np.dtype(value))
+            np_dtype = np.dtype(value)
+            # NumPy bytes/str dtypes name tf.string; Python's str and bytes do not (as in TF).
+            text = np_dtype.kind in "SU" and value is not str and value is not bytes
+            found = string if text else _BY_NP.get(np_dtype)
         except TypeError:
             found = None
         if found is not None:

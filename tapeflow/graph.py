@@ -16,6 +16,7 @@ import numpy as _np
 
 from tapeflow import backend
 from tapeflow import dtypes as _dt
+from tapeflow import string_values as _sv
 from tapeflow.autodiff.function import SymbolicState
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.tensor import Tensor, TensorShape
@@ -201,6 +202,8 @@ def _dummy(t: Tensor, fill: int, trace: Any = None) -> Tensor:
         arr = xp.full(shape, max(fill - 2, 0), dtype=np_dtype)
     elif np_dtype.kind == "b":
         arr = xp.zeros(shape, dtype=np_dtype)
+    elif np_dtype.kind == "O":
+        arr = _sv.stand_in(shape)
     else:
         # Values in [0.5, 1.5): positive (log, sqrt) and generic (square matrices invertible).
         arr = xp.asarray(_probe_rng(fill).uniform(0.5, 1.5, shape)).astype(np_dtype)

@@ -14,6 +14,7 @@ import numpy as np
 
 from tapeflow import backend
 from tapeflow import dtypes as _dt
+from tapeflow import string_values as _sv
 from tapeflow.name_scope import scoped_name as _scoped_name
 from tapeflow.tracing import state as _trace_state
 
@@ -534,9 +535,11 @@ def _to_array(value: Any, dtype: Any = None, xp: Any = None) -> Any:
     if isinstance(value, _PY_SCALARS) and not isinstance(value, np.generic):
         if np_dtype is None:
             np_dtype = _infer_np_dtype(value)
-        elif np_dtype.kind in "iub" and isinstance(value, float):
+        elif np_dtype.kind in "iubO" and isinstance(value, float) or np_dtype.kind == "O":
             raise TypeError(f"Cannot convert {value!r} to a tensor of dtype {_dt.from_numpy(np_dtype).name}.")
         return backend.asarray(value, np_dtype, xp)
+    if (np_dtype is not None and np_dtype.kind == "O") or _sv.is_text(value):
+        return _text_array(value, np_dtype)
     if isinstance(value, (list, tuple)):
         if _contains_tensor(value):
             stacked = _movement.stack([convert_to_tensor(v, dtype) for v in value])
@@ -545,7 +548,7 @@ def _to_array(value: Any, dtype: Any = None, xp: Any = None) -> Any:
             arr = np.asarray(value)
         except ValueError:  # NumPy 2 refuses ragged nesting outright
             arr = np.asarray(None, dtype=object)
-        if arr.dtype == object:
+        if arr.dtype.kind in "OSU":  # (text first leaves went to _text_array)
             raise TypeError(f"Cannot convert {_short(value)} to a tensor: ragged or non-numeric elements.")
         if np_dtype is None:
             if arr.dtype == np.float64:
@@ -569,6 +572,18 @@ def _to_array(value: Any, dtype: Any = None, xp: Any = None) -> Any:
         f"Cannot convert {_short(value)} of type {type(value).__name__} to a tensor; "
         "expected a number, list, NumPy array or Tensor."
     )
+
+
+def _text_array(value: Any, np_dtype: Any) -> Any:
+    """A tf.string value (host object array of bytes); other requested dtypes are refused."""
+    if np_dtype is not None and np_dtype.kind != "O":
+        if isinstance(value, np.ndarray):  # NumPy's own conversion, as TF does (b"1" -> 1.0)
+            return backend.asarray(value.astype(np_dtype), None, xp=np)
+        raise TypeError(f"Cannot convert {_short(value)} to a tensor of dtype "
+                        f"{_dt.from_numpy(np_dtype).name}.")
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "OSU":
+        raise ValueError(f"Cannot convert an array of dtype {value.dtype} to a tensor of dtype string.")
+    return _sv.to_bytes_array(value, requested=np_dtype is not None)
 
 
 def _contains_tensor(seq: Any) -> bool:
@@ -618,7 +633,7 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: Any = None)
         arr = value._value
         if dtype is not None:
             arr = arr.astype(_dt.as_dtype(dtype)._np, copy=False)
-    elif dtype is not None and isinstance(value, (np.ndarray, np.generic)):
+    elif dtype is not None and isinstance(value, (np.ndarray, np.generic)) and _dt.as_dtype(dtype)._np.kind != "O":
         # Like TF, an explicit dtype casts NumPy values (lists and scalars are checked instead).
         arr = _to_array(value, None).astype(_dt.as_dtype(dtype)._np, copy=False)
     else:
@@ -657,6 +672,8 @@ def scalar_like(value: Any, like: Any, op_name: str) -> Tensor:
             f"{op_name}: cannot convert {value!r} to the dtype of the other operand, "
             f"{_dt.from_numpy(np_dtype).name}."
         )
+    if np_dtype.kind == "O":
+        raise TypeError(f"{op_name}: cannot convert {value!r} to the dtype of the other operand, string.")
     xp = backend.get_xp(arr_like) if arr_like is not None else None
     t = Tensor(backend.asarray(value, np_dtype, xp))
     if key is not None:
@@ -670,6 +687,11 @@ def operand_like(value: Any, like: Tensor, op_name: str) -> Tensor:
     """Convert the non-Tensor operand of a binary op, giving Python values `like`'s dtype."""
     if isinstance(value, _PY_SCALARS):
         return scalar_like(value, like, op_name)
+    if like.dtype is _dt.string:
+        return Tensor(_to_array(value, _sv.OBJECT))  # text only (numbers are refused)
+    if _sv.is_text(value):
+        raise TypeError(f"{op_name}: cannot convert {_short(value)} to the dtype of the other operand, "
+                        f"{like.dtype.name}.")
     if isinstance(value, (list, tuple)):
         np_dtype = like._value.dtype if like._value is not None else like.dtype._np
         xp = backend.get_xp(like._value) if like._value is not None else None

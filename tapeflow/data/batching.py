@@ -14,6 +14,7 @@ import numpy as np
 from tapeflow.data import structure
 from tapeflow.data.dataset import UNKNOWN_CARDINALITY, Dataset, check_count
 from tapeflow.data.transforms import IGNORING_ERRORS, dropped
+from tapeflow.string_values import empty_strings
 from tapeflow.tracing.spec import TensorSpec
 
 
@@ -117,7 +118,9 @@ class PaddedBatchDataset(Dataset):
                                      f"{s} has rank {len(s.shape)}.")
         self._shapes = [tuple(sh) for sh in shapes]
         if padding_values is None:
-            values = [np.zeros((), s.dtype._np) for s in leaf_specs]
+            # Strings pad with b"" (TF's zero for tf.string).
+            values = [empty_strings(()) if s.dtype._np.kind == "O" else np.zeros((), s.dtype._np)
+                      for s in leaf_specs]
         else:
             raw = _leaves_like(padding_values, spec, f"{what}: `padding_values`", is_shape=False)
             values = [np.asarray(structure.component(v, f"{what}: `padding_values`")).astype(
@@ -158,7 +161,8 @@ class PaddedBatchDataset(Dataset):
                 if any(s > t for s, t in zip(a.shape, target, strict=True)):
                     raise ValueError(f"Dataset.padded_batch: component {c} of an element has shape "
                                      f"{a.shape}, larger than the padded shape {target}.")
-                batch[(i,) + tuple(slice(0, s) for s in a.shape)] = a
+                # (the Ellipsis keeps a rank-0 string a value, not an array stored in a cell)
+                batch[(i,) + tuple(slice(0, s) for s in a.shape) + (Ellipsis,)] = a
             out.append(batch)
         return structure.pack(elements[0], out)
 

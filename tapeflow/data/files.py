@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow import dtypes as _dt
+from tapeflow import string_values
 from tapeflow.data import structure
 from tapeflow.data.dataset import Dataset
 from tapeflow.data.functions import UserFunction
@@ -32,7 +33,11 @@ def write_elements(path: str, elements: list, spec: Any, compress: bool) -> None
         ()] * n_components
     arrays: dict = {"count": np.array(len(elements), np.int64)}
     for j, column in enumerate(columns):
-        if column and all(a.shape == column[0].shape for a in column):
+        if structure.flatten(spec)[j].dtype._np.kind == "O":  # strings: bytes + lengths, no pickle
+            flat = np.concatenate([a.reshape(-1) for a in column]) if column else np.empty(0, object)
+            arrays[f"text_{j}"], arrays[f"lengths_{j}"] = string_values.pack(flat)
+            arrays[f"shapes_{j}"] = np.array([a.shape for a in column], np.int64).reshape(len(column), -1)
+        elif column and all(a.shape == column[0].shape for a in column):
             arrays[f"stacked_{j}"] = np.stack(column)
         else:
             arrays[f"values_{j}"] = (np.concatenate([a.reshape(-1) for a in column]) if column
@@ -51,7 +56,11 @@ def read_elements(path: str, spec: Any) -> list:
             if f"stacked_{j}" in data:
                 columns.append(list(data[f"stacked_{j}"]) if count else [])
                 continue
-            values, shapes = data[f"values_{j}"].astype(s.dtype._np), data[f"shapes_{j}"]
+            if f"text_{j}" in data:
+                values = string_values.unpack(data[f"text_{j}"], data[f"lengths_{j}"], path)
+            else:
+                values = data[f"values_{j}"].astype(s.dtype._np)
+            shapes = data[f"shapes_{j}"]
             column, pos = [], 0
             for shape in shapes:
                 size = int(np.prod(shape))

@@ -6,8 +6,7 @@ functions given to `map` / `filter` / ...). `element_spec` is the same structure
 `tf.TensorSpec` at each leaf. Lists given as data are tensors (as in TF); lists returned by a
 user function are tuples.
 
-# NOTE: string and ragged components slot in here (`component` and `spec_of`) once those
-# tensor types exist; until then they are refused with an error that says so.
+String leaves are object arrays of `bytes` (the value of a `tf.string` tensor).
 """
 
 from __future__ import annotations
@@ -23,33 +22,20 @@ from tapeflow.tracing.spec import TensorSpec
 
 
 def component(value: Any, what: str) -> np.ndarray:
-    """One leaf as a host NumPy array, with TF's dtype rules (Python floats -> float32, ...)."""
+    """One leaf as a host NumPy array, with TF's dtype rules (Python floats -> float32, ...);
+    strings become object arrays of bytes, as in string tensors."""
     if isinstance(value, Tensor):
         arr = value._value
         if arr is None:
             raise TypeError(f"{what}: expected a tensor with a value, received symbolic {value!r}.")
-        arr = backend.to_numpy(arr)
-        if arr.dtype.kind in "biufc":
-            return arr
-        raise TypeError(f"{what}: string components are not supported yet (tf.string tensors do "
-                        "not exist in Tapeflow yet).")
+        return backend.to_numpy(arr)
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
         return value
-    if isinstance(value, (str, bytes)) or (isinstance(value, np.ndarray) and value.dtype.kind in "SUO"):
-        raise TypeError(
-            f"{what}: string components are not supported yet (tf.string tensors do not exist in "
-            f"Tapeflow yet); received {_short(value)}."
-        )
     try:
         arr = backend.to_numpy(convert_to_tensor(value)._value)
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{what}: expected a tensor, array or number, received {_short(value)} "
-                        f"({e})") from None
-    if arr.dtype.kind not in "biufc":
-        raise TypeError(
-            f"{what}: string components are not supported yet (tf.string tensors do not exist in "
-            f"Tapeflow yet); received {_short(value)}."
-        )
+        raise TypeError(f"{what}: expected a tensor, array, number or string, received "
+                        f"{_short(value)} ({e})") from None
     return arr
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from tapeflow import backend
 from tapeflow import dtypes as _dt
+from tapeflow import string_values as _sv
+from tapeflow.errors import InvalidArgumentError
 from tapeflow.tensor import Tensor, convert_to_tensor
 from tapeflow.tracing.func_graph import lifted_on_graph_tensors
 
@@ -27,13 +29,22 @@ def _np_dtype(dtype: Any) -> Any:
 
 
 def zeros(shape: Any, dtype: Any = _dt.float32, name: Any = None) -> Tensor:
-    """A tensor of zeros (`tf.zeros`), float32 by default."""
-    return Tensor(backend.default_xp().zeros(_shape(shape), dtype=_np_dtype(dtype)))
+    """A tensor of zeros (`tf.zeros`), float32 by default; empty strings for tf.string."""
+    np_dtype = _np_dtype(dtype)
+    if np_dtype.kind == "O":
+        return Tensor(_sv.empty_strings(_shape(shape)))
+    return Tensor(backend.default_xp().zeros(_shape(shape), dtype=np_dtype))
 
 
 def ones(shape: Any, dtype: Any = _dt.float32, name: Any = None) -> Tensor:
     """A tensor of ones (`tf.ones`), float32 by default."""
-    return Tensor(backend.default_xp().ones(_shape(shape), dtype=_np_dtype(dtype)))
+    return Tensor(backend.default_xp().ones(_shape(shape), dtype=_numeric(_np_dtype(dtype), "ones")))
+
+
+def _numeric(np_dtype: Any, op: str) -> Any:
+    if np_dtype.kind == "O":
+        raise InvalidArgumentError(f"{op}: dtype string has no one; expected a numeric or bool dtype.")
+    return np_dtype
 
 
 def _like(input: Any) -> Any:  # noqa: A002
@@ -44,8 +55,10 @@ def _like(input: Any) -> Any:  # noqa: A002
 def zeros_like(input: Any, dtype: Any = None, name: Any = None) -> Tensor:  # noqa: A002
     """Zeros with the shape (and dtype, unless given) of `input`, on its device."""
     v = _like(input)
-    xp = backend.get_xp(v)
-    return Tensor(xp.zeros(v.shape, dtype=v.dtype if dtype is None else _np_dtype(dtype)))
+    np_dtype = v.dtype if dtype is None else _np_dtype(dtype)
+    if np_dtype.kind == "O":
+        return Tensor(_sv.empty_strings(v.shape))
+    return Tensor(backend.get_xp(v).zeros(v.shape, dtype=np_dtype))
 
 
 @lifted_on_graph_tensors
@@ -53,14 +66,14 @@ def ones_like(input: Any, dtype: Any = None, name: Any = None) -> Tensor:  # noq
     """Ones with the shape (and dtype, unless given) of `input`, on its device."""
     v = _like(input)
     xp = backend.get_xp(v)
-    return Tensor(xp.ones(v.shape, dtype=v.dtype if dtype is None else _np_dtype(dtype)))
+    return Tensor(xp.ones(v.shape, dtype=_numeric(v.dtype if dtype is None else _np_dtype(dtype), "ones_like")))
 
 
 @lifted_on_graph_tensors
 def fill(dims: Any, value: Any, name: Any = None) -> Tensor:
     """A tensor of shape `dims` filled with `value` (its dtype follows `value`)."""
     v = convert_to_tensor(value)
-    xp = backend.default_xp()
+    xp = backend.default_xp() if v.dtype is not _dt.string else backend.host  # strings: host only
     return Tensor(xp.full(_shape(dims), backend.to_numpy(v._value), dtype=v._value.dtype))
 
 

@@ -10,8 +10,9 @@ from typing import Any
 
 from tapeflow import backend
 from tapeflow import dtypes as _dt
+from tapeflow import string_values as _sv
 from tapeflow.autodiff.function import Function
-from tapeflow.errors import InvalidArgumentError
+from tapeflow.errors import InvalidArgumentError, UnimplementedError
 from tapeflow.tensor import Tensor, convert_to_tensor, operand_like, scalar_like
 from tapeflow.tracing.func_graph import lifted_on_graph_tensors
 
@@ -71,7 +72,10 @@ def _float_operand(x: Any, name: str) -> Tensor:
 
 class Add(Function):
     def forward(self, a: Any, b: Any) -> Any:
-        return a + b
+        out = a + b
+        if type(out) is bytes:  # NOTE: two rank-0 strings concatenate to a bare bytes object
+            return _sv.scalar(out)
+        return out
 
     def backward(self, dy: Tensor) -> tuple:
         return dy, dy
@@ -608,6 +612,10 @@ def cast(x: Any, dtype: Any, name: Any = None) -> Tensor:
     np_dtype = _dt.as_dtype(dtype)._np
     if x._value is not None and x._value.dtype == np_dtype:
         return x
+    if (x.dtype._np.kind == "O") != (np_dtype.kind == "O"):
+        # NOTE: as in TF; tf.strings.to_number / as_string convert between text and numbers.
+        raise UnimplementedError(f"Cast {x.dtype.name} to {_dt.from_numpy(np_dtype).name} is not "
+                                 "supported [Op:Cast]")
     return Cast(np_dtype)(x)
 
 
@@ -666,8 +674,13 @@ def stop_gradient(x: Any, name: Any = None) -> Tensor:
 
 
 def _compare(fname: str, op: str) -> Any:
+    ordered = fname not in ("equal", "not_equal")
+
     def compare(x: Any, y: Any, name: Any = None) -> Tensor:
         x, y = binary_operands(x, y, op)
+        if ordered and x.dtype is _dt.string:
+            raise InvalidArgumentError(f"{op}: string tensors are not ordered (TF's {op} takes "
+                                       "numbers only); received dtype string.")
         return NonDifferentiable(fname)(x, y)
 
     compare.__name__ = fname

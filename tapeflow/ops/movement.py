@@ -8,6 +8,7 @@ from typing import Any
 
 from tapeflow import backend
 from tapeflow import dtypes as _dt
+from tapeflow import string_values as _sv
 from tapeflow.autodiff.function import Function
 from tapeflow.autodiff.unbroadcast import sum_to
 from tapeflow.tensor import Tensor, TensorShape, Variable, convert_to_tensor
@@ -199,7 +200,10 @@ class GetItem(Function):
 
     def forward(self, a: Any) -> Any:
         self.in_shape = a.shape
-        return a[self.key]
+        out = a[self.key]
+        if a.dtype.kind == "O" and type(out) is bytes:  # one string element: keep it an array
+            out = _sv.scalar(out)
+        return out
 
     def backward(self, dy: Tensor) -> tuple:
         return (GetItemGrad(self.key, self.basic, self.in_shape)(dy),)
@@ -702,6 +706,8 @@ class Pad(Function):
         self.value = value
 
     def forward(self, a: Any) -> Any:
+        if a.dtype.kind == "O":  # strings: NumPy would store the fill as np.bytes_
+            return _sv.pad(a, self.paddings, self.value)
         return get_xp(a).pad(a, self.paddings, mode="constant", constant_values=self.value)
 
     def backward(self, dy: Tensor) -> tuple:
@@ -721,6 +727,9 @@ def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any
         raise ValueError(f"Pad: paddings has {len(pads)} rows but the input has rank {len(x.shape)}.")
     mode = mode.upper()
     if mode == "CONSTANT":
+        if x.dtype is _dt.string:  # TF pads strings with b"" (its zero) or the given text
+            text = b"" if isinstance(constant_values, int) and constant_values == 0 else constant_values
+            constant_values = _sv.to_bytes_array(text, requested=True)[()]
         return Pad(pads, constant_values)(x)
     if mode not in ("REFLECT", "SYMMETRIC"):
         raise ValueError(f"Pad: mode must be CONSTANT, REFLECT or SYMMETRIC, received {mode!r}.")

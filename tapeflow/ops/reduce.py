@@ -7,6 +7,7 @@ from typing import Any
 from tapeflow import backend
 from tapeflow import dtypes as _dt
 from tapeflow.autodiff.function import Function
+from tapeflow.errors import InvalidArgumentError
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
@@ -237,6 +238,9 @@ class AnyAll(Function):
 
 def _prep(x: Any, axis: Any, op: str) -> tuple[Tensor, tuple | None]:
     x = ew.unary_operand(x, op)
+    if x.dtype is _dt.string:
+        raise InvalidArgumentError(f"{op}: expected a numeric tensor, received dtype string "
+                                   "(tf.strings.reduce_join joins strings).")
     return x, normalize_axes(axis, x.ndim if x._value is not None else len(x.shape), op)
 
 
