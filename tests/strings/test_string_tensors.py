@@ -188,7 +188,7 @@ def test_dataset_of_strings_matches_tf():
         for a, b in zip(x, y, strict=True):
             _same(a, b)
     padded = [
-        list(m.data.Dataset.from_tensor_slices(["a", "b", "c"]).map(lambda s: m.stack([s, s]))
+        list(m.data.Dataset.from_tensor_slices(["a", "b", "c"]).map(lambda s, m=m: m.stack([s, s]))
              .padded_batch(2, padded_shapes=[3]).as_numpy_iterator())
         for m in (tf, real)
     ]
