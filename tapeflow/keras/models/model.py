@@ -121,34 +121,23 @@ class Model(Trainer, Layer):
 
     # -- saving (implemented in tapeflow.keras.saving) ----------------------------------------
     def save(self, filepath: Any, overwrite: bool = True, zipped: Any = None, **kwargs: Any) -> None:
-        """Save architecture, weights, compile arguments and optimizer state to a `.keras` file."""
-        from tapeflow.keras.saving.model_io import save_model
+        """Save architecture, weights, compile arguments and optimizer state (`.keras` or legacy `.h5`)."""
+        from tapeflow.keras.saving.saving_api import save_model
 
         save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
-    def save_weights(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
-        """Write the weights (and optimizer state) to a `.weights.npz` file, atomically."""
-        from tapeflow.keras.saving.weights_io import save_weights
+    def save_weights(self, filepath: Any, overwrite: bool = True, max_shard_size: Any = None) -> None:
+        """Write the weights (and optimizer state) to a `.weights.h5` (or `.weights.npz`) file, atomically."""
+        from tapeflow.keras.saving import save_weights
 
-        kwargs.pop("save_format", None)
-        kwargs.pop("options", None)
-        if kwargs:
-            raise TypeError(f"save_weights got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
-        save_weights(self, filepath, overwrite=overwrite)
+        save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
     def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
-        """Load weights saved by `save_weights` (same architecture; counts and shapes checked)."""
-        from tapeflow.keras.saving.weights_io import load_weights
+        """Load weights from `.weights.h5`, `.keras`, legacy `.h5` (`by_name=`) or `.weights.npz` files."""
+        from tapeflow.keras.saving import load_weights
 
-        if kwargs.pop("by_name", False):
-            raise NotImplementedError(
-                "load_weights(by_name=True) is not supported: weights load by "
-                "position into a model of the same architecture."
-            )
         kwargs.pop("options", None)
-        if kwargs:
-            raise TypeError(f"load_weights got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
-        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     def to_json(self, **kwargs: Any) -> str:
         """The architecture (no weights) as JSON; see `keras.models.model_from_json`."""

@@ -1,32 +1,23 @@
-"""Whole-model files (`.keras`), JSON architectures, and `clone_model`.
+"""Model configs (with compile arguments), JSON architectures, `clone_model`, and the `.keras`
+archives Tapeflow wrote before it wrote Keras 3's format.
 
-A `.keras` file (format version 1) is a zip archive holding
-
-* `config.json`: `{"module", "class_name", "config", "registered_name", "build_config"?,
-  "compile_config"?}` — the model serialised by `serialize_keras_object`, plus the compile
-  arguments (optimizer, loss, metrics, loss_weights, weighted_metrics) serialised the same way;
-* `metadata.json`: `{"keras_version", "tapeflow_version", "format": "tapeflow.keras",
-  "format_version": 1, "date_saved": "YYYY-MM-DD@HH:MM:SS"}`;
-* `model.weights.npz`: the weights and optimizer state (see `weights_io`).
-
-Loading reads only these members, instantiates only built-in or registered classes (never
-pickle, eval or imports named by the file), rebuilds the model, assigns its weights, and
-recompiles it with the saved optimizer state.
+Those older archives hold `config.json` (the same layout as today), `metadata.json` with
+`"format": "tapeflow.keras", "format_version": 1`, and `model.weights.npz` (see `weights_io`)
+instead of `model.weights.h5`; they still load, and `model.save()` rewrites them in Keras 3's
+format. Loading instantiates only built-in or registered classes (never pickle, eval or imports
+named by the file).
 """
 
 from __future__ import annotations
 
-import datetime
 import inspect
 import json
-import os
 import warnings
-import zipfile
 from typing import Any
 
 from tapeflow.keras.saving import object_registration as _reg
 from tapeflow.keras.saving import weights_io
-from tapeflow.keras.saving.file_io import CorruptFileError, atomic_write, read_npz
+from tapeflow.keras.saving.file_io import CorruptFileError, read_npz
 from tapeflow.keras.saving.serialization import (
     UnknownObjectError,
     deserialize_keras_object,
@@ -35,12 +26,7 @@ from tapeflow.keras.saving.serialization import (
     serialize_layer,
 )
 
-FORMAT = "tapeflow.keras"
-FORMAT_VERSION = 1
-CONFIG_FILE = "config.json"
-METADATA_FILE = "metadata.json"
-WEIGHTS_FILE = "model.weights.npz"
-_MAX_JSON_BYTES = 256 * 2**20  # a config larger than this is a damaged or hostile archive
+LEGACY_FORMAT_VERSION = 1
 _COMPILE_KEYS = ("optimizer", "loss", "metrics", "loss_weights", "weighted_metrics")
 
 
@@ -114,19 +100,6 @@ def compile_from_config(model: Any, config: dict, custom_objects: dict | None = 
 # ---------------------------------------------------------------------------------------------
 
 
-def _metadata() -> dict:
-    import tapeflow
-    from tapeflow import keras
-
-    return {
-        "keras_version": getattr(keras, "__version__", "unknown"),
-        "tapeflow_version": getattr(tapeflow, "__tapeflow_version__", "unknown"),
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
-    }
-
-
 def model_config(model: Any, include_compile: bool = True) -> dict:
     """The JSON of `config.json`: the serialised model plus its compile config."""
     config = serialize_layer(model)
@@ -137,122 +110,28 @@ def model_config(model: Any, include_compile: bool = True) -> dict:
     return config
 
 
-def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, zipped: Any = None,
-               include_optimizer: bool = True, **kwargs: Any) -> None:
-    """Save the architecture, weights, compile arguments and optimizer state to a `.keras` file.
-
-    The archive is written under a temporary name in the same folder, then renamed, so an
-    interrupted save never leaves a half-written file (an existing file stays intact).
-
-    Args:
-        model: the model (Sequential, Functional, or a subclass with `get_config`).
-        filepath: destination, conventionally ending in `.keras`.
-        overwrite: replace an existing file (else FileExistsError).
-        include_optimizer: also store the optimizer state and compile arguments.
-
-    Raises:
-        ValueError / NotImplementedError: when the model cannot be serialised (e.g. a Lambda
-            layer, or a raw op applied to symbolic tensors); the message names the culprit.
-    """
-    kwargs.pop("save_format", None)
-    kwargs.pop("signatures", None)
-    kwargs.pop("options", None)
-    if kwargs:
-        raise TypeError(f"save_model got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
-    config = model_config(model, include_compile=include_optimizer)
-    config_text = json.dumps(config)
-    weights = weights_io.weights_payload(model, include_optimizer=include_optimizer)
-    with atomic_write(filepath, overwrite=overwrite) as f:
-        with zipfile.ZipFile(f, "w") as zf:
-            zf.writestr(METADATA_FILE, json.dumps(_metadata()), compress_type=zipfile.ZIP_DEFLATED)
-            zf.writestr(CONFIG_FILE, config_text, compress_type=zipfile.ZIP_DEFLATED)
-            zf.writestr(WEIGHTS_FILE, weights, compress_type=zipfile.ZIP_STORED)
-
-
-def _read_archive(path: str) -> tuple[dict, dict, bytes]:
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such model file: '{path}'.")
-    if os.path.isdir(path):
-        raise ValueError(
-            f"'{path}' is a folder: TensorFlow SavedModel folders are not supported; load a .keras "
-            "file written by model.save()."
-        )
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if head.startswith(b"\x89HDF"):
-        raise CorruptFileError(f"'{path}' is an HDF5 (.h5) model file written by Keras; Tapeflow "
-                               "reads only its own .keras format.")
-    if not zipfile.is_zipfile(path):
-        raise CorruptFileError(f"Could not read model file '{path}': it is truncated, corrupt or not a "
-                               ".keras (zip) archive.")
+def build_model(config: dict, custom_objects: dict | None, path: str) -> Any:
+    """The model a file's config describes (its errors name the file)."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            for member in (CONFIG_FILE, WEIGHTS_FILE):
-                if member not in names:
-                    raise CorruptFileError(f"Model file '{path}' has no '{member}' entry; it is not a "
-                                           "complete .keras archive.")
-            for member in (CONFIG_FILE, METADATA_FILE):
-                if member in names and zf.getinfo(member).file_size > _MAX_JSON_BYTES:
-                    raise CorruptFileError(f"Model file '{path}': {member} declares "
-                                           f"{zf.getinfo(member).file_size} bytes; refusing to read it.")
-            config_raw = zf.read(CONFIG_FILE)
-            meta_raw = zf.read(METADATA_FILE) if METADATA_FILE in names else b"{}"
-            weights = zf.read(WEIGHTS_FILE)
-    except CorruptFileError:
-        raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise CorruptFileError(f"Could not read model file '{path}': it is corrupt ({exc}).") from exc
-    except Exception as exc:  # zlib.error from a damaged member
-        raise CorruptFileError(f"Could not read model file '{path}': {type(exc).__name__}: {exc}.") from exc
-    parsed = []
-    for member, raw in ((CONFIG_FILE, config_raw), (METADATA_FILE, meta_raw)):
-        try:
-            value = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise CorruptFileError(f"Model file '{path}': {member} is not valid JSON ({exc}).") from exc
-        if not isinstance(value, dict):
-            raise CorruptFileError(f"Model file '{path}': {member} must hold a JSON object.")
-        parsed.append(value)
-    config, metadata = parsed
-    version = metadata.get("format_version", 1)
-    if metadata.get("format") == FORMAT and isinstance(version, int) and version > FORMAT_VERSION:
-        raise CorruptFileError(f"Model file '{path}' uses format version {version}, newer than this "
-                               f"Tapeflow reads ({FORMAT_VERSION}).")
-    return config, metadata, weights
-
-
-def load_model(filepath: str | os.PathLike, custom_objects: dict | None = None, compile: bool = True,  # noqa: A002
-               safe_mode: bool = True) -> Any:
-    """Load a model saved by `model.save()` / `save_model`.
-
-    Args:
-        filepath: the `.keras` file.
-        custom_objects: {name: class or function} for user layers, losses, ... that are not
-            registered with `register_keras_serializable`.
-        compile: recompile the model (optimizer with its saved state, loss, metrics).
-        safe_mode: accepted for Keras compatibility; Tapeflow never runs code from files.
-
-    Returns:
-        The model, with its weights (and compiled, when it was saved compiled).
-
-    Raises:
-        FileNotFoundError: when the file does not exist.
-        ValueError: (CorruptFileError) for a truncated or corrupt file or bad JSON, and
-            (UnknownObjectError) for a class that is neither built in nor registered — each
-            naming the file.
-    """
-    path = os.fspath(filepath)
-    config, _, weights = _read_archive(path)
-    compile_config = config.pop("compile_config", None)
-    try:
-        model = deserialize_layer(config, custom_objects)
+        return deserialize_layer(config, custom_objects)
     except UnknownObjectError as exc:
         raise UnknownObjectError(f"Cannot load model file '{path}': {exc}") from exc
     except (KeyError, TypeError) as exc:
         raise CorruptFileError(f"Cannot load model file '{path}': its config is malformed "
                                f"({type(exc).__name__}: {exc}).") from exc
-    label = f"{path}:{WEIGHTS_FILE}"
+
+
+def load_npz_archive(path: str, config: dict, metadata: dict, weights: bytes,  # noqa: A002
+                     custom_objects: dict | None = None, compile: bool = True) -> Any:
+    """A model from a `.keras` archive written by Tapeflow before it wrote Keras 3's format
+    (`model.weights.npz` inside). Re-save it with `model.save()` to get a Keras 3 file."""
+    version = metadata.get("format_version", 1)
+    if isinstance(version, int) and version > LEGACY_FORMAT_VERSION:
+        raise CorruptFileError(f"Model file '{path}' uses format version {version}, newer than this "
+                               f"Tapeflow reads ({LEGACY_FORMAT_VERSION}).")
+    compile_config = config.pop("compile_config", None)
+    model = build_model(config, custom_objects, path)
+    label = f"{path}:model.weights.npz"
     arrays, meta = read_npz(weights, label, weights_io.METADATA_KEY)
     weights_io.assign_weights(model, arrays, meta, label, load_optimizer=False)
     if compile and compile_config:

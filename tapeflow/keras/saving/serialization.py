@@ -59,7 +59,8 @@ def _module_label(cls: type) -> str:
     name = cls.__name__
     if issubclass(cls, Layer):
         if name in _MODEL_CLASSES and getattr(_models_module(), name, None) is cls:
-            return "keras"
+            # NOTE: Keras 3 writes Functional under its source module (it is not in `keras.*`).
+            return "keras.src.models.functional" if name == "Functional" else "keras"
         if getattr(_layers_module(), name, None) is cls:
             return "keras.layers"
     module = cls.__module__ or ""

@@ -1,0 +1,129 @@
+"""Keras 3 `.keras` archives: a zip of `metadata.json`, `config.json` and `model.weights.h5`.
+
+* `config.json`: the model as `{"module", "class_name", "config", "registered_name",
+  "build_config", "compile_config"}` (`serialize_keras_object`'s layout, which Keras reads);
+* `metadata.json`: `{"keras_version", "tapeflow_version", "date_saved"}`;
+* `model.weights.h5`: the weights and optimizer state in Keras 3's HDF5 layout (`h5_weights`).
+
+Files written by Keras 3 load here, and files written here load in Keras 3. Archives written
+by earlier Tapeflow versions (`model.weights.npz` inside) are still read (`model_io`).
+Reading never unpickles, imports or evaluates anything from the file; members are read with
+size limits, and JSON is checked before any object is built.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import zipfile
+from typing import Any
+
+from tapeflow.keras.saving import config_compat, h5_weights
+from tapeflow.keras.saving.file_io import CorruptFileError, atomic_write
+
+CONFIG_FILE = "config.json"
+METADATA_FILE = "metadata.json"
+WEIGHTS_FILE = "model.weights.h5"
+LEGACY_WEIGHTS_FILE = "model.weights.npz"
+_MAX_JSON_BYTES = 64 * 2**20  # a config larger than this is a damaged or hostile archive
+_MAX_RATIO = 200  # a member inflating more than this (zip bomb) is refused
+
+
+def metadata() -> dict:
+    """`metadata.json`: the Keras API version Tapeflow follows, its own version and the date."""
+    import tapeflow
+    from tapeflow import keras
+
+    return {"keras_version": getattr(keras, "__version__", "unknown"),
+            "tapeflow_version": getattr(tapeflow, "__tapeflow_version__", "unknown"),
+            "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+
+
+def save_keras(model: Any, filepath: str | os.PathLike, overwrite: bool = True,
+               include_optimizer: bool = True) -> None:
+    """Write `model` as a Keras 3 `.keras` archive (temporary name in the same folder, renamed)."""
+    from tapeflow.keras.saving.model_io import model_config
+
+    config_text = json.dumps(model_config(model, include_compile=include_optimizer))
+    weights = h5_weights.weights_h5_bytes(model, include_optimizer=include_optimizer)
+    with atomic_write(filepath, overwrite=overwrite) as f, zipfile.ZipFile(f, "w") as zf:
+        zf.writestr(METADATA_FILE, json.dumps(metadata()), compress_type=zipfile.ZIP_STORED)
+        zf.writestr(CONFIG_FILE, config_text, compress_type=zipfile.ZIP_STORED)
+        zf.writestr(WEIGHTS_FILE, weights, compress_type=zipfile.ZIP_STORED)
+
+
+def _member(zf: zipfile.ZipFile, name: str, path: str, limit: int | None) -> bytes:
+    info = zf.getinfo(name)
+    if limit is not None and info.file_size > limit:
+        raise CorruptFileError(f"Model file '{path}': {name} declares {info.file_size} bytes; refusing to read it.")
+    if info.file_size > _MAX_RATIO * max(info.compress_size, 1) + 2**20:
+        raise CorruptFileError(f"Model file '{path}': {name} declares {info.file_size} bytes from "
+                               f"{info.compress_size} compressed bytes; refusing to inflate it.")
+    data = zf.read(name)
+    if len(data) != info.file_size:
+        raise CorruptFileError(f"Model file '{path}': {name} is not the size its header declares.")
+    return data
+
+
+def _json(raw: bytes, member: str, path: str) -> dict:
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CorruptFileError(f"Model file '{path}': {member} is not valid JSON ({exc}).") from exc
+    if not isinstance(value, dict):
+        raise CorruptFileError(f"Model file '{path}': {member} must hold a JSON object.")
+    return value
+
+
+def read_keras(path: str) -> tuple[dict, dict, bytes, str]:
+    """`(config, metadata, weights bytes, weights member name)` of a `.keras` archive.
+
+    Raises:
+        CorruptFileError: for a truncated or damaged zip, bad JSON, a missing member or sizes
+            that do not add up.
+    """
+    if not zipfile.is_zipfile(path):
+        raise CorruptFileError(f"Could not read model file '{path}': it is truncated, corrupt or not a "
+                               ".keras (zip) archive.")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            weights_name = WEIGHTS_FILE if WEIGHTS_FILE in names else LEGACY_WEIGHTS_FILE
+            for member in (CONFIG_FILE, weights_name):
+                if member not in names:
+                    raise CorruptFileError(f"Model file '{path}' has no '{member}' entry; it is not a complete "
+                                           ".keras archive.")
+            config_raw = _member(zf, CONFIG_FILE, path, _MAX_JSON_BYTES)
+            meta_raw = _member(zf, METADATA_FILE, path, _MAX_JSON_BYTES) if METADATA_FILE in names else b"{}"
+            weights = _member(zf, weights_name, path, None)
+    except CorruptFileError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise CorruptFileError(f"Could not read model file '{path}': it is corrupt ({exc}).") from exc
+    except Exception as exc:  # zlib.error from a damaged member
+        raise CorruptFileError(f"Could not read model file '{path}': {type(exc).__name__}: {exc}.") from exc
+    return _json(config_raw, CONFIG_FILE, path), _json(meta_raw, METADATA_FILE, path), weights, weights_name
+
+
+def load_keras(path: str, custom_objects: dict | None = None, compile: bool = True,  # noqa: A002
+               safe_mode: bool = True) -> Any:
+    """A model from a Keras 3 `.keras` archive (see `keras.saving.load_model`)."""
+    from tapeflow.keras.saving import model_io
+    from tapeflow.keras.saving.safe_mode import check_safe
+
+    config, meta, weights, weights_name = read_keras(path)
+    if weights_name == LEGACY_WEIGHTS_FILE:
+        return model_io.load_npz_archive(path, config, meta, weights, custom_objects, compile)
+    check_safe(config, safe_mode, path)
+    try:
+        config = config_compat.from_keras(config)
+    except ValueError as exc:
+        raise ValueError(f"Cannot load model file '{path}': {exc}") from exc
+    compile_config = config.pop("compile_config", None)
+    model = model_io.build_model(config, custom_objects, path)
+    if compile and compile_config:
+        model_io.compile_from_config(model, compile_config, custom_objects)
+    h5_weights.load_weights_h5(model, weights, label=f"{path}:{WEIGHTS_FILE}",
+                               load_optimizer=bool(compile and compile_config))
+    return model
