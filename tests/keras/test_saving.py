@@ -201,8 +201,11 @@ def test_overwrite_false(tmp_path):
     model.save_weights(path)
     with pytest.raises(FileExistsError):
         model.save_weights(path, overwrite=False)
+    with pytest.raises(ValueError, match="Invalid filepath extension"):
+        model.save(tmp_path / "x.weights.npz")  # not a model file name (Keras's error)
+    model.save(tmp_path / "x.keras")
     with pytest.raises(FileExistsError):
-        model.save(tmp_path / "x.weights.npz", overwrite=False)
+        model.save(tmp_path / "x.keras", overwrite=False)
 
 
 # -- .keras files ------------------------------------------------------------------------------
@@ -213,14 +216,15 @@ def test_xor_keras_file_round_trip_and_layout(tmp_path):
     _perturb(model)
     path = tmp_path / "xor.keras"
     model.save(path)
+    h5py = pytest.importorskip("h5py")
     with zipfile.ZipFile(path) as zf:
-        assert sorted(zf.namelist()) == ["config.json", "metadata.json", "model.weights.npz"]
+        assert sorted(zf.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
         config = json.loads(zf.read("config.json"))
         meta = json.loads(zf.read("metadata.json"))
-        with np.load(io.BytesIO(zf.read("model.weights.npz")), allow_pickle=False) as data:
-            assert len(data.files) == 5
+        with h5py.File(io.BytesIO(zf.read("model.weights.h5")), "r") as f:
+            assert sorted(f["layers"]) == ["dense", "dense_1"]
+            assert [f["layers/dense/vars"][k].shape for k in ("0", "1")] == [(2, 2), (2,)]
     assert config["class_name"] == "Sequential" and config["module"] == "keras"
-    assert meta["format"] == "tapeflow.keras" and meta["format_version"] == 1
     assert {"keras_version", "tapeflow_version", "date_saved"} <= set(meta)
     loaded = keras.models.load_model(path)
     assert isinstance(loaded, keras.Sequential)
@@ -373,8 +377,8 @@ def test_corrupt_keras_files_raise_naming_the_file(tmp_path, damage):
             zf.writestr("config.json", config)
     elif damage == "bad_weights":
         with zipfile.ZipFile(path) as zf:
-            weights = zf.read("model.weights.npz")
-        _rewrite_member(path, "model.weights.npz", weights[: len(weights) // 2])
+            weights = zf.read("model.weights.h5")
+        _rewrite_member(path, "model.weights.h5", weights[: len(weights) // 2])
     elif damage == "not_zip":
         path.write_bytes(b"definitely not a zip archive")
     elif damage == "unknown_class":
@@ -384,7 +388,7 @@ def test_corrupt_keras_files_raise_naming_the_file(tmp_path, damage):
         _rewrite_member(path, "config.json", json.dumps(config).encode())
         expected = UnknownObjectError
     else:  # damage inside the stored weights member: the zip CRC check catches it
-        i = raw.index(b"model.weights.npz") + 200
+        i = raw.index(b"model.weights.h5") + 200
         path.write_bytes(raw[:i] + bytes(b ^ 0xFF for b in raw[i:i + 16]) + raw[i + 16:])
     with pytest.raises(expected, match="broken.keras"):
         keras.models.load_model(path)
@@ -398,7 +402,7 @@ def test_failed_model_save_leaves_old_file_and_no_temporaries(tmp_path, monkeypa
     real_writestr = zipfile.ZipFile.writestr
 
     def failing_writestr(self, name, data, *args, **kwargs):
-        if name == "model.weights.npz":
+        if name == "model.weights.h5":
             raise OSError("disk full (simulated)")
         return real_writestr(self, name, data, *args, **kwargs)
 
@@ -418,7 +422,7 @@ def test_hdf5_and_folder_inputs_are_explained(tmp_path):
     h5.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)
     with pytest.raises(CorruptFileError, match="HDF5"):
         keras.models.load_model(h5)
-    with pytest.raises(ValueError, match="folder"):
+    with pytest.raises(ValueError, match="File format not supported"):
         keras.models.load_model(tmp_path)
     with pytest.raises(FileNotFoundError):
         keras.models.load_model(tmp_path / "missing.keras")

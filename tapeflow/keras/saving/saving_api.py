@@ -18,6 +18,10 @@ from tapeflow.keras.saving.file_io import CorruptFileError
 _LEGACY_H5 = (".h5", ".hdf5")
 
 
+class ModelFileNotFoundError(FileNotFoundError, ValueError):
+    """A missing model file: Keras raises ValueError, Python code expects FileNotFoundError."""
+
+
 def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, zipped: Any = None,
                include_optimizer: bool = True, **kwargs: Any) -> None:
     """Save the architecture, weights, compile arguments and optimizer state.
@@ -71,8 +75,8 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict | None = None, 
     path = os.fspath(filepath)
     if not os.path.exists(path):
         if path.endswith((".keras", *_LEGACY_H5)):
-            raise ValueError(f"File not found: filepath={path}. Please ensure the file is an accessible `.keras` "
-                             "zip file.")
+            raise ModelFileNotFoundError(f"File not found: filepath={path}. Please ensure the file is an "
+                                         "accessible `.keras` zip file.")
         raise ValueError(_unsupported(path))
     if os.path.isdir(path):
         raise ValueError(_unsupported(path))

@@ -1,0 +1,275 @@
+"""Keras 3 `.keras`, `.weights.h5` and legacy `.h5` files: both directions against real Keras 3,
+the older Tapeflow archives, and damaged or hostile files."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import zipfile
+
+import numpy as np
+import pytest
+from keras_catalogue import BUILDERS, randomize, sample_inputs
+
+from tapeflow import keras as tk
+from tapeflow.keras.saving import CorruptFileError
+
+h5py = pytest.importorskip("h5py")
+
+
+@pytest.fixture(scope="module")
+def K():
+    pytest.importorskip("tensorflow")
+    return pytest.importorskip("keras")
+
+
+def _predict(model, x):
+    return np.asarray(model(x, training=False))
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_catalogue_loads_both_ways(K, tmp_path, name):
+    x = sample_inputs(name)
+    theirs = BUILDERS[name](K)
+    randomize(theirs, seed=3)
+    theirs.save(tmp_path / "keras.keras")
+    loaded = tk.models.load_model(tmp_path / "keras.keras")
+    np.testing.assert_allclose(_predict(loaded, x), _predict(theirs, x), atol=1e-5)
+
+    ours = BUILDERS[name](tk)
+    randomize(ours, seed=4)
+    ours.save(tmp_path / "tapeflow.keras")
+    back = K.models.load_model(tmp_path / "tapeflow.keras")
+    np.testing.assert_allclose(_predict(back, x), _predict(ours, x), atol=1e-5)
+
+
+def _subclassed(K, package):
+    @K.saving.register_keras_serializable(package=package)
+    class TwoDense(K.Model):
+        def __init__(self, units=3, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.hidden = K.layers.Dense(units, activation="tanh")
+            self.head = K.layers.Dense(2)
+
+        def call(self, inputs):
+            return self.head(self.hidden(inputs))
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    return TwoDense
+
+
+@pytest.mark.oracle
+def test_registered_subclassed_model_both_ways(K, tmp_path):
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype("float32")
+    theirs = _subclassed(K, "tapeflow_files_test")(units=3)
+    theirs(x)
+    randomize(theirs, seed=5)
+    theirs.save(tmp_path / "k.keras")
+    ours_cls = _subclassed(tk, "tapeflow_files_test")
+    loaded = tk.models.load_model(tmp_path / "k.keras")
+    assert isinstance(loaded, ours_cls) and loaded.units == 3
+    np.testing.assert_allclose(_predict(loaded, x), _predict(theirs, x), atol=1e-5)
+    loaded.save(tmp_path / "t.keras")
+    back = K.models.load_model(tmp_path / "t.keras")
+    np.testing.assert_allclose(_predict(back, x), _predict(theirs, x), atol=1e-5)
+
+
+def _dense_bn(K):
+    return K.Sequential([K.Input((4,)), K.layers.Dense(3, activation="relu"), K.layers.BatchNormalization(),
+                         K.layers.Dense(2)])
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("direction", ["keras_to_tapeflow", "tapeflow_to_keras"])
+def test_optimizer_state_and_training_continue_alike(K, tmp_path, direction):
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((8, 4)).astype("float32"), rng.standard_normal((8, 2)).astype("float32")
+    src, dst = (K, tk) if direction == "keras_to_tapeflow" else (tk, K)
+    model = _dense_bn(src)
+    randomize(model, seed=2)
+    model.compile(optimizer=src.optimizers.Adam(0.01), loss="mse")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = dst.models.load_model(tmp_path / "m.keras")
+    assert type(loaded.optimizer).__name__ == "Adam"
+    np.testing.assert_allclose(float(np.asarray(loaded.optimizer.learning_rate)), 0.01, rtol=1e-6)
+    for a, b in zip(model.optimizer.variables, loaded.optimizer.variables, strict=True):
+        np.testing.assert_allclose(np.asarray(b, dtype="float64"), np.asarray(a, dtype="float64"), atol=1e-6)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    loaded.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    np.testing.assert_allclose(_predict(loaded, x), _predict(model, x), atol=1e-5)
+
+
+@pytest.mark.oracle
+def test_weights_h5_both_ways(K, tmp_path):
+    x = sample_inputs("rnn")
+    theirs, ours = BUILDERS["rnn"](K), BUILDERS["rnn"](tk)
+    randomize(theirs, seed=6)
+    theirs.save_weights(tmp_path / "k.weights.h5")
+    ours.load_weights(tmp_path / "k.weights.h5")
+    np.testing.assert_allclose(_predict(ours, x), _predict(theirs, x), atol=1e-5)
+    randomize(ours, seed=7)
+    ours.save_weights(tmp_path / "t.weights.h5")
+    theirs.load_weights(tmp_path / "t.weights.h5")
+    np.testing.assert_allclose(_predict(theirs, x), _predict(ours, x), atol=1e-5)
+    ours.load_weights(tmp_path / "k.weights.h5")  # a .keras archive's weights load too
+    theirs.save(tmp_path / "k.keras")
+    ours.load_weights(tmp_path / "k.keras")
+    np.testing.assert_allclose(_predict(ours, x), _predict(theirs, x), atol=1e-5)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", ["mlp", "functional"])
+def test_legacy_h5_models_both_ways(K, tmp_path, name):
+    x = sample_inputs(name)
+    theirs = BUILDERS[name](K)
+    randomize(theirs, seed=8)
+    theirs.save(tmp_path / "k.h5")
+    with h5py.File(tmp_path / "k.h5", "r") as f:
+        assert "model_config" in f.attrs and "model_weights" in f
+    loaded = tk.models.load_model(tmp_path / "k.h5")
+    np.testing.assert_allclose(_predict(loaded, x), _predict(theirs, x), atol=1e-5)
+    ours = BUILDERS[name](tk)
+    randomize(ours, seed=9)
+    ours.save(tmp_path / "t.h5")
+    back = K.models.load_model(tmp_path / "t.h5", compile=False)
+    np.testing.assert_allclose(_predict(back, x), _predict(ours, x), atol=1e-5)
+
+
+@pytest.mark.oracle
+def test_legacy_h5_weights_by_name_and_skip_mismatch(K, tmp_path):
+    theirs = K.Sequential([K.Input((4,)), K.layers.Dense(3, name="a"), K.layers.Dense(2, name="b")])
+    randomize(theirs, seed=10)
+    theirs.save(tmp_path / "k.h5")
+    ours = tk.Sequential([tk.Input((4,)), tk.layers.Dense(3, name="a"), tk.layers.Dense(5, name="b"),
+                          tk.layers.Dense(1, name="c")])
+    before = ours.layers[2].get_weights()
+    with pytest.raises(ValueError, match="b"):
+        ours.load_weights(tmp_path / "k.h5", by_name=True)
+    with pytest.warns(UserWarning, match="Skipping"):
+        ours.load_weights(tmp_path / "k.h5", by_name=True, skip_mismatch=True)
+    np.testing.assert_array_equal(ours.layers[0].get_weights()[0], theirs.layers[0].get_weights()[0])
+    np.testing.assert_array_equal(ours.layers[2].get_weights()[0], before[0])
+    same = tk.Sequential([tk.Input((4,)), tk.layers.Dense(3), tk.layers.Dense(2)])
+    same.load_weights(tmp_path / "k.h5")  # by topology
+    np.testing.assert_array_equal(same.layers[1].get_weights()[1], theirs.layers[1].get_weights()[1])
+    with pytest.raises(ValueError, match="by_name"):
+        same.load_weights(tmp_path / "k.weights.h5", by_name=True)
+
+
+# -- no oracle: formats, permissions, damage -----------------------------------------------------
+
+
+def _small():
+    model = tk.Sequential([tk.Input((3,)), tk.layers.Dense(2)])
+    randomize(model, seed=11)
+    return model
+
+
+def test_old_tapeflow_npz_archives_still_load(tmp_path):
+    from tapeflow.keras.saving import weights_io
+    from tapeflow.keras.saving.serialization import serialize_layer
+
+    model = _small()
+    path = tmp_path / "old.keras"
+    with zipfile.ZipFile(path, "w") as zf:  # the layout Tapeflow wrote before Keras 3 archives
+        zf.writestr("metadata.json", json.dumps({"format": "tapeflow.keras", "format_version": 1}))
+        zf.writestr("config.json", json.dumps(serialize_layer(model)))
+        zf.writestr("model.weights.npz", weights_io.weights_payload(model))
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_array_equal(_predict(tk.models.load_model(path), x), _predict(model, x))
+
+
+def test_unknown_extensions_raise_keras_errors(tmp_path):
+    model = _small()
+    with pytest.raises(ValueError, match="Invalid filepath extension for saving"):
+        model.save(tmp_path / "model.bin")
+    with pytest.raises(ValueError, match=r"The filename must end in `\.weights\.h5`"):
+        model.save_weights(tmp_path / "w.bin")
+    with pytest.raises(ValueError, match="File not found"):
+        tk.models.load_model(tmp_path / "absent.keras")
+    (tmp_path / "m.bin").write_bytes(b"hello")
+    with pytest.raises(ValueError, match="File format not supported"):
+        tk.models.load_model(tmp_path / "m.bin")
+
+
+def test_files_respect_the_umask_and_leave_no_temporaries(tmp_path):
+    old = os.umask(0o027)
+    try:
+        _small().save(tmp_path / "m.keras")
+        _small().save_weights(tmp_path / "w.weights.h5")
+        _small().save(tmp_path / "m.h5")
+    finally:
+        os.umask(old)
+    for name in ("m.keras", "w.weights.h5", "m.h5"):
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o640
+    assert sorted(os.listdir(tmp_path)) == ["m.h5", "m.keras", "w.weights.h5"]
+
+
+def _rewrite(path, member, data):
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members[member] = data
+    with zipfile.ZipFile(path, "w") as zf:
+        for n, d in members.items():
+            zf.writestr(n, d)
+
+
+def test_hdf5_with_wrong_shapes_is_refused_before_assigning(tmp_path):
+    model = _small()
+    model.save_weights(tmp_path / "w.weights.h5")
+    with h5py.File(tmp_path / "w.weights.h5", "r+") as f:
+        del f["layers/dense/vars/0"]
+        f["layers/dense/vars"].create_dataset("0", data=np.zeros((300, 2), "float32"))
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"\(300, 2\)"):
+        model.load_weights(tmp_path / "w.weights.h5")
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_huge_declared_member_and_lambda_are_refused(tmp_path, monkeypatch):
+    from tapeflow.keras.saving import keras_archive
+
+    model = _small()
+    path = tmp_path / "m.keras"
+    model.save(path)
+    monkeypatch.setattr(keras_archive, "_MAX_JSON_BYTES", 4096)  # 64 MiB in use; a small file tests the check
+    _rewrite(path, "config.json", b"{" + b" " * 5000 + b"}")
+    with pytest.raises(CorruptFileError, match="refusing"):
+        tk.models.load_model(path)
+    monkeypatch.undo()
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        config = json.loads(zf.read("config.json"))
+    config["config"]["layers"].append({"module": "keras.layers", "class_name": "Lambda", "config": {
+        "name": "lam", "function": {"class_name": "__lambda__", "config": {"code": "AAAA"}}}})
+    _rewrite(path, "config.json", json.dumps(config).encode())
+    with pytest.raises(ValueError, match="Lambda layers can run arbitrary code"):
+        tk.models.load_model(path)
+    with pytest.raises(ValueError, match="never runs code"):
+        tk.models.load_model(path, safe_mode=False)
+
+
+def test_truncated_and_non_hdf5_weights_are_corrupt(tmp_path):
+    model = _small()
+    model.save_weights(tmp_path / "w.weights.h5")
+    raw = (tmp_path / "w.weights.h5").read_bytes()
+    (tmp_path / "w.weights.h5").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(CorruptFileError, match="w.weights.h5"):
+        model.load_weights(tmp_path / "w.weights.h5")
+    (tmp_path / "x.weights.h5").write_bytes(b"not hdf5 at all")
+    with pytest.raises(CorruptFileError, match="not an HDF5 file"):
+        model.load_weights(tmp_path / "x.weights.h5")
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as zf:
+        weights = zf.read("model.weights.h5")
+    _rewrite(tmp_path / "m.keras", "model.weights.h5", io.BytesIO(weights).read(100))
+    with pytest.raises(CorruptFileError, match="m.keras"):
+        tk.models.load_model(tmp_path / "m.keras")
