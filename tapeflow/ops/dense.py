@@ -2,9 +2,9 @@
 
 A Keras Dense layer does these three ops on every call; fusing them saves two op dispatches
 forward and four backward, which dominates small models (e.g. XOR: 12,000 steps of 2x2 matrices).
-The backward pass works on arrays when no tape records it, and falls back to Tensor ops (so
-higher-order gradients still work) when one does. The activation helpers are shared with the
-fused convolution (ops/fused_conv.py).
+The backward pass is made of primitives (matmuls, a reduction, the activation's gradient), so
+the tape runs it on arrays or records it for higher-order gradients. The activation helpers are
+shared with the fused convolution (ops/fused_conv.py).
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tapeflow import backend
-from tapeflow.autodiff import function as _fn
 from tapeflow.autodiff.function import Function
-from tapeflow.autodiff.unbroadcast import leading_sum
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import linalg as la
 from tapeflow.ops import reduce as rd
@@ -77,16 +75,10 @@ class Dense(Function):
     def backward(self, dy: Tensor) -> tuple:
         needs = self.needs_input_grad
         x, w = self.inputs[0], self.inputs[1]
-        if _fn.recording_tapes:
-            dz = activation_grad_tensor(dy, self.outputs[0], self.activation)
-            dx = la.matmul(dz, w, transpose_b=True) if needs[0] else None
-            dw = la.matmul(x, dz, transpose_a=True) if needs[1] else None
-            db = rd.reduce_sum(dz, 0) if self.has_bias and needs[2] else None
-        else:
-            dz = activation_grad_array(dy._value, self.outputs[0]._value, self.activation)
-            dx = Tensor(dz @ w._value.T) if needs[0] else None
-            dw = Tensor(x._value.T @ dz) if needs[1] else None
-            db = Tensor(leading_sum(dz, 1)) if self.has_bias and needs[2] else None
+        dz = activation_grad_tensor(dy, self.outputs[0], self.activation)
+        dx = la.matmul(dz, w, transpose_b=True) if needs[0] else None
+        dw = la.matmul(x, dz, transpose_a=True) if needs[1] else None
+        db = rd.reduce_sum(dz, 0) if self.has_bias and needs[2] else None
         return (dx, dw, db) if self.has_bias else (dx, dw)
 
 

@@ -145,31 +145,48 @@ def log_softmax(logits: Any, axis: int = -1, name: Any = None) -> Tensor:
 class SoftmaxCrossEntropy(Function):
     """Per-row -sum(labels * log_softmax(logits)) over the last axis."""
 
-    saves_forward_values = True  # backward reuses the forward's saved states
-
     def forward(self, labels: Any, logits: Any) -> Any:
-        ls = _log_softmax_array(logits, -1)
-        self.log_probs = ls
-        return -(labels * ls).sum(axis=-1)
+        return -(labels * _log_softmax_array(logits, -1)).sum(axis=-1)
 
     def backward(self, dy: Tensor) -> tuple:
         labels, logits = self.inputs
         nl, nz = self.needs_input_grad
-        dy_col = mv.expand_dims(dy, -1)
-        dlogits = dlabels = None
-        if nz:
-            if _fn.recording_tapes:  # higher order: keep softmax differentiable
-                probs = softmax(logits)
-            else:
-                xp = get_xp(self.log_probs)
-                probs = Tensor(xp.exp(self.log_probs))
-            # NOTE: d/dz = softmax(z) * sum(labels) - labels; sum(labels) is 1 for proper
-            # distributions, where this is the usual softmax - labels.
-            total = rd.reduce_sum(labels, -1, keepdims=True)
-            dlogits = ew.multiply(dy_col, ew.subtract(ew.multiply(probs, total), labels))
-        if nl:
-            dlabels = ew.multiply(dy_col, ew.negative(log_softmax(logits)))
+        dlogits = SoftmaxCrossEntropyGrad()(labels, logits, dy) if nz else None
+        dlabels = ew.multiply(mv.expand_dims(dy, -1), ew.negative(log_softmax(logits))) if nl else None
         return dlabels, dlogits
+
+
+class SoftmaxCrossEntropyGrad(Function):
+    """The logits' gradient of `SoftmaxCrossEntropy`: dy[..., None] * (softmax(logits) *
+    sum(labels) - labels) (sum(labels) is 1 for proper distributions: the usual softmax -
+    labels). A primitive, so the loss's backward is one op on arrays in a first-order walk or a
+    trace, and differentiable again under a recording tape."""
+
+    def forward(self, labels: Any, logits: Any, dy: Any) -> Any:
+        xp = get_xp(logits)
+        g = xp.exp(_log_softmax_array(logits, -1))
+        g *= labels.sum(axis=-1, keepdims=True)
+        g -= labels
+        g *= dy[..., None]
+        return g
+
+    def backward(self, dg: Tensor) -> tuple:
+        labels, logits, dy = self.inputs
+        need_labels, need_logits, need_dy = self.needs_input_grad
+        probs = softmax(logits)
+        dy_col = mv.expand_dims(dy, -1)
+        dlabels = dlogits = ddy = None
+        if need_logits:
+            total = rd.reduce_sum(labels, -1, keepdims=True)
+            u = ew.multiply(ew.multiply(dg, dy_col), total)
+            dlogits = ew.multiply(probs, ew.subtract(u, rd.reduce_sum(ew.multiply(u, probs), -1, keepdims=True)))
+        if need_labels:
+            inner = rd.reduce_sum(ew.multiply(dg, probs), -1, keepdims=True)
+            dlabels = ew.multiply(dy_col, ew.subtract(inner, dg))
+        if need_dy:
+            total = rd.reduce_sum(labels, -1, keepdims=True)
+            ddy = rd.reduce_sum(ew.multiply(dg, ew.subtract(ew.multiply(probs, total), labels)), -1)
+        return dlabels, dlogits, ddy
 
 
 class SparseSoftmaxCrossEntropy(Function):

@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from tapeflow import backend
-from tapeflow.autodiff import function as _fn
 from tapeflow.autodiff.function import Function
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.ops.conv import float_operand
+from tapeflow.ops.creation import ones, zeros
 from tapeflow.tensor import Tensor
-from tapeflow.tracing.func_graph import lifted_on_graph_tensors, lifted_on_unknown_shapes
+from tapeflow.tracing.func_graph import lifted_on_unknown_shapes
 
 get_xp = backend.get_xp
 
@@ -117,22 +117,37 @@ class FusedBatchNorm(Function):
         a = (inv * scale).reshape(bshape)
         y = xc * a
         y += offset.reshape(bshape)
-        if _fn.recording_tapes:
-            self.saved = (xc, inv)
         return y, mean, var
 
     def backward(self, dy: Tensor, dmean: Tensor, dvar: Tensor) -> tuple:
-        x, scale, offset = self.inputs
+        x, scale, _ = self.inputs
+        _, mean, var = self.outputs
+        dx, dscale, doffset = FusedBatchNormGrad(self.axis, self.epsilon)(x, scale, mean, var, dy, dmean, dvar)
         nx, nscale, noffset = self.needs_input_grad
-        saved = getattr(self, "saved", None)
-        if _fn.recording_tapes or saved is None:
-            return self._backward_tensors(dy, dmean, dvar)
-        xc, inv = saved
-        g = dy._value
+        return dx if nx else None, dscale if nscale else None, doffset if noffset else None
+
+
+class FusedBatchNormGrad(Function):
+    """The gradient of `FusedBatchNorm` (TF's FusedBatchNormGrad): from x, scale, the batch
+    mean and variance and the output gradients (dy, dmean, dvar) -> (dx, dscale, doffset).
+
+    A primitive, so batch norm's backward is one op on arrays in a first-order walk or a trace;
+    its own gradient differentiates the same formula written with Tensor ops (`grad_formula`).
+    """
+
+    n_outputs = 3
+
+    def __init__(self, axis: int, epsilon: float) -> None:
+        self.axis = axis
+        self.epsilon = epsilon
+
+    def forward(self, x: Any, scale: Any, mean: Any, var: Any, g: Any, dmean: Any, dvar: Any) -> Any:
         xp = get_xp(g)
-        ax, axes, bshape = self._layout(g)
+        ax, axes, bshape = FusedBatchNorm._layout(self, g)
         C = g.shape[ax]
         M = g.size // C
+        inv = 1.0 / xp.sqrt(var + x.dtype.type(self.epsilon))
+        xc = x - mean.reshape(bshape)
         if ax == g.ndim - 1:
             g2, xc2 = g.reshape(-1, C), xc.reshape(-1, C)
             sum_dy = _ones(xp, M, g.dtype) @ g2
@@ -140,49 +155,53 @@ class FusedBatchNorm(Function):
         else:
             sum_dy = g.sum(axis=axes)
             sum_dy_xc = (g * xc).sum(axis=axes)
-        dscale = sum_dy_xc * inv if nscale else None
-        dx = None
-        if nx:
-            s = scale._value
-            a = s * inv
-            # dx = a * (dy - mean(dy) - xc * inv^2 * mean(dy * xc)) + dmean / M + 2 dvar xc / M
-            b = -a * inv * inv * sum_dy_xc / M + 2.0 * dvar._value / M
-            c = -a * sum_dy / M + dmean._value / M
-            dx = g * a.reshape(bshape)
-            tmp = xc * b.reshape(bshape)
-            dx += tmp
-            dx += c.reshape(bshape)
-        wrap = Tensor
-        return (wrap(dx) if dx is not None else None,
-                wrap(dscale.astype(g.dtype, copy=False)) if dscale is not None else None,
-                wrap(sum_dy) if noffset else None)
+        dscale = (sum_dy_xc * inv).astype(g.dtype, copy=False)
+        a = scale * inv
+        # dx = a * (dy - mean(dy) - xc * inv^2 * mean(dy * xc)) + dmean / M + 2 dvar xc / M
+        b = -a * inv * inv * sum_dy_xc / M + 2.0 * dvar / M
+        c = -a * sum_dy / M + dmean / M
+        dx = g * a.reshape(bshape)
+        xc *= b.reshape(bshape)
+        dx += xc
+        dx += c.reshape(bshape)
+        return dx, dscale, sum_dy
 
-    def _backward_tensors(self, dy: Tensor, dmean: Tensor, dvar: Tensor) -> tuple:
-        """The same gradient with Tensor ops, so a recording tape can differentiate it again."""
-        x, scale, offset = self.inputs
-        _, mean, var = self.outputs
-        xv = x._value
-        ax, axes, bshape = self._layout(xv)
-        C = xv.shape[ax]
-        M = float(xv.size // C)
+    def backward(self, ddx: Tensor, ddscale: Tensor, ddoffset: Tensor) -> tuple:
+        from tapeflow.autodiff.tape import GradientTape
+
+        inputs = list(self.inputs)
+        with GradientTape() as tape:
+            for t in inputs:
+                tape.watch(t)
+            outs = self.grad_formula(*inputs)
+        grads = tape.gradient(list(outs), inputs, output_gradients=[ddx, ddscale, ddoffset])
+        return tuple(g if need else None for g, need in zip(grads, self.needs_input_grad, strict=True))
+
+    def grad_formula(self, x: Tensor, scale: Tensor, mean: Tensor, var: Tensor, dy: Tensor, dmean: Tensor,
+                     dvar: Tensor) -> tuple:
+        """`forward`'s formula with Tensor ops (differentiable again)."""
+        n = len(x.shape)
+        ax = self.axis % n
+        axes = [i for i in range(n) if i != ax]
+        bshape = [1] * n
+        bshape[ax] = -1
+        M = ew.cast(ew.divide(mv.size(x), mv.size(mean)), x.dtype)
 
         def b(t: Tensor) -> Tensor:
-            return t if ax == xv.ndim - 1 else mv.reshape(t, bshape)
+            return t if ax == n - 1 else mv.reshape(t, bshape)
 
         inv = ew.rsqrt(ew.add(var, self.epsilon))
         xc = ew.subtract(x, b(mean))
         xhat = ew.multiply(xc, b(inv))
         sum_dy = rd.reduce_sum(dy, axes)
         sum_dy_xhat = rd.reduce_sum(ew.multiply(dy, xhat), axes)
-        inner = ew.subtract(ew.subtract(ew.multiply(dy, M), b(sum_dy)),
-                            ew.multiply(xhat, b(sum_dy_xhat)))
-        dx = ew.multiply(inner, b(ew.multiply(ew.multiply(scale, inv), 1.0 / M)))
-        dx = ew.add(dx, b(ew.multiply(dmean, 1.0 / M)))
-        dx = ew.add(dx, ew.multiply(xc, b(ew.multiply(dvar, 2.0 / M))))
+        inner = ew.subtract(ew.subtract(ew.multiply(dy, M), b(sum_dy)), ew.multiply(xhat, b(sum_dy_xhat)))
+        dx = ew.multiply(inner, b(ew.divide(ew.multiply(scale, inv), M)))
+        dx = ew.add(dx, b(ew.divide(dmean, M)))
+        dx = ew.add(dx, ew.multiply(xc, b(ew.divide(ew.multiply(dvar, 2.0), M))))
         return dx, sum_dy_xhat, sum_dy
 
 
-@lifted_on_graph_tensors
 def batch_norm_training(x: Any, scale: Any = None, offset: Any = None, axis: int = -1,
                         epsilon: float = 1e-3) -> tuple:
     """Normalize `x` with its own batch statistics over every axis but `axis` (fused).
@@ -202,11 +221,10 @@ def batch_norm_training(x: Any, scale: Any = None, offset: Any = None, axis: int
     n = len(x.shape)
     ax = int(axis) % n if n else 0
     C = x.shape[ax]
-    xp = get_xp(x._value)
     if scale is None:
-        scale = Tensor(xp.ones((C,), dtype=x._value.dtype))
+        scale = ones((C,), dtype=x.dtype)
     if offset is None:
-        offset = Tensor(xp.zeros((C,), dtype=x._value.dtype))
+        offset = zeros((C,), dtype=x.dtype)
     scale = _operand(scale, x)
     offset = _operand(offset, x)
     for what, t in (("scale", scale), ("offset", offset)):

@@ -99,14 +99,17 @@ def read_output(t: Any, env: dict) -> Any:
 class ArrayProgram:
     """A traced graph without tape enactment or control flow, replayed on raw arrays.
 
-    Values live in a list of slots: the placeholders first, then each node's outputs; captured
-    variables are read at the start of a run (assignments update their arrays in place),
-    constants are stored once. A primitive step calls its `forward` directly (an error replays
-    that node through the op itself, which raises the op's own message); a lifted call gets its
-    inputs wrapped as Tensors and gives back its outputs' arrays.
+    Lowering pass: the pruned nodes become the source of one Python function (one local per
+    value, one line per node, as torch.fx generates code), compiled once, so a replay does no
+    interpretation: no environment list, no per-step dispatch. The placeholders arrive as
+    arguments; captured variables are read at the start of a run (assignments update their
+    arrays in place); constants are bound once. A primitive line calls the op's `forward`; a
+    lifted call gets its inputs wrapped as Tensors and gives back its outputs' arrays. When a
+    primitive fails, the failing line is found from the traceback and replayed through the op
+    itself, which raises the op's own message.
     """
 
-    __slots__ = ("_n_slots", "_constants", "_variables", "_steps", "_outputs")
+    __slots__ = ("_run", "_lines", "source")
 
     @staticmethod
     def supports(nodes: list) -> bool:
@@ -115,58 +118,68 @@ class ArrayProgram:
     def __init__(self, nodes: list, placeholders: list, outputs: list) -> None:
         from tapeflow.tensor import Variable
 
-        slots: dict = {id(p): i for i, p in enumerate(placeholders)}
-        constants: list = []
-        variables: list = []
+        names: dict = {}
+        namespace: dict = {"T": Tensor}
+        prologue: list = []
 
-        def slot_of(x: Any) -> int:
+        def name_of(x: Any) -> str:
             k = id(x)
-            if k not in slots:
-                slots[k] = len(slots)
+            if k not in names:
+                names[k] = f"v{len(names)}"
                 if isinstance(x, Variable):
-                    variables.append((slots[k], x))
+                    namespace["V" + names[k]] = x
+                    prologue.append(f"    {names[k]} = V{names[k]}._value")
                 else:
-                    constants.append((slots[k], x._value))
-            return slots[k]
+                    namespace[names[k]] = x._value
+            return names[k]
 
-        steps = []
-        for node in nodes:
-            ins = tuple(slot_of(x) if x._value is not None else slots[id(x)] for x in node.inputs)
+        params = [name_of_placeholder for name_of_placeholder in
+                  (names.setdefault(id(p), f"v{len(names)}") for p in placeholders)]
+        body: list = []
+        self._lines: dict = {}
+        for k, node in enumerate(nodes):
+            ins = [name_of(x) if x._value is not None else names[id(x)] for x in node.inputs]
             outs = []
             for o in node.outputs:
-                slots[id(o)] = len(slots)
-                outs.append(slots[id(o)])
+                names[id(o)] = f"v{len(names)}"
+                outs.append(names[id(o)])
             fn = getattr(node, "function", None)
-            primitive = fn is not None
-            steps.append((primitive, fn.forward if primitive else node.run, ins,
-                          outs[0] if primitive and len(outs) == 1 else tuple(outs), node))
-        self._outputs = [None if not isinstance(o, Tensor) else slot_of(o) if o._value is not None else slots[id(o)]
-                         for o in outputs]
-        self._n_slots = len(slots)
-        self._constants = constants
-        self._variables = variables
-        self._steps = steps
+            array_fn = getattr(node, "array_fn", None)
+            if array_fn is not None:
+                namespace[f"A{k}"] = array_fn
+                body.append(f"    A{k}({', '.join(ins)})")
+                continue
+            if fn is not None:
+                namespace[f"F{k}"] = fn.forward
+                call = f"F{k}({', '.join(ins)})"
+                target = outs[0] if len(outs) == 1 else ", ".join(outs) + ","
+                self._lines[len(body)] = (node, ins)
+            else:
+                namespace[f"N{k}"] = node.run
+                call = f"[r._value for r in N{k}([{', '.join(f'T({i})' for i in ins)}])]"
+                target = ", ".join(outs) + "," if outs else ""
+            body.append(f"    {target} = {call}" if target else f"    {call}")
+        returns = ", ".join("None" if not isinstance(o, Tensor) else
+                            (name_of(o) if o._value is not None else names[id(o)]) for o in outputs)
+        # Values read before any line runs: constants are globals of the function.
+        header = [f"def run({', '.join(params)}):"]
+        first_line = 2 + len(header) + len(prologue) - 1
+        self._lines = {first_line + j: v for j, v in self._lines.items()}
+        self.source = "\n".join(header + prologue + body + [f"    return [{returns}]"]) + "\n"
+        exec(compile(self.source, "<traced tf.function>", "exec"), namespace)  # noqa: S102
+        self._run = namespace["run"]
 
     def run(self, inputs: list) -> list:
         """Output arrays (None for non-tensor outputs) for placeholder arrays `inputs`."""
-        env = [None] * self._n_slots
-        env[: len(inputs)] = inputs
-        for i, v in self._constants:
-            env[i] = v
-        for i, var in self._variables:
-            env[i] = var._value
-        for primitive, call, ins, out, node in self._steps:
-            if primitive:
-                try:
-                    result = call(*[env[i] for i in ins])
-                except Exception:
-                    node.function(*[Tensor(env[i]) for i in ins])  # raises the op's error message
-                    raise
-                if type(out) is int:
-                    env[out] = result
-                    continue
-            else:
-                result = [r._value for r in call([Tensor(env[i]) for i in ins])]
-            for i, r in zip(out, result, strict=True):
-                env[i] = r
-        return [None if i is None else env[i] for i in self._outputs]
+        try:
+            return self._run(*inputs)
+        except Exception as e:
+            tb = e.__traceback__
+            while tb is not None and tb.tb_frame.f_code.co_filename != "<traced tf.function>":
+                tb = tb.tb_next
+            failed = self._lines.get(tb.tb_lineno) if tb is not None else None
+            if failed is not None:
+                node, ins = failed
+                local = tb.tb_frame.f_locals
+                node.function(*[Tensor(local[i] if i in local else tb.tb_frame.f_globals[i]) for i in ins])
+            raise

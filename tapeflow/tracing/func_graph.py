@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tapeflow import graph, nest
@@ -145,20 +145,81 @@ class CallNode(graph.Node):
         if not callable(captured):
             self.captured.extend(captured)
         self._out_slots: list = []
+        self._rebuild = _rebuilder(structure, iter(range(len(leaves))), {i: k for k, i in enumerate(slots)})
 
     def _call(self, *values: Any) -> Any:
-        if self._slots:
-            flat = list(self._leaves)
-            for i, v in zip(self._slots, values, strict=True):
-                flat[i] = v
-            args, kwargs = nest.pack_sequence_as(self._structure, flat)
-        else:
-            args, kwargs = self._structure
+        args, kwargs = self._rebuild(values) if self._rebuild is not None else self._structure
         return self.fn(*args, **kwargs)
 
     def run(self, values: list) -> list:
         out = nest.flatten(self._call(*values))
         return [out[i] for i in self._out_slots]
+
+
+class ArrayCallNode(graph.Node):
+    """A stateful call on raw arrays: `fn(*arrays)` runs on every replay and returns nothing
+    (a variable assignment, an optimizer update, a metric update). Unlike a `CallNode` it needs
+    no Tensor wrapping or structure rebuilding, so the array executor calls it directly."""
+
+    stateful = True
+
+    def __init__(self, fn: Callable, inputs: list, name: str, captured: Any = ()) -> None:
+        super().__init__(self._tensor_call, inputs, name=name)
+        self.array_fn = fn
+        self.captured = list(captured)
+
+    def _tensor_call(self, *values: Any) -> None:
+        self.array_fn(*[v._value for v in values])
+
+    def run(self, values: list) -> list:
+        self.array_fn(*[v._value for v in values])
+        return []
+
+
+def lift_array_call(fn: Callable, tensors: Any, name: str, captured: Any = ()) -> None:
+    """Record `fn(*arrays of tensors)` as one stateful node of the current trace (see
+    `ArrayCallNode`); `captured` lists the variables it changes (for gradient connectivity)."""
+    ArrayCallNode(fn, list(tensors), name, captured)
+
+
+def _rebuilder(s: Any, leaf_index: Any, slot_of: dict) -> Callable | None:
+    """A function `values -> s` with the symbolic leaves replaced by `values` (in slot order),
+    built once per node so that a replay does no structure walking; None when `s` holds no
+    symbolic leaf (then `s` itself is reused, lists copied)."""
+    if isinstance(s, dict) or (isinstance(s, (list, tuple)) and not hasattr(s, "_fields")):
+        keys = sorted(s, key=nest._sort_key) if isinstance(s, dict) else None
+        items = [s[k] for k in keys] if keys is not None else list(s)
+        parts = [_rebuilder(v, leaf_index, slot_of) for v in items]
+        if all(p is None for p in parts):
+            if type(s) is list:
+                return lambda values: list(s)
+            return None
+        pairs = [(p, v) for p, v in zip(parts, items, strict=True)]
+        if keys is not None:
+            order = [keys.index(k) for k in s]
+            return lambda values: {k: (pairs[j][0](values) if pairs[j][0] else pairs[j][1])
+                                   for k, j in zip(s, order, strict=True)}
+        kind = type(s)
+        if kind is list or kind is tuple:
+            return lambda values: kind([p(values) if p else v for p, v in pairs])
+        return lambda values: kind(p(values) if p else v for p, v in pairs)
+    if isinstance(s, Mapping) or isinstance(s, tuple):
+        flat = nest.flatten(s)
+        start = next(leaf_index)
+        for _ in range(len(flat) - 1):
+            next(leaf_index)
+        own = [(j, slot_of[start + j]) for j in range(len(flat)) if start + j in slot_of]
+        if not own:
+            return None
+
+        def rebuild(values: Any) -> Any:
+            leaves = list(flat)
+            for j, k in own:
+                leaves[j] = values[k]
+            return nest.pack_sequence_as(s, leaves)
+        return rebuild
+    k = slot_of.get(next(leaf_index))
+    return None if k is None else (lambda values: values[k])
 
 
 def lift_call(fn: Callable, args: tuple = (), kwargs: dict | None = None, *, name: str = "",
@@ -276,10 +337,12 @@ def assign_in_trace(variable: Variable, method: str, value: Any) -> Variable:
             f"received {value.dtype.name}."
         )
 
-    def assign(v: Tensor) -> None:
-        getattr(variable, method)(v)
+    eager = getattr(variable, method)
 
-    lift_call(assign, (value,), name=f"{method}_variable_op", stateful=True, captured=[variable])
+    def update(v: Any) -> None:
+        eager(Tensor(v))
+
+    lift_array_call(update, (value,), name=f"{method}_variable_op", captured=[variable])
     return variable
 
 

@@ -326,6 +326,43 @@ def test_sparse_cross_entropy_step_replays_on_arrays():
     assert traced.get_concrete_function()._arrays is not None
 
 
+@pytest.mark.parametrize("case", ["softmax_cross_entropy", "batch_norm"])
+def test_steps_whose_backward_is_a_gradient_primitive_replay_on_arrays(case):
+    # Softmax cross-entropy and batch norm differentiate through their gradient primitives
+    # (SoftmaxCrossEntropyGrad, FusedBatchNormGrad): nothing of the forward is saved, so the
+    # gradient is built at trace time and the whole step replays on arrays, equal to eager.
+    rng = np.random.default_rng(3)
+    x = tf.constant(rng.normal(size=(6, 4)).astype(np.float32))
+    labels = tf.constant(np.eye(3, dtype=np.float32)[[0, 2, 1, 1, 0, 2]])
+
+    def make():
+        shapes = ((4, 3), (4,), (4,)) if case == "batch_norm" else ((4, 3),)
+        return [tf.Variable(np.random.default_rng(0).normal(size=s).astype(np.float32)) for s in shapes]
+
+    def step(ws):
+        with tf.GradientTape() as tape:
+            h = x
+            if case == "batch_norm":
+                h, _, _ = tf.nn.fused_batch_norm(tf.reshape(x, (6, 1, 1, 4)), ws[1], ws[2])
+                h = tf.reshape(h, (6, 4))
+            logits = tf.matmul(tf.nn.relu(h), ws[0])
+            loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels, logits))
+        grads = tape.gradient(loss, ws)
+        for w, g in zip(ws, grads, strict=True):
+            w.assign_sub(0.1 * g)
+        return loss
+
+    wa, wb = make(), make()
+    traced = tf.function(lambda: step(wb))
+    for _ in range(3):
+        np.testing.assert_array_equal(step(wa).numpy(), traced().numpy())
+    for a, b in zip(wa, wb, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    concrete = traced.get_concrete_function()
+    assert concrete._arrays is not None
+    assert not any(n.name.startswith("tape_") for n in concrete._program.nodes)
+
+
 def test_keras_custom_training_loop_in_a_trace_equals_eager():
     from tapeflow import keras
 

@@ -17,7 +17,9 @@ import numpy as np
 from tapeflow import backend as _backend
 from tapeflow import nest
 from tapeflow.tensor import Tensor
+from tapeflow.tensor import convert_to_tensor as tf_convert
 from tapeflow.tracing import func_graph as _func_graph
+from tapeflow.tracing import state as _trace_state
 
 _ACCURACY_NAMES = ("accuracy", "acc")
 _CROSSENTROPY_NAMES = ("crossentropy", "ce")
@@ -114,7 +116,19 @@ class LossTracker:
         self.dtype = "float32"
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
-        """Add `values` (a scalar loss or an array of per-sample values) with `sample_weight`."""
+        """Add `values` (a scalar loss or an array of per-sample values) with `sample_weight`;
+        inside a tf.function, one array node that adds them on every replay."""
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            tensors = [values if isinstance(values, Tensor) else tf_convert(values)]
+            if isinstance(sample_weight, Tensor):
+                tensors.append(sample_weight)
+                _func_graph.lift_array_call(self._update, tensors, name="loss_tracker")
+            else:
+                _func_graph.lift_array_call(lambda v: self._update(v, sample_weight), tensors, name="loss_tracker")
+            return
+        self._update(values, sample_weight)
+
+    def _update(self, values: Any, sample_weight: Any = None) -> None:
         v = values._value if isinstance(values, Tensor) else values
         arr = np.asarray(_backend.to_numpy(v) if not isinstance(v, (float, int)) else v, dtype=np.float64)
         if sample_weight is None:
@@ -159,7 +173,7 @@ class LossTracker:
 
 
 # Inside tf.function each of these is one graph node run on every call (the state is Python floats).
-_func_graph.lift_methods(LossTracker, (("update_state", True), ("reset_state", True), ("result", False)))
+_func_graph.lift_methods(LossTracker, (("reset_state", True), ("result", False)))
 
 
 def _output_names_of(model: Any) -> list | None:

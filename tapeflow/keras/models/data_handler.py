@@ -402,33 +402,6 @@ class DatasetData(IterableData):
         return super()._convert_batch(batch)
 
 
-def fused_plan_arrays(data: Any) -> tuple | None:
-    """`(x, y, check_each_batch)` to plan the fused Dense-stack step on, or None.
-
-    Array data gives its own arrays (their labels are checked once, whole). A dataset of
-    `(x, y)` batches whose non-batch dimensions are known gives one-row arrays of zeros with its
-    element spec (after `_convert_batch`'s float cast); its labels must then be checked batch
-    by batch.
-    """
-    if isinstance(data, ArrayData):
-        return (data.x, data.y, False) if data._simple else None
-    if not isinstance(data, DatasetData) or data.class_weight is not None:
-        return None
-    spec = data.dataset.element_spec
-    if type(spec) is not tuple or len(spec) != 2:
-        return None
-    stubs = []
-    for s in spec:
-        shape = getattr(s, "shape", None)
-        if shape is None or len(shape) == 0 or None in tuple(shape)[1:]:
-            return None
-        np_dtype = s.dtype._np
-        if np_dtype.kind == "f":
-            np_dtype = data._floatx
-        stubs.append(np.zeros((1,) + tuple(shape)[1:], np_dtype))
-    return stubs[0], stubs[1], True
-
-
 class _Elements:
     """An iterable whose every `iter()` is one pass over a dataset's elements, as arrays."""
 

@@ -105,7 +105,6 @@ class _TrainState:
         self.trainable_variables: list = []
         self.flat_layers: list = []
         self.metrics_cache: list | None = None
-        self.allow_fused = True
 
 
 class Trainer:
@@ -434,6 +433,9 @@ class Trainer:
         """Update the compiled metrics with this batch and return every metric's result."""
         if _trace_state.graphs and _trace_state.graphs[-1] is not None:
             # Inside tf.function: the update is one stateful node, the results one more.
+            if self._compile_metrics is None and type(self).compute_metrics is Trainer.compute_metrics:
+                return _func_graph.lift_call(self.get_metrics_result, (), name="get_metrics_result",
+                                             stateful=False, probe=self.get_metrics_result)
             _func_graph.lift_call(lambda *a: Trainer.compute_metrics(self, *a), (x, y, y_pred, sample_weight),
                                   name="compute_metrics", stateful=True)
             return _func_graph.lift_call(self.get_metrics_result, (), name="get_metrics_result",
@@ -523,101 +525,16 @@ class Trainer:
         return traced
 
     def _make_train_function(self, data: Any = None) -> Any:
-        """The per-batch train function and whether it returns logs: the user's `train_step`
-        (traced, see `_compiled_step`), the traced Dense-stack step (`fused_step`), or the lean
-        taped built-in step."""
-        cls = type(self)
-        if cls.train_step is not Trainer.train_step:
+        """The per-batch train function and whether it returns logs: `train_step` (the user's
+        or the built-in one) through `tf.function`, or run eagerly under `run_eagerly=True`.
+        The built-in step drops its logs (fit reads the metrics when a callback asks), so the
+        trace's dead-code pass removes computing them."""
+        if type(self).train_step is not Trainer.train_step:
             return self._compiled_step("train_step"), True
-        planned = _data.fused_plan_arrays(data)
-        if (planned is not None and cls.compute_loss is Trainer.compute_loss
-                and cls.compute_metrics is Trainer.compute_metrics and self._train_state.allow_fused):
-            from tapeflow.keras.layers import core
-            from tapeflow.keras.models.fused_step import FusedDenseStep, _layer_chain
-
-            cl = self._compile_loss
-            chain = _layer_chain(self) if planned[2] else None
-            if (chain and cl is not None and not cl.built and self.built
-                    and all(type(layer) in (core.Dense, core.Flatten) for layer in chain)):
-                # A dataset has no first batch at hand: build the loss on the one-row arrays
-                # (only for a plain Dense stack, where that call has no side effects).
-                cl.build(Tensor(planned[1]), self(Tensor(planned[0]), training=False))
-            fused = FusedDenseStep.plan(self, planned[0], planned[1])
-            if fused is not None:
-                taped = self._make_train_function()[0] if planned[2] else None
-                return self._fused_train_function(fused, taped), False
         traced = self._traced_builtin_step("train_step")
         if traced is not None:
             return traced, False
-        state = self._train_state
-        tvars = state.trainable_variables
-        optimizer = self.optimizer
-        tracker = self._loss_tracker
-        metrics_obj = self._compile_metrics
-        custom_metrics = cls.compute_metrics is not Trainer.compute_metrics
-        custom_loss = cls.compute_loss is not Trainer.compute_loss
-        compile_loss = self._compile_loss
-        loss_layers = state.flat_layers or [self]
-        model = self
-        apply = optimizer.apply
-
-        def train_function(data: Any) -> Any:
-            # 1. Unpack; clear losses added by the previous call.
-            if type(data) is tuple and len(data) == 2:
-                x, y = data
-                sw = None
-            else:
-                x, y, sw = _data.unpack_x_y_sample_weight(data)
-            for layer in loss_layers:
-                if layer._added_losses:
-                    layer._added_losses.clear()
-            # 2. Forward pass and loss under the tape.
-            with GradientTape() as tape:
-                y_pred = model(x, training=True)
-                if custom_loss or compile_loss is None or _any_extra_losses(loss_layers):
-                    loss = model._call_compute_loss(x, y, y_pred, sw, True)
-                else:
-                    loss = compile_loss(y, y_pred, sw)
-                    if loss is None:
-                        raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
-            # 3. Gradients and the optimizer step.
-            if tvars:
-                grads = tape.gradient(loss, tvars)
-                apply(grads, tvars)
-            # 4. Running loss and metrics (logs are built only when a callback reads them).
-            lv = loss._value
-            tracker.add(float(lv) if lv.__class__ is np.ndarray else float(_backend.to_numpy(lv)),
-                        _first_dim(x) if x.__class__ is not Tensor else x._value.shape[0])
-            if custom_metrics:
-                return model.compute_metrics(x, y, y_pred, sw)
-            if metrics_obj is not None:
-                metrics_obj.update_state(y, y_pred, sw)
-            return None
-
-        return train_function, False
-
-    def _fused_train_function(self, fused: Any, taped: Any = None) -> Any:
-        """The fused step; with `taped`, each batch's sparse labels are checked first and a batch
-        the fused step cannot take (labels out of range) goes to the taped step, which reports it."""
-        variables = fused.variables
-        apply = self.optimizer.apply
-        tracker = self._loss_tracker
-        metrics_obj = self._compile_metrics
-        units = fused.layers[-1][2]._value.shape[1]
-        check = taped is not None and fused.loss_kind == "sparse_cce"
-
-        def train_function(data: Any) -> None:
-            x, y = data
-            if check and y._value.size and (y._value.min() < 0 or y._value.max() >= units):
-                return taped(data)
-            loss, y_pred, grads = fused(x._value, y._value)
-            if variables:
-                apply(grads, variables)
-            tracker.add(loss, x._value.shape[0])
-            if metrics_obj is not None:
-                metrics_obj.update_state(y, Tensor(y_pred), None)
-
-        return train_function
+        return self.train_step, True
 
     def _standardize_array_data(self, data: Any, first: Any) -> None:
         """Build the compiled loss on `first`; cast integer x (y) to the input (loss) float type."""
@@ -641,36 +558,13 @@ class Trainer:
             data.set_leaf(1, data.y.astype(_kbackend.floatx()))
 
     def _make_test_function(self) -> Any:
-        cls = type(self)
-        if cls.test_step is not Trainer.test_step:
+        """The per-batch test function and whether it returns logs (see `_make_train_function`)."""
+        if type(self).test_step is not Trainer.test_step:
             return self._compiled_step("test_step"), True
         traced = self._traced_builtin_step("test_step")
         if traced is not None:
             return traced, False
-        model = self
-        tracker = self._loss_tracker
-        metrics_obj = self._compile_metrics
-        custom_metrics = cls.compute_metrics is not Trainer.compute_metrics
-        state = self._train_state
-
-        def test_function(data: Any) -> Any:
-            if type(data) is tuple and len(data) == 2:
-                x, y = data
-                sw = None
-            else:
-                x, y, sw = _data.unpack_x_y_sample_weight(data)
-            model._clear_added_losses(state)
-            y_pred = model(x, training=False)
-            loss = model._call_compute_loss(x, y, y_pred, sw, False)
-            lv = loss._value
-            tracker.add(float(_backend.to_numpy(lv)), _first_dim(x))
-            if custom_metrics:
-                return model.compute_metrics(x, y, y_pred, sw)
-            if metrics_obj is not None:
-                metrics_obj.update_state(y, y_pred, sw)
-            return None
-
-        return test_function, False
+        return self.test_step, True
 
     # -- building ------------------------------------------------------------------------------
     def _prepare_state(self, first_batch: Any = None) -> _TrainState:
@@ -764,7 +658,7 @@ class Trainer:
         if not isinstance(callbacks, CallbackList):
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=epochs, steps=steps)
-        # 6. The step function: the traced Dense-stack step, the lean taped one, or the user's.
+        # 6. The step function: `train_step` through tf.function (or eagerly).
         train_function, returns_logs = self._make_train_function(train_data)
         state = self._train_state
         pending_build = not self._is_fully_built()

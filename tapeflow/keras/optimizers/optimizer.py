@@ -315,8 +315,7 @@ class Optimizer:
         if _trace_state.graphs and _trace_state.graphs[-1] is not None:
             # Inside tf.function: built now (its variables belong to the first trace, as in TF),
             # then one node that runs this update on every call.
-            self._build_in_trace([p[1] for p in pairs])
-            _func_graph.lift_call(self.apply_gradients, (pairs,), name="apply_gradients", stateful=True)
+            self.apply([p[0] for p in pairs], [p[1] for p in pairs])
             return self._iterations
         if not pairs:
             return self._iterations
@@ -340,8 +339,7 @@ class Optimizer:
         if len(grads) == 0:
             return
         if _trace_state.graphs and _trace_state.graphs[-1] is not None:
-            self._build_in_trace(trainable_variables)
-            _func_graph.lift_call(self.apply, (list(grads), trainable_variables), name="apply", stateful=True)
+            self._apply_in_trace(list(grads), trainable_variables)
             return
         # 1. Build on first use; check the variables are known.
         if trainable_variables is None:
@@ -425,6 +423,31 @@ class Optimizer:
         # 8. Count the step; now and then flush denormals out of the state.
         self._count_step()
 
+    def _apply_in_trace(self, grads: list, trainable_variables: list | None) -> None:
+        """`apply` inside a tf.function: one stateful node that updates the variables' arrays
+        on every replay (as TF's graph holds one ResourceApply op per variable). Which
+        gradients are None is known at trace time, so that check and its warning happen once."""
+        self._build_in_trace(trainable_variables)
+        variables = list(trainable_variables) if trainable_variables is not None else list(self._trainable_variables)
+        if len(grads) != len(variables):
+            raise ValueError(
+                f"Optimizer.apply: expected one gradient per variable, received {len(grads)} gradients "
+                f"for {len(variables)} variables."
+            )
+        kept = [(g, v) for g, v in zip(grads, variables, strict=True) if g is not None]
+        if not kept:
+            raise ValueError("No gradients provided for any variable.")
+        missing = [v.name for g, v in zip(grads, variables, strict=True) if g is None]
+        if missing:
+            _warn_missing(missing)
+        tensors = [g if isinstance(g, Tensor) else tf.convert_to_tensor(g, dtype=v.dtype) for g, v in kept]
+        targets = [v for _, v in kept]
+
+        def update(*garrs: Any) -> None:
+            self.apply(list(garrs), targets)
+
+        _func_graph.lift_array_call(update, tensors, name="apply", captured=targets)
+
     def _apply_plain(self, grads: list, trainable_variables: list, table: list, index: dict) -> None:
         """`apply` without clipping, decay, accumulation or EMA: one pass, no intermediate lists."""
         self._prepare(self._current_lr())
@@ -441,7 +464,10 @@ class Optimizer:
                 missing.append(v.name)
                 continue
             w = v._value
-            ga = g._value if isinstance(g, Tensor) else _backend.asarray(g, w.dtype, _backend.get_xp(w))
+            if type(g) is type(w):
+                ga = g
+            else:
+                ga = g._value if isinstance(g, Tensor) else _backend.asarray(g, w.dtype, _backend.get_xp(w))
             if ga.dtype != w.dtype:
                 ga = ga.astype(w.dtype)
             update(ga, w, table[i])
