@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -28,7 +29,7 @@ def _fit(keras_mod, log_dir, **tb_kwargs):
 
 def _shape(events):
     """(step, tag without the model-name prefix of weight paths, plugin) per event, per directory."""
-    return {sub: [(s, t.removeprefix("sequential/"), p) for s, t, p, _ in evs] for sub, evs in events.items()}
+    return {sub: [(s, re.sub(r"^sequential(_\d+)?/", "", t), p) for s, t, p, _ in evs] for sub, evs in events.items()}
 
 
 def test_epoch_scalars_histograms_and_images(tmp_path):
