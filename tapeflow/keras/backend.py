@@ -78,3 +78,32 @@ def standardize_dtype(dtype: Any = None) -> str:
     from tapeflow.keras.ops.promotion import standardize_dtype as _standardize
 
     return _standardize(dtype)
+
+
+def standardize_shape(shape: Any) -> tuple:
+    """`shape` as a tuple of non-negative ints and None, refusing strings, floats and negative
+    sizes with Keras's messages (`keras.Input((-3,))` is an error, not a tensor of size -3)."""
+    if shape is None:
+        raise ValueError("Undefined shapes are not supported.")
+    if not isinstance(shape, tuple):
+        if not hasattr(shape, "__iter__"):
+            raise ValueError(f"Cannot convert '{shape}' to a shape.")
+        shape = tuple(shape.as_list() if hasattr(shape, "as_list") else shape)
+    out = []
+    for d in shape:
+        if d is None:
+            out.append(None)
+            continue
+        if isinstance(d, (str, float)):
+            raise ValueError(
+                f"Cannot convert '{shape}' to a shape. Found invalid dimension '{d}' of type '{type(d)}'. ")
+        try:
+            d = int(d)
+        except Exception as exc:
+            raise ValueError(
+                f"Cannot convert '{shape}' to a shape. Found invalid dimension '{d}' of type '{type(d)}'. "
+            ) from exc
+        if d < 0:
+            raise ValueError(f"Cannot convert '{shape}' to a shape. Negative dimensions are not allowed.")
+        out.append(d)
+    return tuple(out)

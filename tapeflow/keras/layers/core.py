@@ -50,9 +50,9 @@ class InputLayer(Layer):
             if batch_shape is None:
                 if shape is None:
                     raise ValueError("InputLayer needs a `shape` (or `batch_shape`).")
-                shape = (shape,) if isinstance(shape, int) else tuple(shape)
-                batch_shape = (batch_size,) + shape
-            batch_shape = tuple(batch_shape)
+                shape = (shape,) if isinstance(shape, int) else shape
+                batch_shape = (batch_size,) + backend.standardize_shape(shape)
+            batch_shape = backend.standardize_shape(batch_shape)
             self.output_tensor = SymbolicTensor(batch_shape, dtype or backend.floatx(), name=self.name)
         self.batch_shape = batch_shape
         self.output_tensor._keras_history = (self, 0, 0)

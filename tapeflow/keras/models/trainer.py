@@ -20,6 +20,7 @@ import numpy as np
 from tapeflow import backend as _backend
 from tapeflow import nest
 from tapeflow.autodiff.tape import GradientTape
+from tapeflow.keras.models import arg_checks as _checks
 from tapeflow.keras.models import data_handler as _data
 from tapeflow.keras.models.compile_utils import CompileLoss, CompileMetrics, LossTracker
 from tapeflow.tensor import Tensor
@@ -621,7 +622,9 @@ class Trainer:
                 "Expected `validation_freq` to be a list or int. Received: "
                 f"validation_freq={validation_freq!r} of the type {type(validation_freq)}."
             )
-        epochs = int(epochs)
+        batch_size, epochs, initial_epoch, steps_per_epoch = _checks.check_fit_args(
+            batch_size, epochs, initial_epoch, steps_per_epoch, validation_split, validation_steps,
+            validation_batch_size)
         # 2. Hold out the last `validation_split` of the arrays (before any shuffling).
         if validation_split and validation_data is None:
             if not _data.is_array_like(x):
@@ -635,6 +638,8 @@ class Trainer:
         # 3. The data: arrays are converted and checked once here.
         train_data = _data.make_data(x, y, sample_weight, batch_size, shuffle, class_weight,
                                      steps_per_epoch, "fit")
+        if isinstance(train_data, _data.ArrayData):
+            _checks.check_array_data(self, train_data, "fit")
         val_data = None
         if validation_data is not None:
             if isinstance(validation_data, (tuple, list)) and not _data.is_batch_list(validation_data):
@@ -746,7 +751,10 @@ class Trainer:
         if kwargs:
             raise ValueError(f"Arguments not recognized: {kwargs}")
         self._assert_compiled("evaluate")
+        batch_size, steps = _checks.check_batch_args(batch_size, steps)
         data = _data.make_data(x, y, sample_weight, batch_size, False, None, steps, "evaluate")
+        if isinstance(data, _data.ArrayData):
+            _checks.check_array_data(self, data, "evaluate")
         first = data.first_batch() if isinstance(data, _data.ArrayData) else None
         self._prepare_state(first)
         from tapeflow.keras.callbacks import CallbackList
@@ -810,7 +818,10 @@ class Trainer:
             kwargs.pop(legacy, None)
         if kwargs:
             raise ValueError(f"Arguments not recognized: {kwargs}")
+        batch_size, steps = _checks.check_batch_args(batch_size, steps)
         data = _data.make_data(x, None, None, batch_size, False, None, steps, "predict")
+        if isinstance(data, _data.ArrayData):
+            _checks.check_array_data(self, data, "predict")
         from tapeflow.keras.callbacks import CallbackList
 
         verbose = _resolve_verbose(verbose)
@@ -843,11 +854,7 @@ class Trainer:
                 break
         callbacks.on_predict_end()
         if columns is None:
-            raise ValueError(
-                "Unexpected result of `predict_function` (Empty batch_outputs). Please use "
-                "`Model.compile(..., run_eagerly=True)`, or `tf.config.run_functions_eagerly(True)` "
-                "for more information of where went wrong, or file a issue/bug to `tf.keras`."
-            )
+            raise ValueError("`predict()` received no batches: the input data `x` is empty.")
         arrays = [np.concatenate(col, axis=0) if len(col) > 1 else col[0] for col in columns]
         if isinstance(structure, Tensor) or not nest.is_nested(structure):
             return arrays[0]
