@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import collections
 import csv
-import json
 import os
 import shutil
 import sys
@@ -946,114 +945,6 @@ class LambdaCallback(Callback):
                 setattr(self, name, fn)
 
 
-class BackupAndRestore(Callback):
-    """Back up the weights and the epoch count so an interrupted `fit` resumes where it stopped.
-
-    At the end of each epoch (or every `save_freq` batches) the model's weights (with the
-    optimizer state) and the number of finished epochs are written atomically to
-    `backup_dir`. A later `fit` with the same callback loads them and continues from the
-    next epoch. The backup is deleted when `fit` ends normally (`delete_checkpoint=True`).
-
-    Args:
-        backup_dir: folder for the backup.
-        save_freq: "epoch" or a number of batches.
-        delete_checkpoint: delete the backup when training completes.
-        double_checkpoint: keep the previous backup too (used if the latest is unreadable).
-    """
-
-    def __init__(self, backup_dir: Any, save_freq: Any = "epoch", delete_checkpoint: bool = True,
-                 double_checkpoint: bool = False) -> None:
-        super().__init__()
-        if not backup_dir:
-            raise ValueError("Empty `backup_dir` argument passed")
-        if save_freq != "epoch" and not isinstance(save_freq, int):
-            raise ValueError(
-                f"Invalid value for argument `save_freq`. Received: save_freq={save_freq}. Expected either "
-                "'epoch' or an integer value."
-            )
-        self.backup_dir = os.fspath(backup_dir)
-        self.save_freq = save_freq
-        self.delete_checkpoint = delete_checkpoint
-        self.double_checkpoint = double_checkpoint
-        self._weights_path = os.path.join(self.backup_dir, "latest.weights.npz")
-        self._meta_path = os.path.join(self.backup_dir, "training_metadata.json")
-        self._prev_weights_path = self._weights_path + ".bkp.weights.npz"
-        self._prev_meta_path = self._meta_path + ".bkp"
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
-        self._current_epoch = 0
-        self._completed = False
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self._completed = False
-        try:
-            self._load()
-        except OSError:
-            if not os.path.exists(self._prev_weights_path):
-                raise
-            shutil.copyfile(self._prev_weights_path, self._weights_path)
-            if os.path.exists(self._prev_meta_path):
-                shutil.copyfile(self._prev_meta_path, self._meta_path)
-            self._load()
-
-    def _load(self) -> None:
-        model = self.model
-        if os.path.exists(self._weights_path):
-            if not model.built:
-                raise ValueError(
-                    "To use the BackupAndRestore callback, your model must be built before you call "
-                    f"`fit()`. Model {model.name!r} is unbuilt. You can build it beforehand by calling it "
-                    "on a batch of data."
-                )
-            optimizer = getattr(model, "optimizer", None)
-            if optimizer is not None and not getattr(optimizer, "built", True):
-                optimizer.build(model.trainable_variables)
-            model.load_weights(self._weights_path)
-        if os.path.exists(self._meta_path):
-            with open(self._meta_path) as f:
-                meta = json.loads(f.read())
-            model._initial_epoch = int(meta["epoch"])
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._current_epoch = epoch
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self._current_epoch = epoch + 1
-        self._last_batch_seen = 0
-        if self.save_freq == "epoch":
-            self._save()
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if self.save_freq == "epoch":
-            return
-        if batch <= self._last_batch_seen:
-            add = batch + 1
-        else:
-            add = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            self._save()
-
-    def _save(self) -> None:
-        os.makedirs(self.backup_dir, exist_ok=True)
-        if self.double_checkpoint and os.path.exists(self._weights_path):
-            shutil.copyfile(self._weights_path, self._prev_weights_path)
-            if os.path.exists(self._meta_path):
-                shutil.copyfile(self._meta_path, self._prev_meta_path)
-        atomic_save(self.model.save_weights, self._weights_path)
-        meta = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-meta-", dir=self.backup_dir)
-        with os.fdopen(fd, "w") as f:
-            f.write(meta)
-        os.replace(tmp, self._meta_path)
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        if self.delete_checkpoint and os.path.exists(self.backup_dir):
-            shutil.rmtree(self.backup_dir)
-
-
 class RemoteMonitor(Callback):
     """Accepted for compatibility; posting logs to a server is not supported (no network use)."""
 
@@ -1063,4 +954,5 @@ class RemoteMonitor(Callback):
         warnings.warn("RemoteMonitor does nothing in Tapeflow.", stacklevel=2)
 
 
+from tapeflow.keras.callbacks_backup import BackupAndRestore  # noqa: E402 - it subclasses Callback
 from tapeflow.keras.callbacks_tensorboard import TensorBoard  # noqa: E402 - it subclasses Callback

@@ -327,7 +327,7 @@ def test_backup_and_restore_resumes_an_interrupted_fit(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         model.fit(x, y, epochs=4, batch_size=8, shuffle=False, verbose=0,
                   callbacks=[keras.callbacks.BackupAndRestore(backup), Crash()])
-    assert os.path.exists(os.path.join(backup, "training_metadata.json"))
+    assert os.path.exists(os.path.join(backup, "training_state.npz"))
     resumed = fresh()  # a new process would rebuild the model the same way
     history = resumed.fit(x, y, epochs=4, batch_size=8, shuffle=False, verbose=0,
                           callbacks=[keras.callbacks.BackupAndRestore(backup)])

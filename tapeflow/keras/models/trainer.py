@@ -683,6 +683,8 @@ class Trainer:
         state = self._train_state
         callbacks.on_train_begin()
         initial_epoch = self._initial_epoch or initial_epoch
+        # A backup taken mid-epoch (BackupAndRestore) resumes after its last trained batch.
+        skip, self._initial_step = getattr(self, "_initial_step", 0) or 0, 0
         begin_hook = callbacks.hook("on_train_batch_begin")
         end_hook = callbacks.hook("on_train_batch_end")
         training_logs = None
@@ -700,8 +702,11 @@ class Trainer:
                     train_function, returns_logs = self._make_train_function()
                     batches = itertools.chain([first], batches)
                     pending_build = False
+            if skip:
+                batches = itertools.islice(batches, skip, None)
             step, logs = self._run_batches(batches, train_function, returns_logs, begin_hook, end_hook,
-                                           "stop_training")
+                                           "stop_training", start=skip)
+            skip = 0
             if step < 0 and isinstance(train_data, _data.IterableData):
                 warnings.warn(
                     "Your input ran out of data; interrupting training. Make sure that your dataset or "
@@ -767,11 +772,12 @@ class Trainer:
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def _run_batches(self, batches: Any, function: Any, returns_logs: bool, begin_hook: Any,
-                     end_hook: Any, stop_flag: str) -> tuple[int, Any]:
+                     end_hook: Any, stop_flag: str, start: int = 0) -> tuple[int, Any]:
         """Run `function` on each batch between the batch hooks until the data ends or the model's
-        `stop_flag` attribute is set; returns (index of the last batch or -1, the last logs)."""
+        `stop_flag` attribute is set; returns (index of the last batch or -1, the last logs).
+        Batches are numbered from `start`."""
         step, logs = -1, None
-        for step, batch in enumerate(batches):
+        for step, batch in enumerate(batches, start):
             if begin_hook is not None:
                 begin_hook(step, None)
             out = function(batch)
