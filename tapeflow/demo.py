@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from tapeflow import atomic_file as _atomic
+
 DATASETS = ("auto", "embedded", "mnist", "fashion_mnist")
 
 
@@ -101,10 +103,13 @@ def plot_history(history: dict, path: str) -> str:
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    tmp = _atomic.temporary_path(path, ".png")
+    try:
+        fig.savefig(tmp, dpi=100)
+        _atomic.commit(tmp, path)
+    finally:
+        plt.close(fig)
+        _atomic.discard(tmp)
     return f"Learning curves: {path}"
 
 
@@ -147,19 +152,32 @@ def run(
     return {"accuracy": acc, "loss": loss, "model_path": model_path, "history": history.history}
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (`--epochs 0` would save an untrained model)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {value}")
+    return value
+
+
 def main(argv: list | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tapeflow demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="tapeflow demo", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument(
         "--dataset",
         choices=DATASETS,
         default="auto",
         help="auto = full MNIST when cached, else the embedded subset",
     )
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=_positive_int, default=3, help="training epochs")
+    parser.add_argument("--batch-size", type=_positive_int, default=64, help="images per training step")
     parser.add_argument("--out", default="tapeflow-demo", help="folder for the model and the plot")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--limit", type=int, default=None, help="use only this many training images")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (weights and shuffling)")
+    parser.add_argument("--limit", type=_positive_int, default=None,
+                        help="use only this many training images")
     args = parser.parse_args(argv)
     try:
         run(args.dataset, args.epochs, args.batch_size, args.out, args.seed, args.limit)

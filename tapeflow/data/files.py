@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from tapeflow import atomic_file as _atomic
 from tapeflow import dtypes as _dt
 from tapeflow import string_values
 from tapeflow.data import structure
@@ -24,6 +27,8 @@ from tapeflow.tracing.spec import TensorSpec
 
 _SPEC_FILE = "dataset_spec.json"
 _COMPRESSIONS = (None, "", "GZIP")
+_SHARD_NAME = re.compile(r"shard_-?\d+(\.[0-9a-f]+)?\.npz")
+_SPEC_MAX_BYTES = 16 << 20
 
 
 def write_elements(path: str, elements: list, spec: Any, compress: bool) -> None:
@@ -43,7 +48,8 @@ def write_elements(path: str, elements: list, spec: Any, compress: bool) -> None
             arrays[f"values_{j}"] = (np.concatenate([a.reshape(-1) for a in column]) if column
                                      else np.zeros(0))
             arrays[f"shapes_{j}"] = np.array([a.shape for a in column], np.int64).reshape(len(column), -1)
-    (np.savez_compressed if compress else np.savez)(path, **arrays)
+    with _atomic.atomic_write(path) as f:  # a killed write leaves the previous file
+        (np.savez_compressed if compress else np.savez)(f, **arrays)
 
 
 def read_elements(path: str, spec: Any) -> list:
@@ -118,13 +124,20 @@ def save(dataset: Dataset, path: str, compression: str | None, shard_func: Any, 
         shards.setdefault(key, []).append(element)
     os.makedirs(path, exist_ok=True)
     spec_path = os.path.join(path, _SPEC_FILE)
-    if os.path.exists(spec_path):
-        os.remove(spec_path)
     keys = sorted(shards) or [0]
-    for key in keys:
-        write_elements(os.path.join(path, f"shard_{key}.npz"), shards.get(key, []), spec, compress)
-    with open(spec_path, "w") as f:
-        json.dump({"element_spec": spec_json, "shards": keys, "compression": compression}, f)
+    # New shard files get a fresh generation name and the spec, written last and atomically,
+    # switches to them: a save killed at any point leaves the previous dataset loadable.
+    _atomic.remove_stale_temporaries(path, whole_folder=True)
+    generation = secrets.token_hex(4)
+    files = [f"shard_{key}.{generation}.npz" for key in keys]
+    for key, name in zip(keys, files, strict=True):
+        write_elements(os.path.join(path, name), shards.get(key, []), spec, compress)
+    with _atomic.atomic_write(spec_path) as f:
+        f.write(json.dumps({"element_spec": spec_json, "shards": keys, "files": files,
+                            "compression": compression}).encode())
+    for name in os.listdir(path):
+        if _SHARD_NAME.fullmatch(name) and name not in files:
+            os.remove(os.path.join(path, name))
 
 
 def load(path: str, element_spec: Any, compression: str | None, reader_func: Any, wait: bool) -> Dataset:
@@ -139,13 +152,13 @@ def load(path: str, element_spec: Any, compression: str | None, reader_func: Any
     if not os.path.exists(spec_path):
         raise FileNotFoundError(f"{what}: no dataset saved by Dataset.save at {path!r} (missing "
                                 f"{_SPEC_FILE}).")
-    with open(spec_path) as f:
-        meta = json.load(f)
+    meta = _read_spec_file(spec_path, what)
     spec = spec_from_json(meta["element_spec"])
     if element_spec is not None and element_spec != spec:
         raise ValueError(f"{what}: the given `element_spec` {element_spec} does not match the "
                          f"saved one {spec}.")
-    shards = [ShardFileDataset(os.path.join(path, f"shard_{k}.npz"), spec) for k in meta["shards"]]
+    files = meta.get("files") or [f"shard_{k}.npz" for k in meta["shards"]]
+    shards = [ShardFileDataset(os.path.join(path, name), spec) for name in files]
     if reader_func is None:
         out = shards[0]
         for d in shards[1:]:
@@ -155,6 +168,23 @@ def load(path: str, element_spec: Any, compression: str | None, reader_func: Any
     if not isinstance(result, Dataset):
         raise TypeError(f"{what}: `reader_func` must return a Dataset, returned {type(result).__name__}.")
     return result
+
+
+def _read_spec_file(spec_path: str, what: str) -> dict:
+    """The JSON written by `save`, checked; a damaged file raises a ValueError naming it."""
+    try:
+        if os.path.getsize(spec_path) > _SPEC_MAX_BYTES:
+            raise ValueError(f"larger than {_SPEC_MAX_BYTES} bytes")
+        with open(spec_path, "rb") as f:
+            meta = json.loads(f.read().decode("utf-8"))
+        if not (isinstance(meta, dict) and "element_spec" in meta and isinstance(meta.get("shards"), list)
+                and all(isinstance(k, int) for k in meta["shards"])
+                and all(isinstance(n, str) and _SHARD_NAME.fullmatch(n) for n in meta.get("files") or [])):
+            raise ValueError("expected {'element_spec', 'shards': [int], 'files': [shard file names]}")
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"{what}: '{spec_path}' is damaged or not written by Dataset.save "
+                         f"({type(exc).__name__}: {exc}).") from exc
+    return meta
 
 
 class ShardFileDataset(Dataset):
@@ -208,8 +238,6 @@ class CacheDataset(Dataset):
             yield element
         # Only a complete pass is kept (an iteration stopped early records nothing).
         if self._filename:
-            tmp = self._filename + ".partial.npz"
-            write_elements(tmp, recorded, self.element_spec, compress=False)
-            os.replace(tmp, self._file())
+            write_elements(self._file(), recorded, self.element_spec, compress=False)
         else:
             self._memory = recorded

@@ -6,14 +6,14 @@ from __future__ import annotations
 import collections
 import csv
 import os
-import shutil
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+
+from tapeflow import atomic_file as _atomic
 
 __all__ = [
     "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
@@ -683,23 +683,16 @@ def _full_suffix(path: str) -> str:
 
 def atomic_save(save: Callable, filepath: str) -> None:
     """Call `save(tmp_path, overwrite=True)` on a temporary name in the target folder, then
-    rename it to `filepath` (so readers never see a partial file)."""
+    rename it to `filepath` (so readers never see a partial file; see `tapeflow.atomic_file`)."""
     folder = os.path.dirname(os.path.abspath(filepath))
     os.makedirs(folder, exist_ok=True)
-    suffix = _full_suffix(filepath)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(filepath)[:40] + "-", suffix=suffix,
-                               dir=folder)
-    os.close(fd)
-    os.remove(tmp)
+    tmp = _atomic.temporary_path(filepath, _full_suffix(filepath))
     try:
         save(tmp, overwrite=True)
-        os.replace(tmp, filepath)
-    finally:
-        if os.path.exists(tmp):
-            if os.path.isdir(tmp):
-                shutil.rmtree(tmp, ignore_errors=True)
-            else:
-                os.remove(tmp)
+        _atomic.commit(tmp, filepath)
+    except BaseException:
+        _atomic.discard(tmp)
+        raise
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,13 +21,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from typing import Any
 
 import numpy as np
 
+from tapeflow import atomic_file as _atomic
 from tapeflow.keras.callbacks import Callback
 from tapeflow.keras.saving.file_io import CorruptFileError
 
@@ -67,25 +67,8 @@ def write_backup(path: str, model: Any, epoch: int, steps_done: int, rng_state: 
             "rng": {"name": str(name), "pos": int(pos), "has_gauss": int(has_gauss),
                     "cached_gaussian": float(cached)}}
     arrays[_META] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{FILENAME}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with _atomic.atomic_write(path) as f:
+        np.savez(f, **arrays)
 
 
 def read_backup(path: str, model: Any) -> tuple[dict, dict]:
@@ -298,13 +281,9 @@ class BackupAndRestore(Callback):
 
     # -- clean up ------------------------------------------------------------------------------
     def _remove_stale_temporaries(self) -> None:
-        """Temporary files of a save that was killed before its rename (only this callback's)."""
-        if not os.path.isdir(self.backup_dir):
-            return
-        for name in os.listdir(self.backup_dir):
-            if name.startswith(f".{FILENAME}.") and name.endswith(".tmp"):
-                with contextlib.suppress(OSError):
-                    os.remove(os.path.join(self.backup_dir, name))
+        """Temporary files of saves that were killed before their rename (only this callback's)."""
+        for path in (self._path, self._prev_path):
+            _atomic.remove_stale_temporaries(path)
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self.model._initial_step = 0
@@ -320,9 +299,7 @@ class BackupAndRestore(Callback):
 
 def _replace_with_link(src: str, dst: str) -> None:
     """Make `dst` a copy of `src` atomically (a hard link renamed over `dst`, or a copy)."""
-    tmp = os.path.join(os.path.dirname(dst), f".{FILENAME}.bkp-{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(tmp)
+    tmp = _atomic.temporary_path(dst)
     try:
         os.link(src, tmp)
     except OSError:

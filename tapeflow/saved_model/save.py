@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from typing import Any
 
 import numpy as np
 
+from tapeflow import atomic_file as _atomic
 from tapeflow import backend, nest
 from tapeflow.saved_model.encoding import SKIPPED_ATTRIBUTES, Unsaveable, encode, op_registry
 from tapeflow.tensor import Tensor, Variable
@@ -150,14 +150,15 @@ def save(obj: Any, export_dir: str, signatures: Any = None, options: Any = None)
     _check_round_trip(document, writer.arrays, functions, sigs)
     parent = os.path.dirname(os.path.abspath(export_dir)) or "."
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".saved_model-", dir=parent)
+    tmp = _atomic.temporary_path(export_dir)
+    os.mkdir(tmp)
     try:
         with open(os.path.join(tmp, "saved_model.json"), "w") as f:
             json.dump(document, f)
         np.savez(os.path.join(tmp, "arrays.npz"), **{f"a{i}": a for i, a in enumerate(writer.arrays)})
         if os.path.isdir(export_dir):
             shutil.rmtree(export_dir)
-        os.replace(tmp, export_dir)
+        _atomic.commit(tmp, export_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from tapeflow import atomic_file as _atomic
 from tapeflow import errors
 
 FORMAT = "tapeflow-checkpoint"
@@ -49,16 +50,8 @@ class DataLossError(errors.OpError, ValueError):
 
 def atomic_write(path: str, write: Any) -> None:
     """Call `write(file)` on a temporary file next to `path`, flush it to disk, rename it to `path`."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with _atomic.atomic_write(path) as f:
+        write(f)
 
 
 def write(prefix: str, nodes: list, arrays: dict) -> None:

@@ -6,12 +6,13 @@ import contextlib
 import io
 import json
 import os
-import secrets
 import zipfile
 from collections.abc import Iterator
 from typing import IO, Any
 
 import numpy as np
+
+from tapeflow import atomic_file as _atomic
 
 
 class CorruptFileError(ValueError):
@@ -32,29 +33,8 @@ def atomic_write(filepath: str | os.PathLike, overwrite: bool = True) -> Iterato
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Cannot save to '{path}': the folder '{folder}' does not exist.")
-    fd, tmp = _create_temporary(folder, os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
-def _create_temporary(folder: str, name: str) -> tuple[int, str]:
-    """A new file `.<name>.<random>.tmp` in `folder`, created with mode 0o666 minus the umask
-    (`tempfile.mkstemp` would make it 0o600, and the rename would keep that)."""
-    for _ in range(100):
-        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"Could not create a temporary file next to '{name}' in '{folder}'.")
+    with _atomic.atomic_write(path) as f:
+        yield f
 
 
 def npz_bytes(arrays: dict[str, np.ndarray], metadata: dict, metadata_key: str) -> bytes:
