@@ -1,12 +1,12 @@
 """Fashion-MNIST classifier: a Sequential MLP built with add(), summary, fit with validation data."""
 
-from _common import parse_args
+from _common import download, parse_args
 
 import tapeflow as tf
 from tapeflow import keras
 
 args = parse_args(__doc__)
-(x_full, y_full), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+(x_full, y_full), (x_test, y_test) = download(keras.datasets.fashion_mnist.load_data, "Fashion-MNIST")
 x_valid, x_train = x_full[:5000] / 255.0, x_full[5000:] / 255.0
 y_valid, y_train = y_full[:5000], y_full[5000:]
 x_test = x_test / 255.0

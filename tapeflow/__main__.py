@@ -8,7 +8,9 @@ USAGE = """usage: tapeflow <command> [options]
 
 commands:
   demo      train a small CNN on digits, report accuracy, save the model and its learning curves
-  version   print the Tapeflow version
+  version   print the Tapeflow version (also: --version)
+
+`tapeflow <command> --help` describes a command's options.
 """
 
 
@@ -22,7 +24,7 @@ def main(argv: list | None = None) -> int:
         from tapeflow.demo import main as demo_main
 
         return demo_main(rest)
-    if command == "version":
+    if command in ("version", "--version", "-V"):
         import tapeflow
 
         print(tapeflow.__tapeflow_version__)
