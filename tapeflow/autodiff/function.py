@@ -83,6 +83,8 @@ class Function:
                         return symbolic_apply(self, inputs)
         try:
             out = self.forward(*values)
+        except InvalidArgumentError:
+            raise  # the kernel's own message (a label out of range, ...)
         except (ValueError, IndexError) as e:
             _check_devices(self, values)
             raise _op_error(self, inputs, e) from None
@@ -152,6 +154,23 @@ def _op_error(fn: Function, inputs: tuple, e: Exception) -> Exception:
             f"{fn.name}: incompatible shapes {' and '.join(str(s) for s in shapes)} (they do not broadcast)."
         )
     return InvalidArgumentError(f"{fn.name}: {e} (input shapes: {', '.join(str(s) for s in shapes)})")
+
+
+def formula_vjp(fn: Function, formula: Any, output_grads: list) -> tuple:
+    """The backward of a gradient primitive `fn`: the vector-Jacobian product of `formula`
+    (the same computation as `fn.forward`, written with Tensor ops) at `fn.inputs`, one gradient
+    per input (None where not needed). Under a recording tape the product is recorded too."""
+    from tapeflow.autodiff.tape import GradientTape
+
+    inputs = list(fn.inputs)
+    with GradientTape() as tape:
+        for t in inputs:
+            if t.dtype.is_floating:
+                tape.watch(t)
+        outs = formula(*inputs)
+    outs = list(outs) if isinstance(outs, (tuple, list)) else [outs]
+    grads = tape.gradient(outs, inputs, output_gradients=list(output_grads))
+    return tuple(g if need else None for g, need in zip(grads, fn.needs_input_grad, strict=True))
 
 
 def wrap_constant(array: Any) -> Tensor:

@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tapeflow import backend
-from tapeflow.autodiff import function as _fn
-from tapeflow.autodiff.function import Function
+from tapeflow.autodiff.function import Function, formula_vjp
 from tapeflow.autodiff.unbroadcast import row_sum
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
@@ -194,6 +193,7 @@ class SparseSoftmaxCrossEntropy(Function):
 
     def forward(self, labels: Any, logits: Any) -> Any:
         xp = get_xp(logits)
+        check_label_range(labels, logits.shape[-1], "SparseSoftmaxCrossEntropyWithLogits")
         ls = _log_softmax_array(logits, -1)
         if ls.ndim == 2:
             return -ls[xp.arange(ls.shape[0]), labels]
@@ -276,13 +276,14 @@ def sparse_softmax_cross_entropy_with_logits(labels: Any, logits: Any, name: Any
             "SparseSoftmaxCrossEntropyWithLogits: labels shape must equal logits shape without the "
             f"last axis; received labels {tuple(yshape)} and logits {tuple(zshape)}."
         )
-    if yv is not None and yv.size:
-        _check_label_range(yv, zshape[-1], "SparseSoftmaxCrossEntropyWithLogits")
     return SparseSoftmaxCrossEntropy()(y, z)
 
 
-def _check_label_range(labels: Any, depth: int, op: str) -> None:
-    """InvalidArgumentError (as TF's CPU kernel) for a class label outside [0, depth)."""
+def check_label_range(labels: Any, depth: int, op: str) -> None:
+    """InvalidArgumentError (as TF's CPU kernel) for a class label outside [0, depth). Done in
+    the kernels, so traced calls check too; on a GPU, as TF's GPU kernel, no check (no sync)."""
+    if not labels.size or backend.get_xp(labels) is not backend.host:
+        return
     # NOTE: one reduction checks both bounds: negative labels viewed as unsigned are huge.
     unsigned = labels.view(labels.dtype.str.replace("i", "u")) if labels.dtype.kind == "i" else labels
     if int(unsigned.max()) >= depth:
@@ -308,40 +309,53 @@ class SparseCrossEntropyFromProbs(Function):
 
     def forward(self, labels: Any, p: Any) -> Any:
         xp = get_xp(p)
+        check_label_range(labels, p.shape[-1], "SparseCategoricalCrossentropy")
         lo, hi = p.dtype.type(self.eps), p.dtype.type(1.0 - self.eps)
         c = xp.maximum(p, lo)
         xp.minimum(c, hi, out=c)
-        s = row_sum(c)
-        self.rows = xp.arange(p.shape[0])
-        picked = c[self.rows, labels]
-        self.s, self.picked = s, picked
-        return xp.log(s[:, 0]) - xp.log(picked)
+        return xp.log(row_sum(c)[:, 0]) - xp.log(c[xp.arange(p.shape[0]), labels])
 
     def backward(self, dy: Tensor) -> tuple:
         labels, p = self.inputs
-        pv, lv = p._value, labels._value
-        xp = get_xp(pv)
-        lo, hi = pv.dtype.type(self.eps), pv.dtype.type(1.0 - self.eps)
-        active = (pv >= lo) & (pv <= hi)  # where clip passes the gradient (TF's convention)
-        if not _fn.recording_tapes:
-            d = dy._value
-            g = xp.empty_like(pv)
-            g[...] = d[:, None] / self.s
-            g[self.rows, lv] -= d / self.picked
-            g *= active
-            return None, Tensor(g)
-        # Higher order: the same expression in differentiable ops.
+        return None, SparseCrossEntropyFromProbsGrad(self.eps)(labels, p, dy)
+
+
+class SparseCrossEntropyFromProbsGrad(Function):
+    """The probabilities' gradient of `SparseCrossEntropyFromProbs`: with c = clip(p, eps,
+    1 - eps), dy[:, None] * (1 / sum(c) - onehot(labels) / c) where the clip passes the gradient
+    (TF's convention), zero elsewhere. A primitive; its own gradient differentiates `formula`."""
+
+    def __init__(self, eps: float) -> None:
+        self.eps = eps
+
+    def forward(self, labels: Any, p: Any, dy: Any) -> Any:
+        xp = get_xp(p)
+        lo, hi = p.dtype.type(self.eps), p.dtype.type(1.0 - self.eps)
+        c = xp.maximum(p, lo)
+        xp.minimum(c, hi, out=c)
+        rows = xp.arange(p.shape[0])
+        g = xp.empty_like(p)
+        g[...] = dy[:, None] / row_sum(c)
+        g[rows, labels] -= dy / c[rows, labels]
+        g *= (p >= lo) & (p <= hi)
+        return g
+
+    def backward(self, dg: Tensor) -> tuple:
+        return formula_vjp(self, self.formula, [dg])
+
+    def formula(self, labels: Tensor, p: Tensor, dy: Tensor) -> Tensor:
+        from tapeflow.ops.creation import one_hot
+
+        lo, hi = self.eps, 1.0 - self.eps
         c = ew.clip_by_value(p, lo, hi)
         s = rd.reduce_sum(c, -1, keepdims=True)
-        onehot = Tensor((lv[:, None] == xp.arange(pv.shape[1])).astype(pv.dtype))
+        onehot = one_hot(labels, p.shape[-1], dtype=p.dtype)
+        active = ew.cast(ew.logical_and(ew.greater_equal(p, lo), ew.less_equal(p, hi)), p.dtype)
         inner = ew.subtract(ew.reciprocal(s), ew.divide(onehot, c))
-        return None, ew.multiply(ew.multiply(mv.expand_dims(dy, -1), inner), Tensor(active.astype(pv.dtype)))
+        return ew.multiply(ew.multiply(mv.expand_dims(dy, -1), inner), active)
 
 
 def sparse_crossentropy_from_probs(labels: Tensor, probs: Tensor, eps: float) -> Tensor:
     """Per-row sparse categorical cross-entropy of probabilities (labels (n,), probs (n, k)),
     as Keras computes it from probabilities (clipped to [eps, 1 - eps])."""
-    lv, pv = labels._value, probs._value
-    if lv is not None and lv.size and pv is not None:
-        _check_label_range(lv, pv.shape[-1], "SparseCategoricalCrossentropy")
     return SparseCrossEntropyFromProbs(eps)(labels, probs)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tapeflow import backend
-from tapeflow.autodiff.function import Function
+from tapeflow.autodiff.function import Function, formula_vjp
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
@@ -167,15 +167,7 @@ class FusedBatchNormGrad(Function):
         return dx, dscale, sum_dy
 
     def backward(self, ddx: Tensor, ddscale: Tensor, ddoffset: Tensor) -> tuple:
-        from tapeflow.autodiff.tape import GradientTape
-
-        inputs = list(self.inputs)
-        with GradientTape() as tape:
-            for t in inputs:
-                tape.watch(t)
-            outs = self.grad_formula(*inputs)
-        grads = tape.gradient(list(outs), inputs, output_gradients=[ddx, ddscale, ddoffset])
-        return tuple(g if need else None for g, need in zip(grads, self.needs_input_grad, strict=True))
+        return formula_vjp(self, self.grad_formula, [ddx, ddscale, ddoffset])
 
     def grad_formula(self, x: Tensor, scale: Tensor, mean: Tensor, var: Tensor, dy: Tensor, dmean: Tensor,
                      dvar: Tensor) -> tuple:
