@@ -1,0 +1,94 @@
+"""Host-side values for the lookup, hashing and text layers: inputs to NumPy, outputs to tensors.
+
+These layers work like TF's lookup tables: on the host, on whole arrays. Inputs (tensors,
+NumPy arrays, lists, scalars, string tensors, ragged tensors) become NumPy arrays here: int64
+for integer features, object arrays of `bytes` for strings (TF's representation of
+`tf.string` values). Outputs go back to tensors, string results to `tf.string` tensors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import tapeflow as tf
+from tapeflow import backend as _backend
+from tapeflow.tensor import Tensor
+
+
+def ragged_type() -> Any:
+    """`tf.RaggedTensor` when this build has it, else None."""
+    return getattr(tf, "RaggedTensor", None)
+
+
+def is_ragged(x: Any) -> bool:
+    cls = ragged_type()
+    return cls is not None and isinstance(x, cls)
+
+
+def to_array(x: Any) -> np.ndarray:
+    """A NumPy array of `x` (a tensor's value, an array, a list or a scalar)."""
+    if isinstance(x, Tensor):
+        if x._value is None:
+            raise ValueError(f"Expected a tensor with a value, received the symbolic tensor {x!r}.")
+        return np.asarray(_backend.to_numpy(x._value))
+    if hasattr(x, "numpy") and not isinstance(x, np.ndarray):
+        return np.asarray(x.numpy())
+    return np.asarray(x)
+
+
+def is_string_array(a: np.ndarray) -> bool:
+    if a.dtype.kind in "SU":
+        return True
+    if a.dtype == object:
+        return a.size == 0 or isinstance(a.reshape(-1)[0], (bytes, str))
+    return False
+
+
+def as_bytes(a: np.ndarray, encoding: str = "utf-8") -> np.ndarray:
+    """An object array of `bytes` with `a`'s shape (str values are encoded)."""
+    flat = a.reshape(-1)
+    if a.dtype.kind == "S":
+        out = np.array([bytes(v) for v in flat] if flat.size else [], dtype=object)
+    else:
+        out = np.empty(flat.size, dtype=object)
+        out[:] = [v.encode(encoding) if isinstance(v, str) else bytes(v) for v in flat]
+    return out.reshape(a.shape)
+
+
+def as_int64(a: np.ndarray, layer: str) -> np.ndarray:
+    if a.dtype.kind in "iub":
+        return a.astype(np.int64)
+    if a.dtype.kind == "f":
+        return a.astype(np.int64)
+    raise ValueError(f"{layer}: expected integer inputs, received an array of dtype {a.dtype}.")
+
+
+def string_tensor(values: np.ndarray) -> Tensor:
+    """A `tf.string` tensor holding the `bytes` in `values`."""
+    try:
+        return tf.constant(values, dtype=tf.string)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            "This layer returns strings, and this build of Tapeflow has no tf.string tensors yet "
+            f"({exc})."
+        ) from exc
+
+
+def decode(values: Any, encoding: str = "utf-8") -> Any:
+    """`bytes` to `str` (leaves other values alone), for vocabularies returned to users."""
+    return values.decode(encoding) if isinstance(values, bytes) else values
+
+
+def ragged_from_rows(rows: list[np.ndarray], dtype: Any) -> Any:
+    """A `tf.RaggedTensor` of the 1-D arrays `rows` (ragged=True outputs)."""
+    cls = ragged_type()
+    if cls is None:
+        raise TypeError(
+            "ragged=True needs tf.RaggedTensor, which this build of Tapeflow does not have yet; "
+            "use ragged=False (padded outputs).")
+    lengths = np.array([len(r) for r in rows], np.int64)
+    flat = np.concatenate(rows) if rows else np.zeros(0, dtype)
+    values = string_tensor(flat) if flat.dtype == object else tf.constant(flat.astype(dtype))
+    return cls.from_row_lengths(values, lengths)
