@@ -34,6 +34,7 @@ from tapeflow.keras.layers.conv import (
 )
 from tapeflow.keras.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
 from tapeflow.keras.layers.categorical import CategoryEncoding, Discretization
+from tapeflow.keras.layers.hashing import HashedCrossing, Hashing
 from tapeflow.keras.layers.lookup import IntegerLookup, StringLookup
 from tapeflow.keras.layers.preprocessing import CenterCrop, Normalization, Rescaling, Resizing
 from tapeflow.keras.layers.pooling import (

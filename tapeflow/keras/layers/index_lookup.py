@@ -126,7 +126,6 @@ class IndexLookup(Layer):
                              "the `idf_weights` argument must also be provided.")
         if vocabulary is not None:
             self.set_vocabulary(vocabulary, idf_weights)
-        self.built = True  # no weights; built so that the learned vocabulary is saved with a model
 
     # -- values -----------------------------------------------------------------------------
     @property
@@ -243,6 +242,7 @@ class IndexLookup(Layer):
         self._tokens = tokens
         indices = np.arange(self._token_start_index(), self._token_start_index() + tokens.size, dtype=np.int64)
         self._table = _Table(tokens, indices)
+        self.built = True  # no weights; a built layer's learned vocabulary is saved with a model
         self._record_vocabulary_size()
 
     def _set_idf(self, weights: np.ndarray, front: int, front_value: float) -> None:
