@@ -361,11 +361,7 @@ class IndexLookup(Layer):
         x = self._host(inputs)
         if self.output_mode == "int":
             return self._lookup_values(x)
-        if self.output_mode != "int" and not self.pad_to_max_tokens and self._frozen_vocab_size is None:
-            raise RuntimeError(f"When using `output_mode={self.output_mode}` and `pad_to_max_tokens=False`, you "
-                               "must set the layer's vocabulary before calling it. Either pass a `vocabulary` "
-                               "argument to the layer, or call `adapt` with some sample data.")
-        depth = self.max_tokens if self.pad_to_max_tokens else self._frozen_vocab_size
+        depth = self._depth()
         indices = self._lookup_indices(x.reshape(1) if x.ndim == 0 else x)
         indices = np.where(indices < 0, depth, indices)  # the mask encodes as nothing
         mode = "count" if self.output_mode == "tf_idf" else self.output_mode
@@ -375,6 +371,16 @@ class IndexLookup(Layer):
                 raise ValueError("When `output_mode` is `'tf_idf'`, `idf_weights` must be provided.")
             out = tf.cast(out, "float32") * tf.constant(self._idf)
         return out
+
+    def _depth(self) -> int:
+        """The encoded width: `max_tokens` when padding to it, else the vocabulary size."""
+        if self.pad_to_max_tokens:
+            return self.max_tokens
+        if self._frozen_vocab_size is None:
+            raise RuntimeError(f"When using `output_mode={self.output_mode}` and `pad_to_max_tokens=False`, you "
+                               "must set the layer's vocabulary before calling it. Either pass a `vocabulary` "
+                               "argument to the layer, or call `adapt` with some sample data.")
+        return self._frozen_vocab_size
 
     def _lookup_values(self, x: np.ndarray) -> Tensor:
         if self.invert:

@@ -1,0 +1,122 @@
+"""TextVectorization: Keras oracle (vocabularies, outputs, dtypes, configs) for every standardize /
+split / ngrams / output mode, adapt from lists and datasets, save/load, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow import keras
+from tapeflow.keras import layers
+
+_DATA = ["The Cat sat.", "the dog, the DOG!", "a cat-dog  sat", "Ünïcode ÉTÉ été", ""]
+
+
+def _keras():
+    pytest.importorskip("tensorflow")
+    return pytest.importorskip("keras")
+
+
+def _compare(kwargs: dict, adapt=_DATA, x=_DATA) -> None:
+    k = _keras()
+    ours, theirs = layers.TextVectorization(**kwargs), k.layers.TextVectorization(**kwargs)
+    if adapt is not None:
+        ours.adapt(adapt)
+        theirs.adapt(adapt)
+    assert ours.get_vocabulary() == theirs.get_vocabulary()
+    assert ours.vocabulary_size() == theirs.vocabulary_size()
+    y, ref = ours(x), np.asarray(theirs(x))
+    assert y.dtype.name == ref.dtype.name
+    np.testing.assert_allclose(y.numpy(), ref, rtol=1e-6)
+    mine = {k2: v for k2, v in ours.get_config().items() if k2 not in ("name", "dtype")}
+    assert mine == {k2: v for k2, v in theirs.get_config().items() if k2 not in ("name", "dtype")}
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"output_sequence_length": 3},
+    {"output_sequence_length": 7, "max_tokens": 6},
+    {"standardize": "lower"},
+    {"standardize": "strip_punctuation", "split": "character"},
+    {"standardize": None, "split": "character", "output_sequence_length": 6},
+    {"ngrams": 2},
+    {"ngrams": (1, 3), "output_mode": "count"},
+    {"output_mode": "multi_hot"},
+    {"output_mode": "count", "max_tokens": 10, "pad_to_max_tokens": True},
+    {"output_mode": "tf_idf"},
+    {"output_mode": "tf_idf", "ngrams": 2, "max_tokens": 8},
+], ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "defaults")
+def test_text_vectorization_adapt_against_keras(kwargs):
+    _compare(kwargs)
+
+
+@pytest.mark.oracle
+def test_text_vectorization_split_none_and_vocabulary_against_keras(tmp_path):
+    _compare({"split": None, "output_sequence_length": 3}, x=np.array([["the cat sat"], ["a cat-dog  sat"]]))
+    _compare({"split": None, "output_mode": "multi_hot"}, x=np.array([["the cat sat"], ["a b"]]))
+    _compare({"vocabulary": ["a", "b", "cat"]}, adapt=None, x=["a b c", "", "cat a"])
+    _compare({"vocabulary": ["a", "b"], "idf_weights": [0.5, 2.0], "output_mode": "tf_idf"}, adapt=None,
+             x=["a b c b", "z"])
+    path = tmp_path / "vocab.txt"
+    path.write_text("cat\nsat\nthe\n", encoding="utf-8")
+    k = _keras()
+    ours, theirs = layers.TextVectorization(vocabulary=str(path)), k.layers.TextVectorization(vocabulary=str(path))
+    np.testing.assert_array_equal(ours(_DATA).numpy(), np.asarray(theirs(_DATA)))
+    np.testing.assert_array_equal(ours("the cat").numpy(), np.asarray(theirs("the cat")))
+
+
+def test_text_vectorization_adapt_from_batches_and_dataset():
+    whole = layers.TextVectorization()
+    whole.adapt(_DATA)
+    batches = layers.TextVectorization()
+    batches.adapt(iter([_DATA[:2], _DATA[2:]]))
+    assert batches.get_vocabulary() == whole.get_vocabulary()
+    ints = layers.IntegerLookup()
+    ints.adapt(tf.data.Dataset.from_tensor_slices(np.array([3, 3, 4, 9, 9, 9])).batch(2), steps=2)
+    assert ints.get_vocabulary() == [-1, 3, 9, 4]
+
+
+def _string_tensors() -> bool:
+    try:
+        tf.constant(["a"])
+    except TypeError:
+        return False
+    return True
+
+
+def test_text_vectorization_symbolic_and_saved_model(tmp_path):
+    if not _string_tensors():
+        pytest.skip("a Functional model's string inputs need tf.string tensors")
+    vec = layers.TextVectorization(output_mode="tf_idf", max_tokens=6)
+    vec.adapt(_DATA)
+    inp = keras.Input(shape=(1,), dtype="string")
+    out = layers.Dense(1, kernel_initializer="ones")(vec(inp))
+    assert tuple(vec(inp).shape) == (None, 6)
+    model = keras.Model(inp, out)
+    x = np.array([["the cat"], ["dog dog sat"]])
+    before = model(x).numpy()
+    model.save(tmp_path / "text.keras")
+    loaded = keras.models.load_model(tmp_path / "text.keras")
+    np.testing.assert_allclose(loaded(x).numpy(), before, rtol=1e-6)
+    config = json.loads(json.dumps(vec.get_config()))
+    clone = layers.TextVectorization.from_config(config)
+    assert clone.get_config() == vec.get_config()
+
+
+def test_text_vectorization_errors():
+    with pytest.raises(ValueError, match="standardize"):
+        layers.TextVectorization(standardize="upper")
+    with pytest.raises(ValueError, match="ngrams"):
+        layers.TextVectorization(ngrams=[1, 2])
+    with pytest.raises(ValueError, match="output_sequence_length"):
+        layers.TextVectorization(output_mode="count", output_sequence_length=3)
+    with pytest.raises(ValueError, match="sparse=True is not supported"):
+        layers.TextVectorization(output_mode="count", sparse=True)
+    with pytest.raises(ValueError, match="last shape dimension must be 1"):
+        layers.TextVectorization(vocabulary=["a"])(np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match="expected string inputs"):
+        layers.TextVectorization(vocabulary=["a"])(np.array([1, 2]))
