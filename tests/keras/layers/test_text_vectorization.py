@@ -82,7 +82,7 @@ def test_text_vectorization_adapt_from_batches_and_dataset():
 
 def _string_tensors() -> bool:
     try:
-        tf.constant(["a"])
+        tf.constant(np.array(["a"]))
     except TypeError:
         return False
     return True
