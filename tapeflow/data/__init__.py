@@ -10,11 +10,12 @@ from tapeflow.data.dataset import (
     AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, DatasetIterator,
 )
 from tapeflow.data.options import Options, ThreadingOptions
+from tapeflow.data.text_files import TextLineDataset
 from tapeflow.data.windows import DatasetSpec
 
 Iterator = DatasetIterator
 
 __all__ = [
     "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "DatasetSpec", "Iterator",
-    "Options", "ThreadingOptions", "experimental",
+    "Options", "TextLineDataset", "ThreadingOptions", "experimental",
 ]

@@ -175,6 +175,15 @@ class Dataset:
         return ChooseDataset(datasets, choice_dataset, stop_on_empty_dataset)
 
     @staticmethod
+    def list_files(file_pattern: Any, shuffle: bool | None = None, seed: int | None = None,
+                   name: str | None = None) -> Dataset:
+        """The file names (tf.string) matching a glob pattern or list of patterns; shuffled each
+        iteration unless `shuffle=False` (then sorted)."""
+        from tapeflow.data.text_files import list_files
+
+        return list_files(file_pattern, shuffle, seed, name)
+
+    @staticmethod
     def load(path: str, element_spec: Any = None, compression: str | None = None,
              reader_func: Any = None, wait: bool = False) -> Dataset:
         """A dataset written by `Dataset.save` at `path`."""

@@ -16,3 +16,4 @@ from tapeflow.keras.utils.py_dataset import PyDataset, Sequence  # noqa: F401
 from tapeflow.keras.utils.dataset_split import split_dataset  # noqa: F401
 from tapeflow.keras.utils.image_dataset import image_dataset_from_directory  # noqa: F401
 from tapeflow.keras.utils.timeseries_dataset import timeseries_dataset_from_array  # noqa: F401
+from tapeflow.keras.utils.text_dataset import text_dataset_from_directory  # noqa: F401
