@@ -145,6 +145,16 @@ class IndexLookup(Layer):
                              f"strings.")
         return hv.as_int64(a, type(self).__name__) if a.size else a.astype(np.int64)
 
+    def _call_keys(self, inputs: Any) -> np.ndarray:
+        """The inputs of a call as keys: tokens, or int64 indices when inverting."""
+        if not self.invert:
+            return self._host(inputs)
+        a = hv.to_array(inputs)
+        if hv.is_string_array(a) and a.size:
+            raise ValueError(f"{type(self).__name__} '{self.name}': with invert=True the inputs are integer "
+                             "indices, received strings.")
+        return hv.as_int64(a, type(self).__name__)
+
     def _key(self, token: Any) -> Any:
         return self._host(np.asarray([token], dtype=object if self._is_string else None))[0]
 
@@ -357,8 +367,8 @@ class IndexLookup(Layer):
             if self.output_mode != "int":
                 raise ValueError(f"{type(self).__name__} '{self.name}': ragged inputs need output_mode='int', "
                                  f"received output_mode={self.output_mode!r}.")
-            return inputs.with_flat_values(self._lookup_values(self._host(inputs.flat_values)))
-        x = self._host(inputs)
+            return inputs.with_flat_values(self._lookup_values(self._call_keys(inputs.flat_values)))
+        x = self._call_keys(inputs)
         if self.output_mode == "int":
             return self._lookup_values(x)
         depth = self._depth()

@@ -16,6 +16,7 @@ import numpy as np
 
 from tapeflow import backend as _backend
 from tapeflow import nest
+from tapeflow import string_values as _string_values
 from tapeflow.keras import backend as _kbackend
 from tapeflow.tensor import Tensor
 
@@ -92,9 +93,11 @@ def _to_array(value: Any, what: str) -> Any:
         arr = value
     else:
         arr = np.asarray(value)
-        if arr.dtype == object:
+        if arr.dtype == object and not _string_values.is_text(arr):
             raise ValueError(f"`{what}` could not be converted to an array: ragged or non-numeric values.")
-    if arr.dtype.kind == "f":
+    if _string_values.is_text(arr):
+        arr = _string_values.to_bytes_array(arr)  # text inputs (e.g. for TextVectorization) as tf.string
+    elif arr.dtype.kind == "f":
         floatx = np.dtype(_kbackend.floatx())
         if arr.dtype != floatx:
             arr = arr.astype(floatx)

@@ -114,7 +114,7 @@ def text_dataset_from_directory(directory: str, labels: Any = "inferred", label_
         if batch_size is not None:
             ds = ds.batch(batch_size)
         ds = ds.prefetch(_data.AUTOTUNE)
-        ds.class_names = names
+        ds.class_names = names if labels is not None else None
         return ds
 
     if subset == "both":
