@@ -55,6 +55,11 @@ newaxis = None
 mod = math.floormod
 realdiv = truediv
 
+# tf.* ops that take RaggedTensor / SparseTensor arguments (the one dispatch hook).
+from tapeflow import dispatch as _dispatch  # noqa: E402
+
+_dispatch.wrap_namespace(globals())
+
 
 def is_tensor(x: _Any) -> _builtins.bool:
     """Whether `x` is a Tensor or Variable."""
@@ -77,6 +82,13 @@ _LAZY_SUBMODULES = {
     "summary",
     "types",
     "saved_model",
+    "ragged",
+}
+
+# Composite tensor classes, loaded with their package on first use.
+_LAZY_NAMES = {
+    "RaggedTensor": "tapeflow.ragged",
+    "RaggedTensorSpec": "tapeflow.ragged",
 }
 
 
@@ -87,4 +99,10 @@ def __getattr__(name: str) -> _Any:
         module = importlib.import_module(f"tapeflow.{name}")
         globals()[name] = module
         return module
+    if name in _LAZY_NAMES:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'tapeflow' has no attribute {name!r}")

@@ -17,3 +17,8 @@ from tapeflow.nn import l2_normalize, log_sigmoid, softplus  # noqa: F401
 from tapeflow.ops.nn import log_softmax, softmax  # noqa: F401
 
 sigmoid = sigmoid
+
+# tf.math ops that take RaggedTensor / SparseTensor arguments (the one dispatch hook).
+from tapeflow import dispatch as _dispatch  # noqa: E402
+
+_dispatch.wrap_namespace(globals())

@@ -1,0 +1,346 @@
+"""How `tf.*` ops run on RaggedTensors (reached through `tapeflow.dispatch`).
+
+Elementwise ops run on the flat values once every operand is aligned with them (ragged operands
+must share the row partition; dense ones are gathered at each value's row/position, which is
+TF's broadcasting of a dense tensor against ragged axes). Reductions along the innermost ragged
+axis pad the rows with the reduction's identity and reduce the dense block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tapeflow import backend
+from tapeflow import dtypes as _dt
+from tapeflow.errors import InvalidArgumentError
+from tapeflow.ops import elementwise as ew
+from tapeflow.ops import movement as mv
+from tapeflow.ops import reduce as rd
+from tapeflow.ragged import rows
+from tapeflow.ragged.conversion import outer_indices
+from tapeflow.ragged.ragged_tensor import RaggedTensor
+from tapeflow.tensor import Tensor, convert_to_tensor
+
+get_xp = backend.get_xp
+
+
+def dispatch(kind: str, api_name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    if kind == "elementwise":
+        return elementwise(fn, args, kwargs)
+    if kind == "reduction":
+        return reduction(api_name, fn, args, kwargs)
+    handler = _HANDLERS.get(api_name)
+    return NotImplemented if handler is None else handler(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Elementwise
+# ---------------------------------------------------------------------------------------------
+
+def _same_partition(a: RaggedTensor, b: RaggedTensor) -> bool:
+    sa, sb = a.nested_row_splits, b.nested_row_splits
+    if len(sa) != len(sb):
+        return False
+    xp = get_xp(sa[0]._value)
+    return all(x is y or (x._value.shape == y._value.shape and bool(xp.all(x._value == y._value)))
+               for x, y in zip(sa, sb, strict=True))
+
+
+def _align_dense(d: Tensor, rt: RaggedTensor, cols: list | None) -> tuple[Tensor, list | None]:
+    """Dense `d` as an operand of rt.flat_values: broadcast across the ragged axes by gathering."""
+    flat = rt.flat_values
+    inner_rank = flat.ndim - 1
+    if d.ndim <= inner_rank:
+        return d, cols
+    nouter = rt.ragged_rank + 1
+    if d.ndim > rt.ndim:
+        raise ValueError(f"A dense operand of shape {d.shape} has a higher rank than the "
+                         f"RaggedTensor of shape {rt.shape}.")
+    shape = (1,) * (rt.ndim - d.ndim) + tuple(d.shape)
+    d = mv.reshape(d, shape)
+    if cols is None:
+        cols = outer_indices(rt)
+    xp = get_xp(cols[0])
+    lengths = [None] + [s._value[1:] - s._value[:-1] for s in rt.nested_row_splits]
+    key = []
+    for axis in range(nouter):
+        size = shape[axis]
+        if size == 1:
+            key.append(xp.zeros_like(cols[axis]))
+            continue
+        ok = (size == len(rt)) if axis == 0 else bool((lengths[axis] == size).all())
+        if not ok:
+            raise InvalidArgumentError(
+                f"Cannot broadcast a dense operand of shape {tuple(d.shape)} against the "
+                f"RaggedTensor of shape {rt.shape} at axis {axis}.")
+        key.append(cols[axis])
+    return mv.getitem(d, tuple(key)), cols
+
+
+def elementwise(fn: Callable, args: tuple, kwargs: dict) -> RaggedTensor:
+    """Apply the elementwise op `fn` to the flat values of its RaggedTensor operands."""
+    everything = list(args) + list(kwargs.values())
+    rt = next(a for a in everything if isinstance(a, RaggedTensor))
+    flat = rt.flat_values
+    cols: list | None = None
+
+    def convert(a: Any) -> Any:
+        nonlocal cols
+        if isinstance(a, RaggedTensor):
+            if a is not rt and not _same_partition(a, rt):
+                raise InvalidArgumentError(
+                    "Ragged operands of an elementwise op must have the same row partitions, "
+                    f"received shapes {rt.shape} and {a.shape} with different row lengths.")
+            return a.flat_values
+        if isinstance(a, (Tensor, np.ndarray)) or backend.is_gpu_array(a) or (
+                isinstance(a, (list, tuple)) and a):
+            d = a if isinstance(a, Tensor) else convert_to_tensor(a, dtype=_dtype_for(a, flat))
+            aligned, cols = _align_dense(d, rt, cols)
+            return aligned
+        return a
+
+    new_args = [convert(a) for a in args]
+    new_kwargs = {k: convert(v) for k, v in kwargs.items()}
+    return rt.with_flat_values(fn(*new_args, **new_kwargs))
+
+
+def _dtype_for(a: Any, flat: Tensor) -> Any:
+    # A Python list operand takes the ragged tensor's dtype, as Python scalars do.
+    if isinstance(a, (list, tuple)) and flat.dtype._np.kind in "fc":
+        return flat.dtype
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reductions
+# ---------------------------------------------------------------------------------------------
+
+def _identity(api_name: str, np_dtype: Any) -> Any:
+    """The value that leaves the reduction unchanged (TF fills empty rows with it)."""
+    if api_name in ("reduce_sum", "reduce_mean"):
+        return 0
+    if api_name == "reduce_prod":
+        return 1
+    if api_name == "reduce_any":
+        return False
+    if api_name == "reduce_all":
+        return True
+    info = np.finfo(np_dtype) if np_dtype.kind == "f" else np.iinfo(np_dtype)
+    return info.min if api_name == "reduce_max" else info.max
+
+
+def reduction(api_name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """tf.reduce_*(ragged, axis, keepdims): over all values, inner axes or a ragged axis."""
+    names = ("input_tensor", "axis", "keepdims", "name")
+    bound = dict(zip(names, args, strict=False))
+    bound.update(kwargs)
+    rt: RaggedTensor = bound["input_tensor"]
+    axis = bound.get("axis")
+    keepdims = bool(bound.get("keepdims", False))
+    if api_name == "reduce_mean":
+        total = reduction("reduce_sum", rd.reduce_sum, (rt, axis, keepdims), {})
+        ones = rt.with_flat_values(ew.ones_like_t(ew.cast(rt.flat_values, _dt.float64)
+                                                  if rt.dtype._np.kind not in "fc"
+                                                  else rt.flat_values))
+        count = reduction("reduce_sum", rd.reduce_sum, (ones, axis, keepdims), {})
+        if rt.dtype._np.kind not in "fc":  # TF's ragged mean of integers is float64
+            total = _map(lambda t: ew.cast(t, _dt.float64), total)
+        return _combine(ew.truediv, total, count)
+    if axis is None:
+        return fn(rt.flat_values, None, keepdims) if not keepdims else _keep_all(fn, rt)
+    axes = [axis] if isinstance(axis, (int, np.integer)) else list(
+        backend.to_numpy(axis._value).reshape(-1) if isinstance(axis, Tensor) else axis)
+    rank = rt.ndim
+    axes = sorted({int(a) + rank if int(a) < 0 else int(a) for a in axes}, reverse=True)
+    if any(not 0 <= a < rank for a in axes):
+        raise ValueError(f"tf.{api_name}: axis {axis} is out of range for a RaggedTensor of "
+                         f"rank {rank}.")
+    out: Any = rt
+    for a in axes:
+        out = _reduce_axis(api_name, fn, out, a, keepdims)
+    return out
+
+
+def _keep_all(fn: Callable, rt: RaggedTensor) -> Tensor:
+    r = fn(rt.flat_values, None, False)
+    return mv.reshape(r, (1,) * rt.ndim)
+
+
+def _reduce_axis(api_name: str, fn: Callable, x: Any, axis: int, keepdims: bool) -> Any:
+    if isinstance(x, Tensor):
+        return fn(x, axis, keepdims)
+    rr = x.ragged_rank
+    if axis > rr:  # a uniform inner axis: reduce the flat values
+        return x.with_flat_values(fn(x.flat_values, axis - rr, keepdims))
+    fill = _identity(api_name, x.dtype._np)
+    if axis == rr:  # the innermost ragged axis: pad its rows and reduce across them
+        level = _innermost_level(x)
+        dense = level.to_tensor(default_value=fill)
+        if keepdims:
+            raise ValueError(f"tf.{api_name}: keepdims=True along a ragged axis is not "
+                             "supported (the result would keep a ragged axis of length 1).")
+        reduced = fn(dense, 1, False)
+        return reduced if rr == 1 else _rebuild_outer(x, reduced)
+    if axis == 0 and rr == 1:
+        dense = x.to_tensor(default_value=fill)
+        return fn(dense, 0, keepdims)
+    raise ValueError(f"tf.{api_name}: reducing axis {axis} of a RaggedTensor with ragged rank "
+                     f"{rr} is supported for the innermost ragged axis ({rr}), the inner uniform "
+                     "axes and axis 0 of ragged rank 1.")
+
+
+def _innermost_level(x: RaggedTensor) -> RaggedTensor:
+    while isinstance(x.values, RaggedTensor):
+        x = x.values
+    return x
+
+
+def _rebuild_outer(x: RaggedTensor, new_flat: Tensor) -> RaggedTensor:
+    splits = x.nested_row_splits[:-1]
+    return RaggedTensor.from_nested_row_splits(new_flat, splits, validate=False)
+
+
+def _map(f: Callable, x: Any) -> Any:
+    return x.with_flat_values(f(x.flat_values)) if isinstance(x, RaggedTensor) else f(x)
+
+
+def _combine(f: Callable, a: Any, b: Any) -> Any:
+    if isinstance(a, RaggedTensor):
+        return a.with_flat_values(f(a.flat_values, ew.cast(b.flat_values, a.dtype)))
+    return f(a, ew.cast(b, a.dtype))
+
+
+# ---------------------------------------------------------------------------------------------
+# concat / stack / add_n / boolean_mask / expand_dims / size / rank
+# ---------------------------------------------------------------------------------------------
+
+def _as_ragged(x: Any, ragged_rank: int) -> RaggedTensor:
+    if isinstance(x, RaggedTensor):
+        return x
+    t = x if isinstance(x, Tensor) else convert_to_tensor(x)
+    return RaggedTensor.from_tensor(t, ragged_rank=min(ragged_rank, t.ndim - 1))
+
+
+def concat_rows(parts: list) -> Any:
+    """Rows of every part one after another (axis 0); parts are Tensors or RaggedTensors."""
+    if isinstance(parts[0], Tensor):
+        return mv.concat(parts, 0)
+    xp = get_xp(parts[0].row_splits._value)
+    splits, offset = [parts[0].row_splits._value[:1].astype("int64")], 0
+    for p in parts:
+        s = p.row_splits._value.astype("int64")
+        splits.append(s[1:] + offset)
+        offset += int(s[-1])
+    values = concat_rows([p.values for p in parts])
+    dtype = parts[0].row_splits._value.dtype
+    return RaggedTensor(values, Tensor(xp.concatenate(splits).astype(dtype)), internal=True)
+
+
+def concat(values: Any, axis: int, name: Any = None) -> RaggedTensor:
+    """tf.concat of RaggedTensors (and dense tensors) along axis 0, 1 or an inner uniform axis."""
+    values = list(values)
+    rr = max(v.ragged_rank for v in values if isinstance(v, RaggedTensor))
+    parts = [_as_ragged(v, rr) for v in values]
+    ranks = {p.ndim for p in parts}
+    if len(ranks) != 1:
+        raise ValueError(f"tf.concat: all inputs must have the same rank, received {sorted(ranks)}.")
+    rank = ranks.pop()
+    axis = int(axis) + rank if int(axis) < 0 else int(axis)
+    if axis == 0:
+        return concat_rows(parts)
+    if axis == 1:
+        return _concat_inside_rows(parts)
+    first = parts[0]
+    if axis > first.ragged_rank and all(_same_partition(p, first) for p in parts):
+        return first.with_flat_values(mv.concat([p.flat_values for p in parts],
+                                                axis - first.ragged_rank))
+    raise ValueError(f"tf.concat: RaggedTensors are concatenated along axis 0, axis 1, or an inner "
+                     f"axis when their row partitions match; received axis {axis}.")
+
+
+def _concat_inside_rows(parts: list) -> RaggedTensor:
+    """Row i of the result is row i of each part, one after another."""
+    n = len(parts[0])
+    if any(len(p) != n for p in parts):
+        raise InvalidArgumentError(f"tf.concat: axis=1 needs the same number of rows in every "
+                                   f"input, received {[len(p) for p in parts]}.")
+    xp = get_xp(parts[0].row_splits._value)
+    lengths = [p.row_splits._value[1:].astype("int64") - p.row_splits._value[:-1] for p in parts]
+    total = sum(lengths)
+    out_splits = rows.splits_from_lengths(xp, total)
+    src = xp.empty(int(out_splits[-1]), dtype="int64")
+    before = xp.zeros(n, dtype="int64")
+    offset = 0
+    for p, ln in zip(parts, lengths, strict=True):
+        s = p.row_splits._value.astype("int64")
+        ids = rows.row_ids(xp, s)
+        target = out_splits[:-1][ids] + before[ids] + rows.positions(xp, s, ids)
+        src[target] = xp.arange(int(s[-1]), dtype="int64") + offset
+        before = before + ln
+        offset += int(s[-1])
+    values = rows.take(concat_rows([p.values for p in parts]), src)
+    dtype = parts[0].row_splits._value.dtype
+    return RaggedTensor(values, Tensor(out_splits.astype(dtype)), internal=True)
+
+
+def expand_dims(input: Any, axis: int, name: Any = None) -> RaggedTensor:  # noqa: A002
+    """A new axis of length 1 at `axis` (0: one row holding everything; 1: each row in its own)."""
+    rt = input
+    axis = int(axis) + rt.ndim + 1 if int(axis) < 0 else int(axis)
+    xp = get_xp(rt.row_splits._value)
+    dtype = rt.row_splits._value.dtype
+    if axis == 0:
+        return RaggedTensor.from_uniform_row_length(rt, len(rt)) if len(rt) else RaggedTensor(
+            rt, Tensor(xp.zeros(1, dtype=dtype)), internal=True)
+    if axis == 1:
+        return RaggedTensor.from_uniform_row_length(rt, 1)
+    if axis > rt.ragged_rank:
+        return rt.with_flat_values(mv.expand_dims(rt.flat_values, axis - rt.ragged_rank))
+    return rt.with_values(expand_dims(rt.values, axis - 1))
+
+
+def stack(values: Any, axis: int = 0, name: Any = None) -> RaggedTensor:
+    """tf.stack of RaggedTensors: concat of each input with a new axis at `axis`."""
+    values = list(values)
+    rr = max(v.ragged_rank for v in values if isinstance(v, RaggedTensor))
+    parts = [_as_ragged(v, rr) for v in values]
+    rank = parts[0].ndim
+    axis = int(axis) + rank + 1 if int(axis) < 0 else int(axis)
+    if axis == 0:
+        xp = get_xp(parts[0].row_splits._value)
+        lengths = xp.asarray([len(p) for p in parts], dtype="int64")
+        return RaggedTensor.from_row_lengths(concat_rows(parts), Tensor(lengths), validate=False)
+    return concat([expand_dims(p, axis) for p in parts], axis)
+
+
+def add_n(inputs: Any, name: Any = None) -> RaggedTensor:
+    out = inputs[0]
+    for x in inputs[1:]:
+        out = elementwise(ew.add, (out, x), {})
+    return out
+
+
+def boolean_mask(tensor: Any, mask: Any, axis: Any = None, name: Any = None) -> Any:
+    from tapeflow.ragged.functions import boolean_mask as ragged_boolean_mask
+
+    if axis not in (None, 0):
+        raise ValueError(f"tf.boolean_mask: a RaggedTensor needs axis=0, received {axis}.")
+    return ragged_boolean_mask(tensor, mask)
+
+
+def size(input: Any, out_type: Any = "int32", name: Any = None) -> Tensor:  # noqa: A002
+    n = int(np.prod(input.flat_values.shape))
+    return Tensor(np.asarray(n, _dt.as_dtype(out_type)._np))
+
+
+def rank(input: Any, name: Any = None) -> Tensor:  # noqa: A002
+    return Tensor(np.asarray(input.ndim, np.int32))
+
+
+_HANDLERS: dict[str, Callable] = {
+    "concat": concat, "stack": stack, "add_n": add_n, "boolean_mask": boolean_mask,
+    "expand_dims": expand_dims, "size": size, "rank": rank,
+}
