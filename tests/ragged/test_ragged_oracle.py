@@ -106,7 +106,8 @@ CASES = {
     "stack0": lambda m: m.stack([_rt(m), _rt(m)]),
     "stack1": lambda m: m.stack([_rt(m), _rt(m)], axis=1),
     "ragged_stack_dense": lambda m: m.ragged.stack([m.constant([1, 2]), m.constant([3])]),
-    "boolean_mask_2d": lambda m: m.ragged.boolean_mask([[1, 2, 3], [4, 5, 6]], [[True, False, True], [False, False, True]]),
+    "boolean_mask_2d": lambda m: m.ragged.boolean_mask(
+        [[1, 2, 3], [4, 5, 6]], [[True, False, True], [False, False, True]]),
     "boolean_mask_ragged": lambda m: m.ragged.boolean_mask(_rt(m), _rt(m) > 1),
     "boolean_mask_rows": lambda m: m.ragged.boolean_mask(_rt(m), [True, False, True]),
     "ragged_range": lambda m: m.ragged.range([3, 0, 5]),
