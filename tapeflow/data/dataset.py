@@ -23,6 +23,17 @@ INFINITE_CARDINALITY = -1
 UNKNOWN_CARDINALITY = -2
 
 
+def _has_ragged(value: Any) -> bool:
+    """Whether a structure holds RaggedTensors (or their specs), without importing them."""
+    import sys
+
+    if "tapeflow.ragged" not in sys.modules:
+        return False
+    from tapeflow.data.ragged import has_ragged
+
+    return has_ragged(value)
+
+
 class Dataset:
     """A sequence of elements, built and transformed lazily (`tf.data.Dataset`).
 
@@ -114,6 +125,10 @@ class Dataset:
         """The rows of `tensors` (arrays, or tuples/dicts of arrays with the same first size)."""
         from tapeflow.data.sources import TensorSliceDataset
 
+        if _has_ragged(tensors):
+            from tapeflow.data.ragged import RaggedSliceDataset
+
+            return RaggedSliceDataset(tensors, name)
         return TensorSliceDataset(tensors, name)
 
     @staticmethod
@@ -317,6 +332,11 @@ class Dataset:
         """
         from tapeflow.data.batching import BatchDataset
 
+        if _has_ragged(self.element_spec):
+            from tapeflow.data.ragged import RaggedBatchDataset
+
+            return RaggedBatchDataset(self, batch_size, drop_remainder, dense_to_ragged=False,
+                                      name=name)
         ds = BatchDataset(self, batch_size, drop_remainder, name)
         if num_parallel_calls is None:
             return ds
@@ -330,6 +350,13 @@ class Dataset:
         from tapeflow.data.batching import PaddedBatchDataset
 
         return PaddedBatchDataset(self, batch_size, padded_shapes, padding_values, drop_remainder, name)
+
+    def ragged_batch(self, batch_size: int, drop_remainder: bool = False,
+                     row_splits_dtype: Any = "int64", name: str | None = None) -> Dataset:
+        """Batches whose components of varying shape become RaggedTensors (one row per element)."""
+        from tapeflow.data.ragged import RaggedBatchDataset
+
+        return RaggedBatchDataset(self, batch_size, drop_remainder, row_splits_dtype, name=name)
 
     def unbatch(self, name: str | None = None) -> Dataset:
         """The rows of every element (the inverse of `batch`)."""
