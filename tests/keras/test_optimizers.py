@@ -441,11 +441,7 @@ BIG_CASES = [("SGD", {}), ("SGD", {"momentum": 0.9}), ("SGD", {"momentum": 0.9, 
 BIG_SHAPE = (400, 410)
 
 
-def _big_run(name, kwargs, disable_blas, monkeypatch):
-    from tapeflow.keras.optimizers import _blas
-
-    if disable_blas:
-        monkeypatch.setattr(_blas, "_FUNCS", {})
+def _big_run(name, kwargs):
     rng = np.random.default_rng(5)
     var = tf.Variable(rng.standard_normal(BIG_SHAPE).astype("float32"))
     opt = getattr(optimizers, name)(learning_rate=0.01, **kwargs)
@@ -454,15 +450,14 @@ def _big_run(name, kwargs, disable_blas, monkeypatch):
     return var.numpy()
 
 
-@pytest.mark.parametrize("name,kwargs", BIG_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(BIG_CASES)])
-def test_blas_path_matches_numpy_path(name, kwargs, monkeypatch):
-    from tapeflow.keras.optimizers import _blas
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_blocks_equal_the_whole_array_update_bit_for_bit(amsgrad, monkeypatch):
+    from tapeflow.keras.optimizers import adam
 
-    if not _blas.available():
-        pytest.skip("NumPy's bundled OpenBLAS not found: only the NumPy path exists")
-    fast = _big_run(name, kwargs, False, monkeypatch)
-    plain = _big_run(name, kwargs, True, monkeypatch)
-    np.testing.assert_allclose(fast, plain, rtol=1e-5, atol=1e-6)
+    blocked = _big_run("Adam", {"amsgrad": amsgrad})
+    monkeypatch.setattr(adam, "_BLOCK", BIG_SHAPE[0] * BIG_SHAPE[1])  # one block: the whole-array path
+    whole = _big_run("Adam", {"amsgrad": amsgrad})
+    np.testing.assert_array_equal(blocked, whole)
 
 
 @pytest.mark.parametrize("name,kwargs", BIG_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(BIG_CASES)])
@@ -497,20 +492,3 @@ def test_gpu_variables_match_cpu(name, kwargs):
             assert var.device.endswith(dev[1:]) and opt.iterations.device.endswith("CPU:0")
             results.append(var.numpy())
     np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-6)
-
-
-def test_adam_blocks_with_aliased_axpy_match_the_axpby_form(monkeypatch):
-    """Adam's moments as two axpy calls (m += (b1 - 1) m; m += (1 - b1) g, threaded by OpenBLAS)
-    agree with the one-axpby form; the aliased call is used only when its self-test passed."""
-    from tapeflow.keras.optimizers import _blas
-
-    if not _blas.available():
-        pytest.skip("NumPy's bundled OpenBLAS not found: only the NumPy path exists")
-    big = np.zeros(_blas.MIN_SIZE, np.float32)
-    axpy, axpby, aliased = _blas.kernels(big, big.copy())
-    assert isinstance(aliased, bool)
-    both = _big_run("Adam", {}, False, monkeypatch)
-    funcs = dict(_blas._FUNCS)
-    monkeypatch.setattr(_blas, "_FUNCS", {dt: (f[0], f[1], False) for dt, f in funcs.items()})
-    one = _big_run("Adam", {}, False, monkeypatch)
-    np.testing.assert_allclose(both, one, rtol=1e-6, atol=1e-7)

@@ -8,7 +8,6 @@ import numpy as np
 
 from tapeflow import backend as _backend
 from tapeflow.backend import kernels as _kernels
-from tapeflow.keras.optimizers import _blas
 from tapeflow.keras.optimizers.optimizer import Optimizer
 
 # Elements per block of the blocked update (5 float32 blocks of 256 KB stay in a core's L2).
@@ -75,11 +74,10 @@ class Adam(Optimizer):
     def _update(self, g: Any, w: Any, slots: tuple) -> None:
         m = slots[0]._value
         v = slots[1]._value
-        if g.size >= _blas.MIN_SIZE:
-            kernels = _blas.kernels(g, w)
-            if kernels is not None and m.flags.c_contiguous and v.flags.c_contiguous:
-                self._update_blocks(kernels, g, w, m, v, slots[2]._value if self.amsgrad else None)
-                return
+        if g.size >= 2 * _BLOCK and type(g) is type(w) is type(m) is type(v) is np.ndarray and \
+                m.flags.c_contiguous and v.flags.c_contiguous and w.flags.c_contiguous and g.flags.c_contiguous:
+            self._update_blocks(g, w, m, v, slots[2]._value if self.amsgrad else None)
+            return
         xp = _backend.get_xp(w)
         if xp is not _backend.host and m.dtype == g.dtype == w.dtype:
             dt = g.dtype.type
@@ -105,53 +103,44 @@ class Adam(Optimizer):
         step /= denom
         w -= step
 
-    def _update_blocks(self, kernels: tuple, g: Any, w: Any, m: Any, v: Any, vhat: Any) -> None:
-        """The update of a large host variable, a block of `_BLOCK` elements at a time.
+    def _update_blocks(self, g: Any, w: Any, m: Any, v: Any, vhat: Any) -> None:
+        """The update of a large host variable, a block of `_BLOCK` elements at a time, with the
+        same operations in the same order as the whole-array path (so the same bits).
 
-        NOTE: done whole-array, each of the ~7 passes streams its arrays from memory (tens of MB
+        NOTE: done whole-array, each of the ~8 passes streams its arrays from memory (tens of MB
         for a big Dense kernel); a block's moments, square root and quotient stay in cache, so
-        g, m, v and w cross memory once per step. m = b1 m + (1 - b1) g and
-        v = b2 v + (1 - b2) g^2 (Keras's formula up to rounding) are, where the self-test allows,
-        two axpy calls each (m += (b1 - 1) m; m += (1 - b1) g): OpenBLAS splits axpy across its
-        threads, which are still spinning from the backward pass's GEMMs, and these calls are the
-        ones reading g, m, v and w from memory; one axpby would stream them on one core (Adam on
-        the seed-003 CNN's 3.3M weights inside a training step: 7.1 -> 6.5 ms).
+        g, m, v and w cross memory once per step. NumPy runs each op on one thread: OpenBLAS's
+        threaded axpy (used here before) was ~8% faster on a quiet machine but waited for its
+        descheduled worker threads on a busy one (160k weights: 0.2 ms in NumPy against a 36 ms
+        median with axpy, with other processes on both cores).
         """
-        axpy, axpby, aliased = kernels
-        buf = self._block_buffers.get(g.dtype)
-        if buf is None:
-            buf = self._block_buffers[g.dtype] = np.empty(_BLOCK, dtype=g.dtype)
+        bufs = self._block_buffers.get(g.dtype)
+        if bufs is None:
+            bufs = self._block_buffers[g.dtype] = (np.empty(_BLOCK, dtype=g.dtype), np.empty(_BLOCK, dtype=g.dtype))
         gf, mf, vf, wf = g.reshape(-1), m.reshape(-1), v.reshape(-1), w.reshape(-1)
         hf = vhat.reshape(-1) if vhat is not None else None
-        gp, mp, vp, wp, dp = (a.ctypes.data for a in (gf, mf, vf, wf, buf))
-        b1, b2 = self.beta_1, self.beta_2
-        c1, c2 = 1.0 - b1, 1.0 - b2
-        eps, step = self.epsilon, -self._alpha
-        sqrt, multiply, divide, maximum = np.sqrt, np.multiply, np.divide, np.maximum
-        size, itemsize = g.size, g.itemsize
+        c1, c2 = 1.0 - self.beta_1, 1.0 - self.beta_2
+        eps, alpha = self.epsilon, self._alpha
+        sqrt, multiply, subtract, maximum = np.sqrt, np.multiply, np.subtract, np.maximum
+        size = g.size
         for i in range(0, size, _BLOCK):
-            k = min(_BLOCK, size - i)
-            o = i * itemsize
-            j = i + k
-            d = buf[:k]
-            gb = gf[i:j]
-            if aliased:
-                axpy(k, b1 - 1.0, mp + o, 1, mp + o, 1)
-                axpy(k, c1, gp + o, 1, mp + o, 1)
-                multiply(gb, gb, out=d)
-                axpy(k, b2 - 1.0, vp + o, 1, vp + o, 1)
-                axpy(k, c2, dp, 1, vp + o, 1)
-            else:
-                axpby(k, c1, gp + o, 1, b1, mp + o, 1)
-                multiply(gb, gb, out=d)
-                axpby(k, c2, dp, 1, b2, vp + o, 1)
-            vb = vf[i:j]
+            j = min(i + _BLOCK, size)
+            d, e = bufs[0][: j - i], bufs[1][: j - i]
+            gb, mb, vb = gf[i:j], mf[i:j], vf[i:j]
+            subtract(gb, mb, out=d)
+            d *= c1
+            mb += d
+            multiply(gb, gb, out=d)
+            d -= vb
+            d *= c2
+            vb += d
             if hf is not None:
                 vb = maximum(hf[i:j], vb, out=hf[i:j])
             sqrt(vb, out=d)
             d += eps
-            divide(mf[i:j], d, out=d)
-            axpy(k, step, dp, 1, wp + o, 1)
+            multiply(mb, alpha, out=e)
+            e /= d
+            wf[i:j] -= e
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from tapeflow import backend as _backend
-from tapeflow.keras.optimizers import _blas
 from tapeflow.keras.optimizers.optimizer import Optimizer
 
 
@@ -75,17 +74,6 @@ class RMSprop(Optimizer):
         else:
             denom = v + self.epsilon
         xp = _backend.get_xp(w)
-        if g.size >= _blas.MIN_SIZE and _blas.usable(g, w):
-            # Large arrays: lr * (g / sqrt(denom)) folded into one BLAS pass per update.
-            ratio = xp.sqrt(denom, out=denom)
-            xp.divide(g, ratio, out=ratio)
-            if self.momentum > 0:
-                m = slots[1]._value
-                _blas.axpby(self._lr, ratio, self.momentum, m)
-                _blas.axpy(-1.0, m, w)
-            else:
-                _blas.axpy(-self._lr, ratio, w)
-            return
         inc = g * self._lr
         inc /= xp.sqrt(denom, out=denom)
         if self.momentum > 0:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapeflow.keras.optimizers import _blas
 from tapeflow.keras.optimizers.optimizer import Optimizer
 
 
@@ -66,19 +65,10 @@ class SGD(Optimizer):
     def _update(self, g: Any, w: Any, slots: tuple) -> None:
         lr = self._lr
         if not slots:
-            # NOTE: small arrays: one multiply and one in-place subtract; large ones: one BLAS axpy.
-            if not (g.size >= _blas.MIN_SIZE and _blas.axpy(-lr, g, w)):
-                w -= g * lr
+            w -= g * lr
             return
         m = slots[0]._value
         mom = self.momentum
-        if g.size >= _blas.MIN_SIZE and _blas.axpby(-lr, g, mom, m):
-            if self.nesterov:
-                _blas.axpy(mom, m, w)
-                _blas.axpy(-lr, g, w)
-            else:
-                _blas.axpy(1.0, m, w)
-            return
         glr = g * lr
         m *= mom
         m -= glr
