@@ -1,4 +1,4 @@
-"""Keras `Model.export(format="tf_saved_model")` and `keras.layers.TFSMLayer`.
+"""Keras `Model.export(format="tf_saved_model" | "onnx")` and `keras.layers.TFSMLayer`.
 
 An export traces the model's inference call (`training=False`) with its input specs as the
 "serve" endpoint (also the "serving_default" signature) and writes a SavedModel
@@ -25,9 +25,17 @@ def export_model(model: Any, filepath: str, format: str = "tf_saved_model", verb
     """Write `model`'s inference function as a SavedModel with the endpoint `serve`."""
     import tapeflow as tf
 
+    if format == "onnx":
+        from tapeflow.keras.saving.onnx_export import export_onnx
+
+        opset_version = kwargs.pop("opset_version", None)
+        if kwargs:
+            raise ValueError(f"Model.export: unrecognised arguments {sorted(kwargs)}.")
+        export_onnx(model, filepath, verbose=verbose, input_signature=input_signature, opset_version=opset_version)
+        return
     if format != "tf_saved_model":
         raise ValueError(f"Model.export: format {format!r} is not supported; Tapeflow exports 'tf_saved_model' "
-                         "(ONNX export is not available yet).")
+                         "and 'onnx'.")
     if kwargs:
         raise ValueError(f"Model.export: unrecognised arguments {sorted(kwargs)}.")
     if input_signature is None:

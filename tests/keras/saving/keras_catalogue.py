@@ -52,7 +52,7 @@ def sample_inputs(name: str, seed: int = 0):
     rng = np.random.default_rng(seed)
     if name == "rnn":
         return rng.integers(0, 11, size=(3, 6)).astype("int32")
-    shapes = {"mlp": (3, 6), "cnn2d": (3, 8, 8, 2), "cnn1d": (3, 10, 3)}
+    shapes = {"mlp": (3, 6), "cnn2d": (3, 8, 8, 2), "cnn1d": (3, 10, 3), "wrappers": (2, 6, 6, 3)}
     if name == "functional":
         return [rng.standard_normal((3, 5, 4)).astype("float32") for _ in range(2)]
     return rng.standard_normal(shapes.get(name, (3, 4))).astype("float32")
@@ -64,3 +64,14 @@ def randomize(model, seed: int = 1) -> None:
     model.set_weights([np.abs(rng.standard_normal(w.shape)).astype(w.dtype) + 0.5 if "variance" in v.name
                        else (0.5 * rng.standard_normal(w.shape)).astype(w.dtype)
                        for v, w in zip(model.weights, model.get_weights(), strict=True)])
+
+
+def wrappers(K):
+    return K.Sequential([K.Input((6, 6, 3)), K.layers.SeparableConv2D(4, 3, padding="same", depth_multiplier=2),
+                         K.layers.DepthwiseConv2D(3), K.layers.Conv2DTranspose(2, 3, strides=2, padding="same"),
+                         K.layers.Reshape((8, 16)), K.layers.TimeDistributed(K.layers.Dense(3)),
+                         K.layers.Bidirectional(K.layers.SimpleRNN(2, return_sequences=True)),
+                         K.layers.Bidirectional(K.layers.GRU(2)), K.layers.Dense(1)])
+
+
+BUILDERS["wrappers"] = wrappers

@@ -1,0 +1,157 @@
+"""ONNX converters of the core layers: Dense, Activation layers, identity layers at inference
+(Dropout, noise), Flatten, Reshape, Permute, RepeatVector, Embedding and the merge layers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapeflow.keras.saving.onnx_export.activations import activation_name, apply_activation
+from tapeflow.keras.saving.onnx_export.builder import GraphBuilder, converter, unsupported
+
+
+def _one(inputs: list, layer: Any) -> str:
+    if len(inputs) != 1:
+        raise unsupported(layer, f"expected one input, received {len(inputs)}")
+    return inputs[0]
+
+
+@converter("InputLayer")
+def input_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    return _one(inputs, layer)
+
+
+@converter("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+           "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Masking")
+def identity(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """Layers that leave values unchanged at inference are removed (Masking: masks are not exported)."""
+    return _one(inputs, layer)
+
+
+@converter("Dense")
+def dense(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    x = b.op("MatMul", [_one(inputs, layer), b.const(layer.kernel, f"{layer.name}/kernel")], layer.name)
+    if layer.bias is not None:
+        x = b.op("Add", [x, b.const(layer.bias, f"{layer.name}/bias")], layer.name)
+    return apply_activation(b, activation_name(layer.activation), x, layer.name, layer)
+
+
+@converter("Activation")
+def activation(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    return apply_activation(b, activation_name(layer.activation), _one(inputs, layer), layer.name, layer)
+
+
+@converter("ReLU")
+def relu(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    x, h = _one(inputs, layer), layer.name
+    slope, threshold, top = float(layer.negative_slope or 0.0), float(layer.threshold or 0.0), layer.max_value
+    if threshold != 0.0:
+        raise unsupported(layer, "a non-zero threshold has no ONNX translation here")
+    y = b.op("LeakyRelu", [x], h, alpha=slope) if slope else b.op("Relu", [x], h)
+    if top is not None:
+        y = b.op("Min", [y, b.const(np.float32(top), h + "/max")], h)
+    return y
+
+
+@converter("LeakyReLU")
+def leaky_relu(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    return b.op("LeakyRelu", [_one(inputs, layer)], layer.name, alpha=float(layer.negative_slope))
+
+
+@converter("ELU")
+def elu(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    return b.op("Elu", [_one(inputs, layer)], layer.name, alpha=float(layer.alpha))
+
+
+@converter("Softmax")
+def softmax(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    if kwargs.get("mask") is not None:
+        raise unsupported(layer, "a mask argument is not exported")
+    axis = layer.axis
+    if isinstance(axis, (list, tuple)):
+        if len(axis) != 1:
+            raise unsupported(layer, f"softmax over several axes {axis}")
+        axis = axis[0]
+    return b.op("Softmax", [_one(inputs, layer)], layer.name, axis=int(axis))
+
+
+@converter("Flatten")
+def flatten(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    if getattr(layer, "data_format", "channels_last") == "channels_first":
+        raise unsupported(layer, "data_format='channels_first'")
+    return b.op("Flatten", [_one(inputs, layer)], layer.name, axis=1)
+
+
+@converter("Reshape")
+def reshape(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    if 0 in layer.target_shape:
+        raise unsupported(layer, "a zero in target_shape")
+    shape = b.ints([0, *layer.target_shape], f"{layer.name}/shape")
+    return b.op("Reshape", [_one(inputs, layer), shape], layer.name)
+
+
+@converter("Permute")
+def permute(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    return b.op("Transpose", [_one(inputs, layer)], layer.name, perm=[0, *layer.dims])
+
+
+@converter("RepeatVector")
+def repeat_vector(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    x = b.op("Unsqueeze", [_one(inputs, layer), b.ints([1], f"{layer.name}/axis")], layer.name)
+    return b.op("Tile", [x, b.ints([1, layer.n, 1], f"{layer.name}/repeats")], layer.name)
+
+
+@converter("Embedding")
+def embedding(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    return b.op("Gather", [b.const(layer.embeddings, f"{layer.name}/embeddings"), _one(inputs, layer)], layer.name,
+                axis=0)
+
+
+def _merge_inputs(layer: Any, inputs: list) -> list:
+    if len(inputs) < 2:
+        raise unsupported(layer, f"a merge needs at least two inputs, received {len(inputs)}")
+    return inputs
+
+
+@converter("Add", "Maximum", "Minimum", "Multiply", "Average", "Subtract")
+def merge(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    xs, h = _merge_inputs(layer, inputs), layer.name
+    kind = type(layer).__name__
+    if kind == "Subtract":
+        if len(xs) != 2:
+            raise unsupported(layer, "Subtract takes exactly two inputs")
+        return b.op("Sub", xs, h)
+    if kind == "Multiply":
+        y = xs[0]
+        for x in xs[1:]:
+            y = b.op("Mul", [y, x], h)
+        return y
+    op = {"Add": "Sum", "Average": "Sum", "Maximum": "Max", "Minimum": "Min"}[kind]
+    y = b.op(op, xs, h)
+    if kind == "Average":
+        y = b.op("Div", [y, b.const(np.float32(len(xs)), h + "/count")], h)
+    return y
+
+
+@converter("Concatenate")
+def concatenate(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    return b.op("Concat", _merge_inputs(layer, inputs), layer.name, axis=int(layer.axis))
+
+
+@converter("TimeDistributed")
+def time_distributed(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """The inner layer on (batch * steps, ...), reshaped back to (batch, steps, ...)."""
+    from tapeflow.keras.saving.onnx_export.walk import convert_layer
+
+    x, h = _one(inputs, layer), layer.name
+    shape = b.shapes[x]
+    if shape[1] is None or any(d is None for d in shape[2:]):
+        raise unsupported(layer, f"it needs known steps and feature sizes, the input shape is {shape}")
+    flat = b.op("Reshape", [x, b.ints([-1, *shape[2:]], h + "/in_shape")], h)
+    b.shapes[flat] = (None, *shape[2:])
+    outs = convert_layer(b, layer.layer, [flat], {})
+    if len(outs) != 1:
+        raise unsupported(layer, "its inner layer has several outputs")
+    inner = tuple(layer.layer.compute_output_shape((None, *shape[2:])))
+    return b.op("Reshape", [outs[0], b.ints([-1, shape[1], *inner[1:]], h + "/out_shape")], h)

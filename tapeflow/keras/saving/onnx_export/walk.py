@@ -1,0 +1,79 @@
+"""A Sequential or Functional model (nested ones included) walked layer by layer into a
+`GraphBuilder`, each layer through its registered converter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tapeflow import nest
+from tapeflow.keras.saving.onnx_export.builder import CONVERTERS, ExportError, GraphBuilder, unsupported
+
+
+def _import_converters() -> None:
+    from tapeflow.keras.saving.onnx_export import activations, attention, conv, core, norm, rnn  # noqa: F401
+
+
+def convert_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> list:
+    """The ONNX value names of `layer(inputs, **kwargs)` (flattened)."""
+    from tapeflow.keras.models.functional import Functional
+    from tapeflow.keras.models.sequential import Sequential
+
+    _import_converters()
+    if isinstance(layer, (Sequential, Functional)):
+        return convert_model(b, layer, inputs)
+    fn = CONVERTERS.get(type(layer).__name__)
+    if fn is None or not type(layer).__module__.startswith("tapeflow."):
+        raise unsupported(layer, "it has no ONNX converter (custom layers and this built-in layer are not "
+                                 "exportable yet)")
+    out = fn(b, layer, list(inputs), kwargs)
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def _output_shape(layer: Any, shape: tuple) -> Any:
+    try:
+        return layer.compute_output_shape(shape)
+    except Exception as exc:  # noqa: BLE001 - any failure means the shape is unknown here
+        raise unsupported(layer, f"its output shape for input {shape} is unknown ({exc})") from exc
+
+
+def convert_model(b: GraphBuilder, model: Any, inputs: list) -> list:
+    """Convert a Sequential (layer after layer) or Functional (node by node) model."""
+    from tapeflow.keras.layers.base import LayerNode
+    from tapeflow.keras.models.sequential import Sequential
+
+    if isinstance(model, Sequential):
+        if len(inputs) != 1:
+            raise ExportError(f"ONNX export: Sequential '{model.name}' takes one input, received {len(inputs)}.")
+        x = inputs[0]
+        for layer in model.layers:
+            shape = b.shapes[x]
+            outs = convert_layer(b, layer, [x], {})
+            if len(outs) != 1:
+                raise unsupported(layer, "a layer inside a Sequential model must have one output")
+            b.shapes.setdefault(outs[0], tuple(_output_shape(layer, shape)))
+            x = outs[0]
+        return [x]
+    names: dict[int, str] = {}
+    if len(inputs) != len(model.inputs):
+        raise ExportError(f"ONNX export: model '{model.name}' takes {len(model.inputs)} inputs, "
+                          f"received {len(inputs)}.")
+    for sym, name in zip(model.inputs, inputs, strict=True):
+        names[id(sym)] = name
+    for node in model._nodes:
+        if not isinstance(node, LayerNode):
+            raise ExportError(f"ONNX export: model '{model.name}' applies the operation '{node.name}' directly to "
+                              "symbolic tensors; only Keras layers are exported. Wrap it in a layer.")
+
+        def sub(v: Any) -> Any:
+            return names[id(v)] if id(v) in names else v
+
+        args = nest.map_structure(sub, node.args)
+        kwargs = {k: nest.map_structure(sub, v) for k, v in node.kwargs.items() if k != "training"}
+        flat_args = [a for a in nest.flatten(args) if isinstance(a, str)]
+        outs = convert_layer(b, node.layer, flat_args, kwargs)
+        if len(outs) != len(node.outputs):
+            raise unsupported(node.layer, f"{len(outs)} exported outputs for {len(node.outputs)} Keras outputs")
+        for sym, name in zip(node.outputs, outs, strict=True):
+            names[id(sym)] = name
+            b.shapes.setdefault(name, tuple(sym.shape))
+    return [names[id(t)] for t in model.outputs]

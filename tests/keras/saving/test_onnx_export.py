@@ -1,0 +1,169 @@
+"""ONNX export: every exportable layer alone and whole models, checked with onnx.checker and run
+in onnxruntime against Tapeflow's own predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from keras_catalogue import BUILDERS, randomize, sample_inputs
+
+from tapeflow import keras as tk
+from tapeflow.keras import layers as L
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from tapeflow.keras.saving.onnx_export import ExportError, to_onnx  # noqa: E402
+
+
+def _run(model, xs):
+    proto = to_onnx(model)
+    onnx.checker.check_model(proto, full_check=True)
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    xs = xs if isinstance(xs, list) else [xs]
+    return session.run(None, {i.name: x for i, x in zip(session.get_inputs(), xs, strict=True)})
+
+
+def _check(model, xs, atol=1e-5):
+    want = model.predict(xs, verbose=0)
+    want = want if isinstance(want, list) else [want]
+    got = _run(model, xs)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert g.shape == np.asarray(w).shape
+        np.testing.assert_allclose(g, np.asarray(w), atol=atol, rtol=0)
+
+
+ACTIVATIONS = ["relu", "sigmoid", "tanh", "softmax", "gelu", "swish", "silu", "elu", "selu", "softplus", "softsign",
+               "relu6", "leaky_relu", "hard_sigmoid", "exponential", "log_softmax", "mish", "linear", "hard_silu"]
+
+LAYERS = {
+    "dense3d": (lambda: L.Dense(3), (4, 5)),
+    "relu_layer": (lambda: L.ReLU(max_value=1.5, negative_slope=0.1), (6,)),
+    "leaky_relu_layer": (lambda: L.LeakyReLU(negative_slope=0.3), (6,)),
+    "elu_layer": (lambda: L.ELU(alpha=0.5), (6,)),
+    "softmax_axis1": (lambda: L.Softmax(axis=1), (3, 4)),
+    "dropout": (lambda: L.Dropout(0.5), (6,)),
+    "gaussian_noise": (lambda: L.GaussianNoise(0.3), (6,)),
+    "flatten": (lambda: L.Flatten(), (2, 3, 4)),
+    "reshape": (lambda: L.Reshape((4, 6)), (6, 4)),
+    "permute": (lambda: L.Permute((2, 1)), (3, 5)),
+    "repeat_vector": (lambda: L.RepeatVector(3), (4,)),
+    "conv1d_causal_dilated": (lambda: L.Conv1D(3, 3, padding="causal", dilation_rate=2, activation="relu"), (9, 2)),
+    "conv1d_same_strided": (lambda: L.Conv1D(3, 4, strides=2, padding="same"), (9, 2)),
+    "conv2d_same_strided": (lambda: L.Conv2D(4, 3, strides=2, padding="same", activation="tanh"), (7, 6, 2)),
+    "conv2d_valid_dilated": (lambda: L.Conv2D(3, 2, dilation_rate=2), (7, 7, 2)),
+    "conv2d_groups": (lambda: L.Conv2D(4, 3, groups=2, padding="same"), (5, 5, 4)),
+    "conv2d_channels_first": (lambda: L.Conv2D(3, 3, data_format="channels_first"), (2, 6, 6)),
+    "conv3d": (lambda: L.Conv3D(2, 2, padding="same"), (4, 4, 4, 2)),
+    "conv1d_transpose": (lambda: L.Conv1DTranspose(3, 3, strides=2, padding="same"), (5, 2)),
+    "conv2d_transpose_same": (lambda: L.Conv2DTranspose(3, 3, strides=2, padding="same"), (4, 5, 2)),
+    "conv2d_transpose_valid": (lambda: L.Conv2DTranspose(2, 2, strides=3), (3, 3, 2)),
+    "conv3d_transpose": (lambda: L.Conv3DTranspose(2, 3, strides=2, padding="same"), (3, 3, 3, 2)),
+    "depthwise_conv2d": (lambda: L.DepthwiseConv2D(3, depth_multiplier=2, padding="same"), (5, 5, 3)),
+    "separable_conv2d": (lambda: L.SeparableConv2D(4, 3, depth_multiplier=2, activation="relu"), (6, 6, 3)),
+    "separable_conv1d": (lambda: L.SeparableConv1D(4, 3, padding="same"), (7, 3)),
+    "max_pool1d": (lambda: L.MaxPooling1D(2), (7, 3)),
+    "avg_pool1d_same": (lambda: L.AveragePooling1D(3, strides=2, padding="same"), (7, 3)),
+    "max_pool2d_same": (lambda: L.MaxPooling2D(3, strides=2, padding="same"), (7, 6, 2)),
+    "avg_pool2d_same": (lambda: L.AveragePooling2D(2, padding="same"), (5, 5, 2)),
+    "max_pool3d": (lambda: L.MaxPooling3D(2), (4, 4, 4, 2)),
+    "avg_pool3d": (lambda: L.AveragePooling3D(2), (4, 4, 4, 2)),
+    "global_max1d": (lambda: L.GlobalMaxPooling1D(), (5, 3)),
+    "global_avg2d_keepdims": (lambda: L.GlobalAveragePooling2D(keepdims=True), (4, 4, 3)),
+    "global_max3d": (lambda: L.GlobalMaxPooling3D(), (3, 3, 3, 2)),
+    "batch_norm": (lambda: L.BatchNormalization(epsilon=0.01), (4, 4, 3)),
+    "batch_norm_axis1": (lambda: L.BatchNormalization(axis=1), (3, 4)),
+    "layer_norm": (lambda: L.LayerNormalization(), (4, 6)),
+    "layer_norm_two_axes": (lambda: L.LayerNormalization(axis=[-2, -1], center=False), (3, 4, 5)),
+    "lstm_sequences": (lambda: L.LSTM(4, return_sequences=True), (5, 3)),
+    "lstm_last_backwards": (lambda: L.LSTM(4, go_backwards=True), (5, 3)),
+    "gru": (lambda: L.GRU(4), (5, 3)),
+    "gru_reset_before": (lambda: L.GRU(4, reset_after=False, return_sequences=True), (5, 3)),
+    "simple_rnn": (lambda: L.SimpleRNN(4, activation="relu"), (5, 3)),
+    "bidirectional_lstm_sum": (lambda: L.Bidirectional(L.LSTM(3, return_sequences=True), merge_mode="sum"), (5, 2)),
+    "bidirectional_gru_ave": (lambda: L.Bidirectional(L.GRU(3), merge_mode="ave"), (5, 2)),
+    "bidirectional_rnn_mul": (lambda: L.Bidirectional(L.SimpleRNN(3), merge_mode="mul"), (5, 2)),
+    "time_distributed_conv": (lambda: L.TimeDistributed(L.Conv2D(2, 3)), (3, 5, 5, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layer_alone(name):
+    make, shape = LAYERS[name]
+    model = tk.Sequential([tk.Input(shape), make()])
+    randomize(model, seed=1)
+    x = np.random.default_rng(0).standard_normal((3, *shape)).astype("float32")
+    _check(model, x)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_dense_activations(activation):
+    model = tk.Sequential([tk.Input((5,)), L.Dense(4, activation=activation)])
+    randomize(model, seed=2)
+    _check(model, np.random.default_rng(0).standard_normal((3, 5)).astype("float32"))
+
+
+def test_embedding_lstm_state_outputs():
+    inp = tk.Input((6,), dtype="int32")
+    seq, h, c = L.LSTM(3, return_state=True)(L.Embedding(10, 4)(inp))
+    model = tk.Model(inp, [seq, h, c])
+    randomize(model, seed=3)
+    _check(model, np.random.default_rng(0).integers(0, 10, (2, 6)).astype("int32"))
+
+
+@pytest.mark.parametrize("merge", ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"])
+def test_merge_layers(merge):
+    a, b = tk.Input((3, 4)), tk.Input((3, 4))
+    model = tk.Model([a, b], getattr(L, merge)()([a, b]))
+    rng = np.random.default_rng(1)
+    _check(model, [rng.standard_normal((2, 3, 4)).astype("float32") for _ in range(2)])
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_whole_models(name):
+    model = BUILDERS[name](tk)
+    randomize(model, seed=4)
+    _check(model, sample_inputs(name))
+
+
+def test_model_export_writes_a_file_with_a_dynamic_batch(tmp_path, capsys):
+    model = BUILDERS["cnn2d"](tk)
+    randomize(model, seed=5)
+    path = tmp_path / "m.onnx"
+    model.export(path, format="onnx")
+    assert f"Saved artifact at '{path}'." in capsys.readouterr().out
+    proto = onnx.load(str(path))
+    assert proto.opset_import[0].version >= 17
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    import tapeflow.onnx
+
+    tapeflow.onnx.export(model, tmp_path / "same.onnx")
+    assert onnx.load(str(tmp_path / "same.onnx")).graph == proto.graph
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for batch in (1, 5):
+        x = np.random.default_rng(batch).standard_normal((batch, 8, 8, 2)).astype("float32")
+        np.testing.assert_allclose(session.run(None, {session.get_inputs()[0].name: x})[0],
+                                   model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_unexportable_layers_and_models_are_named():
+    class Scale(L.Layer):
+        def call(self, x):
+            return x * 2.0
+
+    model = tk.Sequential([tk.Input((3,)), L.Dense(2), Scale(name="my_scale")])
+    with pytest.raises(ExportError, match="Scale 'my_scale'"):
+        to_onnx(model)
+    lstm = tk.Sequential([tk.Input((4, 2)), L.LSTM(3, go_backwards=True, return_sequences=True, name="rev")])
+    with pytest.raises(ExportError, match="LSTM 'rev'.*go_backwards"):
+        to_onnx(lstm)
+
+    class Sub(tk.Model):
+        def call(self, x):
+            return x
+
+    with pytest.raises(ExportError, match="subclassed"):
+        to_onnx(Sub())
+    with pytest.raises(ValueError, match="opset_version"):
+        to_onnx(model, opset_version=13)
