@@ -53,16 +53,20 @@ def _own_in_keras_order(layer: Any) -> list:
 
 
 def _children(layer: Any) -> list[tuple[str, Any]]:
-    """`(attribute, value)` pairs Keras would walk: layers first for models, then attributes."""
+    """`(attribute, value)` pairs Keras would walk: layers first for Sequential and Functional
+    models, then attributes in sorted order; a subclassed Model's `layers` property sorts among
+    its attributes (so a layer held in `zeta` is saved as `layers/dense_1`, as in Keras)."""
     from tapeflow.keras.layers.base import _UNTRACKED
+    from tapeflow.keras.models.model import Model
 
     out = []
-    if type(layer).__name__ in ("Sequential", "Functional") or _is_graph_model(layer):
+    items = {k: v for k, v in vars(layer).items() if not k.startswith("__") and k not in _UNTRACKED}
+    if _is_graph_model(layer):
         out.append(("layers", list(layer.layers)))
-    for name in sorted(vars(layer), key=_attr_key):
-        if name.startswith("__") or name in _UNTRACKED:
-            continue
-        out.append((name, vars(layer)[name]))
+    elif isinstance(layer, Model):
+        items["layers"] = list(layer.layers)
+    for name in sorted(items, key=_attr_key):
+        out.append((name, items[name]))
     return out
 
 

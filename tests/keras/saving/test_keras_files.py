@@ -55,10 +55,11 @@ def _subclassed(K, package):
             super().__init__(**kwargs)
             self.units = units
             self.hidden = K.layers.Dense(units, activation="tanh")
-            self.head = K.layers.Dense(2)
+            self.zeta = K.layers.Dense(2)  # sorts after `layers`: Keras saves it as layers/dense_1
+            self.blocks = [K.layers.Dense(units), K.layers.Dense(units)]
 
         def call(self, inputs):
-            return self.head(self.hidden(inputs))
+            return self.zeta(self.blocks[1](self.blocks[0](self.hidden(inputs))))
 
         def get_config(self):
             return {**super().get_config(), "units": self.units}
