@@ -83,12 +83,15 @@ _LAZY_SUBMODULES = {
     "types",
     "saved_model",
     "ragged",
+    "sparse",
 }
 
 # Composite tensor classes, loaded with their package on first use.
 _LAZY_NAMES = {
     "RaggedTensor": "tapeflow.ragged",
     "RaggedTensorSpec": "tapeflow.ragged",
+    "SparseTensor": "tapeflow.sparse",
+    "SparseTensorSpec": "tapeflow.sparse",
 }
 
 

@@ -31,6 +31,53 @@ class CompositeTensor:
         return NotImplemented
 
 
+class CompositeSpec:
+    """Base of `RaggedTensorSpec` / `SparseTensorSpec`: a shape (None: unknown rank) and a dtype.
+
+    Subclasses name their `value_type` and add fields through `_key` (equality, hashing and
+    compatibility compare keys; shapes are compatible where dims are None).
+    """
+
+    value_type: type = CompositeTensor
+
+    def __init__(self, shape: Any, dtype: Any) -> None:
+        from tapeflow import dtypes
+        from tapeflow.tensor import TensorShape
+
+        self._shape = None if shape is None else TensorShape(shape)
+        self._dtype = dtypes.as_dtype(dtype)
+
+    @property
+    def shape(self) -> Any:
+        return self._shape
+
+    @property
+    def dtype(self) -> Any:
+        return self._dtype
+
+    def _key(self) -> tuple:
+        return (None if self._shape is None else tuple(self._shape), self._dtype.name)
+
+    def is_compatible_with(self, spec_or_value: Any) -> bool:
+        other = spec_or_value
+        if isinstance(other, self.value_type):
+            other = type(self).from_value(other)  # type: ignore[attr-defined]
+        if type(other) is not type(self) or other._key()[1:] != self._key()[1:]:
+            return False
+        if self._shape is None or other._shape is None:
+            return True
+        return self._shape.is_compatible_with(other._shape)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._key() == other._key()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _shape_repr(self) -> str:
+        return "TensorShape(None)" if self._shape is None else repr(self._shape)
+
+
 # API name -> kind. "elementwise": every tensor argument has the same shape after broadcasting;
 # "reduction": (input_tensor, axis, keepdims); "list": the first argument is a list of tensors
 # (concat, stack, add_n); "other": an op with its own handler (boolean_mask, matmul...).

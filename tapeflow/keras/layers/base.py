@@ -15,6 +15,7 @@ from typing import Any
 
 import tapeflow as tf
 from tapeflow import graph, nest, tracking
+from tapeflow.dispatch import CompositeTensor
 from tapeflow.graph import SymbolicTensor
 from tapeflow.keras import backend
 from tapeflow.module import Module
@@ -493,7 +494,8 @@ class Layer(Module):
     def _maybe_build(self, inputs: Any) -> None:
         if self.built:
             return
-        shapes = nest.map_structure(lambda t: TensorShape(t.shape) if isinstance(t, Tensor) else None, inputs)
+        shapes = nest.map_structure(lambda t: TensorShape(t.shape) if isinstance(
+            t, (Tensor, CompositeTensor)) else None, inputs)
         if isinstance(shapes, list) and not isinstance(inputs, list):
             shapes = tuple(shapes)
         if self.input_spec is not None and isinstance(inputs, Tensor):
@@ -600,6 +602,10 @@ class Layer(Module):
                     return tf.cast(x, self._np_dtype)
                 return x
             if isinstance(x, (int, float)):
+                return x
+            if isinstance(x, CompositeTensor):  # SparseTensor / RaggedTensor: kept, values autocast
+                if self.autocast and x.dtype._np.kind == "f" and x.dtype._np != self._np_dtype:
+                    return tf.cast(x, self._np_dtype)
                 return x
             t = tf.convert_to_tensor(x)
             if t._value.dtype.kind == "f" and self.autocast and t._value.dtype != self._np_dtype:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import tapeflow as tf
+from tapeflow.dispatch import CompositeTensor
 from tapeflow.graph import SymbolicTensor
 from tapeflow.keras import activations, backend, constraints, initializers, regularizers
 from tapeflow.keras.layers.base import InputSpec, Layer
@@ -55,6 +56,10 @@ class InputLayer(Layer):
             batch_shape = backend.standardize_shape(batch_shape)
             self.output_tensor = SymbolicTensor(batch_shape, dtype or backend.floatx(), name=self.name)
         self.batch_shape = batch_shape
+        # Whether SparseTensor / RaggedTensor values are expected: they are fed to the layers as
+        # they are (Dense multiplies a SparseTensor by its kernel), as in Keras.
+        self.sparse = bool(sparse)
+        self.ragged = bool(ragged)
         self.output_tensor._keras_history = (self, 0, 0)
         self.built = True
 
@@ -68,7 +73,8 @@ class InputLayer(Layer):
         return {
             "batch_shape": list(self.batch_shape),
             "dtype": self._dtype,
-            "sparse": False,
+            "sparse": self.sparse,
+            "ragged": self.ragged,
             "name": self.name,
         }
 
@@ -98,6 +104,7 @@ def Input(
         shape=shape,
         batch_size=batch_size,
         dtype=dtype,
+        sparse=sparse,
         batch_shape=batch_shape,
         name=name,
         input_tensor=tensor,
@@ -193,6 +200,9 @@ class Dense(Layer):
         fused = self._fused
         if fused is None:
             fused = self._fused = _fused_name(self.activation)
+        if isinstance(x, CompositeTensor):  # a SparseTensor input: sparse @ kernel, as Keras
+            y = tf.sparse.sparse_dense_matmul(x, self.kernel)
+            return self.activation(y + self.bias if self.bias is not None else y)
         if fused and x.ndim == 2:
             if fused == "sigmoid" and self.activation is activations.sigmoid:
                 # Keras's sigmoid records its logits so binary cross-entropy can start from them.

@@ -6,6 +6,7 @@ from typing import Any
 
 import tapeflow as tf
 from tapeflow import graph, nest
+from tapeflow.dispatch import CompositeTensor
 from tapeflow.graph import SymbolicTensor
 from tapeflow.keras.layers.base import InputSpec, Layer, LayerNode, check_input_spec
 from tapeflow.keras.layers.core import InputLayer
@@ -155,6 +156,9 @@ class Functional(Model):
         flat = self._flatten_inputs(inputs)
         feed = {}
         for i, (sym, value) in enumerate(zip(self._graph_inputs, flat, strict=False)):
+            if isinstance(value, CompositeTensor):  # SparseTensor / RaggedTensor: fed as they are
+                feed[id(sym)] = value
+                continue
             if not isinstance(value, Tensor):
                 value = tf.convert_to_tensor(value)
             if value._value is not None:

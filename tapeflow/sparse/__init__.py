@@ -1,0 +1,12 @@
+"""`tf.sparse`: SparseTensor conversions, structure ops and arithmetic."""
+
+from tapeflow.sparse.cross import cross  # noqa: F401
+from tapeflow.sparse.math_ops import (  # noqa: F401
+    add, bincount, maximum, minimum, reduce_max, reduce_sum, sampled_addmm, segment_mean,
+    segment_sqrt_n, segment_sum, softmax, sparse_dense_matmul,
+)
+from tapeflow.sparse.ops import (  # noqa: F401
+    concat, expand_dims, eye, fill_empty_rows, from_dense, map_values, reorder, reset_shape,
+    reshape, retain, slice, split, to_dense, to_indicator, transpose,
+)
+from tapeflow.sparse.sparse_tensor import SparseTensor, SparseTensorSpec  # noqa: F401
