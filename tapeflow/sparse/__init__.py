@@ -1,6 +1,6 @@
 """`tf.sparse`: SparseTensor conversions, structure ops and arithmetic."""
 
-from tapeflow.sparse.cross import cross  # noqa: F401
+from tapeflow.sparse.cross import cross, cross_hashed  # noqa: F401
 from tapeflow.sparse.math_ops import (  # noqa: F401
     add, bincount, maximum, minimum, reduce_max, reduce_sum, sampled_addmm, segment_mean,
     segment_sqrt_n, segment_sum, softmax, sparse_dense_matmul,

@@ -88,6 +88,12 @@ CASES = {
                                        m.constant([["d"], ["e"]])]),
     "cross_separator_ints": lambda m: m.sparse.cross(
         [m.constant([["a"], ["b"]]), m.constant([[1, 2], [3, 4]], m.int64)], separator="|"),
+    "cross_hashed": lambda m: m.sparse.cross_hashed(
+        [m.sparse.from_dense([["a", ""], ["b", "c"]]), m.constant([["d"], ["e"]])], num_buckets=100),
+    "cross_hashed_ints": lambda m: m.sparse.cross_hashed(
+        [m.constant([["a"], ["b"]]), m.constant([[1, 2], [3, 4]], m.int64)]),
+    "cross_hashed_key": lambda m: m.sparse.cross_hashed(
+        [m.constant([["a"], ["b"]]), m.constant([["d"], ["e"]])], num_buckets=10, hash_key=123),
     "spec": lambda m: m.SparseTensorSpec.from_value(_sp(m)),
     "spec_ctor": lambda m: m.SparseTensorSpec([None, 3], m.int64),
 }
