@@ -92,3 +92,13 @@ def ragged_from_rows(rows: list[np.ndarray], dtype: Any) -> Any:
     flat = np.concatenate(rows) if rows else np.zeros(0, dtype)
     values = string_tensor(flat) if flat.dtype == object else tf.constant(flat.astype(dtype))
     return cls.from_row_lengths(values, lengths)
+
+
+def ragged_rows(ragged: Any, convert: Any) -> list[np.ndarray]:
+    """The outermost rows of a `tf.RaggedTensor` (all inner values of each), as `convert`ed arrays."""
+    flat = convert(ragged.flat_values).reshape(-1)
+    splits = to_array(ragged.nested_row_splits[0])
+    for inner in ragged.nested_row_splits[1:]:
+        splits = to_array(inner)[splits]
+    per_value = flat.size // max(int(splits[-1]), 1) if splits[-1] else 1
+    return [flat[a * per_value:b * per_value] for a, b in zip(splits[:-1].tolist(), splits[1:].tolist(), strict=True)]

@@ -300,9 +300,7 @@ class IndexLookup(Layer):
     def _documents(self, data: Any, expand_last: bool = False) -> list[np.ndarray] | np.ndarray:
         """The data as documents: a 2-D host array (one row each), or a list of rows when ragged."""
         if hv.is_ragged(data):
-            flat = self._host(data.flat_values)
-            splits = hv.to_array(data.row_splits)
-            return [flat[splits[i]:splits[i + 1]] for i in range(len(splits) - 1)]
+            return hv.ragged_rows(data, self._host)
         a = self._host(data)
         if a.ndim == 0:
             a = a.reshape(1, 1) if expand_last else a.reshape(1, 1)

@@ -122,7 +122,7 @@ class TextVectorization(Layer):
     # -- vocabulary -------------------------------------------------------------------------
     def adapt(self, data: Any, batch_size: int | None = None, steps: int | None = None) -> None:
         """Learn the vocabulary from strings: a batched `tf.data.Dataset`, an iterable of batches,
-        or an array / list / tensor of strings."""
+        or an array / list / tensor of strings (processed `batch_size` texts at a time)."""
         self.reset_state()
         if isinstance(data, tf.data.Dataset):
             if steps is not None:
@@ -136,7 +136,10 @@ class TextVectorization(Layer):
                 self.update_state(batch)
         else:
             a = self._strings(data)
-            self.update_state(a.reshape(-1, 1) if a.ndim == 1 else a)
+            a = a.reshape(-1, 1) if a.ndim == 1 else a
+            step = int(batch_size) if batch_size else max(len(a), 1)
+            for start in range(0, len(a), step):  # `batch_size`: texts processed at a time
+                self.update_state(a[start:start + step])
         self.finalize_state()
 
     def update_state(self, data: Any) -> None:
@@ -225,9 +228,7 @@ class TextVectorization(Layer):
                     for s in texts]
         result = self._split(hv.string_tensor(texts))
         if hv.is_ragged(result):
-            flat = self._strings(result.flat_values)
-            splits = hv.to_array(result.row_splits)
-            return [flat[splits[i]:splits[i + 1]] for i in range(len(splits) - 1)]
+            return hv.ragged_rows(result, self._strings)
         tokens = self._strings(result)
         return [row for row in tokens.reshape(len(texts), -1)]
 

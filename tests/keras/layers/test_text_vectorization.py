@@ -75,6 +75,12 @@ def test_text_vectorization_adapt_from_batches_and_dataset():
     batches = layers.TextVectorization()
     batches.adapt(iter([_DATA[:2], _DATA[2:]]))
     assert batches.get_vocabulary() == whole.get_vocabulary()
+    in_pairs = layers.TextVectorization(output_mode="tf_idf")
+    in_pairs.adapt(_DATA, batch_size=2)
+    reference = layers.TextVectorization(output_mode="tf_idf")
+    reference.adapt(_DATA)
+    assert in_pairs.get_vocabulary() == reference.get_vocabulary()
+    np.testing.assert_allclose(in_pairs(_DATA).numpy(), reference(_DATA).numpy())
     ints = layers.IntegerLookup()
     ints.adapt(tf.data.Dataset.from_tensor_slices(np.array([3, 3, 4, 9, 9, 9])).batch(2), steps=2)
     assert ints.get_vocabulary() == [-1, 3, 9, 4]
