@@ -197,21 +197,42 @@ def _siphash(s: _Bytes, key: tuple[int, int]) -> np.ndarray:
     return v[0] ^ v[1] ^ v[2] ^ v[3]
 
 
+_MAX_PADDED_BYTES = 1 << 26  # above this, groups are gathered by joining instead of one padded copy
+
+
 def _by_length(strings: Sequence[bytes], fn: Callable[[_Bytes], np.ndarray]) -> np.ndarray:
-    """Apply `fn` to each group of equal-length strings; results in the input order."""
-    out = np.zeros(len(strings), _U)
-    lengths = np.fromiter((len(b) for b in strings), np.int64, len(strings))
+    """Apply `fn` to each group of equal-length strings; results in the input order.
+
+    The strings are laid out once as a zero-padded (n, longest) byte matrix (NumPy's fixed-width
+    bytes, whose buffer keeps every byte, trailing NULs included), and each group is a slice of
+    its rows; when that matrix would be much larger than the text itself, groups are joined.
+    """
+    if isinstance(strings, np.ndarray):
+        flat = strings.reshape(-1)
+    else:
+        flat = np.empty(len(strings), dtype=object)
+        flat[:] = list(strings)
+    out = np.zeros(flat.size, _U)
+    lengths = np.fromiter(map(len, flat.tolist()), np.int64, flat.size)
+    width = int(lengths.max(initial=0))
+    padded = None
+    if flat.size * width <= max(_MAX_PADDED_BYTES, 4 * int(lengths.sum())) and width:
+        padded = flat.astype(f"S{width}").view(np.uint8).reshape(flat.size, width)
     with np.errstate(over="ignore"):
         for length in np.unique(lengths):
             where = np.flatnonzero(lengths == length)
-            joined = b"".join(strings[i] for i in where)
-            rows = np.frombuffer(joined, np.uint8).reshape(len(where), int(length))
+            if padded is not None:
+                rows = padded[where, :int(length)]
+            else:
+                joined = b"".join(flat[i] for i in where.tolist())
+                rows = np.frombuffer(joined, np.uint8).reshape(len(where), int(length))
             out[where] = fn(_Bytes(rows))
     return out
 
 
-def fingerprint64(strings: Sequence[bytes]) -> np.ndarray:
-    """FarmHash Fingerprint64 of each byte string (uint64), as TF's `Fingerprint64`."""
+def fingerprint64(strings: Sequence[bytes] | np.ndarray) -> np.ndarray:
+    """FarmHash Fingerprint64 of each byte string (a sequence or an object array of `bytes`;
+    uint64, flat), as TF's `Fingerprint64`."""
     return _by_length(strings, _farm64)
 
 

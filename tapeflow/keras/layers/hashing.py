@@ -26,12 +26,14 @@ def _dense_error(layer: str) -> ValueError:
                       "tensors (tf.SparseTensor outputs are not implemented yet).")
 
 
-def _as_keys(a: np.ndarray) -> list[bytes]:
+def _as_keys(a: np.ndarray) -> np.ndarray:
     """The byte strings TF hashes: strings themselves, integers in decimal (floats truncated)."""
     flat = a.reshape(-1)
     if hv.is_string_array(a):
-        return list(hv.as_bytes(flat))
-    return [str(v).encode() for v in flat.astype(np.int64).tolist()]
+        return hv.as_bytes(flat)
+    out = np.empty(flat.size, dtype=object)
+    out[:] = [str(v).encode() for v in flat.astype(np.int64).tolist()]
+    return out
 
 
 class Hashing(Layer):
@@ -197,7 +199,7 @@ class HashedCrossing(Layer):
             h = np.full(int(np.prod(first, dtype=np.int64)), np.uint64(_CROSS_SEED))
             for a in arrays:
                 flat = a.reshape(-1)
-                feature = fingerprint64(list(hv.as_bytes(flat))) if hv.is_string_array(a) \
+                feature = fingerprint64(hv.as_bytes(flat)) if hv.is_string_array(a) \
                     else flat.astype(np.int64).view(np.uint64)
                 h = fingerprint_cat64(h, feature)
         limit = self.num_bins if self.num_bins > 0 else np.iinfo(np.int64).max

@@ -47,13 +47,15 @@ def is_string_array(a: np.ndarray) -> bool:
 
 
 def as_bytes(a: np.ndarray, encoding: str = "utf-8") -> np.ndarray:
-    """An object array of `bytes` with `a`'s shape (str values are encoded)."""
-    flat = a.reshape(-1)
+    """An object array of `bytes` with `a`'s shape (str values are encoded; no copy when `a`
+    already holds bytes, as string tensors do)."""
     if a.dtype.kind == "S":
-        out = np.array([bytes(v) for v in flat] if flat.size else [], dtype=object)
-    else:
-        out = np.empty(flat.size, dtype=object)
-        out[:] = [v.encode(encoding) if isinstance(v, str) else bytes(v) for v in flat]
+        return a.astype(object)
+    flat = a.reshape(-1).tolist()
+    if a.dtype == object and all(type(v) is bytes for v in flat):
+        return a
+    out = np.empty(len(flat), dtype=object)
+    out[:] = [v.encode(encoding) if isinstance(v, str) else bytes(v) for v in flat]
     return out.reshape(a.shape)
 
 

@@ -12,6 +12,8 @@ like TF's hash tables; results are encoded as in CategoryEncoding.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import os
 from typing import Any
 
@@ -29,14 +31,21 @@ _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
 
 class _Table:
-    """Sorted keys with their values: `get(queries, default)` looks up a whole array at once."""
+    """Keys with their values: `get(queries, default)` looks up a whole array at once (a binary
+    search over the sorted keys for integers, a dict for strings)."""
 
     def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        self.strings = keys.dtype == object
+        if self.strings:
+            self.index = dict(zip(keys.tolist(), values.tolist(), strict=True))
         order = np.argsort(keys, kind="stable")
         self.keys, self.values = keys[order], values[order]
 
     def get(self, queries: np.ndarray, default: int) -> np.ndarray:
         flat = queries.reshape(-1)
+        if self.strings:
+            found = map(self.index.get, flat.tolist(), itertools.repeat(default))
+            return np.fromiter(found, np.int64, flat.size).reshape(queries.shape)
         if not self.keys.size:
             return np.full(queries.shape, default, np.int64)
         pos = np.minimum(np.searchsorted(self.keys, flat), self.keys.size - 1)
@@ -316,19 +325,17 @@ class IndexLookup(Layer):
         if self._has_input_vocabulary:
             raise ValueError(f"Cannot adapt layer '{self.name}' after setting a static vocabulary via "
                              "`vocabulary` argument or `set_vocabulary()` method.")
-        rows = list(docs) if isinstance(docs, list) else None
-        flat = np.concatenate(rows) if rows else (docs.reshape(-1) if rows is None else self._host([]))
-        self._counts = _merge_counts(self._counts, flat)
+        rows = docs if isinstance(docs, list) else list(docs)
+        for row in rows:  # NOTE: Counter counts hashable values in C, faster than sorting strings
+            self._counts.update(row.tolist())
         if self.output_mode == "tf_idf":
-            if rows is None:
-                rows = list(docs)
-            per_doc = [np.unique(r) for r in rows]
-            self._doc_counts = _merge_counts(self._doc_counts, np.concatenate(per_doc) if per_doc else flat[:0])
+            self._doc_counts.update(itertools.chain.from_iterable(set(r.tolist()) for r in rows))
             self._num_documents += len(rows)
 
     def finalize_state(self) -> None:
         """Turn the counts into the vocabulary (and idf weights)."""
-        tokens, counts = self._counts
+        tokens = self._host(np.array(list(self._counts), dtype=object if self._is_string else np.int64))
+        counts = np.fromiter(self._counts.values(), np.int64, len(self._counts))
         if self._has_input_vocabulary or tokens.size == 0:
             self._record_vocabulary_size()
             return
@@ -344,16 +351,15 @@ class IndexLookup(Layer):
         tokens = tokens[order]
         self._set_tokens(tokens)
         if self.output_mode == "tf_idf":
-            doc_tokens, doc_counts = self._doc_counts
-            per_token = _Table(doc_tokens, doc_counts).get(tokens, 0) if doc_tokens.size else np.zeros(tokens.size)
+            per_token = np.fromiter(map(self._doc_counts.get, tokens.tolist(), itertools.repeat(0)), np.int64,
+                                    tokens.size)
             idf = np.log(1 + self._num_documents / (1 + per_token)).astype(np.float32)
             self._set_idf(idf, self._token_start_index(), float(np.mean(idf)))
         self.reset_state()
 
     def reset_state(self) -> None:
-        empty = self._host([])
-        self._counts = (empty, np.zeros(0, np.int64))
-        self._doc_counts = (empty, np.zeros(0, np.int64))
+        self._counts: collections.Counter = collections.Counter()
+        self._doc_counts: collections.Counter = collections.Counter()
         self._num_documents = 0
 
     # -- call -------------------------------------------------------------------------------
@@ -421,7 +427,11 @@ class IndexLookup(Layer):
         if not self._is_string and self.oov_method != "farmhash":
             return np.mod(x, n)
         flat = x.reshape(-1)
-        keys = list(flat) if self._is_string else [str(int(v)).encode() for v in flat]
+        if self._is_string:
+            keys = flat
+        else:
+            keys = np.empty(flat.size, dtype=object)
+            keys[:] = [str(v).encode() for v in flat.tolist()]
         hashed = siphash64(keys, self.salt) if self.salt is not None else fingerprint64(keys)
         return (hashed % np.uint64(n)).astype(np.int64).reshape(x.shape)
 
@@ -517,18 +527,6 @@ class IndexLookup(Layer):
     def load_own_variables(self, store: dict) -> None:
         if self.output_mode == "tf_idf" and "idf_weights" in store:
             self._idf = np.asarray(store["idf_weights"], np.float32)
-
-
-def _merge_counts(counts: tuple, tokens: np.ndarray) -> tuple:
-    """Add the occurrences of `tokens` to `(unique tokens, counts)`."""
-    if not tokens.size:
-        return counts
-    new, new_counts = np.unique(tokens, return_counts=True)
-    both = np.concatenate([counts[0], new])
-    merged, inverse = np.unique(both, return_inverse=True)
-    totals = np.zeros(merged.size, np.int64)
-    np.add.at(totals, inverse.reshape(-1), np.concatenate([counts[1], new_counts]))
-    return merged, totals
 
 
 def _listify(x: Any) -> Any:
