@@ -93,11 +93,10 @@ class Hashing(Layer):
 
     def call(self, inputs: Any) -> Any:
         if hv.is_ragged(inputs):
-            if self.output_mode != "int":
-                raise ValueError(f"Hashing '{self.name}': ragged inputs need output_mode='int', received "
-                                 f"output_mode={self.output_mode!r}.")
-            return inputs.with_flat_values(tf.constant(self._bins(hv.to_array(inputs.flat_values)).astype(
-                self.dtype)))
+            bins = self._bins(hv.to_array(inputs.flat_values)).reshape(-1)
+            if self.output_mode == "int":
+                return inputs.with_flat_values(tf.constant(bins.astype(self.dtype)))
+            return hv.encode_rows(bins, hv.row_lengths(inputs), self.output_mode, self.num_bins, self.dtype)
         a = hv.to_array(inputs)
         bins = self._bins(a)
         return encode_categorical(tf.constant(bins), self.output_mode, self.num_bins, self.dtype)

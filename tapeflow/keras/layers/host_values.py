@@ -99,8 +99,42 @@ def ragged_from_rows(rows: list[np.ndarray], dtype: Any) -> Any:
 def ragged_rows(ragged: Any, convert: Any) -> list[np.ndarray]:
     """The outermost rows of a `tf.RaggedTensor` (all inner values of each), as `convert`ed arrays."""
     flat = convert(ragged.flat_values).reshape(-1)
+    lengths = row_lengths(ragged)
+    per_value = flat.size // int(lengths.sum()) if lengths.sum() else 1
+    return np.split(flat, np.cumsum(lengths * per_value)[:-1])
+
+
+def pad_rows(flat: np.ndarray, lengths: np.ndarray, width: int, fill: int) -> np.ndarray:
+    """Rows of `flat` (split by `lengths`) in a (rows, width) matrix: truncated, padded with `fill`."""
+    out = np.full((len(lengths), width), fill, np.int64)
+    row = np.repeat(np.arange(len(lengths)), lengths)
+    col = np.arange(flat.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    keep = col < width
+    out[row[keep], col[keep]] = flat[keep]
+    return out
+
+
+def encode_rows(indices: np.ndarray, lengths: np.ndarray, mode: str, depth: int, dtype: Any) -> Any:
+    """Encode ragged rows of int indices (flat, with row lengths) as Keras does ragged inputs:
+    "one_hot" gives a RaggedTensor of one-hot rows, "multi_hot"/"count" one row per input row.
+    Indices outside [0, depth) encode as nothing."""
+    from tapeflow.keras.layers.categorical import encode_categorical
+
+    indices = np.where((indices < 0) | (indices >= depth), depth, indices)
+    if mode == "one_hot":
+        cls = ragged_type()
+        if cls is None:
+            raise TypeError("output_mode='one_hot' on ragged rows gives a tf.RaggedTensor, which this build of "
+                            "Tapeflow does not have.")
+        hot = encode_categorical(tf.constant(indices.reshape(-1, 1)), "one_hot", depth, dtype)
+        return cls.from_row_lengths(hot, lengths)
+    padded = pad_rows(indices, lengths, max(int(lengths.max(initial=0)), 1), fill=depth)
+    return encode_categorical(tf.constant(padded), mode, depth, dtype)
+
+
+def row_lengths(ragged: Any) -> np.ndarray:
+    """The lengths of a RaggedTensor's outermost rows (counting all inner values)."""
     splits = to_array(ragged.nested_row_splits[0])
     for inner in ragged.nested_row_splits[1:]:
         splits = to_array(inner)[splits]
-    per_value = flat.size // max(int(splits[-1]), 1) if splits[-1] else 1
-    return [flat[a * per_value:b * per_value] for a, b in zip(splits[:-1].tolist(), splits[1:].tolist(), strict=True)]
+    return np.diff(splits).astype(np.int64)

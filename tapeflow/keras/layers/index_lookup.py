@@ -368,18 +368,24 @@ class IndexLookup(Layer):
 
     def call(self, inputs: Any) -> Any:
         if hv.is_ragged(inputs):
-            if self.output_mode != "int":
-                raise ValueError(f"{type(self).__name__} '{self.name}': ragged inputs need output_mode='int', "
-                                 f"received output_mode={self.output_mode!r}.")
-            return inputs.with_flat_values(self._lookup_values(self._call_keys(inputs.flat_values)))
+            keys = self._call_keys(inputs.flat_values)
+            if self.output_mode == "int":
+                return inputs.with_flat_values(self._lookup_values(keys))
+            return self.encode_indices(self._lookup_indices(keys.reshape(-1)), hv.row_lengths(inputs))
         x = self._call_keys(inputs)
         if self.output_mode == "int":
             return self._lookup_values(x)
+        return self.encode_indices(self._lookup_indices(x.reshape(1) if x.ndim == 0 else x))
+
+    def encode_indices(self, indices: np.ndarray, lengths: np.ndarray | None = None) -> Any:
+        """Encode looked-up indices in the layer's output mode (one row per input row); with
+        `lengths`, `indices` are the flat values of ragged rows. The mask (-1) encodes as nothing."""
         depth = self._depth()
-        indices = self._lookup_indices(x.reshape(1) if x.ndim == 0 else x)
-        indices = np.where(indices < 0, depth, indices)  # the mask encodes as nothing
         mode = "count" if self.output_mode == "tf_idf" else self.output_mode
-        out = encode_categorical(tf.constant(indices), mode, depth, "int64")
+        if lengths is not None:
+            out = hv.encode_rows(indices, lengths, mode, depth, "int64")
+        else:
+            out = encode_categorical(tf.constant(np.where(indices < 0, depth, indices)), mode, depth, "int64")
         if self.output_mode == "tf_idf":
             if self._idf is None:
                 raise ValueError("When `output_mode` is `'tf_idf'`, `idf_weights` must be provided.")

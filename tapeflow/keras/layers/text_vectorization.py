@@ -17,7 +17,6 @@ import numpy as np
 import tapeflow as tf
 from tapeflow.keras.layers import host_values as hv
 from tapeflow.keras.layers.base import Layer
-from tapeflow.keras.layers.categorical import encode_categorical
 from tapeflow.keras.layers.lookup import StringLookup
 from tapeflow.tensor import Tensor
 
@@ -244,30 +243,16 @@ class TextVectorization(Layer):
             if self._output_mode == "int" and self._output_sequence_length is not None and values.ndim > 0:
                 out = tf.constant(_fit_last_axis(out.numpy(), self._output_sequence_length))
             return out
-        if self._output_mode == "one_hot" and hv.ragged_type() is None:
-            raise ValueError("TextVectorization: output_mode='one_hot' with a `split` gives a tf.RaggedTensor (one "
-                             "one-hot row per token), which this build of Tapeflow does not have yet.")
         lengths = np.array([len(r) for r in values], np.int64)
         flat = np.concatenate(values) if values else np.zeros(0, object)
         indices = lookup._lookup_indices(flat.astype(object))
-        if self._output_mode == "int":
-            if self._ragged:
-                return hv.ragged_from_rows(np.split(indices, np.cumsum(lengths)[:-1]), np.int64)
-            width = self._output_sequence_length
-            return tf.constant(_pad_rows(indices, lengths, int(lengths.max(initial=0)) if width is None else width,
-                                         fill=0))
-        if self._output_mode == "one_hot":
-            rows = np.split(indices, np.cumsum(lengths)[:-1])
-            hot = [np.eye(lookup._depth(), dtype=np.int64)[r] for r in rows]
-            ragged = hv.ragged_type().from_row_lengths(tf.constant(np.concatenate(hot)), lengths)
-            return ragged
-        depth = lookup._depth()
-        padded = _pad_rows(np.where(indices < 0, depth, indices), lengths, int(lengths.max(initial=0)), fill=depth)
-        mode = "count" if self._output_mode == "tf_idf" else self._output_mode
-        out = encode_categorical(tf.constant(padded), mode, depth, "int64")
-        if self._output_mode == "tf_idf":
-            out = tf.cast(out, "float32") * tf.constant(lookup._idf)
-        return out
+        if self._output_mode != "int":
+            return lookup.encode_indices(indices, lengths)
+        if self._ragged:
+            return hv.ragged_from_rows(np.split(indices, np.cumsum(lengths)[:-1]), np.int64)
+        width = self._output_sequence_length
+        return tf.constant(hv.pad_rows(indices, lengths, int(lengths.max(initial=0)) if width is None else width,
+                                       fill=0))
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         shape = tuple(input_shape)
@@ -330,16 +315,6 @@ class TextVectorization(Layer):
 
     def load_own_variables(self, store: dict) -> None:
         self._lookup_layer.load_own_variables(store)
-
-
-def _pad_rows(flat: np.ndarray, lengths: np.ndarray, width: int, fill: int) -> np.ndarray:
-    """Rows of `flat` (split by `lengths`) in a (rows, width) matrix: truncated, padded with `fill`."""
-    out = np.full((len(lengths), width), fill, np.int64)
-    row = np.repeat(np.arange(len(lengths)), lengths)
-    col = np.arange(flat.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    keep = col < width
-    out[row[keep], col[keep]] = flat[keep]
-    return out
 
 
 def _fit_last_axis(a: np.ndarray, length: int) -> np.ndarray:
