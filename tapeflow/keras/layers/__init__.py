@@ -51,8 +51,8 @@ from tapeflow.keras.layers.reshaping import (
 )
 from tapeflow.keras.layers.reshaping3d import Cropping3D, SpatialDropout3D, UpSampling3D, ZeroPadding3D
 from tapeflow.keras.layers.rnn import (
-    GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking, SimpleRNN, SimpleRNNCell, StackedRNNCells,
-    TimeDistributed,
+    GRU, LSTM, RNN, Bidirectional, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, GRUCell, LSTMCell, Masking, SimpleRNN,
+    SimpleRNNCell, StackedRNNCells, TimeDistributed,
 )
 from tapeflow.keras.layers.wrappers import Pipeline, Wrapper, deserialize, serialize
 from tapeflow.keras.layers.spectral_normalization import SpectralNormalization  # noqa: I001 (needs Wrapper)

@@ -1,6 +1,7 @@
 """Recurrent layers: cells, the `RNN` loop, SimpleRNN / LSTM / GRU, and sequence wrappers."""
 
 from tapeflow.keras.layers.rnn.bidirectional import Bidirectional
+from tapeflow.keras.layers.rnn.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from tapeflow.keras.layers.rnn.dropout_cell import DropoutRNNCell
 from tapeflow.keras.layers.rnn.gru import GRU, GRUCell
 from tapeflow.keras.layers.rnn.lstm import LSTM, LSTMCell
@@ -11,6 +12,7 @@ from tapeflow.keras.layers.rnn.stacked_cells import StackedRNNCells
 from tapeflow.keras.layers.rnn.time_distributed import TimeDistributed
 
 __all__ = [
-    "RNN", "Bidirectional", "DropoutRNNCell", "GRU", "GRUCell", "LSTM", "LSTMCell", "Masking",
+    "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
+    "DropoutRNNCell", "GRU", "GRUCell", "LSTM", "LSTMCell", "Masking",
     "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
 ]

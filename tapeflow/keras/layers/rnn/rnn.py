@@ -216,10 +216,11 @@ class RNN(Layer):
         # 1. Inputs: float sequences, a bool (batch, time) mask.
         if sequences.dtype != tf.as_dtype(self.dtype) and not sequences.dtype.is_floating:
             sequences = tf.cast(sequences, self.dtype)
-        if sequences.ndim != 3:
+        rank = getattr(self, "sequence_rank", 3)
+        if sequences.ndim != rank:
             raise ValueError(
-                f"{type(self).__name__} '{self.name}' expected input of rank 3 (batch, time, features), "
-                f"received shape {tuple(sequences.shape)}."
+                f"{type(self).__name__} '{self.name}' expected input of rank {rank} (batch, time, "
+                f"{'features' if rank == 3 else '...'}), received shape {tuple(sequences.shape)}."
             )
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
@@ -287,7 +288,7 @@ class RNN(Layer):
                 m = mask[:, t:t + 1]
                 if prev is None:
                     prev = tf.zeros_like(out)
-                out = tf.where(m, out, tf.zeros_like(out) if self.zero_output_for_mask else prev)
+                out = tf.where(_expand(m, out), out, tf.zeros_like(out) if self.zero_output_for_mask else prev)
                 flat_new = [tf.where(_expand(m, n), n, o)
                             for n, o in zip(nest.flatten(new_states), nest.flatten(states), strict=True)]
                 new_states = nest.pack_sequence_as(states, flat_new)
