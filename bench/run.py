@@ -30,6 +30,7 @@ BENCHMARKS = [
     "cnn_step",
     "lstm_step",
     "predict_throughput",
+    "everyday",
     "gpu_steps",  # prints a line and measures nothing without CuPy and a CUDA device
 ]
 

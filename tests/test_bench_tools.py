@@ -61,3 +61,14 @@ def test_the_suite_lists_existing_benchmarks_and_skips_unknown_names(capsys, mon
     out = capsys.readouterr().out
     assert "no_such_benchmark: no such benchmark, skipped" in out
     assert (tmp_path / "summary.md").is_file()
+
+
+@pytest.mark.parametrize("name", ["convnet", "cifar_cnn", "resnet", "mobilenet", "text", "lstm", "mlp"])
+def test_everyday_workloads_train_and_predict_in_tapeflow(name, monkeypatch):
+    from bench import everyday
+
+    shape, _, classes, integer = everyday.WORKLOADS[name]
+    monkeypatch.setitem(everyday.WORKLOADS, name, (shape, 4, classes, integer))  # batches of 4: fast
+    monkeypatch.setattr(everyday, "PREDICT_BATCHES", 1)
+    result = everyday.run_keras_api("tapeflow", name, steps=1, rounds=1)
+    assert result["step"] > 0 and result["predict"] > 0
