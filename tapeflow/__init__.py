@@ -84,6 +84,7 @@ _LAZY_SUBMODULES = {
     "saved_model",
     "ragged",
     "sparse",
+    "strings",
 }
 
 # Composite tensor classes, loaded with their package on first use.

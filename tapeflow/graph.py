@@ -203,7 +203,7 @@ def _dummy(t: Tensor, fill: int, trace: Any = None) -> Tensor:
     elif np_dtype.kind == "b":
         arr = xp.zeros(shape, dtype=np_dtype)
     elif np_dtype.kind == "O":
-        arr = _sv.stand_in(shape)
+        arr = _sv.stand_in(shape, fill)
     else:
         # Values in [0.5, 1.5): positive (log, sqrt) and generic (square matrices invertible).
         arr = xp.asarray(_probe_rng(fill).uniform(0.5, 1.5, shape)).astype(np_dtype)
@@ -235,7 +235,7 @@ def infer_output_specs(fn: Callable, inputs: list, probes: list | None = None) -
     saved = list(_fn.recording_tapes)
     _fn.recording_tapes.clear()
     _trace_state.graphs.append(None)  # probes run eagerly, outside any trace
-    needs_second = any(t._value is None and (None in tuple(t.shape) or t.dtype._np.kind in "iu")
+    needs_second = any(t._value is None and (None in tuple(t.shape) or t.dtype._np.kind in "iuO")
                        for t in inputs)
     try:
         try:

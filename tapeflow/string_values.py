@@ -131,11 +131,12 @@ def unpack(data: np.ndarray, lengths: np.ndarray, what: str) -> np.ndarray:
     return out
 
 
-def stand_in(shape: Any) -> np.ndarray:
-    """A placeholder value for shape inference in traces: `b"1"` everywhere (parses as a
-    number, decodes as UTF-8, is non-empty)."""
+def stand_in(shape: Any, fill: int) -> np.ndarray:
+    """A placeholder value for shape inference in traces: `fill - 1` (at least one) `b"1"`s
+    everywhere: parses as a number, decodes as UTF-8, and its length differs between the two
+    probes, so output dimensions that depend on string contents come out unknown."""
     out = np.empty(shape, dtype=object)
-    out.fill(b"1")
+    out.fill(b"1" * max(fill - 1, 1))
     return out
 
 

@@ -1,0 +1,22 @@
+"""`tf.strings`: ops on `tf.string` tensors (UTF-8 bytes), with TF's values and errors.
+
+Not provided: `unicode_script` (it needs ICU's script tables, which Python does not ship).
+"""
+
+from tapeflow.strings.ops import (
+    as_string, format, join, length, lower, ngrams, reduce_join, strip, substr, to_hash_bucket,
+    to_hash_bucket_fast, to_hash_bucket_strong, to_number, unsorted_segment_join, upper,
+)
+from tapeflow.strings.regex import regex_full_match, regex_replace
+from tapeflow.strings.unicode import (
+    bytes_split, unicode_decode, unicode_decode_with_offsets, unicode_encode, unicode_split,
+    unicode_split_with_offsets, unicode_transcode,
+)
+
+__all__ = [
+    "as_string", "bytes_split", "format", "join", "length", "lower", "ngrams", "reduce_join",
+    "regex_full_match", "regex_replace", "strip", "substr", "to_hash_bucket",
+    "to_hash_bucket_fast", "to_hash_bucket_strong", "to_number", "unicode_decode",
+    "unicode_decode_with_offsets", "unicode_encode", "unicode_split", "unicode_split_with_offsets",
+    "unicode_transcode", "unsorted_segment_join", "upper",
+]
