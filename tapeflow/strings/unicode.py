@@ -87,7 +87,11 @@ def _check_common(errors: str, replacement_char: int, op: str) -> None:
 
 def _rows_to_ragged(rows: list, lead_shape: tuple, dtype: Any) -> Any:
     """A RaggedTensor of `lead_shape` + [(row length)] from flat row arrays (row-major)."""
-    from tapeflow.ragged import RaggedTensor  # tf.ragged (built on main by the sparse work)
+    try:
+        from tapeflow.ragged import RaggedTensor
+    except ImportError:  # tf.ragged is being added to Tapeflow separately
+        raise TypeError("a batch of strings gives a tf.RaggedTensor, which this Tapeflow build "
+                        "lacks; pass one string at a time.") from None
 
     lengths = np.array([len(r) for r in rows], np.int64)
     values = np.concatenate(rows).astype(dtype) if rows else np.empty(0, dtype)
