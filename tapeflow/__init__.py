@@ -85,6 +85,7 @@ _LAZY_SUBMODULES = {
     "ragged",
     "sparse",
     "strings",
+    "io",
 }
 
 # Composite tensor classes, loaded with their package on first use.
