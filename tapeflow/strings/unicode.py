@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from tapeflow import dtypes as _dt
-from tapeflow import string_values as _sv
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.strings.base import apply, check_choice, elementwise, string_input
+from tapeflow.strings.rows import per_string
 from tapeflow.tensor import Tensor, convert_to_tensor
 
 _OUTPUT_ENCODINGS = ("UTF-8", "UTF-16-BE", "UTF-32-BE")
@@ -82,41 +82,6 @@ def _check_common(errors: str, replacement_char: int, op: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Ragged results: one row per string of a batch.
-# ---------------------------------------------------------------------------------------------
-
-def _rows_to_ragged(rows: list, lead_shape: tuple, dtype: Any) -> Any:
-    """A RaggedTensor of `lead_shape` + [(row length)] from flat row arrays (row-major)."""
-    try:
-        from tapeflow.ragged import RaggedTensor
-    except ImportError:  # tf.ragged is being added to Tapeflow separately
-        raise TypeError("a batch of strings gives a tf.RaggedTensor, which this Tapeflow build "
-                        "lacks; pass one string at a time.") from None
-
-    lengths = np.array([len(r) for r in rows], np.int64)
-    values = np.concatenate(rows).astype(dtype) if rows else np.empty(0, dtype)
-    if values.dtype == object or dtype is object:
-        values = _sv.to_bytes_array(values) if values.size else np.empty(0, object)
-    out = RaggedTensor.from_row_lengths(Tensor(values), Tensor(lengths))
-    for dim in reversed(lead_shape[1:]):
-        out = RaggedTensor.from_uniform_row_length(out, dim)
-    return out
-
-
-def _per_string(x: Tensor, row_fn: Any, dtype: Any, op: str) -> Any:
-    """`row_fn(bytes) -> 1-D array` on every string: a dense vector for a scalar, ragged rows for
-    a batch."""
-    if len(x.shape) == 0:  # a dense vector: an op, so it also traces
-        return apply(op, lambda a: np.asarray(row_fn(a[()]), dtype=dtype), x)
-    if x._value is None:
-        raise TypeError(f"{op}: a batch of strings gives a RaggedTensor, which traced functions do "
-                        "not carry; call it eagerly or on one string at a time.")
-    arr = x._value
-    rows = [np.asarray(row_fn(s), dtype=dtype) for s in arr.reshape(-1).tolist()]
-    return _rows_to_ragged(rows, arr.shape, dtype)
-
-
-# ---------------------------------------------------------------------------------------------
 
 def unicode_decode(input: Any, input_encoding: str, errors: str = "replace",  # noqa: A002
                    replacement_char: int = 65533, replace_control_characters: bool = False,
@@ -130,7 +95,7 @@ def unicode_decode(input: Any, input_encoding: str, errors: str = "replace",  # 
     _check_common(errors, replacement_char, "UnicodeDecode")
     enc = _codec(input_encoding, "UnicodeDecode", "input_encoding")
     x = string_input(input, "UnicodeDecode")
-    return _per_string(x, lambda s: _code_points(s, enc, errors, int(replacement_char),
+    return per_string(x, lambda s: _code_points(s, enc, errors, int(replacement_char),
                                                  bool(replace_control_characters)),
                        np.int32, "unicode_decode")
 
@@ -149,7 +114,7 @@ def unicode_decode_with_offsets(input: Any, input_encoding: str, errors: str = "
         return starts[~np.asarray(invalid, bool)] if errors == "ignore" and spans else starts
 
     chars = unicode_decode(x, enc, errors, replacement_char, replace_control_characters)
-    return chars, _per_string(x, offsets, np.int64, "unicode_decode_with_offsets")
+    return chars, per_string(x, offsets, np.int64, "unicode_decode_with_offsets")
 
 
 def _spans(s: bytes, enc: str) -> tuple[list, list]:
@@ -216,7 +181,7 @@ def unicode_split(input: Any, input_encoding: str, errors: str = "replace",  # n
         out[:] = [chr(c).encode(enc) for c in cps.tolist()]
         return out
 
-    return _per_string(x, split, object, "unicode_split")
+    return per_string(x, split, object, "unicode_split")
 
 
 def unicode_split_with_offsets(input: Any, input_encoding: str, errors: str = "replace",  # noqa: A002
@@ -236,4 +201,4 @@ def bytes_split(input: Any, name: Any = None) -> Any:  # noqa: A002
         out[:] = [s[i:i + 1] for i in range(len(s))]
         return out
 
-    return _per_string(x, split, object, "bytes_split")
+    return per_string(x, split, object, "bytes_split")
