@@ -8,6 +8,7 @@ from tapeflow.strings.ops import (
     to_hash_bucket_fast, to_hash_bucket_strong, to_number, unsorted_segment_join, upper,
 )
 from tapeflow.strings.regex import regex_full_match, regex_replace
+from tapeflow.strings.split import split
 from tapeflow.strings.unicode import (
     bytes_split, unicode_decode, unicode_decode_with_offsets, unicode_encode, unicode_split,
     unicode_split_with_offsets, unicode_transcode,
@@ -15,7 +16,7 @@ from tapeflow.strings.unicode import (
 
 __all__ = [
     "as_string", "bytes_split", "format", "join", "length", "lower", "ngrams", "reduce_join",
-    "regex_full_match", "regex_replace", "strip", "substr", "to_hash_bucket",
+    "regex_full_match", "regex_replace", "split", "strip", "substr", "to_hash_bucket",
     "to_hash_bucket_fast", "to_hash_bucket_strong", "to_number", "unicode_decode",
     "unicode_decode_with_offsets", "unicode_encode", "unicode_split", "unicode_split_with_offsets",
     "unicode_transcode", "unsorted_segment_join", "upper",

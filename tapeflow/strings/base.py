@@ -8,6 +8,8 @@ in NumPy), never a Python loop over indices in op code.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -93,6 +95,26 @@ def as_bytes(value: Any, op: str, arg: str) -> bytes:
 def is_ragged(x: Any) -> bool:
     """Whether `x` is a `tf.RaggedTensor` (checked by name: tf.ragged may not be loaded)."""
     return any(c.__name__ == "RaggedTensor" for c in type(x).__mro__)
+
+
+def ragged_elementwise(fn: Callable) -> Callable:
+    """`fn` (an elementwise op whose first argument is the strings) also takes a RaggedTensor:
+    it runs on the flat values and the result keeps the row partitions, as TF dispatches it."""
+
+    first = next(iter(inspect.signature(fn).parameters))
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        x = args[0] if args else kwargs.get(first)
+        if not is_ragged(x):
+            return fn(*args, **kwargs)
+        if args:
+            args = (x.flat_values, *args[1:])
+        else:
+            kwargs[first] = x.flat_values
+        return x.with_flat_values(fn(*args, **kwargs))
+
+    return wrapper
 
 
 def refuse_ragged(x: Any, op: str) -> None:

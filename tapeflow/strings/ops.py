@@ -13,7 +13,16 @@ from tapeflow import dtypes as _dt
 from tapeflow import string_values as _sv
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.strings import hashing
-from tapeflow.strings.base import apply, as_bytes, check_choice, elementwise, int_input, refuse_ragged, string_input
+from tapeflow.strings.base import (
+    apply,
+    as_bytes,
+    check_choice,
+    elementwise,
+    int_input,
+    is_ragged,
+    ragged_elementwise,
+    string_input,
+)
 from tapeflow.tensor import Tensor, convert_to_tensor
 
 _UNITS = ("BYTE", "UTF8_CHAR")
@@ -30,6 +39,7 @@ def _lengths(a: np.ndarray, unit: str) -> np.ndarray:
     return elementwise(len if unit == "BYTE" else _char_count, a, dtype=np.int32)
 
 
+@ragged_elementwise
 def length(input: Any, unit: str = "BYTE", name: Any = None) -> Tensor:  # noqa: A002
     """The length of each string in bytes (`unit="BYTE"`) or UTF-8 characters ("UTF8_CHAR").
 
@@ -74,6 +84,7 @@ def _substr(a: np.ndarray, pos: np.ndarray, n: np.ndarray, unit: str) -> np.ndar
     return elementwise(lambda s, p, k: _substr_one(s, int(p), int(k), unit), a, pos, n)
 
 
+@ragged_elementwise
 def substr(input: Any, pos: Any, len: Any, unit: str = "BYTE", name: Any = None) -> Tensor:  # noqa: A002
     """Substrings starting at `pos` of `len` bytes or UTF-8 characters (`unit`).
 
@@ -148,6 +159,7 @@ def reduce_join(inputs: Any, axis: Any = None, keepdims: bool = False, separator
 
 # ---------------------------------------------------------------------------------------------
 
+@ragged_elementwise
 def strip(input: Any, name: Any = None) -> Tensor:  # noqa: A002
     """Remove leading and trailing ASCII whitespace from each string."""
     return apply("StringStrip", lambda a: elementwise(bytes.strip, a), string_input(input, "StringStrip"))
@@ -159,12 +171,14 @@ def _case(fn_ascii: Any, fn_text: Any, encoding: str) -> Any:
     return lambda a: elementwise(lambda s: fn_text(s.decode("utf-8")).encode("utf-8"), a)
 
 
+@ragged_elementwise
 def lower(input: Any, encoding: str = "", name: Any = None) -> Tensor:  # noqa: A002
     """Lower-case each string: ASCII letters only (`encoding=""`) or all of Unicode ("utf-8")."""
     check_choice(encoding, ("", "utf-8"), "StringLower", "encoding")
     return apply("StringLower", _case(bytes.lower, str.lower, encoding), string_input(input, "StringLower"))
 
 
+@ragged_elementwise
 def upper(input: Any, encoding: str = "", name: Any = None) -> Tensor:  # noqa: A002
     """Upper-case each string: ASCII letters only (`encoding=""`) or all of Unicode ("utf-8")."""
     check_choice(encoding, ("", "utf-8"), "StringUpper", "encoding")
@@ -209,6 +223,7 @@ def _to_number(a: np.ndarray, np_dtype: np.dtype) -> np.ndarray:
         return values.astype(np.float64 if not integer else np_dtype).astype(np_dtype)
 
 
+@ragged_elementwise
 def to_number(string_tensor: Any, out_type: Any = _dt.float32, name: Any = None) -> Tensor:
     """Parse each string as a number of `out_type` (float32, float64, int32 or int64).
 
@@ -256,6 +271,7 @@ def _as_string(a: np.ndarray, spec: str) -> np.ndarray:
     return elementwise(lambda v: (spec % v).encode(), a)
 
 
+@ragged_elementwise
 def as_string(input: Any, precision: int = -1, scientific: bool = False, shortest: bool = False,  # noqa: A002
               width: int = -1, fill: str = "", name: Any = None) -> Tensor:
     """Each element as text, formatted as C's printf does (`%f`, `%e` with `scientific`, `%g`
@@ -332,7 +348,9 @@ def ngrams(data: Any, ngram_width: Any, separator: str = " ", pad_values: Any = 
 
     Example: `ngrams(["a", "b", "c"], 2)` is `[b"a b", b"b c"]`.
     """
-    refuse_ragged(data, "ngrams")
+    if is_ragged(data):
+        return _ragged_ngrams(data, ngram_width, separator, pad_values, padding_width,
+                              preserve_short_sequences)
     x = string_input(data, "StringNGrams", "data")
     if len(x.shape) == 0:
         raise ValueError("ngrams: `data` must have rank >= 1, received a scalar.")
@@ -350,6 +368,19 @@ def ngrams(data: Any, ngram_width: Any, separator: str = " ", pad_values: Any = 
     return apply("StringNGrams", _ngrams, x, widths=widths, sep=as_bytes(separator, "StringNGrams", "separator"),
                  pads=pads, padding_width=-1 if padding_width is None else int(padding_width),
                  preserve=bool(preserve_short_sequences))
+
+
+def _ragged_ngrams(data: Any, *args: Any) -> Any:
+    """ngrams of each row of a RaggedTensor of tokens (ragged_rank 1): ragged rows of n-grams."""
+    from tapeflow.strings.rows import rows_to_ragged
+
+    if data.ragged_rank != 1 or len(data.flat_values.shape) != 1:
+        raise ValueError(f"ngrams: RaggedTensor data must have ragged_rank 1 and rank 2, received "
+                         f"ragged_rank {data.ragged_rank} and shape {data.shape}.")
+    values = data.flat_values.numpy()
+    splits = data.row_splits.numpy().tolist()
+    rows = [ngrams(Tensor(values[a:b]), *args).numpy() for a, b in zip(splits[:-1], splits[1:], strict=True)]
+    return rows_to_ragged(rows, (len(rows),), object)
 
 
 def _segment_join(a: np.ndarray, ids: np.ndarray, num: Any, sep: bytes) -> np.ndarray:
@@ -394,6 +425,7 @@ def _buckets(num_buckets: Any, op: str) -> int:
     return n
 
 
+@ragged_elementwise
 def to_hash_bucket_fast(input: Any, num_buckets: int, name: Any = None) -> Tensor:  # noqa: A002
     """FarmHash Fingerprint64 of each string modulo `num_buckets` (int64), as TF computes it."""
     n = _buckets(num_buckets, "StringToHashBucketFast")
@@ -402,6 +434,7 @@ def to_hash_bucket_fast(input: Any, num_buckets: int, name: Any = None) -> Tenso
                  lambda a: elementwise(lambda s: hashing.fingerprint64(s) % n, a, dtype=np.int64), x)
 
 
+@ragged_elementwise
 def to_hash_bucket_strong(input: Any, num_buckets: int, key: Any, name: Any = None) -> Tensor:  # noqa: A002
     """Keyed SipHash-2-4 of each string modulo `num_buckets` (int64); `key` is two integers."""
     n = _buckets(num_buckets, "StringToHashBucketStrong")
@@ -414,6 +447,7 @@ def to_hash_bucket_strong(input: Any, num_buckets: int, key: Any, name: Any = No
                  lambda a: elementwise(lambda s: hashing.siphash24(s, k0, k1) % n, a, dtype=np.int64), x)
 
 
+@ragged_elementwise
 def to_hash_bucket(string_tensor: Any, num_buckets: int, name: Any = None) -> Tensor:
     """TF's legacy 64-bit hash of each string modulo `num_buckets` (int64). Prefer
     `to_hash_bucket_fast`, which TF recommends."""

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from tapeflow.errors import InvalidArgumentError
-from tapeflow.strings.base import apply, elementwise, string_input
+from tapeflow.strings.base import apply, elementwise, ragged_elementwise, string_input
 from tapeflow.tensor import Tensor
 
 
@@ -63,6 +63,7 @@ def _rewrite(rewrite: str, groups: int, op: str) -> list:
     return parts
 
 
+@ragged_elementwise
 def regex_replace(input: Any, pattern: Any, rewrite: Any, replace_global: bool = True,  # noqa: A002
                   name: Any = None) -> Tensor:
     """Replace matches of `pattern` in each string by `rewrite` (all matches, or the first one
@@ -86,6 +87,7 @@ def regex_replace(input: Any, pattern: Any, rewrite: Any, replace_global: bool =
     return apply(op, lambda a: elementwise(one, a), string_input(input, op))
 
 
+@ragged_elementwise
 def regex_full_match(input: Any, pattern: Any, name: Any = None) -> Tensor:  # noqa: A002
     """Whether each whole string matches `pattern` (a bool tensor of the input's shape)."""
     op = "StaticRegexFullMatch"

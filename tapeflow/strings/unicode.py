@@ -16,7 +16,7 @@ import numpy as np
 
 from tapeflow import dtypes as _dt
 from tapeflow.errors import InvalidArgumentError
-from tapeflow.strings.base import apply, check_choice, elementwise, string_input
+from tapeflow.strings.base import apply, check_choice, elementwise, is_ragged, ragged_elementwise, string_input
 from tapeflow.strings.rows import per_string
 from tapeflow.tensor import Tensor, convert_to_tensor
 
@@ -135,6 +135,15 @@ def unicode_encode(input: Any, output_encoding: str, errors: str = "replace",  #
     `output_encoding` (UTF-8, UTF-16-BE or UTF-32-BE); the result drops the last axis."""
     _check_common(errors, replacement_char, "UnicodeEncode")
     enc = _codec(output_encoding, "UnicodeEncode", "output_encoding", output=True)
+    if is_ragged(input):  # rows of code points: one string per row
+        if input.ragged_rank != 1 or len(input.flat_values.shape) != 1:
+            raise ValueError("UnicodeEncode: RaggedTensor input must have ragged_rank 1 and rank 2, "
+                             f"received shape {input.shape}.")
+        values, splits = input.flat_values.numpy(), input.row_splits.numpy().tolist()
+        out = np.empty(len(splits) - 1, dtype=object)
+        out[:] = [_encode_points(values[a:b], enc, errors, int(replacement_char))
+                  for a, b in zip(splits[:-1], splits[1:], strict=True)]
+        return Tensor(out)
     x = input if isinstance(input, Tensor) else convert_to_tensor(input, dtype_hint=_dt.int32)
     if not x.dtype.is_integer:
         raise TypeError(f"UnicodeEncode: `input` must hold int32 code points, received dtype {x.dtype.name}.")
@@ -150,6 +159,7 @@ def unicode_encode(input: Any, output_encoding: str, errors: str = "replace",  #
     return apply("UnicodeEncode", encode, x)
 
 
+@ragged_elementwise
 def unicode_transcode(input: Any, input_encoding: str, output_encoding: str, errors: str = "replace",  # noqa: A002
                       replacement_char: int = 65533, replace_control_characters: bool = False,
                       name: Any = None) -> Tensor:

@@ -112,6 +112,25 @@ CASES = [
     ("unicode_transcode_control", lambda m: m.strings.unicode_transcode([b"a\x01b"], "UTF-8", "UTF-8",
                                                                         replace_control_characters=True)),
     ("unicode_split", lambda m: m.strings.unicode_split("h\u00e9y", "UTF-8")),
+    # RaggedTensor results (a batch of strings) and ragged inputs
+    ("split_scalar", lambda m: m.strings.split("a b  c ")),
+    ("split_whitespace", lambda m: m.strings.split([" a b ", "", "c", "a\tb\nc\x0bd\x0ce\rf", "a\u00a0b"])),
+    ("split_sep_2d", lambda m: m.strings.split([["a,b", ""], [",", "x,,y"]], sep=",")),
+    ("split_maxsplit", lambda m: m.strings.split([" a b c "], maxsplit=1)),
+    ("split_sep_maxsplit", lambda m: m.strings.split(["a,b,c"], sep=",", maxsplit=1)),
+    ("split_empty_sep", lambda m: m.strings.split(["abc"], sep="")),
+    ("split_long_sep", lambda m: m.strings.split(["a<>b<>c"], sep="<>")),
+    ("bytes_split_batch", lambda m: m.strings.bytes_split([["ab"], ["c"]])),
+    ("unicode_decode_batch", lambda m: m.strings.unicode_decode(["h\u00e9", "", b"a\xff"], "UTF-8")),
+    ("unicode_decode_offsets_batch", lambda m: m.strings.unicode_decode_with_offsets(["h\u00e9", "xy"], "UTF-8")),
+    ("unicode_split_batch", lambda m: m.strings.unicode_split([["h\u00e9"], [""]], "UTF-8")),
+    ("unicode_encode_ragged", lambda m: m.strings.unicode_encode(m.ragged.constant([[104, 233], []]), "UTF-8")),
+    ("ngrams_ragged", lambda m: m.strings.ngrams(m.ragged.constant([["a", "b", "c"], ["d"], []]), 2,
+                                                 pad_values="#")),
+    ("ragged_length", lambda m: m.strings.length(m.ragged.constant([["ab", "c"], ["d\u00e9f"]]), unit="UTF8_CHAR")),
+    ("ragged_regex", lambda m: m.strings.regex_replace(m.ragged.constant([["ab", "c"], []]), "b", "X")),
+    ("ragged_to_number", lambda m: m.strings.to_number(m.ragged.constant([["1"], ["2", "3"]]))),
+    ("ragged_hash", lambda m: m.strings.to_hash_bucket_fast(m.ragged.constant([["ab", "c"], ["d"]]), 1000)),
     ("unicode_split_offsets", lambda m: m.strings.unicode_split_with_offsets("h\u00e9y", "UTF-8")),
 ]
 
@@ -131,6 +150,10 @@ def _compare(ours, theirs):
         return
     assert ours.dtype.name == theirs.dtype.name
     assert tuple(ours.shape) == tuple(theirs.shape)
+    if type(theirs).__name__ == "RaggedTensor":
+        assert type(ours).__name__ == "RaggedTensor" and ours.ragged_rank == theirs.ragged_rank
+        assert ours.to_list() == theirs.to_list()
+        return
     a, b = ours.numpy(), theirs.numpy()
     if isinstance(b, np.ndarray) and b.dtype.kind == "f":
         np.testing.assert_array_equal(a, b)
