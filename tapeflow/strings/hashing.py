@@ -13,6 +13,8 @@ arrays. Written from the published algorithms (64-bit arithmetic masked in Pytho
 
 from __future__ import annotations
 
+import numpy as np
+
 M64 = (1 << 64) - 1
 
 # FarmHash constants.
@@ -206,3 +208,94 @@ def murmur64(s: bytes, seed: int = MURMUR_SEED) -> int:
     h ^= h >> r
     h = (h * m) & M64
     return h ^ (h >> r)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fingerprint64 of many strings at once: the length <= 64 branches have no loops, so they run
+# as uint64 array arithmetic (wrapping like C) over all strings of a branch together.
+# ---------------------------------------------------------------------------------------------
+
+_U = np.uint64
+
+
+def _rotr_v(v: np.ndarray, shift: int) -> np.ndarray:
+    return (v >> _U(shift)) | (v << _U(64 - shift))
+
+
+def _shift_mix_v(v: np.ndarray) -> np.ndarray:
+    return v ^ (v >> _U(47))
+
+
+def _hash_len16_v(u: np.ndarray, v: np.ndarray, mul: np.ndarray) -> np.ndarray:
+    a = (u ^ v) * mul
+    a ^= a >> _U(47)
+    b = (v ^ a) * mul
+    b ^= b >> _U(47)
+    return b * mul
+
+
+def _fetch_v(buf: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
+    if not offsets.any():  # the common fixed offset 0: a slice, no gather
+        return np.ascontiguousarray(buf[:, :width]).view("<u8" if width == 8 else "<u4").ravel().astype(np.uint64)
+    rows = np.arange(len(buf))[:, None]
+    raw = np.ascontiguousarray(buf[rows, offsets[:, None] + np.arange(width)])
+    return raw.view("<u8" if width == 8 else "<u4").ravel().astype(np.uint64)
+
+
+def _group_hash(buf: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Fingerprint64 of rows of `buf` (zero-padded bytes) whose lengths `n` share one branch."""
+    f8 = lambda off: _fetch_v(buf, np.asarray(off, np.int64) + np.zeros(len(n), np.int64), 8)  # noqa: E731
+    mul = _U(K2) + n.astype(np.uint64) * _U(2)
+    top = int(n.max())
+    if top >= 33:
+        a, b = f8(0) * _U(K2), f8(8)
+        c, d = f8(n - 8) * mul, f8(n - 16) * _U(K2)
+        y = _rotr_v(a + b, 43) + _rotr_v(c, 30) + d
+        z = _hash_len16_v(y, a + _rotr_v(b + _U(K2), 18) + c, mul)
+        e, f = f8(16) * mul, f8(24)
+        g, h = (y + f8(n - 32)) * mul, (z + f8(n - 24)) * mul
+        return _hash_len16_v(_rotr_v(e + f, 43) + _rotr_v(g, 30) + h, e + _rotr_v(f + a, 18) + g, mul)
+    if top >= 17:
+        a, b = f8(0) * _U(K1), f8(8)
+        c, d = f8(n - 8) * mul, f8(n - 16) * _U(K2)
+        return _hash_len16_v(_rotr_v(a + b, 43) + _rotr_v(c, 30) + d, a + _rotr_v(b + _U(K2), 18) + c, mul)
+    if top >= 8:
+        a, b = f8(0) + _U(K2), f8(n - 8)
+        c = _rotr_v(b, 37) * mul + a
+        d = (_rotr_v(a, 25) + b) * mul
+        return _hash_len16_v(c, d, mul)
+    if top >= 4:
+        a = _fetch_v(buf, np.zeros(len(n), np.int64), 4)
+        b = _fetch_v(buf, n - 4, 4)
+        return _hash_len16_v(n.astype(np.uint64) + (a << _U(3)), b, mul)
+    rows = np.arange(len(buf))
+    a = buf[rows, 0].astype(np.uint64)
+    b = buf[rows, n >> 1].astype(np.uint64)
+    c = buf[rows, n - 1].astype(np.uint64)
+    y = (a + (b << _U(8))) & _U(0xFFFFFFFF)
+    z = (n.astype(np.uint64) + (c << _U(2))) & _U(0xFFFFFFFF)
+    return _shift_mix_v((y * _U(K2)) ^ (z * _U(K0))) * _U(K2)
+
+
+_BRANCHES = ((1, 3), (4, 7), (8, 16), (17, 32), (33, 64))
+
+
+def fingerprint64_many(strings: list) -> np.ndarray:
+    """`fingerprint64` of each bytes value, as a uint64 array (vectorised up to 64 bytes)."""
+    lengths = np.fromiter(map(len, strings), np.int64, len(strings))
+    data = np.frombuffer(b"".join(strings) + bytes(72), np.uint8)
+    starts = np.cumsum(lengths) - lengths
+    out = np.empty(len(strings), dtype=np.uint64)
+    out.fill(K2)  # the empty string's hash
+    with np.errstate(over="ignore"):
+        for lo, hi in _BRANCHES:
+            idx = np.flatnonzero((lengths >= lo) & (lengths <= hi))
+            if idx.size:
+                # Each string's bytes, zero-padded to 72: one gather from the joined buffer.
+                cols = np.arange(hi + 8)
+                buf = data[starts[idx][:, None] + cols]
+                buf[cols >= lengths[idx][:, None]] = 0
+                out[idx] = _group_hash(buf, lengths[idx])
+    for i in np.flatnonzero(lengths > 64).tolist():
+        out[i] = fingerprint64(strings[i])
+    return out

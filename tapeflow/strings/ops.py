@@ -430,8 +430,11 @@ def to_hash_bucket_fast(input: Any, num_buckets: int, name: Any = None) -> Tenso
     """FarmHash Fingerprint64 of each string modulo `num_buckets` (int64), as TF computes it."""
     n = _buckets(num_buckets, "StringToHashBucketFast")
     x = string_input(input, "StringToHashBucketFast")
-    return apply("StringToHashBucketFast",
-                 lambda a: elementwise(lambda s: hashing.fingerprint64(s) % n, a, dtype=np.int64), x)
+    def buckets(a: np.ndarray) -> np.ndarray:
+        hashes = hashing.fingerprint64_many(a.reshape(-1).tolist())
+        return (hashes % np.uint64(n)).astype(np.int64).reshape(a.shape)
+
+    return apply("StringToHashBucketFast", buckets, x)
 
 
 @ragged_elementwise
