@@ -12,6 +12,7 @@ import numpy as np
 from tapeflow import dtypes as _dt
 from tapeflow import string_values as _sv
 from tapeflow.errors import InvalidArgumentError
+from tapeflow.ops import fingerprint
 from tapeflow.strings import hashing
 from tapeflow.strings.base import (
     apply,
@@ -431,7 +432,7 @@ def to_hash_bucket_fast(input: Any, num_buckets: int, name: Any = None) -> Tenso
     n = _buckets(num_buckets, "StringToHashBucketFast")
     x = string_input(input, "StringToHashBucketFast")
     def buckets(a: np.ndarray) -> np.ndarray:
-        hashes = hashing.fingerprint64_many(a.reshape(-1).tolist())
+        hashes = fingerprint.fingerprint64(a.reshape(-1).tolist())
         return (hashes % np.uint64(n)).astype(np.int64).reshape(a.shape)
 
     return apply("StringToHashBucketFast", buckets, x)
@@ -444,10 +445,14 @@ def to_hash_bucket_strong(input: Any, num_buckets: int, key: Any, name: Any = No
     key = list(key.numpy().tolist() if isinstance(key, Tensor) else key)
     if len(key) != 2:
         raise InvalidArgumentError(f"StringToHashBucketStrong: key must have 2 elements, received {key}.")
-    k0, k1 = (int(k) & hashing.M64 for k in key)
+    pair = tuple(int(k) & hashing.M64 for k in key)  # negative keys are their uint64 bits
     x = string_input(input, "StringToHashBucketStrong")
-    return apply("StringToHashBucketStrong",
-                 lambda a: elementwise(lambda s: hashing.siphash24(s, k0, k1) % n, a, dtype=np.int64), x)
+
+    def buckets(a: np.ndarray) -> np.ndarray:
+        hashes = fingerprint.siphash64(a.reshape(-1).tolist(), pair)
+        return (hashes % np.uint64(n)).astype(np.int64).reshape(a.shape)
+
+    return apply("StringToHashBucketStrong", buckets, x)
 
 
 @ragged_elementwise
