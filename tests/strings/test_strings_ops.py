@@ -241,3 +241,13 @@ def test_bad_arguments_are_named():
         tf.strings.unicode_encode([65], "latin-1")
     with pytest.raises(TypeError, match="out_type"):
         tf.strings.to_number(["1"], tf.int8)
+
+
+def test_namespace_matches_tf():
+    real = pytest.importorskip("tensorflow")
+    theirs = {n for n in dir(real.strings) if not n.startswith("_")}
+    ours = {n for n in dir(tf.strings) if not n.startswith("_")}
+    assert theirs - ours == {"unicode_script"}  # needs ICU's script tables (see the package doc)
+    assert set(tf.strings.__all__) <= theirs
+    gfile = {n for n in dir(real.io.gfile) if not n.startswith("_")}
+    assert gfile <= {n for n in dir(tf.io.gfile) if not n.startswith("_")}
