@@ -216,3 +216,26 @@ def segment_ids_to_row_splits(segment_ids: Any, num_segments: Any = None, out_ty
     n = int(num_segments) if num_segments is not None else (int(ids.max()) + 1 if len(ids) else 0)
     dt = _dt.as_dtype(out_type)._np if out_type is not None else np.dtype("int64")
     return Tensor(rows.splits_from_lengths(xp, xp.bincount(ids.astype("int64"), minlength=n), dt))
+
+
+def _crossed(fn: Callable, inputs: Any, **kwargs: Any) -> RaggedTensor:
+
+    parts = [x.to_sparse() if isinstance(x, RaggedTensor) else x for x in inputs]
+    out = fn(parts, **kwargs)
+    return RaggedTensor.from_value_rowids(out.values, out.indices._value[:, 0],
+                                          nrows=int(out.dense_shape._value[0]))
+
+
+def cross(inputs: Any, name: Any = None) -> RaggedTensor:
+    """Per row, every combination of one feature from each input, joined with "_X_" (strings)."""
+    from tapeflow.sparse.cross import cross as sparse_cross
+
+    return _crossed(sparse_cross, inputs)
+
+
+def cross_hashed(inputs: Any, num_buckets: int = 0, hash_key: Any = None,
+                 name: Any = None) -> RaggedTensor:
+    """Like `cross`, each combination hashed into int64 (`tf.sparse.cross_hashed`)."""
+    from tapeflow.sparse.cross import cross_hashed as sparse_cross_hashed
+
+    return _crossed(sparse_cross_hashed, inputs, num_buckets=num_buckets, hash_key=hash_key)

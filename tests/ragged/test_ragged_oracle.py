@@ -119,6 +119,15 @@ CASES = {
     "ids_to_splits": lambda m: m.ragged.segment_ids_to_row_splits([0, 0, 2], num_segments=4),
     "expand_dims1": lambda m: m.expand_dims(_rt(m), 1),
     "expand_dims0": lambda m: m.expand_dims(_rt(m), 0),
+    "cross": lambda m: m.ragged.cross([m.ragged.constant([["a"], ["b", "c"]]), m.constant([["d"], ["e"]])]),
+    "cross_ints": lambda m: m.ragged.cross([m.ragged.constant([["a"], ["b", "c"]]),
+                                            m.ragged.constant([[1, 2], []], dtype=m.int64)]),
+    "cross_hashed": lambda m: m.ragged.cross_hashed(
+        [m.ragged.constant([["a"], ["b", "c"]]), m.constant([["d"], ["e"]])], num_buckets=100),
+    "to_sparse": lambda m: _r2(m).to_sparse(),
+    "to_sparse_inner": lambda m: m.ragged.constant([[[1, 2]], [[3, 4], [5, 6]]], ragged_rank=1).to_sparse(),
+    "from_sparse": lambda m: m.RaggedTensor.from_sparse(
+        m.SparseTensor([[0, 0], [0, 1], [2, 0]], [1, 2, 3], [4, 5])),
     "splits_int32": lambda m: _rt(m).with_row_splits_dtype(m.int32).row_splits,
     "size": lambda m: m.size(_r2(m)),
 }
