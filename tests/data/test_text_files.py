@@ -162,3 +162,21 @@ def test_text_dataset_errors(review_dir):
         keras.utils.text_dataset_from_directory(str(review_dir), validation_split=0.2, subset="training")
     with pytest.raises(ValueError, match="grain"):
         keras.utils.text_dataset_from_directory(str(review_dir), format="grain")
+
+
+@pytest.mark.oracle
+def test_text_dataset_follow_links_against_keras(tmp_path):
+    k = _tf() and pytest.importorskip("keras")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.txt").write_text("linked text", encoding="utf-8")
+    root = tmp_path / "root"
+    for label in ("a", "b"):
+        (root / label).mkdir(parents=True)
+        (root / label / f"{label}.txt").write_text(f"text {label}", encoding="utf-8")
+    (root / "a" / "more").symlink_to(outside, target_is_directory=True)
+    for follow in (False, True):
+        ours = keras.utils.text_dataset_from_directory(str(root), shuffle=False, follow_links=follow, verbose=False)
+        theirs = k.utils.text_dataset_from_directory(str(root), shuffle=False, follow_links=follow, verbose=False)
+        assert _flatten(ours) == _flatten(theirs)
+    assert len(_flatten(ours)) == 3

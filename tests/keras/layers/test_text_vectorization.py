@@ -120,3 +120,24 @@ def test_text_vectorization_errors():
         layers.TextVectorization(vocabulary=["a"])(np.array([["a", "b"]]))
     with pytest.raises(ValueError, match="expected string inputs"):
         layers.TextVectorization(vocabulary=["a"])(np.array([1, 2]))
+
+
+@pytest.mark.oracle
+def test_text_vectorization_callables_against_keras():
+    k = _keras()
+    import tensorflow as ktf
+
+    def our_split(x):  # commas, through Python on the string tensor's bytes
+        return tf.ragged.constant([s.split(b",") for s in x.numpy().tolist()], dtype=tf.string)
+
+    def our_standardize(x):
+        return tf.constant(np.array([s.upper() for s in x.numpy().reshape(-1).tolist()], dtype=object).reshape(
+            x.shape))
+
+    data = ["a,b,c", "b,,d", "A,e"]
+    ours = layers.TextVectorization(standardize=our_standardize, split=our_split)
+    theirs = k.layers.TextVectorization(standardize=ktf.strings.upper, split=lambda x: ktf.strings.split(x, ","))
+    ours.adapt(data)
+    theirs.adapt(data)
+    assert ours.get_vocabulary() == theirs.get_vocabulary()
+    np.testing.assert_array_equal(ours(data).numpy(), np.asarray(theirs(data)))
