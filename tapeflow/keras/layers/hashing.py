@@ -21,11 +21,6 @@ from tapeflow.tensor import Tensor
 _CROSS_SEED = 0xDECAFCAFFE
 
 
-def _dense_error(layer: str) -> ValueError:
-    return ValueError(f"{layer}: sparse=True is not supported: Tapeflow's hashing layers return dense "
-                      "tensors (tf.SparseTensor outputs are not implemented yet).")
-
-
 def _as_keys(a: np.ndarray) -> np.ndarray:
     """The byte strings TF hashes: strings themselves, integers in decimal (floats truncated)."""
     flat = a.reshape(-1)
@@ -44,7 +39,7 @@ class Hashing(Layer):
         mask_value: inputs equal to it go to bin 0 (the others to 1..num_bins-1), or None.
         salt: an int or a pair of ints: the SipHash key (None: FarmHash, unkeyed).
         output_mode: "int" (bin indices, input shape), "one_hot", "multi_hot" or "count".
-        sparse: must be False (tf.SparseTensor outputs are not supported).
+        sparse: return a tf.SparseTensor of the encodings ("one_hot", "multi_hot", "count").
 
     Input: ints, floats (truncated to int64) or strings, any shape. Output: int64 ("int", or the
     `dtype` given) or float32 encodings with a last axis of `num_bins`.
@@ -71,8 +66,6 @@ class Hashing(Layer):
         if sparse and output_mode == "int":
             raise ValueError("`sparse` may only be true if `output_mode` is `\"one_hot\"`, `\"multi_hot\"`, "
                              f"or `\"count\"`. Received: sparse={sparse} and output_mode={output_mode}")
-        if sparse:
-            raise _dense_error("Hashing")
         if salt is not None:
             if isinstance(salt, (tuple, list)) and len(salt) == 2:
                 salt = list(salt)
@@ -92,14 +85,23 @@ class Hashing(Layer):
         return inputs  # strings stay host values; `call` converts
 
     def call(self, inputs: Any) -> Any:
+        if hv.is_sparse(inputs):
+            return hv.map_sparse_values(inputs, lambda v: tf.constant(self._bins(hv.to_array(v)).astype(self.dtype)),
+                                        "Hashing", self.output_mode)
         if hv.is_ragged(inputs):
             bins = self._bins(hv.to_array(inputs.flat_values)).reshape(-1)
             if self.output_mode == "int":
                 return inputs.with_flat_values(tf.constant(bins.astype(self.dtype)))
-            return hv.encode_rows(bins, hv.row_lengths(inputs), self.output_mode, self.num_bins, self.dtype)
-        a = hv.to_array(inputs)
-        bins = self._bins(a)
-        return encode_categorical(tf.constant(bins), self.output_mode, self.num_bins, self.dtype)
+            out = hv.encode_rows(bins, hv.row_lengths(inputs), self.output_mode, self.num_bins, self.dtype)
+        else:
+            out = encode_categorical(tf.constant(self._bins(hv.to_array(inputs))), self.output_mode, self.num_bins,
+                                     self.dtype)
+        if self.sparse:
+            if hv.is_ragged(out):
+                raise ValueError("Hashing: sparse=True with output_mode='one_hot' on ragged rows is not supported "
+                                 "(the one-hot rows are ragged).")
+            out = hv.to_sparse(out)
+        return out
 
     def _bins(self, a: np.ndarray) -> np.ndarray:
         """Bin indices (int64) of the values `a`, the mask going to 0."""
@@ -147,7 +149,7 @@ class HashedCrossing(Layer):
     Args:
         num_bins: the number of bins.
         output_mode: "int" (bin indices) or "one_hot".
-        sparse: must be False (tf.SparseTensor outputs are not supported).
+        sparse: return a tf.SparseTensor with "one_hot" (ignored with "int", as in Keras).
 
     Input: a list of int or string tensors, all of shape `()`, `(batch,)` or `(batch, 1)`.
     Output: their shape ("int", int64 by default) or `(batch, num_bins)` ("one_hot", float32).
@@ -162,8 +164,6 @@ class HashedCrossing(Layer):
         if output_mode == "int" and dtype is None:
             dtype = "int64"
         super().__init__(name=name, dtype=dtype, **kwargs)
-        if sparse:
-            raise _dense_error("HashedCrossing")
         if output_mode not in ("int", "one_hot"):
             raise ValueError("HashedCrossing: invalid value for argument `output_mode`. Expected one of "
                              f"('int', 'one_hot'). Received: output_mode={output_mode!r}")
@@ -204,7 +204,8 @@ class HashedCrossing(Layer):
         limit = self.num_bins if self.num_bins > 0 else np.iinfo(np.int64).max
         bins = (h % np.uint64(limit)).astype(np.int64).reshape(first)
         dtype = self.dtype if self.output_mode == "int" else self._np_dtype
-        return encode_categorical(tf.constant(bins), self.output_mode, self.num_bins, dtype)
+        out = encode_categorical(tf.constant(bins), self.output_mode, self.num_bins, dtype)
+        return hv.to_sparse(out) if self.sparse and self.output_mode != "int" else out
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         if len(input_shape) != 2 or not isinstance(input_shape[0], tuple) or not isinstance(input_shape[1], tuple):

@@ -27,8 +27,28 @@ def is_ragged(x: Any) -> bool:
     return cls is not None and isinstance(x, cls)
 
 
+def is_sparse(x: Any) -> bool:
+    cls = getattr(tf, "SparseTensor", None)
+    return cls is not None and isinstance(x, cls)
+
+
+def to_sparse(dense: Any) -> Any:
+    """A `tf.SparseTensor` of the nonzero entries of `dense` (sparse=True outputs)."""
+    return tf.sparse.from_dense(dense)
+
+
+def map_sparse_values(x: Any, fn: Any, layer: str, output_mode: str) -> Any:
+    """A SparseTensor input with `fn` applied to its values ("int" mode keeps the sparsity)."""
+    if output_mode != "int":
+        raise ValueError(f"{layer}: SparseTensor inputs are supported with output_mode='int' (the values are "
+                         f"mapped, the sparsity kept); received output_mode={output_mode!r}.")
+    return tf.SparseTensor(x.indices, fn(x.values), x.dense_shape)
+
+
 def to_array(x: Any) -> np.ndarray:
     """A NumPy array of `x` (a tensor's value, an array, a list or a scalar)."""
+    if is_sparse(x) or is_ragged(x):
+        raise TypeError(f"Expected a dense tensor, received a {type(x).__name__}.")
     if isinstance(x, Tensor):
         if x._value is None:
             raise ValueError(f"Expected a tensor with a value, received the symbolic tensor {x!r}.")

@@ -99,9 +99,6 @@ class IndexLookup(Layer):
             raise ValueError(f"{label}: `sparse` may only be true if `output_mode` is `'one_hot'`, "
                              f"`'multi_hot'`, `'count'` or `'tf_idf'`. Received: sparse={sparse} and "
                              f"output_mode={output_mode}")
-        if sparse:
-            raise ValueError(f"{label}: sparse=True is not supported: Tapeflow's lookup layers return "
-                             "dense tensors (tf.SparseTensor outputs are not implemented yet).")
         if idf_weights is not None and output_mode != "tf_idf":
             raise ValueError(f"{label}: `idf_weights` should only be set if `output_mode` is `'tf_idf'`. "
                              f"Received: idf_weights={idf_weights} and output_mode={output_mode}")
@@ -367,6 +364,9 @@ class IndexLookup(Layer):
         return inputs  # strings stay host values; `call` converts
 
     def call(self, inputs: Any) -> Any:
+        if hv.is_sparse(inputs):
+            return hv.map_sparse_values(inputs, lambda v: self._lookup_values(self._call_keys(v)),
+                                        type(self).__name__, self.output_mode)
         if hv.is_ragged(inputs):
             keys = self._call_keys(inputs.flat_values)
             if self.output_mode == "int":
@@ -390,6 +390,11 @@ class IndexLookup(Layer):
             if self._idf is None:
                 raise ValueError("When `output_mode` is `'tf_idf'`, `idf_weights` must be provided.")
             out = tf.cast(out, "float32") * tf.constant(self._idf)
+        if self.sparse:
+            if hv.is_ragged(out):
+                raise ValueError(f"{type(self).__name__} '{self.name}': sparse=True with output_mode='one_hot' on "
+                                 "ragged rows is not supported (the one-hot rows are ragged).")
+            out = hv.to_sparse(out)
         return out
 
     def _depth(self) -> int:

@@ -21,7 +21,7 @@ class IntegerLookup(IndexLookup):
         invert: map indices back to tokens.
         output_mode: "int" (int64 indices, input shape), "one_hot", "multi_hot", "count" (int64,
             last axis the vocabulary) or "tf_idf" (float32 counts times idf weights).
-        sparse: must be False (tf.SparseTensor outputs are not supported).
+        sparse: return a tf.SparseTensor of the encodings (not with "int").
         pad_to_max_tokens: encode to `max_tokens` columns instead of the vocabulary size.
         oov_method: "floormod" or "farmhash" for several OOV indices; salt: SipHash key for "farmhash".
 

@@ -59,7 +59,7 @@ class TextVectorization(Layer):
         pad_to_max_tokens: encode to `max_tokens` columns.
         vocabulary / idf_weights: a given vocabulary (list, array, tensor or file path) instead of
             `adapt`, and its idf weights for "tf_idf".
-        sparse: must be False (tf.SparseTensor outputs are not supported).
+        sparse: return a tf.SparseTensor of the encodings (not with "int").
         ragged: "int" mode: return a tf.RaggedTensor of unpadded sequences.
         encoding: the encoding of str inputs and returned vocabularies.
 

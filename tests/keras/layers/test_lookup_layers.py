@@ -205,8 +205,8 @@ def test_lookup_errors():
         layers.IntegerLookup(max_tokens=1)
     with pytest.raises(ValueError, match="repeated"):
         layers.IntegerLookup(vocabulary=[1, 2, 2])
-    with pytest.raises(ValueError, match="sparse=True is not supported"):
-        layers.StringLookup(output_mode="multi_hot", sparse=True)
+    with pytest.raises(ValueError, match="`sparse` may only be true"):
+        layers.StringLookup(output_mode="int", sparse=True)
     with pytest.raises(ValueError, match="Cannot adapt"):
         layers.IntegerLookup(vocabulary=[1, 2]).adapt(np.array([1, 2]))
     with pytest.raises(ValueError, match="expected integer inputs"):
@@ -215,7 +215,39 @@ def test_lookup_errors():
         layers.IntegerLookup(vocabulary=[1, 2], num_oov_indices=0)(np.array([1, 7]))
     with pytest.raises(RuntimeError, match="must set the layer's vocabulary"):
         layers.IntegerLookup(output_mode="one_hot")(np.array([1]))
-    with pytest.raises(ValueError, match="sparse=True is not supported"):
-        layers.Hashing(num_bins=3, output_mode="one_hot", sparse=True)
+    with pytest.raises(ValueError, match="SparseTensor inputs are supported with output_mode='int'"):
+        layers.Hashing(num_bins=3, output_mode="count")(tf.sparse.from_dense(np.array([[1, 0]])))
     with pytest.raises(ValueError, match="equal shape"):
         layers.HashedCrossing(num_bins=3)((np.array([1, 2]), np.array([1, 2, 3])))
+
+
+def _sparse_parts(y) -> tuple:
+    return (y.indices.numpy().tolist(), y.values.numpy().tolist(), y.dense_shape.numpy().tolist(), y.dtype.name)
+
+
+@pytest.mark.oracle
+def test_sparse_outputs_and_inputs_against_keras():
+    k = _keras()
+    import tensorflow as ktf
+    x = np.array([[12, 5, 5], [36, 7, 7]])
+    for mode in ("one_hot", "multi_hot", "count"):
+        ours = layers.IntegerLookup(vocabulary=[12, 36, 7], output_mode=mode, sparse=True)(x)
+        theirs = k.layers.IntegerLookup(vocabulary=[12, 36, 7], output_mode=mode, sparse=True)(x)
+        assert isinstance(ours, tf.SparseTensor) and _sparse_parts(ours) == _sparse_parts(theirs)
+    for layer in ("Hashing", "TextVectorization"):
+        kwargs = dict(num_bins=3, output_mode="count", sparse=True) if layer == "Hashing" else dict(
+            output_mode="count", sparse=True, vocabulary=["a", "b"])
+        data = np.array([[1, 2, 2]]) if layer == "Hashing" else ["a b a z", ""]
+        assert _sparse_parts(getattr(layers, layer)(**kwargs)(data)) == _sparse_parts(
+            getattr(k.layers, layer)(**kwargs)(data))
+    pair = (np.array([1, 2]), np.array([3, 4]))
+    assert _sparse_parts(layers.HashedCrossing(num_bins=3, output_mode="one_hot", sparse=True)(pair)) == \
+        _sparse_parts(k.layers.HashedCrossing(num_bins=3, output_mode="one_hot", sparse=True)(pair))
+    # SparseTensor inputs in "int" mode: the values are mapped, the sparsity kept (TF's lookup table on
+    # the values; Hashing as Keras)
+    dense = np.array([[12, 0], [0, 7]])
+    ours = layers.IntegerLookup(vocabulary=[12, 36, 7])(tf.sparse.from_dense(dense))
+    assert _sparse_parts(ours) == ([[0, 0], [1, 1]], [1, 3], [2, 2], "int64")
+    ours = layers.Hashing(num_bins=3)(tf.sparse.from_dense(dense))
+    theirs = k.layers.Hashing(num_bins=3)(ktf.sparse.from_dense(dense))
+    assert _sparse_parts(ours) == _sparse_parts(theirs)

@@ -114,8 +114,8 @@ def test_text_vectorization_errors():
         layers.TextVectorization(ngrams=[1, 2])
     with pytest.raises(ValueError, match="output_sequence_length"):
         layers.TextVectorization(output_mode="count", output_sequence_length=3)
-    with pytest.raises(ValueError, match="sparse=True is not supported"):
-        layers.TextVectorization(output_mode="count", sparse=True)
+    with pytest.raises(ValueError, match="`sparse` may only be true"):
+        layers.TextVectorization(output_mode="int", sparse=True)
     with pytest.raises(ValueError, match="last shape dimension must be 1"):
         layers.TextVectorization(vocabulary=["a"])(np.array([["a", "b"]]))
     with pytest.raises(ValueError, match="expected string inputs"):
