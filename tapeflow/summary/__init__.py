@@ -4,8 +4,8 @@ Needs the optional `tensorboard` package (`pip install 'tapeflow[tensorboard]'`)
 writer and summary builders produce the files; using a writer without it raises an ImportError
 naming the extra.
 
-Not provided: `graph`, `trace_on`, `trace_off` and `trace_export`, which write TensorFlow
-`GraphDef`s of traced functions; Tapeflow's traces are not TensorFlow graphs.
+`graph`, `trace_on`, `trace_off` and `trace_export` write the GraphDefs of traced tf.functions
+for the Graphs dashboard (op types are Tapeflow's primitives; there is no profiler).
 
 Example:
     >>> writer = tf.summary.create_file_writer("logs")
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from tapeflow.summary import experimental
 from tapeflow.summary.ops import audio, histogram, image, scalar, text, write
+from tapeflow.summary.trace import graph, trace_export, trace_off, trace_on
 from tapeflow.summary.writer import (
     SummaryWriter, create_file_writer, create_noop_writer, flush, record_if, should_record_summaries,
 )

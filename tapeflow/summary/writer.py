@@ -63,6 +63,9 @@ class SummaryWriter:
     def _write(self, value: Any, step: int) -> bool:
         return False
 
+    def _write_event(self, event: Any) -> bool:
+        return False
+
 
 class _FileWriter(SummaryWriter):
     def __init__(self, logdir: str, max_queue: int, flush_secs: float, filename_suffix: str) -> None:
@@ -79,6 +82,13 @@ class _FileWriter(SummaryWriter):
                 raise RuntimeError(f"The summary writer for {self._logdir!r} is closed.")
             event = tb.event_pb2.Event(wall_time=time.time(), step=int(step),
                                        summary=tb.summary_pb2.Summary(value=[value]))
+            self._writer.add_event(event)
+        return True
+
+    def _write_event(self, event: Any) -> bool:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"The summary writer for {self._logdir!r} is closed.")
             self._writer.add_event(event)
         return True
 

@@ -181,6 +181,9 @@ class ConcreteFunction:
 
     def _call_flat(self, values: list) -> Any:
         """Replay the graph with one value per placeholder, in order."""
+        if state.call_observers:
+            for observe in state.call_observers:
+                observe(self)
         if state.current() is not None:
             # Called while another function is traced: one node that replays this function.
             return lift_call(lambda *v: self._call_flat(list(v)), tuple(values), name=self.name,

@@ -12,6 +12,9 @@ from typing import Any
 
 graphs: list = []
 
+# Functions called with every concrete function about to run (`tf.summary.trace_on` notes graphs).
+call_observers: list = []
+
 # `tf.config.run_functions_eagerly(True)`: tf.functions call their Python function instead.
 run_eagerly = [False]
 
