@@ -187,9 +187,38 @@ def _reduce_axis(api_name: str, fn: Callable, x: Any, axis: int, keepdims: bool)
     if axis == 0 and rr == 1:
         dense = x.to_tensor(default_value=fill)
         return fn(dense, 0, keepdims)
+    if keepdims:
+        raise ValueError(f"tf.{api_name}: keepdims=True along a ragged axis is not supported.")
+    if axis == rr - 1 and rr >= 2:  # the second-innermost ragged axis
+        return _reduce_second_innermost(fn, x, axis, fill)
     raise ValueError(f"tf.{api_name}: reducing axis {axis} of a RaggedTensor with ragged rank "
-                     f"{rr} is supported for the innermost ragged axis ({rr}), the inner uniform "
-                     "axes and axis 0 of ragged rank 1.")
+                     f"{rr} is supported for the two innermost ragged axes ({rr - 1}, {rr}), the "
+                     "inner uniform axes and axis 0 of ragged rank 1.")
+
+
+def _reduce_second_innermost(fn: Callable, x: RaggedTensor, axis: int, fill: Any) -> Any:
+    """Reduce across the sub-rows of each row: pad both ragged levels, reduce, cut each result
+    row back to its longest sub-row."""
+    level = x
+    for _ in range(axis - 1):
+        level = level.values
+    s_out = level.row_splits._value
+    s_in = level.values.row_splits._value
+    xp = get_xp(s_out)
+    sub_lengths = (s_in[1:] - s_in[:-1]).astype("int64")
+    lengths = xp.zeros(len(s_out) - 1, dtype="int64")
+    if len(sub_lengths):
+        ids = rows.row_ids(xp, s_out)
+        np_lengths = backend.to_numpy(lengths)
+        np.maximum.at(np_lengths, backend.to_numpy(ids), backend.to_numpy(sub_lengths))
+        lengths = backend.asarray(np_lengths, None, xp)
+    reduced = fn(level.to_tensor(default_value=fill), 1, False)
+    result = RaggedTensor.from_tensor(reduced, lengths=Tensor(lengths)).with_row_splits_dtype(
+        _dt.from_numpy(s_out.dtype))
+    if axis == 1:
+        return result
+    return RaggedTensor.from_nested_row_splits(result, x.nested_row_splits[:axis - 1],
+                                               validate=False)
 
 
 def _innermost_level(x: RaggedTensor) -> RaggedTensor:

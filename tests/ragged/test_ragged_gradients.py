@@ -25,6 +25,8 @@ CASES = {
     "reduce_max": lambda v: tf.reduce_max(_rt(v, [0, 2, 5, 6]), axis=1),
     "reduce_mean": lambda v: tf.reduce_mean(_rt(v, [0, 2, 5, 6]), axis=1),
     "reduce_sum_axis0": lambda v: tf.reduce_sum(_rt(v), axis=0),
+    "reduce_middle_axis": lambda v: tf.reduce_max(tf.RaggedTensor.from_row_lengths(
+        _rt(v, [0, 2, 5, 6]), [2, 1]), axis=1).flat_values,
     "elementwise": lambda v: (tf.math.sin(_rt(v)) * _rt(v) + 1.0).flat_values,
     "index_rows": lambda v: _rt(v)[1:3].flat_values,
     "index_cols": lambda v: _rt(v)[:, 1:].flat_values,

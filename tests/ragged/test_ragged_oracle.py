@@ -100,6 +100,11 @@ CASES = {
     "reduce_mean_float": lambda m: m.math.reduce_mean(_f(m), axis=1),
     "reduce_any": lambda m: m.reduce_any(_rt(m) > 2, axis=1),
     "reduce_nested": lambda m: m.reduce_sum(_r2(m), axis=2),
+    "reduce_nested_axis1": lambda m: m.reduce_sum(_r2(m), axis=1),
+    "reduce_nested_mean": lambda m: m.reduce_mean(m.cast(_r2(m), m.float32), axis=1),
+    "reduce_rank3_axis1": lambda m: m.reduce_sum(
+        m.ragged.constant([[[[1], [2, 3]], [[4]]], [[[5, 6]]]]), axis=2),
+    "reduce_nested_axes": lambda m: m.reduce_sum(_r2(m), axis=[1, 2]),
     "reduce_inner": lambda m: m.reduce_sum(m.ragged.constant([[[1, 2], [3, 4]], [[5, 6]]], ragged_rank=1), axis=2),
     "concat0": lambda m: m.concat([_rt(m), _rt(m)], axis=0),
     "concat1": lambda m: m.concat([_rt(m), m.ragged.constant([[7], [8, 9], [10]])], axis=1),
@@ -172,3 +177,8 @@ def test_errors_where_tf_raises(case):
 def test_private_constructor():
     with pytest.raises(ValueError, match="private"):
         tapeflow.RaggedTensor([1], [0, 1])
+
+
+def test_unsupported_reduction_axis_is_named():
+    with pytest.raises(ValueError, match="axis 0 of a RaggedTensor with ragged rank 2"):
+        tapeflow.reduce_sum(_r2(tapeflow), axis=0)
