@@ -9,10 +9,15 @@ are in `arrays.npz`. Only graphs of primitives can be saved: a lifted Python cal
 that was not traced op by op, an optimizer update, `tf.py_function`) raises an error naming it.
 """
 
+from types import SimpleNamespace
+
 from tapeflow.saved_model.load import load
+from tapeflow.saved_model.options import LoadOptions, SaveOptions, VariablePolicy
 from tapeflow.saved_model.save import save
+
+experimental = SimpleNamespace(VariablePolicy=VariablePolicy, save=save)
 
 SERVING = "serve"
 DEFAULT_SERVING_SIGNATURE_DEF_KEY = "serving_default"
 
-__all__ = ["save", "load", "SERVING", "DEFAULT_SERVING_SIGNATURE_DEF_KEY"]
+__all__ = ["save", "load", "SaveOptions", "LoadOptions", "experimental", "SERVING", "DEFAULT_SERVING_SIGNATURE_DEF_KEY"]

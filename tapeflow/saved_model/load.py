@@ -142,8 +142,9 @@ class _Loaded:
 def load(export_dir: str, tags: Any = None, options: Any = None) -> Any:
     """Load a directory written by `tf.saved_model.save`: its functions run without the Python code
     that traced them (no code is read from the directory)."""
-    if options is not None:
-        raise ValueError("saved_model.load: `options` (tf.saved_model.LoadOptions) are not supported.")
+    from tapeflow.saved_model.options import load_options
+
+    load_options(options)
     path = os.path.join(export_dir, "saved_model.json")
     if not os.path.isfile(path):
         raise OSError(f"SavedModel file does not exist at: {export_dir}/saved_model.json")

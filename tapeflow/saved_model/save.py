@@ -131,13 +131,15 @@ def save(obj: Any, export_dir: str, signatures: Any = None, options: Any = None)
         export_dir: the directory to create (replaced atomically if it exists).
         signatures: None (a single tf.function with an input_signature becomes
             "serving_default"), a tf.function / concrete function, or a dict name -> either.
-        options: accepted for TF compatibility (must be None).
+        options: a `tf.saved_model.SaveOptions` (see tapeflow.saved_model.options for what each
+            option does here), or None.
 
     Raises:
         ValueError: a function whose graph is not made of engine primitives.
     """
-    if options is not None:
-        raise ValueError("saved_model.save: `options` (tf.saved_model.SaveOptions) are not supported.")
+    from tapeflow.saved_model.options import save_options
+
+    save_options(options)
     functions = _functions_of(obj)
     sigs = _signature_functions(obj, signatures, functions)
     writer = _Writer()

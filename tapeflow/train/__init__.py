@@ -11,6 +11,7 @@ from typing import Any as _Any
 from tapeflow.train.checkpoint import Checkpoint
 from tapeflow.train.format import CheckpointReader
 from tapeflow.train.manager import CheckpointManager
+from tapeflow.train.options import CheckpointOptions
 from tapeflow.train.state import CheckpointState, checkpoints_iterator, get_checkpoint_state, latest_checkpoint
 
 

@@ -18,15 +18,8 @@ from tapeflow.tensor import Variable
 from tapeflow.train import format as _format
 from tapeflow.train import state as _state
 from tapeflow.train.object_graph import serialize
+from tapeflow.train.options import checkpoint_options, run_write_callbacks
 from tapeflow.train.restore import CheckpointLoadStatus, InitializationOnlyStatus, Restoration
-
-
-def _check_options(options: Any) -> None:
-    if options is not None:
-        raise NotImplementedError(
-            "tf.train.CheckpointOptions are not supported by Tapeflow: checkpoints are written "
-            "synchronously on the host. Pass options=None."
-        )
 
 
 def _check_trackable(name: str, value: Any) -> None:
@@ -84,26 +77,30 @@ class Checkpoint(tracking.AutoTrackable):
 
     def write(self, file_prefix: str, options: Any = None) -> str:
         """Write a checkpoint at exactly `file_prefix` (no numbering, no state file); returns it."""
-        _check_options(options)
+        opts = checkpoint_options(options)
         file_prefix = os.fspath(file_prefix)
         nodes, arrays = serialize(self)
         _format.write(file_prefix, nodes, arrays)
+        run_write_callbacks(opts, file_prefix)
         return file_prefix
+
+    def sync(self) -> None:
+        """Wait for pending asynchronous saves: none, since every write completes before it returns."""
 
     def save(self, file_prefix: str, options: Any = None) -> str:
         """Write `file_prefix-N` (N = the incremented `save_counter`) and record it as the latest
         checkpoint of its directory; returns the path."""
-        _check_options(options)
+        checkpoint_options(options)
         counter = self.save_counter
         counter.assign_add(np.int64(1))
-        path = self.write(f"{os.fspath(file_prefix)}-{int(counter.numpy())}")
+        path = self.write(f"{os.fspath(file_prefix)}-{int(counter.numpy())}", options)
         directory = os.path.dirname(path) or "."
         _state.update(directory, path, [path])
         return path
 
     def read(self, save_path: str, options: Any = None) -> CheckpointLoadStatus:
         """Restore from `save_path` (as `write` returned it); returns a status object."""
-        _check_options(options)
+        checkpoint_options(options)
         save_path = os.fspath(save_path)
         if os.path.isdir(save_path):
             raise errors.NotFoundError(
@@ -123,6 +120,6 @@ class Checkpoint(tracking.AutoTrackable):
             `assert_nontrivial_match()` and `expect_partial()`.
         """
         if save_path is None:
-            _check_options(options)
+            checkpoint_options(options)
             return InitializationOnlyStatus()
         return self.read(save_path, options)
