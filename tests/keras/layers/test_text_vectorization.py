@@ -141,3 +141,30 @@ def test_text_vectorization_callables_against_keras():
     theirs.adapt(data)
     assert ours.get_vocabulary() == theirs.get_vocabulary()
     np.testing.assert_array_equal(ours(data).numpy(), np.asarray(theirs(data)))
+
+
+@pytest.mark.oracle
+def test_text_vectorization_keras_guide_standardization_against_keras():
+    """The text-classification guide's `custom_standardization` written with tf.strings."""
+    k = _keras()
+    import re
+    import string
+
+    import tensorflow as ktf
+
+    def make(t):
+        def custom_standardization(input_data):
+            lowercase = t.strings.lower(input_data)
+            stripped_html = t.strings.regex_replace(lowercase, "<br />", " ")
+            return t.strings.regex_replace(stripped_html, f"[{re.escape(string.punctuation)}]", "")
+        return custom_standardization
+
+    data = ["The movie<br />was GREAT!", "bad, bad plot...", "ok"]
+    ours = layers.TextVectorization(standardize=make(tf), split=lambda x: tf.strings.split(x), ngrams=2,
+                                    output_sequence_length=6)
+    theirs = k.layers.TextVectorization(standardize=make(ktf), split=lambda x: ktf.strings.split(x), ngrams=2,
+                                        output_sequence_length=6)
+    ours.adapt(tf.data.Dataset.from_tensor_slices(data).batch(2))
+    theirs.adapt(ktf.data.Dataset.from_tensor_slices(data).batch(2))
+    assert ours.get_vocabulary() == theirs.get_vocabulary()
+    np.testing.assert_array_equal(ours(data).numpy(), np.asarray(theirs(data)))
