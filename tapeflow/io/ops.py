@@ -53,7 +53,27 @@ def _parse(a: np.ndarray, want: _dt.DType) -> np.ndarray:
 def parse_tensor(serialized: Any, out_type: Any, name: Any = None) -> Tensor:
     """The tensor in a scalar string of `TensorProto` bytes; its dtype must be `out_type`."""
     want = _dt.as_dtype(out_type)
-    return apply("ParseTensor", _parse, string_input(serialized, "ParseTensor", "serialized"), want=want)
+    x = string_input(serialized, "ParseTensor", "serialized")
+    run = lambda s: apply("ParseTensor", _parse, s, want=want)  # noqa: E731
+    if func_graph.tracing() and x._value is None:
+        # NOTE: the output's shape is in the bytes; stand-in strings (not protos) probe as a
+        # vector of unknown length of `out_type`.
+        return func_graph.lift_call(run, (x,), name="ParseTensor", stateful=False,
+                                    probe=_probe(run, lambda s: (len(s[()]),), want._np))
+    return run(x)
+
+
+def _probe(run: Any, shape_of: Any, np_dtype: Any) -> Any:
+    """A trace probe: the op itself, or for stand-in inputs it cannot read, zeros of `np_dtype`
+    whose shape `shape_of(input array)` gives."""
+
+    def probe(x: Tensor) -> Tensor:
+        try:
+            return run(x)
+        except (InvalidArgumentError, TypeError):
+            return Tensor(np.zeros(shape_of(x._value), np_dtype))
+
+    return probe
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,6 +192,14 @@ def decode_raw(input_bytes: Any, out_type: Any, little_endian: bool = True, fixe
     dtype = _dt.as_dtype(out_type)
     if dtype.name not in _RAW_TYPES:
         raise TypeError(f"DecodeRaw: `out_type` must be one of {', '.join(_RAW_TYPES)}, received {dtype.name}.")
-    return apply("DecodeRaw", _decode_raw, string_input(input_bytes, "DecodeRaw", "input_bytes"),
-                 np_dtype=dtype._np, little_endian=bool(little_endian),
-                 fixed_length=None if fixed_length is None else int(fixed_length))
+    x = string_input(input_bytes, "DecodeRaw", "input_bytes")
+    params = {"np_dtype": dtype._np, "little_endian": bool(little_endian),
+              "fixed_length": None if fixed_length is None else int(fixed_length)}
+    run = lambda s: apply("DecodeRaw", _decode_raw, s, **params)  # noqa: E731
+    if func_graph.tracing() and x._value is None and fixed_length is None:
+        # NOTE: the last dimension comes from the strings' length: stand-ins that are not a
+        # multiple of the item size probe as an unknown last dimension.
+        return func_graph.lift_call(run, (x,), name="DecodeRaw", stateful=False,
+                                    probe=_probe(run, lambda a: a.shape + (len(a.reshape(-1)[0]) if a.size else 0,),
+                                                 dtype._np))
+    return run(x)

@@ -20,6 +20,7 @@ from tapeflow import string_values as _sv
 from tapeflow.autodiff.function import Function
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.tensor import Tensor, convert_to_tensor
+from tapeflow.tracing import func_graph
 
 
 class StringOp(Function):
@@ -41,9 +42,26 @@ class StringOp(Function):
         return self.fn(*xs, **self.params)
 
 
-def apply(op_name: str, fn: Callable, *inputs: Tensor, n_outputs: int = 1, **params: Any) -> Any:
-    """Run `fn` as a `StringOp` named `op_name` on `inputs`."""
-    return StringOp(op_name, fn, n_outputs, **params)(*inputs)
+def apply(op_name: str, fn: Callable, *inputs: Tensor, n_outputs: int = 1, stand_in: Callable | None = None,
+          **params: Any) -> Any:
+    """Run `fn` as a `StringOp` named `op_name` on `inputs`.
+
+    `stand_in(*arrays)`, for ops whose success depends on string contents (positions within
+    strings, ...), gives a correctly typed and shaped output for a trace's stand-in values
+    when `fn` refuses them; the op then runs on the real values at each call.
+    """
+    op = StringOp(op_name, fn, n_outputs, **params)
+    if stand_in is None or not func_graph.tracing() or all(x._value is not None for x in inputs):
+        return op(*inputs)
+
+    def probe(*xs: Tensor) -> Any:
+        try:
+            return StringOp(op_name, fn, n_outputs, **params)(*xs)
+        except InvalidArgumentError:
+            return Tensor(stand_in(*(x._value for x in xs)))
+
+    return func_graph.lift_call(lambda *xs: StringOp(op_name, fn, n_outputs, **params)(*xs), inputs,
+                                name=op_name, stateful=False, probe=probe)
 
 
 def string_input(x: Any, op: str, arg: str = "input") -> Tensor:

@@ -98,7 +98,8 @@ def substr(input: Any, pos: Any, len: Any, unit: str = "BYTE", name: Any = None)
     if p.dtype != k.dtype:
         raise TypeError(f"Substr: `pos` and `len` must have the same dtype, received {p.dtype.name} "
                         f"and {k.dtype.name}.")
-    return apply("Substr", _substr, x, p, k, unit=unit)
+    return apply("Substr", _substr, x, p, k, unit=unit,
+                 stand_in=lambda *arrays: _sv.empty_strings(np.broadcast_shapes(*(a.shape for a in arrays))))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,7 +415,8 @@ def unsorted_segment_join(inputs: Any, segment_ids: Any, num_segments: Any, sepa
     ids = int_input(segment_ids, "UnsortedSegmentJoin", "segment_ids")
     num = int_input(num_segments, "UnsortedSegmentJoin", "num_segments")
     return apply("UnsortedSegmentJoin", _segment_join, x, ids, num,
-                 sep=as_bytes(separator, "UnsortedSegmentJoin", "separator"))
+                 sep=as_bytes(separator, "UnsortedSegmentJoin", "separator"),
+                 stand_in=lambda a, i, n: _sv.empty_strings((max(int(n), 0),) + a.shape[i.ndim:]))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -184,3 +184,20 @@ def test_gfile_write_is_atomic(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["model.txt"]
     with pytest.raises(tf.errors.UnimplementedError, match="gs"):
         tf.io.gfile.exists("gs://bucket/x")
+
+
+def test_parse_tensor_and_decode_raw_trace_with_a_signature():
+    @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
+    def doubled(s):
+        return tf.io.parse_tensor(s, tf.float32) * 2
+
+    assert doubled(tf.io.serialize_tensor(tf.constant([1.0, 2.0]))).numpy().tolist() == [2.0, 4.0]
+    assert doubled(tf.io.serialize_tensor(tf.constant([[3.0]]))).numpy().tolist() == [[6.0]]
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def plus_one(s):
+        return tf.io.decode_raw(s, tf.int16) + 1
+
+    out = plus_one(tf.constant([b"\x01\x00\x02\x00", b"\x03\x00\x04\x00"]))
+    assert out.numpy().tolist() == [[2, 3], [4, 5]]
+    assert plus_one.get_concrete_function().structured_outputs.shape.as_list() == [None, None]

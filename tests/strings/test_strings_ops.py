@@ -251,3 +251,24 @@ def test_namespace_matches_tf():
     assert set(tf.strings.__all__) <= theirs
     gfile = {n for n in dir(real.io.gfile) if not n.startswith("_")}
     assert gfile <= {n for n in dir(tf.io.gfile) if not n.startswith("_")}
+
+
+def test_content_dependent_ops_trace_from_a_signature_alone():
+    # Traced before any call: the stand-in strings are too short for pos=2, yet the trace holds.
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def third_char(s):
+        return tf.strings.substr(s, 2, 1)
+
+    assert third_char.get_concrete_function().structured_outputs.shape.as_list() == [None]
+    assert third_char(tf.constant(["1bc", "2yz1"])).numpy().tolist() == [b"c", b"z"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="pos 2 out of range"):
+        third_char(tf.constant(["a"]))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.int32),
+                                  tf.TensorSpec([], tf.int32)])
+    def grouped(s, ids, n):
+        return tf.strings.unsorted_segment_join(s, ids, n, separator="+")
+
+    grouped.get_concrete_function()
+    assert grouped(tf.constant(["a", "b", "c"]), tf.constant([2, 0, 2]), tf.constant(3)).numpy().tolist() == [
+        b"b", b"", b"a+c"]
