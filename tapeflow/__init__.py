@@ -77,6 +77,7 @@ _LAZY_SUBMODULES = {
     "keras",
     "compat",
     "data",
+    "distribute",
     "testing",
     "train",
     "summary",

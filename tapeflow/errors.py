@@ -19,3 +19,7 @@ class NotFoundError(OpError, FileNotFoundError):
 
 class UnimplementedError(OpError, NotImplementedError):
     """The operation is not implemented."""
+
+
+class UnavailableError(OpError):
+    """A peer is unavailable (a distributed worker died or stopped answering)."""

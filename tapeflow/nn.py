@@ -230,3 +230,18 @@ def _dropout_scale(shape: Any, keep: float, dtype: Any, seed: Any, like: Any = N
     scale = rnd.random_mask(tuple(shape), keep, np_dtype, xp, seed).astype(np_dtype)
     scale *= np_dtype.type(1.0 / keep)
     return Tensor(scale)
+
+
+def compute_average_loss(per_example_loss: Any, sample_weight: Any = None, global_batch_size: Any = None) -> Tensor:
+    """`sum(per_example_loss * sample_weight) / global_batch_size` for tf.distribute training
+    (see `tapeflow.distribute.losses.compute_average_loss`)."""
+    from tapeflow.distribute import losses
+
+    return losses.compute_average_loss(per_example_loss, sample_weight, global_batch_size)
+
+
+def scale_regularization_loss(regularization_loss: Any) -> Tensor:
+    """`sum(regularization_loss) / num_replicas_in_sync` for tf.distribute training."""
+    from tapeflow.distribute import losses
+
+    return losses.scale_regularization_loss(regularization_loss)

@@ -329,6 +329,10 @@ class Reference:
         return isinstance(other, Reference) and other._tensor is self._tensor
 
 
+# Called with each new Variable (innermost last); a tf.distribute scope mirrors it from worker 0.
+_variable_created_hooks: list = []
+
+
 class Variable(Tensor):
     """A mutable tensor whose value persists across calls, like `tf.Variable`.
 
@@ -380,6 +384,8 @@ class Variable(Tensor):
             from tapeflow.tracing.func_graph import on_variable_created
 
             on_variable_created(self)
+        if _variable_created_hooks:
+            _variable_created_hooks[-1](self)  # tf.distribute: mirror the new variable across workers
 
     @property
     def name(self) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import tapeflow as tf
 from tapeflow import backend as _backend
 from tapeflow import dtypes as _dt
+from tapeflow.distribute import training as _distribute
 from tapeflow.keras import activations as _activations
 from tapeflow.keras import backend as _kbackend
 from tapeflow.keras import losses as _losses
@@ -130,6 +131,16 @@ def _sum_axes(x: np.ndarray, axis: tuple) -> np.ndarray:
     return np.add.reduce(x, axis=axis)
 
 
+def _synced_result(result: Callable) -> Callable:
+    """`result` that aggregates across workers for a metric created under a multi-worker
+    tf.distribute scope (see `tapeflow.distribute.training.synced_result`)."""
+    def synced(self: Any) -> Any:
+        return _distribute.synced_result(self, lambda: result(self))
+
+    synced.__name__, synced.__qualname__, synced.__doc__ = result.__name__, result.__qualname__, result.__doc__
+    return synced
+
+
 def _snake(name: str) -> str:
     name = re.sub(r"\W+", "", name)
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
@@ -163,6 +174,8 @@ class Metric:
         # Inside tf.function, update_state / reset_state / result are each one graph node that
         # runs the eager method on every call (metric state is host arrays).
         super().__init_subclass__(**kwargs)
+        if "result" in cls.__dict__:
+            cls.result = _synced_result(cls.__dict__["result"])
         _func_graph.lift_methods(cls, _LIFTED_METRIC_METHODS)
 
     def __init__(self, dtype: Any = None, name: str | None = None) -> None:
@@ -170,6 +183,8 @@ class Metric:
         self._variables: list = []
         self.name = name or _kbackend.unique_name(_snake(type(self).__name__))
         self._dtype = _dt.as_dtype(dtype or _kbackend.floatx())
+        # tf.distribute: created under a multi-worker scope, result() sums the workers' state.
+        self._distribute_strategy = _distribute.metric_strategy()
 
     def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, Metric) and name != "_metrics":

@@ -8,6 +8,7 @@ them, and callbacks without a batch hook cost nothing per step.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import sys
@@ -20,6 +21,7 @@ import numpy as np
 from tapeflow import backend as _backend
 from tapeflow import nest
 from tapeflow.autodiff.tape import GradientTape
+from tapeflow.distribute import training as _distribute
 from tapeflow.keras.models import arg_checks as _checks
 from tapeflow.keras.models import data_handler as _data
 from tapeflow.keras.models.compile_utils import CompileLoss, CompileMetrics, LossTracker
@@ -99,6 +101,23 @@ def _has_param(fn: Any, name: str) -> bool:
         return False
 
 
+def _distributed(method: Any) -> Any:
+    """The tf.distribute hook: a model created under a multi-worker strategy's scope runs
+    `fit` / `evaluate` / `predict` through `tapeflow.distribute.keras_fit` (this worker's
+    share of the data, gradients averaged across workers, aggregated logs)."""
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        strategy = self.__dict__.get("_distribute_strategy")
+        if strategy is None or self.__dict__.get("_in_distributed_call"):
+            return method(self, *args, **kwargs)
+        from tapeflow.distribute import keras_fit
+
+        return keras_fit.run(method.__name__, method, self, strategy, args, kwargs)
+
+    return run
+
+
 class _TrainState:
     """Per-call caches (kept off the layer-tracking walk)."""
 
@@ -130,6 +149,7 @@ class Trainer:
         d["steps_per_execution"] = 1
         d["_initial_epoch"] = None
         d["_train_state"] = _TrainState()
+        d["_distribute_strategy"] = _distribute.model_strategy()
 
     def _trainer_attr(self, name: str, default: Any = None) -> Any:
         return self.__dict__.get(name, default)
@@ -584,6 +604,7 @@ class Trainer:
         return all(layer.built for layer in self._flat_layers())
 
     # -- fit -----------------------------------------------------------------------------------
+    @_distributed
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: Any = "auto", callbacks: Any = None, validation_split: float = 0.0,
             validation_data: Any = None, shuffle: Any = True, class_weight: dict | None = None,
@@ -734,6 +755,7 @@ class Trainer:
         return pythonify_logs(self.get_metrics_result())
 
     # -- evaluate ------------------------------------------------------------------------------
+    @_distributed
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: Any = None,
                  return_dict: bool = False, **kwargs: Any) -> Any:
@@ -806,6 +828,7 @@ class Trainer:
         return logs
 
     # -- predict -------------------------------------------------------------------------------
+    @_distributed
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
                 callbacks: Any = None, **kwargs: Any) -> Any:
         """The model's outputs for `x`, computed in batches, as NumPy arrays.

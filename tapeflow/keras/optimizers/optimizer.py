@@ -19,6 +19,8 @@ import numpy as np
 
 import tapeflow as tf
 from tapeflow import backend as _backend
+from tapeflow.distribute import training as _distribute
+from tapeflow.distribute.context import _state as _distribute_state
 from tapeflow.keras import backend as _kbackend
 from tapeflow.keras.optimizers import schedules as _schedules
 from tapeflow.tensor import Tensor, Variable
@@ -341,6 +343,8 @@ class Optimizer:
         if _trace_state.graphs and _trace_state.graphs[-1] is not None:
             self._apply_in_trace(list(grads), trainable_variables)
             return
+        if _distribute_state.replica:  # tf.distribute: all-reduce the gradients across workers first
+            grads = _distribute.reduce_gradients(grads)
         # 1. Build on first use; check the variables are known.
         if trainable_variables is None:
             if not self.built:

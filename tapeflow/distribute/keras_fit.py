@@ -1,0 +1,309 @@
+"""Keras `fit` / `evaluate` / `predict` of a model created under a multi-worker strategy.
+
+The trainer hands such calls here (`Trainer._distributed`); each runs the ordinary trainer
+method on this worker's share of the data, inside the strategy's scope and a replica context
+whose optimizer updates average the workers' gradients:
+
+1. Data: `batch_size` is the global batch. Arrays are cut so that worker r holds the r-th
+   contiguous block of every global batch (it then shuffles its own rows each epoch when
+   `shuffle=True`); a dataset or generator of global batches is cut batch by batch.
+2. Gradients: every update all-reduces (averages) the gradients, so all workers apply the same
+   update and stay identical; variables created during the call are broadcast from worker 0.
+3. Logs: a first callback replaces the epoch (and evaluation) logs by the metrics summed over
+   all workers' state; per-batch progress shows worker 0's running values.
+4. Only worker 0 prints progress and writes files: the other workers run without the progress
+   bar, `ModelCheckpoint`, `CSVLogger` and `TensorBoard`, and their `BackupAndRestore` only
+   restores (from worker 0's backup) at the start.
+5. `predict` gives each worker a contiguous block of rows and gathers the outputs in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from tapeflow import nest
+from tapeflow.distribute.values import DistributedDataset, local_part, split_rows
+
+
+def run(name: str, method: Any, model: Any, strategy: Any, args: tuple, kwargs: dict) -> Any:
+    """Run the trainer's `method` ("fit", "evaluate" or "predict") data-parallel."""
+    bound = inspect.signature(method).bind(model, *args, **kwargs)
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    arguments.pop("self", None)
+    extra = arguments.pop("kwargs", {})
+    arguments.update(extra)
+    prepare = {"fit": _prepare_fit, "evaluate": _prepare_evaluate, "predict": _prepare_predict}[name]
+    finish = prepare(model, strategy, arguments)
+    with _distributed_call(model, strategy):
+        strategy.extended.broadcast_variables(list(model.variables))
+        out = method(model, **arguments)
+    return finish(out)
+
+
+@contextlib.contextmanager
+def _distributed_call(model: Any, strategy: Any) -> Any:
+    d = model.__dict__
+    d["_in_distributed_call"] = True
+    d.pop("_traced_steps", None)  # steps traced outside this context have no all-reduce
+    try:
+        with strategy.scope(), strategy._replica_context("mean"):
+            yield
+    finally:
+        d.pop("_traced_steps", None)
+        d["_in_distributed_call"] = False
+
+
+# -- data ---------------------------------------------------------------------------------------
+def _worker(strategy: Any) -> tuple[int, int]:
+    coll = strategy.extended._collective
+    return coll.rank, coll.size
+
+
+def _array_like(x: Any) -> bool:
+    from tapeflow.keras.models import data_handler as _data
+
+    return _data.is_array_like(x) and not _data.is_batch_list(x)
+
+
+def _rows(struct: Any) -> int:
+    return int(nest.flatten(struct)[0].shape[0])
+
+
+def _take(struct: Any, index: np.ndarray) -> Any:
+    from tapeflow.keras.models import data_handler as _data
+
+    if struct is None:
+        return None
+    struct = _data._convert_structure(struct, "x")
+    return nest.map_structure(lambda a: a[index] if a is not None else None, struct)
+
+
+def batch_shard_index(n: int, batch_size: int, size: int, rank: int) -> np.ndarray:
+    """Rows of worker `rank` when `n` rows are read in global batches of `batch_size`: its
+    contiguous block of each batch. A last batch smaller than `size` rows is dropped (it cannot
+    give every worker a row)."""
+    starts = np.arange(0, n, batch_size)
+    parts = []
+    for start in starts:
+        m = min(batch_size, n - start)
+        if m < size:
+            warnings.warn(f"tf.distribute: the last batch of {m} rows cannot be split across {size} workers; "
+                          "it is left out.", stacklevel=4)
+            break
+        lo, hi = split_rows(m, size, rank)
+        parts.append(np.arange(start + lo, start + hi))
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def _shard_arrays(x: Any, y: Any, sw: Any, batch_size: int, strategy: Any) -> tuple:
+    rank, size = _worker(strategy)
+    index = batch_shard_index(_rows(x), batch_size, size, rank)
+    local_batch = split_rows(batch_size, size, rank)[1] - split_rows(batch_size, size, rank)[0]
+    return _take(x, index), _take(y, index), _take(sw, index), local_batch
+
+
+class _LocalBatches:
+    """This worker's block of every batch of an iterable of global batches."""
+
+    def __init__(self, batches: Any, strategy: Any) -> None:
+        self._batches = batches
+        self._rank, self._size = _worker(strategy)
+
+    def __iter__(self) -> Any:
+        from tapeflow.keras.models import data_handler as _data
+
+        for batch in self._batches:
+            tensors = nest.map_structure(
+                lambda a: a if a is None else _tensor(a), _data.unpack_x_y_sample_weight(batch))
+            x, y, sw = local_part(tensors, self._size, self._rank, "fit")
+            yield _data.pack_x_y_sample_weight(x, y, sw)
+
+
+def _tensor(a: Any) -> Any:
+    from tapeflow.tensor import Tensor
+
+    return a if isinstance(a, Tensor) else Tensor(np.asarray(a))
+
+
+def _local_input(x: Any, strategy: Any) -> Any:
+    """A dataset / generator / PyDataset of global batches as this worker's batches."""
+    from tapeflow.data.dataset import Dataset
+
+    if isinstance(x, DistributedDataset):
+        return x
+    if isinstance(x, Dataset):
+        return strategy.experimental_distribute_dataset(x)
+    return _LocalBatches(x, strategy)
+
+
+# -- fit ------------------------------------------------------------------------------------------
+def _prepare_fit(model: Any, strategy: Any, a: dict) -> Any:
+    from tapeflow.keras.models import data_handler as _data
+
+    batch_size = a.get("batch_size") or 32
+    x, y, sw = a["x"], a["y"], a["sample_weight"]
+    # 1. Hold out validation rows first (the LAST rows, as the trainer does).
+    if a.get("validation_split") and a.get("validation_data") is None and _array_like(x):
+        arrays = (_data._convert_structure(x, "x"), _data._convert_structure(y, "y"),
+                  _data._convert_structure(sw, "sample_weight"))
+        (x, y, sw), a["validation_data"] = _data.train_validation_split(arrays, a["validation_split"])
+        a["validation_split"] = 0.0
+    # 2. This worker's share of the training and validation data.
+    if _array_like(x):
+        a["x"], a["y"], a["sample_weight"], a["batch_size"] = _shard_arrays(x, y, sw, batch_size, strategy)
+    else:
+        a["x"] = _local_input(x, strategy)
+    val = a.get("validation_data")
+    if val is not None:
+        if isinstance(val, (tuple, list)) and not _data.is_batch_list(val):
+            vx, vy, vsw = _data.unpack_x_y_sample_weight(val)
+            vx, vy, vsw, a["validation_batch_size"] = _shard_arrays(
+                vx, vy, vsw, a.get("validation_batch_size") or batch_size, strategy)
+            a["validation_data"] = (vx, vy) if vsw is None else (vx, vy, vsw)
+        else:
+            a["validation_data"] = _local_input(val, strategy)
+    # 3. Callbacks: aggregated logs first; only worker 0 prints and writes files.
+    a["callbacks"], a["verbose"] = _worker_callbacks(model, strategy, a.get("callbacks"), a.get("verbose"))
+    return lambda history: history
+
+
+def _prepare_evaluate(model: Any, strategy: Any, a: dict) -> Any:
+    batch_size = a.get("batch_size") or 32
+    if _array_like(a["x"]):
+        a["x"], a["y"], a["sample_weight"], a["batch_size"] = _shard_arrays(
+            a["x"], a["y"], a["sample_weight"], batch_size, strategy)
+    else:
+        a["x"] = _local_input(a["x"], strategy)
+    a["callbacks"], a["verbose"] = _worker_callbacks(model, strategy, a.get("callbacks"), a.get("verbose"))
+    return lambda logs: logs
+
+
+def _prepare_predict(model: Any, strategy: Any, a: dict) -> Any:
+    rank, size = _worker(strategy)
+    x = a["x"]
+    a["callbacks"], a["verbose"] = _worker_callbacks(model, strategy, a.get("callbacks"), a.get("verbose"),
+                                                    aggregate=False)
+    if not _array_like(x) or _rows(x) < size:
+        # Batches of unknown count (or fewer rows than workers): every worker predicts all of them.
+        return lambda out: out
+    lo, hi = split_rows(_rows(x), size, rank)
+    a["x"] = _take(x, np.arange(lo, hi))
+    a["batch_size"] = max(1, math.ceil((a.get("batch_size") or 32) / size))
+    coll = strategy.extended._collective
+
+    def gather(out: Any) -> Any:
+        return nest.map_structure(lambda o: coll.allgather_rows(np.asarray(o), "predict"), out)
+
+    return gather
+
+
+# -- callbacks ------------------------------------------------------------------------------------
+def _worker_callbacks(model: Any, strategy: Any, callbacks: Any, verbose: Any, aggregate: bool = True) -> tuple:
+    from tapeflow.keras import callbacks as _cb
+
+    if isinstance(callbacks, _cb.CallbackList):
+        callbacks = callbacks.callbacks
+    elif isinstance(callbacks, _cb.Callback):
+        callbacks = [callbacks]
+    callbacks = list(callbacks or [])
+    rank, _ = _worker(strategy)
+    if rank != 0:
+        writers = tuple(c for c in (getattr(_cb, "ModelCheckpoint", None), getattr(_cb, "CSVLogger", None),
+                                    getattr(_cb, "TensorBoard", None)) if c is not None)
+        kept = []
+        for cb in callbacks:
+            if isinstance(cb, writers):
+                continue
+            kept.append(_RestoreOnly(cb) if isinstance(cb, _cb.BackupAndRestore) else cb)
+        callbacks, verbose = kept, 0
+    if aggregate:
+        callbacks.insert(0, AggregateLogs(strategy))
+    return callbacks, verbose
+
+
+def _callback_base() -> Any:
+    from tapeflow.keras.callbacks import Callback
+
+    return Callback
+
+
+class _RestoreOnly(_callback_base()):
+    """A non-chief worker's `BackupAndRestore`: restores from worker 0's backup at the start,
+    never writes or deletes it."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def set_model(self, model: Any) -> None:
+        super().set_model(model)
+        self.inner.set_model(model)
+
+    def set_params(self, params: dict) -> None:
+        super().set_params(params)
+        self.inner.set_params(params)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.inner.on_train_begin(logs)
+
+
+class AggregateLogs(_callback_base()):
+    """Replace epoch and evaluation logs by the metrics of all workers' summed state.
+
+    Training metrics are captured at `on_test_begin` (the validation inside `fit` resets the
+    metrics after it) or at `on_epoch_end`; evaluation logs are updated in place at `on_test_end`.
+    """
+
+    def __init__(self, strategy: Any) -> None:
+        super().__init__()
+        self._strategy = strategy
+        self._fitting = False
+        self._train: dict | None = None
+
+    def _aggregated(self) -> dict:
+        from tapeflow.keras.models.compile_utils import LossTracker
+        from tapeflow.keras.models.trainer import pythonify_logs
+
+        model = self.model
+        # The loss trackers keep Python floats (total, count): summed here, the rest as variables.
+        trackers = [m for m in model.metrics if isinstance(m, LossTracker)]
+        local = [(t.total, t.count) for t in trackers]
+        coll = self._strategy.extended._collective
+        summed = coll.allreduce(np.array(local, np.float64).reshape(-1), "sum", "the metric aggregation")
+        try:
+            for i, t in enumerate(trackers):
+                t.total, t.count = float(summed[2 * i]), float(summed[2 * i + 1])
+            with self._strategy.extended.summed_state(list(model.metrics_variables)):
+                return pythonify_logs(model.get_metrics_result())
+        finally:
+            for t, (total, count) in zip(trackers, local, strict=True):
+                t.total, t.count = total, count
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._fitting = True
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self._fitting = False
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._train = None
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        if self._fitting and self._train is None:
+            self._train = self._aggregated()
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        if logs is not None:
+            logs.update({k: v for k, v in self._aggregated().items() if k in logs})
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        train = self._train if self._train is not None else self._aggregated()
+        if logs is not None:
+            logs.update({k: v for k, v in train.items() if k in logs})

@@ -1,0 +1,59 @@
+"""The hooks Keras calls into `tf.distribute`: gradient all-reduce, model and metric strategies.
+
+- `reduce_gradients`: the optimizer's `apply` hands its gradient list here first; inside a
+  replica context of a multi-worker strategy it comes back all-reduced ("sum" in
+  `strategy.run`, "mean" in a distributed `fit`).
+- `model_strategy` / `metric_strategy`: a model or metric created inside a multi-worker
+  strategy's scope remembers it (so `fit` distributes, and `result()` aggregates).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tapeflow.distribute import context as _ctx
+from tapeflow.tracing import state as _trace_state
+
+
+def _multi_worker_scope() -> Any:
+    """The strategy of the innermost scope when it spans several workers, else None."""
+    if not _ctx._state.scopes:
+        return None
+    strategy = _ctx._state.scopes[-1]
+    return strategy if strategy.extended._collective.size > 1 else None
+
+
+model_strategy = _multi_worker_scope
+metric_strategy = _multi_worker_scope
+
+
+def reduce_gradients(grads: list) -> list:
+    """`grads` all-reduced across the workers when called eagerly inside a multi-worker replica
+    context; unchanged otherwise. (Inside a tf.function trace the optimizer records its update
+    as one node, and this hook runs when that node runs.)"""
+    replica = _ctx._state.replica
+    if not replica or (_trace_state.graphs and _trace_state.graphs[-1] is not None):
+        return grads
+    ctx = replica[-1]
+    extended = ctx.strategy.extended
+    if extended._collective.size == 1:
+        return grads
+    return extended.reduce_gradients(list(grads), ctx.gradient_reduce)
+
+
+def synced_result(metric: Any, result: Any) -> Any:
+    """`result()` of a metric created under a multi-worker scope: read outside a replica
+    context, it is computed from the state summed over the workers (TF's sync-on-read)."""
+    strategy = metric.__dict__.get("_distribute_strategy")
+    if (strategy is None or _syncing or _ctx._state.replica
+            or (_trace_state.graphs and _trace_state.graphs[-1] is not None)):
+        return result()
+    _syncing.append(metric)  # a subclass's result() calling super().result() must not sum again
+    try:
+        with strategy.extended.summed_state(metric.variables):
+            return result()
+    finally:
+        _syncing.pop()
+
+
+_syncing: list = []
