@@ -80,9 +80,9 @@ class Collective:
     # -- primitives --------------------------------------------------------------------------------
     def allgather(self, array: np.ndarray, what: str = "all-gather") -> np.ndarray:
         """Every worker's equally shaped `array`, stacked in rank order: shape (size, *array.shape)."""
-        array = np.ascontiguousarray(array)
+        array = np.array(array, order="C", copy=True)  # (ascontiguousarray would make a 0-d array 1-d)
         out = np.empty((self.size,) + array.shape, array.dtype)
-        self._wait([self.comm.Iallgather(array, out)], what)
+        self._wait([self.comm.Iallgather(array.reshape(-1), out.reshape(self.size, -1))], what)
         return out
 
     def allreduce(self, array: np.ndarray, op: str = "sum", what: str = "all-reduce") -> np.ndarray:

@@ -201,19 +201,28 @@ class Strategy:
                     "Mixing different tf.distribute.Strategy objects: entering the scope of "
                     f"{type(self).__name__} inside the scope of {type(other).__name__}.")
         scopes.append(self)
-        hooks = _tensor._variable_created_hooks
-        mirror = self._extended._collective.size > 1
-        if mirror:
-            hooks.append(self._mirror_new_variable)
         try:
-            yield self
+            with self._mirroring():
+                yield self
         finally:
-            if mirror:
-                hooks.remove(self._mirror_new_variable)
             scopes.pop()
 
+    @contextlib.contextmanager
+    def _mirroring(self) -> Any:
+        """Broadcast variables created inside from worker 0 (also those a layer creates when it
+        is first called in `run`, and in a tf.function trace: their values are concrete)."""
+        if self._extended._collective.size == 1:
+            yield
+            return
+        hooks = _tensor._variable_created_hooks
+        hooks.append(self._mirror_new_variable)
+        try:
+            yield
+        finally:
+            hooks.remove(self._mirror_new_variable)
+
     def _mirror_new_variable(self, variable: Any) -> None:
-        if not _tracing() and not _ctx._state.replica:
+        if variable._value is not None:
             self._extended.broadcast_variables([variable])
 
     def _replica_context(self, gradient_reduce: str = "sum") -> _ctx.ReplicaContext:
@@ -228,8 +237,18 @@ class Strategy:
                              f"received {options!r}.")
         args = nest.map_structure(_local_value, args) if args else ()
         kwargs = nest.map_structure(_local_value, kwargs) if kwargs else {}
-        with self._replica_context("sum"):
-            return fn(*args, **kwargs)
+        ctx = self._replica_context("sum")
+        if not _tracing():
+            with ctx, self._mirroring():
+                return fn(*args, **kwargs)
+        # Inside tf.function: the replica context is also entered and left by two stateful
+        # nodes, so the traced optimizer update all-reduces when the graph runs.
+        stack = _ctx._state.replica
+        _func_graph.lift_call(lambda: stack.append(ctx), (), name="enter_replica_context", stateful=True)
+        with ctx, self._mirroring():
+            out = fn(*args, **kwargs)
+        _func_graph.lift_call(lambda: stack.remove(ctx), (), name="exit_replica_context", stateful=True)
+        return out
 
     def reduce(self, reduce_op: Any, value: Any, axis: int | None = None) -> Any:
         """Combine per-replica `value`s (`ReduceOp.SUM` or `MEAN`) across replicas; with `axis`,
