@@ -13,7 +13,6 @@ from typing import Any
 
 from tapeflow import nest
 from tapeflow.data.dataset import Dataset
-from tapeflow.tensor import Tensor
 
 
 class PerReplica:
@@ -53,7 +52,7 @@ def local_part(batch: Any, parts: int, index: int, what: str = "the distributed 
         raise ValueError(f"{what}: a batch of {n} rows cannot be split across {parts} replicas; use a global "
                          f"batch size of at least {parts} (or drop_remainder=True).")
     start, stop = split_rows(n, parts, index)
-    return nest.map_structure(lambda t: t[start:stop] if isinstance(t, Tensor) else t, batch)
+    return nest.map_structure(lambda t: t[start:stop] if hasattr(t, "shape") and len(t.shape) else t, batch)
 
 
 class DistributedDataset(Dataset):

@@ -1,0 +1,74 @@
+"""tf.distribute across processes: `mpirun -n 2` launches (skipped where MPI is not installed)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+import pytest
+from mpi_launch import WORKERS, mpirun
+
+
+def _load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def test_fit_two_workers_identical_and_match_one_process(tmp_path):
+    proc = mpirun("fit_worker.py", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r0, r1 = _load(tmp_path / "results_0.json"), _load(tmp_path / "results_1.json")
+    w0, w1 = np.load(tmp_path / "weights_0.npz"), np.load(tmp_path / "weights_1.npz")
+    # 1. The two workers hold the same weights, bit for bit (different seeds: the scope broadcast).
+    for k in w0.files:
+        assert np.array_equal(w0[k], w1[k]), k
+    # 2. ... equal to one process training on the same global batches.
+    sys.path.insert(0, str(WORKERS))
+    try:
+        import common
+    finally:
+        sys.path.remove(str(WORKERS))
+    from tapeflow import keras
+
+    keras.utils.set_random_seed(1)
+    model = common.build_model()
+    x, y = common.data()
+    history = model.fit(x, y, batch_size=common.GLOBAL_BATCH, epochs=2, shuffle=False, verbose=0,
+                        validation_data=(x[:40], y[:40]))
+    for k, w in zip(w0.files, model.weights, strict=True):
+        np.testing.assert_allclose(w0[k], w.numpy(), atol=1e-5, rtol=1e-5)
+    # 3. Logs and evaluate are aggregated over both workers' halves; predict is gathered in order.
+    assert r0["history"] == r1["history"]
+    for key, values in history.history.items():
+        np.testing.assert_allclose(r0["history"][key], values, atol=1e-5)
+    np.testing.assert_allclose(r0["evaluate"], model.evaluate(x, y, batch_size=32, verbose=0), atol=1e-5)
+    assert r0["evaluate"] == r1["evaluate"]
+    p0, p1 = np.load(tmp_path / "predict_0.npy"), np.load(tmp_path / "predict_1.npy")
+    assert np.array_equal(p0, p1)
+    np.testing.assert_allclose(p0, model.predict(x, verbose=0), atol=1e-5)
+    # 4. Each worker ran half of each global batch (3 steps an epoch); only worker 0 printed and wrote files.
+    assert r0["batches"] == r1["batches"] == 6
+    assert proc.stdout.count("Epoch 1/2") == 1
+    assert (tmp_path / "marker_0").exists() and not (tmp_path / "marker_1").exists()
+    # 5. Collectives.
+    assert r0["num_replicas"] == 2
+    for r in (r0, r1):
+        assert r["reduce_sum"] == [3.0, 30.0]
+        assert r["reduce_mean_axis"] == pytest.approx((1 + 10 + 2 + 20) / 4)
+        assert r["gather"] == [[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]]
+        assert r["traced_all_reduce"] == [6.0, 60.0]
+    assert r0["distributed_batches"] == [[0, 1, 2], [6, 7, 8]]
+    assert r1["distributed_batches"] == [[3, 4, 5], [9, 10, 11]]
+    assert r0["from_function"] == [[0, 2], [4, 6]] and r1["from_function"] == [[1, 3], [5, 7]]
+
+
+def test_worker_that_stops_answering_fails_the_others_with_a_clear_error():
+    start = time.monotonic()
+    proc = mpirun("hang_worker.py", timeout=60)
+    elapsed = time.monotonic() - start
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "UnavailableError" in out and "waited 2 s for the other workers" in out, out
+    assert elapsed < 30

@@ -1,0 +1,75 @@
+"""Run by tests/distribute/test_mpi.py under `mpirun -n 2`: data-parallel Keras fit / evaluate /
+predict, and the strategy's collectives; writes what the test compares to OUT_DIR."""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+import tapeflow as tf  # noqa: E402
+from tapeflow import keras  # noqa: E402
+
+out_dir = sys.argv[1]
+strategy = tf.distribute.MultiWorkerMirroredStrategy(
+    communication_options=tf.distribute.experimental.CommunicationOptions(timeout_seconds=60))
+rank = strategy.cluster_resolver.task_id
+results = {"num_replicas": strategy.num_replicas_in_sync, "rank": rank}
+
+# 1. Keras fit: different seeds per worker; the scope makes worker 0's initial weights everyone's.
+keras.utils.set_random_seed(1 + rank)
+with strategy.scope():
+    model = common.build_model()
+x, y = common.data()
+
+
+class Marker(keras.callbacks.CSVLogger):
+    """A file-writing callback: it must run on worker 0 only."""
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        open(os.path.join(out_dir, f"marker_{rank}"), "w").close()
+
+
+seen_batches = []
+history = model.fit(x, y, batch_size=common.GLOBAL_BATCH, epochs=2, shuffle=False, verbose=2,
+                    validation_data=(x[:40], y[:40]),
+                    callbacks=[Marker(os.path.join(out_dir, "log.csv")),
+                               keras.callbacks.LambdaCallback(on_batch_end=lambda b, logs: seen_batches.append(b))])
+results["history"] = history.history
+results["batches"] = len(seen_batches)
+results["evaluate"] = model.evaluate(x, y, batch_size=common.GLOBAL_BATCH, verbose=0)
+np.save(os.path.join(out_dir, f"predict_{rank}.npy"), model.predict(x, batch_size=common.GLOBAL_BATCH, verbose=0))
+np.savez(os.path.join(out_dir, f"weights_{rank}.npz"), *[w.numpy() for w in model.weights])
+
+# 2. Collectives in cross-replica and replica context, eagerly and inside tf.function.
+value = tf.constant([float(rank + 1), 10.0 * (rank + 1)])
+results["reduce_sum"] = strategy.reduce("SUM", value, axis=None).numpy().tolist()
+results["reduce_mean_axis"] = float(strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=0))
+results["gather"] = strategy.gather(tf.fill((rank + 1, 2), float(rank)), axis=0).numpy().tolist()
+
+
+@tf.function
+def replica_sum(v):
+    def fn(t):
+        ctx = tf.distribute.get_replica_context()
+        return ctx.all_reduce(tf.distribute.ReduceOp.SUM, t * 2.0)
+    return strategy.run(fn, args=(v,))
+
+
+results["traced_all_reduce"] = replica_sum(value).numpy().tolist()
+ds = tf.data.Dataset.from_tensor_slices(np.arange(12, dtype=np.float32)).batch(6)
+results["distributed_batches"] = [b.numpy().tolist() for b in strategy.experimental_distribute_dataset(ds)]
+
+
+def dataset_fn(ctx):
+    return (tf.data.Dataset.from_tensor_slices(np.arange(8, dtype=np.float32))
+            .shard(ctx.num_input_pipelines, ctx.input_pipeline_id).batch(ctx.get_per_replica_batch_size(4)))
+
+
+results["from_function"] = [b.numpy().tolist() for b in strategy.distribute_datasets_from_function(dataset_fn)]
+with open(os.path.join(out_dir, f"results_{rank}.json"), "w") as f:
+    json.dump(results, f)
