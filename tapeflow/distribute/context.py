@@ -123,7 +123,7 @@ class InputContext:
         """`global_batch_size // num_replicas_in_sync`; it must divide evenly."""
         if global_batch_size % self._num_replicas_in_sync != 0:
             raise ValueError(f"The `global_batch_size` {global_batch_size!r} is not divisible by "
-                             f"`num_replicas_in_sync` {self._num_replicas_in_sync!r}")
+                             f"`num_replicas_in_sync` {self._num_replicas_in_sync!r} ")
         return global_batch_size // self._num_replicas_in_sync
 
     def __str__(self) -> str:

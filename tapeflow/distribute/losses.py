@@ -30,7 +30,10 @@ def compute_average_loss(per_example_loss: Any, sample_weight: Any = None, globa
                          f"Received: {per_example_loss!r}")
     dtype = loss.dtype
     if sample_weight is not None:
-        loss = tf.cast(loss * tf.cast(tf.convert_to_tensor(sample_weight), dtype), dtype)
+        weight = tf.cast(tf.convert_to_tensor(sample_weight), dtype)
+        while 0 < weight.shape.rank < loss.shape.rank:  # per-sample weights weigh whole rows
+            weight = tf.expand_dims(weight, -1)
+        loss = loss * weight
     if global_batch_size is None:
         if _ctx.has_strategy() and _ctx.in_cross_replica_context():
             raise RuntimeError("You are calling `compute_average_loss` in cross replica context, while it was "
