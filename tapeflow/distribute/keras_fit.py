@@ -39,6 +39,9 @@ def run(name: str, method: Any, model: Any, strategy: Any, args: tuple, kwargs: 
     arguments.pop("self", None)
     extra = arguments.pop("kwargs", {})
     arguments.update(extra)
+    size = arguments.get("batch_size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0):
+        return method(model, **arguments)  # the trainer's own argument check reports it
     prepare = {"fit": _prepare_fit, "evaluate": _prepare_evaluate, "predict": _prepare_predict}[name]
     finish = prepare(model, strategy, arguments)
     with _distributed_call(model, strategy):
