@@ -12,6 +12,8 @@ import os
 import re
 import secrets
 import time
+import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,20 +55,48 @@ def write_elements(path: str, elements: list, spec: Any, compress: bool) -> None
 
 
 def read_elements(path: str, spec: Any) -> list:
-    """The elements written by `write_elements`."""
+    """The elements written by `write_elements`.
+
+    Raises:
+        ValueError: naming `path` when the file is truncated, damaged or inconsistent.
+    """
+    try:
+        return _read_elements(path, spec)
+    except (KeyError, ValueError, TypeError, IndexError, OSError, EOFError, NotImplementedError,
+            zipfile.BadZipFile, zlib.error) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"Dataset file '{path}' is truncated or damaged ({type(exc).__name__}: {exc}).") from exc
+
+
+def _read_count(data: Any) -> int:
+    count = data["count"]
+    if count.shape != () or count.dtype.kind not in "iu" or int(count) < 0:
+        raise ValueError(f"its `count` entry is not a non-negative integer (shape {count.shape}, "
+                         f"dtype {count.dtype})")
+    return int(count)
+
+
+def _read_elements(path: str, spec: Any) -> list:
     leaf_specs = structure.flatten(spec)
-    with np.load(path) as data:
-        count = int(data["count"])
+    with np.load(path, allow_pickle=False) as data:
+        count = _read_count(data)
         columns = []
         for j, s in enumerate(leaf_specs):
             if f"stacked_{j}" in data:
-                columns.append(list(data[f"stacked_{j}"]) if count else [])
+                stacked = data[f"stacked_{j}"]
+                if count and (stacked.ndim == 0 or stacked.shape[0] != count):
+                    raise ValueError(f"`stacked_{j}` holds {stacked.shape[:1]} elements, `count` says {count}")
+                columns.append(list(stacked) if count else [])
                 continue
             if f"text_{j}" in data:
                 values = string_values.unpack(data[f"text_{j}"], data[f"lengths_{j}"], path)
             else:
                 values = data[f"values_{j}"].astype(s.dtype._np)
             shapes = data[f"shapes_{j}"]
+            if (shapes.ndim != 2 or shapes.shape[0] != count or shapes.dtype.kind not in "iu"
+                    or (shapes < 0).any() or int(np.prod(shapes, axis=1).sum()) != values.size):
+                raise ValueError(f"`shapes_{j}` does not describe the {values.size} values of {count} elements")
             column, pos = [], 0
             for shape in shapes:
                 size = int(np.prod(shape))
@@ -198,8 +228,14 @@ class ShardFileDataset(Dataset):
         return self._spec
 
     def _compute_cardinality(self) -> int:
-        with np.load(self._path) as data:
-            return int(data["count"])
+        try:
+            with np.load(self._path, allow_pickle=False) as data:
+                return _read_count(data)
+        except (KeyError, ValueError, OSError, EOFError, NotImplementedError, zipfile.BadZipFile,
+                zlib.error) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise ValueError(f"Dataset file '{self._path}' is truncated or damaged ({exc}).") from exc
 
     def _iter_elements(self) -> Iterator:
         yield from read_elements(self._path, self._spec)

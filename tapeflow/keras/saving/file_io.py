@@ -93,7 +93,7 @@ def read_npz(source: str | os.PathLike | bytes, label: str, metadata_key: str) -
     if raw is not None:
         try:
             metadata = json.loads(raw.tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise CorruptFileError(
                 f"Weights file '{label}': its metadata entry is not valid JSON ({exc}).") from exc
         if not isinstance(metadata, dict):

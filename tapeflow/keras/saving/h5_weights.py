@@ -9,9 +9,11 @@ more than the model's own size.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -56,8 +58,21 @@ def save_weights_h5(model: Any, filepath: str | os.PathLike, overwrite: bool = T
         f.write(payload)
 
 
-def open_h5(source: str | os.PathLike | bytes, label: str) -> Any:
-    """An h5py File for reading `source` (path or bytes); CorruptFileError if it is not HDF5."""
+@contextlib.contextmanager
+def open_h5(source: str | os.PathLike | bytes, label: str) -> Iterator[Any]:
+    """An h5py File for reading `source` (path or bytes), as a context; CorruptFileError if it is
+    not HDF5, and for the errors h5py raises on a damaged file while the block reads it."""
+    with _open_h5(source, label) as f:
+        try:
+            yield f
+        except CorruptFileError:
+            raise
+        except (RuntimeError, KeyError, OSError, IndexError, TypeError) as exc:
+            raise CorruptFileError(f"Could not read HDF5 file '{label}': it is damaged "
+                                   f"({type(exc).__name__}: {exc}).") from exc
+
+
+def _open_h5(source: str | os.PathLike | bytes, label: str) -> Any:
     h5py = h5py_module()
     if isinstance(source, bytes):
         if not source.startswith(HDF5_SIGNATURE):

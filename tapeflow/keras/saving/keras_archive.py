@@ -19,7 +19,7 @@ import os
 import zipfile
 from typing import Any
 
-from tapeflow.keras.saving import config_compat, h5_weights
+from tapeflow.keras.saving import config_checks, config_compat, h5_weights
 from tapeflow.keras.saving.file_io import CorruptFileError, atomic_write
 
 CONFIG_FILE = "config.json"
@@ -69,10 +69,11 @@ def _member(zf: zipfile.ZipFile, name: str, path: str, limit: int | None) -> byt
 def _json(raw: bytes, member: str, path: str) -> dict:
     try:
         value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise CorruptFileError(f"Model file '{path}': {member} is not valid JSON ({exc}).") from exc
     if not isinstance(value, dict):
         raise CorruptFileError(f"Model file '{path}': {member} must hold a JSON object.")
+    config_checks.check_config(value, path)  # before any recursive walk over it
     return value
 
 
@@ -123,7 +124,7 @@ def load_keras(path: str, custom_objects: dict | None = None, compile: bool = Tr
     compile_config = config.pop("compile_config", None)
     model = model_io.build_model(config, custom_objects, path)
     if compile and compile_config:
-        model_io.compile_from_config(model, compile_config, custom_objects)
+        model_io.compile_from_config(model, compile_config, custom_objects, path)
     h5_weights.load_weights_h5(model, weights, label=f"{path}:{WEIGHTS_FILE}",
                                load_optimizer=bool(compile and compile_config))
     return model

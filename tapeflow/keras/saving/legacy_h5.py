@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.keras.saving import config_compat
+from tapeflow.keras.saving import config_checks, config_compat
 from tapeflow.keras.saving.file_io import CorruptFileError, atomic_write
 from tapeflow.keras.saving.h5_weights import h5py_module, open_h5
 
@@ -204,10 +204,11 @@ def load_legacy_h5(filepath: str, custom_objects: dict | None = None, compile: b
             raise ValueError(f"No model config found in the file at {filepath}.")
         try:
             config = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise CorruptFileError(f"'{filepath}': model_config is not valid JSON ({exc}).") from exc
         if not isinstance(config, dict):
             raise CorruptFileError(f"'{filepath}': model_config must be a JSON object.")
+        config_checks.check_config(config, filepath)
         check_safe(config, safe_mode, filepath)
         model = model_io.build_model(config_compat.from_keras(config), custom_objects, filepath)
         if "model_weights" not in f:
@@ -225,7 +226,7 @@ def _compile_legacy(model: Any, text: str, custom_objects: dict | None, label: s
 
     try:
         training = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise CorruptFileError(f"'{label}': training_config is not valid JSON ({exc}).") from exc
     if not isinstance(training, dict):
         raise CorruptFileError(f"'{label}': training_config must be a JSON object.")
@@ -236,7 +237,7 @@ def _compile_legacy(model: Any, text: str, custom_objects: dict | None, label: s
             optimizer = dict(optimizer, class_name=optimizer["class_name"].split(">")[-1])
             optimizer.setdefault("module", "keras.optimizers")
         training["optimizer"] = optimizer
-    compile_from_config(model, training, custom_objects)
+    compile_from_config(model, training, custom_objects, label)
 
 
 def _load_optimizer(model: Any, f: Any, label: str) -> None:

@@ -10,13 +10,14 @@ named by the file).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import warnings
 from typing import Any
 
+from tapeflow.keras.saving import config_checks, weights_io
 from tapeflow.keras.saving import object_registration as _reg
-from tapeflow.keras.saving import weights_io
 from tapeflow.keras.saving.file_io import CorruptFileError, read_npz
 from tapeflow.keras.saving.serialization import (
     UnknownObjectError,
@@ -74,16 +75,33 @@ def _decode_compile_value(value: Any, custom_objects: dict | None) -> Any:
     return value
 
 
-def compile_from_config(model: Any, config: dict, custom_objects: dict | None = None) -> None:
+def compile_from_config(model: Any, config: dict, custom_objects: dict | None = None,
+                        path: str | None = None) -> None:
     """Compile `model` from `get_compile_config`'s output: serialised optimizers, losses and
     metrics become objects again (custom ones through `custom_objects` or the registry), then
-    `model.compile(...)` runs."""
+    `model.compile(...)` runs. With the `path` of the file the config came from, a bad entry
+    raises CorruptFileError naming the file and the entry."""
     compile_fn = getattr(model, "compile", None)
     if compile_fn is None:
         warnings.warn(f"Model '{model.name}' has no compile(); it is loaded uncompiled.", stacklevel=3)
         return
+    if path is not None:
+        try:
+            return compile_from_config(model, config, custom_objects)
+        except UnknownObjectError as exc:
+            raise UnknownObjectError(f"Cannot load model file '{path}': {exc}") from exc
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise config_checks.corrupt_entry(path, exc, f"compile_config {_entry_name(config, exc)}") from exc
     with _reg.CustomObjectScope(custom_objects or {}):
-        kwargs = {k: _decode_compile_value(config[k], custom_objects) for k in _COMPILE_KEYS if k in config}
+        kwargs = {}
+        for k in _COMPILE_KEYS:
+            if k in config:
+                try:
+                    kwargs[k] = _decode_compile_value(config[k], custom_objects)
+                except Exception as exc:
+                    with contextlib.suppress(AttributeError, TypeError):
+                        exc.tapeflow_compile_key = k
+                    raise
         try:
             params = inspect.signature(compile_fn).parameters
         except (TypeError, ValueError):
@@ -93,6 +111,13 @@ def compile_from_config(model: Any, config: dict, custom_objects: dict | None = 
             if k in config and (accepts_all or k in params):
                 kwargs[k] = config[k]
         compile_fn(**kwargs)
+
+
+def _entry_name(config: Any, exc: BaseException) -> str:
+    key = getattr(exc, "tapeflow_compile_key", None)
+    if key is None and isinstance(config, dict) and "optimizer" in config:
+        key = "optimizer"  # compile() itself failed: the optimizer is the usual culprit
+    return f"entry {key!r}" if key else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,13 +137,16 @@ def model_config(model: Any, include_compile: bool = True) -> dict:
 
 def build_model(config: dict, custom_objects: dict | None, path: str) -> Any:
     """The model a file's config describes (its errors name the file)."""
+    config_checks.check_config(config, path)
     try:
         return deserialize_layer(config, custom_objects)
     except UnknownObjectError as exc:
         raise UnknownObjectError(f"Cannot load model file '{path}': {exc}") from exc
-    except (KeyError, TypeError) as exc:
-        raise CorruptFileError(f"Cannot load model file '{path}': its config is malformed "
-                               f"({type(exc).__name__}: {exc}).") from exc
+    except CorruptFileError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, MemoryError,
+            RecursionError) as exc:
+        raise config_checks.corrupt_entry(path, exc, "its config") from exc
 
 
 def load_npz_archive(path: str, config: dict, metadata: dict, weights: bytes,  # noqa: A002
@@ -135,7 +163,7 @@ def load_npz_archive(path: str, config: dict, metadata: dict, weights: bytes,  #
     arrays, meta = read_npz(weights, label, weights_io.METADATA_KEY)
     weights_io.assign_weights(model, arrays, meta, label, load_optimizer=False)
     if compile and compile_config:
-        compile_from_config(model, compile_config, custom_objects)
+        compile_from_config(model, compile_config, custom_objects, path)
         if meta and meta.get("optimizer"):
             weights_io.load_optimizer_state(model, arrays, meta["optimizer"], label)
     return model

@@ -8,6 +8,7 @@ evaluated or unpickled from a config.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import json
@@ -444,7 +445,16 @@ def deserialize_layer(config: dict, custom_objects: dict | None = None) -> Any:
         config["module"] = "keras.layers"
     from tapeflow.keras.layers.base import Layer
 
-    layer = deserialize_keras_object(config, custom_objects)
+    try:
+        layer = deserialize_keras_object(config, custom_objects)
+    except Exception as exc:
+        # Loaders name the innermost layer whose config failed (see model_io.build_model).
+        if getattr(exc, "tapeflow_entry", None) is None:
+            inner = config.get("config")
+            name = inner.get("name") if isinstance(inner, dict) else None
+            with contextlib.suppress(AttributeError, TypeError):
+                exc.tapeflow_entry = f"layer {name!r} ({config['class_name']})"
+        raise
     if not isinstance(layer, Layer):
         raise ValueError(f"'{config['class_name']}' does not name a layer (got {type(layer).__name__}).")
     return layer
