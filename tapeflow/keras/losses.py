@@ -567,6 +567,10 @@ def reduce_weighted_values(values: Tensor, sample_weight: Any = None, mask: Any 
         return tf.reduce_sum(values)
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
         return tf.math.divide_no_nan(tf.reduce_sum(values), tf.reduce_sum(sample_weight))
+    if None in shape:
+        # Unknown dimensions (a tf.function trace with reduce_retracing): the same mean, and 0 for
+        # an empty batch, without knowing the size now.
+        return tf.math.divide_no_nan(tf.reduce_sum(values), tf.cast(tf.size(values), values.dtype))
     size = 1
     for d in shape:
         size *= d

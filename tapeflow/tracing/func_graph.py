@@ -399,13 +399,14 @@ def traced_method(method: Callable, stateful: bool, result: Callable | None = No
             if stateful:
                 lift_call(method, (self, *args), kwargs, name=name, stateful=True)
                 return None if result is None else result(self)
-            if try_ops and name not in _untraceable:
+            if try_ops:
+                # Tried on every trace: a failure for one input signature (say, unknown
+                # dimensions) must not lift the method in later, unrelated traces.
                 start = len(graph.nodes)
                 try:
                     return method(self, *args, **kwargs)
                 except Exception:
                     del graph.nodes[start:]
-                    _untraceable.add(name)
             return lift_call(method, (self, *args), kwargs, name=name, stateful=False, probe=method)
         return method(self, *args, **kwargs)
 
@@ -413,8 +414,6 @@ def traced_method(method: Callable, stateful: bool, result: Callable | None = No
     return wrapper
 
 
-# "Class.method" names whose op-by-op trace failed once: lifted from then on.
-_untraceable: set = set()
 
 
 def lift_methods(cls: type, specs: tuple, try_ops: bool = False) -> None:

@@ -801,3 +801,25 @@ def test_specs_of_unknown_rank_trace_per_rank():
     assert float(square(tf.constant(10.0))) == 100.0
     with pytest.raises(tf.errors.InvalidArgumentError, match="rank-0"):
         square(tf.constant([10.0]))
+
+
+def test_keras_losses_trace_op_by_op_with_unknown_batch_dims_and_fit_leaves_no_trace_state():
+    # A loss traced with an unknown batch size (fit's reduce_retracing) is still primitives, and
+    # nothing from one fit changes how a later tf.function traces (the quickstart loop replays on
+    # arrays after a fit with validation in the same process).
+    from tapeflow import keras
+
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    f = tf.function(lambda y, z: loss_fn(y, z),
+                    input_signature=[tf.TensorSpec([None], tf.int64), tf.TensorSpec([None, 3], tf.float32)])
+    concrete = f.get_concrete_function()
+    assert "SparseCategoricalCrossentropy.__call__" not in [n.name for n in concrete.graph.nodes]
+    z = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    labels = np.array([0, 2, 1, 1])
+    assert float(f(labels, z)) == float(loss_fn(labels, z))
+    assert float(f(np.zeros(0, np.int64), np.zeros((0, 3), np.float32))) == 0.0
+    x = np.random.default_rng(1).random((32, 4)).astype(np.float32)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("adam", loss_fn, metrics=["accuracy"])
+    model.fit(x, labels.repeat(8), epochs=2, validation_split=0.25, verbose=0)
+    test_tf_quickstart_custom_loop_replays_on_arrays_and_equals_eager()
