@@ -26,8 +26,10 @@ class TapeNode(CallNode):
         self.tape = tape
 
     def run_in(self, values: list, run: Any) -> list:
-        tape = run.tapes.get(id(self.tape), self.tape)  # the traced tape until entered
         saved = self.fn
+        # Entering starts a fresh real tape for the traced one (again on every iteration of a
+        # graph loop); the other operations act on the real tape entered last.
+        tape = self.tape if saved is _enter else run.tapes.get(id(self.tape), self.tape)
         self.fn = lambda *a: saved(tape, run, *a)
         try:
             return CallNode.run(self, values)

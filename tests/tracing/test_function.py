@@ -823,3 +823,26 @@ def test_keras_losses_trace_op_by_op_with_unknown_batch_dims_and_fit_leaves_no_t
     model.compile("adam", loss_fn, metrics=["accuracy"])
     model.fit(x, labels.repeat(8), epochs=2, validation_split=0.25, verbose=0)
     test_tf_quickstart_custom_loop_replays_on_arrays_and_equals_eager()
+
+
+def test_gradient_tape_inside_a_loop_over_a_dataset_equals_eager():
+    # The TF custom-training pattern `for x, y in dataset:` with a tape per batch inside one
+    # tf.function: every iteration enters a fresh tape (a non-persistent tape is used once).
+    rng = np.random.default_rng(0)
+    ds = tf.data.Dataset.from_tensor_slices((rng.random((12, 2)).astype("float32"),
+                                             rng.random((12, 1)).astype("float32"))).batch(4)
+
+    def run(w):
+        total = tf.constant(0.0)
+        for x, y in ds:
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y))
+            w.assign_sub(0.1 * tape.gradient(loss, w))
+            total += loss
+        return total
+
+    w_eager, w_traced = tf.Variable([[0.5], [-0.5]]), tf.Variable([[0.5], [-0.5]])
+    epoch = tf.function(lambda: run(w_traced))
+    for _ in range(2):
+        np.testing.assert_allclose(epoch().numpy(), run(w_eager).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(w_traced.numpy(), w_eager.numpy(), rtol=1e-6)
