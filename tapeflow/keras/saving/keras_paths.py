@@ -19,9 +19,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# Variable-name prefixes that Keras keeps in sub-layers (MultiHeadAttention, GroupQueryAttention).
-_SUBLAYER_PREFIXES = {"query": "query_dense", "key": "key_dense", "value": "value_dense",
-                      "attention_output": "output_dense"}
+# Variable-name prefixes that Keras keeps in sub-layers, by class. Keras's walk reaches
+# MultiHeadAttention's projections through its public properties (`query_dense`, ...) first;
+# GroupQueryAttention has only the private attributes.
+_PRIVATE = {"query": "_query_dense", "key": "_key_dense", "value": "_value_dense", "gate": "_gate_dense",
+            "attention_output": "_output_dense"}
+_SUBLAYERS = {"MultiHeadAttention": {**_PRIVATE, "query": "query_dense", "key": "key_dense", "value": "value_dense",
+                                     "attention_output": "output_dense"},
+              "GroupedQueryAttention": _PRIVATE, "GroupQueryAttention": _PRIVATE}
 
 
 def to_snake_case(name: str) -> str:
@@ -94,11 +99,12 @@ def variable_groups(model: Any, include_optimizer: bool = True) -> tuple[dict[st
             return
         visited.add(id(layer))
         own = _own_in_keras_order(layer)
-        split = [v for v in own if _prefix(v) in _SUBLAYER_PREFIXES]
-        groups[path] = [v for v in own if _prefix(v) not in _SUBLAYER_PREFIXES]
+        table = _SUBLAYERS.get(type(layer).__name__, {})
+        split = [v for v in own if _prefix(v) in table]
+        groups[path] = [v for v in own if _prefix(v) not in table]
         names[path] = layer.name
         for v in split:
-            sub = _join(path, _SUBLAYER_PREFIXES[_prefix(v)])
+            sub = _join(path, table[_prefix(v)])
             groups.setdefault(sub, []).append(v)
             names.setdefault(sub, _prefix(v))
         for attr, child in _children(layer):

@@ -31,6 +31,8 @@ _FAMILIES = {
     "keras.optimizers.schedules": "tapeflow.keras.optimizers.schedules",
 }
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
+# Built-in classes that Keras 3 writes under their exported alias.
+_KERAS_CLASS_NAMES = {"GroupedQueryAttention": "GroupQueryAttention"}
 
 
 def _layers_module() -> Any:
@@ -164,7 +166,8 @@ def _serialize_configurable(obj: Any) -> dict:
     registered = _reg._GLOBAL_CUSTOM_NAMES.get(cls)
     if registered is None and not _is_builtin(cls):
         registered = cls.__name__
-    out = {"module": _module_label(cls), "class_name": cls.__name__, "config": config,
+    class_name = _KERAS_CLASS_NAMES.get(cls.__name__, cls.__name__) if _is_builtin(cls) else cls.__name__
+    out = {"module": _module_label(cls), "class_name": class_name, "config": config,
            "registered_name": registered}
     if isinstance(obj, Layer) and obj.built:
         build_config = obj.get_build_config()

@@ -55,6 +55,8 @@ def sample_inputs(name: str, seed: int = 0):
     shapes = {"mlp": (3, 6), "cnn2d": (3, 8, 8, 2), "cnn1d": (3, 10, 3), "wrappers": (2, 6, 6, 3)}
     if name == "functional":
         return [rng.standard_normal((3, 5, 4)).astype("float32") for _ in range(2)]
+    if name == "misc":
+        return [rng.standard_normal(shape).astype("float32") for shape in ((2, 4, 6), (2, 3, 3, 3, 2))]
     return rng.standard_normal(shapes.get(name, (3, 4))).astype("float32")
 
 
@@ -74,4 +76,17 @@ def wrappers(K):
                          K.layers.Bidirectional(K.layers.GRU(2)), K.layers.Dense(1)])
 
 
+def misc(K):
+    a = K.Input((4, 6), name="seq")
+    b = K.Input((3, 3, 3, 2), name="vol")
+    x = K.layers.GroupQueryAttention(head_dim=3, num_query_heads=4, num_key_value_heads=2)(a, a)
+    x = K.layers.EinsumDense("abc,cd->abd", output_shape=(4, 5), bias_axes="d")(x)
+    x = K.layers.Permute((2, 1))(x)
+    x = K.layers.Conv1D(2, 2, activation="gelu")(x)
+    y = K.layers.GlobalAveragePooling3D()(K.layers.Conv3D(2, 2, padding="same")(b))
+    out = K.layers.Dense(1)(K.layers.Concatenate()([K.layers.Flatten()(x), y]))
+    return K.Model([a, b], out)
+
+
 BUILDERS["wrappers"] = wrappers
+BUILDERS["misc"] = misc

@@ -39,6 +39,7 @@ ACTIVATIONS = ["relu", "sigmoid", "tanh", "softmax", "gelu", "swish", "silu", "e
 
 LAYERS = {
     "dense3d": (lambda: L.Dense(3), (4, 5)),
+    "einsum_dense": (lambda: L.EinsumDense("...b,bc->...c", output_shape=4, bias_axes="c", activation="relu"), (3, 5)),
     "relu_layer": (lambda: L.ReLU(max_value=1.5, negative_slope=0.1), (6,)),
     "leaky_relu_layer": (lambda: L.LeakyReLU(negative_slope=0.3), (6,)),
     "elu_layer": (lambda: L.ELU(alpha=0.5), (6,)),

@@ -155,3 +155,12 @@ def time_distributed(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) ->
         raise unsupported(layer, "its inner layer has several outputs")
     inner = tuple(layer.layer.compute_output_shape((None, *shape[2:])))
     return b.op("Reshape", [outs[0], b.ints([-1, shape[1], *inner[1:]], h + "/out_shape")], h)
+
+
+@converter("EinsumDense")
+def einsum_dense(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    y = b.op("Einsum", [_one(inputs, layer), b.const(layer.kernel, f"{layer.name}/kernel")], layer.name,
+             equation=layer.equation)
+    if layer.bias is not None:
+        y = b.op("Add", [y, b.const(layer.bias, f"{layer.name}/bias")], layer.name)
+    return apply_activation(b, activation_name(layer.activation), y, layer.name, layer)
