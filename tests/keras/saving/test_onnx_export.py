@@ -86,6 +86,17 @@ LAYERS = {
     "bidirectional_gru_ave": (lambda: L.Bidirectional(L.GRU(3), merge_mode="ave"), (5, 2)),
     "bidirectional_rnn_mul": (lambda: L.Bidirectional(L.SimpleRNN(3), merge_mode="mul"), (5, 2)),
     "time_distributed_conv": (lambda: L.TimeDistributed(L.Conv2D(2, 3)), (3, 5, 5, 2)),
+    "zero_padding1d": (lambda: L.ZeroPadding1D((1, 2)), (4, 3)),
+    "zero_padding2d": (lambda: L.ZeroPadding2D(((1, 0), (2, 1))), (3, 4, 2)),
+    "zero_padding3d": (lambda: L.ZeroPadding3D(1), (2, 2, 2, 1)),
+    "cropping1d": (lambda: L.Cropping1D((1, 0)), (5, 3)),
+    "cropping2d": (lambda: L.Cropping2D(((1, 1), (0, 2))), (5, 6, 2)),
+    "cropping3d": (lambda: L.Cropping3D(1), (4, 4, 4, 1)),
+    "upsampling1d": (lambda: L.UpSampling1D(3), (4, 2)),
+    "upsampling2d_nearest": (lambda: L.UpSampling2D((2, 3)), (3, 4, 2)),
+    "upsampling2d_bilinear": (lambda: L.UpSampling2D(2, interpolation="bilinear"), (3, 4, 2)),
+    "upsampling3d": (lambda: L.UpSampling3D(2), (2, 2, 2, 1)),
+    "prelu_shared": (lambda: L.PReLU(shared_axes=[1, 2]), (3, 4, 2)),
 }
 
 

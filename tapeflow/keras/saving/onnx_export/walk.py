@@ -10,7 +10,7 @@ from tapeflow.keras.saving.onnx_export.builder import CONVERTERS, ExportError, G
 
 
 def _import_converters() -> None:
-    from tapeflow.keras.saving.onnx_export import activations, attention, conv, core, norm, rnn  # noqa: F401
+    from tapeflow.keras.saving.onnx_export import activations, attention, conv, core, norm, reshaping, rnn  # noqa: F401
 
 
 def convert_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> list:
