@@ -158,18 +158,24 @@ def load_weights_h5(model: Any, source: str | os.PathLike | bytes, label: str | 
 
 
 def _optimizer_plan(model: Any, f: Any, label: str) -> list:
-    """`[(optimizer variable, array)]` from the file's `optimizer/vars`, built first when needed;
-    empty (with a warning) when the saved state does not match the model's optimizer."""
+    """`[(optimizer variable, array)]` from the file's `optimizer/vars` (see `optimizer_plan`)."""
+    group = _vars_group(f, "optimizer")
+    if group is None:
+        return []
+    return optimizer_plan(model, [group.get(str(i)) for i in range(len(group.keys()))], label)
+
+
+def optimizer_plan(model: Any, datasets: list, label: str) -> list:
+    """`[(optimizer variable, array)]` pairing `model.optimizer`'s variables (built first when
+    needed) with saved HDF5 datasets; empty, with a warning, when counts, shapes or dtypes differ."""
     import h5py
 
     opt = getattr(model, "optimizer", None)
-    group = _vars_group(f, "optimizer")
-    if opt is None or group is None or not hasattr(opt, "variables"):
+    if opt is None or not hasattr(opt, "variables"):
         return []
     if not getattr(opt, "built", False):
         opt.build(model.trainable_variables)
     variables = list(opt.variables)
-    datasets = [group.get(str(i)) for i in range(len(group.keys()))]
     if len(variables) != len(datasets) or any(
             not isinstance(d, h5py.Dataset) or tuple(d.shape) != tuple(v.shape) or d.dtype.kind not in "fiub"
             for v, d in zip(variables, datasets, strict=False)):

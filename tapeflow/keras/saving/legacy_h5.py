@@ -25,7 +25,7 @@ import numpy as np
 
 from tapeflow.keras.saving import config_checks, config_compat
 from tapeflow.keras.saving.file_io import CorruptFileError, atomic_write
-from tapeflow.keras.saving.h5_weights import h5py_module, open_h5
+from tapeflow.keras.saving.h5_weights import h5py_module, open_h5, optimizer_plan
 
 _MAX_ATTR_BYTES = 64 * 2**20
 
@@ -202,12 +202,7 @@ def load_legacy_h5(filepath: str, custom_objects: dict | None = None, compile: b
         text = _text_attr(f, "model_config", filepath)
         if text is None:
             raise ValueError(f"No model config found in the file at {filepath}.")
-        try:
-            config = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            raise CorruptFileError(f"'{filepath}': model_config is not valid JSON ({exc}).") from exc
-        if not isinstance(config, dict):
-            raise CorruptFileError(f"'{filepath}': model_config must be a JSON object.")
+        config = _json_object(text, "model_config", filepath)
         config_checks.check_config(config, filepath)
         check_safe(config, safe_mode, filepath)
         model = model_io.build_model(config_compat.from_keras(config), custom_objects, filepath)
@@ -221,16 +216,20 @@ def load_legacy_h5(filepath: str, custom_objects: dict | None = None, compile: b
     return model
 
 
+def _json_object(text: str, what: str, label: str) -> dict:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise CorruptFileError(f"'{label}': {what} is not valid JSON ({exc}).") from exc
+    if not isinstance(value, dict):
+        raise CorruptFileError(f"'{label}': {what} must be a JSON object.")
+    return value
+
+
 def _compile_legacy(model: Any, text: str, custom_objects: dict | None, label: str) -> None:
     from tapeflow.keras.saving.model_io import compile_from_config
 
-    try:
-        training = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise CorruptFileError(f"'{label}': training_config is not valid JSON ({exc}).") from exc
-    if not isinstance(training, dict):
-        raise CorruptFileError(f"'{label}': training_config must be a JSON object.")
-    training = config_compat.from_keras(training)
+    training = config_compat.from_keras(_json_object(text, "training_config", label))
     optimizer = training.pop("optimizer_config", None)
     if optimizer is not None:
         if isinstance(optimizer, dict) and isinstance(optimizer.get("class_name"), str):
@@ -241,22 +240,9 @@ def _compile_legacy(model: Any, text: str, custom_objects: dict | None, label: s
 
 
 def _load_optimizer(model: Any, f: Any, label: str) -> None:
-    import h5py
-
-    opt = getattr(model, "optimizer", None)
-    if "optimizer_weights" not in f or opt is None:
+    if "optimizer_weights" not in f:
         return
     group = f["optimizer_weights"]
-    if not getattr(opt, "built", False):
-        opt.build(model.trainable_variables)
-    names = _names_attr(group, "weight_names")
-    variables = list(opt.variables)
-    datasets = [group.get(n) for n in names]
-    if len(datasets) != len(variables) or any(
-            not isinstance(d, h5py.Dataset) or tuple(d.shape) != tuple(v.shape) or d.dtype.kind not in "fiub"
-            for d, v in zip(datasets, variables, strict=False)):
-        warnings.warn(f"'{label}': the saved optimizer state ({len(datasets)} variables) does not match the model's "
-                      f"{type(opt).__name__} ({len(variables)}); the optimizer starts from fresh state.", stacklevel=3)
-        return
-    for var, d in zip(variables, datasets, strict=True):
-        var.assign(np.asarray(d[()]).astype(var.dtype._np, copy=False))
+    datasets = [group.get(n) for n in _names_attr(group, "weight_names")]
+    for var, arr in optimizer_plan(model, datasets, label):
+        var.assign(arr.astype(var.dtype._np, copy=False))
