@@ -40,6 +40,9 @@ def test_matches_keras_step_for_step(make, x):
 
 
 def test_sigma_goes_to_one_and_inference_leaves_the_kernel():
+    # Seeded: power iteration converges at the rate of the kernel's second-to-first singular value
+    # ratio, so an unlucky random kernel needs more than 30 steps (it failed now and then).
+    keras.utils.set_random_seed(0)
     layer = layers.SpectralNormalization(layers.Dense(5))
     x = X[:, 0, 0, :]
     layer(x)
