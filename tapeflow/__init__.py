@@ -37,6 +37,7 @@ from tapeflow.ops.reduce import (
     reduce_mean, reduce_min, reduce_prod, reduce_std, reduce_sum, reduce_variance,
 )
 from tapeflow.tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor
+from tapeflow import image  # noqa: E402,F401,I001  (after the engine: its ops need the tensor types)
 from tapeflow.tracing import state as _trace_state
 from tapeflow.tracing.control_flow import case, cond, switch_case, while_loop
 from tapeflow.tracing.func_graph import init_scope

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from tapeflow import backend
+from tapeflow.image import color, quality
 from tapeflow.keras import backend as kbackend
-from tapeflow.keras.ops import image_sampling as smp
 from tapeflow.keras.ops.arguments import cast, constant_like, float_dtype, int_list, to_tensor
 from tapeflow.ops import elementwise as ew
-from tapeflow.ops import extra_array
+from tapeflow.ops import image_sampling as smp
 from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.tensor import Tensor
@@ -268,14 +268,6 @@ def elastic_transform(images: Any, alpha: float = 20.0, sigma: float = 5.0,
 
 # -- patches, crop and pad ---------------------------------------------------------------------
 
-def _patches(x: Tensor, size: list, strides: list, dilation: list, padding: str) -> Tensor:
-    """(N, *spatial, C) -> (N, *out, prod(size) * C) with the patch flattened as (taps..., C)."""
-    from tapeflow.ops import conv as cv
-
-    eye = np.eye(int(np.prod(size)) * x.shape[-1]).reshape(*size, x.shape[-1], -1)
-    return cv.convolution(x, constant_like(eye, x), strides, padding.upper(), None, dilation)
-
-
 def extract_patches(images: Any, size: Any, strides: Any = None, dilation_rate: Any = 1,
                     padding: str = "valid", data_format: Any = None) -> Tensor:
     """Patches of `size` as channels: (N, H', W', size_h * size_w * C); a 3-tuple size gives 3-D
@@ -289,7 +281,7 @@ def extract_patches(images: Any, size: Any, strides: Any = None, dilation_rate: 
     x = lay.x
     st = sz if not strides else int_list(strides) * (2 if len(int_list(strides)) == 1 else 1)
     dil = int_list(dilation_rate) * (2 if len(int_list(dilation_rate)) == 1 else 1)
-    return lay.back(_patches(x, sz, st, dil, padding))
+    return lay.back(smp.patches(x, sz, st, dil, padding))
 
 
 def extract_patches_3d(volumes: Any, size: Any, strides: Any = None, dilation_rate: Any = 1,
@@ -301,7 +293,7 @@ def extract_patches_3d(volumes: Any, size: Any, strides: Any = None, dilation_ra
     lay = _Layout(volumes, data_format, "extract_patches_3d", rank=3)
     st = sz if not strides else int_list(strides) * (3 if len(int_list(strides)) == 1 else 1)
     dil = int_list(dilation_rate) * (3 if len(int_list(dilation_rate)) == 1 else 1)
-    return lay.back(_patches(lay.x, sz, st, dil, padding))
+    return lay.back(smp.patches(lay.x, sz, st, dil, padding))
 
 
 def _amounts(first: Any, second: Any, target: Any, size: int, op: str, what: str, grow: bool) -> tuple:
@@ -361,43 +353,13 @@ def rgb_to_grayscale(images: Any, data_format: Any = None) -> Tensor:
 def rgb_to_hsv(images: Any, data_format: Any = None) -> Tensor:
     """RGB in [0, 1] to HSV (hue in [0, 1)), as TF computes it."""
     lay = _Layout(images, data_format, "rgb_to_hsv")
-    x = lay.x
-    if not x.dtype.is_floating:
-        raise TypeError(f"rgb_to_hsv: expected a float tensor, received {x.dtype.name}.")
-    r, g, b = (x[..., i] for i in range(3))
-    v = rd.reduce_max(x, -1)
-    rng = ew.subtract(v, rd.reduce_min(x, -1))
-    zero = extra_array.fill_like(v, 0)
-    safe_v = ew.where(ew.greater(v, zero), v, extra_array.fill_like(v, 1))
-    s = ew.where(ew.greater(v, zero), ew.divide(rng, safe_v), zero)
-    safe_rng = ew.where(ew.greater(rng, zero), rng, extra_array.fill_like(rng, 1))
-    hr = ew.divide(ew.subtract(g, b), safe_rng)
-    hg = ew.add(ew.divide(ew.subtract(b, r), safe_rng), 2.0)
-    hb = ew.add(ew.divide(ew.subtract(r, g), safe_rng), 4.0)
-    h = ew.where(ew.equal(v, r), hr, ew.where(ew.equal(v, g), hg, hb))
-    h = ew.where(ew.greater(rng, zero), ew.divide(h, 6.0), zero)
-    h = ew.where(ew.less(h, zero), ew.add(h, 1.0), h)
-    return lay.back(mv.stack([h, s, v], -1))
+    return lay.back(color.rgb_to_hsv(lay.x))
 
 
 def hsv_to_rgb(images: Any, data_format: Any = None) -> Tensor:
     """HSV (hue in [0, 1]) to RGB, as TF computes it."""
     lay = _Layout(images, data_format, "hsv_to_rgb")
-    x = lay.x
-    if not x.dtype.is_floating:
-        raise TypeError(f"hsv_to_rgb: expected a float tensor, received {x.dtype.name}.")
-    h, s, v = (x[..., i] for i in range(3))
-    dh = ew.multiply(h, 6.0)
-    chans = []
-    for offset in (-3.0, -2.0, -4.0):
-        d = ew.abs(ew.add(dh, offset))
-        base = {-3.0: ew.subtract(d, 1.0), -2.0: ew.subtract(2.0, d), -4.0: ew.subtract(2.0, d)}[offset]
-        chans.append(ew.clip_by_value(base, 0.0, 1.0))
-    rgb = mv.stack(chans, -1)
-    one = extra_array.fill_like(rgb, 1)
-    out = ew.multiply(ew.add(ew.multiply(ew.subtract(rgb, one), mv.expand_dims(s, -1)), one),
-                      mv.expand_dims(v, -1))
-    return lay.back(out)
+    return lay.back(color.hsv_to_rgb(lay.x))
 
 
 # -- filters and metrics ------------------------------------------------------------------------
@@ -406,10 +368,7 @@ def sobel_edges(images: Any, data_format: Any = None) -> Tensor:
     """Sobel gradients (dy, dx) per channel with reflect padding: (..., C, 2)."""
     lay = _Layout(images, data_format, "sobel_edges")
     x = lay.x
-    x = cast(x, float_dtype(x))
-    ky = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], np.float64)
-    padded = mv.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], "REFLECT")
-    out = mv.stack([_depthwise(padded, ky, "VALID"), _depthwise(padded, ky.T, "VALID")], -1)
+    out = quality.sobel_edges(cast(x, float_dtype(x)))
     if lay.fmt == "channels_first":
         out = mv.transpose(out, [0, 3, 1, 2, 4])
     return mv.squeeze(out, [0]) if lay.unbatched else out

@@ -13,10 +13,28 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.keras.ops.arguments import cast, constant_like, xp_of
+from tapeflow import backend
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
+
+
+def cast(x: Tensor, dtype: str) -> Tensor:
+    return x if x.dtype.name == dtype else ew.cast(x, dtype)
+
+
+def xp_of(x: Tensor) -> Any:
+    """The array module of `x` (the default device's for a graph tensor)."""
+    return backend.get_xp(x._value) if x._value is not None else backend.default_xp()
+
+
+def constant_like(value: Any, like: Tensor, dtype: Any = None) -> Tensor:
+    """A constant of `like`'s dtype (or `dtype`) on `like`'s device."""
+    v = like._value
+    if dtype is None:
+        dtype = v.dtype if v is not None else like.dtype.as_numpy_dtype
+    return Tensor(backend.asarray(value, dtype, xp_of(like)))
+
 
 # -- separable resize ---------------------------------------------------------------------------
 
@@ -39,9 +57,24 @@ def _lanczos(radius: float) -> Any:
     return kernel
 
 
+def _mitchell_cubic(x: np.ndarray) -> np.ndarray:
+    x = np.abs(x)
+    out = (((7.0 / 6.0) * x - 2.0) * x) * x + 8.0 / 9.0
+    out = np.where(x >= 1.0, (((-7.0 / 18.0) * x + 2.0) * x - 10.0 / 3.0) * x + 16.0 / 9.0, out)
+    return np.where(x >= 2.0, 0.0, out)
+
+
+def _gaussian(x: np.ndarray) -> np.ndarray:
+    # NOTE: TF's kernel: radius 1.5, sigma = radius / 3.
+    x = np.abs(x)
+    return np.where(x >= 1.5, 0.0, np.exp(-x * x / (2.0 * 0.5 ** 2)))
+
+
 KERNELS = {
     "linear": lambda x: np.maximum(0.0, 1.0 - np.abs(x)),
     "cubic": _keys_cubic,
+    "mitchellcubic": _mitchell_cubic,
+    "gaussian": _gaussian,
     "lanczos3": _lanczos(3.0),
     "lanczos5": _lanczos(5.0),
 }
@@ -251,3 +284,12 @@ def map_coordinates(inputs: Tensor, coordinates: np.ndarray, order: int, fill_mo
     if not inputs.dtype.is_floating:
         out = ew.round(out)
     return cast(out, dtype)
+
+
+def patches(x: Tensor, size: list, strides: list, dilation: list, padding: str) -> Tensor:
+    """(N, *spatial, C) -> (N, *out, prod(size) * C) with each patch flattened as (taps..., C):
+    a convolution with an identity kernel (differentiable)."""
+    from tapeflow.ops import conv as cv
+
+    eye = np.eye(int(np.prod(size)) * x.shape[-1]).reshape(*size, x.shape[-1], -1)
+    return cv.convolution(x, constant_like(eye, x), strides, padding.upper(), None, dilation)
