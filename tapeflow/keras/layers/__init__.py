@@ -10,6 +10,14 @@ from tapeflow.keras.layers.augmentation import (
     RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomGrayscale, RandomInvert, RandomRotation,
     RandomTranslation, RandomZoom, Solarization,
 )
+from tapeflow.keras.layers.augmentation_color import (
+    AutoContrast, ContrastLimitedAdaptiveHistogramEqualization, Equalization, RandomColorDegeneration,
+    RandomColorJitter, RandomHue, RandomPosterization, RandomSaturation, RandomSharpness,
+)
+from tapeflow.keras.layers.augmentation_geometry import (
+    RandomElasticTransform, RandomErasing, RandomGaussianBlur, RandomPerspective, RandomShear,
+)
+from tapeflow.keras.layers.augmentation_mix import AugMix, CutMix, MaxNumBoundingBoxes, MixUp, RandAugment
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.conv1d_variants import (
     DepthwiseConv1D, SeparableConv1D, SeparableConvolution1D, SeparableConvolution2D,
