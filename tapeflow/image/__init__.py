@@ -24,6 +24,20 @@ from tapeflow.image.boxes import (
     non_max_suppression_padded,
     non_max_suppression_with_scores,
 )
+from tapeflow.image.codecs import (
+    adjust_jpeg_quality,
+    decode_bmp,
+    decode_gif,
+    decode_image,
+    decode_jpeg,
+    decode_png,
+    encode_jpeg,
+    encode_png,
+    extract_jpeg_shape,
+    is_jpeg,
+    random_jpeg_quality,
+    stateless_random_jpeg_quality,
+)
 from tapeflow.image.color import (
     convert_image_dtype,
     grayscale_to_rgb,
@@ -57,7 +71,10 @@ from tapeflow.image.quality import image_gradients, psnr, sobel_edges, ssim, ssi
 from tapeflow.image.resizing import ResizeMethod, crop_and_resize, resize, resize_with_pad
 
 __all__ = [
-    "ResizeMethod", "adjust_brightness", "adjust_contrast", "adjust_gamma", "adjust_hue", "adjust_saturation",
+    "ResizeMethod", "adjust_jpeg_quality", "decode_bmp", "decode_gif", "decode_image", "decode_jpeg",
+    "decode_png", "encode_jpeg", "encode_png", "extract_jpeg_shape", "is_jpeg", "random_jpeg_quality",
+    "stateless_random_jpeg_quality", "adjust_brightness", "adjust_contrast", "adjust_gamma", "adjust_hue",
+    "adjust_saturation",
     "central_crop", "combined_non_max_suppression", "convert_image_dtype", "crop_and_resize",
     "crop_to_bounding_box", "draw_bounding_boxes", "extract_patches", "flip_left_right", "flip_up_down",
     "grayscale_to_rgb", "hsv_to_rgb", "image_gradients", "non_max_suppression", "non_max_suppression_overlaps",
