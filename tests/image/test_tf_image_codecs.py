@@ -54,8 +54,9 @@ def test_jpeg_and_decode_image_with_tensorflow():
 
 
 def test_gif_and_errors():
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     frames = [Image.fromarray(RGB), Image.fromarray(255 - RGB)]
     buf = io.BytesIO()
