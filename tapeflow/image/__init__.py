@@ -50,6 +50,7 @@ from tapeflow.image.color import (
     yiq_to_rgb,
     yuv_to_rgb,
 )
+from tapeflow.image.distort import sample_distorted_bounding_box, stateless_sample_distorted_bounding_box
 from tapeflow.image.geometry import (
     central_crop,
     crop_to_bounding_box,
@@ -85,5 +86,5 @@ __all__ = [
     "rot90", "sobel_edges", "ssim", "ssim_multiscale", "stateless_random_brightness", "stateless_random_contrast",
     "stateless_random_crop", "stateless_random_flip_left_right", "stateless_random_flip_up_down",
     "stateless_random_hue", "stateless_random_saturation", "total_variation", "transpose", "yiq_to_rgb",
-    "yuv_to_rgb",
+    "yuv_to_rgb", "sample_distorted_bounding_box", "stateless_sample_distorted_bounding_box",
 ]

@@ -65,3 +65,28 @@ def test_random_crop():
     assert len(seen) > 1
     with pytest.raises(ValueError, match="random_crop"):
         tf.image.random_crop(x, (4, 2, 3))
+
+
+def test_sample_distorted_bounding_box_meets_its_constraints():
+    tf.random.set_seed(4)
+    obj = np.array([[[0.1, 0.2, 0.6, 0.5]]], "float32")
+    h, w = 40, 50
+    for _ in range(20):
+        begin, size, box = tf.image.sample_distorted_bounding_box([h, w, 3], obj, min_object_covered=0.6,
+                                                                  aspect_ratio_range=(0.5, 2.0),
+                                                                  area_range=(0.1, 0.9))
+        (y, x, zero), (ch, cw, minus1) = begin.numpy(), size.numpy()
+        assert begin.dtype == tf.int32 and box.dtype == tf.float32 and box.shape == (1, 1, 4)
+        assert zero == 0 and minus1 == -1 and 0 <= y <= h - ch and 0 <= x <= w - cw
+        assert 0.1 * h * w <= ch * cw <= 0.9 * h * w and 0.5 - 0.1 <= cw / ch <= 2.0 + 0.1
+        oy0, ox0, oy1, ox1 = int(0.1 * h), int(0.2 * w), int(0.6 * h), int(0.5 * w)
+        inter = max(0, min(y + ch, oy1) - max(y, oy0)) * max(0, min(x + cw, ox1) - max(x, ox0))
+        assert inter >= 0.6 * (oy1 - oy0) * (ox1 - ox0)
+        np.testing.assert_allclose(box.numpy()[0, 0], [y / h, x / w, (y + ch) / h, (x + cw) / w], rtol=1e-6)
+    a = tf.image.stateless_sample_distorted_bounding_box([h, w, 3], obj, seed=(3, 4))
+    b = tf.image.stateless_sample_distorted_bounding_box([h, w, 3], obj, seed=(3, 4))
+    np.testing.assert_array_equal(a[0].numpy(), b[0].numpy())
+    with pytest.raises(ValueError, match="use_image_if_no_bounding_boxes"):
+        tf.image.sample_distorted_bounding_box([h, w, 3], np.zeros((1, 0, 4), "float32"))
+    whole = tf.image.sample_distorted_bounding_box([h, w, 3], obj, min_object_covered=1.0, area_range=(0.01, 0.02))
+    np.testing.assert_array_equal(whole[1].numpy(), [h, w, -1])  # no valid crop: the whole image
