@@ -152,6 +152,9 @@ def non_max_suppression_padded(boxes: Any, scores: Any, max_output_size: Any, io
                          f"(..., num_boxes), received {tuple(b.shape)} and {tuple(s.shape)}.")
     xp = backend.get_xp(b)
     lead, n = tuple(b.shape[:-2]), b.shape[-2]
+    if lead and not pad_to_max_output_size:
+        raise ValueError(f"non_max_suppression_padded: 'pad_to_max_output_size' (value {pad_to_max_output_size}) "
+                         "must be True for batched input.")
     bf = b.reshape(-1, n, 4).astype(np.float32)
     m = as_int(max_output_size)
     idx, _, count = greedy_nms(s.reshape(-1, n).astype(np.float32).copy(),

@@ -113,6 +113,23 @@ def decode_jpeg(contents: Any, channels: int = 0, ratio: int = 1, fancy_upscalin
     return Tensor(_pixels(im, int(channels), "decode_jpeg"))
 
 
+def decode_and_crop_jpeg(contents: Any, crop_window: Any, channels: int = 0, ratio: int = 1,
+                         fancy_upscaling: bool = True, try_recover_truncated: bool = False,
+                         acceptable_fraction: float = 1, dct_method: str = "", name: Any = None) -> Tensor:
+    """`decode_jpeg`, keeping only crop_window = [y, x, height, width] of the pixels."""
+    window = np.asarray(backend.to_numpy(convert_to_tensor(crop_window)._value)).reshape(-1)
+    image = decode_jpeg(contents, channels, ratio)
+    height, width = image.shape[0], image.shape[1]
+    if window.size != 4:
+        raise errors.InvalidArgumentError(f"decode_and_crop_jpeg: crop_window must be [y, x, height, width], "
+                                          f"received {window.tolist()}.")
+    y, x, h, w = (int(v) for v in window)
+    if h <= 0 or w <= 0 or y < 0 or x < 0 or y + h > height or x + w > width:
+        raise errors.InvalidArgumentError(f"decode_and_crop_jpeg: crop window {window.tolist()} is not inside the "
+                                          f"{height}x{width} image.")
+    return image[y:y + h, x:x + w]
+
+
 def decode_gif(contents: Any, name: Any = None) -> Tensor:
     """GIF bytes to (frames, H, W, 3) uint8 pixels."""
     from PIL import ImageSequence

@@ -44,6 +44,8 @@ def test_jpeg_and_decode_image_with_tensorflow():
     assert bool(tf.image.is_jpeg(theirs).numpy()) and not bool(tf.image.is_jpeg(tf.image.encode_png(RGB)).numpy())
     np.testing.assert_array_equal(tf.image.extract_jpeg_shape(theirs).numpy(), [16, 16, 3])
     assert tf.image.decode_jpeg(theirs, ratio=2).shape == (8, 8, 3)
+    crop = tf.image.decode_and_crop_jpeg(theirs, [2, 3, 5, 6]).numpy().astype(int)
+    assert np.abs(crop - tft.image.decode_and_crop_jpeg(theirs, [2, 3, 5, 6]).numpy()).max() <= 3
     png = tft.image.encode_png(RGB).numpy()
     as_float = tf.image.decode_image(png, dtype="float32")
     assert as_float.dtype == tf.float32
@@ -55,6 +57,8 @@ def test_jpeg_and_decode_image_with_tensorflow():
 
 def test_gif_and_errors():
     import io
+    import struct
+    import zlib
 
     from PIL import Image
 
@@ -71,7 +75,10 @@ def test_gif_and_errors():
         tf.image.decode_png([b"a", b"b"])
     with pytest.raises(tf.errors.InvalidArgumentError, match="encode_png"):
         tf.image.encode_png(RGB.astype("float32"))
-    big = io.BytesIO()
-    Image.new("L", (20000, 20000)).save(big, format="PNG")  # a small file of 400 megapixels
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0)  # a tiny PNG claiming 1.6 gigapixels
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
     with pytest.raises(tf.errors.InvalidArgumentError, match="too large"):
-        tf.image.decode_png(big.getvalue())
+        tf.image.decode_png(bomb)

