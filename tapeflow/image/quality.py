@@ -86,8 +86,9 @@ def _gauss(size: int, sigma: float) -> np.ndarray:
 
 
 def _ssim_per_channel(x: Tensor, y: Tensor, peak: float, filter_size: int, filter_sigma: float, k1: float,
-                      k2: float) -> tuple:
-    """(ssim, contrast-structure), each averaged over height and width: shape (..., C)."""
+                      k2: float, index_map: bool = False) -> tuple:
+    """(ssim, contrast-structure), each averaged over height and width: shape (..., C); with
+    `index_map` the ssim map (..., H', W', C) instead."""
     lead, tail = tuple(x.shape[:-3]), tuple(x.shape[-3:])
     if min(tail[0], tail[1]) < filter_size:
         raise ValueError(f"ssim: the images (height, width) {tail[:2]} must be at least filter_size={filter_size}.")
@@ -104,6 +105,9 @@ def _ssim_per_channel(x: Tensor, y: Tensor, peak: float, filter_size: int, filte
     num1 = ew.multiply(reducer(ew.multiply(x, y)), 2.0)
     den1 = reducer(ew.add(ew.square(x), ew.square(y)))
     cs = ew.divide(ew.add(ew.subtract(num1, num0), c2), ew.add(ew.subtract(den1, den0), c2))
+    if index_map:
+        value = ew.multiply(luminance, cs)
+        return mv.reshape(value, lead + tuple(value.shape[1:])), None
     ssim_val = rd.reduce_mean(ew.multiply(luminance, cs), [1, 2])
     cs = rd.reduce_mean(cs, [1, 2])
     return mv.reshape(ssim_val, lead + (tail[2],)), mv.reshape(cs, lead + (tail[2],))
@@ -112,12 +116,10 @@ def _ssim_per_channel(x: Tensor, y: Tensor, peak: float, filter_size: int, filte
 def ssim(img1: Any, img2: Any, max_val: Any, filter_size: int = 11, filter_sigma: float = 1.5, k1: float = 0.01,
          k2: float = 0.03, return_index_map: bool = False) -> Tensor:
     """Structural similarity of two batches of (H, W, C) images with a Gaussian window:
-    shape = the batch shape, values in [-1, 1]."""
-    if return_index_map:
-        raise ValueError("ssim: return_index_map=True is not supported by this implementation; "
-                         "use the default return_index_map=False.")
+    shape = the batch shape, values in [-1, 1]; with `return_index_map` the per-pixel map
+    (batch shape + (H', W')) of the valid filter positions."""
     x, y, peak = _float_pair(img1, img2, max_val, "ssim")
-    value, _ = _ssim_per_channel(x, y, peak, filter_size, filter_sigma, k1, k2)
+    value, _ = _ssim_per_channel(x, y, peak, filter_size, filter_sigma, k1, k2, bool(return_index_map))
     return rd.reduce_mean(value, [-1])
 
 

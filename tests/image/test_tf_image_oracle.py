@@ -136,6 +136,8 @@ def test_quality_measures():
     _same(tf.image.psnr(U8, U8 // 2, 255), tft.image.psnr(U8, U8 // 2, 255), 1e-5, 1e-4)
     _same(tf.image.ssim(IMG, other, 1.0, filter_size=5), tft.image.ssim(IMG, other, 1.0, filter_size=5))
     _same(tf.image.ssim(U8, U8 // 2, 255, filter_size=3), tft.image.ssim(U8, U8 // 2, 255, filter_size=3))
+    _same(tf.image.ssim(IMG, other, 1.0, filter_size=3, return_index_map=True),
+          tft.image.ssim(IMG, other, 1.0, filter_size=3, return_index_map=True))
     big = rng.random((2, 23, 17, 3)).astype("float32")
     big2 = np.clip(big + rng.normal(0, 0.1, big.shape).astype("float32"), 0, 1)
     _same(tf.image.ssim_multiscale(big, big2, 1.0, (0.3, 0.3, 0.4), filter_size=3),
