@@ -634,7 +634,7 @@ def identity(x: Any, name: Any = None) -> Tensor:
     v = x._value
     if v is not None:
         target = backend.default_xp()
-        if get_xp(v) is not target:
+        if get_xp(v) is not target and v.dtype.kind != "O":  # strings stay on the host, as in TF
             return ToDevice(target)(x)
     return Identity()(x)
 

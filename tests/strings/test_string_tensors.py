@@ -204,3 +204,14 @@ def test_dataset_cache_of_strings_round_trips(tmp_path):
     ds.save(str(tmp_path / "saved"))
     loaded = tf.data.Dataset.load(str(tmp_path / "saved"))
     assert [s for s, _ in loaded.as_numpy_iterator()] == [v.encode() for v in values]
+
+
+@pytest.mark.skipif(not tf.config.list_physical_devices("GPU"), reason="needs a GPU (CuPy)")
+def test_strings_stay_on_the_host_under_a_gpu_device():
+    with tf.device("/GPU:0"):
+        s = tf.constant(["a", "bb"])
+        moved = tf.identity(s)
+        filled = tf.fill([2], "x")
+        lengths = tf.strings.length(s)
+    assert s.device.endswith("CPU:0") and moved.device.endswith("CPU:0") and filled.device.endswith("CPU:0")
+    assert lengths.numpy().tolist() == [1, 2]
