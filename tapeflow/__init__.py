@@ -88,6 +88,10 @@ _LAZY_SUBMODULES = {
     "sparse",
     "strings",
     "io",
+    "bitwise",
+    "debugging",
+    "signal",
+    "experimental",
 }
 
 # Composite tensor classes, loaded with their package on first use.

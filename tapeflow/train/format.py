@@ -44,7 +44,7 @@ _DTYPES = {
 }
 
 
-class DataLossError(errors.OpError, ValueError):
+class DataLossError(errors.DataLossError, ValueError):
     """A checkpoint file is truncated, corrupt or not a Tapeflow checkpoint (`tf.errors.DataLossError`)."""
 
 
