@@ -17,6 +17,18 @@ from tapeflow.nn import l2_normalize, log_sigmoid, softplus  # noqa: F401
 from tapeflow.ops.nn import log_softmax, softmax  # noqa: F401
 
 sigmoid = sigmoid
+from tapeflow.math_extra import (  # noqa: F401, E402
+    accumulate_n, acos, acosh, angle, approx_max_k, approx_min_k, asin, asinh, atan, atan2, atanh,
+    bessel_i0, bessel_i0e, bessel_i1, bessel_i1e, betainc, bincount, confusion_matrix, conj, cosh,
+    cumulative_logsumexp, digamma, erfc, erfcinv, erfinv, igamma, igammac, imag, in_top_k,
+    invert_permutation, is_non_decreasing, is_strictly_increasing, lbeta, lgamma, multiply_no_nan,
+    ndtri, nextafter, polygamma, polyval, real, reciprocal_no_nan, rint, scalar_mul, segment_max,
+    segment_mean, segment_min, segment_prod, segment_sum, sinh, unsorted_segment_max,
+    unsorted_segment_mean, unsorted_segment_min, unsorted_segment_prod, unsorted_segment_sqrt_n,
+    unsorted_segment_sum, xdivy, xlog1py, xlogy, zero_fraction, zeta,
+)
+from tapeflow.nn import softsign  # noqa: F401, E402
+from tapeflow import math_special as special  # noqa: F401, E402
 
 # tf.math ops that take RaggedTensor / SparseTensor arguments (the one dispatch hook).
 from tapeflow import dispatch as _dispatch  # noqa: E402
