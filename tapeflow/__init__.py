@@ -45,6 +45,7 @@ from tapeflow.tracing.polymorphic import function
 from tapeflow.tracing.printing import print_ as print  # noqa: A001 - TF's name
 from tapeflow.tracing.py_function import numpy_function, py_function
 from tapeflow.tracing.spec import TensorSpec
+from tapeflow.tfrest_exports import *  # noqa: F403 - the rest of tf.* (see that module)
 from tapeflow.tracing.tensor_array import TensorArray
 
 __version__ = version.VERSION  # the TF API version followed (tf.__version__)
@@ -103,7 +104,30 @@ _LAZY_NAMES = {
 }
 
 
+# Names that live in lazily loaded modules (Keras's initializers, losses...; TF1's Graph).
+_LAZY_ALIASES = {
+    "initializers": ("tapeflow.keras.initializers", None),
+    "losses": ("tapeflow.keras.losses", None),
+    "metrics": ("tapeflow.keras.metrics", None),
+    "optimizers": ("tapeflow.keras.optimizers", None),
+    "constant_initializer": ("tapeflow.keras.initializers", "Constant"),
+    "ones_initializer": ("tapeflow.keras.initializers", "Ones"),
+    "zeros_initializer": ("tapeflow.keras.initializers", "Zeros"),
+    "random_normal_initializer": ("tapeflow.keras.initializers", "RandomNormal"),
+    "random_uniform_initializer": ("tapeflow.keras.initializers", "RandomUniform"),
+    "Graph": ("tapeflow.compat.v1.graph", "Graph"),
+}
+
+
 def __getattr__(name: str) -> _Any:
+    if name in _LAZY_ALIASES:
+        import importlib
+
+        module, attr = _LAZY_ALIASES[name]
+        value = importlib.import_module(module)
+        value = value if attr is None else getattr(value, attr)
+        globals()[name] = value
+        return value
     if name in _LAZY_SUBMODULES:
         import importlib
 

@@ -25,7 +25,7 @@ from tapeflow.math_extra import (  # noqa: F401, E402
     ndtri, nextafter, polygamma, polyval, real, reciprocal_no_nan, rint, scalar_mul, segment_max,
     segment_mean, segment_min, segment_prod, segment_sum, sinh, unsorted_segment_max,
     unsorted_segment_mean, unsorted_segment_min, unsorted_segment_prod, unsorted_segment_sqrt_n,
-    unsorted_segment_sum, xdivy, xlog1py, xlogy, zero_fraction, zeta,
+    unsorted_segment_sum, truncatediv, truncatemod, xdivy, xlog1py, xlogy, zero_fraction, zeta,
 )
 from tapeflow.nn import softsign  # noqa: F401, E402
 from tapeflow import math_special as special  # noqa: F401, E402

@@ -188,6 +188,31 @@ def accumulate_n(inputs: Any, shape: Any = None, tensor_dtype: Any = None, name:
     return ew.add_n(list(inputs))
 
 
+def truncatediv(x: Any, y: Any, name: Any = None) -> Tensor:
+    """x / y rounded towards zero (C's integer division); no gradient."""
+    x, y = ew.binary_operands(x, y, "TruncateDiv")
+
+    def div(xp: Any, a: Any, b: Any) -> Any:
+        if a.dtype.kind in "iu":
+            if (b == 0).any():
+                from tapeflow.errors import InvalidArgumentError
+
+                raise InvalidArgumentError("TruncateDiv: Integer division by zero")
+            q = xp.abs(a) // xp.abs(b)
+            return (q * xp.sign(a) * xp.sign(b)).astype(a.dtype)
+        return xp.trunc(a / b)
+
+    return extra_array.ArrayFunction("TruncateDiv", div)(x, y)
+
+
+def truncatemod(x: Any, y: Any, name: Any = None) -> Tensor:
+    """The remainder of truncated division, with the sign of x (C's fmod); differentiable for floats."""
+    x, y = ew.binary_operands(x, y, "TruncateMod")
+    if x.dtype._np.kind in "iu":
+        return ew.NonDifferentiable("fmod")(x, y)
+    return extra.Fmod()(x, y)
+
+
 def rint(x: Any, name: Any = None) -> Tensor:
     """Round to the nearest integer, halves to even (no gradient through the steps)."""
     return ew.ZeroGradUnary("rint")(_float(x, "Rint"))
@@ -223,29 +248,16 @@ def cumulative_logsumexp(x: Any, axis: int = 0, exclusive: bool = False, reverse
 
 # -- complex parts ----------------------------------------------------------------------------
 
-def real(input: Any, name: Any = None) -> Tensor:  # noqa: A002
-    """The real part (float tensors are returned unchanged)."""
-    x = ew.unary_operand(input, "Real")
-    return ew.NonDifferentiable("real")(x) if x.dtype.is_complex else x
-
-
-def imag(input: Any, name: Any = None) -> Tensor:  # noqa: A002
-    """The imaginary part (zeros for float tensors)."""
-    x = ew.unary_operand(input, "Imag")
-    return ew.NonDifferentiable("imag")(x) if x.dtype.is_complex else ew.zeros_like_t(x)
-
-
-def conj(x: Any, name: Any = None) -> Tensor:
-    """The complex conjugate (real tensors are returned unchanged)."""
-    x = ew.unary_operand(x, "Conj")
-    return ew.NonDifferentiable("conj")(x) if x.dtype.is_complex else x
+from tapeflow.ops.complex import conj, imag, real  # noqa: E402, F401 - tf.math's names
 
 
 def angle(input: Any, name: Any = None) -> Tensor:  # noqa: A002
     """The argument of each element: atan2(imag, real) (0 or pi for real tensors)."""
     x = ew.unary_operand(input, "Angle")
     if x.dtype.is_complex:
-        return ew.NonDifferentiable("angle")(x)
+        from tapeflow.ops.complex import Imag, Real
+
+        return atan2(Imag()(x), Real()(x))
     return atan2(ew.zeros_like_t(x), x)
 
 

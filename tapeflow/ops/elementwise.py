@@ -337,7 +337,10 @@ class Abs(Function):
         return get_xp(a).abs(a)
 
     def backward(self, dy: Tensor) -> tuple:
-        return (multiply(dy, sign(self.inputs[0])),)
+        x = self.inputs[0]
+        if x.dtype.is_complex:  # NOTE: TF's convention: d|z| = Re(dy) z / |z| (0 at z = 0)
+            return (multiply(cast(dy, x.dtype), div_no_nan(x, cast(self.outputs[0], x.dtype))),)
+        return (multiply(dy, sign(x)),)
 
 
 class Relu(Function):
