@@ -24,7 +24,7 @@ from tapeflow.ops import movement as mv
 from tapeflow.ops import reduce as rd
 from tapeflow.ops.extra_array import ArrayFunction
 from tapeflow.tensor import Tensor
-from tapeflow.tracing.func_graph import lifted_on_graph_tensors
+from tapeflow.tracing.func_graph import lifted_on_graph_tensors, lifted_on_unknown_shapes
 
 mT = xl.mT  # noqa: N816 - the math name
 
@@ -62,6 +62,7 @@ def adjoint(matrix: Any, name: Any = None) -> Tensor:
     return ew.NonDifferentiable("conj")(t) if x.dtype.is_complex else t
 
 
+@lifted_on_unknown_shapes
 def band_part(input: Any, num_lower: Any, num_upper: Any, name: Any = None) -> Tensor:  # noqa: A002
     """`input` with entries outside the band zeroed (num_lower / num_upper < 0: keep all)."""
     x = _mat(input, "MatrixBandPart")
@@ -80,6 +81,7 @@ def _k(k: Any, op: str) -> int:
     return int(k.numpy() if isinstance(k, Tensor) else k)
 
 
+@lifted_on_unknown_shapes
 def diag(diagonal: Any, name: Any = None, k: Any = 0, num_rows: int = -1, num_cols: int = -1,
          padding_value: Any = 0, align: str = "RIGHT_LEFT") -> Tensor:
     """Batched matrices (..., M, N) with `diagonal` (..., n) on diagonal k, `padding_value` elsewhere."""
@@ -108,6 +110,7 @@ def diag(diagonal: Any, name: Any = None, k: Any = 0, num_rows: int = -1, num_co
     return ew.where(mask, spread, pad)
 
 
+@lifted_on_unknown_shapes
 def diag_part(input: Any, name: Any = None, k: Any = 0, padding_value: Any = 0,  # noqa: A002
               align: str = "RIGHT_LEFT") -> Tensor:
     """Diagonal k of each matrix (..., M, N) -> (..., len)."""
@@ -119,6 +122,7 @@ def diag_part(input: Any, name: Any = None, k: Any = 0, padding_value: Any = 0, 
     return mv.gather(flat, _const(x, i * n + i + k), axis=-1)
 
 
+@lifted_on_unknown_shapes
 def set_diag(input: Any, diagonal: Any, name: Any = None, k: Any = 0, align: str = "RIGHT_LEFT") -> Tensor:  # noqa: A002
     """`input` with diagonal k replaced by `diagonal`."""
     x = _mat(input, "MatrixSetDiag")
@@ -129,6 +133,7 @@ def set_diag(input: Any, diagonal: Any, name: Any = None, k: Any = 0, align: str
     return ew.where(on, diag(d, k=k, num_rows=m, num_cols=n), x)
 
 
+@lifted_on_unknown_shapes
 def tensor_diag(diagonal: Any, name: Any = None) -> Tensor:
     """The tensor of shape d.shape + d.shape with `diagonal` on its diagonal."""
     d = ew.unary_operand(diagonal, "Diag")
@@ -137,6 +142,7 @@ def tensor_diag(diagonal: Any, name: Any = None) -> Tensor:
     return mv.reshape(diag(mv.reshape(d, [size])), list(shape) * 2)
 
 
+@lifted_on_unknown_shapes
 def tensor_diag_part(input: Any, name: Any = None) -> Tensor:  # noqa: A002
     """The diagonal of a tensor of shape s + s, shape s."""
     x = ew.unary_operand(input, "DiagPart")
@@ -292,6 +298,7 @@ def _broadcast_solve(a: Tensor, b: Tensor) -> Tensor:
     return xl.Solve()(a, b)
 
 
+@lifted_on_unknown_shapes
 def solve(matrix: Any, rhs: Any, adjoint: bool = False, name: Any = None) -> Tensor:
     """x with matrix x = rhs (or matrix^H x = rhs), matrix (..., n, n), rhs (..., n, k)."""
     a = _mat(matrix, "MatrixSolve", True)
@@ -299,6 +306,7 @@ def solve(matrix: Any, rhs: Any, adjoint: bool = False, name: Any = None) -> Ten
     return _broadcast_solve(mT(a) if adjoint else a, b)
 
 
+@lifted_on_unknown_shapes
 def triangular_solve(matrix: Any, rhs: Any, lower: bool = True, adjoint: bool = False, name: Any = None) -> Tensor:
     """x with T x = rhs for the lower (or upper) triangle T of `matrix` (the other is ignored)."""
     a = _mat(matrix, "MatrixTriangularSolve", True)
@@ -307,6 +315,7 @@ def triangular_solve(matrix: Any, rhs: Any, lower: bool = True, adjoint: bool = 
     return _broadcast_solve(mT(t) if adjoint else t, b)
 
 
+@lifted_on_unknown_shapes
 def banded_triangular_solve(bands: Any, rhs: Any, lower: bool = True, adjoint: bool = False,
                             name: Any = None) -> Tensor:
     """triangular_solve with the matrix given by its K bands (..., K, M): row 0 is the diagonal
@@ -323,6 +332,7 @@ def banded_triangular_solve(bands: Any, rhs: Any, lower: bool = True, adjoint: b
     return triangular_solve(ew.add_n(parts), rhs, lower=lower, adjoint=adjoint)
 
 
+@lifted_on_unknown_shapes
 def cholesky_solve(chol: Any, rhs: Any, name: Any = None) -> Tensor:
     """x with A x = rhs where chol is A's lower Cholesky factor."""
     lo = _mat(chol, "CholeskySolve", True)
@@ -330,6 +340,7 @@ def cholesky_solve(chol: Any, rhs: Any, name: Any = None) -> Tensor:
     return triangular_solve(lo, y, lower=True, adjoint=True)
 
 
+@lifted_on_unknown_shapes
 def lstsq(matrix: Any, rhs: Any, l2_regularizer: Any = 0.0, fast: bool = True, name: Any = None) -> Tensor:
     """The (ridge-regularised) least-squares solution of matrix x = rhs, (..., m, n), (..., m, k).
 
@@ -372,11 +383,13 @@ def _tridiagonal_dense(diagonals: Any, diagonals_format: str, op: str) -> Tensor
     return ew.add_n([diag(sup[..., :m - 1], k=1), diag(main), diag(sub[..., 1:], k=-1)])
 
 
+@lifted_on_unknown_shapes
 def tridiagonal_matmul(diagonals: Any, rhs: Any, diagonals_format: str = "compact", name: Any = None) -> Tensor:
     """The product of a tridiagonal matrix (given by its diagonals) and rhs (..., M, N)."""
     return la.matmul(_tridiagonal_dense(diagonals, diagonals_format, "TridiagonalMatMul"), rhs)
 
 
+@lifted_on_unknown_shapes
 def tridiagonal_solve(diagonals: Any, rhs: Any, diagonals_format: str = "compact", transpose_rhs: bool = False,
                       conjugate_rhs: bool = False, name: Any = None, partial_pivoting: bool = True,
                       perturb_singular: bool = False) -> Tensor:
@@ -453,6 +466,7 @@ def pinv(a: Any, rcond: Any = None, validate_args: bool = False, name: Any = Non
     return xl.Pinv(rc)(x)
 
 
+@lifted_on_unknown_shapes
 def cross(a: Any, b: Any, name: Any = None) -> Tensor:
     """The cross product of 3-vectors along the last axis (with broadcasting)."""
     a, b = ew.binary_operands(a, b, "Cross")
@@ -481,6 +495,7 @@ _PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353
            40840800.0, 960960.0, 16380.0, 182.0, 1.0)
 
 
+@lifted_on_graph_tensors
 def expm(input: Any, name: Any = None) -> Tensor:  # noqa: A002
     """The matrix exponential by scaling and squaring with a [13/13] Padé approximant
     (Higham 2005, as TF); composed of matmul and solve, so differentiable."""
