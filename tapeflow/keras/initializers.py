@@ -16,6 +16,7 @@ import tapeflow as tf
 from tapeflow import backend as _backend
 from tapeflow.keras import backend as _kbackend
 from tapeflow.keras.saving.object_registration import deserialize_object, lookup_custom_object, serialize_object
+from tapeflow.ops.random import Generator as _SeededGenerator
 from tapeflow.tensor import Tensor
 
 __all__ = [
@@ -150,7 +151,8 @@ class RandomInitializer(Initializer):
 
     def _generator(self) -> Any:
         # A fresh generator per call: a seeded initializer gives the same values every time.
-        return None if self.seed is None else tf.random.Generator.from_seed(self.seed)
+        # NOTE: the NumPy-stream generator, so seeded initializers keep their values.
+        return None if self.seed is None else _SeededGenerator.from_seed(self.seed)
 
     def _normal(self, shape: tuple, mean: float, stddev: float, dtype: Any) -> Tensor:
         g = self._generator()
