@@ -92,6 +92,7 @@ _LAZY_SUBMODULES = {
     "bitwise",
     "debugging",
     "signal",
+    "experimental",
 }
 
 # Composite tensor classes, loaded with their package on first use.
