@@ -46,6 +46,7 @@ from tapeflow.keras.layers.hashing import HashedCrossing, Hashing
 from tapeflow.keras.layers.lookup import IntegerLookup, StringLookup
 from tapeflow.keras.layers.text_vectorization import TextVectorization
 from tapeflow.keras.layers.preprocessing import CenterCrop, Normalization, Rescaling, Resizing
+from tapeflow.keras.layers.spectrogram import MelSpectrogram, STFTSpectrogram
 from tapeflow.keras.layers.pooling import (
     AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D, AvgPool3D,
     GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D, GlobalAvgPool1D, GlobalAvgPool2D,
