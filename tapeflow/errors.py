@@ -102,19 +102,10 @@ OutOfRangeError = _error("OutOfRangeError", OUT_OF_RANGE,
 UnimplementedError = _error("UnimplementedError", UNIMPLEMENTED, "The operation is not implemented.",
                             NotImplementedError)
 InternalError = _error("InternalError", INTERNAL, "An internal invariant was broken.")
-UnavailableError = _error("UnavailableError", UNAVAILABLE, "The runtime is currently unavailable.")
+UnavailableError = _error("UnavailableError", UNAVAILABLE,
+                          "The runtime is unavailable (a distributed worker died or stopped answering).")
 DataLossError = _error("DataLossError", DATA_LOSS, "Unrecoverable data loss or corruption.")
 
 
-class NotFoundError(OpError, FileNotFoundError):
-    """A file or name was not found."""
-
-
-class UnimplementedError(OpError, NotImplementedError):
-    """The operation is not implemented."""
-
-
-class UnavailableError(OpError):
-    """A peer is unavailable (a distributed worker died or stopped answering)."""
 class OperatorNotAllowedInGraphError(TypeError):
     """A Python operation on a symbolic tensor that a graph cannot express (`bool(tensor)`...)."""

@@ -245,12 +245,13 @@ def scale_regularization_loss(regularization_loss: Any) -> Tensor:
     from tapeflow.distribute import losses
 
     return losses.scale_regularization_loss(regularization_loss)
+
+
 # The rest of tf.nn (see nn_extra) and the tf.math names tf.nn shares.
 from tapeflow.math_extra import approx_max_k, approx_min_k, in_top_k, zero_fraction  # noqa: E402
 from tapeflow.nn_extra import (  # noqa: E402
     atrous_conv2d,
     batch_norm_with_global_normalization,
-    compute_average_loss,
     crelu,
     depth_to_space,
     embedding_lookup,
@@ -260,15 +261,15 @@ from tapeflow.nn_extra import (  # noqa: E402
     max_pool_with_argmax,
     normalize_moments,
     pool,
-    scale_regularization_loss,
     space_to_depth,
     sufficient_statistics,
     weighted_moments,
 )
 from tapeflow.ops.movement import top_k  # noqa: E402
+
 __all__ += [
     "approx_max_k", "approx_min_k", "in_top_k", "zero_fraction", "atrous_conv2d",
-    "batch_norm_with_global_normalization", "compute_average_loss", "crelu", "depth_to_space", "embedding_lookup",
+    "batch_norm_with_global_normalization", "crelu", "depth_to_space", "embedding_lookup",
     "local_response_normalization", "log_poisson_loss", "lrn", "max_pool_with_argmax", "normalize_moments", "pool",
-    "scale_regularization_loss", "space_to_depth", "sufficient_statistics", "weighted_moments", "top_k",
+    "space_to_depth", "sufficient_statistics", "weighted_moments", "top_k",
 ]

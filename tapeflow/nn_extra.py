@@ -1,5 +1,5 @@
 """More of `tf.nn`: crelu, depth/space rearrangements, local response normalization, moment
-helpers, distributed-loss scaling, log-Poisson loss, embedding lookup, atrous convolution,
+helpers, log-Poisson loss, embedding lookup, atrous convolution,
 generic pooling, max pooling with argmax, batch norm with global normalization.
 
 Composites of engine ops, so they differentiate like their parts.
@@ -111,22 +111,6 @@ def weighted_moments(x: Any, axes: Any, frequency_weights: Any, keepdims: bool =
     if not keepdims:
         mean, var = mv.squeeze(mean, ax), mv.squeeze(var, ax)
     return mean, var
-
-
-def compute_average_loss(per_example_loss: Any, sample_weight: Any = None, global_batch_size: Any = None) -> Tensor:
-    """sum(loss * sample_weight) / global_batch_size (default: the first dimension; one replica)."""
-    loss = _t(per_example_loss, "compute_average_loss")
-    if sample_weight is not None:
-        loss = ew.multiply(loss, ew.cast(_t(sample_weight, "compute_average_loss"), loss.dtype))
-    n = (loss.shape[0] if len(loss.shape) else 1) if global_batch_size is None else int(global_batch_size)
-    return ew.div_no_nan(rd.reduce_sum(loss), ew.cast(float(n), loss.dtype))
-
-
-def scale_regularization_loss(regularization_loss: Any) -> Tensor:
-    """The summed regularization loss divided by the number of replicas (one here)."""
-    if isinstance(regularization_loss, (list, tuple)):
-        return ew.add_n(list(regularization_loss))
-    return rd.reduce_sum(_t(regularization_loss, "scale_regularization_loss"))
 
 
 def log_poisson_loss(targets: Any, log_input: Any, compute_full_loss: bool = False, name: Any = None) -> Tensor:
