@@ -166,3 +166,16 @@ def from_numpy(np_dtype: np.dtype) -> DType:
 
 def is_floating_np(np_dtype: np.dtype) -> bool:
     return np_dtype.kind == "f" or np_dtype.kind == "c"
+
+
+def __getattr__(name: str) -> Any:
+    # tf.dtypes.cast / saturate_cast / complex live with the ops, which import this module.
+    if name in ("cast", "saturate_cast"):
+        from tapeflow.ops import elementwise
+
+        return getattr(elementwise, name)
+    if name == "complex":
+        from tapeflow.ops.complex import complex as make_complex
+
+        return make_complex
+    raise AttributeError(f"module 'tapeflow.dtypes' has no attribute {name!r}")
