@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow import atomic_file as _atomic
-from tapeflow.keras.callbacks import Callback
+from tapeflow.keras.callback_base import Callback
 from tapeflow.keras.saving.file_io import CorruptFileError
 
 FILENAME = "training_state.npz"

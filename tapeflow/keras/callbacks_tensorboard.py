@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow import summary
-from tapeflow.keras.callbacks import Callback
+from tapeflow.keras.callback_base import Callback
 
 
 def _value(x: Any) -> float:
