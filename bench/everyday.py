@@ -22,7 +22,7 @@ reports its best round per step, then the best predict time per sample and its p
 `--contend`, one extra process keeps one core busy for the whole run (issue 17's busy machine).
 
 Run:  python -m bench.everyday [--workloads convnet,lstm] [--rounds 3] [--steps 20] [--contend]
-      [--libs tapeflow,torch,keras]
+      [--libs tapeflow,torch,keras] [--blas-threads N]
 Target (issue 17): tapeflow <= 0.8x the faster of PyTorch and Keras on every workload; under
 --contend at most 2x its quiet time and still the fastest.
 """
@@ -234,16 +234,22 @@ def run_torch(name: str, steps: int, rounds: int) -> dict:
 
 
 # -- the runner ----------------------------------------------------------------------------------
-def worker(lib: str, name: str, steps: int, rounds: int) -> None:
+def worker(lib: str, name: str, steps: int, rounds: int, blas_threads: int | None = None) -> None:
     np.seterr(all="ignore")
+    if blas_threads is not None and lib == "tapeflow":
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=blas_threads, user_api="blas")
     result = run_torch(name, steps, rounds) if lib == "torch" else run_keras_api(lib, name, steps, rounds)
     result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def spawn(lib: str, name: str, steps: int, rounds: int) -> dict | None:
+def spawn(lib: str, name: str, steps: int, rounds: int, blas_threads: int | None = None) -> dict | None:
     cmd = [sys.executable, "-m", "bench.everyday", "--worker", lib, "--workloads", name,
            "--steps", str(steps), "--rounds", str(rounds)]
+    if blas_threads is not None:
+        cmd += ["--blas-threads", str(blas_threads)]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -260,6 +266,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2, help="processes per library (order rotated)")
     parser.add_argument("--contend", action="store_true", help="keep one core busy during the run")
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="limit Tapeflow's BLAS threads (threadpoolctl) in its worker processes")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     names = args.workloads.split(",")
@@ -267,7 +275,7 @@ def main() -> None:
         if n not in WORKLOADS:
             parser.error(f"unknown workload {n!r}; choose from {', '.join(WORKLOADS)}")
     if args.worker:
-        worker(args.worker, names[0], args.steps, args.rounds)
+        worker(args.worker, names[0], args.steps, args.rounds, args.blas_threads)
         return
     libs = [lib for lib in args.libs.split(",")
             if lib == "tapeflow" or (lib == "torch" and peer_available("torch"))
@@ -280,7 +288,7 @@ def main() -> None:
             for r in range(args.repeats):
                 order = libs[r % len(libs):] + libs[: r % len(libs)]
                 for lib in order:
-                    res = spawn(lib, name, args.steps, args.rounds)
+                    res = spawn(lib, name, args.steps, args.rounds, args.blas_threads)
                     if res is None:
                         continue
                     old = best.get(lib)
