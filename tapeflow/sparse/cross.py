@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow import backend
-from tapeflow.ops.fingerprint import fingerprint64, fingerprint_cat64
+from tapeflow.fingerprint import fingerprint64, fingerprint_cat64
 from tapeflow.ragged import rows as _rows
 from tapeflow.sparse.sparse_tensor import SparseTensor
 from tapeflow.tensor import Tensor, convert_to_tensor

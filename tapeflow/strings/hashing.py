@@ -1,6 +1,6 @@
 """TF's legacy string hash (`Hash64`: MurmurHash64A with seed 0xDECAFCAFFE), behind
 `tf.strings.to_hash_bucket`; written from the published algorithm. (The FarmHash Fingerprint64
-and SipHash behind `to_hash_bucket_fast` / `_strong` live in `tapeflow.ops.fingerprint`.)
+and SipHash behind `to_hash_bucket_fast` / `_strong` live in `tapeflow.fingerprint`.)
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from tapeflow import dtypes as _dt
+from tapeflow import fingerprint
 from tapeflow import string_values as _sv
 from tapeflow.errors import InvalidArgumentError
-from tapeflow.ops import fingerprint
 from tapeflow.strings import hashing
 from tapeflow.strings.base import (
     apply,

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 import tapeflow as tf
+from tapeflow.fingerprint import fingerprint64, fingerprint_cat64, siphash64
 from tapeflow.keras.layers import host_values as hv
 from tapeflow.keras.layers.base import Layer
 from tapeflow.keras.layers.categorical import encode_categorical
-from tapeflow.ops.fingerprint import fingerprint64, fingerprint_cat64, siphash64
 from tapeflow.tensor import Tensor
 
 _CROSS_SEED = 0xDECAFCAFFE

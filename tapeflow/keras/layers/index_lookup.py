@@ -21,10 +21,10 @@ import numpy as np
 
 import tapeflow as tf
 from tapeflow.errors import InvalidArgumentError
+from tapeflow.fingerprint import fingerprint64, siphash64
 from tapeflow.keras.layers import host_values as hv
 from tapeflow.keras.layers.base import Layer
 from tapeflow.keras.layers.categorical import encode_categorical
-from tapeflow.ops.fingerprint import fingerprint64, siphash64
 from tapeflow.tensor import Tensor
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")

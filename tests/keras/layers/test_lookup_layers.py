@@ -11,8 +11,8 @@ import pytest
 
 import tapeflow as tf
 from tapeflow import keras
+from tapeflow.fingerprint import fingerprint64, fingerprint_cat64, siphash64
 from tapeflow.keras import layers
-from tapeflow.ops.fingerprint import fingerprint64, fingerprint_cat64, siphash64
 
 
 def _keras():
