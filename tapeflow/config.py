@@ -85,7 +85,7 @@ def set_visible_devices(devices: Any, device_type: str | None = None) -> None:
         if kind == "CPU" and not chosen:
             raise ValueError("The CPU cannot be hidden: Tapeflow always runs on the host CPU.")
         if kind == "GPU" and len(chosen) < len(present):
-            raise NotImplementedError(
+            raise ValueError(
                 f"Hiding GPUs at run time is not supported by Tapeflow (asked for {len(chosen)} of "
                 f"{len(present)}); set TAPEFLOW_DISABLE_GPU=1 or CUDA_VISIBLE_DEVICES before importing it."
             )
@@ -118,14 +118,14 @@ def set_logical_device_configuration(device: PhysicalDevice, logical_devices: li
         if not isinstance(c, LogicalDeviceConfiguration):
             raise ValueError(f"Expected tf.config.LogicalDeviceConfiguration objects, got {c!r}")
         if c.experimental_priority is not None or c.experimental_device_ordinal is not None:
-            raise NotImplementedError("experimental_priority and experimental_device_ordinal are not supported "
+            raise ValueError("experimental_priority and experimental_device_ordinal are not supported "
                                       "by Tapeflow.")
     if device.device_type == "CPU":
         if any(c.memory_limit is not None for c in configs):
             raise ValueError("Setting memory limit on CPU virtual devices is currently not supported")
     else:
         if len(configs) != 1:
-            raise NotImplementedError("Tapeflow cannot split a GPU into several logical GPUs; give one "
+            raise ValueError("Tapeflow cannot split a GPU into several logical GPUs; give one "
                                       "LogicalDeviceConfiguration (optionally with memory_limit).")
         if configs[0].memory_limit is not None:
             _limit_gpu_memory(int(device.name.rsplit(":", 1)[1]), configs[0].memory_limit)
@@ -164,7 +164,7 @@ def _set_memory_growth(device: PhysicalDevice, enable: bool) -> None:
     if device.device_type != "GPU":
         raise ValueError("Cannot set memory growth on non-GPU and non-Pluggable devices")
     if not enable:
-        raise NotImplementedError("Tapeflow's GPU memory (CuPy's pool) always grows on demand; it cannot "
+        raise ValueError("Tapeflow's GPU memory (CuPy's pool) always grows on demand; it cannot "
                                   "reserve all GPU memory up front. Use a LogicalDeviceConfiguration "
                                   "memory_limit to cap it.")
     _memory_growth[device.name] = True
@@ -229,7 +229,7 @@ class threading:  # noqa: N801 - TF's namespace name
     def set_inter_op_parallelism_threads(num_threads: int) -> None:
         """Only 0 (default) or 1 are possible: Tapeflow runs independent ops one after another."""
         if int(num_threads) not in (0, 1):
-            raise NotImplementedError(f"Tapeflow runs ops one at a time in the calling thread; "
+            raise ValueError(f"Tapeflow runs ops one at a time in the calling thread; "
                                       f"inter_op_parallelism_threads={num_threads} is not supported (use 0 or 1).")
         threading._inter = int(num_threads)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from tapeflow import backend
 from tapeflow.autodiff.function import Function
+from tapeflow.errors import UnimplementedError
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
 
@@ -69,8 +70,8 @@ class ScatterReduce(Function):
             import cupyx
 
             if self.mode == "mul":
-                raise NotImplementedError("segment_prod: a multiplicative scatter is not available "
-                                          "on the GPU (CuPy has no multiply.at); run it on the CPU.")
+                raise UnimplementedError(None, None, "segment_prod: a multiplicative scatter is not "
+                                         "available on the GPU (CuPy has no multiply.at); run it on the CPU.")
             getattr(cupyx, "scatter_" + self.mode)(out, key, v)
         return out
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from tapeflow import errors
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import linalg as la
 from tapeflow.ops import movement as mv
@@ -47,7 +48,7 @@ def dct(input: Any, type: int = 2, n: Any = None, axis: int = -1, norm: Any = No
     if type not in (1, 2, 3, 4):
         raise ValueError(f"dct: type must be 1, 2, 3 or 4, received {type!r}.")
     if axis not in (-1, len(x.shape) - 1):
-        raise NotImplementedError("dct: only axis=-1 is supported, as in TF.")
+        raise errors.UnimplementedError(None, None, f"dct: only axis=-1 is supported, as in TF; received axis={axis}.")
     if norm not in (None, "ortho"):
         raise ValueError(f"dct: norm must be None or 'ortho', received {norm!r}.")
     if type == 1 and norm == "ortho":

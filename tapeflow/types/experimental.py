@@ -27,9 +27,10 @@ class TraceType(abc.ABC):
         """The narrowest type of which this and all `others` are subtypes, or None."""
 
     def placeholder_value(self, placeholder_context: Any = None) -> Any:
-        """The value the traced function receives for an argument of this type."""
-        raise NotImplementedError(f"{type(self).__name__} must implement placeholder_value() to be "
-                                  "used as a tf.function argument type.")
+        """The value the traced function receives for an argument of this type. Not abstract, as
+        in TF: types whose traced functions receive the original object need not define it."""
+        raise TypeError(f"{type(self).__name__} must implement placeholder_value() to be "
+                        "used as a tf.function argument type.")
 
     @abc.abstractmethod
     def __eq__(self, other: object) -> bool:
