@@ -118,13 +118,18 @@ class ArrayProgram:
     def __init__(self, nodes: list, placeholders: list, outputs: list) -> None:
         from tapeflow.tensor import Variable
 
-        names: dict = {}
+        names: dict = {id(p): f"v{i}" for i, p in enumerate(placeholders)}
+        params = list(names.values())
         namespace: dict = {"T": Tensor}
-        prologue: list = []
+        prologue: list = []  # variables, read once at the start of a run
 
-        def name_of(x: Any) -> str:
+        def ref(x: Any) -> str:
+            """The local holding `x`: a graph tensor's, or a new one for a captured value
+            (a variable is read in the prologue; a constant is a global of the function)."""
             k = id(x)
             if k not in names:
+                if x._value is None:
+                    raise ValueError(f"ArrayProgram: graph tensor {x!r} is used before any node produces it.")
                 names[k] = f"v{len(names)}"
                 if isinstance(x, Variable):
                     namespace["V" + names[k]] = x
@@ -133,12 +138,10 @@ class ArrayProgram:
                     namespace[names[k]] = x._value
             return names[k]
 
-        params = [name_of_placeholder for name_of_placeholder in
-                  (names.setdefault(id(p), f"v{len(names)}") for p in placeholders)]
         body: list = []
-        self._lines: dict = {}
+        primitive_lines: dict = {}  # index in body -> (node, input locals), to name a failing op
         for k, node in enumerate(nodes):
-            ins = [name_of(x) if x._value is not None else names[id(x)] for x in node.inputs]
+            ins = [ref(x) for x in node.inputs]
             outs = []
             for o in node.outputs:
                 names[id(o)] = f"v{len(names)}"
@@ -153,19 +156,17 @@ class ArrayProgram:
                 namespace[f"F{k}"] = fn.forward
                 call = f"F{k}({', '.join(ins)})"
                 target = outs[0] if len(outs) == 1 else ", ".join(outs) + ","
-                self._lines[len(body)] = (node, ins)
+                primitive_lines[len(body)] = (node, ins)
             else:
                 namespace[f"N{k}"] = node.run
                 call = f"[r._value for r in N{k}([{', '.join(f'T({i})' for i in ins)}])]"
                 target = ", ".join(outs) + "," if outs else ""
             body.append(f"    {target} = {call}" if target else f"    {call}")
-        returns = ", ".join("None" if not isinstance(o, Tensor) else
-                            (name_of(o) if o._value is not None else names[id(o)]) for o in outputs)
-        # Values read before any line runs: constants are globals of the function.
-        header = [f"def run({', '.join(params)}):"]
-        first_line = 2 + len(header) + len(prologue) - 1
-        self._lines = {first_line + j: v for j, v in self._lines.items()}
-        self.source = "\n".join(header + prologue + body + [f"    return [{returns}]"]) + "\n"
+        returns = ", ".join("None" if not isinstance(o, Tensor) else ref(o) for o in outputs)
+        first_body_line = 2 + len(prologue)  # after `def run(...):` and the prologue
+        self._lines = {first_body_line + j: v for j, v in primitive_lines.items()}
+        self.source = "\n".join([f"def run({', '.join(params)}):", *prologue, *body,
+                                 f"    return [{returns}]"]) + "\n"
         exec(compile(self.source, "<traced tf.function>", "exec"), namespace)  # noqa: S102
         self._run = namespace["run"]
 
