@@ -133,12 +133,18 @@ def is_trackable_object(value: Any) -> bool:
 
     The Keras classes are looked up only once Keras is loaded: the engine never imports it.
     """
-    if isinstance(value, AutoTrackable):
+    if isinstance(value, AutoTrackable) or is_saveable(value):
         return True
     for kind in (_keras_optimizer_type(), _keras_metric_type()):
         if kind is not None and isinstance(value, kind):
             return True
     return False
+
+
+def is_saveable(value: Any) -> bool:
+    """Whether `value` saves a state of its own that is not a variable (a tf.data iterator):
+    `_serialize_to_tensors()` -> {name: array} (one entry) and `_restore_from_tensors(dict)`."""
+    return callable(getattr(type(value), "_serialize_to_tensors", None))
 
 
 def is_notifiable(value: Any) -> bool:

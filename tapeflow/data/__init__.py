@@ -6,14 +6,11 @@ Example:
 """
 
 from tapeflow.data import experimental
-from tapeflow.data.dataset import (
-    AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, DatasetIterator,
-)
+from tapeflow.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
+from tapeflow.data.iterator import Iterator
 from tapeflow.data.options import Options, ThreadingOptions
 from tapeflow.data.text_files import TextLineDataset
 from tapeflow.data.windows import DatasetSpec
-
-Iterator = DatasetIterator
 
 __all__ = [
     "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "DatasetSpec", "Iterator",

@@ -4,8 +4,8 @@ A Dataset is a node with input datasets. Iterating it runs `_iter_elements()`, a
 elements (nested tuples/dicts of NumPy arrays, see `structure`); Python iteration wraps them
 in Tensors. The sources live in `sources`, the per-element transformations in `transforms`,
 batching in `batching`, the threaded ones (`prefetch`, parallel `map`, `interleave`) in
-`parallel`, files in `files`. Dropping an iterator closes its generators, which stops their
-background threads.
+`parallel`, files in `files`. `iter(dataset)` gives an `iterator.OwnedIterator`; dropping it
+closes its generators, which stops their background threads.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow.data import structure
+from tapeflow.data.iterator import OwnedIterator
 from tapeflow.tensor import Tensor
 
 AUTOTUNE = -1
@@ -66,6 +67,10 @@ class Dataset:
         """An `IndexPlan` when the elements are rows of arrays picked by index, else None."""
         return None
 
+    def _checkpoint_blocker(self) -> str | None:
+        """Why an iterator through this node cannot be checkpointed (None: it can be replayed)."""
+        return None
+
     # -- introspection ---------------------------------------------------------------------
     @property
     def element_spec(self) -> Any:
@@ -90,8 +95,8 @@ class Dataset:
     def __bool__(self) -> bool:
         return True  # like TF: a dataset is truthy even when empty (`len` may be unknown)
 
-    def __iter__(self) -> DatasetIterator:
-        return DatasetIterator(self)
+    def __iter__(self) -> OwnedIterator:
+        return OwnedIterator(self)
 
     def as_numpy_iterator(self) -> Iterator:
         """An iterator over the elements as NumPy arrays (scalars for rank-0 components)."""
@@ -438,28 +443,6 @@ class Dataset:
         return OptionsDataset(self, options, name)
 
 
-class DatasetIterator:
-    """The iterator `iter(dataset)` returns: elements as Tensors; dropping it stops its threads."""
-
-    def __init__(self, dataset: Dataset) -> None:
-        self._dataset = dataset
-        self._elements = dataset._iter_elements()
-
-    @property
-    def element_spec(self) -> Any:
-        return self._dataset.element_spec
-
-    def __iter__(self) -> DatasetIterator:
-        return self
-
-    def __next__(self) -> Any:
-        return structure.to_tensors(next(self._elements))
-
-    def close(self) -> None:
-        """Stop the pipeline's background threads now (also done when the iterator is dropped)."""
-        self._elements.close()
-
-
 def _walk(dataset: Dataset) -> Iterator:
     """Every node of the pipeline, `dataset` last."""
     for d in dataset._inputs:
@@ -486,3 +469,6 @@ def check_count(value: Any, what: str, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{what} must be >= {minimum}, received {value}.")
     return value
+
+
+DatasetIterator = OwnedIterator  # the older Tapeflow name

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from tapeflow.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
+from tapeflow.data.optional import Optional
 from tapeflow.data.options import AutoShardPolicy, AutotuneOptions, DistributeOptions, ThreadingOptions
 from tapeflow.tensor import Tensor
 
 __all__ = [
     "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "AutoShardPolicy", "AutotuneOptions",
-    "DistributeOptions", "ThreadingOptions", "Counter", "assert_cardinality", "bucket_by_sequence_length",
-    "cardinality", "choose_from_datasets", "enumerate_dataset", "get_single_element", "group_by_window",
+    "DistributeOptions", "Optional", "ThreadingOptions", "Counter", "assert_cardinality", "bucket_by_sequence_length",
+    "cardinality", "choose_from_datasets", "enumerate_dataset", "get_next_as_optional",
+    "get_single_element", "group_by_window",
     "ignore_errors", "load", "map_and_batch", "sample_from_datasets", "save", "scan",
     "shuffle_and_repeat", "take_while", "unbatch", "unique",
 ]
@@ -53,6 +55,11 @@ def save(dataset: Dataset, path: str, compression: str | None = None, shard_func
 def load(path: str, element_spec: Any = None, compression: str | None = None, reader_func: Any = None,
          wait: bool = False) -> Dataset:
     return Dataset.load(path, element_spec, compression, reader_func, wait)
+
+
+def get_next_as_optional(iterator: Any) -> Optional:
+    """`iterator.get_next_as_optional()` (TF's deprecated spelling)."""
+    return iterator.get_next_as_optional()
 
 
 def get_single_element(dataset: Dataset) -> Any:

@@ -15,21 +15,40 @@ from tapeflow.ops import random as _random
 _op_seeds = itertools.count(1)
 
 
-def seeded_rng_factory(seed: int | None, reshuffle_each_iteration: bool) -> Any:
-    """A function giving the random generator for each iteration, with TF's seeding rules.
+class SeedStream:
+    """The random generators of a dataset node, one per iteration, with TF's seeding rules.
 
-    With an op `seed` or a global seed (`tf.random.set_seed`) the sequence of orders is
-    reproducible; `reshuffle_each_iteration=False` repeats the first order every iteration.
+    With an op `seed` or a global seed (`tf.random.set_seed`) the sequence of generators is
+    reproducible; `reshuffle_each_iteration=False` gives the same generator every iteration.
+    The k-th call seeds its generator with `(entropy..., k)`, so `(entropy, k)` is the whole
+    state: a checkpointed iterator saves it and replays its iteration with the same draws.
     """
-    global_seed = _random.get_global_seed()
-    if seed is None and global_seed is None:
-        base = np.random.SeedSequence()
-    else:
-        base = np.random.SeedSequence([global_seed or 0, seed if seed is not None else next(_op_seeds)])
-    if not reshuffle_each_iteration:
-        return lambda: np.random.default_rng(base)
-    stream = np.random.default_rng(base)
-    return lambda: np.random.default_rng(stream.integers(0, 2**63 - 1))
+
+    def __init__(self, seed: int | None, reshuffle_each_iteration: bool) -> None:
+        global_seed = _random.get_global_seed()
+        if seed is None and global_seed is None:
+            self.entropy = [int(np.random.SeedSequence().entropy)]
+        else:
+            self.entropy = [int(global_seed or 0), int(seed if seed is not None else next(_op_seeds))]
+        self.reshuffle = bool(reshuffle_each_iteration)
+        self.calls = 0
+
+    def __call__(self) -> np.random.Generator:
+        key = self.entropy if not self.reshuffle else [*self.entropy, self.calls]
+        self.calls += 1
+        return np.random.default_rng(np.random.SeedSequence(key))
+
+    def get_state(self) -> list:
+        """`[calls, *entropy]`: JSON-able integers."""
+        return [self.calls, *self.entropy]
+
+    def set_state(self, state: list) -> None:
+        self.calls, self.entropy = int(state[0]), [int(v) for v in state[1:]]
+
+
+def seeded_rng_factory(seed: int | None, reshuffle_each_iteration: bool) -> SeedStream:
+    """A `SeedStream`: called once per iteration, it gives that iteration's random generator."""
+    return SeedStream(seed, reshuffle_each_iteration)
 
 
 class ShuffleDataset(Dataset):

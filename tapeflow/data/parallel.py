@@ -179,6 +179,15 @@ class ParallelMapDataset(MapDataset):
         self._requested = n
         self._deterministic = deterministic
 
+    def _checkpoint_blocker(self) -> str | None:
+        deterministic = self._deterministic
+        if deterministic is None:
+            deterministic = self.options().deterministic is not False
+        if deterministic or self._index_plan() is not None:
+            return None
+        return ("Dataset.map(..., deterministic=False) hands out elements in completion order, "
+                "which a restored iterator cannot replay; use deterministic=True to checkpoint.")
+
     def _iter_elements(self) -> Iterator:
         plan = self._index_plan()
         if plan is not None:  # elementwise over rows: blocks at once beat threads per element

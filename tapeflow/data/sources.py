@@ -150,6 +150,10 @@ class GeneratorDataset(Dataset):
     def _compute_element_spec(self) -> Any:
         return self._spec
 
+    def _checkpoint_blocker(self) -> str | None:
+        return ("Dataset.from_generator runs a Python generator, whose position cannot be saved "
+                "(PyFunc is stateful).")
+
     def _iter_elements(self) -> Iterator:
         spec = self._spec
         leaf_specs = structure.flatten(spec)

@@ -23,17 +23,12 @@ from tapeflow.train.restore import CheckpointLoadStatus, InitializationOnlyStatu
 
 
 def _check_trackable(name: str, value: Any) -> None:
-    if type(value).__name__ == "DatasetIterator":
-        raise ValueError(
-            f"`Checkpoint` cannot save {name}: Tapeflow does not checkpoint tf.data iterators yet (their "
-            "position in the pipeline is not recorded). Leave the iterator out of the checkpoint."
-        )
     if not (isinstance(value, (Variable, tracking.ListWrapper, tracking.DictWrapper, list, tuple, dict))
             or tracking.is_trackable_object(value)):
         raise ValueError(
             f"`Checkpoint` was expecting {name} to be a trackable object (an object derived from "
             f"`Trackable`), got {value!r}. A tf.Variable, tf.Module, Keras layer, model or optimizer, "
-            "another tf.train.Checkpoint, or a list/dict of them is expected."
+            "a tf.data iterator, another tf.train.Checkpoint, or a list/dict of them is expected."
         )
 
 

@@ -44,7 +44,8 @@ def walk(root: Any) -> tuple[list[Any], list[list[tuple[str, int]]], list[str]]:
 
 
 def serialize(root: Any) -> tuple[list[dict], dict]:
-    """The JSON-able node list and {key: array} of every variable reachable from `root`."""
+    """The JSON-able node list and {key: array} of every variable reachable from `root`, and
+    of every object with a state of its own (`tracking.is_saveable`: a tf.data iterator)."""
     objects, edges, paths = walk(root)
     nodes = []
     arrays = {}
@@ -53,5 +54,9 @@ def serialize(root: Any) -> tuple[list[dict], dict]:
         if isinstance(obj, Variable):
             key = f"{path}/{VALUE_SUFFIX}"
             arrays[key] = backend.to_numpy(obj._value)
+        elif tracking.is_saveable(obj):
+            ((name, value),) = obj._serialize_to_tensors().items()
+            key = f"{path}/.ATTRIBUTES/{name}"
+            arrays[key] = value
         nodes.append({"children": [[n, j] for n, j in children], "key": key})
     return nodes, arrays

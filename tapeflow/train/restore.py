@@ -19,7 +19,7 @@ import numpy as np
 from tapeflow import backend, tracking
 from tapeflow.tensor import Variable
 from tapeflow.train.format import CheckpointReader
-from tapeflow.train.object_graph import walk
+from tapeflow.train.object_graph import VALUE_SUFFIX, walk
 
 
 def _assign_array(var: Variable, arr: np.ndarray, key: str) -> None:
@@ -71,7 +71,9 @@ class Restoration:
         if prev is None:
             self.live[sid] = id(obj)
             key = node["key"]
-            if key is not None:
+            if key is not None and not key.endswith(VALUE_SUFFIX) and tracking.is_saveable(obj):
+                obj._restore_from_tensors({key.rsplit("/", 1)[-1]: self.reader.get_tensor(key)})
+            elif key is not None:
                 if not isinstance(obj, Variable):
                     raise ValueError(f"The checkpoint holds a variable at {key!r} but the object there is "
                                      f"{type(obj).__name__}, not a tf.Variable.")
