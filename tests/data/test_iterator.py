@@ -160,7 +160,8 @@ def test_uncheckpointable_pipelines_raise_tf_errors(tmp_path):
     with pytest.raises(tf.errors.FailedPreconditionError, match="PyFunc is stateful"):
         tf.train.Checkpoint(iterator=iter(gen.batch(2))).save(str(tmp_path / "g"))
     assert not list(tmp_path.glob("g-1*")) and tf.train.latest_checkpoint(str(tmp_path)) is None
-    unordered = tf.data.Dataset.range(5).filter(lambda v: v >= 0).map(lambda v: v, num_parallel_calls=2, deterministic=False)
+    unordered = tf.data.Dataset.range(5).filter(lambda v: v >= 0).map(
+        lambda v: v, num_parallel_calls=2, deterministic=False)
     with pytest.raises(tf.errors.FailedPreconditionError, match="deterministic=True"):
         tf.train.Checkpoint(iterator=iter(unordered)).save(str(tmp_path / "u"))
     path = tf.train.Checkpoint(iterator=iter(tf.data.Dataset.range(5).batch(2))).save(str(tmp_path / "r"))
