@@ -84,7 +84,7 @@ def _take(struct: Any, index: np.ndarray) -> Any:
 
     if struct is None:
         return None
-    struct = _data._convert_structure(struct, "x")
+    struct = _data.convert_structure(struct, "x")
     return nest.map_structure(lambda a: a[index] if a is not None else None, struct)
 
 
@@ -154,9 +154,7 @@ def _prepare_fit(model: Any, strategy: Any, a: dict) -> Any:
     x, y, sw = a["x"], a["y"], a["sample_weight"]
     # 1. Hold out validation rows first (the LAST rows, as the trainer does).
     if a.get("validation_split") and a.get("validation_data") is None and _array_like(x):
-        arrays = (_data._convert_structure(x, "x"), _data._convert_structure(y, "y"),
-                  _data._convert_structure(sw, "sample_weight"))
-        (x, y, sw), a["validation_data"] = _data.train_validation_split(arrays, a["validation_split"])
+        x, y, sw, a["validation_data"] = _data.split_validation(x, y, sw, a["validation_split"])
         a["validation_split"] = 0.0
     # 2. This worker's share of the training and validation data.
     if _array_like(x):

@@ -155,6 +155,7 @@ def test_checkpoint_with_variables_and_manager(tmp_path):
         it.get_next()
 
 
+@pytest.mark.filterwarnings("ignore:Value in checkpoint could not be found")
 def test_uncheckpointable_pipelines_raise_tf_errors(tmp_path):
     gen = tf.data.Dataset.from_generator(lambda: iter([1, 2]), output_signature=tf.TensorSpec([], tf.int32))
     with pytest.raises(tf.errors.FailedPreconditionError, match="PyFunc is stateful"):

@@ -89,7 +89,7 @@ def test_empty_data_is_an_error_not_a_zero_loss(method):
 
 def test_predict_on_an_empty_generator_says_so():
     model = _model()
-    with pytest.raises(ValueError, match="received no batches") as info:
+    with pytest.raises(ValueError, match="generator must yield at least one batch") as info:
         model.predict(iter([]), verbose=0)
     assert "run_eagerly" not in str(info.value)
 

@@ -18,7 +18,8 @@ import numpy as np
 from tapeflow import backend as _backend
 from tapeflow import nest
 
-__all__ = ["check_int", "check_fit_args", "check_batch_args", "check_array_data"]
+__all__ = ["check_int", "check_fit_args", "check_batch_args", "check_array_data", "check_sparse_labels",
+           "is_sparse_ce"]
 
 
 def check_int(name: str, value: Any, minimum: int, allow_none: bool = True) -> int | None:
@@ -99,7 +100,8 @@ def _check_input_count(model: Any, x: Any) -> None:
         )
 
 
-def _is_sparse_ce(loss: Any) -> bool:
+def is_sparse_ce(loss: Any) -> bool:
+    """Whether the compiled `loss` is sparse categorical cross-entropy (labels are class indices)."""
     from tapeflow.keras import losses
 
     if isinstance(loss, str):
@@ -109,9 +111,9 @@ def _is_sparse_ce(loss: Any) -> bool:
     return loss is losses.sparse_categorical_crossentropy
 
 
-def _check_sparse_labels(model: Any, y: Any) -> None:
+def check_sparse_labels(model: Any, y: Any) -> None:
     """Sparse cross-entropy labels must be whole numbers (Keras truncates 1.5 to 1 silently)."""
-    if not _is_sparse_ce(getattr(model, "loss", None)) or y is None or nest.is_nested(y):
+    if not is_sparse_ce(getattr(model, "loss", None)) or y is None or nest.is_nested(y):
         return
     if y.dtype.kind != "f":
         return
@@ -142,16 +144,16 @@ def _warn_complex(model: Any, x: Any) -> None:
             return
 
 
-def check_array_data(model: Any, data: Any, method: str) -> None:
-    """Checks of converted array data (`ArrayData`) before `method` ("fit", "evaluate",
+def check_array_data(model: Any, data: Any, method: str, argument: str = "x") -> None:
+    """Checks of converted array data (`ArrayDataAdapter`) before `method` ("fit", "evaluate",
     "predict") runs: samples present, one array per model input, whole-number sparse labels,
-    and a warning for complex inputs."""
+    and a warning for complex inputs. `argument` names the data in messages."""
     if data.num_samples == 0:
         raise ValueError(
-            f"`{method}()` received empty input data: `x` has 0 samples (shapes: "
+            f"`{method}()` received empty input data: `{argument}` has 0 samples (shapes: "
             f"{_describe(data.x)}). Pass at least one sample."
         )
     _check_input_count(model, data.x)
     if method != "predict":
-        _check_sparse_labels(model, data.y)
+        check_sparse_labels(model, data.y)
     _warn_complex(model, data.x)

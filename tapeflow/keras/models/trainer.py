@@ -23,6 +23,7 @@ from tapeflow import nest
 from tapeflow.autodiff.tape import GradientTape
 from tapeflow.distribute import training as _distribute
 from tapeflow.keras.models import arg_checks as _checks
+from tapeflow.keras.models import data_adapters as _adapters
 from tapeflow.keras.models import data_handler as _data
 from tapeflow.keras.models.compile_utils import CompileLoss, CompileMetrics, LossTracker
 from tapeflow.tensor import Tensor
@@ -545,7 +546,7 @@ class Trainer:
             traced = cache[name + "/builtin"] = function(run_step, reduce_retracing=True)
         return traced
 
-    def _make_train_function(self, data: Any = None) -> Any:
+    def _make_train_function(self) -> Any:
         """The per-batch train function and whether it returns logs: `train_step` (the user's
         or the built-in one) through `tf.function`, or run eagerly under `run_eagerly=True`.
         The built-in step drops its logs (fit reads the metrics when a callback asks), so the
@@ -556,27 +557,6 @@ class Trainer:
         if traced is not None:
             return traced, False
         return self.train_step, True
-
-    def _standardize_array_data(self, data: Any, first: Any) -> None:
-        """Build the compiled loss on `first`; cast integer x (y) to the input (loss) float type."""
-        cl = self._compile_loss
-        x0, y0, _ = _data.unpack_x_y_sample_weight(first)
-        if cl is not None and not cl.built and y0 is not None:
-            cl.build(y0, self(x0, training=False))
-        if not data._simple:
-            return
-        try:
-            inputs = list(self.inputs) if self.built else []
-        except (AttributeError, ValueError):
-            inputs = []
-        if len(inputs) == 1 and data.x.dtype.kind in "biu":
-            want = inputs[0].dtype
-            if want.is_floating:
-                data.set_leaf(0, data.x.astype(want._np))
-        if cl is not None and cl.built and cl.float_targets() and data.y.dtype.kind in "biu":
-            from tapeflow.keras import backend as _kbackend
-
-            data.set_leaf(1, data.y.astype(_kbackend.floatx()))
 
     def _make_test_function(self) -> Any:
         """The per-batch test function and whether it returns logs (see `_make_train_function`)."""
@@ -648,34 +628,18 @@ class Trainer:
             validation_batch_size)
         # 2. Hold out the last `validation_split` of the arrays (before any shuffling).
         if validation_split and validation_data is None:
-            if not _data.is_array_like(x):
-                raise ValueError(
-                    "Argument `validation_split` is only supported for tensors or NumPy arrays. "
-                    f"Found incompatible type in the input: {type(x)}"
-                )
-            arrays = (_data._convert_structure(x, "x"), _data._convert_structure(y, "y"),
-                      _data._convert_structure(sample_weight, "sample_weight"))
-            (x, y, sample_weight), validation_data = _data.train_validation_split(arrays, validation_split)
-        # 3. The data: arrays are converted and checked once here.
-        train_data = _data.make_data(x, y, sample_weight, batch_size, shuffle, class_weight,
-                                     steps_per_epoch, "fit")
-        if isinstance(train_data, _data.ArrayData):
-            _checks.check_array_data(self, train_data, "fit")
-        val_data = None
-        if validation_data is not None:
-            if isinstance(validation_data, (tuple, list)) and not _data.is_batch_list(validation_data):
-                vx, vy, vsw = _data.unpack_x_y_sample_weight(validation_data)
-                val_data = _data.make_data(vx, vy, vsw, validation_batch_size or batch_size, False, None,
-                                           validation_steps, "fit")
-            else:
-                val_data = _data.make_data(validation_data, None, None, validation_batch_size or batch_size,
-                                           False, None, validation_steps, "fit")
-        # 4. Build the model (and the loss) on the first batch; list variables and layers once;
-        #    cast integer inputs / targets to the float type they will be used in, once.
-        first = train_data.first_batch() if isinstance(train_data, _data.ArrayData) else None
+            x, y, sample_weight, validation_data = _data.split_validation(x, y, sample_weight, validation_split)
+        # 3. The data: each kind of input adapted (converted and checked) once, in one place.
+        train_data = _adapters.get_data_adapter(self, x, y, sample_weight, batch_size, shuffle, class_weight,
+                                                steps_per_epoch, "fit")
+        val_data = _adapters.get_validation_adapter(self, validation_data, validation_batch_size or batch_size,
+                                                    validation_steps)
+        # 4. Build the model (and the loss) on a first batch when the data has one before the
+        #    first epoch; list variables and layers once; let the data adapt to the model (casts).
+        first = train_data.first_batch()
         self._prepare_state(first)
         if first is not None:
-            self._standardize_array_data(train_data, first)
+            train_data.prepare(self, first)
         # 5. Callbacks (History always, the progress bar unless verbose=0).
         from tapeflow.keras.callbacks import CallbackList
 
@@ -685,7 +649,7 @@ class Trainer:
             callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                      verbose=verbose, epochs=epochs, steps=steps)
         # 6. The step function: `train_step` through tf.function (or eagerly).
-        train_function, returns_logs = self._make_train_function(train_data)
+        train_function, returns_logs = self._make_train_function()
         state = self._train_state
         pending_build = not self._is_fully_built()
         self.stop_training = False
@@ -728,12 +692,17 @@ class Trainer:
             step, logs = self._run_batches(batches, train_function, returns_logs, begin_hook, end_hook,
                                            "stop_training", start=skip)
             skip = 0
-            if step < 0 and isinstance(train_data, _data.IterableData):
-                warnings.warn(
-                    "Your input ran out of data; interrupting training. Make sure that your dataset or "
-                    "generator can generate at least `steps_per_epoch * epochs` batches.", stacklevel=3,
-                )
+            if step < 0:
+                # The input ended before this epoch's first batch: stop, and log no epoch of
+                # zeros (Keras 3 records loss 0.0 for it).
+                if not train_data.exhausted:
+                    warnings.warn(
+                        "Your input ran out of data; interrupting training. Make sure that your dataset "
+                        "or generator can generate at least `steps_per_epoch * epochs` batches.",
+                        stacklevel=3,
+                    )
                 self.stop_training = True
+                break
             # 8. Epoch logs: the running metrics, then validation.
             epoch_logs = self._metrics_or_logs(logs)
             if val_data is not None and _should_eval(epoch, validation_freq):
@@ -779,11 +748,8 @@ class Trainer:
             raise ValueError(f"Arguments not recognized: {kwargs}")
         self._assert_compiled("evaluate")
         batch_size, steps = _checks.check_batch_args(batch_size, steps)
-        data = _data.make_data(x, y, sample_weight, batch_size, False, None, steps, "evaluate")
-        if isinstance(data, _data.ArrayData):
-            _checks.check_array_data(self, data, "evaluate")
-        first = data.first_batch() if isinstance(data, _data.ArrayData) else None
-        self._prepare_state(first)
+        data = _adapters.get_data_adapter(self, x, y, sample_weight, batch_size, False, None, steps, "evaluate")
+        self._prepare_state(data.first_batch())
         from tapeflow.keras.callbacks import CallbackList
 
         verbose = _resolve_verbose(verbose)
@@ -848,9 +814,7 @@ class Trainer:
         if kwargs:
             raise ValueError(f"Arguments not recognized: {kwargs}")
         batch_size, steps = _checks.check_batch_args(batch_size, steps)
-        data = _data.make_data(x, None, None, batch_size, False, None, steps, "predict")
-        if isinstance(data, _data.ArrayData):
-            _checks.check_array_data(self, data, "predict")
+        data = _adapters.get_data_adapter(self, x, None, None, batch_size, False, None, steps, "predict")
         from tapeflow.keras.callbacks import CallbackList
 
         verbose = _resolve_verbose(verbose)
@@ -894,7 +858,7 @@ class Trainer:
                        class_weight: dict | None = None, return_dict: bool = False) -> Any:
         """One gradient update on one batch; returns the loss (and metrics) of that batch."""
         self._assert_compiled("train_on_batch")
-        data = _data.ArrayData(x, y, sample_weight, None, False, class_weight)
+        data = _adapters.ArrayDataAdapter(x, y, sample_weight, None, False, class_weight)
         batch = data.whole()
         self._prepare_state(batch)
         train_function, returns_logs = self._make_train_function()
@@ -907,7 +871,7 @@ class Trainer:
                       return_dict: bool = False) -> Any:
         """Loss (and metrics) of the model on one batch, without updating the weights."""
         self._assert_compiled("test_on_batch")
-        data = _data.ArrayData(x, y, sample_weight, None, False, None)
+        data = _adapters.ArrayDataAdapter(x, y, sample_weight, None, False, None)
         batch = data.whole()
         self._prepare_state(batch)
         test_function, returns_logs = self._make_test_function()
@@ -918,7 +882,7 @@ class Trainer:
 
     def predict_on_batch(self, x: Any) -> Any:
         """The model's outputs for one batch, as NumPy arrays."""
-        data = _data.ArrayData(x, None, None, None, False, None)
+        data = _adapters.ArrayDataAdapter(x, None, None, None, False, None)
         out = self.predict_step(data.whole())
         return nest.map_structure(_as_numpy, out) if nest.is_nested(out) else _as_numpy(out)
 
