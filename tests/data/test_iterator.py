@@ -116,17 +116,26 @@ def test_checkpointed_iteration_matches_tensorflow(tmp_path, name):
     assert sequences[0] == sequences[1]
 
 
+def _shuffled(seed, by_index):
+    ds = tf.data.Dataset.range(30)
+    if not by_index:                             # the element-by-element shuffle buffer
+        ds = ds.filter(_nonnegative)
+    return ds.shuffle(8, seed=seed).repeat(2).batch(4)
+
+
+def _nonnegative(value):
+    return value >= 0
+
+
 def test_seeded_and_unseeded_shuffle_restore_into_a_new_pipeline(tmp_path):
-    for seed in (7, None):
-        def make(seed=seed):
-            return tf.data.Dataset.range(30).shuffle(8, seed=seed).repeat(2).batch(4)
-        ds = make()
+    for seed, by_index in ((7, True), (None, True), (3, False)):
+        ds = _shuffled(seed, by_index)
         list(ds)                                 # an earlier pass moves the shuffle's seed stream
         it = iter(ds)
         _take(it, 5)
-        path = tf.train.Checkpoint(it=it).save(str(tmp_path / f"s{seed}"))
+        path = tf.train.Checkpoint(it=it).save(str(tmp_path / f"s{seed}{by_index}"))
         rest = [_numpy(e) for e in it]
-        fresh = iter(make())
+        fresh = iter(_shuffled(seed, by_index))
         tf.train.Checkpoint(it=fresh).restore(path)
         assert [_numpy(e) for e in fresh] == rest
         flat = sorted(v for b in _take(iter(ds), 15) for v in b)
