@@ -11,10 +11,13 @@ from tapeflow import nest
 from tapeflow.autodiff import function as _fn
 from tapeflow.autodiff.function import Function
 from tapeflow.tensor import Tensor, convert_to_tensor
+from tapeflow.tracing import state as _trace_state
 
 
 class _CustomGradient(Function):
     """Records the already-computed outputs of `f` with the user's `grad_fn` as backward."""
+
+    saved_model_primitive = False  # eager only: inside a trace it is tracing.custom_gradient's op
 
     def __init__(self, values: list, grad_fn: Callable, n_args: int, variables: list) -> None:
         self.values = values
@@ -62,6 +65,10 @@ def custom_gradient(f: Callable | None = None) -> Callable:
     def decorated(*args: Any, **kwargs: Any) -> Any:
         from tapeflow.autodiff.tape import GradientTape
 
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            from tapeflow.tracing.custom_gradient import traced_custom_gradient
+
+            return traced_custom_gradient(f, args, kwargs)
         inputs = [a if isinstance(a, Tensor) else convert_to_tensor(a) for a in args]
         saved = list(_fn.recording_tapes)
         _fn.recording_tapes.clear()

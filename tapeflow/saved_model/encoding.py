@@ -72,7 +72,8 @@ def decode(value: Any, arrays: Any) -> Any:
 
 
 def op_registry() -> dict:
-    """Every primitive of the engine by "module.Class": the only classes a load may create."""
+    """Every primitive of the engine by "module.Class": the only classes a load may create (a
+    class with `saved_model_primitive = False` is saved as its own kind of step instead)."""
     import tapeflow.nn  # noqa: F401 - make sure every op module is imported
     from tapeflow import ops  # noqa: F401
 
@@ -81,6 +82,6 @@ def op_registry() -> dict:
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        if cls.__module__.startswith("tapeflow."):
+        if cls.__module__.startswith("tapeflow.") and getattr(cls, "saved_model_primitive", True):
             registry[f"{cls.__module__}.{cls.__qualname__}"] = cls
     return registry

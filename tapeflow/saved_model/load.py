@@ -1,7 +1,16 @@
-"""`tf.saved_model.load`: rebuild saved functions and variables without the original code."""
+"""`tf.saved_model.load`: rebuild saved functions, variables and objects without the original code.
+
+A saved function is a list of steps run in order on an environment of named values: a
+primitive (its class from the engine's op registry, its attributes from JSON), a variable
+assignment, a call of a library function, or a custom-gradient op whose backward runs a
+library function. Everything a file names is checked while loading (op classes, variable and
+library references, the order in which values are produced), so a corrupt or hostile file fails
+in `load` with an error saying what is wrong, never later or by running its content as code.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from typing import Any
@@ -9,10 +18,14 @@ from typing import Any
 import numpy as np
 
 from tapeflow import nest
+from tapeflow.autodiff.function import recording_tapes
 from tapeflow.saved_model.encoding import decode, op_registry
 from tapeflow.tensor import Tensor, TensorShape, Variable, convert_to_tensor
+from tapeflow.tracing.spec import TensorSpec
+from tapeflow.tracking import AutoTrackable, DictWrapper, ListWrapper
 
 _MAX_DOCUMENT = 1 << 28
+_ASSIGN_METHODS = ("assign", "assign_add", "assign_sub")
 
 
 def _variables(entries: list, arrays: Any) -> list:
@@ -20,29 +33,149 @@ def _variables(entries: list, arrays: Any) -> list:
             for e in entries]
 
 
+class _Primitive:
+    """A primitive step; a tape recording the call gets its own copy of the op (the op keeps
+    its inputs and outputs for backward)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def __call__(self, *xs: Any) -> Any:
+        return (copy.copy(self.fn) if recording_tapes else self.fn)(*xs)
+
+
+class _Assign:
+    __slots__ = ("variable", "method")
+
+    def __init__(self, variable: Variable, method: str) -> None:
+        self.variable, self.method = variable, method
+
+    def __call__(self, value: Any) -> tuple:
+        getattr(self.variable, self.method)(value)
+        return ()
+
+
+class _Call:
+    __slots__ = ("function", "slots")
+
+    def __init__(self, function: LoadedConcreteFunction, slots: list) -> None:
+        self.function, self.slots = function, slots
+
+    def __call__(self, *xs: Any) -> tuple:
+        flat = self.function._run_flat(list(xs))
+        return tuple(flat[i] for i in self.slots)
+
+
+class _LoadedGradient:
+    """The `grad` of a loaded custom-gradient op: the saved gradient function."""
+
+    def __init__(self, function: LoadedConcreteFunction) -> None:
+        self.function = function
+
+    def run(self, dys: list, captures: list) -> list:
+        return self.function._run_flat([*dys, *captures])
+
+
+class _Library:
+    """The saved functions that others call, built once each on first reference."""
+
+    def __init__(self, docs: dict, registry: dict, arrays: Any, variables: list) -> None:
+        self.docs, self.registry, self.arrays, self.variables = docs, registry, arrays, variables
+        self._built: dict = {}
+        self._building: set = set()
+
+    def function(self, key: Any) -> LoadedConcreteFunction:
+        if key in self._built:
+            return self._built[key]
+        if not isinstance(key, str) or key not in self.docs:
+            raise ValueError(f"SavedModel: a function calls {key!r}, which the file does not define.")
+        if key in self._building:
+            raise ValueError(f"SavedModel: function {key!r} calls itself.")
+        self._building.add(key)
+        self._built[key] = LoadedConcreteFunction(self.docs[key], self)
+        self._building.discard(key)
+        return self._built[key]
+
+
+def _step(entry: dict, library: _Library, where: str) -> Any:
+    if "op" in entry:
+        cls = library.registry.get(entry["op"])
+        if cls is None:
+            raise ValueError(f"SavedModel: unknown op {entry['op']!r} in function `{where}` (saved by a "
+                             "different Tapeflow version, or not a Tapeflow SavedModel).")
+        fn = cls.__new__(cls)
+        fn.__dict__.update({k: decode(v, library.arrays) for k, v in entry["attrs"].items()})
+        return _Primitive(fn)
+    if "assign" in entry:
+        if entry["assign"] not in _ASSIGN_METHODS:
+            raise ValueError(f"SavedModel: unknown variable assignment {entry['assign']!r} in function `{where}`.")
+        return _Assign(library.variables[int(entry["variable"])], entry["assign"])
+    if "call" in entry:
+        callee = library.function(entry["call"])
+        slots = [int(i) for i in entry["slots"]]
+        if any(not 0 <= i < len(callee._outputs) for i in slots):
+            raise ValueError(f"SavedModel: function `{where}` reads an output {callee.name} does not have.")
+        return _Call(callee, slots)
+    if "custom_gradient" in entry:
+        from tapeflow.tracing.custom_gradient import TracedCustomGradient
+
+        n_args, n_vars, n_outputs, n_captures = (int(n) for n in entry["layout"])
+        if min(n_args, n_vars, n_outputs, n_captures) < 0 or len(entry["inputs"]) != (
+                n_args + n_vars + n_outputs + n_captures):
+            raise ValueError(f"SavedModel: a custom gradient in function `{where}` has a layout that does not "
+                             "match its inputs.")
+        grad = _LoadedGradient(library.function(entry["custom_gradient"]))
+        return _Primitive(TracedCustomGradient(grad, n_args, n_vars, n_outputs, n_captures))
+    raise ValueError(f"SavedModel: function `{where}` has a step of unknown kind ({sorted(entry)}).")
+
+
 class LoadedConcreteFunction:
     """One saved trace: callable with its tensors (in order, or by argument name)."""
 
-    def __init__(self, doc: dict, registry: dict, arrays: Any, variables: list) -> None:
-        self.name = doc.get("name", "function")
+    def __init__(self, doc: dict, library: _Library) -> None:
+        self.name = str(doc.get("name", "function"))
         self._placeholders = doc["placeholders"]
-        self._variables = variables
-        self._arrays = arrays
-        self._ops = []
-        for entry in doc["ops"]:
-            cls = registry.get(entry["op"])
-            if cls is None:
-                raise ValueError(f"SavedModel: unknown op {entry['op']!r} in function `{self.name}` (saved by a "
-                                 "different Tapeflow version, or not a Tapeflow SavedModel).")
-            fn = cls.__new__(cls)
-            fn.__dict__.update({k: decode(v, arrays) for k, v in entry["attrs"].items()})
-            self._ops.append((fn, entry["inputs"], int(entry["outputs"])))
+        self._variables = library.variables
+        self._arrays = library.arrays
+        defined = {f"p{k}" for k in range(len(self._placeholders))}
+        self._steps = []
+        for i, entry in enumerate(doc["ops"]):
+            self._check_refs(entry["inputs"], defined)
+            n_out = int(entry["outputs"])
+            self._steps.append((_step(entry, library, self.name), entry["inputs"], n_out))
+            defined.update(f"n{i}:{j}" for j in range(n_out))
         self._outputs = doc["outputs"]
-        self._structure = decode(doc["output_structure"], arrays)
+        self._check_refs(self._outputs, defined)
+        self._structure = decode(doc["output_structure"], self._arrays)
+        self._output_specs = doc.get("output_specs")
+
+    def _check_refs(self, refs: list, defined: set) -> None:
+        for r in refs:
+            if "t" in r and r["t"] not in defined:
+                raise ValueError(f"SavedModel: function `{self.name}` reads {r['t']!r} before it is computed.")
+            if "v" in r:
+                self._variables[int(r["v"])]  # noqa: B018 - an IndexError names a corrupt file
 
     @property
     def input_names(self) -> list:
         return [p["name"] for p in self._placeholders]
+
+    @property
+    def structured_input_signature(self) -> tuple:
+        """`((TensorSpec, ...), {})`: the traced tensor arguments."""
+        return (tuple(TensorSpec(p["shape"], p["dtype"], p["name"]) for p in self._placeholders), {})
+
+    @property
+    def structured_outputs(self) -> Any:
+        """The output structure with a `tf.TensorSpec` per tensor."""
+        specs = [None if s is None else TensorSpec(s[0], s[1]) for s in (self._output_specs or [])]
+        if len(specs) != len(self._outputs):
+            specs = [None] * len(self._outputs)
+        if self._structure is None:
+            return specs[0]
+        return nest.pack_sequence_as(self._structure, specs)
 
     def _value(self, ref: dict, env: dict) -> Any:
         if "t" in ref:
@@ -53,14 +186,17 @@ class LoadedConcreteFunction:
             return Tensor(decode(ref["c"], self._arrays))
         return decode(ref["py"], self._arrays)
 
-    def _call_flat(self, values: list) -> Any:
+    def _run_flat(self, values: list) -> list:
         env = {f"p{k}": v for k, v in enumerate(values)}
-        for i, (fn, inputs, n_out) in enumerate(self._ops):
-            out = fn(*[self._value(r, env) for r in inputs])
+        for i, (step, inputs, n_out) in enumerate(self._steps):
+            out = step(*[self._value(r, env) for r in inputs])
             outs = out if isinstance(out, tuple) else (out,)
             for j in range(n_out):
                 env[f"n{i}:{j}"] = outs[j]
-        flat = [self._value(r, env) for r in self._outputs]
+        return [self._value(r, env) for r in self._outputs]
+
+    def _call_flat(self, values: list) -> Any:
+        flat = self._run_flat(values)
         if self._structure is None:
             return flat[0]
         return nest.pack_sequence_as(self._structure, flat)
@@ -78,6 +214,8 @@ class LoadedConcreteFunction:
         for p, v in zip(self._placeholders, values, strict=True):
             t = v if isinstance(v, Tensor) else convert_to_tensor(v, dtype=p["dtype"])
             shape = p["shape"]
+            if shape is None and p.get("rank") is not None:
+                shape = [None] * int(p["rank"])  # a spec of unknown rank, traced for this rank
             if t.dtype.name != p["dtype"] or (shape is not None and not TensorShape(shape).is_compatible_with(
                     tuple(t.shape))):
                 raise TypeError(f"`{self.name}`: argument `{p['name']}` expects shape {shape} and dtype "
@@ -116,27 +254,110 @@ class SignatureFunction(LoadedConcreteFunction):
     """A serving signature: called with keyword tensors, returns a dict of output tensors."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict:
-        out = LoadedConcreteFunction.__call__(self, *args, **kwargs)
+        return self._named(LoadedConcreteFunction.__call__(self, *args, **kwargs))
+
+    @staticmethod
+    def _named(out: Any) -> dict:
         if isinstance(out, dict):
             return out
         if isinstance(out, (list, tuple)):
             return {f"output_{i}": o for i, o in enumerate(out)}
         return {"output_0": out}
 
+    @property
+    def structured_input_signature(self) -> tuple:
+        """`((), {name: TensorSpec})`: a signature takes its tensors by name."""
+        return ((), {p["name"]: TensorSpec(p["shape"], p["dtype"], p["name"]) for p in self._placeholders})
 
-class _Loaded:
-    """The object `load` returns: the saved functions as attributes, `signatures`, variables."""
+    @property
+    def structured_outputs(self) -> dict:
+        """{output name: TensorSpec named after it}."""
+        named = self._named(LoadedConcreteFunction.structured_outputs.fget(self))
+        return {k: None if s is None else TensorSpec(s.shape, s.dtype, k) for k, s in named.items()}
+
+
+class _LoadedObject(AutoTrackable):
+    """A saved module or other tracked object: its attributes as they were saved."""
+
+    _untracked_attributes = ("signatures",)
+
+    @property
+    def variables(self) -> list:
+        from tapeflow.train import object_graph
+
+        return [o for o in object_graph.walk(self)[0] if isinstance(o, Variable)]
+
+    @property
+    def trainable_variables(self) -> list:
+        return [v for v in self.variables if v.trainable]
+
+
+class _Loaded(_LoadedObject):
+    """The object `load` returns: the saved attributes and functions, `signatures`, and every
+    variable of the SavedModel."""
+
+    _untracked_attributes = ("signatures", "_all_variables")
 
     def __init__(self, variables: list) -> None:
-        self.variables = variables
-        self.trainable_variables = [v for v in variables if v.trainable]
+        self._all_variables = variables
         self.signatures: dict = {}
+
+    @property
+    def variables(self) -> list:
+        return list(self._all_variables)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         call = self.__dict__.get("__call__")
         if call is None:
             raise TypeError("This loaded SavedModel has no saved __call__ function.")
         return call(*args, **kwargs)
+
+
+class BuiltFunctions:
+    """A document's variables, functions (name -> list of traces) and signatures."""
+
+    def __init__(self, variables: list, functions: dict, signatures: dict) -> None:
+        self.variables, self.functions, self.signatures = variables, functions, signatures
+
+
+def build_functions(document: dict, arrays: Any) -> BuiltFunctions:
+    """Rebuild the variables and functions of a SavedModel document (used by `load`, and by
+    `save` to check what it wrote)."""
+    variables = _variables(document["variables"], arrays)
+    library = _Library(document.get("library", {}), op_registry(), arrays, variables)
+    functions = {str(name): [LoadedConcreteFunction(d, library) for d in docs]
+                 for name, docs in document["functions"].items()}
+    signatures = {str(key): SignatureFunction(doc, library) for key, doc in document["signatures"].items()}
+    return BuiltFunctions(variables, functions, signatures)
+
+
+def _revive(nodes: list, built: BuiltFunctions) -> _Loaded:
+    """The loaded root object, with the saved object graph's attributes."""
+    root = _Loaded(built.variables)
+    objects: list = []
+    for i, n in enumerate(nodes):
+        kind = n["kind"]
+        if kind == "variable":
+            objects.append(built.variables[int(n["variable"])])
+        elif kind in ("list", "dict"):
+            # Wrapped now, so the object that an attribute holds is the one filled below.
+            objects.append(ListWrapper() if kind == "list" else DictWrapper())
+        elif kind == "object":
+            objects.append(root if i == 0 else _LoadedObject())
+        else:
+            raise ValueError(f"SavedModel: unknown object kind {kind!r}.")
+    if objects and objects[0] is not root:
+        raise ValueError("SavedModel: the root of the object graph is not an object.")
+    for obj, n in zip(objects, nodes, strict=True):
+        for name, j in n["children"]:
+            child = objects[int(j)]
+            if isinstance(obj, list):
+                obj.append(child)
+            elif isinstance(obj, dict):
+                obj[str(name)] = child
+            elif isinstance(obj, _LoadedObject):
+                setattr(obj, str(name), child)
+    return root
 
 
 def load(export_dir: str, tags: Any = None, options: Any = None) -> Any:
@@ -153,20 +374,18 @@ def load(export_dir: str, tags: Any = None, options: Any = None) -> Any:
     try:
         with open(path) as f:
             document = json.load(f)
-        from tapeflow.saved_model.save import FORMAT
+        from tapeflow.saved_model.save import READABLE_FORMATS
 
-        if document.get("format") != FORMAT:
-            raise ValueError(f"not a Tapeflow SavedModel (format {document.get('format')!r})")
+        found = document.get("format") if isinstance(document, dict) else None
+        if found not in READABLE_FORMATS:
+            raise ValueError(f"SavedModel at {export_dir} is not a Tapeflow SavedModel (format {found!r}).")
         with np.load(os.path.join(export_dir, "arrays.npz"), allow_pickle=False) as npz:
             arrays = [npz[f"a{i}"] for i in range(len(npz.files))]
-        variables = _variables(document["variables"], arrays)
-        registry = op_registry()
-        obj = _Loaded(variables)
-        for name, docs in document["functions"].items():
-            concretes = [LoadedConcreteFunction(d, registry, arrays, variables) for d in docs]
+        built = build_functions(document, arrays)
+        obj = _revive(document.get("objects") or [], built)
+        for name, concretes in built.functions.items():
             setattr(obj, name, LoadedFunction(name, concretes))
-        for key, doc in document["signatures"].items():
-            obj.signatures[key] = SignatureFunction(doc, registry, arrays, variables)
-    except (KeyError, TypeError, json.JSONDecodeError, IndexError) as e:
+        obj.signatures.update(built.signatures)
+    except (KeyError, TypeError, json.JSONDecodeError, IndexError, AttributeError) as e:
         raise ValueError(f"SavedModel at {export_dir} is corrupt: {type(e).__name__}: {e}") from None
     return obj

@@ -12,10 +12,14 @@ import numpy as np
 from tapeflow import atomic_file as _atomic
 from tapeflow import backend, nest
 from tapeflow.saved_model.encoding import SKIPPED_ATTRIBUTES, Unsaveable, encode, op_registry
-from tapeflow.tensor import Tensor, Variable
+from tapeflow.tensor import Tensor, TensorShape, Variable
+from tapeflow.tracing.custom_gradient import GradientGraph, TracedCustomGradient
 from tapeflow.tracing.polymorphic import ConcreteFunction, Function
+from tapeflow.train import object_graph
 
-FORMAT = "tapeflow.saved_model/1"
+FORMAT = "tapeflow.saved_model/2"
+# Formats `load` reads: version 1 had no library, object graph or output specs.
+READABLE_FORMATS = ("tapeflow.saved_model/1", FORMAT)
 
 
 def _functions_of(obj: Any) -> dict:
@@ -43,10 +47,23 @@ def _concretes(fn: Function) -> list:
     return seen
 
 
+def _valid_signature(c: ConcreteFunction) -> bool:
+    """Whether a trace can serve as a signature: it returns tensors (a tensor, a list or tuple
+    of them, or a dict of them by name)."""
+    out = c.structured_outputs
+    if isinstance(out, dict):
+        values = list(out.values()) if all(isinstance(k, str) for k in out) else []
+    else:
+        values = list(out) if isinstance(out, (list, tuple)) else [out]
+    return bool(values) and all(isinstance(v, Tensor) for v in values)
+
+
 def _signature_functions(obj: Any, signatures: Any, functions: dict) -> dict:
     if signatures is None:
-        with_signature = [f for f in functions.values() if f.input_signature is not None]
-        return {"serving_default": _concretes(with_signature[0])[0]} if len(with_signature) == 1 else {}
+        # As TF: the one function with an input_signature whose outputs make a signature.
+        candidates = [c for f in functions.values() if f.input_signature is not None
+                      for c in _concretes(f)[:1] if _valid_signature(c)]
+        return {"serving_default": candidates[0]} if len(candidates) == 1 else {}
     if isinstance(signatures, (Function, ConcreteFunction)):
         signatures = {"serving_default": signatures}
     if not isinstance(signatures, dict):
@@ -62,17 +79,36 @@ def _signature_functions(obj: Any, signatures: Any, functions: dict) -> dict:
         if not isinstance(fn, ConcreteFunction):
             raise ValueError(f"saved_model.save: signature {key!r} must be a tf.function or a concrete function, "
                              f"received {fn!r}.")
+        if not _valid_signature(fn):
+            raise ValueError(f"saved_model.save: signature {key!r} must return a tensor, a list of tensors or a "
+                             f"dict of tensors by name, received {fn.structured_outputs!r}.")
         out[key] = fn
     return out
 
 
+def _shape(shape: Any) -> list | None:
+    return None if shape is None or shape.rank is None else list(shape)
+
+
+def _spec(x: Any) -> list | None:
+    """[shape, dtype] of a tensor output (None for a Python value)."""
+    if not isinstance(x, Tensor):
+        return None
+    return [_shape(TensorShape(x.shape)), x.dtype.name]
+
+
 class _Writer:
-    """Encodes concrete functions, sharing one table of variables and arrays."""
+    """Encodes traced graphs as step lists, sharing one table of variables and arrays and one
+    library of called functions (lifted concrete-function calls, custom gradients)."""
 
     def __init__(self) -> None:
         self.arrays: list = []
         self.variables: list = []
+        self.variable_objects: list = []
         self._var_index: dict = {}
+        self.library: dict = {}
+        self._library_keys: dict = {}
+        self._library_sources: list = []  # keeps the saved objects alive while ids key them
         self.registry = {cls: key for key, cls in op_registry().items()}
 
     def variable(self, v: Variable) -> int:
@@ -80,6 +116,7 @@ class _Writer:
             self._var_index[id(v)] = len(self.variables)
             self.arrays.append(np.asarray(backend.to_numpy(v._value)))
             self.variables.append({"name": v.name, "trainable": v.trainable, "array": len(self.arrays) - 1})
+            self.variable_objects.append(v)
         return self._var_index[id(v)]
 
     def ref(self, x: Any, names: dict) -> Any:
@@ -92,35 +129,101 @@ class _Writer:
         return {"py": encode(x, self.arrays)}
 
     def concrete(self, c: ConcreteFunction, label: str) -> dict:
-        names: dict = {}
-        placeholders = []
-        for k, (ph, p) in enumerate(zip(c.graph.inputs, c._placeholders, strict=True)):
-            names[id(ph)] = f"p{k}"
-            placeholders.append({"name": p.path, "shape": None if p.spec.shape is None else list(p.spec.shape),
-                                 "dtype": p.spec.dtype.name})
-        ops = []
-        for i, node in enumerate(c._program.nodes):
-            fn = getattr(node, "function", None)
-            if fn is None or hasattr(node, "run_in"):
-                raise Unsaveable(f"`{label}` cannot be saved: its graph calls `{node.name}`, a Python call run "
-                                 "eagerly on each call (a lifted layer, optimizer step, py_function or control "
-                                 "flow), which the SavedModel format cannot hold")
-            key = self.registry.get(type(fn))
-            if key is None:
-                raise Unsaveable(f"`{label}` cannot be saved: op {type(fn).__qualname__} is not an engine primitive")
-            try:
-                attrs = {k: encode(v, self.arrays) for k, v in vars(fn).items() if k not in SKIPPED_ATTRIBUTES}
-            except Unsaveable as e:
-                raise Unsaveable(f"`{label}` cannot be saved: op {type(fn).__qualname__} holds {e}") from None
-            inputs = [self.ref(x, names) for x in node.inputs]
+        """A traced function: its placeholders, steps, outputs and output structure."""
+        placeholders = [{"name": p.path, "shape": _shape(p.spec.shape), "dtype": p.spec.dtype.name,
+                         "rank": p.rank} for p in c._placeholders]
+        flat = nest.flatten(c.structured_outputs)
+        doc = self._body(label, list(c.graph.inputs), placeholders, c._program.nodes, flat)
+        doc["output_structure"] = encode(nest.map_structure(lambda _: None, c.structured_outputs), [])
+        doc["name"] = c.name
+        return doc
+
+    def _body(self, label: str, inputs: list, placeholders: list, nodes: list, outputs: list) -> dict:
+        names = {id(t): f"p{k}" for k, t in enumerate(inputs)}
+        steps = []
+        for i, node in enumerate(nodes):
+            step = self._step(label, node, names)
             for j, o in enumerate(node.outputs):
                 names[id(o)] = f"n{i}:{j}"
-            ops.append({"op": key, "attrs": attrs, "inputs": inputs, "outputs": len(node.outputs)})
-        flat = nest.flatten(c.structured_outputs)
-        return {"placeholders": placeholders, "ops": ops,
-                "outputs": [self.ref(o, names) for o in flat],
-                "output_structure": encode(nest.map_structure(lambda _: None, c.structured_outputs), []),
-                "name": c.name}
+            step["outputs"] = len(node.outputs)
+            steps.append(step)
+        return {"placeholders": placeholders, "ops": steps, "outputs": [self.ref(o, names) for o in outputs],
+                "output_specs": [_spec(o) for o in outputs]}
+
+    def _step(self, label: str, node: Any, names: dict) -> dict:
+        """One node: a primitive, a variable assignment, a call of a saved function, or a custom
+        gradient; anything else is refused naming the node."""
+        assignment = getattr(node, "assignment", None)
+        if assignment is not None:
+            variable, method = assignment
+            return {"assign": method, "variable": self.variable(variable),
+                    "inputs": [self.ref(x, names) for x in node.inputs]}
+        concrete = getattr(node, "concrete", None)
+        if concrete is not None:
+            return {"call": self._library_function(concrete), "slots": list(node._out_slots),
+                    "inputs": [self.ref(x, names) for x in node._leaves]}
+        fn = getattr(node, "function", None)
+        if fn is None or hasattr(node, "run_in"):
+            raise Unsaveable(f"`{label}` cannot be saved: its graph calls `{node.name}`, a Python call run "
+                             "eagerly on each call (a lifted layer, optimizer step, py_function or control "
+                             "flow), which the SavedModel format cannot hold")
+        inputs = [self.ref(x, names) for x in node.inputs]
+        if isinstance(fn, TracedCustomGradient):
+            return {"custom_gradient": self._library_gradient(fn, label), "inputs": inputs,
+                    "layout": [fn.n_args, fn.n_vars, fn.n_outputs, fn.n_captures]}
+        key = self.registry.get(type(fn))
+        if key is None:
+            raise Unsaveable(f"`{label}` cannot be saved: op {type(fn).__qualname__} is not an engine primitive")
+        try:
+            attrs = {k: encode(v, self.arrays) for k, v in vars(fn).items() if k not in SKIPPED_ATTRIBUTES}
+        except Unsaveable as e:
+            raise Unsaveable(f"`{label}` cannot be saved: op {type(fn).__qualname__} holds {e}") from None
+        return {"op": key, "attrs": attrs, "inputs": inputs}
+
+    def _library_function(self, c: ConcreteFunction) -> str:
+        key = self._library_keys.get(id(c))
+        if key is None:
+            key = f"{c.name}_{len(self.library)}"
+            self._library_keys[id(c)] = key
+            self._library_sources.append(c)
+            self.library[key] = None  # reserved: a function never calls itself
+            self.library[key] = self.concrete(c, c.name)
+        return key
+
+    def _library_gradient(self, fn: TracedCustomGradient, label: str) -> str:
+        grad = fn.grad
+        if not isinstance(grad, GradientGraph):
+            raise Unsaveable(f"`{label}` cannot be saved: it calls a custom gradient loaded from another "
+                             "SavedModel (its gradient is not a traced graph of this process)")
+        key = self._library_keys.get(id(grad))
+        if key is None:
+            key = f"custom_gradient_{len(self.library)}"
+            self._library_keys[id(grad)] = key
+            self._library_sources.append(grad)
+            inputs = [*grad.dys, *grad.captures]
+            placeholders = [{"name": f"dy_{k}" if k < len(grad.dys) else f"capture_{k - len(grad.dys)}",
+                             "shape": _shape(TensorShape(t.shape)), "dtype": t.dtype.name}
+                            for k, t in enumerate(inputs)]
+            self.library[key] = None
+            doc = self._body(f"{label}/gradient", inputs, placeholders, grad.sub.program.nodes,
+                             grad.sub.flat_outputs)
+            doc["name"] = key
+            doc["output_structure"] = encode([None] * len(grad.sub.flat_outputs), [])
+            self.library[key] = doc
+        return key
+
+    def objects(self, obj: Any) -> list:
+        """The object graph under `obj` (attributes holding modules, variables, lists, dicts),
+        so that the loaded object has the same attributes (`loaded.v`, `loaded.layer.kernel`)."""
+        objects, edges, _ = object_graph.walk(obj)
+        nodes = []
+        for o, children in zip(objects, edges, strict=True):
+            if isinstance(o, Variable):
+                nodes.append({"kind": "variable", "variable": self.variable(o), "children": []})
+                continue
+            kind = "list" if isinstance(o, (list, tuple)) else "dict" if isinstance(o, dict) else "object"
+            nodes.append({"kind": kind, "children": [[name, j] for name, j in children]})
+        return nodes
 
 
 def save(obj: Any, export_dir: str, signatures: Any = None, options: Any = None) -> None:
@@ -143,13 +246,14 @@ def save(obj: Any, export_dir: str, signatures: Any = None, options: Any = None)
     functions = _functions_of(obj)
     sigs = _signature_functions(obj, signatures, functions)
     writer = _Writer()
-    document = {"format": FORMAT, "functions": {}, "signatures": {}}
+    document = {"format": FORMAT, "functions": {}, "signatures": {}, "objects": writer.objects(obj)}
     for name, fn in functions.items():
         document["functions"][name] = [writer.concrete(c, name) for c in _concretes(fn)]
     for key, c in sigs.items():
         document["signatures"][key] = writer.concrete(c, key)
     document["variables"] = writer.variables
-    _check_round_trip(document, writer.arrays, functions, sigs)
+    document["library"] = writer.library
+    _check_round_trip(document, writer, functions, sigs)
     parent = os.path.dirname(os.path.abspath(export_dir)) or "."
     os.makedirs(parent, exist_ok=True)
     tmp = _atomic.temporary_path(export_dir)
@@ -166,31 +270,49 @@ def save(obj: Any, export_dir: str, signatures: Any = None, options: Any = None)
         raise
 
 
-def _check_round_trip(document: dict, arrays: list, functions: dict, sigs: dict) -> None:
+def _check_round_trip(document: dict, writer: _Writer, functions: dict, sigs: dict) -> None:
     """Rebuild every saved function and run it next to the original on stand-in inputs: an op
-    whose state the format missed fails here, at save time, not after loading."""
-    from tapeflow.saved_model.load import LoadedConcreteFunction, _variables
+    whose state the format missed fails here, at save time, not after loading. Variables are
+    reset before each pair of runs and restored afterwards (saved functions may assign them)."""
+    from tapeflow.saved_model.load import build_functions
 
-    variables = _variables(document["variables"], arrays)
-    registry = op_registry()
-    pairs = [(doc, c) for name, fn in functions.items()
-             for doc, c in zip(document["functions"][name], _concretes(fn), strict=True)]
-    pairs += [(document["signatures"][k], c) for k, c in sigs.items()]
+    arrays = writer.arrays
+    originals = writer.variable_objects
+    saved = [np.array(arrays[e["array"]]) for e in document["variables"]]
+    built = build_functions(document, arrays)
+    variables = built.variables
+    pairs = [(doc, loaded, c) for name, fn in functions.items()
+             for doc, loaded, c in zip(document["functions"][name], built.functions[name], _concretes(fn), strict=True)]
+    pairs += [(document["signatures"][k], built.signatures[k], c) for k, c in sigs.items()]
     rng = np.random.default_rng(0)
-    for doc, c in pairs:
-        loaded = LoadedConcreteFunction(doc, registry, arrays, variables)
-        inputs = []
-        for p in c._placeholders:
-            shape = tuple(2 if d is None else d for d in (p.spec.shape or ()))
-            np_dtype = p.spec.dtype._np
-            values = rng.integers(0, 2, shape) if np_dtype.kind in "iub" else rng.uniform(0.5, 1.5, shape)
-            inputs.append(Tensor(backend.default_xp().asarray(values.astype(np_dtype))))
-        try:
-            expected = nest.flatten(c._call_flat(list(inputs)))
-        except Exception:  # noqa: S112 - inputs the function rejects: nothing to compare
-            continue
-        got = nest.flatten(loaded._call_flat(list(inputs)))
-        for a, b in zip(expected, got, strict=True):
-            if isinstance(a, Tensor) and not np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True):
-                raise Unsaveable(f"`{doc['name']}` cannot be saved: the rebuilt graph does not compute what the "
-                                 "traced one does (an op keeps state the format does not hold)")
+
+    def reset() -> None:
+        for v, w, a in zip(originals, variables, saved, strict=True):
+            v._value[...] = backend.get_xp(v._value).asarray(a)
+            w._value[...] = a
+
+    try:
+        for doc, loaded, c in pairs:
+            inputs = []
+            for p in c._placeholders:
+                shape = tuple(2 if d is None else d for d in (p.spec.shape or ()))
+                np_dtype = p.spec.dtype._np
+                values = rng.integers(0, 2, shape) if np_dtype.kind in "iub" else rng.uniform(0.5, 1.5, shape)
+                inputs.append(Tensor(backend.default_xp().asarray(values.astype(np_dtype))))
+            reset()
+            try:
+                expected = nest.flatten(c._call_flat(list(inputs)))
+            except Exception:  # noqa: S112 - inputs the function rejects: nothing to compare
+                continue
+            got = nest.flatten(loaded._call_flat(list(inputs)))
+            for a, b in zip(expected, got, strict=True):
+                if isinstance(a, Tensor) and not np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True):
+                    raise Unsaveable(f"`{doc['name']}` cannot be saved: the rebuilt graph does not compute what "
+                                     "the traced one does (an op keeps state the format does not hold)")
+            for v, w in zip(originals, variables, strict=True):
+                if not np.array_equal(backend.to_numpy(v._value), backend.to_numpy(w._value), equal_nan=True):
+                    raise Unsaveable(f"`{doc['name']}` cannot be saved: the rebuilt graph leaves variable "
+                                     f"'{v.name}' with a different value than the traced one does")
+    finally:
+        for v, a in zip(originals, saved, strict=True):
+            v._value[...] = backend.get_xp(v._value).asarray(a)

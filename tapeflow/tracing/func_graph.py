@@ -163,6 +163,10 @@ class ArrayCallNode(graph.Node):
 
     stateful = True
 
+    # (variable, "assign" | "assign_add" | "assign_sub") when the call is a variable
+    # assignment: what a SavedModel records instead of the function.
+    assignment: tuple | None = None
+
     def __init__(self, fn: Callable, inputs: list, name: str, captured: Any = ()) -> None:
         super().__init__(self._tensor_call, inputs, name=name)
         self.array_fn = fn
@@ -176,10 +180,10 @@ class ArrayCallNode(graph.Node):
         return []
 
 
-def lift_array_call(fn: Callable, tensors: Any, name: str, captured: Any = ()) -> None:
+def lift_array_call(fn: Callable, tensors: Any, name: str, captured: Any = ()) -> ArrayCallNode:
     """Record `fn(*arrays of tensors)` as one stateful node of the current trace (see
     `ArrayCallNode`); `captured` lists the variables it changes (for gradient connectivity)."""
-    ArrayCallNode(fn, list(tensors), name, captured)
+    return ArrayCallNode(fn, list(tensors), name, captured)
 
 
 def _rebuilder(s: Any, leaf_index: Any, slot_of: dict) -> Callable | None:
@@ -342,7 +346,8 @@ def assign_in_trace(variable: Variable, method: str, value: Any) -> Variable:
     def update(v: Any) -> None:
         eager(Tensor(v))
 
-    lift_array_call(update, (value,), name=f"{method}_variable_op", captured=[variable])
+    node = lift_array_call(update, (value,), name=f"{method}_variable_op", captured=[variable])
+    node.assignment = (variable, method)
     return variable
 
 

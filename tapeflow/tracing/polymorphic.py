@@ -20,10 +20,11 @@ import numpy as np
 from tapeflow import nest
 from tapeflow.autodiff.function import recording_tapes
 from tapeflow.errors import InvalidArgumentError
+from tapeflow.graph import new_output
 from tapeflow.tensor import Tensor, Variable, convert_to_tensor
 from tapeflow.tracing import state
 from tapeflow.tracing.executor import ArrayProgram, Program, RunState, read_output
-from tapeflow.tracing.func_graph import FuncGraph, lift_call
+from tapeflow.tracing.func_graph import CallNode, FuncGraph
 from tapeflow.tracing.spec import TensorSpec, relax_shape, shapes_compatible
 
 
@@ -185,9 +186,7 @@ class ConcreteFunction:
             for observe in state.call_observers:
                 observe(self)
         if state.current() is not None:
-            # Called while another function is traced: one node that replays this function.
-            return lift_call(lambda *v: self._call_flat(list(v)), tuple(values), name=self.name,
-                             stateful=True, probe=lambda *v: self._call_flat(list(v)))
+            return self._lifted_call(values)
         arrays = self._arrays
         # NOTE: replays share the traced primitives, whose forward may keep values on the
         # instance: one replay of this function at a time (tf.data may call it from threads).
@@ -200,6 +199,23 @@ class ConcreteFunction:
             run = RunState(env)
             self._program.run(run)
             return nest.map_structure(lambda t: read_output(t, env), self.structured_outputs)
+
+    def _lifted_call(self, values: list) -> Any:
+        """Called while another function is traced: one stateful node that replays this trace.
+
+        Its outputs take the shapes and dtypes this trace recorded, so the call is not run on
+        stand-in values (it may assign variables); `node.concrete` names the trace, for a
+        SavedModel to save the call."""
+        node = CallNode(lambda *v: self._call_flat(list(v)), tuple(values), {}, self.name, stateful=True,
+                        captured=[x for n in self._program.nodes for x in n.inputs if isinstance(x, Variable)])
+        node.concrete = self
+        flat = list(self._flat_outputs)
+        node._out_slots = [i for i, o in enumerate(flat) if isinstance(o, Tensor)]
+        node.outputs = [new_output(tuple(flat[i].shape), flat[i].dtype, node, k, self.name)
+                        for k, i in enumerate(node._out_slots)]
+        for i, o in zip(node._out_slots, node.outputs, strict=True):
+            flat[i] = o
+        return nest.pack_sequence_as(self.structured_outputs, flat) if self._nested_outputs else flat[0]
 
     def pretty_printed_signature(self, verbose: bool = True) -> str:
         args, kwargs = self.structured_input_signature
