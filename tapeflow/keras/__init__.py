@@ -9,7 +9,7 @@ import importlib
 from typing import Any
 
 _SUBMODULES = {
-    "activations", "backend", "callbacks", "constraints", "datasets", "initializers", "layers",
+    "activations", "backend", "callbacks", "constraints", "datasets", "export", "initializers", "layers",
     "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving", "utils",
 }
 # Keras submodules Tapeflow does not provide: a clear AttributeError, so hasattr() stays False.
@@ -18,6 +18,7 @@ _TOP_LEVEL = {
     "Sequential": "tapeflow.keras.models",
     "Model": "tapeflow.keras.models",
     "Input": "tapeflow.keras.layers",
+    "InputSpec": "tapeflow.keras.layers",
     "Layer": "tapeflow.keras.layers",
     "Variable": "tapeflow.keras.layers.base",
     "KerasTensor": "tapeflow.keras.layers.base",

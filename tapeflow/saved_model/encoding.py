@@ -38,6 +38,9 @@ def encode(value: Any, arrays: list) -> Any:
         return [encode(v, arrays) for v in value]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"dict": {k: encode(v, arrays) for k, v in value.items()}}
+    key = _value_class_key(type(value))
+    if key is not None:
+        return {"object": key, "slots": {k: encode(getattr(value, k), arrays) for k in type(value).__slots__}}
     if hasattr(value, "__array__") and hasattr(value, "dtype"):
         from tapeflow import backend
 
@@ -68,7 +71,28 @@ def decode(value: Any, arrays: Any) -> Any:
         return {k: decode(v, arrays) for k, v in value["dict"].items()}
     if "array" in value:
         return arrays[int(value["array"])]
+    if "object" in value:
+        cls = _value_classes().get(value["object"])
+        slots = value.get("slots")
+        if cls is None or not isinstance(slots, dict) or sorted(slots) != sorted(cls.__slots__):
+            raise ValueError(f"SavedModel: unknown value object {value['object']!r:.80}.")
+        obj = cls.__new__(cls)
+        for k, v in slots.items():
+            setattr(obj, k, decode(v, arrays))
+        return obj
     raise ValueError(f"SavedModel: unknown encoded value {value!r:.80}.")
+
+
+def _value_classes() -> dict:
+    """Plain-value classes (`__slots__` of numbers and tuples) that op attributes may hold."""
+    from tapeflow.ops.conv import Geometry
+
+    return {"tapeflow.ops.conv.Geometry": Geometry}
+
+
+def _value_class_key(cls: type) -> str | None:
+    key = f"{cls.__module__}.{cls.__qualname__}"
+    return key if _value_classes().get(key) is cls else None
 
 
 def op_registry() -> dict:

@@ -11,6 +11,7 @@ in `load` with an error saying what is wrong, never later or by running its cont
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
 from typing import Any
@@ -68,6 +69,45 @@ class _Call:
         return tuple(flat[i] for i in self.slots)
 
 
+class _Lifted:
+    """A lifted engine function (random sampling, a shape-dependent composite), called by name
+    with its saved arguments: the saved Python values with the step's inputs in their places."""
+
+    __slots__ = ("fn", "skeleton", "slots")
+
+    def __init__(self, fn: Any, skeleton: Any, slots: list) -> None:
+        self.fn, self.skeleton, self.slots = fn, skeleton, slots
+
+    def __call__(self, *leaves: Any) -> tuple:
+        args, kwargs = nest.pack_sequence_as(self.skeleton, list(leaves))
+        out = nest.flatten(self.fn(*args, **kwargs))
+        return tuple(out[i] for i in self.slots)
+
+
+# Modules whose lifted functions a SavedModel may name (imported when a file names one).
+_LIFTED_MODULES = ("tapeflow.ops.creation", "tapeflow.ops.elementwise", "tapeflow.ops.movement",
+                   "tapeflow.ops.normalization", "tapeflow.ops.linalg", "tapeflow.ops.random", "tapeflow.ops.nn",
+                   "tapeflow.nn", "tapeflow.linalg_extra", "tapeflow.math_extra", "tapeflow.array_extra",
+                   "tapeflow.keras.ops.math", "tapeflow.keras.ops.numpy_sort", "tapeflow.keras.ops.nn_activations",
+                   "tapeflow.keras.ops.core", "tapeflow.keras.ops.numpy_index", "tapeflow.keras.ops.numpy_reduce",
+                   "tapeflow.keras.ops.nn_losses", "tapeflow.keras.ops.linalg", "tapeflow.keras.ops.numpy_shape",
+                   "tapeflow.keras.random")
+
+
+def _lifted_function(key: Any, where: str) -> Any:
+    from tapeflow.tracing.func_graph import SAVEABLE_LIFTED
+
+    if isinstance(key, str) and key not in SAVEABLE_LIFTED:
+        for module in _LIFTED_MODULES:
+            if key.startswith(module + "."):
+                importlib.import_module(module)
+    fn = SAVEABLE_LIFTED.get(key) if isinstance(key, str) else None
+    if fn is None:
+        raise ValueError(f"SavedModel: unknown lifted function {key!r} in function `{where}` (saved by a different "
+                         "Tapeflow version, or not a Tapeflow SavedModel).")
+    return fn
+
+
 class _LoadedGradient:
     """The `grad` of a loaded custom-gradient op: the saved gradient function."""
 
@@ -118,6 +158,14 @@ def _step(entry: dict, library: _Library, where: str) -> Any:
         if any(not 0 <= i < len(callee._outputs) for i in slots):
             raise ValueError(f"SavedModel: function `{where}` reads an output {callee.name} does not have.")
         return _Call(callee, slots)
+    if "lifted" in entry:
+        fn = _lifted_function(entry["lifted"], where)
+        skeleton = decode(entry["structure"], library.arrays)
+        if not (isinstance(skeleton, (list, tuple)) and len(skeleton) == 2 and isinstance(skeleton[1], dict)
+                and len(nest.flatten(skeleton)) == len(entry["inputs"])):
+            raise ValueError(f"SavedModel: a call of {entry['lifted']!r} in function `{where}` has arguments that do "
+                             "not match its inputs.")
+        return _Lifted(fn, (tuple(skeleton[0]), skeleton[1]), [int(i) for i in entry["slots"]])
     if "custom_gradient" in entry:
         from tapeflow.tracing.custom_gradient import TracedCustomGradient
 
@@ -129,6 +177,17 @@ def _step(entry: dict, library: _Library, where: str) -> Any:
         grad = _LoadedGradient(library.function(entry["custom_gradient"]))
         return _Primitive(TracedCustomGradient(grad, n_args, n_vars, n_outputs, n_captures))
     raise ValueError(f"SavedModel: function `{where}` has a step of unknown kind ({sorted(entry)}).")
+
+
+def _step_variables(step: Any) -> list:
+    """The variables a step uses besides its inputs: an assignment's, a called function's."""
+    if isinstance(step, _Assign):
+        return [step.variable]
+    if isinstance(step, _Call):
+        return list(step.function.variables)
+    if isinstance(step, _Primitive) and isinstance(getattr(step.fn, "grad", None), _LoadedGradient):
+        return list(step.fn.grad.function.variables)
+    return []
 
 
 class LoadedConcreteFunction:
@@ -148,6 +207,11 @@ class LoadedConcreteFunction:
             defined.update(f"n{i}:{j}" for j in range(n_out))
         self._outputs = doc["outputs"]
         self._check_refs(self._outputs, defined)
+        used: dict = {}
+        for step, inputs, _ in self._steps:
+            for v in [self._variables[int(r["v"])] for r in inputs if "v" in r] + _step_variables(step):
+                used.setdefault(id(v), v)
+        self.variables = list(used.values())
         self._structure = decode(doc["output_structure"], self._arrays)
         self._output_specs = doc.get("output_specs")
 
@@ -157,6 +221,10 @@ class LoadedConcreteFunction:
                 raise ValueError(f"SavedModel: function `{self.name}` reads {r['t']!r} before it is computed.")
             if "v" in r:
                 self._variables[int(r["v"])]  # noqa: B018 - an IndexError names a corrupt file
+
+    @property
+    def trainable_variables(self) -> list:
+        return [v for v in self.variables if v.trainable]
 
     @property
     def input_names(self) -> list:
@@ -240,6 +308,12 @@ class LoadedFunction:
     def __init__(self, name: str, concretes: list) -> None:
         self.name = name
         self.concrete_functions = concretes
+        used: dict = {}
+        for c in concretes:
+            for v in c.variables:
+                used.setdefault(id(v), v)
+        self.variables = list(used.values())
+        self.trainable_variables = [v for v in self.variables if v.trainable]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         for c in self.concrete_functions:
@@ -277,24 +351,30 @@ class SignatureFunction(LoadedConcreteFunction):
 
 
 class _LoadedObject(AutoTrackable):
-    """A saved module or other tracked object: its attributes as they were saved."""
+    """A saved module or other tracked object: its attributes as they were saved. Unless it
+    saved attributes of these names, `variables` / `trainable_variables` /
+    `non_trainable_variables` list the variables it reaches."""
 
     _untracked_attributes = ("signatures",)
 
-    @property
-    def variables(self) -> list:
+    def _reachable_variables(self) -> list:
         from tapeflow.train import object_graph
 
         return [o for o in object_graph.walk(self)[0] if isinstance(o, Variable)]
 
-    @property
-    def trainable_variables(self) -> list:
-        return [v for v in self.variables if v.trainable]
+    def __getattr__(self, name: str) -> Any:
+        if name == "variables":
+            return self._reachable_variables()
+        if name == "trainable_variables":
+            return [v for v in self.variables if v.trainable]
+        if name == "non_trainable_variables":
+            return [v for v in self.variables if not v.trainable]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}")
 
 
 class _Loaded(_LoadedObject):
-    """The object `load` returns: the saved attributes and functions, `signatures`, and every
-    variable of the SavedModel."""
+    """The object `load` returns: the saved attributes and functions, `signatures`, and (unless
+    saved otherwise) every variable of the SavedModel as `variables`."""
 
     _untracked_attributes = ("signatures", "_all_variables")
 
@@ -302,8 +382,7 @@ class _Loaded(_LoadedObject):
         self._all_variables = variables
         self.signatures: dict = {}
 
-    @property
-    def variables(self) -> list:
+    def _reachable_variables(self) -> list:
         return list(self._all_variables)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

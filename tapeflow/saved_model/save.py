@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from tapeflow import backend, nest
 from tapeflow.saved_model.encoding import SKIPPED_ATTRIBUTES, Unsaveable, encode, op_registry
 from tapeflow.tensor import Tensor, TensorShape, Variable
 from tapeflow.tracing.custom_gradient import GradientGraph, TracedCustomGradient
+from tapeflow.tracing.func_graph import CallNode
 from tapeflow.tracing.polymorphic import ConcreteFunction, Function
 from tapeflow.train import object_graph
 
@@ -128,10 +130,11 @@ class _Writer:
             return {"c": encode(x._value, self.arrays)}
         return {"py": encode(x, self.arrays)}
 
-    def concrete(self, c: ConcreteFunction, label: str) -> dict:
-        """A traced function: its placeholders, steps, outputs and output structure."""
-        placeholders = [{"name": p.path, "shape": _shape(p.spec.shape), "dtype": p.spec.dtype.name,
-                         "rank": p.rank} for p in c._placeholders]
+    def concrete(self, c: ConcreteFunction, label: str, signature: bool = False) -> dict:
+        """A traced function: its placeholders, steps, outputs and output structure. A signature
+        names its inputs after their specs' names where given (as TF's signatures do)."""
+        placeholders = [{"name": (p.spec.name or p.path) if signature else p.path, "shape": _shape(p.spec.shape),
+                         "dtype": p.spec.dtype.name, "rank": p.rank} for p in c._placeholders]
         flat = nest.flatten(c.structured_outputs)
         doc = self._body(label, list(c.graph.inputs), placeholders, c._program.nodes, flat)
         doc["output_structure"] = encode(nest.map_structure(lambda _: None, c.structured_outputs), [])
@@ -162,6 +165,14 @@ class _Writer:
         if concrete is not None:
             return {"call": self._library_function(concrete), "slots": list(node._out_slots),
                     "inputs": [self.ref(x, names) for x in node._leaves]}
+        lifted = getattr(getattr(node, "fn", None), "_saved_model_key", None)
+        if lifted is not None and isinstance(node, CallNode) and not hasattr(node, "run_in"):
+            skeleton = nest.pack_sequence_as(node._structure, [None] * len(node._leaves))
+            try:
+                return {"lifted": lifted, "structure": encode(skeleton, self.arrays), "slots": list(node._out_slots),
+                        "inputs": [self.ref(x, names) for x in node._leaves]}
+            except Unsaveable as e:
+                raise Unsaveable(f"`{label}` cannot be saved: its call of `{node.name}` takes {e}") from None
         fn = getattr(node, "function", None)
         if fn is None or hasattr(node, "run_in"):
             raise Unsaveable(f"`{label}` cannot be saved: its graph calls `{node.name}`, a Python call run "
@@ -250,7 +261,7 @@ def save(obj: Any, export_dir: str, signatures: Any = None, options: Any = None)
     for name, fn in functions.items():
         document["functions"][name] = [writer.concrete(c, name) for c in _concretes(fn)]
     for key, c in sigs.items():
-        document["signatures"][key] = writer.concrete(c, key)
+        document["signatures"][key] = writer.concrete(c, key, signature=True)
     document["variables"] = writer.variables
     document["library"] = writer.library
     _check_round_trip(document, writer, functions, sigs)
@@ -268,6 +279,22 @@ def save(obj: Any, export_dir: str, signatures: Any = None, options: Any = None)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+class _random_state_preserved:  # noqa: N801 - a context manager
+    """The global random stream (and Keras's seed generators, when Keras is loaded) as they were."""
+
+    def __enter__(self) -> None:
+        from tapeflow.ops.random import rng_state_preserved
+
+        keras_random = sys.modules.get("tapeflow.keras.random")
+        self._contexts = [rng_state_preserved() if keras_random is None else keras_random._state_preserved()]
+        for c in self._contexts:
+            c.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        for c in reversed(self._contexts):
+            c.__exit__(*exc)
 
 
 def _check_round_trip(document: dict, writer: _Writer, functions: dict, sigs: dict) -> None:
@@ -301,10 +328,12 @@ def _check_round_trip(document: dict, writer: _Writer, functions: dict, sigs: di
                 inputs.append(Tensor(backend.default_xp().asarray(values.astype(np_dtype))))
             reset()
             try:
-                expected = nest.flatten(c._call_flat(list(inputs)))
+                with _random_state_preserved():
+                    expected = nest.flatten(c._call_flat(list(inputs)))
             except Exception:  # noqa: S112 - inputs the function rejects: nothing to compare
                 continue
-            got = nest.flatten(loaded._call_flat(list(inputs)))
+            with _random_state_preserved():  # the same draws as the traced function's
+                got = nest.flatten(loaded._call_flat(list(inputs)))
             for a, b in zip(expected, got, strict=True):
                 if isinstance(a, Tensor) and not np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True):
                     raise Unsaveable(f"`{doc['name']}` cannot be saved: the rebuilt graph does not compute what "

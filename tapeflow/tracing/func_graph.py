@@ -362,6 +362,21 @@ class init_scope:  # noqa: N801 - TF's name, a context manager
         state.graphs.pop()
 
 
+# Lifted functions a SavedModel may name: "module.qualname" -> the public (decorated) function,
+# which lifts itself again when a loaded graph runs inside a new trace. Only module-level
+# functions are registered (a closure's qualname does not say which closure it is).
+SAVEABLE_LIFTED: dict = {}
+
+
+def _register_lifted(fn: Callable, public: Callable) -> None:
+    qualname = getattr(fn, "__qualname__", "")
+    if "<locals>" in qualname or not getattr(fn, "__module__", "").startswith("tapeflow."):
+        return
+    key = f"{fn.__module__}.{qualname}"
+    fn._saved_model_key = key
+    SAVEABLE_LIFTED[key] = public
+
+
 def lifted_when_tracing(preserve: Callable) -> Callable:
     """Decorator for a stateful eager function (random sampling, ...): called inside a trace,
     it becomes one node run anew on every call instead of a constant drawn at trace time.
@@ -378,6 +393,7 @@ def lifted_when_tracing(preserve: Callable) -> Callable:
                 return lift_call(fn, args, kwargs, name=fn.__name__, stateful=True, probe=probe)
             return fn(*args, **kwargs)
 
+        _register_lifted(fn, wrapper)
         return wrapper
 
     return decorate
@@ -440,6 +456,7 @@ def lifted_on_graph_tensors(fn: Callable) -> Callable:
             return lift_call(fn, args, kwargs, name=fn.__name__, stateful=False, probe=fn)
         return fn(*args, **kwargs)
 
+    _register_lifted(fn, wrapper)
     return wrapper
 
 
@@ -460,4 +477,5 @@ def lifted_on_unknown_shapes(fn: Callable) -> Callable:
             return lift_call(fn, args, kwargs, name=fn.__name__, stateful=False, probe=fn)
         return fn(*args, **kwargs)
 
+    _register_lifted(fn, wrapper)
     return wrapper

@@ -59,7 +59,7 @@ def test_keras_export_and_tfsm_layer(tmp_path, capsys):
     wrapped = keras.Sequential([keras.Input((4,)), layer])
     np.testing.assert_array_equal(wrapped(x).numpy(), model(x).numpy())
     assert len(layer.trainable_weights) == 4
-    with pytest.raises(ValueError, match="no endpoint 'nope'"):
+    with pytest.raises(ValueError, match="The endpoint .nope. is neither"):
         keras.layers.TFSMLayer(path, call_endpoint="nope")
 
 

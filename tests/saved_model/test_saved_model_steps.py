@@ -389,3 +389,48 @@ def test_hostile_library_cycles_and_layouts(tmp_path):
     _edit(path, layout)
     with pytest.raises(ValueError, match="layout that does not match"):
         tf.saved_model.load(path)
+
+
+class _Lifted(tf.Module):
+    """Engine functions that run as one lifted call in a trace (random sampling, ops that need
+    the real shapes of an unknown batch)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+    def __call__(self, x):
+        noise = tf.random.uniform((2,), maxval=0.001)
+        flat = tf.reshape(x, (-1,))
+        return {"flat": flat, "noise": noise, "rows": tf.shape(x)[0]}
+
+
+def test_lifted_engine_functions_are_saved_by_name(tmp_path):
+    path = str(tmp_path / "lifted")
+    tf.random.set_seed(3)
+    tf.saved_model.save(_Lifted(), path)
+    after_save = tf.random.uniform((3,)).numpy()
+    tf.random.set_seed(3)
+    assert after_save.tolist() == tf.random.uniform((3,)).numpy().tolist()  # saving drew nothing
+    loaded = tf.saved_model.load(path)
+    x = np.arange(12, dtype="float32").reshape(4, 3)
+    a, b = loaded(tf.constant(x)), loaded(tf.constant(x))
+    assert a["flat"].numpy().tolist() == x.reshape(-1).tolist() and int(a["rows"]) == 4
+    assert a["noise"].shape == (2,) and a["noise"].numpy().tolist() != b["noise"].numpy().tolist()
+    doc = json.load(open(os.path.join(path, "saved_model.json")))
+    lifted = [s["lifted"] for s in doc["functions"]["__call__"][0]["ops"] if "lifted" in s]
+    assert "tapeflow.ops.random.uniform" in lifted
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.__setitem__("lifted", "os.system"), "unknown lifted function 'os.system'"),
+    (lambda s: s.__setitem__("lifted", "tapeflow.ops.random.Generator.__init__"), "unknown lifted function"),
+    (lambda s: s.__setitem__("inputs", []), "has arguments that do not match its inputs"),
+])
+def test_hostile_lifted_steps(tmp_path, change, message):
+    path = str(tmp_path / "lifted")
+    tf.saved_model.save(_Lifted(), path)
+
+    def edit(doc):
+        change(next(s for s in doc["functions"]["__call__"][0]["ops"] if "lifted" in s))
+
+    _edit(path, edit)
+    with pytest.raises(ValueError, match=message):
+        tf.saved_model.load(path)

@@ -288,6 +288,10 @@ class Flatten(Layer):
             x = tf.transpose(x, [0] + list(range(2, x.ndim)) + [1])
         if x.ndim == 1:
             return tf.expand_dims(x, 1)
+        rest = tuple(x.shape)[1:]
+        if x.shape[0] is None and None not in rest:
+            # Inside a trace with an unknown batch: the known features, the batch inferred.
+            return tf.reshape(x, (-1, int(_prod(rest))))
         return tf.reshape(x, (x.shape[0], -1))
 
     def compute_output_shape(self, input_shape: Any) -> tuple:

@@ -1,28 +1,181 @@
-"""Keras `Model.export(format="tf_saved_model" | "onnx")` and `keras.layers.TFSMLayer`.
+"""`keras.export.ExportArchive`, Keras `Model.export(format="tf_saved_model" | "onnx")` and
+`keras.layers.TFSMLayer`.
 
-An export traces the model's inference call (`training=False`) with its input specs as the
-"serve" endpoint (also the "serving_default" signature) and writes a SavedModel
-(`tapeflow.saved_model`); `TFSMLayer` loads one as a layer whose call is an endpoint.
+An archive traces each endpoint as a tf.function and writes a SavedModel
+(`tapeflow.saved_model`) whose root holds the endpoints, the tracked variables and the
+variable collections. `Model.export` is an archive with the model's inference call
+(`training=False`) as the "serve" endpoint; `TFSMLayer` loads a SavedModel as a layer whose
+call is an endpoint.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from tapeflow import nest
-from tapeflow.keras.layers.base import Layer
+from tapeflow import nest, tracking
+from tapeflow.keras.layers.base import InputSpec, Layer
+from tapeflow.tracing.polymorphic import Function
 
 
-class _ExportArchive:
-    """What `Model.export` saves: the `serve` endpoint (and the model's variables through it)."""
+class _ArchiveRoot(tracking.AutoTrackable):
+    """What an `ExportArchive` saves: the tracked variable lists, the endpoints (tf.functions)
+    and the variable collections, as attributes (so `tf.saved_model.load` gives them back)."""
 
-    def __init__(self, serve: Any) -> None:
-        self.serve = serve
+    def __init__(self) -> None:
+        self.variables: list = []
+        self.trainable_variables: list = []
+        self.non_trainable_variables: list = []
+
+
+def _tensor_spec(x: Any) -> Any:
+    """A `tf.TensorSpec` for an endpoint argument given as a TensorSpec, `keras.InputSpec`,
+    KerasTensor or tensor (batch dimension unknown, as Keras makes it)."""
+    import tapeflow as tf
+
+    if isinstance(x, tf.TensorSpec):
+        return x
+    if isinstance(x, InputSpec):
+        if x.shape is None or x.dtype is None:
+            raise ValueError(f"The `shape` and `dtype` must be provided. Received: x={x}")
+        return tf.TensorSpec(tuple(x.shape), tf.as_dtype(x.dtype), x.name)
+    if isinstance(x, tf.Tensor) or hasattr(x, "_keras_history"):
+        shape = (None, *tuple(x.shape)[1:])
+        return tf.TensorSpec(shape, x.dtype, getattr(x, "name", None) if x._value is None else None)
+    raise TypeError(f"Unsupported x={x} of the type ({type(x)}). Supported types are: `keras.InputSpec`, "
+                    "`keras.KerasTensor` and backend tensor.")
+
+
+class ExportArchive:
+    """`keras.export.ExportArchive`: write a SavedModel with the serving endpoints you choose.
+
+    `track(model)` adds a built layer's or model's variables, `add_endpoint(name, fn,
+    input_signature)` traces `fn` as a tf.function (or takes a tf.function that was already
+    called), `add_variable_collection(name, variables)` saves a list of variables by name, and
+    `write_out(path)` writes the SavedModel: every endpoint is a function and a signature, and the
+    first is also "serving_default". Reload it with `tf.saved_model.load` or
+    `keras.layers.TFSMLayer`.
+
+    Example:
+        >>> archive = keras.export.ExportArchive()
+        >>> archive.track(model)
+        >>> archive.add_endpoint("serve", model.call, [keras.InputSpec(shape=(None, 3), dtype="float32")])
+        >>> archive.write_out("path/to/artifact")
+        >>> tf.saved_model.load("path/to/artifact").serve(x)
+    """
+
+    def __init__(self, format: str = "saved_model") -> None:  # noqa: A002 - Keras's argument name
+        if format != "saved_model":
+            raise ValueError(f"Unsupported format: {format}")
+        self._root = _ArchiveRoot()
+        self._endpoint_names: list = []
+        self._endpoint_signatures: dict = {}
+
+    @property
+    def variables(self) -> list:
+        return self._root.variables
+
+    @property
+    def trainable_variables(self) -> list:
+        return self._root.trainable_variables
+
+    @property
+    def non_trainable_variables(self) -> list:
+        return self._root.non_trainable_variables
+
+    def track(self, resource: Any) -> None:
+        """Add the variables of a built Keras layer or model (or of a `tf.Module`)."""
+        import tapeflow as tf
+
+        if isinstance(resource, Layer) and not resource.built:
+            raise ValueError("The layer provided has not yet been built. It must be built before export.")
+        if not isinstance(resource, (Layer, tf.Module)):
+            raise ValueError("Invalid resource type. Expected a Keras `Layer` or `Model` or a TensorFlow `Trackable` "
+                             f"object. Received object {resource} of type '{type(resource)}'. ")
+        self._root.variables += list(resource.variables)
+        self._root.trainable_variables += list(resource.trainable_variables)
+        self._root.non_trainable_variables += list(resource.non_trainable_variables)
+
+    def add_endpoint(self, name: str, fn: Any, input_signature: Any = None, **kwargs: Any) -> Any:
+        """Register `fn` as the endpoint `name`; returns the tf.function that was added.
+
+        Args:
+            name: the endpoint's name (an attribute and a signature of the reloaded object).
+            fn: a callable of tensors; with no `input_signature`, a tf.function called at least once.
+            input_signature: a list (one entry per argument) of `keras.InputSpec`, `tf.TensorSpec`,
+                KerasTensors or tensors, nested as the arguments are.
+        """
+        import tapeflow as tf
+
+        if name in self._endpoint_names:
+            raise ValueError(f"Endpoint name '{name}' is already taken.")
+        if "jax2tf_kwargs" in kwargs or "is_static" in kwargs:
+            raise ValueError("'jax2tf_kwargs' and 'is_static' are only supported with the jax backend. Current "
+                             "backend: tensorflow")
+        if kwargs:
+            raise ValueError(f"ExportArchive.add_endpoint: unrecognised arguments {sorted(kwargs)}.")
+        if input_signature is None:
+            if not isinstance(fn, Function):
+                raise ValueError("If the `fn` argument provided is not a `tf.function`, you must provide an "
+                                 "`input_signature` argument to specify the shape and dtype of the function "
+                                 "arguments.")
+            if not fn._cache:
+                raise ValueError(f"The provided tf.function '{fn}' has never been called. To specify the expected "
+                                 "shape and dtype of the function's arguments, you must either provide a function "
+                                 "that has been called at least once, or alternatively pass an `input_signature` "
+                                 "argument in `add_endpoint()`.")
+            decorated = fn
+        else:
+            specs = nest.map_structure(_tensor_spec, list(input_signature))
+            decorated = tf.function(fn, input_signature=specs, autograph=False)
+            self._endpoint_signatures[name] = specs
+        setattr(self._root, name, decorated)
+        self._endpoint_names.append(name)
+        return decorated
+
+    def track_and_add_endpoint(self, name: str, resource: Any, input_signature: Any, **kwargs: Any) -> Any:
+        """`track(resource)`, then `add_endpoint(name, resource.__call__, input_signature)`."""
+        self.track(resource)
+        return self.add_endpoint(name, resource.__call__, input_signature, **kwargs)
+
+    def add_variable_collection(self, name: str, variables: Any) -> None:
+        """Save `variables` (a list, tuple or set) as the attribute `name` of the reloaded object."""
+        import tapeflow as tf
+
+        if not isinstance(variables, (list, tuple, set)):
+            raise ValueError(f"Expected `variables` to be a list/tuple/set. Received instead object of type "
+                             f"'{type(variables)}'.")
+        if not all(isinstance(v, tf.Variable) for v in variables):
+            raise ValueError("Expected all elements in `variables` to be `tf.Variable` instances. Found instead the "
+                             f"following types: {list({type(v) for v in variables})}")
+        setattr(self._root, name, list(variables))
+
+    def _concrete(self, name: str) -> Any:
+        fn = getattr(self._root, name)
+        if name in self._endpoint_signatures:
+            return fn.get_concrete_function()
+        return next(iter(fn._cache.values()))
+
+    def write_out(self, filepath: Any, options: Any = None, verbose: bool = True) -> None:
+        """Write the SavedModel; every endpoint is also a signature, the first one "serving_default"."""
+        import tapeflow as tf
+
+        if not self._endpoint_names:
+            raise ValueError("No endpoints have been set yet. Call add_endpoint().")
+        signatures = {name: self._concrete(name) for name in self._endpoint_names}
+        if "serving_default" not in signatures:
+            signatures["serving_default"] = signatures[self._endpoint_names[0]]
+        tf.saved_model.save(self._root, os.fspath(filepath), signatures=signatures, options=options)
+        if verbose:
+            endpoints = "\n\n".join("\n".join([f"* Endpoint '{name}'", *str(signatures[name]).split("\n")[1:]])
+                                     for name in self._endpoint_names)
+            print(f"Saved artifact at '{os.fspath(filepath)}'. The following endpoints are available:\n\n{endpoints}")
 
 
 def export_model(model: Any, filepath: str, format: str = "tf_saved_model", verbose: Any = None,  # noqa: A002
                  input_signature: Any = None, **kwargs: Any) -> None:
-    """Write `model`'s inference function as a SavedModel with the endpoint `serve`."""
+    """Write `model`'s inference function as a SavedModel with the endpoint `serve` (through
+    `ExportArchive`, as Keras does)."""
     import tapeflow as tf
 
     if format == "onnx":
@@ -43,21 +196,26 @@ def export_model(model: Any, filepath: str, format: str = "tf_saved_model", verb
         if not inputs:
             raise ValueError("Model.export: the model has no known inputs; build it (call it once, or start "
                              "with keras.Input) or pass input_signature=[tf.TensorSpec(...)].")
-        specs = nest.map_structure(lambda t: tf.TensorSpec(tuple(t.shape), t.dtype), list(inputs))
+        # Named after the input tensors, as Keras names them: the signature takes them by name.
+        specs = nest.map_structure(lambda t: tf.TensorSpec(tuple(t.shape), t.dtype, getattr(t, "name", None)),
+                                   list(inputs))
         input_signature = [specs[0]] if len(specs) == 1 else [specs]
 
     def serve(*args: Any) -> Any:
         return model(*args, training=False)
 
     serve.__name__ = "serve"
-    endpoint = tf.function(serve, input_signature=list(input_signature))
-    tf.saved_model.save(_ExportArchive(endpoint), filepath, signatures={"serving_default": endpoint})
-    if verbose is None or verbose:
-        print(f"Saved artifact at '{filepath}'. The following endpoints are available:\n\n* Endpoint 'serve'")
+    archive = ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", serve, input_signature)
+    archive.write_out(filepath, verbose=verbose is None or bool(verbose))
 
 
 class TFSMLayer(Layer):
     """A layer that calls an endpoint of a SavedModel (`keras.layers.TFSMLayer`).
+
+    Its weights are the variables the endpoints use (training them changes what the endpoints
+    compute).
 
     Args:
         filepath: the SavedModel directory.
@@ -78,7 +236,11 @@ class TFSMLayer(Layer):
         self._loaded = tf.saved_model.load(filepath)
         self._endpoint = self._find(call_endpoint)
         self._training_endpoint = self._find(call_training_endpoint) if call_training_endpoint else None
-        self._weights_own.extend(self._loaded.variables)
+        used: dict = {}
+        for fn in (self._endpoint, self._training_endpoint):
+            for v in getattr(fn, "variables", ()):
+                used.setdefault(id(v), v)
+        self._weights_own.extend(used.values())
         self.built = True
 
     def _find(self, endpoint: str) -> Any:
@@ -86,12 +248,16 @@ class TFSMLayer(Layer):
         if fn is None:
             fn = self._loaded.signatures.get(endpoint)
         if fn is None:
-            raise ValueError(f"TFSMLayer: the SavedModel at {self.filepath} has no endpoint {endpoint!r}.")
+            raise ValueError(f"The endpoint '{endpoint}' is neither an attribute of the reloaded SavedModel, nor an "
+                             "entry in the `signatures` field of the reloaded SavedModel. Select another endpoint via "
+                             "the `call_endpoint` argument. Available endpoints for this SavedModel: "
+                             f"{list(self._loaded.signatures.keys())}")
         return fn
 
-    def call(self, inputs: Any, training: Any = None) -> Any:
-        fn = self._training_endpoint if training and self._training_endpoint is not None else self._endpoint
-        return fn(inputs)
+    def call(self, inputs: Any, training: Any = False, **kwargs: Any) -> Any:
+        if training and self._training_endpoint is not None:
+            return self._training_endpoint(inputs, **kwargs)
+        return self._endpoint(inputs, **kwargs)
 
     def get_config(self) -> dict:
         config = super().get_config()
