@@ -179,6 +179,39 @@ def _step(entry: dict, library: _Library, where: str) -> Any:
     raise ValueError(f"SavedModel: function `{where}` has a step of unknown kind ({sorted(entry)}).")
 
 
+def _has_placeholder(x: Any) -> bool:
+    if not isinstance(x, dict):
+        return False
+    if "placeholder" in x:
+        return True
+    inner = x.get("tuple", x.get("list", list(x.get("dict", {}).values())))
+    return any(_has_placeholder(v) for v in inner) if isinstance(inner, list) else False
+
+
+def _match(saved: Any, value: Any, found: dict, arrays: Any) -> bool:
+    """Whether a call's argument fits a saved traced argument; collects the tensors by index."""
+    if "placeholder" in saved:
+        if isinstance(value, (Tensor, np.ndarray)) or _is_number_nest(value):
+            found[int(saved["placeholder"])] = value
+            return True
+        return False
+    if "tuple" in saved or "list" in saved:
+        items = saved.get("tuple", saved.get("list"))
+        return (isinstance(value, (list, tuple)) and len(value) == len(items)
+                and all(_match(x, v, found, arrays) for x, v in zip(items, value, strict=True)))
+    if "dict" in saved:
+        return (isinstance(value, dict) and sorted(value) == sorted(saved["dict"])
+                and all(_match(saved["dict"][k], value[k], found, arrays) for k in value))
+    if isinstance(value, (Tensor, np.ndarray)):
+        return False
+    expected = decode(saved["value"], arrays)
+    return type(expected) is type(value) and expected == value
+
+
+def _is_number_nest(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
 def _step_variables(step: Any) -> list:
     """The variables a step uses besides its inputs: an assignment's, a called function's."""
     if isinstance(step, _Assign):
@@ -214,6 +247,11 @@ class LoadedConcreteFunction:
         self.variables = list(used.values())
         self._structure = decode(doc["output_structure"], self._arrays)
         self._output_specs = doc.get("output_specs")
+        python_args = doc.get("python_args")
+        self._python_args = None
+        if python_args is not None:
+            self._python_args = (list(python_args[0]), dict(python_args[1]))
+        self._arg_names = [str(n) for n in doc.get("arg_names", [])]
 
     def _check_refs(self, refs: list, defined: set) -> None:
         for r in refs:
@@ -291,15 +329,43 @@ class LoadedConcreteFunction:
             out.append(t)
         return out
 
+    def _bind_python(self, args: tuple, kwargs: dict) -> list | None:
+        """The tensor arguments of a call made as the Python function was called (Python values
+        equal to the traced ones, which may be left out), or None when it is not such a call."""
+        if self._python_args is None:
+            return None
+        saved_args, saved_kwargs = self._python_args
+        names = self._arg_names
+        args, kwargs = list(args), dict(kwargs)
+        for name in names[len(args):len(saved_args)]:
+            if name not in kwargs:
+                break
+            args.append(kwargs.pop(name))
+        if len(args) > len(saved_args) or any(k not in saved_kwargs for k in kwargs):
+            return None
+        found: dict = {}
+        pairs = list(zip(saved_args, args, strict=False)) + [(saved_kwargs[k], v) for k, v in kwargs.items()]
+        left_out = saved_args[len(args):] + [v for k, v in saved_kwargs.items() if k not in kwargs]
+        if any(_has_placeholder(x) for x in left_out) or not all(_match(x, v, found, self._arrays)
+                                                               for x, v in pairs):
+            return None
+        if sorted(found) != list(range(len(self._placeholders))):
+            return None
+        return [found[k] for k in range(len(self._placeholders))]
+
+    def _bind_any(self, args: tuple, kwargs: dict) -> list:
+        python = self._bind_python(args, kwargs)
+        return self._bind(tuple(python), {}) if python is not None else self._bind(args, kwargs)
+
     def matches(self, args: tuple, kwargs: dict) -> bool:
         try:
-            self._bind(args, kwargs)
+            self._bind_any(args, kwargs)
         except (TypeError, ValueError):
             return False
         return True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._call_flat(self._bind(args, kwargs))
+        return self._call_flat(self._bind_any(args, kwargs))
 
 
 class LoadedFunction:

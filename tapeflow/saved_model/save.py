@@ -16,7 +16,7 @@ from tapeflow.saved_model.encoding import SKIPPED_ATTRIBUTES, Unsaveable, encode
 from tapeflow.tensor import Tensor, TensorShape, Variable
 from tapeflow.tracing.custom_gradient import GradientGraph, TracedCustomGradient
 from tapeflow.tracing.func_graph import CallNode
-from tapeflow.tracing.polymorphic import ConcreteFunction, Function
+from tapeflow.tracing.polymorphic import ConcreteFunction, Function, _arg_names
 from tapeflow.train import object_graph
 
 FORMAT = "tapeflow.saved_model/2"
@@ -99,6 +99,22 @@ def _spec(x: Any) -> list | None:
     return [_shape(TensorShape(x.shape)), x.dtype.name]
 
 
+def _skeleton(x: Any, index: dict, arrays: list) -> Any:
+    """A traced argument with each tensor argument as {"placeholder": k} and each Python value
+    encoded, so a loaded function matches calls with Python values as the original did."""
+    if id(x) in index:
+        return {"placeholder": index[id(x)]}
+    if isinstance(x, tuple):
+        return {"tuple": [_skeleton(v, index, arrays) for v in x]}
+    if isinstance(x, list):
+        return {"list": [_skeleton(v, index, arrays) for v in x]}
+    if isinstance(x, dict) and all(isinstance(k, str) for k in x):
+        return {"dict": {k: _skeleton(v, index, arrays) for k, v in x.items()}}
+    if isinstance(x, (Tensor, np.ndarray)):
+        raise Unsaveable("a tensor traced as a Python value")
+    return {"value": encode(x, arrays)}
+
+
 class _Writer:
     """Encodes traced graphs as step lists, sharing one table of variables and arrays and one
     library of called functions (lifted concrete-function calls, custom gradients)."""
@@ -139,6 +155,14 @@ class _Writer:
         doc = self._body(label, list(c.graph.inputs), placeholders, c._program.nodes, flat)
         doc["output_structure"] = encode(nest.map_structure(lambda _: None, c.structured_outputs), [])
         doc["name"] = c.name
+        if not signature:
+            index = {id(p): k for k, p in enumerate(c._placeholders)}
+            try:
+                doc["python_args"] = [[_skeleton(a, index, self.arrays) for a in c._args],
+                                      {k: _skeleton(v, index, self.arrays) for k, v in c._kwargs.items()}]
+            except Unsaveable:
+                pass  # a Python argument the format cannot hold: the trace is called by its tensors only
+            doc["arg_names"] = _arg_names(c._signature, len(c._args))
         return doc
 
     def _body(self, label: str, inputs: list, placeholders: list, nodes: list, outputs: list) -> dict:

@@ -434,3 +434,26 @@ def test_hostile_lifted_steps(tmp_path, change, message):
     _edit(path, edit)
     with pytest.raises(ValueError, match=message):
         tf.saved_model.load(path)
+
+
+def test_loaded_functions_match_python_arguments(tmp_path):
+    """Traces keyed by Python values are found again by those values (as TF's loaded functions)."""
+    class M(tf.Module):
+        @tf.function
+        def scaled(self, x, k=2.0, mode="mul"):
+            return x * k if mode == "mul" else x + k
+
+    m = M()
+    m.scaled(tf.constant([1.0, 2.0]))
+    m.scaled(tf.constant([1.0, 2.0]), 3.0, mode="add")
+    tf.saved_model.save(m, str(tmp_path / "m"))
+    loaded = tf.saved_model.load(str(tmp_path / "m"))
+    x = tf.constant([5.0, 6.0])
+    assert loaded.scaled(x).numpy().tolist() == [10.0, 12.0]
+    assert loaded.scaled(x, k=2.0).numpy().tolist() == [10.0, 12.0]
+    assert loaded.scaled(x, 3.0, mode="add").numpy().tolist() == [8.0, 9.0]
+    assert loaded.scaled(x=x, mode="add", k=3.0).numpy().tolist() == [8.0, 9.0]
+    with pytest.raises(TypeError, match="no trace"):
+        loaded.scaled(x, k=4.0)
+    with pytest.raises(TypeError, match="no trace"):
+        loaded.scaled(x, 3.0, mode="mul")
