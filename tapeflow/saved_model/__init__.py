@@ -1,12 +1,35 @@
 """`tf.saved_model`: traced functions and their variables in a directory, loadable without the
 Python code that made them.
 
-Format (`saved_model.json` + `arrays.npz`, no pickle, written to a temporary folder and renamed):
-each traced function is a list of primitive ops — the op's class (looked up in the engine's op
-registry on load, never imported by name), its attributes as JSON, and its inputs (placeholders,
-other ops' outputs, variables, constants). Arrays (variable values, constants, array attributes)
-are in `arrays.npz`. Only graphs of primitives can be saved: a lifted Python call (a Keras layer
-that was not traced op by op, an optimizer update, `tf.py_function`) raises an error naming it.
+Format `tapeflow.saved_model/2` (`saved_model.json` + `arrays.npz`, no pickle, written to a
+temporary folder and renamed; format 1 files still load). The document holds:
+
+- `variables`: name, trainable, and the index of the value in `arrays.npz`;
+- `objects`: the saved object's graph (attributes holding modules, variables, lists, dicts),
+  node 0 the root, so the loaded object has the same attributes (`loaded.v`);
+- `functions`: per tf.function attribute, its traces; `signatures`: one trace per key;
+  `library`: traces that others call (a called concrete function, a custom gradient).
+
+A trace lists its placeholders (name, shape, dtype), its Python arguments (so calls match the
+traces by value, as TF's loaded functions do), its steps, and its outputs. A step's inputs are
+references: `{"t": name}` (a placeholder `pK` or an earlier output `nI:J`), `{"v": index}` (a
+variable, read when the step runs), `{"c": array}` (a constant) or `{"py": value}`. A step is:
+
+- `op`: a primitive, its class looked up in the engine's op registry (never imported by name)
+  and its attributes as JSON (plain-value objects such as a convolution's geometry by a
+  fixed allow-list);
+- `assign`: `assign` / `assign_add` / `assign_sub` of a variable;
+- `call`: a library trace, with the outputs it reads (`slots`);
+- `lifted`: an engine function run as one call (random sampling, ops that need the real
+  shapes of an unknown batch), named from a registry the lifting decorators fill, with its
+  Python arguments;
+- `custom_gradient`: `tf.custom_gradient`'s op, whose backward runs a library trace (the
+  traced gradient function).
+
+What a graph holds beyond these (a Keras layer run eagerly inside the trace, an optimizer
+update, `tf.py_function`, graph control flow) raises an error naming it at save time, and
+`save` runs every rebuilt trace next to the original before writing. `load` checks every name a
+file uses, so a corrupt or hostile file fails there with an error saying what is wrong.
 """
 
 from types import SimpleNamespace
