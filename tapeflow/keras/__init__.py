@@ -9,11 +9,12 @@ import importlib
 from typing import Any
 
 _SUBMODULES = {
-    "activations", "backend", "callbacks", "constraints", "datasets", "export", "initializers", "layers",
-    "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving", "utils",
+    "activations", "backend", "callbacks", "config", "constraints", "datasets", "dtype_policies", "export",
+    "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "random",
+    "regularizers", "saving", "tree", "utils",
 }
 # Keras submodules Tapeflow does not provide: a clear AttributeError, so hasattr() stays False.
-_MISSING = {"mixed_precision", "preprocessing", "applications"}
+_MISSING = {"preprocessing", "applications"}
 _TOP_LEVEL = {
     "Sequential": "tapeflow.keras.models",
     "Model": "tapeflow.keras.models",
@@ -22,6 +23,8 @@ _TOP_LEVEL = {
     "Layer": "tapeflow.keras.layers",
     "Variable": "tapeflow.keras.layers.base",
     "KerasTensor": "tapeflow.keras.layers.base",
+    "DTypePolicy": "tapeflow.keras.dtype_policies",
+    "FloatDTypePolicy": "tapeflow.keras.dtype_policies",
 }
 
 __version__ = "3.15.0"

@@ -58,8 +58,11 @@ def unique_name(prefix: str) -> str:
 
 
 def clear_session() -> None:
-    """Reset Keras's global state: layer name counters start again."""
+    """Reset Keras's global state: layer name counters start again, the global dtype policy is unset."""
+    from tapeflow.keras.dtype_policies.dtype_policy import reset_dtype_policy
+
     _UIDS.clear()
+    reset_dtype_policy()
 
 
 def backend() -> str:

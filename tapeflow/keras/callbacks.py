@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 import csv
 import os
-import sys
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -26,8 +25,9 @@ __all__ = [
 
 
 def _print(message: str) -> None:
-    sys.stdout.write(message + "\n")
-    sys.stdout.flush()
+    from tapeflow.keras.utils.io_utils import print_msg
+
+    print_msg(message)
 
 
 class CallbackList(Callback):

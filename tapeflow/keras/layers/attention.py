@@ -50,6 +50,13 @@ class MultiHeadAttention(Layer):
         for arg, value in (("sliding_window", sliding_window), ("use_gate", use_gate or None)):
             if value is not None:
                 raise ValueError(f"MultiHeadAttention: `{arg}` is not supported by Tapeflow (received {value!r}).")
+        if flash_attention is None:
+            from tapeflow.keras.config import is_flash_attention_enabled
+
+            if is_flash_attention_enabled():
+                raise ValueError("MultiHeadAttention: keras.config.enable_flash_attention() asks for flash "
+                                 "attention, which needs a fused GPU kernel Tapeflow does not have; call "
+                                 "keras.config.disable_flash_attention().")
         if flash_attention:
             raise ValueError("MultiHeadAttention: flash_attention=True needs a fused GPU kernel Tapeflow does "
                              "not have; leave it None or False.")

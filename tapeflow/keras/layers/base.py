@@ -170,6 +170,7 @@ class Layer(Module):
         d["_checked_shape"] = None
         d["_call_info"] = None
         d["_np_dtype"] = None
+        d["_mixed"] = False
         d["activity_regularizer"] = None
         return obj
 
@@ -194,17 +195,8 @@ class Layer(Module):
             )
         self._trainable = bool(trainable)
         self.name = name or backend.unique_name(_snake_case(type(self).__name__))
-        self._dtype = (
-            tf.as_dtype(dtype).name
-            if dtype is not None and not isinstance(dtype, dict)
-            else (
-                dtype.get("config", {}).get("name", backend.floatx())
-                if isinstance(dtype, dict)
-                else backend.floatx()
-            )
-        )
+        self._set_dtype_policy(dtype)
         self.autocast = autocast
-        self._np_dtype = tf.as_dtype(self._dtype)._np
         if batch_input_shape is not None:
             self._batch_input_shape = tuple(batch_input_shape)
         elif input_shape is not None:
@@ -223,21 +215,52 @@ class Layer(Module):
         self._init_done = True
 
     # -- attributes and tracking ------------------------------------------------------------
+    def _set_dtype_policy(self, dtype: Any) -> None:
+        """Resolve `dtype` (None, a name, a config dict or a policy) to this layer's policy."""
+        from tapeflow.keras import dtype_policies
+
+        try:
+            policy = dtype_policies.get(dtype)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{type(self).__name__} '{self.name}': invalid dtype={dtype!r}: {e}") from None
+        if isinstance(policy, dtype_policies.DTypePolicyMap):
+            policy = policy[self.name]
+        if policy.quantization_mode is not None and not self._supports_quantized_policy(policy):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': the quantized dtype policy {policy.name!r} is not "
+                "supported: Tapeflow quantizes Dense and EinsumDense in 'int8' mode only.")
+        self._dtype_policy = policy
+        self._dtype = policy.compute_dtype
+        self._variable_dtype = policy.variable_dtype
+        self._np_dtype = tf.as_dtype(self._dtype)._np
+        # Variables are cast to the compute dtype when `call` reads them (see _autocast_call).
+        self._mixed = self._dtype != self._variable_dtype
+
+    def _supports_quantized_policy(self, policy: Any) -> bool:
+        return False
+
     @property
     def dtype(self) -> str:
-        return self._dtype
+        """The dtype of the layer's weights (`dtype_policy.variable_dtype`)."""
+        return self._variable_dtype
 
     @property
     def compute_dtype(self) -> str:
+        """The dtype of the layer's computations; floating inputs are cast to it."""
         return self._dtype
 
     @property
     def variable_dtype(self) -> str:
-        return self._dtype
+        return self._variable_dtype
 
     @property
     def dtype_policy(self) -> Any:
-        return self._dtype
+        """The layer's `keras.DTypePolicy`."""
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value: Any) -> None:
+        self._set_dtype_policy(value)
 
     @property
     def trainable(self) -> bool:
@@ -371,7 +394,7 @@ class Layer(Module):
         regularizer = kwargs.pop("regularizer", None)
         trainable = kwargs.pop("trainable", True)
         constraint = kwargs.pop("constraint", None)
-        kwargs.pop("autocast", None)
+        autocast = kwargs.pop("autocast", True)
         kwargs.pop("aggregation", None)
         kwargs.pop("synchronization", None)
         kwargs.pop("use_resource", None)
@@ -384,7 +407,7 @@ class Layer(Module):
         from tapeflow.keras import regularizers as _reg
 
         shape = () if shape is None else tuple(int(d) for d in shape)
-        dtype = tf.as_dtype(dtype or self._dtype)
+        dtype = tf.as_dtype(dtype or self._variable_dtype)
         if initializer is None:
             initializer = "glorot_uniform" if dtype.is_floating else "zeros"
         init = _init.get(initializer)
@@ -402,6 +425,8 @@ class Layer(Module):
         var._keras_owned = True
         var.constraint = _con.get(constraint) if constraint is not None else None
         self._weights_own.append(var)
+        if not autocast:
+            self.__dict__.setdefault("_no_autocast", set()).add(id(var))
         if tracking._listeners:
             tracking.notify(self)
         if regularizer is not None:
@@ -571,7 +596,7 @@ class Layer(Module):
             call = self.call
             if _context.op_layers and _context.op_layers[-1] is self:
                 call = _autograph_call(call)  # a tensor `if` in a user's call becomes tf.cond
-            outputs = call(*args, **kwargs)
+            outputs = call(*args, **kwargs) if not self._mixed else self._autocast_call(call, args, kwargs)
         finally:
             ctx.depth -= 1
             ctx.training = outer
@@ -591,6 +616,50 @@ class Layer(Module):
                         loss = tf.math.divide_no_nan(loss, tf.cast(o.shape[0], loss.dtype))
                     self.add_loss(loss)
         return outputs
+
+    def _autocast_call(self, call: Any, args: tuple, kwargs: dict) -> Any:
+        """`call` with this layer's floating variables read in the compute dtype (mixed precision).
+
+        While `call` runs, each attribute (or list/tuple/dict item of an attribute) holding one of
+        the layer's own float variables holds `tf.cast(variable, compute_dtype)` instead, so the
+        layer computes in float16 and gradients reach the float32 variable through the cast.
+        Variables made with `add_weight(autocast=False)` and sublayers' variables (each sublayer
+        casts its own) are left alone. The attributes are restored when `call` returns.
+        """
+        skip = self.__dict__.get("_no_autocast", ())
+        compute = self._np_dtype
+        casts = {id(v): v for v in self._weights_own
+                 if id(v) not in skip and v.dtype.is_floating and v.dtype._np != compute}
+        if not casts:
+            return call(*args, **kwargs)
+        cast_of: dict = {}
+
+        def swap(value: Any) -> Any:
+            if isinstance(value, Variable):
+                if id(value) not in casts:
+                    return value
+                if id(value) not in cast_of:
+                    cast_of[id(value)] = tf.cast(value, compute)
+                return cast_of[id(value)]
+            if isinstance(value, (list, tuple)) and any(isinstance(v, Variable) and id(v) in casts for v in value):
+                return type(value)(swap(v) for v in value) if type(value) in (list, tuple) else value
+            if type(value) is dict and any(isinstance(v, Variable) and id(v) in casts for v in value.values()):
+                return {k: swap(v) for k, v in value.items()}
+            return value
+
+        d = self.__dict__
+        saved = {}
+        for key, value in list(d.items()):
+            if key in _UNTRACKED:
+                continue
+            new = swap(value)
+            if new is not value:
+                saved[key] = value
+                d[key] = new
+        try:
+            return call(*args, **kwargs)
+        finally:
+            d.update(saved)
 
     def _convert_inputs(self, inputs: Any) -> Any:
         def conv(x: Any) -> Any:
@@ -689,7 +758,9 @@ class Layer(Module):
     # -- config -----------------------------------------------------------------------------
     def get_config(self) -> dict:
         """JSON-able constructor arguments (subclasses extend it)."""
-        config: dict = {"name": self.name, "trainable": self.trainable, "dtype": self._dtype}
+        from tapeflow.keras.dtype_policies import serialize
+
+        config: dict = {"name": self.name, "trainable": self.trainable, "dtype": serialize(self._dtype_policy)}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config

@@ -17,11 +17,23 @@ def _serialize(module: Any, obj: Any) -> Any:
 
 
 def _float_input(layer: Layer, x: Tensor) -> Tensor:
-    """Cast a non-float input to the layer's dtype."""
+    """A non-float input cast to the layer's compute dtype; float16 upcast to float32.
+
+    NOTE: as in Keras, normalization statistics overflow easily in float16, so a mixed-precision
+    layer normalizes in float32 (its weights stay float32: `add_weight(autocast=False)`) and
+    `_compute_output` casts the result back to the compute dtype.
+    """
     v = x._value
-    if v is not None and v.dtype.kind != "f":
-        return tf.cast(x, layer.dtype)
+    kind = x.dtype._np.kind if v is None else v.dtype.kind
+    if kind != "f":
+        x = tf.cast(x, layer.compute_dtype)
+    if x.dtype.name == "float16":
+        return tf.cast(x, "float32")
     return x
+
+
+def _compute_output(layer: Layer, y: Tensor) -> Tensor:
+    return y if y.dtype._np == layer._np_dtype else tf.cast(y, layer._np_dtype)
 
 
 def _check_axis(layer: Layer, axes: list, ndim: int) -> list:
@@ -146,6 +158,7 @@ class BatchNormalization(Layer):
                 regularizer=self.gamma_regularizer,
                 constraint=self.gamma_constraint,
                 trainable=True,
+                autocast=False,
             )
         if self.center:
             self.beta = self.add_weight(
@@ -155,12 +168,15 @@ class BatchNormalization(Layer):
                 regularizer=self.beta_regularizer,
                 constraint=self.beta_constraint,
                 trainable=True,
+                autocast=False,
             )
         self.moving_mean = self.add_weight(
-            shape=shape, name="moving_mean", initializer=self.moving_mean_initializer, trainable=False
+            shape=shape, name="moving_mean", initializer=self.moving_mean_initializer, trainable=False,
+            autocast=False,
         )
         self.moving_variance = self.add_weight(
-            shape=shape, name="moving_variance", initializer=self.moving_variance_initializer, trainable=False
+            shape=shape, name="moving_variance", initializer=self.moving_variance_initializer, trainable=False,
+            autocast=False,
         )
         self.input_spec = InputSpec(ndim=ndim, axes={self.axis: int(dim)})
         self._axes = tuple(i for i in range(ndim) if i != axis)
@@ -181,7 +197,7 @@ class BatchNormalization(Layer):
             # One fused primitive: normalize with the batch statistics and return them.
             y, mean, variance = _bn_ops.batch_norm_training(x, self.gamma, self.beta, self.axis, self.epsilon)
             self._update_moving(mean, variance)
-            return y
+            return _compute_output(self, y)
         gamma = self._bcast(self.gamma)
         beta = self._bcast(self.beta)
         if training and self.trainable:
@@ -195,7 +211,7 @@ class BatchNormalization(Layer):
         if gamma is not None:
             inv = inv * gamma
         shift = -mean * inv if beta is None else beta - mean * inv
-        return x * inv + shift
+        return _compute_output(self, x * inv + shift)
 
     def _moments(self, x: Tensor, mask: Any) -> tuple[Tensor, Tensor]:
         """Batch mean and biased variance (kept broadcastable against `x`)."""
@@ -337,6 +353,7 @@ class LayerNormalization(Layer):
                 regularizer=self.gamma_regularizer,
                 constraint=self.gamma_constraint,
                 trainable=True,
+                autocast=False,
             )
         if self.center and not self.rms_scaling:
             self.beta = self.add_weight(
@@ -346,6 +363,7 @@ class LayerNormalization(Layer):
                 regularizer=self.beta_regularizer,
                 constraint=self.beta_constraint,
                 trainable=True,
+                autocast=False,
             )
         if self._axes == list(range(ndim - len(self._axes), ndim)):
             self._param_shape = None
@@ -364,11 +382,11 @@ class LayerNormalization(Layer):
         inv = tf.math.rsqrt(variance + self.epsilon)
         if self.rms_scaling:
             out = x * inv
-            return out if gamma is None else out * gamma
+            return _compute_output(self, out if gamma is None else out * gamma)
         if gamma is not None:
             inv = inv * gamma
         shift = -mean * inv if beta is None else beta - mean * inv
-        return x * inv + shift
+        return _compute_output(self, x * inv + shift)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         axes = self.axis if isinstance(self.axis, list) else [self.axis]
@@ -481,6 +499,7 @@ class GroupNormalization(Layer):
                 initializer=self.gamma_initializer,
                 regularizer=self.gamma_regularizer,
                 constraint=self.gamma_constraint,
+                autocast=False,
             )
         if self.center:
             self.beta = self.add_weight(
@@ -489,6 +508,7 @@ class GroupNormalization(Layer):
                 initializer=self.beta_initializer,
                 regularizer=self.beta_regularizer,
                 constraint=self.beta_constraint,
+                autocast=False,
             )
         self.built = True
 
@@ -511,7 +531,7 @@ class GroupNormalization(Layer):
         shift = -mean * inv
         if self.beta is not None:
             shift = shift + tf.reshape(self.beta, pshape)
-        return tf.reshape(xg * inv + shift, shape)
+        return _compute_output(self, tf.reshape(xg * inv + shift, shape))
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         _check_axis(self, [self.axis], len(input_shape))

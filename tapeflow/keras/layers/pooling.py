@@ -45,7 +45,7 @@ class _Pooling(Layer):
     def call(self, inputs: Tensor) -> Tensor:
         x = inputs
         if x._value is not None and x._value.dtype.kind != "f":
-            x = tf.cast(x, self.dtype)
+            x = tf.cast(x, self.compute_dtype)
         check_window(self, tuple(x.shape), self.pool_size, self.padding, "pool size")
         op = tf.nn.max_pool if self._mode == "max" else tf.nn.avg_pool
         return op(
@@ -274,7 +274,7 @@ class _GlobalPooling(Layer):
     def call(self, inputs: Tensor, mask: Any = None) -> Tensor:
         x = inputs
         if x._value is not None and x._value.dtype.kind != "f":
-            x = tf.cast(x, self.dtype)
+            x = tf.cast(x, self.compute_dtype)
         axes = spatial_axes(self.data_format, self._rank)
         if mask is not None and self._rank == 1:
             m = tf.cast(

@@ -300,7 +300,7 @@ class UpSampling2D(Layer):
         if self.interpolation == "nearest":
             return _repeat_nearest(_repeat_nearest(x, ax_h, self.size[0]), ax_w, self.size[1])
         if x._value is not None and x._value.dtype.kind != "f":
-            x = tf.cast(x, self.dtype)
+            x = tf.cast(x, self.compute_dtype)
         mh = _bilinear_matrix(x.shape[ax_h], self.size[0], x.dtype)
         mw = _bilinear_matrix(x.shape[ax_w], self.size[1], x.dtype)
         if self.data_format == "channels_last":

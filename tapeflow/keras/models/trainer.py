@@ -22,6 +22,7 @@ from tapeflow import backend as _backend
 from tapeflow import nest
 from tapeflow.autodiff.tape import GradientTape
 from tapeflow.distribute import training as _distribute
+from tapeflow.keras import config as _config
 from tapeflow.keras.models import arg_checks as _checks
 from tapeflow.keras.models import data_adapters as _adapters
 from tapeflow.keras.models import data_handler as _data
@@ -584,6 +585,7 @@ class Trainer:
         return all(layer.built for layer in self._flat_layers())
 
     # -- fit -----------------------------------------------------------------------------------
+    @_config.filter_traceback
     @_distributed
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: Any = "auto", callbacks: Any = None, validation_split: float = 0.0,
@@ -626,6 +628,10 @@ class Trainer:
         batch_size, epochs, initial_epoch, steps_per_epoch = _checks.check_fit_args(
             batch_size, epochs, initial_epoch, steps_per_epoch, validation_split, validation_steps,
             validation_batch_size)
+        epochs = _config.capped_epochs(epochs)
+        steps_per_epoch = _config.capped_steps(steps_per_epoch)
+        if validation_data is not None or validation_split:
+            validation_steps = _config.capped_steps(validation_steps)
         # 2. Hold out the last `validation_split` of the arrays (before any shuffling).
         if validation_split and validation_data is None:
             x, y, sample_weight, validation_data = _data.split_validation(x, y, sample_weight, validation_split)
@@ -724,6 +730,7 @@ class Trainer:
         return pythonify_logs(self.get_metrics_result())
 
     # -- evaluate ------------------------------------------------------------------------------
+    @_config.filter_traceback
     @_distributed
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: Any = None,
@@ -748,6 +755,7 @@ class Trainer:
             raise ValueError(f"Arguments not recognized: {kwargs}")
         self._assert_compiled("evaluate")
         batch_size, steps = _checks.check_batch_args(batch_size, steps)
+        steps = _config.capped_steps(steps)
         data = _adapters.get_data_adapter(self, x, y, sample_weight, batch_size, False, None, steps, "evaluate")
         self._prepare_state(data.first_batch())
         from tapeflow.keras.callbacks import CallbackList
@@ -794,6 +802,7 @@ class Trainer:
         return logs
 
     # -- predict -------------------------------------------------------------------------------
+    @_config.filter_traceback
     @_distributed
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
                 callbacks: Any = None, **kwargs: Any) -> Any:
@@ -814,6 +823,7 @@ class Trainer:
         if kwargs:
             raise ValueError(f"Arguments not recognized: {kwargs}")
         batch_size, steps = _checks.check_batch_args(batch_size, steps)
+        steps = _config.capped_steps(steps)
         data = _adapters.get_data_adapter(self, x, None, None, batch_size, False, None, steps, "predict")
         from tapeflow.keras.callbacks import CallbackList
 

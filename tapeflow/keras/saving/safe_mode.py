@@ -11,6 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+_UNSAFE = [False]
+
+
+def enable_unsafe_deserialization() -> None:
+    """Load Lambda layers given by name without `safe_mode=False` (`keras.config`).
+
+    As in Keras the setting overrides `load_model`'s `safe_mode` argument; bytecode stays refused.
+    """
+    _UNSAFE[0] = True
+
 
 def _walk(config: Any) -> Any:
     if isinstance(config, dict):
@@ -39,7 +49,7 @@ def check_safe(config: Any, safe_mode: bool, path: str) -> None:
                 "code from a file, also with safe_mode=False: define the function in your code, register it "
                 "with keras.saving.register_keras_serializable, and rebuild the Lambda layer, or replace it by "
                 "a registered custom layer.")
-        if name == "Lambda" and safe_mode:
+        if name == "Lambda" and safe_mode and not _UNSAFE[0]:
             raise ValueError(
                 f"Model file '{path}' holds a Lambda layer. Lambda layers can run arbitrary code, so they are "
                 "refused by default. If you trust the file and its function is given by name (registered or in "

@@ -8,6 +8,8 @@ import sys
 import time
 from collections.abc import Iterable
 
+from tapeflow.keras.utils.io_utils import print_msg
+
 __all__ = ["Progbar"]
 
 
@@ -112,8 +114,7 @@ class Progbar:
             line = f"{current:{digits}d}/{self.target} - {now - self._start:.0f}s -"
             line += self._format_time(time_per_unit)
             line += self._metrics_text()
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+            print_msg(line)
         self._last_update = now
 
     def add(self, n: int, values: list | None = None) -> None:
@@ -188,8 +189,7 @@ class Progbar:
             message += " " * (self._prev_total_width - total_width)
         if finalize:
             message += "\n"
-        sys.stdout.write(message)
-        sys.stdout.flush()
+        print_msg(message, line_break=False)
         self._prev_total_width = total_width
 
     def _format_time(self, time_per_unit: float) -> str:

@@ -103,7 +103,7 @@ class RecurrentCell(Layer, DropoutRNNCell):
     def get_initial_state(self, batch_size: int | None = None) -> list:
         """Zero states, one (batch_size, units) tensor per state."""
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
-        return [tf.zeros((batch_size, d), dtype=self.dtype) for d in sizes]
+        return [tf.zeros((batch_size, d), dtype=self.compute_dtype) for d in sizes]
 
     # -- the fused whole-sequence path ------------------------------------------------------
     def _fused_names(self, training: Any) -> tuple | None:

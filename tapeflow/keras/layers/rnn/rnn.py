@@ -140,7 +140,7 @@ class RNN(Layer):
         if fn is not None:
             state = fn(batch_size=batch_size)
             return list(state) if isinstance(state, (list, tuple)) else [state]
-        dtype = getattr(self.cell, "dtype", self.dtype)
+        dtype = getattr(self.cell, "compute_dtype", self.compute_dtype)
         return [tf.zeros((batch_size, d), dtype=dtype) for d in self.state_size]
 
     @property
@@ -185,7 +185,7 @@ class RNN(Layer):
             initial_state = [initial_state]
         initial_state = list(initial_state)
         cell = self.cell
-        dtype = getattr(cell, "dtype", self.dtype)
+        dtype = getattr(cell, "compute_dtype", self.compute_dtype)
         if isinstance(cell, StackedRNNCells) and len(initial_state) != len(cell.cells):
             # A flat list of every cell's states: regroup per cell.
             grouped, flat = [], list(initial_state)
@@ -214,8 +214,8 @@ class RNN(Layer):
     def call(self, sequences: Tensor, initial_state: Any = None, mask: Any = None,
              training: Any = None) -> Any:
         # 1. Inputs: float sequences, a bool (batch, time) mask.
-        if sequences.dtype != tf.as_dtype(self.dtype) and not sequences.dtype.is_floating:
-            sequences = tf.cast(sequences, self.dtype)
+        if sequences.dtype != tf.as_dtype(self.compute_dtype) and not sequences.dtype.is_floating:
+            sequences = tf.cast(sequences, self.compute_dtype)
         rank = getattr(self, "sequence_rank", 3)
         if sequences.ndim != rank:
             raise ValueError(
@@ -253,7 +253,10 @@ class RNN(Layer):
             result = None
             fused = getattr(self.cell, "_fused_sequence", None)
             if fused is not None:
-                result = fused(self, sequences, initial_state, mask, training)
+                fused_args = (self, sequences, initial_state, mask, training)
+                # The fused op reads the cell's weights without calling the cell: cast them here.
+                result = (self.cell._autocast_call(fused, fused_args, {}) if getattr(self.cell, "_mixed", False)
+                          else fused(*fused_args))
             if result is None:
                 result = self._loop(sequences, initial_state, mask, training)
         finally:

@@ -58,9 +58,9 @@ class StackedRNNCells(Layer):
                     s = s[0]
                 states.append(s)
             elif isinstance(cell.state_size, int):
-                states.append(tf.zeros((batch_size, cell.state_size), dtype=self.dtype))
+                states.append(tf.zeros((batch_size, cell.state_size), dtype=self.compute_dtype))
             else:
-                states.append([tf.zeros((batch_size, d), dtype=self.dtype) for d in cell.state_size])
+                states.append([tf.zeros((batch_size, d), dtype=self.compute_dtype) for d in cell.state_size])
         return states
 
     def build(self, input_shape: Any) -> None:
