@@ -10,11 +10,11 @@ from typing import Any
 
 _SUBMODULES = {
     "activations", "backend", "callbacks", "config", "constraints", "datasets", "dtype_policies", "export",
-    "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers", "random",
-    "regularizers", "saving", "tree", "utils",
+    "initializers", "layers", "legacy", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers",
+    "preprocessing", "random", "regularizers", "saving", "tree", "utils",
 }
 # Keras submodules Tapeflow does not provide: a clear AttributeError, so hasattr() stays False.
-_MISSING = {"preprocessing", "applications"}
+_MISSING = {"applications"}
 _TOP_LEVEL = {
     "Sequential": "tapeflow.keras.models",
     "Model": "tapeflow.keras.models",
@@ -25,6 +25,17 @@ _TOP_LEVEL = {
     "KerasTensor": "tapeflow.keras.layers.base",
     "DTypePolicy": "tapeflow.keras.dtype_policies",
     "FloatDTypePolicy": "tapeflow.keras.dtype_policies",
+    "Initializer": "tapeflow.keras.initializers",
+    "Loss": "tapeflow.keras.losses",
+    "Metric": "tapeflow.keras.metrics",
+    "Optimizer": "tapeflow.keras.optimizers",
+    "Regularizer": "tapeflow.keras.regularizers",
+    "Function": "tapeflow.keras.core_api",
+    "Operation": "tapeflow.keras.core_api",
+    "name_scope": "tapeflow.keras.core_api",
+    "device": "tapeflow.keras.core_api",
+    "remat": "tapeflow.keras.core_api",
+    "version": "tapeflow.keras.core_api",
 }
 
 __version__ = "3.15.0"

@@ -57,12 +57,17 @@ def unique_name(prefix: str) -> str:
     return prefix if n == 1 else f"{prefix}_{n - 1}"
 
 
-def clear_session() -> None:
-    """Reset Keras's global state: layer name counters start again, the global dtype policy is unset."""
+def clear_session(free_memory: bool = True) -> None:
+    """Reset Keras's global state: layer name counters start again, the global dtype policy is
+    unset; with `free_memory` a garbage collection releases the arrays of dropped models."""
     from tapeflow.keras.dtype_policies.dtype_policy import reset_dtype_policy
 
     _UIDS.clear()
     reset_dtype_policy()
+    if free_memory:
+        import gc
+
+        gc.collect()
 
 
 def backend() -> str:

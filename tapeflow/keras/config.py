@@ -144,8 +144,9 @@ def filter_traceback(fn: Any) -> Any:
             for tb in reversed(frames):
                 if not tb.tb_frame.f_code.co_filename.startswith(_KERAS_DIR):
                     kept = type(tb)(kept, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
-            if kept is None:
-                raise
+            if kept is None and frames:  # only Keras frames: keep the innermost, where it failed
+                last = frames[-1]
+                kept = type(last)(None, last.tb_frame, last.tb_lasti, last.tb_lineno)
             raise e.with_traceback(kept)  # noqa: B904 (the same error, its own cause kept)
 
     return error_handler

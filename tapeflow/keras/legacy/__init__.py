@@ -1,0 +1,3 @@
+"""`keras.legacy`: Keras 2 formats (`keras.legacy.saving`)."""
+
+from tapeflow.keras.legacy import saving
