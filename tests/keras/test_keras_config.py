@@ -90,10 +90,10 @@ def test_interactive_logging_routes_messages(capsys, caplog) -> None:
     assert keras.utils.is_interactive_logging_enabled() is False
     with caplog.at_level(logging.INFO, logger="tapeflow"):
         model.fit(np.zeros((4, 3)), np.zeros((4, 1)), epochs=1, verbose=2)
-    assert capsys.readouterr().out == "" and "Epoch 1/1" in caplog.text
+    assert capsys.readouterr().out == "" and "loss:" in caplog.text
     keras.utils.enable_interactive_logging()
     model.fit(np.zeros((4, 3)), np.zeros((4, 1)), epochs=1, verbose=2)
-    assert "Epoch 1/1" in capsys.readouterr().out
+    assert "loss:" in capsys.readouterr().out
 
 
 def test_flash_attention_switch() -> None:
