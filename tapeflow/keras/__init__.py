@@ -11,7 +11,7 @@ from typing import Any
 _SUBMODULES = {
     "activations", "backend", "callbacks", "config", "constraints", "datasets", "dtype_policies", "export",
     "initializers", "layers", "legacy", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers",
-    "preprocessing", "random", "regularizers", "saving", "tree", "utils",
+    "preprocessing", "quantizers", "random", "regularizers", "saving", "tree", "utils",
 }
 # Keras submodules Tapeflow does not provide: a clear AttributeError, so hasattr() stays False.
 _MISSING = {"applications"}
@@ -30,6 +30,7 @@ _TOP_LEVEL = {
     "Metric": "tapeflow.keras.metrics",
     "Optimizer": "tapeflow.keras.optimizers",
     "Regularizer": "tapeflow.keras.regularizers",
+    "Quantizer": "tapeflow.keras.quantizers",
     "Function": "tapeflow.keras.core_api",
     "Operation": "tapeflow.keras.core_api",
     "name_scope": "tapeflow.keras.core_api",

@@ -26,7 +26,8 @@ def serialize(dtype_policy: DTypePolicy) -> dict:
     """A policy's Keras config dict: {"module", "class_name", "config", "registered_name"}."""
     cls = type(dtype_policy)
     if ALL_OBJECTS_DICT.get(cls.__name__) is cls:
-        return {"module": "keras", "class_name": cls.__name__, "config": dtype_policy.get_config(),
+        module = "keras" if cls in (DTypePolicy, FloatDTypePolicy) else "keras.dtype_policies"
+        return {"module": module, "class_name": cls.__name__, "config": dtype_policy.get_config(),
                 "registered_name": None}
     from tapeflow.keras.saving.serialization import serialize_keras_object
 

@@ -240,6 +240,16 @@ class Layer(Module):
         return False
 
     @property
+    def quantization_mode(self) -> str | None:
+        """"int8" once `quantize("int8")` ran (or the policy says so), else None."""
+        return self._dtype_policy.quantization_mode
+
+    def quantize(self, mode: Any = None, type_check: bool = True, config: Any = None) -> None:
+        """Quantize the layer's weights; Tapeflow implements it for Dense and EinsumDense ("int8")."""
+        raise TypeError(f"Layer {type(self).__name__} does not have a `quantize` method implemented: Tapeflow "
+                        "quantizes Dense and EinsumDense (mode 'int8').")
+
+    @property
     def dtype(self) -> str:
         """The dtype of the layer's weights (`dtype_policy.variable_dtype`)."""
         return self._variable_dtype

@@ -10,6 +10,7 @@ import tapeflow as tf
 from tapeflow.dispatch import CompositeTensor
 from tapeflow.graph import SymbolicTensor
 from tapeflow.keras import activations, backend, constraints, initializers, regularizers
+from tapeflow.keras.layers import quantization as _quant
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.ops import dense as _dense_op
 from tapeflow.tensor import Tensor
@@ -165,6 +166,9 @@ class Dense(Layer):
         self.supports_masking = True
         self._fused: str | None = None
 
+    def _supports_quantized_policy(self, policy: Any) -> bool:
+        return policy.quantization_mode == "int8"
+
     def build(self, input_shape: Any) -> None:
         input_dim = input_shape[-1]
         if input_dim is None:
@@ -172,6 +176,12 @@ class Dense(Layer):
                 f"Dense '{self.name}': the last dimension of the input must be known, "
                 f"received shape {tuple(input_shape)}."
             )
+        if self.quantization_mode == "int8":
+            self.bias = self._build_bias()
+            _quant.build_int8(self, (input_dim, self.units), (self.units,))
+            self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
+            self.built = True
+            return
         self.kernel = self.add_weight(
             name="kernel",
             shape=(input_dim, self.units),
@@ -179,24 +189,41 @@ class Dense(Layer):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
-        self.bias = (
-            self.add_weight(
-                name="bias",
-                shape=(self.units,),
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
-            if self.use_bias
-            else None
-        )
+        self.bias = self._build_bias()
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.built = True
+
+    def _build_bias(self) -> Any:
+        if not self.use_bias:
+            return None
+        return self.add_weight(name="bias", shape=(self.units,), initializer=self.bias_initializer,
+                               regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+
+    def quantize(self, mode: Any = None, type_check: bool = True, config: Any = None) -> None:
+        """Quantize the kernel to int8 with a per-unit scale (`keras.quantizers.abs_max_quantize`).
+
+        Afterwards inputs are quantized per row on each call and the product runs on integers;
+        `dtype_policy` becomes "int8_from_<policy>". Only mode "int8" is supported.
+        """
+        _quant.quantize_kernel(self, Dense, mode, type_check, config, (0,), lambda s: tf.reshape(s, (-1,)))
+
+    def _keras_variable_order(self) -> list:
+        return _quant.keras_variable_order(self)
+
+    def _int8_call(self, x: Tensor) -> Tensor:
+        if isinstance(x, CompositeTensor):
+            raise ValueError(f"Dense '{self.name}': an int8-quantized Dense does not take sparse inputs.")
+        y = _quant.int8_product(self, x, _quant.dense_specs(x.ndim), "o")
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
 
     def call(self, inputs: Tensor) -> Tensor:
         x = inputs
         if x.dtype._np.kind != "f":
             x = tf.cast(x, self._dtype)
+        if self._dtype_policy._quantization_mode is not None:
+            return self._int8_call(x)
         fused = self._fused
         if fused is None:
             fused = self._fused = _fused_name(self.activation)

@@ -12,6 +12,7 @@ from typing import Any
 
 import tapeflow as tf
 from tapeflow.keras import activations, constraints, initializers, regularizers
+from tapeflow.keras.layers import quantization as _quant
 from tapeflow.keras.layers.base import Layer
 from tapeflow.tensor import Tensor
 
@@ -114,9 +115,23 @@ class EinsumDense(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
 
+    def _supports_quantized_policy(self, policy: Any) -> bool:
+        return policy.quantization_mode == "int8"
+
     def build(self, input_shape: Any) -> None:
         kernel, bias, self.full_output_shape = _shapes(self.equation, self.bias_axes, tuple(input_shape),
                                                        self.partial_output_shape)
+        self._input_ndim = len(input_shape)
+        if self.quantization_mode == "int8":
+            self.bias = None
+            if bias is not None:
+                self.bias = self.add_weight(shape=bias, name="bias", initializer=self.bias_initializer,
+                                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+            specs = _quant.einsum_specs(self.equation, self._input_ndim)
+            scale_shape = tuple(kernel[specs[1].index(c)] if c in specs[1] else 1 for c in specs[2])
+            _quant.build_int8(self, tuple(kernel), scale_shape)
+            self.built = True
+            return
         self.kernel = self.add_weight(shape=kernel, name="kernel", initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.bias = None
@@ -125,8 +140,25 @@ class EinsumDense(Layer):
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         self.built = True
 
+    def quantize(self, mode: Any = None, type_check: bool = True, config: Any = None) -> None:
+        """Quantize the kernel to int8, one scale per output unit (abs-max over the contracted axes);
+        `kernel_scale` is stored in the output's axis order, as Keras stores it. Mode "int8" only."""
+        in_spec, k_spec, out_spec = _quant.einsum_specs(self.equation, self._input_ndim)
+        reduced = tuple(i for i, c in enumerate(k_spec) if c not in out_spec)
+        _quant.quantize_kernel(self, EinsumDense, mode, type_check, config, reduced,
+                               lambda s: _quant.relayout(s, k_spec, out_spec))
+
+    def _keras_variable_order(self) -> list:
+        return _quant.keras_variable_order(self)
+
     def call(self, inputs: Tensor) -> Tensor:
         x = inputs if inputs.dtype._np == self._np_dtype else tf.cast(inputs, self._np_dtype)
+        if self._dtype_policy._quantization_mode is not None:
+            specs = _quant.einsum_specs(self.equation, x.ndim)
+            y = _quant.int8_product(self, x, specs, specs[2])
+            if self.bias is not None:
+                y = y + self.bias
+            return self.activation(y) if self.activation is not None else y
         y = tf.einsum(self.equation, x, self.kernel)
         if self.bias is not None:
             y = y + self.bias

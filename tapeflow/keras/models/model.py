@@ -120,6 +120,45 @@ class Model(Trainer, Layer):
         return Layer.__call__(self, *args, **kwargs)
 
     # -- saving (implemented in tapeflow.keras.saving) ----------------------------------------
+    def quantize(self, mode: Any = None, config: Any = None, filters: Any = None, **kwargs: Any) -> None:
+        """Quantize every layer that supports it (Dense, EinsumDense; mode "int8").
+
+        Args:
+            mode: "int8" (or None with an `Int8QuantizationConfig`).
+            config: a `keras.quantizers.QuantizationConfig`.
+            filters: a regex (or list of regexes) matched against layer names, or a callable
+                `filters(layer) -> bool`, choosing the layers to quantize.
+
+        Layers without a quantized form are skipped with a warning, as in Keras.
+        """
+        import re
+        import warnings
+
+        type_check = kwargs.pop("type_check", True)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to Model.quantize: {kwargs}")
+        if filters is not None and not (callable(filters) or isinstance(filters, (str, list, tuple))):
+            raise ValueError(f"`filters` must be a regex string, a list of them, or a callable. Received: {filters!r}")
+
+        def chosen(layer: Layer) -> bool:
+            if filters is None:
+                return True
+            if callable(filters):
+                return bool(filters(layer))
+            patterns = [filters] if isinstance(filters, str) else list(filters)
+            return any(re.search(p, layer.name) for p in patterns)
+
+        for layer in self._flat_layers():
+            if layer is self or layer._sublayers() or not chosen(layer):
+                continue
+            try:
+                layer.quantize(mode, type_check=type_check, config=config)
+            except TypeError as e:
+                if "does not have a `quantize` method" not in str(e):
+                    raise
+                warnings.warn(str(e), stacklevel=2)
+        self.__dict__["_traced_steps"] = {}  # the steps are traced again on the quantized layers
+
     def save(self, filepath: Any, overwrite: bool = True, zipped: Any = None, **kwargs: Any) -> None:
         """Save architecture, weights, compile arguments and optimizer state (`.keras` or legacy `.h5`)."""
         from tapeflow.keras.saving.saving_api import save_model

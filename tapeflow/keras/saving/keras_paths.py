@@ -53,6 +53,9 @@ def _attr_key(name: str) -> str:
 
 
 def _own_in_keras_order(layer: Any) -> list:
+    ordered = getattr(layer, "_keras_variable_order", None)
+    if ordered is not None:
+        return ordered()
     own = list(layer._own_variables())
     return [v for v in own if v.trainable] + [v for v in own if not v.trainable]
 
