@@ -9,9 +9,11 @@ import importlib
 from typing import Any
 
 _SUBMODULES = {
-    "activations", "backend", "callbacks", "config", "constraints", "datasets", "dtype_policies", "export",
+    "activations", "backend", "callbacks", "config", "constraints", "datasets", "distribution",
+    "dtype_policies", "export",
     "initializers", "layers", "legacy", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers",
-    "preprocessing", "quantizers", "random", "regularizers", "saving", "tree", "utils",
+    "preprocessing", "quantizers", "random", "regularizers", "saving", "tree", "utils", "visualization",
+    "wrappers",
 }
 # Keras submodules Tapeflow does not provide: a clear AttributeError, so hasattr() stays False.
 _MISSING = {"applications"}

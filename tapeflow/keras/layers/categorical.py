@@ -207,6 +207,10 @@ class Discretization(Layer):
         depth = len(self.bin_boundaries) + 1 if self.bin_boundaries is not None else self.num_bins
         return _encoded_shape(input_shape, self.output_mode, depth)
 
+    def _output_specs(self, args: tuple, kwargs: dict) -> tuple[list, bool]:
+        """Symbolic outputs carry the bin indices' integer dtype (or the encoding's float dtype)."""
+        return [(self.compute_output_shape(tuple(args[0].shape)), self.output_dtype)], True
+
     def get_config(self) -> dict:
         return {"bin_boundaries": self.bin_boundaries, "num_bins": self.num_bins, "epsilon": self.epsilon,
                 "output_mode": self.output_mode, "sparse": self.sparse, "name": self.name,

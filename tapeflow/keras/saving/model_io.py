@@ -221,6 +221,14 @@ def clone_model(model: Any, input_tensors: Any = None, clone_function: Any = Non
         clone._maybe_build_from_input()
         if not clone.built and model._built_shape is not None:
             clone.build(model._built_shape)
-        return clone
+        return _compiled_like(clone, model)
     classes = {type(layer).__name__: type(layer) for layer in [model, *model._flat_layers()]}
-    return deserialize_layer(serialize_layer(model), custom_objects=classes)
+    return _compiled_like(deserialize_layer(serialize_layer(model), custom_objects=classes), model)
+
+
+def _compiled_like(clone: Any, model: Any) -> Any:
+    """As Keras: the clone of a compiled model is compiled with the same (fresh) settings."""
+    config = get_compile_config(model) if getattr(model, "optimizer", None) is not None else None
+    if config is not None:
+        compile_from_config(clone, config)
+    return clone

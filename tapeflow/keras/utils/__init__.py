@@ -36,8 +36,12 @@ from tapeflow.keras.utils.summary_utils import (  # noqa: F401
 from tapeflow.keras.saving.serialization import deserialize_keras_object, serialize_keras_object  # noqa: F401
 from tapeflow.keras.backend import clear_session, standardize_dtype  # noqa: F401
 
-_LAZY = {"legacy": "tapeflow.keras.utils.legacy", "model_to_dot": "tapeflow.keras.utils.model_visualization",
-         "plot_model": "tapeflow.keras.utils.model_visualization"}
+_LAZY = {"legacy": "tapeflow.keras.utils.legacy", "bounding_boxes": "tapeflow.keras.utils.bounding_boxes",
+         "model_to_dot": "tapeflow.keras.utils.model_visualization",
+         "plot_model": "tapeflow.keras.utils.model_visualization",
+         "audio_dataset_from_directory": "tapeflow.keras.utils.audio_dataset",
+         "FeatureSpace": "tapeflow.keras.utils.feature_space"}
+_MODULES = {"legacy", "bounding_boxes"}
 
 
 def __getattr__(name: str) -> _Any:
@@ -45,7 +49,11 @@ def __getattr__(name: str) -> _Any:
 
     if name in _LAZY:
         module = importlib.import_module(_LAZY[name])
-        value = module if name == "legacy" else getattr(module, name)
+        value = module if name in _MODULES else getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'tapeflow.keras.utils' has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    return sorted({n for n in globals() if not n.startswith("_")} | set(_LAZY))
