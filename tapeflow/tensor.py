@@ -331,6 +331,9 @@ class Reference:
 
 # Called with each new Variable (innermost last); a tf.distribute scope mirrors it from worker 0.
 _variable_created_hooks: list = []
+# Called with a variable before an eager assign changes it (keras.StatelessScope gives the variable
+# the scope's own copy first, so the change stays in the scope).
+_assign_hooks: list = []
 
 
 class Variable(Tensor):
@@ -449,6 +452,8 @@ class Variable(Tensor):
 
             return assign_in_trace(self, "assign", value)
         arr = self._check_assign(value, "assign")
+        if _assign_hooks:
+            _assign_hooks[-1](self)
         self._value[...] = arr
         return self
 
@@ -459,7 +464,10 @@ class Variable(Tensor):
             from tapeflow.tracing.func_graph import assign_in_trace
 
             return assign_in_trace(self, "assign_add", delta)
-        self._value += self._check_assign(delta, "assign_add")
+        delta = self._check_assign(delta, "assign_add")
+        if _assign_hooks:
+            _assign_hooks[-1](self)
+        self._value += delta
         return self
 
     def assign_sub(self, delta: Any, use_locking: Any = None, name: Any = None,
@@ -469,7 +477,10 @@ class Variable(Tensor):
             from tapeflow.tracing.func_graph import assign_in_trace
 
             return assign_in_trace(self, "assign_sub", delta)
-        self._value -= self._check_assign(delta, "assign_sub")
+        delta = self._check_assign(delta, "assign_sub")
+        if _assign_hooks:
+            _assign_hooks[-1](self)
+        self._value -= delta
         return self
 
     def __repr__(self) -> str:

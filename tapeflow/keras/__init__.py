@@ -9,11 +9,10 @@ import importlib
 from typing import Any
 
 _SUBMODULES = {
-    "activations", "backend", "callbacks", "config", "constraints", "datasets", "distribution",
-    "dtype_policies", "export",
-    "initializers", "layers", "legacy", "losses", "metrics", "mixed_precision", "models", "ops", "optimizers",
-    "preprocessing", "quantizers", "random", "regularizers", "saving", "tree", "utils", "visualization",
-    "wrappers",
+    "activations", "backend", "callbacks", "config", "constraints", "datasets", "distillation",
+    "distribution", "dtype_policies", "export", "initializers", "layers", "legacy", "losses", "metrics",
+    "mixed_precision", "models", "ops", "optimizers", "preprocessing", "quantizers", "random", "regularizers",
+    "saving", "tree", "utils", "visualization", "wrappers",
 }
 # Keras submodules Tapeflow does not provide: a clear AttributeError, so hasattr() stays False.
 _MISSING = {"applications"}
@@ -38,6 +37,9 @@ _TOP_LEVEL = {
     "name_scope": "tapeflow.keras.core_api",
     "device": "tapeflow.keras.core_api",
     "remat": "tapeflow.keras.core_api",
+    "RematScope": "tapeflow.keras.core_api",
+    "StatelessScope": "tapeflow.keras.core_api",
+    "SymbolicScope": "tapeflow.keras.core_api",
     "version": "tapeflow.keras.core_api",
 }
 

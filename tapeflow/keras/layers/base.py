@@ -171,6 +171,8 @@ class Layer(Module):
         d["_call_info"] = None
         d["_np_dtype"] = None
         d["_mixed"] = False
+        d["_remat_mode"] = None
+        d["_wrap_call"] = False
         d["activity_regularizer"] = None
         return obj
 
@@ -195,6 +197,9 @@ class Layer(Module):
             )
         self._trainable = bool(trainable)
         self.name = name or backend.unique_name(_snake_case(type(self).__name__))
+        from tapeflow.keras.core_api import current_remat_mode
+
+        self._remat_mode = current_remat_mode()
         self._set_dtype_policy(dtype)
         self.autocast = autocast
         if batch_input_shape is not None:
@@ -235,6 +240,7 @@ class Layer(Module):
         self._np_dtype = tf.as_dtype(self._dtype)._np
         # Variables are cast to the compute dtype when `call` reads them (see _autocast_call).
         self._mixed = self._dtype != self._variable_dtype
+        self._wrap_call = self._mixed or self._remat_mode is not None
 
     def _supports_quantized_policy(self, policy: Any) -> bool:
         return False
@@ -486,7 +492,17 @@ class Layer(Module):
 
     # -- losses -----------------------------------------------------------------------------
     def add_loss(self, loss: Any) -> None:
-        """Add a scalar loss (e.g. an activity penalty) to `losses` for this call."""
+        """Add a scalar loss (e.g. an activity penalty) to `losses` for this call.
+
+        Inside a `keras.StatelessScope` the loss goes to the scope (kept when it collects losses).
+        """
+        from tapeflow.keras.core_api import current_stateless_scope
+
+        scope = current_stateless_scope()
+        if scope is not None:
+            if scope.collect_losses:
+                scope.add_loss(loss)
+            return
         self._added_losses.append(loss)
         _context.losses_added = True
 
@@ -606,7 +622,7 @@ class Layer(Module):
             call = self.call
             if _context.op_layers and _context.op_layers[-1] is self:
                 call = _autograph_call(call)  # a tensor `if` in a user's call becomes tf.cond
-            outputs = call(*args, **kwargs) if not self._mixed else self._autocast_call(call, args, kwargs)
+            outputs = call(*args, **kwargs) if not self._wrap_call else self._wrapped_call(call, args, kwargs)
         finally:
             ctx.depth -= 1
             ctx.training = outer
@@ -626,6 +642,17 @@ class Layer(Module):
                         loss = tf.math.divide_no_nan(loss, tf.cast(o.shape[0], loss.dtype))
                     self.add_loss(loss)
         return outputs
+
+    def _wrapped_call(self, call: Any, args: tuple, kwargs: dict) -> Any:
+        """`call` under this layer's RematScope mode (recomputed in the backward pass) and
+        mixed-precision autocast."""
+        if self._remat_mode is not None:
+            from tapeflow.keras.core_api import rematerialized
+
+            call = rematerialized(self, call, args)
+        if self._mixed:
+            return self._autocast_call(call, args, kwargs)
+        return call(*args, **kwargs)
 
     def _autocast_call(self, call: Any, args: tuple, kwargs: dict) -> Any:
         """`call` with this layer's floating variables read in the compute dtype (mixed precision).
