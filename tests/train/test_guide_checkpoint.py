@@ -1,14 +1,12 @@
 """The TF guide "Training checkpoints" with only the import changed.
 
-The cells run in order (tensorflow/docs site/en/guide/checkpoint.ipynb). Tapeflow has no
-`tf.data` yet, so the toy dataset is a Python generator of the same batches and the checkpoint
-does not hold the iterator; `net.save_weights('easy_checkpoint')` is left out (Keras 3 itself
-requires a `.weights.h5` name there).
+The cells run in order (tensorflow/docs site/en/guide/checkpoint.ipynb), the tf.data iterator
+in the checkpoint as the guide has it; `net.save_weights('easy_checkpoint')` is left out (Keras 3
+itself requires a `.weights.h5` name there).
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 
 import numpy as np
@@ -31,8 +29,8 @@ class Net(tf.keras.Model):
 def toy_dataset():
     inputs = tf.range(10.)[:, None]
     labels = inputs * 5. + tf.range(5.)[None, :]
-    batches = [dict(x=inputs[i:i + 2], y=labels[i:i + 2]) for i in range(0, 10, 2)]
-    return itertools.cycle(batches)
+    return tf.data.Dataset.from_tensor_slices(
+        dict(x=inputs, y=labels)).repeat().batch(2)
 
 
 def train_step(net, example, optimizer):
@@ -53,8 +51,9 @@ def test_training_checkpoints_guide(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     net = Net()
     opt = tf.keras.optimizers.Adam(0.1)
-    iterator = toy_dataset()
-    ckpt = tf.train.Checkpoint(step=tf.Variable(1), optimizer=opt, net=net)
+    dataset = toy_dataset()
+    iterator = iter(dataset)
+    ckpt = tf.train.Checkpoint(step=tf.Variable(1), optimizer=opt, net=net, iterator=iterator)
     manager = tf.train.CheckpointManager(ckpt, './tf_ckpts', max_to_keep=3)
     losses = []
 
@@ -83,8 +82,9 @@ def test_training_checkpoints_guide(tmp_path, monkeypatch, capsys):
     # Restore and continue training: a new optimizer and model pick up where the last left off.
     opt = tf.keras.optimizers.Adam(0.1)
     net = Net()
-    iterator = toy_dataset()
-    ckpt = tf.train.Checkpoint(step=tf.Variable(1), optimizer=opt, net=net)
+    dataset = toy_dataset()
+    iterator = iter(dataset)
+    ckpt = tf.train.Checkpoint(step=tf.Variable(1), optimizer=opt, net=net, iterator=iterator)
     manager = tf.train.CheckpointManager(ckpt, './tf_ckpts', max_to_keep=3)
     train_and_checkpoint(net, manager)
     second = capsys.readouterr().out.splitlines()
@@ -117,6 +117,7 @@ def test_training_checkpoints_guide(tmp_path, monkeypatch, capsys):
     dtype_from_key = reader.get_variable_to_dtype_map()
     assert sorted(shape_from_key.keys()) == [
         '_CHECKPOINTABLE_OBJECT_GRAPH',
+        'iterator/.ATTRIBUTES/ITERATOR_STATE',
         'net/l1/bias/.ATTRIBUTES/VARIABLE_VALUE',
         'net/l1/kernel/.ATTRIBUTES/VARIABLE_VALUE',
         'optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE',
