@@ -24,10 +24,15 @@ variable, read when the step runs), `{"c": array}` (a constant) or `{"py": value
   shapes of an unknown batch), named from a registry the lifting decorators fill, with its
   Python arguments;
 - `custom_gradient`: `tf.custom_gradient`'s op, whose backward runs a library trace (the
-  traced gradient function).
+  traced gradient function);
+- `cond` / `while`: graph control flow (`tf.cond`, `tf.while_loop`, AutoGraph's `if` / `while`
+  / `for` on tensors), the branches or the loop's condition and body as nested step lists that
+  read the function's values by name (step ids are unique across a function; loop variables
+  are named `lI:K`).
 
 What a graph holds beyond these (a Keras layer run eagerly inside the trace, an optimizer
-update, `tf.py_function`, graph control flow) raises an error naming it at save time, and
+update, `tf.py_function`, a tape or TensorArray operation) raises an error naming it at save
+time, and
 `save` runs every rebuilt trace next to the original before writing. `load` checks every name a
 file uses, so a corrupt or hostile file fails there with an error saying what is wrong.
 """

@@ -212,8 +212,54 @@ def _is_number_nest(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def _step_variables(step: Any) -> list:
-    """The variables a step uses besides its inputs: an assignment's, a called function's."""
+class _Cond:
+    """`tf.cond`: runs the false or true body (they read and write the function's values)."""
+
+    def __init__(self, branches: list, output_map: list) -> None:
+        self.branches, self.output_map = branches, output_map
+
+    def run_in(self, fn: LoadedConcreteFunction, env: dict, values: list) -> tuple:
+        steps, outputs = self.branches[bool(values[0])]
+        fn._run_steps(steps, env)
+        return tuple(fn._value(r, env) for r, is_tensor in zip(outputs, self.output_map, strict=True) if is_tensor)
+
+
+class _While:
+    """`tf.while_loop`: the loop variables by name, the condition and body step lists."""
+
+    def __init__(self, loop_vars: list, cond: tuple, body: tuple, has_max: bool) -> None:
+        self.loop_vars, self.cond, self.body, self.has_max = loop_vars, cond, body, has_max
+
+    def run_in(self, fn: LoadedConcreteFunction, env: dict, values: list) -> tuple:
+        current = values[:len(self.loop_vars)]
+        limit = int(values[-1]) if self.has_max else None
+        i = 0
+        while limit is None or i < limit:
+            env.update(zip(self.loop_vars, current, strict=True))
+            fn._run_steps(self.cond[0], env)
+            if not bool(fn._value(self.cond[1][0], env)):
+                break
+            env.update(zip(self.loop_vars, current, strict=True))
+            fn._run_steps(self.body[0], env)
+            current = [fn._value(r, env) for r in self.body[1]]
+            i += 1
+        return tuple(current)
+
+
+def _variables_of(steps: list, variables: list) -> list:
+    out = []
+    for step, inputs, _ in steps:
+        out += [variables[int(r["v"])] for r in inputs if "v" in r] + _step_variables(step, variables)
+    return out
+
+
+def _step_variables(step: Any, variables: list) -> list:
+    """The variables a step uses besides its inputs: an assignment's, a called function's, a
+    control-flow body's."""
+    if isinstance(step, _Cond):
+        return [v for steps, _ in step.branches for v in _variables_of(steps, variables)]
+    if isinstance(step, _While):
+        return _variables_of(step.cond[0], variables) + _variables_of(step.body[0], variables)
     if isinstance(step, _Assign):
         return [step.variable]
     if isinstance(step, _Call):
@@ -231,19 +277,14 @@ class LoadedConcreteFunction:
         self._placeholders = doc["placeholders"]
         self._variables = library.variables
         self._arrays = library.arrays
+        self._library = library
         defined = {f"p{k}" for k in range(len(self._placeholders))}
-        self._steps = []
-        for i, entry in enumerate(doc["ops"]):
-            self._check_refs(entry["inputs"], defined)
-            n_out = int(entry["outputs"])
-            self._steps.append((_step(entry, library, self.name), entry["inputs"], n_out))
-            defined.update(f"n{i}:{j}" for j in range(n_out))
+        self._steps = self._build(doc["ops"], defined)
         self._outputs = doc["outputs"]
         self._check_refs(self._outputs, defined)
         used: dict = {}
-        for step, inputs, _ in self._steps:
-            for v in [self._variables[int(r["v"])] for r in inputs if "v" in r] + _step_variables(step):
-                used.setdefault(id(v), v)
+        for v in _variables_of(self._steps, self._variables):
+            used.setdefault(id(v), v)
         self.variables = list(used.values())
         self._structure = decode(doc["output_structure"], self._arrays)
         self._output_specs = doc.get("output_specs")
@@ -252,6 +293,55 @@ class LoadedConcreteFunction:
         if python_args is not None:
             self._python_args = (list(python_args[0]), dict(python_args[1]))
         self._arg_names = [str(n) for n in doc.get("arg_names", [])]
+
+    def _build(self, entries: list, defined: set) -> list:
+        """(step, input refs, output names) per entry; `defined` gains the names they produce."""
+        steps = []
+        for i, entry in enumerate(entries):
+            self._check_refs(entry["inputs"], defined)
+            if "cond" in entry or "while" in entry:
+                step: Any = self._control_flow(entry, set(defined))
+            else:
+                step = _step(entry, self._library, self.name)
+            sid = int(entry.get("id", i))
+            out_names = [f"n{sid}:{j}" for j in range(int(entry["outputs"]))]
+            if any(n in defined for n in out_names):
+                raise ValueError(f"SavedModel: function `{self.name}` computes {out_names[0]!r} twice.")
+            defined.update(out_names)
+            steps.append((step, entry["inputs"], out_names))
+        return steps
+
+    def _body(self, doc: dict, defined: set) -> tuple:
+        steps = self._build(doc["ops"], defined)
+        self._check_refs(doc["outputs"], defined)
+        return steps, doc["outputs"]
+
+    def _control_flow(self, entry: dict, defined: set) -> Any:
+        if "cond" in entry:
+            branches = entry["cond"]
+            output_map = [bool(t) for t in entry["output_map"]]
+            if len(branches) != 2 or len(entry["inputs"]) < 1 or any(
+                    len(b["outputs"]) != len(output_map) for b in branches):
+                raise ValueError(f"SavedModel: a cond in function `{self.name}` is malformed.")
+            return _Cond([self._body(b, set(defined)) for b in branches], output_map)
+        loop = entry["while"]
+        loop_vars = [str(n) for n in loop["vars"]]
+        n_initial, has_max = int(loop["n_initial"]), bool(loop["has_max"])
+        if n_initial != len(loop_vars) or len(entry["inputs"]) < n_initial + has_max:
+            raise ValueError(f"SavedModel: a while loop in function `{self.name}` is malformed.")
+        inner = set(defined) | set(loop_vars)
+        cond, body = self._body(loop["cond"], set(inner)), self._body(loop["body"], set(inner))
+        if len(cond[1]) != 1 or len(body[1]) != n_initial:
+            raise ValueError(f"SavedModel: a while loop in function `{self.name}` is malformed.")
+        return _While(loop_vars, cond, body, has_max)
+
+    def _run_steps(self, steps: list, env: dict) -> None:
+        for step, inputs, out_names in steps:
+            values = [self._value(r, env) for r in inputs]
+            out = step.run_in(self, env, values) if isinstance(step, (_Cond, _While)) else step(*values)
+            outs = out if isinstance(out, tuple) else (out,)
+            for name, o in zip(out_names, outs, strict=False):
+                env[name] = o
 
     def _check_refs(self, refs: list, defined: set) -> None:
         for r in refs:
@@ -294,11 +384,7 @@ class LoadedConcreteFunction:
 
     def _run_flat(self, values: list) -> list:
         env = {f"p{k}": v for k, v in enumerate(values)}
-        for i, (step, inputs, n_out) in enumerate(self._steps):
-            out = step(*[self._value(r, env) for r in inputs])
-            outs = out if isinstance(out, tuple) else (out,)
-            for j in range(n_out):
-                env[f"n{i}:{j}"] = outs[j]
+        self._run_steps(self._steps, env)
         return [self._value(r, env) for r in self._outputs]
 
     def _call_flat(self, values: list) -> Any:

@@ -14,6 +14,7 @@ from tapeflow import atomic_file as _atomic
 from tapeflow import backend, nest
 from tapeflow.saved_model.encoding import SKIPPED_ATTRIBUTES, Unsaveable, encode, op_registry
 from tapeflow.tensor import Tensor, TensorShape, Variable
+from tapeflow.tracing.control_flow import CondNode, WhileNode
 from tapeflow.tracing.custom_gradient import GradientGraph, TracedCustomGradient
 from tapeflow.tracing.func_graph import CallNode
 from tapeflow.tracing.polymorphic import ConcreteFunction, Function, _arg_names
@@ -167,19 +168,51 @@ class _Writer:
 
     def _body(self, label: str, inputs: list, placeholders: list, nodes: list, outputs: list) -> dict:
         names = {id(t): f"p{k}" for k, t in enumerate(inputs)}
-        steps = []
-        for i, node in enumerate(nodes):
-            step = self._step(label, node, names)
-            for j, o in enumerate(node.outputs):
-                names[id(o)] = f"n{i}:{j}"
-            step["outputs"] = len(node.outputs)
-            steps.append(step)
+        steps = self._steps(label, nodes, names, [0])
         return {"placeholders": placeholders, "ops": steps, "outputs": [self.ref(o, names) for o in outputs],
                 "output_specs": [_spec(o) for o in outputs]}
 
-    def _step(self, label: str, node: Any, names: dict) -> dict:
-        """One node: a primitive, a variable assignment, a call of a saved function, or a custom
-        gradient; anything else is refused naming the node."""
+    def _steps(self, label: str, nodes: list, names: dict, counter: list) -> list:
+        """The steps of `nodes`; each step's outputs are named `n<id>:<j>`, ids unique across the
+        function (control-flow bodies read the names of the steps before them)."""
+        steps = []
+        for node in nodes:
+            step = self._step(label, node, names, counter)
+            i = counter[0]
+            counter[0] += 1
+            for j, o in enumerate(node.outputs):
+                names[id(o)] = f"n{i}:{j}"
+            step["outputs"] = len(node.outputs)
+            step["id"] = i
+            steps.append(step)
+        return steps
+
+    def _sub_body(self, label: str, sub: Any, names: dict, counter: list) -> dict:
+        steps = self._steps(label, sub.program.nodes, names, counter)
+        return {"ops": steps, "outputs": [self.ref(o, names) for o in sub.flat_outputs]}
+
+    def _control_flow(self, label: str, node: Any, names: dict, counter: list) -> dict:
+        """`tf.cond` / `tf.while_loop` (and AutoGraph's `if` / `while` on tensors): the branch or
+        loop bodies as nested step lists that read the function's values by name."""
+        inputs = [self.ref(x, names) for x in node.inputs]
+        if isinstance(node, CondNode):
+            return {"cond": [self._sub_body(label, g, names, counter) for g in node.branches],
+                    "output_map": [bool(t) for t in node.output_map], "inputs": inputs}
+        loop_vars = []
+        for k, ph in enumerate(node.placeholders):
+            names[id(ph)] = f"l{counter[0]}:{k}"
+            loop_vars.append(names[id(ph)])
+        counter[0] += 1
+        return {"while": {"vars": loop_vars, "cond": self._sub_body(label, node.cond_g, names, counter),
+                          "body": self._sub_body(label, node.body_g, names, counter),
+                          "n_initial": node.n_initial, "has_max": bool(node.has_max)}, "inputs": inputs}
+
+    def _step(self, label: str, node: Any, names: dict, counter: list) -> dict:
+        """One node: a primitive, a variable assignment, a call of a saved function, a lifted
+        engine function, a custom gradient or graph control flow; anything else is refused
+        naming the node."""
+        if isinstance(node, (CondNode, WhileNode)):
+            return self._control_flow(label, node, names, counter)
         assignment = getattr(node, "assignment", None)
         if assignment is not None:
             variable, method = assignment
@@ -200,8 +233,9 @@ class _Writer:
         fn = getattr(node, "function", None)
         if fn is None or hasattr(node, "run_in"):
             raise Unsaveable(f"`{label}` cannot be saved: its graph calls `{node.name}`, a Python call run "
-                             "eagerly on each call (a lifted layer, optimizer step, py_function or control "
-                             "flow), which the SavedModel format cannot hold")
+                             "eagerly on each call (a Keras layer traced as a whole, an optimizer step, a "
+                             "py_function, a tape or TensorArray operation), which the SavedModel format "
+                             "cannot hold")
         inputs = [self.ref(x, names) for x in node.inputs]
         if isinstance(fn, TracedCustomGradient):
             return {"custom_gradient": self._library_gradient(fn, label), "inputs": inputs,

@@ -457,3 +457,86 @@ def test_loaded_functions_match_python_arguments(tmp_path):
         loaded.scaled(x, k=4.0)
     with pytest.raises(TypeError, match="no trace"):
         loaded.scaled(x, 3.0, mode="mul")
+
+
+def _control_flow_module(lib):
+    class M(lib.Module):
+        def __init__(self):
+            super().__init__()
+            self.v = lib.Variable(2.0)
+            self.count = lib.Variable(0)
+
+        @lib.function(input_signature=[lib.TensorSpec([None], lib.float32)])
+        def f(self, x):
+            if lib.reduce_sum(x) > 0:
+                y = x * self.v
+            else:
+                y = -x
+            total = lib.constant(0.0)
+            for i in lib.range(3):
+                total += lib.reduce_sum(y) * lib.cast(i, lib.float32)
+                self.count.assign_add(1)
+            return y, total
+
+        @lib.function(input_signature=[lib.TensorSpec([], lib.int32)])
+        def loop(self, n):
+            return lib.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, s * 2.0), (0, 1.0),
+                                  maximum_iterations=10)
+
+    return M()
+
+
+@pytest.mark.parametrize("name", _libraries())
+def test_control_flow_saved_and_loaded(tmp_path, name):
+    """AutoGraph `if` / `for` over tf.range on tensors and tf.while_loop, with a variable
+    assigned in the loop; gradients through the loaded branches and loop."""
+    lib = _tf(name)
+    m = _control_flow_module(lib)
+    m.f(lib.constant([1.0, 2.0]))
+    path = str(tmp_path / "cf")
+    lib.saved_model.save(m, path)
+    loaded = lib.saved_model.load(path)
+    y, total = loaded.f(lib.constant([1.0, 2.0]))
+    assert y.numpy().tolist() == [2.0, 4.0] and float(total.numpy()) == 18.0
+    y, total = loaded.f(lib.constant([-1.0, -2.0]))
+    assert y.numpy().tolist() == [1.0, 2.0] and float(total.numpy()) == 9.0
+    assert int(loaded.count.numpy()) == 9 and int(m.count.numpy()) == 3
+    x = lib.constant([1.0, 2.0])
+    with lib.GradientTape() as tape:
+        tape.watch(x)
+        _, total = loaded.f(x)
+    gx, gv = tape.gradient(total, [x, loaded.v])
+    assert gx.numpy().tolist() == [6.0, 6.0] and float(gv.numpy()) == 9.0
+    assert [float(t.numpy()) for t in loaded.loop(lib.constant(4))] == [4.0, 16.0]
+    assert [float(t.numpy()) for t in loaded.loop(lib.constant(50))] == [10.0, 1024.0]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.__setitem__("cond", s["cond"][:1]), "a cond in function `f` is malformed"),
+    (lambda s: s["cond"][0]["ops"].insert(0, {"op": "os.system", "attrs": {}, "inputs": [], "outputs": 0}),
+     "unknown op 'os.system'"),
+    (lambda s: s["cond"][1].__setitem__("outputs", [{"t": "n999:0"}]), "reads 'n999:0' before"),
+])
+def test_hostile_control_flow_steps(tmp_path, change, message):
+    path = str(tmp_path / "cf")
+    tf.saved_model.save(_control_flow_module(tf), path)
+
+    def edit(doc):
+        change(next(s for s in doc["functions"]["f"][0]["ops"] if "cond" in s))
+
+    _edit(path, edit)
+    with pytest.raises(ValueError, match=message):
+        tf.saved_model.load(path)
+
+
+def test_hostile_while_steps(tmp_path):
+    path = str(tmp_path / "cf")
+    tf.saved_model.save(_control_flow_module(tf), path)
+
+    def edit(doc):
+        step = next(s for s in doc["functions"]["loop"][0]["ops"] if "while" in s)
+        step["while"]["vars"] = step["while"]["vars"][:1]
+
+    _edit(path, edit)
+    with pytest.raises(ValueError, match="a while loop in function `loop` is malformed"):
+        tf.saved_model.load(path)
