@@ -274,6 +274,11 @@ def _output_type(value: Any) -> str:
 def _parameters(concrete: ConcreteFunction) -> list:
     """(name, type text) of each traced parameter, tensors and Python values alike."""
     names = _arg_names(concrete._signature, len(concrete._args))
+    if concrete._signature is None:  # an input_signature trace: its placeholders know the names
+        for i, a in enumerate(concrete._args):
+            leaves = [x for x in nest.flatten(a) if isinstance(x, _Placeholder)]
+            if leaves and leaves[0].path:
+                names[i] = leaves[0].path
     out = [(names[i], _output_type(a.spec if isinstance(a, _Placeholder) else a))
            for i, a in enumerate(concrete._args)]
     out += [(k, _output_type(v.spec if isinstance(v, _Placeholder) else v)) for k, v in concrete._kwargs.items()]

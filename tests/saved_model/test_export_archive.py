@@ -129,3 +129,27 @@ def test_cnn_export_reloads_and_fine_tunes_as_tfsm_layer(tmp_path):
     wrapped.fit(x, np.array([0, 1, 2, 1, 0]), epochs=1, verbose=0)
     assert len(before) == 4 and any(not np.array_equal(b, w.numpy()) for b, w in zip(before, wrapped.trainable_weights,
                                                                                    strict=True))
+
+
+@pytest.mark.parametrize("name", _libraries())
+def test_subclassed_model_exports_with_the_shapes_of_its_first_call(tmp_path, name):
+    lib, k = _lib(name)
+
+    class Sub(k.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = k.layers.Dense(2)
+
+        def call(self, x):
+            return self.d(x)
+
+    model = Sub()
+    x = np.ones((3, 4), "float32")
+    model(x)
+    path = str(tmp_path / "sub")
+    model.export(path, verbose=False)
+    r = lib.saved_model.load(path)
+    np.testing.assert_allclose(r.serve(np.ones((5, 4), "float32")).numpy(), model(np.ones((5, 4), "float32")).numpy(),
+                               rtol=1e-6)
+    with pytest.raises(ValueError):
+        Sub().export(str(tmp_path / "unbuilt"), verbose=False)

@@ -540,3 +540,12 @@ def test_hostile_while_steps(tmp_path):
     _edit(path, edit)
     with pytest.raises(ValueError, match="a while loop in function `loop` is malformed"):
         tf.saved_model.load(path)
+
+
+@pytest.mark.parametrize("name", _libraries())
+def test_input_signature_trace_prints_its_parameter_names(name):
+    """What an export prints per endpoint: the Python parameter names (was arg_0, arg_1)."""
+    lib = _tf(name)
+    f = lib.function(lambda x, y: x + y, input_signature=[lib.TensorSpec([None], lib.float32)] * 2)
+    lines = str(f.get_concrete_function()).splitlines()
+    assert [line.split(" (")[0].strip() for line in lines[1:3]] == ["x", "y"]

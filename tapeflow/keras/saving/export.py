@@ -172,11 +172,37 @@ class ExportArchive:
             print(f"Saved artifact at '{os.fspath(filepath)}'. The following endpoints are available:\n\n{endpoints}")
 
 
+def _model_input_signature(model: Any) -> list:
+    """The specs `Model.export` traces with: the model's inputs (named after them, so the
+    signature takes them by name), or for a subclassed model the shapes of its first call (the
+    batch unknown, the model's dtype), as Keras infers them."""
+    import tapeflow as tf
+
+    inputs = getattr(model, "inputs", None)
+    if inputs:
+        specs = nest.map_structure(lambda t: tf.TensorSpec(tuple(t.shape), t.dtype, getattr(t, "name", None)),
+                                   list(inputs))
+        return [specs[0]] if len(specs) == 1 else [specs]
+    shapes = getattr(model, "_build_input_shape", None) if getattr(model, "built", False) else None
+    if shapes is None:
+        raise ValueError("Model.export: the model has no known inputs; build it (call it once, or start "
+                         "with keras.Input) or pass input_signature=[tf.TensorSpec(...)].")
+    dtype = getattr(model, "compute_dtype", None) or "float32"
+
+    def spec(s: Any) -> Any:
+        if isinstance(s, dict):
+            return {k: spec(v) for k, v in s.items()}
+        if isinstance(s, (list, tuple)) and not all(d is None or isinstance(d, int) for d in s):
+            return [spec(v) for v in s]
+        return tf.TensorSpec((None, *tuple(s)[1:]), dtype)
+
+    return [spec(shapes)]
+
+
 def export_model(model: Any, filepath: str, format: str = "tf_saved_model", verbose: Any = None,  # noqa: A002
                  input_signature: Any = None, **kwargs: Any) -> None:
     """Write `model`'s inference function as a SavedModel with the endpoint `serve` (through
     `ExportArchive`, as Keras does)."""
-    import tapeflow as tf
 
     if format == "onnx":
         from tapeflow.keras.saving.onnx_export import export_onnx
@@ -192,14 +218,7 @@ def export_model(model: Any, filepath: str, format: str = "tf_saved_model", verb
     if kwargs:
         raise ValueError(f"Model.export: unrecognised arguments {sorted(kwargs)}.")
     if input_signature is None:
-        inputs = getattr(model, "inputs", None)
-        if not inputs:
-            raise ValueError("Model.export: the model has no known inputs; build it (call it once, or start "
-                             "with keras.Input) or pass input_signature=[tf.TensorSpec(...)].")
-        # Named after the input tensors, as Keras names them: the signature takes them by name.
-        specs = nest.map_structure(lambda t: tf.TensorSpec(tuple(t.shape), t.dtype, getattr(t, "name", None)),
-                                   list(inputs))
-        input_signature = [specs[0]] if len(specs) == 1 else [specs]
+        input_signature = _model_input_signature(model)
 
     def serve(*args: Any) -> Any:
         return model(*args, training=False)
