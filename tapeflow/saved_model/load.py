@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow import nest
+from tapeflow import backend, nest
 from tapeflow.autodiff.function import recording_tapes
 from tapeflow.saved_model.encoding import decode, op_registry
 from tapeflow.tensor import Tensor, TensorShape, Variable, convert_to_tensor
@@ -81,6 +81,8 @@ class _Lifted:
     def __call__(self, *leaves: Any) -> tuple:
         args, kwargs = nest.pack_sequence_as(self.skeleton, list(leaves))
         out = nest.flatten(self.fn(*args, **kwargs))
+        if any(not 0 <= i < len(out) for i in self.slots):
+            raise ValueError(f"SavedModel: a step reads output {self.slots} of a call with {len(out)} outputs.")
         return tuple(out[i] for i in self.slots)
 
 
@@ -278,6 +280,7 @@ class LoadedConcreteFunction:
         self._variables = library.variables
         self._arrays = library.arrays
         self._library = library
+        self._constants: dict = {}  # id(reference) -> Tensor (the references live with the document)
         defined = {f"p{k}" for k in range(len(self._placeholders))}
         self._steps = self._build(doc["ops"], defined)
         self._outputs = doc["outputs"]
@@ -379,7 +382,14 @@ class LoadedConcreteFunction:
         if "v" in ref:
             return self._variables[ref["v"]]
         if "c" in ref:
-            return Tensor(decode(ref["c"], self._arrays))
+            constant = self._constants.get(id(ref))
+            if constant is None:
+                # Made once, on the default device (text stays on the host).
+                value = decode(ref["c"], self._arrays)
+                if getattr(value, "dtype", None) is not None and value.dtype.kind != "O":
+                    value = backend.asarray(value)
+                constant = self._constants[id(ref)] = Tensor(value)
+            return constant
         return decode(ref["py"], self._arrays)
 
     def _run_flat(self, values: list) -> list:
@@ -617,6 +627,6 @@ def load(export_dir: str, tags: Any = None, options: Any = None) -> Any:
         for name, concretes in built.functions.items():
             setattr(obj, name, LoadedFunction(name, concretes))
         obj.signatures.update(built.signatures)
-    except (KeyError, TypeError, json.JSONDecodeError, IndexError, AttributeError) as e:
+    except (KeyError, TypeError, json.JSONDecodeError, IndexError, AttributeError, RecursionError) as e:
         raise ValueError(f"SavedModel at {export_dir} is corrupt: {type(e).__name__}: {e}") from None
     return obj

@@ -549,3 +549,12 @@ def test_input_signature_trace_prints_its_parameter_names(name):
     f = lib.function(lambda x, y: x + y, input_signature=[lib.TensorSpec([None], lib.float32)] * 2)
     lines = str(f.get_concrete_function()).splitlines()
     assert [line.split(" (")[0].strip() for line in lines[1:3]] == ["x", "y"]
+
+
+def test_deeply_nested_document_is_corrupt_not_a_crash(tmp_path):
+    path = str(tmp_path / "m")
+    tf.saved_model.save(_counter_module(tf), path)
+    with open(os.path.join(path, "saved_model.json"), "w") as f:
+        f.write('{"format": "tapeflow.saved_model/2", "x": ' + "[" * 100000 + "]" * 100000 + "}")
+    with pytest.raises(ValueError, match="corrupt: RecursionError"):
+        tf.saved_model.load(path)
