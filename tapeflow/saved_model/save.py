@@ -63,6 +63,10 @@ def _valid_signature(c: ConcreteFunction) -> bool:
 
 def _signature_functions(obj: Any, signatures: Any, functions: dict) -> dict:
     if signatures is None:
+        default = getattr(obj, "_default_save_signature", None)  # a Keras model's call on its inputs
+        fn = default() if callable(default) else None
+        if fn is not None:
+            return {"serving_default": _concretes(fn)[0]}
         # As TF: the one function with an input_signature whose outputs make a signature.
         candidates = [c for f in functions.values() if f.input_signature is not None
                       for c in _concretes(f)[:1] if _valid_signature(c)]

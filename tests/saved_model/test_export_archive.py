@@ -153,3 +153,19 @@ def test_subclassed_model_exports_with_the_shapes_of_its_first_call(tmp_path, na
                                rtol=1e-6)
     with pytest.raises(ValueError):
         Sub().export(str(tmp_path / "unbuilt"), verbose=False)
+
+
+@pytest.mark.parametrize("name", _libraries())
+def test_saving_a_keras_model_directly_gives_serving_default(tmp_path, name):
+    """tf.saved_model.save(model, path) without signatures: Keras's default signature."""
+    lib, k = _lib(name)
+    model = k.Sequential([k.Input((4,)), k.layers.Dense(3)])
+    model.compile("adam", "mse")
+    model.fit(np.ones((8, 4)), np.ones((8, 3)), verbose=0)
+    path = str(tmp_path / "direct")
+    lib.saved_model.save(model, path)
+    sig = lib.saved_model.load(path).signatures["serving_default"]
+    assert repr(sig.structured_input_signature) == (
+        "((), {'inputs': TensorSpec(shape=(None, 4), dtype=tf.float32, name='inputs')})")
+    x = np.ones((2, 4), "float32")
+    np.testing.assert_allclose(sig(inputs=lib.constant(x))["output_0"].numpy(), model(x).numpy(), rtol=1e-6)

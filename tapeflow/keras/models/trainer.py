@@ -905,6 +905,13 @@ class Trainer:
 
         export_model(self, filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
 
+    def _default_save_signature(self) -> Any:
+        """The "serving_default" signature of `tf.saved_model.save(model, path)` (see
+        keras/saving/export.py)."""
+        from tapeflow.keras.saving.export import default_save_signature
+
+        return default_save_signature(self)
+
     def summary(self, line_length: int | None = None, positions: Any = None, print_fn: Any = None,
                 expand_nested: bool = False, show_trainable: bool = False, layer_range: Any = None) -> None:
         """Print a table of the layers (name, type, output shape, parameters) and the totals.

@@ -199,6 +199,24 @@ def _model_input_signature(model: Any) -> list:
     return [spec(shapes)]
 
 
+def default_save_signature(model: Any) -> Any:
+    """The "serving_default" signature `tf.saved_model.save(model, path)` gives a Keras model
+    when no signatures are passed (Keras's `_default_save_signature`): the model's call on its
+    inputs (or the shapes of its first call), taking `inputs`."""
+    import tapeflow as tf
+
+    try:
+        signature = _model_input_signature(model)
+    except ValueError:
+        return None
+    specs = nest.map_structure(lambda s: tf.TensorSpec(s.shape, s.dtype), signature)
+
+    def serving_default(inputs: Any) -> Any:
+        return model(inputs, training=False)
+
+    return tf.function(serving_default, input_signature=specs)
+
+
 def export_model(model: Any, filepath: str, format: str = "tf_saved_model", verbose: Any = None,  # noqa: A002
                  input_signature: Any = None, **kwargs: Any) -> None:
     """Write `model`'s inference function as a SavedModel with the endpoint `serve` (through
