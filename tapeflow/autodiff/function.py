@@ -44,12 +44,6 @@ class Function:
     inputs: tuple = ()
     outputs: Any = None
     needs_input_grad: tuple = ()
-    # Whether `backward` reads values its `forward` computed (not only shapes): such an op
-    # cannot be differentiated while tracing (tracing.symbolic_grad), only when replayed.
-    saves_forward_values = False
-    # Set during a first-order walk when a max-pool above already applied this op's relu mask
-    # (autodiff.tape.relu_folded_into); only ops whose relu_foldable() is true read it.
-    relu_folded = False
 
     def forward(self, *xs: Any) -> Any:
         raise NotImplementedError
@@ -60,10 +54,6 @@ class Function:
     @property
     def name(self) -> str:
         return type(self).__name__
-
-    def relu_foldable(self) -> bool:
-        """Whether the output is a relu's and `backward` skips the relu mask when `relu_folded`."""
-        return False
 
     def __call__(self, *inputs: Tensor) -> Any:
         values = tuple(map(_value_of, inputs))

@@ -35,77 +35,6 @@ def _add() -> Any:
     return _add_fn[0]
 
 
-class _Walk:
-    """The first-order reverse walk in progress: what a backward may ask about the graph.
-
-    Used to fold a relu's mask into the max-pool gradient below it (`relu_folded_into`): the
-    pool's gradient, scaled by (pooled value > 0), is already zero wherever the relu's output is
-    zero, so the relu's backward can pass it through instead of masking the large input again.
-    """
-
-    __slots__ = ("records", "grads", "keep", "_uses", "_producers", "_folded")
-
-    def __init__(self, records: list, grads: dict, keep: set) -> None:
-        self.records, self.grads, self.keep = records, grads, keep
-        self._uses = self._producers = self._folded = None  # built when a backward asks
-
-    def producer(self, t: Tensor) -> Any:
-        """The recorded op that produced `t`, or None."""
-        if self._producers is None:
-            self._producers = {id(o): fn for fn in self.records for o in fn.outputs}
-        return self._producers.get(id(t))
-
-    def sole_gradient_path(self, t: Tensor) -> bool:
-        """Whether `t`'s gradient comes from one recorded use only: not a source, no gradient
-        seeded or accumulated yet, and exactly one recorded op reading it needs its gradient."""
-        if id(t) in self.keep or id(t) in self.grads:
-            return False
-        if self._uses is None:
-            uses: dict = {}
-            for fn in self.records:
-                for x, need in zip(fn.inputs, fn.needs_input_grad, strict=False):
-                    if need:
-                        uses[id(x)] = uses.get(id(x), 0) + 1
-            self._uses = uses
-        return self._uses.get(id(t), 0) == 1
-
-    def fold(self, fn: Any) -> None:
-        fn.relu_folded = True
-        if self._folded is None:
-            self._folded = []
-        self._folded.append(fn)
-
-    def clear_folds(self) -> None:
-        for fn in self._folded or ():
-            fn.relu_folded = False
-
-
-# The first-order walks in progress, innermost last.
-_walks: list = []
-
-
-def relu_folded_into(t: Tensor) -> bool:
-    """For a max-pool backward about to route gradient to its input `t`: whether `t` is the
-    output of a relu-activated op (`relu_foldable()`) whose gradient comes only through this
-    pool, during a first-order walk. If so, marks that op so its backward skips the relu mask;
-    the caller must then scale its incoming gradient by (pooled value > 0).
-
-    NOTE: exact: the pool sends gradient only to each window's maximum, where the relu output
-    equals the pooled value, so relu'(y) at those positions is (pooled > 0); elsewhere the pool's
-    gradient is zero (or nan from a nan dy, as the relu mask would leave it too).
-    """
-    if not _walks:
-        return False
-    walk = _walks[-1]
-    fn = walk.producer(t)
-    if fn is None or len(fn.outputs) != 1 or not fn.relu_foldable():
-        return False
-    if not walk.sole_gradient_path(t):
-        return False
-    walk.fold(fn)
-    return True
-
-
 class UnconnectedGradients:
     """What `gradient` returns for a source the target does not depend on."""
 
@@ -336,61 +265,55 @@ class GradientTape:
         # being walked: walk a copy then.
         records = list(self._records) if copy_records else self._records
         recording = bool(recording_tapes)
-        walk = None
-        if not recording:
-            walk = _Walk(records, grads, keep)
-            _walks.append(walk)
-        try:
-            for fn in reversed(records):
-                outs = fn.outputs
-                if len(outs) == 1:
-                    k = id(outs[0])
-                    dy = grads.get(k)
-                    if dy is None:
-                        continue
-                    dxs = fn.backward(dy)
+        for fn in reversed(records):
+            outs = fn.outputs
+            if len(outs) == 1:
+                k = id(outs[0])
+                dy = grads.get(k)
+                if dy is None:
+                    continue
+                dxs = fn.backward(dy)
+                if k not in keep:
+                    del grads[k]
+                    if owned:
+                        owned.pop(k, None)
+            else:
+                dys = [grads.get(id(o)) for o in outs]
+                if all(d is None for d in dys):
+                    continue
+                # Outputs no gradient reached get zeros; non-float ones (indices, reserve
+                # space) none.
+                dys = [Tensor(get_xp(o._value).zeros_like(o._value))
+                       if d is None and o._value.dtype.kind in "fc" else d
+                       for o, d in zip(outs, dys, strict=True)]
+                dxs = fn.backward(*dys)
+                for o in outs:
+                    k = id(o)
                     if k not in keep:
-                        del grads[k]
-                        if owned:
-                            owned.pop(k, None)
+                        grads.pop(k, None)
+                        owned.pop(k, None)
+            for x, dx, need in zip(fn.inputs, dxs, fn.needs_input_grad, strict=False):
+                if dx is None or not need:
+                    continue
+                xshape = x._value.shape
+                k = id(x)
+                old = grads.get(k)
+                if recording:
+                    if dx._value.shape != xshape:
+                        dx = sum_to(dx, xshape)
+                    grads[k] = dx if old is None else add(old, dx)
+                    continue
+                dv = dx._value
+                if dv.shape != xshape:
+                    dv = sum_to_array(dv, xshape)
+                    dx = Tensor(dv)
+                if old is None:
+                    grads[k] = dx
+                elif owned.get(k) is old:
+                    old._value += dv
                 else:
-                    dys = [grads.get(id(o)) for o in outs]
-                    if all(d is None for d in dys):
-                        continue
-                    dys = [Tensor(get_xp(o._value).zeros_like(o._value)) if d is None else d
-                           for o, d in zip(outs, dys, strict=True)]
-                    dxs = fn.backward(*dys)
-                    for o in outs:
-                        k = id(o)
-                        if k not in keep:
-                            grads.pop(k, None)
-                            owned.pop(k, None)
-                for x, dx, need in zip(fn.inputs, dxs, fn.needs_input_grad, strict=False):
-                    if dx is None or not need:
-                        continue
-                    xshape = x._value.shape
-                    k = id(x)
-                    old = grads.get(k)
-                    if recording:
-                        if dx._value.shape != xshape:
-                            dx = sum_to(dx, xshape)
-                        grads[k] = dx if old is None else add(old, dx)
-                        continue
-                    dv = dx._value
-                    if dv.shape != xshape:
-                        dv = sum_to_array(dv, xshape)
-                        dx = Tensor(dv)
-                    if old is None:
-                        grads[k] = dx
-                    elif owned.get(k) is old:
-                        old._value += dv
-                    else:
-                        acc = Tensor(old._value + dv)
-                        grads[k] = owned[k] = acc
-        finally:
-            if walk is not None:
-                _walks.pop()
-                walk.clear_folds()
+                    acc = Tensor(old._value + dv)
+                    grads[k] = owned[k] = acc
         return grads
 
     def jacobian(

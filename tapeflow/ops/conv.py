@@ -34,8 +34,8 @@ import math
 from typing import Any
 
 from tapeflow import backend
-from tapeflow.autodiff import function as _fn
-from tapeflow.autodiff.function import Function
+from tapeflow.autodiff.function import Function, formula_vjp
+from tapeflow.autodiff.unbroadcast import leading_sum
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor, convert_to_tensor
 
@@ -244,7 +244,6 @@ def choose_algorithm(xp: Any, g: Geometry, N: int, C: int, Cout: int, groups: in
 # im2col / col2im implementations (channels-last arrays)
 # ---------------------------------------------------------------------------------------------
 
-_MAX_CACHED_COLUMNS_BYTES = 64 << 20
 _SMALL_GEMM_OUTPUT = 4096
 
 
@@ -311,26 +310,23 @@ def _without_ones(kind: str, cols: Any) -> Any:
     return cols[:-1] if kind == "taps" else cols[:, :-1]
 
 
-def _im2col_forward(xp: Any, x: Any, w: Any, g: Geometry, groups: int, keep: bool,
-                    bias: Any = None) -> tuple:
-    """(y, cache for the filter gradient, bias_added, columns with ones or None)."""
+def _im2col_forward(xp: Any, x: Any, w: Any, g: Geometry, groups: int, bias: Any = None) -> tuple:
+    """(y, bias_added): the convolution, plus the bias when the GEMM could add it."""
     N = x.shape[0]
     Cout = w.shape[-1]
     if groups > 1 and groups == x.shape[-1]:
-        return _depthwise_forward(xp, x, w, g), None, False, None
+        return _depthwise_forward(xp, x, w, g), False
     if _chunked(xp, g, x.shape, groups, x.dtype.itemsize):
-        return _chunked_forward(xp, x, w, g), None, False, None
+        return _chunked_forward(xp, x, w, g), False
     if bias is not None and groups == 1:
         # NOTE: a row (column) of ones in the columns and the bias as one more filter row: the
-        # GEMM adds the bias (no pass over the output), and backward one GEMM gives dw and db.
+        # GEMM adds the bias, with no pass over the output.
         ext = _columns_with_ones(xp, x, g)
         if ext is not None:
             kind, cols = ext
             w_ext = xp.concatenate([w.reshape(-1, Cout), bias.reshape(1, Cout)])
             y = (cols.T if kind == "taps" else cols) @ w_ext
-            keep = keep and cols.nbytes <= _MAX_CACHED_COLUMNS_BYTES
-            cache = (kind, _without_ones(kind, cols)) if keep else None
-            return y.reshape((N,) + g.O + (Cout,)), cache, True, (ext if keep else None)
+            return y.reshape((N,) + g.O + (Cout,)), True
     kind, cols = _columns(xp, x, g, groups)
     if kind == "rows":
         y = cols @ w.reshape(-1, Cout)
@@ -339,10 +335,7 @@ def _im2col_forward(xp: Any, x: Any, w: Any, g: Geometry, groups: int, keep: boo
     else:
         yg = xp.matmul(cols, _group_filter(w, groups))  # (G, M, Og)
         y = yg.transpose(1, 0, 2).reshape(-1, Cout)
-    # NOTE: the columns are kept for the filter gradient (saves redoing the gather) unless
-    # they are large; a recording tape may never ask for that gradient.
-    keep = keep and cols.nbytes <= _MAX_CACHED_COLUMNS_BYTES
-    return y.reshape((N,) + g.O + (Cout,)), ((kind, cols) if keep else None), False, None
+    return y.reshape((N,) + g.O + (Cout,)), False
 
 
 def _im2col_filter_grad(xp: Any, x: Any, dy: Any, g: Geometry, groups: int, kshape: tuple,
@@ -564,7 +557,7 @@ def _flip_filter(xp: Any, w: Any) -> Any:
 
 def _input_grad_as_correlation(xp: Any, dy: Any, w: Any, g: Geometry) -> Any:
     gf = _flipped_geometry(g)
-    return _im2col_forward(xp, dy, _flip_filter(xp, w), gf, 1, False)[0]
+    return _im2col_forward(xp, dy, _flip_filter(xp, w), gf, 1)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -720,8 +713,9 @@ def _from_spectrum(xp: Any, spec: Any, F: tuple, keep: tuple, dtype: Any, relu: 
     return res if res.dtype == dtype else res.astype(dtype)
 
 
-class _FFTCache:
-    """Spectra shared by one Conv's forward and the two backward primitives it creates."""
+class _Spectra:
+    """The spectra one gradient computation shares: x's, the filter's and dy's (each computed
+    at most once, when first asked for)."""
 
     __slots__ = ("F", "X", "Wc", "DY")
 
@@ -738,14 +732,9 @@ def _fft_filter_spectrum(xp: Any, w: Any, g: Geometry, F: tuple) -> Any:
     return (E.conj() @ w.reshape(T, C * Cout).astype(E.dtype)).reshape(-1, C, Cout)
 
 
-def _fft_forward(xp: Any, x: Any, w: Any, g: Geometry, cache: _FFTCache | None,
-                 bias: Any = None, relu: bool = False) -> Any:
+def _fft_forward(xp: Any, x: Any, w: Any, g: Geometry, bias: Any = None, relu: bool = False) -> Any:
     F = _fft_size(g)
-    X = _spectrum(xp, x, F)
-    Wc = _fft_filter_spectrum(xp, w, g, F)
-    if cache is not None:
-        cache.X, cache.Wc = X, Wc
-    Y = xp.matmul(X, Wc)  # (nf, N, Cout)
+    Y = xp.matmul(_spectrum(xp, x, F), _fft_filter_spectrum(xp, w, g, F))  # (nf, N, Cout)
     if bias is not None:
         # NOTE: a constant added to every output is a term at frequency zero (the first row):
         # the inverse transform divides it by prod(F). No pass over the output.
@@ -753,26 +742,25 @@ def _fft_forward(xp: Any, x: Any, w: Any, g: Geometry, cache: _FFTCache | None,
     return _from_spectrum(xp, Y, F, g.O, x.dtype, relu)
 
 
-def _fft_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, cache: _FFTCache | None) -> Any:
-    F = _fft_size(g)
-    Wc = cache.Wc if cache is not None and cache.Wc is not None else _fft_filter_spectrum(xp, w, g, F)
-    DY = cache.DY if cache is not None and cache.DY is not None else _spectrum(xp, dy, F)
-    if cache is not None:
-        cache.DY = DY
-    DX = xp.matmul(DY, Wc.conj().transpose(0, 2, 1))  # (nf, N, C)
+def _fft_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, spectra: _Spectra) -> Any:
+    F = spectra.F
+    if spectra.Wc is None:
+        spectra.Wc = _fft_filter_spectrum(xp, w, g, F)
+    if spectra.DY is None:
+        spectra.DY = _spectrum(xp, dy, F)
+    DX = xp.matmul(spectra.DY, spectra.Wc.conj().transpose(0, 2, 1))  # (nf, N, C)
     return _from_spectrum(xp, DX, F, g.S, dy.dtype)
 
 
-def _fft_filter_grad(xp: Any, x: Any, dy: Any, g: Geometry, kshape: tuple,
-                     cache: _FFTCache | None) -> Any:
-    F = _fft_size(g)
-    X = cache.X if cache is not None and cache.X is not None else _spectrum(xp, x, F)
-    DY = cache.DY if cache is not None and cache.DY is not None else _spectrum(xp, dy, F)
-    if cache is not None:
-        cache.DY = DY
+def _fft_filter_grad(xp: Any, x: Any, dy: Any, g: Geometry, kshape: tuple, spectra: _Spectra) -> Any:
+    F = spectra.F
+    if spectra.X is None:
+        spectra.X = _spectrum(xp, x, F)
+    if spectra.DY is None:
+        spectra.DY = _spectrum(xp, dy, F)
     # NOTE: Z = conj(X)^T DY is the conjugate of the cross-spectrum; Gs reads the filter taps
     # from it directly (real GEMM over [Re; Im]), so only the smaller X is conjugated.
-    Z = xp.matmul(xp.conj(X).transpose(0, 2, 1), DY)  # (nf, C, Cout)
+    Z = xp.matmul(xp.conj(spectra.X).transpose(0, 2, 1), spectra.DY)  # (nf, C, Cout)
     _, Gs = _tap_dft(xp, g, F, x.dtype)
     nf = Z.shape[0]
     parts = xp.ascontiguousarray(Z.reshape(nf, -1).view(Gs.dtype).reshape(nf, -1, 2)
@@ -781,14 +769,10 @@ def _fft_filter_grad(xp: Any, x: Any, dy: Any, g: Geometry, kshape: tuple,
 
 
 # ---------------------------------------------------------------------------------------------
-# The three primitives
+# The primitives
 # ---------------------------------------------------------------------------------------------
 
 class _ConvBase(Function):
-    # The backward reuses the forward's FFT spectra / im2col cache (`self.cache`): a trace cannot
-    # build it as graph ops (see tracing.symbolic_grad), the tape is enacted instead.
-    saves_forward_values = True
-
     def __init__(self, strides: tuple, dilations: tuple, padding: Any, groups: int = 1,
                  op: str = "Conv") -> None:
         self.strides = strides
@@ -796,7 +780,6 @@ class _ConvBase(Function):
         self.padding = padding
         self.groups = groups
         self.op = op
-        self.cache: Any = None
 
     @property
     def name(self) -> str:
@@ -811,23 +794,18 @@ class _ConvBase(Function):
     def _conv(self) -> Conv:
         return Conv(self.strides, self.dilations, self.padding, self.groups, self.op)
 
-    def _input(self, S: tuple, **kwargs: Any) -> ConvBackpropInput:
-        return ConvBackpropInput(self.strides, self.dilations, self.padding, self.groups, S,
-                                 self.op, **kwargs)
+    def _input(self, S: tuple) -> ConvBackpropInput:
+        return ConvBackpropInput(self.strides, self.dilations, self.padding, self.groups, S, self.op)
 
-    def _filter(self, kshape: tuple, **kwargs: Any) -> ConvBackpropFilter:
-        return ConvBackpropFilter(self.strides, self.dilations, self.padding, self.groups, kshape,
-                                  self.op, **kwargs)
+    def _filter(self, kshape: tuple) -> ConvBackpropFilter:
+        return ConvBackpropFilter(self.strides, self.dilations, self.padding, self.groups, kshape, self.op)
+
+    def _grad(self, activation: str, wants: tuple) -> ConvBackprop:
+        return ConvBackprop(self.strides, self.dilations, self.padding, self.groups, self.op, activation, wants)
 
 
 class Conv(_ConvBase):
     """y = correlate(x, w): x (N, *S, C), w (*K, C / groups, Cout) -> y (N, *O, Cout)."""
-
-    def __init__(self, strides: tuple, dilations: tuple, padding: Any, groups: int = 1,
-                 op: str = "Conv") -> None:
-        super().__init__(strides, dilations, padding, groups, op)
-
-    cols_with_ones: Any = None
 
     def forward(self, x: Any, w: Any) -> Any:
         return self._forward(x, w)[0]
@@ -838,87 +816,113 @@ class Conv(_ConvBase):
         xp = get_xp(x, w)
         g = self._geometry(x.shape[1:-1], w.shape[:-2])
         algo = self._algorithm(xp, g, x.shape[0], x.shape[-1], w.shape[-1], x.dtype.itemsize)
-        keep = bool(_fn.recording_tapes)
-        self.cols_with_ones = None
         if algo == "fft":
-            cache = _FFTCache(_fft_size(g)) if keep else None
-            y = _fft_forward(xp, x, w, g, cache, bias, relu)
-            self.cache = (algo, cache)
-            return y, True, relu
-        y, cache, bias_added, self.cols_with_ones = _im2col_forward(xp, x, w, g, self.groups, keep,
-                                                                     bias)
-        self.cache = (algo, cache)
+            return _fft_forward(xp, x, w, g, bias, relu), True, relu
+        y, bias_added = _im2col_forward(xp, x, w, g, self.groups, bias)
         return y, bias_added, False
 
     def backward(self, dy: Tensor) -> tuple:
+        x, w = self.inputs
         nx, nw = self.needs_input_grad
-        return self._conv_grads(dy, nx, nw)
-
-    def _fft_grads(self, dy: Any, relu_output: Any, nx: bool, nw: bool, bias: bool) -> tuple | None:
-        """Arrays (dx, dw, db) for y = conv(x, w) (+ b, relu when `relu_output` is y) from the
-        array `dy`, when the forward pass used and cached the FFT; None otherwise.
-
-        The relu's mask is applied inside dy's transform and db is the spectrum's zero-frequency
-        row summed over the batch: the gradient of the convolution's output is never formed.
-        """
-        algo, cache = self.cache
-        if algo != "fft" or cache is None:
-            return None
-        x, w = self.inputs[0]._value, self.inputs[1]._value
-        xp = get_xp(dy)
-        g = self._geometry(x.shape[1:-1], w.shape[:-2])
-        shared = _FFTCache(cache.F)
-        shared.X, shared.Wc = cache.X, cache.Wc
-        shared.DY = _spectrum(xp, dy, cache.F, relu_output)
-        # NOTE: with DY cached, the gradient functions read only dy's shape and dtype.
-        dx = _fft_input_grad(xp, dy, w, g, shared) if nx else None
-        dw = _fft_filter_grad(xp, x, dy, g, tuple(w.shape), shared) if nw else None
-        db = shared.DY[0].real.sum(axis=0) if bias else None
-        return dx, dw, db
-
-    def _im2col_grads(self, dz: Any, nx: bool, nw: bool) -> tuple | None:
-        """Arrays (dx, dw, db) from the array `dz`, the gradient of conv(x, w) + b, when the
-        forward pass folded the bias into the GEMM (`cols_with_ones`): one GEMM gives dw and db.
-        None otherwise."""
-        ext = self.cols_with_ones
-        if ext is None or not nw:
-            return None
-        x, w = self.inputs[0]._value, self.inputs[1]._value
-        xp = get_xp(dz)
-        g = self._geometry(x.shape[1:-1], w.shape[:-2])
-        kshape = tuple(w.shape)
-        TC = math.prod(kshape[:-1])
-        dwb = _im2col_filter_grad(xp, x, dz, g, 1, (TC + 1, kshape[-1]), ext)
-        dx = _im2col_input_grad(xp, dz, w, g, 1, x.shape[-1]) if nx else None
-        return dx, dwb[:TC].reshape(kshape), dwb[TC]
-
-    def _conv_grads(self, dy: Tensor, nx: bool, nw: bool) -> tuple:
-        """(dx, dw) from the output gradient, reusing what the forward pass cached."""
-        x, w = self.inputs[0], self.inputs[1]
-        algo, cache = self.cache
-        if algo == "fft" and cache is not None:
-            # NOTE: the spectra of x and w stay valid for every backward call (persistent tapes,
-            # nested tapes); dy's spectrum is shared only between this call's two gradients.
-            shared = _FFTCache(cache.F)
-            shared.X, shared.Wc = cache.X, cache.Wc
-            cache = shared
-        dx = dw = None
+        if nx and nw:
+            return self._grad("linear", (True, True, False))(dy, x, w)
         if nx:
-            dx = self._input(tuple(x._value.shape[1:-1]),
-                             fft_cache=cache if algo == "fft" else None)(dy, w)
+            return self._input(tuple(x.shape[1:-1]))(dy, w), None
+        return None, self._filter(tuple(w.shape))(x, dy)
+
+
+class ConvBackprop(_ConvBase):
+    """The gradients of y = act(conv(x, w) + b) from (dy, x, w) and, for a nonlinear `act`,
+    the output y: the wanted ones of (dx, dw, db), in that order (`wants` says which).
+
+    One primitive so the gradients share their work: dy's spectrum (FFT, with a relu's mask
+    applied in its transposing copy and db read from its zero frequency) or, with a bias, one
+    GEMM over the columns with a ones column for dw and db (im2col). Its own gradient
+    differentiates the same computation written with the three convolution primitives.
+    """
+
+    def __init__(self, strides: tuple, dilations: tuple, padding: Any, groups: int, op: str,
+                 activation: str, wants: tuple) -> None:
+        super().__init__(strides, dilations, padding, groups, op)
+        self.activation = activation
+        self.wants = tuple(wants)
+        self.n_outputs = sum(self.wants)
+
+    @property
+    def name(self) -> str:
+        return self.op + "Backprop"
+
+    def forward(self, dy: Any, x: Any, w: Any, y: Any = None) -> Any:
+        from tapeflow.ops.dense import activation_grad_array
+
+        xp = get_xp(dy, x, w)
+        g = self._geometry(x.shape[1:-1], w.shape[:-2])
+        nx, nw, nb = self.wants
+        kshape = tuple(w.shape)
+        C = x.shape[-1]
+        act = self.activation
+        algo = self._algorithm(xp, g, x.shape[0], C, w.shape[-1], x.dtype.itemsize)
+        dx = dw = db = None
+        if algo == "fft":
+            spectra = _Spectra(_fft_size(g))
+            if act == "relu":
+                spectra.DY = _spectrum(xp, dy, spectra.F, y)
+                dz = dy  # read for its shape and dtype only
+            else:
+                dz = activation_grad_array(dy, y, act)
+            if nx:
+                dx = _fft_input_grad(xp, dz, w, g, spectra)
+            if nw:
+                dw = _fft_filter_grad(xp, x, dz, g, kshape, spectra)
+            if nb:
+                if spectra.DY is None:
+                    spectra.DY = _spectrum(xp, dz, spectra.F)
+                db = spectra.DY[0].real.sum(axis=0).astype(dy.dtype, copy=False)
+        else:
+            dz = activation_grad_array(dy, y, act)
+            if nx:
+                dx = _im2col_input_grad(xp, dz, w, g, self.groups, C)
+            if nw and nb and self.groups == 1 and not _chunked(xp, g, x.shape, 1, x.dtype.itemsize):
+                ext = _columns_with_ones(xp, x, g)
+                if ext is not None:
+                    # NOTE: the columns with a ones row: one GEMM gives dw and db together.
+                    TC = math.prod(kshape[:-1])
+                    dwb = _im2col_filter_grad(xp, x, dz, g, 1, (TC + 1, kshape[-1]), ext)
+                    dw, db = dwb[:TC].reshape(kshape), dwb[TC]
+            if nw and dw is None:
+                dw = _im2col_filter_grad(xp, x, dz, g, self.groups, kshape, None)
+            if nb and db is None:
+                db = leading_sum(dz, dz.ndim - 1)
+        outs = tuple(v for v, want in zip((dx, dw, db), self.wants, strict=True) if want)
+        return outs[0] if len(outs) == 1 else outs
+
+    def backward(self, *douts: Tensor) -> tuple:
+        return formula_vjp(self, self.formula, list(douts))
+
+    def formula(self, dy: Tensor, x: Tensor, w: Tensor, y: Tensor | None = None) -> tuple:
+        """`forward` written with the convolution primitives (differentiable again)."""
+        from tapeflow.ops import reduce as rd
+        from tapeflow.ops.dense import activation_grad_tensor
+
+        nx, nw, nb = self.wants
+        dz = activation_grad_tensor(dy, y, self.activation)
+        outs = []
+        if nx:
+            outs.append(self._input(tuple(x.shape[1:-1]))(dz, w))
         if nw:
-            dw = self._filter(tuple(w._value.shape), cache=cache)(x, dy)
-        return dx, dw
+            outs.append(self._filter(tuple(w.shape))(x, dz))
+        if nb:
+            outs.append(rd.reduce_sum(dz, tuple(range(len(dz.shape) - 1))))
+        return tuple(outs)
 
 
 class ConvBackpropInput(_ConvBase):
     """dx = conv_transpose(dy, w): dy (N, *O, Cout), w (*K, C / groups, Cout) -> (N, *S, C)."""
 
     def __init__(self, strides: tuple, dilations: tuple, padding: Any, groups: int,
-                 input_spatial: tuple, op: str = "Conv", fft_cache: Any = None) -> None:
+                 input_spatial: tuple, op: str = "Conv") -> None:
         super().__init__(strides, dilations, padding, groups, op)
         self.input_spatial = tuple(input_spatial)
-        self.fft_cache = fft_cache
 
     @property
     def name(self) -> str:
@@ -934,16 +938,15 @@ class ConvBackpropInput(_ConvBase):
             )
         C = w.shape[-2] * self.groups
         algo = self._algorithm(xp, g, dy.shape[0], C, w.shape[-1], dy.dtype.itemsize)
-        cache, self.fft_cache = self.fft_cache, None
         if algo == "fft":
-            return _fft_input_grad(xp, dy, w, g, cache)
+            return _fft_input_grad(xp, dy, w, g, _Spectra(_fft_size(g)))
         return _im2col_input_grad(xp, dy, w, g, self.groups, C)
 
     def backward(self, ddx: Tensor) -> tuple:
         dy, w = self.inputs
         ndy, nw = self.needs_input_grad
         d_dy = self._conv()(ddx, w) if ndy else None
-        d_w = self._filter(tuple(w._value.shape))(ddx, dy) if nw else None
+        d_w = self._filter(tuple(w.shape))(ddx, dy) if nw else None
         return d_dy, d_w
 
 
@@ -951,10 +954,9 @@ class ConvBackpropFilter(_ConvBase):
     """dw: x (N, *S, C), dy (N, *O, Cout) -> (*K, C / groups, Cout), the filter's gradient."""
 
     def __init__(self, strides: tuple, dilations: tuple, padding: Any, groups: int,
-                 filter_shape: tuple, op: str = "Conv", cache: Any = None) -> None:
+                 filter_shape: tuple, op: str = "Conv") -> None:
         super().__init__(strides, dilations, padding, groups, op)
         self.filter_shape = tuple(filter_shape)
-        self.cache = cache
 
     @property
     def name(self) -> str:
@@ -969,17 +971,14 @@ class ConvBackpropFilter(_ConvBase):
                 f"convolution output {g.O}."
             )
         algo = self._algorithm(xp, g, x.shape[0], x.shape[-1], dy.shape[-1], x.dtype.itemsize)
-        cache, self.cache = self.cache, None
         if algo == "fft":
-            return _fft_filter_grad(xp, x, dy, g, self.filter_shape,
-                                    cache if isinstance(cache, _FFTCache) else None)
-        cols = cache if isinstance(cache, tuple) else None
-        return _im2col_filter_grad(xp, x, dy, g, self.groups, self.filter_shape, cols)
+            return _fft_filter_grad(xp, x, dy, g, self.filter_shape, _Spectra(_fft_size(g)))
+        return _im2col_filter_grad(xp, x, dy, g, self.groups, self.filter_shape, None)
 
     def backward(self, ddw: Tensor) -> tuple:
         x, dy = self.inputs
         nx, ndy = self.needs_input_grad
-        d_x = self._input(tuple(x._value.shape[1:-1]))(dy, ddw) if nx else None
+        d_x = self._input(tuple(x.shape[1:-1]))(dy, ddw) if nx else None
         d_dy = self._conv()(x, ddw) if ndy else None
         return d_x, d_dy
 

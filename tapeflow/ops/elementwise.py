@@ -218,9 +218,9 @@ class Cast(Function):
 
     def backward(self, dy: Tensor) -> tuple:
         x = self.inputs[0]
-        if x._value.dtype.kind not in "fc":
+        if not (x.dtype.is_floating or x.dtype.is_complex):
             return (None,)
-        return (cast(dy, x._value.dtype),)
+        return (cast(dy, x.dtype),)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,12 +349,7 @@ class Relu(Function):
     def forward(self, a: Any) -> Any:
         return get_xp(a).maximum(a, a.dtype.type(0))
 
-    def relu_foldable(self) -> bool:
-        return True
-
     def backward(self, dy: Tensor) -> tuple:
-        if self.relu_folded:  # dy is already zero wherever the output is
-            return (dy,)
         # NOTE: the gradient at exactly 0 is 0, as in TF.
         return (SelectGrad("positive")(self.outputs[0], dy),)
 

@@ -4,25 +4,16 @@ A Keras convolution layer adds its bias and applies its activation on every call
 primitives that is two more passes over the (large) output forward, each with a fresh array,
 and backward a relu mask, an add's gradient and the engine's bias reduction. Fused, the bias and
 activation are applied in place on the convolution's output, and backward computes the
-activation's gradient once and the bias gradient as one sum over (N, *spatial). Like the fused
-dense (ops/dense.py), backward works on arrays when no tape records it and falls back to Tensor
-ops, so higher-order gradients still work, when one does.
+activation's gradient once and the bias gradient with the filter's, in one gradient primitive
+(`conv.ConvBackprop`), which the tape runs on arrays or records like any other op.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tapeflow.autodiff import function as _fn
-from tapeflow.autodiff.unbroadcast import leading_sum
 from tapeflow.ops import conv as _conv
-from tapeflow.ops import reduce as rd
-from tapeflow.ops.dense import (
-    ACTIVATIONS,
-    activate_,
-    activation_grad_array,
-    activation_grad_tensor,
-)
+from tapeflow.ops.dense import ACTIVATIONS, activate_
 from tapeflow.tensor import Tensor
 
 
@@ -43,34 +34,16 @@ class ConvBiasActivation(_conv.Conv):
             y += b
         return y if relu_applied else activate_(y, act)
 
-    def relu_foldable(self) -> bool:
-        return self.activation == "relu"
-
     def backward(self, dy: Tensor) -> tuple:
-        needs = self.needs_input_grad
-        act = self.activation
-        y = self.outputs[0]
-        has_bias = self.has_bias and needs[2]
-        if not _fn.recording_tapes:
-            if self.relu_folded:  # dy is already zero wherever y is (see relu_folded_into)
-                act = "linear"
-            if act in ("linear", "relu"):
-                grads = self._fft_grads(dy._value, y._value if act == "relu" else None,
-                                        needs[0], needs[1], has_bias)
-                if grads is not None:
-                    dx, dw, db = (None if a is None else Tensor(a) for a in grads)
-                    return (dx, dw, db) if self.has_bias else (dx, dw)
-            dz_array = activation_grad_array(dy._value, y._value, act)
-            grads = self._im2col_grads(dz_array, needs[0], needs[1]) if has_bias else None
-            if grads is not None:
-                dx, dw, db = (None if a is None else Tensor(a) for a in grads)
-                return dx, dw, db
-            db = Tensor(leading_sum(dz_array, dz_array.ndim - 1)) if has_bias else None
-            dz = Tensor(dz_array) if dz_array is not dy._value else dy
-        else:
-            dz = activation_grad_tensor(dy, y, act)
-            db = rd.reduce_sum(dz, tuple(range(len(y.shape) - 1))) if has_bias else None
-        dx, dw = self._conv_grads(dz, needs[0], needs[1])
+        nx, nw = self.needs_input_grad[:2]
+        nb = self.has_bias and self.needs_input_grad[2]
+        x, w = self.inputs[0], self.inputs[1]
+        wants = (nx, nw, nb)
+        grad = self._grad(self.activation, wants)
+        args = (dy, x, w) if self.activation == "linear" else (dy, x, w, self.outputs[0])
+        outs = grad(*args)
+        outs = list(outs) if isinstance(outs, tuple) else [outs]
+        dx, dw, db = (outs.pop(0) if want else None for want in wants)
         return (dx, dw, db) if self.has_bias else (dx, dw)
 
 

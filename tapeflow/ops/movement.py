@@ -412,6 +412,7 @@ class Gather(Function):
 
     def forward(self, p: Any, idx: Any) -> Any:
         self.in_shape = p.shape
+        _check_index_range(idx, (p.shape[self.axis],), "GatherV2")
         return get_xp(p).take(p, idx, axis=self.axis)
 
     def backward(self, dy: Tensor) -> tuple:
@@ -441,7 +442,6 @@ class GatherGrad(Function):
         return Gather(self.axis)(ddx, self.inputs[1]), None
 
 
-@lifted_on_graph_tensors
 def gather(params: Any, indices: Any, validate_indices: Any = None, axis: Any = None,
            batch_dims: int = 0, name: Any = None) -> Tensor:
     """Gather slices of `params` along `axis` at `indices` (`tf.gather`)."""
@@ -454,10 +454,15 @@ def gather(params: Any, indices: Any, validate_indices: Any = None, axis: Any = 
     if axis < 0:
         axis += n
     bd = batch_dims if batch_dims >= 0 else batch_dims + len(idx.shape)
-    if p._value is not None:
-        _check_index_range(idx._value, (p._value.shape[axis],), "GatherV2")
     if bd == 0:
-        return Gather(axis)(p, idx)
+        return Gather(axis)(p, idx)  # (checks the indices' range when it runs)
+    return _batched_gather(p, idx, axis, bd)
+
+
+@lifted_on_graph_tensors
+def _batched_gather(p: Tensor, idx: Tensor, axis: int, bd: int) -> Tensor:
+    """`gather` with batch_dims `bd` > 0 (reads the indices' values to offset them)."""
+    n = len(p.shape)
     # batch_dims > 0: move `axis` next to the batch axes, flatten the batch, offset the indices.
     pshape = tuple(p.shape)
     ishape = tuple(idx.shape)

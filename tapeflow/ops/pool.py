@@ -2,9 +2,10 @@
 
 Closed sets of primitives, so gradients of any order stay inside them (as in TF):
 
-* `MaxPool(x) -> y` records, per output, which window tap held the maximum (the first one on
-  ties, as TF). Its gradient `MaxPoolGrad(dy)` scatters dy to those taps; the gradient of that
-  scatter is `MaxPoolGradGrad`, the gather at the same taps, whose gradient is the scatter again.
+* `MaxPool(x) -> y`. Its gradient `MaxPoolBackprop(x, y, dy)` finds, per output, the window tap
+  holding the maximum (the first one on ties, as TF) and scatters dy there; the gradient of that
+  scatter is `MaxPoolGradGrad(x, y, g)`, the gather at the same taps, whose gradient is the
+  scatter again. Nothing is kept between forward and backward: the taps are found from x and y.
 * `AvgPool(x)` and `AvgPoolGrad(dy)` are each other's adjoints (linear maps).
 
 Channels-last arrays of any spatial rank; work is vectorised over batch, space and channels with
@@ -17,9 +18,7 @@ import itertools
 from typing import Any
 
 from tapeflow import backend
-from tapeflow.autodiff import function as _fn
 from tapeflow.autodiff.function import Function
-from tapeflow.autodiff.tape import relu_folded_into
 from tapeflow.ops.conv import (
     Geometry,
     channels_first,
@@ -118,18 +117,46 @@ def _scatter(xp: Any, dy: Any, pick: Any, g: Geometry, in_shape: tuple) -> Any:
     return crop_padding(xp, dxpad, g)
 
 
-class MaxPool(Function):
-    """y[o] = max over the window of x; x (N, *S, C) channels-last."""
+def _window_argmax(xp: Any, x: Any, y: Any, g: Geometry) -> Any:
+    """Index of the first tap of each window equal to its maximum y (TF's tie-breaking)."""
+    T = g.taps
+    dt = _argmax_dtype(xp, T)
+    idx = xp.zeros(y.shape, dtype=dt)
+    if T == 1:
+        return idx
+    fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+    xpad = pad_input(xp, x, g, fill)
 
+    def part(n0: int, n1: int) -> None:
+        taps = _taps(xp, xpad[n0:n1], g)
+        ym, out = y[n0:n1], idx[n0:n1]
+        # NOTE: first-equal index = ne0 * (1 + ne1 * (1 + ... (1 + ne_{T-2}))), with
+        # ne_t = (tap t != max): integer arithmetic instead of T masked writes.
+        ne = xp.empty(ym.shape, dtype=bool)
+        xp.not_equal(taps[T - 2], ym, out=ne)
+        out[...] = ne
+        for t in range(T - 3, -1, -1):
+            out += 1
+            out *= xp.not_equal(taps[t], ym, out=ne)
+
+    _split_batch(xp, y.shape[0], y.size, part)
+    return idx
+
+
+class _PoolGeometry(Function):
     def __init__(self, ksize: tuple, strides: tuple, padding: Any, op: str = "MaxPool") -> None:
         self.ksize = ksize
         self.strides = strides
         self.padding = padding
         self.op = op
-        self.argmax: Any = None
-        self.mask: Any = None
-        self.geom: Any = None
-        self._xpad: Any = None
+
+    def _geometry(self, x_shape: tuple) -> Geometry:
+        return geometry(self.op, tuple(x_shape[1:-1]), self.ksize, self.strides, (1,) * len(self.ksize),
+                        self.padding)
+
+
+class MaxPool(_PoolGeometry):
+    """y[o] = max over the window of x; x (N, *S, C) channels-last."""
 
     @property
     def name(self) -> str:
@@ -137,9 +164,7 @@ class MaxPool(Function):
 
     def forward(self, x: Any) -> Any:
         xp = get_xp(x)
-        g = geometry(self.op, x.shape[1:-1], self.ksize, self.strides, (1,) * len(self.ksize),
-                     self.padding)
-        self.geom = g
+        g = self._geometry(x.shape)
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         xpad = pad_input(xp, x, g, fill)
         N = x.shape[0]
@@ -156,63 +181,27 @@ class MaxPool(Function):
                 xp.maximum(out, v, out=out)
 
         _split_batch(xp, N, y.size, part)
-        self._xpad = xpad
         return y
 
-    def _argmax(self, y: Any) -> Any:
-        """Index of the first window tap equal to the maximum (TF's tie-breaking), lazily."""
-        if self.argmax is None:
-            xp = get_xp(y)
-            g, xpad = self.geom, self._xpad
-            T = g.taps
-            dt = _argmax_dtype(xp, T)
-            idx = xp.zeros(y.shape, dtype=dt)
-
-            def part(n0: int, n1: int) -> None:
-                if T == 1:
-                    return
-                taps = _taps(xp, xpad[n0:n1], g)
-                ym, out = y[n0:n1], idx[n0:n1]
-                # NOTE: first-equal index = ne0 * (1 + ne1 * (1 + ... (1 + ne_{T-2}))), with
-                # ne_t = (tap t != max): integer arithmetic instead of T masked writes.
-                ne = xp.empty(ym.shape, dtype=bool)
-                xp.not_equal(taps[T - 2], ym, out=ne)
-                out[...] = ne
-                for t in range(T - 3, -1, -1):
-                    out += 1
-                    out *= xp.not_equal(taps[t], ym, out=ne)
-
-            _split_batch(xp, y.shape[0], y.size, part)
-            self.argmax = idx
-            self._xpad = None
-        return self.argmax
-
     def backward(self, dy: Tensor) -> tuple:
-        x = self.inputs[0]
-        g = self.geom
-        if _fn.recording_tapes and g.taps > 1 and _non_overlapping(g):
-            # Recorded (higher order, or a trace): one primitive finds the window maxima from
-            # x and y itself, so no array computed here becomes a constant of the graph.
-            return (MaxPoolBackprop(g, self.op)(x, self.outputs[0], dy),)
-        if relu_folded_into(x):
-            # The relu below applies no mask of its own: zero the windows whose maximum is 0.
-            dy = Tensor(dy._value * (self.outputs[0]._value > 0))
-        if g.taps > 1 and _non_overlapping(g):
-            if self.mask is None:
-                self.mask = _first_max_mask(get_xp(x._value), x._value, self.outputs[0]._value, g)
-                self._xpad = None
-            return (MaxPoolGrad(g, None, tuple(x._value.shape), self.op, self.mask)(dy),)
-        idx = self._argmax(self.outputs[0]._value)
-        return (MaxPoolGrad(g, idx, tuple(x._value.shape), self.op)(dy),)
+        x, y = self.inputs[0], self.outputs[0]
+        return (MaxPoolBackprop(self.ksize, self.strides, self.padding, self.op)(x, y, dy),)
 
 
-class MaxPoolBackprop(Function):
-    """dx of a max-pool with non-overlapping windows from (x, y, dy): dy routed to each window's
-    first maximum, found from x and the pooled y in the same pass."""
+class MaxPoolBackprop(_PoolGeometry):
+    """dx of y = max-pool(x) from (x, y, dy): each output's gradient routed to the first tap of
+    its window holding the maximum, found from x and y in the same pass (TF's MaxPoolGrad).
 
-    def __init__(self, geom: Geometry, op: str = "MaxPool") -> None:
-        self.geom = geom
-        self.op = op
+    With `positive_only`, outputs whose maximum is not positive send nothing: the gradient of
+    max-pool(relu(z)) with respect to z when the relu's own mask is skipped (the graph pass
+    `tracing.passes.fold_relu_into_max_pool`); exact, since the pool routes gradient only to
+    window maxima, where relu'(z) is (y > 0).
+    """
+
+    def __init__(self, ksize: tuple, strides: tuple, padding: Any, op: str = "MaxPool",
+                 positive_only: bool = False) -> None:
+        super().__init__(ksize, strides, padding, op)
+        self.positive_only = positive_only
 
     @property
     def name(self) -> str:
@@ -220,91 +209,65 @@ class MaxPoolBackprop(Function):
 
     def forward(self, x: Any, y: Any, dy: Any) -> Any:
         xp = get_xp(x)
-        mask = _first_max_mask(xp, x, y, self.geom)
-        split, out = _tiled_shapes(self.geom, dy.shape[0], dy.shape[-1])
-        dx = xp.empty(x.shape, dtype=dy.dtype)
-        xp.multiply(dy.reshape(out), mask, out=dx.reshape(split))
-        return dx
-
-    def backward(self, ddx: Tensor) -> tuple:
-        x, y, _ = self.inputs
-        mask = _first_max_mask(get_xp(x._value), x._value, y._value, self.geom)
-        return None, None, MaxPoolGradGrad(self.geom, None, self.op, mask)(ddx)
-
-
-class MaxPoolGrad(Function):
-    """dx: dy routed to the argmax tap of each window (a scatter into the input's shape).
-
-    The argmax is given as a tap index per output, or for non-overlapping windows as the
-    boolean `mask` of `_first_max_mask`.
-    """
-
-    def __init__(self, geom: Geometry, argmax: Any, in_shape: tuple, op: str = "MaxPool",
-                 mask: Any = None) -> None:
-        self.geom = geom
-        self.argmax = argmax
-        self.in_shape = in_shape
-        self.op = op
-        self.mask = mask
-
-    @property
-    def name(self) -> str:
-        return self.op + "Grad"
-
-    def forward(self, dy: Any) -> Any:
-        xp = get_xp(dy)
-        if self.mask is not None:
-            split, out = _tiled_shapes(self.geom, dy.shape[0], dy.shape[-1])
-            dx = xp.empty(self.in_shape, dtype=dy.dtype)
-            xp.multiply(dy.reshape(out), self.mask, out=dx.reshape(split))
+        g = self._geometry(x.shape)
+        if self.positive_only:
+            dy = dy * (y > 0)
+        if g.taps > 1 and _non_overlapping(g):
+            mask = _first_max_mask(xp, x, y, g)
+            split, out = _tiled_shapes(g, dy.shape[0], dy.shape[-1])
+            dx = xp.empty(x.shape, dtype=dy.dtype)
+            xp.multiply(dy.reshape(out), mask, out=dx.reshape(split))
             return dx
-        idx = self.argmax
+        idx = _window_argmax(xp, x, y, g)
         dt = idx.dtype.type
 
         def pick(t: int, n0: int, n1: int, out: Any) -> None:
             xp.multiply(dy[n0:n1], idx[n0:n1] == dt(t), out=out)
 
-        return _scatter(xp, dy, pick, self.geom, self.in_shape)
+        return _scatter(xp, dy, pick, g, tuple(x.shape))
 
     def backward(self, ddx: Tensor) -> tuple:
-        return (MaxPoolGradGrad(self.geom, self.argmax, self.op, self.mask)(ddx),)
+        x, y, _ = self.inputs
+        return None, None, MaxPoolGradGrad(self.ksize, self.strides, self.padding, self.op,
+                                           self.positive_only)(x, y, ddx)
 
 
-class MaxPoolGradGrad(Function):
-    """The gather adjoint to MaxPoolGrad: out[o] = g[argmax tap of window o]."""
-
-    def __init__(self, geom: Geometry, argmax: Any, op: str = "MaxPool", mask: Any = None) -> None:
-        self.geom = geom
-        self.argmax = argmax
-        self.op = op
-        self.mask = mask
+class MaxPoolGradGrad(MaxPoolBackprop):
+    """The gather adjoint to MaxPoolBackprop: out[o] = g[tap of window o holding its maximum]
+    (times (y > 0) with `positive_only`), from (x, y, g)."""
 
     @property
     def name(self) -> str:
         return self.op + "GradGrad"
 
-    def forward(self, g: Any) -> Any:
-        xp = get_xp(g)
-        if self.mask is not None:
-            split, out = _tiled_shapes(self.geom, g.shape[0], g.shape[-1])
-            axes = tuple(range(2, 2 * len(self.geom.K) + 1, 2))
-            return (g.reshape(split) * self.mask).sum(axis=axes)
-        gpad = pad_input(xp, g, self.geom)
-        idx = self.argmax
-        dt = idx.dtype.type
-        out = xp.zeros(idx.shape, dtype=g.dtype)
+    def forward(self, x: Any, y: Any, gx: Any) -> Any:
+        xp = get_xp(gx)
+        geom = self._geometry(x.shape)
+        if geom.taps > 1 and _non_overlapping(geom):
+            mask = _first_max_mask(xp, x, y, geom)
+            split, _ = _tiled_shapes(geom, gx.shape[0], gx.shape[-1])
+            axes = tuple(range(2, 2 * len(geom.K) + 1, 2))
+            out = (gx.reshape(split) * mask).sum(axis=axes)
+        else:
+            gpad = pad_input(xp, gx, geom)
+            idx = _window_argmax(xp, x, y, geom)
+            dt = idx.dtype.type
+            out = xp.zeros(idx.shape, dtype=gx.dtype)
 
-        def part(n0: int, n1: int) -> None:
-            acc, im = out[n0:n1], idx[n0:n1]
-            for t, v in enumerate(_taps(xp, gpad[n0:n1], self.geom)):
-                acc += v * (im == dt(t))
+            def part(n0: int, n1: int) -> None:
+                acc, im = out[n0:n1], idx[n0:n1]
+                for t, v in enumerate(_taps(xp, gpad[n0:n1], geom)):
+                    acc += v * (im == dt(t))
 
-        _split_batch(xp, idx.shape[0], idx.size, part)
+            _split_batch(xp, idx.shape[0], idx.size, part)
+        if self.positive_only:
+            out *= y > 0
         return out
 
     def backward(self, dout: Tensor) -> tuple:
-        in_shape = tuple(self.inputs[0]._value.shape)
-        return (MaxPoolGrad(self.geom, self.argmax, in_shape, self.op, self.mask)(dout),)
+        x, y, _ = self.inputs
+        return None, None, MaxPoolBackprop(self.ksize, self.strides, self.padding, self.op,
+                                           self.positive_only)(x, y, dout)
 
 
 def _avg_counts(xp: Any, g: Geometry, dtype: Any) -> Any:
@@ -326,14 +289,11 @@ def _avg_counts(xp: Any, g: Geometry, dtype: Any) -> Any:
     return (1.0 / inv).astype(dtype)
 
 
-class AvgPool(Function):
+class AvgPool(_PoolGeometry):
     """y[o] = mean of x over the window's non-padding elements."""
 
     def __init__(self, ksize: tuple, strides: tuple, padding: Any, op: str = "AvgPool") -> None:
-        self.ksize = ksize
-        self.strides = strides
-        self.padding = padding
-        self.op = op
+        super().__init__(ksize, strides, padding, op)
 
     @property
     def name(self) -> str:
@@ -341,9 +301,7 @@ class AvgPool(Function):
 
     def forward(self, x: Any) -> Any:
         xp = get_xp(x)
-        g = geometry(self.op, x.shape[1:-1], self.ksize, self.strides, (1,) * len(self.ksize),
-                     self.padding)
-        self.geom = g
+        g = self._geometry(x.shape)
         xpad = pad_input(xp, x, g)
         N = x.shape[0]
         y = xp.empty((N,) + g.O + (x.shape[-1],), dtype=x.dtype)
@@ -366,7 +324,7 @@ class AvgPool(Function):
 
     def backward(self, dy: Tensor) -> tuple:
         x = self.inputs[0]
-        return (AvgPoolGrad(self.geom, tuple(x._value.shape), self.op)(dy),)
+        return (AvgPoolGrad(self._geometry(tuple(x.shape)), tuple(x.shape), self.op)(dy),)
 
 
 class AvgPoolGrad(Function):

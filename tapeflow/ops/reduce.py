@@ -6,7 +6,7 @@ from typing import Any
 
 from tapeflow import backend
 from tapeflow import dtypes as _dt
-from tapeflow.autodiff.function import Function
+from tapeflow.autodiff.function import Function, formula_vjp
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
@@ -135,13 +135,33 @@ class MaxMin(Function):
         return f(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, dy: Tensor) -> tuple:
-        x = self.inputs[0]._value
-        y = self.outputs[0]._value
-        kshape = _keepdims_shape(self.in_shape, self.axes)
-        mask = (x == y.reshape(kshape)).astype(x.dtype)
+        return (MaxMinGrad(self.axes, self.keepdims)(self.inputs[0], self.outputs[0], dy),)
+
+
+class MaxMinGrad(Function):
+    """The gradient of reduce_max/min from (x, y, dy): dy shared equally by the elements equal
+    to their reduction's result (TF's tie rule), found from x and y in the same pass."""
+
+    def __init__(self, axes: tuple | None, keepdims: bool) -> None:
+        self.axes = axes
+        self.keepdims = keepdims
+
+    def forward(self, x: Any, y: Any, dy: Any) -> Any:
+        kshape = _keepdims_shape(x.shape, self.axes)
+        mask = (x == y.reshape(kshape)).astype(dy.dtype)
         mask /= mask.sum(axis=self.axes, keepdims=True)
-        dy = mv.reshape(dy, kshape)
-        return (ew.multiply(dy, Tensor(mask)),)
+        mask *= dy.reshape(kshape)
+        return mask
+
+    def backward(self, ddx: Tensor) -> tuple:
+        return formula_vjp(self, self.formula, [ddx])
+
+    def formula(self, x: Tensor, y: Tensor, dy: Tensor) -> Tensor:
+        """`forward` with Tensor ops (differentiable again, in dy)."""
+        kshape = _keepdims_shape(tuple(x.shape), self.axes)
+        mask = ew.cast(ew.equal(x, mv.reshape(y, kshape)), dy.dtype)
+        share = ew.divide(mask, Sum(self.axes, True)(mask))
+        return ew.multiply(mv.reshape(dy, kshape), share)
 
 
 class Prod(Function):

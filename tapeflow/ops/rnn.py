@@ -6,19 +6,22 @@ training step. Here one `Function` runs the whole sequence:
 
 * forward: a loop over time does one GEMM per step (LSTM / SimpleRNN: [W; b; R]^T @ [x; 1; h]
   gives the pre-activations directly; GRU: the input projection of all steps is one GEMM up
-  front) and a few in-place ufuncs, writing into preallocated buffers. When a tape records the
-  call, each step also stores the multipliers its backward step needs (activation derivatives
-  times their partners), computed while the step's values are in cache;
-* backward (backpropagation through time): the loop over time does one GEMM and a few ufuncs
-  per step, and the kernel, bias and recurrent-kernel gradients come from one GEMM over the
-  whole sequence ([x; 1; h]^T dZ).
+  front) and a few in-place ufuncs, writing into preallocated buffers. Each step also stores
+  the multipliers its backward step needs (activation derivatives times their partners),
+  computed while the step's values are in cache, in the op's last output: the reserve space
+  (as TF's CudnnRNN), one byte array that also holds the inputs and states in the kernels'
+  layout. A graph whose reserve nobody reads (inference) runs without it
+  (`tracing.passes.drop_unused_reserves`);
+* backward (backpropagation through time) is its own primitive, `RecurrenceGrad`, reading the
+  reserve: the loop over time does one GEMM and a few ufuncs per step, and the kernel, bias and
+  recurrent-kernel gradients come from one GEMM over the whole sequence ([x; 1; h]^T dZ).
 
 Arrays are feature-major inside ((units, batch) per step, so each gate is one contiguous
-block); work buffers come from a small pool (`_POOL`) and go back to it when the call (or its
-backward) is done: fresh multi-megabyte arrays cost page faults on every call.
+block); work buffers private to a call come from a small pool (`_POOL`) and go back to it when
+the call is done: fresh multi-megabyte arrays cost page faults on every call.
 
-When a tape records the backward pass (higher-order gradients), the backward re-runs the
-sequence with Tensor ops (`reference`) under a nested tape, so every derivative stays
+The gradient of `RecurrenceGrad` (higher-order gradients) differentiates the sequence's
+gradient written with Tensor ops (`reference` under a nested tape), so every derivative stays
 differentiable. The same reference implementation is the test oracle of the fused kernels.
 
 Only the time loop is a Python loop; everything inside a step is vectorised over the batch.
@@ -29,11 +32,11 @@ LSTM i, f, c, o; GRU z, r, h.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from tapeflow import backend
-from tapeflow.autodiff import function as _fn
-from tapeflow.autodiff.function import Function
+from tapeflow.autodiff.function import Function, formula_vjp
 from tapeflow.backend import kernels
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.ops import elementwise as ew
@@ -151,8 +154,9 @@ class _Recurrence(Function):
     """Base of the fused sequence primitives.
 
     Inputs: x, *initial_states, kernel, recurrent_kernel, [bias], [mask].
-    Outputs: output (the sequence (batch, time, units) or the last step (batch, units)), then
-    the final states.
+    Outputs: output (the sequence (batch, time, units) or the last step (batch, units)), the
+    final states, then the reserve space (uint8, read by `RecurrenceGrad`; empty when
+    `reserve` is false).
     Masked steps keep the previous states; their output is the previous output (or zeros with
     `zero_output_for_mask`), as in Keras. With `go_backwards` the sequence is read from its end
     and the output sequence is in that (reversed) order.
@@ -163,11 +167,10 @@ class _Recurrence(Function):
     column s the values entering step s. The per-step GEMMs read their operands in place
     (XH[:, s]), and the backward pass gets dW, db and dR from one GEMM (XH @ dZ^T).
 
-    Subclasses implement `_loop` (the forward time loop, storing backward multipliers in
-    `self._saved` when a tape records) and `_backward_arrays`.
+    Subclasses implement `_saved_shapes` (what the reserve holds besides XH), `_loop` (the
+    forward time loop, storing backward multipliers in `self._saved` when there is a reserve)
+    and `_backward_arrays` (run by `RecurrenceGrad` on views of the reserve).
     """
-
-    saves_forward_values = True  # backward reuses the forward's saved states
 
     n_states = 1
     gates = 1
@@ -181,9 +184,33 @@ class _Recurrence(Function):
         self.go_backwards = go_backwards
         self.return_sequences = return_sequences
         self.zero_output_for_mask = zero_output_for_mask
-        self.n_outputs = 1 + self.n_states
-        self._released = False
+        self.n_outputs = 2 + self.n_states
+        self.reserve = True
         self._saved: dict | None = None
+
+    def _reserve_layout(self, T: int, F: int, U: int, B: int, itemsize: int) -> tuple:
+        """(total bytes, {name: (byte offset, shape)}) of the reserve space, XH first."""
+        shapes = {"XH": (F + 1 + U, T + 1, B), **self._saved_shapes(T, U, B)}
+        layout, offset = {}, 0
+        for name, shape in shapes.items():
+            layout[name] = (offset, shape)
+            n = itemsize
+            for d in shape:
+                n *= d
+            offset += -(-n // 64) * 64  # each array 64-byte aligned
+        return offset, layout
+
+    @staticmethod
+    def _views(reserve: Any, layout: dict, dtype: Any) -> dict:
+        """The reserve's arrays, as views of its bytes."""
+        out = {}
+        for name, (offset, shape) in layout.items():
+            n = 1
+            for d in shape:
+                n *= d
+            nbytes = n * dtype.itemsize
+            out[name] = reserve[offset:offset + nbytes].view(dtype).reshape(shape)
+        return out
 
     # -- argument unpacking -----------------------------------------------------------------
     def _split(self, args: tuple) -> tuple:
@@ -203,42 +230,54 @@ class _Recurrence(Function):
         U = recurrent_kernel.shape[0]
         dt = x.dtype
         pool = _POOL
-        # Keep what backpropagation needs only when a tape records this call.
-        save = bool(_fn.recording_tapes)
-        self._saved = {} if save else None
         self._F, self._U = F, U
-        # 1. XH: inputs (processing order), ones, initial state. The output sequence is a view
-        #    of XH, so XH is the call's own array then; otherwise it is pooled.
+        # 1. XH: inputs (processing order), ones, initial state. In the reserve when there is
+        #    one; else the call's own array when the output sequence is a view of it, or pooled.
         keep = self.return_sequences and mask is None
         shape = (F + 1 + U, T + 1, B)
-        XH = xp.empty(shape, dtype=dt) if keep else pool.take(xp, shape, dt)
-        xt = x.transpose(2, 1, 0)  # (F, T, B)
-        XH[:F, :T] = xt[:, ::-1] if self.go_backwards else xt
-        XH[F] = 1
-        XH[F + 1:, 0] = states[0].T
-        # 2. The mask, in processing order: M (T, 1, B) bool.
-        M = None
-        if mask is not None:
-            M = mask.T[::-1] if self.go_backwards else mask.T
-            M = xp.ascontiguousarray(M, dtype=bool)[:, None, :]
-        self._M = M
-        # 3. The time loop. HN[s] (masked calls): the cell's raw new state at step s.
+        if self.reserve:
+            nbytes, layout = self._reserve_layout(T, F, U, B, dt.itemsize)
+            reserve = xp.empty(nbytes, dtype=xp.uint8)
+            views = self._views(reserve, layout, dt)
+            XH = views.pop("XH")
+            self._saved = views
+        else:
+            reserve = xp.empty(0, dtype=xp.uint8)
+            XH = xp.empty(shape, dtype=dt) if keep else pool.take(xp, shape, dt)
+            self._saved = None
+        self._fill_inputs(xp, XH, x, states[0])
+        M = self._processing_mask(xp, mask)
+        # 2. The time loop. HN[s] (masked calls): the cell's raw new state at step s.
         HN = pool.take(xp, (T, U, B), dt) if M is not None else None
         finals = self._loop(xp, XH, HN, states, kernel, recurrent_kernel, bias, M)
-        # 4. Outputs: the sequence or the last step, and the final states, (batch, ...) again.
+        # 3. Outputs: the sequence or the last step, and the final states, (batch, ...) again.
         H = XH[F + 1:]
         if M is None:
             seq = H[:, 1:]
         else:
             seq = self._masked_outputs(xp, HN, M)
         y = seq.transpose(2, 1, 0) if self.return_sequences else seq[:, T - 1].T.copy()
-        out = (y, H[:, T].T.copy(), *[f.T.copy() for f in finals])
-        if save:
-            self._XH, self._keep = XH, keep
-        elif not keep:
+        out = (y, H[:, T].T.copy(), *[f.T.copy() for f in finals], reserve)
+        if not self.reserve and not keep:
             pool.give(XH)
         pool.give(HN)
+        self._saved = None
         return out
+
+    def _fill_inputs(self, xp: Any, XH: Any, x: Any, h0: Any) -> None:
+        F = x.shape[2]
+        T = x.shape[1]
+        xt = x.transpose(2, 1, 0)  # (F, T, B)
+        XH[:F, :T] = xt[:, ::-1] if self.go_backwards else xt
+        XH[F] = 1
+        XH[F + 1:, 0] = h0.T
+
+    def _processing_mask(self, xp: Any, mask: Any) -> Any:
+        """The mask in processing order, M (T, 1, B) bool, or None."""
+        if mask is None:
+            return None
+        M = mask.T[::-1] if self.go_backwards else mask.T
+        return xp.ascontiguousarray(M, dtype=bool)[:, None, :]
 
     def _masked_outputs(self, xp: Any, HN: Any, M: Any) -> Any:
         """The output sequence (U, T, B) of a masked call: a masked step outputs the previous
@@ -285,30 +324,30 @@ class _Recurrence(Function):
 
     # -- backward ---------------------------------------------------------------------------
     def backward(self, *dys: Tensor) -> tuple:
-        if _fn.recording_tapes or self._released or self._saved is None:
-            return self._backward_by_reference(dys)
-        arrays = [d._value for d in dys]
-        grads = self._backward_arrays(arrays)
-        # The saved buffers are no longer needed: recycle them. A second backward pass (a
-        # persistent tape) recomputes through the reference.
-        _POOL.give(None if self._keep else self._XH, *self._saved.values())
-        self._XH = self._M = None
-        self._saved = None
-        self._released = True
-        return tuple(None if g is None else Tensor(g) for g in grads)
+        n_in = len(self.inputs)
+        wants = tuple(self.needs_input_grad[:n_in - (1 if self.has_mask else 0)])
+        grad = RecurrenceGrad(self, wants)
+        outs = grad(*self.inputs, self.outputs[-1], *dys[:-1])
+        outs = list(outs) if isinstance(outs, tuple) else [outs]
+        grads = [outs.pop(0) if w else None for w in wants]
+        return (*grads, None) if self.has_mask else tuple(grads)
 
-    def _backward_by_reference(self, dys: tuple) -> tuple:
-        """Gradients as Tensor ops: re-run the sequence with `reference` under a nested tape."""
-        from tapeflow.autodiff.tape import GradientTape
+    def _restore(self, xp: Any, args: tuple, reserve: Any) -> None:
+        """Set up the attributes `_backward_arrays` reads, from the inputs and the reserve."""
+        x, states, kernel, recurrent_kernel, bias, mask = self._split(args)
+        B, T, F = x.shape
+        U = recurrent_kernel.shape[0]
+        self._F, self._U = F, U
+        _, layout = self._reserve_layout(T, F, U, B, x.dtype.itemsize)
+        views = self._views(reserve, layout, x.dtype)
+        self._XH = views.pop("XH")
+        self._saved = views
+        self._M = self._processing_mask(xp, mask)
+        self._weights(xp, kernel, recurrent_kernel)
 
-        needs = self.needs_input_grad
-        sources = [x for x, n in zip(self.inputs, needs, strict=True) if n]
-        with GradientTape() as tape:
-            for s in sources:
-                tape.watch(s)
-            outs = self.reference(*self.inputs)
-        grads = iter(tape.gradient(list(outs), sources, output_gradients=list(dys)))
-        return tuple(next(grads) if n else None for n in needs)
+    def _weights(self, xp: Any, kernel: Any, recurrent_kernel: Any) -> None:
+        """The kernels as `_backward_arrays` reads them (`_W`, `_R`, `_scale`)."""
+        self._W, self._R, self._scale = kernel, recurrent_kernel, None
 
     def _seed_grads(self, xp: Any, dy: Any, dhT: Any) -> tuple:
         """(dh, dout, dseq), feature-major: the gradient entering the last state (U, B), the
@@ -364,6 +403,9 @@ class SimpleRNNSequence(_Recurrence):
     n_states = 1
     gates = 1
 
+    def _saved_shapes(self, T: int, U: int, B: int) -> dict:
+        return {"D": (T, U, B)}
+
     def _loop(self, xp: Any, XH: Any, HN: Any, states: tuple, W: Any, R: Any, b: Any, M: Any) -> list:
         F, U = self._F, self._U
         T, B = XH.shape[1] - 1, XH.shape[2]
@@ -373,7 +415,7 @@ class SimpleRNNSequence(_Recurrence):
         pool = _POOL
         # One GEMM per step: [W; b; R]^T @ [x_s; 1; h_s].
         WbRT = xp.ascontiguousarray(xp.concatenate([self._bias_rows(xp, W, b), R]).T)
-        D = pool.take(xp, (T, U, B), dt) if saved is not None else None
+        D = saved["D"] if saved is not None else None
         z = pool.take(xp, (U, B), dt)
         H = XH[F + 1:]
         for s in range(T):
@@ -387,9 +429,6 @@ class SimpleRNNSequence(_Recurrence):
                 xp.copyto(HN[s], z)
                 self._carry(xp, M, s, z, H[:, s], H[:, s + 1])
         pool.give(z)
-        if saved is not None:
-            saved["D"] = D
-            self._W, self._R = W, R
         return []
 
     def _backward_arrays(self, dys: list) -> tuple:
@@ -460,6 +499,9 @@ class LSTMSequence(_Recurrence):
     n_states = 2
     gates = 4
 
+    def _saved_shapes(self, T: int, U: int, B: int) -> dict:
+        return {"Z": (T, 4 * U, B), "D": (T, 4 * U, B), "P": (T, U, B)}
+
     def _loop(self, xp: Any, XH: Any, HN: Any, states: tuple, kernel: Any, recurrent_kernel: Any,
               bias: Any, M: Any) -> list:
         F, U = self._F, self._U
@@ -488,13 +530,12 @@ class LSTMSequence(_Recurrence):
         tmpu = pool.take(xp, (U, B), dt)
         tc = pool.take(xp, (U, B), dt)
         # Z: the gate activations of every step (T, G, B), internal order.
-        Z = pool.take(xp, (T, G, B), dt)
+        Z = saved["Z"] if save else pool.take(xp, (T, G, B), dt)
         if save:
             # D: per-step multipliers of the pre-activation gradients (internal order o, i, f, c):
             #    dZ_o = dh * [act(c) o'],  dZ_{i,f,c} = dc * [c~ i', c_prev f', i c~'];
             # P = o act'(c): the path from h to c.
-            D = pool.take(xp, (T, G, B), dt)
-            P = pool.take(xp, (T, U, B), dt)
+            D, P = saved["D"], saved["P"]
         fused = one_tanh and M is None and xp is not backend.host
         for s in range(T):
             z = Z[s]
@@ -555,17 +596,13 @@ class LSTMSequence(_Recurrence):
                 xp.copyto(cn, c, where=~M[s])
             c = cn
         pool.give(tmpu, tc)
-        if save:
-            saved["Z"], saved["D"], saved["P"] = Z, D, P
-            self._W, self._R = W, R
-            self._scale = None
-            if fast_sigmoid:
-                scale = xp.ones(G, dtype=dt)
-                scale[:U3] = 0.25
-                self._scale = scale
-        else:
+        if not save:
             pool.give(Z)
         return [c]
+
+    def _weights(self, xp: Any, kernel: Any, recurrent_kernel: Any) -> None:
+        self._W, self._R = _lstm_internal(kernel, xp), _lstm_internal(recurrent_kernel, xp)
+        self._scale = _sigmoid_scale(xp, self.recurrent_activation, 4, 3, recurrent_kernel)
 
     def _backward_arrays(self, dys: list) -> tuple:
         dy, dhT, dcT = dys
@@ -670,6 +707,12 @@ class GRUSequence(_Recurrence):
                          return_sequences, zero_output_for_mask)
         self.reset_after = reset_after
 
+    def _saved_shapes(self, T: int, U: int, B: int) -> dict:
+        shapes = {"Z": (T, 3 * U, B), "D": (T, 3 * U, B)}
+        if not self.reset_after:
+            shapes["RHS"] = (U, T, B)
+        return shapes
+
     def _loop(self, xp: Any, XH: Any, HN: Any, states: tuple, W: Any, R: Any, bias: Any, M: Any) -> list:
         F, U = self._F, self._U
         T, B = XH.shape[1] - 1, XH.shape[2]
@@ -699,12 +742,12 @@ class GRUSequence(_Recurrence):
         tmp = pool.take(xp, (G if ra else U2, B), dt)
         tmpu = pool.take(xp, (U, B), dt)
         tmpu2 = pool.take(xp, (U, B), dt)
-        Z = pool.take(xp, (T, G, B), dt)  # activations z, r, hh of every step
+        Z = saved["Z"] if save else pool.take(xp, (T, G, B), dt)  # activations z, r, hh of every step
         if save:
             # D: per-step multipliers (z, r, h blocks): Dz = z' (h_prev - hh),
             # Dr = r' (h_prev @ R_h + b_rh) [reset_after] or r' h_prev, Dh = act'(hh) (1 - z).
-            D = pool.take(xp, (T, G, B), dt)
-            RHS = None if ra else pool.take(xp, (U, T, B), dt)  # r * h_prev per step
+            D = saved["D"]
+            RHS = None if ra else saved["RHS"]  # r * h_prev per step
         for s in range(T):
             z = Z[s]
             hp = H[:, s]
@@ -751,19 +794,13 @@ class GRUSequence(_Recurrence):
             if M is not None:
                 self._carry(xp, M, s, hn, hp, H[:, s + 1])
         pool.give(A, tmp, tmpu, tmpu2)
-        if save:
-            saved["Z"], saved["D"] = Z, D
-            if RHS is not None:
-                saved["RHS"] = RHS
-            self._W, self._R = W, R
-            self._scale = None
-            if fast_sigmoid:
-                scale = xp.ones(G, dtype=dt)
-                scale[:U2] = 0.25
-                self._scale = scale
-        else:
+        if not save:
             pool.give(Z)
         return []
+
+    def _weights(self, xp: Any, kernel: Any, recurrent_kernel: Any) -> None:
+        self._W, self._R = kernel, recurrent_kernel
+        self._scale = _sigmoid_scale(xp, self.recurrent_activation, 3, 2, recurrent_kernel)
 
     def _backward_arrays(self, dys: list) -> tuple:
         dy, dhT = dys
@@ -865,6 +902,69 @@ class GRUSequence(_Recurrence):
         return _reference_loop(self, x, list(states), mask, step)
 
 
+def _sigmoid_scale(xp: Any, recurrent_activation: str, gates: int, sigmoid_gates: int, R: Any) -> Any:
+    """With the one-tanh sigmoid trick the stored multipliers of the sigmoid gates are 4x the
+    true ones: the per-gate-column factor (gates * units,) that corrects the gradients, or None."""
+    if recurrent_activation != "sigmoid":
+        return None
+    U = R.shape[0]
+    scale = xp.ones(gates * U, dtype=R.dtype)
+    scale[:sigmoid_gates * U] = 0.25
+    return scale
+
+
+class RecurrenceGrad(Function):
+    """The gradients of a fused sequence from its inputs, its reserve space and the gradients
+    of its outputs (y, final states): the wanted ones of (x, *initial states, kernel,
+    recurrent_kernel, [bias]), in that order (`wants` says which). An empty reserve (the
+    sequence ran without one) is recomputed.
+
+    Its own gradient (higher order) differentiates the same gradient computed with Tensor ops:
+    the sequence's `reference` under a nested tape.
+    """
+
+    def __init__(self, cell: _Recurrence, wants: tuple) -> None:
+        self.cell = cell
+        self.wants = tuple(wants)
+        self.n_outputs = sum(self.wants)
+        self.n_inputs = len(wants) + (1 if cell.has_mask else 0)
+
+    @property
+    def name(self) -> str:
+        return type(self.cell).__name__ + "Grad"
+
+    def forward(self, *args: Any) -> Any:
+        n = self.n_inputs
+        inputs, reserve, dys = args[:n], args[n], list(args[n + 1:])
+        cell = copy.copy(self.cell)
+        if reserve.size == 0:
+            # The sequence ran without it (a graph pass found no reader, and a tape recorded the
+            # replay): run it again to get one.
+            cell.reserve = True
+            reserve = cell.forward(*inputs)[-1]
+        cell._restore(backend.get_xp(inputs[0]), inputs, reserve)
+        cell.needs_input_grad = self.wants + ((False,) if cell.has_mask else ())
+        grads = cell._backward_arrays(dys)
+        outs = tuple(g for g, w in zip(grads, self.wants, strict=False) if w)
+        return outs[0] if len(outs) == 1 else outs
+
+    def backward(self, *douts: Tensor) -> tuple:
+        return formula_vjp(self, self.formula, list(douts))
+
+    def formula(self, *args: Tensor) -> tuple:
+        """`forward` with Tensor ops: the gradient of the sequence's `reference`."""
+        from tapeflow.autodiff.tape import GradientTape
+
+        n = self.n_inputs
+        inputs, dys = args[:n], list(args[n + 1:])
+        sources = [x for x, w in zip(inputs, self.wants, strict=False) if w]
+        with GradientTape() as tape:
+            for x in sources:
+                tape.watch(x)
+            outs = self.cell.reference(*inputs)
+        return tuple(tape.gradient(list(outs), sources, output_gradients=dys))
+
+
 def _reference_loop(fn: _Recurrence, x: Tensor, states: list, mask: Tensor | None, step: Any) -> tuple:
     """The sequence loop of the references: Keras's masking and go_backwards, with Tensor ops."""
     T = x.shape[1]
@@ -927,6 +1027,7 @@ def _check(op: str, x: Tensor, states: list, kernel: Tensor, recurrent_kernel: T
 
 def _run(fn: _Recurrence, x: Tensor, states: list, kernel: Tensor, recurrent_kernel: Tensor,
          bias: Tensor | None, mask: Tensor | None) -> tuple:
+    """The sequence's outputs and final states (its reserve space is the gradient's business)."""
     args = [x, *states, kernel, recurrent_kernel]
     if bias is not None:
         args.append(bias)
@@ -934,7 +1035,7 @@ def _run(fn: _Recurrence, x: Tensor, states: list, kernel: Tensor, recurrent_ker
         if mask.dtype.name != "bool":
             mask = ew.cast(mask, "bool")
         args.append(mask)
-    return fn(*args)
+    return fn(*args)[:-1]
 
 
 def _name(activation: str, op: str) -> str:

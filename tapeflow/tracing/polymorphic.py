@@ -22,7 +22,7 @@ from tapeflow.autodiff.function import recording_tapes
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.graph import new_output
 from tapeflow.tensor import Tensor, Variable, convert_to_tensor
-from tapeflow.tracing import state
+from tapeflow.tracing import passes, state
 from tapeflow.tracing.executor import ArrayProgram, Program, RunState, read_output
 from tapeflow.tracing.func_graph import CallNode, FuncGraph
 from tapeflow.tracing.spec import TensorSpec, relax_shape, shapes_compatible
@@ -99,6 +99,7 @@ class ConcreteFunction:
         self._signature = signature
         flat_out = nest.flatten(outputs)
         self._flat_outputs = flat_out
+        self.optimizations = passes.optimize(graph.nodes, flat_out)
         self._program = Program(graph.nodes, flat_out)
         self._nested_outputs = nest.is_nested(outputs)
         self._lock = threading.RLock()

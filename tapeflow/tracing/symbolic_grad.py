@@ -6,8 +6,8 @@ node) with fully known shapes, the reverse walk runs once, while tracing: each p
 tape recording a backward pass does for higher-order gradients. The training step then is one
 graph of primitives (forward, backward, variable updates) that replays on raw arrays.
 
-Anything else on the path — a lifted Keras layer, control flow, a backward that needs values
-saved by its forward pass — raises `NotSymbolic`, and the caller falls back to enacting the
+Anything else on the path — a lifted Keras layer, control flow, a backward that reads values —
+raises `NotSymbolic`, and the caller falls back to enacting the
 tape on every replay (`tape_nodes`).
 """
 
@@ -73,8 +73,6 @@ def gradient(window: TapeWindow, graph: Any, targets: list, sources: list, outpu
             if not any(o.dtype.is_floating for o in node.outputs):
                 continue  # no gradient flows through it (an assignment, printing, a shape)
             raise NotSymbolic(f"{node.name} is not a primitive")
-        if fn.saves_forward_values:
-            raise NotSymbolic(f"{node.name}'s backward needs its forward's values")
         for x, h in zip(node.inputs, hit, strict=True):
             if h and x._value is not None:
                 tracked.add(id(x))
@@ -113,7 +111,8 @@ def gradient(window: TapeWindow, graph: Any, targets: list, sources: list, outpu
             if len(outs) == 1:
                 dxs = fn.backward(dys[0])
             else:
-                dys = [Tensor(_zeros(o)) if d is None else d for o, d in zip(outs, dys, strict=True)]
+                dys = [Tensor(_zeros(o)) if d is None and (o.dtype.is_floating or o.dtype.is_complex) else d
+                       for o, d in zip(outs, dys, strict=True)]
                 dxs = fn.backward(*dys)
             for o in outs:
                 if id(o) not in keep:

@@ -258,23 +258,14 @@ def test_bad_pool_arguments():
         tf.nn.max_pool2d(x, [2, 2, 2, 1], 2, "VALID")
 
 
-# -- relu folded into the max-pool gradient (autodiff.tape.relu_folded_into) ---------------------
+# -- relu folded into the max-pool gradient (tracing.passes.fold_relu_into_max_pool) -----------
 
-def _relu_pool_grads(monkeypatch, fold, build, sources_of):
-    """Gradients of sum(out * r) for a relu -> max-pool graph, with the fold on or off."""
-    from tapeflow.ops import pool as pool_ops
-
-    if not fold:
-        monkeypatch.setattr(pool_ops, "relu_folded_into", lambda t: False)
-    with tf.GradientTape(persistent=True) as tape:
-        out, extra = build()
-        loss = tf.reduce_sum(out * tf.constant(np.linspace(-1, 1, out.shape.num_elements() or 1)
-                                               .reshape(tuple(out.shape)).astype(np.float32)))
-    sources = sources_of(extra)
-    first = [g.numpy() for g in tape.gradient(loss, sources)]
-    second = [g.numpy() for g in tape.gradient(loss, sources)]  # a persistent tape: walked again
-    monkeypatch.undo()
-    return first, second
+def _traced_and_eager(fn, *args):
+    """fn's results eagerly and through tf.function, and the traced function's pass counts."""
+    traced = tf.function(fn)
+    eager = [g.numpy() for g in fn(*args)]
+    out = [g.numpy() for g in traced(*args)]
+    return eager, out, traced.get_concrete_function(*args).optimizations
 
 
 def _tied_input(shape, seed):
@@ -290,71 +281,63 @@ def test_conv_relu_pool_gradients_are_the_same_with_the_relu_folded(monkeypatch,
 
     monkeypatch.setattr(conv_ops, "ALGORITHM", algorithm)
     x = tf.constant(_tied_input((3, 8, 8, 2), 0))
-    w = tf.Variable(_tied_input((3, 3, 2, 4), 1))
-    b = tf.Variable(np.array([0.5, -0.5, 0.0, 1.0], np.float32))
     conv = tf.keras.layers.Conv2D(4, 3, padding="same", activation="relu")
     conv.build((None, 8, 8, 2))
-    conv.kernel.assign(w.numpy())
-    conv.bias.assign(b.numpy())
+    conv.kernel.assign(_tied_input((3, 3, 2, 4), 1))
+    conv.bias.assign(np.array([0.5, -0.5, 0.0, 1.0], np.float32))
     k, s, p = pool
+    r = tf.constant(np.linspace(-1, 1, 3 * 4 * 4 * 4).astype(np.float32).reshape(3, 4, 4, 4))
 
-    def build():
-        return tf.nn.max_pool2d(conv(x), k, s, p), None
+    def grads(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.nn.max_pool2d(conv(x), k, s, p) * r)
+        return tape.gradient(loss, [conv.kernel, conv.bias])
 
-    def sources_of(_):
-        return [conv.kernel, conv.bias]
-
-    from tapeflow.autodiff import tape as tape_mod
-    from tapeflow.ops import pool as pool_ops
-
-    seen = []
-    monkeypatch.setattr(pool_ops, "relu_folded_into",
-                        lambda t: seen.append(tape_mod.relu_folded_into(t)) or seen[-1])
-    folded, again = _relu_pool_grads(monkeypatch, True, build, sources_of)
-    assert seen == [True, True]  # the fused conv's relu was folded on both walks
-    monkeypatch.setattr(conv_ops, "ALGORITHM", algorithm)
-    plain, _ = _relu_pool_grads(monkeypatch, False, build, sources_of)
-    for a, b2, c in zip(folded, plain, again, strict=True):
-        np.testing.assert_array_equal(a, b2)
-        np.testing.assert_array_equal(c, b2)
+    eager, traced, passes = _traced_and_eager(grads, x)
+    assert passes["fold_relu_into_max_pool"] == 1
+    for a, b in zip(eager, traced, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
-def test_relu_op_folds_and_declines_when_its_output_has_another_use_or_is_a_source(monkeypatch):
-    from tapeflow.autodiff import tape as tape_mod
-
+@pytest.mark.parametrize("case", ["alone", "second use", "source"])
+def test_relu_op_folds_only_when_the_pool_is_its_only_gradient(case):
     z = tf.Variable(_tied_input((2, 6, 6, 3), 2))
-    seen = []
-    real = tape_mod.relu_folded_into
+    r = tf.constant(np.linspace(-1, 1, 2 * 3 * 3 * 3).astype(np.float32).reshape(2, 3, 3, 3))
 
-    def spy(t):
-        seen.append(real(t))
-        return seen[-1]
-
-    from tapeflow.ops import pool as pool_ops
-
-    for case in ("alone", "second use", "source"):
-        seen.clear()
-        monkeypatch.setattr(pool_ops, "relu_folded_into", spy)
-
-        def build(case=case):
-            h = tf.nn.relu(z)
-            out = tf.nn.max_pool2d(h, 2, 2, "VALID")
+    def grads():
+        with tf.GradientTape() as tape:
+            h = tf.nn.relu(z * 1.5)  # (the relu's gradient is not itself returned)
+            loss = tf.reduce_sum(tf.nn.max_pool2d(h, 2, 2, "VALID") * r)
             if case == "second use":
-                out = out + tf.reduce_sum(h * 0.25)
-            return out, h
+                loss = loss + tf.reduce_sum(h * 0.25)
+        return tape.gradient(loss, [z, h] if case == "source" else [z])
 
-        def sources_of(h, case=case):
-            return [z, h] if case == "source" else [z]
+    eager, traced, passes = _traced_and_eager(grads)
+    assert passes["fold_relu_into_max_pool"] == (1 if case == "alone" else 0)
+    for a, b in zip(eager, traced, strict=True):
+        np.testing.assert_array_equal(a, b)
+    if case == "source":
+        # The relu output's own gradient is the pool's (TF's: a window of zeros sends its
+        # gradient to its first zero), not a relu-masked one.
+        h_grad = eager[1]
+        assert (h_grad[np.asarray(tf.nn.relu(z * 1.5)) == 0] != 0).any()
 
-        folded, _ = _relu_pool_grads(monkeypatch, True, build, sources_of)
-        assert seen and all(s == (case == "alone") for s in seen), (case, seen)
-        plain, _ = _relu_pool_grads(monkeypatch, False, build, sources_of)
-        for a, b in zip(folded, plain, strict=True):
-            np.testing.assert_array_equal(a, b)
-    # The gradient of the relu's output itself is the pool's own (TF's: a window of zeros sends
-    # its gradient to its first zero), not a relu-masked one.
-    h_grad = plain[1]
-    assert (h_grad[np.asarray(tf.nn.relu(z)) == 0] != 0).any()
+
+def test_folded_pool_gradient_differentiates_again():
+    z = tf.Variable(_tied_input((1, 4, 4, 2), 5) + 0.25)
+
+    def second():
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                y = tf.reduce_sum(tf.nn.max_pool2d(tf.nn.relu(z * 1.5), 2, 2, "VALID") ** 2)
+            g = inner.gradient(y, z)
+            gg = tf.reduce_sum(g * g)
+        return g, outer.gradient(gg, z)
+
+    eager, traced, passes = _traced_and_eager(second)
+    assert passes["fold_relu_into_max_pool"] >= 1  # the first-order gradient and its own gradient
+    for a, b in zip(eager, traced, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_relu_fold_is_off_while_a_tape_records_the_backward():

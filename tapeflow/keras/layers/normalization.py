@@ -235,16 +235,14 @@ class BatchNormalization(Layer):
         return mean, variance
 
     def _update_moving(self, mean: Tensor, variance: Tensor) -> None:
-        # NOTE: the update runs on raw arrays, in place: it is state, not part of the graph the tape
-        # differentiates.
+        """moving = moving * momentum + batch statistic * (1 - momentum), as Keras: assignments,
+        so a traced training step updates the statistics as graph ops."""
         m = self.momentum
         for var, stat in ((self.moving_mean, mean), (self.moving_variance, variance)):
-            arr = var._value
-            value = stat._value.reshape(arr.shape)
-            if value.dtype != arr.dtype:
-                value = value.astype(arr.dtype)
-            arr *= m
-            arr += (1.0 - m) * value
+            stat = tf.reshape(tf.stop_gradient(stat), tuple(var.shape))
+            if stat.dtype != var.dtype:
+                stat = tf.cast(stat, var.dtype)
+            var.assign(var * m + stat * (1.0 - m))
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         _check_axis(self, [self.axis], len(input_shape))

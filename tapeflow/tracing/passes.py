@@ -1,0 +1,110 @@
+"""Optimisation passes over a traced graph, run once per concrete function before it is lowered.
+
+Each pass rewrites nodes in place into an equivalent graph (same values, same gradients of any
+order) and returns how many rewrites it made, so tests can check that it fired. Dead-code
+elimination (`executor.prune_dead_nodes`) runs after them and drops what a rewrite disconnected.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tapeflow.tensor import Tensor
+
+
+def _consumers(nodes: list, outputs: list) -> dict:
+    """id(graph tensor) -> number of reads (node inputs, plus one per appearance as an output)."""
+    uses: dict = {}
+    for node in nodes:
+        for x in node.inputs:
+            uses[id(x)] = uses.get(id(x), 0) + 1
+    for t in outputs:
+        if isinstance(t, Tensor):
+            uses[id(t)] = uses.get(id(t), 0) + 1
+    return uses
+
+
+def _replace_function(node: Any, fn: Any, inputs: list) -> None:
+    node.function = fn
+    node.inputs = list(inputs)
+    node.op = lambda *xs: copy.copy(fn)(*xs)
+
+
+def fold_relu_into_max_pool(nodes: list, outputs: list) -> int:
+    """Skip a relu's gradient mask where a max-pool's gradient feeds it alone.
+
+    Pattern: `dh = MaxPoolBackprop(h, y, dy)` read only by the relu's gradient with the mask
+    `h > 0` — `SelectGrad("positive")(h, dh)` after `tf.nn.relu`, or a fused convolution's
+    `ConvBackprop(activation="relu")(dh, x, w, h)`. The pool sends gradient only to each
+    window's maximum, where h equals the pooled y, so the mask there is (y > 0): the pool's
+    gradient takes `positive_only` (a mask over the small pooled tensor) and the relu's mask
+    over the large h is dropped (the SelectGrad's readers read dh, unless its result is itself a
+    returned value; the convolution's gradient becomes linear).
+    """
+    from tapeflow.ops.conv import ConvBackprop
+    from tapeflow.ops.elementwise import SelectGrad
+    from tapeflow.ops.pool import MaxPoolBackprop
+
+    uses = _consumers(nodes, outputs)
+    returned = {id(t) for t in outputs if isinstance(t, Tensor)}
+    pools = {}
+    for node in nodes:
+        fn = getattr(node, "function", None)
+        if type(fn) is MaxPoolBackprop and not fn.positive_only and uses.get(id(node.outputs[0])) == 1:
+            pools[id(node.outputs[0])] = node
+    folded = 0
+    renamed: dict = {}
+    for node in nodes:
+        if renamed:
+            node.inputs = [renamed.get(id(x), x) for x in node.inputs]
+        fn = getattr(node, "function", None)
+        if type(fn) is SelectGrad and fn.test == "positive" and not fn.params and len(node.inputs) == 2:
+            h, dh = node.inputs
+            pool = pools.get(id(dh))
+            if pool is None or pool.inputs[0] is not h or id(node.outputs[0]) in returned:
+                continue
+            renamed[id(node.outputs[0])] = dh
+        elif type(fn) is ConvBackprop and fn.activation == "relu":
+            dh, x, w, h = node.inputs
+            pool = pools.get(id(dh))
+            if pool is None or pool.inputs[0] is not h:
+                continue
+            linear = copy.copy(fn)
+            linear.activation = "linear"
+            _replace_function(node, linear, [dh, x, w])
+        else:
+            continue
+        positive = copy.copy(pool.function)
+        positive.positive_only = True
+        _replace_function(pool, positive, pool.inputs)
+        del pools[id(dh)]
+        folded += 1
+    return folded
+
+
+def drop_unused_reserves(nodes: list, outputs: list) -> int:
+    """Run a primitive without its reserve space where no node reads it.
+
+    A primitive with a `reserve` flag (the fused RNN sequences) writes, in its last output,
+    what its gradient primitive reads (the backward multipliers of every time step). In a
+    graph where nothing reads that output — inference, or a loss nobody differentiates —
+    computing it is wasted work: the node's function becomes a copy with `reserve` off,
+    whose last output is an empty array.
+    """
+    uses = _consumers(nodes, outputs)
+    dropped = 0
+    for node in nodes:
+        fn = getattr(node, "function", None)
+        if getattr(fn, "reserve", False) is True and not uses.get(id(node.outputs[-1])):
+            lean = copy.copy(fn)
+            lean.reserve = False
+            _replace_function(node, lean, node.inputs)
+            dropped += 1
+    return dropped
+
+
+def optimize(nodes: list, outputs: list) -> dict:
+    """Run every pass; returns {pass name: rewrites made}."""
+    return {"fold_relu_into_max_pool": fold_relu_into_max_pool(nodes, outputs),
+            "drop_unused_reserves": drop_unused_reserves(nodes, outputs)}
