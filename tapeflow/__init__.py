@@ -8,6 +8,7 @@ from __future__ import annotations
 import builtins as _builtins
 from typing import Any as _Any
 
+from tapeflow.ops import tensor_operators as _tensor_operators  # noqa: F401  (Tensor's +, @, [], ...: first)
 from tapeflow import config, dtypes, errors, linalg, math, nest, nn, random, version  # noqa: F401
 from tapeflow.autodiff.custom_gradient import custom_gradient
 from tapeflow.autodiff.tape import GradientTape, UnconnectedGradients

@@ -209,107 +209,6 @@ class Tensor:
     def __reduce__(self):
         return (constant, (self.numpy(),))
 
-    # -- operators --------------------------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return _ops.add(self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return _ops.add(other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _ops.subtract(self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return _ops.subtract(other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return _ops.multiply(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return _ops.multiply(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _ops.truediv(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops.truediv(other, self)
-
-    def __floordiv__(self, other: Any) -> Tensor:
-        return _ops.floordiv(self, other)
-
-    def __rfloordiv__(self, other: Any) -> Tensor:
-        return _ops.floordiv(other, self)
-
-    def __mod__(self, other: Any) -> Tensor:
-        return _ops.floormod(self, other)
-
-    def __rmod__(self, other: Any) -> Tensor:
-        return _ops.floormod(other, self)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return _ops.pow(self, other)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return _ops.pow(other, self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return _linalg.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return _linalg.matmul(other, self)
-
-    def __neg__(self) -> Tensor:
-        return _ops.negative(self)
-
-    def __pos__(self) -> Tensor:
-        return self
-
-    def __abs__(self) -> Tensor:
-        return _ops.abs(self)
-
-    def __invert__(self) -> Tensor:
-        return _ops.logical_not(self) if self._value.dtype.kind == "b" else _ops.bitwise_invert(self)
-
-    def __and__(self, other: Any) -> Tensor:
-        return _ops.logical_and(self, other)
-
-    def __rand__(self, other: Any) -> Tensor:
-        return _ops.logical_and(other, self)
-
-    def __or__(self, other: Any) -> Tensor:
-        return _ops.logical_or(self, other)
-
-    def __ror__(self, other: Any) -> Tensor:
-        return _ops.logical_or(other, self)
-
-    def __xor__(self, other: Any) -> Tensor:
-        return _ops.logical_xor(self, other)
-
-    def __lt__(self, other: Any) -> Tensor:
-        return _ops.less(self, other)
-
-    def __le__(self, other: Any) -> Tensor:
-        return _ops.less_equal(self, other)
-
-    def __gt__(self, other: Any) -> Tensor:
-        return _ops.greater(self, other)
-
-    def __ge__(self, other: Any) -> Tensor:
-        return _ops.greater_equal(self, other)
-
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        if other is None:
-            return False
-        return _ops.equal(self, other)
-
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        if other is None:
-            return True
-        return _ops.not_equal(self, other)
-
-    def __getitem__(self, key: Any) -> Tensor:
-        return _movement.getitem(self, key)
-
 
 class Reference:
     """Hashable wrapper returned by `Tensor.ref()`; `deref()` gives the tensor back."""
@@ -412,10 +311,14 @@ class Variable(Tensor):
 
     def read_value(self) -> Tensor:
         """A snapshot of the current value (later assignments do not change it)."""
-        return _ops.identity(self)
+        from tapeflow.ops.elementwise import identity
+
+        return identity(self)
 
     def value(self) -> Tensor:
-        return _ops.identity(self)
+        from tapeflow.ops.elementwise import identity
+
+        return identity(self)
 
     def _check_assign(self, value: Any, what: str) -> Any:
         if isinstance(value, Tensor):
@@ -559,8 +462,9 @@ def _to_array(value: Any, dtype: Any = None, xp: Any = None) -> Any:
         return _text_array(value, np_dtype)
     if isinstance(value, (list, tuple)):
         if _contains_tensor(value):
-            stacked = _movement.stack([convert_to_tensor(v, dtype) for v in value])
-            return stacked._value
+            from tapeflow.ops.movement import stack
+
+            return stack([convert_to_tensor(v, dtype) for v in value])._value
         try:
             arr = np.asarray(value)
         except ValueError:  # NumPy 2 refuses ragged nesting outright
@@ -634,8 +538,9 @@ def convert_to_tensor(value: Any, dtype: Any = None, dtype_hint: Any = None, nam
         return value
     if isinstance(value, (list, tuple)) and _contains_tensor(value):
         # Stacked with a recorded op, so gradients flow to the listed tensors.
-        stacked = _movement.stack([convert_to_tensor(v, dtype) for v in value])
-        return stacked
+        from tapeflow.ops.movement import stack
+
+        return stack([convert_to_tensor(v, dtype) for v in value])
     if dtype is None and dtype_hint is not None:
         try:
             return Tensor(_to_array(value, dtype_hint))
@@ -733,7 +638,3 @@ def operand_like(value: Any, like: Tensor, op_name: str) -> Tensor:
             f"{type(value).__name__} {_short(value)}."
         ) from None
 
-
-from tapeflow.ops import elementwise as _ops  # noqa: E402
-from tapeflow.ops import linalg as _linalg  # noqa: E402
-from tapeflow.ops import movement as _movement  # noqa: E402
