@@ -57,7 +57,7 @@ def _watches(window: TapeWindow, x: Any) -> bool:
 
 def gradient(window: TapeWindow, graph: Any, targets: list, sources: list, output_gradients: Any) -> list:
     """Graph tensors (or None) for d(sum targets)/d(sources), recorded into `graph` now."""
-    tracked = {id(t) for t in window.watched if t.dtype.is_floating}
+    tracked = {id(t) for t in window.watched if _carries_gradient(t)}
     recorded = []
     for node in window.nodes(graph):
         if hasattr(node, "window"):
@@ -70,7 +70,7 @@ def gradient(window: TapeWindow, graph: Any, targets: list, sources: list, outpu
             continue
         fn = getattr(node, "function", None)
         if fn is None or hasattr(node, "run_in"):
-            if not any(o.dtype.is_floating for o in node.outputs):
+            if not any(map(_carries_gradient, node.outputs)):
                 continue  # no gradient flows through it (an assignment, printing, a shape)
             raise NotSymbolic(f"{node.name} is not a primitive")
         for x, h in zip(node.inputs, hit, strict=True):
@@ -82,7 +82,7 @@ def gradient(window: TapeWindow, graph: Any, targets: list, sources: list, outpu
         record.needs_input_grad = tuple(hit)
         recorded.append(record)
         for o in node.outputs:
-            if o.dtype.is_floating:
+            if _carries_gradient(o):
                 tracked.add(id(o))
     keep = {id(s) for s in sources}
     grads: dict = {}
@@ -111,7 +111,7 @@ def gradient(window: TapeWindow, graph: Any, targets: list, sources: list, outpu
             if len(outs) == 1:
                 dxs = fn.backward(dys[0])
             else:
-                dys = [Tensor(_zeros(o)) if d is None and (o.dtype.is_floating or o.dtype.is_complex) else d
+                dys = [Tensor(_zeros(o)) if d is None and _carries_gradient(o) else d
                        for o, d in zip(outs, dys, strict=True)]
                 dxs = fn.backward(*dys)
             for o in outs:
@@ -141,6 +141,11 @@ class _Sentinel:
     _tracked: dict = {}
     _watch_accessed_variables = False
     _records: list = []
+
+
+def _carries_gradient(t: Tensor) -> bool:
+    """Floating and complex tensors carry gradients (as the eager tape tracks them)."""
+    return t.dtype.is_floating or t.dtype.is_complex
 
 
 def _ones(t: Tensor) -> Any:
