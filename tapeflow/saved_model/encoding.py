@@ -9,7 +9,7 @@ import numpy as np
 from tapeflow import dtypes as _dt
 from tapeflow.autodiff.function import Function
 
-SKIPPED_ATTRIBUTES = {"inputs", "outputs", "needs_input_grad", "relu_folded"}
+SKIPPED_ATTRIBUTES = {"inputs", "outputs", "needs_input_grad"}
 
 
 class Unsaveable(ValueError):
