@@ -28,7 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tapeflow as tf  # noqa: E402
 from bench.common import Table, peer_available, timeit  # noqa: E402
-from tapeflow.ops import conv as conv_ops  # noqa: E402
+from tapeflow.ops import conv_algorithms as conv_ops  # noqa: E402
+from tapeflow.ops.conv_geometry import geometry  # noqa: E402
 
 RNG = np.random.default_rng(0)
 
@@ -316,7 +317,7 @@ def main() -> None:
     for c in cases:
         if c["kind"] != "conv":
             continue
-        g = conv_ops.geometry("", c["x"].shape[1:3], c["w"].shape[:2], (c["stride"],) * 2, (1, 1),
+        g = geometry("", c["x"].shape[1:3], c["w"].shape[:2], (c["stride"],) * 2, (1, 1),
                               c["padding"])
         auto = conv_ops.choose_algorithm(np, g, c["x"].shape[0], c["x"].shape[-1],
                                          c["w"].shape[-1], 1, 4)

@@ -5,7 +5,7 @@ primitives that is two more passes over the (large) output forward, each with a 
 and backward a relu mask, an add's gradient and the engine's bias reduction. Fused, the bias and
 activation are applied in place on the convolution's output, and backward computes the
 activation's gradient once and the bias gradient with the filter's, in one gradient primitive
-(`conv.ConvBackprop`), which the tape runs on arrays or records like any other op.
+(`conv_primitives.ConvBackprop`), which the tape runs on arrays or records like any other op.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from tapeflow.ops import conv as _conv
+from tapeflow.ops.conv_primitives import Conv
 from tapeflow.ops.dense import ACTIVATIONS, activate_
 from tapeflow.tensor import Tensor
 
 
-class ConvBiasActivation(_conv.Conv):
+class ConvBiasActivation(Conv):
     """y = act(correlate(x, w) + b): x (N, *S, C), w (*K, C / groups, Cout), b (Cout,) or none."""
 
     def __init__(self, strides: tuple, dilations: tuple, padding: Any, groups: int, op: str,

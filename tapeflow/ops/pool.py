@@ -20,20 +20,15 @@ from typing import Any
 from tapeflow import backend
 from tapeflow.autodiff.function import Function
 from tapeflow.ops.conv import (
-    Geometry,
     channels_first,
     check_input_rank,
-    crop_padding,
     float_operand,
-    geometry,
-    pad_input,
     parse_padding,
     spatial_ints,
-    split_range,
-    tap_slices,
     to_channels_first,
     to_channels_last,
 )
+from tapeflow.ops.conv_geometry import Geometry, crop_padding, geometry, pad_input, split_range, tap_slices
 from tapeflow.tensor import Tensor
 
 get_xp = backend.get_xp
@@ -49,7 +44,7 @@ def _argmax_dtype(xp: Any, taps: int) -> Any:
 
 
 def _split_batch(xp: Any, N: int, elements: int, part: Any) -> None:
-    """Run part(n0, n1) over the batch (in two concurrent halves when conv.SPLIT_THREADS >= 2)."""
+    """Run part(n0, n1) over the batch (in two concurrent halves when conv_geometry.SPLIT_THREADS >= 2)."""
     split_range(xp, N, elements, part)
 
 

@@ -85,9 +85,9 @@ def decode(value: Any, arrays: Any) -> Any:
 
 def _value_classes() -> dict:
     """Plain-value classes (`__slots__` of numbers and tuples) that op attributes may hold."""
-    from tapeflow.ops.conv import Geometry
+    from tapeflow.ops.conv_geometry import Geometry
 
-    return {"tapeflow.ops.conv.Geometry": Geometry}
+    return {"tapeflow.ops.conv_geometry.Geometry": Geometry}
 
 
 def _value_class_key(cls: type) -> str | None:

@@ -42,7 +42,7 @@ def fold_relu_into_max_pool(nodes: list, outputs: list) -> int:
     over the large h is dropped (the SelectGrad's readers read dh, unless its result is itself a
     returned value; the convolution's gradient becomes linear).
     """
-    from tapeflow.ops.conv import ConvBackprop
+    from tapeflow.ops.conv_primitives import ConvBackprop
     from tapeflow.ops.elementwise import SelectGrad
     from tapeflow.ops.pool import MaxPoolBackprop
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import tapeflow as tf
-from tapeflow.ops import conv as conv_ops
+from tapeflow.ops import conv_algorithms as conv_ops
+from tapeflow.ops.conv_geometry import geometry
 from tapeflow.testing import OpCase, available_devices, check_gradients, run_case
 
 
@@ -178,7 +179,7 @@ def test_batch_chunked_columns(stride, padding, monkeypatch):
 
     whole = run()
     monkeypatch.setattr(conv_ops, "_CHUNK_BYTES", 600)  # one image per chunk
-    assert conv_ops._chunked(np, conv_ops.geometry("", (6, 7), (3, 2), (stride,) * 2, (1, 1),
+    assert conv_ops.chunked(np, geometry("", (6, 7), (3, 2), (stride,) * 2, (1, 1),
                                                padding if isinstance(padding, str) else
                                                ((3, 1), (0, 2))), x.shape, 1, 8)
     for a, b in zip(run(), whole, strict=True):
@@ -188,11 +189,11 @@ def test_batch_chunked_columns(stride, padding, monkeypatch):
 
 def test_auto_picks_fft_for_the_cnn_second_conv_and_im2col_for_the_first():
     np_ = np
-    g2 = conv_ops.geometry("", (14, 14), (5, 5), (1, 1), (1, 1), "SAME")
-    g1 = conv_ops.geometry("", (28, 28), (5, 5), (1, 1), (1, 1), "SAME")
+    g2 = geometry("", (14, 14), (5, 5), (1, 1), (1, 1), "SAME")
+    g1 = geometry("", (28, 28), (5, 5), (1, 1), (1, 1), "SAME")
     assert conv_ops.choose_algorithm(np_, g2, 100, 32, 64, 1, 4) == "fft"
     assert conv_ops.choose_algorithm(np_, g1, 100, 1, 32, 1, 4) == "im2col"
-    gs = conv_ops.geometry("", (14, 14), (5, 5), (2, 2), (1, 1), "SAME")
+    gs = geometry("", (14, 14), (5, 5), (2, 2), (1, 1), "SAME")
     assert conv_ops.choose_algorithm(np_, gs, 100, 32, 64, 1, 4) == "im2col"
 
 

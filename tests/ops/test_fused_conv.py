@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tapeflow as tf
-from tapeflow.ops import conv as conv_ops
+from tapeflow.ops import conv_algorithms as conv_ops
 from tapeflow.ops.fused_conv import ConvBiasActivation, conv_bias_activation
 from tapeflow.testing import OpCase, run_case
 

@@ -82,9 +82,9 @@ def _value_grad_and_grad_of_grad(fn, x, v):
     lambda x: tf.nn.avg_pool2d(x, 2, 2, "VALID") ** 2,
 ], ids=["max_2x2", "max_3x3_same", "avg_3x3_same", "avg_2x2"])
 def test_batch_split_over_threads_matches(fn, monkeypatch):
-    """With conv.SPLIT_THREADS = 2, large batches are pooled in two concurrent halves; force
-    that on a small one."""
-    from tapeflow.ops import conv as conv_ops
+    """With conv_geometry.SPLIT_THREADS = 2, large batches are pooled in two concurrent halves;
+    force that on a small one."""
+    from tapeflow.ops import conv_geometry as conv_ops
 
     x = np.random.default_rng(4).permutation(5 * 6 * 6 * 3).reshape(5, 6, 6, 3) * 0.1
 
@@ -277,7 +277,7 @@ def _tied_input(shape, seed):
 @pytest.mark.parametrize("algorithm", ["im2col", "fft"])
 @pytest.mark.parametrize("pool", [(2, 2, "VALID"), (3, 2, "SAME")])
 def test_conv_relu_pool_gradients_are_the_same_with_the_relu_folded(monkeypatch, algorithm, pool):
-    from tapeflow.ops import conv as conv_ops
+    from tapeflow.ops import conv_algorithms as conv_ops
 
     monkeypatch.setattr(conv_ops, "ALGORITHM", algorithm)
     x = tf.constant(_tied_input((3, 8, 8, 2), 0))

@@ -4,7 +4,7 @@ Weights have Keras's shapes, so weights copied with `set_weights` give Keras's o
 Conv kernel (*kernel_size, in_channels // groups, filters); ConvTranspose kernel
 (*kernel_size, filters, in_channels); DepthwiseConv2D kernel (kh, kw, in_channels,
 depth_multiplier); SeparableConv2D depthwise (kh, kw, in, depth_multiplier) and pointwise
-(1, 1, in * depth_multiplier, filters). The arithmetic is `tf.nn`'s (tapeflow/ops/conv.py).
+(1, 1, in * depth_multiplier, filters). The arithmetic is `tf.nn`'s (tapeflow/ops/conv.py, conv_primitives.py).
 """
 
 from __future__ import annotations
