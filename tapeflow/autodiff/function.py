@@ -44,6 +44,12 @@ class Function:
     inputs: tuple = ()
     outputs: Any = None
     needs_input_grad: tuple = ()
+    # True for a primitive whose last output is a reserve space (what only its gradient reads,
+    # e.g. the RNN sequences' per-step multipliers). An eager call that no tape records is never
+    # differentiated, so it runs with `reserve` False (an empty last output); in a trace (its
+    # probes included) it is kept, and the graph decides by whether any node reads the output
+    # (tracing.passes.drop_unused_reserves).
+    reserve: bool | None = None
 
     def forward(self, *xs: Any) -> Any:
         raise NotImplementedError
@@ -71,6 +77,8 @@ class Function:
                         from tapeflow.graph import symbolic_apply
 
                         return symbolic_apply(self, inputs)
+        if self.reserve and not recording_tapes and not _trace_state.graphs:
+            self.reserve = False  # eager, no tape: nothing will differentiate this call
         try:
             out = self.forward(*values)
         except InvalidArgumentError:

@@ -10,8 +10,8 @@ training step. Here one `Function` runs the whole sequence:
   the multipliers its backward step needs (activation derivatives times their partners),
   computed while the step's values are in cache, in the op's last output: the reserve space
   (as TF's CudnnRNN), one byte array that also holds the inputs and states in the kernels'
-  layout. A graph whose reserve nobody reads (inference) runs without it
-  (`tracing.passes.drop_unused_reserves`);
+  layout. An eager call no tape records, and a graph whose reserve nobody reads (inference),
+  run without it (`Function.reserve`, `tracing.passes.drop_unused_reserves`);
 * backward (backpropagation through time) is its own primitive, `RecurrenceGrad`, reading the
   reserve: the loop over time does one GEMM and a few ufuncs per step, and the kernel, bias and
   recurrent-kernel gradients come from one GEMM over the whole sequence ([x; 1; h]^T dZ).

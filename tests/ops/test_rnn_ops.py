@@ -242,3 +242,27 @@ def test_pooled_buffers_are_not_shared(kind: str) -> None:
         np.testing.assert_allclose(g1.numpy(), g3.numpy(), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(g2.numpy(), g3.numpy(), rtol=1e-10, atol=1e-12)
     assert all(g is not None for g in g_b)
+
+
+def test_reserve_space_only_when_a_tape_records_the_call() -> None:
+    """The reserve space (last output) is what only the gradient reads: an eager call no tape
+    records skips it; a recorded call keeps it, and its gradient matches the reference's."""
+    rng = np.random.default_rng(5)
+    x = tf.constant(rng.standard_normal((2, 4, 3)))
+    h = tf.constant(rng.standard_normal((2, 5)))
+    k = tf.constant(rng.standard_normal((3, 20)))
+    r = tf.constant(rng.standard_normal((5, 20)))
+    plain = rnn.LSTMSequence("tanh", "sigmoid", False, False, False, True, False)(x, h, h, k, r)
+    assert plain[-1].shape == (0,)
+    with tf.GradientTape() as tape:
+        tape.watch(k)
+        recorded = rnn.LSTMSequence("tanh", "sigmoid", False, False, False, True, False)(x, h, h, k, r)
+        loss = tf.reduce_sum(recorded[0] ** 2)
+    assert recorded[-1].shape[0] > 0
+    for a, b in zip(plain[:-1], recorded[:-1], strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with tf.GradientTape() as tape2:
+        tape2.watch(k)
+        ref = rnn.LSTMSequence("tanh", "sigmoid", False, False, False, True, False).reference(x, h, h, k, r)
+        loss_ref = tf.reduce_sum(ref[0] ** 2)
+    np.testing.assert_allclose(tape.gradient(loss, k).numpy(), tape2.gradient(loss_ref, k).numpy(), rtol=1e-10)

@@ -101,6 +101,10 @@ def test_training_step_is_one_graph_and_equals_eager(name):
     concrete = traced.get_concrete_function(x, y)
     assert not any(n.name.startswith("tape_") for n in concrete._program.nodes)
     assert concrete._arrays is not None  # replays as one generated function on arrays
+    # Sequences keep the reserve space their gradient reads (it is not recomputed).
+    reserves = [n.function.reserve for n in concrete._program.nodes
+                if getattr(getattr(n, "function", None), "reserve", None) is not None]
+    assert all(reserves) and bool(reserves) == (name in ("lstm", "masked_gru", "bidirectional_simple_rnn"))
 
 
 def test_inference_graph_runs_the_sequences_without_reserve_space():
