@@ -8,8 +8,11 @@ The file `<backup_dir>/training_state.npz` is an uncompressed `.npz` (read with
   variables (its step count included, so learning-rate schedules continue);
 * `rng/keys`: NumPy's global random state when the backup was taken (the shuffle order of the
   resumed epochs is then the one the uninterrupted run would have drawn);
-* `__backup__`: UTF-8 JSON `{"format", "format_version", "epoch", "steps_done", "rng": {...}}`:
-  the epoch to resume and the batches of it already trained.
+* `__backup__`: UTF-8 JSON `{"format", "format_version", "epoch", "steps_done", "rng": {...},
+  "tapeflow_rng": {...}}`: the epoch to resume and the batches of it already trained, and
+  Tapeflow's own generators when the backup was taken (dropout masks and other random ops
+  after the resume point are the ones the uninterrupted run draws; older files without it
+  are still read).
 
 Weights and progress sit in the same file, written under a temporary name and renamed, so a
 kill at any moment leaves either the previous backup or the new one, never a mix (which would
@@ -30,6 +33,7 @@ import numpy as np
 from tapeflow import atomic_file as _atomic
 from tapeflow.keras.callback_base import Callback
 from tapeflow.keras.saving.file_io import CorruptFileError
+from tapeflow.ops import random as _random
 
 FILENAME = "training_state.npz"
 FORMAT = "tapeflow.backup_and_restore"
@@ -65,7 +69,8 @@ def write_backup(path: str, model: Any, epoch: int, steps_done: int, rng_state: 
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "epoch": int(epoch),
             "steps_done": int(steps_done),
             "rng": {"name": str(name), "pos": int(pos), "has_gauss": int(has_gauss),
-                    "cached_gaussian": float(cached)}}
+                    "cached_gaussian": float(cached)},
+            "tapeflow_rng": _random.host_state()}
     arrays[_META] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     with _atomic.atomic_write(path) as f:
         np.savez(f, **arrays)
@@ -147,6 +152,11 @@ def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> di
     if meta.get("format_version") != FORMAT_VERSION:
         raise CorruptFileError(f"'{path}': format_version {meta.get('format_version')!r} is not supported "
                                f"(this Tapeflow reads version {FORMAT_VERSION}).")
+    if "tapeflow_rng" in meta:
+        try:
+            _random.parse_host_state(meta["tapeflow_rng"])
+        except ValueError as exc:
+            raise CorruptFileError(f"'{path}': its random state is damaged ({exc}).") from None
     return meta
 
 
@@ -240,6 +250,8 @@ class BackupAndRestore(Callback):
         rng = meta["rng"]
         np.random.set_state((rng["name"], arrays["rng/keys"], rng["pos"], rng["has_gauss"],
                              rng["cached_gaussian"]))
+        if "tapeflow_rng" in meta:
+            _random.set_host_state(meta["tapeflow_rng"])
         self.model._initial_epoch = meta["epoch"]
         self.model._initial_step = meta["steps_done"]
         self._current_epoch = meta["epoch"]

@@ -53,6 +53,44 @@ def get_global_seed() -> int | None:
     return _SeedState.global_seed
 
 
+def host_state() -> dict:
+    """The host generators' states as JSON data: the global seed, the generator ops without a
+    seed draw from, and each op-seeded generator (BackupAndRestore keeps it with the weights)."""
+    return {"global_seed": _SeedState.global_seed, "rng": _SeedState.rng.bit_generator.state,
+            "op_rngs": [[int(k), g.bit_generator.state] for k, g in _SeedState.op_rngs.items()]}
+
+
+def parse_host_state(state: Any) -> tuple:
+    """(global seed, generator, op-seeded generators) from `host_state`'s data, checked.
+
+    Raises:
+        ValueError: `state` is not such data (a damaged or hostile file).
+    """
+    def generator(st: Any) -> Any:
+        ok = (isinstance(st, dict) and st.get("bit_generator") == "PCG64" and isinstance(st.get("state"), dict)
+              and all(type(st["state"].get(k)) is int and 0 <= st["state"][k] < 2**128 for k in ("state", "inc"))
+              and st.get("has_uint32") in (0, 1) and type(st.get("uinteger")) is int
+              and 0 <= st["uinteger"] < 2**32)
+        if not ok:
+            raise ValueError(f"not a PCG64 generator state: {st!r:.120}")
+        g = _np_host.random.default_rng()
+        g.bit_generator.state = st
+        return g
+
+    seed = state.get("global_seed") if isinstance(state, dict) else None
+    if (not isinstance(state, dict) or not (seed is None or type(seed) is int)
+            or not isinstance(state.get("op_rngs"), list)
+            or not all(isinstance(e, list) and len(e) == 2 and type(e[0]) is int for e in state["op_rngs"])):
+        raise ValueError(f"not a random state: {state!r:.120}")
+    return seed, generator(state.get("rng")), {k: generator(st) for k, st in state["op_rngs"]}
+
+
+def set_host_state(state: Any) -> None:
+    """Restore what `host_state` returned (device generators are derived from it again)."""
+    _SeedState.global_seed, _SeedState.rng, _SeedState.op_rngs = parse_host_state(state)
+    _SeedState.gpu_rngs = {}
+
+
 def _host_rng(seed: Any) -> Any:
     if seed is None:
         return _SeedState.rng

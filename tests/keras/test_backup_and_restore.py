@@ -246,3 +246,44 @@ def test_sigkill_then_resume_matches_the_uninterrupted_run(tmp_path, uninterrupt
         for key in a.files:
             np.testing.assert_allclose(b[key], a[key], rtol=1e-6, atol=1e-7)
     assert not os.path.exists(tmp_path / "backup")  # the stale temporary file was removed too
+
+
+def _fresh_dropout():
+    keras.utils.set_random_seed(11)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8, activation="tanh"),
+                              keras.layers.Dropout(0.5), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(learning_rate=0.05), "mse")
+    return model
+
+
+@pytest.mark.parametrize("keep_random_state", [True, False])
+def test_resume_draws_the_dropout_masks_of_the_uninterrupted_run(tmp_path, keep_random_state):
+    reference = _fresh_dropout()
+    _fit(reference, [])
+    backup = str(tmp_path / "backup")
+    with pytest.raises(KeyboardInterrupt):
+        _fit(_fresh_dropout(), [keras.callbacks.BackupAndRestore(backup, save_freq=3), _Crash(1, 5)])
+    if not keep_random_state:  # a backup without Tapeflow's generators (an older file)
+        path = os.path.join(backup, FILENAME)
+        with zipfile.ZipFile(path) as z:
+            meta = json.loads(np.load(z.open("__backup__.npy")).tobytes())
+        del meta["tapeflow_rng"]
+        _rewrite_entry(path, "__backup__.npy", _npy(np.frombuffer(json.dumps(meta).encode(), np.uint8)))
+    resumed = _fresh_dropout()  # (seeds the generators afresh, as a restarted job does)
+    _fit(resumed, [keras.callbacks.BackupAndRestore(backup, save_freq=3)])
+    same = all(np.allclose(a, b, rtol=1e-6, atol=1e-7)
+               for a, b in zip(resumed.get_weights(), reference.get_weights(), strict=True))
+    assert same == keep_random_state
+
+
+def test_damaged_random_state_gets_a_clear_error(tmp_path):
+    backup = str(tmp_path / "backup")
+    with pytest.raises(KeyboardInterrupt):
+        _fit(_fresh_dropout(), [keras.callbacks.BackupAndRestore(backup), _Crash(0)])
+    path = os.path.join(backup, FILENAME)
+    with zipfile.ZipFile(path) as z:
+        meta = json.loads(np.load(z.open("__backup__.npy")).tobytes())
+    meta["tapeflow_rng"]["rng"]["state"]["state"] = -1
+    _rewrite_entry(path, "__backup__.npy", _npy(np.frombuffer(json.dumps(meta).encode(), np.uint8)))
+    with pytest.raises(CorruptFileError, match="random state is damaged"):
+        _fit(_fresh_dropout(), [keras.callbacks.BackupAndRestore(backup)])
