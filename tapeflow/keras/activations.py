@@ -19,7 +19,8 @@ __all__ = [
     "relu", "sigmoid", "tanh", "softmax", "softplus", "softsign", "elu", "selu", "gelu", "silu",
     "swish", "leaky_relu", "relu6", "hard_sigmoid", "hard_silu", "hard_swish", "exponential",
     "linear", "log_softmax", "log_sigmoid", "mish", "celu", "hard_tanh", "tanh_shrink",
-    "soft_shrink", "hard_shrink", "squareplus", "sparse_plus", "glu", "get", "serialize",
+    "soft_shrink", "hard_shrink", "squareplus", "sparse_plus", "glu", "sparse_sigmoid", "sparsemax",
+    "threshold", "get", "serialize",
     "deserialize",
 ]
 
@@ -278,6 +279,28 @@ def glu(x: Any, axis: int = -1) -> Tensor:
     return a * tf.sigmoid(b)
 
 
+def sparse_sigmoid(x: Any) -> Tensor:
+    """0 for x <= -1, 1 for x >= 1, (x + 1) / 2 in between (a sigmoid with exact 0s and 1s)."""
+    from tapeflow.keras.ops import nn_activations
+
+    return nn_activations.sparse_sigmoid(x)
+
+
+def sparsemax(x: Any, axis: int = -1) -> Tensor:
+    """The Euclidean projection of `x` onto the probability simplex along `axis`: like softmax,
+    outputs sum to 1, but small inputs get exactly 0 (Martins & Astudillo, 2016)."""
+    from tapeflow.keras.ops import nn_activations
+
+    return nn_activations.sparsemax(x, axis=axis)
+
+
+def threshold(x: Any, threshold: float, default_value: float) -> Tensor:
+    """x where x > `threshold`, else `default_value`."""
+    from tapeflow.keras.ops import nn_activations
+
+    return nn_activations.threshold(x, threshold, default_value)
+
+
 # ---------------------------------------------------------------------------------------------
 # Lookup
 # ---------------------------------------------------------------------------------------------
@@ -296,6 +319,7 @@ _ALL: dict[str, Callable] = {
         relu, sigmoid, tanh, softmax, log_softmax, softplus, softsign, elu, selu, gelu, silu,
         leaky_relu, relu6, hard_sigmoid, hard_silu, exponential, linear, log_sigmoid, mish, celu,
         hard_tanh, tanh_shrink, soft_shrink, hard_shrink, squareplus, sparse_plus, glu,
+        sparse_sigmoid, sparsemax, threshold,
     )
 }
 _ALL["swish"] = silu

@@ -88,6 +88,27 @@ def standardize_dtype(dtype: Any = None) -> str:
     return _standardize(dtype)
 
 
+def is_float_dtype(dtype: Any) -> bool:
+    """Whether `dtype` (a name, DType or NumPy dtype) is a float type (float16/32/64, bfloat16)."""
+    name = standardize_dtype(dtype)
+    return name.startswith("float") or name.startswith("bfloat")
+
+
+def is_int_dtype(dtype: Any) -> bool:
+    """Whether `dtype` is a signed or unsigned integer type."""
+    name = standardize_dtype(dtype)
+    return name.startswith("int") or name.startswith("uint")
+
+
+def is_keras_tensor(x: Any) -> bool:
+    """Whether `x` is a Keras symbolic tensor: a `keras.Input` or a tensor computed from one by
+    layers while building a functional model (shape and dtype, no values). Eager tensors,
+    `tf.function` trace tensors and `compat.v1` placeholders are not."""
+    from tapeflow.graph import SymbolicTensor
+
+    return isinstance(x, SymbolicTensor) and getattr(x, "_keras_history", None) is not None
+
+
 def standardize_shape(shape: Any) -> tuple:
     """`shape` as a tuple of non-negative ints and None, refusing strings, floats and negative
     sizes with Keras's messages (`keras.Input((-3,))` is an error, not a tensor of size -3)."""

@@ -1,5 +1,5 @@
 """`keras.callbacks`: hooks into `fit` / `evaluate` / `predict` (History, progress, early stopping,
-checkpoints, learning-rate control, CSV logs, backups)."""
+checkpoints, learning-rate control, CSV logs, backups, EMA weight swapping)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ import numpy as np
 from tapeflow import atomic_file as _atomic
 from tapeflow.keras.callback_base import _BATCH_HOOKS, Callback, _overrides
 from tapeflow.keras.callbacks_backup import BackupAndRestore
+from tapeflow.keras.callbacks_ema import SwapEMAWeights
+from tapeflow.keras.callbacks_orbax import OrbaxCheckpoint
 from tapeflow.keras.callbacks_tensorboard import TensorBoard
 
 __all__ = [
     "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
-    "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau",
-    "RemoteMonitor", "TensorBoard", "TerminateOnNaN",
+    "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "OrbaxCheckpoint", "ProgbarLogger",
+    "ReduceLROnPlateau", "RemoteMonitor", "SwapEMAWeights", "TensorBoard", "TerminateOnNaN",
 ]
 
 

@@ -22,7 +22,8 @@ from tapeflow.tensor import Tensor
 __all__ = [
     "Initializer", "Zeros", "Ones", "Constant", "Identity", "RandomNormal", "RandomUniform",
     "TruncatedNormal", "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",
-    "LecunUniform", "LecunNormal", "Orthogonal", "get", "serialize", "deserialize",
+    "LecunUniform", "LecunNormal", "Orthogonal", "STFT", "STFTInitializer", "IdentityInitializer",
+    "OrthogonalInitializer", "get", "serialize", "deserialize",
 ]
 
 # NOTE: the standard deviation of a unit normal truncated to [-2, 2]; dividing by it gives the
@@ -135,6 +136,89 @@ class Identity(Initializer):
 
     def get_config(self) -> dict:
         return {"gain": self.gain}
+
+
+def stft_window(window: Any, length: int, periodic: bool, owner: str = "STFT") -> np.ndarray:
+    """A window of `length` samples (float64): hann/hamming from `tf.signal`, other names from
+    `scipy.signal.get_window`, or the values given (a 1-D array of `length`)."""
+    if not isinstance(window, str):
+        win = np.asarray(window.numpy() if isinstance(window, Tensor) else window, np.float64)
+        if win.ndim != 1 or win.shape[-1] != length:
+            raise ValueError("The shape of `window` must be equal to [frame_length]."
+                             f"Received: window shape={win.shape}")
+        return win
+    if window in ("hann", "hamming"):
+        fn = tf.signal.hann_window if window == "hann" else tf.signal.hamming_window
+        return fn(length, periodic=periodic, dtype="float64").numpy()
+    try:
+        import scipy.signal
+    except ImportError:
+        raise ValueError(f"{owner}: window {window!r} needs SciPy (pip install scipy); 'hann' and 'hamming' "
+                         "work without it.") from None
+    return np.asarray(scipy.signal.get_window(window, length, periodic), np.float64)
+
+
+def stft_kernel(side: str, window: Any, scaling: Any, periodic: bool, shape: tuple, dtype: str) -> np.ndarray:
+    """Keras's STFT kernels: cos (real) or sin (imag) Fourier kernels (frame_length, 1,
+    fft_length // 2 + 1), times the window, divided by its L2 norm ('density') or sum ('spectrum')."""
+    frame_length, _, bins = shape
+    n_fft = (bins - 1) * 2
+    freq = np.arange(bins, dtype=dtype).reshape(1, 1, bins) / np.asarray(n_fft, dtype)
+    time = np.arange(frame_length, dtype=dtype).reshape(frame_length, 1, 1)
+    args = (-2 * time * freq).astype(dtype) * np.arccos(np.asarray(-1, dtype))
+    kernel = (np.cos(args) if side == "real" else np.sin(args)).astype(dtype)
+    if window is not None:
+        win = stft_window(window, frame_length, periodic).astype(dtype).reshape(frame_length, 1, 1)
+        scale = np.sqrt(np.sum(win * win)) if scaling == "density" else np.sum(np.abs(win)) if scaling == "spectrum" \
+            else 1
+        kernel = (kernel * win / scale).astype(dtype)
+    return kernel
+
+
+class STFT(Initializer):
+    """Kernels of a short-time Fourier transform as a 1-D convolution (used by `STFTSpectrogram`).
+
+    For a shape (frame_length, 1, fft_length // 2 + 1) it gives cos(-2 pi t f / fft_length)
+    (`side="real"`) or the sine (`side="imag"`), times the window, divided by the window's L2
+    norm (`scaling="density"`) or L1 norm (`"spectrum"`).
+
+    Args:
+        side: "real" or "imag".
+        window: a window name ("hann", "hamming"; other `scipy.signal.windows` names need SciPy),
+            the window's values (frame_length,), or None.
+        scaling: "density", "spectrum" or None.
+        periodic: use the periodic form of the window.
+
+    Example:
+        >>> keras.initializers.STFT("real", "hann")(shape=(128, 1, 65)).shape
+        (128, 1, 65)
+    """
+
+    def __init__(self, side: str = "real", window: Any = "hann", scaling: Any = "density",
+                 periodic: bool = False) -> None:
+        if side not in ("real", "imag"):
+            raise ValueError(f"side should be 'real' or 'imag', not {side}")
+        if isinstance(window, str):
+            stft_window(window, 1, periodic)
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError("Scaling is invalid, it must be `None`, 'density' or 'spectrum'. "
+                             f"Received scaling={scaling}")
+        self.side = side
+        self.window = window
+        self.scaling = scaling
+        self.periodic = periodic
+
+    def __call__(self, shape: Any, dtype: Any = None) -> Tensor:
+        shape = _shape(shape)
+        if len(shape) != 3:
+            raise ValueError("STFT initializer expects a shape (frame_length, input_channels, fft_bins). "
+                             f"Received: shape={shape}")
+        d = _dtype(dtype)
+        value = stft_kernel(self.side, self.window, self.scaling, self.periodic, shape, d.as_numpy_dtype)
+        return Tensor(_backend.asarray(value, value.dtype, _backend.default_xp()))
+
+    def get_config(self) -> dict:
+        return {"side": self.side, "window": self.window, "periodic": self.periodic, "scaling": self.scaling}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,7 +495,7 @@ class Orthogonal(RandomInitializer):
 _CLASSES = (
     Initializer, Zeros, Ones, Constant, Identity, RandomNormal, RandomUniform, TruncatedNormal,
     VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal,
-    Orthogonal,
+    Orthogonal, STFT,
 )
 
 
@@ -425,7 +509,7 @@ def _snake(name: str) -> str:
 _ALL: dict[str, type] = {c.__name__: c for c in _CLASSES}
 _ALL.update({_snake(c.__name__): c for c in _CLASSES})
 _ALL.update({"normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros,
-             "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal})
+             "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal, "STFTInitializer": STFT})
 
 # Lowercase aliases, as in `keras.initializers.glorot_uniform(seed=1)`.
 zeros = Zeros
@@ -443,6 +527,10 @@ he_normal = HeNormal
 lecun_uniform = LecunUniform
 lecun_normal = LecunNormal
 orthogonal = Orthogonal
+stft = STFT
+IdentityInitializer = Identity
+OrthogonalInitializer = Orthogonal
+STFTInitializer = STFT
 
 
 def serialize(initializer: Any) -> dict | None:

@@ -34,7 +34,9 @@ __all__ = [
     "mean_squared_logarithmic_error", "cosine_similarity", "huber", "log_cosh", "hinge",
     "squared_hinge", "categorical_hinge", "kl_divergence", "poisson", "binary_crossentropy",
     "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
-    "sparse_categorical_crossentropy", "dice", "tversky", "get", "serialize", "deserialize",
+    "sparse_categorical_crossentropy", "dice", "tversky", "CTC", "ctc", "Circle", "circle",
+    "CategoricalGeneralizedCrossEntropy", "categorical_generalized_cross_entropy", "get", "serialize",
+    "deserialize",
 ]
 
 
@@ -634,7 +636,10 @@ class Loss:
         return reduce_weighted_values(values, sample_weight, mask, self.reduction, self._dtype)
 
     def _call_masked(self, y_true: Tensor, y_pred: Tensor) -> tuple[Tensor, Tensor | None]:
-        return self.call(y_true, y_pred), None
+        """The per-sample losses and the mask they carry (`_keras_mask`, set by a loss function
+        such as `circle` that averages over part of the batch only), as Keras's `Loss` reads it."""
+        values = self.call(y_true, y_pred)
+        return values, getattr(values, "_keras_mask", None)
 
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
         """Per-sample losses; implemented by subclasses."""
@@ -1095,6 +1100,18 @@ _ALL.update({
     "kld": kl_divergence, "KLD": kl_divergence, "kullback_leibler_divergence": kl_divergence,
     "logcosh": log_cosh, "huber_loss": huber,
 })
+
+
+# The losses in their own modules (they subclass the classes above, so they load after them).
+from tapeflow.keras.losses_circle import Circle, circle  # noqa: E402
+from tapeflow.keras.losses_ctc import CTC, ctc  # noqa: E402
+from tapeflow.keras.losses_gce import (  # noqa: E402
+    CategoricalGeneralizedCrossEntropy,
+    categorical_generalized_cross_entropy,
+)
+
+for _obj in (CTC, ctc, Circle, circle, CategoricalGeneralizedCrossEntropy, categorical_generalized_cross_entropy):
+    _ALL[_obj.__name__] = _obj
 
 
 def serialize(loss: Any) -> dict | None:

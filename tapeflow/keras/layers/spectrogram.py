@@ -16,6 +16,7 @@ import numpy as np
 import tapeflow as tf
 from tapeflow.keras import backend as kbackend
 from tapeflow.keras import ops
+from tapeflow.keras.initializers import stft_kernel, stft_window
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.conv import standardize_data_format
 from tapeflow.tensor import Tensor
@@ -100,42 +101,6 @@ class MelSpectrogram(Layer):
         return config
 
 
-def _window(name: Any, length: int, periodic: bool) -> np.ndarray:
-    """A window of `length` samples: hann/hamming here, other SciPy window names through SciPy."""
-    if not isinstance(name, str):
-        win = np.asarray(name.numpy() if isinstance(name, Tensor) else name, np.float64)
-        if win.ndim != 1 or win.shape[-1] != length:
-            raise ValueError("The shape of `window` must be equal to [frame_length]."
-                             f"Received: window shape={win.shape}")
-        return win
-    if name in ("hann", "hamming"):
-        fn = tf.signal.hann_window if name == "hann" else tf.signal.hamming_window
-        return fn(length, periodic=periodic, dtype="float64").numpy()
-    try:
-        import scipy.signal
-    except ImportError:
-        raise ValueError(f"STFTSpectrogram: window {name!r} needs SciPy (pip install scipy); 'hann' and 'hamming' "
-                         "work without it.") from None
-    return np.asarray(scipy.signal.get_window(name, length, periodic), np.float64)
-
-
-def stft_kernel(side: str, window: Any, scaling: Any, periodic: bool, shape: tuple, dtype: str) -> np.ndarray:
-    """Keras's STFT initializer: cos (real) or sin (imag) Fourier kernels (frame_length, 1,
-    fft_length // 2 + 1), times the window, divided by its L2 norm ('density') or sum ('spectrum')."""
-    frame_length, _, bins = shape
-    n_fft = (bins - 1) * 2
-    freq = np.arange(bins, dtype=dtype).reshape(1, 1, bins) / np.asarray(n_fft, dtype)
-    time = np.arange(frame_length, dtype=dtype).reshape(frame_length, 1, 1)
-    args = (-2 * time * freq).astype(dtype) * np.arccos(np.asarray(-1, dtype))
-    kernel = (np.cos(args) if side == "real" else np.sin(args)).astype(dtype)
-    if window is not None:
-        win = _window(window, frame_length, periodic).astype(dtype).reshape(frame_length, 1, 1)
-        scale = np.sqrt(np.sum(win * win)) if scaling == "density" else np.sum(np.abs(win)) if scaling == "spectrum" \
-            else 1
-        kernel = (kernel * win / scale).astype(dtype)
-    return kernel
-
-
 class STFTSpectrogram(Layer):
     """Spectrograms of (batch, time, channels) signals by a strided 1-D convolution with Fourier
     kernels (trainable, as Keras): mode 'log', 'magnitude', 'psd', 'real', 'imag', 'angle' or
@@ -163,7 +128,7 @@ class STFTSpectrogram(Layer):
         if padding not in ("valid", "same"):
             raise ValueError(f"Padding is invalid, it should be 'valid', 'same'. Received: padding={padding}")
         if isinstance(window, str):
-            _window(window, 1, periodic)  # an unknown name fails here, as in Keras
+            stft_window(window, 1, periodic, "STFTSpectrogram")  # an unknown name fails here, as in Keras
         super().__init__(**kwargs)
         self.mode = mode
         self.frame_length = frame_length
