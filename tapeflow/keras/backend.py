@@ -88,15 +88,25 @@ def standardize_dtype(dtype: Any = None) -> str:
     return _standardize(dtype)
 
 
+# Keras dtype names Tapeflow cannot compute in (NumPy has no such types) but can still classify.
+_NAMES_WITHOUT_ARRAYS = ("bfloat16", "float8_e4m3fn", "float8_e5m2")
+
+
+def _dtype_name(dtype: Any) -> str:
+    if isinstance(dtype, str) and dtype in _NAMES_WITHOUT_ARRAYS:
+        return dtype
+    return standardize_dtype(dtype)
+
+
 def is_float_dtype(dtype: Any) -> bool:
     """Whether `dtype` (a name, DType or NumPy dtype) is a float type (float16/32/64, bfloat16)."""
-    name = standardize_dtype(dtype)
+    name = _dtype_name(dtype)
     return name.startswith("float") or name.startswith("bfloat")
 
 
 def is_int_dtype(dtype: Any) -> bool:
     """Whether `dtype` is a signed or unsigned integer type."""
-    name = standardize_dtype(dtype)
+    name = _dtype_name(dtype)
     return name.startswith("int") or name.startswith("uint")
 
 

@@ -11,8 +11,6 @@ import math
 import warnings
 from typing import Any
 
-import numpy as np
-
 import tapeflow as tf
 from tapeflow.keras import backend as kbackend
 from tapeflow.keras import ops
