@@ -386,7 +386,7 @@ def test_get_strings_instances_configs():
     assert optimizers.get(None) is None
     obj = optimizers.get({"class_name": "SGD", "config": {"learning_rate": 0.3, "momentum": 0.5}})
     assert obj.momentum == 0.5 and float(obj.learning_rate) == pytest.approx(0.3)
-    with pytest.raises(ValueError, match="Valid names: adadelta, adagrad, adam"):
+    with pytest.raises(ValueError, match="Valid names: adadelta, adafactor, adagrad, adam,"):
         optimizers.get("adamm")
     with pytest.raises(ValueError):
         optimizers.get(3)

@@ -480,10 +480,13 @@ class Trainer:
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self._call_compute_loss(x, y, y_pred, sample_weight, True)
+            # The optimizer's loss scale (LossScaleOptimizer, `loss_scale_factor`); it divides
+            # the gradients by the same factor.
+            scaled_loss = self.optimizer.scale_loss(loss) if self.optimizer is not None else loss
         self._loss_tracker.update_state(loss, _first_dim(x))
         tvars = state.trainable_variables if state.trainable_variables else self.trainable_variables
         if tvars:
-            grads = tape.gradient(loss, tvars)
+            grads = tape.gradient(scaled_loss, tvars)
             self.optimizer.apply(grads, tvars)
         else:
             warnings.warn("The model does not have any trainable weights.", stacklevel=2)

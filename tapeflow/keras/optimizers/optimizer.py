@@ -284,7 +284,7 @@ class Optimizer:
                 "call `optimizer.build(trainable_variables)` to create the optimizer weights before "
                 "calling `set_weights()`."
             )
-        for var, w in zip(self._variables, weights, strict=False):
+        for var, w in zip(self.variables, weights, strict=False):
             if tuple(var.shape) != tuple(np.shape(w)):
                 raise ValueError(f"Optimizer variable {var.name} has shape {tuple(var.shape)} not "
                                  f"compatible with provided weight shape {tuple(np.shape(w))}.")
@@ -292,22 +292,23 @@ class Optimizer:
 
     def get_weights(self) -> list:
         """The optimizer state as NumPy arrays (in `variables` order)."""
-        return [v.numpy() for v in self._variables]
+        return [v.numpy() for v in self.variables]
 
     def save_own_variables(self, store: dict) -> None:
-        for i, var in enumerate(self._variables):
+        for i, var in enumerate(self.variables):
             store[str(i)] = var.numpy()
 
     def load_own_variables(self, store: dict) -> None:
-        if len(store.keys()) != len(self._variables):
+        variables = self.variables
+        if len(store.keys()) != len(variables):
             warnings.warn(
                 f"Skipping variable loading for optimizer '{self.name}', because it has "
-                f"{len(self._variables)} variables whereas the saved optimizer has {len(store.keys())} "
+                f"{len(variables)} variables whereas the saved optimizer has {len(store.keys())} "
                 "variables.",
                 stacklevel=2,
             )
             return
-        for i, var in enumerate(self._variables):
+        for i, var in enumerate(variables):
             var.assign(store[str(i)])
 
     # -- applying gradients -------------------------------------------------------------------
@@ -366,7 +367,7 @@ class Optimizer:
             table = self._make_slot_table()
         index = self._index
         if not (self._custom_update or self.gradient_accumulation_steps or self.clipnorm
-                or self.global_clipnorm or self.clipvalue or self.weight_decay or self.use_ema
+                or self.global_clipnorm or self.clipvalue or self._decays_weights() or self.use_ema
                 or self.loss_scale_factor is not None):
             self._apply_plain(grads, trainable_variables, table, index)
             return
@@ -407,7 +408,7 @@ class Optimizer:
                 garrs = self._clip_arrays(garrs)
             lr = self._current_lr()
             # 4. Weight decay.
-            if self.weight_decay:
+            if self._decays_weights():
                 self._apply_weight_decay_arrays(variables, warrs, lr)
             # 5. The update rule.
             if self._custom_update:
@@ -592,6 +593,10 @@ class Optimizer:
                 self._exclude_pattern is not None and self._exclude_pattern.search(variable.name))
             self._wd_cache[key] = hit
         return hit
+
+    def _decays_weights(self) -> bool:
+        """Whether `apply` runs the weight decay step (Muon also decays with `adam_weight_decay`)."""
+        return bool(self.weight_decay)
 
     def _apply_weight_decay_arrays(self, variables: list, warrs: list, lr: float) -> None:
         factor = float(np.float32(lr) * np.float32(self.weight_decay))
