@@ -34,10 +34,16 @@ __all__ = [
     "mean_squared_logarithmic_error", "cosine_similarity", "huber", "log_cosh", "hinge",
     "squared_hinge", "categorical_hinge", "kl_divergence", "poisson", "binary_crossentropy",
     "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
-    "sparse_categorical_crossentropy", "dice", "tversky", "CTC", "ctc", "Circle", "circle",
-    "CategoricalGeneralizedCrossEntropy", "categorical_generalized_cross_entropy", "get", "serialize",
-    "deserialize",
+    "sparse_categorical_crossentropy", "dice", "tversky", "get", "serialize", "deserialize",
 ]
+
+# Losses in their own modules: they subclass the classes below, so they import this module and
+# are loaded on first use (by attribute or by name), which keeps either import order working.
+_EXTRA_MODULES = {
+    "CTC": "losses_ctc", "ctc": "losses_ctc", "Circle": "losses_circle", "circle": "losses_circle",
+    "CategoricalGeneralizedCrossEntropy": "losses_gce", "categorical_generalized_cross_entropy": "losses_gce",
+}
+__all__ += list(_EXTRA_MODULES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1102,16 +1108,24 @@ _ALL.update({
 })
 
 
-# The losses in their own modules (they subclass the classes above, so they load after them).
-from tapeflow.keras.losses_circle import Circle, circle  # noqa: E402
-from tapeflow.keras.losses_ctc import CTC, ctc  # noqa: E402
-from tapeflow.keras.losses_gce import (  # noqa: E402
-    CategoricalGeneralizedCrossEntropy,
-    categorical_generalized_cross_entropy,
-)
+def _load_extra() -> None:
+    if "CTC" in _ALL:
+        return
+    import importlib
 
-for _obj in (CTC, ctc, Circle, circle, CategoricalGeneralizedCrossEntropy, categorical_generalized_cross_entropy):
-    _ALL[_obj.__name__] = _obj
+    for name, module in _EXTRA_MODULES.items():
+        _ALL[name] = getattr(importlib.import_module(f"tapeflow.keras.{module}"), name)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXTRA_MODULES:
+        _load_extra()
+        return _ALL[name]
+    raise AttributeError(f"module 'tapeflow.keras.losses' has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_EXTRA_MODULES))
 
 
 def serialize(loss: Any) -> dict | None:
@@ -1125,6 +1139,7 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
         return None
     if isinstance(config, str):
         return get(config, custom_objects)
+    _load_extra()
     return deserialize_object(config, "loss", _ALL, _ALL, custom_objects)
 
 
@@ -1140,6 +1155,7 @@ def get(identifier: Any, custom_objects: dict | None = None) -> Any:
     if isinstance(identifier, dict):
         return deserialize(identifier, custom_objects)
     if isinstance(identifier, str):
+        _load_extra()
         obj = _ALL.get(identifier) or lookup_custom_object(identifier, custom_objects)
         if obj is None:
             raise ValueError(
