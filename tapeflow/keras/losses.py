@@ -1119,8 +1119,9 @@ def _load_extra() -> None:
 
 def __getattr__(name: str) -> Any:
     if name in _EXTRA_MODULES:
-        _load_extra()
-        return _ALL[name]
+        import importlib
+
+        return getattr(importlib.import_module(f"tapeflow.keras.{_EXTRA_MODULES[name]}"), name)
     raise AttributeError(f"module 'tapeflow.keras.losses' has no attribute {name!r}")
 
 

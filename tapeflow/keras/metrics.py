@@ -56,6 +56,17 @@ __all__ = [
     "deserialize",
 ]
 
+# Metrics in their own modules: they subclass the classes below, so they import this module and
+# are loaded on first use (by attribute or by name), which keeps either import order working.
+_EXTRA_MODULES = {
+    **dict.fromkeys(("IoU", "MeanIoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU"), "metrics_iou"),
+    **dict.fromkeys(("R2Score", "PearsonCorrelation", "pearson_correlation", "ConcordanceCorrelation",
+                     "concordance_correlation"), "metrics_regression"),
+    **dict.fromkeys(("SensitivityAtSpecificity", "SpecificityAtSensitivity", "PrecisionAtRecall",
+                     "RecallAtPrecision"), "metrics_at_threshold"),
+}
+__all__ += list(_EXTRA_MODULES)
+
 _F32 = np.float32
 NEG_INF = -1e10
 
@@ -1472,6 +1483,32 @@ _ALL.update({
 })
 
 
+def _load_extra() -> None:
+    if "IoU" in _ALL:
+        return
+    import importlib
+
+    for name, module in _EXTRA_MODULES.items():
+        obj = getattr(importlib.import_module(f"tapeflow.keras.{module}"), name)
+        if isinstance(obj, type):
+            _ALL[name] = obj
+            _ALL.setdefault(_snake(name), obj)
+        else:
+            _FUNCTIONS[name] = obj
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXTRA_MODULES:
+        import importlib
+
+        return getattr(importlib.import_module(f"tapeflow.keras.{_EXTRA_MODULES[name]}"), name)
+    raise AttributeError(f"module 'tapeflow.keras.metrics' has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_EXTRA_MODULES))
+
+
 def serialize(metric: Any) -> dict | None:
     """A JSON-able dict `{"module", "class_name", "config", "registered_name"}` (None for None)."""
     return serialize_object(metric, "keras.metrics")
@@ -1483,6 +1520,7 @@ def deserialize(config: Any, custom_objects: dict | None = None) -> Any:
         return None
     if isinstance(config, str):
         return get(config, custom_objects)
+    _load_extra()
     return deserialize_object(config, "metric", _ALL, _FUNCTIONS, custom_objects)
 
 
@@ -1500,6 +1538,7 @@ def get(identifier: Any, custom_objects: dict | None = None) -> Any:
     if isinstance(identifier, dict):
         return deserialize(identifier, custom_objects)
     if isinstance(identifier, str):
+        _load_extra()
         obj = _ALL.get(identifier) or lookup_custom_object(identifier, custom_objects)
         if obj is None:
             raise ValueError(
