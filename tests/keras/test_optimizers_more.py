@@ -273,3 +273,51 @@ def test_legacy_optimizers_raise_like_keras_3():
     for name in ("Adagrad", "Adam", "Ftrl", "Optimizer", "RMSprop", "SGD"):
         with pytest.raises(ImportError, match="not supported in Keras 3"):
             getattr(optimizers.legacy, name)(learning_rate=0.1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: optimizers.LossScaleOptimizer(optimizers.Adam(0.01), initial_scale=256.0),
+    lambda: optimizers.MultiOptimizer(optimizers.OptimizerMap(optimizers.SGD(0.1),
+                                                              {"dense/.*": optimizers.Lion(0.001)})),
+    lambda: optimizers.Adafactor(),
+], ids=["loss_scale", "multi", "adafactor"])
+def test_saved_models_keep_the_optimizer_and_its_state(make, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 3)).astype("float32")
+    y = x.sum(-1, keepdims=True)
+    keras.backend.clear_session()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+    model.compile(optimizer=make(), loss="mse")
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded.optimizer) is type(model.optimizer)
+    ours = [v.numpy() for v in model.optimizer.variables]
+    theirs = [v.numpy() for v in loaded.optimizer.variables]
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(a, b)
+    loaded.fit(x, y, epochs=1, batch_size=4, verbose=0)
+
+
+NEW_OPTIMIZERS = [("Adafactor", {}), ("Ftrl", {}), ("Lamb", {}), ("Lion", {}), ("Muon", {}),
+                  ("ScheduleFreeAdamW", {})]
+
+
+@pytest.mark.skipif(not tf.backend.gpu_available(), reason="needs CuPy and a GPU")
+@pytest.mark.parametrize("name,kwargs", NEW_OPTIMIZERS, ids=[c[0] for c in NEW_OPTIMIZERS])
+def test_gpu_variables_match_cpu(name, kwargs):
+    rng = np.random.default_rng(4)
+    w0 = [rng.standard_normal((64, 32)).astype("float32"), rng.standard_normal(32).astype("float32")]
+    grads = [[rng.standard_normal(w.shape).astype("float32") for w in w0] for _ in range(3)]
+    results = []
+    for dev in ("/CPU:0", "/GPU:0"):
+        with tf.device(dev):
+            variables = [tf.Variable(w) for w in w0]
+            opt = getattr(optimizers, name)(learning_rate=0.05, **kwargs)
+            for step in grads:
+                opt.apply_gradients(zip([tf.constant(g) for g in step], variables, strict=True))
+            results.append([v.numpy() for v in variables])
+    for gpu, cpu in zip(results[1], results[0], strict=True):
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-4, atol=1e-5)
