@@ -111,12 +111,27 @@ def is_int_dtype(dtype: Any) -> bool:
 
 
 def is_keras_tensor(x: Any) -> bool:
-    """Whether `x` is a Keras symbolic tensor: a `keras.Input` or a tensor computed from one by
-    layers while building a functional model (shape and dtype, no values). Eager tensors,
-    `tf.function` trace tensors and `compat.v1` placeholders are not."""
+    """Whether `x` is a Keras symbolic tensor: a `keras.Input` or a tensor computed from one (by
+    layers or ops) while building a functional model; it has a shape and dtype, no values.
+    Eager tensors, `tf.function` trace tensors and `compat.v1` graph tensors are not."""
     from tapeflow.graph import SymbolicTensor
 
-    return isinstance(x, SymbolicTensor) and getattr(x, "_keras_history", None) is not None
+    if not isinstance(x, SymbolicTensor):
+        return False
+    # A layer's output carries its history; an op's output is a Keras tensor when it descends
+    # from one (walked back through the recorded nodes, each visited once).
+    seen: set = set()
+    stack = [x]
+    while stack:
+        t = stack.pop()
+        if getattr(t, "_keras_history", None) is not None:
+            return True
+        node = getattr(t, "node", None)
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.extend(i for i in node.inputs if isinstance(i, SymbolicTensor))
+    return False
 
 
 def standardize_shape(shape: Any) -> tuple:

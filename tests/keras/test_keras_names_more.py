@@ -96,6 +96,11 @@ def test_is_keras_tensor():
     x = keras.Input((3,))
     y = keras.layers.Dense(2)(x)
     assert keras.backend.is_keras_tensor(x) and keras.backend.is_keras_tensor(y)
+    assert keras.backend.is_keras_tensor(keras.ops.add(x, 1.0)) and keras.backend.is_keras_tensor(y * 2)
+    import tapeflow.compat.v1 as v1
+
+    placeholder = v1.placeholder(tf.float32, (2,))
+    assert not keras.backend.is_keras_tensor(placeholder) and not keras.backend.is_keras_tensor(placeholder * 2)
     assert not keras.backend.is_keras_tensor(tf.constant([1.0]))
     assert not keras.backend.is_keras_tensor(np.ones(3))
 

@@ -321,3 +321,18 @@ def test_gpu_variables_match_cpu(name, kwargs):
             results.append([v.numpy() for v in variables])
     for gpu, cpu in zip(results[1], results[0], strict=True):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-4, atol=1e-5)
+
+
+def test_fit_with_loss_scale_factor_scales_the_loss_it_differentiates():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((32, 3)).astype("float32")
+    y = x.sum(-1, keepdims=True)
+    results = []
+    for factor in (None, 64.0):
+        keras.utils.set_random_seed(4)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        model.compile(optimizer=optimizers.SGD(0.05, loss_scale_factor=factor), loss="mse")
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False)
+        results.append([w.numpy() for w in model.weights])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
