@@ -27,7 +27,8 @@ class Adafactor(Optimizer):
         epsilon_1: added to g^2 (1e-30).
         epsilon_2: lower bound of the relative step scale (1e-3).
         clip_threshold: the update's RMS bound (1.0).
-        relative_step: cap a float learning rate by 1 / sqrt(t) (the step always is: see above).
+        relative_step: Keras's flag to cap a float learning rate by 1 / sqrt(t); the step scale
+            min(lr, 1 / sqrt(t)) above applies that cap anyway, so (as in Keras) it changes nothing.
         **kwargs: the base `Optimizer` arguments.
 
     Example:
