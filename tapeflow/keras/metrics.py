@@ -250,6 +250,35 @@ class Metric:
     def result(self) -> Tensor:
         raise NotImplementedError
 
+    def stateless_update_state(self, metric_variables: list, *args: Any, **kwargs: Any) -> list:
+        """`update_state` on given values of `self.variables`; returns their new values (the
+        metric's own variables are left as they were)."""
+        from tapeflow.keras import stateless_values
+
+        variables = self.variables
+        stateless_values.check_count("metric_variables", type(self).__name__, metric_variables, variables)
+        with stateless_values.substituted(variables, metric_variables):
+            self.update_state(*args, **kwargs)
+            return stateless_values.current_values(variables)
+
+    def stateless_result(self, metric_variables: list) -> Any:
+        """`result()` computed from given values of `self.variables`."""
+        from tapeflow.keras import stateless_values
+
+        variables = self.variables
+        stateless_values.check_count("metric_variables", type(self).__name__, metric_variables, variables)
+        with stateless_values.substituted(variables, metric_variables):
+            return self.result()
+
+    def stateless_reset_state(self) -> list:
+        """The values `reset_state()` would give `self.variables` (they are left as they are)."""
+        from tapeflow.keras import stateless_values
+
+        variables = self.variables
+        with stateless_values.substituted(variables, [v._value for v in variables]):
+            self.reset_state()
+            return stateless_values.current_values(variables)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
         """`update_state(*args)` then `result()`."""
         self.update_state(*args, **kwargs)

@@ -10,6 +10,7 @@ import numpy as np
 
 from tapeflow import backend as _backend
 from tapeflow.keras.optimizers.optimizer import Optimizer
+from tapeflow.tensor import Tensor
 
 
 def _swap_last_axes(x: Any) -> Any:
@@ -115,11 +116,24 @@ class Muon(Optimizer):
         dt = w.dtype.type
         m += g + m * dt(self.momentum - 1)
         direction = g + dt(self.momentum) * m if self.nesterov else m
-        update = self.zeropower_via_newtonschulz5(direction, self.ns_steps)
-        step = dt(self._lr) * update
-        if self.rms_rate is not None:
-            step = step * dt(np.sqrt(max(w.shape[0], w.shape[1]))) * dt(self.rms_rate)
-        w -= step
+        w -= self.lr_adjust(dt(self._lr) * self.zeropower_via_newtonschulz5(direction, self.ns_steps))
+
+    def lr_adjust(self, x: Any) -> Any:
+        """The Muon step `x` (lr times the orthogonalised update, 2-D) times
+        rms_rate * sqrt(max(rows, cols)), so its RMS matches AdamW's (Moonlight); unchanged when
+        `rms_rate` is None. Takes and returns a tensor or an array."""
+        if self.rms_rate is None:
+            return x
+        a = x._value if isinstance(x, Tensor) else x
+        dt = a.dtype.type
+        out = a * dt(np.sqrt(max(a.shape[0], a.shape[1]))) * dt(self.rms_rate)
+        return Tensor(out) if isinstance(x, Tensor) else out
+
+    def transpose_last_axis(self, x: Any) -> Any:
+        """`x` with its last two axes swapped (a tensor or an array)."""
+        if isinstance(x, Tensor):
+            return Tensor(_swap_last_axes(x._value))
+        return _swap_last_axes(x)
 
     def _adamw_update(self, g: Any, w: Any, m: Any, v: Any) -> None:
         xp = _backend.get_xp(w)
@@ -134,7 +148,10 @@ class Muon(Optimizer):
         w -= (m * alpha) / (xp.sqrt(v) + dt(self.epsilon))
 
     def zeropower_via_newtonschulz5(self, x: Any, steps: int) -> Any:
-        """Approximately orthogonalise the last two axes of the array `x` (U V^T of its SVD)."""
+        """Approximately orthogonalise the last two axes of `x` (U V^T of its SVD) with `steps`
+        quintic Newton-Schulz iterations; takes and returns a tensor or an array."""
+        if isinstance(x, Tensor):
+            return Tensor(self.zeropower_via_newtonschulz5(x._value, steps))
         if x.ndim < 2:
             raise ValueError(f"Expected gradient or momentum to have at least 2 dimensions. Received: shape={x.shape}")
         xp = _backend.get_xp(x)

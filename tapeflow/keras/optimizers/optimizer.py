@@ -428,6 +428,41 @@ class Optimizer:
         # 8. Count the step; now and then flush denormals out of the state.
         self._count_step()
 
+    def stateless_apply(self, optimizer_variables: list, grads: list, trainable_variables: list) -> tuple:
+        """`apply` on given values instead of the variables' own (Keras 3's functional API).
+
+        Args:
+            optimizer_variables: values for `self.variables`, in that order.
+            grads: one gradient per trainable variable.
+            trainable_variables: values for the variables the optimizer was built with.
+
+        Returns:
+            (new trainable values, new optimizer values), as lists of tensors; the optimizer's
+            and the model's variables keep their own values.
+
+        Keras's TensorFlow backend refuses this method (tf.distribute cannot run it); Tapeflow
+        runs it as Keras's JAX backend documents it, eagerly.
+        """
+        if not self.built:
+            raise ValueError(f"To call `stateless_apply`, {type(self).__name__} must be built (i.e. its variables "
+                             "must have been created). You can build it via `optimizer.build(trainable_variables)`.")
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            raise RuntimeError(f"{type(self).__name__}.stateless_apply runs eagerly (it swaps the variables' arrays); "
+                               "inside tf.function, call `apply` on the variables instead.")
+        from tapeflow.keras import stateless_values
+
+        own = self.variables
+        stateless_values.check_count("optimizer_variables", type(self).__name__, optimizer_variables, own)
+        targets = list(self._trainable_variables)
+        if len(trainable_variables) != len(targets):
+            raise ValueError("Argument `trainable_variables` must be a list of tensors corresponding 1:1 to the "
+                             "trainable variables list that the optimizer was built with. Received "
+                             f"len(trainable_variables) == {len(trainable_variables)} whereas the optimizer was "
+                             f"built with {len(targets)} variables.")
+        with stateless_values.substituted(targets + own, list(trainable_variables) + list(optimizer_variables)):
+            self.apply(list(grads))
+            return stateless_values.current_values(targets), stateless_values.current_values(own)
+
     def _apply_in_trace(self, grads: list, trainable_variables: list | None) -> None:
         """`apply` inside a tf.function: one stateful node that updates the variables' arrays
         on every replay (as TF's graph holds one ResourceApply op per variable). Which
