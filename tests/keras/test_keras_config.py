@@ -43,6 +43,9 @@ def test_names_match_keras_list() -> None:
     assert config.is_nnx_enabled() is False
     with pytest.raises(ValueError, match="only backend is 'tapeflow'"):
         config.set_backend("jax")
+    with pytest.raises(ValueError, match="no bfloat16"):
+        config.set_floatx("bfloat16")
+    assert config.floatx() == "float32"
 
 
 def test_max_epochs_and_steps_cap_fit_evaluate_predict() -> None:

@@ -141,6 +141,20 @@ def test_int8_dense_and_einsum_dense_match_keras() -> None:
     np.testing.assert_allclose(oe.kernel_scale.numpy(), np.asarray(te.kernel_scale), rtol=1e-6)
     np.testing.assert_allclose(oe(x3).numpy(), np.asarray(te(x3)), rtol=1e-5, atol=1e-6)
 
+    kernel = rng.standard_normal((10, 4)).astype("float32")
+    for ours, theirs in zip(q.abs_max_quantize_grouped_with_zero_point(kernel, block_size=4),
+                            k.quantizers.abs_max_quantize_grouped_with_zero_point(kernel, block_size=4), strict=True):
+        assert ours.dtype.name == str(np.asarray(theirs).dtype)
+        np.testing.assert_allclose(ours.numpy(), np.asarray(theirs), rtol=1e-6)
+    for ours, theirs in zip(q.abs_max_quantize(kernel, axis=0), k.quantizers.abs_max_quantize(kernel, axis=0),
+                            strict=True):
+        np.testing.assert_allclose(ours.numpy(), np.asarray(theirs), rtol=1e-6)
+    nibbles = rng.integers(-8, 8, (5, 3)).astype("int8")
+    packed, shape, n = q.pack_int4(nibbles, axis=0)
+    their_packed, their_shape, their_n = k.quantizers.pack_int4(nibbles, axis=0)
+    np.testing.assert_array_equal(packed.numpy(), np.asarray(their_packed))
+    assert (shape, n) == (tuple(their_shape), their_n)
+
     xs = rng.standard_normal((3, 4)).astype("float32") * 2
     lo, hi = np.array([-1.0, -0.5, -2.0, 0.1], "float32"), np.array([1.0, 0.7, 0.5, 2.0], "float32")
     for kwargs in ({"num_bits": 4}, {"num_bits": 8, "narrow_range": True}):

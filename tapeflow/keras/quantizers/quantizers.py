@@ -60,12 +60,17 @@ def abs_max_quantize_grouped_with_zero_point(inputs: Any, block_size: int, value
                                              to_numpy: bool = False) -> tuple:
     """Asymmetric quantization of a 2-D (input_dim, output_dim) tensor in groups of `block_size` rows.
 
+    Each group of rows (the last one zero-padded, as Keras pads) gets, per column, the scale
+    `(max - min + epsilon) / (qmax - qmin)` and the zero point `clip(round(-min / scale) + qmin)`;
+    values are `clip(round(x / scale) + zero_point)`.
+
     Returns:
-        `(quantized, scale, zero_point)`; scale and zero point are (ceil(input_dim / block_size),
-        output_dim), the zero point uint8. `to_numpy` is accepted for Keras's signature: the work is
-        on the host in both cases.
+        `(quantized, scale, zero_point)`: scale and zero point (int8) are (ceil(input_dim /
+        block_size), output_dim). Both of Keras's paths give the same numbers; `to_numpy` only
+        chose where Keras computes them (here always on the host).
     """
-    arr = np.asarray(tf.convert_to_tensor(inputs).numpy())
+    x = tf.convert_to_tensor(inputs)
+    arr = x.numpy()
     if arr.ndim != 2:
         raise ValueError(f"abs_max_quantize_grouped_with_zero_point expects a 2-D tensor, received shape {arr.shape}")
     rows, cols = arr.shape
@@ -73,20 +78,13 @@ def abs_max_quantize_grouped_with_zero_point(inputs: Any, block_size: int, value
     padded = np.zeros((groups * block_size, cols), arr.dtype)
     padded[:rows] = arr
     g = padded.reshape(groups, block_size, cols)
-    if rows % block_size:
-        # The padding rows must not widen the last group's range.
-        valid = np.arange(groups * block_size).reshape(groups, block_size, 1) < rows
-        gmin = np.where(valid, g, np.inf).min(axis=1)
-        gmax = np.where(valid, g, -np.inf).max(axis=1)
-    else:
-        gmin, gmax = g.min(axis=1), g.max(axis=1)
     qmin, qmax = value_range
-    scale = (gmax - gmin) / (qmax - qmin)
-    scale = np.where(scale == 0, epsilon, scale).astype(arr.dtype)
-    zero = np.clip(np.round(qmin - gmin / scale), qmin, qmax)
-    q = np.clip(np.round(g / scale[:, None, :] + zero[:, None, :]), qmin, qmax)
-    q = q.reshape(groups * block_size, cols)[:rows].astype(dtype)
-    return tf.constant(q), tf.constant(scale), tf.constant((zero - qmin).astype("uint8"))
+    low, high = g.min(axis=1, keepdims=True), g.max(axis=1, keepdims=True)
+    scale = (high - low + epsilon) / (qmax - qmin)
+    zero = np.clip(np.round(-low / scale) + qmin, qmin, qmax)
+    q = np.clip(np.round(g / scale) + zero, qmin, qmax).astype(dtype)
+    q = q.reshape(groups * block_size, cols)[:rows]
+    return (tf.constant(q), tf.constant(scale[:, 0].astype(arr.dtype)), tf.constant(zero[:, 0].astype("int8")))
 
 
 class AbsMaxQuantizer(Quantizer):
