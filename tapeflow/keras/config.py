@@ -23,12 +23,39 @@ from tapeflow.keras.backend import (
     set_image_data_format,
 )
 from tapeflow.keras.dtype_policies.dtype_policy import dtype_policy, set_dtype_policy
-from tapeflow.keras.saving.safe_mode import enable_unsafe_deserialization
-from tapeflow.keras.utils.io_utils import (
-    disable_interactive_logging,
-    enable_interactive_logging,
-    is_interactive_logging_enabled,
-)
+
+# NOTE: keras.saving and keras.utils import the models, which import this module: their settings
+# are reached through functions that import them when called.
+
+
+def enable_unsafe_deserialization() -> None:
+    """Let `load_model` load Lambda layers given by name without `safe_mode=False` (bytecode stays
+    refused)."""
+    from tapeflow.keras.saving.safe_mode import enable_unsafe_deserialization as enable
+
+    enable()
+
+
+def enable_interactive_logging() -> None:
+    """Print progress bars and messages to stdout (the default)."""
+    from tapeflow.keras.utils import io_utils
+
+    io_utils.enable_interactive_logging()
+
+
+def disable_interactive_logging() -> None:
+    """Send progress bars and messages to `logging.getLogger("tapeflow")` at INFO level."""
+    from tapeflow.keras.utils import io_utils
+
+    io_utils.disable_interactive_logging()
+
+
+def is_interactive_logging_enabled() -> bool:
+    """Whether messages are printed to stdout (True) or logged (False)."""
+    from tapeflow.keras.utils import io_utils
+
+    return io_utils.is_interactive_logging_enabled()
+
 
 __all__ = [
     "backend", "disable_flash_attention", "disable_interactive_logging", "disable_traceback_filtering",

@@ -123,3 +123,14 @@ def test_unsafe_deserialization_lets_named_lambda_configs_through() -> None:
             safe_mode.check_safe({"class_name": "__lambda__", "config": {}}, True, "m.keras")
     finally:
         safe_mode._UNSAFE[0] = False
+
+
+def test_importing_config_first_has_no_import_cycle() -> None:
+    import subprocess
+    import sys
+
+    code = ("import tapeflow.keras.config as c; c.dtype_policy(); c.disable_interactive_logging(); "
+            "import tapeflow.keras.models; print(c.is_interactive_logging_enabled())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -149,3 +149,22 @@ def test_mixed_dense_matches_keras() -> None:
     np.testing.assert_allclose(o_hidden.numpy(), np.asarray(t_hidden), rtol=2e-3, atol=2e-3)
     np.testing.assert_allclose(ours(x).numpy(), np.asarray(theirs(x)), rtol=5e-3, atol=5e-3)
     assert ours.layers[0].get_config()["dtype"] == theirs.layers[0].get_config()["dtype"]
+
+
+@pytest.mark.oracle
+def test_mixed_models_load_across_keras_and_tapeflow(tmp_path) -> None:
+    pytest.importorskip("tensorflow")
+    k = pytest.importorskip("keras")
+    x = np.random.default_rng(4).random((2, 4)).astype("float32")
+    theirs = k.Sequential([k.Input((4,)), k.layers.Dense(3, dtype="mixed_float16"),
+                           k.layers.BatchNormalization(dtype="mixed_float16"), k.layers.Activation("softmax")])
+    theirs.save(tmp_path / "keras.keras")
+    ours = keras.models.load_model(tmp_path / "keras.keras")
+    assert [layer.dtype_policy.name for layer in ours.layers] == ["mixed_float16", "mixed_float16", "float32"]
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), atol=1e-6)
+    mine = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, dtype="mixed_float16"),
+                             keras.layers.Activation("softmax", dtype="float32")])
+    mine.save(tmp_path / "tapeflow.keras")
+    back = k.models.load_model(tmp_path / "tapeflow.keras")
+    assert back.layers[0].dtype_policy.name == "mixed_float16"
+    np.testing.assert_allclose(back.predict(x, verbose=0), mine.predict(x, verbose=0), atol=1e-6)
