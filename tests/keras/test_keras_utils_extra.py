@@ -59,6 +59,11 @@ def test_graph_helpers_and_packing() -> None:
     out = keras.layers.Dense(1)(keras.layers.Concatenate()([a, keras.layers.Dense(3)(b)]))
     assert keras.utils.get_source_inputs(out) == [a, b]
     assert keras.utils.is_keras_tensor(out) and not keras.utils.is_keras_tensor(tf.constant(1.0))
+    assert keras.utils.is_keras_tensor(keras.ops.relu(a) + 1.0)  # ops on a keras.Input
+    import tapeflow.compat.v1 as v1
+
+    with v1.Graph().as_default():
+        assert not keras.utils.is_keras_tensor(v1.placeholder("float32", (None, 2)))
     with pytest.raises(ValueError, match="Keras tensor"):
         keras.utils.get_source_inputs(np.zeros(2))
     assert keras.utils.pack_x_y_sample_weight((1, 2)) == ((1, 2),)

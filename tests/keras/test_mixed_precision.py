@@ -168,3 +168,17 @@ def test_mixed_models_load_across_keras_and_tapeflow(tmp_path) -> None:
     back = k.models.load_model(tmp_path / "tapeflow.keras")
     assert back.layers[0].dtype_policy.name == "mixed_float16"
     np.testing.assert_allclose(back.predict(x, verbose=0), mine.predict(x, verbose=0), atol=1e-6)
+
+
+def test_models_pass_inputs_on_and_autocast_false_keeps_float32() -> None:
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    x = np.array([[1.0001, 2048.3]], "float32")
+    norm = keras.layers.Normalization(mean=[0.0, 0.0], variance=[1.0, 1.0], dtype="float32")
+    sequential = keras.Sequential([keras.Input((2,)), norm])
+    np.testing.assert_array_equal(sequential(x).numpy(), x)  # not rounded to float16 on the way in
+    inputs = keras.Input((2,))
+    functional = keras.Model(inputs, keras.layers.Normalization(mean=[0.0, 0.0], variance=[1.0, 1.0],
+                                                                dtype="float32")(inputs))
+    np.testing.assert_array_equal(functional(x).numpy(), x)
+    dense = keras.layers.Dense(2, autocast=False)
+    assert dense(x).dtype == tf.float32 and dense.compute_dtype == "float16"

@@ -157,6 +157,10 @@ class Layer(Module):
         ...         return tf.matmul(x, self.w)
     """
 
+    # Whether `__call__` casts floating inputs to the compute dtype (with `autocast`); Functional and
+    # Sequential models pass inputs on as they are and let each layer cast, as in Keras.
+    _convert_input_args = True
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         obj = object.__new__(cls)
         d = obj.__dict__
@@ -572,10 +576,10 @@ class Layer(Module):
                 if not _tracing_ops(self):
                     return self._symbolic_call(args, kwargs)
                 np_dtype = inputs.dtype._np
-                if self.autocast and np_dtype.kind == "f" and np_dtype != self._np_dtype:
+                if self.autocast and np_dtype.kind == "f" and np_dtype != self._np_dtype and self._convert_input_args:
                     inputs = tf.cast(inputs, self._np_dtype)
                     args = (inputs,) + args[1:]
-            elif self.autocast and v.dtype.kind == "f" and v.dtype != self._np_dtype:
+            elif self.autocast and v.dtype.kind == "f" and v.dtype != self._np_dtype and self._convert_input_args:
                 inputs = tf.cast(inputs, self._np_dtype)
                 args = (inputs,) + args[1:]
         else:
@@ -650,7 +654,7 @@ class Layer(Module):
             from tapeflow.keras.core_api import rematerialized
 
             call = rematerialized(self, call, args)
-        if self._mixed:
+        if self._mixed and self.autocast:
             return self._autocast_call(call, args, kwargs)
         return call(*args, **kwargs)
 
@@ -704,17 +708,20 @@ class Layer(Module):
                 return x
             if isinstance(x, Tensor):
                 v = x._value
-                if v is not None and self.autocast and v.dtype.kind == "f" and v.dtype != self._np_dtype:
+                if (v is not None and self.autocast and v.dtype.kind == "f" and v.dtype != self._np_dtype
+                        and self._convert_input_args):
                     return tf.cast(x, self._np_dtype)
                 return x
             if isinstance(x, (int, float)):
                 return x
             if isinstance(x, CompositeTensor):  # SparseTensor / RaggedTensor: kept, values autocast
-                if self.autocast and x.dtype._np.kind == "f" and x.dtype._np != self._np_dtype:
+                if (self.autocast and x.dtype._np.kind == "f" and x.dtype._np != self._np_dtype
+                        and self._convert_input_args):
                     return tf.cast(x, self._np_dtype)
                 return x
             t = tf.convert_to_tensor(x)
-            if t._value.dtype.kind == "f" and self.autocast and t._value.dtype != self._np_dtype:
+            if (t._value.dtype.kind == "f" and self.autocast and t._value.dtype != self._np_dtype
+                    and self._convert_input_args):
                 t = tf.cast(t, self._np_dtype)
             return t
 

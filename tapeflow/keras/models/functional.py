@@ -37,6 +37,8 @@ def _topological_nodes(outputs: list) -> list:
 class Functional(Model):
     """A model defined by `keras.Model(inputs, outputs)`; inputs and outputs may be nested."""
 
+    _convert_input_args = False
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Functional:
         return Layer.__new__(cls)
 

@@ -24,6 +24,8 @@ class Sequential(Model):
         ... ])
     """
 
+    _convert_input_args = False
+
     def __init__(self, layers: list | None = None, name: str | None = None, trainable: bool = True,
                  **kwargs: Any) -> None:
         super().__init__(name=name, trainable=trainable, **kwargs)

@@ -12,8 +12,22 @@ __all__ = ["get_source_inputs", "is_keras_tensor", "pack_x_y_sample_weight", "un
 
 
 def is_keras_tensor(x: Any) -> bool:
-    """Whether `x` is a symbolic Keras tensor (from `keras.Input` or a layer applied to one)."""
-    return isinstance(x, SymbolicTensor)
+    """Whether `x` is a symbolic Keras tensor: a `keras.Input` or a tensor computed from one by
+    layers or ops. Eager tensors and `compat.v1` graph tensors are not."""
+    if not isinstance(x, SymbolicTensor):
+        return False
+    seen: set = set()
+    stack = [x]
+    while stack:
+        t = stack.pop()
+        if getattr(t, "_keras_history", None) is not None:
+            return True
+        node = getattr(t, "node", None)
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.extend(i for i in node.inputs if isinstance(i, SymbolicTensor))
+    return False
 
 
 def get_source_inputs(tensor: Any) -> list:

@@ -255,8 +255,8 @@ class RNN(Layer):
             if fused is not None:
                 fused_args = (self, sequences, initial_state, mask, training)
                 # The fused op reads the cell's weights without calling the cell: cast them here.
-                result = (self.cell._autocast_call(fused, fused_args, {}) if getattr(self.cell, "_mixed", False)
-                          else fused(*fused_args))
+                cast = getattr(self.cell, "_mixed", False) and self.cell.autocast
+                result = self.cell._autocast_call(fused, fused_args, {}) if cast else fused(*fused_args)
             if result is None:
                 result = self._loop(sequences, initial_state, mask, training)
         finally:
