@@ -97,6 +97,8 @@ def test_mixed_precision_guide_model_trains_with_float32_softmax() -> None:
     rng = np.random.default_rng(0)
     xs = rng.standard_normal((64, 20)).astype("float32")
     ys = (xs[:, 0] > 0).astype("int64") + (xs[:, 1] > 0)
+    assert isinstance(model.optimizer, keras.mixed_precision.LossScaleOptimizer)  # as Keras wraps it
+    assert model.optimizer.name == "loss_scale_optimizer"
     history = model.fit(xs, ys, epochs=5, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert {w.dtype.name for w in model.weights} == {"float32"}
@@ -182,3 +184,17 @@ def test_models_pass_inputs_on_and_autocast_false_keeps_float32() -> None:
     np.testing.assert_array_equal(functional(x).numpy(), x)
     dense = keras.layers.Dense(2, autocast=False)
     assert dense(x).dtype == tf.float32 and dense.compute_dtype == "float16"
+
+
+def test_auto_scale_loss_false_and_float32_models_keep_their_optimizer() -> None:
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("adam", "mse", auto_scale_loss=False)
+    assert type(model.optimizer).__name__ == "Adam"
+    scaled = keras.mixed_precision.LossScaleOptimizer(keras.optimizers.SGD())
+    model.compile(scaled, "mse")
+    assert model.optimizer is scaled
+    keras.mixed_precision.set_global_policy("float32")
+    plain = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    plain.compile("adam", "mse")
+    assert type(plain.optimizer).__name__ == "Adam"

@@ -171,8 +171,11 @@ class Trainer:
             metrics: list of names ("accuracy", "mae", ...), functions or metric objects; for
                 several outputs a list (one entry per output) or a dict by output name.
             weighted_metrics: like `metrics`, weighted by `sample_weight` / `class_weight`.
-            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss: accepted for
-                compatibility (Tapeflow always runs eagerly, one step at a time).
+            run_eagerly, steps_per_execution, jit_compile: accepted for compatibility
+                (Tapeflow always runs eagerly, one step at a time).
+            auto_scale_loss: when the model's dtype policy is "mixed_float16", wrap the
+                optimizer in a `LossScaleOptimizer` (as Keras) so small float16 gradients do not
+                underflow.
 
         Example:
             >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
@@ -195,6 +198,9 @@ class Trainer:
                 f"metrics={metrics!r} of type {type(metrics)}"
             )
         self.optimizer = optimizers.get(optimizer)
+        if (auto_scale_loss and self.dtype_policy.name == "mixed_float16" and self.optimizer is not None
+                and not isinstance(self.optimizer, optimizers.LossScaleOptimizer)):
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer, name="loss_scale_optimizer")
         self.loss = loss
         output_names = self._output_names()
         self._compile_loss = CompileLoss(loss, loss_weights, output_names) if loss is not None else None
