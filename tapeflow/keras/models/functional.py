@@ -199,7 +199,7 @@ class Functional(Model):
     def from_config(cls, config: dict, custom_objects: dict | None = None) -> Functional:
         from tapeflow.keras.models.functional_config import functional_from_config
 
-        return functional_from_config(config, custom_objects)
+        return functional_from_config(config, custom_objects, cls=None if cls is Functional else cls)
 
 
 __all__ = ["Functional", "InputLayer", "LayerNode", "InputSpec", "check_input_spec"]

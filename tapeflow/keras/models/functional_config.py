@@ -151,7 +151,7 @@ def _is_ref(value: Any) -> bool:
             and isinstance(value[1], int) and isinstance(value[2], int))
 
 
-def functional_from_config(config: dict, custom_objects: dict | None = None) -> Any:
+def functional_from_config(config: dict, custom_objects: dict | None = None, cls: Any = None) -> Any:
     """Rebuild a Functional model from `functional_config`'s output (also reads Keras 2's
     `inbound_nodes` lists of `[name, node_index, tensor_index, kwargs]`).
 
@@ -267,4 +267,5 @@ def functional_from_config(config: dict, custom_objects: dict | None = None) -> 
         inputs = inputs[0]
     if isinstance(outputs, list) and len(outputs) == 1:
         outputs = outputs[0]
-    return Functional(inputs, outputs, name=model_name, trainable=config.get("trainable", True))
+    model_cls = Functional if cls is None else cls  # a functional subclass is rebuilt as itself
+    return model_cls(inputs, outputs, name=model_name, trainable=config.get("trainable", True))

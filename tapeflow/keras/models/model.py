@@ -28,10 +28,14 @@ class Model(Trainer, Layer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or "outputs" in kwargs or "inputs" in kwargs:
-            raise NotImplementedError(
-                f"{type(self).__name__}: calling Model.__init__(inputs, outputs) from a Model subclass is "
-                "not supported; build a keras.Model(inputs, outputs) or define call() instead."
-            )
+            # A Model subclass given inputs and outputs (`CustomModel(inputs, outputs)`, or its
+            # __init__ calling `super().__init__(inputs=..., outputs=...)`) is a functional model
+            # with the subclass's methods: as Keras does, Functional enters its class hierarchy.
+            from tapeflow.keras.models.functional import Functional
+
+            _inject_functional(type(self), Functional)
+            Functional.__init__(self, *args, **kwargs)
+            return
         super().__init__(**kwargs)
         self._init_trainer()
 
@@ -200,3 +204,14 @@ def _batchless_shapes(inputs: Any) -> Any:
 
 def _to_numpy_list(values: Any) -> list:
     return [np.asarray(v) for v in values]
+
+
+def _inject_functional(cls: type, functional: type) -> type:
+    """Put `functional` where `Model` is among `cls`'s bases (recursively): the subclass then
+    builds, calls and saves as a functional model (Keras's inject_functional_model_class)."""
+    if cls is Model:
+        return functional
+    if cls is object or issubclass(cls, functional):
+        return cls
+    cls.__bases__ = tuple(_inject_functional(base, functional) for base in cls.__bases__)
+    return cls
