@@ -619,3 +619,14 @@ def test_keras_layers_called_on_placeholders_are_trained_by_minimize():
         for _ in range(300):
             sess.run(train, {x: xs, y: ys})
         assert sess.run(loss, {x: xs, y: ys}) < 0.01 * first
+
+
+def test_mnist_input_data_fake_data_is_tf1s_test_double():
+    from tapeflow.examples.tutorials.mnist import input_data
+
+    data = input_data.read_data_sets(None, fake_data=True, one_hot=True)
+    assert data.train.num_examples == data.test.num_examples == 10000
+    images, labels = data.train.next_batch(3, fake_data=True)
+    assert images == [[1] * 784] * 3 and labels == [[1] + [0] * 9] * 3
+    _, plain = input_data.read_data_sets(None, fake_data=True).validation.next_batch(2, fake_data=True)
+    assert plain == [0, 0]

@@ -80,8 +80,16 @@ class DataSet:
         dt = _dt.as_dtype(dtype)
         if dt not in (_dt.uint8, _dt.float32):
             raise TypeError(f"DataSet: invalid image dtype {dt.name}, expected uint8 or float32.")
+        self._epochs_completed = 0
+        self._index_in_epoch = 0
+        self._rng = np.random.default_rng(seed)
         if fake_data:
-            raise NotImplementedError("DataSet: fake_data is not supported; pass real images.")
+            # TF1's test double: 10,000 examples, every batch made of all-ones images.
+            self._images, self._labels = images, labels
+            self._num_examples = 10000
+            self.one_hot = one_hot
+            return
+        images, labels = np.asarray(images), np.asarray(labels)
         if images.shape[0] != labels.shape[0]:
             raise ValueError(
                 f"DataSet: images.shape {images.shape} and labels.shape {labels.shape} differ in length."
@@ -99,9 +107,6 @@ class DataSet:
         self._images = images
         self._labels = labels
         self._num_examples = images.shape[0]
-        self._epochs_completed = 0
-        self._index_in_epoch = 0
-        self._rng = np.random.default_rng(seed)
 
     @property
     def images(self) -> np.ndarray:
@@ -129,7 +134,13 @@ class DataSet:
 
         The data are shuffled before the first epoch and at every epoch boundary (with
         `shuffle`); a batch that crosses the boundary ends the old epoch and starts the new one.
+        With `fake_data` (TF1's test double) the batch is `batch_size` lists of 784 ones and
+        labels 0 (one-hot: [1, 0, ..., 0]), as Python lists.
         """
+        if fake_data:
+            image = [1] * 784
+            label = [1] + [0] * 9 if getattr(self, "one_hot", False) else 0
+            return [image for _ in range(batch_size)], [label for _ in range(batch_size)]
         start = self._index_in_epoch
         if self._epochs_completed == 0 and start == 0 and shuffle:
             self._shuffle()
@@ -188,7 +199,10 @@ def read_data_sets(train_dir: str | None, fake_data: bool = False, one_hot: bool
         ValueError: `validation_size` is outside [0, number of training images].
     """
     if fake_data:
-        raise NotImplementedError("read_data_sets: fake_data is not supported.")
+        def fake() -> DataSet:
+            return DataSet([], [], fake_data=True, one_hot=one_hot, dtype=dtype, seed=seed)
+
+        return Datasets(train=fake(), validation=fake(), test=fake())
     folder = _folder_with_files(train_dir)
     train_images = extract_images(os.path.join(folder, TRAIN_IMAGES))
     train_labels = extract_labels(os.path.join(folder, TRAIN_LABELS), one_hot=one_hot)
