@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tapeflow import errors as _errors
 from tapeflow.summary._tensorboard import tensorboard
 
 
@@ -131,10 +132,10 @@ def create_file_writer(logdir: str, max_queue: int | None = None, flush_millis: 
         ...     tf.summary.scalar("loss", 0.5)
     """
     if experimental_trackable:
-        raise NotImplementedError("experimental_trackable=True (a writer saved in a SavedModel) is not "
-                                  "supported by Tapeflow.")
+        raise _errors.UnimplementedError(
+            None, None, "experimental_trackable=True (a writer saved in a SavedModel) is not supported by Tapeflow.")
     if experimental_mesh is not None:
-        raise NotImplementedError("experimental_mesh (DTensor) is not supported by Tapeflow.")
+        raise _errors.UnimplementedError(None, None, "experimental_mesh (DTensor) is not supported by Tapeflow.")
     if logdir is None:
         raise ValueError("logdir cannot be None")
     logdir = os.fspath(logdir)

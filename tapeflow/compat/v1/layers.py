@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapeflow import errors as _errors
 from tapeflow import graph
 from tapeflow.compat.v1.graph import GraphKeys, get_default_graph
 from tapeflow.compat.v1.lift import graph_call
@@ -355,7 +356,7 @@ def batch_normalization(inputs: Any, axis: int = -1, momentum: float = 0.99, eps
     and updates the moving averages during that run; otherwise it uses the moving averages.
     """
     if renorm or virtual_batch_size is not None or adjustment is not None:
-        raise NotImplementedError(
+        raise _errors.UnimplementedError(None, None,
             "batch_normalization: renorm, virtual_batch_size and adjustment are not supported."
         )
     layer = _layer(BatchNormalization, "batch_normalization", name, reuse, axis=axis, momentum=momentum,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import tapeflow as tf
+from tapeflow import errors as _errors
 from tapeflow.keras import constraints, initializers, regularizers
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.ops import normalization as _bn_ops
@@ -125,7 +126,7 @@ class BatchNormalization(Layer):
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
         if renorm:
-            raise NotImplementedError(
+            raise _errors.UnimplementedError(None, None,
                 "BatchNormalization: renorm=True (batch renormalization) is not supported."
             )
         self.renorm = False

@@ -16,6 +16,7 @@ import json
 import warnings
 from typing import Any
 
+from tapeflow import errors as _errors
 from tapeflow.keras.saving import config_checks, weights_io
 from tapeflow.keras.saving import object_registration as _reg
 from tapeflow.keras.saving.file_io import CorruptFileError, read_npz
@@ -207,11 +208,12 @@ def clone_model(model: Any, input_tensors: Any = None, clone_function: Any = Non
     from tapeflow.keras.models.sequential import Sequential
 
     if input_tensors is not None or call_function is not None or kwargs:
-        raise NotImplementedError("clone_model: input_tensors, call_function and extra arguments are "
-                                  "not supported by Tapeflow yet.")
+        raise _errors.UnimplementedError(
+            None, None, "clone_model: input_tensors, call_function and extra arguments are not supported by Tapeflow.")
     if clone_function is not None:
         if not isinstance(model, Sequential):
-            raise NotImplementedError("clone_model: clone_function is supported only for Sequential models.")
+            raise _errors.UnimplementedError(
+                None, None, "clone_model: clone_function is supported only for Sequential models.")
         layers = [clone_function(layer) for layer in model.layers]
         clone = Sequential(name=model.name)
         if model._input_layer is not None:
