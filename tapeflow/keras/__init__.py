@@ -9,13 +9,13 @@ import importlib
 from typing import Any
 
 _SUBMODULES = {
-    "activations", "backend", "callbacks", "config", "constraints", "datasets", "distillation",
+    "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "distillation",
     "distribution", "dtype_policies", "export", "initializers", "layers", "legacy", "losses", "metrics",
     "mixed_precision", "models", "ops", "optimizers", "preprocessing", "quantizers", "random", "regularizers",
     "saving", "tree", "utils", "visualization", "wrappers",
 }
 # Keras submodules Tapeflow does not provide: a clear AttributeError, so hasattr() stays False.
-_MISSING = {"applications"}
+_MISSING: set = set()
 _TOP_LEVEL = {
     "Sequential": "tapeflow.keras.models",
     "Model": "tapeflow.keras.models",

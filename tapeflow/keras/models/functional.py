@@ -10,6 +10,7 @@ from tapeflow.dispatch import CompositeTensor
 from tapeflow.graph import SymbolicTensor
 from tapeflow.keras.layers.base import InputSpec, Layer, LayerNode, check_input_spec
 from tapeflow.keras.layers.core import InputLayer
+from tapeflow.keras.models.layer_order import keras_layer_order
 from tapeflow.keras.models.model import Model
 from tapeflow.tensor import Tensor
 
@@ -82,18 +83,7 @@ class Functional(Model):
                         f'{tuple(t.shape)}) at layer "{node.name}". The following previous layers were '
                         f"accessed without issue: {[n.name for n in self._nodes[: self._nodes.index(node)]]}"
                     )
-        layers: list = []
-        seen: set = set()
-        for t in flat_in:
-            hist = t._keras_history
-            if hist is not None and id(hist[0]) not in seen:
-                seen.add(id(hist[0]))
-                layers.append(hist[0])
-        for node in self._nodes:
-            layer = getattr(node, "layer", None)
-            if layer is not None and id(layer) not in seen:
-                seen.add(id(layer))
-                layers.append(layer)
+        layers = keras_layer_order(flat_in, flat_out, Layer)
         self._layers = layers
         self.built = True
 

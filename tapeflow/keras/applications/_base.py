@@ -1,0 +1,101 @@
+"""What every application shares: argument checks, the input tensor, the classifier head, weights.
+
+Pretrained weights are the `.h5` files Keras caches in `<keras home>/models` (same file names);
+Tapeflow reads them there (by topology, through the legacy `.h5` loader) and never downloads.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+from tapeflow.graph import SymbolicTensor
+from tapeflow.keras import backend, layers
+from tapeflow.keras.applications import imagenet_utils
+
+WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
+
+
+def check_weights(weights: Any, include_top: bool, classes: int) -> None:
+    """`weights` is None, "imagenet" or an existing file; imagenet with a top needs 1000 classes."""
+    if not (weights in {"imagenet", None} or (isinstance(weights, (str, os.PathLike)) and os.path.exists(weights))):
+        raise ValueError("The `weights` argument should be either `None` (random initialization), 'imagenet' "
+                         "(pre-training on ImageNet), or the path to the weights file to be loaded.  Received: "
+                         f"weights={weights}")
+    if weights == "imagenet" and include_top and classes != 1000:
+        raise ValueError("If using `weights='imagenet'` with `include_top=True`, `classes` should be 1000.  "
+                         f"Received classes={classes}")
+
+
+def is_keras_tensor(x: Any) -> bool:
+    return isinstance(x, SymbolicTensor)
+
+
+def image_input(input_tensor: Any, input_shape: tuple) -> Any:
+    """The model's image tensor: a new `Input`, or `input_tensor` (wrapped when it is a value)."""
+    if input_tensor is None:
+        return layers.Input(shape=input_shape)
+    if not is_keras_tensor(input_tensor):
+        return layers.Input(tensor=input_tensor, shape=input_shape)
+    return input_tensor
+
+
+def source_inputs(tensor: Any) -> list:
+    """The `Input` tensors upstream of `tensor` (what `Model(inputs=...)` needs)."""
+    found, seen, stack = [], set(), [tensor]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        node = getattr(t, "node", None)
+        if node is None:
+            found.append(t)
+        else:
+            stack.extend(x for x in reversed(node.inputs) if isinstance(x, SymbolicTensor))
+    return found
+
+
+def model_inputs(input_tensor: Any, img_input: Any) -> Any:
+    return img_input if input_tensor is None else source_inputs(input_tensor)
+
+
+def channel_axis() -> int:
+    return 1 if backend.image_data_format() == "channels_first" else -1
+
+
+def pooled(x: Any, pooling: str | None, avg_name: str | None = None, max_name: str | None = None) -> Any:
+    """The feature extractor's output: global 'avg' or 'max' pooling, or `x` unchanged (None)."""
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name=avg_name)(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name=max_name)(x)
+    return x
+
+
+def imagenet_file(file_name: str, file_hash: str | None = None) -> str:
+    """The path of a pretrained weights file in the Keras cache, or an error saying where to put it."""
+    path = os.path.join(imagenet_utils.models_dir(), file_name)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"Pretrained weights '{file_name}' are not in the Keras cache, and Tapeflow does not download "
+            f"them (offline). Place the file (Keras downloads it from {WEIGHTS_URL}...) at {path}, or "
+            "build the model with weights=None.")
+    if file_hash is not None:
+        from tapeflow.keras.utils.file_utils import validate_file
+
+        if not validate_file(path, file_hash):
+            warnings.warn(f"'{path}' does not have the hash Keras publishes for '{file_name}' ({file_hash}); "
+                          "loading it anyway.", stacklevel=3)
+    return path
+
+
+def load_weights(model: Any, weights: Any, file_name: str | None, file_hash: str | None = None) -> Any:
+    """Load `weights` ("imagenet": the cached `file_name`; a path: that file) into `model`."""
+    if weights == "imagenet":
+        if file_name is not None:
+            model.load_weights(imagenet_file(file_name, file_hash))
+    elif weights is not None:
+        model.load_weights(weights)
+    return model
