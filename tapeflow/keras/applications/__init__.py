@@ -22,11 +22,12 @@ _BUILDERS = {
     **{f"EfficientNetB{i}": "efficientnet" for i in range(8)},
     **{f"EfficientNetV2{v}": "efficientnet_v2" for v in ("B0", "B1", "B2", "B3", "S", "M", "L")},
     **{f"ConvNeXt{v}": "convnext" for v in ("Tiny", "Small", "Base", "Large", "XLarge")},
+    "NASNetMobile": "nasnet", "NASNetLarge": "nasnet",
     "InceptionV3": "inception_v3", "InceptionResNetV2": "inception_resnet_v2",
 }
 _SUBMODULES = {"imagenet_utils", "resnet", "resnet50", "resnet_v2", "vgg16", "vgg19", "mobilenet", "mobilenet_v2",
                "mobilenet_v3", "densenet", "xception", "inception_v3",
-               "inception_resnet_v2", "efficientnet", "efficientnet_v2", "convnext"}
+               "inception_resnet_v2", "efficientnet", "efficientnet_v2", "convnext", "nasnet"}
 
 
 def __getattr__(name: str) -> Any:
