@@ -21,13 +21,6 @@ def test_every_name_keras_lists_resolves():
     assert tf.keras.Sequential is tf.keras.models.Sequential
 
 
-@pytest.mark.parametrize("name", ["applications"])
-def test_keras_submodules_tapeflow_lacks_are_a_clear_attribute_error(name):
-    assert not hasattr(tf.keras, name)
-    with pytest.raises(AttributeError, match=f"does not implement keras.{name}"):
-        getattr(tf.keras, name)
-
-
 def test_unknown_attributes_raise_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'no_such_thing'"):
         tf.no_such_thing  # noqa: B018

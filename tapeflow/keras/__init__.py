@@ -14,8 +14,6 @@ _SUBMODULES = {
     "mixed_precision", "models", "ops", "optimizers", "preprocessing", "quantizers", "random", "regularizers",
     "saving", "tree", "utils", "visualization", "wrappers",
 }
-# Keras submodules Tapeflow does not provide: a clear AttributeError, so hasattr() stays False.
-_MISSING: set = set()
 _TOP_LEVEL = {
     "Sequential": "tapeflow.keras.models",
     "Model": "tapeflow.keras.models",
@@ -55,9 +53,6 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(_TOP_LEVEL[name]), name)
         globals()[name] = value
         return value
-    if name in _MISSING:
-        raise AttributeError(f"module 'tapeflow.keras' has no attribute {name!r}: Tapeflow does not "
-                             f"implement keras.{name}")
     raise AttributeError(f"module 'tapeflow.keras' has no attribute {name!r}")
 
 
