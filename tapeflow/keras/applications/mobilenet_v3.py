@@ -43,14 +43,17 @@ def _depth(v: float) -> int:
 
 
 def relu(x: Any) -> Any:
+    """A ReLU layer applied to `x`."""
     return layers.ReLU()(x)
 
 
 def hard_sigmoid(x: Any) -> Any:
+    """relu6(x + 3) / 6, as plain ops around a ReLU layer (as Keras builds it)."""
     return layers.ReLU(6.0)(x + 3.0) * (1.0 / 6.0)
 
 
 def hard_swish(x: Any) -> Any:
+    """x * relu6(x + 3) / 6 as one Activation layer."""
     return layers.Activation("hard_swish")(x)
 
 

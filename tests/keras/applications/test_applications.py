@@ -289,6 +289,13 @@ def test_imagenet_weights_load_from_keras_cache_by_topology(keras_home):
     # The same file given as a path loads the same way.
     tm2 = applications.MobileNetV3Small(weights=str(target), **kwargs)
     np.testing.assert_allclose(tm2(x).numpy(), tm(x).numpy())
+    # Keras 3 `.weights.h5` files (paths by layer order and class) go both ways.
+    km.save_weights(str(keras_home / "k.weights.h5"))
+    tm3 = applications.MobileNetV3Small(weights=str(keras_home / "k.weights.h5"), **kwargs)
+    np.testing.assert_allclose(tm3(x).numpy(), np.asarray(km(x)), rtol=1e-4, atol=1e-4)
+    tm3.save_weights(str(keras_home / "t.weights.h5"))
+    km3 = k.applications.MobileNetV3Small(weights=str(keras_home / "t.weights.h5"), **kwargs)
+    np.testing.assert_array_equal(np.asarray(km3(x)), np.asarray(km(x)))
 
 
 def test_imagenet_weights_missing_say_where_to_put_them(keras_home):
