@@ -10,9 +10,10 @@ import os
 import warnings
 from typing import Any
 
-from tapeflow.graph import SymbolicTensor
 from tapeflow.keras import backend, layers
 from tapeflow.keras.applications import imagenet_utils
+from tapeflow.keras.utils.summary_utils import get_source_inputs as source_inputs
+from tapeflow.keras.utils.summary_utils import is_keras_tensor
 
 WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
@@ -28,10 +29,6 @@ def check_weights(weights: Any, include_top: bool, classes: int) -> None:
                          f"Received classes={classes}")
 
 
-def is_keras_tensor(x: Any) -> bool:
-    return isinstance(x, SymbolicTensor)
-
-
 def image_input(input_tensor: Any, input_shape: tuple) -> Any:
     """The model's image tensor: a new `Input`, or `input_tensor` (wrapped when it is a value)."""
     if input_tensor is None:
@@ -39,22 +36,6 @@ def image_input(input_tensor: Any, input_shape: tuple) -> Any:
     if not is_keras_tensor(input_tensor):
         return layers.Input(tensor=input_tensor, shape=input_shape)
     return input_tensor
-
-
-def source_inputs(tensor: Any) -> list:
-    """The `Input` tensors upstream of `tensor` (what `Model(inputs=...)` needs)."""
-    found, seen, stack = [], set(), [tensor]
-    while stack:
-        t = stack.pop()
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        node = getattr(t, "node", None)
-        if node is None:
-            found.append(t)
-        else:
-            stack.extend(x for x in reversed(node.inputs) if isinstance(x, SymbolicTensor))
-    return found
 
 
 def model_inputs(input_tensor: Any, img_input: Any) -> Any:
