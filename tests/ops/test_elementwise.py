@@ -263,3 +263,22 @@ def test_integer_division_promotes_to_float() -> None:
     out = tf.constant([1, 2]) / tf.constant([2, 4])
     assert out.dtype == tf.float64  # TF: int32 / int32 -> float64
     np.testing.assert_allclose(out.numpy(), [0.5, 0.5])
+
+
+@pytest.mark.oracle
+def test_where_gradient_ignores_non_finite_gradients_of_the_discarded_branch():
+    tf_real = pytest.importorskip("tensorflow")
+
+    def grads(m):
+        x = m.Variable([1.0, 2.0])
+        with m.GradientTape() as tape:
+            y = m.where([False, True], x, [-float("inf"), -float("inf")])
+            out = m.nn.softplus(m.reduce_logsumexp(y[:1]))
+        g_where = tape.gradient(out, x)
+        with m.GradientTape() as tape:
+            out = m.reduce_sum(m.maximum(x, [3.0, 0.0]) * [float("inf"), 1.0])
+        g_max = tape.gradient(out, x)
+        return g_where.numpy(), g_max.numpy()
+
+    for a, b in zip(grads(tf), grads(tf_real), strict=True):
+        np.testing.assert_array_equal(a, b)
