@@ -630,7 +630,12 @@ class Loss:
         return self._dtype.name
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
-        """The weighted, reduced loss (a scalar unless reduction is None/"none")."""
+        """The weighted, reduced loss (a scalar unless reduction is None/"none").
+
+        A mask on `y_pred` (`_keras_mask`, set by Masking / Embedding(mask_zero=True) and the
+        layers that pass it on) leaves the masked entries out, as Keras does.
+        """
+        in_mask = getattr(y_pred, "_keras_mask", None)
         np_dtype = self._np
         y_pred = _to_dtype(y_pred, np_dtype)
         if self._sparse_labels:
@@ -639,6 +644,8 @@ class Loss:
         else:
             y_true = _to_dtype(y_true, np_dtype)
         values, mask = self._call_masked(y_true, y_pred)
+        if in_mask is not None:
+            mask = in_mask if mask is None else tf.logical_and(tf.cast(in_mask, tf.bool), tf.cast(mask, tf.bool))
         return reduce_weighted_values(values, sample_weight, mask, self.reduction, self._dtype)
 
     def _call_masked(self, y_true: Tensor, y_pred: Tensor) -> tuple[Tensor, Tensor | None]:
@@ -685,7 +692,8 @@ class LossFunctionWrapper(Loss):
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         fast = self._fast
-        if fast is not None and sample_weight is None and self.reduction in ("sum_over_batch_size", "mean"):
+        if fast is not None and sample_weight is None and self.reduction in ("sum_over_batch_size", "mean") \
+                and getattr(y_pred, "_keras_mask", None) is None:
             # NOTE: the mean over the last axis, then over the batch, is the mean of everything.
             np_dtype = self._np
             y_pred = _to_dtype(y_pred, np_dtype)

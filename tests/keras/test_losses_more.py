@@ -175,3 +175,29 @@ def test_losses_train_in_fit():
     model.compile(optimizer="adam", loss="ctc")
     history = model.fit(seq, labels, epochs=2, batch_size=3, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
+
+
+MASK_X = np.array([[[1.0], [2.0], [0.0]], [[3.0], [0.0], [0.0]]], "float32")
+MASK_Y = np.array([[[1.0], [1.0], [5.0]], [[2.0], [7.0], [7.0]]], "float32")
+
+
+def _masked_model(lib):
+    return lib.Sequential([lib.Input((3, 1)), lib.layers.Masking(0.0), lib.layers.TimeDistributed(
+        lib.layers.Dense(1, kernel_initializer="ones", bias_initializer="zeros"))])
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "none"])
+def test_a_mask_on_y_pred_leaves_entries_out_like_keras(K, reduction):
+    ours_model, theirs_model = _masked_model(keras), _masked_model(K)
+    sw = np.array([[1.0, 3.0, 1.0], [2.0, 2.0, 2.0]], "float32")  # (2,) weights fail in Keras too
+    for name in ("MeanSquaredError", "MeanAbsoluteError", "Huber"):
+        for weights in (None, sw):
+            got = getattr(losses, name)(reduction=reduction)(MASK_Y, ours_model(MASK_X), sample_weight=weights)
+            want = getattr(K.losses, name)(reduction=reduction)(MASK_Y, theirs_model(MASK_X), sample_weight=weights)
+            np.testing.assert_allclose(got.numpy(), np.asarray(want), rtol=1e-6, err_msg=f"{name} {weights}")
+    for run_eagerly in (False, True):
+        ours_model.compile(loss="mse", run_eagerly=run_eagerly)
+        theirs_model.compile(loss="mse")
+        assert ours_model.evaluate(MASK_X, MASK_Y, verbose=0) == pytest.approx(
+            theirs_model.evaluate(MASK_X, MASK_Y, verbose=0), rel=1e-6)
