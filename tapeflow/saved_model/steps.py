@@ -1,0 +1,202 @@
+"""The steps of a loaded SavedModel function, one class per kind (see tapeflow.saved_model).
+
+Each step is built from its JSON entry after every name in it was checked, and is called with
+the values of its inputs; control-flow steps also read and write the function's environment.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from tapeflow import nest
+from tapeflow.autodiff.function import recording_tapes
+from tapeflow.saved_model.encoding import decode
+from tapeflow.tensor import Variable
+
+if TYPE_CHECKING:
+    from tapeflow.saved_model.load import LoadedConcreteFunction, _Library
+
+_ASSIGN_METHODS = ("assign", "assign_add", "assign_sub")
+
+
+class _Primitive:
+    """A primitive step; a tape recording the call gets its own copy of the op (the op keeps
+    its inputs and outputs for backward)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def __call__(self, *xs: Any) -> Any:
+        return (copy.copy(self.fn) if recording_tapes else self.fn)(*xs)
+
+
+class _Assign:
+    __slots__ = ("variable", "method")
+
+    def __init__(self, variable: Variable, method: str) -> None:
+        self.variable, self.method = variable, method
+
+    def __call__(self, value: Any) -> tuple:
+        getattr(self.variable, self.method)(value)
+        return ()
+
+
+class _Call:
+    __slots__ = ("function", "slots")
+
+    def __init__(self, function: LoadedConcreteFunction, slots: list) -> None:
+        self.function, self.slots = function, slots
+
+    def __call__(self, *xs: Any) -> tuple:
+        flat = self.function._run_flat(list(xs))
+        return tuple(flat[i] for i in self.slots)
+
+
+class _Lifted:
+    """A lifted engine function (random sampling, a shape-dependent composite), called by name
+    with its saved arguments: the saved Python values with the step's inputs in their places."""
+
+    __slots__ = ("fn", "skeleton", "slots")
+
+    def __init__(self, fn: Any, skeleton: Any, slots: list) -> None:
+        self.fn, self.skeleton, self.slots = fn, skeleton, slots
+
+    def __call__(self, *leaves: Any) -> tuple:
+        args, kwargs = nest.pack_sequence_as(self.skeleton, list(leaves))
+        out = nest.flatten(self.fn(*args, **kwargs))
+        if any(not 0 <= i < len(out) for i in self.slots):
+            raise ValueError(f"SavedModel: a step reads output {self.slots} of a call with {len(out)} outputs.")
+        return tuple(out[i] for i in self.slots)
+
+
+# Modules whose lifted functions a SavedModel may name (imported when a file names one).
+_LIFTED_MODULES = ("tapeflow.ops.creation", "tapeflow.ops.elementwise", "tapeflow.ops.movement",
+                   "tapeflow.ops.normalization", "tapeflow.ops.linalg", "tapeflow.ops.random", "tapeflow.ops.nn",
+                   "tapeflow.nn", "tapeflow.linalg_extra", "tapeflow.math_extra", "tapeflow.array_extra",
+                   "tapeflow.keras.ops.math", "tapeflow.keras.ops.numpy_sort", "tapeflow.keras.ops.nn_activations",
+                   "tapeflow.keras.ops.core", "tapeflow.keras.ops.numpy_index", "tapeflow.keras.ops.numpy_reduce",
+                   "tapeflow.keras.ops.nn_losses", "tapeflow.keras.ops.linalg", "tapeflow.keras.ops.numpy_shape",
+                   "tapeflow.keras.random")
+
+
+def _lifted_function(key: Any, where: str) -> Any:
+    from tapeflow.tracing.func_graph import SAVEABLE_LIFTED
+
+    if isinstance(key, str) and key not in SAVEABLE_LIFTED:
+        for module in _LIFTED_MODULES:
+            if key.startswith(module + "."):
+                importlib.import_module(module)
+    fn = SAVEABLE_LIFTED.get(key) if isinstance(key, str) else None
+    if fn is None:
+        raise ValueError(f"SavedModel: unknown lifted function {key!r} in function `{where}` (saved by a different "
+                         "Tapeflow version, or not a Tapeflow SavedModel).")
+    return fn
+
+
+class _LoadedGradient:
+    """The `grad` of a loaded custom-gradient op: the saved gradient function."""
+
+    def __init__(self, function: LoadedConcreteFunction) -> None:
+        self.function = function
+
+    def run(self, dys: list, captures: list) -> list:
+        return self.function._run_flat([*dys, *captures])
+
+def build_step(entry: dict, library: _Library, where: str) -> Any:
+    if "op" in entry:
+        cls = library.registry.get(entry["op"])
+        if cls is None:
+            raise ValueError(f"SavedModel: unknown op {entry['op']!r} in function `{where}` (saved by a "
+                             "different Tapeflow version, or not a Tapeflow SavedModel).")
+        fn = cls.__new__(cls)
+        fn.__dict__.update({k: decode(v, library.arrays) for k, v in entry["attrs"].items()})
+        return _Primitive(fn)
+    if "assign" in entry:
+        if entry["assign"] not in _ASSIGN_METHODS:
+            raise ValueError(f"SavedModel: unknown variable assignment {entry['assign']!r} in function `{where}`.")
+        return _Assign(library.variables[int(entry["variable"])], entry["assign"])
+    if "call" in entry:
+        callee = library.function(entry["call"])
+        slots = [int(i) for i in entry["slots"]]
+        if any(not 0 <= i < len(callee._outputs) for i in slots):
+            raise ValueError(f"SavedModel: function `{where}` reads an output {callee.name} does not have.")
+        return _Call(callee, slots)
+    if "lifted" in entry:
+        fn = _lifted_function(entry["lifted"], where)
+        skeleton = decode(entry["structure"], library.arrays)
+        if not (isinstance(skeleton, (list, tuple)) and len(skeleton) == 2 and isinstance(skeleton[1], dict)
+                and len(nest.flatten(skeleton)) == len(entry["inputs"])):
+            raise ValueError(f"SavedModel: a call of {entry['lifted']!r} in function `{where}` has arguments that do "
+                             "not match its inputs.")
+        return _Lifted(fn, (tuple(skeleton[0]), skeleton[1]), [int(i) for i in entry["slots"]])
+    if "custom_gradient" in entry:
+        from tapeflow.tracing.custom_gradient import TracedCustomGradient
+
+        n_args, n_vars, n_outputs, n_captures = (int(n) for n in entry["layout"])
+        if min(n_args, n_vars, n_outputs, n_captures) < 0 or len(entry["inputs"]) != (
+                n_args + n_vars + n_outputs + n_captures):
+            raise ValueError(f"SavedModel: a custom gradient in function `{where}` has a layout that does not "
+                             "match its inputs.")
+        grad = _LoadedGradient(library.function(entry["custom_gradient"]))
+        return _Primitive(TracedCustomGradient(grad, n_args, n_vars, n_outputs, n_captures))
+    raise ValueError(f"SavedModel: function `{where}` has a step of unknown kind ({sorted(entry)}).")
+
+class Cond:
+    """`tf.cond`: runs the false or true body (they read and write the function's values)."""
+
+    def __init__(self, branches: list, output_map: list) -> None:
+        self.branches, self.output_map = branches, output_map
+
+    def run_in(self, fn: LoadedConcreteFunction, env: dict, values: list) -> tuple:
+        steps, outputs = self.branches[bool(values[0])]
+        fn._run_steps(steps, env)
+        return tuple(fn._value(r, env) for r, is_tensor in zip(outputs, self.output_map, strict=True) if is_tensor)
+
+
+class While:
+    """`tf.while_loop`: the loop variables by name, the condition and body step lists."""
+
+    def __init__(self, loop_vars: list, cond: tuple, body: tuple, has_max: bool) -> None:
+        self.loop_vars, self.cond, self.body, self.has_max = loop_vars, cond, body, has_max
+
+    def run_in(self, fn: LoadedConcreteFunction, env: dict, values: list) -> tuple:
+        current = values[:len(self.loop_vars)]
+        limit = int(values[-1]) if self.has_max else None
+        i = 0
+        while limit is None or i < limit:
+            env.update(zip(self.loop_vars, current, strict=True))
+            fn._run_steps(self.cond[0], env)
+            if not bool(fn._value(self.cond[1][0], env)):
+                break
+            env.update(zip(self.loop_vars, current, strict=True))
+            fn._run_steps(self.body[0], env)
+            current = [fn._value(r, env) for r in self.body[1]]
+            i += 1
+        return tuple(current)
+
+
+def variables_of(steps: list, variables: list) -> list:
+    out = []
+    for step, inputs, _ in steps:
+        out += [variables[int(r["v"])] for r in inputs if "v" in r] + _step_variables(step, variables)
+    return out
+
+
+def _step_variables(step: Any, variables: list) -> list:
+    """The variables a step uses besides its inputs: an assignment's, a called function's, a
+    control-flow body's."""
+    if isinstance(step, Cond):
+        return [v for steps, _ in step.branches for v in variables_of(steps, variables)]
+    if isinstance(step, While):
+        return variables_of(step.cond[0], variables) + variables_of(step.body[0], variables)
+    if isinstance(step, _Assign):
+        return [step.variable]
+    if isinstance(step, _Call):
+        return list(step.function.variables)
+    if isinstance(step, _Primitive) and isinstance(getattr(step.fn, "grad", None), _LoadedGradient):
+        return list(step.fn.grad.function.variables)
+    return []
