@@ -12,6 +12,7 @@ import numpy as np
 
 from tapeflow import atomic_file as _atomic
 from tapeflow import backend, nest
+from tapeflow.ops.elementwise import Identity
 from tapeflow.saved_model.encoding import SKIPPED_ATTRIBUTES, Unsaveable, encode, op_registry
 from tapeflow.tensor import Tensor, TensorShape, Variable
 from tapeflow.tracing.control_flow import CondNode, WhileNode
@@ -124,7 +125,8 @@ class _Writer:
     """Encodes traced graphs as step lists, sharing one table of variables and arrays and one
     library of called functions (lifted concrete-function calls, custom gradients)."""
 
-    def __init__(self) -> None:
+    def __init__(self, custom_gradients: bool = True) -> None:
+        self.custom_gradients = custom_gradients
         self.arrays: list = []
         self.variables: list = []
         self.variable_objects: list = []
@@ -181,6 +183,9 @@ class _Writer:
         function (control-flow bodies read the names of the steps before them)."""
         steps = []
         for node in nodes:
+            if not self.custom_gradients and isinstance(getattr(node, "function", None), TracedCustomGradient):
+                steps += self._without_custom_gradient(node, names, counter)
+                continue
             step = self._step(label, node, names, counter)
             i = counter[0]
             counter[0] += 1
@@ -189,6 +194,20 @@ class _Writer:
             step["outputs"] = len(node.outputs)
             step["id"] = i
             steps.append(step)
+        return steps
+
+    def _without_custom_gradient(self, node: Any, names: dict, counter: list) -> list:
+        """SaveOptions(experimental_custom_gradients=False): the custom op becomes identities of
+        the forward outputs, so the loaded function differentiates through the forward ops."""
+        fn = node.function
+        start = fn.n_args + fn.n_vars
+        steps = []
+        for y, out in zip(node.inputs[start:start + fn.n_outputs], node.outputs, strict=True):
+            i = counter[0]
+            counter[0] += 1
+            steps.append({"op": self.registry[Identity], "attrs": {}, "inputs": [self.ref(y, names)],
+                          "outputs": 1, "id": i})
+            names[id(out)] = f"n{i}:0"
         return steps
 
     def _sub_body(self, label: str, sub: Any, names: dict, counter: list) -> dict:
@@ -315,10 +334,10 @@ def save(obj: Any, export_dir: str, signatures: Any = None, options: Any = None)
     """
     from tapeflow.saved_model.options import save_options
 
-    save_options(options)
+    options = save_options(options)
     functions = _functions_of(obj)
     sigs = _signature_functions(obj, signatures, functions)
-    writer = _Writer()
+    writer = _Writer(custom_gradients=options.experimental_custom_gradients)
     document = {"format": FORMAT, "functions": {}, "signatures": {}, "objects": writer.objects(obj)}
     for name, fn in functions.items():
         document["functions"][name] = [writer.concrete(c, name) for c in _concretes(fn)]

@@ -558,3 +558,24 @@ def test_deeply_nested_document_is_corrupt_not_a_crash(tmp_path):
         f.write('{"format": "tapeflow.saved_model/2", "x": ' + "[" * 100000 + "]" * 100000 + "}")
     with pytest.raises(ValueError, match="corrupt: RecursionError"):
         tf.saved_model.load(path)
+
+
+def test_custom_gradients_left_out_by_save_options(tmp_path):
+    """SaveOptions(experimental_custom_gradients=False): the loaded function has the default
+    gradient of its forward ops, as TF documents it. (Not an oracle test: TF loading in the
+    process that defined the custom gradient still finds it in its gradient registry.)"""
+    lib = tf
+    clip = _clip_gradients(lib)
+
+    class M(lib.Module):
+        @lib.function(input_signature=[lib.TensorSpec([])])
+        def call_custom_grad(self, x):
+            return clip(x * 3.0)
+
+    path = str(tmp_path / "plain")
+    lib.saved_model.save(M(), path, options=lib.saved_model.SaveOptions(experimental_custom_gradients=False))
+    loaded = lib.saved_model.load(path)
+    v = lib.Variable(2.0)
+    with lib.GradientTape() as t:
+        output = loaded.call_custom_grad(v * v)
+    assert float(output.numpy()) == 12.0 and float(t.gradient(output, v).numpy()) == 12.0
