@@ -12,7 +12,6 @@ import numpy as np
 
 from tapeflow import atomic_file as _atomic
 from tapeflow import backend, nest
-from tapeflow.ops.elementwise import Identity
 from tapeflow.saved_model.encoding import SKIPPED_ATTRIBUTES, Unsaveable, encode, op_registry
 from tapeflow.tensor import Tensor, TensorShape, Variable
 from tapeflow.tracing.control_flow import CondNode, WhileNode
@@ -183,9 +182,6 @@ class _Writer:
         function (control-flow bodies read the names of the steps before them)."""
         steps = []
         for node in nodes:
-            if not self.custom_gradients and isinstance(getattr(node, "function", None), TracedCustomGradient):
-                steps += self._without_custom_gradient(node, names, counter)
-                continue
             step = self._step(label, node, names, counter)
             i = counter[0]
             counter[0] += 1
@@ -194,20 +190,6 @@ class _Writer:
             step["outputs"] = len(node.outputs)
             step["id"] = i
             steps.append(step)
-        return steps
-
-    def _without_custom_gradient(self, node: Any, names: dict, counter: list) -> list:
-        """SaveOptions(experimental_custom_gradients=False): the custom op becomes identities of
-        the forward outputs, so the loaded function differentiates through the forward ops."""
-        fn = node.function
-        start = fn.n_args + fn.n_vars
-        steps = []
-        for y, out in zip(node.inputs[start:start + fn.n_outputs], node.outputs, strict=True):
-            i = counter[0]
-            counter[0] += 1
-            steps.append({"op": self.registry[Identity], "attrs": {}, "inputs": [self.ref(y, names)],
-                          "outputs": 1, "id": i})
-            names[id(out)] = f"n{i}:0"
         return steps
 
     def _sub_body(self, label: str, sub: Any, names: dict, counter: list) -> dict:
@@ -261,7 +243,10 @@ class _Writer:
                              "cannot hold")
         inputs = [self.ref(x, names) for x in node.inputs]
         if isinstance(fn, TracedCustomGradient):
-            return {"custom_gradient": self._library_gradient(fn, label), "inputs": inputs,
+            # SaveOptions(experimental_custom_gradients=False): saved without its gradient, so
+            # differentiating the loaded function fails (as in TF, which finds no gradient).
+            grad = self._library_gradient(fn, label) if self.custom_gradients else None
+            return {"custom_gradient": grad, "inputs": inputs,
                     "layout": [fn.n_args, fn.n_vars, fn.n_outputs, fn.n_captures]}
         key = self.registry.get(type(fn))
         if key is None:

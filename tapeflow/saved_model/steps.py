@@ -106,6 +106,15 @@ class _LoadedGradient:
     def run(self, dys: list, captures: list) -> list:
         return self.function._run_flat([*dys, *captures])
 
+class _NoGradient:
+    """The gradient of a custom-gradient op saved with experimental_custom_gradients=False."""
+
+    def run(self, dys: list, captures: list) -> list:
+        raise LookupError("No gradient defined for operation 'IdentityN' (a tf.custom_gradient saved with "
+                          "tf.saved_model.SaveOptions(experimental_custom_gradients=False)): save with the "
+                          "default experimental_custom_gradients=True to differentiate the loaded function.")
+
+
 def build_step(entry: dict, library: _Library, where: str) -> Any:
     if "op" in entry:
         cls = library.registry.get(entry["op"])
@@ -141,7 +150,8 @@ def build_step(entry: dict, library: _Library, where: str) -> Any:
                 n_args + n_vars + n_outputs + n_captures):
             raise ValueError(f"SavedModel: a custom gradient in function `{where}` has a layout that does not "
                              "match its inputs.")
-        grad = _LoadedGradient(library.function(entry["custom_gradient"]))
+        key = entry["custom_gradient"]
+        grad = _LoadedGradient(library.function(key)) if key is not None else _NoGradient()
         return _Primitive(TracedCustomGradient(grad, n_args, n_vars, n_outputs, n_captures))
     raise ValueError(f"SavedModel: function `{where}` has a step of unknown kind ({sorted(entry)}).")
 
