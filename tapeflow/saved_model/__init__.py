@@ -24,7 +24,8 @@ variable, read when the step runs), `{"c": array}` (a constant) or `{"py": value
   shapes of an unknown batch), named from a registry the lifting decorators fill, with its
   Python arguments;
 - `custom_gradient`: `tf.custom_gradient`'s op, whose backward runs a library trace (the
-  traced gradient function);
+  traced gradient function; null with `SaveOptions(experimental_custom_gradients=False)`, and
+  then differentiating the loaded function raises LookupError, as TF's does);
 - `cond` / `while`: graph control flow (`tf.cond`, `tf.while_loop`, AutoGraph's `if` / `while`
   / `for` on tensors), the branches or the loop's condition and body as nested step lists that
   read the function's values by name (step ids are unique across a function; loop variables
