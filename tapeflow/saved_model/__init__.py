@@ -31,6 +31,10 @@ variable, read when the step runs), `{"c": array}` (a constant) or `{"py": value
   read the function's values by name (step ids are unique across a function; loop variables
   are named `lI:K`).
 
+A loaded SavedModel saves again (`tf.saved_model.save(loaded, path)`): its functions are
+written as they were read, renumbered into the new file's tables, with its signatures and the
+variables' current values.
+
 What a graph holds beyond these (a Keras layer run eagerly inside the trace, an optimizer
 update, `tf.py_function`, a tape or TensorArray operation) raises an error naming it at save
 time, and

@@ -90,6 +90,7 @@ class LoadedConcreteFunction:
         self._placeholders = doc["placeholders"]
         self._variables = library.variables
         self._arrays = library.arrays
+        self._doc = doc  # kept to save the function again
         self._library = library
         self._constants: dict = {}  # id(reference) -> Tensor (the references live with the document)
         defined = {f"p{k}" for k in range(len(self._placeholders))}

@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 
 from tapeflow import atomic_file as _atomic
-from tapeflow import backend, nest
+from tapeflow import backend, dtypes, nest
 from tapeflow.saved_model.encoding import SKIPPED_ATTRIBUTES, Unsaveable, encode, op_registry
+from tapeflow.saved_model.load import LoadedConcreteFunction, LoadedFunction
+from tapeflow.saved_model.objects import Loaded
 from tapeflow.tensor import Tensor, TensorShape, Variable
 from tapeflow.tracing.control_flow import CondNode, WhileNode
 from tapeflow.tracing.custom_gradient import GradientGraph, TracedCustomGradient
@@ -35,12 +37,14 @@ def _functions_of(obj: Any) -> dict:
             value = getattr(obj, name)
         except Exception:  # noqa: S112 - properties that fail are not functions
             continue
-        if isinstance(value, Function):
+        if isinstance(value, (Function, LoadedFunction)):
             out[name] = value
     return out
 
 
-def _concretes(fn: Function) -> list:
+def _concretes(fn: Any) -> list:
+    if isinstance(fn, LoadedFunction):
+        return list(fn.concrete_functions)
     if fn.input_signature is not None and "signature" not in fn._cache:
         fn.get_concrete_function()
     seen: list = []
@@ -62,6 +66,8 @@ def _valid_signature(c: ConcreteFunction) -> bool:
 
 
 def _signature_functions(obj: Any, signatures: Any, functions: dict) -> dict:
+    if signatures is None and isinstance(obj, Loaded) and obj.signatures:
+        return dict(obj.signatures)  # a loaded SavedModel saved again keeps its signatures
     if signatures is None:
         default = getattr(obj, "_default_save_signature", None)  # a Keras model's call on its inputs
         fn = default() if callable(default) else None
@@ -83,6 +89,9 @@ def _signature_functions(obj: Any, signatures: Any, functions: dict) -> dict:
                 raise ValueError(f"saved_model.save: signature {key!r} is a tf.function without an input_signature;"
                                  " pass fn.get_concrete_function(<TensorSpecs>) instead.")
             fn = _concretes(fn)[0]
+        if isinstance(fn, LoadedConcreteFunction):
+            out[key] = fn
+            continue
         if not isinstance(fn, ConcreteFunction):
             raise ValueError(f"saved_model.save: signature {key!r} must be a tf.function or a concrete function, "
                              f"received {fn!r}.")
@@ -152,9 +161,13 @@ class _Writer:
             return {"c": encode(x._value, self.arrays)}
         return {"py": encode(x, self.arrays)}
 
-    def concrete(self, c: ConcreteFunction, label: str, signature: bool = False) -> dict:
+    def concrete(self, c: Any, label: str, signature: bool = False) -> dict:
         """A traced function: its placeholders, steps, outputs and output structure. A signature
-        names its inputs after their specs' names where given (as TF's signatures do)."""
+        names its inputs after their specs' names where given (as TF's signatures do). A loaded
+        function (a SavedModel saved again) is written as it was read, its variables, arrays and
+        library functions renumbered into this file's tables."""
+        if isinstance(c, LoadedConcreteFunction):
+            return self._renumbered(c._doc, c._library)
         placeholders = [{"name": (p.spec.name or p.path) if signature else p.path, "shape": _shape(p.spec.shape),
                          "dtype": p.spec.dtype.name, "rank": p.rank} for p in c._placeholders]
         flat = nest.flatten(c.structured_outputs)
@@ -257,6 +270,37 @@ class _Writer:
             raise Unsaveable(f"`{label}` cannot be saved: op {type(fn).__qualname__} holds {e}") from None
         return {"op": key, "attrs": attrs, "inputs": inputs}
 
+    def _renumbered(self, doc: Any, library: Any) -> Any:
+        """A loaded document with its variable, array and library references made this file's."""
+        if isinstance(doc, list):
+            return [self._renumbered(x, library) for x in doc]
+        if not isinstance(doc, dict):
+            return doc
+        out = {}
+        for k, v in doc.items():
+            if k in ("v", "variable") and isinstance(v, int):
+                out[k] = self.variable(library.variables[v])
+            elif k == "array" and isinstance(v, int):
+                self.arrays.append(np.asarray(library.arrays[v]))
+                out[k] = len(self.arrays) - 1
+            elif k in ("call", "custom_gradient") and isinstance(v, str):
+                out[k] = self._library_loaded(library, v)
+            elif k == "dict" and isinstance(v, dict):  # an encoded dict: its keys are the user's
+                out[k] = {name: self._renumbered(x, library) for name, x in v.items()}
+            else:
+                out[k] = self._renumbered(v, library)
+        return out
+
+    def _library_loaded(self, library: Any, key: str) -> str:
+        new = self._library_keys.get((id(library), key))
+        if new is None:
+            new = f"{key}_{len(self.library)}"
+            self._library_keys[(id(library), key)] = new
+            self._library_sources.append(library)
+            self.library[new] = None
+            self.library[new] = self._renumbered(library.docs[key], library)
+        return new
+
     def _library_function(self, c: ConcreteFunction) -> str:
         key = self._library_keys.get(id(c))
         if key is None:
@@ -347,6 +391,17 @@ def save(obj: Any, export_dir: str, signatures: Any = None, options: Any = None)
         raise
 
 
+def _input_specs(c: Any) -> list:
+    """(shape with None for unknown dimensions, dtype) of each tensor input of a trace."""
+    if isinstance(c, LoadedConcreteFunction):
+        out = []
+        for p in c._placeholders:
+            shape = p["shape"] if p["shape"] is not None else [None] * int(p.get("rank") or 0)
+            out.append((tuple(shape), dtypes.as_dtype(p["dtype"])))
+        return out
+    return [(tuple(p.spec.shape or ()), p.spec.dtype) for p in c._placeholders]
+
+
 class _random_state_preserved:  # noqa: N801 - a context manager
     """The global random stream (and Keras's seed generators, when Keras is loaded) as they were."""
 
@@ -387,9 +442,9 @@ def _check_round_trip(document: dict, writer: _Writer, functions: dict, sigs: di
     try:
         for doc, loaded, c in pairs:
             inputs = []
-            for p in c._placeholders:
-                shape = tuple(2 if d is None else d for d in (p.spec.shape or ()))
-                np_dtype = p.spec.dtype._np
+            for shape, dtype in _input_specs(c):
+                shape = tuple(2 if d is None else d for d in shape)
+                np_dtype = dtype._np
                 values = rng.integers(0, 2, shape) if np_dtype.kind in "iub" else rng.uniform(0.5, 1.5, shape)
                 inputs.append(Tensor(backend.default_xp().asarray(values.astype(np_dtype))))
             reset()

@@ -581,3 +581,42 @@ def test_custom_gradients_left_out_by_save_options(tmp_path):
     assert float(output.numpy()) == 12.0
     with pytest.raises(LookupError, match="No gradient defined for operation 'IdentityN'"):
         t.gradient(output, v)
+
+
+def test_a_loaded_saved_model_saves_again(tmp_path):
+    """load -> save -> load: functions (calls, control flow, custom gradients, assignments),
+    signatures, attributes and the variables' current values carry over."""
+    m = _control_flow_module(tf)
+    m.f(tf.constant([1.0, 2.0]))
+    tf.saved_model.save(m, str(tmp_path / "a"), signatures={"loop": m.loop})
+    first = tf.saved_model.load(str(tmp_path / "a"))
+    first.v.assign(3.0)
+    tf.saved_model.save(first, str(tmp_path / "b"))
+    second = tf.saved_model.load(str(tmp_path / "b"))
+    assert float(second.v.numpy()) == 3.0 and sorted(second.signatures) == ["loop"]
+    y, total = second.f(tf.constant([1.0, 2.0]))
+    assert y.numpy().tolist() == [3.0, 6.0] and float(total.numpy()) == 27.0
+    assert [float(t) for t in second.signatures["loop"](n=tf.constant(3)).values()] == [3.0, 8.0]
+
+    path = str(tmp_path / "c")
+    tf.saved_model.save(_CustomAndCalls(), path)
+    again = str(tmp_path / "d")
+    tf.saved_model.save(tf.saved_model.load(path), again)
+    loaded = tf.saved_model.load(again)
+    x = tf.constant([0.5, 1.5])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = loaded.f(x)
+    assert float(y.numpy()) == 2.0 + 6.0
+    assert tape.gradient(y, x).numpy().tolist() == [0.5 + 3.0, 0.5 + 3.0]
+
+
+class _CustomAndCalls(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([2], tf.float32)])
+    def f(self, x):
+        @tf.custom_gradient
+        def halve_grad(z):
+            return z * 1.0, lambda dy: dy * 0.5
+
+        triple = tf.function(lambda z: z * 3.0).get_concrete_function(tf.TensorSpec([2], tf.float32))
+        return tf.reduce_sum(halve_grad(x)) + tf.reduce_sum(triple(x))
