@@ -285,7 +285,7 @@ class _Writer:
                 out[k] = len(self.arrays) - 1
             elif k in ("call", "custom_gradient") and isinstance(v, str):
                 out[k] = self._library_loaded(library, v)
-            elif k == "dict" and isinstance(v, dict):  # an encoded dict: its keys are the user's
+            elif k in ("dict", "attrs", "slots") and isinstance(v, dict):  # keys are names, not fields
                 out[k] = {name: self._renumbered(x, library) for name, x in v.items()}
             else:
                 out[k] = self._renumbered(v, library)
