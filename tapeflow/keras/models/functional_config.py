@@ -16,29 +16,65 @@ models (or called twice here) is numbered 0, 1, ... within this model.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from tapeflow import nest
 from tapeflow.graph import SymbolicTensor
+from tapeflow.keras.models.layer_order import keras_operation_order
 from tapeflow.tensor import Tensor
 
 _TENSOR = "__keras_tensor__"
 
 
+# Plain arithmetic applied to symbolic tensors outside layers (`x + 3.0`, `a * b`: MobileNetV3's
+# hard sigmoid, ConvNeXt's residual sum) is saved as Keras 3 saves it: an operation entry of
+# `keras.src.ops.numpy` whose call arguments are tensor references and numbers.
+_OP_MODULE = "keras.src.ops.numpy"
+_KERAS_OPS = {"Add": "Add", "Sub": "Subtract", "Mul": "Multiply", "Div": "TrueDivide"}
+_APPLY = {"Add": operator.add, "Subtract": operator.sub, "Multiply": operator.mul, "TrueDivide": operator.truediv,
+          "Divide": operator.truediv}
+_OP_NAMES = {"Add": "add", "Subtract": "subtract", "Multiply": "multiply", "TrueDivide": "true_divide"}
+
+
+def _keras_op(node: Any) -> str | None:
+    """The Keras operation class a raw node is saved as, or None for a layer call / unsupported op."""
+    if getattr(node, "layer", None) is not None:
+        return None
+    return _KERAS_OPS.get(type(getattr(node, "function", None)).__name__)
+
+
 def _model_nodes(model: Any) -> list:
-    """The model's graph nodes in topological order; raw ops (no layer) cannot be saved."""
+    """The model's graph nodes in topological order; raw ops other than + - * / cannot be saved."""
     nodes = list(model._nodes)
     for node in nodes:
-        if getattr(node, "layer", None) is None:
+        if getattr(node, "layer", None) is None and _keras_op(node) is None:
             inputs = ", ".join(t.name for t in node.inputs if isinstance(t, SymbolicTensor))
             raise ValueError(
                 f"Cannot serialise Functional model '{model.name}': the raw op '{node.name}' was "
                 f"applied to symbolic tensor(s) ({inputs}) outside any layer. Such a model runs, but "
-                "its config cannot describe the op. Wrap the computation in a Layer subclass "
-                "(registered with keras.saving.register_keras_serializable) to save the whole "
-                "model, or save only its weights with model.save_weights()."
+                "its config cannot describe the op (only +, -, * and / are saved outside layers). Wrap "
+                "the computation in a Layer subclass (registered with "
+                "keras.saving.register_keras_serializable) to save the whole model, or save only its "
+                "weights with model.save_weights()."
             )
     return nodes
+
+
+class _Operation:
+    """A saved arithmetic operation, replayed on the decoded arguments when a config is loaded."""
+
+    def __init__(self, class_name: str) -> None:
+        self.class_name = class_name
+
+    def __call__(self, x1: Any, x2: Any) -> Any:
+        return _APPLY[self.class_name](x1, x2)
+
+
+def _op_argument(value: Any, encode: Any) -> Any:
+    if isinstance(value, Tensor) and not isinstance(value, SymbolicTensor) and value.shape.rank == 0:
+        return value.numpy().item()
+    return encode(value)
 
 
 def functional_config(model: Any) -> dict:
@@ -70,6 +106,19 @@ def functional_config(model: Any) -> dict:
             if id(node) in in_model:
                 node_index[id(node)] = (layer.name, k)
                 k += 1
+
+    raw_names: dict[int, str] = {}
+    taken = set(names)
+    for node in nodes:
+        if getattr(node, "layer", None) is None:
+            base = _OP_NAMES[_keras_op(node)]
+            name, k = base, 0
+            while name in taken:
+                k += 1
+                name = f"{base}_{k}"
+            taken.add(name)
+            raw_names[id(node)] = name
+            node_index[id(node)] = (name, 0)
 
     def ref(t: SymbolicTensor) -> list:
         if t.node is None:
@@ -106,14 +155,24 @@ def functional_config(model: Any) -> dict:
                 ) from exc
         return value
 
-    # 2. Each layer's config with the calls (argument structures) that feed it.
+    # 2. Each layer's config with the calls (argument structures) that feed it, and each raw
+    #    arithmetic op as a Keras operation entry, in Keras's operation order.
     layer_configs = []
-    for layer in layers:
-        entry = serialize_layer(layer)
-        entry["name"] = layer.name
+    for op in keras_operation_order(model._graph_inputs, model._graph_outputs):
+        if isinstance(op, SymbolicTensor):
+            continue
+        if id(op) in raw_names:
+            name = raw_names[id(op)]
+            layer_configs.append({
+                "module": _OP_MODULE, "class_name": _keras_op(op), "config": {"name": name},
+                "registered_name": _keras_op(op), "name": name,
+                "inbound_nodes": [{"args": [_op_argument(x, encode) for x in op.inputs], "kwargs": {}}]})
+            continue
+        entry = serialize_layer(op)
+        entry["name"] = op.name
         entry["inbound_nodes"] = [
             {"args": encode(list(node.args)), "kwargs": encode(dict(node.kwargs))}
-            for node in layer._inbound_nodes if id(node) in in_model
+            for node in op._inbound_nodes if id(node) in in_model
         ]
         layer_configs.append(entry)
 
@@ -177,8 +236,15 @@ def functional_from_config(config: dict, custom_objects: dict | None = None, cls
         if not isinstance(entry, dict):
             raise ValueError(f"Functional config of '{model_name}': a layer entry must be a dict, "
                              f"received {entry!r:.100}.")
-        layer = deserialize_layer(entry, custom_objects)
-        name = entry.get("name") or layer.name
+        if entry.get("module") == _OP_MODULE and entry.get("class_name") in _APPLY:
+            layer = _Operation(entry["class_name"])
+            name = entry.get("name") or (entry.get("config") or {}).get("name")
+            if not isinstance(name, str):
+                raise ValueError(f"Functional config of '{model_name}': operation entry without a name: "
+                                 f"{entry!r:.100}.")
+        else:
+            layer = deserialize_layer(entry, custom_objects)
+            name = entry.get("name") or layer.name
         if name in created:
             raise ValueError(f"Functional config of '{model_name}': layer name '{name}' appears twice.")
         created[name] = layer

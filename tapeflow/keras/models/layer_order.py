@@ -53,8 +53,9 @@ def _walk(inputs: list, outputs: list) -> tuple[list, dict]:
     return order, index
 
 
-def keras_layer_order(inputs: list, outputs: list, layer_type: type) -> list:
-    """The layers of the graph from `inputs` to `outputs`, in Keras's `model.layers` order."""
+def keras_operation_order(inputs: list, outputs: list) -> list:
+    """The operations of the graph from `inputs` to `outputs` (layers, and the nodes of plain ops
+    applied outside layers) in Keras's order."""
     order, index = _walk(inputs, outputs)
     in_graph = {id(item) for item in order}
     node_depth: dict = {}
@@ -77,4 +78,9 @@ def keras_layer_order(inputs: list, outputs: list, layer_type: type) -> list:
         if t.node is None and id(op) not in op_depth:
             op_depth[id(op)], index[id(op)], ops[id(op)] = 0, -1, op
     ranked = sorted(ops, key=lambda k: (-op_depth[k], index[k]))
-    return [ops[k] for k in ranked if isinstance(ops[k], layer_type)]
+    return [ops[k] for k in ranked]
+
+
+def keras_layer_order(inputs: list, outputs: list, layer_type: type) -> list:
+    """The layers of the graph from `inputs` to `outputs`, in Keras's `model.layers` order."""
+    return [op for op in keras_operation_order(inputs, outputs) if isinstance(op, layer_type)]
