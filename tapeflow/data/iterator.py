@@ -131,12 +131,17 @@ class OwnedIterator(Iterator):
                 f"Failed to restore dataset iterator from checkpoint: {pipeline}. Make sure the "
                 "dataset definition has not changed between the process that saved the checkpoint "
                 f"and the process that is restoring it (the checkpoint holds {state['pipeline']}).")
+        position = state["position"]
+        cardinality = self._dataset._compute_cardinality()
+        if 0 <= cardinality < position:
+            raise errors.DataLossError(
+                f"The checkpointed tf.data iterator state is corrupt: position {position} is past the "
+                f"end of its dataset of {cardinality} elements.")
         self._elements.close()
         for stream, seed_state in zip(self._streams, state["seeds"], strict=True):
             stream.set_state(seed_state)
         self._seed_states = [list(s) for s in state["seeds"]]
         self._elements = self._dataset._iter_elements()
-        position = state["position"]
         collections.deque(itertools.islice(self._elements, position), maxlen=0)
         self._position = position
 
@@ -191,6 +196,6 @@ def _parse_state(value: Any) -> dict:
         raise bad("the pipeline description is not a string")
     if not isinstance(seeds, list) or not all(
             isinstance(s, list) and len(s) >= 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in s) for s in seeds):
-        raise bad("the seed states are not lists of integers")
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in s) for s in seeds):
+        raise bad("the seed states are not lists of non-negative integers")
     return state

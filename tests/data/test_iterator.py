@@ -4,8 +4,12 @@ pipeline)."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tapeflow as tf
 
@@ -185,6 +189,30 @@ def test_corrupt_iterator_state_is_a_data_loss_error():
     it = iter(tf.data.Dataset.range(3))
     good = it._serialize_to_tensors()[STATE_NAME]
     for bad in (good[:-3], np.frombuffer(b'{"format": "x"}', np.uint8), good.astype(np.int32),
-                np.frombuffer(good.tobytes().replace(b'"position": 0', b'"position": -4'), np.uint8)):
+                np.frombuffer(good.tobytes().replace(b'"position": 0', b'"position": -4'), np.uint8),
+                np.frombuffer(good.tobytes().replace(b'"seeds": []', b'"seeds": [[0, -1]]'), np.uint8)):
         with pytest.raises(tf.errors.DataLossError):
             it._restore_from_tensors({STATE_NAME: bad})
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(cut=st.floats(0.0, 1.0), flips=st.lists(st.tuples(st.floats(0.0, 0.999), st.integers(0, 7)), max_size=3))
+def test_damaged_iterator_states_end_in_tf_errors(cut, flips):
+    from tapeflow.data.iterator import STATE_NAME
+
+    ds = tf.data.Dataset.range(50).shuffle(10, seed=1).batch(3)
+    it = iter(ds)
+    _take(it, 4)
+    state = bytearray(it._serialize_to_tensors()[STATE_NAME].tobytes())
+    for where, bit in flips:
+        state[int(len(state) * where)] ^= 1 << bit
+    damaged = np.frombuffer(bytes(state[:int(len(state) * cut)] if cut < 1 else state), np.uint8)
+    start = time.perf_counter()
+    try:
+        iter(ds)._restore_from_tensors({STATE_NAME: damaged})
+    except (tf.errors.DataLossError, tf.errors.NotFoundError):
+        pass
+    assert time.perf_counter() - start < 5
+    huge = bytes(it._serialize_to_tensors()[STATE_NAME].tobytes()).replace(b'"position": 4', b'"position": 99')
+    with pytest.raises(tf.errors.DataLossError, match="past the end"):
+        iter(ds)._restore_from_tensors({STATE_NAME: np.frombuffer(huge, np.uint8)})

@@ -605,8 +605,9 @@ class Trainer:
         """Train the model for `epochs` passes over the data.
 
         Args:
-            x: inputs: an array, a list / dict of arrays (several inputs), or an iterable /
-                generator yielding `(x, y)` or `(x, y, sample_weight)` batches.
+            x: inputs: an array, a list / dict of arrays (several inputs), a `tf.data.Dataset`
+                or `keras.utils.PyDataset` of batches, or a generator yielding `(x, y)` or
+                `(x, y, sample_weight)` tuples (see `data_adapters`).
             y: targets (arrays like `x`); not given when `x` yields batches.
             batch_size: samples per step (default 32).
             epochs: index of the last epoch to train (with `initial_epoch`).
