@@ -64,6 +64,8 @@ from tapeflow.keras.layers.rnn import (
     SimpleRNNCell, StackedRNNCells, TimeDistributed,
 )
 from tapeflow.keras.layers.wrappers import Pipeline, Wrapper, deserialize, serialize
+from tapeflow.keras.layers.torch_wrapper import TorchModuleWrapper
+from tapeflow.keras.layers.jax_layer import FlaxLayer, JaxLayer
 from tapeflow.keras.layers.spectral_normalization import SpectralNormalization  # noqa: I001 (needs Wrapper)
 
 
