@@ -200,3 +200,28 @@ def test_unsupported_variants_are_refused_by_name(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ImportError, match=r"tapeflow\[torch\]"):
         keras.layers.TorchModuleWrapper(object())
+
+
+def test_trains_in_a_tf1_graph_like_torch():
+    tf1 = tf.compat.v1
+    torch.manual_seed(3)
+    module = torch.nn.Linear(3, 2)
+    ref = copy.deepcopy(module)
+    x = RNG.normal(size=(4, 3)).astype("float32")
+    with tf1.Graph().as_default():
+        ph = tf1.placeholder(tf1.float32, [None, 3])
+        loss = tf1.reduce_sum(keras.layers.TorchModuleWrapper(module)(ph) ** 2)
+        step = tf1.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with tf1.Session() as sess:
+            sess.run(tf1.global_variables_initializer())
+            first = sess.run([loss, step], {ph: x})[0]
+            second = sess.run(loss, {ph: x})
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    expected = []
+    for _ in range(2):
+        opt.zero_grad()
+        value = (ref(torch.from_numpy(x)) ** 2).sum()
+        value.backward()
+        opt.step()
+        expected.append(value.item())
+    np.testing.assert_allclose([first, second], expected, rtol=1e-5)
