@@ -48,9 +48,6 @@ def _key(seed: Any) -> Any:
 class _JaxCall(_function.Function):
     """One call of `call_fn`: input leaves and param leaves in, the prediction's leaves out."""
 
-    # The backward calls the vjp closure that this call's forward built.
-    saves_forward_values = True
-
     def __init__(self, layer: JaxLayer, inputs_tree: Any, n_inputs: int, training: bool, rng: Any) -> None:
         self.layer = layer
         self.inputs_tree = inputs_tree

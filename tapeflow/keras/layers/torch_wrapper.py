@@ -55,9 +55,6 @@ def _torch_view(torch: Any, array: Any, what: str) -> Any:
 class _TorchModuleCall(_function.Function):
     """One call of the wrapped module: inputs and trainable parameters in, the module's outputs out."""
 
-    # The backward reads the torch graph that this call's forward recorded.
-    saves_forward_values = True
-
     def __init__(self, layer: TorchModuleWrapper, n_inputs: int, kwargs: dict) -> None:
         self.layer = layer
         self.n_inputs = n_inputs
