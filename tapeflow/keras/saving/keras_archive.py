@@ -13,11 +13,15 @@ size limits, and JSON is checked before any object is built.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
 import zipfile
+from collections.abc import Iterator
 from typing import Any
+
+import numpy as np
 
 from tapeflow.keras.saving import config_checks, config_compat, h5_weights
 from tapeflow.keras.saving.file_io import CorruptFileError, atomic_write
@@ -53,17 +57,37 @@ def save_keras(model: Any, filepath: str | os.PathLike, overwrite: bool = True,
         zf.writestr(WEIGHTS_FILE, weights, compress_type=zipfile.ZIP_STORED)
 
 
-def _member(zf: zipfile.ZipFile, name: str, path: str, limit: int | None) -> bytes:
+def _member(zf: zipfile.ZipFile, name: str, path: str, limit: int | None, archive_size: int,
+            what: str = "") -> bytes:
+    """Member `name`'s bytes, refused (CorruptFileError) before inflating when its declared sizes
+    cannot be true: more compressed bytes than the archive holds, a ratio no real member reaches
+    (a zip bomb), or more than `limit` bytes (`what` says where that limit comes from)."""
     info = zf.getinfo(name)
+    if info.compress_size > archive_size:
+        raise CorruptFileError(f"Model file '{path}': {name} declares {info.compress_size} compressed bytes, but "
+                               f"the whole archive has {archive_size}; refusing to read it.")
     if limit is not None and info.file_size > limit:
-        raise CorruptFileError(f"Model file '{path}': {name} declares {info.file_size} bytes; refusing to read it.")
+        raise CorruptFileError(f"Model file '{path}': {name} declares {info.file_size} bytes, more than the "
+                               f"{limit} bytes {what or 'allowed for it'}; refusing to read it.")
     if info.file_size > _MAX_RATIO * max(info.compress_size, 1) + 2**20:
         raise CorruptFileError(f"Model file '{path}': {name} declares {info.file_size} bytes from "
                                f"{info.compress_size} compressed bytes; refusing to inflate it.")
-    data = zf.read(name)
+    with zf.open(info) as member:
+        data = member.read(info.file_size + 1)  # zipfile stops at the declared size; +1 detects a longer one
     if len(data) != info.file_size:
         raise CorruptFileError(f"Model file '{path}': {name} is not the size its header declares.")
     return data
+
+
+def weights_size_limit(model: Any) -> int | None:
+    """The most bytes a weights member of a file for `model` can honestly hold: its variables
+    four times over (weights plus up to three optimizer slots each) and HDF5's bookkeeping;
+    None for a model without variables yet (a subclassed model built on first call)."""
+    variables = list(getattr(model, "weights", []))
+    if not variables:
+        return None
+    nbytes = sum(int(np.prod(v.shape, dtype=np.int64)) * np.dtype(v.dtype._np).itemsize for v in variables)
+    return 4 * nbytes + 16 * 2**10 * (4 * len(variables) + 16) + 2**20
 
 
 def _json(raw: bytes, member: str, path: str) -> dict:
@@ -77,34 +101,57 @@ def _json(raw: bytes, member: str, path: str) -> dict:
     return value
 
 
-def read_keras(path: str) -> tuple[dict, dict, bytes, str]:
-    """`(config, metadata, weights bytes, weights member name)` of a `.keras` archive.
-
-    Raises:
-        CorruptFileError: for a truncated or damaged zip, bad JSON, a missing member or sizes
-            that do not add up.
-    """
+def _open_archive(path: str) -> tuple[zipfile.ZipFile, int]:
     if not zipfile.is_zipfile(path):
         raise CorruptFileError(f"Could not read model file '{path}': it is truncated, corrupt or not a "
                                ".keras (zip) archive.")
+    return zipfile.ZipFile(path), os.path.getsize(path)
+
+
+@contextlib.contextmanager
+def _reading(path: str) -> Iterator[None]:
     try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            weights_name = WEIGHTS_FILE if WEIGHTS_FILE in names else LEGACY_WEIGHTS_FILE
-            for member in (CONFIG_FILE, weights_name):
-                if member not in names:
-                    raise CorruptFileError(f"Model file '{path}' has no '{member}' entry; it is not a complete "
-                                           ".keras archive.")
-            config_raw = _member(zf, CONFIG_FILE, path, _MAX_JSON_BYTES)
-            meta_raw = _member(zf, METADATA_FILE, path, _MAX_JSON_BYTES) if METADATA_FILE in names else b"{}"
-            weights = _member(zf, weights_name, path, None)
+        yield
     except CorruptFileError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise CorruptFileError(f"Could not read model file '{path}': it is corrupt ({exc}).") from exc
     except Exception as exc:  # zlib.error from a damaged member
         raise CorruptFileError(f"Could not read model file '{path}': {type(exc).__name__}: {exc}.") from exc
-    return _json(config_raw, CONFIG_FILE, path), _json(meta_raw, METADATA_FILE, path), weights, weights_name
+
+
+def read_keras(path: str) -> tuple[dict, dict, str]:
+    """`(config, metadata, weights member name)` of a `.keras` archive; the weights are read
+    afterwards with `read_weights`, once the model (and so their honest size) is known.
+
+    Raises:
+        CorruptFileError: for a truncated or damaged zip, bad JSON, a missing member or sizes
+            that do not add up.
+    """
+    with _reading(path):
+        zf, archive_size = _open_archive(path)
+        with zf:
+            names = set(zf.namelist())
+            weights_name = WEIGHTS_FILE if WEIGHTS_FILE in names else LEGACY_WEIGHTS_FILE
+            for member in (CONFIG_FILE, weights_name):
+                if member not in names:
+                    raise CorruptFileError(f"Model file '{path}' has no '{member}' entry; it is not a complete "
+                                           ".keras archive.")
+            config_raw = _member(zf, CONFIG_FILE, path, _MAX_JSON_BYTES, archive_size)
+            meta_raw = (_member(zf, METADATA_FILE, path, _MAX_JSON_BYTES, archive_size)
+                        if METADATA_FILE in names else b"{}")
+    return _json(config_raw, CONFIG_FILE, path), _json(meta_raw, METADATA_FILE, path), weights_name
+
+
+def read_weights(path: str, member: str, model: Any) -> bytes:
+    """The bytes of weights member `member`, refused (CorruptFileError) before inflating when it
+    declares more than `model`'s variables could fill (`weights_size_limit`) or is a zip bomb."""
+    limit = weights_size_limit(model)
+    what = f"model '{model.name}' can fill (its {len(model.weights)} variables with optimizer state)"
+    with _reading(path):
+        zf, archive_size = _open_archive(path)
+        with zf:
+            return _member(zf, member, path, limit, archive_size, what)
 
 
 def load_keras(path: str, custom_objects: dict | None = None, compile: bool = True,  # noqa: A002
@@ -113,9 +160,9 @@ def load_keras(path: str, custom_objects: dict | None = None, compile: bool = Tr
     from tapeflow.keras.saving import model_io
     from tapeflow.keras.saving.safe_mode import check_safe
 
-    config, meta, weights, weights_name = read_keras(path)
+    config, meta, weights_name = read_keras(path)
     if weights_name == LEGACY_WEIGHTS_FILE:
-        return model_io.load_npz_archive(path, config, meta, weights, custom_objects, compile)
+        return model_io.load_npz_archive(path, config, meta, custom_objects, compile)
     check_safe(config, safe_mode, path)
     try:
         config = config_compat.from_keras(config)
@@ -125,6 +172,7 @@ def load_keras(path: str, custom_objects: dict | None = None, compile: bool = Tr
     model = model_io.build_model(config, custom_objects, path)
     if compile and compile_config:
         model_io.compile_from_config(model, compile_config, custom_objects, path)
+    weights = read_weights(path, WEIGHTS_FILE, model)
     h5_weights.load_weights_h5(model, weights, label=f"{path}:{WEIGHTS_FILE}",
                                load_optimizer=bool(compile and compile_config))
     return model

@@ -17,7 +17,7 @@ import warnings
 from typing import Any
 
 from tapeflow import errors as _errors
-from tapeflow.keras.saving import config_checks, weights_io
+from tapeflow.keras.saving import config_checks, keras_archive, weights_io
 from tapeflow.keras.saving import object_registration as _reg
 from tapeflow.keras.saving.file_io import CorruptFileError, read_npz
 from tapeflow.keras.saving.serialization import (
@@ -150,7 +150,7 @@ def build_model(config: dict, custom_objects: dict | None, path: str) -> Any:
         raise config_checks.corrupt_entry(path, exc, "its config") from exc
 
 
-def load_npz_archive(path: str, config: dict, metadata: dict, weights: bytes,  # noqa: A002
+def load_npz_archive(path: str, config: dict, metadata: dict,  # noqa: A002
                      custom_objects: dict | None = None, compile: bool = True) -> Any:
     """A model from a `.keras` archive written by Tapeflow before it wrote Keras 3's format
     (`model.weights.npz` inside). Re-save it with `model.save()` to get a Keras 3 file."""
@@ -161,6 +161,7 @@ def load_npz_archive(path: str, config: dict, metadata: dict, weights: bytes,  #
     compile_config = config.pop("compile_config", None)
     model = build_model(config, custom_objects, path)
     label = f"{path}:model.weights.npz"
+    weights = keras_archive.read_weights(path, keras_archive.LEGACY_WEIGHTS_FILE, model)
     arrays, meta = read_npz(weights, label, weights_io.METADATA_KEY)
     weights_io.assign_weights(model, arrays, meta, label, load_optimizer=False)
     if compile and compile_config:

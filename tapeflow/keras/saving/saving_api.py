@@ -128,7 +128,8 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
     if by_name is not None and not legacy:
         raise ValueError(f"`by_name` only supports loading legacy '.h5' or '.hdf5' files. Received: {path}")
     if path.endswith(".keras"):
-        config, meta, weights, member = keras_archive.read_keras(path)
+        member = keras_archive.read_keras(path)[2]
+        weights = keras_archive.read_weights(path, member, model)
         if member == keras_archive.LEGACY_WEIGHTS_FILE:
             weights_io.load_weights(model, weights, skip_mismatch=skip_mismatch, label=f"{path}:{member}")
         else:

@@ -276,3 +276,74 @@ def test_truncated_and_non_hdf5_weights_are_corrupt(tmp_path):
     _rewrite(tmp_path / "m.keras", "model.weights.h5", io.BytesIO(weights).read(100))
     with pytest.raises(CorruptFileError, match="m.keras"):
         tk.models.load_model(tmp_path / "m.keras")
+
+
+def _patch_sizes(path, member, compress_size=None, file_size=None):
+    """Rewrite the sizes `member`'s zip headers declare (central directory and local header)."""
+    import struct
+
+    raw = bytearray(path.read_bytes())
+    name = member.encode()
+    for signature, comp_at, size_at in ((b"PK\x01\x02", 20, 24), (b"PK\x03\x04", 18, 22)):
+        start = 0
+        while (start := raw.find(signature, start)) >= 0:
+            name_len = struct.unpack_from("<H", raw, start + (28 if signature == b"PK\x01\x02" else 26))[0]
+            header = 46 if signature == b"PK\x01\x02" else 30
+            if raw[start + header:start + header + name_len] == name:
+                if compress_size is not None:
+                    struct.pack_into("<I", raw, start + comp_at, compress_size)
+                if file_size is not None:
+                    struct.pack_into("<I", raw, start + size_at, file_size)
+            start += 4
+    path.write_bytes(bytes(raw))
+
+
+def _refused_within(load, match, max_bytes=16 * 2**20):
+    """`load()` raises CorruptFileError matching `match`, allocating less than `max_bytes` on the way."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(CorruptFileError, match=match):
+            load()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < max_bytes
+
+
+def test_hostile_weights_members_are_refused_before_inflating(tmp_path):
+    model = _small()
+    path = tmp_path / "m.keras"
+    model.save(path)
+    _patch_sizes(path, "model.weights.h5", file_size=0xFFFFFFF0)  # claims 4 GiB
+    claim = r"model.weights.h5 declares 4294967280 bytes, more than the \d+ bytes model '.*' can fill"
+    _refused_within(lambda: tk.models.load_model(path), claim)
+    _refused_within(lambda: model.load_weights(path), claim)
+
+    model.save(path)
+    _patch_sizes(path, "model.weights.h5", compress_size=0x7FFFFFFF)
+    _refused_within(lambda: tk.models.load_model(path), "compressed bytes, but the whole archive has")
+
+    big = tk.Sequential([tk.Input((1000,)), tk.layers.Dense(1000)])  # 4 MB of weights: a 16 MB member is plausible
+    big.save(path)
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    with zipfile.ZipFile(path, "w") as zf:  # a real zip bomb: 16 MiB of zeros deflated to about 16 KiB
+        for n, d in members.items():
+            if n == "model.weights.h5":
+                zf.writestr(n, d[:8] + bytes(16 * 2**20), compress_type=zipfile.ZIP_DEFLATED)
+            else:
+                zf.writestr(n, d)
+    _refused_within(lambda: tk.models.load_model(path), "refusing to inflate it")
+
+
+def test_weights_member_longer_than_declared_is_corrupt(tmp_path):
+    model = _small()
+    path = tmp_path / "m.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        size = zf.getinfo("model.weights.h5").file_size
+    _patch_sizes(path, "model.weights.h5", file_size=size - 10)  # stored: the data run on past the claim
+    with pytest.raises(CorruptFileError, match="m.keras"):
+        tk.models.load_model(path)
