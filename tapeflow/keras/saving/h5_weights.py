@@ -165,9 +165,10 @@ def _optimizer_plan(model: Any, f: Any, label: str) -> list:
     return optimizer_plan(model, [group.get(str(i)) for i in range(len(group.keys()))], label)
 
 
-def optimizer_plan(model: Any, datasets: list, label: str) -> list:
+def optimizer_plan(model: Any, datasets: list, label: str, variables: list | None = None) -> list:
     """`[(optimizer variable, array)]` pairing `model.optimizer`'s variables (built first when
-    needed) with saved HDF5 datasets; empty, with a warning, when counts, shapes or dtypes differ."""
+    needed; or `variables`, some of them) with saved HDF5 datasets; empty, with a warning, when
+    counts, shapes or dtypes differ."""
     import h5py
 
     opt = getattr(model, "optimizer", None)
@@ -175,7 +176,7 @@ def optimizer_plan(model: Any, datasets: list, label: str) -> list:
         return []
     if not getattr(opt, "built", False):
         opt.build(model.trainable_variables)
-    variables = list(opt.variables)
+    variables = list(opt.variables) if variables is None else variables
     if len(variables) != len(datasets) or any(
             not isinstance(d, h5py.Dataset) or tuple(d.shape) != tuple(v.shape) or d.dtype.kind not in "fiub"
             for v, d in zip(variables, datasets, strict=False)):

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.keras.saving import config_checks, config_compat
+from tapeflow.keras.saving import config_checks, config_compat, keras2_config
 from tapeflow.keras.saving.file_io import CorruptFileError, atomic_write
 from tapeflow.keras.saving.h5_weights import h5py_module, open_h5, optimizer_plan
 
@@ -68,7 +68,8 @@ def _training_config(model: Any) -> dict | None:
         return None
     config = dict(config)
     config.pop("optimizer", None)
-    config["optimizer_config"] = {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    config["optimizer_config"] = keras2_config.optimizer_to_keras2(
+        {"class_name": type(optimizer).__name__, "config": optimizer.get_config()})
     return config
 
 
@@ -80,7 +81,7 @@ def save_legacy_h5(model: Any, filepath: str | os.PathLike, overwrite: bool = Tr
 
     h5py = h5py_module()
     config = serialize_layer(model)
-    model_config = {"class_name": config["class_name"], "config": config["config"]}
+    model_config = keras2_config.to_keras2({"class_name": config["class_name"], "config": config["config"]})
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
         f.attrs["keras_version"] = keras.__version__
@@ -93,13 +94,22 @@ def save_legacy_h5(model: Any, filepath: str | os.PathLike, overwrite: bool = Tr
         optimizer = getattr(model, "optimizer", None)
         if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):
             group = f.create_group("optimizer_weights")
-            names = [f"{optimizer.name}/{(v._name or 'variable').split(':')[0]}_{i}"
-                     for i, v in enumerate(optimizer.variables)]
+            variables = _keras2_optimizer_variables(optimizer)
+            names = [f"{optimizer.name}/{(v._name or 'variable').split(':')[0]}_{i}" for i, v in enumerate(variables)]
             group.attrs["weight_names"] = [n.encode("utf8") for n in names]
-            for name, var in zip(names, optimizer.variables, strict=True):
+            for name, var in zip(names, variables, strict=True):
                 group.create_dataset(name, data=np.asarray(var.numpy()))
     with atomic_write(filepath, overwrite=overwrite) as out:
         out.write(buf.getvalue())
+
+
+def _keras2_optimizer_variables(optimizer: Any) -> list:
+    """The optimizer's variables as Keras 2 stores them: the iteration count and the slots, without
+    the learning-rate variable Keras 3 adds second (the rate is in the optimizer's config)."""
+    variables = list(optimizer.variables)
+    if len(variables) > 1 and "learning_rate" in (variables[1]._name or ""):
+        del variables[1]
+    return variables
 
 
 def _text_attr(obj: Any, name: str, label: str) -> str | None:
@@ -183,6 +193,13 @@ def _load_weights_group(model: Any, group: Any, label: str, by_name: bool, skip_
         var.assign(arr.astype(var.dtype._np, copy=False))
 
 
+def is_legacy_weights(filepath: str) -> bool:
+    """Whether an HDF5 file holds weights in Keras 2's layout (tf.keras writes it also for
+    `save_weights("w.weights.h5")`): a `layer_names` attribute at the root or a `model_weights` group."""
+    with open_h5(filepath, filepath) as f:
+        return "layer_names" in f.attrs or "layer_names0" in f.attrs or "model_weights" in f
+
+
 def load_weights_legacy(model: Any, filepath: str | os.PathLike, by_name: bool = False,
                         skip_mismatch: bool = False) -> None:
     """`model.load_weights("w.h5", by_name=..., skip_mismatch=...)` for Keras 2 HDF5 files."""
@@ -205,7 +222,11 @@ def load_legacy_h5(filepath: str, custom_objects: dict | None = None, compile: b
         config = _json_object(text, "model_config", filepath)
         config_checks.check_config(config, filepath)
         check_safe(config, safe_mode, filepath)
-        model = model_io.build_model(config_compat.from_keras(config), custom_objects, filepath)
+        try:
+            config = config_compat.from_keras(keras2_config.from_keras2(config))
+        except ValueError as exc:
+            raise ValueError(f"Cannot load model file '{filepath}': {exc}") from exc
+        model = model_io.build_model(config, custom_objects, filepath)
         if "model_weights" not in f:
             raise CorruptFileError(f"'{filepath}' has no model_weights group.")
         _load_weights_group(model, f["model_weights"], filepath, by_name=False, skip_mismatch=False)
@@ -232,9 +253,11 @@ def _compile_legacy(model: Any, text: str, custom_objects: dict | None, label: s
     training = config_compat.from_keras(_json_object(text, "training_config", label))
     optimizer = training.pop("optimizer_config", None)
     if optimizer is not None:
-        if isinstance(optimizer, dict) and isinstance(optimizer.get("class_name"), str):
-            optimizer = dict(optimizer, class_name=optimizer["class_name"].split(">")[-1])
-            optimizer.setdefault("module", "keras.optimizers")
+        if isinstance(optimizer, dict):
+            try:
+                optimizer = keras2_config.optimizer_from_keras2(optimizer)
+            except ValueError as exc:
+                raise ValueError(f"Cannot load model file '{label}': {exc}") from exc
         training["optimizer"] = optimizer
     compile_from_config(model, training, custom_objects, label)
 
@@ -244,5 +267,11 @@ def _load_optimizer(model: Any, f: Any, label: str) -> None:
         return
     group = f["optimizer_weights"]
     datasets = [group.get(n) for n in _names_attr(group, "weight_names")]
-    for var, arr in optimizer_plan(model, datasets, label):
+    opt = model.optimizer
+    if not getattr(opt, "built", False):
+        opt.build(model.trainable_variables)
+    variables = list(opt.variables)
+    if len(datasets) == len(variables) - 1:  # Keras 2's layout, without the learning-rate variable
+        variables = _keras2_optimizer_variables(opt)
+    for var, arr in optimizer_plan(model, datasets, label, variables):
         var.assign(arr.astype(var.dtype._np, copy=False))

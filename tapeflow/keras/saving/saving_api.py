@@ -135,10 +135,14 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
         else:
             h5_weights.load_weights_h5(model, weights, label=f"{path}:{member}", skip_mismatch=skip_mismatch,
                                        load_optimizer=False)
-    elif path.endswith(".weights.h5"):
+    elif path.endswith(".weights.h5") and not legacy_h5.is_legacy_weights(path):
         h5_weights.load_weights_h5(model, path, skip_mismatch=skip_mismatch)
-    elif legacy:
+    elif legacy or path.endswith(".weights.h5"):
         legacy_h5.load_weights_legacy(model, path, by_name=bool(by_name), skip_mismatch=skip_mismatch)
+    elif os.path.exists(path + ".index") and not os.path.exists(path):
+        raise ValueError(f"'{path}' is a TensorFlow checkpoint (tf.keras's TF-format weights, '{path}.index' and "
+                         "its data files), which Tapeflow does not read. In tf.keras, save the weights as HDF5 "
+                         "instead: model.save_weights('weights.h5'), then load that file here.")
     elif path.endswith(".weights.npz") or _is_npz(path):
         weights_io.load_weights(model, path, skip_mismatch=skip_mismatch)
     else:

@@ -347,3 +347,21 @@ def test_weights_member_longer_than_declared_is_corrupt(tmp_path):
     _patch_sizes(path, "model.weights.h5", file_size=size - 10)  # stored: the data run on past the claim
     with pytest.raises(CorruptFileError, match="m.keras"):
         tk.models.load_model(path)
+
+
+def _branchy(K):
+    tokens = K.Input((7,), dtype="int32")
+    x = K.layers.Embedding(12, 4)(tokens)
+    x = K.layers.GRU(3)(K.layers.LSTM(3, return_sequences=True)(x))
+    side = K.layers.Dense(3)(K.layers.Flatten()(K.layers.Embedding(12, 2)(tokens)))
+    shared = K.layers.Dense(3)
+    return K.Model(tokens, K.layers.Add()([shared(x), shared(side), K.layers.Dense(3)(side)]))
+
+
+@pytest.mark.oracle
+def test_functional_layers_come_in_keras_order(K):
+    """Keras orders a Functional model's layers by depth (files rely on it: legacy weights load by
+    this order, `.weights.h5` numbers same-class layers by it)."""
+    ours, theirs = _branchy(tk), _branchy(K)
+    assert [type(lay).__name__ for lay in ours.layers] == [type(lay).__name__ for lay in theirs.layers]
+    assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]
