@@ -167,8 +167,8 @@ def test_unexportable_layers_and_models_are_named():
     model = tk.Sequential([tk.Input((3,)), L.Dense(2), Scale(name="my_scale")])
     with pytest.raises(ExportError, match="Scale 'my_scale'"):
         to_onnx(model)
-    lstm = tk.Sequential([tk.Input((4, 2)), L.LSTM(3, go_backwards=True, return_sequences=True, name="rev")])
-    with pytest.raises(ExportError, match="LSTM 'rev'.*go_backwards"):
+    lstm = tk.Sequential([tk.Input((4, 2), batch_size=2), L.LSTM(3, stateful=True, name="kept")])
+    with pytest.raises(ExportError, match="LSTM 'kept'.*stateful"):
         to_onnx(lstm)
 
     class Sub(tk.Model):
@@ -179,3 +179,121 @@ def test_unexportable_layers_and_models_are_named():
         to_onnx(Sub())
     with pytest.raises(ValueError, match="opset_version"):
         to_onnx(model, opset_version=13)
+
+
+# -- masks, states, backwards sequences, ConvLSTM ------------------------------------------------
+
+
+def _padded_tokens(seed=0):
+    """Token ids with post-padding, pre-padding (Keras's pad_sequences default), a hole and none."""
+    x = np.random.default_rng(seed).integers(1, 10, size=(4, 7)).astype("int32")
+    x[0, 4:] = 0
+    x[1, :3] = 0
+    x[2, 2:4] = 0
+    return x
+
+
+RECURRENT = {
+    "lstm": lambda **kw: L.LSTM(3, **kw),
+    "gru": lambda **kw: L.GRU(3, **kw),
+    "gru_reset_before": lambda **kw: L.GRU(3, reset_after=False, **kw),
+    "simple_rnn": lambda **kw: L.SimpleRNN(3, **kw),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(RECURRENT))
+@pytest.mark.parametrize("options", [{}, {"return_sequences": True}, {"go_backwards": True},
+                                     {"return_sequences": True, "go_backwards": True},
+                                     {"return_sequences": True, "zero_output_for_mask": True}])
+def test_masked_recurrent_layers(kind, options):
+    model = tk.Sequential([tk.Input((7,), dtype="int32"), L.Embedding(10, 4, mask_zero=True), L.Dense(4),
+                           RECURRENT[kind](**options)])
+    randomize(model, seed=5)
+    _check(model, _padded_tokens())
+
+
+def test_masking_layer_before_stacked_recurrent_layers():
+    x = np.random.default_rng(2).standard_normal((3, 6, 2)).astype("float32")
+    x[0, 3:] = -1.0
+    x[1, :2] = -1.0
+    model = tk.Sequential([tk.Input((6, 2)), L.Masking(mask_value=-1.0), L.LSTM(4, return_sequences=True),
+                           L.Dropout(0.5), L.GRU(3, return_sequences=True), L.TimeDistributed(L.Dense(2)),
+                           L.SimpleRNN(2)])
+    randomize(model, seed=6)
+    _check(model, x)
+
+
+@pytest.mark.parametrize("kind", sorted(RECURRENT))
+@pytest.mark.parametrize("masked", [False, True])
+def test_return_state_and_initial_states(kind, masked):
+    tokens = tk.Input((7,), dtype="int32")
+    n_states = 2 if kind == "lstm" else 1
+    starts = [tk.Input((3,)) for _ in range(n_states)]
+    seq = L.Embedding(10, 3, mask_zero=masked)(tokens)
+    first = RECURRENT[kind](return_sequences=True, return_state=True)
+    out, *states = first(seq, initial_state=starts)
+    second = RECURRENT[kind](return_state=True, go_backwards=True)
+    last, *final = second(out, initial_state=states)
+    model = tk.Model([tokens, *starts], [out, last, *states, *final])
+    randomize(model, seed=7)
+    rng = np.random.default_rng(3)
+    _check(model, [_padded_tokens(), *[rng.standard_normal((4, 3)).astype("float32") for _ in starts]])
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", None])
+@pytest.mark.parametrize("masked", [False, True])
+def test_bidirectional_with_masks_states_and_initial_states(merge_mode, masked):
+    tokens = tk.Input((7,), dtype="int32")
+    starts = [tk.Input((3,)) for _ in range(4)]
+    seq = L.Embedding(10, 3, mask_zero=masked)(tokens)
+    outs = L.Bidirectional(L.LSTM(3, return_sequences=True, return_state=True), merge_mode=merge_mode)(
+        seq, initial_state=starts)
+    gru = L.Bidirectional(L.GRU(2), merge_mode="ave")(seq)
+    model = tk.Model([tokens, *starts], [*outs, gru])
+    randomize(model, seed=8)
+    rng = np.random.default_rng(4)
+    _check(model, [_padded_tokens(), *[rng.standard_normal((4, 3)).astype("float32") for _ in starts]])
+
+
+CONV_LSTMS = {
+    "conv_lstm1d_same": (lambda: L.ConvLSTM1D(3, 3, padding="same", return_sequences=True), (4, 6, 2)),
+    "conv_lstm1d_strided_last": (lambda: L.ConvLSTM1D(2, 2, strides=2, go_backwards=True), (3, 7, 2)),
+    "conv_lstm2d_valid": (lambda: L.ConvLSTM2D(2, 3, return_sequences=True), (3, 5, 5, 2)),
+    "conv_lstm2d_same_dilated": (lambda: L.ConvLSTM2D(3, 2, padding="same", dilation_rate=2,
+                                                      recurrent_activation="hard_sigmoid"), (3, 4, 5, 1)),
+    "conv_lstm2d_channels_first": (lambda: L.ConvLSTM2D(2, 3, data_format="channels_first",
+                                                        return_sequences=True), (3, 2, 5, 5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONV_LSTMS))
+def test_conv_lstm(name):
+    make, shape = CONV_LSTMS[name]
+    model = tk.Sequential([tk.Input(shape), make()])
+    randomize(model, seed=9)
+    _check(model, np.random.default_rng(5).standard_normal((2, *shape)).astype("float32"))
+
+
+def test_conv_lstm_states_out():
+    x = tk.Input((3, 5, 5, 2))
+    y, h, c = L.ConvLSTM2D(2, 3, padding="same", return_state=True)(x)
+    model = tk.Model(x, [y, h, c])
+    randomize(model, seed=10)
+    _check(model, np.random.default_rng(6).standard_normal((2, 3, 5, 5, 2)).astype("float32"))
+
+
+@pytest.mark.parametrize("pool", ["GlobalAveragePooling1D", "GlobalMaxPooling1D"])
+def test_masked_global_pooling(pool):
+    tokens = tk.Input((7,), dtype="int32")
+    x = L.Dense(3)(L.Embedding(10, 4, mask_zero=True)(tokens))
+    model = tk.Model(tokens, getattr(L, pool)()(x))
+    randomize(model, seed=11)
+    _check(model, _padded_tokens())
+
+
+def test_a_mask_that_cannot_be_exported_is_refused():
+    tokens = tk.Input((5, 1), dtype="int32")
+    seq = L.Embedding(10, 3, mask_zero=True)(tokens)  # (batch, 5, 1, 3) with a (batch, 5, 1) mask
+    model = tk.Model(tokens, L.TimeDistributed(L.LSTM(2), name="per_step")(seq))
+    with pytest.raises(ExportError, match="TimeDistributed 'per_step'.*mask"):
+        to_onnx(model)

@@ -10,18 +10,23 @@ import numpy as np
 
 # Layer class name -> converter(builder, layer, inputs: list[str], call_kwargs) -> output name(s).
 CONVERTERS: dict[str, Callable] = {}
+# Layer classes whose converter applies a Keras mask passed as call_kwargs["mask"].
+MASK_AWARE: set[str] = set()
 
 
 class ExportError(ValueError):
     """A layer or model that cannot be written as ONNX; the message names it and says why."""
 
 
-def converter(*class_names: str) -> Callable:
-    """Register the decorated function as the ONNX converter of the named layer classes."""
+def converter(*class_names: str, masks: bool = False) -> Callable:
+    """Register the decorated function as the ONNX converter of the named layer classes
+    (`masks=True`: it applies the Keras mask it receives as `call_kwargs["mask"]`)."""
 
     def register(fn: Callable) -> Callable:
         for name in class_names:
             CONVERTERS[name] = fn
+            if masks:
+                MASK_AWARE.add(name)
         return fn
 
     return register
@@ -42,8 +47,16 @@ class GraphBuilder:
         self.nodes: list = []
         self.initializers: list = []
         self.shapes: dict[str, tuple] = {}  # value name -> Keras shape (None for unknown dims)
+        self.masks: dict[str, str] = {}  # value name -> its Keras mask (a bool value, batch first)
         self._used: set = set()
 
+    def subgraph(self) -> GraphBuilder:
+        """A builder for a control-flow body (Scan): its own nodes, the same names and
+        initializers (the body reads weights from the outer graph)."""
+        sub = GraphBuilder(self.opset)
+        sub._used = self._used
+        sub.initializers = self.initializers
+        return sub
     def name(self, hint: str) -> str:
         base = "".join(c if c.isalnum() or c in "_./" else "_" for c in hint) or "v"
         name, n = base, 1
@@ -76,6 +89,12 @@ class GraphBuilder:
         self.nodes.append(self.helper.make_node(op_type, list(inputs), names, name=self.name(f"{hint}/{op_type}_node"),
                                                 **attrs))
         return names[0] if outputs == 1 else names
+
+    def reduce(self, op_type: str, x: str, axes: list[int], hint: str, keepdims: bool = False) -> str:
+        """A Reduce* node over `axes`: an attribute up to opset 17, an input from opset 18 (ReduceSum: 13)."""
+        if op_type == "ReduceSum" or self.opset >= 18:
+            return self.op(op_type, [x, self.ints(axes, hint + "/axes")], hint, keepdims=int(keepdims))
+        return self.op(op_type, [x], hint, axes=list(axes), keepdims=int(keepdims))
 
     def output(self, name: str, value: str) -> str:
         """A graph output called exactly `name`, holding `value` (an Identity node)."""

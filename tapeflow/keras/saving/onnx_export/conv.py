@@ -43,7 +43,13 @@ def _pads(layer: Any, rank: int, kernel: tuple) -> dict:
     if layer.padding == "valid":
         return {"pads": [0] * (2 * rank)}
     if layer.padding == "same":
-        return {"auto_pad": "SAME_UPPER"}
+        dilation = tuple(getattr(layer, "dilation_rate", None) or (1,) * rank)
+        if all(d == 1 for d in dilation):
+            return {"auto_pad": "SAME_UPPER"}
+        # NOTE: onnxruntime has no SAME padding with dilation; TF allows dilation only with stride 1,
+        # where "same" pads (k - 1) * d in total, the odd one at the end.
+        totals = [(k - 1) * d for k, d in zip(kernel, dilation, strict=True)]
+        return {"pads": [t // 2 for t in totals] + [t - t // 2 for t in totals]}
     if layer.padding == "causal":
         dilation = getattr(layer, "dilation_rate", (1,) * rank)
         return {"pads": [(kernel[0] - 1) * dilation[0], 0]}
@@ -144,11 +150,21 @@ def pooling(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
 
 
 @converter("GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling1D",
-           "GlobalAveragePooling2D", "GlobalAveragePooling3D")
+           "GlobalAveragePooling2D", "GlobalAveragePooling3D", masks=True)
 def global_pooling(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
-    if kwargs.get("mask") is not None:
-        raise unsupported(layer, "a mask argument is not exported")
+    """Mean or max over the spatial axes; 1-D pools with a Keras mask average over the kept steps
+    and never pick a masked one."""
+    x, h = _one(inputs, layer), layer.name
     rank = int(type(layer).__name__[-2])
     axes = list(range(1, rank + 1)) if _channels_last(layer) else list(range(2, rank + 2))
-    op = "ReduceMax" if "Max" in type(layer).__name__ else "ReduceMean"
-    return b.op(op, [_one(inputs, layer)], layer.name, axes=axes, keepdims=int(layer.keepdims))
+    is_max, keep = "Max" in type(layer).__name__, bool(layer.keepdims)
+    mask = kwargs.get("mask")
+    if mask is None or rank != 1:
+        return b.reduce("ReduceMax" if is_max else "ReduceMean", x, axes, h, keepdims=keep)
+    mask = b.op("Unsqueeze", [mask, b.ints([2 if _channels_last(layer) else 1], h + "/feature_axis")], h)
+    if is_max:
+        low = b.const(np.float32(-3.0e38), h + "/lowest")
+        return b.reduce("ReduceMax", b.op("Where", [mask, x, low], h), axes, h, keepdims=keep)
+    weights = b.op("Cast", [mask], h, to=1)
+    total = b.reduce("ReduceSum", b.op("Mul", [x, weights], h), axes, h, keepdims=keep)
+    return b.op("Div", [total, b.reduce("ReduceSum", weights, axes, h, keepdims=keep)], h)

@@ -23,10 +23,22 @@ def input_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
 
 
 @converter("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-           "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Masking")
+           "GaussianDropout", "AlphaDropout", "ActivityRegularization", masks=True)
 def identity(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
-    """Layers that leave values unchanged at inference are removed (Masking: masks are not exported)."""
+    """Layers that leave values (and masks) unchanged at inference are removed."""
     return _one(inputs, layer)
+
+
+@converter("Masking")
+def masking(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """Steps whose features all equal `mask_value` become zeros (the mask itself: `masks`)."""
+    from tapeflow.keras.saving.onnx_export.masks import reduce_max_last
+
+    x, h = _one(inputs, layer), layer.name
+    differs = b.op("Cast", [b.op("Not", [b.op("Equal", [x, b.const(np.float32(layer.mask_value), h + "/value")], h)],
+                                 h)], h, to=1)
+    keep = b.op("Unsqueeze", [reduce_max_last(b, differs, h), b.ints([-1], h + "/last")], h)
+    return b.op("Mul", [x, keep], h)
 
 
 @converter("Dense")
@@ -139,11 +151,16 @@ def concatenate(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
     return b.op("Concat", _merge_inputs(layer, inputs), layer.name, axis=int(layer.axis))
 
 
-@converter("TimeDistributed")
+@converter("TimeDistributed", masks=True)
 def time_distributed(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
-    """The inner layer on (batch * steps, ...), reshaped back to (batch, steps, ...)."""
+    """The inner layer on (batch * steps, ...), reshaped back to (batch, steps, ...); a mask
+    matters only to an inner layer that takes one, which is refused."""
+    from tapeflow.keras.layers.base import _call_signature_info
     from tapeflow.keras.saving.onnx_export.walk import convert_layer
 
+    if kwargs.get("mask") is not None and _call_signature_info(type(layer.layer))[1]:
+        raise unsupported(layer, f"its inner {type(layer.layer).__name__} would receive the Keras mask per step, "
+                                 "which is not exported")
     x, h = _one(inputs, layer), layer.name
     shape = b.shapes[x]
     if shape[1] is None or any(d is None for d in shape[2:]):

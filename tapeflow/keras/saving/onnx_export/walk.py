@@ -6,27 +6,43 @@ from __future__ import annotations
 from typing import Any
 
 from tapeflow import nest
-from tapeflow.keras.saving.onnx_export.builder import CONVERTERS, ExportError, GraphBuilder, unsupported
+from tapeflow.keras.saving.onnx_export.builder import CONVERTERS, MASK_AWARE, ExportError, GraphBuilder, unsupported
 
 
 def _import_converters() -> None:
     from tapeflow.keras.saving.onnx_export import activations, attention, conv, core, norm, reshaping, rnn  # noqa: F401
 
 
-def convert_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> list:
-    """The ONNX value names of `layer(inputs, **kwargs)` (flattened)."""
+def convert_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict, single: bool = True) -> list:
+    """The ONNX value names of `layer(inputs, **kwargs)` (flattened); `single`: the layer was
+    called on one tensor (not a list), so it receives that tensor's Keras mask (see `masks`)."""
+    from tapeflow.keras.layers.base import _call_signature_info
     from tapeflow.keras.models.functional import Functional
     from tapeflow.keras.models.sequential import Sequential
+    from tapeflow.keras.saving.onnx_export.masks import output_mask
 
     _import_converters()
     if isinstance(layer, (Sequential, Functional)):
-        return convert_model(b, layer, inputs)
+        return convert_model(b, layer, inputs)  # masks flow through the inner layers
     fn = CONVERTERS.get(type(layer).__name__)
     if fn is None or not type(layer).__module__.startswith("tapeflow."):
         raise unsupported(layer, "it has no ONNX converter (custom layers and this built-in layer are not "
                                  "exportable yet)")
+    kwargs = dict(kwargs)
+    in_mask = kwargs.get("mask")
+    if in_mask is None and single and len(inputs) == 1:
+        in_mask = b.masks.get(inputs[0])
+    if _call_signature_info(type(layer))[1] and in_mask is not None:
+        if type(layer).__name__ not in MASK_AWARE:
+            raise unsupported(layer, "it receives a Keras mask (from Embedding(mask_zero=True) or Masking), which "
+                                     "its ONNX translation does not apply")
+        kwargs["mask"] = in_mask
     out = fn(b, layer, list(inputs), kwargs)
-    return list(out) if isinstance(out, (list, tuple)) else [out]
+    outs = list(out) if isinstance(out, (list, tuple)) else [out]
+    mask = output_mask(b, layer, list(inputs), in_mask, outs)
+    if mask is not None:
+        b.masks[outs[0]] = mask
+    return outs
 
 
 def _output_shape(layer: Any, shape: tuple) -> Any:
@@ -38,6 +54,7 @@ def _output_shape(layer: Any, shape: tuple) -> Any:
 
 def convert_model(b: GraphBuilder, model: Any, inputs: list) -> list:
     """Convert a Sequential (layer after layer) or Functional (node by node) model."""
+    from tapeflow.graph import SymbolicTensor
     from tapeflow.keras.layers.base import LayerNode
     from tapeflow.keras.models.sequential import Sequential
 
@@ -70,7 +87,8 @@ def convert_model(b: GraphBuilder, model: Any, inputs: list) -> list:
         args = nest.map_structure(sub, node.args)
         kwargs = {k: nest.map_structure(sub, v) for k, v in node.kwargs.items() if k != "training"}
         flat_args = [a for a in nest.flatten(args) if isinstance(a, str)]
-        outs = convert_layer(b, node.layer, flat_args, kwargs)
+        single = len(node.args) == 1 and isinstance(node.args[0], SymbolicTensor)
+        outs = convert_layer(b, node.layer, flat_args, kwargs, single=single)
         if len(outs) != len(node.outputs):
             raise unsupported(node.layer, f"{len(outs)} exported outputs for {len(node.outputs)} Keras outputs")
         for sym, name in zip(node.outputs, outs, strict=True):
