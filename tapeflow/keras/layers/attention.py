@@ -188,6 +188,16 @@ class MultiHeadAttention(Layer):
             out = out + self.output_bias
         return (out, scores) if return_attention_scores else out
 
+    def _output_specs(self, args: tuple, kwargs: dict) -> tuple[list, bool]:
+        """With `return_attention_scores`, two symbolic outputs: the output and (B, heads, T, S) scores."""
+        specs, single = super()._output_specs(args, kwargs)
+        if not kwargs.get("return_attention_scores"):
+            return specs, single
+        query, value = args[0], kwargs.get("value", args[1] if len(args) > 1 else None)
+        heads = getattr(self, "num_query_heads", None) or self.num_heads
+        scores = (query.shape[0], heads, query.shape[1], value.shape[1])
+        return [specs[0], (tuple(scores), specs[0][1])], False
+
     def compute_output_shape(self, query_shape: Any, value_shape: Any = None, key_shape: Any = None) -> Any:
         out = self.output_shape_arg
         if out is None:
@@ -263,6 +273,14 @@ class Attention(Layer):
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return None if mask is None or mask[0] is None else mask[0]
+
+    def _output_specs(self, args: tuple, kwargs: dict) -> tuple[list, bool]:
+        """With `return_attention_scores`, two symbolic outputs: the output and (B, Tq, Tv) scores."""
+        specs, single = super()._output_specs(args, kwargs)
+        if not kwargs.get("return_attention_scores"):
+            return specs, single
+        query, value = args[0][0], args[0][1]
+        return [specs[0], ((query.shape[0], query.shape[1], value.shape[1]), specs[0][1])], False
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return tuple(input_shape[0][:-1]) + (input_shape[1][-1],)

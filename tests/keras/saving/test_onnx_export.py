@@ -77,6 +77,16 @@ LAYERS = {
     "batch_norm_axis1": (lambda: L.BatchNormalization(axis=1), (3, 4)),
     "layer_norm": (lambda: L.LayerNormalization(), (4, 6)),
     "layer_norm_two_axes": (lambda: L.LayerNormalization(axis=[-2, -1], center=False), (3, 4, 5)),
+    "layer_norm_middle_axis": (lambda: L.LayerNormalization(axis=1, epsilon=0.01), (3, 4, 5)),
+    "layer_norm_first_and_last": (lambda: L.LayerNormalization(axis=[1, 3], scale=False), (3, 4, 5)),
+    "layer_norm_rms": (lambda: L.LayerNormalization(rms_scaling=True), (4, 6)),
+    "layer_norm_rms_middle": (lambda: L.LayerNormalization(axis=-2, rms_scaling=True), (4, 6)),
+    "group_norm": (lambda: L.GroupNormalization(2), (4, 4, 6)),
+    "group_norm_instance": (lambda: L.GroupNormalization(-1, epsilon=0.1, center=False), (5, 3)),
+    "group_norm_layer_like": (lambda: L.GroupNormalization(1, scale=False), (3, 3, 2, 4)),
+    "group_norm_channels_first": (lambda: L.GroupNormalization(3, axis=1), (6, 4, 4)),
+    "unit_norm": (lambda: L.UnitNormalization(axis=[1, 2]), (3, 4)),
+    "rms_norm": (lambda: L.RMSNormalization(epsilon=1e-3), (3, 5)),
     "lstm_sequences": (lambda: L.LSTM(4, return_sequences=True), (5, 3)),
     "lstm_last_backwards": (lambda: L.LSTM(4, go_backwards=True), (5, 3)),
     "gru": (lambda: L.GRU(4), (5, 3)),
@@ -297,3 +307,68 @@ def test_a_mask_that_cannot_be_exported_is_refused():
     model = tk.Model(tokens, L.TimeDistributed(L.LSTM(2), name="per_step")(seq))
     with pytest.raises(ExportError, match="TimeDistributed 'per_step'.*mask"):
         to_onnx(model)
+
+
+# -- attention: masks, causal, returned scores ---------------------------------------------------
+
+
+def _two_sequences():
+    rng = np.random.default_rng(7)
+    return [rng.standard_normal((3, 5, 4)).astype("float32"), rng.standard_normal((3, 6, 4)).astype("float32")]
+
+
+ATTENTIONS = {
+    "dot": lambda: L.Attention(),
+    "dot_scaled": lambda: L.Attention(use_scale=True),
+    "concat": lambda: L.Attention(use_scale=True, score_mode="concat"),
+    "additive": lambda: L.AdditiveAttention(),
+    "additive_unscaled": lambda: L.AdditiveAttention(use_scale=False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTENTIONS))
+@pytest.mark.parametrize("call", [{}, {"use_causal_mask": True}, {"return_attention_scores": True}])
+def test_attention_layers(name, call):
+    q, v = tk.Input((5, 4)), tk.Input((6, 4))
+    outs = ATTENTIONS[name]()([q, v], **call)
+    model = tk.Model([q, v], outs)
+    randomize(model, seed=12)
+    _check(model, _two_sequences())
+
+
+@pytest.mark.parametrize("name", ["dot", "additive"])
+def test_attention_with_masks_and_a_key(name):
+    q, v = tk.Input((5, 4)), tk.Input((6, 4))
+    q_mask, v_mask = tk.Input((5,), dtype="bool"), tk.Input((6,), dtype="bool")
+    key = L.Dense(4)(v)
+    out, scores = ATTENTIONS[name]()([q, v, key], mask=[q_mask, v_mask], return_attention_scores=True)
+    model = tk.Model([q, v, q_mask, v_mask], [out, scores])
+    randomize(model, seed=13)
+    masks = [_padded_tokens()[:3, :5] > 0, _padded_tokens(1)[:3, :6] > 0]
+    _check(model, _two_sequences() + masks)
+
+
+@pytest.mark.parametrize("call", [{}, {"use_causal_mask": True}, {"return_attention_scores": True},
+                                  {"use_causal_mask": True, "return_attention_scores": True}])
+@pytest.mark.parametrize("masked", [False, True])
+def test_multi_head_attention_masks(call, masked):
+    qt, vt = tk.Input((5,), dtype="int32"), tk.Input((5,), dtype="int32")
+    q = L.Embedding(10, 4, mask_zero=masked)(qt)
+    v = L.Embedding(10, 4, mask_zero=masked)(vt)
+    outs = L.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=2, dropout=0.1)(q, v, **call)
+    model = tk.Model([qt, vt], outs)
+    randomize(model, seed=14)
+    _check(model, [_padded_tokens()[:, :5], _padded_tokens(1)[:, :5]])
+
+
+def test_attention_mask_input_and_grouped_query_options():
+    x, allowed = tk.Input((4, 6)), tk.Input((4, 4), dtype="bool")
+    a = L.MultiHeadAttention(num_heads=2, key_dim=3)(x, x, attention_mask=allowed)
+    g = L.GroupQueryAttention(head_dim=3, num_query_heads=4, num_key_value_heads=2, sliding_window=2,
+                              use_gate=True)(x, x, use_causal_mask=True)
+    model = tk.Model([x, allowed], [a, g])
+    randomize(model, seed=15)
+    rng = np.random.default_rng(8)
+    mask = rng.random((3, 4, 4)) > 0.3
+    mask[0, 1] = False  # a query with no allowed key
+    _check(model, [rng.standard_normal((3, 4, 6)).astype("float32"), mask])

@@ -64,5 +64,7 @@ def output_mask(b: GraphBuilder, layer: Any, inputs: list, in_mask: str | None, 
         return in_mask if layer.return_sequences and layer.merge_mode else None
     if name in _NO_MASK_OUT:
         return None
+    if name in ("Attention", "AdditiveAttention"):  # the query's mask
+        return in_mask[0] if isinstance(in_mask, (list, tuple)) else None
     raise unsupported(layer, "it receives a Keras mask (from Embedding(mask_zero=True) or Masking) and how it "
                              "passes the mask on is not exported")

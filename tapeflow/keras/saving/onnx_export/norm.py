@@ -1,5 +1,8 @@
-"""ONNX converters of BatchNormalization (inference: a per-channel scale and shift, with Keras's
-epsilon) and LayerNormalization (ONNX `LayerNormalization`, opset 17, over trailing axes)."""
+"""ONNX converters of the normalization layers: BatchNormalization (inference: a per-channel scale
+and shift, with Keras's epsilon), LayerNormalization (ONNX's `LayerNormalization` over trailing
+axes; other axes and `rms_scaling` written out), GroupNormalization (written out on the grouped
+view: opset 17 has no GroupNormalization op, and opset 18's normalizes differently from Keras),
+UnitNormalization and RMSNormalization."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ def _array(v: Any, size: int, fill: float) -> np.ndarray:
     return np.full(size, fill, np.float64) if v is None else np.asarray(v.numpy(), np.float64)
 
 
-@converter("BatchNormalization")
+@converter("BatchNormalization", masks=True)
 def batch_norm(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
     """y = x * scale + shift with scale = gamma / sqrt(moving_variance + epsilon)."""
     x = _one(inputs, layer)
@@ -39,18 +42,82 @@ def batch_norm(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
     return b.op("Add", [y, b.const(shift.astype(np.float32), layer.name + "/shift")], layer.name)
 
 
-@converter("LayerNormalization")
+def _inv_std(b: GraphBuilder, centered: str, axes: list, epsilon: float, hint: str) -> str:
+    """1 / sqrt(mean(centered^2 over axes) + epsilon), axes kept."""
+    var = b.reduce("ReduceMean", b.op("Mul", [centered, centered], hint), axes, hint, keepdims=True)
+    std = b.op("Sqrt", [b.op("Add", [var, b.const(np.float32(epsilon), hint + "/epsilon")], hint)], hint)
+    return b.op("Reciprocal", [std], hint)
+
+
+def _param(b: GraphBuilder, v: Any, shape: tuple, hint: str) -> str | None:
+    return None if v is None else b.const(np.asarray(v.numpy(), np.float32).reshape(shape), hint)
+
+
+@converter("LayerNormalization", masks=True)
 def layer_norm(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
-    x = _one(inputs, layer)
-    rank = len(b.shapes[x])
+    x, h = _one(inputs, layer), layer.name
+    shape = b.shapes[x]
+    rank = len(shape)
     axes = sorted(a % rank for a in (layer.axis if isinstance(layer.axis, list) else [layer.axis]))
-    if axes != list(range(axes[0], rank)):
-        raise unsupported(layer, f"normalising over axes {layer.axis} that are not the trailing axes")
-    if getattr(layer, "rms_scaling", False):
-        raise unsupported(layer, "rms_scaling=True")
-    shape = [int(d) for d in b.shapes[x][axes[0]:]]
-    size = int(np.prod(shape))
-    gamma = _array(layer.gamma, size, 1.0).reshape(shape).astype(np.float32)
-    beta = _array(layer.beta, size, 0.0).reshape(shape).astype(np.float32)
-    return b.op("LayerNormalization", [x, b.const(gamma, layer.name + "/gamma"), b.const(beta, layer.name + "/beta")],
-                layer.name, axis=axes[0], epsilon=float(layer.epsilon))
+    if 0 in axes:
+        raise unsupported(layer, "normalising over the batch axis")
+    if axes == list(range(axes[0], rank)) and not getattr(layer, "rms_scaling", False):
+        dims = [int(d) for d in shape[axes[0]:]]
+        size = int(np.prod(dims))
+        gamma = _array(layer.gamma, size, 1.0).reshape(dims).astype(np.float32)
+        beta = _array(layer.beta, size, 0.0).reshape(dims).astype(np.float32)
+        return b.op("LayerNormalization", [x, b.const(gamma, h + "/gamma"), b.const(beta, h + "/beta")],
+                    h, axis=axes[0], epsilon=float(layer.epsilon))
+    pshape = tuple(int(shape[i]) if i in axes else 1 for i in range(rank))
+    mean = b.reduce("ReduceMean", x, axes, h, keepdims=True)
+    centered = b.op("Sub", [x, mean], h)
+    inv = _inv_std(b, centered, axes, layer.epsilon, h)
+    gamma, beta = _param(b, layer.gamma, pshape, h + "/gamma"), _param(b, layer.beta, pshape, h + "/beta")
+    y = b.op("Mul", [x if layer.rms_scaling else centered, inv], h)
+    if gamma is not None:
+        y = b.op("Mul", [y, gamma], h)
+    return y if beta is None or layer.rms_scaling else b.op("Add", [y, beta], h)
+
+
+@converter("GroupNormalization", masks=True)
+def group_norm(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """Statistics per sample and group over (spatial..., channels in the group)."""
+    x, h = _one(inputs, layer), layer.name
+    shape = b.shapes[x]
+    rank, axis, groups = len(shape), layer.axis % len(shape), int(layer.groups)
+    if any(d is None for d in shape[1:]):
+        raise unsupported(layer, f"it needs known sizes past the batch axis, the input shape is {shape}")
+    channels = int(shape[axis])
+    grouped = [0, *[int(d) for d in shape[1:axis]], groups, channels // groups, *[int(d) for d in shape[axis + 1:]]]
+    xg = b.op("Reshape", [x, b.ints(grouped, h + "/grouped")], h)
+    axes = [i for i in range(1, rank + 1) if i != axis]
+    centered = b.op("Sub", [xg, b.reduce("ReduceMean", xg, axes, h, keepdims=True)], h)
+    y = b.op("Mul", [centered, _inv_std(b, centered, axes, layer.epsilon, h)], h)
+    y = b.op("Reshape", [y, b.op("Shape", [x], h)], h)
+    pshape = tuple(channels if i == axis else 1 for i in range(rank))
+    gamma, beta = _param(b, layer.gamma, pshape, h + "/gamma"), _param(b, layer.beta, pshape, h + "/beta")
+    if gamma is not None:
+        y = b.op("Mul", [y, gamma], h)
+    return y if beta is None else b.op("Add", [y, beta], h)
+
+
+@converter("UnitNormalization", masks=True)
+def unit_norm(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """x / sqrt(max(sum(x^2 over axis), 1e-24))."""
+    x, h = _one(inputs, layer), layer.name
+    rank = len(b.shapes[x])
+    axes = sorted(a % rank for a in (layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]))
+    total = b.reduce("ReduceSum", b.op("Mul", [x, x], h), axes, h, keepdims=True)
+    floor = b.op("Max", [total, b.const(np.float32(1e-24), h + "/floor")], h)
+    return b.op("Mul", [x, b.op("Reciprocal", [b.op("Sqrt", [floor], h)], h)], h)
+
+
+@converter("RMSNormalization", masks=True)
+def rms_norm(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """x / sqrt(mean(x^2 over axis) + epsilon) * scale."""
+    x, h = _one(inputs, layer), layer.name
+    rank = len(b.shapes[x])
+    axes = sorted(a % rank for a in (layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]))
+    y = b.op("Mul", [x, _inv_std(b, x, axes, layer.epsilon, h)], h)
+    pshape = tuple(int(b.shapes[x][i]) if i in axes else 1 for i in range(rank))
+    return b.op("Mul", [y, _param(b, layer.scale, pshape, h + "/scale")], h)
