@@ -45,6 +45,12 @@ class _CallContext(threading.local):
 _context = _CallContext()
 
 
+def _other_tensors(args: tuple, kwargs: dict) -> bool:
+    """Whether a call has tensor arguments besides its first (mask and training aside)."""
+    rest = (args[1:], {k: v for k, v in kwargs.items() if k not in ("mask", "training")})
+    return any(isinstance(t, Tensor) for t in nest.flatten(rest))
+
+
 def _call_signature_info(cls: type) -> tuple[bool, bool, bool]:
     """(accepts training, accepts mask, accepts **kwargs) for `cls.call`, cached per class."""
     info = _SIGNATURES.get(cls)
@@ -613,7 +619,9 @@ class Layer(Module):
             in_mask = kwargs.get("mask")
             if in_mask is None and isinstance(inputs, Tensor):
                 in_mask = getattr(inputs, "_keras_mask", None)
-                if in_mask is not None:
+                # As Keras 3: the mask is passed on only to a call with one tensor argument
+                # (an RNN given initial states gets none).
+                if in_mask is not None and not _other_tensors(args, kwargs):
                     kwargs["mask"] = in_mask
         # 5. Call, with this call's training flag visible to nested layers.
         ctx.training = training
@@ -637,6 +645,10 @@ class Layer(Module):
             out_mask = self.compute_mask(inputs, in_mask)
             if out_mask is not None and isinstance(outputs, Tensor):
                 outputs._keras_mask = out_mask
+            elif isinstance(out_mask, (list, tuple)) and isinstance(outputs, (list, tuple)):
+                for out, m in zip(outputs, out_mask, strict=False):  # e.g. an RNN's output and states
+                    if m is not None and isinstance(out, Tensor) and not isinstance(m, (list, tuple)):
+                        out._keras_mask = m
         if self.activity_regularizer is not None:
             for o in nest.flatten(outputs):
                 if isinstance(o, Tensor):

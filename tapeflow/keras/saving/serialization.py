@@ -60,6 +60,9 @@ def _module_label(cls: type) -> str:
     from tapeflow.keras.layers.base import Layer
 
     name = cls.__name__
+    keras_op = getattr(cls, "keras_class_name", None)
+    if keras_op and (cls.__module__ or "").startswith("tapeflow.keras.saving.keras_ops"):
+        return "keras.src.ops.numpy"
     if issubclass(cls, Layer):
         if name in _MODEL_CLASSES and getattr(_models_module(), name, None) is cls:
             # NOTE: Keras 3 writes Functional under its source module (it is not in `keras.*`).
@@ -166,7 +169,8 @@ def _serialize_configurable(obj: Any) -> dict:
     registered = _reg._GLOBAL_CUSTOM_NAMES.get(cls)
     if registered is None and not _is_builtin(cls):
         registered = cls.__name__
-    class_name = _KERAS_CLASS_NAMES.get(cls.__name__, cls.__name__) if _is_builtin(cls) else cls.__name__
+    class_name = (getattr(cls, "keras_class_name", None) or _KERAS_CLASS_NAMES.get(cls.__name__, cls.__name__)
+                  if _is_builtin(cls) else cls.__name__)
     out = {"module": _module_label(cls), "class_name": class_name, "config": config,
            "registered_name": registered}
     if isinstance(obj, Layer) and obj.built:
@@ -277,6 +281,12 @@ def _resolve_class(config: dict, custom_objects: dict | None) -> Any:
     module = config.get("module") or ""
     if module in _FAMILIES:
         return _FAMILIES[module]  # the family's own deserialize() resolves it
+    if module.startswith("keras.src.ops."):
+        from tapeflow.keras.saving.keras_ops import OPERATIONS
+
+        if name not in OPERATIONS:
+            raise _unknown("Keras operation", name)
+        return OPERATIONS[name]
     cls = _builtin_layer_class(name)
     if cls is not None:
         return cls

@@ -489,3 +489,21 @@ def test_mnist_lstm_classifier(mnist_dir):
     _, acc = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
     print(f"MNIST LSTM(128): {epochs} epochs in {elapsed:.1f} s, test accuracy {acc:.4f}")
     assert acc >= 0.965
+
+
+@pytest.mark.oracle
+def test_oracle_masks_through_states_and_initial_states(tk):
+    """As Keras 3: an RNN's sequence output keeps the mask when it also returns states, and a
+    call with initial states (a second tensor argument) gets no mask passed on."""
+    tokens = np.array([[3, 5, 1, 0, 0, 0], [0, 0, 2, 2, 7, 1], [4, 4, 4, 4, 4, 4]], "int32")
+
+    def build(K):
+        t = K.Input((6,), dtype="int32")
+        seq, h, c = K.layers.LSTM(3, return_sequences=True, return_state=True)(K.layers.Embedding(8, 4,
+                                                                                                  mask_zero=True)(t))
+        return K.Model(t, [K.layers.GRU(3)(seq, initial_state=[h]), K.layers.SimpleRNN(2)(seq), c])
+
+    km, tm = build(tk), build(keras)
+    tm.set_weights(km.get_weights())
+    for a, b in zip(tm(tokens), km(tokens), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5, rtol=1e-5)

@@ -90,3 +90,94 @@ def misc(K):
 
 BUILDERS["wrappers"] = wrappers
 BUILDERS["misc"] = misc
+
+
+# More layer kinds, for `.keras` files both ways (and ONNX export where it applies).
+
+
+def rnn_states(K):
+    """Masks from Embedding(mask_zero=True) through RNN states, initial states, Bidirectional, pooling."""
+    t = K.Input((7,), dtype="int32")
+    x = K.layers.Embedding(10, 4, mask_zero=True)(t)
+    seq, h, c = K.layers.LSTM(3, return_sequences=True, return_state=True)(x)
+    g = K.layers.GRU(3, go_backwards=True)(seq, initial_state=[h])
+    b = K.layers.Bidirectional(K.layers.SimpleRNN(2, return_sequences=True))(seq)
+    return K.Model(t, [g, K.layers.GlobalAveragePooling1D()(b), c])
+
+
+def conv_rnns(K):
+    a, v = K.Input((3, 6, 2)), K.Input((3, 5, 5, 1))
+    x = K.layers.ConvLSTM1D(2, 3, padding="same")(a)
+    y = K.layers.ConvLSTM2D(2, 3, return_sequences=True)(v)
+    return K.Model([a, v], [x, K.layers.Flatten()(y)])
+
+
+def attention(K):
+    q, v = K.Input((5, 4)), K.Input((6, 4))
+    a = K.layers.Attention(use_scale=True)([q, v])
+    b = K.layers.AdditiveAttention()([q, v])
+    m = K.layers.MultiHeadAttention(2, 3)(q, v)
+    g = K.layers.GroupQueryAttention(head_dim=2, num_query_heads=2, num_key_value_heads=1)(q, v)
+    return K.Model([q, v], K.layers.Concatenate()([a, b, m, g]))
+
+
+def norms(K):
+    x = K.Input((4, 6))
+    y = K.layers.GroupNormalization(2)(x)
+    y = K.layers.LayerNormalization(rms_scaling=True)(y)
+    y = K.layers.UnitNormalization()(y)
+    y = K.layers.RMSNormalization()(y)
+    y = K.layers.BatchNormalization(axis=1)(y)
+    return K.Model(x, K.layers.LayerNormalization(axis=1)(y))
+
+
+def preprocessing(K):
+    img = K.Input((8, 8, 3))
+    y = K.layers.Rescaling(1 / 255.0, offset=-0.5)(img)
+    y = K.layers.RandomFlip()(y)
+    y = K.layers.Resizing(4, 4)(K.layers.CenterCrop(6, 6)(y))
+    y = K.layers.Normalization(axis=-1, mean=[0.1, 0.2, 0.3], variance=[1.0, 2.0, 3.0])(y)
+    return K.Model(img, K.layers.Flatten()(y))
+
+
+def categorical(K):
+    t, d = K.Input((3,), dtype="int32"), K.Input((2,))
+    e = K.layers.CategoryEncoding(num_tokens=5, output_mode="count")(t)
+    h = K.layers.Hashing(7)(t)
+    disc = K.layers.Discretization(bin_boundaries=[-0.5, 0.0, 0.5])(d)
+    return K.Model([t, d], [e, h, disc, K.layers.IntegerLookup(vocabulary=[1, 2, 3])(t)])
+
+
+def masked_merges(K):
+    """Masking and mask_zero through merges into RNNs (Keras records the mask arithmetic as operations)."""
+    a, b = K.Input((6,), dtype="int32"), K.Input((6, 3))
+    x = K.layers.Embedding(10, 3, mask_zero=True)(a)
+    y = K.layers.Masking(mask_value=-1.0)(b)
+    s = K.layers.LSTM(2, return_sequences=True)(K.layers.Add()([x, y]))
+    c = K.layers.GRU(2)(K.layers.Concatenate()([x, y]))
+    return K.Model([a, b], [K.layers.GlobalAveragePooling1D()(s), c])
+
+
+MORE_BUILDERS = {"rnn_states": rnn_states, "conv_rnns": conv_rnns, "attention": attention, "norms": norms,
+                 "preprocessing": preprocessing, "categorical": categorical, "masked_merges": masked_merges}
+UNRANDOMIZED = ("preprocessing", "categorical")  # their weights are settings (statistics, vocabularies)
+
+
+def more_inputs(name: str, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(1, 10, (3, 7)).astype("int32")
+    tokens[0, 4:] = 0
+    tokens[1, :2] = 0
+    if name == "rnn_states":
+        return tokens
+    if name == "masked_merges":
+        seq = rng.standard_normal((3, 6, 3)).astype("float32")
+        seq[2, 3:] = -1.0
+        return [tokens[:, :6], seq]
+    shapes = {"conv_rnns": [(2, 3, 6, 2), (2, 3, 5, 5, 1)], "attention": [(2, 5, 4), (2, 6, 4)], "norms": [(3, 4, 6)]}
+    if name == "preprocessing":
+        return (rng.random((2, 8, 8, 3)) * 255).astype("float32")
+    if name == "categorical":
+        return [rng.integers(0, 5, (3, 3)).astype("int32"), rng.standard_normal((3, 2)).astype("float32")]
+    xs = [rng.standard_normal(s).astype("float32") for s in shapes[name]]
+    return xs if len(xs) > 1 else xs[0]

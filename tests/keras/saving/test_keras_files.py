@@ -11,7 +11,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from keras_catalogue import BUILDERS, randomize, sample_inputs
+from keras_catalogue import BUILDERS, MORE_BUILDERS, UNRANDOMIZED, more_inputs, randomize, sample_inputs
 
 from tapeflow import keras as tk
 from tapeflow.keras.saving import CorruptFileError
@@ -31,6 +31,11 @@ def _predict(model, x):
     return np.asarray(model(x, training=False))
 
 
+def _predict_all(model, x):
+    out = model(x, training=False)
+    return [np.asarray(o, dtype="float64") for o in (out if isinstance(out, (list, tuple)) else [out])]
+
+
 @pytest.mark.oracle
 @pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_catalogue_loads_both_ways(K, tmp_path, name):
@@ -46,6 +51,51 @@ def test_catalogue_loads_both_ways(K, tmp_path, name):
     ours.save(tmp_path / "tapeflow.keras")
     back = K.models.load_model(tmp_path / "tapeflow.keras")
     np.testing.assert_allclose(_predict(back, x), _predict(ours, x), atol=1e-5)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", sorted(MORE_BUILDERS))
+def test_more_layer_kinds_load_both_ways(K, tmp_path, name):
+    """RNN states and masks, ConvLSTM, attention, normalization and preprocessing layers."""
+    x = more_inputs(name)
+    for src, dst, seed in ((K, tk, 3), (tk, K, 4)):
+        model = MORE_BUILDERS[name](src)
+        if name not in UNRANDOMIZED:
+            randomize(model, seed=seed)
+        model.save(tmp_path / f"{seed}.keras")
+        loaded = dst.models.load_model(tmp_path / f"{seed}.keras")
+        for a, b in zip(_predict_all(loaded, x), _predict_all(model, x), strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.oracle
+def test_keras_mask_operations_survive_a_round_trip_and_export(K, tmp_path):
+    """Keras 3 writes mask arithmetic as operation nodes (NotEqual, Any, LogicalOr, ...): they
+    load as layers, save back under Keras's names, and export to ONNX."""
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from tapeflow.keras.saving.onnx_export import to_onnx
+
+    x = more_inputs("masked_merges")
+    theirs = MORE_BUILDERS["masked_merges"](K)
+    randomize(theirs, seed=5)
+    theirs.save(tmp_path / "k.keras")
+    ours = tk.models.load_model(tmp_path / "k.keras")
+    assert {"NotEqual", "Any", "LogicalOr"} <= {getattr(lay, "keras_class_name", "") for lay in ours.layers}
+    ours.save(tmp_path / "t.keras")
+    with zipfile.ZipFile(tmp_path / "t.keras") as zf:
+        layers = json.loads(zf.read("config.json"))["config"]["layers"]
+    modules = {entry["class_name"]: entry["module"] for entry in layers}
+    assert modules["NotEqual"] == "keras.src.ops.numpy"
+    back = K.models.load_model(tmp_path / "t.keras")
+    for a, b in zip(_predict_all(back, x), _predict_all(theirs, x), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    proto = to_onnx(ours)
+    onnx.checker.check_model(proto, full_check=True)
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {i.name: v for i, v in zip(session.get_inputs(), x, strict=True)})
+    for a, b in zip(got, _predict_all(theirs, x), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
 
 
 def _subclassed(K, package):

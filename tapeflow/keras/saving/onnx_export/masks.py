@@ -48,8 +48,9 @@ def output_mask(b: GraphBuilder, layer: Any, inputs: list, in_mask: str | None, 
     from tapeflow.keras.layers.base import Layer
 
     name = type(layer).__name__
-    if len(outs) != 1:
-        return None
+    if len(outs) != 1:  # the first output of an RNN with return_state keeps the sequence mask
+        sequences = name in (*_RNNS, "Bidirectional") and layer.return_sequences and layer.return_state
+        return in_mask if sequences and getattr(layer, "merge_mode", "concat") is not None else None
     if name == "Embedding":
         return _embedding(b, layer, inputs[0])
     if name == "Masking":
@@ -68,3 +69,63 @@ def output_mask(b: GraphBuilder, layer: Any, inputs: list, in_mask: str | None, 
         return in_mask[0] if isinstance(in_mask, (list, tuple)) else None
     raise unsupported(layer, "it receives a Keras mask (from Embedding(mask_zero=True) or Masking) and how it "
                              "passes the mask on is not exported")
+
+
+# -- Keras 3 operation nodes (`keras_ops`): the mask arithmetic of files written by Keras -------
+
+
+def _operand(b: GraphBuilder, layer: Any, value: Any) -> str:
+    """A graph value (cast to double, which holds int32 and float32 exactly) or a constant."""
+    if isinstance(value, str):
+        return b.op("Cast", [value], layer.name, to=11)
+    return b.const(np.asarray(value, np.float64), layer.name + "/operand", dtype=np.float64)
+
+
+def _as_bool(b: GraphBuilder, layer: Any, value: str) -> str:
+    return b.op("Cast", [value], layer.name, to=9)
+
+
+def _elem_type(dtype: Any) -> int:
+    from onnx import helper
+
+    from tapeflow import dtypes
+
+    return helper.np_dtype_to_tensor_dtype(np.dtype(dtypes.as_dtype(dtype or "float32")._np))
+
+
+def keras_operation(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """A `keras_ops` layer; `kwargs["_args"]` holds its call arguments (value names and constants)."""
+    name, h = layer.keras_class_name, layer.name
+    args = list(kwargs.get("_args") or inputs)
+    opts = layer.options
+    if name in ("NotEqual", "Equal"):
+        same = b.op("Equal", [_operand(b, layer, args[0]), _operand(b, layer, args[1])], h)
+        return b.op("Not", [same], h) if name == "NotEqual" else same
+    if name in ("LogicalOr", "LogicalAnd"):
+        return b.op(name.replace("Logical", ""), [_as_bool(b, layer, a) for a in inputs], h)
+    if name == "LogicalNot":
+        return b.op("Not", [_as_bool(b, layer, inputs[0])], h)
+    if name in ("Any", "All"):
+        hits = b.op("Cast", [_as_bool(b, layer, inputs[0])], h, to=1)
+        axis = opts.get("axis")
+        rank = len(b.shapes.get(inputs[0], ()))
+        axes = list(range(rank)) if axis is None else ([axis] if isinstance(axis, int) else list(axis))
+        reduced = b.reduce("ReduceMax" if name == "Any" else "ReduceMin", hits, axes, h,
+                           keepdims=bool(opts.get("keepdims")))
+        return _as_bool(b, layer, reduced)
+    if name == "ExpandDims":
+        axis = opts["axis"]
+        return b.op("Unsqueeze", [inputs[0], b.ints([axis] if isinstance(axis, int) else axis, h + "/axes")], h)
+    if name in ("ZerosLike", "OnesLike"):
+        from onnx import helper
+
+        value = helper.make_tensor(h + "/fill", _elem_type(opts.get("dtype")), [1], [0 if name == "ZerosLike" else 1])
+        return b.op("ConstantOfShape", [b.op("Shape", [inputs[0]], h)], h, value=value)
+    if name == "Cast":
+        return b.op("Cast", [inputs[0]], h, to=_elem_type(opts.get("dtype")))
+    if name == "Concatenate":
+        return b.op("Concat", inputs, h, axis=int(opts["axis"]))
+    if name == "Stack":
+        axis = int(opts["axis"])
+        return b.op("Concat", [b.op("Unsqueeze", [x, b.ints([axis], h + "/axis")], h) for x in inputs], h, axis=axis)
+    raise unsupported(layer, f"the Keras operation {name} has no ONNX translation")

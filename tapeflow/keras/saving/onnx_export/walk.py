@@ -25,6 +25,10 @@ def convert_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict, singl
     if isinstance(layer, (Sequential, Functional)):
         return convert_model(b, layer, inputs)  # masks flow through the inner layers
     fn = CONVERTERS.get(type(layer).__name__)
+    if getattr(layer, "keras_class_name", None) and type(layer).__module__ == "tapeflow.keras.saving.keras_ops":
+        from tapeflow.keras.saving.onnx_export.masks import keras_operation
+
+        fn = keras_operation
     if fn is None or not type(layer).__module__.startswith("tapeflow."):
         raise unsupported(layer, "it has no ONNX converter (custom layers and this built-in layer are not "
                                  "exportable yet)")
@@ -40,6 +44,8 @@ def convert_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict, singl
     out = fn(b, layer, list(inputs), kwargs)
     outs = list(out) if isinstance(out, (list, tuple)) else [out]
     mask = output_mask(b, layer, list(inputs), in_mask, outs)
+    if outs[0] in inputs and b.masks.get(outs[0]) != mask:
+        outs[0] = b.op("Identity", [outs[0]], layer.name)  # a removed layer that changes the mask
     if mask is not None:
         b.masks[outs[0]] = mask
     return outs
@@ -87,7 +93,11 @@ def convert_model(b: GraphBuilder, model: Any, inputs: list) -> list:
         args = nest.map_structure(sub, node.args)
         kwargs = {k: nest.map_structure(sub, v) for k, v in node.kwargs.items() if k != "training"}
         flat_args = [a for a in nest.flatten(args) if isinstance(a, str)]
-        single = len(node.args) == 1 and isinstance(node.args[0], SymbolicTensor)
+        others = [t for k, v in node.kwargs.items() if k not in ("mask", "training") for t in nest.flatten(v)]
+        single = (len(node.args) == 1 and isinstance(node.args[0], SymbolicTensor)
+                  and not any(isinstance(t, SymbolicTensor) for t in others))
+        if getattr(node.layer, "keras_class_name", None):
+            kwargs["_args"] = list(args)  # constant operands of Keras operation nodes
         outs = convert_layer(b, node.layer, flat_args, kwargs, single=single)
         if len(outs) != len(node.outputs):
             raise unsupported(node.layer, f"{len(outs)} exported outputs for {len(node.outputs)} Keras outputs")
