@@ -93,11 +93,18 @@ def _open_h5(source: str | os.PathLike | bytes, label: str) -> Any:
 
 
 def _vars_group(f: Any, path: str) -> Any:
-    key = f"{path}/vars" if path else "vars"
-    try:
-        return f[key] if key in f else None
-    except (KeyError, OSError, ValueError) as exc:
-        raise CorruptFileError(f"HDF5 group '{key}' cannot be read ({exc}).") from exc
+    """`<path>/vars`, or, when absent, the same object under its private name (tf.keras 2's
+    `.keras` files store MultiHeadAttention's `query_dense` as `_query_dense`)."""
+    head, _, last = path.rpartition("/")
+    private = f"{head}/_{last}" if head else f"_{last}"
+    for candidate in (path, private) if path else (path,):
+        key = f"{candidate}/vars" if candidate else "vars"
+        try:
+            if key in f:
+                return f[key]
+        except (KeyError, OSError, ValueError) as exc:
+            raise CorruptFileError(f"HDF5 group '{key}' cannot be read ({exc}).") from exc
+    return None
 
 
 def read_dataset(group: Any, key: str, want: tuple, label: str, where: str) -> np.ndarray:

@@ -5,7 +5,9 @@
 * `metadata.json`: `{"keras_version", "tapeflow_version", "date_saved"}`;
 * `model.weights.h5`: the weights and optimizer state in Keras 3's HDF5 layout (`h5_weights`).
 
-Files written by Keras 3 load here, and files written here load in Keras 3. Archives written
+Files written by Keras 3 load here, and files written here load in Keras 3; `.keras` files
+written by tf.keras 2.13+ (`keras_version` 2.x in the metadata) load too, their Keras 2
+configs translated by `keras2_config`. Archives written
 by earlier Tapeflow versions (`model.weights.npz` inside) are still read (`model_io`).
 Reading never unpickles, imports or evaluates anything from the file; members are read with
 size limits, and JSON is checked before any object is built.
@@ -23,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.keras.saving import config_checks, config_compat, h5_weights
+from tapeflow.keras.saving import config_checks, config_compat, h5_weights, keras2_config
 from tapeflow.keras.saving.file_io import CorruptFileError, atomic_write
 
 CONFIG_FILE = "config.json"
@@ -165,6 +167,11 @@ def load_keras(path: str, custom_objects: dict | None = None, compile: bool = Tr
         return model_io.load_npz_archive(path, config, meta, custom_objects, compile)
     check_safe(config, safe_mode, path)
     try:
+        if str(meta.get("keras_version", "")).startswith("2."):  # written by tf.keras (tf_keras)
+            config = keras2_config.from_keras2(config)
+            compile_config = config.get("compile_config")
+            if isinstance(compile_config, dict) and isinstance(compile_config.get("optimizer"), dict):
+                compile_config["optimizer"] = keras2_config.optimizer_from_keras2(compile_config["optimizer"])
         config = config_compat.from_keras(config)
     except ValueError as exc:
         raise ValueError(f"Cannot load model file '{path}': {exc}") from exc

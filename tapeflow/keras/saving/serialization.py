@@ -424,6 +424,7 @@ def _apply_build_config(obj: Any, build_config: Any) -> None:
         builder(build_config)
         return
     obj.build(_to_shape(shape))
+    obj.built = True  # as Keras's build wrapper: a user build() need not set it
 
 
 def _to_shape(shape: Any) -> Any:

@@ -179,3 +179,15 @@ def test_tf_format_checkpoint_is_refused_clearly(K2, tmp_path):
     ours = tk.Sequential([tk.Input((3,)), tk.layers.Dense(2)])
     with pytest.raises(ValueError, match=r"TensorFlow checkpoint .*model.save_weights\('weights.h5'\)"):
         ours.load_weights(str(tmp_path / "ckpt"))
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", sorted(KERAS2_BUILDERS))
+def test_keras2_dot_keras_files_load(K2, tmp_path, name):
+    """tf.keras 2.13+ also writes `.keras` archives (Keras 2 configs, its own weight paths)."""
+    x = _sample(name)
+    theirs = KERAS2_BUILDERS[name](K2)
+    randomize(theirs, seed=11)
+    theirs.save(tmp_path / "k2.keras")
+    loaded = tk.models.load_model(tmp_path / "k2.keras")
+    np.testing.assert_allclose(_predict(loaded, x), _predict(theirs, x), atol=1e-5)
