@@ -273,3 +273,50 @@ __all__ += [
     "local_response_normalization", "log_poisson_loss", "lrn", "max_pool_with_argmax", "normalize_moments", "pool",
     "space_to_depth", "sufficient_statistics", "weighted_moments", "top_k",
 ]
+
+# CTC, morphology and irregular pooling, sampled losses, convolution extras (one module each).
+from tapeflow import nn_experimental as experimental  # noqa: E402
+from tapeflow.array_extra import space_to_batch  # noqa: E402
+from tapeflow.nn_conv_extra import (  # noqa: E402
+    atrous_conv2d_transpose,
+    depthwise_conv2d_backprop_filter,
+    depthwise_conv2d_backprop_input,
+    with_space_to_batch,
+)
+from tapeflow.nn_ctc import (  # noqa: E402
+    collapse_repeated,
+    ctc_beam_search_decoder,
+    ctc_greedy_decoder,
+    ctc_loss,
+    ctc_unique_labels,
+)
+from tapeflow.nn_morphology import (  # noqa: E402
+    dilation2d,
+    erosion2d,
+    fractional_avg_pool,
+    fractional_max_pool,
+    isotonic_regression,
+)
+from tapeflow.nn_sampled import (  # noqa: E402
+    compute_accidental_hits,
+    embedding_lookup_sparse,
+    nce_loss,
+    safe_embedding_lookup_sparse,
+    sampled_softmax_loss,
+)
+from tapeflow.random_samplers import (  # noqa: E402
+    all_candidate_sampler,
+    fixed_unigram_candidate_sampler,
+    learned_unigram_candidate_sampler,
+    log_uniform_candidate_sampler,
+    uniform_candidate_sampler,
+)
+
+__all__ += [
+    "experimental", "space_to_batch", "atrous_conv2d_transpose", "depthwise_conv2d_backprop_filter",
+    "depthwise_conv2d_backprop_input", "with_space_to_batch", "collapse_repeated", "ctc_beam_search_decoder",
+    "ctc_greedy_decoder", "ctc_loss", "ctc_unique_labels", "dilation2d", "erosion2d", "fractional_avg_pool",
+    "fractional_max_pool", "isotonic_regression", "compute_accidental_hits", "embedding_lookup_sparse", "nce_loss",
+    "safe_embedding_lookup_sparse", "sampled_softmax_loss", "all_candidate_sampler", "fixed_unigram_candidate_sampler",
+    "learned_unigram_candidate_sampler", "log_uniform_candidate_sampler", "uniform_candidate_sampler",
+]
