@@ -19,3 +19,15 @@ def matrix_transpose(a, name=None):
     """Swap the last two axes."""
     n = len(a.shape)
     return _transpose(a, list(range(n - 2)) + [n - 1, n - 2])
+
+
+from tapeflow import linalg_experimental as experimental  # noqa: E402
+from tapeflow.linalg_operator import (  # noqa: E402
+    LinearOperator, LinearOperatorAdjoint, LinearOperatorComposition, LinearOperatorFullMatrix, LinearOperatorInversion
+)
+from tapeflow.linalg_operators import (  # noqa: E402
+    LinearOperatorBlockDiag, LinearOperatorBlockLowerTriangular, LinearOperatorCirculant, LinearOperatorCirculant2D,
+    LinearOperatorCirculant3D, LinearOperatorDiag, LinearOperatorHouseholder, LinearOperatorIdentity,
+    LinearOperatorKronecker, LinearOperatorLowerTriangular, LinearOperatorLowRankUpdate, LinearOperatorPermutation,
+    LinearOperatorScaledIdentity, LinearOperatorToeplitz, LinearOperatorTridiag, LinearOperatorZeros
+)

@@ -29,6 +29,15 @@ from tapeflow.tracing.func_graph import lifted_on_graph_tensors, lifted_on_unkno
 mT = xl.mT  # noqa: N816 - the math name
 
 
+def _adjoint(a: Tensor) -> Tensor:
+    """The conjugate transpose of the last two axes (the transpose for real matrices)."""
+    if a.dtype.is_complex:
+        from tapeflow.ops.complex import conj
+
+        return mT(conj(a))
+    return mT(a)
+
+
 def _mat(x: Any, op: str, square: bool = False) -> Tensor:
     t = ew.unary_operand(x, op)
     s = tuple(t.shape)
@@ -303,7 +312,7 @@ def solve(matrix: Any, rhs: Any, adjoint: bool = False, name: Any = None) -> Ten
     """x with matrix x = rhs (or matrix^H x = rhs), matrix (..., n, n), rhs (..., n, k)."""
     a = _mat(matrix, "MatrixSolve", True)
     b = _rhs(a, rhs, "MatrixSolve")
-    return _broadcast_solve(mT(a) if adjoint else a, b)
+    return _broadcast_solve(_adjoint(a) if adjoint else a, b)
 
 
 @lifted_on_unknown_shapes
@@ -312,7 +321,7 @@ def triangular_solve(matrix: Any, rhs: Any, lower: bool = True, adjoint: bool = 
     a = _mat(matrix, "MatrixTriangularSolve", True)
     b = _rhs(a, rhs, "MatrixTriangularSolve")
     t = xl.tril_mask(a) if lower else mT(xl.tril_mask(mT(a)))
-    return _broadcast_solve(mT(t) if adjoint else t, b)
+    return _broadcast_solve(_adjoint(t) if adjoint else t, b)
 
 
 @lifted_on_unknown_shapes
@@ -435,7 +444,8 @@ def slogdet(input: Any, name: Any = None) -> tuple:  # noqa: A002
     """(sign, log|det|) of square matrices; the gradient flows through log|det|."""
     x = _mat(input, "LogMatrixDeterminant", True)
     sign = ArrayFunction("SlogdetSign", lambda xp, a: xp.linalg.slogdet(a)[0])(x)
-    return sign, xl.LogAbsDet()(x)
+    log_abs = xl.LogAbsDet()(x)
+    return sign, ew.cast(log_abs, x.dtype) if x.dtype.is_complex else log_abs  # TF's: complex for complex input
 
 
 def logdet(matrix: Any, name: Any = None) -> Tensor:

@@ -69,6 +69,11 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
     Shapes: (..., m, k) @ (..., k, n) -> (..., m, n).
     """
     a, b = ew.binary_operands(a, b, "MatMul")
+    if (adjoint_a or adjoint_b) and a.dtype.is_complex:
+        from tapeflow.ops.complex import conj
+
+        a = conj(a) if adjoint_a else a
+        b = conj(b) if adjoint_b else b
     ta = transpose_a or adjoint_a
     tb = transpose_b or adjoint_b
     av, bv = a._value, b._value
@@ -99,7 +104,7 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
 def matvec(a: Any, b: Any, transpose_a: bool = False, adjoint_a: bool = False, name: Any = None) -> Tensor:
     """Matrix-vector product: (..., m, n) x (..., n) -> (..., m)."""
     b = ew.unary_operand(b, "MatVec")
-    return mv.squeeze(matmul(a, mv.expand_dims(b, -1), transpose_a=transpose_a or adjoint_a), [-1])
+    return mv.squeeze(matmul(a, mv.expand_dims(b, -1), transpose_a=transpose_a, adjoint_a=adjoint_a), [-1])
 
 
 class Inv(Function):
@@ -120,7 +125,13 @@ def inv(input: Any, adjoint: bool = False, name: Any = None) -> Tensor:  # noqa:
     if len(s) < 2 or s[-1] != s[-2]:
         raise ValueError(f"MatrixInverse: expected square matrices (..., n, n), received shape {s}.")
     y = Inv()(x)
-    return mv.transpose(y, list(range(len(s) - 2)) + [len(s) - 1, len(s) - 2]) if adjoint else y
+    if not adjoint:
+        return y
+    if y.dtype.is_complex:
+        from tapeflow.ops.complex import conj
+
+        y = conj(y)
+    return mv.transpose(y, list(range(len(s) - 2)) + [len(s) - 1, len(s) - 2])
 
 
 class Einsum(Function):
