@@ -14,8 +14,9 @@ from tapeflow.autodiff.custom_gradient import custom_gradient
 from tapeflow.autodiff.tape import GradientTape, UnconnectedGradients
 from tapeflow.backend import device
 from tapeflow.dtypes import (
-    DType, as_dtype, bool, complex64, complex128, double, float16, float32, float64, half, int8,
-    int16, int32, int64, string, uint8, uint16, uint32, uint64,
+    DType, as_dtype, bfloat16, bool, complex64, complex128, double, float16, float32, float64, half, int8,
+    int16, int32, int64, qint8, qint16, qint32, quint8, quint16, resource, string, uint8, uint16, uint32, uint64,
+    variant,
 )
 from tapeflow.module import Module
 from tapeflow.name_scope import name_scope
