@@ -95,6 +95,11 @@ _LAZY_SUBMODULES = {
     "debugging",
     "signal",
     "experimental",
+    "audio",
+    "lookup",
+    "queue",
+    "sets",
+    "test",
 }
 
 # Composite tensor classes, loaded with their package on first use.
@@ -118,6 +123,8 @@ _LAZY_ALIASES = {
     "random_normal_initializer": ("tapeflow.keras.initializers", "RandomNormal"),
     "random_uniform_initializer": ("tapeflow.keras.initializers", "RandomUniform"),
     "Graph": ("tapeflow.compat.v1.graph", "Graph"),
+    "as_string": ("tapeflow.strings", "as_string"),
+    "edit_distance": ("tapeflow.sets", "edit_distance"),
 }
 
 

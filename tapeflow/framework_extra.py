@@ -58,10 +58,17 @@ def get_static_value(tensor: Any, partial: bool = False) -> Any:
 
 
 def make_ndarray(tensor: Any) -> np.ndarray:
-    """A NumPy copy of a tensor's value (TF takes a TensorProto; a Tensor is accepted here)."""
+    """A NumPy copy of a TensorProto's value (a Tensor is accepted too)."""
     if isinstance(tensor, Tensor):
         return np.array(backend.to_numpy(tensor._value))
-    raise TypeError(f"make_ndarray: expected a Tensor (Tapeflow has no TensorProto), received "
+    from tapeflow.toplevel_more import TensorProto
+
+    if isinstance(tensor, TensorProto):
+        from tapeflow.io.ops import parse_tensor
+
+        return np.array(backend.to_numpy(parse_tensor(np.array(tensor.SerializeToString(), object),
+                                                      tensor._dtype)._value))
+    raise TypeError(f"make_ndarray: expected a TensorProto (from tf.make_tensor_proto) or a Tensor, received "
                     f"{type(tensor).__name__}.")
 
 

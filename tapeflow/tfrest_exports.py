@@ -82,5 +82,14 @@ from tapeflow.math_extra import (
 from tapeflow.ops.complex import complex
 from tapeflow.ops.elementwise import tan
 from tapeflow.signal.fft import fftnd, ifftnd, irfftnd, rfftnd
+from tapeflow.toplevel_more import (
+    CriticalSection,
+    TensorArraySpec,
+    conv,
+    conv2d_backprop_filter_v2,
+    conv2d_backprop_input_v2,
+    extract_volume_patches,
+    make_tensor_proto,
+)
 
 __all__ = [n for n in dir() if not n.startswith("_")]
