@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapeflow.dispatch import CompositeTensor
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import linalg as la
 from tapeflow.ops import movement as mv
@@ -25,7 +26,15 @@ _COMPARISONS = {"lt": ew.less, "le": ew.less_equal, "gt": ew.greater, "ge": ew.g
 
 def _binary(op: Any) -> tuple:
     def forward(self: Tensor, other: Any) -> Tensor:
-        return op(self, other)
+        try:
+            return op(self, other)
+        except TypeError:
+            # NOTE: a RaggedTensor / SparseTensor right operand gets its reflected operator
+            # (`dense + rt` is `rt.__radd__(dense)`), as Python does for NotImplemented; the
+            # check runs only after the op refused the operand.
+            if isinstance(other, CompositeTensor):
+                return NotImplemented
+            raise
 
     def reflected(self: Tensor, other: Any) -> Tensor:
         return op(other, self)

@@ -178,22 +178,68 @@ def _reduce_axis(api_name: str, fn: Callable, x: Any, axis: int, keepdims: bool)
     fill = _identity(api_name, x.dtype._np)
     if axis == rr:  # the innermost ragged axis: pad its rows and reduce across them
         level = _innermost_level(x)
-        dense = level.to_tensor(default_value=fill)
-        if keepdims:
-            raise ValueError(f"tf.{api_name}: keepdims=True along a ragged axis is not "
-                             "supported (the result would keep a ragged axis of length 1).")
-        reduced = fn(dense, 1, False)
-        return reduced if rr == 1 else _rebuild_outer(x, reduced)
-    if axis == 0 and rr == 1:
-        dense = x.to_tensor(default_value=fill)
-        return fn(dense, 0, keepdims)
-    if keepdims:
-        raise ValueError(f"tf.{api_name}: keepdims=True along a ragged axis is not supported.")
-    if axis == rr - 1 and rr >= 2:  # the second-innermost ragged axis
-        return _reduce_second_innermost(fn, x, axis, fill)
-    raise ValueError(f"tf.{api_name}: reducing axis {axis} of a RaggedTensor with ragged rank "
-                     f"{rr} is supported for the two innermost ragged axes ({rr - 1}, {rr}), the "
-                     "inner uniform axes and axis 0 of ragged rank 1.")
+        reduced = fn(level.to_tensor(default_value=fill), 1, False)
+        out = reduced if rr == 1 else _rebuild_outer(x, reduced)
+    elif axis == 0 and rr == 1:
+        out = fn(x.to_tensor(default_value=fill), 0, False)
+    elif axis == rr - 1 and rr >= 2:  # the second-innermost ragged axis
+        out = _reduce_second_innermost(fn, x, axis, fill)
+    else:
+        out = _reduce_outer_ragged_axis(api_name, fn, x, axis)
+    # NOTE: as TF's ragged reductions, keepdims re-inserts the reduced axis with length 1.
+    return _expand(out, axis) if keepdims else out
+
+
+def _expand(x: Any, axis: int) -> Any:
+    return mv.expand_dims(x, axis) if isinstance(x, Tensor) else expand_dims(x, axis)
+
+
+def _reduce_outer_ragged_axis(api_name: str, fn: Callable, x: RaggedTensor, axis: int) -> Any:
+    """Reduce ragged axis `axis` (< ragged rank - 1) by merging the rows it indexes: position p
+    of the result gathers position p of every merged row (rows may differ in length), so each
+    result row is as long as the longest merged row. The grouping is host bookkeeping; the
+    values are gathered (differentiably) and reduced by the op itself."""
+    splits = [backend.to_numpy(s._value) for s in x.nested_row_splits]
+    depth = len(splits)
+
+    def node(level: int, i: int) -> Any:  # the subtree of row i at `level` (leaves: flat value ids)
+        lo, hi = int(splits[level][i]), int(splits[level][i + 1])
+        return list(range(lo, hi)) if level == depth - 1 else [node(level + 1, j) for j in range(lo, hi)]
+
+    def combine(items: list, level: int) -> Any:  # level-`level` items that share a position
+        return list(items) if level == depth else merge_lists(items, level + 1)
+
+    def merge_lists(nodes: list, level: int) -> list:  # position p gathers item p of every node
+        width = max((len(n) for n in nodes), default=0)
+        return [combine([n[p] for n in nodes if len(n) > p], level) for p in range(width)]
+
+    def reduce_at(items: list, level: int) -> Any:  # items: the level-`level` nodes of one parent
+        if level == axis:
+            return merge_lists(items, level + 1)
+        return [reduce_at(child, level + 1) for child in items]
+
+    top = [node(0, i) for i in range(len(splits[0]) - 1)]
+    result = reduce_at(top, 0)
+    # Walk the result level by level: row lengths per ragged level, then the groups in order.
+    lengths, level_nodes = [], result
+    for _ in range(depth - 1):
+        lengths.append(np.asarray([len(n) for n in level_nodes], np.int64))
+        level_nodes = [c for n in level_nodes for c in n]
+    groups = level_nodes
+    # Each group padded with the reduction's identity to the longest group, then reduced by `fn`.
+    flat = x.flat_values
+    xp = get_xp(flat._value)
+    n = int(flat.shape[0])
+    width = max((len(g) for g in groups), default=0)
+    index = np.full((len(groups), max(width, 1)), n, np.int64)
+    for g, members in enumerate(groups):
+        index[g, :len(members)] = members
+    fill = mv.broadcast_to(ew.cast(_identity(api_name, x.dtype._np), flat.dtype), [1] + list(flat.shape[1:]))
+    padded = mv.gather(mv.concat([flat, fill], 0), Tensor(backend.asarray(index, None, xp)))
+    values = fn(padded, 1, False)
+    nested = [Tensor(backend.asarray(n, None, xp)) for n in lengths]
+    return RaggedTensor.from_nested_row_lengths(values, nested, validate=False).with_row_splits_dtype(
+        _dt.from_numpy(splits[0].dtype))
 
 
 def _reduce_second_innermost(fn: Callable, x: RaggedTensor, axis: int, fill: Any) -> Any:

@@ -468,6 +468,9 @@ class RaggedTensor(CompositeTensor):
     def __mod__(self, o: Any) -> RaggedTensor:
         return self._binary(ew.floormod, o)
 
+    def __rmod__(self, o: Any) -> RaggedTensor:
+        return self._binary(ew.floormod, o, True)
+
     def __pow__(self, o: Any) -> RaggedTensor:
         return self._binary(ew.pow, o)
 
@@ -494,6 +497,15 @@ class RaggedTensor(CompositeTensor):
 
     def __xor__(self, o: Any) -> RaggedTensor:
         return self._binary(ew.logical_xor, o)
+
+    def __rand__(self, o: Any) -> RaggedTensor:
+        return self._binary(ew.logical_and, o, True)
+
+    def __ror__(self, o: Any) -> RaggedTensor:
+        return self._binary(ew.logical_or, o, True)
+
+    def __rxor__(self, o: Any) -> RaggedTensor:
+        return self._binary(ew.logical_xor, o, True)
 
     def __neg__(self) -> RaggedTensor:
         return self.with_flat_values(ew.negative(self.flat_values))

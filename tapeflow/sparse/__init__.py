@@ -6,7 +6,7 @@ from tapeflow.sparse.math_ops import (  # noqa: F401
     segment_sqrt_n, segment_sum, softmax, sparse_dense_matmul,
 )
 from tapeflow.sparse.ops import (  # noqa: F401
-    concat, expand_dims, eye, fill_empty_rows, from_dense, map_values, reorder, reset_shape,
+    concat, expand_dims, eye, fill_empty_rows, from_dense, map_values, mask, reorder, reset_shape,
     reshape, retain, slice, split, to_dense, to_indicator, transpose,
 )
 from tapeflow.sparse.sparse_tensor import SparseTensor, SparseTensorSpec  # noqa: F401

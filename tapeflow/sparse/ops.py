@@ -277,3 +277,30 @@ def map_values(op: Callable, *args: Any, **kwargs: Any) -> SparseTensor:
         return a.values if isinstance(a, SparseTensor) else a
 
     return first.with_values(op(*[vals(a) for a in args], **{k: vals(v) for k, v in kwargs.items()}))
+
+
+def mask(a: Any, mask_indices: Any, name: Any = None) -> Any:
+    """The IndexedSlices `a` without the slices whose index is in `mask_indices` (order kept).
+
+    Args:
+        a: a `tf.IndexedSlices`. mask_indices: 1-D indices to drop.
+
+    Returns:
+        IndexedSlices of the remaining values (gathered: gradients reach `a.values`), same dense_shape.
+    """
+    from tapeflow.framework_extra import IndexedSlices
+
+    if not isinstance(a, IndexedSlices):
+        raise TypeError(f"sparse.mask: `a` must be a tf.IndexedSlices, received {type(a).__name__}.")
+    idx = backend.to_numpy(a.indices._value)
+    drop = mask_indices if isinstance(mask_indices, Tensor) else convert_to_tensor(mask_indices)
+    if not drop.dtype.is_integer:
+        raise TypeError(f"sparse.mask: mask_indices must be integers, received {drop.dtype.name}.")
+    dropped = backend.to_numpy(drop._value)
+    if idx.ndim != 1 or dropped.ndim != 1:
+        raise ValueError(f"sparse.mask: indices and mask_indices must be 1-D, received shapes {idx.shape} and "
+                         f"{dropped.shape}.")
+    keep = np.nonzero(~np.isin(idx, dropped))[0].astype(np.int32)
+    xp = backend.get_xp(a.values._value)
+    return IndexedSlices(mv.gather(a.values, Tensor(backend.asarray(keep, None, xp))),
+                         Tensor(backend.asarray(idx[keep], None, xp)), a.dense_shape)
