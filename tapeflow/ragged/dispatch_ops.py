@@ -415,7 +415,46 @@ def rank(input: Any, name: Any = None) -> Tensor:  # noqa: A002
     return Tensor(np.asarray(input.ndim, np.int32))
 
 
+def gather_rows(rt: RaggedTensor, index: np.ndarray) -> RaggedTensor:
+    """Rows `index` (1-D host ints, in range) of `rt`; values gathered differentiably."""
+    splits = backend.to_numpy(rt.row_splits._value)
+    starts, stops = splits[index], splits[index + 1]
+    lengths = (stops - starts).astype(splits.dtype)
+    pos = (np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(splits.dtype), lengths)
+           + np.arange(int(lengths.sum()), dtype=splits.dtype)) if len(index) else np.zeros(0, splits.dtype)
+    xp = get_xp(rt.row_splits._value)
+    if isinstance(rt.values, RaggedTensor):
+        values = gather_rows(rt.values, pos)
+    else:
+        values = mv.gather(rt.values, Tensor(backend.asarray(pos, None, get_xp(rt.values._value))))
+    return RaggedTensor.from_row_lengths(values, Tensor(backend.asarray(lengths, None, xp)), validate=False)
+
+
+def gather(params: Any, indices: Any, validate_indices: Any = None, axis: Any = None, batch_dims: int = 0,
+           name: Any = None) -> Any:
+    """tf.gather of a RaggedTensor's rows (axis 0) by scalar or 1-D dense indices."""
+    if not isinstance(params, RaggedTensor):
+        raise TypeError("tf.gather: ragged indices are not supported; pass dense indices.")
+    if axis not in (None, 0) or int(batch_dims) != 0:
+        raise ValueError(f"tf.gather: a RaggedTensor is gathered along axis 0 with batch_dims=0, received "
+                         f"axis={axis}, batch_dims={batch_dims}.")
+    idx = backend.to_numpy(indices._value) if isinstance(indices, Tensor) else np.asarray(indices)
+    if idx.size == 0:
+        idx = idx.astype(np.int64)
+    if idx.dtype.kind not in "iu" or idx.ndim > 1:
+        raise ValueError(f"tf.gather: RaggedTensor rows need scalar or 1-D integer indices, received shape "
+                         f"{idx.shape} of {idx.dtype}.")
+    n = len(params)
+    bad = idx[(idx < 0) | (idx >= n)]
+    if bad.size:
+        from tapeflow.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(None, None, f"GatherV2: indices {bad.tolist()} are not in [0, {n}).")
+    rows = gather_rows(params, idx.reshape(-1).astype(np.int64))
+    return rows[0] if idx.ndim == 0 else rows
+
+
 _HANDLERS: dict[str, Callable] = {
     "concat": concat, "stack": stack, "add_n": add_n, "boolean_mask": boolean_mask,
-    "expand_dims": expand_dims, "size": size, "rank": rank,
+    "expand_dims": expand_dims, "size": size, "rank": rank, "gather": gather,
 }

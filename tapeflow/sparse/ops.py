@@ -304,3 +304,20 @@ def mask(a: Any, mask_indices: Any, name: Any = None) -> Any:
     xp = backend.get_xp(a.values._value)
     return IndexedSlices(mv.gather(a.values, Tensor(backend.asarray(keep, None, xp))),
                          Tensor(backend.asarray(idx[keep], None, xp)), a.dense_shape)
+
+
+def gather_rows(sp: SparseTensor, index: np.ndarray) -> SparseTensor:
+    """Rows `index` (1-D host ints, distinct, in range) of `sp` along axis 0, indices in row-major
+    order; values gathered differentiably (how `fit` batches a SparseTensor)."""
+    idx = backend.to_numpy(sp.indices._value)
+    shape = backend.to_numpy(sp.dense_shape._value)
+    position = np.full(int(shape[0]), -1, np.int64)
+    position[index] = np.arange(len(index))
+    new_rows = position[idx[:, 0]] if idx.size else np.zeros(0, np.int64)
+    keep = np.nonzero(new_rows >= 0)[0]
+    out = idx[keep].copy()
+    out[:, 0] = new_rows[keep]
+    order = np.lexsort(out.T[::-1]) if len(out) else np.zeros(0, np.int64)
+    take = keep[order]
+    values = mv.gather(sp.values, Tensor(backend.asarray(take, None, backend.get_xp(sp.values._value))))
+    return SparseTensor(out[order], values, [len(index), *shape[1:].tolist()])

@@ -573,6 +573,8 @@ class Embedding(Layer):
         self.built = True
 
     def call(self, inputs: Tensor) -> Tensor:
+        if isinstance(inputs, CompositeTensor) and hasattr(inputs, "flat_values"):  # a RaggedTensor
+            return inputs.with_flat_values(self.call(inputs.flat_values))
         idx = inputs
         if idx.dtype.is_floating or idx.dtype.is_bool:
             idx = tf.cast(idx, "int32")

@@ -273,6 +273,10 @@ class _GlobalPooling(Layer):
 
     def call(self, inputs: Tensor, mask: Any = None) -> Tensor:
         x = inputs
+        if isinstance(x, tf.RaggedTensor):  # ragged steps: pool each row over its own length
+            axes = spatial_axes(self.data_format, self._rank)
+            fn = tf.reduce_mean if self._mode == "avg" else tf.reduce_max
+            return fn(x if x.dtype.is_floating else tf.cast(x, self.dtype), axes, keepdims=self.keepdims)
         if x._value is not None and x._value.dtype.kind != "f":
             x = tf.cast(x, self.compute_dtype)
         axes = spatial_axes(self.data_format, self._rank)

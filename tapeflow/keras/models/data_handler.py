@@ -58,7 +58,16 @@ def is_array_like(value: Any) -> bool:
     """Whether `value` is data `fit` slices itself (arrays, tensors, lists/dicts of them)."""
     if isinstance(value, (np.ndarray, Tensor, Mapping, list, tuple)) or _backend.is_gpu_array(value):
         return True
+    if _is_composite(value):
+        return True
     return hasattr(value, "__array__") and not isinstance(value, (str, bytes))
+
+
+def _is_composite(value: Any) -> bool:
+    """A SparseTensor or RaggedTensor (batched by rows, as arrays)."""
+    from tapeflow.dispatch import CompositeTensor
+
+    return isinstance(value, CompositeTensor)
 
 
 def is_batch_list(value: Any) -> bool:
@@ -69,7 +78,7 @@ def is_batch_list(value: Any) -> bool:
 
 def _is_array_container(value: Any) -> bool:
     """An array/tensor, or a list/dict whose leaves are all arrays/tensors."""
-    if isinstance(value, (np.ndarray, Tensor)) or _backend.is_gpu_array(value):
+    if isinstance(value, (np.ndarray, Tensor)) or _backend.is_gpu_array(value) or _is_composite(value):
         return True
     if isinstance(value, Mapping):
         return all(_is_array_container(v) for v in value.values())
@@ -79,7 +88,12 @@ def _is_array_container(value: Any) -> bool:
 
 
 def _to_array(value: Any, what: str) -> Any:
-    """One leaf as an array; floats become floatx (ints and bools are kept)."""
+    """One leaf as an array; floats become floatx (ints and bools are kept); a SparseTensor or
+    RaggedTensor becomes a row view (`CompositeRows`)."""
+    if _is_composite(value):
+        from tapeflow.keras.models.data_adapters.composite_rows import CompositeRows
+
+        return CompositeRows(value)
     if isinstance(value, Tensor):
         arr = value._value
         if arr is None:

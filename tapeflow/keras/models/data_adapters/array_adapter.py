@@ -18,6 +18,7 @@ from tapeflow.keras import backend as _kbackend
 from tapeflow.keras.models import arg_checks as _checks
 from tapeflow.keras.models import data_handler as _data
 from tapeflow.keras.models.data_adapters.base import DataAdapter
+from tapeflow.keras.models.data_adapters.composite_rows import CompositeRows, composite_aware
 
 # Shuffled data up to this size is gathered once per epoch and then sliced into views;
 # above it each batch is gathered on its own (same memory traffic, better cache use).
@@ -84,6 +85,7 @@ class ArrayDataAdapter(DataAdapter):
         self._simple = (not nest.is_nested(x) and y is not None and not nest.is_nested(y)
                         and sample_weight is None)
         nbytes = sum(int(a.nbytes) for a in self._flat)
+        self._composite = any(isinstance(a, CompositeRows) for a in self._flat)
         self._gather_once = nbytes <= _GATHER_ONCE_BYTES
         self.steps = steps
         self._pending: Iterator | None = None  # with `steps`, an epoch continues the last pass
@@ -119,6 +121,10 @@ class ArrayDataAdapter(DataAdapter):
         self._flat[index] = array
         if self._simple:
             self.x, self.y = self._flat[0], self._flat[1]
+
+    def _wrapper(self) -> Any:
+        wrap = _data.device_wrapper()
+        return composite_aware(wrap) if self._composite else wrap
 
     def _pack(self, leaves: list) -> Any:
         if self._simple:
@@ -165,7 +171,7 @@ class ArrayDataAdapter(DataAdapter):
                 flat = [a[order] for a in flat]
                 order = None
         pack = self._pack
-        wrap = _data.device_wrapper()
+        wrap = self._wrapper()
         for start in range(0, n, bs):
             stop = min(start + bs, n)
             if shuffle == "batch":
@@ -180,11 +186,11 @@ class ArrayDataAdapter(DataAdapter):
 
     def whole(self) -> Any:
         """All samples as one batch (for `train_on_batch` and friends)."""
-        wrap = _data.device_wrapper()
+        wrap = self._wrapper()
         return self._pack([wrap(a) for a in self._flat])
 
     def first_batch(self) -> Any:
         """A batch of the first samples (used to build the model or the metrics)."""
         stop = min(self.batch_size, self.num_samples)
-        wrap = _data.device_wrapper()
+        wrap = self._wrapper()
         return self._pack([wrap(a[:stop]) for a in self._flat])
