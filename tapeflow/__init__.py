@@ -125,6 +125,7 @@ _LAZY_ALIASES = {
     "Graph": ("tapeflow.compat.v1.graph", "Graph"),
     "as_string": ("tapeflow.strings", "as_string"),
     "edit_distance": ("tapeflow.sets", "edit_distance"),
+    "Operation": ("tapeflow.compat.v1.operations", "Operation"),
 }
 
 

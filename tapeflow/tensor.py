@@ -489,10 +489,19 @@ def _to_array(value: Any, dtype: Any = None, xp: Any = None) -> Any:
         return backend.asarray(value, np_dtype, xp)
     if hasattr(value, "__array__") and not isinstance(value, str):
         return _to_array(np.asarray(value), dtype, xp)
+    for _, _, types, func in _CONVERSION_FUNCTIONS:
+        if isinstance(value, types):
+            out = func(value, dtype=None if dtype is None else _dt.as_dtype(dtype), name=None, as_ref=False)
+            if out is not NotImplemented:
+                return convert_to_tensor(out, dtype)._value
     raise TypeError(
         f"Cannot convert {_short(value)} of type {type(value).__name__} to a tensor; "
         "expected a number, list, NumPy array or Tensor."
     )
+
+
+# (priority, order, types, function) from tf.register_tensor_conversion_function, tried in order
+_CONVERSION_FUNCTIONS: list = []
 
 
 def _text_array(value: Any, np_dtype: Any) -> Any:

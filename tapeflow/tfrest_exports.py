@@ -90,6 +90,9 @@ from tapeflow.toplevel_more import (
     conv2d_backprop_input_v2,
     extract_volume_patches,
     make_tensor_proto,
+    ragged_fill_empty_rows,
+    ragged_fill_empty_rows_grad,
+    register_tensor_conversion_function,
 )
 
 __all__ = [n for n in dir() if not n.startswith("_")]

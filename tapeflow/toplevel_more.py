@@ -264,3 +264,72 @@ class TensorArraySpec:
     def __repr__(self) -> str:
         dims = self._element_shape.as_list() if self._element_shape.rank is not None else None
         return f"TensorArraySpec(TensorShape({dims}), tf.{self._dtype.name}, {self._dynamic_size}, {self._infer_shape})"
+
+
+def ragged_fill_empty_rows(value_rowids: Any, values: Any, nrows: Any, default_value: Any, name: Any = None) -> tuple:
+    """The raw op behind filling empty ragged rows: every row of `nrows` without values gets one
+    `default_value`. Returns (output_value_rowids, output_values, empty_row_indicator,
+    reverse_index_map: where each input value went). Differentiable in values and default_value."""
+    from collections import namedtuple
+
+    from tapeflow.ops import elementwise as ew
+    from tapeflow.ops import movement as mv
+
+    out_type = namedtuple("RaggedFillEmptyRows", ["output_value_rowids", "output_values", "empty_row_indicator",
+                                                  "reverse_index_map"])
+    ids = np.asarray(_ints(value_rowids), np.int64)
+    n = _ints(nrows)[0]
+    v = values if isinstance(values, Tensor) else convert_to_tensor(values)
+    d = default_value if isinstance(default_value, Tensor) else convert_to_tensor(default_value, dtype=v.dtype)
+    from tapeflow.errors import InvalidArgumentError
+
+    if len(v.shape) != 1 or tuple(v.shape) != ids.shape:
+        raise InvalidArgumentError(None, None, f"RaggedFillEmptyRows: values must be a vector with one entry per "
+                                   f"value_rowids ({ids.size}), received shape {tuple(v.shape)}.")
+    if ids.size and (np.any(np.diff(ids) < 0) or ids[0] < 0 or ids[-1] >= n):
+        raise InvalidArgumentError(None, None, f"RaggedFillEmptyRows: value_rowids must be sorted and in [0, {n}), "
+                                   f"received {ids.tolist()}.")
+    empty = np.ones(n, bool)
+    empty[ids] = False
+    out_ids = np.sort(np.concatenate([ids, np.nonzero(empty)[0]]), kind="stable")
+    # each input value moves right by the number of empty rows before its row
+    reverse = np.arange(ids.size) + np.cumsum(empty)[ids] - empty[ids] if ids.size else np.zeros(0, np.int64)
+    reverse = reverse.astype(np.int64)
+    source = np.full(out_ids.size, ids.size, np.int64)
+    source[reverse] = np.arange(ids.size)
+    table = mv.concat([v, mv.reshape(ew.cast(d, v.dtype), [1])], 0)
+    out_values = mv.gather(table, source)
+    return out_type(convert_to_tensor(out_ids), out_values, convert_to_tensor(empty), convert_to_tensor(reverse))
+
+
+def ragged_fill_empty_rows_grad(reverse_index_map: Any, grad_values: Any, name: Any = None) -> tuple:
+    """The gradient of ragged_fill_empty_rows: (d_values: grad_values at reverse_index_map,
+    d_default_value: the sum of the other gradients)."""
+    from collections import namedtuple
+
+    from tapeflow.ops import elementwise as ew
+    from tapeflow.ops import movement as mv
+    from tapeflow.ops import reduce as rd
+
+    out_type = namedtuple("RaggedFillEmptyRowsGrad", ["d_values", "d_default_value"])
+    rev = np.asarray(_ints(reverse_index_map), np.int64)
+    g = grad_values if isinstance(grad_values, Tensor) else convert_to_tensor(grad_values)
+    d_values = mv.gather(g, rev)
+    return out_type(d_values, ew.subtract(rd.reduce_sum(g), rd.reduce_sum(d_values)))
+
+
+def register_tensor_conversion_function(base_type: Any, conversion_func: Any, priority: int = 100) -> None:
+    """Let `tf.convert_to_tensor` (and every op) accept objects of `base_type`:
+    `conversion_func(value, dtype=None, name=None, as_ref=False)` returns a Tensor (or
+    NotImplemented to pass); lower `priority` is tried first."""
+    from tapeflow import tensor
+
+    types = base_type if isinstance(base_type, tuple) else (base_type,)
+    if any(not isinstance(t, type) for t in types):
+        raise TypeError(f"base_type must be a type or a tuple of types, received {base_type!r}.")
+    if any(issubclass(t, (int, float, complex, np.generic, np.ndarray)) for t in types):
+        raise TypeError("Cannot register conversions for Python numeric types and NumPy scalars and arrays.")
+    if not callable(conversion_func):
+        raise TypeError(f"conversion_func must be callable, received {conversion_func!r}.")
+    tensor._CONVERSION_FUNCTIONS.append((int(priority), len(tensor._CONVERSION_FUNCTIONS), types, conversion_func))
+    tensor._CONVERSION_FUNCTIONS.sort(key=lambda e: (e[0], e[1]))

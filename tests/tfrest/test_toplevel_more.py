@@ -227,3 +227,38 @@ def test_tf_test_module_and_helpers():
     spec = tf.TensorArraySpec([2], tf.int32)
     assert spec == tf.TensorArraySpec([2], tf.int32) and spec.dtype == tf.int32
     assert spec.value_type is tf.TensorArray
+
+
+@pytest.mark.oracle
+def test_ragged_fill_empty_rows_against_tensorflow():
+    ttf = pytest.importorskip("tensorflow")
+    args = {"value_rowids": np.array([1, 1, 3], np.int64), "values": np.array([10.0, 20.0, 30.0], np.float32),
+            "nrows": np.int64(5), "default_value": np.float32(-1.0)}
+    ours, theirs = tf.ragged_fill_empty_rows(**args), ttf.ragged_fill_empty_rows(**args)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        assert a.dtype.name == b.dtype.name
+    grads = np.arange(6.0, dtype=np.float32)
+    for a, b in zip(tf.ragged_fill_empty_rows_grad(ours[3], grads), ttf.ragged_fill_empty_rows_grad(theirs[3], grads),
+                    strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(tf.errors.InvalidArgumentError, match="vector"):
+        tf.ragged_fill_empty_rows([0], [[1.0]], 2, 0.0)
+    check_gradients(lambda v, d: tf.ragged_fill_empty_rows([0, 2], v, 4, d).output_values,
+                    [np.array([1.0, 2.0]), np.array(0.5)])
+
+
+def test_tensor_conversion_functions_and_operation():
+    class Meters:
+        def __init__(self, value):
+            self.value = value
+
+    tf.register_tensor_conversion_function(
+        Meters, lambda v, dtype=None, name=None, as_ref=False: tf.constant(v.value, dtype=dtype))
+    assert tf.add(Meters([1.0, 2.0]), 1.0).numpy().tolist() == [2.0, 3.0]
+    assert tf.convert_to_tensor(Meters([1, 2]), dtype=tf.int64).dtype == tf.int64
+    with pytest.raises(TypeError, match="numeric"):
+        tf.register_tensor_conversion_function(int, lambda v, dtype=None, name=None, as_ref=False: v)
+    with pytest.raises(TypeError, match="Cannot convert"):
+        tf.convert_to_tensor(object())
+    assert tf.Operation is tf.compat.v1.Operation or tf.Operation.__name__ == "Operation"
