@@ -84,6 +84,7 @@ from tapeflow.ops.elementwise import tan
 from tapeflow.signal.fft import fftnd, ifftnd, irfftnd, rfftnd
 from tapeflow.toplevel_more import (
     CriticalSection,
+    OptionalSpec,
     TensorArraySpec,
     conv,
     conv2d_backprop_filter_v2,

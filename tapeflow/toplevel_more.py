@@ -333,3 +333,40 @@ def register_tensor_conversion_function(base_type: Any, conversion_func: Any, pr
         raise TypeError(f"conversion_func must be callable, received {conversion_func!r}.")
     tensor._CONVERSION_FUNCTIONS.append((int(priority), len(tensor._CONVERSION_FUNCTIONS), types, conversion_func))
     tensor._CONVERSION_FUNCTIONS.sort(key=lambda e: (e[0], e[1]))
+
+
+class OptionalSpec:
+    """The type of a `tf.experimental.Optional`: the spec of the value it may hold."""
+
+    def __init__(self, element_spec: Any) -> None:
+        self._element_spec = element_spec
+
+    @property
+    def value_type(self) -> type:
+        from tapeflow.data.optional import Optional
+
+        return Optional
+
+    @staticmethod
+    def from_value(value: Any) -> OptionalSpec:
+        """The spec of an Optional."""
+        return OptionalSpec(value.element_spec)
+
+    def is_compatible_with(self, other: Any) -> bool:
+        from tapeflow import nest
+
+        other = other if isinstance(other, OptionalSpec) else OptionalSpec.from_value(other)
+        try:
+            pairs = zip(nest.flatten(self._element_spec), nest.flatten(other._element_spec), strict=True)
+            return all(a.is_compatible_with(b) if hasattr(a, "is_compatible_with") else a == b for a, b in pairs)
+        except ValueError:
+            return False
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OptionalSpec) and self._element_spec == other._element_spec
+
+    def __hash__(self) -> int:
+        return hash(repr(self._element_spec))
+
+    def __repr__(self) -> str:
+        return f"OptionalSpec({self._element_spec!r},)"

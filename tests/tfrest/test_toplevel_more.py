@@ -262,3 +262,11 @@ def test_tensor_conversion_functions_and_operation():
     with pytest.raises(TypeError, match="Cannot convert"):
         tf.convert_to_tensor(object())
     assert tf.Operation is tf.compat.v1.Operation or tf.Operation.__name__ == "Operation"
+
+
+def test_optional_spec():
+    spec = tf.OptionalSpec(tf.TensorSpec([2], tf.float32))
+    assert spec == tf.OptionalSpec(tf.TensorSpec([2], tf.float32)) and spec.value_type is tf.experimental.Optional
+    got = tf.OptionalSpec.from_value(tf.experimental.Optional.from_value(tf.constant([1.0, 2.0])))
+    assert got.is_compatible_with(spec) and not got.is_compatible_with(tf.OptionalSpec(tf.TensorSpec([3], tf.int32)))
+    assert repr(spec).startswith("OptionalSpec(TensorSpec(")
