@@ -247,7 +247,7 @@ def test_namespace_matches_tf():
     real = pytest.importorskip("tensorflow")
     theirs = {n for n in dir(real.strings) if not n.startswith("_")}
     ours = {n for n in dir(tf.strings) if not n.startswith("_")}
-    assert theirs - ours == {"unicode_script"}  # needs ICU's script tables (see the package doc)
+    assert theirs - ours == set()
     assert set(tf.strings.__all__) <= theirs
     gfile = {n for n in dir(real.io.gfile) if not n.startswith("_")}
     assert gfile <= {n for n in dir(tf.io.gfile) if not n.startswith("_")}
