@@ -55,7 +55,9 @@ class Function:
         raise NotImplementedError
 
     def backward(self, *dys: Tensor) -> tuple:
-        raise NotImplementedError(f"{type(self).__name__} has no gradient.")
+        from tapeflow.errors import UnimplementedError
+
+        raise UnimplementedError(None, None, f"{type(self).__name__} has no gradient.")
 
     @property
     def name(self) -> str:

@@ -8,13 +8,14 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from tapeflow import errors as _errors
 from tapeflow.autograph import ag_logging, call
 from tapeflow.autograph.conversion import SourceUnavailable, convert_entity, source_of
 
 
 def _check_features(experimental_optional_features: Any) -> None:
     if experimental_optional_features is not None:
-        raise NotImplementedError(
+        raise _errors.UnimplementedError(None, None,
             "AutoGraph's experimental_optional_features are not supported by Tapeflow; pass None")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from tapeflow import errors as _errors
 from tapeflow.autograph.errors import describe
 from tapeflow.autograph.variables import Undefined, UndefinedReturnValue
 from tapeflow.tensor import Tensor
@@ -90,7 +91,7 @@ def cond_vars(main: tuple, orelse: tuple, names: tuple, where: tuple | None) -> 
 def loop_init_vars(values: tuple, names: tuple, where: tuple | None) -> None:
     for name, value in zip(names, values, strict=True):
         if type(value) is UndefinedReturnValue:
-            raise NotImplementedError(
+            raise _errors.UnimplementedError(None, None,
                 "a return statement cannot be placed inside this TensorFlow loop; this may happen if a return "
                 "statement depends on a static Python condition such as a hyperparameter" + describe(where))
         if type(value) is Undefined:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tapeflow import errors as _errors
 from tapeflow.autograph import call, checks, graph_support, loop_options
 from tapeflow.autograph.errors import describe, with_location
 from tapeflow.autograph.variables import Undefined
@@ -63,7 +64,7 @@ def _graph_op(name: str, where: tuple | None) -> Callable:
     """`tf.<name>` from the engine, or an error naming the construct that needs it."""
     op = getattr(_engine(), name, None)
     if op is None:
-        raise NotImplementedError(
+        raise _errors.UnimplementedError(None, None,
             f"AutoGraph needs tf.{name} for control flow on a symbolic tensor; this Tapeflow has no tf.{name}"
             + describe(where))
     return op
@@ -83,7 +84,7 @@ def _condition(value: Any, tag: str, where: tuple | None) -> Tensor:
 def _python_truth(value: Any, where: tuple | None) -> bool:
     """A Python loop's condition, which must stay a Python value (or eager tensor)."""
     if is_symbolic(value):
-        raise NotImplementedError(
+        raise _errors.UnimplementedError(None, None,
             "The condition of while loop started as non-Tensor, then changed to Tensor. This may happen either "
             "because variables changed type, or when a break or return statement inside the loop depends on a "
             "Tensor condition. In both cases, changing to a TF loop should remove the error." + describe(where))
@@ -277,7 +278,7 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable, get_sta
         if extra_test is not None:
             go = extra_test()
             if is_symbolic(go):
-                raise NotImplementedError(
+                raise _errors.UnimplementedError(None, None,
                     "break and return statements which depend on a TF condition are not supported in Python "
                     "for loops. Did you intend to make it a TF loop?" + describe(where))
             if not go:
