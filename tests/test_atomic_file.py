@@ -40,6 +40,24 @@ def _load_weights(d):
     return model.get_weights()[1][0]
 
 
+def _saver(name, weights):
+    def save(d, v):
+        model = _dense(v)
+        (model.save_weights if weights else model.save)(os.path.join(d, name))
+    return save
+
+
+def _loader(name, weights):
+    def load(d):
+        if weights:
+            model = _dense()
+            model.load_weights(os.path.join(d, name))
+        else:
+            model = keras.models.load_model(os.path.join(d, name))
+        return model.get_weights()[1][0]
+    return load
+
+
 def _save_checkpoint(d, v):
     tf.train.CheckpointManager(tf.train.Checkpoint(x=tf.Variable(float(v))), d, max_to_keep=2).save()
 
@@ -76,6 +94,8 @@ def _load_cache(d):
 _WRITERS = {
     "model_save": (_save_model, _load_model),
     "save_weights": (_save_weights, _load_weights),
+    "save_weights_h5": (_saver("m.weights.h5", True), _loader("m.weights.h5", True)),
+    "save_legacy_h5": (_saver("m.h5", False), _loader("m.h5", False)),
     "checkpoint_manager": (_save_checkpoint, _load_checkpoint),
     "model_checkpoint": (_save_model_checkpoint, _load_model),
     "dataset_save": (_save_dataset, _load_dataset),

@@ -24,12 +24,14 @@ def test_every_example_is_listed_in_the_readme() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_example_runs_quick(script: str) -> None:
+def test_example_runs_quick(script: str, tmp_path: Path) -> None:
     if script in NEEDS_FASHION:
         data = os.environ.get("TAPEFLOW_DATA_DIR")
         if not data or not (Path(data) / "fashion-mnist").is_dir():
             pytest.skip("Fashion-MNIST not in the dataset cache")
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    if script == "gradient_tape_loop.py":  # as on a fresh machine: no dataset cache (issue 18)
+        env["TAPEFLOW_DATA_DIR"] = env["KERAS_HOME"] = str(tmp_path)
     proc = subprocess.run([sys.executable, script, "--quick"], cwd=EXAMPLES, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"{script} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"

@@ -201,3 +201,15 @@ def test_damaged_files_end_in_the_documented_error(good_files, kind, damage, tmp
         tracemalloc.stop()
     assert time.perf_counter() - start < 20
     assert peak < 64 * 2**20, f"{kind}: {peak} bytes"
+
+
+def test_unknown_compile_object_names_the_file_and_the_entry(tmp_path):
+    good = tmp_path / "good.keras"
+    _model().save(good)
+    bad = str(tmp_path / "bad.keras")
+    _rewrite_config(good, bad, _edit(_set(["compile_config", "optimizer"], {"class_name": "Nope", "config": {}})))
+    from tapeflow.keras.saving.serialization import UnknownObjectError
+
+    with pytest.raises(UnknownObjectError, match=r"bad.keras': compile_config entry 'optimizer': "
+                                                 r"Unknown optimizer: 'Nope'"):
+        keras.models.load_model(bad)

@@ -30,6 +30,7 @@ from tapeflow.keras.saving.serialization import (
 
 LEGACY_FORMAT_VERSION = 1
 _COMPILE_KEYS = ("optimizer", "loss", "metrics", "loss_weights", "weighted_metrics")
+_KINDS = {"optimizer": "optimizer", "loss": "loss", "metrics": "metric", "weighted_metrics": "metric"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -63,16 +64,16 @@ def get_compile_config(model: Any) -> dict | None:
         return None
 
 
-def _decode_compile_value(value: Any, custom_objects: dict | None) -> Any:
+def _decode_compile_value(value: Any, custom_objects: dict | None, kind: str = "object") -> Any:
     if isinstance(value, str):
         obj = _reg.active_custom_objects(custom_objects).get(value) or _reg.get_registered_object(value)
         return obj if obj is not None else value  # built-in names are resolved by compile()
     if isinstance(value, list):
-        return [_decode_compile_value(v, custom_objects) for v in value]
+        return [_decode_compile_value(v, custom_objects, kind) for v in value]
     if isinstance(value, dict):
         if "class_name" in value and "config" in value:
-            return deserialize_keras_object(value, custom_objects)
-        return {k: _decode_compile_value(v, custom_objects) for k, v in value.items()}
+            return deserialize_keras_object(value, custom_objects, printable_module_name=kind)
+        return {k: _decode_compile_value(v, custom_objects, kind) for k, v in value.items()}
     return value
 
 
@@ -90,7 +91,8 @@ def compile_from_config(model: Any, config: dict, custom_objects: dict | None = 
         try:
             return compile_from_config(model, config, custom_objects)
         except UnknownObjectError as exc:
-            raise UnknownObjectError(f"Cannot load model file '{path}': {exc}") from exc
+            raise UnknownObjectError(f"Cannot load model file '{path}': compile_config "
+                                     f"{_entry_name(config, exc)}: {exc}") from exc
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             raise config_checks.corrupt_entry(path, exc, f"compile_config {_entry_name(config, exc)}") from exc
     with _reg.CustomObjectScope(custom_objects or {}):
@@ -98,7 +100,7 @@ def compile_from_config(model: Any, config: dict, custom_objects: dict | None = 
         for k in _COMPILE_KEYS:
             if k in config:
                 try:
-                    kwargs[k] = _decode_compile_value(config[k], custom_objects)
+                    kwargs[k] = _decode_compile_value(config[k], custom_objects, _KINDS.get(k, "object"))
                 except Exception as exc:
                     with contextlib.suppress(AttributeError, TypeError):
                         exc.tapeflow_compile_key = k

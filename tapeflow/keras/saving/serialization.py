@@ -270,8 +270,9 @@ def _lookup_custom(config: dict, custom_objects: dict | None) -> Any:
     return None
 
 
-def _resolve_class(config: dict, custom_objects: dict | None) -> Any:
-    """The class (or function) a serialised dict names; custom objects win over built-ins."""
+def _resolve_class(config: dict, custom_objects: dict | None, kind: str | None = None) -> Any:
+    """The class (or function) a serialised dict names; custom objects win over built-ins.
+    `kind` ("optimizer", "loss", ...) names what was expected in the unknown-class error."""
     name = config.get("class_name")
     if not isinstance(name, str):
         raise ValueError(f"A serialised object needs a string 'class_name', received {config!r:.200}.")
@@ -299,7 +300,9 @@ def _resolve_class(config: dict, custom_objects: dict | None) -> Any:
                 continue
             if isinstance(getattr(mod, name, None), type):
                 return family
-    raise _unknown("layer" if module.startswith("keras.layers") or not module else "object", name)
+    if kind is None:
+        kind = "layer" if module.startswith("keras.layers") or not module else "object"
+    raise _unknown(kind, name)
 
 
 def _pre_resolve_custom(config: dict, custom_objects: dict | None) -> dict:
@@ -387,7 +390,8 @@ def deserialize_keras_object(config: Any, custom_objects: dict | None = None, sa
     if config["class_name"] in ("__numpy__", "__tensor__"):
         return _decode_value(config)
     with _reg.CustomObjectScope(custom_objects or {}):
-        cls = _resolve_class(config, custom_objects)
+        kind = None if printable_module_name == "object" else printable_module_name
+        cls = _resolve_class(config, custom_objects, kind)
         if isinstance(cls, str):
             return _deserialize_family(cls, config, custom_objects)
         inner = config["config"]
