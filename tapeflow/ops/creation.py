@@ -28,8 +28,18 @@ def _np_dtype(dtype: Any) -> Any:
     return _dt.as_dtype(dtype)._np
 
 
+def _traced_dims(shape: Any) -> bool:
+    """Whether `shape` holds a graph tensor: a dimension known only when a tf.function runs
+    (`tf.shape(x)[0]` of an unknown batch)."""
+    if isinstance(shape, Tensor):
+        return shape._value is None
+    return isinstance(shape, (list, tuple)) and any(isinstance(d, Tensor) and d._value is None for d in shape)
+
+
 def zeros(shape: Any, dtype: Any = _dt.float32, name: Any = None) -> Tensor:
     """A tensor of zeros (`tf.zeros`), float32 by default; empty strings for tf.string."""
+    if _traced_dims(shape):
+        return fill(shape, convert_to_tensor(zeros((), dtype)))
     np_dtype = _np_dtype(dtype)
     if np_dtype.kind == "O":
         return Tensor(_sv.empty_strings(_shape(shape)))
@@ -38,6 +48,8 @@ def zeros(shape: Any, dtype: Any = _dt.float32, name: Any = None) -> Tensor:
 
 def ones(shape: Any, dtype: Any = _dt.float32, name: Any = None) -> Tensor:
     """A tensor of ones (`tf.ones`), float32 by default."""
+    if _traced_dims(shape):
+        return fill(shape, convert_to_tensor(ones((), dtype)))
     return Tensor(backend.default_xp().ones(_shape(shape), dtype=_numeric(_np_dtype(dtype), "ones")))
 
 

@@ -633,10 +633,19 @@ def stack(values: Any, axis: int = 0, name: Any = None) -> Tensor:
     return concat([expand_dims(t, ax) for t in ts], ax)
 
 
-@lifted_on_unknown_shapes
 def unstack(value: Any, num: Any = None, axis: int = 0, name: Any = None) -> list:
-    """Split along `axis` into a list of tensors with that axis removed."""
+    """Split along `axis` into a list of tensors with that axis removed (`num` of them: the
+    size of `axis`, which a graph tensor must know unless `num` is given)."""
     x = _t(value, "Unpack")
+    if x._value is None and num is None and x.shape.rank:
+        ax = int(axis) % len(x.shape)
+        if x.shape[ax] is None:
+            raise ValueError(f"Cannot infer argument `num` from shape {x.shape}")
+    return _unstack(x, num, axis)
+
+
+@lifted_on_unknown_shapes
+def _unstack(x: Tensor, num: Any, axis: int) -> list:
     n = len(x.shape)
     ax = int(axis) % n
     count = x.shape[ax]

@@ -846,3 +846,22 @@ def test_gradient_tape_inside_a_loop_over_a_dataset_equals_eager():
     for _ in range(2):
         np.testing.assert_allclose(epoch().numpy(), run(w_eager).numpy(), rtol=1e-6)
     np.testing.assert_allclose(w_traced.numpy(), w_eager.numpy(), rtol=1e-6)
+
+
+def test_zeros_and_ones_of_a_traced_dimension_follow_each_call(tmp_path):
+    """tf.zeros((tf.shape(x)[0], 4)) with an unknown batch: the shape is read when the function
+    runs (and survives a SavedModel)."""
+
+    class M(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 3])])
+        def f(self, x):
+            b = tf.shape(x)[0]
+            z, o = tf.zeros((b, 4), dtype="int32"), tf.ones(tf.stack([b, 2]))
+            assert tuple(z.shape) == (None, 4) and z.dtype == tf.int32 and tuple(o.shape) == (None, 2)
+            return z, o
+
+    m = M()
+    tf.saved_model.save(m, str(tmp_path))
+    for f in (m.f, tf.saved_model.load(str(tmp_path)).f):
+        z, o = f(np.ones((5, 3), "float32"))
+        assert z.numpy().tolist() == [[0] * 4] * 5 and o.numpy().tolist() == [[1.0, 1.0]] * 5

@@ -231,7 +231,10 @@ class RNN(Layer):
                 mask = tf.cast(mask, "bool")
             if mask.ndim == 3:
                 mask = tf.reduce_any(mask, axis=-1)
-        batch = int(sequences.shape[0])
+        # An unknown batch (a trace with input_signature [None, ...]) is read when the graph
+        # runs, as Keras does with ops.shape(sequences)[0].
+        batch = sequences.shape[0]
+        batch = tf.shape(sequences)[0] if batch is None else int(batch)
         # 2. Initial states: given, carried (stateful), or the cell's zeros.
         if initial_state is None:
             if self.stateful:
@@ -277,6 +280,8 @@ class RNN(Layer):
             if _accepts(cell, "training"):
                 kwargs["training"] = training
         call = cell if callable(cell) else cell.call
+        if sequences.shape[1] is None:
+            return self._while_loop(call, kwargs, sequences, states, mask)
         steps = tf.unstack(sequences, axis=1)
         T = len(steps)
         order = range(T - 1, -1, -1) if self.go_backwards else range(T)
@@ -303,6 +308,43 @@ class RNN(Layer):
             states = new_states
         output = tf.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return output, list(states)
+
+    def _while_loop(self, call: Any, kwargs: dict, sequences: Tensor, states: list,
+                    mask: Tensor | None) -> tuple:
+        """`_loop` for a trace whose time axis is unknown (input_signature [None, None, F]):
+        step 0 runs before a `tf.while_loop` over the others (so the output's shape and the
+        cells' dropout masks are known before the loop), outputs gathered along the time axis."""
+        length = tf.shape(sequences)[1]
+
+        def step(t: Tensor, prev: Any, states: Any) -> tuple:
+            index = length - 1 - t if self.go_backwards else t
+            out, new_states = call(tf.gather(sequences, index, axis=1), states, **kwargs)
+            new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+            if mask is not None:
+                m = tf.expand_dims(tf.gather(mask, index, axis=1), 1)
+                if prev is None:
+                    prev = tf.zeros_like(out)
+                out = tf.where(_expand(m, out), out, tf.zeros_like(out) if self.zero_output_for_mask else prev)
+                flat_new = [tf.where(_expand(m, n), n, o)
+                            for n, o in zip(nest.flatten(new_states), nest.flatten(states), strict=True)]
+                new_states = nest.pack_sequence_as(states, flat_new)
+            return out, new_states
+
+        out, states = step(tf.constant(0), None, states)
+        seq = tf.expand_dims(out, 1) if self.return_sequences else out
+
+        def body(t: Tensor, out: Tensor, seq: Tensor, states: list) -> tuple:
+            out, states = step(t, out, states)
+            seq = tf.concat([seq, tf.expand_dims(out, 1)], axis=1) if self.return_sequences else out
+            return t + 1, out, seq, states
+
+        invariants = [tf.TensorShape([]), tf.TensorShape(out.shape), tf.TensorShape(seq.shape),
+                      nest.map_structure(lambda s: tf.TensorShape(s.shape), states)]
+        if self.return_sequences:
+            invariants[2] = tf.TensorShape([out.shape[0], None, *out.shape[1:]])
+        _, out, seq, states = tf.while_loop(lambda t, *_: t < length, body, [tf.constant(1), out, seq, states],
+                                            shape_invariants=invariants)
+        return (seq if self.return_sequences else out), list(states)
 
     # -- config -----------------------------------------------------------------------------
     def get_config(self) -> dict:
