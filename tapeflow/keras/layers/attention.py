@@ -91,6 +91,9 @@ class MultiHeadAttention(Layer):
             if len(shape) != 3 or shape[-1] is None:
                 raise ValueError(f"MultiHeadAttention '{self.name}': {what} must have shape (batch, steps, features) "
                                  f"with known features, received {tuple(shape)}.")
+        # tf.keras's config records the build shapes (a `.h5` file for it needs them).
+        self._build_shapes = {"query_shape": list(query_shape), "key_shape": list(key_shape),
+                              "value_shape": list(value_shape)}
         h = self.num_heads
         self.query_kernel, self.query_bias = self._projection("query", query_shape[-1], h, self.key_dim)
         self.key_kernel, self.key_bias = self._projection("key", key_shape[-1], h, self.key_dim)

@@ -18,7 +18,9 @@ drops Keras-3-only arguments that hold their neutral value and keeps any other v
 still reads it; tf.keras then names the argument it does not know). A call with tensors in its
 keyword arguments keeps Keras 3's node layout (Keras 3 reads such tensors only from it). One layer cannot be written
 for both: tf.keras's MultiHeadAttention needs its build shapes (`query_shape`, ...) in the config
-and Keras 3 refuses them, so `.h5` files with it follow Keras 3 (tf.keras cannot read them).
+and Keras 3 refuses them (it cannot read tf.keras's own `.h5` files with one either). A `.h5`
+file with a MultiHeadAttention therefore follows tf.keras, the format's owner: the build shapes
+are written and every call is in Keras 2's node layout (Keras 3 users save `.keras` instead).
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ def from_keras2(config: Any) -> Any:
     return _layer_to_keras3(config, False)[-1]
 
 
-def _keras2_node(node: Any) -> Any:
+def _keras2_node(node: Any, tf_keras_only: bool = False) -> Any:
     """One Keras 3 call `{"args", "kwargs"}` as Keras 2's `[[name, node, tensor, kwargs], ...]`."""
     if not isinstance(node, dict):
         return node
@@ -208,7 +210,7 @@ def _keras2_node(node: Any) -> Any:
         raise ValueError("a layer call whose positional arguments are not one tensor or one list of tensors "
                          "cannot be written in the Keras 2 (.h5) layout; save a `.keras` file instead.")
     kwargs = {k: kwarg(v) for k, v in (node.get("kwargs") or {}).items() if v is not None}
-    if _holds_ref(kwargs):
+    if _holds_ref(kwargs) and not tf_keras_only:
         return node  # Keras 3 reads tensors in keyword arguments only from its own layout
     return [[*r, kwargs if i == 0 else {}] for i, r in enumerate(refs)]
 
@@ -221,11 +223,11 @@ def _holds_ref(value: Any) -> bool:
     return False
 
 
-def _layer_to_keras2(entry: Any) -> Any:
+def _layer_to_keras2(entry: Any, build_shapes: dict) -> Any:
     if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
         return entry
     name = entry.get("class_name")
-    inner = {k: to_keras2(v) if k in _WRAPPED else _initializers_to_keras2(v)
+    inner = {k: to_keras2(v, build_shapes) if k in _WRAPPED else _initializers_to_keras2(v)
              for k, v in entry["config"].items()}
     if "dtype" in inner:
         inner["dtype"] = _dtype_to_keras2(inner["dtype"])
@@ -237,6 +239,9 @@ def _layer_to_keras2(entry: Any) -> Any:
     for new_key, old_key in _RENAMED.get(name, {}).items():
         if new_key in inner:
             inner[old_key] = inner.pop(new_key)
+    if name == "MultiHeadAttention":
+        shapes = build_shapes.get(inner.get("name")) or {}
+        inner.update({k: shapes.get(k) for k in _KERAS2_IGNORED[name]})  # tf.keras's from_config pops them
     out = {k: v for k, v in entry.items() if k not in ("module", "registered_name", "build_config")}
     registered = entry.get("registered_name")
     if isinstance(registered, str) and registered != name:
@@ -244,7 +249,7 @@ def _layer_to_keras2(entry: Any) -> Any:
     out["config"] = inner
     if isinstance(entry.get("inbound_nodes"), list):
         try:
-            out["inbound_nodes"] = [_keras2_node(n) for n in entry["inbound_nodes"]]
+            out["inbound_nodes"] = [_keras2_node(n, bool(build_shapes)) for n in entry["inbound_nodes"]]
         except ValueError as exc:
             raise ValueError(f"{name} '{inner.get('name', '?')}': {exc}") from exc
     return out
@@ -297,13 +302,42 @@ def optimizer_to_keras2(config: dict) -> dict:
     return dict(config, class_name=name, config=inner)
 
 
-def to_keras2(config: Any) -> Any:
+def to_keras2(config: Any, build_shapes: dict | None = None) -> Any:
     """A copy of a Keras 3 model or layer config in Keras 2's layout (see module doc).
+
+    Args:
+        config: the Keras 3 config.
+        build_shapes: {layer name: {"query_shape": [...], "key_shape": ..., "value_shape": ...}}
+            for the model's MultiHeadAttention layers (see `mha_build_shapes`); when there are
+            any, the whole config is written for tf.keras only (see module doc).
 
     Raises:
         ValueError: for a Functional layer call that Keras 2's layout cannot describe (several
             positional tensor arguments), naming the layer.
     """
+    build_shapes = build_shapes or {}
     if isinstance(config, list):
-        return [to_keras2(v) for v in config]
-    return _layer_to_keras2(config)
+        return [to_keras2(v, build_shapes) for v in config]
+    return _layer_to_keras2(config, build_shapes)
+
+
+def mha_build_shapes(model: Any) -> dict:
+    """{name: build shapes} of the MultiHeadAttention layers in `model` (nested models and
+    wrappers included), for `to_keras2`."""
+    out: dict = {}
+    seen: set = set()
+
+    def walk(layer: Any) -> None:
+        if id(layer) in seen:
+            return
+        seen.add(id(layer))
+        if type(layer).__name__ == "MultiHeadAttention" and getattr(layer, "_build_shapes", None):
+            out[layer.name] = layer._build_shapes
+        for attr in ("layers", "layer", "backward_layer", "forward_layer"):
+            child = getattr(layer, attr, None)
+            for c in child if isinstance(child, (list, tuple)) else [child]:
+                if c is not None and hasattr(c, "name"):
+                    walk(c)
+
+    walk(model)
+    return out

@@ -81,7 +81,8 @@ def save_legacy_h5(model: Any, filepath: str | os.PathLike, overwrite: bool = Tr
 
     h5py = h5py_module()
     config = serialize_layer(model)
-    model_config = keras2_config.to_keras2({"class_name": config["class_name"], "config": config["config"]})
+    model_config = keras2_config.to_keras2({"class_name": config["class_name"], "config": config["config"]},
+                                           keras2_config.mha_build_shapes(model))
     buf = io.BytesIO()
     with h5py.File(buf, "w") as f:
         f.attrs["keras_version"] = keras.__version__
