@@ -300,6 +300,16 @@ class Metric:
 _func_graph.lift_methods(Metric, _LIFTED_METRIC_METHODS)
 
 
+def _masked_weight(values: Any, sample_weight: Any) -> Any:
+    """Given sample weights times the Keras mask of `values` (Keras's Mean and Sum read the
+    mask only when weights are given)."""
+    mask = getattr(values, "_keras_mask", None)
+    if mask is None or sample_weight is None:
+        return sample_weight
+    m, sw = _squeeze_or_expand(_host(mask, _F32), _host(sample_weight, _F32))
+    return sw * m
+
+
 def _samplewise(values: np.ndarray, sample_weight: Any, reduce_fn: Callable) -> tuple:
     """Keras's `reduce_to_samplewise_values` on arrays: weight the values, reduce to one per sample."""
     if sample_weight is not None:
@@ -331,7 +341,7 @@ class Sum(Metric):
         self.total = self.add_variable(shape=(), initializer="zeros", dtype=self._dtype, name="total")
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
-        values, _ = _samplewise(_host(values, self._dtype._np), sample_weight, _sum_axes)
+        values, _ = _samplewise(_host(values, self._dtype._np), _masked_weight(values, sample_weight), _sum_axes)
         _add_into(self.total, np.add.reduce(values, axis=None))
 
     def result(self) -> Tensor:
@@ -353,7 +363,7 @@ class Mean(Metric):
         self.count = self.add_variable(shape=(), initializer="zeros", dtype=self._dtype, name="count")
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
-        self._update_arrays(_host(values, self._dtype._np), sample_weight)
+        self._update_arrays(_host(values, self._dtype._np), _masked_weight(values, sample_weight))
 
     def _update_arrays(self, values: np.ndarray, sample_weight: Any) -> None:
         total = self.total._value
@@ -401,6 +411,16 @@ class MeanMetricWrapper(Mean):
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         np_dtype = self._dtype._np
         array_fn = self._array_fn
+        in_mask = getattr(y_pred, "_keras_mask", None)
+        if in_mask is not None:
+            # NOTE: as Keras's MeanMetricWrapper, the mask of `y_pred` (Masking, Embedding with
+            # mask_zero=True, ...) weights the values: masked entries count for nothing.
+            m = _host(in_mask, np_dtype)
+            if sample_weight is None:
+                sample_weight = m
+            else:
+                m, sw = _squeeze_or_expand(m, _host(sample_weight, np_dtype))
+                sample_weight = sw * m
         if array_fn is not None:
             values = array_fn(_host(y_true), _host(y_pred), **self._fn_kwargs)
         else:

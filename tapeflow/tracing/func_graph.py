@@ -123,6 +123,9 @@ def tracing() -> bool:
     return state.current() is not None
 
 
+_NO_MASK = object()
+
+
 class CallNode(graph.Node):
     """A lifted call: `fn(*args, **kwargs)` run on real values whenever the graph is replayed.
 
@@ -135,7 +138,21 @@ class CallNode(graph.Node):
         structure = (tuple(args), dict(kwargs))
         leaves = nest.flatten(structure)
         slots = [i for i, t in enumerate(leaves) if is_symbolic(t)]
-        super().__init__(self._call, [leaves[i] for i in slots], name=name)
+        inputs = [leaves[i] for i in slots]
+        # Keras masks (`_keras_mask`) of graph-tensor arguments ride along as extra inputs and
+        # are put back on the replayed values, so a lifted loss or metric sees them as in eager.
+        masks = []
+        for k in range(len(inputs)):
+            m = getattr(inputs[k], "_keras_mask", None)
+            if isinstance(m, Tensor):
+                if is_symbolic(m):
+                    inputs.append(m)
+                    masks.append((k, len(inputs) - 1, None))
+                else:
+                    masks.append((k, -1, m))
+        super().__init__(self._call, inputs, name=name)
+        self._n_args = len(slots)
+        self._masks = masks
         self.fn = fn
         self.stateful = stateful
         self._structure = structure
@@ -148,8 +165,29 @@ class CallNode(graph.Node):
         self._rebuild = _rebuilder(structure, iter(range(len(leaves))), {i: k for k, i in enumerate(slots)})
 
     def _call(self, *values: Any) -> Any:
+        if self._masks:
+            return self._call_masked(values)
         args, kwargs = self._rebuild(values) if self._rebuild is not None else self._structure
         return self.fn(*args, **kwargs)
+
+    def _call_masked(self, values: tuple) -> Any:
+        """`_call` with the traced Keras masks set on the argument values for the call only."""
+        restore = []
+        for k, j, const in self._masks:
+            v = values[k]
+            if not isinstance(v, Tensor):
+                continue
+            restore.append((v, getattr(v, "_keras_mask", _NO_MASK)))
+            v._keras_mask = values[j] if j >= 0 else const
+        try:
+            args, kwargs = self._rebuild(values[:self._n_args]) if self._rebuild is not None else self._structure
+            return self.fn(*args, **kwargs)
+        finally:
+            for v, old in reversed(restore):
+                if old is _NO_MASK:
+                    del v._keras_mask
+                else:
+                    v._keras_mask = old
 
     def run(self, values: list) -> list:
         out = nest.flatten(self._call(*values))
