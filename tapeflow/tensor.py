@@ -477,7 +477,7 @@ def _to_array(value: Any, dtype: Any = None, xp: Any = None) -> Any:
             elif arr.dtype == np.int64:
                 fits = arr.size == 0 or (arr.min() >= -(2**31) and arr.max() < 2**31)
                 np_dtype = np.int32 if fits else np.int64
-        elif np_dtype.kind in "iub" and arr.dtype.kind == "f":
+        elif np_dtype.kind in "iub" and arr.dtype.kind == "f" and arr.size:  # [] is any dtype
             raise TypeError(
                 f"Cannot convert {_short(value)} to a tensor of dtype {_dt.from_numpy(np_dtype).name}.")
         return backend.asarray(arr, np_dtype, xp)

@@ -10,7 +10,10 @@ temporary folder and renamed; format 1 files still load). The document holds:
 - `functions`: per tf.function attribute, its traces; `signatures`: one trace per key;
   `library`: traces that others call (a called concrete function, a custom gradient).
 
-A trace lists its placeholders (name, shape, dtype), its Python arguments (so calls match the
+A trace lists its placeholders (name, shape, dtype; for a spec of unknown rank, shape null
+and the `rank` this trace was made for: such a function is saved as one trace per rank 0-6,
+the first trace's `refused_ranks` holding the error tracing gave for the ranks left out, and a
+signature keeps its other ranks' traces in `rank_variants`), its Python arguments (so calls match the
 traces by value, as TF's loaded functions do), its steps, and its outputs. A step's inputs are
 references: `{"t": name}` (a placeholder `pK` or an earlier output `nI:J`), `{"v": index}` (a
 variable, read when the step runs), `{"c": array}` (a constant) or `{"py": value}`. A step is:

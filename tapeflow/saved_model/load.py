@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow import backend, nest
+from tapeflow.errors import InvalidArgumentError
 from tapeflow.saved_model.encoding import decode, op_registry
 from tapeflow.saved_model.objects import revive
 from tapeflow.saved_model.steps import Cond, While, build_step, variables_of
@@ -276,6 +277,13 @@ class LoadedConcreteFunction:
         return self._call_flat(self._bind_any(args, kwargs))
 
 
+def _saved_shape(p: dict) -> Any:
+    """A placeholder's shape as saved; a spec of unknown rank traced for rank r: r Nones."""
+    if p["shape"] is None and p.get("rank") is not None:
+        return [None] * int(p["rank"])
+    return p["shape"]
+
+
 class LoadedFunction:
     """A saved tf.function: the first of its traces whose inputs match the call."""
 
@@ -293,16 +301,70 @@ class LoadedFunction:
         for c in self.concrete_functions:
             if c.matches(args, kwargs):
                 return c(*args, **kwargs)
-        specs = "; ".join(", ".join(f"{p['name']}: {p['shape']} {p['dtype']}" for p in c._placeholders)
+        specs = "; ".join(", ".join(f"{p['name']}: {_saved_shape(p)} {p['dtype']}" for p in c._placeholders)
                           for c in self.concrete_functions)
+        if any(p["shape"] is None for c in self.concrete_functions for p in c._placeholders):
+            _refuse_rank(self.name, self.concrete_functions, args, kwargs)
         raise TypeError(f"Loaded function `{self.name}` has no trace for these arguments; its traces take: {specs}.")
 
 
+def _merged_shape(a: Any, b: Any) -> Any:
+    if a is None or b is None or len(a) != len(b):
+        return None
+    return [x if x == y else None for x, y in zip(a, b, strict=True)]
+
+
+def _refuse_rank(name: str, traces: list, args: tuple, kwargs: dict) -> None:
+    """A call whose tensors have ranks no saved trace was made for (specs of unknown rank are
+    saved as one trace per rank): InvalidArgumentError with the error tracing gave for those
+    ranks (as TF reports the op that fails at run time), or the ranks that were saved."""
+    first = traces[0]
+    names = first.input_names
+    values = list(args) + [kwargs[n] for n in names[len(args):] if n in kwargs]
+    unknown = [k for k, p in enumerate(first._placeholders) if p["shape"] is None]
+    if len(values) != len(names):
+        return
+    ranks = [len(np.shape(values[k])) if not isinstance(values[k], Tensor) else len(values[k].shape)
+             for k in unknown]
+    for saved, message in first._doc.get("refused_ranks", []):
+        if list(saved) == ranks:
+            raise InvalidArgumentError(None, None, f"`{name}` with inputs of rank {ranks}: {message}")
+    saved = sorted({tuple(int(c._placeholders[k].get("rank") or 0) for k in unknown) for c in traces})
+    raise InvalidArgumentError(
+        None, None, f"`{name}` was saved for inputs of unknown rank with the ranks {[list(r) for r in saved]} "
+        f"(one trace per rank); received ranks {ranks}.")
+
+
 class SignatureFunction(LoadedConcreteFunction):
-    """A serving signature: called with keyword tensors, returns a dict of output tensors."""
+    """A serving signature: called with keyword tensors, returns a dict of output tensors.
+
+    A signature whose specs have unknown rank was saved as one trace per rank
+    (`rank_variants`): a call runs the trace made for its tensors' ranks."""
+
+    def __init__(self, doc: dict, library: _Library) -> None:
+        super().__init__(doc, library)
+        self.rank_variants = [SignatureFunction(d, library) for d in doc.get("rank_variants", [])]
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict:
+        if self.rank_variants and not self.matches(args, kwargs):
+            for variant in self.rank_variants:
+                if variant.matches(args, kwargs):
+                    return variant(*args, **kwargs)
+            _refuse_rank(self.name, [self, *self.rank_variants], args, kwargs)
         return self._named(LoadedConcreteFunction.__call__(self, *args, **kwargs))
+
+    @property
+    def _merged_output_specs(self) -> list | None:
+        """The output specs over every rank variant: dimensions that differ are None, ranks
+        that differ unknown (as TF's one trace of unknown rank reports them)."""
+        specs = self._output_specs
+        for v in self.rank_variants:
+            other = v._output_specs
+            if specs is None or other is None or len(other) != len(specs):
+                return specs
+            specs = [a if a is None or b is None else [_merged_shape(a[0], b[0]), a[1]]
+                     for a, b in zip(specs, other, strict=True)]
+        return specs
 
     @staticmethod
     def _named(out: Any) -> dict:
@@ -320,7 +382,11 @@ class SignatureFunction(LoadedConcreteFunction):
     @property
     def structured_outputs(self) -> dict:
         """{output name: TensorSpec named after it}."""
-        named = self._named(LoadedConcreteFunction.structured_outputs.fget(self))
+        saved, self._output_specs = self._output_specs, self._merged_output_specs
+        try:
+            named = self._named(LoadedConcreteFunction.structured_outputs.fget(self))
+        finally:
+            self._output_specs = saved
         return {k: None if s is None else TensorSpec(s.shape, s.dtype, k) for k, s in named.items()}
 
 class BuiltFunctions:

@@ -45,13 +45,32 @@ def _functions_of(obj: Any) -> dict:
 def _concretes(fn: Any) -> list:
     if isinstance(fn, LoadedFunction):
         return list(fn.concrete_functions)
-    if fn.input_signature is not None and "signature" not in fn._cache:
+    if fn.input_signature is not None and any(s.shape is None for s in nest.flatten(list(fn.input_signature))):
+        fn._traces_for_every_rank()  # graphs are not rank-polymorphic: one trace per rank
+    elif fn.input_signature is not None and "signature" not in fn._cache:
         fn.get_concrete_function()
     seen: list = []
     for c in fn._cache.values():
         if c not in seen:
             seen.append(c)
     return seen
+
+
+def _rank_variants(fn: Function) -> list:
+    """For a signature whose input_signature has specs of unknown rank: its traces, one per
+    rank (saved as one signature that picks the trace of the call's ranks); else []."""
+    sig = fn.input_signature
+    if sig is None or not any(s.shape is None for s in nest.flatten(list(sig))):
+        return []
+    out = _RankVariants(c for c in fn._traces_for_every_rank() if _valid_signature(c))
+    out.function = fn
+    return out
+
+
+class _RankVariants(list):
+    """A signature's traces, one per rank of its specs of unknown rank, and its tf.function."""
+
+    function: Any = None
 
 
 def _valid_signature(c: ConcreteFunction) -> bool:
@@ -72,9 +91,9 @@ def _signature_functions(obj: Any, signatures: Any, functions: dict) -> dict:
         default = getattr(obj, "_default_save_signature", None)  # a Keras model's call on its inputs
         fn = default() if callable(default) else None
         if fn is not None:
-            return {"serving_default": _concretes(fn)[0]}
+            return {"serving_default": _rank_variants(fn) or _concretes(fn)[0]}
         # As TF: the one function with an input_signature whose outputs make a signature.
-        candidates = [c for f in functions.values() if f.input_signature is not None
+        candidates = [c for f in functions.values() if getattr(f, "input_signature", None) is not None
                       for c in _concretes(f)[:1] if _valid_signature(c)]
         return {"serving_default": candidates[0]} if len(candidates) == 1 else {}
     if isinstance(signatures, (Function, ConcreteFunction)):
@@ -88,8 +107,8 @@ def _signature_functions(obj: Any, signatures: Any, functions: dict) -> dict:
             if fn.input_signature is None:
                 raise ValueError(f"saved_model.save: signature {key!r} is a tf.function without an input_signature;"
                                  " pass fn.get_concrete_function(<TensorSpecs>) instead.")
-            fn = _concretes(fn)[0]
-        if isinstance(fn, LoadedConcreteFunction):
+            fn = _rank_variants(fn) or _concretes(fn)[0]
+        if isinstance(fn, list) or isinstance(fn, LoadedConcreteFunction):
             out[key] = fn
             continue
         if not isinstance(fn, ConcreteFunction):
@@ -370,8 +389,17 @@ def save(obj: Any, export_dir: str, signatures: Any = None, options: Any = None)
     document = {"format": FORMAT, "functions": {}, "signatures": {}, "objects": writer.objects(obj)}
     for name, fn in functions.items():
         document["functions"][name] = [writer.concrete(c, name) for c in _concretes(fn)]
+        refused = fn._refused_ranks() if isinstance(fn, Function) else []
+        if refused and document["functions"][name]:
+            document["functions"][name][0]["refused_ranks"] = refused
     for key, c in sigs.items():
-        document["signatures"][key] = writer.concrete(c, key, signature=True)
+        if isinstance(c, list):  # one trace per rank of specs of unknown rank
+            document["signatures"][key] = writer.concrete(c[0], key, signature=True)
+            document["signatures"][key]["rank_variants"] = [writer.concrete(v, key, signature=True)
+                                                            for v in c[1:]]
+            document["signatures"][key]["refused_ranks"] = c.function._refused_ranks()
+        else:
+            document["signatures"][key] = writer.concrete(c, key, signature=True)
     document["variables"] = writer.variables
     document["library"] = writer.library
     _check_round_trip(document, writer, functions, sigs)
@@ -399,7 +427,8 @@ def _input_specs(c: Any) -> list:
             shape = p["shape"] if p["shape"] is not None else [None] * int(p.get("rank") or 0)
             out.append((tuple(shape), dtypes.as_dtype(p["dtype"])))
         return out
-    return [(tuple(p.spec.shape or ()), p.spec.dtype) for p in c._placeholders]
+    return [(tuple(p.spec.shape) if p.spec.shape is not None else (None,) * (p.rank or 0), p.spec.dtype)
+            for p in c._placeholders]
 
 
 class _random_state_preserved:  # noqa: N801 - a context manager
@@ -431,7 +460,12 @@ def _check_round_trip(document: dict, writer: _Writer, functions: dict, sigs: di
     variables = built.variables
     pairs = [(doc, loaded, c) for name, fn in functions.items()
              for doc, loaded, c in zip(document["functions"][name], built.functions[name], _concretes(fn), strict=True)]
-    pairs += [(document["signatures"][k], built.signatures[k], c) for k, c in sigs.items()]
+    for k, c in sigs.items():
+        doc, loaded = document["signatures"][k], built.signatures[k]
+        if isinstance(c, list):
+            pairs += list(zip([doc, *doc["rank_variants"]], [loaded, *loaded.rank_variants], c, strict=True))
+        else:
+            pairs.append((doc, loaded, c))
     rng = np.random.default_rng(0)
 
     def reset() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import threading
 import weakref
 from collections.abc import Callable
@@ -506,17 +507,53 @@ class Function:
             leaves = [x if isinstance(x, TensorSpec) else _check_spec(_Placeholder(spec, names[i]), x, self._name)
                       for x, spec in zip(flat_a, flat_s, strict=True)]
             checked.append(nest.pack_sequence_as(s, leaves) if nest.is_nested(s) else leaves[0])
-        unknown_rank = tuple(len(x.shape) for x, spec in zip(nest.flatten(checked), nest.flatten(list(sig)),
-                                                             strict=True)
-                             if spec.shape is None and isinstance(x, Tensor))
+        # A spec of unknown rank is traced once per rank: the rank of the call's tensor or of
+        # the TensorSpec given to get_concrete_function (0 when that has no rank either).
+        unknown_rank = tuple(_rank_of(x) for x, spec in zip(nest.flatten(checked), nest.flatten(list(sig)),
+                                                            strict=True) if spec.shape is None)
         key = ("signature", unknown_rank) if unknown_rank else "signature"
         concrete = self._cache.get(key)
         if concrete is None:
-            concrete = self._trace((tuple(sig), {}), None if _has_specs(checked) else (tuple(checked), {}))
+            concrete = self._trace((tuple(sig), {}), None if _has_specs(checked) else (tuple(checked), {}),
+                                   ranks=unknown_rank)
             self._cache[key] = concrete
         return concrete, (tuple(checked), {})
 
-    def _trace(self, specs: tuple, example: tuple | None = None) -> ConcreteFunction:
+    def _traces_for_every_rank(self, max_rank: int = 6, max_traces: int = 64) -> list:
+        """The traces of an input_signature with specs of unknown rank, for each combination of
+        ranks 0..max_rank (fewer when several specs have unknown rank: at most `max_traces`
+        traces); what a SavedModel saves, as the saved graphs are not rank-polymorphic. Ranks
+        the function refuses while tracing (a matmul of a vector) are left out; if it refuses
+        every rank, the first error is raised."""
+        sig = list(self._input_signature or ())
+        flat = nest.flatten(sig)
+        count = sum(s.shape is None for s in flat)
+        if not count:
+            return [self.get_concrete_function()]
+        while max_rank > 0 and (max_rank + 1) ** count > max_traces:
+            max_rank -= 1
+        failed = self.__dict__.setdefault("_failed_ranks", {})
+        out, first_error = [], None
+        for ranks in itertools.product(range(max_rank + 1), repeat=count):
+            if ranks in failed:
+                first_error = first_error or failed[ranks]
+                continue
+            it = iter(ranks)
+            specs = [TensorSpec([None] * next(it), s.dtype, s.name) if s.shape is None else s for s in flat]
+            try:
+                out.append(self.get_concrete_function(*nest.pack_sequence_as(sig, specs)))
+            except Exception as e:  # noqa: BLE001 - a rank the function does not take
+                failed[ranks] = e
+                first_error = first_error or e
+        if not out:
+            raise first_error
+        return out
+
+    def _refused_ranks(self) -> list:
+        """[[ranks, "ErrorType: message"], ...]: the ranks `_traces_for_every_rank` left out."""
+        return [[list(r), f"{type(e).__name__}: {e}"] for r, e in self.__dict__.get("_failed_ranks", {}).items()]
+
+    def _trace(self, specs: tuple, example: tuple | None = None, ranks: tuple = ()) -> ConcreteFunction:
         """Run the Python function once on graph placeholders and keep what it recorded.
 
         `example` is the call that caused the trace: its tensors are the placeholders' stand-in
@@ -528,15 +565,19 @@ class Function:
 
         marks_flat = nest.flatten((tuple(specs[0]), dict(specs[1])))
         example_flat = nest.flatten(example) if example is not None else [None] * len(marks_flat)
-        ranks = iter([len(x.shape) if isinstance(x, Tensor) else 0
-                      for m, x in zip(marks_flat, example_flat, strict=True) if isinstance(m, TensorSpec)])
+        unknown_ranks = iter(ranks)
+        if not ranks:
+            unknown_ranks = iter([_rank_of(x) for m, x in zip(marks_flat, example_flat, strict=True)
+                                  if isinstance(m, TensorSpec) and m.shape is None])
 
         def make(path: str) -> Callable:
             def leaf(s: Any) -> Any:
                 if isinstance(s, TensorSpec):
-                    rank = next(ranks)
                     # NOTE: a spec of unknown rank is traced for the rank of the call's value.
-                    shape, traced_rank = (s.shape, None) if s.shape is not None else ((None,) * rank, rank)
+                    shape, traced_rank = (s.shape, None)
+                    if s.shape is None:
+                        traced_rank = next(unknown_ranks)
+                        shape = (None,) * traced_rank
                     ph = g.placeholder(shape, s.dtype, s.name or path)
                     placeholders.append(_Placeholder(TensorSpec(s.shape, s.dtype, s.name or path), path, traced_rank))
                     return ph
@@ -631,6 +672,12 @@ def _read_variable(x: Any) -> Any:
 
         return identity(x)
     return x
+
+
+def _rank_of(x: Any) -> int:
+    """The rank a call's value gives a spec of unknown rank (0 when it has none either)."""
+    shape = getattr(x, "shape", None) if isinstance(x, (Tensor, TensorSpec)) else None
+    return 0 if shape is None else len(shape)
 
 
 def _has_specs(structure: Any) -> bool:
