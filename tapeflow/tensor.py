@@ -235,6 +235,29 @@ _variable_created_hooks: list = []
 _assign_hooks: list = []
 
 
+def notify_writes(variables: Any) -> None:
+    """Call before changing `variables` in place other than through `assign*` (optimizer steps,
+    metric updates, seed counters): an active keras.StatelessScope gives them its own copies."""
+    if _assign_hooks:
+        hook = _assign_hooks[-1]
+        for v in variables:
+            hook(v)
+
+
+_CALLABLE_VALUE_CLASSES: dict = {}
+
+
+def _callable_value_class(cls: type) -> type:
+    """`cls` with `__call__` returning the tensor itself (what `Variable.value` returns, so that
+    both Keras 3's `v.value` and TF's `v.value()` read the variable)."""
+    sub = _CALLABLE_VALUE_CLASSES.get(cls)
+    if sub is None:
+        sub = type(cls.__name__, (cls,), {"__slots__": (), "__call__": lambda self: self,
+                                          "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+        _CALLABLE_VALUE_CLASSES[cls] = sub
+    return sub
+
+
 class Variable(Tensor):
     """A mutable tensor whose value persists across calls, like `tf.Variable`.
 
@@ -315,10 +338,15 @@ class Variable(Tensor):
 
         return identity(self)
 
+    @property
     def value(self) -> Tensor:
+        """The current value as a tensor: Keras 3's `variable.value` property, and also callable
+        as TF's `variable.value()` (calling it returns the same tensor)."""
         from tapeflow.ops.elementwise import identity
 
-        return identity(self)
+        out = identity(self)
+        out.__class__ = _callable_value_class(type(out))
+        return out
 
     def _check_assign(self, value: Any, what: str) -> Any:
         if isinstance(value, Tensor):

@@ -20,7 +20,7 @@ _TOP_LEVEL = {
     "Input": "tapeflow.keras.layers",
     "InputSpec": "tapeflow.keras.layers",
     "Layer": "tapeflow.keras.layers",
-    "Variable": "tapeflow.keras.layers.base",
+    "Variable": "tapeflow.keras.variables",
     "KerasTensor": "tapeflow.keras.layers.base",
     "DTypePolicy": "tapeflow.keras.dtype_policies",
     "FloatDTypePolicy": "tapeflow.keras.dtype_policies",

@@ -233,32 +233,35 @@ _STATELESS_SCOPES: list = []
 
 
 class StatelessScope:
-    """Run layers with variable values taken from `state_mapping`, without changing the variables.
+    """Run code with variable values taken from `state_mapping`, without changing any variable.
 
-    Inside, each mapped variable reads as its mapped value; assignments (`assign`, `assign_add`,
-    `assign_sub`, and in-place updates such as BatchNormalization's moving statistics on mapped
-    variables) change only the scope's copy. `get_current_value(variable)` gives the value at the
-    end; on exit every variable holds what it held before.
+    Inside, each mapped variable reads as its mapped value. Every update made inside (`assign*`,
+    BatchNormalization's moving statistics, metric updates, optimizer steps, SeedGenerator
+    draws), whether or not the variable is mapped, changes only the scope's copy; later reads
+    inside see it, `get_current_value(variable)` gives it (also after exit; None for a variable
+    neither mapped nor updated), and on exit every variable holds what it held before.
+    As in Keras, only the innermost scope is consulted: inside a nested scope, a variable that
+    scope neither maps nor updated reads as its own value, and the nested scope's updates do not
+    reach the outer one.
 
     Args:
         state_mapping: [(variable, value), ...].
         collect_losses: collect the losses layers add inside into `scope.losses`.
-        initialize_variables: must be True: Tapeflow initializes variables when they are created.
+        initialize_variables: accepted for Keras's signature; Tapeflow initializes variables when
+            they are created, so variables made inside are ready with either value.
     """
 
     def __init__(self, state_mapping: Any = None, collect_losses: bool = False,
                  initialize_variables: bool = True) -> None:
         from tapeflow.tensor import Variable
 
-        if not initialize_variables:
-            raise ValueError("StatelessScope(initialize_variables=False) is not supported: Tapeflow initializes "
-                             "variables when they are created, there is no deferred initialization to skip.")
         self.collect_losses = collect_losses
         self.initialize_variables = initialize_variables
         self.losses: list = []
         self.state_mapping: dict = {}
-        self._variables: dict = {}
-        self._saved: dict = {}
+        self._variables: dict = {}  # id -> variable, for every mapped or updated variable
+        self._copies: dict = {}  # id -> the scope's own array (installed while the scope is active)
+        self._own: dict = {}  # id -> the variable's own array, while the scope's copy is installed
         for variable, value in state_mapping or []:
             if not isinstance(variable, Variable):
                 raise ValueError("Invalid reference variable in StatelessScope: all keys in argument `mapping` must "
@@ -272,22 +275,43 @@ class StatelessScope:
             self.state_mapping[id(variable)] = value
             self._variables[id(variable)] = variable
 
+    def _copy_for(self, variable: Any, value: Any) -> Any:
+        own = variable._value
+        a = value._value if isinstance(value, tf.Tensor) else value
+        return tf.backend.asarray(a, own.dtype, tf.backend.get_xp(own)).copy()
+
+    def _install(self, key: int) -> None:
+        variable = self._variables[key]
+        self._own[key] = variable._value
+        variable._value = self._copies[key]
+
     def _adopt(self, variable: Any) -> None:
-        """Give `variable` the scope's own copy of its value (the original is restored on exit)."""
+        """Before `variable` changes in place: give it the scope's own copy (once)."""
         key = id(variable)
-        if key in self._saved:
+        if key in self._own:
             return
-        self._saved[key] = variable._value
         self._variables[key] = variable
-        current = self.state_mapping.get(key)
-        xp_value = variable._value if current is None else current._value
-        variable._value = xp_value.copy()
+        if key not in self._copies:
+            self._copies[key] = variable._value.copy()
+        self._install(key)
+
+    def _activate(self) -> None:
+        for key, variable in self._variables.items():
+            if key not in self._copies:
+                self._copies[key] = self._copy_for(variable, self.state_mapping[key])
+            self._install(key)
+
+    def _deactivate(self) -> None:
+        for key, own in self._own.items():
+            self._variables[key]._value = own
+        self._own.clear()
 
     def __enter__(self) -> StatelessScope:
         from tapeflow import tensor
 
-        for key in list(self._variables):
-            self._adopt(self._variables[key])
+        if _STATELESS_SCOPES:
+            _STATELESS_SCOPES[-1]._deactivate()
+        self._activate()
         _STATELESS_SCOPES.append(self)
         tensor._assign_hooks.append(self._adopt)
         return self
@@ -297,25 +321,36 @@ class StatelessScope:
 
         tensor._assign_hooks.remove(self._adopt)
         _STATELESS_SCOPES.remove(self)
-        for key, original in self._saved.items():
-            variable = self._variables[key]
-            self.state_mapping[key] = tf.constant(variable._value)
-            variable._value = original
-        self._saved.clear()
+        self._deactivate()
+        for key, copy in self._copies.items():
+            self.state_mapping[key] = tf.constant(copy)
+        self._copies.clear()
+        if _STATELESS_SCOPES:
+            _STATELESS_SCOPES[-1]._activate()
 
     def add_loss(self, loss: Any) -> None:
         self.losses.append(loss)
 
     def add_update(self, update: tuple) -> None:
+        """Record `(variable, value)` as the variable's value in the scope (Keras's hook for
+        variable assignments); reads inside the active scope see it."""
         variable, value = update
-        self._variables[id(variable)] = variable
-        self.state_mapping[id(variable)] = tf.convert_to_tensor(value)
+        key = id(variable)
+        self._variables[key] = variable
+        value = tf.convert_to_tensor(value, dtype=variable.dtype)
+        self.state_mapping[key] = value
+        if _STATELESS_SCOPES and _STATELESS_SCOPES[-1] is self:
+            self._adopt(variable)
+            variable._value[...] = value._value
+        else:
+            self._copies.pop(key, None)
 
     def get_current_value(self, variable: Any) -> Any:
         """The variable's value in the scope (after the updates made inside), or None if unmapped."""
         key = id(variable)
-        if key in self._saved:
-            return tf.constant(variable._value)
+        copy = self._copies.get(key)
+        if copy is not None:
+            return tf.constant(copy)
         return self.state_mapping.get(key)
 
 

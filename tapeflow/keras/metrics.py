@@ -8,6 +8,7 @@ thresholds and sample-weight handling follow Keras 3.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 import tapeflow as tf
 from tapeflow import backend as _backend
 from tapeflow import dtypes as _dt
+from tapeflow import tensor as _tensor_mod
 from tapeflow.distribute import training as _distribute
 from tapeflow.keras import activations as _activations
 from tapeflow.keras import backend as _kbackend
@@ -165,6 +167,24 @@ def _snake(name: str) -> str:
 _LIFTED_METRIC_METHODS = (("update_state", True), ("reset_state", True), ("result", False))
 
 
+def _scoped_writes(cls: type) -> None:
+    """Wrap the `update_state` / `reset_state` that `cls` defines so that, inside a
+    keras.StatelessScope, the metric's state changes in the scope's copies (they write in place)."""
+    for name in ("update_state", "reset_state"):
+        method = cls.__dict__.get(name)
+        if method is None or getattr(method, "_scoped_writes", False):
+            continue
+
+        def wrapper(self: Any, *args: Any, __method: Callable = method, **kwargs: Any) -> Any:
+            if _tensor_mod._assign_hooks:
+                _tensor_mod.notify_writes(self.variables)
+            return __method(self, *args, **kwargs)
+
+        functools.update_wrapper(wrapper, method)
+        wrapper._scoped_writes = True
+        setattr(cls, name, wrapper)
+
+
 class Metric:
     """Base class of streaming metrics.
 
@@ -187,6 +207,7 @@ class Metric:
         super().__init_subclass__(**kwargs)
         if "result" in cls.__dict__:
             cls.result = _synced_result(cls.__dict__["result"])
+        _scoped_writes(cls)
         _func_graph.lift_methods(cls, _LIFTED_METRIC_METHODS)
 
     def __init__(self, dtype: Any = None, name: str | None = None) -> None:
@@ -297,6 +318,7 @@ class Metric:
     __str__ = __repr__
 
 
+_scoped_writes(Metric)
 _func_graph.lift_methods(Metric, _LIFTED_METRIC_METHODS)
 
 

@@ -18,7 +18,7 @@ from tapeflow.keras.ops.arguments import cast, int_list, to_tensor
 from tapeflow.keras.ops.promotion import standardize_dtype
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import random as engine_random
-from tapeflow.tensor import Tensor, Variable
+from tapeflow.tensor import Tensor, Variable, notify_writes
 from tapeflow.tracing.func_graph import lifted_when_tracing
 
 __all__ = ["SeedGenerator", "beta", "binomial", "categorical", "dropout", "gamma", "normal",
@@ -58,6 +58,7 @@ class SeedGenerator:
         """
         # NOTE: the counter is advanced in place, eagerly, also when the draw is replayed inside a
         # tf.function (a lifted stateful node), never recorded as a graph assignment.
+        notify_writes((self.state,))
         value = self.state._value
         current = Tensor(value.copy())
         value[1] += 1

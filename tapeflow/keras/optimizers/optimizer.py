@@ -19,6 +19,7 @@ import numpy as np
 
 import tapeflow as tf
 from tapeflow import backend as _backend
+from tapeflow import tensor as _tensor
 from tapeflow.distribute import training as _distribute
 from tapeflow.distribute.context import _state as _distribute_state
 from tapeflow.keras import backend as _kbackend
@@ -362,6 +363,8 @@ class Optimizer:
             trainable_variables = self._trainable_variables
         elif not self.built:
             self.build(list(trainable_variables))
+        if _tensor._assign_hooks:  # inside keras.StatelessScope: the step changes the scope's copies
+            _tensor.notify_writes([*trainable_variables, *self.variables])
         table = self._slot_table
         if table is None:
             table = self._make_slot_table()
