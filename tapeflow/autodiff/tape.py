@@ -23,7 +23,15 @@ def _traced(tape: GradientTape, op: str, *args: Any) -> bool:
 
     tape_nodes.record(tape, op, *args)
     return True
+
 _add_fn: list = []
+
+# Asked at every first-order gradient: `hook.eager(sources)` returns an object told each source's
+# gradient as soon as the walk has finished it (`ready(i, array)`, `poll()`, `close()`,
+# `bind(returned arrays)`), or None; `hook.traced(graph, sources, grads)` sees gradients built
+# into a trace. tf.distribute installs one (distribute/overlap.py) to start all-reducing
+# gradients during the backward walk.
+gradient_hooks: list = []
 
 
 def _add() -> Any:
@@ -33,6 +41,34 @@ def _add() -> Any:
 
         _add_fn.append(add)
     return _add_fn[0]
+
+
+def _finishing_records(records: list, sources: list) -> dict:
+    """record index -> [(source position, id(source))] for the sources whose first reader
+    (in recording order) is that record: the reverse walk finishes their gradients there."""
+    position: dict = {}
+    for i, s in enumerate(sources):
+        position.setdefault(id(s), []).append(i)
+    out: dict = {}
+    for j, fn in enumerate(records):
+        for x in fn.inputs:
+            k = id(x)
+            if k in position:
+                out.setdefault(j, []).extend((i, k) for i in position.pop(k))
+                if not position:
+                    return out
+    return out
+
+
+def _report_finished(hook: Any, finished: dict, j: int, grads: dict) -> None:
+    """Tell `hook` the gradients finished once record `j` is walked; let it poll otherwise."""
+    done = finished.get(j)
+    if done is None:
+        hook.poll()
+        return
+    for i, k in done:
+        g = grads.get(k)
+        hook.ready(i, None if g is None else g._value)
 
 
 class UnconnectedGradients:
@@ -199,8 +235,11 @@ class GradientTape:
         paused = active and not self._persistent
         if paused:
             self._stop()
+        hook = None
+        if gradient_hooks and not recording_tapes:  # (first order: nothing records the walk)
+            hook = gradient_hooks[0].eager(flat_sources)
         try:
-            grads = self._backprop(targets, ogs, flat_sources, copy_records=active and not paused)
+            grads = self._backprop(targets, ogs, flat_sources, copy_records=active and not paused, hook=hook)
         finally:
             if paused:
                 recording_tapes.append(self)
@@ -230,6 +269,8 @@ class GradientTape:
                     g = Tensor(get_xp(v).array(v, copy=True))
                 seen.add(id(g._value))
             result.append(g)
+        if hook is not None:
+            hook.bind([None if g is None else g._value for g in result])
         if flat_sources is sources:
             return result  # a flat list of sources: no repacking
         if isinstance(sources, Tensor):
@@ -237,12 +278,14 @@ class GradientTape:
         return nest.pack_sequence_as(sources, result)
 
     def _backprop(self, targets: list, output_gradients: list, sources: list,
-                  copy_records: bool = False) -> dict:
+                  copy_records: bool = False, hook: Any = None) -> dict:
         """The reverse walk: gradients of `targets` for every tensor that leads to `sources`.
 
         When no tape records the walk (the usual first-order case), gradients are accumulated
         on arrays, in place where the engine owns the accumulated array; when a tape records
         it (higher-order gradients), accumulation goes through ops so it is differentiable.
+        A `hook` (see `gradient_hooks`) is told each source's gradient once the walk has passed
+        the first record that read the source: nothing adds to it after that.
         """
         add = _add()
         grads: dict[int, Tensor] = {}
@@ -265,7 +308,11 @@ class GradientTape:
         # being walked: walk a copy then.
         records = list(self._records) if copy_records else self._records
         recording = bool(recording_tapes)
-        for fn in reversed(records):
+        finished = _finishing_records(records, sources) if hook is not None else None
+        for j in range(len(records) - 1, -1, -1):
+            if finished is not None:
+                _report_finished(hook, finished, j + 1, grads)
+            fn = records[j]
             outs = fn.outputs
             if len(outs) == 1:
                 k = id(outs[0])
@@ -314,6 +361,9 @@ class GradientTape:
                 else:
                     acc = Tensor(old._value + dv)
                     grads[k] = owned[k] = acc
+        if finished is not None:
+            _report_finished(hook, finished, 0, grads)
+            hook.close()
         return grads
 
     def jacobian(

@@ -2,8 +2,10 @@
 
 One `Collective` wraps `MPI.COMM_WORLD` (mpi4py, imported lazily: it is the optional extra
 `tapeflow[distributed]`). Every reduction gathers each worker's float32 buckets with a
-non-blocking all-gather and sums them in rank order on every worker, so the result is the same
-bits everywhere and never depends on timing or on MPI's choice of algorithm. Waits poll with a
+non-blocking reduce-scatter / all-gather pair: each chunk is summed in rank order by one worker
+and copied to the others, so the result is the same bits everywhere and never depends on timing
+or on MPI's choice of algorithm (`PendingAllReduce`). Small reductions (metrics, `strategy.reduce`)
+all-gather and sum in rank order on every worker. Waits poll with a
 deadline: a worker that died or hangs makes the others raise `tf.errors.UnavailableError` after
 `timeout_seconds` instead of blocking forever; an uncaught exception on any worker aborts the
 whole job (`MPI_Abort`) so the others stop at once.
@@ -56,7 +58,15 @@ class Collective:
         self.size = self.comm.Get_size()
         self.timeout = float(timeout_seconds) if timeout_seconds else DEFAULT_TIMEOUT
         self.bucket_elements = max(1, (bytes_per_pack or DEFAULT_BUCKET_BYTES) // 4)
-        self.reduce_seconds = 0.0   # time spent in gradient all-reduces (for the scaling report)
+        self.reduce_seconds = 0.0   # time spent in blocking gradient all-reduces (for the scaling report)
+        self.wait_seconds = 0.0     # time spent waiting for gradient all-reduces to complete
+        self.overlapped_reductions = 0   # optimizer updates whose gradients the backward walk reduced
+        self.blocking_reductions = 0     # ... and those whose gradients were reduced at the update
+        # Second phases of the gradient all-reduces begin when their first phase arrives, at
+        # times that differ between workers: on their own communicator, so that they can never
+        # interleave differently with the collectives the program starts.
+        self.gather_comm = self.comm.Dup() if self.size > 1 else self.comm
+        self._first_phase: list = []  # PendingAllReduces whose second phase has not begun, in start order
         if self.size > 1:
             _install_abort_hook(self.comm)
 
@@ -119,51 +129,119 @@ class Collective:
         self._wait([self.comm.Ibarrier()], what)
 
     # -- gradients ---------------------------------------------------------------------------------
-    def allreduce_arrays(self, arrays: list, op: str = "sum") -> list:
-        """All-reduce a list of arrays in float32 buckets (float64 arrays in float64 buckets).
+    def start_allreduce(self, flat: np.ndarray, op: str = "sum") -> PendingAllReduce:
+        """Begin a non-blocking, deterministic all-reduce of the 1-D buffer `flat` (see
+        `PendingAllReduce`); `progress` drives it, `wait_allreduces` finishes it."""
+        pending = PendingAllReduce(self, flat, op)
+        self._first_phase.append(pending)
+        return pending
 
-        The buckets are filled in reverse list order (the order a backward walk produces
-        gradients), each all-gather is started as soon as its bucket is packed, and every
-        bucket is summed in rank order once it arrives.
-        """
+    def progress(self) -> None:
+        """Let MPI move the data of the all-reduces in flight, and begin the second phase of
+        those whose first phase arrived. Second phases begin in the order the all-reduces
+        began, on every worker (MPI needs the same collective order everywhere): one whose
+        first phase has not arrived holds back the later ones."""
+        queue = self._first_phase
+        while queue and queue[0].advance():
+            queue.pop(0)
+
+    def wait_allreduces(self, pending: list) -> None:
+        """Complete the all-reduces `pending`, or raise UnavailableError after the timeout
+        when a worker stays silent."""
         start = time.perf_counter()
-        out: list = [None] * len(arrays)
-        pending: list = []   # (request, gathered rows, [(index, offset, size, shape, dtype)])
-        for wide in (False, True):
-            dtype = np.float64 if wide else np.float32
-            chosen = [i for i in reversed(range(len(arrays)))
-                      if arrays[i] is not None and (arrays[i].dtype == np.float64) == wide]
-            bucket: list = []
-            filled = 0
-            for pos, i in enumerate(chosen):
-                bucket.append(i)
-                filled += arrays[i].size
-                if filled >= self.bucket_elements or pos == len(chosen) - 1:
-                    pending.append(self._start_bucket(arrays, bucket, dtype))
-                    bucket, filled = [], 0
-        for req, rows, layout in pending:
-            self._wait([req], "the gradient all-reduce")
-            total = rows[0].copy()
-            for row in rows[1:]:
-                total += row
-            if op == "mean":
-                total *= np.asarray(1.0 / self.size, total.dtype)
-            for i, offset, size, shape, dtype in layout:
-                out[i] = total[offset:offset + size].reshape(shape).astype(dtype, copy=False)
+        self.progress()
+        if not all(p.done() for p in pending):
+            deadline = time.monotonic() + self.timeout
+            pause = 1e-5
+            while True:
+                self.progress()
+                if all(p.done() for p in pending):
+                    break
+                if time.monotonic() > deadline:
+                    raise errors.UnavailableError(
+                        f"tf.distribute: worker {self.rank} of {self.size} waited {self.timeout:g} s for the other "
+                        "workers in the gradient all-reduce; a worker has died or hangs. (Set the limit with "
+                        "`tf.distribute.experimental.CommunicationOptions(timeout_seconds=...)`.)")
+                time.sleep(pause)
+                pause = min(pause * 2, 1e-3)
+        self.wait_seconds += time.perf_counter() - start
+
+    def allreduce_arrays(self, arrays: list, op: str = "sum") -> list:
+        """All-reduce a list of arrays at once, in the buckets an overlapped reduction of the
+        same list would use (`overlap.BucketPlan`); None entries stay None."""
+        from tapeflow.distribute.overlap import BucketPlan, GradientReducer
+
+        start = time.perf_counter()
+        plan = BucketPlan([None if a is None else (a.shape, a.dtype) for a in arrays], self.bucket_elements)
+        reducer = GradientReducer(self, plan, op)
+        for i in reversed(range(len(arrays))):
+            reducer.ready(i, arrays[i])
+        out = reducer.finish()
         self.reduce_seconds += time.perf_counter() - start
         return out
 
-    def _start_bucket(self, arrays: list, indices: list, dtype: Any) -> tuple:
-        sizes = [arrays[i].size for i in indices]
-        flat = np.empty(sum(sizes), dtype)
-        layout = []
-        offset = 0
-        for i, size in zip(indices, sizes, strict=True):
-            flat[offset:offset + size] = arrays[i].reshape(-1)
-            layout.append((i, offset, size, arrays[i].shape, arrays[i].dtype))
-            offset += size
-        rows = np.empty((self.size, flat.size), dtype)
-        return self.comm.Iallgather(flat, rows), rows, layout
+
+class PendingAllReduce:
+    """One all-reduce in flight, the same bits on every worker whatever the timing.
+
+    Reduce-scatter, then all-gather, as ring all-reduces move data (each worker sends and
+    receives 2 (N-1)/N of the buffer): the buffer is cut in N chunks; phase 1 (`Ialltoallv`)
+    gives worker r chunk r of every worker's buffer, which it sums in rank order (then scales
+    by 1/N for a mean); phase 2 (`Iallgatherv` in place, on a second communicator) gives every
+    worker every summed chunk. Each element is thus added in rank order by exactly one worker,
+    and its bits are copied to the others.
+    """
+
+    def __init__(self, coll: Collective, flat: np.ndarray, op: str) -> None:
+        mpi = coll._mpi
+        self.coll = coll
+        self.flat = flat
+        self.op = op
+        n, size, rank = flat.size, coll.size, coll.rank
+        bounds = [_chunk(n, size, k) for k in range(size)]
+        self.counts = [hi - lo for lo, hi in bounds]
+        self.displs = [lo for lo, _ in bounds]
+        self.lo, self.hi = bounds[rank]
+        m = self.hi - self.lo
+        self.mpi_type = mpi._typedict[flat.dtype.char]
+        self.recv = np.empty((size, m), flat.dtype)
+        send_counts = [c if k != rank else 0 for k, c in enumerate(self.counts)]
+        recv_counts = [m if k != rank else 0 for k in range(size)]
+        recv_displs = [k * m for k in range(size)]
+        self.out = np.empty(n, flat.dtype)
+        self.request = coll.comm.Ialltoallv([flat, (send_counts, self.displs), self.mpi_type],
+                                            [self.recv, (recv_counts, recv_displs), self.mpi_type])
+        self.phase = 1
+
+    def advance(self) -> bool:
+        """True once phase 2 has begun (this worker's chunk is summed and being sent)."""
+        if self.phase == 2:
+            return True
+        if not self.request.Test():
+            return False
+        rank, lo, hi = self.coll.rank, self.lo, self.hi
+        rows = [self.flat[lo:hi] if k == rank else self.recv[k] for k in range(self.coll.size)]
+        own = self.out[lo:hi]
+        np.add(rows[0], rows[1], out=own)
+        for row in rows[2:]:
+            own += row
+        if self.op == "mean":
+            own *= np.asarray(1.0 / self.coll.size, own.dtype)
+        self.recv = None
+        mpi = self.coll._mpi
+        self.request = self.coll.gather_comm.Iallgatherv(
+            mpi.IN_PLACE, [self.out, (self.counts, self.displs), self.mpi_type])
+        self.phase = 2
+        return True
+
+    def done(self) -> bool:
+        return self.phase == 2 and bool(self.request.Test())
+
+
+def _chunk(n: int, parts: int, index: int) -> tuple[int, int]:
+    base, extra = divmod(n, parts)
+    start = index * base + min(index, extra)
+    return start, start + base + (1 if index < extra else 0)
 
 
 _hook_installed = False
@@ -192,6 +270,9 @@ class LocalCollective:
     rank = 0
     size = 1
     reduce_seconds = 0.0
+    wait_seconds = 0.0
+    overlapped_reductions = 0
+    blocking_reductions = 0
 
     def allgather(self, array: np.ndarray, what: str = "") -> np.ndarray:
         return np.asarray(array)[None]

@@ -41,6 +41,7 @@ class _State(threading.local):
     def __init__(self) -> None:
         self.scopes: list = []         # strategies whose scope() is entered, innermost last
         self.replica: list = []        # ReplicaContexts entered by strategy.run, innermost last
+        self.reducers: list = []       # overlap.GradientReducers started, not yet applied (oldest first)
 
 
 _state = _State()
@@ -170,6 +171,10 @@ class ReplicaContext:
 
     def __exit__(self, *exc: Any) -> None:
         _state.replica.pop()
+        if not _state.replica and _state.reducers:
+            from tapeflow.distribute.overlap import drain
+
+            drain()  # gradients reduced early but never applied
 
     def all_reduce(self, reduce_op: Any, value: Any, options: Any = None) -> Any:
         """Sum or mean of `value` (a nest of tensors) over all replicas, on every replica."""

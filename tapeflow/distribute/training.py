@@ -2,7 +2,8 @@
 
 - `reduce_gradients`: the optimizer's `apply` hands its gradient list here first; inside a
   replica context of a multi-worker strategy it comes back all-reduced ("sum" in
-  `strategy.run`, "mean" in a distributed `fit`).
+  `strategy.run`, "mean" in a distributed `fit`), usually by waiting for the reduction the
+  backward walk started (`overlap.py`, installed as the tape's gradient hook here).
 - `model_strategy` / `metric_strategy`: a model or metric created inside a multi-worker
   strategy's scope remembers it (so `fit` distributes, and `result()` aggregates).
 """
@@ -11,7 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapeflow.autodiff import tape as _tape
 from tapeflow.distribute import context as _ctx
+from tapeflow.distribute import overlap as _overlap
+from tapeflow.tensor import Tensor
 from tapeflow.tracing import state as _trace_state
 
 
@@ -22,6 +26,10 @@ def _multi_worker_scope() -> Any:
     strategy = _ctx._state.scopes[-1]
     return strategy if strategy.extended._collective.size > 1 else None
 
+
+# Every first-order gradient asks the hook whether to all-reduce its gradients as they finish.
+if _overlap.GradientHook not in _tape.gradient_hooks:
+    _tape.gradient_hooks.append(_overlap.GradientHook)
 
 model_strategy = _multi_worker_scope
 metric_strategy = _multi_worker_scope
@@ -38,6 +46,14 @@ def reduce_gradients(grads: list) -> list:
     extended = ctx.strategy.extended
     if extended._collective.size == 1:
         return grads
+    # The gradient walk that produced these very arrays began reducing them (overlap.py).
+    arrays = _overlap.gradient_arrays(grads)
+    reducer = _overlap.take_reducer(arrays, ctx.gradient_reduce)
+    coll = extended._collective
+    if reducer is not None:
+        coll.overlapped_reductions += 1
+        return [None if r is None else Tensor(r) for r in reducer.reduced(arrays)]
+    coll.blocking_reductions += 1
     return extended.reduce_gradients(list(grads), ctx.gradient_reduce)
 
 

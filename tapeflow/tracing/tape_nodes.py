@@ -115,6 +115,10 @@ def gradient(tape: Any, target: Any, sources: Any, output_gradients: Any, mode: 
         except symbolic_grad.NotSymbolic:
             window.enacted = True
         else:
+            from tapeflow.autodiff.tape import gradient_hooks
+
+            for hook in gradient_hooks:  # (tf.distribute: all-reduce buckets as they are produced)
+                hook.traced(state.current(), flat_sources, grads)
             return _pack(sources, [_unconnected(s, mode) if g is None else g
                                    for s, g in zip(flat_sources, grads, strict=True)])
 

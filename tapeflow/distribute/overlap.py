@@ -1,0 +1,301 @@
+"""Gradient all-reduce overlapped with the backward pass (as PyTorch DDP and Horovod do).
+
+Inside a multi-worker replica context (`strategy.run`, a distributed Keras `fit`), a gradient of
+trainable variables starts all-reducing while the backward walk is still running:
+
+1. `BucketPlan` cuts the gradient list into buckets (about `bytes_per_pack` each), filled in
+   reverse list order, the order a backward walk finishes gradients (last layer first). The
+   plan depends only on shapes and dtypes, so it is the same on every worker.
+2. A `GradientReducer` is told each gradient as soon as it is final (`ready`). When every
+   gradient of the next bucket is ready, that bucket is packed and its non-blocking
+   all-reduce begins (`collective.PendingAllReduce`: deterministic, rank-order sums). Buckets
+   begin strictly in plan order on every worker, whatever order their gradients finish in.
+3. Who calls `ready`:
+   - the eager tape: `GradientTape._backprop` tells the hook a source's gradient once the walk
+     has passed the first recorded op that read the source (no later op can add to it);
+   - a traced `tf.function`: when the gradient is built into the graph at trace time
+     (`tracing.symbolic_grad`), one stateful node per bucket is inserted into the graph right
+     after the node that produces the bucket's last gradient; each replay runs it there.
+4. `tape.gradient` still returns this worker's own gradients (TF's semantics). The optimizer's
+   update hands its gradients to `training.reduce_gradients`, which finds the reducer whose
+   gradients these are (the very same arrays) and waits for its buckets. Gradients changed in
+   between (clipped, scaled: new arrays) are all-reduced then instead, and the early reduction
+   is dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapeflow.distribute import context as _ctx
+from tapeflow.tensor import Tensor, Variable
+
+
+class BucketPlan:
+    """Which gradients share a bucket: fixed by the gradient list's shapes and dtypes.
+
+    Args:
+        specs: one `(shape, dtype)` per gradient, None for one that is not reduced.
+        bucket_elements: a bucket is closed once it holds at least this many elements.
+
+    float16/bfloat16/float32 gradients travel in float32 buckets, float64 and complex ones in
+    their own dtype; a bucket holds one dtype.
+    """
+
+    def __init__(self, specs: list, bucket_elements: int) -> None:
+        self.size = len(specs)
+        self.buckets: list = []     # [(dtype, [(index, offset, size, shape, dtype)], elements)]
+        self.bucket_of: dict = {}   # gradient index -> bucket number
+        members: list = []
+        filled = 0
+        kind = None
+        for i in reversed(range(len(specs))):
+            if specs[i] is None:
+                continue
+            shape, dtype = tuple(specs[i][0]), np.dtype(specs[i][1])
+            wire = dtype if dtype.kind == "c" or dtype == np.float64 else np.dtype(np.float32)
+            if members and (wire != kind or filled >= bucket_elements):
+                self.buckets.append((kind, members, filled))
+                members, filled = [], 0
+            n = int(np.prod(shape, dtype=np.int64))
+            kind = wire
+            members.append((i, filled, n, shape, dtype))
+            self.bucket_of[i] = len(self.buckets)
+            filled += n
+        if members:
+            self.buckets.append((kind, members, filled))
+
+
+class GradientReducer:
+    """One all-reduce of a gradient list, bucket by bucket as the gradients become ready.
+
+    Args:
+        coll: the worker's `collective.Collective`.
+        plan: the buckets.
+        op: "sum" or "mean".
+    """
+
+    def __init__(self, coll: Any, plan: BucketPlan, op: str) -> None:
+        self.coll = coll
+        self.plan = plan
+        self.op = op
+        self.local: list = [None] * plan.size
+        self.seen = [False] * plan.size
+        self.missing = [len(members) for _, members, _ in plan.buckets]
+        self.started = 0
+        self.pending: list = []   # PendingAllReduce per started bucket, in plan order
+        self.bound: dict = {}     # id(array handed to the caller) -> gradient index
+        self.keep: list = []      # those arrays (their ids stay valid while bound)
+        self.result: list | None = None
+
+    def ready(self, index: int, array: Any) -> None:
+        """Gradient `index` is final (`array`, or None when it has none)."""
+        b = self.plan.bucket_of.get(index)
+        if b is None or self.result is not None or self.seen[index]:
+            return
+        self.seen[index] = True
+        self.local[index] = array
+        self.missing[b] -= 1
+        buckets = self.plan.buckets
+        while self.started < len(buckets) and self.missing[self.started] == 0:
+            self.pending.append(self.coll.start_allreduce(self._pack(self.started), self.op))
+            self.started += 1
+        self.coll.progress()
+
+    def poll(self) -> None:
+        """Let MPI move the started buckets' data (called between backward ops)."""
+        if self.pending:
+            self.coll.progress()
+
+    def close(self) -> None:
+        """Every gradient not yet reported has none: start the remaining buckets."""
+        for i in self.plan.bucket_of:
+            if not self.seen[i]:
+                self.ready(i, None)
+
+    def bind(self, arrays: list) -> None:
+        """The arrays handed to the caller for each gradient (what the optimizer will pass back)."""
+        self.bound = {}
+        self.keep = []
+        for i, a in enumerate(arrays):
+            if a is not None and i in self.plan.bucket_of and self.local[i] is not None:
+                self.bound[id(a)] = i
+                self.keep.append(a)
+
+    def covers(self, arrays: list) -> bool:
+        """Whether every non-None array in `arrays` is one this reducer reduces."""
+        found = False
+        for a in arrays:
+            if a is None:
+                continue
+            if id(a) not in self.bound:
+                return False
+            found = True
+        return found
+
+    def finish(self) -> list:
+        """Wait for every bucket; the reduced arrays (None where the local gradient was None)."""
+        if self.result is None:
+            self.close()
+            self.coll.wait_allreduces(self.pending)
+            out: list = [None] * self.plan.size
+            for (_, members, _), done in zip(self.plan.buckets, self.pending, strict=True):
+                total = done.out
+                for i, offset, n, shape, dtype in members:
+                    if self.local[i] is not None:
+                        out[i] = total[offset:offset + n].reshape(shape).astype(dtype, copy=False)
+            self.result, self.pending, self.local = out, [], []
+        return self.result
+
+    def reduced(self, arrays: list) -> list:
+        """The reduced values of `arrays` (each one this reducer covers), in their order."""
+        result = self.finish()
+        return [None if a is None else result[self.bound[id(a)]] for a in arrays]
+
+    def _pack(self, b: int) -> np.ndarray:
+        dtype, members, total = self.plan.buckets[b]
+        if len(members) == 1:
+            a = self.local[members[0][0]]
+            if a is not None:
+                a = np.asarray(a)
+                if a.dtype == dtype and a.flags.c_contiguous:
+                    return a.reshape(-1)  # sent as it is: nothing writes a final gradient
+        flat = np.empty(total, dtype)
+        for i, offset, n, _, _ in members:
+            a = self.local[i]
+            if a is None:
+                flat[offset:offset + n] = 0
+            else:
+                flat[offset:offset + n] = np.asarray(a).reshape(-1)
+        return flat
+
+
+# -- where the reducers come from -------------------------------------------------------------
+def _multi_worker_context() -> Any:
+    """The innermost replica context when it belongs to a strategy over several workers."""
+    replica = _ctx._state.replica
+    if not replica:
+        return None
+    ctx = replica[-1]
+    coll = ctx.strategy.extended._collective
+    return ctx if coll.size > 1 else None
+
+
+def _reducible(sources: list) -> bool:
+    return bool(sources) and all(
+        isinstance(s, Variable) and s.trainable and s.dtype.is_floating for s in sources)
+
+
+_MAX_PENDING = 8
+
+
+def _register(reducer: GradientReducer) -> None:
+    pending = _ctx._state.reducers
+    pending.append(reducer)
+    while len(pending) > _MAX_PENDING:   # gradients nobody applied: complete and drop the oldest
+        pending.pop(0).finish()
+
+
+def take_reducer(arrays: list, op: str) -> GradientReducer | None:
+    """The registered reducer of exactly these gradient arrays (removed from the registry);
+    reducers registered before it are stale (their gradients were not applied) and dropped."""
+    pending = _ctx._state.reducers
+    for k, reducer in enumerate(pending):
+        if reducer.op == op and reducer.covers(arrays):
+            stale = pending[:k]
+            del pending[:k + 1]
+            for s in stale:
+                s.finish()
+            return reducer
+    return None
+
+
+def drain() -> None:
+    """Complete and drop every registered reducer (leaving a distributed call)."""
+    pending = _ctx._state.reducers
+    while pending:
+        pending.pop(0).finish()
+
+
+class GradientHook:
+    """What the tape asks at each first-order gradient (`tapeflow.autodiff.tape.gradient_hooks`)."""
+
+    @staticmethod
+    def eager(sources: list) -> GradientReducer | None:
+        """A reducer for an eager walk over `sources`, or None outside a multi-worker replica
+        context (or when the sources are not all trainable floating variables)."""
+        ctx = _multi_worker_context()
+        if ctx is None or not _reducible(sources):
+            return None
+        coll = ctx.strategy.extended._collective
+        plan = BucketPlan([(tuple(s._value.shape), s._value.dtype) for s in sources], coll.bucket_elements)
+        reducer = GradientReducer(coll, plan, ctx.gradient_reduce)
+        _register(reducer)
+        return reducer
+
+    @staticmethod
+    def traced(graph: Any, sources: list, grads: list) -> None:
+        """Insert one bucket-start node per bucket into `graph` (being traced), each right after
+        the node that produces the bucket's last gradient (`grads`: graph tensors or None)."""
+        ctx = _multi_worker_context()
+        if ctx is None or not _reducible(sources):
+            return
+        coll = ctx.strategy.extended._collective
+        plan = BucketPlan([None if g is None else (tuple(g.shape), g.dtype._np) for g in grads],
+                          coll.bucket_elements)
+        driver = _TracedReducer(plan)
+        from tapeflow.tracing import func_graph
+
+        last = -1
+        for b, (_, members, _) in enumerate(plan.buckets):
+            tensors = [grads[i] for i, *_ in members]
+            position = {id(node): k for k, node in enumerate(graph.nodes)}
+            produced = [position.get(id(getattr(t, "node", None)), -1) for t in tensors if t._value is None]
+            at = max(max(produced, default=-1), last) + 1
+            node = func_graph.lift_array_call(_BucketStart(driver, b), tensors, name="allreduce_bucket_start")
+            graph.nodes.remove(node)
+            graph.nodes.insert(at, node)
+            last = at
+
+
+class _TracedReducer:
+    """A traced gradient's buckets at replay: bucket 0's node opens a fresh reducer (when the
+    replay runs in a multi-worker replica context), each node hands it its bucket."""
+
+    def __init__(self, plan: BucketPlan) -> None:
+        self.plan = plan
+        self.current: GradientReducer | None = None
+
+
+class _BucketStart:
+    """The array function of one bucket-start node."""
+
+    def __init__(self, driver: _TracedReducer, bucket: int) -> None:
+        self.driver = driver
+        self.bucket = bucket
+
+    def __call__(self, *arrays: Any) -> None:
+        driver = self.driver
+        plan = driver.plan
+        if self.bucket == 0:
+            ctx = _multi_worker_context()
+            driver.current = None
+            if ctx is not None:
+                driver.current = GradientReducer(ctx.strategy.extended._collective, plan, ctx.gradient_reduce)
+                _register(driver.current)
+        reducer = driver.current
+        if reducer is None:
+            return
+        members = plan.buckets[self.bucket][1]
+        for (i, *_), a in zip(members, arrays, strict=True):
+            reducer.ready(i, a)
+        if self.bucket == len(plan.buckets) - 1:
+            reducer.bind(reducer.local)
+            driver.current = None
+
+
+def gradient_arrays(grads: list) -> list:
+    """The arrays of a gradient list as the optimizer passes it (Tensors or arrays)."""
+    return [None if g is None else (g._value if isinstance(g, Tensor) else g) for g in grads]
