@@ -58,8 +58,9 @@ class Collective:
         self.size = self.comm.Get_size()
         self.timeout = float(timeout_seconds) if timeout_seconds else DEFAULT_TIMEOUT
         self.bucket_elements = max(1, (bytes_per_pack or DEFAULT_BUCKET_BYTES) // 4)
-        self.reduce_seconds = 0.0   # time spent in blocking gradient all-reduces (for the scaling report)
-        self.wait_seconds = 0.0     # time spent waiting for gradient all-reduces to complete
+        self.wait_seconds = 0.0     # time spent blocked waiting for gradient all-reduces to complete
+        self.allreduce_seconds = 0.0     # wall time in gradient all-reduce code (packing, MPI, sums, waits)
+        self.allreduce_cpu_seconds = 0.0  # ... and this thread's CPU time in it
         self.overlapped_reductions = 0   # optimizer updates whose gradients the backward walk reduced
         self.blocking_reductions = 0     # ... and those whose gradients were reduced at the update
         # Second phases of the gradient all-reduces begin when their first phase arrives, at
@@ -129,6 +130,11 @@ class Collective:
         self._wait([self.comm.Ibarrier()], what)
 
     # -- gradients ---------------------------------------------------------------------------------
+    def count_time(self, wall: float, cpu: float) -> None:
+        """Add the time since `wall` (perf_counter) and `cpu` (thread_time) to the all-reduce totals."""
+        self.allreduce_seconds += time.perf_counter() - wall
+        self.allreduce_cpu_seconds += time.thread_time() - cpu
+
     def start_allreduce(self, flat: np.ndarray, op: str = "sum") -> PendingAllReduce:
         """Begin a non-blocking, deterministic all-reduce of the 1-D buffer `flat` (see
         `PendingAllReduce`); `progress` drives it, `wait_allreduces` finishes it."""
@@ -171,53 +177,44 @@ class Collective:
         same list would use (`overlap.BucketPlan`); None entries stay None."""
         from tapeflow.distribute.overlap import BucketPlan, GradientReducer
 
-        start = time.perf_counter()
         plan = BucketPlan([None if a is None else (a.shape, a.dtype) for a in arrays], self.bucket_elements)
         reducer = GradientReducer(self, plan, op)
         for i in reversed(range(len(arrays))):
             reducer.ready(i, arrays[i])
-        out = reducer.finish()
-        self.reduce_seconds += time.perf_counter() - start
-        return out
+        return reducer.finish()
 
 
 class PendingAllReduce:
     """One all-reduce in flight, the same bits on every worker whatever the timing.
 
     Reduce-scatter, then all-gather, as ring all-reduces move data (each worker sends and
-    receives 2 (N-1)/N of the buffer): the buffer is cut in N chunks; phase 1 (`Ialltoallv`)
-    gives worker r chunk r of every worker's buffer, which it sums in rank order (then scales
-    by 1/N for a mean); phase 2 (`Iallgatherv` in place, on a second communicator) gives every
-    worker every summed chunk. Each element is thus added in rank order by exactly one worker,
-    and its bits are copied to the others.
+    receives 2 (N-1)/N of the buffer), over non-blocking point-to-point messages: the buffer is
+    cut in N chunks; in phase 1 worker r receives chunk r of every other worker's buffer and
+    sums the N of them in rank order (then scales by 1/N for a mean); in phase 2 (on a second
+    communicator) it sends its summed chunk to every worker and receives theirs. Each element
+    is thus added in rank order by exactly one worker, and its bits are copied to the others.
     """
 
     def __init__(self, coll: Collective, flat: np.ndarray, op: str) -> None:
-        mpi = coll._mpi
         self.coll = coll
         self.flat = flat
         self.op = op
         n, size, rank = flat.size, coll.size, coll.rank
-        bounds = [_chunk(n, size, k) for k in range(size)]
-        self.counts = [hi - lo for lo, hi in bounds]
-        self.displs = [lo for lo, _ in bounds]
-        self.lo, self.hi = bounds[rank]
-        m = self.hi - self.lo
-        self.mpi_type = mpi._typedict[flat.dtype.char]
-        self.recv = np.empty((size, m), flat.dtype)
-        send_counts = [c if k != rank else 0 for k, c in enumerate(self.counts)]
-        recv_counts = [m if k != rank else 0 for k in range(size)]
-        recv_displs = [k * m for k in range(size)]
+        self.bounds = [_chunk(n, size, k) for k in range(size)]
+        self.lo, self.hi = self.bounds[rank]
+        self.recv = np.empty((size, self.hi - self.lo), flat.dtype)
         self.out = np.empty(n, flat.dtype)
-        self.request = coll.comm.Ialltoallv([flat, (send_counts, self.displs), self.mpi_type],
-                                            [self.recv, (recv_counts, recv_displs), self.mpi_type])
+        comm = coll.comm
+        self.requests = [comm.Irecv(self.recv[k], source=k, tag=_TAG) for k in range(size) if k != rank]
+        self.requests += [comm.Isend(flat[lo:hi], dest=k, tag=_TAG)
+                          for k, (lo, hi) in enumerate(self.bounds) if k != rank]
         self.phase = 1
 
     def advance(self) -> bool:
         """True once phase 2 has begun (this worker's chunk is summed and being sent)."""
         if self.phase == 2:
             return True
-        if not self.request.Test():
+        if not self.coll._mpi.Request.Testall(self.requests):
             return False
         rank, lo, hi = self.coll.rank, self.lo, self.hi
         rows = [self.flat[lo:hi] if k == rank else self.recv[k] for k in range(self.coll.size)]
@@ -228,14 +225,18 @@ class PendingAllReduce:
         if self.op == "mean":
             own *= np.asarray(1.0 / self.coll.size, own.dtype)
         self.recv = None
-        mpi = self.coll._mpi
-        self.request = self.coll.gather_comm.Iallgatherv(
-            mpi.IN_PLACE, [self.out, (self.counts, self.displs), self.mpi_type])
+        comm = self.coll.gather_comm
+        self.requests = [comm.Irecv(self.out[a:b], source=k, tag=_TAG)
+                         for k, (a, b) in enumerate(self.bounds) if k != rank]
+        self.requests += [comm.Isend(own, dest=k, tag=_TAG) for k in range(self.coll.size) if k != rank]
         self.phase = 2
         return True
 
     def done(self) -> bool:
-        return self.phase == 2 and bool(self.request.Test())
+        return self.phase == 2 and bool(self.coll._mpi.Request.Testall(self.requests))
+
+
+_TAG = 19  # the gradient all-reduce's messages (no other point-to-point traffic uses the communicators)
 
 
 def _chunk(n: int, parts: int, index: int) -> tuple[int, int]:
@@ -269,8 +270,9 @@ class LocalCollective:
 
     rank = 0
     size = 1
-    reduce_seconds = 0.0
     wait_seconds = 0.0
+    allreduce_seconds = 0.0
+    allreduce_cpu_seconds = 0.0
     overlapped_reductions = 0
     blocking_reductions = 0
 

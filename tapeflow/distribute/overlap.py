@@ -25,6 +25,7 @@ trainable variables starts all-reducing while the backward walk is still running
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,8 @@ class BucketPlan:
 
     Args:
         specs: one `(shape, dtype)` per gradient, None for one that is not reduced.
-        bucket_elements: a bucket is closed once it holds at least this many elements.
+        bucket_elements: a bucket holds at most this many elements, or one larger gradient
+            alone (sent from its own array, without packing).
 
     float16/bfloat16/float32 gradients travel in float32 buckets, float64 and complex ones in
     their own dtype; a bucket holds one dtype.
@@ -56,10 +58,10 @@ class BucketPlan:
                 continue
             shape, dtype = tuple(specs[i][0]), np.dtype(specs[i][1])
             wire = dtype if dtype.kind == "c" or dtype == np.float64 else np.dtype(np.float32)
-            if members and (wire != kind or filled >= bucket_elements):
+            n = int(np.prod(shape, dtype=np.int64))
+            if members and (wire != kind or filled + n > bucket_elements):
                 self.buckets.append((kind, members, filled))
                 members, filled = [], 0
-            n = int(np.prod(shape, dtype=np.int64))
             kind = wire
             members.append((i, filled, n, shape, dtype))
             self.bucket_of[i] = len(self.buckets)
@@ -95,6 +97,7 @@ class GradientReducer:
         b = self.plan.bucket_of.get(index)
         if b is None or self.result is not None or self.seen[index]:
             return
+        wall, cpu = time.perf_counter(), time.thread_time()
         self.seen[index] = True
         self.local[index] = array
         self.missing[b] -= 1
@@ -103,11 +106,14 @@ class GradientReducer:
             self.pending.append(self.coll.start_allreduce(self._pack(self.started), self.op))
             self.started += 1
         self.coll.progress()
+        self.coll.count_time(wall, cpu)
 
     def poll(self) -> None:
         """Let MPI move the started buckets' data (called between backward ops)."""
         if self.pending:
+            wall, cpu = time.perf_counter(), time.thread_time()
             self.coll.progress()
+            self.coll.count_time(wall, cpu)
 
     def close(self) -> None:
         """Every gradient not yet reported has none: start the remaining buckets."""
@@ -139,6 +145,7 @@ class GradientReducer:
         """Wait for every bucket; the reduced arrays (None where the local gradient was None)."""
         if self.result is None:
             self.close()
+            wall, cpu = time.perf_counter(), time.thread_time()
             self.coll.wait_allreduces(self.pending)
             out: list = [None] * self.plan.size
             for (_, members, _), done in zip(self.plan.buckets, self.pending, strict=True):
@@ -147,6 +154,7 @@ class GradientReducer:
                     if self.local[i] is not None:
                         out[i] = total[offset:offset + n].reshape(shape).astype(dtype, copy=False)
             self.result, self.pending, self.local = out, [], []
+            self.coll.count_time(wall, cpu)
         return self.result
 
     def reduced(self, arrays: list) -> list:

@@ -43,6 +43,8 @@ def test_fit_two_workers_identical_and_match_one_process(tmp_path):
     np.testing.assert_allclose(p0, np.load(tmp_path / "predict_ref.npy"), atol=1e-5)
     # 4. Each worker ran half of each global batch (3 steps an epoch); only worker 0 printed and wrote files.
     assert r0["batches"] == r1["batches"] == 6
+    # Every update used the all-reduce that the backward walk of the traced step started.
+    assert r0["reductions"] == r1["reductions"] == [6, 0]
     assert proc.stdout.count("Epoch 1/2") == 1
     assert (tmp_path / "marker_0").exists() and not (tmp_path / "marker_1").exists()
     # 5. Collectives.

@@ -40,6 +40,8 @@ history = model.fit(x, y, batch_size=common.GLOBAL_BATCH, epochs=2, shuffle=Fals
                     callbacks=[Marker(os.path.join(out_dir, "log.csv")),
                                keras.callbacks.LambdaCallback(on_batch_end=lambda b, logs: seen_batches.append(b))])
 results["history"] = history.history
+coll = strategy.extended._collective
+results["reductions"] = [coll.overlapped_reductions, coll.blocking_reductions]
 results["batches"] = len(seen_batches)
 results["evaluate"] = model.evaluate(x, y, batch_size=common.GLOBAL_BATCH, verbose=0)
 np.save(os.path.join(out_dir, f"predict_{rank}.npy"), model.predict(x, batch_size=common.GLOBAL_BATCH, verbose=0))
