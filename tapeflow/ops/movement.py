@@ -13,7 +13,7 @@ from tapeflow.autodiff.function import Function
 from tapeflow.autodiff.unbroadcast import sum_to
 from tapeflow.tensor import Tensor, TensorShape, Variable, convert_to_tensor
 from tapeflow.tracing import state as _trace_state
-from tapeflow.tracing.func_graph import lifted_on_graph_tensors, lifted_on_unknown_shapes
+from tapeflow.tracing.func_graph import _register_lifted, lifted_on_graph_tensors, lifted_on_unknown_shapes
 
 get_xp = backend.get_xp
 _pyslice = builtins.slice
@@ -264,21 +264,22 @@ def _getitem_parts(x: Tensor, parts: Any) -> Tensor:
     return getitem(x, _key_from_parts(parts))
 
 
-class _SliceParts(tuple):
-    """A slice's (start, stop, step) as a tuple, so graph tensors inside it are visible leaves."""
+_register_lifted(_getitem_parts, _getitem_parts)
 
 
 def _key_parts(key: Any) -> Any:
+    """The key with each slice as {"slice": (start, stop, step)}, so graph tensors inside it are
+    visible leaves (and a SavedModel can write it)."""
     if isinstance(key, _pyslice):
-        return _SliceParts((key.start, key.stop, key.step))
+        return {"slice": (key.start, key.stop, key.step)}
     if isinstance(key, tuple):
         return tuple(_key_parts(k) for k in key)
     return key
 
 
 def _key_from_parts(key: Any) -> Any:
-    if isinstance(key, _SliceParts):
-        return _pyslice(*key)
+    if isinstance(key, dict):
+        return _pyslice(*key["slice"])
     if isinstance(key, tuple):
         return tuple(_key_from_parts(k) for k in key)
     return key

@@ -24,8 +24,13 @@ variable, read when the step runs), `{"c": array}` (a constant) or `{"py": value
 - `assign`: `assign` / `assign_add` / `assign_sub` of a variable;
 - `call`: a library trace, with the outputs it reads (`slots`);
 - `lifted`: an engine function run as one call (random sampling, ops that need the real
-  shapes of an unknown batch), named from a registry the lifting decorators fill, with its
-  Python arguments;
+  shapes of an unknown batch, an index computed in the graph, `tf.TensorArray` operations on
+  their flow value), named from a registry the lifting decorators fill, with its Python
+  arguments;
+- `py_function`: `tf.py_function` / `tf.numpy_function` by their registry token (`pyfunc_N`)
+  and the id of the process that traced them: as in TF, the loaded function calls the Python
+  function registered under the token in that same process, and elsewhere raises
+  InvalidArgumentError ("Could not find callback with key=pyfunc_N in the registry");
 - `custom_gradient`: `tf.custom_gradient`'s op, whose backward runs a library trace (the
   traced gradient function; null with `SaveOptions(experimental_custom_gradients=False)`, and
   then differentiating the loaded function raises LookupError, as TF's does);
@@ -39,8 +44,8 @@ written as they were read, renumbered into the new file's tables, with its signa
 variables' current values.
 
 What a graph holds beyond these (a Keras layer run eagerly inside the trace, an optimizer
-update, `tf.py_function`, a tape or TensorArray operation) raises an error naming it at save
-time, and
+update, a tape enacted on replay, an eager TensorArray captured by the trace) raises an error
+naming it at save time, and
 `save` runs every rebuilt trace next to the original before writing. `load` checks every name a
 file uses, so a corrupt or hostile file fails there with an error saying what is wrong.
 """

@@ -259,6 +259,11 @@ class _Writer:
         if concrete is not None:
             return {"call": self._library_function(concrete), "slots": list(node._out_slots),
                     "inputs": [self.ref(x, names) for x in node._leaves]}
+        py_function = getattr(getattr(node, "fn", None), "py_function", None)
+        if py_function is not None and isinstance(node, CallNode):
+            # As TF: saved by its token; the loaded step finds the function only in this process.
+            return {"py_function": py_function["token"], "process": py_function["process"],
+                    "slots": list(node._out_slots), "inputs": [self.ref(x, names) for x in node._leaves]}
         lifted = getattr(getattr(node, "fn", None), "_saved_model_key", None)
         if lifted is not None and isinstance(node, CallNode) and not hasattr(node, "run_in"):
             skeleton = nest.pack_sequence_as(node._structure, [None] * len(node._leaves))
@@ -271,7 +276,7 @@ class _Writer:
         if fn is None or hasattr(node, "run_in"):
             raise Unsaveable(f"`{label}` cannot be saved: its graph calls `{node.name}`, a Python call run "
                              "eagerly on each call (a Keras layer traced as a whole, an optimizer step, a "
-                             "py_function, a tape or TensorArray operation), which the SavedModel format "
+                             "tape, a captured eager TensorArray), which the SavedModel format "
                              "cannot hold")
         inputs = [self.ref(x, names) for x in node.inputs]
         if isinstance(fn, TracedCustomGradient):

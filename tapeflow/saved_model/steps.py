@@ -73,6 +73,22 @@ class _Lifted:
         return tuple(out[i] for i in self.slots)
 
 
+class _PyFunction:
+    """A `tf.py_function` saved by its token: the Python function registered under it in this
+    process (TF's behaviour: a loaded py_function runs only where it was traced)."""
+
+    __slots__ = ("token", "process", "slots")
+
+    def __init__(self, token: str, process: str, slots: list) -> None:
+        self.token, self.process, self.slots = token, process, slots
+
+    def __call__(self, *leaves: Any) -> tuple:
+        from tapeflow.tracing.py_function import registered_callback
+
+        out = nest.flatten(registered_callback(self.token, self.process)(*leaves))
+        return tuple(out[i] for i in self.slots)
+
+
 # Modules whose lifted functions a SavedModel may name (imported when a file names one).
 _LIFTED_MODULES = ("tapeflow.ops.creation", "tapeflow.ops.elementwise", "tapeflow.ops.movement",
                    "tapeflow.ops.normalization", "tapeflow.ops.linalg", "tapeflow.ops.random", "tapeflow.ops.nn",
@@ -80,7 +96,7 @@ _LIFTED_MODULES = ("tapeflow.ops.creation", "tapeflow.ops.elementwise", "tapeflo
                    "tapeflow.keras.ops.math", "tapeflow.keras.ops.numpy_sort", "tapeflow.keras.ops.nn_activations",
                    "tapeflow.keras.ops.core", "tapeflow.keras.ops.numpy_index", "tapeflow.keras.ops.numpy_reduce",
                    "tapeflow.keras.ops.nn_losses", "tapeflow.keras.ops.linalg", "tapeflow.keras.ops.numpy_shape",
-                   "tapeflow.keras.random")
+                   "tapeflow.keras.random", "tapeflow.tracing.tensor_array")
 
 
 def _lifted_function(key: Any, where: str) -> Any:
@@ -142,6 +158,10 @@ def build_step(entry: dict, library: _Library, where: str) -> Any:
             raise ValueError(f"SavedModel: a call of {entry['lifted']!r} in function `{where}` has arguments that do "
                              "not match its inputs.")
         return _Lifted(fn, (tuple(skeleton[0]), skeleton[1]), [int(i) for i in entry["slots"]])
+    if "py_function" in entry:
+        if not (isinstance(entry["py_function"], str) and isinstance(entry.get("process"), str)):
+            raise ValueError(f"SavedModel: a py_function step in function `{where}` has no token.")
+        return _PyFunction(entry["py_function"], entry["process"], [int(i) for i in entry["slots"]])
     if "custom_gradient" in entry:
         from tapeflow.tracing.custom_gradient import TracedCustomGradient
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from tapeflow import dtypes as _dt
+from tapeflow.errors import InvalidArgumentError
 from tapeflow.tensor import Tensor, convert_to_tensor
 from tapeflow.tracing import func_graph
 
@@ -33,6 +35,35 @@ def _call(func: Callable, inp: list, tout: Any, numpy_args: bool) -> Any:
     return convert_to_tensor(out, dtype=_dt.as_dtype(tout))
 
 
+# Python functions traced into graphs, by token (TF's FuncRegistry): a SavedModel saves a
+# py_function by its token, and a loaded function calls the function registered under it in
+# this process, or fails as TF's does in a process that never traced it. PROCESS tells the
+# processes apart, so a token from another process never names a function of this one.
+_CALLBACKS: dict = {}
+PROCESS = uuid.uuid4().hex
+
+
+def registered_callback(token: str, process: str) -> Callable:
+    """The traced function saved as `token` by `process`, or TF's InvalidArgumentError."""
+    entry = _CALLBACKS.get(token) if process == PROCESS else None
+    if entry is None:
+        raise InvalidArgumentError(
+            None, None, f"ValueError: Could not find callback with key={token} in the registry. (A "
+            "tf.py_function's Python function exists only in the process that traced it.)")
+    return entry
+
+
+def _traced_call(func: Callable, tout: Any, numpy_args: bool) -> Callable:
+    token = f"pyfunc_{len(_CALLBACKS)}"
+
+    def call(*values: Any) -> Any:
+        return _call(func, list(values), tout, numpy_args)
+
+    _CALLBACKS[token] = call
+    call.py_function = {"token": token, "process": PROCESS}
+    return call
+
+
 def _run(func: Callable, inp: Any, tout: Any, numpy_args: bool, name: str) -> Any:
     inp = list(inp) if isinstance(inp, (list, tuple)) else [inp]
     inp = [x if isinstance(x, Tensor) or not isinstance(x, (int, float, bool, list, np.ndarray))
@@ -45,11 +76,10 @@ def _run(func: Callable, inp: Any, tout: Any, numpy_args: bool, name: str) -> An
             return _call(func, list(values), tout, numpy_args)
 
     if tout is None:
-        func_graph.lift_call(lambda *v: _call(func, list(v), None, numpy_args), tuple(inp), name=name,
-                             stateful=True)
+        func_graph.lift_call(_traced_call(func, None, numpy_args), tuple(inp), name=name, stateful=True)
         return None
-    return func_graph.lift_call(lambda *v: _call(func, list(v), tout, numpy_args), tuple(inp), name=name,
-                                stateful=True, probe=probe)
+    return func_graph.lift_call(_traced_call(func, tout, numpy_args), tuple(inp), name=name, stateful=True,
+                                probe=probe)
 
 
 def py_function(func: Callable | None = None, inp: Any = None, Tout: Any = None, name: str | None = None) -> Any:  # noqa: N803

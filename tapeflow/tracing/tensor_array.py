@@ -16,7 +16,7 @@ from tapeflow import graph
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.tensor import Tensor, TensorShape, convert_to_tensor
 from tapeflow.tracing import state
-from tapeflow.tracing.func_graph import CallNode, is_symbolic
+from tapeflow.tracing.func_graph import CallNode, _register_lifted, is_symbolic
 
 
 class _Elements:
@@ -145,6 +145,36 @@ def _new(size: Any, dynamic: bool, dtype: _dt.DType, element_shape: Any) -> _Ele
     return _Elements([None] * int(size), dynamic, dtype, element_shape)
 
 
+# The graph form of each operation: module-level functions of the flow (a Tensor wrapping the
+# `_Elements`) and the operation's arguments, registered so that a SavedModel saves them by name.
+_UPDATES = {"write": _write, "unstack": _unstack, "scatter": _scatter, "split": _split}
+_VALUES = {"read": _read, "stack": _stack, "gather": _gather, "concat": _concat, "size": _size}
+
+
+def tensor_array_new(size: Any, dynamic: bool, dtype: str, element_shape: Any) -> Tensor:
+    """A new array's flow (`TensorArrayV3`)."""
+    return Tensor(_new(size, bool(dynamic), _dt.as_dtype(dtype), None if element_shape is None
+                       else tuple(element_shape)))
+
+
+def tensor_array_update(kind: str, flow: Tensor, *args: Any) -> Tensor:
+    """The flow after `write` / `unstack` / `scatter` / `split` (a new array: copy-on-write)."""
+    if kind not in _UPDATES:
+        raise ValueError(f"TensorArray: unknown update {kind!r}; expected one of {sorted(_UPDATES)}.")
+    return Tensor(_UPDATES[kind](flow._value, *args, False))
+
+
+def tensor_array_value(kind: str, flow: Tensor, *args: Any) -> Tensor:
+    """`read` / `stack` / `gather` / `concat` / `size` of the flow's array."""
+    if kind not in _VALUES:
+        raise ValueError(f"TensorArray: unknown read {kind!r}; expected one of {sorted(_VALUES)}.")
+    return _VALUES[kind](flow._value, *args)
+
+
+for _fn in (tensor_array_new, tensor_array_update, tensor_array_value):
+    _register_lifted(_fn, _fn)
+
+
 def _flow_node(fn: Any, args: tuple, name: str) -> Any:
     """A graph node computing a new flow value (an `_Elements`) from `args`."""
     node = CallNode(fn, args, {}, name, stateful=False)
@@ -199,8 +229,8 @@ class TensorArray:
         shape = None if element_shape is None else tuple(TensorShape(element_shape))
         self._element_shape = shape
         if state.current() is not None:
-            self._flow = _flow_node(lambda n: Tensor(_new(n, self._dynamic, self._dtype, shape)), (size,),
-                                    "TensorArrayV3")
+            self._flow = _flow_node(tensor_array_new, (size, self._dynamic, self._dtype.name,
+                                                       None if shape is None else list(shape)), "TensorArrayV3")
         else:
             self._flow = _new(size, self._dynamic, self._dtype, shape)
 
@@ -240,31 +270,33 @@ class TensorArray:
         return self._flow
 
     # -- writing (new array in a trace, the same array eagerly) --------------------------------
-    def _update(self, fn: Any, args: tuple, name: str) -> TensorArray:
+    def _update(self, kind: str, args: tuple, name: str) -> TensorArray:
         if self._graph():
-            return self._with_flow(_flow_node(lambda e, *a: Tensor(fn(e._value, *a, False)),
-                                              (self._flow_for_graph(), *args), name))
-        fn(self._flow, *args, True)
+            return self._with_flow(_flow_node(tensor_array_update, (kind, self._flow_for_graph(), *args), name))
+        _UPDATES[kind](self._flow, *args, True)
         return self
 
     def write(self, index: Any, value: Any, name: Any = None) -> TensorArray:
         """Set element `index` to `value`; returns the updated array (use the result)."""
-        out = self._update(_write, (index, value), "TensorArrayWriteV3")
+        out = self._update("write", (index, value), "TensorArrayWriteV3")
         if out is not self and out._element_shape is None and isinstance(value, Tensor):
             out._element_shape = tuple(value.shape)  # inferred from the first write, as TF does
         return out
 
     def unstack(self, value: Any, name: Any = None) -> TensorArray:
         """Write the rows of `value` as elements 0..n-1."""
-        return self._update(_unstack, (value,), "TensorArrayUnstack")
+        out = self._update("unstack", (value,), "TensorArrayUnstack")
+        if out is not self and out._element_shape is None and isinstance(value, Tensor) and value.ndim:
+            out._element_shape = tuple(value.shape[1:])  # inferred from the rows, as TF does
+        return out
 
     def scatter(self, indices: Any, value: Any, name: Any = None) -> TensorArray:
         """Write the rows of `value` at `indices`."""
-        return self._update(_scatter, (indices, value), "TensorArrayScatterV3")
+        return self._update("scatter", (indices, value), "TensorArrayScatterV3")
 
     def split(self, value: Any, lengths: Any, name: Any = None) -> TensorArray:
         """Write consecutive pieces of `value` (of `lengths` rows) as elements."""
-        return self._update(_split, (value, lengths), "TensorArraySplitV3")
+        return self._update("split", (value, lengths), "TensorArraySplitV3")
 
     # -- reading ----------------------------------------------------------------------------
     def _element_spec_shape(self, lead: tuple) -> Any:
@@ -272,37 +304,37 @@ class TensorArray:
             return None
         return lead + tuple(self._element_shape)
 
-    def _value(self, fn: Any, args: tuple, shape: Any, name: str) -> Tensor:
+    def _value(self, kind: str, args: tuple, shape: Any, name: str) -> Tensor:
         if self._graph():
             if shape is None:
                 raise ValueError(f"TensorArray.{name}: inside tf.function the element_shape must be "
                                  "known; pass element_shape= when creating the TensorArray.")
-            return _value_node(lambda e, *a: fn(e._value, *a), (self._flow_for_graph(), *args), shape,
+            return _value_node(tensor_array_value, (kind, self._flow_for_graph(), *args), shape,
                                self._dtype, name)
-        return fn(self._flow, *args)
+        return _VALUES[kind](self._flow, *args)
 
     def read(self, index: Any, name: Any = None) -> Tensor:
         """Element `index`."""
-        return self._value(_read, (index,), self._element_spec_shape(()), "read")
+        return self._value("read", (index,), self._element_spec_shape(()), "read")
 
     def stack(self, name: Any = None) -> Tensor:
         """All elements stacked along a new first axis."""
-        return self._value(_stack, (), self._element_spec_shape((None,)), "stack")
+        return self._value("stack", (), self._element_spec_shape((None,)), "stack")
 
     def gather(self, indices: Any, name: Any = None) -> Tensor:
         """The elements at `indices`, stacked."""
         n = None if is_symbolic(indices) else len(convert_to_tensor(indices).numpy().ravel())
-        return self._value(_gather, (indices,), self._element_spec_shape((n,)), "gather")
+        return self._value("gather", (indices,), self._element_spec_shape((n,)), "gather")
 
     def concat(self, name: Any = None) -> Tensor:
         """All elements joined along their first axis."""
         shape = None if self._element_shape is None else (None, *self._element_shape[1:])
-        return self._value(_concat, (), shape, "concat")
+        return self._value("concat", (), shape, "concat")
 
     def size(self, name: Any = None) -> Tensor:
         """The number of elements (an int32 scalar)."""
         if self._graph():
-            return _value_node(lambda e: _size(e._value), (self._flow_for_graph(),), (), _dt.int32,
+            return _value_node(tensor_array_value, ("size", self._flow_for_graph()), (), _dt.int32,
                                "TensorArraySizeV3")
         return _size(self._flow)
 
