@@ -10,9 +10,10 @@ from tapeflow.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDIN
 from tapeflow.data.iterator import Iterator
 from tapeflow.data.options import Options, ThreadingOptions
 from tapeflow.data.text_files import TextLineDataset
+from tapeflow.data.tfrecord import TFRecordDataset
 from tapeflow.data.windows import DatasetSpec
 
 __all__ = [
     "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "DatasetSpec", "Iterator",
-    "Options", "TextLineDataset", "ThreadingOptions", "experimental",
+    "Options", "TextLineDataset", "TFRecordDataset", "ThreadingOptions", "experimental",
 ]

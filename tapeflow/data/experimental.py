@@ -7,11 +7,12 @@ from typing import Any
 from tapeflow.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
 from tapeflow.data.optional import Optional
 from tapeflow.data.options import AutoShardPolicy, AutotuneOptions, DistributeOptions, ThreadingOptions
+from tapeflow.data.tfrecord import TFRecordWriter
 from tapeflow.tensor import Tensor
 
 __all__ = [
     "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "AutoShardPolicy", "AutotuneOptions",
-    "DistributeOptions", "Optional", "ThreadingOptions", "Counter", "assert_cardinality", "bucket_by_sequence_length",
+    "DistributeOptions", "Optional", "TFRecordWriter", "ThreadingOptions", "Counter", "assert_cardinality", "bucket_by_sequence_length",
     "cardinality", "choose_from_datasets", "enumerate_dataset", "get_next_as_optional",
     "get_single_element", "group_by_window",
     "ignore_errors", "load", "map_and_batch", "sample_from_datasets", "save", "scan",

@@ -154,7 +154,7 @@ class TextLineDataset(Dataset):
 
     def __init__(self, filenames: Any, compression_type: str | None = None, buffer_size: int | None = None,
                  num_parallel_reads: int | None = None, name: str | None = None) -> None:
-        what = "TextLineDataset"
+        what = type(self).__name__
         if compression_type not in _COMPRESSIONS:
             raise ValueError(f"{what}: `compression_type` must be None, '', 'GZIP' or 'ZLIB', received "
                              f"{compression_type!r}.")
@@ -191,8 +191,12 @@ class TextLineDataset(Dataset):
             value = np.asarray(element).reshape(())[()]
             yield value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
+    def _read(self, path: str) -> Iterator[bytes]:
+        """The elements of one file, as bytes."""
+        return read_lines(path, self._compression, self._buffer_size)
+
     def _iter_elements(self) -> Iterator:
-        readers = (read_lines(f, self._compression, self._buffer_size) for f in self._file_names())
+        readers = (self._read(f) for f in self._file_names())
         if self._parallel is None:
             for reader in readers:
                 for line in reader:
