@@ -1,4 +1,6 @@
-"""`tf.train` (TF 2): object-based checkpoints (`Checkpoint`, `CheckpointManager`) and their readers.
+"""`tf.train` (TF 2): object-based checkpoints (`Checkpoint`, `CheckpointManager`) and their readers,
+and the `tf.train.Example` messages (Example, Features, Feature, BytesList, FloatList, Int64List,
+SequenceExample, FeatureList, FeatureLists).
 
 The TF 1 `tf.compat.v1.train` (Saver, optimizers) is a separate module.
 """
@@ -8,6 +10,17 @@ from __future__ import annotations
 import os as _os
 from typing import Any as _Any
 
+from tapeflow.io.example_proto import (
+    BytesList,
+    Example,
+    Feature,
+    FeatureList,
+    FeatureLists,
+    Features,
+    FloatList,
+    Int64List,
+    SequenceExample,
+)
 from tapeflow.train.checkpoint import Checkpoint
 from tapeflow.train.format import CheckpointReader
 from tapeflow.train.manager import CheckpointManager
