@@ -12,7 +12,8 @@ from tapeflow.tensor import Tensor
 
 __all__ = [
     "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "AutoShardPolicy", "AutotuneOptions",
-    "DistributeOptions", "Optional", "TFRecordWriter", "ThreadingOptions", "Counter", "assert_cardinality", "bucket_by_sequence_length",
+    "DistributeOptions", "Optional", "TFRecordWriter",
+    "ThreadingOptions", "Counter", "assert_cardinality", "bucket_by_sequence_length",
     "cardinality", "choose_from_datasets", "enumerate_dataset", "get_next_as_optional",
     "get_single_element", "group_by_window",
     "ignore_errors", "load", "map_and_batch", "sample_from_datasets", "save", "scan",

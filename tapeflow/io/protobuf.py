@@ -60,6 +60,9 @@ _REGISTRY: dict[str, type[Message]] = {}
 # Value checks (as protobuf's type checkers)
 
 def _check_int64(value: Any, where: str) -> int:
+    if hasattr(value, "numpy") and not isinstance(value, np.generic):  # a scalar tensor, as TF's __index__
+        arr = np.asarray(value.numpy())
+        value = arr[()] if arr.ndim == 0 else value
     if isinstance(value, (float, np.floating, str, bytes)):
         raise TypeError(f"{where}: expected an int, got {type(value).__name__} {value!r}.")
     if isinstance(value, (bool, np.bool_)):  # older protobuf accepted bools (the TF tutorial uses them)

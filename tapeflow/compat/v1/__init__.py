@@ -276,4 +276,15 @@ def __getattr__(name: str) -> Any:
         from tapeflow import keras
 
         return keras
+    if name in ("io", "python_io") or name in _IO_NAMES:
+        import importlib
+
+        io = importlib.import_module("tapeflow.compat.v1.io")
+        return io if name in ("io", "python_io") else getattr(io, name)
     raise AttributeError(f"module 'tapeflow.compat.v1' has no attribute {name!r}")
+
+
+# TF 1 spellings of tf.io names at the top of tf.compat.v1.
+_IO_NAMES = {"FixedLenFeature", "FixedLenSequenceFeature", "VarLenFeature", "SparseFeature", "parse_example",
+             "parse_single_example", "parse_sequence_example", "parse_single_sequence_example", "decode_raw",
+             "parse_tensor", "serialize_tensor", "read_file", "write_file", "decode_json_example"}
