@@ -1,5 +1,11 @@
 """Merge layers: combine a list of tensors (Add, Subtract, Multiply, Average, Maximum, Minimum,
-Concatenate, Dot) and their functional forms (`add`, `concatenate`, ...)."""
+Concatenate, Dot) and their functional forms (`add`, `concatenate`, ...).
+
+Keras masks (batch, steps) on the inputs follow Keras 3: the elementwise merges output the OR of
+the masks when every input has one (no mask otherwise); Multiply treats masked entries as 1
+(and zeroes the entries masked in every input), Maximum/Minimum let a masked entry take the other
+inputs' value; Concatenate concatenates the masks (all-true for an unmasked input); Dot drops them.
+"""
 
 from __future__ import annotations
 
@@ -64,7 +70,48 @@ class _Merge(Layer):
         return tuple(out)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        return None
+        masks = _input_masks(inputs, mask)
+        if not masks or any(m is None for m in masks):
+            return None
+        out = masks[0]
+        for m in masks[1:]:
+            out = tf.logical_or(out, m)
+        return out
+
+
+def _input_masks(inputs: Any, mask: Any = None) -> list:
+    """The Keras masks of a merge's inputs (`mask` when given as a list, else the tensors' own)."""
+    if not isinstance(inputs, (list, tuple)):
+        return []
+    if isinstance(mask, (list, tuple)) and len(mask) == len(inputs):
+        masks = list(mask)
+    else:
+        masks = [getattr(x, "_keras_mask", None) for x in inputs]
+    return [None if m is None else tf.cast(m, tf.bool) for m in masks]
+
+
+def _feature_mask(mask: Tensor, x: Tensor) -> Tensor:
+    """A (batch, steps) mask broadcast to `x`'s (batch, steps, features) shape."""
+    return tf.broadcast_to(tf.expand_dims(mask, -1), tf.shape(x))
+
+
+def _merge_masked_extremum(op: Any, inputs: list) -> Tensor:
+    """Keras 3's Maximum/Minimum with masks: a masked entry takes the other operand's value."""
+    output = output_mask = None
+    for x in inputs:
+        mask = getattr(x, "_keras_mask", None)
+        if mask is not None:
+            mask = _feature_mask(tf.cast(mask, tf.bool), x)
+        if output is None:
+            output, output_mask = x, mask
+            continue
+        if mask is not None:
+            x = tf.where(mask, x, output)
+        if output_mask is not None:
+            output = tf.where(output_mask, output, x)
+        output_mask = tf.logical_or(output_mask, mask) if mask is not None and output_mask is not None else None
+        output = op(output, x)
+    return output
 
 
 class Add(_Merge):
@@ -87,10 +134,26 @@ class Subtract(_Merge):
 
 
 class Multiply(_Merge):
-    """Elementwise product of the inputs."""
+    """Elementwise product of the inputs (masked entries count as 1; see the module doc)."""
 
-    def _merge(self, a: Tensor, b: Tensor) -> Tensor:
-        return tf.multiply(a, b)
+    def call(self, inputs: Any) -> Tensor:
+        xs = self._check(inputs)
+        masks = [getattr(x, "_keras_mask", None) for x in xs]
+        if all(m is None for m in masks):
+            out = xs[0]
+            for x in xs[1:]:
+                out = tf.multiply(out, x)
+            return out
+        out = output_mask = None
+        for x, mask in zip(xs, masks, strict=True):
+            if mask is not None:
+                mask = _feature_mask(tf.cast(mask, tf.bool), x)
+                x = tf.where(mask, x, tf.ones_like(x))
+                output_mask = mask if output_mask is None else tf.logical_or(output_mask, mask)
+            out = x if out is None else tf.multiply(out, x)
+        if all(m is not None for m in masks):
+            out = tf.where(output_mask, out, tf.zeros_like(out))
+        return out
 
 
 class Average(_Merge):
@@ -104,17 +167,17 @@ class Average(_Merge):
 
 
 class Maximum(_Merge):
-    """Elementwise maximum of the inputs."""
+    """Elementwise maximum of the inputs (masked entries ignored; see the module doc)."""
 
-    def _merge(self, a: Tensor, b: Tensor) -> Tensor:
-        return tf.maximum(a, b)
+    def call(self, inputs: Any) -> Tensor:
+        return _merge_masked_extremum(tf.maximum, self._check(inputs))
 
 
 class Minimum(_Merge):
-    """Elementwise minimum of the inputs."""
+    """Elementwise minimum of the inputs (masked entries ignored; see the module doc)."""
 
-    def _merge(self, a: Tensor, b: Tensor) -> Tensor:
-        return tf.minimum(a, b)
+    def call(self, inputs: Any) -> Tensor:
+        return _merge_masked_extremum(tf.minimum, self._check(inputs))
 
 
 class Concatenate(Layer):
@@ -155,7 +218,18 @@ class Concatenate(Layer):
         return tuple(out)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        return None
+        masks = _input_masks(inputs, mask)
+        if all(m is None for m in masks):
+            return None
+        full = []
+        for x, m in zip(inputs, masks, strict=True):
+            if m is None:
+                full.append(tf.ones_like(x, dtype=tf.bool))
+            elif m.ndim < x.ndim:
+                full.append(tf.broadcast_to(tf.expand_dims(m, -1), tf.shape(x)))
+            else:
+                full.append(m)
+        return tf.reduce_any(tf.concat(full, axis=self.axis), axis=-1)
 
     def get_config(self) -> dict:
         config = super().get_config()

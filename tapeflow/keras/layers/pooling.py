@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import tapeflow as tf
@@ -269,7 +270,8 @@ class _GlobalPooling(Layer):
         self.data_format = standardize_data_format(data_format)
         self.keepdims = bool(keepdims)
         self.input_spec = InputSpec(ndim=self._rank + 2)
-        self.supports_masking = self._rank == 1
+        # As Keras 3: only GlobalAveragePooling1D uses a mask; the max pools take every step.
+        self.supports_masking = self._rank == 1 and self._mode == "avg"
 
     def call(self, inputs: Tensor, mask: Any = None) -> Tensor:
         x = inputs
@@ -280,18 +282,18 @@ class _GlobalPooling(Layer):
         if x._value is not None and x._value.dtype.kind != "f":
             x = tf.cast(x, self.compute_dtype)
         axes = spatial_axes(self.data_format, self._rank)
-        if mask is not None and self._rank == 1:
+        if mask is not None and not self.supports_masking:
+            warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input with a mask "
+                          "attached to it. However, this layer does not support masking and will therefore "
+                          "destroy the mask information. Downstream layers will not see the mask.", stacklevel=2)
+        if mask is not None and self._rank == 1 and self._mode == "avg":
             m = tf.cast(
                 tf.expand_dims(tf.convert_to_tensor(mask), 2 if self.data_format == "channels_last" else 1),
                 x.dtype,
             )
-            if self._mode == "avg":
-                return tf.reduce_sum(x * m, axes, keepdims=self.keepdims) / tf.reduce_sum(
-                    m, axes, keepdims=self.keepdims
-                )
-            # NOTE: masked steps are replaced by the dtype's lowest value so they never win the max.
-            low = tf.constant(-3.0e38 if x.dtype == tf.float32 else -1.0e308, dtype=x.dtype)
-            return tf.reduce_max(tf.where(m > 0, x, low), axes, keepdims=self.keepdims)
+            return tf.reduce_sum(x * m, axes, keepdims=self.keepdims) / tf.reduce_sum(
+                m, axes, keepdims=self.keepdims
+            )
         if self._mode == "avg":
             return tf.reduce_mean(x, axes, keepdims=self.keepdims)
         return tf.reduce_max(x, axes, keepdims=self.keepdims)
@@ -318,7 +320,7 @@ class GlobalMaxPooling1D(_GlobalPooling):
         data_format: "channels_last" (default) or "channels_first" ((batch, features, steps)).
         keepdims: keep the reduced axis with size 1.
 
-    A mask (batch, steps) leaves masked steps out of the maximum.
+    A Keras mask is not used (masked steps take part in the maximum, as in Keras 3, which warns).
     """
 
     _rank, _mode = 1, "max"

@@ -301,6 +301,22 @@ def test_masked_global_pooling(pool):
     _check(model, _padded_tokens())
 
 
+@pytest.mark.parametrize("merge", ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+                                   "Concatenate1"])
+@pytest.mark.parametrize("second_masked", [True, False])
+def test_masked_merges(merge, second_masked):
+    """Merged masks (Keras 3's rules, see tests/keras/layers/test_merge_masks.py) reach the LSTM and
+    the average pooling; Multiply/Maximum/Minimum apply them to the values."""
+    a, b = tk.Input((7,), dtype="int32"), tk.Input((7,), dtype="int32")
+    x = L.Embedding(10, 4, mask_zero=True)(a)
+    y = L.Embedding(10, 4, mask_zero=second_masked)(b)
+    layer = L.Concatenate(axis=1) if merge == "Concatenate1" else getattr(L, merge)()
+    m = layer([x, y])
+    model = tk.Model([a, b], [m, L.LSTM(3, return_sequences=True)(m), L.GlobalAveragePooling1D()(m)])
+    randomize(model, seed=12)
+    _check(model, [_padded_tokens(), _padded_tokens(1)[::-1].copy()])
+
+
 def test_a_mask_that_cannot_be_exported_is_refused():
     tokens = tk.Input((5, 1), dtype="int32")
     seq = L.Embedding(10, 3, mask_zero=True)(tokens)  # (batch, 5, 1, 3) with a (batch, 5, 1) mask

@@ -152,19 +152,16 @@ def pooling(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
 @converter("GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling1D",
            "GlobalAveragePooling2D", "GlobalAveragePooling3D", masks=True)
 def global_pooling(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
-    """Mean or max over the spatial axes; 1-D pools with a Keras mask average over the kept steps
-    and never pick a masked one."""
+    """Mean or max over the spatial axes; GlobalAveragePooling1D with a Keras mask averages over
+    the kept steps (the max pools take every step, as in Keras 3)."""
     x, h = _one(inputs, layer), layer.name
     rank = int(type(layer).__name__[-2])
     axes = list(range(1, rank + 1)) if _channels_last(layer) else list(range(2, rank + 2))
     is_max, keep = "Max" in type(layer).__name__, bool(layer.keepdims)
     mask = kwargs.get("mask")
-    if mask is None or rank != 1:
+    if mask is None or rank != 1 or is_max:
         return b.reduce("ReduceMax" if is_max else "ReduceMean", x, axes, h, keepdims=keep)
     mask = b.op("Unsqueeze", [mask, b.ints([2 if _channels_last(layer) else 1], h + "/feature_axis")], h)
-    if is_max:
-        low = b.const(np.float32(-3.0e38), h + "/lowest")
-        return b.reduce("ReduceMax", b.op("Where", [mask, x, low], h), axes, h, keepdims=keep)
     weights = b.op("Cast", [mask], h, to=1)
     total = b.reduce("ReduceSum", b.op("Mul", [x, weights], h), axes, h, keepdims=keep)
     return b.op("Div", [total, b.reduce("ReduceSum", weights, axes, h, keepdims=keep)], h)

@@ -126,10 +126,60 @@ def _merge_inputs(layer: Any, inputs: list) -> list:
     return inputs
 
 
+def _feature_masks(b: GraphBuilder, layer: Any, xs: list) -> list:
+    """Each input's Keras mask (batch, steps) broadcast to the input's shape, or None."""
+    out = []
+    for x in xs:
+        mask = b.masks.get(x)
+        if mask is not None:
+            h = layer.name
+            mask = b.op("Expand", [b.op("Unsqueeze", [mask, b.ints([-1], h + "/feature_axis")], h),
+                                   b.op("Shape", [x], h)], h)
+        out.append(mask)
+    return out
+
+
+def _masked_multiply(b: GraphBuilder, layer: Any, xs: list, masks: list) -> str:
+    """Keras 3's Multiply with masks: masked entries count as 1; entries masked in every input are 0."""
+    h, y, union = layer.name, None, None
+    one, zero = b.const(np.float32(1.0), h + "/one"), b.const(np.float32(0.0), h + "/zero")
+    for x, mask in zip(xs, masks, strict=True):
+        if mask is not None:
+            x = b.op("Where", [mask, x, one], h)
+            union = mask if union is None else b.op("Or", [union, mask], h)
+        y = x if y is None else b.op("Mul", [y, x], h)
+    if all(m is not None for m in masks):
+        y = b.op("Where", [union, y, zero], h)
+    return y
+
+
+def _masked_extremum(b: GraphBuilder, layer: Any, op: str, xs: list, masks: list) -> str:
+    """Keras 3's Maximum/Minimum with masks: a masked entry takes the other operand's value."""
+    h, y, y_mask = layer.name, None, None
+    for x, mask in zip(xs, masks, strict=True):
+        if y is None:
+            y, y_mask = x, mask
+            continue
+        if mask is not None:
+            x = b.op("Where", [mask, x, y], h)
+        if y_mask is not None:
+            y = b.op("Where", [y_mask, y, x], h)
+        y_mask = b.op("Or", [y_mask, mask], h) if mask is not None and y_mask is not None else None
+        y = b.op(op, [y, x], h)
+    return y
+
+
 @converter("Add", "Maximum", "Minimum", "Multiply", "Average", "Subtract")
 def merge(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """Elementwise merges; the inputs' Keras masks change Multiply/Maximum/Minimum as in Keras 3
+    (the output mask, their OR, is set by `masks.output_mask`)."""
     xs, h = _merge_inputs(layer, inputs), layer.name
     kind = type(layer).__name__
+    masks = _feature_masks(b, layer, xs) if kind in ("Multiply", "Maximum", "Minimum") else []
+    if any(m is not None for m in masks):
+        if kind == "Multiply":
+            return _masked_multiply(b, layer, xs, masks)
+        return _masked_extremum(b, layer, "Max" if kind == "Maximum" else "Min", xs, masks)
     if kind == "Subtract":
         if len(xs) != 2:
             raise unsupported(layer, "Subtract takes exactly two inputs")

@@ -18,8 +18,8 @@ import numpy as np
 from tapeflow.keras.saving.onnx_export.builder import GraphBuilder, unsupported
 
 _RNNS = ("LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
-_NO_MASK_OUT = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
-                "GlobalMaxPooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling2D",
+_MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
+_NO_MASK_OUT = ("Dot", "GlobalMaxPooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling2D",
                 "GlobalMaxPooling3D", "GlobalAveragePooling3D")
 
 
@@ -55,6 +55,8 @@ def output_mask(b: GraphBuilder, layer: Any, inputs: list, in_mask: str | None, 
         return _embedding(b, layer, inputs[0])
     if name == "Masking":
         return _masking(b, layer, inputs[0])
+    if name in _MERGES or name == "Concatenate":
+        return _merge_mask(b, layer, inputs)
     if type(layer).compute_mask is Layer.compute_mask:
         return in_mask if layer.supports_masking else None
     if in_mask is None and name not in ("Bidirectional",):
@@ -69,6 +71,38 @@ def output_mask(b: GraphBuilder, layer: Any, inputs: list, in_mask: str | None, 
         return in_mask[0] if isinstance(in_mask, (list, tuple)) else None
     raise unsupported(layer, "it receives a Keras mask (from Embedding(mask_zero=True) or Masking) and how it "
                              "passes the mask on is not exported")
+
+
+def _merge_mask(b: GraphBuilder, layer: Any, inputs: list) -> str | None:
+    """A merge's output mask (Keras 3): the OR of the input masks when every input has one;
+    Concatenate joins them along its axis (all-true for an unmasked input)."""
+    masks, h = [b.masks.get(x) for x in inputs], layer.name
+    if type(layer).__name__ != "Concatenate":
+        if not masks or any(m is None for m in masks):
+            return None
+        out = masks[0]
+        for m in masks[1:]:
+            out = b.op("Or", [out, m], h)
+        return out
+    if all(m is None for m in masks):
+        return None
+    full = []
+    for x, m in zip(inputs, masks, strict=True):
+        if m is None:
+            fill = helper_bool_fill(h)
+            full.append(b.op("ConstantOfShape", [b.op("Shape", [x], h)], h, value=fill))
+        else:
+            full.append(b.op("Expand", [b.op("Unsqueeze", [m, b.ints([-1], h + "/feature_axis")], h),
+                                        b.op("Shape", [x], h)], h))
+    hits = b.op("Cast", [b.op("Concat", full, h, axis=int(layer.axis))], h, to=1)
+    return b.op("Cast", [reduce_max_last(b, hits, h)], h, to=9)
+
+
+def helper_bool_fill(hint: str) -> Any:
+    """A one-element `true` tensor for ConstantOfShape."""
+    from onnx import helper
+
+    return helper.make_tensor(hint + "/true", 9, [1], [True])
 
 
 # -- Keras 3 operation nodes (`keras_ops`): the mask arithmetic of files written by Keras -------

@@ -1,0 +1,73 @@
+"""Keras masks through merge layers and global pooling, against real Keras 3: the merged values
+(Multiply/Maximum/Minimum use the masks), the masks they pass on (the OR of the inputs' masks,
+Concatenate's joined masks) and GlobalMaxPooling1D, which ignores a mask as Keras 3 does."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tapeflow import keras as tk
+
+MERGES = {
+    "add": lambda K: K.layers.Add(), "subtract": lambda K: K.layers.Subtract(),
+    "multiply": lambda K: K.layers.Multiply(), "average": lambda K: K.layers.Average(),
+    "maximum": lambda K: K.layers.Maximum(), "minimum": lambda K: K.layers.Minimum(),
+    "concatenate": lambda K: K.layers.Concatenate(), "concatenate_steps": lambda K: K.layers.Concatenate(axis=1),
+}
+
+
+def _tokens():
+    rng = np.random.default_rng(0)
+    a = rng.integers(1, 9, size=(3, 6)).astype("int32")
+    b = rng.integers(1, 9, size=(3, 6)).astype("int32")
+    a[0, 3:], a[1, 1:] = 0, 0
+    b[0, 5:], b[2, 2:], b[1, 0] = 0, 0, 0
+    return [a, b]
+
+
+def masked_merge_model(K, merge: str, second_masked: bool):
+    """Two embeddings (the second with or without mask_zero) merged, then every kind of consumer."""
+    a, b = K.Input((6,), dtype="int32"), K.Input((6,), dtype="int32")
+    x = K.layers.Embedding(9, 4, mask_zero=True)(a)
+    y = K.layers.Embedding(9, 4, mask_zero=second_masked)(b)
+    m = MERGES[merge](K)([x, y])
+    return K.Model([a, b], [m, K.layers.LSTM(3, return_sequences=True)(m), K.layers.GlobalAveragePooling1D()(m),
+                            K.layers.GlobalMaxPooling1D()(m)])
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("second_masked", [True, False])
+@pytest.mark.parametrize("merge", sorted(MERGES))
+def test_masked_merges_match_keras(merge, second_masked):
+    keras = pytest.importorskip("keras")
+    xs = _tokens()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # both warn that GlobalMaxPooling1D drops the mask
+        theirs = masked_merge_model(keras, merge, second_masked)
+        ours = masked_merge_model(tk, merge, second_masked)
+        weights = [np.random.default_rng(1).standard_normal(w.shape).astype("float32") for w in theirs.get_weights()]
+        theirs.set_weights(weights)
+        ours.set_weights(weights)
+        for got, want in zip(ours(xs), theirs(xs), strict=True):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-5)
+    # The merged mask itself (eager calls set it on the output as Keras does).
+    k_embed = [keras.layers.Embedding(9, 4, mask_zero=z) for z in (True, second_masked)]
+    t_embed = [tk.layers.Embedding(9, 4, mask_zero=z) for z in (True, second_masked)]
+    want = getattr(MERGES[merge](keras)([e(x) for e, x in zip(k_embed, xs, strict=True)]), "_keras_mask", None)
+    got = getattr(MERGES[merge](tk)([e(x) for e, x in zip(t_embed, xs, strict=True)]), "_keras_mask", None)
+    assert (got is None) == (want is None)
+    if want is not None:
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def test_global_max_pooling_1d_ignores_the_mask_and_warns():
+    tokens = np.array([[1, 2, 0, 0]], "int32")
+    embedding = tk.layers.Embedding(4, 2, mask_zero=True)
+    embedding.build((None, 4))
+    embedding.set_weights([np.array([[9.0, 9.0], [1.0, 2.0], [3.0, 0.0], [0.0, 0.0]], "float32")])
+    with pytest.warns(UserWarning, match="GlobalMaxPooling1D.*does not support masking"):
+        out = tk.layers.GlobalMaxPooling1D()(embedding(tokens))
+    np.testing.assert_array_equal(np.asarray(out), [[9.0, 9.0]])  # the padded steps' row 0 wins
