@@ -14,7 +14,10 @@ whose optimizer updates average the workers' gradients:
 4. Only worker 0 prints progress and writes files: the other workers run without the progress
    bar, `ModelCheckpoint`, `CSVLogger` and `TensorBoard`, and their `BackupAndRestore` only
    restores (from worker 0's backup) at the start.
-5. `predict` gives each worker a contiguous block of rows and gathers the outputs in order.
+5. `predict` gives each worker a contiguous block of rows (of each batch, for a dataset or
+   generator) and gathers the outputs in order.
+6. `train_on_batch` / `test_on_batch` / `predict_on_batch`: the batch is the global batch, cut
+   the same way; the returned loss and metrics are aggregated over the workers.
 """
 
 from __future__ import annotations
@@ -42,24 +45,37 @@ def run(name: str, method: Any, model: Any, strategy: Any, args: tuple, kwargs: 
     size = arguments.get("batch_size")
     if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0):
         return method(model, **arguments)  # the trainer's own argument check reports it
-    prepare = {"fit": _prepare_fit, "evaluate": _prepare_evaluate, "predict": _prepare_predict}[name]
+    prepare = {"fit": _prepare_fit, "evaluate": _prepare_evaluate, "predict": _prepare_predict,
+               "train_on_batch": _prepare_on_batch, "test_on_batch": _prepare_on_batch,
+               "predict_on_batch": _prepare_predict_on_batch}[name]
     finish = prepare(model, strategy, arguments)
     with _distributed_call(model, strategy):
-        strategy.extended.broadcast_variables(list(model.variables))
+        variables = list(model.variables)
+        # fit / evaluate / predict start from worker 0's weights; a loop of *_on_batch calls
+        # does so on its first call (and after new variables appeared).
+        if not name.endswith("_on_batch") or model.__dict__.get("_distributed_synced") != len(variables):
+            strategy.extended.broadcast_variables(variables)
+            model.__dict__["_distributed_synced"] = len(variables)
         out = method(model, **arguments)
-    return finish(out)
+        return finish(out)
 
 
 @contextlib.contextmanager
 def _distributed_call(model: Any, strategy: Any) -> Any:
     d = model.__dict__
     d["_in_distributed_call"] = True
-    d.pop("_traced_steps", None)  # steps traced outside this context have no all-reduce
+    # Steps traced outside this context have no all-reduce: the distributed calls keep their
+    # own traces (dropped when the model's own cache was replaced: a new compile).
+    outside = d.pop("_traced_steps", None)
+    kept = d.get("_distributed_traced_steps")
+    d["_traced_steps"] = kept[1] if kept is not None and kept[0] is outside else {}
     try:
         with strategy.scope(), strategy._replica_context("mean"):
             yield
     finally:
-        d.pop("_traced_steps", None)
+        d["_distributed_traced_steps"] = (outside, d.pop("_traced_steps", {}))
+        if outside is not None:
+            d["_traced_steps"] = outside
         d["_in_distributed_call"] = False
 
 
@@ -191,18 +207,112 @@ def _prepare_predict(model: Any, strategy: Any, a: dict) -> Any:
     x = a["x"]
     a["callbacks"], a["verbose"] = _worker_callbacks(model, strategy, a.get("callbacks"), a.get("verbose"),
                                                     aggregate=False)
-    if not _array_like(x) or _rows(x) < size:
-        # Batches of unknown count (or fewer rows than workers): every worker predicts all of them.
-        return lambda out: out
+    coll = strategy.extended._collective
+    if not _array_like(x):
+        # A dataset, generator or PyDataset of global batches: each worker predicts its block
+        # of every batch; the gathered blocks are put back in batch order.
+        batches = a["x"] = _PredictBatches(x, strategy)
+        return lambda out: nest.map_structure(lambda o: batches.gather(np.asarray(o), coll), out)
+    if _rows(x) < size:
+        return lambda out: out  # fewer rows than workers: every worker predicts all of them
     lo, hi = split_rows(_rows(x), size, rank)
     a["x"] = _take(x, np.arange(lo, hi))
     a["batch_size"] = max(1, math.ceil((a.get("batch_size") or 32) / size))
-    coll = strategy.extended._collective
 
     def gather(out: Any) -> Any:
         return nest.map_structure(lambda o: coll.allgather_rows(np.asarray(o), "predict"), out)
 
     return gather
+
+
+class _PredictBatches:
+    """For `predict`: this worker's block of every batch of an iterable of global batches (the
+    whole batch when it has fewer rows than workers), noting each batch's row count so that
+    `gather` can put every worker's outputs back in batch order."""
+
+    def __init__(self, batches: Any, strategy: Any) -> None:
+        self._batches = batches
+        self._rank, self._size = _worker(strategy)
+        self.sizes: list = []
+
+    def __iter__(self) -> Any:
+        from tapeflow.keras.models import data_handler as _data
+
+        self.sizes = []
+        for batch in self._batches:
+            x = nest.map_structure(lambda a: a if a is None else _tensor(a), _data.unpack_x_y_sample_weight(batch)[0])
+            m = _rows(x)
+            self.sizes.append(m)
+            if m >= self._size:
+                lo, hi = split_rows(m, self._size, self._rank)
+                x = nest.map_structure(lambda t, lo=lo, hi=hi: t[lo:hi], x)
+            yield (x,)
+
+    def _counts(self, k: int, used: int) -> list:
+        """Rows worker `k` predicted for each of the first `used` batches."""
+        out = []
+        for m in self.sizes[:used]:
+            lo, hi = (0, m) if m < self._size else split_rows(m, self._size, k)
+            out.append(hi - lo)
+        return out
+
+    def gather(self, local: np.ndarray, coll: Any) -> np.ndarray:
+        rows = coll.allgather_rows(local, "predict")
+        # The batches this worker's output covers (predict may stop early: `steps`, callbacks).
+        used, total = 0, 0
+        mine = self._counts(self._rank, len(self.sizes))
+        while used < len(mine) and total < local.shape[0]:
+            total += mine[used]
+            used += 1
+        counts = [self._counts(k, used) for k in range(self._size)]
+        starts = np.cumsum([0] + [sum(c) for c in counts[:-1]])
+        offsets = [np.concatenate([[0], np.cumsum(c)[:-1]]).astype(int) for c in counts]
+        index = []
+        for b, m in enumerate(self.sizes[:used]):
+            owners = range(self._size) if m >= self._size else (0,)
+            for k in owners:
+                first = starts[k] + offsets[k][b]
+                index.append(np.arange(first, first + counts[k][b]))
+        return rows[np.concatenate(index)] if index else rows[:0]
+
+
+# -- single batches -------------------------------------------------------------------------------
+def _prepare_on_batch(model: Any, strategy: Any, a: dict) -> Any:
+    """`train_on_batch` / `test_on_batch`: the batch is the global batch; each worker takes its
+    block of rows, and the returned loss and metrics are those of all workers together."""
+    rank, size = _worker(strategy)
+    n = _rows(a["x"])
+    if n < size:
+        raise ValueError(f"train_on_batch/test_on_batch: a batch of {n} rows cannot be split across {size} "
+                         "workers; the batch is the global batch, give it at least one row per worker.")
+    lo, hi = split_rows(n, size, rank)
+    index = np.arange(lo, hi)
+    a["x"], a["y"], a["sample_weight"] = (_take(a["x"], index), _take(a["y"], index),
+                                          _take(a["sample_weight"], index))
+    flat = not a.get("return_dict")
+    a["return_dict"] = True
+    aggregate = AggregateLogs(strategy)
+    aggregate.set_model(model)
+
+    def finish(logs: dict) -> Any:
+        logs = dict(logs)
+        logs.update({k: v for k, v in aggregate._aggregated().items() if k in logs})
+        return model._flatten_metrics_in_order(logs) if flat else logs
+
+    return finish
+
+
+def _prepare_predict_on_batch(model: Any, strategy: Any, a: dict) -> Any:
+    """`predict_on_batch`: each worker predicts its block of rows; the outputs are gathered in
+    order (a batch with fewer rows than workers is predicted whole by every worker)."""
+    rank, size = _worker(strategy)
+    n = _rows(a["x"])
+    if n < size:
+        return lambda out: out
+    lo, hi = split_rows(n, size, rank)
+    a["x"] = _take(a["x"], np.arange(lo, hi))
+    coll = strategy.extended._collective
+    return lambda out: nest.map_structure(lambda o: coll.allgather_rows(np.asarray(o), "predict_on_batch"), out)
 
 
 # -- callbacks ------------------------------------------------------------------------------------

@@ -41,6 +41,20 @@ def test_fit_two_workers_identical_and_match_one_process(tmp_path):
     p0, p1 = np.load(tmp_path / "predict_0.npy"), np.load(tmp_path / "predict_1.npy")
     assert np.array_equal(p0, p1)
     np.testing.assert_allclose(p0, np.load(tmp_path / "predict_ref.npy"), atol=1e-5)
+    # 3b. Predict on a generator / dataset of global batches, and the *_on_batch methods: the
+    # batch is the global batch; logs aggregated; weights identical and equal to one process.
+    m0, m1, mr = (np.load(tmp_path / f"more_{k}.npz") for k in ("0", "1", "ref"))
+    assert sorted(m0.files) == sorted(mr.files)
+    for k in m0.files:
+        assert np.array_equal(m0[k], m1[k]), k
+        np.testing.assert_allclose(m0[k], mr[k], atol=1e-5, rtol=1e-5, err_msg=k)
+    assert m0["gen"].shape == (96, 3) and m0["on_batch"].shape == (7, 3)
+    assert r0["on_batch"] == r1["on_batch"]
+    assert set(r0["on_batch"]["train_dict"]) == {"loss", "accuracy"}
+    for key in ("train", "test"):
+        np.testing.assert_allclose(r0["on_batch"][key], rr["on_batch"][key], atol=1e-5)
+    for name, value in rr["on_batch"]["train_dict"].items():
+        np.testing.assert_allclose(r0["on_batch"]["train_dict"][name], value, atol=1e-5)
     # 4. Each worker ran half of each global batch (3 steps an epoch); only worker 0 printed and wrote files.
     assert r0["batches"] == r1["batches"] == 6
     # Every update used the all-reduce that the backward walk of the traced step started.

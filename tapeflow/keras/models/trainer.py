@@ -105,7 +105,7 @@ def _has_param(fn: Any, name: str) -> bool:
 
 def _distributed(method: Any) -> Any:
     """The tf.distribute hook: a model created under a multi-worker strategy's scope runs
-    `fit` / `evaluate` / `predict` through `tapeflow.distribute.keras_fit` (this worker's
+    `fit` / `evaluate` / `predict` and the `*_on_batch` methods through `tapeflow.distribute.keras_fit` (this worker's
     share of the data, gradients averaged across workers, aggregated logs)."""
 
     @functools.wraps(method)
@@ -874,6 +874,7 @@ class Trainer:
         return nest.pack_sequence_as(structure, arrays)
 
     # -- single batches ------------------------------------------------------------------------
+    @_distributed
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                        class_weight: dict | None = None, return_dict: bool = False) -> Any:
         """One gradient update on one batch; returns the loss (and metrics) of that batch."""
@@ -887,6 +888,7 @@ class Trainer:
         logs = self._metrics_or_logs(out if returns_logs else None)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
+    @_distributed
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                       return_dict: bool = False) -> Any:
         """Loss (and metrics) of the model on one batch, without updating the weights."""
@@ -900,6 +902,7 @@ class Trainer:
         logs = self._metrics_or_logs(out if returns_logs else None)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
+    @_distributed
     def predict_on_batch(self, x: Any) -> Any:
         """The model's outputs for one batch, as NumPy arrays."""
         data = _adapters.ArrayDataAdapter(x, None, None, None, False, None)

@@ -47,6 +47,22 @@ results["evaluate"] = model.evaluate(x, y, batch_size=common.GLOBAL_BATCH, verbo
 np.save(os.path.join(out_dir, f"predict_{rank}.npy"), model.predict(x, batch_size=common.GLOBAL_BATCH, verbose=0))
 np.savez(os.path.join(out_dir, f"weights_{rank}.npz"), *[w.numpy() for w in model.weights])
 
+
+# Single batches and predict on batches of unknown count (the same calls as the MPI workers).
+def batches():
+    for lo, hi in ((0, 25), (25, 50), (50, 95), (95, 96)):  # the last batch: fewer rows than workers
+        yield x[lo:hi]
+
+
+predicted_gen = model.predict(batches(), verbose=0)
+predicted_ds = model.predict(tf.data.Dataset.from_tensor_slices(x).batch(40), verbose=0)
+on_batch = {"train": [model.train_on_batch(x[:32], y[:32]) for _ in range(2)],
+            "train_dict": model.train_on_batch(x[32:64], y[32:64], return_dict=True),
+            "test": model.test_on_batch(x[64:], y[64:])}
+results["on_batch"] = on_batch
+np.savez(os.path.join(out_dir, f"more_{rank}.npz"), gen=predicted_gen, ds=predicted_ds,
+         on_batch=model.predict_on_batch(x[:7]), *[w.numpy() for w in model.weights])
+
 # 2. Collectives in cross-replica and replica context, eagerly and inside tf.function.
 value = tf.constant([float(rank + 1), 10.0 * (rank + 1)])
 results["reduce_sum"] = strategy.reduce("SUM", value, axis=None).numpy().tolist()
