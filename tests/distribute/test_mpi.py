@@ -98,5 +98,5 @@ def test_tf_tutorials_multi_worker_keras_and_custom_training(tmp_path):
     # Keras fit printed once (worker 0); the custom loop's aggregated metrics agree on both workers.
     assert proc.stdout.count("Epoch 1/2") == 2  # two fits, worker 0 only
     lines = [line for line in proc.stdout.splitlines() if line.startswith("Epoch 2, Loss")]
-    assert len(lines) == 2 * 3 and len(set(lines[:2])) == 1
+    assert len(lines) == 2 * 4 and len(set(lines[:2])) == 1
     assert not (tmp_path / "backup").exists()  # BackupAndRestore deletes its backup after training

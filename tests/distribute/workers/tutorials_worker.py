@@ -201,6 +201,23 @@ for _ in range(EPOCHS):
   print(template.format(epoch + 1, average_train_loss, train_accuracy.result() * 100))
   train_accuracy.reset_state()
 
-# (The tutorial's last cell, `for x in dataset` with a GradientTape inside one tf.function, is
-# left out: Tapeflow's tracer does not yet take a tape inside a traced dataset loop.)
+@tf.function
+def distributed_train_epoch(dataset):
+  total_loss = 0.0
+  num_batches = 0
+  for x in dataset:
+    per_replica_losses = strategy.run(train_step, args=(x,))
+    total_loss += strategy.reduce(
+      tf.distribute.ReduceOp.SUM, per_replica_losses, axis=None)
+    num_batches += 1
+  return total_loss / tf.cast(num_batches, dtype=tf.float32)
+
+for epoch in range(EPOCHS):
+  train_loss = distributed_train_epoch(train_dist_dataset)
+
+  template = ("Epoch {}, Loss: {}, Accuracy: {}")
+  print(template.format(epoch + 1, train_loss, train_accuracy.result() * 100))
+
+  train_accuracy.reset_state()  # (the tutorial's reset_states(): Keras 2's name, gone in Keras 3)
+
 np.savez(f"custom_{strategy.cluster_resolver.task_id}.npz", *[w.numpy() for w in model.weights])
