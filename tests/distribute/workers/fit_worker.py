@@ -61,7 +61,7 @@ on_batch = {"train": [model.train_on_batch(x[:32], y[:32]) for _ in range(2)],
             "test": model.test_on_batch(x[64:], y[64:])}
 results["on_batch"] = on_batch
 np.savez(os.path.join(out_dir, f"more_{rank}.npz"), gen=predicted_gen, ds=predicted_ds,
-         on_batch=model.predict_on_batch(x[:7]), *[w.numpy() for w in model.weights])
+         on_batch=model.predict_on_batch(x[:7]), **{f"w{i}": w.numpy() for i, w in enumerate(model.weights)})
 
 # 2. Collectives in cross-replica and replica context, eagerly and inside tf.function.
 value = tf.constant([float(rank + 1), 10.0 * (rank + 1)])

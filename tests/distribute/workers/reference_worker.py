@@ -36,6 +36,6 @@ on_batch = {"train": [model.train_on_batch(x[:32], y[:32]) for _ in range(2)],
             "test": model.test_on_batch(x[64:], y[64:])}
 results["on_batch"] = on_batch
 np.savez(os.path.join(out_dir, "more_ref.npz"), gen=predicted_gen, ds=predicted_ds,
-         on_batch=model.predict_on_batch(x[:7]), *[w.numpy() for w in model.weights])
+         on_batch=model.predict_on_batch(x[:7]), **{f"w{i}": w.numpy() for i, w in enumerate(model.weights)})
 with open(os.path.join(out_dir, "results_ref.json"), "w") as f:
     json.dump(results, f)
