@@ -29,6 +29,7 @@ from tapeflow.image.codecs import (
     decode_and_crop_jpeg,
     decode_bmp,
     decode_gif,
+    decode_webp,
     decode_image,
     decode_jpeg,
     decode_png,
@@ -73,8 +74,11 @@ from tapeflow.image.glimpse import extract_glimpse
 from tapeflow.image.quality import image_gradients, psnr, sobel_edges, ssim, ssim_multiscale, total_variation
 from tapeflow.image.resizing import ResizeMethod, crop_and_resize, resize, resize_with_pad
 
+from tapeflow.io.unavailable import decode_jxl  # noqa: E402 - TF lists it under tf.image too
+
 __all__ = [
-    "ResizeMethod", "adjust_jpeg_quality", "decode_bmp", "decode_gif", "decode_image", "decode_jpeg",
+    "ResizeMethod", "adjust_jpeg_quality", "decode_bmp", "decode_gif", "decode_jxl", "decode_webp", "decode_image",
+    "decode_jpeg",
     "decode_png", "encode_jpeg", "encode_png", "extract_jpeg_shape", "is_jpeg", "random_jpeg_quality",
     "stateless_random_jpeg_quality", "adjust_brightness", "adjust_contrast", "adjust_gamma", "adjust_hue",
     "adjust_saturation",

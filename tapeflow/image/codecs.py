@@ -140,6 +140,25 @@ def decode_gif(contents: Any, name: Any = None) -> Tensor:
     return Tensor(np.stack([np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]))
 
 
+def decode_webp(contents: Any, channels: int = 0, dtype: Any = "uint8", name: Any = None) -> Tensor:
+    """WebP bytes to (frames, H, W, C) uint8 pixels (one frame for a still image). `channels`
+    0 keeps the file's (3, or 4 with alpha; animations are RGBA), else it must match, as in TF."""
+    from PIL import ImageSequence
+
+    if _dt.as_dtype(dtype).name != "uint8":
+        raise ValueError(f"decode_webp: dtype must be uint8, received {_dt.as_dtype(dtype).name}.")
+    im = _open(_bytes(contents, "decode_webp"), "decode_webp")
+    if im.format != "WEBP":
+        raise errors.InvalidArgumentError(f"decode_webp: expected WebP data, received {im.format} data.")
+    frames = getattr(im, "n_frames", 1)
+    have = 4 if frames > 1 or im.mode in ("RGBA", "LA") or "transparency" in im.info else 3
+    if channels not in (0, have):
+        raise errors.InvalidArgumentError(f"decode_webp: channels={channels} does not match the {have} channels "
+                                          "of the WebP data (TF decodes WebP only to its own channel count).")
+    mode = "RGBA" if have == 4 else "RGB"
+    return Tensor(np.stack([np.asarray(f.convert(mode)) for f in ImageSequence.Iterator(im)]))
+
+
 def decode_image(contents: Any, channels: Any = None, dtype: Any = "uint8", name: Any = None,
                  expand_animations: bool = True) -> Tensor:
     """Decode PNG, JPEG, GIF or BMP bytes by their format: (H, W, C), or (frames, H, W, 3) for

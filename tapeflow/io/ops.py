@@ -203,3 +203,32 @@ def decode_raw(input_bytes: Any, out_type: Any, little_endian: bool = True, fixe
                                     probe=_probe(run, lambda a: a.shape + (len(a.reshape(-1)[0]) if a.size else 0,),
                                                  dtype._np))
     return run(x)
+
+
+# ---------------------------------------------------------------------------------------------
+
+def _matching(a: np.ndarray) -> np.ndarray:
+    from tapeflow.data.text_files import match_files
+
+    patterns = [os.fsdecode(p) for p in a.reshape(-1).tolist()]
+    found = sorted({m for p in patterns for m in match_files(p)})
+    out = _sv.empty_strings((len(found),))
+    out[:] = [os.fsencode(m) for m in found]
+    return out
+
+
+def matching_files(pattern: Any, name: Any = None) -> Tensor:
+    """The sorted paths matching a glob pattern (or a vector of them), as a string vector (empty
+    when nothing matches). Inside a `tf.function` the file system is read on every call."""
+    x = string_input(pattern, "MatchingFiles", "pattern")
+    if func_graph.tracing():
+        run = lambda p: apply("MatchingFiles", _matching, p)  # noqa: E731
+        return func_graph.lift_call(run, (x,), name="MatchingFiles", stateful=False, probe=run)
+    return apply("MatchingFiles", _matching, x)
+
+
+def match_filenames_once(pattern: Any, name: Any = None) -> Any:
+    """A non-trainable string Variable holding `matching_files(pattern)`, read once now."""
+    from tapeflow.tensor import Variable
+
+    return Variable(matching_files(pattern), trainable=False, name=name or "matching_filenames")
