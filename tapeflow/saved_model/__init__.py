@@ -31,6 +31,12 @@ variable, read when the step runs), `{"c": array}` (a constant) or `{"py": value
   and the id of the process that traced them: as in TF, the loaded function calls the Python
   function registered under the token in that same process, and elsewhere raises
   InvalidArgumentError ("Could not find callback with key=pyfunc_N in the registry");
+- `tape`: a `tf.GradientTape` operation (enter, watch, pause, resume, reset, exit, gradient)
+  enacted on a real tape while the loaded function runs, when the trace could not build the
+  gradient as graph ops (an unknown batch): the loaded function differentiates as it runs;
+- `optimizer`: a built-in Keras optimizer's update, rebuilt at load from its class name
+  (`tapeflow.keras.optimizers.*` only) and config, its state bound to the saved variables
+  (`built`, `state`), applied to `targets` with the step's gradients;
 - `custom_gradient`: `tf.custom_gradient`'s op, whose backward runs a library trace (the
   traced gradient function; null with `SaveOptions(experimental_custom_gradients=False)`, and
   then differentiating the loaded function raises LookupError, as TF's does);
@@ -43,8 +49,8 @@ A loaded SavedModel saves again (`tf.saved_model.save(loaded, path)`): its funct
 written as they were read, renumbered into the new file's tables, with its signatures and the
 variables' current values.
 
-What a graph holds beyond these (a Keras layer run eagerly inside the trace, an optimizer
-update, a tape enacted on replay, an eager TensorArray captured by the trace) raises an error
+What a graph holds beyond these (a Keras layer run eagerly inside the trace, a custom
+optimizer, an eager TensorArray captured by the trace) raises an error
 naming it at save time, and
 `save` runs every rebuilt trace next to the original before writing. `load` checks every name a
 file uses, so a corrupt or hostile file fails there with an error saying what is wrong.

@@ -154,7 +154,7 @@ class LoadedConcreteFunction:
     def _run_steps(self, steps: list, env: dict) -> None:
         for step, inputs, out_names in steps:
             values = [self._value(r, env) for r in inputs]
-            out = step.run_in(self, env, values) if isinstance(step, (Cond, While)) else step(*values)
+            out = step.run_in(self, env, values) if hasattr(step, "run_in") else step(*values)
             outs = out if isinstance(out, tuple) else (out,)
             for name, o in zip(out_names, outs, strict=False):
                 env[name] = o

@@ -20,6 +20,7 @@ from tapeflow.tracing.control_flow import CondNode, WhileNode
 from tapeflow.tracing.custom_gradient import GradientGraph, TracedCustomGradient
 from tapeflow.tracing.func_graph import CallNode
 from tapeflow.tracing.polymorphic import ConcreteFunction, Function, _arg_names
+from tapeflow.tracing.tape_nodes import TapeNode
 from tapeflow.train import object_graph
 
 FORMAT = "tapeflow.saved_model/2"
@@ -161,6 +162,7 @@ class _Writer:
         self.library: dict = {}
         self._library_keys: dict = {}
         self._library_sources: list = []  # keeps the saved objects alive while ids key them
+        self._tape_ids: dict = {}
         self.registry = {cls: key for key, cls in op_registry().items()}
 
     def variable(self, v: Variable) -> int:
@@ -259,6 +261,11 @@ class _Writer:
         if concrete is not None:
             return {"call": self._library_function(concrete), "slots": list(node._out_slots),
                     "inputs": [self.ref(x, names) for x in node._leaves]}
+        if isinstance(node, TapeNode):
+            return self._tape_step(label, node, names)
+        optimizer = getattr(node, "optimizer", None)
+        if optimizer is not None:
+            return self._optimizer_step(label, node, names, *optimizer)
         py_function = getattr(getattr(node, "fn", None), "py_function", None)
         if py_function is not None and isinstance(node, CallNode):
             # As TF: saved by its token; the loaded step finds the function only in this process.
@@ -275,8 +282,8 @@ class _Writer:
         fn = getattr(node, "function", None)
         if fn is None or hasattr(node, "run_in"):
             raise Unsaveable(f"`{label}` cannot be saved: its graph calls `{node.name}`, a Python call run "
-                             "eagerly on each call (a Keras layer traced as a whole, an optimizer step, a "
-                             "tape, a captured eager TensorArray), which the SavedModel format "
+                             "eagerly on each call (a Keras layer traced as a whole, a captured eager "
+                             "TensorArray), which the SavedModel format "
                              "cannot hold")
         inputs = [self.ref(x, names) for x in node.inputs]
         if isinstance(fn, TracedCustomGradient):
@@ -294,6 +301,43 @@ class _Writer:
             raise Unsaveable(f"`{label}` cannot be saved: op {type(fn).__qualname__} holds {e}") from None
         return {"op": key, "attrs": attrs, "inputs": inputs}
 
+    def _tape_step(self, label: str, node: TapeNode, names: dict) -> dict:
+        """A tf.GradientTape operation enacted on each call (the tape is entered, watches, and
+        is asked for gradients while the loaded function runs, as in the traced one)."""
+        tape_id = self._tape_ids.setdefault(id(node.tape), len(self._tape_ids))
+        self._library_sources.append(node.tape)  # keeps the id valid while saving
+        step = {"tape": node.tape_op, "tape_id": tape_id, "slots": list(node._out_slots),
+                "inputs": [self.ref(x, names) for x in node._leaves]}
+        if node.tape_op == "enter":
+            step["persistent"] = bool(node.tape._persistent)
+            step["watch_accessed_variables"] = bool(node.tape._watch_accessed_variables)
+        if node.tape_op in ("watch", "gradient"):
+            skeleton = nest.pack_sequence_as(node._structure, [None] * len(node._leaves))
+            step["structure"] = encode(skeleton, self.arrays)
+        if node.tape_op == "gradient":
+            step["connected"] = [bool(c) for c in node.connected]
+        return step
+
+    def _optimizer_step(self, label: str, node: Any, names: dict, optimizer: Any, targets: list) -> dict:
+        """An optimizer update: a built-in optimizer rebuilt from its config at load, its state
+        the saved variables (slots, iterations, learning rate), applied to the same targets."""
+        cls = type(optimizer)
+        key = f"{cls.__module__}.{cls.__qualname__}"
+        if not key.startswith("tapeflow.keras.optimizers.") or "<locals>" in key:
+            raise Unsaveable(f"`{label}` cannot be saved: its optimizer {optimizer.name!r} is a {cls.__qualname__}, "
+                             "not a built-in Keras optimizer (a SavedModel rebuilds optimizers from their "
+                             "class name and config)")
+        try:
+            config = encode(optimizer.get_config(), self.arrays)
+        except Unsaveable as e:
+            raise Unsaveable(f"`{label}` cannot be saved: the config of optimizer {optimizer.name!r} "
+                             f"holds {e}") from None
+        return {"optimizer": key, "config": config,
+                "built": [self.variable(v) for v in optimizer._trainable_variables],
+                "state": [self.variable(v) for v in optimizer.variables],
+                "targets": [self.variable(v) for v in targets],
+                "inputs": [self.ref(x, names) for x in node.inputs]}
+
     def _renumbered(self, doc: Any, library: Any) -> Any:
         """A loaded document with its variable, array and library references made this file's."""
         if isinstance(doc, list):
@@ -304,6 +348,8 @@ class _Writer:
         for k, v in doc.items():
             if k in ("v", "variable") and isinstance(v, int):
                 out[k] = self.variable(library.variables[v])
+            elif k in ("built", "state", "targets") and "optimizer" in doc and isinstance(v, list):
+                out[k] = [self.variable(library.variables[int(i)]) for i in v]
             elif k == "array" and isinstance(v, int):
                 self.arrays.append(np.asarray(library.arrays[v]))
                 out[k] = len(self.arrays) - 1

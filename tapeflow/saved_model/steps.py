@@ -89,6 +89,100 @@ class _PyFunction:
         return tuple(out[i] for i in self.slots)
 
 
+class _TapeStep:
+    """A tf.GradientTape operation: the function's real tapes live in its environment for the
+    call (`tape:<id>`), entered, watched, paused and asked for gradients as the trace did."""
+
+    def __init__(self, entry: dict, arrays: Any) -> None:
+        self.op = entry["tape"]
+        self.key = f"tape:{int(entry['tape_id'])}"
+        self.persistent = bool(entry.get("persistent", False))
+        self.watch_accessed = bool(entry.get("watch_accessed_variables", True))
+        self.skeleton = decode(entry.get("structure"), arrays)
+        self.connected = [bool(c) for c in entry.get("connected", [])]
+
+    def run_in(self, fn: Any, env: dict, values: list) -> tuple:
+        from tapeflow.autodiff.tape import GradientTape
+
+        if self.op == "enter":
+            tape = env[self.key] = GradientTape(persistent=self.persistent,
+                                                watch_accessed_variables=self.watch_accessed)
+            tape.__enter__()
+            return ()
+        tape = env.get(self.key)
+        if tape is None:
+            raise ValueError(f"SavedModel: function `{fn.name}` uses a tape it never entered.")
+        if self.op in ("exit", "pause"):
+            tape._stop()
+        elif self.op == "resume":
+            recording_tapes.append(tape)
+        elif self.op == "reset":
+            tape.reset()
+        elif self.op == "watch":
+            tape.watch(nest.pack_sequence_as(self.skeleton, values)[0][0])
+        else:  # gradient
+            (targets, sources, output_gradients), _ = nest.pack_sequence_as(self.skeleton, values)
+            grads = tape.gradient(targets, sources, output_gradients=output_gradients)
+            from tapeflow.ops.creation import zeros_like
+
+            return tuple(zeros_like(s) if g is None else g
+                         for s, g, c in zip(sources, grads, self.connected, strict=True) if c)
+        return ()
+
+
+class _OptimizerStep:
+    """An optimizer update on the saved variables (see `_optimizer`)."""
+
+    __slots__ = ("optimizer", "targets")
+
+    def __init__(self, optimizer: Any, targets: list) -> None:
+        self.optimizer, self.targets = optimizer, targets
+
+    def __call__(self, *grads: Any) -> tuple:
+        self.optimizer.apply(list(grads), self.targets)
+        return ()
+
+
+def _optimizer(entry: dict, library: _Library, where: str) -> Any:
+    """The built-in Keras optimizer a step names, rebuilt from its config once per file and bound
+    to the saved state variables (so `loaded.optimizer.iterations` is the one it counts)."""
+    key = entry["optimizer"]
+    cache = library.__dict__.setdefault("optimizers", {})
+    ident = (key, tuple(int(i) for i in entry["state"]))
+    if ident in cache:
+        return cache[ident]
+    module, _, name = key.rpartition(".") if isinstance(key, str) else ("", "", "")
+    cls = None
+    if module.startswith("tapeflow.keras.optimizers.") and name.isidentifier():
+        from tapeflow.keras.optimizers.optimizer import Optimizer
+
+        cls = getattr(importlib.import_module(module), name, None)
+        cls = cls if isinstance(cls, type) and issubclass(cls, Optimizer) else None
+    if cls is None:
+        raise ValueError(f"SavedModel: unknown optimizer {key!r} in function `{where}`.")
+    optimizer = cls.from_config(decode(entry["config"], library.arrays))
+    optimizer.build([library.variables[int(i)] for i in entry["built"]])
+    state = [library.variables[int(i)] for i in entry["state"]]
+    own = optimizer.variables
+    if len(own) != len(state) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(own, state, strict=True)):
+        raise ValueError(f"SavedModel: optimizer {key!r} in function `{where}` has {len(state)} state variables, "
+                         f"the rebuilt one {len(own)}.")
+    mapping = {id(a): b for a, b in zip(own, state, strict=True)}
+
+    def rebind(value: Any) -> Any:
+        if isinstance(value, Variable) and id(value) in mapping:
+            return mapping[id(value)]
+        if type(value) in (list, tuple) and any(id(v) in mapping for v in value):
+            return type(value)(rebind(v) for v in value)
+        return value
+
+    for attr, value in list(vars(optimizer).items()):
+        optimizer.__dict__[attr] = rebind(value)
+    optimizer._slot_table = None
+    cache[ident] = optimizer
+    return optimizer
+
+
 # Modules whose lifted functions a SavedModel may name (imported when a file names one).
 _LIFTED_MODULES = ("tapeflow.ops.creation", "tapeflow.ops.elementwise", "tapeflow.ops.movement",
                    "tapeflow.ops.normalization", "tapeflow.ops.linalg", "tapeflow.ops.random", "tapeflow.ops.nn",
@@ -158,6 +252,12 @@ def build_step(entry: dict, library: _Library, where: str) -> Any:
             raise ValueError(f"SavedModel: a call of {entry['lifted']!r} in function `{where}` has arguments that do "
                              "not match its inputs.")
         return _Lifted(fn, (tuple(skeleton[0]), skeleton[1]), [int(i) for i in entry["slots"]])
+    if "tape" in entry:
+        if entry["tape"] not in ("enter", "exit", "watch", "pause", "resume", "reset", "gradient"):
+            raise ValueError(f"SavedModel: unknown tape operation {entry['tape']!r} in function `{where}`.")
+        return _TapeStep(entry, library.arrays)
+    if "optimizer" in entry:
+        return _OptimizerStep(_optimizer(entry, library, where), [library.variables[int(i)] for i in entry["targets"]])
     if "py_function" in entry:
         if not (isinstance(entry["py_function"], str) and isinstance(entry.get("process"), str)):
             raise ValueError(f"SavedModel: a py_function step in function `{where}` has no token.")
@@ -227,6 +327,8 @@ def _step_variables(step: Any, variables: list) -> list:
         return [step.variable]
     if isinstance(step, _Call):
         return list(step.function.variables)
+    if isinstance(step, _OptimizerStep):
+        return [*step.targets, *step.optimizer.variables]
     if isinstance(step, _Primitive) and isinstance(getattr(step.fn, "grad", None), _LoadedGradient):
         return list(step.fn.grad.function.variables)
     return []

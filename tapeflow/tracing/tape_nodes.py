@@ -19,7 +19,11 @@ from tapeflow.tracing.func_graph import CallNode
 
 
 class TapeNode(CallNode):
-    """One tape operation (`op(real_tape, *args)`) enacted on this replay's real tape."""
+    """One tape operation (`op(real_tape, *args)`) enacted on this replay's real tape.
+    `tape_op` names it (enter, exit, watch, pause, resume, reset, gradient) for SavedModel."""
+
+    tape_op = ""
+    connected: list = []
 
     def __init__(self, op: Any, tape: Any, args: tuple, name: str) -> None:
         super().__init__(op, args, {}, name, stateful=True)
@@ -92,6 +96,7 @@ def record(tape: Any, op: str, *args: Any) -> None:
     fn = {"enter": _enter, "exit": _exit, "watch": _watch, "pause": _pause, "resume": _resume,
           "reset": _reset}[op]
     node = TapeNode(fn, tape, args, name=f"tape_{op}")
+    node.tape_op = op
     if window is not None:
         node.window = window
 
@@ -138,6 +143,7 @@ def gradient(tape: Any, target: Any, sources: Any, output_gradients: Any, mode: 
         return out
 
     node = TapeNode(run_gradient, tape, (flat_targets, flat_sources, ogs), name="gradients")
+    node.tape_op, node.connected = "gradient", connected
     from tapeflow import graph
 
     outs = [graph.new_output(tuple(s.shape), s.dtype, node, k, "gradients")

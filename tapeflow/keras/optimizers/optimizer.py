@@ -489,7 +489,8 @@ class Optimizer:
         def update(*garrs: Any) -> None:
             self.apply(list(garrs), targets)
 
-        _func_graph.lift_array_call(update, tensors, name="apply", captured=targets)
+        node = _func_graph.lift_array_call(update, tensors, name="apply", captured=targets)
+        node.optimizer = (self, targets)  # what a SavedModel saves instead of `update`
 
     def _apply_plain(self, grads: list, trainable_variables: list, table: list, index: dict) -> None:
         """`apply` without clipping, decay, accumulation or EMA: one pass, no intermediate lists."""
