@@ -71,30 +71,42 @@ def resize(images: Any, size: Any, interpolation: str = "bilinear", antialias: b
     if not x.dtype.is_floating:
         x = cast(x, "float32")
     h, w = x.shape[1], x.shape[2]
+    window = aspect_window(h, w, th, tw, crop_to_aspect_ratio, pad_to_aspect_ratio)
     if crop_to_aspect_ratio:
-        ch = max(min(h, int(w * th / tw)), 1)
-        cw = max(min(w, int(h * tw / th)), 1)
-        top, left = int((h - ch) / 2), int((w - cw) / 2)
+        top, left, ch, cw = window
         x = x[:, top:top + ch, left:left + cw, :]
     elif pad_to_aspect_ratio:
-        ph, pw = max(h, int(w * th / tw)), max(w, int(h * tw / th))
-        top, left = int((ph - h) / 2), int((pw - w) / 2)
+        top, left = window[:2]
         if top > 0 or left > 0:
             x = mv.pad(x, [[0, 0], [top, top], [left, left], [0, 0]], constant_values=fill_value)
     for axis, n_out in ((1, th), (2, tw)):
-        n_in = x.shape[axis]
-        if antialias or interpolation in ("lanczos3", "lanczos5"):
-            kernel = {"bilinear": "linear", "bicubic": "cubic"}.get(interpolation, interpolation)
-            if kernel in ("nearest", "area"):
-                wts = smp.legacy_matrix(n_in, n_out, kernel)
-            else:
-                wts = smp.kernel_matrix(n_in, n_out, n_out / n_in, 0.0, kernel, antialias)
-        else:
-            wts = smp.legacy_matrix(n_in, n_out, interpolation)
-        x = smp.apply_matrix(x, wts, axis)
+        x = smp.apply_matrix(x, resize_matrix(x.shape[axis], n_out, interpolation, antialias), axis)
     if dtype != x.dtype.name:
         x = _round_to(x, dtype)
     return lay.back(x)
+
+
+def aspect_window(h: int, w: int, th: int, tw: int, crop: bool, pad: bool) -> tuple:
+    """`resize`'s first step for an (h, w) image and target (th, tw): (top, left, height, width)
+    of the centered crop (`crop`), or the (top, left) padding and padded size (`pad`)."""
+    if crop:
+        ch = max(min(h, int(w * th / tw)), 1)
+        cw = max(min(w, int(h * tw / th)), 1)
+        return int((h - ch) / 2), int((w - cw) / 2), ch, cw
+    if pad:
+        ph, pw = max(h, int(w * th / tw)), max(w, int(h * tw / th))
+        return int((ph - h) / 2), int((pw - w) / 2), ph, pw
+    return 0, 0, h, w
+
+
+def resize_matrix(n_in: int, n_out: int, interpolation: str, antialias: bool) -> Any:
+    """The (n_in, n_out) host matrix `resize` contracts one spatial axis with (TF's kernels)."""
+    if antialias or interpolation in ("lanczos3", "lanczos5"):
+        kernel = {"bilinear": "linear", "bicubic": "cubic"}.get(interpolation, interpolation)
+        if kernel in ("nearest", "area"):
+            return smp.legacy_matrix(n_in, n_out, kernel)
+        return smp.kernel_matrix(n_in, n_out, n_out / n_in, 0.0, kernel, antialias)
+    return smp.legacy_matrix(n_in, n_out, interpolation)
 
 
 def _round_to(x: Tensor, dtype: str) -> Tensor:

@@ -388,3 +388,107 @@ def test_attention_mask_input_and_grouped_query_options():
     mask = rng.random((3, 4, 4)) > 0.3
     mask[0, 1] = False  # a query with no allowed key
     _check(model, [rng.standard_normal((3, 4, 6)).astype("float32"), mask])
+
+
+# -- preprocessing layers -------------------------------------------------------------------------
+
+
+def _images(shape, seed=0, scale=1.0):
+    return (np.random.default_rng(seed).random(shape) * scale).astype("float32")
+
+
+def _adapted_normalization():
+    layer = L.Normalization(axis=-1)
+    layer.adapt(_images((20, 5, 5, 3), seed=3, scale=4.0))
+    return layer
+
+
+PREPROCESSING = {
+    "rescaling": (lambda: L.Rescaling(1 / 255.0, offset=-0.5), (6, 6, 3), 255.0),
+    "rescaling_per_channel": (lambda: L.Rescaling([0.5, 2.0, 1.0], offset=[0.0, 1.0, -1.0]), (4, 4, 3), 1.0),
+    "normalization": (lambda: L.Normalization(mean=[0.1, 0.2, 0.3], variance=[1.0, 2.0, 0.0]), (5, 5, 3), 1.0),
+    "normalization_adapted": (_adapted_normalization, (5, 5, 3), 4.0),
+    "normalization_all_axes": (lambda: L.Normalization(axis=None, mean=2.0, variance=4.0), (4, 3), 1.0),
+    "normalization_axis1": (lambda: L.Normalization(axis=1, mean=[[1.0], [2.0], [3.0], [4.0]],
+                                                    variance=[[1.0], [4.0], [9.0], [16.0]]), (4, 3), 1.0),
+    "normalization_invert": (lambda: L.Normalization(mean=[0.5, -1.0], variance=[4.0, 0.25], invert=True),
+                             (3, 2), 1.0),
+    "resize_bilinear_up": (lambda: L.Resizing(9, 7), (4, 5, 2), 1.0),
+    "resize_bilinear_down": (lambda: L.Resizing(3, 4), (8, 9, 2), 1.0),
+    "resize_nearest": (lambda: L.Resizing(7, 3, interpolation="nearest"), (5, 6, 2), 1.0),
+    "resize_bicubic": (lambda: L.Resizing(7, 9, interpolation="bicubic"), (5, 6, 2), 1.0),
+    "resize_area": (lambda: L.Resizing(3, 2, interpolation="area"), (7, 5, 1), 1.0),
+    "resize_lanczos3": (lambda: L.Resizing(6, 4, interpolation="lanczos3"), (5, 7, 2), 1.0),
+    "resize_antialias": (lambda: L.Resizing(3, 3, antialias=True), (8, 7, 2), 1.0),
+    "resize_crop_to_aspect": (lambda: L.Resizing(4, 4, crop_to_aspect_ratio=True), (6, 9, 2), 1.0),
+    "resize_pad_to_aspect": (lambda: L.Resizing(4, 4, pad_to_aspect_ratio=True, fill_value=0.5), (4, 8, 2), 1.0),
+    "resize_channels_first": (lambda: L.Resizing(5, 3, data_format="channels_first"), (2, 4, 6), 1.0),
+    "resize_same_size": (lambda: L.Resizing(4, 5), (4, 5, 2), 1.0),
+    "center_crop": (lambda: L.CenterCrop(3, 4), (6, 7, 2), 1.0),
+    "center_crop_channels_first": (lambda: L.CenterCrop(2, 3, data_format="channels_first"), (2, 5, 5), 1.0),
+    "center_crop_smaller_image": (lambda: L.CenterCrop(6, 4), (4, 5, 2), 1.0),
+    "random_flip": (lambda: L.RandomFlip(), (4, 4, 3), 1.0),
+    "random_rotation": (lambda: L.RandomRotation(0.2), (4, 4, 3), 1.0),
+    "random_zoom": (lambda: L.RandomZoom(0.3), (4, 4, 3), 1.0),
+    "random_contrast": (lambda: L.RandomContrast(0.5), (4, 4, 3), 1.0),
+    "random_translation": (lambda: L.RandomTranslation(0.1, 0.1), (4, 4, 3), 1.0),
+    "random_crop_same_size": (lambda: L.RandomCrop(4, 4), (4, 4, 3), 1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PREPROCESSING))
+def test_preprocessing_layer(name):
+    make, shape, scale = PREPROCESSING[name]
+    inputs = tk.Input(shape)
+    model = tk.Model(inputs, make()(inputs))
+    _check(model, _images((2, *shape), seed=5, scale=scale), atol=1e-5 * max(scale, 1.0))
+
+
+def test_preprocessing_on_integer_images():
+    """uint8 images in, cast to float by the first layer, as in an exported image classifier."""
+    inputs = tk.Input((6, 6, 3), dtype="uint8")
+    x = L.Resizing(4, 4)(L.Rescaling(1 / 255.0)(inputs))
+    x = L.RandomFlip()(L.Normalization(mean=[0.5, 0.4, 0.3], variance=[0.1, 0.2, 0.3])(x))
+    model = tk.Model(inputs, L.Dense(2)(L.Flatten()(x)))
+    randomize(model, seed=13)
+    _check(model, np.random.default_rng(0).integers(0, 256, (3, 6, 6, 3)).astype("uint8"))
+
+
+def test_preprocessing_catalogue_model():
+    from keras_catalogue import MORE_BUILDERS, more_inputs
+
+    _check(MORE_BUILDERS["preprocessing"](tk), more_inputs("preprocessing"), atol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+def test_category_encoding(mode):
+    shape = (1,) if mode == "one_hot" else (4,)
+    inputs = tk.Input(shape, dtype="int32")
+    model = tk.Model(inputs, L.CategoryEncoding(num_tokens=6, output_mode=mode)(inputs))
+    _check(model, np.random.default_rng(1).integers(0, 6, (5, *shape)).astype("int32"))
+
+
+@pytest.mark.parametrize("mode", ["int", "one_hot", "multi_hot", "count"])
+def test_discretization(mode):
+    inputs = tk.Input((4,))
+    model = tk.Model(inputs, L.Discretization(bin_boundaries=[-0.5, 0.0, 0.5], output_mode=mode)(inputs))
+    x = np.random.default_rng(2).standard_normal((5, 4)).astype("float32")
+    x[0, :3] = [-0.5, 0.0, 0.5]  # on the boundaries
+    want = model.predict(x, verbose=0)
+    got = _run(model, x)[0]
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+def test_random_crop_that_would_change_the_size_is_refused():
+    inputs = tk.Input((6, 6, 3))
+    model = tk.Model(inputs, L.RandomCrop(4, 4, name="crop")(inputs))
+    with pytest.raises(ExportError, match="RandomCrop 'crop'.*CenterCrop"):
+        to_onnx(model)
+
+
+def test_resizing_needs_known_image_sizes():
+    inputs = tk.Input((None, None, 3))
+    model = tk.Model(inputs, L.Resizing(4, 4, name="resize")(inputs))
+    with pytest.raises(ExportError, match="Resizing 'resize'.*known height and width"):
+        to_onnx(model)

@@ -23,7 +23,7 @@ def input_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
 
 
 @converter("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-           "GaussianDropout", "AlphaDropout", "ActivityRegularization", masks=True)
+           "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity", masks=True)
 def identity(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
     """Layers that leave values (and masks) unchanged at inference are removed."""
     return _one(inputs, layer)

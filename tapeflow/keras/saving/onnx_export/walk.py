@@ -10,7 +10,16 @@ from tapeflow.keras.saving.onnx_export.builder import CONVERTERS, MASK_AWARE, Ex
 
 
 def _import_converters() -> None:
-    from tapeflow.keras.saving.onnx_export import activations, attention, conv, core, norm, reshaping, rnn  # noqa: F401
+    from tapeflow.keras.saving.onnx_export import (  # noqa: F401
+        activations,
+        attention,
+        conv,
+        core,
+        norm,
+        preprocessing,
+        reshaping,
+        rnn,
+    )
 
 
 def convert_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict, single: bool = True) -> list:
