@@ -10,12 +10,22 @@ from tapeflow.distribute.context import (
     has_strategy,
     in_cross_replica_context,
 )
+from tapeflow.distribute.options import (
+    CrossDeviceOps,
+    HierarchicalCopyAllReduce,
+    InputOptions,
+    InputReplicationMode,
+    NcclAllReduce,
+    ReductionToOneDevice,
+    RunOptions,
+)
 from tapeflow.distribute.strategy import (
     MirroredStrategy,
     OneDeviceStrategy,
     Strategy,
     StrategyExtended,
+    experimental_set_strategy,
 )
 from tapeflow.distribute.multi_worker import MultiWorkerMirroredStrategy
-from tapeflow.distribute.values import DistributedDataset, DistributedValues, PerReplica
+from tapeflow.distribute.values import DistributedDataset, DistributedIterator, DistributedValues, PerReplica
 from tapeflow.distribute import experimental, cluster_resolver

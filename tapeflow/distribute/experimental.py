@@ -1,13 +1,14 @@
-"""`tf.distribute.experimental`: collective options and the multi-worker strategy's old name."""
+"""`tf.distribute.experimental`: collective options, the multi-worker strategy's old name and
+`CentralStorageStrategy`."""
 
 from tapeflow.distribute.multi_worker import (
     CommunicationImplementation,
     CommunicationOptions,
     MultiWorkerMirroredStrategy,
 )
-from tapeflow.distribute.strategy import ValueContext
+from tapeflow.distribute.strategy import CentralStorageStrategy, ValueContext
 
 CollectiveCommunication = CommunicationImplementation
 
-__all__ = ["CollectiveCommunication", "CommunicationImplementation", "CommunicationOptions",
+__all__ = ["CentralStorageStrategy", "CollectiveCommunication", "CommunicationImplementation", "CommunicationOptions",
            "MultiWorkerMirroredStrategy", "ValueContext"]

@@ -31,7 +31,8 @@ class CommunicationOptions:
         bytes_per_pack: gradient bucket size in bytes (0: 4 MiB).
         timeout_seconds: how long a worker waits for the others in one collective before
             raising `tf.errors.UnavailableError` (None: 600 s).
-        implementation: `CommunicationImplementation.AUTO` or `RING` (both MPI); NCCL raises.
+        implementation: `CommunicationImplementation.AUTO` or `RING` (both MPI); NCCL is refused
+            by a strategy over several workers (it needs GPUs).
     """
 
     def __init__(self, bytes_per_pack: int = 0, timeout_seconds: float | None = None,
@@ -44,9 +45,6 @@ class CommunicationOptions:
                              f"received {timeout_seconds!r}.")
         if isinstance(implementation, str):
             implementation = CommunicationImplementation[implementation.upper()]
-        if implementation is CommunicationImplementation.NCCL:
-            raise ValueError("CommunicationOptions: implementation=NCCL needs GPUs with NCCL; Tapeflow's "
-                             "multi-worker all-reduce runs over MPI (use AUTO or RING).")
         self.bytes_per_pack = bytes_per_pack
         self.timeout_seconds = timeout_seconds
         self.implementation = implementation
@@ -105,27 +103,33 @@ def _read_tf_config(size: int, rank: int) -> dict | None:
         config = json.loads(raw)
     except ValueError as e:
         raise ValueError(f"TF_CONFIG is not valid JSON: {raw[:200]!r}") from e
-    cluster = config.get("cluster") or {}
+    task = config.get("task") or {}
+    return _check_cluster(config.get("cluster") or {}, task.get("type", "worker") if task else None,
+                          task.get("index"), size, rank, "TF_CONFIG")
+
+
+def _check_cluster(cluster: dict, task_type: Any, task_index: Any, size: int, rank: int, source: str) -> dict | None:
+    """The cluster's workers ({"worker": [chief..., workers...]}) after checking that they are
+    the MPI launch's processes and that this task is this process's rank."""
     unsupported = sorted(set(cluster) - {"worker", "chief"})
     if unsupported:
-        raise ValueError("TF_CONFIG: MultiWorkerMirroredStrategy takes 'chief' and 'worker' jobs, "
+        raise ValueError(f"{source}: MultiWorkerMirroredStrategy takes 'chief' and 'worker' jobs, "
                          f"received {unsupported}.")
     workers = list(cluster.get("chief", [])) + list(cluster.get("worker", []))
-    task = config.get("task") or {}
-    index = int(task.get("index", 0))
-    if task.get("type", "worker") == "worker" and "chief" in cluster:
+    index = int(task_index or 0)
+    if (task_type or "worker") == "worker" and "chief" in cluster:
         index += len(cluster["chief"])
     if workers and len(workers) != size:
         if size == 1:
             raise RuntimeError(
-                f"TF_CONFIG describes {len(workers)} workers but this process is the only one. Tapeflow's "
+                f"{source} describes {len(workers)} workers but this process is the only one. Tapeflow's "
                 f"workers talk over MPI: launch them with `mpirun -n {len(workers)} python script.py`. "
                 + ("" if _mpi_importable() else _collective.INSTALL_HINT))
-        raise ValueError(f"TF_CONFIG describes {len(workers)} workers but mpirun started {size} processes.")
-    if workers and task and index != rank:
-        raise ValueError(f"TF_CONFIG says this is task {task.get('type', 'worker')}:{task.get('index', 0)} "
-                         f"(worker {index}) but its MPI rank is {rank}; give each rank its own TF_CONFIG "
-                         "(or leave TF_CONFIG unset: mpirun assigns the ranks).")
+        raise ValueError(f"{source} describes {len(workers)} workers but mpirun started {size} processes.")
+    if workers and task_type is not None and index != rank:
+        raise ValueError(f"{source} says this is task {task_type}:{task_index or 0} "
+                         f"(worker {index}) but its MPI rank is {rank}; give each rank its own {source} "
+                         "(or leave it unset: mpirun assigns the ranks).")
     return {"worker": workers} if workers else None
 
 
@@ -145,24 +149,33 @@ class MultiWorkerMirroredStrategy(Strategy):
     Keras `fit`).
 
     Args:
-        cluster_resolver: None (the cluster comes from MPI and TF_CONFIG).
+        cluster_resolver: None (the cluster comes from MPI and TF_CONFIG), or a cluster resolver
+            whose workers are the MPI launch's processes (this task is this rank).
         communication_options: a `tf.distribute.experimental.CommunicationOptions`.
     """
 
     def __init__(self, cluster_resolver: Any = None, communication_options: Any = None) -> None:
-        if cluster_resolver is not None:
-            raise ValueError("MultiWorkerMirroredStrategy: the cluster comes from the MPI launch (mpirun); "
-                             f"pass cluster_resolver=None. Received {cluster_resolver!r}.")
+        if cluster_resolver is not None and not hasattr(cluster_resolver, "cluster_spec"):
+            raise ValueError("MultiWorkerMirroredStrategy: `cluster_resolver` must be a "
+                             "tf.distribute.cluster_resolver.ClusterResolver (or None: the cluster comes "
+                             f"from the MPI launch), received {cluster_resolver!r}.")
         options = communication_options or CommunicationOptions()
         if not isinstance(options, CommunicationOptions):
             raise ValueError("MultiWorkerMirroredStrategy: `communication_options` must be a "
                              f"tf.distribute.experimental.CommunicationOptions, received {options!r}.")
         size = _collective.launched_size()
+        if size > 1 and options.implementation is CommunicationImplementation.NCCL:
+            raise ValueError("MultiWorkerMirroredStrategy: CommunicationOptions(implementation=NCCL) needs GPUs "
+                             "with NCCL; Tapeflow's multi-worker all-reduce runs over MPI (use AUTO or RING).")
         if size > 1:
             coll: Any = _collective.Collective(options.timeout_seconds, options.bytes_per_pack)
         else:
             coll = _collective.LocalCollective()
-        cluster = _read_tf_config(coll.size, coll.rank)
+        if cluster_resolver is not None:
+            cluster = _check_cluster(cluster_resolver.cluster_spec().as_dict(), cluster_resolver.task_type,
+                                     cluster_resolver.task_id, coll.size, coll.rank, "cluster_resolver")
+        else:
+            cluster = _read_tf_config(coll.size, coll.rank)
         self._resolver = MPIClusterResolver(coll.rank, coll.size, cluster)
         device = f"/job:worker/replica:0/task:{coll.rank}/device:CPU:0"
         super().__init__(StrategyExtended(self, coll, (device,)))

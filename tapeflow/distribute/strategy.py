@@ -18,6 +18,7 @@ from tapeflow import backend as _backend
 from tapeflow import nest
 from tapeflow import tensor as _tensor
 from tapeflow.distribute import context as _ctx
+from tapeflow.distribute import options as _options
 from tapeflow.distribute.collective import LocalCollective
 from tapeflow.tensor import Tensor
 from tapeflow.tracing import func_graph as _func_graph
@@ -49,7 +50,7 @@ class StrategyExtended:
 
     @property
     def parameter_devices(self) -> tuple:
-        return self._devices
+        return getattr(self, "_parameter_devices", self._devices)
 
     @property
     def should_checkpoint(self) -> bool:
@@ -232,9 +233,7 @@ class Strategy:
     def run(self, fn: Any, args: tuple = (), kwargs: dict | None = None, options: Any = None) -> Any:
         """Call `fn(*args, **kwargs)` once per replica, in a replica context; returns this
         replica's result (per-replica values in `args` are unwrapped to this replica's value)."""
-        if options is not None:
-            raise ValueError(f"{type(self).__name__}.run: `options` (tf.distribute.RunOptions) is for TPUs; "
-                             f"received {options!r}.")
+        _options.check_run_options(options, f"{type(self).__name__}.run")
         args = nest.map_structure(_local_value, args) if args else ()
         kwargs = nest.map_structure(_local_value, kwargs) if kwargs else {}
         ctx = self._replica_context("sum")
@@ -276,14 +275,14 @@ class Strategy:
         the replicas (replica r gets the r-th contiguous block of rows)."""
         from tapeflow.distribute.values import DistributedDataset
 
-        _check_input_options(options)
+        _options.check_input_options(options, "experimental_distribute_dataset")
         return DistributedDataset(dataset, self, split=True)
 
     def distribute_datasets_from_function(self, dataset_fn: Any, options: Any = None) -> Any:
         """Call `dataset_fn(InputContext)` on each worker; its dataset yields per-replica batches."""
         from tapeflow.distribute.values import DistributedDataset
 
-        _check_input_options(options)
+        _options.check_input_options(options, "distribute_datasets_from_function")
         coll = self._extended._collective
         ctx = _ctx.InputContext(coll.size, coll.rank, self.num_replicas_in_sync)
         return DistributedDataset(dataset_fn(ctx), self, split=False)
@@ -297,12 +296,6 @@ class ValueContext:
     def __init__(self, replica_id_in_sync_group: int = 0, num_replicas_in_sync: int = 1) -> None:
         self.replica_id_in_sync_group = replica_id_in_sync_group
         self.num_replicas_in_sync = num_replicas_in_sync
-
-
-def _check_input_options(options: Any) -> None:
-    if options is not None:
-        raise ValueError("tf.distribute.InputOptions (device prefetching) are not supported: input stays in "
-                         f"host memory; pass options=None. Received {options!r}.")
 
 
 def _local_value(value: Any) -> Any:
@@ -368,13 +361,16 @@ class MirroredStrategy(Strategy):
 
     Args:
         devices: device strings (default: the first GPU when there is one, else the CPU).
-        cross_device_ops: must be None (the all-reduce is chosen by Tapeflow).
+        cross_device_ops: a `tf.distribute.CrossDeviceOps` (with one replica in the process it
+            has one value to combine).
     """
 
     def __init__(self, devices: Any = None, cross_device_ops: Any = None) -> None:
-        if cross_device_ops is not None:
-            raise ValueError("MirroredStrategy: `cross_device_ops` is not supported (one replica per process); "
-                             f"received {cross_device_ops!r}.")
+        if cross_device_ops is not None and not isinstance(cross_device_ops, _options.CrossDeviceOps):
+            raise ValueError("MirroredStrategy: `cross_device_ops` must be a tf.distribute.CrossDeviceOps "
+                             "(HierarchicalCopyAllReduce, NcclAllReduce, ReductionToOneDevice), received "
+                             f"{cross_device_ops!r}.")
+        self._cross_device_ops = cross_device_ops or _options.ReductionToOneDevice()
         if devices is None:
             devices = ["/gpu:0"] if _backend.gpu_available() else ["/cpu:0"]
         if isinstance(devices, str):
@@ -394,3 +390,34 @@ class MirroredStrategy(Strategy):
     def scope(self) -> Any:
         with _backend.device(self._device), super().scope():
             yield self
+
+
+class CentralStorageStrategy(MirroredStrategy):
+    """Variables on one device (the CPU), computation on the others
+    (`tf.distribute.experimental.CentralStorageStrategy`). As with `MirroredStrategy`, one
+    process holds one replica: one compute device at most.
+
+    Args:
+        compute_devices: device strings (default: the first GPU when there is one, else the CPU).
+        parameter_device: where variables live (default: the CPU, or the one compute device).
+    """
+
+    def __init__(self, compute_devices: Any = None, parameter_device: str | None = None) -> None:
+        super().__init__(compute_devices)
+        if parameter_device is None:
+            parameter_device = self._device if self._device.endswith("CPU:0") else "/cpu:0"
+        self._extended._parameter_devices = (_canonical_device(parameter_device),)
+
+
+_current_strategy_scope: list = []
+
+
+def experimental_set_strategy(strategy: Any) -> None:
+    """Make `strategy` the current strategy outside any `with strategy.scope()` (None: back to
+    the default), as entering its scope for good would."""
+    while _current_strategy_scope:
+        _current_strategy_scope.pop().__exit__(None, None, None)
+    if strategy is not None:
+        scope = strategy.scope()
+        scope.__enter__()
+        _current_strategy_scope.append(scope)

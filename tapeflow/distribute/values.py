@@ -13,6 +13,7 @@ from typing import Any
 
 from tapeflow import nest
 from tapeflow.data.dataset import Dataset
+from tapeflow.data.iterator import OwnedIterator
 
 
 class PerReplica:
@@ -69,6 +70,9 @@ class DistributedDataset(Dataset):
         self._index = coll.rank if split else 0
         self._strategy = strategy
 
+    def __iter__(self) -> DistributedIterator:
+        return DistributedIterator(self)
+
     def _compute_element_spec(self) -> Any:
         spec = self._inputs[0].element_spec
         if self._parts == 1:
@@ -91,3 +95,8 @@ class DistributedDataset(Dataset):
             return
         for element in self._inputs[0]._iter_elements():
             yield local_part(element, self._parts, self._index)
+
+
+class DistributedIterator(OwnedIterator):
+    """The iterator of a distributed dataset (`iter(dist_dataset)`): this worker's batches
+    (`next`, `get_next()`, `get_next_as_optional()`, `element_spec`)."""

@@ -26,6 +26,7 @@ from tapeflow.train.format import CheckpointReader
 from tapeflow.train.manager import CheckpointManager
 from tapeflow.train.options import CheckpointOptions
 from tapeflow.train.state import CheckpointState, checkpoints_iterator, get_checkpoint_state, latest_checkpoint
+from tapeflow.distribute.multi_worker import ClusterSpec  # (the cluster of tf.distribute)
 
 
 def load_checkpoint(ckpt_dir_or_file: str) -> CheckpointReader:

@@ -109,9 +109,15 @@ def test_unsupported_variants_say_why(monkeypatch):
         tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with pytest.raises(ValueError, match="cross_device_ops"):
         tf.distribute.MirroredStrategy(cross_device_ops=object())
+    nccl = tf.distribute.experimental.CommunicationOptions(
+        implementation=tf.distribute.experimental.CommunicationImplementation.NCCL)
+    assert tf.distribute.MultiWorkerMirroredStrategy(communication_options=nccl).num_replicas_in_sync == 1
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")  # as if under mpirun -n 2: NCCL would be needed
     with pytest.raises(ValueError, match="NCCL"):
-        tf.distribute.experimental.CommunicationOptions(
-            implementation=tf.distribute.experimental.CommunicationImplementation.NCCL)
+        tf.distribute.MultiWorkerMirroredStrategy(communication_options=nccl)
+    monkeypatch.delenv("OMPI_COMM_WORLD_SIZE")
+    with pytest.raises(ValueError, match="cluster_resolver"):
+        tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver="grpc://a:1")
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]},
                                                 "task": {"type": "worker", "index": 0}}))
     with pytest.raises(RuntimeError, match="mpirun -n 2"):
@@ -133,3 +139,157 @@ def test_fit_under_one_replica_strategy_equals_plain_fit():
         weights.append([w.numpy() for w in model.weights])
     for a, b in zip(*weights, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# The guide "Distributed training with TensorFlow" (tensorflow/docs site/en/guide/
+# distributed_training.ipynb), its code cells with only the import changed; left out: the cell
+# that names two GPUs. (In one process every strategy here is one replica.)
+GUIDE = """
+mirrored_strategy = tf.distribute.MirroredStrategy()
+mirrored_strategy = tf.distribute.MirroredStrategy(
+    cross_device_ops=tf.distribute.HierarchicalCopyAllReduce())
+strategy = tf.distribute.MultiWorkerMirroredStrategy()
+communication_options = tf.distribute.experimental.CommunicationOptions(
+    implementation=tf.distribute.experimental.CommunicationImplementation.NCCL)
+strategy = tf.distribute.MultiWorkerMirroredStrategy(
+    communication_options=communication_options)
+central_storage_strategy = tf.distribute.experimental.CentralStorageStrategy()
+default_strategy = tf.distribute.get_strategy()
+# In optimizer or other library code
+# Get currently active strategy
+strategy = tf.distribute.get_strategy()
+strategy.reduce("SUM", 1., axis=None)  # reduce some values
+if tf.config.list_physical_devices('GPU'):
+  strategy = tf.distribute.MirroredStrategy()
+else:  # Use the Default Strategy
+  strategy = tf.distribute.get_strategy()
+
+with strategy.scope():
+  # Do something interesting
+  print(tf.Variable(1.))
+mirrored_strategy = tf.distribute.MirroredStrategy()
+
+with mirrored_strategy.scope():
+  model = tf.keras.Sequential([
+      tf.keras.layers.Dense(1, input_shape=(1,),
+                            kernel_regularizer=tf.keras.regularizers.L2(1e-4))])
+  model.compile(loss='mse', optimizer='sgd')
+dataset = tf.data.Dataset.from_tensors(([1.], [1.])).repeat(100).batch(10)
+model.fit(dataset, epochs=2)
+model.evaluate(dataset)
+import numpy as np
+
+inputs, targets = np.ones((100, 1)), np.ones((100, 1))
+model.fit(inputs, targets, epochs=2, batch_size=10)
+mirrored_strategy.num_replicas_in_sync
+# Compute a global batch size using a number of replicas.
+BATCH_SIZE_PER_REPLICA = 5
+global_batch_size = (BATCH_SIZE_PER_REPLICA *
+                     mirrored_strategy.num_replicas_in_sync)
+dataset = tf.data.Dataset.from_tensors(([1.], [1.])).repeat(100)
+dataset = dataset.batch(global_batch_size)
+
+LEARNING_RATES_BY_BATCH_SIZE = {5: 0.1, 10: 0.15, 20:0.175}
+learning_rate = LEARNING_RATES_BY_BATCH_SIZE[global_batch_size]
+with mirrored_strategy.scope():
+  model = tf.keras.Sequential([
+      tf.keras.layers.Dense(1, input_shape=(1,),
+                            kernel_regularizer=tf.keras.regularizers.L2(1e-4))])
+  optimizer = tf.keras.optimizers.SGD()
+dataset = tf.data.Dataset.from_tensors(([1.], [1.])).repeat(1000).batch(
+    global_batch_size)
+dist_dataset = mirrored_strategy.experimental_distribute_dataset(dataset)
+# Sets `reduction=NONE` to leave it to tf.nn.compute_average_loss() below.
+loss_object = tf.keras.losses.BinaryCrossentropy(
+  from_logits=True,
+  reduction=tf.keras.losses.Reduction.NONE)
+
+def train_step(inputs):
+  features, labels = inputs
+
+  with tf.GradientTape() as tape:
+    predictions = model(features, training=True)
+    per_example_loss = loss_object(labels, predictions)
+    loss = tf.nn.compute_average_loss(per_example_loss)
+    model_losses = model.losses
+    if model_losses:
+      loss += tf.nn.scale_regularization_loss(tf.add_n(model_losses))
+
+  gradients = tape.gradient(loss, model.trainable_variables)
+  optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+  return loss
+
+@tf.function
+def distributed_train_step(dist_inputs):
+  per_replica_losses = mirrored_strategy.run(train_step, args=(dist_inputs,))
+  return mirrored_strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_losses,
+                         axis=None)
+for dist_inputs in dist_dataset:
+  print(distributed_train_step(dist_inputs))
+iterator = iter(dist_dataset)
+for _ in range(10):
+  print(distributed_train_step(next(iterator)))
+"""
+
+
+def test_distributed_training_guide_runs_with_only_the_import_changed(capsys):
+    scope = {"tf": tf}
+    exec(compile(GUIDE, "distributed_training.ipynb", "exec"), scope)  # noqa: S102
+    losses = [float(line.split("(")[1].split(",")[0]) for line in capsys.readouterr().out.splitlines()
+              if line.startswith("tf.Tensor(")]
+    assert len(losses) == 200 + 10 and losses[-1] < losses[0]
+    assert isinstance(iter(scope["dist_dataset"]), tf.distribute.DistributedIterator)
+
+
+def test_options_cross_device_ops_and_resolvers(monkeypatch):
+    options = tf.distribute.InputOptions()
+    assert options.experimental_fetch_to_device is True
+    assert options.experimental_replication_mode is tf.distribute.InputReplicationMode.PER_WORKER
+    s = tf.distribute.MirroredStrategy(cross_device_ops=tf.distribute.ReductionToOneDevice())
+    ds = tf.data.Dataset.range(4).batch(2)
+    assert [b.numpy().tolist() for b in s.experimental_distribute_dataset(ds, options)] == [[0, 1], [2, 3]]
+    assert float(s.run(lambda: tf.constant(2.0), options=tf.distribute.RunOptions())) == 2.0
+    ops = tf.distribute.NcclAllReduce(num_packs=2)
+    assert float(ops.reduce(tf.distribute.ReduceOp.SUM, tf.constant(3.0), "/cpu:0")) == 3.0
+    assert [float(v) for v in ops.batch_reduce("MEAN", [(tf.constant(1.0), "/cpu:0")])] == [1.0]
+    central = tf.distribute.experimental.CentralStorageStrategy()
+    assert central.extended.parameter_devices == ("/job:localhost/replica:0/task:0/device:CPU:0",)
+    tf.distribute.experimental_set_strategy(central)
+    assert tf.distribute.get_strategy() is central and tf.distribute.has_strategy()
+    tf.distribute.experimental_set_strategy(None)
+    assert not tf.distribute.has_strategy()
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]},
+                                                "task": {"type": "worker", "index": 1}}))
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    assert (resolver.task_type, resolver.task_id, resolver.master()) == ("worker", 1, "b:2")
+    assert resolver.cluster_spec().as_dict() == {"worker": ["a:1", "b:2"]}
+    simple = tf.distribute.cluster_resolver.SimpleClusterResolver(resolver.cluster_spec(), task_type="worker",
+                                                                  task_id=0)
+    assert (simple.task_type, simple.task_id, simple.master()) == ("worker", 0, "")
+    assert simple.master("worker", 1, "grpc") == "grpc://b:2"
+    with pytest.raises(RuntimeError, match="mpirun -n 2"):  # two workers, one process
+        tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=simple)
+    assert tf.train.ClusterSpec({"worker": ["a:1"]}).num_tasks("worker") == 1
+
+
+@pytest.mark.oracle
+def test_options_and_resolvers_match_tf(monkeypatch):
+    real = pytest.importorskip("tensorflow")
+    for mod in (tf, real):
+        o = mod.distribute.InputOptions()
+        r = mod.distribute.RunOptions()
+        assert (o.experimental_fetch_to_device, o.experimental_replication_mode.value,
+                o.experimental_place_dataset_on_device, o.experimental_per_replica_buffer_size) == (
+            True, "PER_WORKER", False, 1)
+        assert (r.experimental_enable_dynamic_batch_size, r.experimental_bucketizing_dynamic_shape) == (True, False)
+        assert repr(mod.distribute.InputOptions(experimental_place_dataset_on_device=True)) == (
+            "InputOptions(experimental_fetch_to_device=True, experimental_replication_mode="
+            "<InputReplicationMode.PER_WORKER: 'PER_WORKER'>, experimental_place_dataset_on_device=True, "
+            "experimental_per_replica_buffer_size=1)")
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"chief": ["c:0"], "worker": ["a:1", "b:2"]},
+                                                "task": {"type": "worker", "index": 1}, "rpc_layer": "grpc"}))
+    got, want = (m.distribute.cluster_resolver.TFConfigClusterResolver() for m in (tf, real))
+    assert (got.task_type, got.task_id, got.rpc_layer, got.master()) == (
+        want.task_type, want.task_id, want.rpc_layer, want.master())
+    assert got.cluster_spec().as_dict() == dict(want.cluster_spec().as_dict())
+    assert got.master("chief", 0) == want.master("chief", 0)
