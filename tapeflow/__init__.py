@@ -43,6 +43,7 @@ from tapeflow import image  # noqa: E402,F401,I001  (after the engine: its ops n
 from tapeflow.tracing import state as _trace_state
 from tapeflow.tracing.control_flow import case, cond, switch_case, while_loop
 from tapeflow.tracing.func_graph import init_scope
+from tapeflow.tracing.graph_gradients import gradients, hessians
 from tapeflow.tracing.polymorphic import function
 from tapeflow.tracing.printing import print_ as print  # noqa: A001 - TF's name
 from tapeflow.tracing.py_function import numpy_function, py_function

@@ -77,7 +77,7 @@ from tapeflow.compat.v1.array_ops import (  # noqa: F401
     where,
 )
 from tapeflow.compat.v1.config import ConfigProto, GPUOptions, RunMetadata, RunOptions  # noqa: F401
-from tapeflow.compat.v1.gradients import gradients  # noqa: F401
+from tapeflow.tracing.graph_gradients import gradients, hessians  # noqa: F401
 from tapeflow.compat.v1.graph import (  # noqa: F401
     Graph,
     GraphKeys,
