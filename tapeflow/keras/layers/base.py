@@ -765,7 +765,25 @@ class Layer(Module):
             outs.append(t)
         node.outputs = outs
         self._inbound_nodes.append(node)
+        self._symbolic_masks(inputs, outs, single)
         return outs[0] if single else outs
+
+    def _symbolic_masks(self, inputs: Any, outs: list, single: bool) -> None:
+        """Give symbolic outputs the `_keras_mask` that Keras's KerasTensors carry (what
+        `compute_mask` makes of the inputs' symbolic mask), for code that inspects it. The
+        Functional graph computes the masks it runs with on real values."""
+        in_mask = getattr(inputs, "_keras_mask", None) if isinstance(inputs, Tensor) else None
+        if in_mask is None and type(self).compute_mask is Layer.compute_mask:
+            return
+        try:
+            out_mask = self.compute_mask(inputs, in_mask)
+        except (TypeError, ValueError, NotImplementedError, AttributeError, IndexError):
+            # NOTE: a compute_mask that needs real values; the attribute is for inspection only.
+            return
+        masks = [out_mask] if single else (list(out_mask) if isinstance(out_mask, (list, tuple)) else [])
+        for out, m in zip(outs, masks, strict=False):
+            if isinstance(m, Tensor):
+                out._keras_mask = m
 
     def _output_specs(self, args: tuple, kwargs: dict) -> tuple[list, bool]:
         """[(shape, dtype), ...] of the outputs for symbolic inputs, and whether there is one."""
@@ -791,11 +809,20 @@ class Layer(Module):
     def _infer_spec(self, args: tuple, kwargs: dict) -> tuple[list, bool]:
         flat = [t for t in nest.flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
         single = [True]
+        # The inputs' symbolic mask goes along (a stand-in value), so that a call that needs
+        # its mask (Keras passes it to compute_output_spec too) runs.
+        mask = getattr(args[0], "_keras_mask", None) if isinstance(args[0], SymbolicTensor) else None
+        with_mask = isinstance(mask, SymbolicTensor) and "mask" not in kwargs
+        if with_mask:
+            flat.append(mask)
 
         def run(*values: Tensor) -> Any:
             it = iter(values)
             leaves = [next(it) if isinstance(t, SymbolicTensor) else t for t in nest.flatten((args, kwargs))]
             a, k = nest.pack_sequence_as((args, kwargs), leaves)
+            if with_mask and isinstance(a[0], Tensor):
+                a = (Tensor(a[0]._value), *a[1:])
+                a[0]._keras_mask = tf.ones_like(values[-1])  # nothing masked: no 0/0 in the probe
             out = self(*a, training=False, **k)
             single[0] = isinstance(out, Tensor)
             return nest.flatten(out)

@@ -1,0 +1,266 @@
+"""Keras 3 developer guides (keras.io/guides) with only the imports changed, on small data.
+
+Each test runs the code of one guide's sections that exercise something Tapeflow had to add or
+fix (symbolic masks on Functional tensors, masks reaching a custom layer's call during shape
+inference, keras.Variable / `.value`, custom metrics with `assign`, custom train/test steps, the
+tf.function training loop with metrics). The guides were also run whole, with MNIST from
+$TAPEFLOW_DATA_DIR and fewer epochs/samples; those runs are not repeated here (too slow).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow import keras
+from tapeflow.keras import layers, ops
+
+
+def test_understanding_masking_and_padding():
+    raw_inputs = [[711, 632, 71], [73, 8, 3215, 55, 927], [83, 91, 1, 645, 1253, 927]]
+    padded_inputs = keras.utils.pad_sequences(raw_inputs, padding="post")
+    embedding = layers.Embedding(input_dim=5000, output_dim=16, mask_zero=True)
+    masked_output = embedding(padded_inputs)
+    np.testing.assert_array_equal(masked_output._keras_mask.numpy(), padded_inputs != 0)
+    unmasked = ops.cast(ops.tile(ops.expand_dims(padded_inputs, axis=-1), [1, 1, 10]), dtype="float32")
+    masked_embedding = layers.Masking()(unmasked)
+
+    class TemporalSplit(keras.layers.Layer):
+        def call(self, inputs):
+            return ops.split(inputs, 2, axis=1)
+
+        def compute_mask(self, inputs, mask=None):
+            if mask is None:
+                return None
+            return ops.split(mask, 2, axis=1)
+
+    first_half, second_half = TemporalSplit()(masked_embedding)
+    np.testing.assert_array_equal(second_half._keras_mask.numpy(), (padded_inputs != 0)[:, 3:])
+
+    class MyActivation(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs):
+            return ops.relu(inputs)
+
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = layers.Embedding(input_dim=5000, output_dim=16, mask_zero=True)(inputs)
+    x = MyActivation()(x)
+    # Functional (symbolic) tensors carry their mask, as Keras's KerasTensors do.
+    assert x._keras_mask.dtype == tf.bool and tuple(x._keras_mask.shape) == (None, None)
+    outputs = layers.LSTM(32)(x)
+    model = keras.Model(inputs, outputs)
+    assert model(np.random.randint(0, 5000, size=(4, 7))).shape == (4, 32)
+
+    class TemporalSoftmax(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs, mask=None):
+            assert mask is not None  # also while the Functional output shape is inferred
+            broadcast_float_mask = ops.expand_dims(ops.cast(mask, "float32"), -1)
+            inputs_exp = ops.exp(inputs) * broadcast_float_mask
+            inputs_sum = ops.sum(inputs_exp * broadcast_float_mask, axis=1, keepdims=True)
+            return inputs_exp / inputs_sum
+
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = layers.Embedding(input_dim=10, output_dim=32, mask_zero=True)(inputs)
+    x = layers.Dense(1)(x)
+    model = keras.Model(inputs, TemporalSoftmax()(x))
+    data = np.random.randint(1, 10, size=(4, 6))
+    data[:, 4:] = 0
+    y = model(data).numpy()
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)
+    assert (y[:, 4:] == 0).all()
+
+
+def test_making_new_layers_and_models_via_subclassing():
+    class ComputeSum(keras.layers.Layer):
+        def __init__(self, input_dim):
+            super().__init__()
+            self.total = self.add_weight(initializer="zeros", shape=(input_dim,), trainable=False)
+
+        def call(self, inputs):
+            self.total.assign_add(ops.sum(inputs, axis=0))
+            return self.total
+
+    my_sum = ComputeSum(2)
+    my_sum(ops.ones((2, 2)))
+    assert my_sum(ops.ones((2, 2))).numpy().tolist() == [4.0, 4.0]
+    assert my_sum.trainable_weights == [] and len(my_sum.non_trainable_weights) == 1
+
+    class CustomDropout(keras.layers.Layer):
+        def __init__(self, rate, **kwargs):
+            super().__init__(**kwargs)
+            self.rate = rate
+            self.seed_generator = keras.random.SeedGenerator(1337)
+
+        def call(self, inputs, training=None):
+            if training:
+                return keras.random.dropout(inputs, rate=self.rate, seed=self.seed_generator)
+            return inputs
+
+    out = CustomDropout(0.5)(ops.ones((4, 8)), training=True).numpy()
+    assert set(np.unique(out)) <= {0.0, 2.0}
+
+    class Sampling(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = keras.random.SeedGenerator(1337)
+
+        def call(self, inputs):
+            z_mean, z_log_var = inputs
+            batch, dim = ops.shape(z_mean)[0], ops.shape(z_mean)[1]
+            epsilon = keras.random.normal(shape=(batch, dim), seed=self.seed_generator)
+            return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+    class VAE(keras.Model):
+        def __init__(self, original_dim, **kwargs):
+            super().__init__(**kwargs)
+            self.proj = layers.Dense(16, activation="relu")
+            self.mean = layers.Dense(4)
+            self.log_var = layers.Dense(4)
+            self.sampling = Sampling()
+            self.out = layers.Dense(original_dim, activation="sigmoid")
+
+        def call(self, inputs):
+            x = self.proj(inputs)
+            z_mean, z_log_var = self.mean(x), self.log_var(x)
+            z = self.sampling((z_mean, z_log_var))
+            self.add_loss(-0.5 * ops.mean(z_log_var - ops.square(z_mean) - ops.exp(z_log_var) + 1))
+            return self.out(z)
+
+    x_train = np.random.default_rng(0).random((64, 20)).astype("float32")
+    vae = VAE(20)
+    vae.compile(keras.optimizers.Adam(learning_rate=1e-3), loss=keras.losses.MeanSquaredError())
+    history = vae.fit(x_train, x_train, epochs=2, batch_size=16, verbose=0)
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+
+
+def test_training_with_built_in_methods_custom_metric_and_endpoint():
+    class CategoricalTruePositives(keras.metrics.Metric):
+        def __init__(self, name="categorical_true_positives", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.true_positives = self.add_variable(shape=(), name="ctp", initializer="zeros")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            y_pred = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
+            values = ops.cast(ops.cast(y_true, "int32") == ops.cast(y_pred, "int32"), "float32")
+            if sample_weight is not None:
+                values = ops.multiply(values, ops.cast(sample_weight, "float32"))
+            self.true_positives.assign_add(ops.sum(values))
+
+        def result(self):
+            return self.true_positives.value  # Keras 3's property
+
+        def reset_state(self):
+            self.true_positives.assign(0.0)
+
+    rng = np.random.default_rng(1)
+    x = rng.random((64, 8)).astype("float32")
+    y = rng.integers(0, 3, (64, 1)).astype("float32")
+    inputs = keras.Input(shape=(8,))
+    outputs = layers.Dense(3, activation="softmax")(layers.Dense(8, activation="relu")(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=[CategoricalTruePositives()])
+    logs = model.fit(x, y, batch_size=16, epochs=1, verbose=0).history
+    pred = model.predict(x, verbose=0).argmax(1)
+    ctp = model.evaluate(x, y, verbose=0, return_dict=True)["categorical_true_positives"]
+    assert ctp == float((pred[:, None] == y).sum()) and "categorical_true_positives" in logs
+
+    class LogisticEndpoint(keras.layers.Layer):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+        def call(self, targets, logits, sample_weights=None):
+            self.add_loss(self.loss_fn(targets, logits, sample_weights))
+            return ops.softmax(logits)
+
+    inputs = keras.Input(shape=(3,), name="inputs")
+    targets = keras.Input(shape=(10,), name="targets")
+    logits = keras.layers.Dense(10)(inputs)
+    predictions = LogisticEndpoint(name="predictions")(targets, logits)
+    model = keras.Model(inputs=[inputs, targets], outputs=predictions)
+    model.compile(optimizer="adam")
+    model.fit({"inputs": np.random.random((3, 3)), "targets": np.random.random((3, 10))}, verbose=0)
+
+
+def test_customizing_what_happens_in_fit_and_test_step():
+    class CustomModel(keras.Model):
+        def train_step(self, data):
+            x, y, sample_weight = data if len(data) == 3 else (*data, None)
+            with tf.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight)
+            gradients = tape.gradient(loss, self.trainable_variables)
+            self.optimizer.apply(gradients, self.trainable_variables)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred, sample_weight=sample_weight)
+            return {m.name: m.result() for m in self.metrics}
+
+        def test_step(self, data):
+            x, y = data
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+    inputs = keras.Input(shape=(32,))
+    model = CustomModel(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    x, y = np.random.random((64, 32)), np.random.random((64, 1))
+    history = model.fit(x, y, sample_weight=np.random.random((64, 1)), epochs=2, verbose=0)
+    assert set(history.history) == {"loss", "mae"}
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    mae = float(np.abs(model.predict(x, verbose=0) - y).mean())
+    assert logs["mae"] == pytest.approx(mae, rel=1e-5)
+
+
+def test_writing_a_training_loop_from_scratch_in_tensorflow():
+    inputs = keras.Input(shape=(16,), name="digits")
+    x = keras.layers.Dense(32, activation="relu")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(4, name="predictions")(x))
+    optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    train_acc_metric = keras.metrics.SparseCategoricalAccuracy()
+    val_acc_metric = keras.metrics.SparseCategoricalAccuracy()
+    rng = np.random.default_rng(2)
+    xs, ys = rng.random((96, 16)).astype("float32"), rng.integers(0, 4, 96)
+    train_dataset = tf.data.Dataset.from_tensor_slices((xs, ys)).shuffle(buffer_size=1024).batch(32)
+
+    @tf.function
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)
+            loss_value = loss_fn(y, logits)
+        grads = tape.gradient(loss_value, model.trainable_weights)
+        optimizer.apply(grads, model.trainable_weights)
+        train_acc_metric.update_state(y, logits)
+        return loss_value
+
+    @tf.function
+    def test_step(x, y):
+        val_acc_metric.update_state(y, model(x, training=False))
+
+    for _ in range(2):
+        for x_batch, y_batch in train_dataset:
+            loss_value = train_step(x_batch, y_batch)
+        assert 0.0 <= float(train_acc_metric.result()) <= 1.0
+        train_acc_metric.reset_state()
+    test_step(xs, ys)
+    expected = (model.predict(xs, verbose=0).argmax(1) == ys).mean()
+    assert float(val_acc_metric.result()) == pytest.approx(expected)
+    assert np.isfinite(float(loss_value))
