@@ -13,6 +13,7 @@ import numpy as np
 
 from tapeflow.data import structure
 from tapeflow.data.dataset import UNKNOWN_CARDINALITY, Dataset, check_count
+from tapeflow.data.index_plan import slice_stream
 from tapeflow.data.transforms import IGNORING_ERRORS, dropped
 from tapeflow.string_values import empty_strings
 from tapeflow.tracing.spec import TensorSpec
@@ -67,6 +68,16 @@ class BatchDataset(Dataset):
             yield from plan.batches(self._batch_size, self._drop)
             return
         yield from self._stacked(self._inputs[0]._iter_elements())
+
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        start = position * self._batch_size
+        plan = self._inputs[0]._index_plan()
+        if plan is not None:
+            chunks = plan.chunks
+            return plan.with_chunks(lambda: slice_stream(chunks(), start, None)).batches(
+                self._batch_size, self._drop)
+        upstream = self._inputs[0]._iter_elements_from(start)
+        return None if upstream is None else self._stacked(upstream)
 
     def _stacked(self, elements: Iterator) -> Iterator:
         size, policy = self._batch_size, IGNORING_ERRORS.get()

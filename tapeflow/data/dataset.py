@@ -67,6 +67,17 @@ class Dataset:
         """An `IndexPlan` when the elements are rows of arrays picked by index, else None."""
         return None
 
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        """The elements from output position `position` on, without producing the ones before
+        it (how a restored iterator resumes cheaply), or None when only a replay of the
+        pipeline gets there. Over rows of arrays the position is a slice of the index stream."""
+        plan = self._index_plan()
+        if plan is None:
+            return None
+        from tapeflow.data.index_plan import slice_stream
+
+        return plan.with_chunks(lambda: slice_stream(plan.chunks(), position, None)).elements()
+
     def _checkpoint_blocker(self) -> str | None:
         """Why an iterator through this node cannot be checkpointed (None: it can be replayed)."""
         return None

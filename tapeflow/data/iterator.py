@@ -4,9 +4,13 @@ An iterator runs the pipeline's element generators and counts the elements it ha
 A checkpoint stores that count, the state of every random seed stream in the pipeline (shuffle,
 `sample_from_datasets`) as it was when the iteration began, and the pipeline's node names
 (under TF's key `.../.ATTRIBUTES/ITERATOR_STATE`, as JSON bytes). Restoring rewinds the seed
-streams, starts the iteration again and skips the counted elements, so the iterator continues
-with exactly the elements the saved one would have produced: deterministic pipelines replay
-identically (functions given to `map` run again on the skipped elements). Nodes whose elements
+streams and starts the iteration at the counted position, so the iterator continues with
+exactly the elements the saved one would have produced. Where each node can compute where its
+input must start (`Dataset._iter_elements_from`: rows of arrays, whose shuffle order is an
+index permutation, `map`, `batch`, `prefetch`, `take` / `skip` / `shard`, `repeat` of an input
+without seeds) the skipped elements are never produced; otherwise the pipeline is replayed
+and the counted elements dropped (functions given to `map` then run again on them). Nodes whose
+elements
 cannot be replayed (a Python generator, a `map` in completion order) refuse to be saved with
 TF's `FailedPreconditionError`.
 """
@@ -141,9 +145,20 @@ class OwnedIterator(Iterator):
         for stream, seed_state in zip(self._streams, state["seeds"], strict=True):
             stream.set_state(seed_state)
         self._seed_states = [list(s) for s in state["seeds"]]
-        self._elements = self._dataset._iter_elements()
-        collections.deque(itertools.islice(self._elements, position), maxlen=0)
+        self._elements = self._resumed(position)
         self._position = position
+
+    def _resumed(self, position: int) -> Any:
+        """The elements from `position` on: positioned directly where the pipeline allows it
+        (rows of arrays, map, batch, prefetch, take/skip/shard, repeat of a fixed input), else by
+        replaying the pipeline and dropping the first `position` elements."""
+        if position:
+            resumed = self._dataset._iter_elements_from(position)
+            if resumed is not None:
+                return resumed
+        elements = self._dataset._iter_elements()
+        collections.deque(itertools.islice(elements, position), maxlen=0)
+        return elements
 
 
 def _nodes(dataset: Any) -> list:

@@ -154,3 +154,6 @@ class OptionsDataset(Dataset):
 
     def _iter_elements(self) -> Iterator:
         yield from self._inputs[0]._iter_elements()
+
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        return self._inputs[0]._iter_elements_from(position)

@@ -142,6 +142,31 @@ class RepeatDataset(Dataset):
                     return
         return inner.with_chunks(chunks)
 
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        """Past whole passes arithmetically when every pass is the same (no seed stream in the
+        input, a known finite size): the input from the position within its pass, then the
+        remaining passes."""
+        if self._index_plan() is not None:
+            return Dataset._iter_elements_from(self, position)
+        from tapeflow.data.iterator import _seed_streams
+
+        n = self._inputs[0]._compute_cardinality()
+        if n <= 0 or _seed_streams(self._inputs[0]):
+            return None
+        first, offset = divmod(position, n)
+        if self._count != -1 and first >= self._count:
+            return (x for x in ())
+        upstream = self._inputs[0]._iter_elements_from(offset)
+        if upstream is None:
+            return None
+
+        def elements() -> Iterator:
+            yield from upstream
+            passes = itertools.count() if self._count == -1 else range(self._count - first - 1)
+            for _ in passes:
+                yield from self._inputs[0]._iter_elements()
+        return elements()
+
     def _iter_elements(self) -> Iterator:
         for _ in self._passes():
             produced = False
@@ -178,6 +203,16 @@ class TakeDataset(Dataset):
             return None
         stop = None if self._count == -1 else self._count
         return inner.with_chunks(lambda: _plan.slice_stream(inner.chunks(), 0, stop))
+
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        if self._index_plan() is not None:
+            return Dataset._iter_elements_from(self, position)
+        if self._count != -1 and position >= self._count:
+            return (x for x in ())
+        upstream = self._inputs[0]._iter_elements_from(position)
+        if upstream is None or self._count == -1:
+            return upstream
+        return (x for x in itertools.islice(upstream, self._count - position))
 
     def _iter_elements(self) -> Iterator:
         if self._count == -1:
@@ -224,6 +259,13 @@ class SkipDataset(Dataset):
             return
         yield from itertools.islice(self._inputs[0]._iter_elements(), self._count, None)
 
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        if self._index_plan() is not None:
+            return Dataset._iter_elements_from(self, position)
+        if self._count == -1:
+            return (x for x in ())
+        return self._inputs[0]._iter_elements_from(position + self._count)
+
 
 class ShardDataset(Dataset):
     """`shard(num_shards, index)`: elements index, index + num_shards, ..."""
@@ -253,3 +295,9 @@ class ShardDataset(Dataset):
 
     def _iter_elements(self) -> Iterator:
         yield from itertools.islice(self._inputs[0]._iter_elements(), self._index, None, self._num)
+
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        if self._index_plan() is not None:
+            return Dataset._iter_elements_from(self, position)
+        upstream = self._inputs[0]._iter_elements_from(self._index + position * self._num)
+        return None if upstream is None else (x for x in itertools.islice(upstream, 0, None, self._num))

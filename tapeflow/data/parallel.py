@@ -120,13 +120,20 @@ class PrefetchDataset(Dataset):
         return self._inputs[0]._compute_cardinality()
 
     def _iter_elements(self) -> Iterator:
+        yield from self._prefetched(self._inputs[0]._iter_elements)
+
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        upstream = self._inputs[0]._iter_elements_from(position)
+        return None if upstream is None else self._prefetched(lambda: upstream)
+
+    def _prefetched(self, make_upstream: Callable[[], Iterator]) -> Iterator:
         if self._buffer_size == 0:
-            yield from self._inputs[0]._iter_elements()
+            yield from make_upstream()
             return
         if not self._autotune:
-            yield from run_ahead(self._inputs[0]._iter_elements, self._buffer_size)
+            yield from run_ahead(make_upstream, self._buffer_size)
             return
-        it = self._inputs[0]._iter_elements()
+        it = make_upstream()
         spent = 0.0
         try:
             for k in range(_PROBE + 1):
@@ -193,13 +200,15 @@ class ParallelMapDataset(MapDataset):
         if plan is not None:  # elementwise over rows: blocks at once beat threads per element
             yield from plan.elements()
             return
+        yield from self._mapped(self._inputs[0]._iter_elements())
+
+    def _mapped(self, upstream: Iterator) -> Iterator:
         threads = thread_count(self, self._requested)
         deterministic = self._deterministic
         if deterministic is None:
             deterministic = self.options().deterministic is not False
         policy = IGNORING_ERRORS.get()
         fn = self._fn
-        upstream = self._inputs[0]._iter_elements()
         pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tapeflow-data-map")
         pending: deque = deque()
         window = 2 * threads

@@ -77,13 +77,22 @@ class MapDataset(Dataset):
         if plan is not None:
             yield from plan.elements()
             return
+        yield from self._mapped(self._inputs[0]._iter_elements())
+
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        if self._index_plan() is not None:
+            return Dataset._iter_elements_from(self, position)
+        upstream = self._inputs[0]._iter_elements_from(position)
+        return None if upstream is None else self._mapped(upstream)
+
+    def _mapped(self, upstream: Iterator) -> Iterator:
         fn = self._fn
         policy = IGNORING_ERRORS.get()
         if policy is None:
-            for element in self._inputs[0]._iter_elements():
+            for element in upstream:
                 yield fn(element)
             return
-        for element in self._inputs[0]._iter_elements():
+        for element in upstream:
             try:
                 out = fn(element)
             except Exception as e:  # noqa: BLE001 - dropped under ignore_errors
