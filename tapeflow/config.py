@@ -242,3 +242,88 @@ def run_functions_eagerly(run_eagerly: bool) -> None:
 def functions_run_eagerly() -> bool:
     """Whether `run_functions_eagerly(True)` is in effect."""
     return _trace_state.run_eagerly[0]
+
+
+def experimental_run_functions_eagerly(run_eagerly: bool) -> None:
+    """The older name of `run_functions_eagerly`."""
+    run_functions_eagerly(run_eagerly)
+
+
+def experimental_functions_run_eagerly() -> bool:
+    """The older name of `functions_run_eagerly`."""
+    return functions_run_eagerly()
+
+
+_soft_placement = [True]
+
+
+def set_soft_device_placement(enabled: bool) -> None:
+    """Record whether ops without a kernel on the requested device may move to another. Every
+    Tapeflow op runs on every device it supports (NumPy or CuPy arrays), so nothing ever moves;
+    the flag is kept for code that sets and reads it."""
+    _soft_placement[0] = bool(enabled)
+
+
+def get_soft_device_placement() -> bool:
+    """The flag set by `set_soft_device_placement` (default True, as TF 2)."""
+    return _soft_placement[0]
+
+
+_OPTIMIZER_OPTIONS = {
+    "layout_optimizer", "constant_folding", "shape_optimization", "remapping", "arithmetic_optimization",
+    "dependency_optimization", "loop_optimization", "function_optimization", "debug_stripper",
+    "disable_model_pruning", "scoped_allocator_optimization", "pin_to_host_optimization",
+    "implementation_selector", "auto_mixed_precision", "disable_meta_optimizer", "min_graph_nodes",
+    "auto_parallel", "use_plugin_optimizers", "auto_mixed_precision_onednn_bfloat16",
+}
+
+
+class optimizer:  # noqa: N801 - TF's namespace name
+    """`tf.config.optimizer`: TF's Grappler graph-rewrite options and XLA auto-clustering.
+
+    Tapeflow's traced graphs have their own passes (tapeflow/tracing/passes.py) and no XLA, so
+    these settings are recorded and read back (as TF reports them) without changing execution.
+    """
+
+    _options: dict = {"disable_model_pruning": False, "disable_meta_optimizer": False}
+    _jit: Any = ""
+
+    @staticmethod
+    def set_experimental_options(options: dict) -> None:
+        """Record Grappler options (e.g. {"constant_folding": False}); unknown keys raise."""
+        unknown = sorted(set(options) - _OPTIMIZER_OPTIONS)
+        if unknown:
+            raise ValueError(f"tf.config.optimizer.set_experimental_options: unknown option(s) {unknown}; known: "
+                             f"{sorted(_OPTIMIZER_OPTIONS)}.")
+        optimizer._options = {**options, **{k: v for k, v in optimizer._options.items() if k not in options}}
+
+    @staticmethod
+    def get_experimental_options() -> dict:
+        """The options recorded so far, with TF's two defaults."""
+        return dict(optimizer._options)
+
+    @staticmethod
+    def set_jit(enabled: Any) -> None:
+        """Record XLA auto-clustering (True or "autoclustering"); Tapeflow has no XLA."""
+        optimizer._jit = "autoclustering" if enabled in (True, "autoclustering") else ""
+
+    @staticmethod
+    def get_jit() -> str:
+        """"autoclustering" after `set_jit(True)`, else ""."""
+        return optimizer._jit
+
+
+def experimental_connect_to_cluster(cluster_spec_or_resolver: Any, job_name: str = "localhost", task_index: int = 0,
+                                    protocol: Any = None, make_master_device_default: bool = True,
+                                    cluster_device_filters: Any = None) -> None:
+    """Not available: Tapeflow has no remote TF servers (use `tf.distribute` over MPI)."""
+    from tapeflow.errors import UnimplementedError
+
+    raise UnimplementedError(None, None, "tf.config.experimental_connect_to_cluster: Tapeflow has no remote "
+                             "TensorFlow servers; run data-parallel training with tf.distribute over MPI "
+                             "(mpirun -n N python train.py).")
+
+
+def experimental_connect_to_host(remote_host: Any = None, job_name: str = "worker") -> None:
+    """Not available (see `experimental_connect_to_cluster`)."""
+    experimental_connect_to_cluster(None, job_name)

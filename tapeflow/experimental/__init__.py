@@ -1,5 +1,5 @@
-"""`tf.experimental`: the NumPy API on tensors (`tf.experimental.numpy`), `Optional`, and the small
-number types."""
+"""`tf.experimental`: the NumPy API on tensors (`tf.experimental.numpy`), `Optional`, the small
+number types, DLPack exchange, and TF's runtime switches (async_scope, strict mode, ...)."""
 
 from tapeflow.data.optional import Optional  # noqa: F401
 from tapeflow.dtypes import (  # noqa: F401
@@ -14,4 +14,11 @@ from tapeflow.dtypes import (  # noqa: F401
     uint2,
     uint4,
 )
-from tapeflow.experimental import numpy  # noqa: F401
+from tapeflow.experimental import dlpack, numpy, tensorrt  # noqa: F401
+from tapeflow.experimental.runtime import (  # noqa: F401
+    async_clear_error,
+    async_scope,
+    enable_strict_mode,
+    function_executor_type,
+    register_filesystem_plugin,
+)
