@@ -6,17 +6,23 @@ from typing import Any
 
 from tapeflow.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
 from tapeflow.data.optional import Optional
-from tapeflow.data.options import AutoShardPolicy, AutotuneOptions, DistributeOptions, ThreadingOptions
+from tapeflow.data.options import (
+    AutoShardPolicy,
+    AutotuneOptions,
+    DistributeOptions,
+    ExternalStatePolicy,
+    ThreadingOptions,
+)
 from tapeflow.data.tfrecord import TFRecordWriter
 from tapeflow.tensor import Tensor
 
 __all__ = [
     "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "AutoShardPolicy", "AutotuneOptions",
-    "DistributeOptions", "Optional", "TFRecordWriter",
+    "DistributeOptions", "ExternalStatePolicy", "Optional", "TFRecordWriter",
     "ThreadingOptions", "Counter", "assert_cardinality", "bucket_by_sequence_length",
     "cardinality", "choose_from_datasets", "enumerate_dataset", "get_next_as_optional",
     "get_single_element", "group_by_window",
-    "ignore_errors", "load", "map_and_batch", "sample_from_datasets", "save", "scan",
+    "ignore_errors", "load", "make_saveable_from_iterator", "map_and_batch", "sample_from_datasets", "save", "scan",
     "shuffle_and_repeat", "take_while", "unbatch", "unique",
 ]
 
@@ -117,3 +123,27 @@ def map_and_batch(map_func: Any, batch_size: int, num_parallel_batches: int | No
     return lambda dataset: dataset.map(map_func, num_parallel_calls=parallel).batch(
         batch_size, drop_remainder=drop_remainder)
 
+
+
+def make_saveable_from_iterator(iterator: Any, external_state_policy: Any = None) -> Any:
+    """TF 1's saveable object of a graph iterator, for `tf.compat.v1.train.Saver` (deprecated in
+    TF). TF 2.21 answers an eager iterator, the only kind there is here, with an AttributeError;
+    so does this, naming the TF 2 way: `tf.train.Checkpoint(iterator=it)`.
+
+    Raises:
+        ValueError: `external_state_policy` is not 'warn', 'ignore', 'fail' or an
+            `ExternalStatePolicy` (TF's message).
+        AttributeError: always otherwise, as TF 2.21 does for eager iterators.
+    """
+    from tapeflow.data.iterator import Iterator
+
+    policy = "fail" if external_state_policy is None else external_state_policy
+    if not isinstance(policy, ExternalStatePolicy) and policy not in ("warn", "ignore", "fail"):
+        raise ValueError("Invalid `ExternalStatePolicy.` Supported values include 'warn', 'ignore', and "
+                         f"'fail.' Received {policy}.")
+    if not isinstance(iterator, Iterator):
+        raise AttributeError(f"'{type(iterator).__name__}' object has no attribute '_iterator_resource'")
+    raise AttributeError(
+        "Tensor.name is undefined when eager execution is enabled. (make_saveable_from_iterator makes "
+        "a tf.compat.v1.train.Saver saveable of a TF 1 graph iterator; save an eager iterator with "
+        "tf.train.Checkpoint(iterator=it), as TF 2 says.)")

@@ -18,6 +18,14 @@ from typing import Any
 from tapeflow.data.dataset import Dataset
 
 
+class ExternalStatePolicy(enum.Enum):
+    """What saving an iterator does with state outside the pipeline (TF's values)."""
+
+    WARN = 0
+    IGNORE = 1
+    FAIL = 2
+
+
 class AutoShardPolicy(enum.IntEnum):
     """How a distribution strategy splits a dataset across workers."""
 

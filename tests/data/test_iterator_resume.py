@@ -79,3 +79,21 @@ def test_restore_far_into_a_dataset_does_not_replay_it(tmp_path):
     tf.train.Checkpoint(iterator=fresh).restore(path)
     assert np.asarray(next(fresh)).tolist() == [3 * v for v in range(4000, 4010)]
     assert restored_calls.count == 10  # the batch it handed out, not the 4000 skipped elements
+
+
+@pytest.mark.parametrize("name", ["tapeflow", pytest.param("tensorflow", marks=pytest.mark.oracle)])
+def test_make_saveable_from_iterator_answers_as_tf_2_21(name):
+    """TF 2.21 keeps TF 1's make_saveable_from_iterator: it checks the policy, then fails on
+    anything but a TF 1 graph iterator (eager iterators included) with an AttributeError."""
+    lib = pytest.importorskip("tensorflow") if name == "tensorflow" else tf
+    make = lib.data.experimental.make_saveable_from_iterator
+    it = iter(lib.data.Dataset.range(3))
+    with pytest.raises(ValueError, match=r"Invalid `ExternalStatePolicy.` Supported values include 'warn', "
+                                         r"'ignore', and 'fail.' Received bogus."):
+        make(it, "bogus")
+    with pytest.raises(AttributeError, match="'list' object has no attribute '_iterator_resource'"):
+        make([1, 2])
+    for policy in (None, "warn", lib.data.experimental.ExternalStatePolicy.IGNORE):
+        with pytest.raises(AttributeError, match="Tensor.name is undefined when eager execution is enabled"):
+            make(it, policy)
+    assert [p.value for p in lib.data.experimental.ExternalStatePolicy] == [0, 1, 2]
