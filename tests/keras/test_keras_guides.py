@@ -264,3 +264,36 @@ def test_writing_a_training_loop_from_scratch_in_tensorflow():
     expected = (model.predict(xs, verbose=0).argmax(1) == ys).mean()
     assert float(val_acc_metric.result()) == pytest.approx(expected)
     assert np.isfinite(float(loss_value))
+
+
+def test_working_with_preprocessing_layers_end_to_end_text_model():
+    adapt_data = tf.constant(["The Brain is wider than the Sky", "For put them side by side",
+                              "The one the other will contain", "With ease and You beside"])
+    text_vectorizer = layers.TextVectorization(output_mode="int")
+    text_vectorizer.adapt(adapt_data)
+    assert text_vectorizer(["The Brain is deeper than the sea"]).numpy().tolist() == [[2, 19, 14, 1, 9, 2, 1]]
+    inputs = keras.Input(shape=(None,), dtype="int64")
+    x = layers.Embedding(input_dim=text_vectorizer.vocabulary_size(), output_dim=16)(inputs)
+    model = keras.Model(inputs, layers.Dense(1)(layers.GRU(8)(x)))
+    train_dataset = tf.data.Dataset.from_tensor_slices(
+        (["The Brain is deeper than the sea", "for if they are held Blue to Blue"], [1, 0]))
+    train_dataset = train_dataset.batch(2).map(lambda x, y: (text_vectorizer(x), y))
+    model.compile(optimizer="rmsprop", loss="mse")
+    model.fit(train_dataset, verbose=0)
+    inputs = keras.Input(shape=(1,), dtype="string")
+    end_to_end_model = keras.Model(inputs, model(text_vectorizer(inputs)))
+    # A batch of scalars for an Input of shape (1,): Keras adds the missing last axis.
+    test_output = end_to_end_model(tf.constant(["The one the other will absorb"]))
+    assert test_output.shape == (1, 1)
+
+
+def test_functional_input_rank_adjusted_as_keras():
+    inp = keras.Input(shape=(1,))
+    model = keras.Model(inp, layers.Dense(2)(inp))
+    assert model(np.ones((3,), "float32")).shape == (3, 2)
+    inp = keras.Input(shape=(4,))
+    model = keras.Model(inp, layers.Dense(2)(inp))
+    assert model(np.ones((3, 4, 1), "float32")).shape == (3, 2)
+    with pytest.raises(ValueError, match=r"Input 0 with name '.*' of layer '.*' is incompatible with the layer: "
+                                         r"expected shape=\(None, 4\), found shape=\(3, 5\)"):
+        model(np.ones((3, 5), "float32"))

@@ -154,6 +154,7 @@ class Functional(Model):
             if not isinstance(value, Tensor):
                 value = tf.convert_to_tensor(value)
             if value._value is not None:
+                value = self._adjust_input_rank(sym, value)
                 self._check_input(i, sym, value)
                 if value._value.dtype != sym.dtype._np:
                     value = tf.cast(value, sym.dtype)
@@ -161,15 +162,27 @@ class Functional(Model):
         outs = graph.evaluate(self._graph_outputs, feed)
         return nest.pack_sequence_as(self._output_struct, outs)
 
+    @staticmethod
+    def _adjust_input_rank(sym: SymbolicTensor, value: Tensor) -> Tensor:
+        """As Keras: an input one rank short of its `Input` whose last dimension is 1 gets that
+        axis, and one a rank too many with a last dimension of 1 loses it."""
+        want, got = len(sym.shape), value._value.ndim
+        if got == want - 1 and sym.shape[-1] == 1:
+            return tf.expand_dims(value, -1)
+        if got == want + 1 and value._value.shape[-1] == 1:
+            return tf.squeeze(value, -1)
+        return value
+
     def _check_input(self, i: int, sym: SymbolicTensor, value: Tensor) -> None:
         want = tuple(sym.shape)
         got = tuple(value._value.shape)
         if len(want) != len(got) or any(
             w is not None and w != g for w, g in zip(want[1:], got[1:], strict=False)
         ):
+            name = sym._keras_history[0].name if getattr(sym, "_keras_history", None) else sym.name
             raise ValueError(
-                f'Input {i} of layer "{self.name}" is incompatible with the layer: expected '
-                f"shape={want}, found shape={got}"
+                f"Input {i} with name '{name}' of layer '{self.name}' is incompatible with the layer: "
+                f"expected shape={want}, found shape={got}"
             )
 
     def _symbolic_call(self, args: tuple, kwargs: dict) -> Any:
