@@ -1,14 +1,14 @@
 """The MPI transport of `tf.distribute`: launch detection, deterministic all-reduce, broadcast, gather.
 
 One `Collective` wraps `MPI.COMM_WORLD` (mpi4py, imported lazily: it is the optional extra
-`tapeflow[distributed]`). Every reduction gathers each worker's float32 buckets with a
-non-blocking reduce-scatter / all-gather pair: each chunk is summed in rank order by one worker
-and copied to the others, so the result is the same bits everywhere and never depends on timing
-or on MPI's choice of algorithm (`PendingAllReduce`). Small reductions (metrics, `strategy.reduce`)
-all-gather and sum in rank order on every worker. Waits poll with a
-deadline: a worker that died or hangs makes the others raise `tf.errors.UnavailableError` after
-`timeout_seconds` instead of blocking forever; an uncaught exception on any worker aborts the
-whole job (`MPI_Abort`) so the others stop at once.
+`tapeflow[distributed]`). Gradient all-reduces move float32 buckets through a non-blocking
+reduce-scatter / all-gather pair of point-to-point messages (each all-reduce with a tag of its
+own): each chunk is summed in rank order by one worker and copied to the others, so the result
+is the same bits everywhere and never depends on timing or on MPI's choice of algorithm
+(`PendingAllReduce`). Small reductions (metrics, `strategy.reduce`) all-gather and sum in rank
+order on every worker. Waits poll with a deadline: a worker that died or hangs makes the others
+raise `tf.errors.UnavailableError` after `timeout_seconds` instead of blocking forever; an
+uncaught exception on any worker aborts the whole job (`MPI_Abort`) so the others stop at once.
 """
 
 from __future__ import annotations
@@ -62,12 +62,10 @@ class Collective:
         self.allreduce_seconds = 0.0     # wall time in gradient all-reduce code (packing, MPI, sums, waits)
         self.allreduce_cpu_seconds = 0.0  # ... and this thread's CPU time in it
         self.overlapped_reductions = 0   # optimizer updates whose gradients the backward walk reduced
+        self.sharded_updates = 0         # optimizer updates shared out across the workers
         self.blocking_reductions = 0     # ... and those whose gradients were reduced at the update
-        # Second phases of the gradient all-reduces begin when their first phase arrives, at
-        # times that differ between workers: on their own communicator, so that they can never
-        # interleave differently with the collectives the program starts.
-        self.gather_comm = self.comm.Dup() if self.size > 1 else self.comm
-        self._first_phase: list = []  # PendingAllReduces whose second phase has not begun, in start order
+        self._first_phase: list = []  # PendingAllReduces whose chunk is not summed yet
+        self._tag = 0
         if self.size > 1:
             _install_abort_hook(self.comm)
 
@@ -135,42 +133,66 @@ class Collective:
         self.allreduce_seconds += time.perf_counter() - wall
         self.allreduce_cpu_seconds += time.thread_time() - cpu
 
-    def start_allreduce(self, flat: np.ndarray, op: str = "sum") -> PendingAllReduce:
+    def start_allreduce(self, flat: np.ndarray, op: str = "sum", gather: bool = True) -> PendingAllReduce:
         """Begin a non-blocking, deterministic all-reduce of the 1-D buffer `flat` (see
-        `PendingAllReduce`); `progress` drives it, `wait_allreduces` finishes it."""
-        pending = PendingAllReduce(self, flat, op)
+        `PendingAllReduce`); `progress` drives it, `wait_allreduces` finishes it. With
+        `gather=False` its second phase waits for `wait_allreduces` (a caller that may only
+        need this worker's chunk: `wait_scattered`)."""
+        pending = PendingAllReduce(self, flat, op, gather, self.next_tag())
         self._first_phase.append(pending)
         return pending
 
-    def progress(self) -> None:
-        """Let MPI move the data of the all-reduces in flight, and begin the second phase of
-        those whose first phase arrived. Second phases begin in the order the all-reduces
-        began, on every worker (MPI needs the same collective order everywhere): one whose
-        first phase has not arrived holds back the later ones."""
-        queue = self._first_phase
-        while queue and queue[0].advance():
-            queue.pop(0)
+    def next_tag(self) -> int:
+        """A message tag for the next point-to-point exchange: every worker draws the same
+        sequence, so exchanges in flight together never take each other's messages."""
+        self._tag = self._tag % 30000 + 1
+        return 100 + self._tag
 
-    def wait_allreduces(self, pending: list) -> None:
-        """Complete the all-reduces `pending`, or raise UnavailableError after the timeout
-        when a worker stays silent."""
+    def progress(self) -> None:
+        """Let MPI move the data of the all-reduces in flight, and sum the chunks whose first
+        phase arrived (beginning their second phase unless it waits)."""
+        queue = self._first_phase
+        if queue:
+            self._first_phase = [p for p in queue if not p.advance()]
+
+    def _wait_for(self, ready: Any, what: str) -> None:
         start = time.perf_counter()
         self.progress()
-        if not all(p.done() for p in pending):
+        if not ready():
             deadline = time.monotonic() + self.timeout
             pause = 1e-5
             while True:
                 self.progress()
-                if all(p.done() for p in pending):
+                if ready():
                     break
                 if time.monotonic() > deadline:
                     raise errors.UnavailableError(
                         f"tf.distribute: worker {self.rank} of {self.size} waited {self.timeout:g} s for the other "
-                        "workers in the gradient all-reduce; a worker has died or hangs. (Set the limit with "
+                        f"workers in {what}; a worker has died or hangs. (Set the limit with "
                         "`tf.distribute.experimental.CommunicationOptions(timeout_seconds=...)`.)")
                 time.sleep(pause)
                 pause = min(pause * 2, 1e-3)
         self.wait_seconds += time.perf_counter() - start
+
+    def wait_allreduces(self, pending: list) -> None:
+        """Complete the all-reduces `pending`, or raise UnavailableError after the timeout
+        when a worker stays silent."""
+        def ready() -> bool:
+            for p in pending:
+                if p.phase == 2 and not p.gathering:
+                    p.start_gather()
+            return all(p.done() for p in pending)
+
+        self._wait_for(ready, "the gradient all-reduce")
+
+    def wait_scattered(self, pending: list) -> None:
+        """Wait until each of `pending` has summed this worker's chunk (`own`)."""
+        self._wait_for(lambda: all(p.phase == 2 for p in pending), "the gradient all-reduce")
+
+    def wait_requests(self, requests: list, what: str) -> None:
+        """Complete point-to-point `requests` (with the timeout)."""
+        test_all = self._mpi.Request.Testall
+        self._wait_for(lambda: test_all(requests), what)
 
     def allreduce_arrays(self, arrays: list, op: str = "sum") -> list:
         """All-reduce a list of arrays at once, in the buckets an overlapped reduction of the
@@ -188,55 +210,65 @@ class PendingAllReduce:
     """One all-reduce in flight, the same bits on every worker whatever the timing.
 
     Reduce-scatter, then all-gather, as ring all-reduces move data (each worker sends and
-    receives 2 (N-1)/N of the buffer), over non-blocking point-to-point messages: the buffer is
-    cut in N chunks; in phase 1 worker r receives chunk r of every other worker's buffer and
-    sums the N of them in rank order (then scales by 1/N for a mean); in phase 2 (on a second
-    communicator) it sends its summed chunk to every worker and receives theirs. Each element
-    is thus added in rank order by exactly one worker, and its bits are copied to the others.
+    receives 2 (N-1)/N of the buffer), over non-blocking point-to-point messages with a tag of
+    its own: the buffer is cut in N chunks; in phase 1 worker r receives chunk r of every other
+    worker's buffer and sums the N of them in rank order (then scales by 1/N for a mean: `own`);
+    in phase 2 it sends its summed chunk to every worker and receives theirs. Each element is
+    thus added in rank order by exactly one worker, and its bits are copied to the others.
     """
 
-    def __init__(self, coll: Collective, flat: np.ndarray, op: str) -> None:
+    def __init__(self, coll: Collective, flat: np.ndarray, op: str, gather: bool, tag: int) -> None:
         self.coll = coll
         self.flat = flat
         self.op = op
+        self.tag = tag
+        self.auto_gather = gather
+        self.gathering = False
         n, size, rank = flat.size, coll.size, coll.rank
         self.bounds = [_chunk(n, size, k) for k in range(size)]
         self.lo, self.hi = self.bounds[rank]
         self.recv = np.empty((size, self.hi - self.lo), flat.dtype)
         self.out = np.empty(n, flat.dtype)
+        self.own = self.out[self.lo:self.hi]
         comm = coll.comm
-        self.requests = [comm.Irecv(self.recv[k], source=k, tag=_TAG) for k in range(size) if k != rank]
-        self.requests += [comm.Isend(flat[lo:hi], dest=k, tag=_TAG)
+        self.requests = [comm.Irecv(self.recv[k], source=k, tag=tag) for k in range(size) if k != rank]
+        self.requests += [comm.Isend(flat[lo:hi], dest=k, tag=tag)
                           for k, (lo, hi) in enumerate(self.bounds) if k != rank]
         self.phase = 1
 
     def advance(self) -> bool:
-        """True once phase 2 has begun (this worker's chunk is summed and being sent)."""
+        """True once this worker's chunk is summed (phase 2)."""
         if self.phase == 2:
             return True
         if not self.coll._mpi.Request.Testall(self.requests):
             return False
         rank, lo, hi = self.coll.rank, self.lo, self.hi
         rows = [self.flat[lo:hi] if k == rank else self.recv[k] for k in range(self.coll.size)]
-        own = self.out[lo:hi]
+        own = self.own
         np.add(rows[0], rows[1], out=own)
         for row in rows[2:]:
             own += row
         if self.op == "mean":
             own *= np.asarray(1.0 / self.coll.size, own.dtype)
         self.recv = None
-        comm = self.coll.gather_comm
-        self.requests = [comm.Irecv(self.out[a:b], source=k, tag=_TAG)
-                         for k, (a, b) in enumerate(self.bounds) if k != rank]
-        self.requests += [comm.Isend(own, dest=k, tag=_TAG) for k in range(self.coll.size) if k != rank]
+        self.requests = []
         self.phase = 2
+        if self.auto_gather:
+            self.start_gather()
         return True
 
+    def start_gather(self) -> None:
+        """Phase 2: send this worker's summed chunk to every worker, receive theirs."""
+        if self.gathering:
+            return
+        self.gathering = True
+        comm, rank, tag = self.coll.comm, self.coll.rank, self.tag
+        self.requests = [comm.Irecv(self.out[a:b], source=k, tag=tag)
+                         for k, (a, b) in enumerate(self.bounds) if k != rank]
+        self.requests += [comm.Isend(self.own, dest=k, tag=tag) for k in range(self.coll.size) if k != rank]
+
     def done(self) -> bool:
-        return self.phase == 2 and bool(self.coll._mpi.Request.Testall(self.requests))
-
-
-_TAG = 19  # the gradient all-reduce's messages (no other point-to-point traffic uses the communicators)
+        return self.gathering and bool(self.coll._mpi.Request.Testall(self.requests))
 
 
 def _chunk(n: int, parts: int, index: int) -> tuple[int, int]:
@@ -275,6 +307,7 @@ class LocalCollective:
     allreduce_cpu_seconds = 0.0
     overlapped_reductions = 0
     blocking_reductions = 0
+    sharded_updates = 0
 
     def allgather(self, array: np.ndarray, what: str = "") -> np.ndarray:
         return np.asarray(array)[None]

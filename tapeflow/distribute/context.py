@@ -144,6 +144,9 @@ class ReplicaContext:
         self._strategy = strategy
         self._replica_id = int(replica_id_in_sync_group)
         self.gradient_reduce = gradient_reduce
+        # Whether the optimizer updates here may be sharded across the workers (a distributed
+        # Keras fit whose optimizer allows it: distribute/sharded_update.py).
+        self.sharded_update = False
 
     @property
     def strategy(self) -> Any:

@@ -70,7 +70,11 @@ def _distributed_call(model: Any, strategy: Any) -> Any:
     kept = d.get("_distributed_traced_steps")
     d["_traced_steps"] = kept[1] if kept is not None and kept[0] is outside else {}
     try:
-        with strategy.scope(), strategy._replica_context("mean"):
+        with strategy.scope(), strategy._replica_context("mean") as ctx:
+            if strategy.extended._collective.size > 1:
+                from tapeflow.distribute import sharded_update
+
+                ctx.sharded_update = sharded_update.supported(getattr(model, "optimizer", None))
             yield
     finally:
         d["_distributed_traced_steps"] = (outside, d.pop("_traced_steps", {}))

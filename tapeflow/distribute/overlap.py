@@ -79,10 +79,11 @@ class GradientReducer:
         op: "sum" or "mean".
     """
 
-    def __init__(self, coll: Any, plan: BucketPlan, op: str) -> None:
+    def __init__(self, coll: Any, plan: BucketPlan, op: str, gather: bool = True) -> None:
         self.coll = coll
         self.plan = plan
         self.op = op
+        self.gather = gather  # False: each bucket's all-gather waits for `finish` (see sharded_update)
         self.local: list = [None] * plan.size
         self.seen = [False] * plan.size
         self.missing = [len(members) for _, members, _ in plan.buckets]
@@ -103,7 +104,7 @@ class GradientReducer:
         self.missing[b] -= 1
         buckets = self.plan.buckets
         while self.started < len(buckets) and self.missing[self.started] == 0:
-            self.pending.append(self.coll.start_allreduce(self._pack(self.started), self.op))
+            self.pending.append(self.coll.start_allreduce(self._pack(self.started), self.op, self.gather))
             self.started += 1
         self.coll.progress()
         self.coll.count_time(wall, cpu)
@@ -157,6 +158,15 @@ class GradientReducer:
             self.coll.count_time(wall, cpu)
         return self.result
 
+    def scattered(self) -> list:
+        """Wait until this worker's chunk of every bucket is summed; the buckets' `PendingAllReduce`s
+        (their `own`, `lo`, `hi`). `finish` still completes them afterwards, if called."""
+        self.close()
+        wall, cpu = time.perf_counter(), time.thread_time()
+        self.coll.wait_scattered(self.pending)
+        self.coll.count_time(wall, cpu)
+        return list(self.pending)
+
     def reduced(self, arrays: list) -> list:
         """The reduced values of `arrays` (each one this reducer covers), in their order."""
         result = self.finish()
@@ -206,6 +216,14 @@ def _register(reducer: GradientReducer) -> None:
         pending.pop(0).finish()
 
 
+def find_reducer(arrays: list, op: str) -> GradientReducer | None:
+    """The registered reducer of exactly these gradient arrays, or None."""
+    for reducer in _ctx._state.reducers:
+        if reducer.op == op and reducer.covers(arrays):
+            return reducer
+    return None
+
+
 def take_reducer(arrays: list, op: str) -> GradientReducer | None:
     """The registered reducer of exactly these gradient arrays (removed from the registry);
     reducers registered before it are stale (their gradients were not applied) and dropped."""
@@ -239,7 +257,7 @@ class GradientHook:
             return None
         coll = ctx.strategy.extended._collective
         plan = BucketPlan([(tuple(s._value.shape), s._value.dtype) for s in sources], coll.bucket_elements)
-        reducer = GradientReducer(coll, plan, ctx.gradient_reduce)
+        reducer = GradientReducer(coll, plan, ctx.gradient_reduce, not ctx.sharded_update)
         _register(reducer)
         return reducer
 
@@ -291,7 +309,8 @@ class _BucketStart:
             ctx = _multi_worker_context()
             driver.current = None
             if ctx is not None:
-                driver.current = GradientReducer(ctx.strategy.extended._collective, plan, ctx.gradient_reduce)
+                driver.current = GradientReducer(ctx.strategy.extended._collective, plan, ctx.gradient_reduce,
+                                                 not ctx.sharded_update)
                 _register(driver.current)
         reducer = driver.current
         if reducer is None:

@@ -57,6 +57,20 @@ def reduce_gradients(grads: list) -> list:
     return extended.reduce_gradients(list(grads), ctx.gradient_reduce)
 
 
+def apply_sharded(optimizer: Any, grads: list, variables: list | None) -> bool:
+    """Inside a distributed Keras fit whose optimizer allows it: update this worker's share of
+    the weights and share the results (sharded_update.py); False when not done."""
+    replica = _ctx._state.replica
+    if not replica or (_trace_state.graphs and _trace_state.graphs[-1] is not None):
+        return False
+    ctx = replica[-1]
+    if not ctx.sharded_update or ctx.strategy.extended._collective.size == 1:
+        return False
+    from tapeflow.distribute import sharded_update
+
+    return sharded_update.apply(optimizer, grads, variables, ctx)
+
+
 def synced_result(metric: Any, result: Any) -> Any:
     """`result()` of a metric created under a multi-worker scope: read outside a replica
     context, it is computed from the state summed over the workers (TF's sync-on-read)."""

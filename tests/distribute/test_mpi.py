@@ -57,8 +57,15 @@ def test_fit_two_workers_identical_and_match_one_process(tmp_path):
         np.testing.assert_allclose(r0["on_batch"]["train_dict"][name], value, atol=1e-5)
     # 4. Each worker ran half of each global batch (3 steps an epoch); only worker 0 printed and wrote files.
     assert r0["batches"] == r1["batches"] == 6
-    # Every update used the all-reduce that the backward walk of the traced step started.
-    assert r0["reductions"] == r1["reductions"] == [6, 0]
+    # Every update was shared out (Adam: each worker updates its chunks of the buckets that the
+    # backward walk reduce-scattered, then the weights and slots are exchanged): the optimizer
+    # state is whole and identical on both workers, and equal to one process's.
+    assert r0["reductions"] == r1["reductions"] == [0, 0, 6]
+    o0, o1, orf = (np.load(tmp_path / f"optimizer_{k}.npz") for k in ("0", "1", "ref"))
+    assert len(o0.files) == len(orf.files) > 2
+    for k in o0.files:
+        assert np.array_equal(o0[k], o1[k]), k
+        np.testing.assert_allclose(o0[k], orf[k], atol=1e-5, rtol=1e-5)
     assert proc.stdout.count("Epoch 1/2") == 1
     assert (tmp_path / "marker_0").exists() and not (tmp_path / "marker_1").exists()
     # 5. Collectives.

@@ -35,7 +35,7 @@ class TwinCollective(LocalCollective):
         self.overlapped_reductions = 0
         self.blocking_reductions = 0
 
-    def start_allreduce(self, flat: np.ndarray, op: str = "sum") -> _Done:
+    def start_allreduce(self, flat: np.ndarray, op: str = "sum", gather: bool = True) -> _Done:
         self.started.append((self.walked, flat.size))
         return _Done(np.array(flat) * (2 if op == "sum" else 1))
 
@@ -229,3 +229,14 @@ def test_no_hook_outside_a_multi_worker_replica_context():
     finally:
         tape_module.gradient_hooks[0] = real
     assert calls == [None, None]
+
+
+def test_sharded_update_only_for_elementwise_plain_optimizers():
+    from tapeflow.distribute import sharded_update
+
+    opt = keras.optimizers
+    assert all(sharded_update.supported(o) for o in (opt.Adam(), opt.SGD(momentum=0.9, nesterov=True),
+                                                      opt.RMSprop(centered=True), opt.Lion(), opt.Nadam()))
+    assert not any(sharded_update.supported(o) for o in (
+        opt.Adam(clipnorm=1.0), opt.Adam(global_clipnorm=1.0), opt.AdamW(), opt.Adam(use_ema=True),
+        opt.SGD(gradient_accumulation_steps=2), opt.Lamb(), opt.Adafactor(), None))

@@ -346,6 +346,8 @@ class Optimizer:
             self._apply_in_trace(list(grads), trainable_variables)
             return
         if _distribute_state.replica:  # tf.distribute: all-reduce the gradients across workers first
+            if _distribute.apply_sharded(self, grads, trainable_variables):
+                return  # (each worker updated its share of the weights, then all were shared)
             grads = _distribute.reduce_gradients(grads)
         # 1. Build on first use; check the variables are known.
         if trainable_variables is None:
@@ -369,9 +371,7 @@ class Optimizer:
         if table is None:
             table = self._make_slot_table()
         index = self._index
-        if not (self._custom_update or self.gradient_accumulation_steps or self.clipnorm
-                or self.global_clipnorm or self.clipvalue or self._decays_weights() or self.use_ema
-                or self.loss_scale_factor is not None):
+        if self._plain_update():
             self._apply_plain(grads, trainable_variables, table, index)
             return
         # 2. Arrays of the non-None gradients, with their variables and slots.
@@ -491,6 +491,16 @@ class Optimizer:
 
         node = _func_graph.lift_array_call(update, tensors, name="apply", captured=targets)
         node.optimizer = (self, targets)  # what a SavedModel saves instead of `update`
+
+    def _plain_update(self) -> bool:
+        """Whether `apply` is the update rule alone: no custom `update_step`, accumulation,
+        clipping, weight decay, EMA or loss scaling."""
+        custom = self.__dict__.get("_custom_update")
+        if custom is None:  # (not built yet)
+            custom = type(self).update_step is not Optimizer.update_step
+        return not (custom or self.gradient_accumulation_steps or self.clipnorm
+                    or self.global_clipnorm or self.clipvalue or self._decays_weights() or self.use_ema
+                    or self.loss_scale_factor is not None)
 
     def _apply_plain(self, grads: list, trainable_variables: list, table: list, index: dict) -> None:
         """`apply` without clipping, decay, accumulation or EMA: one pass, no intermediate lists."""

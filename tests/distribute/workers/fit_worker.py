@@ -41,7 +41,8 @@ history = model.fit(x, y, batch_size=common.GLOBAL_BATCH, epochs=2, shuffle=Fals
                                keras.callbacks.LambdaCallback(on_batch_end=lambda b, logs: seen_batches.append(b))])
 results["history"] = history.history
 coll = strategy.extended._collective
-results["reductions"] = [coll.overlapped_reductions, coll.blocking_reductions]
+results["reductions"] = [coll.overlapped_reductions, coll.blocking_reductions, coll.sharded_updates]
+np.savez(os.path.join(out_dir, f"optimizer_{rank}.npz"), *[v.numpy() for v in model.optimizer.variables])
 results["batches"] = len(seen_batches)
 results["evaluate"] = model.evaluate(x, y, batch_size=common.GLOBAL_BATCH, verbose=0)
 np.save(os.path.join(out_dir, f"predict_{rank}.npy"), model.predict(x, batch_size=common.GLOBAL_BATCH, verbose=0))

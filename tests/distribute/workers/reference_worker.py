@@ -19,6 +19,7 @@ model = common.build_model()
 x, y = common.data()
 history = model.fit(x, y, batch_size=common.GLOBAL_BATCH, epochs=2, shuffle=False, verbose=0,
                     validation_data=(x[:40], y[:40]))
+np.savez(os.path.join(out_dir, "optimizer_ref.npz"), *[v.numpy() for v in model.optimizer.variables])
 results = {"history": history.history,
            "evaluate": model.evaluate(x, y, batch_size=common.GLOBAL_BATCH, verbose=0)}
 np.save(os.path.join(out_dir, "predict_ref.npy"), model.predict(x, verbose=0))
