@@ -22,6 +22,7 @@ from tapeflow.io.example_proto import (
     SequenceExample,
 )
 from tapeflow.train.checkpoint import Checkpoint
+from tapeflow.train import format as _format
 from tapeflow.train.format import CheckpointReader
 from tapeflow.train.manager import CheckpointManager
 from tapeflow.train.options import CheckpointOptions
@@ -43,7 +44,7 @@ def load_checkpoint(ckpt_dir_or_file: str) -> CheckpointReader:
         if latest is None:
             raise ValueError(f"Couldn't find 'checkpoint' file or checkpoints in given directory {path}")
         path = latest
-    return CheckpointReader(path)
+    return _format.open_reader(path)
 
 
 def list_variables(ckpt_dir_or_file: str) -> list[tuple[str, list]]:

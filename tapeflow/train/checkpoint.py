@@ -102,7 +102,7 @@ class Checkpoint(tracking.AutoTrackable):
                 f"{save_path!r} is a directory, not a checkpoint prefix: pass "
                 "tf.train.latest_checkpoint(directory) to restore its latest checkpoint."
             )
-        reader = _format.CheckpointReader(save_path)
+        reader = _format.open_reader(save_path)
         self.save_counter  # noqa: B018 - created now so that it is restored too (as TF does)
         return CheckpointLoadStatus(Restoration(reader, self))
 

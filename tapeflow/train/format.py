@@ -78,6 +78,16 @@ def write(prefix: str, nodes: list, arrays: dict) -> None:
     atomic_write(prefix + INDEX_SUFFIX, lambda f: f.write(json.dumps(index).encode("utf-8")))
 
 
+def open_reader(prefix: str) -> Any:
+    """The reader of checkpoint `prefix`: TensorFlow's tensor bundle (written by TensorFlow or
+    tf.keras) or Tapeflow's own format."""
+    from tapeflow.train import tf_bundle
+
+    if tf_bundle.is_tf_bundle(prefix):
+        return tf_bundle.TFBundleReader(prefix)
+    return CheckpointReader(prefix)
+
+
 def exists(prefix: str) -> bool:
     """Whether a complete checkpoint (its index) exists at `prefix`."""
     return os.path.isfile(prefix + INDEX_SUFFIX)

@@ -120,6 +120,21 @@ def _writers(folder):
     out["checkpoint_index"] = (prefix + ".index", lambda p: _restore(p[:-len(".index")]), (ValueError,))
     out["checkpoint_data"] = (prefix + ".data-00000-of-00001",
                               lambda p: _restore(p[:-len(".data-00000-of-00001")]), (ValueError,))
+    fixtures = os.path.join(os.path.dirname(__file__), "saving", "fixtures")
+    tf_dir = os.path.join(folder, "tf_ckpt")
+    os.makedirs(tf_dir)
+    for suffix in (".index", ".data-00000-of-00001"):
+        with open(os.path.join(fixtures, "tf_keras_mlp" + suffix), "rb") as f, \
+                open(os.path.join(tf_dir, "ckpt" + suffix), "wb") as g:
+            g.write(f.read())
+    tf_target = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="tanh"),
+                                  keras.layers.BatchNormalization(), keras.layers.Dense(2)])
+    prefix = os.path.join(tf_dir, "ckpt")
+    out["tf_checkpoint_index"] = (prefix + ".index", lambda p: tf_target.load_weights(p[:-len(".index")]),
+                                  (ValueError,))
+    out["tf_checkpoint_data"] = (prefix + ".data-00000-of-00001",
+                                 lambda p: tf_target.load_weights(p[:-len(".data-00000-of-00001")]),
+                                 (CorruptFileError,))
     dataset_dir = os.path.join(folder, "ds")
     tf.data.Dataset.from_tensor_slices(np.arange(12.0).reshape(6, 2)).save(dataset_dir)
     shard = next(n for n in os.listdir(dataset_dir) if n.startswith("shard_"))
@@ -149,7 +164,7 @@ def good_files(tmp_path_factory):
 
 
 _KINDS = ["keras", "weights_npz", "weights_h5", "legacy_h5", "checkpoint_index", "checkpoint_data",
-          "dataset_shard", "dataset_spec", "backup"]
+          "tf_checkpoint_index", "tf_checkpoint_data", "dataset_shard", "dataset_spec", "backup"]
 
 _damage = st.one_of(
     st.tuples(st.just("truncate"), st.floats(0.0, 0.999)),
@@ -182,7 +197,7 @@ def test_damaged_files_end_in_the_documented_error(good_files, kind, damage, tmp
     data, original, load, errors = good_files[kind]
     folder = tmp_path_factory.mktemp(kind)
     path = os.path.join(folder, os.path.basename(original))
-    if kind.startswith(("checkpoint", "dataset")):  # these loaders read a folder of files
+    if kind.startswith(("checkpoint", "tf_checkpoint", "dataset")):  # these loaders read a folder of files
         src = os.path.dirname(original)
         for name in os.listdir(src):
             if os.path.isfile(os.path.join(src, name)):

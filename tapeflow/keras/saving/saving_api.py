@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from tapeflow.keras.saving import h5_weights, keras_archive, legacy_h5, weights_io
+from tapeflow.keras.saving import h5_weights, keras_archive, legacy_h5, tf_checkpoint, weights_io
 from tapeflow.keras.saving.file_io import CorruptFileError
+from tapeflow.train import tf_bundle
 
 _LEGACY_H5 = (".h5", ".hdf5")
 
@@ -139,10 +140,8 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
         h5_weights.load_weights_h5(model, path, skip_mismatch=skip_mismatch)
     elif legacy or path.endswith(".weights.h5"):
         legacy_h5.load_weights_legacy(model, path, by_name=bool(by_name), skip_mismatch=skip_mismatch)
-    elif os.path.exists(path + ".index") and not os.path.exists(path):
-        raise ValueError(f"'{path}' is a TensorFlow checkpoint (tf.keras's TF-format weights, '{path}.index' and "
-                         "its data files), which Tapeflow does not read. In tf.keras, save the weights as HDF5 "
-                         "instead: model.save_weights('weights.h5'), then load that file here.")
+    elif os.path.exists(path + ".index") and not os.path.exists(path) and tf_bundle.is_tf_bundle(path):
+        tf_checkpoint.load_tf_checkpoint(model, path, skip_mismatch=skip_mismatch)
     elif path.endswith(".weights.npz") or _is_npz(path):
         weights_io.load_weights(model, path, skip_mismatch=skip_mismatch)
     else:

@@ -1,0 +1,132 @@
+"""`model.load_weights("ckpt")` for TensorFlow checkpoints: tf.keras's TF-format weights
+(`save_weights("ckpt")` writes `ckpt.index` and `ckpt.data-00000-of-00001`) and
+`tf.train.Checkpoint(model=...)` files.
+
+The checkpoint's object graph names tf.keras's layers `layer_with_weights-0`, `-1`, ... in the
+order of `model.layers` (the layers that hold weights), as its legacy HDF5 files list them (a
+Keras 3 model on TensorFlow saved with `tf.train.Checkpoint` lists them as `_operations`). A
+layer's variables are collected depth-first in the order of its saved children (the order
+tf.keras created them: kernel before bias, a recurrent cell's kernels, an attention layer's
+query/key/value/output projections), which is the order of `layer.weights`; each layer's list
+is then matched to the Tapeflow layer's `trainable_weights + non_trainable_weights` by count and
+shape, exactly as a legacy `.h5` file's per-layer weight lists are. Nothing is assigned until
+every layer has matched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+
+from tapeflow.keras.saving.file_io import CorruptFileError
+from tapeflow.train.tf_bundle import DataLossError, TFBundleReader
+
+_LAYER_EDGE = re.compile(r"^layer_with_weights-(\d+)$")
+
+
+def _layer_nodes(nodes: list, label: str) -> list[int]:
+    """The node ids of the saved model's weighted layers, in order (the model may sit one edge
+    below the root, as in `tf.train.Checkpoint(model=model)`)."""
+    def weighted(node: dict) -> list[tuple[int, int]]:
+        return sorted((int(m.group(1)), j) for name, j in node["children"] if (m := _LAYER_EDGE.match(name)))
+
+    found = weighted(nodes[0])
+    if not found:
+        below = [weighted(nodes[j]) for _, j in nodes[0]["children"]]
+        below = [b for b in below if b]
+        if len(below) == 1:
+            found = below[0]
+    if not found:
+        operations = _keras3_operations(nodes)
+        if operations:
+            return operations
+    if not found:
+        raise ValueError(f"'{label}' is a TensorFlow checkpoint without Keras layers (no `layer_with_weights-N` "
+                         "objects): restore it with tf.train.Checkpoint(...).restore() instead.")
+    if [i for i, _ in found] != list(range(len(found))):
+        raise CorruptFileError(f"'{label}': the checkpoint's layers are numbered {[i for i, _ in found]}.")
+    return [j for _, j in found]
+
+
+def _keras3_operations(nodes: list) -> list[int]:
+    """A Keras 3 model (TensorFlow backend) under `tf.train.Checkpoint(model=...)`: its layers are
+    the `_operations` list of the model (or of a Sequential's `_functional`); those with weights."""
+    def child(i: int, name: str) -> int | None:
+        return next((j for n, j in nodes[i]["children"] if n == name), None)
+
+    for start in [0, *(j for _, j in nodes[0]["children"])]:
+        for model in (start, child(start, "_functional")):
+            ops = None if model is None else child(model, "_operations")
+            if ops is not None:
+                order = sorted((int(n), j) for n, j in nodes[ops]["children"] if n.isdigit())
+                return [j for _, j in order if _variables_under(nodes, j)]
+    return []
+
+
+def _variables_under(nodes: list, start: int) -> list[str]:
+    """The value keys of the variables below node `start`, depth-first in child order, each once."""
+    keys, seen, stack = [], set(), [start]
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        if nodes[i]["key"] is not None:
+            keys.append(nodes[i]["key"])
+        stack.extend(j for _, j in reversed(nodes[i]["children"]))
+    return keys
+
+
+def load_tf_checkpoint(model: Any, prefix: str, skip_mismatch: bool = False) -> None:
+    """Load the weights of a TensorFlow checkpoint `prefix` into `model` (see module doc).
+
+    Raises:
+        CorruptFileError: for a damaged file, naming it and the entry.
+        ValueError: when the layers or their weights do not match (unless `skip_mismatch`).
+    """
+    from tapeflow.keras.saving.legacy_h5 import _legacy_weights
+
+    label = os.fspath(prefix)
+    try:
+        reader = TFBundleReader(label)
+        saved = [_variables_under(reader.nodes, j) for j in _layer_nodes(reader.nodes, label)]
+        layers = [layer for layer in model.layers if _legacy_weights(layer)]
+        if len(saved) != len(layers):
+            raise ValueError(f"Layer count mismatch when loading weights from file. Model expected {len(layers)} "
+                             f"layers, found {len(saved)} saved layers.")
+        plan = []
+        for k, (keys, layer) in enumerate(zip(saved, layers, strict=True)):
+            variables = _legacy_weights(layer)
+            where = f"layer #{k} (named {layer.name})"
+            try:
+                values = _layer_values(reader, keys, variables, where, label)
+            except ValueError as exc:
+                if isinstance(exc, (CorruptFileError, DataLossError)) or not skip_mismatch:
+                    raise
+                warnings.warn(f"Skipping loading weights for {where}: {exc}", stacklevel=3)
+                continue
+            plan.extend(zip(variables, values, strict=True))
+    except DataLossError as exc:
+        raise CorruptFileError(str(exc)) from None
+    for var, arr in plan:
+        var.assign(arr.astype(var.dtype._np, copy=False))
+
+
+def _layer_values(reader: TFBundleReader, keys: list, variables: list, where: str, label: str) -> list:
+    shapes = reader.get_variable_to_shape_map()
+    if len(keys) != len(variables):
+        raise ValueError(f"Weight count mismatch for {where}: the layer expects {len(variables)} weight(s), "
+                         f"'{label}' holds {len(keys)}.")
+    for key, var in zip(keys, variables, strict=True):
+        if tuple(shapes[key]) != tuple(var.shape):
+            raise ValueError(f"Shape mismatch for {where}, weight '{key}': the layer expects {tuple(var.shape)}, "
+                             f"'{label}' holds {tuple(shapes[key])}.")
+    values = [np.asarray(reader.get_tensor(key)) for key in keys]
+    for key, value in zip(keys, values, strict=True):
+        if value.dtype.kind not in "fiub":
+            raise CorruptFileError(f"'{label}': entry '{key}' of {where} is not numeric.")
+    return values
