@@ -67,6 +67,28 @@ class TensorShape(tuple):
     def concatenate(self, other: Any) -> TensorShape:
         return TensorShape(tuple(self) + tuple(TensorShape(other)))
 
+    def assert_is_compatible_with(self, other: Any) -> None:
+        """ValueError unless `other` has this rank and agrees on every known dimension."""
+        if not self.is_compatible_with(other):
+            raise ValueError(f"Shapes {self} and {TensorShape(other)} are incompatible")
+
+    def assert_has_rank(self, rank: int) -> None:
+        if len(self) != rank:
+            raise ValueError(f"Shape {self} must have rank {rank}")
+
+    def assert_same_rank(self, other: Any) -> None:
+        if len(self) != len(TensorShape(other)):
+            raise ValueError(f"Shapes {self} and {TensorShape(other)} must have the same rank")
+
+    def assert_is_fully_defined(self) -> None:
+        if not self.is_fully_defined():
+            raise ValueError(f"Shape {self} is not fully defined")
+
+    def merge_with(self, other: Any) -> TensorShape:
+        """The shape with the known dimensions of both (ValueError where they disagree)."""
+        self.assert_is_compatible_with(other)
+        return TensorShape(a if a is not None else b for a, b in zip(self, TensorShape(other), strict=True))
+
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, slice):
             return TensorShape(tuple.__getitem__(self, key))

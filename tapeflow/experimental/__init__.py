@@ -15,6 +15,20 @@ from tapeflow.dtypes import (  # noqa: F401
     uint4,
 )
 from tapeflow.experimental import dlpack, numpy, tensorrt  # noqa: F401
+from tapeflow.experimental import extension_types as extension_type  # noqa: F401
+from tapeflow.experimental.dispatch_api import (  # noqa: F401
+    dispatch_for_api,
+    dispatch_for_binary_elementwise_apis,
+    dispatch_for_binary_elementwise_assert_apis,
+    dispatch_for_unary_elementwise_apis,
+    unregister_dispatch_for,
+)
+from tapeflow.experimental.extension_types import (  # noqa: F401
+    BatchableExtensionType,
+    ExtensionType,
+    ExtensionTypeBatchEncoder,
+    ExtensionTypeSpec,
+)
 from tapeflow.experimental.runtime import (  # noqa: F401
     async_clear_error,
     async_scope,

@@ -1,0 +1,366 @@
+"""`tf.experimental.ExtensionType`: user-defined immutable tensor-like types with typed fields.
+
+A subclass declares fields with annotations (`values: tf.Tensor`, `name: str = "x"`, tuples,
+mappings, unions, nested extension types, dtypes, shapes). The generated constructor takes the
+fields positionally or by name, converts values (lists to tensors, lists to tuples, dicts to
+read-only mappings), checks types, calls `__validate__`, and then freezes the instance. A user
+`__init__` may set the fields itself; the same conversion and checks run after it. Each class
+gets a `Spec` (the fields with tensors replaced by `tf.TensorSpec`). Extension types are
+composite tensors, so `tf.experimental.dispatch_for_*` can route TF's APIs to user functions.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from tapeflow import dtypes as _dt
+from tapeflow.dispatch import CompositeTensor
+from tapeflow.tensor import Tensor, TensorShape, convert_to_tensor
+
+_MISSING = object()
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or repr(annotation)
+
+
+def _convert(value: Any, annotation: Any, where: str) -> Any:
+    """`value` converted to the field type `annotation`; TypeError naming the field otherwise."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            try:
+                return _convert(value, option, where)
+            except (TypeError, ValueError):
+                continue
+        raise TypeError(f"{where}: expected {annotation}, got {type(value).__name__!r}")
+    if annotation is None or annotation is type(None):
+        if value is not None:
+            raise TypeError(f"{where}: expected None, got {type(value).__name__!r}")
+        return None
+    if origin in (tuple, typing.Tuple):  # noqa: UP006 - the typing spelling users write
+        if not isinstance(value, (tuple, list)):
+            raise TypeError(f"{where}: expected a tuple, got {type(value).__name__!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
+        if args and len(args) != len(value):
+            raise TypeError(f"{where}: expected a tuple of {len(args)} values, got {len(value)}")
+        return tuple(_convert(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=False))) \
+            if args else tuple(value)
+    if origin in (Mapping, dict, typing.Mapping, typing.Dict) or annotation in (Mapping, dict):  # noqa: UP006
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{where}: expected a Mapping, got {type(value).__name__!r}")
+        key_t, value_t = args if args else (Any, Any)
+        return types.MappingProxyType({_convert(k, key_t, f"{where} key"): _convert(v, value_t, f"{where}[{k!r}]")
+                                       for k, v in value.items()})
+    if annotation is Tensor:
+        if isinstance(value, Tensor):
+            return value
+        if isinstance(value, (CompositeTensor, str)) and not isinstance(value, Tensor):
+            if isinstance(value, str):
+                return convert_to_tensor(value)
+            raise TypeError(f"{where}: expected a tf.Tensor, got {type(value).__name__!r}")
+        try:
+            return convert_to_tensor(value)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{where}: expected a tf.Tensor, got {type(value).__name__!r} ({e})") from None
+    if annotation is _dt.DType:
+        return _dt.as_dtype(value)
+    if annotation is TensorShape:
+        return value if isinstance(value, TensorShape) else TensorShape(value)
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(annotation, type):
+        if annotation in (int, float) and isinstance(value, bool):
+            raise TypeError(f"{where}: expected {_type_name(annotation)!r}, got 'bool'")
+        if not isinstance(value, annotation):
+            raise TypeError(f"{where}: expected {_type_name(annotation)!r}, got {type(value).__name__!r}")
+        return value
+    raise TypeError(f"{where}: unsupported field type {annotation!r} (use tf.Tensor, Python scalars, tuples, "
+                    "Mappings, unions, tf.DType, tf.TensorShape or extension types).")
+
+
+def _fields(cls: type) -> dict:
+    """name -> (annotation, default) over the class and its extension-type bases, in order."""
+    out: dict = {}
+    for klass in reversed(cls.__mro__):
+        if not (isinstance(klass, type) and issubclass(klass, ExtensionType)) or klass is ExtensionType:
+            continue
+        hints = typing.get_type_hints(klass, include_extras=False) if "__annotations__" in klass.__dict__ else {}
+        for name in klass.__dict__.get("__annotations__", {}):
+            annotation = hints.get(name)
+            if typing.get_origin(annotation) is ClassVar or name.startswith("_"):
+                continue
+            default = klass.__dict__.get(name, _MISSING)
+            if isinstance(default, (property, types.FunctionType, classmethod, staticmethod)):
+                default = _MISSING
+            out[name] = (annotation, default)
+    return out
+
+
+class ExtensionType(CompositeTensor):
+    """Base of user-defined extension types (`tf.experimental.ExtensionType`).
+
+    Example:
+        >>> class MaskedTensor(tf.experimental.ExtensionType):
+        ...     values: tf.Tensor
+        ...     mask: tf.Tensor
+        ...     def __validate__(self):
+        ...         self.values.shape.assert_is_compatible_with(self.mask.shape)
+        >>> mt = MaskedTensor([1, 2, 3], [True, False, True])
+    """
+
+    _tf_extension_type_fields: ClassVar[dict] = {}
+    Spec: ClassVar[type]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        user_init = cls.__dict__.get("__init__")
+        cls._tf_extension_type_fields = None  # resolved on first use (annotations may be forward refs)
+        if user_init is not None:
+            cls.__init__ = _wrap_user_init(user_init)  # type: ignore[method-assign]
+        elif not getattr(cls.__init__, "_tf_user_init", False):  # no user constructor to inherit
+            cls.__init__ = ExtensionType._generated_init  # type: ignore[method-assign]
+        spec_name = f"{cls.__name__}.Spec"
+        base_spec = next((b.Spec for b in cls.__mro__[1:] if isinstance(b.__dict__.get("Spec"), type)),
+                         ExtensionTypeSpec)
+        user_spec = cls.__dict__.get("Spec")
+        namespace = dict(user_spec.__dict__) if isinstance(user_spec, type) else {}
+        namespace.pop("__dict__", None)
+        namespace.pop("__weakref__", None)
+        spec = type(spec_name, (base_spec,), {**namespace, "value_type": cls,
+                                              "__qualname__": f"{cls.__qualname__}.Spec", "__module__": cls.__module__})
+        cls.Spec = spec
+
+    @classmethod
+    def _fields(cls) -> dict:
+        if cls.__dict__.get("_tf_extension_type_fields") is None:
+            cls._tf_extension_type_fields = _fields(cls)
+        return cls._tf_extension_type_fields
+
+    def _generated_init(self, *args: Any, **kwargs: Any) -> None:
+        fields = type(self)._fields()
+        names = list(fields)
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__}: takes {len(names)} fields, got {len(args)} positional values.")
+        values = dict(zip(names, args, strict=False))
+        for k, v in kwargs.items():
+            if k not in fields:
+                raise TypeError(f"{type(self).__name__}: unexpected field {k!r}; fields are {names}.")
+            if k in values:
+                raise TypeError(f"{type(self).__name__}: got two values for field {k!r}.")
+            values[k] = v
+        for name in names:
+            object.__setattr__(self, name, values.get(name, fields[name][1]))
+        _finish(self)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.__dict__.get("_tf_extension_type_frozen"):
+            raise AttributeError(f"Cannot mutate attribute `{name}` outside the custom constructor of ExtensionType.")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if self.__dict__.get("_tf_extension_type_frozen"):
+            raise AttributeError(f"Cannot mutate attribute `{name}` outside the custom constructor of ExtensionType.")
+        object.__delattr__(self, name)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{k}={getattr(self, k)!r}" for k in type(self)._fields())
+        return f"{type(self).__qualname__}({parts})"
+
+    def __eq__(self, other: Any) -> Any:
+        """A scalar bool tensor: same type, same static shapes and equal values in every field
+        (Python False when types or shapes differ, as TF)."""
+        from tapeflow.ops import reduce as _reduce
+
+        if type(other) is not type(self):
+            return False
+        results = []
+        for k in type(self)._fields():
+            a, b = getattr(self, k), getattr(other, k)
+            if isinstance(a, Tensor) and isinstance(b, Tensor):
+                if tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype:
+                    return False
+                results.append(_reduce.reduce_all(a == b) if a.shape.rank else a == b)
+            else:
+                eq = a == b
+                if isinstance(eq, Tensor):
+                    results.append(eq)
+                elif not eq:
+                    return False
+        out = Tensor(True) if not results else functools.reduce(lambda x, y: x & y, results)
+        return out
+
+    def __ne__(self, other: Any) -> Any:
+        eq = self.__eq__(other)
+        return not eq if isinstance(eq, bool) else ~eq
+
+    __hash__ = None  # type: ignore[assignment]  # values hold tensors: unhashable, as TF
+
+    @property
+    def _type_spec(self) -> ExtensionTypeSpec:
+        return type(self).Spec.from_value(self)
+
+    @classmethod
+    def _tf_dispatch(cls, kind: str, api_name: str, fn: Any, args: tuple, kwargs: dict) -> Any:
+        from tapeflow.experimental.dispatch_api import dispatch
+
+        return dispatch(fn, api_name, args, kwargs)
+
+
+def _wrap_user_init(user_init: Any) -> Any:
+    @functools.wraps(user_init)
+    def init(self: ExtensionType, *args: Any, **kwargs: Any) -> None:
+        user_init(self, *args, **kwargs)
+        if type(self).__init__ is init:  # the most derived constructor finishes the instance
+            _finish(self)
+
+    init._tf_user_init = True  # type: ignore[attr-defined]
+    return init
+
+
+def _finish(self: ExtensionType) -> None:
+    """Convert and check every field, run `__validate__`, freeze."""
+    if self.__dict__.get("_tf_extension_type_frozen"):
+        return
+    cls = type(self)
+    for name, (annotation, default) in cls._fields().items():
+        value = self.__dict__.get(name, default)
+        if value is _MISSING:
+            raise TypeError(f"{cls.__name__}: missing required field {name!r}.")
+        object.__setattr__(self, name, _convert(value, annotation, name))
+    validate = getattr(self, "__validate__", None)
+    if validate is not None:
+        validate()
+    object.__setattr__(self, "_tf_extension_type_frozen", True)
+
+
+class ExtensionTypeSpec:
+    """The type of an extension-type value: its fields, tensors replaced by `tf.TensorSpec`."""
+
+    value_type: ClassVar[type] = ExtensionType
+
+    def __init__(self, **fields: Any) -> None:
+        object.__setattr__(self, "_fields", dict(fields))
+
+    def __getattr__(self, name: str) -> Any:
+        fields = self.__dict__.get("_fields", {})
+        if name in fields:
+            return fields[name]
+        raise AttributeError(f"{type(self).__qualname__} has no attribute {name!r}")
+
+    @classmethod
+    def from_value(cls, value: Any) -> ExtensionTypeSpec:
+        """The spec of an extension-type value."""
+        from tapeflow.tracing.spec import TensorSpec
+
+        def spec_of(v: Any) -> Any:
+            if isinstance(v, Tensor):
+                return TensorSpec(v.shape, v.dtype)
+            if isinstance(v, ExtensionType):
+                return v._type_spec
+            if isinstance(v, tuple):
+                return tuple(spec_of(x) for x in v)
+            if isinstance(v, Mapping):
+                return types.MappingProxyType({k: spec_of(x) for k, x in v.items()})
+            type_spec = getattr(v, "_type_spec", None)
+            return type_spec if type_spec is not None else v
+
+        return cls(**{k: spec_of(getattr(value, k)) for k in type(value)._fields()})
+
+    def is_compatible_with(self, spec_or_value: Any) -> bool:
+        other = spec_or_value
+        if isinstance(other, ExtensionType):
+            other = other._type_spec
+        if type(other) is not type(self) or set(other._fields) != set(self._fields):
+            return False
+        for k, a in self._fields.items():
+            b = other._fields[k]
+            check = getattr(a, "is_compatible_with", None)
+            if check is not None and not check(b) or check is None and a != b:
+                return False
+        return True
+
+    def _batch(self, batch_size: int | None) -> ExtensionTypeSpec:
+        from tapeflow.tracing.spec import TensorSpec
+
+        def batched(s: Any) -> Any:
+            if isinstance(s, TensorSpec):
+                return TensorSpec([batch_size, *(s.shape.as_list() if s.shape.rank is not None else [])], s.dtype)
+            if isinstance(s, ExtensionTypeSpec):
+                return s._batch(batch_size)
+            return s
+
+        return type(self)(**{k: batched(v) for k, v in self._fields.items()})
+
+    def _unbatch(self) -> ExtensionTypeSpec:
+        from tapeflow.tracing.spec import TensorSpec
+
+        def unbatched(s: Any) -> Any:
+            if isinstance(s, TensorSpec):
+                return TensorSpec(s.shape.as_list()[1:], s.dtype)
+            if isinstance(s, ExtensionTypeSpec):
+                return s._unbatch()
+            return s
+
+        return type(self)(**{k: unbatched(v) for k, v in self._fields.items()})
+
+    def __eq__(self, other: Any) -> bool:
+        return type(other) is type(self) and other._fields == self._fields
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple((k, _hashable(v)) for k, v in self._fields.items())))
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{k}={v!r}" for k, v in self._fields.items())
+        return f"{type(self).__qualname__}({parts})"
+
+
+def _hashable(v: Any) -> Any:
+    if isinstance(v, Mapping):
+        return tuple(sorted((k, _hashable(x)) for k, x in v.items()))
+    if isinstance(v, (list, tuple)):
+        return tuple(_hashable(x) for x in v)
+    return v
+
+
+class BatchableExtensionType(ExtensionType):
+    """An extension type whose values can be batched (`tf.experimental.BatchableExtensionType`):
+    its Spec can `_batch` / `_unbatch` by giving every tensor field a leading dimension."""
+
+
+class ExtensionTypeBatchEncoder:
+    """How a `BatchableExtensionType` is batched (`tf.experimental.ExtensionTypeBatchEncoder`):
+    the default stacks every tensor field along a new leading dimension."""
+
+    def batch(self, spec: ExtensionTypeSpec, batch_size: int | None) -> ExtensionTypeSpec:
+        return spec._batch(batch_size)
+
+    def unbatch(self, spec: ExtensionTypeSpec) -> ExtensionTypeSpec:
+        return spec._unbatch()
+
+    def encode(self, spec: ExtensionTypeSpec, value: ExtensionType, minimum_rank: int = 0) -> list:
+        """The value's fields, in field order."""
+        return [getattr(value, k) for k in type(value)._fields()]
+
+    def decode(self, spec: ExtensionTypeSpec, encoded_value: list) -> ExtensionType:
+        """The value rebuilt from `encode`'s list."""
+        cls = spec.value_type
+        return cls(**dict(zip(cls._fields(), encoded_value, strict=True)))
+
+    def encoding_specs(self, spec: ExtensionTypeSpec) -> list:
+        return list(spec._fields.values())
+
+
+def as_dict(value: ExtensionType) -> dict:
+    """The fields of an extension-type value as a dict (`tf.experimental.extension_type.as_dict`)."""
+    if not isinstance(value, ExtensionType):
+        raise TypeError(f"as_dict: expected an ExtensionType value, got {type(value).__name__}.")
+    return {k: getattr(value, k) for k in type(value)._fields()}
