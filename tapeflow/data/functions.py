@@ -118,6 +118,19 @@ class UserFunction:
     def _traced_spec(self, input_spec: Any) -> Any:
         return self._trace(input_spec)[0]
 
+    def stateful_op(self, input_spec: Any = None) -> str | None:
+        """TF's name of a stateful op in the traced function (a py_function, random sampling),
+        which makes an iterator through it refuse to be checkpointed, as in TF; None if none.
+        Traced for `input_spec` first when given (a filter's predicate may not be yet)."""
+        if input_spec is not None:
+            self._trace(input_spec)
+        for _, _, concrete in self._traces.values():
+            if concrete is not None:
+                found = _stateful_op(concrete._program.nodes)
+                if found is not None:
+                    return found
+        return None
+
     def _trace(self, input_spec: Any) -> tuple:
         """Trace once per input spec with `tf.function`: (output spec or None, elementwise,
         the concrete function or None)."""
@@ -181,3 +194,26 @@ def _describe(value: Any) -> str:
     if shape is not None and dtype is not None:
         return f"a value of shape {tuple(shape)} and dtype {getattr(dtype, 'name', dtype)}"
     return f"{type(value).__name__} {value!r}"
+
+
+# The random sampling functions a trace lifts, by TF's op names.
+_RANDOM_OPS = {"uniform": "RandomUniform", "normal": "RandomStandardNormal", "truncated_normal": "TruncatedNormal",
+               "shuffle": "RandomShuffle", "categorical": "Multinomial"}
+
+
+def _stateful_op(nodes: list) -> str | None:
+    for node in nodes:
+        fn = getattr(node, "fn", None)
+        marker = getattr(fn, "py_function", None)
+        if marker is not None:
+            return marker.get("op", "EagerPyFunc")
+        key = getattr(fn, "_saved_model_key", "")
+        if key.startswith("tapeflow.ops.random."):
+            name = key.rsplit(".", 1)[-1]
+            return _RANDOM_OPS.get(name, name)
+        for sub in [*getattr(node, "branches", ()), getattr(node, "cond_g", None), getattr(node, "body_g", None)]:
+            program = getattr(sub, "program", None)
+            found = _stateful_op(program.nodes) if program is not None else None
+            if found is not None:
+                return found
+    return None

@@ -21,6 +21,7 @@ import abc
 import collections.abc
 import itertools
 import json
+import warnings
 from typing import Any
 
 import numpy as np
@@ -117,11 +118,13 @@ class OwnedIterator(Iterator):
     def _serialize_to_tensors(self) -> dict:
         """{"ITERATOR_STATE": uint8 array of the JSON state}; FailedPreconditionError for a
         pipeline whose position cannot be replayed."""
+        policy = self._dataset.options().experimental_external_state_policy
         for node in _nodes(self._dataset):
             reason = node._checkpoint_blocker()
             if reason is not None:
                 raise errors.FailedPreconditionError(
                     f"Failed to checkpoint the tf.data iterator: {reason}")
+            _check_external_state(node, policy)
         state = {"format": _FORMAT, "version": 1, "pipeline": _describe(self._dataset),
                  "position": self._position, "seeds": self._seed_states}
         return {STATE_NAME: np.frombuffer(json.dumps(state).encode("utf-8"), np.uint8).copy()}
@@ -159,6 +162,30 @@ class OwnedIterator(Iterator):
         elements = self._dataset._iter_elements()
         collections.deque(itertools.islice(elements, position), maxlen=0)
         return elements
+
+
+def _check_external_state(node: Any, policy: Any) -> None:
+    """TF's rule for functions holding stateful ops (a py_function, random sampling): their
+    state is outside the checkpoint, so saving fails unless the pipeline's
+    `experimental_external_state_policy` is WARN (a warning) or IGNORE."""
+    from tapeflow.data.functions import UserFunction
+    from tapeflow.data.options import ExternalStatePolicy
+
+    if policy is ExternalStatePolicy.IGNORE:
+        return
+    for value in vars(node).values():
+        if not isinstance(value, UserFunction):
+            continue
+        op = value.stateful_op(node._inputs[0].element_spec if len(node._inputs) == 1 else None)
+        if op is None:
+            continue
+        message = (f"{op} is stateful. (a function given to {value.what}, `{value.name}`, holds state outside "
+                   "the checkpoint; set tf.data.Options().experimental_external_state_policy to "
+                   "tf.data.experimental.ExternalStatePolicy.IGNORE or WARN to save the iterator anyway)")
+        if policy is ExternalStatePolicy.WARN:
+            warnings.warn(message, stacklevel=4)
+            return
+        raise errors.FailedPreconditionError(message)
 
 
 def _nodes(dataset: Any) -> list:

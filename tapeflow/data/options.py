@@ -95,6 +95,7 @@ class Options:
 
     def __init__(self) -> None:
         object.__setattr__(self, "_deterministic", None)
+        object.__setattr__(self, "_external_state_policy", None)
         for name, group in _GROUPS.items():
             object.__setattr__(self, name, group())
 
@@ -110,20 +111,33 @@ class Options:
 
     experimental_deterministic = deterministic
 
+    @property
+    def experimental_external_state_policy(self) -> ExternalStatePolicy | None:
+        """What checkpointing an iterator does when a function of the pipeline holds a stateful
+        op (a py_function, random sampling): None or FAIL refuses, WARN warns, IGNORE saves."""
+        return self._external_state_policy
+
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("deterministic", "experimental_deterministic"):
             Options.deterministic.fset(self, value)
             return
+        if name == "experimental_external_state_policy":
+            if value is not None and not isinstance(value, ExternalStatePolicy):
+                raise TypeError("Options.experimental_external_state_policy must be a "
+                                f"tf.data.experimental.ExternalStatePolicy or None, received {value!r}.")
+            object.__setattr__(self, "_external_state_policy", value)
+            return
         raise AttributeError(f"tf.data.Options has no settable option {name!r}; available: "
-                             "deterministic, autotune.enabled, threading.private_threadpool_size, "
-                             "experimental_distribute.auto_shard_policy.")
+                             "deterministic, experimental_external_state_policy, autotune.enabled, "
+                             "threading.private_threadpool_size, experimental_distribute.auto_shard_policy.")
 
     def merge(self, options: Options) -> Options:
         """A new Options with `options`' explicitly set values over this one's."""
         return merged([self, options])
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Options) and other._deterministic == self._deterministic and all(
+        return isinstance(other, Options) and other._deterministic == self._deterministic and (
+            other._external_state_policy == self._external_state_policy) and all(
             getattr(self, n) == getattr(other, n) for n in _GROUPS)
 
     def __repr__(self) -> str:
@@ -136,6 +150,8 @@ def merged(options: list) -> Options:
     for o in options:
         if o._deterministic is not None:
             out.deterministic = o._deterministic
+        if o._external_state_policy is not None:
+            out.experimental_external_state_policy = o._external_state_policy
         for name in _GROUPS:
             getattr(out, name)._merge(getattr(o, name))
     return out

@@ -53,14 +53,14 @@ def registered_callback(token: str, process: str) -> Callable:
     return entry
 
 
-def _traced_call(func: Callable, tout: Any, numpy_args: bool) -> Callable:
+def _traced_call(func: Callable, tout: Any, numpy_args: bool, op: str) -> Callable:
     token = f"pyfunc_{len(_CALLBACKS)}"
 
     def call(*values: Any) -> Any:
         return _call(func, list(values), tout, numpy_args)
 
     _CALLBACKS[token] = call
-    call.py_function = {"token": token, "process": PROCESS}
+    call.py_function = {"token": token, "process": PROCESS, "op": op}
     return call
 
 
@@ -76,9 +76,9 @@ def _run(func: Callable, inp: Any, tout: Any, numpy_args: bool, name: str) -> An
             return _call(func, list(values), tout, numpy_args)
 
     if tout is None:
-        func_graph.lift_call(_traced_call(func, None, numpy_args), tuple(inp), name=name, stateful=True)
+        func_graph.lift_call(_traced_call(func, None, numpy_args, name), tuple(inp), name=name, stateful=True)
         return None
-    return func_graph.lift_call(_traced_call(func, tout, numpy_args), tuple(inp), name=name, stateful=True,
+    return func_graph.lift_call(_traced_call(func, tout, numpy_args, name), tuple(inp), name=name, stateful=True,
                                 probe=probe)
 
 

@@ -26,6 +26,13 @@ class Calls:
         return tf.py_function(body, [v], v.dtype)
 
 
+def _ignoring(ds):
+    """The pipeline saved despite its py_function (TF refuses stateful functions by default)."""
+    options = tf.data.Options()
+    options.experimental_external_state_policy = tf.data.experimental.ExternalStatePolicy.IGNORE
+    return ds.with_options(options)
+
+
 PIPELINES = {
     "rows_map_shuffle_batch_prefetch": lambda f: tf.data.Dataset.from_tensor_slices(X).map(
         lambda a: a / 2.0).shuffle(16, seed=1).batch(8).prefetch(tf.data.AUTOTUNE),
@@ -50,7 +57,7 @@ def _values(iterable) -> list:
 @pytest.mark.parametrize("name", sorted(PIPELINES))
 @pytest.mark.parametrize("consumed", [0, 1, 5, 9])
 def test_restore_continues_exactly_as_the_saved_iterator(tmp_path, name, consumed):
-    make = PIPELINES[name]
+    make = lambda calls: _ignoring(PIPELINES[name](calls))  # noqa: E731
     it = iter(make(Calls()))
     for _ in range(consumed):
         next(it, None)
@@ -69,12 +76,12 @@ def test_restore_continues_exactly_as_the_saved_iterator(tmp_path, name, consume
 
 def test_restore_far_into_a_dataset_does_not_replay_it(tmp_path):
     calls = Calls()
-    it = iter(tf.data.Dataset.range(5000).map(calls).batch(10))
+    it = iter(_ignoring(tf.data.Dataset.range(5000).map(calls).batch(10)))
     for _ in range(400):
         next(it)
     path = tf.train.Checkpoint(iterator=it).save(str(tmp_path / "ckpt"))
     restored_calls = Calls()
-    fresh = iter(tf.data.Dataset.range(5000).map(restored_calls).batch(10))
+    fresh = iter(_ignoring(tf.data.Dataset.range(5000).map(restored_calls).batch(10)))
     restored_calls.count = 0  # (tracing the function ran it on stand-ins)
     tf.train.Checkpoint(iterator=fresh).restore(path)
     assert np.asarray(next(fresh)).tolist() == [3 * v for v in range(4000, 4010)]
@@ -97,3 +104,33 @@ def test_make_saveable_from_iterator_answers_as_tf_2_21(name):
         with pytest.raises(AttributeError, match="Tensor.name is undefined when eager execution is enabled"):
             make(it, policy)
     assert [p.value for p in lib.data.experimental.ExternalStatePolicy] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("name", ["tapeflow", pytest.param("tensorflow", marks=pytest.mark.oracle)])
+def test_stateful_functions_refuse_checkpoints_unless_the_policy_allows(tmp_path, name):
+    """TF: a py_function or random op in a pipeline's function makes saving the iterator a
+    FailedPreconditionError naming the op, unless experimental_external_state_policy says
+    WARN or IGNORE."""
+    lib = pytest.importorskip("tensorflow") if name == "tensorflow" else tf
+    policy = lib.data.experimental.ExternalStatePolicy
+    cases = {"EagerPyFunc": lambda: lib.data.Dataset.range(5).map(
+                 lambda x: lib.py_function(lambda v: v, [x], lib.int64)),
+             "RandomUniform": lambda: lib.data.Dataset.range(5).map(lambda x: lib.random.uniform(())),
+             "PyFunc": lambda: lib.data.Dataset.range(5).filter(
+                 lambda x: lib.numpy_function(lambda v: v > 1, [x], lib.bool))}
+    for op, make in cases.items():
+        it = iter(make())
+        next(it)
+        with pytest.raises(lib.errors.FailedPreconditionError, match=f"{op} is stateful"):
+            lib.train.Checkpoint(iterator=it).save(str(tmp_path / op))
+    assert lib.data.Options().experimental_external_state_policy is None
+    for choice in (policy.WARN, policy.IGNORE):
+        options = lib.data.Options()
+        options.experimental_external_state_policy = choice
+        it = iter(cases["EagerPyFunc"]().with_options(options))
+        next(it)
+        path = lib.train.Checkpoint(iterator=it).save(str(tmp_path / choice.name))
+        assert [int(v) for v in it] == [1, 2, 3, 4]
+        fresh = iter(cases["EagerPyFunc"]().with_options(options))
+        lib.train.Checkpoint(iterator=fresh).restore(path)
+        assert [int(v) for v in fresh] == [1, 2, 3, 4]
