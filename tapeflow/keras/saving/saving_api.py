@@ -142,6 +142,10 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
         legacy_h5.load_weights_legacy(model, path, by_name=bool(by_name), skip_mismatch=skip_mismatch)
     elif os.path.exists(path + ".index") and not os.path.exists(path) and tf_bundle.is_tf_bundle(path):
         tf_checkpoint.load_tf_checkpoint(model, path, skip_mismatch=skip_mismatch)
+    elif os.path.exists(path + ".index") and not os.path.exists(path):
+        raise ValueError(f"'{path}' is a Tapeflow checkpoint (written by tf.train.Checkpoint), not a weights file: "
+                         "restore it with the Checkpoint that wrote it, e.g. "
+                         f"tf.train.Checkpoint(model=model).restore('{path}').")
     elif path.endswith(".weights.npz") or _is_npz(path):
         weights_io.load_weights(model, path, skip_mismatch=skip_mismatch)
     else:
@@ -150,6 +154,8 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
 
 
 def _is_npz(path: str) -> bool:
+    if not os.path.exists(path):
+        return False  # Keras's "File format not supported" error follows
     try:
         with open(path, "rb") as f:
             return f.read(2) == b"PK"

@@ -240,3 +240,12 @@ def test_tf_train_checkpoint_restores_in_tapeflow(tmp_path):
     assert tf.train.list_variables(str(tmp_path)) == [(k, list(s)) for k, s in want]
     reader = tf.train.load_checkpoint(str(tmp_path))
     assert reader.get_tensor("label/.ATTRIBUTES/VARIABLE_VALUE") == b"a string"
+
+
+def test_other_paths_get_keras_errors(tmp_path):
+    model = _fixture_model()
+    with pytest.raises(ValueError, match="File format not supported: filepath=.*nothing"):
+        model.load_weights(str(tmp_path / "nothing"))
+    prefix = tf.train.Checkpoint(model=model).write(str(tmp_path / "ours"))
+    with pytest.raises(ValueError, match=r"Tapeflow checkpoint .*tf.train.Checkpoint\(model=model\).restore"):
+        model.load_weights(prefix)
