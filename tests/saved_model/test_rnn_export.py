@@ -105,3 +105,25 @@ def test_unstack_of_an_unknown_axis_in_a_trace_is_refused_as_tf_does():
 
     with pytest.raises(ValueError, match=r"Cannot infer argument `num` from shape \(None, None, 3\)"):
         f.get_concrete_function()
+
+
+@pytest.mark.parametrize("kind", ["lstm", "step_loop_masked", "bidirectional"])
+def test_a_loaded_rnn_export_differentiates_like_the_model(tmp_path, kind):
+    """Fine-tuning a loaded export (TFSMLayer) needs its gradients: the saved while loop and
+    fused ops give the model's own."""
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((None, 3))
+    model = keras.Model(inputs, _layers(keras)[kind]()(inputs))
+    model.export(str(tmp_path), verbose=False)
+    serve = tf.saved_model.load(str(tmp_path)).serve
+    x = tf.constant(_sequences(3, 5))
+    grads = []
+    for fn, variables in ((serve, serve.trainable_variables), (model, model.trainable_variables)):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(fn(x)))
+        assert len(variables) == len(model.trainable_variables)
+        # Paired by name and value (the loaded variables hold the model's values).
+        pairs = zip(variables, tape.gradient(loss, variables), strict=True)
+        grads.append([g.numpy() for _, g in sorted(pairs, key=lambda p: (p[0].name, p[0].numpy().tobytes()))])
+    for a, b in zip(*grads, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
