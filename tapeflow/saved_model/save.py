@@ -109,6 +109,9 @@ def _signature_functions(obj: Any, signatures: Any, functions: dict) -> dict:
                 raise ValueError(f"saved_model.save: signature {key!r} is a tf.function without an input_signature;"
                                  " pass fn.get_concrete_function(<TensorSpecs>) instead.")
             fn = _rank_variants(fn) or _concretes(fn)[0]
+        source = fn._rank_source() if isinstance(fn, ConcreteFunction) and fn._rank_source is not None else None
+        if source is not None:  # get_concrete_function() of a signature of unknown rank: every rank
+            fn = _rank_variants(source) or fn
         if isinstance(fn, list) or isinstance(fn, LoadedConcreteFunction):
             out[key] = fn
             continue

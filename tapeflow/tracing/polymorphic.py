@@ -89,6 +89,10 @@ class ConcreteFunction:
     `structured_outputs` is what the Python function returned, with graph tensors.
     """
 
+    # For the trace `get_concrete_function()` gives a signature of unknown rank (made for rank
+    # 0): the tf.function, which the trace hands calls of other ranks to, as TF's serves any rank.
+    _rank_source: Any = None
+
     def __init__(self, name: str, graph: FuncGraph, args: tuple, kwargs: dict, placeholders: list,
                  outputs: Any, signature: inspect.Signature | None) -> None:
         self.name = name
@@ -158,6 +162,11 @@ class ConcreteFunction:
         for ph, x in zip(phs, values, strict=True):
             t = x if isinstance(x, Tensor) else _check_spec(ph, x, self.name)
             rank_ok = ph.rank is None or len(t.shape) == ph.rank
+            source = self._rank_source() if self._rank_source is not None else None
+            if not rank_ok and source is not None and t.dtype == ph.spec.dtype:
+                # The concrete function of a signature of unknown rank (TF's serves any rank):
+                # the function's trace for these ranks.
+                return source(*values)
             if not rank_ok or t.dtype != ph.spec.dtype or not shapes_compatible(ph.spec.shape, tuple(t.shape)):
                 traced = ph.spec if ph.rank is None else f"{ph.spec!r} (for rank-{ph.rank} values)"
                 raise InvalidArgumentError(
@@ -517,6 +526,11 @@ class Function:
             concrete = self._trace((tuple(sig), {}), None if _has_specs(checked) else (tuple(checked), {}),
                                    ranks=unknown_rank)
             self._cache[key] = concrete
+            flat_checked, flat_sig = nest.flatten(checked), nest.flatten(list(sig))
+            if all(isinstance(s, TensorSpec) for s in sig) and any(
+                    isinstance(x, TensorSpec) and x.shape is None and s.shape is None
+                    for x, s in zip(flat_checked, flat_sig, strict=True)):
+                concrete._rank_source = weakref.ref(self)
         return concrete, (tuple(checked), {})
 
     def _traces_for_every_rank(self, max_rank: int = 6, max_traces: int = 64) -> list:

@@ -83,3 +83,17 @@ def test_get_concrete_function_takes_the_rank_of_a_spec():
     assert m.f.get_concrete_function(tf.TensorSpec([None, None, 4])) is c
     with pytest.raises(TypeError, match="rank-3"):
         c(np.ones((2, 2), "float32"))
+
+
+@pytest.mark.parametrize("name", LIBRARIES)
+def test_the_concrete_function_of_an_unknown_rank_signature_takes_any_rank(tmp_path, name):
+    lib = _lib(name)
+    m = _module(lib)
+    c = m.f.get_concrete_function()
+    assert "TensorSpec(shape=<unknown>, dtype=tf.float32, name='x')" in str(c.structured_input_signature)
+    for shape in [(), (3,), (2, 2, 2)]:
+        x = np.ones(shape, "float32")
+        np.testing.assert_allclose(c(lib.constant(x))["y"].numpy(), x * 2 + 1)
+    lib.saved_model.save(m, str(tmp_path), signatures=c)
+    served = lib.saved_model.load(str(tmp_path)).signatures["serving_default"]
+    np.testing.assert_allclose(served(x=lib.ones((2, 3)))["y"].numpy(), np.full((2, 3), 3.0))
