@@ -93,16 +93,16 @@ def load_tf_checkpoint(model: Any, prefix: str, skip_mismatch: bool = False) -> 
     label = os.fspath(prefix)
     try:
         reader = TFBundleReader(label)
-        saved = [_variables_under(reader.nodes, j) for j in _layer_nodes(reader.nodes, label)]
+        saved = _layer_nodes(reader.nodes, label)
         layers = [layer for layer in model.layers if _legacy_weights(layer)]
         if len(saved) != len(layers):
             raise ValueError(f"Layer count mismatch when loading weights from file. Model expected {len(layers)} "
                              f"layers, found {len(saved)} saved layers.")
         plan = []
-        for k, (keys, layer) in enumerate(zip(saved, layers, strict=True)):
-            variables = _legacy_weights(layer)
+        for k, (node, layer) in enumerate(zip(saved, layers, strict=True)):
             where = f"layer #{k} (named {layer.name})"
             try:
+                keys, variables = _pair(reader.nodes, node, layer)
                 values = _layer_values(reader, keys, variables, where, label)
             except ValueError as exc:
                 if isinstance(exc, (CorruptFileError, DataLossError)) or not skip_mismatch:
@@ -114,6 +114,24 @@ def load_tf_checkpoint(model: Any, prefix: str, skip_mismatch: bool = False) -> 
         raise CorruptFileError(str(exc)) from None
     for var, arr in plan:
         var.assign(arr.astype(var.dtype._np, copy=False))
+
+
+def _pair(nodes: list, node: int, layer: Any) -> tuple[list[str], list]:
+    """(checkpoint keys, Tapeflow variables) of one saved layer, in matching order. A nested
+    model is matched sublayer by sublayer (its own `layer_with_weights-N`), as its weights are
+    listed trainable-first while the checkpoint keeps them per sublayer."""
+    from tapeflow.keras.saving.legacy_h5 import _legacy_weights
+
+    inner = sorted((int(m.group(1)), j) for name, j in nodes[node]["children"] if (m := _LAYER_EDGE.match(name)))
+    sublayers = [sub for sub in getattr(layer, "layers", None) or [] if _legacy_weights(sub)]
+    if inner and sublayers and len(inner) == len(sublayers):
+        keys, variables = [], []
+        for (_, j), sub in zip(inner, sublayers, strict=True):
+            k, v = _pair(nodes, j, sub)
+            keys.extend(k)
+            variables.extend(v)
+        return keys, variables
+    return _variables_under(nodes, node), _legacy_weights(layer)
 
 
 def _layer_values(reader: TFBundleReader, keys: list, variables: list, where: str, label: str) -> list:

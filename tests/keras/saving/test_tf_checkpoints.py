@@ -249,3 +249,21 @@ def test_other_paths_get_keras_errors(tmp_path):
     prefix = tf.train.Checkpoint(model=model).write(str(tmp_path / "ours"))
     with pytest.raises(ValueError, match=r"Tapeflow checkpoint .*tf.train.Checkpoint\(model=model\).restore"):
         model.load_weights(prefix)
+
+
+def _nested(K):
+    inner = K.Sequential([K.Input((4,)), K.layers.BatchNormalization(), K.layers.Dense(3)], name="inner")
+    inputs = K.Input((4,))
+    return K.Model(inputs, K.layers.Dense(2)(inner(inputs)))
+
+
+@pytest.mark.oracle
+def test_nested_model_checkpoint_loads(K2, tmp_path):
+    """A nested model's weights are listed trainable-first; the checkpoint keeps them per layer."""
+    theirs = _nested(K2)
+    randomize(theirs, seed=23)
+    theirs.save_weights(str(tmp_path / "ckpt"))
+    ours = _nested(tk)
+    ours.load_weights(str(tmp_path / "ckpt"))
+    x = np.random.default_rng(4).standard_normal((3, 4)).astype("float32")
+    np.testing.assert_allclose(np.asarray(ours(x)), theirs(x).numpy(), atol=1e-5)
