@@ -10,7 +10,7 @@ from tapeflow import dtypes as _dt
 from tapeflow import string_values as _sv
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.tensor import Tensor, convert_to_tensor
-from tapeflow.tracing.func_graph import lifted_on_graph_tensors
+from tapeflow.tracing.func_graph import has_traced_dims, lifted_on_graph_tensors
 
 
 def _shape(shape: Any) -> tuple:
@@ -28,17 +28,9 @@ def _np_dtype(dtype: Any) -> Any:
     return _dt.as_dtype(dtype)._np
 
 
-def _traced_dims(shape: Any) -> bool:
-    """Whether `shape` holds a graph tensor: a dimension known only when a tf.function runs
-    (`tf.shape(x)[0]` of an unknown batch)."""
-    if isinstance(shape, Tensor):
-        return shape._value is None
-    return isinstance(shape, (list, tuple)) and any(isinstance(d, Tensor) and d._value is None for d in shape)
-
-
 def zeros(shape: Any, dtype: Any = _dt.float32, name: Any = None) -> Tensor:
     """A tensor of zeros (`tf.zeros`), float32 by default; empty strings for tf.string."""
-    if _traced_dims(shape):
+    if has_traced_dims(shape):
         return fill(shape, convert_to_tensor(zeros((), dtype)))
     np_dtype = _np_dtype(dtype)
     if np_dtype.kind == "O":
@@ -48,7 +40,7 @@ def zeros(shape: Any, dtype: Any = _dt.float32, name: Any = None) -> Tensor:
 
 def ones(shape: Any, dtype: Any = _dt.float32, name: Any = None) -> Tensor:
     """A tensor of ones (`tf.ones`), float32 by default."""
-    if _traced_dims(shape):
+    if has_traced_dims(shape):
         return fill(shape, convert_to_tensor(ones((), dtype)))
     return Tensor(backend.default_xp().ones(_shape(shape), dtype=_numeric(_np_dtype(dtype), "ones")))
 

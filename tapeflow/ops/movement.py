@@ -13,7 +13,12 @@ from tapeflow.autodiff.function import Function
 from tapeflow.autodiff.unbroadcast import sum_to
 from tapeflow.tensor import Tensor, TensorShape, Variable, convert_to_tensor
 from tapeflow.tracing import state as _trace_state
-from tapeflow.tracing.func_graph import _register_lifted, lifted_on_graph_tensors, lifted_on_unknown_shapes
+from tapeflow.tracing.func_graph import (
+    _register_lifted,
+    has_traced_dims,
+    lifted_on_graph_tensors,
+    lifted_on_unknown_shapes,
+)
 
 get_xp = backend.get_xp
 _pyslice = builtins.slice
@@ -54,6 +59,8 @@ class Reshape(Function):
 
 def reshape(tensor: Any, shape: Any, name: Any = None) -> Tensor:
     """`tensor` with a new shape of the same size; one dimension may be -1 (`tf.reshape`)."""
+    if has_traced_dims(shape):
+        return _reshape_to_traced_shape(tensor, shape)
     x = _t(tensor, "Reshape")
     shape = tuple(_ints(shape))
     if x._value is not None:
@@ -75,6 +82,12 @@ def reshape(tensor: Any, shape: Any, name: Any = None) -> Tensor:
                 + (f"has {known} values." if -1 not in shape else "is not compatible.")
             )
     return Reshape(shape)(x)
+
+
+@lifted_on_graph_tensors
+def _reshape_to_traced_shape(tensor: Any, shape: Any) -> Tensor:
+    """`reshape` to a shape computed in the graph: run with the real shape on each call."""
+    return reshape(tensor, shape)
 
 
 class Transpose(Function):

@@ -498,6 +498,14 @@ def lifted_on_graph_tensors(fn: Callable) -> Callable:
     return wrapper
 
 
+def has_traced_dims(shape: Any) -> bool:
+    """Whether a shape argument holds a graph tensor: dimensions known only when the traced
+    function runs (`tf.shape(x)[0]` of an unknown batch, or a whole shape tensor)."""
+    if isinstance(shape, Tensor):
+        return shape._value is None
+    return isinstance(shape, (list, tuple)) and any(isinstance(d, Tensor) and d._value is None for d in shape)
+
+
 def _has_unknown_dims(x: Any) -> bool:
     return is_symbolic(x) and None in tuple(x.shape)
 

@@ -26,6 +26,7 @@ def _layers(k):
         "step_loop_masked": lambda: k.Sequential([Lk.Masking(), Lk.GRU(4, activation="softsign",
                                                                        return_sequences=True)]),
         "stacked_cells": lambda: Lk.RNN([Lk.SimpleRNNCell(4, activation="elu"), Lk.GRUCell(3)]),
+        "time_distributed": lambda: k.Sequential([Lk.TimeDistributed(Lk.Dense(2)), Lk.SimpleRNN(2)]),
     }
 
 
@@ -80,7 +81,8 @@ def test_gradients_of_a_trace_with_unknown_batch_and_time_match_eager(kind):
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize("kind", ["lstm", "gru_sequences", "bidirectional", "masked", "step_loop_masked"])
+@pytest.mark.parametrize("kind", ["lstm", "gru_sequences", "bidirectional", "masked", "step_loop_masked",
+                                  "time_distributed"])
 def test_loaded_rnn_export_matches_keras3(tmp_path, kind):
     """The same weights in Keras 3: the loaded SavedModel gives Keras 3's numbers."""
     pytest.importorskip("tensorflow")

@@ -73,6 +73,8 @@ class TimeDistributed(Wrapper):
                 f"shape {shape}."
             )
         batch, steps = shape[0], shape[1]
+        if batch is None or steps is None:  # a trace with an unknown batch or length
+            return self._call_traced(inputs, training, mask)
         kwargs: dict = {}
         if _accepts(self.layer, "training"):
             kwargs["training"] = training
@@ -86,6 +88,18 @@ class TimeDistributed(Wrapper):
         folded = tf.reshape(inputs, (batch * steps,) + shape[2:])
         out = self.layer(folded, **kwargs)
         return tf.reshape(out, (batch, steps) + tuple(out.shape[1:]))
+
+    def _call_traced(self, inputs: Tensor, training: Any, mask: Any) -> Tensor:
+        """`call` with the batch and time read from the running graph (`tf.shape`)."""
+        kwargs: dict = {}
+        if _accepts(self.layer, "training"):
+            kwargs["training"] = training
+        lead = tf.shape(inputs)[:2]
+        if mask is not None and _accepts(self.layer, "mask"):
+            kwargs["mask"] = tf.reshape(mask, tf.concat([[-1], tf.shape(mask)[2:]], 0))
+        folded = tf.reshape(inputs, tf.concat([[-1], tf.shape(inputs)[2:]], 0))
+        out = self.layer(folded, **kwargs)
+        return tf.reshape(out, tf.concat([lead, tf.shape(out)[1:]], 0))
 
     def get_config(self) -> dict:
         config = super().get_config()
