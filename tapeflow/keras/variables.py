@@ -19,8 +19,10 @@ class _KerasVariableType(type):
         return issubclass(sub, _tensor.Variable)
 
 
-class Variable(_tensor.Variable, metaclass=_KerasVariableType):
+class Variable(metaclass=_KerasVariableType):
     """A variable made from an initializer and a shape, or from a value (Keras 3's signature).
+
+    Returns an engine `tf.Variable` (so tapes watch it as any trainable variable).
 
     Args:
         initializer: a value (array, tensor, Python number or list), an initializer name or
@@ -28,7 +30,8 @@ class Variable(_tensor.Variable, metaclass=_KerasVariableType):
         shape: the shape; required when `initializer` is an initializer.
         dtype: the dtype (default: the value's, or `keras.config.floatx()` for initializers).
         trainable: whether optimizers update it.
-        autocast: whether layers cast it to their compute dtype under mixed precision.
+        autocast: accepted for Keras's signature; under mixed precision Tapeflow casts the
+            variables a layer makes with `add_weight` (whose `autocast` it honours).
         aggregation: how replicas combine it ("none", "mean", "sum", "only_first_replica").
         synchronization: accepted for Keras's signature ("auto").
         name: the variable's name.
@@ -37,11 +40,9 @@ class Variable(_tensor.Variable, metaclass=_KerasVariableType):
         >>> v = keras.Variable(initializer="ones", shape=(2, 3), name="v")
     """
 
-    __slots__ = ("_autocast",)
-
-    def __init__(self, initializer: Any = None, shape: Any = None, dtype: Any = None, trainable: bool = True,
-                 autocast: bool = True, aggregation: str = "none", synchronization: str = "auto",
-                 name: str | None = None, initial_value: Any = None, **kwargs: Any) -> None:
+    def __new__(cls, initializer: Any = None, shape: Any = None, dtype: Any = None, trainable: bool = True,
+                autocast: bool = True, aggregation: str = "none", synchronization: str = "auto",
+                name: str | None = None, initial_value: Any = None, **kwargs: Any) -> _tensor.Variable:
         from tapeflow.keras import backend as kbackend
         from tapeflow.keras import initializers
 
@@ -63,10 +64,7 @@ class Variable(_tensor.Variable, metaclass=_KerasVariableType):
             if shape is not None and tuple(_tensor.convert_to_tensor(value).shape) != tuple(shape):
                 raise ValueError(f"Initial value has shape {tuple(_tensor.convert_to_tensor(value).shape)}, which "
                                  f"does not match the `shape` argument {tuple(shape)}.")
-        super().__init__(value, trainable=trainable, name=name or "variable", dtype=dtype,
-                         aggregation=aggregation, **kwargs)
-        self._autocast = bool(autocast)
-
-    @property
-    def autocast(self) -> bool:
-        return self._autocast
+        var = _tensor.Variable(value, trainable=trainable, name=name or "variable", dtype=dtype,
+                               aggregation=aggregation, **kwargs)
+        var._name = var._name.split(":")[0]  # Keras's variable names have no ":0"
+        return var

@@ -297,3 +297,157 @@ def test_functional_input_rank_adjusted_as_keras():
     with pytest.raises(ValueError, match=r"Input 0 with name '.*' of layer '.*' is incompatible with the layer: "
                                          r"expected shape=\(None, 4\), found shape=\(3, 5\)"):
         model(np.ones((3, 5), "float32"))
+
+
+def test_customizing_saving_and_serialization(tmp_path):
+    import os
+
+    pytest.importorskip("h5py")
+
+    @keras.saving.register_keras_serializable(package="guide_custom_saving")
+    class LayerWithCustomVariables(keras.layers.Dense):
+        def __init__(self, units, **kwargs):
+            super().__init__(units, **kwargs)
+            self.my_variable = keras.Variable(np.random.random((units,)), name="my_variable", dtype="float32")
+
+        def save_own_variables(self, store):
+            super().save_own_variables(store)
+            store["variables"] = self.my_variable.numpy()
+
+        def load_own_variables(self, store):
+            self.my_variable.assign(store["variables"])
+            for i, v in enumerate([self.kernel, self.bias]):
+                v.assign(store[f"{i}"])
+
+        def call(self, inputs):
+            return super().call(inputs) * self.my_variable
+
+    model = keras.Sequential([LayerWithCustomVariables(1)])
+    model.compile(optimizer="adam", loss="mean_squared_error")
+    before = model.layers[0].my_variable.numpy().copy()
+    model.fit(np.random.random((8, 10)), np.random.random((8,)), verbose=0)
+    assert not np.array_equal(before, model.layers[0].my_variable.numpy())  # a keras.Variable attribute trains
+    model.save(tmp_path / "custom_vars_model.keras")
+    restored = keras.models.load_model(tmp_path / "custom_vars_model.keras")
+    np.testing.assert_allclose(model.layers[0].my_variable.numpy(), restored.layers[0].my_variable.numpy())
+    np.testing.assert_allclose(model.layers[0].kernel.numpy(), restored.layers[0].kernel.numpy())
+
+    @keras.saving.register_keras_serializable(package="guide_custom_saving")
+    class LayerWithCustomAssets(keras.layers.Dense):
+        def __init__(self, vocab=None, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.vocab = vocab
+
+        def save_assets(self, inner_path):
+            with open(os.path.join(inner_path, "vocabulary.txt"), "w") as f:
+                f.write(self.vocab)
+
+        def load_assets(self, inner_path):
+            with open(os.path.join(inner_path, "vocabulary.txt")) as f:
+                self.vocab = f.read().replace("<unk>", "little")
+
+    model = keras.Sequential([LayerWithCustomAssets(vocab="Mary had a <unk> lamb.", units=5)])
+    model(np.random.random((10, 10)))
+    model.save(tmp_path / "custom_assets_model.keras")
+    restored = keras.models.load_model(tmp_path / "custom_assets_model.keras")
+    assert restored.layers[0].vocab == "Mary had a little lamb."
+
+    @keras.saving.register_keras_serializable(package="guide_custom_saving")
+    class LayerWithCustomBuild(keras.layers.Layer):
+        def __init__(self, units=32, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def call(self, inputs):
+            return ops.matmul(inputs, self.w) + self.b
+
+        def get_config(self):
+            return dict(units=self.units, **super().get_config())
+
+        def build(self, input_shape, layer_init):
+            super().build(input_shape)
+            self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer=layer_init)
+            self.b = self.add_weight(shape=(self.units,), initializer=layer_init)
+            self.layer_init = layer_init
+
+        def get_build_config(self):
+            build_config = super().get_build_config()  # Keras: {"shapes_dict": {...}} for two arguments
+            build_config.update({"layer_init": self.layer_init})
+            return build_config
+
+        def build_from_config(self, config):
+            self.build(config["shapes_dict"]["input_shape"], config["layer_init"])
+
+    custom_layer = LayerWithCustomBuild(units=16)
+    custom_layer.build(input_shape=(8,), layer_init="random_normal")
+    assert custom_layer.built
+    assert custom_layer.get_build_config() == {"shapes_dict": {"input_shape": (8,), "layer_init": "random_normal"},
+                                               "layer_init": "random_normal"}
+    model = keras.Sequential([custom_layer, keras.layers.Dense(1, activation="sigmoid")])
+    model(np.random.random((16, 8)))
+    model.save(tmp_path / "custom_build_model.keras")
+    restored = keras.models.load_model(tmp_path / "custom_build_model.keras")
+    assert restored.layers[0].layer_init == "random_normal" and restored.built
+
+    @keras.saving.register_keras_serializable(package="guide_custom_saving")
+    def small_square_sum_loss(y_true, y_pred):
+        return ops.sum(ops.square(y_pred - y_true) / 10.0, axis=1)
+
+    @keras.saving.register_keras_serializable(package="guide_custom_saving")
+    def mean_pred(y_true, y_pred):
+        return ops.mean(y_pred)
+
+    @keras.saving.register_keras_serializable(package="guide_custom_saving")
+    class ModelWithCustomCompile(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense1 = keras.layers.Dense(8, activation="relu")
+            self.dense2 = keras.layers.Dense(4, activation="softmax")
+
+        def call(self, inputs):
+            return self.dense2(self.dense1(inputs))
+
+        def compile(self, optimizer, loss_fn, metrics):
+            super().compile(optimizer=optimizer, loss=loss_fn, metrics=metrics)
+            self.model_optimizer = optimizer
+            self.loss_fn = loss_fn
+            self.loss_metrics = metrics
+
+        def get_compile_config(self):
+            return {"model_optimizer": self.model_optimizer, "loss_fn": self.loss_fn, "metric": self.loss_metrics}
+
+        def compile_from_config(self, config):
+            optimizer = keras.utils.deserialize_keras_object(config["model_optimizer"])  # "SGD" stays a string
+            loss_fn = keras.utils.deserialize_keras_object(config["loss_fn"])
+            metrics = keras.utils.deserialize_keras_object(config["metric"])
+            self.compile(optimizer=optimizer, loss_fn=loss_fn, metrics=metrics)
+
+    model = ModelWithCustomCompile()
+    model.compile(optimizer="SGD", loss_fn=small_square_sum_loss, metrics=["accuracy", mean_pred])
+    model.fit(np.random.random((4, 8)), np.random.random((4,)), verbose=0)
+    model.save(tmp_path / "custom_compile_model.keras")
+    restored = keras.models.load_model(tmp_path / "custom_compile_model.keras")
+    assert restored.model_optimizer == "SGD" and restored.loss_fn is small_square_sum_loss
+    assert restored.loss_metrics == ["accuracy", mean_pred]
+
+
+def test_layer_default_own_variables_hooks_and_build_config():
+    dense = keras.layers.Dense(3)
+    dense(np.ones((2, 4), "float32"))
+    assert dense.get_build_config() == {"input_shape": (2, 4)}
+    store = {}
+    dense.save_own_variables(store)
+    assert sorted(store) == ["0", "1"] and store["0"].shape == (4, 3)
+    other = keras.layers.Dense(3)
+    other.build_from_config(dense.get_build_config())
+    assert other.built
+    other.load_own_variables(store)
+    np.testing.assert_array_equal(other.kernel.numpy(), dense.kernel.numpy())
+    with pytest.raises(ValueError, match="expected 2 variables, but received 1"):
+        other.load_own_variables({"0": store["0"]})
+    # keras.Variable is an engine variable: tapes watch it, optimizers train it.
+    v = keras.Variable(initializer="ones", shape=(2,), name="v")
+    assert v.name == "v"
+    with tf.GradientTape() as tape:
+        y = ops.sum(v * 3.0)
+    np.testing.assert_array_equal(tape.gradient(y, v).numpy(), [3.0, 3.0])

@@ -8,6 +8,7 @@ inputs, builds on first use, and either computes eagerly or, for symbolic inputs
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import threading
@@ -166,6 +167,12 @@ class Layer(Module):
     # Whether `__call__` casts floating inputs to the compute dtype (with `autocast`); Functional and
     # Sequential models pass inputs on as they are and let each layer cast, as in Keras.
     _convert_input_args = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and callable(build) and not getattr(build, "_records_build", False):
+            cls.build = _recording_build(build)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         obj = object.__new__(cls)
@@ -853,9 +860,55 @@ class Layer(Module):
         """Recreate a layer from `get_config()`'s output."""
         return cls(**config)
 
+    def save_own_variables(self, store: dict) -> None:
+        """Keras's saving hook: write this layer's own variables into `store` as "0", "1", ...
+        (the order of its `<path>/vars` group in a weights file). Override to save other state."""
+        from tapeflow.keras.saving.keras_paths import own_in_keras_order
+
+        for i, v in enumerate(own_in_keras_order(self)):
+            store[f"{i}"] = v.numpy()
+
+    def load_own_variables(self, store: dict) -> None:
+        """Keras's loading hook: assign this layer's own variables from `store` (see
+        `save_own_variables`); the number of entries must match."""
+        from tapeflow.keras.saving.keras_paths import own_in_keras_order
+
+        all_vars = own_in_keras_order(self)
+        if len(store.keys()) != len(all_vars):
+            if not all_vars and not self.built:
+                raise ValueError(
+                    f"Layer '{self.name}' was never built and thus it doesn't have any variables. However the "
+                    f"weights file lists {len(store.keys())} variables for this layer. Implement "
+                    "`build_from_config()` (and `get_build_config()`) to create its state when it is loaded.")
+            raise ValueError(f"Layer '{self.name}' expected {len(all_vars)} variables, but received "
+                             f"{len(store.keys())} variables during loading. Expected: {[v.name for v in all_vars]}")
+        for i, v in enumerate(all_vars):
+            v.assign(store[f"{i}"])
+
     def get_build_config(self) -> dict | None:
+        """What `build` was called with, as Keras records it: `{"input_shape": shape}` for a
+        one-argument `build`, else `{"shapes_dict": {argument: value}}`; None if not built so."""
         shape = getattr(self, "_build_input_shape", None)
-        return {"input_shape": shape} if shape is not None else None
+        if shape is not None:
+            return {"input_shape": shape}
+        shapes = self.__dict__.get("_build_shapes_dict")
+        if shapes:
+            if len(shapes) == 1:
+                return {"input_shape": next(iter(shapes.values()))}
+            return {"shapes_dict": dict(shapes)}
+        return None
+
+    def build_from_config(self, config: dict) -> None:
+        """Keras's loading hook: build from `get_build_config()`'s dict."""
+        from tapeflow.keras.saving.serialization import _to_shape
+
+        if not config:
+            return
+        if "input_shape" in config:
+            self.build(_to_shape(config["input_shape"]) if config["input_shape"] is not None else None)
+        elif "shapes_dict" in config:
+            self.build(**config["shapes_dict"])
+        self.built = True
 
     # -- functional helpers -----------------------------------------------------------------
     @property
@@ -913,6 +966,8 @@ _UNTRACKED = {
     "activity_regularizer",
     "_graph_outputs",
     "_graph_inputs",
+    "_build_shapes_dict",
+    "_in_build",
 }
 
 
@@ -934,6 +989,35 @@ def _autograph_call(call: Any) -> Any:
     from tapeflow.autograph import convert
 
     return convert(call)
+
+
+def _recording_build(build: Any) -> Any:
+    """`build` that records its arguments (`_build_shapes_dict`, read by `get_build_config`) and
+    marks the layer built, as Keras's build wrapper does; a `super().build(...)` inside does not
+    record again."""
+    signature = inspect.signature(build)
+
+    @functools.wraps(build)
+    def wrapper(self: Layer, *args: Any, **kwargs: Any) -> Any:
+        d = self.__dict__
+        outer = not d.get("_in_build", False)
+        d["_in_build"] = True
+        try:
+            out = build(self, *args, **kwargs)
+        finally:
+            if outer:
+                d["_in_build"] = False
+        if outer:
+            try:
+                bound = signature.bind(self, *args, **kwargs).arguments
+            except TypeError:
+                bound = {}
+            d["_build_shapes_dict"] = {k: v for k, v in list(bound.items())[1:]}
+            d["built"] = True
+        return out
+
+    wrapper._records_build = True
+    return wrapper
 
 
 def _tracing_ops(layer: Layer) -> bool:

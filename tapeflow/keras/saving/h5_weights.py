@@ -37,7 +37,8 @@ def h5py_module() -> Any:
 def weights_h5_bytes(model: Any, include_optimizer: bool = True) -> bytes:
     """The bytes of a Keras 3 `.weights.h5` file holding `model`'s weights (and optimizer state)."""
     h5py = h5py_module()
-    groups, names = variable_groups(model, include_optimizer)
+    owners: dict = {}
+    groups, names = variable_groups(model, include_optimizer, owners)
     if not any(groups.values()) and not model.built:
         raise ValueError(f"Model '{model.name}' has not been built yet, so it has no weights to save. "
                          "Call it on data or use model.build(input_shape) first.")
@@ -46,9 +47,41 @@ def weights_h5_bytes(model: Any, include_optimizer: bool = True) -> bytes:
         for path, variables in groups.items():
             group = f.create_group(f"{path}/vars" if path else "vars")
             group.attrs["name"] = names[path]
+            layer = owners.get(path)
+            if layer is not None and overrides(layer, "save_own_variables"):
+                store: dict = {}
+                layer.save_own_variables(store)
+                for key, value in store.items():
+                    group.create_dataset(str(key), data=np.asarray(value))
+                continue
             for i, var in enumerate(variables):
                 group.create_dataset(str(i), data=np.asarray(var.numpy()))
     return buf.getvalue()
+
+
+def overrides(layer: Any, hook: str) -> bool:
+    """Whether `layer`'s class replaces the base Layer's saving hook `hook` (Keras calls the
+    `save_own_variables` / `load_own_variables` / `save_assets` / `load_assets` a layer defines)."""
+    from tapeflow.keras.layers.base import Layer
+
+    method = getattr(type(layer), hook, None)
+    return method is not None and method is not getattr(Layer, hook, None)
+
+
+def _read_store(group: Any, label: str, where: str) -> dict:
+    """Every dataset of a `vars` group, as `{key: array}` (what `load_own_variables` gets)."""
+    import h5py
+
+    store = {}
+    for key in group.keys():
+        ds = group[key]
+        if not isinstance(ds, h5py.Dataset):
+            raise CorruptFileError(f"'{label}': '{where}/{key}' is not a dataset.")
+        try:
+            store[key] = np.asarray(ds[()])
+        except (OSError, ValueError) as exc:
+            raise CorruptFileError(f"'{label}': '{where}/{key}' cannot be read ({exc}).") from exc
+    return store
 
 
 def save_weights_h5(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> None:
@@ -135,13 +168,21 @@ def load_weights_h5(model: Any, source: str | os.PathLike | bytes, label: str | 
             which warns and leaves that layer as it is). Nothing is assigned on error.
     """
     label = label or (os.fspath(source) if not isinstance(source, bytes) else "<bytes>")
-    groups, names = variable_groups(model, include_optimizer=False)
+    owners: dict = {}
+    groups, names = variable_groups(model, include_optimizer=False, owners=owners)
     plan: list = []
+    custom: list = []
     with open_h5(source, label) as f:
         for path, variables in groups.items():
+            where = f"{path}/vars" if path else "vars"
+            layer = owners.get(path)
+            if layer is not None and overrides(layer, "load_own_variables"):
+                group = _vars_group(f, path)
+                if group is not None or variables:
+                    custom.append((layer, _read_store(group, label, where) if group is not None else {}))
+                continue
             if not variables:
                 continue
-            where = f"{path}/vars" if path else "vars"
             group = _vars_group(f, path)
             try:
                 if group is None:
@@ -162,6 +203,13 @@ def load_weights_h5(model: Any, source: str | os.PathLike | bytes, label: str | 
         optimizer_plan = _optimizer_plan(model, f, label) if load_optimizer else []
     for var, arr in plan + optimizer_plan:
         var.assign(arr.astype(var.dtype._np, copy=False))
+    for layer, store in custom:  # the layers' own loading code (Keras's load_own_variables)
+        try:
+            layer.load_own_variables(store)
+        except ValueError as exc:
+            if not skip_mismatch:
+                raise
+            warnings.warn(f"Skipping layer '{layer.name}': {exc}", stacklevel=2)
 
 
 def _optimizer_plan(model: Any, f: Any, label: str) -> list:

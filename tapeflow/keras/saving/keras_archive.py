@@ -3,7 +3,9 @@
 * `config.json`: the model as `{"module", "class_name", "config", "registered_name",
   "build_config", "compile_config"}` (`serialize_keras_object`'s layout, which Keras reads);
 * `metadata.json`: `{"keras_version", "tapeflow_version", "date_saved"}`;
-* `model.weights.h5`: the weights and optimizer state in Keras 3's HDF5 layout (`h5_weights`).
+* `model.weights.h5`: the weights and optimizer state in Keras 3's HDF5 layout (`h5_weights`);
+  layers that define `save_own_variables` / `load_own_variables` write and read their own entries;
+* `assets/<layer path>/...`: the files of layers that define `save_assets` / `load_assets`.
 
 Files written by Keras 3 load here, and files written here load in Keras 3; `.keras` files
 written by tf.keras 2.13+ (`keras_version` 2.x in the metadata) load too, their Keras 2
@@ -19,6 +21,7 @@ import contextlib
 import datetime
 import json
 import os
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -27,11 +30,14 @@ import numpy as np
 
 from tapeflow.keras.saving import config_checks, config_compat, h5_weights, keras2_config
 from tapeflow.keras.saving.file_io import CorruptFileError, atomic_write
+from tapeflow.keras.saving.keras_paths import variable_groups
 
 CONFIG_FILE = "config.json"
 METADATA_FILE = "metadata.json"
 WEIGHTS_FILE = "model.weights.h5"
 LEGACY_WEIGHTS_FILE = "model.weights.npz"
+ASSETS_DIR = "assets"
+_MAX_ASSET_BYTES = 2**30  # one asset file (a vocabulary, a lookup table) larger than this is refused
 _MAX_JSON_BYTES = 64 * 2**20  # a config larger than this is a damaged or hostile archive
 _MAX_RATIO = 200  # a member inflating more than this (zip bomb) is refused
 
@@ -57,6 +63,55 @@ def save_keras(model: Any, filepath: str | os.PathLike, overwrite: bool = True,
         zf.writestr(METADATA_FILE, json.dumps(metadata()), compress_type=zipfile.ZIP_STORED)
         zf.writestr(CONFIG_FILE, config_text, compress_type=zipfile.ZIP_STORED)
         zf.writestr(WEIGHTS_FILE, weights, compress_type=zipfile.ZIP_STORED)
+        _save_assets(model, zf)
+
+
+def _asset_layers(model: Any, hook: str) -> list:
+    """`(keras path, layer)` for the layers whose class defines the asset hook `hook`."""
+    owners: dict = {}
+    variable_groups(model, include_optimizer=False, owners=owners)
+    return [(path, layer) for path, layer in owners.items() if h5_weights.overrides(layer, hook)]
+
+
+def _save_assets(model: Any, zf: zipfile.ZipFile) -> None:
+    """Keras's `save_assets(dir)` hooks: each layer writes files into its own folder, stored in
+    the archive as `assets/<layer path>/...`."""
+    for path, layer in _asset_layers(model, "save_assets"):
+        with tempfile.TemporaryDirectory() as tmp:
+            layer.save_assets(tmp)
+            for root, _, files in os.walk(tmp):
+                for name in sorted(files):
+                    full = os.path.join(root, name)
+                    rel = os.path.relpath(full, tmp).replace(os.sep, "/")
+                    zf.write(full, f"{ASSETS_DIR}/{path}/{rel}" if path else f"{ASSETS_DIR}/{rel}")
+
+
+def _load_assets(model: Any, path: str) -> None:
+    """Keras's `load_assets(dir)` hooks: a layer with files under `assets/<layer path>/` gets
+    them in a temporary folder (names checked: no absolute paths or `..`; sizes bounded)."""
+    layers = _asset_layers(model, "load_assets")
+    if not layers:
+        return
+    with _reading(path):
+        zf, archive_size = _open_archive(path)
+        with zf:
+            names = [n for n in zf.namelist() if n.startswith(ASSETS_DIR + "/") and not n.endswith("/")]
+            for lpath, layer in layers:
+                prefix = f"{ASSETS_DIR}/{lpath}/" if lpath else f"{ASSETS_DIR}/"
+                members = [n for n in names if n.startswith(prefix)]
+                if not members:
+                    continue
+                with tempfile.TemporaryDirectory() as tmp:
+                    for name in members:
+                        rel = name[len(prefix):]
+                        parts = rel.split("/")
+                        if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+                            raise CorruptFileError(f"Model file '{path}': asset entry '{name}' has an unsafe name.")
+                        target = os.path.join(tmp, *parts)
+                        os.makedirs(os.path.dirname(target), exist_ok=True)
+                        with open(target, "wb") as out:
+                            out.write(_member(zf, name, path, _MAX_ASSET_BYTES, archive_size))
+                    layer.load_assets(tmp)
 
 
 def _member(zf: zipfile.ZipFile, name: str, path: str, limit: int | None, archive_size: int,
@@ -182,4 +237,5 @@ def load_keras(path: str, custom_objects: dict | None = None, compile: bool = Tr
     weights = read_weights(path, WEIGHTS_FILE, model)
     h5_weights.load_weights_h5(model, weights, label=f"{path}:{WEIGHTS_FILE}",
                                load_optimizer=bool(compile and compile_config))
+    _load_assets(model, path)
     return model

@@ -85,11 +85,18 @@ def _is_graph_model(layer: Any) -> bool:
     return isinstance(layer, (Functional, Sequential))
 
 
-def variable_groups(model: Any, include_optimizer: bool = True) -> tuple[dict[str, list], dict[str, str]]:
+def own_in_keras_order(layer: Any) -> list:
+    """The layer's own variables in the order Keras stores them (`<path>/vars/0`, `1`, ...)."""
+    return _own_in_keras_order(layer)
+
+
+def variable_groups(model: Any, include_optimizer: bool = True,
+                    owners: dict | None = None) -> tuple[dict[str, list], dict[str, str]]:
     """`{keras_path: [variables]}` for `model` (and its optimizer) in Keras's walk order, and
     `{keras_path: object name}` (Keras writes it as the `name` attribute of the `vars` group).
 
     Every visited layer appears, also with an empty list; paths are without the trailing `/vars`.
+    `owners`, when given, is filled with `{keras_path: layer}` for the layers visited.
     """
     from tapeflow.keras.layers.base import Layer
 
@@ -101,6 +108,8 @@ def variable_groups(model: Any, include_optimizer: bool = True) -> tuple[dict[st
         if id(layer) in visited:
             return
         visited.add(id(layer))
+        if owners is not None:
+            owners[path] = layer
         own = _own_in_keras_order(layer)
         table = _SUBLAYERS.get(type(layer).__name__, {})
         split = [v for v in own if _prefix(v) in table]

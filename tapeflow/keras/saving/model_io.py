@@ -38,6 +38,11 @@ _KINDS = {"optimizer": "optimizer", "loss": "loss", "metrics": "metric", "weight
 # ---------------------------------------------------------------------------------------------
 
 
+def _overridden(model: Any, name: str, base: type) -> bool:
+    method = getattr(type(model), name, None)
+    return method is not None and method is not getattr(base, name, None)
+
+
 def get_compile_config(model: Any) -> dict | None:
     """The model's compile arguments as JSON, or None when it was never compiled.
 
@@ -45,8 +50,12 @@ def get_compile_config(model: Any) -> dict | None:
     the live `model.optimizer`, so a learning rate changed since compile is kept), else uses
     `model.get_compile_config()`.
     """
+    from tapeflow.keras.models.trainer import Trainer
+
     raw = getattr(model, "_compile_config", None)
-    if isinstance(raw, dict):
+    if _overridden(model, "get_compile_config", Trainer):
+        raw = model.get_compile_config()  # the model's own (Keras calls it)
+    elif isinstance(raw, dict):
         raw = dict(raw)
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None and hasattr(optimizer, "get_config"):
@@ -83,6 +92,8 @@ def compile_from_config(model: Any, config: dict, custom_objects: dict | None = 
     metrics become objects again (custom ones through `custom_objects` or the registry), then
     `model.compile(...)` runs. With the `path` of the file the config came from, a bad entry
     raises CorruptFileError naming the file and the entry."""
+    from tapeflow.keras.models.trainer import Trainer
+
     compile_fn = getattr(model, "compile", None)
     if compile_fn is None:
         warnings.warn(f"Model '{model.name}' has no compile(); it is loaded uncompiled.", stacklevel=3)
@@ -95,6 +106,10 @@ def compile_from_config(model: Any, config: dict, custom_objects: dict | None = 
                                      f"{_entry_name(config, exc)}: {exc}") from exc
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             raise config_checks.corrupt_entry(path, exc, f"compile_config {_entry_name(config, exc)}") from exc
+    if _overridden(model, "compile_from_config", Trainer):
+        with _reg.CustomObjectScope(custom_objects or {}):
+            model.compile_from_config(config)  # the model's own (Keras calls it with the saved config)
+        return
     with _reg.CustomObjectScope(custom_objects or {}):
         kwargs = {}
         for k in _COMPILE_KEYS:

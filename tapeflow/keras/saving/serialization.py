@@ -362,7 +362,8 @@ def deserialize_keras_object(config: Any, custom_objects: dict | None = None, sa
     """Rebuild an object from `serialize_keras_object`'s output.
 
     Args:
-        config: a serialised dict, a registered/known name, or a plain value.
+        config: a serialised dict, a registered/known name, or a plain value (a string that
+            names nothing registered is returned as it is, as Keras does).
         custom_objects: {name: class or function} for user objects.
         safe_mode: accepted for Keras compatibility; Tapeflow never deserialises code.
         module_objects: extra {name: object} to resolve bare names against.
@@ -380,6 +381,8 @@ def deserialize_keras_object(config: Any, custom_objects: dict | None = None, sa
     if isinstance(config, str):
         obj = _reg.get_registered_object(config, custom_objects, module_objects)
         if obj is None:
+            if module_objects is None:
+                return config  # as Keras: a plain string is a value (compile's "adam", "accuracy", ...)
             raise _unknown(printable_module_name, config)
         return obj
     if not isinstance(config, dict):
@@ -420,14 +423,9 @@ def _apply_build_config(obj: Any, build_config: Any) -> None:
 
     if not isinstance(obj, Layer) or obj.built or not isinstance(build_config, dict):
         return
-    shape = build_config.get("input_shape")
-    if shape is None:
+    if build_config.get("input_shape") is None and not build_config.get("shapes_dict"):
         return
-    builder = getattr(obj, "build_from_config", None)
-    if builder is not None:
-        builder(build_config)
-        return
-    obj.build(_to_shape(shape))
+    obj.build_from_config(build_config)
     obj.built = True  # as Keras's build wrapper: a user build() need not set it
 
 
