@@ -129,3 +129,23 @@ def test_a_loaded_rnn_export_differentiates_like_the_model(tmp_path, kind):
         grads.append([g.numpy() for _, g in sorted(pairs, key=lambda p: (p[0].name, p[0].numpy().tobytes()))])
     for a, b in zip(*grads, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_stateful_rnn_states_are_variables_that_traces_and_exports_carry(tmp_path):
+    """As in Keras 3: a stateful layer's states are non-trainable variables (not weights); a
+    traced call assigns them, so tf.function and a loaded export carry them call to call."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5, 3), batch_size=2), L.LSTM(3, stateful=True)])
+    layer = model.layers[0]
+    assert [type(s).__name__ for s in layer.states] == ["Variable", "Variable"]
+    assert len(model.weights) == 3 and not model.non_trainable_weights
+    x = _sequences(2, 5)
+    eager = [model(x).numpy() for _ in range(2)]
+    assert not np.allclose(eager[0], eager[1])
+    layer.reset_state()
+    traced = tf.function(lambda v: model(v))
+    np.testing.assert_allclose([traced(x).numpy() for _ in range(2)], eager, rtol=1e-6)
+    layer.reset_state()
+    model.export(str(tmp_path), verbose=False)
+    serve = tf.saved_model.load(str(tmp_path)).serve
+    np.testing.assert_allclose([serve(x).numpy() for _ in range(2)], eager, rtol=1e-6)

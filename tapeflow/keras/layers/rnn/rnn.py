@@ -65,7 +65,7 @@ class RNN(Layer):
         self.unroll = bool(unroll)
         self.supports_masking = True
         self.input_spec = None
-        self._state_values: list | None = None
+        self._carried: _CarriedStates | None = None
         self._expected_batch_size: int | None = None
         state_size = cell.state_size
         if not isinstance(state_size, (list, tuple, int)):
@@ -130,8 +130,8 @@ class RNN(Layer):
                     f"batch size: sequence.shape={sequences_shape}"
                 )
             self._expected_batch_size = int(sequences_shape[0])
-            if self._state_values is None:
-                self._state_values = self._detached(self.get_initial_state(self._expected_batch_size))
+            if self._carried is None:
+                self._carried = _CarriedStates(self.get_initial_state(self._expected_batch_size))
         self.built = True
 
     def get_initial_state(self, batch_size: int | None) -> list:
@@ -145,19 +145,20 @@ class RNN(Layer):
 
     @property
     def states(self) -> list | None:
-        """The carried states of a stateful layer (None otherwise)."""
-        return self._state_values
+        """The carried states of a stateful layer, non-trainable variables as in Keras 3 (None
+        otherwise); a traced call reads and assigns them, so exported graphs carry them too."""
+        return None if self._carried is None else self._carried.variables
 
     def reset_state(self, states: Any = None) -> None:
         """Zero the carried states of a stateful layer (or set them to `states`)."""
         if not self.stateful:
             raise AttributeError("Layer must be stateful.")
-        if self._expected_batch_size is None:
+        if self._expected_batch_size is None or self._carried is None:
             return
         if states is None:
-            self._state_values = self._detached(self.get_initial_state(self._expected_batch_size))
+            self._carried.assign(self.get_initial_state(self._expected_batch_size))
             return
-        current = nest.flatten(self._state_values)
+        current = nest.flatten(self._carried.variables)
         given = nest.flatten(states if isinstance(states, (list, tuple)) else [states])
         if len(given) != len(current):
             raise ValueError(f"Layer {self.name!r} expects {len(current)} states, received {len(given)}.")
@@ -170,15 +171,11 @@ class RNN(Layer):
                     f"received value of shape {tuple(t.shape)}."
                 )
             values.append(t)
-        self._state_values = nest.pack_sequence_as(self._state_values, values)
+        self._carried.assign(nest.pack_sequence_as(self._carried.variables, values))
 
     def reset_states(self, states: Any = None) -> None:
         """Alias of `reset_state` (tf.keras 2's name)."""
         self.reset_state(states)
-
-    @staticmethod
-    def _detached(states: Any) -> Any:
-        return nest.map_structure(lambda s: Tensor(s._value), states)
 
     def _normalize_initial_state(self, initial_state: Any) -> list:
         if isinstance(initial_state, Tensor) or not isinstance(initial_state, (list, tuple)):
@@ -238,10 +235,11 @@ class RNN(Layer):
         # 2. Initial states: given, carried (stateful), or the cell's zeros.
         if initial_state is None:
             if self.stateful:
-                if self._state_values is None:
+                if self._carried is None:
                     self._expected_batch_size = batch
-                    self._state_values = self._detached(self.get_initial_state(batch))
-                initial_state = self._state_values
+                    with tf.init_scope():
+                        self._carried = _CarriedStates(self.get_initial_state(batch))
+                initial_state = self._carried.variables
             else:
                 initial_state = self.get_initial_state(batch)
         initial_state = self._normalize_initial_state(initial_state)
@@ -265,9 +263,9 @@ class RNN(Layer):
         finally:
             _reset_dropout_masks(self.cell)
         output, states = result
-        # 4. Stateful layers keep the final states (without gradient history).
+        # 4. Stateful layers keep the final states (assigned: no gradient history).
         if self.stateful:
-            self._state_values = self._detached(states)
+            self._carried.assign(states)
         if self.return_state:
             return [output, *states]
         return output
@@ -365,6 +363,19 @@ class RNN(Layer):
         config = dict(config)
         cell = deserialize_layer(config.pop("cell"), custom_objects)
         return cls(cell, **config)
+
+
+class _CarriedStates:
+    """A stateful layer's states: non-trainable variables in the initial states' structure,
+    held outside the layer's weights (as Keras 3's are not weights)."""
+
+    def __init__(self, initial: Any) -> None:
+        self.variables = nest.map_structure(
+            lambda s: tf.Variable(s, trainable=False, name="rnn_state"), initial)
+
+    def assign(self, values: Any) -> None:
+        for v, s in zip(nest.flatten(self.variables), nest.flatten(values), strict=True):
+            v.assign(s)
 
 
 # The cell arguments that SimpleRNN / LSTM / GRU expose as their own attributes and config.
