@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.keras.saving import config_checks, config_compat, h5_weights, keras2_config
+from tapeflow.keras.saving import config_checks, config_compat, h5_weights, keras2_config, mask_nodes
 from tapeflow.keras.saving.file_io import CorruptFileError, atomic_write
 from tapeflow.keras.saving.keras_paths import variable_groups
 
@@ -57,7 +57,10 @@ def save_keras(model: Any, filepath: str | os.PathLike, overwrite: bool = True,
     """Write `model` as a Keras 3 `.keras` archive (temporary name in the same folder, renamed)."""
     from tapeflow.keras.saving.model_io import model_config
 
-    config_text = json.dumps(model_config(model, include_compile=include_optimizer))
+    config = model_config(model, include_compile=include_optimizer)
+    if isinstance(config.get("config"), dict) and config.get("class_name") in ("Functional", "Model"):
+        config["config"] = mask_nodes.add_mask_nodes(model, config["config"])
+    config_text = json.dumps(config)
     weights = h5_weights.weights_h5_bytes(model, include_optimizer=include_optimizer)
     with atomic_write(filepath, overwrite=overwrite) as f, zipfile.ZipFile(f, "w") as zf:
         zf.writestr(METADATA_FILE, json.dumps(metadata()), compress_type=zipfile.ZIP_STORED)

@@ -154,9 +154,7 @@ def masked_merges(K):
     x = K.layers.Embedding(10, 3, mask_zero=True)(a)
     y = K.layers.Masking(mask_value=-1.0)(b)
     s = K.layers.LSTM(2, return_sequences=True)(K.layers.Add()([x, y]))
-    # Named: Keras 3 loading a Tapeflow file recomputes Concatenate's mask with an op it auto-names
-    # "concatenate_<n>", which may clash with a default layer name (see test_keras_files).
-    c = K.layers.GRU(2)(K.layers.Concatenate(name="joined")([x, y]))
+    c = K.layers.GRU(2)(K.layers.Concatenate()([x, y]))
     return K.Model([a, b], [K.layers.GlobalAveragePooling1D()(s), c])
 
 

@@ -81,16 +81,49 @@ keras.models.load_model(sys.argv[1])
 
 
 @pytest.mark.oracle
-@pytest.mark.xfail(strict=True, reason="open (issue 16): Tapeflow does not write the mask arithmetic as Keras "
-                                       "operation nodes, so Keras 3 recomputes Concatenate's mask with an op it "
-                                       "auto-names 'concatenate', the default name of the layer itself")
 def test_masked_concatenate_file_loads_in_a_fresh_keras(K, tmp_path):
+    """Without the mask operation nodes Keras writes, Keras recomputes Concatenate's mask with
+    an operation it names 'concatenate', the default name of the layer itself, and refuses the
+    file (in a fresh process, where its name counters start at zero)."""
     import subprocess
     import sys
 
     proc = subprocess.run([sys.executable, "-c", _FRESH_KERAS_LOAD, str(tmp_path / "m.keras")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def _mask_paths(K):
+    """Masks through pass-through layers, every merge kind, Concatenate on both axes, Bidirectional."""
+    a, b = K.Input((5,), dtype="int32"), K.Input((5, 3))
+    x = K.layers.Dropout(0.1)(K.layers.Dense(3)(K.layers.Embedding(9, 3, mask_zero=True)(a)))
+    y = K.layers.Masking(mask_value=-1.0)(b)
+    merged = [K.layers.Maximum()([x, y]), K.layers.Multiply()([x, y]), K.layers.Concatenate()([x, b]),
+              K.layers.Concatenate(axis=1)([x, y])]
+    outs = [K.layers.LSTM(2)(m) for m in merged]
+    seq = K.layers.Bidirectional(K.layers.GRU(2, return_sequences=True))(K.layers.Subtract()([x, y]))
+    return K.Model([a, b], [*outs, K.layers.GlobalAveragePooling1D()(seq)])
+
+
+@pytest.mark.oracle
+def test_tapeflow_files_carry_keras_mask_nodes(K, tmp_path):
+    rng = np.random.default_rng(3)
+    tokens = rng.integers(1, 9, (3, 5)).astype("int32")
+    tokens[0, 3:], tokens[1, :2] = 0, 0
+    seq = rng.standard_normal((3, 5, 3)).astype("float32")
+    seq[2, 1:4], seq[0, 4] = -1.0, -1.0
+    ours = _mask_paths(tk)
+    randomize(ours, seed=5)
+    ours.save(tmp_path / "t.keras")
+    with zipfile.ZipFile(tmp_path / "t.keras") as zf:
+        layers = json.loads(zf.read("config.json"))["config"]["layers"]
+    kinds = {entry["class_name"] for entry in layers if entry["module"] == "keras.src.ops.numpy"}
+    assert {"NotEqual", "Any", "LogicalOr", "ExpandDims", "ZerosLike", "OnesLike", "Concatenate"} <= kinds
+    assert all("mask" in entry["inbound_nodes"][0]["kwargs"] for entry in layers if entry["class_name"] == "LSTM")
+    want = _predict_all(ours, [tokens, seq])
+    for model in (K.models.load_model(tmp_path / "t.keras"), tk.models.load_model(tmp_path / "t.keras")):
+        for got, w in zip(_predict_all(model, [tokens, seq]), want, strict=True):
+            np.testing.assert_allclose(got, w, atol=1e-5)
 
 
 @pytest.mark.oracle
