@@ -608,6 +608,7 @@ class Function:
             for ph, v in zip(g.inputs, values, strict=True):
                 if isinstance(v, Tensor) and v._value is not None:
                     g.dummies[(id(ph), 2)] = v
+                    g.dummies[(id(ph), 3)] = _second_stand_in(ph, v)
         fn = self._traceable()
         try:
             with g:
@@ -686,6 +687,18 @@ def _read_variable(x: Any) -> Any:
 
         return identity(x)
     return x
+
+
+def _second_stand_in(placeholder: Any, example: Tensor) -> Tensor:
+    """The second probe's stand-in for a placeholder traced with an example value: size 3 in
+    each unknown dimension, or 4 where the example's is 3, so that no unknown dimension looks
+    fixed to the probes (a 3x3 example probed twice at 3x3 traced `reshape(x, [-1])` as 9
+    elements long). Placeholders whose example sizes agree keep agreeing."""
+    from tapeflow.graph import SymbolicTensor, _dummy
+
+    shape = tuple(d if p is not None else (4 if d == 3 else 3)
+                  for p, d in zip(placeholder.shape, example.shape, strict=True))
+    return _dummy(SymbolicTensor(shape, example.dtype), 3)
 
 
 def _rank_of(x: Any) -> int:

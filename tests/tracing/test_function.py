@@ -865,3 +865,12 @@ def test_zeros_and_ones_of_a_traced_dimension_follow_each_call(tmp_path):
     for f in (m.f, tf.saved_model.load(str(tmp_path)).f):
         z, o = f(np.ones((5, 3), "float32"))
         assert z.numpy().tolist() == [[0] * 4] * 5 and o.numpy().tolist() == [[1.0, 1.0]] * 5
+
+
+def test_an_unknown_dimension_never_looks_fixed_because_of_the_first_call():
+    """Traced with a call's values, the second shape probe differs from them in every unknown
+    dimension: a 3x3 first call does not make reshape(x, [-1]) 9 elements long in the graph."""
+    f = tf.function(lambda v: tf.reshape(v, (-1,)) * 2.0, input_signature=[tf.TensorSpec([None, None])])
+    assert tuple(f(np.ones((3, 3), "float32")).shape) == (9,)
+    assert tuple(f.get_concrete_function().structured_outputs.shape) == (None,)
+    assert tuple(f(np.ones((2, 5), "float32")).shape) == (10,)
