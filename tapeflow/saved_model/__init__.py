@@ -37,6 +37,9 @@ variable, read when the step runs), `{"c": array}` (a constant) or `{"py": value
 - `optimizer`: a built-in Keras optimizer's update, rebuilt at load from its class name
   (`tapeflow.keras.optimizers.*` only) and config, its state bound to the saved variables
   (`built`, `state`), applied to `targets` with the step's gradients;
+- `metric`: a built-in Keras metric's `update_state` / `reset_state` / `result`, the metric
+  rebuilt at load from its class name (`tapeflow.keras.metrics*` only) and config, its `state`
+  the saved variables, its other arguments as in `lifted`;
 - `custom_gradient`: `tf.custom_gradient`'s op, whose backward runs a library trace (the
   traced gradient function; null with `SaveOptions(experimental_custom_gradients=False)`, and
   then differentiating the loaded function raises LookupError, as TF's does);

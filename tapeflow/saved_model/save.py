@@ -57,6 +57,23 @@ def _concretes(fn: Any) -> list:
     return seen
 
 
+_METRIC_METHODS = ("update_state", "reset_state", "result")
+
+
+def _metric_call(node: Any) -> Any:
+    """The metric whose lifted method the node calls (`metric.update_state(...)` in a trace)."""
+    fn = getattr(node, "fn", None)
+    if not isinstance(node, CallNode) or getattr(fn, "__name__", "") not in _METRIC_METHODS:
+        return None
+    args = node._structure[0]
+    target = args[0] if args else None
+    if not node._leaves or node._leaves[0] is not target:
+        return None
+    from_module = type(target).__module__
+    return target if from_module.startswith("tapeflow.keras.") and hasattr(target, "get_config") and hasattr(
+        target, "variables") and hasattr(target, "update_state") else None
+
+
 def _rank_variants(fn: Function) -> list:
     """For a signature whose input_signature has specs of unknown rank: its traces, one per
     rank (saved as one signature that picks the trace of the call's ranks); else []."""
@@ -269,6 +286,9 @@ class _Writer:
         optimizer = getattr(node, "optimizer", None)
         if optimizer is not None:
             return self._optimizer_step(label, node, names, *optimizer)
+        metric = _metric_call(node)
+        if metric is not None:
+            return self._metric_step(label, node, names, metric)
         py_function = getattr(getattr(node, "fn", None), "py_function", None)
         if py_function is not None and isinstance(node, CallNode):
             # As TF: saved by its token; the loaded step finds the function only in this process.
@@ -341,6 +361,27 @@ class _Writer:
                 "targets": [self.variable(v) for v in targets],
                 "inputs": [self.ref(x, names) for x in node.inputs]}
 
+    def _metric_step(self, label: str, node: CallNode, names: dict, metric: Any) -> dict:
+        """A built-in Keras metric's update_state / reset_state / result: the metric rebuilt at
+        load from its class name and config, its state the saved variables."""
+        cls = type(metric)
+        key = f"{cls.__module__}.{cls.__qualname__}"
+        if not key.startswith("tapeflow.keras.metrics") or "<locals>" in key:
+            raise Unsaveable(f"`{label}` cannot be saved: its metric {metric.name!r} is a {cls.__qualname__}, not a "
+                             "built-in Keras metric (a SavedModel rebuilds metrics from their class name and config)")
+        args, kwargs = node._structure
+        rest = (tuple(args[1:]), dict(kwargs))
+        skeleton = nest.pack_sequence_as(rest, [None] * (len(node._leaves) - 1))
+        try:
+            config = encode(metric.get_config(), self.arrays)
+            structure = encode(skeleton, self.arrays)
+            inputs = [self.ref(x, names) for x in node._leaves[1:]]
+        except Unsaveable as e:
+            raise Unsaveable(f"`{label}` cannot be saved: its call of `{node.name}` takes {e}") from None
+        return {"metric": key, "method": node.fn.__name__, "config": config,
+                "state": [self.variable(v) for v in metric.variables], "structure": structure,
+                "slots": list(node._out_slots), "inputs": inputs}
+
     def _renumbered(self, doc: Any, library: Any) -> Any:
         """A loaded document with its variable, array and library references made this file's."""
         if isinstance(doc, list):
@@ -351,7 +392,7 @@ class _Writer:
         for k, v in doc.items():
             if k in ("v", "variable") and isinstance(v, int):
                 out[k] = self.variable(library.variables[v])
-            elif k in ("built", "state", "targets") and "optimizer" in doc and isinstance(v, list):
+            elif k in ("built", "state", "targets") and ("optimizer" in doc or "metric" in doc) and isinstance(v, list):
                 out[k] = [self.variable(library.variables[int(i)]) for i in v]
             elif k == "array" and isinstance(v, int):
                 self.arrays.append(np.asarray(library.arrays[v]))

@@ -143,30 +143,28 @@ class _OptimizerStep:
         return ()
 
 
-def _optimizer(entry: dict, library: _Library, where: str) -> Any:
-    """The built-in Keras optimizer a step names, rebuilt from its config once per file and bound
-    to the saved state variables (so `loaded.optimizer.iterations` is the one it counts)."""
-    key = entry["optimizer"]
-    cache = library.__dict__.setdefault("optimizers", {})
-    ident = (key, tuple(int(i) for i in entry["state"]))
-    if ident in cache:
-        return cache[ident]
+def _keras_class(key: Any, package: str, base_module: str, base_name: str, where: str, kind: str) -> type:
+    """A built-in Keras class named by a file: only from `package`, a subclass of the base."""
     module, _, name = key.rpartition(".") if isinstance(key, str) else ("", "", "")
     cls = None
-    if module.startswith("tapeflow.keras.optimizers.") and name.isidentifier():
-        from tapeflow.keras.optimizers.optimizer import Optimizer
-
-        cls = getattr(importlib.import_module(module), name, None)
-        cls = cls if isinstance(cls, type) and issubclass(cls, Optimizer) else None
+    if module.startswith(package) and name.isidentifier():
+        base = getattr(importlib.import_module(base_module), base_name)
+        try:
+            cls = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            cls = None
+        cls = cls if isinstance(cls, type) and issubclass(cls, base) else None
     if cls is None:
-        raise ValueError(f"SavedModel: unknown optimizer {key!r} in function `{where}`.")
-    optimizer = cls.from_config(decode(entry["config"], library.arrays))
-    optimizer.build([library.variables[int(i)] for i in entry["built"]])
-    state = [library.variables[int(i)] for i in entry["state"]]
-    own = optimizer.variables
+        raise ValueError(f"SavedModel: unknown {kind} {key!r} in function `{where}`.")
+    return cls
+
+
+def _bind_state(obj: Any, state: list, key: str, where: str) -> None:
+    """Make the rebuilt object's variables the saved ones (its attributes and lists of them)."""
+    own = obj.variables
     if len(own) != len(state) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(own, state, strict=True)):
-        raise ValueError(f"SavedModel: optimizer {key!r} in function `{where}` has {len(state)} state variables, "
-                         f"the rebuilt one {len(own)}.")
+        raise ValueError(f"SavedModel: {key!r} in function `{where}` has {len(state)} state variables, the rebuilt "
+                         f"one {len(own)}.")
     mapping = {id(a): b for a, b in zip(own, state, strict=True)}
 
     def rebind(value: Any) -> Any:
@@ -176,11 +174,60 @@ def _optimizer(entry: dict, library: _Library, where: str) -> Any:
             return type(value)(rebind(v) for v in value)
         return value
 
-    for attr, value in list(vars(optimizer).items()):
-        optimizer.__dict__[attr] = rebind(value)
+    for attr, value in list(vars(obj).items()):
+        obj.__dict__[attr] = rebind(value)
+
+
+def _optimizer(entry: dict, library: _Library, where: str) -> Any:
+    """The built-in Keras optimizer a step names, rebuilt from its config once per file and bound
+    to the saved state variables (so `loaded.optimizer.iterations` is the one it counts)."""
+    key = entry["optimizer"]
+    cache = library.__dict__.setdefault("keras_objects", {})
+    ident = (key, tuple(int(i) for i in entry["state"]))
+    if ident in cache:
+        return cache[ident]
+    cls = _keras_class(key, "tapeflow.keras.optimizers.", "tapeflow.keras.optimizers.optimizer", "Optimizer", where,
+                       "optimizer")
+    optimizer = cls.from_config(decode(entry["config"], library.arrays))
+    optimizer.build([library.variables[int(i)] for i in entry["built"]])
+    _bind_state(optimizer, [library.variables[int(i)] for i in entry["state"]], key, where)
     optimizer._slot_table = None
     cache[ident] = optimizer
     return optimizer
+
+
+class _MetricCall:
+    """A built-in Keras metric's update_state / reset_state / result on the saved state."""
+
+    __slots__ = ("metric", "method", "skeleton", "slots")
+
+    def __init__(self, metric: Any, method: str, skeleton: Any, slots: list) -> None:
+        self.metric, self.method, self.skeleton, self.slots = metric, method, skeleton, slots
+
+    def __call__(self, *leaves: Any) -> tuple:
+        args, kwargs = nest.pack_sequence_as(self.skeleton, list(leaves))
+        out = nest.flatten(getattr(self.metric, self.method)(*args, **kwargs))
+        return tuple(out[i] for i in self.slots)
+
+
+def _metric(entry: dict, library: _Library, where: str) -> _MetricCall:
+    key, method = entry["metric"], entry["method"]
+    if method not in ("update_state", "reset_state", "result"):
+        raise ValueError(f"SavedModel: unknown metric method {method!r} in function `{where}`.")
+    cache = library.__dict__.setdefault("keras_objects", {})
+    ident = (key, tuple(int(i) for i in entry["state"]))
+    metric = cache.get(ident)
+    if metric is None:
+        cls = _keras_class(key, "tapeflow.keras.metrics", "tapeflow.keras.metrics", "Metric", where, "metric")
+        metric = cls.from_config(decode(entry["config"], library.arrays))
+        _bind_state(metric, [library.variables[int(i)] for i in entry["state"]], key, where)
+        cache[ident] = metric
+    skeleton = decode(entry["structure"], library.arrays)
+    if not (isinstance(skeleton, (list, tuple)) and len(skeleton) == 2 and isinstance(skeleton[1], dict)
+            and len(nest.flatten(skeleton)) == len(entry["inputs"])):
+        raise ValueError(f"SavedModel: a call of metric {key!r} in function `{where}` has arguments that do not "
+                         "match its inputs.")
+    return _MetricCall(metric, method, (tuple(skeleton[0]), skeleton[1]), [int(i) for i in entry["slots"]])
 
 
 # Modules whose lifted functions a SavedModel may name (imported when a file names one).
@@ -256,6 +303,8 @@ def build_step(entry: dict, library: _Library, where: str) -> Any:
         if entry["tape"] not in ("enter", "exit", "watch", "pause", "resume", "reset", "gradient"):
             raise ValueError(f"SavedModel: unknown tape operation {entry['tape']!r} in function `{where}`.")
         return _TapeStep(entry, library.arrays)
+    if "metric" in entry:
+        return _metric(entry, library, where)
     if "optimizer" in entry:
         return _OptimizerStep(_optimizer(entry, library, where), [library.variables[int(i)] for i in entry["targets"]])
     if "py_function" in entry:
@@ -329,6 +378,8 @@ def _step_variables(step: Any, variables: list) -> list:
         return list(step.function.variables)
     if isinstance(step, _OptimizerStep):
         return [*step.targets, *step.optimizer.variables]
+    if isinstance(step, _MetricCall):
+        return list(step.metric.variables)
     if isinstance(step, _Primitive) and isinstance(getattr(step.fn, "grad", None), _LoadedGradient):
         return list(step.fn.grad.function.variables)
     return []
