@@ -44,6 +44,7 @@ class MultiHeadAttention(Layer):
                  activity_regularizer: Any = None, kernel_constraint: Any = None, bias_constraint: Any = None,
                  use_gate: bool = False, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.supports_masking = True  # the output carries the query's mask, as in Keras
         if attention_axes not in (None, 1, (1,), [1]):
             raise ValueError(f"MultiHeadAttention: attention_axes={attention_axes!r} is not supported; Tapeflow "
                              "attends over axis 1 of 3-D inputs (attention_axes=None).")

@@ -630,6 +630,12 @@ class Layer(Module):
                 # (an RNN given initial states gets none).
                 if in_mask is not None and not _other_tensors(args, kwargs):
                     kwargs["mask"] = in_mask
+            elif (in_mask is None and isinstance(inputs, (list, tuple)) and inputs
+                  and not _other_tensors(args, kwargs)):
+                # As Keras 3: a list of tensors passes the list of their masks (Attention([q, v])).
+                masks = [getattr(t, "_keras_mask", None) if isinstance(t, Tensor) else None for t in inputs]
+                if any(m is not None for m in masks):
+                    kwargs["mask"] = in_mask = masks
         # 5. Call, with this call's training flag visible to nested layers.
         ctx.training = training
         ctx.depth += 1
@@ -650,6 +656,8 @@ class Layer(Module):
             in_mask = getattr(inputs, "_keras_mask", None)
         if in_mask is not None or type(self).compute_mask is not Layer.compute_mask:
             out_mask = self.compute_mask(inputs, in_mask)
+            if isinstance(out_mask, (list, tuple)) and isinstance(outputs, Tensor):
+                out_mask = out_mask[0] if out_mask else None  # Keras pairs masks with outputs in order
             if out_mask is not None and isinstance(outputs, Tensor):
                 outputs._keras_mask = out_mask
             elif isinstance(out_mask, (list, tuple)) and isinstance(outputs, (list, tuple)):

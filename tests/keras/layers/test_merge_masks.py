@@ -71,3 +71,41 @@ def test_global_max_pooling_1d_ignores_the_mask_and_warns():
     with pytest.warns(UserWarning, match="GlobalMaxPooling1D.*does not support masking"):
         out = tk.layers.GlobalMaxPooling1D()(embedding(tokens))
     np.testing.assert_array_equal(np.asarray(out), [[9.0, 9.0]])  # the padded steps' row 0 wins
+
+
+ATTENTIONS = {
+    "attention": lambda K, x, y: K.layers.Attention()([x, y]),
+    "additive_attention": lambda K, x, y: K.layers.AdditiveAttention()([x, y]),
+    "multi_head_attention": lambda K, x, y: K.layers.MultiHeadAttention(2, 2)(x, y),
+    "grouped_query_attention": lambda K, x, y: K.layers.GroupQueryAttention(2, 2, 1)(x, y),
+}
+
+
+def masked_attention_model(K, kind: str):
+    """A list input passes its tensors' masks (Attention([q, v]) gets mask=[q_mask, v_mask]); the
+    output carries the query's mask on to an LSTM."""
+    a, b = K.Input((5,), dtype="int32"), K.Input((6,), dtype="int32")
+    x = K.layers.Embedding(9, 4, mask_zero=True)(a)
+    y = K.layers.Embedding(9, 4, mask_zero=True)(b)
+    out = ATTENTIONS[kind](K, x, y)
+    return K.Model([a, b], [out, K.layers.LSTM(2)(out)])
+
+
+def attention_tokens():
+    rng = np.random.default_rng(2)
+    q, v = rng.integers(1, 9, (3, 5)).astype("int32"), rng.integers(1, 9, (3, 6)).astype("int32")
+    q[0, 3:], v[1, 2:], v[2, 4:] = 0, 0, 0
+    return [q, v]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("kind", sorted(ATTENTIONS))
+def test_masks_through_attention_match_keras(kind):
+    keras = pytest.importorskip("keras")
+    theirs, ours = masked_attention_model(keras, kind), masked_attention_model(tk, kind)
+    weights = [np.random.default_rng(3).standard_normal(w.shape).astype("float32") for w in theirs.get_weights()]
+    theirs.set_weights(weights)
+    ours.set_weights(weights)
+    xs = attention_tokens()
+    for got, want in zip(ours(xs), theirs(xs), strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-5)

@@ -317,6 +317,25 @@ def test_masked_merges(merge, second_masked):
     _check(model, [_padded_tokens(), _padded_tokens(1)[::-1].copy()])
 
 
+MASKED_ATTENTIONS = {
+    "attention": lambda x, y: L.Attention()([x, y]),
+    "additive_attention": lambda x, y: L.AdditiveAttention()([x, y]),
+    "multi_head_attention": lambda x, y: L.MultiHeadAttention(2, 2)(x, y),
+    "grouped_query_attention": lambda x, y: L.GroupQueryAttention(2, 2, 1)(x, y),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MASKED_ATTENTIONS))
+def test_masks_through_attention(kind):
+    """A list input passes its tensors' masks; the output carries the query's mask to an LSTM
+    (the Keras oracle: tests/keras/layers/test_merge_masks.py)."""
+    a, b = tk.Input((5,), dtype="int32"), tk.Input((6,), dtype="int32")
+    out = MASKED_ATTENTIONS[kind](L.Embedding(10, 4, mask_zero=True)(a), L.Embedding(10, 4, mask_zero=True)(b))
+    model = tk.Model([a, b], [out, L.LSTM(2)(out)])
+    randomize(model, seed=14)
+    _check(model, [_padded_tokens()[:, :5].copy(), _padded_tokens(1)[::-1, :6].copy()])
+
+
 def test_a_mask_that_cannot_be_exported_is_refused():
     tokens = tk.Input((5, 1), dtype="int32")
     seq = L.Embedding(10, 3, mask_zero=True)(tokens)  # (batch, 5, 1, 3) with a (batch, 5, 1) mask

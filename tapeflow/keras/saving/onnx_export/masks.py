@@ -57,6 +57,8 @@ def output_mask(b: GraphBuilder, layer: Any, inputs: list, in_mask: str | None, 
         return _masking(b, layer, inputs[0])
     if name in _MERGES or name == "Concatenate":
         return _merge_mask(b, layer, inputs)
+    if name in ("MultiHeadAttention", "GroupedQueryAttention"):  # the query's mask
+        return b.masks.get(inputs[0]) if layer.supports_masking else None
     if type(layer).compute_mask is Layer.compute_mask:
         return in_mask if layer.supports_masking else None
     if in_mask is None and name not in ("Bidirectional",):

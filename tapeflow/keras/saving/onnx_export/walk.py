@@ -22,9 +22,11 @@ def _import_converters() -> None:
     )
 
 
-def convert_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict, single: bool = True) -> list:
+def convert_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict, single: bool = True,
+                  list_call: bool = False) -> list:
     """The ONNX value names of `layer(inputs, **kwargs)` (flattened); `single`: the layer was
-    called on one tensor (not a list), so it receives that tensor's Keras mask (see `masks`)."""
+    called on one tensor (not a list), so it receives that tensor's Keras mask (see `masks`);
+    `list_call`: on one list of tensors, so it receives the list of their masks."""
     from tapeflow.keras.layers.base import _call_signature_info
     from tapeflow.keras.models.functional import Functional
     from tapeflow.keras.models.sequential import Sequential
@@ -45,6 +47,9 @@ def convert_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict, singl
     in_mask = kwargs.get("mask")
     if in_mask is None and single and len(inputs) == 1:
         in_mask = b.masks.get(inputs[0])
+    elif in_mask is None and list_call and _call_signature_info(type(layer))[1]:
+        masks = [b.masks.get(x) for x in inputs]
+        in_mask = masks if any(m is not None for m in masks) else None
     if _call_signature_info(type(layer))[1] and in_mask is not None:
         if type(layer).__name__ not in MASK_AWARE:
             raise unsupported(layer, "it receives a Keras mask (from Embedding(mask_zero=True) or Masking), which "
@@ -107,7 +112,10 @@ def convert_model(b: GraphBuilder, model: Any, inputs: list) -> list:
                   and not any(isinstance(t, SymbolicTensor) for t in others))
         if getattr(node.layer, "keras_class_name", None):
             kwargs["_args"] = list(args)  # constant operands of Keras operation nodes
-        outs = convert_layer(b, node.layer, flat_args, kwargs, single=single)
+        list_call = (len(node.args) == 1 and isinstance(node.args[0], (list, tuple))
+                     and all(isinstance(t, SymbolicTensor) for t in node.args[0])
+                     and not any(isinstance(t, SymbolicTensor) for t in others))
+        outs = convert_layer(b, node.layer, flat_args, kwargs, single=single, list_call=list_call)
         if len(outs) != len(node.outputs):
             raise unsupported(node.layer, f"{len(outs)} exported outputs for {len(node.outputs)} Keras outputs")
         for sym, name in zip(node.outputs, outs, strict=True):
