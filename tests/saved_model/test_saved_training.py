@@ -141,3 +141,30 @@ def test_a_loaded_train_step_updates_its_keras_metrics(tmp_path, name):
         got, expected = loaded.train(x, y), original.train(x, y)
         for key in ("loss", "accuracy", "mean_loss"):
             np.testing.assert_allclose(float(got[key]), float(expected[key]), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", LIBRARIES)
+def test_saved_tapes_watch_inputs_persist_and_take_output_gradients(tmp_path, name):
+    lib, _ = _lib(name)
+
+    class Saliency(lib.Module):
+        def __init__(self):
+            self.w = lib.Variable([[1.0, 2.0], [3.0, -1.0]])
+
+        @lib.function(input_signature=[lib.TensorSpec([None, 2])])
+        def grads(self, x):
+            with lib.GradientTape(persistent=True) as tape:
+                tape.watch(x)
+                y = lib.reduce_sum(lib.tanh(lib.matmul(x, self.w)) ** 2)
+                z = lib.reduce_sum(x * x)
+            scaled = tape.gradient(z, x, output_gradients=lib.constant(3.0))
+            return tape.gradient(y, x), tape.gradient(y, self.w), scaled
+
+    module = Saliency()
+    x = np.array([[0.1, 0.2], [0.3, -0.5], [1.0, 2.0]], "float32")
+    expected = [t.numpy() for t in module.grads(x)]
+    lib.saved_model.save(module, str(tmp_path))
+    loaded = lib.saved_model.load(str(tmp_path))
+    for got, want in zip(loaded.grads(x), expected, strict=True):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+    np.testing.assert_allclose(expected[2], 6 * x, rtol=1e-6)
