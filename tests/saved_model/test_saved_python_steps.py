@@ -82,3 +82,17 @@ def test_py_function_runs_only_in_the_process_that_traced_it(tmp_path, name):
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(tf.__file__)), TF_CPP_MIN_LOG_LEVEL="3")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert "refused True" in out.stdout, out.stderr[-2000:]
+
+
+def test_hostile_py_function_steps_are_refused(tmp_path):
+    import json
+
+    path = str(tmp_path / "py")
+    tf.saved_model.save(_python_module(tf), path)
+    doc_path = os.path.join(path, "saved_model.json")
+    doc = json.load(open(doc_path))
+    step = next(s for s in doc["functions"]["doubled"][0]["ops"] if "py_function" in s)
+    step["py_function"] = {"exec": "print(1)"}
+    json.dump(doc, open(doc_path, "w"))
+    with pytest.raises(ValueError, match="a py_function step in function `doubled` has no token"):
+        tf.saved_model.load(path)

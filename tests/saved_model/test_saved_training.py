@@ -168,3 +168,39 @@ def test_saved_tapes_watch_inputs_persist_and_take_output_gradients(tmp_path, na
     for got, want in zip(loaded.grads(x), expected, strict=True):
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
     np.testing.assert_allclose(expected[2], 6 * x, rtol=1e-6)
+
+
+def _steps_of(doc: dict, kind: str) -> list:
+    return [s for s in doc["functions"]["train"][0]["ops"] if kind in s]
+
+
+def _edited(path: str, change) -> None:
+    import json
+    import os
+
+    doc_path = os.path.join(path, "saved_model.json")
+    with open(doc_path) as f:
+        doc = json.load(f)
+    change(doc)
+    with open(doc_path, "w") as f:
+        json.dump(doc, f)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: _steps_of(d, "optimizer")[0].__setitem__("optimizer", "os.system"), "unknown optimizer 'os.system'"),
+    (lambda d: _steps_of(d, "optimizer")[0].__setitem__("optimizer", "tapeflow.keras.optimizers.os.system"),
+     "unknown optimizer"),
+    (lambda d: _steps_of(d, "optimizer")[0].__setitem__("state", _steps_of(d, "optimizer")[0]["state"][:1]),
+     "has 1 state variables"),
+    (lambda d: _steps_of(d, "tape")[0].__setitem__("tape", "__del__"), "unknown tape operation '__del__'"),
+    (lambda d: _steps_of(d, "tape")[-1].__setitem__("tape_id", 7), "uses a tape it never entered"),
+])
+def test_hostile_training_steps_are_refused(tmp_path, change, message):
+    x, y = _data()
+    trainer = _trainer(tf, keras, keras.optimizers.Adam(0.1))
+    trainer.train(x, y)
+    path = str(tmp_path / "t")
+    tf.saved_model.save(trainer, path)
+    _edited(path, change)
+    with pytest.raises(ValueError, match=message):
+        tf.saved_model.load(path).train(x, y)
