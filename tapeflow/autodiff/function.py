@@ -51,6 +51,15 @@ class Function:
     # (tracing.passes.drop_unused_reserves).
     reserve: bool | None = None
 
+    # A primitive that can write its output into a dead input's buffer defines
+    # `forward_into(out, *arrays)`: the same values as `forward`, written into `out` (an array
+    # of the output's shape and dtype that the caller owns). The buffer-reuse pass of the
+    # array executor (tracing.passes.plan_buffer_reuse) calls it; None means no such variant.
+    forward_into: Any = None
+    # True when `forward` returns new arrays only (never an input, a view of one, or an array it
+    # keeps): the outputs of such primitives are buffers the reuse pass may hand on.
+    fresh_outputs: bool = False
+
     def forward(self, *xs: Any) -> Any:
         raise NotImplementedError
 

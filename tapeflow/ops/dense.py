@@ -62,6 +62,8 @@ def activation_grad_tensor(dy: Tensor, y: Tensor, act: str) -> Tensor:
 class Dense(Function):
     """y = act(x @ w + b) for 2-D x (batch, in), w (in, out), b (out,) or no bias."""
 
+    fresh_outputs = True
+
     def __init__(self, activation: str, has_bias: bool) -> None:
         self.activation = activation
         self.has_bias = has_bias

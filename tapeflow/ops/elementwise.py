@@ -77,6 +77,11 @@ class Add(Function):
             return _sv.scalar(out)
         return out
 
+    fresh_outputs = True
+
+    def forward_into(self, out: Any, a: Any, b: Any) -> Any:
+        return get_xp(out).add(a, b, out=out)
+
     def backward(self, dy: Tensor) -> tuple:
         return dy, dy
 
@@ -84,6 +89,11 @@ class Add(Function):
 class Sub(Function):
     def forward(self, a: Any, b: Any) -> Any:
         return a - b
+
+    fresh_outputs = True
+
+    def forward_into(self, out: Any, a: Any, b: Any) -> Any:
+        return get_xp(out).subtract(a, b, out=out)
 
     def backward(self, dy: Tensor) -> tuple:
         return dy, (negative(dy) if self.needs_input_grad[1] else None)
@@ -96,6 +106,11 @@ class Mul(Function):
     def forward(self, a: Any, b: Any) -> Any:
         return a * b
 
+    fresh_outputs = True
+
+    def forward_into(self, out: Any, a: Any, b: Any) -> Any:
+        return get_xp(out).multiply(a, b, out=out)
+
     def backward(self, dy: Tensor) -> tuple:
         a, b = self.inputs
         na, nb = self.needs_input_grad
@@ -105,6 +120,11 @@ class Mul(Function):
 class Div(Function):
     def forward(self, a: Any, b: Any) -> Any:
         return a / b
+
+    fresh_outputs = True
+
+    def forward_into(self, out: Any, a: Any, b: Any) -> Any:
+        return get_xp(out).true_divide(a, b, out=out)
 
     def backward(self, dy: Tensor) -> tuple:
         a, b = self.inputs
@@ -118,6 +138,11 @@ class Div(Function):
 class Neg(Function):
     def forward(self, a: Any) -> Any:
         return -a
+
+    fresh_outputs = True
+
+    def forward_into(self, out: Any, a: Any) -> Any:
+        return get_xp(out).negative(a, out=out)
 
     def backward(self, dy: Tensor) -> tuple:
         return (Neg()(dy),)
@@ -160,9 +185,17 @@ class SelectGrad(Function):
     from the operands in the same pass, so a trace records it rather than a constant mask.
     """
 
+    fresh_outputs = True
+
     def __init__(self, test: str, *params: Any) -> None:
         self.test = test
         self.params = params
+        if test != "positive":
+            self.forward_into = None  # a select (xp.where) has no output argument
+
+    def forward_into(self, out: Any, *xs: Any) -> Any:
+        mask = _SELECT_TESTS["positive"](*xs[:-1])
+        return get_xp(out).multiply(xs[-1], mask, out=out)
 
     def forward(self, *xs: Any) -> Any:
         dy = xs[-1]
@@ -237,6 +270,11 @@ class Exp(Function):
     def forward(self, a: Any) -> Any:
         return get_xp(a).exp(a)
 
+    fresh_outputs = True
+
+    def forward_into(self, out: Any, a: Any) -> Any:
+        return get_xp(out).exp(a, out=out)
+
     def backward(self, dy: Tensor) -> tuple:
         return (multiply(dy, self.outputs[0]),)
 
@@ -287,6 +325,11 @@ class Square(Function):
     def forward(self, a: Any) -> Any:
         return a * a
 
+    fresh_outputs = True
+
+    def forward_into(self, out: Any, a: Any) -> Any:
+        return get_xp(out).multiply(a, a, out=out)
+
     def backward(self, dy: Tensor) -> tuple:
         return (multiply(dy, multiply(self.inputs[0], 2)),)
 
@@ -311,6 +354,11 @@ class Tanh(Function):
     def forward(self, a: Any) -> Any:
         return get_xp(a).tanh(a)
 
+    fresh_outputs = True
+
+    def forward_into(self, out: Any, a: Any) -> Any:
+        return get_xp(out).tanh(a, out=out)
+
     def backward(self, dy: Tensor) -> tuple:
         y = self.outputs[0]
         return (multiply(dy, subtract(1, multiply(y, y))),)
@@ -323,6 +371,19 @@ class Sigmoid(Function):
         xp = get_xp(a)
         # NOTE: 1/(1+exp(-x)) overflows exp for x << 0; tanh form is stable everywhere.
         return xp.tanh(a * 0.5) * 0.5 + 0.5 if a.dtype.kind == "f" else 1 / (1 + xp.exp(-a))
+
+    fresh_outputs = True
+
+    def forward_into(self, out: Any, a: Any) -> Any:
+        if a.dtype.kind != "f":
+            out[...] = self.forward(a)
+            return out
+        xp = get_xp(out)
+        xp.multiply(a, 0.5, out=out)
+        xp.tanh(out, out=out)
+        out *= 0.5
+        out += 0.5
+        return out
 
     def backward(self, dy: Tensor) -> tuple:
         y = self.outputs[0]
@@ -354,6 +415,11 @@ class Relu(Function):
 
     def forward(self, a: Any) -> Any:
         return get_xp(a).maximum(a, a.dtype.type(0))
+
+    fresh_outputs = True
+
+    def forward_into(self, out: Any, a: Any) -> Any:
+        return get_xp(out).maximum(a, a.dtype.type(0), out=out)
 
     def backward(self, dy: Tensor) -> tuple:
         # NOTE: the gradient at exactly 0 is 0, as in TF.

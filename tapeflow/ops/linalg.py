@@ -23,6 +23,8 @@ def _swap(a: Any) -> Any:
 class MatMul(Function):
     """a @ b on the last two axes, batch axes broadcast; optional transposes of a and b."""
 
+    fresh_outputs = True
+
     def __init__(self, transpose_a: bool = False, transpose_b: bool = False) -> None:
         self.transpose_a = transpose_a
         self.transpose_b = transpose_b

@@ -109,7 +109,7 @@ class ArrayProgram:
     itself, which raises the op's own message.
     """
 
-    __slots__ = ("_run", "_lines", "source")
+    __slots__ = ("_run", "_lines", "source", "reused_buffers")
 
     @staticmethod
     def supports(nodes: list) -> bool:
@@ -138,6 +138,10 @@ class ArrayProgram:
                     namespace[names[k]] = x._value
             return names[k]
 
+        from tapeflow.tracing.passes import plan_buffer_reuse
+
+        reuse = plan_buffer_reuse(nodes, outputs)
+        self.reused_buffers = len(reuse)
         body: list = []
         primitive_lines: dict = {}  # index in body -> (node, input locals), to name a failing op
         for k, node in enumerate(nodes):
@@ -152,7 +156,12 @@ class ArrayProgram:
                 namespace[f"A{k}"] = array_fn
                 body.append(f"    A{k}({', '.join(ins)})")
                 continue
-            if fn is not None:
+            if fn is not None and k in reuse:
+                namespace[f"F{k}"] = fn.forward_into
+                call = f"F{k}({ins[reuse[k]]}, {', '.join(ins)})"
+                target = outs[0]
+                primitive_lines[len(body)] = (node, ins)
+            elif fn is not None:
                 namespace[f"F{k}"] = fn.forward
                 call = f"F{k}({', '.join(ins)})"
                 target = outs[0] if len(outs) == 1 else ", ".join(outs) + ","

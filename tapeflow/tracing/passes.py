@@ -105,7 +105,10 @@ def drop_unused_reserves(nodes: list, outputs: list) -> int:
 
 
 def fuse_bias_activation(nodes: list, outputs: list) -> int:
-    """`relu(x @ w + b)` (or tanh, or no activation) as one fused Dense primitive.
+    """`relu(x @ w + b)` (or tanh, or no activation) as one fused Dense primitive; a relu, tanh
+    or sigmoid that alone reads a linear Dense primitive joins it (Keras's Dense keeps its
+    sigmoid separate so that cross-entropy can find the logits; a graph that never asks for
+    them fuses it here).
 
     Pattern: a 2-D `MatMul(x, w)` without transposes whose product only an `Add` with a 1-D
     bias reads, optionally followed by a relu, tanh or sigmoid that alone reads the sum. The last node
@@ -154,6 +157,11 @@ def fuse_bias_activation(nodes: list, outputs: list) -> int:
         activation = activations.get(type(fn))
         if activation is not None:
             add = producer.get(id(node.inputs[0]))
+            linear = getattr(add, "function", None)
+            if type(linear) is Dense and linear.activation == "linear" and sole_reader(node.inputs[0]):
+                _replace_function(node, Dense(activation, linear.has_bias), list(add.inputs))
+                fused += 1
+                continue
             if type(getattr(add, "function", None)) is not Add or not sole_reader(node.inputs[0]):
                 continue
         elif type(fn) is Add and not (id(node.outputs[0]) in activated and sole_reader(node.outputs[0])):
@@ -169,6 +177,57 @@ def fuse_bias_activation(nodes: list, outputs: list) -> int:
         done.add(id(add))
         fused += 1
     return fused
+
+
+def _known_shape(t: Any) -> tuple | None:
+    """A graph tensor's static shape when every dimension is known, else None."""
+    shape = getattr(t, "shape", None)
+    if shape is None or getattr(shape, "dims", ()) is None:
+        return None
+    shape = tuple(shape)
+    return None if None in shape else shape
+
+
+def plan_buffer_reuse(nodes: list, outputs: list) -> dict:
+    """Where a primitive may write its output into an input's buffer: {node index: input index}.
+
+    For the array executor, over the pruned nodes in run order. An input's buffer is handed on
+    when (1) a node of this graph made it with a primitive whose outputs are fresh arrays, so no
+    variable, argument, constant or view shares it; (2) every node that reads it is such a
+    primitive too, so no reader kept a view or a reference; (3) this node is its last reader
+    and no output returns it; (4) it has this node's output shape (fully known, rank >= 1:
+    rank-0 results may be NumPy scalars) and dtype; (5) the node's primitive has `forward_into`.
+    The values are the same as without reuse (the same ufuncs, into existing memory); it saves
+    an allocation and the first-touch of fresh pages per reused buffer.
+    """
+    last_read: dict = {}
+    only_fresh_readers: dict = {}
+    for k, node in enumerate(nodes):
+        fresh = getattr(getattr(node, "function", None), "fresh_outputs", False)
+        for x in node.inputs:
+            last_read[id(x)] = k
+            only_fresh_readers[id(x)] = only_fresh_readers.get(id(x), True) and fresh
+    returned = {id(t) for t in outputs if isinstance(t, Tensor)}
+    made_fresh: set = set()
+    plan: dict = {}
+    for k, node in enumerate(nodes):
+        fn = getattr(node, "function", None)
+        if fn is None:
+            continue
+        if fn.forward_into is not None and len(node.outputs) == 1:
+            out = node.outputs[0]
+            shape = _known_shape(out)
+            if shape:
+                for i, x in enumerate(node.inputs):
+                    if (id(x) in made_fresh and last_read[id(x)] == k and only_fresh_readers[id(x)]
+                            and id(x) not in returned and x.dtype == out.dtype
+                            and _known_shape(x) == shape):
+                        plan[k] = i
+                        made_fresh.discard(id(x))
+                        break
+        if fn.fresh_outputs:
+            made_fresh.update(id(o) for o in node.outputs)
+    return plan
 
 
 def optimize(nodes: list, outputs: list) -> dict:

@@ -77,3 +77,96 @@ def test_fused_function_differentiates_through_a_recording_tape():
         gg2 = tf.reduce_sum(g2 * g2)
     np.testing.assert_allclose(g.numpy(), g2.numpy(), rtol=1e-6)
     np.testing.assert_allclose(second.numpy(), outer.gradient(gg2, W).numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("act", ["sigmoid"])
+def test_keras_dense_activation_joins_the_dense_primitive(act):
+    """Keras's Dense keeps a sigmoid apart (for the logits); a graph that never reads the logits
+    fuses it into the Dense primitive, with the same values and gradients."""
+    from tapeflow import keras
+
+    layer = keras.layers.Dense(3, activation=act)
+    layer.build((None, 4))
+
+    def step():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(layer(X)))
+        return loss, tape.gradient(loss, layer.trainable_variables)
+
+    traced = tf.function(step)
+    for a, b in zip(tf.nest.flatten(step()), tf.nest.flatten(traced()), strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert traced.get_concrete_function().optimizations["fuse_bias_activation"] >= 1
+
+
+def _array_program(traced, *args):
+    return traced.get_concrete_function(*args)._arrays
+
+
+def test_buffer_reuse_fires_in_a_training_step_and_changes_no_value():
+    """A traced MLP step hands dead intermediates on; its results equal the eager step's and
+    the step replayed node by node (no reuse), bit for bit, over several calls."""
+    w1 = tf.Variable(RNG.normal(size=(4, 8)).astype("float32"))
+    w2 = tf.Variable(RNG.normal(size=(8, 2)).astype("float32"))
+    x = RNG.normal(size=(6, 4)).astype("float32")
+    y = RNG.normal(size=(6, 2)).astype("float32")
+    x_before = x.copy()
+
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            h = tf.nn.sigmoid(tf.matmul(x, w1))
+            d = tf.matmul(h, w2) - y
+            loss = tf.reduce_mean(d * d) + tf.reduce_mean(tf.exp(-h))
+        g1, g2 = tape.gradient(loss, [w1, w2])
+        return loss, g1 * 2.0, g2 - 1.0
+
+    traced = tf.function(step)
+    program = _array_program(traced, x, y)
+    assert program.reused_buffers >= 3, program.source
+    eager = [t.numpy() for t in step(x, y)]
+    for _ in range(3):
+        got = [t.numpy() for t in traced(x, y)]
+        for a, b in zip(eager, got, strict=True):
+            np.testing.assert_array_equal(a, b)
+    with tf.GradientTape() as tape:  # a recording tape replays node by node, without reuse
+        tape.watch(w1)
+        stepwise = [t.numpy() for t in traced(x, y)]
+    for a, b in zip(eager, stepwise, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(x, x_before)  # an argument's buffer is never written
+
+
+@pytest.mark.parametrize("case", ["argument", "variable", "returned", "view", "read later", "broadcast"])
+def test_buffer_reuse_leaves_shared_buffers_alone(case):
+    v = tf.Variable(RNG.normal(size=(3, 4)).astype("float32"))
+    a = RNG.normal(size=(3, 4)).astype("float32")
+    keep = {"a": a.copy(), "v": v.numpy().copy()}
+
+    def fn(a):
+        if case == "argument":
+            return tf.exp(a) * 2.0
+        if case == "variable":
+            return tf.exp(v * 1.0 + v)
+        t = a * 3.0
+        if case == "returned":
+            return t, tf.exp(t)
+        if case == "view":
+            r = tf.reshape(t, (4, 3))
+            return tf.exp(t), r
+        if case == "read later":
+            e = tf.exp(t)
+            return e + t
+        return tf.exp(t[:1] * 1.0) + t  # (1, 4) cannot hold the (3, 4) sum
+
+    traced = tf.function(fn)
+    want = tf.nest.map_structure(lambda t: t.numpy(), fn(tf.constant(a)))
+    got = tf.nest.map_structure(lambda t: t.numpy(), traced(a))
+    for w, g in zip(tf.nest.flatten(want), tf.nest.flatten(got), strict=True):
+        np.testing.assert_array_equal(w, g)
+    np.testing.assert_array_equal(a, keep["a"])
+    np.testing.assert_array_equal(v.numpy(), keep["v"])
+    # Reused: the buffers made and last read inside the graph (exp's result into `* 2.0`, the
+    # first sum into exp, ...); never an argument, a variable, a returned value, a buffer with a
+    # view on it, one read later, or one of another shape.
+    expected = {"argument": 1, "variable": 2, "returned": 0, "view": 0, "read later": 1, "broadcast": 1}
+    assert _array_program(traced, a).reused_buffers == expected[case], _array_program(traced, a).source

@@ -486,9 +486,12 @@ class Optimizer:
         tensors = [g if isinstance(g, Tensor) else tf.convert_to_tensor(g, dtype=v.dtype) for g, v in kept]
         targets = [v for _, v in kept]
 
-        def update(*garrs: Any) -> None:
-            self.apply(list(garrs), targets)
-
+        casts = [None if t.dtype == v.dtype else v.dtype._np for t, v in zip(tensors, targets, strict=True)]
+        if any(v.constraint is not None for v in targets) or any(casts):
+            def update(*garrs: Any) -> None:
+                self.apply(list(garrs), targets)
+        else:
+            update = self._plain_replay(targets)
         node = _func_graph.lift_array_call(update, tensors, name="apply", captured=targets)
         node.optimizer = (self, targets)  # what a SavedModel saves instead of `update`
 
@@ -501,6 +504,35 @@ class Optimizer:
         return not (custom or self.gradient_accumulation_steps or self.clipnorm
                     or self.global_clipnorm or self.clipvalue or self._decays_weights() or self.use_ema
                     or self.loss_scale_factor is not None)
+
+    def _plain_replay(self, targets: list) -> Any:
+        """The replayed update for gradients whose dtypes match their unconstrained variables
+        (checked at trace time): the plain update rule straight on the arrays, with the full
+        `apply` taken whenever the configuration needs more (clipping, decay, EMA, ...), a
+        distribution strategy has gradients to all-reduce first, or a keras.StatelessScope
+        takes the writes."""
+
+        def update(*garrs: Any) -> None:
+            if _distribute_state.replica or _tensor._assign_hooks or not self._plain_update():
+                self.apply(list(garrs), targets)
+                return
+            table = self._slot_table
+            if table is None:
+                table = self._make_slot_table()
+            index = self._index
+            self._prepare(self._current_lr())
+            rule = self._update
+            for g, v in zip(garrs, targets, strict=True):
+                i = index.get(id(v))
+                if i is None:
+                    raise _unknown_variable(v)
+                w = v._value
+                if type(g) is not type(w):
+                    g = _backend.asarray(g, w.dtype, _backend.get_xp(w))
+                rule(g, w, table[i])
+            self._count_step()
+
+        return update
 
     def _apply_plain(self, grads: list, trainable_variables: list, table: list, index: dict) -> None:
         """`apply` without clipping, decay, accumulation or EMA: one pass, no intermediate lists."""
