@@ -172,17 +172,4 @@ class Fmod(Function):
         return (dy if na else None), (ew.negative(ew.multiply(dy, q)) if nb else None)
 
 
-class Cumprod(Function):
-    """Cumulative product along `axis`; the gradient is TF's: reverse-cumsum(y dy) / x."""
-
-    def __init__(self, axis: int) -> None:
-        self.axis = axis
-
-    def forward(self, a: Any) -> Any:
-        return get_xp(a).cumprod(a, axis=self.axis, dtype=a.dtype)
-
-    def backward(self, dy: Tensor) -> tuple:
-        x = self.inputs[0]
-        y = self.outputs[0]
-        # NOTE: exact where x has no zeros (as TF's gradient; a zero gives inf/nan there).
-        return (ew.divide(rd.cumsum(ew.multiply(dy, y), self.axis, reverse=True), x),)
+Cumprod = rd.Cumprod  # the running product primitive lives with the running sum

@@ -175,35 +175,47 @@ class Prod(Function):
         return a.prod(axis=self.axes, keepdims=self.keepdims, dtype=dtype)
 
     def backward(self, dy: Tensor) -> tuple:
+        # TF's ProdGrad: d/dx_i is the product of the other elements of x_i's reduction group,
+        # the exclusive running products from both ends multiplied (exact with zeros, no
+        # division). The reduced axes go last and become one axis of the group's elements.
         x = self.inputs[0]
-        xv = x._value
-        kshape = _keepdims_shape(self.in_shape, self.axes)
-        y = mv.reshape(self.outputs[0], kshape)
-        dy = mv.reshape(dy, kshape)
-        if not (xv == 0).any():
-            return (ew.multiply(dy, ew.divide(y, x)),)
-        # NOTE: with zeros present, d/dx_i = product of the other elements, computed directly
-        # (treated as a constant for higher-order gradients).
-        xp = get_xp(xv)
-        others = _prod_of_others(xp, xv, self.axes)
-        return (ew.multiply(dy, Tensor(others)),)
+        shape = self.in_shape
+        rank = len(shape)
+        reduced = tuple(range(rank)) if self.axes is None else tuple(sorted(a % rank for a in self.axes))
+        kept = [a for a in range(rank) if a not in reduced]
+        perm = kept + list(reduced)
+        lead = tuple(shape[a] for a in kept)
+        group = 1
+        for a in reduced:
+            group *= shape[a]
+        flat = mv.reshape(mv.transpose(x, perm), lead + (group,))
+        last = len(lead)
+        others = ew.multiply(Cumprod(last, True, False)(flat), Cumprod(last, True, True)(flat))
+        inverse = [0] * rank
+        for i, a in enumerate(perm):
+            inverse[a] = i
+        others = mv.transpose(mv.reshape(others, tuple(shape[a] for a in perm)), inverse)
+        dy = mv.reshape(dy, _keepdims_shape(shape, self.axes))
+        return (ew.multiply(dy, others),)
 
 
-def _prod_of_others(xp: Any, x: Any, axes: tuple | None) -> Any:
-    axes = tuple(range(x.ndim)) if axes is None else axes
-    rest = [i for i in range(x.ndim) if i not in axes]
-    perm = rest + list(axes)
-    xt = xp.transpose(x, perm)
-    lead = xt.shape[: len(rest)]
-    flat = xt.reshape(lead + (-1,))
-    ones = xp.ones(lead + (1,), dtype=x.dtype)
-    left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
-    right = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(flat[..., 1:], -1)], axis=-1), -1), -1)
-    others = (left * right).reshape(xt.shape)
-    inv = [0] * len(perm)
-    for i, p in enumerate(perm):
-        inv[p] = i
-    return xp.transpose(others, inv)
+def _scan(xp: Any, a: Any, axis: int, exclusive: bool, reverse: bool, product: bool) -> Any:
+    """Inclusive or exclusive running sum/product along `axis`, from either end. Exclusive
+    scans shift the inclusive scan of all but the last element (no subtraction or division,
+    so exact as TF's)."""
+    if reverse:
+        a = xp.flip(a, axis)
+    scan = xp.cumprod if product else xp.cumsum
+    if exclusive:
+        head = [slice(None)] * a.ndim
+        head[axis] = slice(0, a.shape[axis] - 1 if a.shape[axis] else 0)
+        first = list(a.shape)
+        first[axis] = min(1, a.shape[axis])
+        start = (xp.ones if product else xp.zeros)(tuple(first), dtype=a.dtype)
+        out = xp.concatenate([start, scan(a[tuple(head)], axis=axis, dtype=a.dtype)], axis=axis)
+    else:
+        out = scan(a, axis=axis, dtype=a.dtype)
+    return xp.flip(out, axis) if reverse else out
 
 
 class Cumsum(Function):
@@ -213,19 +225,27 @@ class Cumsum(Function):
         self.reverse = reverse
 
     def forward(self, a: Any) -> Any:
-        xp = get_xp(a)
-        ax = self.axis
-        if self.reverse:
-            a = xp.flip(a, ax)
-        out = xp.cumsum(a, axis=ax, dtype=a.dtype)
-        if self.exclusive:
-            out = out - a
-        if self.reverse:
-            out = xp.flip(out, ax)
-        return out
+        return _scan(get_xp(a), a, self.axis, self.exclusive, self.reverse, product=False)
 
     def backward(self, dy: Tensor) -> tuple:
         return (Cumsum(self.axis, self.exclusive, not self.reverse)(dy),)
+
+
+class Cumprod(Function):
+    """Running product along `axis`; the gradient is TF's: the opposite-direction cumsum of
+    `cumprod(x) * dy`, divided by x with div_no_nan (0 where x is 0, as TF gives)."""
+
+    def __init__(self, axis: int, exclusive: bool = False, reverse: bool = False) -> None:
+        self.axis = axis
+        self.exclusive = exclusive
+        self.reverse = reverse
+
+    def forward(self, a: Any) -> Any:
+        return _scan(get_xp(a), a, self.axis, self.exclusive, self.reverse, product=True)
+
+    def backward(self, dy: Tensor) -> tuple:
+        x, y = self.inputs[0], self.outputs[0]
+        return (ew.div_no_nan(Cumsum(self.axis, self.exclusive, not self.reverse)(ew.multiply(y, dy)), x),)
 
 
 class ArgReduce(Function):
@@ -366,17 +386,9 @@ def cumsum(x: Any, axis: int = 0, exclusive: bool = False, reverse: bool = False
 
 def cumprod(x: Any, axis: int = 0, exclusive: bool = False, reverse: bool = False,
             name: Any = None) -> Tensor:
-    """Cumulative product (as exp(cumsum(log|x|)) with signs; inputs must be non-zero)."""
+    """Cumulative product along `axis` (`exclusive` starts at 1, `reverse` from the end)."""
     x = ew.unary_operand(x, "Cumprod")
-    ax = int(axis) % max(x.ndim, 1)
-    if reverse:
-        x = mv.reverse(x, [ax])
-    logs = ew.log(ew.abs(x))
-    neg = ew.cast(ew.less(x, 0), x.dtype)
-    out = ew.exp(Cumsum(ax, exclusive, False)(logs))
-    sgn = ew.subtract(1.0, ew.multiply(2.0, ew.floormod(Cumsum(ax, exclusive, False)(neg), 2.0)))
-    out = ew.multiply(out, sgn)
-    return mv.reverse(out, [ax]) if reverse else out
+    return Cumprod(int(axis) % max(x.ndim, 1), exclusive, reverse)(x)
 
 
 def norm(tensor: Any, ord: Any = "euclidean", axis: Any = None, keepdims: bool = False,

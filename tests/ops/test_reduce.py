@@ -38,7 +38,10 @@ CASES = (
         OpCase("reduce_prod/with_zero",
                lambda x: tf.reduce_prod(x * tf.constant([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0]], tf.float64),
                                         axis=1),
-               [(2, 3)], second_order=False),
+               [(2, 3)]),
+        OpCase("reduce_prod/two_zeros",
+               lambda x: tf.reduce_prod(x * tf.constant([[1.0, 0.0, 0.0], [1.0, 0.0, 1.0]], tf.float64)),
+               [(2, 3)]),
         OpCase("reduce_euclidean_norm", lambda x: tf.math.reduce_euclidean_norm(x, axis=1), [(3, 4)]),
         OpCase("norm/all", tf.norm, [(3, 4)]),
         OpCase("norm/axis", lambda x: tf.norm(x, axis=-1, keepdims=True), [(3, 4)]),
@@ -53,6 +56,10 @@ CASES = (
         OpCase("cumsum/exclusive_reverse", lambda x: tf.cumsum(x, axis=0, exclusive=True, reverse=True),
                [(3, 4)]),
         OpCase("cumprod", lambda x: tf.math.cumprod(x, axis=1), [(2, 4)], domain="nonzero"),
+        OpCase("cumprod/exclusive_reverse", lambda x: tf.math.cumprod(x, axis=0, exclusive=True, reverse=True),
+               [(3, 4)], domain="nonzero"),
+        OpCase("cumprod/exclusive", lambda x: tf.math.cumprod(x, axis=-1, exclusive=True), [(2, 3, 4)],
+               domain="nonzero"),
     ]
 )
 
@@ -149,3 +156,39 @@ def test_reduce_empty_sum_and_max() -> None:
         assert np.isnan(float(tf.reduce_mean(tf.zeros((0,)))))  # TF: nan
     with pytest.raises(ValueError):
         tf.reduce_max(tf.zeros((0,)))
+
+
+def test_running_products_and_sums_are_exact_and_keep_integer_dtypes():
+    """TF multiplies (and adds) step by step: exact products, exclusive scans by shifting, ints kept."""
+    x = np.array([3.0, 7.0, 11.0, 13.0, 17.0, 19.0], np.float32)
+    np.testing.assert_array_equal(tf.math.cumprod(x).numpy(), np.cumprod(x))
+    np.testing.assert_array_equal(tf.math.cumprod(x, exclusive=True, reverse=True).numpy(),
+                                  np.flip(np.concatenate([[1.0], np.cumprod(x[::-1])[:-1]])))
+    ints = tf.math.cumprod(tf.constant([[1, 2, 3], [4, 5, 6]]), axis=1, exclusive=True)
+    assert ints.dtype == tf.int32
+    np.testing.assert_array_equal(ints.numpy(), [[1, 1, 2], [1, 4, 20]])
+    big = np.array([1.0, 1e8], np.float32)  # inclusive minus x would give [0, 0]
+    np.testing.assert_array_equal(tf.cumsum(big, exclusive=True).numpy(), [0.0, 1.0])
+    assert tf.math.cumprod(np.zeros((0, 3), np.float32), exclusive=True).shape == (0, 3)
+
+
+def test_reduce_prod_gradient_traces_without_values():
+    """The gradient of reduce_prod is built from primitives, so a tf.function traces it (no
+    value is read at trace time) and equals the eager gradient, zeros included."""
+    x = tf.Variable([[2.0, 0.0, 3.0], [4.0, 5.0, 0.5]])
+
+    def grad():
+        with tf.GradientTape() as tape:
+            y = tf.reduce_sum(tf.reduce_prod(x, axis=1) ** 2)
+        return tape.gradient(y, x)
+
+    np.testing.assert_allclose(tf.function(grad)().numpy(), grad().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(grad().numpy(), [[0.0, 0.0, 0.0], [50.0, 40.0, 400.0]], rtol=1e-6)
+
+
+def test_cumprod_gradient_with_a_zero_is_tfs():
+    """TF divides with div_no_nan in cumprod's gradient: 0 (not inf or nan) where x is 0."""
+    x = tf.Variable([2.0, 0.0, 3.0], dtype=tf.float64)
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(tf.math.cumprod(x))
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [1.0, 0.0, 0.0])
