@@ -234,6 +234,16 @@ class threading:  # noqa: N801 - TF's namespace name
         threading._inter = int(num_threads)
 
 
+def set_soft_device_placement(enabled: bool) -> None:
+    """Whether a `tf.device` naming a device that does not exist falls back to the CPU (TF's
+    default, True) or raises."""
+    backend.soft_placement[0] = bool(enabled)
+
+
+def get_soft_device_placement() -> bool:
+    return backend.soft_placement[0]
+
+
 def run_functions_eagerly(run_eagerly: bool) -> None:
     """Make every `tf.function` run its Python code eagerly (for debugging), or trace again."""
     _trace_state.run_eagerly[0] = bool(run_eagerly)

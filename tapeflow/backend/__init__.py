@@ -80,15 +80,22 @@ def parse_device(spec: str) -> tuple[str, int]:
     return m.group(1).upper(), int(m.group(2) or 0)
 
 
+# TF's soft device placement (on by default): a GPU that is not there is the CPU instead.
+soft_placement: list = [True]
+
+
 def xp_for_device(spec: str) -> Any:
     kind, index = parse_device(spec)
     if kind == "CPU":
+        return np
+    if soft_placement[0] and (_cupy is None or index >= gpu_count()):
         return np
     if _cupy is None:
         raise RuntimeError(
             f"Device {spec!r} was requested but no GPU is available: install CuPy "
             "(`pip install tapeflow[gpu]`) on a machine with an NVIDIA GPU. "
-            "tf.config.list_physical_devices('GPU') lists the GPUs Tapeflow can use."
+            "tf.config.list_physical_devices('GPU') lists the GPUs Tapeflow can use "
+            "(with tf.config.set_soft_device_placement(True), the default, the CPU stands in)."
         )
     if index >= gpu_count():
         raise RuntimeError(f"Device {spec!r} does not exist; this machine has {gpu_count()} GPU(s).")

@@ -1,13 +1,16 @@
 """`tf.image` photometric adjustments: adjust_brightness/contrast/saturation/hue/gamma and their
 random_* and stateless_random_* versions (one random factor per call, as TF draws it).
 
-Integer images are converted to float in [0, 1], adjusted, and converted back with saturation;
-the float work is differentiable."""
+Integer images are converted to float in [0, 1], adjusted, and converted back with saturation.
+Brightness and gamma are differentiable; contrast, hue and saturation are TF raw ops with no
+registered gradient (AdjustContrastv2, AdjustHue, AdjustSaturation), so asking a tape for a
+gradient through them raises TF's LookupError (the autodiff guide shows it)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from tapeflow.autodiff.function import Function
 from tapeflow.image._common import as_float, from_float, image_tensor, to_float
 from tapeflow.image._random import stateless_uniform_array, uniform_array
 from tapeflow.image.color import hsv_to_rgb, rgb_to_hsv
@@ -35,6 +38,34 @@ def _factor(value: Any, like: Tensor) -> Any:
     return float(value)
 
 
+class _NoGradient(Function):
+    """A TF op without a registered gradient: `compute`'s values (Tensor code, run on the
+    arrays with nothing recorded), and TF's LookupError when a gradient is asked through it."""
+
+    def __init__(self, op_type: str, compute: Any) -> None:
+        self.op_type = op_type
+        self.compute = compute
+
+    def forward(self, *arrays: Any) -> Any:
+        return self.compute(*[Tensor(a) for a in arrays])._value
+
+    def backward(self, dy: Tensor) -> tuple:
+        raise LookupError(f"gradient registry has no entry for: {self.op_type}")
+
+
+def _without_gradient(op_type: str, compute: Any, *operands: Any) -> Tensor:
+    tensors = [x if isinstance(x, Tensor) else convert_to_tensor(x) for x in operands]
+    return _NoGradient(op_type, compute)(*tensors)
+
+
+def _factor_tensor(value: Any) -> Tensor:
+    """A factor as an operand of a primitive: a tensor as itself, a number in float64 (cast to
+    the image's dtype inside, as the number itself would be)."""
+    if isinstance(value, Tensor):
+        return value
+    return convert_to_tensor(float(value), dtype="float64")
+
+
 def adjust_brightness(image: Any, delta: Any) -> Tensor:
     """Add `delta` to every pixel (in [0, 1] units for integer images, which saturate)."""
     x = _image(image, "adjust_brightness")
@@ -45,10 +76,14 @@ def adjust_brightness(image: Any, delta: Any) -> Tensor:
 def adjust_contrast(images: Any, contrast_factor: Any) -> Tensor:
     """(x - mean) * contrast_factor + mean, the mean per image and channel over height and width."""
     x = image_tensor(images, "adjust_contrast", None)
-    work = to_float(x)
-    mean = rd.reduce_mean(work, [-3, -2], keepdims=True)
-    out = ew.add(ew.multiply(ew.subtract(work, mean), _factor(contrast_factor, work)), mean)
-    return from_float(out, x.dtype.name)
+
+    def compute(x: Tensor, factor: Tensor) -> Tensor:
+        work = to_float(x)
+        mean = rd.reduce_mean(work, [-3, -2], keepdims=True)
+        out = ew.add(ew.multiply(ew.subtract(work, mean), _factor(factor, work)), mean)
+        return from_float(out, x.dtype.name)
+
+    return _without_gradient("AdjustContrastv2", compute, x, _factor_tensor(contrast_factor))
 
 
 def adjust_gamma(image: Any, gamma: Any = 1, gain: Any = 1) -> Tensor:
@@ -63,9 +98,13 @@ def adjust_gamma(image: Any, gamma: Any = 1, gain: Any = 1) -> Tensor:
 def adjust_saturation(image: Any, saturation_factor: Any, name: Any = None) -> Tensor:
     """Scale the HSV saturation by `saturation_factor`, clipped to [0, 1]."""
     x = _rgb(image, "adjust_saturation")
-    hsv = rgb_to_hsv(to_float(x))
-    s = ew.clip_by_value(ew.multiply(hsv[..., 1], _factor(saturation_factor, hsv)), 0.0, 1.0)
-    return from_float(hsv_to_rgb(mv.stack([hsv[..., 0], s, hsv[..., 2]], -1)), x.dtype.name)
+
+    def compute(x: Tensor, factor: Tensor) -> Tensor:
+        hsv = rgb_to_hsv(to_float(x))
+        s = ew.clip_by_value(ew.multiply(hsv[..., 1], _factor(factor, hsv)), 0.0, 1.0)
+        return from_float(hsv_to_rgb(mv.stack([hsv[..., 0], s, hsv[..., 2]], -1)), x.dtype.name)
+
+    return _without_gradient("AdjustSaturation", compute, x, _factor_tensor(saturation_factor))
 
 
 def adjust_hue(image: Any, delta: Any, name: Any = None) -> Tensor:
@@ -73,10 +112,14 @@ def adjust_hue(image: Any, delta: Any, name: Any = None) -> Tensor:
     x = _rgb(image, "adjust_hue")
     if not isinstance(delta, Tensor) and not -1.0 <= float(delta) <= 1.0:
         raise ValueError(f"adjust_hue: delta must be in the interval [-1, 1], received {delta!r}.")
-    hsv = rgb_to_hsv(to_float(x))
-    h = ew.add(hsv[..., 0], _factor(delta, hsv))
-    h = ew.subtract(h, ew.floor(h))  # NOTE: wrap into [0, 1); floor's gradient is zero
-    return from_float(hsv_to_rgb(mv.stack([h, hsv[..., 1], hsv[..., 2]], -1)), x.dtype.name)
+
+    def compute(x: Tensor, delta: Tensor) -> Tensor:
+        hsv = rgb_to_hsv(to_float(x))
+        h = ew.add(hsv[..., 0], _factor(delta, hsv))
+        h = ew.subtract(h, ew.floor(h))  # wrap into [0, 1)
+        return from_float(hsv_to_rgb(mv.stack([h, hsv[..., 1], hsv[..., 2]], -1)), x.dtype.name)
+
+    return _without_gradient("AdjustHue", compute, x, _factor_tensor(delta))
 
 
 # -- random versions --------------------------------------------------------------------------

@@ -23,13 +23,31 @@ def test_physical_devices() -> None:
 
 
 @pytest.mark.skipif(HAS_GPU, reason="checks the behaviour without a GPU")
-def test_requesting_a_gpu_without_one_is_a_clear_error() -> None:
+def test_requesting_a_gpu_without_one_is_a_clear_error_without_soft_placement() -> None:
     assert tf.config.list_physical_devices("GPU") == []
-    with pytest.raises(RuntimeError, match=r"'/GPU:0' was requested but no GPU is available: install CuPy"):
-        with tf.device("/GPU:0"):
-            tf.zeros((2,))
+    assert tf.config.get_soft_device_placement() is True  # TF's default
+    tf.config.set_soft_device_placement(False)
+    try:
+        with pytest.raises(RuntimeError, match=r"'/GPU:0' was requested but no GPU is available: install CuPy"):
+            with tf.device("/GPU:0"):
+                tf.zeros((2,))
+    finally:
+        tf.config.set_soft_device_placement(True)
     # The failed request leaves the default device alone.
     assert tf.zeros((2,)).device.endswith("CPU:0")
+
+
+@pytest.mark.skipif(HAS_GPU, reason="checks the behaviour without a GPU")
+def test_soft_placement_runs_gpu_blocks_on_the_cpu() -> None:
+    """The TF variables guide multiplies under tf.device('GPU:0'); without a GPU, TF places it
+    on the CPU (soft device placement), and so does Tapeflow."""
+    with tf.device("CPU:0"):
+        a = tf.Variable([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+        b = tf.Variable([[1.0, 2.0, 3.0]])
+    with tf.device("GPU:0"):
+        k = a * b
+    assert k.device.endswith("CPU:0")
+    np.testing.assert_array_equal(k.numpy(), [[1.0, 4.0, 9.0], [4.0, 10.0, 18.0]])
 
 
 def test_device_spec_parsing() -> None:

@@ -1,0 +1,134 @@
+"""Run the code cells of TensorFlow / Keras documentation notebooks on Tapeflow, as a user would.
+
+Each notebook runs in its own interpreter; its code cells run in order in one namespace, with
+only the imports changed (`import tensorflow as tf` -> `import tapeflow as tf`, `keras` ->
+`tapeflow.keras`). Shell and magic lines (`!pip ...`, `%matplotlib`) are dropped, plots go to
+the Agg backend. A failing cell is recorded and the next cells still run, so one run lists
+every missing name or behaviour difference of a notebook. Cells that need the network (this
+machine has none) are reported as such, apart from Tapeflow's own failures.
+
+    python tools/run_tf_docs.py DOCS_DIR/site/en/guide/tensor.ipynb [...] [--timeout 300]
+
+DOCS_DIR is a checkout of tensorflow/docs (or keras-team/keras-io guides as .py files).
+Prints one line per failing cell: notebook, cell number, exception, and the cell's first line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+IMPORTS = [
+    (re.compile(r"^(\s*)import tensorflow\.compat\.v1 as (\w+)", re.M), r"\1import tapeflow.compat.v1 as \2"),
+    (re.compile(r"^(\s*)import tensorflow as (\w+)", re.M), r"\1import tapeflow as \2"),
+    (re.compile(r"^(\s*)import tensorflow$", re.M), r"\1import tapeflow as tensorflow"),
+    (re.compile(r"^(\s*)from tensorflow import", re.M), r"\1from tapeflow import"),
+    (re.compile(r"^(\s*)from tensorflow\.", re.M), r"\1from tapeflow."),
+    (re.compile(r"^(\s*)import keras$", re.M), r"\1from tapeflow import keras"),
+    (re.compile(r"^(\s*)import keras as (\w+)", re.M), r"\1from tapeflow import keras as \2"),
+    (re.compile(r"^(\s*)from keras import", re.M), r"\1from tapeflow.keras import"),
+    (re.compile(r"^(\s*)from keras\.", re.M), r"\1from tapeflow.keras."),
+]
+
+NETWORK = ("URLError", "HTTPError", "Name or service not known", "Temporary failure in name resolution",
+           "ConnectionError", "Network is unreachable", "getaddrinfo", "download", "Failed to establish")
+
+RUNNER = textwrap.dedent('''
+    import json, sys, traceback, signal
+    import matplotlib
+    matplotlib.use("Agg")
+    cells = json.load(open(sys.argv[1]))
+    ns = {"__name__": "__main__"}
+    def on_alarm(signum, frame):
+        raise TimeoutError("cell ran past its time limit")
+    signal.signal(signal.SIGALRM, on_alarm)
+    import linecache
+    for i, src in enumerate(cells):
+        signal.alarm(int(sys.argv[2]))
+        name = f"<cell {i}>"
+        # as IPython does: the cell's source is findable, so inspect.getsource works on its functions
+        linecache.cache[name] = (len(src), None, src.splitlines(True), name)
+        try:
+            exec(compile(src, name, "exec"), ns)
+        except BaseException as e:
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            tb = traceback.extract_tb(e.__traceback__)
+            where = next((f"{f.filename}:{f.lineno}" for f in reversed(tb) if "tapeflow" in f.filename), "")
+            print("CELL-FAILED", json.dumps({"cell": i, "error": f"{type(e).__name__}: {e}"[:400],
+                                             "where": where}), flush=True)
+        finally:
+            signal.alarm(0)
+    print("NOTEBOOK-DONE", flush=True)
+''')
+
+
+def code_cells(path: str) -> list:
+    """The notebook's code cells (or a .py guide's whole text) with imports swapped and shell
+    and magic lines removed."""
+    if path.endswith(".py"):
+        sources = [open(path).read()]
+    else:
+        nb = json.load(open(path))
+        sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    cells = []
+    for src in sources:
+        lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("!", "%"))]
+        src = "\n".join(lines)
+        for pattern, repl in IMPORTS:
+            src = pattern.sub(repl, src)
+        cells.append(src)
+    return cells
+
+
+def run(path: str, timeout: int) -> list:
+    cells = code_cells(path)
+    tmp = f"/tmp/tf_docs_cells_{os.getpid()}.json"
+    with open(tmp, "w") as f:
+        json.dump(cells, f)
+    env = dict(os.environ, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="3")
+    try:
+        proc = subprocess.run([sys.executable, "-c", RUNNER, tmp, str(timeout)], capture_output=True,
+                              text=True, timeout=timeout * 4 + 60, env=env, cwd="/tmp")
+        out = proc.stdout
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        out += "\nCELL-FAILED " + json.dumps({"cell": -1, "error": "notebook timed out", "where": ""})
+    failures = []
+    for line in out.splitlines():
+        if line.startswith("CELL-FAILED "):
+            rec = json.loads(line[len("CELL-FAILED "):])
+            rec["first_line"] = cells[rec["cell"]].strip().splitlines()[0][:80] if rec["cell"] >= 0 and \
+                cells[rec["cell"]].strip() else ""
+            rec["network"] = any(k in rec["error"] for k in NETWORK)
+            failures.append(rec)
+    if "NOTEBOOK-DONE" not in out and not any(r["cell"] == -1 for r in failures):
+        failures.append({"cell": -1, "error": "interpreter died: " + (proc.stderr or "")[-300:], "where": "",
+                         "first_line": "", "network": False})
+    return failures
+
+
+def main(argv: list | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+")
+    parser.add_argument("--timeout", type=int, default=300, help="seconds per cell")
+    args = parser.parse_args(argv)
+    bad = 0
+    for path in args.notebooks:
+        failures = run(path, args.timeout)
+        own = [f for f in failures if not f["network"]]
+        bad += bool(own)
+        print(f"== {path}: {len(own)} failing cells, {len(failures) - len(own)} need the network", flush=True)
+        for f in failures:
+            tag = "net" if f["network"] else "FAIL"
+            print(f"  [{tag}] cell {f['cell']}: {f['error'][:200]} | {f['where']} | {f['first_line']}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
