@@ -188,6 +188,11 @@ def _known_shape(t: Any) -> tuple | None:
     return None if None in shape else shape
 
 
+# Smallest buffer (elements) worth handing on: below it NumPy's allocator is cheaper than the
+# keyword-argument call of a ufunc with `out=` (XOR-sized steps got slower with reuse).
+REUSE_MIN_ELEMENTS = 1 << 14
+
+
 def plan_buffer_reuse(nodes: list, outputs: list) -> dict:
     """Where a primitive may write its output into an input's buffer: {node index: input index}.
 
@@ -196,7 +201,8 @@ def plan_buffer_reuse(nodes: list, outputs: list) -> dict:
     variable, argument, constant or view shares it; (2) every node that reads it is such a
     primitive too, so no reader kept a view or a reference; (3) this node is its last reader
     and no output returns it; (4) it has this node's output shape (fully known, rank >= 1:
-    rank-0 results may be NumPy scalars) and dtype; (5) the node's primitive has `forward_into`.
+    rank-0 results may be NumPy scalars) and dtype, and at least REUSE_MIN_ELEMENTS elements;
+    (5) the node's primitive has `forward_into`.
     The values are the same as without reuse (the same ufuncs, into existing memory); it saves
     an allocation and the first-touch of fresh pages per reused buffer.
     """
@@ -217,7 +223,10 @@ def plan_buffer_reuse(nodes: list, outputs: list) -> dict:
         if fn.forward_into is not None and len(node.outputs) == 1:
             out = node.outputs[0]
             shape = _known_shape(out)
-            if shape:
+            size = 1
+            for d in shape or ():
+                size *= d
+            if shape and size >= REUSE_MIN_ELEMENTS:
                 for i, x in enumerate(node.inputs):
                     if (id(x) in made_fresh and last_read[id(x)] == k and only_fresh_readers[id(x)]
                             and id(x) not in returned and x.dtype == out.dtype

@@ -103,7 +103,15 @@ def _array_program(traced, *args):
     return traced.get_concrete_function(*args)._arrays
 
 
-def test_buffer_reuse_fires_in_a_training_step_and_changes_no_value():
+@pytest.fixture
+def reuse_small_buffers(monkeypatch):
+    """Small test shapes: let the reuse pass hand on buffers of any size."""
+    from tapeflow.tracing import passes
+
+    monkeypatch.setattr(passes, "REUSE_MIN_ELEMENTS", 1)
+
+
+def test_buffer_reuse_fires_in_a_training_step_and_changes_no_value(reuse_small_buffers):
     """A traced MLP step hands dead intermediates on; its results equal the eager step's and
     the step replayed node by node (no reuse), bit for bit, over several calls."""
     w1 = tf.Variable(RNG.normal(size=(4, 8)).astype("float32"))
@@ -137,7 +145,7 @@ def test_buffer_reuse_fires_in_a_training_step_and_changes_no_value():
 
 
 @pytest.mark.parametrize("case", ["argument", "variable", "returned", "view", "read later", "broadcast"])
-def test_buffer_reuse_leaves_shared_buffers_alone(case):
+def test_buffer_reuse_leaves_shared_buffers_alone(case, reuse_small_buffers):
     v = tf.Variable(RNG.normal(size=(3, 4)).astype("float32"))
     a = RNG.normal(size=(3, 4)).astype("float32")
     keep = {"a": a.copy(), "v": v.numpy().copy()}
@@ -170,3 +178,18 @@ def test_buffer_reuse_leaves_shared_buffers_alone(case):
     # view on it, one read later, or one of another shape.
     expected = {"argument": 1, "variable": 2, "returned": 0, "view": 0, "read later": 1, "broadcast": 1}
     assert _array_program(traced, a).reused_buffers == expected[case], _array_program(traced, a).source
+
+
+def test_buffer_reuse_skips_small_buffers():
+    """Below REUSE_MIN_ELEMENTS a fresh array is cheaper than `out=`; at it, reuse fires."""
+    from tapeflow.tracing import passes
+
+    def fn(a):
+        return tf.exp(a * 3.0) * 2.0
+
+    small = np.ones((4, 4), np.float32)
+    big = np.ones((passes.REUSE_MIN_ELEMENTS,), np.float32)
+    traced = tf.function(fn)
+    assert _array_program(traced, small).reused_buffers == 0
+    assert _array_program(traced, big).reused_buffers == 2
+    np.testing.assert_array_equal(traced(big).numpy(), fn(tf.constant(big)).numpy())
