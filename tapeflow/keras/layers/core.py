@@ -509,7 +509,15 @@ class Lambda(Layer):
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         if self._output_shape is None:
-            raise NotImplementedError
+            # As Keras: run the function on a symbolic input of that shape.
+            from tapeflow.keras.layers.base import KerasTensor
+
+            shapes = input_shape
+            is_shape = isinstance(shapes, (tuple, list)) and all(d is None or isinstance(d, int) for d in shapes)
+            symbolic = (KerasTensor(tuple(shapes), self.compute_dtype) if is_shape else
+                        tf.nest.map_structure_up_to(shapes, lambda s: KerasTensor(tuple(s), self.compute_dtype),
+                                                    shapes))
+            return tf.nest.map_structure(lambda t: tuple(t.shape), self.call(symbolic))
         if callable(self._output_shape):
             return self._output_shape(input_shape)
         s = tuple(self._output_shape)
@@ -522,10 +530,34 @@ class Lambda(Layer):
         return self.mask
 
     def get_config(self) -> dict:
-        raise NotImplementedError(
-            f"Lambda layer '{self.name}' wraps a Python function and cannot be serialised; "
-            "subclass Layer instead to save this model."
-        )
+        """Keras's config: a lambda as `{"class_name": "__lambda__"}` with its marshalled code
+        (what Keras writes; Tapeflow never loads code from a file, but this process can clone
+        its own lambdas), a named function by name."""
+        from tapeflow.keras.saving import lambda_functions
+        from tapeflow.keras.saving.serialization import serialize_keras_object
+
+        config = {"function": lambda_functions.function_config(self.function)}
+        if self._output_shape is not None:
+            config["output_shape"] = (lambda_functions.function_config(self._output_shape)
+                                      if callable(self._output_shape) else self._output_shape)
+        if self.mask is not None:
+            config["mask"] = (lambda_functions.function_config(self.mask) if callable(self.mask)
+                              else serialize_keras_object(self.mask))
+        config["arguments"] = serialize_keras_object(self.arguments)
+        return {**super().get_config(), **config}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None, safe_mode: Any = None) -> Lambda:
+        from tapeflow.keras.saving import lambda_functions
+
+        config = dict(config)
+        for key in ("function", "output_shape", "mask"):
+            value = config.get(key)
+            if isinstance(value, (str, dict)) and not (key == "output_shape" and isinstance(value, list)):
+                config[key] = lambda_functions.load_function(value, custom_objects)
+        if isinstance(config.get("output_shape"), list):
+            config["output_shape"] = tuple(config["output_shape"])
+        return cls(**config)
 
 
 class Embedding(Layer):
