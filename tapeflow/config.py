@@ -264,21 +264,6 @@ def experimental_functions_run_eagerly() -> bool:
     return functions_run_eagerly()
 
 
-_soft_placement = [True]
-
-
-def set_soft_device_placement(enabled: bool) -> None:
-    """Record whether ops without a kernel on the requested device may move to another. Every
-    Tapeflow op runs on every device it supports (NumPy or CuPy arrays), so nothing ever moves;
-    the flag is kept for code that sets and reads it."""
-    _soft_placement[0] = bool(enabled)
-
-
-def get_soft_device_placement() -> bool:
-    """The flag set by `set_soft_device_placement` (default True, as TF 2)."""
-    return _soft_placement[0]
-
-
 _OPTIMIZER_OPTIONS = {
     "layout_optimizer", "constant_folding", "shape_optimization", "remapping", "arithmetic_optimization",
     "dependency_optimization", "loop_optimization", "function_optimization", "debug_stripper",
