@@ -487,7 +487,8 @@ class Optimizer:
         targets = [v for _, v in kept]
 
         casts = [None if t.dtype == v.dtype else v.dtype._np for t, v in zip(tensors, targets, strict=True)]
-        if any(v.constraint is not None for v in targets) or any(casts):
+        if (type(self).apply is not Optimizer.apply or any(v.constraint is not None for v in targets)
+                or any(casts)):
             def update(*garrs: Any) -> None:
                 self.apply(list(garrs), targets)
         else:
