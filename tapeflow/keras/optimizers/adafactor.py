@@ -9,7 +9,7 @@ import numpy as np
 
 from tapeflow import backend as _backend
 from tapeflow.keras.optimizers import schedules as _schedules
-from tapeflow.keras.optimizers.optimizer import Optimizer
+from tapeflow.keras.optimizers.optimizer import Optimizer, base_arguments
 
 
 class Adafactor(Optimizer):
@@ -44,12 +44,7 @@ class Adafactor(Optimizer):
                  ema_momentum: float = 0.99, ema_overwrite_frequency: int | None = None,
                  loss_scale_factor: float | None = None, gradient_accumulation_steps: int | None = None,
                  name: str | None = None, **kwargs: Any) -> None:
-        super().__init__(learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-                         clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-                         use_ema=use_ema, ema_momentum=ema_momentum,
-                         ema_overwrite_frequency=ema_overwrite_frequency,
-                         loss_scale_factor=loss_scale_factor,
-                         gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+        super().__init__(**base_arguments(locals()))
         self.beta_2_decay = beta_2_decay
         self.epsilon_1 = epsilon_1
         self.epsilon_2 = epsilon_2

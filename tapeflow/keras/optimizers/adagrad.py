@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tapeflow import backend as _backend
-from tapeflow.keras.optimizers.optimizer import Optimizer
+from tapeflow.keras.optimizers.optimizer import Optimizer, base_arguments
 
 
 class Adagrad(Optimizer):
@@ -26,11 +26,7 @@ class Adagrad(Optimizer):
                  ema_momentum: float = 0.99, ema_overwrite_frequency: int | None = None,
                  loss_scale_factor: float | None = None, gradient_accumulation_steps: int | None = None,
                  name: str | None = None, **kwargs: Any) -> None:
-        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, use_ema=use_ema,
-                         ema_momentum=ema_momentum, ema_overwrite_frequency=ema_overwrite_frequency,
-                         loss_scale_factor=loss_scale_factor,
-                         gradient_accumulation_steps=gradient_accumulation_steps, name=name, **kwargs)
+        super().__init__(**base_arguments(locals()))
         self.initial_accumulator_value = initial_accumulator_value
         self.epsilon = epsilon
 

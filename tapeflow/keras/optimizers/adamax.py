@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow import backend as _backend
-from tapeflow.keras.optimizers.optimizer import Optimizer
+from tapeflow.keras.optimizers.optimizer import Optimizer, base_arguments
 
 
 class Adamax(Optimizer):
@@ -32,12 +32,7 @@ class Adamax(Optimizer):
                  ema_momentum: float = 0.99, ema_overwrite_frequency: int | None = None,
                  loss_scale_factor: float | None = None, gradient_accumulation_steps: int | None = None,
                  name: str | None = None, **kwargs: Any) -> None:
-        super().__init__(learning_rate=learning_rate, name=name, weight_decay=weight_decay,
-                         clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
-                         use_ema=use_ema, ema_momentum=ema_momentum,
-                         ema_overwrite_frequency=ema_overwrite_frequency,
-                         loss_scale_factor=loss_scale_factor,
-                         gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+        super().__init__(**base_arguments(locals()))
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon

@@ -50,6 +50,20 @@ def _to_float(value: Any) -> float:
     return float(value)
 
 
+_BASE_ARGUMENTS = ("learning_rate", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema",
+                   "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps",
+                   "name")
+
+
+def base_arguments(arguments: dict) -> dict:
+    """The base `Optimizer.__init__` arguments found in a subclass `__init__`'s `locals()`, with its
+    `**kwargs`: subclasses keep Keras's explicit signatures and pass them on with
+    `super().__init__(**base_arguments(locals()))`."""
+    out = {k: arguments[k] for k in _BASE_ARGUMENTS if k in arguments}
+    out.update(arguments.get("kwargs") or {})
+    return out
+
+
 class Optimizer:
     """Base class of optimizers (Keras 3 API).
 
