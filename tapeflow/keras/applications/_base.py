@@ -18,6 +18,36 @@ from tapeflow.keras.utils.summary_utils import is_keras_tensor
 WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
 
+_BUILDER_ARGS = """
+
+    Args:
+        include_top: include the global-average-pooling and dense classifier.
+        weights: None (random), "imagenet" (the cached Keras file) or a weights file path.
+        input_tensor: optional Keras tensor to use as the image input.
+        input_shape: `(height, width, channels)` when `include_top` is False.
+        pooling: without the top, None (4-D feature map), "avg" or "max" (2-D features).
+        classes: output classes with the top (1000 for imagenet weights).
+        classifier_activation: activation of the "predictions" layer (None for logits).
+        name: the model's name.
+
+    Returns:
+        A functional `Model`.
+    """
+
+
+def builder_doc(summary: str) -> str:
+    """`summary` followed by the Args/Returns that every builder with Keras's standard signature
+    (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation,
+    name) shares."""
+    return summary.rstrip() + _BUILDER_ARGS
+
+
+def documented(fn: Any) -> Any:
+    """Decorator: complete a builder's one-line docstring with `builder_doc`."""
+    fn.__doc__ = builder_doc(fn.__doc__ or "")
+    return fn
+
+
 def check_weights(weights: Any, include_top: bool, classes: int) -> None:
     """`weights` is None, "imagenet" or an existing file; imagenet with a top needs 1000 classes."""
     if not (weights in {"imagenet", None} or (isinstance(weights, (str, os.PathLike)) and os.path.exists(weights))):
@@ -36,6 +66,21 @@ def image_input(input_tensor: Any, input_shape: tuple) -> Any:
     if not is_keras_tensor(input_tensor):
         return layers.Input(tensor=input_tensor, shape=input_shape)
     return input_tensor
+
+
+def checked_image_input(weights: Any, include_top: bool, classes: int, input_tensor: Any, input_shape: Any,
+                        default_size: int, min_size: int) -> tuple[tuple, Any]:
+    """What every builder does first: check `weights`/`classes`, resolve the input shape for the
+    image data format (`imagenet_utils.obtain_input_shape`) and make the image tensor.
+
+    Returns:
+        `(input_shape, image tensor)`.
+    """
+    check_weights(weights, include_top, classes)
+    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=default_size, min_size=min_size,
+                                                    data_format=backend.image_data_format(),
+                                                    require_flatten=include_top, weights=weights)
+    return input_shape, image_input(input_tensor, input_shape)
 
 
 def model_inputs(input_tensor: Any, img_input: Any) -> Any:

@@ -147,11 +147,8 @@ def ConvNeXt(depths: list, projection_dims: list, drop_path_rate: float = 0.0,
     if backend.image_data_format() == "channels_first":
         raise ValueError("ConvNeXt does not support the `channels_first` image data format. Switch to "
                          "`channels_last` with keras.backend.set_image_data_format('channels_last').")
-    _base.check_weights(weights, include_top, classes)
-    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=default_size, min_size=32,
-                                                    data_format=backend.image_data_format(),
-                                                    require_flatten=include_top, weights=weights)
-    img_input = _base.image_input(input_tensor, input_shape)
+    input_shape, img_input = _base.checked_image_input(weights, include_top, classes, input_tensor,
+                                                       input_shape, default_size=default_size, min_size=32)
     if input_tensor is not None:
         inputs, x = _base.source_inputs(input_tensor)[0], input_tensor
     else:
@@ -242,6 +239,4 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
     return x
 
 
-def decode_predictions(preds: Any, top: int = 5) -> list:
-    """The top ImageNet classes per sample (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions  # the same for every ImageNet model

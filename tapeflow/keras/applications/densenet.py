@@ -53,11 +53,8 @@ def DenseNet(blocks: Any, include_top: bool = True, weights: Any = "imagenet", i
     if backend.image_data_format() == "channels_first":
         raise ValueError("DenseNet does not support the `channels_first` image data format. Switch to "
                          "`channels_last` with keras.backend.set_image_data_format('channels_last').")
-    _base.check_weights(weights, include_top, classes)
-    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
-                                                    data_format=backend.image_data_format(),
-                                                    require_flatten=include_top, weights=weights)
-    img_input = _base.image_input(input_tensor, input_shape)
+    input_shape, img_input = _base.checked_image_input(weights, include_top, classes, input_tensor,
+                                                       input_shape, default_size=224, min_size=32)
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)))(img_input)
     x = layers.Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)
     x = _bn("conv1_bn")(x)
@@ -95,21 +92,8 @@ def _densenet(blocks: tuple, default_name: str, title: str) -> Callable:
         return DenseNet(list(blocks), include_top, weights, input_tensor, input_shape, pooling, classes,
                         classifier_activation, name=name)
     build.__name__ = build.__qualname__ = title
-    build.__doc__ = f"""{title} (default input 224x224x3, at least 32x32); expects `densenet.preprocess_input`.
-
-    Args:
-        include_top: include the global-average-pooling and dense classifier.
-        weights: None (random), "imagenet" (the cached Keras file) or a weights file path.
-        input_tensor: optional Keras tensor to use as the image input.
-        input_shape: `(height, width, channels)` when `include_top` is False.
-        pooling: without the top, None (4-D feature map), "avg" or "max" (2-D features).
-        classes: output classes with the top (1000 for imagenet weights).
-        classifier_activation: activation of the "predictions" layer (None for logits).
-        name: the model's name.
-
-    Returns:
-        A functional `Model`.
-    """
+    build.__doc__ = _base.builder_doc(f"{title} (default input 224x224x3, at least 32x32); expects "
+                                      "`densenet.preprocess_input`.")
     return build
 
 
@@ -123,6 +107,4 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="torch")
 
 
-def decode_predictions(preds: Any, top: int = 5) -> list:
-    """The top ImageNet classes per sample (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions  # the same for every ImageNet model

@@ -92,11 +92,8 @@ def EfficientNet(width_coefficient: float, depth_coefficient: float, default_siz
     """An EfficientNet scaled by width and depth coefficients; other args as `EfficientNetB0`."""
     if blocks_args == "default":
         blocks_args = DEFAULT_BLOCKS_ARGS
-    _base.check_weights(weights, include_top, classes)
-    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=default_size, min_size=32,
-                                                    data_format=backend.image_data_format(),
-                                                    require_flatten=include_top, weights=weights)
-    img_input = _base.image_input(input_tensor, input_shape)
+    input_shape, img_input = _base.checked_image_input(weights, include_top, classes, input_tensor,
+                                                       input_shape, default_size=default_size, min_size=32)
     bn_axis = _bn_axis()
 
     def round_filters(filters: float, divisor: int = depth_divisor) -> int:
@@ -196,6 +193,4 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
     return x
 
 
-def decode_predictions(preds: Any, top: int = 5) -> list:
-    """The top ImageNet classes per sample (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions  # the same for every ImageNet model

@@ -158,11 +158,8 @@ def EfficientNetV2(width_coefficient: float, depth_coefficient: float, default_s
             raise ValueError(f"EfficientNetV2 has no default blocks for {variant!r}; expected one of "
                              f"{sorted(DEFAULT_BLOCKS_ARGS)} or explicit `blocks_args`.")
         blocks_args = DEFAULT_BLOCKS_ARGS[variant]
-    _base.check_weights(weights, include_top, classes)
-    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=default_size, min_size=32,
-                                                    data_format=backend.image_data_format(),
-                                                    require_flatten=include_top, weights=weights)
-    img_input = _base.image_input(input_tensor, input_shape)
+    input_shape, img_input = _base.checked_image_input(weights, include_top, classes, input_tensor,
+                                                       input_shape, default_size=default_size, min_size=32)
     bn_axis = _bn_axis()
     x = img_input
     if include_preprocessing:
@@ -264,6 +261,4 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
     return x
 
 
-def decode_predictions(preds: Any, top: int = 5) -> list:
-    """The top ImageNet classes per sample (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions  # the same for every ImageNet model

@@ -68,29 +68,13 @@ def inception_resnet_block(x: Any, scale: float, block_type: str, block_idx: int
     return x
 
 
+@_base.documented
 def InceptionResNetV2(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None,
                       input_shape: Any = None, pooling: str | None = None, classes: int = 1000,
                       classifier_activation: Any = "softmax", name: str = "inception_resnet_v2") -> Functional:
-    """Inception-ResNet-v2 (default input 299x299x3, at least 75x75); TF-style preprocessing.
-
-    Args:
-        include_top: include the global-average-pooling and dense classifier.
-        weights: None (random), "imagenet" (the cached Keras file) or a weights file path.
-        input_tensor: optional Keras tensor to use as the image input.
-        input_shape: `(height, width, channels)` when `include_top` is False.
-        pooling: without the top, None (4-D feature map), "avg" or "max" (2-D features).
-        classes: output classes with the top (1000 for imagenet weights).
-        classifier_activation: activation of the "predictions" layer (None for logits).
-        name: the model's name.
-
-    Returns:
-        A functional `Model`.
-    """
-    _base.check_weights(weights, include_top, classes)
-    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=299, min_size=75,
-                                                    data_format=backend.image_data_format(),
-                                                    require_flatten=include_top, weights=weights)
-    img_input = _base.image_input(input_tensor, input_shape)
+    """Inception-ResNet-v2 (default input 299x299x3, at least 75x75); TF-style preprocessing."""
+    input_shape, img_input = _base.checked_image_input(weights, include_top, classes, input_tensor,
+                                                       input_shape, default_size=299, min_size=75)
     axis = 1 if backend.image_data_format() == "channels_first" else 3
     x = conv2d_bn(img_input, 32, 3, strides=2, padding="valid")
     x = conv2d_bn(x, 32, 3, padding="valid")

@@ -57,29 +57,13 @@ def _block_8(x: Any, axis: int, i: int) -> Any:
                               name=f"mixed{9 + i}")
 
 
+@_base.documented
 def InceptionV3(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None,
                 input_shape: Any = None, pooling: str | None = None, classes: int = 1000,
                 classifier_activation: Any = "softmax", name: str = "inception_v3") -> Functional:
-    """Inception-v3 (default input 299x299x3, at least 75x75); expects `inception_v3.preprocess_input`.
-
-    Args:
-        include_top: include the global-average-pooling and dense classifier.
-        weights: None (random), "imagenet" (the cached Keras file) or a weights file path.
-        input_tensor: optional Keras tensor to use as the image input.
-        input_shape: `(height, width, channels)` when `include_top` is False.
-        pooling: without the top, None (4-D feature map), "avg" or "max" (2-D features).
-        classes: output classes with the top (1000 for imagenet weights).
-        classifier_activation: activation of the "predictions" layer (None for logits).
-        name: the model's name.
-
-    Returns:
-        A functional `Model`.
-    """
-    _base.check_weights(weights, include_top, classes)
-    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=299, min_size=75,
-                                                    data_format=backend.image_data_format(),
-                                                    require_flatten=include_top, weights=weights)
-    img_input = _base.image_input(input_tensor, input_shape)
+    """Inception-v3 (default input 299x299x3, at least 75x75); expects `inception_v3.preprocess_input`."""
+    input_shape, img_input = _base.checked_image_input(weights, include_top, classes, input_tensor,
+                                                       input_shape, default_size=299, min_size=75)
     axis = 1 if backend.image_data_format() == "channels_first" else 3
     x = conv2d_bn(img_input, 32, 3, 3, strides=(2, 2), padding="valid")
     x = conv2d_bn(x, 32, 3, 3, padding="valid")
@@ -123,6 +107,4 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds: Any, top: int = 5) -> list:
-    """The top ImageNet classes per sample (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions  # the same for every ImageNet model

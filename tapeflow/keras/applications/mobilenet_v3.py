@@ -210,6 +210,4 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
     return x
 
 
-def decode_predictions(preds: Any, top: int = 5) -> list:
-    """The top ImageNet classes per sample (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions  # the same for every ImageNet model

@@ -42,11 +42,8 @@ def ResNet(stack_fn: Callable, preact: bool, use_bias: bool, include_top: bool =
         use_bias: whether the stem convolution has a bias.
         weights_name: the Keras weight file family (e.g. "resnet50"); other args as `ResNet50`.
     """
-    _base.check_weights(weights, include_top, classes)
-    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
-                                                    data_format=backend.image_data_format(),
-                                                    require_flatten=include_top, weights=weights)
-    img_input = _base.image_input(input_tensor, input_shape)
+    input_shape, img_input = _base.checked_image_input(weights, include_top, classes, input_tensor,
+                                                       input_shape, default_size=224, min_size=32)
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
     x = layers.Conv2D(64, 7, strides=2, use_bias=use_bias, name="conv1_conv")(x)
     if not preact:
@@ -141,21 +138,8 @@ def stages(version: int, blocks: tuple) -> Callable:
     return stack_fn
 
 
-_DOC = """{title} (default input 224x224x3, at least 32x32); expects `{module}.preprocess_input`.
-
-    Args:
-        include_top: include the global-average-pooling and dense classifier.
-        weights: None (random), "imagenet" (the cached Keras file) or a weights file path.
-        input_tensor: optional Keras tensor to use as the image input.
-        input_shape: `(height, width, channels)` when `include_top` is False.
-        pooling: without the top, None (4-D feature map), "avg" or "max" (2-D features).
-        classes: output classes with the top (1000 for imagenet weights).
-        classifier_activation: activation of the "predictions" layer (None for logits).
-        name: the model's name.
-
-    Returns:
-        A functional `Model`.
-    """
+_DOC = _base.builder_doc("{title} (default input 224x224x3, at least 32x32); expects "
+                         "`{module}.preprocess_input`.")
 
 
 def _resnet_v1(blocks: tuple, weights_name: str, title: str) -> Callable:
@@ -181,6 +165,4 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
 
 
-def decode_predictions(preds: Any, top: int = 5) -> list:
-    """The top ImageNet classes per sample (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions  # the same for every ImageNet model

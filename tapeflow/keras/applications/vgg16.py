@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapeflow.keras import backend, layers
+from tapeflow.keras import layers
 from tapeflow.keras.applications import _base, imagenet_utils
 from tapeflow.keras.models import Functional
 
@@ -17,11 +17,8 @@ _HASHES = {"vgg16": ("64373286793e3c8b2b4e3219cbf3544b", "6d6bbae143d83200629494
 def vgg(family: str, convs_per_block: tuple, include_top: bool, weights: Any, input_tensor: Any, input_shape: Any,
         pooling: str | None, classes: int, classifier_activation: Any, name: str) -> Functional:
     """A VGG network: five blocks of 3x3 convolutions (`convs_per_block`), each then 2x2 max-pooled."""
-    _base.check_weights(weights, include_top, classes)
-    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
-                                                    data_format=backend.image_data_format(),
-                                                    require_flatten=include_top, weights=weights)
-    img_input = _base.image_input(input_tensor, input_shape)
+    input_shape, img_input = _base.checked_image_input(weights, include_top, classes, input_tensor,
+                                                       input_shape, default_size=224, min_size=32)
     x = img_input
     for block, (filters, convs) in enumerate(zip((64, 128, 256, 512, 512), convs_per_block, strict=True), 1):
         for i in range(1, convs + 1):
@@ -68,6 +65,4 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
 
 
-def decode_predictions(preds: Any, top: int = 5) -> list:
-    """The top ImageNet classes per sample (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions  # the same for every ImageNet model

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapeflow.keras import backend, layers
+from tapeflow.keras import layers
 from tapeflow.keras.applications import _base, imagenet_utils
 from tapeflow.keras.models import Functional
 
@@ -29,29 +29,13 @@ def _downsampling_block(x: Any, block: int, filters: tuple, axis: int, first_act
     return layers.add([x, residual])
 
 
+@_base.documented
 def Xception(include_top: bool = True, weights: Any = "imagenet", input_tensor: Any = None, input_shape: Any = None,
              pooling: str | None = None, classes: int = 1000, classifier_activation: Any = "softmax",
              name: str = "xception") -> Functional:
-    """Xception (default input 299x299x3, at least 71x71); expects `xception.preprocess_input`.
-
-    Args:
-        include_top: include the global-average-pooling and dense classifier.
-        weights: None (random), "imagenet" (the cached Keras file) or a weights file path.
-        input_tensor: optional Keras tensor to use as the image input.
-        input_shape: `(height, width, channels)` when `include_top` is False.
-        pooling: without the top, None (4-D feature map), "avg" or "max" (2-D features).
-        classes: output classes with the top (1000 for imagenet weights).
-        classifier_activation: activation of the "predictions" layer (None for logits).
-        name: the model's name.
-
-    Returns:
-        A functional `Model`.
-    """
-    _base.check_weights(weights, include_top, classes)
-    input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=299, min_size=71,
-                                                    data_format=backend.image_data_format(),
-                                                    require_flatten=include_top, weights=weights)
-    img_input = _base.image_input(input_tensor, input_shape)
+    """Xception (default input 299x299x3, at least 71x71); expects `xception.preprocess_input`."""
+    input_shape, img_input = _base.checked_image_input(weights, include_top, classes, input_tensor,
+                                                       input_shape, default_size=299, min_size=71)
     axis = _base.channel_axis()
     x = layers.Conv2D(32, (3, 3), strides=(2, 2), use_bias=False, name="block1_conv1")(img_input)
     x = layers.BatchNormalization(axis=axis, name="block1_conv1_bn")(x)
@@ -90,6 +74,4 @@ def preprocess_input(x: Any, data_format: str | None = None) -> Any:
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds: Any, top: int = 5) -> list:
-    """The top ImageNet classes per sample (see `imagenet_utils.decode_predictions`)."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions  # the same for every ImageNet model
