@@ -29,8 +29,14 @@ class CounterDataset(Dataset):
         return INFINITE_CARDINALITY
 
     def _iter_elements(self) -> Iterator:
+        yield from self._counting(self._start)
+
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        return self._counting(self._start + position * self._step)
+
+    def _counting(self, start: int) -> Iterator:
         np_dtype = self._dtype._np
-        for v in itertools.count(self._start, self._step):
+        for v in itertools.count(start, self._step):
             yield np.array(v, np_dtype)
 
 

@@ -53,7 +53,16 @@ class ZipDataset(Dataset):
         return INFINITE_CARDINALITY
 
     def _iter_elements(self) -> Iterator:
-        iterators = [d._iter_elements() for d in self._inputs]
+        yield from self._zipped([d._iter_elements() for d in self._inputs])
+
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        iterators = [d._iter_elements_from(position) for d in self._inputs]
+        if any(it is None for it in iterators):
+            _closing([it for it in iterators if it is not None])
+            return None
+        return self._zipped(iterators)
+
+    def _zipped(self, iterators: list) -> Iterator:
         try:
             while True:
                 parts = []
@@ -89,6 +98,22 @@ class ConcatenateDataset(Dataset):
     def _iter_elements(self) -> Iterator:
         for d in self._inputs:
             yield from d._iter_elements()
+
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        first, second = self._inputs
+        n = first._compute_cardinality()
+        if n < 0:
+            return None
+        if position >= n:
+            return second._iter_elements_from(position - n)
+        head = first._iter_elements_from(position)
+        if head is None:
+            return None
+
+        def elements() -> Iterator:
+            yield from head
+            yield from second._iter_elements()
+        return elements()
 
 
 class SampleDataset(Dataset):

@@ -78,6 +78,9 @@ class TensorDataset(Dataset):
     def _iter_elements(self) -> Iterator:
         yield self._element
 
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        return (e for e in ([self._element] if position == 0 else []))
+
 
 class RangeDataset(Dataset):
     """`Dataset.range(stop)` / `range(start, stop[, step], dtype=tf.int64)`."""

@@ -42,12 +42,19 @@ PIPELINES = {
     "skip_shard_parallel_map": lambda f: tf.data.Dataset.range(90).map(f).skip(5).shard(3, 1).map(
         lambda v: v + 1, num_parallel_calls=2, deterministic=True),
     "unseeded_repeat_of_shuffle": lambda f: tf.data.Dataset.range(12).map(f).shuffle(5).repeat(2),
+    "zip_concatenate_counter": lambda f: tf.data.Dataset.zip((
+        tf.data.Dataset.range(8).map(f).concatenate(tf.data.Dataset.from_tensors(tf.constant(99, tf.int64))
+                                                    .repeat(4)),
+        tf.data.experimental.Counter(5, 2))).map(lambda a, b: a + b),
+    "enumerate_take": lambda f: tf.data.Dataset.range(40).map(f).enumerate(3).map(lambda i, v: i * 1000 + v)
+    .take(20),
     "filter_falls_back_to_replay": lambda f: tf.data.Dataset.range(50).map(f).filter(
         lambda v: v % 2 == 0).batch(3),
 }
 # Pipelines whose restore produces no skipped element (their map calls after restore are only
 # those of the elements handed out).
-POSITIONED = {"python_map_batch_take": 7, "python_map_repeat": 1, "skip_shard_parallel_map": 3}
+POSITIONED = {"python_map_batch_take": 7, "python_map_repeat": 1, "skip_shard_parallel_map": 3,
+              "zip_concatenate_counter": 1, "enumerate_take": 1}
 
 
 def _values(iterable) -> list:
