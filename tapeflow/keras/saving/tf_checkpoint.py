@@ -110,10 +110,44 @@ def load_tf_checkpoint(model: Any, prefix: str, skip_mismatch: bool = False) -> 
                 warnings.warn(f"Skipping loading weights for {where}: {exc}", stacklevel=3)
                 continue
             plan.extend(zip(variables, values, strict=True))
+        plan.extend(_optimizer_plan(model, reader, label))
     except DataLossError as exc:
         raise CorruptFileError(str(exc)) from None
     for var, arr in plan:
         var.assign(arr.astype(var.dtype._np, copy=False))
+
+
+def _optimizer_plan(model: Any, reader: TFBundleReader, label: str) -> list:
+    """[(optimizer variable, array)] for a compiled model when the checkpoint holds tf.keras's
+    optimizer state (`optimizer/_variables/N`: iterations, then each slot per variable, as tf.keras
+    lists them); empty, with a warning, when it does not fit the model's optimizer."""
+    from tapeflow.keras.saving.legacy_h5 import _keras2_optimizer_variables
+
+    opt = getattr(model, "optimizer", None)
+    nodes = reader.nodes
+    root = next((j for name, j in nodes[0]["children"] if name == "optimizer"), None)
+    if opt is None or not hasattr(opt, "variables") or root is None:
+        return []
+    listed = next((j for name, j in nodes[root]["children"] if name == "_variables"), None)
+    if listed is None:
+        return []
+    order = sorted((int(name), j) for name, j in nodes[listed]["children"] if name.isdigit())
+    keys = [nodes[j]["key"] for _, j in order]
+    if len(keys) <= 1 or any(k is None for k in keys):
+        return []  # an optimizer that never stepped: nothing but its iteration count
+    if not getattr(opt, "built", False):
+        opt.build(model.trainable_variables)
+    variables = list(opt.variables)
+    if len(keys) == len(variables) - 1:  # tf.keras keeps no learning-rate variable in the list
+        variables = _keras2_optimizer_variables(opt)
+    shapes = reader.get_variable_to_shape_map()
+    if len(keys) != len(variables) or any(tuple(shapes[k]) != tuple(v.shape) for k, v in zip(keys, variables,
+                                                                                                strict=True)):
+        warnings.warn(f"'{label}': the saved optimizer state ({len(keys)} variables) does not match the model's "
+                      f"{type(opt).__name__} ({len(variables)} variables); the optimizer starts from fresh state.",
+                      stacklevel=4)
+        return []
+    return [(v, np.asarray(reader.get_tensor(k))) for k, v in zip(keys, variables, strict=True)]
 
 
 def _pair(nodes: list, node: int, layer: Any) -> tuple[list[str], list]:

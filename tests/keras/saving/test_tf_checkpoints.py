@@ -267,3 +267,21 @@ def test_nested_model_checkpoint_loads(K2, tmp_path):
     ours.load_weights(str(tmp_path / "ckpt"))
     x = np.random.default_rng(4).standard_normal((3, 4)).astype("float32")
     np.testing.assert_allclose(np.asarray(ours(x)), theirs(x).numpy(), atol=1e-5)
+
+
+@pytest.mark.oracle
+def test_compiled_model_continues_training_from_a_tf_keras_checkpoint(K2, tmp_path):
+    """The Adam moments and step count come along, so one more epoch gives tf.keras's weights."""
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((8, 3)).astype("float32"), rng.standard_normal((8, 2)).astype("float32")
+    theirs = _fixture_model(K2)
+    theirs.compile(optimizer=K2.optimizers.Adam(0.01), loss="mse")
+    theirs.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    theirs.save_weights(str(tmp_path / "ckpt"))
+    ours = _fixture_model()
+    ours.compile(optimizer=tk.optimizers.Adam(0.01), loss="mse")
+    ours.load_weights(str(tmp_path / "ckpt"))
+    assert int(ours.optimizer.iterations.numpy()) == 4
+    theirs.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
+    ours.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs(x).numpy(), atol=1e-5)
