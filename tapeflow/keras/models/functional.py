@@ -89,7 +89,8 @@ class Functional(Model):
 
     @property
     def layers(self) -> list:
-        return list(self._layers)
+        # As Keras 3: the operation nodes of a loaded file (mask arithmetic) are not layers.
+        return [layer for layer in self._layers if not getattr(layer, "_keras_operation", False)]
 
     def _sublayers(self) -> list:
         return list(self._layers)

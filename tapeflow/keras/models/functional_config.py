@@ -89,7 +89,7 @@ def functional_config(model: Any) -> dict:
 
     nodes = _model_nodes(model)
     in_model = {id(n) for n in nodes}
-    layers = model.layers
+    layers = model._layers  # the Keras operation nodes of a loaded file too
     names: dict[str, Any] = {}
     for layer in layers:
         other = names.setdefault(layer.name, layer)

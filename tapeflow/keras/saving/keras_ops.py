@@ -24,6 +24,7 @@ class KerasOperation(Layer):
 
     keras_class_name = ""
     _options: tuple[str, ...] = ()
+    _keras_operation = True  # not listed in `model.layers`, as Keras 3 lists no operations there
 
     def __init__(self, name: str | None = None, **options: Any) -> None:
         unknown = sorted(set(options) - set(self._options))
