@@ -7,6 +7,7 @@ when every element has the same shape, else their values concatenated with a tab
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -277,3 +278,12 @@ class CacheDataset(Dataset):
             write_elements(self._file(), recorded, self.element_spec, compress=False)
         else:
             self._memory = recorded
+
+    def _iter_elements_from(self, position: int) -> Iterator | None:
+        """From the recorded pass when there is one; else from the input, positioned (that
+        partial pass is not recorded: a later pass runs the input again)."""
+        if self._memory is not None:
+            return (e for e in self._memory[position:])
+        if self._filename and os.path.exists(self._file()):
+            return (e for e in itertools.islice(read_elements(self._file(), self.element_spec), position, None))
+        return self._inputs[0]._iter_elements_from(position)

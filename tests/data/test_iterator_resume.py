@@ -48,6 +48,7 @@ PIPELINES = {
         tf.data.experimental.Counter(5, 2))).map(lambda a, b: a + b),
     "enumerate_take": lambda f: tf.data.Dataset.range(40).map(f).enumerate(3).map(lambda i, v: i * 1000 + v)
     .take(20),
+    "cache_then_batch": lambda f: tf.data.Dataset.range(30).map(f).cache().batch(4),
     "filter_falls_back_to_replay": lambda f: tf.data.Dataset.range(50).map(f).filter(
         lambda v: v % 2 == 0).batch(3),
 }
@@ -141,3 +142,17 @@ def test_stateful_functions_refuse_checkpoints_unless_the_policy_allows(tmp_path
         fresh = iter(cases["EagerPyFunc"]().with_options(options))
         lib.train.Checkpoint(iterator=fresh).restore(path)
         assert [int(v) for v in fresh] == [1, 2, 3, 4]
+
+
+def test_restore_through_a_filled_cache_reads_the_recording(tmp_path):
+    calls = Calls()
+    ds = _ignoring(tf.data.Dataset.range(30).map(calls).cache().batch(4))
+    first_pass = _values(ds)  # records the pass in memory
+    it = iter(ds)
+    for _ in range(3):
+        next(it)
+    path = tf.train.Checkpoint(iterator=it).save(str(tmp_path / "ckpt"))
+    fresh = iter(ds)
+    calls.count = 0
+    tf.train.Checkpoint(iterator=fresh).restore(path)
+    assert _values(fresh) == first_pass[3:] and calls.count == 0
