@@ -3,6 +3,9 @@
 Each pass rewrites nodes in place into an equivalent graph (same values, same gradients of any
 order) and returns how many rewrites it made, so tests can check that it fired. Dead-code
 elimination (`executor.prune_dead_nodes`) runs after them and drops what a rewrite disconnected.
+Constant folding needs no pass: an op whose inputs are all known values runs while tracing, so
+the graph holds its result as a constant (variables are read on every call, never folded).
+`plan_buffer_reuse` runs last, on the pruned nodes, when the array executor lowers them.
 """
 
 from __future__ import annotations

@@ -193,3 +193,24 @@ def test_buffer_reuse_skips_small_buffers():
     assert _array_program(traced, small).reused_buffers == 0
     assert _array_program(traced, big).reused_buffers == 2
     np.testing.assert_array_equal(traced(big).numpy(), fn(tf.constant(big)).numpy())
+
+
+def test_constants_fold_at_trace_time_and_variables_do_not():
+    """Constant folding: an op whose inputs are all known values runs once, while tracing, and
+    its result is a constant of the graph; a variable is read on every call."""
+    c = tf.constant([1.0, 2.0])
+    v = tf.Variable([1.0, 1.0])
+
+    @tf.function
+    def f(x):
+        k = tf.exp(c) * 3.0 + tf.reduce_sum(c)
+        return x * k + tf.exp(v)
+
+    cf = f.get_concrete_function(tf.TensorSpec([2]))
+    kinds = [type(n.function).__name__ for n in cf._program.nodes]
+    assert kinds.count("Exp") == 1 and kinds.count("Mul") == 1 and "Sum" not in kinds, kinds
+    x = np.array([1.0, 2.0], np.float32)
+    want = x * (np.exp([1.0, 2.0]) * 3.0 + 3.0)
+    np.testing.assert_allclose(f(x).numpy(), want + np.e, rtol=1e-6)
+    v.assign([0.0, 0.0])
+    np.testing.assert_allclose(f(x).numpy(), want + 1.0, rtol=1e-6)
