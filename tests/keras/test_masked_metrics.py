@@ -99,3 +99,30 @@ def test_masked_metric_logs_match_keras(eager):
             np.testing.assert_allclose(ours[key][name], value, rtol=1e-5, atol=1e-6, err_msg=f"{key} {name}")
     for name, values in theirs["fit"].items():
         np.testing.assert_allclose(ours["fit"][name], values, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def _multi_output(K):
+    K.utils.set_random_seed(1)
+    inp = K.Input((7,))
+    e = K.layers.Embedding(10, 4, mask_zero=True)(inp)
+    h = K.layers.Bidirectional(K.layers.LSTM(3, return_sequences=True))(e)
+    o1 = K.layers.TimeDistributed(K.layers.Dense(3, activation="softmax"), name="cls")(h)
+    o2 = K.layers.Dense(2, name="reg")(h)
+    m = K.Model(inp, [o1, o2])
+    m.set_weights([np.random.default_rng(i).normal(size=tuple(v.shape)).astype("float32") * 0.3
+                   for i, v in enumerate(m.weights)])
+    m.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy", "mse"],
+              metrics=[["accuracy"], ["mae", K.metrics.RootMeanSquaredError()]])
+    y2 = np.random.default_rng(5).random((16, 7, 2)).astype("float32")
+    return m.evaluate(X, [Y, y2], batch_size=8, verbose=0, return_dict=True)
+
+
+@pytest.mark.oracle
+def test_masked_multi_output_metrics_match_keras():
+    """Bidirectional and TimeDistributed pass the mask on to both heads' metrics (traced evaluate)."""
+    pytest.importorskip("tensorflow")
+    K = pytest.importorskip("keras", minversion="3")
+    ours, theirs = _multi_output(keras), _multi_output(K)
+    assert set(ours) == set(theirs)
+    for name, value in theirs.items():
+        np.testing.assert_allclose(ours[name], value, rtol=1e-5, atol=1e-6, err_msg=name)
