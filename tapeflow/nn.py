@@ -198,6 +198,9 @@ def dropout(x: Any, rate: Any = None, noise_shape: Any = None, seed: Any = None,
             keep_prob: Any = None) -> Tensor:
     """Zero elements with probability `rate` and scale the rest by 1 / (1 - rate)."""
     x = ew.unary_operand(x, "Dropout")
+    if not x.dtype.is_floating:
+        raise ValueError("`x.dtype` must be a floating point tensor as `x` will be scaled. "
+                         f"Received: x_dtype={x.dtype!r}")
     if rate is None:
         rate = 1.0 - keep_prob
     rate = float(rate)

@@ -5,7 +5,8 @@ data where a guide downloads): functional API, Sequential model, subclassing, tr
 methods, writing a training loop from scratch (TF), customizing fit (TF), callbacks, masking and
 padding, working with RNNs (its nested-input cell section fails in Keras 3.15 too), transfer
 learning (Xception with weights=None), preprocessing layers, customizing saving, intro to Keras for
-engineers and for researchers.
+engineers and for researchers, INT8 quantization, distributed training with TensorFlow (one-device
+MirroredStrategy), migrating tf.keras code to Keras 3.
 
 Each test runs the code of one guide's sections that exercise something Tapeflow had to add or
 fix (symbolic masks on Functional tensors, masks reaching a custom layer's call during shape
@@ -511,3 +512,41 @@ def test_intro_to_keras_for_engineers_subclassed_model_and_torch_dataloader():
     assert set(history.history) == {"acc", "loss", "val_acc", "val_loss"}
     dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train)).batch(16).prefetch(tf.data.AUTOTUNE)
     model.fit(dataset, epochs=1, verbose=0)
+
+
+def test_migration_guide_tf_keras_to_keras_3(tmp_path):
+    inputs = {"foo": keras.Input(shape=(1,), name="foo"), "baz": keras.Input(shape=(1,), name="bar")}
+    with pytest.warns(UserWarning, match="all keys in the dict must match the names"):
+        model = keras.Model(inputs, inputs["foo"] * 2 + inputs["baz"])
+    np.testing.assert_allclose(model({"foo": np.ones((2, 1)), "baz": np.full((2, 1), 5.0)}).numpy(), 7.0)
+
+    class CustomLayer(keras.layers.Layer):
+        def call(self, input_1, input_2=None):
+            return None
+
+    assert CustomLayer()({"foo": keras.Input(shape=(1,), name="foo"), "bar": {}}, input_2=None) is None
+
+    class MyCustomLayer(keras.layers.Layer):
+        @tf.function()
+        def call(self, inputs):
+            if tf.random.uniform(()) > 0.5:
+                return inputs * 2
+            else:
+                return inputs / 2
+
+    data = np.random.uniform(size=[3, 3])
+    model = keras.models.Sequential([MyCustomLayer()])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(data, data, verbose=0)
+    assert keras.ops.squeeze(keras.layers.Input([2, 2, 1])).shape == (None, 2, 2)
+    # Dropout needs floating inputs (it scales them), as TF's.
+    with pytest.raises(ValueError, match="must be a floating point tensor"):
+        keras.layers.Dropout(rate=0.3, seed=42)(np.array([[1, 2], [3, 4]]), training=True)
+    sequential_model = keras.Sequential([keras.layers.Dense(2)])
+    x = np.random.rand(3, 5).astype("float32")
+    expected = sequential_model(x).numpy()
+    tf.saved_model.save(sequential_model, str(tmp_path / "saved_model"))
+    layer = keras.layers.TFSMLayer(str(tmp_path / "saved_model"), call_endpoint="serving_default")
+    out = layer(x)
+    out = next(iter(out.values())) if isinstance(out, dict) else out
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)

@@ -771,6 +771,8 @@ class Layer(Module):
             check_input_spec(self, self.input_spec, tuple(inputs.shape))
         kwargs = {k: v for k, v in kwargs.items() if k != "training"}
         specs, single = self._output_specs(args, kwargs)
+        if single is None:
+            return None
         node = LayerNode(self, args, kwargs)
         outs = []
         for i, (shape, dtype) in enumerate(specs):
@@ -839,6 +841,9 @@ class Layer(Module):
                 a = (Tensor(a[0]._value), *a[1:])
                 a[0]._keras_mask = tf.ones_like(values[-1])  # nothing masked: no 0/0 in the probe
             out = self(*a, training=False, **k)
+            if out is None:  # a call that returns nothing (Keras returns None too)
+                single[0] = None
+                return []
             single[0] = isinstance(out, Tensor)
             return nest.flatten(out)
 

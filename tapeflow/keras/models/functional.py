@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import tapeflow as tf
@@ -59,9 +60,16 @@ class Functional(Model):
         self._init_trainer()
         self.autocast = False  # inputs are cast to each keras.Input's dtype in call()
         if isinstance(inputs, dict):
-            self._input_struct = inputs
-        else:
-            self._input_struct = inputs
+            for key, t in inputs.items():
+                history = getattr(t, "_keras_history", None)
+                tname = history[0].name if history else getattr(t, "name", None)
+                if isinstance(t, SymbolicTensor) and tname is not None and key != tname:
+                    warnings.warn(
+                        "When providing `inputs` as a dict, all keys in the dict must match the names of the "
+                        f"corresponding tensors. Received key '{key}' mapping to value {t} which has name "
+                        f"'{tname}'. Change the tensor name to '{key}' (via `Input(..., name='{key}')`)",
+                        stacklevel=2)
+        self._input_struct = inputs
         flat_in = nest.flatten(inputs)
         flat_out = nest.flatten(outputs)
         for t in flat_in:
