@@ -7,12 +7,12 @@ A checkpoint stores that count, the state of every random seed stream in the pip
 streams and starts the iteration at the counted position, so the iterator continues with
 exactly the elements the saved one would have produced. Where each node can compute where its
 input must start (`Dataset._iter_elements_from`: rows of arrays, whose shuffle order is an
-index permutation, `map`, `batch`, `prefetch`, `take` / `skip` / `shard`, `repeat` of an input
-without seeds) the skipped elements are never produced; otherwise the pipeline is replayed
-and the counted elements dropped (functions given to `map` then run again on them). Nodes whose
-elements
-cannot be replayed (a Python generator, a `map` in completion order) refuse to be saved with
-TF's `FailedPreconditionError`.
+index permutation; map, batch, prefetch, take / skip / shard, zip, concatenate, cache, repeat of
+an input without seeds) the skipped elements are never produced; otherwise the pipeline is
+replayed and the counted elements dropped (functions given to `map` then run again on them).
+Nodes whose elements cannot be replayed (a Python generator, a `map` in completion order) refuse
+to be saved with TF's `FailedPreconditionError`, as do functions holding stateful ops unless the
+pipeline's `experimental_external_state_policy` allows them.
 """
 
 from __future__ import annotations
@@ -153,8 +153,8 @@ class OwnedIterator(Iterator):
 
     def _resumed(self, position: int) -> Any:
         """The elements from `position` on: positioned directly where the pipeline allows it
-        (rows of arrays, map, batch, prefetch, take/skip/shard, repeat of a fixed input), else by
-        replaying the pipeline and dropping the first `position` elements."""
+        (see the module doc), else by replaying the pipeline and dropping the first `position`
+        elements."""
         if position:
             resumed = self._dataset._iter_elements_from(position)
             if resumed is not None:
