@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from bench.common import Table
 from bench.idx_data import load
 
 BATCH, POSITION = 32, 1500
@@ -105,17 +106,17 @@ def main() -> None:
 
         for name, row in run(real_tf, images, labels, args.repeat, replay=False).items():
             rows[name]["tf.data"] = row["restore"] if row["restore"] is not None else row["refused"]
-    print(f"load average: {os.getloadavg()}")
-    print(f"{'pipeline':16} {'positioned':>11} {'replay':>9} {'tf.data':>9} {'replay/positioned':>18}")
+    table = Table("iterator_restore", peers=("replay", "tf_data"))
     for name, row in rows.items():
         tf_time = row.get("tf.data")
-        tf_text = "" if tf_time is None else f"{tf_time:9.4f}" if isinstance(tf_time, float) else "refused"
-        print(f"{name:16} {row['restore']:11.4f} {row['replay']:9.3f} {tf_text:>9} "
-              f"{row['replay'] / row['restore']:18.1f}")
-    for name, row in rows.items():
-        if isinstance(row.get("tf.data"), str):
-            print(f"tf.data refuses to checkpoint '{name}': {row['tf.data']}")
-
+        table.add(f"{name}, restored {POSITION} batches in", row["restore"], replay=row["replay"],
+                  tf_data=tf_time if isinstance(tf_time, float) else None)
+        if isinstance(tf_time, str):
+            table.note(f"tf.data refuses to checkpoint '{name}': {tf_time}")
+    table.note("time of Checkpoint.restore + the first next(); replay: a fresh pass with the skipped batches "
+               "produced and dropped (the restore before positioning)")
+    table.note(f"load average {tuple(round(v, 2) for v in os.getloadavg())}")
+    table.report()
 
 if __name__ == "__main__":
     main()
