@@ -330,6 +330,9 @@ def test_customizing_saving_and_serialization(tmp_path):
         def call(self, inputs):
             return super().call(inputs) * self.my_variable
 
+    probe = LayerWithCustomVariables(1)
+    probe.build((None, 10))
+    assert [v.name for v in probe.weights] == ["my_variable", "kernel", "bias"]  # Keras's creation order
     model = keras.Sequential([LayerWithCustomVariables(1)])
     model.compile(optimizer="adam", loss="mean_squared_error")
     before = model.layers[0].my_variable.numpy().copy()

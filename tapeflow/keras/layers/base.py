@@ -345,10 +345,18 @@ class Layer(Module):
     def _own_variables(self) -> list:
         own = list(self._weights_own)
         ids = {id(v) for v in own}
+        extra = False
         for v in self._tracked_values():
             if isinstance(v, Variable) and id(v) not in ids:
                 ids.add(id(v))
                 own.append(v)
+                extra = True
+        if extra:
+            # Keras's order: variables held in attributes count from when they were assigned,
+            # among those made with add_weight (a variable made in __init__ comes before build's).
+            seq = self.__dict__.get("_var_seq", {})
+            last = len(seq)
+            own.sort(key=lambda v: seq.get(id(v), last))
         return own
 
     @property
@@ -458,6 +466,8 @@ class Layer(Module):
         var._keras_owned = True
         var.constraint = _con.get(constraint) if constraint is not None else None
         self._weights_own.append(var)
+        seq = self.__dict__.setdefault("_var_seq", {})
+        seq.setdefault(id(var), len(seq))
         if not autocast:
             self.__dict__.setdefault("_no_autocast", set()).add(id(var))
         if tracking._listeners:
@@ -956,6 +966,9 @@ class Layer(Module):
             object.__setattr__(self, "_trainable", bool(value))
             return
         object.__setattr__(self, name, value)
+        if isinstance(value, Variable):
+            seq = self.__dict__.setdefault("_var_seq", {})
+            seq.setdefault(id(value), len(seq))
         if tracking._listeners:  # a checkpoint restoration waits for this layer's weights
             tracking.notify(self)
 
@@ -981,6 +994,7 @@ _UNTRACKED = {
     "_graph_inputs",
     "_build_shapes_dict",
     "_in_build",
+    "_var_seq",
 }
 
 
