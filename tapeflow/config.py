@@ -207,6 +207,9 @@ class threading:  # noqa: N801 - TF's namespace name
         num_threads = int(num_threads)
         if num_threads < 0:
             raise ValueError(f"num_threads must be >= 0, got {num_threads}")
+        from tapeflow.backend import blas_threads
+
+        blas_threads.policy.restore()  # the library's own default, not an adapted count
         if threading._defaults is None:
             threading._defaults = {info["prefix"]: info["num_threads"]
                                    for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"}

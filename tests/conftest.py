@@ -13,6 +13,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
 
+# The adaptive BLAS thread policy (tapeflow/backend/blas_threads.py) would change thread counts
+# mid-test with the machine's load; tests that exercise it turn it on themselves.
+os.environ.setdefault("TAPEFLOW_ADAPTIVE_THREADS", "0")
+
 import pytest  # noqa: E402
 
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"

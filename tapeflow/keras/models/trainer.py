@@ -21,6 +21,7 @@ import numpy as np
 from tapeflow import backend as _backend
 from tapeflow import nest
 from tapeflow.autodiff.tape import GradientTape
+from tapeflow.backend import blas_threads as _blas_threads
 from tapeflow.distribute import training as _distribute
 from tapeflow.keras import config as _config
 from tapeflow.keras.models import arg_checks as _checks
@@ -783,7 +784,10 @@ class Trainer:
         `stop_flag` attribute is set; returns (index of the last batch or -1, the last logs).
         Batches are numbered from `start`."""
         step, logs = -1, None
+        threads = _blas_threads.policy
         for step, batch in enumerate(batches, start):
+            if threads.enabled:
+                threads.maybe_adapt()
             if begin_hook is not None:
                 begin_hook(step, None)
             out = function(batch)
