@@ -126,14 +126,16 @@ def map_and_batch(map_func: Any, batch_size: int, num_parallel_batches: int | No
 
 
 def make_saveable_from_iterator(iterator: Any, external_state_policy: Any = None) -> Any:
-    """TF 1's saveable object of a graph iterator, for `tf.compat.v1.train.Saver` (deprecated in
-    TF). TF 2.21 answers an eager iterator, the only kind there is here, with an AttributeError;
-    so does this, naming the TF 2 way: `tf.train.Checkpoint(iterator=it)`.
+    """TF 1's saveable object of a graph iterator (`tf.compat.v1.data.make_one_shot_iterator` /
+    `make_initializable_iterator`), for `tf.compat.v1.train.Saver`: add it to the
+    `SAVEABLE_OBJECTS` collection (or `var_list`) and the saver keeps the iterator's position.
+    Deprecated in TF, as TF 2 saves iterators with `tf.train.Checkpoint(iterator=it)`; TF 2.21
+    answers an eager iterator with an AttributeError, and so does this.
 
     Raises:
         ValueError: `external_state_policy` is not 'warn', 'ignore', 'fail' or an
             `ExternalStatePolicy` (TF's message).
-        AttributeError: always otherwise, as TF 2.21 does for eager iterators.
+        AttributeError: for an eager iterator or anything else that is not a graph iterator.
     """
     from tapeflow.data.iterator import Iterator
 
@@ -141,6 +143,11 @@ def make_saveable_from_iterator(iterator: Any, external_state_policy: Any = None
     if not isinstance(policy, ExternalStatePolicy) and policy not in ("warn", "ignore", "fail"):
         raise ValueError("Invalid `ExternalStatePolicy.` Supported values include 'warn', 'ignore', and "
                          f"'fail.' Received {policy}.")
+    if not isinstance(policy, ExternalStatePolicy):
+        policy = ExternalStatePolicy[policy.upper()]
+    make = getattr(iterator, "_make_saveable", None)
+    if make is not None:  # a TF 1 graph iterator (tf.compat.v1.data)
+        return make(policy)
     if not isinstance(iterator, Iterator):
         raise AttributeError(f"'{type(iterator).__name__}' object has no attribute '_iterator_resource'")
     raise AttributeError(

@@ -115,10 +115,11 @@ class OwnedIterator(Iterator):
     def _checkpoint_children(self) -> list:
         return []
 
-    def _serialize_to_tensors(self) -> dict:
+    def _serialize_to_tensors(self, external_state_policy: Any = None) -> dict:
         """{"ITERATOR_STATE": uint8 array of the JSON state}; FailedPreconditionError for a
-        pipeline whose position cannot be replayed."""
-        policy = self._dataset.options().experimental_external_state_policy
+        pipeline whose position cannot be replayed. `external_state_policy` (a TF 1 saveable's)
+        takes the place of the pipeline option's."""
+        policy = external_state_policy or self._dataset.options().experimental_external_state_policy
         for node in _nodes(self._dataset):
             reason = node._checkpoint_blocker()
             if reason is not None:

@@ -276,6 +276,10 @@ def __getattr__(name: str) -> Any:
         from tapeflow import keras
 
         return keras
+    if name == "data":  # TF 1 graph iterators (loads tf.data on first use)
+        import importlib
+
+        return importlib.import_module("tapeflow.compat.v1.data")
     if name in ("io", "python_io") or name in _IO_NAMES:
         import importlib
 

@@ -30,6 +30,7 @@ class GraphKeys:
     SUMMARIES = "summaries"
     GLOBAL_STEP = "global_step"
     TRAIN_OP = "train_op"
+    SAVEABLE_OBJECTS = "saveable_objects"
     INIT_OP = "init_op"
     LOCAL_INIT_OP = "local_init_op"
     SAVERS = "savers"

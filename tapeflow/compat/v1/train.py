@@ -557,9 +557,13 @@ class Saver:
     def __init__(self, var_list: Any = None, max_to_keep: int = 5, **kwargs: Any) -> None:
         if isinstance(var_list, dict):
             self._vars = dict(var_list)
+            items = []
         else:
-            items = global_variables() if var_list is None else list(var_list)
-            self._vars = {v.name.split(":")[0]: v for v in items}
+            items = (global_variables() + get_default_graph().get_collection(GraphKeys.SAVEABLE_OBJECTS)
+                     if var_list is None else list(var_list))
+            self._vars = {v.name.split(":")[0]: v for v in items if not hasattr(v, "save_value")}
+        # Saveable objects (tf.data.experimental.make_saveable_from_iterator): their own arrays.
+        self._saveables = {s.key: s for s in items if hasattr(s, "save_value")}
         self._max_to_keep = max_to_keep
         self._kept: list = []
 
@@ -572,6 +576,7 @@ class Saver:
         else:
             prefix = save_path
         arrays = {name: engine_variable(v, "Saver").numpy() for name, v in self._vars.items()}
+        arrays.update({key: s.save_value() for key, s in self._saveables.items()})
         folder = os.path.dirname(os.path.abspath(prefix))
         os.makedirs(folder, exist_ok=True)
         np.savez(prefix + ".npz", **arrays)
@@ -590,11 +595,13 @@ class Saver:
         if not os.path.exists(path):
             raise ValueError(f"The passed save_path is not a valid checkpoint: {save_path}")
         with np.load(path, allow_pickle=False) as data:
-            missing = [n for n in self._vars if n not in data.files]
+            missing = [n for n in [*self._vars, *self._saveables] if n not in data.files]
             if missing:
                 raise ValueError(f"Saver.restore: {path} has no values for {missing}.")
             for name, v in self._vars.items():
                 engine_variable(v, "Saver").assign(data[name])
+            for key, s in self._saveables.items():
+                s.restore_value(data[key])
 
 
 def latest_checkpoint(checkpoint_dir: str, latest_filename: str | None = None) -> str | None:
