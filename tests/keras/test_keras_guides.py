@@ -528,6 +528,10 @@ def test_migration_guide_tf_keras_to_keras_3(tmp_path):
             return None
 
     assert CustomLayer()({"foo": keras.Input(shape=(1,), name="foo"), "bar": {}}, input_2=None) is None
+    # A plain string is a value for deserialize_keras_object (as Keras), not a layer.
+    assert keras.saving.deserialize_keras_object("SGD") == "SGD"
+    with pytest.raises(ValueError, match="not a `keras.layers.Layer`"):
+        keras.layers.deserialize("definitely_not_a_layer")
 
     class MyCustomLayer(keras.layers.Layer):
         @tf.function()

@@ -96,4 +96,8 @@ def serialize(layer: Layer) -> dict:
 
 def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
     """Rebuild a layer from `serialize`'s dict (or Keras's `{"class_name", "config"}`)."""
-    return deserialize_layer(config, custom_objects)
+    obj = deserialize_layer(config, custom_objects)
+    if not isinstance(obj, Layer):
+        raise ValueError("`keras.layers.deserialize` was passed a `config` object that is not a "
+                         f"`keras.layers.Layer`. Received: {config}")
+    return obj
