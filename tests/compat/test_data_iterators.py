@@ -78,3 +78,12 @@ def test_a_saveable_follows_the_external_state_policy(tmp_path):
             assert int(sess.run(nxt)) == 1
             ignoring.restore(sess, path)
             assert int(sess.run(nxt)) == 1
+
+
+def test_compat_v1_data_holds_tf_data_names():
+    assert v1.data.Dataset is tf.data.Dataset and v1.data.AUTOTUNE == tf.data.AUTOTUNE
+    assert v1.data.experimental is tf.data.experimental and v1.data.Options is tf.data.Options
+    with v1.Graph().as_default():
+        nxt = v1.data.make_one_shot_iterator(v1.data.Dataset.range(3).batch(2)).get_next()
+        with v1.Session() as sess:
+            assert sess.run(nxt).tolist() == [0, 1] and sess.run(nxt).tolist() == [2]

@@ -1,5 +1,7 @@
 """`tf.compat.v1.data`: TF 1's graph iterators over `tf.data` datasets.
 
+It holds `tf.data`'s names (`tf.data.Dataset` under `import tapeflow.compat.v1 as tf`; the
+datasets are TF 2's, without DatasetV1's `make_one_shot_iterator()` method) and TF 1's iterators:
 `make_one_shot_iterator(dataset)` / `make_initializable_iterator(dataset)` give an `Iterator`
 whose `get_next()` is a graph node: each `Session.run` that needs it pulls the next element
 (once per run, however many of its outputs are fetched), `tf.errors.OutOfRangeError` at the end.
@@ -17,12 +19,25 @@ import numpy as np
 from tapeflow import errors, graph, nest
 from tapeflow.compat.v1.graph import get_default_graph
 from tapeflow.compat.v1.operations import Operation
+from tapeflow.data import (  # noqa: F401 - tf.compat.v1.data holds tf.data's names too
+    AUTOTUNE,
+    INFINITE_CARDINALITY,
+    UNKNOWN_CARDINALITY,
+    DatasetSpec,
+    Options,
+    TextLineDataset,
+    TFRecordDataset,
+    ThreadingOptions,
+    experimental,
+)
 from tapeflow.data.dataset import Dataset
 from tapeflow.data.iterator import STATE_NAME
 from tapeflow.tensor import Tensor
 
-__all__ = ["Iterator", "make_one_shot_iterator", "make_initializable_iterator", "get_output_types",
-           "get_output_shapes", "get_output_classes"]
+__all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "DatasetSpec", "Iterator",
+           "Options", "TextLineDataset", "TFRecordDataset", "ThreadingOptions", "experimental",
+           "make_one_shot_iterator", "make_initializable_iterator", "get_output_types", "get_output_shapes",
+           "get_output_classes"]
 
 
 class Iterator:
