@@ -6,9 +6,18 @@ as in Keras 3 where layer weights are Keras variables.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from tapeflow import tensor as _tensor
+
+# Variables made with autocast=False (by id; entries go with their variables).
+_NO_AUTOCAST: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def autocasts(variable: Any) -> bool:
+    """Whether a layer casts `variable` to its compute dtype under mixed precision."""
+    return id(variable) not in _NO_AUTOCAST
 
 
 class _KerasVariableType(type):
@@ -30,8 +39,8 @@ class Variable(metaclass=_KerasVariableType):
         shape: the shape; required when `initializer` is an initializer.
         dtype: the dtype (default: the value's, or `keras.config.floatx()` for initializers).
         trainable: whether optimizers update it.
-        autocast: accepted for Keras's signature; under mixed precision Tapeflow casts the
-            variables a layer makes with `add_weight` (whose `autocast` it honours).
+        autocast: whether a layer whose attribute holds it reads it in its compute dtype under
+            mixed precision (float16 inside `call`, as Keras does).
         aggregation: how replicas combine it ("none", "mean", "sum", "only_first_replica").
         synchronization: accepted for Keras's signature ("auto").
         name: the variable's name.
@@ -67,4 +76,6 @@ class Variable(metaclass=_KerasVariableType):
         var = _tensor.Variable(value, trainable=trainable, name=name or "variable", dtype=dtype,
                                aggregation=aggregation, **kwargs)
         var._name = var._name.split(":")[0]  # Keras's variable names have no ":0"
+        if not autocast:
+            _NO_AUTOCAST[id(var)] = var
         return var

@@ -180,3 +180,21 @@ def test_stateless_scope_collects_losses_and_symbolic_scope() -> None:
     with keras.SymbolicScope():
         assert in_symbolic_scope()
     assert not in_symbolic_scope()
+
+
+def test_keras_variable_autocast_under_mixed_precision() -> None:
+    class Scaled(keras.layers.Layer):
+        def __init__(self):
+            super().__init__(dtype="mixed_float16")
+            self.v = keras.Variable(np.full((3,), 2.0, "float32"), name="v")
+            self.w = keras.Variable(np.ones((3,), "float32"), name="w", autocast=False)
+            self.seen = None
+
+        def call(self, x):
+            self.seen = (self.v.dtype, self.w.dtype)
+            return x * self.v
+
+    layer = Scaled()
+    y = layer(np.ones((2, 3), "float32"))
+    assert layer.seen == (tf.float16, tf.float32)  # as Keras: autocast variables read in float16
+    assert y.dtype == tf.float16 and layer.v.dtype == tf.float32

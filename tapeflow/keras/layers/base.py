@@ -701,13 +701,16 @@ class Layer(Module):
         While `call` runs, each attribute (or list/tuple/dict item of an attribute) holding one of
         the layer's own float variables holds `tf.cast(variable, compute_dtype)` instead, so the
         layer computes in float16 and gradients reach the float32 variable through the cast.
-        Variables made with `add_weight(autocast=False)` and sublayers' variables (each sublayer
-        casts its own) are left alone. The attributes are restored when `call` returns.
+        Variables made with `add_weight(autocast=False)` or `keras.Variable(..., autocast=False)` and
+        sublayers' variables (each sublayer casts its own) are left alone. The attributes are
+        restored when `call` returns.
         """
+        from tapeflow.keras.variables import autocasts
+
         skip = self.__dict__.get("_no_autocast", ())
         compute = self._np_dtype
-        casts = {id(v): v for v in self._weights_own
-                 if id(v) not in skip and v.dtype.is_floating and v.dtype._np != compute}
+        casts = {id(v): v for v in self._own_variables()
+                 if id(v) not in skip and autocasts(v) and v.dtype.is_floating and v.dtype._np != compute}
         if not casts:
             return call(*args, **kwargs)
         cast_of: dict = {}
