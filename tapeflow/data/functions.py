@@ -165,9 +165,10 @@ def _spec_structure(outputs: Any) -> Any:
 
 
 def spec_from_real(result: Any, input_spec: Any) -> Any:
-    """The spec of a real result; all dimensions unknown when the input had unknown ones."""
+    """The spec of a real result; all dimensions unknown when the input had unknown ones or
+    strings (whose contents, e.g. a parsed record, may size the result)."""
     spec = structure.spec_of(result)
-    if not _has_unknown_dims(input_spec):
+    if not _has_unknown_dims(input_spec) and not _has_strings(input_spec):
         return spec
     return structure.map_leaves(lambda s: TensorSpec([None] * len(s.shape), s.dtype), spec)
 
@@ -177,6 +178,10 @@ def _stand_in(spec: Any, size: int, fill: int = 1) -> Any:
         shape = () if s.shape is None else tuple(size if d is None else d for d in s.shape)
         return np.full(shape, fill, s.dtype._np)
     return structure.map_leaves(make, spec)
+
+
+def _has_strings(spec: Any) -> bool:
+    return any(getattr(s, "dtype", None) is not None and s.dtype._np.kind == "O" for s in structure.flatten(spec))
 
 
 def _has_unknown_dims(spec: Any) -> bool:

@@ -163,3 +163,14 @@ def test_parsing_in_dataset_map_and_tf_function(tmp_path):
 
     with pytest.raises(tf.errors.UnimplementedError, match="VarLenFeature"):
         sparse(tf.constant([_example(tf, **RECORDS[0])]))
+
+
+def test_var_len_made_dense_in_map_has_unknown_length(tmp_path):
+    path = str(tmp_path / "v.tfrecord")
+    with tf.io.TFRecordWriter(path) as w:
+        for v in ([1, 2, 3], [4], [5, 6]):
+            w.write(_example(tf, c=v))
+    ds = tf.data.TFRecordDataset(path).map(
+        lambda r: tf.sparse.to_dense(tf.io.parse_single_example(r, {"c": tf.io.VarLenFeature(tf.int64)})["c"]))
+    assert ds.element_spec == tf.TensorSpec([None], tf.int64)
+    assert next(iter(ds.padded_batch(3))).numpy().tolist() == [[1, 2, 3], [4, 0, 0], [5, 6, 0]]
