@@ -31,12 +31,14 @@ from tapeflow.io.ops import (
     write_file,
 )
 from tapeflow.io.json_example import decode_json_example
-from tapeflow.io.parsing import (
+from tapeflow.io.features import (
     FixedLenFeature,
     FixedLenSequenceFeature,
     RaggedFeature,
     SparseFeature,
     VarLenFeature,
+)
+from tapeflow.io.parsing import (
     parse_example,
     parse_sequence_example,
     parse_single_example,
