@@ -101,6 +101,7 @@ _LAZY_SUBMODULES = {
     "queue",
     "sets",
     "test",
+    "profiler",
 }
 
 # Composite tensor classes, loaded with their package on first use.

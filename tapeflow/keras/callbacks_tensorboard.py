@@ -13,12 +13,14 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import warnings
 from typing import Any
 
 import numpy as np
 
 from tapeflow import summary
 from tapeflow.keras.callback_base import Callback
+from tapeflow.profiler import experimental as _profiler
 
 
 def _value(x: Any) -> float:
@@ -37,7 +39,8 @@ class TensorBoard(Callback):
             with `update_freq`).
         update_freq: "epoch", "batch", or N: also log batch-level metrics every N batches; custom
             `tf.summary` calls inside the model are recorded at the same batches.
-        profile_batch: must be 0 (Tapeflow has no profiler).
+        profile_batch: a batch number, or a pair (or "start,stop") of batch numbers to profile with
+            tf.profiler (0: never); the profile goes to `log_dir/train` as TF's does.
         embeddings_freq: must be 0 (TensorBoard's projector reads TF-format checkpoints).
         embeddings_metadata: must be None.
 
@@ -51,9 +54,6 @@ class TensorBoard(Callback):
                  update_freq: Any = "epoch", profile_batch: Any = 0, embeddings_freq: int = 0,
                  embeddings_metadata: Any = None) -> None:
         super().__init__()
-        if profile_batch:
-            raise ValueError("Profiling is not available in Tapeflow (it has no profiler). Received: "
-                             f"profile_batch={profile_batch} (must be 0)")
         if embeddings_freq or embeddings_metadata is not None:
             raise ValueError("Embedding projection is not available in Tapeflow: TensorBoard's projector reads "
                              "TensorFlow-format checkpoints. Received: embeddings_freq="
@@ -75,6 +75,29 @@ class TensorBoard(Callback):
         self._batch_start = 0.0
         self._epoch_start = 0.0
         self._epoch_start_iterations = 0
+        self._init_profile_batch(profile_batch)
+
+    def _init_profile_batch(self, profile_batch: Any) -> None:
+        """Keras's rule: an int n profiles batch n, a pair (or "a,b") batches a..b, 0 none."""
+        message = ("profile_batch must be a non-negative integer or 2-tuple of positive integers. A pair of "
+                   f"positive integers signifies a range of batches to profile. Found: {profile_batch}")
+        if isinstance(profile_batch, str):
+            try:
+                profile_batch = [int(p) for p in profile_batch.split(",")]
+            except ValueError:
+                raise ValueError(message) from None
+        if isinstance(profile_batch, int) and not isinstance(profile_batch, bool):
+            self._start_batch = self._stop_batch = profile_batch
+        elif isinstance(profile_batch, (tuple, list)) and len(profile_batch) == 2:
+            self._start_batch, self._stop_batch = (int(b) for b in profile_batch)
+        else:
+            raise ValueError(message)
+        if self._start_batch < 0 or self._stop_batch < self._start_batch:
+            raise ValueError(message)
+        self._should_trace = not (self._start_batch == 0 and self._stop_batch == 0)
+        self._is_tracing = False
+        self._profiler_started = False
+        self._batch_trace = None
 
     # -- writers ------------------------------------------------------------------------------
     def _writer(self, which: str) -> Any:
@@ -116,7 +139,33 @@ class TensorBoard(Callback):
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self._pop_writer()
+        if self._is_tracing:
+            self._stop_trace()
         self._close_writers()
+
+    # -- profiling (profile_batch) ---------------------------------------------------------------
+    def _start_trace(self) -> None:
+        summary.trace_on(graph=True, profiler=False)
+        if not self._profiler_started:
+            try:
+                _profiler.start(os.path.join(self.log_dir, "train"))
+                self._profiler_started = True
+            except Exception as e:  # noqa: BLE001 - as Keras: another profile running is logged
+                warnings.warn(f"Failed to start profiler: {e}", stacklevel=2)
+        self._is_tracing = True
+
+    def _stop_trace(self) -> None:
+        batch = self._stop_batch
+        with self._writer("train").as_default():
+            summary.trace_export(name=f"batch_{batch}", step=batch)
+        if self._profiler_started:
+            try:
+                _profiler.stop()
+            except Exception as e:  # noqa: BLE001
+                warnings.warn(f"Failed to stop profiler: {e}", stacklevel=2)
+            finally:
+                self._profiler_started = False
+        self._is_tracing = False
 
     def on_test_begin(self, logs: dict | None = None) -> None:
         self._push_writer("val", self._global_test_batch)
@@ -137,6 +186,13 @@ class TensorBoard(Callback):
             self._push_writer("train", self._global_train_batch)
         if self.write_steps_per_second:
             self._batch_start = time.time()
+        if not self._should_trace:
+            return
+        if self._global_train_batch == self._start_batch:
+            self._start_trace()
+        if self._profiler_started:
+            self._batch_trace = _profiler.Trace("Profiled batch", step_num=batch)
+            self._batch_trace.__enter__()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if self.write_steps_per_second:
@@ -145,6 +201,12 @@ class TensorBoard(Callback):
         if isinstance(logs, dict):
             for name, value in logs.items():
                 summary.scalar(f"batch_{name}", _value(value), step=self._global_train_batch)
+        if self._should_trace and self._is_tracing:
+            if self._batch_trace is not None:
+                self._batch_trace.__exit__(None, None, None)
+                self._batch_trace = None
+            if self._global_train_batch >= self._stop_batch:
+                self._stop_trace()
 
     def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         self._global_test_batch += 1

@@ -25,6 +25,7 @@ from tapeflow.tracing import state as _trace_state
 class _Trace(threading.local):
     def __init__(self) -> None:
         self.graphs: dict = {}  # id(FuncGraph) -> FuncGraph, in call order
+        self.profiling = False  # trace_on(profiler=True) started tf.profiler
 
 
 _trace = _Trace()
@@ -54,16 +55,21 @@ def _graph_def_proto(graph_data: Any) -> Any:
 
 def trace_on(graph: bool = True, profiler: bool = False, profiler_outdir: str | None = None) -> None:
     """Start noting the graphs of the tf.functions called from now on (for `trace_export`)."""
-    if profiler or profiler_outdir is not None:
-        raise ValueError("tf.summary.trace_on: profiler tracing is not available in Tapeflow (it has no "
-                         f"profiler). Received profiler={profiler!r}, profiler_outdir={profiler_outdir!r}.")
     if _trace_state.graphs and _trace_state.graphs[-1] is not None:
         warnings.warn("Cannot enable trace inside a tf.function.", stacklevel=2)
         return
-    if _observe in _trace_state.call_observers:
+    if _observe in _trace_state.call_observers or _trace.profiling:
         warnings.warn("Trace already enabled", stacklevel=2)
         return
-    if graph:
+    if profiler:
+        if profiler_outdir is None:
+            warnings.warn("No `profiler_outdir` passed to trace_on(). Profiler won't be enabled.", stacklevel=2)
+        else:
+            from tapeflow.profiler import experimental as _profiler
+
+            _profiler.start(profiler_outdir)
+            _trace.profiling = True
+    if graph or profiler:  # (TF: enabling the profiler implies graph collection)
         _trace.graphs = {}
         _trace_state.call_observers.append(_observe)
 
@@ -73,6 +79,14 @@ def trace_off() -> None:
     if _observe in _trace_state.call_observers:
         _trace_state.call_observers.remove(_observe)
     _trace.graphs = {}
+    if _trace.profiling:
+        _trace.profiling = False
+        from tapeflow.profiler import experimental as _profiler
+
+        try:
+            _profiler.stop()
+        except Exception as e:  # noqa: BLE001 - as TF: a failed stop is a warning here
+            warnings.warn(f"Error while stopping profiler: {e}", stacklevel=2)
 
 
 def trace_export(name: str, step: Any = None, profiler_outdir: str | None = None) -> None:
@@ -81,9 +95,9 @@ def trace_export(name: str, step: Any = None, profiler_outdir: str | None = None
     Raises:
         ValueError: without a step (argument or `tf.summary.experimental.set_step`).
     """
-    if profiler_outdir is not None:
-        raise ValueError("tf.summary.trace_export: profiler_outdir is for profiler traces, which Tapeflow "
-                         f"does not have. Received profiler_outdir={profiler_outdir!r}.")
+    if profiler_outdir is not None and _trace.profiling:
+        warnings.warn("Ignoring `profiler_outdir` passed to trace_export(). Please pass it to trace_on() "
+                      "instead.", stacklevel=2)
     if step is None:
         step = _writer.get_step()
     if step is None:

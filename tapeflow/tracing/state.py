@@ -14,6 +14,9 @@ graphs: list = []
 
 # Functions called with every concrete function about to run (`tf.summary.trace_on` notes graphs).
 call_observers: list = []
+# Called as hook(function name, start ns, end ns) after each tf.function call while
+# tf.profiler records (tapeflow/profiler/experimental.py).
+profile_hooks: list = []
 
 # `tf.config.run_functions_eagerly(True)`: tf.functions call their Python function instead.
 run_eagerly = [False]

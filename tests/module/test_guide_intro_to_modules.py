@@ -1,7 +1,8 @@
 """The TF guide "Introduction to modules, layers and models" with only the import changed.
 
 The cells run in order (tensorflow/docs site/en/guide/intro_to_modules.ipynb); left out are the
-notebook magics and the profiler and TensorBoard trace cells (`tf.profiler` is not provided).
+notebook magics and the profiler and TensorBoard trace cells (run in
+tests/summary/test_profiler.py::test_summary_trace_on_with_the_profiler).
 Each cell's observable result is asserted.
 """
 

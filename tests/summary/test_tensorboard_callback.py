@@ -60,8 +60,6 @@ def test_same_events_as_keras(tmp_path, kwargs):
 
 
 def test_unsupported_options_are_clear_errors(tmp_path):
-    with pytest.raises(ValueError, match="profiler"):
-        keras.callbacks.TensorBoard(str(tmp_path), profile_batch=2)
     with pytest.raises(ValueError, match="projector"):
         keras.callbacks.TensorBoard(str(tmp_path), embeddings_freq=1)
     with pytest.raises(ValueError, match="update_freq"):

@@ -28,11 +28,15 @@ from tapeflow.keras.models import arg_checks as _checks
 from tapeflow.keras.models import data_adapters as _adapters
 from tapeflow.keras.models import data_handler as _data
 from tapeflow.keras.models.compile_utils import CompileLoss, CompileMetrics, LossTracker
+from tapeflow.profiler import experimental as _profiler
 from tapeflow.tensor import Tensor
 from tapeflow.tracing import func_graph as _func_graph
 from tapeflow.tracing import state as _trace_state
 
 __all__ = ["Trainer", "NotCompiledError"]
+
+_profiler_session = _profiler._session
+_STEP_NAMES = {"stop_training": "train", "stop_evaluating": "evaluate", "stop_predicting": "predict"}
 
 
 class NotCompiledError(RuntimeError, ValueError):
@@ -790,7 +794,11 @@ class Trainer:
                 threads.maybe_adapt()
             if begin_hook is not None:
                 begin_hook(step, None)
-            out = function(batch)
+            if _profiler_session[0] is not None:  # tf.profiler records: one annotated span per step
+                with _profiler.Trace(_STEP_NAMES.get(stop_flag, "step"), step_num=step, _r=1):
+                    out = function(batch)
+            else:
+                out = function(batch)
             if returns_logs:
                 logs = out
             if end_hook is not None:
