@@ -108,6 +108,11 @@ class RepeatedScalarContainer(MutableSequence):
         self._where = f"Field {owner.DESCRIPTOR.full_name}.{field.name}"
 
     def _converted(self, values: Any) -> list:
+        values = values.tolist() if isinstance(values, np.ndarray) and values.dtype.kind in "fiu" else values
+        if self._field.kind == "float" and isinstance(values, list) and all(
+                type(v) is float or type(v) is int for v in values):
+            with np.errstate(over="ignore"):  # fast path: one float32 rounding for the whole list
+                return np.asarray(values, np.float64).astype(np.float32).tolist()
         return [self._check(v, self._where) for v in values]
 
     def __len__(self) -> int:
@@ -298,6 +303,7 @@ class Message:
         cls.DESCRIPTOR = Descriptor(cls.FULL_NAME, cls.FIELDS)
         cls._by_name = {f.name: f for f in cls.FIELDS}
         cls._by_number = {f.number: f for f in cls.FIELDS}
+        cls._by_number_order = sorted(cls.FIELDS, key=lambda f: f.number)
         cls._oneofs: dict[str, list[str]] = {}
         for f in cls.FIELDS:
             if f.containing_oneof:
@@ -357,6 +363,7 @@ class Message:
                 value._parent = self
                 value._field_in_parent = name
             self._values[name] = value
+            self.__dict__[name] = value  # later reads skip __getattr__
         return value
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -385,6 +392,7 @@ class Message:
                 if other != name:
                     self._present.discard(other)
                     self._values.pop(other, None)
+                    self.__dict__.pop(other, None)
         self._present.add(name)
 
     def _has(self, field: Field) -> bool:
@@ -417,14 +425,17 @@ class Message:
             if name not in self._by_name:
                 raise ValueError(f'Protocol message {self.DESCRIPTOR.name} has no "{name}" field.')
             self._values.pop(name, None)
+            self.__dict__.pop(name, None)
             self._present.discard(name)
 
     def Clear(self) -> None:  # noqa: N802
+        for name in self._values:
+            self.__dict__.pop(name, None)
         self._values.clear()
         self._present.clear()
 
     def ListFields(self) -> list[tuple[Field, Any]]:  # noqa: N802
-        return [(f, getattr(self, f.name)) for f in sorted(self.FIELDS, key=lambda f: f.number) if self._has(f)]
+        return [(f, getattr(self, f.name)) for f in self._by_number_order if self._has(f)]
 
     def IsInitialized(self) -> bool:  # noqa: N802
         return True
@@ -444,8 +455,10 @@ class Message:
             if field.kind == "map":
                 for k, v in value.items():
                     target[k].MergeFrom(v)
-            elif field.repeated:
+            elif field.repeated and field.kind == "message":
                 target.extend(value)
+            elif field.repeated:
+                target._items.extend(value._items)  # already checked values
             else:
                 target.MergeFrom(value)
                 self._set_present(field.name)
