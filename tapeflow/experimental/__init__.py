@@ -29,6 +29,7 @@ from tapeflow.experimental.extension_types import (  # noqa: F401
     ExtensionTypeBatchEncoder,
     ExtensionTypeSpec,
 )
+from tapeflow.experimental.ragged_shape import DynamicRaggedShape  # noqa: F401
 from tapeflow.experimental.row_partition import RowPartition  # noqa: F401
 from tapeflow.experimental.runtime import (  # noqa: F401
     async_clear_error,

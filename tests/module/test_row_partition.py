@@ -39,3 +39,24 @@ def test_invalid_partitions():
         R.from_uniform_row_length(4, nvals=6)
     with pytest.raises(ValueError, match="from_\\* factory"):
         R([0, 1], tf.int64)
+
+
+def _shapes(mod):
+    D = mod.experimental.DynamicRaggedShape  # noqa: N806
+    return [D.from_tensor(mod.ragged.constant([[1, 2], [3]])), D.from_tensor(mod.zeros([2, 3])),
+            D.from_lengths([2, (2, 1), 3]), D.from_lengths([2, (2, 1)]), D.from_lengths([3, 2]),
+            D.from_row_partitions([mod.experimental.RowPartition.from_row_lengths([1, 0, 2])])]
+
+
+@pytest.mark.oracle
+def test_dynamic_ragged_shape_matches_tensorflow():
+    real = pytest.importorskip("tensorflow")
+    for ours, theirs in zip(_shapes(tf), _shapes(real), strict=True):
+        assert repr(ours) == repr(theirs)
+        assert (ours.rank, ours.num_row_partitions, ours.inner_rank) == (
+            theirs.rank, theirs.num_row_partitions, theirs.inner_rank)
+        assert ours.static_lengths() == theirs.static_lengths()
+        assert ours.inner_shape.numpy().tolist() == theirs.inner_shape.numpy().tolist()
+        assert int(ours[0]) == int(theirs[0])
+    with pytest.raises(ValueError, match="not uniform"):
+        _shapes(tf)[0][1]
