@@ -11,7 +11,7 @@ Peers, same model and schedule:
          run it in full)
 
 Run:  python -m bench.xor_fit [--repeat 3] [--keras-epochs 300] [--no-keras] [--no-torch]
-Target: tapeflow <= 1 s for the 12,000 steps.
+Target (issue 11): tapeflow <= 0.2 s for the 12,000 steps (an earlier target was 1 s).
 """
 
 from __future__ import annotations
@@ -103,8 +103,8 @@ def main() -> None:
                f"all tapeflow runs: {', '.join(f'{t:.3f} s' for t in times['tapeflow'])}")
     if note:
         table.note(note)
-    verdict = "MET" if best["tapeflow"] <= 1.0 else "NOT MET"
-    table.note(f"target tapeflow <= 1 s: {verdict} ({best['tapeflow']:.3f} s)")
+    verdict = "MET" if best["tapeflow"] <= 0.2 else "NOT MET"
+    table.note(f"target tapeflow <= 0.2 s (issue 11): {verdict} ({best['tapeflow']:.3f} s)")
     table.report()
 
 
