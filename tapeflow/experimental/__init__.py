@@ -31,6 +31,7 @@ from tapeflow.experimental.extension_types import (  # noqa: F401
 )
 from tapeflow.experimental.ragged_shape import DynamicRaggedShape  # noqa: F401
 from tapeflow.experimental.row_partition import RowPartition  # noqa: F401
+from tapeflow.experimental.structured_tensor import StructuredTensor  # noqa: F401
 from tapeflow.experimental.runtime import (  # noqa: F401
     async_clear_error,
     async_scope,
