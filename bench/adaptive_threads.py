@@ -54,7 +54,10 @@ def main(argv: list | None = None) -> int:
     print("fit, 3 epochs x 20,000 samples, batch 256 (s):")
     print(f"  fixed threads: {', '.join(f'{t:.2f}' for t in fixed)}")
     print(f"  adaptive:      {', '.join(f'{t:.2f}' for t in adapted)}")
-    print(f"  best ratio adaptive/fixed: {min(adapted) / min(fixed):.2f}; load average {load:.2f}"
+    fixed.sort()
+    adapted.sort()
+    print(f"  best ratio adaptive/fixed: {adapted[0] / fixed[0]:.2f}, worst: {adapted[-1] / fixed[-1]:.2f}; "
+          f"load average {load:.2f}"
           + ("; one core kept busy (--contend)" if hog else ""))
     return 0
 
