@@ -81,6 +81,15 @@ from tapeflow.math_extra import (
 )
 from tapeflow.ops.complex import complex
 from tapeflow.ops.elementwise import tan
+from tapeflow.runtime_extras import (
+    check_pinned,
+    graph_util,
+    import_graph_def,
+    load_library,
+    load_op_library,
+    nondifferentiable_batch_function,
+    sysconfig,
+)
 from tapeflow.signal.fft import fftnd, ifftnd, irfftnd, rfftnd
 from tapeflow.toplevel_more import (
     CriticalSection,
