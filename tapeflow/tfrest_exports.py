@@ -81,6 +81,7 @@ from tapeflow.math_extra import (
 )
 from tapeflow.ops.complex import complex
 from tapeflow.ops.elementwise import tan
+from tapeflow.random_index_shuffle import random_index_shuffle
 from tapeflow.runtime_extras import (
     check_pinned,
     graph_util,
