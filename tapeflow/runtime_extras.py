@@ -1,12 +1,14 @@
 """Top-level `tf.*` names about TF's C++ runtime: `load_library` / `load_op_library` and
 `import_graph_def` (UnimplementedError: no C++ kernels or GraphDef import here), `check_pinned`,
-`nondifferentiable_batch_function`, and the `tf.sysconfig` / `tf.graph_util` namespaces."""
+`nondifferentiable_batch_function`, `variable_creator_scope`, and the `tf.sysconfig` /
+`tf.graph_util` namespaces."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tapeflow import backend, errors
@@ -67,6 +69,20 @@ def nondifferentiable_batch_function(num_batch_threads: int, max_batch_size: int
         return batched
 
     return decorator
+
+
+@contextlib.contextmanager
+def variable_creator_scope(variable_creator: Callable) -> Iterator[None]:
+    """Inside, every `tf.Variable(...)` calls `variable_creator(next_creator, **kwargs)`, which may
+    change the arguments (trainable, name, dtype, ...) or observe the variable, and returns
+    `next_creator(**kwargs)`. Scopes nest: the innermost creator runs first."""
+    from tapeflow import tensor
+
+    tensor._creator_scopes.append(variable_creator)
+    try:
+        yield
+    finally:
+        tensor._creator_scopes.pop()
 
 
 def _build_info() -> dict:

@@ -280,6 +280,37 @@ def _callable_value_class(cls: type) -> type:
     return sub
 
 
+_creator_scopes: list = []  # tf.variable_creator_scope creators, outermost first
+_creating = [0]  # > 0 while the default creator runs (creators are not consulted again for it)
+
+
+def _create_through_scopes(variable: Variable, kwargs: dict) -> None:
+    """Initialise `variable` through the active creators: the innermost is called with a
+    `next_creator` that calls the next one out, down to the default constructor."""
+    creators = list(_creator_scopes)
+
+    def default(**kw: Any) -> Variable:
+        _creating[0] += 1
+        try:
+            Variable.__init__(variable, **kw)
+        finally:
+            _creating[0] -= 1
+        return variable
+
+    def chain(level: int) -> Any:
+        if level < 0:
+            return default
+        return lambda **kw: creators[level](chain(level - 1), **kw)
+
+    result = chain(len(creators) - 1)(**kwargs)
+    if result is not variable:
+        from tapeflow.errors import UnimplementedError
+
+        raise UnimplementedError(None, None, "tf.variable_creator_scope: a creator returned an object other than "
+                                 "the one next_creator made; here a creator can change the arguments, observe or "
+                                 "refuse the variable, not replace it.")
+
+
 class Variable(Tensor):
     """A mutable tensor whose value persists across calls, like `tf.Variable`.
 
@@ -306,6 +337,10 @@ class Variable(Tensor):
         shape: Any = None,
         **kwargs: Any,
     ) -> None:
+        if _creator_scopes and not _creating[0]:  # tf.variable_creator_scope: the creators decide
+            _create_through_scopes(self, dict(initial_value=initial_value, trainable=trainable, name=name,
+                                              dtype=dtype, constraint=constraint, shape=shape, **kwargs))
+            return
         if initial_value is None:
             raise ValueError("Variable requires an initial_value.")
         if _trace_state.graphs:

@@ -90,6 +90,7 @@ from tapeflow.runtime_extras import (
     load_op_library,
     nondifferentiable_batch_function,
     sysconfig,
+    variable_creator_scope,
 )
 from tapeflow.signal.fft import fftnd, ifftnd, irfftnd, rfftnd
 from tapeflow.toplevel_more import (

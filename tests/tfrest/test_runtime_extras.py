@@ -32,3 +32,31 @@ def test_runtime_names():
                  tf.sysconfig.get_link_flags):
         with pytest.raises(tf.errors.UnimplementedError):
             call()
+
+
+def test_variable_creator_scope():
+    seen = []
+
+    def not_trainable(next_creator, **kwargs):
+        kwargs["trainable"] = False
+        return next_creator(**kwargs)
+
+    def record(next_creator, **kwargs):
+        v = next_creator(**kwargs)
+        seen.append(v.name)
+        return v
+
+    with tf.variable_creator_scope(not_trainable), tf.variable_creator_scope(record):
+        v = tf.Variable(1.0, name="w")
+        inner = tf.keras.layers.Dense(2)
+        inner.build((None, 3))
+    assert not v.trainable and seen[0] == "w:0" and len(seen) >= 3
+    assert tf.Variable(2.0).trainable  # the scope is gone
+
+    other = tf.Variable(0.0)
+
+    def replace(next_creator, **kwargs):
+        return other
+
+    with tf.variable_creator_scope(replace), pytest.raises(tf.errors.UnimplementedError, match="replace"):
+        tf.Variable(1.0)
