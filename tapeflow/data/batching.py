@@ -201,8 +201,10 @@ class UnbatchDataset(Dataset):
             if len(sizes) > 1:
                 raise ValueError(f"Dataset.unbatch: the components of an element have different "
                                  f"first dimensions {sorted(sizes)}.")
+            from tapeflow.data.ragged import _row  # ragged leaves (a map's RaggedTensor results) too
+
             for i in range(sizes.pop()):
-                yield structure.pack(element, [a[i, ...] for a in leaves])
+                yield structure.pack(element, [_row(a, i) for a in leaves])
 
 
 class RebatchDataset(Dataset):

@@ -170,7 +170,13 @@ def spec_from_real(result: Any, input_spec: Any) -> Any:
     spec = structure.spec_of(result)
     if not _has_unknown_dims(input_spec) and not _has_strings(input_spec):
         return spec
-    return structure.map_leaves(lambda s: TensorSpec([None] * len(s.shape), s.dtype), spec)
+    return structure.map_leaves(_unknown_dims, spec)
+
+
+def _unknown_dims(s: Any) -> Any:
+    if not isinstance(s, TensorSpec):  # a RaggedTensorSpec keeps its ragged rank
+        return type(s)([None] * len(s.shape), s.dtype, s.ragged_rank, s.row_splits_dtype)
+    return TensorSpec([None] * len(s.shape), s.dtype)
 
 
 def _stand_in(spec: Any, size: int, fill: int = 1) -> Any:

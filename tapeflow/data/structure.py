@@ -24,6 +24,10 @@ from tapeflow.tracing.spec import TensorSpec
 def component(value: Any, what: str) -> np.ndarray:
     """One leaf as a host NumPy array, with TF's dtype rules (Python floats -> float32, ...);
     strings become object arrays of bytes, as in string tensors."""
+    if type(value).__name__ == "RaggedTensor":  # a map result: kept whole, on the host
+        from tapeflow.data.ragged import _host
+
+        return _host(value)
     if isinstance(value, Tensor):
         arr = value._value
         if arr is None:
@@ -60,7 +64,15 @@ def normalize(value: Any, what: str, lists_are_tuples: bool = False) -> Any:
 
 def spec_of(element: Any) -> Any:
     """The `TensorSpec` structure of an element structure of arrays."""
-    return map_leaves(lambda a: TensorSpec(a.shape, a.dtype), element)
+    return map_leaves(_leaf_spec, element)
+
+
+def _leaf_spec(a: Any) -> Any:
+    if type(a).__name__ == "RaggedTensor":
+        from tapeflow.ragged.spec import RaggedTensorSpec
+
+        return RaggedTensorSpec.from_value(a)
+    return TensorSpec(a.shape, a.dtype)
 
 
 def map_leaves(fn: Any, structure: Any) -> Any:
@@ -124,6 +136,8 @@ def unbatch_spec(spec: Any, what: str) -> Any:
         if s.shape is not None and len(s.shape) == 0:
             raise ValueError(f"{what}: every component must have a leading (batch) dimension, "
                              f"received a scalar component {s}.")
+        if not isinstance(s, TensorSpec):  # a RaggedTensorSpec: one ragged dimension fewer
+            return type(s)(s.shape[1:], s.dtype, max(s.ragged_rank - 1, 0), s.row_splits_dtype)
         return TensorSpec(None if s.shape is None else s.shape[1:], s.dtype)
     return map_leaves(drop, spec)
 

@@ -174,3 +174,21 @@ def test_var_len_made_dense_in_map_has_unknown_length(tmp_path):
         lambda r: tf.sparse.to_dense(tf.io.parse_single_example(r, {"c": tf.io.VarLenFeature(tf.int64)})["c"]))
     assert ds.element_spec == tf.TensorSpec([None], tf.int64)
     assert next(iter(ds.padded_batch(3))).numpy().tolist() == [[1, 2, 3], [4, 0, 0], [5, 6, 0]]
+
+
+@pytest.mark.oracle
+def test_ragged_map_results_batch_and_unbatch_as_tensorflow(tmp_path):
+    real = pytest.importorskip("tensorflow")
+    path = str(tmp_path / "v.tfrecord")
+    with tf.io.TFRecordWriter(path) as w:
+        for v in ([1, 2, 3], [4], [5, 6]):
+            w.write(_example(tf, c=v))
+
+    def pipeline(mod):
+        ds = mod.data.TFRecordDataset(path).batch(2).map(
+            lambda r: mod.io.parse_example(r, {"c": mod.io.RaggedFeature(mod.int64)})["c"])
+        return ds, ds.unbatch()
+
+    for ours, theirs in zip(pipeline(tf), pipeline(real), strict=True):
+        assert repr(ours.element_spec) == repr(theirs.element_spec)
+        assert [_plain(x) for x in ours] == [_plain(x) for x in theirs]
