@@ -34,6 +34,9 @@ def stack_elements(elements: list, what: str) -> Any:
         columns = list(zip(*[structure.flatten(e) for e in elements], strict=True))
     out = []
     for c, column in enumerate(columns):
+        if type(column[0]).__name__ == "SparseTensor":
+            out.append(_stack_sparse(column))
+            continue
         try:
             out.append(np.stack(column))
         except ValueError:
@@ -46,6 +49,22 @@ def stack_elements(elements: list, what: str) -> Any:
                 "shape (or `map` them to one shape first)."
             ) from None
     return out[0] if type(first) is np.ndarray else structure.pack(first, out)
+
+
+def _stack_sparse(column: list) -> Any:
+    """SparseTensor elements as one SparseTensor with a leading batch dimension (TF's batch of
+    sparse elements): row i's indices get i in front; the dense shape is the largest."""
+    from tapeflow.sparse import SparseTensor
+    from tapeflow.tensor import Tensor
+
+    ranks = {len(sp.dense_shape._value) for sp in column}
+    if len(ranks) != 1:
+        raise ValueError(f"Dataset.batch: cannot batch SparseTensors of different ranks {sorted(ranks)}.")
+    indices = [np.concatenate([np.full((len(sp.indices._value), 1), i, np.int64), sp.indices._value], axis=1)
+               for i, sp in enumerate(column)]
+    shape = np.max(np.stack([sp.dense_shape._value for sp in column]), axis=0)
+    return SparseTensor(np.concatenate(indices), Tensor(np.concatenate([sp.values._value for sp in column])),
+                        np.concatenate([[len(column)], shape]).astype(np.int64))
 
 
 class BatchDataset(Dataset):

@@ -174,6 +174,8 @@ def spec_from_real(result: Any, input_spec: Any) -> Any:
 
 
 def _unknown_dims(s: Any) -> Any:
+    if type(s).__name__ == "SparseTensorSpec":
+        return type(s)([None] * len(s.shape), s.dtype)
     if not isinstance(s, TensorSpec):  # a RaggedTensorSpec keeps its ragged rank
         return type(s)([None] * len(s.shape), s.dtype, s.ragged_rank, s.row_splits_dtype)
     return TensorSpec([None] * len(s.shape), s.dtype)

@@ -77,6 +77,12 @@ def _tupled(value: Any) -> Any:
 
 
 def _row(a: Any, i: int) -> Any:
+    if type(a).__name__ == "SparseTensor":  # row i of a batched SparseTensor, in the batch's shape
+        from tapeflow.sparse import SparseTensor
+
+        idx = a.indices._value
+        keep = idx[:, 0] == i
+        return SparseTensor(idx[keep, 1:], Tensor(a.values._value[keep]), a.dense_shape._value[1:])
     if not isinstance(a, RaggedTensor):
         return a[i, ...]
     r = a[i]

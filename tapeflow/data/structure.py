@@ -28,6 +28,8 @@ def component(value: Any, what: str) -> np.ndarray:
         from tapeflow.data.ragged import _host
 
         return _host(value)
+    if type(value).__name__ == "SparseTensor":
+        return _host_sparse(value)
     if isinstance(value, Tensor):
         arr = value._value
         if arr is None:
@@ -67,7 +69,18 @@ def spec_of(element: Any) -> Any:
     return map_leaves(_leaf_spec, element)
 
 
+def _host_sparse(sp: Any) -> Any:
+    from tapeflow.sparse import SparseTensor
+
+    return SparseTensor(backend.to_numpy(sp.indices._value), Tensor(backend.to_numpy(sp.values._value)),
+                        backend.to_numpy(sp.dense_shape._value))
+
+
 def _leaf_spec(a: Any) -> Any:
+    if type(a).__name__ == "SparseTensor":
+        from tapeflow.sparse import SparseTensorSpec
+
+        return SparseTensorSpec.from_value(a)
     if type(a).__name__ == "RaggedTensor":
         from tapeflow.ragged.spec import RaggedTensorSpec
 
@@ -127,7 +140,12 @@ def same_structure(a: Any, b: Any) -> bool:
 
 def batch_spec(spec: Any, batch_dim: int | None) -> Any:
     """Each leaf spec with a leading batch dimension."""
-    return map_leaves(lambda s: TensorSpec(_with_dim(batch_dim, s.shape), s.dtype), spec)
+    return map_leaves(lambda s: type(s)(_with_dim(batch_dim, s.shape), s.dtype) if _is_sparse_spec(s)
+                      else TensorSpec(_with_dim(batch_dim, s.shape), s.dtype), spec)
+
+
+def _is_sparse_spec(s: Any) -> bool:
+    return type(s).__name__ == "SparseTensorSpec"
 
 
 def unbatch_spec(spec: Any, what: str) -> Any:
@@ -136,6 +154,8 @@ def unbatch_spec(spec: Any, what: str) -> Any:
         if s.shape is not None and len(s.shape) == 0:
             raise ValueError(f"{what}: every component must have a leading (batch) dimension, "
                              f"received a scalar component {s}.")
+        if _is_sparse_spec(s):
+            return type(s)(s.shape[1:], s.dtype)
         if not isinstance(s, TensorSpec):  # a RaggedTensorSpec: one ragged dimension fewer
             return type(s)(s.shape[1:], s.dtype, max(s.ragged_rank - 1, 0), s.row_splits_dtype)
         return TensorSpec(None if s.shape is None else s.shape[1:], s.dtype)

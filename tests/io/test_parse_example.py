@@ -192,3 +192,24 @@ def test_ragged_map_results_batch_and_unbatch_as_tensorflow(tmp_path):
     for ours, theirs in zip(pipeline(tf), pipeline(real), strict=True):
         assert repr(ours.element_spec) == repr(theirs.element_spec)
         assert [_plain(x) for x in ours] == [_plain(x) for x in theirs]
+
+
+@pytest.mark.oracle
+def test_sparse_map_results_batch_and_unbatch_as_tensorflow(tmp_path):
+    real = pytest.importorskip("tensorflow")
+    path = str(tmp_path / "v.tfrecord")
+    with tf.io.TFRecordWriter(path) as w:
+        for v in ([1, 2, 3], [4], [5, 6]):
+            w.write(_example(tf, c=v))
+
+    def pipelines(mod):
+        single = mod.data.TFRecordDataset(path).map(
+            lambda r: mod.io.parse_single_example(r, {"c": mod.io.VarLenFeature(mod.int64)})["c"])
+        batched = mod.data.TFRecordDataset(path).batch(2).map(
+            lambda r: mod.io.parse_example(r, {"c": mod.io.VarLenFeature(mod.int64)}))
+        return single, single.batch(2), batched, batched.unbatch()
+
+    for ours, theirs in zip(pipelines(tf), pipelines(real), strict=True):
+        assert repr(ours.element_spec) == repr(theirs.element_spec)
+        flat = lambda d: d["c"] if isinstance(d, dict) else d  # noqa: E731
+        assert [_plain(flat(x)) for x in ours] == [_plain(flat(x)) for x in theirs]
