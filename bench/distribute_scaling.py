@@ -26,7 +26,7 @@ import numpy as np
 GLOBAL_BATCH = 200
 
 
-def worker(steps: int, warmup: int) -> None:
+def worker(steps: int, warmup: int, global_batch: int = GLOBAL_BATCH) -> None:
     """One MPI process: fit warmup + steps global batches; worker 0 prints a JSON line."""
     from threadpoolctl import threadpool_limits
 
@@ -42,7 +42,7 @@ def worker(steps: int, warmup: int) -> None:
         model.compile(optimizer=keras.optimizers.Adam(1e-4),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     rng = np.random.default_rng(0)
-    n = GLOBAL_BATCH * (steps + warmup)
+    n = global_batch * (steps + warmup)
     x = (rng.uniform(0, 1, (n, 28, 28, 1)) * (rng.uniform(0, 1, (n, 28, 28, 1)) < 0.2)).astype(np.float32)
     y = rng.integers(0, 10, n).astype(np.int64)
     coll = strategy.extended._collective
@@ -52,7 +52,7 @@ def worker(steps: int, warmup: int) -> None:
         marks.append((time.perf_counter(), time.process_time(), coll.allreduce_seconds,
                       coll.allreduce_cpu_seconds, coll.wait_seconds))
 
-    model.fit(x, y, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0,
+    model.fit(x, y, batch_size=global_batch, epochs=1, shuffle=False, verbose=0,
               callbacks=[keras.callbacks.LambdaCallback(on_train_batch_end=on_batch_end)])
     d = np.diff(np.array(marks[warmup - 1:]), axis=0)  # one row per measured step
     wall, cpu = d[:, 0].sum(), d[:, 1].sum()
@@ -82,9 +82,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--global-batch", type=int, default=GLOBAL_BATCH, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.steps, args.warmup)
+        worker(args.steps, args.warmup, args.global_batch)
         return
     load = os.getloadavg()[0]
     one = launch(1, args.steps, args.warmup)
