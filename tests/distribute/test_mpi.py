@@ -97,7 +97,11 @@ def test_tf_tutorials_multi_worker_keras_and_custom_training(tmp_path):
     proc = mpirun("tutorials_worker.py", str(tmp_path), apps=apps, timeout=240)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    for name in ("keras", "custom"):
+    # Worker 0 saved the model and the checkpoint; worker 1 wrote to a temporary place and removed it.
+    assert (tmp_path / "keras-model.keras").exists()
+    assert not list((tmp_path / "workertemp_1").iterdir())
+    assert (tmp_path / "ckpt" / "checkpoint").exists()
+    for name in ("keras", "custom", "saved"):
         a, b = np.load(tmp_path / f"{name}_0.npz"), np.load(tmp_path / f"{name}_1.npz")
         assert len(a.files) > 0
         for k in a.files:

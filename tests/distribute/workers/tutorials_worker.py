@@ -3,7 +3,10 @@
 tf.distribute.Strategy", with `import tapeflow as tf`, small synthetic data instead of the MNIST
 downloads, fewer steps, and MultiWorkerMirroredStrategy in the custom loop (the tutorial's
 MirroredStrategy is one replica per machine). Launched by test_mpi.py with one TF_CONFIG per rank.
-The tutorial's `reset_states()` is Keras 2's; TF 2.21 (Keras 3) spells it `reset_state()`."""
+The tutorial's `reset_states()` is Keras 2's; TF 2.21 (Keras 3) spells it `reset_state()`, and
+refuses to save a model to a path without `.keras`. Files go under OUT_DIR instead of /tmp, and
+a barrier stands where the tutorial's workers, on separate machines, would read the chief's file.
+"""
 
 import json
 import os
@@ -69,6 +72,59 @@ multi_worker_model.fit(multi_worker_dataset,
                        callbacks=callbacks)
 task_id = strategy.cluster_resolver.task_id
 np.savez(f"keras_{task_id}.npz", *[w.numpy() for w in multi_worker_model.weights])
+
+# ---- model saving and loading (paths relative to OUT_DIR; `.keras`: Keras 3 refuses a bare path) ----
+options = tf.data.Options()
+options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+dataset_no_auto_shard = multi_worker_dataset.with_options(options)
+single_worker_dataset = mnist_dataset(16)
+
+model_path = 'keras-model.keras'
+
+def _is_chief(task_type, task_id):
+  return (task_type == 'worker' and task_id == 0) or task_type is None
+
+def _get_temp_dir(dirpath, task_id):
+  base_dirpath = 'workertemp_' + str(task_id)
+  temp_dir = os.path.join(dirpath, base_dirpath)
+  tf.io.gfile.makedirs(temp_dir)
+  return temp_dir
+
+def write_filepath(filepath, task_type, task_id):
+  dirpath = os.path.dirname(filepath)
+  base = os.path.basename(filepath)
+  if not _is_chief(task_type, task_id):
+    dirpath = _get_temp_dir(dirpath, task_id)
+  return os.path.join(dirpath, base)
+
+task_type, task_id = (strategy.cluster_resolver.task_type,
+                      strategy.cluster_resolver.task_id)
+write_model_path = write_filepath(model_path, task_type, task_id)
+multi_worker_model.save(write_model_path)
+if not _is_chief(task_type, task_id):
+  tf.io.gfile.rmtree(os.path.dirname(write_model_path))
+strategy.extended._collective.barrier()  # (the tutorial's workers are separate machines)
+loaded_model = tf.keras.models.load_model(model_path)
+loaded_model.fit(single_worker_dataset, epochs=2, steps_per_epoch=2, verbose=0)
+
+checkpoint_dir = 'ckpt'
+checkpoint = tf.train.Checkpoint(model=multi_worker_model)
+write_checkpoint_dir = write_filepath(checkpoint_dir, task_type, task_id)
+checkpoint_manager = tf.train.CheckpointManager(
+    checkpoint, directory=write_checkpoint_dir, max_to_keep=1)
+checkpoint_manager.save()
+if not _is_chief(task_type, task_id):
+  tf.io.gfile.rmtree(write_checkpoint_dir)
+strategy.extended._collective.barrier()
+latest_checkpoint = tf.train.latest_checkpoint(checkpoint_dir)
+checkpoint.restore(latest_checkpoint)
+multi_worker_model.fit(dataset_no_auto_shard, epochs=2, steps_per_epoch=2, verbose=0)
+
+callbacks = [tf.keras.callbacks.BackupAndRestore(backup_dir='backup', save_freq=2)]
+with strategy.scope():
+  multi_worker_model = build_and_compile_cnn_model()
+multi_worker_model.fit(multi_worker_dataset, epochs=2, steps_per_epoch=3, callbacks=callbacks, verbose=0)
+np.savez(f"saved_{task_id}.npz", *[w.numpy() for w in multi_worker_model.weights])
 
 # ---- "Custom training with tf.distribute.Strategy" --------------------------------------------
 rng = np.random.default_rng(0)
