@@ -20,6 +20,7 @@ from tapeflow import dtypes as _dt
 from tapeflow import philox as px
 from tapeflow.ops import elementwise as ew
 from tapeflow.tensor import Tensor, convert_to_tensor
+from tapeflow.tracking import AutoTrackable
 
 
 class Algorithm(enum.Enum):
@@ -297,9 +298,64 @@ def create_rng_state(seed: Any, alg: Any) -> np.ndarray:
 
 # -- tf.random.Generator ---------------------------------------------------------------------------
 
-class Generator:
+def _draw(state: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+    """One draw of `Generator.<method>` on the generator whose state variable is `state`.
+
+    A module-level function of the state variable so that a tf.function lifts it into one node
+    run on every call (advancing the variable then, not at trace time) that a SavedModel can name.
+    """
+    gen = Generator.__new__(Generator)
+    object.__setattr__(gen, "_state", state)
+    object.__setattr__(gen, "algorithm", Algorithm.PHILOX.value)
+    return getattr(Generator, "_eager_" + method)(gen, *args, **kwargs)
+
+
+def _register_draw() -> None:
+    from tapeflow.tracing import func_graph
+
+    func_graph._register_lifted(_draw, _draw)
+
+
+class _PreservedState:
+    """Context manager restoring a state variable after the shape probe of a trace."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def __enter__(self) -> None:
+        self.saved = backend.to_numpy(self.state._value).copy()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.state.assign(self.saved)
+
+
+def _sampler(method: str) -> Any:
+    def sample(self: Generator, *args: Any, **kwargs: Any) -> Any:
+        from tapeflow.tracing import func_graph, state
+
+        if state.graphs and state.graphs[-1] is not None:
+            def probe(*a: Any, **k: Any) -> Any:
+                with _PreservedState(self._state):
+                    return _draw(*a, **k)
+
+            return func_graph.lift_call(_draw, (self._state, method, *args), kwargs, name=f"Generator.{method}",
+                                        stateful=True, probe=probe)
+        return getattr(Generator, "_eager_" + method)(self, *args, **kwargs)
+
+    eager = getattr(Generator, "_eager_" + method)
+    sample.__name__ = method
+    sample.__qualname__ = f"Generator.{method}"
+    sample.__doc__ = eager.__doc__
+    return sample
+
+
+class Generator(AutoTrackable):
     """A Philox random-number generator with its own state, as `tf.random.Generator`: the same
-    seed gives TF's numbers; every draw advances the counter by 256 blocks per output element."""
+    seed gives TF's numbers; every draw advances the counter by 256 blocks per output element.
+
+    As in TF it is trackable: its state variable is checkpointed (edge `_state_var`) and saved in
+    a SavedModel; draws inside a tf.function advance the state on every call.
+    """
 
     def __init__(self, copy_from: Any = None, state: Any = None, alg: Any = None) -> None:
         from tapeflow.tensor import Variable
@@ -315,6 +371,9 @@ class Generator:
             raise ValueError("Generator: give copy_from or state (or use from_seed / from_non_deterministic_state).")
         self._state = Variable(st.astype(np.int64), trainable=False, name="rng_state")
         self.algorithm = Algorithm.PHILOX.value
+
+    def _checkpoint_children(self) -> list:
+        return [("_state_var", self._state)]
 
     @classmethod
     def from_seed(cls, seed: Any, alg: Any = None) -> Generator:
@@ -370,7 +429,7 @@ class Generator:
         self._state.assign(new_state)
         return key, ctr
 
-    def uniform(self, shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = _dt.float32,
+    def _eager_uniform(self, shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = _dt.float32,
                 name: Any = None) -> Tensor:
         """Uniform samples (floats in [minval, maxval), ints in [minval, maxval) given maxval)."""
         d = _dt.as_dtype(dtype)
@@ -387,7 +446,7 @@ class Generator:
         hi = _scalar(1 if maxval is None else maxval).astype(d._np)
         return _out((u * (hi - lo) + lo).astype(d._np))
 
-    def uniform_full_int(self, shape: Any, dtype: Any = _dt.uint64, name: Any = None) -> Tensor:
+    def _eager_uniform_full_int(self, shape: Any, dtype: Any = _dt.uint64, name: Any = None) -> Tensor:
         """Integers over the whole range of `dtype`."""
         d = _dt.as_dtype(dtype)
         shp = _shape(shape)
@@ -395,7 +454,7 @@ class Generator:
         key, ctr = self._take(n)
         return _out(fill_int(key, ctr, n, d._np, None, None).reshape(shp))
 
-    def normal(self, shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.float32,
+    def _eager_normal(self, shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.float32,
                name: Any = None) -> Tensor:
         """Normal samples mean + stddev * N(0, 1)."""
         d = _dt.as_dtype(dtype)
@@ -405,7 +464,7 @@ class Generator:
         z = fill_normal(key, ctr, n, d._np).reshape(shp)
         return _out((z * _scalar(stddev).astype(d._np) + _scalar(mean).astype(d._np)).astype(d._np))
 
-    def truncated_normal(self, shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.float32,
+    def _eager_truncated_normal(self, shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = _dt.float32,
                          name: Any = None) -> Tensor:
         """Normal samples within two standard deviations of the mean."""
         d = _dt.as_dtype(dtype)
@@ -415,20 +474,25 @@ class Generator:
         z = fill_truncated_normal(key, ctr, n, d._np).reshape(shp)
         return _out((z * _scalar(stddev).astype(d._np) + _scalar(mean).astype(d._np)).astype(d._np))
 
-    def make_seeds(self, count: int = 1) -> Tensor:
+    def _eager_make_seeds(self, count: int = 1) -> Tensor:
         """Seeds (2, count) for the stateless ops: random int64 keys over zeros."""
-        keys = backend.to_numpy(self.uniform_full_int([int(count)], _dt.int64)._value)
+        keys = backend.to_numpy(self._eager_uniform_full_int([int(count)], _dt.int64)._value)
         return _out(np.stack([keys, np.zeros_like(keys)]))
 
     def split(self, count: int = 1) -> list:
         """`count` new independent generators (state [0, 0, key]); advances this one."""
-        keys = backend.to_numpy(self.uniform_full_int([int(count)], _dt.int64)._value)
+        keys = backend.to_numpy(self._eager_uniform_full_int([int(count)], _dt.int64)._value)
         return [Generator(state=np.asarray([0, 0, int(k)], np.int64)) for k in keys]
 
-    def binomial(self, shape: Any, counts: Any, probs: Any, dtype: Any = _dt.int32, name: Any = None) -> Tensor:
+    def _eager_binomial(self, shape: Any, counts: Any, probs: Any, dtype: Any = _dt.int32, name: Any = None) -> Tensor:
         """Binomial samples (statistically right; not TF's bit stream)."""
-        seed = backend.to_numpy(self.make_seeds(1)._value)[:, 0]
+        seed = backend.to_numpy(self._eager_make_seeds(1)._value)[:, 0]
         return stateless_binomial(shape, seed, counts, probs, dtype)
+
+
+for _m in ("uniform", "uniform_full_int", "normal", "truncated_normal", "make_seeds", "binomial"):
+    setattr(Generator, _m, _sampler(_m))
+_register_draw()
 
 
 _global: list = []
