@@ -511,3 +511,96 @@ def test_resizing_needs_known_image_sizes():
     model = tk.Model(inputs, L.Resizing(4, 4, name="resize")(inputs))
     with pytest.raises(ExportError, match="Resizing 'resize'.*known height and width"):
         to_onnx(model)
+
+
+@pytest.mark.parametrize("value_range", [(0, 255), (0, 1), (-1, 1)])
+def test_auto_contrast(value_range):
+    inputs = tk.Input((4, 5, 3))
+    model = tk.Model(inputs, L.AutoContrast(value_range=value_range)(inputs))
+    x = np.random.default_rng(0).uniform(*value_range, (2, 4, 5, 3)).astype("float32")
+    x[1, :, :, 1] = 0.3  # constant channels keep their values
+    x[0, :, :, 2] = 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        _check(model, x, atol=1e-4)
+
+
+_INT_VOCAB = [12, 36, 1138, 42]
+_STR_VOCAB = ["a", "b", "é", "[x]"]
+LOOKUPS = {
+    "int": (lambda: L.IntegerLookup(vocabulary=_INT_VOCAB), "int64"),
+    "int_mask_int32_inputs": (lambda: L.IntegerLookup(vocabulary=_INT_VOCAB, mask_token=0), "int32"),
+    "int_floormod_oov": (lambda: L.IntegerLookup(vocabulary=_INT_VOCAB, mask_token=0, num_oov_indices=3), "int64"),
+    "int_floormod_oov_multi_hot": (lambda: L.IntegerLookup(vocabulary=_INT_VOCAB, mask_token=0, num_oov_indices=2,
+                                                           output_mode="multi_hot"), "int64"),
+    "int_count": (lambda: L.IntegerLookup(vocabulary=_INT_VOCAB, output_mode="count"), "int64"),
+    "int_one_hot": (lambda: L.IntegerLookup(vocabulary=_INT_VOCAB, output_mode="one_hot"), "int64"),
+    "int_tf_idf": (lambda: L.IntegerLookup(vocabulary=_INT_VOCAB, output_mode="tf_idf",
+                                           idf_weights=[0.5, 1.0, 1.5, 2.0]), "int64"),
+    "int_invert": (lambda: L.IntegerLookup(vocabulary=_INT_VOCAB, mask_token=0, invert=True), "int64"),
+    "int_invert_int32": (lambda: L.IntegerLookup(vocabulary=_INT_VOCAB, invert=True, num_oov_indices=2), "int32"),
+    "string": (lambda: L.StringLookup(vocabulary=_STR_VOCAB), "string"),
+    "string_mask": (lambda: L.StringLookup(vocabulary=_STR_VOCAB, mask_token=""), "string"),
+    "string_multi_hot_mask": (lambda: L.StringLookup(vocabulary=_STR_VOCAB, mask_token="",
+                                                     output_mode="multi_hot"), "string"),
+    "string_count_padded": (lambda: L.StringLookup(vocabulary=_STR_VOCAB, output_mode="count", max_tokens=9,
+                                                   pad_to_max_tokens=True), "string"),
+    "string_no_oov": (lambda: L.StringLookup(vocabulary=_STR_VOCAB, num_oov_indices=0), "string"),
+    "string_invert": (lambda: L.StringLookup(vocabulary=_STR_VOCAB, mask_token="", invert=True), "int64"),
+}
+
+
+def _lookup_inputs(name, dtype):
+    rng = np.random.default_rng(7)
+    if name.startswith("int_invert") or name == "string_invert":
+        return rng.integers(-1, 9, (5, 3)).astype(dtype)
+    if dtype == "string":
+        pool = _STR_VOCAB + ([] if name == "string_no_oov" else ["", "zz", "A"])
+        return np.asarray(rng.choice(pool, (5, 3)), dtype=object)
+    one_hot = name.endswith("one_hot")
+    return rng.choice(_INT_VOCAB + [0, 7, -5, 99], (5, 1 if one_hot else 3)).astype(dtype)
+
+
+@pytest.mark.parametrize("name", sorted(LOOKUPS))
+def test_lookup_layers(name):
+    """IntegerLookup / StringLookup as an ai.onnx.ml LabelEncoder, every output mode, both ways."""
+    make, dtype = LOOKUPS[name]
+    x = _lookup_inputs(name, dtype)
+    inputs = tk.Input(x.shape[1:], dtype=dtype)
+    model = tk.Model(inputs, make()(inputs))
+    proto = to_onnx(model)
+    assert "ai.onnx.ml" in {o.domain for o in proto.opset_import}
+    want = np.asarray(model.predict(x, verbose=0))
+    got = _run(model, x)[0]
+    if want.dtype == object:
+        want = np.vectorize(lambda v: v.decode() if isinstance(v, bytes) else v, otypes=[object])(want)
+    else:
+        assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+def test_lookups_in_a_model_with_an_embedding():
+    inputs = tk.Input((4,), dtype="string")
+    ids = L.StringLookup(vocabulary=_STR_VOCAB, mask_token="")(inputs)
+    model = tk.Model(inputs, L.Dense(2)(L.GlobalAveragePooling1D()(L.Embedding(6, 3)(ids))))
+    randomize(model, seed=3)
+    _check(model, np.asarray([["a", "b", "", "zz"], ["é", "[x]", "a", "a"]], dtype=object))
+
+
+def test_text_and_hashing_layers_are_refused_with_the_reason():
+    cases = [
+        (L.Hashing(num_bins=8, name="hash"), "string", "Hashing 'hash'.*FarmHash"),
+        (L.Hashing(num_bins=8, salt=3, name="hash"), "int64", "Hashing 'hash'.*SipHash"),
+        (L.TextVectorization(vocabulary=["a"], name="text"), "string", "TextVectorization 'text'.*punctuation"),
+        (L.TextVectorization(vocabulary=["a"], standardize=None, name="text"), "string",
+         "TextVectorization 'text'.*split='whitespace'"),
+        (L.IntegerLookup(vocabulary=[1, 2], num_oov_indices=2, oov_method="farmhash", name="lookup"), "int64",
+         "IntegerLookup 'lookup'.*num_oov_indices=2.*farmhash"),
+        (L.StringLookup(vocabulary=["a"], num_oov_indices=2, name="lookup"), "string",
+         "StringLookup 'lookup'.*num_oov_indices=2.*FarmHash"),
+        (L.StringLookup(vocabulary=["a"], output_mode="multi_hot", sparse=True, name="lookup"), "string",
+         "StringLookup 'lookup'.*sparse=True"),
+    ]
+    for layer, dtype, message in cases:
+        inputs = tk.Input((2,), dtype=dtype)
+        with pytest.raises(ExportError, match=message):
+            to_onnx(tk.Model(inputs, layer(inputs)))

@@ -19,6 +19,8 @@ from tapeflow.keras.saving.onnx_export.builder import ExportError, GraphBuilder
 from tapeflow.keras.saving.onnx_export.walk import convert_model
 
 DEFAULT_OPSET = 17
+# Versions of the other operator domains a graph may use (ai.onnx.ml: LabelEncoder for lookups).
+DOMAIN_OPSETS = {"ai.onnx.ml": 3}
 
 
 def _onnx() -> Any:
@@ -83,8 +85,9 @@ def to_onnx(model: Any, input_signature: Any = None, opset_version: int | None =
         [_value_info(onnx, n, d, s, n) for n, (_, d, s) in zip(inputs, specs, strict=True)],
         [_value_info(onnx, n, d, b.shapes.get(o, ()), n) for n, d, o in zip(final, out_dtypes, outs, strict=True)],
         initializer=b.initializers)
-    proto = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)],
-                                   producer_name="tapeflow")
+    opsets = [onnx.helper.make_opsetid("", opset)]
+    opsets += [onnx.helper.make_opsetid(d, DOMAIN_OPSETS[d]) for d in sorted(b.domains)]
+    proto = onnx.helper.make_model(graph, opset_imports=opsets, producer_name="tapeflow")
     proto.ir_version = min(proto.ir_version, 10)
     return proto
 

@@ -48,6 +48,7 @@ class GraphBuilder:
         self.initializers: list = []
         self.shapes: dict[str, tuple] = {}  # value name -> Keras shape (None for unknown dims)
         self.masks: dict[str, str] = {}  # value name -> its Keras mask (a bool value, batch first)
+        self.domains: set[str] = set()  # operator domains used besides the default one (ai.onnx.ml)
         self._used: set = set()
 
     def subgraph(self) -> GraphBuilder:
@@ -56,6 +57,7 @@ class GraphBuilder:
         sub = GraphBuilder(self.opset)
         sub._used = self._used
         sub.initializers = self.initializers
+        sub.domains = self.domains
         return sub
     def name(self, hint: str) -> str:
         base = "".join(c if c.isalnum() or c in "_./" else "_" for c in hint) or "v"
@@ -86,6 +88,8 @@ class GraphBuilder:
         """Append one node; returns its output name (or the list of names when `outputs` > 1)."""
         names = [self.name(f"{hint}/{op_type}" if i == 0 else f"{hint}/{op_type}_out{i}") for i in range(outputs)]
         attrs = {k: v for k, v in attrs.items() if v is not None}
+        if attrs.get("domain"):
+            self.domains.add(attrs["domain"])
         self.nodes.append(self.helper.make_node(op_type, list(inputs), names, name=self.name(f"{hint}/{op_type}_node"),
                                                 **attrs))
         return names[0] if outputs == 1 else names

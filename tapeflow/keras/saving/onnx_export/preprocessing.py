@@ -207,3 +207,32 @@ def discretization(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> s
         return b.op("Cast", [indices], h, to=_elem_type(layer.output_dtype))
     return _encode(b, layer, indices, shape, layer.output_mode, len(layer.bin_boundaries) + 1,
                    np.dtype(layer.output_dtype))
+
+
+@converter("AutoContrast")
+def auto_contrast(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """Stretch each image's channels over the value range (reductions over axes 1 and 2, as
+    Keras; a constant channel, whose stretch is NaN, keeps the input values)."""
+    x, h, dtype = _float(b, layer, _one(inputs, layer)), layer.name, _np_float(layer)
+    if len(b.shapes.get(_one(inputs, layer), ())) != 4:
+        raise unsupported(layer, "it needs a batch of images (batch, height, width, channels); the input shape is "
+                                 f"{b.shapes.get(_one(inputs, layer), ())}")
+
+    def scalar(v: float, hint: str) -> str:
+        return b.const(np.asarray(v, dtype), f"{h}/{hint}", dtype=dtype)
+
+    def to_range(v: str, source: Any, target: Any) -> str:
+        lo, hi = float(source[0]), float(source[1])
+        if lo == float(target[0]) and hi == float(target[1]):
+            return v
+        v = b.op("Div", [b.op("Sub", [v, scalar(lo, "low")], h), scalar(hi - lo, "width")], h)
+        return b.op("Add", [b.op("Mul", [v, scalar(float(target[1]) - float(target[0]), "target_width")], h),
+                            scalar(float(target[0]), "target_low")], h)
+
+    y = to_range(x, layer.value_range, (0, 255))
+    low, high = (b.reduce(op, y, [1, 2], h, keepdims=True) for op in ("ReduceMin", "ReduceMax"))
+    scale = b.op("Div", [scalar(255.0, "full"), b.op("Sub", [high, low], h)], h)
+    y = b.op("Sub", [b.op("Mul", [y, scale], h), b.op("Mul", [low, scale], h)], h)
+    nan = b.op("IsNaN", [y], h)  # before the Clip, which may not keep NaN
+    y = b.op("Clip", [y, scalar(0.0, "zero"), scalar(255.0, "top")], h)
+    return b.op("Where", [nan, x, to_range(y, (0, 255), layer.value_range)], h)

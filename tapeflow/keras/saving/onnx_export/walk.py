@@ -15,6 +15,7 @@ def _import_converters() -> None:
         attention,
         conv,
         core,
+        lookup,
         norm,
         preprocessing,
         reshaping,
