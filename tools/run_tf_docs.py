@@ -26,6 +26,7 @@ import textwrap
 IMPORTS = [
     (re.compile(r"^(\s*)import tensorflow\.compat\.v1 as (\w+)", re.M), r"\1import tapeflow.compat.v1 as \2"),
     (re.compile(r"^(\s*)import tensorflow as (\w+)", re.M), r"\1import tapeflow as \2"),
+    (re.compile(r"^(\s*)import tensorflow\.([\w.]+) as (\w+)", re.M), r"\1import tapeflow.\2 as \3"),
     (re.compile(r"^(\s*)import tensorflow$", re.M), r"\1import tapeflow as tensorflow"),
     (re.compile(r"^(\s*)from tensorflow import", re.M), r"\1from tapeflow import"),
     (re.compile(r"^(\s*)from tensorflow\.", re.M), r"\1from tapeflow."),

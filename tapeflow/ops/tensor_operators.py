@@ -8,6 +8,8 @@ math_ops overrides `Tensor`'s operators. Reflected operators put the Python valu
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from tapeflow.dispatch import CompositeTensor
@@ -22,10 +24,38 @@ _BINARY = {
     "and": ew.logical_and, "or": ew.logical_or,
 }
 _COMPARISONS = {"lt": ew.less, "le": ew.less_equal, "gt": ew.greater, "ge": ew.greater_equal}
+_PROMOTED = {"add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "lt", "le", "gt", "ge"}
 
 
-def _binary(op: Any) -> tuple:
+class NumpyBehavior:
+    """What `tnp.experimental_enable_numpy_behavior()` switches on (off by default, as in TF):
+    `promote(a, b)` gives the operands of an arithmetic or comparison operator NumPy's common
+    dtype; `methods` maps a NumPy attribute name to (function, is_property), looked up only when
+    normal attribute lookup fails (`t.T`, `t.reshape(...)`, `t.astype(...)`)."""
+
+    promote: Callable | None = None
+    methods: dict = {}
+
+
+# TF's NumPy methods, named in the error when they are used before NumPy behaviour is on.
+_NUMPY_NAMES = frozenset(("T", "size", "tolist", "transpose", "flatten", "reshape", "ravel", "clip", "astype",
+                          "max", "mean", "min", "data"))
+
+
+def _numpy_attribute(self: Tensor, name: str) -> Any:
+    entry = NumpyBehavior.methods.get(name)
+    if entry is None:
+        hint = (" (a NumPy method: call tf.experimental.numpy.experimental_enable_numpy_behavior() first, as "
+                "in TF)") if name in _NUMPY_NAMES else ""
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'{hint}")
+    fn, is_property = entry
+    return fn(self) if is_property else functools.partial(fn, self)
+
+
+def _binary(op: Any, promoted: bool = False) -> tuple:
     def forward(self: Tensor, other: Any) -> Tensor:
+        if promoted and NumpyBehavior.promote is not None:
+            self, other = NumpyBehavior.promote(self, other)
         try:
             return op(self, other)
         except TypeError:
@@ -37,6 +67,8 @@ def _binary(op: Any) -> tuple:
             raise
 
     def reflected(self: Tensor, other: Any) -> Tensor:
+        if promoted and NumpyBehavior.promote is not None:
+            other, self = NumpyBehavior.promote(other, self)
         return op(other, self)
 
     return forward, reflected
@@ -56,11 +88,11 @@ def _ne(self: Tensor, other: Any) -> Any:
 
 def _bind() -> None:
     for name, op in _BINARY.items():
-        forward, reflected = _binary(op)
+        forward, reflected = _binary(op, name in _PROMOTED)
         setattr(Tensor, f"__{name}__", forward)
         setattr(Tensor, f"__r{name}__", reflected)
     for name, op in _COMPARISONS.items():
-        setattr(Tensor, f"__{name}__", _binary(op)[0])
+        setattr(Tensor, f"__{name}__", _binary(op, True)[0])
     Tensor.__xor__ = _binary(ew.logical_xor)[0]
     Tensor.__neg__ = ew.negative
     Tensor.__pos__ = lambda self: self
@@ -69,6 +101,7 @@ def _bind() -> None:
     Tensor.__eq__ = _eq
     Tensor.__ne__ = _ne
     Tensor.__getitem__ = mv.getitem
+    Tensor.__getattr__ = _numpy_attribute
 
 
 _bind()

@@ -82,7 +82,7 @@ def test_dtypes_constants_and_gradients():
     try:
         assert tnp.asarray([1.0]).dtype == tf.float32 and tnp.ones(2).dtype == tf.float32
     finally:
-        tnp.experimental_enable_numpy_behavior(prefer_float32=False)
+        tnp.api._disable_numpy_behavior()  # TF has no switch back; keep other tests in TF's default
     assert tnp.asarray([1.0]).dtype == tf.float64
     tnp.random.seed(1)
     r = tnp.random.randn(2, 3)

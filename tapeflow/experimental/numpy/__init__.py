@@ -4,8 +4,9 @@ Arrays are `tf.Tensor`s (`ndarray` is `Tensor`). Python and NumPy inputs take Nu
 dtypes (float64, int64) unless `experimental_enable_numpy_behavior(prefer_float32=True)`;
 mixed operands promote as NumPy does (`result_type`), integer inputs of float functions compute
 in float64. The functions are `keras.ops`' NumPy set applied after that promotion, so they are
-differentiable where those are. Unlike TF, enabling NumPy behaviour does not add NumPy methods
-(`.reshape`, `.astype`, `.T`) to `tf.Tensor`: Tapeflow does not patch classes at run time.
+differentiable where those are. As in TF, `experimental_enable_numpy_behavior()` gives every
+tensor NumPy's methods (`.reshape`, `.astype`, `.T`, ...) and NumPy's promotion in its operators
+(through a hook of `tapeflow.ops.tensor_operators`, not by patching the class).
 """
 
 # ruff: noqa: F401

@@ -22,9 +22,72 @@ class _Config:
 
 
 def experimental_enable_numpy_behavior(prefer_float32: bool = False, dtype_conversion_mode: str = "legacy") -> None:
-    """Switch on NumPy behaviour: with `prefer_float32`, Python floats and float64-free
-    conversions give float32 (TF's option). Tensors gain no new methods here (see the package)."""
+    """Switch on NumPy behaviour, as TF: tensors gain NumPy's methods (`T`, `reshape`, `ravel`,
+    `astype`, `clip`, `transpose`, `flatten`, `max`/`min`/`mean`, `tolist`, `size`, `data`), the
+    arithmetic and comparison operators promote their operands as NumPy does (int32 + int64 ->
+    int64, int32 + float32 -> float64, Python scalars weak), and with `prefer_float32` Python floats
+    give float32. There is no switch back (TF has none either)."""
+    from tapeflow.ops.tensor_operators import NumpyBehavior
+
     _Config.prefer_float32 = bool(prefer_float32)
+    NumpyBehavior.promote = _promote_operands
+    NumpyBehavior.methods = _numpy_methods()
+
+
+def _disable_numpy_behavior() -> None:
+    """Undo `experimental_enable_numpy_behavior` (for tests: TF itself has no switch back)."""
+    from tapeflow.ops.tensor_operators import NumpyBehavior
+
+    _Config.prefer_float32 = False
+    NumpyBehavior.promote = None
+    NumpyBehavior.methods = {}
+
+
+def _promote_operands(a: Any, b: Any) -> tuple:
+    """Operands of a tensor operator in NumPy's common dtype (others, e.g. ragged, unchanged)."""
+    if not builtins.all(isinstance(x, (Tensor, np.ndarray, np.generic, *_PY)) for x in (a, b)):
+        return a, b
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype:
+        return a, b
+    d = result_type(a, b)._np
+    return tuple(x if isinstance(x, Tensor) and x.dtype._np == d else
+                 ew.cast(x, d.name) if isinstance(x, Tensor) else convert_to_tensor(np.asarray(x, dtype=d))
+                 for x in (a, b))
+
+
+def _reshape_method(a: Tensor, *newshape: Any, order: str = "C") -> Tensor:
+    """`t.reshape(2, 3)` or `t.reshape((2, 3))`, as NumPy's method."""
+    shape = newshape[0] if len(newshape) == 1 and not isinstance(newshape[0], int) else newshape
+    if order == "F":  # column-major: reverse the axes, reshape to the reversed shape, reverse back
+        return _k.transpose(_k.reshape(_k.transpose(a), tuple(shape)[::-1]))
+    if order != "C":
+        raise ValueError(f"reshape: order must be 'C' or 'F', received {order!r}.")
+    return _k.reshape(a, shape)
+
+
+def _transpose_method(a: Tensor, *axes: Any) -> Tensor:
+    if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
+        axes = axes[0]
+    return _k.transpose(a, axes or None)
+
+
+def _numpy_methods() -> dict:
+    g = globals()
+    return {
+        "T": (lambda t: g["transpose"](t), True),
+        "size": (lambda t: int(np.prod(t.shape)), True),
+        "data": (lambda t: t, True),
+        "tolist": (lambda t: t.numpy().tolist(), False),
+        "transpose": (_transpose_method, False),
+        "flatten": (g["flatten"], False),
+        "reshape": (_reshape_method, False),
+        "ravel": (g["ravel"], False),
+        "clip": (g["clip"], False),
+        "astype": (lambda t, dtype: ew.cast(t, _dt.as_dtype(dtype)), False),
+        "max": (g["amax"], False),
+        "min": (g["amin"], False),
+        "mean": (g["mean"], False),
+    }
 
 
 def _default_float() -> Any:
@@ -356,12 +419,25 @@ __all__ += ["remainder", "float_power", "divmod", "positive", "fix", "around", "
 
 # -- creation with NumPy's default dtypes ------------------------------------------------------
 
+# The position of `dtype` among NumPy's positional arguments of each creator.
+_DTYPE_POSITION = {"zeros": 1, "ones": 1, "empty": 1, "identity": 1, "eye": 3, "tri": 3, "linspace": 5,
+                   "logspace": 5, "geomspace": 4}
+
+
 def _creator(name: str) -> Any:
     fn = getattr(_k, name)
+    at = _DTYPE_POSITION[name]
 
     def op(*args: Any, dtype: Any = None, **kwargs: Any) -> Tensor:
+        positional = len(args) > at  # dtype given positionally, as `tnp.ones([2, 3], tnp.float32)`
+        if positional:
+            if dtype is not None:
+                raise TypeError(f"{name}() got multiple values for argument 'dtype'")
+            dtype = args[at]
         d = np.dtype(_default_float()).name if dtype is None else np.dtype(
             dtype.as_numpy_dtype if isinstance(dtype, _dt.DType) else dtype).name
+        if positional:
+            return fn(*args[:at], d, *args[at + 1:], **kwargs)
         return fn(*args, dtype=d, **kwargs)
 
     op.__name__ = name
