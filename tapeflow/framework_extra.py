@@ -214,6 +214,9 @@ def type_spec_from_value(value: Any) -> Any:
     """The TensorSpec of a tensor (or value convertible to one); NoneTensorSpec for None."""
     if value is None:
         return NoneTensorSpec()
+    spec = getattr(value, "_type_spec", None)  # extension types, ragged and sparse tensors
+    if spec is not None and not isinstance(value, Tensor):
+        return spec
     t = value if isinstance(value, Tensor) else convert_to_tensor(value)
     return TensorSpec(t.shape, t.dtype)
 

@@ -543,6 +543,8 @@ def _to_array(value: Any, dtype: Any = None, xp: Any = None) -> Any:
         elif np_dtype.kind in "iubO" and isinstance(value, float) or np_dtype.kind == "O":
             raise TypeError(f"Cannot convert {value!r} to a tensor of dtype {_dt.from_numpy(np_dtype).name}.")
         return backend.asarray(value, np_dtype, xp)
+    if isinstance(value, range):  # TF converts a range like the list of its values
+        value = list(value)
     if (np_dtype is not None and np_dtype.kind == "O") or _sv.is_text(value):
         return _text_array(value, np_dtype)
     if isinstance(value, (list, tuple)):

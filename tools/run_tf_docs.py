@@ -80,7 +80,7 @@ def code_cells(path: str) -> list:
     cells = []
     for src in sources:
         lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("!", "%"))]
-        src = "\n".join(lines)
+        src = textwrap.dedent("\n".join(lines))  # IPython drops a cell's common leading indent too
         for pattern, repl in IMPORTS:
             src = pattern.sub(repl, src)
         cells.append(src)

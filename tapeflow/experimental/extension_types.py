@@ -93,7 +93,9 @@ def _fields(cls: type) -> dict:
     for klass in reversed(cls.__mro__):
         if not (isinstance(klass, type) and issubclass(klass, ExtensionType)) or klass is ExtensionType:
             continue
-        hints = typing.get_type_hints(klass, include_extras=False) if "__annotations__" in klass.__dict__ else {}
+        # The class itself resolves forward references to it (`children: Tuple["Node", ...]`).
+        hints = typing.get_type_hints(klass, localns={klass.__name__: klass, cls.__name__: cls},
+                                      include_extras=False) if "__annotations__" in klass.__dict__ else {}
         for name in klass.__dict__.get("__annotations__", {}):
             annotation = hints.get(name)
             if typing.get_origin(annotation) is ClassVar or name.startswith("_"):
@@ -243,18 +245,43 @@ def _finish(self: ExtensionType) -> None:
 
 
 class ExtensionTypeSpec:
-    """The type of an extension-type value: its fields, tensors replaced by `tf.TensorSpec`."""
+    """The type of an extension-type value: its fields, tensors replaced by `tf.TensorSpec`.
+
+    The fields are attributes of the spec (`spec.values`), given positionally or by name; a
+    user `Spec` class nested in the extension type may define its own `__init__` that sets them
+    (`self.values = tf.TensorSpec(shape, dtype)`), as in TF.
+    """
 
     value_type: ClassVar[type] = ExtensionType
 
-    def __init__(self, **fields: Any) -> None:
-        object.__setattr__(self, "_fields", dict(fields))
+    def __init__(self, *args: Any, **fields: Any) -> None:
+        names = list(self.value_type._fields())
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__qualname__}: takes {len(names)} fields, got {len(args)} positional values.")
+        values = dict(zip(names, args, strict=False))
+        for k, v in fields.items():
+            if k not in names:
+                raise TypeError(f"{type(self).__qualname__}: unexpected field {k!r}; fields are {names}.")
+            if k in values:
+                raise TypeError(f"{type(self).__qualname__}: got two values for field {k!r}.")
+            values[k] = v
+        for k in names:
+            if k not in values:
+                raise TypeError(f"{type(self).__qualname__}: missing field {k!r}.")
+            object.__setattr__(self, k, _spec_field(values[k]))
 
-    def __getattr__(self, name: str) -> Any:
-        fields = self.__dict__.get("_fields", {})
-        if name in fields:
-            return fields[name]
-        raise AttributeError(f"{type(self).__qualname__} has no attribute {name!r}")
+    @property
+    def _fields(self) -> dict:
+        """name -> field spec (TensorSpec, nested spec, or the static value), in field order."""
+        return {k: self.__dict__[k] for k in self.value_type._fields() if k in self.__dict__}
+
+    @classmethod
+    def _make(cls, fields: dict) -> ExtensionTypeSpec:
+        """A spec with these fields, without running a user `__init__`."""
+        spec = object.__new__(cls)
+        for k, v in fields.items():
+            object.__setattr__(spec, k, v)
+        return spec
 
     @classmethod
     def from_value(cls, value: Any) -> ExtensionTypeSpec:
@@ -273,7 +300,7 @@ class ExtensionTypeSpec:
             type_spec = getattr(v, "_type_spec", None)
             return type_spec if type_spec is not None else v
 
-        return cls(**{k: spec_of(getattr(value, k)) for k in type(value)._fields()})
+        return cls._make({k: spec_of(getattr(value, k)) for k in type(value)._fields()})
 
     def is_compatible_with(self, spec_or_value: Any) -> bool:
         other = spec_or_value
@@ -298,7 +325,7 @@ class ExtensionTypeSpec:
                 return s._batch(batch_size)
             return s
 
-        return type(self)(**{k: batched(v) for k, v in self._fields.items()})
+        return type(self)._make({k: batched(v) for k, v in self._fields.items()})
 
     def _unbatch(self) -> ExtensionTypeSpec:
         from tapeflow.tracing.spec import TensorSpec
@@ -310,7 +337,7 @@ class ExtensionTypeSpec:
                 return s._unbatch()
             return s
 
-        return type(self)(**{k: unbatched(v) for k, v in self._fields.items()})
+        return type(self)._make({k: unbatched(v) for k, v in self._fields.items()})
 
     def __eq__(self, other: Any) -> bool:
         return type(other) is type(self) and other._fields == self._fields
@@ -321,6 +348,15 @@ class ExtensionTypeSpec:
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}={v!r}" for k, v in self._fields.items())
         return f"{type(self).__qualname__}({parts})"
+
+
+def _spec_field(v: Any) -> Any:
+    """A field of a spec as stored: mappings read-only, lists as tuples."""
+    if isinstance(v, Mapping) and not isinstance(v, types.MappingProxyType):
+        return types.MappingProxyType(dict(v))
+    if isinstance(v, list):
+        return tuple(v)
+    return v
 
 
 def _hashable(v: Any) -> Any:
