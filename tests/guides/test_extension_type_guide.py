@@ -1,7 +1,7 @@
 """guide/extension_type.ipynb with only the import changed: specs, forward references, user
 Spec classes, dispatch, tf.function / tf.data / map_fn with extension types."""
 
-from typing import Mapping, Tuple
+from typing import Mapping, Tuple  # noqa: UP035 - the guide spells them so
 
 import numpy as np
 import pytest
@@ -57,7 +57,7 @@ def test_type_spec_from_value_and_spec_constructors():  # cells 17, 18, 47
 def test_forward_reference_to_own_class():  # cell 30
     class Node(tf.experimental.ExtensionType):
         value: tf.Tensor
-        children: Tuple["Node", ...] = ()
+        children: Tuple["Node", ...] = ()  # noqa: UP006
 
     n = Node(3, [Node(5), Node(2)])
     assert int(n.children[1].value) == 2 and isinstance(n.children, tuple)
