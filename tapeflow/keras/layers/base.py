@@ -584,6 +584,11 @@ class Layer(Module):
         self.built = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if "mask" in kwargs and not any(_call_signature_info(type(self))[1:]):
+            # As Keras 3: an explicit mask (even None) reaches `call`, whose signature refuses it.
+            raise TypeError(f"{type(self).__name__}.call() got an unexpected keyword argument 'mask' (layer "
+                            f"'{self.name}' does not take a mask; a mask attached to its input by Embedding"
+                            "(mask_zero=True) or Masking is handled without passing mask=).")
         if _trace_state.graphs and _trace_state.graphs[-1] is not None and not _tracing_ops(self):
             return _traced_call(self, args, kwargs)
         if not args:

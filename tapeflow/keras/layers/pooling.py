@@ -273,7 +273,18 @@ class _GlobalPooling(Layer):
         # As Keras 3: only GlobalAveragePooling1D uses a mask; the max pools take every step.
         self.supports_masking = self._rank == 1 and self._mode == "avg"
 
-    def call(self, inputs: Tensor, mask: Any = None) -> Tensor:
+    def call(self, inputs: Tensor) -> Tensor:
+        return self._pool(inputs, None)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if mask is not None and not self.supports_masking:
+            warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input with a mask "
+                          "attached to it. However, this layer does not support masking and will therefore "
+                          "destroy the mask information. Downstream layers will not see the mask.", stacklevel=3)
+        return None
+
+    def _pool(self, inputs: Tensor, mask: Any) -> Tensor:
+        """The reduction; `mask` (batch, steps) weights GlobalAveragePooling1D's mean."""
         x = inputs
         if isinstance(x, tf.RaggedTensor):  # ragged steps: pool each row over its own length
             axes = spatial_axes(self.data_format, self._rank)
@@ -282,10 +293,6 @@ class _GlobalPooling(Layer):
         if x._value is not None and x._value.dtype.kind != "f":
             x = tf.cast(x, self.compute_dtype)
         axes = spatial_axes(self.data_format, self._rank)
-        if mask is not None and not self.supports_masking:
-            warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input with a mask "
-                          "attached to it. However, this layer does not support masking and will therefore "
-                          "destroy the mask information. Downstream layers will not see the mask.", stacklevel=2)
         if mask is not None and self._rank == 1 and self._mode == "avg":
             m = tf.cast(
                 tf.expand_dims(tf.convert_to_tensor(mask), 2 if self.data_format == "channels_last" else 1),
@@ -297,9 +304,6 @@ class _GlobalPooling(Layer):
         if self._mode == "avg":
             return tf.reduce_mean(x, axes, keepdims=self.keepdims)
         return tf.reduce_max(x, axes, keepdims=self.keepdims)
-
-    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        return None
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         s = tuple(input_shape)
@@ -337,6 +341,9 @@ class GlobalAveragePooling1D(_GlobalPooling):
     """
 
     _rank, _mode = 1, "avg"
+
+    def call(self, inputs: Tensor, mask: Any = None) -> Tensor:
+        return self._pool(inputs, mask)
 
 
 class GlobalMaxPooling2D(_GlobalPooling):

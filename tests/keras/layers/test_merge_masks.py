@@ -109,3 +109,44 @@ def test_masks_through_attention_match_keras(kind):
     xs = attention_tokens()
     for got, want in zip(ours(xs), theirs(xs), strict=True):
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-5)
+
+
+EXPLICIT_MASK_LAYERS = {
+    "global_max_pooling1d": lambda K: K.layers.GlobalMaxPooling1D(),
+    "global_average_pooling1d": lambda K: K.layers.GlobalAveragePooling1D(),
+    "global_average_pooling2d": lambda K: K.layers.GlobalAveragePooling2D(),
+    "dense": lambda K: K.layers.Dense(2),
+    "flatten": lambda K: K.layers.Flatten(),
+    "conv1d": lambda K: K.layers.Conv1D(2, 2),
+    "max_pooling1d": lambda K: K.layers.MaxPooling1D(),
+    "dropout": lambda K: K.layers.Dropout(0.1),
+    "layer_normalization": lambda K: K.layers.LayerNormalization(),
+    "lstm": lambda K: K.layers.LSTM(2),
+    "masking": lambda K: K.layers.Masking(),
+}
+
+
+def _explicit_mask_call(K, make, symbolic):
+    """'ok' or the TypeError's Keras text of `layer(x, mask=m)`, eager or on symbolic inputs."""
+    shape = (3, 4, 1) if "2d" in str(make(K).__class__.__name__).lower() else (3, 4)
+    x = K.Input(shape) if symbolic else np.ones((2, *shape), "float32")
+    m = K.Input((3,), dtype="bool") if symbolic else np.array([[1, 1, 0], [1, 0, 0]], bool)
+    try:
+        make(K)(x, mask=m)
+    except TypeError as exc:
+        assert "got an unexpected keyword argument 'mask'" in str(exc)
+        return "TypeError"
+    return "ok"
+
+
+@pytest.mark.parametrize("symbolic", [False, True])
+@pytest.mark.parametrize("name", sorted(EXPLICIT_MASK_LAYERS))
+def test_explicit_mask_on_layers_that_take_none_matches_keras(name, symbolic):
+    """As Keras 3: `layer(x, mask=m)` on a layer whose call has no `mask` argument is a TypeError
+    (eager and symbolic); a mask attached to the input is dropped with a warning instead."""
+    keras = pytest.importorskip("keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = _explicit_mask_call(keras, EXPLICIT_MASK_LAYERS[name], symbolic)
+        got = _explicit_mask_call(tk, EXPLICIT_MASK_LAYERS[name], symbolic)
+    assert got == want
