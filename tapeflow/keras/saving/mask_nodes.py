@@ -7,9 +7,10 @@ Masking, `LogicalOr` for merges, `ExpandDims`/`ZerosLike`/`OnesLike`/`LogicalOr`
 A file without them makes Keras recompute the masks while loading, with operations it names
 automatically, and those names can clash with the file's layer names (Concatenate's mask uses
 an operation Keras names `concatenate`, the default name of a Concatenate layer): Keras then
-refuses the file. `add_mask_nodes` adds the same nodes to the config of a Functional model whose
-layers are each called once in it; a mask made by a layer whose rule is not known here is left
-for Keras to recompute (as before), and everything downstream of it too.
+refuses the file. `add_mask_nodes` adds the same nodes to the config of a Functional model (a
+layer called several times gets them for each call, its `inbound_nodes` in order); a mask made
+by a layer whose rule is not known here is left for Keras to recompute (as before), and
+everything downstream of it too.
 """
 
 from __future__ import annotations
@@ -124,9 +125,11 @@ def add_mask_nodes(model: Any, config: dict) -> dict:
     if not isinstance(entries, list) or not nodes:
         return config
     by_name = {e.get("name"): e for e in entries if isinstance(e, dict)}
-    layer_nodes = [n for n in nodes if getattr(n, "layer", None) is not None]
-    if len({id(n.layer) for n in layer_nodes}) != len(layer_nodes):
-        return config  # a layer called twice: node numbering would be needed; left to Keras
+    in_model = {id(n) for n in nodes}
+    calls: dict[int, int] = {}  # id(node) -> its index among its layer's calls in this model (Keras's node index)
+    for layer in {id(n.layer): n.layer for n in nodes if getattr(n, "layer", None) is not None}.values():
+        for k, n in enumerate(n for n in getattr(layer, "_inbound_nodes", []) if id(n) in in_model):
+            calls[id(n)] = k
     masks: dict[int, Any] = {}  # id(symbolic tensor) -> encoded mask, None or _UNKNOWN
     plan = _Plan(set(by_name))
     order: list[tuple[dict, list]] = []  # (layer entry, the operation entries that follow it)
@@ -134,11 +137,12 @@ def add_mask_nodes(model: Any, config: dict) -> dict:
     for node in nodes:
         layer = getattr(node, "layer", None)
         entry = by_name.get(getattr(layer, "name", None))
-        if entry is None or not entry.get("inbound_nodes"):
+        index = calls.get(id(node), -1)
+        if entry is None or not 0 <= index < len(entry.get("inbound_nodes") or []):
             for out in getattr(node, "outputs", []):
                 masks[id(out)] = _UNKNOWN
             continue
-        call = entry["inbound_nodes"][0]
+        call = entry["inbound_nodes"][index]
         first = node.args[0] if node.args else None
         if isinstance(first, SymbolicTensor):
             in_mask = masks.get(id(first))
@@ -160,7 +164,9 @@ def add_mask_nodes(model: Any, config: dict) -> dict:
         order.append((entry, plan.entries[start:]))
     if not changed:
         return config
-    ops_after = {id(entry): ops for entry, ops in order}
+    ops_after: dict[int, list] = {}
+    for entry, ops in order:  # a shared layer: the operations of each of its calls
+        ops_after.setdefault(id(entry), []).extend(ops)
     new_layers = []
     for entry in entries:  # Keras's order, each layer's mask operations right after it
         new_layers.extend([entry, *ops_after.get(id(entry), [])])

@@ -93,6 +93,49 @@ def test_masked_concatenate_file_loads_in_a_fresh_keras(K, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
+_FRESH_KERAS_SHARED = """
+import sys
+import numpy as np
+from tapeflow import keras as tk
+a, b, c = tk.Input((4,), dtype="int32"), tk.Input((4,), dtype="int32"), tk.Input((4, 2))
+embed, concat, lstm = tk.layers.Embedding(6, 2, mask_zero=True), tk.layers.Concatenate(), tk.layers.LSTM(3)
+x, y = embed(a), embed(b)
+pair = tk.layers.Concatenate()([tk.layers.Add()([x, y]), c])  # Keras's default name of `concat`'s mask op
+outs = [lstm(concat([x, c])), lstm(concat([y, c])), lstm(pair)]
+model = tk.Model([a, b, c], outs)
+rng = np.random.default_rng(0)
+for w in model.weights:
+    w.assign(rng.uniform(-0.5, 0.5, tuple(w.shape)).astype("float32"))
+ta, tb = rng.integers(1, 6, (3, 4)).astype("int32"), rng.integers(1, 6, (3, 4)).astype("int32")
+ta[0, 2:], tb[1, 1:], tb[2, :3] = 0, 0, 0
+xs = [ta, tb, rng.standard_normal((3, 4, 2)).astype("float32")]
+want = [np.asarray(o) for o in model.predict(xs, verbose=0)]
+model.save(sys.argv[1])
+import json, zipfile
+with zipfile.ZipFile(sys.argv[1]) as zf:
+    layers = json.loads(zf.read("config.json"))["config"]["layers"]
+entry = next(e for e in layers if e["class_name"] == "LSTM")
+assert len(entry["inbound_nodes"]) == 3 and all("mask" in n["kwargs"] for n in entry["inbound_nodes"]), entry
+import keras
+got = keras.models.load_model(sys.argv[1]).predict(xs, verbose=0)
+for g, w in zip(got, want, strict=True):
+    np.testing.assert_allclose(g, w, atol=1e-5)
+"""
+
+
+@pytest.mark.oracle
+def test_shared_masked_layers_file_loads_in_a_fresh_keras(K, tmp_path):
+    """Shared layers (an Embedding(mask_zero=True), a Concatenate and an LSTM called several
+    times) get Keras's mask operation nodes for each call; a fresh Keras loads the file and
+    predicts the same."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _FRESH_KERAS_SHARED, str(tmp_path / "m.keras")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
 def _mask_paths(K):
     """Masks through pass-through layers, every merge kind, Concatenate on both axes, Bidirectional."""
     a, b = K.Input((5,), dtype="int32"), K.Input((5, 3))
