@@ -593,6 +593,10 @@ def test_text_and_hashing_layers_are_refused_with_the_reason():
         (L.TextVectorization(vocabulary=["a"], name="text"), "string", "TextVectorization 'text'.*punctuation"),
         (L.TextVectorization(vocabulary=["a"], standardize=None, name="text"), "string",
          "TextVectorization 'text'.*split='whitespace'"),
+        (L.TextVectorization(vocabulary=["a"], standardize="lower", split=None, name="text"), "string",
+         "TextVectorization 'text'.*standardize='lower'"),
+        (L.TextVectorization(vocabulary=["a"], standardize=None, split=None, ngrams=2, name="text"), "string",
+         "TextVectorization 'text'.*ngrams"),
         (L.IntegerLookup(vocabulary=[1, 2], num_oov_indices=2, oov_method="farmhash", name="lookup"), "int64",
          "IntegerLookup 'lookup'.*num_oov_indices=2.*farmhash"),
         (L.StringLookup(vocabulary=["a"], num_oov_indices=2, name="lookup"), "string",
@@ -604,3 +608,18 @@ def test_text_and_hashing_layers_are_refused_with_the_reason():
         inputs = tk.Input((2,), dtype=dtype)
         with pytest.raises(ExportError, match=message):
             to_onnx(tk.Model(inputs, layer(inputs)))
+
+
+@pytest.mark.parametrize("options", [{}, {"output_sequence_length": 5}, {"output_sequence_length": 2},
+                                     {"output_mode": "multi_hot"}, {"output_mode": "count", "pad_to_max_tokens": True,
+                                                                    "max_tokens": 8}])
+def test_text_vectorization_of_tokenized_strings(options):
+    """standardize=None, split=None: the layer's StringLookup, with Keras's padding/truncation."""
+    layer = L.TextVectorization(vocabulary=["the", "cat", "sat", "é"], standardize=None, split=None, **options)
+    inputs = tk.Input((3,), dtype="string")
+    model = tk.Model(inputs, layer(inputs))
+    x = np.asarray([["the", "cat", "zz"], ["é", "", "sat"]], dtype=object)
+    want = np.asarray(model.predict(x, verbose=0))
+    got = _run(model, x)[0]
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
