@@ -15,9 +15,11 @@ from tapeflow import nest
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
+from tapeflow.tracing import composites
 
 
 def _slices(elems: Any, op: str) -> tuple:
+    elems = composites.as_elements(elems)  # extension types are sliced by their components
     flat = [ew.unary_operand(e, op) for e in nest.flatten(elems)]
     if not flat:
         raise ValueError(f"{op}: elems must contain at least one tensor.")
@@ -30,10 +32,11 @@ def _slices(elems: Any, op: str) -> tuple:
         if t.shape[0] != n:
             raise ValueError(f"{op}: all elems must have the same leading dimension, received "
                              f"{[tuple(x.shape) for x in flat]}.")
-    return [nest.pack_sequence_as(elems, [t[i] for t in flat]) for i in range(n)], n
+    return [composites.from_elements(nest.pack_sequence_as(elems, [t[i] for t in flat])) for i in range(n)], n
 
 
 def _stack(items: list, like: Any, op: str) -> Any:
+    items = [composites.as_elements(it) for it in items]
     flats = [nest.flatten(it) for it in items]
     if not flats:
         return like
@@ -41,19 +44,20 @@ def _stack(items: list, like: Any, op: str) -> Any:
     for k in range(len(flats[0])):
         parts = [ew.unary_operand(f[k], op) for f in flats]
         out.append(mv.stack(parts, axis=0))
-    return nest.pack_sequence_as(items[0], out)
+    return composites.from_elements(nest.pack_sequence_as(items[0], out))
 
 
 def _cast_signature(value: Any, signature: Any) -> Any:
     if signature is None:
         return value
+    value, signature = composites.as_elements(value), composites.as_elements(signature)
     sig = nest.flatten(signature)
     vals = nest.flatten(value)
     out = []
     for v, s in zip(vals, sig, strict=True):
         d = getattr(s, "dtype", s)
         out.append(ew.cast(v, d) if d is not None and isinstance(v, Tensor) and v.dtype != d else v)
-    return nest.pack_sequence_as(value, out)
+    return composites.from_elements(nest.pack_sequence_as(value, out))
 
 
 def map_fn(fn: Callable, elems: Any, dtype: Any = None, parallel_iterations: Any = None, back_prop: bool = True,

@@ -211,12 +211,18 @@ def converted_call(func: Any, args: tuple, kwargs: dict | None) -> Any:
     try:
         converted = convert_entity(target, recursive=True)
     except (ConversionError, SourceUnavailable) as e:  # TF too runs a callee it cannot convert as it is
-        ag_logging.log(1, f"AutoGraph could not convert {target!r} and will run it as-is: {e}")
+        ag_logging.log(1, f"AutoGraph could not convert {_describe(target)} and will run it as-is: {e}")
         return func(*args, **kwargs)
-    ag_logging.log(2, f"Calling {target!r} converted")
+    ag_logging.log(2, f"Calling {_describe(target)} converted")
     if isinstance(func, functools.partial):
         return converted(*func.args, *args, **{**func.keywords, **kwargs})
     return converted(*args, **kwargs)
+
+
+def _describe(target: Any) -> str:
+    """A name for log lines that never calls the user's `__repr__` (a bound method's repr shows
+    its instance, whose repr may read tensor values that a trace does not have)."""
+    return f"<{type(target).__name__} {getattr(target, '__qualname__', '?')}>"
 
 
 def _user_call(obj: Any) -> Any:

@@ -11,6 +11,7 @@ from tapeflow import dtypes as _dt
 from tapeflow.data import structure
 from tapeflow.data.dataset import INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, check_count
 from tapeflow.data.index_plan import IndexPlan
+from tapeflow.tracing import composites
 from tapeflow.tracing.spec import TensorSpec
 
 
@@ -136,6 +137,7 @@ class GeneratorDataset(Dataset):
             if output_types is not None or output_shapes is not None:
                 raise TypeError(f"{what}: `output_types` and `output_shapes` cannot be used "
                                 "together with `output_signature`.")
+            output_signature = composites.as_elements(output_signature)  # extension-type specs
             bad = [s for s in structure.flatten(output_signature) if not isinstance(s, TensorSpec)]
             if bad:
                 raise TypeError(f"{what}: `output_signature` must contain tf.TensorSpec objects, "
@@ -163,6 +165,7 @@ class GeneratorDataset(Dataset):
         what = "Dataset.from_generator"
         args = [structure.to_tensors(structure.component(a, f"{what} args")) for a in self._args]
         for value in self._generator(*args):
+            value = composites.as_elements(value)  # extension types: their components
             if not isinstance(spec, (tuple, dict)) and isinstance(value, (tuple, dict)):
                 raise TypeError(f"{what}: the generator yielded {value!r}, which does not match "
                                 f"the expected structure {spec}.")

@@ -18,6 +18,7 @@ import numpy as np
 
 from tapeflow import backend, nest
 from tapeflow.tensor import Tensor, TensorShape, convert_to_tensor
+from tapeflow.tracing import composites
 from tapeflow.tracing.spec import TensorSpec
 
 
@@ -54,6 +55,8 @@ def normalize(value: Any, what: str, lists_are_tuples: bool = False) -> Any:
         lists_are_tuples: treat Python lists as structures (user function outputs) rather than
             as tensors (dataset inputs).
     """
+    if callable(getattr(type(value), "_tf_encode", None)):  # an extension type: its components
+        value = composites.as_elements(value)
     if isinstance(value, Mapping):
         return {k: normalize(v, f"{what}[{k!r}]", lists_are_tuples) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -114,7 +117,8 @@ def to_tensors(element: Any) -> Any:
     """The element as the user sees it: Tensors at the leaves (nested datasets as they are)."""
     if type(element) is np.ndarray:
         return Tensor(element)
-    return map_leaves(lambda a: Tensor(a) if type(a) is np.ndarray else a, element)
+    out = map_leaves(lambda a: Tensor(a) if type(a) is np.ndarray else a, element)
+    return composites.from_elements(out) if composites.has_elements(out) else out
 
 
 def to_numpy(element: Any) -> Any:

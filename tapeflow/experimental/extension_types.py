@@ -400,3 +400,108 @@ def as_dict(value: ExtensionType) -> dict:
     if not isinstance(value, ExtensionType):
         raise TypeError(f"as_dict: expected an ExtensionType value, got {type(value).__name__}.")
     return {k: getattr(value, k) for k in type(value)._fields()}
+
+
+# -- crossing tf.function and loop boundaries (tapeflow.tracing.composites) ----------------------
+
+class _Static:
+    """The non-tensor part of an extension-type value or spec: its class and a layout of its
+    fields, tensors marked by position (hashable; a Python constant of a trace)."""
+
+    __slots__ = ("cls", "layout")
+
+    def __init__(self, cls: type, layout: tuple) -> None:
+        self.cls = cls
+        self.layout = layout
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Static) and other.cls is self.cls and other.layout == self.layout
+
+    def __hash__(self) -> int:
+        return hash((id(self.cls), self.layout))
+
+    def __repr__(self) -> str:
+        return f"{self.cls.__qualname__}<{len(self.layout)} fields>"
+
+    def _tf_decode(self, components: list) -> ExtensionType:
+        """The value with these component tensors (no constructor or `__validate__` run)."""
+        it = iter(components)
+        value = object.__new__(self.cls)
+        for name, layout in zip(self.cls._fields(), self.layout, strict=True):
+            object.__setattr__(value, name, _rebuild(layout, it, False))
+        object.__setattr__(value, "_tf_extension_type_frozen", True)
+        return value
+
+    def _tf_decode_spec(self, component_specs: list) -> ExtensionTypeSpec:
+        """The spec with these component TensorSpecs."""
+        it = iter(component_specs)
+        return self.cls.Spec._make({name: _rebuild(layout, it, True)
+                                    for name, layout in zip(self.cls._fields(), self.layout, strict=True)})
+
+
+_TENSOR = ("t",)
+
+
+def _layout(v: Any, out: list, spec: bool) -> Any:
+    """The layout of one field value (or field spec), appending its tensors (specs) to `out`."""
+    from tapeflow.tracing.spec import TensorSpec
+
+    if isinstance(v, TensorSpec if spec else Tensor):
+        out.append(v)
+        return _TENSOR
+    if isinstance(v, ExtensionTypeSpec if spec else ExtensionType):
+        static, comps = (v._tf_encode_spec() if spec else v._tf_encode())
+        out.extend(comps)
+        return ("x", static)
+    if isinstance(v, tuple) and not isinstance(v, TensorShape):
+        return ("tuple", tuple(_layout(x, out, spec) for x in v))
+    if isinstance(v, Mapping):
+        return ("map", tuple((k, _layout(x, out, spec)) for k, x in v.items()))
+    return ("v", v)
+
+
+def _rebuild(layout: tuple, it: Any, spec: bool) -> Any:
+    kind = layout[0]
+    if kind == "t":
+        return next(it)
+    if kind == "x":
+        static = layout[1]
+        parts = [next(it) for _ in range(_count(static))]
+        return static._tf_decode_spec(parts) if spec else static._tf_decode(parts)
+    if kind == "tuple":
+        return tuple(_rebuild(x, it, spec) for x in layout[1])
+    if kind == "map":
+        return types.MappingProxyType({k: _rebuild(x, it, spec) for k, x in layout[1]})
+    return layout[1]
+
+
+def _count(static: _Static) -> int:
+    def n(layout: tuple) -> int:
+        if layout[0] == "t":
+            return 1
+        if layout[0] == "x":
+            return _count(layout[1])
+        if layout[0] in ("tuple",):
+            return sum(n(x) for x in layout[1])
+        if layout[0] == "map":
+            return sum(n(x) for _, x in layout[1])
+        return 0
+
+    return sum(n(x) for x in static.layout)
+
+
+def _encode_value(self: ExtensionType) -> tuple:
+    comps: list = []
+    layout = tuple(_layout(getattr(self, k), comps, False) for k in type(self)._fields())
+    return _Static(type(self), layout), comps
+
+
+def _encode_spec(self: ExtensionTypeSpec) -> tuple:
+    comps: list = []
+    fields = self._fields
+    layout = tuple(_layout(fields[k], comps, True) for k in self.value_type._fields())
+    return _Static(self.value_type, layout), comps
+
+
+ExtensionType._tf_encode = _encode_value  # type: ignore[attr-defined]
+ExtensionTypeSpec._tf_encode_spec = _encode_spec  # type: ignore[attr-defined]

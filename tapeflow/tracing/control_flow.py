@@ -15,7 +15,7 @@ from typing import Any
 
 from tapeflow import graph, nest
 from tapeflow.tensor import Tensor, TensorShape, convert_to_tensor
-from tapeflow.tracing import state
+from tapeflow.tracing import composites, state
 from tapeflow.tracing.executor import Program, read_output
 from tapeflow.tracing.func_graph import FuncGraph, is_symbolic
 from tapeflow.tracing.spec import relax_shape
@@ -70,7 +70,7 @@ def _trace(fn: Callable, name: str, args: tuple = ()) -> tuple[Any, _SubGraph, F
 
 
 def _as_tensor(x: Any) -> Any:
-    if isinstance(x, Tensor) or x is None or isinstance(x, str):
+    if isinstance(x, Tensor) or x is None or isinstance(x, str) or composites.is_static(x):
         return x
     if hasattr(x, "_flow_for_graph"):  # a TensorArray
         return x._flow_for_graph()
@@ -117,8 +117,8 @@ def cond(pred: Any, true_fn: Callable | None = None, false_fn: Callable | None =
     if state.current() is None or _is_known(pred):
         return true_fn() if bool(pred) else false_fn()
     _check_scalar_bool(pred, "tf.cond")
-    true_out, true_g, _ = _trace(true_fn, "cond_true")
-    false_out, false_g, _ = _trace(false_fn, "cond_false")
+    true_out, true_g, _ = _trace(lambda: composites.encode(true_fn()), "cond_true")
+    false_out, false_g, _ = _trace(lambda: composites.encode(false_fn()), "cond_false")
     if _structure(true_out) != _structure(false_out):
         raise ValueError(f"tf.cond: true_fn and false_fn must return the same structure, received "
                          f"{true_out!r} and {false_out!r}.")
@@ -140,7 +140,9 @@ def cond(pred: Any, true_fn: Callable | None = None, false_fn: Callable | None =
         node.outputs.append(o)
         node.output_map.append(True)
         outs.append(o)
-    return nest.pack_sequence_as(true_out, [_rewrap(t, o) for t, o in zip(nest.flatten(true_out), outs, strict=True)])
+    result = nest.pack_sequence_as(true_out, [_rewrap(t, o) for t, o in zip(nest.flatten(true_out), outs,
+                                                                              strict=True)])
+    return composites.decode(result) if composites.contains_encoded(result) else result
 
 
 def _structure(x: Any) -> Any:
@@ -253,6 +255,8 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants:
             values = normalize(call(body, args))
             i += 1
         return values
+    if composites.has_composites(structure):
+        return _composite_while(cond, body, loop_vars, shape_invariants, maximum_iterations)
     flat = nest.flatten(structure)
     initial = [_loop_leaf(x) for x in flat]
     invariants = None if shape_invariants is None else _flatten_shapes(
@@ -295,6 +299,44 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants:
                  for x, b in zip(flat, nest.flatten(body_struct), strict=True)]
     result = nest.pack_sequence_as(structure, [_rewrap(x, o) for x, o in zip(templates, outs, strict=True)])
     return result[0] if single else result
+
+
+def _composite_while(cond: Callable, body: Callable, loop_vars: Any, shape_invariants: Any,
+                     maximum_iterations: Any) -> Any:
+    """A graph while loop whose variables hold extension types: the loop runs on their
+    component tensors; cond and body see the values rebuilt (their static parts fixed)."""
+    if shape_invariants is not None:
+        from tapeflow.errors import UnimplementedError
+
+        raise UnimplementedError(None, None, "tf.while_loop: shape_invariants for loop variables holding "
+                                 "extension types are not supported (give the components' shapes a None "
+                                 "dimension through the values instead).")
+    encoded = composites.encode(loop_vars)
+    flat = nest.flatten(encoded)
+    slots = [i for i, x in enumerate(flat) if not composites.is_static(x)]
+
+    def rebuild(tensors: Any) -> Any:
+        leaves = list(flat)
+        for i, t in zip(slots, tensors, strict=True):
+            leaves[i] = t
+        return composites.decode(nest.pack_sequence_as(encoded, leaves))
+
+    def call(fn: Callable, values: Any) -> Any:
+        return fn(*values) if isinstance(values, (list, tuple)) else fn(values)
+
+    def tensors_of(out: Any) -> list:
+        if isinstance(loop_vars, (list, tuple)) and not isinstance(out, (list, tuple)) and len(loop_vars) == 1:
+            out = type(loop_vars)([out])
+        out_flat = nest.flatten(composites.encode(out))
+        if len(out_flat) != len(flat) or any(out_flat[i] != flat[i] for i in range(len(flat)) if i not in slots):
+            raise ValueError(f"tf.while_loop: body must return the same structure as loop_vars (extension "
+                             f"types of the same type and static fields); loop_vars is {loop_vars!r}, body "
+                             f"returned {out!r}.")
+        return [out_flat[i] for i in slots]
+
+    out = while_loop(lambda *t: call(cond, rebuild(t)), lambda *t: tensors_of(call(body, rebuild(t))),
+                     [flat[i] for i in slots], maximum_iterations=maximum_iterations)
+    return rebuild(out)
 
 
 def _flatten_shapes(structure: Any) -> list:

@@ -24,7 +24,7 @@ from tapeflow.autodiff.function import recording_tapes
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.graph import new_output
 from tapeflow.tensor import Tensor, Variable, convert_to_tensor
-from tapeflow.tracing import passes, state
+from tapeflow.tracing import composites, passes, state
 from tapeflow.tracing.executor import ArrayProgram, Program, RunState, read_output
 from tapeflow.tracing.func_graph import CallNode, FuncGraph
 from tapeflow.tracing.spec import TensorSpec, relax_shape, shapes_compatible
@@ -108,6 +108,7 @@ class ConcreteFunction:
         self.optimizations = passes.optimize(graph.nodes, flat_out)
         self._program = Program(graph.nodes, flat_out)
         self._nested_outputs = nest.is_nested(outputs)
+        self._composite_outputs = composites.contains_encoded(outputs)  # extension types returned
         self._lock = threading.RLock()
         self._arrays = (ArrayProgram(self._program.nodes, graph.inputs, flat_out)
                         if ArrayProgram.supports(self._program.nodes) else None)
@@ -136,6 +137,8 @@ class ConcreteFunction:
         the traced ones may be left out), or only its tensor arguments, in order or by name."""
         phs = self._placeholders
         values = None
+        if composites.has_composites((args, kwargs)):
+            args, kwargs = composites.encode(args), composites.encode(kwargs)
         if self._signature is not None:
             try:
                 bound = _bind(self._signature, self.name, args, kwargs)
@@ -194,6 +197,10 @@ class ConcreteFunction:
 
     def _call_flat(self, values: list) -> Any:
         """Replay the graph with one value per placeholder, in order."""
+        out = self._call_flat_encoded(values)
+        return composites.decode(out) if self._composite_outputs else out
+
+    def _call_flat_encoded(self, values: list) -> Any:
         if state.call_observers:
             for observe in state.call_observers:
                 observe(self)
@@ -218,7 +225,7 @@ class ConcreteFunction:
         Its outputs take the shapes and dtypes this trace recorded, so the call is not run on
         stand-in values (it may assign variables); `node.concrete` names the trace, for a
         SavedModel to save the call."""
-        node = CallNode(lambda *v: self._call_flat(list(v)), tuple(values), {}, self.name, stateful=True,
+        node = CallNode(lambda *v: self._call_flat_encoded(list(v)), tuple(values), {}, self.name, stateful=True,
                         captured=[x for n in self._program.nodes for x in n.inputs if isinstance(x, Variable)])
         node.concrete = self
         flat = list(self._flat_outputs)
@@ -227,7 +234,8 @@ class ConcreteFunction:
                         for k, i in enumerate(node._out_slots)]
         for i, o in zip(node._out_slots, node.outputs, strict=True):
             flat[i] = o
-        return nest.pack_sequence_as(self.structured_outputs, flat) if self._nested_outputs else flat[0]
+        out = nest.pack_sequence_as(self.structured_outputs, flat) if self._nested_outputs else flat[0]
+        return composites.decode(out) if self._composite_outputs else out
 
     def pretty_printed_signature(self, verbose: bool = True) -> str:
         args, kwargs = self.structured_input_signature
@@ -313,6 +321,15 @@ def _check_spec(ph: _Placeholder, x: Any, fname: str) -> Tensor:
     return t
 
 
+def _check_static(static: Any, x: Any, fname: str, path: str) -> Any:
+    """A non-tensor leaf of an encoded input_signature (an extension type's class and static
+    fields) against the call's: they must be equal."""
+    if x != static and not (isinstance(x, TensorSpec) or x is static):
+        raise TypeError(f"Binding inputs to tf.function `{fname}` failed: argument `{path}` expects "
+                        f"{static!r}, received {x!r}.")
+    return static
+
+
 def _convert(x: Any, spec: TensorSpec, fname: str, path: str) -> Tensor:
     try:
         if isinstance(x, np.ndarray):
@@ -384,7 +401,7 @@ class Function:
 
     @property
     def input_signature(self) -> Any:
-        return self._input_signature
+        return self._public_signature if self._input_signature is not None else None
 
     @property
     def function_spec(self) -> Any:
@@ -415,7 +432,7 @@ class Function:
         bound = self._descriptor_cache.get(instance)
         if bound is None:
             bound = Function(self._python_function.__get__(instance, owner), self._name,
-                             self._input_signature, self._autograph, self._jit_compile,
+                             self.input_signature, self._autograph, self._jit_compile,
                              self._reduce_retracing)
             bound._instance = weakref.ref(instance)
             self._descriptor_cache[instance] = bound
@@ -475,14 +492,18 @@ class Function:
         if not isinstance(signature, (list, tuple)):
             raise TypeError(f"tf.function `{self._name}`: input_signature must be a list or tuple of "
                             f"tf.TensorSpec, received {signature!r}.")
-        for s in nest.flatten(list(signature)):
-            if not isinstance(s, TensorSpec):
+        self._public_signature = tuple(signature)
+        signature = composites.encode(list(signature))  # extension-type specs: their component specs
+        for s in nest.flatten(signature):
+            if not isinstance(s, TensorSpec) and not (s is composites.MARK or hasattr(s, "_tf_decode")):
                 raise TypeError(f"tf.function `{self._name}`: input_signature must contain only "
-                                f"tf.TensorSpec, received {s!r}.")
+                                f"tf.TensorSpec (or extension-type specs), received {s!r}.")
         return tuple(signature)
 
     def _concrete_for(self, args: tuple, kwargs: dict) -> tuple:
         """The concrete function for a call, and the call's arguments bound to its signature."""
+        if composites.has_composites((args, kwargs)):
+            args, kwargs = composites.encode(args), composites.encode(kwargs)
         if self._input_signature is not None:
             return self._concrete_for_signature(args, kwargs)
         bound = _bind(self._signature, self._name, args, kwargs) if self._signature else (args, kwargs)
@@ -529,12 +550,14 @@ class Function:
                 raise TypeError(f"Binding inputs to tf.function `{self._name}` failed: argument "
                                 f"`{names[i]}` does not match the structure of {s!r}.")
             leaves = [x if isinstance(x, TensorSpec) else _check_spec(_Placeholder(spec, names[i]), x, self._name)
+                      if isinstance(spec, TensorSpec) else _check_static(spec, x, self._name, names[i])
                       for x, spec in zip(flat_a, flat_s, strict=True)]
             checked.append(nest.pack_sequence_as(s, leaves) if nest.is_nested(s) else leaves[0])
         # A spec of unknown rank is traced once per rank: the rank of the call's tensor or of
         # the TensorSpec given to get_concrete_function (0 when that has no rank either).
         unknown_rank = tuple(_rank_of(x) for x, spec in zip(nest.flatten(checked), nest.flatten(list(sig)),
-                                                            strict=True) if spec.shape is None)
+                                                            strict=True)
+                             if isinstance(spec, TensorSpec) and spec.shape is None)
         key = ("signature", unknown_rank) if unknown_rank else "signature"
         concrete = self._cache.get(key)
         if concrete is None:
@@ -556,7 +579,7 @@ class Function:
         every rank, the first error is raised."""
         sig = list(self._input_signature or ())
         flat = nest.flatten(sig)
-        count = sum(s.shape is None for s in flat)
+        count = sum(isinstance(s, TensorSpec) and s.shape is None for s in flat)
         if not count:
             return [self.get_concrete_function()]
         while max_rank > 0 and (max_rank + 1) ** count > max_traces:
@@ -568,7 +591,8 @@ class Function:
                 first_error = first_error or failed[ranks]
                 continue
             it = iter(ranks)
-            specs = [TensorSpec([None] * next(it), s.dtype, s.name) if s.shape is None else s for s in flat]
+            specs = [TensorSpec([None] * next(it), s.dtype, s.name)
+                     if isinstance(s, TensorSpec) and s.shape is None else s for s in flat]
             try:
                 out.append(self.get_concrete_function(*nest.pack_sequence_as(sig, specs)))
             except Exception as e:  # noqa: BLE001 - a rank the function does not take
@@ -625,9 +649,11 @@ class Function:
                     g.dummies[(id(ph), 2)] = v
                     g.dummies[(id(ph), 3)] = _second_stand_in(ph, v)
         fn = self._traceable()
+        if composites.contains_encoded((args_in, kwargs_in)):  # the function sees extension types
+            args_in, kwargs_in = composites.decode(args_in), composites.decode(kwargs_in)
         try:
             with g:
-                outputs = fn(*args_in, **kwargs_in)
+                outputs = composites.encode(fn(*args_in, **kwargs_in))
                 outputs = nest.map_structure(_read_variable, outputs)
         finally:
             g.dummies.clear()

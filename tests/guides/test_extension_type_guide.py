@@ -85,3 +85,87 @@ def test_unary_dispatch_ones_like(dummy):  # cells 36-38
         assert y.values.dtype == tf.float32 and y.values.numpy().tolist() == [1.0, 1.0, 1.0]
     finally:
         tf.experimental.unregister_dispatch_for(handler)
+
+
+def _mt(values, mask):
+    return MaskedTensor(tf.constant(values), tf.constant(mask))
+
+
+def test_tf_function_signatures_with_extension_types():  # cells 46-48
+    @tf.function
+    def combine(x: Pastry):
+        return (x.sweetness + x.chewiness) / 2
+
+    cookie = Pastry(sweetness=[1.2, 0.4], chewiness=[0.8, 0.2])
+    np.testing.assert_allclose(combine(cookie).numpy(), [1.0, 0.3], rtol=1e-6)
+    np.testing.assert_allclose(combine(Pastry([1.0, 2.0], [3.0, 4.0])).numpy(), [2.0, 3.0])
+    assert combine.experimental_get_tracing_count() == 1  # same spec: no retrace
+    pastry_spec = Pastry.Spec(tf.TensorSpec([2]), tf.TensorSpec(2))
+
+    @tf.function(input_signature=[pastry_spec])
+    def increase_sweetness(x: Pastry, delta=1.0):
+        return Pastry(x.sweetness + delta, x.chewiness)
+
+    out = increase_sweetness(cookie)
+    assert isinstance(out, Pastry) and increase_sweetness.input_signature == (pastry_spec,)
+    np.testing.assert_allclose(out.sweetness.numpy(), [2.2, 1.4], rtol=1e-6)
+    cf = combine.get_concrete_function(pastry_spec)
+    np.testing.assert_allclose(cf(cookie).numpy(), [1.0, 0.3], rtol=1e-6)
+    with pytest.raises(TypeError):
+        increase_sweetness(_mt([1.0, 2.0], [True, False]))
+
+
+def test_cond_and_loops_in_tf_function():  # cells 49-51 (TF 2.21 gives these values)
+    @tf.function
+    def fn(x, b):
+        if b:
+            x = MaskedTensor(x, tf.less(x, 0))
+        else:
+            x = MaskedTensor(x, tf.greater(x, 0))
+        for _ in tf.range(5 if b else 7):
+            x = x.with_values(x.values + 1 / 2)
+        return x
+
+    a = fn(tf.constant([1.0, -2, 3]), tf.constant(True))
+    np.testing.assert_allclose(a.values.numpy(), [3.5, 0.5, 5.5])
+    assert a.mask.numpy().tolist() == [False, True, False]
+    b = fn(tf.constant([1.0, -2, 3]), tf.constant(False))
+    np.testing.assert_allclose(b.values.numpy(), [4.5, 1.5, 6.5])
+    assert b.mask.numpy().tolist() == [True, False, True]
+
+    @tf.function
+    def pick(c):
+        return tf.cond(c, lambda: _mt([1.0, 2, 3], [True, False, True]),
+                       lambda: _mt([22.0, 33, 108, 55], [True, True, True, False]))
+
+    assert pick(tf.constant(False)).values.shape == (4,) and pick(tf.constant(True)).values.shape == (3,)
+
+    @tf.function
+    def loop(mt):
+        return tf.while_loop(lambda i, _: i < 10, lambda i, m: (i + 1, m.with_values(m.values + 3 / 7)), [0, mt])[1]
+
+    np.testing.assert_allclose(loop(_mt([1.0, 2.0], [True, False])).values.numpy(), [1 + 30 / 7, 2 + 30 / 7],
+                               rtol=1e-6)
+
+
+def test_map_fn_and_datasets():  # cells 44, 45, 65-69
+    mt = MaskedTensor(tf.reshape(range(20), [5, 4]), tf.ones([5, 4]) > 0)
+    rows = list(tf.data.Dataset.from_tensor_slices(mt))
+    assert len(rows) == 5 and isinstance(rows[2], MaskedTensor) and rows[2].values.numpy().tolist() == [8, 9, 10, 11]
+    doubled = tf.map_fn(lambda m: m.with_values(m.values * 2), mt)
+    assert isinstance(doubled, MaskedTensor) and doubled.values.numpy()[4].tolist() == [32, 34, 36, 38]
+    p = next(iter(tf.data.Dataset.from_tensors(Pastry(5, 5))))
+    assert isinstance(p, Pastry) and int(p.sweetness) == 5
+
+    def value_gen():
+        for i in range(2, 7):
+            yield MaskedTensor(range(10), [j % i != 0 for j in range(10)])
+
+    ds = tf.data.Dataset.from_generator(value_gen, output_signature=MaskedTensor.Spec(shape=[10], dtype=tf.int32))
+    assert [int(tf.reduce_sum(tf.cast(v.mask, tf.int32))) for v in ds] == [5, 6, 7, 8, 8]
+    batches = list(ds.batch(2))
+    assert [b.values.shape for b in batches] == [(2, 10), (2, 10), (1, 10)]
+    again = list(ds.batch(2).unbatch())
+    assert len(again) == 5 and again[1].mask.numpy().tolist() == [j % 3 != 0 for j in range(10)]
+    mapped = next(iter(ds.map(lambda m: m.with_values(m.values + 1))))
+    assert isinstance(mapped, MaskedTensor) and mapped.values.numpy().tolist() == list(range(1, 11))
