@@ -20,6 +20,7 @@ from tapeflow.tracing.control_flow import CondNode, WhileNode
 from tapeflow.tracing.custom_gradient import GradientGraph, TracedCustomGradient
 from tapeflow.tracing.func_graph import CallNode
 from tapeflow.tracing.polymorphic import ConcreteFunction, Function, _arg_names
+from tapeflow.tracing.spec import TensorSpec
 from tapeflow.tracing.tape_nodes import TapeNode
 from tapeflow.train import object_graph
 
@@ -46,10 +47,18 @@ def _functions_of(obj: Any) -> dict:
 def _concretes(fn: Any) -> list:
     if isinstance(fn, LoadedFunction):
         return list(fn.concrete_functions)
-    if fn.input_signature is not None and any(s.shape is None for s in nest.flatten(list(fn.input_signature))):
+    signature = fn._input_signature  # extension-type specs appear as their component specs
+    if signature is not None and any(isinstance(s, TensorSpec) and s.shape is None
+                                     for s in nest.flatten(list(signature))):
         fn._traces_for_every_rank()  # graphs are not rank-polymorphic: one trace per rank
-    elif fn.input_signature is not None and "signature" not in fn._cache:
+    elif signature is not None and "signature" not in fn._cache:
         fn.get_concrete_function()
+    elif signature is None:
+        # get_concrete_function(TensorSpec(None, ...)): TF's graph takes any rank; here one
+        # trace per rank, as for an input_signature.
+        for c in list(fn._cache.values()):
+            if not c._kwargs and any(ph.spec.shape is None for ph in c._placeholders):
+                fn._traces_for_every_rank(signature=c.structured_input_signature[0])
     seen: list = []
     for c in fn._cache.values():
         if c not in seen:

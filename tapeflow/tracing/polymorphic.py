@@ -571,17 +571,17 @@ class Function:
                 concrete._rank_source = weakref.ref(self)
         return concrete, (tuple(checked), {})
 
-    def _traces_for_every_rank(self, max_rank: int = 6, max_traces: int = 64) -> list:
+    def _traces_for_every_rank(self, max_rank: int = 6, max_traces: int = 64, signature: Any = None) -> list:
         """The traces of an input_signature with specs of unknown rank, for each combination of
         ranks 0..max_rank (fewer when several specs have unknown rank: at most `max_traces`
         traces); what a SavedModel saves, as the saved graphs are not rank-polymorphic. Ranks
         the function refuses while tracing (a matmul of a vector) are left out; if it refuses
         every rank, the first error is raised."""
-        sig = list(self._input_signature or ())
+        sig = list(self._input_signature or ()) if signature is None else list(signature)
         flat = nest.flatten(sig)
         count = sum(isinstance(s, TensorSpec) and s.shape is None for s in flat)
         if not count:
-            return [self.get_concrete_function()]
+            return [self.get_concrete_function(*sig)] if signature is not None else [self.get_concrete_function()]
         while max_rank > 0 and (max_rank + 1) ** count > max_traces:
             max_rank -= 1
         failed = self.__dict__.setdefault("_failed_ranks", {})

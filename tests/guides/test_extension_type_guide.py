@@ -169,3 +169,27 @@ def test_map_fn_and_datasets():  # cells 44, 45, 65-69
     assert len(again) == 5 and again[1].mask.numpy().tolist() == [j % 3 != 0 for j in range(10)]
     mapped = next(iter(ds.map(lambda m: m.with_values(m.values + 1))))
     assert isinstance(mapped, MaskedTensor) and mapped.values.numpy().tolist() == list(range(1, 11))
+
+
+def test_saved_model_unknown_rank_concrete_function(tmp_path):  # cell 64
+    class CustomModuleWrapper(tf.Module):
+        def __init__(self, variable_value):
+            super().__init__()
+            self.v = tf.Variable(variable_value)
+
+        @tf.function
+        def var_weighted_mean(self, x: MaskedTensor):
+            x = MaskedTensor(x.values * self.v, x.mask)
+            return tf.reduce_sum(x.with_default(0)) / tf.reduce_sum(tf.cast(x.mask, x.dtype))
+
+        @tf.function()
+        def var_weighted_mean_wrapper(self, x_values, x_mask):
+            return self.var_weighted_mean(MaskedTensor(x_values, x_mask))
+
+    module = CustomModuleWrapper([3.0, 2.0, 8.0, 5.0])
+    module.var_weighted_mean_wrapper.get_concrete_function(tf.TensorSpec(None, tf.float32),
+                                                           tf.TensorSpec(None, tf.bool))
+    tf.saved_model.save(module, str(tmp_path))
+    imported = tf.saved_model.load(str(tmp_path))
+    x = _mt([1.0, 2.0, 3.0, 4.0], [False, True, False, True])
+    assert float(imported.var_weighted_mean_wrapper(x.values, x.mask)) == 12.0  # TF 2.21: 12.0
