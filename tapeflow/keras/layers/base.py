@@ -12,6 +12,7 @@ import functools
 import inspect
 import re
 import threading
+import warnings
 from typing import Any
 
 import tapeflow as tf
@@ -667,6 +668,7 @@ class Layer(Module):
             ctx.depth -= 1
             ctx.training = outer
         # 6. Masks and activity regularization.
+        self._warn_if_mask_dropped(inputs)
         if in_mask is None and isinstance(inputs, Tensor):
             in_mask = getattr(inputs, "_keras_mask", None)
         if in_mask is not None or type(self).compute_mask is not Layer.compute_mask:
@@ -803,10 +805,21 @@ class Layer(Module):
         self._symbolic_masks(inputs, outs, single)
         return outs[0] if single else outs
 
+    def _warn_if_mask_dropped(self, inputs: Any) -> None:
+        """As Keras 3: a layer without mask support warns when its input carries a mask."""
+        if self.supports_masking or getattr(self, "keras_class_name", None):
+            return  # (the operation nodes of a loaded Keras file are not layers in Keras: no warning)
+        items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        if any(getattr(t, "_keras_mask", None) is not None for t in items if isinstance(t, Tensor)):
+            warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input with a mask "
+                          "attached to it. However, this layer does not support masking and will therefore "
+                          "destroy the mask information. Downstream layers will not see the mask.", stacklevel=3)
+
     def _symbolic_masks(self, inputs: Any, outs: list, single: bool) -> None:
         """Give symbolic outputs the `_keras_mask` that Keras's KerasTensors carry (what
         `compute_mask` makes of the inputs' symbolic mask), for code that inspects it. The
         Functional graph computes the masks it runs with on real values."""
+        self._warn_if_mask_dropped(inputs)
         in_mask = getattr(inputs, "_keras_mask", None) if isinstance(inputs, Tensor) else None
         if in_mask is None and type(self).compute_mask is Layer.compute_mask:
             return

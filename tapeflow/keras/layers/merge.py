@@ -244,6 +244,10 @@ class Dot(Layer):
         super().__init__(**kwargs)
         self.axes = axes
         self.normalize = normalize
+        self.supports_masking = True  # as Keras 3: masked inputs are accepted, the output has no mask
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None
 
     def _axes(self, ranks: tuple) -> tuple:
         axes = self.axes if isinstance(self.axes, (list, tuple)) else (self.axes, self.axes)

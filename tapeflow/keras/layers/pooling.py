@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import tapeflow as tf
@@ -277,11 +276,7 @@ class _GlobalPooling(Layer):
         return self._pool(inputs, None)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
-        if mask is not None and not self.supports_masking:
-            warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed an input with a mask "
-                          "attached to it. However, this layer does not support masking and will therefore "
-                          "destroy the mask information. Downstream layers will not see the mask.", stacklevel=3)
-        return None
+        return None  # the steps are reduced (a dropped mask warns in Layer.__call__, as Keras)
 
     def _pool(self, inputs: Tensor, mask: Any) -> Tensor:
         """The reduction; `mask` (batch, steps) weights GlobalAveragePooling1D's mean."""

@@ -57,6 +57,7 @@ class Normalization(Layer):
     def __init__(self, axis: Any = -1, mean: Any = None, variance: Any = None, invert: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.supports_masking = True  # as Keras 3: the input's mask passes on
         if axis is None:
             self.axis: tuple = ()
         elif isinstance(axis, int):

@@ -150,3 +150,41 @@ def test_explicit_mask_on_layers_that_take_none_matches_keras(name, symbolic):
         want = _explicit_mask_call(keras, EXPLICIT_MASK_LAYERS[name], symbolic)
         got = _explicit_mask_call(tk, EXPLICIT_MASK_LAYERS[name], symbolic)
     assert got == want
+
+
+DROPPED_MASK_LAYERS = {
+    "flatten": lambda K: K.layers.Flatten(),
+    "global_max_pooling1d": lambda K: K.layers.GlobalMaxPooling1D(),
+    "global_average_pooling1d": lambda K: K.layers.GlobalAveragePooling1D(),
+    "conv1d": lambda K: K.layers.Conv1D(2, 2),
+    "dense": lambda K: K.layers.Dense(2),
+    "normalization": lambda K: K.layers.Normalization(mean=0.5, variance=2.0),
+    "lstm": lambda K: K.layers.LSTM(2, return_sequences=True),
+    "reshape": lambda K: K.layers.Reshape((8,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DROPPED_MASK_LAYERS))
+def test_a_dropped_mask_warns_and_masks_pass_as_in_keras(name):
+    """As Keras 3: a layer without mask support warns when its input carries a mask (symbolic
+    and eager calls), and the output's mask (kept or dropped) is the same."""
+    keras = pytest.importorskip("keras")
+    tokens = np.array([[1, 2, 0, 0]], "int32")
+
+    def run(K):
+        seen = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            embedded = K.layers.Embedding(4, 2, mask_zero=True)(K.Input((4,), dtype="int32"))
+            DROPPED_MASK_LAYERS[name](K)(embedded)
+            seen.append(sum("does not support masking" in str(w.message) for w in caught))
+            out = DROPPED_MASK_LAYERS[name](K)(K.layers.Embedding(4, 2, mask_zero=True)(tokens))
+            seen.append(sum("does not support masking" in str(w.message) for w in caught) - seen[0])
+        mask = getattr(out, "_keras_mask", None)
+        return seen, None if mask is None else np.asarray(mask)
+
+    (want_warn, want_mask), (got_warn, got_mask) = run(keras), run(tk)
+    assert got_warn == want_warn
+    assert (got_mask is None) == (want_mask is None)
+    if want_mask is not None:
+        np.testing.assert_array_equal(got_mask, want_mask)
