@@ -5,6 +5,8 @@ A lookup is an `ai.onnx.ml` LabelEncoder (token -> index, or index -> token when
 holding the layer's vocabulary; the mask token is one more key. Several OOV indices of an
 IntegerLookup with `oov_method="floormod"` are `Mod(x, num_oov_indices)`; the output modes other
 than "int" encode the indices as CategoryEncoding does (tf_idf multiplies by the IDF weights).
+NOTE: with `num_oov_indices=0` Keras raises on an unknown token; an ONNX graph cannot raise, so
+the exported lookup gives -1 there (in "int" mode; nothing in the encoded modes).
 """
 
 from __future__ import annotations
