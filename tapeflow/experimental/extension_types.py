@@ -107,6 +107,26 @@ def _fields(cls: type) -> dict:
     return out
 
 
+# Extension types by the name a SavedModel records (`__name__` set in the class body, as TF
+# documents, else module.qualname): loading finds the class defined in this process.
+_REGISTRY: dict = {}
+
+
+def registered_name(cls: type) -> str:
+    """The name under which a SavedModel records the extension type `cls`."""
+    return cls.__dict__.get("__name__") if isinstance(cls.__dict__.get("__name__"), str) else \
+        f"{cls.__module__}.{cls.__qualname__}"
+
+
+def lookup(name: str) -> type:
+    """The extension type saved as `name`; ValueError when this process defines none."""
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        raise ValueError(f"SavedModel: extension type {name!r} is not defined in this process (define or "
+                         "import its class before loading; a SavedModel holds no code).")
+    return cls
+
+
 class ExtensionType(CompositeTensor):
     """Base of user-defined extension types (`tf.experimental.ExtensionType`).
 
@@ -140,6 +160,7 @@ class ExtensionType(CompositeTensor):
         spec = type(spec_name, (base_spec,), {**namespace, "value_type": cls,
                                               "__qualname__": f"{cls.__qualname__}.Spec", "__module__": cls.__module__})
         cls.Spec = spec
+        _REGISTRY[registered_name(cls)] = cls
 
     @classmethod
     def _fields(cls) -> dict:
@@ -422,6 +443,9 @@ class _Static:
 
     def __repr__(self) -> str:
         return f"{self.cls.__qualname__}<{len(self.layout)} fields>"
+
+    def _tf_saved_model_key(self) -> str:
+        return registered_name(self.cls)
 
     def _tf_decode(self, components: list) -> ExtensionType:
         """The value with these component tensors (no constructor or `__validate__` run)."""

@@ -38,6 +38,12 @@ def encode(value: Any, arrays: list) -> Any:
         return [encode(v, arrays) for v in value]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"dict": {k: encode(v, arrays) for k, v in value.items()}}
+    from tapeflow.tracing import composites
+
+    if value is composites.MARK:
+        return {"composite": "mark"}
+    if callable(getattr(type(value), "_tf_saved_model_key", None)):  # an extension type's static part
+        return {"extension_type": value._tf_saved_model_key(), "layout": encode(value.layout, arrays)}
     key = _value_class_key(type(value))
     if key is not None:
         return {"object": key, "slots": {k: encode(getattr(value, k), arrays) for k in type(value).__slots__}}
@@ -71,6 +77,14 @@ def decode(value: Any, arrays: Any) -> Any:
         return {k: decode(v, arrays) for k, v in value["dict"].items()}
     if "array" in value:
         return arrays[int(value["array"])]
+    if "composite" in value:
+        from tapeflow.tracing import composites
+
+        return composites.MARK
+    if "extension_type" in value:
+        from tapeflow.experimental.extension_types import _Static, lookup
+
+        return _Static(lookup(str(value["extension_type"])), decode(value["layout"], arrays))
     if "object" in value:
         cls = _value_classes().get(value["object"])
         slots = value.get("slots")

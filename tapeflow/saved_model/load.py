@@ -22,6 +22,7 @@ from tapeflow.saved_model.encoding import decode, op_registry
 from tapeflow.saved_model.objects import revive
 from tapeflow.saved_model.steps import Cond, While, build_step, variables_of
 from tapeflow.tensor import Tensor, TensorShape, Variable, convert_to_tensor
+from tapeflow.tracing import composites
 from tapeflow.tracing.spec import TensorSpec
 
 _MAX_DOCUMENT = 1 << 28
@@ -214,7 +215,8 @@ class LoadedConcreteFunction:
         flat = self._run_flat(values)
         if self._structure is None:
             return flat[0]
-        return nest.pack_sequence_as(self._structure, flat)
+        out = nest.pack_sequence_as(self._structure, flat)
+        return composites.decode(out) if composites.contains_encoded(out) else out
 
     def _bind(self, args: tuple, kwargs: dict) -> list:
         names = self.input_names
@@ -274,6 +276,8 @@ class LoadedConcreteFunction:
         return True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if composites.has_composites((args, kwargs)):  # extension types: their components
+            args, kwargs = composites.encode(args), composites.encode(kwargs)
         return self._call_flat(self._bind_any(args, kwargs))
 
 
@@ -298,6 +302,8 @@ class LoadedFunction:
         self.trainable_variables = [v for v in self.variables if v.trainable]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if composites.has_composites((args, kwargs)):
+            args, kwargs = composites.encode(args), composites.encode(kwargs)
         for c in self.concrete_functions:
             if c.matches(args, kwargs):
                 return c(*args, **kwargs)

@@ -193,3 +193,30 @@ def test_saved_model_unknown_rank_concrete_function(tmp_path):  # cell 64
     imported = tf.saved_model.load(str(tmp_path))
     x = _mt([1.0, 2.0, 3.0, 4.0], [False, True, False, True])
     assert float(imported.var_weighted_mean_wrapper(x.values, x.mask)) == 12.0  # TF 2.21: 12.0
+
+
+class SavedMasked(tf.experimental.BatchableExtensionType):
+    __name__ = "tapeflow_tests.SavedMasked"  # the name a SavedModel records, as the guide sets it
+
+    values: tf.Tensor
+    mask: tf.Tensor
+
+
+def test_saved_model_with_extension_type_signature(tmp_path):  # cell 63
+    class CustomModule(tf.Module):
+        def __init__(self, variable_value):
+            super().__init__()
+            self.v = tf.Variable(variable_value)
+
+        @tf.function
+        def grow(self, x: SavedMasked):
+            return SavedMasked(x.values * self.v, x.mask)
+
+    module = CustomModule(100.0)
+    module.grow.get_concrete_function(SavedMasked.Spec(values=tf.TensorSpec(None, tf.float32),
+                                                       mask=tf.TensorSpec(None, tf.bool)))
+    tf.saved_model.save(module, str(tmp_path))
+    out = tf.saved_model.load(str(tmp_path)).grow(SavedMasked([1.0, 2, 3], [False, True, False]))
+    assert isinstance(out, SavedMasked)
+    np.testing.assert_allclose(out.values.numpy(), [100.0, 200.0, 300.0])
+    assert out.mask.numpy().tolist() == [False, True, False]
