@@ -20,7 +20,7 @@ __all__ = [
     "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "AutoShardPolicy", "AutotuneOptions",
     "DistributeOptions", "ExternalStatePolicy", "Optional", "TFRecordWriter",
     "ThreadingOptions", "Counter", "assert_cardinality", "bucket_by_sequence_length",
-    "cardinality", "choose_from_datasets", "enumerate_dataset", "get_next_as_optional",
+    "cardinality", "choose_from_datasets", "dense_to_ragged_batch", "enumerate_dataset", "get_next_as_optional",
     "get_single_element", "group_by_window",
     "ignore_errors", "load", "make_saveable_from_iterator", "map_and_batch", "sample_from_datasets", "save", "scan",
     "shuffle_and_repeat", "take_while", "unbatch", "unique",
@@ -84,6 +84,11 @@ def ignore_errors(log_warning: bool = False) -> Any:
 
 def unbatch() -> Any:
     return lambda dataset: dataset.unbatch()
+
+
+def dense_to_ragged_batch(batch_size: int, drop_remainder: bool = False, row_splits_dtype: Any = "int64") -> Any:
+    """The transformation `dataset.ragged_batch(...)` (TF's older spelling, for `apply`)."""
+    return lambda dataset: dataset.ragged_batch(batch_size, drop_remainder, row_splits_dtype)
 
 
 def unique() -> Any:
