@@ -432,9 +432,16 @@ def gather_rows(rt: RaggedTensor, index: np.ndarray) -> RaggedTensor:
 
 def gather(params: Any, indices: Any, validate_indices: Any = None, axis: Any = None, batch_dims: int = 0,
            name: Any = None) -> Any:
-    """tf.gather of a RaggedTensor's rows (axis 0) by scalar or 1-D dense indices."""
+    """tf.gather of a RaggedTensor's rows (axis 0) by scalar or 1-D dense indices, or of a dense
+    tensor's rows by ragged indices (a ragged result: indices' shape + params.shape[1:], as TF)."""
     if not isinstance(params, RaggedTensor):
-        raise TypeError("tf.gather: ragged indices are not supported; pass dense indices.")
+        if axis not in (None, 0) or int(batch_dims) != 0:
+            raise ValueError(f"tf.gather: ragged indices select rows of params (axis 0, batch_dims=0), "
+                             f"received axis={axis}, batch_dims={batch_dims}.")
+        return indices.with_flat_values(mv.gather(params, indices.flat_values))
+    if isinstance(indices, RaggedTensor):
+        raise TypeError("tf.gather: a RaggedTensor gathered by ragged indices is not supported; pass dense "
+                        "indices.")
     if axis not in (None, 0) or int(batch_dims) != 0:
         raise ValueError(f"tf.gather: a RaggedTensor is gathered along axis 0 with batch_dims=0, received "
                          f"axis={axis}, batch_dims={batch_dims}.")
