@@ -461,7 +461,34 @@ def gather(params: Any, indices: Any, validate_indices: Any = None, axis: Any = 
     return rows[0] if idx.ndim == 0 else rows
 
 
+def reverse(tensor: Any, axis: Any, name: Any = None) -> RaggedTensor:
+    """tf.reverse of a RaggedTensor: axis 0 reverses the rows, the ragged axis 1 (ragged_rank 1)
+    reverses the values inside each row; values are moved with a differentiable gather."""
+    from tapeflow.errors import UnimplementedError
+
+    axes = backend.to_numpy(axis._value).reshape(-1).tolist() if isinstance(axis, Tensor) else (
+        list(axis) if isinstance(axis, (list, tuple)) else [axis])
+    rank = tensor.shape.rank
+    out = tensor
+    for a in sorted({int(a) + rank if int(a) < 0 else int(a) for a in axes}):
+        if a == 0:
+            out = gather_rows(out, np.arange(len(out) - 1, -1, -1, dtype=np.int64))
+        elif a == 1 and out.ragged_rank == 1:
+            splits = backend.to_numpy(out.row_splits._value).astype(np.int64)
+            lengths = np.diff(splits)
+            rows = np.repeat(np.arange(len(lengths)), lengths)
+            # value j of row r comes from splits[r] + splits[r + 1] - 1 - j
+            perm = (splits[:-1] + splits[1:] - 1)[rows] - np.arange(int(splits[-1]), dtype=np.int64)
+            values = mv.gather(out.values, Tensor(backend.asarray(perm, None, get_xp(out.values._value))))
+            out = RaggedTensor.from_row_splits(values, out.row_splits, validate=False)
+        else:
+            raise UnimplementedError(None, None, f"tf.reverse: a RaggedTensor is reversed along axis 0 or its "
+                                     f"ragged axis 1 (ragged_rank 1), received axis {a} with ragged_rank "
+                                     f"{out.ragged_rank}.")
+    return out
+
+
 _HANDLERS: dict[str, Callable] = {
     "concat": concat, "stack": stack, "add_n": add_n, "boolean_mask": boolean_mask,
-    "expand_dims": expand_dims, "size": size, "rank": rank, "gather": gather,
+    "expand_dims": expand_dims, "size": size, "rank": rank, "gather": gather, "reverse": reverse,
 }

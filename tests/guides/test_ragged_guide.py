@@ -19,3 +19,16 @@ def test_gather_dense_rows_by_ragged_indices():  # cell 20 (TF 2.21 gives these 
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(tf.gather(x, queries).flat_values)
     assert tape.gradient(loss, x).numpy().tolist() == [[2.0, 2.0], [2.0, 2.0], [2.0, 2.0]]
+
+
+def test_reverse_ragged_in_tf_function():  # cells 39-41 (TF 2.21 gives these values)
+    @tf.function
+    def make_palindrome(x, axis):
+        return tf.concat([x, tf.reverse(x, [axis])], axis)
+
+    assert make_palindrome(tf.constant([[1, 2], [3, 4], [5, 6]]), axis=1).numpy().tolist() == [
+        [1, 2, 2, 1], [3, 4, 4, 3], [5, 6, 6, 5]]
+    rt = tf.ragged.constant([[1, 2], [3], [4, 5, 6]])
+    assert make_palindrome(rt, axis=1).to_list() == [[1, 2, 2, 1], [3, 3], [4, 5, 6, 6, 5, 4]]
+    assert tf.reverse(rt, [0]).to_list() == [[4, 5, 6], [3], [1, 2]]
+    assert tf.reverse(rt, [-1]).to_list() == [[2, 1], [3], [6, 5, 4]]
