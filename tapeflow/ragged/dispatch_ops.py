@@ -488,7 +488,35 @@ def reverse(tensor: Any, axis: Any, name: Any = None) -> RaggedTensor:
     return out
 
 
+def tile(input: Any, multiples: Any, name: Any = None) -> RaggedTensor:  # noqa: A002
+    """tf.tile of a 2-D RaggedTensor (ragged_rank 1): each row's values repeated multiples[1]
+    times inside the row, then the rows repeated multiples[0] times, as TF."""
+    from tapeflow.errors import UnimplementedError
+
+    reps = (backend.to_numpy(multiples._value) if isinstance(multiples, Tensor) else np.asarray(multiples))
+    reps = reps.reshape(-1).astype(np.int64).tolist()
+    if input.ragged_rank != 1 or input.shape.rank != 2 or len(reps) != 2:
+        raise UnimplementedError(None, None, f"tf.tile: RaggedTensors of rank 2 with ragged_rank 1 are tiled, "
+                                 f"received rank {input.shape.rank}, ragged_rank {input.ragged_rank}, "
+                                 f"multiples {reps}.")
+    if min(reps) < 0:
+        raise ValueError(f"tf.tile: multiples must be non-negative, received {reps}.")
+    splits = backend.to_numpy(input.row_splits._value).astype(np.int64)
+    lengths = np.diff(splits)
+    new_lengths = lengths * reps[1]
+    rows = np.repeat(np.arange(len(lengths)), new_lengths)
+    new_starts = np.concatenate([[0], np.cumsum(new_lengths)[:-1]]).astype(np.int64)
+    k = np.arange(int(new_lengths.sum()), dtype=np.int64) - new_starts[rows]
+    perm = splits[:-1][rows] + k % np.maximum(lengths[rows], 1)
+    values = mv.gather(input.values, Tensor(backend.asarray(perm, None, get_xp(input.values._value))))
+    xp = get_xp(input.row_splits._value)
+    out = RaggedTensor.from_row_lengths(values, Tensor(backend.asarray(new_lengths.astype(splits.dtype), None, xp)
+                                                       .astype(input.row_splits.dtype._np)), validate=False)
+    return gather_rows(out, np.tile(np.arange(len(lengths), dtype=np.int64), reps[0]))
+
+
 _HANDLERS: dict[str, Callable] = {
     "concat": concat, "stack": stack, "add_n": add_n, "boolean_mask": boolean_mask,
     "expand_dims": expand_dims, "size": size, "rank": rank, "gather": gather, "reverse": reverse,
+    "tile": tile,
 }

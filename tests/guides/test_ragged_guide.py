@@ -32,3 +32,14 @@ def test_reverse_ragged_in_tf_function():  # cells 39-41 (TF 2.21 gives these va
     assert make_palindrome(rt, axis=1).to_list() == [[1, 2, 2, 1], [3, 3], [4, 5, 6, 6, 5, 4]]
     assert tf.reverse(rt, [0]).to_list() == [[4, 5, 6], [3], [1, 2]]
     assert tf.reverse(rt, [-1]).to_list() == [[2, 1], [3], [6, 5, 4]]
+
+
+def test_tile_ragged():  # cell 2 (TF 2.21 gives these values)
+    digits = tf.ragged.constant([[3, 1, 4, 1], [], [5, 9, 2], [6], []])
+    assert tf.tile(digits, [1, 2]).to_list() == [[3, 1, 4, 1, 3, 1, 4, 1], [], [5, 9, 2, 5, 9, 2], [6, 6], []]
+    assert tf.tile(digits, [2, 1]).to_list() == digits.to_list() * 2
+    x = tf.Variable([1.0, 2.0, 3.0])
+    with tf.GradientTape() as tape:
+        rt = tf.RaggedTensor.from_row_lengths(x, [2, 1])
+        loss = tf.reduce_sum(tf.tile(rt, [2, 3]).flat_values * tf.range(18.0))
+    assert tape.gradient(loss, x).numpy().tolist() == [39.0, 45.0, 69.0]  # sums of x0/x1/x2 positions
