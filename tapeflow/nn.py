@@ -323,3 +323,8 @@ __all__ += [
     "safe_embedding_lookup_sparse", "sampled_softmax_loss", "all_candidate_sampler", "fixed_unigram_candidate_sampler",
     "learned_unigram_candidate_sampler", "log_uniform_candidate_sampler", "uniform_candidate_sampler",
 ]
+
+# tf.nn.embedding_lookup takes ragged ids (a ragged result), through the composite dispatch.
+from tapeflow import dispatch as _dispatch  # noqa: E402
+
+embedding_lookup = _dispatch.api_function(embedding_lookup, "embedding_lookup", "other")

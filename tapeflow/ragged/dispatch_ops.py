@@ -515,8 +515,19 @@ def tile(input: Any, multiples: Any, name: Any = None) -> RaggedTensor:  # noqa:
     return gather_rows(out, np.tile(np.arange(len(lengths), dtype=np.int64), reps[0]))
 
 
+def embedding_lookup(params: Any, ids: Any, max_norm: Any = None, name: Any = None) -> RaggedTensor:
+    """tf.nn.embedding_lookup with ragged ids: a RaggedTensor of the rows (ids' shape +
+    params.shape[1:]), differentiable in params, as TF."""
+    from tapeflow.nn_extra import embedding_lookup as dense_lookup
+
+    if isinstance(params, RaggedTensor) or not isinstance(ids, RaggedTensor):
+        raise TypeError("tf.nn.embedding_lookup: params must be a dense tensor (or list of them); ragged ids "
+                        f"are looked up row by row, received params {type(params).__name__}.")
+    return ids.with_flat_values(dense_lookup(params, ids.flat_values, max_norm=max_norm))
+
+
 _HANDLERS: dict[str, Callable] = {
     "concat": concat, "stack": stack, "add_n": add_n, "boolean_mask": boolean_mask,
     "expand_dims": expand_dims, "size": size, "rank": rank, "gather": gather, "reverse": reverse,
-    "tile": tile,
+    "tile": tile, "embedding_lookup": embedding_lookup,
 }

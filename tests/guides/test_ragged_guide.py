@@ -43,3 +43,13 @@ def test_tile_ragged():  # cell 2 (TF 2.21 gives these values)
         rt = tf.RaggedTensor.from_row_lengths(x, [2, 1])
         loss = tf.reduce_sum(tf.tile(rt, [2, 3]).flat_values * tf.range(18.0))
     assert tape.gradient(loss, x).numpy().tolist() == [39.0, 45.0, 69.0]  # sums of x0/x1/x2 positions
+
+
+def test_embedding_lookup_ragged_ids():  # cell 20
+    table = tf.Variable(tf.reshape(tf.range(8.0), [4, 2]))
+    ids = tf.ragged.constant([[0, 3], [1], []])
+    with tf.GradientTape() as tape:
+        got = tf.nn.embedding_lookup(table, ids)
+        loss = tf.reduce_sum(got.flat_values)
+    assert got.to_list() == [[[0.0, 1.0], [6.0, 7.0]], [[2.0, 3.0]], []]
+    assert tf.convert_to_tensor(tape.gradient(loss, table)).numpy().tolist() == [[1, 1], [1, 1], [0, 0], [1, 1]]
