@@ -20,16 +20,17 @@ from tapeflow.tracing import composites
 
 def _slices(elems: Any, op: str) -> tuple:
     elems = composites.as_elements(elems)  # extension types are sliced by their components
-    flat = [ew.unary_operand(e, op) for e in nest.flatten(elems)]
+    flat = [e if _is_ragged(e) else ew.unary_operand(e, op) for e in nest.flatten(elems)]
     if not flat:
         raise ValueError(f"{op}: elems must contain at least one tensor.")
     if any(len(t.shape) == 0 for t in flat):
         raise ValueError(f"{op}: elements must have rank >= 1 to be unstacked along axis 0.")
-    n = flat[0].shape[0]
+    n = flat[0].nrows() if _is_ragged(flat[0]) else flat[0].shape[0]
+    n = int(n) if isinstance(n, Tensor) else n
     if n is None:
         raise ValueError(f"{op}: the leading dimension of elems must be known.")
     for t in flat:
-        if t.shape[0] != n:
+        if (int(t.nrows()) if _is_ragged(t) else t.shape[0]) != n:
             raise ValueError(f"{op}: all elems must have the same leading dimension, received "
                              f"{[tuple(x.shape) for x in flat]}.")
     return [composites.from_elements(nest.pack_sequence_as(elems, [t[i] for t in flat])) for i in range(n)], n
@@ -37,14 +38,26 @@ def _slices(elems: Any, op: str) -> tuple:
 
 def _stack(items: list, like: Any, op: str) -> Any:
     items = [composites.as_elements(it) for it in items]
+    ragged_in = any(_is_ragged(x) for x in nest.flatten(like))
     flats = [nest.flatten(it) for it in items]
     if not flats:
         return like
     out = []
     for k in range(len(flats[0])):
         parts = [ew.unary_operand(f[k], op) for f in flats]
+        if ragged_in and len({tuple(p.shape) for p in parts}) > 1 and all(len(p.shape) >= 1 for p in parts):
+            # rows of different lengths (a map over a RaggedTensor's rows): a RaggedTensor, as TF
+            from tapeflow.ragged import RaggedTensor
+
+            lengths = [int(p.shape[0]) for p in parts]
+            out.append(RaggedTensor.from_row_lengths(mv.concat(parts, 0), lengths))
+            continue
         out.append(mv.stack(parts, axis=0))
     return composites.from_elements(nest.pack_sequence_as(items[0], out))
+
+
+def _is_ragged(x: Any) -> bool:
+    return type(x).__name__ == "RaggedTensor"
 
 
 def _cast_signature(value: Any, signature: Any) -> Any:

@@ -53,3 +53,8 @@ def test_embedding_lookup_ragged_ids():  # cell 20
         loss = tf.reduce_sum(got.flat_values)
     assert got.to_list() == [[[0.0, 1.0], [6.0, 7.0]], [[2.0, 3.0]], []]
     assert tf.convert_to_tensor(tape.gradient(loss, table)).numpy().tolist() == [[1, 1], [1, 1], [0, 0], [1, 1]]
+
+
+def test_map_fn_over_ragged_rows():  # cell 2 (TF 2.21 gives this value)
+    digits = tf.ragged.constant([[3, 1, 4, 1], [], [5, 9, 2], [6], []])
+    assert tf.map_fn(tf.math.square, digits).to_list() == [[9, 1, 16, 1], [], [25, 81, 4], [36], []]
