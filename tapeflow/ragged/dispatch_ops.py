@@ -526,8 +526,22 @@ def embedding_lookup(params: Any, ids: Any, max_norm: Any = None, name: Any = No
     return ids.with_flat_values(dense_lookup(params, ids.flat_values, max_norm=max_norm))
 
 
+def strings_join(inputs: Any, separator: str = "", name: Any = None) -> RaggedTensor:
+    """tf.strings.join of RaggedTensors with the same row partitions: the strings joined value
+    by value, in that partition, as TF."""
+    from tapeflow.strings.ops import join as dense_join
+
+    parts = list(inputs)
+    first = next(p for p in parts if isinstance(p, RaggedTensor))
+    if not all(isinstance(p, RaggedTensor) and _same_partition(p, first) for p in parts):
+        raise ValueError("tf.strings.join: RaggedTensor inputs must all be RaggedTensors with the same row "
+                         "lengths.")
+    return first.with_flat_values(dense_join([p.flat_values for p in parts], separator=separator))
+
+
 _HANDLERS: dict[str, Callable] = {
     "concat": concat, "stack": stack, "add_n": add_n, "boolean_mask": boolean_mask,
     "expand_dims": expand_dims, "size": size, "rank": rank, "gather": gather, "reverse": reverse,
     "tile": tile, "embedding_lookup": embedding_lookup,
+    "strings_join": strings_join,
 }

@@ -19,3 +19,8 @@ __all__ = [
     "unicode_decode_with_offsets", "unicode_encode", "unicode_script", "unicode_split", "unicode_split_with_offsets",
     "unicode_transcode", "unsorted_segment_join", "upper",
 ]
+
+# tf.strings.join takes RaggedTensors (joined value by value), through the composite dispatch.
+from tapeflow import dispatch as _dispatch  # noqa: E402
+
+join = _dispatch.api_function(join, "strings_join", "list")

@@ -58,3 +58,12 @@ def test_embedding_lookup_ragged_ids():  # cell 20
 def test_map_fn_over_ragged_rows():  # cell 2 (TF 2.21 gives this value)
     digits = tf.ragged.constant([[3, 1, 4, 1], [], [5, 9, 2], [6], []])
     assert tf.map_fn(tf.math.square, digits).to_list() == [[9, 1, 16, 1], [], [25, 81, 4], [36], []]
+
+
+def test_strings_join_ragged_bigrams():  # cell 20
+    queries = tf.ragged.constant([["Who", "is"], ["Pause"]])
+    marker = tf.fill([queries.nrows(), 1], "#")
+    padded = tf.concat([marker, queries, marker], axis=1)
+    bigrams = tf.strings.join([padded[:, :-1], padded[:, 1:]], separator="+")
+    assert bigrams.to_list() == [[b"#+Who", b"Who+is", b"is+#"], [b"#+Pause", b"Pause+#"]]
+    assert tf.strings.join(["a", "b"], separator="-").numpy() == b"a-b"
