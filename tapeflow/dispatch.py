@@ -92,7 +92,8 @@ _REDUCTION = (
     "reduce_sum reduce_mean reduce_max reduce_min reduce_prod reduce_any reduce_all"
 ).split()
 _LIST = ("concat", "stack", "add_n")
-_OTHER = ("boolean_mask", "expand_dims", "size", "rank", "matmul", "gather", "reverse", "tile", "embedding_lookup")
+_OTHER = ("boolean_mask", "expand_dims", "size", "rank", "matmul", "gather", "reverse", "tile",
+          "embedding_lookup", "shape")
 
 API_KINDS: dict[str, str] = {
     **{n: "elementwise" for n in _ELEMENTWISE},

@@ -36,6 +36,8 @@ IMPORTS = [
     (re.compile(r"^(\s*)from keras\.", re.M), r"\1from tapeflow.keras."),
 ]
 
+HELP_LINE = re.compile(r"^\s*[\w.]+\?{1,2}\s*$")
+
 NETWORK = ("URLError", "HTTPError", "Name or service not known", "Temporary failure in name resolution",
            "ConnectionError", "Network is unreachable", "getaddrinfo", "download", "Failed to establish")
 
@@ -79,7 +81,8 @@ def code_cells(path: str) -> list:
         sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
     cells = []
     for src in sources:
-        lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("!", "%"))]
+        lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("!", "%"))
+                 and not HELP_LINE.match(ln)]  # IPython's `name?` help lines
         src = textwrap.dedent("\n".join(lines))  # IPython drops a cell's common leading indent too
         for pattern, repl in IMPORTS:
             src = pattern.sub(repl, src)

@@ -539,9 +539,17 @@ def strings_join(inputs: Any, separator: str = "", name: Any = None) -> RaggedTe
     return first.with_flat_values(dense_join([p.flat_values for p in parts], separator=separator))
 
 
+def shape(input: Any, out_type: Any = None, name: Any = None) -> Any:  # noqa: A002
+    """tf.shape of a RaggedTensor: its `tf.experimental.DynamicRaggedShape`, as TF."""
+    from tapeflow import dtypes as _dtypes
+    from tapeflow.experimental.ragged_shape import DynamicRaggedShape
+
+    return DynamicRaggedShape.from_tensor(input, dtype=_dtypes.as_dtype(out_type or "int32"))
+
+
 _HANDLERS: dict[str, Callable] = {
     "concat": concat, "stack": stack, "add_n": add_n, "boolean_mask": boolean_mask,
     "expand_dims": expand_dims, "size": size, "rank": rank, "gather": gather, "reverse": reverse,
     "tile": tile, "embedding_lookup": embedding_lookup,
-    "strings_join": strings_join,
+    "strings_join": strings_join, "shape": shape,
 }

@@ -67,3 +67,14 @@ def test_strings_join_ragged_bigrams():  # cell 20
     bigrams = tf.strings.join([padded[:, :-1], padded[:, 1:]], separator="+")
     assert bigrams.to_list() == [[b"#+Who", b"Who+is", b"is+#"], [b"#+Pause", b"Pause+#"]]
     assert tf.strings.join(["a", "b"], separator="-").numpy() == b"a-b"
+
+
+def test_shape_of_ragged():  # cells 68, 70, 71 (TF 2.21 gives these)
+    rt_shape = tf.shape(tf.ragged.constant([[1], [2, 3, 4], [], [5, 6]]))
+    assert isinstance(rt_shape, tf.experimental.DynamicRaggedShape)
+    assert rt_shape[0].dtype == tf.int32 and int(rt_shape[0]) == 4
+    try:
+        rt_shape[1]
+        raise AssertionError("a ragged dimension has no single length")
+    except ValueError as e:
+        assert "not uniform" in str(e)
