@@ -104,3 +104,19 @@ def test_errors_and_custom_schedule():
     for _ in range(3):
         opt.apply_gradients([(tf.constant([1.0]), var)])
     assert var.numpy()[0] == pytest.approx(-(1.0 + 0.5 + 0.25))
+
+
+def test_a_schedule_takes_an_array_of_steps():
+    """The overfit-and-underfit tutorial plots `lr_schedule(np.linspace(0, 100000))`: one rate per
+    step, float32, as Keras's schedules (written with ops) give (checked against Keras 3)."""
+    schedule = schedules.InverseTimeDecay(0.001, decay_steps=20 * 1000, decay_rate=1)
+    steps = np.linspace(0, 100000)
+    rates = schedule(steps)
+    assert rates.shape == (50,) and rates.dtype == "float32"
+    np.testing.assert_allclose(rates.numpy(), 0.001 / (1 + steps / 20000), rtol=1e-6)
+    assert float(schedule(steps[7])) == pytest.approx(float(rates[7]), rel=1e-7)
+    real = pytest.importorskip("keras")
+    theirs = real.optimizers.schedules.InverseTimeDecay(0.001, decay_steps=20 * 1000, decay_rate=1)(steps)
+    np.testing.assert_allclose(rates.numpy(), np.asarray(theirs), rtol=1e-6)
+    ramp = schedules.PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1])
+    np.testing.assert_allclose(ramp(np.array([[0, 10], [15, 30]])).numpy(), [[1.0, 1.0], [0.5, 0.1]], rtol=1e-7)

@@ -41,6 +41,10 @@ class LearningRateSchedule:
             raise NotImplementedError(
                 f"Learning rate schedule '{type(self).__name__}' must override `__call__(self, step)`."
             )
+        steps = np.asarray(step.numpy() if isinstance(step, Tensor) else step)
+        if steps.ndim:  # an array of steps (e.g. to plot the schedule): one rate per step
+            rates = [self._value(float(s)) for s in steps.reshape(-1).tolist()]
+            return tf.constant(np.asarray(rates, _f32).reshape(steps.shape), dtype=tf.float32)
         return tf.constant(self._value(_step_value(step)), dtype=tf.float32)
 
     def _value(self, step: float) -> float:
