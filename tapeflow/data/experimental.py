@@ -13,10 +13,12 @@ from tapeflow.data.options import (
     ExternalStatePolicy,
     ThreadingOptions,
 )
+from tapeflow.data.text_files import CsvDataset
 from tapeflow.data.tfrecord import TFRecordWriter
 from tapeflow.tensor import Tensor
 
 __all__ = [
+    "CsvDataset",
     "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "AutoShardPolicy", "AutotuneOptions",
     "DistributeOptions", "ExternalStatePolicy", "Optional", "TFRecordWriter",
     "ThreadingOptions", "Counter", "assert_cardinality", "bucket_by_sequence_length",

@@ -226,3 +226,67 @@ class TextLineDataset(Dataset):
                     open_count += 1
             else:
                 index = (index + 1) % cycle
+
+
+class CsvDataset(TextLineDataset):
+    """The records of CSV files as tuples of scalars (`tf.data.experimental.CsvDataset`).
+
+    Each line is parsed as `tf.io.decode_csv` parses it, with `record_defaults` (one per output
+    column: a default value, or a dtype for a required column); `header` skips each file's first
+    line; `select_cols` or `exclude_cols` (not both, strictly increasing) pick the columns, in
+    file order. A number is always a default here; TF takes a default that compares equal to a
+    dtype's enum (1.0, 9.0, ...) for that dtype, which no user means.
+    """
+
+    def __init__(self, filenames: Any, record_defaults: Any, compression_type: str | None = None,
+                 buffer_size: int | None = None, header: bool = False, field_delim: str = ",",
+                 use_quote_delim: bool = True, na_value: str = "", select_cols: Any = None,
+                 exclude_cols: Any = None) -> None:
+        super().__init__(filenames, compression_type, buffer_size)
+        if select_cols is not None and exclude_cols is not None:
+            raise ValueError("Either select_cols or exclude_cols should be empty")
+        defaults = list(record_defaults)
+        if not defaults:
+            raise ValueError("CsvDataset: `record_defaults` must list at least one column.")
+        for what, cols in (("select_cols", select_cols), ("exclude_cols", exclude_cols)):
+            if cols is not None:
+                cols = [int(c) for c in cols]
+                if any(c < 0 for c in cols) or any(b <= a for a, b in zip(cols, cols[1:], strict=False)):
+                    raise InvalidArgumentError(None, None, f"{what} should be strictly increasing indices "
+                                               f"(received {cols})")
+        if exclude_cols is not None:
+            excluded = [int(c) for c in exclude_cols]
+            total = len(defaults) + len(excluded)
+            select_cols = [c for c in range(total) if c not in set(excluded)]
+        self._header = bool(header)
+        self._csv = dict(record_defaults=[_csv_default(d) for d in defaults], field_delim=field_delim,
+                         use_quote_delim=use_quote_delim, na_value=na_value,
+                         select_cols=None if select_cols is None else [int(c) for c in select_cols])
+
+    def _compute_element_spec(self) -> Any:
+        return tuple(TensorSpec((), d.dtype) for d in self._csv["record_defaults"])
+
+    def _read(self, path: str) -> Iterator[bytes]:
+        lines = super()._read(path)
+        if self._header:
+            next(lines, None)
+        return lines
+
+    def _iter_elements(self) -> Iterator:
+        from tapeflow.io import decode_csv
+
+        for line in super()._iter_elements():
+            yield tuple(t._value for t in decode_csv(Tensor(line), **self._csv))
+
+
+def _csv_default(value: Any) -> Any:
+    """A record default as decode_csv takes it: a tensor of one value, or an empty one of the
+    column's dtype where a dtype was given (a required column)."""
+    from tapeflow.tensor import convert_to_tensor
+
+    if isinstance(value, (_dt.DType, type)):
+        return convert_to_tensor(np.zeros((0,), _dt.as_dtype(value)._np)) if _dt.as_dtype(value) != _dt.string \
+            else convert_to_tensor(np.zeros((0,), object), dtype=_dt.string)
+    if isinstance(value, Tensor):
+        return value
+    return convert_to_tensor(value)
