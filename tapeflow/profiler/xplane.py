@@ -12,19 +12,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-
-def _varint(n: int) -> bytes:
-    if n < 0:
-        n += 1 << 64
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+from tapeflow.io.tensor_proto import _varint  # the protobuf varint the io package's messages use
 
 
 def _int(field: int, value: int) -> bytes:
