@@ -100,6 +100,19 @@ class Normalization(Layer):
             return tf.constant(mean), tf.constant(var)
         return (tf.reshape(self.adapt_mean, self._stats_shape), tf.reshape(self.adapt_variance, self._stats_shape))
 
+    @property
+    def mean(self) -> Tensor | None:
+        """The mean in the input's broadcast shape (kept axes, 1 elsewhere) and the compute
+        dtype, as Keras's `Normalization.mean`; None until the layer is built."""
+        return tf.cast(self._stats()[0], self.compute_dtype) if self.built else None
+
+    @property
+    def variance(self) -> Tensor:
+        """The variance, shaped as `mean` (Keras sets it when the layer is built)."""
+        if not self.built:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute 'variance'")
+        return tf.cast(self._stats()[1], self.compute_dtype)
+
     def adapt(self, data: Any, batch_size: Any = None, steps: Any = None) -> None:
         """Compute the mean and variance of `data` over every axis but `axis`."""
         batches = _batches(data, steps)

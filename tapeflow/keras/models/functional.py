@@ -36,6 +36,19 @@ def _topological_nodes(outputs: list) -> list:
     return order
 
 
+
+def adjust_input_rank(want_shape: tuple, value: Tensor) -> Tensor:
+    """As Keras's Functional._adjust_input_rank: a value one rank short of its input shape whose
+    last dimension is 1 gets that axis, and one a rank too many with a last dimension of 1 loses it
+    (a (batch,) array feeds an `Input((1,))`)."""
+    want, shape = len(want_shape), tuple(value.shape)
+    got = len(shape)
+    if got == want - 1 and want_shape[-1] == 1:
+        return tf.expand_dims(value, -1)
+    if got == want + 1 and shape[-1] == 1:
+        return tf.squeeze(value, -1)
+    return value
+
 class Functional(Model):
     """A model defined by `keras.Model(inputs, outputs)`; inputs and outputs may be nested."""
 
@@ -175,12 +188,7 @@ class Functional(Model):
     def _adjust_input_rank(sym: SymbolicTensor, value: Tensor) -> Tensor:
         """As Keras: an input one rank short of its `Input` whose last dimension is 1 gets that
         axis, and one a rank too many with a last dimension of 1 loses it."""
-        want, got = len(sym.shape), value._value.ndim
-        if got == want - 1 and sym.shape[-1] == 1:
-            return tf.expand_dims(value, -1)
-        if got == want + 1 and value._value.shape[-1] == 1:
-            return tf.squeeze(value, -1)
-        return value
+        return adjust_input_rank(tuple(sym.shape), value)
 
     def _check_input(self, i: int, sym: SymbolicTensor, value: Tensor) -> None:
         want = tuple(sym.shape)

@@ -7,6 +7,7 @@ from typing import Any
 from tapeflow.graph import SymbolicTensor
 from tapeflow.keras.layers.base import Layer
 from tapeflow.keras.layers.core import Input, InputLayer
+from tapeflow.keras.models.functional import adjust_input_rank
 from tapeflow.keras.models.model import Model
 from tapeflow.tensor import Tensor
 
@@ -143,6 +144,10 @@ class Sequential(Model):
 
     def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         x = inputs
+        if self._built_shape is not None and isinstance(x, Tensor) and not isinstance(x, SymbolicTensor):
+            # as Keras's Sequential (which calls its Functional): a (batch,) array feeds an input
+            # of shape (batch, 1) (regression tutorial: horsepower_model.predict(horsepower[:10]))
+            x = adjust_input_rank(self._built_shape, x)
         for layer in self._stack:
             x = layer(x)
         return x
