@@ -32,7 +32,7 @@ class ScatterAdd(Function):
         out = xp.zeros(self.shape, dtype=v.dtype)
         key = self.key()
         if xp is backend.host:
-            xp.add.at(out, key, v)
+            mv._scatter_add(xp, out, key, v)
         elif v.dtype.kind == "b":
             out[key] = v
         else:
@@ -138,7 +138,7 @@ class ScatterAlong(Function):
         out = xp.zeros(shape, dtype=dy.dtype)
         key = _along_key(ib, self.axis, xp)
         if xp is backend.host:
-            xp.add.at(out, key, dy)
+            mv._scatter_add(xp, out, key, dy)
         else:
             import cupyx
 

@@ -244,14 +244,58 @@ class GetItemGrad(Function):
 
 
 def _scatter_add(xp: Any, out: Any, key: Any, values: Any) -> None:
-    """out[key] += values with repeated indices accumulated (NumPy and CuPy >= 13: ufunc.at)."""
+    """out[key] += values with repeated indices accumulated (NumPy and CuPy >= 13: ufunc.at).
+
+    A key of integer arrays over the leading axes (a gather's or scatter_nd's gradient) goes
+    through a one-dimensional `add.at` on flat element positions: NumPy's fast path, 2-4x faster
+    than the n-dimensional `add.at`, with the same summation order and so the same bits.
+    """
     at = getattr(xp.add, "at", None)
-    if at is not None:
-        at(out, key, values)
-    else:  # older CuPy
+    if at is None:  # older CuPy
         import cupyx
 
         cupyx.scatter_add(out, key, values)
+        return
+    flat = _flat_positions(xp, out, key)
+    if flat is None:
+        at(out, key, values)
+        return
+    rows, inner = flat
+    if inner == 1:
+        positions = rows.reshape(-1)
+    else:
+        positions = (rows.reshape(-1, 1) * inner + xp.arange(inner)).reshape(-1)
+    trailing = out.shape[_key_rank(key):]
+    at(out.reshape(-1), positions, xp.broadcast_to(values, rows.shape + trailing).reshape(-1))
+
+
+def _key_rank(key: Any) -> int:
+    return len(key) if isinstance(key, tuple) else 1
+
+
+def _flat_positions(xp: Any, out: Any, key: Any) -> tuple | None:
+    """(row positions over out's leading axes, elements per row) for a key of same-shaped integer
+    arrays on a C-contiguous `out`; None where the n-dimensional `add.at` must decide (slices,
+    booleans, broadcasting keys, negative or out-of-range indices: its errors and wrapping rules)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    if not parts or len(parts) > out.ndim or not out.flags.c_contiguous:
+        return None
+    for p in parts:
+        if not hasattr(p, "dtype") or p.dtype.kind not in "iu" or p.shape != parts[0].shape:
+            return None
+    if len(parts) == 1:
+        rows = parts[0]
+        if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= out.shape[0]):
+            return None
+    else:
+        try:
+            rows = xp.ravel_multi_index(parts, out.shape[:len(parts)])
+        except ValueError:
+            return None
+    inner = 1
+    for d in out.shape[len(parts):]:
+        inner *= d
+    return rows, inner
 
 
 def getitem(x: Tensor, key: Any) -> Tensor:

@@ -240,3 +240,42 @@ def test_broadcast_to_values_and_error() -> None:
     with pytest.raises(tf.errors.InvalidArgumentError,
                        match=r"BroadcastTo: cannot broadcast a tensor of shape \(2,\) to shape \(3, 3\)"):
         tf.broadcast_to(tf.constant([1.0, 2.0]), (3, 3))
+
+
+@pytest.mark.parametrize("shape,key,vshape", [
+    ((50, 16), (np.array([3, 7, 3, 49, 0, 3]),), (6, 16)),
+    ((50,), (np.array([3, 3, 1]),), (3,)),
+    ((6, 5, 3), (np.array([[0, 5], [5, 5]]), np.array([[4, 4], [0, 4]])), (2, 2, 3)),
+    ((6, 4), (np.array([-1, 5, -6, 0]),), (4, 4)),  # negative: NumPy's own add.at decides
+    ((6, 4), (np.array([1, 1, 2]),), (4,)),  # broadcast values
+    ((6, 4), (slice(None), np.array([0, 3, 3])), (6, 3)),
+])
+def test_scatter_add_matches_numpy_add_at_bitwise(shape, key, vshape) -> None:
+    """The flat one-dimensional add.at path sums repeated indices in NumPy's order."""
+    from tapeflow.ops.movement import _scatter_add
+
+    values = np.random.default_rng(0).standard_normal(vshape).astype(np.float32)
+    k = key if len(key) > 1 else key[0]
+    want = np.zeros(shape, np.float32)
+    np.add.at(want, k, values)
+    got = np.zeros(shape, np.float32)
+    _scatter_add(np, got, k, values)
+    assert np.array_equal(got, want)
+
+
+def test_scatter_add_out_of_range_raises_numpy_index_error() -> None:
+    from tapeflow.ops.movement import _scatter_add
+
+    with pytest.raises(IndexError):
+        _scatter_add(np, np.zeros((5, 2)), np.array([7]), np.ones(2))
+
+
+def test_embedding_style_gather_gradient_sums_repeats() -> None:
+    table = tf.Variable(np.arange(24, dtype=np.float32).reshape(6, 4))
+    ids = tf.constant([[1, 5, 1], [1, 0, 5]])
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(tf.gather(table, ids) * tf.reshape(tf.range(24, dtype=tf.float32), (2, 3, 4)))
+    g = tf.convert_to_tensor(tape.gradient(y, table)).numpy()
+    want = np.zeros((6, 4), np.float32)
+    np.add.at(want, ids.numpy().reshape(-1), np.arange(24, dtype=np.float32).reshape(6, 4))
+    assert np.array_equal(g, want)
