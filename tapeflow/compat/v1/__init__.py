@@ -285,7 +285,11 @@ def __getattr__(name: str) -> Any:
 
         io = importlib.import_module("tapeflow.compat.v1.io")
         return io if name in ("io", "python_io") else getattr(io, name)
-    raise AttributeError(f"module 'tapeflow.compat.v1' has no attribute {name!r}")
+    from tapeflow.compat.v1 import v2_alias  # TF 1 names that are TF 2 objects (generated table)
+
+    if name in v2_alias.submodules():
+        return v2_alias.module(name)
+    return v2_alias.lookup("", name)
 
 
 # TF 1 spellings of tf.io names at the top of tf.compat.v1.

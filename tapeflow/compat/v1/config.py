@@ -36,3 +36,10 @@ class RunOptions(_Options):
 
 class RunMetadata(_Options):
     """`tf.RunMetadata`: accepted, not used."""
+
+
+def __getattr__(name: str) -> object:
+    # TF 1 names that are TF 2 objects (the generated table compat/v1/v2_names.py), on first use.
+    from tapeflow.compat.v1.v2_alias import lookup
+
+    return lookup("config", name)

@@ -14,3 +14,10 @@ transpose = matrix_transpose
 matvec = _g(_la.matvec)
 tensordot = _g(_la.tensordot)
 trace = _g(_la.trace)
+
+
+def __getattr__(name: str) -> object:
+    # TF 1 names that are TF 2 objects (the generated table compat/v1/v2_names.py), on first use.
+    from tapeflow.compat.v1.v2_alias import lookup
+
+    return lookup("linalg", name)

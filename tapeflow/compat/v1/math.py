@@ -75,3 +75,10 @@ tan = _g(_m.tan)
 tanh = _g(_m.tanh)
 top_k = _g(_m.top_k)
 truediv = _g(_m.truediv)
+
+
+def __getattr__(name: str) -> object:
+    # TF 1 names that are TF 2 objects (the generated table compat/v1/v2_names.py), on first use.
+    from tapeflow.compat.v1.v2_alias import lookup
+
+    return lookup("math", name)

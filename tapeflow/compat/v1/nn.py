@@ -272,3 +272,10 @@ def relu_layer(x: Any, weights: Any, biases: Any, name: Any = None) -> Tensor:
 def zero_fraction(value: Any, name: Any = None) -> Tensor:
     """The fraction of zeros in `value`."""
     return _rd.reduce_mean(_ew.cast(_ew.equal(value, 0), "float32"))
+
+
+def __getattr__(name: str) -> object:
+    # TF 1 names that are TF 2 objects (the generated table compat/v1/v2_names.py), on first use.
+    from tapeflow.compat.v1.v2_alias import lookup
+
+    return lookup("nn", name)

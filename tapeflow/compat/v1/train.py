@@ -622,3 +622,10 @@ __all__ = [
     "AdagradOptimizer", "get_global_step", "create_global_step", "get_or_create_global_step",
     "exponential_decay", "piecewise_constant", "Saver", "latest_checkpoint",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # TF 1 names that are TF 2 objects (the generated table compat/v1/v2_names.py), on first use.
+    from tapeflow.compat.v1.v2_alias import lookup
+
+    return lookup("train", name)
