@@ -586,17 +586,13 @@ def test_lookups_in_a_model_with_an_embedding():
     _check(model, np.asarray([["a", "b", "", "zz"], ["é", "[x]", "a", "a"]], dtype=object))
 
 
-def test_text_and_hashing_layers_are_refused_with_the_reason():
+def test_unexportable_text_and_hashing_layers_are_refused_with_the_reason():
     cases = [
         (L.Hashing(num_bins=8, name="hash"), "string", "Hashing 'hash'.*FarmHash"),
         (L.Hashing(num_bins=8, salt=3, name="hash"), "int64", "Hashing 'hash'.*SipHash"),
-        (L.TextVectorization(vocabulary=["a"], name="text"), "string", "TextVectorization 'text'.*punctuation"),
-        (L.TextVectorization(vocabulary=["a"], standardize=None, name="text"), "string",
-         "TextVectorization 'text'.*split='whitespace'"),
-        (L.TextVectorization(vocabulary=["a"], standardize="lower", split=None, name="text"), "string",
-         "TextVectorization 'text'.*standardize='lower'"),
-        (L.TextVectorization(vocabulary=["a"], standardize=None, split=None, ngrams=2, name="text"), "string",
-         "TextVectorization 'text'.*ngrams"),
+        (L.TextVectorization(vocabulary=["a"], standardize=lambda t: t, name="text"), "string",
+         "TextVectorization 'text'.*callable standardize"),
+        (L.TextVectorization(vocabulary=["a"], ragged=True, name="text"), "string", "TextVectorization 'text'.*ragged"),
         (L.IntegerLookup(vocabulary=[1, 2], num_oov_indices=2, oov_method="farmhash", name="lookup"), "int64",
          "IntegerLookup 'lookup'.*num_oov_indices=2.*farmhash"),
         (L.StringLookup(vocabulary=["a"], num_oov_indices=2, name="lookup"), "string",
@@ -623,3 +619,73 @@ def test_text_vectorization_of_tokenized_strings(options):
     got = _run(model, x)[0]
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+
+
+_TEXT_VOCAB = ["hello", "world", "hello world", "h", "e", "l", "o", "a", "b", "c", "a b", "world hello", "é", "àb",
+               "hÉllo", "don't", "dont", "d", "b c d"]
+# Punctuation, upper case (ASCII and not), TF's ASCII whitespace (\x1c is not), an empty string, runs of
+# spaces, and characters outside the BMP.
+_TEXTS = np.asarray(["Hello, World!", "HÉLLO ÀB", "a\x0bb\x0cc\x1cd\te", "", "  don't   stop  ", "é😀 x b c d"],
+                    dtype=object)
+_TEXT_OPTIONS = {
+    "default": {},
+    "default_length": {"output_sequence_length": 4},
+    "lower_bigrams": {"standardize": "lower", "ngrams": 2},
+    "strip_ngrams_1_3_length": {"standardize": "strip_punctuation", "ngrams": (1, 3), "output_sequence_length": 7},
+    "raw_ngrams3": {"standardize": None, "ngrams": 3},
+    "characters": {"split": "character"},
+    "characters_bigrams_multi_hot": {"split": "character", "ngrams": 2, "output_mode": "multi_hot"},
+    "count_ngrams": {"ngrams": 2, "output_mode": "count"},
+    "tf_idf_padded": {"output_mode": "tf_idf", "idf_weights": np.linspace(0.5, 2.0, 19), "max_tokens": 24,
+                      "pad_to_max_tokens": True},
+    "unsplit_lower_column": {"standardize": "lower", "split": None},
+    "unsplit_strip_length": {"split": None, "output_sequence_length": 3},
+    "unsplit_ngrams": {"standardize": None, "split": None, "ngrams": 2},
+}
+
+
+def _text_model(options):
+    layer = L.TextVectorization(vocabulary=_TEXT_VOCAB, **options)
+    shape = (1,) if options.get("split", "whitespace") is None else ()
+    inputs = tk.Input(shape, dtype="string")
+    return tk.Model(inputs, layer(inputs)), _TEXTS.reshape((-1,) + shape)
+
+
+@pytest.mark.parametrize("name", sorted(_TEXT_OPTIONS))
+def test_text_vectorization(name):
+    """Standardize, split, n-grams and every output mode as string operators (opset 20), exactly."""
+    model, x = _text_model(_TEXT_OPTIONS[name])
+    proto = to_onnx(model)
+    assert proto.opset_import[0].version == 20
+    want = np.asarray(model.predict(x, verbose=0))
+    got = _run(model, x)[0]
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+def test_text_vectorization_of_a_batch_without_tokens():
+    for options in ({}, {"output_mode": "multi_hot"}, {"ngrams": (1, 2)}):
+        model, _ = _text_model(options)
+        x = np.asarray(["", "  ", "!?"], dtype=object)
+        np.testing.assert_array_equal(_run(model, x)[0], np.asarray(model.predict(x, verbose=0)))
+
+
+def test_text_vectorization_matches_keras():
+    """The exported graph against Keras 3's own TextVectorization (the oracle)."""
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    for options in ({}, {"ngrams": (1, 3), "output_sequence_length": 6}, {"split": "character", "ngrams": 2},
+                    {"standardize": "lower", "output_mode": "count"}):
+        model, x = _text_model(options)
+        want = np.asarray(keras.layers.TextVectorization(vocabulary=_TEXT_VOCAB, **options)(x))
+        np.testing.assert_array_equal(_run(model, x)[0], want)
+
+
+def test_text_vectorization_in_a_classifier_and_an_explicit_old_opset():
+    inputs = tk.Input((), dtype="string")
+    ids = L.TextVectorization(vocabulary=_TEXT_VOCAB, output_sequence_length=5, name="text")(inputs)
+    model = tk.Model(inputs, L.Dense(2)(L.GlobalAveragePooling1D()(L.Embedding(21, 3, mask_zero=True)(ids))))
+    randomize(model, seed=5)
+    _check(model, _TEXTS[:3])  # rows with tokens (an all-masked average is 0/0)
+    with pytest.raises(ExportError, match="TextVectorization 'text'.*opset 20.*opset_version=17"):
+        to_onnx(model, opset_version=17)

@@ -2,9 +2,10 @@
 
 The graph has one input per model input (named like the Keras inputs, with a dynamic batch
 dimension), outputs `output_0`, `output_1`, ..., the weights as initializers, and opset 17 by
-default. Each layer is translated by a converter (`core`, `conv`, `norm`, `rnn`, `attention`);
-a layer without one raises `ExportError` naming it. Needs the `onnx` package
-(`pip install 'tapeflow[onnx]'`); onnxruntime runs the result.
+default (20 when a TextVectorization needs the string operators). Each layer is translated by a
+converter (`core`, `conv`, `norm`, `rnn`, `attention`, `text`, ...); a layer without one raises
+`ExportError` naming it. Needs the `onnx` package (`pip install 'tapeflow[onnx]'`); onnxruntime
+runs the result.
 """
 
 from __future__ import annotations
@@ -20,7 +21,24 @@ from tapeflow.keras.saving.onnx_export.walk import convert_model
 
 DEFAULT_OPSET = 17
 # Versions of the other operator domains a graph may use (ai.onnx.ml: LabelEncoder for lookups).
-DOMAIN_OPSETS = {"ai.onnx.ml": 3}
+# com.microsoft: onnxruntime's contrib operators (Tokenizer, for TextVectorization's characters).
+DOMAIN_OPSETS = {"ai.onnx.ml": 3, "com.microsoft": 1}
+
+
+def _layers(model: Any) -> list:
+    """Every layer of `model`, nested models' layers included."""
+    out = []
+    for layer in getattr(model, "layers", None) or []:
+        out.append(layer)
+        out.extend(_layers(layer))
+    return out
+
+
+def _default_opset(model: Any) -> int:
+    """17, or 20 when a layer needs the string operators (StringSplit, StringConcat)."""
+    from tapeflow.keras.saving.onnx_export.text import TEXT_OPSET, needs_string_ops
+
+    return TEXT_OPSET if any(needs_string_ops(layer) for layer in _layers(model)) else DEFAULT_OPSET
 
 
 def _onnx() -> Any:
@@ -65,7 +83,7 @@ def to_onnx(model: Any, input_signature: Any = None, opset_version: int | None =
     from tapeflow.keras.models.sequential import Sequential
 
     onnx = _onnx()
-    opset = int(opset_version or DEFAULT_OPSET)
+    opset = int(opset_version or _default_opset(model))
     if opset < DEFAULT_OPSET:
         raise ValueError(f"ONNX export: opset_version must be {DEFAULT_OPSET} or newer, received {opset}.")
     if not isinstance(model, (Sequential, Functional)):
@@ -84,7 +102,7 @@ def to_onnx(model: Any, input_signature: Any = None, opset_version: int | None =
         b.nodes, model.name,
         [_value_info(onnx, n, d, s, n) for n, (_, d, s) in zip(inputs, specs, strict=True)],
         [_value_info(onnx, n, d, b.shapes.get(o, ()), n) for n, d, o in zip(final, out_dtypes, outs, strict=True)],
-        initializer=b.initializers)
+        initializer=b.initializers, value_info=b.value_info)
     opsets = [onnx.helper.make_opsetid("", opset)]
     opsets += [onnx.helper.make_opsetid(d, DOMAIN_OPSETS[d]) for d in sorted(b.domains)]
     proto = onnx.helper.make_model(graph, opset_imports=opsets, producer_name="tapeflow")

@@ -49,6 +49,8 @@ class GraphBuilder:
         self.shapes: dict[str, tuple] = {}  # value name -> Keras shape (None for unknown dims)
         self.masks: dict[str, str] = {}  # value name -> its Keras mask (a bool value, batch first)
         self.domains: set[str] = set()  # operator domains used besides the default one (ai.onnx.ml)
+        # Declared types of values whose operator ONNX's shape inference does not know (com.microsoft).
+        self.value_info: list = []
         self._used: set = set()
 
     def subgraph(self) -> GraphBuilder:
@@ -59,6 +61,13 @@ class GraphBuilder:
         sub.initializers = self.initializers
         sub.domains = self.domains
         return sub
+
+    def declare(self, value: str, elem_type: int, rank: int) -> str:
+        """Declare `value`'s element type and rank (for an operator ONNX's checker does not know)."""
+        dims = [f"{value}_d{i}" for i in range(rank)]
+        self.value_info.append(self.helper.make_tensor_value_info(value, elem_type, dims))
+        return value
+
     def name(self, hint: str) -> str:
         base = "".join(c if c.isalnum() or c in "_./" else "_" for c in hint) or "v"
         name, n = base, 1

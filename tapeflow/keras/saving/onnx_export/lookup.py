@@ -1,5 +1,5 @@
-"""ONNX converters of the vocabulary layers (IntegerLookup, StringLookup), and the refusals,
-with their reasons, of the text and hashing layers ONNX cannot express exactly.
+"""ONNX converters of the vocabulary layers (IntegerLookup, StringLookup), and the refusal, with
+its reason, of the Hashing layer, which ONNX cannot express exactly (TextVectorization: `text`).
 
 A lookup is an `ai.onnx.ml` LabelEncoder (token -> index, or index -> token when inverted)
 holding the layer's vocabulary; the mask token is one more key. Several OOV indices of an
@@ -123,48 +123,3 @@ def hashing(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
                              "ONNX has no operator for (MurmurHash3 is a different function and only in the "
                              "com.microsoft domain); hash the features before the model, or replace the layer by an "
                              "IntegerLookup/StringLookup with a fixed vocabulary")
-
-
-@converter("TextVectorization")
-def text_vectorization(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
-    """Already-tokenized strings (`standardize=None, split=None`, no n-grams): its StringLookup,
-    then the padding or truncation to `output_sequence_length`. Other options are refused,
-    naming the one ONNX cannot express exactly."""
-    standardize, split = layer._standardize, layer._split
-    if callable(standardize) or callable(split):
-        reason = "a callable standardize or split is Python code, which ONNX cannot hold"
-    elif standardize in ("strip_punctuation", "lower_and_strip_punctuation"):
-        reason = (f"standardize={standardize!r} removes punctuation with a regular-expression replacement, which "
-                  "ONNX has no operator for (RegexFullMatch only tests a match)")
-    elif standardize == "lower":
-        reason = ("standardize='lower' lowercases every Unicode letter as TensorFlow does, while ONNX's "
-                  "StringNormalizer lowercases by locale and drops the inputs' shape")
-    elif split is not None:
-        reason = (f"split={split!r} gives ragged rows of tokens, whose padding or truncation to "
-                  "output_sequence_length ONNX's StringSplit (opset 20) cannot reproduce exactly")
-    elif layer._ngrams is not None:
-        reason = f"ngrams={layer._ngrams} joins neighbouring tokens into ragged rows, which ONNX cannot express"
-    elif layer._ragged:
-        reason = "ragged=True (ONNX tensors are dense)"
-    else:
-        reason = ""
-    if reason:
-        raise unsupported(layer, reason + "; apply the TextVectorization before the model (e.g. in a tf.data "
-                                          "pipeline) and export the model that takes its token indices")
-    x = _one(inputs, layer)
-    out = index_lookup(b, layer._lookup_layer, [x], {})
-    length, shape = layer._output_sequence_length, b.shapes.get(x, ())
-    if layer._output_mode != "int" or length is None or len(shape) < 1:
-        return out
-    if shape[-1] is None:
-        raise unsupported(layer, f"output_sequence_length={length} on token rows of unknown length (input shape "
-                                 f"{shape})")
-    h = layer.name
-    if shape[-1] > length:
-        return b.op("Slice", [out, b.ints([0], h + "/start"), b.ints([length], h + "/end"), b.ints([-1], h + "/axis")],
-                    h)
-    if shape[-1] < length:
-        pads = [0] * (2 * len(shape))
-        pads[-1] = length - shape[-1]
-        return b.op("Pad", [out, b.ints(pads, h + "/pads"), b.const(np.int64(0), h + "/zero")], h, mode="constant")
-    return out

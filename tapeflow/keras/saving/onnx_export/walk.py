@@ -20,6 +20,7 @@ def _import_converters() -> None:
         preprocessing,
         reshaping,
         rnn,
+        text,
     )
 
 
