@@ -174,12 +174,17 @@ def children(obj: Any) -> list[tuple[str, Any]]:
         custom = getattr(type(obj), "_checkpoint_children", None)
         if custom is not None:  # e.g. tf.train.Checkpoint names its save counter "save_counter"
             return custom(obj)
-        skip = getattr(type(obj), "_untracked_attributes", ())
-        return [
-            (k, v) for k, v in vars(obj).items()
-            if k not in skip and not k.startswith("__") and _holds_trackable(v)
-        ]
+        return attribute_children(obj)
     return []
+
+
+def attribute_children(obj: Any) -> list[tuple[str, Any]]:
+    """The default edges of a trackable object: its attributes holding trackables, in assignment order."""
+    skip = getattr(type(obj), "_untracked_attributes", ())
+    return [
+        (k, v) for k, v in vars(obj).items()
+        if k not in skip and not k.startswith("__") and _holds_trackable(v)
+    ]
 
 
 def child(obj: Any, name: str) -> Any:

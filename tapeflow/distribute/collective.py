@@ -64,6 +64,7 @@ class Collective:
         self.overlapped_reductions = 0   # optimizer updates whose gradients the backward walk reduced
         self.sharded_updates = 0         # optimizer updates shared out across the workers
         self.blocking_reductions = 0     # ... and those whose gradients were reduced at the update
+        self.slot_gathers = 0            # exchanges of sharded optimizer slots (sharded_update.ShardedSlots)
         self._first_phase: list = []  # PendingAllReduces whose chunk is not summed yet
         self._tag = 0
         if self.size > 1:
@@ -308,6 +309,7 @@ class LocalCollective:
     overlapped_reductions = 0
     blocking_reductions = 0
     sharded_updates = 0
+    slot_gathers = 0
 
     def allgather(self, array: np.ndarray, what: str = "") -> np.ndarray:
         return np.asarray(array)[None]

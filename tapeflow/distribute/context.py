@@ -147,6 +147,8 @@ class ReplicaContext:
         # Whether the optimizer updates here may be sharded across the workers (a distributed
         # Keras fit whose optimizer allows it: distribute/sharded_update.py).
         self.sharded_update = False
+        # ... and whether it may keep the optimizer slots sharded between steps (a distributed fit).
+        self.shard_slots = False
 
     @property
     def strategy(self) -> Any:

@@ -48,8 +48,11 @@ def run(name: str, method: Any, model: Any, strategy: Any, args: tuple, kwargs: 
     prepare = {"fit": _prepare_fit, "evaluate": _prepare_evaluate, "predict": _prepare_predict,
                "train_on_batch": _prepare_on_batch, "test_on_batch": _prepare_on_batch,
                "predict_on_batch": _prepare_predict_on_batch}[name]
+    # fit keeps the optimizer slots sharded between steps unless a chief-only writer may save
+    # in the middle of an epoch (it would read them alone: see sharded_update.py).
+    shard_slots = name == "fit" and not _saves_mid_epoch(arguments.get("callbacks"))
     finish = prepare(model, strategy, arguments)
-    with _distributed_call(model, strategy):
+    with _distributed_call(model, strategy, shard_slots):
         variables = list(model.variables)
         # fit / evaluate / predict start from worker 0's weights; a loop of *_on_batch calls
         # does so on its first call (and after new variables appeared).
@@ -57,11 +60,30 @@ def run(name: str, method: Any, model: Any, strategy: Any, args: tuple, kwargs: 
             strategy.extended.broadcast_variables(variables)
             model.__dict__["_distributed_synced"] = len(variables)
         out = method(model, **arguments)
+        _gather_optimizer_state(model)
         return finish(out)
 
 
+def _saves_mid_epoch(callbacks: Any) -> bool:
+    """Whether a `ModelCheckpoint` or `BackupAndRestore` among `callbacks` saves every N batches."""
+    from tapeflow.keras import callbacks as _cb
+
+    if isinstance(callbacks, _cb.CallbackList):
+        callbacks = callbacks.callbacks
+    elif isinstance(callbacks, _cb.Callback):
+        callbacks = [callbacks]
+    writers = (_cb.ModelCheckpoint, _cb.BackupAndRestore)
+    return any(isinstance(c, writers) and getattr(c, "save_freq", "epoch") != "epoch" for c in callbacks or ())
+
+
+def _gather_optimizer_state(model: Any) -> None:
+    from tapeflow.distribute import sharded_update
+
+    sharded_update.gather(getattr(model, "optimizer", None))
+
+
 @contextlib.contextmanager
-def _distributed_call(model: Any, strategy: Any) -> Any:
+def _distributed_call(model: Any, strategy: Any, shard_slots: bool = False) -> Any:
     d = model.__dict__
     d["_in_distributed_call"] = True
     # Steps traced outside this context have no all-reduce: the distributed calls keep their
@@ -75,6 +97,7 @@ def _distributed_call(model: Any, strategy: Any) -> Any:
                 from tapeflow.distribute import sharded_update
 
                 ctx.sharded_update = sharded_update.supported(getattr(model, "optimizer", None))
+                ctx.shard_slots = ctx.sharded_update and shard_slots
             yield
     finally:
         d["_distributed_traced_steps"] = (outside, d.pop("_traced_steps", {}))
@@ -340,6 +363,7 @@ def _worker_callbacks(model: Any, strategy: Any, callbacks: Any, verbose: Any, a
         callbacks, verbose = kept, 0
     if aggregate:
         callbacks.insert(0, AggregateLogs(strategy))
+    callbacks.insert(0, _WholeOptimizerState())
     return callbacks, verbose
 
 
@@ -367,6 +391,14 @@ class _RestoreOnly(_callback_base()):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.inner.on_train_begin(logs)
+
+
+class _WholeOptimizerState(_callback_base()):
+    """First callback of every worker: at each epoch end the sharded optimizer slots are gathered,
+    so the callbacks after it (worker 0's `ModelCheckpoint`, `BackupAndRestore`) read the whole state."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        _gather_optimizer_state(self.model)
 
 
 class AggregateLogs(_callback_base()):

@@ -237,6 +237,9 @@ class Strategy:
         args = nest.map_structure(_local_value, args) if args else ()
         kwargs = nest.map_structure(_local_value, kwargs) if kwargs else {}
         ctx = self._replica_context("sum")
+        # A custom loop's optimizer update is shared out across the workers where it can be
+        # (distribute/sharded_update.py; the slots stay whole: any worker may read them alone).
+        ctx.sharded_update = self._extended._collective.size > 1
         if not _tracing():
             with ctx, self._mirroring():
                 return fn(*args, **kwargs)

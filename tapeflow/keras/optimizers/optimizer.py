@@ -20,6 +20,7 @@ import numpy as np
 import tapeflow as tf
 from tapeflow import backend as _backend
 from tapeflow import tensor as _tensor
+from tapeflow import tracking as _tracking
 from tapeflow.distribute import training as _distribute
 from tapeflow.distribute.context import _state as _distribute_state
 from tapeflow.keras import backend as _kbackend
@@ -128,6 +129,9 @@ class Optimizer:
         self._trainable_variables: list = []
         self._index: dict[int, int] = {}
         self._slot_table: list | None = None
+        # During a distributed fit the slots may be kept sharded: each worker holds only its own
+        # chunks up to date (distribute/sharded_update.ShardedSlots); reading the state gathers them.
+        self._sharded_slots: Any = None
         self._flush_countdown = _FLUSH_EVERY
         self._exclude_ids: set = set()
         self._exclude_pattern: Any = None
@@ -218,7 +222,15 @@ class Optimizer:
     @property
     def variables(self) -> list:
         """All optimizer state: iterations, the learning rate variable, then slot variables."""
+        if self._sharded_slots is not None:
+            self._sharded_slots.gather()
         return self._variables[:]
+
+    def _checkpoint_children(self) -> list:
+        """The checkpoint edges (attributes), read with the whole state (sharded slots gathered)."""
+        if self._sharded_slots is not None:
+            self._sharded_slots.gather()
+        return _tracking.attribute_children(self)
 
     def add_variable(self, shape: Any, initializer: Any = "zeros", dtype: Any = None,
                      aggregation: str = "none", layout: Any = None, name: str | None = None) -> Variable:
@@ -275,6 +287,7 @@ class Optimizer:
         self._index = {id(v): i for i, v in enumerate(var_list)}
         self._trainable_variables = var_list
         self._slot_table = None
+        self._sharded_slots = None
         self.built = True
 
     def _get_variable_index(self, variable: Any) -> int:
@@ -363,6 +376,8 @@ class Optimizer:
             if _distribute.apply_sharded(self, grads, trainable_variables):
                 return  # (each worker updated its share of the weights, then all were shared)
             grads = _distribute.reduce_gradients(grads)
+        if self._sharded_slots is not None:  # a replicated update needs the whole state
+            self._sharded_slots.gather()
         # 1. Build on first use; check the variables are known.
         if trainable_variables is None:
             if not self.built:
@@ -528,7 +543,8 @@ class Optimizer:
         takes the writes."""
 
         def update(*garrs: Any) -> None:
-            if _distribute_state.replica or _tensor._assign_hooks or not self._plain_update():
+            if (_distribute_state.replica or _tensor._assign_hooks or self._sharded_slots is not None
+                    or not self._plain_update()):
                 self.apply(list(garrs), targets)
                 return
             table = self._slot_table
@@ -609,6 +625,8 @@ class Optimizer:
         custom optimizer, using `self.assign`, `assign_add`, `assign_sub`)."""
         if self._slot_table is None:
             self._make_slot_table()
+        if self._sharded_slots is not None:
+            self._sharded_slots.gather()
         slots = self._slot_table[self._get_variable_index(variable)]
         g = gradient._value if isinstance(gradient, Tensor) else np.asarray(gradient)
         self._prepare(_to_float(learning_rate))

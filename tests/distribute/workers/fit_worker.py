@@ -42,8 +42,67 @@ history = model.fit(x, y, batch_size=common.GLOBAL_BATCH, epochs=2, shuffle=Fals
 results["history"] = history.history
 coll = strategy.extended._collective
 results["reductions"] = [coll.overlapped_reductions, coll.blocking_reductions, coll.sharded_updates]
+results["slot_gathers"] = coll.slot_gathers
 np.savez(os.path.join(out_dir, f"optimizer_{rank}.npz"), *[v.numpy() for v in model.optimizer.variables])
 results["batches"] = len(seen_batches)
+fitted = [w.numpy() for w in model.weights] + [v.numpy() for v in model.optimizer.variables]
+
+
+# 1b. The same fit with the replicated update (every worker updates every weight): the same bits.
+def replicated(train):
+    from tapeflow.distribute import sharded_update
+
+    sharded_update.enabled = False
+    try:
+        return train()
+    finally:
+        sharded_update.enabled = True
+
+
+def fit_again():
+    keras.utils.set_random_seed(1 + rank)
+    with strategy.scope():
+        again = common.build_model()
+    again.fit(x, y, batch_size=common.GLOBAL_BATCH, epochs=2, shuffle=False, verbose=0)
+    return [w.numpy() for w in again.weights] + [v.numpy() for v in again.optimizer.variables]
+
+
+results["fit_same_bits_as_replicated"] = all(
+    np.array_equal(a, b) for a, b in zip(fitted, replicated(fit_again), strict=True))
+
+
+# 1c. A custom loop (strategy.run + apply_gradients, tf.function): the update is shared out too,
+# with the replicated update's bits.
+def custom_loop():
+    keras.utils.set_random_seed(1 + rank)
+    with strategy.scope():
+        net = common.build_model()
+        optimizer = keras.optimizers.Adam(0.01)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
+
+    @tf.function
+    def step(xb, yb):
+        def replica_step(xb, yb):
+            with tf.GradientTape() as tape:
+                loss = tf.nn.compute_average_loss(loss_fn(yb, net(xb, training=True)),
+                                                  global_batch_size=common.GLOBAL_BATCH)
+            grads = tape.gradient(loss, net.trainable_variables)
+            optimizer.apply_gradients(zip(grads, net.trainable_variables))
+            return loss
+        return strategy.run(replica_step, args=(xb, yb))
+
+    half = common.GLOBAL_BATCH // 2
+    for start in range(0, 96, common.GLOBAL_BATCH):
+        lo = start + rank * half
+        step(x[lo:lo + half], y[lo:lo + half])
+    return [w.numpy() for w in net.weights] + [v.numpy() for v in optimizer.variables]
+
+
+before = coll.sharded_updates
+sharded_loop = custom_loop()
+results["custom_loop_sharded_updates"] = coll.sharded_updates - before
+results["custom_loop_same_bits_as_replicated"] = all(
+    np.array_equal(a, b) for a, b in zip(sharded_loop, replicated(custom_loop), strict=True))
 results["evaluate"] = model.evaluate(x, y, batch_size=common.GLOBAL_BATCH, verbose=0)
 np.save(os.path.join(out_dir, f"predict_{rank}.npy"), model.predict(x, batch_size=common.GLOBAL_BATCH, verbose=0))
 np.savez(os.path.join(out_dir, f"weights_{rank}.npz"), *[w.numpy() for w in model.weights])
