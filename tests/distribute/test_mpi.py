@@ -64,7 +64,7 @@ def test_fit_two_workers_identical_and_match_one_process(tmp_path):
     # The slots were kept sharded between steps, gathered once at each epoch end.
     assert r0["slot_gathers"] == r1["slot_gathers"] == 2
     for r in (r0, r1):
-        assert r["fit_same_bits_as_replicated"]
+        assert r["fit_same_bits_as_replicated"] and r["fit_same_bits_as_first"]
         # A custom loop's updates are shared out too (3 steps), with the same bits.
         assert r["custom_loop_sharded_updates"] == 3 and r["custom_loop_same_bits_as_replicated"]
     o0, o1, orf = (np.load(tmp_path / f"optimizer_{k}.npz") for k in ("0", "1", "ref"))

@@ -59,16 +59,30 @@ def replicated(train):
         sharded_update.enabled = True
 
 
-def fit_again():
+def fit_again(name):
     keras.utils.set_random_seed(1 + rank)
     with strategy.scope():
         again = common.build_model()
-    again.fit(x, y, batch_size=common.GLOBAL_BATCH, epochs=2, shuffle=False, verbose=0)
-    return [w.numpy() for w in again.weights] + [v.numpy() for v in again.optimizer.variables]
+    read = []
+
+    def mid_epoch(batch, logs=None):
+        # Reads of the whole state in the middle of an epoch, on every worker: the slots gathered.
+        if batch == 1 and not read:
+            read.extend(v.numpy() for v in again.optimizer.variables)
+            path = tf.train.Checkpoint(optimizer=again.optimizer).write(os.path.join(out_dir, f"{name}_{rank}"))
+            reader = tf.train.load_checkpoint(path)
+            read.extend(reader.get_tensor(k) for k, _ in sorted(tf.train.list_variables(path)))
+
+    again.fit(x, y, batch_size=common.GLOBAL_BATCH, epochs=2, shuffle=False, verbose=0,
+              callbacks=[keras.callbacks.LambdaCallback(on_train_batch_end=mid_epoch)])
+    return [w.numpy() for w in again.weights] + [v.numpy() for v in again.optimizer.variables] + read
 
 
 results["fit_same_bits_as_replicated"] = all(
-    np.array_equal(a, b) for a, b in zip(fitted, replicated(fit_again), strict=True))
+    np.array_equal(a, b) for a, b in zip(fit_again("sharded"), replicated(lambda: fit_again("replicated")),
+                                         strict=True))
+results["fit_same_bits_as_first"] = all(
+    np.array_equal(a, b) for a, b in zip(fitted, fit_again("again")[:len(fitted)], strict=True))
 
 
 # 1c. A custom loop (strategy.run + apply_gradients, tf.function): the update is shared out too,
@@ -87,7 +101,7 @@ def custom_loop():
                 loss = tf.nn.compute_average_loss(loss_fn(yb, net(xb, training=True)),
                                                   global_batch_size=common.GLOBAL_BATCH)
             grads = tape.gradient(loss, net.trainable_variables)
-            optimizer.apply_gradients(zip(grads, net.trainable_variables))
+            optimizer.apply_gradients(zip(grads, net.trainable_variables, strict=True))
             return loss
         return strategy.run(replica_step, args=(xb, yb))
 
