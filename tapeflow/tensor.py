@@ -325,7 +325,7 @@ class Variable(Tensor):
         constraint: optional callable applied to the value after each optimizer update.
     """
 
-    __slots__ = ("_trainable", "_name", "_path", "constraint", "_keras_owned", "aggregation")
+    __slots__ = ("_trainable", "_name", "_path", "constraint", "_keras_owned", "aggregation", "_overwrite")
 
     def __init__(
         self,
@@ -384,6 +384,16 @@ class Variable(Tensor):
     @trainable.setter
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
+
+    @property
+    def overwrite_with_gradient(self) -> bool:
+        """Keras 3's flag: optimizers assign this variable its gradient instead of a step (the
+        float8 scales and amax histories, whose "gradients" are their next values)."""
+        return getattr(self, "_overwrite", False)
+
+    @overwrite_with_gradient.setter
+    def overwrite_with_gradient(self, value: bool) -> None:
+        self._overwrite = bool(value)
 
     def numpy(self) -> Any:
         v = backend.to_numpy(self._value)

@@ -50,12 +50,25 @@ def test_fake_quant_values_and_gradient() -> None:
     assert float(dlo) == 1.0 and float(dhi) == 6.0
 
 
-def test_float8_helpers_and_refusal() -> None:
+def test_float8_helpers_and_emulated_rounding() -> None:
     history = q.compute_float8_amax_history(tf.constant([1.0, -3.0]), tf.constant([0.5, 0.25, 0.0]))
     np.testing.assert_allclose(history.numpy(), [3.0, 0.0, 0.5])
     np.testing.assert_allclose(q.compute_float8_scale(tf.constant(2.0), tf.constant(1.0), 448.0).numpy(), 2 / 448)
-    with pytest.raises(ValueError, match="float8"):
-        q.quantize_and_dequantize(tf.constant([1.0]), 1.0, "float8_e4m3fn", "float32")
+    # amax 0 keeps the old scale (and warns about nothing)
+    np.testing.assert_allclose(q.compute_float8_scale(tf.constant(0.0), tf.constant(0.5), 448.0).numpy(), 0.5)
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    rng = np.random.default_rng(0)
+    for name, top in (("float8_e4m3fn", 448.0), ("float8_e5m2", 57344.0)):
+        x = np.concatenate([rng.standard_normal(20000) * s for s in (1e-5, 1e-2, 1.0, 100.0)]).astype("float32")
+        # powers of two and exact ties (1 + odd/16 lies between two e4m3 values; /8 for e5m2)
+        x = np.concatenate([x, 2.0 ** np.arange(-22, 9), 1 + np.arange(1, 16, 2) / 16, 1 + np.arange(1, 8, 2) / 8,
+                            [0.0, top, -top]]).astype("float32")
+        x = np.clip(x, -top, top)
+        expected = x.astype(getattr(ml_dtypes, name)).astype("float32")
+        np.testing.assert_array_equal(q.quantize_and_dequantize(x, 1.0, name, "float32").numpy(), expected)
+        np.testing.assert_array_equal(q.quantize_and_dequantize(x * 3, 3.0, name, "float32").numpy(),
+                                      np.clip(x * 3 / np.float32(3), -top, top).astype(getattr(ml_dtypes, name))
+                                      .astype("float32") * np.float32(3))
     np.testing.assert_allclose(q.quantize_and_dequantize(tf.constant([1.26]), 0.1, "int8", "float32").numpy(),
                                [1.3], rtol=1e-6)
 
@@ -73,8 +86,8 @@ def test_dense_int8_quantize_close_to_float_and_trains_inputs() -> None:
     np.testing.assert_allclose(dense(x).numpy(), y_float, atol=0.05)
     with pytest.raises(ValueError, match="already quantized"):
         dense.quantize("int8")
-    with pytest.raises(ValueError, match="'int4' is not supported"):
-        keras.layers.Dense(2).quantize("int4")
+    with pytest.raises(ValueError, match="Invalid quantization mode"):
+        keras.layers.Dense(2).quantize("int3")
     with pytest.raises(ValueError, match="isn't yet built"):
         keras.layers.Dense(2).quantize("int8")
 

@@ -251,7 +251,8 @@ class Layer(Module):
         if policy.quantization_mode is not None and not self._supports_quantized_policy(policy):
             raise ValueError(
                 f"{type(self).__name__} '{self.name}': the quantized dtype policy {policy.name!r} is not "
-                "supported: Tapeflow quantizes Dense and EinsumDense in 'int8' mode only.")
+                f"supported: {type(self).__name__} has no quantized form in mode {policy.quantization_mode!r} "
+                "(Keras quantizes Dense and EinsumDense in int8/int4/float8/gptq/awq, Embedding in int8/int4).")
         self._dtype_policy = policy
         self._dtype = policy.compute_dtype
         self._variable_dtype = policy.variable_dtype
@@ -265,13 +266,14 @@ class Layer(Module):
 
     @property
     def quantization_mode(self) -> str | None:
-        """"int8" once `quantize("int8")` ran (or the policy says so), else None."""
+        """The mode ("int8", "int4", "float8", "gptq", "awq") once `quantize` ran (or the policy
+        says so), else None."""
         return self._dtype_policy.quantization_mode
 
     def quantize(self, mode: Any = None, type_check: bool = True, config: Any = None) -> None:
-        """Quantize the layer's weights; Tapeflow implements it for Dense and EinsumDense ("int8")."""
-        raise TypeError(f"Layer {type(self).__name__} does not have a `quantize` method implemented: Tapeflow "
-                        "quantizes Dense and EinsumDense (mode 'int8').")
+        """Quantize the layer's weights (Dense, EinsumDense and Embedding implement it, as in Keras)."""
+        raise TypeError(f"Layer {type(self).__name__} does not have a `quantize` method implemented: Keras "
+                        "quantizes Dense, EinsumDense and Embedding.")
 
     @property
     def dtype(self) -> str:
@@ -441,7 +443,7 @@ class Layer(Module):
         kwargs.pop("synchronization", None)
         kwargs.pop("use_resource", None)
         kwargs.pop("experimental_autocast", None)
-        kwargs.pop("overwrite_with_gradient", None)
+        overwrite_with_gradient = bool(kwargs.pop("overwrite_with_gradient", False))
         if kwargs:
             raise TypeError(f"add_weight got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
         from tapeflow.keras import constraints as _con
@@ -466,6 +468,8 @@ class Layer(Module):
         var._path = f"{self.name}/{var_name}"
         var._keras_owned = True
         var.constraint = _con.get(constraint) if constraint is not None else None
+        if overwrite_with_gradient:
+            var.overwrite_with_gradient = True
         self._weights_own.append(var)
         seq = self.__dict__.setdefault("_var_seq", {})
         seq.setdefault(id(var), len(seq))

@@ -115,11 +115,17 @@ def Input(
 
 
 
-def _refuse_quantization(layer: str, quantization_config: Any) -> None:
-    """Keras 3.15 configs carry `quantization_config: None`; a real one is refused by name."""
-    if quantization_config is not None:
-        raise ValueError(f"{layer}: quantization_config={quantization_config!r} is not supported: Tapeflow "
-                         "has no quantized kernels (int8/int4/float8/GPTQ).")
+_KERNEL_MODES = ("int8", "int4", "float8", "gptq", "awq")
+
+
+def _quantization_config_entry(layer: Any) -> dict:
+    """`{"quantization_config": ...}` for get_config when the layer has one (Keras's dict)."""
+    config = getattr(layer, "quantization_config", None)
+    if config is None:
+        return {}
+    from tapeflow.keras.saving.serialization import serialize_keras_object
+
+    return {"quantization_config": serialize_keras_object(config)}
 
 class Dense(Layer):
     """Densely connected layer: `activation(inputs @ kernel + bias)` on the last axis.
@@ -149,8 +155,9 @@ class Dense(Layer):
         quantization_config: Any = None,
         **kwargs: Any,
     ) -> None:
-        _refuse_quantization("Dense", quantization_config)
+        quantization_config = _quant.check_quantization_config("Dense", quantization_config)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.quantization_config = quantization_config
         if int(units) <= 0:
             raise ValueError(f"Dense: units must be a positive integer, received {units!r}.")
         self.units = int(units)
@@ -167,7 +174,7 @@ class Dense(Layer):
         self._fused: str | None = None
 
     def _supports_quantized_policy(self, policy: Any) -> bool:
-        return policy.quantization_mode == "int8"
+        return policy.quantization_mode in _KERNEL_MODES
 
     def build(self, input_shape: Any) -> None:
         input_dim = input_shape[-1]
@@ -176,12 +183,14 @@ class Dense(Layer):
                 f"Dense '{self.name}': the last dimension of the input must be known, "
                 f"received shape {tuple(input_shape)}."
             )
-        if self.quantization_mode == "int8":
-            self.bias = self._build_bias()
-            _quant.build_int8(self, (input_dim, self.units), (self.units,))
-            self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
-            self.built = True
-            return
+        mode = self.quantization_mode
+        if mode is not None:  # a quantized layer being rebuilt (a loaded model): Keras's variable order
+            _quant.build_quantized(self, (input_dim, self.units), (0,), (self.units,))
+            if mode != "float8":
+                self.bias = self._build_bias()
+                self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
+                self.built = True
+                return
         self.kernel = self.add_weight(
             name="kernel",
             shape=(input_dim, self.units),
@@ -200,30 +209,36 @@ class Dense(Layer):
                                regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     def quantize(self, mode: Any = None, type_check: bool = True, config: Any = None) -> None:
-        """Quantize the kernel to int8 with a per-unit scale (`keras.quantizers.abs_max_quantize`).
+        """Quantize the kernel as Keras 3.15 does (see `tapeflow.keras.layers.quantization`).
 
-        Afterwards inputs are quantized per row on each call and the product runs on integers;
-        `dtype_policy` becomes "int8_from_<policy>". Only mode "int8" is supported.
+        Args:
+            mode: "int8", "int4", "float8", "gptq" or "awq" (None: `config.mode`).
+            type_check: refuse subclasses of Dense (Keras's default).
+            config: a `keras.quantizers.QuantizationConfig` (default: the mode's default
+                config; "int4" then uses groups of 128 input rows).
+
+        Afterwards `dtype_policy` is "<mode>_from_<policy>" ("int4/128_from_float32", ...).
         """
         _quant.quantize_kernel(self, Dense, mode, type_check, config, (0,), lambda s: tf.reshape(s, (-1,)))
 
     def _keras_variable_order(self) -> list:
         return _quant.keras_variable_order(self)
 
-    def _int8_call(self, x: Tensor) -> Tensor:
+    def _quantized_call(self, x: Tensor, training: Any) -> Tensor:
         if isinstance(x, CompositeTensor):
-            raise ValueError(f"Dense '{self.name}': an int8-quantized Dense does not take sparse inputs.")
-        y = _quant.int8_product(self, x, _quant.dense_specs(x.ndim), "o")
+            raise ValueError(f"Dense '{self.name}': a quantized Dense ({self.quantization_mode}) does not take "
+                             "sparse inputs.")
+        y = _quant.quantized_product(self, x, _quant.dense_specs(x.ndim), "o", training, dense=True)
         if self.bias is not None:
-            y = y + self.bias
+            y = y + (_quant.float8_bias(self, self.bias) if self.quantization_mode == "float8" else self.bias)
         return self.activation(y)
 
-    def call(self, inputs: Tensor) -> Tensor:
+    def call(self, inputs: Tensor, training: Any = None) -> Tensor:
         x = inputs
         if x.dtype._np.kind != "f":
             x = tf.cast(x, self._dtype)
         if self._dtype_policy._quantization_mode is not None:
-            return self._int8_call(x)
+            return self._quantized_call(x, training)
         fused = self._fused
         if fused is None:
             fused = self._fused = _fused_name(self.activation)
@@ -265,6 +280,7 @@ class Dense(Layer):
                 "bias_regularizer": regularizers.serialize(self.bias_regularizer),
                 "kernel_constraint": constraints.serialize(self.kernel_constraint),
                 "bias_constraint": constraints.serialize(self.bias_constraint),
+                **_quantization_config_entry(self),
             }
         )
         return config
@@ -581,7 +597,7 @@ class Embedding(Layer):
         quantization_config: Any = None,
         **kwargs: Any,
     ) -> None:
-        _refuse_quantization("Embedding", quantization_config)
+        quantization_config = _quant.check_quantization_config("Embedding", quantization_config)
         if input_length is not None and "input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,) if isinstance(input_length, int) else tuple(input_length)
         super().__init__(**kwargs)
@@ -593,8 +609,25 @@ class Embedding(Layer):
         self.mask_zero = mask_zero
         self.supports_masking = mask_zero
         self.autocast = False
+        self.quantization_config = quantization_config
+
+    def _supports_quantized_policy(self, policy: Any) -> bool:
+        return policy.quantization_mode in ("int8", "int4")
+
+    def quantize(self, mode: Any = None, type_check: bool = True, config: Any = None) -> None:
+        """Quantize the table per vocabulary row, as Keras 3.15: "int8", or "int4" (packed along
+        `output_dim`; default config: groups of 128 columns with a zero point)."""
+        _quant.quantize_embedding(self, Embedding, mode, type_check, config)
+
+    def _keras_variable_order(self) -> list:
+        return _quant.keras_variable_order(self, _quant.EMBEDDING_SPEC)
 
     def build(self, input_shape: Any = None) -> None:
+        if self.quantization_mode is not None:
+            _quant.build_embedding(self, self.quantization_mode,
+                                   _quant.block_size_for(self, self.quantization_config))
+            self.built = True
+            return
         self.embeddings = self.add_weight(
             name="embeddings",
             shape=(self.input_dim, self.output_dim),
@@ -620,6 +653,8 @@ class Embedding(Layer):
                     f"Embedding '{self.name}': indices must be in [0, {self.input_dim}), received "
                     f"{lo if lo < 0 else hi}."
                 )
+        if self._dtype_policy._quantization_mode is not None:
+            return _quant.embedding_lookup(self, idx)
         return tf.gather(self.embeddings, idx)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
@@ -640,6 +675,7 @@ class Embedding(Layer):
                 "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
                 "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
                 "mask_zero": self.mask_zero,
+                **_quantization_config_entry(self),
             }
         )
         return config

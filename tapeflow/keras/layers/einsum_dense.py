@@ -97,10 +97,10 @@ class EinsumDense(Layer):
     def __init__(self, equation: str, output_shape: Any, activation: Any = None, bias_axes: str | None = None,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, kernel_constraint: Any = None,
-                 bias_constraint: Any = None, lora_rank: Any = None, lora_alpha: Any = None, **kwargs: Any) -> None:
-        for name in ("gptq_unpacked_column_size", "quantization_config"):
-            if kwargs.pop(name, None) is not None:
-                raise ValueError(f"EinsumDense: `{name}` (quantization) is not supported by Tapeflow.")
+                 bias_constraint: Any = None, lora_rank: Any = None, lora_alpha: Any = None,
+                 gptq_unpacked_column_size: int | None = None, quantization_config: Any = None,
+                 **kwargs: Any) -> None:
+        quantization_config = _quant.check_quantization_config("EinsumDense", quantization_config)
         if lora_rank:
             raise ValueError("EinsumDense: LoRA (lora_rank) is not supported by Tapeflow.")
         super().__init__(**kwargs)
@@ -114,24 +114,32 @@ class EinsumDense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+        self.quantization_config = quantization_config
+        self._gptq_unpacked_column_size = gptq_unpacked_column_size
 
     def _supports_quantized_policy(self, policy: Any) -> bool:
-        return policy.quantization_mode == "int8"
+        return policy.quantization_mode in ("int8", "int4", "float8", "gptq", "awq")
+
+    def _specs(self) -> tuple[str, str, str]:
+        return _quant.einsum_specs(self.equation, self._input_ndim)
 
     def build(self, input_shape: Any) -> None:
         kernel, bias, self.full_output_shape = _shapes(self.equation, self.bias_axes, tuple(input_shape),
                                                        self.partial_output_shape)
         self._input_ndim = len(input_shape)
-        if self.quantization_mode == "int8":
-            self.bias = None
-            if bias is not None:
-                self.bias = self.add_weight(shape=bias, name="bias", initializer=self.bias_initializer,
-                                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
-            specs = _quant.einsum_specs(self.equation, self._input_ndim)
-            scale_shape = tuple(kernel[specs[1].index(c)] if c in specs[1] else 1 for c in specs[2])
-            _quant.build_int8(self, tuple(kernel), scale_shape)
-            self.built = True
-            return
+        mode = self.quantization_mode
+        if mode is not None:  # a quantized layer being rebuilt (a loaded model): Keras's variable order
+            _, k_spec, out_spec = self._specs()
+            reduced = tuple(i for i, c in enumerate(k_spec) if c not in out_spec)
+            scale_shape = tuple(kernel[k_spec.index(c)] if c in k_spec else 1 for c in out_spec)
+            _quant.build_quantized(self, tuple(kernel), reduced, scale_shape)
+            if mode != "float8":
+                self.bias = None
+                if bias is not None:
+                    self.bias = self.add_weight(shape=bias, name="bias", initializer=self.bias_initializer,
+                                                regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+                self.built = True
+                return
         self.kernel = self.add_weight(shape=kernel, name="kernel", initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.bias = None
@@ -141,23 +149,26 @@ class EinsumDense(Layer):
         self.built = True
 
     def quantize(self, mode: Any = None, type_check: bool = True, config: Any = None) -> None:
-        """Quantize the kernel to int8, one scale per output unit (abs-max over the contracted axes);
-        `kernel_scale` is stored in the output's axis order, as Keras stores it. Mode "int8" only."""
-        in_spec, k_spec, out_spec = _quant.einsum_specs(self.equation, self._input_ndim)
+        """Quantize the kernel as Keras 3.15 ("int8", "int4", "float8", "gptq", "awq"; see
+        `tapeflow.keras.layers.quantization`). int8: one scale per output unit (abs-max over the
+        contracted axes), stored in the output's axis order as Keras stores it; int4: the kernel
+        flattened to (contracted, other) and packed."""
+        in_spec, k_spec, out_spec = self._specs()
         reduced = tuple(i for i, c in enumerate(k_spec) if c not in out_spec)
         _quant.quantize_kernel(self, EinsumDense, mode, type_check, config, reduced,
-                               lambda s: _quant.relayout(s, k_spec, out_spec))
+                               lambda s: _quant.relayout(s, k_spec, out_spec), custom_int4_quantizer=False)
 
     def _keras_variable_order(self) -> list:
         return _quant.keras_variable_order(self)
 
-    def call(self, inputs: Tensor) -> Tensor:
+    def call(self, inputs: Tensor, training: Any = None) -> Tensor:
         x = inputs if inputs.dtype._np == self._np_dtype else tf.cast(inputs, self._np_dtype)
-        if self._dtype_policy._quantization_mode is not None:
+        mode = self._dtype_policy._quantization_mode
+        if mode is not None:
             specs = _quant.einsum_specs(self.equation, x.ndim)
-            y = _quant.int8_product(self, x, specs, specs[2])
+            y = _quant.quantized_product(self, x, specs, specs[2], training)
             if self.bias is not None:
-                y = y + self.bias
+                y = y + (_quant.float8_bias(self, self.bias) if mode == "float8" else self.bias)
             return self.activation(y) if self.activation is not None else y
         y = tf.einsum(self.equation, x, self.kernel)
         if self.bias is not None:
@@ -179,4 +190,10 @@ class EinsumDense(Layer):
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
         })
+        if self.quantization_config is not None:
+            from tapeflow.keras.saving.serialization import serialize_keras_object
+
+            config["quantization_config"] = serialize_keras_object(self.quantization_config)
+        if self._gptq_unpacked_column_size is not None:
+            config["gptq_unpacked_column_size"] = self._gptq_unpacked_column_size
         return config

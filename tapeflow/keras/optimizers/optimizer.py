@@ -394,6 +394,11 @@ class Optimizer:
             trainable_variables = self._trainable_variables
         elif not self.built:
             self.build(list(trainable_variables))
+        if any(getattr(v, "_overwrite", False) for v in trainable_variables):
+            grads, trainable_variables = self._overwrite_with_gradients(list(grads), list(trainable_variables))
+            if not grads:
+                self._count_step()
+                return
         if _tensor._assign_hooks:  # inside keras.StatelessScope: the step changes the scope's copies
             _tensor.notify_writes([*trainable_variables, *self.variables])
         table = self._slot_table
@@ -517,7 +522,7 @@ class Optimizer:
 
         casts = [None if t.dtype == v.dtype else v.dtype._np for t, v in zip(tensors, targets, strict=True)]
         if (type(self).apply is not Optimizer.apply or any(v.constraint is not None for v in targets)
-                or any(casts)):
+                or any(casts) or any(v.overwrite_with_gradient for v in targets)):
             def update(*garrs: Any) -> None:
                 self.apply(list(garrs), targets)
         else:
@@ -717,6 +722,32 @@ class Optimizer:
         for v, w in zip(variables, warrs, strict=True):
             if self._use_weight_decay(v):
                 w -= w * factor
+
+    def _overwrite_with_gradients(self, grads: list, variables: list) -> tuple[list, list]:
+        """Assign each `overwrite_with_gradient` variable its gradient (Keras's float8 scales and
+        amax histories) and return the other pairs. With gradient accumulation the variable takes
+        the maximum of the accumulated gradients on the update step, as in Keras."""
+        kept_g, kept_v = [], []
+        steps = self.gradient_accumulation_steps
+        update_step = steps and (int(self._iterations._value) + 1) % steps == 0
+        for g, v in zip(grads, variables, strict=True):
+            if g is None or not v.overwrite_with_gradient:
+                kept_g.append(g)
+                kept_v.append(v)
+                continue
+            w = v._value
+            arr = g._value if isinstance(g, Tensor) else _backend.asarray(g, w.dtype, _backend.get_xp(w))
+            xp = _backend.get_xp(w)
+            if steps:
+                acc = self._accumulated_gradients[self._index[id(v)]]._value
+                if update_step:
+                    v.assign(xp.maximum(arr, acc).astype(w.dtype))
+                    acc[...] = 0
+                else:
+                    acc[...] = xp.maximum(arr, acc)
+            else:
+                v.assign(arr.astype(w.dtype, copy=False))
+        return kept_g, kept_v
 
     def _accumulate(self, garrs: list, variables: list) -> list | None:
         steps = self.gradient_accumulation_steps

@@ -1,8 +1,8 @@
-"""`keras.quantizers`: int8 abs-max quantization, int4 packing, fake quantization, float8 scaling.
+"""`keras.quantizers`: int8 abs-max quantization, int4 packing, fake quantization, float8 scaling,
+and the quantization configs of `Layer.quantize` / `Model.quantize`.
 
-Tapeflow computes with NumPy/CuPy, which have no float8 dtype: `quantize_and_dequantize` to a
-float8 type and the float8/GPTQ/AWQ/int4 layer modes are refused by name; the functions that
-only compute scales (`compute_float8_scale`, `compute_float8_amax_history`) work.
+NumPy/CuPy have no float8 arithmetic: `quantize_and_dequantize` to float8_e4m3fn / float8_e5m2
+rounds in the compute dtype to the float8 values (the numbers of Keras's cast).
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from tapeflow.keras.quantizers.quantizers import (
     unpack_int4,
 )
 
-ALL_OBJECTS_DICT = {"Quantizer": Quantizer, "AbsMaxQuantizer": AbsMaxQuantizer}
+ALL_OBJECTS_DICT = {cls.__name__: cls for cls in (Quantizer, AbsMaxQuantizer, QuantizationConfig,
+                                                  Int8QuantizationConfig, Int4QuantizationConfig,
+                                                  Float8QuantizationConfig, AWQConfig)}
 
 
 def serialize(initializer: Any) -> dict:

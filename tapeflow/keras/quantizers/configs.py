@@ -1,7 +1,7 @@
 """Quantization configs: which quantizers a `layer.quantize(...)` / `model.quantize(...)` uses.
 
-Tapeflow runs the int8 mode; the int4, float8, GPTQ and AWQ configs are kept as Keras writes
-them (so configs round-trip) and `quantize` refuses them by name.
+Each config's `mode` names the quantization it asks for; `get_config` / `from_config` write
+and read Keras 3.15's dicts, so configs round-trip with Keras.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class Int4QuantizationConfig(QuantizationConfig):
 
 
 class Float8QuantizationConfig(QuantizationConfig):
-    """float8 training (delayed scaling); not runnable on NumPy, kept for configs."""
+    """float8 training with delayed scaling (no options)."""
 
     def __init__(self) -> None:
         super().__init__(None, None)
@@ -202,3 +202,7 @@ class AWQConfig(_CalibratedConfig):
         super().__init__(dataset, tokenizer, weight_bits=weight_bits, num_samples=num_samples,
                          sequence_length=sequence_length, group_size=group_size,
                          quantization_layer_structure=quantization_layer_structure, num_grid_points=num_grid_points)
+
+
+CONFIG_CLASSES = {cls.__name__: cls for cls in (QuantizationConfig, Int8QuantizationConfig, Int4QuantizationConfig,
+                                                Float8QuantizationConfig, GPTQConfig, AWQConfig)}

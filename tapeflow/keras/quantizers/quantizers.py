@@ -172,9 +172,10 @@ def compute_float8_scale(amax: Any, scale: Any, dtype_max: float, margin: int = 
     the old scale where amax is 0 or not finite."""
     amax = tf.convert_to_tensor(amax)
     scale = tf.convert_to_tensor(scale)
-    sf = (dtype_max / amax) / (2.0 ** margin)
+    positive = amax > 0.0
+    sf = (dtype_max / tf.where(positive, amax, tf.ones_like(amax))) / (2.0 ** margin)
     inv_old = 1.0 / scale
-    sf = tf.where(amax > 0.0, sf, inv_old)
+    sf = tf.where(positive, sf, inv_old)
     sf = tf.where(tf.math.is_finite(amax), sf, inv_old)
     return 1.0 / sf
 
@@ -187,25 +188,87 @@ def compute_float8_amax_history(x: Any, amax_history: Any) -> Any:
     return tf.tensor_scatter_nd_update(rolled, [[0]], tf.reshape(amax, [1]))
 
 
+# (mantissa bits, smallest normal exponent, largest finite value) of the float8 types Keras uses.
+FLOAT8_FORMATS = {"float8_e4m3fn": (3, -6, 448.0), "float8_e5m2": (2, -14, 57344.0)}
+
+
+def round_to_float8(x: Any, dtype: str) -> Any:
+    """`x` (float, already within the type's range) rounded to the nearest `dtype` value
+    (ties to even, subnormals included), computed in `x`'s float dtype.
+
+    The same numbers as a cast to ml_dtypes' float8 types, with array ops that every
+    backend has (CuPy has no float8 dtypes).
+    """
+    mantissa, emin, _ = FLOAT8_FORMATS[dtype]
+    x = tf.convert_to_tensor(x)
+    a = tf.abs(x)
+    e = tf.floor(tf.math.log(tf.maximum(a, tf.cast(1e-30, x.dtype))) / np.log(2.0))
+    p = tf.pow(tf.cast(2.0, x.dtype), e)
+    e = tf.where(a >= 2 * p, e + 1, tf.where(a < p, e - 1, e))  # log2 rounding at powers of two
+    quantum = tf.pow(tf.cast(2.0, x.dtype), tf.maximum(e, emin) - mantissa)
+    return tf.round(x / quantum) * quantum
+
+
 def quantize_and_dequantize(inputs: Any, scale: Any, quantized_dtype: str, compute_dtype: str) -> Any:
     """Round-trip `inputs / scale` through `quantized_dtype` and back, times `scale`.
 
-    Raises:
-        ValueError: for float8 types, which NumPy/CuPy cannot represent.
+    float8 types ("float8_e4m3fn", "float8_e5m2") are emulated in `compute_dtype`
+    (`round_to_float8`), giving the values of Keras's cast. An integer `quantized_dtype` rounds
+    (Keras accepts float types only).
     """
-    name = str(quantized_dtype)
-    if "float8" in name:
-        raise ValueError(f"quantize_and_dequantize: quantized_dtype={name!r} is not supported: Tapeflow computes "
-                         "with NumPy/CuPy, which have no float8 types.")
-    qdtype = standardize_dtype(quantized_dtype)
-    info = np.iinfo(qdtype) if np.issubdtype(np.dtype(qdtype), np.integer) else np.finfo(qdtype)
+    name = getattr(quantized_dtype, "name", str(quantized_dtype))
+    if name in FLOAT8_FORMATS or name.startswith("float8"):
+        compute_dtype = standardize_dtype(compute_dtype)
+    else:
+        name, compute_dtype = standardize_dtype(quantized_dtype), standardize_dtype(compute_dtype)
+    scale = tf.cast(scale, compute_dtype)
+    x = tf.cast(inputs, compute_dtype) / scale
+    if name in FLOAT8_FORMATS:
+        qmax = FLOAT8_FORMATS[name][2]
+        return round_to_float8(tf.clip_by_value(x, -qmax, qmax), name) * scale
+    if name.startswith("float8"):
+        raise ValueError(f"quantize_and_dequantize: quantized_dtype={name!r} is not supported; Keras's float8 "
+                         f"training uses {sorted(FLOAT8_FORMATS)}.")
+    info = np.iinfo(name) if np.issubdtype(np.dtype(name), np.integer) else np.finfo(name)
     qmax = float(info.max)
-    x = tf.cast(inputs, compute_dtype) / tf.cast(scale, compute_dtype)
     x = tf.clip_by_value(x, -qmax, qmax)
-    if np.issubdtype(np.dtype(qdtype), np.integer):
+    if np.issubdtype(np.dtype(name), np.integer):
         x = tf.round(x)
-    x = tf.cast(tf.cast(x, qdtype), compute_dtype)
-    return x * tf.cast(scale, compute_dtype)
+    x = tf.cast(tf.cast(x, name), compute_dtype)
+    return x * scale
+
+
+def unpack_int4_tensor(packed: Any, orig_len: int, axis: int = -1, signed: bool = True) -> Any:
+    """`unpack_int4` with tensor ops (inside traced calls and on any device): two nibbles per
+    byte along `axis`, low first, cut to `orig_len`, sign-extended when `signed`. int8 result
+    (uint8 when not `signed`)."""
+    t = tf.convert_to_tensor(packed)
+    axis = axis % t.ndim
+    low = tf.bitwise.bitwise_and(t, tf.cast(0x0F, t.dtype))
+    high = tf.bitwise.bitwise_and(tf.bitwise.right_shift(t, tf.cast(4, t.dtype)), tf.cast(0x0F, t.dtype))
+    both = tf.stack([low, high], axis=axis + 1)
+    shape = [int(d) for d in t.shape]
+    shape[axis] *= 2
+    out = tf.reshape(both, shape)
+    if shape[axis] != orig_len:
+        begin = [0] * len(shape)
+        size = list(shape)
+        size[axis] = orig_len
+        out = tf.slice(out, begin, size)
+    if signed:
+        out = tf.cast(out, "int8")
+        return tf.where(out > 7, out - 16, out)
+    return tf.cast(out, "uint8")
+
+
+def dequantize_with_sz_map(weights: Any, scale: Any, zero: Any, g_idx: Any, group_axis: int = -1) -> Any:
+    """`(weights - zero[g]) * scale[g]` where `g = g_idx` picks each position's group along
+    `group_axis` of `scale` / `zero` (Keras's grouped dequantization)."""
+    groups = tf.cast(g_idx, "int32")
+    scale = tf.convert_to_tensor(scale)
+    scales = tf.gather(scale, groups, axis=group_axis)
+    zeros = tf.cast(tf.gather(zero, groups, axis=group_axis), scales.dtype)
+    return (tf.cast(weights, scales.dtype) - zeros) * scales
 
 
 def pack_int4(arr: Any, axis: int = 0, dtype: str = "int8") -> tuple:

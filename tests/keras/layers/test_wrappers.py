@@ -78,6 +78,9 @@ def test_keras_315_configs_with_quantization_config_load():
         layers.Dense(3, quantization_config={"mode": "int8"})
     with pytest.raises(ValueError, match="Embedding: quantization_config"):
         layers.Embedding(5, 2, quantization_config={"mode": "int8"})
+    int4 = real.quantizers.Int4QuantizationConfig(block_size=8)
+    config = real.layers.serialize(real.layers.Dense(3, quantization_config=int4))
+    assert layers.deserialize(config).quantization_config.block_size == 8
 
 
 def test_time_distributed_is_a_wrapper():

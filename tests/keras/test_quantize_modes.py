@@ -1,0 +1,223 @@
+"""`quantize` in Keras 3.15's int4 and float8 modes (Dense, EinsumDense, Embedding), compared with Keras."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow import keras
+from tapeflow.keras.layers.quantization import int4_kernel
+
+
+def _real_keras():
+    pytest.importorskip("tensorflow")
+    return pytest.importorskip("keras")
+
+
+def _same_variables(ours, theirs) -> None:
+    """Same variable names, shapes, dtypes and values (Keras's `path` ends with the name)."""
+    expected = {w.path.split("/")[-1]: np.asarray(w) for w in theirs.weights}
+    assert sorted(w.name.split(":")[0] for w in ours.weights) == sorted(expected)
+    for w in ours.weights:
+        value = expected[w.name.split(":")[0]]
+        assert w.numpy().dtype == value.dtype, w.name
+        np.testing.assert_array_equal(w.numpy(), value, err_msg=w.name)
+
+
+def _int4(lib, block):
+    return lib.quantizers.Int4QuantizationConfig(block_size=block)
+
+
+@pytest.mark.oracle
+def test_int4_dense_einsum_embedding_match_keras() -> None:
+    k = _real_keras()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 10)).astype("float32")
+    for block in (None, 4, -1, "default"):
+        theirs, ours = k.layers.Dense(7), keras.layers.Dense(7)
+        theirs.build((None, 10))
+        ours.build((None, 10))
+        ours.set_weights(theirs.get_weights())
+        if block == "default":  # mode only: Keras's default Int4QuantizationConfig (groups of 128)
+            theirs.quantize("int4")
+            ours.quantize("int4")
+        else:
+            theirs.quantize("int4", config=_int4(k, block))
+            ours.quantize("int4", config=_int4(keras, block))
+        _same_variables(ours, theirs)
+        assert ours.dtype_policy.name == theirs.dtype_policy.name
+        np.testing.assert_allclose(ours(x).numpy(), np.asarray(theirs(x)), rtol=1e-5, atol=1e-6)
+
+    x3 = rng.standard_normal((2, 5, 4)).astype("float32")
+    for equation, shape, bias in (("abc,cd->abd", (5, 3), "d"), ("abc,cde->abde", (5, 3, 2), "de"),
+                                  ("abc,dc->abd", (5, 6), None)):
+        for block in (2, -1):
+            theirs = k.layers.EinsumDense(equation, shape, bias_axes=bias)
+            ours = keras.layers.EinsumDense(equation, shape, bias_axes=bias)
+            theirs.build((None, 5, 4))
+            ours.build((None, 5, 4))
+            ours.set_weights(theirs.get_weights())
+            theirs.quantize("int4", config=_int4(k, block))
+            ours.quantize("int4", config=_int4(keras, block))
+            _same_variables(ours, theirs)
+            np.testing.assert_allclose(ours(x3).numpy(), np.asarray(theirs(x3)), rtol=1e-5, atol=1e-6)
+
+    ids = rng.integers(0, 20, (3, 5))
+    for mode, block in (("int8", None), ("int4", "default"), ("int4", 4), ("int4", -1)):
+        theirs, ours = k.layers.Embedding(20, 9), keras.layers.Embedding(20, 9)
+        theirs.build()
+        ours.build()
+        ours.set_weights(theirs.get_weights())
+        if block in (None, "default"):
+            theirs.quantize(mode)
+            ours.quantize(mode)
+        else:
+            theirs.quantize(mode, config=_int4(k, block))
+            ours.quantize(mode, config=_int4(keras, block))
+        _same_variables(ours, theirs)
+        assert ours.dtype_policy.name == theirs.dtype_policy.name
+        np.testing.assert_array_equal(ours(ids).numpy(), np.asarray(theirs(ids)))
+
+
+def test_int4_input_gradient_is_the_dequantized_kernels() -> None:
+    rng = np.random.default_rng(1)
+    for config in (keras.quantizers.Int4QuantizationConfig(block_size=4),
+                   keras.quantizers.Int4QuantizationConfig(block_size=None,
+                                                           activation_quantizer=keras.quantizers.AbsMaxQuantizer())):
+        layer = keras.layers.Dense(3)
+        layer.build((None, 8))
+        float_kernel = layer.kernel.numpy()
+        layer.quantize(config=config)
+        x = tf.constant(rng.standard_normal((5, 8)).astype("float32"))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.reduce_sum(layer(x) * tf.constant([1.0, -2.0, 3.0]))
+        grad = tape.gradient(y, x).numpy()
+        # the dequantized kernel's gradient (Keras's grouped zero point is clipped to [-8, 7], so a
+        # group of one sign can be far from the float kernel; the median error is small)
+        dequantized = int4_kernel(layer).numpy()
+        assert np.median(np.abs(dequantized - float_kernel)) < 0.05
+        np.testing.assert_allclose(grad, np.tile(dequantized @ [1.0, -2.0, 3.0], (5, 1)), rtol=1e-5, atol=1e-6)
+        assert layer.trainable_weights == [layer.bias]
+    with pytest.raises(ValueError, match="block_size must be"):
+        keras.quantizers.Int4QuantizationConfig(block_size=0)
+
+
+@pytest.mark.oracle
+def test_quantized_models_round_trip_with_keras(tmp_path) -> None:
+    k = _real_keras()
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 6)).astype("float32")
+    ids = rng.integers(0, 11, (3, 6))
+
+    def model(lib):
+        inputs = lib.Input((6,))
+        h = lib.layers.Dense(8, activation="relu")(inputs)
+        h = lib.layers.EinsumDense("ab,bc->ac", 5, bias_axes="c")(h)
+        return lib.Model(inputs, h)
+
+    for mode, config in (("int4", None), ("int4", 4), ("float8", None), ("int8", None)):
+        theirs, ours = model(k), model(keras)
+        ours.set_weights(theirs.get_weights())
+        kwargs = {"config": _int4(k, config)} if config else {}
+        theirs.quantize(mode, **kwargs)
+        ours.quantize(mode, **({"config": _int4(keras, config)} if config else {}))
+        want = np.asarray(theirs(x))
+        np.testing.assert_allclose(ours(x).numpy(), want, rtol=1e-5, atol=1e-6)
+        theirs.save(tmp_path / "theirs.keras")
+        ours.save(tmp_path / "ours.keras")
+        ours.save_weights(tmp_path / "ours.weights.h5")
+        mine = keras.models.load_model(tmp_path / "theirs.keras")
+        assert mine.layers[1].dtype_policy.name == theirs.layers[1].dtype_policy.name
+        np.testing.assert_allclose(mine(x).numpy(), want, rtol=1e-5, atol=1e-6)
+        back = k.models.load_model(tmp_path / "ours.keras")
+        np.testing.assert_allclose(np.asarray(back(x)), want, rtol=1e-5, atol=1e-6)
+        theirs.load_weights(tmp_path / "ours.weights.h5")
+        np.testing.assert_allclose(np.asarray(theirs(x)), want, rtol=1e-5, atol=1e-6)
+
+    theirs = k.Sequential([k.Input((6,), dtype="int32"), k.layers.Embedding(11, 10)])
+    ours = keras.Sequential([keras.Input((6,), dtype="int32"), keras.layers.Embedding(11, 10)])
+    ours.set_weights(theirs.get_weights())
+    theirs.quantize("int4", config=_int4(k, 4))
+    ours.quantize("int4", config=_int4(keras, 4))
+    ours.save(tmp_path / "emb.keras")
+    back = k.models.load_model(tmp_path / "emb.keras")
+    np.testing.assert_array_equal(np.asarray(back(ids)), np.asarray(theirs(ids)))
+    theirs.save(tmp_path / "emb_k.keras")
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "emb_k.keras")(ids).numpy(),
+                                  np.asarray(theirs(ids)))
+
+
+@pytest.mark.oracle
+def test_float8_training_matches_keras() -> None:
+    """Delayed scaling: every variable (kernel, bias, scales, amax histories) after fit as Keras."""
+    k = _real_keras()
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((16, 10)) * 3).astype("float32")
+    y = rng.standard_normal((16, 7)).astype("float32")
+
+    def model(lib):
+        return lib.Sequential([lib.Input((10,)), lib.layers.Dense(7, activation="relu"),
+                               lib.layers.EinsumDense("ab,bc->ac", 7, bias_axes="c")])
+
+    theirs, ours = model(k), model(keras)
+    ours.set_weights(theirs.get_weights())
+    theirs.quantize("float8")
+    ours.quantize("float8")
+    assert [w.name for w in ours.layers[0].weights] == [w.path.split("/")[-1] for w in theirs.layers[0].weights]
+    assert ours.layers[0].inputs_scale.overwrite_with_gradient
+    theirs.compile(optimizer=k.optimizers.SGD(0.01), loss="mse")
+    ours.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    h_theirs = theirs.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    h_ours = ours.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    np.testing.assert_allclose(h_ours.history["loss"], h_theirs.history["loss"], rtol=1e-5)
+    for mine, real in zip(ours.weights, theirs.weights, strict=True):
+        np.testing.assert_allclose(mine.numpy(), np.asarray(real), rtol=1e-5, atol=1e-7, err_msg=real.path)
+    assert float(ours.layers[0].inputs_amax_history[0]) == pytest.approx(np.abs(x[8:]).max())
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_overwrite_with_gradient_variables_in_optimizers() -> None:
+    v = keras.Variable(np.zeros(3, "float32"))
+    v.overwrite_with_gradient = True
+    w = keras.Variable(np.ones(3, "float32"))
+    opt = keras.optimizers.Adam(0.1)
+    opt.apply([tf.constant([1.0, 2.0, 3.0]), tf.constant([1.0, 1.0, 1.0])], [v, w])
+    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0, 3.0])
+    assert w.numpy()[0] < 1.0 and int(opt.iterations) == 1
+    opt.apply([tf.constant([5.0, 0.0, 1.0])], [v])  # only overwritten variables: still a step
+    np.testing.assert_array_equal(v.numpy(), [5.0, 0.0, 1.0])
+    assert int(opt.iterations) == 2
+    # with accumulation: the maximum of the accumulated gradients on the update step
+    acc = keras.optimizers.SGD(0.1, gradient_accumulation_steps=2)
+    u = keras.Variable(np.zeros(2, "float32"))
+    u.overwrite_with_gradient = True
+    acc.apply([tf.constant([1.0, 4.0])], [u])
+    np.testing.assert_array_equal(u.numpy(), [0.0, 0.0])
+    acc.apply([tf.constant([3.0, 2.0])], [u])
+    np.testing.assert_array_equal(u.numpy(), [3.0, 4.0])
+
+
+def test_quantize_arguments_and_policies() -> None:
+    dense = keras.layers.Dense(4)
+    dense.build((None, 3))
+    with pytest.raises(ValueError, match="Contradictory arguments"):
+        dense.quantize("int8", config=keras.quantizers.Int4QuantizationConfig())
+    with pytest.raises(ValueError, match="GPTQConfig"):
+        dense.quantize("gptq")
+    with pytest.raises(TypeError, match="does not have a `quantize"):
+        _embedding_float8()
+    dense.quantize("int4")
+    assert dense.dtype_policy.name == "int4/128_from_float32"
+    assert dense.get_config()["quantization_config"]["class_name"] == "Int4QuantizationConfig"
+    rebuilt = keras.layers.Dense.from_config(dense.get_config())
+    rebuilt.build((None, 3))
+    assert [w.name for w in rebuilt.weights] == [w.name for w in dense.weights]
+    assert [tuple(w.shape) for w in rebuilt.weights] == [tuple(w.shape) for w in dense.weights]
+
+
+def _embedding_float8() -> None:
+    layer = keras.layers.Embedding(3, 2)
+    layer.build()
+    layer.quantize("float8")
