@@ -488,7 +488,10 @@ class Variable(Tensor):
     __str__ = __repr__
 
     def __deepcopy__(self, memo: Any) -> Variable:
-        return Variable(self._value.copy(), trainable=self._trainable, name=self._name)
+        copy = Variable(self._value.copy(), trainable=self._trainable, name=self._name)
+        if self.overwrite_with_gradient:
+            copy._overwrite = True
+        return copy
 
     def __reduce__(self):
         return (Variable, (self.numpy(), self._trainable, self._name))

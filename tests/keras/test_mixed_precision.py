@@ -124,7 +124,7 @@ def test_quantized_policies_and_policy_map() -> None:
     assert keras.dtype_policies.Int4DTypePolicy("int4/128", "float32").block_size == 128
     with pytest.raises(ValueError, match="AWQ|awq|supports"):
         keras.dtype_policies.AWQDTypePolicy("awq/8/128", "float32")
-    with pytest.raises(ValueError, match="int8' mode only"):
+    with pytest.raises(ValueError, match="Conv2D has no quantized form in mode 'int8'"):
         keras.layers.Conv2D(2, 3, dtype="int8_from_float32")
     policy_map = keras.dtype_policies.DTypePolicyMap(default_policy="float32")
     policy_map["enc/.*"] = "float16"
