@@ -119,6 +119,15 @@ def masked_softmax(inputs: Tensor, mask: Any, axis: Any = -1) -> Tensor:
     """Softmax over `axis` where masked-out positions (mask False, or <= 0.5) get probability 0,
     as Keras's Softmax layer computes it (a large negative logit there, then zeros)."""
     if mask is not None:
+        mask_shape, input_shape = tuple(mask.shape), tuple(inputs.shape)
+        if len(mask_shape) > len(input_shape):
+            raise ValueError("The `mask` must be broadcastable to `inputs` and must not have more dimensions. "
+                             f"Received: inputs.shape={input_shape}, mask.shape={mask_shape}")
+        for m_dim, i_dim in zip(mask_shape[::-1], input_shape[::-1], strict=False):
+            if m_dim is not None and i_dim is not None and m_dim not in (1, i_dim):
+                raise ValueError("The `mask` must be broadcastable to `inputs`. Each mask dimension must be 1 or "
+                                 "match the corresponding input dimension. Received: "
+                                 f"inputs.shape={input_shape}, mask.shape={mask_shape}")
         if mask.dtype.name != "bool":
             mask = tf.greater(mask, tf.constant(0.5, mask.dtype))
         large_negative = tf.constant(-3e4 if inputs.dtype.name == "float16" else -1e9, inputs.dtype)

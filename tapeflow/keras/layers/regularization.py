@@ -29,6 +29,7 @@ class _SpatialDropout(Dropout):
     def get_config(self) -> dict:
         config = super().get_config()
         config.pop("noise_shape", None)
+        config.pop("trainable", None)  # Keras 3's SpatialDropout*D.__init__ does not take it
         return config
 
 

@@ -158,7 +158,17 @@ def masked_merges(K):
     return K.Model([a, b], [K.layers.GlobalAveragePooling1D()(s), c])
 
 
-MORE_BUILDERS = {"rnn_states": rnn_states, "conv_rnns": conv_rnns, "attention": attention, "norms": norms,
+def masked_cells(K):
+    """A mask through SpatialDropout1D into RNNs over stacked and single cells, and a normalized Dot."""
+    t = K.Input((7,), dtype="int32")
+    x = K.layers.SpatialDropout1D(0.2)(K.layers.Embedding(10, 4, mask_zero=True)(t))
+    s = K.layers.RNN([K.layers.LSTMCell(3), K.layers.GRUCell(2)], return_sequences=True)(x)
+    d = K.layers.Dot(axes=(1, 1), normalize=True)([s, x])
+    return K.Model(t, [K.layers.RNN(K.layers.SimpleRNNCell(2), go_backwards=True)(s), K.layers.Flatten()(d)])
+
+
+MORE_BUILDERS = {"rnn_states": rnn_states, "masked_cells": masked_cells, "conv_rnns": conv_rnns, "attention": attention,
+                 "norms": norms,
                  "preprocessing": preprocessing, "categorical": categorical, "masked_merges": masked_merges}
 UNRANDOMIZED = ("preprocessing", "categorical")  # their weights are settings (statistics, vocabularies)
 
@@ -168,7 +178,7 @@ def more_inputs(name: str, seed: int = 0):
     tokens = rng.integers(1, 10, (3, 7)).astype("int32")
     tokens[0, 4:] = 0
     tokens[1, :2] = 0
-    if name == "rnn_states":
+    if name in ("rnn_states", "masked_cells"):
         return tokens
     if name == "masked_merges":
         seq = rng.standard_normal((3, 6, 3)).astype("float32")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from keras_catalogue import BUILDERS, randomize, sample_inputs
+from keras_catalogue import BUILDERS, MORE_BUILDERS, more_inputs, randomize, sample_inputs
 
 from tapeflow import keras as tk
 from tapeflow.keras import layers as L
@@ -334,6 +334,53 @@ def test_masks_through_attention(kind):
     model = tk.Model([a, b], [out, L.LSTM(2)(out)])
     randomize(model, seed=14)
     _check(model, [_padded_tokens()[:, :5].copy(), _padded_tokens(1)[::-1, :6].copy()])
+
+
+GENERIC_RNNS = {
+    "lstm_cell": lambda: L.RNN(L.LSTMCell(3)),
+    "gru_cell_backwards_sequences": lambda: L.RNN(L.GRUCell(3, reset_after=False), return_sequences=True,
+                                                  go_backwards=True, zero_output_for_mask=True),
+    "stacked_cells_states": lambda: L.RNN([L.LSTMCell(3), L.SimpleRNNCell(2), L.GRUCell(2)], return_state=True),
+    "bidirectional_cell": lambda: L.Bidirectional(L.RNN(L.SimpleRNNCell(2), return_sequences=True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERIC_RNNS))
+@pytest.mark.parametrize("masked", [False, True])
+def test_generic_rnn_over_cells(name, masked):
+    """keras.layers.RNN over the built-in cells (stacked too) as a Scan, masked or not."""
+    tokens = tk.Input((7,), dtype="int32")
+    out = GENERIC_RNNS[name]()(L.Embedding(10, 4, mask_zero=masked)(tokens))
+    model = tk.Model(tokens, out)
+    randomize(model, seed=8)
+    _check(model, _padded_tokens())
+
+
+def test_masked_cells_model_from_the_keras_catalogue():
+    """The catalogue model Keras also loads (tests/keras/saving/test_keras_files.py): a mask through
+    SpatialDropout1D into stacked cells, and a normalized Dot."""
+    model = MORE_BUILDERS["masked_cells"](tk)
+    randomize(model, seed=9)
+    _check(model, more_inputs("masked_cells"))
+
+
+@pytest.mark.parametrize("axes", [(2, 2), (1, 1), 1])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_dot(axes, normalize):
+    a, b = tk.Input((5, 4)), tk.Input((5, 4))
+    left, right = (a, b) if axes != 1 else (L.Flatten()(a), L.Flatten()(b))
+    model = tk.Model([a, b], L.Dot(axes=axes, normalize=normalize)([left, right]))
+    _check(model, _two_sequences()[:1] * 2)
+
+
+def test_softmax_with_a_mask_argument():
+    """Keras's rule: masked logits -1e9, masked outputs 0 (an all-masked row gives zeros)."""
+    x, float_mask, bool_mask = tk.Input((3, 5)), tk.Input((3, 5)), tk.Input((1, 5), dtype="bool")
+    model = tk.Model([x, float_mask, bool_mask], [L.Softmax()(x, mask=float_mask),
+                                                  L.Softmax(axis=(1, 2))(x, mask=bool_mask)])
+    rng = np.random.default_rng(0)
+    _check(model, [rng.standard_normal((2, 3, 5)).astype("float32"), rng.random((2, 3, 5)).astype("float32"),
+                   np.asarray([[[1, 0, 1, 1, 0]], [[0, 0, 0, 0, 0]]], bool)])
 
 
 def test_a_mask_that_cannot_be_exported_is_refused():

@@ -76,16 +76,23 @@ def elu(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
     return b.op("Elu", [_one(inputs, layer)], layer.name, alpha=float(layer.alpha))
 
 
-@converter("Softmax")
+@converter("Softmax", masks=True)
 def softmax(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
-    if kwargs.get("mask") is not None:
-        raise unsupported(layer, "a mask argument is not exported")
+    """Softmax over `axis` (several axes: exp(x - logsumexp)); with a mask (a Keras mask or the
+    `mask` argument, True or > 0.5 kept), masked logits become -1e9 and masked outputs 0, as Keras."""
+    x, h = _one(inputs, layer), layer.name
+    mask = kwargs.get("mask")
+    if mask is not None:
+        if not isinstance(mask, str):
+            raise unsupported(layer, "a mask that is not a tensor of the model")
+        mask = b.op("Greater", [b.op("Cast", [mask], h, to=1), b.const(np.float32(0.5), h + "/half")], h)
+        x = b.op("Where", [mask, x, b.const(np.float32(-1e9), h + "/large_negative")], h)
     axis = layer.axis
-    if isinstance(axis, (list, tuple)):
-        if len(axis) != 1:
-            raise unsupported(layer, f"softmax over several axes {axis}")
-        axis = axis[0]
-    return b.op("Softmax", [_one(inputs, layer)], layer.name, axis=int(axis))
+    if isinstance(axis, (list, tuple)) and len(axis) > 1:
+        y = b.op("Exp", [b.op("Sub", [x, b.reduce("ReduceLogSumExp", x, list(axis), h, keepdims=True)], h)], h)
+    else:
+        y = b.op("Softmax", [x], h, axis=int(axis[0] if isinstance(axis, (list, tuple)) else axis))
+    return y if mask is None else b.op("Where", [mask, y, b.const(np.float32(0), h + "/zero")], h)
 
 
 @converter("Flatten")
@@ -194,6 +201,33 @@ def merge(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
     if kind == "Average":
         y = b.op("Div", [y, b.const(np.float32(len(xs)), h + "/count")], h)
     return y
+
+
+@converter("Dot")
+def dot(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """Keras's batch dot product as one Einsum (the same equation as `Dot.call`), after
+    `tf.nn.l2_normalize` (x / sqrt(max(sum x^2, 1e-12))) with `normalize=True`."""
+    if len(inputs) != 2:
+        raise unsupported(layer, f"Dot takes exactly two inputs, received {len(inputs)}")
+    h = layer.name
+    ranks = tuple(len(b.shapes.get(x, ())) for x in inputs)
+    if min(ranks) < 2:
+        raise unsupported(layer, f"inputs of unknown or too small rank {ranks}")
+    ax_a, ax_b = layer._axes(ranks)
+    xs = list(inputs)
+    if layer.normalize:
+        for i, axis in enumerate((ax_a, ax_b)):
+            squares = b.reduce("ReduceSum", b.op("Mul", [xs[i], xs[i]], h), [axis], h, keepdims=True)
+            floor = b.const(np.float32(1e-12), h + "/epsilon")
+            xs[i] = b.op("Mul", [xs[i], b.op("Reciprocal", [b.op("Sqrt", [b.op("Max", [squares, floor], h)], h)], h)],
+                         h)
+    letters = "bcdefghijklmnopqrstuvw"
+    sa = "a" + letters[: ranks[0] - 1]
+    sb = "a" + letters[ranks[0] - 1: ranks[0] - 1 + ranks[1] - 1]
+    sb = sb[:ax_b] + sa[ax_a] + sb[ax_b + 1:]
+    out = [c for i, c in enumerate(sa) if i != ax_a] + [c for i, c in enumerate(sb) if i not in (0, ax_b)]
+    y = b.op("Einsum", xs, h, equation=f"{sa},{sb}->{''.join(out)}")
+    return b.op("Unsqueeze", [y, b.ints([1], h + "/axis1")], h) if len(out) == 1 else y
 
 
 @converter("Concatenate")

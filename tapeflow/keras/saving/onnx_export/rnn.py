@@ -1,4 +1,5 @@
-"""ONNX converters of LSTM, GRU, SimpleRNN, Bidirectional and ConvLSTM1D/2D/3D.
+"""ONNX converters of LSTM, GRU, SimpleRNN, RNN (over the built-in cells, stacked too),
+Bidirectional and ConvLSTM1D/2D/3D.
 
 Without a mask, LSTM/GRU/SimpleRNN become ONNX's `LSTM`/`GRU`/`RNN` ops (time-major, as
 onnxruntime runs only layout 0, so the batch-first Keras tensors are transposed around them;
@@ -185,7 +186,7 @@ def bidirectional(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> An
     outs, states = [], []
     for inner, init in zip((layer.forward_layer, layer.backward_layer), halves, strict=True):
         fn = CONVERTERS.get(type(inner).__name__)
-        if fn not in (lstm, gru, simple_rnn, conv_lstm):
+        if fn not in (lstm, gru, simple_rnn, conv_lstm, generic_rnn):
             raise unsupported(layer, f"its {type(inner).__name__} layer has no ONNX converter")
         inner_kwargs = {"_time_aligned": True, "mask": kwargs.get("mask"), "initial_state": init}
         out = fn(b, inner, inputs, inner_kwargs)
@@ -204,3 +205,51 @@ def bidirectional(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> An
         if mode == "ave":
             y = b.op("Mul", [y, b.const(np.float32(0.5), h + "/half")], h)
     return [y, *states] if layer.return_state else y
+
+
+class _CellView:
+    """One cell of a generic RNN, seen as a layer by the step builders (`rnn_scan.*_step`)."""
+
+    def __init__(self, layer: Any, cell: Any, index: int | None) -> None:
+        self.cell = cell
+        self.name = layer.name if index is None else f"{layer.name}/cell{index}"
+
+
+_CELL_STEPS = {"LSTMCell": ("lstm_step", 2), "GRUCell": ("gru_step", 1), "SimpleRNNCell": ("simple_rnn_step", 1)}
+
+
+@converter("RNN", masks=True)
+def generic_rnn(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> Any:
+    """`keras.layers.RNN` over LSTMCell / GRUCell / SimpleRNNCell, or a stack of them
+    (`StackedRNNCells`: each step runs the cells in order, the states of all cells flattened
+    in that order), as a Scan with Keras's masked-step rule."""
+    from tapeflow.keras.saving.onnx_export import rnn_scan
+
+    x, initial = _check(layer, inputs, kwargs)
+    stacked = type(layer.cell).__name__ == "StackedRNNCells"
+    cells = list(layer.cell.cells) if stacked else [layer.cell]
+    steps, sizes = [], []
+    for i, cell in enumerate(cells):
+        kind = type(cell).__name__
+        if kind not in _CELL_STEPS or not type(cell).__module__.startswith("tapeflow."):
+            raise unsupported(layer, f"its cell {kind} has no ONNX translation (LSTMCell, GRUCell and SimpleRNNCell "
+                                     "have)")
+        name, n_states = _CELL_STEPS[kind]
+        steps.append((getattr(rnn_scan, name)(_CellView(layer, cell, i if stacked else None)), n_states))
+        sizes += [int(cell.units)] * n_states
+
+    def step(sb: GraphBuilder, x_t: str, states: list) -> tuple:
+        out, new_states, k = x_t, [], 0
+        for cell_step, n_states in steps:
+            out, cell_states = cell_step(sb, out, states[k:k + n_states])
+            new_states += cell_states
+            k += n_states
+        return out, new_states
+
+    if initial is not None and len(initial) != len(sizes):
+        raise unsupported(layer, f"{len(initial)} initial states for cells with {len(sizes)} states")
+    states = initial or [rnn_scan.zeros_like_batch(b, x, (n,), f"{layer.name}/state{i}") for i, n in enumerate(sizes)]
+    y, finals = rnn_scan.scan_rnn(b, layer, x, kwargs.get("mask"), states, step,
+                                  time_aligned=bool(kwargs.get("_time_aligned")),
+                                  output_state=len(sizes) - steps[-1][1])
+    return [y, *finals] if layer.return_state else y

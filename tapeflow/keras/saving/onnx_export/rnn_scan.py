@@ -133,11 +133,12 @@ def zeros_like_batch(b: GraphBuilder, x: str, dims: tuple, hint: str) -> str:
 
 
 def scan_rnn(b: GraphBuilder, layer: Any, x: str, mask: str | None, states: list, step: Step, step_rank: int = 2,
-             time_aligned: bool = False) -> tuple[str, list]:
+             time_aligned: bool = False, output_state: int = 0) -> tuple[str, list]:
     """Run `step` over the batch-first sequence `x` (rank 3, or rank 3 + spatial for ConvLSTM
     on channels-first steps) with the Keras mask `mask` (bool (batch, time)) and initial
     `states` of rank `step_rank`; returns (sequence or last output, final states).
-    `time_aligned`: outputs of a backwards layer in input order (Bidirectional)."""
+    `time_aligned`: outputs of a backwards layer in input order (Bidirectional);
+    `output_state`: the index of a state shaped like the output (stacked cells: the last cell's)."""
     from onnx import TensorProto
 
     helper, h = b.helper, layer.name
@@ -146,7 +147,7 @@ def scan_rnn(b: GraphBuilder, layer: Any, x: str, mask: str | None, states: list
                                b.op("Slice", [b.op("Shape", [x], h), b.ints([0], h + "/m0"), b.ints([2], h + "/m2")],
                                     h)], h)
     mask = b.op("Reshape", [mask, b.ints([0, 0] + [1] * (step_rank - 1), h + "/mask_shape")], h)
-    prev = b.op("Mul", [states[0], b.const(np.float32(0), h + "/zero_state")], h)
+    prev = b.op("Mul", [states[output_state], b.const(np.float32(0), h + "/zero_state")], h)
     # 1. The body: (states..., prev, x_t, m_t) -> (new states..., out, y_t).
     body = b.subgraph()
     names_in = [body.name(f"{h}/state{i}_in") for i in range(len(states))]
