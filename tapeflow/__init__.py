@@ -102,6 +102,7 @@ _LAZY_SUBMODULES = {
     "sets",
     "test",
     "profiler",
+    "quantization",
 }
 
 # Composite tensor classes, loaded with their package on first use.

@@ -32,6 +32,8 @@ second wrapper of the same op: tf.compat.v1.math.lgamma). compat.v1 hands out Ta
 as TF 1 ops do.
 """
 
+# ruff: noqa: E501 - a generated table, one entry per line
+
 from __future__ import annotations
 
 # namespace under tf.compat.v1 ("" is tf.compat.v1 itself) -> {name: path under tf}

@@ -36,6 +36,9 @@ EXTENDED = [
     "compat.v1.logging", "compat.v1.image", "compat.v1.strings", "compat.v1.sparse", "compat.v1.saved_model",
 "compat.v1.debugging", "compat.v1.errors", "compat.v1.dtypes", "compat.v1.nest",
     "compat.v1.distribute", "compat.v1.lookup", "compat.v1.test", "compat.v1.gfile", "compat.v1.config",
+    "compat.v1.quantization", "compat.v1.signal", "compat.v1.bitwise", "compat.v1.sets", "compat.v1.audio",
+    "compat.v1.queue", "compat.v1.autograph", "compat.v1.ragged", "compat.v1.spectral", "compat.v1.manip",
+    "compat.v1.sysconfig", "compat.v1.version",
 ]
 # Top-level names that are not TF's tensor API (Keras, out-of-scope runtimes); `compat` and the
 # other modules of EXTENDED are counted there, not as one name each of tf.*.
