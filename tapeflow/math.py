@@ -28,6 +28,7 @@ from tapeflow.math_extra import (  # noqa: F401, E402
     unsorted_segment_sum, truncatediv, truncatemod, xdivy, xlog1py, xlogy, zero_fraction, zeta,
 )
 from tapeflow.nn import softsign  # noqa: F401, E402
+from tapeflow.math_sobol import sobol_sample  # noqa: F401, E402
 from tapeflow import math_special as special  # noqa: F401, E402
 
 # tf.math ops that take RaggedTensor / SparseTensor arguments (the one dispatch hook).
