@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import os
+import weakref
 from typing import Any
 
 import numpy as np
@@ -298,6 +299,40 @@ def create_rng_state(seed: Any, alg: Any) -> np.ndarray:
 
 # -- tf.random.Generator ---------------------------------------------------------------------------
 
+# Generators created under a tf.distribute strategy (TF's `_distribution_strategy`): inside that
+# strategy's `run`, each replica draws with the key hashed with its replica id, so that replicas
+# get different streams from the same (mirrored) state. id(state variable) -> strategy.
+_strategy_of_state: dict = {}
+
+
+def _note_strategy(state: Any) -> None:
+    from tapeflow.distribute import context
+
+    if not context.has_strategy():
+        return
+    strategy = context.get_strategy()
+    key = id(state)
+    _strategy_of_state[key] = strategy
+    weakref.finalize(state, _strategy_of_state.pop, key, None)
+    strategy._rng_states[key] = state
+
+
+def _replica_key(state: Any, key: tuple) -> tuple:
+    """`key`, or inside a replica context of the generator's strategy the key hashed with the
+    replica id (TF: stateless_random_uniform_full_int_v2 of the key at counter [replica, 0])."""
+    strategy = _strategy_of_state.get(id(state))
+    if strategy is None:
+        return key
+    from tapeflow.distribute import context
+
+    replica = context._state.replica
+    if not replica or replica[-1].strategy is not strategy:
+        return key
+    rid = replica[-1]._replica_id
+    hashed = int(fill_int(key, (rid & 0xFFFFFFFF, rid >> 32, 0, 0), 1, np.uint64, None, None)[0])
+    return (hashed & 0xFFFFFFFF, hashed >> 32)
+
+
 def _draw(state: Any, method: str, *args: Any, **kwargs: Any) -> Any:
     """One draw of `Generator.<method>` on the generator whose state variable is `state`.
 
@@ -371,6 +406,7 @@ class Generator(AutoTrackable):
             raise ValueError("Generator: give copy_from or state (or use from_seed / from_non_deterministic_state).")
         self._state = Variable(st.astype(np.int64), trainable=False, name="rng_state")
         self.algorithm = Algorithm.PHILOX.value
+        _note_strategy(self._state)
 
     def _checkpoint_children(self) -> list:
         return [("_state_var", self._state)]
@@ -427,7 +463,7 @@ class Generator(AutoTrackable):
         new = px.skip(ctr, 256 * int(n_elements))
         new_state = np.asarray([new[0] | new[1] << 32, new[2] | new[3] << 32, k], np.uint64).view(np.int64)
         self._state.assign(new_state)
-        return key, ctr
+        return _replica_key(self._state, key), ctr
 
     def _eager_uniform(self, shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = _dt.float32,
                 name: Any = None) -> Tensor:

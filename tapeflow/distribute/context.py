@@ -149,6 +149,9 @@ class ReplicaContext:
         self.sharded_update = False
         # ... and whether it may keep the optimizer slots sharded between steps (a distributed fit).
         self.shard_slots = False
+        # A replica of a strategy with several replicas in this process (strategy.LocalStep):
+        # the replicas run one after another and share their gradients through it.
+        self.local_step: Any = None
 
     @property
     def strategy(self) -> Any:
@@ -168,6 +171,8 @@ class ReplicaContext:
 
     @property
     def devices(self) -> tuple:
+        if self.local_step is not None:
+            return (self._strategy.extended.worker_devices[self._replica_id],)
         return tuple(self._strategy.extended.worker_devices)
 
     def __enter__(self) -> ReplicaContext:
@@ -181,16 +186,31 @@ class ReplicaContext:
 
             drain()  # gradients reduced early but never applied
 
+    def _refuse_local(self, what: str) -> None:
+        if self.local_step is not None:
+            from tapeflow import errors
+
+            raise errors.UnimplementedError(
+                None, None,
+                f"ReplicaContext.{what} inside {type(self._strategy).__name__}.run over {self.local_step.replicas} "
+                "devices of one process: Tapeflow runs these replicas one after another, so a replica cannot wait "
+                "for the others' values in the middle of the function. Return the per-replica values from `run` "
+                "and combine them with strategy.reduce / strategy.gather (optimizer updates inside `run` are "
+                "combined for you), or run one process per replica with MultiWorkerMirroredStrategy.")
+
     def all_reduce(self, reduce_op: Any, value: Any, options: Any = None) -> Any:
         """Sum or mean of `value` (a nest of tensors) over all replicas, on every replica."""
+        self._refuse_local("all_reduce")
         return self._strategy.extended._all_reduce(as_reduce_op(reduce_op), value)
 
     def all_gather(self, value: Any, axis: int, options: Any = None) -> Any:
         """Every replica's `value` (a nest of tensors) concatenated along `axis`, on every replica."""
+        self._refuse_local("all_gather")
         return self._strategy.extended._gather(value, axis)
 
     def merge_call(self, merge_fn: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         """Call `merge_fn(strategy, *args, **kwargs)` in cross-replica context."""
+        self._refuse_local("merge_call")
         saved = list(_state.replica)
         _state.replica.clear()
         _state.scopes.append(self._strategy)

@@ -36,6 +36,8 @@ from tapeflow.distribute.values import DistributedDataset, local_part, split_row
 
 def run(name: str, method: Any, model: Any, strategy: Any, args: tuple, kwargs: dict) -> Any:
     """Run the trainer's `method` ("fit", "evaluate" or "predict") data-parallel."""
+    if strategy._num_local > 1:
+        return _run_local(name, method, model, strategy, args, kwargs)
     bound = inspect.signature(method).bind(model, *args, **kwargs)
     bound.apply_defaults()
     arguments = dict(bound.arguments)
@@ -62,6 +64,50 @@ def run(name: str, method: Any, model: Any, strategy: Any, args: tuple, kwargs: 
         out = method(model, **arguments)
         _gather_optimizer_state(model)
         return finish(out)
+
+
+# -- several replicas in this process (MirroredStrategy over logical CPU devices) ------------------
+def _run_local(name: str, method: Any, model: Any, strategy: Any, args: tuple, kwargs: dict) -> Any:
+    """`fit` / `train_on_batch`: each batch (the global batch) is split across the replicas, each
+    replica runs the train step on its block in its replica context, and the optimizer applies
+    the replicas' averaged gradients once (strategy.LocalStep). Evaluation and prediction need
+    no combining across replicas: they run on the whole batch."""
+    d = model.__dict__
+    d["_in_distributed_call"] = True
+    if name in ("fit", "train_on_batch"):
+        d["_local_replicas"] = strategy
+    try:
+        with strategy.scope():
+            return method(model, *args, **kwargs)
+    finally:
+        d["_in_distributed_call"] = False
+        d.pop("_local_replicas", None)
+
+
+def per_replica_step(strategy: Any, step: Any) -> Any:
+    """The train function `step(batch)` run once per replica of `strategy` on its block of the
+    batch (a batch with fewer rows than replicas is split over as many replicas as it has rows)."""
+    from tapeflow.distribute import context as _ctx
+    from tapeflow.distribute.strategy import LocalStep
+
+    devices = strategy.extended.worker_devices
+
+    def run(data: Any) -> Any:
+        sizes = [int(t.shape[0]) for t in nest.flatten(data) if hasattr(t, "shape") and len(t.shape)]
+        replicas = min(len(devices), sizes[0]) if sizes else 1
+        shared = LocalStep(replicas)
+        out = None
+        for r in range(replicas):
+            ctx = _ctx.ReplicaContext(strategy, r, "mean")
+            ctx.local_step = shared
+            part = local_part(data, replicas, r, "fit") if replicas > 1 else data
+            from tapeflow import backend as _backend
+
+            with _backend.device(devices[r]), ctx:
+                out = step(part)
+        return out
+
+    return run
 
 
 def _saves_mid_epoch(callbacks: Any) -> bool:

@@ -3,13 +3,27 @@
 
 A strategy owns a collective (`collective.Collective` over MPI for several workers,
 `LocalCollective` for one) and implements TF's API on it: `scope`, `run`, `reduce`, `gather`,
-the distributed datasets. Each worker process holds exactly one replica, so a value returned by
-`run` is this worker's plain tensor (TF returns plain values for one local replica too).
+the distributed datasets. Each worker process holds one replica, so a value returned by `run`
+is this worker's plain tensor (TF returns plain values for one local replica too) — except a
+`MirroredStrategy` over several (logical CPU) devices, whose replicas live in this process:
+
+- `run` calls the function once per replica, one after another (replica 0 first), each in its
+  replica context on its device, and returns `PerReplica` values where the replicas differ.
+- Variables are mirrored by sharing: every replica reads the same variable. An optimizer update
+  inside `run` is deferred until the last replica has computed its gradients; it then applies
+  the replicas' gradients summed in replica order (averaged in Keras `fit`), once — the update
+  of synchronous training (reading a variable inside `run` after the update shows the old value).
+- `tf.random.Generator`s created under the scope give each replica its own stream (TF's key
+  hashed with the replica id) from the same state, as mirrored state variables do.
+- Cross-replica communication inside `run` (`ReplicaContext.all_reduce`, `all_gather`,
+  `merge_call`) needs the replicas to run at the same time; with replicas one after another it
+  raises `tf.errors.UnimplementedError` (reduce the `PerReplica` results with `strategy.reduce`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from typing import Any
 
 import numpy as np
@@ -173,9 +187,13 @@ class Strategy:
     """
 
     _collective: Any = None
+    _num_local = 1  # replicas in this process (MirroredStrategy over several devices: more)
 
     def __init__(self, extended: StrategyExtended) -> None:
         self._extended = extended
+        # State variables of the tf.random.Generators created under this strategy: mirrored
+        # (every replica of one `run` starts from the same state).
+        self._rng_states: Any = weakref.WeakValueDictionary()
 
     @property
     def extended(self) -> StrategyExtended:
@@ -184,7 +202,7 @@ class Strategy:
     @property
     def num_replicas_in_sync(self) -> int:
         """Replicas whose gradients are combined in each step (workers x local replicas)."""
-        return self._extended._collective.size
+        return self._extended._collective.size * self._num_local
 
     @property
     def cluster_resolver(self) -> Any:
@@ -234,6 +252,8 @@ class Strategy:
         """Call `fn(*args, **kwargs)` once per replica, in a replica context; returns this
         replica's result (per-replica values in `args` are unwrapped to this replica's value)."""
         _options.check_run_options(options, f"{type(self).__name__}.run")
+        if self._num_local > 1:
+            return self._run_local(fn, args, kwargs or {})
         args = nest.map_structure(_local_value, args) if args else ()
         kwargs = nest.map_structure(_local_value, kwargs) if kwargs else {}
         ctx = self._replica_context("sum")
@@ -252,24 +272,75 @@ class Strategy:
         _func_graph.lift_call(lambda: stack.remove(ctx), (), name="exit_replica_context", stateful=True)
         return out
 
+    def _run_local(self, fn: Any, args: tuple, kwargs: dict) -> Any:
+        """`run` over the replicas of this process, one after another (see the module doc)."""
+        from tapeflow.distribute.values import regroup, replica_value
+
+        shared = LocalStep(self._num_local)
+        tracing = _tracing()
+        stack = _ctx._state.replica
+        states = list(self._rng_states.values())
+        saved: list = []
+
+        def snapshot() -> None:
+            saved[:] = [_host(v._value).copy() for v in states]
+
+        def restore() -> None:
+            for v, a in zip(states, saved, strict=True):
+                v._value[...] = a
+
+        if states:
+            _func_graph.lift_call(snapshot, (), name="snapshot_rng_states", stateful=True) if tracing else snapshot()
+        outs = []
+        for r, device in enumerate(self._extended._devices):
+            if r and states:
+                _func_graph.lift_call(restore, (), name="restore_rng_states", stateful=True) if tracing else restore()
+            ctx = _ctx.ReplicaContext(self, r, "sum")
+            ctx.local_step = shared
+            a, k = replica_value(args, r), replica_value(kwargs, r)
+            if tracing:
+                _func_graph.lift_call(lambda ctx=ctx: stack.append(ctx), (), name="enter_replica_context",
+                                      stateful=True)
+            with _backend.device(device), ctx, self._mirroring():
+                outs.append(fn(*a, **k))
+            if tracing:
+                _func_graph.lift_call(lambda ctx=ctx: stack.remove(ctx), (), name="exit_replica_context",
+                                      stateful=True)
+        return regroup(outs)
+
     def reduce(self, reduce_op: Any, value: Any, axis: int | None = None) -> Any:
         """Combine per-replica `value`s (`ReduceOp.SUM` or `MEAN`) across replicas; with `axis`,
         also across that axis (the mean then counts every element of every replica)."""
         op = _ctx.as_reduce_op(reduce_op)
+        if self._num_local > 1:
+            return _map_per_replica(lambda leaf: _reduce_local(op, leaf, axis), value)
         value = nest.map_structure(_local_value, value)
         return self._extended._all_reduce(op, value, axis)
 
     def gather(self, value: Any, axis: int) -> Any:
         """Every replica's `value` concatenated along `axis` (sizes along `axis` may differ)."""
+        if self._num_local > 1:
+            return _map_per_replica(lambda leaf: _gather_local(leaf, axis, self._num_local), value)
         value = nest.map_structure(_local_value, value)
         return self._extended._gather(value, axis)
 
     def experimental_local_results(self, value: Any) -> tuple:
-        """This worker's values of `value`, one per local replica (one here)."""
+        """This worker's values of `value`, one per local replica."""
+        if self._num_local > 1:
+            from tapeflow.distribute.values import PerReplica, replica_value
+
+            if isinstance(value, PerReplica):
+                return tuple(value)
+            return tuple(replica_value(value, r) for r in range(self._num_local)) if _has_per_replica(value) \
+                else (value,)
         return (nest.map_structure(_local_value, value),)
 
     def experimental_distribute_values_from_function(self, value_fn: Any) -> Any:
-        """`value_fn(ValueContext)` for this worker's replica."""
+        """`value_fn(ValueContext)` for each of this worker's replicas."""
+        if self._num_local > 1:
+            from tapeflow.distribute.values import PerReplica
+
+            return PerReplica(value_fn(ValueContext(r, self.num_replicas_in_sync)) for r in range(self._num_local))
         return value_fn(ValueContext(self._extended._collective.rank, self.num_replicas_in_sync))
 
     # -- input --------------------------------------------------------------------------------
@@ -291,6 +362,104 @@ class Strategy:
         return DistributedDataset(dataset_fn(ctx), self, split=False)
 
     experimental_distribute_datasets_from_function = distribute_datasets_from_function
+
+
+class LocalStep:
+    """What the replicas of one `run` in this process share: the gradients each replica handed
+    to an optimizer, until the last replica's call applies them all (`local_gradients`)."""
+
+    def __init__(self, replicas: int) -> None:
+        self.replicas = replicas
+        self.stash: dict = {}   # id(optimizer) -> [gradient arrays of replica 0, 1, ...]
+
+    def local_gradients(self, ctx: Any, optimizer: Any, grads: list) -> list | None:
+        """Replicas before the last: keep a copy of `grads`, return None (nothing to apply yet).
+        The last: every replica's gradients summed in replica order ("mean": divided by the
+        number of replicas), to apply once."""
+        arrays = [None if g is None else np.array(_backend.to_numpy(g._value) if isinstance(g, Tensor) else g)
+                  for g in grads]
+        kept = self.stash.setdefault(id(optimizer), [])
+        kept.append(arrays)
+        if ctx._replica_id < self.replicas - 1:
+            return None
+        del self.stash[id(optimizer)]
+        if len(kept) != self.replicas or any(len(a) != len(arrays) for a in kept):
+            raise ValueError(f"tf.distribute.{type(ctx.strategy).__name__}: every replica must apply gradients for "
+                             f"the same variables with the same optimizer; {len(kept)} of {self.replicas} replicas "
+                             "did in this step.")
+        out = []
+        for i in range(len(arrays)):
+            parts = [a[i] for a in kept if a[i] is not None]
+            if not parts:
+                out.append(None)
+                continue
+            total = parts[0].copy()
+            for p in parts[1:]:
+                total += p
+            if ctx.gradient_reduce == "mean":
+                total = total / np.asarray(self.replicas, total.dtype)
+            out.append(Tensor(total))
+        return out
+
+
+def _has_per_replica(value: Any) -> bool:
+    from tapeflow.distribute.values import PerReplica
+
+    if isinstance(value, PerReplica):
+        return True
+    if isinstance(value, dict):
+        return any(_has_per_replica(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_per_replica(v) for v in value)
+    return False
+
+
+def _map_per_replica(fn: Any, value: Any) -> Any:
+    """`fn` applied to each PerReplica (and each plain leaf) of the structure `value`."""
+    from tapeflow.distribute.values import PerReplica
+
+    if isinstance(value, PerReplica) or not isinstance(value, (list, tuple, dict)):
+        return fn(value)
+    if isinstance(value, dict):
+        return type(value)((k, _map_per_replica(fn, v)) for k, v in value.items())
+    items = [_map_per_replica(fn, v) for v in value]
+    return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+
+
+def _reduce_local(op: _ctx.ReduceOp, value: Any, axis: int | None) -> Any:
+    """One leaf of `reduce` over the replicas of this process: summed in replica order."""
+    import tapeflow as tf
+    from tapeflow.distribute.values import PerReplica
+
+    if not isinstance(value, PerReplica):
+        if op is _ctx.ReduceOp.SUM:
+            raise ValueError(f"A non-DistributedValues value {value!s} cannot be reduced with the given reduce op "
+                             f"{op}.")
+        value = PerReplica([value])
+        if axis is None:
+            return tf.convert_to_tensor(value[0])
+    parts = [tf.convert_to_tensor(v) for v in value]
+    count = None
+    if axis is not None:
+        count = sum(int(p.shape[axis]) for p in parts)
+        parts = [tf.reduce_sum(p, axis=axis) for p in parts]
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    if op is _ctx.ReduceOp.MEAN:
+        total = total / tf.cast(count if count is not None else len(parts), total.dtype)
+    return total
+
+
+def _gather_local(value: Any, axis: int, replicas: int) -> Any:
+    import tapeflow as tf
+    from tapeflow.distribute.values import PerReplica
+
+    parts = list(value) if isinstance(value, PerReplica) else [value] * replicas
+    parts = [tf.convert_to_tensor(p) for p in parts]
+    if not parts[0].shape.rank:
+        raise ValueError("strategy.gather: a scalar cannot be gathered along an axis; received shape ().")
+    return tf.concat(parts, axis=axis)
 
 
 class ValueContext:
@@ -375,17 +544,33 @@ class MirroredStrategy(Strategy):
                              f"{cross_device_ops!r}.")
         self._cross_device_ops = cross_device_ops or _options.ReductionToOneDevice()
         if devices is None:
-            devices = ["/gpu:0"] if _backend.gpu_available() else ["/cpu:0"]
+            # TF: the GPUs, else every logical CPU device (one unless the CPU was split).
+            from tapeflow import config
+
+            devices = ["/gpu:0"] if _backend.gpu_available() else [d.name for d in config.list_logical_devices("CPU")]
         if isinstance(devices, str):
             devices = [devices]
         names = tuple(_canonical_device(d) for d in devices)
         if not names:
             raise ValueError("MirroredStrategy: `devices` must not be empty.")
+        if len(set(names)) != len(names):
+            raise ValueError(f"MirroredStrategy: the devices {list(devices)} name one device twice.")
         if len(names) > 1:
-            raise ValueError(
-                f"MirroredStrategy over {len(names)} devices {list(devices)} needs an in-process all-reduce "
-                "(NCCL through CuPy), which Tapeflow does not provide. Run one process per device with "
-                "tf.distribute.MultiWorkerMirroredStrategy under `mpirun -n N` instead.")
+            if any(":GPU:" in n for n in names):
+                raise ValueError(
+                    f"MirroredStrategy over {len(names)} devices {list(devices)} with GPUs needs an in-process "
+                    "all-reduce between GPUs (NCCL through CuPy), which Tapeflow does not provide. Run one process "
+                    "per GPU with tf.distribute.MultiWorkerMirroredStrategy under `mpirun -n N` instead.")
+            from tapeflow import config
+
+            cpus = len(config.list_logical_devices("CPU"))
+            for n in names:
+                if int(n.rsplit(":", 1)[1]) >= cpus:
+                    raise ValueError(
+                        f"MirroredStrategy: device {n} does not exist: there are {cpus} logical CPU devices. Split "
+                        "the CPU with tf.config.set_logical_device_configuration(cpu, "
+                        "[tf.config.LogicalDeviceConfiguration()] * N) first.")
+            self._num_local = len(names)
         self._device = names[0]
         super().__init__(StrategyExtended(self, LocalCollective(), names))
 

@@ -31,18 +31,30 @@ def _multi_worker_scope() -> Any:
 if _overlap.GradientHook not in _tape.gradient_hooks:
     _tape.gradient_hooks.append(_overlap.GradientHook)
 
-model_strategy = _multi_worker_scope
+def model_strategy() -> Any:
+    """The strategy a model created now distributes its `fit` over: that of the innermost scope
+    when it spans several workers or several replicas in this process, else None."""
+    if not _ctx._state.scopes:
+        return None
+    strategy = _ctx._state.scopes[-1]
+    return strategy if strategy.extended._collective.size > 1 or strategy._num_local > 1 else None
+
+
 metric_strategy = _multi_worker_scope
 
 
-def reduce_gradients(grads: list) -> list:
+def reduce_gradients(grads: list, optimizer: Any = None) -> list | None:
     """`grads` all-reduced across the workers when called eagerly inside a multi-worker replica
     context; unchanged otherwise. (Inside a tf.function trace the optimizer records its update
-    as one node, and this hook runs when that node runs.)"""
+    as one node, and this hook runs when that node runs.) Inside `run` of a strategy with
+    several replicas in this process: None for the replicas before the last (their gradients
+    are kept), every replica's gradients combined for the last one."""
     replica = _ctx._state.replica
     if not replica or (_trace_state.graphs and _trace_state.graphs[-1] is not None):
         return grads
     ctx = replica[-1]
+    if ctx.local_step is not None:
+        return ctx.local_step.local_gradients(ctx, optimizer, grads)
     extended = ctx.strategy.extended
     if extended._collective.size == 1:
         return grads

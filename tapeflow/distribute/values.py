@@ -16,18 +16,29 @@ from tapeflow.data.dataset import Dataset
 from tapeflow.data.iterator import OwnedIterator
 
 
-class PerReplica:
-    """One value per local replica (`tf.distribute.DistributedValues`)."""
+class PerReplica(tuple):
+    """One value per local replica (`tf.distribute.DistributedValues`), in replica order.
 
-    def __init__(self, values: tuple) -> None:
-        self._values = tuple(values)
+    A tuple underneath, so that `tf.nest` and `tf.function` arguments and results flatten it
+    into its replicas' tensors and rebuild it (TF's composite-tensor behaviour).
+    """
+
+    def __new__(cls, values: Any) -> PerReplica:
+        return super().__new__(cls, values)
 
     @property
     def values(self) -> tuple:
-        return self._values
+        return tuple(self)
+
+    def _format(self, show: Any) -> str:
+        body = ",\n".join(f"  {i}: {show(v)}" for i, v in enumerate(self))
+        return f"{type(self).__name__}:{{\n{body}\n}}"
 
     def __repr__(self) -> str:
-        return f"PerReplica:{{{', '.join(f'{i}: {v!r}' for i, v in enumerate(self._values))}}}"
+        return self._format(repr)
+
+    def __str__(self) -> str:
+        return self._format(str)
 
 
 DistributedValues = PerReplica
@@ -41,15 +52,48 @@ def split_rows(n: int, parts: int, index: int) -> tuple[int, int]:
     return start, start + base + (1 if index < extra else 0)
 
 
-def local_part(batch: Any, parts: int, index: int, what: str = "the distributed dataset") -> Any:
-    """This replica's block of rows of every tensor in `batch` (all leaves share the batch size)."""
+def replica_value(structure: Any, index: int) -> Any:
+    """`structure` with each `PerReplica` in it replaced by its value for replica `index`."""
+    if isinstance(structure, PerReplica):
+        return structure[index]
+    if isinstance(structure, dict):
+        return type(structure)((k, replica_value(v, index)) for k, v in structure.items())
+    if isinstance(structure, tuple) and hasattr(structure, "_fields"):
+        return type(structure)(*[replica_value(v, index) for v in structure])
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(replica_value(v, index) for v in structure)
+    return structure
+
+
+def regroup(values: list) -> Any:
+    """The results of the replicas of one `run` as one structure: a `PerReplica` where the
+    replicas' values differ, the value itself where every replica returned the same object."""
+    first = values[0]
+    if len(values) == 1:
+        return first
+    if isinstance(first, dict) and all(isinstance(v, dict) and v.keys() == first.keys() for v in values):
+        return type(first)((k, regroup([v[k] for v in values])) for k in first)
+    if (isinstance(first, (list, tuple)) and not isinstance(first, PerReplica)
+            and all(type(v) is type(first) and len(v) == len(first) for v in values)):
+        items = [regroup([v[i] for v in values]) for i in range(len(first))]
+        return type(first)(*items) if hasattr(first, "_fields") else type(first)(items)
+    if all(v is first for v in values):
+        return first
+    return PerReplica(values)
+
+
+def local_part(batch: Any, parts: int, index: int, what: str = "the distributed dataset",
+               allow_empty: bool = False) -> Any:
+    """This replica's block of rows of every tensor in `batch` (all leaves share the batch size);
+    with `allow_empty`, a batch with fewer rows than replicas leaves the last ones empty (TF's
+    in-process split) instead of raising."""
     leaves = nest.flatten(batch)
     sizes = {int(leaf.shape[0]) for leaf in leaves if hasattr(leaf, "shape") and len(leaf.shape)}
     if len(sizes) != 1:
         raise ValueError(f"{what}: every component of a batch needs the same leading (batch) dimension to be "
                          f"split across {parts} replicas; received sizes {sorted(sizes)}.")
     n = sizes.pop()
-    if n < parts:
+    if n < parts and not allow_empty:
         raise ValueError(f"{what}: a batch of {n} rows cannot be split across {parts} replicas; use a global "
                          f"batch size of at least {parts} (or drop_remainder=True).")
     start, stop = split_rows(n, parts, index)
@@ -69,6 +113,10 @@ class DistributedDataset(Dataset):
         self._parts = coll.size if split else 1
         self._index = coll.rank if split else 0
         self._strategy = strategy
+        # Several replicas in this process (MirroredStrategy over several devices): each
+        # element is one PerReplica of `_local` blocks (split) or `_local` consecutive elements.
+        self._local = strategy._num_local
+        self._split_local = split
 
     def __iter__(self) -> DistributedIterator:
         return DistributedIterator(self)
@@ -90,6 +138,9 @@ class DistributedDataset(Dataset):
         return self._inputs[0]._compute_cardinality()
 
     def _iter_elements(self) -> Iterator:
+        if self._local > 1:
+            yield from self._local_elements()
+            return
         if self._parts == 1:
             yield from self._inputs[0]._iter_elements()
             return
@@ -97,6 +148,34 @@ class DistributedDataset(Dataset):
             yield local_part(element, self._parts, self._index)
 
 
+    def _local_elements(self) -> Iterator:
+        n = self._local
+        source = self._inputs[0]._iter_elements()
+        if self._split_local:
+            for element in source:
+                yield PerReplica(local_part(element, n, r, allow_empty=True) for r in range(n))
+            return
+        while True:  # one element per replica; a last incomplete group is left out
+            group = []
+            for element in source:
+                group.append(element)
+                if len(group) == n:
+                    break
+            if len(group) < n:
+                return
+            yield PerReplica(group)
+
+
 class DistributedIterator(OwnedIterator):
     """The iterator of a distributed dataset (`iter(dist_dataset)`): this worker's batches
-    (`next`, `get_next()`, `get_next_as_optional()`, `element_spec`)."""
+    (`next`, `get_next()`, `get_next_as_optional()`, `element_spec`); with several replicas in
+    the process, a `PerReplica` of their batches."""
+
+    def __next__(self) -> Any:
+        from tapeflow.data import structure
+
+        element = next(self._elements)
+        self._position += 1
+        if isinstance(element, PerReplica):
+            return PerReplica(structure.to_tensors(e) for e in element)
+        return structure.to_tensors(element)

@@ -106,7 +106,9 @@ def test_one_replica_datasets():
 
 def test_unsupported_variants_say_why(monkeypatch):
     with pytest.raises(ValueError, match="NCCL"):
-        tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        tf.distribute.MirroredStrategy(["/gpu:0", "/gpu:1"])
+    with pytest.raises(ValueError, match="CPU:1 does not exist: there are 1 logical CPU devices"):
+        tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])  # (the CPU was not split)
     with pytest.raises(ValueError, match="cross_device_ops"):
         tf.distribute.MirroredStrategy(cross_device_ops=object())
     nccl = tf.distribute.experimental.CommunicationOptions(

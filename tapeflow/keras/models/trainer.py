@@ -566,6 +566,15 @@ class Trainer:
         or the built-in one) through `tf.function`, or run eagerly under `run_eagerly=True`.
         The built-in step drops its logs (fit reads the metrics when a callback asks), so the
         trace's dead-code pass removes computing them."""
+        function, returns_logs = self._train_function()
+        strategy = self.__dict__.get("_local_replicas")
+        if strategy is not None:  # several replicas in this process: one step per replica
+            from tapeflow.distribute import keras_fit
+
+            function = keras_fit.per_replica_step(strategy, function)
+        return function, returns_logs
+
+    def _train_function(self) -> tuple:
         if type(self).train_step is not Trainer.train_step:
             return self._compiled_step("train_step"), True
         traced = self._traced_builtin_step("train_step")

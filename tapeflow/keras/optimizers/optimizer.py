@@ -375,7 +375,9 @@ class Optimizer:
         if _distribute_state.replica:  # tf.distribute: all-reduce the gradients across workers first
             if _distribute.apply_sharded(self, grads, trainable_variables):
                 return  # (each worker updated its share of the weights, then all were shared)
-            grads = _distribute.reduce_gradients(grads)
+            grads = _distribute.reduce_gradients(grads, self)
+            if grads is None:
+                return  # (a replica of this process before the last: the last one applies all)
         if self._sharded_slots is not None:  # a replicated update needs the whole state
             self._sharded_slots.gather()
         # 1. Build on first use; check the variables are known.
