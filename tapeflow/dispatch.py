@@ -142,6 +142,12 @@ def api_function(fn: Callable, api_name: str, kind: str) -> Callable:
 
 def _dispatch(c: CompositeTensor, kind: str, api_name: str, fn: Callable, args: tuple,
               kwargs: dict) -> Any:
+    from tapeflow.tracing import composite_calls
+
+    if composite_calls.tracing() and composite_calls.has_graph_values(args, kwargs):
+        # Inside tf.function, on composites of graph tensors: one node running the op eagerly.
+        return composite_calls.lift_composite_call(
+            lambda *a, **k: _dispatch(c, kind, api_name, fn, a, k), args, kwargs, api_name)
     out = type(c)._tf_dispatch(kind, api_name, fn, args, kwargs)
     if out is NotImplemented:
         raise TypeError(f"tf.{api_name}: a {type(c).__name__} argument is not supported by this "

@@ -11,7 +11,11 @@ def is_nested(structure: Any) -> bool:
 
 
 def flatten(structure: Any, expand_composites: bool = False) -> list:
-    """The leaves of `structure` in order (dicts by sorted key, like TF)."""
+    """The leaves of `structure` in order (dicts by sorted key, like TF); with
+    `expand_composites`, RaggedTensors, SparseTensors and extension types (and their specs)
+    give their component tensors (specs) instead of being leaves."""
+    if expand_composites:
+        return [x for x in flatten(_encoded(structure)) if not _is_static(x)]
     t = type(structure)
     if t is list or t is tuple:  # fast path: a flat list/tuple of leaves
         for v in structure:
@@ -42,7 +46,15 @@ def _sort_key(k: Any) -> Any:
 
 
 def pack_sequence_as(structure: Any, flat_sequence: list, expand_composites: bool = False) -> Any:
-    """Rebuild `structure`'s shape with the leaves `flat_sequence`."""
+    """Rebuild `structure`'s shape with the leaves `flat_sequence` (components of composites
+    with `expand_composites`)."""
+    if expand_composites:
+        from tapeflow.tracing import composites
+
+        encoded = _encoded(structure)
+        leaves, given = flatten(encoded), iter(flat_sequence)
+        flat = [x if _is_static(x) else next(given) for x in leaves]
+        return composites.decode(pack_sequence_as(encoded, flat))
     it = iter(flat_sequence)
     result = _pack(structure, it)
     return result
@@ -60,8 +72,22 @@ def _pack(s: Any, it: Any) -> Any:
 
 
 def map_structure(func: Callable, *structures: Any, **kwargs: Any) -> Any:
-    """Apply `func` to corresponding leaves of `structures`, keeping the first's shape."""
-    flats = [flatten(s) for s in structures]
+    """Apply `func` to corresponding leaves of `structures`, keeping the first's shape
+    (`expand_composites=True`: to the component tensors of composites)."""
+    expand = bool(kwargs.get("expand_composites", False))
+    flats = [flatten(s, expand) for s in structures]
     if any(len(f) != len(flats[0]) for f in flats):
         raise ValueError("map_structure: the structures do not have the same number of leaves.")
-    return pack_sequence_as(structures[0], [func(*leaves) for leaves in zip(*flats, strict=False)])
+    return pack_sequence_as(structures[0], [func(*leaves) for leaves in zip(*flats, strict=False)], expand)
+
+
+def _encoded(structure: Any) -> Any:
+    from tapeflow.tracing import composites
+
+    return composites.encode(structure)
+
+
+def _is_static(x: Any) -> bool:
+    from tapeflow.tracing import composites
+
+    return composites.is_static(x)

@@ -35,6 +35,13 @@ def _has_ragged(value: Any) -> bool:
     return has_ragged(value)
 
 
+def _has_sparse(value: Any) -> bool:
+    """Whether a structure holds SparseTensors (sliced by their first dimension)."""
+    from tapeflow import nest
+
+    return any(type(x).__name__ == "SparseTensor" for x in nest.flatten(value))
+
+
 class Dataset:
     """A sequence of elements, built and transformed lazily (`tf.data.Dataset`).
 
@@ -141,7 +148,7 @@ class Dataset:
         """The rows of `tensors` (arrays, or tuples/dicts of arrays with the same first size)."""
         from tapeflow.data.sources import TensorSliceDataset
 
-        if _has_ragged(tensors):
+        if _has_ragged(tensors) or _has_sparse(tensors):
             from tapeflow.data.ragged import RaggedSliceDataset
 
             return RaggedSliceDataset(tensors, name)

@@ -49,6 +49,8 @@ class RaggedSliceDataset(Dataset):
         self._struct = structure.map_leaves(leaf, _tupled(tensors))
         self._flat = structure.flatten(self._struct)
         sizes = {len(a) if isinstance(a, RaggedTensor) else int(a.shape[0]) for a in self._flat}
+        if any(type(a).__name__ == "SparseTensor" and a.ndim == 0 for a in self._flat):
+            raise ValueError(f"{what}: a SparseTensor component must have rank 1 or more to be sliced.")
         if len(sizes) != 1:
             raise ValueError(f"{what}: all components must have the same size in their first "
                              f"dimension, received sizes {sorted(sizes)}.")
@@ -58,6 +60,10 @@ class RaggedSliceDataset(Dataset):
         def spec(a: Any) -> Any:
             if isinstance(a, RaggedTensor):
                 return RaggedTensorSpec(a.shape[1:], a.dtype, a.ragged_rank - 1, a.row_splits_dtype)
+            if type(a).__name__ == "SparseTensor":  # rows of a SparseTensor are SparseTensors
+                from tapeflow.sparse import SparseTensorSpec
+
+                return SparseTensorSpec(a.shape[1:], a.dtype)
             return TensorSpec(a.shape[1:], _dt.from_numpy(a.dtype))
         return structure.map_leaves(spec, self._struct)
 
@@ -108,6 +114,8 @@ class RaggedBatchDataset(Dataset):
     def _ragged_leaf(self, s: Any) -> bool:
         if isinstance(s, RaggedTensorSpec):
             return True
+        if _is_sparse_spec(s):
+            return False
         return self._dense_to_ragged and (s.shape is None or None in tuple(s.shape)) and bool(
             s.shape)
 
@@ -120,6 +128,8 @@ class RaggedBatchDataset(Dataset):
                 return RaggedTensorSpec(shape, s.dtype, s.ragged_rank + 1, self._splits_dtype)
             if self._ragged_leaf(s):
                 return RaggedTensorSpec(shape, s.dtype, len(s.shape), self._splits_dtype)
+            if _is_sparse_spec(s):  # SparseTensor elements batch into one SparseTensor
+                return type(s)(shape, s.dtype)
             return TensorSpec(shape, s.dtype)
         return structure.map_leaves(spec, self._inputs[0].element_spec)
 
@@ -142,12 +152,21 @@ class RaggedBatchDataset(Dataset):
         columns = list(zip(*[structure.flatten(e) for e in elements], strict=True))
         out = []
         for column, s in zip(columns, specs, strict=True):
+            if _is_sparse_spec(s):
+                from tapeflow.data.batching import _stack_sparse
+
+                out.append(_stack_sparse(list(column)))
+                continue
             if not self._ragged_leaf(s):
                 out.append(np.stack(column))
                 continue
             depth = s.ragged_rank if isinstance(s, RaggedTensorSpec) else len(s.shape) - 1
             out.append(stack_rows([_as_ragged(x, depth) for x in column], self._splits_dtype))
         return structure.pack(elements[0], out)
+
+
+def _is_sparse_spec(s: Any) -> bool:
+    return type(s).__name__ == "SparseTensorSpec"
 
 
 def _as_ragged(x: Any, depth: int) -> Any:

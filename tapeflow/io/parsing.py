@@ -19,7 +19,7 @@ import numpy as np
 
 from tapeflow import dtypes as _dt
 from tapeflow import string_values as _sv
-from tapeflow.errors import InvalidArgumentError, UnimplementedError
+from tapeflow.errors import InvalidArgumentError
 from tapeflow.io.parse_features import (
     RaggedFeature,
     _Feature,
@@ -81,14 +81,6 @@ def _run(op: str, serialized: Any, specs: list, reader: Callable, split: Callabl
         return out
 
     if func_graph.tracing() and x._value is None:
-        for spec in specs:
-            dense_ragged = (spec.form == "ragged" and not batched and not isinstance(spec, _SequenceFeature)
-                            and all(isinstance(p, RaggedFeature.UniformRowLength) for p in spec.partitions))
-            if spec.form not in ("dense", "sequence") and not dense_ragged:
-                raise UnimplementedError(None, None, f"{op}: feature '{spec.key}' ({type(spec.config).__name__}) "
-                                         "inside tf.function: SparseTensor and RaggedTensor results exist only "
-                                         "eagerly here; use FixedLenFeature / FixedLenSequenceFeature("
-                                         "allow_missing=True) in traced code, or parse eagerly.")
         parts = _traced(op, x, components, specs)
     else:
         from tapeflow import backend

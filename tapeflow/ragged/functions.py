@@ -15,6 +15,7 @@ from tapeflow.ragged import dispatch_ops, rows
 from tapeflow.ragged.ragged_tensor import RaggedTensor
 from tapeflow.tensor import Tensor, convert_to_tensor
 from tapeflow.tensor import constant as _constant
+from tapeflow.tracing.composite_calls import lift_composite_call
 
 get_xp = backend.get_xp
 
@@ -89,6 +90,10 @@ def map_flat_values(op: Callable, *args: Any, **kwargs: Any) -> Any:
         return op(*args, **kwargs)
     first = rts[0]
     for r in rts[1:]:
+        if _shares_splits(first, r):
+            continue
+        if any(_is_graph(x) for x in rts):  # inside tf.function: compared when the node runs
+            return lift_composite_call(map_flat_values, (op, *args), kwargs, "RaggedMapFlatValues")
         if not dispatch_ops._same_partition(first, r):
             raise ValueError("tf.ragged.map_flat_values: the RaggedTensor arguments must have "
                              "identical row partitions.")
@@ -97,10 +102,20 @@ def map_flat_values(op: Callable, *args: Any, **kwargs: Any) -> Any:
         return a.flat_values if isinstance(a, RaggedTensor) else a
 
     out = op(*[flat(a) for a in args], **{k: flat(v) for k, v in kwargs.items()})
-    if out.shape[0] != first.flat_values.shape[0]:
+    n, m = out.shape[0], first.flat_values.shape[0]
+    if n is not None and m is not None and n != m:
         raise ValueError(f"tf.ragged.map_flat_values: op must keep the number of flat values "
                          f"({first.flat_values.shape[0]}), it returned shape {out.shape}.")
     return first.with_flat_values(out)
+
+
+def _shares_splits(a: RaggedTensor, b: RaggedTensor) -> bool:
+    sa, sb = a.nested_row_splits, b.nested_row_splits
+    return len(sa) == len(sb) and all(x is y for x, y in zip(sa, sb, strict=True))
+
+
+def _is_graph(rt: RaggedTensor) -> bool:
+    return rt.flat_values._value is None or any(s._value is None for s in rt.nested_row_splits)
 
 
 def boolean_mask(data: Any, mask: Any, name: Any = None) -> Any:

@@ -26,6 +26,7 @@ from tapeflow.dispatch import CompositeTensor
 from tapeflow.ops import elementwise as ew
 from tapeflow.ragged import rows
 from tapeflow.tensor import Tensor, TensorShape, convert_to_tensor
+from tapeflow.tracing.composite_calls import lift_composite_methods
 
 get_xp = backend.get_xp
 
@@ -246,12 +247,13 @@ class RaggedTensor(CompositeTensor):
 
     @property
     def row_splits_dtype(self) -> _dt.DType:
-        return _dt.from_numpy(self._row_splits._value.dtype)
+        return self._row_splits.dtype
 
     @property
     def shape(self) -> TensorShape:
         """[nrows, None (or the uniform row length), ...inner dims]."""
-        return TensorShape((len(self._row_splits._value) - 1, self._uniform_row_length)
+        n = self._row_splits.shape[0]
+        return TensorShape((None if n is None else n - 1, self._uniform_row_length)
                            + tuple(self._values.shape[1:]))
 
     def get_shape(self) -> TensorShape:
@@ -264,7 +266,7 @@ class RaggedTensor(CompositeTensor):
     @property
     def uniform_row_length(self) -> Tensor | None:
         n = self._uniform_row_length
-        return None if n is None else Tensor(np.asarray(n, self._row_splits._value.dtype))
+        return None if n is None else Tensor(np.asarray(n, self._row_splits.dtype._np))
 
     def _xp(self) -> Any:
         return get_xp(self._row_splits._value)
@@ -331,7 +333,8 @@ class RaggedTensor(CompositeTensor):
     def with_values(self, new_values: Any) -> RaggedTensor:
         """The same row partition over `new_values` (same outer length)."""
         new_values = _as_values(new_values, "with_values")
-        if new_values.shape[0] != self._values.shape[0]:
+        n, m = new_values.shape[0], self._values.shape[0]
+        if n is not None and m is not None and n != m:
             raise ValueError(f"RaggedTensor.with_values: expected {self._values.shape[0]} values, "
                              f"received shape {new_values.shape}.")
         return RaggedTensor(new_values, self._row_splits, self._uniform_row_length, internal=True)
@@ -406,7 +409,7 @@ class RaggedTensor(CompositeTensor):
 
     def __repr__(self) -> str:
         if self.flat_values._value is None:
-            return f"tf.RaggedTensor(values={self._values}, row_splits={self._row_splits})"
+            return f"tf.RaggedTensor(values={self._values!s}, row_splits={self._row_splits!s})"
         with np.printoptions(formatter={"all": _formatter}):
             return f"<tf.RaggedTensor {_formatter(self.numpy())}>"
 
@@ -422,6 +425,19 @@ class RaggedTensor(CompositeTensor):
         from tapeflow.ragged.indexing import getitem
 
         return getitem(self, key)
+
+    # -- crossing tf.function boundaries (tapeflow.tracing.composites) -------------------------
+    _tf_native_elements = True  # tf.data and map_fn batch and slice it by rows, not by components
+
+    def _tf_encode(self) -> tuple:
+        """(static part, components): flat values, then the row splits of each ragged level."""
+        from tapeflow.ragged.spec import RaggedStatic
+
+        uniform, rt = [], self
+        while isinstance(rt, RaggedTensor):
+            uniform.append(rt._uniform_row_length)
+            rt = rt._values
+        return RaggedStatic(tuple(uniform)), [self.flat_values, *self.nested_row_splits]
 
     # -- dispatch and operators ----------------------------------------------------------------
     @classmethod
@@ -530,3 +546,10 @@ def _formatter(x: Any) -> str:
             return np.array2string(x, separator=", ")
         return repr(x.tolist())
     return str(x)
+
+
+# Inside a tf.function trace, methods on a RaggedTensor of graph tensors (and factories given
+# graph tensors) are lifted into one node each; the component accessors work as they are.
+lift_composite_methods(RaggedTensor, ("values", "row_splits", "flat_values", "nested_row_splits",
+                                      "ragged_rank", "dtype", "row_splits_dtype", "shape", "ndim",
+                                      "uniform_row_length"))

@@ -58,7 +58,7 @@ def _concretes(fn: Any) -> list:
         # trace per rank, as for an input_signature.
         for c in list(fn._cache.values()):
             if not c._kwargs and any(ph.spec.shape is None for ph in c._placeholders):
-                fn._traces_for_every_rank(signature=c.structured_input_signature[0])
+                fn._traces_for_every_rank(signature=c._encoded_input_signature[0])
     seen: list = []
     for c in fn._cache.values():
         if c not in seen:
@@ -220,9 +220,9 @@ class _Writer:
             return self._renumbered(c._doc, c._library)
         placeholders = [{"name": (p.spec.name or p.path) if signature else p.path, "shape": _shape(p.spec.shape),
                          "dtype": p.spec.dtype.name, "rank": p.rank} for p in c._placeholders]
-        flat = nest.flatten(c.structured_outputs)
+        flat = nest.flatten(c._structured_outputs)
         doc = self._body(label, list(c.graph.inputs), placeholders, c._program.nodes, flat)
-        doc["output_structure"] = encode(nest.map_structure(lambda _: None, c.structured_outputs), [])
+        doc["output_structure"] = encode(nest.map_structure(lambda _: None, c._structured_outputs), [])
         doc["name"] = c.name
         if not signature:
             index = {id(p): k for k, p in enumerate(c._placeholders)}

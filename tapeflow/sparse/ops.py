@@ -19,6 +19,7 @@ from tapeflow.ops import movement as mv
 from tapeflow.sparse import index as ix
 from tapeflow.sparse.sparse_tensor import SparseTensor
 from tapeflow.tensor import Tensor, convert_to_tensor
+from tapeflow.tracing.composite_calls import lift_composite_call
 
 get_xp = backend.get_xp
 
@@ -266,8 +267,11 @@ def map_values(op: Callable, *args: Any, **kwargs: Any) -> SparseTensor:
     if not sps:
         raise ValueError("tf.sparse.map_values: at least one argument must be a SparseTensor.")
     first = sps[0]
-    xp = get_xp(first._idx())
+    if len(sps) > 1 and any(s._values._value is None or s._indices._value is None for s in sps):
+        # Inside tf.function: the indices are compared when the node runs.
+        return lift_composite_call(map_values, (op, *args), kwargs, "SparseMapValues")
     for s in sps[1:]:
+        xp = get_xp(first._idx())
         if s._idx().shape != first._idx().shape or not bool(xp.all(s._idx() == first._idx())) or (
                 s._shape_tuple() != first._shape_tuple()):
             raise ValueError("tf.sparse.map_values: the SparseTensor arguments must have the same "

@@ -23,6 +23,7 @@ from tapeflow.dispatch import CompositeSpec, CompositeTensor
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor, TensorShape, convert_to_tensor
+from tapeflow.tracing.composite_calls import lift_composite_methods
 
 get_xp = backend.get_xp
 
@@ -48,9 +49,13 @@ class SparseTensor(CompositeTensor):
         dense_shape: int64 [rank], the shape of the dense tensor it represents.
     """
 
-    __slots__ = ("_indices", "_values", "_dense_shape")
+    __slots__ = ("_indices", "_values", "_dense_shape", "_static_shape")
 
     def __init__(self, indices: Any, values: Any, dense_shape: Any) -> None:
+        self._static_shape = None
+        if _any_graph(indices, values, dense_shape):
+            self._init_graph(indices, values, dense_shape)
+            return
         vals = values if isinstance(values, Tensor) else convert_to_tensor(values)
         xp = get_xp(vals._value)
         idx = _int64_array(indices, "indices")
@@ -72,6 +77,40 @@ class SparseTensor(CompositeTensor):
         self._indices = Tensor(idx)
         self._values = vals
         self._dense_shape = Tensor(shape)
+
+    def _init_graph(self, indices: Any, values: Any, dense_shape: Any) -> None:
+        """Inside a tf.function trace: graph components, checked by their static shapes; the
+        static dense shape is what is known of `dense_shape` (its rank, and its values when
+        it is a constant)."""
+        from tapeflow.ops.elementwise import cast
+
+        def as_int64(x: Any, what: str) -> Tensor:
+            t = x if isinstance(x, Tensor) else convert_to_tensor(x, dtype=_dt.int64)
+            if t.dtype._np.kind not in "iu":
+                raise TypeError(f"SparseTensor: {what} must be integers, received dtype {t.dtype.name}.")
+            return t if t.dtype == _dt.int64 else cast(t, _dt.int64)
+
+        idx, shape = as_int64(indices, "indices"), as_int64(dense_shape, "dense_shape")
+        vals = values if isinstance(values, Tensor) else convert_to_tensor(values)
+        if shape._value is not None:
+            static: tuple | None = tuple(int(d) for d in backend.to_numpy(shape._value))
+        elif shape.shape is not None and shape.shape[0] is not None:
+            static = (None,) * shape.shape[0]
+        elif idx.shape is not None and len(idx.shape) == 2 and idx.shape[1] is not None:
+            static = (None,) * idx.shape[1]
+        else:
+            static = None
+        self._indices, self._values, self._dense_shape = idx, vals, shape
+        self._static_shape = static
+
+    @classmethod
+    def _from_components(cls, indices: Tensor, values: Tensor, dense_shape: Tensor,
+                         static_shape: tuple | None) -> SparseTensor:
+        """A SparseTensor of these component tensors as they are (a trace's decoding)."""
+        sp = object.__new__(cls)
+        sp._indices, sp._values, sp._dense_shape = indices, values, dense_shape
+        sp._static_shape = None if dense_shape._value is not None else static_shape
+        return sp
 
     @classmethod
     def from_value(cls, sparse_tensor_value: Any) -> SparseTensor:
@@ -97,13 +136,17 @@ class SparseTensor(CompositeTensor):
 
     @property
     def shape(self) -> TensorShape:
-        return TensorShape(self._dense_shape._value.tolist())
+        if self._dense_shape._value is None:  # graph components: the static shape
+            return TensorShape(self._static_shape)
+        return TensorShape(backend.to_numpy(self._dense_shape._value).tolist())
 
     def get_shape(self) -> TensorShape:
         return self.shape
 
     @property
     def ndim(self) -> int:
+        if self._dense_shape._value is None:
+            return None if self._static_shape is None else len(self._static_shape)
         return len(self._dense_shape._value)
 
     def _shape_tuple(self) -> tuple:
@@ -114,6 +157,10 @@ class SparseTensor(CompositeTensor):
 
     def with_values(self, new_values: Any) -> SparseTensor:
         """The same indices and shape with new values (same length)."""
+        if _any_graph(self._dense_shape, new_values):
+            vals = new_values if isinstance(new_values, Tensor) else convert_to_tensor(new_values)
+            return SparseTensor._from_components(self._indices, vals, self._dense_shape, self.shape.as_list()
+                                                 if self.ndim is not None else None)
         return SparseTensor(self._indices, new_values, self._dense_shape)
 
     def numpy(self) -> Any:
@@ -166,6 +213,14 @@ class SparseTensor(CompositeTensor):
     def __truediv__(self, other: Any) -> SparseTensor:
         return self._cwise(ew.truediv, other)
 
+    # -- crossing tf.function boundaries (tapeflow.tracing.composites) -------------------------
+    _tf_native_elements = True  # tf.data and map_fn batch and slice it whole
+
+    def _tf_encode(self) -> tuple:
+        """(static part: the static dense shape, components: indices, values, dense_shape)."""
+        return SparseStatic(tuple(self.shape) if self.ndim is not None else None), [
+            self._indices, self._values, self._dense_shape]
+
     # -- dispatch ------------------------------------------------------------------------------
     @classmethod
     def _tf_dispatch(cls, kind: str, api_name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
@@ -208,3 +263,88 @@ class SparseTensorSpec(CompositeSpec):
 
     def __repr__(self) -> str:
         return f"SparseTensorSpec({self._shape_repr()}, {self._dtype!r})"
+
+    def _tf_encode_spec(self) -> tuple:
+        from tapeflow.tracing.spec import TensorSpec
+
+        rank = None if self._shape is None else len(self._shape)
+        return SparseStatic(None if self._shape is None else tuple(self._shape)), [
+            TensorSpec([None, rank], _dt.int64), TensorSpec([None], self._dtype),
+            TensorSpec([rank], _dt.int64)]
+
+
+def _any_graph(*xs: Any) -> bool:
+    return any(isinstance(x, Tensor) and x._value is None for x in xs)
+
+
+class SparseStatic:
+    """The non-tensor part of a SparseTensor crossing a trace: its static dense shape (None
+    dimensions unknown; None for an unknown rank)."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape: tuple | None) -> None:
+        self.shape = None if shape is None else tuple(None if d is None else int(d) for d in shape)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SparseStatic) and other.shape == self.shape
+
+    def __hash__(self) -> int:
+        return hash(("sparse", self.shape))
+
+    def __repr__(self) -> str:
+        return f"SparseTensor<shape={self.shape}>"
+
+    def _tf_saved_model_key(self) -> str:
+        return "SparseTensor"
+
+    def _tf_accepts(self, other: Any) -> bool:
+        """A call's static shape fits the traced one (None dimensions take any size)."""
+        if not isinstance(other, SparseStatic):
+            return False
+        if self.shape is None:
+            return True
+        return other.shape is not None and len(other.shape) == len(self.shape) and all(
+            a is None or a == b for a, b in zip(self.shape, other.shape, strict=True))
+
+    def _tf_merge(self, other: Any) -> SparseStatic:
+        """The static shape both `self` and `other` fit."""
+        if not isinstance(other, SparseStatic) or self.shape is None or other.shape is None \
+                or len(self.shape) != len(other.shape):
+            return SparseStatic(None)
+        return SparseStatic(tuple(a if a == b else None for a, b in zip(self.shape, other.shape, strict=True)))
+
+    def _tf_decode(self, components: list) -> SparseTensor:
+        return SparseTensor._from_components(*components, self.shape)
+
+    def _tf_decode_spec(self, component_specs: list) -> SparseTensorSpec:
+        return SparseTensorSpec(self.shape, component_specs[1].dtype)
+
+    def _tf_component_specs(self, components: list) -> list:
+        """The specs a trace keys on: any number of stored values."""
+        from tapeflow.tracing.spec import TensorSpec
+
+        idx, vals, shape = components
+        return [TensorSpec([None, idx.shape[1]], idx.dtype), TensorSpec([None], vals.dtype),
+                TensorSpec(tuple(shape.shape), shape.dtype)]
+
+    def _tf_stand_in(self, components: list, fill: int) -> list:
+        """Consistent stand-in components (shape probes): the static shape's sizes (`fill`
+        where unknown), `fill` values at evenly spread positions."""
+        from tapeflow.graph import SymbolicTensor, _dummy
+
+        rank = components[2].shape[0] if components[2].shape is not None else None
+        if rank is None:
+            rank = len(self.shape) if self.shape is not None else 2
+        dims = tuple(fill if self.shape is None or self.shape[i] is None else self.shape[i] for i in range(rank))
+        total = int(np.prod(dims)) if dims else 1
+        nnz = min(fill, total)
+        flat = np.unique(np.linspace(0, max(total - 1, 0), nnz).astype(np.int64)) if nnz else np.zeros(0, np.int64)
+        idx = np.stack(np.unravel_index(flat, dims), axis=1) if dims else np.zeros((len(flat), 0), np.int64)
+        values = _dummy(SymbolicTensor((len(flat),), components[1].dtype), fill)
+        return [Tensor(idx.astype(np.int64)), values, Tensor(np.asarray(dims, np.int64))]
+
+
+# Inside a tf.function trace, methods on a SparseTensor of graph tensors are lifted into one
+# node each; the component accessors work as they are.
+lift_composite_methods(SparseTensor, ("indices", "values", "dense_shape", "dtype", "shape", "ndim"))

@@ -32,9 +32,10 @@ def per_string(x: Tensor, row_fn: Any, dtype: Any, op: str) -> Any:
     a batch."""
     if len(x.shape) == 0:  # a dense vector: an op, so it also traces
         return apply(op, lambda a: np.asarray(row_fn(a[()]), dtype=dtype), x)
-    if x._value is None:
-        raise TypeError(f"{op}: a batch of strings gives a RaggedTensor, which traced functions do "
-                        "not carry; call it eagerly or on one string at a time.")
+    if x._value is None:  # inside tf.function: one node giving the ragged rows' components
+        from tapeflow.tracing.composite_calls import lift_composite_call
+
+        return lift_composite_call(per_string, (x, row_fn, dtype, op), {}, op)
     arr = x._value
     rows = [np.asarray(row_fn(s), dtype=dtype) for s in arr.reshape(-1).tolist()]
     return rows_to_ragged(rows, arr.shape, dtype)

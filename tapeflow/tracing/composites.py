@@ -44,6 +44,45 @@ def _encoder(x: Any) -> Any:
     return fn
 
 
+def _element_encoder(x: Any) -> Any:
+    """The encoder tf.data and map_fn use: extension types only (RaggedTensor and SparseTensor
+    elements are handled whole there, as TF batches and slices them by rows)."""
+    if getattr(type(x), "_tf_native_elements", False):
+        return None
+    return _encoder(x)
+
+
+def trace_specs(structure: Any, spec_of: Any) -> Any:
+    """`structure` (encoded) with each leaf replaced by the spec a trace keys on: `spec_of(leaf)`,
+    except the components of a composite whose static part relaxes them (RaggedTensor and
+    SparseTensor: TF keys them by their TypeSpec, not by the number of stored values)."""
+    if is_encoded(structure):
+        static, comps = structure[1], structure[2]
+        relax = getattr(static, "_tf_component_specs", None)
+        if relax is not None and all(_is_value(c) for c in comps):
+            return Encoded((MARK, static, tuple(relax(list(comps)))))
+        return Encoded((MARK, static, tuple(trace_specs(c, spec_of) for c in comps)))
+    if isinstance(structure, dict):
+        return type(structure)((k, trace_specs(v, spec_of)) for k, v in structure.items())
+    if isinstance(structure, tuple) and hasattr(structure, "_fields"):
+        return type(structure)(*[trace_specs(v, spec_of) for v in structure])
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(trace_specs(v, spec_of) for v in structure)
+    return spec_of(structure)
+
+
+def _is_value(x: Any) -> bool:
+    return hasattr(x, "_value") and hasattr(x, "dtype")
+
+
+def statics_compatible(traced: Any, given: Any) -> bool:
+    """Whether a call's static part `given` fits the static part a trace was made for."""
+    if given == traced or given is traced:
+        return True
+    accepts = getattr(traced, "_tf_accepts", None)
+    return accepts is not None and bool(accepts(given))
+
+
 def has_composites(structure: Any) -> bool:
     """Whether `structure` holds a value or spec that encodes (cheap when it holds none)."""
     return any(_encoder(x) is not None for x in nest.flatten(structure))
@@ -92,6 +131,19 @@ def decode(structure: Any) -> Any:
     return structure
 
 
+def decode_specs(structure: Any) -> Any:
+    """`decode` for a structure of specs: each encoded spec becomes its TypeSpec again."""
+    if is_encoded(structure):
+        return structure[1]._tf_decode_spec([decode_specs(c) for c in structure[2]])
+    if isinstance(structure, dict):
+        return type(structure)((k, decode_specs(v)) for k, v in structure.items())
+    if isinstance(structure, tuple) and hasattr(structure, "_fields"):
+        return type(structure)(*[decode_specs(v) for v in structure])
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(decode_specs(v) for v in structure)
+    return structure
+
+
 def contains_encoded(structure: Any) -> bool:
     if is_encoded(structure):
         return True
@@ -120,19 +172,53 @@ def _element_type(static: Any, n: int) -> type:
         cls = collections.namedtuple(f"{static!r}".split("<")[0].replace(".", "_") or "Composite",
                                      [f"c{i}" for i in range(n)])
         cls._tf_static = static
+        cls.__repr__ = _element_repr
+        cls.__eq__ = _element_eq
+        cls.__ne__ = lambda self, other: not _element_eq(self, other)
+        cls.__hash__ = tuple.__hash__
+        cls.__getattr__ = _element_getattr
         _ELEMENT_TYPES[(static, n)] = cls
     return cls
+
+
+def _as_spec(element: Any) -> Any:
+    """The extension-type spec an element of specs stands for (None for an element of values)."""
+    if all(type(c).__name__ == "TensorSpec" or has_elements(c) for c in element):
+        return type(element)._tf_static._tf_decode_spec([from_elements(c, True) for c in element])
+    return None
+
+
+def _element_repr(self: Any) -> str:
+    spec = _as_spec(self)
+    return repr(spec) if spec is not None else tuple.__repr__(self)
+
+
+def _element_eq(self: Any, other: Any) -> bool:
+    """An element spec equals the extension-type spec it stands for (`ds.element_spec == Spec`)."""
+    if isinstance(other, tuple):
+        return tuple.__eq__(self, other)
+    spec = _as_spec(self)
+    return spec is not None and spec == other
+
+
+def _element_getattr(self: Any, name: str) -> Any:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    spec = _as_spec(self)
+    if spec is None:
+        raise AttributeError(name)
+    return getattr(spec, name)
 
 
 def as_elements(structure: Any) -> Any:
     """`structure` with each composite value (or spec) replaced by a namedtuple of its
     components (specs) whose class remembers the static part: every tf.data transformation
     then handles the components as ordinary leaves."""
-    if not has_composites(structure):
+    if not any(_element_encoder(x) is not None for x in nest.flatten(structure)):
         return structure
 
     def enc(x: Any) -> Any:
-        fn = _encoder(x)
+        fn = _element_encoder(x)
         if fn is None:
             return x
         static, components = fn(x)

@@ -101,7 +101,7 @@ class ConcreteFunction:
         self._args = args
         self._kwargs = kwargs
         self._placeholders = placeholders
-        self.structured_outputs = outputs
+        self._structured_outputs = outputs  # extension types / composites as their components
         self._signature = signature
         flat_out = nest.flatten(outputs)
         self._flat_outputs = flat_out
@@ -114,11 +114,25 @@ class ConcreteFunction:
                         if ArrayProgram.supports(self._program.nodes) else None)
 
     @property
-    def structured_input_signature(self) -> tuple:
+    def structured_outputs(self) -> Any:
+        """What the Python function returned, with graph tensors (composites rebuilt)."""
+        out = self._structured_outputs
+        return composites.decode(out) if self._composite_outputs else out
+
+    @property
+    def _encoded_input_signature(self) -> tuple:
+        """`structured_input_signature` with extension types and composites as their components."""
         def spec(x: Any) -> Any:
             return x.spec if isinstance(x, _Placeholder) else x
 
         return (tuple(nest.map_structure(spec, list(self._args))), nest.map_structure(spec, self._kwargs))
+
+    @property
+    def structured_input_signature(self) -> tuple:
+        args, kwargs = self._encoded_input_signature
+        if composites.contains_encoded((args, kwargs)):
+            args, kwargs = composites.decode_specs(args), composites.decode_specs(kwargs)
+        return args, kwargs
 
     @property
     def inputs(self) -> list:
@@ -151,9 +165,13 @@ class ConcreteFunction:
                 for ph, x in zip(flat_ph, flat_in, strict=True):
                     if isinstance(ph, _Placeholder):
                         values.append(x)
-                    elif _leaf_key(ph) != _leaf_key(x):
+                    elif _leaf_key(ph) != _leaf_key(x) and not composites.statics_compatible(ph, x):
                         raise TypeError(f"ConcreteFunction {self.name} was traced with the Python value "
                                         f"{ph!r}, received {x!r}; call the tf.function to trace anew.")
+        if values is None and composites.contains_encoded((args, kwargs)):
+            # An input_signature trace called with composites: their components, in order.
+            args = tuple(x for x in nest.flatten(list(args)) if not composites.is_static(x))
+            kwargs = {k: v for k, v in kwargs.items() if not composites.contains_encoded(v)}
         if values is None:
             by_name = {ph.path: ph for ph in phs}
             unknown = [k for k in kwargs if k not in by_name]
@@ -192,7 +210,7 @@ class ConcreteFunction:
     def __str__(self) -> str:
         lines = ["ConcreteFunction Input Parameters:"]
         lines += [f"  {name} (POSITIONAL_OR_KEYWORD): {text}" for name, text in _parameters(self)]
-        lines += ["Output Type:", f"  {_output_type(self.structured_outputs)}", "Captures:", "  None"]
+        lines += ["Output Type:", f"  {_output_type(self._structured_outputs)}", "Captures:", "  None"]
         return "\n".join(lines)
 
     def _call_flat(self, values: list) -> Any:
@@ -213,11 +231,11 @@ class ConcreteFunction:
             if arrays is not None and not recording_tapes:
                 outs = arrays.run([v._value for v in values])
                 flat = [t if a is None else Tensor(a) for t, a in zip(self._flat_outputs, outs, strict=True)]
-                return nest.pack_sequence_as(self.structured_outputs, flat) if self._nested_outputs else flat[0]
+                return nest.pack_sequence_as(self._structured_outputs, flat) if self._nested_outputs else flat[0]
             env = {id(p): v for p, v in zip(self.graph.inputs, values, strict=True)}
             run = RunState(env)
             self._program.run(run)
-            return nest.map_structure(lambda t: read_output(t, env), self.structured_outputs)
+            return nest.map_structure(lambda t: read_output(t, env), self._structured_outputs)
 
     def _lifted_call(self, values: list) -> Any:
         """Called while another function is traced: one stateful node that replays this trace.
@@ -234,7 +252,7 @@ class ConcreteFunction:
                         for k, i in enumerate(node._out_slots)]
         for i, o in zip(node._out_slots, node.outputs, strict=True):
             flat[i] = o
-        out = nest.pack_sequence_as(self.structured_outputs, flat) if self._nested_outputs else flat[0]
+        out = nest.pack_sequence_as(self._structured_outputs, flat) if self._nested_outputs else flat[0]
         return composites.decode(out) if self._composite_outputs else out
 
     def pretty_printed_signature(self, verbose: bool = True) -> str:
@@ -268,7 +286,7 @@ class FunctionType:
 
     def __init__(self, concrete: ConcreteFunction) -> None:
         self.parameters = dict(_parameters(concrete))
-        self.output = concrete.structured_outputs
+        self.output = concrete._structured_outputs
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}: {v}" for k, v in self.parameters.items())
@@ -324,7 +342,7 @@ def _check_spec(ph: _Placeholder, x: Any, fname: str) -> Tensor:
 def _check_static(static: Any, x: Any, fname: str, path: str) -> Any:
     """A non-tensor leaf of an encoded input_signature (an extension type's class and static
     fields) against the call's: they must be equal."""
-    if x != static and not (isinstance(x, TensorSpec) or x is static):
+    if x != static and not (isinstance(x, TensorSpec) or x is static) and not composites.statics_compatible(static, x):
         raise TypeError(f"Binding inputs to tf.function `{fname}` failed: argument `{path}` expects "
                         f"{static!r}, received {x!r}.")
     return static
@@ -508,7 +526,10 @@ class Function:
             return self._concrete_for_signature(args, kwargs)
         bound = _bind(self._signature, self._name, args, kwargs) if self._signature else (args, kwargs)
         bound = nest.map_structure(_to_tensor, bound) if _has_arrays(bound) else bound
-        key = _structure_key(bound)
+        # RaggedTensor / SparseTensor components are keyed by their TypeSpec (TF's rule), not
+        # by the number of values they hold.
+        keyed = composites.trace_specs(bound, _same) if composites.contains_encoded(bound) else bound
+        key = _structure_key(keyed)
         concrete = self._cache.get(key)
         if concrete is not None:
             return concrete, bound
@@ -517,7 +538,7 @@ class Function:
                 if _fits(relaxed, bound):
                     self._cache[key] = relaxed
                     return relaxed, bound
-        specs = nest.map_structure(_spec_of, bound)
+        specs = nest.map_structure(_spec_of, keyed)
         if self._reduce_retracing and self._cache:
             specs = _relax_against(specs, [c for c in self._cache.values()])
         concrete = self._trace(specs, bound)
@@ -548,7 +569,8 @@ class Function:
                 flat_a = [a]
             if len(flat_a) != len(flat_s):
                 raise TypeError(f"Binding inputs to tf.function `{self._name}` failed: argument "
-                                f"`{names[i]}` does not match the structure of {s!r}.")
+                                f"`{names[i]}` does not match the structure of "
+                                f"{self._public_signature[i]!r}.")
             leaves = [x if isinstance(x, TensorSpec) else _check_spec(_Placeholder(spec, names[i]), x, self._name)
                       if isinstance(spec, TensorSpec) else _check_static(spec, x, self._name, names[i])
                       for x, spec in zip(flat_a, flat_s, strict=True)]
@@ -650,6 +672,7 @@ class Function:
                     g.dummies[(id(ph), 3)] = _second_stand_in(ph, v)
         fn = self._traceable()
         if composites.contains_encoded((args_in, kwargs_in)):  # the function sees extension types
+            _composite_stand_ins(g, (args_in, kwargs_in))
             args_in, kwargs_in = composites.decode(args_in), composites.decode(kwargs_in)
         try:
             with g:
@@ -743,6 +766,34 @@ def _second_stand_in(placeholder: Any, example: Tensor) -> Tensor:
     shape = tuple(d if p is not None else (4 if d == 3 else 3)
                   for p, d in zip(placeholder.shape, example.shape, strict=True))
     return _dummy(SymbolicTensor(shape, example.dtype), 3)
+
+
+def _same(x: Any) -> Any:
+    return x
+
+
+def _composite_stand_ins(g: FuncGraph, structure: Any) -> None:
+    """Stand-in values for the placeholders of RaggedTensor / SparseTensor components that
+    agree with each other (row splits that end at the number of values, ...), for shape
+    probes: the call's own values for the first probe when there is a call, else made."""
+    if composites.is_encoded(structure):
+        static, comps = structure[1], list(structure[2])
+        make = getattr(static, "_tf_stand_in", None)
+        if make is not None and all(isinstance(c, Tensor) and c._value is None for c in comps):
+            for fill in (2, 3):
+                if fill == 2 and all((id(c), 2) in g.dummies for c in comps):
+                    continue
+                for c, v in zip(comps, make(comps, fill), strict=True):
+                    g.dummies[(id(c), fill)] = v
+            return
+        for c in comps:
+            _composite_stand_ins(g, c)
+    elif isinstance(structure, dict):
+        for v in structure.values():
+            _composite_stand_ins(g, v)
+    elif isinstance(structure, (list, tuple)):
+        for v in structure:
+            _composite_stand_ins(g, v)
 
 
 def _rank_of(x: Any) -> int:

@@ -85,6 +85,11 @@ def _is_metric(obj: Any) -> bool:
 
 def _first_dim(x: Any) -> Any:
     for leaf in nest.flatten(x):
+        if type(leaf).__name__ in ("RaggedTensor", "SparseTensor"):  # rows: nrows / dense_shape[0]
+            n = leaf.shape[0] if leaf.shape.rank else None
+            if n is not None:
+                return int(n)
+            return leaf.nrows() if hasattr(leaf, "nrows") else leaf.dense_shape[0]
         if isinstance(leaf, Tensor) and leaf._value is None:  # inside tf.function
             n = leaf.shape[0] if leaf.shape else 1
             if n is None:
