@@ -556,7 +556,7 @@ class MirroredStrategy(Strategy):
         if len(set(names)) != len(names):
             raise ValueError(f"MirroredStrategy: the devices {list(devices)} name one device twice.")
         if len(names) > 1:
-            if any(":GPU:" in n for n in names):
+            if any(":GPU:" in n for n in names) and _backend.gpu_available():
                 raise ValueError(
                     f"MirroredStrategy over {len(names)} devices {list(devices)} with GPUs needs an in-process "
                     "all-reduce between GPUs (NCCL through CuPy), which Tapeflow does not provide. Run one process "
@@ -564,8 +564,8 @@ class MirroredStrategy(Strategy):
             from tapeflow import config
 
             cpus = len(config.list_logical_devices("CPU"))
-            for n in names:
-                if int(n.rsplit(":", 1)[1]) >= cpus:
+            for n in names:  # (GPUs named on a machine without one: the CPU runs them, as TF's soft placement)
+                if ":CPU:" in n and int(n.rsplit(":", 1)[1]) >= cpus:
                     raise ValueError(
                         f"MirroredStrategy: device {n} does not exist: there are {cpus} logical CPU devices. Split "
                         "the CPU with tf.config.set_logical_device_configuration(cpu, "
