@@ -82,6 +82,8 @@ class Restoration:
                 self.variables[sid] = obj
         if tracking.is_notifiable(obj):
             anchor, anchor_sid = obj, sid
+        if prev is None and _foreign_keras_model(node, obj):
+            self._bind_model(sid, obj)
         live_children = dict(tracking.children(obj)) if node["children"] else {}
         for name, csid in node["children"]:
             child = live_children.get(name)
@@ -92,6 +94,29 @@ class Restoration:
         opt_type = tracking._keras_optimizer_type()
         if opt_type is not None and isinstance(obj, opt_type) and not obj.built:
             self.pending_optimizers[sid] = weakref.ref(obj, self._on_death)
+
+    def _bind_model(self, sid: int, model: Any) -> None:
+        """A model saved by tf.keras or by Keras 3 on TensorFlow (other edge names than Tapeflow's:
+        `layer_with_weights-N`, `_functional/_operations/N`): its variables paired layer by layer,
+        as `model.load_weights` pairs them, all shapes checked before any is assigned."""
+        from tapeflow.keras.saving.tf_checkpoint import model_variable_nodes
+
+        pairs = [(vsid, var) for vsid, var in model_variable_nodes(self.nodes, sid, model, self.reader.prefix)
+                 if vsid not in self.live]
+        values = []
+        for vsid, var in pairs:
+            key = self.nodes[vsid]["key"]
+            arr = self.reader.get_tensor(key)
+            if tuple(arr.shape) != tuple(var.shape):
+                raise ValueError(f"Received incompatible tensor with shape {tuple(arr.shape)} when attempting to "
+                                 f"restore variable with shape {tuple(var.shape)} and name {var.name} (checkpoint key "
+                                 f"{key!r}).")
+            values.append(arr)
+        for (vsid, var), arr in zip(pairs, values, strict=True):
+            _assign_array(var, arr.astype(var._value.dtype, copy=False), self.nodes[vsid]["key"])
+            self.live[vsid] = id(var)
+            self.restored_ids.add(id(var))
+            self.variables[vsid] = var
 
     def _build_optimizers(self) -> None:
         for sid, ref in list(self.pending_optimizers.items()):
@@ -164,6 +189,17 @@ class Restoration:
                     + " (call .expect_partial() on the restore status to silence this warning)",
                     stacklevel=1,
                 )
+
+
+def _foreign_keras_model(node: dict, obj: Any) -> bool:
+    """Whether saved `node` is a Keras model written by tf.keras or Keras 3 on TensorFlow and
+    `obj` a Tapeflow Keras model (whose own edges have other names)."""
+    names = {name for name, _ in node["children"]}
+    if not (names & {"_functional", "_operations"} or any(n.startswith("layer_with_weights-") for n in names)):
+        return False
+    from tapeflow.keras.models.model import Model
+
+    return isinstance(obj, Model) and not names & {name for name, _ in tracking.children(obj)}
 
 
 def _forget_when_gone(restoration: Restoration) -> Any:

@@ -10,6 +10,11 @@ A checkpoint `P` is `P.index` and `P.data-0000k-of-0000n`:
   is a `BundleEntryProto` (dtype, shape, shard, offset, size, masked CRC-32C of the bytes).
 * The data shards hold the tensors' raw little-endian bytes; a string tensor is its lengths
   (varints), a masked CRC-32C of them, then the bytes.
+* A partitioned variable (tf.compat.v1 partitioners, or a checkpoint split by
+  `tf.train.experimental.MaxShardSizePolicy`) has an entry with its full shape and the extents
+  of its slices; each slice is an entry of its own, under a binary key that encodes the name and
+  the extents (TF's OrderedCode, `slice_key`), possibly in another data shard.
+* Table blocks may be Snappy-compressed (`tapeflow.io.snappy`; TF writes them uncompressed).
 
 The `_CHECKPOINTABLE_OBJECT_GRAPH` tensor is a `TrackableObjectGraph` proto: the saved objects
 with their named children and, for variables, the key of their value. Protobufs are decoded
@@ -143,8 +148,15 @@ def _block(data: bytes, handle: bytes | tuple, what: str) -> bytes:
     kind, stored = data[offset + size], struct.unpack_from("<I", data, offset + size + 1)[0]
     if crc32c.masked_crc32c(contents + bytes([kind])) != stored:
         raise _Malformed(f"the {what} block fails its checksum")
+    if kind == 1:  # Snappy
+        from tapeflow.io import snappy
+
+        try:
+            return snappy.decompress(contents, max_size=_MAX_INDEX_BYTES)
+        except snappy.SnappyError as exc:
+            raise _Malformed(f"the {what} block's Snappy compression is damaged: {exc}") from None
     if kind != 0:
-        raise _Malformed(f"the {what} block uses compression type {kind} (only uncompressed tables are read)")
+        raise _Malformed(f"the {what} block uses compression type {kind} (uncompressed and Snappy blocks are read)")
     return contents
 
 
@@ -211,14 +223,68 @@ def _shape(value: bytes) -> list[int]:
     return shape
 
 
+def _slice(value: Any, shape: list[int]) -> list[tuple[int, int]]:
+    """A TensorSliceProto as [(start, length)] per dimension (length -1: the whole dimension)."""
+    if not isinstance(value, bytes):
+        raise _Malformed("a slice has the wrong wire type")
+    extents = parse_message(value).get(1, [])
+    if len(extents) != len(shape):
+        raise _Malformed(f"a slice has {len(extents)} extents for a tensor of rank {len(shape)}")
+    out = []
+    for extent, dim in zip(extents, shape, strict=True):
+        if not isinstance(extent, bytes):
+            raise _Malformed("a slice extent has the wrong wire type")
+        fields = parse_message(extent)
+        start = _signed(_one(fields, 1, 0, int))
+        length = _signed(_one(fields, 2, -1, int)) if fields.get(2) else -1
+        if length == -1 and start != 0 or length != -1 and (start < 0 or length < 0 or start + length > dim):
+            raise _Malformed(f"a slice extent (start {start}, length {length}) lies outside dimension {dim}")
+        out.append((start, length))
+    return out
+
+
 def _entry(value: bytes) -> dict:
-    """A BundleEntryProto as {dtype, shape, shard, offset, size, crc}."""
+    """A BundleEntryProto as {dtype, shape, shard, offset, size, crc, slices}; `slices` lists
+    the extents of a partitioned variable's parts (stored under their own keys)."""
     fields = parse_message(value)
-    if fields.get(7):
-        raise _Malformed("it is a partitioned (sliced) variable, which is not read")
-    return {"dtype": _one(fields, 1, 0, int), "shape": _shape(_one(fields, 2, b"", bytes)),
+    shape = _shape(_one(fields, 2, b"", bytes))
+    return {"dtype": _one(fields, 1, 0, int), "shape": shape,
             "shard": _one(fields, 3, 0, int), "offset": _signed(_one(fields, 4, 0, int)),
-            "size": _signed(_one(fields, 5, 0, int)), "crc": _one(fields, 6, None, int)}
+            "size": _signed(_one(fields, 5, 0, int)), "crc": _one(fields, 6, None, int),
+            "slices": [_slice(v, shape) for v in fields.get(7, [])]}
+
+
+# -- partitioned variables: the keys of their slices (TF's OrderedCode) ---------------------------
+
+
+def _ordered_unsigned(value: int) -> bytes:
+    """OrderedCode::WriteNumIncreasing: a length byte, then the big-endian bytes."""
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big") if value else b""
+    return bytes([len(raw)]) + raw
+
+
+def _ordered_signed(value: int) -> bytes:
+    """OrderedCode::WriteSignedNumIncreasing: `n` big-endian two's-complement bytes whose first
+    bits (n - 1 ones then a zero, for positive values) give the length."""
+    x = ~value if value < 0 else value
+    if x < 64:
+        return bytes([(0x80 ^ value) & 0xFF])
+    n = x.bit_length() // 7 + 1
+    raw = bytearray((value & ((1 << (8 * 10)) - 1)).to_bytes(10, "big")[-n:])
+    header = (1 << 16) - (1 << (16 - n))  # n leading ones over the first two bytes
+    raw[0] ^= header >> 8
+    raw[1] ^= header & 0xFF
+    return bytes(raw)
+
+
+def slice_key(name: str, extents: list[tuple[int, int]]) -> bytes:
+    """The key of one slice of a partitioned variable (`checkpoint::EncodeTensorNameSlice`)."""
+    escaped = b"".join(b"\x00\xff" if c == 0 else b"\xff\x00" if c == 0xFF else bytes([c])
+                       for c in name.encode("utf-8"))
+    out = _ordered_unsigned(0) + escaped + b"\x00\x01" + _ordered_unsigned(len(extents))
+    for start, length in extents:
+        out += _ordered_signed(start) + _ordered_signed(length)
+    return out
 
 
 def _object_graph(value: bytes, keys: set) -> list[dict]:
@@ -280,11 +346,18 @@ class TFBundleReader:
             if _one(header, 2, 0, int) != 0:
                 raise _Malformed("the tensors are big-endian")
             self._tensors: dict[str, dict] = {}
+            self._slices: dict[bytes, dict] = {}  # the parts of partitioned variables, by slice key
             for key, value in table[1:]:
                 entry_key = repr(key[:200])
+                if key.startswith(b"\x00"):  # a slice (its key is binary, see `slice_key`)
+                    self._slices[key] = self._check(_entry(value), shards)
+                    continue
                 name = _text(key)
                 entry_key = repr(name)
                 self._tensors[name] = self._check(_entry(value), shards)
+            for name, t in self._tensors.items():
+                entry_key = repr(name)
+                self._check_slices(name, t)
         except _Malformed as exc:
             raise self._bad(index_path, f"{entry_key}: {exc}") from None
         self._shards = shards
@@ -304,10 +377,38 @@ class TFBundleReader:
         return DataLossError(f"Unable to read TensorFlow checkpoint file '{path}': {why}. The file is truncated, "
                              "corrupt, or of a kind Tapeflow does not read.")
 
+    def _check_slices(self, name: str, t: dict) -> None:
+        """A partitioned variable: every slice is stored, with the variable's dtype and the slice's
+        shape, and the slices' bytes can fill the whole tensor (which bounds its size by the
+        data files' sizes before it is allocated)."""
+        if not t["slices"]:
+            return
+        if t["np"] == "string":
+            raise _Malformed("it is a partitioned string tensor (only numeric partitioned variables are read)")
+        parts, stored = [], 0
+        for extents in t["slices"]:
+            key = slice_key(name, extents)
+            part = self._slices.get(key)
+            if part is None:
+                raise _Malformed(f"its slice {extents} is missing")
+            want = [d if length == -1 else length for (_, length), d in zip(extents, t["shape"], strict=True)]
+            if part["dtype"] != t["dtype"] or part["shape"] != want or part["slices"]:
+                raise _Malformed(f"its slice {extents} holds dtype enum {part['dtype']} and shape {part['shape']}, "
+                                 f"expected {t['dtype']} and {want}")
+            parts.append((extents, part))
+            stored += part["size"]
+        count = 1
+        for d in t["shape"]:
+            count *= d
+        itemsize = 2 if t["np"] == "bfloat16" else np.dtype(t["np"]).itemsize
+        if count * itemsize > stored:
+            raise _Malformed(f"its slices hold {stored} bytes, too few for shape {t['shape']}")
+        t["parts"] = parts
+
     def _check_extents(self) -> None:
         """Every entry lies inside its data file (checked before any tensor is read)."""
         sizes: dict[int, int] = {}
-        for key, t in self._tensors.items():
+        for key, t in [*self._tensors.items(), *((repr(k), v) for k, v in self._slices.items())]:
             shard = t["shard"]
             if shard not in sizes:
                 try:
@@ -331,7 +432,7 @@ class TFBundleReader:
             entry["np"] = _DTYPES.get(dtype, "string")
         if not 0 <= entry["shard"] < shards or entry["offset"] < 0 or entry["size"] < 0:
             raise _Malformed("its shard, offset or size is out of range")
-        if dtype != _DT_STRING:
+        if dtype != _DT_STRING and not entry["slices"]:  # a partitioned variable's bytes are in its slices
             count = 1
             for d in entry["shape"]:
                 count *= d
@@ -363,6 +464,20 @@ class TFBundleReader:
 
     def _read(self, key: str) -> np.ndarray:
         t = self._tensors[key]
+        if not t["slices"]:
+            return self._read_entry(key, t)
+        values = [self._read_entry(key, part) for _, part in t["parts"]]
+        out = np.zeros(t["shape"], values[0].dtype)
+        covered = np.zeros(t["shape"], bool)
+        for (extents, _), value in zip(t["parts"], values, strict=True):
+            index = tuple(slice(None) if length == -1 else slice(start, start + length) for start, length in extents)
+            out[index] = value
+            covered[index] = True
+        if not covered.all():
+            raise self._bad(self.prefix + ".index", f"entry {key!r}: its slices do not cover the whole tensor")
+        return out
+
+    def _read_entry(self, key: str, t: dict) -> np.ndarray:
         path = self._data_path(t["shard"])
         try:
             file_size = os.path.getsize(path)

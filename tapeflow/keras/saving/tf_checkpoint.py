@@ -28,20 +28,20 @@ from tapeflow.train.tf_bundle import DataLossError, TFBundleReader
 _LAYER_EDGE = re.compile(r"^layer_with_weights-(\d+)$")
 
 
-def _layer_nodes(nodes: list, label: str) -> list[int]:
+def _layer_nodes(nodes: list, label: str, root: int = 0) -> list[int]:
     """The node ids of the saved model's weighted layers, in order (the model may sit one edge
-    below the root, as in `tf.train.Checkpoint(model=model)`)."""
+    below `root`, as in `tf.train.Checkpoint(model=model)`)."""
     def weighted(node: dict) -> list[tuple[int, int]]:
         return sorted((int(m.group(1)), j) for name, j in node["children"] if (m := _LAYER_EDGE.match(name)))
 
-    found = weighted(nodes[0])
+    found = weighted(nodes[root])
     if not found:
-        below = [weighted(nodes[j]) for _, j in nodes[0]["children"]]
+        below = [weighted(nodes[j]) for _, j in nodes[root]["children"]]
         below = [b for b in below if b]
         if len(below) == 1:
             found = below[0]
     if not found:
-        operations = _keras3_operations(nodes)
+        operations = _keras3_operations(nodes, root)
         if operations:
             return operations
     if not found:
@@ -52,13 +52,13 @@ def _layer_nodes(nodes: list, label: str) -> list[int]:
     return [j for _, j in found]
 
 
-def _keras3_operations(nodes: list) -> list[int]:
+def _keras3_operations(nodes: list, root: int = 0) -> list[int]:
     """A Keras 3 model (TensorFlow backend) under `tf.train.Checkpoint(model=...)`: its layers are
     the `_operations` list of the model (or of a Sequential's `_functional`); those with weights."""
     def child(i: int, name: str) -> int | None:
         return next((j for n, j in nodes[i]["children"] if n == name), None)
 
-    for start in [0, *(j for _, j in nodes[0]["children"])]:
+    for start in [root, *(j for _, j in nodes[root]["children"])]:
         for model in (start, child(start, "_functional")):
             ops = None if model is None else child(model, "_operations")
             if ops is not None:
@@ -67,18 +67,43 @@ def _keras3_operations(nodes: list) -> list[int]:
     return []
 
 
-def _variables_under(nodes: list, start: int) -> list[str]:
-    """The value keys of the variables below node `start`, depth-first in child order, each once."""
-    keys, seen, stack = [], set(), [start]
+def _variables_under(nodes: list, start: int) -> list[int]:
+    """The node ids of the variables below node `start`, depth-first in child order, each once."""
+    found, seen, stack = [], set(), [start]
     while stack:
         i = stack.pop()
         if i in seen:
             continue
         seen.add(i)
         if nodes[i]["key"] is not None:
-            keys.append(nodes[i]["key"])
+            found.append(i)
         stack.extend(j for _, j in reversed(nodes[i]["children"]))
-    return keys
+    return found
+
+
+def model_variable_nodes(nodes: list, root: int, model: Any, label: str) -> list[tuple[int, Any]]:
+    """[(saved node id, Tapeflow variable)] of a tf.keras or Keras 3 (TensorFlow backend) model
+    saved at node `root`, paired layer by layer as `load_tf_checkpoint` pairs them.
+
+    Raises:
+        ValueError: when the layers or their weights do not match by count and shape.
+    """
+    from tapeflow.keras.saving.legacy_h5 import _legacy_weights
+
+    saved = _layer_nodes(nodes, label, root)
+    layers = [layer for layer in model.layers if _legacy_weights(layer)]
+    if len(saved) != len(layers):
+        raise ValueError(f"Layer count mismatch when restoring '{label}' into model '{model.name}': the model has "
+                         f"{len(layers)} layers with weights, the checkpoint {len(saved)}.")
+    pairs = []
+    for k, (node, layer) in enumerate(zip(saved, layers, strict=True)):
+        ids, variables = _pair(nodes, node, layer)
+        where = f"layer #{k} (named {layer.name})"
+        if len(ids) != len(variables):
+            raise ValueError(f"Weight count mismatch for {where}: the layer expects {len(variables)} weight(s), "
+                             f"'{label}' holds {len(ids)}.")
+        pairs.extend(zip(ids, variables, strict=True))
+    return pairs
 
 
 def load_tf_checkpoint(model: Any, prefix: str, skip_mismatch: bool = False) -> None:
@@ -102,7 +127,8 @@ def load_tf_checkpoint(model: Any, prefix: str, skip_mismatch: bool = False) -> 
         for k, (node, layer) in enumerate(zip(saved, layers, strict=True)):
             where = f"layer #{k} (named {layer.name})"
             try:
-                keys, variables = _pair(reader.nodes, node, layer)
+                ids, variables = _pair(reader.nodes, node, layer)
+                keys = [reader.nodes[i]["key"] for i in ids]
                 values = _layer_values(reader, keys, variables, where, label)
             except ValueError as exc:
                 if isinstance(exc, (CorruptFileError, DataLossError)) or not skip_mismatch:
@@ -150,8 +176,8 @@ def _optimizer_plan(model: Any, reader: TFBundleReader, label: str) -> list:
     return [(v, np.asarray(reader.get_tensor(k))) for k, v in zip(keys, variables, strict=True)]
 
 
-def _pair(nodes: list, node: int, layer: Any) -> tuple[list[str], list]:
-    """(checkpoint keys, Tapeflow variables) of one saved layer, in matching order. A nested
+def _pair(nodes: list, node: int, layer: Any) -> tuple[list[int], list]:
+    """(saved variable node ids, Tapeflow variables) of one saved layer, in matching order. A nested
     model is matched sublayer by sublayer (its own `layer_with_weights-N`), as its weights are
     listed trainable-first while the checkpoint keeps them per sublayer."""
     from tapeflow.keras.saving.legacy_h5 import _legacy_weights

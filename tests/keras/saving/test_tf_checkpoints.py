@@ -123,8 +123,9 @@ def _varint(n):
             return bytes(out)
 
 
-def _write_table(path, entries):
-    """A LevelDB-style table of sorted (key, value) entries: one data block, its index, the footer."""
+def _write_table(path, entries, compress=None):
+    """A LevelDB-style table of sorted (key, value) entries: one data block, its index, the footer
+    (`compress`: a Snappy encoder, whose blocks get compression type 1)."""
     import struct
 
     from tapeflow.io import crc32c
@@ -137,7 +138,9 @@ def _write_table(path, entries):
 
     def put(contents):
         offset = len(out)
-        out.extend(contents + b"\0" + struct.pack("<I", crc32c.masked_crc32c(contents + b"\0")))
+        kind = b"\0" if compress is None else b"\1"
+        contents = contents if compress is None else compress(contents)
+        out.extend(contents + kind + struct.pack("<I", crc32c.masked_crc32c(contents + kind)))
         return _varint(offset) + _varint(len(contents))
 
     data_handle = put(block(entries))
@@ -285,3 +288,151 @@ def test_compiled_model_continues_training_from_a_tf_keras_checkpoint(K2, tmp_pa
     theirs.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
     ours.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
     np.testing.assert_allclose(ours.predict(x, verbose=0), theirs(x).numpy(), atol=1e-5)
+
+
+# -- partitioned variables, several data shards, Snappy-compressed tables ---------------------------
+
+
+def _snappy_encoder():
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "io", "test_snappy.py")
+    spec = importlib.util.spec_from_file_location("snappy_test_encoder", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.compress
+
+
+def test_snappy_compressed_index_reads_the_same(tmp_path):
+    from tapeflow.train import tf_bundle
+
+    prefix = _copy_fixture(tmp_path)
+    want = TFBundleReader(prefix)
+    entries = tf_bundle.read_table(open(prefix + ".index", "rb").read())
+    _write_table(prefix + ".index", entries, compress=_snappy_encoder())
+    got = TFBundleReader(prefix)
+    assert got.get_variable_to_shape_map() == want.get_variable_to_shape_map()
+    for key in want.get_variable_to_shape_map():
+        np.testing.assert_array_equal(got.get_tensor(key), want.get_tensor(key))
+    model = _fixture_model()
+    model.load_weights(prefix)
+    np.testing.assert_allclose(model(_FIXTURE_X).numpy(), _FIXTURE_Y, atol=1e-6)
+
+
+def test_damaged_snappy_block_is_a_corrupt_file(tmp_path):
+    from tapeflow.train import tf_bundle
+
+    prefix = _copy_fixture(tmp_path)
+    entries = tf_bundle.read_table(open(prefix + ".index", "rb").read())
+    # A block that declares 1 MiB but holds a copy from before its start (a valid CRC over it).
+    _write_table(prefix + ".index", entries, compress=lambda data: _varint(len(data)) + bytes([2 | (63 << 2), 9, 0]))
+    with pytest.raises(CorruptFileError, match="ckpt.index'.*Snappy compression is damaged.*offset 9"):
+        _fixture_model().load_weights(prefix)
+
+
+def _sharded_checkpoint(tensorflow, path):
+    """`tf.train.Checkpoint` split into 64-byte shards: `big` becomes slices in several data files."""
+    big = tensorflow.Variable(np.arange(600, dtype="float32").reshape(200, 3))
+    wide = tensorflow.Variable(np.arange(520, dtype="float64").reshape(4, 130))
+    small = tensorflow.Variable(np.arange(5, dtype="int64"))
+    policy = tensorflow.train.experimental.MaxShardSizePolicy(max_shard_size=64)
+    options = tensorflow.train.CheckpointOptions(experimental_sharding_callback=policy)
+    return tensorflow.train.Checkpoint(big=big, wide=wide, small=small).save(path, options=options)
+
+
+@pytest.mark.oracle
+def test_partitioned_variables_in_several_shards(tmp_path):
+    """Slices under OrderedCode keys (offsets past 63 need two bytes), spread over data files."""
+    tensorflow = pytest.importorskip("tensorflow")
+    prefix = _sharded_checkpoint(tensorflow, str(tmp_path / "ckpt"))
+    assert len([f for f in os.listdir(tmp_path) if ".data-" in f]) > 2
+    want = tensorflow.train.load_checkpoint(prefix)
+    got = tf.train.load_checkpoint(prefix)
+    assert got.get_variable_to_shape_map() == {k: list(v) for k, v in want.get_variable_to_shape_map().items()}
+    for key in want.get_variable_to_shape_map():
+        if key != "_CHECKPOINTABLE_OBJECT_GRAPH":
+            np.testing.assert_array_equal(got.get_tensor(key), want.get_tensor(key))
+    ours = tf.train.Checkpoint(big=tf.Variable(np.zeros((200, 3), "float32")),
+                               wide=tf.Variable(np.zeros((4, 130), "float64")), small=tf.Variable(np.zeros(5, "int64")))
+    ours.restore(prefix).assert_consumed()
+    np.testing.assert_array_equal(ours.big.numpy(), np.arange(600).reshape(200, 3))
+    np.testing.assert_array_equal(ours.wide.numpy(), np.arange(520).reshape(4, 130))
+
+
+@pytest.mark.oracle
+def test_tf1_partitioned_variables_saved_by_a_saver(tmp_path):
+    """tf.compat.v1 `fixed_size_partitioner` variables saved by `tf.compat.v1.train.Saver`."""
+    tensorflow = pytest.importorskip("tensorflow")
+    tf1 = tensorflow.compat.v1
+    full = {"emb": np.arange(600, dtype=np.float32).reshape(200, 3), "w2": np.arange(520, dtype=np.float64)
+            .reshape(4, 130)}
+    with tensorflow.Graph().as_default():
+        parts = [tf1.get_variable("emb", shape=(200, 3), partitioner=tf1.fixed_size_partitioner(3)),
+                 tf1.get_variable("w2", shape=(4, 130), dtype=tensorflow.float64,
+                                 partitioner=tf1.fixed_size_partitioner(2, 1))]
+        assigns = []
+        for name, variable in zip(full, parts, strict=True):
+            for part in variable:
+                info = part._save_slice_info
+                index = tuple(slice(o, o + n) for o, n in zip(info.var_offset, info.var_shape, strict=True))
+                assigns.append(tf1.assign(part, full[name][index]))
+        with tf1.Session() as session:
+            session.run(assigns)
+            prefix = tf1.train.Saver().save(session, str(tmp_path / "model"))
+    reader = tf.train.load_checkpoint(prefix)
+    assert sorted(reader.get_variable_to_shape_map()) == ["emb", "w2"]
+    for name, value in full.items():
+        np.testing.assert_array_equal(reader.get_tensor(name), value)
+        assert reader.get_tensor(name).dtype == value.dtype
+
+
+@pytest.mark.oracle
+def test_hostile_partitioned_entries_are_refused_before_allocating(tmp_path):
+    from tapeflow.train import tf_bundle
+
+    tensorflow = pytest.importorskip("tensorflow")
+    prefix = _sharded_checkpoint(tensorflow, str(tmp_path / "ckpt"))
+    entries = tf_bundle.read_table(open(prefix + ".index", "rb").read())
+    key = b"big/.ATTRIBUTES/VARIABLE_VALUE"
+    full = dict(entries)[key]
+    # The whole tensor declared 2**20 x 3: the slices' bytes cannot fill it.
+    huge_shape = b"".join(b"\x12" + _varint(len(d)) + d for d in (b"\x08" + _varint(2**20), b"\x08\x03"))
+    fields = tf_bundle.parse_message(full)
+    slices = b"".join(b"\x3a" + _varint(len(v)) + v for v in fields[7])
+    huge = b"\x08\x01\x12" + _varint(len(huge_shape)) + huge_shape + slices
+    _write_table(prefix + ".index", [(k, huge if k == key else v) for k, v in entries])
+    with pytest.raises(tf_bundle.DataLossError, match="big/.ATTRIBUTES/VARIABLE_VALUE'.*slice .* outside|too few"):
+        TFBundleReader(prefix)
+    # A slice entry removed.
+    missing = [(k, v) for k, v in entries if not (k.startswith(b"\x00big") and k == max(
+        x for x, _ in entries if x.startswith(b"\x00big")))]
+    _write_table(prefix + ".index", missing)
+    with pytest.raises(tf_bundle.DataLossError, match="big/.ATTRIBUTES/VARIABLE_VALUE'.*slice .* is missing"):
+        TFBundleReader(prefix)
+
+
+@pytest.mark.oracle
+def test_keras_3_model_and_optimizer_checkpoint_restores_slots(tmp_path):
+    """`tf.train.Checkpoint(model=, optimizer=)` of Keras 3 on TensorFlow (model variables saved
+    under the optimizer's `_trainable_variables`, layers under `_functional/_operations`): restored
+    into a Tapeflow model and optimizer with the same weights, Adam moments and step count, and
+    one more step agrees with Keras."""
+    tensorflow = pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((8, 3)).astype("float32"), rng.standard_normal((8, 2)).astype("float32")
+    theirs = _fixture_model(keras)
+    theirs.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    theirs.fit(x, y, epochs=2, batch_size=4, verbose=0)
+    prefix = tensorflow.train.Checkpoint(model=theirs, optimizer=theirs.optimizer).write(str(tmp_path / "ckpt"))
+    ours = _fixture_model()
+    ours.compile(optimizer=tk.optimizers.Adam(0.01), loss="mse")
+    tf.train.Checkpoint(model=ours, optimizer=ours.optimizer).restore(prefix).assert_consumed()
+    assert int(ours.optimizer.iterations.numpy()) == 4
+    for a, b in zip(ours.optimizer.variables, theirs.optimizer.variables, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-7)
+    for a, b in zip(ours.weights, theirs.weights, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-7)
+    theirs.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
+    ours.fit(x, y, epochs=1, batch_size=4, verbose=0, shuffle=False)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), np.asarray(theirs(x)), atol=1e-5)
