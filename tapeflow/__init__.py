@@ -103,6 +103,7 @@ _LAZY_SUBMODULES = {
     "test",
     "profiler",
     "quantization",
+    "raw_ops",
 }
 
 # Composite tensor classes, loaded with their package on first use.
