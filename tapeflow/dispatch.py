@@ -103,6 +103,7 @@ API_KINDS: dict[str, str] = {
 }
 
 _wrapped: dict[int, Callable] = {}  # id(raw function) -> its wrapper, shared by tf and tf.math
+by_api_name: dict[str, Callable] = {}  # API name -> wrapper (what a SavedModel's call names)
 
 
 def _composite_in(args: tuple, kwargs: dict, kind: str) -> CompositeTensor | None:
@@ -137,6 +138,7 @@ def api_function(fn: Callable, api_name: str, kind: str) -> Callable:
 
     wrapper._tf_raw = fn  # type: ignore[attr-defined]
     _wrapped[id(fn)] = wrapper
+    by_api_name.setdefault(api_name, wrapper)
     return wrapper
 
 
@@ -146,8 +148,8 @@ def _dispatch(c: CompositeTensor, kind: str, api_name: str, fn: Callable, args: 
 
     if composite_calls.tracing() and composite_calls.has_graph_values(args, kwargs):
         # Inside tf.function, on composites of graph tensors: one node running the op eagerly.
-        return composite_calls.lift_composite_call(
-            lambda *a, **k: _dispatch(c, kind, api_name, fn, a, k), args, kwargs, api_name)
+        return composite_calls.lift_composite_call(_wrapped[id(fn)], args, kwargs, api_name,
+                                                   key=f"dispatch.{api_name}")
     out = type(c)._tf_dispatch(kind, api_name, fn, args, kwargs)
     if out is NotImplemented:
         raise TypeError(f"tf.{api_name}: a {type(c).__name__} argument is not supported by this "

@@ -100,8 +100,8 @@ class RaggedStatic:
     def __repr__(self) -> str:
         return f"RaggedTensor<ragged_rank={len(self.uniform)}>"
 
-    def _tf_saved_model_key(self) -> str:
-        return "RaggedTensor"
+    def _tf_saved_model_state(self) -> tuple:
+        return self.uniform
 
     def _tf_decode(self, components: list) -> Any:
         from tapeflow.ragged.ragged_tensor import RaggedTensor

@@ -42,6 +42,8 @@ def encode(value: Any, arrays: list) -> Any:
 
     if value is composites.MARK:
         return {"composite": "mark"}
+    if callable(getattr(type(value), "_tf_saved_model_state", None)):  # a RaggedTensor / SparseTensor's
+        return {"composite_static": type(value).__name__, "state": encode(value._tf_saved_model_state(), arrays)}
     if callable(getattr(type(value), "_tf_saved_model_key", None)):  # an extension type's static part
         return {"extension_type": value._tf_saved_model_key(), "layout": encode(value.layout, arrays)}
     key = _value_class_key(type(value))
@@ -81,6 +83,14 @@ def decode(value: Any, arrays: Any) -> Any:
         from tapeflow.tracing import composites
 
         return composites.MARK
+    if "composite_static" in value:
+        from tapeflow.ragged.spec import RaggedStatic
+        from tapeflow.sparse.sparse_tensor import SparseStatic
+
+        cls = {"RaggedStatic": RaggedStatic, "SparseStatic": SparseStatic}.get(value["composite_static"])
+        if cls is None:
+            raise ValueError(f"SavedModel: unknown composite {value['composite_static']!r:.80}.")
+        return cls(decode(value["state"], arrays))
     if "extension_type" in value:
         from tapeflow.experimental.extension_types import _Static, lookup
 

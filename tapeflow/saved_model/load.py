@@ -78,7 +78,7 @@ def _match(saved: Any, value: Any, found: dict, arrays: Any) -> bool:
     if isinstance(value, (Tensor, np.ndarray)):
         return False
     expected = decode(saved["value"], arrays)
-    return type(expected) is type(value) and expected == value
+    return type(expected) is type(value) and (expected == value or composites.statics_compatible(expected, value))
 
 
 def _is_number_nest(x: Any) -> bool:
@@ -266,7 +266,11 @@ class LoadedConcreteFunction:
 
     def _bind_any(self, args: tuple, kwargs: dict) -> list:
         python = self._bind_python(args, kwargs)
-        return self._bind(tuple(python), {}) if python is not None else self._bind(args, kwargs)
+        if python is not None:
+            return self._bind(tuple(python), {})
+        if composites.contains_encoded((args, kwargs)):  # a signature trace: the components in order
+            args = tuple(x for x in nest.flatten(list(args)) if not composites.is_static(x))
+        return self._bind(args, kwargs)
 
     def matches(self, args: tuple, kwargs: dict) -> bool:
         try:

@@ -247,11 +247,28 @@ def _lifted_function(key: Any, where: str) -> Any:
         for module in _LIFTED_MODULES:
             if key.startswith(module + "."):
                 importlib.import_module(module)
+    if isinstance(key, str) and key.startswith("tapeflow.composite:") and key not in SAVEABLE_LIFTED:
+        _composite_function(key)
     fn = SAVEABLE_LIFTED.get(key) if isinstance(key, str) else None
     if fn is None:
         raise ValueError(f"SavedModel: unknown lifted function {key!r} in function `{where}` (saved by a different "
                          "Tapeflow version, or not a Tapeflow SavedModel).")
     return fn
+
+
+def _composite_function(key: str) -> None:
+    """Register the RaggedTensor / SparseTensor op a saved call names (importing the modules that
+    wrap them; a dispatched tf.* op by its API name)."""
+    import tapeflow.ragged  # noqa: F401 - wrapping registers their ops
+    import tapeflow.sparse  # noqa: F401
+    from tapeflow import dispatch
+    from tapeflow.tracing.composite_calls import encoded_caller
+
+    name = key.split(":", 1)[1]
+    if name.startswith("dispatch."):
+        wrapper = dispatch.by_api_name.get(name[len("dispatch."):])
+        if wrapper is not None:
+            encoded_caller(wrapper, name)
 
 
 class _LoadedGradient:

@@ -295,8 +295,8 @@ class SparseStatic:
     def __repr__(self) -> str:
         return f"SparseTensor<shape={self.shape}>"
 
-    def _tf_saved_model_key(self) -> str:
-        return "SparseTensor"
+    def _tf_saved_model_state(self) -> tuple | None:
+        return self.shape
 
     def _tf_accepts(self, other: Any) -> bool:
         """A call's static shape fits the traced one (None dimensions take any size)."""

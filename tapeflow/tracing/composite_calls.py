@@ -32,14 +32,43 @@ def has_graph_values(args: Any, kwargs: Any = None) -> bool:
     return any(is_symbolic(x) for x in leaves)
 
 
-def lift_composite_call(fn: Callable, args: tuple, kwargs: dict, name: str) -> Any:
+# SavedModel keys of the encoded callers: "tapeflow.composite:<module>.<qualname>" of the public
+# function (a SavedModel names the call, never stores code); filled as functions are wrapped.
+_CALLERS: dict = {}
+
+
+def encoded_caller(fn: Callable, key: str | None = None) -> Callable:
+    """`fn` taking and returning composites as their encoded components (the function a lifted
+    node runs); one per function, registered for SavedModels when `fn` has a stable name."""
+    caller = _CALLERS.get(id(fn))
+    if caller is not None and caller.target is fn:
+        return caller
+
+    def caller(*a: Any, **k: Any) -> Any:
+        return composites.encode(fn(*composites.decode(a), **composites.decode(k)))
+
+    caller.target = fn  # type: ignore[attr-defined]
+    _CALLERS[id(fn)] = caller
+    if key is None:
+        qualname = getattr(fn, "__qualname__", "")
+        module = getattr(fn, "__module__", "") or ""
+        if "<locals>" not in qualname and "<lambda>" not in qualname and module.startswith("tapeflow."):
+            key = f"{module}.{qualname}"
+    if key is not None:
+        from tapeflow.tracing.func_graph import SAVEABLE_LIFTED
+
+        caller._saved_model_key = f"tapeflow.composite:{key}"  # type: ignore[attr-defined]
+        SAVEABLE_LIFTED.setdefault(caller._saved_model_key, caller)  # type: ignore[attr-defined]
+    return caller
+
+
+def lift_composite_call(fn: Callable, args: tuple, kwargs: dict, name: str, key: str | None = None) -> Any:
     """`fn(*args, **kwargs)` recorded as one node of the current trace, composites crossing its
-    boundary as their components; returns the result with graph tensors (composites rebuilt)."""
+    boundary as their components; returns the result with graph tensors (composites rebuilt).
+    `key` names `fn` for SavedModels when its module and qualname do not."""
     enc_args, enc_kwargs = composites.encode(tuple(args)), composites.encode(dict(kwargs))
     probed: list = []
-
-    def call(*a: Any, **k: Any) -> Any:
-        return composites.encode(fn(*composites.decode(a), **composites.decode(k)))
+    call = encoded_caller(fn, key)
 
     def probe(*a: Any, **k: Any) -> Any:
         out = call(*a, **k)
@@ -103,6 +132,7 @@ def lifted_on_graph_composites(fn: Callable, name: str | None = None) -> Callabl
         return fn(*args, **kwargs)
 
     wrapper._tf_lifted_composite = True  # type: ignore[attr-defined]
+    encoded_caller(fn)  # registered now, so that a SavedModel loads in a fresh process
     return wrapper
 
 

@@ -207,3 +207,42 @@ def test_nest_expand_composites(real_tf):
                 len(tf.nest.flatten(structure)))
 
     _both(real_tf, scenario)
+
+
+def test_saved_model_with_ragged_and_sparse_signatures(real_tf, tmp_path):
+    def scenario(tf):
+        class Module(tf.Module):
+            def __init__(self):
+                super().__init__()
+                self.v = tf.Variable(100.0)
+
+            @tf.function
+            def grow(self, x):
+                return x * self.v
+
+            @tf.function(input_signature=[tf.SparseTensorSpec([None, 2], tf.float32),
+                                          tf.RaggedTensorSpec([None, None], tf.float32)])
+            def mix(self, s, r):
+                return (tf.sparse.to_dense(s) * self.v, tf.reduce_sum(r, axis=1),
+                        tf.sparse.reduce_sum(s, axis=1, output_is_sparse=True))
+
+        module = Module()
+        module.grow.get_concrete_function(tf.RaggedTensorSpec(shape=[None, None], dtype=tf.float32))
+        path = str(tmp_path / tf.__name__)
+        tf.saved_model.save(module, path)
+        loaded = tf.saved_model.load(path)
+        return (loaded.grow(tf.ragged.constant([[1.0, 4.0, 3.0], [2.0]])),
+                loaded.mix(tf.sparse.from_dense(tf.constant([[1.0, 0], [0, 2]])), tf.ragged.constant([[1.0, 4], [2]])))
+
+    _both(real_tf, scenario)
+    # A fresh process finds the saved ragged / sparse calls by name (no code is stored).
+    import os
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "tapeflow")
+    code = (f"import tapeflow as tf; m = tf.saved_model.load({path!r}); "
+            "print(m.grow(tf.ragged.constant([[1.0], [2.0, 3.0]])).to_list())")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(tapeflow.__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert out.stdout.strip() == "[[100.0], [200.0, 300.0]]", out.stderr[-2000:]
