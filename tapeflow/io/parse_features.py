@@ -21,7 +21,9 @@ from tapeflow.io.features import (
     SparseFeature,
     VarLenFeature,
 )
-from tapeflow.io.tensor_proto import ProtoError, _fields, _read_varint
+from tapeflow.io.wire import ProtoError, map_entry
+from tapeflow.io.wire import fields as _fields
+from tapeflow.io.wire import read_varint as _read_varint
 from tapeflow.tensor import Tensor
 
 _KINDS = {"string": "bytes", "float32": "float", "int64": "int64"}
@@ -69,12 +71,7 @@ def _features_map(data: bytes, entry_reader: Callable) -> dict:
     for number, wire, entry in _fields(data):
         if number != 1 or wire != 2:
             continue
-        key, value = "", b""
-        for n, w, v in _fields(entry):
-            if n == 1 and w == 2:
-                key = bytes(v).decode("utf-8")
-            elif n == 2 and w == 2:
-                value = v
+        key, value = map_entry(entry)
         out[key] = entry_reader(value)
     return out
 

@@ -30,7 +30,7 @@ from tapeflow.io.parse_features import (
     _SequenceFeature,
     _specs,
 )
-from tapeflow.io.tensor_proto import ProtoError
+from tapeflow.io.wire import ProtoError
 from tapeflow.strings.base import string_input
 from tapeflow.tensor import Tensor
 from tapeflow.tracing import func_graph

@@ -15,7 +15,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tapeflow.io.tensor_proto import ProtoError, _fields, _read_varint, _varint
+from tapeflow.io.wire import ProtoError, map_entry
+from tapeflow.io.wire import fields as _fields
+from tapeflow.io.wire import length_delimited as _length_delimited
+from tapeflow.io.wire import read_varint as _read_varint
+from tapeflow.io.wire import write_varint as _varint
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -512,14 +516,6 @@ class Message:
 # ---------------------------------------------------------------------------------------------
 # Wire format
 
-def _tag(number: int, wire: int) -> bytes:
-    return _varint(number << 3 | wire)
-
-
-def _length_delimited(number: int, payload: bytes) -> bytes:
-    return _tag(number, 2) + _varint(len(payload)) + payload
-
-
 def _encode(message: Message) -> bytearray:
     out = bytearray()
     for field, value in message.ListFields():
@@ -569,12 +565,7 @@ def _decode_into(message: Message, data: bytes) -> None:
         elif field.kind == "int64" and wire == 0:
             target._items.append(_signed(value))
         elif field.kind == "map" and wire == 2:
-            key, entry = "", b""
-            for n, w, v in _fields(value):
-                if n == 1 and w == 2:
-                    key = bytes(v).decode("utf-8")
-                elif n == 2 and w == 2:
-                    entry = v
+            key, entry = map_entry(value)
             _decode_into(target[key], entry)
         elif field.kind == "message" and wire == 2:
             child = target.add() if field.repeated else target

@@ -12,6 +12,8 @@ declared size. A hostile block raises `SnappyError` and allocates at most its de
 
 from __future__ import annotations
 
+from tapeflow.io.wire import read_varint
+
 # A copy of up to 64 bytes costs 2 (tag 1: up to 11 bytes) or 3 input bytes: 32 bytes of output per
 # input byte bounds every valid block.
 _MAX_EXPANSION = 32
@@ -22,19 +24,11 @@ class SnappyError(ValueError):
 
 
 def uncompressed_length(data: bytes) -> tuple[int, int]:
-    """(the declared uncompressed length, the position after its varint)."""
-    result = shift = pos = 0
-    while True:
-        if pos >= len(data):
-            raise SnappyError("the uncompressed length runs past the end of the block")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 28:
-            raise SnappyError("the uncompressed length is longer than 5 bytes (over 4 GiB)")
+    """(the declared uncompressed length, the position after its varint of at most 5 bytes)."""
+    try:
+        return read_varint(data, 0, SnappyError, max_bytes=5)
+    except SnappyError as exc:
+        raise SnappyError(f"the uncompressed length: {exc}") from None
 
 
 def decompress(data: bytes, max_size: int = 1 << 30) -> bytes:

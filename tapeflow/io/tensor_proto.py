@@ -15,6 +15,11 @@ import numpy as np
 
 from tapeflow import dtypes as _dt
 from tapeflow import string_values as _sv
+from tapeflow.io.wire import ProtoError
+from tapeflow.io.wire import fields as _fields
+from tapeflow.io.wire import length_delimited as _field
+from tapeflow.io.wire import read_varint as _read_varint
+from tapeflow.io.wire import write_varint as _varint
 
 # DataType enum values of TF's types.proto.
 ENUM = {"float32": 1, "float64": 2, "int32": 3, "uint8": 4, "int16": 5, "int8": 6, "string": 7,
@@ -29,27 +34,6 @@ _VALUE_FIELDS = {5: "<f4", 6: "<f8", 7: "varint", 9: "<f4", 10: "varint", 11: "v
                  12: "<f8", 13: "varint", 16: "varint", 17: "varint"}
 
 
-class ProtoError(ValueError):
-    """The bytes are not a TensorProto this reader understands."""
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    n &= (1 << 64) - 1
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def encode(array: np.ndarray) -> bytes:
     """The TensorProto bytes of a host array (numeric, bool or object array of bytes)."""
     name = _dt.from_numpy(array.dtype).name
@@ -62,43 +46,6 @@ def encode(array: np.ndarray) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------
-
-def _read_varint(data: bytes, i: int) -> tuple[int, int]:
-    shift = value = 0
-    while True:
-        if i >= len(data) or shift > 63:
-            raise ProtoError("truncated or overlong varint")
-        b = data[i]
-        i += 1
-        value |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return value, i
-        shift += 7
-
-
-def _fields(data: bytes) -> list:
-    """(field number, wire type, value) triples; value is an int or a bytes payload."""
-    out, i = [], 0
-    while i < len(data):
-        key, i = _read_varint(data, i)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, i = _read_varint(data, i)
-        elif wire == 1 or wire == 5:
-            size = 8 if wire == 1 else 4
-            if i + size > len(data):
-                raise ProtoError("truncated fixed-size field")
-            value, i = data[i:i + size], i + size
-        elif wire == 2:
-            size, i = _read_varint(data, i)
-            if i + size > len(data):
-                raise ProtoError("a field runs past the end of the data")
-            value, i = data[i:i + size], i + size
-        else:
-            raise ProtoError(f"unsupported wire type {wire}")
-        out.append((number, wire, value))
-    return out
-
 
 def _shape(payload: bytes) -> tuple:
     dims = []

@@ -12,15 +12,12 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from tapeflow.io.tensor_proto import _varint  # the protobuf varint the io package's messages use
+from tapeflow.io.wire import length_delimited as _bytes
+from tapeflow.io.wire import tag, write_varint
 
 
 def _int(field: int, value: int) -> bytes:
-    return _varint(field << 3) + _varint(int(value))
-
-
-def _bytes(field: int, value: bytes) -> bytes:
-    return _varint(field << 3 | 2) + _varint(len(value)) + value
+    return tag(field, 0) + write_varint(int(value))
 
 
 def _str(field: int, value: str) -> bytes:
@@ -28,7 +25,7 @@ def _str(field: int, value: str) -> bytes:
 
 
 def _double(field: int, value: float) -> bytes:
-    return _varint(field << 3 | 1) + struct.pack("<d", float(value))
+    return tag(field, 1) + struct.pack("<d", float(value))
 
 
 class _Interner:

@@ -18,9 +18,9 @@ A checkpoint `P` is `P.index` and `P.data-0000k-of-0000n`:
 
 The `_CHECKPOINTABLE_OBJECT_GRAPH` tensor is a `TrackableObjectGraph` proto: the saved objects
 with their named children and, for variables, the key of their value. Protobufs are decoded
-from the wire format here (no protobuf dependency). Every length, offset and size is checked
-against the bytes that are there before anything is allocated or read, so a truncated or
-hostile file raises `DataLossError` naming the file and the entry.
+from the wire format by `tapeflow.io.wire` (no protobuf dependency). Every length, offset and
+size is checked against the bytes that are there before anything is allocated or read, so a
+truncated or hostile file raises `DataLossError` naming the file and the entry.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow import errors
-from tapeflow.io import crc32c
+from tapeflow.io import crc32c, wire
 
 TABLE_MAGIC = 0xDB4775248B80FB57
 FOOTER_BYTES = 48
@@ -71,49 +71,22 @@ class _Malformed(Exception):
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(buf):
-            raise _Malformed("a varint runs past the end of its bytes")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise _Malformed("a varint is longer than 10 bytes")
+    return wire.read_varint(buf, pos, _Malformed)
 
 
 def parse_message(buf: bytes) -> dict[int, list]:
     """{field number: [values]} of one protobuf message (varints as ints, length-delimited fields
     as bytes, fixed32/fixed64 as ints)."""
-    fields: dict[int, list] = {}
-    pos = 0
-    while pos < len(buf):
-        tag, pos = _varint(buf, pos)
-        number, wire = tag >> 3, tag & 7
-        if number == 0:
-            raise _Malformed("field number 0")
-        if wire == 0:
-            value, pos = _varint(buf, pos)
-        elif wire == 1:
-            if pos + 8 > len(buf):
-                raise _Malformed("a fixed64 field runs past the end")
-            value, pos = struct.unpack_from("<Q", buf, pos)[0], pos + 8
-        elif wire == 2:
-            n, pos = _varint(buf, pos)
-            if pos + n > len(buf):
-                raise _Malformed(f"a {n}-byte field runs past the end")
-            value, pos = bytes(buf[pos:pos + n]), pos + n
-        elif wire == 5:
-            if pos + 4 > len(buf):
-                raise _Malformed("a fixed32 field runs past the end")
-            value, pos = struct.unpack_from("<I", buf, pos)[0], pos + 4
-        else:
-            raise _Malformed(f"wire type {wire}")
-        fields.setdefault(number, []).append(value)
-    return fields
+    out: dict[int, list] = {}
+    for number, wire_type, value in wire.fields(buf, _Malformed):
+        if wire_type == 1:
+            value = struct.unpack("<Q", value)[0]
+        elif wire_type == 5:
+            value = struct.unpack("<I", value)[0]
+        elif wire_type == 2:
+            value = bytes(value)
+        out.setdefault(number, []).append(value)
+    return out
 
 
 def _one(fields: dict, number: int, default: Any, kind: type) -> Any:

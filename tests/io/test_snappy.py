@@ -99,8 +99,8 @@ def test_a_known_block():
 
 
 @pytest.mark.parametrize("block, message", [
-    (b"", "uncompressed length runs past"),
-    (b"\xff\xff\xff\xff\xff\x01", "longer than 5 bytes"),
+    (b"", "uncompressed length: a varint runs past"),
+    (b"\xff\xff\xff\xff\xff\x01", "uncompressed length: a varint is longer than 5 bytes"),
     (_varint(1 << 29) + b"\x00a", "more than its 7 bytes can hold"),
     (_varint(5) + bytes([4 << 2]) + b"ab", "literal runs past the end"),
     (_varint(2) + bytes([61 << 2]), "literal's length runs past"),
