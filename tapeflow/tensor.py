@@ -515,6 +515,8 @@ def _numpy_text(value: Any, is_repr: bool) -> str:
     """The value as TF prints it: scalars bare, arrays by NumPy (multi-line ones on a new line)."""
     v = backend.to_numpy(value)
     if v.ndim == 0:
+        if is_repr and v.dtype.kind in "fc":
+            return repr(v.item())  # TF 2.21's repr: the Python float (float32 0.1 -> 0.10000000149011612)
         return str(v[()])
     text = repr(v) if is_repr else str(v)
     return "\n" + text if "\n" in text else text
@@ -730,10 +732,12 @@ def operand_like(value: Any, like: Tensor, op_name: str) -> Tensor:
     xp = backend.get_xp(like._value) if like._value is not None else None
     if isinstance(value, (np.ndarray, np.generic)) or backend.is_gpu_array(value):
         # NOTE: like TF, a NumPy operand takes the tensor's dtype (float64 arrays do not turn a
-        # float32 computation into float64); only lossy float -> integer conversions are refused.
+        # float32 computation into float64), floats into integers by truncation as TF's
+        # conversion does (`tf.constant([1, 2]) + np.array([0.5, 1.5])` is [1, 3]); complex
+        # values into real dtypes and non-numeric arrays are refused.
         np_dtype = like._value.dtype if like._value is not None else like.dtype._np
         if value.dtype != np_dtype:
-            if value.dtype.kind in "fc" and np_dtype.kind in "iub" or value.dtype.kind not in "biufc":
+            if value.dtype.kind == "c" and np_dtype.kind != "c" or value.dtype.kind not in "biufc":
                 raise TypeError(
                     f"{op_name}: cannot convert an array of dtype {value.dtype} to the dtype of the "
                     f"other operand, {_dt.from_numpy(np_dtype).name}."

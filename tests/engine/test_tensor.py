@@ -139,8 +139,11 @@ def test_numpy_operand_takes_tensor_dtype() -> None:
     assert out.dtype == tf.float32
     assert (np.array([1.0]) * tf.constant([3.0])).dtype == tf.float32
     assert (tf.constant([1.0]) + np.array([2])).dtype == tf.float32
-    with pytest.raises(TypeError, match="float64 to the dtype of the other operand, int32"):
-        tf.constant([1]) + np.array([2.5])
+    # Floats into an integer tensor truncate, as TF's conversion does (TF 2.21: [1, 3]).
+    out = tf.constant([1, 2]) + np.array([0.5, 1.5])
+    assert out.dtype == tf.int32 and out.numpy().tolist() == [1, 3]
+    with pytest.raises(TypeError, match="complex128 to the dtype of the other operand, float32"):
+        tf.constant([1.0]) + np.array([1j])
 
 
 def test_two_tensors_of_different_dtypes_name_both() -> None:

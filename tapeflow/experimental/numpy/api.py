@@ -23,21 +23,38 @@ class _Config:
 
 def experimental_enable_numpy_behavior(prefer_float32: bool = False, dtype_conversion_mode: str = "legacy") -> None:
     """Switch on NumPy behaviour, as TF: tensors gain NumPy's methods (`T`, `reshape`, `ravel`,
-    `astype`, `clip`, `transpose`, `flatten`, `max`/`min`/`mean`, `tolist`, `size`, `data`), the
-    arithmetic and comparison operators promote their operands as NumPy does (int32 + int64 ->
-    int64, int32 + float32 -> float64, Python scalars weak), and with `prefer_float32` Python floats
-    give float32. There is no switch back (TF has none either)."""
+    `astype`, `clip`, `transpose`, `flatten`, `max`/`min`/`mean`, `tolist`, `size`, `data`).
+
+    `dtype_conversion_mode` picks how mixed dtypes meet: "legacy" promotes the operands of the
+    arithmetic and comparison operators as NumPy does (int32 + int64 -> int64, int32 + float32 ->
+    float64; with `prefer_float32` Python floats give float32); "all" and "safe" are TF's auto
+    dtype conversion (Python values are weak: `tf.constant(5)` is a weak int32, `i32 + f32 ->
+    f32`; "safe" refuses promotions that may lose values); "off" promotes nothing. Calling it
+    again switches modes.
+    """
+    from tapeflow.experimental.numpy import promotion, weak_ops
     from tapeflow.ops.tensor_operators import NumpyBehavior
 
+    if dtype_conversion_mode not in promotion.MODES:
+        raise ValueError(
+            f"The provided promotion mode {dtype_conversion_mode} does not exist. Make sure the provided dtype "
+            "conversion mode is one of the followings: 'off', 'legacy', 'safe' or 'all'.")
     _Config.prefer_float32 = bool(prefer_float32)
-    NumpyBehavior.promote = _promote_operands
     NumpyBehavior.methods = _numpy_methods()
+    weak_ops.uninstall()
+    promotion._State.mode = dtype_conversion_mode
+    NumpyBehavior.promote = _promote_operands if dtype_conversion_mode == "legacy" else None
+    if promotion.weak_mode():
+        weak_ops.install()
 
 
 def _disable_numpy_behavior() -> None:
     """Undo `experimental_enable_numpy_behavior` (for tests: TF itself has no switch back)."""
+    from tapeflow.experimental.numpy import promotion, weak_ops
     from tapeflow.ops.tensor_operators import NumpyBehavior
 
+    weak_ops.uninstall()
+    promotion._State.mode = "off"
     _Config.prefer_float32 = False
     NumpyBehavior.promote = None
     NumpyBehavior.methods = {}
@@ -90,8 +107,15 @@ def _numpy_methods() -> dict:
     }
 
 
+def _prefers_float32() -> bool:
+    """Python floats give float32: `prefer_float32`, or TF's auto dtype conversion modes."""
+    from tapeflow.experimental.numpy import promotion
+
+    return _Config.prefer_float32 or promotion.weak_mode()
+
+
 def _default_float() -> Any:
-    return np.float32 if _Config.prefer_float32 else np.float64
+    return np.float32 if _prefers_float32() else np.float64
 
 
 def asarray(a: Any, dtype: Any = None) -> Tensor:
@@ -103,7 +127,7 @@ def asarray(a: Any, dtype: Any = None) -> Tensor:
         return stack_any(a, dtype)
     arr = np.asarray(a, dtype=None if dtype is None else (dtype.as_numpy_dtype if isinstance(dtype, _dt.DType)
                                                             else dtype))
-    if dtype is None and arr.dtype == np.float64 and _Config.prefer_float32:
+    if dtype is None and arr.dtype == np.float64 and _prefers_float32():
         arr = arr.astype(np.float32)
     return convert_to_tensor(arr)
 
@@ -135,7 +159,12 @@ def _np_dtype(x: Any) -> Any:
 
 
 def result_type(*arrays_and_dtypes: Any) -> Any:
-    """The dtype NumPy gives an operation on these arrays/dtypes (a tf dtype)."""
+    """The dtype NumPy gives an operation on these arrays/dtypes (a tf dtype); in the "safe" and
+    "all" dtype conversion modes, TF's auto conversion result instead (Python values weak)."""
+    from tapeflow.experimental.numpy import promotion
+
+    if promotion.weak_mode():
+        return promotion.result_type(*arrays_and_dtypes)[0]
     parts = []
     for x in arrays_and_dtypes:
         if isinstance(x, _dt.DType):
@@ -145,7 +174,7 @@ def result_type(*arrays_and_dtypes: Any) -> Any:
         else:
             parts.append(np.dtype(x) if not isinstance(x, (list, tuple)) else np.asarray(x).dtype)
     d = np.result_type(*parts)
-    if d == np.float64 and _Config.prefer_float32 and builtins.all(isinstance(p, (float, int)) for p in parts):
+    if d == np.float64 and _prefers_float32() and builtins.all(isinstance(p, (float, int)) for p in parts):
         d = np.dtype(np.float32)
     return _dt.as_dtype(d)
 
@@ -163,8 +192,14 @@ def issubdtype(arg1: Any, arg2: Any) -> bool:
 
 
 def _promote(*xs: Any) -> list:
-    """The non-None arguments as tensors of NumPy's common dtype (Python scalars weak)."""
-    d = np.result_type(*[_np_dtype(x) for x in xs if x is not None])
+    """The non-None arguments as tensors of NumPy's common dtype (Python scalars weak); in TF's
+    auto dtype conversion modes, of that promotion's dtype."""
+    from tapeflow.experimental.numpy import promotion
+
+    if promotion.weak_mode():
+        d = promotion.result_type(*xs)[0]._np
+    else:
+        d = np.result_type(*[_np_dtype(x) for x in xs if x is not None])
     out = []
     for x in xs:
         if x is None:
@@ -458,7 +493,7 @@ def full(shape: Any, fill_value: Any, dtype: Any = None) -> Tensor:
 def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> Tensor:
     """Evenly spaced values in [start, stop) (int64 for integer arguments, as NumPy)."""
     vals = np.arange(start, stop, step) if stop is not None else np.arange(start)
-    if dtype is None and vals.dtype == np.float64 and _Config.prefer_float32:
+    if dtype is None and vals.dtype == np.float64 and _prefers_float32():
         vals = vals.astype(np.float32)
     return asarray(vals, dtype)
 
