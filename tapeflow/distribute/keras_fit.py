@@ -72,6 +72,13 @@ def _run_local(name: str, method: Any, model: Any, strategy: Any, args: tuple, k
     replica runs the train step on its block in its replica context, and the optimizer applies
     the replicas' averaged gradients once (strategy.LocalStep). Evaluation and prediction need
     no combining across replicas: they run on the whole batch."""
+    from tapeflow.distribute.values import GlobalBatches
+
+    if args and isinstance(args[0], DistributedDataset):
+        args = (GlobalBatches(args[0]),) + tuple(args[1:])
+    for key in ("x", "validation_data"):
+        if isinstance(kwargs.get(key), DistributedDataset):
+            kwargs = dict(kwargs, **{key: GlobalBatches(kwargs[key])})
     d = model.__dict__
     d["_in_distributed_call"] = True
     if name in ("fit", "train_on_batch"):

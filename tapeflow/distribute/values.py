@@ -166,6 +166,34 @@ class DistributedDataset(Dataset):
             yield PerReplica(group)
 
 
+class GlobalBatches(Dataset):
+    """The global batches of a distributed dataset over several replicas of this process (its
+    per-replica batches concatenated in replica order): what Keras `fit` / `evaluate` /
+    `predict` read when given such a dataset (fit splits each batch across the replicas again)."""
+
+    def __init__(self, distributed: DistributedDataset) -> None:
+        super().__init__((distributed,))
+
+    def _compute_element_spec(self) -> Any:
+        return self._inputs[0].element_spec
+
+    def _compute_cardinality(self) -> int:
+        dist = self._inputs[0]
+        n = dist._compute_cardinality()
+        return n if dist._split_local or n < 0 else n // dist._local
+
+    def _iter_elements(self) -> Iterator:
+        import numpy as np
+
+        from tapeflow import backend
+
+        def host(t: Any) -> Any:
+            return backend.to_numpy(t._value) if hasattr(t, "_value") else np.asarray(t)
+
+        for group in self._inputs[0]._iter_elements():
+            yield nest.map_structure(lambda *parts: np.concatenate([host(p) for p in parts], axis=0), *group)
+
+
 class DistributedIterator(OwnedIterator):
     """The iterator of a distributed dataset (`iter(dist_dataset)`): this worker's batches
     (`next`, `get_next()`, `get_next_as_optional()`, `element_spec`); with several replicas in

@@ -143,3 +143,46 @@ def test_keras_fit_matches_one_device(strategy):
         np.testing.assert_allclose(b, a, atol=1e-6)
     np.testing.assert_allclose(two.evaluate(x, y, verbose=0), one.evaluate(x, y, verbose=0), rtol=1e-6)
     np.testing.assert_allclose(two.predict(x, verbose=0), one.predict(x, verbose=0), atol=1e-6)
+
+
+def test_keras_fit_on_distributed_datasets(strategy):
+    x = np.arange(32, dtype="float32").reshape(16, 2) / 16
+    y = x.sum(1, keepdims=True)
+
+    def build():
+        keras.utils.set_random_seed(1)
+        with strategy.scope():
+            model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+            model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        return model
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    ref = build()
+    ref.fit(ds, epochs=2, verbose=0)
+    split = build()
+    split.fit(strategy.experimental_distribute_dataset(ds), epochs=2, verbose=0)
+    by_fn = build()
+    by_fn.fit(strategy.distribute_datasets_from_function(
+        lambda ctx: tf.data.Dataset.from_tensor_slices((x, y)).batch(ctx.get_per_replica_batch_size(8))),
+        epochs=2, verbose=0)
+    for model in (split, by_fn):
+        assert int(model.optimizer.iterations) == 4
+        for a, b in zip(ref.get_weights(), model.get_weights(), strict=True):
+            np.testing.assert_allclose(b, a, atol=1e-6)
+
+
+def test_fit_runs_each_replica_on_its_block(strategy):
+    seen = []
+
+    class Recording(keras.Sequential):
+        def train_step(self, data):
+            ctx = tf.distribute.get_replica_context()
+            seen.append((int(ctx.replica_id_in_sync_group), int(data[0].shape[0])))
+            return super().train_step(data)
+
+    with strategy.scope():
+        model = Recording([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse", run_eagerly=True)
+    model.fit(np.ones((11, 2), "float32"), np.ones((11, 1), "float32"), batch_size=8, verbose=0)
+    assert seen == [(0, 4), (1, 4), (0, 2), (1, 1)]  # global batches of 8 and 3, split in replica order
+    assert int(model.optimizer.iterations) == 2
