@@ -91,13 +91,17 @@ def _run_local(name: str, method: Any, model: Any, strategy: Any, args: tuple, k
         d.pop("_local_replicas", None)
 
 
-def per_replica_step(strategy: Any, step: Any) -> Any:
+def per_replica_step(strategy: Any, step: Any, model: Any = None) -> Any:
     """The train function `step(batch)` run once per replica of `strategy` on its block of the
-    batch (a batch with fewer rows than replicas is split over as many replicas as it has rows)."""
+    batch (a batch with fewer rows than replicas is split over as many replicas as it has rows).
+
+    The model's floating non-trainable state (BatchNormalization's moving statistics) keeps the
+    first replica's update, as TF's mirrored variables do in Keras fit."""
     from tapeflow.distribute import context as _ctx
     from tapeflow.distribute.strategy import LocalStep
 
     devices = strategy.extended.worker_devices
+    state = [] if model is None else [v for v in model.non_trainable_variables if v.dtype.is_floating]
 
     def run(data: Any) -> Any:
         sizes = [int(t.shape[0]) for t in nest.flatten(data) if hasattr(t, "shape") and len(t.shape)]
@@ -112,6 +116,11 @@ def per_replica_step(strategy: Any, step: Any) -> Any:
 
             with _backend.device(devices[r]), ctx:
                 out = step(part)
+            if r == 0 and replicas > 1:
+                first = [v._value.copy() for v in state]
+        if replicas > 1:
+            for v, value in zip(state, first, strict=True):
+                v._value[...] = value
         return out
 
     return run

@@ -186,3 +186,13 @@ def test_fit_runs_each_replica_on_its_block(strategy):
     model.fit(np.ones((11, 2), "float32"), np.ones((11, 1), "float32"), batch_size=8, verbose=0)
     assert seen == [(0, 4), (1, 4), (0, 2), (1, 1)]  # global batches of 8 and 3, split in replica order
     assert int(model.optimizer.iterations) == 2
+
+
+def test_fit_batch_norm_statistics_keep_the_first_replicas_update(strategy):
+    x = np.array([[0.0], [1.0], [10.0], [20.0]], "float32")
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((1,)), keras.layers.BatchNormalization(momentum=0.5)])
+        model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    model.fit(x, np.zeros((4, 1), "float32"), batch_size=4, verbose=0, shuffle=False)
+    # TF 2.21: the moving mean / variance of replica 0's rows [0, 1] only.
+    assert [w.numpy().tolist() for w in model.layers[0].weights] == [[1.0], [0.0], [0.25], [0.625]]

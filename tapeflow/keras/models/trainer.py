@@ -576,7 +576,7 @@ class Trainer:
         if strategy is not None:  # several replicas in this process: one step per replica
             from tapeflow.distribute import keras_fit
 
-            function = keras_fit.per_replica_step(strategy, function)
+            function = keras_fit.per_replica_step(strategy, function, self)
         return function, returns_logs
 
     def _train_function(self) -> tuple:
