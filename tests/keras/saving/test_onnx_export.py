@@ -635,8 +635,8 @@ def test_lookups_in_a_model_with_an_embedding():
 
 def test_unexportable_text_and_hashing_layers_are_refused_with_the_reason():
     cases = [
-        (L.Hashing(num_bins=8, name="hash"), "string", "Hashing 'hash'.*FarmHash"),
-        (L.Hashing(num_bins=8, salt=3, name="hash"), "int64", "Hashing 'hash'.*SipHash"),
+        (L.Hashing(num_bins=8, name="hash"), "string", "Hashing 'hash'.*FarmHash.*no operator that reads a string"),
+        (L.Hashing(num_bins=8, salt=3, name="hash"), "string", "Hashing 'hash'.*string's bytes"),
         (L.TextVectorization(vocabulary=["a"], standardize=lambda t: t, name="text"), "string",
          "TextVectorization 'text'.*callable standardize"),
         (L.TextVectorization(vocabulary=["a"], ragged=True, name="text"), "string", "TextVectorization 'text'.*ragged"),
@@ -735,4 +735,54 @@ def test_text_vectorization_in_a_classifier_and_an_explicit_old_opset():
     randomize(model, seed=5)
     _check(model, _TEXTS[:3])  # rows with tokens (an all-masked average is 0/0)
     with pytest.raises(ExportError, match="TextVectorization 'text'.*opset 20.*opset_version=17"):
+        to_onnx(model, opset_version=17)
+
+
+# -- Hashing of numbers: FarmHash / SipHash of the decimal strings in uint64 arithmetic ------------
+
+_HASH_VALUES = np.asarray([0, 1, -1, 7, 9, 10, 99, 100, -99, -100, 999, 1000, 9999, 12345, -1234567, 10**7, 12345678,
+                           10**15, 2**53 + 1, -(2**62), 2**63 - 1, -(2**63), 1234567890123456789,
+                           -999999999999999999] + np.random.default_rng(0).integers(-2**63, 2**63 - 1, 40).tolist(),
+                          np.int64)  # every decimal length 1-20, both signs, the int64 extremes
+HASHINGS = {
+    "farmhash": ({"num_bins": 7}, "int64", _HASH_VALUES.reshape(-1, 1)),
+    "mask_value": ({"num_bins": 1000, "mask_value": 0}, "int64", _HASH_VALUES.reshape(-1, 2)),
+    "int32_multi_hot": ({"num_bins": 5, "output_mode": "multi_hot"}, "int32",
+                        np.random.default_rng(1).integers(-2**31, 2**31 - 1, (6, 3)).astype("int32")),
+    "floats_count_mask": ({"num_bins": 5, "output_mode": "count", "mask_value": 3}, "float32",
+                          np.asarray([[3.7, 3.0, -2.5], [0.0, 1e6, -7.9]], "float32")),
+    "salt": ({"num_bins": 1000, "salt": 3}, "int64", _HASH_VALUES.reshape(-1, 2)),
+    "salt_pair_one_hot": ({"num_bins": 6, "salt": (2**63 + 5, 17), "output_mode": "one_hot"}, "int64",
+                          _HASH_VALUES[:24].reshape(-1, 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HASHINGS))
+def test_hashing_of_numbers(name):
+    options, dtype, x = HASHINGS[name]
+    inputs = tk.Input(x.shape[1:], dtype=dtype)
+    model = tk.Model(inputs, L.Hashing(**options)(inputs))
+    assert to_onnx(model).opset_import[0].version == 18
+    want = np.asarray(model.predict(x, verbose=0))
+    got = _run(model, x)[0]
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+def test_hashing_matches_keras():
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    x = _HASH_VALUES.reshape(-1, 2)
+    for options in ({"num_bins": 97}, {"num_bins": 97, "salt": (11, 2**40)}, {"num_bins": 9, "mask_value": -1}):
+        inputs = tk.Input((2,), dtype="int64")
+        model = tk.Model(inputs, L.Hashing(**options)(inputs))
+        np.testing.assert_array_equal(_run(model, x)[0], np.asarray(keras.layers.Hashing(**options)(x)))
+
+
+def test_hashing_in_a_sequential_model_and_an_explicit_old_opset():
+    model = tk.Sequential([tk.Input((2,), dtype="int64"), L.Hashing(num_bins=11, name="hash"), L.Embedding(11, 3),
+                           L.Flatten(), L.Dense(1)])
+    randomize(model, seed=2)
+    _check(model, _HASH_VALUES.reshape(-1, 2))
+    with pytest.raises(ExportError, match="Hashing 'hash'.*opset 18.*opset_version=17"):
         to_onnx(model, opset_version=17)

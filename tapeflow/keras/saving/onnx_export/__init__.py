@@ -2,7 +2,7 @@
 
 The graph has one input per model input (named like the Keras inputs, with a dynamic batch
 dimension), outputs `output_0`, `output_1`, ..., the weights as initializers, and opset 17 by
-default (20 when a TextVectorization needs the string operators). Each layer is translated by a
+default (18 with a Hashing layer, 20 when a TextVectorization needs the string operators). Each layer is translated by a
 converter (`core`, `conv`, `norm`, `rnn`, `attention`, `text`, ...); a layer without one raises
 `ExportError` naming it. Needs the `onnx` package (`pip install 'tapeflow[onnx]'`); onnxruntime
 runs the result.
@@ -35,10 +35,18 @@ def _layers(model: Any) -> list:
 
 
 def _default_opset(model: Any) -> int:
-    """17, or 20 when a layer needs the string operators (StringSplit, StringConcat)."""
+    """17; 18 with a Hashing layer (BitwiseXor); 20 when a layer needs the string operators
+    (StringSplit, StringConcat)."""
+    from tapeflow.keras.saving.onnx_export.hashing import HASH_OPSET
     from tapeflow.keras.saving.onnx_export.text import TEXT_OPSET, needs_string_ops
 
-    return TEXT_OPSET if any(needs_string_ops(layer) for layer in _layers(model)) else DEFAULT_OPSET
+    opset = DEFAULT_OPSET
+    for layer in _layers(model):
+        if needs_string_ops(layer):
+            opset = max(opset, TEXT_OPSET)
+        elif type(layer).__name__ == "Hashing":
+            opset = max(opset, HASH_OPSET)
+    return opset
 
 
 def _onnx() -> Any:
@@ -92,9 +100,10 @@ def to_onnx(model: Any, input_signature: Any = None, opset_version: int | None =
     b = GraphBuilder(opset)
     specs = _specs(model, input_signature)
     inputs = []
-    for name, _, shape in specs:
+    for name, dtype, shape in specs:
         inputs.append(b.name(name))
         b.shapes[inputs[-1]] = shape
+        b.dtypes[inputs[-1]] = np.dtype(dtype)
     outs = convert_model(b, model, inputs)
     final = [b.output(f"output_{i}", o) for i, o in enumerate(outs)]
     out_dtypes = [np.dtype(t.dtype.as_numpy_dtype) for t in model.outputs]

@@ -48,6 +48,7 @@ class GraphBuilder:
         self.initializers: list = []
         self.shapes: dict[str, tuple] = {}  # value name -> Keras shape (None for unknown dims)
         self.masks: dict[str, str] = {}  # value name -> its Keras mask (a bool value, batch first)
+        self.dtypes: dict[str, np.dtype] = {}  # value name -> its NumPy dtype, where known (object: strings)
         self.domains: set[str] = set()  # operator domains used besides the default one (ai.onnx.ml)
         # Declared types of values whose operator ONNX's shape inference does not know (com.microsoft).
         self.value_info: list = []

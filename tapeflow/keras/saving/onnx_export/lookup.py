@@ -1,5 +1,5 @@
-"""ONNX converters of the vocabulary layers (IntegerLookup, StringLookup), and the refusal, with
-its reason, of the Hashing layer, which ONNX cannot express exactly (TextVectorization: `text`).
+"""ONNX converters of the vocabulary layers (IntegerLookup, StringLookup); TextVectorization is
+in `text`, Hashing in `hashing`.
 
 A lookup is an `ai.onnx.ml` LabelEncoder (token -> index, or index -> token when inverted)
 holding the layer's vocabulary; the mask token is one more key. Several OOV indices of an
@@ -113,13 +113,3 @@ def index_lookup(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str
         out = b.op("Mul", [b.op("Cast", [out], h, to=1), b.const(np.asarray(layer._idf, np.float32), h + "/idf",
                                                                  dtype=np.float32)], h)
     return out
-
-
-@converter("Hashing")
-def hashing(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
-    """Refused: no exact ONNX translation exists."""
-    method = f"SipHash-2-4 with salt={layer.salt!r}" if layer.strong_hash else "FarmHash Fingerprint64"
-    raise unsupported(layer, f"it hashes its inputs (integers through their decimal strings) with {method}, which "
-                             "ONNX has no operator for (MurmurHash3 is a different function and only in the "
-                             "com.microsoft domain); hash the features before the model, or replace the layer by an "
-                             "IntegerLookup/StringLookup with a fixed vocabulary")

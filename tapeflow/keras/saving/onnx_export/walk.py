@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tapeflow import nest
 from tapeflow.keras.saving.onnx_export.builder import CONVERTERS, MASK_AWARE, ExportError, GraphBuilder, unsupported
 
@@ -15,6 +17,7 @@ def _import_converters() -> None:
         attention,
         conv,
         core,
+        hashing,
         lookup,
         norm,
         preprocessing,
@@ -123,4 +126,6 @@ def convert_model(b: GraphBuilder, model: Any, inputs: list) -> list:
         for sym, name in zip(node.outputs, outs, strict=True):
             names[id(sym)] = name
             b.shapes.setdefault(name, tuple(sym.shape))
+            if getattr(sym, "dtype", None) is not None:
+                b.dtypes.setdefault(name, np.dtype(sym.dtype.as_numpy_dtype))
     return [names[id(t)] for t in model.outputs]
