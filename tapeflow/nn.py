@@ -328,3 +328,14 @@ __all__ += [
 from tapeflow import dispatch as _dispatch  # noqa: E402
 
 embedding_lookup = _dispatch.api_function(embedding_lookup, "embedding_lookup", "other")
+
+# TF's RNN cell wrappers are Keras layers: loaded on first use (the engine does not import Keras).
+_CELL_WRAPPERS = ("RNNCellDropoutWrapper", "RNNCellResidualWrapper", "RNNCellDeviceWrapper")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CELL_WRAPPERS:
+        from tapeflow.keras.layers.rnn import cell_wrappers
+
+        return getattr(cell_wrappers, name)
+    raise AttributeError(f"module 'tapeflow.nn' has no attribute {name!r}")
