@@ -93,7 +93,7 @@ _REDUCTION = (
 ).split()
 _LIST = ("concat", "stack", "add_n")
 _OTHER = ("boolean_mask", "expand_dims", "size", "rank", "matmul", "gather", "reverse", "tile",
-          "embedding_lookup", "shape")
+          "embedding_lookup", "shape", "reshape", "zeros", "ones", "fill")
 
 API_KINDS: dict[str, str] = {
     **{n: "elementwise" for n in _ELEMENTWISE},

@@ -10,10 +10,11 @@ import numpy as np
 from tapeflow import backend
 from tapeflow import dtypes as _dt
 from tapeflow.experimental.row_partition import RowPartition
+from tapeflow.dispatch import CompositeTensor
 from tapeflow.tensor import Tensor
 
 
-class DynamicRaggedShape:
+class DynamicRaggedShape(CompositeTensor):
     """Row partitions (outermost first) and the inner shape [values, *dense dims].
 
     Example:
@@ -133,6 +134,43 @@ class DynamicRaggedShape:
         if isinstance(value, tuple):
             raise ValueError(f"Index {index} is not uniform")
         return Tensor(np.asarray(value, self._dtype._np))
+
+    # -- as the shape argument of tf.reshape / zeros / ones / fill (TF's ragged dispatch) --------
+    @classmethod
+    def _tf_dispatch(cls, kind: str, api_name: str, fn: Any, args: tuple, kwargs: dict) -> Any:
+        """`tf.reshape(x, shape)` (x's values, in row-major order, cut into the shape's rows),
+        `tf.zeros` / `tf.ones(shape, dtype)`, `tf.fill(shape, value)`: RaggedTensors of the shape."""
+        from tapeflow.ops import creation, movement
+
+        def arg(i: int, name: str, default: Any = None) -> Any:
+            return args[i] if len(args) > i else kwargs.get(name, default)
+
+        if api_name == "reshape":
+            shape = arg(1, "shape")
+            if not isinstance(shape, DynamicRaggedShape):
+                return NotImplemented
+            return shape._with_values(movement.reshape(arg(0, "tensor"), shape._inner))
+        if api_name in ("zeros", "ones"):
+            shape = arg(0, "shape")
+            make = creation.zeros if api_name == "zeros" else creation.ones
+            return shape._with_values(make(shape._inner, arg(1, "dtype", _dt.float32)))
+        if api_name == "fill":
+            shape = arg(0, "dims")
+            return shape._with_values(creation.fill(shape._inner, arg(1, "value")))
+        return NotImplemented
+
+    def _with_values(self, values: Tensor) -> Any:
+        """`values` (of the inner shape) partitioned by the row partitions, innermost first."""
+        from tapeflow.ragged.ragged_tensor import RaggedTensor
+
+        out: Any = values
+        for p in reversed(self._partitions):
+            if p.is_uniform():
+                out = RaggedTensor.from_uniform_row_length(out, p.static_uniform_row_length,
+                                                           nrows=p.static_nrows, validate=False)
+            else:
+                out = RaggedTensor.from_row_splits(out, p.row_splits(), validate=False)
+        return out
 
     def __repr__(self) -> str:
         lengths = ", ".join(repr(d) if not isinstance(d, tuple) else "(" + ", ".join(map(str, d)) + ")"

@@ -246,3 +246,14 @@ def test_saved_model_with_ragged_and_sparse_signatures(real_tf, tmp_path):
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(tapeflow.__file__)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert out.stdout.strip() == "[[100.0], [200.0, 300.0]]", out.stderr[-2000:]
+
+
+def test_dynamic_ragged_shape_as_a_shape_argument(real_tf):
+    def scenario(tf):
+        x = tf.constant([["a", "b"], ["c", "d"], ["e", "f"]])
+        shape = tf.shape(tf.ragged.constant([[1], [2, 3, 4], [], [5, 6]]))
+        inner = tf.shape(tf.ragged.constant([[[1, 2]], [[3, 4], [5, 6]]], ragged_rank=1))
+        return (tf.reshape(x, shape), tf.zeros(shape), tf.ones(shape, tf.int32), tf.fill(shape, "x"),
+                tf.zeros(inner), tf.reshape(tf.range(6), inner), shape[0])
+
+    _both(real_tf, scenario)
