@@ -9,8 +9,8 @@ import numpy as np
 
 from tapeflow import backend
 from tapeflow import dtypes as _dt
-from tapeflow.experimental.row_partition import RowPartition
 from tapeflow.dispatch import CompositeTensor
+from tapeflow.experimental.row_partition import RowPartition
 from tapeflow.tensor import Tensor
 
 

@@ -33,28 +33,110 @@ class Field:
     whether repeated, the message class (a name resolved in the module's registry), and the
     oneof group it belongs to."""
 
+    # protobuf's FieldDescriptor constants, for code that reads descriptors (text_format)
+    TYPE_FLOAT, TYPE_INT64, TYPE_STRING, TYPE_MESSAGE, TYPE_BYTES = 2, 3, 9, 11, 12
+    CPPTYPE_INT64, CPPTYPE_FLOAT, CPPTYPE_STRING, CPPTYPE_MESSAGE = 2, 6, 9, 10
+    LABEL_OPTIONAL, LABEL_REPEATED = 1, 3
+    _TYPES = {"bytes": (TYPE_BYTES, CPPTYPE_STRING), "string": (TYPE_STRING, CPPTYPE_STRING),
+              "float": (TYPE_FLOAT, CPPTYPE_FLOAT), "int64": (TYPE_INT64, CPPTYPE_INT64),
+              "message": (TYPE_MESSAGE, CPPTYPE_MESSAGE), "map": (TYPE_MESSAGE, CPPTYPE_MESSAGE)}
+    is_extension = False
+
     def __init__(self, name: str, number: int, kind: str, repeated: bool = False, message: str | None = None,
                  oneof: str | None = None) -> None:
         self.name, self.number, self.kind, self.repeated = name, number, kind, repeated
-        self.message_name, self.containing_oneof = message, oneof
+        self.message_name = message
+        self.containing_oneof = None if oneof is None else _OneofName(oneof)
+        self.full_name = name
+        self.type, self.cpp_type = self._TYPES[kind]
+        self.is_repeated = repeated or kind == "map"
+        self.label = self.LABEL_REPEATED if self.is_repeated else self.LABEL_OPTIONAL
+        self.has_presence = kind == "message" and not repeated
 
     @property
-    def message_type(self) -> type[Message]:
+    def message_class(self) -> type[Message]:
         return _REGISTRY[self.message_name]
+
+    @property
+    def message_type(self) -> Descriptor | None:
+        """The descriptor of the field's message type (protobuf's); a map field's is its entry type."""
+        if self.kind == "map":
+            return _map_entry_descriptor(self)
+        return self.message_class.DESCRIPTOR if self.kind == "message" else None
 
     def __repr__(self) -> str:
         return f"<Field {self.name} = {self.number}>"
 
 
-class Descriptor:
-    """What `Message.DESCRIPTOR` tells: the full name and the fields."""
+class _OneofName(str):
+    """A oneof group's name; `.name` as protobuf's OneofDescriptor has."""
 
-    def __init__(self, full_name: str, fields: tuple[Field, ...]) -> None:
+    @property
+    def name(self) -> str:
+        return str(self)
+
+
+class _Options:
+    def __init__(self, map_entry: bool) -> None:
+        self.map_entry = map_entry
+
+
+class Descriptor:
+    """What `Message.DESCRIPTOR` tells: the full name and the fields (with the attributes
+    protobuf's own `text_format` reads, so `text_format.Merge(text, tf.train.Example())` works)."""
+
+    is_extendable = False
+    containing_type = None
+
+    def __init__(self, full_name: str, fields: tuple[Field, ...], map_entry: bool = False) -> None:
         self.full_name = full_name
         self.name = full_name.rsplit(".", 1)[-1]
         self.fields = list(fields)
         self.fields_by_name = {f.name: f for f in fields}
         self.fields_by_number = {f.number: f for f in fields}
+        for f in fields:
+            f.full_name = f"{full_name}.{f.name}"
+        self.has_options = map_entry
+        self._options = _Options(map_entry)
+
+    def GetOptions(self) -> _Options:  # noqa: N802 - protobuf's name
+        return self._options
+
+
+def _map_entry_descriptor(field: Field) -> Descriptor:
+    entry = field.__dict__.get("_entry")
+    if entry is None:
+        name = "".join(p[:1].upper() + p[1:] for p in field.name.split("_")) + "Entry"
+        entry = Descriptor(f"{field.full_name.rsplit('.', 1)[0]}.{name}",
+                           (Field("key", 1, "string"), Field("value", 2, "message", message=field.message_name)),
+                           map_entry=True)
+        field._entry = entry
+    return entry
+
+
+class MapEntry:
+    """One `key: value` pair of a map field being built (protobuf's `GetEntryClass()()`)."""
+
+    def __init__(self, field: Field, key: str = "", value: Message | None = None) -> None:
+        self.DESCRIPTOR = _map_entry_descriptor(field)
+        self.key = key
+        self.value = field.message_class()
+        self._given = value is not None
+        if value is not None:
+            self.value.CopyFrom(value)
+
+    def ListFields(self) -> list:  # noqa: N802
+        key_field, value_field = self.DESCRIPTOR.fields
+        return [(key_field, self.key), (value_field, self.value)]
+
+    def HasField(self, name: str) -> bool:  # noqa: N802
+        return name == "value" and self._given
+
+    def SetInParent(self) -> None:  # noqa: N802
+        pass
+
+    def WhichOneof(self, name: str) -> None:  # noqa: N802
+        return None
 
 
 _REGISTRY: dict[str, type[Message]] = {}
@@ -169,7 +251,7 @@ class RepeatedCompositeContainer(MutableSequence):
         self._owner, self._field, self._items = owner, field, []
 
     def _new(self) -> Message:
-        child = self._field.message_type()
+        child = self._field.message_class()
         child._parent = self._owner
         return child
 
@@ -184,11 +266,11 @@ class RepeatedCompositeContainer(MutableSequence):
         child = self._new()
         if isinstance(value, Mapping):
             child._init_fields(value)
-        elif isinstance(value, self._field.message_type):
+        elif isinstance(value, self._field.message_class):
             child.MergeFrom(value)
         else:
             raise TypeError(f"{self._owner.DESCRIPTOR.full_name}.{self._field.name}: expected a "
-                            f"{self._field.message_type.__name__}, received {type(value).__name__}.")
+                            f"{self._field.message_class.__name__}, received {type(value).__name__}.")
         return child
 
     def __len__(self) -> int:
@@ -243,11 +325,15 @@ class MessageMap(MutableMapping):
     def get_or_create(self, key: Any) -> Message:
         return self[key]
 
+    def GetEntryClass(self) -> Any:  # noqa: N802 - protobuf's name
+        field = self._field
+        return lambda key="", value=None: MapEntry(field, key, value)
+
     def __getitem__(self, key: Any) -> Message:
         key = self._key(key)
         child = self._items.get(key)
         if child is None:
-            child = self._field.message_type()
+            child = self._field.message_class()
             child._parent = self._owner
             self._items[key] = child
             self._owner._modified()
@@ -260,15 +346,15 @@ class MessageMap(MutableMapping):
         return self._key(key) in self._items
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        child = self._field.message_type()
+        child = self._field.message_class()
         child._parent = self._owner
         if isinstance(value, Mapping):
             child._init_fields(value)
-        elif isinstance(value, self._field.message_type):
+        elif isinstance(value, self._field.message_class):
             child.MergeFrom(value)
         else:
             raise TypeError(f"{self._owner.DESCRIPTOR.full_name}.{self._field.name}[{key!r}]: expected a "
-                            f"{self._field.message_type.__name__}, received {type(value).__name__}.")
+                            f"{self._field.message_class.__name__}, received {type(value).__name__}.")
         self._items[self._key(key)] = child
         self._owner._modified()
 
@@ -342,11 +428,11 @@ class Message:
             elif isinstance(value, Mapping):
                 target._init_fields(value)
                 target._modified()
-            elif isinstance(value, field.message_type):
+            elif isinstance(value, field.message_class):
                 target.CopyFrom(value)
                 target._modified()
             else:
-                raise TypeError(f"{self.DESCRIPTOR.full_name}.{name}: expected a {field.message_type.__name__}, "
+                raise TypeError(f"{self.DESCRIPTOR.full_name}.{name}: expected a {field.message_class.__name__}, "
                                 f"received {type(value).__name__}.")
 
     # -- field access ---------------------------------------------------------------------------
@@ -363,7 +449,7 @@ class Message:
                 value = (RepeatedCompositeContainer(self, field) if field.kind == "message"
                          else RepeatedScalarContainer(self, field))
             else:
-                value = field.message_type()
+                value = field.message_class()
                 value._parent = self
                 value._field_in_parent = name
             self._values[name] = value
@@ -414,6 +500,10 @@ class Message:
         if field is None or field.repeated or field.kind == "map":
             raise ValueError(f'Protocol message {self.DESCRIPTOR.name} has no singular "{field_name}" field.')
         return field_name in self._present
+
+    def SetInParent(self) -> None:  # noqa: N802 - protobuf's name
+        """Mark this (sub)message present in its parent, as protobuf does."""
+        self._modified()
 
     def WhichOneof(self, oneof_group: str) -> str | None:  # noqa: N802
         if oneof_group not in self._oneofs:

@@ -91,3 +91,25 @@ def test_bytes_and_text_match_tensorflow():
     assert str(seq_ours) == str(seq_theirs)
     assert seq_ours.SerializeToString() == seq_theirs.SerializeToString()
     assert real.train.SequenceExample.FromString(seq_ours.SerializeToString()) == seq_theirs
+
+
+@pytest.mark.oracle
+def test_protobuf_text_format_reads_and_writes_our_messages():
+    """google.protobuf.text_format (the ragged-tensor guide's `pbtext.Merge(s, tf.train.Example())`)
+    works on these messages through their descriptors, as on TF's."""
+    text_format = pytest.importorskip("google.protobuf.text_format")
+    ttf = pytest.importorskip("tensorflow")
+    text = ('features { feature {key: "colors" value {bytes_list {value: ["red", "blue"]} } }\n'
+            '  feature {key: "lengths" value {int64_list {value: [7, -2]} } } }')
+    ours, theirs = text_format.Merge(text, T.Example()), text_format.Merge(text, ttf.train.Example())
+    assert ttf.train.Example.FromString(ours.SerializeToString()) == theirs  # map order is free on the wire
+    assert text_format.MessageToString(ours) == text_format.MessageToString(theirs) == str(ours)
+    assert text_format.Parse(str(ours), T.Example()) == ours
+    seq = ('context { feature { key: "a" value { float_list { value: [1.5, 2] } } } } feature_lists { '
+           'feature_list { key: "b" value { feature { int64_list { value: 3 } } '
+           'feature { int64_list { value: [4] } } } } }')
+    assert (text_format.Parse(seq, T.SequenceExample()).SerializeToString()
+            == text_format.Parse(seq, ttf.train.SequenceExample()).SerializeToString())
+    both = 'features { feature { key: "a" value { bytes_list { value: "x" } int64_list { value: 1 } } } }'
+    with pytest.raises(text_format.ParseError, match='another member of oneof "kind"'):
+        text_format.Parse(both, T.Example())
