@@ -19,8 +19,10 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 IMPORTS = [
@@ -96,13 +98,18 @@ def run(path: str, timeout: int) -> list:
     with open(tmp, "w") as f:
         json.dump(cells, f)
     env = dict(os.environ, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="3")
+    # each notebook starts in an empty directory, as a fresh Colab runtime does (notebooks call
+    # os.mkdir('training_2') on paths a previous run would have left behind)
+    workdir = tempfile.mkdtemp(prefix="tf_docs_run_")
     try:
         proc = subprocess.run([sys.executable, "-c", RUNNER, tmp, str(timeout)], capture_output=True,
-                              text=True, timeout=timeout * 4 + 60, env=env, cwd="/tmp")
+                              text=True, timeout=timeout * 4 + 60, env=env, cwd=workdir)
         out = proc.stdout
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
         out += "\nCELL-FAILED " + json.dumps({"cell": -1, "error": "notebook timed out", "where": ""})
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     failures = []
     for line in out.splitlines():
         if line.startswith("CELL-FAILED "):
