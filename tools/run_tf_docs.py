@@ -2,9 +2,10 @@
 
 Each notebook runs in its own interpreter; its code cells run in order in one namespace, with
 only the imports changed (`import tensorflow as tf` -> `import tapeflow as tf`, `keras` ->
-`tapeflow.keras`). Shell and magic lines (`!pip ...`, `%matplotlib`) are dropped, plots go to
-the Agg backend. A failing cell is recorded and the next cells still run, so one run lists
-every missing name or behaviour difference of a notebook. Cells that need the network (this
+`tapeflow.keras`). Shell and magic lines (`!pip ...`, `%matplotlib`) are dropped, `%%writefile`
+cells write their file as IPython does, plots go to the Agg backend. A failing cell is recorded
+and the next cells still run, so one run lists every missing name or behaviour difference of a
+notebook. Cells that need the network (this
 machine has none) are reported as such, apart from Tapeflow's own failures.
 
     python tools/run_tf_docs.py DOCS_DIR/site/en/guide/tensor.ipynb [...] [--timeout 300]
@@ -38,6 +39,7 @@ IMPORTS = [
     (re.compile(r"^(\s*)from keras\.", re.M), r"\1from tapeflow.keras."),
 ]
 
+WRITEFILE = re.compile(r"\A\s*%%writefile[ \t]+(-a[ \t]+|--append[ \t]+)?(\S+)[ \t]*\n?")
 HELP_LINE = re.compile(r"^\s*[\w.]+\?{1,2}\s*$")
 
 NETWORK = ("URLError", "HTTPError", "Name or service not known", "Temporary failure in name resolution",
@@ -83,6 +85,12 @@ def code_cells(path: str) -> list:
         sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
     cells = []
     for src in sources:
+        magic = WRITEFILE.match(src)
+        if magic:  # IPython's %%writefile cell magic: the cell body becomes that file
+            mode = "a" if magic.group(1) else "w"
+            cells.append(f"with open({magic.group(2).strip(chr(39) + chr(34))!r}, {mode!r}) as _f:\n"
+                         f"    _f.write({src[magic.end():] + chr(10)!r})\n")
+            continue
         lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("!", "%"))
                  and not HELP_LINE.match(ln)]  # IPython's `name?` help lines
         src = textwrap.dedent("\n".join(lines))  # IPython drops a cell's common leading indent too
