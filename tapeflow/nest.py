@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import collections
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 
@@ -60,10 +61,30 @@ def pack_sequence_as(structure: Any, flat_sequence: list, expand_composites: boo
     return result
 
 
+def mapping_like(instance: Mapping, items: Mapping) -> Any:
+    """A mapping of `instance`'s type (OrderedDict, defaultdict, dict subclasses) and key order
+    holding `items[key]` for each key, as TF's nest rebuilds mappings."""
+    t = type(instance)
+    if t is dict:
+        return {k: items[k] for k in instance}
+    try:
+        if t is collections.defaultdict:
+            out = collections.defaultdict(instance.default_factory)
+        elif isinstance(instance, MutableMapping):
+            out = t()
+        else:
+            return t((k, items[k]) for k in instance)
+    except TypeError:  # a mapping type that cannot be made empty: a plain dict
+        return {k: items[k] for k in instance}
+    for k in instance:
+        out[k] = items[k]
+    return out
+
+
 def _pack(s: Any, it: Any) -> Any:
     if isinstance(s, Mapping):
         items = {k: _pack(s[k], it) for k in sorted(s, key=_sort_key)}
-        return type(s)((k, items[k]) for k in s) if not isinstance(s, dict) else {k: items[k] for k in s}
+        return mapping_like(s, items)
     if isinstance(s, tuple) and hasattr(s, "_fields"):
         return type(s)(*[_pack(v, it) for v in s])
     if isinstance(s, (list, tuple)):

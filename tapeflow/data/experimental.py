@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapeflow.data.csv_reader import make_csv_dataset
 from tapeflow.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
 from tapeflow.data.optional import Optional
 from tapeflow.data.options import (
@@ -18,7 +19,7 @@ from tapeflow.data.tfrecord import TFRecordWriter
 from tapeflow.tensor import Tensor
 
 __all__ = [
-    "CsvDataset",
+    "CsvDataset", "make_csv_dataset",
     "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "AutoShardPolicy", "AutotuneOptions",
     "DistributeOptions", "ExternalStatePolicy", "Optional", "TFRecordWriter",
     "ThreadingOptions", "Counter", "assert_cardinality", "bucket_by_sequence_length",

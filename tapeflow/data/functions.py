@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from tapeflow import nest
 from tapeflow.data import structure
 from tapeflow.tensor import Tensor
 from tapeflow.tracing.spec import TensorSpec
@@ -154,7 +155,7 @@ class UserFunction:
 def _spec_structure(outputs: Any) -> Any:
     """The TensorSpec structure of traced outputs (lists become tuples, as in TF)."""
     if isinstance(outputs, dict):
-        return {k: _spec_structure(v) for k, v in outputs.items()}
+        return nest.mapping_like(outputs, {k: _spec_structure(v) for k, v in outputs.items()})
     if isinstance(outputs, (tuple, list)):
         items = [_spec_structure(v) for v in outputs]
         return type(outputs)(*items) if hasattr(outputs, "_fields") else tuple(items)

@@ -57,8 +57,9 @@ def normalize(value: Any, what: str, lists_are_tuples: bool = False) -> Any:
     """
     if callable(getattr(type(value), "_tf_encode", None)):  # an extension type: its components
         value = composites.as_elements(value)
-    if isinstance(value, Mapping):
-        return {k: normalize(v, f"{what}[{k!r}]", lists_are_tuples) for k, v in value.items()}
+    if isinstance(value, Mapping):  # an OrderedDict stays one (make_csv_dataset's features), as in TF
+        return nest.mapping_like(value, {k: normalize(v, f"{what}[{k!r}]", lists_are_tuples)
+                                         for k, v in value.items()})
     if isinstance(value, tuple):
         items = [normalize(v, f"{what}[{i}]", lists_are_tuples) for i, v in enumerate(value)]
         return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
@@ -94,7 +95,7 @@ def _leaf_spec(a: Any) -> Any:
 def map_leaves(fn: Any, structure: Any) -> Any:
     """Apply `fn` to every leaf of an element (or spec) structure, keeping its containers."""
     if isinstance(structure, dict):
-        return {k: map_leaves(fn, v) for k, v in structure.items()}
+        return nest.mapping_like(structure, {k: map_leaves(fn, v) for k, v in structure.items()})
     if isinstance(structure, tuple):
         items = [map_leaves(fn, v) for v in structure]
         return type(structure)(*items) if hasattr(structure, "_fields") else tuple(items)

@@ -98,3 +98,18 @@ def test_matches_keras_tree() -> None:
             else:
                 with pytest.raises(expected):
                     ours(a, b)
+
+
+def test_tf_nest_keeps_mapping_types():  # as TF's nest: OrderedDict / defaultdict / dict subclasses
+    import collections
+
+    import tapeflow as tf
+
+    ordered = collections.OrderedDict([("b", 1), ("a", 2)])
+    assert tf.nest.flatten(ordered) == [2, 1]
+    packed = tf.nest.pack_sequence_as(ordered, [5, 6])
+    assert type(packed) is collections.OrderedDict and list(packed.items()) == [("b", 6), ("a", 5)]
+    dd = tf.nest.map_structure(lambda x: x + 1, collections.defaultdict(list, {"b": 1, "a": 2}))
+    assert type(dd) is collections.defaultdict and dd.default_factory is list and dict(dd) == {"b": 2, "a": 3}
+    ds = tf.data.Dataset.range(3).map(lambda x: collections.OrderedDict([("b", x), ("a", x)]))
+    assert type(ds.element_spec) is collections.OrderedDict and type(next(iter(ds.batch(2)))) is collections.OrderedDict
