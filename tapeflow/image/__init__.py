@@ -71,6 +71,7 @@ from tapeflow.image.geometry import (
     transpose,
 )
 from tapeflow.image.glimpse import extract_glimpse
+from tapeflow.image.proposals import generate_bounding_box_proposals
 from tapeflow.image.quality import image_gradients, psnr, sobel_edges, ssim, ssim_multiscale, total_variation
 from tapeflow.image.resizing import ResizeMethod, crop_and_resize, resize, resize_with_pad
 
@@ -92,6 +93,6 @@ __all__ = [
     "rot90", "sobel_edges", "ssim", "ssim_multiscale", "stateless_random_brightness", "stateless_random_contrast",
     "stateless_random_crop", "stateless_random_flip_left_right", "stateless_random_flip_up_down",
     "stateless_random_hue", "stateless_random_saturation", "total_variation", "transpose", "yiq_to_rgb",
-    "yuv_to_rgb", "extract_glimpse", "decode_and_crop_jpeg",
+    "yuv_to_rgb", "extract_glimpse", "decode_and_crop_jpeg", "generate_bounding_box_proposals",
     "sample_distorted_bounding_box", "stateless_sample_distorted_bounding_box",
 ]
