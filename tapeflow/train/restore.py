@@ -49,6 +49,7 @@ class Restoration:
         self.waiting: dict[int, tuple[Any, int]] = {}  # id(live object) -> (weakref, saved node id)
         self.pending_optimizers: dict[int, Any] = {}   # saved node id -> weakref to an unbuilt optimizer
         self.expect_partial = False
+        self._models: list = []  # weakrefs to the models bound from tf.keras / Keras 3 layouts
         self._root = weakref.ref(root)
         self._on_death = _forget_when_gone(self)
         self._visit(0, root, root, 0)
@@ -84,14 +85,21 @@ class Restoration:
             anchor, anchor_sid = obj, sid
         if prev is None and _foreign_keras_model(node, obj):
             self._bind_model(sid, obj)
+        opt_type = tracking._keras_optimizer_type()
+        skip = set()
+        if opt_type is not None and isinstance(obj, opt_type) and _tf_keras_optimizer(self.nodes, node):
+            skip.add("_variables")  # its list lacks the learning rate: bound by position once built
+            if obj.built:
+                self._bind_tf_keras_optimizer(sid, obj)
         live_children = dict(tracking.children(obj)) if node["children"] else {}
         for name, csid in node["children"]:
+            if name in skip:
+                continue
             child = live_children.get(name)
             if child is None:
                 self.waiting[id(anchor)] = (weakref.ref(anchor, self._on_death), anchor_sid)
                 continue
             self._visit(csid, child, anchor, anchor_sid, seen)
-        opt_type = tracking._keras_optimizer_type()
         if opt_type is not None and isinstance(obj, opt_type) and not obj.built:
             self.pending_optimizers[sid] = weakref.ref(obj, self._on_death)
 
@@ -112,11 +120,40 @@ class Restoration:
                                  f"restore variable with shape {tuple(var.shape)} and name {var.name} (checkpoint key "
                                  f"{key!r}).")
             values.append(arr)
+        self._assign_all(pairs, values)
+        self._models.append(weakref.ref(model))
+
+    def _assign_all(self, pairs: list, values: list) -> None:
         for (vsid, var), arr in zip(pairs, values, strict=True):
             _assign_array(var, arr.astype(var._value.dtype, copy=False), self.nodes[vsid]["key"])
             self.live[vsid] = id(var)
             self.restored_ids.add(id(var))
             self.variables[vsid] = var
+
+    def _bind_tf_keras_optimizer(self, sid: int, opt: Any) -> None:
+        """A built optimizer restored from tf.keras's layout: its saved `_variables` list (the
+        iteration count, then the slots) paired by position with the optimizer's variables
+        without the learning rate, as `model.load_weights` pairs them."""
+        from tapeflow.keras.saving.legacy_h5 import _keras2_optimizer_variables
+
+        edge = dict(self.nodes[sid]["children"])["_variables"]
+        saved = [c for _, c in sorted((int(n), c) for n, c in self.nodes[edge]["children"] if n.isdigit())]
+        live = _keras2_optimizer_variables(opt)
+        if len(saved) != len(live):
+            raise ValueError(f"The checkpoint's optimizer state has {len(saved)} variables, the {type(opt).__name__} "
+                             f"being restored has {len(live)} (its learning rate aside); restore into the optimizer "
+                             "the checkpoint was written with.")
+        pairs = [(vsid, var) for vsid, var in zip(saved, live, strict=True) if vsid not in self.live]
+        values = []
+        for vsid, var in pairs:
+            key = self.nodes[vsid]["key"]
+            arr = self.reader.get_tensor(key)
+            if tuple(arr.shape) != tuple(var.shape):
+                raise ValueError(f"Received incompatible tensor with shape {tuple(arr.shape)} when attempting to "
+                                 f"restore variable with shape {tuple(var.shape)} and name {var.name} (checkpoint key "
+                                 f"{key!r}).")
+            values.append(arr)
+        self._assign_all(pairs, values)
 
     def _build_optimizers(self) -> None:
         for sid, ref in list(self.pending_optimizers.items()):
@@ -125,12 +162,17 @@ class Restoration:
                 del self.pending_optimizers[sid]
                 continue
             edge = dict(self.nodes[sid]["children"]).get("_trainable_variables")
-            if edge is None:
-                continue
-            var_sids = [c for _, c in self.nodes[edge]["children"]]
-            variables = [self.variables.get(c) for c in var_sids]
-            if not var_sids or any(not isinstance(v, Variable) for v in variables):
-                continue
+            if edge is None:  # tf.keras: built on the variables of the restored model it trains
+                models = [m for m in (ref() for ref in self._models) if m is not None and getattr(m, "optimizer",
+                                                                                                    None) is opt]
+                if len(models) != 1:
+                    continue
+                variables = list(models[0].trainable_variables)
+            else:
+                var_sids = [c for _, c in self.nodes[edge]["children"]]
+                variables = [self.variables.get(c) for c in var_sids]
+                if not var_sids or any(not isinstance(v, Variable) for v in variables):
+                    continue
             del self.pending_optimizers[sid]
             opt.build(variables)
             self._visit(sid, opt, opt, sid)
@@ -200,6 +242,15 @@ def _foreign_keras_model(node: dict, obj: Any) -> bool:
     from tapeflow.keras.models.model import Model
 
     return isinstance(obj, Model) and not names & {name for name, _ in tracking.children(obj)}
+
+
+def _tf_keras_optimizer(nodes: list, node: dict) -> bool:
+    """Whether saved `node` is a tf.keras optimizer: its `_variables` list does not hold its
+    `_learning_rate` (Keras 3's and Tapeflow's list it second)."""
+    children = dict(node["children"])
+    if "_variables" not in children or "_learning_rate" not in children:
+        return False
+    return children["_learning_rate"] not in {c for _, c in nodes[children["_variables"]]["children"]}
 
 
 def _forget_when_gone(restoration: Restoration) -> Any:
