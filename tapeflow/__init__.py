@@ -104,6 +104,9 @@ _LAZY_SUBMODULES = {
     "profiler",
     "quantization",
     "raw_ops",
+    "mlir",
+    "security",
+    "tools",
 }
 
 # Composite tensor classes, loaded with their package on first use.

@@ -1,0 +1,3 @@
+"""`tf.security.fuzzing`."""
+
+from tapeflow.security.fuzzing import py

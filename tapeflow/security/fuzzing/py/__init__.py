@@ -1,0 +1,3 @@
+"""`tf.security.fuzzing.py`."""
+
+from tapeflow.security.fuzzing.py import annotation_types
