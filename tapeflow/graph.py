@@ -94,6 +94,23 @@ class SymbolicTensor(Tensor):
     def ndim(self) -> int:
         return len(self._shape)
 
+    def set_shape(self, shape: Any) -> None:
+        """Merge `shape` into the static shape (graph `Tensor.set_shape`: a py_function's result
+        gets its known shape back); ValueError, with TF's message, where they disagree."""
+        if shape is None:
+            return
+        shape = TensorShape(shape)
+
+        def dims(s: TensorShape) -> str:
+            return "[" + ",".join("?" if d is None else str(d) for d in s) + "]"
+        if len(shape) != len(self._shape):
+            raise ValueError(f"Shapes must be equal rank, but are {len(self._shape)} and {len(shape)}")
+        for i, (a, b) in enumerate(zip(self._shape, shape, strict=True)):
+            if a is not None and b is not None and a != b:
+                raise ValueError(f"Dimension {i} in both shapes must be equal, but are {a} and {b}. Shapes are "
+                                 f"{dims(self._shape)} and {dims(shape)}.")
+        self._shape = self._shape.merge_with(shape)
+
     @property
     def device(self) -> str:
         return backend.CPU

@@ -140,6 +140,19 @@ class Tensor:
     def get_shape(self) -> TensorShape:
         return self.shape
 
+    def set_shape(self, shape: Any) -> None:
+        """Check that `shape` (None dimensions allowed; None: any shape) fits this tensor, as
+        TF's eager `set_shape` does; inside a `tf.function` it refines the static shape.
+
+        Raises:
+            ValueError: the tensor's shape is not compatible with `shape`.
+        """
+        if shape is None:
+            return
+        shape = TensorShape(shape)
+        if not self.shape.is_compatible_with(shape):
+            raise ValueError(f"Tensor's shape {self.shape} is not compatible with supplied shape {shape}.")
+
     @property
     def dtype(self) -> _dt.DType:
         return _dt.from_numpy(self._value.dtype)
