@@ -127,23 +127,34 @@ class SampleDataset(Dataset):
             raise ValueError(f"{what}: expected a non-empty list of datasets.")
         for d in datasets:
             check_dataset(d, what)
-        super().__init__(tuple(datasets))
+        self._weights_ds = None
+        if isinstance(weights, Dataset):  # one weight vector per draw (rejection_resample's mixing)
+            spec = weights.element_spec
+            leaves = structure.flatten(spec)  # a vector, or (as TF takes it) nested scalars like ((p, 1 - p),)
+            sizes = [getattr(leaf, "shape", None) for leaf in leaves]
+            known = None not in sizes and None not in [s.num_elements() for s in sizes]
+            if any(getattr(leaf, "dtype", None) is None or leaf.dtype.name not in ("float16", "float32", "float64")
+                   for leaf in leaves) or (known and sum(s.num_elements() for s in sizes) != len(datasets)):
+                raise TypeError(f"{what}: `weights` given as a Dataset must hold float vectors of "
+                                f"{len(datasets)} weights, received element_spec {spec}.")
+            self._weights_ds = weights
+            weights = np.full(len(datasets), 1.0 / len(datasets))
+        super().__init__(tuple(datasets) + ((self._weights_ds,) if self._weights_ds is not None else ()))
         if weights is None:
             weights = np.full(len(datasets), 1.0 / len(datasets))
-        elif isinstance(weights, Dataset):
-            raise TypeError(f"{what}: `weights` given as a Dataset is not supported; give a list "
-                            "or tensor of one weight per dataset.")
         weights = np.asarray(structure.component(weights, f"{what}: `weights`"), np.float64)
         if weights.shape != (len(datasets),) or np.any(weights < 0) or weights.sum() <= 0:
             raise ValueError(f"{what}: `weights` must hold {len(datasets)} non-negative numbers "
                              f"with a positive sum, received {weights.tolist()}.")
         self._weights = weights
+        self._count = len(datasets)
         self._stop = bool(stop_on_empty_dataset)
         self._rng = seeded_rng_factory(seed, rerandomize_each_iteration is not False)
         structure.merge_specs([d.element_spec for d in datasets], what)
 
     def _compute_element_spec(self) -> Any:
-        return structure.merge_specs([d.element_spec for d in self._inputs], "Dataset.sample_from_datasets")
+        return structure.merge_specs([d.element_spec for d in self._inputs[:self._count]],
+                                     "Dataset.sample_from_datasets")
 
     def _compute_cardinality(self) -> int:
         sizes = [d._compute_cardinality() for d in self._inputs]
@@ -151,10 +162,22 @@ class SampleDataset(Dataset):
 
     def _iter_elements(self) -> Iterator:
         rng = self._rng()
-        iterators: list = [d._iter_elements() for d in self._inputs]
+        iterators: list = [d._iter_elements() for d in self._inputs[:self._count]]
+        per_draw = self._weights_ds._iter_elements() if self._weights_ds is not None else None
+        if per_draw is not None:
+            iterators.append(per_draw)  # (closed with the others)
         weights = self._weights.copy()
+        live = np.ones(self._count)
         try:
             while weights.sum() > 0:
+                if per_draw is not None:  # this draw's weights; the draws end with the weights
+                    w = next(per_draw, None)
+                    if w is None:
+                        return
+                    w = np.concatenate([np.asarray(leaf, np.float64).reshape(-1) for leaf in structure.flatten(w)])
+                    weights = np.maximum(w, 0.0) * live
+                    if weights.sum() <= 0:
+                        return
                 i = int(rng.choice(len(weights), p=weights / weights.sum()))
                 try:
                     yield next(iterators[i])
@@ -162,6 +185,7 @@ class SampleDataset(Dataset):
                     if self._stop:
                         return
                     weights[i] = 0.0
+                    live[i] = 0.0
         finally:
             _closing(iterators)
 

@@ -381,6 +381,14 @@ class Dataset:
 
         return RaggedBatchDataset(self, batch_size, drop_remainder, row_splits_dtype, name=name)
 
+    def rejection_resample(self, class_func: Any, target_dist: Any, initial_dist: Any = None,
+                           seed: int | None = None, name: str | None = None) -> Dataset:
+        """`(class, element)` pairs resampled (by rejection, mixed with the original data) so
+        that `class_func`'s classes follow `target_dist` (see `tapeflow.data.resample`)."""
+        from tapeflow.data.resample import rejection_resample
+
+        return rejection_resample(self, class_func, target_dist, initial_dist, seed, name)
+
     def unbatch(self, name: str | None = None) -> Dataset:
         """The rows of every element (the inverse of `batch`)."""
         from tapeflow.data.batching import UnbatchDataset

@@ -25,7 +25,8 @@ __all__ = [
     "ThreadingOptions", "Counter", "assert_cardinality", "bucket_by_sequence_length",
     "cardinality", "choose_from_datasets", "dense_to_ragged_batch", "enumerate_dataset", "get_next_as_optional",
     "get_single_element", "group_by_window",
-    "ignore_errors", "load", "make_saveable_from_iterator", "map_and_batch", "sample_from_datasets", "save", "scan",
+    "ignore_errors", "load", "make_saveable_from_iterator", "rejection_resample",
+    "map_and_batch", "sample_from_datasets", "save", "scan",
     "shuffle_and_repeat", "take_while", "unbatch", "unique",
 ]
 
@@ -104,6 +105,11 @@ def scan(initial_state: Any, scan_func: Any) -> Any:
 
 def take_while(predicate: Any) -> Any:
     return lambda dataset: dataset.take_while(predicate)
+
+
+def rejection_resample(class_func: Any, target_dist: Any, initial_dist: Any = None, seed: int | None = None) -> Any:
+    """`Dataset.rejection_resample` as a transformation for `Dataset.apply` (TF's older spelling)."""
+    return lambda ds: ds.rejection_resample(class_func, target_dist, initial_dist, seed)
 
 
 def shuffle_and_repeat(buffer_size: int, count: int | None = None, seed: int | None = None) -> Any:
