@@ -194,6 +194,10 @@ class Strategy:
         # State variables of the tf.random.Generators created under this strategy: mirrored
         # (every replica of one `run` starts from the same state).
         self._rng_states: Any = weakref.WeakValueDictionary()
+        # Floating non-trainable variables created under a strategy with several replicas in this
+        # process: the Keras layer state among them (BatchNormalization's moving statistics)
+        # keeps the first replica's update of each `run`, as TF's mirrored variables do.
+        self._local_states: Any = weakref.WeakValueDictionary()
 
     @property
     def extended(self) -> StrategyExtended:
@@ -230,15 +234,20 @@ class Strategy:
     def _mirroring(self) -> Any:
         """Broadcast variables created inside from worker 0 (also those a layer creates when it
         is first called in `run`, and in a tf.function trace: their values are concrete)."""
-        if self._extended._collective.size == 1:
+        hook = self._note_local_variable if self._num_local > 1 else self._mirror_new_variable
+        if self._extended._collective.size == 1 and self._num_local == 1:
             yield
             return
         hooks = _tensor._variable_created_hooks
-        hooks.append(self._mirror_new_variable)
+        hooks.append(hook)
         try:
             yield
         finally:
-            hooks.remove(self._mirror_new_variable)
+            hooks.remove(hook)
+
+    def _note_local_variable(self, variable: Any) -> None:
+        if not variable.trainable and variable.dtype.is_floating:
+            self._local_states[id(variable)] = variable
 
     def _mirror_new_variable(self, variable: Any) -> None:
         if variable._value is not None:
@@ -291,8 +300,22 @@ class Strategy:
 
         if states:
             _func_graph.lift_call(snapshot, (), name="snapshot_rng_states", stateful=True) if tracing else snapshot()
+        layer_state: list = []
+        first: list = []
+
+        def keep_first() -> None:
+            layer_state[:] = [v for v in self._local_states.values() if v._keras_owned]
+            first[:] = [_host(v._value).copy() for v in layer_state]
+
+        def restore_first() -> None:
+            for v, a in zip(layer_state, first, strict=True):
+                v._value[...] = a
+
         outs = []
         for r, device in enumerate(self._extended._devices):
+            if r == 1:
+                _func_graph.lift_call(keep_first, (), name="keep_first_replica_state", stateful=True) if tracing \
+                    else keep_first()
             if r and states:
                 _func_graph.lift_call(restore, (), name="restore_rng_states", stateful=True) if tracing else restore()
             ctx = _ctx.ReplicaContext(self, r, "sum")
@@ -306,6 +329,8 @@ class Strategy:
             if tracing:
                 _func_graph.lift_call(lambda ctx=ctx: stack.remove(ctx), (), name="exit_replica_context",
                                       stateful=True)
+        _func_graph.lift_call(restore_first, (), name="restore_first_replica_state", stateful=True) if tracing \
+            else restore_first()
         return regroup(outs)
 
     def reduce(self, reduce_op: Any, value: Any, axis: int | None = None) -> Any:

@@ -196,3 +196,23 @@ def test_fit_batch_norm_statistics_keep_the_first_replicas_update(strategy):
     model.fit(x, np.zeros((4, 1), "float32"), batch_size=4, verbose=0, shuffle=False)
     # TF 2.21: the moving mean / variance of replica 0's rows [0, 1] only.
     assert [w.numpy().tolist() for w in model.layers[0].weights] == [[1.0], [0.0], [0.25], [0.625]]
+
+
+def test_custom_loop_layer_state_keeps_the_first_replica_metrics_add_up(strategy):
+    x = np.array([[0.0], [1.0], [10.0], [20.0]], "float32")
+    with strategy.scope():
+        bn = keras.layers.BatchNormalization(momentum=0.5)
+        bn.build((None, 1))
+        mean = keras.metrics.Mean()
+    ds = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(x).batch(4))
+
+    def step(b):
+        mean.update_state(b)
+        return bn(b, training=True)
+
+    expected = ([0.25, 0.625], [0.375, 0.4375])  # TF 2.21: replica 0's rows [0, 1] only
+    for fn, (moving_mean, moving_var) in zip((step, tf.function(step)), expected, strict=True):
+        for b in ds:
+            strategy.run(fn, args=(b,))
+        assert [float(bn.moving_mean[0]), float(bn.moving_variance[0])] == [moving_mean, moving_var]
+    assert float(mean.result()) == pytest.approx(31 / 4)  # every replica's rows, both passes
