@@ -129,10 +129,25 @@ class MaxMin(Function):
 
     def forward(self, a: Any) -> Any:
         self.in_shape = a.shape
-        if a.size == 0:
-            raise ValueError(f"reduce_{self.mode} of an empty tensor")
+        if a.size == 0:  # TF: the reduction's identity (-inf / the lowest value for max), no error
+            return self._empty(a)
         f = a.max if self.mode == "max" else a.min
         return f(axis=self.axes, keepdims=self.keepdims)
+
+    def _empty(self, a: Any) -> Any:
+        xp = backend.get_xp(a)
+        kept = _keepdims_shape(a.shape, self.axes)
+        shape = kept if self.keepdims else tuple(d for i, d in enumerate(a.shape)
+                                                 if self.axes is not None and i not in self.axes)
+        biggest = self.mode == "max"
+        if a.dtype.kind == "f":
+            fill = -float("inf") if biggest else float("inf")
+        elif a.dtype.kind in "iu":
+            info = xp.iinfo(a.dtype)
+            fill = info.min if biggest else info.max
+        else:
+            fill = not biggest
+        return xp.full(shape, fill, a.dtype)
 
     def backward(self, dy: Tensor) -> tuple:
         return (MaxMinGrad(self.axes, self.keepdims)(self.inputs[0], self.outputs[0], dy),)

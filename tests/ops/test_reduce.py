@@ -154,8 +154,12 @@ def test_reduce_empty_sum_and_max() -> None:
     assert float(tf.reduce_sum(tf.zeros((0,)))) == 0.0
     with np.errstate(invalid="ignore"):
         assert np.isnan(float(tf.reduce_mean(tf.zeros((0,)))))  # TF: nan
-    with pytest.raises(ValueError):
-        tf.reduce_max(tf.zeros((0,)))
+    # TF: the reduction's identity over an empty axis (-inf, or the dtype's extreme), shapes kept.
+    assert float(tf.reduce_max(tf.zeros((0,)))) == -np.inf
+    np.testing.assert_array_equal(tf.reduce_min(tf.zeros((0, 3), tf.int32), axis=0).numpy(), [2**31 - 1] * 3)
+    assert int(tf.reduce_max(tf.zeros((0,), tf.int64))) == -(2**63)
+    assert tf.reduce_max(tf.zeros((0, 1, 4)), axis=1).shape == (0, 4)
+    assert tf.reduce_max(tf.zeros((0, 2)), axis=0, keepdims=True).numpy().tolist() == [[-np.inf, -np.inf]]
 
 
 def test_running_products_and_sums_are_exact_and_keep_integer_dtypes():

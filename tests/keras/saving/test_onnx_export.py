@@ -710,11 +710,15 @@ def test_text_vectorization(name):
     np.testing.assert_array_equal(got, want)
 
 
-def test_text_vectorization_of_a_batch_without_tokens():
-    for options in ({}, {"output_mode": "multi_hot"}, {"ngrams": (1, 2)}):
+def test_text_vectorization_of_a_batch_without_tokens_and_an_empty_batch():
+    for options in ({}, {"output_mode": "multi_hot"}, {"ngrams": (1, 2)}, {"split": "character",
+                                                                          "output_sequence_length": 3}):
         model, _ = _text_model(options)
-        x = np.asarray(["", "  ", "!?"], dtype=object)
-        np.testing.assert_array_equal(_run(model, x)[0], np.asarray(model.predict(x, verbose=0)))
+        for x in (np.asarray(["", "  ", "!?"], dtype=object), np.zeros((0,), object)):
+            want = np.asarray(model(x))
+            got = _run(model, x)[0]
+            assert got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
 
 
 def test_text_vectorization_matches_keras():

@@ -18,7 +18,7 @@ exactly as the layer computes them, with string operators.
 Such a graph needs opset 20 (chosen by default when a model holds one) and runs in onnxruntime,
 whose `com.microsoft` domain has the Tokenizer; `standardize=None, split=None` without n-grams
 needs neither. NOTE: input strings must be valid UTF-8 (onnxruntime's Tokenizer refuses others,
-where TF would replace the bad bytes), and an empty batch is not supported by the Tokenizer.
+where TF would replace the bad bytes).
 """
 
 from __future__ import annotations
@@ -65,10 +65,15 @@ def _characters(b: GraphBuilder, x: str, h: str) -> str:
     """(n,) strings -> (n, longest) Unicode characters padded with ""."""
     from onnx import TensorProto
 
-    chars = b.op("Tokenizer", [x], h, domain=MS, mark=0, mincharnum=1, pad_value="", separators=[""])
+    # A first row of one character, removed after: the Tokenizer then always sees a non-empty
+    # batch with a character (it returns a 1-D tensor for an empty batch, (n, 0) for empty strings).
+    guarded = b.op("Concat", [_strings(b, ["."], h + "/guard_row"), x], h, axis=0)
+    chars = b.op("Tokenizer", [guarded], h, domain=MS, mark=0, mincharnum=1, pad_value="", separators=[""])
     # ONNX's shape inference does not know com.microsoft operators (and crashes on a LabelEncoder
     # whose input has no type), so the output's type is declared.
-    return b.declare(chars, TensorProto.STRING, 2)
+    chars = b.declare(chars, TensorProto.STRING, 2)
+    return b.op("Slice", [chars, b.ints([1], h + "/start"), b.ints([_INT64_MAX], h + "/end"), b.ints([0], h + "/axis")],
+                h)
 
 
 def _dim(b: GraphBuilder, x: str, axis: int, h: str, scalar: bool = False) -> str:
