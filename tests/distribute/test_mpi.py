@@ -67,6 +67,8 @@ def test_fit_two_workers_identical_and_match_one_process(tmp_path):
         assert r["fit_same_bits_as_replicated"] and r["fit_same_bits_as_first"]
         # A custom loop's updates are shared out too (3 steps), with the same bits.
         assert r["custom_loop_sharded_updates"] == 3 and r["custom_loop_same_bits_as_replicated"]
+        assert r["saving_every_batch"] == [0, 3]  # shared-out updates, slots kept whole: no gather
+    assert (tmp_path / "every_batch.keras").exists()
     o0, o1, orf = (np.load(tmp_path / f"optimizer_{k}.npz") for k in ("0", "1", "ref"))
     assert len(o0.files) == len(orf.files) > 2
     for k in o0.files:

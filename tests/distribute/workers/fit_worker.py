@@ -117,6 +117,20 @@ sharded_loop = custom_loop()
 results["custom_loop_sharded_updates"] = coll.sharded_updates - before
 results["custom_loop_same_bits_as_replicated"] = all(
     np.array_equal(a, b) for a, b in zip(sharded_loop, replicated(custom_loop), strict=True))
+
+
+# 1d. A chief-only writer saving every batch (it reads the optimizer state on worker 0 alone):
+# the slots stay whole, so nothing waits for worker 1.
+def fit_saving_every_batch():
+    with strategy.scope():
+        saver = common.build_model()
+    gathers, updates = coll.slot_gathers, coll.sharded_updates
+    saver.fit(x, y, batch_size=common.GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0,
+              callbacks=[keras.callbacks.ModelCheckpoint(os.path.join(out_dir, "every_batch.keras"), save_freq=1)])
+    return [coll.slot_gathers - gathers, coll.sharded_updates - updates]
+
+
+results["saving_every_batch"] = fit_saving_every_batch()
 results["evaluate"] = model.evaluate(x, y, batch_size=common.GLOBAL_BATCH, verbose=0)
 np.save(os.path.join(out_dir, f"predict_{rank}.npy"), model.predict(x, batch_size=common.GLOBAL_BATCH, verbose=0))
 np.savez(os.path.join(out_dir, f"weights_{rank}.npz"), *[w.numpy() for w in model.weights])
