@@ -25,6 +25,7 @@ from tapeflow.train.checkpoint import Checkpoint
 from tapeflow.train import format as _format
 from tapeflow.train.format import CheckpointReader
 from tapeflow.train.manager import CheckpointManager
+from tapeflow.train.moving_averages import ExponentialMovingAverage
 from tapeflow.train.options import CheckpointOptions
 from tapeflow.train.state import CheckpointState, checkpoints_iterator, get_checkpoint_state, latest_checkpoint
 from tapeflow.distribute.multi_worker import ClusterSpec  # (the cluster of tf.distribute)

@@ -607,6 +607,7 @@ V2_NAMES: dict[str, dict[str, str]] = {
     },
     'saved_model': {
         'SaveOptions': 'saved_model.SaveOptions',
+        'contains_saved_model': 'saved_model.contains_saved_model',
         'load_v2': 'saved_model.load',
         'save': 'saved_model.save',
     },
@@ -746,6 +747,7 @@ V2_NAMES: dict[str, dict[str, str]] = {
         'CheckpointOptions': 'train.CheckpointOptions',
         'ClusterSpec': 'train.ClusterSpec',
         'Example': 'train.Example',
+        'ExponentialMovingAverage': 'train.ExponentialMovingAverage',
         'Feature': 'train.Feature',
         'FeatureList': 'train.FeatureList',
         'FeatureLists': 'train.FeatureLists',
