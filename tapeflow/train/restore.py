@@ -111,6 +111,11 @@ class Restoration:
 
         pairs = [(vsid, var) for vsid, var in model_variable_nodes(self.nodes, sid, model, self.reader.prefix)
                  if vsid not in self.live]
+        self._assign_all(pairs)
+        self._models.append(weakref.ref(model))
+
+    def _assign_all(self, pairs: list) -> None:
+        """Restore each (saved node id, variable) pair, every shape checked before any assignment."""
         values = []
         for vsid, var in pairs:
             key = self.nodes[vsid]["key"]
@@ -120,10 +125,6 @@ class Restoration:
                                  f"restore variable with shape {tuple(var.shape)} and name {var.name} (checkpoint key "
                                  f"{key!r}).")
             values.append(arr)
-        self._assign_all(pairs, values)
-        self._models.append(weakref.ref(model))
-
-    def _assign_all(self, pairs: list, values: list) -> None:
         for (vsid, var), arr in zip(pairs, values, strict=True):
             _assign_array(var, arr.astype(var._value.dtype, copy=False), self.nodes[vsid]["key"])
             self.live[vsid] = id(var)
@@ -144,16 +145,7 @@ class Restoration:
                              f"being restored has {len(live)} (its learning rate aside); restore into the optimizer "
                              "the checkpoint was written with.")
         pairs = [(vsid, var) for vsid, var in zip(saved, live, strict=True) if vsid not in self.live]
-        values = []
-        for vsid, var in pairs:
-            key = self.nodes[vsid]["key"]
-            arr = self.reader.get_tensor(key)
-            if tuple(arr.shape) != tuple(var.shape):
-                raise ValueError(f"Received incompatible tensor with shape {tuple(arr.shape)} when attempting to "
-                                 f"restore variable with shape {tuple(var.shape)} and name {var.name} (checkpoint key "
-                                 f"{key!r}).")
-            values.append(arr)
-        self._assign_all(pairs, values)
+        self._assign_all(pairs)
 
     def _build_optimizers(self) -> None:
         for sid, ref in list(self.pending_optimizers.items()):

@@ -691,6 +691,15 @@ _TEXT_OPTIONS = {
 }
 
 
+def _check_exact(model, x, opset):
+    """The exported graph (of `opset`) gives Tapeflow's values exactly, with its dtype."""
+    assert to_onnx(model).opset_import[0].version == opset
+    want = np.asarray(model.predict(x, verbose=0))
+    got = _run(model, x)[0]
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
 def _text_model(options):
     layer = L.TextVectorization(vocabulary=_TEXT_VOCAB, **options)
     shape = (1,) if options.get("split", "whitespace") is None else ()
@@ -701,13 +710,7 @@ def _text_model(options):
 @pytest.mark.parametrize("name", sorted(_TEXT_OPTIONS))
 def test_text_vectorization(name):
     """Standardize, split, n-grams and every output mode as string operators (opset 20), exactly."""
-    model, x = _text_model(_TEXT_OPTIONS[name])
-    proto = to_onnx(model)
-    assert proto.opset_import[0].version == 20
-    want = np.asarray(model.predict(x, verbose=0))
-    got = _run(model, x)[0]
-    assert got.dtype == want.dtype
-    np.testing.assert_array_equal(got, want)
+    _check_exact(*_text_model(_TEXT_OPTIONS[name]), opset=20)
 
 
 def test_text_vectorization_of_a_batch_without_tokens_and_an_empty_batch():
@@ -765,12 +768,7 @@ HASHINGS = {
 def test_hashing_of_numbers(name):
     options, dtype, x = HASHINGS[name]
     inputs = tk.Input(x.shape[1:], dtype=dtype)
-    model = tk.Model(inputs, L.Hashing(**options)(inputs))
-    assert to_onnx(model).opset_import[0].version == 18
-    want = np.asarray(model.predict(x, verbose=0))
-    got = _run(model, x)[0]
-    assert got.dtype == want.dtype
-    np.testing.assert_array_equal(got, want)
+    _check_exact(tk.Model(inputs, L.Hashing(**options)(inputs)), x, opset=18)
 
 
 def test_hashing_matches_keras():
