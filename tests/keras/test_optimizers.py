@@ -492,3 +492,75 @@ def test_gpu_variables_match_cpu(name, kwargs):
             assert var.device.endswith(dev[1:]) and opt.iterations.device.endswith("CPU:0")
             results.append(var.numpy())
     np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-6)
+
+
+class _MomentumSign(optimizers.Optimizer):
+    """A custom rule with a slot variable (Keras 3's custom-optimizer recipe)."""
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self.velocities = [self.add_variable_from_reference(v, "velocity") for v in variables]
+
+    def update_step(self, gradient, variable, learning_rate):
+        vel = self.velocities[self._get_variable_index(variable)]
+        self.assign(vel, vel * 0.5 + tf.sign(gradient))
+        self.assign_sub(variable, vel * learning_rate)
+
+
+@pytest.mark.parametrize("learning_rate", [0.1, optimizers.schedules.ExponentialDecay(0.1, 1, 0.5)])
+def test_custom_update_step_traces_into_the_graph_with_eager_numbers(learning_rate):
+    """Inside tf.function a custom update_step runs as graph ops (the learning-rate variable read
+    on every replay, so changing it between calls counts; a schedule is evaluated at replay),
+    with the eager numbers bit for bit."""
+    def run(traced):
+        var = tf.Variable([1.0, -2.0, 0.5])
+        opt = _MomentumSign(learning_rate=learning_rate)
+
+        def step(g):
+            opt.apply_gradients([(g, var)])
+
+        fn = tf.function(step) if traced else step
+        for k, g in enumerate(([1.0, -1.0, 0.0], [2.0, 0.5, -3.0], [-1.0, -1.0, 1.0])):
+            if k == 2 and not isinstance(learning_rate, optimizers.schedules.LearningRateSchedule):
+                opt.learning_rate = 0.025
+            fn(tf.constant(g))
+        return var.numpy(), opt.velocities[0].numpy(), int(opt.iterations.numpy())
+
+    eager, traced = run(False), run(True)
+    np.testing.assert_array_equal(eager[0], traced[0])
+    np.testing.assert_array_equal(eager[1], traced[1])
+    assert eager[2] == traced[2] == 3
+
+
+def test_custom_update_step_saves_without_its_class(tmp_path):
+    """A tf.Module whose traced step uses a custom optimizer saves, and the loaded step trains in
+    a fresh process that has no such class (the update is graph ops, not Python)."""
+    import subprocess
+    import sys
+
+    class Trainer(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable([1.0, 2.0])
+            self.opt = _MomentumSign(learning_rate=0.1)
+
+        @tf.function(input_signature=[tf.TensorSpec([2], tf.float32)])
+        def step(self, x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(self.w * self.w * x)
+            self.opt.apply_gradients(zip(tape.gradient(loss, [self.w]), [self.w], strict=True))
+            return loss
+
+    t = Trainer()
+    t.step(tf.constant([1.0, -1.0]))
+    tf.saved_model.save(t, str(tmp_path / "sm"))
+    t.step(tf.constant([1.0, -1.0]))
+    code = ("import sys, tapeflow as tf\n"
+            "m = tf.saved_model.load(sys.argv[1])\n"
+            "m.step(tf.constant([1.0, -1.0]))\n"
+            "print([v.numpy().tolist() for v in m.variables if v.shape == (2,)][0])\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "sm")], capture_output=True, text=True,
+                         timeout=300, check=True)
+    assert out.stdout.strip() == str(t.w.numpy().tolist())

@@ -523,6 +523,12 @@ class Optimizer:
         targets = [v for _, v in kept]
 
         casts = [None if t.dtype == v.dtype else v.dtype._np for t, v in zip(tensors, targets, strict=True)]
+        if self._traces_update_step(targets, casts):
+            lr = self._learning_rate_in_trace()
+            for g, v in zip(tensors, targets, strict=True):
+                self.update_step(g, v, lr)
+            self._iterations.assign_add(1)
+            return
         if (type(self).apply is not Optimizer.apply or any(v.constraint is not None for v in targets)
                 or any(casts) or any(v.overwrite_with_gradient for v in targets)):
             def update(*garrs: Any) -> None:
@@ -531,6 +537,29 @@ class Optimizer:
             update = self._plain_replay(targets)
         node = _func_graph.lift_array_call(update, tensors, name="apply", captured=targets)
         node.optimizer = (self, targets)  # what a SavedModel saves instead of `update`
+
+    def _traces_update_step(self, targets: list, casts: list) -> bool:
+        """Whether a custom `update_step` is traced into the graph as the ops it runs (so the step
+        is primitives and assignments, as in TF, and saves without the Python class): a custom
+        update rule with nothing else around it (clipping, decay, EMA, accumulation, loss
+        scaling, constraints, casts, overwrite-with-gradient variables, a distribution strategy,
+        a learning-rate schedule)."""
+        custom = type(self).update_step is not Optimizer.update_step
+        if not custom or type(self).apply is not Optimizer.apply or any(casts):
+            return False
+        if any(v.constraint is not None or v.overwrite_with_gradient for v in targets):
+            return False
+        if _distribute_state.replica or tf.distribute.has_strategy():
+            return False
+        if not isinstance(self._learning_rate, Variable):  # schedules give Python floats: read at replay
+            return False
+        return not (self.gradient_accumulation_steps or self.clipnorm or self.global_clipnorm or self.clipvalue
+                    or self._decays_weights() or self.use_ema or self.loss_scale_factor is not None)
+
+    def _learning_rate_in_trace(self) -> Tensor:
+        """This step's learning rate as a graph tensor: the learning-rate variable, read on every
+        replay (so `optimizer.learning_rate = ...` between calls takes effect)."""
+        return tf.cast(self._learning_rate, _kbackend.floatx())
 
     def _plain_update(self) -> bool:
         """Whether `apply` is the update rule alone: no custom `update_step`, accumulation,
