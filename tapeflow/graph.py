@@ -313,15 +313,21 @@ def symbolic_apply(fn: Any, inputs: tuple) -> Any:
         f = calls.pop() if calls else copy.copy(fn)
         return f(*xs)
 
+    error: Exception | None = None
     try:
         specs = infer_output_specs(probe, list(inputs), probes)
     except InvalidArgumentError as e:
-        if _trace_state.current() is None:
+        # An op whose stand-ins cannot satisfy it (a reshape of unknown dimensions to [-1, 784])
+        # may know its output shape statically.
+        static = getattr(fn, "static_output_specs", None)
+        found = static(list(inputs)) if static is not None else None
+        if found is not None:
+            specs = found
+        elif _trace_state.current() is None:
             raise
-        specs = [((), inputs[0].dtype)] * fn.n_outputs
-        error: Exception | None = e
-    else:
-        error = None
+        else:
+            specs = [((), inputs[0].dtype)] * fn.n_outputs
+            error = e
     node = Node(lambda *xs: copy.copy(fn)(*xs), list(inputs), name=type(fn).__name__)
     node.function = fn
     outs = [new_output(s, d, node, i, node.name) for i, (s, d) in enumerate(specs)]

@@ -56,6 +56,14 @@ class Reshape(Function):
     def backward(self, dy: Tensor) -> tuple:
         return (reshape(dy, self.in_shape),)
 
+    def static_output_specs(self, inputs: list) -> list | None:
+        """The output (shape, dtype) of a reshape of a tensor with unknown dimensions, from the
+        target shape alone (the -1 dimension unknown), as TF's shape inference gives it."""
+        x = inputs[0]
+        if None not in tuple(x.shape) or self.shape.count(-1) > 1 or any(d < -1 for d in self.shape):
+            return None
+        return [(tuple(None if d == -1 else d for d in self.shape), x.dtype)]
+
 
 def reshape(tensor: Any, shape: Any, name: Any = None) -> Tensor:
     """`tensor` with a new shape of the same size; one dimension may be -1 (`tf.reshape`)."""
