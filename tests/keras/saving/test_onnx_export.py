@@ -383,12 +383,16 @@ def test_softmax_with_a_mask_argument():
                    np.asarray([[[1, 0, 1, 1, 0]], [[0, 0, 0, 0, 0]]], bool)])
 
 
-def test_a_mask_that_cannot_be_exported_is_refused():
-    tokens = tk.Input((5, 1), dtype="int32")
-    seq = L.Embedding(10, 3, mask_zero=True)(tokens)  # (batch, 5, 1, 3) with a (batch, 5, 1) mask
-    model = tk.Model(tokens, L.TimeDistributed(L.LSTM(2), name="per_step")(seq))
-    with pytest.raises(ExportError, match="TimeDistributed 'per_step'.*mask"):
-        to_onnx(model)
+def test_time_distributed_passes_each_step_its_mask():
+    """Keras gives the inner layer each step's slice of the mask: here (batch, 4) per step of a
+    (batch, 5, 4) mask, for an LSTM and a backwards GRU over every step's 4 tokens."""
+    tokens = tk.Input((5, 4), dtype="int32")
+    seq = L.Embedding(10, 3, mask_zero=True)(tokens)  # (batch, 5, 4, 3) with a (batch, 5, 4) mask
+    model = tk.Model(tokens, [L.TimeDistributed(L.LSTM(2))(seq), L.TimeDistributed(L.GRU(2, go_backwards=True))(seq)])
+    randomize(model, seed=3)
+    x = np.random.default_rng(0).integers(0, 4, (3, 5, 4)).astype("int32")
+    x[0, 0] = 0  # a step with every token masked
+    _check(model, x)
 
 
 # -- attention: masks, causal, returned scores ---------------------------------------------------

@@ -237,21 +237,27 @@ def concatenate(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
 
 @converter("TimeDistributed", masks=True)
 def time_distributed(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
-    """The inner layer on (batch * steps, ...), reshaped back to (batch, steps, ...); a mask
-    matters only to an inner layer that takes one, which is refused."""
+    """The inner layer on (batch * steps, ...), reshaped back to (batch, steps, ...); an inner
+    layer that takes a mask gets the mask folded the same way, (batch * steps, ...), as Keras
+    gives each step its slice of the mask."""
     from tapeflow.keras.layers.base import _call_signature_info
     from tapeflow.keras.saving.onnx_export.walk import convert_layer
 
-    if kwargs.get("mask") is not None and _call_signature_info(type(layer.layer))[1]:
-        raise unsupported(layer, f"its inner {type(layer.layer).__name__} would receive the Keras mask per step, "
-                                 "which is not exported")
     x, h = _one(inputs, layer), layer.name
+    inner_kwargs = {}
+    mask = kwargs.get("mask")
+    if mask is not None and _call_signature_info(type(layer.layer))[1]:
+        if not isinstance(mask, str):
+            raise unsupported(layer, "a mask that is not a tensor of the model")
+        rest = b.op("Slice", [b.op("Shape", [mask], h), b.ints([2], h + "/from"), b.ints([2**62], h + "/to")], h)
+        folded = b.op("Concat", [b.ints([-1], h + "/steps_batch"), rest], h, axis=0)
+        inner_kwargs["mask"] = b.op("Reshape", [mask, folded], h)
     shape = b.shapes[x]
     if shape[1] is None or any(d is None for d in shape[2:]):
         raise unsupported(layer, f"it needs known steps and feature sizes, the input shape is {shape}")
     flat = b.op("Reshape", [x, b.ints([-1, *shape[2:]], h + "/in_shape")], h)
     b.shapes[flat] = (None, *shape[2:])
-    outs = convert_layer(b, layer.layer, [flat], {})
+    outs = convert_layer(b, layer.layer, [flat], inner_kwargs)
     if len(outs) != 1:
         raise unsupported(layer, "its inner layer has several outputs")
     inner = tuple(layer.layer.compute_output_shape((None, *shape[2:])))
