@@ -7,6 +7,7 @@ Example:
 
 from tapeflow.data import experimental
 from tapeflow.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
+from tapeflow.data.fixed_length import FixedLengthRecordDataset, NumpyIterator
 from tapeflow.data.iterator import Iterator
 from tapeflow.data.options import Options, ThreadingOptions
 from tapeflow.data.text_files import TextLineDataset
@@ -16,4 +17,5 @@ from tapeflow.data.windows import DatasetSpec
 __all__ = [
     "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "DatasetSpec", "Iterator",
     "Options", "TextLineDataset", "TFRecordDataset", "ThreadingOptions", "experimental",
+    "FixedLengthRecordDataset", "NumpyIterator",
 ]

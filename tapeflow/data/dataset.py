@@ -117,9 +117,10 @@ class Dataset:
         return OwnedIterator(self)
 
     def as_numpy_iterator(self) -> Iterator:
-        """An iterator over the elements as NumPy arrays (scalars for rank-0 components)."""
-        for element in self._iter_elements():
-            yield structure.to_numpy(element)
+        """A `tf.data.NumpyIterator` over the elements as NumPy arrays (scalars for rank-0 components)."""
+        from tapeflow.data.fixed_length import NumpyIterator
+
+        return NumpyIterator(self)
 
     def options(self) -> Any:
         """The `tf.data.Options` in effect: those set with `with_options` here and upstream."""

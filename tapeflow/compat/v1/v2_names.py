@@ -281,6 +281,9 @@ V2_NAMES: dict[str, dict[str, str]] = {
         'set_soft_device_placement': 'config.set_soft_device_placement',
         'set_visible_devices': 'config.set_visible_devices',
     },
+    'data': {
+        'NumpyIterator': 'data.NumpyIterator',
+    },
     'debugging': {
         'Assert': 'Assert',
         'assert_integer': 'debugging.assert_integer',
