@@ -792,3 +792,22 @@ def test_hashing_in_a_sequential_model_and_an_explicit_old_opset():
     _check(model, _HASH_VALUES.reshape(-1, 2))
     with pytest.raises(ExportError, match="Hashing 'hash'.*opset 18.*opset_version=17"):
         to_onnx(model, opset_version=17)
+
+
+@pytest.mark.parametrize("options, shape", [({"num_bins": 7}, ()), ({"num_bins": 5, "output_mode": "one_hot"}, (1,))])
+def test_hashed_crossing_of_integer_features(options, shape):
+    """FingerprintCat64 over the features' int64 bits, against Tapeflow and Keras 3."""
+    a, c = tk.Input(shape, dtype="int64"), tk.Input(shape, dtype="int32")
+    model = tk.Model([a, c], L.HashedCrossing(**options)([a, c]))
+    rng = np.random.default_rng(0)
+    xs = [rng.integers(-2**63, 2**63 - 1, (6,) + shape, dtype=np.int64), rng.integers(-5, 5, (6,) + shape)
+          .astype("int32")]
+    assert to_onnx(model).opset_import[0].version == 18
+    got = _run(model, xs)[0]
+    np.testing.assert_array_equal(got, np.asarray(model.predict(xs, verbose=0)))
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    np.testing.assert_array_equal(got, np.asarray(keras.layers.HashedCrossing(**options)(xs)))
+    strings = tk.Input(shape, dtype="string")
+    with pytest.raises(ExportError, match="HashedCrossing 'cross'.*dtype object.*only integer features"):
+        to_onnx(tk.Model([a, strings], L.HashedCrossing(3, name="cross")([a, strings])))

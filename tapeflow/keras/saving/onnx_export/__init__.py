@@ -35,7 +35,7 @@ def _layers(model: Any) -> list:
 
 
 def _default_opset(model: Any) -> int:
-    """17; 18 with a Hashing layer (BitwiseXor); 20 when a layer needs the string operators
+    """17; 18 with a Hashing or HashedCrossing layer (BitwiseXor); 20 when a layer needs the string operators
     (StringSplit, StringConcat)."""
     from tapeflow.keras.saving.onnx_export.hashing import HASH_OPSET
     from tapeflow.keras.saving.onnx_export.text import TEXT_OPSET, needs_string_ops
@@ -44,7 +44,7 @@ def _default_opset(model: Any) -> int:
     for layer in _layers(model):
         if needs_string_ops(layer):
             opset = max(opset, TEXT_OPSET)
-        elif type(layer).__name__ == "Hashing":
+        elif type(layer).__name__ in ("Hashing", "HashedCrossing"):
             opset = max(opset, HASH_OPSET)
     return opset
 

@@ -1,5 +1,6 @@
-"""ONNX converter of the Hashing layer for numeric inputs: TF's FarmHash Fingerprint64 (or, with
-a `salt`, SipHash-2-4) of each value's decimal string, written out in uint64 arithmetic, exactly.
+"""ONNX converters of the Hashing layer for numeric inputs: TF's FarmHash Fingerprint64 (or,
+with a `salt`, SipHash-2-4) of each value's decimal string, written out in uint64 arithmetic,
+exactly; and of HashedCrossing for integer features (FingerprintCat64, the same arithmetic).
 
 Keras hashes an integer (a float truncated to one) through its decimal string
 (`tf.strings.as_string`), at most 20 bytes ("-9223372036854775808"). The graph builds those
@@ -259,3 +260,44 @@ def hashing(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
     if layer.output_mode == "int":
         return b.op("Cast", [out], h, to=_elem_type(layer.dtype))
     return _encode(b, layer, out, shape, layer.output_mode, layer.num_bins, np.dtype(layer.dtype))
+
+
+_KMUL = 0xC6A4A7935BD1E995
+_CROSS_SEED = 0xDECAFCAFFE
+
+
+@converter("HashedCrossing")
+def hashed_crossing(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """Integer features crossed as `tf.sparse.cross_hashed` does: FingerprintCat64 from a seed
+    over each feature's int64 bits (an integer is its own fingerprint), modulo `num_bins`.
+    String features are refused (their Fingerprint64 needs their bytes)."""
+    h = layer.name
+    if len(inputs) < 2:
+        raise unsupported(layer, f"it crosses at least two features, received {len(inputs)}")
+    for x in inputs:
+        dtype = b.dtypes.get(x)
+        if dtype is None or dtype.kind not in "iu":
+            kind = "of unknown dtype" if dtype is None else f"of dtype {dtype}"
+            raise unsupported(layer, f"a feature {kind}: only integer features are exported (a string's "
+                                     "Fingerprint64 needs its bytes, which no ONNX operator reads)")
+    if layer.sparse and layer.output_mode != "int":
+        raise unsupported(layer, "sparse=True (ONNX graphs here carry dense tensors only)")
+    if b.opset < HASH_OPSET:
+        raise unsupported(layer, f"its FarmHash arithmetic needs opset {HASH_OPSET} (BitwiseXor), received "
+                                 f"opset_version={b.opset}; pass opset_version={HASH_OPSET} or leave it unset")
+    u = _U64(b, h)
+    kmul = u.k(_KMUL)
+    first = b.op("Cast", [b.op("Cast", [inputs[0]], h, to=_INT64)], h, to=_UINT64)
+    out = b.op("Expand", [u.k(_CROSS_SEED), b.op("Shape", [first], h)], h)
+    for x in inputs:
+        feature = b.op("Cast", [b.op("Cast", [x], h, to=_INT64)], h, to=_UINT64)  # the int64 bits
+        r = u.xor(out, kmul)
+        r = u.xor(r, u.mul(u.shift_mix(u.mul(feature, kmul)), kmul))
+        r = u.mul(u.shift_mix(u.mul(r, kmul)), kmul)
+        out = u.shift_mix(r)
+    limit = layer.num_bins if layer.num_bins > 0 else 2**63 - 1
+    bins = b.op("Cast", [b.op("Mod", [out, u.k(limit)], h)], h, to=_INT64)
+    if layer.output_mode == "int":
+        return b.op("Cast", [bins], h, to=_elem_type(layer.dtype))
+    return _encode(b, layer, bins, b.shapes.get(inputs[0], ()), "one_hot", layer.num_bins,
+                   np.dtype(layer._np_dtype))
