@@ -165,3 +165,26 @@ def global_pooling(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> s
     weights = b.op("Cast", [mask], h, to=1)
     total = b.reduce("ReduceSum", b.op("Mul", [x, weights], h), axes, h, keepdims=keep)
     return b.op("Div", [total, b.reduce("ReduceSum", weights, axes, h, keepdims=keep)], h)
+
+
+@converter("AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+           "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D")
+def adaptive_pooling(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """Pooling to `output_size`, one spatial axis after the other (a mean or max over a box is
+    the mean or max over its axes in turn): window i of an axis of n pooled to m is
+    [floor(i n / m), ceil((i + 1) n / m)), a Slice and a reduction each, concatenated."""
+    x, h = _one(inputs, layer), layer.name
+    shape = b.shapes.get(x, ())
+    rank = len(layer.output_size)
+    axes = list(range(1, rank + 1)) if _channels_last(layer) else list(range(2, rank + 2))
+    if len(shape) != rank + 2 or any(shape[a] is None for a in axes):
+        raise unsupported(layer, f"it needs known spatial sizes, the input shape is {shape}")
+    reduce = "ReduceMax" if layer.kind == "max" else "ReduceMean"
+    for axis, m in zip(axes, layer.output_size, strict=True):
+        n = int(shape[axis])
+        windows = [(i * n // m, -(-(i + 1) * n // m)) for i in range(m)]
+        parts = [b.reduce(reduce, b.op("Slice", [x, b.ints([s], h + "/start"), b.ints([e], h + "/end"),
+                                                 b.ints([axis], h + "/axis")], h), [axis], h, keepdims=True)
+                 for s, e in windows]
+        x = parts[0] if len(parts) == 1 else b.op("Concat", parts, h, axis=axis)
+    return x
