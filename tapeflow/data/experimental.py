@@ -6,6 +6,16 @@ from typing import Any
 
 from tapeflow.data.csv_reader import make_csv_dataset
 from tapeflow.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
+from tapeflow.data.experimental_more import (
+    SHARD_HINT,
+    Reducer,
+    at,
+    from_list,
+    get_structure,
+    group_by_reducer,
+    pad_to_cardinality,
+    parse_example_dataset,
+)
 from tapeflow.data.optional import Optional
 from tapeflow.data.options import (
     AutoShardPolicy,
@@ -19,7 +29,8 @@ from tapeflow.data.tfrecord import TFRecordWriter
 from tapeflow.tensor import Tensor
 
 __all__ = [
-    "CsvDataset", "make_csv_dataset",
+    "CsvDataset", "make_csv_dataset", "SHARD_HINT", "Reducer", "at", "from_list", "get_structure", "group_by_reducer",
+    "pad_to_cardinality", "parse_example_dataset",
     "AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "AutoShardPolicy", "AutotuneOptions",
     "DistributeOptions", "ExternalStatePolicy", "Optional", "TFRecordWriter",
     "ThreadingOptions", "Counter", "assert_cardinality", "bucket_by_sequence_length",
