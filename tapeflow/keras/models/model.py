@@ -125,17 +125,20 @@ class Model(Trainer, Layer):
 
     # -- saving (implemented in tapeflow.keras.saving) ----------------------------------------
     def quantize(self, mode: Any = None, config: Any = None, filters: Any = None, **kwargs: Any) -> None:
-        """Quantize every layer that supports it (Dense, EinsumDense; mode "int8").
+        """Quantize every layer that supports it, as Keras 3.15 (see `tapeflow.keras.layers.quantization`).
 
         Args:
-            mode: "int8" (or None with an `Int8QuantizationConfig`).
-            config: a `keras.quantizers.QuantizationConfig`.
+            mode: "int8", "int4", "float8" (Dense, EinsumDense; int8/int4 also Embedding), "gptq"
+                or "awq" (calibrated; need `config`). None: `config.mode`.
+            config: a `keras.quantizers.QuantizationConfig` (`GPTQConfig` / `AWQConfig` hold the
+                calibration data, tokenizer and `quantization_layer_structure`).
             filters: a regex (or list of regexes) matched against layer names, or a callable
                 `filters(layer) -> bool`, choosing the layers to quantize.
 
-        Layers without a quantized form are skipped with a warning, as in Keras.
+        Layers without a quantized form are skipped with a warning, as in Keras. For "gptq" and
+        "awq" the model's structure comes from `config.quantization_layer_structure` or
+        `get_quantization_layer_structure(mode)`.
         """
-        import re
         import warnings
 
         type_check = kwargs.pop("type_check", True)
@@ -144,24 +147,35 @@ class Model(Trainer, Layer):
         if filters is not None and not (callable(filters) or isinstance(filters, (str, list, tuple))):
             raise ValueError(f"`filters` must be a regex string, a list of them, or a callable. Received: {filters!r}")
 
-        def chosen(layer: Layer) -> bool:
-            if filters is None:
-                return True
-            if callable(filters):
-                return bool(filters(layer))
-            patterns = [filters] if isinstance(filters, str) else list(filters)
-            return any(re.search(p, layer.name) for p in patterns)
-
         for layer in self._flat_layers():
-            if layer is self or layer._sublayers() or not chosen(layer):
+            if layer is self or layer._sublayers() or not chosen_by_filters(layer, filters):
                 continue
             try:
                 layer.quantize(mode, type_check=type_check, config=config)
             except TypeError as e:
-                if "does not have a `quantize` method" not in str(e):
+                if "does not have a `quantize" not in str(e):
                     raise
                 warnings.warn(str(e), stacklevel=2)
         self.__dict__["_traced_steps"] = {}  # the steps are traced again on the quantized layers
+        if mode in ("gptq", "awq") or getattr(config, "mode", None) in ("gptq", "awq"):
+            from tapeflow.keras.layers import gptq_awq
+
+            mode = config.mode
+            structure = config.quantization_layer_structure
+            if structure is None:
+                structure = self.get_quantization_layer_structure(mode)
+            if structure is None:
+                raise ValueError(f"For mode={mode!r}, a valid quantization structure must be provided either via "
+                                 "`config.quantization_layer_structure` or by overriding "
+                                 "`model.get_quantization_layer_structure(mode)`. The structure should be a "
+                                 "dictionary with keys 'pre_block_layers' and 'sequential_blocks'.")
+            gptq_awq.calibrate(mode, config, structure, filters=filters)
+
+    def get_quantization_layer_structure(self, mode: Any = None) -> dict | None:
+        """The layers GPTQ/AWQ calibration runs through: `{"pre_block_layers": [...],
+        "sequential_blocks": [...]}` (override it in a model; None by default, as in Keras)."""
+        del mode
+        return None
 
     def save(self, filepath: Any, overwrite: bool = True, zipped: Any = None, **kwargs: Any) -> None:
         """Save architecture, weights, compile arguments and optimizer state (`.keras` or legacy `.h5`)."""
@@ -215,3 +229,19 @@ def _inject_functional(cls: type, functional: type) -> type:
         return cls
     cls.__bases__ = tuple(_inject_functional(base, functional) for base in cls.__bases__)
     return cls
+
+
+def chosen_by_filters(layer: Any, filters: Any) -> bool:
+    """Keras's `should_quantize_layer`: whether `filters` (None, a regex or list of regexes on
+    the layer's name, or a callable) selects `layer`."""
+    import re
+
+    if filters is None:
+        return True
+    if isinstance(filters, str):
+        return bool(re.search(filters, layer.name))
+    if isinstance(filters, (list, tuple)):
+        return any(re.search(p, layer.name) for p in filters)
+    if callable(filters):
+        return bool(filters(layer))
+    return True

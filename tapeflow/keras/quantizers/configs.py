@@ -23,6 +23,15 @@ def _deserialize(config: Any) -> Any:
     return quantizers.deserialize(config)
 
 
+def _plain(value: Any) -> bool:
+    """Whether `value` is JSON data (no layer objects)."""
+    if isinstance(value, dict):
+        return all(_plain(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
 class QuantizationConfig:
     """Base of quantization configs: a weight quantizer and an activation quantizer (or None)."""
 
@@ -163,13 +172,19 @@ class _CalibratedConfig(QuantizationConfig):
         return f"{self._mode}/{self.weight_bits}/{self.group_size}"
 
     def get_config(self) -> dict:
-        return {"weight_bits": self.weight_bits, "num_samples": self.num_samples,
+        # The dataset and tokenizer serve the one-time calibration and are not saved (as in Keras);
+        # nor is a structure of layer objects (Keras's saving recurses into it and fails).
+        structure = self.quantization_layer_structure
+        if structure is not None and not _plain(structure):
+            structure = None
+        return {"dataset": None, "tokenizer": None, "weight_bits": self.weight_bits, "num_samples": self.num_samples,
                 "sequence_length": self.sequence_length, "group_size": self.group_size, **self._options,
-                "quantization_layer_structure": self.quantization_layer_structure}
+                "quantization_layer_structure": structure}
 
     @classmethod
     def from_config(cls, config: dict) -> _CalibratedConfig:
-        return cls(None, None, **config)
+        config = dict(config)
+        return cls(config.pop("dataset", None), config.pop("tokenizer", None), **config)
 
 
 class GPTQConfig(_CalibratedConfig):

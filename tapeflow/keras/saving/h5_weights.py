@@ -59,6 +59,17 @@ def weights_h5_bytes(model: Any, include_optimizer: bool = True) -> bytes:
     return buf.getvalue()
 
 
+def _calibrated_hint(layer: Any, group: Any) -> str:
+    """Why a GPTQ/AWQ layer's group is one short: Keras 3.15 saves those layers without their
+    zero points (and cannot load such files itself)."""
+    mode = getattr(layer, "quantization_mode", None)
+    if mode in ("gptq", "awq") and len(group.keys()) == len(layer._keras_variable_order()) - 1:
+        return (f" The file looks written by Keras 3.15, whose {mode.upper()} layers save no zero point "
+                "('kernel_zero'); the quantized kernel cannot be restored without it (Keras cannot load such "
+                "files either). Files Tapeflow writes hold it and load in Keras.")
+    return ""
+
+
 def overrides(layer: Any, hook: str) -> bool:
     """Whether `layer`'s class replaces the base Layer's saving hook `hook` (Keras calls the
     `save_own_variables` / `load_own_variables` / `save_assets` / `load_assets` a layer defines)."""
@@ -190,7 +201,7 @@ def load_weights_h5(model: Any, source: str | os.PathLike | bytes, label: str | 
                                      f"'{where}' with {len(variables)} variables).")
                 if len(group.keys()) != len(variables):
                     raise ValueError(f"Layer '{names[path]}' expects {len(variables)} variables, but '{label}' "
-                                     f"holds {len(group.keys())} in '{where}'.")
+                                     f"holds {len(group.keys())} in '{where}'.{_calibrated_hint(layer, group)}")
                 arrays = [read_dataset(group, str(i), tuple(v.shape), label, where) for i, v in enumerate(variables)]
             except CorruptFileError:
                 raise
