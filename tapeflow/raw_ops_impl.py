@@ -504,6 +504,186 @@ IMPLEMENTATIONS: dict[str, Callable] = {
 }
 
 
+def _bias_add_grad(out_backprop: Any, data_format: str) -> Any:
+    out_backprop = tf.convert_to_tensor(out_backprop)
+    rank = out_backprop.shape.rank
+    channel = 1 if data_format.startswith("NC") and rank > 2 else rank - 1
+    return tf.reduce_sum(out_backprop, axis=[i for i in range(rank) if i != channel])
+
+
+def _selu_grad(gradients: Any, outputs: Any) -> Any:
+    scale, alpha = 1.0507009873554805, 1.6732632423543772
+    outputs = tf.convert_to_tensor(outputs)
+    return tf.where(outputs > 0, gradients * scale, gradients * (outputs + alpha * scale))
+
+
+def _bucketize(input: Any, boundaries: Any) -> Any:  # noqa: A002
+    x = tf.convert_to_tensor(input)
+    b = tf.constant([float(v) for v in boundaries], x.dtype)
+    flat = tf.searchsorted(b, tf.reshape(x, [-1]), side="right")
+    return tf.reshape(tf.cast(flat, tf.int32), tf.shape(x))
+
+
+def _pool3d(fn: Callable) -> Callable:
+    def impl(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str) -> Any:  # noqa: A002
+        return fn(input, ksize, strides, padding, data_format=data_format)
+    return impl
+
+
+def _conv3d(input: Any, filter: Any, strides: Any, padding: Any, data_format: str,  # noqa: A002
+            dilations: Any) -> Any:
+    return tf.nn.conv3d(input, filter, strides, padding, data_format=data_format, dilations=dilations)
+
+
+def _conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop: Any, strides: Any,  # noqa: A002
+                           padding: Any, use_cudnn_on_gpu: bool, explicit_paddings: Any, data_format: str,
+                           dilations: Any) -> Any:
+    return tf.nn.conv2d_transpose(out_backprop, filter, input_sizes, strides, _padding(padding, explicit_paddings),
+                                  data_format=data_format, dilations=dilations)
+
+
+def _depthwise_backprop(fn: Callable, sizes: str) -> Callable:
+    def impl(filter: Any = None, out_backprop: Any = None, strides: Any = None, padding: Any = None,  # noqa: A002
+             explicit_paddings: Any = (), data_format: str = "NHWC", dilations: Any = None, **rest: Any) -> Any:
+        first = rest.get("input", rest.get("input_sizes"))
+        second = rest.get("filter_sizes", filter)
+        return fn(first, second, out_backprop, strides, _padding(padding, explicit_paddings),
+                  data_format=data_format, dilations=dilations)
+    return impl
+
+
+def _lu(input: Any, output_idx_type: Any) -> Any:  # noqa: A002
+    lu, p = tf.linalg.lu(input, output_idx_type=_dtype(output_idx_type))
+    return _outputs("Lu", "lu", "p")(lu, p)
+
+
+def _ragged_range(starts: Any, limits: Any, deltas: Any, Tsplits: Any) -> Any:  # noqa: N803
+    rt = tf.ragged.range(starts, limits, deltas, row_splits_dtype=_dtype(Tsplits))
+    return _outputs("RaggedRange", "rt_nested_splits", "rt_dense_values")(rt.row_splits, rt.flat_values)
+
+
+def _sparse_to_dense(sparse_indices: Any, output_shape: Any, sparse_values: Any, default_value: Any,
+                     validate_indices: bool) -> Any:
+    indices = tf.convert_to_tensor(sparse_indices)
+    if indices.shape.rank < 2:
+        indices = tf.reshape(indices, [-1, 1])
+    values = tf.convert_to_tensor(sparse_values)
+    values = tf.broadcast_to(values, tf.shape(indices)[:1]) if values.shape.rank == 0 else values
+    dense = tf.fill(output_shape, tf.cast(default_value, values.dtype))
+    return tf.tensor_scatter_nd_update(dense, indices, values)
+
+
+def _dense_bincount(input: Any, size: Any, weights: Any, binary_output: bool) -> Any:  # noqa: A002
+    x, weights = tf.convert_to_tensor(input), tf.convert_to_tensor(weights)
+    use = weights if int(tf.size(weights)) else None
+    return tf.math.bincount(x, weights=use, minlength=size, maxlength=size,
+                            dtype=weights.dtype,
+                            axis=-1 if x.shape.rank == 2 else None, binary_output=binary_output)
+
+
+def _sparse_segment(fn: Callable) -> Callable:
+    def impl(data: Any, indices: Any, segment_ids: Any, sparse_gradient: bool = False) -> Any:
+        return fn(data, indices, segment_ids)
+    return impl
+
+
+def _strings(fn: Callable, *names: str) -> Callable:
+    def impl(**kw: Any) -> Any:
+        return fn(*[kw[n] for n in names])
+    return impl
+
+
+MORE: dict[str, Callable] = {
+    # gradients of activations (TF's *Grad kernels)
+    "SigmoidGrad": lambda y, dy: dy * y * (1 - tf.convert_to_tensor(y)),
+    "TanhGrad": lambda y, dy: dy * (1 - tf.square(y)),
+    "SqrtGrad": lambda y, dy: dy * 0.5 / tf.convert_to_tensor(y),
+    "RsqrtGrad": lambda y, dy: dy * -0.5 * tf.convert_to_tensor(y) ** 3,
+    "ReciprocalGrad": lambda y, dy: -dy * tf.square(y),
+    "Relu6Grad": lambda gradients, features: gradients * tf.cast(
+        tf.logical_and(tf.convert_to_tensor(features) > 0, tf.convert_to_tensor(features) < 6),
+        tf.convert_to_tensor(gradients).dtype),
+    "SoftplusGrad": lambda gradients, features: gradients * tf.sigmoid(features),
+    "SoftsignGrad": lambda gradients, features: gradients / tf.square(1 + tf.abs(features)),
+    "EluGrad": lambda gradients, outputs: tf.where(tf.convert_to_tensor(outputs) > 0, gradients,
+                                                   gradients * (tf.convert_to_tensor(outputs) + 1)),
+    "SeluGrad": _selu_grad,
+    "LeakyReluGrad": lambda gradients, features, alpha: tf.where(tf.convert_to_tensor(features) > 0, gradients,
+                                                                 gradients * alpha),
+    "BiasAddGrad": _bias_add_grad,
+    # shape checks, bucketing, histograms
+    "Snapshot": _unary(tf.identity),
+    "EnsureShape": lambda input, shape: tf.ensure_shape(input, shape),  # noqa: A006
+    "CheckNumerics": lambda tensor, message: tf.debugging.check_numerics(tensor, message),
+    "Bucketize": _bucketize,
+    "HistogramFixedWidth": lambda values, value_range, nbins, dtype: tf.histogram_fixed_width(
+        values, value_range, nbins=nbins, dtype=_dtype(dtype)),
+    "ApproximateEqual": lambda x, y, tolerance: tf.abs(tf.convert_to_tensor(x) - y) < tolerance,
+    "Mod": _binary(_m.truncatemod),
+    # convolution and pooling
+    "Conv3D": _conv3d,
+    "MaxPool3D": _pool3d(tf.nn.max_pool3d),
+    "AvgPool3D": _pool3d(tf.nn.avg_pool3d),
+    "MaxPoolV2": _pool(tf.nn.max_pool2d),
+    "Conv2DBackpropInput": _conv2d_backprop_input,
+    "DepthwiseConv2dNativeBackpropInput": _depthwise_backprop(_nn.depthwise_conv2d_backprop_input, "input_sizes"),
+    "DepthwiseConv2dNativeBackpropFilter": _depthwise_backprop(_nn.depthwise_conv2d_backprop_filter, "filter_sizes"),
+    "Dilation2D": lambda input, filter, strides, rates, padding: tf.nn.dilation2d(  # noqa: A006
+        input, filter, strides, padding, "NHWC", rates),
+    "SpaceToBatchND": lambda input, block_shape, paddings: tf.space_to_batch_nd(input, block_shape, paddings),  # noqa: A006
+    "BatchToSpaceND": lambda input, block_shape, crops: tf.batch_to_space(input, block_shape, crops),  # noqa: A006
+    "ExtractImagePatches": lambda images, ksizes, strides, rates, padding: tf.image.extract_patches(
+        images, ksizes, strides, rates, padding),
+    "ExtractVolumePatches": lambda input, ksizes, strides, padding: tf.extract_volume_patches(  # noqa: A006
+        input, ksizes, strides, padding),
+    # images
+    "RGBToHSV": _unary(tf.image.rgb_to_hsv),
+    "HSVToRGB": _unary(tf.image.hsv_to_rgb),
+    "AdjustContrastv2": lambda images, contrast_factor: tf.image.adjust_contrast(images, contrast_factor),
+    "AdjustHue": lambda images, delta: tf.image.adjust_hue(images, delta),
+    "AdjustSaturation": lambda images, scale: tf.image.adjust_saturation(images, scale),
+    "CropAndResize": lambda image, boxes, box_ind, crop_size, method, extrapolation_value: tf.image.crop_and_resize(
+        image, boxes, box_ind, crop_size, method=method, extrapolation_value=extrapolation_value),
+    # strings
+    "StringLength": _strings(lambda x, unit: tf.strings.length(x, unit=unit), "input", "unit"),
+    "StringUpper": _strings(lambda x, enc: tf.strings.upper(x, encoding=enc), "input", "encoding"),
+    "StringLower": _strings(lambda x, enc: tf.strings.lower(x, encoding=enc), "input", "encoding"),
+    "StringStrip": _unary(tf.strings.strip),
+    "Substr": _strings(lambda x, pos, n, unit: tf.strings.substr(x, pos, n, unit=unit), "input", "pos", "len",
+                       "unit"),
+    "RegexReplace": _strings(tf.strings.regex_replace, "input", "pattern", "rewrite", "replace_global"),
+    "StaticRegexReplace": _strings(tf.strings.regex_replace, "input", "pattern", "rewrite", "replace_global"),
+    "RegexFullMatch": _strings(tf.strings.regex_full_match, "input", "pattern"),
+    "StringJoin": _strings(lambda inputs, sep: tf.strings.join(inputs, separator=sep), "inputs", "separator"),
+    "ReduceJoin": _strings(lambda x, axis, keep, sep: tf.strings.reduce_join(x, axis=axis, keepdims=keep,
+                                                                             separator=sep),
+                           "inputs", "reduction_indices", "keep_dims", "separator"),
+    "AsString": _strings(lambda x, precision, scientific, shortest, width, fill: tf.strings.as_string(
+        x, precision=precision, scientific=scientific, shortest=shortest, width=width, fill=fill),
+        "input", "precision", "scientific", "shortest", "width", "fill"),
+    "StringToNumber": _strings(lambda x, t: tf.strings.to_number(x, out_type=_dtype(t)), "string_tensor",
+                               "out_type"),
+    "StringToHashBucketFast": _strings(tf.strings.to_hash_bucket_fast, "input", "num_buckets"),
+    "EncodeBase64": _strings(lambda x, pad: tf.io.encode_base64(x, pad=pad), "input", "pad"),
+    "DecodeBase64": _unary(tf.io.decode_base64),
+    # linear algebra, ragged, sparse, counting
+    "Lu": _lu,
+    "MatrixSolveLs": lambda matrix, rhs, l2_regularizer, fast: tf.linalg.lstsq(matrix, rhs, l2_regularizer, fast),
+    "TridiagonalSolve": lambda diagonals, rhs, partial_pivoting, perturb_singular: tf.linalg.tridiagonal_solve(
+        diagonals, rhs, partial_pivoting=partial_pivoting, perturb_singular=perturb_singular),
+    "RaggedRange": _ragged_range,
+    "SparseToDense": _sparse_to_dense,
+    "DenseBincount": _dense_bincount,
+    "SparseSegmentSum": _sparse_segment(tf.sparse.segment_sum),
+    "SparseSegmentMean": _sparse_segment(tf.sparse.segment_mean),
+    "SparseSegmentSqrtN": _sparse_segment(tf.sparse.segment_sqrt_n),
+    "BesselI0": _unary(_m.bessel_i0),
+    "BesselI1": _unary(_m.bessel_i1),
+}
+
+IMPLEMENTATIONS.update(MORE)
+
+
 def _make(op: str, impl: Callable) -> Callable:
     params = SIGNATURES[op]
     names = [n for n, _ in params]

@@ -88,6 +88,63 @@ SPECIAL = {
     "SoftmaxCrossEntropyWithLogits": dict(features=LOGITS, labels=np.eye(5, dtype=np.float32)[[0, 2, 4, 1]]),
     "SparseSoftmaxCrossEntropyWithLogits": dict(features=LOGITS, labels=np.int32([0, 2, 4, 1])),
     "SpaceToDepth": dict(input=IMG, block_size=2), "DepthToSpace": dict(input=np.tile(IMG, 4)[:, :2], block_size=2),
+    # the second batch
+    "SigmoidGrad": dict(y=U, dy=V), "TanhGrad": dict(y=U, dy=V), "SqrtGrad": dict(y=V, dy=U),
+    "RsqrtGrad": dict(y=V, dy=U), "ReciprocalGrad": dict(y=V, dy=U), "Relu6Grad": dict(gradients=U, features=V * 5),
+    "SoftplusGrad": dict(gradients=U, features=V - 1), "SoftsignGrad": dict(gradients=U, features=V - 1),
+    "EluGrad": dict(gradients=U, outputs=V - 1), "SeluGrad": dict(gradients=U, outputs=V - 1),
+    "LeakyReluGrad": dict(gradients=U, features=V - 1, alpha=0.3), "BiasAddGrad": dict(out_backprop=IMG),
+    "EnsureShape": dict(input=U, shape=[3, 4]), "CheckNumerics": dict(tensor=U, message="bad"),
+    "Bucketize": dict(input=V, boundaries=[0.3, 0.7, 1.2]),
+    "HistogramFixedWidth": dict(values=V, value_range=np.float32([0, 1.5]), nbins=5),
+    "ApproximateEqual": dict(x=U, y=U + 1e-6), "Mod": dict(x=I1, y=I2 % 5 + 1),
+    "Conv3D": dict(input=IMG[..., None, :].repeat(3, 3), filter=RNG.standard_normal((2, 2, 2, 3, 2)).astype(np.float32),
+                   strides=[1, 1, 1, 1, 1], padding="VALID"),
+    "MaxPool3D": dict(input=IMG[..., None, :].repeat(2, 3), ksize=[1, 2, 2, 2, 1], strides=[1, 2, 2, 1, 1],
+                      padding="VALID"),
+    "AvgPool3D": dict(input=IMG[..., None, :].repeat(2, 3), ksize=[1, 2, 2, 1, 1], strides=[1, 1, 2, 1, 1],
+                      padding="SAME"),
+    "MaxPoolV2": dict(input=IMG, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME"),
+    "Conv2DBackpropInput": dict(input_sizes=[2, 6, 6, 3], filter=KER, out_backprop=RNG.standard_normal(
+        (2, 3, 3, 4)).astype(np.float32), strides=[1, 2, 2, 1], padding="SAME"),
+    "DepthwiseConv2dNativeBackpropInput": dict(input_sizes=[2, 6, 6, 3], filter=DWK, out_backprop=RNG.standard_normal(
+        (2, 4, 4, 6)).astype(np.float32), strides=[1, 1, 1, 1], padding="VALID"),
+    "DepthwiseConv2dNativeBackpropFilter": dict(input=IMG, filter_sizes=[3, 3, 3, 2], out_backprop=RNG.standard_normal(
+        (2, 4, 4, 6)).astype(np.float32), strides=[1, 1, 1, 1], padding="VALID"),
+    "Dilation2D": dict(input=IMG, filter=DWK[..., 0], strides=[1, 1, 1, 1], rates=[1, 1, 1, 1], padding="SAME"),
+    "SpaceToBatchND": dict(input=IMG, block_shape=[2, 2], paddings=[[0, 0], [0, 0]]),
+    "BatchToSpaceND": dict(input=np.tile(IMG, (4, 1, 1, 1)), block_shape=[2, 2], crops=[[0, 1], [1, 0]]),
+    "ExtractImagePatches": dict(images=IMG, ksizes=[1, 2, 2, 1], strides=[1, 2, 2, 1], rates=[1, 1, 1, 1],
+                                padding="VALID"),
+    "ExtractVolumePatches": dict(input=IMG[..., None, :].repeat(2, 3), ksizes=[1, 2, 2, 2, 1],
+                                 strides=[1, 2, 2, 1, 1], padding="VALID"),
+    "RGBToHSV": dict(images=np.abs(IMG) / 4), "HSVToRGB": dict(images=np.clip(np.abs(IMG) / 4, 0, 1)),
+    "AdjustContrastv2": dict(images=IMG, contrast_factor=np.float32(1.5)),
+    "AdjustHue": dict(images=np.abs(IMG) / 4, delta=np.float32(0.2)),
+    "AdjustSaturation": dict(images=np.abs(IMG) / 4, scale=np.float32(0.5)),
+    "CropAndResize": dict(image=IMG, boxes=np.float32([[0, 0, 1, 1], [0.2, 0.1, 0.8, 0.9]]), box_ind=np.int32([0, 1]),
+                          crop_size=[3, 3]),
+    "StringLength": dict(input=["ab", "héllo"], unit="UTF8_CHAR"), "StringUpper": dict(input=["ab", "Cd"]),
+    "StringLower": dict(input=["ab", "Cd"]), "StringStrip": dict(input=[" a ", "b  "]),
+    "Substr": dict(input=["hello", "world"], pos=1, len=3), "RegexReplace": dict(input=["a1b22"], pattern="[0-9]+",
+                                                                               rewrite="#"),
+    "StaticRegexReplace": dict(input=["a1b22"], pattern="[0-9]", rewrite="#", replace_global=False),
+    "RegexFullMatch": dict(input=["abc", "a1"], pattern="[a-z]+"),
+    "StringJoin": dict(inputs=[["a", "b"], ["c", "d"]], separator="-"),
+    "ReduceJoin": dict(inputs=[["a", "b"], ["c", "d"]], reduction_indices=1, separator="+"),
+    "AsString": dict(input=V, precision=2), "StringToNumber": dict(string_tensor=["1.5", "-2"]),
+    "StringToHashBucketFast": dict(input=["a", "b", "c"], num_buckets=7),
+    "EncodeBase64": dict(input=["hello?", "x"], pad=True), "DecodeBase64": dict(input=["aGVsbG8_", "eA"]),
+    "Lu": dict(input=SPD), "MatrixSolveLs": dict(matrix=V, rhs=U[:, :2], l2_regularizer=np.float64(0.1)),
+    "TridiagonalSolve": dict(diagonals=np.stack([U[0, :3] * 0.1, V[0, :3] + 2, U[1, :3] * 0.1]),
+                             rhs=U[:, :1].astype(np.float32)),
+    "RaggedRange": dict(starts=np.int32([0, 3]), limits=np.int32([4, 5]), deltas=np.int32([2, 1])),
+    "SparseToDense": dict(sparse_indices=np.int32([[0, 1], [2, 3]]), output_shape=[3, 4],
+                          sparse_values=np.float32([5, 6]), default_value=np.float32(-1)),
+    "DenseBincount": dict(input=np.int32([[1, 1, 3], [0, 2, 2]]), size=4, weights=np.float32([])),
+    "SparseSegmentSum": dict(data=U, indices=np.int32([0, 2, 1]), segment_ids=np.int32([0, 0, 1])),
+    "SparseSegmentMean": dict(data=U, indices=np.int32([0, 2, 1]), segment_ids=np.int32([0, 0, 1])),
+    "SparseSegmentSqrtN": dict(data=U, indices=np.int32([0, 2, 1]), segment_ids=np.int32([0, 0, 1])),
 }
 REDUCTIONS = {"Sum", "Mean", "Max", "Min", "Prod", "All", "Any", "EuclideanNorm"}
 SEGMENTS = {"SegmentSum", "SegmentMean", "SegmentMax", "SegmentMin", "SegmentProd"}
@@ -167,7 +224,12 @@ def test_values_match_tensorflow():
             failures.append(f"{op}: {len(got)} outputs, TF {len(want)}")
             continue
         for g, w in zip(got, want, strict=True):
-            if g.shape != w.shape or g.dtype != w.dtype or not np.allclose(g, w, rtol=2e-5, atol=2e-5, equal_nan=True):
+            if g.dtype.kind in "OSU":
+                same = g.shape == w.shape and g.tolist() == w.tolist()
+            else:
+                same = g.shape == w.shape and g.dtype == w.dtype and np.allclose(g, w, rtol=2e-5, atol=2e-5,
+                                                                                 equal_nan=True)
+            if not same:
                 if op in ("Svd", "Qr", "SelfAdjointEigV2") and g.shape == w.shape:
                     continue  # sign conventions of the factors; checked by reconstruction elsewhere
                 failures.append(f"{op}: got {g.dtype}{g.shape} {g.ravel()[:3]}, TF {w.dtype}{w.shape} {w.ravel()[:3]}")
