@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from tapeflow import dtypes as _dt
+from tapeflow import nest
 from tapeflow.data import structure
 from tapeflow.data.dataset import INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset, check_count
 from tapeflow.data.index_plan import IndexPlan
@@ -163,16 +164,17 @@ class GeneratorDataset(Dataset):
         spec = self._spec
         leaf_specs = structure.flatten(spec)
         what = "Dataset.from_generator"
-        args = [structure.to_tensors(structure.component(a, f"{what} args")) for a in self._args]
+        # the generator gets NumPy values, as TF's ("evaluated and passed to generator as NumPy-array
+        # arguments"): hashable scalars, bytes for strings
+        args = [structure.to_numpy(structure.component(a, f"{what} args")) for a in self._args]
         for value in self._generator(*args):
             value = composites.as_elements(value)  # extension types: their components
-            if not isinstance(spec, (tuple, dict)) and isinstance(value, (tuple, dict)):
+            # A single-tensor signature takes a yielded tuple as the tensor's values, as TF's
+            # flatten_up_to does (`yield (i,)` for TensorSpec((1,)): data_performance guide).
+            if not isinstance(spec, (tuple, dict)) and isinstance(value, dict):
                 raise TypeError(f"{what}: the generator yielded {value!r}, which does not match "
                                 f"the expected structure {spec}.")
-            leaves = structure.flatten(value) if isinstance(spec, (tuple, dict)) else [value]
-            if len(leaves) != len(leaf_specs):
-                raise TypeError(f"{what}: the generator yielded {len(leaves)} components, the "
-                                f"signature {spec} has {len(leaf_specs)}.")
+            leaves = _flatten_up_to(spec, value, what)
             arrays = []
             for v, s in zip(leaves, leaf_specs, strict=True):
                 arr = np.asarray(structure.component(v, what))
@@ -187,6 +189,23 @@ class GeneratorDataset(Dataset):
                                      f"{tuple(s.shape)} was expected.")
                 arrays.append(arr)
             yield structure.pack(spec, arrays)
+
+
+def _flatten_up_to(spec: Any, value: Any, what: str) -> list:
+    """The yielded value's components, one per leaf spec: the value is flattened only as deep
+    as the signature (TF's flatten_up_to), so a list of tuples under one TensorSpec is one tensor."""
+    if isinstance(spec, dict):
+        if not isinstance(value, Mapping) or set(value) != set(spec):
+            raise TypeError(f"{what}: the generator yielded {value!r}, which does not match the expected "
+                            f"structure {spec}.")
+        return [leaf for k in sorted(spec, key=nest._sort_key) for leaf in _flatten_up_to(spec[k], value[k], what)]
+    if isinstance(spec, tuple):
+        if not isinstance(value, (tuple, list)) or len(value) != len(spec):
+            n = len(value) if isinstance(value, (tuple, list)) else 1
+            raise TypeError(f"{what}: the generator yielded {n} components, the signature {spec} has "
+                            f"{len(spec)}.")
+        return [leaf for sp, v in zip(spec, value, strict=True) for leaf in _flatten_up_to(sp, v, what)]
+    return [value]
 
 
 def _as_spec_structure(signature: Any) -> Any:

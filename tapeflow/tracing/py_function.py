@@ -27,6 +27,8 @@ def _call(func: Callable, inp: list, tout: Any, numpy_args: bool) -> Any:
     if tout is None:
         return None
     if isinstance(tout, (list, tuple)):
+        if not tout and out is None:  # Tout=() for a function run for its side effects: no outputs, as TF
+            return []
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         if len(outs) != len(tout):
             raise ValueError(f"py_function: {getattr(func, '__name__', 'func')} returned {len(outs)} value(s), "

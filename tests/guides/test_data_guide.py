@@ -72,3 +72,27 @@ def test_sample_from_datasets_weights_per_draw_from_a_dataset():  # TF: weights 
     assert got == [0, 0, 0, 1, 1]  # one draw per weight vector, ending with them
     nested = tf.data.Dataset.range(4).map(lambda i: [(tf.cast(i % 2, tf.float32), 1.0 - tf.cast(i % 2, tf.float32))])
     assert [int(x) for x in tf.data.Dataset.sample_from_datasets([a, b], weights=nested)] == [1, 0, 1, 0]
+
+
+def test_from_generator_as_tf_data_performance_guide():  # guide/data_performance cells 2-22
+    def artificial(num_samples):
+        assert isinstance(num_samples, np.integer)  # args arrive as NumPy values (hashable), as in TF
+        for i in range(num_samples):
+            yield (i,)  # a tuple under one TensorSpec((1,)) is the tensor's values
+
+    ds = tf.data.Dataset.from_generator(artificial, output_signature=tf.TensorSpec(shape=(1,), dtype=tf.int64),
+                                        args=(3,))
+    assert [a.tolist() for a in ds.as_numpy_iterator()] == [[0], [1], [2]]
+
+    def timed(instance, n):
+        counters = {instance: 0}  # hashing the argument works
+        for i in range(n):
+            yield ([("Open",), ("Read",)], [(1.0, 2.0), (3.0, 4.0)], [(instance, counters[instance], -1), (0, 0, i)])
+
+    ds = tf.data.Dataset.from_generator(timed, output_types=(tf.string, tf.float32, tf.int32),
+                                        output_shapes=((2, 1), (2, 2), (2, 3)), args=(7, 2))
+    steps, times, values = next(iter(ds))  # flattened only as deep as the signature, as TF
+    assert steps.numpy().tolist() == [[b"Open"], [b"Read"]] and values.numpy().tolist() == [[7, 0, -1], [0, 0, 0]]
+    assert tf.py_function(lambda: None, [], ()) == []  # Tout=(): run for side effects only
+    mapped = tf.data.Dataset.range(2).map(lambda s: (tf.py_function(lambda: None, [], ()), s)[1])
+    assert list(mapped.as_numpy_iterator()) == [0, 1]
