@@ -16,6 +16,7 @@ import numpy as np
 from tapeflow import errors, tracking
 from tapeflow.tensor import Variable
 from tapeflow.train import format as _format
+from tapeflow.train import name_based as _name_based
 from tapeflow.train import state as _state
 from tapeflow.train.object_graph import serialize
 from tapeflow.train.options import checkpoint_options, run_write_callbacks
@@ -103,6 +104,8 @@ class Checkpoint(tracking.AutoTrackable):
                 "tf.train.latest_checkpoint(directory) to restore its latest checkpoint."
             )
         reader = _format.open_reader(save_path)
+        if _name_based.is_name_based(reader):  # written by tf.compat.v1.train.Saver: match names
+            return _name_based.NameBasedSaverStatus(reader, self)
         self.save_counter  # noqa: B018 - created now so that it is restored too (as TF does)
         return CheckpointLoadStatus(Restoration(reader, self))
 

@@ -132,6 +132,9 @@ class CheckpointReader:
         self._tensors = self._check_tensors(index.get("tensors"), data_size)
         self.nodes = self._check_nodes(index.get("nodes"))
         self._graph_json = json.dumps(index["nodes"]).encode("utf-8")
+        # A name-based checkpoint (tf.compat.v1.train.Saver's) has a bare root and, as in TF, no
+        # object-graph entry among its keys.
+        self._object_based = len(self.nodes) > 1 or bool(self.nodes[0]["children"])
 
     def _check_tensors(self, tensors: Any, data_size: int) -> dict:
         if not isinstance(tensors, dict):
@@ -169,7 +172,8 @@ class CheckpointReader:
     def get_variable_to_shape_map(self) -> dict:
         """{key: shape as a list} for every tensor (and the object graph, shape [])."""
         out = {k: list(t["shape"]) for k, t in self._tensors.items()}
-        out[OBJECT_GRAPH_KEY] = []
+        if self._object_based:
+            out[OBJECT_GRAPH_KEY] = []
         return out
 
     def get_variable_to_dtype_map(self) -> dict:
@@ -177,11 +181,12 @@ class CheckpointReader:
         from tapeflow import dtypes
 
         out = {k: dtypes.as_dtype(t["dtype"]) for k, t in self._tensors.items()}
-        out[OBJECT_GRAPH_KEY] = dtypes.string
+        if self._object_based:
+            out[OBJECT_GRAPH_KEY] = dtypes.string
         return out
 
     def has_tensor(self, key: str) -> bool:
-        return key in self._tensors or key == OBJECT_GRAPH_KEY
+        return key in self._tensors or (key == OBJECT_GRAPH_KEY and self._object_based)
 
     def get_tensor(self, key: str) -> Any:
         """The value stored under `key` as a NumPy array (the object graph as JSON bytes)."""

@@ -299,6 +299,13 @@ class CheckpointLoadStatus:
         self._restoration.expect_partial = True
         return self
 
+    def run_restore_ops(self, session: Any = None) -> None:
+        """The matched values are assigned at `restore` (and later ones as their objects appear);
+        TF runs restore ops here when building a TF 1 graph."""
+
+    def initialize_or_restore(self, session: Any = None) -> None:
+        """As `run_restore_ops`: restoring already happened."""
+
 
 class InitializationOnlyStatus:
     """What `Checkpoint.restore(None)` returns: nothing is restored, so every assertion fails."""

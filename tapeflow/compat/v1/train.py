@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow import backend
+from tapeflow import backend, errors
 from tapeflow.compat.v1.gradients import gradients as _gradients
 from tapeflow.compat.v1.gradients import layers_upstream
 from tapeflow.compat.v1.graph import GraphKeys, get_default_graph
@@ -547,11 +547,13 @@ def piecewise_constant(x: Any, boundaries: list, values: list, name: str | None 
 # -- Saver ----------------------------------------------------------------------------------------
 
 class Saver:
-    """Save and restore variable values by name (`tf.train.Saver`), as a `.npz` file.
+    """Save and restore variable values by name (`tf.train.Saver`): a name-based checkpoint.
 
-    `save(sess, "dir/model.ckpt", global_step=100)` writes `dir/model.ckpt-100.npz` and returns
-    the prefix `dir/model.ckpt-100`, which `restore(sess, prefix)` and `latest_checkpoint("dir")`
-    understand.
+    `save(sess, "dir/model.ckpt", global_step=100)` writes the checkpoint `dir/model.ckpt-100`
+    (Tapeflow's checkpoint files, each tensor keyed by its variable's name as TF's Saver keys it:
+    `scoped/c`) and returns that prefix, which `restore`, `tf.train.load_checkpoint`,
+    `tf.train.list_variables`, `tf.train.Checkpoint.restore` (matching by name) and
+    `latest_checkpoint("dir")` understand. `restore` also reads TF's own Saver checkpoints.
     """
 
     def __init__(self, var_list: Any = None, max_to_keep: int = 5, **kwargs: Any) -> None:
@@ -569,39 +571,64 @@ class Saver:
 
     def save(self, sess: Any, save_path: str, global_step: Any = None, latest_filename: str | None = None,
              write_meta_graph: bool = True, **kwargs: Any) -> str:
-        """Write the variables; returns the checkpoint prefix."""
+        """Write the variables; returns the checkpoint prefix. (No `.meta` graph file is written:
+        Tapeflow has no MetaGraphDef; `write_meta_graph` changes nothing.)"""
+        from tapeflow.train import format as ckpt_format
+        from tapeflow.train import state as ckpt_state
+
         if global_step is not None:
             step = global_step if isinstance(global_step, int) else int(np.asarray(sess.run(global_step)))
             prefix = f"{save_path}-{step}"
         else:
             prefix = save_path
-        arrays = {name: engine_variable(v, "Saver").numpy() for name, v in self._vars.items()}
-        arrays.update({key: s.save_value() for key, s in self._saveables.items()})
-        folder = os.path.dirname(os.path.abspath(prefix))
-        os.makedirs(folder, exist_ok=True)
-        np.savez(prefix + ".npz", **arrays)
+        arrays = {name: np.asarray(engine_variable(v, "Saver").numpy()) for name, v in self._vars.items()}
+        arrays.update({key: np.asarray(s.save_value()) for key, s in self._saveables.items()})
+        ckpt_format.write(prefix, [{"children": [], "key": None}], arrays)
+        if prefix in self._kept:
+            self._kept.remove(prefix)
         self._kept.append(prefix)
         while self._max_to_keep and len(self._kept) > self._max_to_keep:
             old = self._kept.pop(0)
-            if old != prefix and os.path.exists(old + ".npz"):
-                os.remove(old + ".npz")
-        with open(os.path.join(folder, latest_filename or "checkpoint"), "w") as f:
-            f.write(f'model_checkpoint_path: "{os.path.basename(prefix)}"\n')
+            for suffix in (ckpt_format.INDEX_SUFFIX, ckpt_format.DATA_SUFFIX):
+                if os.path.exists(old + suffix):
+                    os.remove(old + suffix)
+        folder = os.path.dirname(os.path.abspath(prefix))
+        ckpt_state.update(folder, os.path.abspath(prefix), [os.path.abspath(p) for p in self._kept])
+        if latest_filename and latest_filename != ckpt_state.STATE_FILE:
+            os.replace(os.path.join(folder, ckpt_state.STATE_FILE), os.path.join(folder, latest_filename))
         return prefix
 
     def restore(self, sess: Any, save_path: str) -> None:
-        """Assign the saved values to the variables."""
-        path = save_path if save_path.endswith(".npz") else save_path + ".npz"
-        if not os.path.exists(path):
+        """Assign the saved values to the variables (by name)."""
+        from tapeflow.train import format as ckpt_format
+        from tapeflow.train import tf_bundle
+
+        if save_path is None:
+            raise ValueError("Can't load save_path when it is None.")
+        save_path = os.fspath(save_path)
+        legacy = save_path if save_path.endswith(".npz") else save_path + ".npz"
+        if ckpt_format.exists(save_path) or tf_bundle.is_tf_bundle(save_path):
+            reader = ckpt_format.open_reader(save_path)
+            values = {}
+            for key in [*self._vars, *self._saveables]:
+                if not reader.has_tensor(key):
+                    raise errors.NotFoundError(f"Restoring from checkpoint failed: Key {key} not found in "
+                                               f"checkpoint {save_path}")
+                values[key] = reader.get_tensor(key)
+        elif os.path.exists(legacy):  # written by an earlier Tapeflow as one .npz file
+            with np.load(legacy, allow_pickle=False) as data:
+                missing = [n for n in [*self._vars, *self._saveables] if n not in data.files]
+                if missing:
+                    raise errors.NotFoundError(f"Restoring from checkpoint failed: Key {missing[0]} not found in "
+                                               f"checkpoint {save_path}")
+                values = {n: data[n] for n in [*self._vars, *self._saveables]}
+        else:
             raise ValueError(f"The passed save_path is not a valid checkpoint: {save_path}")
-        with np.load(path, allow_pickle=False) as data:
-            missing = [n for n in [*self._vars, *self._saveables] if n not in data.files]
-            if missing:
-                raise ValueError(f"Saver.restore: {path} has no values for {missing}.")
-            for name, v in self._vars.items():
-                engine_variable(v, "Saver").assign(data[name])
-            for key, s in self._saveables.items():
-                s.restore_value(data[key])
+        for name, v in self._vars.items():
+            var = engine_variable(v, "Saver")
+            var.assign(np.asarray(values[name]).astype(var.dtype._np, copy=False))
+        for key, s in self._saveables.items():
+            s.restore_value(values[key])
 
 
 def latest_checkpoint(checkpoint_dir: str, latest_filename: str | None = None) -> str | None:
