@@ -533,6 +533,10 @@ class Function:
         concrete = self._cache.get(key)
         if concrete is not None:
             return concrete, bound
+        concrete = self._supertype_trace(keyed)
+        if concrete is not None:
+            self._cache[key] = concrete
+            return concrete, bound
         if self._reduce_retracing:
             for relaxed in self._relaxed:
                 if _fits(relaxed, bound):
@@ -546,6 +550,23 @@ class Function:
         if self._reduce_retracing:
             self._relaxed.append(concrete)
         return concrete, bound
+
+    def _supertype_trace(self, bound: tuple) -> ConcreteFunction | None:
+        """An existing trace whose specs every argument fits (None dimensions take any size), the
+        most specific one: as TF's function cache, a trace made by `get_concrete_function` with
+        `TensorSpec([None])` (or a RaggedTensorSpec) serves the calls it covers."""
+        best, best_known = None, -1
+        seen: set = set()
+        for concrete in self._cache.values():
+            if id(concrete) in seen or not isinstance(concrete, ConcreteFunction):
+                continue
+            seen.add(id(concrete))
+            if concrete._rank_source is None and _covers(concrete, bound):
+                known = sum(d is not None for ph in concrete._placeholders
+                            if ph.spec.shape is not None for d in ph.spec.shape)
+                if known > best_known:
+                    best, best_known = concrete, known
+        return best
 
     def _concrete_for_signature(self, args: tuple, kwargs: dict) -> tuple:
         sig = self._input_signature
@@ -834,6 +855,33 @@ def _fits(concrete: ConcreteFunction, bound: tuple) -> bool:
         elif _leaf_key(ph) != _leaf_key(x):
             return False
     return True
+
+
+def _covers(concrete: ConcreteFunction, bound: tuple) -> bool:
+    """Whether every argument of a call fits the trace: tensors (or specs) within the traced
+    specs, Python values and composites' static parts equal (or accepted)."""
+    flat_ph = nest.flatten((concrete._args, concrete._kwargs))
+    flat_in = nest.flatten(bound)
+    if len(flat_ph) != len(flat_in) or _structure_shape(bound) != _structure_shape((concrete._args, concrete._kwargs)):
+        return False
+    for ph, x in zip(flat_ph, flat_in, strict=True):
+        if isinstance(ph, _Placeholder):
+            if isinstance(x, Variable) or not isinstance(x, (Tensor, TensorSpec)) or ph.rank is not None:
+                return False
+            if x.dtype != ph.spec.dtype or not _within(ph.spec.shape, x.shape):
+                return False
+        elif _leaf_key(ph) != _leaf_key(x) and not composites.statics_compatible(ph, x):
+            return False
+    return True
+
+
+def _within(traced: Any, given: Any) -> bool:
+    """A shape fits a traced shape: same rank, each traced dimension None or equal."""
+    if traced is None:
+        return True
+    if given is None or len(given) != len(traced):
+        return False
+    return all(t is None or t == g for t, g in zip(traced, given, strict=True))
 
 
 def _structure_shape(structure: Any) -> Any:

@@ -257,3 +257,35 @@ def test_dynamic_ragged_shape_as_a_shape_argument(real_tf):
                 tf.zeros(inner), tf.reshape(tf.range(6), inner), shape[0])
 
     _both(real_tf, scenario)
+
+
+def test_calls_reuse_the_most_specific_covering_trace(real_tf):
+    def scenario(tf):
+        @tf.function
+        def f(x):
+            return x * 2
+
+        f.get_concrete_function(tf.TensorSpec([None]))
+        out = [f(tf.constant([1.0, 2.0])), f(tf.constant([1.0, 2.0, 3.0]))]
+        counts = [f.experimental_get_tracing_count()]
+
+        @tf.function
+        def g(x):
+            return x * 2
+
+        g(tf.constant([1.0, 2.0]))
+        g.get_concrete_function(tf.TensorSpec([None]))
+        out += [g(tf.constant([1.0, 2.0])), g(tf.constant([1.0, 2.0, 5.0])), g(tf.constant([[1.0]]))]
+        counts.append(g.experimental_get_tracing_count())
+
+        @tf.function
+        def h(r):
+            return r * 2
+
+        h.get_concrete_function(tf.RaggedTensorSpec([None, None], tf.int32))
+        out += [h(tf.ragged.constant([[1], [2, 3]])), h(tf.ragged.constant([[1], [2, 3], [4]]))]
+        counts.append(h.experimental_get_tracing_count())
+        return out, counts
+
+    ours, _ = _both(real_tf, scenario)
+    assert ours[1] == [1, 3, 1]
