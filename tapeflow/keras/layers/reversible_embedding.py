@@ -65,6 +65,13 @@ class ReversibleEmbedding(Embedding):
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return None
 
+    def _keras_variable_order(self) -> list:
+        """Keras's file order: the Embedding's variables, then (untied) `reverse_embeddings` and
+        its quantization scale / zero point when present."""
+        extra = ("reverse_embeddings", "reverse_embeddings_scale", "reverse_embeddings_zero")
+        return super()._keras_variable_order() + [v for v in (self.__dict__.get(n) for n in extra)
+                                                  if v is not None and not self.tie_weights]
+
     def compute_output_shape(self, input_shape: Any, reverse: bool = False) -> tuple:
         shape = list(input_shape)
         if reverse:
@@ -72,6 +79,14 @@ class ReversibleEmbedding(Embedding):
         else:
             shape.append(self.output_dim)
         return tuple(shape)
+
+    def _output_specs(self, args: tuple, kwargs: dict) -> tuple[list, bool]:
+        """Symbolic calls: `reverse=True` gives (..., input_dim) logits (in `reverse_dtype`)."""
+        reverse = bool(kwargs.get("reverse", args[1] if len(args) > 1 else False))
+        if not reverse:
+            return super()._output_specs(args, kwargs)
+        shape = self.compute_output_shape(tuple(args[0].shape), reverse=True)
+        return [(shape, self.reverse_dtype or args[0].dtype)], True
 
     def get_config(self) -> dict:
         config = super().get_config()

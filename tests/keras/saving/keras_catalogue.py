@@ -167,7 +167,19 @@ def masked_cells(K):
     return K.Model(t, [K.layers.RNN(K.layers.SimpleRNNCell(2), go_backwards=True)(s), K.layers.Flatten()(d)])
 
 
-MORE_BUILDERS = {"rnn_states": rnn_states, "masked_cells": masked_cells, "conv_rnns": conv_rnns, "attention": attention,
+def reversible(K):
+    """ReversibleEmbedding tied (its mask set in call reaches the LSTM) and untied with a soft cap,
+    and SpectralNormalization (its kernel as stored, at inference)."""
+    t = K.Input((5,), dtype="int32")
+    emb = K.layers.ReversibleEmbedding(10, 4, mask_zero=True)
+    untied = K.layers.ReversibleEmbedding(10, 4, tie_weights=False, logit_soft_cap=2.0)
+    seq = K.layers.LSTM(4, return_sequences=True)(emb(t))
+    return K.Model(t, [emb(seq, reverse=True), untied(untied(t), reverse=True),
+                       K.layers.SpectralNormalization(K.layers.Dense(3))(seq)])
+
+
+MORE_BUILDERS = {"rnn_states": rnn_states, "masked_cells": masked_cells, "reversible": reversible,
+                 "conv_rnns": conv_rnns, "attention": attention,
                  "norms": norms,
                  "preprocessing": preprocessing, "categorical": categorical, "masked_merges": masked_merges}
 UNRANDOMIZED = ("preprocessing", "categorical")  # their weights are settings (statistics, vocabularies)
@@ -180,6 +192,8 @@ def more_inputs(name: str, seed: int = 0):
     tokens[1, :2] = 0
     if name in ("rnn_states", "masked_cells"):
         return tokens
+    if name == "reversible":
+        return tokens[:, :5].copy()
     if name == "masked_merges":
         seq = rng.standard_normal((3, 6, 3)).astype("float32")
         seq[2, 3:] = -1.0

@@ -370,6 +370,14 @@ def test_masked_cells_model_from_the_keras_catalogue():
     _check(model, more_inputs("masked_cells"))
 
 
+def test_reversible_embedding_and_spectral_normalization():
+    """The catalogue model Keras also loads: a tied ReversibleEmbedding's mask (set in its call)
+    reaches the LSTM, reverse calls give logits (soft-capped when untied)."""
+    model = MORE_BUILDERS["reversible"](tk)
+    randomize(model, seed=4)
+    _check(model, more_inputs("reversible"))
+
+
 @pytest.mark.parametrize("axes", [(2, 2), (1, 1), 1])
 @pytest.mark.parametrize("normalize", [False, True])
 def test_dot(axes, normalize):

@@ -127,6 +127,39 @@ def embedding(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
                 axis=0)
 
 
+@converter("ReversibleEmbedding")
+def reversible_embedding(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """The embedding lookup, or with `reverse=True` the logits x @ embeddings^T (or the untied
+    reverse embeddings), in `reverse_dtype`, soft-capped as tanh(logits / cap) * cap."""
+    if not kwargs.get("reverse"):
+        return embedding(b, layer, inputs, kwargs)
+    from tapeflow.keras.saving.onnx_export.masks import _elem_type
+
+    x, h = _one(inputs, layer), layer.name
+    kernel = np.asarray((layer.embeddings if layer.tie_weights else layer.reverse_embeddings).numpy())
+    kernel = kernel.T if layer.tie_weights else kernel
+    dtype = np.dtype(layer.reverse_dtype) if layer.reverse_dtype is not None else kernel.dtype
+    if layer.reverse_dtype is not None:
+        x = b.op("Cast", [x], h, to=_elem_type(layer.reverse_dtype))
+    logits = b.op("MatMul", [x, b.const(kernel.astype(dtype), h + "/reverse_kernel", dtype=dtype)], h)
+    if layer.logit_soft_cap is None:
+        return logits
+    cap = b.const(np.asarray(layer.logit_soft_cap, dtype), h + "/soft_cap", dtype=dtype)
+    return b.op("Mul", [b.op("Tanh", [b.op("Div", [logits, cap], h)], h), cap], h)
+
+
+@converter("SpectralNormalization")
+def spectral_normalization(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """At inference the wrapped layer with its kernel as it is (training normalizes and stores
+    it), its output cast back to the input's dtype."""
+    from tapeflow.keras.saving.onnx_export.walk import convert_layer
+
+    outs = convert_layer(b, layer.layer, list(inputs), {})
+    if len(outs) != 1:
+        raise unsupported(layer, "its inner layer has several outputs")
+    return outs[0]
+
+
 def _merge_inputs(layer: Any, inputs: list) -> list:
     if len(inputs) < 2:
         raise unsupported(layer, f"a merge needs at least two inputs, received {len(inputs)}")

@@ -43,16 +43,18 @@ def reduce_max_last(b: GraphBuilder, x: str, hint: str) -> str:
     return b.reduce("ReduceMax", x, [-1], hint)
 
 
-def output_mask(b: GraphBuilder, layer: Any, inputs: list, in_mask: str | None, outs: list) -> str | None:
-    """The mask of `layer`'s single output (None for no mask), following `layer.compute_mask`."""
+def output_mask(b: GraphBuilder, layer: Any, inputs: list, in_mask: str | None, outs: list,
+                kwargs: dict | None = None) -> str | None:
+    """The mask of `layer`'s single output (None for no mask), following `layer.compute_mask`
+    (ReversibleEmbedding sets its embedding mask in `call`, and none with `reverse=True`)."""
     from tapeflow.keras.layers.base import Layer
 
     name = type(layer).__name__
     if len(outs) != 1:  # the first output of an RNN with return_state keeps the sequence mask
         sequences = name in (*_RNNS, "Bidirectional") and layer.return_sequences and layer.return_state
         return in_mask if sequences and getattr(layer, "merge_mode", "concat") is not None else None
-    if name == "Embedding":
-        return _embedding(b, layer, inputs[0])
+    if name in ("Embedding", "ReversibleEmbedding"):
+        return None if (kwargs or {}).get("reverse") else _embedding(b, layer, inputs[0])
     if name == "Masking":
         return _masking(b, layer, inputs[0])
     if name in _MERGES or name == "Concatenate":

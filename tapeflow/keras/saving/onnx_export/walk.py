@@ -62,7 +62,7 @@ def convert_layer(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict, singl
         kwargs["mask"] = in_mask
     out = fn(b, layer, list(inputs), kwargs)
     outs = list(out) if isinstance(out, (list, tuple)) else [out]
-    mask = output_mask(b, layer, list(inputs), in_mask, outs)
+    mask = output_mask(b, layer, list(inputs), in_mask, outs, kwargs)
     if outs[0] in inputs and b.masks.get(outs[0]) != mask:
         outs[0] = b.op("Identity", [outs[0]], layer.name)  # a removed layer that changes the mask
     if mask is not None:
