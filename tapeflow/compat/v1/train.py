@@ -544,6 +544,94 @@ def piecewise_constant(x: Any, boundaries: list, values: list, name: str | None 
     return graph_call(schedule, (x,), name=name or "PiecewiseConstant", specs=[((), "float32")])
 
 
+piecewise_constant_decay = piecewise_constant
+
+
+def _decay(name: str, global_step: Any, fn: Any) -> Tensor:
+    """A float32 scalar node computing `fn(step)` from `global_step` at every Session.run."""
+    if global_step is None:
+        raise ValueError(f"global_step is required for {name}.")
+
+    def schedule(step: Tensor) -> Tensor:
+        return Tensor(np.asarray(fn(float(step)), dtype=np.float32))
+
+    return graph_call(schedule, (global_step,), name=name, specs=[((), "float32")])
+
+
+def cosine_decay(learning_rate: float, global_step: Any, decay_steps: int, alpha: float = 0.0,
+                 name: str | None = None) -> Tensor:
+    """Cosine decay from `learning_rate` to `alpha * learning_rate` over `decay_steps` (TF 1 form)."""
+    def fn(step: float) -> float:
+        p = min(step, decay_steps) / decay_steps
+        return learning_rate * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * p)) + alpha)
+
+    return _decay(name or "CosineDecay", global_step, fn)
+
+
+def cosine_decay_restarts(learning_rate: float, global_step: Any, first_decay_steps: int, t_mul: float = 2.0,
+                          m_mul: float = 1.0, alpha: float = 0.0, name: str | None = None) -> Tensor:
+    """Cosine decay with warm restarts (SGDR): periods growing by `t_mul`, peaks scaled by `m_mul`."""
+    def fn(step: float) -> float:
+        done = step / first_decay_steps
+        if t_mul == 1.0:
+            i = math.floor(done)
+            done -= i
+        else:
+            i = math.floor(math.log(1 - done * (1 - t_mul)) / math.log(t_mul))
+            total = (1 - t_mul ** i) / (1 - t_mul)
+            done = (done - total) / t_mul ** i
+        cosine = 0.5 * (m_mul ** i) * (1 + math.cos(math.pi * done))
+        return learning_rate * ((1 - alpha) * cosine + alpha)
+
+    return _decay(name or "SGDRDecay", global_step, fn)
+
+
+def inverse_time_decay(learning_rate: float, global_step: Any, decay_steps: int, decay_rate: float,
+                       staircase: bool = False, name: str | None = None) -> Tensor:
+    """`learning_rate / (1 + decay_rate * step / decay_steps)` (floored ratio with `staircase`)."""
+    def fn(step: float) -> float:
+        p = step / decay_steps
+        return learning_rate / (1 + decay_rate * (math.floor(p) if staircase else p))
+
+    return _decay(name or "InverseTimeDecay", global_step, fn)
+
+
+def natural_exp_decay(learning_rate: float, global_step: Any, decay_steps: int, decay_rate: float,
+                      staircase: bool = False, name: str | None = None) -> Tensor:
+    """`learning_rate * exp(-decay_rate * step / decay_steps)` (floored ratio with `staircase`)."""
+    def fn(step: float) -> float:
+        p = step / decay_steps
+        return learning_rate * math.exp(-decay_rate) ** (math.floor(p) if staircase else p)
+
+    return _decay(name or "ExponentialDecay", global_step, fn)
+
+
+def polynomial_decay(learning_rate: float, global_step: Any, decay_steps: int, end_learning_rate: float = 0.0001,
+                     power: float = 1.0, cycle: bool = False, name: str | None = None) -> Tensor:
+    """Polynomial decay to `end_learning_rate` over `decay_steps` (restarting with `cycle`)."""
+    def fn(step: float) -> float:
+        steps = decay_steps
+        if cycle:
+            steps = decay_steps * max(1.0, math.ceil(step / decay_steps))
+        else:
+            step = min(step, decay_steps)
+        return (learning_rate - end_learning_rate) * (1 - step / steps) ** power + end_learning_rate
+
+    return _decay(name or "PolynomialDecay", global_step, fn)
+
+
+def linear_cosine_decay(learning_rate: float, global_step: Any, decay_steps: int, num_periods: float = 0.5,
+                        alpha: float = 0.0, beta: float = 0.001, name: str | None = None) -> Tensor:
+    """Linear times cosine decay (arXiv:1709.07417): ((alpha + linear) * cosine + beta) * lr."""
+    def fn(step: float) -> float:
+        step = min(step, decay_steps)
+        linear = (decay_steps - step) / decay_steps
+        cosine = 0.5 * (1 + math.cos(math.pi * 2 * num_periods * step / decay_steps))
+        return learning_rate * ((alpha + linear) * cosine + beta)
+
+    return _decay(name or "LinearCosineDecay", global_step, fn)
+
+
 # -- Saver ----------------------------------------------------------------------------------------
 
 class Saver:
