@@ -89,3 +89,26 @@ def test_saver_restores_tensorflows_own_saver_checkpoint(tmp_path) -> None:
     b = tf.Variable(0.0, name="a")
     tf.train.Checkpoint(v=[b]).restore(str(tmp_path / "tf1")).assert_consumed()
     assert b.numpy() == 1.5
+
+
+def test_init_from_checkpoint_remaps_scopes_and_names(tmp_path) -> None:
+    prefix = _tf1_checkpoint(str(tmp_path / "tf1-ckpt"))
+    with tf.Graph().as_default():
+        with tf1.variable_scope("new_scope"):
+            a = tf1.get_variable("a", shape=[], dtype=tf.float32, initializer=tf1.zeros_initializer())
+            b = tf1.get_variable("b", shape=[2], dtype=tf.float32, initializer=tf1.zeros_initializer())
+            c = tf1.get_variable("scoped/c", shape=[], dtype=tf.float32, initializer=tf1.zeros_initializer())
+        d = tf1.get_variable("d", shape=[], dtype=tf.float32, initializer=tf1.zeros_initializer())
+        with tf1.Session() as sess:
+            tf1.train.init_from_checkpoint(str(tmp_path), {"/": "new_scope/"})
+            tf1.train.init_from_checkpoint(prefix, [("scoped/c", "d")])
+            sess.run(tf1.global_variables_initializer())  # values load when the initializer runs
+            got = sess.run([a, b, c, d])
+    assert [float(got[0]), got[1].tolist(), float(got[2]), float(got[3])] == [1.0, [2.0, 2.5], 3.0, 3.0]
+    eager = tf.Variable([0.0, 0.0])
+    tf1.train.init_from_checkpoint(prefix, {"b": eager})
+    assert eager.numpy().tolist() == [2.0, 2.5]
+    with pytest.raises(ValueError, match="Tensor nope is not found in"):
+        tf1.train.init_from_checkpoint(prefix, {"nope": eager})
+    with pytest.raises(ValueError, match=r"Shape of variable .* doesn't match with shape of tensor a"):
+        tf1.train.init_from_checkpoint(prefix, {"a": eager})

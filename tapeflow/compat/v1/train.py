@@ -719,6 +719,83 @@ class Saver:
             s.restore_value(values[key])
 
 
+def init_from_checkpoint(ckpt_dir_or_file: str, assignment_map: Any) -> None:
+    """Make variables start from a checkpoint's values (`tf.compat.v1.train.init_from_checkpoint`).
+
+    `assignment_map` (a dict or a list of pairs) maps checkpoint names to the current graph's
+    variables: `'ckpt_scope/': 'scope/'` every checkpoint tensor under the scope to the variable of
+    the same name under `scope/` (`'/'` is the checkpoint's root), `'ckpt/name': 'scope/var'` one
+    tensor to one variable, `'ckpt/name': variable` (or a list of partitions) a tensor to a given
+    variable. TF 1 graph variables get the value as their initializer (loaded when
+    `global_variables_initializer()` runs, as TF); eager variables are assigned now.
+    """
+    from tapeflow.compat.v1 import variables as v1vars
+    from tapeflow.tensor import Variable as EagerVariable
+    from tapeflow.train import load_checkpoint
+
+    path = os.fspath(ckpt_dir_or_file)
+    if os.path.isdir(path):
+        latest = latest_checkpoint(path)
+        if latest is None:
+            raise ValueError(f"Couldn't find 'checkpoint' file or checkpoints in given directory {path}")
+        path = latest
+    reader = load_checkpoint(path)
+    shapes = reader.get_variable_to_shape_map()
+    pairs = list(assignment_map.items()) if isinstance(assignment_map, dict) else list(assignment_map)
+    graph_vars = {v.name.split(":")[0]: v for v in v1vars.global_variables()}
+
+    def start_from(var: Any, key: str) -> None:
+        value = np.asarray(reader.get_tensor(key))
+        if tuple(value.shape) != tuple(var.shape):
+            raise ValueError(f"Shape of variable {var.name} ({tuple(var.shape)}) doesn't match with shape of "
+                             f"tensor {key} ({list(value.shape)}) from checkpoint reader.")
+        value = value.astype(var.dtype._np, copy=False)
+        if isinstance(var, v1vars.Variable):
+            var._init = Tensor(value)
+        elif isinstance(var, EagerVariable):
+            var.assign(value)
+        else:
+            raise TypeError(f"init_from_checkpoint: expected a variable for {key!r}, received {var!r}.")
+
+    for ckpt_name, target in pairs:
+        if not isinstance(target, str):
+            parts = target if isinstance(target, (list, tuple)) else [target]
+            if ckpt_name not in shapes:
+                raise ValueError(f"Tensor {ckpt_name} is not found in {path} checkpoint {shapes}")
+            if len(parts) == 1:
+                start_from(parts[0], ckpt_name)
+                continue
+            value = np.asarray(reader.get_tensor(ckpt_name))
+            offset = 0
+            for part in parts:  # partitions split the first axis, in order
+                n = int(part.shape[0])
+                piece = value[offset:offset + n]
+                offset += n
+                if isinstance(part, v1vars.Variable):
+                    part._init = Tensor(piece.astype(part.dtype._np, copy=False))
+                else:
+                    part.assign(piece)
+            continue
+        if ckpt_name.endswith("/") or ckpt_name == "/":
+            if target and not target.endswith("/"):
+                raise ValueError(f"Assignment map with scope only name {ckpt_name} should map to scope only "
+                                 f"{target}. Should be 'scope/': 'other_scope/'.")
+            src = "" if ckpt_name == "/" else ckpt_name
+            for key in shapes:
+                if not key.startswith(src):
+                    continue
+                var = graph_vars.get(target + key[len(src):])
+                if var is not None:
+                    start_from(var, key)
+            continue
+        if ckpt_name not in shapes:
+            raise ValueError(f"Tensor {ckpt_name} is not found in {path} checkpoint {shapes}")
+        var = graph_vars.get(target)
+        if var is None:
+            raise ValueError(f"Tensor {target} is not found in the current graph's global variables.")
+        start_from(var, ckpt_name)
+
+
 def latest_checkpoint(checkpoint_dir: str, latest_filename: str | None = None) -> str | None:
     """The prefix of the last checkpoint saved in `checkpoint_dir`, or None."""
     path = os.path.join(checkpoint_dir, latest_filename or "checkpoint")
@@ -735,7 +812,7 @@ def latest_checkpoint(checkpoint_dir: str, latest_filename: str | None = None) -
 __all__ = [
     "Optimizer", "GradientDescentOptimizer", "MomentumOptimizer", "AdamOptimizer", "RMSPropOptimizer",
     "AdagradOptimizer", "get_global_step", "create_global_step", "get_or_create_global_step",
-    "exponential_decay", "piecewise_constant", "Saver", "latest_checkpoint",
+    "exponential_decay", "piecewise_constant", "Saver", "latest_checkpoint", "init_from_checkpoint",
 ]
 
 
