@@ -15,7 +15,7 @@ from tapeflow import nest
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
 from tapeflow.tensor import Tensor
-from tapeflow.tracing import composites
+from tapeflow.tracing import composite_calls, composites
 
 
 def _slices(elems: Any, op: str) -> tuple:
@@ -78,6 +78,10 @@ def map_fn(fn: Callable, elems: Any, dtype: Any = None, parallel_iterations: Any
            fn_output_signature: Any = None) -> Any:
     """fn applied to each slice of `elems` (a tensor or nested structure) along axis 0, the
     results stacked; `fn_output_signature` (or the legacy `dtype`) gives the output dtypes."""
+    if composite_calls.tracing() and composite_calls.has_graph_composites(elems):
+        # RaggedTensor / SparseTensor rows of graph tensors: the whole map is one node.
+        return composite_calls.lift_composite_call(map_fn, (fn, elems), {
+            "dtype": dtype, "fn_output_signature": fn_output_signature}, "map_fn")
     slices, n = _slices(elems, "map_fn")
     sig = fn_output_signature if fn_output_signature is not None else dtype
     outs = [_cast_signature(fn(s), sig) for s in slices]
@@ -96,6 +100,8 @@ def scan(fn: Callable, elems: Any, initializer: Any = None, parallel_iterations:
          swap_memory: bool = False, infer_shape: bool = True, reverse: bool = False, name: Any = None) -> Any:
     """acc = fn(acc, x) over the slices of `elems` along axis 0 (reversed with `reverse`); returns
     every acc stacked. Without `initializer` the first slice starts the accumulation."""
+    if composite_calls.tracing() and composite_calls.has_graph_composites((elems, initializer)):
+        return composite_calls.lift_composite_call(scan, (fn, elems, initializer), {"reverse": reverse}, "scan")
     slices, n = _slices(elems, "scan")
     order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
     outs: list = [None] * n

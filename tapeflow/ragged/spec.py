@@ -132,6 +132,23 @@ class RaggedStatic:
             out.append(TensorSpec([s.shape[0] if i == 0 else None], s.dtype))
         return out
 
+    def _tf_consistent(self, values: list) -> bool:
+        """Whether component values make a valid RaggedTensor (stand-ins for shape probes)."""
+        import numpy as np
+
+        from tapeflow import backend
+
+        n = None
+        for s in reversed(values[1:]):
+            a = backend.to_numpy(s._value)
+            if a.ndim != 1 or len(a) == 0 or a[0] != 0 or np.any(np.diff(a) < 0):
+                return False
+            nvals = len(backend.to_numpy(values[0]._value)) if n is None else n
+            if a[-1] != nvals:
+                return False
+            n = len(a) - 1
+        return True
+
     def _tf_stand_in(self, components: list, fill: int) -> list:
         """Consistent stand-in component values for graph components (shape probes): nrows
         from the spec (else `fill`), rows of lengths that vary with `fill`."""

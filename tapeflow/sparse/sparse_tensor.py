@@ -328,6 +328,13 @@ class SparseStatic:
         return [TensorSpec([None, idx.shape[1]], idx.dtype), TensorSpec([None], vals.dtype),
                 TensorSpec(tuple(shape.shape), shape.dtype)]
 
+    def _tf_consistent(self, values: list) -> bool:
+        """Whether component values make a valid SparseTensor (stand-ins for shape probes)."""
+        idx, vals, shape = (backend.to_numpy(v._value) for v in values)
+        if idx.ndim != 2 or vals.ndim != 1 or len(idx) != len(vals) or shape.ndim != 1 or idx.shape[1] != len(shape):
+            return False
+        return bool(len(idx) == 0 or ((idx >= 0).all() and (idx < shape).all()))
+
     def _tf_stand_in(self, components: list, fill: int) -> list:
         """Consistent stand-in components (shape probes): the static shape's sizes (`fill`
         where unknown), `fill` values at evenly spread positions."""

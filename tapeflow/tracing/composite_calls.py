@@ -62,11 +62,21 @@ def encoded_caller(fn: Callable, key: str | None = None) -> Callable:
     return caller
 
 
+def has_graph_composites(structure: Any) -> bool:
+    """Whether `structure` holds a RaggedTensor or SparseTensor whose components are graph tensors."""
+    for x in nest.flatten(structure):
+        if getattr(type(x), "_tf_native_elements", False) and any(
+                is_symbolic(c) for c in nest.flatten(composites.encode(x))):
+            return True
+    return False
+
+
 def lift_composite_call(fn: Callable, args: tuple, kwargs: dict, name: str, key: str | None = None) -> Any:
     """`fn(*args, **kwargs)` recorded as one node of the current trace, composites crossing its
     boundary as their components; returns the result with graph tensors (composites rebuilt).
     `key` names `fn` for SavedModels when its module and qualname do not."""
     enc_args, enc_kwargs = composites.encode(tuple(args)), composites.encode(dict(kwargs))
+    _consistent_stand_ins((enc_args, enc_kwargs))
     probed: list = []
     call = encoded_caller(fn, key)
 
@@ -80,6 +90,36 @@ def lift_composite_call(fn: Callable, args: tuple, kwargs: dict, name: str, key:
         result = _merge_statics(result, probed[1])
     _relax(result)
     return composites.decode(result)
+
+
+def _consistent_stand_ins(structure: Any) -> None:
+    """Make the shape probes' stand-ins of each composite's graph components agree with each
+    other (row splits ending at the number of values, indices inside the dense shape): those a
+    node left (a tf.cond's outputs, say) may not."""
+    from tapeflow.graph import _dummy
+
+    trace = state.current()
+    if trace is None:
+        return
+    if composites.is_encoded(structure):
+        static, comps = structure[1], list(structure[2])
+        make, check = getattr(static, "_tf_stand_in", None), getattr(static, "_tf_consistent", None)
+        if make is not None and check is not None and any(is_symbolic(c) for c in comps):
+            for fill in (2, 3):
+                values = [_dummy(c, fill, trace) for c in comps]
+                if not check(values):
+                    for c, v in zip(comps, make(comps, fill), strict=True):
+                        if is_symbolic(c):
+                            trace.dummies[(id(c), fill)] = v
+            return
+        for c in comps:
+            _consistent_stand_ins(c)
+    elif isinstance(structure, dict):
+        for v in structure.values():
+            _consistent_stand_ins(v)
+    elif isinstance(structure, (list, tuple)):
+        for v in structure:
+            _consistent_stand_ins(v)
 
 
 def _merge_statics(result: Any, other: Any) -> Any:

@@ -289,3 +289,25 @@ def test_calls_reuse_the_most_specific_covering_trace(real_tf):
 
     ours, _ = _both(real_tf, scenario)
     assert ours[1] == [1, 3, 1]
+
+
+def test_graph_control_flow_and_map_fn_over_composites(real_tf):
+    def scenario(tf):
+        @tf.function
+        def f(r, sp, flag):
+            i = tf.constant(0)
+            doubled = r
+            while i < 3:
+                doubled = doubled * 2
+                i += 1
+            total = tf.constant(0)
+            for row in r:
+                total += tf.reduce_sum(row)
+            return (tf.cond(flag, lambda: r * 2, lambda: r + 1), doubled, total,
+                    tf.map_fn(tf.reduce_sum, r, fn_output_signature=tf.int32),
+                    tf.sparse.to_dense(tf.cond(flag, lambda: tf.sparse.map_values(tf.math.square, sp), lambda: sp)))
+
+        return f(tf.ragged.constant([[1, 2], [3]]), tf.sparse.from_dense(tf.constant([[1.0, 0], [0, 2]])),
+                 tf.constant(True))
+
+    _both(real_tf, scenario)
