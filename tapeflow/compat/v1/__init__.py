@@ -30,6 +30,7 @@ from tapeflow.compat.v1 import (  # noqa: F401
     logging,
     losses,
     math,
+    metrics,
     nn,
     random,
     train,
