@@ -152,7 +152,15 @@ def is_notifiable(value: Any) -> bool:
     return isinstance(value, (AutoTrackable, ListWrapper, DictWrapper))
 
 
+def _as_checkpointed(value: Any) -> Any:
+    """The object a checkpoint stores for `value`: a TF 1 graph variable (compat.v1) is saved as
+    the variable holding its value (`_checkpoint_as`), as TF saves a RefVariable."""
+    as_saved = getattr(type(value), "_checkpoint_as", None)
+    return as_saved(value) if as_saved is not None else value
+
+
 def _holds_trackable(value: Any) -> bool:
+    value = _as_checkpointed(value)
     if isinstance(value, (Variable, ListWrapper, DictWrapper)) or is_trackable_object(value):
         return True
     if isinstance(value, (list, tuple)):
@@ -167,9 +175,9 @@ def children(obj: Any) -> list[tuple[str, Any]]:
     if isinstance(obj, Variable):
         return []
     if isinstance(obj, (list, tuple)):
-        return [(str(i), v) for i, v in enumerate(obj) if _holds_trackable(v)]
+        return [(str(i), _as_checkpointed(v)) for i, v in enumerate(obj) if _holds_trackable(v)]
     if isinstance(obj, dict):
-        return [(str(k), v) for k, v in obj.items() if _holds_trackable(v)]
+        return [(str(k), _as_checkpointed(v)) for k, v in obj.items() if _holds_trackable(v)]
     if is_trackable_object(obj):
         custom = getattr(type(obj), "_checkpoint_children", None)
         if custom is not None:  # e.g. tf.train.Checkpoint names its save counter "save_counter"
@@ -182,7 +190,7 @@ def attribute_children(obj: Any) -> list[tuple[str, Any]]:
     """The default edges of a trackable object: its attributes holding trackables, in assignment order."""
     skip = getattr(type(obj), "_untracked_attributes", ())
     return [
-        (k, v) for k, v in vars(obj).items()
+        (k, _as_checkpointed(v)) for k, v in vars(obj).items()
         if k not in skip and not k.startswith("__") and _holds_trackable(v)
     ]
 

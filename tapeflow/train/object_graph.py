@@ -17,8 +17,8 @@ VALUE_SUFFIX = ".ATTRIBUTES/VARIABLE_VALUE"
 
 
 def escape(name: str) -> str:
-    """An edge name made safe to join with "/" (TF's escaping: "." -> ".S", "/" -> "..")."""
-    return name.replace(".", ".S").replace("/", "..")
+    """An edge name made safe to join with "/" (TF's escaping: "." -> "..", "/" -> ".S")."""
+    return name.replace(".", "..").replace("/", ".S")
 
 
 def walk(root: Any) -> tuple[list[Any], list[list[tuple[str, int]]], list[str]]:

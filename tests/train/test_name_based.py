@@ -112,3 +112,30 @@ def test_init_from_checkpoint_remaps_scopes_and_names(tmp_path) -> None:
         tf1.train.init_from_checkpoint(prefix, {"nope": eager})
     with pytest.raises(ValueError, match=r"Shape of variable .* doesn't match with shape of tensor a"):
         tf1.train.init_from_checkpoint(prefix, {"a": eager})
+
+
+def test_object_keys_escape_as_tensorflow() -> None:
+    """Edge names with '/' and '.' are escaped as TF 2.21 escapes them in checkpoint keys."""
+    ck = tf.train.Checkpoint(var_list={"scoped/c": tf.Variable(1.0), "a.b": tf.Variable(2.0)})
+    import tempfile
+
+    keys = [k for k, _ in tf.train.list_variables(ck.save(os.path.join(tempfile.mkdtemp(), "esc")))]
+    assert "var_list/scoped.Sc/.ATTRIBUTES/VARIABLE_VALUE" in keys
+    assert "var_list/a..b/.ATTRIBUTES/VARIABLE_VALUE" in keys
+
+
+def test_tf1_graph_variables_save_in_object_checkpoints(tmp_path) -> None:
+    """tf.train.Checkpoint of TF 1 graph variables (compat.v1) saves and restores their values
+    (they were silently left out)."""
+    with tf.Graph().as_default():
+        a = tf1.get_variable("a", shape=[], dtype=tf.float32, initializer=tf1.constant_initializer(1))
+        with tf1.variable_scope("scoped"):
+            c = tf1.get_variable("c", shape=[], dtype=tf.float32, initializer=tf1.constant_initializer(3))
+        with tf1.Session() as sess:
+            sess.run(tf1.global_variables_initializer())
+            path = tf.train.Checkpoint(unscoped=[a], scoped=[c]).save(str(tmp_path / "tf2-ckpt"))
+    assert {k for k, _ in tf.train.list_variables(path)} >= {"unscoped/0/.ATTRIBUTES/VARIABLE_VALUE",
+                                                              "scoped/0/.ATTRIBUTES/VARIABLE_VALUE"}
+    x, y = tf.Variable(0.0), tf.Variable(0.0)
+    tf.train.Checkpoint(unscoped=[x], scoped=[y]).restore(path).assert_consumed().run_restore_ops()
+    assert (x.numpy(), y.numpy()) == (1.0, 3.0)

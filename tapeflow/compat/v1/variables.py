@@ -65,6 +65,10 @@ class Variable(SymbolicTensor):
 
     __slots__ = ("_variable", "_init", "_graph")
 
+    def _checkpoint_as(self) -> EngineVariable:
+        """What tf.train.Checkpoint saves and restores for this variable: its value's variable."""
+        return self._variable
+
     def __init__(self, initial_value: Any = None, trainable: bool | None = None, collections: Any = None,
                  validate_shape: bool = True, caching_device: Any = None, name: str | None = None,
                  variable_def: Any = None, dtype: Any = None, expected_shape: Any = None,
