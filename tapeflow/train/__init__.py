@@ -24,6 +24,7 @@ from tapeflow.io.example_proto import (
 from tapeflow.train.checkpoint import Checkpoint
 from tapeflow.train import format as _format
 from tapeflow.train.format import CheckpointReader
+from tapeflow.train.coordinator import Coordinator
 from tapeflow.train.manager import CheckpointManager
 from tapeflow.train.moving_averages import ExponentialMovingAverage
 from tapeflow.train.options import CheckpointOptions

@@ -749,6 +749,7 @@ V2_NAMES: dict[str, dict[str, str]] = {
         'CheckpointManager': 'train.CheckpointManager',
         'CheckpointOptions': 'train.CheckpointOptions',
         'ClusterSpec': 'train.ClusterSpec',
+        'Coordinator': 'train.Coordinator',
         'Example': 'train.Example',
         'ExponentialMovingAverage': 'train.ExponentialMovingAverage',
         'Feature': 'train.Feature',
