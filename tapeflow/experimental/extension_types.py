@@ -456,6 +456,33 @@ class _Static:
         object.__setattr__(value, "_tf_extension_type_frozen", True)
         return value
 
+    def _tf_component_specs(self, components: list) -> list:
+        """The specs a trace keys on: tensor fields by shape and dtype; RaggedTensor /
+        SparseTensor fields by their TypeSpec (not their number of values)."""
+        from tapeflow.tracing.spec import TensorSpec
+
+        it, out = iter(components), []
+
+        def walk(layout: tuple) -> None:
+            kind = layout[0]
+            if kind == "t":
+                c = next(it)
+                out.append(TensorSpec(tuple(c.shape), c.dtype))
+            elif kind == "x":
+                part = [next(it) for _ in range(_count(layout[1]))]
+                relax = getattr(layout[1], "_tf_component_specs", None)
+                out.extend(relax(part) if relax is not None else [TensorSpec(tuple(c.shape), c.dtype) for c in part])
+            elif kind == "tuple":
+                for x in layout[1]:
+                    walk(x)
+            elif kind == "map":
+                for _, x in layout[1]:
+                    walk(x)
+
+        for layout in self.layout:
+            walk(layout)
+        return out
+
     def _tf_decode_spec(self, component_specs: list) -> ExtensionTypeSpec:
         """The spec with these component TensorSpecs."""
         it = iter(component_specs)
@@ -475,6 +502,12 @@ def _layout(v: Any, out: list, spec: bool) -> Any:
         return _TENSOR
     if isinstance(v, ExtensionTypeSpec if spec else ExtensionType):
         static, comps = (v._tf_encode_spec() if spec else v._tf_encode())
+        out.extend(comps)
+        return ("x", static)
+    encode = getattr(type(v), "_tf_encode_spec" if spec else "_tf_encode", None)
+    if encode is not None and getattr(type(v), "_tf_native_elements", False):
+        # a RaggedTensor / SparseTensor field (or its spec): its components
+        static, comps = encode(v)
         out.extend(comps)
         return ("x", static)
     if isinstance(v, tuple) and not isinstance(v, TensorShape):
@@ -499,7 +532,11 @@ def _rebuild(layout: tuple, it: Any, spec: bool) -> Any:
     return layout[1]
 
 
-def _count(static: _Static) -> int:
+def _count(static: Any) -> int:
+    n_components = getattr(static, "_tf_n_components", None)
+    if n_components is not None:  # a RaggedTensor / SparseTensor field
+        return n_components()
+
     def n(layout: tuple) -> int:
         if layout[0] == "t":
             return 1

@@ -103,6 +103,9 @@ class RaggedStatic:
     def _tf_saved_model_state(self) -> tuple:
         return self.uniform
 
+    def _tf_n_components(self) -> int:
+        return 1 + len(self.uniform)
+
     def _tf_decode(self, components: list) -> Any:
         from tapeflow.ragged.ragged_tensor import RaggedTensor
 

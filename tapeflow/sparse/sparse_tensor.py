@@ -314,6 +314,9 @@ class SparseStatic:
             return SparseStatic(None)
         return SparseStatic(tuple(a if a == b else None for a, b in zip(self.shape, other.shape, strict=True)))
 
+    def _tf_n_components(self) -> int:
+        return 3
+
     def _tf_decode(self, components: list) -> SparseTensor:
         return SparseTensor._from_components(*components, self.shape)
 

@@ -311,3 +311,27 @@ def test_graph_control_flow_and_map_fn_over_composites(real_tf):
                  tf.constant(True))
 
     _both(real_tf, scenario)
+
+
+def test_extension_type_with_ragged_and_sparse_fields(real_tf):
+    def scenario(tf):
+        class Doc(tf.experimental.ExtensionType):
+            words: tf.RaggedTensor
+            weights: tf.SparseTensor
+            label: tf.Tensor
+
+        traces = []
+
+        @tf.function
+        def f(d):
+            traces.append(1)
+            return Doc(d.words * 2, d.weights, d.label + 1), tf.reduce_sum(d.words, axis=1)
+
+        d1 = Doc(tf.ragged.constant([[1, 2], [3]]), tf.sparse.from_dense(tf.constant([[1.0, 0]])), tf.constant(1))
+        d2 = Doc(tf.ragged.constant([[1], [3, 4, 5]]), tf.sparse.from_dense(tf.constant([[0.0, 2]])), tf.constant(2))
+        (o1, s1), (o2, s2) = f(d1), f(d2)
+        return ([o1.words, s1, o2.words, o2.weights, o2.label, s2], len(traces),
+                len(tf.nest.flatten(d1, expand_composites=True)), repr(tf.data.Dataset.from_tensors(d1).element_spec))
+
+    ours, _ = _both(real_tf, scenario)
+    assert ours[1] == 1
