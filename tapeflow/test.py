@@ -16,7 +16,8 @@ from tapeflow import backend
 
 __all__ = ["Benchmark", "TestCase", "benchmark_config", "compute_gradient", "disable_with_predicate",
            "gpu_device_name", "is_built_with_cuda", "is_built_with_gpu_support", "is_built_with_rocm",
-           "is_built_with_xla", "is_cpu_target_available", "is_gpu_available", "main", "with_eager_op_as_function"]
+           "is_built_with_xla", "is_cpu_target_available", "is_gpu_available", "main", "with_eager_op_as_function",
+           "experimental"]
 
 
 def _np(x: Any) -> Any:
@@ -192,6 +193,20 @@ def compute_gradient(f: Callable, x: Any, delta: Any = None) -> tuple:
             num[:, j] = (shifted[0] - shifted[1]) / (2 * step)
         numerical.append(num)
     return theoretical, numerical
+
+
+class experimental:  # noqa: N801 - the `tf.test.experimental` namespace
+    """`tf.test.experimental`."""
+
+    @staticmethod
+    def sync_devices() -> None:
+        """Block until every device has finished the work queued on it (for timing code): waits
+        for the GPUs' streams; the CPU runs ops synchronously. Eager mode only, as TF."""
+        import tapeflow as tf
+
+        if not tf.executing_eagerly():
+            raise RuntimeError("sync_devices() must only be called in Eager mode.")
+        backend.synchronize()
 
 
 def gpu_device_name() -> str:

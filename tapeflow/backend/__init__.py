@@ -37,6 +37,13 @@ def gpu_count() -> int:
     return _cupy.cuda.runtime.getDeviceCount() if _cupy is not None else 0
 
 
+def synchronize() -> None:
+    """Wait until every GPU has finished its queued work (CuPy streams); nothing to do on the CPU,
+    whose ops are synchronous."""
+    for index in range(gpu_count()):
+        _cupy.cuda.Device(index).synchronize()
+
+
 def get_xp(*arrays: Any) -> Any:
     """The array module (numpy or cupy) of `arrays`; numpy when none is a CuPy array."""
     if _cupy is not None:

@@ -67,3 +67,15 @@ def test_mlir_converters_refuse_with_tf_signatures():
         assert list(inspect.signature(ours).parameters) == list(inspect.signature(theirs).parameters)
     with pytest.raises(tf.errors.UnimplementedError, match="convert_function.*MLIR bridge"):
         tf.mlir.experimental.convert_function(None)
+
+
+def test_sync_devices_eager_only():
+    tf.test.experimental.sync_devices()
+
+    @tf.function
+    def inside():
+        tf.test.experimental.sync_devices()
+        return tf.constant(1)
+
+    with pytest.raises(RuntimeError, match="must only be called in Eager mode"):
+        inside()
