@@ -338,7 +338,8 @@ class Variable(Tensor):
         constraint: optional callable applied to the value after each optimizer update.
     """
 
-    __slots__ = ("_trainable", "_name", "_path", "constraint", "_keras_owned", "aggregation", "_overwrite")
+    __slots__ = ("_trainable", "_name", "_path", "constraint", "_keras_owned", "aggregation", "_overwrite",
+                 "_keras_var")
 
     def __init__(
         self,

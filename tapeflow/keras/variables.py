@@ -76,6 +76,7 @@ class Variable(metaclass=_KerasVariableType):
         var = _tensor.Variable(value, trainable=trainable, name=name or "variable", dtype=dtype,
                                aggregation=aggregation, **kwargs)
         var._name = var._name.split(":")[0]  # Keras's variable names have no ":0"
+        var._keras_var = True  # a layer attribute holding it makes it a weight (a plain tf.Variable does not)
         if not autocast:
             _NO_AUTOCAST[id(var)] = var
         return var

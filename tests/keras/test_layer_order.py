@@ -3,8 +3,10 @@ order a depth-first walk from the outputs meets each layer."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+import tapeflow as tf
 from tapeflow import keras
 
 
@@ -52,3 +54,32 @@ def test_legacy_h5_topology_load_follows_the_order(tmp_path):
     load_weights_legacy(again, path)
     for x, y in zip(model.weights, again.weights, strict=True):
         assert (x.numpy() == y.numpy()).all()
+
+
+@pytest.mark.oracle
+def test_tf_variable_attributes_are_no_weights_as_in_keras3() -> None:
+    """Keras 3 tracks keras.Variable (and add_weight) attributes; a plain tf.Variable is no weight."""
+    pytest.importorskip("tensorflow")
+    k = pytest.importorskip("keras")
+    import tensorflow as real_tf
+
+    def layer_class(lib, variable):
+        class Scaled(lib.layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.plain = variable(2.0)
+                self.tracked = lib.Variable(3.0, name="tracked")
+
+            def call(self, x):
+                return x * self.plain * self.tracked
+
+        return Scaled
+
+    theirs = layer_class(k, real_tf.Variable)()
+    ours = layer_class(keras, tf.Variable)()
+    for attribute in ("weights", "trainable_weights", "non_trainable_weights", "variables"):
+        assert [v.name for v in getattr(ours, attribute)] == [v.name for v in getattr(theirs, attribute)], attribute
+    model = keras.Sequential([keras.Input((1,)), ours])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    model.fit(np.ones((4, 1), "float32"), np.zeros((4, 1), "float32"), verbose=0)
+    assert float(ours.plain) == 2.0 and float(ours.tracked) != 3.0  # fit trains the weights only

@@ -186,7 +186,12 @@ def test_keras_part(tmp_path, monkeypatch):
     flexible_dense = FlexibleDense(out_features=3)
     assert flexible_dense.variables == []
     assert flexible_dense(tf.constant([[2.0, 2.0, 2.0], [3.0, 3.0, 3.0]])).shape == (2, 3)
-    assert [v.name for v in flexible_dense.variables] == ["w:0", "b:0"]
+    # Keras 3 (tf.keras in TF >= 2.16) tracks keras.Variable / add_weight only: the guide's
+    # tf.Variable attributes are no weights (the guide's printed output is Keras 2's); a
+    # tf.train.Checkpoint still saves them.
+    assert flexible_dense.variables == []
+    assert [name for name, _ in tf.train.list_variables(tf.train.Checkpoint(m=flexible_dense).write("fd"))] == [
+        "_CHECKPOINTABLE_OBJECT_GRAPH", "m/b/.ATTRIBUTES/VARIABLE_VALUE", "m/w/.ATTRIBUTES/VARIABLE_VALUE"]
 
     @keras.saving.register_keras_serializable()
     class MySequentialModel(tf.keras.Model):
@@ -201,7 +206,7 @@ def test_keras_part(tmp_path, monkeypatch):
 
     my_sequential_model = MySequentialModel(name="the_model")
     assert my_sequential_model(tf.constant([[2.0, 2.0, 2.0]])).shape == (1, 2)
-    assert len(my_sequential_model.variables) == 4
+    assert len(my_sequential_model.variables) == 0  # (Keras 3; 4 with Keras 2)
     assert my_sequential_model.submodules == (my_sequential_model.dense_1, my_sequential_model.dense_2)
     assert all(isinstance(m, tf.Module) for m in my_sequential_model.submodules)
 
@@ -213,8 +218,9 @@ def test_keras_part(tmp_path, monkeypatch):
 
     my_sequential_model.save("exname_of_file.keras")
     reconstructed_model = tf.keras.models.load_model("exname_of_file.keras")
-    np.testing.assert_allclose(reconstructed_model(tf.constant([[2.0, 2.0, 2.0]])).numpy(),
-                               my_sequential_model(tf.constant([[2.0, 2.0, 2.0]])).numpy())
+    # As with Keras 3: the .keras file holds no weights of these layers, the reloaded model has fresh ones.
+    assert reconstructed_model(tf.constant([[2.0, 2.0, 2.0]])).shape == (1, 2)
+    assert reconstructed_model.variables == []
 
 
 def test_wrong_input_shape_is_invalid_argument_error():

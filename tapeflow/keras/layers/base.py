@@ -350,7 +350,9 @@ class Layer(Module):
         ids = {id(v) for v in own}
         extra = False
         for v in self._tracked_values():
-            if isinstance(v, Variable) and id(v) not in ids:
+            # Keras 3 tracks the keras.Variable objects a layer holds; a plain tf.Variable in an
+            # attribute is no weight (checkpoints still save it, as TF's tracking does).
+            if isinstance(v, Variable) and id(v) not in ids and (v._keras_owned or getattr(v, "_keras_var", False)):
                 ids.add(id(v))
                 own.append(v)
                 extra = True
