@@ -72,6 +72,18 @@ class Pipeline(Layer):
             mask = getattr(outputs, "_keras_mask", None)
         return outputs
 
+    def build(self, input_shape: Any = None) -> None:
+        """Build the layers in turn on the shapes they will receive (as Keras's symbolic call does),
+        so that their weights exist, and are saved, before the first real call."""
+        shape = input_shape
+        for layer in self._pipeline_layers:
+            if isinstance(layer, Layer) and not layer.built and shape is not None:
+                layer.build(shape)
+                layer.built = True
+            shape = layer.compute_output_shape(shape) if shape is not None and hasattr(layer, "compute_output_shape") \
+                else None
+        self.built = True
+
     def compute_output_shape(self, input_shape: Any) -> Any:
         for layer in self._pipeline_layers:
             input_shape = layer.compute_output_shape(input_shape)

@@ -73,6 +73,9 @@ def _children(layer: Any) -> list[tuple[str, Any]]:
         out.append(("layers", list(layer.layers)))
     elif isinstance(layer, Model):
         items["layers"] = list(layer.layers)
+    elif type(layer).__name__ == "Pipeline":  # Keras walks its `layers` property
+        items.pop("_pipeline_layers", None)
+        items["layers"] = list(layer.layers)
     for name in sorted(items, key=_attr_key):
         out.append((name, items[name]))
     return out

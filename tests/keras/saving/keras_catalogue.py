@@ -178,7 +178,15 @@ def reversible(K):
                        K.layers.SpectralNormalization(K.layers.Dense(3))(seq)])
 
 
-MORE_BUILDERS = {"rnn_states": rnn_states, "masked_cells": masked_cells, "reversible": reversible,
+def pipeline(K):
+    """Pipelines of preprocessing and of an embedding (its mask) into an LSTM."""
+    img, t = K.Input((8, 8, 3)), K.Input((6,), dtype="int32")
+    y = K.layers.Pipeline([K.layers.RandomFlip(), K.layers.Rescaling(1 / 255.0), K.layers.Resizing(4, 4)])(img)
+    z = K.layers.Pipeline([K.layers.Embedding(10, 3, mask_zero=True), K.layers.LSTM(2)])(t)
+    return K.Model([img, t], [K.layers.Flatten()(y), z])
+
+
+MORE_BUILDERS = {"rnn_states": rnn_states, "masked_cells": masked_cells, "reversible": reversible, "pipeline": pipeline,
                  "conv_rnns": conv_rnns, "attention": attention,
                  "norms": norms,
                  "preprocessing": preprocessing, "categorical": categorical, "masked_merges": masked_merges}
@@ -194,6 +202,8 @@ def more_inputs(name: str, seed: int = 0):
         return tokens
     if name == "reversible":
         return tokens[:, :5].copy()
+    if name == "pipeline":
+        return [(rng.random((3, 8, 8, 3)) * 255).astype("float32"), tokens[:, :6].copy()]
     if name == "masked_merges":
         seq = rng.standard_normal((3, 6, 3)).astype("float32")
         seq[2, 3:] = -1.0

@@ -378,6 +378,13 @@ def test_reversible_embedding_and_spectral_normalization():
     _check(model, more_inputs("reversible"))
 
 
+def test_pipeline_layers():
+    """Each layer in turn (augmentations as the identity), the embedding's mask reaching the LSTM."""
+    model = MORE_BUILDERS["pipeline"](tk)
+    randomize(model, seed=6)
+    _check(model, more_inputs("pipeline"))
+
+
 @pytest.mark.parametrize("axes", [(2, 2), (1, 1), 1])
 @pytest.mark.parametrize("normalize", [False, True])
 def test_dot(axes, normalize):

@@ -148,6 +148,30 @@ def reversible_embedding(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict
     return b.op("Mul", [b.op("Tanh", [b.op("Div", [logits, cap], h)], h), cap], h)
 
 
+@converter("Pipeline", masks=True)
+def pipeline(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """Its layers in turn (at inference, as a model's predict runs it: augmentations are the
+    identity), each receiving the previous one's mask as Pipeline passes it."""
+    from tapeflow.keras.layers.base import Layer
+    from tapeflow.keras.saving.onnx_export.walk import convert_layer
+
+    x = _one(inputs, layer)
+    if kwargs.get("mask") is not None and x not in b.masks:
+        b.masks[x] = kwargs["mask"]
+    shape = b.shapes.get(x)
+    for inner in layer.layers:
+        if not isinstance(inner, Layer):
+            raise unsupported(layer, f"its step {inner!r} is a Python callable, which ONNX cannot hold")
+        outs = convert_layer(b, inner, [x], {})
+        if len(outs) != 1:
+            raise unsupported(layer, f"its {type(inner).__name__} '{inner.name}' has several outputs")
+        if shape is not None:
+            shape = tuple(inner.compute_output_shape(shape))
+            b.shapes.setdefault(outs[0], shape)
+        x = outs[0]
+    return x
+
+
 @converter("SpectralNormalization")
 def spectral_normalization(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
     """At inference the wrapped layer with its kernel as it is (training normalizes and stores
