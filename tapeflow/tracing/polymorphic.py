@@ -852,7 +852,7 @@ def _fits(concrete: ConcreteFunction, bound: tuple) -> bool:
         if isinstance(ph, _Placeholder):
             if not isinstance(x, Tensor) or isinstance(x, Variable) or not ph.spec.is_compatible_with(x):
                 return False
-        elif _leaf_key(ph) != _leaf_key(x):
+        elif _leaf_key(ph) != _leaf_key(x) and not composites.statics_compatible(ph, x):
             return False
     return True
 
@@ -904,6 +904,8 @@ def _relax_against(specs: tuple, traced: list) -> tuple:
         for s, o in zip(flat, other, strict=True):
             if isinstance(s, TensorSpec) and isinstance(o, _Placeholder) and s.dtype == o.spec.dtype:
                 out.append(TensorSpec(relax_shape(s.shape, o.spec.shape), s.dtype, s.name))
+            elif getattr(s, "_tf_merge", None) is not None and type(o) is type(s):
+                out.append(s._tf_merge(o))  # a SparseTensor's static dense shape
             else:
                 out.append(s)
         flat = out

@@ -335,3 +335,19 @@ def test_extension_type_with_ragged_and_sparse_fields(real_tf):
 
     ours, _ = _both(real_tf, scenario)
     assert ours[1] == 1
+
+
+def test_reduce_retracing_relaxes_composite_specs(real_tf):
+    def scenario(tf):
+        traces = []
+
+        @tf.function(reduce_retracing=True)
+        def f(r, s):
+            traces.append(1)
+            return tf.reduce_sum(r, axis=1), tf.sparse.reduce_sum(s)
+
+        out = [f(tf.ragged.constant([[1.0] * k] * k), tf.sparse.from_dense(tf.ones([k, 2]))) for k in range(1, 5)]
+        return out, len(traces)
+
+    ours, _ = _both(real_tf, scenario)
+    assert ours[1] == 2
