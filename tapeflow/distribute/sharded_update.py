@@ -70,6 +70,9 @@ class _Slot:
 class ShardedSlots:
     """An optimizer's slot variables of which this worker keeps only its own chunks up to date.
 
+    The slot arrays keep their whole shape (the variables' API needs it): what is saved is the
+    traffic, not the memory; the other workers' chunks are stale until `gather`.
+
     Args:
         coll: the worker's `collective.Collective`.
         optimizer: the optimizer (its `_sharded_slots` is cleared by `gather`).
