@@ -22,6 +22,7 @@ import tapeflow as tf
 from tapeflow.keras.datasets import (
     _formats,
     boston_housing,
+    california_housing,
     cifar10,
     cifar100,
     fashion_mnist,
@@ -523,6 +524,24 @@ def test_reuters_and_boston_shapes(text_files):
     assert sorted(np.concatenate([yb, yt]).tolist()) == sorted(raw["y"].tolist())
     with pytest.raises(ValueError, match="test_split"):
         boston_housing.load_data(test_split=1.0)
+
+
+@pytest.mark.oracle
+def test_california_housing_matches_keras(data_root, monkeypatch):
+    kcal = pytest.importorskip("keras.src.datasets.california_housing")
+    rng = np.random.default_rng(8)
+    np.savez(data_root / "california_housing.npz", x=rng.normal(size=(700, 8)).astype("float32"),
+             y=rng.uniform(2e4, 5e5, 700).astype("float32"))
+    monkeypatch.setattr(california_housing, "NPZ_SHA256", _sha256(data_root / "california_housing.npz"))
+    monkeypatch.setattr(kcal, "get_file", lambda *a, **k: str(data_root / "california_housing.npz"))
+    for kwargs in ({}, {"version": "small", "test_split": 0.3, "seed": 5}):
+        ours, theirs = california_housing.load_data(**kwargs), kcal.load_data(**kwargs)
+        for a, b in zip((*ours[0], *ours[1]), (*theirs[0], *theirs[1]), strict=True):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+    assert california_housing.load_data(version="small")[0][0].shape == (480, 8)
+    with pytest.raises(ValueError, match="version"):
+        california_housing.load_data(version="medium")
 
 
 def test_npz_loader_error_names_file(data_root, monkeypatch):

@@ -511,3 +511,35 @@ def test_weights_file_carries_optimizer_state_for_resuming(tmp_path):
     with pytest.warns(UserWarning, match="RMSprop state"):
         other.load_weights(path)
     np.testing.assert_array_equal(other.layers[0].kernel.numpy(), saved_kernel)
+
+
+@pytest.mark.oracle
+def test_keras_file_editor_edits_as_keras(tmp_path, capsys) -> None:
+    k = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+    model.save(tmp_path / "m.keras")
+    ours, theirs = keras.saving.KerasFileEditor(str(tmp_path / "m.keras")), k.saving.KerasFileEditor(
+        str(tmp_path / "m.keras"))
+    ours.summary()
+    assert "dense_1 ('dense_1')" in capsys.readouterr().out
+    assert ours.compare(model) == {"status": "success", "error_count": 0, "match_count": 4}
+    wider = keras.Sequential([keras.Input((3,)), keras.layers.Dense(5), keras.layers.Dense(2)])
+    assert ours.compare(wider)["error_count"] == 3
+    for editor in (ours, theirs):
+        editor.delete_object("dense_1")
+        editor.add_object("layers/extra", {"0": np.ones((2, 2), "float32")})
+        editor.rename_object("dense", "renamed")
+        editor.add_weights("renamed", {"2": np.zeros(3, "float32")})
+        editor.delete_weight("renamed", "1")
+    ours.save(tmp_path / "ours.weights.h5")
+    theirs.save(str(tmp_path / "theirs.weights.h5"))
+    a = keras.saving.KerasFileEditor(tmp_path / "ours.weights.h5").weights_dict
+    b = k.saving.KerasFileEditor(str(tmp_path / "ours.weights.h5")).weights_dict
+    c = keras.saving.KerasFileEditor(tmp_path / "theirs.weights.h5").weights_dict
+    for d in (b, c):
+        assert {key: sorted(v) for key, v in d["layers"].items()} == {key: sorted(v) for key, v in a["layers"].items()}
+    np.testing.assert_array_equal(a["layers"]["renamed"]["0"], model.layers[0].kernel.numpy())
+    with pytest.raises(ValueError, match="does not appear"):
+        ours.delete_object("nothing")
+    with pytest.raises(ValueError, match="weights.h5"):
+        ours.save(tmp_path / "x.keras")

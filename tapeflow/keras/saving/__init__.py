@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from tapeflow.keras.saving import saving_api as _saving_api
+from tapeflow.keras.saving.file_editor import KerasFileEditor
 from tapeflow.keras.saving.file_io import CorruptFileError
 from tapeflow.keras.saving.model_io import clone_model, model_from_json
 from tapeflow.keras.saving.saving_api import load_model, save_model
@@ -43,7 +44,8 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
 
 
 __all__ = [
-    "CorruptFileError", "CustomObjectScope", "UnknownObjectError", "clone_model", "custom_object_scope",
+    "CorruptFileError", "CustomObjectScope", "KerasFileEditor", "UnknownObjectError", "clone_model",
+    "custom_object_scope",
     "deserialize_keras_object", "deserialize_layer", "get_custom_objects", "get_registered_name",
     "get_registered_object", "load_model", "load_weights", "model_from_json", "register_keras_serializable",
     "save_model", "save_weights", "serialize_keras_object", "serialize_layer",
