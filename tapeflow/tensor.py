@@ -15,6 +15,7 @@ import numpy as np
 from tapeflow import backend
 from tapeflow import dtypes as _dt
 from tapeflow import string_values as _sv
+from tapeflow.dimension import Dimension
 from tapeflow.name_scope import scoped_name as _scoped_name
 from tapeflow.tracing import state as _trace_state
 
@@ -30,9 +31,10 @@ class TensorShape(tuple):
     def __new__(cls, dims: Any = ()) -> TensorShape:
         if dims is None:
             dims = ()
-        elif isinstance(dims, (int, np.integer)):
+        elif isinstance(dims, (int, np.integer, Dimension)):
             dims = (dims,)
-        return tuple.__new__(cls, (None if d is None else int(d) for d in dims))
+        return tuple.__new__(cls, (None if d is None or (type(d) is Dimension and d.value is None) else int(d)
+                                   for d in dims))
 
     @property
     def rank(self) -> int:
@@ -42,7 +44,8 @@ class TensorShape(tuple):
 
     @property
     def dims(self) -> list:
-        return list(self)
+        """The dimensions as `tf.compat.v1.Dimension`s (as TF 2 still gives them)."""
+        return [Dimension(d) for d in self]
 
     def as_list(self) -> list:
         return list(self)
@@ -494,6 +497,9 @@ class Variable(Tensor):
             _assign_hooks[-1](self)
         self._value -= delta
         return self
+
+    def __hash__(self) -> int:
+        raise TypeError(f"Variable is unhashable. Instead, use variable.ref() as the key. (Variable: {self!r})")
 
     def __repr__(self) -> str:
         return (f"<tf.Variable '{self._name}' shape={self.shape} dtype={self.dtype.name}, "

@@ -86,6 +86,30 @@ def _ne(self: Tensor, other: Any) -> Any:
     return True if other is None else ew.not_equal(self, other)
 
 
+def _identity_eq(self: Tensor, other: Any) -> bool:
+    return self is other
+
+
+def _identity_ne(self: Tensor, other: Any) -> bool:
+    return self is not other
+
+
+_UNHASHABLE = {}
+
+
+def set_tensor_equality(enabled: bool) -> None:
+    """TF 2's elementwise `==` with unhashable tensors (True), or TF 1's identity `==` with
+    hashing by identity (False): `tf.compat.v1.enable/disable_tensor_equality`."""
+    from tapeflow.tensor import Variable
+
+    if not _UNHASHABLE:
+        _UNHASHABLE.update({Tensor: Tensor.__dict__["__hash__"], Variable: Variable.__dict__["__hash__"]})
+    Tensor.__eq__ = _eq if enabled else _identity_eq
+    Tensor.__ne__ = _ne if enabled else _identity_ne
+    for cls, unhashable in _UNHASHABLE.items():
+        cls.__hash__ = unhashable if enabled else object.__hash__
+
+
 def _bind() -> None:
     for name, op in _BINARY.items():
         forward, reflected = _binary(op, name in _PROMOTED)

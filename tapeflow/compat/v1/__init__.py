@@ -250,6 +250,9 @@ is_tensor = _tf.is_tensor
 custom_gradient = _tf.custom_gradient
 
 
+from tapeflow.dimension import Dimension, dimension_at_index, dimension_value  # noqa: E402,F401
+
+
 def executing_eagerly() -> _tf.bool:  # type: ignore[valid-type]
     """False: TF1 programs build graphs and run them in sessions."""
     return False
@@ -269,6 +272,21 @@ def enable_v2_behavior() -> None:
 
 def enable_eager_execution(config: Any = None, device_policy: Any = None, execution_mode: Any = None) -> None:
     """Accepted for compatibility; ops on plain values always compute at once."""
+
+
+def enable_tensor_equality() -> None:
+    """`==` on tensors and variables compares elementwise and they are unhashable (TF 2's rule,
+    the default): use `t.ref()` as a dict key."""
+    from tapeflow.ops import tensor_operators
+
+    tensor_operators.set_tensor_equality(True)
+
+
+def disable_tensor_equality() -> None:
+    """TF 1's rule: `==` on tensors and variables is identity and they hash by identity."""
+    from tapeflow.ops import tensor_operators
+
+    tensor_operators.set_tensor_equality(False)
 
 
 def __getattr__(name: str) -> Any:
