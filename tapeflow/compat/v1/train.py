@@ -733,13 +733,8 @@ def init_from_checkpoint(ckpt_dir_or_file: str, assignment_map: Any) -> None:
     from tapeflow.tensor import Variable as EagerVariable
     from tapeflow.train import load_checkpoint
 
-    path = os.fspath(ckpt_dir_or_file)
-    if os.path.isdir(path):
-        latest = latest_checkpoint(path)
-        if latest is None:
-            raise ValueError(f"Couldn't find 'checkpoint' file or checkpoints in given directory {path}")
-        path = latest
-    reader = load_checkpoint(path)
+    reader = load_checkpoint(ckpt_dir_or_file)  # (a directory means its latest checkpoint)
+    path = reader.prefix
     shapes = reader.get_variable_to_shape_map()
     pairs = list(assignment_map.items()) if isinstance(assignment_map, dict) else list(assignment_map)
     graph_vars = {v.name.split(":")[0]: v for v in v1vars.global_variables()}
