@@ -425,3 +425,31 @@ def test_calibrated_quantize_arguments() -> None:
     assert dense.is_gptq_calibrated and "kernel" not in [w.name for w in dense.trainable_weights]
     written = dense.get_config()["quantization_config"]["config"]
     assert written["dataset"] is None and written["quantization_layer_structure"] is None
+
+
+@pytest.mark.oracle
+def test_reversible_embedding_quantize_matches_keras(tmp_path) -> None:
+    k = _real_keras()
+    rng = np.random.default_rng(6)
+    hidden = rng.standard_normal((3, 4, 10)).astype("float32")
+    ids = rng.integers(0, 20, (3, 4))
+    for tie in (True, False):
+        for mode, block in (("int8", None), ("int4", 4), ("int4", -1)):
+            theirs = k.layers.ReversibleEmbedding(20, 10, tie_weights=tie)
+            ours = keras.layers.ReversibleEmbedding(20, 10, tie_weights=tie)
+            theirs.build()
+            ours.build()
+            ours.set_weights(theirs.get_weights())
+            kwargs = {} if block is None else {"config": _int4(k, block)}
+            theirs.quantize(mode, **kwargs)
+            ours.quantize(mode, **({} if block is None else {"config": _int4(keras, block)}))
+            _same_variables(ours, theirs)
+            np.testing.assert_array_equal(ours(ids).numpy(), np.asarray(theirs(ids)))
+            np.testing.assert_allclose(ours(hidden, reverse=True).numpy(), np.asarray(theirs(hidden, reverse=True)),
+                                       rtol=1e-6, atol=1e-6)
+    model = keras.Sequential([keras.Input((4,), dtype="int32"), ours])
+    model.save(tmp_path / "rev.keras")
+    back = k.models.load_model(tmp_path / "rev.keras").layers[0]
+    np.testing.assert_allclose(np.asarray(back(hidden, reverse=True)), ours(hidden, reverse=True).numpy(), rtol=1e-6)
+    mine = keras.models.load_model(tmp_path / "rev.keras").layers[0]
+    np.testing.assert_array_equal(mine(hidden, reverse=True).numpy(), ours(hidden, reverse=True).numpy())
