@@ -297,6 +297,15 @@ class FunctionType:
 
 def _output_type(value: Any) -> str:
     """A value as TF's FunctionType prints it: TensorSpec, Dict[[key, type], ...], Literal[v]."""
+    if composites.is_encoded(value):  # an extension type, RaggedTensor or SparseTensor: its TypeSpec
+        def spec(c: Any) -> Any:
+            if isinstance(c, _Placeholder):
+                return TensorSpec(c.spec.shape, c.spec.dtype)
+            return TensorSpec(tuple(c.shape), c.dtype) if isinstance(c, Tensor) else c
+        try:
+            return repr(value[1]._tf_decode_spec([spec(c) for c in value[2]]))
+        except Exception:  # noqa: BLE001 - printing only: fall back to the components
+            pass
     if isinstance(value, Tensor):
         return repr(TensorSpec(tuple(value.shape), value.dtype))
     if isinstance(value, TensorSpec):

@@ -102,7 +102,8 @@ def test_get_concrete_function_with_specs_and_outputs(real_tf):
 
         cf = f.get_concrete_function(tf.RaggedTensorSpec([None, None, None], tf.int32, ragged_rank=2))
         out = cf.structured_outputs
-        return f(tf.ragged.constant([[[1, 2], [3]], [[4]]])), type(out).__name__, out.ragged_rank, repr(out.shape)
+        return (f(tf.ragged.constant([[[1, 2], [3]], [[4]]])), type(out).__name__, out.ragged_rank, repr(out.shape),
+                str(cf), str(cf.function_type))
 
     _both(real_tf, scenario)
 
