@@ -459,6 +459,11 @@ class Variable(Tensor):
             )
         return arr
 
+    def set_shape(self, shape: Any) -> None:
+        """Check `shape` against the variable's (TF's `Variable.set_shape` merges static shapes)."""
+        if shape is not None and not self.shape.is_compatible_with(TensorShape(shape)):
+            raise ValueError(f"Shapes {self.shape} and {TensorShape(shape)} are not compatible")
+
     def assign(self, value: Any, use_locking: Any = None, name: Any = None,
                read_value: bool = True) -> Variable:
         """Set the value in place; returns the variable."""

@@ -96,3 +96,10 @@ def test_from_generator_as_tf_data_performance_guide():  # guide/data_performanc
     assert tf.py_function(lambda: None, [], ()) == []  # Tout=(): run for side effects only
     mapped = tf.data.Dataset.range(2).map(lambda s: (tf.py_function(lambda: None, [], ()), s)[1])
     assert list(mapped.as_numpy_iterator()) == [0, 1]
+
+
+def test_variable_set_shape_as_tf():
+    v = tf.Variable([1.0, 2.0])
+    v.set_shape([None])
+    with pytest.raises(ValueError, match=r"Shapes \(2,\) and \(3,\) are not compatible"):
+        v.set_shape([3])
