@@ -80,6 +80,7 @@ def test_download_good_sha256(server, tmp_path, capsys):
     assert _leftovers(cache / "datasets") == ["data.bin"]  # no temporary file left
     out = capsys.readouterr().out
     assert "Downloading data from" in out and f"{len(PAYLOAD)}/{len(PAYLOAD)}" in out  # progress bar
+    assert "\u2501" in out and out.rstrip().endswith("us/step")  # Keras's Progbar over the bytes, as Keras
 
 
 def test_download_md5_and_default_fname(server, tmp_path):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
-import time
 import urllib.parse
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -219,29 +217,23 @@ def extract_archive(
 
 
 class _Progress:
-    """A one-line download progress bar (bytes, percent, speed) written to stdout."""
+    """The download progress bar Keras's `get_file` shows: a `Progbar` over the bytes (steps),
+    drawn at the chunks' sizes and completed once at the end."""
 
     def __init__(self, total: int | None) -> None:
-        self.total = total
-        self.start = self.last = time.monotonic()
-        self.tty = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+        from tapeflow.keras.utils.progbar import Progbar
+
+        self.bar = Progbar(total)
+        self.finished = False
 
     def update(self, done: int, final: bool = False) -> None:
-        now = time.monotonic()
-        if not final and now - self.last < (0.1 if self.tty else 5.0):
-            return
-        self.last = now
-        speed = done / max(now - self.start, 1e-9)
-        if self.total:
-            frac = min(done / self.total, 1.0)
-            bar = "=" * int(30 * frac)
-            bar = (bar[:-1] + ">" if 0 < len(bar) < 30 else bar).ljust(30, ".")
-            line = f"{done}/{self.total} [{bar}] {100 * frac:5.1f}% {speed / 1e6:.1f} MB/s"
-        else:
-            line = f"{done} bytes {speed / 1e6:.1f} MB/s"
-        end = "\n" if final or not self.tty else ""
-        sys.stdout.write(("\r" if self.tty else "") + line + end)
-        sys.stdout.flush()
+        if self.bar.target is None:
+            self.bar.update(done)
+        elif done < self.bar.target and not final:
+            self.bar.update(done)
+        elif not self.finished:
+            self.bar.update(self.bar.target)
+            self.finished = True
 
 
 def _offline_message(fname: str, origin: str, target: str, reason: object, file_hash: str | None,
@@ -280,6 +272,7 @@ def _download(origin: str, target: str, file_hash: str | None, algorithm: str) -
                     total = int(length) if length and length.isdigit() else None
                     progress = _Progress(total)
                     done = 0
+                    progress.update(0)  # (urlretrieve's first report, which Keras draws)
                     while True:
                         chunk = response.read(_CHUNK)
                         if not chunk:
