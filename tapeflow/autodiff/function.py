@@ -18,6 +18,7 @@ import operator
 from typing import Any
 
 from tapeflow import backend
+from tapeflow import dtypes as _dt
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.tensor import Tensor, Variable
 from tapeflow.tracing import state as _trace_state
@@ -138,7 +139,8 @@ def _record(fn: Function, inputs: tuple, outputs: tuple) -> None:
         else:
             needs = [a or b for a, b in zip(needs, hit, strict=True)]
         for o in outputs:
-            if o._value.dtype.kind in "fc":
+            dt = o._value.dtype
+            if dt.kind in "fc" or (dt.kind == "V" and dt in _ML_FLOATS):  # differentiable_dtype, inlined
                 tracked[id(o)] = o
         tape._records.append(fn)
     if needs is not None:
@@ -185,3 +187,14 @@ def formula_vjp(fn: Function, formula: Any, output_grads: list) -> tuple:
 def wrap_constant(array: Any) -> Tensor:
     """A Tensor around an array computed inside a backward pass (not differentiated)."""
     return Tensor(array)
+
+
+# bfloat16 (ml_dtypes, NumPy kind "V"): TF differentiates through it like float16 (not through
+# the float8 types).
+_ML_FLOATS = frozenset(d._np for d in (_dt.bfloat16,) if d._np.kind == "V")
+
+
+def differentiable_dtype(dtype: Any) -> bool:
+    """Whether arrays of NumPy `dtype` carry gradients: float, complex and bfloat16, as in TF."""
+    kind = dtype.kind
+    return kind in "fc" or (kind == "V" and dtype in _ML_FLOATS)

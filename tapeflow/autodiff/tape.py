@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tapeflow import backend, nest
-from tapeflow.autodiff.function import recording_tapes
+from tapeflow.autodiff.function import differentiable_dtype, recording_tapes
 from tapeflow.autodiff.unbroadcast import sum_to, sum_to_array
 from tapeflow.tensor import Tensor, Variable, convert_to_tensor
 from tapeflow.tracing import state as _trace_state
@@ -135,7 +135,7 @@ class GradientTape:
     def _watch_one(self, t: Tensor) -> None:
         # Only floating tensors are traced: integer ones have no gradient (None), as in TF.
         v = t._value
-        if v is None or v.dtype.kind in "fc":
+        if v is None or differentiable_dtype(v.dtype):
             self._tracked[id(t)] = t
         self._watched[id(t)] = t
 
@@ -252,9 +252,9 @@ class GradientTape:
         for s in flat_sources:
             g = grads.get(id(s))
             if g is None:
-                if mode == "zero" and s._value.dtype.kind in "fc":
+                if mode == "zero" and differentiable_dtype(s._value.dtype):
                     g = Tensor(get_xp(s._value).zeros_like(s._value))
-            elif s._value.dtype.kind not in "fc":
+            elif not differentiable_dtype(s._value.dtype):
                 g = None
             else:
                 # Each returned gradient owns a writable array (optimizers may update in place):
@@ -331,7 +331,7 @@ class GradientTape:
                 # Outputs no gradient reached get zeros; non-float ones (indices, reserve
                 # space) none.
                 dys = [Tensor(get_xp(o._value).zeros_like(o._value))
-                       if d is None and o._value.dtype.kind in "fc" else d
+                       if d is None and differentiable_dtype(o._value.dtype) else d
                        for o, d in zip(outs, dys, strict=True)]
                 dxs = fn.backward(*dys)
                 for o in outs:

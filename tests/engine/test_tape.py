@@ -505,3 +505,23 @@ def test_sum_to_array_matches_numpy(shape, to, dtype) -> None:
     if len(shape) == 2 and shape[0] and lead:
         xt = np.ascontiguousarray(x.T).T
         np.testing.assert_allclose(sum_to_array(xt, to), want, **tol)
+
+
+@pytest.mark.oracle
+def test_gradient_through_bfloat16_casts_as_tf() -> None:
+    """bfloat16 carries gradients: a cast's gradient is the upstream cast back (TF's Cast
+    gradient), so it is rounded through bfloat16; TF gives none through float8 casts."""
+    real = pytest.importorskip("tensorflow")
+    weights = [1.0, 3.0, 1.00390625]
+    for narrow, real_narrow in (("bfloat16", real.bfloat16), ("float8_e4m3fn", real.dtypes.experimental.float8_e4m3fn)):
+        ours_x = tf.Variable([1.0, 2.0, 1.0009765625])
+        with tf.GradientTape() as tape:
+            z = tf.reduce_sum(tf.cast(tf.cast(ours_x, narrow), "float32") * tf.constant(weights))
+        theirs_x = real.Variable([1.0, 2.0, 1.0009765625])
+        with real.GradientTape() as tape2:
+            z2 = real.reduce_sum(real.cast(real.cast(theirs_x, real_narrow), "float32") * real.constant(weights))
+        ours, theirs = tape.gradient(z, ours_x), tape2.gradient(z2, theirs_x)
+        if theirs is None:
+            assert ours is None, narrow
+        else:
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
