@@ -3,6 +3,8 @@ module: same batches, labels and random transforms for the same NumPy seed."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -79,3 +81,33 @@ def test_generator_feeds_from_generator_and_fit(flowers):
     assert len(history.history["loss"]) == 1
     with pytest.raises(ValueError, match="Invalid color mode"):
         gen.flow_from_directory(flowers, color_mode="cmyk")
+
+
+def _frame_runs(mod, root):
+    import pandas as pd
+
+    df = pd.DataFrame({"filename": ["daisy/0.png", "roses/1.png", "tulips/2.png", "daisy/missing.png", "roses/0.png"],
+                       "class": ["daisy", "roses", "tulips", "daisy", "roses"],
+                       "tags": [["a"], ["a", "b"], ["b"], ["a"], []],
+                       "score": [0.5, 1.5, 2.5, 3.5, 4.5], "w": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    gen = mod.ImageDataGenerator(rescale=1.0 / 255)
+    out = []
+    for kwargs in ({"y_col": "class"}, {"y_col": "class", "class_mode": "sparse", "weight_col": "w"},
+                   {"y_col": "tags"}, {"y_col": "score", "class_mode": "raw"}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            it = gen.flow_from_dataframe(df, directory=root, target_size=(8, 8), batch_size=3, shuffle=False, **kwargs)
+        out += [it.filenames, getattr(it, "class_indices", None), *it[0]]
+    return out
+
+
+def test_flow_from_dataframe_as_keras(flowers, capsys):
+    pytest.importorskip("pandas")
+    ours = _frame_runs(P, flowers)
+    assert "Found 4 validated image filenames belonging to 3 classes." in capsys.readouterr().out
+    theirs = _frame_runs(_legacy(), flowers)
+    for a, b in zip(ours, theirs, strict=True):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+        else:
+            assert a == b

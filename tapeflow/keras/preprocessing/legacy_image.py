@@ -125,6 +125,31 @@ def _list_valid_filenames(directory: str, formats: tuple, split: Any, class_indi
     return classes, names
 
 
+def _processing_attrs(it: Any, image_data_generator: Any, target_size: tuple, color_mode: str, data_format: str,
+                      save_to_dir: Any, save_prefix: str, save_format: str, subset: Any, interpolation: str,
+                      keep_aspect_ratio: bool) -> None:
+    """The settings file iterators share (Keras's BatchFromFilesMixin.set_processing_attrs)."""
+    it.image_data_generator = image_data_generator
+    it.target_size = tuple(target_size)
+    it.keep_aspect_ratio = keep_aspect_ratio
+    if color_mode not in {"rgb", "rgba", "grayscale"}:
+        raise ValueError(f'Invalid color mode: {color_mode}; expected "rgb", "rgba", or "grayscale".')
+    it.color_mode = color_mode
+    it.data_format = data_format
+    channels = {"rgba": 4, "rgb": 3, "grayscale": 1}[color_mode]
+    it.image_shape = it.target_size + (channels,) if data_format == "channels_last" else (channels,) + it.target_size
+    it.save_to_dir, it.save_prefix, it.save_format = save_to_dir, save_prefix, save_format
+    it.interpolation = interpolation
+    if subset is None:
+        it.split = None
+    elif subset in ("validation", "training"):
+        vs = image_data_generator._validation_split
+        it.split = (0, vs) if subset == "validation" else (vs, 1)
+    else:
+        raise ValueError(f'Invalid subset name: {subset};expected "training" or "validation"')
+    it.subset = subset
+
+
 class DirectoryIterator(Iterator):
     """Batches of images read from `directory`'s class sub-directories (`flow_from_directory`).
 
@@ -140,28 +165,10 @@ class DirectoryIterator(Iterator):
                  save_to_dir: str | None = None, save_prefix: str = "", save_format: str = "png",
                  follow_links: bool = False, subset: str | None = None, interpolation: str = "nearest",
                  keep_aspect_ratio: bool = False, dtype: Any = None) -> None:
-        data_format = data_format or backend.image_data_format()
         self.dtype = dtype or backend.floatx()
-        self.image_data_generator = image_data_generator
-        self.target_size = tuple(target_size)
-        self.keep_aspect_ratio = keep_aspect_ratio
-        if color_mode not in {"rgb", "rgba", "grayscale"}:
-            raise ValueError(f'Invalid color mode: {color_mode}; expected "rgb", "rgba", or "grayscale".')
-        self.color_mode = color_mode
-        self.data_format = data_format
-        channels = {"rgba": 4, "rgb": 3, "grayscale": 1}[color_mode]
-        self.image_shape = self.target_size + (channels,) if data_format == "channels_last" \
-            else (channels,) + self.target_size
-        self.save_to_dir, self.save_prefix, self.save_format = save_to_dir, save_prefix, save_format
-        self.interpolation = interpolation
-        if subset is None:
-            self.split = None
-        elif subset in ("validation", "training"):
-            vs = image_data_generator._validation_split
-            self.split = (0, vs) if subset == "validation" else (vs, 1)
-        else:
-            raise ValueError(f'Invalid subset name: {subset};expected "training" or "validation"')
-        self.subset = subset
+        _processing_attrs(self, image_data_generator, target_size, color_mode, data_format or
+                          backend.image_data_format(), save_to_dir, save_prefix, save_format, subset, interpolation,
+                          keep_aspect_ratio)
         self.directory = directory
         if class_mode not in self.allowed_class_modes:
             raise ValueError(f"Invalid class_mode: {class_mode}; expected one of: {self.allowed_class_modes}")
@@ -196,29 +203,43 @@ class DirectoryIterator(Iterator):
         return None
 
     def _get_batches_of_transformed_samples(self, index_array: np.ndarray) -> Any:
-        batch_x = np.zeros((len(index_array),) + self.image_shape, dtype=self.dtype)
+        return _file_batch(self, index_array)
+
+
+def _file_batch(it: Any, index_array: np.ndarray) -> Any:
+    """A batch of images loaded from `it.filepaths`, transformed, with the labels `class_mode`
+    asks for (and sample weights when the iterator has them), as Keras's BatchFromFilesMixin."""
+    batch_x = np.zeros((len(index_array),) + it.image_shape, dtype=it.dtype)
+    filepaths = it.filepaths
+    for i, j in enumerate(index_array):
+        img = image_utils.load_img(filepaths[j], color_mode=it.color_mode, target_size=it.target_size,
+                                   interpolation=it.interpolation, keep_aspect_ratio=it.keep_aspect_ratio)
+        x = image_utils.img_to_array(img, data_format=it.data_format)
+        if hasattr(img, "close"):
+            img.close()
+        if it.image_data_generator:
+            params = it.image_data_generator.get_random_transform(x.shape)
+            x = it.image_data_generator.apply_transform(x, params)
+            x = it.image_data_generator.standardize(x)
+        batch_x[i] = x
+    _save_batch(it, batch_x, index_array, 10 ** 7)
+    if it.class_mode == "input":
+        batch_y = batch_x.copy()
+    elif it.class_mode in ("binary", "sparse"):
+        batch_y = np.asarray([it.classes[j] for j in index_array], dtype=it.dtype)
+    elif it.class_mode == "categorical":
+        batch_y = np.zeros((len(batch_x), len(it.class_indices)), dtype=it.dtype)
         for i, j in enumerate(index_array):
-            img = image_utils.load_img(self._filepaths[j], color_mode=self.color_mode, target_size=self.target_size,
-                                       interpolation=self.interpolation, keep_aspect_ratio=self.keep_aspect_ratio)
-            x = image_utils.img_to_array(img, data_format=self.data_format)
-            if hasattr(img, "close"):
-                img.close()
-            if self.image_data_generator:
-                params = self.image_data_generator.get_random_transform(x.shape)
-                x = self.image_data_generator.apply_transform(x, params)
-                x = self.image_data_generator.standardize(x)
-            batch_x[i] = x
-        _save_batch(self, batch_x, index_array, 10 ** 7)
-        if self.class_mode == "input":
-            batch_y = batch_x.copy()
-        elif self.class_mode in ("binary", "sparse"):
-            batch_y = self.classes[index_array].astype(self.dtype)
-        elif self.class_mode == "categorical":
-            batch_y = np.zeros((len(batch_x), len(self.class_indices)), dtype=self.dtype)
-            batch_y[np.arange(len(index_array)), self.classes[index_array]] = 1.0
-        else:
-            return batch_x
+            batch_y[i, it.classes[j]] = 1.0  # (a list of classes: multi-label)
+    elif it.class_mode == "multi_output":
+        batch_y = [output[index_array] for output in it.labels]
+    elif it.class_mode == "raw":
+        batch_y = it.labels[index_array]
+    else:
+        return batch_x
+    if it.sample_weight is None:
         return batch_x, batch_y
+    return batch_x, batch_y, it.sample_weight[index_array]
 
 
 def _save_batch(it: Any, batch_x: np.ndarray, index_array: np.ndarray, hash_range: int) -> None:
@@ -302,6 +323,119 @@ class NumpyArrayIterator(Iterator):
         if self.sample_weight is not None:
             output += (self.sample_weight[index_array],)
         return output
+
+
+class DataFrameIterator(Iterator):
+    """Batches of images named in a pandas DataFrame's `x_col` (under `directory`), labelled by
+    `y_col` (`flow_from_dataframe`): class names (or lists of them, multi-label) for
+    "categorical", "binary", "sparse"; the column's values for "raw"; several columns for
+    "multi_output"; `weight_col` gives sample weights."""
+
+    allowed_class_modes = {"binary", "categorical", "input", "multi_output", "raw", "sparse", None}
+
+    def __init__(self, dataframe: Any, directory: str | None = None, image_data_generator: Any = None,
+                 x_col: str = "filename", y_col: Any = "class", weight_col: str | None = None,
+                 target_size: tuple = (256, 256), color_mode: str = "rgb", classes: list | None = None,
+                 class_mode: str | None = "categorical", batch_size: int = 32, shuffle: bool = True,
+                 seed: int | None = None, data_format: str = "channels_last", save_to_dir: str | None = None,
+                 save_prefix: str = "", save_format: str = "png", subset: str | None = None,
+                 interpolation: str = "nearest", keep_aspect_ratio: bool = False, dtype: Any = "float32",
+                 validate_filenames: bool = True) -> None:
+        _processing_attrs(self, image_data_generator, target_size, color_mode, data_format, save_to_dir,
+                          save_prefix, save_format, subset, interpolation, keep_aspect_ratio)
+        df = dataframe.copy()
+        self.directory = directory or ""
+        self.class_mode = class_mode
+        self.dtype = dtype
+        self._check_params(df, x_col, y_col, weight_col, classes)
+        if validate_filenames:
+            paths = df[x_col].map(lambda f: os.path.join(self.directory, f))
+            mask = paths.apply(lambda f: f.lower().endswith(self.white_list_formats) and os.path.isfile(f))
+            if (~mask).sum():
+                warnings.warn(f'Found {(~mask).sum()} invalid image filename(s) in x_col="{x_col}". These '
+                              "filename(s) will be ignored.", stacklevel=2)
+            df = df[mask]
+        labelled = class_mode not in ("input", "multi_output", "raw", None)
+        if labelled:
+            df, classes = self._filter_classes(df, y_col, classes)
+            self.class_indices = dict(zip(classes, range(len(classes)), strict=True))
+        if self.split:
+            df = df.iloc[int(self.split[0] * len(df)):int(self.split[1] * len(df)), :]
+        if labelled:
+            self.classes = [[self.class_indices[v] for v in label] if isinstance(label, (list, tuple))
+                            else self.class_indices[label] for label in df[y_col]]
+        self.filenames = df[x_col].tolist()
+        self._sample_weight = df[weight_col].values if weight_col else None
+        if class_mode == "multi_output":
+            self._targets = [np.array(df[col].tolist()) for col in y_col]
+        if class_mode == "raw":
+            self._targets = df[y_col].values
+        self.samples = len(self.filenames)
+        validated = "validated" if validate_filenames else "non-validated"
+        if labelled:
+            print_msg(f"Found {self.samples} {validated} image filenames belonging to {len(classes)} classes.")
+        else:
+            print_msg(f"Found {self.samples} {validated} image filenames.")
+        self._filepaths = [os.path.join(self.directory, f) for f in self.filenames]
+        super().__init__(self.samples, batch_size, shuffle, seed)
+
+    def _check_params(self, df: Any, x_col: str, y_col: Any, weight_col: Any, classes: Any) -> None:
+        mode = self.class_mode
+        if mode not in self.allowed_class_modes:
+            raise ValueError(f"Invalid class_mode: {mode}; expected one of: {self.allowed_class_modes}")
+        if mode == "multi_output" and not isinstance(y_col, list):
+            raise TypeError(f'If class_mode="{mode}", y_col must be a list. Received {type(y_col).__name__}.')
+        if not all(df[x_col].apply(lambda x: isinstance(x, str))):
+            raise TypeError(f"All values in column x_col={x_col} must be strings.")
+        if mode in ("binary", "sparse") and not all(df[y_col].apply(lambda x: isinstance(x, str))):
+            raise TypeError(f'If class_mode="{mode}", y_col="{y_col}" column values must be strings.')
+        if mode == "binary":
+            n = len(set(classes)) if classes else df[y_col].nunique()
+            if n != 2:
+                raise ValueError('If class_mode="binary" there must be 2 classes. '
+                                 + (f"{n} class/es were given." if classes else f"Found {n} classes."))
+        if mode == "categorical" and not all(df[y_col].apply(lambda x: isinstance(x, (str, list, tuple)))):
+            raise TypeError(f'If class_mode="{mode}", y_col="{y_col}" column values must be type string, list or '
+                            "tuple.")
+        if classes and mode in ("input", "multi_output", "raw", None):
+            warnings.warn(f'`classes` will be ignored given the class_mode="{mode}"', stacklevel=3)
+        if weight_col and not issubclass(df[weight_col].dtype.type, np.number):
+            raise TypeError(f"Column weight_col={weight_col} must be numeric.")
+
+    @staticmethod
+    def _filter_classes(df: Any, y_col: str, classes: Any) -> tuple:
+        df = df.copy()
+
+        def keep(labels: Any) -> Any:
+            if isinstance(labels, (list, tuple)):
+                return [c for c in labels if c in classes] or None
+            if isinstance(labels, str):
+                return labels if labels in classes else None
+            raise TypeError(f"Expect string, list or tuple but found {type(labels)} in {y_col} column ")
+        if classes:
+            classes = list(dict.fromkeys(classes))
+            df[y_col] = df[y_col].apply(keep)
+        else:
+            found: set = set()
+            for v in df[y_col]:
+                found.update(v) if isinstance(v, (list, tuple)) else found.add(v)
+            classes = sorted(found)
+        return df.dropna(subset=[y_col]), classes
+
+    @property
+    def filepaths(self) -> list:
+        return self._filepaths
+
+    @property
+    def labels(self) -> Any:
+        return self._targets if self.class_mode in ("multi_output", "raw") else self.classes
+
+    @property
+    def sample_weight(self) -> Any:
+        return self._sample_weight
+
+    def _get_batches_of_transformed_samples(self, index_array: np.ndarray) -> Any:
+        return _file_batch(self, index_array)
 
 
 def flip_axis(x: Any, axis: int) -> np.ndarray:
@@ -417,6 +551,33 @@ class ImageDataGenerator:
                                  save_to_dir=save_to_dir, save_prefix=save_prefix, save_format=save_format,
                                  follow_links=follow_links, subset=subset, interpolation=interpolation,
                                  dtype=self.dtype)
+
+    def flow_from_dataframe(self, dataframe: Any, directory: str | None = None, x_col: str = "filename",
+                            y_col: Any = "class", weight_col: str | None = None, target_size: tuple = (256, 256),
+                            color_mode: str = "rgb", classes: list | None = None,
+                            class_mode: str | None = "categorical", batch_size: int = 32, shuffle: bool = True,
+                            seed: int | None = None, save_to_dir: str | None = None, save_prefix: str = "",
+                            save_format: str = "png", subset: str | None = None, interpolation: str = "nearest",
+                            validate_filenames: bool = True, **kwargs: Any) -> DataFrameIterator:
+        """Batches of augmented images whose file names (and labels) a pandas DataFrame lists."""
+        for old, note in (("has_ext", "has_ext is deprecated, filenames in the dataframe have to match the exact "
+                                      "filenames in disk."),
+                          ("sort", "sort is deprecated, batches will be created in thesame order than the "
+                                   "filenames provided if `shuffle`is set to `False`."),
+                          ("drop_duplicates", "drop_duplicates is deprecated, you can drop duplicates by using the "
+                                              "pandas.DataFrame.drop_duplicates method.")):
+            if old in kwargs:
+                warnings.warn(note, DeprecationWarning, stacklevel=2)
+        if class_mode == "other":
+            warnings.warn('`class_mode="other"` is deprecated, please use `class_mode="raw"`.', DeprecationWarning,
+                          stacklevel=2)
+            class_mode = "raw"
+        return DataFrameIterator(dataframe, directory, self, x_col=x_col, y_col=y_col, weight_col=weight_col,
+                                 target_size=target_size, color_mode=color_mode, classes=classes,
+                                 class_mode=class_mode, data_format=self.data_format, batch_size=batch_size,
+                                 shuffle=shuffle, seed=seed, save_to_dir=save_to_dir, save_prefix=save_prefix,
+                                 save_format=save_format, subset=subset, interpolation=interpolation,
+                                 validate_filenames=validate_filenames, dtype=self.dtype)
 
     def standardize(self, x: np.ndarray) -> np.ndarray:
         """The normalizations (in place where possible): preprocessing_function, rescale,
