@@ -1,0 +1,24 @@
+"""tools/run_tf_docs.py: cells as IPython runs them (%%writefile, a fresh working directory)."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+
+import run_tf_docs  # noqa: E402
+
+
+def _notebook(tmp_path, *sources):
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": s} for s in sources]}))
+    return str(path)
+
+
+def test_writefile_cells_and_fresh_working_directory(tmp_path):
+    nb = _notebook(tmp_path, "%%writefile missing.csv\n1,2\n,3", "import os\nos.mkdir('training_2')",
+                   "assert open('missing.csv').read() == '1,2\\n,3\\n'")
+    cells = run_tf_docs.code_cells(nb)
+    assert cells[0].startswith("with open('missing.csv', 'w')")
+    assert run_tf_docs.run(nb, 60) == []
+    assert run_tf_docs.run(nb, 60) == []  # a second run does not see the first one's directory
