@@ -16,6 +16,8 @@ from tapeflow.tracing.spec import TensorSpec
 class CounterDataset(Dataset):
     """`tf.data.experimental.Counter`: start, start + step, ... forever."""
 
+    _tf_repr = "_ScanDataset"  # as TF's repr names it
+
     def __init__(self, start: int, step: int, dtype: Any, name: str | None = None) -> None:
         super().__init__((), name)
         self._start = check_count(start, "Counter: `start`", -(2**63))

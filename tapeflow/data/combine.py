@@ -119,6 +119,8 @@ class ConcatenateDataset(Dataset):
 class SampleDataset(Dataset):
     """`sample_from_datasets`: each element from a dataset drawn with probability `weights[i]`."""
 
+    _tf_repr = "_DirectedInterleaveDataset"  # as TF's repr names it
+
     def __init__(self, datasets: list, weights: Any, seed: int | None, stop_on_empty_dataset: bool,
                  rerandomize_each_iteration: bool | None) -> None:
         what = "Dataset.sample_from_datasets"

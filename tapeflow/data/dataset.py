@@ -140,8 +140,11 @@ class Dataset:
             raise ValueError("Dataset.get_single_element: the dataset has more than one element.")
         return structure.to_tensors(first)
 
+    # The class name TF's repr shows where it differs from `_<class name>` (e.g. "TextLineDatasetV2").
+    _tf_repr: str | None = None
+
     def __repr__(self) -> str:
-        return f"<_{type(self).__name__} element_spec={self.element_spec}>"
+        return f"<{self._tf_repr or '_' + type(self).__name__} element_spec={self.element_spec}>"
 
     # -- sources ---------------------------------------------------------------------------
     @staticmethod
@@ -434,7 +437,9 @@ class Dataset:
         """The elements of the datasets `map_func` returns for each element, one after another."""
         from tapeflow.data.combine import InterleaveDataset
 
-        return InterleaveDataset(self, map_func, 1, 1, name, what="Dataset.flat_map")
+        ds = InterleaveDataset(self, map_func, 1, 1, name, what="Dataset.flat_map")
+        ds._tf_repr = "_FlatMapDataset"
+        return ds
 
     def interleave(self, map_func: Any, cycle_length: int | None = None, block_length: int | None = None,
                    num_parallel_calls: int | None = None, deterministic: bool | None = None,

@@ -246,6 +246,8 @@ class CacheDataset(Dataset):
     """`cache(filename)`: the first complete pass is recorded (in memory, or in the file
     `filename` + ".npz"); later passes replay it without running the input pipeline."""
 
+    _tf_repr = "CacheDataset"  # as TF's repr names it
+
     def __init__(self, input_ds: Dataset, filename: str = "", name: str | None = None) -> None:
         super().__init__((input_ds,), name)
         if not isinstance(filename, str):

@@ -102,6 +102,8 @@ class RaggedBatchDataset(Dataset):
     ragged too; components of fully known shape are stacked as `batch` does.
     """
 
+    _tf_repr = "_BatchDataset"  # as TF's repr names it
+
     def __init__(self, input_ds: Dataset, batch_size: int, drop_remainder: bool,
                  row_splits_dtype: Any = _dt.int64, dense_to_ragged: bool = True,
                  name: str | None = None) -> None:

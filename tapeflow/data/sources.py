@@ -127,6 +127,8 @@ class RangeDataset(Dataset):
 class GeneratorDataset(Dataset):
     """`Dataset.from_generator`: elements from a Python generator, checked against a signature."""
 
+    _tf_repr = "_FlatMapDataset"  # as TF's repr names it
+
     def __init__(self, generator: Any, output_types: Any, output_shapes: Any, args: Any,
                  output_signature: Any, name: str | None) -> None:
         super().__init__((), name)

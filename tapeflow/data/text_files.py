@@ -152,6 +152,8 @@ class TextLineDataset(Dataset):
         ...     print(line.numpy())
     """
 
+    _tf_repr = "TextLineDatasetV2"  # as TF's repr names it
+
     def __init__(self, filenames: Any, compression_type: str | None = None, buffer_size: int | None = None,
                  num_parallel_reads: int | None = None, name: str | None = None) -> None:
         what = type(self).__name__
@@ -237,6 +239,8 @@ class CsvDataset(TextLineDataset):
     file order. A number is always a default here; TF takes a default that compares equal to a
     dtype's enum (1.0, 9.0, ...) for that dtype, which no user means.
     """
+
+    _tf_repr = "CsvDatasetV2"  # as TF's repr names it
 
     def __init__(self, filenames: Any, record_defaults: Any, compression_type: str | None = None,
                  buffer_size: int | None = None, header: bool = False, field_delim: str = ",",

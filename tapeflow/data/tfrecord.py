@@ -32,6 +32,8 @@ class TFRecordDataset(TextLineDataset):
         ...     lambda r: tf.io.parse_single_example(r, {"x": tf.io.FixedLenFeature([], tf.int64)}))
     """
 
+    _tf_repr = "TFRecordDatasetV2"  # as TF's repr names it
+
     def _read(self, path: str) -> Iterator[bytes]:
         return records.read_records(path, self._compression, self._buffer_size)
 

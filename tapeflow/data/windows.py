@@ -34,6 +34,8 @@ class DatasetSpec:
 class ListDataset(Dataset):
     """A dataset over a list of elements already in memory (windows, groups, caches)."""
 
+    _tf_repr = "_VariantDataset"  # as TF's repr names it
+
     def __init__(self, elements: list, element_spec: Any) -> None:
         super().__init__(())
         self._elements = elements

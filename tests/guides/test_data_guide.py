@@ -103,3 +103,18 @@ def test_variable_set_shape_as_tf():
     v.set_shape([None])
     with pytest.raises(ValueError, match=r"Shapes \(2,\) and \(3,\) are not compatible"):
         v.set_shape([3])
+
+
+def test_dataset_reprs_name_tf_classes(tmp_path):  # cell 97 prints window datasets
+    ds = tf.data.Dataset.range(4)
+    (tmp_path / "x.csv").write_text("1,2\n")
+    got = [repr(d).split(" element_spec")[0] for d in (
+        next(iter(ds.window(2))), ds.flat_map(lambda x: tf.data.Dataset.range(x)), ds.cache(),
+        tf.data.TextLineDataset([]), tf.data.TFRecordDataset([]),
+        tf.data.experimental.CsvDataset(str(tmp_path / "x.csv"), [0, 0]),
+        tf.data.Dataset.from_generator(lambda: iter([1]), output_signature=tf.TensorSpec((), tf.int32)),
+        tf.data.Dataset.sample_from_datasets([ds, ds]), ds.ragged_batch(2), tf.data.experimental.Counter(),
+        ds.map(lambda x: x))]
+    assert got == ["<_VariantDataset", "<_FlatMapDataset", "<CacheDataset", "<TextLineDatasetV2", "<TFRecordDatasetV2",
+                   "<CsvDatasetV2", "<_FlatMapDataset", "<_DirectedInterleaveDataset", "<_BatchDataset",
+                   "<_ScanDataset", "<_MapDataset"]  # TF 2.21's reprs
