@@ -366,9 +366,16 @@ class Layer(Module):
 
     @property
     def weights(self) -> list:
-        """Own trainable, own non-trainable, then each sub-layer's weights (Keras's order)."""
+        """Own trainable, own non-trainable, then each sub-layer's weights (Keras's order). As in
+        Keras 3, a weight counts by how it was created: freezing it later (LoRA's kernel) does not
+        move it."""
         own = self._own_variables()
-        out = [v for v in own if v.trainable] + [v for v in own if not v.trainable]
+        made, frozen = self.__dict__.get("_var_seq", {}), self.__dict__.get("_created_frozen", ())
+
+        def created_frozen(v: Variable) -> bool:
+            return id(v) in frozen if id(v) in made else not v.trainable
+
+        out = [v for v in own if not created_frozen(v)] + [v for v in own if created_frozen(v)]
         seen = {id(v) for v in out}
         for layer in self._sublayers():
             for w in layer.weights:
@@ -475,6 +482,8 @@ class Layer(Module):
         self._weights_own.append(var)
         seq = self.__dict__.setdefault("_var_seq", {})
         seq.setdefault(id(var), len(seq))
+        if not var.trainable:
+            self.__dict__.setdefault("_created_frozen", set()).add(id(var))
         if not autocast:
             self.__dict__.setdefault("_no_autocast", set()).add(id(var))
         if tracking._listeners:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import tapeflow as tf
+from tapeflow.errors import UnimplementedError
 from tapeflow.keras import activations, backend, constraints, initializers, regularizers
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.core import _fused_name
@@ -310,7 +311,9 @@ class _Conv(_BaseConv):
         bias_constraint: Any = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.pop("lora_rank", None)
+        if kwargs.pop("lora_rank", None):
+            raise UnimplementedError(None, None, f"{type(self).__name__}: LoRA (lora_rank) on convolutions is not "
+                                     "supported by Tapeflow; LoRA works on Dense layers.")
         kwargs.pop("lora_alpha", None)
         super().__init__(
             kernel_size,

@@ -8,6 +8,7 @@ from typing import Any
 
 import tapeflow as tf
 from tapeflow.dispatch import CompositeTensor
+from tapeflow.errors import UnimplementedError
 from tapeflow.graph import SymbolicTensor
 from tapeflow.keras import activations, backend, constraints, initializers, regularizers
 from tapeflow.keras.layers import quantization as _quant
@@ -152,11 +153,15 @@ class Dense(Layer):
         kernel_constraint: Any = None,
         bias_constraint: Any = None,
         lora_rank: Any = None,
+        lora_alpha: Any = None,
         quantization_config: Any = None,
         **kwargs: Any,
     ) -> None:
         quantization_config = _quant.check_quantization_config("Dense", quantization_config)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
+        self.lora_enabled = False
         self.quantization_config = quantization_config
         if int(units) <= 0:
             raise ValueError(f"Dense: units must be a positive integer, received {units!r}.")
@@ -201,6 +206,59 @@ class Dense(Layer):
         self.bias = self._build_bias()
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.built = True
+        if self.lora_rank:
+            self.enable_lora(self.lora_rank)  # (as Keras 3.15: alpha becomes the rank here)
+
+    def enable_lora(self, rank: int, lora_alpha: Any = None, a_initializer: Any = "he_uniform",
+                    b_initializer: Any = "zeros") -> None:
+        """Low-rank adaptation (Keras 3): freeze the kernel and learn kernel + (alpha / rank) A @ B,
+        A (input_dim, rank) and B (rank, units) float32 (B starts at zero, so outputs do not move)."""
+        if self.kernel_constraint:
+            raise ValueError("Lora is incompatible with kernel constraints. In order to enable lora on this layer, "
+                             "remove the `kernel_constraint` argument.")
+        if not self.built:
+            raise ValueError("Cannot enable lora on a layer that isn't yet built.")
+        if self.lora_enabled:
+            raise ValueError("lora is already enabled. This can only be done once per layer.")
+        if self.quantization_mode is not None:
+            raise UnimplementedError(None, None, f"Dense '{self.name}': LoRA on a quantized kernel "
+                                     f"({self.quantization_mode}) is not supported by Tapeflow; enable LoRA "
+                                     "before quantizing or on a float layer.")
+        self.lora_kernel_a = self.add_weight(name="lora_kernel_a", shape=(self.kernel.shape[0], rank),
+                                             initializer=initializers.get(a_initializer), dtype="float32",
+                                             regularizer=self.kernel_regularizer)
+        self.lora_kernel_b = self.add_weight(name="lora_kernel_b", shape=(rank, self.kernel.shape[1]),
+                                             initializer=initializers.get(b_initializer), dtype="float32",
+                                             regularizer=self.kernel_regularizer)
+        self.kernel.trainable = False
+        self.lora_enabled = True
+        self.lora_rank = rank
+        self.lora_alpha = lora_alpha if lora_alpha is not None else rank
+
+    def _effective_kernel(self) -> Any:
+        """The kernel the layer computes with: with LoRA, kernel + (alpha / rank) A @ B."""
+        if not self.lora_enabled:
+            return self.kernel
+        delta = (self.lora_alpha / self.lora_rank) * tf.matmul(self.lora_kernel_a, self.lora_kernel_b)
+        return tf.cast(self.kernel + tf.cast(delta, self.kernel.dtype), self.compute_dtype)
+
+    def save_own_variables(self, store: dict) -> None:
+        """As Keras: with LoRA, the merged kernel and the bias (no LoRA factors)."""
+        if not self.lora_enabled:
+            return super().save_own_variables(store)
+        store["0"] = self._effective_kernel().numpy()
+        if self.bias is not None:
+            store["1"] = self.bias.numpy()
+
+    def load_own_variables(self, store: dict) -> None:
+        """As Keras: with LoRA, the kernel takes the (merged) saved kernel and A, B restart at zero."""
+        if not self.lora_enabled:
+            return super().load_own_variables(store)
+        self.kernel.assign(store["0"])
+        if self.bias is not None:
+            self.bias.assign(store["1"])
+        self.lora_kernel_a.assign(tf.zeros(self.lora_kernel_a.shape))
+        self.lora_kernel_b.assign(tf.zeros(self.lora_kernel_b.shape))
 
     def _build_bias(self) -> Any:
         if not self.use_bias:
@@ -242,20 +300,21 @@ class Dense(Layer):
         fused = self._fused
         if fused is None:
             fused = self._fused = _fused_name(self.activation)
+        kernel = self._effective_kernel() if self.lora_enabled else self.kernel
         if isinstance(x, CompositeTensor):  # a SparseTensor input: sparse @ kernel, as Keras
-            y = tf.sparse.sparse_dense_matmul(x, self.kernel)
+            y = tf.sparse.sparse_dense_matmul(x, kernel)
             return self.activation(y + self.bias if self.bias is not None else y)
         if fused and x.ndim == 2:
             if fused == "sigmoid" and self.activation is activations.sigmoid:
                 # Keras's sigmoid records its logits so binary cross-entropy can start from them.
-                return self.activation(_dense_op.dense(x, self.kernel, self.bias, "linear"))
-            return _dense_op.dense(x, self.kernel, self.bias, fused)
+                return self.activation(_dense_op.dense(x, kernel, self.bias, "linear"))
+            return _dense_op.dense(x, kernel, self.bias, fused)
         if x.ndim == 2:
-            y = tf.matmul(x, self.kernel)
+            y = tf.matmul(x, kernel)
         else:
             shape = x.shape
             y = tf.reshape(
-                tf.matmul(tf.reshape(x, (-1, shape[-1])), self.kernel),
+                tf.matmul(tf.reshape(x, (-1, shape[-1])), kernel),
                 tuple(-1 if d is None else d for d in shape[:-1]) + (self.units,),
             )
         if self.bias is not None:
@@ -283,6 +342,9 @@ class Dense(Layer):
                 **_quantization_config_entry(self),
             }
         )
+        if self.lora_rank:
+            config["lora_rank"] = self.lora_rank
+            config["lora_alpha"] = self.lora_alpha
         return config
 
 
@@ -598,6 +660,10 @@ class Embedding(Layer):
         **kwargs: Any,
     ) -> None:
         quantization_config = _quant.check_quantization_config("Embedding", quantization_config)
+        if kwargs.pop("lora_rank", None):
+            raise UnimplementedError(None, None, "Embedding: LoRA (lora_rank) on embeddings is not supported by "
+                                     "Tapeflow; LoRA works on Dense layers.")
+        kwargs.pop("lora_alpha", None)
         if input_length is not None and "input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,) if isinstance(input_length, int) else tuple(input_length)
         super().__init__(**kwargs)
