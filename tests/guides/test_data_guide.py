@@ -118,3 +118,8 @@ def test_dataset_reprs_name_tf_classes(tmp_path):  # cell 97 prints window datas
     assert got == ["<_VariantDataset", "<_FlatMapDataset", "<CacheDataset", "<TextLineDatasetV2", "<TFRecordDatasetV2",
                    "<CsvDatasetV2", "<_FlatMapDataset", "<_DirectedInterleaveDataset", "<_BatchDataset",
                    "<_ScanDataset", "<_MapDataset"]  # TF 2.21's reprs
+
+
+def test_dtype_prints_as_tf():  # tutorials/customization/basics cell 3: print(x.dtype)
+    assert str(tf.int32) == "<dtype: 'int32'>" and repr(tf.int32) == "tf.int32"
+    assert f"{tf.constant([1.0]).dtype}" == "<dtype: 'float32'>" and str([tf.string]) == "[tf.string]"
