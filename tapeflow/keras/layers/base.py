@@ -214,7 +214,7 @@ class Layer(Module):
                 f"{type(self).__name__}.__init__ got unexpected keyword argument(s): {', '.join(sorted(kwargs))}"
             )
         self._trainable = bool(trainable)
-        self.name = name or backend.unique_name(_snake_case(type(self).__name__))
+        self.name = name if name is not None else backend.unique_name(_snake_case(type(self).__name__))
         from tapeflow.keras.core_api import current_remat_mode
 
         self._remat_mode = current_remat_mode()

@@ -62,10 +62,13 @@ def _layer_output_shape(layer: Any) -> str:
                 tuple(s) for s in shape]
         except (AttributeError, NotImplementedError, TypeError, ValueError, IndexError):
             build_shape = getattr(layer, "_build_input_shape", None)
-            if build_shape is None:
+            # as Keras: a layer built by an eager call (in a subclassed model) has its build shapes
+            shapes = getattr(layer, "__dict__", {}).get("_build_shapes_dict")
+            if build_shape is None and not shapes:
                 return "?"
             try:
-                shape = layer.compute_output_shape(build_shape)
+                shape = layer.compute_output_shape(build_shape) if build_shape is not None else \
+                    layer.compute_output_shape(**shapes)
             except Exception:  # noqa: BLE001 - any failure means the shape is unknown
                 return "?"
             flat = nest.flatten(shape) if shape and isinstance(shape[0], (tuple, list)) else None
