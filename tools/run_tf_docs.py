@@ -47,8 +47,11 @@ NETWORK = ("URLError", "HTTPError", "Name or service not known", "Temporary fail
 
 RUNNER = textwrap.dedent('''
     import json, sys, traceback, signal
-    import matplotlib
-    matplotlib.use("Agg")
+    try:  # notebooks plot: draw off-screen where matplotlib is installed
+        import matplotlib
+        matplotlib.use("Agg")
+    except ImportError:
+        pass
     cells = json.load(open(sys.argv[1]))
     ns = {"__name__": "__main__"}
     def on_alarm(signum, frame):

@@ -131,7 +131,8 @@ def check_sparse_labels(model: Any, y: Any) -> None:
 def _warn_complex(model: Any, x: Any) -> None:
     """Like TF: a complex input cast to a real input type loses its imaginary part."""
     inputs = _model_inputs(model)
-    want = str(getattr(inputs[0], "dtype", "float32")) if len(inputs) == 1 else "float32"
+    dtype = getattr(inputs[0], "dtype", "float32") if len(inputs) == 1 else "float32"
+    want = getattr(dtype, "name", None) or str(dtype)
     if "complex" in want:
         return
     for leaf in nest.flatten(x):
