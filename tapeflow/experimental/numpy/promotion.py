@@ -21,6 +21,10 @@ from tapeflow import dtypes as _dt
 MODES = ("off", "legacy", "safe", "all")
 
 
+class UnsupportedPromotion(TypeError):
+    """An input auto dtype conversion has no rule for (the converting ops then run unchanged)."""
+
+
 class _State:
     mode = "off"
 
@@ -51,7 +55,7 @@ def _kind(name: str) -> str:
         return "f"
     if name in _COMPLEX_PART:
         return "c"
-    raise NotImplementedError(f"Auto dtype conversion semantics does not support dtype {name}.")
+    raise UnsupportedPromotion(f"Auto dtype conversion semantics does not support dtype {name}.")
 
 
 def _strong_join(a: str, b: str) -> tuple:
@@ -157,7 +161,7 @@ _PY_INT32 = (-(2 ** 31), 2 ** 31 - 1)
 
 
 def dtype_and_weakness(x: Any) -> tuple:
-    """(dtype name, weak) of one input, as TF infers it; NotImplementedError for unsupported kinds."""
+    """(dtype name, weak) of one input, as TF infers it; UnsupportedPromotion for other kinds."""
     from tapeflow.experimental.numpy.weak_tensor import WeakTensor
     from tapeflow.tensor import Tensor
 
@@ -185,7 +189,7 @@ def dtype_and_weakness(x: Any) -> tuple:
         return "complex128", True
     if isinstance(x, np.dtype):
         return _dt.from_numpy(x).name, False
-    raise NotImplementedError(f"Auto dtype conversion semantics does not support {type(x)} type.")
+    raise UnsupportedPromotion(f"Auto dtype conversion semantics does not support {type(x)} type.")
 
 
 def _flatten(xs: Any, out: list) -> list:
@@ -204,7 +208,7 @@ def result_type(*arrays_and_dtypes: Any) -> tuple:
     if any(n == "string" for n, _ in pairs):
         if all(n == "string" for n, _ in pairs):
             return _dt.string, False
-        raise NotImplementedError("Implicit Conversion between a string and a number is not allowed.")
+        raise UnsupportedPromotion("Implicit Conversion between a string and a number is not allowed.")
     res = pairs[0]
     for arg in pairs[1:]:
         nxt = join(res, arg)

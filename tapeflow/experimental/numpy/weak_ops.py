@@ -104,7 +104,7 @@ def _unary(op: Any) -> Any:
             return op(*args, **kwargs)
         try:
             target, weak = promotion.result_type(x)
-        except NotImplementedError:
+        except promotion.UnsupportedPromotion:
             return op(*args, **kwargs)
         if takes_dtype and not isinstance(x, WeakTensor):
             bound["dtype"] = target
@@ -121,7 +121,7 @@ def _binary(op: Any, comparison: bool = False) -> Any:
     def wrapper(x: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             target, weak = promotion.result_type(x, y)
-        except NotImplementedError:
+        except promotion.UnsupportedPromotion:
             return op(x, y, *args, **kwargs)
         out = op(_convert(x, target), _convert(y, target), *args, **kwargs)
         return mark_weak(out) if weak and not comparison else out
@@ -137,7 +137,7 @@ def _constant(op: Any) -> Any:
         elif dtype is None:
             try:
                 target, weak = promotion.result_type(value)
-            except NotImplementedError:
+            except promotion.UnsupportedPromotion:
                 return op(value, dtype, shape, name)
             out = op(value, target, shape, name)
             return mark_weak(out) if weak else out
@@ -151,7 +151,7 @@ def _variable_method(method: Any) -> Any:
     def wrapper(self: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             target, _ = promotion.result_type(self, value)
-        except NotImplementedError:
+        except promotion.UnsupportedPromotion:
             return method(self, value, *args, **kwargs)
         if target != self.dtype:
             raise TypeError(
