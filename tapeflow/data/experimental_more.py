@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from tapeflow.data import structure
+from tapeflow.data import structure, windows
 from tapeflow.data.dataset import Dataset
 from tapeflow.data.functions import UserFunction, spec_from_real
 from tapeflow.errors import OutOfRangeError
@@ -14,8 +14,10 @@ from tapeflow.errors import OutOfRangeError
 SHARD_HINT = -1  # a placeholder for the shard count in `shard` calls that auto-sharding fills in
 
 
-class ListDataset(Dataset):
+class ListDataset(windows.ListDataset):
     """`from_list`: the given elements in order; one spec that fits them all."""
+
+    _tf_repr = "_ListDataset"
 
     def __init__(self, elements: list, name: str | None = None) -> None:
         if not elements:
@@ -23,18 +25,9 @@ class ListDataset(Dataset):
                              "use `tf.data.Dataset.range(0)`.")
         if not isinstance(elements, list):
             raise ValueError("Invalid `elements`. `elements` must be a list.")
-        super().__init__((), name)
-        self._elements = [structure.normalize(e, f"from_list elements[{i}]") for i, e in enumerate(elements)]
-        self._spec = structure.merge_specs([structure.spec_of(e) for e in self._elements], "from_list")
-
-    def _compute_element_spec(self) -> Any:
-        return self._spec
-
-    def _compute_cardinality(self) -> int:
-        return len(self._elements)
-
-    def _iter_elements(self) -> Iterator:
-        yield from self._elements
+        normalized = [structure.normalize(e, f"from_list elements[{i}]") for i, e in enumerate(elements)]
+        spec = structure.merge_specs([structure.spec_of(e) for e in normalized], "from_list")
+        super().__init__(normalized, spec, name)
 
 
 def from_list(elements: list, name: str | None = None) -> Dataset:

@@ -36,8 +36,8 @@ class ListDataset(Dataset):
 
     _tf_repr = "_VariantDataset"  # as TF's repr names it
 
-    def __init__(self, elements: list, element_spec: Any) -> None:
-        super().__init__(())
+    def __init__(self, elements: list, element_spec: Any, name: str | None = None) -> None:
+        super().__init__((), name)
         self._elements = elements
         self._spec = element_spec
 
