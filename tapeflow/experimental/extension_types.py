@@ -127,6 +127,21 @@ def lookup(name: str) -> type:
     return cls
 
 
+def _bind_fields(owner: str, names: list, args: tuple, kwargs: dict) -> dict:
+    """{field: value} from positional and keyword values, with TF's errors for extra, unknown and
+    doubly given fields."""
+    if len(args) > len(names):
+        raise TypeError(f"{owner}: takes {len(names)} fields, got {len(args)} positional values.")
+    values = dict(zip(names, args, strict=False))
+    for k, v in kwargs.items():
+        if k not in names:
+            raise TypeError(f"{owner}: unexpected field {k!r}; fields are {names}.")
+        if k in values:
+            raise TypeError(f"{owner}: got two values for field {k!r}.")
+        values[k] = v
+    return values
+
+
 class ExtensionType(CompositeTensor):
     """Base of user-defined extension types (`tf.experimental.ExtensionType`).
 
@@ -171,15 +186,7 @@ class ExtensionType(CompositeTensor):
     def _generated_init(self, *args: Any, **kwargs: Any) -> None:
         fields = type(self)._fields()
         names = list(fields)
-        if len(args) > len(names):
-            raise TypeError(f"{type(self).__name__}: takes {len(names)} fields, got {len(args)} positional values.")
-        values = dict(zip(names, args, strict=False))
-        for k, v in kwargs.items():
-            if k not in fields:
-                raise TypeError(f"{type(self).__name__}: unexpected field {k!r}; fields are {names}.")
-            if k in values:
-                raise TypeError(f"{type(self).__name__}: got two values for field {k!r}.")
-            values[k] = v
+        values = _bind_fields(type(self).__name__, names, args, kwargs)
         for name in names:
             object.__setattr__(self, name, values.get(name, fields[name][1]))
         _finish(self)
@@ -277,15 +284,7 @@ class ExtensionTypeSpec:
 
     def __init__(self, *args: Any, **fields: Any) -> None:
         names = list(self.value_type._fields())
-        if len(args) > len(names):
-            raise TypeError(f"{type(self).__qualname__}: takes {len(names)} fields, got {len(args)} positional values.")
-        values = dict(zip(names, args, strict=False))
-        for k, v in fields.items():
-            if k not in names:
-                raise TypeError(f"{type(self).__qualname__}: unexpected field {k!r}; fields are {names}.")
-            if k in values:
-                raise TypeError(f"{type(self).__qualname__}: got two values for field {k!r}.")
-            values[k] = v
+        values = _bind_fields(type(self).__qualname__, names, args, fields)
         for k in names:
             if k not in values:
                 raise TypeError(f"{type(self).__qualname__}: missing field {k!r}.")
