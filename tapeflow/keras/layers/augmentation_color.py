@@ -293,7 +293,10 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImagePreprocessingLayer):
         if self.clip_limit > 0:
             limit = np.float32(self.clip_limit * (th * tw) / 256.0)
             clipped = xp.clip(hists, 0, limit)
-            hists = clipped + (hists - clipped).sum(-1, keepdims=True) / np.float32(256.0)
+            # NOTE: the excess is summed in float64, where the sum of these float32 values is exact:
+            # the same float32 result in any summation order (the ONNX export sums it so too).
+            excess = (hists - clipped).astype(np.float64).sum(-1, keepdims=True).astype(np.float32)
+            hists = clipped + excess / np.float32(256.0)
         cdf = xp.cumsum(hists, axis=-1)
         cdf_min = cdf.min(-1, keepdims=True)
         denominator = np.float32(th * tw) - cdf_min

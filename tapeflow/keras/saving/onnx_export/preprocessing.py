@@ -17,13 +17,14 @@ import numpy as np
 from tapeflow.keras.saving.onnx_export.builder import GraphBuilder, converter, unsupported
 from tapeflow.keras.saving.onnx_export.masks import _elem_type
 
-# Augmentation layers that pass images through unchanged at inference (`training=False`).
+# Augmentation layers that pass images through unchanged at inference (`training=False`); Equalization
+# too, like Keras 3's (it equalizes only while training).
 _INFERENCE_IDENTITY = (
     "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomBrightness", "RandomContrast",
     "RandomInvert", "RandomGrayscale", "Solarization", "RandomHue", "RandomSaturation", "RandomColorDegeneration",
     "RandomSharpness", "RandomPosterization", "RandomColorJitter", "RandomShear", "RandomPerspective",
     "RandomElasticTransform", "RandomErasing", "RandomGaussianBlur", "MixUp", "CutMix", "RandAugment", "AugMix",
-    "RandomCrop",
+    "RandomCrop", "Equalization",
 )
 
 

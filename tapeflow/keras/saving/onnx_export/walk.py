@@ -18,6 +18,7 @@ def _import_converters() -> None:
         conv,
         core,
         hashing,
+        image,
         lookup,
         norm,
         preprocessing,
