@@ -808,6 +808,8 @@ class Layer(Module):
         specs, single = self._output_specs(args, kwargs)
         if single is None:
             return None
+        structure = single if isinstance(single, dict) else None
+        single = single is True
         node = LayerNode(self, args, kwargs)
         outs = []
         for i, (shape, dtype) in enumerate(specs):
@@ -818,6 +820,8 @@ class Layer(Module):
         node.outputs = outs
         self._inbound_nodes.append(node)
         self._symbolic_masks(inputs, outs, single)
+        if structure is not None:  # a dict of outputs (MaxNumBoundingBoxes), as Keras's KerasTensors
+            return nest.pack_sequence_as(structure, outs)
         return outs[0] if single else outs
 
     def _warn_if_mask_dropped(self, inputs: Any) -> None:
@@ -848,8 +852,9 @@ class Layer(Module):
             if isinstance(m, Tensor):
                 out._keras_mask = m
 
-    def _output_specs(self, args: tuple, kwargs: dict) -> tuple[list, bool]:
-        """[(shape, dtype), ...] of the outputs for symbolic inputs, and whether there is one."""
+    def _output_specs(self, args: tuple, kwargs: dict) -> tuple[list, Any]:
+        """[(shape, dtype), ...] of the (flattened) outputs for symbolic inputs, and whether there
+        is one (True), several (False), none (None), or the outputs' structure when it is a dict."""
         inputs = args[0]
         try:
             shape_in = (
@@ -860,7 +865,7 @@ class Layer(Module):
             out_shape = self.compute_output_shape(shape_in)
         except NotImplementedError:
             out_shape = None
-        if out_shape is not None:
+        if out_shape is not None and not isinstance(out_shape, dict):  # (a dict's dtypes may differ)
             dtype = self._dtype
             if isinstance(out_shape, list) or (
                 isinstance(out_shape, tuple) and out_shape and isinstance(out_shape[0], (tuple, list))
@@ -869,7 +874,7 @@ class Layer(Module):
             return [(tuple(out_shape), dtype)], True
         return self._infer_spec(args, kwargs)
 
-    def _infer_spec(self, args: tuple, kwargs: dict) -> tuple[list, bool]:
+    def _infer_spec(self, args: tuple, kwargs: dict) -> tuple[list, Any]:
         flat = [t for t in nest.flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
         single = [True]
         # The inputs' symbolic mask goes along (a stand-in value), so that a call that needs
@@ -890,7 +895,7 @@ class Layer(Module):
             if out is None:  # a call that returns nothing (Keras returns None too)
                 single[0] = None
                 return []
-            single[0] = isinstance(out, Tensor)
+            single[0] = out if isinstance(out, dict) else isinstance(out, Tensor)
             return nest.flatten(out)
 
         specs = graph.infer_output_specs(run, flat)

@@ -112,3 +112,27 @@ def test_max_num_bounding_boxes():
     short = keras.layers.MaxNumBoundingBoxes(2, bounding_box_format="xyxy")(
         {"images": IMAGES[:2], "bounding_boxes": boxes})["bounding_boxes"]
     np.testing.assert_array_equal(short["labels"].numpy(), [[1, 2], [4, 5]])
+
+
+@pytest.mark.oracle
+def test_max_num_bounding_boxes_on_symbolic_dicts_gives_a_dict_like_keras():
+    """A layer call on symbolic dicts returns the dict (as Keras's KerasTensors) with Keras's
+    shapes; the Functional model runs it with any number of boxes."""
+    real = pytest.importorskip("keras")
+
+    def symbolic(k):
+        data = {"images": k.Input((8, 10, 3), name="images"),
+                "bounding_boxes": {"boxes": k.Input((None, 4), name="boxes"),
+                                   "labels": k.Input((None,), name="labels", dtype="int32")}}
+        return data, k.layers.MaxNumBoundingBoxes(4, bounding_box_format="xyxy")(data)
+
+    (data, ours), (_, theirs) = symbolic(keras), symbolic(real)
+    flat = lambda d: [d["images"], d["bounding_boxes"]["boxes"], d["bounding_boxes"]["labels"]]  # noqa: E731
+    assert [tuple(t.shape) for t in flat(ours)] == [tuple(t.shape) for t in flat(theirs)]
+    # NOTE: Keras's symbolic labels say float32 (its layer dtype) while its values stay int32;
+    # Tapeflow's symbolic dtypes are the values' own.
+    assert [t.dtype.name for t in flat(ours)] == ["float32", "float32", "int32"]
+    model = keras.Model(data, ours)
+    out = model.predict({"images": IMAGES[:2], "bounding_boxes": {"boxes": rng.random((2, 6, 4)).astype("float32"),
+                                                                  "labels": np.ones((2, 6), "int32")}}, verbose=0)
+    assert out["bounding_boxes"]["boxes"].shape == (2, 4, 4) and out["bounding_boxes"]["labels"].dtype == np.int32

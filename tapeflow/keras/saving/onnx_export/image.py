@@ -149,4 +149,58 @@ def clahe(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
     return b.op("Transpose", [out], h + "/to_nchw", perm=[0, 3, 1, 2]) if first else out
 
 
-__all__ = ["clahe", "to_range"]
+
+
+def _max_number(b: GraphBuilder, layer: Any, v: str) -> str:
+    """`v` (batch, boxes, ...) truncated or padded with `fill_value` along axis 1 to `max_number`."""
+    h, shape = layer.name, tuple(b.shapes.get(v, ()))
+    if len(shape) < 2:
+        raise unsupported(layer, f"bounding boxes and labels need shape (batch, boxes, ...), received {shape}")
+    if v not in b.dtypes:
+        raise unsupported(layer, f"the dtype of its input {v!r} is unknown")
+    fill = np.asarray(layer.fill_value).astype(b.dtypes[v])  # as tf.pad's constant_values
+    v = b.op("Slice", [v, b.ints([0], h + "/start"), b.ints([layer.max_number], h + "/max_number"),
+                       b.ints([1], h + "/box_axis")], h)
+    rest = [0] * (len(shape) - 2)
+    if shape[1] is not None:
+        missing = b.ints([max(layer.max_number - int(shape[1]), 0)], h + "/missing")
+    else:
+        count = b.op("Gather", [b.op("Shape", [v], h), b.ints([1], h + "/box_axis")], h, axis=0)
+        missing = b.op("Max", [b.op("Sub", [b.ints([layer.max_number], h + "/max_number"), count], h),
+                               b.ints([0], h + "/zero")], h)
+    pads = b.op("Concat", [b.ints([0, 0] + rest + [0], h + "/pads_begin"), missing, b.ints(rest, h + "/pads_end")],
+                h, axis=0)
+    return b.op("Pad", [v, pads, b.const(fill, h + "/fill", dtype=fill.dtype)], h, mode="constant")
+
+
+@converter("MaxNumBoundingBoxes")
+def max_num_bounding_boxes(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> list:
+    """Images (cast to the layer's dtype) and bounding boxes with exactly `max_number` boxes.
+
+    Called on a dict `{"images": ..., "bounding_boxes": {"boxes": ..., "labels": ...}}` (other
+    keys pass through), the ONNX graph has no dicts: it takes one input per `keras.Input` of the
+    model, named as those inputs (name them "images", "boxes", "labels"), and gives the model's
+    outputs flattened in Keras's order, `output_0`, `output_1`, ...; for a model that returns the
+    layer's dict, dict keys sorted: output_0 the boxes (batch, max_number, 4), output_1 the labels
+    (batch, max_number), output_2 the images. The number of input boxes may be unknown (None).
+    """
+    from tapeflow import nest
+
+    data = (kwargs.get("_args") or [None])[0]
+    if not isinstance(data, dict):
+        return _float(b, layer, _one(inputs, layer))
+    if not isinstance(data.get("images"), str):
+        raise unsupported(layer, f"its dict input needs an 'images' tensor, received keys {sorted(data)}")
+    if len(b.shapes.get(data["images"], ())) != 4:
+        raise unsupported(layer, f"it needs a batch of images, received shape {b.shapes.get(data['images'])}")
+    out = dict(data)
+    out["images"] = _float(b, layer, data["images"])
+    if "bounding_boxes" in data:
+        boxes = dict(data["bounding_boxes"])
+        for key in ("boxes", "labels"):
+            boxes[key] = _max_number(b, layer, boxes[key])
+        out["bounding_boxes"] = boxes
+    return nest.flatten(out)
+
+
+__all__ = ["clahe", "max_num_bounding_boxes", "to_range"]

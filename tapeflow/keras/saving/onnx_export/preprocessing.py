@@ -45,7 +45,13 @@ def _np_float(layer: Any) -> Any:
 
 @converter(*_INFERENCE_IDENTITY)
 def augmentation(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
-    """Random augmentations are the identity at inference (the images cast to the layer's dtype)."""
+    """Random augmentations are the identity at inference (the images cast to the layer's dtype;
+    called on a dict, its other entries, labels or bounding boxes, pass unchanged)."""
+    from tapeflow import nest
+
+    data = (kwargs.get("_args") or [None])[0]
+    if isinstance(data, dict) and isinstance(data.get("images"), str):
+        return nest.flatten({**data, "images": augmentation(b, layer, [data["images"]], {})})
     x = _one(inputs, layer)
     if type(layer).__name__ == "RandomCrop":
         shape = b.shapes.get(x, ())

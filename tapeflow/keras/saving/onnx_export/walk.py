@@ -118,6 +118,8 @@ def convert_model(b: GraphBuilder, model: Any, inputs: list) -> list:
                   and not any(isinstance(t, SymbolicTensor) for t in others))
         if getattr(node.layer, "keras_class_name", None):
             kwargs["_args"] = list(args)  # constant operands of Keras operation nodes
+        elif args and isinstance(args[0], dict):
+            kwargs["_args"] = list(args)  # a dict input's structure (images with bounding boxes)
         list_call = (len(node.args) == 1 and isinstance(node.args[0], (list, tuple))
                      and all(isinstance(t, SymbolicTensor) for t in node.args[0])
                      and not any(isinstance(t, SymbolicTensor) for t in others))
