@@ -66,13 +66,56 @@ _ones_cache: dict = {}
 
 def _ones(xp: Any, n: int, dtype: Any) -> Any:
     """A cached ones vector (sums over rows as a matrix-vector product)."""
-    key = (xp.__name__, n, str(dtype))
+    key = (xp, n, dtype)
     v = _ones_cache.get(key)
     if v is None:
         if len(_ones_cache) > 32:
             _ones_cache.clear()
         v = _ones_cache[key] = xp.ones(n, dtype=dtype)
     return v
+
+
+# Rows per block of the elementwise passes: a block of the data and its scratch stay in L2.
+_BLOCK_BYTES = 1 << 18
+
+
+def _row_blocks(xp: Any, M: int, C: int, itemsize: int) -> list:
+    """Slices covering M rows, a cache-sized block each on the host (one block on a GPU)."""
+    rows = M if xp is not backend.host else max(1, _BLOCK_BYTES // (C * itemsize) // 8 * 8)
+    return [slice(i, min(M, i + rows)) for i in range(0, M, rows)]
+
+
+def _widening(M: int, C: int) -> tuple:
+    """(k, M / k): rows of k * C values (k a power of two dividing M, k * C <= 1024).
+
+    NOTE: NumPy's loops over an (M, C) array with a broadcast (C,) vector run one short inner
+    loop per row; viewing k rows as one and tiling the vector k times makes them ~1.3x faster.
+    """
+    k = 1
+    while M % (2 * k) == 0 and 2 * k * C <= 1024:
+        k *= 2
+    return k, M // k
+
+
+def _tile(xp: Any, v: Any, k: int) -> Any:
+    return xp.tile(v, k) if k > 1 else v
+
+
+def _fold(v: Any, k: int, C: int) -> Any:
+    """Per-column sums of a wide row (k * C,) folded back to the C channels."""
+    return v.reshape(k, C).sum(axis=0) if k > 1 else v
+
+
+def _column_dots(xp: Any, a: Any, b: Any) -> Any:
+    """sum_i a[i, j] * b[i, j] for (M, C) arrays: (C,).
+
+    NOTE: einsum over rows split into blocks of 8 ("kij,kij->j") runs ~1.5x faster than the
+    plain "ij,ij->j" here (a longer inner loop), with the same products and sums.
+    """
+    M, C = a.shape
+    if M % 8 == 0 and M >= 64:
+        return xp.einsum("kij,kij->j", a.reshape(-1, 8, C), b.reshape(-1, 8, C))
+    return xp.einsum("ij,ij->j", a, b)
 
 
 class FusedBatchNorm(Function):
@@ -97,25 +140,41 @@ class FusedBatchNorm(Function):
     def forward(self, x: Any, scale: Any, offset: Any) -> Any:
         xp = get_xp(x)
         ax, axes, bshape = self._layout(x)
+        # NOTE: two passes for the statistics as tf.nn.moments (the mean, then the centred
+        # squares: no cancellation); the output is written into the centred copy in place, a
+        # cache-sized block of rows at a time (the data leave and re-enter memory twice).
         if ax == x.ndim - 1:
-            # NOTE: channels-last sums as BLAS products with a ones vector: 5x faster than
+            # channels-last sums as BLAS products with a ones vector: 5x faster than
             # .mean(axis=0) and blocked, so float32 rounding stays ~1e-6 for large batches.
             C = x.shape[-1]
             M = x.size // C
-            x2 = x.reshape(M, C)
-            mean = _ones(xp, M, x.dtype) @ x2
+            k, rows = _widening(M, C)
+            x2 = x.reshape(rows, k * C)
+            mean = _fold(_ones(xp, rows, x.dtype) @ x2, k, C)
             mean /= M
-            xc = x - mean
-            xc2 = xc.reshape(M, C)
-            var = xp.einsum("ij,ij->j", xc2, xc2)
+            y = xp.empty_like(x)
+            y2 = y.reshape(rows, k * C)
+            var = xp.zeros(k * C, dtype=x.dtype)
+            blocks = _row_blocks(xp, rows, k * C, x.dtype.itemsize)
+            mean_k = _tile(xp, mean, k)
+            for sl in blocks:  # each block's centred copy is squared while in cache
+                yb = y2[sl]
+                xp.subtract(x2[sl], mean_k, out=yb)
+                var += _column_dots(xp, yb, yb)
+            var = _fold(var, k, C)
             var /= M
-        else:
-            mean = x.mean(axis=axes, keepdims=True).reshape(-1)
-            xc = x - mean.reshape(bshape)
-            var = xp.square(xc).mean(axis=axes)
+            a = (1.0 / xp.sqrt(var + x.dtype.type(self.epsilon))) * scale
+            a_k, offset_k = _tile(xp, a, k), _tile(xp, offset, k)
+            for sl in blocks:
+                yb = y2[sl]
+                yb *= a_k
+                yb += offset_k
+            return y, mean, var
+        mean = x.mean(axis=axes, keepdims=True).reshape(-1)
+        y = xp.subtract(x, mean.reshape(bshape))
+        var = xp.square(y).mean(axis=axes)
         inv = 1.0 / xp.sqrt(var + x.dtype.type(self.epsilon))
-        a = (inv * scale).reshape(bshape)
-        y = xc * a
+        y *= (inv * scale).reshape(bshape)
         y += offset.reshape(bshape)
         return y, mean, var
 
@@ -147,24 +206,51 @@ class FusedBatchNormGrad(Function):
         C = g.shape[ax]
         M = g.size // C
         inv = 1.0 / xp.sqrt(var + x.dtype.type(self.epsilon))
-        xc = x - mean.reshape(bshape)
+        # NOTE: dx = a dy + b xc + c per channel, written into the centred copy xc in place, a
+        # cache-sized block of rows at a time: one pass for sum(dy), one centring and summing
+        # dy * xc, one for dx.
         if ax == g.ndim - 1:
-            g2, xc2 = g.reshape(-1, C), xc.reshape(-1, C)
-            sum_dy = _ones(xp, M, g.dtype) @ g2
-            sum_dy_xc = xp.einsum("ij,ij->j", g2, xc2)
+            k, rows = _widening(M, C)
+            g2, x2 = g.reshape(rows, k * C), x.reshape(rows, k * C)
+            sum_dy = _fold(_ones(xp, rows, g.dtype) @ g2, k, C)
+            dx = xp.empty_like(g)
+            dx2 = dx.reshape(rows, k * C)
+            sum_dy_xc = xp.zeros(k * C, dtype=g.dtype)
+            blocks = _row_blocks(xp, rows, k * C, g.dtype.itemsize)
+            mean_k = _tile(xp, mean, k)
+            for sl in blocks:  # centre a block, and use it while it is in cache
+                db = dx2[sl]
+                xp.subtract(x2[sl], mean_k, out=db)
+                sum_dy_xc += _column_dots(xp, g2[sl], db)
+            sum_dy_xc = _fold(sum_dy_xc, k, C)
+            a, b, c = (_tile(xp, v, k) for v in self._coefficients(scale, inv, sum_dy, sum_dy_xc,
+                                                                   dmean, dvar, M))
+            tmp = xp.empty((blocks[0].stop - blocks[0].start, k * C), dtype=g.dtype)
+            for sl in blocks:
+                db = dx2[sl]
+                db *= b
+                db += c
+                db += xp.multiply(g2[sl], a, out=tmp[: db.shape[0]])
         else:
+            dx = xp.subtract(x, mean.reshape(bshape))
             sum_dy = g.sum(axis=axes)
-            sum_dy_xc = (g * xc).sum(axis=axes)
+            sum_dy_xc = (g * dx).sum(axis=axes)
+            a, b, c = self._coefficients(scale, inv, sum_dy, sum_dy_xc, dmean, dvar, M)
+            dx *= b.reshape(bshape)
+            dx += c.reshape(bshape)
+            dx += xp.multiply(g, a.reshape(bshape))
         dscale = (sum_dy_xc * inv).astype(g.dtype, copy=False)
+        return dx, dscale, sum_dy
+
+    @staticmethod
+    def _coefficients(scale: Any, inv: Any, sum_dy: Any, sum_dy_xc: Any, dmean: Any, dvar: Any,
+                      M: int) -> tuple:
+        """dx = a dy + b xc + c per channel:
+        a (dy - mean(dy) - xc inv^2 mean(dy xc)) + dmean / M + 2 dvar xc / M."""
         a = scale * inv
-        # dx = a * (dy - mean(dy) - xc * inv^2 * mean(dy * xc)) + dmean / M + 2 dvar xc / M
         b = -a * inv * inv * sum_dy_xc / M + 2.0 * dvar / M
         c = -a * sum_dy / M + dmean / M
-        dx = g * a.reshape(bshape)
-        xc *= b.reshape(bshape)
-        dx += xc
-        dx += c.reshape(bshape)
-        return dx, dscale, sum_dy
+        return a, b, c
 
     def backward(self, ddx: Tensor, ddscale: Tensor, ddoffset: Tensor) -> tuple:
         return formula_vjp(self, self.grad_formula, [ddx, ddscale, ddoffset])
