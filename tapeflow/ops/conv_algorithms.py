@@ -23,7 +23,15 @@ import math
 from typing import Any
 
 from tapeflow import backend
-from tapeflow.ops.conv_geometry import Geometry, crop_padding, geometry, pad_input, tap_slices, window_view
+from tapeflow.ops.conv_geometry import (
+    Geometry,
+    crop_padding,
+    geometry,
+    pad_input,
+    padded_interior,
+    tap_slices,
+    window_view,
+)
 
 # "auto" picks per shape; "im2col" or "fft" force one algorithm (tests and benchmarks).
 ALGORITHM = "auto"
@@ -267,16 +275,28 @@ def chunked(xp: Any, g: Geometry, x_shape: tuple, groups: int, itemsize: int) ->
 
 
 def _column_chunks(xp: Any, x: Any, g: Geometry) -> Any:
-    """Yield (n0, n1, cols) with cols the (rows, T*C) im2col matrix of images n0:n1 (a reused buffer)."""
+    """Yield (n0, n1, cols) with cols the (rows, T*C) im2col matrix of images n0:n1 (a reused buffer).
+
+    NOTE: with padding, each chunk of images is copied into one reused zero-bordered buffer
+    instead of padding the whole batch first: no batch-sized copy, and the chunk is still in
+    cache when its columns are gathered.
+    """
     N, C = x.shape[0], x.shape[-1]
     Mi, TC = math.prod(g.O), g.taps * C
-    view = window_view(xp, pad_input(xp, x, g), g)
     nb = max(1, _CHUNK_BYTES // (Mi * TC * x.dtype.itemsize))
     buf = xp.empty((min(nb, N) * Mi, TC), dtype=x.dtype)
+    padded = xp.zeros((min(nb, N),) + g.padded + (C,), dtype=x.dtype) if g.needs_padding else None
+    inner = padded_interior(g)
     for n0 in range(0, N, nb):
         n1 = min(N, n0 + nb)
+        if padded is None:
+            view = window_view(xp, x[n0:n1], g)
+        else:
+            chunk = padded[: n1 - n0]
+            chunk[inner] = x[n0:n1]
+            view = window_view(xp, chunk, g)
         cols = buf[: (n1 - n0) * Mi]
-        cols.reshape(view[n0:n1].shape)[...] = view[n0:n1]
+        cols.reshape(view.shape)[...] = view
         yield n0, n1, cols
 
 

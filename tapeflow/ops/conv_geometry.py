@@ -97,6 +97,11 @@ def pad_input(xp: Any, x: Any, g: Geometry, value: Any = 0) -> Any:
     return out
 
 
+def padded_interior(g: Geometry) -> tuple:
+    """The index of the unpadded input inside an array of the padded extent."""
+    return _inner(g)
+
+
 def _inner(g: Geometry) -> tuple:
     """The index of the unpadded input inside the padded array."""
     return (slice(None),) + tuple(slice(a, a + s) for a, s in zip(g.lo, g.S, strict=True)) + (slice(None),)

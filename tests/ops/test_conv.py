@@ -161,9 +161,12 @@ def test_fft_matches_im2col(geom, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("per_chunk", [1, 2])
 @pytest.mark.parametrize("stride,padding", [(1, "SAME"), (2, "VALID"), (1, [[0, 0], [3, 1], [0, 2], [0, 0]])])
-def test_batch_chunked_columns(stride, padding, monkeypatch):
-    """Large column matrices are built a few images at a time; force that on small shapes."""
+def test_batch_chunked_columns(stride, padding, per_chunk, monkeypatch):
+    """Large column matrices are built a few images at a time (each chunk padded in a reused
+    zero-bordered buffer; 5 images in chunks of 2 leave a partial last chunk); force that on
+    small shapes."""
     rng = np.random.default_rng(9)
     x = rng.standard_normal((5, 6, 7, 4))
     w = rng.standard_normal((3, 2, 4, 3))
@@ -178,10 +181,11 @@ def test_batch_chunked_columns(stride, padding, monkeypatch):
         return [y.numpy()] + [gr.numpy() for gr in tape.gradient(loss, [tx, tw])]
 
     whole = run()
-    monkeypatch.setattr(conv_ops, "_CHUNK_BYTES", 600)  # one image per chunk
-    assert conv_ops.chunked(np, geometry("", (6, 7), (3, 2), (stride,) * 2, (1, 1),
-                                               padding if isinstance(padding, str) else
-                                               ((3, 1), (0, 2))), x.shape, 1, 8)
+    g = geometry("", (6, 7), (3, 2), (stride,) * 2, (1, 1),
+                 padding if isinstance(padding, str) else ((3, 1), (0, 2)))
+    per_image = int(np.prod(g.O)) * g.taps * 4 * 8
+    monkeypatch.setattr(conv_ops, "_CHUNK_BYTES", per_chunk * per_image)
+    assert conv_ops.chunked(np, g, x.shape, 1, 8)
     for a, b in zip(run(), whole, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     check_gradients(lambda a, b: tf.nn.conv2d(a, b, stride, padding), [x, w])
