@@ -371,7 +371,10 @@ class Variable(Tensor):
         else:
             value = _to_array(initial_value, dtype)
         xp = backend.get_xp(value)
-        self._value = xp.array(value, copy=True)
+        # NOTE: row-major like every TF buffer: an F-ordered initial value (Orthogonal's
+        # transposed QR factor) would make every later op that mixes it, its slots and its
+        # C-ordered gradients walk memory with strides (Adam on it took ~6x as long).
+        self._value = xp.array(value, copy=True, order="C")
         self._trainable = bool(trainable)
         base = _scoped_name(name or "Variable")  # "outer/inner/name" inside tf.name_scope
         self._name = base if ":" in base else base + ":0"

@@ -481,7 +481,8 @@ class Orthogonal(RandomInitializer):
         q = q * np.sign(np.diag(r))
         if rows < cols:
             q = q.T
-        out = (self.gain * q).reshape(shape).astype(d.as_numpy_dtype)
+        # NOTE: q.T is F-ordered; values are row-major everywhere else (as in TF).
+        out = (self.gain * q).reshape(shape).astype(d.as_numpy_dtype, order="C")
         return Tensor(_backend.asarray(out, None, _backend.default_xp()))
 
     def get_config(self) -> dict:

@@ -500,7 +500,7 @@ class LSTMSequence(_Recurrence):
     gates = 4
 
     def _saved_shapes(self, T: int, U: int, B: int) -> dict:
-        return {"Z": (T, 4 * U, B), "D": (T, 4 * U, B), "P": (T, U, B)}
+        return {"F": (T, U, B), "D": (T, 4 * U, B), "P": (T, U, B)}
 
     def _loop(self, xp: Any, XH: Any, HN: Any, states: tuple, kernel: Any, recurrent_kernel: Any,
               bias: Any, M: Any) -> list:
@@ -529,16 +529,18 @@ class LSTMSequence(_Recurrence):
         cbuf = (xp.empty((U, B), dtype=dt), xp.empty((U, B), dtype=dt))
         tmpu = pool.take(xp, (U, B), dt)
         tc = pool.take(xp, (U, B), dt)
-        # Z: the gate activations of every step (T, G, B), internal order.
-        Z = saved["Z"] if save else pool.take(xp, (T, G, B), dt)
+        # z: one step's gates (G, B), internal order, reused by every step so that it stays in
+        # cache (a (T, G, B) array written once per step costs more than the step's pointwise
+        # work); the backward pass reads only the forget gates of the activations (F).
+        z = pool.take(xp, (G, B), dt)
         if save:
+            Fg = saved["F"]
             # D: per-step multipliers of the pre-activation gradients (internal order o, i, f, c):
             #    dZ_o = dh * [act(c) o'],  dZ_{i,f,c} = dc * [c~ i', c_prev f', i c~'];
             # P = o act'(c): the path from h to c.
             D, P = saved["D"], saved["P"]
         fused = one_tanh and M is None and xp is not backend.host
         for s in range(T):
-            z = Z[s]
             xp.matmul(WbRT, XH[:, s], out=z)
             if fused:  # one kernel for the step's pointwise work (GPU: launches dominate)
                 cn = cbuf[s % 2]
@@ -546,6 +548,7 @@ class LSTMSequence(_Recurrence):
                 if save:
                     d4 = D[s].reshape(4, U, B)
                     kernels.lstm_step(xp, True)(c, *blocks, d4[0], d4[1], d4[2], d4[3], P[s])
+                    xp.copyto(Fg[s], z[2 * U:U3])
                 else:
                     kernels.lstm_step(xp, False)(c, *blocks)
                 c = cn
@@ -571,6 +574,8 @@ class LSTMSequence(_Recurrence):
                 sg *= 0.5
                 sg += 0.5
             o, i, f, g = z[:U], z[U:2 * U], z[2 * U:U3], z[U3:]
+            if save:
+                xp.copyto(Fg[s], f)
             cn = cbuf[s % 2]
             xp.multiply(f, c, out=cn)
             xp.multiply(i, g, out=tmpu)
@@ -595,9 +600,7 @@ class LSTMSequence(_Recurrence):
                 self._carry(xp, M, s, hn, H[:, s], H[:, s + 1])
                 xp.copyto(cn, c, where=~M[s])
             c = cn
-        pool.give(tmpu, tc)
-        if not save:
-            pool.give(Z)
+        pool.give(z, tmpu, tc)
         return [c]
 
     def _weights(self, xp: Any, kernel: Any, recurrent_kernel: Any) -> None:
@@ -607,16 +610,15 @@ class LSTMSequence(_Recurrence):
     def _backward_arrays(self, dys: list) -> tuple:
         dy, dhT, dcT = dys
         XH, W, R, scale = self._XH, self._W, self._R, self._scale
-        Z, D, P = self._saved["Z"], self._saved["D"], self._saved["P"]
+        Fg, D, P = self._saved["F"], self._saved["D"], self._saved["P"]
         xp = backend.get_xp(XH)
         T, U, B = P.shape
         G, K, F = 4 * U, XH.shape[0], self._F
         # With the sigmoid trick the stored multipliers are 4x the true ones on the sigmoid
         # gates: dZ' = dZ / scale, and (R * scale) @ dZ' = R @ dZ.
         Rsc = R * scale if scale is not None else R
-        Z4 = Z.reshape(T, 4, U, B)
         D4 = D.reshape(T, 4, U, B)
-        dZ = _POOL.take(xp, (G, T, B), Z.dtype)
+        dZ = _POOL.take(xp, (G, T, B), D.dtype)
         dh, dout, dseq = self._seed_grads(xp, dy, dhT)
         dc = xp.ascontiguousarray(dcT.T)
         M = self._M
@@ -627,7 +629,7 @@ class LSTMSequence(_Recurrence):
                 dz4 = dZ[:, s].reshape(4, U, B)
                 dc_new = xp.empty_like(dc)
                 kernels.lstm_step_grad(xp)(dh_new, P[s], dc, D4[s, 0], D4[s, 1], D4[s, 2], D4[s, 3],
-                                           Z4[s, 2], dz4[0], dz4[1], dz4[2], dz4[3], dc_new)
+                                           Fg[s], dz4[0], dz4[1], dz4[2], dz4[3], dc_new)
                 dc = dc_new
                 dh = Rsc @ dZ[:, s]
                 continue
@@ -642,7 +644,7 @@ class LSTMSequence(_Recurrence):
             dz4 = dz.reshape(4, U, B)
             xp.multiply(dh_new, D4[s, 0], out=dz4[0])
             xp.multiply(dct, D4[s, 1:], out=dz4[1:])
-            dc = dct * Z4[s, 2]
+            dc = dct * Fg[s]
             dh = Rsc @ dz
             if dh_pass is not None:
                 dh += dh_pass

@@ -103,3 +103,14 @@ def test_trainable_flag_controls_auto_watch() -> None:
     with tf.GradientTape() as tape:
         y = v * v
     assert float(tape.gradient(y, v)) == 4.0
+
+
+def test_value_is_row_major_whatever_the_initial_layout() -> None:
+    # A Fortran-ordered initial value (a transposed array) is stored row-major, as TF stores
+    # every buffer: ops mixing the variable with C-ordered gradients stay on contiguous paths.
+    f = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4))
+    v = tf.Variable(f)
+    assert v._value.flags.c_contiguous
+    np.testing.assert_array_equal(v.numpy(), f)
+    v.assign(f.T.T)
+    assert v._value.flags.c_contiguous

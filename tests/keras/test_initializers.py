@@ -106,6 +106,12 @@ def test_orthogonal_is_orthogonal(shape):
         initializers.Orthogonal()((5,))
 
 
+def test_orthogonal_values_are_row_major():
+    # q.T of the QR factor is F-ordered; the initializer returns row-major values (as TF).
+    for shape in [(128, 512), (512, 128), (3, 4, 5)]:
+        assert initializers.Orthogonal(seed=1)(shape)._value.flags.c_contiguous
+
+
 def test_get_and_configs():
     for name, cls in [("glorot_uniform", initializers.GlorotUniform),
                       ("he_normal", initializers.HeNormal), ("zeros", initializers.Zeros),
