@@ -79,13 +79,14 @@ class MelSpectrogram(Layer):
         log_spec = ops.subtract(log_spec, 10.0 * math.log10(max(ref, self.min_power)))
         return ops.maximum(log_spec, ops.subtract(ops.max(log_spec), self.top_db))
 
-    def compute_output_shape(self, input_shape: Any) -> Any:
+    def compute_output_shape(self, input_shape: Any) -> tuple:
         def frames(n: Any) -> Any:
             return (n + self.sequence_stride + 1) // self.sequence_stride if n is not None else None
 
+        # A tuple (Keras returns a list), which the symbolic call would read as a list of shapes.
         if len(input_shape) == 1:
-            return [self.num_mel_bins, frames(input_shape[0])]
-        return [input_shape[0], self.num_mel_bins, frames(input_shape[1])]
+            return (self.num_mel_bins, frames(input_shape[0]))
+        return (input_shape[0], self.num_mel_bins, frames(input_shape[1]))
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -214,7 +215,7 @@ class STFTSpectrogram(Layer):
         if self.data_format == "channels_last":
             return (input_shape[0], frames, freq, channels) if self.expand_dims else \
                 (input_shape[0], frames, freq * channels)
-        return (input_shape[0], channels, freq, frames) if self.expand_dims else \
+        return (input_shape[0], channels, frames, freq) if self.expand_dims else \
             (input_shape[0], freq * channels, frames)
 
     def get_config(self) -> dict:

@@ -15,6 +15,7 @@ def _import_converters() -> None:
     from tapeflow.keras.saving.onnx_export import (  # noqa: F401
         activations,
         attention,
+        audio,
         conv,
         core,
         hashing,
