@@ -18,6 +18,7 @@ STFT = [{}, {"mode": "magnitude", "frame_length": 64, "frame_step": 16, "padding
         {"mode": "psd", "frame_length": 50, "fft_length": 64, "scaling": "spectrum", "periodic": True},
         {"mode": "stft", "frame_length": 32, "expand_dims": True},
         {"mode": "angle", "frame_length": 32, "data_format": "channels_first"},
+        {"mode": "log", "frame_length": 32, "data_format": "channels_first", "expand_dims": True},
         {"mode": "imag", "frame_length": 32, "window": None}]
 
 
@@ -69,3 +70,10 @@ def test_errors_and_training():
         y = tf.reduce_sum(keras.layers.MelSpectrogram(fft_length=256, sequence_stride=64, num_mel_bins=16,
                                                       power_to_db=False)(x))
     assert np.isfinite(tape.gradient(y, x).numpy()).all()
+
+
+def test_mel_spectrogram_on_symbolic_inputs():
+    inputs = keras.Input((1000,))
+    out = keras.layers.MelSpectrogram(fft_length=128, sequence_stride=64, num_mel_bins=10)(inputs)
+    assert tuple(out.shape) == (None, 10, 16)
+    assert keras.Model(inputs, out).predict(AUDIO[:, :1000], verbose=0).shape == (2, 10, 16)

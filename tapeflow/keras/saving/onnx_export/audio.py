@@ -6,7 +6,8 @@ and the number of samples may be dynamic) and take the DFT as one MatMul with a 
 MelSpectrogram, cos/sin of the fft_length-point DFT with the zero-padded window folded in. A
 MatMul runs in float32 and float64 alike, and is closer to Tapeflow's result than ONNX's STFT op.
 ONNX has no atan2, so mode="angle" is built from Atan of a ratio in [0, 1] with the quadrant (and
-the sign of a zero) restored as NumPy's arctan2 does.
+the sign of a zero) restored as NumPy's arctan2 does (float64: a float32 Atan refined by one Newton
+step, as onnxruntime has no float64 Atan).
 """
 
 from __future__ import annotations
@@ -82,11 +83,23 @@ def _atan2(b: GraphBuilder, y: str, x: str, dtype: np.dtype, h: str) -> str:
     ay, ax = b.op("Abs", [y], h), b.op("Abs", [x], h)
     lo, hi = b.op("Min", [ay, ax], h), b.op("Max", [ay, ax], h)
     safe_hi = b.op("Where", [b.op("Equal", [hi, zero], h), one, hi], h)
-    a = b.op("Atan", [b.op("Div", [lo, safe_hi], h)], h)
+    ratio = b.op("Div", [lo, safe_hi], h)
+    if dtype == np.float32:
+        a = b.op("Atan", [ratio], h)
+    else:
+        # NOTE: onnxruntime has no float64 Atan: atan in float32, then one Newton step on
+        # sin(a) - r cos(a) = 0 in float64 (a in [0, pi/4], so the float32 error of ~1e-7 drops to ~1e-14).
+        a = b.op("Cast", [b.op("Atan", [b.op("Cast", [ratio], h, to=1)], h)], h, to=_elem_type(dtype))
+        sin, cos = b.op("Sin", [a], h), b.op("Cos", [a], h)
+        step = b.op("Div", [b.op("Sub", [sin, b.op("Mul", [ratio, cos], h)], h),
+                            b.op("Add", [cos, b.op("Mul", [ratio, sin], h)], h)], h)
+        a = b.op("Sub", [a, step], h)
     half_pi = _scalar(b, math.pi / 2, h + "/half_pi", dtype)
     a = b.op("Where", [b.op("Greater", [ay, ax], h), b.op("Sub", [half_pi, a], h), a], h)
     a = b.op("Where", [_signbit(b, x, zero, one, h), b.op("Sub", [_scalar(b, math.pi, h + "/pi", dtype), a], h), a], h)
-    return b.op("Where", [_signbit(b, y, zero, one, h), b.op("Neg", [a], h), a], h)
+    # NOTE: a Mul by -1 or 1, not Where(.., -a, a): onnxruntime's Where turns a -0.0 into 0.0.
+    sign = b.op("Where", [_signbit(b, y, zero, one, h), _scalar(b, -1.0, h + "/minus_one", dtype), one], h)
+    return b.op("Mul", [a, sign], h)
 
 
 @converter("STFTSpectrogram")
@@ -153,12 +166,12 @@ def stft_spectrogram(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) ->
 
 
 def _mel_window(layer: Any, dtype: np.dtype) -> np.ndarray:
-    """`keras.ops.stft`'s window (periodic hann/hamming, given values, or ones) in `dtype`,
-    zero-padded to fft_length with the extra zero at the end, as float64."""
+    """`keras.ops.stft`'s window (periodic hann/hamming or given values) in `dtype`, zero-padded
+    to fft_length with the extra zero at the end, as float64; without a window, ones."""
     seq, n_fft, window = int(layer.sequence_length), int(layer.fft_length), layer.window
     if window is None:
-        win = np.ones(seq, np.float64)
-    elif isinstance(window, str):
+        return np.ones(n_fft, np.float64)  # no window: whole fft_length frames
+    if isinstance(window, str):
         if window not in ("hann", "hamming"):
             raise unsupported(layer, f"window {window!r}: keras.ops.stft knows only 'hann' and 'hamming' (or values)")
         k = np.arange(seq)
@@ -185,9 +198,15 @@ def mel_spectrogram(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> 
     if len(shape) < 2:
         raise unsupported(layer, f"it needs (batch, samples) inputs; the input shape is {shape}")
     n_fft, step = int(layer.fft_length), int(layer.sequence_stride)
+    if out_dtype != dtype_name:  # Keras casts the inputs to the compute dtype (float16) before the call
+        x = b.op("Cast", [x], h, to=_elem_type(out_dtype))
     x = b.op("Cast", [x], h, to=_elem_type(dtype_name))
     half = n_fft // 2
     rank = len(shape)
+    # The true frame count, declared as the output's shape: Keras's compute_output_shape, (T + stride + 1) //
+    # stride, is one more when T % stride == stride - 1.
+    frames_out = None if shape[-1] is None else (int(shape[-1]) + 2 * half - n_fft) // step + 1
+    out_shape = (*shape[:-1], int(layer.num_mel_bins), frames_out)
     x = b.op("Pad", [x, b.ints([0] * (rank - 1) + [half] + [0] * (rank - 1) + [half], h + "/center")], h,
              mode="reflect")
     frames = _frames(b, x, n_fft, step, h)  # (..., frames, fft_length)
@@ -212,4 +231,6 @@ def mel_spectrogram(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> 
         y = b.op("Max", [y, top], h)
     perm = list(range(rank - 1)) + [rank, rank - 1]  # (..., frames, mel) -> (..., mel, frames)
     y = b.op("Transpose", [y], h, perm=perm)
-    return b.op("Cast", [y], h, to=_elem_type(out_dtype)) if out_dtype != dtype_name else y
+    y = b.op("Cast", [y], h, to=_elem_type(out_dtype)) if out_dtype != dtype_name else y
+    b.shapes[y] = out_shape
+    return y
