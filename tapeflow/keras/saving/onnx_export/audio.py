@@ -21,6 +21,7 @@ from tapeflow.keras.saving.onnx_export.builder import GraphBuilder, converter, u
 from tapeflow.keras.saving.onnx_export.masks import _elem_type
 
 _FLOATS = ("float32", "float64")
+_LOW_FLOATS = ("float16",)  # Tapeflow has no bfloat16 compute
 
 
 def _one(inputs: list, layer: Any) -> str:
@@ -106,26 +107,35 @@ def _atan2(b: GraphBuilder, y: str, x: str, dtype: np.dtype, h: str) -> str:
 def stft_spectrogram(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
     """Frames of every channel @ the layer's [real | imag] kernels (frame_length, bins), then the
     mode's elementwise ops, in a (batch, channels, frames, bins) layout, and the layer's output
-    layout at the end."""
+    layout at the end (channels and samples may be unknown). A float16 layer is computed in
+    float32 with every value rounded to float16 where Tapeflow's float16 ops round it (inputs,
+    kernels, each op's result)."""
+    from tapeflow import dtypes
     from tapeflow.keras import backend as kbackend
 
     x, h = _one(inputs, layer), layer.name
     shape = b.shapes.get(x, ())
-    dtype_name = _dtype_name(getattr(layer, "compute_dtype", None))
-    if dtype_name not in _FLOATS:
-        raise unsupported(layer, f"its compute dtype is {dtype_name}; the export supports float32 and float64 "
-                                 "(onnxruntime has no float16 Atan/Gather-MatMul path matching Tapeflow)")
+    compute = _dtype_name(getattr(layer, "compute_dtype", None))
+    if compute not in _FLOATS + _LOW_FLOATS:
+        raise unsupported(layer, f"its compute dtype is {compute}, not float16, float32 or float64")
     if len(shape) != 3:
         raise unsupported(layer, f"it needs (batch, time, channels) inputs (or channels first); the input shape is "
                                  f"{shape}")
     last = layer.data_format == "channels_last"
-    channels = shape[2] if last else shape[1]
-    if channels is None:
-        raise unsupported(layer, f"it needs a known number of channels, the input shape is {shape}")
     if not layer.built:
         raise unsupported(layer, "it is not built (call the model first)")
-    dtype = np.dtype(dtype_name)
-    x = b.op("Cast", [x], h, to=_elem_type(dtype_name))
+    low = compute in _LOW_FLOATS
+    dtype = np.dtype("float32" if low else compute)
+    work = _elem_type(dtype)
+
+    def rnd(v: str) -> str:  # the rounding of a float16 op's result
+        return b.op("Cast", [b.op("Cast", [v], h, to=_elem_type(compute))], h, to=work) if low else v
+
+    def const(v: Any) -> np.ndarray:  # a value as the layer's compute dtype holds it
+        v = np.asarray(v, np.float64)
+        return (v.astype(dtypes.as_dtype(compute)._np) if low else v).astype(dtype)
+
+    x = rnd(b.op("Cast", [x], h, to=_elem_type(compute)) if low else b.op("Cast", [x], h, to=work))
     if last:
         x = b.op("Transpose", [x], h + "/to_channels_first", perm=[0, 2, 1])
     length, step = int(layer.frame_length), int(layer._frame_step)
@@ -135,34 +145,31 @@ def stft_spectrogram(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) ->
     sides = [s for s in ("real", "imag") if (s, layer.mode) not in (("real", "imag"), ("imag", "real"))]
     kernels = [np.asarray(getattr(layer, f"{s}_kernel").numpy(), np.float64)[:, 0, :] for s in sides]
     bins = kernels[0].shape[1]
-    y = b.op("MatMul", [frames, b.const(np.concatenate(kernels, axis=1).astype(dtype), h + "/dft", dtype=dtype)], h)
+    y = rnd(b.op("MatMul", [frames, b.const(const(np.concatenate(kernels, axis=1)), h + "/dft", dtype=dtype)], h))
     if len(sides) == 2 and layer.mode != "stft":
         real, imag = b.op("Split", [y, b.ints([bins, bins], h + "/halves")], h, outputs=2, axis=-1)
         if layer.mode == "angle":
-            y = _atan2(b, imag, real, dtype, h)
+            y = rnd(_atan2(b, imag, real, dtype, h))
         else:
-            power = b.op("Add", [b.op("Mul", [real, real], h), b.op("Mul", [imag, imag], h)], h)
+            power = rnd(b.op("Add", [rnd(b.op("Mul", [real, real], h)), rnd(b.op("Mul", [imag, imag], h))], h))
             if layer.mode == "psd":
                 # Keras adds power[1:-1] to itself: the inner bins doubled (x + x == 2 x exactly).
                 double = np.ones(bins, dtype)
                 double[1:-1] = 2
-                y = b.op("Mul", [power, b.const(double, h + "/one_sided", dtype=dtype)], h)
+                y = rnd(b.op("Mul", [power, b.const(double, h + "/one_sided", dtype=dtype)], h))
             else:
-                eps = _scalar(b, kbackend.epsilon(), h + "/epsilon", dtype)
-                y = b.op("Sqrt", [b.op("Max", [power, eps], h)], h)
+                eps = b.const(const(kbackend.epsilon()), h + "/epsilon", dtype=dtype)
+                y = rnd(b.op("Sqrt", [b.op("Max", [power, eps], h)], h))
                 if layer.mode == "log":
-                    y = b.op("Log", [b.op("Max", [y, eps], h)], h)
-    freq = 2 * bins if layer.mode == "stft" else bins
+                    y = rnd(b.op("Log", [b.op("Max", [y, eps], h)], h))
+    if low:
+        y = b.op("Cast", [y], h, to=_elem_type(compute))
     # (N, C, T', F) -> the layer's layout
-    if last and layer.expand_dims:
-        return b.op("Transpose", [y], h, perm=[0, 2, 3, 1])  # (N, T', F, C)
-    if last:
-        y = b.op("Transpose", [y], h, perm=[0, 2, 1, 3])  # (N, T', C, F)
-        return b.op("Reshape", [y, b.ints([0, 0, int(channels) * freq], h + "/merge_channels")], h)
-    if layer.expand_dims:
-        return y  # Keras's channels-first expand_dims output is (N, C, T', F) too
-    y = b.op("Transpose", [y], h, perm=[0, 1, 3, 2])  # (N, C, F, T')
-    return b.op("Reshape", [y, b.ints([0, int(channels) * freq, -1], h + "/merge_channels")], h)
+    if layer.expand_dims:  # (N, T', F, C); channels first: (N, C, T', F), as Keras
+        return b.op("Transpose", [y], h, perm=[0, 2, 3, 1]) if last else y
+    y = b.op("Transpose", [y], h, perm=[0, 2, 1, 3])  # (N, T', C, F)
+    y = b.op("Reshape", [y, b.ints([0, 0, -1], h + "/merge_channels")], h)  # (N, T', C * F), c-major
+    return y if last else b.op("Transpose", [y], h, perm=[0, 2, 1])
 
 
 def _mel_window(layer: Any, dtype: np.dtype) -> np.ndarray:
