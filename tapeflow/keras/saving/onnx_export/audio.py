@@ -3,8 +3,8 @@
 Both frame the signal with a Gather of in-graph indices (frame starts from `Range`, so the batch
 and the number of samples may be dynamic) and take the DFT as one MatMul with a constant
 (frame, bins) matrix: STFTSpectrogram's own (trainable) real and imaginary kernels, or, for
-MelSpectrogram, cos/sin of the fft_length-point DFT with the zero-padded window folded in. A
-MatMul runs in float32 and float64 alike, and is closer to Tapeflow's result than ONNX's STFT op.
+MelSpectrogram, cos/sin of the fft_length-point DFT with the zero-padded window folded in (a
+MatMul runs in float32 and float64 alike and carries trained kernels, which ONNX's STFT op cannot).
 ONNX has no atan2, so mode="angle" is built from Atan of a ratio in [0, 1] with the quadrant (and
 the sign of a zero) restored as NumPy's arctan2 does (float64: a float32 Atan refined by one Newton
 step, as onnxruntime has no float64 Atan).
