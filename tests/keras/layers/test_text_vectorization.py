@@ -168,3 +168,30 @@ def test_text_vectorization_keras_guide_standardization_against_keras():
     theirs.adapt(ktf.data.Dataset.from_tensor_slices(data).batch(2))
     assert ours.get_vocabulary() == theirs.get_vocabulary()
     np.testing.assert_array_equal(ours(data).numpy(), np.asarray(theirs(data)))
+
+
+# Bytes that are not valid UTF-8: lone and truncated sequences, surrogates, overlong and 5-byte
+# forms, next to punctuation and whitespace.
+INVALID_UTF8 = [b"\xff\xfe abc", b"Hello \xc3 World!", b"ok \xed\xa0\x80 x", b"\xe2\x82", b"a\xe2!b, c\xc3\xa9 d\xc3",
+                b"\xc3\xa9t\xc3\xa9 \xf0\x9f\x98 \xf0\x9f\x98\x80 \x80\x80x", b"A\xc0\xafB \xf8\x88\x80\x80\x80 q", b""]
+INVALID_UTF8_VOCAB = ["abc", "hello", "world", "ok", "x", "\ufffd", "\ufffd abc", "a", "b", "c", "é", "été", "q"]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("kwargs", [
+    {}, {"standardize": None, "ngrams": 2}, {"split": "character"}, {"standardize": "lower", "split": None},
+    {"standardize": "strip_punctuation", "split": "character", "output_mode": "count"},
+])
+def test_text_vectorization_of_invalid_utf8_matches_tensorflow_eagerly_and_in_tf_function(kwargs):
+    """As TF 2.21: invalid bytes stay in whitespace tokens (out of vocabulary) and become U+FFFD
+    (one per maximal invalid subsequence) when splitting characters."""
+    k = _keras()
+    import tensorflow as real_tf
+
+    shape = (-1, 1) if "split" in kwargs and kwargs["split"] is None else (-1,)
+    want = np.asarray(k.layers.TextVectorization(vocabulary=INVALID_UTF8_VOCAB, **kwargs)(
+        real_tf.reshape(real_tf.constant(INVALID_UTF8), shape)))
+    layer = layers.TextVectorization(vocabulary=INVALID_UTF8_VOCAB, **kwargs)
+    x = tf.reshape(tf.constant(INVALID_UTF8), shape)
+    np.testing.assert_array_equal(layer(x).numpy(), want)
+    np.testing.assert_array_equal(tf.function(lambda t: layer(t))(x).numpy(), want)

@@ -770,6 +770,52 @@ def test_text_vectorization_in_a_classifier_and_an_explicit_old_opset():
         to_onnx(model, opset_version=17)
 
 
+
+_INVALID_UTF8 = [b"ok x", b"\xff\xfe abc", b"Hello \xc3 World!", b"ok \xed\xa0\x80 x", b"\xe2\x82",
+                 b"\xc3\xa9t\xc3\xa9 \xf0\x9f\x98 \x80x", b"A\xc0\xafB \xf8\x88\x80\x80\x80 q"]
+_UTF8_VOCAB = ["abc", "hello", "world", "ok", "x", "a", "b", "é", "été", "q"]  # (no U+FFFD)
+
+
+def _run_on_constant_strings(proto, values, shape):
+    """Run `proto` with its string input replaced by a constant holding `values` (onnxruntime's
+    Python API feeds text only, so bytes that are not UTF-8 reach a graph only so)."""
+    graph = proto.graph
+    graph.initializer.append(onnx.helper.make_tensor(graph.input[0].name, onnx.TensorProto.STRING, list(shape),
+                                                     values))
+    del graph.input[:]
+    return ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {})[0]
+
+
+def test_text_vectorization_of_bytes_that_are_not_utf8():
+    """Graphs with the Tokenizer refuse them, naming the row; standardize=None, split=None looks
+    the raw strings up, as Tapeflow and TF do."""
+    import tapeflow as tf
+
+    for options in ({}, {"standardize": None}, {"split": "character", "ngrams": 2}):
+        model, _ = _text_model(options)
+        with pytest.raises(Exception, match="invalid utf8 chars at element: 1"):
+            _run_on_constant_strings(to_onnx(model), _INVALID_UTF8, (len(_INVALID_UTF8),))
+    layer = L.TextVectorization(vocabulary=_UTF8_VOCAB + ["\xff"], standardize=None, split=None)
+    inputs = tk.Input((1,), dtype="string")
+    model = tk.Model(inputs, layer(inputs))
+    got = _run_on_constant_strings(to_onnx(model), _INVALID_UTF8, (len(_INVALID_UTF8), 1))
+    np.testing.assert_array_equal(got, model.predict(tf.reshape(tf.constant(_INVALID_UTF8), (-1, 1)), verbose=0))
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("options", [{}, {"split": "character", "ngrams": (1, 2)},
+                                     {"standardize": "strip_punctuation", "output_mode": "count"}])
+def test_text_vectorization_of_replacement_decoded_bytes_matches_tensorflow(options):
+    """Bytes decoded with errors="replace" (what a Python caller feeds onnxruntime) give TF's
+    results on the raw bytes, for a vocabulary without U+FFFD."""
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    want = np.asarray(keras.layers.TextVectorization(vocabulary=_UTF8_VOCAB, **options)(_INVALID_UTF8))
+    inputs = tk.Input((), dtype="string")
+    model = tk.Model(inputs, L.TextVectorization(vocabulary=_UTF8_VOCAB, **options)(inputs))
+    text = np.asarray([v.decode("utf-8", "replace") for v in _INVALID_UTF8], dtype=object)
+    np.testing.assert_array_equal(_run(model, text)[0], want)
+
 # -- Hashing of numbers: FarmHash / SipHash of the decimal strings in uint64 arithmetic ------------
 
 _HASH_VALUES = np.asarray([0, 1, -1, 7, 9, 10, 99, 100, -99, -100, 999, 1000, 9999, 12345, -1234567, 10**7, 12345678,

@@ -17,8 +17,18 @@ exactly as the layer computes them, with string operators.
 
 Such a graph needs opset 20 (chosen by default when a model holds one) and runs in onnxruntime,
 whose `com.microsoft` domain has the Tokenizer; `standardize=None, split=None` without n-grams
-needs neither. NOTE: input strings must be valid UTF-8 (onnxruntime's Tokenizer refuses others,
-where TF would replace the bad bytes).
+needs neither.
+
+Bytes that are not valid UTF-8: TF 2.21's TextVectorization (and Tapeflow's, eagerly and in
+tf.function) keeps them in whitespace tokens, which then miss a text vocabulary, and replaces them
+with U+FFFD when splitting characters. No ONNX operator reads a string's bytes, so the graph
+cannot do the same: where it uses the Tokenizer (any standardize or split), onnxruntime refuses
+such a string at run time ("Input string contains invalid utf8 chars at element: i", i the input
+row); with standardize=None and split=None the raw strings are looked up, as TF does. From Python,
+onnxruntime takes text only: feed `str` arrays (a numpy array of `bytes` objects is silently
+converted with `str()`, to "b'...'", and a bytes `S` array is decoded as UTF-8); decoding with
+`errors="replace"` gives TF's results for split="character" (and for the other splits while no
+vocabulary token holds U+FFFD).
 """
 
 from __future__ import annotations
@@ -65,15 +75,15 @@ def _characters(b: GraphBuilder, x: str, h: str) -> str:
     """(n,) strings -> (n, longest) Unicode characters padded with ""."""
     from onnx import TensorProto
 
-    # A first row of one character, removed after: the Tokenizer then always sees a non-empty
+    # A last row of one character, removed after: the Tokenizer then always sees a non-empty
     # batch with a character (it returns a 1-D tensor for an empty batch, (n, 0) for empty strings).
-    guarded = b.op("Concat", [_strings(b, ["."], h + "/guard_row"), x], h, axis=0)
+    # (Last, so that the element its invalid-UTF-8 error names is the input row.)
+    guarded = b.op("Concat", [x, _strings(b, ["."], h + "/guard_row")], h, axis=0)
     chars = b.op("Tokenizer", [guarded], h, domain=MS, mark=0, mincharnum=1, pad_value="", separators=[""])
     # ONNX's shape inference does not know com.microsoft operators (and crashes on a LabelEncoder
     # whose input has no type), so the output's type is declared.
     chars = b.declare(chars, TensorProto.STRING, 2)
-    return b.op("Slice", [chars, b.ints([1], h + "/start"), b.ints([_INT64_MAX], h + "/end"), b.ints([0], h + "/axis")],
-                h)
+    return b.op("Slice", [chars, b.ints([0], h + "/start"), b.ints([-1], h + "/end"), b.ints([0], h + "/axis")], h)
 
 
 def _dim(b: GraphBuilder, x: str, axis: int, h: str, scalar: bool = False) -> str:
