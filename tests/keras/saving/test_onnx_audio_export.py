@@ -44,6 +44,18 @@ def _check(model, xs, atol=1e-5, rtol_of_max=None, rtol=0.0, angle=False):
         assert (diff <= limit).all(), (diff.max(), got.ravel()[diff.argmax()])
 
 
+def _check_float64_call(model, x, angle=False):
+    """A float64 model called directly (no float32 rounding of its inputs): within 1e-12."""
+    session = _session(model)
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    want = model(x).numpy()
+    assert got.dtype == want.dtype == np.float64
+    diff = np.abs(got - want)
+    if angle:
+        diff = np.abs((diff + np.pi) % (2 * np.pi) - np.pi)
+    assert (diff <= 1e-12 * np.maximum(1.0, np.abs(want))).all(), diff.max()
+
+
 def _rng(seed=0):
     return np.random.default_rng(seed)
 
@@ -91,7 +103,9 @@ def test_stft_spectrogram_of_any_length_and_in_float64():
     _check(model, [_rng().standard_normal((2, n, 2)).astype("float32") for n in (40, 57)])
     model = tk.Sequential([tk.Input((40, 1), dtype="float64"),
                            L.STFTSpectrogram(mode="angle", frame_length=16, dtype="float64")])
-    _check(model, [_rng().standard_normal((2, 40, 1))], angle=True)
+    x = _rng().standard_normal((2, 40, 1))
+    _check(model, [x], angle=True)  # predict rounds float64 inputs to float32, as Keras's data adapters
+    _check_float64_call(model, x, angle=True)
 
 
 def test_atan2_keeps_numpys_quadrants_and_signed_zeros():
@@ -144,7 +158,9 @@ def test_mel_spectrogram_of_any_length_other_dtypes():
     _check(model, [_rng().standard_normal((2, n)).astype("float32") for n in (40, 57)], rtol=1e-5)
     model = tk.Sequential([tk.Input((200,), dtype="float64"),
                            L.MelSpectrogram(fft_length=32, sequence_stride=8, num_mel_bins=6, dtype="float64")])
-    _check(model, [_rng().standard_normal((2, 200))], rtol=1e-5)
+    x = _rng().standard_normal((2, 200))
+    _check(model, [x], rtol=1e-5)
+    _check_float64_call(model, x)
     # mixed_float16: float16 inputs computed in float32 as the layer does; float16 outputs within one step
     model = tk.Sequential([tk.Input((200,)), L.MelSpectrogram(fft_length=32, sequence_stride=8, num_mel_bins=6,
                                                               dtype="mixed_float16")])
