@@ -50,6 +50,7 @@ CLAHE = {
     "unit_range": ({"clip_limit": 1.3, "tile_grid_size": (5, 3), "value_range": (0, 1)}, (13, 17, 3)),
     "channels_first": ({"clip_limit": 3.1, "tile_grid_size": (4, 4), "data_format": "channels_first"}, (2, 13, 10)),
     "grid_larger_than_image": ({"clip_limit": 0.37}, (3, 5, 2)),  # padding longer than the image
+    "mixed_float16": ({"clip_limit": 2.2, "tile_grid_size": (3, 3), "dtype": "mixed_float16"}, (12, 10, 3)),
 }
 
 

@@ -7,8 +7,8 @@ is a Gather of constant indices, the tiles a Reshape/Transpose, each tile's 256-
 ScatterElements with reduction="add" (counts, exact), the clipped excess is summed in float64
 (exact for these values, so independent of the summation order; Tapeflow does the same), the
 CDF a CumSum, and the bilinear blend of the four nearest tiles' mappings reads them with
-GatherElements at constant tile offsets plus the pixel's value. Images need a known height,
-width and channel count (the tile grid and the offsets are constants); the batch is dynamic.
+GatherElements at the tiles' offsets (small broadcast constants) plus the pixel's value. Images
+need a known height, width and channel count (the tile grid is a constant); the batch is dynamic.
 """
 
 from __future__ import annotations
@@ -124,12 +124,16 @@ def clahe(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
                                         b.const(np.float32(255), h + "/top", dtype=np.float32)], h)], h, to=_INT64)
     y0, y1, wy = (a[:height] for a in _grid(th * gh, th, gh))
     x0, x1, wx = (a[:width] for a in _grid(tw * gw, tw, gw))
-    channel = np.arange(c)[None, None, :]
+    # The flat index of (tile row y, tile column x, channel, value) in the padded mappings is a
+    # sum of small broadcast constants: ((y * (gw + 2) + x) * c + channel) * 256 + value.
+    pixel = b.op("Add", [pixel, b.const((np.arange(c) * 256).reshape(1, 1, 1, c), h + "/channel_offsets",
+                                        dtype=np.int64)], h)
     out_shape = b.ints([-1, height, width, c], h + "/image_shape")
 
     def read(ys: Any, xs: Any) -> str:
-        offsets = ((ys[:, None, None] * (gw + 2) + xs[None, :, None]) * c + channel) * 256
-        index = b.op("Add", [pixel, b.const(offsets.astype(np.int64), h + "/offsets")], h)
+        rows = b.const((ys * (gw + 2) * c * 256).reshape(1, -1, 1, 1), h + "/row_offsets", dtype=np.int64)
+        cols = b.const((xs * c * 256).reshape(1, 1, -1, 1), h + "/column_offsets", dtype=np.int64)
+        index = b.op("Add", [b.op("Add", [pixel, rows], h), cols], h)
         index = b.op("Reshape", [index, b.ints([-1, height * width * c], h + "/flat_index")], h)
         return b.op("Reshape", [b.op("GatherElements", [cdf, index], h, axis=1), out_shape], h)
 
