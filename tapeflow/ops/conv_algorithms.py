@@ -340,11 +340,15 @@ def _chunked_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, C: int) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# Depthwise convolutions (groups == input channels): einsum over the window view
+# Depthwise convolutions (groups == input channels)
 # ---------------------------------------------------------------------------------------------
-# NOTE: with one input channel per group a GEMM would be a matrix-vector product per channel;
-# a single einsum over the strided window view (no column copy) is ~7x faster here than the
-# grouped GEMMs and ~2x faster than a loop of per-tap multiply-adds.
+# NOTE: with one input channel per group a GEMM would be a matrix-vector product per channel.
+# For stride 1, one output per channel and few channels, each kernel tap is a shifted slice of the padded
+# input whose rows (last spatial axis x channels) are contiguous: the convolution is k*k
+# multiply-adds of those rows with the tap's weights tiled along the row, a few images at a
+# time in cache (~2x faster than the einsum). Otherwise a single einsum over the strided
+# window view (no column copy): ~7x faster than grouped GEMMs, ~2x faster than per-tap
+# multiply-adds over short (channel-long) rows.
 
 _OUT, _TAP = "pqr", "ijk"
 
@@ -357,15 +361,85 @@ def _dw_filter(w: Any, C: int) -> Any:
 def _depthwise_forward(xp: Any, x: Any, w: Any, g: Geometry) -> Any:
     r = len(g.K)
     N, C = x.shape[0], x.shape[-1]
+    if _depthwise_by_taps(xp, g, C, w.shape[-1]):
+        return _depthwise_taps_forward(xp, x, w.reshape(g.taps, C), g)
     o, t = _OUT[:r], _TAP[:r]
     view = window_view(xp, pad_input(xp, x, g), g)  # (N, *O, *K, C)
     y = xp.einsum(f"n{o}{t}c,{t}cm->n{o}cm", view, _dw_filter(w, C))
     return y.reshape((N,) + g.O + (w.shape[-1],))
 
 
+_DW_CHUNK_BYTES = 1 << 18
+
+
+def _depthwise_by_taps(xp: Any, g: Geometry, C: int, Cout: int, max_channels: int = 32) -> bool:
+    # NOTE: the einsum's inner loop runs over the channels, so from 64 channels (forward and
+    # input gradient) or 128 (filter gradient) it is the faster one (measured on 4x4 to 32x32
+    # maps of 8 to 256 channels, batch 32: e.g. 32 channels 16x16 taps 1.3 ms, einsum 1.9 ms).
+    return (xp is backend.host and Cout == C and C <= max_channels
+            and all(s == 1 for s in g.strides))
+
+
+def _padded_image_chunks(xp: Any, x: Any, g: Geometry, nb: int) -> Any:
+    """Yield (n0, n1, padded images n0:n1) through one reused zero-bordered buffer."""
+    N = x.shape[0]
+    if not g.needs_padding:
+        for n0 in range(0, N, nb):
+            yield n0, min(N, n0 + nb), x[n0: n0 + nb]
+        return
+    buf = xp.zeros((min(nb, N),) + g.padded + (x.shape[-1],), dtype=x.dtype)
+    inner = padded_interior(g)
+    for n0 in range(0, N, nb):
+        n1 = min(N, n0 + nb)
+        chunk = buf[: n1 - n0]
+        chunk[inner] = x[n0:n1]
+        yield n0, n1, chunk
+
+
+def _rows(a: Any) -> Any:
+    """(n, *O, C) with the last two axes contiguous -> (n, *O[:-1], O[-1] * C), a view."""
+    return a.reshape(a.shape[:-2] + (a.shape[-2] * a.shape[-1],))
+
+
+def _depthwise_taps_forward(xp: Any, x: Any, w2: Any, g: Geometry) -> Any:
+    """Stride-1 depthwise correlation of x (N, *S, C) with w2 (T, C): (N, *O, C)."""
+    N, C = x.shape[0], x.shape[-1]
+    per_image = math.prod(g.O) * C * x.dtype.itemsize
+    nb = max(1, min(N, _DW_CHUNK_BYTES // per_image))
+    wt = xp.tile(w2, (1, g.O[-1]))  # (T, O_last * C): each tap's weights along a whole row
+    y = xp.empty((N,) + g.O + (C,), dtype=x.dtype)
+    tmp = xp.empty((nb,) + g.O[:-1] + (g.O[-1] * C,), dtype=x.dtype)
+    slices = tap_slices(g)
+    for n0, n1, xc in _padded_image_chunks(xp, x, g, nb):
+        yc, tc = _rows(y[n0:n1]), tmp[: n1 - n0]
+        xp.multiply(_rows(xc[slices[0]]), wt[0], out=yc)
+        for k in range(1, len(slices)):
+            yc += xp.multiply(_rows(xc[slices[k]]), wt[k], out=tc)
+    return y
+
+
+def _depthwise_taps_filter_grad(xp: Any, x: Any, dy: Any, g: Geometry) -> Any:
+    """Stride-1 depthwise filter gradient: sum over images and positions of each tap's shifted
+    input times dy, as (T, C)."""
+    N, C = x.shape[0], x.shape[-1]
+    per_image = math.prod(g.O) * C * x.dtype.itemsize
+    nb = max(1, min(N, _DW_CHUNK_BYTES // per_image))
+    r = len(g.K)
+    lead = "abc"[: r]  # the image axis and the spatial axes before the last
+    acc = xp.zeros((g.taps, g.O[-1] * C), dtype=x.dtype)
+    slices = tap_slices(g)
+    for n0, n1, xc in _padded_image_chunks(xp, x, g, nb):
+        dyc = _rows(dy[n0:n1])
+        for k, sl in enumerate(slices):
+            acc[k] += xp.einsum(f"{lead}z,{lead}z->z", _rows(xc[sl]), dyc)
+    return acc.reshape(g.taps, g.O[-1], C).sum(axis=1)
+
+
 def _depthwise_filter_grad(xp: Any, x: Any, dy: Any, g: Geometry, kshape: tuple) -> Any:
     r = len(g.K)
     N, C = x.shape[0], x.shape[-1]
+    if _depthwise_by_taps(xp, g, C, dy.shape[-1], max_channels=64):
+        return _depthwise_taps_filter_grad(xp, x, dy, g).reshape(kshape)
     o, t = _OUT[:r], _TAP[:r]
     view = window_view(xp, pad_input(xp, x, g), g)
     dy5 = dy.reshape((N,) + g.O + (C, dy.shape[-1] // C))
@@ -381,6 +455,9 @@ def _depthwise_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, C: int) -> Any:
     if all(s == 1 for s in g.strides) and _flip_pads_ok(g):
         # stride 1: a correlation of the padded dy with the flipped filter, no scatter
         gf = _flipped_geometry(g)
+        if _depthwise_by_taps(xp, gf, C, C * M):
+            flipped = w3.reshape(g.K + (C,))[(slice(None, None, -1),) * r]
+            return _depthwise_taps_forward(xp, dy, flipped.reshape(g.taps, C), gf)
         view = window_view(xp, pad_input(xp, dy, gf), gf)  # (N, *S, *K, C*M)
         view = view.reshape(view.shape[:-1] + (C, M))
         flipped = w3[(slice(None, None, -1),) * r]

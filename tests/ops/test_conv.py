@@ -84,6 +84,13 @@ CONV_CASES = [
            lambda x, w: tf.nn.depthwise_conv2d(x, w, [1, 1, 1, 1], [[0, 0], [3, 0], [0, 2], [0, 0]]),
            [(1, 4, 4, 2), (2, 2, 2, 2)]),
     OpCase("conv1d/depthwise_groups", lambda x, w: tf.nn.conv1d(x, w, 1, "SAME"), [(2, 7, 3), (3, 1, 6)]),
+    # one output per channel, stride 1: the per-tap multiply-add path
+    OpCase("depthwise_conv2d/mult1_same",
+           lambda x, w: tf.nn.depthwise_conv2d(x, w, [1, 1, 1, 1], "SAME"), [(3, 5, 4, 3), (3, 3, 3, 1)]),
+    OpCase("depthwise_conv2d/mult1_explicit_padding",
+           lambda x, w: tf.nn.depthwise_conv2d(x, w, [1, 1, 1, 1], [[0, 0], [2, 0], [1, 2], [0, 0]]),
+           [(2, 4, 5, 2), (3, 2, 2, 1)]),
+    OpCase("conv1d/depthwise_mult1", lambda x, w: tf.nn.conv1d(x, w, 1, "SAME"), [(2, 7, 3), (3, 1, 3)]),
     OpCase("conv2d/groups_one_channel_each_stride2", lambda x, w: tf.nn.conv2d(x, w, 2, "SAME"),
            [(1, 5, 5, 3), (3, 3, 1, 3)]),
     OpCase("separable_conv2d",
@@ -189,6 +196,33 @@ def test_batch_chunked_columns(stride, padding, per_chunk, monkeypatch):
     for a, b in zip(run(), whole, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     check_gradients(lambda a, b: tf.nn.conv2d(a, b, stride, padding), [x, w])
+
+
+@pytest.mark.parametrize("rank,padding,dilation", [
+    (2, "SAME", 1), (2, "VALID", 1), (2, ((2, 0), (1, 2)), 1), (2, "SAME", 2), (1, "SAME", 1), (3, "VALID", 1)])
+@pytest.mark.parametrize("chunk_bytes", [None, 64])
+def test_depthwise_taps_match_einsum(rank, padding, dilation, chunk_bytes, monkeypatch):
+    """The stride-1 depthwise per-tap multiply-adds (forward, input and filter gradients; one
+    image per chunk with chunk_bytes=64) give the einsum path's values in float64."""
+    rng = np.random.default_rng(5)
+    S = {1: (9,), 2: (6, 7), 3: (4, 5, 3)}[rank]
+    K = (3,) * rank if rank != 3 else (2, 3, 2)
+    C = 4
+    x = rng.standard_normal((5,) + S + (C,))
+    w = rng.standard_normal(K + (1, C))
+    g = geometry("", S, K, (1,) * rank, (dilation,) * rank, padding if isinstance(padding, str) else padding)
+    dy = rng.standard_normal((5,) + g.O + (C,))
+    if chunk_bytes is not None:
+        monkeypatch.setattr(conv_ops, "_DW_CHUNK_BYTES", chunk_bytes)
+    out = {}
+    for taps in (True, False):
+        monkeypatch.setattr(conv_ops, "_depthwise_by_taps", lambda *a, taps=taps, **k: taps)
+        y = conv_ops._depthwise_forward(np, x, w, g)
+        dx = conv_ops._depthwise_input_grad(np, dy, w, g, C)
+        dw = conv_ops._depthwise_filter_grad(np, x, dy, g, w.shape)
+        out[taps] = (y, dx, dw)
+    for a, b in zip(out[True], out[False], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_auto_picks_fft_for_the_cnn_second_conv_and_im2col_for_the_first():
