@@ -165,9 +165,12 @@ def test_max_num_bounding_boxes_in_a_detector_and_on_images_alone():
     _check(alone, [np.random.default_rng(1).integers(0, 256, (2, 4, 4, 3)).astype("uint8")])
 
 
-def test_augmentation_on_a_dict_at_inference():
-    """Images cast, bounding boxes unchanged (Equalization and RandomHue at training=False)."""
-    for layer in (L.Equalization(bounding_box_format="xyxy"), L.RandomHue(0.5, bounding_box_format="xyxy")):
+def test_image_layers_on_a_dict_at_inference():
+    """Images converted, bounding boxes unchanged (Equalization and RandomHue pass the images at
+    training=False, CLAHE and AutoContrast transform them)."""
+    for layer in (L.Equalization(bounding_box_format="xyxy"), L.RandomHue(0.5, bounding_box_format="xyxy"),
+                  L.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 2), bounding_box_format="xyxy"),
+                  L.AutoContrast(bounding_box_format="xyxy")):
         model, _ = _boxes_model(None, "int32")
         out = layer(model.output)
         model = tk.Model(model.input, out)

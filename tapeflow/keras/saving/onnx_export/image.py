@@ -19,7 +19,7 @@ import numpy as np
 
 from tapeflow.keras.saving.onnx_export.builder import GraphBuilder, converter, unsupported
 from tapeflow.keras.saving.onnx_export.masks import _elem_type
-from tapeflow.keras.saving.onnx_export.preprocessing import _float, _np_float, _one
+from tapeflow.keras.saving.onnx_export.preprocessing import _float, _np_float, _one, on_images
 
 _FLOAT32, _INT32, _INT64, _DOUBLE = 1, 6, 7, 11
 
@@ -90,6 +90,7 @@ def _grid(size: int, tile: int, count: int) -> tuple:
 
 
 @converter("ContrastLimitedAdaptiveHistogramEqualization")
+@on_images
 def clahe(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
     """CLAHE as Tapeflow computes it (see the module docstring); exact up to float32 rounding
     of the same operations in the same order."""

@@ -43,15 +43,27 @@ def _np_float(layer: Any) -> Any:
     return np.dtype(getattr(layer, "_np_dtype", None) or "float32")
 
 
-@converter(*_INFERENCE_IDENTITY)
-def augmentation(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
-    """Random augmentations are the identity at inference (the images cast to the layer's dtype;
-    called on a dict, its other entries, labels or bounding boxes, pass unchanged)."""
-    from tapeflow import nest
+def on_images(fn: Any) -> Any:
+    """An image converter that also takes an image layer's dict input: the converted images,
+    the other entries (labels, bounding boxes, segmentation masks) unchanged, as at inference."""
+    import functools
 
-    data = (kwargs.get("_args") or [None])[0]
-    if isinstance(data, dict) and isinstance(data.get("images"), str):
-        return nest.flatten({**data, "images": augmentation(b, layer, [data["images"]], {})})
+    @functools.wraps(fn)
+    def convert(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> Any:
+        from tapeflow import nest
+
+        data = (kwargs.get("_args") or [None])[0]
+        if isinstance(data, dict) and isinstance(data.get("images"), str):
+            return nest.flatten({**data, "images": fn(b, layer, [data["images"]], {})})
+        return fn(b, layer, inputs, kwargs)
+
+    return convert
+
+
+@converter(*_INFERENCE_IDENTITY)
+@on_images
+def augmentation(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
+    """Random augmentations are the identity at inference (the images cast to the layer's dtype)."""
     x = _one(inputs, layer)
     if type(layer).__name__ == "RandomCrop":
         shape = b.shapes.get(x, ())
@@ -217,6 +229,7 @@ def discretization(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> s
 
 
 @converter("AutoContrast")
+@on_images
 def auto_contrast(b: GraphBuilder, layer: Any, inputs: list, kwargs: dict) -> str:
     """Stretch each image's channels over the value range (reductions over axes 1 and 2, as
     Keras; a constant channel, whose stretch is NaN, keeps the input values)."""
