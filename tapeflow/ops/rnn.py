@@ -352,8 +352,9 @@ class _Recurrence(Function):
     def _seed_grads(self, xp: Any, dy: Any, dhT: Any) -> tuple:
         """(dh, dout, dseq), feature-major: the gradient entering the last state (U, B), the
         gradient of the last output when it is separate from the state (masked), and the
-        per-step output gradients (T, U, B) in processing order (or None)."""
-        dh = xp.ascontiguousarray(dhT.T)
+        per-step output gradients (T, U, B) in processing order (or None). dh is a new array
+        (the loops write into it; with one row or unit dhT.T would be a view of the caller's)."""
+        dh = dhT.T.copy()
         dout = None
         dseq = None
         if self.return_sequences:
@@ -477,20 +478,25 @@ class SimpleRNNSequence(_Recurrence):
 # LSTM
 # ---------------------------------------------------------------------------------------------
 
-def _lstm_internal(a: Any, xp: Any) -> Any:
-    """Keras gate order (i, f, c, o) -> the kernels' internal order (o, i, f, c), on the last axis.
+def _lstm_gate_rows(xp: Any, kernel: Any, recurrent_kernel: Any, bias: Any, halve: bool) -> Any:
+    """[W; b; R]^T (4U, F + 1 + U), gate rows in the forward kernel's internal order (o, i, f, c),
+    written in one pass from Keras's (i, f, c, o) columns; with `halve`, the sigmoid gates' rows
+    (o, i, f) halved (the one-tanh sigmoid).
 
     With o first the three sigmoid gates (o, i, f) are one contiguous block, and the three gates
     that the cell-state gradient multiplies (i, f, c) are another.
     """
-    U = a.shape[-1] // 4
-    return xp.concatenate([a[..., 3 * U:], a[..., :3 * U]], axis=-1)
-
-
-def _lstm_keras(a: Any, xp: Any) -> Any:
-    """Internal gate order (o, i, f, c) -> Keras's (i, f, c, o) on the last axis."""
-    U = a.shape[-1] // 4
-    return xp.concatenate([a[..., U:], a[..., :U]], axis=-1)
+    F, G = kernel.shape
+    U = G // 4
+    U3 = 3 * U
+    out = xp.empty((G, F + 1 + U), dtype=kernel.dtype)
+    for rows, cols in ((slice(0, U), slice(U3, G)), (slice(U, G), slice(0, U3))):
+        out[rows, :F] = kernel[:, cols].T
+        out[rows, F] = 0 if bias is None else bias[cols]
+        out[rows, F + 1:] = recurrent_kernel[:, cols].T
+    if halve:
+        out[:U3] *= 0.5
+    return out
 
 
 class LSTMSequence(_Recurrence):
@@ -514,16 +520,11 @@ class LSTMSequence(_Recurrence):
         saved = self._saved
         save = saved is not None
         pool = _POOL
-        W = _lstm_internal(kernel, xp)
-        R = _lstm_internal(recurrent_kernel, xp)
         # One GEMM per step gives the gate pre-activations: [W; b; R]^T @ [x_s; 1; h_s].
-        WbR = xp.concatenate([self._bias_rows(xp, W, None if bias is None else _lstm_internal(bias, xp)), R])
-        if fast_sigmoid:
-            # NOTE: sigmoid(z) = 0.5 tanh(z / 2) + 0.5; halving the sigmoid gates' columns of the
-            # weights once (exact in binary floating point) leaves one tanh per step, and
-            # sigmoid'(z) = (1 - tanh(z / 2)^2) / 4: the backward pass folds the 1/4 into its GEMMs.
-            WbR = _half_sigmoid_columns(WbR, U3)
-        WbRT = xp.ascontiguousarray(WbR.T)
+        # NOTE: sigmoid(z) = 0.5 tanh(z / 2) + 0.5; halving the sigmoid gates' rows of the
+        # weights once (exact in binary floating point) leaves one tanh per step, and
+        # sigmoid'(z) = (1 - tanh(z / 2)^2) / 4: the backward pass folds the 1/4 into its GEMMs.
+        WbRT = _lstm_gate_rows(xp, kernel, recurrent_kernel, bias, halve=fast_sigmoid)
         H = XH[F + 1:]
         c = xp.ascontiguousarray(states[1].T)
         cbuf = (xp.empty((U, B), dtype=dt), xp.empty((U, B), dtype=dt))
@@ -604,8 +605,14 @@ class LSTMSequence(_Recurrence):
         return [c]
 
     def _weights(self, xp: Any, kernel: Any, recurrent_kernel: Any) -> None:
-        self._W, self._R = _lstm_internal(kernel, xp), _lstm_internal(recurrent_kernel, xp)
-        self._scale = _sigmoid_scale(xp, self.recurrent_activation, 4, 3, recurrent_kernel)
+        # The backward pass keeps Keras's gate order (i, f, c, o): dZ's rows, and so the weight
+        # gradients of its one GEMM, come out in the weights' own order.
+        self._W, self._R = kernel, recurrent_kernel
+        self._scale = None
+        if self.recurrent_activation == "sigmoid":
+            U = recurrent_kernel.shape[0]
+            self._scale = xp.full(4 * U, 0.25, dtype=recurrent_kernel.dtype)
+            self._scale[2 * U:3 * U] = 1
 
     def _backward_arrays(self, dys: list) -> tuple:
         dy, dhT, dcT = dys
@@ -617,45 +624,51 @@ class LSTMSequence(_Recurrence):
         # With the sigmoid trick the stored multipliers are 4x the true ones on the sigmoid
         # gates: dZ' = dZ / scale, and (R * scale) @ dZ' = R @ dZ.
         Rsc = R * scale if scale is not None else R
-        D4 = D.reshape(T, 4, U, B)
-        dZ = _POOL.take(xp, (G, T, B), D.dtype)
+        D4 = D.reshape(T, 4, U, B)  # internal order (o, i, f, c)
+        dZ = _POOL.take(xp, (G, T, B), D.dtype)  # Keras order (i, f, c, o)
         dh, dout, dseq = self._seed_grads(xp, dy, dhT)
-        dc = xp.ascontiguousarray(dcT.T)
+        dc = dcT.T.copy()
+        dct = _POOL.take(xp, (U, B), D.dtype)
         M = self._M
         fused = M is None and xp is not backend.host
         for s in range(T - 1, -1, -1):
             dh_new, dh_pass, dout = self._step_grads(s, dh, dout, dseq)
+            dz = dZ[:, s]
+            dz4 = dz.reshape(4, U, B)
             if fused:
-                dz4 = dZ[:, s].reshape(4, U, B)
                 dc_new = xp.empty_like(dc)
                 kernels.lstm_step_grad(xp)(dh_new, P[s], dc, D4[s, 0], D4[s, 1], D4[s, 2], D4[s, 3],
-                                           Fg[s], dz4[0], dz4[1], dz4[2], dz4[3], dc_new)
+                                           Fg[s], dz4[3], dz4[0], dz4[1], dz4[2], dc_new)
                 dc = dc_new
-                dh = Rsc @ dZ[:, s]
+                dh = Rsc @ dz
                 continue
-            dct = dh_new * P[s]
+            xp.multiply(dh_new, P[s], out=dct)
             if M is None:
                 dct += dc
             else:
                 dc_new = dc * M[s]
                 dc_pass = dc - dc_new
                 dct += dc_new
-            dz = dZ[:, s]
-            dz4 = dz.reshape(4, U, B)
-            xp.multiply(dh_new, D4[s, 0], out=dz4[0])
-            xp.multiply(dct, D4[s, 1:], out=dz4[1:])
-            dc = dct * Fg[s]
-            dh = Rsc @ dz
+            xp.multiply(dh_new, D4[s, 0], out=dz4[3])
+            xp.multiply(dct, D4[s, 1:], out=dz4[:3])
+            if M is None:
+                xp.multiply(dct, Fg[s], out=dc)  # dc: this call's own array
+            else:
+                dc = dct * Fg[s]
+            if dh_pass is None and dh_new is dh:
+                xp.matmul(Rsc, dz, out=dh)  # dh: read above for the last time this step
+            else:
+                dh = Rsc @ dz
             if dh_pass is not None:
                 dh += dh_pass
                 dc += dc_pass
+        _POOL.give(dct)
         # Weight, bias and input gradients over the whole sequence, in Keras's gate order.
         needs = self.needs_input_grad
         dZ2 = dZ.reshape(G, T * B)
         dK = XH[:, :T].reshape(K, T * B) @ dZ2.T  # rows: dW (F), db (1), dR (U)
         if scale is not None:
             dK *= scale
-        dK = _lstm_keras(dK, xp)
         grads = [self._dx(xp, W * scale if scale is not None else W, dZ2, T, B) if needs[0] else None,
                  dh.T.copy() if needs[1] else None, dc.T.copy() if needs[2] else None,
                  dK[:F] if needs[3] else None, dK[F + 1:] if needs[4] else None]

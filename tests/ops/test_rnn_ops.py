@@ -266,3 +266,26 @@ def test_reserve_space_only_when_a_tape_records_the_call() -> None:
         ref = rnn.LSTMSequence("tanh", "sigmoid", False, False, False, True, False).reference(x, h, h, k, r)
         loss_ref = tf.reduce_sum(ref[0] ** 2)
     np.testing.assert_allclose(tape.gradient(loss, k).numpy(), tape2.gradient(loss_ref, k).numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["simple", "lstm", "gru"])
+def test_gradient_inputs_are_not_written(kind: str) -> None:
+    """With one row (or one unit) a final state's gradient transposed is a view of the caller's
+    array: the backward pass works on its own copy, so a traced step that feeds it the same
+    zeros constant on every call gives the same gradients on every call."""
+    fn, shapes = _op(kind, None)
+    rng = np.random.default_rng(3)
+    shapes = [(1,) + s[1:] if i < (3 if kind == "lstm" else 2) else s for i, s in enumerate(shapes)]
+    values = [tf.constant(rng.standard_normal(s).astype(np.float32)) for s in shapes]
+    weights = [tf.Variable(v) for v in values[-3:]]
+
+    @tf.function
+    def grads():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(fn(*values[:-3], *weights)[0])
+        return tape.gradient(loss, weights)
+
+    first = [g.numpy() for g in grads()]
+    for _ in range(2):
+        for a, b in zip(first, grads(), strict=True):
+            np.testing.assert_array_equal(a, b.numpy())
