@@ -723,7 +723,7 @@ class GRUSequence(_Recurrence):
         self.reset_after = reset_after
 
     def _saved_shapes(self, T: int, U: int, B: int) -> dict:
-        shapes = {"Z": (T, 3 * U, B), "D": (T, 3 * U, B)}
+        shapes = {"Z": (T, 2 * U, B), "D": (T, 3 * U, B)}
         if not self.reset_after:
             shapes["RHS"] = (U, T, B)
         return shapes
@@ -757,14 +757,18 @@ class GRUSequence(_Recurrence):
         tmp = pool.take(xp, (G if ra else U2, B), dt)
         tmpu = pool.take(xp, (U, B), dt)
         tmpu2 = pool.take(xp, (U, B), dt)
-        Z = saved["Z"] if save else pool.take(xp, (T, G, B), dt)  # activations z, r, hh of every step
+        # Z: the gates z, r of every step (what the backward pass reads); the candidate hh lives
+        # in one reused buffer (it stays in cache), as do z, r without a reserve.
+        Z = saved["Z"] if save else None
+        zr = pool.take(xp, (U2, B), dt) if Z is None else None
+        hh = pool.take(xp, (U, B), dt)
         if save:
             # D: per-step multipliers (z, r, h blocks): Dz = z' (h_prev - hh),
             # Dr = r' (h_prev @ R_h + b_rh) [reset_after] or r' h_prev, Dh = act'(hh) (1 - z).
             D = saved["D"]
             RHS = None if ra else saved["RHS"]  # r * h_prev per step
         for s in range(T):
-            z = Z[s]
+            z = zr if Z is None else Z[s]
             hp = H[:, s]
             if ra:
                 xp.matmul(RbT, rec_rows[:, s], out=tmp)
@@ -782,7 +786,7 @@ class GRUSequence(_Recurrence):
                 _act_(rec, sg, xp)
                 if save:
                     _dact_(rec, sg, D[s, :U2], xp)
-            zg, r, hh = z[:U], z[U:U2], z[U2:]
+            zg, r = z[:U], z[U:U2]
             if ra:
                 rh_lin = tmp[U2:]
                 if save:
@@ -808,9 +812,7 @@ class GRUSequence(_Recurrence):
             xp.add(hh, tmpu, out=hn)  # h = hh + z (h_prev - hh)
             if M is not None:
                 self._carry(xp, M, s, hn, hp, H[:, s + 1])
-        pool.give(A, tmp, tmpu, tmpu2)
-        if not save:
-            pool.give(Z)
+        pool.give(A, tmp, tmpu, tmpu2, zr, hh)
         return []
 
     def _weights(self, xp: Any, kernel: Any, recurrent_kernel: Any) -> None:
