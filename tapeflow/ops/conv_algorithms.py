@@ -2,10 +2,11 @@
 
 * "im2col": a strided view of the padded input (no copy) gathered once into a column matrix,
   then one GEMM; for few input channels the columns are built tap-major (T*C, M), a cheap copy;
-  large column matrices are gathered a few images at a time into one reused buffer. Input
-  gradients scatter the GEMM's columns back tap by tap (col2im) or, for stride 1 and fewer
-  output than input channels, run as a correlation of dy with the flipped filter. Depthwise
-  convolutions are one einsum over the window view.
+  large column matrices are gathered a few images at a time into one reused buffer (each
+  chunk padded on the way). Input gradients scatter tap-major GEMM results back tap by tap
+  (col2im) or, for stride 1 and fewer output than input channels, run as a correlation of dy
+  with the flipped filter. Depthwise convolutions are per-tap multiply-adds over contiguous
+  rows (stride 1, few channels) or one einsum over the window view.
 * "fft" (stride 1, groups 1): spectra of x and dy over the spatial axes, one complex GEMM per
   frequency over channels, inverse transform of only the outputs kept; the filter's spectrum is
   a tiny matrix product with the DFT at the filter taps, and the filter gradient is read back
@@ -235,22 +236,47 @@ def im2col_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, groups: int, C: int
     dy2 = dy.reshape(-1, Cout)
     if groups == 1 and _flip_is_cheaper(g, C, Cout):
         return _input_grad_as_correlation(xp, dy, w, g)
-    if groups == 1 and chunked(xp, g, (N,) + g.S + (C,), 1, dy.dtype.itemsize):
-        return _chunked_input_grad(xp, dy, w, g, C)
     if groups == 1:
-        dcols = dy2 @ w.reshape(T * C, Cout).T  # (M, T*C)
-    else:
-        Og = Cout // groups
-        Cg = C // groups
-        dyg = dy2.reshape(-1, groups, Og).transpose(1, 0, 2)
-        dcg = xp.matmul(dyg, _group_filter(w, groups).transpose(0, 2, 1))  # (G, M, T*Cg)
-        dcols = xp.ascontiguousarray(dcg.reshape(groups, -1, T, Cg).transpose(1, 2, 0, 3))
+        if T == 1 and not g.needs_padding and all(s == 1 for s in g.strides):
+            return (dy2 @ w.reshape(C, Cout).T).reshape((N,) + g.S + (C,))
+        return _tap_major_input_grad(xp, dy, w, g, C)
+    Og = Cout // groups
+    Cg = C // groups
+    dyg = dy2.reshape(-1, groups, Og).transpose(1, 0, 2)
+    dcg = xp.matmul(dyg, _group_filter(w, groups).transpose(0, 2, 1))  # (G, M, T*Cg)
+    dcols = xp.ascontiguousarray(dcg.reshape(groups, -1, T, Cg).transpose(1, 2, 0, 3))
     if T == 1 and not g.needs_padding and all(s == 1 for s in g.strides):
         return dcols.reshape((N,) + g.S + (C,))
     dcols = dcols.reshape((N,) + g.O + (T, C))
     dxpad = xp.zeros((N,) + g.padded + (C,), dtype=dy.dtype)
     for t, sl in enumerate(tap_slices(g)):
         dxpad[sl] += dcols[..., t, :]
+    return crop_padding(xp, dxpad, g)
+
+
+# NOTE: the input gradient's columns are computed tap-major, (T, rows, C) from one batched
+# GEMM, a few images at a time: each tap's block is then contiguous and its scatter-add into
+# the padded gradient runs over whole rows (1.1-1.5x faster than scattering the strided
+# columns of one (rows, T*C) product, e.g. the keras.io convnet's second convolution).
+_SCATTER_CHUNK_BYTES = 1 << 20
+
+
+def _tap_major_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, C: int) -> Any:
+    N, Cout = dy.shape[0], dy.shape[-1]
+    Mi, T = math.prod(g.O), g.taps
+    dy2 = dy.reshape(-1, Cout)
+    wt = xp.ascontiguousarray(w.reshape(T, C, Cout).transpose(0, 2, 1))  # (T, Cout, C)
+    per_image = Mi * T * C * dy.dtype.itemsize
+    nb = N if xp is not backend.host else max(1, min(N, _SCATTER_CHUNK_BYTES // per_image))
+    dxpad = xp.zeros((N,) + g.padded + (C,), dtype=dy.dtype)
+    slices = tap_slices(g)
+    buf = xp.empty((T, nb * Mi, C), dtype=dy.dtype)
+    for n0 in range(0, N, nb):
+        n1 = min(N, n0 + nb)
+        dc = xp.matmul(dy2[n0 * Mi: n1 * Mi], wt, out=buf[:, : (n1 - n0) * Mi])
+        target = dxpad[n0:n1]
+        for t, sl in enumerate(slices):
+            target[sl] += dc[t].reshape((n1 - n0,) + g.O + (C,))
     return crop_padding(xp, dxpad, g)
 
 
@@ -317,26 +343,6 @@ def _chunked_filter_grad(xp: Any, x: Any, dy: Any, g: Geometry, kshape: tuple) -
     for n0, n1, cols in _column_chunks(xp, x, g):
         dw += cols.T @ dy2[n0 * Mi: n1 * Mi]
     return dw.reshape(kshape)
-
-
-def _chunked_input_grad(xp: Any, dy: Any, w: Any, g: Geometry, C: int) -> Any:
-    N, Cout = dy.shape[0], dy.shape[-1]
-    Mi, T = math.prod(g.O), g.taps
-    dy2 = dy.reshape(-1, Cout)
-    wT = w.reshape(T * C, Cout).T
-    nb = max(1, _CHUNK_BYTES // (Mi * T * C * dy.dtype.itemsize))
-    dxpad = xp.zeros((N,) + g.padded + (C,), dtype=dy.dtype)
-    slices = tap_slices(g)
-    buf = xp.empty((min(nb, N) * Mi, T * C), dtype=dy.dtype)
-    for n0 in range(0, N, nb):
-        n1 = min(N, n0 + nb)
-        dcols = buf[: (n1 - n0) * Mi]
-        xp.matmul(dy2[n0 * Mi: n1 * Mi], wT, out=dcols)
-        dc = dcols.reshape((n1 - n0,) + g.O + (T, C))
-        target = dxpad[n0:n1]
-        for t, sl in enumerate(slices):
-            target[sl] += dc[..., t, :]
-    return crop_padding(xp, dxpad, g)
 
 
 # ---------------------------------------------------------------------------------------------

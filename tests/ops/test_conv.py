@@ -225,6 +225,31 @@ def test_depthwise_taps_match_einsum(rank, padding, dilation, chunk_bytes, monke
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("S,K,strides,dilations,padding", [
+    ((6, 7), (3, 3), (1, 1), (1, 1), "VALID"), ((6, 7), (3, 2), (2, 2), (1, 1), "SAME"),
+    ((7, 6), (3, 3), (1, 2), (2, 1), ((3, 1), (0, 2))), ((9,), (4,), (3,), (1,), "SAME"),
+    ((4, 5, 3), (2, 3, 2), (1, 1, 1), (1, 1, 1), "SAME")])
+@pytest.mark.parametrize("chunk_bytes", [None, 64, 3000])
+def test_tap_major_input_grad_matches_scatter(S, K, strides, dilations, padding, chunk_bytes, monkeypatch):
+    """The input gradient's tap-major GEMM + row scatter (whole batch, one image per chunk, a
+    partial last chunk) equals the plain per-tap scatter of dy @ w_t^T, in float64."""
+    from tapeflow.ops.conv_geometry import crop_padding, tap_slices
+
+    rng = np.random.default_rng(11)
+    C, Cout, N = 3, 5, 5
+    g = geometry("", S, K, strides, dilations, padding)
+    dy = rng.standard_normal((N,) + g.O + (Cout,))
+    w = rng.standard_normal(K + (C, Cout))
+    if chunk_bytes is not None:
+        monkeypatch.setattr(conv_ops, "_SCATTER_CHUNK_BYTES", chunk_bytes)
+    got = conv_ops.im2col_input_grad(np, dy, w, g, 1, C)
+    wt = w.reshape(-1, C, Cout)
+    dxpad = np.zeros((N,) + g.padded + (C,))
+    for t, sl in enumerate(tap_slices(g)):
+        dxpad[sl] += dy @ wt[t].T
+    np.testing.assert_allclose(got, crop_padding(np, dxpad, g), rtol=1e-12, atol=1e-12)
+
+
 def test_auto_picks_fft_for_the_cnn_second_conv_and_im2col_for_the_first():
     np_ = np
     g2 = geometry("", (14, 14), (5, 5), (1, 1), (1, 1), "SAME")
