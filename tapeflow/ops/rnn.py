@@ -440,14 +440,16 @@ class SimpleRNNSequence(_Recurrence):
         K = XH.shape[0]
         dZ = _POOL.take(xp, (U, T, B), D.dtype)
         dh, dout, dseq = self._seed_grads(xp, dy, dhT)
+        needs = self.needs_input_grad
         for s in range(T - 1, -1, -1):
             dh_new, dh_pass, dout = self._step_grads(s, dh, dout, dseq)
             dz = dZ[:, s]
             xp.multiply(dh_new, D[s], out=dz)
+            if s == 0 and not needs[1]:
+                break  # the gradient of the initial state: not wanted
             dh = R @ dz
             if dh_pass is not None:
                 dh += dh_pass
-        needs = self.needs_input_grad
         dZ2 = dZ.reshape(U, T * B)
         dK = XH[:, :T].reshape(K, T * B) @ dZ2.T  # rows: dW (F), db (1), dR (U)
         F = self._F
@@ -631,6 +633,7 @@ class LSTMSequence(_Recurrence):
         dct = _POOL.take(xp, (U, B), D.dtype)
         M = self._M
         fused = M is None and xp is not backend.host
+        needs = self.needs_input_grad
         for s in range(T - 1, -1, -1):
             dh_new, dh_pass, dout = self._step_grads(s, dh, dout, dseq)
             dz = dZ[:, s]
@@ -651,6 +654,8 @@ class LSTMSequence(_Recurrence):
                 dct += dc_new
             xp.multiply(dh_new, D4[s, 0], out=dz4[3])
             xp.multiply(dct, D4[s, 1:], out=dz4[:3])
+            if s == 0 and not (needs[1] or needs[2]):
+                break  # the gradients of the initial states: not wanted
             if M is None:
                 xp.multiply(dct, Fg[s], out=dc)  # dc: this call's own array
             else:
@@ -664,7 +669,6 @@ class LSTMSequence(_Recurrence):
                 dc += dc_pass
         _POOL.give(dct)
         # Weight, bias and input gradients over the whole sequence, in Keras's gate order.
-        needs = self.needs_input_grad
         dZ2 = dZ.reshape(G, T * B)
         dK = XH[:, :T].reshape(K, T * B) @ dZ2.T  # rows: dW (F), db (1), dR (U)
         if scale is not None:
@@ -835,8 +839,10 @@ class GRUSequence(_Recurrence):
         dG = _POOL.take(xp, (G, T, B), Z.dtype)  # grads of the input projection (pre-activation)
         dRZ = _POOL.take(xp, (G, T, B), Z.dtype) if ra else None  # grads of [b_rh; R]^T [1; h]
         dh, dout, dseq = self._seed_grads(xp, dy, dhT)
+        needs = self.needs_input_grad
         for s in range(T - 1, -1, -1):
             dh_new, dh_pass, dout = self._step_grads(s, dh, dout, dseq)
+            tail = s == 0 and not needs[1]  # the initial state's gradient: not wanted
             d = D[s]
             zg, r = Z[s, :U], Z[s, U:U2]
             dg = dG[:, s]
@@ -848,10 +854,14 @@ class GRUSequence(_Recurrence):
                 drz = dRZ[:, s]
                 drz[:U2] = dg[:U2]
                 xp.multiply(dhh, r, out=drz[U2:])
+                if tail:
+                    break
                 dh = Rsc @ drz
             else:
                 drh = R_h @ dhh  # grad of r * h_prev
                 xp.multiply(drh, d[U:U2], out=dg[U:U2])
+                if tail:
+                    break
                 dh = R_zr @ dg[:U2]
                 drh *= r
                 dh += drh
@@ -861,7 +871,6 @@ class GRUSequence(_Recurrence):
                 dh += dh_pass
         # Whole-sequence weight gradients: [dW; db_in] from the rows [x; 1], and the recurrent
         # kernel (with db_rh, reset_after) from the rows [1; h].
-        needs = self.needs_input_grad
         dG2 = dG.reshape(G, T * B)
         XH2 = XH[:, :T].reshape(XH.shape[0], T * B)
         dWb = XH2[:F + 1] @ dG2.T

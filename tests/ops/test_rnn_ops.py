@@ -153,6 +153,27 @@ def test_gradient_only_for_watched_inputs() -> None:
     assert gx is None and gw is not None and gr is not None
 
 
+@pytest.mark.parametrize("kind", ["simple", "lstm", "gru", "gru_v1"])
+@pytest.mark.parametrize("variant", ["last", "masked/sequences"])
+def test_weight_gradients_without_state_gradients(kind: str, variant: str) -> None:
+    """With the initial states unwatched the backward pass stops before their gradient (the
+    last recurrent GEMM); the weights' gradients are those of the call that wants everything."""
+    _, mask, kw = next(v for v in VARIANTS if v[0] == variant)
+    fn, shapes = _op(kind, mask, **kw)
+    rng = np.random.default_rng(7)
+    xs = [tf.constant(rng.standard_normal(s)) for s in shapes]
+    n_states = 2 if kind == "lstm" else 1
+    weights = xs[1 + n_states:]
+    grads = []
+    for watched in (xs, weights):
+        with tf.GradientTape() as tape:
+            tape.watch(watched)
+            loss = sum(tf.reduce_sum(o * o) for o in fn(*xs))
+        grads.append(tape.gradient(loss, watched)[-len(weights):])
+    for a, b in zip(*grads, strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_check_gradients_can_fail() -> None:
     """The gradient check catches a wrong backward (guards against a vacuous test)."""
     fn, shapes = _op("lstm", MASK, return_sequences=True)
