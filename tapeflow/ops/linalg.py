@@ -34,7 +34,7 @@ class MatMul(Function):
             a = _swap(a)
         if self.transpose_b:
             b = _swap(b)
-        return a @ b
+        return backend.matmul(a, b)
 
     def backward(self, dy: Tensor) -> tuple:
         a, b = self.inputs
@@ -146,6 +146,12 @@ class Einsum(Function):
     def forward(self, *xs: Any) -> Any:
         self.shapes = [x.shape for x in xs]
         eq = ",".join(self.ins) + "->" + self.out
+        dt = xs[0].dtype
+        if backend.is_half_float(dt) and not backend.is_gpu_array(xs[0]):
+            # NOTE: as backend.matmul: 2-byte floats accumulate in float32 and round once.
+            wide = [x.astype("float32") for x in xs]
+            with get_xp(*xs).errstate(over="ignore"):
+                return get_xp(*xs).einsum(eq, *wide, optimize=len(xs) > 2).astype(dt)
         return get_xp(*xs).einsum(eq, *xs, optimize=len(xs) > 2)
 
     def backward(self, dy: Tensor) -> tuple:

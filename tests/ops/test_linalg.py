@@ -102,3 +102,32 @@ def test_inv_and_matvec_values() -> None:
     np.testing.assert_allclose(tf.linalg.matvec(m, np.array([1.0, 2.0], np.float32)).numpy(), [4.0, 7.0])
     with pytest.raises(ValueError, match=r"MatrixInverse: expected square matrices.*\(2, 3\)"):
         tf.linalg.inv(tf.ones((2, 3)))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_matmul_accumulates_in_float32(dtype):
+    """2-byte floats multiply in float32 and round once (TF's CPU kernels; NumPy's own float16
+    loop is ~90x slower and ml_dtypes' bfloat16 product comes back float32)."""
+    rng = np.random.default_rng(0)
+    a = tf.constant(rng.random((3, 40, 70)), dtype)
+    b = tf.constant(rng.random((3, 70, 20)), dtype)
+    want = (a.numpy().astype(np.float32) @ b.numpy().astype(np.float32)).astype(a.numpy().dtype)
+    for got in (tf.matmul(a, b), tf.einsum("bij,bjk->bik", a, b), a @ b):
+        assert got.dtype == tf.as_dtype(dtype)
+        np.testing.assert_array_equal(got.numpy(), want)
+    dense = tf.keras.layers.Dense(5, dtype=tf.keras.DTypePolicy("mixed_float16"))
+    y = dense(np.ones((4, 70), np.float32))
+    assert y.dtype == tf.float16
+
+
+def test_half_precision_matmul_matches_tensorflow():
+    tfm = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(1)
+    a = rng.random((64, 300)).astype(np.float16)
+    b = rng.random((300, 50)).astype(np.float16)
+    got = tf.matmul(a, b).numpy()
+    ref = tfm.matmul(a, b).numpy()
+    assert got.dtype == np.float16
+    # NOTE: both accumulate in float32; only the summation order differs (a float16 ulp at most).
+    np.testing.assert_allclose(got.astype(np.float32), ref.astype(np.float32), rtol=2 ** -10, atol=0)
+    assert (got != ref).mean() < 0.01
