@@ -5,7 +5,8 @@ One `Collective` wraps `MPI.COMM_WORLD` (mpi4py, imported lazily: it is the opti
 reduce-scatter / all-gather pair of point-to-point messages (each all-reduce with a tag of its
 own): each chunk is summed in rank order by one worker and copied to the others, so the result
 is the same bits everywhere and never depends on timing or on MPI's choice of algorithm
-(`PendingAllReduce`). Small reductions (metrics, `strategy.reduce`) all-gather and sum in rank
+(`PendingAllReduce`; on one machine the same exchange goes through shared memory:
+`shared_memory.SharedAllReduce`). Small reductions (metrics, `strategy.reduce`) all-gather and sum in rank
 order on every worker. Waits poll with a deadline: a worker that died or hangs makes the others
 raise `tf.errors.UnavailableError` after `timeout_seconds` instead of blocking forever; an
 uncaught exception on any worker aborts the whole job (`MPI_Abort`) so the others stop at once.
@@ -28,6 +29,13 @@ INSTALL_HINT = ("Install the MPI transport with `pip install tapeflow[distribute
                 "and launch the workers with `mpirun -n N python script.py`.")
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_BUCKET_BYTES = 4 << 20
+
+
+def _next_pause(pause: float, since: float) -> float:
+    """The next sleep of a wait that began at `since` (time.monotonic): doubling up to 0.2 ms for
+    the first 50 ms (a peer a step behind arrives within a step: sleeping 1 ms would add half a
+    millisecond to each such wait on average), then up to 1 ms."""
+    return min(pause * 2, 2e-4 if time.monotonic() - since < 0.05 else 1e-3)
 
 
 def launched_size() -> int:
@@ -65,10 +73,15 @@ class Collective:
         self.sharded_updates = 0         # optimizer updates shared out across the workers
         self.blocking_reductions = 0     # ... and those whose gradients were reduced at the update
         self.slot_gathers = 0            # exchanges of sharded optimizer slots (sharded_update.ShardedSlots)
+        self.shared_weight_updates = 0   # shared-out updates written straight into shared weights
         self._first_phase: list = []  # PendingAllReduces whose chunk is not summed yet
         self._tag = 0
+        self.shared = None
         if self.size > 1:
             _install_abort_hook(self.comm)
+            from tapeflow.distribute.shared_memory import SharedMemory
+
+            self.shared = SharedMemory.create(self)  # all workers on this node: exchanges in shared memory
 
     # -- waiting with a deadline -----------------------------------------------------------------
     def _wait(self, requests: list, what: str) -> None:
@@ -85,7 +98,7 @@ class Collective:
                     f"workers in {what}; a worker has died or hangs. (Set the limit with "
                     "`tf.distribute.experimental.CommunicationOptions(timeout_seconds=...)`.)")
             time.sleep(pause)
-            pause = min(pause * 2, 1e-3)
+            pause = _next_pause(pause, start)
 
     # -- primitives --------------------------------------------------------------------------------
     def allgather(self, array: np.ndarray, what: str = "all-gather") -> np.ndarray:
@@ -139,9 +152,42 @@ class Collective:
         `PendingAllReduce`); `progress` drives it, `wait_allreduces` finishes it. With
         `gather=False` its second phase waits for `wait_allreduces` (a caller that may only
         need this worker's chunk: `wait_scattered`)."""
-        pending = PendingAllReduce(self, flat, op, gather, self.next_tag())
+        tag = self.next_tag()
+        pending = None
+        if self.shared is not None:
+            from tapeflow.distribute.shared_memory import SharedAllReduce
+
+            bounds = [_chunk(flat.size, self.size, k) for k in range(self.size)]
+            key = ("allreduce", flat.dtype.str, flat.size)
+            region = self.shared.acquire(key, SharedAllReduce.layout_bytes(
+                flat.size, self.size, flat.dtype.itemsize, bounds))
+            if region is not None:
+                pending = SharedAllReduce(self, self.shared, region, key, flat, op, gather, tag, bounds)
+        if pending is None:
+            pending = PendingAllReduce(self, flat, op, gather, tag)
         self._first_phase.append(pending)
         return pending
+
+    def retire(self, pending: list) -> None:
+        """The all-reduces `pending` are finished with (a program-order point, the same on every
+        worker): their shared buffers may serve the next ones."""
+        for p in pending:
+            p.retire()
+
+    def exchange_pieces(self, pieces: list, what: str) -> None:
+        """Each worker's pieces to every worker: `pieces` lists `(owner rank, array)` in the same
+        order and shapes on every worker; the owner's arrays are read, the others' overwritten.
+        (Point-to-point messages even on one node: each piece is copied once, straight into
+        place, where a shared region would take two copies.)"""
+        comm, rank, size = self.comm, self.rank, self.size
+        tag = self.next_tag()
+        requests = []
+        for owner, piece in pieces:
+            if owner == rank:
+                requests += [comm.Isend(piece, dest=j, tag=tag) for j in range(size) if j != rank]
+            else:
+                requests.append(comm.Irecv(piece, source=owner, tag=tag))
+        self.wait_requests(requests, what)
 
     def next_tag(self) -> int:
         """A message tag for the next point-to-point exchange: every worker draws the same
@@ -172,7 +218,7 @@ class Collective:
                         f"workers in {what}; a worker has died or hangs. (Set the limit with "
                         "`tf.distribute.experimental.CommunicationOptions(timeout_seconds=...)`.)")
                 time.sleep(pause)
-                pause = min(pause * 2, 1e-3)
+                pause = _next_pause(pause, deadline - self.timeout)
         self.wait_seconds += time.perf_counter() - start
 
     def wait_allreduces(self, pending: list) -> None:
@@ -224,6 +270,8 @@ class PendingAllReduce:
         self.op = op
         self.tag = tag
         self.auto_gather = gather
+        self.deferred = not gather   # phase 1 leaves the sum to the caller (see `rows`, `summed`)
+        self.is_summed = False
         self.gathering = False
         n, size, rank = flat.size, coll.size, coll.rank
         self.bounds = [_chunk(n, size, k) for k in range(size)]
@@ -238,31 +286,43 @@ class PendingAllReduce:
         self.phase = 1
 
     def advance(self) -> bool:
-        """True once this worker's chunk is summed (phase 2)."""
+        """True once this worker's chunk is summed, or (`deferred`) once every worker's part of
+        it has arrived (phase 2)."""
         if self.phase == 2:
             return True
         if not self.coll._mpi.Request.Testall(self.requests):
             return False
-        rank, lo, hi = self.coll.rank, self.lo, self.hi
-        rows = [self.flat[lo:hi] if k == rank else self.recv[k] for k in range(self.coll.size)]
-        own = self.own
-        np.add(rows[0], rows[1], out=own)
-        for row in rows[2:]:
-            own += row
-        if self.op == "mean":
-            own *= np.asarray(1.0 / self.coll.size, own.dtype)
-        self.recv = None
         self.requests = []
         self.phase = 2
+        if not self.deferred:
+            self.summed()
         if self.auto_gather:
             self.start_gather()
         return True
+
+    def rows(self) -> list:
+        """The N parts of this worker's chunk, in rank order (phase 2, before `summed`)."""
+        rank, lo, hi = self.coll.rank, self.lo, self.hi
+        return [self.flat[lo:hi] if k == rank else self.recv[k] for k in range(self.coll.size)]
+
+    def summed(self) -> np.ndarray:
+        """This worker's summed chunk (`own`), summed now unless it was."""
+        if not self.is_summed:
+            sum_rows(self.rows(), self.own, self.op)
+            self.consumed()
+        return self.own
+
+    def consumed(self) -> None:
+        """The parts are read (summed here or by the caller, `sum_rows` block by block)."""
+        self.is_summed = True
+        self.recv = None
 
     def start_gather(self) -> None:
         """Phase 2: send this worker's summed chunk to every worker, receive theirs."""
         if self.gathering:
             return
         self.gathering = True
+        self.summed()
         comm, rank, tag = self.coll.comm, self.coll.rank, self.tag
         self.requests = [comm.Irecv(self.out[a:b], source=k, tag=tag)
                          for k, (a, b) in enumerate(self.bounds) if k != rank]
@@ -270,6 +330,19 @@ class PendingAllReduce:
 
     def done(self) -> bool:
         return self.gathering and bool(self.coll._mpi.Request.Testall(self.requests))
+
+    def retire(self) -> None:
+        return None
+
+
+def sum_rows(rows: list, out: np.ndarray, op: str) -> None:
+    """`out` = the sum of `rows` in rank order (scaled by 1/N for a mean): the arithmetic of
+    every all-reduce, whole chunks or blocks of them alike (so the same bits)."""
+    np.add(rows[0], rows[1], out=out)
+    for row in rows[2:]:
+        out += row
+    if op == "mean":
+        out *= np.asarray(1.0 / len(rows), out.dtype)
 
 
 def _chunk(n: int, parts: int, index: int) -> tuple[int, int]:
@@ -310,6 +383,8 @@ class LocalCollective:
     blocking_reductions = 0
     sharded_updates = 0
     slot_gathers = 0
+    shared_weight_updates = 0
+    shared = None
 
     def allgather(self, array: np.ndarray, what: str = "") -> np.ndarray:
         return np.asarray(array)[None]
@@ -328,3 +403,9 @@ class LocalCollective:
 
     def allreduce_arrays(self, arrays: list, op: str = "sum") -> list:
         return list(arrays)
+
+    def retire(self, pending: list) -> None:
+        return None
+
+    def exchange_pieces(self, pieces: list, what: str = "") -> None:
+        return None

@@ -149,6 +149,10 @@ class ReplicaContext:
         self.sharded_update = False
         # ... and whether it may keep the optimizer slots sharded between steps (a distributed fit).
         self.shard_slots = False
+        # ... and whether the weights it updates may live in memory shared by the workers of one
+        # node (a distributed fit: sharded_update.SharedWeights), and those that do.
+        self.share_weights = False
+        self.shared_weights: Any = None
         # A replica of a strategy with several replicas in this process (strategy.LocalStep):
         # the replicas run one after another and share their gradients through it.
         self.local_step: Any = None

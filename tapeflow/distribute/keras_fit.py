@@ -160,7 +160,13 @@ def _distributed_call(model: Any, strategy: Any, shard_slots: bool = False) -> A
 
                 ctx.sharded_update = sharded_update.supported(getattr(model, "optimizer", None))
                 ctx.shard_slots = ctx.sharded_update and shard_slots
-            yield
+                ctx.share_weights = ctx.sharded_update and shard_slots
+            try:
+                yield
+            finally:
+                if ctx.shared_weights is not None:
+                    ctx.shared_weights.release()
+                    ctx.shared_weights = None
     finally:
         d["_distributed_traced_steps"] = (outside, d.pop("_traced_steps", {}))
         if outside is not None:

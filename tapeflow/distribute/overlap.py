@@ -154,6 +154,7 @@ class GradientReducer:
                 for i, offset, n, shape, dtype in members:
                     if self.local[i] is not None:
                         out[i] = total[offset:offset + n].reshape(shape).astype(dtype, copy=False)
+            self.coll.retire(self.pending)
             self.result, self.pending, self.local = out, [], []
             self.coll.count_time(wall, cpu)
         return self.result

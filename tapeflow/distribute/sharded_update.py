@@ -9,10 +9,13 @@ optimizer slots of that chunk to the others:
 
 1. Backward: buckets reduce-scatter as usual, without their gradient all-gather.
 2. Update: each worker applies the optimizer's own update rule (`Optimizer._update`, on array
-   views) to its chunks: every element is updated by one worker, with the arithmetic of the
-   replicated update, so the bits are the same.
-3. All-gather of the updated weights (point-to-point, a tag per bucket), so every worker holds
-   the same whole weights for the next forward pass.
+   views) to its chunks (summing the workers' parts of a chunk block by block right before the
+   update reads them, when the all-reduce left the sum to it): every element is updated by one
+   worker, with the arithmetic of the replicated update, so the bits are the same.
+3. All-gather of the updated weights (point-to-point), so every worker holds the same whole
+   weights for the next forward pass. In a distributed `fit` on one machine the weights are one
+   copy in shared memory (`SharedWeights`): each worker writes its chunks in place, and this
+   step is a barrier.
 
 The optimizer slots (Adam's m and v, ...) are either sent along in step 3 (state kept whole), or
 kept sharded (`ShardedSlots`, during a distributed Keras `fit`): each worker keeps only its
@@ -39,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow.distribute import overlap as _overlap
-from tapeflow.distribute.collective import _chunk
+from tapeflow.distribute.collective import _chunk, sum_rows
 
 
 def _elementwise_optimizers() -> tuple:
@@ -91,21 +94,102 @@ class ShardedSlots:
         self.optimizer._sharded_slots = None
         coll = self.coll
         wall, cpu = time.perf_counter(), time.thread_time()
-        comm, rank, size = coll.comm, coll.rank, coll.size
-        tag = coll.next_tag()
-        requests = []
-        for slots, ranges in self.pieces:
-            for s in slots:
-                flat = s._value.reshape(-1)
-                for k, a, b in ranges:
-                    piece = flat[a:b]
-                    if k == rank:
-                        requests += [comm.Isend(piece, dest=j, tag=tag) for j in range(size) if j != rank]
-                    else:
-                        requests.append(comm.Irecv(piece, source=k, tag=tag))
-        coll.wait_requests(requests, "the gather of the sharded optimizer slots")
+        exchange = [(k, s._value.reshape(-1)[a:b]) for slots, ranges in self.pieces for s in slots
+                    for k, a, b in ranges]
+        coll.exchange_pieces(exchange, "the gather of the sharded optimizer slots")
         coll.count_time(wall, cpu)
         coll.slot_gathers += 1
+
+
+class SharedWeights:
+    """Variables whose arrays live in memory mapped by every worker of the node (one copy for all).
+
+    In a distributed `fit` on one machine, a shared-out update then needs no exchange of the new
+    weights: each worker writes its chunks in place, and every worker reads the same arrays.
+    Two zero-byte message rounds keep it correct: before anyone writes, every worker has
+    finished its backward pass (`arrive`: nobody reads the old weights any more); before anyone
+    goes on, every worker has written its chunks (`updated`). The variables get private arrays
+    back (`release`) at the end of the `fit` and before any update that is not shared out.
+
+    Args:
+        coll: the worker's collective (with `shared` memory).
+        variables: the variables (same list, shapes and values on every worker).
+    """
+
+    def __init__(self, coll: Any, variables: list) -> None:
+        self.coll = coll
+        self.variables = list(variables)
+        self.key = tuple(id(v) for v in self.variables)
+        self.views: list = []
+        shared = coll.shared
+        offsets, total = [], 0
+        for v in self.variables:
+            offsets.append(total)
+            total += -(-v._value.nbytes // 64) * 64
+        region = shared.allocate(total)
+        if region is None:
+            return
+        views = [region.view(at, v._value.dtype, v._value.size).reshape(v._value.shape)
+                 for v, at in zip(self.variables, offsets, strict=True)]
+        if coll.rank == 0:   # (the values are the same on every worker)
+            for v, view in zip(self.variables, views, strict=True):
+                view[...] = v._value
+        shared.barrier("the shared-weights setup")
+        for v, view in zip(self.variables, views, strict=True):
+            v._value = view
+        self.views = views
+
+    @property
+    def active(self) -> bool:
+        """Whether every variable still uses its shared array (nothing rebound one)."""
+        return bool(self.views) and all(v._value is view for v, view in zip(self.variables, self.views, strict=True))
+
+    def arrive(self) -> None:
+        self.coll.shared.barrier("the sharded optimizer update")
+
+    def updated(self) -> None:
+        self.coll.shared.barrier("the sharded optimizer update")
+
+    def release(self) -> None:
+        """Private arrays again (copies of the shared ones; the shared region is never reused)."""
+        for v, view in zip(self.variables, self.views, strict=True):
+            if v._value is view:
+                v._value = view.copy()
+        self.views = []
+
+
+def _shared_weights(ctx: Any, coll: Any, variables: list) -> SharedWeights | None:
+    """The shared arrays of `variables` for this update (set up on first use), or None."""
+    current = ctx.shared_weights
+    if current is not None and (current.key != tuple(id(v) for v in variables) or not current.active):
+        current.release()
+        current = ctx.shared_weights = None
+    if current is None and ctx.share_weights and getattr(coll, "shared", None) is not None:
+        current = SharedWeights(coll, variables)
+        if not current.views:
+            ctx.share_weights = False   # no room in /dev/shm: exchange the weights
+            return None
+        ctx.shared_weights = current
+    return current
+
+
+def release_shared_weights(ctx: Any) -> None:
+    """Before an update that is not shared out: private weights again on every worker."""
+    if ctx.shared_weights is not None:
+        ctx.shared_weights.release()
+        ctx.shared_weights = None
+        ctx.share_weights = False
+
+
+_FUSED_BLOCK = 1 << 17
+_blocks: dict = {}
+
+
+def _block_buffer(dtype: Any, size: int) -> np.ndarray:
+    buf = _blocks.get(dtype)
+    if buf is None:
+        buf = _blocks[dtype] = np.empty(_FUSED_BLOCK, dtype)
+    return buf[:size]
 
 
 def layout_key(pieces: list) -> tuple:
@@ -163,12 +247,18 @@ def apply(optimizer: Any, grads: list, variables: list | None, ctx: Any) -> bool
     stale = optimizer._sharded_slots
     if stale is not None and (not keep_sharded or stale.key != layout_key(pieces)):
         stale.gather()  # kept by another layout: whole again before this update
+    shared = _shared_weights(ctx, coll, [owner[i][0] for i in sorted(owner)])
     # 1. This worker's summed chunks.
     pending = reducer.scattered()
+    if shared is not None:
+        shared.arrive()
     # 2. The update rule on them (timed as the update, not as communication).
     optimizer._prepare(optimizer._current_lr())
     update = optimizer._update
     for (_, members, _), done in zip(reducer.plan.buckets, pending, strict=True):
+        # The sum of the workers' parts, block by block right before the update reads it (it
+        # stays in cache), unless the all-reduce summed the chunk already.
+        rows = None if done.is_summed else done.rows()
         for i, offset, n, _, _ in members:
             if i not in owner:
                 continue
@@ -176,34 +266,43 @@ def apply(optimizer: Any, grads: list, variables: list | None, ctx: Any) -> bool
             if lo >= hi:
                 continue
             v, slots = owner[i]
-            a, b = lo - offset, hi - offset
-            update(done.own[lo - done.lo:hi - done.lo], v._value.reshape(-1)[a:b],
-                   tuple(None if s is None else _Slot(s._value.reshape(-1)[a:b]) for s in slots))
+            w, state = v._value.reshape(-1), [None if s is None else s._value.reshape(-1) for s in slots]
+            step = hi - lo if rows is None else _FUSED_BLOCK
+            for start in range(lo, hi, step):
+                stop = min(start + step, hi)
+                a, b = start - offset, stop - offset
+                if rows is None:
+                    grad = done.own[start - done.lo:stop - done.lo]
+                else:
+                    grad = _block_buffer(done.own.dtype, stop - start)
+                    wall, cpu = time.perf_counter(), time.thread_time()
+                    sum_rows([r[start - done.lo:stop - done.lo] for r in rows], grad, done.op)
+                    coll.count_time(wall, cpu)   # (the sum is the all-reduce's, timed as such)
+                update(grad, w[a:b], tuple(None if x is None else _Slot(x[a:b]) for x in state))
+        if rows is not None:
+            done.consumed()
     optimizer._count_step()
     # 3. Every worker's updated chunks of the weights and slots to every worker.
     wall, cpu = time.perf_counter(), time.thread_time()
-    requests = []
-    comm, rank, size = coll.comm, coll.rank, coll.size
+    exchange = []
     for (_, members, _), done in zip(reducer.plan.buckets, pending, strict=True):
-        tag = coll.next_tag()
         for i, offset, n, _, _ in members:
             if i not in owner:
                 continue
             v, slots = owner[i]
-            state = [v._value.reshape(-1)]
+            state = [] if shared is not None else [v._value.reshape(-1)]
             if not keep_sharded:
                 state += [s._value.reshape(-1) for s in slots if s is not None]
             for k, (lo, hi) in enumerate(done.bounds):
                 lo, hi = max(lo, offset), min(hi, offset + n)
-                if lo >= hi:
-                    continue
-                for flat in state:
-                    piece = flat[lo - offset:hi - offset]
-                    if k == rank:
-                        requests += [comm.Isend(piece, dest=j, tag=tag) for j in range(size) if j != rank]
-                    else:
-                        requests.append(comm.Irecv(piece, source=k, tag=tag))
-    coll.wait_requests(requests, "the sharded optimizer update")
+                if lo < hi:
+                    exchange += [(k, flat[lo - offset:hi - offset]) for flat in state]
+    coll.retire(pending)
+    if exchange:
+        coll.exchange_pieces(exchange, "the sharded optimizer update")
+    if shared is not None:
+        shared.updated()
+        coll.shared_weight_updates += 1
     coll.count_time(wall, cpu)
     coll.sharded_updates += 1
     if keep_sharded and optimizer._sharded_slots is None and any(slots for slots, _ in pieces):

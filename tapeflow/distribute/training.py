@@ -80,7 +80,10 @@ def apply_sharded(optimizer: Any, grads: list, variables: list | None) -> bool:
         return False
     from tapeflow.distribute import sharded_update
 
-    return sharded_update.apply(optimizer, grads, variables, ctx)
+    if sharded_update.apply(optimizer, grads, variables, ctx):
+        return True
+    sharded_update.release_shared_weights(ctx)  # (every worker updates every weight now)
+    return False
 
 
 def synced_result(metric: Any, result: Any) -> Any:

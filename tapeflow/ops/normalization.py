@@ -225,7 +225,7 @@ class FusedBatchNormGrad(Function):
             sum_dy_xc = _fold(sum_dy_xc, k, C)
             a, b, c = (_tile(xp, v, k) for v in self._coefficients(scale, inv, sum_dy, sum_dy_xc,
                                                                    dmean, dvar, M))
-            tmp = xp.empty((blocks[0].stop - blocks[0].start if blocks else 0, k * C), dtype=g.dtype)
+            tmp = xp.empty((blocks[0].stop - blocks[0].start, k * C), dtype=g.dtype)
             for sl in blocks:
                 db = dx2[sl]
                 db *= b

@@ -63,8 +63,14 @@ def test_fit_two_workers_identical_and_match_one_process(tmp_path):
     assert r0["reductions"] == r1["reductions"] == [0, 0, 6]
     # The slots were kept sharded between steps, gathered once at each epoch end.
     assert r0["slot_gathers"] == r1["slot_gathers"] == 2
+    # One machine: gradients through shared memory, every update written into the shared weights
+    # (no weight exchange), private arrays again after fit; the bits of the message path.
+    assert r0["shared_memory"] and r1["shared_memory"]
+    assert r0["shared_weight_updates"] == r1["shared_weight_updates"] == 6
+    assert r0["weights_private_after_fit"] and r1["weights_private_after_fit"]
     for r in (r0, r1):
         assert r["fit_same_bits_as_replicated"] and r["fit_same_bits_as_first"]
+        assert r["fit_same_bits_through_messages"]
         # A custom loop's updates are shared out too (3 steps), with the same bits.
         assert r["custom_loop_sharded_updates"] == 3 and r["custom_loop_same_bits_as_replicated"]
         assert r["saving_every_batch"] == [0, 3]  # shared-out updates, slots kept whole: no gather

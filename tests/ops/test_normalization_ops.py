@@ -94,20 +94,6 @@ def test_fused_blocked_passes_match_composition(shape, block_bytes, monkeypatch)
         np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_fused_empty_batch():
-    """An empty batch gives empty outputs and gradients (NaN statistics, as before the blocks)."""
-    x = tf.constant(np.zeros((0, 4, 4, 3), np.float32))
-    g, b = tf.Variable(np.ones(3, np.float32)), tf.Variable(np.zeros(3, np.float32))
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y, m, _ = batch_norm_training(x, g, b)
-        loss = tf.reduce_sum(y)
-    dx, dg, db = tape.gradient(loss, [x, g, b])
-    assert y.shape == (0, 4, 4, 3) and dx.shape == (0, 4, 4, 3) and dg.shape == db.shape == (3,)
-    assert np.isnan(m.numpy()).all()
-
-
 def test_fused_gradients_in_blocks(monkeypatch):
     """Float64 gradient check with the passes split into many small blocks."""
     from tapeflow.ops import normalization

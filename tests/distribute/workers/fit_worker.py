@@ -43,6 +43,11 @@ results["history"] = history.history
 coll = strategy.extended._collective
 results["reductions"] = [coll.overlapped_reductions, coll.blocking_reductions, coll.sharded_updates]
 results["slot_gathers"] = coll.slot_gathers
+# Both workers on this machine: the gradients went through shared memory, and the updates wrote
+# straight into weights shared by the workers, private again after fit.
+results["shared_memory"] = coll.shared is not None
+results["shared_weight_updates"] = coll.shared_weight_updates
+results["weights_private_after_fit"] = all(v._value.flags.owndata for v in model.trainable_variables)
 np.savez(os.path.join(out_dir, f"optimizer_{rank}.npz"), *[v.numpy() for v in model.optimizer.variables])
 results["batches"] = len(seen_batches)
 fitted = [w.numpy() for w in model.weights] + [v.numpy() for v in model.optimizer.variables]
@@ -80,6 +85,19 @@ def fit_again(name):
 
 results["fit_same_bits_as_replicated"] = all(
     np.array_equal(a, b) for a, b in zip(fit_again("sharded"), replicated(lambda: fit_again("replicated")),
+                                         strict=True))
+
+
+def through_messages(train):
+    shared, coll.shared = coll.shared, None   # every exchange as MPI point-to-point messages
+    try:
+        return train()
+    finally:
+        coll.shared = shared
+
+
+results["fit_same_bits_through_messages"] = all(
+    np.array_equal(a, b) for a, b in zip(fit_again("shared"), through_messages(lambda: fit_again("messages")),
                                          strict=True))
 results["fit_same_bits_as_first"] = all(
     np.array_equal(a, b) for a, b in zip(fitted, fit_again("again")[:len(fitted)], strict=True))
