@@ -22,7 +22,10 @@ reports its best round per step, then the best predict time per sample and its p
 `--contend`, one extra process keeps one core busy for the whole run (issue 17's busy machine).
 
 Run:  python -m bench.everyday [--workloads convnet,lstm] [--rounds 3] [--steps 20] [--contend]
-      [--libs tapeflow,torch,keras] [--blas-threads N]
+      [--libs tapeflow,torch,keras] [--blas-threads N] [--cpu-time]
+With --cpu-time each process reports its CPU time (time.process_time) instead of wall time: the
+figure to compare on a machine loaded by other jobs, for one library against itself (e.g. two
+commits, `--libs tapeflow --blas-threads 1`); peers' multi-threaded CPU time is not their speed.
 Target (issue 17): tapeflow <= 0.8x the faster of PyTorch and Keras on every workload; under
 --contend at most 2x its quiet time and still the fastest.
 """
@@ -52,6 +55,7 @@ WORKLOADS = {  # name: (input shape, batch, classes or 1 for a binary logit, int
     "mlp": ((28, 28), 32, 10, False),
 }
 PREDICT_BATCHES = 8
+CLOCK = time.perf_counter  # time.process_time with --cpu-time
 
 
 def make_data(name: str, steps: int) -> tuple:
@@ -120,16 +124,16 @@ def run_keras_api(lib: str, name: str, steps: int, rounds: int) -> dict:
     model.fit(x[: 2 * batch], y[: 2 * batch], batch_size=batch, epochs=2, verbose=0)  # trace, allocate
     best = float("inf")
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
-        best = min(best, (time.perf_counter() - t0) / steps)
+        best = min(best, (CLOCK() - t0) / steps)
     xp = x[: PREDICT_BATCHES * batch]
     model.predict(xp[:batch], batch_size=batch, verbose=0)
     pbest = float("inf")
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         model.predict(xp, batch_size=batch, verbose=0)
-        pbest = min(pbest, (time.perf_counter() - t0) / len(xp))
+        pbest = min(pbest, (CLOCK() - t0) / len(xp))
     return {"step": best, "predict": pbest}
 
 
@@ -218,24 +222,28 @@ def run_torch(name: str, steps: int, rounds: int) -> dict:
     epoch(2)
     best = float("inf")
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         epoch(steps)
-        best = min(best, (time.perf_counter() - t0) / steps)
+        best = min(best, (CLOCK() - t0) / steps)
     xp = tx[: PREDICT_BATCHES * batch]
     model.eval()
     pbest = float("inf")
     with torch.no_grad():
         for _ in range(rounds):
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             for i in range(PREDICT_BATCHES):
                 model(xp[i * batch:(i + 1) * batch]).numpy()
-            pbest = min(pbest, (time.perf_counter() - t0) / len(xp))
+            pbest = min(pbest, (CLOCK() - t0) / len(xp))
     return {"step": best, "predict": pbest}
 
 
 # -- the runner ----------------------------------------------------------------------------------
-def worker(lib: str, name: str, steps: int, rounds: int, blas_threads: int | None = None) -> None:
+def worker(lib: str, name: str, steps: int, rounds: int, blas_threads: int | None = None,
+           cpu_time: bool = False) -> None:
+    global CLOCK
     np.seterr(all="ignore")
+    if cpu_time:
+        CLOCK = time.process_time
     if blas_threads is not None and lib == "tapeflow":
         from threadpoolctl import threadpool_limits
 
@@ -245,11 +253,14 @@ def worker(lib: str, name: str, steps: int, rounds: int, blas_threads: int | Non
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def spawn(lib: str, name: str, steps: int, rounds: int, blas_threads: int | None = None) -> dict | None:
+def spawn(lib: str, name: str, steps: int, rounds: int, blas_threads: int | None = None,
+          cpu_time: bool = False) -> dict | None:
     cmd = [sys.executable, "-m", "bench.everyday", "--worker", lib, "--workloads", name,
            "--steps", str(steps), "--rounds", str(rounds)]
     if blas_threads is not None:
         cmd += ["--blas-threads", str(blas_threads)]
+    if cpu_time:
+        cmd.append("--cpu-time")
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -268,6 +279,8 @@ def main() -> None:
     parser.add_argument("--contend", action="store_true", help="keep one core busy during the run")
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="limit Tapeflow's BLAS threads (threadpoolctl) in its worker processes")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="report each process's CPU time instead of wall time (loaded machines)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     names = args.workloads.split(",")
@@ -275,7 +288,7 @@ def main() -> None:
         if n not in WORKLOADS:
             parser.error(f"unknown workload {n!r}; choose from {', '.join(WORKLOADS)}")
     if args.worker:
-        worker(args.worker, names[0], args.steps, args.rounds, args.blas_threads)
+        worker(args.worker, names[0], args.steps, args.rounds, args.blas_threads, args.cpu_time)
         return
     libs = [lib for lib in args.libs.split(",")
             if lib == "tapeflow" or (lib == "torch" and peer_available("torch"))
@@ -288,7 +301,7 @@ def main() -> None:
             for r in range(args.repeats):
                 order = libs[r % len(libs):] + libs[: r % len(libs)]
                 for lib in order:
-                    res = spawn(lib, name, args.steps, args.rounds, args.blas_threads)
+                    res = spawn(lib, name, args.steps, args.rounds, args.blas_threads, args.cpu_time)
                     if res is None:
                         continue
                     old = best.get(lib)
@@ -310,7 +323,8 @@ def main() -> None:
         if hog is not None:
             hog.kill()
     load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    table.note(f"load average {load_avg:.2f}" + ("; one core kept busy (--contend)" if args.contend else ""))
+    table.note(f"load average {load_avg:.2f}" + ("; one core kept busy (--contend)" if args.contend else "")
+               + ("; CPU time per process (--cpu-time)" if args.cpu_time else ""))
     table.report()
 
 
