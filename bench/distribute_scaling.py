@@ -5,7 +5,8 @@ The network of `bench.cnn_step` (conv 32/64 5x5, dense 1024, dropout, Adam) trai
 the same total work on 1 and on N processes. Reports the median step time on each (wall and
 process CPU time: on a busy machine the CPU-time ratio says what the wall time cannot), the
 speed-up, and the share of the step spent in the gradient all-reduce code (worker 0: packing,
-MPI calls, sums, and the wait at the optimizer update), with the load average.
+copies into shared memory or MPI calls, the sums, also those done inside the shared-out
+update, and the waits at the optimizer update), with the load average.
 
 Run:  python -m bench.distribute_scaling [--workers 2] [--steps 12]
 (needs `pip install tapeflow[distributed]`; launches `mpirun -n 1` and `mpirun -n N` itself)

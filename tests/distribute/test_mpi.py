@@ -125,3 +125,14 @@ def test_tf_tutorials_multi_worker_keras_and_custom_training(tmp_path):
     lines = [line for line in proc.stdout.splitlines() if line.startswith("Epoch 2, Loss")]
     assert len(lines) == 2 * 4 and len(set(lines[:2])) == 1
     assert not (tmp_path / "backup").exists()  # BackupAndRestore deletes its backup after training
+
+
+def test_three_workers_through_shared_memory_same_bits_as_messages(tmp_path):
+    proc = mpirun("shared_memory_worker.py", str(tmp_path), n=3, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = [_load(tmp_path / f"shm_{k}.json") for k in range(3)]
+    assert len({r["hash"] for r in results}) == 1   # the three workers hold the same bits
+    for r in results:
+        assert r["shared_memory"] and r["shared_weight_updates"] == 6
+        assert r["adam_same_bits_as_messages"] and r["rmsprop_same_bits_as_replicated"]
+        assert r["replicated_same_bits_as_messages"]
