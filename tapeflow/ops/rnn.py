@@ -139,11 +139,22 @@ def _act_tensor(name: str, x: Tensor) -> Tensor:
     return x
 
 
-def _half_sigmoid_columns(a: Any, n: int) -> Any:
-    """A copy of `a` with its first `n` columns (last axis) halved: z -> z / 2 for the tanh form."""
-    a = a.copy()
-    a[..., :n] *= 0.5
-    return a
+def _stacked_transposed(xp: Any, parts: list, dtype: Any) -> Any:
+    """[p_0; p_1; ...]^T written in one pass: (G, rows) from parts of shape (rows_i, G), bias
+    vectors (G,) as one row, or None (a row of zeros, for a missing bias)."""
+    G = next(p.shape[-1] for p in parts if p is not None)
+    rows = [1 if p is None or p.ndim == 1 else p.shape[0] for p in parts]
+    out = xp.empty((G, sum(rows)), dtype=dtype)
+    at = 0
+    for p, n in zip(parts, rows, strict=True):
+        if p is None:
+            out[:, at] = 0
+        elif p.ndim == 1:
+            out[:, at] = p
+        else:
+            out[:, at:at + n] = p.T
+        at += n
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,17 +312,6 @@ class _Recurrence(Function):
         xp.copyto(dest, prev)
         xp.copyto(dest, new, where=M[s])
 
-    def _bias_rows(self, xp: Any, W: Any, b: Any) -> Any:
-        """[W; b] (F + 1, G), the weights of the rows [x; 1] of XH (b = 0 without bias)."""
-        F, G = W.shape
-        Wb = xp.empty((F + 1, G), dtype=W.dtype)
-        Wb[:F] = W
-        if b is None:
-            Wb[F] = 0
-        else:
-            Wb[F] = b
-        return Wb
-
     def _project_inputs(self, xp: Any, XH: Any, WbT: Any) -> Any:
         """A (G, T, B): the input projection [W; b]^T @ [x; 1] of every step, one GEMM."""
         K, T1, B = XH.shape
@@ -415,7 +415,7 @@ class SimpleRNNSequence(_Recurrence):
         saved = self._saved
         pool = _POOL
         # One GEMM per step: [W; b; R]^T @ [x_s; 1; h_s].
-        WbRT = xp.ascontiguousarray(xp.concatenate([self._bias_rows(xp, W, b), R]).T)
+        WbRT = _stacked_transposed(xp, [W, b, R], XH.dtype)
         D = saved["D"] if saved is not None else None
         z = pool.take(xp, (U, B), dt)
         H = XH[F + 1:]
@@ -746,16 +746,16 @@ class GRUSequence(_Recurrence):
         b_in = b_rec = None
         if bias is not None:
             b_in, b_rec = (bias[0], bias[1]) if ra else (bias, None)
-        Wb = self._bias_rows(xp, W, b_in)
-        # Reset-after: the recurrent GEMM reads the rows [1; h] of XH with weights [b_rh; R].
-        Rb = self._bias_rows(xp, R, b_rec)
-        Rb = xp.concatenate([Rb[U:], Rb[:U]]) if ra else R
+        # The GEMMs' weights, transposed, written once: [W; b_in]^T (G, F + 1), and [b_rh; R]^T
+        # (G, U + 1) reading the rows [1; h] of XH (reset-after) or R^T (G, U).
+        WbT = _stacked_transposed(xp, [W, b_in], dt)
+        RbT = _stacked_transposed(xp, [b_rec, R] if ra else [R], dt)
         if fast_sigmoid:
-            # NOTE: as in the LSTM, halve the sigmoid gates' columns once: one tanh per step.
-            Wb, Rb = _half_sigmoid_columns(Wb, U2), _half_sigmoid_columns(Rb, U2)
-        A = self._project_inputs(xp, XH, xp.ascontiguousarray(Wb.T))
-        RbT = xp.ascontiguousarray(Rb.T)  # (G, U + 1) or (G, U)
-        RT_zr, RT_h = xp.ascontiguousarray(RbT[:U2]), xp.ascontiguousarray(RbT[U2:])
+            # NOTE: as in the LSTM, halve the sigmoid gates' rows once: one tanh per step.
+            WbT[:U2] *= 0.5
+            RbT[:U2] *= 0.5
+        A = self._project_inputs(xp, XH, WbT)
+        RT_zr, RT_h = RbT[:U2], RbT[U2:]  # (contiguous row blocks)
         H = XH[F + 1:]
         rec_rows = XH[F:] if ra else H  # [1; h] or h
         tmp = pool.take(xp, (G if ra else U2, B), dt)
@@ -835,7 +835,8 @@ class GRUSequence(_Recurrence):
         ra = self.reset_after
         # Stored multipliers of the sigmoid gates are 4x the true ones: dZ' = dZ / scale.
         Rsc = R * scale if scale is not None else R
-        R_zr, R_h = xp.ascontiguousarray(Rsc[:, :U2]), xp.ascontiguousarray(R[:, U2:])
+        if not ra:
+            R_zr, R_h = xp.ascontiguousarray(Rsc[:, :U2]), xp.ascontiguousarray(R[:, U2:])
         dG = _POOL.take(xp, (G, T, B), Z.dtype)  # grads of the input projection (pre-activation)
         dRZ = _POOL.take(xp, (G, T, B), Z.dtype) if ra else None  # grads of [b_rh; R]^T [1; h]
         dh, dout, dseq = self._seed_grads(xp, dy, dhT)
