@@ -23,7 +23,8 @@ from tapeflow.ops import reduce as rd
 from tapeflow.ops.extra_array import ArrayFunction
 from tapeflow.ops.extra_scatter import ScatterNd
 from tapeflow.tensor import Tensor, TensorShape, convert_to_tensor
-from tapeflow.tracing.func_graph import lifted_on_graph_tensors
+from tapeflow.tracing import state as _trace_state
+from tapeflow.tracing.func_graph import lift_call, lifted_on_graph_tensors
 
 
 def _t(x: Any, op: str) -> Tensor:
@@ -343,6 +344,8 @@ def parallel_stack(values: Any, name: Any = None) -> Tensor:
 def ensure_shape(x: Any, shape: Any, name: Any = None) -> Tensor:
     """`x` after checking its shape is compatible with `shape` (None entries match anything)."""
     t = _t(x, "EnsureShape")
+    if t._value is None:
+        return _ensure_shape_symbolic(t, shape)
     want = None if shape is None else tuple(shape)
     got = tuple(t.shape)
     if want is not None and (len(want) != len(got) or any(w is not None and g is not None and int(w) != g
@@ -350,6 +353,26 @@ def ensure_shape(x: Any, shape: Any, name: Any = None) -> Tensor:
         raise InvalidArgumentError(f"Shape of tensor x {list(got)} is not compatible with expected shape "
                                    f"{[None if w is None else int(w) for w in want]}.")
     return t
+
+
+def _ensure_shape_symbolic(t: Tensor, shape: Any) -> Tensor:
+    """ensure_shape of a graph tensor: its static shape merged with `shape` (ValueError where
+    they disagree); inside a tf.function, a node that checks the real shape on every call."""
+    want = TensorShape(None if shape is None else [None if d is None else int(d) for d in shape])
+    static = t.shape.merge_with(want)
+    if (not _trace_state.graphs or _trace_state.graphs[-1] is None or static.rank is None
+            or (t.shape.rank is not None and t.shape.is_subtype_of(want))):
+        return t  # nothing to check at run time that the static shape does not already say
+    trace = _trace_state.graphs[-1]
+    out = lift_call(lambda v: ensure_shape(v, shape), (t,), {}, name="EnsureShape", stateful=False,
+                    probe=lambda v: v)
+    out._shape = static
+    # The probe's stand-ins are x's: keep the first where it has the new static shape.
+    first = trace.dummies.pop((id(out), 2), None)
+    trace.dummies.pop((id(out), 3), None)
+    if first is not None and TensorShape(first.shape).is_compatible_with(static):
+        trace.dummies[(id(out), 2)] = first
+    return out
 
 
 def guarantee_const(input: Any, name: Any = None) -> Tensor:  # noqa: A002

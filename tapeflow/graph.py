@@ -91,15 +91,18 @@ class SymbolicTensor(Tensor):
         return self._dtype
 
     @property
-    def ndim(self) -> int:
-        return len(self._shape)
+    def ndim(self) -> int | None:
+        return self._shape.rank
 
     def set_shape(self, shape: Any) -> None:
         """Merge `shape` into the static shape (graph `Tensor.set_shape`: a py_function's result
         gets its known shape back); ValueError, with TF's message, where they disagree."""
-        if shape is None:
-            return
         shape = TensorShape(shape)
+        if shape.rank is None:
+            return
+        if self._shape.rank is None:
+            self._shape = shape
+            return
 
         def dims(s: TensorShape) -> str:
             return "[" + ",".join("?" if d is None else str(d) for d in s) + "]"
@@ -152,12 +155,13 @@ class SymbolicTensor(Tensor):
     __hash__ = object.__hash__
 
     def __len__(self) -> int:
-        if not self._shape or self._shape[0] is None:
+        if self._shape.rank is None or not self._shape or self._shape[0] is None:
             raise TypeError(f"len() of symbolic tensor {self.name} with unknown first dimension.")
         return self._shape[0]
 
     def __repr__(self) -> str:
-        return f"<SymbolicTensor shape={tuple(self._shape)}, dtype={self._dtype.name}, name={self.name}>"
+        shape = self._shape if self._shape.rank is None else tuple(self._shape)
+        return f"<SymbolicTensor shape={shape}, dtype={self._dtype.name}, name={self.name}>"
 
     __str__ = __repr__
 
@@ -177,6 +181,8 @@ class GraphTensor(SymbolicTensor):
         self._graph = _trace_state.current()
 
     def __str__(self) -> str:
+        if self._shape.rank is None:  # TF leaves out a shape of unknown rank
+            return f'Tensor("{self.name}", dtype={self._dtype.name})'
         return f'Tensor("{self.name}", shape={self._shape}, dtype={self._dtype.name})'
 
     def __repr__(self) -> str:
@@ -197,6 +203,17 @@ def new_output(shape: Any, dtype: Any, node: Node | None, index: int, name: str)
     return SymbolicTensor(shape, dtype, node, index)
 
 
+# NOTE: a tensor of unknown rank stands in with rank 2 in the first probe and, with leading
+# dimensions added, rank 5 in the second (more than the other operands' ranks, as a rule): an
+# output whose rank follows the input's (also through broadcasting) shows as unknown.
+UNKNOWN_RANK_PROBE_RANK = 5
+_UNKNOWN_RANK_STAND_IN = {1: (1, 1), 2: (2, 2), 3: (3, 3, 3, 2, 2)}
+
+
+def _unknown_rank(t: Tensor) -> bool:
+    return t._value is None and t.shape.rank is None
+
+
 def _probe_rng(fill: int) -> Any:
     return _np.random.default_rng(fill)
 
@@ -211,7 +228,10 @@ def _dummy(t: Tensor, fill: int, trace: Any = None) -> Tensor:
         known = trace.dummies.get((id(t), fill))
         if known is not None:
             return known
-    shape = tuple(fill if d is None else d for d in t.shape)
+    if t.shape.rank is None:
+        shape = _UNKNOWN_RANK_STAND_IN[fill]
+    else:
+        shape = tuple(fill if d is None else d for d in t.shape)
     np_dtype = t.dtype._np
     xp = backend.default_xp()
     if np_dtype.kind in "iu":
@@ -252,8 +272,9 @@ def infer_output_specs(fn: Callable, inputs: list, probes: list | None = None) -
     saved = list(_fn.recording_tapes)
     _fn.recording_tapes.clear()
     _trace_state.graphs.append(None)  # probes run eagerly, outside any trace
-    needs_second = any(t._value is None and (None in tuple(t.shape) or t.dtype._np.kind in "iuO")
-                       for t in inputs)
+    any_unknown_rank = any(map(_unknown_rank, inputs))
+    needs_second = any_unknown_rank or any(
+        t._value is None and (None in tuple(t.shape) or t.dtype._np.kind in "iuO") for t in inputs)
     try:
         try:
             a = fn(*[_dummy(t, 2, trace) for t in inputs])
@@ -268,7 +289,8 @@ def infer_output_specs(fn: Callable, inputs: list, probes: list | None = None) -
                 raise
             outs = list(a) if isinstance(a, (tuple, list)) else [a]
             return [
-                (tuple(None if d == 1 else d for d in o._value.shape), _dt.from_numpy(o._value.dtype))
+                (None if any_unknown_rank else tuple(None if d == 1 else d for d in o._value.shape),
+                 _dt.from_numpy(o._value.dtype))
                 for o in outs
             ]
     finally:
@@ -276,7 +298,8 @@ def infer_output_specs(fn: Callable, inputs: list, probes: list | None = None) -
         _trace_state.graphs.pop()
     outs_a = list(a) if isinstance(a, (tuple, list)) else [a]
     if b is None:
-        return [((None,) * o._value.ndim, _dt.from_numpy(o._value.dtype)) for o in outs_a]
+        return [(None if any_unknown_rank else (None,) * o._value.ndim, _dt.from_numpy(o._value.dtype))
+                for o in outs_a]
     outs_b = list(b) if isinstance(b, (tuple, list)) else [b]
     if probes is not None and trace is not None:
         probes.extend((outs_a, outs_b))
@@ -284,7 +307,9 @@ def infer_output_specs(fn: Callable, inputs: list, probes: list | None = None) -
     for oa, ob in zip(outs_a, outs_b, strict=False):
         sa, sb = oa._value.shape, ob._value.shape
         if len(sa) != len(sb):
-            shape: tuple = (None,) * len(sa)
+            # An input of unknown rank: the output's rank follows it. Otherwise the rank
+            # depends on values (a boolean mask): the first probe's rank, sizes unknown.
+            shape: tuple | None = None if any_unknown_rank else (None,) * len(sa)
         else:
             shape = tuple(d if d == e else None for d, e in zip(sa, sb, strict=False))
         specs.append((shape, _dt.from_numpy(oa._value.dtype)))
@@ -351,7 +376,7 @@ def evaluate(outputs: list, feed: dict) -> list:
         node = t.node
         if node is None:
             name = getattr(t, "name", "a symbolic tensor")
-            raise ValueError(f"No value was fed for {name} (shape {tuple(t.shape)}).")
+            raise ValueError(f"No value was fed for {name} (shape {t.shape}).")
         # Iterative post-order walk keeps deep graphs off Python's recursion limit.
         stack = [node]
         while stack:
@@ -380,7 +405,7 @@ def evaluate(outputs: list, feed: dict) -> list:
         v = values.get(id(t))
         if v is None:
             name = getattr(t, "name", "a symbolic tensor")
-            raise ValueError(f"No value was fed for {name} (shape {tuple(t.shape)}).")
+            raise ValueError(f"No value was fed for {name} (shape {t.shape}).")
         return v
 
     done: set = set()

@@ -8,7 +8,12 @@ from typing import Any
 
 
 def is_nested(structure: Any) -> bool:
-    return isinstance(structure, (list, tuple, Mapping))
+    return isinstance(structure, (list, tuple, Mapping)) and not _unknown_shape(structure)
+
+
+def _unknown_shape(x: Any) -> bool:
+    """A TensorShape of unknown rank: a leaf (it has no dimensions to iterate over)."""
+    return getattr(x, "rank", 0) is None and type(x).__name__ == "_UnknownShape"
 
 
 def flatten(structure: Any, expand_composites: bool = False) -> list:
@@ -24,7 +29,7 @@ def flatten(structure: Any, expand_composites: bool = False) -> list:
                 break
         else:
             return list(structure)
-    elif t is not dict and not isinstance(structure, (list, tuple, Mapping)):
+    elif t is not dict and not isinstance(structure, (list, tuple, Mapping)) or _unknown_shape(structure):
         return [structure]
     out: list = []
     _flatten_into(structure, out)
@@ -35,7 +40,7 @@ def _flatten_into(s: Any, out: list) -> None:
     if isinstance(s, Mapping):
         for k in sorted(s, key=_sort_key):
             _flatten_into(s[k], out)
-    elif isinstance(s, (list, tuple)):
+    elif isinstance(s, (list, tuple)) and not _unknown_shape(s):
         for v in s:
             _flatten_into(v, out)
     else:
@@ -87,7 +92,7 @@ def _pack(s: Any, it: Any) -> Any:
         return mapping_like(s, items)
     if isinstance(s, tuple) and hasattr(s, "_fields"):
         return type(s)(*[_pack(v, it) for v in s])
-    if isinstance(s, (list, tuple)):
+    if isinstance(s, (list, tuple)) and not _unknown_shape(s):
         return type(s)(_pack(v, it) for v in s)
     return next(it)
 

@@ -23,27 +23,31 @@ from tapeflow.tracing import state as _trace_state
 class TensorShape(tuple):
     """A tuple of dimensions (`None` for unknown ones) with TF's `as_list()`, `rank`, ...
 
-    Compares equal to tuples and lists of the same dimensions.
+    Compares equal to tuples and lists of the same dimensions. `TensorShape(None)` is the shape
+    of unknown rank (printed `<unknown>`): its `rank` and `dims` are None, and it has no length
+    and no dimensions to iterate over, as in TF.
     """
 
     __slots__ = ()
 
     def __new__(cls, dims: Any = ()) -> TensorShape:
         if dims is None:
-            dims = ()
-        elif isinstance(dims, (int, np.integer, Dimension)):
+            return _UNKNOWN
+        if type(dims) is _UnknownShape:
+            return dims
+        if isinstance(dims, (int, np.integer, Dimension)):
             dims = (dims,)
         return tuple.__new__(cls, (None if d is None or (type(d) is Dimension and d.value is None) else int(d)
                                    for d in dims))
 
     @property
-    def rank(self) -> int:
+    def rank(self) -> int | None:
         return len(self)
 
     ndims = rank
 
     @property
-    def dims(self) -> list:
+    def dims(self) -> list | None:
         """The dimensions as `tf.compat.v1.Dimension`s (as TF 2 still gives them)."""
         return [Dimension(d) for d in self]
 
@@ -63,12 +67,26 @@ class TensorShape(tuple):
 
     def is_compatible_with(self, other: Any) -> bool:
         other = TensorShape(other)
+        if other.rank is None:
+            return True
         if len(self) != len(other):
             return False
         return all(a is None or b is None or a == b for a, b in zip(self, other, strict=False))
 
     def concatenate(self, other: Any) -> TensorShape:
-        return TensorShape(tuple(self) + tuple(TensorShape(other)))
+        other = TensorShape(other)
+        if other.rank is None:
+            return _UNKNOWN
+        return TensorShape(tuple(self) + tuple(other))
+
+    def __add__(self, other: Any) -> Any:
+        # NOTE: with a shape of unknown rank the result is unknown, as TF's `concatenate`;
+        # otherwise the tuple concatenation internal code relies on.
+        if type(other) is _UnknownShape:
+            return _UNKNOWN
+        if isinstance(other, list):
+            return self.concatenate(other)
+        return tuple.__add__(self, other)
 
     def assert_is_compatible_with(self, other: Any) -> None:
         """ValueError unless `other` has this rank and agrees on every known dimension."""
@@ -76,12 +94,13 @@ class TensorShape(tuple):
             raise ValueError(f"Shapes {self} and {TensorShape(other)} are incompatible")
 
     def assert_has_rank(self, rank: int) -> None:
-        if len(self) != rank:
+        if self.rank not in (None, rank):
             raise ValueError(f"Shape {self} must have rank {rank}")
 
     def assert_same_rank(self, other: Any) -> None:
-        if len(self) != len(TensorShape(other)):
-            raise ValueError(f"Shapes {self} and {TensorShape(other)} must have the same rank")
+        other = TensorShape(other)
+        if self.rank is not None and other.rank is not None and self.rank != other.rank:
+            raise ValueError(f"Shapes {self} and {other} must have the same rank")
 
     def assert_is_fully_defined(self) -> None:
         if not self.is_fully_defined():
@@ -89,8 +108,54 @@ class TensorShape(tuple):
 
     def merge_with(self, other: Any) -> TensorShape:
         """The shape with the known dimensions of both (ValueError where they disagree)."""
-        self.assert_is_compatible_with(other)
-        return TensorShape(a if a is not None else b for a, b in zip(self, TensorShape(other), strict=True))
+        other = TensorShape(other)
+        if other.rank is None:
+            return self
+        if not self.is_compatible_with(other):
+            raise ValueError(f"Shapes {self} and {other} are not compatible")
+        return TensorShape(a if a is not None else b for a, b in zip(self, other, strict=True))
+
+    def with_rank(self, rank: int) -> TensorShape:
+        """This shape, checked to have `rank` dimensions (an unknown rank becomes `rank` Nones)."""
+        if self.rank != rank:
+            raise ValueError(f"Shape {self} must have rank {rank}")
+        return self
+
+    def with_rank_at_least(self, rank: int) -> TensorShape:
+        if self.rank < rank:
+            raise ValueError(f"Shape {self} must have rank at least {rank}")
+        return self
+
+    def with_rank_at_most(self, rank: int) -> TensorShape:
+        if self.rank > rank:
+            raise ValueError(f"Shape {self} must have rank at most {rank}")
+        return self
+
+    def most_specific_compatible_shape(self, other: Any) -> TensorShape:
+        """The most specific shape both fit: unknown rank where the ranks differ, None where
+        dimensions differ."""
+        other = TensorShape(other)
+        if other.rank is None or len(self) != len(other):
+            return _UNKNOWN
+        return TensorShape(a if a == b else None for a, b in zip(self, other, strict=True))
+
+    def is_subtype_of(self, other: Any) -> bool:
+        """Whether every shape this one admits `other` admits too (TF's TraceType rule)."""
+        if not isinstance(other, TensorShape):
+            return False
+        if other.rank is None:
+            return True
+        if len(self) != len(other):
+            return False
+        return all(b is None or a == b for a, b in zip(self, other, strict=True))
+
+    def most_specific_common_supertype(self, others: list) -> TensorShape | None:
+        if not all(isinstance(o, TensorShape) for o in others):
+            return None
+        shape: TensorShape = self
+        for o in others:
+            shape = shape.most_specific_compatible_shape(o)
+        return shape
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, slice):
@@ -98,6 +163,8 @@ class TensorShape(tuple):
         return tuple.__getitem__(self, key)
 
     def __eq__(self, other: object) -> bool:
+        if type(other) is _UnknownShape:
+            return False
         if isinstance(other, (tuple, list)):
             return tuple(self) == tuple(other)
         return NotImplemented
@@ -115,6 +182,113 @@ class TensorShape(tuple):
         if len(self) == 1:
             return f"({self[0]},)"
         return "(" + ", ".join(str(d) for d in self) + ")"
+
+
+class _UnknownShape(TensorShape):
+    """`TensorShape(None)`: a shape of unknown rank (one instance). As TF's, it is compatible
+    with every shape, has no length, and `as_list()` / iteration raise ValueError."""
+
+    __slots__ = ()
+
+    def __new__(cls, dims: Any = None) -> _UnknownShape:
+        return tuple.__new__(cls, ())
+
+    def __reduce__(self) -> tuple:
+        return (TensorShape, (None,))
+
+    @property
+    def rank(self) -> None:
+        return None
+
+    ndims = rank
+
+    @property
+    def dims(self) -> None:
+        return None
+
+    def as_list(self) -> list:
+        raise ValueError("as_list() is not defined on an unknown TensorShape.")
+
+    def num_elements(self) -> None:
+        return None
+
+    def is_fully_defined(self) -> bool:
+        return False
+
+    def is_compatible_with(self, other: Any) -> bool:
+        TensorShape(other)
+        return True
+
+    def concatenate(self, other: Any) -> TensorShape:
+        TensorShape(other)
+        return self
+
+    def __add__(self, other: Any) -> TensorShape:
+        return self
+
+    def __radd__(self, other: Any) -> TensorShape:
+        return self
+
+    def merge_with(self, other: Any) -> TensorShape:
+        return TensorShape(other)
+
+    def with_rank(self, rank: int) -> TensorShape:
+        return TensorShape([None] * rank)
+
+    def with_rank_at_least(self, rank: int) -> TensorShape:
+        return self
+
+    def with_rank_at_most(self, rank: int) -> TensorShape:
+        return self
+
+    def most_specific_compatible_shape(self, other: Any) -> TensorShape:
+        TensorShape(other)
+        return self
+
+    def is_subtype_of(self, other: Any) -> bool:
+        return type(other) is _UnknownShape
+
+    def __len__(self) -> int:
+        raise ValueError("Cannot take the length of shape with unknown rank.")
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __iter__(self) -> Any:
+        raise ValueError("Cannot iterate over a shape with unknown rank.")
+
+    def __contains__(self, item: Any) -> bool:
+        raise ValueError("Cannot iterate over a shape with unknown rank.")
+
+    def __getitem__(self, key: Any) -> Any:
+        # NOTE: TF's rules: a dimension is unknown; a slice with a known, non-negative extent
+        # has that many unknown dimensions, any other slice unknown rank.
+        if not isinstance(key, slice):
+            return None
+        if key.step is not None:
+            raise ValueError("Steps are not yet handled")
+        start = 0 if key.start is None else key.start
+        if key.stop is None or start < 0 or key.stop < 0:
+            return self
+        return TensorShape([None] * (key.stop - start))
+
+    def __eq__(self, other: object) -> bool:
+        if other is None or type(other) is _UnknownShape:
+            return True
+        if isinstance(other, (tuple, list)):
+            return False
+        return NotImplemented
+
+    __hash__ = tuple.__hash__
+
+    def __repr__(self) -> str:
+        return "TensorShape(None)"
+
+    def __str__(self) -> str:
+        return "<unknown>"
+
+
+_UNKNOWN = _UnknownShape()
 
 
 class Tensor:

@@ -22,6 +22,7 @@ from typing import Any
 
 from tapeflow.autograph import ag_logging
 from tapeflow.autograph.errors import ConversionError
+from tapeflow.tracing import state as _trace_state
 
 DO_NOT_CONVERT = "__autograph_do_not_convert__"
 CONVERTED = "__autograph_converted__"
@@ -205,6 +206,10 @@ def converted_call(func: Any, args: tuple, kwargs: dict | None) -> Any:
                                                                                          types.FunctionType):
         target = func.__call__  # a callable object whose __call__ is user code
     if not should_convert(target):
+        if _trace_state.graphs and _trace_state.graphs[-1] is not None:
+            from tapeflow.tracing.func_graph import call_on_unknown_rank
+
+            return call_on_unknown_rank(func, args, kwargs)
         return func(*args, **kwargs)
     from tapeflow.autograph.conversion import SourceUnavailable, convert_entity
 

@@ -48,7 +48,7 @@ def _concretes(fn: Any) -> list:
     if isinstance(fn, LoadedFunction):
         return list(fn.concrete_functions)
     signature = fn._input_signature  # extension-type specs appear as their component specs
-    if signature is not None and any(isinstance(s, TensorSpec) and s.shape is None
+    if signature is not None and any(isinstance(s, TensorSpec) and s.shape.rank is None
                                      for s in nest.flatten(list(signature))):
         fn._traces_for_every_rank()  # graphs are not rank-polymorphic: one trace per rank
     elif signature is not None and "signature" not in fn._cache:
@@ -57,11 +57,12 @@ def _concretes(fn: Any) -> list:
         # get_concrete_function(TensorSpec(None, ...)): TF's graph takes any rank; here one
         # trace per rank, as for an input_signature.
         for c in list(fn._cache.values()):
-            if not c._kwargs and any(ph.spec.shape is None for ph in c._placeholders):
+            if not c._kwargs and any(ph.spec.shape.rank is None for ph in c._placeholders):
                 fn._traces_for_every_rank(signature=c._encoded_input_signature[0])
     seen: list = []
     for c in fn._cache.values():
-        if c not in seen:
+        # The trace of unknown rank is saved as its per-rank traces, made above.
+        if c not in seen and not _any_rank(c):
             seen.append(c)
     return seen
 
@@ -83,11 +84,17 @@ def _metric_call(node: Any) -> Any:
         target, "variables") and hasattr(target, "update_state") else None
 
 
+def _any_rank(c: Any) -> bool:
+    """Whether a trace has a placeholder of unknown rank (it serves values of any rank)."""
+    return isinstance(c, ConcreteFunction) and any(ph.spec.shape.rank is None and ph.rank is None
+                                                   for ph in c._placeholders)
+
+
 def _rank_variants(fn: Function) -> list:
     """For a signature whose input_signature has specs of unknown rank: its traces, one per
     rank (saved as one signature that picks the trace of the call's ranks); else []."""
     sig = fn.input_signature
-    if sig is None or not any(s.shape is None for s in nest.flatten(list(sig))):
+    if sig is None or not any(s.shape.rank is None for s in nest.flatten(list(sig))):
         return []
     out = _RankVariants(c for c in fn._traces_for_every_rank() if _valid_signature(c))
     out.function = fn
@@ -135,8 +142,8 @@ def _signature_functions(obj: Any, signatures: Any, functions: dict) -> dict:
                 raise ValueError(f"saved_model.save: signature {key!r} is a tf.function without an input_signature;"
                                  " pass fn.get_concrete_function(<TensorSpecs>) instead.")
             fn = _rank_variants(fn) or _concretes(fn)[0]
-        source = fn._rank_source() if isinstance(fn, ConcreteFunction) and fn._rank_source is not None else None
-        if source is not None:  # get_concrete_function() of a signature of unknown rank: every rank
+        source = fn._function() if isinstance(fn, ConcreteFunction) and _any_rank(fn) else None
+        if source is not None:  # a trace of unknown rank: the function's trace of every rank
             fn = _rank_variants(source) or fn
         if isinstance(fn, list) or isinstance(fn, LoadedConcreteFunction):
             out[key] = fn
@@ -531,7 +538,7 @@ def _input_specs(c: Any) -> list:
             shape = p["shape"] if p["shape"] is not None else [None] * int(p.get("rank") or 0)
             out.append((tuple(shape), dtypes.as_dtype(p["dtype"])))
         return out
-    return [(tuple(p.spec.shape) if p.spec.shape is not None else (None,) * (p.rank or 0), p.spec.dtype)
+    return [(tuple(p.spec.shape) if p.spec.shape.rank is not None else (None,) * (p.rank or 0), p.spec.dtype)
             for p in c._placeholders]
 
 

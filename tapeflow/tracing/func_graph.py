@@ -507,7 +507,33 @@ def has_traced_dims(shape: Any) -> bool:
 
 
 def _has_unknown_dims(x: Any) -> bool:
-    return is_symbolic(x) and None in tuple(x.shape)
+    return is_symbolic(x) and (x.shape.rank is None or None in tuple(x.shape))
+
+
+def _has_unknown_rank(x: Any) -> bool:
+    return is_symbolic(x) and x.shape.rank is None
+
+
+# What TensorShape raises when code needs the rank of a shape of unknown rank.
+_UNKNOWN_RANK_ERRORS = ("shape with unknown rank", "an unknown TensorShape")
+
+
+def call_on_unknown_rank(fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """`fn(*args, **kwargs)` from traced code: when an argument is a graph tensor of unknown
+    rank and `fn` needs its rank while tracing (a length, an axis to normalise), the call is
+    recorded as one node run on the real values at each call instead (so it takes any rank)."""
+    g = state.current()
+    if g is None or not (any(map(_has_unknown_rank, nest.flatten(args)))
+                         or any(map(_has_unknown_rank, nest.flatten(kwargs)))):
+        return fn(*args, **kwargs)
+    start = len(g.nodes)
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, TypeError) as e:
+        if not any(m in str(e) for m in _UNKNOWN_RANK_ERRORS):
+            raise
+        del g.nodes[start:]
+        return lift_call(fn, args, kwargs, name=getattr(fn, "__name__", "call"), stateful=False, probe=fn)
 
 
 def lifted_on_unknown_shapes(fn: Callable) -> Callable:

@@ -27,7 +27,7 @@ from tapeflow.tensor import Tensor, Variable, convert_to_tensor
 from tapeflow.tracing import composites, passes, state
 from tapeflow.tracing.executor import ArrayProgram, Program, RunState, read_output
 from tapeflow.tracing.func_graph import CallNode, FuncGraph
-from tapeflow.tracing.spec import TensorSpec, relax_shape, shapes_compatible
+from tapeflow.tracing.spec import TensorSpec, _shape_key, relax_shape, shapes_compatible
 
 
 def run_functions_eagerly(run_eagerly: bool) -> None:
@@ -59,7 +59,7 @@ def _leaf_key(x: Any) -> Any:
     if isinstance(x, Variable):
         return ("variable", id(x))
     if isinstance(x, Tensor):
-        return ("tensor", tuple(x.shape), x.dtype.name)
+        return ("tensor", _shape_key(x.shape), x.dtype.name)
     if isinstance(x, np.ndarray):
         return ("tensor", x.shape, x.dtype.name)
     try:
@@ -90,9 +90,9 @@ class ConcreteFunction:
     `structured_outputs` is what the Python function returned, with graph tensors.
     """
 
-    # For the trace `get_concrete_function()` gives a signature of unknown rank (made for rank
-    # 0): the tf.function, which the trace hands calls of other ranks to, as TF's serves any rank.
-    _rank_source: Any = None
+    # The tf.function that made this trace (a weak reference): a SavedModel saves a trace of
+    # unknown rank as that function's trace of each rank.
+    _function: Any = None
 
     def __init__(self, name: str, graph: FuncGraph, args: tuple, kwargs: dict, placeholders: list,
                  outputs: Any, signature: inspect.Signature | None) -> None:
@@ -184,11 +184,6 @@ class ConcreteFunction:
         for ph, x in zip(phs, values, strict=True):
             t = x if isinstance(x, Tensor) else _check_spec(ph, x, self.name)
             rank_ok = ph.rank is None or len(t.shape) == ph.rank
-            source = self._rank_source() if self._rank_source is not None else None
-            if not rank_ok and source is not None and t.dtype == ph.spec.dtype:
-                # The concrete function of a signature of unknown rank (TF's serves any rank):
-                # the function's trace for these ranks.
-                return source(*values)
             if not rank_ok or t.dtype != ph.spec.dtype or not shapes_compatible(ph.spec.shape, tuple(t.shape)):
                 traced = ph.spec if ph.rank is None else f"{ph.spec!r} (for rank-{ph.rank} values)"
                 raise InvalidArgumentError(
@@ -248,7 +243,7 @@ class ConcreteFunction:
         node.concrete = self
         flat = list(self._flat_outputs)
         node._out_slots = [i for i, o in enumerate(flat) if isinstance(o, Tensor)]
-        node.outputs = [new_output(tuple(flat[i].shape), flat[i].dtype, node, k, self.name)
+        node.outputs = [new_output(flat[i].shape, flat[i].dtype, node, k, self.name)
                         for k, i in enumerate(node._out_slots)]
         for i, o in zip(node._out_slots, node.outputs, strict=True):
             flat[i] = o
@@ -301,13 +296,13 @@ def _output_type(value: Any) -> str:
         def spec(c: Any) -> Any:
             if isinstance(c, _Placeholder):
                 return TensorSpec(c.spec.shape, c.spec.dtype)
-            return TensorSpec(tuple(c.shape), c.dtype) if isinstance(c, Tensor) else c
+            return TensorSpec(c.shape, c.dtype) if isinstance(c, Tensor) else c
         try:
             return repr(value[1]._tf_decode_spec([spec(c) for c in value[2]]))
         except Exception:  # noqa: BLE001 - printing only: fall back to the components
             pass
     if isinstance(value, Tensor):
-        return repr(TensorSpec(tuple(value.shape), value.dtype))
+        return repr(TensorSpec(value.shape, value.dtype))
     if isinstance(value, TensorSpec):
         return repr(TensorSpec(value.shape, value.dtype))
     if isinstance(value, dict):
@@ -570,9 +565,9 @@ class Function:
             if id(concrete) in seen or not isinstance(concrete, ConcreteFunction):
                 continue
             seen.add(id(concrete))
-            if concrete._rank_source is None and _covers(concrete, bound):
+            if _covers(concrete, bound):
                 known = sum(d is not None for ph in concrete._placeholders
-                            if ph.spec.shape is not None for d in ph.spec.shape)
+                            if ph.spec.shape.rank is not None for d in ph.spec.shape)
                 if known > best_known:
                     best, best_known = concrete, known
         return best
@@ -605,22 +600,17 @@ class Function:
                       if isinstance(spec, TensorSpec) else _check_static(spec, x, self._name, names[i])
                       for x, spec in zip(flat_a, flat_s, strict=True)]
             checked.append(nest.pack_sequence_as(s, leaves) if nest.is_nested(s) else leaves[0])
-        # A spec of unknown rank is traced once per rank: the rank of the call's tensor or of
-        # the TensorSpec given to get_concrete_function (0 when that has no rank either).
-        unknown_rank = tuple(_rank_of(x) for x, spec in zip(nest.flatten(checked), nest.flatten(list(sig)),
-                                                            strict=True)
-                             if isinstance(spec, TensorSpec) and spec.shape is None)
-        key = ("signature", unknown_rank) if unknown_rank else "signature"
+        # A spec of unknown rank is traced once, with a placeholder of unknown rank that takes
+        # values of any rank (as TF). A TensorSpec of known rank given to get_concrete_function
+        # for it traces that rank (what a SavedModel saves: its graphs are per rank).
+        ranks = tuple(_rank_of(x) for x, spec in zip(nest.flatten(checked), nest.flatten(list(sig)), strict=True)
+                      if isinstance(spec, TensorSpec) and spec.shape.rank is None)
+        key = ("signature", ranks) if any(r is not None for r in ranks) else "signature"
         concrete = self._cache.get(key)
         if concrete is None:
             concrete = self._trace((tuple(sig), {}), None if _has_specs(checked) else (tuple(checked), {}),
-                                   ranks=unknown_rank)
+                                   ranks=ranks)
             self._cache[key] = concrete
-            flat_checked, flat_sig = nest.flatten(checked), nest.flatten(list(sig))
-            if all(isinstance(s, TensorSpec) for s in sig) and any(
-                    isinstance(x, TensorSpec) and x.shape is None and s.shape is None
-                    for x, s in zip(flat_checked, flat_sig, strict=True)):
-                concrete._rank_source = weakref.ref(self)
         return concrete, (tuple(checked), {})
 
     def _traces_for_every_rank(self, max_rank: int = 6, max_traces: int = 64, signature: Any = None) -> list:
@@ -631,7 +621,7 @@ class Function:
         every rank, the first error is raised."""
         sig = list(self._input_signature or ()) if signature is None else list(signature)
         flat = nest.flatten(sig)
-        count = sum(isinstance(s, TensorSpec) and s.shape is None for s in flat)
+        count = sum(isinstance(s, TensorSpec) and s.shape.rank is None for s in flat)
         if not count:
             return [self.get_concrete_function(*sig)] if signature is not None else [self.get_concrete_function()]
         while max_rank > 0 and (max_rank + 1) ** count > max_traces:
@@ -644,7 +634,7 @@ class Function:
                 continue
             it = iter(ranks)
             specs = [TensorSpec([None] * next(it), s.dtype, s.name)
-                     if isinstance(s, TensorSpec) and s.shape is None else s for s in flat]
+                     if isinstance(s, TensorSpec) and s.shape.rank is None else s for s in flat]
             try:
                 out.append(self.get_concrete_function(*nest.pack_sequence_as(sig, specs)))
             except Exception as e:  # noqa: BLE001 - a rank the function does not take
@@ -670,19 +660,17 @@ class Function:
 
         marks_flat = nest.flatten((tuple(specs[0]), dict(specs[1])))
         example_flat = nest.flatten(example) if example is not None else [None] * len(marks_flat)
-        unknown_ranks = iter(ranks)
-        if not ranks:
-            unknown_ranks = iter([_rank_of(x) for m, x in zip(marks_flat, example_flat, strict=True)
-                                  if isinstance(m, TensorSpec) and m.shape is None])
+        # Specs of unknown rank: the rank to trace for (None: a placeholder of unknown rank).
+        unknown_ranks = iter(ranks) if ranks else iter(lambda: None, 0)
 
         def make(path: str) -> Callable:
             def leaf(s: Any) -> Any:
                 if isinstance(s, TensorSpec):
-                    # NOTE: a spec of unknown rank is traced for the rank of the call's value.
                     shape, traced_rank = (s.shape, None)
-                    if s.shape is None:
+                    if s.shape.rank is None:
                         traced_rank = next(unknown_ranks)
-                        shape = (None,) * traced_rank
+                        if traced_rank is not None:
+                            shape = (None,) * traced_rank
                     ph = g.placeholder(shape, s.dtype, s.name or path)
                     placeholders.append(_Placeholder(TensorSpec(s.shape, s.dtype, s.name or path), path, traced_rank))
                     return ph
@@ -720,13 +708,15 @@ class Function:
         if g.created_variables and self._tracing_count == 1:
             # As TF does: a first trace that made variables is traced again, which must make
             # none (so a function creating a variable on every call fails now, not later).
-            return self._trace(specs, example)
+            return self._trace(specs, example, ranks)
         flat_marks = nest.flatten(marks)
         it = iter(placeholders)
         flat_marks = [next(it) if isinstance(m, _Placeholder) else m for m in flat_marks]
         args_m, kwargs_m = nest.pack_sequence_as(marks, flat_marks)
-        return ConcreteFunction(self._name, g, tuple(args_m), dict(kwargs_m), placeholders, outputs,
-                                self._signature if self._input_signature is None else None)
+        concrete = ConcreteFunction(self._name, g, tuple(args_m), dict(kwargs_m), placeholders, outputs,
+                                    self._signature if self._input_signature is None else None)
+        concrete._function = weakref.ref(self)
+        return concrete
 
 
 _SCALARS = (int, float, bool, str, type(None))
@@ -791,8 +781,13 @@ def _second_stand_in(placeholder: Any, example: Tensor) -> Tensor:
     each unknown dimension, or 4 where the example's is 3, so that no unknown dimension looks
     fixed to the probes (a 3x3 example probed twice at 3x3 traced `reshape(x, [-1])` as 9
     elements long). Placeholders whose example sizes agree keep agreeing."""
-    from tapeflow.graph import SymbolicTensor, _dummy
+    from tapeflow.graph import UNKNOWN_RANK_PROBE_RANK, SymbolicTensor, _dummy
 
+    if placeholder.shape.rank is None:
+        # NOTE: leading dimensions added to the example, so that output ranks that follow the
+        # input's show as unknown (`graph._UNKNOWN_RANK_STAND_IN`).
+        lead = (3,) * max(1, UNKNOWN_RANK_PROBE_RANK - len(example.shape))
+        return _dummy(SymbolicTensor((*lead, *example.shape), example.dtype), 3)
     shape = tuple(d if p is not None else (4 if d == 3 else 3)
                   for p, d in zip(placeholder.shape, example.shape, strict=True))
     return _dummy(SymbolicTensor(shape, example.dtype), 3)
@@ -826,10 +821,9 @@ def _composite_stand_ins(g: FuncGraph, structure: Any) -> None:
             _composite_stand_ins(g, v)
 
 
-def _rank_of(x: Any) -> int:
-    """The rank a call's value gives a spec of unknown rank (0 when it has none either)."""
-    shape = getattr(x, "shape", None) if isinstance(x, (Tensor, TensorSpec)) else None
-    return 0 if shape is None else len(shape)
+def _rank_of(x: Any) -> int | None:
+    """The rank a TensorSpec given for a spec of unknown rank asks to trace (None: any)."""
+    return x.shape.rank if isinstance(x, TensorSpec) else None
 
 
 def _has_specs(structure: Any) -> bool:
@@ -844,9 +838,7 @@ def _spec_of(x: Any) -> Any:
     if isinstance(x, Variable):
         return x
     if isinstance(x, Tensor):
-        return TensorSpec(tuple(x.shape), x.dtype)
-    if isinstance(x, TensorSpec):
-        return x
+        return TensorSpec(x.shape, x.dtype)
     return x
 
 
@@ -886,9 +878,9 @@ def _covers(concrete: ConcreteFunction, bound: tuple) -> bool:
 
 def _within(traced: Any, given: Any) -> bool:
     """A shape fits a traced shape: same rank, each traced dimension None or equal."""
-    if traced is None:
+    if traced is None or traced.rank is None:
         return True
-    if given is None or len(given) != len(traced):
+    if given is None or given.rank is None or len(given) != len(traced):
         return False
     return all(t is None or t == g for t, g in zip(traced, given, strict=True))
 

@@ -30,7 +30,7 @@ class TensorSpec:
     __slots__ = ("_shape", "_dtype", "_name")
 
     def __init__(self, shape: Any, dtype: Any = _dt.float32, name: str | None = None) -> None:
-        self._shape = None if shape is None else TensorShape(shape)
+        self._shape = TensorShape(shape)
         self._dtype = _dt.as_dtype(dtype)
         self._name = name
 
@@ -48,7 +48,7 @@ class TensorSpec:
         return cls(spec.shape, spec.dtype, spec.name if name is None else name)
 
     @property
-    def shape(self) -> TensorShape | None:
+    def shape(self) -> TensorShape:
         return self._shape
 
     @property
@@ -86,6 +86,11 @@ class TensorSpec:
             shape = relax_shape(shape, o.shape)
         return TensorSpec(shape, self._dtype, self._name)
 
+    def is_subtype_of(self, other: Any) -> bool:
+        """Whether every tensor this spec admits `other` admits too (same dtype, name)."""
+        return (isinstance(other, TensorSpec) and other._dtype == self._dtype and other._name == self._name
+                and self._shape.is_subtype_of(other._shape))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TensorSpec):
             return NotImplemented
@@ -100,18 +105,18 @@ class TensorSpec:
         return hash((_shape_key(self._shape), self._dtype.name, self._name))
 
     def __repr__(self) -> str:
-        shape = "<unknown>" if self._shape is None else str(self._shape)
+        shape = str(self._shape)
         name = "None" if self._name is None else repr(self._name)
         return f"TensorSpec(shape={shape}, dtype={self._dtype!r}, name={name})"
 
 
 def _shape_key(shape: TensorShape | None) -> Any:
-    return None if shape is None else tuple(shape)
+    return None if shape is None or shape.rank is None else tuple(shape)
 
 
 def shapes_compatible(spec_shape: Any, shape: Any) -> bool:
     """Whether `shape` fits `spec_shape` (None rank or None dimensions match anything)."""
-    if spec_shape is None or shape is None:
+    if spec_shape is None or shape is None or _unknown(spec_shape) or _unknown(shape):
         return True
     if len(spec_shape) != len(shape):
         return False
@@ -119,7 +124,12 @@ def shapes_compatible(spec_shape: Any, shape: Any) -> bool:
 
 
 def relax_shape(a: Any, b: Any) -> TensorShape | None:
-    """The most specific shape both `a` and `b` fit: differing dimensions become None."""
-    if a is None or b is None or len(a) != len(b):
-        return None
+    """The most specific shape both `a` and `b` fit: differing dimensions become None, a
+    differing rank an unknown rank."""
+    if a is None or b is None or _unknown(a) or _unknown(b) or len(a) != len(b):
+        return TensorShape(None)
     return TensorShape(x if x == y else None for x, y in zip(a, b, strict=True))
+
+
+def _unknown(shape: Any) -> bool:
+    return isinstance(shape, TensorShape) and shape.rank is None
