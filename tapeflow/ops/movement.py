@@ -18,6 +18,7 @@ from tapeflow.tracing.func_graph import (
     has_traced_dims,
     lifted_on_graph_tensors,
     lifted_on_unknown_shapes,
+    rank_polymorphic,
 )
 
 get_xp = backend.get_xp
@@ -60,7 +61,8 @@ class Reshape(Function):
         """The output (shape, dtype) of a reshape of a tensor with unknown dimensions, from the
         target shape alone (the -1 dimension unknown), as TF's shape inference gives it."""
         x = inputs[0]
-        if None not in tuple(x.shape) or self.shape.count(-1) > 1 or any(d < -1 for d in self.shape):
+        known = x.shape.rank is not None and None not in tuple(x.shape)
+        if known or self.shape.count(-1) > 1 or any(d < -1 for d in self.shape):
             return None
         return [(tuple(None if d == -1 else d for d in self.shape), x.dtype)]
 
@@ -112,6 +114,7 @@ class Transpose(Function):
         return (Transpose(tuple(inv))(dy),)
 
 
+@rank_polymorphic
 def transpose(a: Any, perm: Any = None, conjugate: bool = False, name: Any = None) -> Tensor:
     """Permute the axes of `a` (reverse them when `perm` is None)."""
     x = _t(a, "Transpose")
@@ -149,6 +152,7 @@ def broadcast_to(input: Any, shape: Any, name: Any = None) -> Tensor:  # noqa: A
     return BroadcastTo(shape)(x)
 
 
+@rank_polymorphic
 def expand_dims(input: Any, axis: int, name: Any = None) -> Tensor:  # noqa: A002
     """Insert a length-1 axis at `axis` (negative counts from the end of the result)."""
     x = _t(input, "ExpandDims")
@@ -837,7 +841,7 @@ def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any
 
 def shape(input: Any, out_type: Any = "int32", name: Any = None) -> Tensor:  # noqa: A002
     x = _t(input, "Shape")
-    if x._value is None and None in tuple(x.shape):
+    if x._value is None and (x.shape.rank is None or None in tuple(x.shape)):
         return _graph_shape(x, out_type)
     return convert_to_tensor(list(x.shape), dtype=out_type)
 
@@ -862,4 +866,11 @@ def _graph_size(x: Tensor, out_type: Any) -> Tensor:
 
 def rank(input: Any, name: Any = None) -> Tensor:  # noqa: A002
     x = _t(input, "Rank")
+    if x._value is None and x.shape.rank is None:
+        return _graph_rank(x)
     return convert_to_tensor(len(x.shape), dtype="int32")
+
+
+@lifted_on_graph_tensors
+def _graph_rank(x: Tensor) -> Tensor:
+    return convert_to_tensor(x._value.ndim, dtype="int32")

@@ -15,10 +15,12 @@ from tapeflow.tensor import Tensor
 get_xp = backend.get_xp
 
 
-def normalize_axes(axis: Any, ndim: int, op: str) -> tuple | None:
+def normalize_axes(axis: Any, ndim: int | None, op: str) -> tuple | None:
     """`axis` (None, int, list or tensor) as a sorted tuple of non-negative axes; None = all."""
     if axis is None:
         return None
+    if ndim is None:
+        return _axes_of_unknown_rank(axis, op)
     if type(axis) is int and -ndim <= axis < max(ndim, 1):  # the common case, fast
         return (axis % ndim if ndim else 0,)
     if isinstance(axis, Tensor):
@@ -33,6 +35,19 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple | None:
             raise ValueError(f"{op}: axis {a} is out of range for a tensor of rank {ndim}.")
         out.append(a % ndim if ndim else 0)
     return tuple(sorted(set(out)))
+
+
+def _axes_of_unknown_rank(axis: Any, op: str) -> tuple:
+    """Axes of a graph tensor of unknown rank: non-negative ones are kept (checked when the
+    graph runs); a negative one needs the rank."""
+    if isinstance(axis, Tensor):
+        axis = backend.to_numpy(axis._value).tolist()
+    axes = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else [int(axis)]
+    for a in axes:
+        if a < 0:
+            raise ValueError(f"{op}: the negative axis {a} needs the input's rank, and the input is a "
+                             "shape with unknown rank.")
+    return tuple(sorted(set(axes)))
 
 
 def _keepdims_shape(shape: tuple, axes: tuple | None) -> tuple:
@@ -296,7 +311,7 @@ def _prep(x: Any, axis: Any, op: str) -> tuple[Tensor, tuple | None]:
     if x.dtype is _dt.string:
         raise InvalidArgumentError(f"{op}: expected a numeric tensor, received dtype string "
                                    "(tf.strings.reduce_join joins strings).")
-    return x, normalize_axes(axis, x.ndim if x._value is not None else len(x.shape), op)
+    return x, normalize_axes(axis, x.ndim if x._value is not None else x.shape.rank, op)
 
 
 def reduce_sum(input_tensor: Any, axis: Any = None, keepdims: bool = False, name: Any = None) -> Tensor:

@@ -484,12 +484,13 @@ def lift_methods(cls: type, specs: tuple, try_ops: bool = False) -> None:
 
 
 def lifted_on_graph_tensors(fn: Callable) -> Callable:
-    """`fn` (a composite that reads its inputs' values or static shapes) that, called inside a
-    trace with a graph tensor argument, is recorded as one side-effect-free node."""
+    """`fn` (a composite that reads its inputs' values or static shapes) that, called with a
+    graph tensor argument (inside a trace, or a TF1 graph's symbolic tensor), is recorded as one
+    side-effect-free node."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if state.graphs and state.graphs[-1] is not None and (
+        if (state.graphs and state.graphs[-1] is not None or SymbolicState.active) and (
                 any(map(is_symbolic, nest.flatten(args))) or any(map(is_symbolic, nest.flatten(kwargs)))):
             return lift_call(fn, args, kwargs, name=fn.__name__, stateful=False, probe=fn)
         return fn(*args, **kwargs)
@@ -519,21 +520,38 @@ _UNKNOWN_RANK_ERRORS = ("shape with unknown rank", "an unknown TensorShape")
 
 
 def call_on_unknown_rank(fn: Callable, args: tuple, kwargs: dict) -> Any:
-    """`fn(*args, **kwargs)` from traced code: when an argument is a graph tensor of unknown
-    rank and `fn` needs its rank while tracing (a length, an axis to normalise), the call is
-    recorded as one node run on the real values at each call instead (so it takes any rank)."""
-    g = state.current()
-    if g is None or not (any(map(_has_unknown_rank, nest.flatten(args)))
-                         or any(map(_has_unknown_rank, nest.flatten(kwargs)))):
+    """`fn(*args, **kwargs)`; when an argument is a graph tensor of unknown rank (in a trace
+    or a TF1 graph) and `fn` needs its rank while the graph is built (a length, an axis to
+    normalise), the call is recorded as one node run on the real values instead, so the
+    graph takes values of any rank."""
+    if not SymbolicState.active or not (any(map(_has_unknown_rank, nest.flatten(args)))
+                                        or any(map(_has_unknown_rank, nest.flatten(kwargs)))):
         return fn(*args, **kwargs)
-    start = len(g.nodes)
+    g = state.current()
+    start = len(g.nodes) if g is not None else 0
     try:
         return fn(*args, **kwargs)
     except (ValueError, TypeError) as e:
         if not any(m in str(e) for m in _UNKNOWN_RANK_ERRORS):
             raise
-        del g.nodes[start:]
+        if g is not None:
+            del g.nodes[start:]
         return lift_call(fn, args, kwargs, name=getattr(fn, "__name__", "call"), stateful=False, probe=fn)
+
+
+def rank_polymorphic(fn: Callable) -> Callable:
+    """Decorator: `fn` goes through `call_on_unknown_rank` when a positional argument is a
+    graph tensor of unknown rank (one attribute check per argument otherwise)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for a in args:
+            if isinstance(a, Tensor) and a._value is None and a.shape.rank is None:
+                return call_on_unknown_rank(fn, args, kwargs)
+        return fn(*args, **kwargs)
+
+    _register_lifted(fn, wrapper)
+    return wrapper
 
 
 def lifted_on_unknown_shapes(fn: Callable) -> Callable:

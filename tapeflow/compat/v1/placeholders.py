@@ -14,7 +14,7 @@ from tapeflow.tensor import Tensor, TensorShape, convert_to_tensor
 
 def shape_text(shape: Any, unknown_rank: bool = False) -> str:
     """TF1's way of printing a static shape: `(?, 784)`, or `<unknown>`."""
-    if unknown_rank:
+    if unknown_rank or getattr(shape, "rank", 0) is None:
         return "<unknown>"
     dims = ["?" if d is None else str(d) for d in shape]
     return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
@@ -48,7 +48,7 @@ class Placeholder(SymbolicTensor):
 
     def __init__(self, dtype: Any, shape: Any, name: str, default: Tensor | None = None) -> None:
         self.unknown_rank = shape is None
-        super().__init__(() if shape is None else shape, dtype, None, 0, name)
+        super().__init__(shape, dtype, None, 0, name)  # None: unknown rank
         self.node = _FeedNode(self, default)
         self.node.outputs = [self]
 

@@ -181,7 +181,7 @@ class Session:
                     raise TypeError(
                         f"Cannot feed value {_short(value)} to {key.name} of dtype {key.dtype.name}: {e}"
                     ) from None
-            unknown_rank = getattr(key, "unknown_rank", False)
+            unknown_rank = getattr(key, "unknown_rank", False) or key.shape.rank is None
             if not unknown_rank:
                 shape = tuple(key.shape)
                 if arr.ndim != len(shape) or any(d is not None and d != a for d, a in zip(shape, arr.shape,
