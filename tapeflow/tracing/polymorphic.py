@@ -658,8 +658,6 @@ class Function:
         names = _arg_names(self._signature, len(specs[0]))
         placeholders: list = []
 
-        marks_flat = nest.flatten((tuple(specs[0]), dict(specs[1])))
-        example_flat = nest.flatten(example) if example is not None else [None] * len(marks_flat)
         # Specs of unknown rank: the rank to trace for (None: a placeholder of unknown rank).
         unknown_ranks = iter(ranks) if ranks else iter(lambda: None, 0)
 
