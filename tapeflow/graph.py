@@ -203,11 +203,11 @@ def new_output(shape: Any, dtype: Any, node: Node | None, index: int, name: str)
     return SymbolicTensor(shape, dtype, node, index)
 
 
-# NOTE: a tensor of unknown rank stands in with rank 2 in the first probe and, with leading
-# dimensions added, rank 5 in the second (more than the other operands' ranks, as a rule): an
+# NOTE: a tensor of unknown rank stands in with rank 4 in the first probe and, with a leading
+# dimension added, rank 5 in the second (more than the other operands' ranks, as a rule): an
 # output whose rank follows the input's (also through broadcasting) shows as unknown.
 UNKNOWN_RANK_PROBE_RANK = 5
-_UNKNOWN_RANK_STAND_IN = {1: (1, 1), 2: (2, 2), 3: (3, 3, 3, 2, 2)}
+_UNKNOWN_RANK_STAND_IN = {1: (1, 1, 1, 1), 2: (2, 2, 2, 2), 3: (3, 2, 2, 2, 2)}
 
 
 def _unknown_rank(t: Tensor) -> bool:

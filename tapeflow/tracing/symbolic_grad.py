@@ -91,7 +91,7 @@ def gradient(window: TapeWindow, graph: Any, targets: list, sources: list, outpu
     for i, t in enumerate(targets):
         if not isinstance(t, Tensor) or not t.dtype.is_floating:
             continue
-        if None in tuple(t.shape):
+        if not _known(t.shape):
             raise NotSymbolic("a target has unknown dimensions")
         og = None if output_gradients is None else output_gradients[i]
         if og is None:
@@ -120,7 +120,7 @@ def gradient(window: TapeWindow, graph: Any, targets: list, sources: list, outpu
             for x, dx, need in zip(fn.inputs, dxs, fn.needs_input_grad, strict=False):
                 if dx is None or not need:
                     continue
-                if None in tuple(x.shape) or None in tuple(dx.shape):
+                if not _known(x.shape) or not _known(dx.shape):
                     raise NotSymbolic("unknown dimensions in the backward pass")
                 if tuple(dx.shape) != tuple(x.shape):
                     dx = sum_to(dx, tuple(x.shape))
@@ -154,3 +154,8 @@ def _ones(t: Tensor) -> Any:
 
 def _zeros(t: Tensor) -> Any:
     return backend.default_xp().zeros(tuple(t.shape), dtype=t.dtype._np)
+
+
+def _known(shape: Any) -> bool:
+    """Whether every dimension of a static shape is known (its rank too)."""
+    return shape.rank is not None and None not in tuple(shape)

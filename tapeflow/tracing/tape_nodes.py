@@ -146,7 +146,7 @@ def gradient(tape: Any, target: Any, sources: Any, output_gradients: Any, mode: 
     node.tape_op, node.connected = "gradient", connected
     from tapeflow import graph
 
-    outs = [graph.new_output(tuple(s.shape), s.dtype, node, k, "gradients")
+    outs = [graph.new_output(s.shape, s.dtype, node, k, "gradients")
             for k, s in enumerate(s for s, c in zip(flat_sources, connected, strict=True) if c)]
     node.outputs = outs
     node._out_slots = list(range(len(outs)))
@@ -156,7 +156,7 @@ def gradient(tape: Any, target: Any, sources: Any, output_gradients: Any, mode: 
 
 
 def _unconnected(source: Tensor, mode: str) -> Any:
-    if mode == "zero" and source.dtype.is_floating and None not in tuple(source.shape):
+    if mode == "zero" and source.dtype.is_floating and source.shape.is_fully_defined():
         from tapeflow.ops.creation import zeros
 
         return zeros(tuple(source.shape), source.dtype)

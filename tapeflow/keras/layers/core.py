@@ -52,7 +52,7 @@ class InputLayer(Layer):
         else:
             if batch_shape is None:
                 if shape is None:
-                    raise ValueError("InputLayer needs a `shape` (or `batch_shape`).")
+                    raise ValueError("You must pass a `shape` argument.")
                 shape = (shape,) if isinstance(shape, int) else shape
                 batch_shape = (batch_size,) + backend.standardize_shape(shape)
             batch_shape = backend.standardize_shape(batch_shape)
