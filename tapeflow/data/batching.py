@@ -143,7 +143,7 @@ class PaddedBatchDataset(Dataset):
             shapes = [tuple(None if d is None or int(d) == -1 else int(d) for d in _dims(sh))
                       for sh in shapes]
             for sh, s in zip(shapes, leaf_specs, strict=True):
-                if s.shape is not None and len(sh) != len(s.shape):
+                if s.shape.rank is not None and len(sh) != len(s.shape):
                     raise ValueError(f"{what}: padded shape {sh} has rank {len(sh)}, the component "
                                      f"{s} has rank {len(s.shape)}.")
         self._shapes = [tuple(sh) for sh in shapes]

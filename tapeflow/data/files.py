@@ -115,7 +115,7 @@ def spec_to_json(spec: Any) -> Any:
         return {"tuple": [spec_to_json(v) for v in spec]}
     if not isinstance(spec, TensorSpec):
         raise TypeError(f"Dataset.save: only datasets of tensors can be saved, found {spec!r}.")
-    shape = None if spec.shape is None else list(spec.shape)
+    shape = None if spec.shape.rank is None else list(spec.shape)
     return {"shape": shape, "dtype": spec.dtype.name}
 
 

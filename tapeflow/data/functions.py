@@ -184,7 +184,7 @@ def _unknown_dims(s: Any) -> Any:
 
 def _stand_in(spec: Any, size: int, fill: int = 1) -> Any:
     def make(s: TensorSpec) -> np.ndarray:
-        shape = () if s.shape is None else tuple(size if d is None else d for d in s.shape)
+        shape = () if s.shape.rank is None else tuple(size if d is None else d for d in s.shape)
         return np.full(shape, fill, s.dtype._np)
     return structure.map_leaves(make, spec)
 
@@ -194,7 +194,7 @@ def _has_strings(spec: Any) -> bool:
 
 
 def _has_unknown_dims(spec: Any) -> bool:
-    return any(s.shape is None or None in tuple(s.shape) for s in structure.flatten(spec))
+    return any(s.shape.rank is None or None in tuple(s.shape) for s in structure.flatten(spec))
 
 
 def _merge_shapes(a: np.ndarray, b: np.ndarray) -> TensorSpec:

@@ -118,7 +118,7 @@ class RaggedBatchDataset(Dataset):
             return True
         if _is_sparse_spec(s):
             return False
-        return self._dense_to_ragged and (s.shape is None or None in tuple(s.shape)) and bool(
+        return self._dense_to_ragged and (s.shape.rank is None or None in tuple(s.shape)) and bool(
             s.shape)
 
     def _compute_element_spec(self) -> Any:

@@ -185,7 +185,7 @@ class GeneratorDataset(Dataset):
                         raise TypeError(f"{what}: the generator yielded a value of dtype "
                                         f"{arr.dtype.name}, which is not compatible with {s}.")
                     arr = arr.astype(s.dtype._np)
-                if s.shape is not None and not s.shape.is_compatible_with(arr.shape):
+                if not s.shape.is_compatible_with(arr.shape):
                     raise ValueError(f"{what}: the generator yielded an element of shape "
                                      f"{tuple(arr.shape)} where an element compatible with "
                                      f"{tuple(s.shape)} was expected.")

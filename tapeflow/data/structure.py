@@ -156,14 +156,14 @@ def _is_sparse_spec(s: Any) -> bool:
 def unbatch_spec(spec: Any, what: str) -> Any:
     """Each leaf spec without its leading dimension (which must exist)."""
     def drop(s: TensorSpec) -> TensorSpec:
-        if s.shape is not None and len(s.shape) == 0:
+        if s.shape.rank == 0:
             raise ValueError(f"{what}: every component must have a leading (batch) dimension, "
                              f"received a scalar component {s}.")
         if _is_sparse_spec(s):
             return type(s)(s.shape[1:], s.dtype)
         if not isinstance(s, TensorSpec):  # a RaggedTensorSpec: one ragged dimension fewer
             return type(s)(s.shape[1:], s.dtype, max(s.ragged_rank - 1, 0), s.row_splits_dtype)
-        return TensorSpec(None if s.shape is None else s.shape[1:], s.dtype)
+        return TensorSpec(None if s.shape.rank is None else s.shape[1:], s.dtype)
     return map_leaves(drop, spec)
 
 

@@ -42,7 +42,7 @@ def is_elementwise(concrete: Any) -> bool:
     graph = concrete.graph
     ranks: dict = {}
     for placeholder in graph.inputs:
-        if placeholder.shape is None:
+        if placeholder.shape.rank is None:
             return False
         ranks[id(placeholder)] = len(placeholder.shape)
     for node in graph.nodes:

@@ -128,7 +128,7 @@ class DistributedDataset(Dataset):
         from tapeflow.tracing.spec import TensorSpec
 
         def unknown_batch(s: Any) -> Any:
-            if isinstance(s, TensorSpec) and s.shape is not None and len(s.shape):
+            if isinstance(s, TensorSpec) and s.shape.rank:
                 return TensorSpec([None] + list(s.shape)[1:], s.dtype, s.name)
             return s
 

@@ -64,10 +64,10 @@ def _run(op: str, serialized: Any, specs: list, reader: Callable, split: Callabl
     """Run the parse `op` on the string tensor `serialized` (scalar or vector): the features'
     assembled outputs, as `split(outputs list)` arranges them."""
     x = string_input(serialized, op, "serialized")
-    rank = len(x.shape) if x.shape is not None else None
+    rank = x.shape.rank
     if rank not in (0, 1):
         raise ValueError(f"{op}: `serialized` must be a scalar or a vector of strings, received shape "
-                         f"{tuple(x.shape) if x.shape is not None else None}.")
+                         f"{x.shape}.")
     batched = rank == 1
 
     def components(arr: np.ndarray) -> list:
@@ -166,7 +166,7 @@ def parse_single_example(serialized: Any, features: dict, example_names: Any = N
         >>> tf.io.parse_single_example(record, {"label": tf.io.FixedLenFeature([], tf.int64)})
     """
     x = string_input(serialized, "ParseExampleV2", "serialized")
-    if x.shape is not None and len(x.shape) != 0:
+    if x.shape.rank not in (None, 0):
         raise ValueError("Input serialized must be a scalar")
     return parse_example(x, features, example_names, name)
 
@@ -211,7 +211,7 @@ def parse_single_sequence_example(serialized: Any, context_features: Any = None,
                                   example_name: Any = None, name: Any = None) -> tuple[dict, dict]:
     """Parse one serialized `tf.train.SequenceExample` (a scalar): (context dict, feature-list dict)."""
     x = string_input(serialized, "ParseSequenceExampleV2", "serialized")
-    if x.shape is not None and len(x.shape) != 0:
+    if x.shape.rank not in (None, 0):
         raise ValueError("Input serialized must be a scalar")
     context, sequence = _sequence_specs("parse_single_sequence_example", context_features, sequence_features)
     return _run("ParseSequenceExampleV2", x, context + sequence, _SequenceReader(),

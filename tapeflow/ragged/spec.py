@@ -118,7 +118,7 @@ class RaggedStatic:
         flat, splits = component_specs[0], component_specs[1:]
         if not splits:
             return flat
-        if flat.shape is None:
+        if flat.shape.rank is None:
             return RaggedTensorSpec(None, flat.dtype, len(splits), splits[0].dtype)
         n = splits[0].shape[0]
         shape = [None if n is None else n - 1, *self.uniform, *tuple(flat.shape)[1:]]
@@ -130,7 +130,7 @@ class RaggedStatic:
         from tapeflow.tracing.spec import TensorSpec
 
         flat, splits = components[0], components[1:]
-        out = [TensorSpec((None, *tuple(flat.shape)[1:]) if flat.shape is not None else None, flat.dtype)]
+        out = [TensorSpec((None, *tuple(flat.shape)[1:]) if flat.shape.rank is not None else None, flat.dtype)]
         for i, s in enumerate(splits):
             out.append(TensorSpec([s.shape[0] if i == 0 else None], s.dtype))
         return out

@@ -145,7 +145,8 @@ def _relax(structure: Any) -> None:
         specs = getattr(static, "_tf_component_specs", None)
         if specs is not None and all(isinstance(c, Tensor) for c in comps):
             for c, s in zip(comps, specs(comps), strict=True):
-                if is_symbolic(c) and s.shape is not None and c.shape is not None and len(c.shape) == len(s.shape):
+                if is_symbolic(c) and s.shape.rank is not None and c.shape.rank is not None \
+                        and len(c.shape) == len(s.shape):
                     c._shape = TensorShape([d if e is not None else None
                                             for d, e in zip(c.shape, s.shape, strict=True)])
         for c in comps:

@@ -162,7 +162,7 @@ def _rewrap(template: Any, value: Any) -> Any:
 def _check_scalar_bool(pred: Tensor, op: str) -> None:
     if pred.dtype.name != "bool":
         raise TypeError(f"{op}: pred must be a bool tensor, received dtype {pred.dtype.name}.")
-    if pred.shape is not None and len(pred.shape) not in (0,) and pred.shape != (1,):
+    if pred.shape.rank not in (None, 0) and pred.shape != (1,):
         raise ValueError(f"{op}: pred must be a scalar, received shape {tuple(pred.shape)}.")
 
 
