@@ -219,3 +219,22 @@ def test_ensure_shape_in_a_trace_of_unknown_rank_checks_at_run_time():
     got = ensure_shape_checks(tapeflow)
     assert got[:2] == ["(None, 3)", [4, 3]]
     assert got == ensure_shape_checks(_tf())
+
+
+def dataset_of_unknown_rank(m) -> list:
+    def gen():
+        yield np.ones(2, np.float32)
+        yield np.ones((2, 3), np.float32)
+
+    ds = m.data.Dataset.from_generator(gen, output_signature=m.TensorSpec(None, m.float32))
+    mapped = ds.map(lambda x: (m.reduce_sum(x), m.shape(x), x * 2))
+    out = [repr(ds.element_spec), repr(mapped.element_spec)]
+    out += [[t.numpy().tolist() for t in element] for element in mapped]
+    out += [repr(m.queue.FIFOQueue(3, m.float32).shapes), str(m.TensorArray(m.float32, size=2).element_shape)]
+    return out
+
+
+def test_dataset_elements_of_unknown_rank():
+    got = dataset_of_unknown_rank(tapeflow)
+    assert got[0] == "TensorSpec(shape=<unknown>, dtype=tf.float32, name=None)"
+    assert got == dataset_of_unknown_rank(_tf())
