@@ -127,7 +127,10 @@ def loop_iteration_vars(entry: tuple, exit_: tuple, names: tuple, where: tuple |
 
 
 def _is_subshape(shape: tuple, of: tuple) -> bool:
-    """Whether `shape` fits `of` (same rank; each known dimension of `of` equal)."""
-    if len(shape) != len(of):
+    """Whether `shape` fits `of` (same rank; each known dimension of `of` equal; any shape
+    fits one of unknown rank)."""
+    if getattr(of, "rank", 0) is None:
+        return True
+    if getattr(shape, "rank", 0) is None or len(shape) != len(of):
         return False
     return all(b is None or a == b for a, b in zip(shape, of, strict=True))

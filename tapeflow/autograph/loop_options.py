@@ -73,6 +73,10 @@ def shape_invariants(opts: dict | None, init: tuple, names: tuple, where: tuple 
 
 
 def _fits(shape: tuple, invariant: tuple) -> bool:
+    if getattr(invariant, "rank", 0) is None:
+        return True  # an invariant of unknown rank admits every shape
+    if getattr(shape, "rank", 0) is None:
+        return False
     return len(shape) == len(invariant) and all(b is None or a == b for a, b in zip(shape, invariant, strict=True))
 
 

@@ -286,7 +286,8 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants:
             got = b.dtype.name if isinstance(b, Tensor) else type(b).__name__
             raise TypeError(f"tf.while_loop: loop variable {i} enters the loop as {ph.dtype.name} "
                             f"and the body returns {got}.")
-        if not TensorShape(ph.shape).is_compatible_with(tuple(b.shape)) or len(b.shape) != len(ph.shape):
+        if not ph.shape.is_compatible_with(b.shape) or (
+                ph.shape.rank is not None and b.shape.rank != ph.shape.rank):
             raise ValueError(
                 f"Input tensor '{ph.name}' enters the loop with shape {ph.shape}, but has shape "
                 f"{b.shape} after one iteration. To allow the shape to vary across iterations, use "

@@ -238,3 +238,41 @@ def test_dataset_elements_of_unknown_rank():
     got = dataset_of_unknown_rank(tapeflow)
     assert got[0] == "TensorSpec(shape=<unknown>, dtype=tf.float32, name=None)"
     assert got == dataset_of_unknown_rank(_tf())
+
+
+def control_flow_of_unknown_rank(m) -> list:
+    out = []
+
+    @m.function
+    def grow(n):
+        x = m.constant([1.0])
+        for _ in m.range(n):
+            m.autograph.experimental.set_loop_options(shape_invariants=[(x, m.TensorShape(None))])
+            x = m.concat([x, x], 0)
+        out.append(str(x.shape))
+        return x
+
+    @m.function
+    def branches(p):
+        y = m.cond(p, lambda: m.ones([2]), lambda: m.ones([2, 3]))
+        out.append(str(y.shape))
+        return m.shape(y)
+
+    @m.function
+    def nest_dims(x):
+        i = m.constant(0)
+        _, y = m.while_loop(lambda i, y: i < 2, lambda i, y: (i + 1, m.expand_dims(y, 0)), [i, x],
+                            shape_invariants=[i.shape, m.TensorShape(None)])
+        out.append(str(y.shape))
+        return m.shape(y)
+
+    out.append(grow(m.constant(3)).shape.as_list())
+    out += [branches(m.constant(True)).numpy().tolist(), branches(m.constant(False)).numpy().tolist()]
+    out.append(nest_dims(m.ones([3])).numpy().tolist())
+    return out
+
+
+def test_control_flow_with_shapes_of_unknown_rank():
+    got = control_flow_of_unknown_rank(tapeflow)
+    assert got[:2] == ["<unknown>", [8]]
+    assert got == control_flow_of_unknown_rank(_tf())
