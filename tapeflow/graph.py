@@ -203,11 +203,14 @@ def new_output(shape: Any, dtype: Any, node: Node | None, index: int, name: str)
     return SymbolicTensor(shape, dtype, node, index)
 
 
-# NOTE: a tensor of unknown rank stands in with rank 4 in the first probe and, with a leading
-# dimension added, rank 5 in the second (more than the other operands' ranks, as a rule): an
-# output whose rank follows the input's (also through broadcasting) shows as unknown.
+# NOTE: a tensor of unknown rank (with no stand-in of its own yet) stands in as a scalar in
+# the first probe (TF1's shape-less placeholders mostly hold scalars: a learning rate, a keep
+# probability) and with rank 5 in the second (more than the other operands' ranks, as a rule),
+# so an output whose rank follows the input's (also through broadcasting) shows as unknown.
+# Ops that refuse a scalar are probed at rank 4 and 5; ops that take one rank only, at it.
 UNKNOWN_RANK_PROBE_RANK = 5
-_UNKNOWN_RANK_STAND_IN = {1: (1, 1, 1, 1), 2: (2, 2, 2, 2), 3: (3, 2, 2, 2, 2)}
+_UNKNOWN_RANK_STAND_IN = {1: (), 2: (), 3: (3, 2, 2, 2, 2)}
+_UNKNOWN_RANK_RETRY = {1: (1, 1, 1, 1), 2: (2, 2, 2, 2), 3: (3, 2, 2, 2, 2)}
 
 
 def _unknown_rank(t: Tensor) -> bool:
@@ -218,7 +221,7 @@ def _probe_rng(fill: int) -> Any:
     return _np.random.default_rng(fill)
 
 
-def _dummy(t: Tensor, fill: int, trace: Any = None) -> Tensor:
+def _dummy(t: Tensor, fill: int, trace: Any = None, unknown_rank_shapes: dict | None = None) -> Tensor:
     """A stand-in value for `t`. Inside a tf.function trace every graph tensor keeps the value
     its op produced on its inputs' stand-ins (`FuncGraph.dummies`), so stand-ins stay
     consistent (`i` and `i + 1` differ by one) and probed shapes are those eager code gets."""
@@ -229,7 +232,7 @@ def _dummy(t: Tensor, fill: int, trace: Any = None) -> Tensor:
         if known is not None:
             return known
     if t.shape.rank is None:
-        shape = _UNKNOWN_RANK_STAND_IN[fill]
+        shape = (unknown_rank_shapes or _UNKNOWN_RANK_STAND_IN)[fill]
     else:
         shape = tuple(fill if d is None else d for d in t.shape)
     np_dtype = t.dtype._np
@@ -250,10 +253,17 @@ def _dummy(t: Tensor, fill: int, trace: Any = None) -> Tensor:
     return value
 
 
+def _forget_stand_ins(trace: Any, tensors: list, fills: tuple = (2, 3)) -> None:
+    if trace is not None:
+        for t in tensors:
+            for fill in fills:
+                trace.dummies.pop((id(t), fill), None)
+
+
 def _run_broadcasting(fn: Callable, inputs: list) -> Any:
     """`fn` on stand-ins whose unknown dimensions are 1, or None if that fails too."""
     try:
-        return fn(*[_dummy(t, 1) for t in inputs])
+        return fn(*[_dummy(t, 1, None, _UNKNOWN_RANK_RETRY) for t in inputs])
     except Exception:
         return None
 
@@ -275,14 +285,36 @@ def infer_output_specs(fn: Callable, inputs: list, probes: list | None = None) -
     any_unknown_rank = any(map(_unknown_rank, inputs))
     needs_second = any_unknown_rank or any(
         t._value is None and (None in tuple(t.shape) or t.dtype._np.kind in "iuO") for t in inputs)
+    # Inputs of unknown rank without stand-ins of their own: other ranks may be tried for them.
+    fresh = [t for t in inputs if _unknown_rank(t) and (trace is None or (id(t), 2) not in trace.dummies)]
+
+    def attempt(fill: int, shapes: dict | None = None) -> Any:
+        return fn(*[_dummy(t, fill, trace, shapes) for t in inputs])
+
     try:
         try:
-            a = fn(*[_dummy(t, 2, trace) for t in inputs])
+            shapes = None
             try:
-                b = fn(*[_dummy(t, 3, trace) for t in inputs]) if needs_second else a
+                a = attempt(2)
             except Exception:
-                # Works at one size only (a reshape to a fixed size, ...): rank known, sizes not.
+                if not fresh:
+                    raise
+                _forget_stand_ins(trace, fresh)
+                shapes = _UNKNOWN_RANK_RETRY
+                a = attempt(2, shapes)
+            try:
+                b = attempt(3, shapes) if needs_second else a
+            except Exception:
+                # Works at one size only (a reshape to a fixed size, ...): rank known, sizes not;
+                # or at one rank only: the first probe's, for inputs of unknown rank.
                 b = None
+                if fresh:
+                    _forget_stand_ins(trace, fresh, fills=(3,))
+                    rank = len((shapes or _UNKNOWN_RANK_STAND_IN)[2])
+                    try:
+                        b = attempt(3, {3: (3,) * rank})
+                    except Exception:
+                        b = None
         except Exception:
             a = _run_broadcasting(fn, inputs) if needs_second else None
             if a is None:
