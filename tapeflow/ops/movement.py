@@ -17,6 +17,7 @@ from tapeflow.tracing.func_graph import (
     _register_lifted,
     has_traced_dims,
     lifted_on_graph_tensors,
+    lifted_on_symbolic_tensors,
     lifted_on_unknown_shapes,
     rank_polymorphic,
 )
@@ -854,12 +855,12 @@ def size(input: Any, out_type: Any = "int32", name: Any = None) -> Tensor:  # no
     return convert_to_tensor(int(x._value.size), dtype=out_type)
 
 
-@lifted_on_graph_tensors
+@lifted_on_symbolic_tensors
 def _graph_shape(x: Tensor, out_type: Any) -> Tensor:
     return convert_to_tensor(list(x._value.shape), dtype=out_type)
 
 
-@lifted_on_graph_tensors
+@lifted_on_symbolic_tensors
 def _graph_size(x: Tensor, out_type: Any) -> Tensor:
     return convert_to_tensor(int(x._value.size), dtype=out_type)
 
@@ -871,6 +872,6 @@ def rank(input: Any, name: Any = None) -> Tensor:  # noqa: A002
     return convert_to_tensor(len(x.shape), dtype="int32")
 
 
-@lifted_on_graph_tensors
+@lifted_on_symbolic_tensors
 def _graph_rank(x: Tensor) -> Tensor:
     return convert_to_tensor(x._value.ndim, dtype="int32")

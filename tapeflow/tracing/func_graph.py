@@ -484,14 +484,28 @@ def lift_methods(cls: type, specs: tuple, try_ops: bool = False) -> None:
 
 
 def lifted_on_graph_tensors(fn: Callable) -> Callable:
-    """`fn` (a composite that reads its inputs' values or static shapes) that, called with a
-    graph tensor argument (inside a trace, or a TF1 graph's symbolic tensor), is recorded as one
-    side-effect-free node."""
+    """`fn` (a composite that reads its inputs' values or static shapes) that, called inside a
+    trace with a graph tensor argument, is recorded as one side-effect-free node."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if (state.graphs and state.graphs[-1] is not None or SymbolicState.active) and (
+        if state.graphs and state.graphs[-1] is not None and (
                 any(map(is_symbolic, nest.flatten(args))) or any(map(is_symbolic, nest.flatten(kwargs)))):
+            return lift_call(fn, args, kwargs, name=fn.__name__, stateful=False, probe=fn)
+        return fn(*args, **kwargs)
+
+    _register_lifted(fn, wrapper)
+    return wrapper
+
+
+def lifted_on_symbolic_tensors(fn: Callable) -> Callable:
+    """`fn` (a function of its inputs' values) that, called with a symbolic tensor argument (in
+    a trace, a TF1 graph or a Keras functional graph), is recorded as one side-effect-free node
+    run on the real values."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if any(map(is_symbolic, nest.flatten(args))) or any(map(is_symbolic, nest.flatten(kwargs))):
             return lift_call(fn, args, kwargs, name=fn.__name__, stateful=False, probe=fn)
         return fn(*args, **kwargs)
 
