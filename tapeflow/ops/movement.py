@@ -15,11 +15,11 @@ from tapeflow.tensor import Tensor, TensorShape, Variable, convert_to_tensor
 from tapeflow.tracing import state as _trace_state
 from tapeflow.tracing.func_graph import (
     _register_lifted,
+    call_on_unknown_rank,
     has_traced_dims,
     lifted_on_graph_tensors,
     lifted_on_symbolic_tensors,
     lifted_on_unknown_shapes,
-    rank_polymorphic,
 )
 
 get_xp = backend.get_xp
@@ -102,23 +102,33 @@ def _reshape_to_traced_shape(tensor: Any, shape: Any) -> Tensor:
 
 
 class Transpose(Function):
-    def __init__(self, perm: tuple) -> None:
+    """Permute axes by `perm`; None reverses them (a graph tensor of unknown rank)."""
+
+    def __init__(self, perm: tuple | None) -> None:
         self.perm = perm
 
     def forward(self, a: Any) -> Any:
         return a.transpose(self.perm)
 
     def backward(self, dy: Tensor) -> tuple:
+        if self.perm is None:
+            return (Transpose(None)(dy),)
         inv = [0] * len(self.perm)
         for i, p in enumerate(self.perm):
             inv[p] = i
         return (Transpose(tuple(inv))(dy),)
 
 
-@rank_polymorphic
 def transpose(a: Any, perm: Any = None, conjugate: bool = False, name: Any = None) -> Tensor:
     """Permute the axes of `a` (reverse them when `perm` is None)."""
     x = _t(a, "Transpose")
+    if x._value is None and x.shape.rank is None:
+        if perm is None:
+            return Transpose(None)(x)
+        perm = tuple(_ints(perm))
+        if sorted(perm) != list(range(len(perm))):
+            raise ValueError(f"Transpose: perm {list(perm)} is not a permutation of the axes 0..{len(perm) - 1}.")
+        return Transpose(perm)(x)
     n = x.ndim if x._value is not None else len(x.shape)
     perm = tuple(reversed(range(n))) if perm is None else tuple(p % n for p in _ints(perm))
     if sorted(perm) != list(range(n)):
@@ -153,10 +163,15 @@ def broadcast_to(input: Any, shape: Any, name: Any = None) -> Tensor:  # noqa: A
     return BroadcastTo(shape)(x)
 
 
-@rank_polymorphic
 def expand_dims(input: Any, axis: int, name: Any = None) -> Tensor:  # noqa: A002
     """Insert a length-1 axis at `axis` (negative counts from the end of the result)."""
     x = _t(input, "ExpandDims")
+    if x._value is None and x.shape.rank is None:  # the rank is known when the graph runs
+        return call_on_unknown_rank(_expand_dims, (x, axis), {})
+    return _expand_dims(x, axis)
+
+
+def _expand_dims(x: Tensor, axis: int) -> Tensor:
     shape = list(x.shape)
     n = len(shape)
     axis = int(axis)

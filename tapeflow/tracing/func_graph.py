@@ -553,21 +553,6 @@ def call_on_unknown_rank(fn: Callable, args: tuple, kwargs: dict) -> Any:
         return lift_call(fn, args, kwargs, name=getattr(fn, "__name__", "call"), stateful=False, probe=fn)
 
 
-def rank_polymorphic(fn: Callable) -> Callable:
-    """Decorator: `fn` goes through `call_on_unknown_rank` when a positional argument is a
-    graph tensor of unknown rank (one attribute check per argument otherwise)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        for a in args:
-            if isinstance(a, Tensor) and a._value is None and a.shape.rank is None:
-                return call_on_unknown_rank(fn, args, kwargs)
-        return fn(*args, **kwargs)
-
-    _register_lifted(fn, wrapper)
-    return wrapper
-
-
 def lifted_on_unknown_shapes(fn: Callable) -> Callable:
     """`fn` (a composite whose static shape checks or parameters need every dimension) that,
     called inside a trace with a graph tensor of unknown dimensions, is recorded as one node
