@@ -301,6 +301,16 @@ def is_floating_np(np_dtype: np.dtype) -> bool:
     return np_dtype.kind == "f" or np_dtype.kind == "c"
 
 
+def is_inexact_np(np_dtype: np.dtype) -> bool:
+    """Whether a NumPy dtype is a float or complex type, bfloat16 (ml_dtypes, kind "V") included."""
+    return np_dtype.kind in "fc" or (np_dtype.kind == "V" and np_dtype.name == "bfloat16")
+
+
+def is_real_float_np(np_dtype: np.dtype) -> bool:
+    """Whether a NumPy dtype is a real float: NumPy's own or ml_dtypes' bfloat16 (kind "V")."""
+    return np_dtype.kind == "f" or (np_dtype.kind == "V" and np_dtype.name == "bfloat16")
+
+
 def __getattr__(name: str) -> Any:
     # tf.dtypes.cast / saturate_cast / complex live with the ops, which import this module.
     if name in ("cast", "saturate_cast"):

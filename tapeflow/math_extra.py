@@ -14,6 +14,7 @@ import numpy as np
 
 from tapeflow import backend
 from tapeflow import dtypes as _dt
+from tapeflow.dtypes import is_inexact_np
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import extra, extra_array
 from tapeflow.ops import movement as mv
@@ -151,7 +152,7 @@ def reciprocal_no_nan(x: Any, name: Any = None) -> Tensor:
 
 def _x_times(x: Any, y: Any, op: str, f: Any) -> Tensor:
     x, y = ew.binary_operands(x, y, op)
-    if x.dtype._np.kind not in "fc":
+    if not is_inexact_np(x.dtype._np):
         raise TypeError(f"{op}: expected float tensors, received dtype {x.dtype.name}.")
     zero = ew.equal(x, 0)
     safe_y = ew.where(zero, ew.ones_like_t(y), y) if tuple(y.shape) == tuple(zero.shape) else \

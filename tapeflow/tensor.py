@@ -16,6 +16,7 @@ from tapeflow import backend
 from tapeflow import dtypes as _dt
 from tapeflow import string_values as _sv
 from tapeflow.dimension import Dimension
+from tapeflow.dtypes import is_inexact_np
 from tapeflow.name_scope import scoped_name as _scoped_name
 from tapeflow.tracing import state as _trace_state
 
@@ -717,7 +718,7 @@ def _numpy_text(value: Any, is_repr: bool) -> str:
     """The value as TF prints it: scalars bare, arrays by NumPy (multi-line ones on a new line)."""
     v = backend.to_numpy(value)
     if v.ndim == 0:
-        if is_repr and v.dtype.kind in "fc":
+        if is_repr and is_inexact_np(v.dtype):
             return repr(v.item())  # TF 2.21's repr: the Python float (float32 0.1 -> 0.10000000149011612)
         return str(v[()])
     text = repr(v) if is_repr else str(v)

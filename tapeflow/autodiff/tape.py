@@ -295,7 +295,7 @@ class GradientTape:
             if not isinstance(t, Tensor):
                 t = convert_to_tensor(t)
             v = t._value
-            if v.dtype.kind not in "fc":
+            if not differentiable_dtype(v.dtype):
                 continue
             if og is None:
                 g = Tensor(get_xp(v).empty(v.shape, v.dtype))

@@ -7,6 +7,7 @@ the same code runs on both.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -182,6 +183,25 @@ def matmul(a: Any, b: Any) -> Any:
         with np.errstate(over="ignore"):  # NOTE: float16 overflow is inf, silently, as in TF.
             return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(dt)
     return a @ b
+
+
+def half_via_float32(forward: Any) -> Any:
+    """Decorate a primitive's `forward(self, *arrays)`: 2-byte float inputs (NumPy) run in float32
+    and the float32 outputs round back once, as `matmul` does (its kernels are GEMMs)."""
+
+    @functools.wraps(forward)
+    def wrapped(self: Any, *arrays: Any) -> Any:
+        dt = arrays[0].dtype
+        if not (is_half_float(dt) and isinstance(arrays[0], np.ndarray)):
+            return forward(self, *arrays)
+        wide = [a.astype(np.float32) if a is not None and a.dtype == dt else a for a in arrays]
+        with np.errstate(over="ignore"):
+            out = forward(self, *wide)
+            if isinstance(out, tuple):
+                return tuple(o.astype(dt) if o is not None and o.dtype == np.float32 else o for o in out)
+            return out.astype(dt)
+
+    return wrapped
 
 
 def is_half_float(dtype: Any) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from tapeflow import backend
 from tapeflow.autodiff.function import Function
+from tapeflow.dtypes import is_inexact_np
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.ops import elementwise as ew
 from tapeflow.tensor import Tensor
@@ -21,7 +22,7 @@ get_xp = backend.get_xp
 
 def _nonfinite(kind: str, a: Any, message: str) -> None:
     """Raise InvalidArgumentError naming what is wrong if the float array `a` has NaN/Inf."""
-    if a.dtype.kind not in "fc":
+    if not is_inexact_np(a.dtype):
         return
     xp = get_xp(a)
     has_nan = bool(xp.isnan(a).any())

@@ -19,13 +19,10 @@ def floatx() -> str:
 
 
 def set_floatx(value: str) -> None:
-    """Set the default float type: "float16", "float32" or "float64" ("bfloat16" is refused: NumPy has
-    no bfloat16 dtype)."""
-    if value == "bfloat16":
-        raise ValueError("set_floatx('bfloat16') is not supported: Tapeflow computes with NumPy/CuPy, which have no "
-                         "bfloat16 dtype; use 'float16' (or the 'mixed_float16' dtype policy) or 'float32'.")
-    if value not in ("float16", "float32", "float64"):
-        raise ValueError(f"Unknown floatx type: {value!r}; expected float16, float32 or float64.")
+    """Set the default float type: "float16", "bfloat16", "float32" or "float64"."""
+    if value not in ("float16", "bfloat16", "float32", "float64"):
+        raise ValueError(f"Unknown `floatx` value: {value}. Expected one of "
+                         "{'float16', 'bfloat16', 'float64', 'float32'}")
     _FLOATX[0] = _dt.as_dtype(value).name
 
 

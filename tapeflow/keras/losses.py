@@ -17,6 +17,7 @@ import tapeflow as tf
 from tapeflow import backend as _backend
 from tapeflow import dtypes as _dt
 from tapeflow import nn as tf_nn
+from tapeflow.dtypes import is_real_float_np
 from tapeflow.keras import backend as _kbackend
 from tapeflow.keras.activations import keras_logits
 from tapeflow.keras.saving.object_registration import deserialize_object, lookup_custom_object, serialize_object
@@ -65,7 +66,7 @@ def _pred(y_pred: Any) -> Tensor:
     if isinstance(y_pred, Tensor):
         return y_pred
     t = tf.convert_to_tensor(y_pred)
-    if t._value.dtype.kind != "f":
+    if not is_real_float_np(t._value.dtype):
         t = tf.cast(t, _kbackend.floatx())
     return t
 

@@ -20,6 +20,7 @@ from tapeflow import backend as _backend
 from tapeflow import dtypes as _dt
 from tapeflow import tensor as _tensor_mod
 from tapeflow.distribute import training as _distribute
+from tapeflow.dtypes import is_real_float_np
 from tapeflow.keras import activations as _activations
 from tapeflow.keras import backend as _kbackend
 from tapeflow.keras import losses as _losses
@@ -137,7 +138,7 @@ def _mean_axes(x: np.ndarray, axes: tuple) -> np.ndarray:
     for a in axes:
         n *= x.shape[a]
     out = np.add.reduce(x, axis=axes)
-    return out / out.dtype.type(n) if out.dtype.kind == "f" else out / n
+    return out / out.dtype.type(n) if is_real_float_np(out.dtype) else out / n
 
 
 def _sum_axes(x: np.ndarray, axis: tuple) -> np.ndarray:
@@ -532,7 +533,7 @@ def _sparse_categorical_accuracy_arrays(y_true: np.ndarray, y_pred: np.ndarray) 
         y_true = y_true[..., 0]
         squeezed = True
     pred = y_pred.argmax(axis=-1)
-    if y_true.dtype.kind == "f" or y_pred.dtype.kind == "f":
+    if is_real_float_np(y_true.dtype) or is_real_float_np(y_pred.dtype):
         matches = (y_true.astype(y_pred.dtype, copy=False) == pred.astype(y_pred.dtype)).astype(_F32)
     else:
         matches = (y_true == pred).astype(_F32)
@@ -716,7 +717,7 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
 # ---------------------------------------------------------------------------------------------
 
 def _regression_prep(y_true: np.ndarray, y_pred: np.ndarray) -> tuple:
-    if y_pred.dtype.kind != "f":
+    if not is_real_float_np(y_pred.dtype):
         y_pred = y_pred.astype(_F32)
     return _squeeze_or_expand(y_true.astype(y_pred.dtype, copy=False), y_pred)
 

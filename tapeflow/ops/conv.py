@@ -33,7 +33,7 @@ def float_operand(x: Any, op: str, like: Tensor | None = None) -> Tensor:
             t = convert_to_tensor(x, dtype=like.dtype if like is not None else None)
         except (TypeError, ValueError) as e:
             raise TypeError(f"{op}: {e}") from None
-    if t.dtype._np.kind != "f":
+    if not t.dtype.is_floating:
         raise TypeError(f"{op}: expected a floating-point tensor, received dtype {t.dtype.name}.")
     return t
 

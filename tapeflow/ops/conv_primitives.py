@@ -82,6 +82,7 @@ class _ConvBase(Function):
 class Conv(_ConvBase):
     """y = correlate(x, w): x (N, *S, C), w (*K, C / groups, Cout) -> y (N, *O, Cout)."""
 
+    @backend.half_via_float32
     def forward(self, x: Any, w: Any) -> Any:
         return self._forward(x, w)[0]
 
@@ -127,6 +128,7 @@ class ConvBackprop(_ConvBase):
     def name(self) -> str:
         return self.op + "Backprop"
 
+    @backend.half_via_float32
     def forward(self, dy: Any, x: Any, w: Any, y: Any = None) -> Any:
         from tapeflow.ops.dense import activation_grad_array
 
@@ -203,6 +205,7 @@ class ConvBackpropInput(_ConvBase):
     def name(self) -> str:
         return self.op + "BackpropInput"
 
+    @backend.half_via_float32
     def forward(self, dy: Any, w: Any) -> Any:
         xp = get_xp(dy, w)
         g = self._geometry(self.input_spatial, w.shape[:-2])
@@ -237,6 +240,7 @@ class ConvBackpropFilter(_ConvBase):
     def name(self) -> str:
         return self.op + "BackpropFilter"
 
+    @backend.half_via_float32
     def forward(self, x: Any, dy: Any) -> Any:
         xp = get_xp(x, dy)
         g = self._geometry(x.shape[1:-1], self.filter_shape[:-2])

@@ -12,6 +12,7 @@ from tapeflow import backend
 from tapeflow import dtypes as _dt
 from tapeflow import string_values as _sv
 from tapeflow.autodiff.function import Function
+from tapeflow.dtypes import is_inexact_np, is_real_float_np
 from tapeflow.errors import InvalidArgumentError, UnimplementedError
 from tapeflow.tensor import Tensor, convert_to_tensor, operand_like, scalar_like
 from tapeflow.tracing.func_graph import lifted_on_graph_tensors
@@ -61,7 +62,7 @@ def unary_operand(x: Any, name: str) -> Tensor:
 
 def _float_operand(x: Any, name: str) -> Tensor:
     x = unary_operand(x, name)
-    if x.dtype._np.kind not in "fc":
+    if not is_inexact_np(x.dtype._np):
         raise TypeError(f"{name}: expected a floating-point tensor, received dtype {x.dtype.name}.")
     return x
 
@@ -370,12 +371,12 @@ class Sigmoid(Function):
     def forward(self, a: Any) -> Any:
         xp = get_xp(a)
         # NOTE: 1/(1+exp(-x)) overflows exp for x << 0; tanh form is stable everywhere.
-        return xp.tanh(a * 0.5) * 0.5 + 0.5 if a.dtype.kind == "f" else 1 / (1 + xp.exp(-a))
+        return xp.tanh(a * 0.5) * 0.5 + 0.5 if is_real_float_np(a.dtype) else 1 / (1 + xp.exp(-a))
 
     fresh_outputs = True
 
     def forward_into(self, out: Any, a: Any) -> Any:
-        if a.dtype.kind != "f":
+        if not is_real_float_np(a.dtype):
             out[...] = self.forward(a)
             return out
         xp = get_xp(out)
@@ -635,7 +636,7 @@ def clip_by_value(t: Any, clip_value_min: Any, clip_value_max: Any, name: Any = 
     """Clamp `t` to [min, max]; the gradient passes where min <= t <= max."""
     t = unary_operand(t, "ClipByValue")
     v = t._value
-    if (v is not None and v.dtype.kind == "f" and type(clip_value_min) in (int, float)
+    if (v is not None and is_real_float_np(v.dtype) and type(clip_value_min) in (int, float)
             and type(clip_value_max) in (int, float)):
         return ClipByValue(v.dtype.type(clip_value_min), v.dtype.type(clip_value_max))(t)
     return minimum(maximum(t, clip_value_min), clip_value_max)

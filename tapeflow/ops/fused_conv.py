@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapeflow import backend
 from tapeflow.ops import conv as _conv
 from tapeflow.ops.conv_primitives import Conv
 from tapeflow.ops.dense import ACTIVATIONS, activate_
@@ -27,6 +28,7 @@ class ConvBiasActivation(Conv):
         self.activation = activation
         self.has_bias = has_bias
 
+    @backend.half_via_float32
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         act = self.activation
         y, bias_added, relu_applied = self._forward(x, w, b, act == "relu")

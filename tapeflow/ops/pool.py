@@ -19,6 +19,7 @@ from typing import Any
 
 from tapeflow import backend
 from tapeflow.autodiff.function import Function
+from tapeflow.dtypes import is_real_float_np
 from tapeflow.ops.conv import (
     channels_first,
     check_input_rank,
@@ -119,7 +120,7 @@ def _window_argmax(xp: Any, x: Any, y: Any, g: Geometry) -> Any:
     idx = xp.zeros(y.shape, dtype=dt)
     if T == 1:
         return idx
-    fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+    fill = -xp.inf if is_real_float_np(x.dtype) else xp.iinfo(x.dtype).min
     xpad = pad_input(xp, x, g, fill)
 
     def part(n0: int, n1: int) -> None:
@@ -160,7 +161,7 @@ class MaxPool(_PoolGeometry):
     def forward(self, x: Any) -> Any:
         xp = get_xp(x)
         g = self._geometry(x.shape)
-        fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+        fill = -xp.inf if is_real_float_np(x.dtype) else xp.iinfo(x.dtype).min
         xpad = pad_input(xp, x, g, fill)
         N = x.shape[0]
         y = xp.empty((N,) + g.O + (x.shape[-1],), dtype=x.dtype)

@@ -7,6 +7,7 @@ from typing import Any
 from tapeflow import backend
 from tapeflow import dtypes as _dt
 from tapeflow.autodiff.function import Function, formula_vjp
+from tapeflow.dtypes import is_inexact_np
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
@@ -323,8 +324,7 @@ def reduce_sum(input_tensor: Any, axis: Any = None, keepdims: bool = False, name
 def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: bool = False, name: Any = None) -> Tensor:
     """Mean over `axis`; integer tensors use integer division, as in TF."""
     x, axes = _prep(input_tensor, axis, "Mean")
-    kind = x._value.dtype.kind if x._value is not None else x.dtype._np.kind
-    if kind in "fc":
+    if is_inexact_np(x._value.dtype if x._value is not None else x.dtype._np):
         return Mean(axes, keepdims)(x)
     n = 1
     for i, d in enumerate(x.shape):

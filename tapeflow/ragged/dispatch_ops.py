@@ -15,6 +15,7 @@ import numpy as np
 
 from tapeflow import backend
 from tapeflow import dtypes as _dt
+from tapeflow.dtypes import is_inexact_np
 from tapeflow.errors import InvalidArgumentError
 from tapeflow.ops import elementwise as ew
 from tapeflow.ops import movement as mv
@@ -143,10 +144,10 @@ def reduction(api_name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
     if api_name == "reduce_mean":
         total = reduction("reduce_sum", rd.reduce_sum, (rt, axis, keepdims), {})
         ones = rt.with_flat_values(ew.ones_like_t(ew.cast(rt.flat_values, _dt.float64)
-                                                  if rt.dtype._np.kind not in "fc"
+                                                  if not is_inexact_np(rt.dtype._np)
                                                   else rt.flat_values))
         count = reduction("reduce_sum", rd.reduce_sum, (ones, axis, keepdims), {})
-        if rt.dtype._np.kind not in "fc":  # TF's ragged mean of integers is float64
+        if not is_inexact_np(rt.dtype._np):  # TF's ragged mean of integers is float64
             total = _map(lambda t: ew.cast(t, _dt.float64), total)
         return _combine(ew.truediv, total, count)
     if axis is None:

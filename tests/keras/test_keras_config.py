@@ -43,8 +43,13 @@ def test_names_match_keras_list() -> None:
     assert config.is_nnx_enabled() is False
     with pytest.raises(ValueError, match="only backend is 'tapeflow'"):
         config.set_backend("jax")
-    with pytest.raises(ValueError, match="no bfloat16"):
-        config.set_floatx("bfloat16")
+    with pytest.raises(ValueError, match="Unknown `floatx` value: int8"):
+        config.set_floatx("int8")
+    config.set_floatx("bfloat16")
+    try:
+        assert config.floatx() == "bfloat16" and keras.layers.Dense(2).variable_dtype == "bfloat16"
+    finally:
+        config.set_floatx("float32")
     assert config.floatx() == "float32"
 
 

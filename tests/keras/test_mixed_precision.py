@@ -28,10 +28,10 @@ def test_policy_names_and_dtypes() -> None:
     assert keras.dtype_policies.get("float64").variable_dtype == "float64"
     with pytest.raises(ValueError, match="Cannot convert 'foo'"):
         keras.mixed_precision.Policy("foo")
-    with pytest.raises(ValueError, match="no bfloat16 dtype.*mixed_float16"):
-        keras.mixed_precision.Policy("mixed_bfloat16")
-    with pytest.raises(ValueError, match="no bfloat16"):
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    bf = keras.mixed_precision.Policy("mixed_bfloat16")
+    assert (bf.compute_dtype, bf.variable_dtype) == ("bfloat16", "float32")
+    assert (keras.DTypePolicy("bfloat16").compute_dtype, keras.DTypePolicy("bfloat16").variable_dtype) == (
+        "bfloat16", "bfloat16")
 
 
 def test_global_policy_applies_to_new_layers_and_follows_floatx_until_set() -> None:

@@ -1,9 +1,8 @@
 """`DTypePolicy`: the compute and variable dtypes of a layer, and the global default policy.
 
 A policy named after a float dtype ("float32") computes and stores weights in that dtype;
-"mixed_float16" computes in float16 and keeps float32 variables, which a layer casts to float16
-when its `call` reads them (`Layer.__call__`). "mixed_bfloat16" and "bfloat16" are refused by
-name: Tapeflow computes with NumPy/CuPy, which have no bfloat16 dtype.
+"mixed_float16" ("mixed_bfloat16") computes in float16 (bfloat16, ml_dtypes' type) and keeps float32
+variables, which a layer casts to the compute dtype when its `call` reads them (`Layer.__call__`).
 """
 
 from __future__ import annotations
@@ -15,9 +14,6 @@ from tapeflow.keras.ops.promotion import standardize_dtype
 _GLOBAL_POLICY: list = [None]
 _FLOATX_POLICIES: dict = {}
 
-_BFLOAT16_ERROR = ("Tapeflow computes with NumPy/CuPy, which have no bfloat16 dtype; use "
-                   "'mixed_float16' (float16 compute, float32 variables) or 'float32' instead.")
-
 
 def _parse_name(name: Any) -> tuple[str, str]:
     """(compute_dtype, variable_dtype) of a policy name."""
@@ -26,8 +22,8 @@ def _parse_name(name: Any) -> tuple[str, str]:
                         f"(of type {type(name)})")
     if name == "mixed_float16":
         return "float16", "float32"
-    if name in ("mixed_bfloat16", "bfloat16"):
-        raise ValueError(f"DTypePolicy {name!r} is not supported: {_BFLOAT16_ERROR}")
+    if name == "mixed_bfloat16":
+        return "bfloat16", "float32"
     try:
         dtype = standardize_dtype(name)
     except ValueError:

@@ -18,6 +18,7 @@ from typing import Any
 import tapeflow as tf
 from tapeflow import graph, nest, tracking
 from tapeflow.dispatch import CompositeTensor
+from tapeflow.dtypes import is_real_float_np
 from tapeflow.graph import SymbolicTensor
 from tapeflow.keras import backend
 from tapeflow.module import Module
@@ -620,10 +621,11 @@ class Layer(Module):
                 if not _tracing_ops(self):
                     return self._symbolic_call(args, kwargs)
                 np_dtype = inputs.dtype._np
-                if self.autocast and np_dtype.kind == "f" and np_dtype != self._np_dtype and self._convert_input_args:
+                if (self.autocast and is_real_float_np(np_dtype) and np_dtype != self._np_dtype
+                        and self._convert_input_args):
                     inputs = tf.cast(inputs, self._np_dtype)
                     args = (inputs,) + args[1:]
-            elif self.autocast and v.dtype.kind == "f" and v.dtype != self._np_dtype and self._convert_input_args:
+            elif self.autocast and is_real_float_np(v.dtype) and v.dtype != self._np_dtype and self._convert_input_args:
                 inputs = tf.cast(inputs, self._np_dtype)
                 args = (inputs,) + args[1:]
         else:
@@ -770,19 +772,19 @@ class Layer(Module):
                 return x
             if isinstance(x, Tensor):
                 v = x._value
-                if (v is not None and self.autocast and v.dtype.kind == "f" and v.dtype != self._np_dtype
+                if (v is not None and self.autocast and is_real_float_np(v.dtype) and v.dtype != self._np_dtype
                         and self._convert_input_args):
                     return tf.cast(x, self._np_dtype)
                 return x
             if isinstance(x, (int, float)):
                 return x
             if isinstance(x, CompositeTensor):  # SparseTensor / RaggedTensor: kept, values autocast
-                if (self.autocast and x.dtype._np.kind == "f" and x.dtype._np != self._np_dtype
+                if (self.autocast and is_real_float_np(x.dtype._np) and x.dtype._np != self._np_dtype
                         and self._convert_input_args):
                     return tf.cast(x, self._np_dtype)
                 return x
             t = tf.convert_to_tensor(x)
-            if (t._value.dtype.kind == "f" and self.autocast and t._value.dtype != self._np_dtype
+            if (is_real_float_np(t._value.dtype) and self.autocast and t._value.dtype != self._np_dtype
                     and self._convert_input_args):
                 t = tf.cast(t, self._np_dtype)
             return t

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import tapeflow as tf
+from tapeflow.dtypes import is_real_float_np
 from tapeflow.errors import UnimplementedError
 from tapeflow.keras import activations, backend, constraints, initializers, regularizers
 from tapeflow.keras.layers.base import InputSpec, Layer
@@ -122,7 +123,7 @@ def _transpose_length(
 
 def _float_input(layer: Layer, x: Tensor) -> Tensor:
     v = x._value
-    if v is not None and v.dtype.kind != "f":
+    if v is not None and not is_real_float_np(v.dtype):
         return tf.cast(x, layer.dtype)
     return x
 

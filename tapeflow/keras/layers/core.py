@@ -8,6 +8,7 @@ from typing import Any
 
 import tapeflow as tf
 from tapeflow.dispatch import CompositeTensor
+from tapeflow.dtypes import is_real_float_np
 from tapeflow.errors import UnimplementedError
 from tapeflow.graph import SymbolicTensor
 from tapeflow.keras import activations, backend, constraints, initializers, regularizers
@@ -293,7 +294,7 @@ class Dense(Layer):
 
     def call(self, inputs: Tensor, training: Any = None) -> Tensor:
         x = inputs
-        if x.dtype._np.kind != "f":
+        if not is_real_float_np(x.dtype._np):
             x = tf.cast(x, self._dtype)
         if self._dtype_policy._quantization_mode is not None:
             return self._quantized_call(x, training)

@@ -6,6 +6,7 @@ from typing import Any
 
 import tapeflow as tf
 from tapeflow import errors as _errors
+from tapeflow.dtypes import is_real_float_np
 from tapeflow.keras import constraints, initializers, regularizers
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.ops import normalization as _bn_ops
@@ -18,17 +19,16 @@ def _serialize(module: Any, obj: Any) -> Any:
 
 
 def _float_input(layer: Layer, x: Tensor) -> Tensor:
-    """A non-float input cast to the layer's compute dtype; float16 upcast to float32.
+    """A non-float input cast to the layer's compute dtype; 2-byte floats upcast to float32.
 
     NOTE: as in Keras, normalization statistics overflow easily in float16, so a mixed-precision
     layer normalizes in float32 (its weights stay float32: `add_weight(autocast=False)`) and
     `_compute_output` casts the result back to the compute dtype.
     """
     v = x._value
-    kind = x.dtype._np.kind if v is None else v.dtype.kind
-    if kind != "f":
+    if not is_real_float_np(x.dtype._np if v is None else v.dtype):
         x = tf.cast(x, layer.compute_dtype)
-    if x.dtype.name == "float16":
+    if x.dtype.name in ("float16", "bfloat16"):
         return tf.cast(x, "float32")
     return x
 

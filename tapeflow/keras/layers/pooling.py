@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import tapeflow as tf
+from tapeflow.dtypes import is_real_float_np
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.conv import (
     TF_FORMATS,
@@ -44,7 +45,7 @@ class _Pooling(Layer):
 
     def call(self, inputs: Tensor) -> Tensor:
         x = inputs
-        if x._value is not None and x._value.dtype.kind != "f":
+        if x._value is not None and not is_real_float_np(x._value.dtype):
             x = tf.cast(x, self.compute_dtype)
         check_window(self, tuple(x.shape), self.pool_size, self.padding, "pool size")
         op = tf.nn.max_pool if self._mode == "max" else tf.nn.avg_pool
@@ -285,7 +286,7 @@ class _GlobalPooling(Layer):
             axes = spatial_axes(self.data_format, self._rank)
             fn = tf.reduce_mean if self._mode == "avg" else tf.reduce_max
             return fn(x if x.dtype.is_floating else tf.cast(x, self.dtype), axes, keepdims=self.keepdims)
-        if x._value is not None and x._value.dtype.kind != "f":
+        if x._value is not None and not is_real_float_np(x._value.dtype):
             x = tf.cast(x, self.compute_dtype)
         axes = spatial_axes(self.data_format, self._rank)
         if mask is not None and self._rank == 1 and self._mode == "avg":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import tapeflow as tf
+from tapeflow.dtypes import is_real_float_np
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.conv import standardize_data_format
 from tapeflow.tensor import Tensor
@@ -299,7 +300,7 @@ class UpSampling2D(Layer):
         ax_h, ax_w = _spatial_axes(self.data_format, 2)
         if self.interpolation == "nearest":
             return _repeat_nearest(_repeat_nearest(x, ax_h, self.size[0]), ax_w, self.size[1])
-        if x._value is not None and x._value.dtype.kind != "f":
+        if x._value is not None and not is_real_float_np(x._value.dtype):
             x = tf.cast(x, self.compute_dtype)
         mh = _bilinear_matrix(x.shape[ax_h], self.size[0], x.dtype)
         mw = _bilinear_matrix(x.shape[ax_w], self.size[1], x.dtype)

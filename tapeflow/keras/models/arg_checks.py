@@ -17,6 +17,7 @@ import numpy as np
 
 from tapeflow import backend as _backend
 from tapeflow import nest
+from tapeflow.dtypes import is_real_float_np
 
 __all__ = ["check_int", "check_fit_args", "check_batch_args", "check_array_data", "check_sparse_labels",
            "is_sparse_ce"]
@@ -115,7 +116,7 @@ def check_sparse_labels(model: Any, y: Any) -> None:
     """Sparse cross-entropy labels must be whole numbers (Keras truncates 1.5 to 1 silently)."""
     if not is_sparse_ce(getattr(model, "loss", None)) or y is None or nest.is_nested(y):
         return
-    if y.dtype.kind != "f":
+    if not is_real_float_np(y.dtype):
         return
     labels = _backend.to_numpy(y)
     bad = labels != np.floor(labels)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow import backend
+from tapeflow.dtypes import is_real_float_np
 from tapeflow.keras.ops.promotion import result_type, standardize_dtype
 from tapeflow.ops import elementwise as ew
 from tapeflow.tensor import Tensor, convert_to_tensor
@@ -122,7 +123,7 @@ def float_dtype(*xs: Any) -> str:
 
 def to_float(x: Any) -> Tensor:
     """`x` converted and cast to its float computation dtype."""
-    if type(x) is Tensor and x._value is not None and x._value.dtype.kind == "f":
+    if type(x) is Tensor and x._value is not None and is_real_float_np(x._value.dtype):
         return x  # float tensors keep their dtype
     return to_tensor(x, float_dtype(x))
 

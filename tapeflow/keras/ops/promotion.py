@@ -20,7 +20,7 @@ _PYTHON = {bool: "bool", int: "int64", float: "float32", complex: "complex64", s
 _ALIASES = {"float": "float32", "double": "float64", "half": "float16", "int": "int64",
             "uint": "uint64"}
 ALLOWED = ("bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
-           "float16", "float32", "float64", "complex64", "complex128", "string")
+           "float16", "bfloat16", "float32", "float64", "complex64", "complex128", "string")
 
 # Edges of the promotion lattice: each dtype's immediate upper neighbours. "int" and "float" are
 # the weak types of Python numbers.
@@ -35,8 +35,9 @@ _LATTICE = {
     "int16": ("int32",),
     "int32": ("int64",),
     "int64": ("float",),
-    "float": ("float16", "complex64"),
+    "float": ("float16", "bfloat16", "complex64"),
     "float16": ("float32",),
+    "bfloat16": ("float32",),
     "float32": ("float64", "complex64"),
     "float64": ("complex128",),
     "complex64": ("complex128",),
@@ -90,9 +91,9 @@ def standardize_dtype(dtype: Any = None) -> str:
     if name == "bool_":
         name = "bool"
     if name not in ALLOWED:
-        if name == "bfloat16" or name.startswith("float8"):
+        if name.startswith("float8"):
             raise ValueError(f"Invalid dtype: {dtype!r}: Tapeflow computes with NumPy/CuPy, which "
-                             "have no bfloat16 or float8 types; use float16 or float32.")
+                             "have no float8 arithmetic; use float16, bfloat16 or float32.")
         raise ValueError(f"Invalid dtype: {dtype!r}; expected one of {', '.join(ALLOWED)}.")
     return name
 

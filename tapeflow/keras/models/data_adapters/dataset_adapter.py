@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow import backend as _backend
+from tapeflow.dtypes import is_real_float_np
 from tapeflow.keras import backend as _kbackend
 from tapeflow.keras.models import arg_checks as _checks
 from tapeflow.keras.models.data_adapters.generator_adapter import IterableAdapter
@@ -57,9 +58,9 @@ class TFDatasetAdapter(IterableAdapter):
                 and batch[0].ndim and batch[1].ndim and _backend.default_xp() is np):
             x, y = batch
             floatx = self._floatx
-            if x.dtype.kind == "f" and x.dtype != floatx:
+            if is_real_float_np(x.dtype) and x.dtype != floatx:
                 x = x.astype(floatx)
-            if y.dtype.kind == "f":
+            if is_real_float_np(y.dtype):
                 if y.dtype != floatx:
                     y = y.astype(floatx)
                 if self._label_model is not None:
