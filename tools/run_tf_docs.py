@@ -10,8 +10,12 @@ machine has none) are reported as such, apart from Tapeflow's own failures.
 
     python tools/run_tf_docs.py DOCS_DIR/site/en/guide/tensor.ipynb [...] [--timeout 300]
 
-DOCS_DIR is a checkout of tensorflow/docs (or keras-team/keras-io guides as .py files).
+DOCS_DIR is a checkout of tensorflow/docs (or keras-team/keras-io guides as .py files: "tutobooks",
+split into cells as keras-io's scripts/tutobooks.py does, on the markdown blocks fenced by
+lines starting with three double quotes).
 Prints one line per failing cell: notebook, cell number, exception, and the cell's first line.
+`--real` runs the same cells on the installed TensorFlow / Keras (TensorFlow backend) instead,
+imports untouched: a cell failing there too is not a Tapeflow gap.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ NETWORK = ("URLError", "HTTPError", "Name or service not known", "Temporary fail
            "ConnectionError", "Network is unreachable", "getaddrinfo", "download", "Failed to establish")
 
 RUNNER = textwrap.dedent('''
-    import json, sys, traceback, signal
+    import contextlib, io, json, sys, traceback, signal
     try:  # notebooks plot: draw off-screen where matplotlib is installed
         import matplotlib
         matplotlib.use("Agg")
@@ -58,13 +62,16 @@ RUNNER = textwrap.dedent('''
         raise TimeoutError("cell ran past its time limit")
     signal.signal(signal.SIGALRM, on_alarm)
     import linecache
+    outputs = []
     for i, src in enumerate(cells):
         signal.alarm(int(sys.argv[2]))
         name = f"<cell {i}>"
         # as IPython does: the cell's source is findable, so inspect.getsource works on its functions
         linecache.cache[name] = (len(src), None, src.splitlines(True), name)
+        captured = io.StringIO()
         try:
-            exec(compile(src, name, "exec"), ns)
+            with contextlib.redirect_stdout(captured):
+                exec(compile(src, name, "exec"), ns)
         except BaseException as e:
             if isinstance(e, KeyboardInterrupt):
                 raise
@@ -74,15 +81,35 @@ RUNNER = textwrap.dedent('''
                                              "where": where}), flush=True)
         finally:
             signal.alarm(0)
+            outputs.append(captured.getvalue())
+            if len(sys.argv) > 3:  # what each cell printed, for comparing two runs
+                json.dump(outputs, open(sys.argv[3], "w"), indent=0)
     print("NOTEBOOK-DONE", flush=True)
 ''')
 
 
-def code_cells(path: str) -> list:
-    """The notebook's code cells (or a .py guide's whole text) with imports swapped and shell
-    and magic lines removed."""
+def tutobook_cells(text: str) -> list:
+    """A keras-io tutobook's code cells: the code between its markdown blocks, each fenced by lines
+    starting with three double quotes, as in keras-io's tutobooks.py (blocks tagged `shell` are
+    shell commands, which are not run here)."""
+    cells, code, in_markdown = [], [], False
+    for line in text.split("\n"):
+        if line.startswith('"""'):
+            if not in_markdown and "\n".join(code).strip():
+                cells.append("\n".join(code).strip("\n"))
+            code, in_markdown = [], not in_markdown
+        elif not in_markdown:
+            code.append(line)
+    if "\n".join(code).strip():
+        cells.append("\n".join(code).strip("\n"))
+    return cells
+
+
+def code_cells(path: str, real: bool = False) -> list:
+    """The notebook's code cells (or a keras-io .py guide's) with imports swapped (left as they
+    are with `real`) and shell and magic lines removed."""
     if path.endswith(".py"):
-        sources = [open(path).read()]
+        sources = tutobook_cells(open(path).read())
     else:
         nb = json.load(open(path))
         sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
@@ -97,23 +124,28 @@ def code_cells(path: str) -> list:
         lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("!", "%"))
                  and not HELP_LINE.match(ln)]  # IPython's `name?` help lines
         src = textwrap.dedent("\n".join(lines))  # IPython drops a cell's common leading indent too
-        for pattern, repl in IMPORTS:
+        for pattern, repl in [] if real else IMPORTS:
             src = pattern.sub(repl, src)
         cells.append(src)
     return cells
 
 
-def run(path: str, timeout: int) -> list:
-    cells = code_cells(path)
+def run(path: str, timeout: int, real: bool = False, outputs: str | None = None) -> list:
+    """Run one notebook's cells; the failing ones, as records. With `outputs`, what each cell
+    printed is written there as a JSON list (one string a cell)."""
+    cells = code_cells(path, real)
     tmp = f"/tmp/tf_docs_cells_{os.getpid()}.json"
     with open(tmp, "w") as f:
         json.dump(cells, f)
     env = dict(os.environ, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="3")
+    if real:  # Keras 3 on the TensorFlow backend, whatever the guide's environment says
+        env["KERAS_BACKEND"] = "tensorflow"
     # each notebook starts in an empty directory, as a fresh Colab runtime does (notebooks call
     # os.mkdir('training_2') on paths a previous run would have left behind)
     workdir = tempfile.mkdtemp(prefix="tf_docs_run_")
     try:
-        proc = subprocess.run([sys.executable, "-c", RUNNER, tmp, str(timeout)], capture_output=True,
+        extra = [os.path.abspath(outputs)] if outputs else []
+        proc = subprocess.run([sys.executable, "-c", RUNNER, tmp, str(timeout), *extra], capture_output=True,
                               text=True, timeout=timeout * 4 + 60, env=env, cwd=workdir)
         out = proc.stdout
     except subprocess.TimeoutExpired as e:
@@ -139,10 +171,19 @@ def main(argv: list | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+")
     parser.add_argument("--timeout", type=int, default=300, help="seconds per cell")
+    parser.add_argument("--real", action="store_true",
+                        help="run on the installed TensorFlow / Keras instead (the oracle)")
+    parser.add_argument("--outputs", metavar="DIR",
+                        help="write what each cell printed to DIR/NAME.{tapeflow,real}.json")
     args = parser.parse_args(argv)
     bad = 0
     for path in args.notebooks:
-        failures = run(path, args.timeout)
+        out = None
+        if args.outputs:
+            os.makedirs(args.outputs, exist_ok=True)
+            stem = os.path.splitext(os.path.basename(path))[0]
+            out = os.path.join(args.outputs, f"{stem}.{'real' if args.real else 'tapeflow'}.json")
+        failures = run(path, args.timeout, args.real, out)
         own = [f for f in failures if not f["network"]]
         bad += bool(own)
         print(f"== {path}: {len(own)} failing cells, {len(failures) - len(own)} need the network", flush=True)

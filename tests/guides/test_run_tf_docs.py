@@ -22,3 +22,42 @@ def test_writefile_cells_and_fresh_working_directory(tmp_path):
     assert cells[0].startswith("with open('missing.csv', 'w')")
     assert run_tf_docs.run(nb, 60) == []
     assert run_tf_docs.run(nb, 60) == []  # a second run does not see the first one's directory
+
+
+GUIDE = '''"""
+Title: A guide
+Author: someone
+"""
+"""
+## Setup
+"""
+
+import keras
+from keras import layers
+
+"""shell
+pip install -q keras
+"""
+
+def f():
+    """A docstring: indented, so not a fence."""
+    return layers.Dense(2)
+
+"""
+## The end
+"""
+print(keras.__name__, "ok")
+'''
+
+
+def test_keras_io_guide_cells_split_on_markdown_fences(tmp_path):
+    path = tmp_path / "guide.py"
+    path.write_text(GUIDE)
+    cells = run_tf_docs.code_cells(str(path))
+    assert len(cells) == 3
+    assert cells[0] == "from tapeflow import keras\nfrom tapeflow.keras import layers"
+    assert '"""A docstring' in cells[1] and "pip" not in "".join(cells)
+    assert run_tf_docs.code_cells(str(path), real=True)[0] == "import keras\nfrom keras import layers"
+    outputs = tmp_path / "out.json"
+    assert run_tf_docs.run(str(path), 120, outputs=str(outputs)) == []
+    assert json.loads(outputs.read_text()) == ["", "", "tapeflow.keras ok\n"]
