@@ -50,7 +50,7 @@ NETWORK = ("URLError", "HTTPError", "Name or service not known", "Temporary fail
            "ConnectionError", "Network is unreachable", "getaddrinfo", "download", "Failed to establish")
 
 RUNNER = textwrap.dedent('''
-    import contextlib, io, json, sys, traceback, signal
+    import ast, contextlib, io, json, sys, traceback, signal
     try:  # notebooks plot: draw off-screen where matplotlib is installed
         import matplotlib
         matplotlib.use("Agg")
@@ -71,7 +71,13 @@ RUNNER = textwrap.dedent('''
         captured = io.StringIO()
         try:
             with contextlib.redirect_stdout(captured):
-                exec(compile(src, name, "exec"), ns)
+                tree = ast.parse(src, name)
+                last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+                exec(compile(tree, name, "exec"), ns)
+                if last is not None:  # as IPython does: the value of a last bare expression shows
+                    value = eval(compile(ast.Expression(last.value), name, "eval"), ns)
+                    if value is not None:
+                        print(repr(value))
         except BaseException as e:
             if isinstance(e, KeyboardInterrupt):
                 raise

@@ -61,3 +61,6 @@ def test_keras_io_guide_cells_split_on_markdown_fences(tmp_path):
     outputs = tmp_path / "out.json"
     assert run_tf_docs.run(str(path), 120, outputs=str(outputs)) == []
     assert json.loads(outputs.read_text()) == ["", "", "tapeflow.keras ok\n"]
+    path.write_text(GUIDE.replace("print(keras.__name__, \"ok\")", "x = 1\nkeras.__name__"))
+    assert run_tf_docs.run(str(path), 120, outputs=str(outputs)) == []
+    assert json.loads(outputs.read_text())[-1] == "'tapeflow.keras'\n"  # a last bare expression shows
