@@ -21,6 +21,7 @@ imports untouched: a cell failing there too is not a Tapeflow gap.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import re
@@ -49,6 +50,30 @@ HELP_LINE = re.compile(r"^\s*[\w.]+\?{1,2}\s*$")
 NETWORK = ("URLError", "HTTPError", "Name or service not known", "Temporary failure in name resolution",
            "ConnectionError", "Network is unreachable", "getaddrinfo", "download", "Failed to establish")
 
+# With --real: Keras's MNIST / Fashion-MNIST loaders read the IDX files in $TAPEFLOW_DATA_DIR (the
+# oracle machine is offline too, and Keras only knows its own mnist.npz download)
+REAL_PRELUDE = textwrap.dedent('''
+    import gzip, os, struct
+    import numpy as np
+
+    def _idx(path):
+        with gzip.open(path) as f:
+            data = f.read()
+        dims = struct.unpack(">" + "I" * data[3], data[4:4 + 4 * data[3]])
+        return np.frombuffer(data, np.uint8, offset=4 + 4 * data[3]).reshape(dims)
+
+    def _patch(module, folder):
+        folder = os.path.join(os.environ.get("TAPEFLOW_DATA_DIR", ""), folder)
+        if os.path.exists(os.path.join(folder, "train-images-idx3-ubyte.gz")):
+            split = lambda p: (_idx(os.path.join(folder, p + "-images-idx3-ubyte.gz")),
+                               _idx(os.path.join(folder, p + "-labels-idx1-ubyte.gz")))
+            module.load_data = lambda *a, **k: (split("train"), split("t10k"))
+
+    import keras.datasets.fashion_mnist, keras.datasets.mnist
+    _patch(keras.datasets.mnist, "mnist")
+    _patch(keras.datasets.fashion_mnist, "fashion-mnist")
+''')
+
 RUNNER = textwrap.dedent('''
     import ast, contextlib, io, json, sys, traceback, signal
     try:  # notebooks plot: draw off-screen where matplotlib is installed
@@ -61,7 +86,8 @@ RUNNER = textwrap.dedent('''
     def on_alarm(signum, frame):
         raise TimeoutError("cell ran past its time limit")
     signal.signal(signal.SIGALRM, on_alarm)
-    import linecache
+    import linecache, os
+    exec(os.environ.get("TF_DOCS_PRELUDE", ""), {})
     outputs = []
     for i, src in enumerate(cells):
         signal.alarm(int(sys.argv[2]))
@@ -136,6 +162,24 @@ def code_cells(path: str, real: bool = False) -> list:
     return cells
 
 
+def _defined(src: str) -> set:
+    """The names a cell binds (assignments, imports, defs), for telling a NameError that only
+    follows an earlier failing cell."""
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
 def run(path: str, timeout: int, real: bool = False, outputs: str | None = None) -> list:
     """Run one notebook's cells; the failing ones, as records. With `outputs`, what each cell
     printed is written there as a JSON list (one string a cell)."""
@@ -145,7 +189,7 @@ def run(path: str, timeout: int, real: bool = False, outputs: str | None = None)
         json.dump(cells, f)
     env = dict(os.environ, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="3")
     if real:  # Keras 3 on the TensorFlow backend, whatever the guide's environment says
-        env["KERAS_BACKEND"] = "tensorflow"
+        env.update(KERAS_BACKEND="tensorflow", TF_DOCS_PRELUDE=REAL_PRELUDE)
     # each notebook starts in an empty directory, as a fresh Colab runtime does (notebooks call
     # os.mkdir('training_2') on paths a previous run would have left behind)
     workdir = tempfile.mkdtemp(prefix="tf_docs_run_")
@@ -166,6 +210,12 @@ def run(path: str, timeout: int, real: bool = False, outputs: str | None = None)
             rec["first_line"] = cells[rec["cell"]].strip().splitlines()[0][:80] if rec["cell"] >= 0 and \
                 cells[rec["cell"]].strip() else ""
             rec["network"] = any(k in rec["error"] for k in NETWORK)
+            missing = re.match(r"NameError: name '(\w+)' is not defined", rec["error"])
+            cause = next((f for f in reversed(failures) if missing and missing.group(1) in _defined(cells[f["cell"]])),
+                         None)
+            if cause:  # a name the failed cell would have defined: that cell's failure, carried on
+                rec["network"] = cause["network"]
+                rec["error"] += f" (cell {cause['cell']} failed)"
             failures.append(rec)
     if "NOTEBOOK-DONE" not in out and not any(r["cell"] == -1 for r in failures):
         failures.append({"cell": -1, "error": "interpreter died: " + (proc.stderr or "")[-300:], "where": "",

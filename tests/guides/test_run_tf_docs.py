@@ -64,3 +64,11 @@ def test_keras_io_guide_cells_split_on_markdown_fences(tmp_path):
     path.write_text(GUIDE.replace("print(keras.__name__, \"ok\")", "x = 1\nkeras.__name__"))
     assert run_tf_docs.run(str(path), 120, outputs=str(outputs)) == []
     assert json.loads(outputs.read_text())[-1] == "'tapeflow.keras'\n"  # a last bare expression shows
+
+
+def test_name_error_after_a_failing_cell_carries_its_tag(tmp_path):
+    nb = _notebook(tmp_path, "import urllib.request\ndata = urllib.request.urlopen('http://nowhere.invalid')",
+                   "print(data)", "print(undefined_here)")
+    failures = run_tf_docs.run(nb, 60)
+    assert [(f["cell"], f["network"]) for f in failures] == [(0, True), (1, True), (2, False)]
+    assert failures[1]["error"].endswith("(cell 0 failed)")
