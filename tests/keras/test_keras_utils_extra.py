@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -81,8 +83,9 @@ def test_legacy_format_round_trip() -> None:
         keras.utils.legacy.deserialize_keras_object({"class_name": "Nope", "config": {}})
 
 
-def test_model_to_dot_and_plot_model(tmp_path) -> None:
+def test_model_to_dot_and_plot_model(tmp_path, monkeypatch) -> None:
     pytest.importorskip("pydot")
+    monkeypatch.delitem(sys.modules, "IPython.core.magics.namespace", raising=False)
     i = keras.Input((3,), name="x")
     model = keras.Model(i, keras.layers.Add()([keras.layers.Dense(2)(i), keras.layers.Dense(2)(i)]))
     dot = keras.utils.model_to_dot(model, show_shapes=True, show_dtype=True)
@@ -97,6 +100,21 @@ def test_model_to_dot_and_plot_model(tmp_path) -> None:
         assert (tmp_path / "m.png").stat().st_size > 0
     with pytest.raises(ValueError, match="expand_nested"):
         keras.utils.model_to_dot(model, expand_nested=True)
+
+
+def test_plot_model_without_graphviz_in_a_notebook_prints(monkeypatch, capsys) -> None:
+    """Keras 3.15 in IPython prints the missing-dependency message and returns None (the guides'
+    plot_model cells go on), outside IPython it raises ImportError."""
+    from tapeflow.keras.utils import model_visualization
+
+    monkeypatch.setattr(model_visualization, "_pydot", lambda: None)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    monkeypatch.delitem(sys.modules, "IPython.core.magics.namespace", raising=False)
+    with pytest.raises(ImportError, match="pydot"):
+        keras.utils.plot_model(model, "unused.png")
+    monkeypatch.setitem(sys.modules, "IPython.core.magics.namespace", types.ModuleType("namespace"))
+    assert keras.utils.plot_model(model, "unused.png") is None
+    assert capsys.readouterr().out == "You must install pydot (`pip install pydot`) for `plot_model` to work.\n"
 
 
 def test_top_level_names() -> None:

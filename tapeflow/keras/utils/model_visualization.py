@@ -7,9 +7,11 @@ program (`apt-get install graphviz`). Each missing piece is named in the error.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from tapeflow import nest
+from tapeflow.keras.utils.io_utils import print_msg
 
 
 def _pydot() -> Any:
@@ -136,6 +138,15 @@ def model_to_dot(model: Any, show_shapes: bool = False, show_dtype: bool = False
     return dot
 
 
+def _missing(message: str) -> None:
+    """pydot or Graphviz is missing: in IPython (a notebook) Keras prints `message` and draws nothing,
+    so that a notebook goes on; elsewhere it is an ImportError."""
+    if "IPython.core.magics.namespace" in sys.modules:
+        print_msg(message)
+        return None
+    raise ImportError(message)
+
+
 def plot_model(model: Any, to_file: str = "model.png", show_shapes: bool = False, show_dtype: bool = False,
                show_layer_names: bool = False, rankdir: str = "TB", expand_nested: bool = False, dpi: int = 200,
                show_layer_activations: bool = False, show_trainable: bool = False, splines: str = "ortho",
@@ -143,17 +154,18 @@ def plot_model(model: Any, to_file: str = "model.png", show_shapes: bool = False
     """Draw the model's graph to `to_file` (the format from its extension: png, svg, pdf, dot, ...).
 
     Raises:
-        ImportError: naming pydot or Graphviz when either is missing.
+        ImportError: naming pydot or Graphviz when either is missing (in IPython, as in Keras, the
+            message is printed instead and nothing is drawn).
     """
     if not model.built:
         raise ValueError("This model has not yet been built. Build the model first by calling `build()` or by "
                          "calling the model on a batch of data.")
     pydot = _pydot()
     if pydot is None:
-        raise ImportError("You must install pydot (`pip install pydot`) for `plot_model` to work.")
+        return _missing("You must install pydot (`pip install pydot`) for `plot_model` to work.")
     if not _check_graphviz(pydot):
-        raise ImportError("You must install graphviz (see instructions at https://graphviz.gitlab.io/download/) "
-                          "for `plot_model` to work (its `dot` program renders the drawing).")
+        return _missing("You must install graphviz (see instructions at https://graphviz.gitlab.io/download/) "
+                        "for `plot_model` to work.")
     dot = model_to_dot(model, show_shapes=show_shapes, show_dtype=show_dtype, show_layer_names=show_layer_names,
                        rankdir=rankdir, expand_nested=expand_nested, dpi=dpi,
                        show_layer_activations=show_layer_activations, show_trainable=show_trainable,
