@@ -122,8 +122,14 @@ def _value_class_key(cls: type) -> str | None:
 def op_registry() -> dict:
     """Every primitive of the engine by "module.Class": the only classes a load may create (a
     class with `saved_model_primitive = False` is saved as its own kind of step instead)."""
+    import importlib
+    import pkgutil
+
     import tapeflow.nn  # noqa: F401 - make sure every op module is imported
-    from tapeflow import ops  # noqa: F401
+    from tapeflow import ops
+
+    for module in pkgutil.iter_modules(ops.__path__):  # some load lazily (ops.dense: Keras's Dense)
+        importlib.import_module(f"{ops.__name__}.{module.name}")
 
     registry: dict = {}
     stack = [Function]

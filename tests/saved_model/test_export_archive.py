@@ -169,3 +169,34 @@ def test_saving_a_keras_model_directly_gives_serving_default(tmp_path, name):
         "((), {'inputs': TensorSpec(shape=(None, 4), dtype=tf.float32, name='inputs')})")
     x = np.ones((2, 4), "float32")
     np.testing.assert_allclose(sig(inputs=lib.constant(x))["output_0"].numpy(), model(x).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", _libraries())
+def test_model_export_leaves_the_batch_size_open(tmp_path, name, capsys):
+    """An Input with a fixed batch size exports a signature of any batch size (Keras's
+    export_utils.make_input_spec)."""
+    lib, k = _lib(name)
+    inp = k.Input(batch_shape=(2, 3))
+    model = k.Model(inp, k.layers.Dense(2)(inp))
+    path = str(tmp_path / "exported")
+    model.export(path, verbose=False)
+    x = np.ones((5, 3), "float32")
+    reloaded = lib.saved_model.load(path)  # kept: TF deletes the variables of a dropped load
+    np.testing.assert_allclose(reloaded.serve(x).numpy(), model(x).numpy(), rtol=1e-6)
+
+
+def test_exported_dense_model_loads_in_a_fresh_interpreter(tmp_path):
+    """The fused Dense op the tracer rewrites a Dense layer into is in the load's op registry
+    although a plain `import tapeflow` never imports its module."""
+    import subprocess
+    import sys
+
+    model = _model(keras)
+    path = str(tmp_path / "exported")
+    model.export(path, verbose=False)
+    x = np.ones((2, 4), "float32")
+    code = ("import numpy as np, sys, tapeflow as tf\n"
+            f"print(tf.saved_model.load({path!r}).serve(np.ones((2, 4), 'float32')).numpy().tolist())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    np.testing.assert_allclose(np.array(eval(out.stdout)), model(x, training=False).numpy(), rtol=1e-6)

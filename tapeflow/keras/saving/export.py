@@ -180,8 +180,9 @@ def _model_input_signature(model: Any) -> list:
 
     inputs = getattr(model, "inputs", None)
     if inputs:
-        specs = nest.map_structure(lambda t: tf.TensorSpec(tuple(t.shape), t.dtype, getattr(t, "name", None)),
-                                   list(inputs))
+        # the batch size left open, as Keras's export_utils.make_input_spec does
+        specs = nest.map_structure(
+            lambda t: tf.TensorSpec((None, *tuple(t.shape)[1:]), t.dtype, getattr(t, "name", None)), list(inputs))
         return [specs[0]] if len(specs) == 1 else [specs]
     shapes = getattr(model, "_build_input_shape", None) if getattr(model, "built", False) else None
     if shapes is None:
