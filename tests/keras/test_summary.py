@@ -139,3 +139,24 @@ def test_summary_matches_keras_text(monkeypatch):
             ours.summary(print_fn=got.append, **kwargs)
             theirs.summary(print_fn=lambda s, want=want, **kw: want.append(s), **kwargs)
             assert got == want, f"{ours.name} {kwargs}\n{got[0]}\n{want[0]}"
+
+
+def test_sequential_built_by_a_call_keeps_that_batch_size(tmp_path):
+    """Keras 3.15 builds a Sequential model on its first call's whole shape (the Sequential guide:
+    `model(ops.ones((1, 4)))` then `model.summary()` shows (1, 2)); later calls, fit and predict
+    take any batch size and `export` leaves the batch open, as Keras does (checked against
+    Keras 3.15 on TF 2.21)."""
+    import tapeflow as tf
+
+    model = keras.Sequential([keras.layers.Dense(2, activation="relu"), keras.layers.Dense(3)])
+    model(keras.ops.ones((1, 4)))
+    text = _capture(model)
+    assert "│ dense (Dense)                   │ (1, 2)                 │            10 │" in text
+    assert "│ dense_1 (Dense)                 │ (1, 3)                 │             9 │" in text
+    assert tuple(model.inputs[0].shape) == (1, 4) and model.input_shape == (1, 4)
+    assert tuple(model(keras.ops.ones((5, 4))).shape) == (5, 3)
+    model.compile("sgd", "mse")
+    model.fit(np.ones((10, 4)), np.ones((10, 3)), batch_size=4, verbose=0)
+    assert model.predict(np.ones((7, 4)), verbose=0).shape == (7, 3)
+    model.export(str(tmp_path / "exported"), verbose=False)
+    assert tuple(tf.saved_model.load(str(tmp_path / "exported")).serve(np.ones((6, 4), "float32")).shape) == (6, 3)

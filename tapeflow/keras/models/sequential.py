@@ -137,8 +137,9 @@ class Sequential(Model):
         if self.built:
             return
         if isinstance(inputs, Tensor):
-            shape = (None,) + tuple(inputs.shape)[1:]
-            self.build(shape)
+            # as Keras 3: built on the first call's whole shape, batch size included (its summary
+            # shows (1, 2) after model(ops.ones((1, 4)))); later calls may use any batch size
+            self.build(tuple(inputs.shape))
         else:
             self.built = True
 
