@@ -685,6 +685,10 @@ class Variable(Tensor):
         raise TypeError(f"Variable is unhashable. Instead, use variable.ref() as the key. (Variable: {self!r})")
 
     def __repr__(self) -> str:
+        if self._keras_owned or getattr(self, "_keras_var", False):
+            # a Keras variable (a layer weight, keras.Variable) shows as Keras 3's does
+            return (f"<Variable path={self._path}, shape={tuple(self.shape)}, dtype={self.dtype.name}, "
+                    f"value={self.numpy()}>")
         return (f"<tf.Variable '{self._name}' shape={self.shape} dtype={self.dtype.name}, "
                 f"numpy={_numpy_text(self._value, True)}>")
 

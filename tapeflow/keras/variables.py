@@ -73,7 +73,7 @@ class Variable(metaclass=_KerasVariableType):
             if shape is not None and tuple(_tensor.convert_to_tensor(value).shape) != tuple(shape):
                 raise ValueError(f"Initial value has shape {tuple(_tensor.convert_to_tensor(value).shape)}, which "
                                  f"does not match the `shape` argument {tuple(shape)}.")
-        var = _tensor.Variable(value, trainable=trainable, name=name or "variable", dtype=dtype,
+        var = _tensor.Variable(value, trainable=trainable, name=name or kbackend.unique_name("variable"), dtype=dtype,
                                aggregation=aggregation, **kwargs)
         var._name = var._name.split(":")[0]  # Keras's variable names have no ":0"
         var._keras_var = True  # a layer attribute holding it makes it a weight (a plain tf.Variable does not)

@@ -207,3 +207,18 @@ def test_orbax_checkpoint_refuses_with_a_clear_error(tmp_path):
     expected = "orbax-checkpoint" if importlib.util.find_spec("orbax") is None else "does not write Orbax"
     with pytest.raises(ImportError, match=expected):
         keras.callbacks.OrbaxCheckpoint(str(tmp_path))
+
+
+def test_keras_variables_repr_as_keras_3():
+    """Layer weights and keras.Variable show as Keras 3.15's Variable (the Sequential guide's
+    `layer.weights` cell), unnamed ones numbered like layers; a plain tf.Variable keeps TF's repr."""
+    keras.backend.clear_session()
+    layer = keras.layers.Dense(3)
+    layer.build((None, 4))
+    assert repr(layer.bias) == "<Variable path=dense/bias, shape=(3,), dtype=float32, value=[0. 0. 0.]>"
+    assert str(layer.weights[0]).startswith("<Variable path=dense/kernel, shape=(4, 3), dtype=float32, value=[[")
+    assert repr(keras.Variable(1.0)) == "<Variable path=variable, shape=(), dtype=float32, value=1.0>"
+    assert repr(keras.Variable(np.zeros((2, 3)), dtype="int32", name="counts")) == (
+        "<Variable path=counts, shape=(2, 3), dtype=int32, value=[[0 0 0]\n [0 0 0]]>")
+    assert keras.Variable(2.0).path == "variable_1"
+    assert repr(tf.Variable(1.0)) == "<tf.Variable 'Variable:0' shape=() dtype=float32, numpy=1.0>"
