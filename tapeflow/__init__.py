@@ -107,6 +107,7 @@ _LAZY_SUBMODULES = {
     "mlir",
     "security",
     "tools",
+    "feature_column",
 }
 
 # Composite tensor classes, loaded with their package on first use.

@@ -295,6 +295,10 @@ def __getattr__(name: str) -> Any:
         from tapeflow import keras
 
         return keras
+    if name == "feature_column":  # TF 2's columns + input_layer / linear_model
+        import importlib
+
+        return importlib.import_module("tapeflow.feature_column.v1")
     if name == "data":  # TF 1 graph iterators (loads tf.data on first use)
         import importlib
 
