@@ -103,6 +103,14 @@ class FeatureTransformationCache:
 
 
 SCOPES: list[str] = []  # the variable scope names input_layer / linear_model are inside
+_SCOPE_COUNTS: dict[str, int] = {}
+
+
+def unique_scope_name(name: str) -> str:
+    """`name`, then `name_1`, `name_2`... on later calls (TF's eager layer naming)."""
+    n = _SCOPE_COUNTS.get(name, 0)
+    _SCOPE_COUNTS[name] = n + 1
+    return name if n == 0 else f"{name}_{n}"
 
 
 @contextlib.contextmanager

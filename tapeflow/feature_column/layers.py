@@ -90,7 +90,7 @@ def input_layer(features: dict, feature_columns: Any, weight_collections: Any = 
                              f"{column}")
     cache = base.FeatureTransformationCache(features)
     outputs, ordered = [], []
-    with base.scope("input_layer"):
+    with base.scope(base.unique_scope_name("input_layer")):
         for column in sorted(columns, key=lambda c: c.name):
             ordered.append(column)
             with base.scope(_scope_name(column)):
@@ -109,7 +109,8 @@ def input_layer(features: dict, feature_columns: Any, weight_collections: Any = 
 def _weighted_sum(column: Any, cache: base.FeatureTransformationCache, weights: Any,
                   sparse_combiner: str, trainable: bool, made: list) -> Tensor:
     """[batch, units]: ids looked up in `weights` and combined, or dense values @ `weights`."""
-    from tapeflow.ops import linalg, movement as mv
+    from tapeflow.ops import linalg
+    from tapeflow.ops import movement as mv
     from tapeflow.sparse import reshape as sparse_reshape
 
     if isinstance(column, base.CategoricalColumn):
@@ -142,9 +143,10 @@ def linear_model(features: dict, feature_columns: Any, units: int = 1, sparse_co
                              f"_CategoricalColumn. Given: {column}")
     cache = base.FeatureTransformationCache(features)
     sums, ordered = [], []
-    with base.scope("linear_model"):
+    outer = base.unique_scope_name("linear_model")
+    with base.scope(outer):
         for column in sorted(columns, key=lambda c: c.name):
-            with base.scope(_scope_name(column)):
+            with base.scope(base.unique_scope_name(_scope_name(column))):
                 rows = (column.num_buckets if isinstance(column, base.CategoricalColumn)
                         else base.num_elements(column.variable_shape))
                 weights = Variable(np.zeros((rows, units), np.float32), trainable=trainable,
@@ -155,7 +157,7 @@ def linear_model(features: dict, feature_columns: Any, units: int = 1, sparse_co
                     cols_to_vars[column] = [weights]
         _check_batch_sizes(sums, ordered)
         bias = Variable(np.zeros((units,), np.float32), trainable=trainable,
-                        name="linear_model/bias_weights")
+                        name=f"{outer}/bias_weights")
         if cols_to_vars is not None:
             cols_to_vars["bias"] = [bias]
         total = sums[0]

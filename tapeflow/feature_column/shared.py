@@ -7,8 +7,12 @@ import collections
 from typing import Any
 
 from tapeflow.feature_column import base
-from tapeflow.feature_column.dense_of_ids import (_check_embedding_args, default_initializer,
-                                                  embedding_lookup, v1_variable)
+from tapeflow.feature_column.dense_of_ids import (
+    _check_embedding_args,
+    default_initializer,
+    embedding_lookup,
+    v1_variable,
+)
 from tapeflow.tensor import Tensor, TensorShape
 
 

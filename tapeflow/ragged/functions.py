@@ -243,14 +243,14 @@ def _crossed(fn: Callable, inputs: Any, **kwargs: Any) -> RaggedTensor:
 
 def cross(inputs: Any, name: Any = None) -> RaggedTensor:
     """Per row, every combination of one feature from each input, joined with "_X_" (strings)."""
-    from tapeflow.sparse.cross import cross as sparse_cross
+    from tapeflow.sparse.cross import cross_in_order
 
-    return _crossed(sparse_cross, inputs)
+    return _crossed(cross_in_order, inputs)
 
 
 def cross_hashed(inputs: Any, num_buckets: int = 0, hash_key: Any = None,
                  name: Any = None) -> RaggedTensor:
     """Like `cross`, each combination hashed into int64 (`tf.sparse.cross_hashed`)."""
-    from tapeflow.sparse.cross import cross_hashed as sparse_cross_hashed
+    from tapeflow.sparse.cross import cross_hashed_in_order
 
-    return _crossed(sparse_cross_hashed, inputs, num_buckets=num_buckets, hash_key=hash_key)
+    return _crossed(cross_hashed_in_order, inputs, num_buckets=num_buckets, hash_key=hash_key)

@@ -89,14 +89,28 @@ def _sparse_rows(values: np.ndarray, out_splits: np.ndarray, nrows: int) -> Spar
     return SparseTensor(idx, Tensor(values), [nrows, width])
 
 
+def sparse_first(inputs: Any) -> list:
+    """The inputs in the order TF's SparseCross kernel crosses them: the SparseTensors (in their
+    order), then the dense tensors (`tf.ragged.cross` keeps the given order instead)."""
+    inputs = list(inputs)
+    return ([x for x in inputs if isinstance(x, SparseTensor)]
+            + [x for x in inputs if not isinstance(x, SparseTensor)])
+
+
 def cross(inputs: Any, name: Any = None, separator: Any = None) -> SparseTensor:
     """Crossed string features of SparseTensor / dense inputs, joined with `separator` ("_X_").
 
     Row r of the output holds every combination of one feature of row r from each input, the
-    first input varying slowest. Example:
+    first input varying slowest; as in TF, the SparseTensor inputs come first, then the dense
+    ones. Example:
         >>> tf.sparse.cross([tf.constant([[b"a"]]), tf.constant([[b"b", b"c"]])]).values.numpy()
         array([b'a_X_b', b'a_X_c'], dtype=object)
     """
+    return cross_in_order(sparse_first(inputs), separator)
+
+
+def cross_in_order(inputs: Any, separator: Any = None) -> SparseTensor:
+    """`cross` with the inputs crossed in the given order."""
     sep = (b"_X_" if separator is None else separator.encode() if isinstance(separator, str)
            else bytes(separator))
     pieces, out_splits, nrows = _combinations(inputs, _as_bytes)
@@ -110,6 +124,11 @@ def cross_hashed(inputs: Any, num_buckets: int = 0, hash_key: Any = None,
                  name: Any = None) -> SparseTensor:
     """Like `cross`, each combination hashed (FingerprintCat64 of the features' Fingerprint64s,
     starting from `hash_key`), modulo `num_buckets` (int64's maximum when 0); int64 values."""
+    return cross_hashed_in_order(sparse_first(inputs), num_buckets, hash_key)
+
+
+def cross_hashed_in_order(inputs: Any, num_buckets: int = 0, hash_key: Any = None) -> SparseTensor:
+    """`cross_hashed` with the inputs crossed in the given order."""
     pieces, out_splits, nrows = _combinations(inputs, _fingerprints)
     key = _DEFAULT_HASH_KEY if hash_key is None else int(hash_key)
     h = np.full(len(pieces[0]), np.uint64(key))

@@ -92,6 +92,11 @@ CASES = {
         [m.sparse.from_dense([["a", ""], ["b", "c"]]), m.constant([["d"], ["e"]])], num_buckets=100),
     "cross_hashed_ints": lambda m: m.sparse.cross_hashed(
         [m.constant([["a"], ["b"]]), m.constant([[1, 2], [3, 4]], m.int64)]),
+    "cross_dense_first": lambda m: m.sparse.cross(  # TF crosses the sparse inputs first
+        [m.constant([["d"], ["e"]]), m.sparse.from_dense([["a", ""], ["b", "c"]])]),
+    "cross_hashed_dense_first": lambda m: m.sparse.cross_hashed(
+        [m.constant([["d"], ["e"]]), m.sparse.from_dense([["a", ""], ["b", "c"]]),
+         m.constant([[1], [2]], m.int64)], num_buckets=1000),
     "cross_hashed_key": lambda m: m.sparse.cross_hashed(
         [m.constant([["a"], ["b"]]), m.constant([["d"], ["e"]])], num_buckets=10, hash_key=123),
     "spec": lambda m: m.SparseTensorSpec.from_value(_sp(m)),
