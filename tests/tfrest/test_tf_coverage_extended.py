@@ -13,7 +13,8 @@ from tf_api_coverage import coverage  # noqa: E402
 
 FLOORS = {"quantization": 0.9, "saved_model": 0.9, "data": 0.9, "mlir.experimental": 1.0, "security": 1.0,
           "compat.v1": 0.7, "compat.v1.math": 0.9, "compat.v1.linalg": 0.9, "compat.v1.io": 0.9,
-          "compat.v1.signal": 1.0, "compat.v1.image": 0.8, "compat.v1.random": 0.8}
+          "compat.v1.signal": 1.0, "compat.v1.image": 0.8, "compat.v1.random": 0.8,
+          "feature_column": 1.0, "compat.v1.feature_column": 1.0}
 
 
 @pytest.mark.oracle
