@@ -67,6 +67,15 @@ class FeatureTransformationCache:
     each computed once."""
 
     def __init__(self, features: dict) -> None:
+        import tapeflow as tf
+
+        if not tf.executing_eagerly():
+            from tapeflow.errors import UnimplementedError
+
+            raise UnimplementedError(None, None, "Tapeflow's feature columns run eagerly: their id "
+                                     "lookups, hashing and crossing work on host arrays, so "
+                                     "input_layer / linear_model / get_*_tensor cannot be traced "
+                                     "into a tf.function or Dataset.map; call them eagerly.")
         self._features = dict(features)
         self._cache: dict = {}
 

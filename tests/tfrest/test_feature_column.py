@@ -11,7 +11,6 @@ import pytest
 import tapeflow as tf
 import tapeflow.compat.v1 as v1
 
-pytestmark = pytest.mark.oracle
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +48,7 @@ def _columns(mod):
     ]
 
 
+@pytest.mark.oracle
 def test_reprs_names_and_buckets(ttf):
     for ours, theirs in zip(_columns(tf), _columns(ttf), strict=True):
         assert repr(ours) == repr(theirs)
@@ -63,6 +63,7 @@ def test_reprs_names_and_buckets(ttf):
     assert ours.initializer.stddev == pytest.approx(theirs.initializer.stddev)
 
 
+@pytest.mark.oracle
 def test_parse_example_spec(ttf):
     def spec(mod):
         cols = _columns(mod)
@@ -118,6 +119,7 @@ ERRORS = [
 ]
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("make", ERRORS, ids=range(len(ERRORS)))
 def test_argument_errors(ttf, make):
     def outcome(mod):
@@ -167,6 +169,7 @@ def _dense_columns(mod, combiner="mean", max_norm=None):
     ]
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("combiner,max_norm", [("mean", None), ("sum", 0.9), ("sqrtn", None)])
 def test_input_layer_matches_tensorflow(ttf, combiner, max_norm):
     ours_cols = {}
@@ -185,7 +188,7 @@ def test_input_layer_matches_tensorflow(ttf, combiner, max_norm):
     assert sum(int(t.shape[1]) for t in ours_out.values()) == ours.shape[1]
 
 
-def test_input_layer_column_checks(ttf):
+def test_input_layer_column_checks():
     fc = tf.feature_column
     with pytest.raises(ValueError, match="must be a _DenseColumn"):
         v1.feature_column.input_layer(FEATURES, [fc.categorical_column_with_identity("type", 4)])
@@ -208,6 +211,7 @@ def _linear_columns(mod):
             fc.crossed_column(["city", size], 10), fc.embedding_column(size, 2, initializer=_init)]
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("combiner", ["sum", "mean", "sqrtn"])
 def test_linear_model_matches_tensorflow(ttf, combiner):
     # The weights start at zero, so compare the outputs and the gradients (which do not depend on them).
@@ -236,6 +240,7 @@ def test_linear_model_matches_tensorflow(ttf, combiner):
     assert names(cols["bias"]) == ["linear_model/bias_weights:0"]
 
 
+@pytest.mark.oracle
 def test_parse_example_feeds_input_layer(ttf):
     def run(mod, fc_v1):
         fc = mod.feature_column
@@ -255,6 +260,7 @@ def test_parse_example_feeds_input_layer(ttf):
     np.testing.assert_array_equal(run(tf, v1.feature_column), run(ttf, ttf.compat.v1.feature_column))
 
 
+@pytest.mark.oracle
 def test_vocabulary_file_columns(ttf, tmp_path):
     path = tmp_path / "vocab.txt"
     path.write_text("red\ngreen\nblue\nextra\n")
@@ -272,6 +278,7 @@ def test_vocabulary_file_columns(ttf, tmp_path):
     np.testing.assert_array_equal(a1, a2)
 
 
+@pytest.mark.oracle
 def test_sequence_columns(ttf):
     from tensorflow.python.feature_column import feature_column_v2 as tfc
 
@@ -296,9 +303,59 @@ def test_sequence_columns(ttf):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.oracle
 def test_namespaces_match_tensorflow(ttf):
     for ours, theirs in [(tf.feature_column, ttf.feature_column),
                          (v1.feature_column, ttf.compat.v1.feature_column)]:
         want = {n for n in dir(theirs) if not n.startswith("_")}
         assert want <= set(dir(ours))
     from tapeflow import feature_column  # noqa: F401
+
+
+@pytest.mark.oracle
+def test_embedding_gradients_match_tensorflow(ttf):
+    def run(mod, fc_v1):
+        cols = _dense_columns(mod, "sqrtn", 1.1)
+        feats = {k: mod.constant(v) for k, v in FEATURES.items()}
+        with mod.GradientTape() as tape:
+            out = fc_v1.input_layer(feats, cols)
+            loss = mod.reduce_sum(out * np.linspace(-1, 1, int(out.shape[1]), dtype=np.float32))
+        variables = sorted(tape.watched_variables(), key=lambda v: re.sub(r"_\d+/", "/", v.name))
+        return [mod.convert_to_tensor(g).numpy() for g in tape.gradient(loss, variables)]
+
+    ours, theirs = run(tf, v1.feature_column), run(ttf, ttf.compat.v1.feature_column)
+    assert len(ours) == len(theirs) == 3
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_hash_and_cross_ids_are_tensorflows():
+    """TF 2.21's ids (FarmHash Fingerprint64; FingerprintCat64 crossing), recorded from TF."""
+    fc = tf.feature_column
+    feats = {"city": tf.constant([["paris"], ["rome"], ["oslo"]]), "n": tf.constant([[3], [12], [-7]]),
+             "a": tf.constant([["x"], ["y"], ["z"]])}
+    cols = [fc.categorical_column_with_hash_bucket("city", 6),
+            fc.categorical_column_with_hash_bucket("n", 5, dtype=tf.int32), fc.crossed_column(["city", "a"], 7)]
+    got = [np.argmax(v1.feature_column.input_layer(feats, [fc.indicator_column(c)]).numpy(), 1) for c in cols]
+    assert [g.tolist() for g in got] == [[3, 4, 4], [1, 3, 2], [3, 3, 2]]
+
+
+def test_embedding_trains_and_eager_only():
+    fc = tf.feature_column
+    col = fc.embedding_column(fc.categorical_column_with_identity("i", 4), 2, combiner="sum",
+                              initializer=tf.keras.initializers.Ones())
+    feats = {"i": tf.constant([[0, 1], [3, -1]], tf.int64)}
+    made = {}
+    with tf.GradientTape() as tape:
+        out = v1.feature_column.input_layer(feats, [col], cols_to_vars=made)
+    np.testing.assert_array_equal(out.numpy(), [[2, 2], [1, 1]])
+    (table,) = made[col]
+    assert table.shape == (4, 2) and table.trainable
+    np.testing.assert_array_equal(tape.gradient(out, table).numpy(), [[1, 1], [1, 1], [0, 0], [1, 1]])
+
+    @tf.function
+    def traced(x):
+        return v1.feature_column.input_layer({"i": x}, [col])
+
+    with pytest.raises(tf.errors.UnimplementedError, match="feature columns run eagerly"):
+        traced(tf.constant([[0]], tf.int64))
