@@ -49,6 +49,11 @@ class CompositeSpec:
 
     @property
     def shape(self) -> Any:
+        """The static shape (`TensorShape(None)` for an unknown rank, as TF's)."""
+        if self._shape is None:
+            from tapeflow.tensor import TensorShape
+
+            return TensorShape(None)
         return self._shape
 
     @property

@@ -537,7 +537,8 @@ class Function:
         concrete = self._cache.get(key)
         if concrete is not None:
             return concrete, bound
-        concrete = self._supertype_trace(keyed)
+        # (A SavedModel asks for one trace per rank: a trace of unknown rank does not serve it.)
+        concrete = None if self.__dict__.get("_per_rank") else self._supertype_trace(keyed)
         if concrete is not None:
             self._cache[key] = concrete
             return concrete, bound
@@ -635,11 +636,14 @@ class Function:
             it = iter(ranks)
             specs = [TensorSpec([None] * next(it), s.dtype, s.name)
                      if isinstance(s, TensorSpec) and s.shape.rank is None else s for s in flat]
+            self._per_rank = True
             try:
                 out.append(self.get_concrete_function(*nest.pack_sequence_as(sig, specs)))
             except Exception as e:  # noqa: BLE001 - a rank the function does not take
                 failed[ranks] = e
                 first_error = first_error or e
+            finally:
+                self._per_rank = False
         if not out:
             raise first_error
         return out

@@ -83,6 +83,8 @@ def spec_api(m) -> list:
             repr(S([1, 2]).most_specific_common_supertype([S([1, 3])]))]
     out += [sp == S(None), sp == S([]), hash(sp) == hash(S(None)), sp.is_subtype_of(S([1])),
             S([1]).is_subtype_of(sp), S([1, 2]).is_subtype_of(S([None, 2]))]
+    out += [repr(m.RaggedTensorSpec(None, m.float32, ragged_rank=1).shape), repr(m.SparseTensorSpec(None, m.float32)),
+            repr(m.SparseTensorSpec(None, m.float32).shape)]
     return out
 
 
