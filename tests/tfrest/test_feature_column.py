@@ -12,7 +12,6 @@ import tapeflow as tf
 import tapeflow.compat.v1 as v1
 
 
-
 @pytest.fixture(scope="module")
 def ttf():
     return pytest.importorskip("tensorflow")
