@@ -70,12 +70,7 @@ class FeatureTransformationCache:
         import tapeflow as tf
 
         if not tf.executing_eagerly():
-            from tapeflow.errors import UnimplementedError
-
-            raise UnimplementedError(None, None, "Tapeflow's feature columns run eagerly: their id "
-                                     "lookups, hashing and crossing work on host arrays, so "
-                                     "input_layer / linear_model / get_*_tensor cannot be traced "
-                                     "into a tf.function or Dataset.map; call them eagerly.")
+            raise _not_eager("traced into a tf.function or Dataset.map")
         self._features = dict(features)
         self._cache: dict = {}
 
@@ -97,6 +92,8 @@ class FeatureTransformationCache:
         if key not in self._features:
             raise ValueError(f"Feature {key} is not in features dictionary.")
         x = as_tensor_or_sparse(self._features[key])
+        if (x.values if isinstance(x, SparseTensor) else x)._value is None:
+            raise _not_eager(f"given symbolic features (feature {key!r}: {x})")
         rank = len(x.shape)
         if rank == 0:
             raise ValueError(f"Feature (key: {key}) cannot have rank 0. Given: {x}")
@@ -130,6 +127,15 @@ def scope(name: str) -> Iterator[None]:
         yield
     finally:
         SCOPES.pop()
+
+
+def _not_eager(what: str) -> Exception:
+    from tapeflow.errors import UnimplementedError
+
+    return UnimplementedError(None, None, "Tapeflow's feature columns run eagerly: their id lookups, "
+                              "hashing and crossing work on host arrays, so input_layer / "
+                              f"linear_model / get_*_tensor cannot be {what}; call them on "
+                              "eager tensors.")
 
 
 def host(x: Tensor) -> np.ndarray:

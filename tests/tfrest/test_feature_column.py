@@ -358,3 +358,5 @@ def test_embedding_trains_and_eager_only():
 
     with pytest.raises(tf.errors.UnimplementedError, match="feature columns run eagerly"):
         traced(tf.constant([[0]], tf.int64))
+    with pytest.raises(tf.errors.UnimplementedError, match="given symbolic features"):
+        v1.feature_column.input_layer({"i": v1.placeholder(tf.int64, [None, 2])}, [col])
