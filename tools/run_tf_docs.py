@@ -87,6 +87,10 @@ RUNNER = textwrap.dedent('''
         raise TimeoutError("cell ran past its time limit")
     signal.signal(signal.SIGALRM, on_alarm)
     import linecache, os
+    try:  # as in a notebook, IPython is loaded (Keras's plot_model prints instead of raising there)
+        import IPython.core.magics.namespace  # noqa: F401
+    except ImportError:
+        pass
     exec(os.environ.get("TF_DOCS_PRELUDE", ""), {})
     outputs = []
     for i, src in enumerate(cells):
