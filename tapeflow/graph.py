@@ -60,6 +60,15 @@ class Node:
         return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
+class KerasShape(TensorShape):
+    """The shape of a Keras functional tensor: a TensorShape that prints as the tuple Keras 3's
+    `KerasTensor.shape` is (`keras.Input((784,)).shape` shows `(None, 784)`)."""
+
+    __slots__ = ()
+
+    __repr__ = tuple.__repr__
+
+
 class SymbolicTensor(Tensor):
     """A placeholder for a tensor computed later; only `shape` and `dtype` are known."""
 
@@ -84,6 +93,8 @@ class SymbolicTensor(Tensor):
 
     @property
     def shape(self) -> TensorShape:
+        if self._keras_history is not None and self._shape.rank is not None:
+            return KerasShape(self._shape)  # a Keras tensor: Keras 3 shows its shape as a tuple
         return self._shape
 
     @property
@@ -161,6 +172,9 @@ class SymbolicTensor(Tensor):
 
     def __repr__(self) -> str:
         shape = self._shape if self._shape.rank is None else tuple(self._shape)
+        if self._keras_history is not None:  # as Keras 3's KerasTensor
+            return (f"<KerasTensor shape={shape}, dtype={self._dtype.name}, sparse=False, ragged=False, "
+                    f"name={self.name}>")
         return f"<SymbolicTensor shape={shape}, dtype={self._dtype.name}, name={self.name}>"
 
     __str__ = __repr__

@@ -96,3 +96,23 @@ def test_class_hierarchy_matches_keras():
         return [c.__name__ for c in type(model).__mro__[:2]], isinstance(model, k.Model)
 
     assert hierarchy(keras) == hierarchy(real)
+
+
+def test_keras_tensor_shape_and_repr_show_as_keras_3():
+    """The Functional API guide's `inputs.shape` cell shows `(None, 784)` (Keras 3.15's
+    KerasTensor.shape is a tuple); the shape still has TF's methods, and graph tensors inside a
+    tf.function keep TF's TensorShape repr."""
+    inputs = keras.Input(shape=(784,))
+    assert repr(inputs.shape) == "(None, 784)" and inputs.shape == (None, 784)
+    assert inputs.shape.as_list() == [None, 784] and inputs.shape.rank == 2
+    out = keras.layers.Dense(3, name="d")(inputs)
+    assert repr(out) == "<KerasTensor shape=(None, 3), dtype=float32, sparse=False, ragged=False, name=d>"
+    seen = []
+
+    @tf.function
+    def f(a):
+        seen.append(repr(a.shape))
+        return a
+
+    f(tf.ones((2, 3)))
+    assert seen == ["TensorShape([2, 3])"]
