@@ -519,6 +519,21 @@ def test_verbose_modes(capsys):
     assert capsys.readouterr().out.startswith("1/1 - ")
 
 
+def test_auto_verbose_in_a_notebook_is_the_coloured_live_bar(capsys, monkeypatch):
+    """In Jupyter (ipykernel loaded, stdout no terminal) "auto" is Keras 3's live bar with its ANSI
+    colours, as the keras.io guides show it: '\x1b[1m2/2\x1b[0m \x1b[32m━━...'."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    x, y = _data(20)
+    model = _mlp()
+    model.compile("sgd", "mse")
+    model.fit(x, y, epochs=1, batch_size=10)
+    out = capsys.readouterr().out
+    assert "\x1b[1m2/2\x1b[0m \x1b[32m" + "━" * 20 + "\x1b[0m" in out and "loss: " in out
+
+
 # ---------------------------------------------------------------------------------------------
 # reproducibility, utils
 # ---------------------------------------------------------------------------------------------

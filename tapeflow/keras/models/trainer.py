@@ -47,8 +47,11 @@ class NotCompiledError(RuntimeError, ValueError):
 
 
 def _resolve_verbose(verbose: Any) -> int:
-    """"auto" is 1 (live bar) on a terminal and 2 (one line per epoch) otherwise."""
+    """"auto" is 1 (live bar) on a terminal and in a Jupyter notebook (as Keras 3, whose "auto"
+    is always 1), and 2 (one line per epoch) when output goes to a file or pipe."""
     if verbose == "auto":
+        if "ipykernel" in sys.modules:
+            return 1
         try:
             return 1 if sys.stdout.isatty() else 2
         except (AttributeError, ValueError):

@@ -77,7 +77,7 @@ class Progbar:
             self.stateful_metrics = set(stateful_metrics or ())
             self.stateless_metrics = None
         self._dynamic = _dynamic_display()
-        self._colors = _stdout_is_terminal()
+        self._colors = _stdout_is_terminal() or "ipykernel" in sys.modules  # Jupyter shows ANSI colours
         self._seen_so_far = 0
         self._values: dict[str, list] = {}
         self._values_order: list[str] = []
