@@ -113,6 +113,12 @@ class SymbolicTensor(Tensor):
             return
         if self._shape.rank is None:
             self._shape = shape
+            trace = _trace_state.current()
+            if trace is not None:  # stand-ins of another rank no longer describe this tensor
+                for fill in (2, 3):
+                    known = trace.dummies.get((id(self), fill))
+                    if known is not None and not shape.is_compatible_with(known.shape):
+                        del trace.dummies[(id(self), fill)]
             return
 
         def dims(s: TensorShape) -> str:

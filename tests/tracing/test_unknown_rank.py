@@ -278,3 +278,24 @@ def test_control_flow_with_shapes_of_unknown_rank():
     got = control_flow_of_unknown_rank(tapeflow)
     assert got[:2] == ["<unknown>", [8]]
     assert got == control_flow_of_unknown_rank(_tf())
+
+
+def set_shape_in_trace(m) -> list:
+    out = []
+
+    @m.function(input_signature=[m.TensorSpec(None)])
+    def f(x):
+        x.set_shape([None, 3])
+        y = m.matmul(x, m.ones([3, 4]))
+        out.append((str(x.shape), str(y.shape), str(m.reduce_sum(y, axis=-1).shape)))
+        return y
+
+    out.append(f(m.ones([2, 3])).shape.as_list())
+    out.append(repr(m.nest.flatten({"a": m.TensorSpec(None), "b": (m.TensorShape(None), 3)})))
+    return out
+
+
+def test_set_shape_refines_a_graph_tensor_of_unknown_rank():
+    got = set_shape_in_trace(tapeflow)
+    assert got[0] == ("(None, 3)", "(None, 4)", "(None,)")
+    assert got == set_shape_in_trace(_tf())
