@@ -84,6 +84,8 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
         # Fast path: valid ranks and matching inner dimensions.
         if len(sa) >= 2 and len(sb) >= 2 and sa[-2 if ta else -1] == sb[-1 if tb else -2]:
             return MatMul(ta, tb)(a, b)
+    elif a.shape.rank is None or b.shape.rank is None:
+        return MatMul(ta, tb)(a, b)  # graph tensors of unknown rank: checked when the graph runs
     else:
         sa, sb = tuple(a.shape), tuple(b.shape)
     if len(sa) < 2 or len(sb) < 2:

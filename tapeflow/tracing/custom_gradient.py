@@ -89,7 +89,7 @@ def traced_custom_gradient(f: Callable, args: tuple, kwargs: dict) -> Any:
     flat = [convert_to_tensor(r) for r in nest.flatten(result)]
     g = _child("custom_gradient")
     with g:
-        dys = [g.placeholder(tuple(y.shape), y.dtype, "dy") for y in flat]
+        dys = [g.placeholder(y.shape, y.dtype, "dy") for y in flat]
         if variables:
             input_grads, var_grads = grad_fn(*dys, variables=variables)
         else:

@@ -117,10 +117,10 @@ def hessians(ys: Any, xs: Any, name: str = "hessians", colocate_gradients_with_o
         if grad is None:
             out.append(None)
             continue
-        shape = tuple(x.shape)
-        if None in shape:
-            raise UnimplementedError(None, None, f"tf.hessians: x has unknown dimensions {list(shape)}; give the "
+        if x.shape.rank is None or None in tuple(x.shape):
+            raise UnimplementedError(None, None, f"tf.hessians: x has unknown dimensions {x.shape}; give the "
                                      "tf.function an input_signature with known shapes.")
+        shape = tuple(x.shape)
         flat = reshape(grad, (-1,))
         rows = []
         for i in range(int(flat.shape[0])):

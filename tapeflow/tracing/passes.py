@@ -146,6 +146,8 @@ def fuse_bias_activation(nodes: list, outputs: list) -> int:
             if type(fn) is not MatMul or fn.transpose_a or fn.transpose_b or not sole_reader(m):
                 continue
             x, w = mm.inputs
+            if any(t.shape.rank is None for t in (x, w, b)):
+                continue
             shapes = [tuple(t.shape) for t in (x, w, b)]
             if (len(shapes[0]) == 2 and len(shapes[1]) == 2 and shapes[2] == shapes[1][1:]
                     and None not in shapes[0] + shapes[1] and x.dtype == w.dtype == b.dtype

@@ -41,7 +41,12 @@ class TensorSpec:
             from tapeflow.tensor import convert_to_tensor
 
             tensor = convert_to_tensor(tensor)
-        return cls(tuple(tensor.shape), tensor.dtype, name)
+        if name is None and tensor._value is None:
+            from tapeflow.graph import GraphTensor
+
+            if isinstance(tensor, GraphTensor):  # as TF: a graph tensor's op name
+                name = tensor.name.partition(":")[0]
+        return cls(tensor.shape, tensor.dtype, name)
 
     @classmethod
     def from_spec(cls, spec: TensorSpec, name: str | None = None) -> TensorSpec:

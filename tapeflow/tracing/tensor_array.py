@@ -279,7 +279,8 @@ class TensorArray:
     def write(self, index: Any, value: Any, name: Any = None) -> TensorArray:
         """Set element `index` to `value`; returns the updated array (use the result)."""
         out = self._update("write", (index, value), "TensorArrayWriteV3")
-        if out is not self and out._element_shape is None and isinstance(value, Tensor):
+        if out is not self and out._element_shape is None and isinstance(value, Tensor) \
+                and value.shape.rank is not None:
             out._element_shape = tuple(value.shape)  # inferred from the first write, as TF does
         return out
 

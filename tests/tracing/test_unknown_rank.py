@@ -299,3 +299,26 @@ def test_set_shape_refines_a_graph_tensor_of_unknown_rank():
     got = set_shape_in_trace(tapeflow)
     assert got[0] == ("(None, 3)", "(None, 4)", "(None,)")
     assert got == set_shape_in_trace(_tf())
+
+
+def dense_of_unknown_rank(m) -> list:
+    out = []
+
+    @m.function(input_signature=[m.TensorSpec(None), m.TensorSpec([3, 4]), m.TensorSpec([4])])
+    def dense(x, w, b):
+        y = m.matmul(x, w) + b
+        out.append((repr(m.TensorSpec.from_tensor(x)), str(y.shape)))
+        return y
+
+    w = m.constant(np.arange(12.0, dtype=np.float32).reshape(3, 4))
+    b = m.constant([1.0, 2.0, 3.0, 4.0])
+    out.append(dense(m.ones([2, 3]), w, b).numpy().tolist())
+    out.append(dense(m.ones([2, 2, 3]), w, b).shape.as_list())
+    out.append(dense.experimental_get_tracing_count())
+    return out
+
+
+def test_matmul_and_bias_on_a_graph_tensor_of_unknown_rank():
+    got = dense_of_unknown_rank(tapeflow)
+    assert got[0] == ("TensorSpec(shape=<unknown>, dtype=tf.float32, name='x')", "<unknown>")
+    assert got == dense_of_unknown_rank(_tf())
