@@ -1,0 +1,232 @@
+"""NumPy kernels for TFLite builtin operators, with TFLite's semantics: NHWC, filters laid out
+[out, h, w, in] (CONV_2D), [1, h, w, in*multiplier] (DEPTHWISE_CONV_2D) and [out, in]
+(FULLY_CONNECTED), SAME padding split with the extra row/column after, fused activations.
+
+Each kernel takes `(inputs, options)`: the input arrays (None for an omitted optional input) and the
+operator's option fields as a dict, and returns a list of output arrays."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from tapeflow import errors
+from tapeflow.lite.schema import ACTIVATION_NAMES, PADDING_SAME
+
+
+def fused_activation(x: np.ndarray, code: int, op: str) -> np.ndarray:
+    name = ACTIVATION_NAMES.get(code, str(code))
+    if name == "NONE":
+        return x
+    if name == "RELU":
+        return np.maximum(x, 0)
+    if name == "RELU6":
+        return np.clip(x, 0, 6)
+    if name == "RELU_N1_TO_1":
+        return np.clip(x, -1, 1)
+    if name == "TANH":
+        return np.tanh(x)
+    raise errors.UnimplementedError(
+        None, None, f"{op}: fused activation {name} is not supported by Tapeflow's TFLite interpreter "
+        "(it runs NONE, RELU, RELU6, RELU_N1_TO_1 and TANH).")
+
+
+def _pads(size: int, k: int, stride: int, dilation: int, padding: int) -> tuple[int, int, int]:
+    """(output size, pad before, pad after) along one spatial axis, as TFLite computes them."""
+    eff = (k - 1) * dilation + 1
+    if padding == PADDING_SAME:
+        out = -(-size // stride)
+        total = max((out - 1) * stride + eff - size, 0)
+        return out, total // 2, total - total // 2
+    return (size - eff) // stride + 1, 0, 0
+
+
+def _windows(x: np.ndarray, kh: int, kw: int, o: dict, pad_value: float) -> np.ndarray:
+    """Patches of NHWC `x`: shape (n, out_h, out_w, c, kh, kw)."""
+    sh, sw = o.get("stride_h", 1) or 1, o.get("stride_w", 1) or 1
+    dh, dw = o.get("dilation_h_factor", 1) or 1, o.get("dilation_w_factor", 1) or 1
+    oh, ph0, ph1 = _pads(x.shape[1], kh, sh, dh, o.get("padding", 0))
+    ow, pw0, pw1 = _pads(x.shape[2], kw, sw, dw, o.get("padding", 0))
+    if ph0 or ph1 or pw0 or pw1:
+        x = np.pad(x, ((0, 0), (ph0, ph1), (pw0, pw1), (0, 0)), constant_values=pad_value)
+    win = np.lib.stride_tricks.sliding_window_view(x, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(1, 2))
+    return win[:, : (oh - 1) * sh + 1: sh, : (ow - 1) * sw + 1: sw, :, ::dh, ::dw]
+
+
+def conv_2d(inputs: list, o: dict) -> list:
+    x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
+    cout, kh, kw, cin = w.shape
+    if x.shape[3] != cin:
+        raise errors.UnimplementedError(
+            None, None, f"CONV_2D: grouped convolution (input has {x.shape[3]} channels, filter {cin}) "
+            "is not supported by Tapeflow's TFLite interpreter.")
+    win = _windows(x, kh, kw, o, 0.0)  # n, oh, ow, cin, kh, kw
+    y = np.tensordot(win, w.transpose(3, 1, 2, 0), axes=([3, 4, 5], [0, 1, 2]))
+    if b is not None:
+        y = y + b
+    return [fused_activation(y.astype(x.dtype), o.get("fused_activation_function", 0), "CONV_2D")]
+
+
+def depthwise_conv_2d(inputs: list, o: dict) -> list:
+    x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
+    _, kh, kw, cm = w.shape
+    c = x.shape[3]
+    mult = cm // c
+    win = _windows(x, kh, kw, o, 0.0)  # n, oh, ow, c, kh, kw
+    wk = w.reshape(kh, kw, c, mult)
+    y = np.einsum("nhwcij,ijcm->nhwcm", win, wk).reshape(win.shape[:3] + (cm,))
+    if b is not None:
+        y = y + b
+    return [fused_activation(y.astype(x.dtype), o.get("fused_activation_function", 0), "DEPTHWISE_CONV_2D")]
+
+
+def _pool(inputs: list, o: dict, op: str) -> list:
+    x = inputs[0]
+    kh, kw = o.get("filter_height", 1), o.get("filter_width", 1)
+    if op == "MAX_POOL_2D":
+        y = _windows(x, kh, kw, o, -np.inf).max(axis=(4, 5))
+    else:  # the mean over the window's elements inside the input (padding not counted)
+        s = _windows(x, kh, kw, o, 0.0).sum(axis=(4, 5))
+        count = _windows(np.ones((1,) + x.shape[1:3] + (1,), x.dtype), kh, kw, o, 0.0).sum(axis=(4, 5))
+        y = s / count
+    return [fused_activation(y.astype(x.dtype), o.get("fused_activation_function", 0), op)]
+
+
+def fully_connected(inputs: list, o: dict) -> list:
+    x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
+    y = x.reshape(-1, w.shape[1]) @ w.T
+    if b is not None:
+        y = y + b
+    if o.get("keep_num_dims"):
+        y = y.reshape(x.shape[:-1] + (w.shape[0],))
+    return [fused_activation(y.astype(x.dtype), o.get("fused_activation_function", 0), "FULLY_CONNECTED")]
+
+
+def _binary(fn: Callable, op: str) -> Callable:
+    def kernel(inputs: list, o: dict) -> list:
+        a, b = inputs
+        y = fn(a, b)
+        if a.dtype.kind in "iu" and op == "DIV":
+            y = np.trunc(y)
+        return [fused_activation(y.astype(a.dtype), o.get("fused_activation_function", 0), op)]
+    return kernel
+
+
+def softmax(inputs: list, o: dict) -> list:
+    x = inputs[0] * np.float32(o.get("beta", 1.0))
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return [(e / e.sum(axis=-1, keepdims=True)).astype(inputs[0].dtype)]
+
+
+def reshape(inputs: list, o: dict) -> list:
+    x = inputs[0]
+    shape = inputs[1] if len(inputs) > 1 and inputs[1] is not None else o.get("new_shape")
+    return [x.reshape(tuple(int(s) for s in np.asarray(shape).reshape(-1)))]
+
+
+def _reduce(fn: Callable, op: str) -> Callable:
+    def kernel(inputs: list, o: dict) -> list:
+        x, axes = inputs
+        axes = tuple(int(a) % x.ndim for a in np.asarray(axes).reshape(-1))
+        return [np.asarray(fn(x, axis=axes, keepdims=bool(o.get("keep_dims")))).astype(x.dtype)]
+    return kernel
+
+
+def concatenation(inputs: list, o: dict) -> list:
+    y = np.concatenate(inputs, axis=o.get("axis", 0))
+    return [fused_activation(y, o.get("fused_activation_function", 0), "CONCATENATION")]
+
+
+def strided_slice(inputs: list, o: dict) -> list:
+    x, begin, end, strides = inputs
+    if o.get("ellipsis_mask") or o.get("new_axis_mask"):
+        raise errors.UnimplementedError(
+            None, None, "STRIDED_SLICE: ellipsis_mask and new_axis_mask are not supported by Tapeflow's "
+            "TFLite interpreter.")
+    index = []
+    for i in range(len(begin)):
+        bm, em, sm = (o.get(k, 0) >> i & 1 for k in ("begin_mask", "end_mask", "shrink_axis_mask"))
+        if sm:
+            index.append(int(begin[i]))
+            continue
+        index.append(slice(None if bm else int(begin[i]), None if em else int(end[i]), int(strides[i])))
+    return [np.asarray(x[tuple(index)])]
+
+
+def pack(inputs: list, o: dict) -> list:
+    return [np.stack(inputs, axis=o.get("axis", 0))]
+
+
+def shape(inputs: list, o: dict) -> list:
+    from tapeflow.lite.schema import TENSOR_TYPES
+
+    return [np.asarray(inputs[0].shape, dtype=TENSOR_TYPES[o.get("out_type", 2)])]
+
+
+def squeeze(inputs: list, o: dict) -> list:
+    dims = o.get("squeeze_dims")
+    x = inputs[0]
+    if dims is None or len(dims) == 0:
+        return [np.squeeze(x)]
+    return [np.squeeze(x, axis=tuple(int(d) for d in dims))]
+
+
+def batch_matmul(inputs: list, o: dict) -> list:
+    a, b = inputs
+    if o.get("adj_x"):
+        a = np.swapaxes(a, -1, -2)
+    if o.get("adj_y"):
+        b = np.swapaxes(b, -1, -2)
+    return [np.matmul(a, b).astype(inputs[0].dtype)]
+
+
+def _unary(fn: Callable) -> Callable:
+    return lambda inputs, o: [np.asarray(fn(inputs[0])).astype(inputs[0].dtype)]
+
+
+KERNELS: dict[str, Callable[[list, dict], list]] = {
+    "ADD": _binary(np.add, "ADD"),
+    "SUB": _binary(np.subtract, "SUB"),
+    "MUL": _binary(np.multiply, "MUL"),
+    "DIV": _binary(np.divide, "DIV"),
+    "MAXIMUM": lambda inputs, o: [np.maximum(*inputs)],
+    "MINIMUM": lambda inputs, o: [np.minimum(*inputs)],
+    "CONV_2D": conv_2d,
+    "DEPTHWISE_CONV_2D": depthwise_conv_2d,
+    "MAX_POOL_2D": lambda inputs, o: _pool(inputs, o, "MAX_POOL_2D"),
+    "AVERAGE_POOL_2D": lambda inputs, o: _pool(inputs, o, "AVERAGE_POOL_2D"),
+    "FULLY_CONNECTED": fully_connected,
+    "SOFTMAX": softmax,
+    "RESHAPE": reshape,
+    "MEAN": _reduce(np.mean, "MEAN"),
+    "SUM": _reduce(np.sum, "SUM"),
+    "CONCATENATION": concatenation,
+    "STRIDED_SLICE": strided_slice,
+    "PACK": pack,
+    "SHAPE": shape,
+    "SQUEEZE": squeeze,
+    "EXPAND_DIMS": lambda inputs, o: [np.expand_dims(inputs[0], int(np.asarray(inputs[1]).reshape(-1)[0]))],
+    "TRANSPOSE": lambda inputs, o: [np.transpose(inputs[0], [int(p) for p in inputs[1]])],
+    "PAD": lambda inputs, o: [np.pad(inputs[0], [tuple(int(v) for v in p) for p in inputs[1]])],
+    "BATCH_MATMUL": batch_matmul,
+    "RELU": _unary(lambda x: np.maximum(x, 0)),
+    "RELU6": _unary(lambda x: np.clip(x, 0, 6)),
+    "LOGISTIC": _unary(lambda x: 1 / (1 + np.exp(-x))),
+    "TANH": _unary(np.tanh),
+    "EXP": _unary(np.exp),
+    "SQRT": _unary(np.sqrt),
+    "RSQRT": _unary(lambda x: 1 / np.sqrt(x)),
+    "LEAKY_RELU": lambda inputs, o: [np.where(inputs[0] >= 0, inputs[0],
+                                              inputs[0] * np.float32(o.get("alpha", 0.0))).astype(inputs[0].dtype)],
+    "HARD_SWISH": _unary(lambda x: x * np.clip(x + 3, 0, 6) / 6),
+}
+
+
+def run(op: str, inputs: list, options: dict) -> Any:
+    kernel = KERNELS.get(op)
+    if kernel is None:
+        raise errors.UnimplementedError(
+            None, None, f"TFLite operator {op} is not supported by Tapeflow's TFLite interpreter "
+            f"(it runs {', '.join(sorted(KERNELS))}).")
+    return kernel(inputs, options)
