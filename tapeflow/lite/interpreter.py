@@ -168,7 +168,7 @@ class Interpreter:
         if len(size) != len(t.signature):
             raise ValueError(f"Cannot resize input {input_index} ({t.name}) of rank {len(t.signature)} "
                              f"to {list(size)}.")
-        if strict and any(s >= 0 and s != n for s, n in zip(t.signature, size)):
+        if strict and any(s >= 0 and s != n for s, n in zip(t.signature, size, strict=True)):
             raise ValueError(f"ResizeInputTensorStrict only allows mutating unknown dimensions "
                              f"identified by -1; tensor {t.name} has shape_signature {list(t.signature)}, "
                              f"received {list(size)}.")

@@ -7,7 +7,8 @@ operator's option fields as a dict, and returns a list of output arrays."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -201,6 +202,7 @@ KERNELS: dict[str, Callable[[list, dict], list]] = {
     "RESHAPE": reshape,
     "MEAN": _reduce(np.mean, "MEAN"),
     "SUM": _reduce(np.sum, "SUM"),
+    "REDUCE_MAX": _reduce(np.max, "REDUCE_MAX"),
     "CONCATENATION": concatenation,
     "STRIDED_SLICE": strided_slice,
     "PACK": pack,
