@@ -80,6 +80,7 @@ def executing_eagerly() -> _builtins.bool:
 _LAZY_SUBMODULES = {
     "autograph",
     "keras",
+    "lite",
     "compat",
     "data",
     "distribute",

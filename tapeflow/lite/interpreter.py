@@ -67,7 +67,7 @@ class _Tensor:
             "shape_signature": self.signature.copy(), "dtype": self.dtype.type,
             "quantization": (float(scales[0]), int(zeros[0])) if len(scales) else (0.0, 0),
             "quantization_parameters": {"scales": scales.copy(), "zero_points": zeros.copy(),
-                                        "quantized_dimension": 0},
+                                        "quantized_dimension": 0, "block_size": 0},
             "sparsity_parameters": {},
         }
 

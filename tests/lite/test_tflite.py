@@ -1,0 +1,168 @@
+"""tf.lite oracle tests: Tapeflow's .tflite files run in TensorFlow's interpreter, TensorFlow's
+.tflite files run in Tapeflow's, and the signature names agree."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow import keras
+from tapeflow.keras import layers as L
+
+
+def _tapeflow_conv_model() -> keras.Model:
+    tf.keras.utils.set_random_seed(0)
+    return keras.Sequential([
+        L.Rescaling(1.0 / 255, input_shape=(12, 12, 3)),
+        L.RandomFlip("horizontal"),
+        L.Conv2D(8, 3, padding="same", activation="relu"),
+        L.MaxPooling2D(),
+        L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu6"),
+        L.BatchNormalization(),
+        L.Conv2D(6, 3, strides=2, padding="valid", activation="tanh"),
+        L.AveragePooling2D(padding="same"),
+        L.Dropout(0.2),
+        L.Flatten(),
+        L.Dense(16, activation="relu"),
+        L.Dense(5, name="outputs"),
+    ])
+
+
+def _tapeflow_functional_model() -> keras.Model:
+    tf.keras.utils.set_random_seed(1)
+    inp = keras.Input((10, 10, 4), name="img")
+    a = L.Conv2D(6, 3, padding="same", dilation_rate=2)(inp)
+    a = L.ReLU(max_value=6.0)(a)
+    b = L.Conv2D(6, 1, activation="sigmoid")(inp)
+    s = L.Add()([a, b])
+    c = L.Concatenate()([s, L.LeakyReLU(0.2)(b)])
+    c = L.BatchNormalization()(c)
+    g = L.GlobalAveragePooling2D()(c)
+    r = L.Reshape((3, 4))(g)
+    r = L.Flatten()(r)
+    out = L.Dense(4, activation="softmax")(r)
+    return keras.Model(inp, out)
+
+
+def _randomize_bn(model: keras.Model) -> None:
+    rng = np.random.default_rng(3)
+    for layer in model.layers:
+        if isinstance(layer, L.BatchNormalization):
+            for v in (layer.moving_mean, layer.moving_variance, layer.gamma, layer.beta):
+                v.assign(rng.uniform(0.5, 1.5, v.shape).astype("float32"))
+
+
+@pytest.mark.parametrize("build", [_tapeflow_conv_model, _tapeflow_functional_model])
+def test_tapeflow_tflite_runs_in_tensorflow(build):
+    real_tf = pytest.importorskip("tensorflow")
+    model = build()
+    _randomize_bn(model)
+    content = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    assert isinstance(content, bytes) and content[4:8] == b"TFL3"
+    shape = (3,) + tuple(model.inputs[0].shape[1:])
+    x = np.random.default_rng(2).uniform(0, 255 if build is _tapeflow_conv_model else 1, shape).astype("float32")
+    want = model.predict(x, verbose=0)
+    name = model.inputs[0].name
+    oracle = real_tf.lite.Interpreter(model_content=content)
+    got = oracle.get_signature_runner("serving_default")(**{name: x})["output_0"]
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+    # and in Tapeflow's own interpreter, through the index-based API at batch size 1
+    ours = tf.lite.Interpreter(model_content=content)
+    ours.allocate_tensors()
+    inp, out = ours.get_input_details()[0], ours.get_output_details()[0]
+    assert list(inp["shape"]) == [1, *shape[1:]] and list(inp["shape_signature"]) == [-1, *shape[1:]]
+    ours.set_tensor(inp["index"], x[:1])
+    ours.invoke()
+    np.testing.assert_allclose(ours.get_tensor(out["index"]), want[:1], atol=1e-5, rtol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def tensorflow_converted():
+    """A real Keras model converted by TensorFlow's converter, with TF's outputs and signatures."""
+    real_tf = pytest.importorskip("tensorflow")
+    rk = pytest.importorskip("keras")
+    rk.utils.set_random_seed(0)
+    inp = rk.Input((12, 12, 3), name="img")
+    x = rk.layers.Rescaling(1.0 / 255)(inp)
+    x = rk.layers.Conv2D(8, 3, padding="same", activation="relu")(x)
+    x = rk.layers.MaxPooling2D()(x)
+    y = rk.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(x)
+    x = rk.layers.Add()([x, y])
+    x = rk.layers.BatchNormalization()(x)
+    a = rk.layers.GlobalAveragePooling2D()(x)
+    f = rk.layers.Flatten()(rk.layers.AveragePooling2D(3, strides=2, padding="same")(x))
+    x = rk.layers.Concatenate()([a, f])
+    x = rk.layers.Dense(10, activation="tanh")(x)
+    out = rk.layers.Dense(4, activation="softmax")(x)
+    model = rk.Model(inp, out)
+    content = real_tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    x = np.random.default_rng(5).uniform(0, 255, (2, 12, 12, 3)).astype("float32")
+    runner = real_tf.lite.Interpreter(model_content=content).get_signature_runner("serving_default")
+    interpreter = real_tf.lite.Interpreter(model_content=content)
+    return {"content": content, "x": x, "y": runner(img=x)["output_0"], "want_y": model.predict(x, verbose=0),
+            "signatures": interpreter.get_signature_list(),
+            "input_keys": sorted(runner.get_input_details()["img"])}
+
+
+def test_tensorflow_tflite_runs_in_tapeflow(tensorflow_converted):
+    ref = tensorflow_converted
+    interpreter = tf.lite.Interpreter(model_content=ref["content"])
+    assert interpreter.get_signature_list() == ref["signatures"]
+    ops = {op for op, *_ in interpreter._ops}
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "SOFTMAX"} <= ops, ops
+    got = interpreter.get_signature_runner("serving_default")(img=ref["x"])["output_0"]
+    np.testing.assert_allclose(got, ref["y"], atol=1e-5, rtol=1e-5)
+
+
+def test_signature_names_match_tensorflow(tensorflow_converted):
+    ref = tensorflow_converted
+    tf.keras.utils.set_random_seed(0)
+    inp = keras.Input((12, 12, 3), name="img")
+    out = L.Dense(4)(L.GlobalAveragePooling2D()(L.Conv2D(2, 3)(inp)))
+    content = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, out)).convert()
+    interpreter = tf.lite.Interpreter(model_content=content)
+    assert interpreter.get_signature_list() == ref["signatures"] == {
+        "serving_default": {"inputs": ["img"], "outputs": ["output_0"]}}
+    runner = interpreter.get_signature_runner("serving_default")
+    assert sorted(runner.get_input_details()["img"]) == ref["input_keys"]
+
+
+def test_model_path_and_resize(tmp_path):
+    model = _tapeflow_conv_model()
+    path = tmp_path / "model.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    interpreter = tf.lite.Interpreter(model_path=str(path))
+    idx = interpreter.get_input_details()[0]["index"]
+    interpreter.resize_tensor_input(idx, [4, 12, 12, 3])
+    interpreter.allocate_tensors()
+    x = np.random.default_rng(0).uniform(0, 255, (4, 12, 12, 3)).astype("float32")
+    interpreter.set_tensor(idx, x)
+    interpreter.invoke()
+    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="Dimension mismatch"):
+        interpreter.set_tensor(idx, x[:2])
+
+
+def test_unsupported_settings_and_layers_raise():
+    model = _tapeflow_conv_model()
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    with pytest.raises(tf.errors.UnimplementedError, match="optimizations=.*quantization"):
+        converter.convert()
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.target_spec.supported_ops = {tf.lite.OpsSet.SELECT_TF_OPS}
+    with pytest.raises(tf.errors.UnimplementedError, match="SELECT_TF_OPS"):
+        converter.convert()
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.representative_dataset = lambda: iter([])
+    with pytest.raises(tf.errors.UnimplementedError, match="representative_dataset"):
+        converter.convert()
+    rnn = keras.Sequential([L.LSTM(3, input_shape=(4, 2))])
+    with pytest.raises(tf.errors.UnimplementedError, match=r"layer 'lstm.*' \(LSTM\)"):
+        tf.lite.TFLiteConverter.from_keras_model(rnn).convert()
+    with pytest.raises(ValueError, match="model identifier"):
+        tf.lite.Interpreter(model_content=b"\0" * 16)
+    with pytest.raises(ValueError, match="exactly one"):
+        tf.lite.Interpreter()
