@@ -333,8 +333,9 @@ def serialize(g: _Graph, inputs: list, outputs: list, input_names: list, output_
     buffers = [Table({Field.B_DATA: Vector("B", data, align=16)} if data else {}) for data in g.buffers]
 
     def tensor_map(names: list, indices: list) -> TableVector:
+        # sorted by name, as TF's converter writes them
         return TableVector([Table({Field.TM_NAME: n, Field.TM_TENSOR_INDEX: ("I", i)})
-                            for n, i in zip(names, indices, strict=True)])
+                            for n, i in sorted(zip(names, indices, strict=True))])
 
     signature = Table({Field.SIG_INPUTS: tensor_map(input_names, inputs),
                        Field.SIG_OUTPUTS: tensor_map(output_names, outputs),
@@ -351,11 +352,17 @@ def convert_keras_model(model: Any) -> bytes:
     from tapeflow import nest
 
     try:
-        syms = list(model.inputs)
+        syms = list(model.inputs or [])
         outs = nest.flatten(model.outputs)
-    except (AttributeError, ValueError, TypeError) as e:
+    except (AttributeError, ValueError, TypeError):
+        syms = []
+    if not syms:
         raise ValueError(f"TFLiteConverter: model '{model.name}' has no known input shape; build it first "
-                         "(give the first layer input_shape= or start with keras.Input).") from e
+                         "(give the first layer input_shape= or start with keras.Input).")
+    # as TF's converter: outputs named by a dict's keys, else output_0, output_1, ...
+    struct = getattr(model, "_output_struct", None)
+    output_names = sorted(struct) if isinstance(struct, dict) and len(struct) == len(outs) else [
+        f"output_{i}" for i in range(len(outs))]
     g = _Graph()
     xs, names = [], []
     for sym in syms:
@@ -385,7 +392,7 @@ def convert_keras_model(model: Any) -> bytes:
             shape = g.const(f"output_{i}/shape", [-1, *y.probe.shape[1:]], np.int32)
             y = ys[i] = g.op("RESHAPE", [y, shape], f"output_{i}")
         g.tensors[y.index]["name"] = f"StatefulPartitionedCall:{i}"
-    return serialize(g, [x.index for x in xs], [y.index for y in ys], names, [f"output_{i}" for i in range(len(ys))])
+    return serialize(g, [x.index for x in xs], [y.index for y in ys], names, output_names)
 
 
 

@@ -224,7 +224,7 @@ class Interpreter:
         return lambda: self._values[tensor_index]
 
     def get_signature_list(self) -> dict:
-        return {k: {"inputs": list(s["inputs"]), "outputs": list(s["outputs"])}
+        return {k: {"inputs": sorted(s["inputs"]), "outputs": sorted(s["outputs"])}  # sorted, as TF's
                 for k, s in self._signatures.items()}
 
     def get_signature_runner(self, signature_key: str | None = None) -> SignatureRunner:

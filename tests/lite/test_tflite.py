@@ -166,3 +166,34 @@ def test_unsupported_settings_and_layers_raise():
         tf.lite.Interpreter(model_content=b"\0" * 16)
     with pytest.raises(ValueError, match="exactly one"):
         tf.lite.Interpreter()
+
+
+def _two_input_model(k, dict_out: bool):
+    i, j = k.Input((3,), name="zed"), k.Input((2,), name="a")
+    c = k.layers.Concatenate()([i, j])
+    o1, o2 = k.layers.Dense(2)(c), k.layers.Dense(1, activation="sigmoid")(c)
+    return k.Model([i, j], {"y": o1, "x": o2} if dict_out else [o1, o2])
+
+
+@pytest.mark.parametrize("dict_out", [False, True])
+def test_multi_input_output_signature_matches_tensorflow(dict_out):
+    real_tf = pytest.importorskip("tensorflow")
+    rk = pytest.importorskip("keras")
+    theirs = real_tf.lite.TFLiteConverter.from_keras_model(_two_input_model(rk, dict_out)).convert()
+    model = _two_input_model(keras, dict_out)
+    ours = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    want_sig = real_tf.lite.Interpreter(model_content=theirs).get_signature_list()
+    assert tf.lite.Interpreter(model_content=ours).get_signature_list() == want_sig
+    assert real_tf.lite.Interpreter(model_content=ours).get_signature_list() == want_sig
+    assert tf.lite.Interpreter(model_content=theirs).get_signature_list() == want_sig
+    x, y = np.ones((2, 3), "float32"), np.arange(4, dtype="float32").reshape(2, 2)
+    want = model.predict([x, y], verbose=0)
+    want = want if dict_out else {f"output_{i}": w for i, w in enumerate(want)}
+    got = real_tf.lite.Interpreter(model_content=ours).get_signature_runner()(zed=x, a=y)
+    for key, value in want.items():
+        np.testing.assert_allclose(got[key], value, atol=1e-5, rtol=1e-5)
+
+
+def test_unbuilt_model_raises():
+    with pytest.raises(ValueError, match="no known input shape"):
+        tf.lite.TFLiteConverter.from_keras_model(keras.Sequential([L.Dense(4)])).convert()
