@@ -136,7 +136,8 @@ class ConcreteFunction:
 
     @property
     def inputs(self) -> list:
-        return list(self._placeholders)
+        """The graph's placeholder tensors, in order (TF lists captured values after them)."""
+        return list(self.graph.inputs)
 
     @property
     def outputs(self) -> list:

@@ -113,6 +113,7 @@ def traced_any_rank(m) -> list:
     log.append(f.experimental_get_tracing_count())
     cf = f.get_concrete_function()
     log.append(repr(cf.structured_input_signature))
+    log.append(repr(cf.inputs))
     log.append([str(t.shape) for t in cf.structured_outputs])
     log.append([t.numpy().tolist() for t in cf(m.ones([5]))])
     log.append(_try(lambda: f(m.ones([2], m.int32))).split(":")[0])
