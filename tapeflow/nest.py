@@ -6,6 +6,8 @@ import collections
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
+from tapeflow.tensor import _UnknownShape
+
 
 def is_nested(structure: Any) -> bool:
     return isinstance(structure, (list, tuple, Mapping)) and not _unknown_shape(structure)
@@ -13,7 +15,7 @@ def is_nested(structure: Any) -> bool:
 
 def _unknown_shape(x: Any) -> bool:
     """A TensorShape of unknown rank: a leaf (it has no dimensions to iterate over)."""
-    return getattr(x, "rank", 0) is None and type(x).__name__ == "_UnknownShape"
+    return type(x) is _UnknownShape
 
 
 def flatten(structure: Any, expand_composites: bool = False) -> list:
