@@ -72,7 +72,9 @@ class KerasShape(TensorShape):
 class SymbolicTensor(Tensor):
     """A placeholder for a tensor computed later; only `shape` and `dtype` are known."""
 
-    __slots__ = ("_shape", "_dtype", "node", "index", "name", "_keras_history")
+    # _keras_tensor: a Keras functional tensor (a layer output or the symbolic mask Keras
+    # attaches to one), printed as Keras 3's KerasTensor
+    __slots__ = ("_shape", "_dtype", "node", "index", "name", "_keras_history", "_keras_tensor")
 
     def __init__(
         self,
@@ -90,10 +92,11 @@ class SymbolicTensor(Tensor):
         self.index = index
         self.name = name or f"symbolic_tensor_{next(_names)}"
         self._keras_history = None
+        self._keras_tensor = False
 
     @property
     def shape(self) -> TensorShape:
-        if self._keras_history is not None and self._shape.rank is not None:
+        if (self._keras_history is not None or self._keras_tensor) and self._shape.rank is not None:
             return KerasShape(self._shape)  # a Keras tensor: Keras 3 shows its shape as a tuple
         return self._shape
 
@@ -178,7 +181,7 @@ class SymbolicTensor(Tensor):
 
     def __repr__(self) -> str:
         shape = self._shape if self._shape.rank is None else tuple(self._shape)
-        if self._keras_history is not None:  # as Keras 3's KerasTensor
+        if self._keras_history is not None or self._keras_tensor:  # as Keras 3's KerasTensor
             return (f"<KerasTensor shape={shape}, dtype={self._dtype.name}, sparse=False, ragged=False, "
                     f"name={self.name}>")
         return f"<SymbolicTensor shape={shape}, dtype={self._dtype.name}, name={self.name}>"

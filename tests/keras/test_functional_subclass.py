@@ -116,3 +116,10 @@ def test_keras_tensor_shape_and_repr_show_as_keras_3():
 
     f(tf.ones((2, 3)))
     assert seen == ["TensorShape([2, 3])"]
+
+
+def test_symbolic_mask_shows_as_a_keras_tensor():
+    """The masking guide prints `x._keras_mask` of a functional tensor: a KerasTensor in Keras 3."""
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = keras.layers.Embedding(input_dim=50, output_dim=16, mask_zero=True)(inputs)
+    assert repr(x._keras_mask).startswith("<KerasTensor shape=(None, None), dtype=bool, sparse=False, ragged=False")

@@ -852,6 +852,8 @@ class Layer(Module):
         masks = [out_mask] if single else (list(out_mask) if isinstance(out_mask, (list, tuple)) else [])
         for out, m in zip(outs, masks, strict=False):
             if isinstance(m, Tensor):
+                if isinstance(m, SymbolicTensor):
+                    m._keras_tensor = True  # shows as the KerasTensor mask Keras attaches
                 out._keras_mask = m
 
     def _output_specs(self, args: tuple, kwargs: dict) -> tuple[list, Any]:
