@@ -395,3 +395,27 @@ def test_frozen_state_survives_a_config_round_trip():
     model.trainable = False
     frozen = keras.models.model_from_json(model.to_json())
     assert frozen.trainable is False and frozen.trainable_weights == []
+
+
+def test_core_layer_configs_have_keras_3_15_keys():
+    """Dense / Embedding / EinsumDense configs list Keras 3.15's keys in its order
+    (quantization_config always, activity_regularizer from the base Layer when set), and a
+    class defined in __main__ serializes with module None (the serialization guide's printed
+    configs; checked against Keras 3.15 on TF 2.21)."""
+    dense = keras.layers.Dense(2).get_config()
+    assert list(dense)[-2:] == ["bias_constraint", "quantization_config"] and dense["quantization_config"] is None
+    assert list(keras.layers.Embedding(3, 2).get_config())[3:] == [
+        "input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer", "activity_regularizer",
+        "embeddings_constraint", "mask_zero", "quantization_config"]
+    assert list(keras.layers.EinsumDense("ab,bc->ac", 3).get_config())[-4:] == [
+        "activity_regularizer", "kernel_constraint", "bias_constraint", "quantization_config"]
+    config = keras.layers.Dense(3, activity_regularizer="l2").get_config()
+    assert list(config)[:5] == ["name", "trainable", "dtype", "activity_regularizer", "units"]
+    assert config["activity_regularizer"]["class_name"] == "L2"
+    assert keras.layers.Dense.from_config(config).activity_regularizer is not None
+
+    class Scale(keras.layers.Layer):
+        pass
+
+    Scale.__module__ = "__main__"
+    assert keras.saving.serialize_keras_object(Scale())["module"] is None

@@ -919,6 +919,10 @@ class Layer(Module):
         from tapeflow.keras.dtype_policies import serialize
 
         config: dict = {"name": self.name, "trainable": self.trainable, "dtype": serialize(self._dtype_policy)}
+        if self.activity_regularizer is not None:  # as Keras 3's Layer.get_config (Dense(activity_regularizer=))
+            from tapeflow.keras import regularizers
+
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config

@@ -121,10 +121,10 @@ _KERNEL_MODES = ("int8", "int4", "float8", "gptq", "awq")
 
 
 def _quantization_config_entry(layer: Any) -> dict:
-    """`{"quantization_config": ...}` for get_config when the layer has one (Keras's dict)."""
+    """`{"quantization_config": ...}` for get_config: Keras 3.15 always writes it (None unset)."""
     config = getattr(layer, "quantization_config", None)
     if config is None:
-        return {}
+        return {"quantization_config": None}
     from tapeflow.keras.saving.serialization import serialize_keras_object
 
     return {"quantization_config": serialize_keras_object(config)}
@@ -740,6 +740,7 @@ class Embedding(Layer):
                 "output_dim": self.output_dim,
                 "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
                 "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
                 "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
                 "mask_zero": self.mask_zero,
                 **_quantization_config_entry(self),

@@ -55,8 +55,9 @@ def _builtin_layer_class(name: str) -> type | None:
     return None
 
 
-def _module_label(cls: type) -> str:
-    """The `module` entry written for `cls` (Keras's public module names for built-ins)."""
+def _module_label(cls: type) -> str | None:
+    """The `module` entry written for `cls` (Keras's public module names for built-ins; None for
+    a class defined in `__main__`, as Keras's record_object_after_serialization writes)."""
     from tapeflow.keras.layers.base import Layer
 
     name = cls.__name__
@@ -76,7 +77,7 @@ def _module_label(cls: type) -> str:
         if parts[2] == "optimizers" and len(parts) > 3 and parts[3] == "schedules":
             label = "keras.optimizers.schedules"
         return label
-    return module
+    return None if module == "__main__" else module
 
 
 def _is_builtin(cls: type) -> bool:
