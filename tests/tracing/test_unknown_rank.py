@@ -233,6 +233,9 @@ def dataset_of_unknown_rank(m) -> list:
     mapped = ds.map(lambda x: (m.reduce_sum(x), m.shape(x), x * 2))
     out = [repr(ds.element_spec), repr(mapped.element_spec)]
     out += [[t.numpy().tolist() for t in element] for element in mapped]
+    needs_rank = ds.map(lambda x: (m.expand_dims(x, -1), m.reduce_mean(x, axis=-1), m.transpose(x)))
+    out.append(repr(needs_rank.element_spec))
+    out += [[t.shape.as_list() for t in element] for element in needs_rank]
     out += [repr(m.queue.FIFOQueue(3, m.float32).shapes), str(m.TensorArray(m.float32, size=2).element_shape)]
     return out
 
