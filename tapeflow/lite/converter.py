@@ -238,6 +238,11 @@ def lower_layer(g: _Graph, layer: Any, xs: list, prefix: str) -> list:
         return [_pool(g, layer, x, name, "MAX_POOL_2D")]
     if kind in ("AveragePooling2D", "AvgPool2D"):
         return [_pool(g, layer, x, name, "AVERAGE_POOL_2D")]
+    if kind == "ZeroPadding2D":
+        _check_channels_last(layer)
+        (top, bottom), (left, right) = layer.padding
+        pads = g.const(f"{name}/Pad/paddings", [[0, 0], [top, bottom], [left, right], [0, 0]], np.int32)
+        return [g.op("PAD", [x, pads], f"{name}/Pad")]
     if kind == "Rescaling":
         return [_scale_shift(g, x, name, layer.scale, layer.offset)]
     if kind == "Flatten":
@@ -275,7 +280,7 @@ def lower_layer(g: _Graph, layer: Any, xs: list, prefix: str) -> list:
     raise _unsupported(
         f"layer '{layer.name}' ({kind})",
         "the converter lowers Dense, Conv2D, DepthwiseConv2D, Max/AveragePooling2D, Global*Pooling, "
-        "Rescaling, Flatten, Reshape, activations (Activation, ReLU, LeakyReLU, Softmax), "
+        "ZeroPadding2D, Rescaling, Flatten, Reshape, activations (Activation, ReLU, LeakyReLU, Softmax), "
         "BatchNormalization, Add/Subtract/Multiply/Maximum/Minimum, Concatenate, nested models, and "
         f"drops {', '.join(sorted(_IDENTITY))} (identity at inference).")
 

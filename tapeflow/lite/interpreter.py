@@ -115,6 +115,13 @@ class Interpreter:
         subgraphs = model.tables(Field.MODEL_SUBGRAPHS)
         sg = subgraphs[0]
         self._tensors = [_Tensor(t, buffers) for t in sg.tables(Field.SG_TENSORS)]
+        for t in self._tensors:
+            if len(t.quant[0]) and t.dtype.kind in "iu":
+                from tapeflow import errors
+
+                raise errors.UnimplementedError(
+                    None, None, f"Interpreter: tensor '{t.name}' is {t.dtype.name}-quantized; Tapeflow's "
+                    "TFLite interpreter runs float32 models (and float16 weights), not integer-quantized ones.")
         self._inputs = [int(i) for i in sg.vector(Field.SG_INPUTS, "int32")]
         self._outputs = [int(i) for i in sg.vector(Field.SG_OUTPUTS, "int32")]
         self._ops = []

@@ -186,6 +186,17 @@ def _unary(fn: Callable) -> Callable:
     return lambda inputs, o: [np.asarray(fn(inputs[0])).astype(inputs[0].dtype)]
 
 
+def dequantize(inputs: list, o: dict) -> list:
+    """float16 weights to float32 (TF's float16 post-training quantization); integer quantization
+    is refused."""
+    x = inputs[0]
+    if x.dtype != np.float16:
+        raise errors.UnimplementedError(
+            None, None, f"DEQUANTIZE of a {x.dtype.name} tensor: integer-quantized models are not "
+            "supported by Tapeflow's TFLite interpreter (float32 and float16-weight models are).")
+    return [x.astype(np.float32)]
+
+
 KERNELS: dict[str, Callable[[list, dict], list]] = {
     "ADD": _binary(np.add, "ADD"),
     "SUB": _binary(np.subtract, "SUB"),
@@ -193,6 +204,7 @@ KERNELS: dict[str, Callable[[list, dict], list]] = {
     "DIV": _binary(np.divide, "DIV"),
     "MAXIMUM": lambda inputs, o: [np.maximum(*inputs)],
     "MINIMUM": lambda inputs, o: [np.minimum(*inputs)],
+    "DEQUANTIZE": dequantize,
     "CONV_2D": conv_2d,
     "DEPTHWISE_CONV_2D": depthwise_conv_2d,
     "MAX_POOL_2D": lambda inputs, o: _pool(inputs, o, "MAX_POOL_2D"),

@@ -45,15 +45,22 @@ def _tapeflow_functional_model() -> keras.Model:
     return keras.Model(inp, out)
 
 
+def _tapeflow_mobilenet_v2() -> keras.Model:
+    """ZeroPadding2D, DepthwiseConv2D, ReLU(6), BatchNormalization, Add, GlobalAveragePooling2D."""
+    tf.keras.utils.set_random_seed(2)
+    return keras.applications.MobileNetV2(input_shape=(32, 32, 3), weights=None, alpha=0.35, classes=7,
+                                          classifier_activation=None)
+
+
 def _randomize_bn(model: keras.Model) -> None:
     rng = np.random.default_rng(3)
-    for layer in model.layers:
+    for layer in model.layers:  # statistics away from (0, 1), so folding them is tested
         if isinstance(layer, L.BatchNormalization):
             for v in (layer.moving_mean, layer.moving_variance, layer.gamma, layer.beta):
                 v.assign(rng.uniform(0.5, 1.5, v.shape).astype("float32"))
 
 
-@pytest.mark.parametrize("build", [_tapeflow_conv_model, _tapeflow_functional_model])
+@pytest.mark.parametrize("build", [_tapeflow_conv_model, _tapeflow_functional_model, _tapeflow_mobilenet_v2])
 def test_tapeflow_tflite_runs_in_tensorflow(build):
     real_tf = pytest.importorskip("tensorflow")
     model = build()
@@ -197,3 +204,25 @@ def test_multi_input_output_signature_matches_tensorflow(dict_out):
 def test_unbuilt_model_raises():
     with pytest.raises(ValueError, match="no known input shape"):
         tf.lite.TFLiteConverter.from_keras_model(keras.Sequential([L.Dense(4)])).convert()
+
+
+def test_tensorflow_float16_model_runs_and_int8_model_is_refused():
+    real_tf = pytest.importorskip("tensorflow")
+    rk = pytest.importorskip("keras")
+    rk.utils.set_random_seed(0)
+    model = rk.Sequential([rk.Input((8, 8, 3), name="img"), rk.layers.Conv2D(4, 3, activation="relu"),
+                           rk.layers.Flatten(), rk.layers.Dense(3)])
+    converter = real_tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [real_tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [real_tf.float16]
+    content = converter.convert()
+    x = np.random.default_rng(0).random((1, 8, 8, 3)).astype("float32")
+    want = real_tf.lite.Interpreter(model_content=content).get_signature_runner()(img=x)["output_0"]
+    ours = tf.lite.Interpreter(model_content=content)
+    assert "DEQUANTIZE" in {op for op, *_ in ours._ops}
+    np.testing.assert_allclose(ours.get_signature_runner()(img=x)["output_0"], want, atol=1e-5, rtol=1e-5)
+    converter = real_tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [real_tf.lite.Optimize.DEFAULT]  # int8, calibrated on a few samples
+    converter.representative_dataset = lambda: ([x] for _ in range(3))
+    with pytest.raises(tf.errors.UnimplementedError, match="int8-quantized"):
+        tf.lite.Interpreter(model_content=converter.convert())
