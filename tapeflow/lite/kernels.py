@@ -186,6 +186,25 @@ def _unary(fn: Callable) -> Callable:
     return lambda inputs, o: [np.asarray(fn(inputs[0])).astype(inputs[0].dtype)]
 
 
+def gather(inputs: list, o: dict) -> list:
+    params, indices = inputs
+    if o.get("batch_dims", 0):
+        raise errors.UnimplementedError(None, None, "GATHER with batch_dims is not supported by Tapeflow's "
+                                        "TFLite interpreter.")
+    return [np.take(params, indices.astype(np.int64), axis=o.get("axis", 0))]
+
+
+def gelu(inputs: list, o: dict) -> list:
+    x = inputs[0]
+    if o.get("approximate"):
+        y = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+    else:
+        from math import erf
+
+        y = 0.5 * x * (1 + np.vectorize(erf, otypes=[np.float64])(x.astype(np.float64) / np.sqrt(2.0)))
+    return [y.astype(x.dtype)]
+
+
 def dequantize(inputs: list, o: dict) -> list:
     """float16 weights to float32 (TF's float16 post-training quantization); integer quantization
     is refused."""
@@ -215,6 +234,23 @@ KERNELS: dict[str, Callable[[list, dict], list]] = {
     "MEAN": _reduce(np.mean, "MEAN"),
     "SUM": _reduce(np.sum, "SUM"),
     "REDUCE_MAX": _reduce(np.max, "REDUCE_MAX"),
+    "REDUCE_PROD": _reduce(np.prod, "REDUCE_PROD"),
+    "SQUARED_DIFFERENCE": lambda inputs, o: [np.square(inputs[0] - inputs[1])],
+    "LESS": lambda inputs, o: [np.less(*inputs)],
+    "LESS_EQUAL": lambda inputs, o: [np.less_equal(*inputs)],
+    "GREATER": lambda inputs, o: [np.greater(*inputs)],
+    "GREATER_EQUAL": lambda inputs, o: [np.greater_equal(*inputs)],
+    "EQUAL": lambda inputs, o: [np.equal(*inputs)],
+    "NOT_EQUAL": lambda inputs, o: [np.not_equal(*inputs)],
+    "SELECT_V2": lambda inputs, o: [np.where(*inputs)],
+    "CAST": lambda inputs, o: [inputs[0]],  # to the output tensor's type, applied by the interpreter
+    "GATHER": gather,
+    "GELU": gelu,
+    "NEG": _unary(np.negative),
+    "ELU": _unary(lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0)))),
+    "TILE": lambda inputs, o: [np.tile(inputs[0], [int(m) for m in inputs[1]])],
+    "SLICE": lambda inputs, o: [inputs[0][tuple(slice(int(b), None if int(n) < 0 else int(b) + int(n))
+                                                for b, n in zip(inputs[1], inputs[2], strict=True))]],
     "CONCATENATION": concatenation,
     "STRIDED_SLICE": strided_slice,
     "PACK": pack,

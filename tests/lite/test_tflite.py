@@ -226,3 +226,20 @@ def test_tensorflow_float16_model_runs_and_int8_model_is_refused():
     converter.representative_dataset = lambda: ([x] for _ in range(3))
     with pytest.raises(tf.errors.UnimplementedError, match="int8-quantized"):
         tf.lite.Interpreter(model_content=converter.convert())
+
+
+def test_tensorflow_embedding_layernorm_gelu_model_runs_in_tapeflow():
+    """TF lowers these to GATHER, SELECT_V2, LESS, NEG, SQUARED_DIFFERENCE, RSQRT, GELU, MEAN..."""
+    real_tf = pytest.importorskip("tensorflow")
+    rk = pytest.importorskip("keras")
+    rk.utils.set_random_seed(0)
+    tokens = rk.Input((5,), name="tok", dtype="int32")
+    x = rk.layers.LayerNormalization()(rk.layers.Embedding(20, 8)(tokens))
+    x = rk.layers.Dense(6, activation="gelu")(x)
+    model = rk.Model(tokens, rk.layers.GlobalAveragePooling1D()(x))
+    content = real_tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    ids = np.array([[1, 2, 3, 4, 19], [0, 0, 7, 7, 5]], "int32")
+    want = real_tf.lite.Interpreter(model_content=content).get_signature_runner()(tok=ids)["output_0"]
+    ours = tf.lite.Interpreter(model_content=content)
+    assert {"GATHER", "GELU", "SQUARED_DIFFERENCE"} <= {op for op, *_ in ours._ops}
+    np.testing.assert_allclose(ours.get_signature_runner()(tok=ids)["output_0"], want, atol=1e-5, rtol=1e-5)
