@@ -186,6 +186,68 @@ def _unary(fn: Callable) -> Callable:
     return lambda inputs, o: [np.asarray(fn(inputs[0])).astype(inputs[0].dtype)]
 
 
+def transpose_conv(inputs: list, o: dict) -> list:
+    """The gradient of CONV_2D with respect to its input: each input pixel scatters its filter."""
+    out_shape, w, x = inputs[0], inputs[1], inputs[2]
+    b = inputs[3] if len(inputs) > 3 else None
+    n, h, wd, _ = x.shape
+    cout, kh, kw, _ = w.shape
+    sh, sw = o.get("stride_h", 1) or 1, o.get("stride_w", 1) or 1
+    oh, ow = int(out_shape[1]), int(out_shape[2])
+    full = np.zeros((n, max((h - 1) * sh + kh, oh), max((wd - 1) * sw + kw, ow), cout), x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            full[:, i: i + (h - 1) * sh + 1: sh, j: j + (wd - 1) * sw + 1: sw, :] += x @ w[:, i, j, :].T
+    top = left = 0
+    if o.get("padding", 0) == PADDING_SAME:
+        top = max((h - 1) * sh + kh - oh, 0) // 2
+        left = max((wd - 1) * sw + kw - ow, 0) // 2
+    y = full[:, top: top + oh, left: left + ow, :]
+    if b is not None:
+        y = y + b
+    return [fused_activation(y.astype(x.dtype), o.get("fused_activation_function", 0), "TRANSPOSE_CONV")]
+
+
+def _source_positions(out_size: int, in_size: int, o: dict) -> np.ndarray:
+    if o.get("align_corners") and out_size > 1:
+        scale = (in_size - 1) / (out_size - 1)
+    else:
+        scale = in_size / out_size
+    pos = np.arange(out_size, dtype=np.float64)
+    return (pos + 0.5) * scale - 0.5 if o.get("half_pixel_centers") else pos * scale
+
+
+def resize_bilinear(inputs: list, o: dict) -> list:
+    x, size = inputs
+    out = []
+    y = x.astype(np.float64)
+    for axis, n in ((1, int(size[0])), (2, int(size[1]))):
+        src = _source_positions(n, x.shape[axis], o)
+        lo = np.floor(src)
+        frac = (src - lo).reshape((-1, 1) if axis == 1 else (-1, 1))
+        i0 = np.clip(lo, 0, x.shape[axis] - 1).astype(np.int64)
+        i1 = np.clip(np.ceil(src), 0, x.shape[axis] - 1).astype(np.int64)
+        a, c = np.take(y, i0, axis=axis), np.take(y, i1, axis=axis)
+        shape = [1, 1, 1, 1]
+        shape[axis] = n
+        frac = frac.reshape(shape)
+        y = a + (c - a) * frac
+    out.append(y.astype(x.dtype))
+    return out
+
+
+def resize_nearest(inputs: list, o: dict) -> list:
+    x, size = inputs
+    y = x
+    for axis, n in ((1, int(size[0])), (2, int(size[1]))):
+        in_size = x.shape[axis]
+        scale = (in_size - 1) / (n - 1) if o.get("align_corners") and n > 1 else in_size / n
+        pos = (np.arange(n) + (0.5 if o.get("half_pixel_centers") else 0.0)) * scale
+        idx = np.round(pos) if o.get("align_corners") else np.floor(pos)
+        y = np.take(y, np.clip(idx, 0, in_size - 1).astype(np.int64), axis=axis)
+    return [y]
+
+
 def gather(inputs: list, o: dict) -> list:
     params, indices = inputs
     if o.get("batch_dims", 0):
@@ -245,6 +307,9 @@ KERNELS: dict[str, Callable[[list, dict], list]] = {
     "SELECT_V2": lambda inputs, o: [np.where(*inputs)],
     "CAST": lambda inputs, o: [inputs[0]],  # to the output tensor's type, applied by the interpreter
     "GATHER": gather,
+    "TRANSPOSE_CONV": transpose_conv,
+    "RESIZE_BILINEAR": resize_bilinear,
+    "RESIZE_NEAREST_NEIGHBOR": resize_nearest,
     "GELU": gelu,
     "NEG": _unary(np.negative),
     "ELU": _unary(lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0)))),

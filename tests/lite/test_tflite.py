@@ -243,3 +243,30 @@ def test_tensorflow_embedding_layernorm_gelu_model_runs_in_tapeflow():
     ours = tf.lite.Interpreter(model_content=content)
     assert {"GATHER", "GELU", "SQUARED_DIFFERENCE"} <= {op for op, *_ in ours._ops}
     np.testing.assert_allclose(ours.get_signature_runner()(tok=ids)["output_0"], want, atol=1e-5, rtol=1e-5)
+
+
+def test_tensorflow_resize_transpose_conv_conv1d_model_runs_in_tapeflow():
+    real_tf = pytest.importorskip("tensorflow")
+    rk = pytest.importorskip("keras")
+    rk.utils.set_random_seed(0)
+    img = rk.Input((8, 7, 3), name="img")
+    flat = rk.layers.Flatten()
+    outs = [
+        rk.layers.UpSampling2D()(img),
+        rk.layers.Resizing(13, 5)(img),
+        rk.layers.Resizing(5, 11, interpolation="nearest")(img),
+        rk.layers.Conv2DTranspose(2, 3, strides=2, padding="same")(img),
+        rk.layers.Conv2DTranspose(2, 3, strides=2, padding="valid", activation="relu")(img),
+        rk.layers.Conv1D(2, 3)(rk.layers.Reshape((56, 3))(img)),
+        rk.layers.ELU()(rk.layers.Activation("swish")(img)),
+    ]
+    model = rk.Model(img, [flat(o) for o in outs])
+    content = real_tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    x = np.random.default_rng(0).standard_normal((2, 8, 7, 3)).astype("float32")
+    want = real_tf.lite.Interpreter(model_content=content).get_signature_runner()(img=x)
+    ours = tf.lite.Interpreter(model_content=content)
+    assert {"TRANSPOSE_CONV", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"} <= {op for op, *_ in ours._ops}
+    got = ours.get_signature_runner()(img=x)
+    assert sorted(got) == sorted(want)
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], atol=1e-5, rtol=1e-5, err_msg=key)
