@@ -12,6 +12,7 @@ import numpy as np
 
 import tapeflow as tf
 from tapeflow import backend as _backend
+from tapeflow.keras.layers import host_values as hv
 from tapeflow.keras.layers.base import Layer
 from tapeflow.tensor import Tensor
 
@@ -63,10 +64,10 @@ def _check_mode(layer: str, output_mode: str, allowed: tuple) -> str:
     return output_mode
 
 
-def _check_dense(layer: str, sparse: bool) -> None:
-    if sparse:
-        raise ValueError(f"{layer}: sparse=True is not supported: Tapeflow's preprocessing layers "
-                         "return dense tensors (tf.SparseTensor outputs are not implemented yet).")
+def _check_sparse(sparse: bool, output_mode: str) -> None:
+    if sparse and output_mode == "int":
+        raise ValueError("`sparse=True` may only be used if `output_mode` is `'one_hot'`, `'multi_hot'`, or "
+                         f"`'count'`. Received: sparse=True and output_mode={output_mode}")
 
 
 class CategoryEncoding(Layer):
@@ -90,7 +91,7 @@ class CategoryEncoding(Layer):
                              "of tokens is not known beforehand, use the IntegerLookup layer instead.")
         if num_tokens < 1:
             raise ValueError(f"CategoryEncoding: `num_tokens` must be >= 1. Received: num_tokens={num_tokens}.")
-        _check_dense("CategoryEncoding", sparse)
+        _check_sparse(sparse, output_mode)
         self.num_tokens = int(num_tokens)
         self.output_mode = output_mode
         self.sparse = sparse
@@ -106,7 +107,8 @@ class CategoryEncoding(Layer):
             x = tf.cast(x, "int64")
         if tf.executing_eagerly():
             self._check_range(x)
-        return encode_categorical(x, self.output_mode, self.num_tokens, self._np_dtype, count_weights)
+        out = encode_categorical(x, self.output_mode, self.num_tokens, self._np_dtype, count_weights)
+        return hv.to_sparse(out) if self.sparse else out
 
     def _check_range(self, x: Tensor) -> None:
         try:
@@ -142,7 +144,7 @@ class Discretization(Layer):
                  name: str | None = None) -> None:
         super().__init__(name=name, dtype=dtype)
         output_mode = _check_mode("Discretization", output_mode, _MODES)
-        _check_dense("Discretization", sparse)
+        _check_sparse(sparse, output_mode)
         if num_bins is not None and num_bins < 0:
             raise ValueError(f"Discretization: `num_bins` must be greater than or equal to 0. "
                              f"Received: `num_bins={num_bins}`")
@@ -201,7 +203,8 @@ class Discretization(Layer):
         if not x.dtype.is_floating:
             x = tf.cast(x, "float32")
         indices = kops.digitize(x, np.asarray(self.bin_boundaries, np.float32))
-        return encode_categorical(indices, self.output_mode, len(self.bin_boundaries) + 1, self.output_dtype)
+        out = encode_categorical(indices, self.output_mode, len(self.bin_boundaries) + 1, self.output_dtype)
+        return hv.to_sparse(out) if self.sparse else out
 
     def compute_output_shape(self, input_shape: Any) -> tuple:
         depth = len(self.bin_boundaries) + 1 if self.bin_boundaries is not None else self.num_bins

@@ -58,8 +58,8 @@ def test_category_encoding_errors():
         layers.CategoryEncoding(0)
     with pytest.raises(ValueError, match="output_mode='tf_idf'"):
         layers.CategoryEncoding(3, output_mode="tf_idf")
-    with pytest.raises(ValueError, match="sparse=True"):
-        layers.CategoryEncoding(3, sparse=True)
+    with pytest.raises(ValueError, match="sparse=True and output_mode=int"):
+        layers.Discretization([0.0], sparse=True)
     with pytest.raises(ValueError, match="num_tokens=3; received values from -1 to 2"):
         layers.CategoryEncoding(3)([[-1, 2]])
     with pytest.raises(ValueError, match="count_weights"):
@@ -149,3 +149,28 @@ def test_layers_trace_and_train_in_a_model():
     y = (x.max(axis=1, keepdims=True) > 1.5).astype("float32")
     history = model.fit(x, y, epochs=20, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+
+
+def _sparse_parts(st):
+    return np.asarray(st.indices), np.asarray(st.values), np.asarray(st.dense_shape)
+
+
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+def test_sparse_outputs_against_keras(mode):
+    k = _keras()
+    import tensorflow as real_tf
+
+    x = [[0, 1], [3, 3], [2, 0]]
+    ours = layers.CategoryEncoding(4, output_mode=mode, sparse=True)(tf.constant(x))
+    theirs = k.layers.CategoryEncoding(4, output_mode=mode, sparse=True)(real_tf.constant(x))
+    assert isinstance(ours, tf.SparseTensor) and ours.dtype == tf.float32
+    for a, b in zip(_sparse_parts(ours), _sparse_parts(theirs), strict=True):
+        np.testing.assert_array_equal(a, b)
+    f = _FLOATS[0]
+    ours = layers.Discretization([0.0, 1.0], output_mode=mode, sparse=True)(tf.constant(f))
+    theirs = k.layers.Discretization([0.0, 1.0], output_mode=mode, sparse=True)(real_tf.constant(f))
+    for a, b in zip(_sparse_parts(ours), _sparse_parts(theirs), strict=True):
+        np.testing.assert_array_equal(a, b)
+    traced = tf.function(lambda t: layers.CategoryEncoding(4, output_mode=mode, sparse=True)(t))
+    np.testing.assert_array_equal(tf.sparse.to_dense(traced(tf.constant(x))),
+                                  layers.CategoryEncoding(4, output_mode=mode)(tf.constant(x)))
