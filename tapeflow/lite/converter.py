@@ -63,7 +63,7 @@ class _Graph:
         return len(self.tensors) - 1
 
     def const(self, name: str, array: Any, dtype: Any = np.float32) -> _Value:
-        array = np.ascontiguousarray(np.asarray(array, dtype=dtype))
+        array = np.array(array, dtype=dtype, order="C")  # (ascontiguousarray would make scalars 1-d)
         return _Value(self.tensor(name, array, batch=False, data=array.astype(array.dtype.newbyteorder("<")).tobytes()),
                       array)
 
@@ -159,6 +159,95 @@ def _conv(g: _Graph, layer: Any, x: _Value, name: str, depthwise: bool) -> _Valu
     return y if act in _FUSED else _activate(g, y, name, act)
 
 
+def _conv_transpose(g: _Graph, layer: Any, x: _Value, name: str) -> _Value:
+    _check_channels_last(layer)
+    if getattr(layer, "output_padding", None) is not None or tuple(layer.dilation_rate) != (1, 1):
+        raise _unsupported(f"Conv2DTranspose layer '{layer.name}' with output_padding/dilation_rate",
+                           "TFLite TRANSPOSE_CONV has neither.")
+    act = _activation_name(layer, layer.activation)
+    kernel = _weights(layer.kernel)  # (kh, kw, out, in)
+    (kh, kw), (sh, sw) = kernel.shape[:2], tuple(int(s) for s in layer.strides)
+    n, h, w, _ = x.probe.shape
+    if _padding(layer) == PADDING_SAME:
+        oh, ow = h * sh, w * sw
+    else:
+        oh, ow = (h - 1) * sh + max(kh, sh), (w - 1) * sw + max(kw, sw)
+    # the output shape, batch included, computed at run time so any batch size works
+    shape = g.op("SHAPE", [x], f"{name}/Shape", out_type=2)
+    batch = g.op("STRIDED_SLICE", [shape, g.const(f"{name}/stack", [0], np.int32),
+                                   g.const(f"{name}/stack_1", [1], np.int32),
+                                   g.const(f"{name}/stack_2", [1], np.int32)], f"{name}/strided_slice",
+                 shrink_axis_mask=1)
+    dims = [g.const(f"{name}/stack/{i}", d, np.int32) for i, d in enumerate((oh, ow, kernel.shape[2]), 1)]
+    out_shape = g.op("PACK", [batch, *dims], f"{name}/stack", values_count=4, axis=0)
+    w_t = g.const(f"{name}/conv_transpose", kernel.transpose(2, 0, 1, 3))  # (out, kh, kw, in)
+    ins = [out_shape, w_t, x]
+    if layer.use_bias:
+        ins.append(g.const(f"{name}/BiasAdd/ReadVariableOp", _weights(layer.bias)))
+    fused = _FUSED.get(act, "NONE")
+    y = g.op("TRANSPOSE_CONV", ins, f"{name}/conv_transpose1", padding=_padding(layer), stride_h=sh,
+             stride_w=sw, fused_activation_function=ACTIVATIONS[fused])
+    return y if act in _FUSED else _activate(g, y, name, act)
+
+
+def _conv1d(g: _Graph, layer: Any, x: _Value, name: str) -> _Value:
+    """As TF lowers it: EXPAND_DIMS to (n, 1, length, channels), CONV_2D, SQUEEZE."""
+    _check_channels_last(layer)
+    if getattr(layer, "groups", 1) != 1:
+        raise _unsupported(f"groups={layer.groups} of layer '{layer.name}'", "TFLite CONV_2D has no groups.")
+    act = _activation_name(layer, layer.activation)
+    kernel = _weights(layer.kernel)  # (k, in, out)
+    k, d = kernel.shape[0], int(layer.dilation_rate[0])
+    pad = str(layer.padding).lower()
+    if pad == "causal":
+        x = g.op("PAD", [x, g.const(f"{name}/Pad/paddings", [[0, 0], [(k - 1) * d, 0], [0, 0]], np.int32)],
+                 f"{name}/Pad")
+        pad = "valid"
+    if pad not in ("same", "valid"):
+        raise _unsupported(f"padding='{pad}' of layer '{layer.name}'", "Conv1D pads 'same', 'valid' or 'causal'.")
+    x4 = g.op("EXPAND_DIMS", [x, g.const(f"{name}/ExpandDims/dim", 1, np.int32)], f"{name}/ExpandDims")
+    w = g.const(f"{name}/convolution", kernel.transpose(2, 0, 1)[:, None])  # (out, 1, k, in)
+    bias = _weights(layer.bias) if layer.use_bias else np.zeros(kernel.shape[2], np.float32)
+    fused = _FUSED.get(act, "NONE")
+    y = g.op("CONV_2D", [x4, w, g.const(f"{name}/BiasAdd/ReadVariableOp", bias)], f"{name}/convolution1",
+             padding=PADDING_SAME if pad == "same" else PADDING_VALID, stride_h=1,
+             stride_w=int(layer.strides[0]), dilation_h_factor=1, dilation_w_factor=d,
+             fused_activation_function=ACTIVATIONS[fused])
+    y = g.op("SQUEEZE", [y], f"{name}/Squeeze", squeeze_dims=[1])
+    return y if act in _FUSED else _activate(g, y, name, act)
+
+
+def _resize(g: _Graph, layer: Any, x: _Value, name: str, size: tuple, interpolation: str,
+            half_pixel: bool) -> _Value:
+    _check_channels_last(layer)
+    ops = {"bilinear": "RESIZE_BILINEAR", "nearest": "RESIZE_NEAREST_NEIGHBOR"}
+    if interpolation not in ops:
+        raise _unsupported(f"interpolation='{interpolation}' of layer '{layer.name}'",
+                           "TFLite resizes 'bilinear' or 'nearest'.")
+    size_t = g.const(f"{name}/resize/size", [int(s) for s in size], np.int32)
+    return g.op(ops[interpolation], [x, size_t], f"{name}/resize", align_corners=False,
+                half_pixel_centers=half_pixel)
+
+
+def _layer_norm(g: _Graph, layer: Any, x: _Value, name: str) -> _Value:
+    axes = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
+    rank = x.probe.ndim
+    if [_axis(layer, a, rank) for a in axes] != [rank - 1] or getattr(layer, "rms_scaling", False):
+        raise _unsupported(f"LayerNormalization layer '{layer.name}' with axis={layer.axis}, "
+                           f"rms_scaling={getattr(layer, 'rms_scaling', False)}",
+                           "the converter normalizes over the last axis.")
+    axis = g.const(f"{name}/moments/mean/reduction_indices", [rank - 1], np.int32)
+    mean = g.op("MEAN", [x, axis], f"{name}/moments/mean", keep_dims=True)
+    var = g.op("MEAN", [g.op("SQUARED_DIFFERENCE", [x, mean], f"{name}/moments/SquaredDifference"), axis],
+               f"{name}/moments/variance", keep_dims=True)
+    inv = g.op("RSQRT", [g.op("ADD", [var, g.const(f"{name}/add/y", layer.epsilon)], f"{name}/add",
+                              fused_activation_function=0)], f"{name}/Rsqrt")
+    y = g.op("MUL", [g.op("SUB", [x, mean], f"{name}/sub", fused_activation_function=0), inv], f"{name}/mul",
+             fused_activation_function=0)
+    return _scale_shift(g, y, f"{name}/affine", _weights(layer.gamma) if layer.scale else 1.0,
+                        _weights(layer.beta) if layer.center else 0.0)
+
+
 def _pool(g: _Graph, layer: Any, x: _Value, name: str, op: str) -> _Value:
     _check_channels_last(layer)
     if x.probe.ndim != 4:
@@ -234,6 +323,28 @@ def lower_layer(g: _Graph, layer: Any, xs: list, prefix: str) -> list:
         return [_conv(g, layer, x, name, depthwise=False)]
     if kind == "DepthwiseConv2D":
         return [_conv(g, layer, x, name, depthwise=True)]
+    if kind == "Conv2DTranspose":
+        return [_conv_transpose(g, layer, x, name)]
+    if kind == "Conv1D":
+        return [_conv1d(g, layer, x, name)]
+    if kind == "UpSampling2D":
+        _, h, w, _ = x.probe.shape
+        size = (h * int(layer.size[0]), w * int(layer.size[1]))
+        return [_resize(g, layer, x, name, size, layer.interpolation, half_pixel=layer.interpolation != "nearest")]
+    if kind == "Resizing":
+        if layer.crop_to_aspect_ratio or layer.pad_to_aspect_ratio or getattr(layer, "antialias", False):
+            raise _unsupported(f"Resizing layer '{layer.name}' with crop/pad_to_aspect_ratio or antialias",
+                               "the converter writes a plain TFLite resize.")
+        return [_resize(g, layer, x, name, (layer.height, layer.width), layer.interpolation, half_pixel=True)]
+    if kind == "LayerNormalization":
+        return [_layer_norm(g, layer, x, name)]
+    if kind == "Embedding":
+        if layer.mask_zero:
+            raise _unsupported(f"Embedding layer '{layer.name}' with mask_zero=True",
+                               "Keras masks have no TFLite form; later layers would ignore them.")
+        ids = x if x.probe.dtype == np.int32 else g.op("CAST", [x], f"{name}/Cast", in_data_type=0, out_data_type=2)
+        return [g.op("GATHER", [g.const(f"{name}/embedding_lookup", _weights(layer.embeddings)), ids],
+                     f"{name}/GatherV2", axis=0)]
     if kind in ("MaxPooling2D", "MaxPool2D"):
         return [_pool(g, layer, x, name, "MAX_POOL_2D")]
     if kind in ("AveragePooling2D", "AvgPool2D"):
@@ -279,7 +390,8 @@ def lower_layer(g: _Graph, layer: Any, xs: list, prefix: str) -> list:
         return [g.op(op, [x, axes], f"{name}/{op.title()}", keep_dims=bool(getattr(layer, "keepdims", False)))]
     raise _unsupported(
         f"layer '{layer.name}' ({kind})",
-        "the converter lowers Dense, Conv2D, DepthwiseConv2D, Max/AveragePooling2D, Global*Pooling, "
+        "the converter lowers Dense, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, UpSampling2D, Resizing, "
+        "Embedding, LayerNormalization, Max/AveragePooling2D, Global*Pooling, "
         "ZeroPadding2D, Rescaling, Flatten, Reshape, activations (Activation, ReLU, LeakyReLU, Softmax), "
         "BatchNormalization, Add/Subtract/Multiply/Maximum/Minimum, Concatenate, nested models, and "
         f"drops {', '.join(sorted(_IDENTITY))} (identity at inference).")
@@ -372,13 +484,15 @@ def convert_keras_model(model: Any) -> bytes:
     xs, names = [], []
     for sym in syms:
         dtype = np.dtype(getattr(sym.dtype, "as_numpy_dtype", np.float32))
-        if dtype != np.float32:
-            raise _unsupported(f"model input '{sym.name}' of dtype {dtype.name}", "only float32 models convert.")
+        if dtype not in (np.float32, np.int32):
+            raise _unsupported(f"model input '{sym.name}' of dtype {dtype.name}",
+                               "the converter writes float32 models (int32 inputs for Embedding).")
         shape = [1 if s is None else int(s) for s in sym.shape]
         if any(s is None for s in list(sym.shape)[1:]):
             raise _unsupported(f"model input '{sym.name}' of shape {tuple(sym.shape)}",
                                "only the batch dimension may be unknown.")
-        probe = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        probe = np.zeros(shape, dtype) if dtype == np.int32 else \
+            np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         xs.append(_Value(g.tensor(f"serving_default_{sym.name}:0", probe, batch=True), probe))
         names.append(sym.name)
     from tapeflow.keras.models.functional import Functional

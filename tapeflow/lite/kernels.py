@@ -248,6 +248,15 @@ def resize_nearest(inputs: list, o: dict) -> list:
     return [y]
 
 
+def cast(inputs: list, o: dict) -> list:
+    """To `out_data_type` when the options say; the interpreter also casts to the output tensor's type."""
+    from tapeflow.lite.schema import TENSOR_TYPES
+
+    if "out_data_type" in o:
+        return [inputs[0].astype(TENSOR_TYPES[o["out_data_type"]])]
+    return [inputs[0]]
+
+
 def gather(inputs: list, o: dict) -> list:
     params, indices = inputs
     if o.get("batch_dims", 0):
@@ -305,7 +314,7 @@ KERNELS: dict[str, Callable[[list, dict], list]] = {
     "EQUAL": lambda inputs, o: [np.equal(*inputs)],
     "NOT_EQUAL": lambda inputs, o: [np.not_equal(*inputs)],
     "SELECT_V2": lambda inputs, o: [np.where(*inputs)],
-    "CAST": lambda inputs, o: [inputs[0]],  # to the output tensor's type, applied by the interpreter
+    "CAST": cast,
     "GATHER": gather,
     "TRANSPOSE_CONV": transpose_conv,
     "RESIZE_BILINEAR": resize_bilinear,

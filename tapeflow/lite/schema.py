@@ -63,7 +63,7 @@ BUILTIN_OPTIONS = {
     "MEAN": 27, "REDUCE_MAX": 27, "SUM": 27, "SUB": 28, "DIV": 29, "SQUEEZE": 30, "STRIDED_SLICE": 32,
     "SHAPE": 55, "PACK": 59,
     "LEAKY_RELU": 75, "BATCH_MATMUL": 101, "PAD": 22, "GATHER": 23, "REDUCE_PROD": 27, "GELU": 116,
-    "RESIZE_BILINEAR": 15, "RESIZE_NEAREST_NEIGHBOR": 74, "TRANSPOSE_CONV": 49,
+    "RESIZE_BILINEAR": 15, "CAST": 44, "RESIZE_NEAREST_NEIGHBOR": 74, "TRANSPOSE_CONV": 49,
 }
 
 # TensorType <-> NumPy
@@ -132,6 +132,7 @@ OPTION_FIELDS = {
     101: {"adj_x": (0, "?", False), "adj_y": (1, "?", False)},
     23: {"axis": (0, "i", 0), "batch_dims": (1, "i", 0)},
     116: {"approximate": (0, "?", False)},
+    44: {"in_data_type": (0, "b", 0), "out_data_type": (1, "b", 0)},
     15: {"align_corners": (2, "?", False), "half_pixel_centers": (3, "?", False)},
     74: {"align_corners": (0, "?", False), "half_pixel_centers": (1, "?", False)},
     49: {"padding": (0, "b", 0), "stride_w": (1, "i", 0), "stride_h": (2, "i", 0),

@@ -270,3 +270,47 @@ def test_tensorflow_resize_transpose_conv_conv1d_model_runs_in_tapeflow():
     assert sorted(got) == sorted(want)
     for key in want:
         np.testing.assert_allclose(got[key], want[key], atol=1e-5, rtol=1e-5, err_msg=key)
+
+
+def _tapeflow_more_layers_model() -> keras.Model:
+    """Conv1D (causal, strided), Conv2DTranspose, UpSampling2D, Resizing, LayerNormalization."""
+    tf.keras.utils.set_random_seed(4)
+    img = keras.Input((6, 5, 3), name="img")
+    outs = [
+        L.Conv2DTranspose(2, 3, strides=2, padding="same", activation="relu")(img),
+        L.Conv2DTranspose(2, 3, strides=2, padding="valid", use_bias=False)(img),
+        L.UpSampling2D((2, 3))(img),
+        L.UpSampling2D(interpolation="bilinear")(img),
+        L.Resizing(9, 4)(img),
+        L.Resizing(3, 7, interpolation="nearest")(img),
+    ]
+    seq = L.Reshape((30, 3))(img)
+    outs.append(L.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="tanh")(seq))
+    outs.append(L.LayerNormalization()(L.Conv1D(4, 3, strides=2, padding="same")(seq)))
+    return keras.Model(img, [L.Flatten()(o) for o in outs])
+
+
+def test_more_layers_convert_and_run_in_tensorflow():
+    real_tf = pytest.importorskip("tensorflow")
+    model = _tapeflow_more_layers_model()
+    content = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    x = np.random.default_rng(2).standard_normal((2, 6, 5, 3)).astype("float32")
+    want = model.predict(x, verbose=0)
+    for interpreter in (real_tf.lite.Interpreter(model_content=content), tf.lite.Interpreter(model_content=content)):
+        got = interpreter.get_signature_runner()(img=x)
+        for i, w in enumerate(want):
+            np.testing.assert_allclose(got[f"output_{i}"], w, atol=1e-5, rtol=1e-5, err_msg=f"output_{i}")
+
+
+def test_embedding_model_converts():
+    real_tf = pytest.importorskip("tensorflow")
+    tf.keras.utils.set_random_seed(5)
+    model = keras.Sequential([L.Embedding(12, 4, input_shape=(6,)), L.GlobalAveragePooling1D(), L.Dense(2)])
+    content = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    ids = np.array([[1, 2, 3, 11, 0, 5], [4, 4, 4, 4, 4, 4]], "float32")
+    name = model.inputs[0].name
+    got = real_tf.lite.Interpreter(model_content=content).get_signature_runner()(**{name: ids})["output_0"]
+    np.testing.assert_allclose(got, model.predict(ids, verbose=0), atol=1e-5, rtol=1e-5)
+    masked = keras.Sequential([L.Embedding(12, 4, mask_zero=True, input_shape=(6,)), L.GlobalAveragePooling1D()])
+    with pytest.raises(tf.errors.UnimplementedError, match="mask_zero"):
+        tf.lite.TFLiteConverter.from_keras_model(masked).convert()
