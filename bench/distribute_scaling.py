@@ -6,7 +6,10 @@ the same total work on 1 and on N processes. Reports the median step time on eac
 process CPU time: on a busy machine the CPU-time ratio says what the wall time cannot), the
 speed-up, and the share of the step spent in the gradient all-reduce code (worker 0: packing,
 copies into shared memory or MPI calls, the sums, also those done inside the shared-out
-update, and the waits at the optimizer update), with the load average.
+update, and the waits at the optimizer update; with the dense kernel's gradient all-reduced
+from its matmul operands, also computing this worker's rows of it, which replaces the local
+x^T @ dy of the backward pass), with the load average.
+TAPEFLOW_DISTRIBUTE_EXCHANGE_OPERANDS=0 measures the gradient all-reduce of that kernel instead.
 
 Run:  python -m bench.distribute_scaling [--workers 2] [--steps 12]
 (needs `pip install tapeflow[distributed]`; launches `mpirun -n 1` and `mpirun -n N` itself)
@@ -62,7 +65,8 @@ def worker(steps: int, warmup: int, global_batch: int = GLOBAL_BATCH) -> None:
                           "step_cpu_s": float(np.median(d[:, 1])),
                           "allreduce_share": float(d[:, 2].sum() / wall),
                           "allreduce_cpu_share": float(d[:, 3].sum() / cpu),
-                          "wait_share": float(d[:, 4].sum() / wall)}), flush=True)
+                          "wait_share": float(d[:, 4].sum() / wall),
+                          "operand_exchanges": coll.operand_exchanges if coll.size > 1 else 0}), flush=True)
 
 
 def launch(workers: int, steps: int, warmup: int) -> dict:

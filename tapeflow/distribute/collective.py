@@ -74,6 +74,9 @@ class Collective:
         self.blocking_reductions = 0     # ... and those whose gradients were reduced at the update
         self.slot_gathers = 0            # exchanges of sharded optimizer slots (sharded_update.ShardedSlots)
         self.shared_weight_updates = 0   # shared-out updates written straight into shared weights
+        self.operand_exchanges = 0       # weight gradients made from exchanged matmul operands (OperandExchange)
+        self._loose_sends: list = []     # (requests, arrays) of finished OperandExchanges still being sent
+        self._spare: dict = {}           # (shape, dtype) -> free buffers of retired OperandExchanges
         self._first_phase: list = []  # PendingAllReduces whose chunk is not summed yet
         self._tag = 0
         self.shared = None
@@ -168,6 +171,23 @@ class Collective:
         self._first_phase.append(pending)
         return pending
 
+    def start_exchange(self, x: np.ndarray, dy: np.ndarray, op: str = "sum",
+                       gather: bool = True) -> OperandExchange:
+        """Begin the all-reduce of the weight gradient `x^T @ dy` by exchanging `x` and `dy`
+        instead (see `OperandExchange`); driven and finished like `start_allreduce`'s."""
+        pending = OperandExchange(self, x, dy, op, gather, self.next_tag())
+        self.operand_exchanges += 1
+        self._first_phase.append(pending)
+        return pending
+
+    def buffer(self, shape: tuple, dtype: Any) -> np.ndarray:
+        """A scratch array for an `OperandExchange` (reused across steps: no fresh pages to touch)."""
+        free = self._spare.get((shape, np.dtype(dtype).str))
+        return free.pop() if free else np.empty(shape, dtype)
+
+    def give_back(self, array: np.ndarray) -> None:
+        self._spare.setdefault((array.shape, array.dtype.str), []).append(array)
+
     def retire(self, pending: list) -> None:
         """The all-reduces `pending` are finished with (a program-order point, the same on every
         worker): their shared buffers may serve the next ones."""
@@ -201,6 +221,9 @@ class Collective:
         queue = self._first_phase
         if queue:
             self._first_phase = [p for p in queue if not p.advance()]
+        if self._loose_sends:
+            test_all = self._mpi.Request.Testall
+            self._loose_sends = [s for s in self._loose_sends if not test_all(s[0])]
 
     def _wait_for(self, ready: Any, what: str) -> None:
         start = time.perf_counter()
@@ -333,6 +356,164 @@ class PendingAllReduce:
 
     def retire(self) -> None:
         return None
+
+
+class OperandExchange:
+    """The all-reduce of a weight gradient dW = x^T @ dy made from its operands (issue 19).
+
+    When x (B, K) and dy (B, N) are smaller than dW (K, N) — a Dense kernel's gradient at a
+    moderate batch — the workers exchange x and dy (point-to-point, each worker's rows to every
+    worker) instead of their dW, and compute from the global batch's rows in rank order:
+    dW = x_all^T @ dy_all (scaled by 1/N for a mean: dy_all is scaled, exactly for N a power
+    of two). Same interface as `PendingAllReduce`: the flat gradient is cut into the same N
+    chunks; phase 1 ends when every worker's rows have arrived and this worker's chunk (`own`)
+    is computed (only its rows of dW: x_all[:, rows]^T @ dy_all); with `gather` (or once asked,
+    `start_gather`) every worker computes the whole dW itself (no second exchange).
+
+    Every element of dW is computed from the same arrays by one worker (shared-out update) or
+    identically by all (replicated), so the workers agree bit for bit; the summation order is
+    that of the matmul over the global batch, not that of the all-reduce (sums of the workers'
+    x_w^T @ dy_w in rank order): the result differs from the message path in the last bits.
+    The batch sizes need no agreement: each worker learns the others' from their messages.
+    """
+
+    def __init__(self, coll: Collective, x: np.ndarray, dy: np.ndarray, op: str, gather: bool, tag: int) -> None:
+        self.coll = coll
+        self.x = np.ascontiguousarray(x)
+        self.dy = np.ascontiguousarray(dy)
+        self.op = op
+        self.tag = tag
+        self.auto_gather = gather
+        self.gathering = False
+        self.is_summed = False
+        self.whole = False
+        k, n = self.x.shape[1], self.dy.shape[1]
+        self.shape = (k, n)
+        size, rank = coll.size, coll.rank
+        self.bounds = [_chunk(k * n, size, w) for w in range(size)]
+        self.lo, self.hi = self.bounds[rank]
+        # Deferred (a shared-out update reads `own` before `retire`): a reused buffer; the whole
+        # gradient (handed on) is a new array.
+        self.scratch = [] if gather else [coll.buffer((k * n,), self.dy.dtype)]
+        self.out = self.scratch[0] if self.scratch else np.empty(k * n, self.dy.dtype)
+        self.own = self.out[self.lo:self.hi]
+        comm = coll.comm
+        self.sends = []
+        for w in range(size):
+            if w != rank:   # (x then dy: MPI keeps their order between two workers)
+                self.sends += [comm.Isend(self.x, dest=w, tag=tag), comm.Isend(self.dy, dest=w, tag=tag)]
+        self.messages: dict = {}   # worker -> [matched Message of x, of dy]
+        self.batch_rows: dict = {}  # worker -> its batch rows
+        self.receives: list | None = None
+        self.x_all = self.dy_all = None
+        self.phase = 1
+
+    def _probe(self) -> bool:
+        """Match every other worker's two messages (x's size gives its batch rows)."""
+        mpi, comm = self.coll._mpi, self.coll.comm
+        for w in range(self.coll.size):
+            if w == self.coll.rank:
+                continue
+            got = self.messages.setdefault(w, [])
+            while len(got) < 2:
+                status = mpi.Status()
+                message = comm.Improbe(source=w, tag=self.tag, status=status)
+                if message is None:
+                    return False
+                if not got:
+                    self.batch_rows[w] = status.Get_count(mpi.BYTE) // (self.x.itemsize * self.shape[0])
+                got.append(message)
+        return True
+
+    def _receive(self) -> None:
+        """All messages matched: the global batch's rows in rank order, own rows copied in."""
+        size, rank = self.coll.size, self.coll.rank
+        rows = [self.x.shape[0] if w == rank else self.batch_rows[w] for w in range(size)]
+        total = sum(rows)
+        k, n = self.shape
+        self.x_all = self.coll.buffer((total, k), self.x.dtype)
+        self.dy_all = self.coll.buffer((total, n), self.dy.dtype)
+        self.scratch += [self.x_all, self.dy_all]
+        self.receives = []
+        at = 0
+        for w, m in enumerate(rows):
+            if w == rank:
+                self.x_all[at:at + m] = self.x
+                self.dy_all[at:at + m] = self.dy
+            else:
+                mx, mdy = self.messages[w]
+                self.receives += [mx.Irecv(self.x_all[at:at + m]), mdy.Irecv(self.dy_all[at:at + m])]
+            at += m
+        self.messages = {}
+
+    def advance(self) -> bool:
+        """True once every worker's rows are here and this worker's chunk is computed (the
+        whole gradient with `gather`)."""
+        if self.phase == 2:
+            return True
+        if self.receives is None:
+            if not self._probe():
+                return False
+            self._receive()
+        if not self.coll._mpi.Request.Testall(self.receives):
+            return False
+        self.receives = []
+        if self.op == "mean":
+            self.dy_all *= np.asarray(1.0 / self.coll.size, self.dy_all.dtype)
+        self.phase = 2
+        if self.auto_gather:
+            self.start_gather()
+        else:
+            self._compute_own()
+        return True
+
+    def _compute_own(self) -> None:
+        k, n = self.shape
+        lo, hi = self.lo, self.hi
+        first, last = lo // n, -(-hi // n)
+        if lo < hi:
+            if lo % n == 0 and hi % n == 0:
+                np.matmul(self.x_all[:, first:last].T, self.dy_all, out=self.own.reshape(last - first, n))
+            else:
+                block = np.matmul(self.x_all[:, first:last].T, self.dy_all)
+                self.own[...] = block.reshape(-1)[lo - first * n:hi - first * n]
+        self.is_summed = True
+
+    def rows(self) -> list:
+        return [self.own]
+
+    def summed(self) -> np.ndarray:
+        return self.own
+
+    def consumed(self) -> None:
+        self.is_summed = True
+
+    def start_gather(self) -> None:
+        """The whole gradient on this worker (computed here: every worker computes it alike)."""
+        self.gathering = True
+        if self.phase == 2 and not self.whole:
+            k, n = self.shape
+            if self.scratch and self.out is self.scratch[0]:
+                self.out = np.empty(k * n, self.dy.dtype)
+                self.own = self.out[self.lo:self.hi]
+            np.matmul(self.x_all.T, self.dy_all, out=self.out.reshape(k, n))
+            self.whole = self.is_summed = True
+
+    def done(self) -> bool:
+        if not self.whole and self.gathering:
+            self.start_gather()
+        return self.whole
+
+    def retire(self) -> None:
+        """Finished with: the sends may still be in flight (their arrays kept until complete)."""
+        if self.sends:
+            self.coll._loose_sends.append((self.sends, (self.x, self.dy)))
+            self.sends = []
+        if self.receives == [] or self.receives is None:   # (never while a receive may still write)
+            for a in self.scratch:
+                self.coll.give_back(a)
+        self.scratch = []
+        self.x_all = self.dy_all = None
 
 
 def sum_rows(rows: list, out: np.ndarray, op: str) -> None:

@@ -21,10 +21,20 @@ trainable variables starts all-reducing while the backward walk is still running
    gradients these are (the very same arrays) and waits for its buckets. Gradients changed in
    between (clipped, scaled: new arrays) are all-reduced then instead, and the early reduction
    is dropped.
+5. Weight gradients all-reduced from their operands: in a traced step, a gradient dW = x^T @ dy
+   made by a `MatMul(transpose_a=True)` (Dense's backward) whose shape says its operands are
+   the smaller exchange (`exchangeable`) gets a bucket of its own, whose node reads x and dy:
+   the workers exchange their rows of x and dy (`collective.OperandExchange`) and each computes
+   dW, or only its chunk of it for a shared-out update, from the whole global batch. Where only
+   that node and the optimizer update read the local product, the pass
+   `tracing.passes.use_stand_ins` replaces it by a stand-in (`ExchangedWeightGradient`), so
+   it is never computed. `TAPEFLOW_DISTRIBUTE_EXCHANGE_OPERANDS=0` (`exchange_operands`) turns
+   this off.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -42,14 +52,18 @@ class BucketPlan:
         bucket_elements: a bucket holds at most this many elements, or one larger gradient
             alone (sent from its own array, without packing).
 
+        exchanged: indices of gradients all-reduced from their matmul operands
+            (`collective.OperandExchange`): each alone in its bucket, listed in `exchanged`.
+
     float16/bfloat16/float32 gradients travel in float32 buckets, float64 and complex ones in
     their own dtype; a bucket holds one dtype.
     """
 
-    def __init__(self, specs: list, bucket_elements: int) -> None:
+    def __init__(self, specs: list, bucket_elements: int, exchanged: Any = ()) -> None:
         self.size = len(specs)
         self.buckets: list = []     # [(dtype, [(index, offset, size, shape, dtype)], elements)]
         self.bucket_of: dict = {}   # gradient index -> bucket number
+        self.exchanged: set = set()  # bucket numbers of the exchanged gradients
         members: list = []
         filled = 0
         kind = None
@@ -59,6 +73,14 @@ class BucketPlan:
             shape, dtype = tuple(specs[i][0]), np.dtype(specs[i][1])
             wire = dtype if dtype.kind == "c" or dtype == np.float64 else np.dtype(np.float32)
             n = int(np.prod(shape, dtype=np.int64))
+            if i in exchanged:
+                if members:
+                    self.buckets.append((kind, members, filled))
+                    members, filled, kind = [], 0, None
+                self.bucket_of[i] = len(self.buckets)
+                self.exchanged.add(len(self.buckets))
+                self.buckets.append((wire, [(i, 0, n, shape, dtype)], n))
+                continue
             if members and (wire != kind or filled + n > bucket_elements):
                 self.buckets.append((kind, members, filled))
                 members, filled = [], 0
@@ -90,6 +112,7 @@ class GradientReducer:
         self.started = 0
         self.pending: list = []   # PendingAllReduce per started bucket, in plan order
         self.bound: dict = {}     # id(array handed to the caller) -> gradient index
+        self.operands: dict = {}  # exchanged gradient index -> (x, dy)
         self.keep: list = []      # those arrays (their ids stay valid while bound)
         self.result: list | None = None
 
@@ -104,10 +127,27 @@ class GradientReducer:
         self.missing[b] -= 1
         buckets = self.plan.buckets
         while self.started < len(buckets) and self.missing[self.started] == 0:
-            self.pending.append(self.coll.start_allreduce(self._pack(self.started), self.op, self.gather))
+            if self.started in self.plan.exchanged:
+                self.pending.append(self._start_exchange(self.started))
+            else:
+                self.pending.append(self.coll.start_allreduce(self._pack(self.started), self.op, self.gather))
             self.started += 1
         self.coll.progress()
         self.coll.count_time(wall, cpu)
+
+    def ready_operands(self, index: int, array: Any, x: Any, dy: Any) -> None:
+        """Exchanged gradient `index` is final: `array` (what the caller gets: the local
+        gradient or a stand-in for it) and its operands (dW = x^T @ dy)."""
+        self.operands[index] = (x, dy)
+        self.ready(index, array)
+
+    def _start_exchange(self, b: int) -> Any:
+        i, _, _, shape, _ = self.plan.buckets[b][1][0]
+        x, dy = self.operands.pop(i, (None, None))
+        dtype = self.plan.buckets[b][0]
+        if x is None:   # (no gradient here: no rows)
+            x, dy = np.zeros((0, shape[0]), dtype), np.zeros((0, shape[1]), dtype)
+        return self.coll.start_exchange(np.asarray(x, dtype), np.asarray(dy, dtype), self.op, self.gather)
 
     def poll(self) -> None:
         """Let MPI move the started buckets' data (called between backward ops)."""
@@ -265,13 +305,20 @@ class GradientHook:
     @staticmethod
     def traced(graph: Any, sources: list, grads: list) -> None:
         """Insert one bucket-start node per bucket into `graph` (being traced), each right after
-        the node that produces the bucket's last gradient (`grads`: graph tensors or None)."""
+        the node that produces the bucket's last gradient (`grads`: graph tensors or None).
+        Matmul weight gradients chosen by `exchangeable` get a bucket of their own whose node
+        reads the matmul's operands, and the matmul a stand-in (`ExchangedWeightGradient`)."""
         ctx = _multi_worker_context()
         if ctx is None or not _reducible(sources):
             return
         coll = ctx.strategy.extended._collective
+        operands = {}
+        for i, g in enumerate(grads):
+            found = exchangeable(g, coll.size)
+            if found is not None:
+                operands[i] = found
         plan = BucketPlan([None if g is None else (tuple(g.shape), g.dtype._np) for g in grads],
-                          coll.bucket_elements)
+                          coll.bucket_elements, exchanged=operands)
         driver = _TracedReducer(plan)
         from tapeflow.tracing import func_graph
 
@@ -281,10 +328,87 @@ class GradientHook:
             position = {id(node): k for k, node in enumerate(graph.nodes)}
             produced = [position.get(id(getattr(t, "node", None)), -1) for t in tensors if t._value is None]
             at = max(max(produced, default=-1), last) + 1
+            if b in plan.exchanged:
+                i = members[0][0]
+                tensors = [grads[i], *operands[i]]
             node = func_graph.lift_array_call(_BucketStart(driver, b), tensors, name="allreduce_bucket_start")
             graph.nodes.remove(node)
             graph.nodes.insert(at, node)
             last = at
+            if b in plan.exchanged:
+                matmul = grads[members[0][0]].node
+                matmul.stand_in = (ExchangedWeightGradient(), _UpdateOnly(node))
+
+
+# Matmul weight gradients all-reduced from their operands (collective.OperandExchange):
+# TAPEFLOW_DISTRIBUTE_EXCHANGE_OPERANDS=0 (or False here) all-reduces them as gradients.
+exchange_operands = os.environ.get("TAPEFLOW_DISTRIBUTE_EXCHANGE_OPERANDS", "1") != "0"
+# Which: dW = x^T @ dy (a traced `MatMul(transpose_a=True)`, as Dense's backward makes) of
+# float32 2-D operands, dW of at least EXCHANGE_MIN_ELEMENTS elements, and K * N >=
+# EXCHANGE_ROWS * (K + N): the operands of a global batch of up to EXCHANGE_ROWS rows are
+# smaller than dW. The rule reads only dW's shape, never the batch size: every worker must
+# choose the same plan, and the workers' blocks of a batch may differ by a row.
+EXCHANGE_MIN_ELEMENTS = 1 << 20
+EXCHANGE_ROWS = 512
+
+
+def exchangeable(grad: Any, workers: int) -> tuple | None:
+    """`(x, dy)` when the graph tensor `grad` is a weight gradient x^T @ dy to all-reduce from
+    its operands (see `exchange_operands`), else None."""
+    from tapeflow.ops.linalg import MatMul
+
+    node = getattr(grad, "node", None) if grad is not None and grad._value is None else None
+    fn = getattr(node, "function", None)
+    if not exchange_operands or workers < 2 or type(fn) is not MatMul or not fn.transpose_a or fn.transpose_b:
+        return None
+    x, dy = node.inputs
+    if any(len(t.shape) != 2 or t.dtype._np != np.float32 for t in (x, dy, grad)):
+        return None
+    k, n = x.shape[1], dy.shape[1]
+    if k is None or n is None or k * n < EXCHANGE_MIN_ELEMENTS or k * n < EXCHANGE_ROWS * (k + n):
+        return None
+    return x, dy
+
+
+class _UpdateOnly:
+    """Whether a reader of an exchanged weight gradient can do with its stand-in: the gradient's
+    bucket-start node, or a Keras optimizer update whose `apply` is the base class's (it hands
+    the gradients to the all-reduce before anything else reads them)."""
+
+    def __init__(self, bucket_node: Any) -> None:
+        self.bucket_node = bucket_node
+
+    def __call__(self, reader: Any) -> bool:
+        if reader is self.bucket_node:
+            return True
+        update = getattr(reader, "optimizer", None)
+        if update is None:
+            return False
+        from tapeflow.keras.optimizers.optimizer import Optimizer
+
+        return type(update[0]).apply is Optimizer.apply
+
+
+class ExchangedWeightGradient:
+    """What a traced x^T @ dy computes when its gradient is all-reduced from x and dy: inside a
+    multi-worker replica context nothing (a stand-in array that only identifies the gradient
+    to the optimizer update, which receives the reduced one), elsewhere the product itself.
+    Put in place by `tracing.passes.use_stand_ins` only where the update alone reads dW."""
+
+    fresh_outputs = False
+    forward_into = None
+
+    def forward(self, x: Any, dy: Any) -> Any:
+        if _multi_worker_context() is None:
+            return np.matmul(x.T, dy)
+        return np.broadcast_to(np.float32(np.nan), (x.shape[1], dy.shape[1]))
+
+    def __call__(self, x: Any, dy: Any) -> Any:
+        from tapeflow.ops.linalg import MatMul
+
+        if _multi_worker_context() is None:
+            return MatMul(True, False)(x, dy)
+        return Tensor(self.forward(x._value, dy._value))
 
 
 class _TracedReducer:
@@ -317,8 +441,11 @@ class _BucketStart:
         if reducer is None:
             return
         members = plan.buckets[self.bucket][1]
-        for (i, *_), a in zip(members, arrays, strict=True):
-            reducer.ready(i, a)
+        if self.bucket in plan.exchanged:
+            reducer.ready_operands(members[0][0], *arrays)
+        else:
+            for (i, *_), a in zip(members, arrays, strict=True):
+                reducer.ready(i, a)
         if self.bucket == len(plan.buckets) - 1:
             reducer.bind(reducer.local)
             driver.current = None

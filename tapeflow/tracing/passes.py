@@ -244,8 +244,36 @@ def plan_buffer_reuse(nodes: list, outputs: list) -> dict:
     return plan
 
 
+def use_stand_ins(nodes: list, outputs: list) -> int:
+    """Swap a node's primitive for its `stand_in` where every reader of its output accepts it.
+
+    A node gets `stand_in = (function, accepts)` (`accepts(reader node) -> bool`) from whoever
+    decided the value is not needed as computed: tf.distribute, for a weight gradient
+    x^T @ dy that the workers all-reduce from x and dy (`distribute.overlap.
+    ExchangedWeightGradient`: the optimizer update receives the reduced gradient, so the local
+    product is never read). Any other reader (a clipping op, a returned gradient) keeps the
+    primitive; so does a returned output.
+    """
+    readers: dict = {}
+    for node in nodes:
+        for x in node.inputs:
+            readers.setdefault(id(x), []).append(node)
+    returned = {id(t) for t in outputs if isinstance(t, Tensor)}
+    swapped = 0
+    for node in nodes:
+        stand_in = getattr(node, "stand_in", None)
+        if stand_in is None or len(node.outputs) != 1 or id(node.outputs[0]) in returned:
+            continue
+        fn, accepts = stand_in
+        if all(accepts(reader) for reader in readers.get(id(node.outputs[0]), [])):
+            _replace_function(node, fn, node.inputs)
+            swapped += 1
+    return swapped
+
+
 def optimize(nodes: list, outputs: list) -> dict:
     """Run every pass; returns {pass name: rewrites made}."""
-    return {"fold_relu_into_max_pool": fold_relu_into_max_pool(nodes, outputs),
+    return {"use_stand_ins": use_stand_ins(nodes, outputs),
+            "fold_relu_into_max_pool": fold_relu_into_max_pool(nodes, outputs),
             "drop_unused_reserves": drop_unused_reserves(nodes, outputs),
             "fuse_bias_activation": fuse_bias_activation(nodes, outputs)}

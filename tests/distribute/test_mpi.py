@@ -136,3 +136,33 @@ def test_three_workers_through_shared_memory_same_bits_as_messages(tmp_path):
         assert r["shared_memory"] and r["shared_weight_updates"] == 6
         assert r["adam_same_bits_as_messages"] and r["rmsprop_same_bits_as_replicated"]
         assert r["replicated_same_bits_as_messages"]
+
+
+def test_dense_kernel_gradient_all_reduced_from_its_matmul_operands(tmp_path):
+    proc = mpirun("exchange_worker.py", str(tmp_path), timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r0, r1 = _load(tmp_path / "exchange_0.json"), _load(tmp_path / "exchange_1.json")
+    # The path is taken: one exchange per step (2 epochs x 4 batches).
+    assert r0["exchanges"] == r1["exchanges"] == 8
+    assert r0["replicated_exchanges"] == r1["replicated_exchanges"] == 8
+    # The switch off: no exchange, the gradient all-reduce; both agree to the last bits' noise.
+    assert r0["off_exchanges"] == r1["off_exchanges"] == 0
+    assert r0["off_differs_in_last_bits_only"] and r1["off_differs_in_last_bits_only"]
+    # The workers agree bit for bit (shared-out Adam, replicated SGD) and match one process.
+    for name in ("exchange", "replicated"):
+        a, b = np.load(tmp_path / f"{name}_0.npz"), np.load(tmp_path / f"{name}_1.npz")
+        for k in a.files:
+            assert np.array_equal(a[k], b[k]), (name, k)
+    a, ref = np.load(tmp_path / "exchange_0.npz"), np.load(tmp_path / "reference_0.npz")
+    assert len(a.files) == len(ref.files) > 4
+    for k in a.files:
+        np.testing.assert_allclose(a[k], ref[k], atol=1e-5, rtol=1e-5, err_msg=k)
+    # A custom loop (strategy.run in a tf.function, uneven blocks of 5 and 3 rows): exchanged,
+    # the same as one process; where another op reads the local gradients (a global norm) the
+    # traced matmul stays (finite norms) and the update gets the same bits.
+    for r in (r0, r1):
+        assert r["loop_exchanges"] == [4, 1] and r["loop_norm_exchanges"] == [4, 0]
+        assert r["loop_matches_one_process"] and r["loop_norms_finite"] and r["loop_norm_same_bits"]
+    a, b = np.load(tmp_path / "loop_0.npz"), np.load(tmp_path / "loop_1.npz")
+    for k in a.files:
+        assert np.array_equal(a[k], b[k]), k
