@@ -125,7 +125,8 @@ def _padding(layer: Any) -> int:
 
 def _dense(g: _Graph, layer: Any, x: _Value, name: str) -> _Value:
     act = _activation_name(layer, layer.activation)
-    w = g.const(f"{name}/MatMul", _weights(layer.kernel).T)
+    kernel = layer._effective_kernel() if getattr(layer, "lora_enabled", False) else layer.kernel  # LoRA merged
+    w = g.const(f"{name}/MatMul", _weights(kernel).T)
     ins = [x, w] + ([g.const(f"{name}/BiasAdd/ReadVariableOp", _weights(layer.bias))] if layer.use_bias else [])
     fused = _FUSED.get(act, "NONE")
     y = g.op("FULLY_CONNECTED", ins, f"{name}/BiasAdd" if fused == "NONE" else f"{name}/{fused.title()}",
@@ -303,6 +304,10 @@ def lower_layer(g: _Graph, layer: Any, xs: list, prefix: str) -> list:
         return _lower_functional(g, layer, xs, name)
     if kind in _IDENTITY:
         return xs
+    mode = getattr(layer, "quantization_mode", None)
+    if mode or any(getattr(w, "dtype", None) is not None and not w.dtype.is_floating for w in layer.weights):
+        raise _unsupported(f"layer '{layer.name}' ({kind}) quantized to {mode or 'integer weights'}",
+                           "the converter writes float32 models; convert the float model.")
     if kind in ("Add", "Subtract", "Multiply", "Maximum", "Minimum"):
         op = {"Add": "ADD", "Subtract": "SUB", "Multiply": "MUL", "Maximum": "MAXIMUM", "Minimum": "MINIMUM"}[kind]
         y = xs[0]

@@ -314,3 +314,17 @@ def test_embedding_model_converts():
     masked = keras.Sequential([L.Embedding(12, 4, mask_zero=True, input_shape=(6,)), L.GlobalAveragePooling1D()])
     with pytest.raises(tf.errors.UnimplementedError, match="mask_zero"):
         tf.lite.TFLiteConverter.from_keras_model(masked).convert()
+
+
+def test_lora_dense_is_merged_and_quantized_layers_are_refused():
+    tf.keras.utils.set_random_seed(6)
+    model = keras.Sequential([L.Dense(8, input_shape=(4,)), L.Dense(2)])
+    model.layers[0].enable_lora(2)
+    model.layers[0].lora_kernel_b.assign(np.ones((2, 8), "float32"))
+    content = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    x = np.random.default_rng(0).random((3, 4)).astype("float32")
+    got = tf.lite.Interpreter(model_content=content).get_signature_runner()(**{model.inputs[0].name: x})
+    np.testing.assert_allclose(got["output_0"], model.predict(x, verbose=0), atol=1e-5, rtol=1e-5)
+    model.quantize("int8")
+    with pytest.raises(tf.errors.UnimplementedError, match="quantized to int8"):
+        tf.lite.TFLiteConverter.from_keras_model(model).convert()
