@@ -26,7 +26,8 @@ class IterableAdapter(DataAdapter):
     restarts every epoch; a one-shot iterator is consumed across epochs.
 
     With `steps`, an epoch is `steps` batches; an input that runs out first ends the epoch with
-    Keras's warning and stops training. An input that yields no batch at all is an error.
+    Keras's warning (a one-shot iterator also stops training; a re-iterable input starts the next
+    epoch afresh, as Keras 3.15). An input that yields no batch at all is an error.
     """
 
     kind = "iterable"
@@ -82,7 +83,10 @@ class IterableAdapter(DataAdapter):
                 if not self._seen_batch:
                     raise ValueError(self.empty_message()) from None
                 if self.steps:
-                    self.exhausted = True
+                    # Keras 3.15 warns, ends the epoch and, for an input it can iterate again (a
+                    # Dataset, a PyDataset), starts the next epoch on a fresh pass; only a one-shot
+                    # iterator stops training
+                    self.exhausted = not self._reusable
                     warnings.warn(_RAN_OUT, stacklevel=3)
                 if self.num_batches is None:
                     self.num_batches = count
