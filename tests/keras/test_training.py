@@ -610,3 +610,20 @@ def test_functional_model_with_a_raw_op_between_layers_fits():
     model.compile("sgd", "mse")
     history = model.fit(np.ones((8, 4), np.float32), np.ones((8, 2), np.float32), verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_recompiling_without_loss_or_metrics_keeps_the_previous_ones():
+    """Keras 3.15's compile only replaces the loss (metrics) it is given (checked on TF 2.21):
+    the training guide recompiles a multi-output model with losses only and still reports the
+    metrics of the compile before."""
+    x, y = _data(8)
+    model = _mlp()
+    model.compile("sgd", "mse", metrics=["mae"])
+    model.fit(x, y, verbose=0)
+    model.compile("adam")
+    assert sorted(model.fit(x, y, verbose=0).history) == ["loss", "mae"]
+    assert model.loss == "mse" and model.get_compile_config()["loss"] is None
+    model.compile("adam", loss="mae")
+    assert sorted(model.fit(x, y, verbose=0).history) == ["loss", "mae"] and model.loss == "mae"
+    model.compile("adam", metrics=["mse"])
+    assert sorted(model.fit(x, y, verbose=0).history) == ["loss", "mse"]

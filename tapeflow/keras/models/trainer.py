@@ -214,12 +214,16 @@ class Trainer:
         if (auto_scale_loss and self.dtype_policy.name == "mixed_float16" and self.optimizer is not None
                 and not isinstance(self.optimizer, optimizers.LossScaleOptimizer)):
             self.optimizer = optimizers.LossScaleOptimizer(self.optimizer, name="loss_scale_optimizer")
-        self.loss = loss
         output_names = self._output_names()
-        self._compile_loss = CompileLoss(loss, loss_weights, output_names) if loss is not None else None
+        # as Keras 3.15: a compile without a loss (metrics) keeps the loss (metrics) of the
+        # previous compile (the training guide's recompiled multi-output model still reports the
+        # metrics it was compiled with before)
+        if loss is not None or not getattr(self, "compiled", False):
+            self.loss = loss
+            self._compile_loss = CompileLoss(loss, loss_weights, output_names) if loss is not None else None
         if metrics is not None or weighted_metrics is not None:
             self._compile_metrics = CompileMetrics(metrics, weighted_metrics, output_names)
-        else:
+        elif not getattr(self, "compiled", False):
             self._compile_metrics = None
         self._loss_tracker = LossTracker("loss")
         self._run_eagerly = bool(run_eagerly)
