@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.distribute.collective import sum_rows
+from tapeflow.distribute.collective import PendingAllReduce
 
 _ALIGN = 64
 # False: always exchange through MPI messages (for comparisons and benchmarks).
@@ -178,8 +178,9 @@ class SharedMemory:
                 entry[1] = False
 
 
-class SharedAllReduce:
-    """`collective.PendingAllReduce` through a shared region: the same phases and the same bits.
+class SharedAllReduce(PendingAllReduce):
+    """`collective.PendingAllReduce` through a shared region: the same phases and the same bits
+    (its `advance` and `summed`; the transport methods are this class's).
 
     The region holds, for every writer w and chunk k != w, w's copy of chunk k of its buffer
     (written when the all-reduce starts), then each worker's summed chunk (written when its
@@ -249,32 +250,10 @@ class SharedAllReduce:
             return self.flat[lo:hi]
         return self.region.view(self.parts[w, self.coll.rank], self.flat.dtype, hi - lo)
 
-    def advance(self) -> bool:
-        """True once this worker's chunk is summed, or (`deferred`) once every worker's part of
-        it is in the region (phase 2)."""
-        if self.phase == 2:
-            return True
-        if not self.coll._mpi.Request.Testall(self.requests):
-            return False
-        self.requests = []
-        self.phase = 2
-        if not self.deferred:
-            self.summed()
-        if self.auto_gather:
-            self.start_gather()
-        return True
-
     def rows(self) -> list:
         """The N parts of this worker's chunk in rank order (phase 2, before `consumed`): its
         own from its buffer, the others' in the region."""
         return [self._chunk_of(w) for w in range(self.coll.size)]
-
-    def summed(self) -> np.ndarray:
-        """This worker's summed chunk (`own`), summed now unless it was."""
-        if not self.is_summed:
-            sum_rows(self.rows(), self.own, self.op)
-            self.consumed()
-        return self.own
 
     def consumed(self) -> None:
         """The parts are read: the writers may reuse their space in the region."""
