@@ -57,6 +57,20 @@ class SequenceDenseColumn(FeatureColumn):
                                                       ("dense_tensor", "sequence_length"))
 
 
+class OverCategorical(FeatureColumn):
+    """A column built over one `categorical_column`: its parse spec and its only parent."""
+
+    __slots__ = ()
+
+    @property
+    def parse_example_spec(self) -> dict:
+        return self.categorical_column.parse_example_spec
+
+    @property
+    def parents(self) -> list:
+        return [self.categorical_column]
+
+
 def as_tensor_or_sparse(value: Any) -> Tensor | SparseTensor:
     """A feature as a Tensor (Python lists become tensors as TF converts them) or a SparseTensor."""
     return value if isinstance(value, (Tensor, SparseTensor)) else convert_to_tensor(value)

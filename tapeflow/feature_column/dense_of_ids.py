@@ -44,7 +44,7 @@ def _wrong_sequence_use(kind: str, column: Any, sequence: bool) -> ValueError:
         f"SequenceFeatures instead of DenseFeatures. Given (type {type(cat)}): {cat}")
 
 
-class IndicatorColumn(base.DenseColumn, base.SequenceDenseColumn, collections.namedtuple(
+class IndicatorColumn(base.OverCategorical, base.DenseColumn, base.SequenceDenseColumn, collections.namedtuple(
         "IndicatorColumn", ("categorical_column",))):
     """Multi-hot [batch, num_buckets] float32: how often each id occurs (or its summed weights)."""
 
@@ -55,16 +55,8 @@ class IndicatorColumn(base.DenseColumn, base.SequenceDenseColumn, collections.na
         return f"{self.categorical_column.name}_indicator"
 
     @property
-    def parse_example_spec(self) -> dict:
-        return self.categorical_column.parse_example_spec
-
-    @property
     def variable_shape(self) -> TensorShape:
         return TensorShape([1, self.categorical_column.num_buckets])
-
-    @property
-    def parents(self) -> list:
-        return [self.categorical_column]
 
     def transform_feature(self, transformation_cache: Any, state_manager: Any = None) -> Tensor:
         pair = self.categorical_column.get_sparse_tensors(transformation_cache, state_manager)
@@ -131,7 +123,7 @@ def v1_variable(name: str, shape: tuple, initializer: Any, trainable: bool,
     return variable
 
 
-class EmbeddingColumn(base.DenseColumn, base.SequenceDenseColumn, collections.namedtuple(
+class EmbeddingColumn(base.OverCategorical, base.DenseColumn, base.SequenceDenseColumn, collections.namedtuple(
         "EmbeddingColumn", ("categorical_column", "dimension", "combiner", "initializer",
                             "ckpt_to_load_from", "tensor_name_in_ckpt", "max_norm", "trainable",
                             "use_safe_embedding_lookup"))):
@@ -151,16 +143,8 @@ class EmbeddingColumn(base.DenseColumn, base.SequenceDenseColumn, collections.na
         return f"{self.categorical_column.name}_embedding"
 
     @property
-    def parse_example_spec(self) -> dict:
-        return self.categorical_column.parse_example_spec
-
-    @property
     def variable_shape(self) -> TensorShape:
         return TensorShape([self.dimension])
-
-    @property
-    def parents(self) -> list:
-        return [self.categorical_column]
 
     def transform_feature(self, transformation_cache: Any, state_manager: Any = None) -> Any:
         return transformation_cache.get(self.categorical_column, state_manager)

@@ -59,7 +59,7 @@ class SequenceNumericColumn(base.SequenceDenseColumn, collections.namedtuple(
             Tensor(dense), sequence_length_from_sparse_tensor(sp, num_elements=n))
 
 
-class SequenceCategoricalColumn(base.CategoricalColumn, collections.namedtuple(
+class SequenceCategoricalColumn(base.OverCategorical, base.CategoricalColumn, collections.namedtuple(
         "SequenceCategoricalColumn", ("categorical_column",))):
     """`categorical_column` with ids reshaped to [batch, time, ids], so that embeddings and
     indicators are per step (use with `embedding_column` / `indicator_column`)."""
@@ -71,16 +71,8 @@ class SequenceCategoricalColumn(base.CategoricalColumn, collections.namedtuple(
         return self.categorical_column.name
 
     @property
-    def parse_example_spec(self) -> dict:
-        return self.categorical_column.parse_example_spec
-
-    @property
     def num_buckets(self) -> int:
         return self.categorical_column.num_buckets
-
-    @property
-    def parents(self) -> list:
-        return [self.categorical_column]
 
     def transform_feature(self, transformation_cache: Any, state_manager: Any = None) -> Any:
         return self.categorical_column.transform_feature(transformation_cache, state_manager)

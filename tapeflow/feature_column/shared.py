@@ -84,7 +84,7 @@ class SharedEmbeddingColumnCreator:
         return self._embedding_weights
 
 
-class SharedEmbeddingColumn(base.DenseColumn, base.SequenceDenseColumn, collections.namedtuple(
+class SharedEmbeddingColumn(base.OverCategorical, base.DenseColumn, base.SequenceDenseColumn, collections.namedtuple(
         "SharedEmbeddingColumn", ("categorical_column", "shared_embedding_column_creator", "combiner",
                                   "max_norm", "use_safe_embedding_lookup"))):
     """An embedding column whose table is its creator's, shared with the other columns it made."""
@@ -96,16 +96,8 @@ class SharedEmbeddingColumn(base.DenseColumn, base.SequenceDenseColumn, collecti
         return f"{self.categorical_column.name}_shared_embedding"
 
     @property
-    def parse_example_spec(self) -> dict:
-        return self.categorical_column.parse_example_spec
-
-    @property
     def variable_shape(self) -> TensorShape:
         return TensorShape([self.shared_embedding_column_creator.dimension])
-
-    @property
-    def parents(self) -> list:
-        return [self.categorical_column]
 
     def transform_feature(self, transformation_cache: Any, state_manager: Any = None) -> Any:
         return transformation_cache.get(self.categorical_column, state_manager)
@@ -116,7 +108,7 @@ class SharedEmbeddingColumn(base.DenseColumn, base.SequenceDenseColumn, collecti
                                 self.max_norm, self.use_safe_embedding_lookup)
 
 
-class _SharedEmbeddingColumn(base.DenseColumn, collections.namedtuple(
+class _SharedEmbeddingColumn(base.OverCategorical, base.DenseColumn, collections.namedtuple(
         "_SharedEmbeddingColumn", ("categorical_column", "dimension", "combiner", "initializer",
                                    "shared_embedding_collection_name", "ckpt_to_load_from",
                                    "tensor_name_in_ckpt", "max_norm", "trainable",
@@ -133,10 +125,6 @@ class _SharedEmbeddingColumn(base.DenseColumn, collections.namedtuple(
     @property
     def var_scope_name(self) -> str:
         return self.shared_embedding_collection_name
-
-    @property
-    def parse_example_spec(self) -> dict:
-        return self.categorical_column.parse_example_spec
 
     @property
     def variable_shape(self) -> TensorShape:
