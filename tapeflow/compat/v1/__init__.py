@@ -299,6 +299,10 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return importlib.import_module("tapeflow.feature_column.v1")
+    if name == "saved_model":  # TF 1 Builder / loader over Tapeflow's SavedModel format
+        import importlib
+
+        return importlib.import_module("tapeflow.compat.v1.saved_model")
     if name == "data":  # TF 1 graph iterators (loads tf.data on first use)
         import importlib
 

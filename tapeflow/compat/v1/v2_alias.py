@@ -87,7 +87,7 @@ def module(namespace: str) -> types.ModuleType:
 def submodules() -> set[str]:
     """The tf.compat.v1 sub-modules that exist only through this table."""
     own = {"config", "data", "initializers", "io", "layers", "linalg", "logging", "losses", "math", "nn",
-           "random", "train", "dtypes", "errors", "nest"}
+           "random", "train", "dtypes", "errors", "nest", "saved_model"}
     return {ns for ns in V2_NAMES if ns and "." not in ns and ns not in own}
 
 
