@@ -299,6 +299,10 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return importlib.import_module("tapeflow.feature_column.v1")
+    if name == "summary":  # TF 1 summary ops (serialized Summary protos) and FileWriter
+        import importlib
+
+        return importlib.import_module("tapeflow.compat.v1.summary")
     if name == "saved_model":  # TF 1 Builder / loader over Tapeflow's SavedModel format
         import importlib
 
