@@ -85,3 +85,42 @@ def test_errors_and_variables():
                 sess.run(update, {x: [0.5, 1.5]})
             with pytest.raises(ValueError, match="fully defined static shape"):
                 tf.metrics.mean_tensor(x)
+
+
+SCORES = [RNG.random((N, 5)).astype(np.float32) for _ in range(3)]
+MULTI = [RNG.integers(0, 5, (N, 2)) for _ in range(3)]
+TOP_K = {
+    "precision_at_k": lambda m, lab, s, w: m.metrics.precision_at_k(lab, s, 2),
+    "recall_at_k_class": lambda m, lab, s, w: m.metrics.recall_at_k(lab, s, 3, class_id=1, weights=w),
+    "precision_at_top_k": lambda m, lab, s, w: m.metrics.precision_at_top_k(lab, m.nn.top_k(s, 2)[1], weights=w),
+    "recall_at_top_k": lambda m, lab, s, w: m.metrics.recall_at_top_k(lab, m.nn.top_k(s, 1)[1]),
+    "sparse_precision_at_k": lambda m, lab, s, w: m.metrics.sparse_precision_at_k(lab, s, 1, class_id=2),
+}
+
+
+def _run_top_k(mod, metric, multi):
+    with mod.Graph().as_default():
+        lab = mod.placeholder(mod.int64, [N, 2] if multi else [N])
+        s = mod.placeholder(mod.float32, [N, 5])
+        w = mod.placeholder(mod.float32, [N])
+        value, update = TOP_K[metric](mod, lab, s, w)
+        with mod.Session() as sess:
+            sess.run(mod.local_variables_initializer())
+            out = [sess.run(value)]
+            for i in range(3):
+                labels = MULTI[i] if multi else BATCHES[i]["cls"]
+                out.append(sess.run(update, {lab: labels, s: SCORES[i], w: BATCHES[i]["w"]}))
+            out.append(sess.run(value))
+    return out
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("metric", sorted(TOP_K))
+@pytest.mark.parametrize("multi", [False, True])
+def test_top_k_matches_tensorflow(metric, multi):
+    ttf = pytest.importorskip("tensorflow")
+    ours, theirs = _run_top_k(tf, metric, multi), _run_top_k(ttf.compat.v1, metric, multi)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(np.float64(a), np.float64(b), rtol=1e-6)  # NaN before any prediction, as TF
+    with tf.Graph().as_default(), pytest.raises(ValueError, match="k must be a non-negative integer"):
+        tf.metrics.precision_at_k(tf.placeholder(tf.int64, [N]), tf.placeholder(tf.float32, [N, 5]), -1)

@@ -469,3 +469,116 @@ def mean_tensor(values: Any, weights: Any = None, metrics_collections: Any = Non
     return _array_metric(name or "mean", [values, weights],
                          [("total_tensor", shape, np.float32), ("count_tensor", shape, np.float32)], contrib, value,
                          (shape, "float32"), metrics_collections, updates_collections)
+
+
+# -- top-k precision and recall over class ids ------------------------------------------------------
+
+
+def _at_k_name(name: str, k: int | None = None, class_id: int | None = None) -> str:
+    if k is not None:
+        name = f"{name}_at_{k}"
+    if class_id is not None:
+        name = f"{name}_class{class_id}"
+    return name
+
+
+def _top_k_counts(lab: np.ndarray, idx: np.ndarray, w: Any, class_id: int | None) -> tuple:
+    """Weighted (tp, fp, fn) of the top-k ids `idx` [..., k] against the label ids `lab`
+    [..., n] (or [...]), per row as sets, restricted to `class_id` when given (TF's set ops)."""
+    idx = idx.astype(np.int64)
+    lab = lab.astype(np.int64)
+    if lab.ndim == idx.ndim - 1:
+        lab = lab[..., None]
+    if lab.shape[:-1] != idx.shape[:-1]:
+        raise ValueError(f"labels {lab.shape} and predictions {idx.shape} differ in their leading dimensions.")
+    rows_l = lab.reshape(-1, lab.shape[-1])
+    rows_p = idx.reshape(-1, idx.shape[-1])
+    tp = np.zeros(len(rows_p))
+    fp = np.zeros(len(rows_p))
+    fn = np.zeros(len(rows_p))
+    for i, (lr, pr) in enumerate(zip(rows_l, rows_p, strict=True)):
+        ls, ps = set(lr.tolist()), set(pr.tolist())
+        if class_id is not None:
+            ls, ps = ls & {class_id}, ps & {class_id}
+        tp[i], fp[i], fn[i] = len(ps & ls), len(ps - ls), len(ls - ps)
+    if w is not None:
+        wt = np.broadcast_to(np.asarray(w, np.float64), idx.shape[:-1]).reshape(-1)
+        tp, fp, fn = tp * wt, fp * wt, fn * wt
+    return tp.sum(), fp.sum(), fn.sum()
+
+
+def _refuse_sparse(labels: Any, what: str) -> None:
+    from tapeflow.sparse import SparseTensor
+
+    if isinstance(labels, SparseTensor):
+        from tapeflow import errors
+
+        raise errors.UnimplementedError(None, None, f"tf.compat.v1.metrics.{what}: SparseTensor labels are not "
+                                                    "supported: pass dense class ids [batch] or [batch, n].")
+
+
+def _top_k_metric(kind: str, labels: Any, predictions_idx: Any, k: int | None, class_id: int | None, weights: Any,
+                  metrics_collections: Any, updates_collections: Any, name: str | None, top_k_of: Any = None) -> tuple:
+    other = "false_positive" if kind == "precision" else "false_negative"
+
+    def contrib(lab: np.ndarray, pred: np.ndarray, w: Any) -> tuple:
+        if top_k_of is not None:  # predictions are scores: their top-k ids (lower id first on ties)
+            pred = np.argsort(-pred.astype(np.float64), axis=-1, kind="stable")[..., :top_k_of]
+        tp, fp, fn = _top_k_counts(lab, pred, w, class_id)
+        return tp, (fp if kind == "precision" else fn)
+
+    def value(tp: np.ndarray, x: np.ndarray) -> np.float64:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.float64(tp) / (np.float64(tp) + np.float64(x))
+
+    return _array_metric(name or _at_k_name(kind, k, class_id), [labels, predictions_idx, weights],
+                         [(_at_k_name("true_positive", k, class_id), (), np.float64),
+                          (_at_k_name(other, k, class_id), (), np.float64)],
+                         contrib, value, ((), "float64"), metrics_collections, updates_collections)
+
+
+def precision_at_top_k(labels: Any, predictions_idx: Any, k: int | None = None, class_id: int | None = None,
+                       weights: Any = None, metrics_collections: Any = None, updates_collections: Any = None,
+                       name: str | None = None) -> tuple:
+    """Precision of the predicted class ids `predictions_idx` [batch, k] against the label ids
+    (`labels` [batch] or [batch, n]): tp / (tp + fp) over rows taken as sets (NaN before any
+    prediction, as TF); only class `class_id` when given."""
+    _refuse_sparse(labels, "precision_at_top_k")
+    return _top_k_metric("precision", labels, predictions_idx, k, class_id, weights, metrics_collections,
+                         updates_collections, name)
+
+
+def recall_at_top_k(labels: Any, predictions_idx: Any, k: int | None = None, class_id: int | None = None,
+                    weights: Any = None, metrics_collections: Any = None, updates_collections: Any = None,
+                    name: str | None = None) -> tuple:
+    """Recall of the predicted class ids `predictions_idx` [batch, k]: tp / (tp + fn) (see
+    `precision_at_top_k`)."""
+    _refuse_sparse(labels, "recall_at_top_k")
+    return _top_k_metric("recall", labels, predictions_idx, k, class_id, weights, metrics_collections,
+                         updates_collections, name)
+
+
+def _check_k(k: int) -> None:
+    if not isinstance(k, (int, np.integer)) or k < 0:  # k=0 is allowed (TF's top_k: no ids, NaN)
+        raise ValueError(f"k must be a non-negative integer (tf.nn.top_k), received k={k!r}.")
+
+
+def precision_at_k(labels: Any, predictions: Any, k: int, class_id: int | None = None, weights: Any = None,
+                   metrics_collections: Any = None, updates_collections: Any = None, name: str | None = None) -> tuple:
+    """`precision_at_top_k` of the `k` highest-scoring classes of `predictions` [batch, num_classes]."""
+    _check_k(k)
+    _refuse_sparse(labels, "precision_at_k")
+    return _top_k_metric("precision", labels, predictions, k, class_id, weights, metrics_collections,
+                         updates_collections, name, top_k_of=k)
+
+
+def recall_at_k(labels: Any, predictions: Any, k: int, class_id: int | None = None, weights: Any = None,
+                metrics_collections: Any = None, updates_collections: Any = None, name: str | None = None) -> tuple:
+    """`recall_at_top_k` of the `k` highest-scoring classes of `predictions` [batch, num_classes]."""
+    _check_k(k)
+    _refuse_sparse(labels, "recall_at_k")
+    return _top_k_metric("recall", labels, predictions, k, class_id, weights, metrics_collections,
+                         updates_collections, name, top_k_of=k)
+
+
+sparse_precision_at_k = precision_at_k  # TF 1's deprecated name of precision_at_k
