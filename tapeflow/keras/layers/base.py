@@ -606,7 +606,8 @@ class Layer(Module):
             raise TypeError(f"{type(self).__name__}.call() got an unexpected keyword argument 'mask' (layer "
                             f"'{self.name}' does not take a mask; a mask attached to its input by Embedding"
                             "(mask_zero=True) or Masking is handled without passing mask=).")
-        if _trace_state.graphs and _trace_state.graphs[-1] is not None and not _tracing_ops(self):
+        if (_trace_state.graphs and _trace_state.graphs[-1] is not None and not _tracing_ops(self)
+                and not _has_keras_tensor(args)):
             return _traced_call(self, args, kwargs)
         if not args:
             if "inputs" in kwargs:
@@ -1141,6 +1142,18 @@ def _traced_call(layer: Layer, args: tuple, kwargs: dict) -> Any:
 
     return _func_graph.lift_call(call, args, kwargs, name=layer.name, stateful=True,
                                  probe=probe, captured=lambda: layer.weights)
+
+
+def _has_keras_tensor(x: Any) -> bool:
+    """Whether `x` holds a Keras functional tensor (a model being built, e.g. a Sequential on its
+    first call inside a trace): such a call builds the Functional graph, it is not traced."""
+    if isinstance(x, Tensor):
+        return x._value is None and type(x) is SymbolicTensor
+    if isinstance(x, (list, tuple)):
+        return any(_has_keras_tensor(v) for v in x)
+    if isinstance(x, dict):
+        return any(_has_keras_tensor(v) for v in x.values())
+    return False
 
 
 def _has_symbolic(x: Any) -> bool:
