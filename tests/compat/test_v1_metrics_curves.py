@@ -39,6 +39,10 @@ METRICS = {
     "percentage_below": lambda m, p: m.metrics.percentage_below(p["pred"], 0.4, weights=p["w"]),
     "mean_cosine_distance": lambda m, p: m.metrics.mean_cosine_distance(
         m.nn.l2_normalize(p["vec"], 1), m.nn.l2_normalize(p["vec"] + 0.5, 1), dim=1, weights=p["w"][:, None]),
+    "sensitivity_at_specificity": lambda m, p: m.metrics.sensitivity_at_specificity(p["lab"], p["pred"], 0.6,
+                                                                                    weights=p["w"]),
+    "specificity_at_sensitivity": lambda m, p: m.metrics.specificity_at_sensitivity(p["lab"], p["pred"], 0.5,
+                                                                                    num_thresholds=30),
     "mean_tensor": lambda m, p: m.metrics.mean_tensor(p["vec"], weights=p["w"][:, None]),
 }
 

@@ -582,3 +582,51 @@ def recall_at_k(labels: Any, predictions: Any, k: int, class_id: int | None = No
 
 
 sparse_precision_at_k = precision_at_k  # TF 1's deprecated name of precision_at_k
+
+
+def _rate_at(kind: str, labels: Any, predictions: Any, target: float, weights: Any, num_thresholds: int,
+             metrics_collections: Any, updates_collections: Any, name: str | None) -> tuple:
+    kepsilon = 1e-7
+    inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+    # NOTE: TF's specificity_at_sensitivity ends its thresholds at 1 - 1e-7 (sensitivity_at_... at 1 + 1e-7).
+    last = 1.0 + kepsilon if kind == "sensitivity_at_specificity" else 1.0 - kepsilon
+    thresholds = [0.0 - kepsilon] + inner + [last]
+    n = len(thresholds)
+    includes = ("tp", "fn", "tn", "fp")
+    f, eps = np.float32, np.float32(kepsilon)
+
+    def contrib(lab: np.ndarray, pred: np.ndarray, w: Any) -> tuple:
+        return _confusion_at_thresholds(lab, pred, w, thresholds, includes)
+
+    def value(tp: np.ndarray, fn: np.ndarray, tn: np.ndarray, fp: np.ndarray) -> np.float32:
+        if kind == "sensitivity_at_specificity":
+            i = int(np.argmin(np.abs(tn / (tn + fp + eps) - f(target))))
+            return f(tp[i] / (tp[i] + fn[i] + eps))
+        gap = np.abs(tp / (tp + fn + eps) - f(target))
+        i = int(np.argmax(np.cumsum(gap == gap.min())))  # the last threshold closest to the target
+        return f(tn[i] / (tn[i] + fp[i] + eps))
+
+    return _array_metric(name or kind, [labels, predictions, weights],
+                         [(k, (n,), np.float32) for k in ("true_positives", "false_negatives", "true_negatives",
+                                                          "false_positives")],
+                         contrib, value, ((), "float32"), metrics_collections, updates_collections)
+
+
+def sensitivity_at_specificity(labels: Any, predictions: Any, specificity: float, weights: Any = None,
+                               num_thresholds: int = 200, metrics_collections: Any = None,
+                               updates_collections: Any = None, name: str | None = None) -> tuple:
+    """The sensitivity (recall) at the threshold whose specificity is closest to `specificity`."""
+    if specificity < 0 or specificity > 1:
+        raise ValueError(f"`specificity` must be in the range [0, 1]. Currently, `specificity` got {specificity}.")
+    return _rate_at("sensitivity_at_specificity", labels, predictions, specificity, weights, num_thresholds,
+                    metrics_collections, updates_collections, name)
+
+
+def specificity_at_sensitivity(labels: Any, predictions: Any, sensitivity: float, weights: Any = None,
+                               num_thresholds: int = 200, metrics_collections: Any = None,
+                               updates_collections: Any = None, name: str | None = None) -> tuple:
+    """The specificity at the (last) threshold whose sensitivity is closest to `sensitivity`."""
+    if sensitivity < 0 or sensitivity > 1:
+        raise ValueError(f"`sensitivity` must be in the range [0, 1]. Currently, `sensitivity` is {sensitivity}.")
+    return _rate_at("specificity_at_sensitivity", labels, predictions, sensitivity, weights, num_thresholds,
+                    metrics_collections, updates_collections, name)
