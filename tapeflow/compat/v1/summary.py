@@ -375,3 +375,27 @@ class FileWriter:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class FileWriterCache:
+    """One shared `FileWriter` per log directory (the hooks of `MonitoredTrainingSession` use it)."""
+
+    _cache: dict = {}
+    _lock = threading.Lock()
+
+    @staticmethod
+    def get(logdir: Any) -> FileWriter:
+        """The FileWriter of `logdir` (created on first use)."""
+        logdir = os.fspath(logdir)
+        with FileWriterCache._lock:
+            if logdir not in FileWriterCache._cache:
+                FileWriterCache._cache[logdir] = FileWriter(logdir)
+            return FileWriterCache._cache[logdir]
+
+    @staticmethod
+    def clear() -> None:
+        """Close and forget every cached writer."""
+        with FileWriterCache._lock:
+            for writer in FileWriterCache._cache.values():
+                writer.close()
+            FileWriterCache._cache = {}

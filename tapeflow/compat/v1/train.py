@@ -811,7 +811,22 @@ __all__ = [
 ]
 
 
+_HOOK_MODULES = {
+    "session_run_hook": ("SessionRunHook", "SessionRunArgs", "SessionRunContext", "SessionRunValues"),
+    "basic_session_run_hooks": ("StopAtStepHook", "LoggingTensorHook", "CheckpointSaverHook", "StepCounterHook",
+                                "SummarySaverHook", "NanTensorHook", "NanLossDuringTrainingError", "FeedFnHook",
+                                "FinalOpsHook", "SecondOrStepTimer"),
+    "monitored_session": ("MonitoredSession", "SingularMonitoredSession", "MonitoredTrainingSession", "Scaffold",
+                          "SessionCreator", "ChiefSessionCreator"),
+}
+
+
 def __getattr__(name: str) -> object:
+    for module, names in _HOOK_MODULES.items():
+        if name in names:
+            import importlib
+
+            return getattr(importlib.import_module(f"tapeflow.compat.v1.{module}"), name)
     # TF 1 names that are TF 2 objects (the generated table compat/v1/v2_names.py), on first use.
     from tapeflow.compat.v1.v2_alias import lookup
 
