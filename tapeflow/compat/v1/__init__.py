@@ -299,6 +299,11 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return importlib.import_module("tapeflow.feature_column.v1")
+    if name in ("Summary", "SummaryMetadata", "HistogramProto", "Event", "SessionLog", "LogMessage"):
+        from tapeflow.summary._tensorboard import tensorboard  # TF's protos, tensorboard's copies
+
+        tb = tensorboard()
+        return getattr(tb.summary_pb2 if hasattr(tb.summary_pb2, name) else tb.event_pb2, name)
     if name == "summary":  # TF 1 summary ops (serialized Summary protos) and FileWriter
         import importlib
 

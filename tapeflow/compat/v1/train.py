@@ -816,6 +816,8 @@ _HOOK_MODULES = {
     "basic_session_run_hooks": ("StopAtStepHook", "LoggingTensorHook", "CheckpointSaverHook", "StepCounterHook",
                                 "SummarySaverHook", "NanTensorHook", "NanLossDuringTrainingError", "FeedFnHook",
                                 "FinalOpsHook", "SecondOrStepTimer"),
+    "training_util": ("global_step", "assert_global_step", "checkpoint_exists", "get_checkpoint_mtimes",
+                      "remove_checkpoint", "summary_iterator"),
     "monitored_session": ("MonitoredSession", "SingularMonitoredSession", "MonitoredTrainingSession", "Scaffold",
                           "SessionCreator", "ChiefSessionCreator"),
 }
