@@ -53,7 +53,8 @@ def get_checkpoint_mtimes(checkpoint_prefixes: Any) -> list:
     return mtimes
 
 
-def remove_checkpoint(checkpoint_prefix: Any, checkpoint_format_version: int = 2, meta_graph_suffix: str = "meta") -> None:
+def remove_checkpoint(checkpoint_prefix: Any, checkpoint_format_version: int = 2,
+                      meta_graph_suffix: str = "meta") -> None:
     """Delete a checkpoint's files (`.index`, `.data-*`, and `.meta` if present)."""
     checkpoint_prefix = os.fspath(checkpoint_prefix)
     patterns = [f"{checkpoint_prefix}.{meta_graph_suffix}"]
