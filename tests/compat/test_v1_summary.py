@@ -103,3 +103,28 @@ def test_errors():
         assert [v.tag for v in out.value] == ["a", "a_1"]
         with pytest.raises(errors.UnimplementedError, match="no GraphDef"):
             tf.summary.FileWriter("/tmp/unused_tapeflow_logdir", graph=tf.get_default_graph())
+
+
+def _tensor_summaries(mod):
+    with mod.Graph().as_default(), mod.Session() as sess:
+        s = mod.placeholder(mod.string, [2])
+        x = mod.placeholder(mod.float32, [2, 2])
+        t = mod.summary.text("notes", s)
+        ts = mod.summary.tensor_summary("matrix", x, summary_description="a matrix", display_name="M")
+        scalar = mod.summary.tensor_summary("one", x[0, 1])
+        out = sess.run([t, ts, scalar], {s: [b"hello", b"world"], x: [[1.0, 2.0], [3.0, 4.5]]})
+    pb = __import__("tensorboard.compat.proto.summary_pb2", fromlist=["x"]).Summary
+    return [pb.FromString(o) for o in out]
+
+
+@pytest.mark.oracle
+def test_text_and_tensor_summary_match_tensorflow():
+    ttf = pytest.importorskip("tensorflow")
+    from tensorboard.util import tensor_util
+
+    for a, b in zip(_tensor_summaries(tf), _tensor_summaries(ttf.compat.v1), strict=True):
+        va, vb = a.value[0], b.value[0]
+        assert va.tag == vb.tag and va.metadata == vb.metadata
+        assert va.tensor.dtype == vb.tensor.dtype and va.tensor.tensor_shape == vb.tensor.tensor_shape
+        np.testing.assert_array_equal(tensor_util.make_ndarray(va.tensor), tensor_util.make_ndarray(vb.tensor))
+        assert va.tensor.SerializeToString() == vb.tensor.SerializeToString()

@@ -219,6 +219,54 @@ def image(name: str, tensor: Any, max_outputs: int = 3, collections: Any = None,
     return val
 
 
+def tensor_summary(name: str, tensor: Any, summary_description: str | None = None, collections: Any = None,
+                   summary_metadata: Any = None, family: str | None = None, display_name: str | None = None) -> Tensor:
+    """A `Summary` holding `tensor` itself (TensorProto) with `summary_metadata` (TF 1's
+    TensorSummaryV2: strings as a repeated field, other dtypes as tensor_content)."""
+    tb = tensorboard()
+    metadata = tb.summary_pb2.SummaryMetadata() if summary_metadata is None else summary_metadata
+    if summary_description is not None:
+        metadata.summary_description = summary_description
+    if display_name is not None:
+        metadata.display_name = display_name
+    serialized_metadata = metadata.SerializeToString()
+    tag, scope = _summary_scope(name, family)
+
+    def tensor_summary_v2(t: Any) -> Tensor:
+        arr = t.numpy() if isinstance(t, Tensor) else np.asarray(t)
+        tb = tensorboard()
+        if isinstance(arr, bytes) or (isinstance(arr, np.ndarray) and arr.dtype.kind in "OSU"):
+            proto = tb.tensor_util.make_tensor_proto(np.asarray(arr, dtype=object))
+        else:
+            arr = np.asarray(arr)
+            proto = tb.tensor_util.make_tensor_proto(arr)
+            if not proto.tensor_content and arr.size:  # TF writes tensor_content for every non-string dtype
+                for field in _VAL_FIELDS:
+                    proto.ClearField(field)
+                proto.tensor_content = np.ascontiguousarray(arr).tobytes()
+        value = tb.summary_pb2.Summary.Value(tag=tag, tensor=proto,
+                                             metadata=tb.summary_pb2.SummaryMetadata.FromString(serialized_metadata))
+        return _serialized([value])
+
+    val = _node(tensor_summary_v2, (tensor,), scope)
+    _collect(val, collections, [GraphKeys.SUMMARIES])
+    return val
+
+
+_VAL_FIELDS = ("half_val", "float_val", "double_val", "int_val", "string_val", "scomplex_val", "int64_val",
+               "bool_val", "dcomplex_val", "uint32_val", "uint64_val")
+
+
+def text(name: str, tensor: Any, collections: Any = None) -> Tensor:
+    """A `Summary` of a string tensor for TensorBoard's Text dashboard (`tensor_summary` with the
+    "text" plugin)."""
+    if tensor.dtype != dtypes.string:
+        raise ValueError(f"Expected tensor {tensor.name} to have dtype string, got {tensor.dtype}")
+    pb = tensorboard().summary_pb2
+    metadata = pb.SummaryMetadata(plugin_data=pb.SummaryMetadata.PluginData(plugin_name="text"))
+    return tensor_summary(name=name, tensor=tensor, summary_metadata=metadata, collections=collections)
+
+
 def merge(inputs: list, collections: Any = None, name: str | None = None) -> Tensor:
     """One `Summary` with the values of all `inputs` (serialized Summary strings); a tag seen
     twice is an InvalidArgumentError at run time, as TF's MergeSummary."""
