@@ -114,3 +114,35 @@ def test_errors_match_tensorflow(tmp_path):
     assert tf.saved_model.SERVING == "serve" and tf.saved_model.PREDICT_OUTPUTS == "outputs"
     assert tf.saved_model.constants.MAIN_OP_KEY == "saved_model_main_op"
     assert tf.saved_model.load_v2 is tf2.saved_model.load
+
+
+def _signature_checks(mod):
+    sm = mod.saved_model
+    out = []
+    with mod.Graph().as_default():
+        ex = mod.placeholder(mod.string, [None])
+        f = mod.placeholder(mod.float32, [None, 2])
+        i = mod.placeholder(mod.int32, [None])
+        cls = mod.placeholder(mod.string, [None, 2])
+        for build in (lambda: sm.regression_signature_def(ex, f), lambda: sm.regression_signature_def(f, f),
+                      lambda: sm.regression_signature_def(ex, i), lambda: sm.regression_signature_def(None, f),
+                      lambda: sm.classification_signature_def(ex, cls, f),
+                      lambda: sm.classification_signature_def(ex, None, f),
+                      lambda: sm.classification_signature_def(ex, i, None),
+                      lambda: sm.classification_signature_def(ex, None, None),
+                      lambda: sm.classification_signature_def(ex, cls, i),
+                      lambda: sm.build_signature_def({"a": sm.utils.build_tensor_info(f)},
+                                                     {"b": sm.utils.build_tensor_info(f)}, "custom")):
+            try:
+                sig = build()
+            except ValueError as e:
+                out.append(str(e))
+            else:
+                out.append((sig.method_name, sorted(sig.inputs), sorted(sig.outputs), sm.is_valid_signature(sig)))
+    return out
+
+
+@pytest.mark.oracle
+def test_signature_defs_match_tensorflow():
+    ttf = pytest.importorskip("tensorflow")
+    assert _signature_checks(tf) == _signature_checks(ttf.compat.v1)

@@ -21,8 +21,10 @@ from tapeflow.compat.v1.saved_model.loader import load, maybe_saved_model_direct
 from tapeflow.compat.v1.saved_model.signature_constants import *  # noqa: F403
 from tapeflow.compat.v1.saved_model.signature_def_utils import (  # noqa: F401
     build_signature_def,
+    classification_signature_def,
     is_valid_signature,
     predict_signature_def,
+    regression_signature_def,
 )
 from tapeflow.compat.v1.saved_model.tag_constants import *  # noqa: F403
 from tapeflow.compat.v1.saved_model.utils import build_tensor_info, get_tensor_from_tensor_info  # noqa: F401

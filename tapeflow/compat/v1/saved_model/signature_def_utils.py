@@ -53,6 +53,62 @@ def predict_signature_def(inputs: dict, outputs: dict) -> SignatureDef:
                                constants.PREDICT_METHOD_NAME)
 
 
+_DT_STRING, _DT_FLOAT = 7, 1
+
+
+def regression_signature_def(examples: Any, predictions: Any) -> SignatureDef:
+    """A Regress SignatureDef: string `examples` (serialized tf.Examples) -> float `predictions`."""
+    from tapeflow.tensor import Tensor
+
+    if examples is None:
+        raise ValueError("Regression `examples` cannot be None.")
+    if not isinstance(examples, Tensor):
+        raise ValueError(f"Expected regression `examples` to be of type Tensor. Found `examples` of type "
+                         f"{type(examples)}.")
+    if predictions is None:
+        raise ValueError("Regression `predictions` cannot be None.")
+    input_info = build_tensor_info(examples)
+    if input_info.dtype != _DT_STRING:
+        raise ValueError(f"Regression input tensors must be of type string. Found tensors with type "
+                         f"{input_info.dtype}.")
+    output_info = build_tensor_info(predictions)
+    if output_info.dtype != _DT_FLOAT:
+        raise ValueError(f"Regression output tensors must be of type float. Found tensors with type "
+                         f"{output_info.dtype}.")
+    return build_signature_def({constants.REGRESS_INPUTS: input_info}, {constants.REGRESS_OUTPUTS: output_info},
+                               constants.REGRESS_METHOD_NAME)
+
+
+def classification_signature_def(examples: Any, classes: Any, scores: Any) -> SignatureDef:
+    """A Classify SignatureDef: string `examples` -> string `classes` and/or float `scores`."""
+    from tapeflow.tensor import Tensor
+
+    if examples is None:
+        raise ValueError("Classification `examples` cannot be None.")
+    if not isinstance(examples, Tensor):
+        raise ValueError(f"Classification `examples` must be a string Tensor. Found `examples` of type "
+                         f"{type(examples)}.")
+    if classes is None and scores is None:
+        raise ValueError("Classification `classes` and `scores` cannot both be None.")
+    input_info = build_tensor_info(examples)
+    if input_info.dtype != _DT_STRING:
+        raise ValueError(f"Classification input tensors must be of type string. Found tensors of type "
+                         f"{input_info.dtype}")
+    outputs = {}
+    if classes is not None:
+        info = build_tensor_info(classes)
+        if info.dtype != _DT_STRING:
+            raise ValueError(f"Classification classes must be of type string Tensor. Found tensors of type "
+                             f"{info.dtype}.`")
+        outputs[constants.CLASSIFY_OUTPUT_CLASSES] = info
+    if scores is not None:
+        info = build_tensor_info(scores)
+        if info.dtype != _DT_FLOAT:
+            raise ValueError("Classification scores must be a float Tensor.")
+        outputs[constants.CLASSIFY_OUTPUT_SCORES] = info
+    return build_signature_def({constants.CLASSIFY_INPUTS: input_info}, outputs, constants.CLASSIFY_METHOD_NAME)
+
+
 def is_valid_signature(signature_def: Any) -> bool:
     """Whether `signature_def` is a valid Predict, Classify or Regress SignatureDef (TF's rules:
     predict needs inputs and outputs; classify/regress a single string `inputs` and float scores
@@ -60,7 +116,7 @@ def is_valid_signature(signature_def: Any) -> bool:
     if not isinstance(signature_def, SignatureDef):
         return False
     ins, outs, method = signature_def.inputs, signature_def.outputs, signature_def.method_name
-    string, float32 = 7, 1  # DT_STRING, DT_FLOAT
+    string, float32 = _DT_STRING, _DT_FLOAT
     if method == constants.PREDICT_METHOD_NAME:
         return bool(ins) and bool(outs)
     if method == constants.REGRESS_METHOD_NAME:
