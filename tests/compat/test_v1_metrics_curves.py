@@ -93,11 +93,14 @@ def test_errors_and_variables():
 
 SCORES = [RNG.random((N, 5)).astype(np.float32) for _ in range(3)]
 MULTI = [RNG.integers(0, 5, (N, 2)) for _ in range(3)]
+MULTI[0][0] = [7, 1]  # an id outside [0, num_classes)
 TOP_K = {
     "precision_at_k": lambda m, lab, s, w: m.metrics.precision_at_k(lab, s, 2),
     "recall_at_k_class": lambda m, lab, s, w: m.metrics.recall_at_k(lab, s, 3, class_id=1, weights=w),
     "precision_at_top_k": lambda m, lab, s, w: m.metrics.precision_at_top_k(lab, m.nn.top_k(s, 2)[1], weights=w),
     "recall_at_top_k": lambda m, lab, s, w: m.metrics.recall_at_top_k(lab, m.nn.top_k(s, 1)[1]),
+    "average_precision_at_k": lambda m, lab, s, w: m.metrics.average_precision_at_k(lab, s, 3, weights=w),
+    "sparse_average_precision_at_k": lambda m, lab, s, w: m.metrics.sparse_average_precision_at_k(lab, s, 2),
     "sparse_precision_at_k": lambda m, lab, s, w: m.metrics.sparse_precision_at_k(lab, s, 1, class_id=2),
 }
 

@@ -630,3 +630,42 @@ def specificity_at_sensitivity(labels: Any, predictions: Any, sensitivity: float
         raise ValueError(f"`sensitivity` must be in the range [0, 1]. Currently, `sensitivity` is {sensitivity}.")
     return _rate_at("specificity_at_sensitivity", labels, predictions, sensitivity, weights, num_thresholds,
                     metrics_collections, updates_collections, name)
+
+
+def average_precision_at_k(labels: Any, predictions: Any, k: int, weights: Any = None,
+                           metrics_collections: Any = None, updates_collections: Any = None,
+                           name: str | None = None) -> tuple:
+    """Mean over rows of the average precision of the `k` highest-scoring classes against the label
+    ids (out-of-range ids ignored): sum_j precision@j * relevant_j / min(#labels, k), float64."""
+    if k < 1:
+        raise ValueError(f"Invalid k={k}. `k` should be >= 1.")
+    _refuse_sparse(labels, "average_precision_at_k")
+
+    def contrib(lab: np.ndarray, pred: np.ndarray, w: Any) -> tuple:
+        num_classes = pred.shape[-1]
+        idx = np.argsort(-pred.astype(np.float64), axis=-1, kind="stable")[..., :k]
+        lab = lab.astype(np.int64)
+        if lab.ndim == idx.ndim - 1:
+            lab = lab[..., None]
+        rows_l, rows_p = lab.reshape(-1, lab.shape[-1]), idx.reshape(-1, idx.shape[-1])
+        ap = np.empty(len(rows_p))
+        for i, (lr, pr) in enumerate(zip(rows_l, rows_p, strict=True)):
+            valid = [v for v in lr.tolist() if 0 <= v < num_classes]
+            relevant = np.array([p in set(valid) for p in pr.tolist()], np.float64)
+            precision = np.cumsum(relevant) / np.arange(1, len(relevant) + 1)
+            with np.errstate(divide="ignore", invalid="ignore"):  # TF counts valid label entries (repeats too)
+                ap[i] = (precision * relevant).sum() / np.float64(min(len(valid), k))
+        if w is None:
+            return ap.sum(), float(ap.size)
+        wt = np.broadcast_to(np.asarray(w, np.float64), idx.shape[:-1]).reshape(-1)
+        return (ap * wt).sum(), wt.sum()
+
+    def value(total: np.ndarray, count: np.ndarray) -> np.float64:
+        return np.float64(0.0) if count == 0 else np.float64(total) / np.float64(count)
+
+    return _array_metric(name or _at_k_name("average_precision", k), [labels, predictions, weights],
+                         [("total", (), np.float64), ("max", (), np.float64)], contrib, value, ((), "float64"),
+                         metrics_collections, updates_collections)
+
+
+sparse_average_precision_at_k = average_precision_at_k  # TF 1's deprecated name
