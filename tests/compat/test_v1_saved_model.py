@@ -146,3 +146,17 @@ def _signature_checks(mod):
 def test_signature_defs_match_tensorflow():
     ttf = pytest.importorskip("tensorflow")
     assert _signature_checks(tf) == _signature_checks(ttf.compat.v1)
+
+
+def test_tf_layers_graph_saves_op_by_op(tmp_path):
+    """tf.layers (Keras layers used TF1-style) trace op by op into the signature, so they save."""
+    xb = np.random.default_rng(1).random((3, 4)).astype(np.float32)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        x = tf.placeholder(tf.float32, [None, 4], name="x")
+        h = tf.layers.batch_normalization(tf.layers.dense(x, 8, activation=tf.nn.relu), training=False)
+        p = tf.nn.softmax(tf.layers.dense(h, 2))
+        sess.run(tf.global_variables_initializer())
+        expected = sess.run(p, {x: xb})
+        tf.saved_model.simple_save(sess, str(tmp_path / "m"), {"x": x}, {"p": p})
+    out = tf2.saved_model.load(str(tmp_path / "m")).signatures["serving_default"](x=tf2.constant(xb))
+    np.testing.assert_allclose(out["p"].numpy(), expected, rtol=1e-6)

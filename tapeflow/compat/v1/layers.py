@@ -39,6 +39,10 @@ class _GraphLayer:
     """
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        from tapeflow.keras.layers.base import _tracing_ops
+
+        if _tracing_ops(self):  # inside a tf.function trace (a SavedModel signature): the Keras call, op by op
+            return super().__call__(inputs, *args, **kwargs)
         training = kwargs.pop("training", False)
         if not isinstance(inputs, Tensor):
             inputs = convert_to_tensor(inputs)
