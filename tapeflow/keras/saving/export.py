@@ -180,9 +180,12 @@ def _model_input_signature(model: Any) -> list:
 
     inputs = getattr(model, "inputs", None)
     if inputs:
-        # the batch size left open, as Keras's export_utils.make_input_spec does
+        # The batch size left open, as Keras's export_utils.make_input_spec does; a stateful
+        # layer keeps it: its states are variables of that batch size.
+        keep = any(getattr(m, "stateful", False) is True for m in (model, *model.submodules))
         specs = nest.map_structure(
-            lambda t: tf.TensorSpec((None, *tuple(t.shape)[1:]), t.dtype, getattr(t, "name", None)), list(inputs))
+            lambda t: tf.TensorSpec((tuple(t.shape)[0] if keep else None, *tuple(t.shape)[1:]), t.dtype,
+                                    getattr(t, "name", None)), list(inputs))
         return [specs[0]] if len(specs) == 1 else [specs]
     shapes = getattr(model, "_build_input_shape", None) if getattr(model, "built", False) else None
     if shapes is None:
