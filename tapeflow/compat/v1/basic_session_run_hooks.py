@@ -168,9 +168,7 @@ class CheckpointSaverHook(SessionRunHook):
         logging.info("Create CheckpointSaverHook.")
         if saver is not None and scaffold is not None:
             raise ValueError("You cannot provide both saver and scaffold.")
-        if listeners:
-            raise errors.UnimplementedError(None, None, "CheckpointSaverHook: listeners (CheckpointSaverListener) "
-                                                        "are not supported by Tapeflow.")
+        self._listeners = list(listeners or [])
         self._saver, self._scaffold = saver, scaffold
         self._checkpoint_dir = os.fspath(checkpoint_dir)
         self._save_path = os.path.join(self._checkpoint_dir, checkpoint_basename)
@@ -178,8 +176,12 @@ class CheckpointSaverHook(SessionRunHook):
         self._steps_per_run = 1
 
     def begin(self) -> None:
+        from tapeflow.compat.v1.summary import FileWriterCache
+
+        self._summary_writer = FileWriterCache.get(self._checkpoint_dir)
         self._global_step_tensor = _global_step("CheckpointSaverHook")
-        os.makedirs(self._checkpoint_dir, exist_ok=True)
+        for listener in self._listeners:
+            listener.begin()
 
     def after_create_session(self, session: Any, coord: Any) -> None:
         global_step = int(session.run(self._global_step_tensor))
@@ -195,12 +197,15 @@ class CheckpointSaverHook(SessionRunHook):
             global_step = int(run_context.session.run(self._global_step_tensor))
             if self._timer.should_trigger_for_step(global_step):
                 self._timer.update_last_triggered_step(global_step)
-                self._save(run_context.session, global_step)
+                if self._save(run_context.session, global_step):
+                    run_context.request_stop()
 
     def end(self, session: Any) -> None:
         last_step = int(session.run(self._global_step_tensor))
         if last_step != self._timer.last_triggered_step():
             self._save(session, last_step)
+        for listener in self._listeners:
+            listener.end(session, last_step)
 
     def _get_saver(self) -> Any:
         if self._saver is not None:
@@ -219,9 +224,40 @@ class CheckpointSaverHook(SessionRunHook):
         self._saver = savers[0]
         return self._saver
 
-    def _save(self, session: Any, step: int) -> None:
+    def _save(self, session: Any, step: int) -> bool:
+        """Save the checkpoint (listeners before and after); returns whether a listener asks to stop."""
+        from tapeflow.summary._tensorboard import tensorboard
+
+        for listener in self._listeners:
+            listener.before_save(session, step)
         logging.info("Saving checkpoints for %d into %s.", step, self._save_path)
         self._get_saver().save(session, self._save_path, global_step=step)
+        event = tensorboard().event_pb2
+        self._summary_writer.add_session_log(
+            event.SessionLog(status=event.SessionLog.CHECKPOINT, checkpoint_path=self._save_path), step)
+        should_stop = False
+        for listener in self._listeners:
+            if listener.after_save(session, step):
+                logging.info("A CheckpointSaverListener requested that training be stopped. listener: %s", listener)
+                should_stop = True
+        return should_stop
+
+
+class CheckpointSaverListener:
+    """Called by CheckpointSaverHook around each save: `begin`, `before_save(session, step)`,
+    `after_save(session, step)` (return True to stop training), `end(session, step)`."""
+
+    def begin(self) -> None:
+        pass
+
+    def before_save(self, session: Any, global_step_value: int) -> None:
+        pass
+
+    def after_save(self, session: Any, global_step_value: int) -> bool | None:
+        pass
+
+    def end(self, session: Any, global_step_value: int) -> None:
+        pass
 
 
 class StepCounterHook(SessionRunHook):

@@ -813,7 +813,8 @@ __all__ = [
 
 _HOOK_MODULES = {
     "session_run_hook": ("SessionRunHook", "SessionRunArgs", "SessionRunContext", "SessionRunValues"),
-    "basic_session_run_hooks": ("StopAtStepHook", "LoggingTensorHook", "CheckpointSaverHook", "StepCounterHook",
+    "basic_session_run_hooks": ("StopAtStepHook", "LoggingTensorHook", "CheckpointSaverHook",
+                                "CheckpointSaverListener", "StepCounterHook",
                                 "SummarySaverHook", "NanTensorHook", "NanLossDuringTrainingError", "FeedFnHook",
                                 "FinalOpsHook", "SecondOrStepTimer"),
     "training_util": ("global_step", "assert_global_step", "checkpoint_exists", "get_checkpoint_mtimes",
