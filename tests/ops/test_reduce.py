@@ -196,3 +196,25 @@ def test_cumprod_gradient_with_a_zero_is_tfs():
     with tf.GradientTape() as tape:
         y = tf.reduce_sum(tf.math.cumprod(x))
     np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [1.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape, axes", [((32, 256, 16), (1,)), ((4, 6, 5, 3), (1, 2)), ((3, 7, 2), (0,)),
+                                         ((5, 4, 3, 2), (0, 1, 2)), ((2, 0, 3), (1,)), ((6, 5), (0,))])
+def test_middle_axis_sums_match_ufunc_reduce_bit_for_bit(dtype, shape, axes):
+    """Sums over a block of middle axes run through einsum (faster): the same bits as NumPy's
+    reduction, for reduce_sum, reduce_mean and with keepdims."""
+    from tapeflow.ops.reduce import sum_array
+
+    a = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    for keepdims in (False, True):
+        want = np.add.reduce(a, axis=axes, keepdims=keepdims)
+        got = sum_array(a, axes, keepdims)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(tf.reduce_sum(a, list(axes), keepdims=keepdims).numpy(), want)
+    if a.size:
+        np.testing.assert_array_equal(tf.reduce_mean(a, list(axes)).numpy(),
+                                      np.add.reduce(a, axis=axes) / a.dtype.type(np.prod([shape[i] for i in axes])))
+    strided = a[:, ::-1] if a.ndim > 1 else a
+    np.testing.assert_array_equal(sum_array(strided, axes, False), np.add.reduce(strided, axis=axes))
