@@ -57,6 +57,20 @@ class SequenceDenseColumn(FeatureColumn):
                                                       ("dense_tensor", "sequence_length"))
 
 
+class OnKey(FeatureColumn):
+    """A column read from one raw feature, `key`: its name and its only parent."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return self.key
+
+    @property
+    def parents(self) -> list:
+        return [self.key]
+
+
 class OverCategorical(FeatureColumn):
     """A column built over one `categorical_column`: its parse spec and its only parent."""
 

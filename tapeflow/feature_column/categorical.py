@@ -29,22 +29,14 @@ def hash_buckets(values: np.ndarray, num_buckets: int) -> np.ndarray:
     return (fingerprint64(strings) % np.uint64(num_buckets)).astype(np.int64)
 
 
-class _LookupColumn(base.CategoricalColumn):
+class _LookupColumn(base.OnKey, base.CategoricalColumn):
     """Shared by the columns whose ids come from one raw feature (VarLenFeature parse spec)."""
 
     __slots__ = ()
 
     @property
-    def name(self) -> str:
-        return self.key
-
-    @property
     def parse_example_spec(self) -> dict:
         return {self.key: VarLenFeature(self.dtype)}
-
-    @property
-    def parents(self) -> list:
-        return [self.key]
 
     def transform_feature(self, transformation_cache: Any, state_manager: Any = None) -> SparseTensor:
         sp = base.to_sparse_input(transformation_cache.get(self.key, state_manager))

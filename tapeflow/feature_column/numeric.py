@@ -15,15 +15,11 @@ from tapeflow.sparse.sparse_tensor import SparseTensor
 from tapeflow.tensor import Tensor, TensorShape
 
 
-class NumericColumn(base.DenseColumn, collections.namedtuple(
+class NumericColumn(base.OnKey, base.DenseColumn, collections.namedtuple(
         "NumericColumn", ("key", "shape", "default_value", "dtype", "normalizer_fn"))):
     """A dense feature of `shape` per example, cast to float32 after `normalizer_fn`."""
 
     __slots__ = ()
-
-    @property
-    def name(self) -> str:
-        return self.key
 
     @property
     def parse_example_spec(self) -> dict:
@@ -32,10 +28,6 @@ class NumericColumn(base.DenseColumn, collections.namedtuple(
     @property
     def variable_shape(self) -> TensorShape:
         return TensorShape(self.shape)
-
-    @property
-    def parents(self) -> list:
-        return [self.key]
 
     def transform_feature(self, transformation_cache: Any, state_manager: Any = None) -> Tensor:
         x = transformation_cache.get(self.key, state_manager)

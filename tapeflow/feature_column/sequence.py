@@ -17,15 +17,11 @@ from tapeflow.sparse.sparse_tensor import SparseTensor
 from tapeflow.tensor import Tensor, TensorShape
 
 
-class SequenceNumericColumn(base.SequenceDenseColumn, collections.namedtuple(
+class SequenceNumericColumn(base.OnKey, base.SequenceDenseColumn, collections.namedtuple(
         "SequenceNumericColumn", ("key", "shape", "default_value", "dtype", "normalizer_fn"))):
     """A sequence of `shape`-valued steps per example, padded with `default_value`."""
 
     __slots__ = ()
-
-    @property
-    def name(self) -> str:
-        return self.key
 
     @property
     def parse_example_spec(self) -> dict:
@@ -34,10 +30,6 @@ class SequenceNumericColumn(base.SequenceDenseColumn, collections.namedtuple(
     @property
     def variable_shape(self) -> TensorShape:
         return TensorShape(self.shape)
-
-    @property
-    def parents(self) -> list:
-        return [self.key]
 
     def transform_feature(self, transformation_cache: Any, state_manager: Any = None) -> Any:
         x = transformation_cache.get(self.key, state_manager)
