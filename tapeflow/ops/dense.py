@@ -69,7 +69,7 @@ class Dense(Function):
         self.has_bias = has_bias
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
-        z = backend.matmul(x, w)
+        z = x @ w if x.dtype.itemsize > 2 else backend.matmul(x, w)
         if b is not None:
             z += b
         return activate_(z, self.activation)

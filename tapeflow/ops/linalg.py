@@ -34,7 +34,7 @@ class MatMul(Function):
             a = _swap(a)
         if self.transpose_b:
             b = _swap(b)
-        return backend.matmul(a, b)
+        return a @ b if a.dtype.itemsize > 2 else backend.matmul(a, b)
 
     def backward(self, dy: Tensor) -> tuple:
         a, b = self.inputs

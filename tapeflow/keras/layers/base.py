@@ -626,7 +626,7 @@ class Layer(Module):
                         and self._convert_input_args):
                     inputs = tf.cast(inputs, self._np_dtype)
                     args = (inputs,) + args[1:]
-            elif self.autocast and is_real_float_np(v.dtype) and v.dtype != self._np_dtype and self._convert_input_args:
+            elif v.dtype != self._np_dtype and self.autocast and is_real_float_np(v.dtype) and self._convert_input_args:
                 inputs = tf.cast(inputs, self._np_dtype)
                 args = (inputs,) + args[1:]
         else:
@@ -773,7 +773,7 @@ class Layer(Module):
                 return x
             if isinstance(x, Tensor):
                 v = x._value
-                if (v is not None and self.autocast and is_real_float_np(v.dtype) and v.dtype != self._np_dtype
+                if (v is not None and v.dtype != self._np_dtype and self.autocast and is_real_float_np(v.dtype)
                         and self._convert_input_args):
                     return tf.cast(x, self._np_dtype)
                 return x
@@ -785,7 +785,7 @@ class Layer(Module):
                     return tf.cast(x, self._np_dtype)
                 return x
             t = tf.convert_to_tensor(x)
-            if (is_real_float_np(t._value.dtype) and self.autocast and t._value.dtype != self._np_dtype
+            if (t._value.dtype != self._np_dtype and self.autocast and is_real_float_np(t._value.dtype)
                     and self._convert_input_args):
                 t = tf.cast(t, self._np_dtype)
             return t
